@@ -1,0 +1,67 @@
+#include "contrib/base/log.h"
+#include "contrib/base/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool log_syslog;
+static log_level_t log_max = LOG_LEVEL_INFO;
+
+static const char *const level_names[] = {"error", "warning", "notice", "info", "debug"};
+static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+
+void log_setup(bool use_syslog, log_level_t level)
+{
+	log_syslog = use_syslog;
+	log_max = level;
+	if (use_syslog)
+		openlog("steerdns", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int log_level_parse(const char *text, log_level_t *out)
+{
+	for (size_t i = 0; i < SD_ARRAY_LEN(level_names); i++) {
+		if (strcmp(text, level_names[i]) == 0) {
+			*out = (log_level_t)i;
+			return 0;
+		}
+	}
+	return SD_EPARSE;
+}
+
+bool log_enabled(log_level_t level)
+{
+	return level <= log_max;
+}
+
+void log_msg(log_level_t level, const char *fmt, ...)
+{
+	if (!log_enabled(level))
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int body = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (body < 0)
+		return;
+	if (log_syslog) {
+		syslog(syslog_prio[level], "%s", line);
+		return;
+	}
+	char out[2200];
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	int n = snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s: %s\n",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, ts.tv_nsec / 1000000, level_names[level], line);
+	if (n > (int)sizeof(out))
+		n = sizeof(out);
+	(void)!write(STDERR_FILENO, out, (size_t)n);
+}

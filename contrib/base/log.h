@@ -1,0 +1,37 @@
+/* log.h — process-wide logging to stderr or syslog.
+ *
+ * Thread-safe (one write(2) per line on stderr; syslog(3) otherwise). Never call above
+ * debug level on the query path: count in per-worker counters instead.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include "contrib/base/compiler.h"
+
+typedef enum {
+	LOG_LEVEL_ERROR = 0,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+} log_level_t;
+
+/* Select the sink and the most verbose level emitted. Call before threads start. */
+void log_setup(bool use_syslog, log_level_t level);
+
+/* Parse "error", "warning", "notice", "info" or "debug". Returns 0 or SD_EPARSE. */
+int log_level_parse(const char *text, log_level_t *out) SD_NONNULL(1, 2);
+
+bool log_enabled(log_level_t level);
+
+void log_msg(log_level_t level, const char *fmt, ...) SD_PRINTF(2, 3);
+
+#define log_error(...)   log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_notice(...)  log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_info(...)    log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_enabled(LOG_LEVEL_DEBUG))                                                  \
+			log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__);                                     \
+	} while (0)

@@ -1,0 +1,60 @@
+/* answer.h — the query path: one pure function from request bytes to response bytes.
+ *
+ * UDP, TCP, the unit tests and the fuzzer all call srv_answer(). It does no I/O, takes no
+ * lock and allocates nothing: every buffer it needs is in srv_answer_ctx_t, which a worker
+ * creates once at start. The caller must be inside an RCU read-side section (a QSBR-online
+ * worker thread) for as long as it uses the zone set passed in.
+ *
+ *   request bytes ─▶ parse header/question/OPT ─▶ find zone (longest match) ─▶ current version
+ *     ─▶ walk the tree (RFC 1034 4.3.2) ─▶ answer | CNAME chain | wildcard | DNAME | referral
+ *        | NODATA | NXDOMAIN ─▶ additional section ─▶ TC if it does not fit ─▶ OPT ─▶ bytes
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "contrib/base/compiler.h"
+#include "zone/zoneset.h"
+
+/* Settings the answer path reads; fixed for the life of a worker generation. */
+typedef struct srv_answer_conf {
+	const char *identity;      /* answer CH TXT id.server/hostname.bind; NULL = REFUSED */
+	uint16_t udp_max_payload;  /* our EDNS UDP payload size (RFC 6891 6.2.5), e.g. 1232 */
+} srv_answer_conf_t;
+
+/* Per-worker counters; only the owning worker writes them (readers tolerate tearing). */
+typedef struct srv_stats {
+	uint64_t queries;
+	uint64_t udp, tcp;
+	uint64_t rcode[16];  /* responses by RCODE (low 4 bits) */
+	uint64_t badvers;
+	uint64_t dropped;    /* no response at all: unparseable header, QR=1 */
+	uint64_t truncated;  /* TC set */
+	uint64_t edns;
+} srv_stats_t;
+
+/* Who asked. */
+typedef struct srv_peer {
+	const struct sockaddr *addr; /* may be NULL in tests */
+	bool tcp;
+} srv_peer_t;
+
+/* Response buffers must hold at least this many bytes. */
+#define SRV_RESPONSE_MAX 65535
+
+typedef struct srv_answer_ctx srv_answer_ctx_t;
+
+/* Create a context for one worker; conf must outlive it. Control thread or worker start. */
+int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out) SD_NONNULL(1, 2) SD_WUR;
+void srv_answer_ctx_free(srv_answer_ctx_t *ctx);
+srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
+
+/* Answer one DNS message. req is the message (for TCP without the length prefix); resp has
+ * room for SRV_RESPONSE_MAX bytes. Returns the response length, or 0 when nothing must be
+ * sent (no parseable header, or a response message). zones may be NULL (no zones: REFUSED).
+ * Only the worker owning ctx may call it. */
+size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,
+		  size_t req_len, uint8_t *resp, const srv_peer_t *peer) SD_NONNULL(1, 3, 5, 6);

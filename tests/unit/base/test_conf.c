@@ -1,0 +1,79 @@
+/* Unit tests for contrib/base/conf: YAML tree, typed readers and error reporting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "contrib/base/conf.h"
+#include "contrib/base/err.h"
+
+static const char *const top_keys[] = {"server", "zones", NULL};
+static const char *const server_keys[] = {"workers", "timeout", "flag", NULL};
+
+static void test_tree_and_readers(void **state)
+{
+	(void)state;
+	conf_doc_t *doc = NULL;
+	assert_int_equal(conf_load_string("server:\n  workers: 4\n  timeout: 250ms\n  flag: yes\n"
+					  "zones:\n  - name: a.\n  - name: b.\n",
+					  "t.yaml", &doc),
+			 0);
+	conf_ctx_t ctx = {0};
+	const conf_node_t *root = conf_root(doc);
+	assert_true(conf_expect_map(&ctx, root, top_keys));
+	const conf_node_t *srv = conf_get(root, "server");
+	assert_non_null(srv);
+	assert_true(conf_expect_map(&ctx, srv, server_keys));
+	uint32_t w = 0;
+	assert_true(conf_u32(&ctx, conf_get(srv, "workers"), 1, 64, &w));
+	assert_int_equal(w, 4);
+	uint64_t ms = 0;
+	assert_true(conf_duration_ms(&ctx, conf_get(srv, "timeout"), 1, 60000, &ms));
+	assert_int_equal(ms, 250);
+	bool flag = false;
+	assert_true(conf_bool(&ctx, conf_get(srv, "flag"), &flag));
+	assert_true(flag);
+	const conf_node_t *zones = conf_get(root, "zones");
+	assert_int_equal(zones->count, 2);
+	assert_string_equal(conf_get(zones->items[1], "name")->path, "zones[1].name");
+	assert_int_equal(conf_get(zones->items[1], "name")->line, 7);
+	assert_int_equal(ctx.errors, 0);
+	conf_free(doc);
+}
+
+static void test_errors_are_counted(void **state)
+{
+	(void)state;
+	conf_doc_t *doc = NULL;
+	assert_int_equal(conf_load_string("server:\n  workers: many\n  bogus: 1\n  workers: 2\n",
+					  "t.yaml", &doc),
+			 0);
+	conf_ctx_t ctx = {0};
+	const conf_node_t *srv = conf_get(conf_root(doc), "server");
+	conf_expect_map(&ctx, srv, server_keys); /* unknown 'bogus', duplicate 'workers' */
+	assert_int_equal(ctx.errors, 2);
+	uint32_t w = 7;
+	assert_false(conf_u32(&ctx, conf_get(srv, "workers"), 1, 64, &w));
+	assert_int_equal(w, 7);
+	assert_int_equal(ctx.errors, 3);
+	conf_free(doc);
+}
+
+static void test_syntax_error(void **state)
+{
+	(void)state;
+	conf_doc_t *doc = NULL;
+	assert_int_equal(conf_load_string("server: [1, 2\nzones: x\n", "t.yaml", &doc), SD_EPARSE);
+	assert_null(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tree_and_readers),
+		cmocka_unit_test(test_errors_are_counted),
+		cmocka_unit_test(test_syntax_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,162 @@
+/* zone.h — zones and their immutable versions.
+ *
+ * A zone_t is a served zone's identity (apex, source file); its contents are a
+ * zone_version_t, immutable once published. Workers read the current version with one
+ * atomic load (RCU, liburcu QSBR flavour) and never lock; the control thread builds a new
+ * version and publishes it; the old one is freed after a grace period.
+ *
+ *   zone_t ──current──▶ zone_version_t
+ *                         ├─ nodes[]  in canonical DNS order (RFC 4034 6.1), apex first,
+ *                         │           empty non-terminals materialised as nodes with no RRsets
+ *                         ├─ hash     owner name ─▶ node (exact lookups)
+ *                         └─ each node ─▶ rrsets[] sorted by type, RDATA pre-encoded in wire form
+ *
+ * Nodes and RRsets are plain structs so that the answer path reads them directly; they live in
+ * the version's memory and are valid as long as the version is (an RCU read-side section on a
+ * worker, or a reference taken with zone_version_ref()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "zone/name.h"
+
+/* RR types the engine treats specially. */
+enum {
+	ZONE_TYPE_A = 1,
+	ZONE_TYPE_NS = 2,
+	ZONE_TYPE_CNAME = 5,
+	ZONE_TYPE_SOA = 6,
+	ZONE_TYPE_PTR = 12,
+	ZONE_TYPE_MX = 15,
+	ZONE_TYPE_TXT = 16,
+	ZONE_TYPE_AAAA = 28,
+	ZONE_TYPE_SRV = 33,
+	ZONE_TYPE_DNAME = 39,
+	ZONE_TYPE_OPT = 41,
+	ZONE_TYPE_DS = 43,
+	ZONE_TYPE_RRSIG = 46,
+	ZONE_TYPE_NSEC = 47,
+	ZONE_TYPE_TSIG = 250,
+	ZONE_TYPE_IXFR = 251,
+	ZONE_TYPE_AXFR = 252,
+	ZONE_TYPE_ANY = 255,
+};
+
+/* zone_node_t.flags */
+enum {
+	ZONE_NODE_APEX = 1u << 0,    /* the zone apex */
+	ZONE_NODE_DELEG = 1u << 1,   /* owns NS and is not the apex: a zone cut */
+	ZONE_NODE_NONAUTH = 1u << 2, /* strictly below a zone cut (glue or occluded data) */
+	ZONE_NODE_CNAME = 1u << 3,   /* owns a CNAME RRset */
+	ZONE_NODE_DNAME = 1u << 4,   /* owns a DNAME RRset */
+};
+
+typedef struct zone_node zone_node_t;
+
+/* One RRset. RDATA is a run of `count` records, each [u16 rdlength, big endian][rdata], with
+ * embedded names uncompressed and in the case they were loaded with, sorted in canonical RDATA
+ * order with duplicates removed. */
+typedef struct zone_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint32_t rdata_len;
+	uint16_t policy;       /* steering policy id; 0 = plain RRset (assigned by the server) */
+	const uint8_t *rdata;
+	/* For NS, MX and SRV: `count` entries, the in-zone node named by each record's target
+	 * (NULL when the target is outside the zone or does not exist); NULL for other types.
+	 * Used for additional-section processing and glue. */
+	const zone_node_t *const *targets;
+} zone_rrset_t;
+
+struct zone_node {
+	const uint8_t *owner;       /* lowercased wire name */
+	uint8_t owner_len;
+	uint8_t labels;             /* dname_labels(owner) */
+	uint16_t flags;             /* ZONE_NODE_* */
+	uint16_t rrset_count;       /* 0 for an empty non-terminal */
+	const zone_rrset_t *rrsets; /* sorted by type */
+	const zone_node_t *parent;  /* NULL at the apex */
+	const zone_node_t *wildcard; /* the child "*.<owner>" when it exists */
+	const zone_node_t *cut;     /* highest ancestor-or-self zone cut (not the apex) or NULL */
+	const zone_node_t *dname;   /* highest proper ancestor owning a DNAME, or NULL */
+};
+
+typedef struct zone_version zone_version_t;
+typedef struct zone zone_t;
+
+/* --- reading a version (any thread holding RCU read side or a reference) --- */
+
+const zone_node_t *zone_version_apex(const zone_version_t *v) SD_NONNULL(1);
+uint32_t zone_version_serial(const zone_version_t *v) SD_NONNULL(1);
+const zone_rrset_t *zone_version_soa(const zone_version_t *v) SD_NONNULL(1);
+size_t zone_version_node_count(const zone_version_t *v) SD_NONNULL(1);
+/* Node i in canonical order (0 is the apex). */
+const zone_node_t *zone_version_node(const zone_version_t *v, size_t i) SD_NONNULL(1);
+size_t zone_version_rr_count(const zone_version_t *v) SD_NONNULL(1);
+
+/* Exact lookup of a lowercased name (len = dname_len(name)); NULL when absent. Empty
+ * non-terminals are found. */
+const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
+	SD_NONNULL(1, 2);
+
+/* Deepest existing node at or above a lowercased name that lies in the zone: the exact match
+ * when it exists (then *exact is true), otherwise the closest encloser (RFC 4592). NULL when
+ * the name is not in the zone. */
+const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name,
+					bool *exact) SD_NONNULL(1, 2, 3);
+
+/* RRset of a type at a node, or NULL. */
+const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type) SD_NONNULL(1);
+
+/* Offset in rrset->rdata of record i's rdlength field, walking from the start. */
+size_t zone_rrset_rr_offset(const zone_rrset_t *rs, uint16_t i) SD_NONNULL(1);
+
+/* --- building a version (control thread) --- */
+
+typedef struct zone_builder zone_builder_t;
+
+/* Start a version for the zone at apex (lowercased wire). */
+int zone_builder_new(const uint8_t *apex, zone_builder_t **out) SD_NONNULL(1, 2) SD_WUR;
+/* Add one record; owner is any-case wire form; rdata is wire form with names uncompressed.
+ * where ("file:line") is kept for error messages and may be NULL. */
+int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+		     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+	SD_NONNULL(1, 2) SD_WUR;
+/* Check the semantic rules (one SOA at apex, NS at apex, CNAME and other data, out-of-zone
+ * data, missing glue) logging "file:line: message" for each violation, then build the
+ * version. Consumes the builder in every case. Returns SD_ESEMANTIC when a rule failed. */
+int zone_builder_finish(zone_builder_t *b, zone_version_t **out) SD_NONNULL(1, 2) SD_WUR;
+void zone_builder_free(zone_builder_t *b);
+
+/* Free an unpublished version. */
+void zone_version_free(zone_version_t *v);
+
+/* --- zones and publication --- */
+
+/* New zone with no version; apex lowercased wire; file may be NULL. */
+int zone_new(const uint8_t *apex, const char *file, zone_t **out) SD_NONNULL(1, 3) SD_WUR;
+/* Free a zone that no reader can see any more (after a grace period), with its version. */
+void zone_free(zone_t *z);
+const uint8_t *zone_apex(const zone_t *z) SD_NONNULL(1);
+const char *zone_file(const zone_t *z) SD_NONNULL(1);
+
+/* Current version (NULL before the first publish). Workers: inside an RCU read-side section
+ * (QSBR: an online thread between quiescent states). */
+const zone_version_t *zone_current(const zone_t *z) SD_NONNULL(1);
+
+/* Control thread only: make v the current version; the previous one is freed after an RCU
+ * grace period. Takes ownership of v. */
+void zone_publish(zone_t *z, zone_version_t *v) SD_NONNULL(1, 2);
+
+/* --- loading from RFC 1035 master files (control thread; uses ldns) --- */
+
+/* Parse a zone file ($ORIGIN, $TTL, $INCLUDE, RFC 3597 generic types) for the zone at apex
+ * and build a version. Every syntax or semantic problem is logged as "file:line: message".
+ * Returns 0, or SD_EPARSE / SD_ESEMANTIC / a negated errno with nothing built. */
+int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
+	SD_NONNULL(1, 2, 3) SD_WUR;
