@@ -10,6 +10,14 @@
 
 static bool log_syslog;
 static log_level_t log_max = LOG_LEVEL_INFO;
+static log_hook_t log_hook;
+static void *log_hook_data;
+
+void log_set_hook(log_hook_t hook, void *data)
+{
+	log_hook = hook;
+	log_hook_data = data;
+}
 
 static const char *const level_names[] = {"error", "warning", "notice", "info", "debug"};
 static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
@@ -49,6 +57,10 @@ void log_msg(log_level_t level, const char *fmt, ...)
 	va_end(ap);
 	if (body < 0)
 		return;
+	if (log_hook) {
+		log_hook(level, line, log_hook_data);
+		return;
+	}
 	if (log_syslog) {
 		syslog(syslog_prio[level], "%s", line);
 		return;

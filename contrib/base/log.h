@@ -26,6 +26,11 @@ bool log_enabled(log_level_t level);
 
 void log_msg(log_level_t level, const char *fmt, ...) SD_PRINTF(2, 3);
 
+/* Tests: receive every formatted line (without timestamp) instead of the sink; NULL restores
+ * the sink. Not thread-safe against concurrent logging; set it before threads start. */
+typedef void (*log_hook_t)(log_level_t level, const char *line, void *data);
+void log_set_hook(log_hook_t hook, void *data);
+
 #define log_error(...)   log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_notice(...)  log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
