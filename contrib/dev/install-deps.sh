@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install everything steerdns needs to build and test, from Debian 12 packages.
+# Idempotent and quick when everything is present. Debian's DNS server packages are installed
+# with their system services kept stopped (a temporary policy-rc.d that exits 101): the tests
+# start their own instances on loopback.
+set -euo pipefail
+
+build_pkgs=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
+	libldns-dev libuv1-dev libssl-dev libmaxminddb-dev liburcu-dev libyaml-dev libcmocka-dev
+	libhttp-parser-dev)
+test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf python3-pytest python3-dnspython
+	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+	$SUDO chmod 755 "$policy"
+	created_policy=1
+fi
+cleanup() { [ "$created_policy" = 1 ] && $SUDO rm -f "$policy"; }
+trap cleanup EXIT
+
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
