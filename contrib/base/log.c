@@ -12,6 +12,14 @@ static bool log_syslog;
 static log_level_t log_max = LOG_LEVEL_INFO;
 static log_hook_t log_hook;
 static void *log_hook_data;
+static _Thread_local log_hook_t log_tee;
+static _Thread_local void *log_tee_data;
+
+void log_set_thread_tee(log_hook_t tee, void *data)
+{
+	log_tee = tee;
+	log_tee_data = data;
+}
 
 void log_set_hook(log_hook_t hook, void *data)
 {
@@ -57,6 +65,8 @@ void log_msg(log_level_t level, const char *fmt, ...)
 	va_end(ap);
 	if (body < 0)
 		return;
+	if (log_tee)
+		log_tee(level, line, log_tee_data);
 	if (log_hook) {
 		log_hook(level, line, log_hook_data);
 		return;

@@ -31,6 +31,11 @@ void log_msg(log_level_t level, const char *fmt, ...) SD_PRINTF(2, 3);
 typedef void (*log_hook_t)(log_level_t level, const char *line, void *data);
 void log_set_hook(log_hook_t hook, void *data);
 
+/* Also pass every line the calling thread logs to tee (in addition to the sink or hook);
+ * NULL stops. Per thread: lets the control thread collect a reload's file:line errors for
+ * steerctl while other threads keep logging. */
+void log_set_thread_tee(log_hook_t tee, void *data);
+
 #define log_error(...)   log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
 #define log_notice(...)  log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
