@@ -133,8 +133,25 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 int zone_builder_finish(zone_builder_t *b, zone_version_t **out) SD_NONNULL(1, 2) SD_WUR;
 void zone_builder_free(zone_builder_t *b);
 
-/* Free an unpublished version. */
+/* Free an unpublished version (drops the reference zone_builder_finish returned; the memory
+ * goes once every reference taken with zone_version_ref() is dropped too). */
 void zone_version_free(zone_version_t *v);
+
+/* Take a reference that keeps v alive outside an RCU read-side section (long transfers).
+ * Any thread that can already see v (RCU read side or another reference). Returns v. */
+zone_version_t *zone_version_ref(const zone_version_t *v) SD_NONNULL(1);
+/* Drop a reference; the last one frees the version. Any thread. */
+void zone_version_unref(zone_version_t *v);
+
+/* Presentation mnemonic of an RR type ("A", "TYPE65000") into buf; returns buf. */
+const char *zone_type_to_str(uint16_t type, char buf[16]) SD_NONNULL(2);
+
+/* Offsets in rdata of the domain names embedded in a record of this type, for the types whose
+ * names are known (RFC 1035 types, RP, AFSDB, RT, PX, KX, SRV, DNAME). Fills offs (up to 2)
+ * and returns how many; 0 for other types; SD_EPARSE when the rdata is malformed for its type
+ * (a name runs past rdlen or the fixed fields do not fit). Pure; any thread. */
+int zone_rdata_names(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uint16_t offs[2])
+	SD_NONNULL(2, 4) SD_WUR;
 
 /* --- zones and publication --- */
 
@@ -150,7 +167,9 @@ const char *zone_file(const zone_t *z) SD_NONNULL(1);
 const zone_version_t *zone_current(const zone_t *z) SD_NONNULL(1);
 
 /* Control thread only: make v the current version; the previous one is freed after an RCU
- * grace period. Takes ownership of v. */
+ * grace period (call_rcu, never blocks). Takes ownership of v. The caller must be a thread
+ * registered with liburcu-qsbr and online (call_rcu's rule). Call rcu_barrier() before exit to
+ * run pending frees. */
 void zone_publish(zone_t *z, zone_version_t *v) SD_NONNULL(1, 2);
 
 /* --- loading from RFC 1035 master files (control thread; uses ldns) --- */

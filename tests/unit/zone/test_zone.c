@@ -1,0 +1,574 @@
+/* test_zone.c — building versions with zone_builder_add, the tree links, lookups, the rules,
+ * references, publication and the zone set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "zone/zone.h"
+#include "zone/zoneset.h"
+
+/* --- log capture --- */
+
+typedef struct capture {
+	unsigned errors, warnings;
+	char last[2048];
+	char all[16384];
+} capture_t;
+
+static capture_t cap;
+
+static void hook(log_level_t level, const char *line, void *data)
+{
+	capture_t *c = data;
+	if (level == LOG_LEVEL_ERROR)
+		c->errors++;
+	if (level == LOG_LEVEL_WARNING)
+		c->warnings++;
+	snprintf(c->last, sizeof(c->last), "%s", line);
+	size_t l = strlen(c->all);
+	snprintf(c->all + l, sizeof(c->all) - l, "%s\n", line);
+}
+
+static int setup(void **state)
+{
+	memset(&cap, 0, sizeof(cap));
+	log_set_hook(hook, &cap);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	log_set_hook(NULL, NULL);
+	return 0;
+}
+
+/* --- record helpers --- */
+
+static uint8_t *N(const char *text)
+{
+	static uint8_t ring[8][DNAME_MAX];
+	static unsigned next;
+	uint8_t *out = ring[next++ % 8];
+	assert_true(dname_from_str(text, NULL, out) > 0);
+	return out;
+}
+
+typedef struct rd {
+	uint8_t b[512];
+	uint16_t len;
+} rd_t;
+
+static rd_t rd_name(uint16_t pre, const char *name)
+{
+	rd_t r = {.len = 0};
+	if (pre != UINT16_MAX) {
+		r.b[0] = (uint8_t)(pre >> 8);
+		r.b[1] = (uint8_t)pre;
+		r.len = 2;
+	}
+	/* keep the case of the text, as a zone file would */
+	uint8_t tmp[DNAME_MAX];
+	const char *p = name;
+	size_t o = 0;
+	while (*p) {
+		const char *dot = strchr(p, '.');
+		size_t l = (size_t)(dot - p);
+		tmp[o++] = (uint8_t)l;
+		memcpy(tmp + o, p, l);
+		o += l;
+		p = dot + 1;
+	}
+	tmp[o++] = 0;
+	memcpy(r.b + r.len, tmp, o);
+	r.len = (uint16_t)(r.len + o);
+	return r;
+}
+
+static rd_t rd_a(const char *addr)
+{
+	rd_t r = {.len = 4};
+	assert_int_equal(inet_pton(AF_INET, addr, r.b), 1);
+	return r;
+}
+
+static rd_t rd_aaaa(const char *addr)
+{
+	rd_t r = {.len = 16};
+	assert_int_equal(inet_pton(AF_INET6, addr, r.b), 1);
+	return r;
+}
+
+static rd_t rd_soa(uint32_t serial)
+{
+	rd_t r = rd_name(UINT16_MAX, "ns1.example.");
+	rd_t m = rd_name(UINT16_MAX, "hostmaster.example.");
+	memcpy(r.b + r.len, m.b, m.len);
+	r.len = (uint16_t)(r.len + m.len);
+	uint32_t v[5] = {htonl(serial), htonl(3600), htonl(600), htonl(86400), htonl(300)};
+	memcpy(r.b + r.len, v, 20);
+	r.len = (uint16_t)(r.len + 20);
+	return r;
+}
+
+static rd_t rd_srv(uint16_t prio, uint16_t weight, uint16_t port, const char *target)
+{
+	rd_t r = rd_name(UINT16_MAX, target);
+	memmove(r.b + 6, r.b, r.len);
+	uint16_t v[3] = {htons(prio), htons(weight), htons(port)};
+	memcpy(r.b, v, 6);
+	r.len = (uint16_t)(r.len + 6);
+	return r;
+}
+
+static void add_c(zone_builder_t *b, const char *owner, uint16_t type, uint16_t rclass,
+                  uint32_t ttl, rd_t r, const char *where)
+{
+	assert_int_equal(zone_builder_add(b, N(owner), type, rclass, ttl, r.b, r.len, where), 0);
+}
+
+static void add(zone_builder_t *b, const char *owner, uint16_t type, rd_t r, const char *where)
+{
+	add_c(b, owner, type, 1, 3600, r, where);
+}
+
+/* SOA + NS at the apex "example." with in-zone name servers and their addresses */
+static zone_builder_t *base_zone(void)
+{
+	zone_builder_t *b;
+	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	add(b, "example.", ZONE_TYPE_SOA, rd_soa(2024010101), "t:1");
+	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:2");
+	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns2.elsewhere."), "t:3");
+	add(b, "ns1.example.", ZONE_TYPE_A, rd_a("192.0.2.53"), "t:4");
+	return b;
+}
+
+static zone_version_t *finish_ok(zone_builder_t *b)
+{
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_builder_finish(b, &v), 0);
+	assert_non_null(v);
+	return v;
+}
+
+static unsigned finish_errors(zone_builder_t *b)
+{
+	zone_version_t *v = NULL;
+	cap.errors = 0;
+	assert_int_equal(zone_builder_finish(b, &v), SD_ESEMANTIC);
+	assert_null(v);
+	return cap.errors;
+}
+
+static const zone_node_t *F(const zone_version_t *v, const char *name)
+{
+	const uint8_t *n = N(name);
+	return zone_version_find(v, n, dname_len(n));
+}
+
+/* --- tests --- */
+
+static void test_basic(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add(b, "www.example.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:10");
+	add(b, "www.example.", ZONE_TYPE_A, rd_a("192.0.2.2"), "t:11");
+	add(b, "WWW.Example.", ZONE_TYPE_AAAA, rd_aaaa("2001:db8::1"), "t:12");
+	zone_version_t *v = finish_ok(b);
+	assert_int_equal(zone_version_serial(v), 2024010101);
+	assert_int_equal(zone_version_node_count(v), 3);
+	assert_int_equal(zone_version_rr_count(v), 7);
+	const zone_node_t *apex = zone_version_apex(v);
+	assert_true(apex->flags & ZONE_NODE_APEX);
+	assert_null(apex->parent);
+	assert_ptr_equal(zone_version_node(v, 0), apex);
+	assert_ptr_equal(zone_version_soa(v), zone_node_rrset(apex, ZONE_TYPE_SOA));
+	const zone_node_t *www = F(v, "www.example.");
+	assert_non_null(www);
+	assert_ptr_equal(www->parent, apex);
+	assert_int_equal(www->labels, 2);
+	assert_int_equal(www->rrset_count, 2);
+	assert_int_equal(www->rrsets[0].type, ZONE_TYPE_A);
+	assert_int_equal(www->rrsets[1].type, ZONE_TYPE_AAAA);
+	const zone_rrset_t *a = zone_node_rrset(www, ZONE_TYPE_A);
+	assert_int_equal(a->count, 2);
+	assert_int_equal(a->rdata_len, 12);
+	assert_int_equal(zone_rrset_rr_offset(a, 1), 6);
+	assert_memory_equal(a->rdata, "\0\4\300\0\2\1\0\4\300\0\2\2", 12);
+	assert_null(a->targets);
+	assert_null(zone_node_rrset(www, ZONE_TYPE_MX));
+	assert_null(F(v, "nope.example."));
+	/* canonical order of the node array */
+	for (size_t i = 1; i < zone_version_node_count(v); i++)
+		assert_true(dname_cmp_canonical(zone_version_node(v, i - 1)->owner,
+		                                zone_version_node(v, i)->owner) < 0);
+	assert_null(zone_version_node(v, 3));
+	zone_version_free(v);
+}
+
+static void test_ent_and_closest(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add(b, "a.b.c.example.", ZONE_TYPE_A, rd_a("192.0.2.7"), "t:10");
+	add(b, "x.c.example.", ZONE_TYPE_TXT, (rd_t){.b = {2, 'h', 'i'}, .len = 3}, "t:11");
+	zone_version_t *v = finish_ok(b);
+	/* example, a.b.c, b.c, c, ns1, x.c */
+	assert_int_equal(zone_version_node_count(v), 6);
+	const zone_node_t *c = F(v, "c.example."), *bc = F(v, "b.c.example.");
+	assert_non_null(c);
+	assert_non_null(bc);
+	assert_int_equal(c->rrset_count, 0);
+	assert_int_equal(bc->rrset_count, 0);
+	assert_ptr_equal(bc->parent, c);
+	assert_ptr_equal(F(v, "a.b.c.example.")->parent, bc);
+	assert_ptr_equal(F(v, "x.c.example.")->parent, c);
+	bool exact;
+	/* existing name */
+	assert_ptr_equal(zone_version_closest(v, N("a.b.c.example."), &exact),
+	                 F(v, "a.b.c.example."));
+	assert_true(exact);
+	/* ENT found exactly: NODATA, not NXDOMAIN */
+	assert_ptr_equal(zone_version_closest(v, N("b.c.example."), &exact), bc);
+	assert_true(exact);
+	/* below the ENT */
+	assert_ptr_equal(zone_version_closest(v, N("q.b.c.example."), &exact), bc);
+	assert_false(exact);
+	/* the ENT does not stop names beside it from being NXDOMAIN under c */
+	assert_ptr_equal(zone_version_closest(v, N("z.z.c.example."), &exact), c);
+	assert_false(exact);
+	assert_ptr_equal(zone_version_closest(v, N("zzz.example."), &exact), zone_version_apex(v));
+	assert_false(exact);
+	assert_ptr_equal(zone_version_closest(v, N("example."), &exact), zone_version_apex(v));
+	assert_true(exact);
+	/* out of zone */
+	assert_null(zone_version_closest(v, N("example.com."), &exact));
+	assert_null(zone_version_closest(v, N("."), &exact));
+	assert_null(zone_version_closest(v, N("xexample."), &exact));
+	zone_version_free(v);
+}
+
+static void test_wildcard_dname(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add(b, "*.example.", ZONE_TYPE_A, rd_a("192.0.2.9"), "t:10");
+	add(b, "*.sub.example.", ZONE_TYPE_A, rd_a("192.0.2.10"), "t:11");
+	add(b, "d.example.", ZONE_TYPE_DNAME, rd_name(UINT16_MAX, "other.test."), "t:12");
+	add(b, "x.d.example.", ZONE_TYPE_A, rd_a("192.0.2.11"), "t:13");
+	zone_version_t *v = finish_ok(b);
+	assert_int_equal(cap.warnings, 1); /* DNAME with a descendant */
+	assert_non_null(strstr(cap.last, "t:12: d.example. DNAME:"));
+	const zone_node_t *apex = zone_version_apex(v);
+	assert_ptr_equal(apex->wildcard, F(v, "*.example."));
+	const zone_node_t *sub = F(v, "sub.example.");
+	assert_non_null(sub); /* ENT above the wildcard */
+	assert_ptr_equal(sub->wildcard, F(v, "*.sub.example."));
+	assert_null(F(v, "www.example."));
+	assert_null(F(v, "*.example.")->wildcard);
+	const zone_node_t *d = F(v, "d.example."), *xd = F(v, "x.d.example.");
+	assert_true(d->flags & ZONE_NODE_DNAME);
+	assert_null(d->dname); /* a proper ancestor only */
+	assert_ptr_equal(xd->dname, d);
+	assert_null(sub->dname);
+	zone_version_free(v);
+}
+
+static void test_cuts_and_glue(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:10");
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:11");
+	add(b, "ns.sub.example.", ZONE_TYPE_A, rd_a("192.0.2.20"), "t:12");
+	add(b, "deep.sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:13");
+	add(b, "x.deep.sub.example.", ZONE_TYPE_A, rd_a("192.0.2.21"), "t:14");
+	add(b, "mx.example.", ZONE_TYPE_MX, rd_name(10, "Mail.Example."), "t:15");
+	add(b, "mx.example.", ZONE_TYPE_MX, rd_name(20, "mail.elsewhere."), "t:16");
+	add(b, "mail.example.", ZONE_TYPE_A, rd_a("192.0.2.25"), "t:17");
+	add(b, "_sip._tcp.example.", ZONE_TYPE_SRV, rd_srv(1, 2, 5060, "mail.example."), "t:18");
+	zone_version_t *v = finish_ok(b);
+	const zone_node_t *apex = zone_version_apex(v);
+	const zone_node_t *sub = F(v, "sub.example."), *deep = F(v, "deep.sub.example.");
+	const zone_node_t *glue = F(v, "ns.sub.example."), *x = F(v, "x.deep.sub.example.");
+	assert_false(apex->flags & ZONE_NODE_DELEG);
+	assert_null(apex->cut);
+	assert_true(sub->flags & ZONE_NODE_DELEG);
+	assert_false(sub->flags & ZONE_NODE_NONAUTH);
+	assert_ptr_equal(sub->cut, sub);
+	assert_true(deep->flags & ZONE_NODE_DELEG);
+	assert_true(deep->flags & ZONE_NODE_NONAUTH);
+	assert_ptr_equal(deep->cut, sub); /* the highest cut */
+	assert_true(glue->flags & ZONE_NODE_NONAUTH);
+	assert_ptr_equal(glue->cut, sub);
+	assert_ptr_equal(x->cut, sub);
+	assert_true(x->flags & ZONE_NODE_NONAUTH);
+	assert_null(F(v, "mail.example.")->cut);
+	assert_false(F(v, "mail.example.")->flags & ZONE_NODE_NONAUTH);
+	/* targets follow the canonical RDATA order (RFC 4034 6.3, wire bytes): \2ns\3sub...
+	 * sorts before \3ns1\7example */
+	const zone_rrset_t *ns = zone_node_rrset(sub, ZONE_TYPE_NS);
+	assert_non_null(ns->targets);
+	assert_ptr_equal(ns->targets[0], glue);
+	assert_ptr_equal(ns->targets[1], F(v, "ns1.example."));
+	const zone_rrset_t *apex_ns = zone_node_rrset(apex, ZONE_TYPE_NS);
+	for (uint16_t i = 0; i < apex_ns->count; i++) {
+		const uint8_t *t = apex_ns->rdata + zone_rrset_rr_offset(apex_ns, i) + 2;
+		if (t[1] == 'n' && t[3] == '1')
+			assert_ptr_equal(apex_ns->targets[i], F(v, "ns1.example."));
+		else
+			assert_null(apex_ns->targets[i]);
+	}
+	const zone_rrset_t *mx = zone_node_rrset(F(v, "mx.example."), ZONE_TYPE_MX);
+	assert_int_equal(mx->count, 2);
+	assert_ptr_equal(mx->targets[0], F(v, "mail.example.")); /* case-insensitive target */
+	assert_null(mx->targets[1]);
+	/* the target keeps its case in RDATA */
+	assert_memory_equal(mx->rdata + 4, "\4Mail\7Example\0", 14);
+	const zone_rrset_t *srv = zone_node_rrset(F(v, "_sip._tcp.example."), ZONE_TYPE_SRV);
+	assert_ptr_equal(srv->targets[0], F(v, "mail.example."));
+	assert_non_null(F(v, "_tcp.example."));
+	zone_version_free(v);
+}
+
+static void test_dedupe_ttl_order(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add_c(b, "www.example.", ZONE_TYPE_A, 1, 300, rd_a("192.0.2.3"), "t:10");
+	add_c(b, "www.example.", ZONE_TYPE_A, 1, 300, rd_a("192.0.2.1"), "t:11");
+	add_c(b, "www.example.", ZONE_TYPE_A, 1, 600, rd_a("192.0.2.3"), "t:12"); /* duplicate */
+	add_c(b, "www.example.", ZONE_TYPE_A, 1, 900, rd_a("192.0.2.2"), "t:13");
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "WWW.example."), "t:14");
+	/* same NS target in another case: the same record (RFC 4034 6.2 canonical form) */
+	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "NS1.example."), "t:15");
+	zone_version_t *v = finish_ok(b);
+	assert_int_equal(cap.warnings, 1);
+	assert_non_null(strstr(cap.last, "t:13: www.example. A: TTL 900 differs"));
+	const zone_rrset_t *a = zone_node_rrset(F(v, "www.example."), ZONE_TYPE_A);
+	assert_int_equal(a->count, 3);
+	assert_int_equal(a->ttl, 300);
+	assert_memory_equal(a->rdata, "\0\4\300\0\2\1\0\4\300\0\2\2\0\4\300\0\2\3", 18);
+	assert_int_equal(zone_node_rrset(zone_version_apex(v), ZONE_TYPE_NS)->count, 2);
+	assert_true(F(v, "c.example.")->flags & ZONE_NODE_CNAME);
+	assert_int_equal(zone_version_rr_count(v), 4 + 3 + 1);
+	zone_version_free(v);
+}
+
+static void test_rdata_checked(void **state)
+{
+	zone_builder_t *b = base_zone();
+	uint8_t bad_ns[] = {3, 'n', 's'}; /* runs past rdlen */
+	assert_int_equal(zone_builder_add(b, N("x.example."), ZONE_TYPE_NS, 1, 60, bad_ns, 3, NULL),
+	                 SD_EPARSE);
+	uint8_t short_mx[] = {0};
+	assert_int_equal(
+	    zone_builder_add(b, N("x.example."), ZONE_TYPE_MX, 1, 60, short_mx, 1, NULL),
+	    SD_EPARSE);
+	rd_t soa = rd_soa(1);
+	assert_int_equal(zone_builder_add(b, N("example."), ZONE_TYPE_SOA, 1, 60, soa.b,
+	                                  (uint16_t)(soa.len - 1), NULL),
+	                 SD_EPARSE);
+	/* unknown types are opaque, empty rdata is fine */
+	assert_int_equal(zone_builder_add(b, N("x.example."), 65000, 1, 60, NULL, 0, NULL), 0);
+	zone_version_t *v = finish_ok(b);
+	const zone_rrset_t *rs = zone_node_rrset(F(v, "x.example."), 65000);
+	assert_non_null(rs);
+	assert_int_equal(rs->rdata_len, 2);
+	zone_version_free(v);
+}
+
+/* --- semantic errors: each counted --- */
+
+static void test_err_soa(void **state)
+{
+	zone_builder_t *b;
+	/* missing SOA */
+	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.elsewhere."), "t:1");
+	assert_int_equal(finish_errors(b), 1);
+	assert_string_equal(cap.last, "example.: no SOA record at the zone apex");
+	/* two SOAs, and SOA below the apex */
+	b = base_zone();
+	add(b, "example.", ZONE_TYPE_SOA, rd_soa(7), "t:20");
+	add(b, "www.example.", ZONE_TYPE_SOA, rd_soa(8), "t:21");
+	assert_int_equal(finish_errors(b), 2);
+	assert_non_null(strstr(cap.all, "t:20: example. SOA: more than one SOA"));
+	assert_non_null(strstr(cap.all, "t:21: www.example. SOA: SOA record not at the zone apex"));
+}
+
+static void test_err_ns_class_outside(void **state)
+{
+	zone_builder_t *b;
+	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	add(b, "example.", ZONE_TYPE_SOA, rd_soa(1), "t:1");
+	add_c(b, "www.example.", ZONE_TYPE_A, 3, 60, rd_a("192.0.2.1"), "t:2"); /* CH */
+	add(b, "www.example.com.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:3");
+	add(b, "example.", ZONE_TYPE_A, rd_a("192.0.2.1"), NULL);
+	add(b, "com.", ZONE_TYPE_A, rd_a("192.0.2.1"), NULL);
+	assert_int_equal(finish_errors(b), 4);
+	assert_non_null(strstr(cap.all, "t:2: www.example. A: class 3 is not IN\n"));
+	assert_non_null(strstr(cap.all, "t:3: www.example.com. A: out of zone"));
+	assert_non_null(strstr(cap.all, "example.: com. A: out of zone"));
+	assert_non_null(strstr(cap.all, "example.: no NS records at the zone apex\n"));
+}
+
+static void test_err_cname(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "www.example."), "t:10");
+	add(b, "c.example.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:11");
+	add(b, "c.example.", ZONE_TYPE_MX, rd_name(5, "www.example."), "t:12");
+	assert_int_equal(finish_errors(b), 2); /* one per type beside the CNAME */
+	assert_non_null(strstr(cap.all, "t:10: c.example. CNAME: CNAME beside other data (A)"));
+	assert_non_null(strstr(cap.all, "t:10: c.example. CNAME: CNAME beside other data (MX)"));
+
+	b = base_zone();
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
+	assert_int_equal(finish_errors(b), 1);
+	assert_non_null(strstr(cap.last, "t:11: c.example. CNAME: more than one CNAME"));
+
+	b = base_zone();
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
+	add(b, "c.example.", ZONE_TYPE_DNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
+	assert_int_equal(finish_errors(b), 1);
+	assert_non_null(strstr(cap.last, "t:11: c.example. DNAME: DNAME beside a CNAME"));
+
+	b = base_zone();
+	add(b, "example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.test."), "t:10");
+	assert_int_equal(finish_errors(b), 3); /* at the apex, beside SOA, beside NS */
+	assert_non_null(strstr(cap.all, "t:10: example. CNAME: CNAME at the zone apex"));
+
+	/* RRSIG and NSEC are allowed beside a CNAME (RFC 4035 2.5) */
+	b = base_zone();
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
+	add(b, "c.example.", ZONE_TYPE_NSEC, rd_name(UINT16_MAX, "d.example."), "t:11");
+	add(b, "c.example.", ZONE_TYPE_RRSIG, rd_a("1.2.3.4"), "t:12");
+	zone_version_free(finish_ok(b));
+}
+
+static void test_err_glue(void **state)
+{
+	zone_builder_t *b = base_zone();
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:10");
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns2.sub.example."), "t:11");
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns3.sub.example."), "t:12");
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.other.test."), "t:13");
+	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "www.example."), "t:14");
+	add(b, "ns2.sub.example.", ZONE_TYPE_AAAA, rd_aaaa("2001:db8::53"), "t:15");
+	add(b, "ns3.sub.example.", ZONE_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:16");
+	/* a nested delegation below the cut is occluded: no glue check */
+	add(b, "in.sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.in.sub.example."), "t:17");
+	assert_int_equal(finish_errors(b), 2);
+	assert_non_null(strstr(cap.all, "t:10: sub.example. NS: missing glue: no A or AAAA record "
+	                                "for ns.sub.example."));
+	assert_non_null(strstr(cap.all, "t:12: sub.example. NS: missing glue"));
+}
+
+static void test_all_reported(void **state)
+{
+	zone_builder_t *b;
+	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	add(b, "a.example.", ZONE_TYPE_SOA, rd_soa(1), "t:1");
+	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:2");
+	add(b, "c.example.", ZONE_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:3");
+	add(b, "other.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:4");
+	/* SOA not at apex, CNAME+TXT, out of zone, no SOA, no NS */
+	assert_int_equal(finish_errors(b), 5);
+}
+
+/* --- references and publication --- */
+
+static void test_publish(void **state)
+{
+	rcu_register_thread();
+	zone_t *z;
+	assert_int_equal(zone_new(N("example."), "example.zone", &z), 0);
+	assert_string_equal(zone_file(z), "example.zone");
+	assert_true(dname_equal(zone_apex(z), N("example.")));
+	rcu_read_lock();
+	assert_null(zone_current(z));
+	rcu_read_unlock();
+	zone_version_t *v1 = finish_ok(base_zone());
+	zone_publish(z, v1);
+	/* a long reader keeps v1 alive across the next publish */
+	zone_version_t *held = zone_version_ref(v1);
+	zone_builder_t *b = base_zone();
+	add(b, "new.example.", ZONE_TYPE_A, rd_a("192.0.2.1"), NULL);
+	zone_version_t *v2 = finish_ok(b);
+	zone_publish(z, v2);
+	rcu_read_lock();
+	assert_ptr_equal(zone_current(z), v2);
+	rcu_read_unlock();
+	rcu_quiescent_state();
+	rcu_barrier(); /* v1's RCU callback has run: only our reference remains */
+	assert_int_equal(zone_version_serial(held), 2024010101);
+	assert_null(F(held, "new.example."));
+	zone_version_unref(held);
+	zone_free(z);
+	rcu_barrier();
+	rcu_unregister_thread();
+}
+
+static void test_zone_set(void **state)
+{
+	zone_t *z[4];
+	const char *apexes[] = {"example.", "sub.example.", "test.", "."};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(zone_new(N(apexes[i]), NULL, &z[i]), 0);
+	zone_set_t *set;
+	assert_int_equal(zone_set_new(z, 3, &set), 0);
+	assert_int_equal(zone_set_count(set), 3);
+	assert_ptr_equal(zone_set_at(set, 1), z[1]);
+	assert_null(zone_set_at(set, 3));
+	assert_ptr_equal(zone_set_find(set, N("www.example.")), z[0]);
+	assert_ptr_equal(zone_set_find(set, N("example.")), z[0]);
+	assert_ptr_equal(zone_set_find(set, N("a.b.sub.example.")), z[1]);
+	assert_ptr_equal(zone_set_find(set, N("sub.example.")), z[1]);
+	assert_ptr_equal(zone_set_find(set, N("xsub.example.")), z[0]);
+	assert_null(zone_set_find(set, N("example.com.")));
+	assert_null(zone_set_find(set, N(".")));
+	assert_ptr_equal(zone_set_get(set, N("test.")), z[2]);
+	assert_null(zone_set_get(set, N("a.test.")));
+	zone_set_free(set);
+	/* the root zone catches everything else */
+	assert_int_equal(zone_set_new(z, 4, &set), 0);
+	assert_ptr_equal(zone_set_find(set, N("example.com.")), z[3]);
+	assert_ptr_equal(zone_set_find(set, N(".")), z[3]);
+	zone_set_free(set);
+	/* duplicates */
+	zone_t *dup[2] = {z[0], z[0]};
+	assert_int_equal(zone_set_new(dup, 2, &set), SD_EEXIST);
+	assert_int_equal(zone_set_new(NULL, 0, &set), 0);
+	assert_null(zone_set_find(set, N("example.")));
+	zone_set_free(set);
+	for (int i = 0; i < 4; i++)
+		zone_free(z[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ent_and_closest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wildcard_dname, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cuts_and_glue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dedupe_ttl_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rdata_checked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_err_soa, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_err_ns_class_outside, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_err_cname, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_err_glue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_all_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_set, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

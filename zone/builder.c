@@ -1,0 +1,663 @@
+/* builder.c — collecting records, checking the zone rules and laying out a version.
+ *
+ * The builder keeps every record in a growing array plus one byte store (owners, RDATA, a
+ * canonical copy of the RDATA, the "file:line" text), referenced by offsets so the store can
+ * grow. zone_builder_finish sorts, merges, checks and then writes the whole version into one
+ * arena (see internal.h); the builder is freed in every case.
+ */
+#include "zone/internal.h"
+#include "zone/zone.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLASS_IN    1
+#define NO_WHERE    UINT32_MAX
+#define ARENA_ALIGN 16
+
+typedef struct brec {
+	uint32_t owner_off;
+	uint32_t rdata_off; /* as given (names keep their case) */
+	uint32_t canon_off; /* RFC 4034 6.2 canonical form: embedded names lowercased */
+	uint32_t where_off; /* NUL-terminated "file:line", or NO_WHERE */
+	uint32_t seq;       /* order of zone_builder_add */
+	uint32_t ttl;
+	uint16_t type;
+	uint16_t rclass;
+	uint16_t rdlen;
+	uint8_t owner_len;
+	uint8_t dropped; /* excluded by a failed rule (class, out of zone) or a duplicate */
+} brec_t;
+
+struct zone_builder {
+	brec_t *recs;
+	size_t n, cap;
+	uint8_t *buf;
+	size_t blen, bcap;
+	uint8_t apex[DNAME_MAX];
+	size_t apex_len;
+	char apex_str[1024]; /* for messages */
+	unsigned errors;
+};
+
+/* An RRset during the build: records recs[first .. first + count), sorted canonically. */
+typedef struct group {
+	size_t first;
+	uint32_t count;
+	uint32_t ttl;
+} group_t;
+
+/* A node during the build: its owner (pointing into the builder's store) and its groups. */
+typedef struct bnode {
+	const uint8_t *owner;
+	uint8_t len;
+	size_t group_first;
+	size_t group_count;
+} bnode_t;
+
+int zone_builder_new(const uint8_t *apex, zone_builder_t **out)
+{
+	zone_builder_t *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->apex_len = dname_len(apex);
+	memcpy(b->apex, apex, b->apex_len);
+	dname_lower(b->apex);
+	dname_to_str(b->apex, b->apex_str, sizeof(b->apex_str));
+	*out = b;
+	return 0;
+}
+
+void zone_builder_free(zone_builder_t *b)
+{
+	if (!b)
+		return;
+	free(b->recs);
+	free(b->buf);
+	free(b);
+}
+
+/* Append len bytes to the store; returns the offset or NO_WHERE on failure. */
+static uint32_t store(zone_builder_t *b, const void *data, size_t len)
+{
+	if (b->blen + len >= NO_WHERE)
+		return NO_WHERE;
+	if (b->blen + len > b->bcap) {
+		size_t cap = b->bcap ? b->bcap * 2 : 4096;
+		while (cap < b->blen + len)
+			cap *= 2;
+		uint8_t *nb = realloc(b->buf, cap);
+		if (!nb)
+			return NO_WHERE;
+		b->buf = nb;
+		b->bcap = cap;
+	}
+	uint32_t off = (uint32_t)b->blen;
+	if (len)
+		memcpy(b->buf + off, data, len);
+	b->blen += len;
+	return off;
+}
+
+int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+{
+	static const uint8_t empty = 0;
+	uint16_t offs[2];
+	const uint8_t *rd = rdata ? rdata : &empty;
+	if (!rdata && rdlen)
+		return SD_EPARSE;
+	int names = zone_rdata_names(type, rd, rdlen, offs);
+	if (names < 0)
+		return names;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		brec_t *nr = realloc(b->recs, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		b->recs = nr;
+		b->cap = cap;
+	}
+	brec_t *r = &b->recs[b->n];
+	memset(r, 0, sizeof(*r));
+	size_t olen = dname_len(owner);
+	r->owner_off = store(b, owner, olen);
+	r->rdata_off = store(b, rd, rdlen);
+	r->canon_off = store(b, rd, rdlen);
+	r->where_off = where ? store(b, where, strlen(where) + 1) : 0;
+	if (r->owner_off == NO_WHERE || r->rdata_off == NO_WHERE || r->canon_off == NO_WHERE ||
+	    r->where_off == NO_WHERE)
+		return -ENOMEM;
+	if (!where)
+		r->where_off = NO_WHERE;
+	dname_lower(b->buf + r->owner_off);
+	for (int i = 0; i < names; i++)
+		dname_lower(b->buf + r->canon_off + offs[i]);
+	r->owner_len = (uint8_t)olen;
+	r->type = type;
+	r->rclass = rclass;
+	r->ttl = ttl;
+	r->rdlen = rdlen;
+	r->seq = (uint32_t)b->n;
+	b->n++;
+	return 0;
+}
+
+/* --- messages --- */
+
+static const uint8_t *rec_owner(const zone_builder_t *b, const brec_t *r)
+{
+	return b->buf + r->owner_off;
+}
+
+static const char *rec_where(const zone_builder_t *b, const brec_t *r)
+{
+	return r->where_off == NO_WHERE ? b->apex_str : (const char *)b->buf + r->where_off;
+}
+
+SD_PRINTF(4, 5)
+static void rec_log(zone_builder_t *b, log_level_t level, const brec_t *r, const char *fmt, ...)
+{
+	char owner[1024], type[16], msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dname_to_str(rec_owner(b, r), owner, sizeof(owner));
+	log_msg(level, "%s: %s %s: %s", rec_where(b, r), owner, zone_type_to_str(r->type, type),
+	        msg);
+	if (level == LOG_LEVEL_ERROR)
+		b->errors++;
+}
+
+#define rec_error(b, r, ...) rec_log(b, LOG_LEVEL_ERROR, r, __VA_ARGS__)
+
+/* --- sorting --- */
+
+static int cmp_rdata(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
+{
+	/* RFC 4034 6.3: left-justified octet strings, a missing octet sorts before zero */
+	size_t min = la < lb ? la : lb;
+	int c = min ? memcmp(a, b, min) : 0;
+	if (c != 0)
+		return c;
+	return la < lb ? -1 : la > lb;
+}
+
+static int cmp_rec(const void *pa, const void *pb, void *arg)
+{
+	const zone_builder_t *b = arg;
+	const brec_t *x = pa, *y = pb;
+	int c = dname_cmp_canonical(b->buf + x->owner_off, b->buf + y->owner_off);
+	if (c != 0)
+		return c;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	c = cmp_rdata(b->buf + x->canon_off, x->rdlen, b->buf + y->canon_off, y->rdlen);
+	if (c != 0)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static bool same_owner(const zone_builder_t *b, const brec_t *x, const brec_t *y)
+{
+	return x->owner_len == y->owner_len &&
+	       memcmp(b->buf + x->owner_off, b->buf + y->owner_off, x->owner_len) == 0;
+}
+
+static bool same_rr(const zone_builder_t *b, const brec_t *x, const brec_t *y)
+{
+	return same_owner(b, x, y) && x->type == y->type && x->rdlen == y->rdlen &&
+	       memcmp(b->buf + x->canon_off, b->buf + y->canon_off, x->rdlen) == 0;
+}
+
+/* Drop records of another class or outside the zone (each an error), then sort and drop
+ * duplicates (RFC 2181 5: an RRset holds no duplicates), compacting recs. */
+static void filter_sort_dedupe(zone_builder_t *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		brec_t *r = &b->recs[i];
+		if (r->rclass != CLASS_IN) {
+			rec_error(b, r, "class %u is not IN", (unsigned)r->rclass);
+			r->dropped = 1;
+		} else if (!dname_is_subdomain(rec_owner(b, r), b->apex)) {
+			rec_error(b, r, "out of zone (not at or below %s)", b->apex_str);
+			r->dropped = 1;
+		}
+	}
+	qsort_r(b->recs, b->n, sizeof(brec_t), cmp_rec, b);
+	size_t k = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->recs[i].dropped)
+			continue;
+		if (k > 0 && same_rr(b, &b->recs[k - 1], &b->recs[i]))
+			continue; /* the first added (lowest seq) is kept: it sorts first */
+		b->recs[k++] = b->recs[i];
+	}
+	b->n = k;
+}
+
+/* Group records into RRsets. RFC 2181 5.2: all TTLs of an RRset must agree; when they do not,
+ * warn and use the TTL of the first record added. */
+static int make_groups(zone_builder_t *b, group_t **out, size_t *count)
+{
+	group_t *g = malloc((b->n ? b->n : 1) * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	size_t ng = 0;
+	for (size_t i = 0; i < b->n;) {
+		size_t j = i + 1, first = i;
+		while (j < b->n && same_owner(b, &b->recs[i], &b->recs[j]) &&
+		       b->recs[j].type == b->recs[i].type) {
+			if (b->recs[j].seq < b->recs[first].seq)
+				first = j;
+			j++;
+		}
+		if (j - i > UINT16_MAX) {
+			rec_error(b, &b->recs[i], "more than %u records in one RRset", UINT16_MAX);
+		}
+		uint32_t ttl = b->recs[first].ttl;
+		for (size_t k = i; k < j; k++) {
+			if (b->recs[k].ttl != ttl)
+				rec_log(b, LOG_LEVEL_WARNING, &b->recs[k],
+				        "TTL %u differs from the RRset's TTL %u (RFC 2181 5.2), "
+				        "using %u",
+				        b->recs[k].ttl, ttl, ttl);
+		}
+		g[ng++] = (group_t){.first = i, .count = (uint32_t)(j - i), .ttl = ttl};
+		i = j;
+	}
+	*out = g;
+	*count = ng;
+	return 0;
+}
+
+/* --- nodes --- */
+
+static int cmp_bnode(const void *pa, const void *pb)
+{
+	const bnode_t *x = pa, *y = pb;
+	return dname_cmp_canonical(x->owner, y->owner);
+}
+
+/* Every owner and every name between it and the apex (empty non-terminals), sorted in
+ * canonical order without duplicates, each with its groups. */
+static int make_nodes(zone_builder_t *b, const group_t *g, size_t ng, bnode_t **out, size_t *count)
+{
+	unsigned apex_labels = dname_labels(b->apex);
+	size_t cap = 1, n = 0;
+	for (size_t i = 0; i < ng; i++) {
+		if (i == 0 || !same_owner(b, &b->recs[g[i - 1].first], &b->recs[g[i].first]))
+			cap += dname_labels(rec_owner(b, &b->recs[g[i].first])) - apex_labels + 1;
+	}
+	bnode_t *nodes = calloc(cap, sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	nodes[n++] = (bnode_t){.owner = b->apex, .len = (uint8_t)b->apex_len};
+	for (size_t i = 0; i < ng; i++) {
+		if (i > 0 && same_owner(b, &b->recs[g[i - 1].first], &b->recs[g[i].first]))
+			continue;
+		const uint8_t *o = rec_owner(b, &b->recs[g[i].first]);
+		unsigned labels = dname_labels(o);
+		for (unsigned l = labels; l > apex_labels; l--) {
+			nodes[n++] = (bnode_t){.owner = o, .len = (uint8_t)dname_len(o)};
+			o += o[0] + 1;
+		}
+	}
+	qsort(nodes, n, sizeof(*nodes), cmp_bnode);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && nodes[k - 1].len == nodes[i].len &&
+		    memcmp(nodes[k - 1].owner, nodes[i].owner, nodes[i].len) == 0)
+			continue;
+		nodes[k++] = nodes[i];
+	}
+	/* attach groups: both lists are in canonical owner order */
+	size_t gi = 0;
+	for (size_t i = 0; i < k && gi < ng; i++) {
+		nodes[i].group_first = gi;
+		while (gi < ng && dname_equal(rec_owner(b, &b->recs[g[gi].first]), nodes[i].owner))
+			gi++;
+		nodes[i].group_count = gi - nodes[i].group_first;
+	}
+	*out = nodes;
+	*count = k;
+	return 0;
+}
+
+/* --- rules that need only the groups of one owner --- */
+
+static const group_t *find_group(const bnode_t *n, const group_t *g, uint16_t type,
+                                 const zone_builder_t *b)
+{
+	for (size_t i = 0; i < n->group_count; i++) {
+		const group_t *x = &g[n->group_first + i];
+		if (b->recs[x->first].type == type)
+			return x;
+	}
+	return NULL;
+}
+
+/* Index of the record of a group that was added first (the one the file shows first). */
+static size_t first_added(const zone_builder_t *b, const group_t *g)
+{
+	size_t best = g->first;
+	for (size_t i = g->first + 1; i < g->first + g->count; i++)
+		if (b->recs[i].seq < b->recs[best].seq)
+			best = i;
+	return best;
+}
+
+static void check_node(zone_builder_t *b, const bnode_t *n, const group_t *g, bool apex)
+{
+	const group_t *cname = find_group(n, g, ZONE_TYPE_CNAME, b);
+	const group_t *dname = find_group(n, g, ZONE_TYPE_DNAME, b);
+	const group_t *soa = find_group(n, g, ZONE_TYPE_SOA, b);
+	if (soa && !apex)
+		for (uint32_t i = 0; i < soa->count; i++)
+			rec_error(b, &b->recs[soa->first + i], "SOA record not at the zone apex");
+	if (soa && apex)
+		for (uint32_t i = 0; i < soa->count; i++)
+			if (soa->first + i != first_added(b, soa))
+				rec_error(b, &b->recs[soa->first + i],
+				          "more than one SOA record at the apex");
+	if (!cname)
+		return;
+	const brec_t *c0 = &b->recs[first_added(b, cname)];
+	if (apex)
+		rec_error(b, c0, "CNAME at the zone apex");
+	/* RFC 2181 10.1: one CNAME per name */
+	for (uint32_t i = 0; i < cname->count; i++)
+		if (cname->first + i != first_added(b, cname))
+			rec_error(b, &b->recs[cname->first + i],
+			          "more than one CNAME at this name");
+	if (dname)
+		rec_error(b, &b->recs[dname->first], "DNAME beside a CNAME at the same name");
+	/* RFC 1034 3.6.2 / RFC 2181 10.1: no other data beside a CNAME; RFC 4035 2.5 allows
+	 * the DNSSEC records RRSIG and NSEC */
+	for (size_t i = 0; i < n->group_count; i++) {
+		uint16_t t = b->recs[g[n->group_first + i].first].type;
+		if (t == ZONE_TYPE_CNAME || t == ZONE_TYPE_RRSIG || t == ZONE_TYPE_NSEC ||
+		    t == ZONE_TYPE_DNAME)
+			continue;
+		char tn[16];
+		rec_error(b, c0, "CNAME beside other data (%s) at the same name",
+		          zone_type_to_str(t, tn));
+	}
+}
+
+static void check_apex(zone_builder_t *b, const bnode_t *apex, const group_t *g)
+{
+	if (!find_group(apex, g, ZONE_TYPE_SOA, b)) {
+		log_error("%s: no SOA record at the zone apex", b->apex_str);
+		b->errors++;
+	}
+	if (!find_group(apex, g, ZONE_TYPE_NS, b)) {
+		log_error("%s: no NS records at the zone apex", b->apex_str);
+		b->errors++;
+	}
+}
+
+/* --- layout --- */
+
+typedef struct layout {
+	size_t nodes, rrsets, targets, hash, owners, rdata, total;
+	size_t ntargets, hash_cap;
+} layout_t;
+
+static size_t align_up(size_t x)
+{
+	return (x + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+static bool has_targets(uint16_t type)
+{
+	return type == ZONE_TYPE_NS || type == ZONE_TYPE_MX || type == ZONE_TYPE_SRV;
+}
+
+static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const bnode_t *nodes,
+                     size_t nn)
+{
+	layout_t l = {0};
+	size_t owners = 0, rdata = 0;
+	for (size_t i = 0; i < nn; i++)
+		owners += nodes[i].len;
+	for (size_t i = 0; i < b->n; i++)
+		rdata += 2 + (size_t)b->recs[i].rdlen;
+	for (size_t i = 0; i < ng; i++)
+		if (has_targets(b->recs[g[i].first].type))
+			l.ntargets += g[i].count;
+	l.hash_cap = 16;
+	while (l.hash_cap < nn * 2)
+		l.hash_cap *= 2;
+	size_t off = 0;
+	l.nodes = off;
+	off = align_up(off + nn * sizeof(zone_node_t));
+	l.rrsets = off;
+	off = align_up(off + ng * sizeof(zone_rrset_t));
+	l.targets = off;
+	off = align_up(off + l.ntargets * sizeof(zone_node_t *));
+	l.hash = off;
+	off = align_up(off + l.hash_cap * sizeof(uint32_t));
+	l.owners = off;
+	off = align_up(off + owners);
+	l.rdata = off;
+	l.total = align_up(off + rdata);
+	return l;
+}
+
+/* Target name of record i of an NS/MX/SRV RRset, lowercased into out. */
+static const zone_node_t *rr_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
+{
+	size_t off = zone_rrset_rr_offset(rs, i);
+	size_t skip = rs->type == ZONE_TYPE_MX ? 2 : rs->type == ZONE_TYPE_SRV ? 6 : 0;
+	uint8_t name[DNAME_MAX];
+	const uint8_t *src = rs->rdata + off + 2 + skip;
+	size_t len = dname_len(src);
+	memcpy(name, src, len);
+	dname_lower(name);
+	return zone_version_find(v, name, len);
+}
+
+static void hash_insert(zone_version_t *v, uint32_t *hash, size_t idx)
+{
+	const zone_node_t *n = &v->nodes[idx];
+	uint32_t i = dname_hash(n->owner, n->owner_len) & v->hash_mask;
+	while (hash[i] != 0)
+		i = (i + 1) & v->hash_mask;
+	hash[i] = (uint32_t)idx + 1;
+}
+
+/* Write nodes, RRsets, RDATA and the hash into the arena; then the links that need lookups. */
+static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const group_t *g,
+                 const bnode_t *bn, size_t nn)
+{
+	uint8_t *a = zone_version_arena(v);
+	zone_node_t *nodes = (zone_node_t *)(a + l->nodes);
+	zone_rrset_t *rrsets = (zone_rrset_t *)(a + l->rrsets);
+	const zone_node_t **targets = (const zone_node_t **)(a + l->targets);
+	uint32_t *hash = (uint32_t *)(a + l->hash);
+	uint8_t *owners = a + l->owners, *rdata = a + l->rdata;
+
+	v->nodes = nodes;
+	v->node_count = nn;
+	v->rr_count = b->n;
+	v->hash = hash;
+	v->hash_mask = (uint32_t)(l->hash_cap - 1);
+	memset(hash, 0, l->hash_cap * sizeof(uint32_t));
+	for (size_t i = 0; i < nn; i++) {
+		zone_node_t *n = &nodes[i];
+		memset(n, 0, sizeof(*n));
+		memcpy(owners, bn[i].owner, bn[i].len);
+		n->owner = owners;
+		n->owner_len = bn[i].len;
+		n->labels = (uint8_t)dname_labels(owners);
+		owners += bn[i].len;
+		n->rrsets = &rrsets[bn[i].group_first];
+		n->rrset_count = (uint16_t)bn[i].group_count;
+		for (size_t k = 0; k < bn[i].group_count; k++) {
+			const group_t *gr = &g[bn[i].group_first + k];
+			zone_rrset_t *rs = &rrsets[bn[i].group_first + k];
+			memset(rs, 0, sizeof(*rs));
+			rs->type = b->recs[gr->first].type;
+			rs->count = (uint16_t)gr->count;
+			rs->ttl = gr->ttl;
+			rs->rdata = rdata;
+			for (uint32_t r = 0; r < gr->count; r++) {
+				const brec_t *br = &b->recs[gr->first + r];
+				rdata[0] = (uint8_t)(br->rdlen >> 8);
+				rdata[1] = (uint8_t)br->rdlen;
+				memcpy(rdata + 2, b->buf + br->rdata_off, br->rdlen);
+				rdata += 2 + (size_t)br->rdlen;
+			}
+			rs->rdata_len = (uint32_t)(rdata - rs->rdata);
+			if (has_targets(rs->type)) {
+				rs->targets = targets;
+				targets += gr->count;
+			}
+			if (rs->type == ZONE_TYPE_NS && i > 0)
+				n->flags |= ZONE_NODE_DELEG;
+			if (rs->type == ZONE_TYPE_CNAME)
+				n->flags |= ZONE_NODE_CNAME;
+			if (rs->type == ZONE_TYPE_DNAME)
+				n->flags |= ZONE_NODE_DNAME;
+		}
+		hash_insert(v, hash, i);
+	}
+	nodes[0].flags |= ZONE_NODE_APEX;
+}
+
+/* Parent, wildcard child, cut, DNAME ancestor and NONAUTH. A parent sorts before all its
+ * descendants in canonical order, so one forward pass sees every parent finished. */
+static void link_nodes(zone_version_t *v)
+{
+	zone_node_t *nodes = (zone_node_t *)v->nodes;
+	for (size_t i = 0; i < v->node_count; i++) {
+		zone_node_t *n = &nodes[i];
+		if (i > 0) {
+			const uint8_t *up = n->owner + n->owner[0] + 1;
+			const zone_node_t *p =
+			    zone_version_find(v, up, n->owner_len - n->owner[0] - 1u);
+			n->parent = p;
+			if (p->cut)
+				n->flags |= ZONE_NODE_NONAUTH;
+			n->cut = p->cut ? p->cut : (n->flags & ZONE_NODE_DELEG) ? n : NULL;
+			n->dname = p->dname ? p->dname : (p->flags & ZONE_NODE_DNAME) ? p : NULL;
+		}
+		if (n->owner_len + 2 <= DNAME_MAX) {
+			uint8_t wc[DNAME_MAX];
+			wc[0] = 1;
+			wc[1] = '*';
+			memcpy(wc + 2, n->owner, n->owner_len);
+			n->wildcard = zone_version_find(v, wc, n->owner_len + 2u);
+		}
+		for (uint16_t k = 0; k < n->rrset_count; k++) {
+			zone_rrset_t *rs = (zone_rrset_t *)&n->rrsets[k];
+			if (!rs->targets)
+				continue;
+			const zone_node_t **t = (const zone_node_t **)rs->targets;
+			for (uint16_t r = 0; r < rs->count; r++)
+				t[r] = rr_target(v, rs, r);
+		}
+	}
+	v->soa = zone_node_rrset(&nodes[0], ZONE_TYPE_SOA);
+	if (v->soa && v->soa->count >= 1) {
+		/* serial follows the two names (RFC 1035 3.3.13) */
+		const uint8_t *p = v->soa->rdata + 2;
+		p += dname_len(p);
+		p += dname_len(p);
+		v->serial =
+		    ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+	}
+}
+
+/* Rules that need the finished tree: glue below delegations (RFC 1034 4.2.1, RFC 9471) and
+ * DNAME with descendants (RFC 6672 2.4 makes them unreachable: a warning). */
+static void check_tree(zone_builder_t *b, const zone_version_t *v, const group_t *g)
+{
+	for (size_t i = 0; i < v->node_count; i++) {
+		const zone_node_t *n = &v->nodes[i];
+		if ((n->flags & ZONE_NODE_DNAME) && i + 1 < v->node_count &&
+		    v->nodes[i + 1].parent && dname_is_subdomain(v->nodes[i + 1].owner, n->owner)) {
+			const zone_rrset_t *rs = zone_node_rrset(n, ZONE_TYPE_DNAME);
+			rec_log(b, LOG_LEVEL_WARNING, &b->recs[g[rs - v->nodes[0].rrsets].first],
+			        "DNAME has descendants, which it makes unreachable (RFC 6672 2.4)");
+		}
+		if (!(n->flags & ZONE_NODE_DELEG) || (n->flags & ZONE_NODE_NONAUTH))
+			continue;
+		const zone_rrset_t *ns = zone_node_rrset(n, ZONE_TYPE_NS);
+		const group_t *gr = &g[ns - v->nodes[0].rrsets];
+		for (uint16_t r = 0; r < ns->count; r++) {
+			const uint8_t *target = ns->rdata + zone_rrset_rr_offset(ns, r) + 2;
+			uint8_t low[DNAME_MAX];
+			memcpy(low, target, dname_len(target));
+			dname_lower(low);
+			if (!dname_is_subdomain(low, n->owner))
+				continue;
+			const zone_node_t *t = ns->targets[r];
+			if (t &&
+			    (zone_node_rrset(t, ZONE_TYPE_A) || zone_node_rrset(t, ZONE_TYPE_AAAA)))
+				continue;
+			char tn[1024];
+			rec_error(b, &b->recs[gr->first + r],
+			          "missing glue: no A or AAAA record for %s (RFC 1034 4.2.1)",
+			          dname_to_str(low, tn, sizeof(tn)));
+		}
+	}
+}
+
+int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
+{
+	group_t *g = NULL;
+	bnode_t *bn = NULL;
+	zone_version_t *v = NULL;
+	size_t ng = 0, nn = 0;
+	int ret;
+
+	filter_sort_dedupe(b);
+	ret = make_groups(b, &g, &ng);
+	if (ret < 0)
+		goto out;
+	ret = make_nodes(b, g, ng, &bn, &nn);
+	if (ret < 0)
+		goto out;
+	for (size_t i = 0; i < nn; i++)
+		check_node(b, &bn[i], g, i == 0);
+	check_apex(b, &bn[0], g);
+	for (size_t i = 0; i < nn; i++) {
+		if (bn[i].group_count > UINT16_MAX) {
+			log_error("%s: too many RRsets at one name", b->apex_str);
+			b->errors++;
+		}
+	}
+	if (b->errors) {
+		ret = SD_ESEMANTIC;
+		goto out;
+	}
+	layout_t l = plan(b, g, ng, bn, nn);
+	v = zone_version_alloc(l.total);
+	if (!v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fill(b, v, &l, g, bn, nn);
+	link_nodes(v);
+	check_tree(b, v, g);
+	if (b->errors) {
+		ret = SD_ESEMANTIC;
+		goto out;
+	}
+	*out = v;
+	v = NULL;
+	ret = 0;
+out:
+	zone_version_free(v);
+	free(bn);
+	free(g);
+	zone_builder_free(b);
+	return ret;
+}

@@ -1,0 +1,303 @@
+/* name.c — domain names in wire form (see name.h). Nothing here allocates. */
+#include "zone/name.h"
+#include "contrib/base/err.h"
+
+#include <string.h>
+
+/* At most this many compression pointers per name. Every pointer must go strictly backwards,
+ * so a packet cannot loop, but a long backward chain could still cost time: 127 is more
+ * than any legal name can use (each hop adds at least one label of two bytes or more). */
+#define DNAME_MAX_HOPS 127
+
+static inline uint8_t lower_byte(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+size_t dname_len(const uint8_t *name)
+{
+	size_t p = 0;
+	while (name[p] != 0)
+		p += (size_t)name[p] + 1;
+	return p + 1;
+}
+
+/* RFC 1035 4.1.4: a pointer is 0b11 followed by a 14-bit offset; 0b01 and 0b10 are reserved
+ * (RFC 6891 retired the 0x40 extended label type). We accept only pointers to an offset
+ * strictly before the place where the current run of labels started, which makes every hop
+ * move backwards and rules out loops without extra state. */
+int dname_parse(const uint8_t *pkt, size_t len, size_t *pos, uint8_t out[DNAME_MAX])
+{
+	size_t p = *pos;
+	size_t run_start = p; /* where the labels being read started */
+	size_t after = 0;     /* position after the name in the packet (set at the first hop) */
+	size_t olen = 0;
+	unsigned hops = 0;
+
+	for (;;) {
+		if (p >= len)
+			return SD_EPARSE;
+		uint8_t c = pkt[p];
+		if (c == 0) {
+			out[olen++] = 0;
+			if (hops == 0)
+				after = p + 1;
+			break;
+		}
+		if ((c & 0xC0) == 0xC0) {
+			if (p + 1 >= len)
+				return SD_EPARSE;
+			size_t target = ((size_t)(c & 0x3F) << 8) | pkt[p + 1];
+			if (target >= run_start || ++hops > DNAME_MAX_HOPS)
+				return SD_EPARSE;
+			if (hops == 1)
+				after = p + 2;
+			p = run_start = target;
+			continue;
+		}
+		if (c & 0xC0)
+			return SD_EPARSE;
+		/* label c bytes; keep room for the root label */
+		if (p + 1 + c > len || olen + 1 + c + 1 > DNAME_MAX)
+			return SD_EPARSE;
+		memcpy(out + olen, pkt + p, (size_t)c + 1);
+		olen += (size_t)c + 1;
+		p += (size_t)c + 1;
+	}
+	*pos = after;
+	return (int)olen;
+}
+
+void dname_lower(uint8_t *name)
+{
+	size_t p = 0;
+	while (name[p] != 0) {
+		size_t n = name[p];
+		for (size_t i = 1; i <= n; i++)
+			name[p + i] = lower_byte(name[p + i]);
+		p += n + 1;
+	}
+}
+
+unsigned dname_labels(const uint8_t *name)
+{
+	unsigned n = 0;
+	size_t p = 0;
+	while (name[p] != 0) {
+		p += (size_t)name[p] + 1;
+		n++;
+	}
+	return n;
+}
+
+unsigned dname_label_offsets(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX])
+{
+	unsigned n = 0;
+	size_t p = 0;
+	while (name[p] != 0 && n < DNAME_LABELS_MAX) {
+		offs[n++] = (uint8_t)p;
+		p += (size_t)name[p] + 1;
+	}
+	return n;
+}
+
+bool dname_equal(const uint8_t *a, const uint8_t *b)
+{
+	size_t la = dname_len(a);
+	return la == dname_len(b) && memcmp(a, b, la) == 0;
+}
+
+bool dname_equal_ci(const uint8_t *a, const uint8_t *b)
+{
+	size_t la = dname_len(a);
+	if (la != dname_len(b))
+		return false;
+	for (size_t i = 0; i < la; i++) {
+		/* length bytes are < 64 and never letters, so lowering them is harmless */
+		if (lower_byte(a[i]) != lower_byte(b[i]))
+			return false;
+	}
+	return true;
+}
+
+bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent)
+{
+	size_t ln = dname_len(name);
+	size_t lp = dname_len(parent);
+	if (lp > ln)
+		return false;
+	/* walk label boundaries of name until the rest is as long as parent */
+	size_t p = 0;
+	while (ln - p > lp)
+		p += (size_t)name[p] + 1;
+	return ln - p == lp && memcmp(name + p, parent, lp) == 0;
+}
+
+/* RFC 4034 6.1: compare label by label from the rightmost one; each label as a string of
+ * lowercased octets where a shorter label that is a prefix of a longer one sorts first; a
+ * name with fewer labels sorts first when all its labels match. */
+int dname_cmp_canonical(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t oa[DNAME_LABELS_MAX], ob[DNAME_LABELS_MAX];
+	unsigned na = dname_label_offsets(a, oa);
+	unsigned nb = dname_label_offsets(b, ob);
+
+	while (na > 0 && nb > 0) {
+		const uint8_t *la = a + oa[--na];
+		const uint8_t *lb = b + ob[--nb];
+		unsigned min = la[0] < lb[0] ? la[0] : lb[0];
+		for (unsigned i = 1; i <= min; i++) {
+			uint8_t ca = lower_byte(la[i]), cb = lower_byte(lb[i]);
+			if (ca != cb)
+				return ca < cb ? -1 : 1;
+		}
+		if (la[0] != lb[0])
+			return la[0] < lb[0] ? -1 : 1;
+	}
+	if (na == nb)
+		return 0;
+	return na < nb ? -1 : 1;
+}
+
+bool dname_is_wildcard(const uint8_t *name)
+{
+	return name[0] == 1 && name[1] == '*';
+}
+
+/* Characters that must be escaped in presentation form (RFC 1035 5.1 and common practice). */
+static bool needs_escape(uint8_t c)
+{
+	return c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' ||
+	       c == '$';
+}
+
+char *dname_to_str(const uint8_t *name, char *buf, size_t size)
+{
+	size_t o = 0;
+	size_t p = 0;
+	if (size == 0)
+		return buf;
+	if (name[0] == 0) {
+		if (size >= 2) {
+			buf[o++] = '.';
+		}
+		buf[o] = '\0';
+		return buf;
+	}
+	while (name[p] != 0) {
+		size_t n = name[p++];
+		for (size_t i = 0; i < n; i++, p++) {
+			uint8_t c = name[p];
+			char tmp[5];
+			size_t tl;
+			if (c <= 0x20 || c >= 0x7F) {
+				tmp[0] = '\\';
+				tmp[1] = (char)('0' + c / 100);
+				tmp[2] = (char)('0' + (c / 10) % 10);
+				tmp[3] = (char)('0' + c % 10);
+				tl = 4;
+			} else if (needs_escape(c)) {
+				tmp[0] = '\\';
+				tmp[1] = (char)c;
+				tl = 2;
+			} else {
+				tmp[0] = (char)c;
+				tl = 1;
+			}
+			if (o + tl + 1 > size)
+				goto out;
+			memcpy(buf + o, tmp, tl);
+			o += tl;
+		}
+		if (o + 2 > size)
+			goto out;
+		buf[o++] = '.';
+	}
+out:
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Read one possibly escaped character of a label at text[*i]; returns it or -1. */
+static int read_char(const char *text, size_t *i)
+{
+	uint8_t c = (uint8_t)text[*i];
+	if (c != '\\') {
+		(*i)++;
+		return c;
+	}
+	const char *e = text + *i + 1;
+	if (e[0] >= '0' && e[0] <= '9') {
+		if (!(e[1] >= '0' && e[1] <= '9' && e[2] >= '0' && e[2] <= '9'))
+			return -1;
+		int v = (e[0] - '0') * 100 + (e[1] - '0') * 10 + (e[2] - '0');
+		if (v > 255)
+			return -1;
+		*i += 4;
+		return v;
+	}
+	if (e[0] == '\0')
+		return -1;
+	*i += 2;
+	return (uint8_t)e[0];
+}
+
+int dname_from_str(const char *text, const uint8_t *origin, uint8_t out[DNAME_MAX])
+{
+	static const uint8_t root = 0;
+	const uint8_t *orig = origin ? origin : &root;
+	size_t olen = 0;
+	size_t i = 0;
+
+	if (strcmp(text, "@") == 0) {
+		size_t l = dname_len(orig);
+		memcpy(out, orig, l);
+		dname_lower(out);
+		return (int)l;
+	}
+	if (strcmp(text, ".") == 0) {
+		out[0] = 0;
+		return 1;
+	}
+	if (text[0] == '\0')
+		return SD_EPARSE;
+	while (text[i] != '\0') {
+		size_t lab = olen++;
+		size_t n = 0;
+		while (text[i] != '\0' && text[i] != '.') {
+			int c = read_char(text, &i);
+			if (c < 0 || n == 63 || olen + 2 > DNAME_MAX)
+				return SD_EPARSE;
+			out[olen++] = lower_byte((uint8_t)c);
+			n++;
+		}
+		if (n == 0)
+			return SD_EPARSE; /* empty label: ".." or a leading dot */
+		out[lab] = (uint8_t)n;
+		if (text[i] == '.') {
+			i++;
+			if (text[i] == '\0') {
+				out[olen++] = 0; /* absolute */
+				return (int)olen;
+			}
+		}
+	}
+	/* relative: append origin */
+	size_t l = dname_len(orig);
+	if (olen + l > DNAME_MAX)
+		return SD_EPARSE;
+	memcpy(out + olen, orig, l);
+	dname_lower(out + olen);
+	return (int)(olen + l);
+}
+
+/* FNV-1a, 32 bits: short keys, good spread, no state. */
+uint32_t dname_hash(const uint8_t *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
