@@ -1,0 +1,294 @@
+#include "server/xfr/msg.h"
+
+#include <string.h>
+
+#include "contrib/base/err.h"
+
+#define NAME_MAX_LEN  255
+#define LABELS_MAX    128
+#define PTR_MAX       0x3fff
+#define HOPS_MAX      64
+#define PENDING_MAX   (3 * LABELS_MAX)
+
+enum {
+	TYPE_NS = 2,
+	TYPE_CNAME = 5,
+	TYPE_SOA = 6,
+	TYPE_PTR = 12,
+	TYPE_MX = 15,
+	TYPE_OPT = 41,
+};
+
+/* Compression targets found while writing one RR; entered into the table only once the RR
+ * is complete, so a rolled-back RR leaves no dangling offsets behind. */
+typedef struct pending {
+	unsigned n;
+	uint32_t hash[PENDING_MAX];
+	uint16_t off[PENDING_MAX];
+} pending_t;
+
+static uint8_t lower(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
+}
+
+static uint32_t suffix_hash(const uint8_t *name)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; name[i] != 0;) {
+		size_t l = name[i];
+		for (size_t j = i; j <= i + l; j++)
+			h = (h ^ lower(name[j])) * 16777619u;
+		i += l + 1;
+	}
+	return h ? h : 1;
+}
+
+/* Length of a well-formed uncompressed name at p within avail bytes, or 0 when malformed. */
+static size_t name_len(const uint8_t *p, size_t avail)
+{
+	size_t i = 0;
+	while (i < avail) {
+		uint8_t l = p[i];
+		if (l == 0)
+			return i + 1 <= NAME_MAX_LEN ? i + 1 : 0;
+		if (l > 63)
+			return 0;
+		i += (size_t)l + 1;
+	}
+	return 0;
+}
+
+/* Does the (possibly compressed) name at off in the message equal the uncompressed name s,
+ * ignoring ASCII case? */
+static bool name_matches(const xfr_msg_t *m, size_t off, const uint8_t *s)
+{
+	unsigned hops = 0;
+	for (;;) {
+		if (off >= m->len)
+			return false;
+		uint8_t c = m->buf[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (off + 1 >= m->len || ++hops > HOPS_MAX)
+				return false;
+			off = ((size_t)(c & 0x3f) << 8) | m->buf[off + 1];
+			continue;
+		}
+		if (c != *s)
+			return false;
+		if (c == 0)
+			return true;
+		if (off + 1 + c > m->len)
+			return false;
+		for (unsigned i = 1; i <= c; i++)
+			if (lower(m->buf[off + i]) != lower(s[i]))
+				return false;
+		off += (size_t)c + 1;
+		s += c + 1;
+	}
+}
+
+static size_t table_find(const xfr_msg_t *m, uint32_t h, const uint8_t *s)
+{
+	for (unsigned i = 0; i < XFR_MSG_HASH_SLOTS; i++) {
+		uint16_t off = m->slot[(h + i) & (XFR_MSG_HASH_SLOTS - 1)];
+		if (off == 0)
+			return 0;
+		if (name_matches(m, off, s))
+			return off;
+	}
+	return 0;
+}
+
+static void table_add(xfr_msg_t *m, uint32_t h, uint16_t off)
+{
+	if (m->used >= XFR_MSG_HASH_SLOTS * 3 / 4)
+		return; /* full enough: later names are written without new targets */
+	for (unsigned i = 0;; i++) {
+		uint16_t *slot = &m->slot[(h + i) & (XFR_MSG_HASH_SLOTS - 1)];
+		if (*slot == 0) {
+			*slot = off;
+			m->used++;
+			return;
+		}
+	}
+}
+
+static bool room(const xfr_msg_t *m, size_t n)
+{
+	return m->len + n <= m->limit;
+}
+
+/* Write name (uncompressed, well-formed) at the end of the message, as a pointer to an earlier
+ * occurrence of its longest possible suffix when compress is set. */
+static int put_name(xfr_msg_t *m, const uint8_t *name, bool compress, pending_t *pend)
+{
+	uint8_t offs[LABELS_MAX];
+	uint32_t hash[LABELS_MAX];
+	unsigned n = 0;
+	for (size_t i = 0; name[i] != 0 && n < LABELS_MAX; i += name[i] + 1u) {
+		offs[n] = (uint8_t)i;
+		hash[n++] = suffix_hash(name + i);
+	}
+	size_t ptr = 0;
+	unsigned cut = n;
+	for (unsigned i = 0; compress && i < n; i++) {
+		ptr = table_find(m, hash[i], name + offs[i]);
+		if (ptr != 0) {
+			cut = i;
+			break;
+		}
+	}
+	size_t head = cut < n ? offs[cut] : name_len(name, NAME_MAX_LEN);
+	if (!room(m, head + (cut < n ? 2 : 0)))
+		return SD_ESPACE;
+	size_t start = m->len;
+	memcpy(m->buf + start, name, head);
+	m->len += head;
+	if (cut < n) {
+		xfr_put16(m->buf + m->len, (uint16_t)(0xc000 | ptr));
+		m->len += 2;
+	}
+	for (unsigned i = 0; i < cut && pend->n < PENDING_MAX; i++) {
+		if (start + offs[i] > PTR_MAX)
+			break;
+		pend->hash[pend->n] = hash[i];
+		pend->off[pend->n++] = (uint16_t)(start + offs[i]);
+	}
+	return 0;
+}
+
+static int put_bytes(xfr_msg_t *m, const uint8_t *p, size_t n)
+{
+	if (!room(m, n))
+		return SD_ESPACE;
+	memcpy(m->buf + m->len, p, n);
+	m->len += n;
+	return 0;
+}
+
+/* RDATA of a type whose names may be compressed: leading fixed bytes, names, trailing bytes. */
+static int put_rdata(xfr_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rdlen,
+		     pending_t *pend)
+{
+	size_t pre = 0, names = 1;
+	switch (type) {
+	case TYPE_NS:
+	case TYPE_CNAME:
+	case TYPE_PTR:
+		break;
+	case TYPE_MX:
+		pre = 2;
+		break;
+	case TYPE_SOA:
+		names = 2;
+		break;
+	default:
+		return put_bytes(m, rd, rdlen);
+	}
+	if (pre > rdlen)
+		return SD_EPARSE;
+	int rc = put_bytes(m, rd, pre);
+	size_t pos = pre;
+	for (size_t i = 0; rc == 0 && i < names; i++) {
+		size_t l = name_len(rd + pos, rdlen - pos);
+		if (l == 0)
+			return SD_EPARSE;
+		rc = put_name(m, rd + pos, true, pend);
+		pos += l;
+	}
+	if (rc == 0 && type == TYPE_SOA && rdlen - pos != 20)
+		return SD_EPARSE;
+	if (rc == 0 && type != TYPE_SOA && pos != rdlen)
+		return SD_EPARSE;
+	return rc == 0 ? put_bytes(m, rd + pos, rdlen - pos) : rc;
+}
+
+static void count_add(xfr_msg_t *m, unsigned section)
+{
+	uint8_t *p = m->buf + 4 + 2 * section;
+	xfr_put16(p, (uint16_t)(xfr_get16(p) + 1));
+}
+
+uint16_t xfr_msg_count(const xfr_msg_t *m, unsigned section)
+{
+	return xfr_get16(m->buf + 4 + 2 * section);
+}
+
+int xfr_msg_init(xfr_msg_t *m, uint8_t *buf, size_t limit, uint16_t id, uint16_t flags)
+{
+	if (limit < XFR_MSG_HDR)
+		return SD_ESPACE;
+	memset(m->slot, 0, sizeof(m->slot));
+	m->used = 0;
+	m->buf = buf;
+	m->limit = limit;
+	memset(buf, 0, XFR_MSG_HDR);
+	xfr_put16(buf, id);
+	xfr_put16(buf + 2, flags);
+	m->len = XFR_MSG_HDR;
+	return 0;
+}
+
+int xfr_msg_put_question(xfr_msg_t *m, const uint8_t *q, size_t qlen)
+{
+	size_t nl = name_len(q, qlen);
+	if (nl == 0 || qlen != nl + 4)
+		return SD_EPARSE;
+	size_t start = m->len;
+	int rc = put_bytes(m, q, qlen);
+	if (rc != 0)
+		return rc;
+	for (size_t i = 0; q[i] != 0 && start + i <= PTR_MAX; i += q[i] + 1u)
+		table_add(m, suffix_hash(q + i), (uint16_t)(start + i));
+	xfr_put16(m->buf + 4, 1);
+	return 0;
+}
+
+int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
+		   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	pending_t pend;
+	pend.n = 0;
+	size_t start = m->len;
+	if (name_len(owner, NAME_MAX_LEN) == 0 || (rdlen > 0 && rdata == NULL))
+		return SD_EPARSE;
+	int rc = put_name(m, owner, true, &pend);
+	size_t fixed = m->len; /* type, class, ttl, rdlength follow the owner */
+	if (rc == 0 && !room(m, 10))
+		rc = SD_ESPACE;
+	if (rc == 0) {
+		uint8_t *f = m->buf + fixed;
+		xfr_put16(f, type);
+		xfr_put16(f + 2, rclass);
+		xfr_put32(f + 4, ttl);
+		m->len += 10;
+		rc = put_rdata(m, type, rdata, rdlen, &pend);
+	}
+	if (rc == 0 && m->len - fixed - 10 > 0xffff)
+		rc = SD_ESPACE;
+	if (rc != 0) {
+		m->len = start;
+		return rc;
+	}
+	xfr_put16(m->buf + fixed + 8, (uint16_t)(m->len - fixed - 10));
+	for (unsigned i = 0; i < pend.n; i++)
+		table_add(m, pend.hash[i], pend.off[i]);
+	count_add(m, XFR_SEC_AN);
+	return 0;
+}
+
+int xfr_msg_put_opt(xfr_msg_t *m, size_t cap, uint16_t payload)
+{
+	if (m->len + 11 > cap)
+		return SD_ESPACE;
+	uint8_t *p = m->buf + m->len;
+	p[0] = 0;
+	xfr_put16(p + 1, TYPE_OPT);
+	xfr_put16(p + 3, payload);
+	xfr_put32(p + 5, 0);
+	xfr_put16(p + 9, 0);
+	m->len += 11;
+	count_add(m, XFR_SEC_AR);
+	return 0;
+}

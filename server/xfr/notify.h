@@ -1,0 +1,63 @@
+/* notify.h — NOTIFY out (RFC 1996): tell secondaries that a zone has a new serial.
+ *
+ * Runs on the control thread's libuv loop. For every (zone, target) a NOTIFY query is sent
+ * over UDP: opcode NOTIFY, AA=1, question <apex> SOA IN, the new SOA in the answer section
+ * (RFC 1996 3.7), TSIG-signed when the target has a key. It is resent with exponential
+ * backoff (base, 2*base, 4*base, ... for `tries` sends in all) until a response with the same
+ * ID, opcode and question arrives from the target's address (and, with a key, verifies).
+ * A newer serial for the same zone and target replaces the pending one.
+ *
+ *   xfr_notify_zone(apex, soa, targets) ─▶ pending[] ─send─▶ target ─response─▶ done
+ *                                              └─ timer: resend after base << n, give up
+ *
+ * Everything here runs on the loop's thread; nothing is shared with workers.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "contrib/base/compiler.h"
+#include "server/xfr/tsig.h"
+
+typedef struct xfr_notify_target {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	const tsig_key_t *key; /* NULL: unsigned; the key must outlive pending NOTIFYs */
+} xfr_notify_target_t;
+
+/* Parse "ADDR", "ADDR:PORT" or "[V6]:PORT" (port default 53) into target (key left NULL).
+ * Returns 0 or SD_EPARSE. */
+int xfr_notify_target_parse(const char *text, xfr_notify_target_t *target) SD_NONNULL(1, 2) SD_WUR;
+
+typedef struct xfr_notify_stats {
+	uint64_t sent;     /* NOTIFY messages sent, retries included */
+	uint64_t acked;    /* matching responses with RCODE NOERROR */
+	uint64_t rejected; /* matching responses with another RCODE (no further retries) */
+	uint64_t failed;   /* gave up after the last try */
+} xfr_notify_stats_t;
+
+typedef struct xfr_notifier xfr_notifier_t;
+
+/* Create a notifier on loop with the backoff base (ms) and the number of sends per target
+ * (e.g. 1000 ms and 5: 1-2-4-8-16 s). Opens one UDP socket per address family on first use. */
+int xfr_notifier_new(uv_loop_t *loop, unsigned base_ms, unsigned tries, xfr_notifier_t **out)
+	SD_NONNULL(1, 4) SD_WUR;
+
+/* Start (or restart) NOTIFY of the zone at apex (lowercased wire) with its new SOA (owner is
+ * the apex; soa_rdata is the SOA RDATA in wire form) to targets[0..count). Copies what it
+ * needs. Returns 0 or -ENOMEM; a target it cannot send to is logged and counted as failed. */
+int xfr_notify_zone(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const uint8_t *soa_rdata,
+		    uint16_t soa_rdlen, const xfr_notify_target_t *targets, size_t count)
+	SD_NONNULL(1, 2, 4);
+
+/* Number of NOTIFYs still waiting for a response. */
+size_t xfr_notifier_pending(const xfr_notifier_t *n) SD_NONNULL(1);
+const xfr_notify_stats_t *xfr_notifier_stats(const xfr_notifier_t *n) SD_NONNULL(1);
+
+/* Drop pending NOTIFYs and close the handles; the memory goes when the loop has run the close
+ * callbacks (run the loop once more before uv_loop_close). */
+void xfr_notifier_close(xfr_notifier_t *n);

@@ -1,0 +1,410 @@
+#include "server/xfr/out.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "contrib/base/err.h"
+#include "server/xfr/msg.h"
+#include "zone/serial.h"
+
+#define CLASS_IN  1
+#define MSG_MAX   65535
+#define OPT_LEN   11
+#define QUEST_MAX (DNAME_MAX + 4)
+
+/* ---------------------------------------------------------------- request parsing */
+
+typedef struct wire_rr {
+	uint16_t type, rclass;
+	size_t rdata;
+	uint16_t rdlen;
+} wire_rr_t;
+
+static int parse_rr(const uint8_t *m, size_t len, size_t *pos, wire_rr_t *rr)
+{
+	uint8_t name[DNAME_MAX];
+	int rc = dname_parse(m, len, pos, name);
+	if (rc < 0)
+		return SD_EPARSE;
+	if (len - *pos < 10)
+		return SD_EPARSE;
+	rr->type = xfr_get16(m + *pos);
+	rr->rclass = xfr_get16(m + *pos + 2);
+	rr->rdlen = xfr_get16(m + *pos + 8);
+	rr->rdata = *pos + 10;
+	if (len - rr->rdata < rr->rdlen)
+		return SD_EPARSE;
+	*pos = rr->rdata + rr->rdlen;
+	return 0;
+}
+
+/* RFC 1995 3: the authority section of an IXFR query holds the client's SOA. Its RDATA may
+ * use compression, so the serial is found from the end: it is the first of the 20 bytes of
+ * 32-bit fields that close the RDATA. */
+static int parse_ixfr_soa(const uint8_t *m, size_t len, size_t *pos, xfr_request_t *out)
+{
+	wire_rr_t rr;
+	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != ZONE_TYPE_SOA || rr.rdlen < 22)
+		return SD_EPARSE;
+	out->serial = xfr_get32(m + rr.rdata + rr.rdlen - 20);
+	out->has_serial = true;
+	return 0;
+}
+
+int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len < XFR_MSG_HDR)
+		return SD_EPARSE;
+	out->id = xfr_get16(m);
+	out->flags = xfr_get16(m + 2);
+	uint16_t qd = xfr_get16(m + 4), an = xfr_get16(m + 6), ns = xfr_get16(m + 8);
+	uint16_t ar = xfr_get16(m + 10);
+	if ((out->flags & XFR_FLAG_QR) || qd != 1 || an != 0)
+		return SD_EPARSE;
+	size_t pos = XFR_MSG_HDR;
+	int rc = dname_parse(m, len, &pos, out->qname);
+	if (rc < 0 || len - pos < 4)
+		return SD_EPARSE;
+	dname_lower(out->qname);
+	out->qtype = xfr_get16(m + pos);
+	out->qclass = xfr_get16(m + pos + 2);
+	pos += 4;
+	out->question = m + XFR_MSG_HDR;
+	out->question_len = pos - XFR_MSG_HDR;
+	if (out->question_len > QUEST_MAX)
+		return SD_EPARSE; /* a compressed question name: not echoable as is */
+	if (out->qtype == ZONE_TYPE_IXFR && ns != 1)
+		return SD_EPARSE;
+	for (unsigned i = 0; i < ns; i++) {
+		rc = out->qtype == ZONE_TYPE_IXFR ? parse_ixfr_soa(m, len, &pos, out) : 0;
+		wire_rr_t rr;
+		if (rc == 0 && out->qtype != ZONE_TYPE_IXFR)
+			rc = parse_rr(m, len, &pos, &rr);
+		if (rc != 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < ar; i++) {
+		wire_rr_t rr;
+		if (parse_rr(m, len, &pos, &rr) != 0)
+			return SD_EPARSE;
+		if (rr.type == ZONE_TYPE_OPT) {
+			out->edns = true;
+			out->edns_payload = rr.rclass;
+		}
+	}
+	return pos == len ? 0 : SD_EPARSE;
+}
+
+/* ---------------------------------------------------------------- the iterator */
+
+enum { PH_SOA1 = 0, PH_BODY, PH_SOA2, PH_DONE };
+
+struct xfr_out {
+	xfr_out_kind_t kind;
+	uint16_t id, flags;
+	bool edns, udp, sign;
+	uint16_t edns_payload;
+	size_t udp_max;
+	uint8_t question[QUEST_MAX];
+	size_t question_len;
+	uint32_t client_serial;
+
+	zone_version_t *v;
+	xfr_diff_t *diff; /* IXFR: the (condensed) change set */
+	tsig_ctx_t tsig;
+
+	int phase;
+	/* AXFR body cursor: node, RRset in node, record in RRset, its offset in rdata */
+	size_t node, rrset, rdoff;
+	uint16_t rr;
+	/* IXFR body cursor: offset in diff->data */
+	size_t dpos;
+
+	unsigned messages;
+	uint64_t rrs;
+};
+
+const char *xfr_out_kind_name(xfr_out_kind_t kind)
+{
+	static const char *const names[] = {
+		[XFR_OUT_AXFR] = "AXFR",
+		[XFR_OUT_IXFR] = "IXFR",
+		[XFR_OUT_IXFR_AXFR] = "IXFR (full zone)",
+		[XFR_OUT_IXFR_CURRENT] = "IXFR (up to date)",
+		[XFR_OUT_IXFR_UDP_SOA] = "IXFR (UDP, SOA only)",
+	};
+	return (unsigned)kind < SD_ARRAY_LEN(names) ? names[kind] : "?";
+}
+
+static void soa_rr(const xfr_out_t *x, xfr_rr_t *rr)
+{
+	const zone_rrset_t *soa = zone_version_soa(x->v);
+	*rr = (xfr_rr_t){
+		.owner = zone_version_apex(x->v)->owner,
+		.type = ZONE_TYPE_SOA,
+		.rclass = CLASS_IN,
+		.ttl = soa->ttl,
+		.rdlen = xfr_get16(soa->rdata),
+		.rdata = soa->rdata + 2,
+	};
+}
+
+/* The record under the AXFR cursor, skipping the apex SOA (it frames the transfer) and empty
+ * non-terminals; false at the end of the version. */
+static bool axfr_cur(xfr_out_t *x, xfr_rr_t *rr)
+{
+	size_t count = zone_version_node_count(x->v);
+	while (x->node < count) {
+		const zone_node_t *n = zone_version_node(x->v, x->node);
+		if (x->rrset >= n->rrset_count) {
+			x->node++;
+			x->rrset = 0;
+			x->rr = 0;
+			x->rdoff = 0;
+			continue;
+		}
+		const zone_rrset_t *rs = &n->rrsets[x->rrset];
+		if (x->rr >= rs->count || (x->node == 0 && rs->type == ZONE_TYPE_SOA)) {
+			x->rrset++;
+			x->rr = 0;
+			x->rdoff = 0;
+			continue;
+		}
+		*rr = (xfr_rr_t){
+			.owner = n->owner,
+			.type = rs->type,
+			.rclass = CLASS_IN,
+			.ttl = rs->ttl,
+			.rdlen = xfr_get16(rs->rdata + x->rdoff),
+			.rdata = rs->rdata + x->rdoff + 2,
+		};
+		return true;
+	}
+	return false;
+}
+
+static bool body_cur(xfr_out_t *x, xfr_rr_t *rr)
+{
+	if (x->diff == NULL)
+		return axfr_cur(x, rr);
+	size_t pos = x->dpos;
+	return xfr_rr_next(x->diff->data, x->diff->len, &pos, rr);
+}
+
+static void body_advance(xfr_out_t *x, const xfr_rr_t *rr)
+{
+	if (x->diff == NULL) {
+		x->rdoff += 2u + rr->rdlen;
+		x->rr++;
+	} else {
+		xfr_rr_t skip;
+		(void)xfr_rr_next(x->diff->data, x->diff->len, &x->dpos, &skip);
+	}
+}
+
+static bool single_soa(const xfr_out_t *x)
+{
+	return x->kind == XFR_OUT_IXFR_CURRENT || x->kind == XFR_OUT_IXFR_UDP_SOA;
+}
+
+/* The next record to send in any phase; false when the transfer is complete. */
+static bool cur(xfr_out_t *x, xfr_rr_t *rr)
+{
+	switch (x->phase) {
+	case PH_SOA1:
+	case PH_SOA2:
+		soa_rr(x, rr);
+		return true;
+	case PH_BODY:
+		if (body_cur(x, rr))
+			return true;
+		x->phase = PH_SOA2;
+		soa_rr(x, rr);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void advance(xfr_out_t *x, const xfr_rr_t *rr)
+{
+	if (x->phase == PH_SOA1)
+		x->phase = single_soa(x) ? PH_DONE : PH_BODY;
+	else if (x->phase == PH_BODY)
+		body_advance(x, rr);
+	else
+		x->phase = PH_DONE;
+	x->rrs++;
+}
+
+static void cursor_reset(xfr_out_t *x)
+{
+	x->phase = PH_SOA1;
+	x->node = x->rrset = x->rdoff = x->dpos = 0;
+	x->rr = 0;
+	x->rrs = 0;
+}
+
+/* Fill one message with as many records as fit. */
+static int fill(xfr_out_t *x, xfr_msg_t *m)
+{
+	xfr_rr_t rr;
+	while (cur(x, &rr)) {
+		int rc = xfr_msg_put_rr(m, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen);
+		if (rc == SD_ESPACE && xfr_msg_count(m, XFR_SEC_AN) > 0)
+			return 0; /* the message is full; the record goes into the next one */
+		if (rc != 0)
+			return rc;
+		advance(x, &rr);
+	}
+	return 0;
+}
+
+static int build(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t reserve = (x->edns ? OPT_LEN : 0) + (x->sign ? TSIG_RR_MAX : 0);
+	if (cap <= reserve + XFR_MSG_HDR)
+		return SD_ESPACE;
+	uint16_t flags = XFR_FLAG_QR | XFR_FLAG_AA | (x->flags & (XFR_FLAG_RD | XFR_FLAG_CD));
+	xfr_msg_t m;
+	int rc = xfr_msg_init(&m, buf, cap - reserve, x->id, flags);
+	/* RFC 5936 2.2.1: the question goes in the first message; later ones may omit it */
+	if (rc == 0 && x->messages == 0)
+		rc = xfr_msg_put_question(&m, x->question, x->question_len);
+	if (rc == 0)
+		rc = fill(x, &m);
+	*len = m.len;
+	return rc;
+}
+
+int xfr_out_next(xfr_out_t *x, uint8_t *buf, size_t cap, time_t now, size_t *len)
+{
+	if (x->phase == PH_DONE)
+		return SD_ENOTFOUND;
+	if (cap > MSG_MAX)
+		cap = MSG_MAX;
+	if (x->udp && x->udp_max < cap)
+		cap = x->udp_max;
+	int rc = build(x, buf, cap, len);
+	if (rc == 0 && x->udp && x->phase != PH_DONE) {
+		/* RFC 1995 2: "If the UDP reply does not fit, the query is responded to with a
+		 * single SOA record of the server's current version" */
+		x->kind = XFR_OUT_IXFR_UDP_SOA;
+		cursor_reset(x);
+		rc = build(x, buf, cap, len);
+	}
+	if (rc == 0 && x->edns) {
+		xfr_msg_t m = {.buf = buf, .len = *len};
+		rc = xfr_msg_put_opt(&m, cap, x->edns_payload);
+		*len = m.len;
+	}
+	if (rc == 0 && x->sign)
+		rc = tsig_sign(&x->tsig, buf, len, cap, now);
+	if (rc == 0)
+		x->messages++;
+	return rc;
+}
+
+/* Choose the IXFR reply for the client's serial (RFC 1995 2 and 4). */
+static int ixfr_plan(xfr_out_t *x, const xfr_history_t *h)
+{
+	uint32_t ours = zone_version_serial(x->v);
+	if (x->client_serial == ours || zone_serial_gt(x->client_serial, ours)) {
+		x->kind = XFR_OUT_IXFR_CURRENT;
+		return 0;
+	}
+	x->kind = XFR_OUT_IXFR_AXFR;
+	if (h == NULL)
+		return 0;
+	xfr_hist_snap_t *s = xfr_history_acquire(h);
+	size_t n = xfr_hist_snap_count(s), first = 0;
+	int rc = 0;
+	/* usable only when the chain from the client's serial ends at the version we serve */
+	if (n == 0 || xfr_hist_snap_diff(s, n - 1)->to != ours ||
+	    xfr_hist_snap_find(s, x->client_serial, &first) != 0)
+		goto out;
+	if (n - first == 1) {
+		x->diff = xfr_diff_ref(xfr_hist_snap_diff(s, first));
+	} else {
+		rc = xfr_diff_condense(xfr_hist_snap_diffs(s) + first, n - first, &x->diff);
+	}
+	if (rc == 0)
+		x->kind = XFR_OUT_IXFR;
+out:
+	xfr_hist_snap_release(s);
+	return rc;
+}
+
+int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
+{
+	const xfr_request_t *req = p->req;
+	if (req->qtype != ZONE_TYPE_AXFR && req->qtype != ZONE_TYPE_IXFR)
+		return SD_EPARSE;
+	if (req->qtype == ZONE_TYPE_AXFR && p->udp)
+		return SD_EREFUSED; /* RFC 5936 4.2: AXFR is TCP only */
+	if (req->qtype == ZONE_TYPE_IXFR && !req->has_serial)
+		return SD_EPARSE;
+	if (req->question_len > QUEST_MAX)
+		return SD_EPARSE;
+	xfr_out_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -ENOMEM;
+	x->id = req->id;
+	x->flags = req->flags;
+	x->edns = req->edns;
+	x->edns_payload = p->edns_payload;
+	x->udp = p->udp;
+	x->udp_max = p->udp_max < XFR_MSG_HDR ? 512 : p->udp_max;
+	memcpy(x->question, req->question, req->question_len);
+	x->question_len = req->question_len;
+	x->client_serial = req->serial;
+	if (p->tsig != NULL) {
+		x->tsig = *p->tsig;
+		x->sign = true;
+	}
+	x->v = zone_version_ref(p->version);
+	x->kind = XFR_OUT_AXFR;
+	int rc = req->qtype == ZONE_TYPE_IXFR ? ixfr_plan(x, p->history) : 0;
+	if (rc != 0) {
+		xfr_out_free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+bool xfr_out_done(const xfr_out_t *x)
+{
+	return x->phase == PH_DONE;
+}
+
+xfr_out_kind_t xfr_out_kind(const xfr_out_t *x)
+{
+	return x->kind;
+}
+
+uint32_t xfr_out_serial(const xfr_out_t *x)
+{
+	return zone_version_serial(x->v);
+}
+
+unsigned xfr_out_messages(const xfr_out_t *x)
+{
+	return x->messages;
+}
+
+uint64_t xfr_out_rrs(const xfr_out_t *x)
+{
+	return x->rrs;
+}
+
+void xfr_out_free(xfr_out_t *x)
+{
+	if (x == NULL)
+		return;
+	xfr_diff_unref(x->diff);
+	if (x->v != NULL)
+		zone_version_unref(x->v);
+	free(x);
+}

@@ -1,0 +1,105 @@
+/* changeset.h — the difference between two zone versions, the unit of the journal and IXFR.
+ *
+ * A change set takes a zone from serial `from` to serial `to`: SOA(from), the records removed,
+ * SOA(to), the records added — the order of an RFC 1995 IXFR difference sequence. Each record
+ * is kept as an uncompressed wire RR with a lowercased owner:
+ *
+ *   owner | type u16 | class u16 | ttl u32 | rdlength u16 | rdata
+ *
+ * packed back to back in one buffer per section, so IXFR out and the journal copy bytes.
+ * The SOA records are held apart from the removed/added lists, which never contain SOA.
+ * A TTL change of an RRset is "remove the old records, add the new ones" (RFC 1995 gives no
+ * other way to say it). Records are identified by owner, type, class and RDATA bytes; the TTL
+ * is not part of the identity.
+ *
+ * Change sets are built and used by the control thread; a finished one is immutable and may
+ * be read by any thread (IXFR out) while the owner keeps it alive.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "zone/zone.h"
+
+/* One RR; pointers into a change set's or a version's memory. */
+typedef struct zone_rr {
+	const uint8_t *owner; /* uncompressed wire, lowercased */
+	uint16_t type;
+	uint16_t rclass;
+	uint32_t ttl;
+	uint16_t rdlen;
+	const uint8_t *rdata;
+} zone_rr_t;
+
+/* Walks the RRs of one section: while (zone_rr_iter_next(&it, &rr)) ... */
+typedef struct zone_rr_iter {
+	const uint8_t *pos;
+	const uint8_t *end;
+} zone_rr_iter_t;
+
+typedef struct zone_changeset zone_changeset_t;
+
+/* Next RR into *rr; false at the end. */
+bool zone_rr_iter_next(zone_rr_iter_t *it, zone_rr_t *rr) SD_NONNULL(1, 2);
+
+/* Size in bytes of rr as an uncompressed wire RR. */
+size_t zone_rr_wire_size(const zone_rr_t *rr) SD_NONNULL(1);
+
+/* Empty change set (no SOA yet). Caller frees with zone_changeset_free(). */
+int zone_changeset_new(zone_changeset_t **out) SD_NONNULL(1) SD_WUR;
+void zone_changeset_free(zone_changeset_t *cs);
+
+/* Set SOA(from) and SOA(to) (type SOA, well-formed RDATA); the serials are read from them.
+ * Returns 0, SD_EPARSE or -ENOMEM. */
+int zone_changeset_set_soa(zone_changeset_t *cs, const zone_rr_t *from, const zone_rr_t *to)
+    SD_NONNULL(1, 2, 3) SD_WUR;
+/* Append a removed / an added record (copied; the owner is lowercased). SOA is refused with
+ * SD_ESEMANTIC: use zone_changeset_set_soa(). */
+int zone_changeset_remove(zone_changeset_t *cs, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+int zone_changeset_add(zone_changeset_t *cs, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+
+uint32_t zone_changeset_from(const zone_changeset_t *cs) SD_NONNULL(1);
+uint32_t zone_changeset_to(const zone_changeset_t *cs) SD_NONNULL(1);
+/* SOA(from) / SOA(to); false when not set yet. */
+bool zone_changeset_soa_from(const zone_changeset_t *cs, zone_rr_t *out) SD_NONNULL(1, 2);
+bool zone_changeset_soa_to(const zone_changeset_t *cs, zone_rr_t *out) SD_NONNULL(1, 2);
+size_t zone_changeset_removed_count(const zone_changeset_t *cs) SD_NONNULL(1);
+size_t zone_changeset_added_count(const zone_changeset_t *cs) SD_NONNULL(1);
+void zone_changeset_removed(const zone_changeset_t *cs, zone_rr_iter_t *it) SD_NONNULL(1, 2);
+void zone_changeset_added(const zone_changeset_t *cs, zone_rr_iter_t *it) SD_NONNULL(1, 2);
+/* Bytes of all RRs (both SOAs, removed, added) as uncompressed wire RRs: an upper bound of
+ * the IXFR answer section for this change set. */
+size_t zone_changeset_wire_size(const zone_changeset_t *cs) SD_NONNULL(1);
+
+/* The change set from old to new (same apex), computed by one merge walk of both node arrays
+ * in canonical order, O(nodes + records); RRsets are compared record by record (sorted here,
+ * independent of the builder's order). The SOA records become SOA(from)/SOA(to); other SOA
+ * differences are not listed. Control thread; the versions must stay alive during the call. */
+int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
+                        zone_changeset_t **out) SD_NONNULL(1, 2, 3) SD_WUR;
+
+/* Build the version that cs makes of old: every record of old minus the removed ones plus the
+ * added ones, with SOA(to), through zone_builder_*. Fails with SD_ESEMANTIC (logged) when
+ * old's serial is not cs's from-serial, a removed record is not in old, or an added record
+ * is there already; errors of zone_builder_finish() are passed on. Control thread. */
+int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
+                         zone_version_t **out) SD_NONNULL(1, 2, 3) SD_WUR;
+
+/* Condense consecutive change sets list[0..n) (list[i].to == list[i+1].from, else
+ * SD_ESEMANTIC) into one from list[0].from to list[n-1].to, as RFC 1995 section 5 allows:
+ * a record added and later removed disappears, one removed and re-added with the same TTL
+ * disappears, and each record appears at most once per section. The result lists records in
+ * canonical order. The inputs are not modified. */
+int zone_changeset_condense(const zone_changeset_t *const *list, size_t n, zone_changeset_t **out)
+    SD_NONNULL(1, 3) SD_WUR;
+
+/* Serialize for the journal into a malloc()ed buffer the caller frees. */
+int zone_changeset_serialize(const zone_changeset_t *cs, uint8_t **buf, size_t *len)
+    SD_NONNULL(1, 2, 3) SD_WUR;
+/* Parse what zone_changeset_serialize() wrote; every record is bounds-checked. Returns 0,
+ * SD_EPARSE or -ENOMEM. */
+int zone_changeset_parse(const uint8_t *buf, size_t len, zone_changeset_t **out)
+    SD_NONNULL(1, 3) SD_WUR;
