@@ -44,6 +44,8 @@ def steerdns_factory(tmp_path):
     """start(zones={name: path}, copy=True, listen=None, **server_keys) -> sdlib.Steerdns.
 
     Zone files are copied into the test's directory (copy=True) so tests may edit them.
+    listen entries may use "{port}" for the port the factory allocated (srv.port); keys with
+    dashes are passed as **{"tcp-idle-timeout": "1s"}.
     """
     _require_binaries()
     started = []
@@ -57,7 +59,9 @@ def steerdns_factory(tmp_path):
                 dst = os.path.join(workdir, os.path.basename(src))
                 shutil.copyfile(src, dst)
                 zones[name] = dst
-        port = sdlib.free_port()
+        port = sdlib.free_port(v6=any("::" in a for a in listen or []))
+        if listen:
+            listen = [a.format(port=port) for a in listen]
         conf = sdlib.steerdns_config(workdir, port, zones, listen=listen, **server)
         srv = sdlib.Steerdns(workdir, conf, zones, port, host=host)
         started.append(srv)

@@ -295,6 +295,8 @@ def yaml_scalar(v):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return str(v)
+    if re.match(r"^[A-Za-z0-9_/][A-Za-z0-9_./@:-]*$", str(v)) and not str(v).endswith(":"):
+        return str(v)
     return '"%s"' % str(v).replace("\\", "\\\\").replace('"', '\\"')
 
 

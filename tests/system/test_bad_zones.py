@@ -1,0 +1,103 @@
+"""Broken zone files (tests/unit/zone/data/bad/, each opening with `; expect: FILE:LINE:`):
+`steerdns --check` exits 1 naming the place, and a running daemon whose zone file is replaced
+by the broken one keeps answering its previous data after SIGHUP."""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+import sdlib
+
+BAD_DIR = os.path.join(sdlib.ROOT, "tests", "unit", "zone", "data", "bad")
+BAD = sorted(p for p in glob.glob(os.path.join(BAD_DIR, "*")) if os.path.isfile(p) and
+             open(p, errors="replace").readline().startswith("; expect:"))
+
+
+def expectation(path):
+    m = re.match(r";\s*expect:\s*(\S+)", open(path, errors="replace").readline())
+    assert m, "%s: first line must be '; expect: FILE:LINE:'" % path
+    return m.group(1)
+
+
+def origin_of(path):
+    """The zone's apex: $ORIGIN if the file sets one, else example.com (what the unit tests
+    load the bad files as)."""
+    for line in open(path, errors="replace"):
+        m = re.match(r"\$ORIGIN\s+(\S+)", line)
+        if m:
+            return m.group(1).rstrip(".")
+    return "example.com"
+
+
+def bad_params():
+    if not os.path.isdir(BAD_DIR):
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason="%s does not exist yet (zone helper)" % BAD_DIR))]
+    return [pytest.param(p, id=os.path.basename(p)) for p in BAD]
+
+
+def test_bad_zone_corpus_size():
+    if not os.path.isdir(BAD_DIR):
+        pytest.skip("%s does not exist yet" % BAD_DIR)
+    assert len(BAD) >= 12, "expected at least 12 broken zone files in %s" % BAD_DIR
+
+
+def write_config(workdir, origin, zone_file):
+    cfg = os.path.join(workdir, "check.yaml")
+    with open(cfg, "w") as f:
+        f.write("server:\n  listen: [ \"127.0.0.1:%d\" ]\n  workers: 1\nzones:\n"
+                "  - name: %s\n    file: %s\n" % (sdlib.free_port(), origin, zone_file))
+    return cfg
+
+
+@pytest.mark.parametrize("path", bad_params())
+def test_check_names_the_error(path, tmp_path):
+    binpath = sdlib.binary("steerdns")
+    if not os.access(binpath, os.X_OK):
+        pytest.fail("%s not built" % binpath)
+    # copy the whole folder so $INCLUDEd files resolve the same way; run --check on the copy
+    work = tmp_path / "bad"
+    shutil.copytree(BAD_DIR, work)
+    zone = os.path.join(str(work), os.path.basename(path))
+    cfg = write_config(str(tmp_path), origin_of(path), zone)
+    r = subprocess.run([binpath, "--check", "-c", cfg], capture_output=True, text=True,
+                       timeout=20, cwd=str(work))
+    assert r.returncode == 1, "exit %d\n%s" % (r.returncode, r.stderr)
+    exp = expectation(path)
+    assert exp in r.stderr, "expected %r in:\n%s" % (exp, r.stderr)
+    assert not sdlib.SANITIZER_RE.search(r.stderr), r.stderr
+
+
+@pytest.mark.parametrize("path", bad_params())
+def test_reload_keeps_previous_version(path, steerdns_factory):
+    origin = origin_of(path)
+    if origin != "example.com":
+        pytest.skip("bad file for %s; the running zone is example.com" % origin)
+    srv = steerdns_factory()
+    zone = srv.zones["example.com"]
+    before = srv.query_udp("www.example.com", "A")
+    assert before.rcode() == dns.rcode.NOERROR and before.answer
+    # the broken file (and whatever it $INCLUDEs) replaces the good one in place
+    for f in os.listdir(BAD_DIR):
+        if os.path.isfile(os.path.join(BAD_DIR, f)) and f != os.path.basename(zone):
+            shutil.copyfile(os.path.join(BAD_DIR, f), os.path.join(srv.workdir, f))
+    shutil.copyfile(path, zone + ".tmp")
+    os.rename(zone + ".tmp", zone)
+    # its expectation names the bad file; after the copy the file is called like the zone
+    exp_line = expectation(path).split(":")
+    want = "%s:%s:" % (os.path.basename(zone) if exp_line[0] == os.path.basename(path)
+                        else exp_line[0], exp_line[1])
+    srv.signal(signal.SIGHUP)
+    assert srv.wait_for(lambda: want in srv.log(), timeout=5), srv.log()[-3000:]
+    after = srv.query_udp("www.example.com", "A")
+    assert after.rcode() == before.rcode() and after.answer == before.answer
+    soa = srv.query_udp("example.com", "SOA")
+    assert [rs.rdtype for rs in soa.answer] == [dns.rdatatype.SOA]
+    assert soa.answer[0][0].serial == 1
