@@ -1,0 +1,142 @@
+/* health.h — the health prober: asynchronous TCP, HTTP and HTTPS checks with thresholds.
+ *
+ * The prober knows nothing of DNS. It owns one thread running one libuv loop; every target
+ * has one uv_timer_t that alternates between "wait for the next check" and "timeout of the
+ * running check", and at most one check in flight. After the rise/fall thresholds, the
+ * verdict is published in one atomic 32-bit word per target that any thread reads without
+ * locks (health_target_state), in the style of gdnsd's mon.h:
+ *
+ *     control thread ──health_apply/add/remove/force──┐ (registry mutex + uv_async)
+ *                                                     v
+ *     health thread:  timer ─> connect ─> [TLS] ─> [HTTP] ─> verdict ─> state word
+ *                                                                           │ atomic load
+ *     worker threads: health_target_state(h, id) <──────────────────────────┘
+ *
+ * Target ids are small integers, stable for the target's life and reused after removal.
+ * State words live in fixed chunks that are never moved, so a reader holding an id never
+ * races a resize.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "contrib/base/compiler.h"
+#include "contrib/base/conf.h"
+
+/* ---- the state word ------------------------------------------------------------------- */
+
+#define HEALTH_STATE_DOWN        0x1u /* verdict of the checks after thresholds */
+#define HEALTH_STATE_FORCED      0x2u /* an operator override is in force */
+#define HEALTH_STATE_FORCED_DOWN 0x4u /* the override's value (meaningful with FORCED) */
+
+/* What a reader should use: the override when forced, the checks' verdict otherwise.
+ * Pure; any thread. */
+static inline bool health_state_is_down(uint32_t word)
+{
+	if (word & HEALTH_STATE_FORCED)
+		return (word & HEALTH_STATE_FORCED_DOWN) != 0;
+	return (word & HEALTH_STATE_DOWN) != 0;
+}
+
+/* ---- configuration ------------------------------------------------------------------- */
+
+typedef struct health_conf health_conf_t;
+
+/* Validate a top-level `health:` map (see contrib/examples for every key) and build an
+ * immutable configuration. Every problem is reported through conf_error (file:line: path) and
+ * counted in ctx; on any error returns SD_ECONFIG and *out is untouched. Relative paths
+ * (state-file, ca-file) are resolved against base_dir. HTTPS templates get their SSL_CTX
+ * here, so an unreadable CA file fails the load. Caller owns *out (health_conf_free). Any
+ * thread. */
+int health_conf_parse(conf_ctx_t *ctx, const conf_node_t *section, const char *base_dir,
+                      health_conf_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* An empty configuration (no templates, no targets, no state file). */
+int health_conf_empty(health_conf_t **out) SD_NONNULL(1) SD_WUR;
+
+void health_conf_free(health_conf_t *conf);
+
+/* ---- lifecycle ------------------------------------------------------------------------ */
+
+typedef struct health health_t;
+
+/* Create a prober for conf (which the caller keeps and frees; the prober takes what it
+ * needs). Loads the state file's overrides. No thread runs yet. */
+int health_new(const health_conf_t *conf, health_t **out) SD_NONNULL(1, 2) SD_WUR;
+
+/* Spawn the health thread; first checks are spread uniformly over one interval. Once. */
+int health_start(health_t *h) SD_NONNULL(1) SD_WUR;
+
+/* Reload: targets absent from conf are removed, new ones added, changed ones restarted;
+ * unchanged targets (same address, port, template content) keep their schedule, state and
+ * counters. Targets added with health_target_add are left alone. Synchronous for the
+ * registry (ids and lookups are updated when it returns); probing follows on the health
+ * thread. Control thread. */
+int health_apply(health_t *h, const health_conf_t *conf) SD_NONNULL(1, 2) SD_WUR;
+
+/* Stop the thread (running checks are aborted) and wait for it. Idempotent. */
+void health_stop(health_t *h);
+/* Stop if needed and free everything. */
+void health_free(health_t *h);
+
+/* ---- targets --------------------------------------------------------------------------- */
+
+/* The state word of a target; an unknown or removed id reads as HEALTH_STATE_DOWN.
+ * Lock-free, never blocks, any thread. */
+uint32_t health_target_state(const health_t *h, uint32_t id) SD_NONNULL(1);
+
+/* Look a target up by name (do it once, at config load). Returns 0 or SD_ENOTFOUND. Any
+ * thread (takes the registry mutex). */
+int health_target_id(health_t *h, const char *name, uint32_t *id) SD_NONNULL(1, 2, 3) SD_WUR;
+
+/* Create a target at run time from a template of the current config. addr carries the port
+ * (0 means the template's port). The first check runs within one interval. Returns 0,
+ * SD_EEXIST (the name is taken; *id receives the existing id), SD_ENOTFOUND (no such
+ * template) or SD_EPARSE (bad name or address). Any thread. */
+int health_target_add(health_t *h, const char *name, const struct sockaddr *addr,
+                      const char *template_name, uint32_t *id) SD_NONNULL(1, 2, 3, 4, 5) SD_WUR;
+
+/* Remove a target; its id reads as down and may be reused by a later add. Returns 0 or
+ * SD_ENOTFOUND. Any thread. */
+int health_target_remove(health_t *h, uint32_t id) SD_NONNULL(1) SD_WUR;
+
+/* ---- operator overrides -------------------------------------------------------------- */
+
+typedef enum {
+	HEALTH_FORCE_NONE = 0, /* remove the override */
+	HEALTH_FORCE_UP,
+	HEALTH_FORCE_DOWN,
+} health_force_t;
+
+/* Force a target ("web1") or every member of a pool ("pool:eu-west") up or down, or remove
+ * the override. A target's own override wins over its pool's. The overrides are written to
+ * the state file atomically (temp file, fsync, rename) before this returns and re-applied by
+ * health_new. Returns 0, SD_ENOTFOUND (no such target or pool member; nothing changed),
+ * SD_EPARSE, or an errno code when the state file cannot be written (the override is in
+ * force in memory all the same). Any thread. */
+int health_force(health_t *h, const char *target_or_pool, health_force_t mode)
+    SD_NONNULL(1, 2) SD_WUR;
+
+/* ---- visibility ---------------------------------------------------------------------- */
+
+/* Render every target: name, address:port (and probe address), check type, state, forced
+ * flag, last result and reason, latency, time of the last transition, consecutive counts.
+ * Text (one line per target) or JSON ({"targets":[...]}). *out is malloc'ed, NUL-terminated,
+ * owned by the caller; *len excludes the NUL. Any thread. */
+int health_report(health_t *h, bool json, char **out, size_t *len) SD_NONNULL(1, 3, 4) SD_WUR;
+
+/* Counters since start, for metrics and the benchmark. start_hist counts check starts by
+ * the tenth of a second (of the loop clock) in which they began: an even histogram means
+ * the checks are spread. */
+typedef struct {
+	uint64_t checks_started;
+	uint64_t checks_done;
+	uint64_t checks_failed;
+	uint64_t start_hist[10];
+	uint32_t targets;
+} health_stats_t;
+
+void health_stats(health_t *h, health_stats_t *out) SD_NONNULL(1, 2);

@@ -1,0 +1,136 @@
+/* statefile.c — operator overrides kept across restarts, one per line. */
+#include "health/internal.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void health_overrides_free(health_override_t *ovr, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(ovr[i].name);
+	free(ovr);
+}
+
+static int parse_line(char *line, health_override_t *o)
+{
+	char *save = NULL;
+	char *kind = strtok_r(line, " \t\r\n", &save);
+	char *name = strtok_r(NULL, " \t\r\n", &save);
+	char *mode = strtok_r(NULL, " \t\r\n", &save);
+	if (!kind || !name || !mode || strtok_r(NULL, " \t\r\n", &save))
+		return SD_EPARSE;
+	if (strcmp(kind, "target") != 0 && strcmp(kind, "pool") != 0)
+		return SD_EPARSE;
+	if (!health_name_valid(name))
+		return SD_EPARSE;
+	if (strcmp(mode, "up") == 0)
+		o->mode = HEALTH_FORCE_UP;
+	else if (strcmp(mode, "down") == 0)
+		o->mode = HEALTH_FORCE_DOWN;
+	else
+		return SD_EPARSE;
+	o->pool = kind[0] == 'p';
+	o->name = strdup(name);
+	return o->name ? 0 : -ENOMEM;
+}
+
+int health_overrides_load(const char *path, health_override_t **out, size_t *count)
+{
+	*out = NULL;
+	*count = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : sd_errno();
+	int ret = 0;
+	health_override_t *v = NULL;
+	size_t n = 0, cap = 0;
+	char line[512];
+	unsigned lineno = 0;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		char *p = line + strspn(line, " \t");
+		if (*p == '#' || *p == '\n' || *p == '\0')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			health_override_t *nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		ret = parse_line(p, &v[n]);
+		if (ret < 0) {
+			log_error("%s:%u: expected 'target|pool NAME up|down'", path, lineno);
+			goto out;
+		}
+		n++;
+	}
+	if (ferror(f))
+		ret = -EIO;
+out:
+	fclose(f);
+	if (ret < 0) {
+		health_overrides_free(v, n);
+		return ret;
+	}
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	int ret = 0;
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		ret = sd_errno();
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ret;
+}
+
+int health_overrides_save(const char *path, const health_override_t *ovr, size_t count)
+{
+	int ret = 0;
+	char *tmp = NULL;
+	FILE *f = NULL;
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		return -ENOMEM;
+	f = fopen(tmp, "w");
+	if (!f) {
+		ret = sd_errno();
+		goto out;
+	}
+	fprintf(f, "# steerdns health overrides (written by steerdns; steerctl health force-*)\n");
+	for (size_t i = 0; i < count; i++)
+		fprintf(f, "%s %s %s\n", ovr[i].pool ? "pool" : "target", ovr[i].name,
+		        ovr[i].mode == HEALTH_FORCE_DOWN ? "down" : "up");
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		ret = sd_errno();
+	if (fclose(f) != 0 && ret == 0)
+		ret = sd_errno();
+	f = NULL;
+	if (ret == 0 && rename(tmp, path) != 0)
+		ret = sd_errno();
+	if (ret == 0)
+		ret = fsync_dir(path);
+out:
+	if (ret < 0) {
+		log_error("health: cannot write state file %s: %s", path, sd_strerror(ret));
+		unlink(tmp);
+	}
+	free(tmp);
+	return ret;
+}
