@@ -1,0 +1,613 @@
+/* answer.c — srv_answer(): request bytes to response bytes for an authoritative-only server
+ * (RFC 1034 4.3.2 and its updates: 2181, 2308, 4592, 6604, 6672, 6891, 8482, 9471).
+ *
+ * One query runs through these steps; every buffer lives in the context, made once per
+ * worker, so nothing allocates and nothing locks:
+ *
+ *   parse (query.c) ─▶ drop | NOTIMP | FORMERR | BADVERS
+ *     ─▶ class: CH (identity) | IN ─▶ qtype: transfer/meta ─▶ zone (longest match; DS at a
+ *        child apex goes to the parent) ─▶ walk (cut/DNAME, exact/wildcard, CNAME hops)
+ *     ─▶ additional section (optional data, only if it fits) ─▶ TC if required data did not
+ *        fit (UDP) ─▶ OPT ─▶ header counts and flags
+ */
+#include "server/engine/answer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "contrib/base/err.h"
+#include "server/engine/query.h"
+#include "server/engine/wire.h"
+#include "zone/name.h"
+#include "zone/zone.h"
+
+enum {
+	RCODE_NOERROR = 0,
+	RCODE_FORMERR = 1,
+	RCODE_SERVFAIL = 2,
+	RCODE_NXDOMAIN = 3,
+	RCODE_NOTIMP = 4,
+	RCODE_REFUSED = 5,
+	RCODE_YXDOMAIN = 6,
+	RCODE_BADVERS = 16, /* extended: header 0, OPT extended-rcode 1 (RFC 6891 6.1.3) */
+};
+
+enum { CLASS_IN = 1, CLASS_CH = 3 };
+
+/* Meta query types answered NOTIMP (see meta_qtype()). */
+enum { TYPE_TKEY = 249, TYPE_MAILB = 253, TYPE_MAILA = 254 };
+
+enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
+
+#define CHAIN_MAX       16  /* CNAME/DNAME hops after the first lookup */
+#define ADDL_RRSETS_MAX 16  /* answer RRsets whose targets feed the additional section */
+#define ADDL_NODES_MAX  64  /* target nodes already handled (no duplicates) */
+#define OPT_RR_LEN      11  /* root owner, type, class, ttl, rdlength 0 */
+#define UDP_MIN         512 /* RFC 1035 4.2.1; RFC 6891 6.2.5 for smaller EDNS sizes */
+
+struct srv_answer_ctx {
+	const srv_answer_conf_t *conf;
+	srv_stats_t stats;
+
+	/* Per-query state, reset by begin(). */
+	srv_query_t q;
+	srv_wire_t w;
+	uint16_t count[SEC_COUNT];
+	unsigned rcode; /* extended, 12 bits */
+	bool aa, tc, tcp;
+	size_t limit;                   /* size limit of the response, OPT included */
+	srv_wire_mark_t after_question; /* where TC cuts back to */
+	const zone_version_t *v;
+	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
+	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
+	uint8_t synth[CHAIN_MAX + 1][DNAME_MAX]; /* DNAME-synthesized targets, as written */
+	const zone_rrset_t *addl[ADDL_RRSETS_MAX];
+	unsigned naddl;
+	const zone_node_t *done[ADDL_NODES_MAX];
+	unsigned ndone;
+};
+
+int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
+{
+	srv_answer_ctx_t *ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return -ENOMEM;
+	ctx->conf = conf;
+	*out = ctx;
+	return 0;
+}
+
+void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
+{
+	free(ctx);
+}
+
+srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx)
+{
+	return &ctx->stats;
+}
+
+/* --- writing sections --- */
+
+/* Append a whole RRset to section sec (sections are written in order), or nothing. */
+static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs,
+                     uint32_t ttl)
+{
+	srv_wire_mark_t m = srv_wire_mark(&ctx->w);
+	size_t off = 0;
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint16_t rdlen = srv_wire_get16(rs->rdata + off);
+		int ret = srv_wire_rr(&ctx->w, owner, rs->type, CLASS_IN, ttl, rs->rdata + off + 2,
+		                      rdlen);
+		if (ret < 0) {
+			srv_wire_rollback(&ctx->w, m);
+			return SD_ESPACE;
+		}
+		off += 2u + rdlen;
+	}
+	ctx->count[sec] = (uint16_t)(ctx->count[sec] + rs->count);
+	return 0;
+}
+
+/* NODATA and NXDOMAIN: the zone's SOA in authority with TTL min(SOA TTL, MINIMUM), the
+ * negative caching TTL of RFC 2308 section 3. */
+static int put_soa(srv_answer_ctx_t *ctx)
+{
+	const zone_rrset_t *soa = zone_version_soa(ctx->v);
+	if (soa == NULL || soa->count == 0)
+		return 0;
+	uint16_t rdlen = srv_wire_get16(soa->rdata);
+	uint32_t minimum = rdlen >= 4 ? srv_wire_get32(soa->rdata + 2 + rdlen - 4) : 0;
+	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	return put_rrset(ctx, SEC_NS, zone_version_apex(ctx->v)->owner, soa, ttl);
+}
+
+static void queue_additional(srv_answer_ctx_t *ctx, const zone_rrset_t *rs)
+{
+	if (rs->targets != NULL && ctx->naddl < ADDL_RRSETS_MAX)
+		ctx->addl[ctx->naddl++] = rs;
+}
+
+/* Answer qtype from node src (the exact match, or the wildcard with owner rewritten to the
+ * name asked, RFC 4592 4.1). ANY (RFC 8482 4.1): over UDP only the first RRset in type order,
+ * over TCP all of them. No data: NODATA with SOA. */
+static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8_t *owner,
+                      uint16_t qtype)
+{
+	ctx->answer_node = src;
+	if (qtype == ZONE_TYPE_ANY) {
+		if (src->rrset_count == 0)
+			return put_soa(ctx);
+		uint16_t n = ctx->tcp ? src->rrset_count : 1;
+		for (uint16_t i = 0; i < n; i++) {
+			const zone_rrset_t *rs = &src->rrsets[i];
+			int ret = put_rrset(ctx, SEC_AN, owner, rs, rs->ttl);
+			if (ret < 0)
+				return ret;
+			queue_additional(ctx, rs);
+		}
+		return 0;
+	}
+	const zone_rrset_t *rs = zone_node_rrset(src, qtype);
+	if (rs == NULL)
+		return put_soa(ctx);
+	int ret = put_rrset(ctx, SEC_AN, owner, rs, rs->ttl);
+	if (ret == 0)
+		queue_additional(ctx, rs);
+	return ret;
+}
+
+/* --- additional section (RFC 1034 4.3.2 step 6, RFC 2181 5.4.1) --- */
+
+/* True when n's addresses were handled already; otherwise records n. When the table is full,
+ * optional data stops (no risk of duplicates) but required glue still goes in: the targets
+ * of one NS RRset are distinct, so the required pass cannot repeat itself. */
+static bool node_done(srv_answer_ctx_t *ctx, const zone_node_t *n, bool required)
+{
+	for (unsigned i = 0; i < ctx->ndone; i++) {
+		if (ctx->done[i] == n)
+			return true;
+	}
+	if (ctx->ndone == ADDL_NODES_MAX)
+		return !required;
+	ctx->done[ctx->ndone++] = n;
+	return false;
+}
+
+/* True when type's RRset at n is already in the answer section. */
+static bool in_answer(const srv_answer_ctx_t *ctx, const zone_node_t *n, uint16_t type)
+{
+	if (n != ctx->answer_node)
+		return false;
+	uint16_t qtype = ctx->q.qtype;
+	if (qtype == ZONE_TYPE_ANY)
+		return ctx->tcp || (n->rrset_count > 0 && n->rrsets[0].type == type);
+	return qtype == type;
+}
+
+/* A and AAAA of n into additional. Required data (in-domain glue) that does not fit fails
+ * the answer (TC); optional data is left out when it does not fit. */
+static int put_addresses(srv_answer_ctx_t *ctx, const zone_node_t *n, bool required)
+{
+	static const uint16_t types[] = {ZONE_TYPE_A, ZONE_TYPE_AAAA};
+	for (size_t i = 0; i < SD_ARRAY_LEN(types); i++) {
+		const zone_rrset_t *rs = zone_node_rrset(n, types[i]);
+		if (rs == NULL || in_answer(ctx, n, types[i]))
+			continue;
+		if (put_rrset(ctx, SEC_AR, n->owner, rs, rs->ttl) < 0 && required)
+			return SD_ESPACE;
+	}
+	return 0;
+}
+
+static void put_additional(srv_answer_ctx_t *ctx)
+{
+	for (unsigned i = 0; i < ctx->naddl; i++) {
+		const zone_rrset_t *rs = ctx->addl[i];
+		for (uint16_t j = 0; j < rs->count; j++) {
+			const zone_node_t *t = rs->targets[j];
+			if (t != NULL && !node_done(ctx, t, false))
+				(void)put_addresses(ctx, t, false);
+		}
+	}
+}
+
+/* Referral (RFC 1034 4.3.2 step 3b, RFC 9471): AA=0, the cut's NS RRset in authority, no SOA.
+ * Glue for in-domain name servers (at or below the cut) is required: without it the referral
+ * is useless, so it sets TC when it does not fit (RFC 9471 3). Sibling glue and addresses of
+ * other in-zone targets follow when they fit (RFC 9471 3.2). */
+static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
+{
+	ctx->aa = false;
+	const zone_rrset_t *ns = zone_node_rrset(cut, ZONE_TYPE_NS);
+	if (ns == NULL)
+		return 0;
+	int ret = put_rrset(ctx, SEC_NS, cut->owner, ns, ns->ttl);
+	if (ret < 0 || ns->targets == NULL)
+		return ret;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint16_t j = 0; j < ns->count; j++) {
+			const zone_node_t *t = ns->targets[j];
+			if (t == NULL)
+				continue;
+			bool in_domain = dname_is_subdomain(t->owner, cut->owner);
+			if (in_domain != (pass == 0) || node_done(ctx, t, in_domain))
+				continue;
+			ret = put_addresses(ctx, t, in_domain);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* --- the walk --- */
+
+/* The zone cut or DNAME that redirects a lookup ending at node, whichever is higher: the
+ * highest cut at or above node, or a DNAME at a proper ancestor of the name asked (node
+ * itself when it owns a DNAME and the name lies below it). NULL when neither applies. */
+static const zone_node_t *redirect_of(const zone_node_t *node, bool exact)
+{
+	const zone_node_t *cut = node->cut;
+	const zone_node_t *dn = node->dname;
+	if (dn == NULL && !exact && (node->flags & ZONE_NODE_DNAME))
+		dn = node;
+	if (cut != NULL && dn != NULL)
+		return dn->labels < cut->labels ? dn : cut;
+	return cut != NULL ? cut : dn;
+}
+
+/* DNAME (RFC 6672 3.1): the DNAME RRset, then a CNAME synthesized with owner = the name asked
+ * and TTL = the DNAME's TTL; *next is the new target. A target over 255 bytes is YXDOMAIN
+ * (RFC 6672 2.2) with *next NULL. The synthesized RDATA is written uncompressed (only its
+ * owner points back), as Knot does. */
+static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_t *owner,
+                     unsigned hop, const uint8_t **next)
+{
+	const zone_rrset_t *d = zone_node_rrset(top, ZONE_TYPE_DNAME);
+	*next = NULL;
+	if (d == NULL || d->count == 0)
+		return 0;
+	int ret = put_rrset(ctx, SEC_AN, top->owner, d, d->ttl);
+	if (ret < 0)
+		return ret;
+	size_t olen = srv_wire_name_len(owner, DNAME_MAX);
+	size_t plen = olen - top->owner_len; /* the labels above the DNAME owner */
+	const uint8_t *target = d->rdata + 2;
+	size_t tlen = srv_wire_name_len(target, srv_wire_get16(d->rdata));
+	if (tlen == 0)
+		return 0;
+	if (plen + tlen > DNAME_MAX) {
+		ctx->rcode = RCODE_YXDOMAIN;
+		return 0;
+	}
+	uint8_t *s = ctx->synth[hop];
+	memcpy(s, owner, plen);
+	memcpy(s + plen, target, tlen);
+	srv_wire_mark_t m = srv_wire_mark(&ctx->w);
+	ret = srv_wire_name(&ctx->w, owner, true);
+	if (ret == 0)
+		ret = srv_wire_u16(&ctx->w, ZONE_TYPE_CNAME);
+	if (ret == 0)
+		ret = srv_wire_u16(&ctx->w, CLASS_IN);
+	if (ret == 0)
+		ret = srv_wire_u32(&ctx->w, d->ttl);
+	if (ret == 0)
+		ret = srv_wire_u16(&ctx->w, (uint16_t)(plen + tlen));
+	if (ret == 0)
+		ret = srv_wire_name(&ctx->w, s, false);
+	if (ret < 0) {
+		srv_wire_rollback(&ctx->w, m);
+		return SD_ESPACE;
+	}
+	ctx->count[SEC_AN]++;
+	*next = s;
+	return 0;
+}
+
+/* Lowercase next into the hop's name slot; false when it was asked before (a loop). */
+static bool chain_next(srv_answer_ctx_t *ctx, unsigned hop, const uint8_t *next)
+{
+	uint8_t *n = ctx->names[hop];
+	size_t len = srv_wire_name_len(next, DNAME_MAX);
+	if (len == 0)
+		return false;
+	memcpy(n, next, len);
+	dname_lower(n);
+	for (unsigned i = 0; i < hop; i++) {
+		if (dname_equal(ctx->names[i], n))
+			return false;
+	}
+	return true;
+}
+
+/* One step of the walk for a name whose lookup did not redirect: the exact node or the
+ * wildcard source of synthesis at the closest encloser (RFC 4592 3.3.1), else NXDOMAIN. A
+ * CNAME there (asked type neither CNAME nor ANY) is written and *next set to its target. */
+static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
+                     const uint8_t *owner, uint16_t qtype, const uint8_t **next)
+{
+	*next = NULL;
+	const zone_node_t *src = exact ? node : node->wildcard;
+	if (src == NULL) {
+		ctx->rcode = RCODE_NXDOMAIN;
+		return put_soa(ctx);
+	}
+	ctx->rcode = RCODE_NOERROR; /* RFC 6604: the last lookup's rcode */
+	const zone_rrset_t *cname = NULL;
+	if ((src->flags & ZONE_NODE_CNAME) && qtype != ZONE_TYPE_CNAME && qtype != ZONE_TYPE_ANY)
+		cname = zone_node_rrset(src, ZONE_TYPE_CNAME);
+	if (cname == NULL || cname->count == 0)
+		return put_answer(ctx, src, owner, qtype);
+	int ret = put_rrset(ctx, SEC_AN, owner, cname, cname->ttl);
+	if (ret == 0)
+		*next = cname->rdata + 2;
+	return ret;
+}
+
+/* The lookup of RFC 1034 4.3.2 steps 3a-3c as a state machine over CNAME/DNAME hops. A chain
+ * is followed only inside the same zone version, as Knot and NSD do: a target elsewhere (or
+ * below a zone cut) ends the answer with the records so far and the resolver continues. It
+ * stops at a loop or after CHAIN_MAX hops. */
+static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
+{
+	for (unsigned hop = 0;; hop++) {
+		bool exact = false;
+		const zone_node_t *node = zone_version_closest(ctx->v, ctx->names[hop], &exact);
+		if (node == NULL)
+			return 0;
+		const zone_node_t *top = redirect_of(node, exact);
+		const uint8_t *next = NULL;
+		int ret;
+		if (top != NULL && (top->flags & ZONE_NODE_DELEG)) {
+			/* DS lives on the parent side of the cut (RFC 4035 3.1.4.1). */
+			if (qtype == ZONE_TYPE_DS && exact && node == top)
+				return put_answer(ctx, node, owner, qtype);
+			return hop == 0 ? put_referral(ctx, top) : 0;
+		}
+		if (top != NULL)
+			ret = put_dname(ctx, top, owner, hop, &next);
+		else
+			ret = walk_node(ctx, node, exact, owner, qtype, &next);
+		if (ret < 0 || next == NULL)
+			return ret;
+		if (hop == CHAIN_MAX || !chain_next(ctx, hop + 1, next))
+			return 0;
+		owner = next;
+	}
+}
+
+/* --- classes and dispatch --- */
+
+/* CH TXT id.server. / hostname.bind. (RFC 4892): conf->identity, TTL 0, AA. */
+static void answer_chaos(srv_answer_ctx_t *ctx)
+{
+	static const uint8_t id_server[] = "\x02id\x06server";
+	static const uint8_t hostname_bind[] = "\x08hostname\x04\x62ind";
+	const srv_query_t *q = &ctx->q;
+	const uint8_t *name = ctx->names[0];
+	bool known =
+	    (q->qname_len == sizeof(id_server) && !memcmp(name, id_server, sizeof(id_server))) ||
+	    (q->qname_len == sizeof(hostname_bind) &&
+	     !memcmp(name, hostname_bind, sizeof(hostname_bind)));
+	const char *id = ctx->conf->identity;
+	if (!known || id == NULL || (q->qtype != ZONE_TYPE_TXT && q->qtype != ZONE_TYPE_ANY)) {
+		ctx->rcode = RCODE_REFUSED;
+		return;
+	}
+	ctx->aa = true;
+	size_t len = strlen(id);
+	size_t rdlen = len + (len + 254) / 255 + (len == 0);
+	srv_wire_t *w = &ctx->w;
+	int ret = rdlen <= UINT16_MAX ? 0 : SD_ESPACE;
+	if (ret == 0)
+		ret = srv_wire_name(w, q->qname, true);
+	if (ret == 0)
+		ret = srv_wire_u16(w, ZONE_TYPE_TXT);
+	if (ret == 0)
+		ret = srv_wire_u16(w, CLASS_CH);
+	if (ret == 0)
+		ret = srv_wire_u32(w, 0);
+	if (ret == 0)
+		ret = srv_wire_u16(w, (uint16_t)rdlen);
+	size_t i = 0;
+	do { /* character-strings of at most 255 bytes (RFC 1035 3.3.14) */
+		size_t chunk = len - i > 255 ? 255 : len - i;
+		uint8_t l = (uint8_t)chunk;
+		if (ret == 0)
+			ret = srv_wire_put(w, &l, 1);
+		if (ret == 0)
+			ret = srv_wire_put(w, id + i, chunk);
+		i += chunk;
+	} while (ret == 0 && i < len);
+	if (ret < 0) {
+		ctx->tc = true;
+		return;
+	}
+	ctx->count[SEC_AN] = 1;
+}
+
+/* Query types that name no data. RFC 6895 3.1 says meta-TYPEs only have meaning in their own
+ * message context (OPT RFC 6891, TKEY RFC 2930, TSIG RFC 8945); MAILA/MAILB (RFC 1035 3.2.3)
+ * are obsolete; type 0 is reserved (RFC 6895 3.1). None can be answered from zone data, and
+ * the query itself is well-formed, so the honest answer is "not implemented" (NOTIMP, RFC
+ * 1035 4.1.1). */
+static bool meta_qtype(uint16_t qtype)
+{
+	return qtype == 0 || qtype == ZONE_TYPE_OPT || qtype == TYPE_TKEY ||
+	       qtype == ZONE_TYPE_TSIG || qtype == TYPE_MAILA || qtype == TYPE_MAILB;
+}
+
+/* The zone to answer from: the longest match, except that DS at a zone's apex is answered by
+ * the closest served ancestor zone, where the DS lives (RFC 4035 3.1.4.1). */
+static const zone_t *find_zone(const zone_set_t *zones, const uint8_t *name, uint16_t qtype)
+{
+	const zone_t *z = zone_set_find(zones, name);
+	if (z == NULL || qtype != ZONE_TYPE_DS || name[0] == 0 || !dname_equal(zone_apex(z), name))
+		return z;
+	const zone_t *parent = zone_set_find(zones, name + 1 + name[0]);
+	return parent != NULL ? parent : z;
+}
+
+static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
+{
+	uint16_t qtype = ctx->q.qtype;
+	if (qtype == ZONE_TYPE_AXFR || qtype == ZONE_TYPE_IXFR) {
+		ctx->rcode = RCODE_REFUSED; /* transfers: deny by default until they exist */
+		return;
+	}
+	if (meta_qtype(qtype)) {
+		ctx->rcode = RCODE_NOTIMP;
+		return;
+	}
+	const zone_t *z = zones != NULL ? find_zone(zones, ctx->names[0], qtype) : NULL;
+	if (z == NULL) {
+		ctx->rcode = RCODE_REFUSED;
+		return;
+	}
+	ctx->v = zone_current(z);
+	if (ctx->v == NULL) { /* configured but never loaded */
+		ctx->rcode = RCODE_SERVFAIL;
+		return;
+	}
+	ctx->aa = true;
+	if (walk(ctx, ctx->q.qname, qtype) < 0) {
+		ctx->tc = true;
+		return;
+	}
+	put_additional(ctx);
+}
+
+static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
+{
+	const srv_query_t *q = &ctx->q;
+	if (q->opcode != 0) {
+		ctx->rcode = RCODE_NOTIMP;
+		return;
+	}
+	if (q->malformed || q->ancount != 0 || q->nscount != 0) {
+		ctx->rcode = RCODE_FORMERR;
+		return;
+	}
+	if (q->has_opt && q->opt_version > 0) {
+		ctx->rcode = RCODE_BADVERS;
+		ctx->stats.badvers++;
+		return;
+	}
+	memcpy(ctx->names[0], q->qname, q->qname_len);
+	dname_lower(ctx->names[0]);
+	if (q->qclass == CLASS_IN)
+		answer_internet(ctx, zones);
+	else if (q->qclass == CLASS_CH)
+		answer_chaos(ctx);
+	else
+		ctx->rcode = RCODE_REFUSED;
+}
+
+/* --- the message --- */
+
+static size_t response_limit(const srv_answer_ctx_t *ctx)
+{
+	if (ctx->tcp)
+		return SRV_RESPONSE_MAX;
+	if (!ctx->q.has_opt)
+		return UDP_MIN;
+	size_t ours = ctx->conf->udp_max_payload;
+	size_t theirs = ctx->q.opt_payload;
+	size_t lim = theirs < ours ? theirs : ours;
+	return lim < UDP_MIN ? UDP_MIN : lim;
+}
+
+/* Reset the per-query state and write the header placeholder and the echoed question. */
+static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
+{
+	memset(ctx->count, 0, sizeof(ctx->count));
+	ctx->rcode = RCODE_NOERROR;
+	ctx->aa = ctx->tc = false;
+	ctx->v = NULL;
+	ctx->answer_node = NULL;
+	ctx->naddl = ctx->ndone = 0;
+	ctx->limit = response_limit(ctx);
+	/* Room for our OPT is kept back so that it always fits. */
+	srv_wire_init(&ctx->w, resp, ctx->limit - (ctx->q.has_opt ? OPT_RR_LEN : 0));
+	memset(resp, 0, SRV_HEADER_LEN);
+	ctx->w.pos = SRV_HEADER_LEN;
+	if (ctx->q.has_question) {
+		memcpy(resp + SRV_HEADER_LEN, req + SRV_HEADER_LEN, ctx->q.question_len);
+		ctx->w.pos += ctx->q.question_len;
+		srv_wire_comp_add(&ctx->w, ctx->q.qname, SRV_HEADER_LEN);
+	}
+	ctx->after_question = srv_wire_mark(&ctx->w);
+}
+
+/* TC (RFC 2181 9): header, question and OPT only; never part of an RRset. */
+static void truncate_answer(srv_answer_ctx_t *ctx)
+{
+	srv_wire_rollback(&ctx->w, ctx->after_question);
+	memset(ctx->count, 0, sizeof(ctx->count));
+	ctx->stats.truncated++;
+}
+
+/* Our OPT (RFC 6891 6.1.2): payload size, extended rcode, version 0, DO echoed, no options. */
+static void put_opt(srv_answer_ctx_t *ctx)
+{
+	ctx->w.lim = ctx->limit;
+	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q.opt_do ? 0x8000u : 0);
+	uint8_t root = 0;
+	int ret = srv_wire_put(&ctx->w, &root, 1);
+	if (ret == 0)
+		ret = srv_wire_u16(&ctx->w, ZONE_TYPE_OPT);
+	if (ret == 0)
+		ret = srv_wire_u16(&ctx->w, ctx->conf->udp_max_payload);
+	if (ret == 0)
+		ret = srv_wire_u32(&ctx->w, ttl);
+	if (ret == 0)
+		ret = srv_wire_u16(&ctx->w, 0);
+	if (ret == 0)
+		ctx->count[SEC_AR]++;
+}
+
+static size_t finish(srv_answer_ctx_t *ctx)
+{
+	const srv_query_t *q = &ctx->q;
+	if (ctx->tc)
+		truncate_answer(ctx);
+	if (q->has_opt)
+		put_opt(ctx);
+	uint16_t flags = SRV_FLAG_QR | (uint16_t)(q->opcode << 11) | (q->flags & SRV_FLAG_RD) |
+	                 (q->flags & SRV_FLAG_CD) | (ctx->rcode & 0xf);
+	if (ctx->aa)
+		flags |= SRV_FLAG_AA;
+	if (ctx->tc)
+		flags |= SRV_FLAG_TC;
+	uint8_t *h = ctx->w.buf;
+	srv_wire_set16(h, q->id);
+	srv_wire_set16(h + 2, flags);
+	srv_wire_set16(h + 4, q->has_question ? 1 : 0);
+	srv_wire_set16(h + 6, ctx->count[SEC_AN]);
+	srv_wire_set16(h + 8, ctx->count[SEC_NS]);
+	srv_wire_set16(h + 10, ctx->count[SEC_AR]);
+	ctx->stats.rcode[ctx->rcode & 0xf]++;
+	return ctx->w.pos;
+}
+
+size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,
+                  size_t req_len, uint8_t *resp, const srv_peer_t *peer)
+{
+	srv_stats_t *st = &ctx->stats;
+	st->queries++;
+	if (peer->tcp)
+		st->tcp++;
+	else
+		st->udp++;
+	if (srv_query_parse(req, req_len, &ctx->q) < 0 || (ctx->q.flags & SRV_FLAG_QR)) {
+		st->dropped++;
+		return 0;
+	}
+	if (ctx->q.has_opt)
+		st->edns++;
+	ctx->tcp = peer->tcp;
+	begin(ctx, req, resp);
+	dispatch(ctx, zones);
+	return finish(ctx);
+}

@@ -1,0 +1,686 @@
+/* test_answer.c — srv_answer() on raw query bytes against the zones in data/.
+ *
+ * Each case builds a query by hand, answers it, checks the header (rcode, AA, TC, section
+ * counts) from the raw bytes, checks that every compression pointer points backwards at a
+ * name already written, parses the response back with ldns_wire2pkt and looks for the
+ * expected records in ldns's presentation form.
+ *
+ * Run from this folder (meson sets workdir) so data/ is found.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "contrib/base/err.h"
+#include "server/engine/answer.h"
+#include "zone/name.h"
+#include "zone/zone.h"
+#include "zone/zoneset.h"
+
+#define PAYLOAD_OURS 1232
+
+static zone_t *g_zones[2];
+static zone_set_t *g_set;
+static srv_answer_ctx_t *g_ctx;
+static const srv_answer_conf_t g_conf = {.identity = "ns1.test", .udp_max_payload = PAYLOAD_OURS};
+static uint8_t g_q[4096];
+static size_t g_qlen;
+static uint8_t g_r[SRV_RESPONSE_MAX];
+static size_t g_rlen;
+
+/* --- zones --- */
+
+/* Until zone_load_file lands: read the file with ldns and feed the builder. */
+static int load_version(const uint8_t *apex, const char *path, zone_version_t **out)
+{
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	ldns_zone *lz = NULL;
+	int line = 0;
+	assert_int_equal(ldns_zone_new_frm_fp_l(&lz, fp, NULL, 3600, LDNS_RR_CLASS_IN, &line),
+	                 LDNS_STATUS_OK);
+	fclose(fp);
+	zone_builder_t *b = NULL;
+	assert_int_equal(zone_builder_new(apex, &b), 0);
+	ldns_buffer *buf = ldns_buffer_new(65535);
+	size_t n = ldns_rr_list_rr_count(ldns_zone_rrs(lz));
+	for (size_t i = 0; i <= n; i++) {
+		ldns_rr *rr = i < n ? ldns_rr_list_rr(ldns_zone_rrs(lz), i) : ldns_zone_soa(lz);
+		ldns_buffer_clear(buf);
+		assert_int_equal(ldns_rr_rdata2buffer_wire(buf, rr), LDNS_STATUS_OK);
+		assert_int_equal(zone_builder_add(b, ldns_rdf_data(ldns_rr_owner(rr)),
+		                                  ldns_rr_get_type(rr), ldns_rr_get_class(rr),
+		                                  ldns_rr_ttl(rr), ldns_buffer_begin(buf),
+		                                  (uint16_t)ldns_buffer_position(buf), path),
+		                 0);
+	}
+	ldns_buffer_free(buf);
+	ldns_zone_deep_free(lz);
+	return zone_builder_finish(b, out);
+}
+
+static zone_t *load(const char *apex_text, const char *path)
+{
+	uint8_t apex[DNAME_MAX];
+	zone_t *z = NULL;
+	zone_version_t *v = NULL;
+	assert_true(dname_from_str(apex_text, NULL, apex) > 0);
+	assert_int_equal(load_version(apex, path, &v), 0);
+	assert_int_equal(zone_new(apex, path, &z), 0);
+	zone_publish(z, v);
+	return z;
+}
+
+static int setup(void **state)
+{
+	g_zones[0] = load("example.com.", "data/example.com.zone");
+	g_zones[1] = load("child.example.com.", "data/child.example.com.zone");
+	assert_int_equal(zone_set_new(g_zones, 2, &g_set), 0);
+	assert_int_equal(srv_answer_ctx_new(&g_conf, &g_ctx), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	srv_answer_ctx_free(g_ctx);
+	zone_set_free(g_set);
+	zone_free(g_zones[0]);
+	zone_free(g_zones[1]);
+	return 0;
+}
+
+/* --- building queries --- */
+
+static size_t put_name(uint8_t *p, const char *text)
+{
+	size_t n = 0;
+	while (*text) {
+		const char *dot = strchr(text, '.');
+		size_t l = dot ? (size_t)(dot - text) : strlen(text);
+		p[n++] = (uint8_t)l;
+		memcpy(p + n, text, l);
+		n += l;
+		text += l + (dot ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+static size_t put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return 2;
+}
+
+enum { NO_EDNS = -1 };
+
+/* A query; edns >= 0 adds an OPT with that payload size (version 0, DO off). */
+static size_t mkquery(uint8_t *p, const char *qname, uint16_t qtype, uint16_t qclass, int edns)
+{
+	memset(p, 0, 12);
+	put16(p, 0xbeef);
+	put16(p + 2, 0x0100 | 0x0010); /* RD, CD */
+	put16(p + 4, 1);
+	size_t n = 12 + put_name(p + 12, qname);
+	n += put16(p + n, qtype);
+	n += put16(p + n, qclass);
+	if (edns >= 0) {
+		put16(p + 10, 1);
+		p[n++] = 0;
+		n += put16(p + n, 41);
+		n += put16(p + n, (uint16_t)edns);
+		memset(p + n, 0, 4);
+		n += 4;
+		n += put16(p + n, 0);
+	}
+	return n;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+/* --- checking responses --- */
+
+/* Walk a name in the response; every pointer must point strictly before the name that uses
+ * it (so it names something already written) and the walk must end in bounds. */
+static size_t check_name(const uint8_t *m, size_t len, size_t pos)
+{
+	size_t start = pos, hops = 0, out = 0;
+	for (;;) {
+		assert_true(pos < len);
+		uint8_t l = m[pos];
+		if ((l & 0xc0) == 0xc0) {
+			assert_true(pos + 1 < len);
+			size_t target = ((size_t)(l & 0x3f) << 8) | m[pos + 1];
+			assert_true(target < start);
+			assert_true(target >= 12);
+			if (out == 0)
+				out = pos + 2;
+			start = target;
+			pos = target;
+			assert_true(++hops < 64);
+			continue;
+		}
+		assert_int_equal(l & 0xc0, 0);
+		if (l == 0)
+			return out ? out : pos + 1;
+		pos += 1u + l;
+	}
+}
+
+/* Header sanity, pointer validity, and a full parse by ldns. */
+static void check_wire(void)
+{
+	assert_true(g_rlen >= 12);
+	size_t pos = 12;
+	unsigned qd = get16(g_r + 4);
+	unsigned rrs = get16(g_r + 6) + get16(g_r + 8) + get16(g_r + 10);
+	for (unsigned i = 0; i < qd; i++)
+		pos = check_name(g_r, g_rlen, pos) + 4;
+	for (unsigned i = 0; i < rrs; i++) {
+		size_t rr = check_name(g_r, g_rlen, pos);
+		assert_true(rr + 10 <= g_rlen);
+		uint16_t type = get16(g_r + rr);
+		size_t rdlen = get16(g_r + rr + 8);
+		assert_true(rr + 10 + rdlen <= g_rlen);
+		/* names in NS/CNAME/PTR RDATA (possibly compressed) must be exactly the RDATA */
+		if (type == 2 || type == 5 || type == 12)
+			assert_int_equal(check_name(g_r, g_rlen, rr + 10), rr + 10 + rdlen);
+		pos = rr + 10 + rdlen;
+	}
+	assert_int_equal(pos, g_rlen);
+	ldns_pkt *pkt = NULL;
+	assert_int_equal(ldns_wire2pkt(&pkt, g_r, g_rlen), LDNS_STATUS_OK);
+	ldns_pkt_free(pkt);
+}
+
+static size_t answer_raw(const uint8_t *q, size_t qlen, bool tcp)
+{
+	srv_peer_t peer = {.addr = NULL, .tcp = tcp};
+	g_rlen = srv_answer(g_ctx, g_set, q, qlen, g_r, &peer);
+	if (g_rlen)
+		check_wire();
+	return g_rlen;
+}
+
+static size_t ask(const char *qname, uint16_t qtype, uint16_t qclass, int edns, bool tcp)
+{
+	g_qlen = mkquery(g_q, qname, qtype, qclass, edns);
+	return answer_raw(g_q, g_qlen, tcp);
+}
+
+static char *response_text(void)
+{
+	ldns_pkt *pkt = NULL;
+	assert_int_equal(ldns_wire2pkt(&pkt, g_r, g_rlen), LDNS_STATUS_OK);
+	char *s = ldns_pkt2str(pkt);
+	ldns_pkt_free(pkt);
+	assert_non_null(s);
+	return s;
+}
+
+/* Header expectations; ar counts the OPT too. */
+#define RCODE(r) ((r)[3] & 0xf)
+#define AA(r)    (((r)[2] >> 2) & 1)
+#define TC(r)    (((r)[2] >> 1) & 1)
+
+static void expect(int rcode, int aa, int tc, int an, int ns, int ar)
+{
+	assert_true(g_rlen >= 12);
+	assert_int_equal(RCODE(g_r), rcode);
+	assert_int_equal(AA(g_r), aa);
+	assert_int_equal(TC(g_r), tc);
+	assert_int_equal(get16(g_r + 6), an);
+	assert_int_equal(get16(g_r + 8), ns);
+	assert_int_equal(get16(g_r + 10), ar);
+}
+
+/* --- the table --- */
+
+enum { UDP = 0, TCP = 1 };
+#define IN 1
+#define CH 3
+
+typedef struct tcase {
+	const char *qname;
+	uint16_t qtype;
+	uint16_t qclass;
+	int edns;
+	int tcp;
+	int rcode, aa, tc, an, ns, ar;
+	/* substrings of ldns's rendering of the response; "!x": x must not be in the answer */
+	const char *must[6];
+} tcase_t;
+
+/* clang-format off */
+static const tcase_t cases[] = {
+	/* exact answer */
+	{"www.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0,
+	 {";; ANSWER SECTION:\nwww.example.com.\t3600\tIN\tA\t192.0.2.80"}},
+	/* NODATA: SOA with TTL min(3600, 300) */
+	{"www.example.com", 15, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0,
+	 {";; AUTHORITY SECTION:\nexample.com.\t300\tIN\tSOA\tns1.example.com. hostmaster.example.com. 2024010101"}},
+	/* NXDOMAIN */
+	{"nope.example.com", 1, IN, NO_EDNS, UDP, 3, 1, 0, 0, 1, 0,
+	 {"example.com.\t300\tIN\tSOA"}},
+	/* empty non-terminal: NODATA, not NXDOMAIN (RFC 8020) */
+	{"ent.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	{"x.ent.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"x.ent.example.com.\t3600\tIN\tA\t192.0.2.9"}},
+	/* wildcard: owner rewritten to the name asked */
+	{"foo.wild.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0,
+	 {"foo.wild.example.com.\t3600\tIN\tA\t192.0.2.100", "!*"}},
+	{"a.b.wild.example.com", 16, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0,
+	 {"a.b.wild.example.com.\t3600\tIN\tTXT\t\"wildcard\""}},
+	/* wildcard NODATA */
+	{"foo.wild.example.com", 28, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	/* an existing name blocks synthesis for itself and below (RFC 4592 2.2.1) */
+	{"exists.wild.example.com", 16, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	{"sub.exists.wild.example.com", 1, IN, NO_EDNS, UDP, 3, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	/* the wildcard node itself, asked literally */
+	{"*.wild.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"*.wild.example.com.\t3600\tIN\tA"}},
+	/* wildcard CNAME, followed */
+	{"x.wc.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 2, 0, 0,
+	 {"x.wc.example.com.\t3600\tIN\tCNAME\twww.example.com.", "www.example.com.\t3600\tIN\tA\t192.0.2.80"}},
+	/* CNAME chain across 3 names (case of the RDATA kept) */
+	{"cname1.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 3, 0, 0,
+	 {"cname1.example.com.\t3600\tIN\tCNAME\tcname2.example.com.",
+	  "cname2.example.com.\t3600\tIN\tCNAME\tCName3.example.com.",
+	  "CName3.example.com.\t3600\tIN\tA\t192.0.2.3"}},
+	/* CNAME asked directly: no following */
+	{"cname1.example.com", 5, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tCNAME\tcname2"}},
+	/* chain ending in NODATA */
+	{"cname1.example.com", 28, IN, NO_EDNS, UDP, 0, 1, 0, 2, 1, 0, {"IN\tSOA"}},
+	/* CNAME loop: both CNAMEs, then stop */
+	{"loop1.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 2, 0, 0,
+	 {"loop1.example.com.\t3600\tIN\tCNAME\tloop2", "loop2.example.com.\t3600\tIN\tCNAME\tloop1"}},
+	/* CNAME to a name that does not exist: NXDOMAIN (RFC 6604) */
+	{"dangling.example.com", 1, IN, NO_EDNS, UDP, 3, 1, 0, 1, 1, 0,
+	 {"IN\tCNAME\tnothere.example.com.", "IN\tSOA"}},
+	/* CNAME out of the zone: just the CNAME */
+	{"out.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tCNAME\twww.example.net."}},
+	/* CNAME below a zone cut: the chain ends with the CNAME */
+	{"tosub.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tCNAME\thost.sub.example.com."}},
+	/* DNAME: DNAME, synthesized CNAME (TTL of the DNAME), then the target */
+	{"host.dn.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 3, 0, 0,
+	 {"dn.example.com.\t3600\tIN\tDNAME\ttarget.example.com.",
+	  "host.dn.example.com.\t3600\tIN\tCNAME\thost.target.example.com.",
+	  "host.target.example.com.\t3600\tIN\tA\t192.0.2.44"}},
+	{"nothere.dn.example.com", 1, IN, NO_EDNS, UDP, 3, 1, 0, 2, 1, 0, {"IN\tDNAME", "IN\tCNAME\tnothere.target.example.com."}},
+	/* DNAME asked at its owner: plain answer */
+	{"dn.example.com", 39, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tDNAME\ttarget.example.com."}},
+	{"dn.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	/* DNAME whose substitution exceeds 255 bytes: YXDOMAIN with the DNAME */
+	{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.longdn.example.com", 1, IN, NO_EDNS, UDP,
+	 6, 1, 0, 1, 0, 0, {"longdn.example.com.\t3600\tIN\tDNAME", "!CNAME"}},
+	/* referral: NS in authority, in-domain glue and sibling glue, AA=0, no SOA */
+	{"www.sub.example.com", 1, IN, NO_EDNS, UDP, 0, 0, 0, 0, 2, 3,
+	 {";; AUTHORITY SECTION:\nsub.example.com.\t3600\tIN\tNS", "ns.sub.example.com.\t3600\tIN\tA\t192.0.2.201",
+	  "ns.sub.example.com.\t3600\tIN\tAAAA\t2001:db8::201", "ns.other.example.com.\t3600\tIN\tA\t192.0.2.202", "!SOA"}},
+	{"sub.example.com", 2, IN, NO_EDNS, UDP, 0, 0, 0, 0, 2, 3, {"sub.example.com.\t3600\tIN\tNS\tns.sub.example.com."}},
+	/* DS at the cut: parent side, AA=1 */
+	{"sub.example.com", 43, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"sub.example.com.\t3600\tIN\tDS\t12345 8 2"}},
+	/* DS below the cut: referral */
+	{"x.sub.example.com", 43, IN, NO_EDNS, UDP, 0, 0, 0, 0, 2, 3, {"IN\tNS"}},
+	/* DS at the apex of a served child: answered by the served parent */
+	{"child.example.com", 43, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"child.example.com.\t3600\tIN\tDS\t54321 13 2"}},
+	/* anything else at the child apex: the child zone */
+	{"child.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"child.example.com.\t300\tIN\tA\t192.0.2.211"}},
+	{"child.example.com", 6, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"child.example.com.\t300\tIN\tSOA"}},
+	/* NS answer at the apex: addresses of the in-zone target only */
+	{"example.com", 2, IN, NO_EDNS, UDP, 0, 1, 0, 2, 0, 2,
+	 {";; ADDITIONAL SECTION:\nns1.example.com.\t3600\tIN\tA\t192.0.2.53", "ns1.example.com.\t3600\tIN\tAAAA"}},
+	/* MX additional */
+	{"example.com", 15, IN, NO_EDNS, UDP, 0, 1, 0, 2, 0, 2,
+	 {"example.com.\t3600\tIN\tMX\t10 mail.example.com.", "mail.example.com.\t3600\tIN\tA\t192.0.2.25",
+	  "mail.example.com.\t3600\tIN\tAAAA\t2001:db8::25"}},
+	/* SRV additional */
+	{"_sip._tcp.example.com", 33, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 1,
+	 {"IN\tSRV\t0 5 5060 sip.example.com.", "sip.example.com.\t3600\tIN\tA\t192.0.2.60"}},
+	/* ANY over UDP: one RRset, the first in type order (A); over TCP: all RRsets */
+	{"example.com", 255, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"example.com.\t3600\tIN\tA\t192.0.2.1", "!SOA"}},
+	{"example.com", 255, IN, NO_EDNS, TCP, 0, 1, 0, 7, 0, 4, {"IN\tSOA", "IN\tTXT\t\"apex\"", "IN\tMX"}},
+	{"cname1.example.com", 255, IN, NO_EDNS, TCP, 0, 1, 0, 1, 0, 0, {"IN\tCNAME\tcname2"}},
+	/* out of our zones, other classes, transfers, meta types */
+	{"example.org", 1, IN, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	{"www.example.com", 1, 4, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	{"www.example.com", 1, 255, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	{"example.com", 252, IN, NO_EDNS, TCP, 5, 0, 0, 0, 0, 0, {0}},
+	{"example.com", 251, IN, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	{"example.com", 0, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
+	{"example.com", 41, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
+	{"example.com", 250, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
+	{"example.com", 254, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
+	/* CHAOS identity */
+	{"id.server", 16, CH, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"id.server.\t0\tCH\tTXT\t\"ns1.test\""}},
+	{"HOSTNAME.BIND", 255, CH, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"HOSTNAME.BIND.\t0\tCH\tTXT\t\"ns1.test\""}},
+	{"version.bind", 16, CH, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	{"id.server", 1, CH, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	/* large TXT: TC over UDP without EDNS (header + question only), whole over TCP */
+	{"big.example.com", 16, IN, NO_EDNS, UDP, 0, 1, 1, 0, 0, 0, {0}},
+	{"big.example.com", 16, IN, 4096, UDP, 0, 1, 0, 8, 0, 1, {"big.example.com.\t3600\tIN\tTXT\t\"07x"}},
+	{"big.example.com", 16, IN, NO_EDNS, TCP, 0, 1, 0, 8, 0, 0, {"big.example.com.\t3600\tIN\tTXT\t\"00x"}},
+	/* EDNS payload below 512 counts as 512; ours (1232) caps the client's 4096 */
+	{"big.example.com", 16, IN, 100, UDP, 0, 1, 1, 0, 0, 1, {0}},
+	/* referral whose required in-domain glue does not fit 512: TC */
+	{"x.bigdeleg.example.com", 1, IN, NO_EDNS, UDP, 0, 0, 1, 0, 0, 0, {0}},
+	{"x.bigdeleg.example.com", 1, IN, NO_EDNS, TCP, 0, 0, 0, 0, 39, 39, {"ns39.bigdeleg.example.com.\t3600\tIN\tAAAA"}},
+};
+/* clang-format on */
+
+static void test_table(void **state)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const tcase_t *c = &cases[i];
+		print_message("case %zu: %s/%u/%u edns=%d tcp=%d\n", i, c->qname, c->qtype,
+		              c->qclass, c->edns, c->tcp);
+		assert_true(ask(c->qname, c->qtype, c->qclass, c->edns, c->tcp) > 0);
+		expect(c->rcode, c->aa, c->tc, c->an, c->ns, c->ar);
+		/* the question is echoed byte for byte */
+		assert_int_equal(get16(g_r + 4), 1);
+		assert_memory_equal(g_r + 12, g_q + 12, g_qlen - 12 - (c->edns >= 0 ? 11 : 0));
+		char *text = response_text();
+		for (size_t j = 0; j < 6 && c->must[j]; j++) {
+			const char *m = c->must[j];
+			const char *ans = strstr(text, ";; ANSWER SECTION:");
+			if (m[0] != '!' && !strstr(text, m))
+				fail_msg("case %zu: missing \"%s\" in\n%s", i, m, text);
+			if (m[0] == '!' && strstr(ans ? ans : text, m + 1))
+				fail_msg("case %zu: unexpected \"%s\" in\n%s", i, m + 1, text);
+		}
+		free(text);
+	}
+}
+
+/* --- header, flags and 0x20 --- */
+
+static void test_header_and_case(void **state)
+{
+	assert_true(ask("wWw.ExAmPlE.cOm", 1, IN, NO_EDNS, UDP) > 0);
+	expect(0, 1, 0, 1, 0, 0);
+	assert_int_equal(get16(g_r), 0xbeef);
+	/* QR, opcode 0, AA, RD copied, RA 0, Z 0, AD 0, CD copied */
+	assert_int_equal(g_r[2], 0x80 | 0x04 | 0x01);
+	assert_int_equal(g_r[3], 0x10);
+	assert_memory_equal(g_r + 12, g_q + 12, g_qlen - 12);
+	/* the answer's owner is a pointer to the question name (offset 12) */
+	assert_int_equal(g_r[g_qlen], 0xc0);
+	assert_int_equal(g_r[g_qlen + 1], 12);
+}
+
+static void test_compression(void **state)
+{
+	/* MX answer: owners point at the question, the exchange names are compressed against
+	 * the zone name, and the additional owners point at the exchange names */
+	assert_true(ask("example.com", 15, IN, NO_EDNS, UDP) > 0);
+	/* header 12 + question 17; MX 10 mail: owner pointer 2 + 10 + (2 + "mail" 5 + pointer 2)
+	 * = 21; MX 20 mx.example.net. (nothing to share) = 2 + 10 + 18 = 30; additional owners
+	 * point into the first exchange name: A 2 + 10 + 4 = 16, AAAA 2 + 10 + 16 = 28 */
+	assert_int_equal(g_rlen, 12 + 17 + 21 + 30 + 16 + 28);
+	ldns_pkt *pkt = NULL;
+	assert_int_equal(ldns_wire2pkt(&pkt, g_r, g_rlen), LDNS_STATUS_OK);
+	ldns_rr_list *ar = ldns_pkt_additional(pkt);
+	assert_int_equal(ldns_rr_list_rr_count(ar), 2);
+	ldns_pkt_free(pkt);
+}
+
+/* --- EDNS --- */
+
+static void test_edns(void **state)
+{
+	/* payload: ours, DO echoed, version 0, no options */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, 4096);
+	g_q[g_qlen - 4] = 0x80; /* DO */
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(0, 1, 0, 1, 0, 1);
+	const uint8_t *opt = g_r + g_rlen - 11;
+	assert_int_equal(opt[0], 0);
+	assert_int_equal(get16(opt + 1), 41);
+	assert_int_equal(get16(opt + 3), PAYLOAD_OURS);
+	assert_int_equal(opt[5], 0);    /* ext rcode */
+	assert_int_equal(opt[6], 0);    /* version */
+	assert_int_equal(opt[7], 0x80); /* DO */
+	assert_int_equal(get16(opt + 9), 0);
+
+	/* no DO: none echoed */
+	ask("www.example.com", 1, IN, 4096, false);
+	assert_int_equal(g_r[g_rlen - 4], 0);
+
+	/* BADVERS: header rcode 0, extended rcode 1, no answer, question kept */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, 4096);
+	g_q[g_qlen - 5] = 1; /* version 1 */
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(0, 0, 0, 0, 0, 1);
+	assert_int_equal(g_r[g_rlen - 6], 1);
+	assert_int_equal(get16(g_r + 4), 1);
+
+	/* unknown option ignored */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, 1232);
+	static const uint8_t opt_unknown[] = {0xfd, 0xe9, 0, 3, 1, 2, 3};
+	put16(g_q + g_qlen - 2, sizeof(opt_unknown));
+	memcpy(g_q + g_qlen, opt_unknown, sizeof(opt_unknown));
+	g_qlen += sizeof(opt_unknown);
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(0, 1, 0, 1, 0, 1);
+
+	/* malformed option list (the option overruns RDATA): FORMERR without OPT */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, 1232);
+	static const uint8_t opt_bad[] = {0xfd, 0xe9, 0, 9, 1, 2, 3};
+	put16(g_q + g_qlen - 2, sizeof(opt_bad));
+	memcpy(g_q + g_qlen, opt_bad, sizeof(opt_bad));
+	g_qlen += sizeof(opt_bad);
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+
+	/* duplicate OPT: FORMERR, with OPT (the first parsed) */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, 1232);
+	memcpy(g_q + g_qlen, g_q + g_qlen - 11, 11);
+	g_qlen += 11;
+	put16(g_q + 10, 2);
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(1, 0, 0, 0, 0, 1);
+	assert_int_equal(get16(g_r + 4), 1);
+
+	/* OPT with a non-root owner: FORMERR */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	static const uint8_t bad_opt[] = {1, 'a', 0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 0};
+	memcpy(g_q + g_qlen, bad_opt, sizeof(bad_opt));
+	g_qlen += sizeof(bad_opt);
+	put16(g_q + 10, 1);
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+
+	/* a FORMERR to a query with a good OPT carries OPT */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, 1232);
+	g_q[g_qlen++] = 0xff; /* trailing garbage */
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(1, 0, 0, 0, 0, 1);
+
+	/* UDP limit = max(512, min(client, ours)): the 8-TXT answer (about 950 bytes) does not
+	 * fit a client's 600, and fits its 1232 */
+	ask("big.example.com", 16, IN, 600, false);
+	expect(0, 1, 1, 0, 0, 1);
+	assert_true(g_rlen <= 600);
+	ask("big.example.com", 16, IN, 1232, false);
+	expect(0, 1, 0, 8, 0, 1);
+}
+
+/* --- malformed and unusual messages --- */
+
+static void test_formerr_notimp_drop(void **state)
+{
+	srv_peer_t peer = {.tcp = false};
+	/* short header: drop */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	assert_int_equal(srv_answer(g_ctx, g_set, g_q, 11, g_r, &peer), 0);
+	assert_int_equal(srv_answer(g_ctx, g_set, g_q, 0, g_r, &peer), 0);
+	/* QR=1: drop */
+	g_q[2] |= 0x80;
+	assert_int_equal(answer_raw(g_q, g_qlen, false), 0);
+	g_q[2] &= 0x7f;
+
+	/* header only, QDCOUNT 0: FORMERR, no question */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	put16(g_q + 4, 0);
+	assert_true(answer_raw(g_q, 12, false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	assert_int_equal(get16(g_r + 4), 0);
+	assert_int_equal(g_rlen, 12);
+	/* QDCOUNT 2 */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	put16(g_q + 4, 2);
+	assert_true(answer_raw(g_q, g_qlen, false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	/* truncated question */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	assert_true(answer_raw(g_q, g_qlen - 1, false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	assert_int_equal(get16(g_r + 4), 0);
+	/* compressed question name */
+	static const uint8_t cq[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1};
+	assert_true(answer_raw(cq, sizeof(cq), false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	/* ANCOUNT != 0 with a well-formed RR: FORMERR with the question */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	static const uint8_t rr[] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+	memcpy(g_q + g_qlen, rr, sizeof(rr));
+	put16(g_q + 6, 1);
+	assert_true(answer_raw(g_q, g_qlen + sizeof(rr), false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	assert_int_equal(get16(g_r + 4), 1);
+	/* the same RR in authority */
+	put16(g_q + 6, 0);
+	put16(g_q + 8, 1);
+	assert_true(answer_raw(g_q, g_qlen + sizeof(rr), false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	/* ... and in additional (only OPT and TSIG may be there) */
+	put16(g_q + 8, 0);
+	put16(g_q + 10, 1);
+	assert_true(answer_raw(g_q, g_qlen + sizeof(rr), false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+	/* a TSIG RR is ignored for now */
+	static const uint8_t tsig[] = {0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0};
+	memcpy(g_q + g_qlen, tsig, sizeof(tsig));
+	assert_true(answer_raw(g_q, g_qlen + sizeof(tsig), false) > 0);
+	expect(0, 1, 0, 1, 0, 0);
+	/* ARCOUNT larger than what is there */
+	put16(g_q + 10, 2);
+	assert_true(answer_raw(g_q, g_qlen + sizeof(tsig), false) > 0);
+	expect(1, 0, 0, 0, 0, 0);
+
+	/* opcode NOTIFY (4) and UPDATE (5), and an unassigned one: NOTIMP with the question */
+	for (unsigned op = 1; op < 16; op++) {
+		g_qlen = mkquery(g_q, "example.com", 6, IN, 1232);
+		g_q[2] = (uint8_t)((g_q[2] & 0x87) | (op << 3));
+		assert_true(answer_raw(g_q, g_qlen, false) > 0);
+		expect(4, 0, 0, 0, 0, 1);
+		assert_int_equal((g_r[2] >> 3) & 0xf, op);
+		assert_int_equal(get16(g_r + 4), 1);
+	}
+	/* no zone set at all: REFUSED */
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	assert_int_equal(srv_answer(g_ctx, NULL, g_q, g_qlen, g_r, &peer), g_qlen);
+	assert_int_equal(RCODE(g_r), 5);
+	assert_int_equal(AA(g_r), 0);
+}
+
+/* --- robustness and the no-allocation contract --- */
+
+static uint32_t rnd_state = 12345;
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/* 100k random queries through one context made once: names from the zone, random types,
+ * classes, EDNS sizes, transports and bit flips. Every response must parse and keep its
+ * pointers backwards. srv_answer has no allocation call (grep answer.c, query.c, wire.c:
+ * only srv_answer_ctx_new calls calloc); running this under ASan (meson -Db_sanitize=address)
+ * checks that every buffer it touches is the context's or the caller's. */
+static void test_random_queries(void **state)
+{
+	static const char *names[] = {"example.com",
+	                              "www.example.com",
+	                              "nope.example.com",
+	                              "x.wild.example.com",
+	                              "cname1.example.com",
+	                              "loop1.example.com",
+	                              "host.dn.example.com",
+	                              "sub.example.com",
+	                              "a.sub.example.com",
+	                              "child.example.com",
+	                              "big.example.com",
+	                              "x.bigdeleg.example.com",
+	                              "_sip._tcp.example.com",
+	                              "id.server",
+	                              "x.wc.example.com",
+	                              "example.net",
+	                              ".",
+	                              "ent.example.com",
+	                              "exists.wild.example.com"};
+	static const uint16_t types[] = {1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 255, 252, 0, 41, 99};
+	uint64_t before = srv_answer_stats(g_ctx)->queries;
+	for (int i = 0; i < 100000; i++) {
+		const char *n = names[rnd() % (sizeof(names) / sizeof(names[0]))];
+		if (strcmp(n, ".") == 0)
+			n = "";
+		uint16_t t = types[rnd() % (sizeof(types) / sizeof(types[0]))];
+		uint16_t cl = (rnd() % 8) ? IN : (rnd() % 2 ? CH : 255);
+		int edns = (rnd() % 3) ? (int)(rnd() % 5000) : NO_EDNS;
+		g_qlen = mkquery(g_q, n, t, cl, edns);
+		if (rnd() % 4 == 0) {
+			unsigned flips = 1 + rnd() % 3;
+			for (unsigned f = 0; f < flips; f++)
+				g_q[rnd() % g_qlen] ^= (uint8_t)(1u << (rnd() % 8));
+		}
+		size_t qlen = (rnd() % 16 == 0) ? rnd() % (g_qlen + 1) : g_qlen;
+		answer_raw(g_q, qlen, rnd() % 2);
+	}
+	assert_int_equal(srv_answer_stats(g_ctx)->queries - before, 100000);
+}
+
+static void test_stats(void **state)
+{
+	srv_stats_t before = *srv_answer_stats(g_ctx);
+	ask("www.example.com", 1, IN, 1232, false);
+	ask("nope.example.com", 1, IN, NO_EDNS, true);
+	ask("big.example.com", 16, IN, NO_EDNS, false);
+	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
+	g_q[2] |= 0x80;
+	answer_raw(g_q, g_qlen, false);
+	const srv_stats_t *s = srv_answer_stats(g_ctx);
+	assert_int_equal(s->queries - before.queries, 4);
+	assert_int_equal(s->udp - before.udp, 3);
+	assert_int_equal(s->tcp - before.tcp, 1);
+	assert_int_equal(s->rcode[0] - before.rcode[0], 2);
+	assert_int_equal(s->rcode[3] - before.rcode[3], 1);
+	assert_int_equal(s->dropped - before.dropped, 1);
+	assert_int_equal(s->truncated - before.truncated, 1);
+	assert_int_equal(s->edns - before.edns, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_header_and_case),
+	    cmocka_unit_test(test_compression),
+	    cmocka_unit_test(test_edns),
+	    cmocka_unit_test(test_formerr_notimp_drop),
+	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_random_queries),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
