@@ -351,7 +351,8 @@ static int b64_decode(const char *text, uint8_t *out, size_t cap, size_t *out_le
 		return SD_EPARSE;
 	/* EVP_DecodeBlock counts padding as zero bytes: drop one per '='. */
 	size_t len = (size_t)got - (clean[n - 1] == '=') - (clean[n - 2] == '=');
-	if (memchr(clean, '=', n - 2))
+	/* Padding only at the end: "x===" or "xy=z" are not base64. */
+	if (memchr(clean, '=', n - 2) || (clean[n - 2] == '=' && clean[n - 1] != '='))
 		return SD_EPARSE;
 	if (len > cap)
 		return SD_ELIMIT;
