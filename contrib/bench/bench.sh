@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# bench.sh — steerdns vs NSD vs Knot on one 100k-record zone, one core each.
+#
+# Not a test: run it by hand on a quiet machine with at least 2 cores.
+#   contrib/bench/bench.sh                  # 15 s per server at 150k QPS offered
+#   DURATION=10 RATE=100000 contrib/bench/bench.sh
+#
+# Each server runs alone, pinned to core 0 with one worker; dnsperf runs pinned to core 1
+# (dnsperf saturates near 200k QPS on such machines, so the figure that tells servers apart is
+# the server's CPU time per query, read from /proc/PID/stat utime+stime of the server and its
+# child processes before and after the run). Everything lives in a temporary directory;
+# servers are started with their own config there and stopped by PID.
+#
+# Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
+# DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
+# SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${STEERDNS_BUILD:-$ROOT/build-release}"
+DURATION="${DURATION:-15}"
+RATE="${RATE:-150000}"
+CLIENTS="${CLIENTS:-8}"
+RECORDS="${RECORDS:-100000}"
+SERVERS="${SERVERS:-steerdns nsd knot}"
+PY=/usr/bin/python3
+ZONE=example.bench
+HZ="$(getconf CLK_TCK)"
+
+for tool in dnsperf taskset nsd knotd dig; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 2; }
+done
+if [ "$(nproc)" -lt 2 ]; then
+	echo "bench: needs 2 cores (server on 0, dnsperf on 1)" >&2
+	exit 2
+fi
+if [ ! -x "$BUILD/server/steerdns" ]; then
+	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+	ninja -C "$BUILD" >/dev/null
+fi
+
+TMP="$(mktemp -d /tmp/steerdns-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "bench: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+# --- zone and queries ------------------------------------------------------------------------
+"$PY" - "$TMP" "$ZONE" "$RECORDS" <<'EOF'
+import random, sys
+tmp, zone, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rng = random.Random(1)
+names = []
+with open("%s/%s.zone" % (tmp, zone), "w") as z:
+    z.write("$ORIGIN %s.\n$TTL 3600\n" % zone)
+    z.write("@ SOA ns1 hostmaster 1 3600 600 86400 300\n@ NS ns1\n@ NS ns2\n")
+    z.write("ns1 A 192.0.2.1\nns2 A 192.0.2.2\n@ A 192.0.2.10\n@ MX 10 mail\n"
+            "mail A 192.0.2.25\n")
+    i = 0
+    while i < n:
+        r = rng.random() if i > 0 else 0.0  # h0 is an A: CNAME/MX point to earlier names
+        name = "h%d" % i
+        if r < 0.40:
+            z.write("%s A 10.%d.%d.%d\n" % (name, i >> 16 & 255, i >> 8 & 255, i & 255)); t = "A"
+        elif r < 0.60:
+            z.write("%s AAAA 2001:db8::%x:%x\n" % (name, i >> 16, i & 0xffff)); t = "AAAA"
+        elif r < 0.75:
+            z.write('%s TXT "v=bench %d"\n' % (name, i)); t = "TXT"
+        elif r < 0.85:
+            z.write("%s MX 10 h%d\n" % (name, rng.randrange(i))); t = "MX"
+        else:
+            z.write("%s CNAME h%d\n" % (name, rng.randrange(i))); t = "CNAME"
+        names.append((name, t))
+        i += 1
+with open("%s/queries" % tmp, "w") as q:
+    for k in range(200000):
+        if rng.random() < 0.9:
+            name, t = rng.choice(names)
+            q.write("%s.%s %s\n" % (name, zone, "A" if t == "CNAME" else t))
+        else:
+            q.write("nx%d.%s A\n" % (rng.randrange(10 ** 6), zone))
+EOF
+
+free_port() {
+	"$PY" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# utime+stime in clock ticks of a process and all its live descendants (NSD forks a server
+# child; Knot's threads are already inside its own /proc/PID/stat)
+cpu_ticks() {
+	"$PY" - "$1" <<'EOF'
+import os, sys
+root = int(sys.argv[1])
+procs = {}
+for p in os.listdir("/proc"):
+    if not p.isdigit():
+        continue
+    try:
+        st = open("/proc/%s/stat" % p).read()
+    except OSError:
+        continue
+    f = st[st.rindex(")") + 2:].split()
+    procs[int(p)] = (int(f[1]), int(f[11]) + int(f[12]))  # ppid, utime + stime
+want, total, changed = {root}, 0, True
+while changed:
+    changed = False
+    for pid, (ppid, _) in procs.items():
+        if ppid in want and pid not in want:
+            want.add(pid); changed = True
+print(sum(procs[p][1] for p in want if p in procs))
+EOF
+}
+
+wait_ready() { # port
+	for _ in $(seq 1 100); do
+		if dig @127.0.0.1 -p "$1" "$ZONE" SOA +short +time=1 +tries=1 2>/dev/null | grep -q .; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+
+RESULTS=()
+measure() { # name pid port
+	local name="$1" pid="$2" port="$3"
+	if ! wait_ready "$port"; then
+		echo "bench: $name did not answer; log:" >&2
+		tail -20 "$TMP/$name.log" >&2
+		return 1
+	fi
+	# warm up (page in the zone, fill caches), then measure
+	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l 2 -c "$CLIENTS" \
+		-Q "$RATE" >/dev/null 2>&1 || true
+	local before after out
+	before="$(cpu_ticks "$pid")"
+	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l "$DURATION" \
+		-c "$CLIENTS" -Q "$RATE" 2>&1)"
+	after="$(cpu_ticks "$pid")"
+	echo "$out" >"$TMP/$name.dnsperf"
+	local qps lost done_
+	qps="$(echo "$out" | awk '/Queries per second:/ {print $4}')"
+	lost="$(echo "$out" | awk '/Queries lost:/ {print $3}')"
+	done_="$(echo "$out" | awk '/Queries completed:/ {print $3}')"
+	local us
+	us="$("$PY" -c "print('%.2f' % ((($after - $before) / $HZ) * 1e6 / max(1, $done_)))")"
+	RESULTS+=("$name $qps $lost $us")
+}
+
+stop() { # pid
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 1 50); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null || true
+}
+
+run_steerdns() {
+	local port
+	port="$(free_port)"
+	taskset -c 0 "$BUILD/server/steerdns" --listen "127.0.0.1:$port" \
+		--zone "$ZONE=$TMP/$ZONE.zone" --workers 1 --control "$TMP/steerdns.sock" \
+		>"$TMP/steerdns.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	measure steerdns "$pid" "$port" || true
+	stop "$pid"
+}
+
+run_nsd() {
+	local port
+	port="$(free_port)"
+	mkdir -p "$TMP/nsd"
+	cat >"$TMP/nsd/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$port
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "$TMP"
+    database: ""
+    pidfile: "$TMP/nsd/nsd.pid"
+    xfrdfile: "$TMP/nsd/xfrd.state"
+    zonelistfile: "$TMP/nsd/zone.list"
+    xfrdir: "$TMP/nsd"
+    rrl-ratelimit: 0
+    verbosity: 0
+    hide-version: yes
+remote-control:
+    control-enable: no
+zone:
+    name: $ZONE
+    zonefile: $ZONE.zone
+EOF
+	taskset -c 0 nsd -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	measure nsd "$pid" "$port" || true
+	stop "$pid"
+}
+
+run_knot() {
+	local port
+	port="$(free_port)"
+	mkdir -p "$TMP/knot"
+	cat >"$TMP/knot/knot.conf" <<EOF
+server:
+    listen: 127.0.0.1@$port
+    rundir: $TMP/knot
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: $TMP/knot
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: $TMP/knot
+    semantic-checks: off
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $ZONE
+    file: $TMP/$ZONE.zone
+EOF
+	taskset -c 0 knotd -c "$TMP/knot/knot.conf" >"$TMP/knot.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	sleep 0.5
+	taskset -a -p 0x1 "$pid" >/dev/null # every thread, including ones started after exec
+	measure knot "$pid" "$port" || true
+	stop "$pid"
+}
+
+echo "bench: $RECORDS records, dnsperf -l $DURATION -c $CLIENTS -Q $RATE, server on core 0" >&2
+for s in $SERVERS; do
+	echo "bench: $s ..." >&2
+	"run_$s"
+done
+
+"$PY" - "${RESULTS[@]}" <<'EOF'
+import sys
+rows = [r.split() for r in sys.argv[1:]]
+print("%-10s %12s %10s %18s" % ("server", "QPS", "lost", "CPU us/query"))
+cpu = {}
+for name, qps, lost, us in rows:
+    print("%-10s %12s %10s %18s" % (name, qps, lost, us))
+    cpu[name] = float(us)
+if "steerdns" in cpu:
+    for other in ("nsd", "knot"):
+        if cpu.get(other):
+            print("steerdns CPU/query vs %-5s %.2fx" % (other, cpu["steerdns"] / cpu[other]))
+EOF
