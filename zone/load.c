@@ -1,0 +1,456 @@
+/* load.c — RFC 1035 master files into a zone version, with ldns doing the record syntax.
+ *
+ * Each file is read into memory and parsed through fmemopen() with ldns_rr_new_frm_fp_l,
+ * one record or directive per call. Because the loader sees the bytes ldns consumed, it
+ * counts lines itself (ldns's counter points past multi-line records and past the
+ * comments it skipped) and reads directive arguments itself where ldns is lax or silent:
+ *   - the line of a record is the line of its first significant character;
+ *   - $INCLUDE file [origin]: handled here (ldns only reports it), relative to the including
+ *     file's directory, nested at most LOAD_INCLUDE_DEPTH deep; origin and TTL state are the
+ *     including file's at that point and do not leak back (RFC 1035 5.1);
+ *   - $ORIGIN with a relative name is relative to the current origin (RFC 1035 5.1; ldns
+ *     would take it as absolute);
+ *   - TTLs (in records and $TTL) are checked strictly: decimal or BIND units, at most 2^31-1
+ *     (RFC 2181 8), where ldns would accept "1x" or wrap 99999999999;
+ *   - the default TTL is 3600 until $TTL or a record gives one (RFC 2308 4; before $TTL the
+ *     last explicit TTL applies, as in RFC 1035 5.1).
+ * Every error is logged as "path:line: message" and parsing goes on to report more; nothing
+ * is built when any error was seen.
+ */
+#include "zone/zone.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+
+#include <ctype.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOAD_INCLUDE_DEPTH 8
+#define LOAD_DEFAULT_TTL   3600
+#define LOAD_TTL_MAX       0x7FFFFFFFu
+
+typedef struct load_ctx {
+	zone_builder_t *b;
+	ldns_buffer *wire;
+	unsigned errors;
+} load_ctx_t;
+
+/* Parser state of one file; an $INCLUDE starts a copy (RFC 1035 5.1). */
+typedef struct load_state {
+	ldns_rdf *origin;
+	uint32_t ttl;
+	bool ttl_set; /* $TTL seen: records no longer change the default */
+} load_state_t;
+
+/* A file read into memory, and the text of the piece ldns just consumed. */
+typedef struct text {
+	const char *path;
+	char *data;
+	size_t len;
+} text_t;
+
+static int read_all(const char *path, text_t *t)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return sd_errno();
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+	int ret = -ENOMEM;
+	while (buf) {
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (len < cap)
+			break;
+		char *nb = realloc(buf, cap * 2 + 1);
+		if (!nb)
+			goto out;
+		buf = nb;
+		cap *= 2;
+	}
+	if (!buf)
+		goto out;
+	if (ferror(f)) {
+		ret = -EIO;
+		goto out;
+	}
+	buf[len] = '\0';
+	t->path = path;
+	t->data = buf;
+	t->len = len;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+/* --- small text helpers over [p, end) --- */
+
+static size_t count_newlines(const char *p, const char *end)
+{
+	size_t n = 0;
+	for (; p < end; p++)
+		n += (*p == '\n');
+	return n;
+}
+
+/* First character of [p, end) that is not blank, a newline or inside a comment. */
+static const char *skip_insignificant(const char *p, const char *end)
+{
+	while (p < end) {
+		if (*p == ';') {
+			while (p < end && *p != '\n')
+				p++;
+		} else if (isspace((unsigned char)*p)) {
+			p++;
+		} else {
+			break;
+		}
+	}
+	return p;
+}
+
+/* Copy the next whitespace-delimited token of the line at *p (stopping at ';' or newline,
+ * honouring backslash escapes) into tok; returns its length, 0 at the end of the line. */
+static size_t next_token(const char **p, const char *end, char *tok, size_t size)
+{
+	const char *s = *p;
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '(' || *s == ')'))
+		s++;
+	size_t n = 0;
+	while (s < end && !isspace((unsigned char)*s) && *s != ';' && *s != '(' && *s != ')') {
+		if (*s == '\\' && s + 1 < end && n + 1 < size)
+			tok[n++] = *s++;
+		if (n + 1 < size)
+			tok[n++] = *s;
+		s++;
+	}
+	tok[n] = '\0';
+	*p = s;
+	return n;
+}
+
+/* Strict TTL: decimal seconds or BIND units ("1h30m", "2d"), at most 2^31-1 (RFC 2181 8).
+ * Returns 0 or SD_EPARSE. */
+static int parse_ttl(const char *s, uint32_t *out)
+{
+	uint64_t total = 0;
+	if (!isdigit((unsigned char)*s))
+		return SD_EPARSE;
+	while (*s) {
+		uint64_t v = 0;
+		if (!isdigit((unsigned char)*s))
+			return SD_EPARSE;
+		while (isdigit((unsigned char)*s)) {
+			v = v * 10 + (uint64_t)(*s++ - '0');
+			if (v > LOAD_TTL_MAX)
+				return SD_EPARSE;
+		}
+		switch (tolower((unsigned char)*s)) {
+		case 'w':
+			v *= 604800, s++;
+			break;
+		case 'd':
+			v *= 86400, s++;
+			break;
+		case 'h':
+			v *= 3600, s++;
+			break;
+		case 'm':
+			v *= 60, s++;
+			break;
+		case 's':
+			s++;
+			break;
+		case '\0':
+			break;
+		default:
+			return SD_EPARSE;
+		}
+		total += v;
+		if (total > LOAD_TTL_MAX)
+			return SD_EPARSE;
+	}
+	*out = (uint32_t)total;
+	return 0;
+}
+
+static bool is_class(const char *t)
+{
+	return strcasecmp(t, "IN") == 0 || strcasecmp(t, "CH") == 0 || strcasecmp(t, "HS") == 0 ||
+	       strcasecmp(t, "CS") == 0 || strncasecmp(t, "CLASS", 5) == 0;
+}
+
+SD_PRINTF(4, 5)
+static void load_error(load_ctx_t *c, const text_t *t, size_t line, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s:%zu: %s", t->path, line, msg);
+	c->errors++;
+}
+
+/* The TTL and type fields of a record line: owner (unless the line starts blank), then TTL
+ * and class in either order (RFC 1035 5.1), then the type. Empty strings when absent. */
+static void record_fields(const text_t *t, const char *rec, const char *end, char ttl[64],
+                          char type[64])
+{
+	char tok[64];
+	const char *p = rec;
+	ttl[0] = type[0] = '\0';
+	if (!(rec > t->data && (rec[-1] == ' ' || rec[-1] == '\t')))
+		next_token(&p, end, tok, sizeof(tok)); /* owner */
+	for (int i = 0; i < 3 && next_token(&p, end, tok, sizeof(tok)) > 0; i++) {
+		if (is_class(tok))
+			continue;
+		if (isdigit((unsigned char)tok[0]) && !ttl[0]) {
+			snprintf(ttl, 64, "%s", tok);
+			continue;
+		}
+		snprintf(type, 64, "%s", tok);
+		break;
+	}
+}
+
+/* A record ldns accepted: its TTL checked strictly (ldns wraps or truncates bad ones). */
+static void check_record_ttl(load_ctx_t *c, const text_t *t, size_t line, const char *rec,
+                             const char *end)
+{
+	char ttl_tok[64], type_tok[64];
+	uint32_t ttl;
+	record_fields(t, rec, end, ttl_tok, type_tok);
+	if (ttl_tok[0] && parse_ttl(ttl_tok, &ttl) < 0)
+		load_error(c, t, line, "bad TTL '%s' (0 to 2147483647, RFC 2181 8)", ttl_tok);
+}
+
+/* A record ldns refused: its message, plus the likely cause where ldns is vague. */
+static void record_syntax_error(load_ctx_t *c, const text_t *t, size_t line, const char *rec,
+                                const char *end, ldns_status s)
+{
+	char ttl_tok[64], type_tok[64];
+	uint32_t ttl;
+	record_fields(t, rec, end, ttl_tok, type_tok);
+	const char *msg = ldns_get_errorstr_by_id(s);
+	if (ttl_tok[0] && parse_ttl(ttl_tok, &ttl) < 0)
+		load_error(c, t, line, "%s (bad TTL '%s')", msg, ttl_tok);
+	else if (type_tok[0] && ldns_get_rr_type_by_name(type_tok) == 0)
+		load_error(c, t, line, "%s (unknown RR type '%s')", msg, type_tok);
+	else
+		load_error(c, t, line, "%s", msg);
+}
+
+/* --- records --- */
+
+static void add_record(load_ctx_t *c, const text_t *t, size_t line, ldns_rr *rr)
+{
+	char where[4096];
+	ldns_buffer_clear(c->wire);
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
+		(void)ldns_rdf2buffer_wire(c->wire, ldns_rr_rdf(rr, i));
+	size_t rdlen = ldns_buffer_position(c->wire);
+	if (ldns_buffer_status(c->wire) != LDNS_STATUS_OK || rdlen > UINT16_MAX) {
+		load_error(c, t, line, "RDATA longer than 65535 bytes");
+		return;
+	}
+	snprintf(where, sizeof(where), "%s:%zu", t->path, line);
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	int ret = zone_builder_add(c->b, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
+	                           (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr),
+	                           ldns_buffer_begin(c->wire), (uint16_t)rdlen, where);
+	if (ret < 0)
+		load_error(c, t, line, "cannot add the record: %s", sd_strerror(ret));
+}
+
+static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned depth,
+                     const text_t *from, size_t from_line);
+
+/* "$ORIGIN name": relative names are relative to the current origin (RFC 1035 5.1). */
+static void directive_origin(load_ctx_t *c, const text_t *t, size_t line, const char *p,
+                             const char *end, load_state_t *st, ldns_rdf **ldns_origin)
+{
+	char tok[1024];
+	next_token(&p, end, tok, sizeof(tok)); /* $ORIGIN */
+	ldns_rdf *o = NULL;
+	if (next_token(&p, end, tok, sizeof(tok)) > 0 &&
+	    ldns_str2rdf_dname(&o, tok) == LDNS_STATUS_OK && !ldns_dname_str_absolute(tok)) {
+		if (ldns_dname_cat(o, st->origin) != LDNS_STATUS_OK) {
+			ldns_rdf_deep_free(o);
+			o = NULL;
+		}
+	}
+	if (!o) {
+		load_error(c, t, line, "bad $ORIGIN '%s'", tok);
+		return;
+	}
+	ldns_rdf_deep_free(st->origin);
+	st->origin = o;
+	ldns_rdf_deep_free(*ldns_origin);
+	*ldns_origin = ldns_rdf_clone(o);
+}
+
+static void directive_ttl(load_ctx_t *c, const text_t *t, size_t line, const char *p,
+                          const char *end, load_state_t *st)
+{
+	char tok[256];
+	next_token(&p, end, tok, sizeof(tok)); /* $TTL */
+	next_token(&p, end, tok, sizeof(tok));
+	if (parse_ttl(tok, &st->ttl) < 0) {
+		load_error(c, t, line, "bad $TTL '%s' (0 to 2147483647, RFC 2181 8)", tok);
+		return;
+	}
+	st->ttl_set = true;
+}
+
+/* "$INCLUDE file [origin]" */
+static void directive_include(load_ctx_t *c, const text_t *t, size_t line, const char *p,
+                              const char *end, const load_state_t *st, unsigned depth)
+{
+	char file[2048], otext[1024];
+	char *path = NULL;
+	next_token(&p, end, file, sizeof(file)); /* $INCLUDE */
+	if (next_token(&p, end, file, sizeof(file)) == 0) {
+		load_error(c, t, line, "$INCLUDE without a file name");
+		return;
+	}
+	load_state_t child = {.ttl = st->ttl, .ttl_set = st->ttl_set};
+	if (next_token(&p, end, otext, sizeof(otext)) > 0) {
+		if (ldns_str2rdf_dname(&child.origin, otext) != LDNS_STATUS_OK ||
+		    (!ldns_dname_str_absolute(otext) &&
+		     ldns_dname_cat(child.origin, st->origin) != LDNS_STATUS_OK)) {
+			load_error(c, t, line, "bad $INCLUDE origin '%s'", otext);
+			goto out;
+		}
+	} else {
+		child.origin = ldns_rdf_clone(st->origin);
+	}
+	if (depth + 1 > LOAD_INCLUDE_DEPTH) {
+		load_error(c, t, line, "$INCLUDE nested deeper than %d", LOAD_INCLUDE_DEPTH);
+		goto out;
+	}
+	const char *slash = strrchr(t->path, '/');
+	int n = (file[0] == '/' || !slash)
+	            ? asprintf(&path, "%s", file)
+	            : asprintf(&path, "%.*s/%s", (int)(slash - t->path), t->path, file);
+	if (n < 0) {
+		path = NULL;
+		load_error(c, t, line, "out of memory");
+		goto out;
+	}
+	(void)load_file(c, path, &child, depth + 1, t, line);
+out:
+	free(path);
+	ldns_rdf_deep_free(child.origin);
+}
+
+/* Parse one file with ldns, a record or directive per call (a state machine over ldns's
+ * statuses). from/from_line name the $INCLUDE line for open errors (NULL at the top). */
+static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned depth)
+{
+	FILE *fp = fmemopen(t->data, t->len, "r");
+	if (!fp)
+		return sd_errno();
+	ldns_rdf *origin = ldns_rdf_clone(st->origin), *prev = ldns_rdf_clone(st->origin);
+	size_t line = 1;
+	long pos = 0;
+	while ((size_t)pos < t->len) {
+		ldns_rr *rr = NULL;
+		int ldns_line = 0;
+		uint32_t ttl = st->ttl;
+		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &ldns_line);
+		long endpos = ftell(fp);
+		if (endpos < pos)
+			endpos = (long)t->len;
+		const char *start = t->data + pos, *end = t->data + endpos;
+		const char *rec = skip_insignificant(start, end);
+		size_t rec_line = line + count_newlines(start, rec);
+		line += count_newlines(start, end);
+		pos = endpos;
+		switch (s) {
+		case LDNS_STATUS_OK:
+			check_record_ttl(c, t, rec_line, rec, end);
+			add_record(c, t, rec_line, rr);
+			if (!st->ttl_set)
+				st->ttl = ldns_rr_ttl(rr);
+			break;
+		case LDNS_STATUS_SYNTAX_EMPTY:
+			break;
+		case LDNS_STATUS_SYNTAX_TTL:
+			directive_ttl(c, t, rec_line, rec, end, st);
+			break;
+		case LDNS_STATUS_SYNTAX_ORIGIN:
+			directive_origin(c, t, rec_line, rec, end, st, &origin);
+			break;
+		case LDNS_STATUS_SYNTAX_INCLUDE:
+			directive_include(c, t, rec_line, rec, end, st, depth);
+			break;
+		default:
+			record_syntax_error(c, t, rec_line, rec, end, s);
+			break;
+		}
+		ldns_rr_free(rr);
+		if (endpos == (long)(start - t->data) && s != LDNS_STATUS_OK)
+			break; /* nothing consumed: do not spin */
+	}
+	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(prev);
+	fclose(fp);
+	return 0;
+}
+
+static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned depth,
+                     const text_t *from, size_t from_line)
+{
+	text_t t = {0};
+	int ret = read_all(path, &t);
+	if (ret < 0) {
+		if (from)
+			load_error(c, from, from_line, "$INCLUDE %s: %s", path, sd_strerror(ret));
+		else
+			log_error("%s: cannot read: %s", path, sd_strerror(ret));
+		c->errors += !from;
+		return ret;
+	}
+	if (t.len > 0)
+		ret = parse_text(c, &t, st, depth);
+	if (ret < 0)
+		load_error(c, &t, 1, "cannot parse: %s", sd_strerror(ret));
+	free(t.data);
+	return ret;
+}
+
+int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
+{
+	load_ctx_t c = {0};
+	load_state_t st = {.ttl = LOAD_DEFAULT_TTL};
+	int ret = zone_builder_new(apex, &c.b);
+	if (ret < 0)
+		return ret;
+	c.wire = ldns_buffer_new(512);
+	st.origin = ldns_dname_new_frm_data((uint16_t)dname_len(apex), apex);
+	if (!c.wire || !st.origin) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = load_file(&c, path, &st, 0, NULL, 0);
+	if (ret < 0 && ret != SD_EPARSE)
+		goto out; /* the top file could not be read */
+	if (c.errors > 0) {
+		ret = SD_EPARSE;
+		goto out;
+	}
+	ret = zone_builder_finish(c.b, out);
+	c.b = NULL;
+out:
+	zone_builder_free(c.b);
+	ldns_rdf_deep_free(st.origin);
+	if (c.wire)
+		ldns_buffer_free(c.wire);
+	return ret;
+}
