@@ -83,7 +83,7 @@ static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned prefix)
 }
 
 static bool rule_matches(const xfr_acl_rule_t *r, int family, const uint8_t *addr,
-			 const tsig_key_t *key)
+                         const tsig_key_t *key)
 {
 	if (r->has_addr && (family != r->family || !prefix_match(addr, r->addr, r->prefix)))
 		return false;
@@ -93,7 +93,7 @@ static bool rule_matches(const xfr_acl_rule_t *r, int family, const uint8_t *add
 }
 
 bool xfr_acl_allows(const xfr_acl_rule_t *rules, size_t count, const struct sockaddr *peer,
-		    const tsig_key_t *key)
+                    const tsig_key_t *key)
 {
 	const uint8_t *addr = NULL;
 	int family = peer != NULL ? peer_addr(peer, &addr) : AF_UNSPEC;

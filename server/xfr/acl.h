@@ -40,4 +40,4 @@ void xfr_acl_rule_set_key(xfr_acl_rule_t *rule, const uint8_t *key_name) SD_NONN
 /* True when peer (may be NULL: no address, matches only key-only rules) with the verified key
  * (NULL for an unsigned request) matches a rule of rules[0..count). */
 bool xfr_acl_allows(const xfr_acl_rule_t *rules, size_t count, const struct sockaddr *peer,
-		    const tsig_key_t *key);
+                    const tsig_key_t *key);

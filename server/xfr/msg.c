@@ -4,11 +4,11 @@
 
 #include "contrib/base/err.h"
 
-#define NAME_MAX_LEN  255
-#define LABELS_MAX    128
-#define PTR_MAX       0x3fff
-#define HOPS_MAX      64
-#define PENDING_MAX   (3 * LABELS_MAX)
+#define NAME_MAX_LEN 255
+#define LABELS_MAX   128
+#define PTR_MAX      0x3fff
+#define HOPS_MAX     64
+#define PENDING_MAX  (3 * LABELS_MAX)
 
 enum {
 	TYPE_NS = 2,
@@ -27,18 +27,13 @@ typedef struct pending {
 	uint16_t off[PENDING_MAX];
 } pending_t;
 
-static uint8_t lower(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
 static uint32_t suffix_hash(const uint8_t *name)
 {
 	uint32_t h = 2166136261u;
 	for (size_t i = 0; name[i] != 0;) {
 		size_t l = name[i];
 		for (size_t j = i; j <= i + l; j++)
-			h = (h ^ lower(name[j])) * 16777619u;
+			h = (h ^ name[j]) * 16777619u;
 		i += l + 1;
 	}
 	return h ? h : 1;
@@ -59,8 +54,9 @@ static size_t name_len(const uint8_t *p, size_t avail)
 	return 0;
 }
 
-/* Does the (possibly compressed) name at off in the message equal the uncompressed name s,
- * ignoring ASCII case? */
+/* Does the (possibly compressed) name at off in the message equal the uncompressed name s?
+ * Byte-exact, case included: a transfer must reproduce the zone's names as they are stored,
+ * and pointing "mail.Example.com" at the client's "EXAMPLE.com" would change them. */
 static bool name_matches(const xfr_msg_t *m, size_t off, const uint8_t *s)
 {
 	unsigned hops = 0;
@@ -81,7 +77,7 @@ static bool name_matches(const xfr_msg_t *m, size_t off, const uint8_t *s)
 		if (off + 1 + c > m->len)
 			return false;
 		for (unsigned i = 1; i <= c; i++)
-			if (lower(m->buf[off + i]) != lower(s[i]))
+			if (m->buf[off + i] != s[i])
 				return false;
 		off += (size_t)c + 1;
 		s += c + 1;
@@ -169,7 +165,7 @@ static int put_bytes(xfr_msg_t *m, const uint8_t *p, size_t n)
 
 /* RDATA of a type whose names may be compressed: leading fixed bytes, names, trailing bytes. */
 static int put_rdata(xfr_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rdlen,
-		     pending_t *pend)
+                     pending_t *pend)
 {
 	size_t pre = 0, names = 1;
 	switch (type) {
@@ -245,8 +241,8 @@ int xfr_msg_put_question(xfr_msg_t *m, const uint8_t *q, size_t qlen)
 	return 0;
 }
 
-int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
-		   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                   const uint8_t *rdata, uint16_t rdlen)
 {
 	pending_t pend;
 	pend.n = 0;

@@ -36,7 +36,7 @@ typedef struct xfr_msg {
  * second 16-bit word of the header) and all counts zero. limit is the largest size the
  * message body may reach (at least 12). Returns SD_ESPACE when limit < 12. */
 int xfr_msg_init(xfr_msg_t *m, uint8_t *buf, size_t limit, uint16_t id, uint16_t flags)
-	SD_NONNULL(1, 2) SD_WUR;
+    SD_NONNULL(1, 2) SD_WUR;
 
 /* Append raw question bytes (a name in wire form, then type and class) and set QDCOUNT to 1.
  * The name is registered as a compression target. */
@@ -45,8 +45,8 @@ int xfr_msg_put_question(xfr_msg_t *m, const uint8_t *q, size_t qlen) SD_NONNULL
 /* Append one RR to the answer section (owner: uncompressed wire name; rdata: wire form with
  * uncompressed names). Compresses what RFC 3597 allows. On SD_ESPACE nothing was written.
  * SD_EPARSE when the RDATA of a compressible type is malformed. */
-int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
-		   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
+int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                   const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
 
 /* Append an OPT RR (RFC 6891) with the given payload size and no options to the additional
  * section; ignores `limit` (callers keep room for it). SD_ESPACE when cap is exceeded. */

@@ -45,14 +45,14 @@ typedef struct xfr_notifier xfr_notifier_t;
 /* Create a notifier on loop with the backoff base (ms) and the number of sends per target
  * (e.g. 1000 ms and 5: 1-2-4-8-16 s). Opens one UDP socket per address family on first use. */
 int xfr_notifier_new(uv_loop_t *loop, unsigned base_ms, unsigned tries, xfr_notifier_t **out)
-	SD_NONNULL(1, 4) SD_WUR;
+    SD_NONNULL(1, 4) SD_WUR;
 
 /* Start (or restart) NOTIFY of the zone at apex (lowercased wire) with its new SOA (owner is
  * the apex; soa_rdata is the SOA RDATA in wire form) to targets[0..count). Copies what it
  * needs. Returns 0 or -ENOMEM; a target it cannot send to is logged and counted as failed. */
 int xfr_notify_zone(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const uint8_t *soa_rdata,
-		    uint16_t soa_rdlen, const xfr_notify_target_t *targets, size_t count)
-	SD_NONNULL(1, 2, 4);
+                    uint16_t soa_rdlen, const xfr_notify_target_t *targets, size_t count)
+    SD_NONNULL(1, 2, 4);
 
 /* Number of NOTIFYs still waiting for a response. */
 size_t xfr_notifier_pending(const xfr_notifier_t *n) SD_NONNULL(1);

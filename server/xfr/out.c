@@ -118,8 +118,9 @@ struct xfr_out {
 	/* AXFR body cursor: node, RRset in node, record in RRset, its offset in rdata */
 	size_t node, rrset, rdoff;
 	uint16_t rr;
-	/* IXFR body cursor: offset in diff->data */
-	size_t dpos;
+	/* IXFR body cursor: section (0 SOA(from), 1 removed, 2 SOA(to), 3 added, 4 end) */
+	int sec;
+	zone_rr_iter_t it;
 
 	unsigned messages;
 	uint64_t rrs;
@@ -128,31 +129,31 @@ struct xfr_out {
 const char *xfr_out_kind_name(xfr_out_kind_t kind)
 {
 	static const char *const names[] = {
-		[XFR_OUT_AXFR] = "AXFR",
-		[XFR_OUT_IXFR] = "IXFR",
-		[XFR_OUT_IXFR_AXFR] = "IXFR (full zone)",
-		[XFR_OUT_IXFR_CURRENT] = "IXFR (up to date)",
-		[XFR_OUT_IXFR_UDP_SOA] = "IXFR (UDP, SOA only)",
+	    [XFR_OUT_AXFR] = "AXFR",
+	    [XFR_OUT_IXFR] = "IXFR",
+	    [XFR_OUT_IXFR_AXFR] = "IXFR (full zone)",
+	    [XFR_OUT_IXFR_CURRENT] = "IXFR (up to date)",
+	    [XFR_OUT_IXFR_UDP_SOA] = "IXFR (UDP, SOA only)",
 	};
 	return (unsigned)kind < SD_ARRAY_LEN(names) ? names[kind] : "?";
 }
 
-static void soa_rr(const xfr_out_t *x, xfr_rr_t *rr)
+static void soa_rr(const xfr_out_t *x, zone_rr_t *rr)
 {
 	const zone_rrset_t *soa = zone_version_soa(x->v);
-	*rr = (xfr_rr_t){
-		.owner = zone_version_apex(x->v)->owner,
-		.type = ZONE_TYPE_SOA,
-		.rclass = CLASS_IN,
-		.ttl = soa->ttl,
-		.rdlen = xfr_get16(soa->rdata),
-		.rdata = soa->rdata + 2,
+	*rr = (zone_rr_t){
+	    .owner = zone_version_apex(x->v)->owner,
+	    .type = ZONE_TYPE_SOA,
+	    .rclass = CLASS_IN,
+	    .ttl = soa->ttl,
+	    .rdlen = xfr_get16(soa->rdata),
+	    .rdata = soa->rdata + 2,
 	};
 }
 
 /* The record under the AXFR cursor, skipping the apex SOA (it frames the transfer) and empty
  * non-terminals; false at the end of the version. */
-static bool axfr_cur(xfr_out_t *x, xfr_rr_t *rr)
+static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 {
 	size_t count = zone_version_node_count(x->v);
 	while (x->node < count) {
@@ -171,35 +172,63 @@ static bool axfr_cur(xfr_out_t *x, xfr_rr_t *rr)
 			x->rdoff = 0;
 			continue;
 		}
-		*rr = (xfr_rr_t){
-			.owner = n->owner,
-			.type = rs->type,
-			.rclass = CLASS_IN,
-			.ttl = rs->ttl,
-			.rdlen = xfr_get16(rs->rdata + x->rdoff),
-			.rdata = rs->rdata + x->rdoff + 2,
+		*rr = (zone_rr_t){
+		    .owner = n->owner,
+		    .type = rs->type,
+		    .rclass = CLASS_IN,
+		    .ttl = rs->ttl,
+		    .rdlen = xfr_get16(rs->rdata + x->rdoff),
+		    .rdata = rs->rdata + x->rdoff + 2,
 		};
 		return true;
 	}
 	return false;
 }
 
-static bool body_cur(xfr_out_t *x, xfr_rr_t *rr)
+/* The record under the IXFR cursor: SOA(from), removed, SOA(to), added (RFC 1995 4). */
+static bool diff_cur(xfr_out_t *x, zone_rr_t *rr)
 {
-	if (x->diff == NULL)
-		return axfr_cur(x, rr);
-	size_t pos = x->dpos;
-	return xfr_rr_next(x->diff->data, x->diff->len, &pos, rr);
+	const zone_changeset_t *cs = x->diff->cs;
+	for (;;) {
+		zone_rr_iter_t it = x->it;
+		switch (x->sec) {
+		case 0:
+			return zone_changeset_soa_from(cs, rr);
+		case 2:
+			return zone_changeset_soa_to(cs, rr);
+		case 1:
+		case 3:
+			if (zone_rr_iter_next(&it, rr))
+				return true;
+			x->sec++;
+			if (x->sec == 4)
+				return false;
+			continue;
+		default:
+			return false;
+		}
+	}
 }
 
-static void body_advance(xfr_out_t *x, const xfr_rr_t *rr)
+static bool body_cur(xfr_out_t *x, zone_rr_t *rr)
 {
+	return x->diff == NULL ? axfr_cur(x, rr) : diff_cur(x, rr);
+}
+
+static void body_advance(xfr_out_t *x, const zone_rr_t *rr)
+{
+	zone_rr_t skip;
 	if (x->diff == NULL) {
 		x->rdoff += 2u + rr->rdlen;
 		x->rr++;
+	} else if (x->sec == 0 || x->sec == 2) {
+		x->sec++;
+		if (x->sec == 1)
+			zone_changeset_removed(x->diff->cs, &x->it);
+		else
+			zone_changeset_added(x->diff->cs, &x->it);
 	} else {
-		xfr_rr_t skip;
-		(void)xfr_rr_next(x->diff->data, x->diff->len, &x->dpos, &skip);
+		(void)zone_rr_iter_next(&x->it, &skip);
 	}
 }
 
@@ -209,7 +238,7 @@ static bool single_soa(const xfr_out_t *x)
 }
 
 /* The next record to send in any phase; false when the transfer is complete. */
-static bool cur(xfr_out_t *x, xfr_rr_t *rr)
+static bool cur(xfr_out_t *x, zone_rr_t *rr)
 {
 	switch (x->phase) {
 	case PH_SOA1:
@@ -227,7 +256,7 @@ static bool cur(xfr_out_t *x, xfr_rr_t *rr)
 	}
 }
 
-static void advance(xfr_out_t *x, const xfr_rr_t *rr)
+static void advance(xfr_out_t *x, const zone_rr_t *rr)
 {
 	if (x->phase == PH_SOA1)
 		x->phase = single_soa(x) ? PH_DONE : PH_BODY;
@@ -241,7 +270,9 @@ static void advance(xfr_out_t *x, const xfr_rr_t *rr)
 static void cursor_reset(xfr_out_t *x)
 {
 	x->phase = PH_SOA1;
-	x->node = x->rrset = x->rdoff = x->dpos = 0;
+	x->node = x->rrset = x->rdoff = 0;
+	x->sec = 0;
+	memset(&x->it, 0, sizeof(x->it));
 	x->rr = 0;
 	x->rrs = 0;
 }
@@ -249,9 +280,10 @@ static void cursor_reset(xfr_out_t *x)
 /* Fill one message with as many records as fit. */
 static int fill(xfr_out_t *x, xfr_msg_t *m)
 {
-	xfr_rr_t rr;
+	zone_rr_t rr;
 	while (cur(x, &rr)) {
-		int rc = xfr_msg_put_rr(m, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen);
+		int rc =
+		    xfr_msg_put_rr(m, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen);
 		if (rc == SD_ESPACE && xfr_msg_count(m, XFR_SEC_AN) > 0)
 			return 0; /* the message is full; the record goes into the next one */
 		if (rc != 0)

@@ -34,14 +34,14 @@
 /* A parsed transfer (or any) query, pointing into the request bytes. */
 typedef struct xfr_request {
 	uint16_t id;
-	uint16_t flags;           /* the request's second header word */
+	uint16_t flags; /* the request's second header word */
 	uint16_t qtype, qclass;
-	const uint8_t *question;  /* raw question bytes (name as sent, type, class) */
+	const uint8_t *question; /* raw question bytes (name as sent, type, class) */
 	size_t question_len;
 	uint8_t qname[DNAME_MAX]; /* lowercased */
 	bool has_serial;          /* IXFR: the authority section carried the client's SOA */
 	uint32_t serial;
-	bool edns;                /* an OPT RR was present */
+	bool edns; /* an OPT RR was present */
 	uint16_t edns_payload;
 } xfr_request_t;
 
@@ -61,13 +61,13 @@ typedef enum {
 const char *xfr_out_kind_name(xfr_out_kind_t kind);
 
 typedef struct xfr_out_params {
-	const xfr_request_t *req;        /* qtype AXFR or IXFR; the caller checked the zone/ACL */
-	const zone_version_t *version;   /* the served version (caller in RCU read side) */
-	const xfr_history_t *history;    /* NULL: no IXFR history (IXFR answered AXFR-style) */
-	const tsig_ctx_t *tsig;          /* the verified request's context, or NULL (unsigned) */
-	bool udp;                        /* IXFR over UDP: one message of at most udp_max bytes */
+	const xfr_request_t *req;      /* qtype AXFR or IXFR; the caller checked the zone/ACL */
+	const zone_version_t *version; /* the served version (caller in RCU read side) */
+	const xfr_history_t *history;  /* NULL: no IXFR history (IXFR answered AXFR-style) */
+	const tsig_ctx_t *tsig;        /* the verified request's context, or NULL (unsigned) */
+	bool udp;                      /* IXFR over UDP: one message of at most udp_max bytes */
 	size_t udp_max;
-	uint16_t edns_payload;           /* our payload size echoed in OPT when req->edns */
+	uint16_t edns_payload; /* our payload size echoed in OPT when req->edns */
 } xfr_out_params_t;
 
 typedef struct xfr_out xfr_out_t;
@@ -81,7 +81,7 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out) SD_NONNULL(1, 2) SD_
  * or SD_ESPACE when one RR cannot fit an empty message, SD_EPARSE on corrupt data, or a TSIG
  * error; after an error the transfer must be abandoned. now is the clock for TSIG. */
 int xfr_out_next(xfr_out_t *x, uint8_t *buf, size_t cap, time_t now, size_t *len)
-	SD_NONNULL(1, 2, 5) SD_WUR;
+    SD_NONNULL(1, 2, 5) SD_WUR;
 
 /* True once the last message has been written. */
 bool xfr_out_done(const xfr_out_t *x) SD_NONNULL(1);
