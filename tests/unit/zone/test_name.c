@@ -175,6 +175,34 @@ static void test_parse_hops(void **state)
 	assert_int_equal(pos, 23);
 }
 
+/* Random packets: every result is an error or a well-formed name inside the limits, and the
+ * position never leaves the packet (run under ASan to catch any out-of-bounds read). */
+static void test_parse_random(void **state)
+{
+	uint8_t pkt[64], out[DNAME_MAX];
+	srand(4034);
+	for (int iter = 0; iter < 200000; iter++) {
+		size_t len = (size_t)(rand() % (int)sizeof(pkt));
+		for (size_t i = 0; i < len; i++) {
+			int r = rand();
+			/* bias towards small lengths and pointers */
+			pkt[i] =
+			    (r & 3) == 0 ? (uint8_t)(0xC0 | ((r >> 8) & 1)) : (uint8_t)(r >> 4);
+			if ((r & 7) == 1)
+				pkt[i] = (uint8_t)((r >> 8) % 8);
+		}
+		size_t pos = len ? (size_t)rand() % len : 0, start = pos;
+		int n = dname_parse(pkt, len, &pos, out);
+		if (n == SD_EPARSE) {
+			assert_int_equal(pos, start);
+			continue;
+		}
+		assert_true(n >= 1 && n <= DNAME_MAX);
+		assert_int_equal(dname_len(out), (size_t)n);
+		assert_true(pos > start && pos <= len);
+	}
+}
+
 static void test_labels(void **state)
 {
 	uint8_t n[DNAME_MAX], offs[DNAME_LABELS_MAX];
@@ -298,6 +326,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_reserved_types),
 	    cmocka_unit_test(test_parse_length),
 	    cmocka_unit_test(test_parse_hops),
+	    cmocka_unit_test(test_parse_random),
 	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_canonical_order),
 	    cmocka_unit_test(test_subdomain_equal),
