@@ -1,0 +1,248 @@
+"""System tests of the health prober against real local endpoints (issue 4).
+
+Each transition must come after exactly `fall` failures or `rise` successes (the count is in
+the one log line per transition), within the time those checks take at the configured
+interval, and with the right reason in the report.
+"""
+
+import time
+
+from servers import HttpServer, Pki, TcpListener, wait_for
+
+INTERVAL = 0.2  # seconds, jitter 0% so the bounds below are tight
+
+
+def template(name, type_, **keys):
+    lines = ["    - name: %s" % name, "      type: %s" % type_]
+    keys.setdefault("interval", "200ms")
+    keys.setdefault("jitter", "0%")
+    for k, v in keys.items():
+        lines.append("      %s: %s" % (k.replace("_", "-"), v))
+    return "\n".join(lines)
+
+
+def target(name, tpl, port, address="127.0.0.1", **keys):
+    lines = ["    - name: %s" % name, "      address: '%s'" % address,
+             "      port: %d" % port, "      template: %s" % tpl]
+    for k, v in keys.items():
+        lines.append("      %s: %s" % (k.replace("_", "-"), v))
+    return "\n".join(lines)
+
+
+def config(templates, targets, state_file=None):
+    out = ["health:"]
+    if state_file:
+        out.append("  state-file: %s" % state_file)
+    out.append("  templates:")
+    out.extend(templates)
+    out.append("  targets:")
+    out.extend(targets)
+    return "\n".join(out) + "\n"
+
+
+def wait_state(p, name, state, timeout):
+    return wait_for(lambda: (p.target(name) or {}).get("state") == state, timeout)
+
+
+def wait_checks(p, name, n, timeout=5):
+    return wait_for(lambda: (p.target(name) or {}).get("checks", 0) >= n, timeout)
+
+
+def expect_transition(p, name, state, count, reason, t0, checks, n_before=None):
+    """Wait for the next logged transition of name (after the first n_before; default: those
+    logged now) to state; assert count, reason and that it came after `checks` check
+    intervals at most (plus the timeout and scheduling slack)."""
+    if n_before is None:
+        n_before = len(p.transitions(name))
+    assert wait_state(p, name, state, timeout=checks * INTERVAL + 4), p.text()
+    elapsed = time.monotonic() - t0
+    tr = wait_for(lambda: p.transitions(name)[n_before:], 2)
+    assert tr, p.log()[-2000:]
+    assert len(tr) == 1, tr  # logged once
+    got_state, got_count, got_reason = tr[0]
+    assert got_state == state.upper()
+    assert got_count == count, tr
+    assert reason in got_reason, (reason, got_reason)
+    # exactly `count` checks: at least count-1 whole intervals, at most count + 1
+    assert elapsed >= (count - 1) * INTERVAL - 0.05, elapsed
+    assert elapsed <= checks * INTERVAL + 1.5, elapsed
+    rep = p.target(name)
+    assert reason in rep["reason"] or state == "up", rep
+    return rep
+
+
+def test_http_transitions_and_reasons(prober_factory, endpoints):
+    srv = HttpServer()
+    endpoints.append(srv)
+    tpl = template("web", "http", path="/healthz", host="www.example.com",
+                   expect_body="ok-marker", timeout="600ms", rise=2, fall=3)
+    p = prober_factory(config([tpl], [target("web1", "web", srv.port, pool="eu-west")]))
+    assert wait_checks(p, "web1", 2), p.text()
+    rep = p.target("web1")
+    assert rep["state"] == "up" and rep["last_result"] == "ok", rep
+    assert rep["address"] == "127.0.0.1:%d" % srv.port and rep["type"] == "http"
+    assert rep["pool"] == "eu-west"
+    req = srv.last_request.decode()
+    assert req.startswith("GET /healthz HTTP/1.1\r\n"), req
+    assert "\r\nHost: www.example.com:%d\r\n" % srv.port in req
+    assert "User-Agent: steerdns-health" in req and "Connection: close" in req
+
+    cases = [
+        ("500", "HTTP status 500"),
+        ("body", 'body mismatch: "ok-marker" not in the first 4096 bytes'),
+        ("close", "connection closed before a complete response"),
+        ("hang", "timeout after 600 ms waiting for the response"),
+        ("redirect", "HTTP status 302 (redirects are not followed)"),
+    ]
+    for mode, reason in cases:
+        # the prober sees each mode from a fresh check; the bound counts whole checks
+        per_check = 0.6 if mode == "hang" else 0
+        srv.mode = mode
+        t0 = time.monotonic()
+        rep = expect_transition(p, "web1", "down", 3, reason, t0, 3 + 3 * per_check / INTERVAL)
+        assert rep["fail_run"] >= 3 and rep["last_change"] != "never"
+        srv.mode = "200"
+        t0 = time.monotonic()
+        rep = expect_transition(p, "web1", "up", 2, "HTTP status 200", t0, 2 + per_check / INTERVAL)
+        assert rep["ok_run"] >= 2
+
+
+def test_tcp_open_close_ipv4_and_ipv6(prober_factory, endpoints):
+    l4, l6 = TcpListener("127.0.0.1"), TcpListener("::1")
+    endpoints.extend([l4, l6])
+    tpl = template("port", "tcp", timeout="500ms", rise=1, fall=2)
+    p = prober_factory(config([tpl], [target("t4", "port", l4.port),
+                                      target("t6", "port", l6.port, address="::1")]))
+    assert wait_checks(p, "t4", 1) and wait_checks(p, "t6", 1)
+    assert p.target("t6")["address"] == "[::1]:%d" % l6.port
+    for lst, name in ((l4, "t4"), (l6, "t6")):
+        assert p.target(name)["state"] == "up", p.text()
+        lst.close()
+        t0 = time.monotonic()
+        expect_transition(p, name, "down", 2, "connection refused", t0, 2)
+        assert p.target(name)["last_result"] == "refused"
+        lst.open()
+        t0 = time.monotonic()
+        expect_transition(p, name, "up", 1, "connected", t0, 1)
+
+
+def test_https_certificates(prober_factory, endpoints, pki):
+    servers_ = {}
+    for name, pair in (("valid", pki.valid), ("expired", pki.expired),
+                       ("untrusted", pki.untrusted), ("wrongname", pki.wrong_name),
+                       ("insecure", pki.untrusted), ("byip", pki.valid)):
+        s = HttpServer(tls=Pki.server_context(pair))
+        endpoints.append(s)
+        servers_[name] = s
+    tpls = [
+        template("tls", "https", host="localhost", ca_file=pki.ca_file, expect_body="ok-marker",
+                 timeout="1s", rise=1, fall=2),
+        template("tls-ip", "https", ca_file=pki.ca_file, timeout="1s", rise=1, fall=2),
+        template("tls-insecure", "https", host="localhost", insecure="true", timeout="1s",
+                 rise=1, fall=2),
+    ]
+    tgts = [target(n, "tls", s.port) for n, s in servers_.items() if n not in ("insecure", "byip")]
+    tgts.append(target("insecure", "tls-insecure", servers_["insecure"].port))
+    tgts.append(target("byip", "tls-ip", servers_["byip"].port))
+    t0 = time.monotonic()
+    p = prober_factory(config(tpls, tgts))
+    expected = {
+        "expired": "TLS verify error: certificate has expired",
+        "untrusted": "TLS verify error: unable to get local issuer certificate",
+        "wrongname": "TLS verify error: hostname mismatch",
+    }
+    for name, reason in expected.items():
+        # first check within one interval, the second one interval later
+        rep = expect_transition(p, name, "down", 2, reason, t0, 2, n_before=0)
+        assert rep["last_result"] == "tls-verify", rep
+    for name in ("valid", "insecure", "byip"):
+        assert wait_checks(p, name, 3), p.text()
+        rep = p.target(name)
+        assert rep["state"] == "up" and rep["last_result"] == "ok", rep
+        assert p.transitions(name) == []
+    # the certificate is checked on every check (no session resumption): swap it
+    servers_["valid"].set_tls(Pki.server_context(pki.expired))
+    expect_transition(p, "valid", "down", 2, "certificate has expired", time.monotonic(), 2)
+    servers_["valid"].set_tls(Pki.server_context(pki.valid))
+    expect_transition(p, "valid", "up", 1, "HTTP status 200", time.monotonic(), 1)
+
+
+def test_hanging_endpoint_does_not_delay_others(prober_factory, endpoints):
+    hang, good = HttpServer(), HttpServer()
+    hang.mode = "hang"
+    endpoints.extend([hang, good])
+    tpl = template("web", "http", timeout="3s", rise=1, fall=1)
+    p = prober_factory(config([tpl], [target("hang", "web", hang.port),
+                                      target("good", "web", good.port)]))
+    assert wait_checks(p, "good", 1)
+    c0 = p.target("good")["checks"]
+    time.sleep(2.0)
+    rep = p.target("good")
+    # ten intervals pass while the hanging check holds its connection: nearly all run
+    assert rep["checks"] - c0 >= 7, rep
+    assert rep["latency_ms"] < 500 and rep["state"] == "up", rep
+    assert p.target("hang")["checks"] == 0
+    t0 = time.monotonic()
+    expect_transition(p, "hang", "down", 1, "timeout after 3000 ms waiting for the response",
+                      t0 - 2.0, 16)
+
+
+def test_force_survives_restart(prober_factory, endpoints, tmp_path):
+    srv = HttpServer()
+    endpoints.append(srv)
+    tpl = template("web", "http", timeout="500ms", rise=1, fall=1)
+    conf = config([tpl], [target("a", "web", srv.port, pool="p1"),
+                          target("b", "web", srv.port, pool="p1")],
+                  state_file="health.state")
+    p = prober_factory(conf)
+    assert wait_checks(p, "a", 1) and wait_checks(p, "b", 1)
+    assert p.cmd("force a down") == "ok"
+    assert p.cmd("force pool:p1 up") == "ok"
+    assert p.cmd("force nope down").startswith("error")
+    rep = p.report()
+    assert rep["a"]["state"] == "down" and rep["a"]["forced"] and rep["a"]["checked"] == "up"
+    assert rep["b"]["state"] == "up" and rep["b"]["force"] == "up"
+    state = (tmp_path / "health.state").read_text()
+    assert "target a down" in state and "pool p1 up" in state
+    assert p.stop() == 0
+
+    p2 = prober_factory(conf, workdir=tmp_path)
+    rep = p2.report()  # before any check has run
+    assert rep["a"]["state"] == "down" and rep["a"]["force"] == "down", rep
+    assert rep["b"]["force"] == "up"
+    assert "2 operator override(s) restored" in p2.log()
+    assert p2.cmd("force a none") == "ok"
+    assert p2.target("a")["force"] == "up"  # the pool's override applies again
+    assert p2.cmd("force pool:p1 none") == "ok"
+    assert p2.target("a")["forced"] is False
+    assert "target" not in (tmp_path / "health.state").read_text().split("\n", 1)[1]
+
+
+def test_reload_keeps_unchanged_schedules(prober_factory, endpoints):
+    srv = HttpServer()
+    endpoints.append(srv)
+    tpl = template("web", "http", timeout="500ms", rise=1, fall=1)
+    p = prober_factory(config([tpl], [target("keep", "web", srv.port),
+                                      target("drop", "web", srv.port)]))
+    assert wait_checks(p, "keep", 3)
+    before = p.report()
+    p.write_config(config([tpl], [target("keep", "web", srv.port),
+                                  target("new", "web", srv.port)]))
+    assert p.cmd("reload") == "ok"
+    rep = p.report()
+    assert set(rep) == {"keep", "new"}
+    assert rep["keep"]["id"] == before["keep"]["id"]
+    assert rep["keep"]["checks"] >= before["keep"]["checks"]  # history kept, not restarted
+    assert wait_checks(p, "new", 1)
+    # run-time targets (as the steering issue will create them) and their removal
+    assert p.cmd("add rt1 127.0.0.1 %d web" % srv.port).startswith("ok ")
+    assert wait_checks(p, "rt1", 1)
+    assert p.cmd("reload") == "ok"
+    assert "rt1" in p.report()  # a reload leaves run-time targets alone
+    assert p.cmd("remove rt1") == "ok"
+    assert "rt1" not in p.report()
+    # a bad reload keeps the running config
+    p.write_config(config([tpl], [target("keep", "nope", srv.port)]))
+    assert p.cmd("reload").startswith("error")
+    assert set(p.report()) == {"keep", "new"}
+    assert "health.targets[0].template: no template named 'nope'" in p.log()
