@@ -237,7 +237,55 @@ def allow_dname_yxdomain(case, k, s):
             s["answer"] == k["answer"] == dname_rrs)
 
 
+def allow_cd_copied(case, k, s):
+    q = dns.message.from_wire(case["wire"])
+    if not q.flags & dns.flags.CD:
+        return False
+    kf, sf = k["msg"].flags & FLAG_MASK, s["msg"].flags & FLAG_MASK
+    return sf & dns.flags.CD and not kf & dns.flags.CD and kf == sf & ~dns.flags.CD
+
+
+def allow_ede(case, k, s):
+    """EDNS alike except for Extended DNS Error options (code 15)."""
+    ke, se = k["edns"], s["edns"]
+    if ke is None or se is None or ke[:2] != se[:2]:
+        return False
+    return set(ke[2]) ^ set(se[2]) <= {15}
+
+
+def _owns(name, rdtype):
+    apex = zone_for(name)
+    node = ZONE_DATA[apex].get_node(name) if apex else None
+    return node is not None and node.get_rdataset(dns.rdataclass.IN, rdtype) is not None
+
+
+def allow_dnssec_type_at_cname(case, k, s):
+    """NSEC/RRSIG asked at a CNAME owner: Knot answers NODATA, steerdns follows the CNAME."""
+    if case["qtype"] not in ("NSEC", "RRSIG") or not _owns(case["qname"], dns.rdatatype.CNAME):
+        return False
+    if k["answer"] or k["rcode"] != "NOERROR":
+        return False
+    def link(rr):  # a zone CNAME/DNAME, or a CNAME synthesised from a DNAME (RFC 6672 2.2)
+        if rr[1] not in (dns.rdatatype.CNAME, dns.rdatatype.DNAME):
+            return False
+        return _is_zone_data(rr) or (rr[1] == dns.rdatatype.CNAME and
+                                     dname_owner(rr[0])[0] is not None)
+    return (bool(s["answer"]) and all(link(rr) for rr in s["answer"]) and
+            any(rr[0] == case["qname"] for rr in s["answer"]))
+
+
 ALLOWED = [
+    ("CD copied", {"flags"}, allow_cd_copied,
+     'RFC 4035 3.1.6: "a security-aware name server MUST copy the CD bit from a query into the '
+     'corresponding response" (RFC 6840 5.9 keeps it); Knot 3.2 clears it on unsigned zones.'),
+    ("Extended DNS Error option", {"edns"}, allow_ede,
+     'RFC 8914 3: "The Extended DNS Error (EDE) option can be included in any response"; it is '
+     'optional (Knot adds EDE 20 "Not Authoritative" to REFUSED).'),
+    ("NSEC/RRSIG at a CNAME", {"answer", "authority", "rcode"}, allow_dnssec_type_at_cname,
+     'RFC 1034 4.3.2 step 3a: "If the data at the node is a CNAME, and QTYPE doesn\'t match '
+     'CNAME, copy the CNAME RR into the answer section ... and go back to step 1" (steerdns); '
+     'RFC 4035 2.5 lets NSEC and RRSIG live beside a CNAME, so a DNSSEC server may answer them '
+     'at the owner instead (Knot, NODATA in an unsigned zone).'),
     ("RFC 8482 ANY", {"answer", "additional"}, allow_any,
      'RFC 8482 4.1: "A DNS responder that receives an ANY query MAY decline to provide a '
      'conventional ANY response or MAY instead send a response with a single RRset (or a larger '
