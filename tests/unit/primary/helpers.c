@@ -1,0 +1,109 @@
+/* helpers.c — see helpers.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+const uint8_t *t_apex(void)
+{
+	static uint8_t apex[DNAME_MAX];
+	assert_true(dname_from_str(T_APEX, NULL, apex) > 0);
+	return apex;
+}
+
+static size_t put_name(uint8_t *p, const char *text)
+{
+	int n = dname_from_str(text, t_apex(), p);
+	assert_true(n > 0);
+	return (size_t)n;
+}
+
+static size_t put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return 4;
+}
+
+static size_t encode(const trr_t *r, uint8_t *rd)
+{
+	size_t n = 0;
+	switch (r->type) {
+	case ZONE_TYPE_A:
+		assert_int_equal(inet_pton(AF_INET, r->data, rd), 1);
+		return 4;
+	case ZONE_TYPE_AAAA:
+		assert_int_equal(inet_pton(AF_INET6, r->data, rd), 1);
+		return 16;
+	case ZONE_TYPE_NS:
+	case ZONE_TYPE_CNAME:
+		return put_name(rd, r->data);
+	case ZONE_TYPE_MX: {
+		char *end = NULL;
+		unsigned long pref = strtoul(r->data, &end, 10);
+		rd[0] = (uint8_t)(pref >> 8), rd[1] = (uint8_t)pref;
+		return 2 + put_name(rd + 2, end + 1);
+	}
+	case ZONE_TYPE_TXT:
+		rd[0] = (uint8_t)strlen(r->data);
+		memcpy(rd + 1, r->data, rd[0]);
+		return 1u + rd[0];
+	case ZONE_TYPE_SOA:
+		n = put_name(rd, "ns1");
+		n += put_name(rd + n, "hostmaster");
+		n += put32(rd + n, (uint32_t)strtoul(r->data, NULL, 10));
+		n += put32(rd + n, 3600);
+		n += put32(rd + n, 600);
+		n += put32(rd + n, 86400);
+		n += put32(rd + n, 300);
+		return n;
+	default:
+		fail_msg("type %u not supported by the test helper", r->type);
+	}
+	return 0;
+}
+
+zone_version_t *t_build(const trr_t *rrs, size_t n)
+{
+	zone_builder_t *b = NULL;
+	assert_int_equal(zone_builder_new(t_apex(), &b), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t owner[DNAME_MAX], rd[512];
+		assert_true(dname_from_str(strcmp(rrs[i].owner, "@") ? rrs[i].owner : T_APEX,
+		                           t_apex(), owner) > 0);
+		size_t len = encode(&rrs[i], rd);
+		assert_int_equal(zone_builder_add(b, owner, rrs[i].type, 1, rrs[i].ttl, rd,
+		                                  (uint16_t)len, "test"),
+		                 0);
+	}
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_builder_finish(b, &v), 0);
+	return v;
+}
+
+void t_assert_versions_equal(const zone_version_t *a, const zone_version_t *b)
+{
+	assert_int_equal(zone_version_serial(a), zone_version_serial(b));
+	assert_int_equal(zone_version_node_count(a), zone_version_node_count(b));
+	assert_int_equal(zone_version_rr_count(a), zone_version_rr_count(b));
+	for (size_t i = 0; i < zone_version_node_count(a); i++) {
+		const zone_node_t *x = zone_version_node(a, i), *y = zone_version_node(b, i);
+		assert_true(dname_equal(x->owner, y->owner));
+		assert_int_equal(x->rrset_count, y->rrset_count);
+		for (uint16_t k = 0; k < x->rrset_count; k++) {
+			const zone_rrset_t *p = &x->rrsets[k], *q = &y->rrsets[k];
+			assert_int_equal(p->type, q->type);
+			assert_int_equal(p->ttl, q->ttl);
+			assert_int_equal(p->count, q->count);
+			assert_int_equal(p->rdata_len, q->rdata_len);
+			assert_memory_equal(p->rdata, q->rdata, p->rdata_len);
+		}
+	}
+}

@@ -1,0 +1,28 @@
+/* helpers.h — building small zone versions for the primary's unit tests. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zone/zone.h"
+
+/* One test record: owner relative to the apex ("@" for the apex), type, TTL and data:
+ *   A / AAAA "address", NS / CNAME "name", MX "pref name", TXT "text" (one string),
+ *   SOA "serial" (fixed names and timers). */
+typedef struct trr {
+	const char *owner;
+	uint16_t type;
+	uint32_t ttl;
+	const char *data;
+} trr_t;
+
+#define T_APEX "example.com."
+
+/* Build a version of example.com. from rrs[0..n); fails the test on any error. */
+zone_version_t *t_build(const trr_t *rrs, size_t n);
+
+/* Fail the test unless a and b hold the same nodes, RRsets, TTLs and RDATA. */
+void t_assert_versions_equal(const zone_version_t *a, const zone_version_t *b);
+
+/* The apex of T_APEX in wire form. */
+const uint8_t *t_apex(void);

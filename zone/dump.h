@@ -1,0 +1,12 @@
+/* dump.h — writing a zone version as an RFC 1035 master file. Uses ldns (with load.c, the only
+ * files that do in zone/). */
+#pragma once
+
+#include "contrib/base/compiler.h"
+#include "zone/zone.h"
+
+/* Write v to path in presentation format, atomically: a temporary file in the same directory,
+ * fsync, rename over path, fsync the directory. Names are absolute; the SOA comes first, then
+ * every other RRset in canonical order (RFC 3597 generic form for types ldns does not know).
+ * Returns 0 or a negative code (nothing replaced). Control thread. */
+int zone_write_file(const zone_version_t *v, const char *path) SD_NONNULL(1, 2) SD_WUR;

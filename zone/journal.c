@@ -1,0 +1,514 @@
+/* journal.c — append-only change set journal with checksums and torn-tail recovery. */
+#include "zone/journal.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+
+#define MAGIC         "SDJRNL\r\n"
+#define MAGIC_LEN     8
+#define VERSION       1
+#define ENTRY_MAGIC   0x53444a45u /* "SDJE" */
+#define ENTRY_HDR     16
+#define ENTRY_CRC     4
+#define PAYLOAD_LIMIT (256u << 20) /* an entry larger than this is corrupt */
+
+typedef struct jentry {
+	uint64_t off; /* of the entry header */
+	uint32_t len; /* payload length */
+	uint32_t from;
+	uint32_t to;
+} jentry_t;
+
+struct zone_journal {
+	int fd;
+	char *path;
+	uint8_t apex[DNAME_MAX];
+	zone_journal_limits_t limits;
+	uint64_t header_len;
+	uint64_t end; /* file size = end of the last good entry */
+	jentry_t *entries;
+	size_t count;
+	size_t cap;
+};
+
+/* --- CRC32C, reflected polynomial 0x82F63B78 --- */
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+uint32_t zone_crc32c(uint32_t crc, const void *data, size_t len)
+{
+	pthread_once(&crc_once, crc_init);
+	const uint8_t *p = data;
+	crc = ~crc;
+	while (len--)
+		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
+/* --- helpers --- */
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint8_t *wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sd_errno();
+		if (n == 0)
+			return SD_EPARSE; /* short file */
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sd_errno();
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* fsync the directory holding path, so a created or renamed entry survives a crash. */
+int zone_fsync_dir(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int dfd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return sd_errno();
+	int rc = fsync(dfd) < 0 ? sd_errno() : 0;
+	close(dfd);
+	return rc;
+}
+
+static size_t header_build(const uint8_t *apex, uint8_t *buf)
+{
+	size_t al = dname_len(apex);
+	memcpy(buf, MAGIC, MAGIC_LEN);
+	uint8_t *p = wr32(buf + MAGIC_LEN, VERSION);
+	*p++ = (uint8_t)al;
+	memcpy(p, apex, al);
+	p += al;
+	p = wr32(p, zone_crc32c(0, buf, (size_t)(p - buf)));
+	return (size_t)(p - buf);
+}
+
+static int index_push(zone_journal_t *j, const jentry_t *e)
+{
+	if (j->count == j->cap) {
+		size_t cap = j->cap ? j->cap * 2 : 16;
+		jentry_t *n = realloc(j->entries, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		j->entries = n;
+		j->cap = cap;
+	}
+	j->entries[j->count++] = *e;
+	return 0;
+}
+
+/* --- open and scan --- */
+
+static int header_check(zone_journal_t *j, uint64_t size)
+{
+	uint8_t want[MAGIC_LEN + 4 + 1 + DNAME_MAX + 4], got[sizeof(want)];
+	size_t len = header_build(j->apex, want);
+	j->header_len = len;
+	if (size < len) /* cannot tell a short header from another zone's: compare what is there */
+		return SD_ECHECKSUM;
+	int rc = pread_full(j->fd, got, len, 0);
+	if (rc < 0)
+		return rc;
+	if (memcmp(got, MAGIC, MAGIC_LEN) != 0 || rd32(got + MAGIC_LEN) != VERSION)
+		return SD_ECHECKSUM;
+	if (memcmp(got, want, len) != 0) {
+		/* Well-formed but for another apex, or a damaged header. */
+		size_t al = got[MAGIC_LEN + 4];
+		if (al <= DNAME_MAX && MAGIC_LEN + 4 + 1 + al + 4 <= size) {
+			size_t hl = MAGIC_LEN + 4 + 1 + al;
+			uint8_t other[sizeof(want)];
+			if (pread_full(j->fd, other, hl + 4, 0) == 0 &&
+			    zone_crc32c(0, other, hl) == rd32(other + hl))
+				return SD_ESEMANTIC;
+		}
+		return SD_ECHECKSUM;
+	}
+	return 0;
+}
+
+/* Read and verify the entry at off; fills e. Returns 0, or SD_EPARSE / SD_ECHECKSUM with
+ * *why set for the log. payload (optional) receives the malloc()ed payload. */
+static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *e,
+                      uint8_t **payload, const char **why)
+{
+	uint8_t hdr[ENTRY_HDR];
+	*why = "truncated entry header";
+	if (size - off < ENTRY_HDR || pread_full(j->fd, hdr, ENTRY_HDR, off) < 0)
+		return SD_EPARSE;
+	*why = "bad entry magic";
+	if (rd32(hdr) != ENTRY_MAGIC)
+		return SD_EPARSE;
+	e->off = off;
+	e->len = rd32(hdr + 4);
+	e->from = rd32(hdr + 8);
+	e->to = rd32(hdr + 12);
+	*why = "truncated entry";
+	if (e->len > PAYLOAD_LIMIT || size - off - ENTRY_HDR < (uint64_t)e->len + ENTRY_CRC)
+		return SD_EPARSE;
+	uint8_t *buf = malloc((size_t)e->len + ENTRY_CRC);
+	if (!buf)
+		return -ENOMEM;
+	int rc = pread_full(j->fd, buf, e->len + ENTRY_CRC, off + ENTRY_HDR);
+	uint32_t crc = zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), buf, e->len);
+	*why = "checksum mismatch";
+	if (rc == 0 && crc != rd32(buf + e->len))
+		rc = SD_ECHECKSUM;
+	if (rc == 0 && payload)
+		*payload = buf;
+	else
+		free(buf);
+	return rc;
+}
+
+static int scan(zone_journal_t *j, uint64_t size)
+{
+	uint64_t off = j->header_len;
+	while (off < size) {
+		jentry_t e;
+		const char *why = NULL;
+		int rc = entry_read(j, off, size, &e, NULL, &why);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc == 0 && j->count && e.from != j->entries[j->count - 1].to) {
+			rc = SD_EPARSE;
+			why = "serial chain broken";
+		}
+		if (rc < 0) {
+			log_warning("journal %s: %s at offset %llu, truncating %llu bytes", j->path,
+			            why, (unsigned long long)off, (unsigned long long)(size - off));
+			if (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0)
+				return sd_errno();
+			break;
+		}
+		rc = index_push(j, &e);
+		if (rc < 0)
+			return rc;
+		off += ENTRY_HDR + (uint64_t)e.len + ENTRY_CRC;
+	}
+	j->end = off < size ? off : size;
+	return 0;
+}
+
+static int create_header(zone_journal_t *j)
+{
+	uint8_t hdr[MAGIC_LEN + 4 + 1 + DNAME_MAX + 4];
+	size_t len = header_build(j->apex, hdr);
+	int rc = pwrite_full(j->fd, hdr, len, 0);
+	if (rc == 0 && fsync(j->fd) < 0)
+		rc = sd_errno();
+	if (rc == 0)
+		rc = zone_fsync_dir(j->path);
+	j->header_len = len;
+	j->end = len;
+	return rc;
+}
+
+int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_limits_t *limits,
+                      zone_journal_t **out)
+{
+	*out = NULL;
+	zone_journal_t *j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	memcpy(j->apex, apex, dname_len(apex));
+	if (limits)
+		j->limits = *limits;
+	j->path = strdup(path);
+	j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	int rc = !j->path ? -ENOMEM : j->fd < 0 ? sd_errno() : 0;
+	struct stat st;
+	if (rc == 0 && fstat(j->fd, &st) < 0)
+		rc = sd_errno();
+	if (rc < 0)
+		goto out;
+	if (st.st_size == 0) {
+		rc = create_header(j);
+	} else {
+		rc = header_check(j, (uint64_t)st.st_size);
+		if (rc == SD_ESEMANTIC)
+			log_error("journal %s: belongs to another zone", path);
+		else if (rc == SD_ECHECKSUM)
+			log_error("journal %s: corrupt header", path);
+		if (rc == 0)
+			rc = scan(j, (uint64_t)st.st_size);
+	}
+out:
+	if (rc < 0) {
+		zone_journal_close(j);
+		return rc;
+	}
+	*out = j;
+	return 0;
+}
+
+void zone_journal_close(zone_journal_t *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->entries);
+	free(j->path);
+	free(j);
+}
+
+/* --- append --- */
+
+int zone_journal_append(zone_journal_t *j, const zone_changeset_t *cs)
+{
+	if (j->count && zone_changeset_from(cs) != j->entries[j->count - 1].to)
+		return SD_ESEMANTIC;
+	uint8_t *payload = NULL;
+	size_t len = 0;
+	int rc = zone_changeset_serialize(cs, &payload, &len);
+	if (rc < 0)
+		return rc;
+	if (len > PAYLOAD_LIMIT) {
+		free(payload);
+		return SD_ELIMIT;
+	}
+	jentry_t e = {.off = j->end,
+	              .len = (uint32_t)len,
+	              .from = zone_changeset_from(cs),
+	              .to = zone_changeset_to(cs)};
+	uint8_t hdr[ENTRY_HDR], crc[ENTRY_CRC];
+	wr32(wr32(wr32(wr32(hdr, ENTRY_MAGIC), e.len), e.from), e.to);
+	wr32(crc, zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), payload, len));
+	rc = pwrite_full(j->fd, hdr, ENTRY_HDR, e.off);
+	if (rc == 0)
+		rc = pwrite_full(j->fd, payload, len, e.off + ENTRY_HDR);
+	if (rc == 0)
+		rc = pwrite_full(j->fd, crc, ENTRY_CRC, e.off + ENTRY_HDR + len);
+	if (rc == 0 && fdatasync(j->fd) < 0)
+		rc = sd_errno();
+	if (rc == 0)
+		rc = index_push(j, &e);
+	free(payload);
+	if (rc < 0) {
+		/* Leave no partial entry behind (best effort; a scan would cut it anyway). */
+		if (ftruncate(j->fd, (off_t)j->end) == 0)
+			(void)fdatasync(j->fd);
+		return rc;
+	}
+	j->end = e.off + ENTRY_HDR + len + ENTRY_CRC;
+	return 0;
+}
+
+/* --- queries --- */
+
+size_t zone_journal_depth(const zone_journal_t *j)
+{
+	return j->count;
+}
+
+uint64_t zone_journal_size(const zone_journal_t *j)
+{
+	return j->end;
+}
+
+int zone_journal_first_serial(const zone_journal_t *j, uint32_t *out)
+{
+	if (!j->count)
+		return SD_ENOTFOUND;
+	*out = j->entries[0].from;
+	return 0;
+}
+
+int zone_journal_last_serial(const zone_journal_t *j, uint32_t *out)
+{
+	if (!j->count)
+		return SD_ENOTFOUND;
+	*out = j->entries[j->count - 1].to;
+	return 0;
+}
+
+bool zone_journal_over_limit(const zone_journal_t *j)
+{
+	return (j->limits.max_depth && j->count > j->limits.max_depth) ||
+	       (j->limits.max_size && j->end > j->limits.max_size);
+}
+
+void zone_journal_free_list(zone_changeset_t **list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		zone_changeset_free(list[i]);
+	free(list);
+}
+
+static int read_one(zone_journal_t *j, const jentry_t *want, zone_changeset_t **out)
+{
+	jentry_t e;
+	uint8_t *payload = NULL;
+	const char *why = NULL;
+	int rc = entry_read(j, want->off, j->end, &e, &payload, &why);
+	if (rc == 0 && (e.from != want->from || e.to != want->to))
+		rc = SD_ECHECKSUM;
+	if (rc == 0)
+		rc = zone_changeset_parse(payload, e.len, out);
+	if (rc == 0 && (zone_changeset_from(*out) != e.from || zone_changeset_to(*out) != e.to)) {
+		zone_changeset_free(*out);
+		*out = NULL;
+		rc = SD_ECHECKSUM;
+	}
+	if (rc < 0)
+		log_error("journal %s: entry at offset %llu unreadable: %s", j->path,
+		          (unsigned long long)want->off,
+		          why && rc != SD_ECHECKSUM ? why : sd_strerror(rc));
+	free(payload);
+	return rc;
+}
+
+int zone_journal_read(zone_journal_t *j, uint32_t from, zone_changeset_t ***list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	size_t i = 0;
+	while (i < j->count && j->entries[i].from != from)
+		i++;
+	if (i == j->count)
+		return j->count && j->entries[j->count - 1].to == from ? 0 : SD_ENOTFOUND;
+	zone_changeset_t **v = calloc(j->count - i, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t k = 0;
+	int rc = 0;
+	for (; rc == 0 && i < j->count; i++, k++)
+		rc = read_one(j, &j->entries[i], &v[k]);
+	if (rc < 0) {
+		zone_journal_free_list(v, k); /* the failed slot is NULL */
+		return rc;
+	}
+	*list = v;
+	*n = k;
+	return 0;
+}
+
+/* --- compaction --- */
+
+/* First entry to keep: the newest entries within half the limits. */
+static size_t keep_from(const zone_journal_t *j)
+{
+	uint64_t max_size = j->limits.max_size / 2, size = j->header_len;
+	size_t max_depth = j->limits.max_depth / 2, i = j->count;
+	while (i > 0) {
+		const jentry_t *e = &j->entries[i - 1];
+		uint64_t es = ENTRY_HDR + (uint64_t)e->len + ENTRY_CRC;
+		if ((j->limits.max_depth && j->count - i + 1 > max_depth) ||
+		    (j->limits.max_size && size + es > max_size))
+			break;
+		size += es;
+		i--;
+	}
+	return i;
+}
+
+static int copy_range(int from_fd, int to_fd, uint64_t off, uint64_t len, uint64_t to_off)
+{
+	uint8_t buf[65536];
+	while (len) {
+		size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		int rc = pread_full(from_fd, buf, n, off);
+		if (rc == 0)
+			rc = pwrite_full(to_fd, buf, n, to_off);
+		if (rc < 0)
+			return rc;
+		off += n, to_off += n, len -= n;
+	}
+	return 0;
+}
+
+int zone_journal_compact(zone_journal_t *j, uint32_t file_serial)
+{
+	uint32_t last;
+	if (zone_journal_last_serial(j, &last) == 0 && last != file_serial)
+		return SD_ESEMANTIC;
+	size_t first = keep_from(j);
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.compact", j->path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return sd_errno();
+	uint64_t start = first < j->count ? j->entries[first].off : j->end;
+	int rc = copy_range(j->fd, fd, 0, j->header_len, 0);
+	if (rc == 0)
+		rc = copy_range(j->fd, fd, start, j->end - start, j->header_len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = sd_errno();
+	if (rc == 0 && rename(tmp, j->path) < 0)
+		rc = sd_errno();
+	if (rc < 0) {
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	rc = zone_fsync_dir(j->path);
+	close(j->fd);
+	j->fd = fd;
+	uint64_t shift = start - j->header_len;
+	memmove(j->entries, j->entries + first, (j->count - first) * sizeof(*j->entries));
+	j->count -= first;
+	for (size_t i = 0; i < j->count; i++)
+		j->entries[i].off -= shift;
+	j->end -= shift;
+	log_info("journal %s: compacted, %zu entries dropped, %zu kept", j->path, first, j->count);
+	return rc;
+}
