@@ -161,8 +161,6 @@ static size_t mkquery(uint8_t *buf, uint16_t qtype, uint32_t serial, bool edns)
 	}
 	if (edns) {
 		ldns_pkt_set_edns_udp_size(p, 1232);
-		ldns_pkt_set_edns_data(p, ldns_rdf_new_frm_str(LDNS_RDF_TYPE_HEX, "00"));
-		ldns_pkt_set_edns_data(p, NULL);
 	}
 	uint8_t *wire = NULL;
 	size_t len = 0;
@@ -178,6 +176,7 @@ typedef struct run {
 	strset_t rrs; /* in order */
 	unsigned messages;
 	unsigned with_question;
+	unsigned with_opt;
 	size_t max_len;
 } run_t;
 
@@ -199,6 +198,8 @@ static void run_xfr(xfr_out_t *x, size_t cap, run_t *r, tsig_ctx_t *client)
 		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 		if (ldns_pkt_qdcount(p) == 1)
 			r->with_question++;
+		if (ldns_pkt_edns(p))
+			r->with_opt++;
 		ldns_rr_list *an = ldns_pkt_answer(p);
 		assert_true(ldns_rr_list_rr_count(an) > 0);
 		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
@@ -345,6 +346,7 @@ static void test_axfr_multi_message(void **state)
 	run_xfr(x, 65535, &r, NULL);
 	assert_true(r.messages >= 2);
 	assert_int_equal(r.with_question, 1);
+	assert_int_equal(r.with_opt, 0);
 	assert_true(r.max_len > 60000); /* messages are filled, not one RR each */
 	check_axfr(&r, &expect, 2024010101);
 	assert_int_equal(xfr_out_rrs(x), expect.n + 2);
@@ -367,6 +369,7 @@ static void test_axfr_small_buffers_and_edns(void **state)
 	run_t r;
 	run_xfr(x, 2048, &r, NULL);
 	assert_true(r.messages > 40);
+	assert_int_equal(r.with_opt, r.messages); /* RFC 6891 7: OPT in every response */
 	check_axfr(&r, &expect, 7);
 	xfr_out_free(x);
 	zone_version_free(v);
