@@ -1,0 +1,579 @@
+#include "server/config.h"
+
+#include "contrib/base/conf.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "server/ctlproto.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define LISTEN_MAX 64
+
+/* A top-level section parser: reports problems through ctx (and goes on); returns a negative
+ * code only when it could not continue at all (out of memory). */
+typedef int (*section_fn)(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+
+static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+
+/* The top-level dispatch table: one line per section. */
+static const struct {
+	const char *key;
+	section_fn parse;
+} sections[] = {
+    {"server", parse_server},
+    {"zones", parse_zones},
+};
+
+static char *path_join(const char *dir, const char *path)
+{
+	if (path[0] == '/' || strcmp(dir, ".") == 0)
+		return strdup(path);
+	size_t n = strlen(dir) + strlen(path) + 2;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s", dir, path);
+	return out;
+}
+
+static char *dir_of(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	if (!slash)
+		return strdup(".");
+	if (slash == file)
+		return strdup("/");
+	return strndup(file, (size_t)(slash - file));
+}
+
+static char *where_of(const conf_node_t *n)
+{
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s:%u", n->file, n->line);
+	return strdup(buf);
+}
+
+static void set_defaults(srv_config_t *cfg)
+{
+	cfg->udp_payload = 1232;
+	cfg->tcp_idle_ms = 10000;
+	cfg->tcp_max_conns = 1024;
+	cfg->log_level = LOG_LEVEL_INFO;
+}
+
+/* --- server: one parser per key --- */
+
+typedef int (*key_fn)(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg);
+
+static int add_listen(srv_config_t *cfg, const char *text, const char *where, srv_addr_t *addr)
+{
+	srv_listen_conf_t *l = &cfg->listen[cfg->listen_count];
+	l->addr = *addr;
+	l->text = strdup(text);
+	l->where = strdup(where);
+	if (!l->text || !l->where) {
+		free(l->text);
+		free(l->where);
+		return -ENOMEM;
+	}
+	cfg->listen_count++;
+	return 0;
+}
+
+static bool listen_dup(const srv_config_t *cfg, const srv_addr_t *a)
+{
+	for (size_t i = 0; i < cfg->listen_count; i++)
+		if (cfg->listen[i].addr.len == a->len &&
+		    memcmp(&cfg->listen[i].addr.ss, &a->ss, a->len) == 0)
+			return true;
+	return false;
+}
+
+static int key_listen(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *list[LISTEN_MAX];
+	size_t count = 0;
+	if (!conf_str_list(ctx, n, list, LISTEN_MAX, &count))
+		return 0;
+	cfg->listen = calloc(count ? count : 1, sizeof(*cfg->listen));
+	if (!cfg->listen)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		const conf_node_t *item = n->kind == CONF_SEQ ? n->items[i] : n;
+		srv_addr_t addr;
+		if (srv_addr_parse(list[i], &addr) < 0) {
+			conf_error(ctx, item,
+			           "'%s' is not an address (\"127.0.0.1:53\", \"[::1]:53\")",
+			           list[i]);
+			continue;
+		}
+		if (listen_dup(cfg, &addr)) {
+			conf_error(ctx, item, "'%s' is listed twice", list[i]);
+			continue;
+		}
+		char *where = where_of(item);
+		int ret = where ? add_listen(cfg, list[i], where, &addr) : -ENOMEM;
+		free(where);
+		if (ret < 0)
+			return ret;
+	}
+	if (count == 0)
+		conf_error(ctx, n, "at least one address is required");
+	return 0;
+}
+
+static int key_workers(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	uint32_t v;
+	if (conf_u32(ctx, n, 0, SRV_WORKERS_MAX, &v))
+		cfg->workers = v;
+	return 0;
+}
+
+static int key_identity(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	if (!n->quoted &&
+	    (strcmp(s, "off") == 0 || strcmp(s, "false") == 0 || strcmp(s, "no") == 0))
+		return 0;
+	if (s[0] == '\0' || strlen(s) > 255) {
+		/* The identity is one TXT character-string (RFC 1035 3.3.14). */
+		conf_error(ctx, n, "expected off or a text of 1 to 255 characters");
+		return 0;
+	}
+	free(cfg->identity);
+	cfg->identity = strdup(s);
+	return cfg->identity ? 0 : -ENOMEM;
+}
+
+static int key_udp_payload(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	uint32_t v;
+	/* RFC 6891 6.2.5: values below 512 are treated as 512. */
+	if (conf_u32(ctx, n, 512, 4096, &v))
+		cfg->udp_payload = (uint16_t)v;
+	return 0;
+}
+
+static int key_tcp_idle(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	(void)conf_duration_ms(ctx, n, 100, 3600000, &cfg->tcp_idle_ms);
+	return 0;
+}
+
+static int key_tcp_max(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	(void)conf_u32(ctx, n, 1, 1000000, &cfg->tcp_max_conns);
+	return 0;
+}
+
+static int key_control(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	char *path = path_join(cfg->dir, s);
+	if (!path)
+		return -ENOMEM;
+	if (s[0] == '\0' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		conf_error(ctx, n, "expected a socket path of at most %zu bytes",
+		           sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		free(path);
+		return 0;
+	}
+	free(cfg->control_socket);
+	cfg->control_socket = path;
+	return 0;
+}
+
+static int key_state_dir(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	char *path = path_join(cfg->dir, s);
+	if (!path)
+		return -ENOMEM;
+	struct stat st;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		conf_error(ctx, n, "'%s' is not a directory", path);
+		free(path);
+		return 0;
+	}
+	free(cfg->state_dir);
+	cfg->state_dir = path;
+	return 0;
+}
+
+static int key_log_level(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (conf_str(ctx, n, &s) && log_level_parse(s, &cfg->log_level) < 0)
+		conf_error(ctx, n, "expected error, warning, notice, info or debug");
+	return 0;
+}
+
+static int key_log_target(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	if (strcmp(s, "stderr") == 0 || strcmp(s, "syslog") == 0)
+		cfg->log_syslog = s[1] == 'y';
+	else
+		conf_error(ctx, n, "expected stderr or syslog");
+	return 0;
+}
+
+static const struct {
+	const char *key;
+	key_fn parse;
+} server_keys[] = {
+    {"listen", key_listen},
+    {"workers", key_workers},
+    {"identity", key_identity},
+    {"udp-payload", key_udp_payload},
+    {"tcp-idle-timeout", key_tcp_idle},
+    {"tcp-max-connections", key_tcp_max},
+    {"control-socket", key_control},
+    {"state-dir", key_state_dir},
+    {"log-level", key_log_level},
+    {"log-target", key_log_target},
+};
+
+static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
+{
+	const char *allowed[SD_ARRAY_LEN(server_keys) + 1] = {NULL};
+	for (size_t i = 0; i < SD_ARRAY_LEN(server_keys); i++)
+		allowed[i] = server_keys[i].key;
+	if (!conf_expect_map(ctx, node, allowed))
+		return 0;
+	for (size_t k = 0; k < SD_ARRAY_LEN(server_keys); k++) {
+		const conf_node_t *n = conf_get(node, server_keys[k].key);
+		int ret = n ? server_keys[k].parse(ctx, n, cfg) : 0;
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- zones --- */
+
+static const srv_zone_conf_t *zone_dup(const srv_config_t *cfg, const uint8_t *apex)
+{
+	return srv_config_zone(cfg, apex);
+}
+
+static int zone_entry(conf_ctx_t *ctx, const conf_node_t *item, srv_config_t *cfg)
+{
+	static const char *const keys[] = {"name", "file", NULL};
+	if (!conf_expect_map(ctx, item, keys))
+		return 0;
+	const conf_node_t *name = conf_get(item, "name");
+	const conf_node_t *file = conf_get(item, "file");
+	const char *name_s = NULL, *file_s = NULL;
+	srv_zone_conf_t *z = &cfg->zones[cfg->zone_count];
+	if (!name)
+		conf_error(ctx, item, "missing key 'name'");
+	if (!file)
+		conf_error(ctx, item, "missing key 'file'");
+	if (!name || !file || !conf_str(ctx, name, &name_s) || !conf_str(ctx, file, &file_s))
+		return 0;
+	if (dname_from_str(name_s, NULL, z->apex) < 0) {
+		conf_error(ctx, name, "'%s' is not a domain name", name_s);
+		return 0;
+	}
+	const srv_zone_conf_t *other = zone_dup(cfg, z->apex);
+	if (other) {
+		conf_error(ctx, name, "zone '%s' is already defined at %s", name_s, other->where);
+		return 0;
+	}
+	z->name = strdup(name_s);
+	z->file = path_join(cfg->dir, file_s);
+	z->where = where_of(item);
+	cfg->zone_count++; /* counted before the check so srv_config_free releases it */
+	return z->name && z->file && z->where ? 0 : -ENOMEM;
+}
+
+static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
+{
+	if (!conf_expect_seq(ctx, node))
+		return 0;
+	cfg->zones = calloc(node->count ? node->count : 1, sizeof(*cfg->zones));
+	if (!cfg->zones)
+		return -ENOMEM;
+	for (size_t i = 0; i < node->count; i++) {
+		int ret = zone_entry(ctx, node->items[i], cfg);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* --- whole documents --- */
+
+static int finish(srv_config_t *cfg)
+{
+	if (!cfg->control_socket) {
+		char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		srv_ctl_default_path(buf, sizeof(buf));
+		cfg->control_socket = strdup(buf);
+	}
+	if (!cfg->state_dir)
+		cfg->state_dir = strdup(cfg->dir);
+	return cfg->control_socket && cfg->state_dir ? 0 : -ENOMEM;
+}
+
+static int parse_doc(const conf_doc_t *doc, srv_config_t *cfg)
+{
+	conf_ctx_t ctx = {0};
+	const conf_node_t *root = conf_root(doc);
+	const char *allowed[SD_ARRAY_LEN(sections) + 1] = {NULL};
+	for (size_t i = 0; i < SD_ARRAY_LEN(sections); i++)
+		allowed[i] = sections[i].key;
+	if (!conf_expect_map(&ctx, root, allowed))
+		return SD_ECONFIG;
+	for (size_t i = 0; i < SD_ARRAY_LEN(sections); i++) {
+		const conf_node_t *n = conf_get(root, sections[i].key);
+		int ret = n ? sections[i].parse(&ctx, n, cfg) : 0;
+		if (ret < 0)
+			return ret;
+	}
+	if (cfg->listen_count == 0 && !conf_get(conf_get(root, "server"), "listen")) {
+		const conf_node_t *at = conf_get(root, "server") ? conf_get(root, "server") : root;
+		conf_error(&ctx, at, "server.listen is required (at least one address)");
+	}
+	int ret = finish(cfg);
+	if (ret < 0)
+		return ret;
+	return ctx.errors ? SD_ECONFIG : 0;
+}
+
+static int load_doc(conf_doc_t *doc, const char *name, srv_config_t **out)
+{
+	srv_config_t *cfg = calloc(1, sizeof(*cfg));
+	int ret = -ENOMEM;
+	if (!cfg)
+		goto out;
+	set_defaults(cfg);
+	cfg->file = strdup(name);
+	cfg->dir = dir_of(name);
+	if (!cfg->file || !cfg->dir)
+		goto out;
+	ret = parse_doc(doc, cfg);
+out:
+	if (ret < 0) {
+		srv_config_free(cfg);
+		cfg = NULL;
+	}
+	*out = cfg;
+	return ret;
+}
+
+int srv_config_load_string(const char *text, const char *name, srv_config_t **out)
+{
+	conf_doc_t *doc = NULL;
+	*out = NULL;
+	int ret = conf_load_string(text, name, &doc);
+	if (ret < 0)
+		return ret;
+	ret = load_doc(doc, name, out);
+	conf_free(doc);
+	return ret;
+}
+
+/* --- quick mode: the command line stands for the file --- */
+
+static int cli_listen(const srv_cli_t *cli, srv_config_t *cfg, unsigned *errors)
+{
+	cfg->listen = calloc(cli->listen_count ? cli->listen_count : 1, sizeof(*cfg->listen));
+	if (!cfg->listen)
+		return -ENOMEM;
+	for (size_t i = 0; i < cli->listen_count; i++) {
+		srv_addr_t addr;
+		if (srv_addr_parse(cli->listen[i], &addr) < 0 || listen_dup(cfg, &addr)) {
+			log_error("command line: --listen %s: not an address, or given twice",
+			          cli->listen[i]);
+			(*errors)++;
+			continue;
+		}
+		int ret = add_listen(cfg, cli->listen[i], "command line", &addr);
+		if (ret < 0)
+			return ret;
+	}
+	if (cli->listen_count == 0) {
+		log_error("command line: --listen ADDR:PORT is required without -c");
+		(*errors)++;
+	}
+	return 0;
+}
+
+static int cli_zone(const char *arg, srv_config_t *cfg, unsigned *errors)
+{
+	srv_zone_conf_t *z = &cfg->zones[cfg->zone_count];
+	const char *eq = strchr(arg, '=');
+	char name[DNAME_MAX * 4 + 1];
+	size_t n = eq ? (size_t)(eq - arg) : 0;
+	if (!eq || n == 0 || n >= sizeof(name) || eq[1] == '\0') {
+		log_error("command line: --zone %s: expected NAME=PATH", arg);
+		(*errors)++;
+		return 0;
+	}
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	if (dname_from_str(name, NULL, z->apex) < 0 || srv_config_zone(cfg, z->apex)) {
+		log_error("command line: --zone %s: '%s' is not a domain name, or given twice", arg,
+		          name);
+		(*errors)++;
+		return 0;
+	}
+	z->name = strdup(name);
+	z->file = strdup(eq + 1);
+	z->where = strdup("command line");
+	cfg->zone_count++;
+	return z->name && z->file && z->where ? 0 : -ENOMEM;
+}
+
+static int cli_scalars(const srv_cli_t *cli, srv_config_t *cfg, unsigned *errors)
+{
+	if (cli->workers) {
+		char *end = NULL;
+		unsigned long v = strtoul(cli->workers, &end, 10);
+		if (cli->workers[0] < '0' || cli->workers[0] > '9' || *end || v > SRV_WORKERS_MAX) {
+			log_error("command line: --workers %s: expected 0 to %d", cli->workers,
+			          SRV_WORKERS_MAX);
+			(*errors)++;
+		}
+		cfg->workers = (unsigned)v;
+	}
+	if (cli->control) {
+		if (cli->control[0] == '\0' ||
+		    strlen(cli->control) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			log_error("command line: --control: path empty or too long");
+			(*errors)++;
+		}
+		cfg->control_socket = strdup(cli->control);
+		if (!cfg->control_socket)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int load_cli(const srv_cli_t *cli, srv_config_t *cfg)
+{
+	unsigned errors = 0;
+	cfg->dir = strdup(".");
+	cfg->zones = calloc(cli->zone_count ? cli->zone_count : 1, sizeof(*cfg->zones));
+	if (!cfg->dir || !cfg->zones)
+		return -ENOMEM;
+	int ret = cli_listen(cli, cfg, &errors);
+	for (size_t i = 0; ret == 0 && i < cli->zone_count; i++)
+		ret = cli_zone(cli->zones[i], cfg, &errors);
+	if (ret == 0)
+		ret = cli_scalars(cli, cfg, &errors);
+	if (ret == 0)
+		ret = finish(cfg);
+	if (ret < 0)
+		return ret;
+	return errors ? SD_ECONFIG : 0;
+}
+
+static int cli_overrides(const srv_cli_t *cli, srv_config_t *cfg)
+{
+	if (cli->syslog)
+		cfg->log_syslog = true;
+	if (cli->log_level && log_level_parse(cli->log_level, &cfg->log_level) < 0) {
+		log_error("command line: --log-level %s: expected error, warning, notice, info or "
+		          "debug",
+		          cli->log_level);
+		return SD_ECONFIG;
+	}
+	return 0;
+}
+
+int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
+{
+	*out = NULL;
+	if (cli->config_file &&
+	    (cli->listen_count || cli->zone_count || cli->workers || cli->control)) {
+		log_error(
+		    "command line: --listen, --zone, --workers and --control replace -c FILE; "
+		    "give one or the other");
+		return SD_ECONFIG;
+	}
+	if (cli->config_file) {
+		conf_doc_t *doc = NULL;
+		int ret = conf_load(cli->config_file, &doc);
+		if (ret < 0)
+			return ret;
+		ret = load_doc(doc, cli->config_file, out);
+		conf_free(doc);
+		int ret2 = *out ? cli_overrides(cli, *out) : 0;
+		return ret < 0 ? ret : ret2;
+	}
+	srv_config_t *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	set_defaults(cfg);
+	int ret = load_cli(cli, cfg);
+	int ret2 = ret == -ENOMEM ? 0 : cli_overrides(cli, cfg);
+	if (ret == -ENOMEM) {
+		srv_config_free(cfg);
+		return ret;
+	}
+	*out = cfg;
+	return ret < 0 ? ret : ret2;
+}
+
+void srv_config_free(srv_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->listen_count; i++) {
+		free(cfg->listen[i].text);
+		free(cfg->listen[i].where);
+	}
+	for (size_t i = 0; i < cfg->zone_count; i++) {
+		free(cfg->zones[i].name);
+		free(cfg->zones[i].file);
+		free(cfg->zones[i].where);
+	}
+	free(cfg->listen);
+	free(cfg->zones);
+	free(cfg->identity);
+	free(cfg->control_socket);
+	free(cfg->state_dir);
+	free(cfg->file);
+	free(cfg->dir);
+	free(cfg);
+}
+
+unsigned srv_config_workers(const srv_config_t *cfg)
+{
+	if (cfg->workers)
+		return cfg->workers;
+	cpu_set_t set;
+	int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 0;
+	if (n <= 0)
+		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	return n > SRV_WORKERS_MAX ? SRV_WORKERS_MAX : (unsigned)n;
+}
+
+const srv_zone_conf_t *srv_config_zone(const srv_config_t *cfg, const uint8_t *apex)
+{
+	for (size_t i = 0; i < cfg->zone_count; i++)
+		if (dname_equal(cfg->zones[i].apex, apex))
+			return &cfg->zones[i];
+	return NULL;
+}

@@ -1,0 +1,329 @@
+#include "server/control.h"
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "server/ctlproto.h"
+#include "server/text.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CTL_ARGS_MAX 16
+
+typedef struct ctl_client {
+	uv_pipe_t pipe;
+	uv_write_t wreq;
+	srv_control_t *ctl;
+	struct ctl_client *next, **pprev;
+	char line[SRV_CTL_LINE_MAX + 1];
+	size_t len;
+	bool answered;
+	srv_text_t reply;
+} ctl_client_t;
+
+struct srv_control {
+	uv_pipe_t server;
+	srv_server_t *srv;
+	char *path;
+	ino_t ino; /* of the socket file we created: remove only that one */
+	dev_t dev;
+	ctl_client_t *clients;
+	bool server_open;
+};
+
+/* A command handler appends its reply text to out and returns 0, or a negative code for an
+ * "error" reply. argv[0] is the command name. */
+typedef int (*ctl_fn)(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+
+static int cmd_status(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+static int cmd_reload(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+static int cmd_help(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+
+/* The command table: one line per command. */
+static const struct {
+	const char *name;
+	const char *args;
+	const char *help;
+	ctl_fn fn;
+} commands[] = {
+    {"status", "", "version, uptime, workers, zones and query counters", cmd_status},
+    {"reload", "[ZONE]",
+     "re-read the configuration and every changed zone file, or reload ZONE's file", cmd_reload},
+    {"help", "", "list the commands", cmd_help},
+};
+
+static int cmd_status(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+{
+	if (argc != 1) {
+		srv_text_printf(out, "usage: status\n");
+		return SD_EPARSE;
+	}
+	srv_server_status(c->srv, out);
+	return 0;
+}
+
+static int cmd_reload(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+{
+	if (argc > 2) {
+		srv_text_printf(out, "usage: reload [ZONE]\n");
+		return SD_EPARSE;
+	}
+	return srv_server_reload(c->srv, argc == 2 ? argv[1] : NULL, out);
+}
+
+static int cmd_help(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+{
+	for (size_t i = 0; i < SD_ARRAY_LEN(commands); i++)
+		srv_text_printf(out, "%s%s%s\n    %s\n", commands[i].name,
+		                commands[i].args[0] ? " " : "", commands[i].args, commands[i].help);
+	return 0;
+}
+
+/* Split the request line into words and run its command. */
+static int dispatch(srv_control_t *c, char *line, srv_text_t *out)
+{
+	char *argv[CTL_ARGS_MAX];
+	int argc = 0;
+	for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w;
+	     w = strtok_r(NULL, " \t\r", &save)) {
+		if (argc == CTL_ARGS_MAX) {
+			srv_text_printf(out, "too many arguments\n");
+			return SD_ELIMIT;
+		}
+		argv[argc++] = w;
+	}
+	if (argc == 0) {
+		srv_text_printf(out, "empty command; try help\n");
+		return SD_EPARSE;
+	}
+	for (size_t i = 0; i < SD_ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, argv[0]) == 0)
+			return commands[i].fn(c, argc, argv, out);
+	srv_text_printf(out, "unknown command '%s'; try help\n", argv[0]);
+	return SD_ENOTFOUND;
+}
+
+static void client_closed(uv_handle_t *h)
+{
+	ctl_client_t *cl = h->data;
+	if (cl->pprev) {
+		*cl->pprev = cl->next;
+		if (cl->next)
+			cl->next->pprev = cl->pprev;
+	}
+	srv_text_free(&cl->reply);
+	free(cl);
+}
+
+static void client_close(ctl_client_t *cl)
+{
+	if (!uv_is_closing((uv_handle_t *)&cl->pipe))
+		uv_close((uv_handle_t *)&cl->pipe, client_closed);
+}
+
+static void client_written(uv_write_t *req, int status)
+{
+	client_close(req->data);
+}
+
+static void client_answer(ctl_client_t *cl)
+{
+	srv_text_t body = {0};
+	cl->answered = true;
+	uv_read_stop((uv_stream_t *)&cl->pipe);
+	cl->line[cl->len] = '\0';
+	log_info("control: %s", cl->line);
+	int ret = dispatch(cl->ctl, cl->line, &body);
+	srv_text_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
+	srv_text_append(&cl->reply, srv_text_str(&body), body.len);
+	srv_text_free(&body);
+	if (cl->reply.oom) {
+		client_close(cl);
+		return;
+	}
+	uv_buf_t buf = uv_buf_init(cl->reply.buf, (unsigned)cl->reply.len);
+	cl->wreq.data = cl;
+	if (uv_write(&cl->wreq, (uv_stream_t *)&cl->pipe, &buf, 1, client_written) < 0)
+		client_close(cl);
+}
+
+static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	ctl_client_t *cl = h->data;
+	buf->base = cl->line + cl->len;
+	buf->len = SRV_CTL_LINE_MAX - cl->len;
+}
+
+static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	ctl_client_t *cl = s->data;
+	if (cl->answered || n == 0)
+		return;
+	if (n < 0) {
+		if (n == UV_EOF && cl->len > 0) /* a request without its newline */
+			client_answer(cl);
+		else
+			client_close(cl);
+		return;
+	}
+	char *nl = memchr(cl->line + cl->len, '\n', (size_t)n);
+	cl->len += (size_t)n;
+	if (nl) {
+		cl->len = (size_t)(nl - cl->line);
+		client_answer(cl);
+	} else if (cl->len == SRV_CTL_LINE_MAX) {
+		cl->len = 0;
+		cl->answered = true;
+		srv_text_printf(&cl->reply, SRV_CTL_ERROR "request longer than %d bytes\n",
+		                SRV_CTL_LINE_MAX);
+		uv_buf_t out = uv_buf_init(cl->reply.buf, (unsigned)cl->reply.len);
+		cl->wreq.data = cl;
+		if (cl->reply.oom || uv_write(&cl->wreq, s, &out, 1, client_written) < 0)
+			client_close(cl);
+	}
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	srv_control_t *c = server->data;
+	if (status < 0)
+		return;
+	ctl_client_t *cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return; /* libuv keeps the connection pending; retried on the next one */
+	cl->ctl = c;
+	uv_pipe_init(server->loop, &cl->pipe, 0);
+	cl->pipe.data = cl;
+	cl->next = c->clients;
+	cl->pprev = &c->clients;
+	if (c->clients)
+		c->clients->pprev = &cl->next;
+	c->clients = cl;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0 ||
+	    uv_read_start((uv_stream_t *)&cl->pipe, client_alloc, client_read) < 0)
+		client_close(cl);
+}
+
+/* Remove a socket file nobody listens on any more; refuse to steal a live one. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : sd_errno();
+	if (!S_ISSOCK(st.st_mode)) {
+		log_error("control socket %s: the file exists and is not a socket", path);
+		return -EEXIST;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return sd_errno();
+	int live = connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(probe);
+	if (live) {
+		log_error(
+		    "control socket %s: another process is listening on it (another steerdns?)",
+		    path);
+		return -EADDRINUSE;
+	}
+	log_notice("control socket %s: removing a stale socket", path);
+	return unlink(path) == 0 ? 0 : sd_errno();
+}
+
+static int bind_socket(const char *path, int *out)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int ret = clear_stale(path, &sa);
+	if (ret < 0)
+		return ret;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sd_errno();
+	/* Linux creates the socket file with the mode of the socket's inode (minus umask):
+	 * restrict it before bind so the path is never reachable by others. */
+	if (fchmod(fd, 0600) != 0 || bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+		ret = sd_errno();
+		close(fd);
+		return ret;
+	}
+	*out = fd;
+	return 0;
+}
+
+int srv_control_new(uv_loop_t *loop, const char *path, srv_server_t *server, srv_control_t **out)
+{
+	srv_control_t *c = calloc(1, sizeof(*c));
+	int fd = -1, ret = -ENOMEM;
+	*out = NULL;
+	if (!c || !(c->path = strdup(path)))
+		goto out;
+	c->srv = server;
+	ret = bind_socket(path, &fd);
+	if (ret < 0) {
+		log_error("control socket %s: %s", path, sd_strerror(ret));
+		goto out;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		c->ino = st.st_ino;
+		c->dev = st.st_dev;
+	}
+	uv_pipe_init(loop, &c->server, 0);
+	c->server.data = c;
+	c->server_open = true;
+	ret = uv_pipe_open(&c->server, fd);
+	if (ret < 0) {
+		close(fd);
+	} else {
+		ret = uv_listen((uv_stream_t *)&c->server, 16, on_connection);
+	}
+	if (ret < 0)
+		log_error("control socket %s: %s", path, uv_strerror(ret));
+out:
+	if (ret < 0 && c && c->server_open) {
+		srv_control_close(c); /* the caller runs the loop once and frees */
+		*out = c;
+		return ret;
+	}
+	if (ret < 0) {
+		if (c)
+			free(c->path);
+		free(c);
+		return ret;
+	}
+	log_info("control socket %s", path);
+	*out = c;
+	return 0;
+}
+
+void srv_control_close(srv_control_t *c)
+{
+	if (!c)
+		return;
+	if (c->server_open && !uv_is_closing((uv_handle_t *)&c->server)) {
+		uv_close((uv_handle_t *)&c->server, NULL);
+		struct stat st;
+		if (c->ino && stat(c->path, &st) == 0 && st.st_ino == c->ino && st.st_dev == c->dev)
+			unlink(c->path);
+	}
+	for (ctl_client_t *cl = c->clients; cl; cl = cl->next)
+		client_close(cl);
+}
+
+void srv_control_free(srv_control_t *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	free(c);
+}

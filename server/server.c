@@ -1,0 +1,393 @@
+#include "server/server.h"
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "server/control.h"
+#include "server/engine/answer.h"
+#include "server/worker.h"
+#include "server/zones.h"
+#include "steerdns_version.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+#include <uv.h>
+
+struct srv_server {
+	srv_config_t *cfg; /* the configuration the process started with (server settings) */
+	srv_cli_t cli;
+	uv_loop_t loop;
+	bool loop_ready;
+	uv_signal_t sig_hup, sig_term, sig_int;
+	unsigned nsignals;
+	srv_control_t *control;
+	srv_answer_conf_t answer_conf;
+	srv_zones_t *zones;
+	srv_worker_t **workers;
+	unsigned nworkers;
+	struct timespec started;
+	bool stopping;
+};
+
+/* --- sockets --- */
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+/* Bind every worker's UDP socket and TCP listener on listen address i. A port 0 becomes
+ * the port the kernel picked for the first socket, shared by all others. */
+static int bind_address(const srv_config_t *cfg, size_t i, unsigned nworkers, size_t nlisten,
+                        int *udp, int *tcp)
+{
+	const srv_listen_conf_t *l = &cfg->listen[i];
+	srv_addr_t addr = l->addr;
+	char text[SRV_ADDR_STRLEN];
+	for (unsigned k = 0; k < nworkers; k++) {
+		int fd = srv_sock_udp(&addr);
+		if (fd >= 0 && srv_addr_port(&addr) == 0) {
+			srv_addr_t local;
+			if (srv_sock_local(fd, &local) == 0)
+				srv_addr_set_port(&addr, srv_addr_port(&local));
+		}
+		const char *proto = "UDP";
+		if (fd >= 0) {
+			udp[k * nlisten + i] = fd;
+			proto = "TCP";
+			fd = srv_sock_tcp(&addr, 1024);
+		}
+		if (fd < 0) {
+			log_error(
+			    "%s: server.listen: cannot bind %s %s: %s", l->where, proto,
+			    srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)),
+			    sd_strerror(fd));
+			return fd;
+		}
+		tcp[k * nlisten + i] = fd;
+	}
+	log_info("listening on %s (UDP and TCP, %u worker%s)",
+	         srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)), nworkers,
+	         nworkers == 1 ? "" : "s");
+	return 0;
+}
+
+/* --- workers --- */
+
+static int start_workers(srv_server_t *s)
+{
+	size_t nl = s->cfg->listen_count;
+	unsigned nw = srv_config_workers(s->cfg);
+	int *udp = malloc(nw * nl * sizeof(int));
+	int *tcp = malloc(nw * nl * sizeof(int));
+	s->workers = calloc(nw, sizeof(*s->workers));
+	int ret = udp && tcp && s->workers ? 0 : -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < nw * nl; i++)
+		udp[i] = tcp[i] = -1;
+	for (size_t i = 0; ret == 0 && i < nl; i++)
+		ret = bind_address(s->cfg, i, nw, nl, udp, tcp);
+	if (ret < 0) {
+		if (udp && tcp) {
+			close_fds(udp, nw * nl);
+			close_fds(tcp, nw * nl);
+		}
+		goto out;
+	}
+	srv_worker_conf_t wc = {
+	    .answer = &s->answer_conf,
+	    .udp_payload = s->cfg->udp_payload,
+	    .tcp_idle_ms = s->cfg->tcp_idle_ms,
+	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
+	    .tcp_conns = s->cfg->tcp_max_conns / nw ? s->cfg->tcp_max_conns / nw : 1,
+	};
+	for (unsigned k = 0; k < nw; k++) {
+		/* Worker k owns its descriptors even when a previous worker failed. */
+		if (ret < 0) {
+			close_fds(udp + k * nl, nl);
+			close_fds(tcp + k * nl, nl);
+			continue;
+		}
+		ret = srv_worker_new(k, &wc, udp + k * nl, tcp + k * nl, nl, &s->workers[k]);
+		if (ret == 0) {
+			s->nworkers++;
+			ret = srv_worker_start(s->workers[k]);
+		}
+		if (ret < 0)
+			log_error("worker %u: cannot start: %s", k, sd_strerror(ret));
+	}
+out:
+	free(udp);
+	free(tcp);
+	return ret;
+}
+
+/* --- signals and the control loop --- */
+
+static void stop_all(srv_server_t *s)
+{
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	srv_control_close(s->control);
+	if (s->nsignals >= 1)
+		uv_close((uv_handle_t *)&s->sig_hup, NULL);
+	if (s->nsignals >= 2)
+		uv_close((uv_handle_t *)&s->sig_term, NULL);
+	if (s->nsignals >= 3)
+		uv_close((uv_handle_t *)&s->sig_int, NULL);
+	s->nsignals = 0;
+	for (unsigned k = 0; k < s->nworkers; k++)
+		srv_worker_stop(s->workers[k]);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	srv_server_t *s = h->data;
+	if (signum == SIGHUP) {
+		srv_text_t out = {0};
+		log_notice("SIGHUP: reloading");
+		int ret = srv_server_reload(s, NULL, &out);
+		if (ret == 0)
+			log_notice("reload done");
+		else
+			log_error("reload: %s (details above)", sd_strerror(ret));
+		srv_text_free(&out);
+		return;
+	}
+	log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	stop_all(s);
+}
+
+static int start_signals(srv_server_t *s)
+{
+	uv_signal_t *hs[] = {&s->sig_hup, &s->sig_term, &s->sig_int};
+	int nums[] = {SIGHUP, SIGTERM, SIGINT};
+	for (unsigned i = 0; i < 3; i++) {
+		uv_signal_init(&s->loop, hs[i]);
+		hs[i]->data = s;
+		s->nsignals++;
+		int ret = uv_signal_start(hs[i], on_signal, nums[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
+{
+	srv_server_t *s = calloc(1, sizeof(*s));
+	*out = NULL;
+	if (!s) {
+		srv_config_free(cfg);
+		return -ENOMEM;
+	}
+	s->cfg = cfg;
+	s->cli = *cli;
+	s->answer_conf.identity = cfg->identity;
+	s->answer_conf.udp_max_payload = cfg->udp_payload;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	rcu_register_thread();
+	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
+	int ret = srv_zones_new(&s->zones);
+	if (ret == 0)
+		ret = srv_zones_apply(s->zones, cfg, true, NULL);
+	if (ret == 0)
+		ret = uv_loop_init(&s->loop);
+	s->loop_ready = ret == 0 && s->zones;
+	if (ret == 0)
+		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
+	if (ret == 0)
+		ret = start_workers(s);
+	if (ret == 0)
+		ret = start_signals(s);
+	if (ret < 0) {
+		srv_server_free(s);
+		return ret;
+	}
+	log_notice("steerdns %s started: %u worker%s, %zu zone%s", STEERDNS_VERSION, s->nworkers,
+	           s->nworkers == 1 ? "" : "s", cfg->zone_count, cfg->zone_count == 1 ? "" : "s");
+	*out = s;
+	return 0;
+}
+
+int srv_server_run(srv_server_t *s)
+{
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	return 0;
+}
+
+void srv_server_free(srv_server_t *s)
+{
+	if (!s)
+		return;
+	if (s->loop_ready) {
+		stop_all(s);
+		uv_run(&s->loop, UV_RUN_DEFAULT); /* let the closed handles finish */
+		if (uv_loop_close(&s->loop) != 0)
+			log_warning("control loop still had handles at exit");
+	}
+	for (unsigned k = 0; k < s->nworkers; k++)
+		srv_worker_stop(s->workers[k]);
+	for (unsigned k = 0; s->workers && k < s->nworkers; k++)
+		srv_worker_free(s->workers[k]);
+	free(s->workers);
+	srv_control_free(s->control);
+	srv_zones_free(s->zones);
+	rcu_barrier(); /* run the zone versions' pending frees */
+	rcu_unregister_thread();
+	srv_config_free(s->cfg);
+	free(s);
+}
+
+/* --- reload --- */
+
+static void capture(log_level_t level, const char *line, void *data)
+{
+	if (level <= LOG_LEVEL_WARNING)
+		srv_text_printf(data, "%s\n", line);
+}
+
+static bool listen_equal(const srv_config_t *a, const srv_config_t *b)
+{
+	if (a->listen_count != b->listen_count)
+		return false;
+	for (size_t i = 0; i < a->listen_count; i++)
+		if (a->listen[i].addr.len != b->listen[i].addr.len ||
+		    memcmp(&a->listen[i].addr.ss, &b->listen[i].addr.ss, a->listen[i].addr.len))
+			return false;
+	return true;
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Settings the running workers were built with: changing them needs a restart. */
+static void note_restart(const srv_config_t *run, const srv_config_t *cfg, srv_text_t *out)
+{
+	const struct {
+		const char *key;
+		bool same;
+	} keys[] = {
+	    {"listen", listen_equal(run, cfg)},
+	    {"workers", run->workers == cfg->workers},
+	    {"identity", str_equal(run->identity, cfg->identity)},
+	    {"udp-payload", run->udp_payload == cfg->udp_payload},
+	    {"tcp-idle-timeout", run->tcp_idle_ms == cfg->tcp_idle_ms},
+	    {"tcp-max-connections", run->tcp_max_conns == cfg->tcp_max_conns},
+	    {"control-socket", str_equal(run->control_socket, cfg->control_socket)},
+	    {"state-dir", str_equal(run->state_dir, cfg->state_dir)},
+	    {"log-level", run->log_level == cfg->log_level},
+	    {"log-target", run->log_syslog == cfg->log_syslog},
+	};
+	for (size_t i = 0; i < SD_ARRAY_LEN(keys); i++) {
+		if (keys[i].same)
+			continue;
+		log_warning("%s: server.%s changed: restart steerdns to apply it", cfg->file,
+		            keys[i].key);
+		srv_text_printf(out, "server.%s changed: restart steerdns to apply it\n",
+		                keys[i].key);
+	}
+}
+
+static int reload_config(srv_server_t *s, srv_text_t *out)
+{
+	if (!s->cli.config_file) /* quick mode: the command line does not change */
+		return srv_zones_apply(s->zones, s->cfg, false, out);
+	srv_config_t *cfg = NULL;
+	log_set_thread_tee(capture, out);
+	int ret = srv_config_load(&s->cli, &cfg);
+	log_set_thread_tee(NULL, NULL);
+	if (ret < 0) {
+		srv_text_printf(out, "%s: configuration not applied, the running one stays\n",
+		                s->cli.config_file);
+		srv_config_free(cfg);
+		return ret;
+	}
+	note_restart(s->cfg, cfg, out);
+	ret = srv_zones_apply(s->zones, cfg, false, out); /* it copies what it keeps */
+	srv_config_free(cfg);
+	return ret;
+}
+
+int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out)
+{
+	if (!zone) {
+		int ret = reload_config(s, out);
+		srv_text_printf(out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
+		return ret;
+	}
+	uint8_t apex[DNAME_MAX];
+	if (dname_from_str(zone, NULL, apex) < 0) {
+		srv_text_printf(out, "'%s' is not a domain name\n", zone);
+		return SD_EPARSE;
+	}
+	int ret = srv_zones_reload(s->zones, apex, out);
+	if (ret == SD_ENOTFOUND)
+		srv_text_printf(out, "zone %s is not served\n", zone);
+	else if (ret == 0)
+		srv_text_printf(out, "zone %s reloaded\n", zone);
+	return ret;
+}
+
+/* --- status --- */
+
+static const char *rcode_name(unsigned rcode)
+{
+	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+	                                    "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+	                                    "NXRRSET", "NOTAUTH", "NOTZONE"};
+	return rcode < SD_ARRAY_LEN(names) ? names[rcode] : NULL;
+}
+
+static void status_counters(srv_server_t *s, srv_text_t *out)
+{
+	srv_stats_t st = {0};
+	srv_io_stats_t io = {0};
+	for (unsigned k = 0; k < s->nworkers; k++)
+		srv_worker_stats(s->workers[k], &st, &io);
+	srv_text_printf(out, "queries: %llu (udp %llu, tcp %llu)\n", (unsigned long long)st.queries,
+	                (unsigned long long)st.udp, (unsigned long long)st.tcp);
+	srv_text_printf(out, "responses:");
+	for (unsigned r = 0; r < SD_ARRAY_LEN(st.rcode); r++) {
+		if (!st.rcode[r] && r != 0)
+			continue;
+		if (rcode_name(r))
+			srv_text_printf(out, " %s=%llu", rcode_name(r),
+			                (unsigned long long)st.rcode[r]);
+		else
+			srv_text_printf(out, " RCODE%u=%llu", r, (unsigned long long)st.rcode[r]);
+	}
+	srv_text_printf(out, " BADVERS=%llu\n", (unsigned long long)st.badvers);
+	srv_text_printf(out, "dropped: %llu truncated: %llu edns: %llu\n",
+	                (unsigned long long)st.dropped, (unsigned long long)st.truncated,
+	                (unsigned long long)st.edns);
+	srv_text_printf(out,
+	                "udp: received %llu sent %llu send-dropped %llu send-errors %llu "
+	                "oversize %llu\n",
+	                (unsigned long long)io.udp_received, (unsigned long long)io.udp_sent,
+	                (unsigned long long)io.udp_send_dropped,
+	                (unsigned long long)io.udp_send_errors,
+	                (unsigned long long)io.udp_oversize);
+	srv_text_printf(out, "tcp: accepted %llu refused %llu idle-closed %llu malformed %llu\n",
+	                (unsigned long long)io.tcp_accepted, (unsigned long long)io.tcp_refused,
+	                (unsigned long long)io.tcp_idle_closed,
+	                (unsigned long long)io.tcp_malformed);
+}
+
+void srv_server_status(srv_server_t *s, srv_text_t *out)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	srv_text_printf(out, "version: steerdns %s\n", STEERDNS_VERSION);
+	srv_text_printf(out, "uptime: %llds\n", (long long)(now.tv_sec - s->started.tv_sec));
+	srv_text_printf(out, "workers: %u\n", s->nworkers);
+	srv_zones_status(s->zones, out);
+	status_counters(s, out);
+}

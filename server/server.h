@@ -1,0 +1,37 @@
+/* server.h — the composition root: one running steerdns (control thread).
+ *
+ *   main ── srv_server_new(cfg) ── zones loaded ── sockets bound (every worker, every
+ *     listen address, UDP + TCP) ── control socket ── workers started ── signals
+ *   srv_server_run: the control loop (SIGHUP: reload; SIGTERM/SIGINT: stop; steerctl)
+ *   srv_server_free: workers joined, zones freed after the last grace period
+ *
+ * All functions run on the thread that called srv_server_new (the control thread), which
+ * registers with liburcu-qsbr there and stays offline except while publishing.
+ */
+#pragma once
+
+#include "contrib/base/compiler.h"
+#include "server/config.h"
+#include "server/text.h"
+
+typedef struct srv_server srv_server_t;
+
+/* Start serving cfg (the server owns it from now on, also on failure). cli is what the
+ * configuration came from (reloads read it again); it must outlive the server. Every
+ * start-up problem is logged naming file, line and key. */
+int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
+    SD_NONNULL(1, 2, 3) SD_WUR;
+
+/* Run the control loop until SIGTERM or SIGINT; then everything is stopped. Returns 0. */
+int srv_server_run(srv_server_t *s) SD_NONNULL(1) SD_WUR;
+
+void srv_server_free(srv_server_t *s);
+
+/* Reload: zone == NULL re-reads the configuration (file mode) and every changed zone file;
+ * otherwise that one zone's file, even if it looks unchanged. A failing configuration keeps
+ * the running one; a failing zone keeps its previous version. Human-readable result (and
+ * every error line) is appended to out. Returns 0 or the first error. */
+int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out) SD_NONNULL(1, 3);
+
+/* Version, uptime, workers, zones and counters summed over workers, appended to out. */
+void srv_server_status(srv_server_t *s, srv_text_t *out) SD_NONNULL(1, 2);

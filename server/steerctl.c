@@ -1,0 +1,186 @@
+/* steerctl — send one command to a running steerdns over its control socket
+ * (protocol: server/ctlproto.h) and print the reply.
+ * Exit: 0 ok, 1 error reply (or a malformed one), 2 cannot connect or usage error. */
+#include "server/ctlproto.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define REPLY_TIMEOUT_S 120 /* a reload of a very large zone takes a while */
+
+static void usage(FILE *f)
+{
+	char def[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	srv_ctl_default_path(def, sizeof(def));
+	fprintf(f,
+	        "usage: steerctl [-s SOCKET] COMMAND [ARGS...]\n"
+	        "\n"
+	        "Commands:\n"
+	        "  status          version, uptime, workers, zones (serial, records, loaded at,\n"
+	        "                  last error) and query counters\n"
+	        "  reload          re-read the configuration and every changed zone file\n"
+	        "  reload ZONE     reload ZONE's file even if it looks unchanged\n"
+	        "  help            list the commands the running daemon knows\n"
+	        "\n"
+	        "  -s, --socket SOCKET  the daemon's control socket (default %s)\n"
+	        "  -h, --help           print this help\n"
+	        "\n"
+	        "Exit status: 0 success, 1 the daemon answered with an error, 2 no connection.\n",
+	        def);
+}
+
+/* Join the words into one request line; words may not contain blanks or newlines. */
+static int build_line(int argc, char **argv, char *line, size_t size)
+{
+	size_t len = 0;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		if (n == 0 || strpbrk(argv[i], " \t\r\n")) {
+			fprintf(stderr, "steerctl: argument '%s' is empty or has blanks\n",
+			        argv[i]);
+			return -1;
+		}
+		if (len + n + 2 > size) {
+			fprintf(stderr, "steerctl: command longer than %zu bytes\n", size - 2);
+			return -1;
+		}
+		memcpy(line + len, argv[i], n);
+		len += n;
+		line[len++] = i + 1 < argc ? ' ' : '\n';
+	}
+	line[len] = '\0';
+	return (int)len;
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "steerctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		fprintf(stderr,
+		        "steerctl: cannot connect to %s: %s (is steerdns running? -s SOCKET)\n",
+		        path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read the whole reply (the daemon closes after it) into a malloc'd string. */
+static char *read_all(int fd)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (len + 1 == cap) {
+			char *more = realloc(buf, cap * 2);
+			if (!more)
+				break;
+			buf = more;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "steerctl: reading the reply: %s\n", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			buf[len] = '\0';
+			return buf;
+		}
+		len += (size_t)n;
+	}
+	free(buf);
+	return NULL;
+}
+
+static int print_reply(const char *reply)
+{
+	size_t ok = strlen(SRV_CTL_OK), err = strlen(SRV_CTL_ERROR);
+	if (strncmp(reply, SRV_CTL_OK, ok) == 0) {
+		fputs(reply + ok, stdout);
+		return 0;
+	}
+	if (strncmp(reply, SRV_CTL_ERROR, err) == 0) {
+		fputs(reply + err, stderr);
+		return 1;
+	}
+	fprintf(stderr, "steerctl: malformed reply from the daemon\n");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	srv_ctl_default_path(path, sizeof(path));
+	const char *socket_path = path;
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+s:h", options, NULL)) != -1) {
+		if (opt == 's') {
+			socket_path = optarg;
+		} else if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	char line[SRV_CTL_LINE_MAX + 1];
+	int len = build_line(argc - optind, argv + optind, line, sizeof(line));
+	if (len < 0)
+		return 2;
+	int fd = connect_to(socket_path);
+	if (fd < 0)
+		return 2;
+	char *reply = NULL;
+	if (send_all(fd, line, (size_t)len) == 0)
+		reply = read_all(fd);
+	else
+		fprintf(stderr, "steerctl: sending the command: %s\n", strerror(errno));
+	close(fd);
+	int rc = reply ? print_reply(reply) : 1;
+	free(reply);
+	return rc;
+}

@@ -1,0 +1,703 @@
+#include "server/worker.h"
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "server/zones.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+#include <uv.h>
+
+#define UDP_BATCH    64    /* datagrams per recvmmsg/sendmmsg */
+#define UDP_ROUNDS   4     /* batches per readiness callback before yielding to the loop */
+#define UDP_RECV_MAX 65535 /* the largest UDP payload: no query is ever truncated */
+#define TCP_FRAME    (2 + SRV_RESPONSE_MAX)
+/* A connection's input holds a whole message plus room to read ahead; each of its two output
+ * buffers takes answers while at least one maximal framed answer still fits, so pipelined
+ * small answers leave in batches of up to TCP_SLACK bytes. */
+#define TCP_SLACK     16384
+#define TCP_IN_CAP    (TCP_FRAME + TCP_SLACK)
+#define TCP_OUT_CAP   (TCP_FRAME + TCP_SLACK)
+#define TCP_BACKLOG   1024
+#define TCP_REJECTS   8 /* handles used to accept-and-close beyond the pool */
+#define STOP_GRACE_MS 1000
+
+typedef union cmsg_space {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+} cmsg_space_t;
+
+typedef struct udp_sock {
+	uv_poll_t poll;
+	int fd;
+	srv_worker_t *w;
+} udp_sock_t;
+
+typedef struct tcp_listener {
+	uv_tcp_t handle;
+	srv_worker_t *w;
+	bool pending; /* libuv holds an accepted fd for us (it stopped listening meanwhile) */
+} tcp_listener_t;
+
+typedef struct tcp_reject {
+	uv_tcp_t handle;
+	bool busy;
+} tcp_reject_t;
+
+typedef struct tcp_conn {
+	uv_tcp_t handle;
+	uv_timer_t timer; /* initialised once; idle timeout, then the stop grace period */
+	uv_write_t wreq;
+	srv_worker_t *w;
+	struct tcp_conn *next_free;
+	struct sockaddr_storage peer;
+	uint8_t *in;
+	size_t in_len;
+	uint8_t *out[2];
+	size_t out_len[2];
+	unsigned fill; /* output buffer taking answers; the other one may be in flight */
+	bool active;   /* the slot serves a connection */
+	bool reading;
+	bool writing;
+	bool blocked; /* a complete query waits for room in the output */
+	bool eof;     /* the peer closed its side (or we stop): finish writing, then close */
+	bool closing;
+} tcp_conn_t;
+
+struct srv_worker {
+	unsigned id;
+	srv_worker_conf_t conf;
+	uv_loop_t loop;
+	uv_async_t stop_async;
+	pthread_t thread;
+	bool loop_ready, async_ready, started, stopping;
+	srv_answer_ctx_t *actx;
+	srv_io_stats_t io;
+
+	udp_sock_t *udp;
+	tcp_listener_t *tcp;
+	size_t nudp, ntcp; /* initialised handles */
+	uint32_t ntimers;  /* connection slots whose timer is initialised */
+	size_t nsock;
+
+	/* UDP batch state, allocated once. */
+	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
+	struct sockaddr_storage rname[UDP_BATCH];
+	cmsg_space_t rcmsg[UDP_BATCH], scmsg[UDP_BATCH];
+	uint8_t *rbuf;  /* UDP_BATCH x UDP_RECV_MAX */
+	uint8_t *arena; /* answers packed back to back: UDP_BATCH x udp_payload + one maximum */
+
+	tcp_conn_t *conns;
+	tcp_conn_t *free_conns;
+	uint8_t *conn_mem;
+	tcp_reject_t rejects[TCP_REJECTS];
+};
+
+/* --- UDP --- */
+
+static void udp_prepare_recv(srv_worker_t *w)
+{
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		struct msghdr *h = &w->rmsg[i].msg_hdr;
+		w->riov[i].iov_base = w->rbuf + (size_t)i * UDP_RECV_MAX;
+		w->riov[i].iov_len = UDP_RECV_MAX;
+		h->msg_name = &w->rname[i];
+		h->msg_namelen = sizeof(w->rname[i]);
+		h->msg_iov = &w->riov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = w->rcmsg[i].buf;
+		h->msg_controllen = sizeof(w->rcmsg[i].buf);
+		h->msg_flags = 0;
+	}
+}
+
+/* Build the reply's cmsg from the query's: the answer leaves from the address the query was
+ * sent to (and, for IPv6, on its interface, which link-local addresses need). */
+static socklen_t udp_reply_pktinfo(struct msghdr *rh, cmsg_space_t *out)
+{
+	struct msghdr tmp = {.msg_control = out->buf, .msg_controllen = sizeof(out->buf)};
+	struct cmsghdr *o = CMSG_FIRSTHDR(&tmp);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c; c = CMSG_NXTHDR(rh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_ifindex = 0; /* route by the source address ipi_spec_dst */
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+			memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(struct in6_pktinfo));
+			return CMSG_SPACE(sizeof(struct in6_pktinfo));
+		}
+	}
+	return 0;
+}
+
+/* Answer received datagrams [0..n) into the arena; returns how many replies are queued. */
+static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsigned n)
+{
+	size_t off = 0;
+	unsigned out = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr *rh = &w->rmsg[i].msg_hdr;
+		srv_peer_t peer = {.addr = (const struct sockaddr *)&w->rname[i], .tcp = false};
+		uint8_t *resp = w->arena + off;
+		size_t len = srv_answer(w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len,
+		                        resp, &peer);
+		if (len == 0)
+			continue;
+		if (len > w->conf.udp_payload) {
+			w->io.udp_oversize++;
+			continue;
+		}
+		struct msghdr *sh = &w->smsg[out].msg_hdr;
+		w->siov[out].iov_base = resp;
+		w->siov[out].iov_len = len;
+		sh->msg_name = &w->rname[i];
+		sh->msg_namelen = rh->msg_namelen;
+		sh->msg_iov = &w->siov[out];
+		sh->msg_iovlen = 1;
+		sh->msg_controllen = udp_reply_pktinfo(rh, &w->scmsg[out]);
+		sh->msg_control = sh->msg_controllen ? w->scmsg[out].buf : NULL;
+		sh->msg_flags = 0;
+		off += len;
+		out++;
+	}
+	return out;
+}
+
+static void udp_send_batch(srv_worker_t *w, int fd, unsigned n)
+{
+	unsigned sent = 0;
+	while (sent < n) {
+		int r = sendmmsg(fd, w->smsg + sent, n - sent, MSG_DONTWAIT);
+		if (r > 0) {
+			sent += (unsigned)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			w->io.udp_send_dropped += n - sent; /* DNS clients retry; never block */
+			break;
+		}
+		w->io.udp_send_errors++; /* this one datagram failed (e.g. unreachable): skip it */
+		sent++;
+	}
+	w->io.udp_sent += sent;
+}
+
+static void udp_on_readable(uv_poll_t *h, int status, int events)
+{
+	udp_sock_t *u = h->data;
+	srv_worker_t *w = u->w;
+	if (status < 0 || !(events & UV_READABLE))
+		return;
+	rcu_thread_online();
+	const zone_set_t *zones = srv_zones_current();
+	for (unsigned round = 0; round < UDP_ROUNDS; round++) {
+		udp_prepare_recv(w);
+		int n = recvmmsg(u->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			break;
+		w->io.udp_received += (unsigned)n;
+		unsigned out = udp_answer_batch(w, zones, (unsigned)n);
+		udp_send_batch(w, u->fd, out);
+		if (n < UDP_BATCH)
+			break;
+	}
+	rcu_thread_offline();
+}
+
+/* --- TCP connections (RFC 7766) --- */
+
+static void tcp_accept_pending(srv_worker_t *w);
+static void tcp_process(tcp_conn_t *c);
+static void tcp_read_resume(tcp_conn_t *c);
+
+static void tcp_on_closed(uv_handle_t *h)
+{
+	tcp_conn_t *c = h->data;
+	srv_worker_t *w = c->w;
+	c->active = false;
+	c->next_free = w->free_conns;
+	w->free_conns = c;
+	if (w->stopping)
+		uv_close((uv_handle_t *)&c->timer, NULL);
+	else
+		tcp_accept_pending(w);
+}
+
+static void tcp_close(tcp_conn_t *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->handle, tcp_on_closed); /* cancels an outstanding write */
+}
+
+static void tcp_on_timer(uv_timer_t *t)
+{
+	tcp_conn_t *c = t->data;
+	if (!c->w->stopping)
+		c->w->io.tcp_idle_closed++;
+	tcp_close(c);
+}
+
+static void tcp_touch(tcp_conn_t *c)
+{
+	if (!c->w->stopping) /* while stopping the grace timer runs instead */
+		uv_timer_start(&c->timer, tcp_on_timer, c->w->conf.tcp_idle_ms, 0);
+}
+
+static void tcp_on_write(uv_write_t *req, int status);
+
+/* Send the output buffer being filled if nothing is in flight. */
+static void tcp_flush(tcp_conn_t *c)
+{
+	if (c->closing || c->writing || c->out_len[c->fill] == 0)
+		return;
+	unsigned idx = c->fill;
+	uv_buf_t buf = uv_buf_init((char *)c->out[idx], (unsigned)c->out_len[idx]);
+	c->fill ^= 1u;
+	c->out_len[c->fill] = 0;
+	c->writing = true;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->handle, &buf, 1, tcp_on_write) < 0) {
+		c->writing = false;
+		tcp_close(c);
+	}
+}
+
+/* Close once the peer is done (or we stop) and every answer is written. */
+static void tcp_maybe_finish(tcp_conn_t *c)
+{
+	if (c->eof && !c->writing && !c->blocked && c->out_len[c->fill] == 0)
+		tcp_close(c);
+}
+
+static void tcp_on_write(uv_write_t *req, int status)
+{
+	tcp_conn_t *c = req->data;
+	c->writing = false;
+	c->out_len[c->fill ^ 1u] = 0;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		tcp_close(c);
+		return;
+	}
+	tcp_touch(c);
+	if (c->blocked) {
+		c->blocked = false;
+		rcu_thread_online();
+		tcp_process(c);
+		rcu_thread_offline();
+	}
+	tcp_flush(c);
+	tcp_read_resume(c);
+	tcp_maybe_finish(c);
+}
+
+/* Answer every complete message in the input, in order, while the output has room for a
+ * maximal answer (RFC 7766 6.2.1.1: pipelined queries; we answer them in order). Must be
+ * called QSBR-online. */
+static void tcp_process(tcp_conn_t *c)
+{
+	srv_worker_t *w = c->w;
+	const zone_set_t *zones = srv_zones_current();
+	srv_peer_t peer = {.addr = (const struct sockaddr *)&c->peer, .tcp = true};
+	size_t pos = 0;
+	while (!c->closing && c->in_len - pos >= 2) {
+		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
+		if (mlen < 12) { /* not even a header: the framing is broken, give up */
+			w->io.tcp_malformed++;
+			tcp_close(c);
+			return;
+		}
+		if (c->in_len - pos < 2 + mlen)
+			break;
+		if (TCP_OUT_CAP - c->out_len[c->fill] < TCP_FRAME) {
+			c->blocked = true;
+			break;
+		}
+		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
+		size_t len = srv_answer(w->actx, zones, c->in + pos + 2, mlen, o + 2, &peer);
+		if (len) {
+			o[0] = (uint8_t)(len >> 8);
+			o[1] = (uint8_t)len;
+			c->out_len[c->fill] += 2 + len;
+		}
+		pos += 2 + mlen;
+	}
+	if (pos) {
+		memmove(c->in, c->in + pos, c->in_len - pos);
+		c->in_len -= pos;
+	}
+}
+
+static void tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	tcp_conn_t *c = h->data;
+	buf->base = (char *)c->in + c->in_len;
+	buf->len = TCP_IN_CAP - c->in_len;
+}
+
+static void tcp_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	tcp_conn_t *c = s->data;
+	if (n == 0 || c->closing)
+		return;
+	if (n < 0) {
+		uv_read_stop(s);
+		c->reading = false;
+		if (n != UV_EOF) {
+			tcp_close(c);
+			return;
+		}
+		c->eof = true; /* graceful: answer what arrived complete, then close */
+	} else {
+		c->in_len += (size_t)n;
+		tcp_touch(c);
+	}
+	rcu_thread_online();
+	tcp_process(c);
+	rcu_thread_offline();
+	if (c->blocked && c->reading) {
+		uv_read_stop(s); /* resumed when the write completes */
+		c->reading = false;
+	}
+	tcp_flush(c);
+	tcp_maybe_finish(c);
+}
+
+static void tcp_read_resume(tcp_conn_t *c)
+{
+	if (c->closing || c->reading || c->eof || c->blocked)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->handle, tcp_alloc, tcp_on_read) < 0) {
+		tcp_close(c);
+		return;
+	}
+	c->reading = true;
+}
+
+static void tcp_conn_begin(srv_worker_t *w, tcp_listener_t *l)
+{
+	tcp_conn_t *c = w->free_conns;
+	w->free_conns = c->next_free;
+	c->active = true;
+	c->in_len = c->out_len[0] = c->out_len[1] = 0;
+	c->fill = 0;
+	c->reading = c->writing = c->blocked = c->eof = c->closing = false;
+	uv_tcp_init(&w->loop, &c->handle);
+	c->handle.data = c;
+	if (uv_accept((uv_stream_t *)&l->handle, (uv_stream_t *)&c->handle) < 0) {
+		tcp_close(c);
+		return;
+	}
+	w->io.tcp_accepted++;
+	int len = sizeof(c->peer);
+	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &len) < 0)
+		memset(&c->peer, 0, sizeof(c->peer));
+	uv_tcp_nodelay(&c->handle, 1); /* answers are whole messages: send them at once */
+	tcp_touch(c);
+	tcp_read_resume(c);
+}
+
+static void tcp_reject_closed(uv_handle_t *h)
+{
+	tcp_reject_t *r = h->data;
+	r->busy = false;
+	srv_worker_t *w = (srv_worker_t *)r->handle.loop->data;
+	if (!w->stopping)
+		tcp_accept_pending(w);
+}
+
+/* The pool is exhausted: accept and close at once (RFC 7766 6.2.2 lets a server close). */
+static bool tcp_reject(srv_worker_t *w, tcp_listener_t *l)
+{
+	for (unsigned i = 0; i < TCP_REJECTS; i++) {
+		tcp_reject_t *r = &w->rejects[i];
+		if (r->busy)
+			continue;
+		r->busy = true;
+		uv_tcp_init(&w->loop, &r->handle);
+		r->handle.data = r;
+		(void)uv_accept((uv_stream_t *)&l->handle, (uv_stream_t *)&r->handle);
+		uv_close((uv_handle_t *)&r->handle, tcp_reject_closed);
+		w->io.tcp_refused++;
+		return true;
+	}
+	return false; /* every reject handle is closing: libuv keeps the fd until one is free */
+}
+
+static void tcp_take(srv_worker_t *w, tcp_listener_t *l)
+{
+	l->pending = false;
+	if (w->free_conns)
+		tcp_conn_begin(w, l);
+	else if (!tcp_reject(w, l))
+		l->pending = true;
+}
+
+static void tcp_accept_pending(srv_worker_t *w)
+{
+	for (size_t i = 0; i < w->ntcp; i++)
+		if (w->tcp[i].pending)
+			tcp_take(w, &w->tcp[i]);
+}
+
+static void tcp_on_connection(uv_stream_t *s, int status)
+{
+	tcp_listener_t *l = s->data;
+	if (status < 0 || l->w->stopping)
+		return;
+	tcp_take(l->w, l);
+}
+
+/* --- lifecycle --- */
+
+static void udp_on_closed(uv_handle_t *h)
+{
+	udp_sock_t *u = h->data;
+	close(u->fd);
+	u->fd = -1;
+}
+
+/* Stop accepting, close UDP, let each connection write what it has answered. */
+static void worker_on_stop(uv_async_t *a)
+{
+	srv_worker_t *w = a->data;
+	w->stopping = true;
+	uv_close((uv_handle_t *)&w->stop_async, NULL);
+	for (size_t i = 0; i < w->nudp; i++)
+		uv_close((uv_handle_t *)&w->udp[i].poll, udp_on_closed);
+	for (size_t i = 0; i < w->ntcp; i++)
+		uv_close((uv_handle_t *)&w->tcp[i].handle, NULL);
+	for (uint32_t i = 0; i < w->ntimers; i++) {
+		tcp_conn_t *c = &w->conns[i];
+		if (!c->active) {
+			uv_close((uv_handle_t *)&c->timer, NULL);
+			continue;
+		}
+		if (c->reading) {
+			uv_read_stop((uv_stream_t *)&c->handle);
+			c->reading = false;
+		}
+		c->eof = true;
+		c->blocked = false; /* queries not yet answered are dropped; the client retries */
+		uv_timer_start(&c->timer, tcp_on_timer, STOP_GRACE_MS, 0);
+		tcp_maybe_finish(c);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	srv_worker_t *w = arg;
+	rcu_register_thread();
+	rcu_thread_offline(); /* online only inside I/O callbacks: never blocked in epoll */
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static int alloc_buffers(srv_worker_t *w)
+{
+	size_t n = w->conf.tcp_conns;
+	w->rbuf = malloc((size_t)UDP_BATCH * UDP_RECV_MAX);
+	w->arena = malloc((size_t)UDP_BATCH * w->conf.udp_payload + SRV_RESPONSE_MAX);
+	w->conns = calloc(n, sizeof(*w->conns));
+	/* Pages of slots never used are never touched: the pool costs address space only. */
+	w->conn_mem = malloc(n * (TCP_IN_CAP + 2 * (size_t)TCP_OUT_CAP));
+	w->udp = calloc(w->nsock, sizeof(*w->udp));
+	w->tcp = calloc(w->nsock, sizeof(*w->tcp));
+	if (!w->rbuf || !w->arena || !w->conns || !w->conn_mem || !w->udp || !w->tcp)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		tcp_conn_t *c = &w->conns[i];
+		uint8_t *m = w->conn_mem + i * (TCP_IN_CAP + 2 * (size_t)TCP_OUT_CAP);
+		c->w = w;
+		c->in = m;
+		c->out[0] = m + TCP_IN_CAP;
+		c->out[1] = m + TCP_IN_CAP + TCP_OUT_CAP;
+		c->wreq.data = c;
+		c->next_free = i + 1 < n ? &w->conns[i + 1] : NULL;
+	}
+	w->free_conns = n ? &w->conns[0] : NULL;
+	return 0;
+}
+
+static int init_handles(srv_worker_t *w, const int *udp_fds, const int *tcp_fds)
+{
+	int ret = 0;
+	for (size_t i = 0; i < w->nsock && ret == 0; i++) {
+		udp_sock_t *u = &w->udp[i];
+		u->fd = udp_fds[i];
+		u->w = w;
+		ret = uv_poll_init(&w->loop, &u->poll, u->fd);
+		if (ret < 0)
+			break;
+		u->poll.data = u;
+		w->nudp++;
+		ret = uv_poll_start(&u->poll, UV_READABLE, udp_on_readable);
+	}
+	for (size_t i = 0; i < w->nsock && ret == 0; i++) {
+		tcp_listener_t *l = &w->tcp[i];
+		l->w = w;
+		uv_tcp_init(&w->loop, &l->handle);
+		l->handle.data = l;
+		w->ntcp++;
+		ret = uv_tcp_open(&l->handle, tcp_fds[i]);
+		if (ret < 0) {
+			close(tcp_fds[i]);
+			break;
+		}
+		ret = uv_listen((uv_stream_t *)&l->handle, TCP_BACKLOG, tcp_on_connection);
+	}
+	/* Descriptors not handed to libuv yet are ours to close. */
+	for (size_t i = w->nudp; i < w->nsock; i++)
+		close(udp_fds[i]);
+	for (size_t i = w->ntcp; i < w->nsock; i++)
+		close(tcp_fds[i]);
+	for (uint32_t i = 0; i < w->conf.tcp_conns && ret == 0; i++) {
+		uv_timer_init(&w->loop, &w->conns[i].timer);
+		w->conns[i].timer.data = &w->conns[i];
+		w->ntimers++;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fds,
+                   const int *tcp_fds, size_t n, srv_worker_t **out)
+{
+	srv_worker_t *w = calloc(1, sizeof(*w));
+	int ret = -ENOMEM;
+	*out = NULL;
+	if (!w) {
+		for (size_t i = 0; i < n; i++) {
+			close(udp_fds[i]);
+			close(tcp_fds[i]);
+		}
+		return ret;
+	}
+	w->id = id;
+	w->conf = *conf;
+	w->conf.tcp_conns = conf->tcp_conns ? conf->tcp_conns : 1;
+	w->nsock = n;
+	ret = uv_loop_init(&w->loop);
+	w->loop_ready = ret == 0;
+	w->loop.data = w;
+	if (ret == 0)
+		ret = uv_async_init(&w->loop, &w->stop_async, worker_on_stop);
+	w->async_ready = ret == 0;
+	w->stop_async.data = w;
+	if (ret == 0)
+		ret = alloc_buffers(w);
+	if (ret == 0)
+		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
+	if (ret == 0) {
+		ret = init_handles(w, udp_fds, tcp_fds);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			close(udp_fds[i]);
+			close(tcp_fds[i]);
+		}
+	}
+	if (ret < 0) {
+		srv_worker_free(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+int srv_worker_start(srv_worker_t *w)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* signals belong to the control thread */
+	int ret = -pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->started = ret == 0;
+	return ret;
+}
+
+void srv_worker_stop(srv_worker_t *w)
+{
+	if (!w->started)
+		return;
+	uv_async_send(&w->stop_async);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+/* Close whatever a never-started (or failed) worker initialised, so the loop can close. */
+static void close_unstarted(srv_worker_t *w)
+{
+	w->stopping = true;
+	if (w->async_ready && !uv_is_closing((uv_handle_t *)&w->stop_async))
+		worker_on_stop(&w->stop_async);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+void srv_worker_free(srv_worker_t *w)
+{
+	if (!w)
+		return;
+	if (w->loop_ready) {
+		if (w->async_ready && !uv_is_closing((uv_handle_t *)&w->stop_async))
+			close_unstarted(w);
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&w->loop) != 0)
+			log_warning("worker %u: libuv loop still had handles at exit", w->id);
+	}
+	srv_answer_ctx_free(w->actx);
+	free(w->rbuf);
+	free(w->arena);
+	free(w->conns);
+	free(w->conn_mem);
+	free(w->udp);
+	free(w->tcp);
+	free(w);
+}
+
+void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)
+{
+	if (w->actx) {
+		const srv_stats_t *s = srv_answer_stats(w->actx);
+		answer->queries += s->queries;
+		answer->udp += s->udp;
+		answer->tcp += s->tcp;
+		for (unsigned i = 0; i < SD_ARRAY_LEN(s->rcode); i++)
+			answer->rcode[i] += s->rcode[i];
+		answer->badvers += s->badvers;
+		answer->dropped += s->dropped;
+		answer->truncated += s->truncated;
+		answer->edns += s->edns;
+	}
+	io->udp_received += w->io.udp_received;
+	io->udp_sent += w->io.udp_sent;
+	io->udp_send_dropped += w->io.udp_send_dropped;
+	io->udp_send_errors += w->io.udp_send_errors;
+	io->udp_oversize += w->io.udp_oversize;
+	io->tcp_accepted += w->io.tcp_accepted;
+	io->tcp_refused += w->io.tcp_refused;
+	io->tcp_idle_closed += w->io.tcp_idle_closed;
+	io->tcp_malformed += w->io.tcp_malformed;
+}

@@ -1,0 +1,64 @@
+/* worker.h — one query-serving thread: its own libuv loop, UDP sockets and TCP listeners.
+ *
+ *   srv_worker_new (control thread)            worker thread
+ *     loop, async, sockets, every buffer ──▶    rcu_register_thread, offline
+ *   srv_worker_start ── pthread_create ──▶      uv_run:
+ *                                                 UDP  uv_poll ─ recvmmsg(64) ─ srv_answer ─
+ * sendmmsg (reply source = IP(V6)_PKTINFO destination) TCP  uv_listen ─ slot from a fixed pool ─
+ * framing ─ srv_answer ─ uv_write (RFC 7766) each callback: rcu_thread_online() ...
+ *                                                 srv_zones_current() ... rcu_thread_offline()
+ *   srv_worker_stop ── uv_async_send ──▶        close listeners, finish in-flight TCP, exit loop
+ *                   ◀── pthread_join ──
+ *
+ * Every buffer is allocated by srv_worker_new: nothing is allocated per query or per
+ * connection. A worker only reads shared state (the published zone set).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "server/engine/answer.h"
+
+/* Counters of the I/O layer; only the worker writes them, readers tolerate tearing. */
+typedef struct srv_io_stats {
+	uint64_t udp_received;
+	uint64_t udp_sent;
+	uint64_t udp_send_dropped; /* the socket buffer was full (EAGAIN): dropped, not retried */
+	uint64_t udp_send_errors;
+	uint64_t udp_oversize; /* an answer longer than udp-payload: engine bug, dropped */
+	uint64_t tcp_accepted;
+	uint64_t tcp_refused; /* closed at once: the connection pool was exhausted */
+	uint64_t tcp_idle_closed;
+	uint64_t tcp_malformed; /* framing error or message shorter than a header */
+} srv_io_stats_t;
+
+typedef struct srv_worker_conf {
+	const srv_answer_conf_t *answer; /* must outlive the worker */
+	uint16_t udp_payload;            /* bound of a UDP answer */
+	uint64_t tcp_idle_ms;
+	uint32_t tcp_conns; /* this worker's share of tcp-max-connections */
+} srv_worker_conf_t;
+
+typedef struct srv_worker srv_worker_t;
+
+/* Prepare worker id serving on udp_fds[0..n) and tcp_fds[0..n) (bound and listening; the
+ * worker owns them from now on, also on failure). Control thread. */
+int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fds,
+                   const int *tcp_fds, size_t n, srv_worker_t **out) SD_NONNULL(2, 3, 4, 6) SD_WUR;
+
+/* Start the thread (signals are blocked in it). Control thread. */
+int srv_worker_start(srv_worker_t *w) SD_NONNULL(1) SD_WUR;
+
+/* Ask the worker to stop: it closes its sockets, lets TCP connections finish writing what
+ * they have answered (at most one second) and leaves its loop; then join it. Control
+ * thread; no-op for a worker that never started. */
+void srv_worker_stop(srv_worker_t *w) SD_NONNULL(1);
+
+/* Free a stopped (or never started) worker. */
+void srv_worker_free(srv_worker_t *w);
+
+/* Add the worker's counters into *answer and *io. Control thread; torn reads tolerated. */
+void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)
+    SD_NONNULL(1, 2, 3);

@@ -1,0 +1,326 @@
+#include "server/zones.h"
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <urcu-qsbr.h>
+
+/* What identifies the bytes of a zone file: a change of any field means "reload it". */
+typedef struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+} file_id_t;
+
+typedef struct zentry {
+	zone_t *zone;
+	uint8_t apex[DNAME_MAX];
+	char *name;
+	char *file;
+	file_id_t id;     /* of the file at the last successful load */
+	time_t loaded_at; /* 0 = never loaded */
+	srv_text_t error; /* lines of the last failed load; empty after a success */
+} zentry_t;
+
+struct srv_zones {
+	zentry_t **entries;
+	size_t count;
+	zone_set_t *set; /* what srv_published points to */
+};
+
+/* The set the workers read. Written only by the control thread. */
+static zone_set_t *srv_published;
+
+const zone_set_t *srv_zones_current(void)
+{
+	return rcu_dereference(srv_published);
+}
+
+static void file_id_of(const struct stat *st, file_id_t *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+}
+
+static bool file_id_equal(const file_id_t *a, const file_id_t *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Collects the warning and error lines the loader logs on this thread. */
+static void capture_line(log_level_t level, const char *line, void *data)
+{
+	if (level <= LOG_LEVEL_WARNING) {
+		srv_text_t *t = data;
+		srv_text_printf(t, "%s\n", line);
+	}
+}
+
+static void entry_free(zentry_t *e)
+{
+	if (!e)
+		return;
+	zone_free(e->zone);
+	free(e->name);
+	free(e->file);
+	srv_text_free(&e->error);
+	free(e);
+}
+
+static int entry_new(const srv_zone_conf_t *zc, zentry_t **out)
+{
+	zentry_t *e = calloc(1, sizeof(*e));
+	int ret = -ENOMEM;
+	if (!e)
+		goto out;
+	memcpy(e->apex, zc->apex, dname_len(zc->apex));
+	e->name = strdup(zc->name);
+	e->file = strdup(zc->file);
+	if (!e->name || !e->file)
+		goto out;
+	ret = zone_new(e->apex, e->file, &e->zone);
+out:
+	if (ret < 0) {
+		entry_free(e);
+		e = NULL;
+	}
+	*out = e;
+	return ret;
+}
+
+/* Parse the entry's file into a new version; the error lines land in e->error. */
+static int entry_build(zentry_t *e, file_id_t *id, zone_version_t **v)
+{
+	struct stat st;
+	srv_text_reset(&e->error);
+	if (stat(e->file, &st) != 0) {
+		int ret = sd_errno();
+		log_error("%s: zone %s: cannot read the file: %s", e->file, e->name,
+		          sd_strerror(ret));
+		srv_text_printf(&e->error, "%s: cannot read the file: %s\n", e->file,
+		                sd_strerror(ret));
+		return ret;
+	}
+	file_id_of(&st, id); /* taken before reading: an edit during the load shows next time */
+	log_set_thread_tee(capture_line, &e->error);
+	int ret = zone_load_file(e->apex, e->file, v);
+	log_set_thread_tee(NULL, NULL);
+	if (ret < 0) {
+		log_error("zone %s: %s not loaded (%s)%s", e->name, e->file, sd_strerror(ret),
+		          e->zone && zone_current(e->zone) ? "; the previous version stays" : "");
+		if (e->error.len == 0)
+			srv_text_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
+	}
+	return ret;
+}
+
+static int entry_load(zentry_t *e, srv_text_t *errors)
+{
+	file_id_t id;
+	zone_version_t *v = NULL;
+	int ret = entry_build(e, &id, &v);
+	if (ret < 0) {
+		if (errors)
+			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
+		return ret;
+	}
+	rcu_thread_online(); /* zone_publish retires the old version with call_rcu */
+	zone_publish(e->zone, v);
+	rcu_thread_offline();
+	e->id = id;
+	e->loaded_at = time(NULL);
+	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, zone_version_serial(v),
+	         zone_version_rr_count(v), e->file);
+	return 0;
+}
+
+static bool entry_changed(const zentry_t *e)
+{
+	struct stat st;
+	file_id_t id;
+	if (stat(e->file, &st) != 0)
+		return true; /* let the load report why */
+	file_id_of(&st, &id);
+	return !file_id_equal(&id, &e->id);
+}
+
+int srv_zones_new(srv_zones_t **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+static zentry_t *find_entry(zentry_t *const *entries, size_t count, const uint8_t *apex)
+{
+	for (size_t i = 0; i < count; i++)
+		if (entries[i] && dname_equal(entries[i]->apex, apex))
+			return entries[i];
+	return NULL;
+}
+
+/* Publish the set of next[0..count) and free what only the old set could reach. */
+static int publish_set(srv_zones_t *zs, zentry_t **next, size_t count)
+{
+	zone_t **zones = calloc(count ? count : 1, sizeof(*zones));
+	zone_set_t *set = NULL;
+	int ret = zones ? 0 : -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < count; i++)
+		zones[i] = next[i]->zone;
+	if (ret == 0 && count)
+		ret = zone_set_new(zones, count, &set);
+	free(zones);
+	if (ret < 0)
+		return ret;
+	rcu_assign_pointer(srv_published, set);
+	synchronize_rcu(); /* no worker can see the old set or a removed zone any more */
+	zone_set_free(zs->set);
+	zs->set = set;
+	for (size_t i = 0; i < zs->count; i++) /* removed, or replaced by a new file path */
+		if (find_entry(next, count, zs->entries[i]->apex) != zs->entries[i])
+			entry_free(zs->entries[i]);
+	free(zs->entries);
+	zs->entries = next;
+	zs->count = count;
+	return 0;
+}
+
+/* The entry that serves zc after this reload: the current one (reloaded when its file
+ * changed), or a new one when the zone is new or its file path changed and loads; NULL when
+ * a new zone fails to load. */
+static int apply_one(srv_zones_t *zs, const srv_zone_conf_t *zc, bool force, srv_text_t *errors,
+                     zentry_t **out)
+{
+	zentry_t *cur = find_entry(zs->entries, zs->count, zc->apex);
+	*out = cur;
+	if (cur && strcmp(cur->file, zc->file) == 0)
+		return force || entry_changed(cur) ? entry_load(cur, errors) : 0;
+	zentry_t *e = NULL;
+	int ret = entry_new(zc, &e);
+	if (ret == 0)
+		ret = entry_load(e, errors);
+	if (ret < 0) {
+		if (cur &&
+		    e) { /* keep serving the old file; remember why the new one is not used */
+			srv_text_reset(&cur->error);
+			srv_text_append(&cur->error, srv_text_str(&e->error), e->error.len);
+		}
+		entry_free(e);
+		return ret;
+	}
+	*out = e;
+	return 0;
+}
+
+int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
+{
+	zentry_t **next = calloc(cfg->zone_count ? cfg->zone_count : 1, sizeof(*next));
+	if (!next)
+		return -ENOMEM;
+	size_t count = 0;
+	int first = 0;
+	for (size_t i = 0; i < cfg->zone_count; i++) {
+		zentry_t *e = NULL;
+		int ret = apply_one(zs, &cfg->zones[i], force, errors, &e);
+		if (ret < 0 && first == 0)
+			first = ret;
+		if (e)
+			next[count++] = e;
+	}
+	bool same = count == zs->count;
+	for (size_t i = 0; same && i < count; i++)
+		same = next[i] == zs->entries[i];
+	if (same) {
+		free(next);
+		return first;
+	}
+	int ret = publish_set(zs, next, count);
+	if (ret < 0) {
+		/* Nothing was published: free the entries made for this reload. */
+		for (size_t i = 0; i < count; i++)
+			if (find_entry(zs->entries, zs->count, next[i]->apex) != next[i])
+				entry_free(next[i]);
+		free(next);
+		return ret;
+	}
+	return first;
+}
+
+int srv_zones_reload(srv_zones_t *zs, const uint8_t *apex, srv_text_t *errors)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	return e ? entry_load(e, errors) : SD_ENOTFOUND;
+}
+
+void srv_zones_free(srv_zones_t *zs)
+{
+	if (!zs)
+		return;
+	rcu_assign_pointer(srv_published, NULL);
+	synchronize_rcu();
+	zone_set_free(zs->set);
+	for (size_t i = 0; i < zs->count; i++)
+		entry_free(zs->entries[i]);
+	free(zs->entries);
+	free(zs);
+}
+
+static void status_one(const zentry_t *e, srv_text_t *out)
+{
+	const zone_version_t *v = zone_current(e->zone);
+	char when[32] = "never";
+	struct tm tm;
+	if (e->loaded_at && gmtime_r(&e->loaded_at, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (v)
+		srv_text_printf(out, "zone %s serial %u records %zu loaded %s file %s\n", e->name,
+		                zone_version_serial(v), zone_version_rr_count(v), when, e->file);
+	else
+		srv_text_printf(out, "zone %s not loaded file %s\n", e->name, e->file);
+	if (e->error.len) {
+		/* Indent each error line under its zone. */
+		const char *s = e->error.buf;
+		while (*s) {
+			const char *nl = strchr(s, '\n');
+			size_t n = nl ? (size_t)(nl - s) : strlen(s);
+			srv_text_printf(out, "  last error: %.*s\n", (int)n, s);
+			s += n + (nl ? 1 : 0);
+		}
+	}
+}
+
+void srv_zones_status(const srv_zones_t *zs, srv_text_t *out)
+{
+	srv_text_printf(out, "zones: %zu\n", zs->count);
+	for (size_t i = 0; i < zs->count; i++)
+		status_one(zs->entries[i], out);
+}
+
+int srv_zones_check(const srv_config_t *cfg)
+{
+	int first = 0;
+	for (size_t i = 0; i < cfg->zone_count; i++) {
+		const srv_zone_conf_t *zc = &cfg->zones[i];
+		zone_version_t *v = NULL;
+		int ret = zone_load_file(zc->apex, zc->file, &v);
+		if (ret < 0) {
+			log_error("zone %s: %s: %s", zc->name, zc->file, sd_strerror(ret));
+			if (first == 0)
+				first = ret;
+			continue;
+		}
+		log_info("zone %s: serial %u, %zu records: ok", zc->name, zone_version_serial(v),
+		         zone_version_rr_count(v));
+		zone_version_free(v);
+	}
+	return first;
+}

@@ -1,0 +1,58 @@
+/* zones.h — the served zones: loading, reloading and publishing them (control thread).
+ *
+ * The daemon keeps one entry per configured zone (its zone_t, file, the file's identity at
+ * the last successful load, when it was loaded, the last error). The set of zones the
+ * workers see is a zone_set_t published with rcu_assign_pointer; workers read it once per
+ * I/O callback with srv_zones_current() while QSBR-online.
+ *
+ *   control thread                                 workers (QSBR readers)
+ *   srv_zones_apply(cfg) ─ load changed files      srv_zones_current() ─▶ zone_set_t
+ *        │  zone_publish(z, v)  (old version retired by the zone store after a grace period)
+ *        └─ membership changed: new zone_set_t ─ rcu_assign_pointer ─ synchronize_rcu
+ *                                 ─ free the old set and the removed zone_t
+ *
+ * A zone file that fails to load keeps serving its previous version; its error lines
+ * ("file:line: message", as logged by the loader) are kept as the entry's last error and
+ * returned to the caller. The control thread must be registered with liburcu (QSBR) and
+ * offline outside these calls; they go online where the zone store needs it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "server/config.h"
+#include "server/text.h"
+#include "zone/zoneset.h"
+
+typedef struct srv_zones srv_zones_t;
+
+int srv_zones_new(srv_zones_t **out) SD_NONNULL(1) SD_WUR;
+
+/* Unpublish everything, wait for readers and free all zones. Workers must be stopped or
+ * about to stop reading. */
+void srv_zones_free(srv_zones_t *zs);
+
+/* Make the served zones match cfg: load added zones, reload zones whose file changed (or all
+ * of them with force), drop removed zones. Errors are logged and appended to errors (may
+ * be NULL). Returns 0 when every zone of cfg is served from its current file, or the first
+ * error code (the other zones are applied nevertheless). */
+int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
+    SD_NONNULL(1, 2) SD_WUR;
+
+/* Reload one zone's file even when it looks unchanged. SD_ENOTFOUND when apex is not served. */
+int srv_zones_reload(srv_zones_t *zs, const uint8_t *apex, srv_text_t *errors)
+    SD_NONNULL(1, 2) SD_WUR;
+
+/* Append one line per zone (name, serial, records, loaded-at, file, last error). */
+void srv_zones_status(const srv_zones_t *zs, srv_text_t *out) SD_NONNULL(1, 2);
+
+/* Load every zone of cfg without publishing anything (steerdns --check). Returns 0 or the
+ * first error; each problem is logged. */
+int srv_zones_check(const srv_config_t *cfg) SD_NONNULL(1) SD_WUR;
+
+/* Workers: the published zone set (NULL when no zone is served). Only inside an RCU
+ * read-side section (a QSBR-online registered thread); valid until the thread's next
+ * quiescent state. */
+const zone_set_t *srv_zones_current(void);
