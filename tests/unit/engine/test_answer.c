@@ -37,42 +37,13 @@ static size_t g_rlen;
 
 /* --- zones --- */
 
-/* Until zone_load_file lands: read the file with ldns and feed the builder. */
-static int load_version(const uint8_t *apex, const char *path, zone_version_t **out)
-{
-	FILE *fp = fopen(path, "r");
-	assert_non_null(fp);
-	ldns_zone *lz = NULL;
-	int line = 0;
-	assert_int_equal(ldns_zone_new_frm_fp_l(&lz, fp, NULL, 3600, LDNS_RR_CLASS_IN, &line),
-	                 LDNS_STATUS_OK);
-	fclose(fp);
-	zone_builder_t *b = NULL;
-	assert_int_equal(zone_builder_new(apex, &b), 0);
-	ldns_buffer *buf = ldns_buffer_new(65535);
-	size_t n = ldns_rr_list_rr_count(ldns_zone_rrs(lz));
-	for (size_t i = 0; i <= n; i++) {
-		ldns_rr *rr = i < n ? ldns_rr_list_rr(ldns_zone_rrs(lz), i) : ldns_zone_soa(lz);
-		ldns_buffer_clear(buf);
-		assert_int_equal(ldns_rr_rdata2buffer_wire(buf, rr), LDNS_STATUS_OK);
-		assert_int_equal(zone_builder_add(b, ldns_rdf_data(ldns_rr_owner(rr)),
-		                                  ldns_rr_get_type(rr), ldns_rr_get_class(rr),
-		                                  ldns_rr_ttl(rr), ldns_buffer_begin(buf),
-		                                  (uint16_t)ldns_buffer_position(buf), path),
-		                 0);
-	}
-	ldns_buffer_free(buf);
-	ldns_zone_deep_free(lz);
-	return zone_builder_finish(b, out);
-}
-
 static zone_t *load(const char *apex_text, const char *path)
 {
 	uint8_t apex[DNAME_MAX];
 	zone_t *z = NULL;
 	zone_version_t *v = NULL;
 	assert_true(dname_from_str(apex_text, NULL, apex) > 0);
-	assert_int_equal(load_version(apex, path, &v), 0);
+	assert_int_equal(zone_load_file(apex, path, &v), 0);
 	assert_int_equal(zone_new(apex, path, &z), 0);
 	zone_publish(z, v);
 	return z;
@@ -316,6 +287,10 @@ static const tcase_t cases[] = {
 	  "host.dn.example.com.\t3600\tIN\tCNAME\thost.target.example.com.",
 	  "host.target.example.com.\t3600\tIN\tA\t192.0.2.44"}},
 	{"nothere.dn.example.com", 1, IN, NO_EDNS, UDP, 3, 1, 0, 2, 1, 0, {"IN\tDNAME", "IN\tCNAME\tnothere.target.example.com."}},
+	/* the DNAME above a cut redirects; a DNAME below a cut is not authoritative */
+	{"a.sub.dn.example.com", 1, IN, NO_EDNS, UDP, 3, 1, 0, 2, 1, 0,
+	 {"IN\tDNAME", "a.sub.dn.example.com.\t3600\tIN\tCNAME\ta.sub.target.example.com.", "!\tNS\t"}},
+	{"a.deep.sub.example.com", 1, IN, NO_EDNS, UDP, 0, 0, 0, 0, 2, 3, {"sub.example.com.\t3600\tIN\tNS", "!DNAME"}},
 	/* DNAME asked at its owner: plain answer */
 	{"dn.example.com", 39, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tDNAME\ttarget.example.com."}},
 	{"dn.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
@@ -333,6 +308,8 @@ static const tcase_t cases[] = {
 	{"x.sub.example.com", 43, IN, NO_EDNS, UDP, 0, 0, 0, 0, 2, 3, {"IN\tNS"}},
 	/* DS at the apex of a served child: answered by the served parent */
 	{"child.example.com", 43, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"child.example.com.\t3600\tIN\tDS\t54321 13 2"}},
+	/* DS at a cut without DS: NODATA from the parent side */
+	{"other.example.com", 43, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"example.com.\t300\tIN\tSOA"}},
 	/* anything else at the child apex: the child zone */
 	{"child.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"child.example.com.\t300\tIN\tA\t192.0.2.211"}},
 	{"child.example.com", 6, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"child.example.com.\t300\tIN\tSOA"}},
