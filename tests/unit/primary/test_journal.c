@@ -1,0 +1,376 @@
+/* Unit tests for zone/journal and zone/dump: round trip, torn and corrupt tails, limits and
+ * compaction, header checks, zone_write_file -> zone_load_file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "helpers.h"
+#include "zone/changeset.h"
+#include "zone/dump.h"
+#include "zone/journal.h"
+
+#define CHAIN 6
+
+typedef struct fixture {
+	char dir[64];
+	char path[128];
+	zone_version_t *v[CHAIN + 1]; /* serials 100 .. 100 + CHAIN */
+	zone_changeset_t *cs[CHAIN];  /* v[i] -> v[i + 1] */
+	char lines[8][256];           /* captured warning/error log lines */
+	int nlines;
+} fixture_t;
+
+static void hook(log_level_t level, const char *line, void *data)
+{
+	fixture_t *f = data;
+	if (level <= LOG_LEVEL_WARNING && f->nlines < 8)
+		snprintf(f->lines[f->nlines++], sizeof(f->lines[0]), "%s", line);
+}
+
+/* Version i: the base records plus host<k> for k < i, at serial 100 + i. */
+static zone_version_t *version(int i)
+{
+	static char serial[16], addr[CHAIN][16];
+	trr_t rrs[3 + CHAIN];
+	snprintf(serial, sizeof(serial), "%d", 100 + i);
+	rrs[0] = (trr_t){"@", ZONE_TYPE_SOA, 3600, serial};
+	rrs[1] = (trr_t){"@", ZONE_TYPE_NS, 3600, "ns.example.net."};
+	rrs[2] = (trr_t){"www", ZONE_TYPE_A, 300, "192.0.2.1"};
+	static const char *hosts[CHAIN] = {"h0", "h1", "h2", "h3", "h4", "h5"};
+	for (int k = 0; k < i; k++) {
+		snprintf(addr[k], sizeof(addr[k]), "198.51.100.%d", k + 1);
+		rrs[3 + k] = (trr_t){hosts[k], ZONE_TYPE_A, 60, addr[k]};
+	}
+	return t_build(rrs, 3 + (size_t)i);
+}
+
+static int setup(void **state)
+{
+	fixture_t *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/journaltestXXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/example.com.journal", f->dir);
+	for (int i = 0; i <= CHAIN; i++)
+		f->v[i] = version(i);
+	for (int i = 0; i < CHAIN; i++)
+		assert_int_equal(zone_changeset_diff(f->v[i], f->v[i + 1], &f->cs[i]), 0);
+	log_set_hook(hook, f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_t *f = *state;
+	log_set_hook(NULL, NULL);
+	for (int i = 0; i <= CHAIN; i++)
+		zone_version_free(f->v[i]);
+	for (int i = 0; i < CHAIN; i++)
+		zone_changeset_free(f->cs[i]);
+	DIR *d = opendir(f->dir);
+	struct dirent *e;
+	char p[512];
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void assert_same_cs(const zone_changeset_t *a, const zone_changeset_t *b)
+{
+	uint8_t *x = NULL, *y = NULL;
+	size_t lx = 0, ly = 0;
+	assert_int_equal(zone_changeset_serialize(a, &x, &lx), 0);
+	assert_int_equal(zone_changeset_serialize(b, &y, &ly), 0);
+	assert_int_equal(lx, ly);
+	assert_memory_equal(x, y, lx);
+	free(x);
+	free(y);
+}
+
+static zone_journal_t *open_j(fixture_t *f, const zone_journal_limits_t *lim)
+{
+	zone_journal_t *j = NULL;
+	assert_int_equal(zone_journal_open(f->path, t_apex(), lim, &j), 0);
+	return j;
+}
+
+static void append_n(zone_journal_t *j, fixture_t *f, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		assert_int_equal(zone_journal_append(j, f->cs[i]), 0);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void test_roundtrip(void **state)
+{
+	fixture_t *f = *state;
+	zone_journal_t *j = open_j(f, NULL);
+	uint32_t s;
+	assert_int_equal(zone_journal_last_serial(j, &s), SD_ENOTFOUND);
+	append_n(j, f, 0, 3);
+	/* Out of chain: refused, nothing written. */
+	off_t before = file_size(f->path);
+	assert_int_equal(zone_journal_append(j, f->cs[4]), SD_ESEMANTIC);
+	assert_int_equal(file_size(f->path), before);
+	zone_journal_close(j);
+
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 3);
+	assert_int_equal(zone_journal_size(j), (uint64_t)before);
+	assert_int_equal(zone_journal_first_serial(j, &s), 0);
+	assert_int_equal(s, 100);
+	assert_int_equal(zone_journal_last_serial(j, &s), 0);
+	assert_int_equal(s, 103);
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_journal_read(j, 100, &list, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_same_cs(list[i], f->cs[i]);
+	/* Replaying the journal onto v[0] gives v[3]. */
+	zone_version_t *cur = f->v[0], *next = NULL;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(zone_changeset_apply(cur, list[i], &next), 0);
+		if (cur != f->v[0])
+			zone_version_free(cur);
+		cur = next;
+	}
+	t_assert_versions_equal(cur, f->v[3]);
+	zone_version_free(cur);
+	zone_journal_free_list(list, n);
+	assert_int_equal(zone_journal_read(j, 102, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_same_cs(list[0], f->cs[2]);
+	zone_journal_free_list(list, n);
+	assert_int_equal(zone_journal_read(j, 103, &list, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(zone_journal_read(j, 99, &list, &n), SD_ENOTFOUND);
+	/* Appending continues the chain after a reopen. */
+	append_n(j, f, 3, 4);
+	zone_journal_close(j);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 4);
+	zone_journal_close(j);
+	assert_int_equal(f->nlines, 0);
+}
+
+static void test_torn_tail(void **state)
+{
+	fixture_t *f = *state;
+	zone_journal_t *j = open_j(f, NULL);
+	append_n(j, f, 0, 2);
+	uint64_t good = zone_journal_size(j);
+	append_n(j, f, 2, 3);
+	uint64_t full = zone_journal_size(j);
+	zone_journal_close(j);
+	/* A crash in the middle of writing the third entry. */
+	assert_int_equal(truncate(f->path, (off_t)(good + (full - good) / 2)), 0);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 2);
+	assert_int_equal(file_size(f->path), (off_t)good);
+	assert_int_equal(f->nlines, 1);
+	char want[256];
+	snprintf(want, sizeof(want), "journal %s: truncated entry at offset %llu", f->path,
+	         (unsigned long long)good);
+	assert_non_null(strstr(f->lines[0], want));
+	/* The chain goes on from what survived. */
+	append_n(j, f, 2, 3);
+	assert_int_equal(zone_journal_size(j), full);
+	zone_journal_close(j);
+	/* Only a few bytes of a header: cut as well. */
+	int fd = open(f->path, O_WRONLY | O_APPEND);
+	assert_int_equal(write(fd, "SDJ", 3), 3);
+	close(fd);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 3);
+	assert_int_equal(file_size(f->path), (off_t)full);
+	zone_journal_close(j);
+}
+
+static void test_corrupt_entry(void **state)
+{
+	fixture_t *f = *state;
+	zone_journal_t *j = open_j(f, NULL);
+	append_n(j, f, 0, 1);
+	uint64_t first_end = zone_journal_size(j);
+	append_n(j, f, 1, 3);
+	zone_journal_close(j);
+	/* Flip one byte in the payload of the second entry: it and all after it go. */
+	int fd = open(f->path, O_RDWR);
+	uint8_t b;
+	off_t at = (off_t)first_end + 40;
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	b ^= 0x20;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	close(fd);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 1);
+	assert_int_equal(zone_journal_size(j), first_end);
+	assert_int_equal(f->nlines, 1);
+	assert_non_null(strstr(f->lines[0], "checksum mismatch"));
+	assert_non_null(strstr(f->lines[0], f->path));
+	zone_journal_close(j);
+}
+
+static void test_header(void **state)
+{
+	fixture_t *f = *state;
+	zone_journal_t *j = open_j(f, NULL);
+	append_n(j, f, 0, 1);
+	zone_journal_close(j);
+	uint8_t other[DNAME_MAX];
+	assert_true(dname_from_str("example.org.", NULL, other) > 0);
+	assert_int_equal(zone_journal_open(f->path, other, NULL, &j), SD_ESEMANTIC);
+	assert_null(j);
+	int fd = open(f->path, O_RDWR);
+	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+	close(fd);
+	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &j), SD_ECHECKSUM);
+	assert_int_equal(f->nlines, 2);
+}
+
+static void test_limits_compaction(void **state)
+{
+	fixture_t *f = *state;
+	zone_journal_limits_t lim = {.max_depth = 4};
+	zone_journal_t *j = open_j(f, &lim);
+	append_n(j, f, 0, 4);
+	assert_false(zone_journal_over_limit(j));
+	append_n(j, f, 4, 5);
+	assert_true(zone_journal_over_limit(j));
+	/* The zone file must be at the newest serial before entries are dropped. */
+	assert_int_equal(zone_journal_compact(j, 104), SD_ESEMANTIC);
+	assert_int_equal(zone_journal_depth(j), 5);
+	assert_int_equal(zone_journal_compact(j, 105), 0);
+	assert_int_equal(zone_journal_depth(j), 2); /* half the depth limit */
+	assert_false(zone_journal_over_limit(j));
+	uint32_t s;
+	assert_int_equal(zone_journal_first_serial(j, &s), 0);
+	assert_int_equal(s, 103);
+	append_n(j, f, 5, 6);
+	zone_journal_close(j);
+	j = open_j(f, &lim);
+	assert_int_equal(zone_journal_depth(j), 3);
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_journal_read(j, 103, &list, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		assert_same_cs(list[i], f->cs[3 + i]);
+	zone_journal_free_list(list, n);
+	assert_int_equal(zone_journal_read(j, 101, &list, &n), SD_ENOTFOUND);
+	zone_journal_close(j);
+	assert_int_equal(access(f->dir, F_OK), 0);
+
+	/* A size limit: about three entries' worth. */
+	unlink(f->path);
+	j = open_j(f, NULL);
+	append_n(j, f, 0, 1);
+	uint64_t one = zone_journal_size(j);
+	zone_journal_close(j);
+	unlink(f->path);
+	zone_journal_limits_t slim = {.max_size = one * 3};
+	j = open_j(f, &slim);
+	append_n(j, f, 0, 3);
+	assert_false(zone_journal_over_limit(j));
+	append_n(j, f, 3, 6);
+	assert_true(zone_journal_over_limit(j));
+	assert_int_equal(zone_journal_compact(j, 106), 0);
+	assert_false(zone_journal_over_limit(j));
+	assert_true(zone_journal_size(j) <= slim.max_size / 2);
+	assert_true(zone_journal_depth(j) >= 1);
+	assert_int_equal(zone_journal_last_serial(j, &s), 0);
+	assert_int_equal(s, 106);
+	zone_journal_close(j);
+	j = open_j(f, &slim);
+	assert_int_equal(zone_journal_last_serial(j, &s), 0);
+	assert_int_equal(s, 106);
+	zone_journal_close(j);
+}
+
+static void test_crc32c(void **state)
+{
+	(void)state;
+	/* The standard check value of CRC-32C (RFC 3720 B.4 family). */
+	assert_int_equal(zone_crc32c(0, "123456789", 9), 0xe3069283u);
+	assert_int_equal(zone_crc32c(zone_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
+}
+
+static void test_write_file(void **state)
+{
+	fixture_t *f = *state;
+	static const trr_t rrs[] = {
+	    {"@", ZONE_TYPE_SOA, 3600, "2024010101"},
+	    {"@", ZONE_TYPE_NS, 3600, "ns1"},
+	    {"@", ZONE_TYPE_NS, 3600, "ns.example.net."},
+	    {"ns1", ZONE_TYPE_A, 3600, "192.0.2.53"},
+	    {"@", ZONE_TYPE_MX, 600, "10 mail"},
+	    {"mail", ZONE_TYPE_AAAA, 600, "2001:db8::25"},
+	    {"*.wild", ZONE_TYPE_TXT, 60, "a \"quoted\" text; with \\ specials"},
+	    {"www", ZONE_TYPE_CNAME, 300, "mail"},
+	    {"sub", ZONE_TYPE_NS, 3600, "ns.sub"},
+	    {"ns.sub", ZONE_TYPE_A, 3600, "192.0.2.99"},
+	};
+	zone_version_t *v = t_build(rrs, SD_ARRAY_LEN(rrs)), *back = NULL;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/example.com.zone", f->dir);
+	assert_int_equal(zone_write_file(v, path), 0);
+	assert_int_equal(zone_load_file(t_apex(), path, &back), 0);
+	t_assert_versions_equal(v, back);
+	zone_version_free(back);
+	/* Replacing it again leaves exactly the zone file (no temporary files). */
+	assert_int_equal(zone_write_file(f->v[2], path), 0);
+	assert_int_equal(zone_load_file(t_apex(), path, &back), 0);
+	t_assert_versions_equal(f->v[2], back);
+	zone_version_free(back);
+	DIR *d = opendir(f->dir);
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(d)))
+		files += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(files, 1);
+	/* An unwritable place: an error, nothing replaced. */
+	assert_true(zone_write_file(v, "/nonexistent-dir/x.zone") < 0);
+	zone_version_free(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_entry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_limits_compaction, setup, teardown),
+	    cmocka_unit_test(test_crc32c),
+	    cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
