@@ -15,6 +15,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "health/conf.h"
+#include "health/ctl.h"
 #include "health/health.h"
 #include "health/internal.h"
 #include "health/thr.h"
@@ -389,6 +390,30 @@ static void test_registry_and_force(void **state)
 	assert_int_equal(health_word_force(health_target_state(h, b)), HEALTH_FORCE_DOWN);
 	assert_int_equal(health_force(h, "b", HEALTH_FORCE_NONE), 0);
 	assert_int_equal(health_word_force(health_target_state(h, b)), HEALTH_FORCE_UP);
+
+	/* the control-socket grammar */
+	char *o = NULL;
+	size_t olen = 0;
+	assert_int_equal(health_ctl(h, "force-down pool:p1", &o, &olen), 0);
+	assert_string_equal(o, "ok\n");
+	free(o);
+	assert_int_equal(health_word_force(health_target_state(h, a)), HEALTH_FORCE_DOWN);
+	assert_int_equal(health_ctl(h, "unforce pool:p1", &o, &olen), 0);
+	free(o);
+	assert_int_equal(health_ctl(h, "force-up zz", &o, &olen), SD_ENOTFOUND);
+	assert_string_equal(o, "unknown target or pool 'zz'\n");
+	free(o);
+	assert_int_equal(health_ctl(h, "force-up", &o, &olen), SD_EPARSE);
+	free(o);
+	assert_int_equal(health_ctl(h, "frobnicate a", &o, &olen), SD_EPARSE);
+	free(o);
+	assert_int_equal(health_ctl(h, "--json", &o, &olen), 0);
+	assert_non_null(strstr(o, "{\"targets\":["));
+	assert_int_equal(strlen(o), olen);
+	free(o);
+	assert_int_equal(health_ctl(h, "", &o, &olen), 0);
+	assert_non_null(strstr(o, "a "));
+	free(o);
 
 	/* a reload that drops b and changes a's port keeps a's id */
 	health_conf_t *c2 = NULL;
