@@ -160,8 +160,14 @@ static int header_check(zone_journal_t *j, uint64_t size)
 	uint8_t want[MAGIC_LEN + 4 + 1 + DNAME_MAX + 4], got[sizeof(want)];
 	size_t len = header_build(j->apex, want);
 	j->header_len = len;
-	if (size < len) /* cannot tell a short header from another zone's: compare what is there */
-		return SD_ECHECKSUM;
+	if (size < len) {
+		/* A crash while the file was being created leaves a prefix of our header:
+		 * start over (1). Anything else is not ours to overwrite. */
+		int rc = pread_full(j->fd, got, (size_t)size, 0);
+		if (rc < 0)
+			return rc;
+		return memcmp(got, want, (size_t)size) == 0 ? 1 : SD_ECHECKSUM;
+	}
 	int rc = pread_full(j->fd, got, len, 0);
 	if (rc < 0)
 		return rc;
@@ -277,10 +283,13 @@ int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_
 		rc = sd_errno();
 	if (rc < 0)
 		goto out;
-	if (st.st_size == 0) {
+	rc = st.st_size == 0 ? 1 : header_check(j, (uint64_t)st.st_size);
+	if (rc == 1) {
+		if (st.st_size)
+			log_warning("journal %s: torn header of %lld bytes, recreating", path,
+			            (long long)st.st_size);
 		rc = create_header(j);
 	} else {
-		rc = header_check(j, (uint64_t)st.st_size);
 		if (rc == SD_ESEMANTIC)
 			log_error("journal %s: belongs to another zone", path);
 		else if (rc == SD_ECHECKSUM)

@@ -21,7 +21,8 @@
  * carry an unsigned TSIG (MAC size 0); BADTIME responses are signed and carry the server time
  * in other data. The response RCODE for all of them is NOTAUTH (9).
  *
- * No function allocates; HMAC uses OpenSSL 3 EVP_MAC. Keys are immutable once initialised and
+ * Nothing here allocates except OpenSSL's per-message HMAC context (EVP_MAC_CTX); the
+ * implementation is fetched once per process. Keys are immutable once initialised and
  * may be shared by threads; a tsig_ctx_t belongs to one transaction on one thread.
  */
 #pragma once

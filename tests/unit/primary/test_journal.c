@@ -253,6 +253,20 @@ static void test_header(void **state)
 	close(fd);
 	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &j), SD_ECHECKSUM);
 	assert_int_equal(f->nlines, 2);
+	/* A header torn while the file was created: recreated, and usable. */
+	unlink(f->path);
+	j = open_j(f, NULL);
+	zone_journal_close(j);
+	assert_int_equal(truncate(f->path, 10), 0);
+	j = open_j(f, NULL);
+	assert_int_equal(f->nlines, 3);
+	assert_non_null(strstr(f->lines[2], "torn header"));
+	assert_int_equal(zone_journal_depth(j), 0);
+	append_n(j, f, 0, 1);
+	zone_journal_close(j);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 1);
+	zone_journal_close(j);
 }
 
 static void test_limits_compaction(void **state)
