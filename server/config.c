@@ -371,7 +371,7 @@ static int load_doc(conf_doc_t *doc, const char *name, srv_config_t **out)
 		goto out;
 	ret = parse_doc(doc, cfg);
 out:
-	if (ret < 0) {
+	if (ret < 0 && ret != SD_ECONFIG) { /* an invalid config is returned for --check */
 		srv_config_free(cfg);
 		cfg = NULL;
 	}
@@ -525,11 +525,11 @@ int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 		return -ENOMEM;
 	set_defaults(cfg);
 	int ret = load_cli(cli, cfg);
-	int ret2 = ret == -ENOMEM ? 0 : cli_overrides(cli, cfg);
-	if (ret == -ENOMEM) {
+	if (ret < 0 && ret != SD_ECONFIG) {
 		srv_config_free(cfg);
 		return ret;
 	}
+	int ret2 = cli_overrides(cli, cfg);
 	*out = cfg;
 	return ret < 0 ? ret : ret2;
 }

@@ -73,8 +73,9 @@ typedef struct srv_cli {
 } srv_cli_t;
 
 /* Build a configuration from a file or from the command line, logging every error.
- * Returns 0, SD_ECONFIG when something was invalid (all of it logged), SD_EPARSE on a YAML
- * syntax error or a negated errno. The caller owns *out. */
+ * Returns 0; SD_ECONFIG when something was invalid (all of it logged; *out then holds what
+ * was valid, for --check to go on with the zones); SD_EPARSE on a YAML syntax error or a
+ * negated errno (*out NULL). The caller owns and frees *out in every case. */
 int srv_config_load(const srv_cli_t *cli, srv_config_t **out) SD_NONNULL(1, 2) SD_WUR;
 
 /* Same from YAML text (unit tests); name stands for the file name, dir for its directory. */

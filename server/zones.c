@@ -185,9 +185,14 @@ static int publish_set(srv_zones_t *zs, zentry_t **next, size_t count)
 	synchronize_rcu(); /* no worker can see the old set or a removed zone any more */
 	zone_set_free(zs->set);
 	zs->set = set;
-	for (size_t i = 0; i < zs->count; i++) /* removed, or replaced by a new file path */
-		if (find_entry(next, count, zs->entries[i]->apex) != zs->entries[i])
-			entry_free(zs->entries[i]);
+	for (size_t i = 0; i < zs->count; i++) { /* removed, or replaced by a new file path */
+		zentry_t *e = zs->entries[i];
+		if (find_entry(next, count, e->apex) == e)
+			continue;
+		if (!find_entry(next, count, e->apex))
+			log_info("zone %s: no longer served", e->name);
+		entry_free(e);
+	}
 	free(zs->entries);
 	zs->entries = next;
 	zs->count = count;
