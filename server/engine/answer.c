@@ -34,9 +34,6 @@ enum {
 
 enum { CLASS_IN = 1, CLASS_CH = 3 };
 
-/* Meta query types answered NOTIMP (see meta_qtype()). */
-enum { TYPE_TKEY = 249, TYPE_MAILB = 253, TYPE_MAILA = 254 };
-
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 
 #define CHAIN_MAX       16  /* CNAME/DNAME hops after the first lookup */
@@ -427,15 +424,13 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	ctx->count[SEC_AN] = 1;
 }
 
-/* Query types that name no data. RFC 6895 3.1 says meta-TYPEs only have meaning in their own
- * message context (OPT RFC 6891, TKEY RFC 2930, TSIG RFC 8945); MAILA/MAILB (RFC 1035 3.2.3)
- * are obsolete; type 0 is reserved (RFC 6895 3.1). None can be answered from zone data, and
- * the query itself is well-formed, so the honest answer is "not implemented" (NOTIMP, RFC
- * 1035 4.1.1). */
-static bool meta_qtype(uint16_t qtype)
+/* QTYPE 0 is reserved (RFC 6895 3.1) and names nothing a zone can hold: NOTIMP, as Knot
+ * answers (checked against knotd 3.x). The other meta-TYPEs (OPT, TKEY, TSIG) and the
+ * obsolete MAILA/MAILB are looked up like any type, again as Knot does: no zone holds them, so
+ * the answer is NODATA or NXDOMAIN with the SOA, which is truthful and cacheable (RFC 2308). */
+static bool reserved_qtype(uint16_t qtype)
 {
-	return qtype == 0 || qtype == ZONE_TYPE_OPT || qtype == TYPE_TKEY ||
-	       qtype == ZONE_TYPE_TSIG || qtype == TYPE_MAILA || qtype == TYPE_MAILB;
+	return qtype == 0;
 }
 
 /* The zone to answer from: the longest match, except that DS at a zone's apex is answered by
@@ -456,7 +451,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		ctx->rcode = RCODE_REFUSED; /* transfers: deny by default until they exist */
 		return;
 	}
-	if (meta_qtype(qtype)) {
+	if (reserved_qtype(qtype)) {
 		ctx->rcode = RCODE_NOTIMP;
 		return;
 	}

@@ -334,9 +334,11 @@ static const tcase_t cases[] = {
 	{"example.com", 252, IN, NO_EDNS, TCP, 5, 0, 0, 0, 0, 0, {0}},
 	{"example.com", 251, IN, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
 	{"example.com", 0, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
-	{"example.com", 41, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
-	{"example.com", 250, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
-	{"example.com", 254, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
+	/* other meta types are looked up like data types (as Knot does): NODATA / NXDOMAIN */
+	{"example.com", 41, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	{"example.com", 249, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	{"example.com", 250, IN, NO_EDNS, UDP, 0, 1, 0, 0, 1, 0, {"IN\tSOA"}},
+	{"nope.example.com", 254, IN, NO_EDNS, UDP, 3, 1, 0, 0, 1, 0, {"IN\tSOA"}},
 	/* CHAOS identity */
 	{"id.server", 16, CH, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"id.server.\t0\tCH\tTXT\t\"ns1.test\""}},
 	{"HOSTNAME.BIND", 255, CH, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"HOSTNAME.BIND.\t0\tCH\tTXT\t\"ns1.test\""}},
