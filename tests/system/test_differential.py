@@ -274,6 +274,19 @@ def allow_dnssec_type_at_cname(case, k, s):
             any(rr[0] == case["qname"] for rr in s["answer"]))
 
 
+def allow_cname_qtype_through_dname(case, k, s):
+    """QTYPE CNAME below a DNAME: Knot stops at the synthesised CNAME (it matches QTYPE),
+    steerdns restarts at the new name as RFC 6672 3.2 step 3c says. Knot's answer must be the
+    start of steerdns's, and what steerdns adds must be true zone data."""
+    if case["qtype"] != "CNAME" or dname_owner(case["qname"])[0] is None:
+        return False
+    if not k["answer"] or not k["answer"] <= s["answer"]:
+        return False
+    # the chased name's outcome: more zone data, or the negative answer's SOA (RFC 2308 TTL)
+    return all(_is_zone_data(rr) for rr in s["answer"] - k["answer"]) and \
+        all(rr[1] == dns.rdatatype.SOA and rr[0] in ZONE_DATA for rr in s["authority"])
+
+
 ALLOWED = [
     ("CD copied", {"flags"}, allow_cd_copied,
      'RFC 4035 3.1.6: "a security-aware name server MUST copy the CD bit from a query into the '
@@ -286,6 +299,11 @@ ALLOWED = [
      'CNAME, copy the CNAME RR into the answer section ... and go back to step 1" (steerdns); '
      'RFC 4035 2.5 lets NSEC and RRSIG live beside a CNAME, so a DNSSEC server may answer them '
      'at the owner instead (Knot, NODATA in an unsigned zone).'),
+    ("CNAME query through a DNAME", {"answer", "authority", "rcode"},
+     allow_cname_qtype_through_dname,
+     'RFC 6672 3.2 step 3c: "... The server MUST synthesize a CNAME record as described above '
+     'and include it in the answer section. Go back to step 1." (no exception for QTYPE '
+     'CNAME, unlike RFC 1034 step 3a for a CNAME owned by the node itself).'),
     ("RFC 8482 ANY", {"answer", "additional"}, allow_any,
      'RFC 8482 4.1: "A DNS responder that receives an ANY query MAY decline to provide a '
      'conventional ANY response or MAY instead send a response with a single RRset (or a larger '
