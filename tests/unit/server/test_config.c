@@ -1,0 +1,292 @@
+/* Unit tests for the daemon's configuration (server/config.c), listen addresses
+ * (server/sock.c) and the text buffer (server/text.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "server/config.h"
+#include "server/sock.h"
+#include "server/text.h"
+
+/* Every error line logged while a test runs. */
+static srv_text_t lines;
+
+static void hook(log_level_t level, const char *line, void *data)
+{
+	(void)data;
+	if (level == LOG_LEVEL_ERROR)
+		srv_text_printf(&lines, "%s\n", line);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	srv_text_reset(&lines);
+	log_set_hook(hook, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	log_set_hook(NULL, NULL);
+	srv_text_free(&lines);
+	return 0;
+}
+
+static unsigned count_lines(void)
+{
+	unsigned n = 0;
+	for (const char *s = srv_text_str(&lines); *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_full_config(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	const char *text = "server:\n"
+	                   "  listen: [\"127.0.0.1:5353\", \"[::1]:5354\", \"192.0.2.1\"]\n"
+	                   "  workers: 3\n"
+	                   "  identity: \"ns1.example\"\n"
+	                   "  udp-payload: 4096\n"
+	                   "  tcp-idle-timeout: 2500ms\n"
+	                   "  tcp-max-connections: 64\n"
+	                   "  control-socket: run/ctl.sock\n"
+	                   "  state-dir: .\n"
+	                   "  log-level: debug\n"
+	                   "  log-target: syslog\n"
+	                   "zones:\n"
+	                   "  - name: Example.COM\n"
+	                   "    file: zones/example.com.zone\n"
+	                   "  - name: example.org.\n"
+	                   "    file: /abs/example.org.zone\n";
+	assert_int_equal(srv_config_load_string(text, "conf/t.yaml", &cfg), SD_ECONFIG);
+	/* state-dir "." is resolved against conf/, which does not exist here. */
+	assert_non_null(strstr(srv_text_str(&lines), "conf/t.yaml:9: server.state-dir:"));
+	assert_int_equal(count_lines(), 1);
+	assert_int_equal(cfg->listen_count, 3);
+	assert_int_equal(cfg->listen[0].addr.ss.ss_family, AF_INET);
+	assert_int_equal(srv_addr_port(&cfg->listen[0].addr), 5353);
+	assert_int_equal(cfg->listen[1].addr.ss.ss_family, AF_INET6);
+	assert_int_equal(srv_addr_port(&cfg->listen[1].addr), 5354);
+	assert_int_equal(srv_addr_port(&cfg->listen[2].addr), 53);
+	assert_string_equal(cfg->listen[1].where, "conf/t.yaml:2");
+	assert_int_equal(cfg->workers, 3);
+	assert_string_equal(cfg->identity, "ns1.example");
+	assert_int_equal(cfg->udp_payload, 4096);
+	assert_int_equal(cfg->tcp_idle_ms, 2500);
+	assert_int_equal(cfg->tcp_max_conns, 64);
+	assert_string_equal(cfg->control_socket, "conf/run/ctl.sock");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_DEBUG);
+	assert_true(cfg->log_syslog);
+	assert_int_equal(cfg->zone_count, 2);
+	assert_string_equal(cfg->zones[0].file, "conf/zones/example.com.zone");
+	assert_string_equal(cfg->zones[1].file, "/abs/example.org.zone");
+	assert_memory_equal(cfg->zones[0].apex, "\7example\3com", 13);
+	assert_string_equal(cfg->zones[1].where, "conf/t.yaml:15");
+	assert_ptr_equal(srv_config_zone(cfg, (const uint8_t *)"\7example\3org"), &cfg->zones[1]);
+	assert_null(srv_config_zone(cfg, (const uint8_t *)"\7example\3net"));
+	srv_config_free(cfg);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1:53\n", "t.yaml", &cfg), 0);
+	assert_int_equal(cfg->listen_count, 1);
+	assert_int_equal(cfg->workers, 0);
+	assert_true(srv_config_workers(cfg) >= 1);
+	assert_null(cfg->identity);
+	assert_int_equal(cfg->udp_payload, 1232);
+	assert_int_equal(cfg->tcp_idle_ms, 10000);
+	assert_int_equal(cfg->tcp_max_conns, 1024);
+	assert_string_equal(cfg->state_dir, ".");
+	assert_non_null(strstr(cfg->control_socket, "steerdns"));
+	assert_int_equal(cfg->log_level, LOG_LEVEL_INFO);
+	assert_false(cfg->log_syslog);
+	assert_int_equal(cfg->zone_count, 0);
+	assert_int_equal(count_lines(), 0);
+	srv_config_free(cfg);
+}
+
+static void test_identity_off(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(srv_config_load_string("server:\n  listen: 127.0.0.1\n  identity: off\n",
+	                                        "t.yaml", &cfg),
+	                 0);
+	assert_null(cfg->identity);
+	srv_config_free(cfg);
+	/* Quoted, it is the text "off". */
+	assert_int_equal(srv_config_load_string(
+	                     "server:\n  listen: 127.0.0.1\n  identity: \"off\"\n", "t.yaml", &cfg),
+	                 0);
+	assert_string_equal(cfg->identity, "off");
+	srv_config_free(cfg);
+}
+
+static void test_every_error_reported(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	const char *text = "server:\n"                                       /* 1 */
+	                   "  listen: [\"127.0.0.1:99999\", \"nonsense\"]\n" /* 2: two errors */
+	                   "  workers: many\n"                               /* 3 */
+	                   "  identity: \"\"\n"                              /* 4 */
+	                   "  udp-payload: 100\n"                            /* 5 */
+	                   "  tcp-idle-timeout: 10 parsecs\n"                /* 6 */
+	                   "  log-target: printer\n"                         /* 7 */
+	                   "  bogus: 1\n"                                    /* 8 */
+	                   "zones:\n"                                        /* 9 */
+	                   "  - name: example.com\n"                         /* 10 */
+	                   "    file: a.zone\n"                              /* 11 */
+	                   "  - name: EXAMPLE.com.\n"                        /* 12: duplicate */
+	                   "    file: b.zone\n"                              /* 13 */
+	                   "  - name: \"a..b\"\n"                            /* 14 */
+	                   "    file: c.zone\n"                              /* 15 */
+	                   "  - file: d.zone\n"                              /* 16: no name */
+	                   "    color: blue\n"                               /* 17: unknown */
+	                   "policies: {}\n";                                 /* 18 */
+	assert_int_equal(srv_config_load_string(text, "t.yaml", &cfg), SD_ECONFIG);
+	const char *expect[] = {
+	    "t.yaml:2: server.listen[0]:",
+	    "t.yaml:2: server.listen[1]:",
+	    "t.yaml:3: server.workers:",
+	    "t.yaml:4: server.identity:",
+	    "t.yaml:5: server.udp-payload:",
+	    "t.yaml:6: server.tcp-idle-timeout:",
+	    "t.yaml:7: server.log-target:",
+	    "t.yaml:8: server.bogus: unknown key",
+	    "t.yaml:12: zones[1].name: zone 'EXAMPLE.com.' is already defined at t.yaml:10",
+	    "t.yaml:14: zones[2].name:",
+	    "t.yaml:16: zones[3]: missing key 'name'",
+	    "t.yaml:17: zones[3].color: unknown key",
+	    "t.yaml:18: policies: unknown key",
+	};
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+		if (!strstr(srv_text_str(&lines), expect[i]))
+			fail_msg("missing error '%s' in:\n%s", expect[i], srv_text_str(&lines));
+	assert_int_equal(count_lines(), sizeof(expect) / sizeof(expect[0]));
+	assert_int_equal(cfg->zone_count, 1); /* the valid entry survives for --check */
+	srv_config_free(cfg);
+}
+
+static void test_listen_required(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(srv_config_load_string("zones: []\n", "t.yaml", &cfg), SD_ECONFIG);
+	assert_non_null(strstr(srv_text_str(&lines), "server.listen is required"));
+	srv_config_free(cfg);
+	assert_int_equal(srv_config_load_string("server: [\n", "t.yaml", &cfg), SD_EPARSE);
+	assert_null(cfg);
+}
+
+static void test_quick_mode(void **state)
+{
+	(void)state;
+	const char *listen[] = {"127.0.0.1:5300", "[::1]:5300"};
+	const char *zones[] = {"example.com=ex.zone", "example.org=/z/org.zone"};
+	srv_cli_t cli = {.listen = listen,
+	                 .listen_count = 2,
+	                 .zones = zones,
+	                 .zone_count = 2,
+	                 .workers = "2",
+	                 .control = "/tmp/x.sock",
+	                 .log_level = "warning"};
+	srv_config_t *cfg = NULL;
+	assert_int_equal(srv_config_load(&cli, &cfg), 0);
+	assert_int_equal(cfg->listen_count, 2);
+	assert_int_equal(cfg->zone_count, 2);
+	assert_string_equal(cfg->zones[0].file, "ex.zone");
+	assert_string_equal(cfg->zones[1].name, "example.org");
+	assert_int_equal(cfg->workers, 2);
+	assert_string_equal(cfg->control_socket, "/tmp/x.sock");
+	assert_int_equal(cfg->log_level, LOG_LEVEL_WARNING);
+	srv_config_free(cfg);
+
+	const char *bad_zones[] = {"example.com", "x=y", "x=z"};
+	srv_cli_t bad = {.listen = listen,
+	                 .listen_count = 1,
+	                 .zones = bad_zones,
+	                 .zone_count = 3,
+	                 .workers = "lots"};
+	assert_int_equal(srv_config_load(&bad, &cfg), SD_ECONFIG);
+	assert_int_equal(count_lines(), 3); /* no '=', x given twice, workers */
+	srv_config_free(cfg);
+
+	srv_cli_t mixed = {.config_file = "t.yaml", .listen = listen, .listen_count = 1};
+	assert_int_equal(srv_config_load(&mixed, &cfg), SD_ECONFIG);
+	assert_null(cfg);
+}
+
+static void test_addr_parse(void **state)
+{
+	(void)state;
+	srv_addr_t a;
+	char buf[SRV_ADDR_STRLEN];
+	assert_int_equal(srv_addr_parse("192.0.2.1:53", &a), 0);
+	assert_string_equal(srv_addr_str((struct sockaddr *)&a.ss, buf, sizeof(buf)),
+	                    "192.0.2.1:53");
+	assert_int_equal(srv_addr_parse("[2001:db8::1]:5353", &a), 0);
+	assert_string_equal(srv_addr_str((struct sockaddr *)&a.ss, buf, sizeof(buf)),
+	                    "[2001:db8::1]:5353");
+	assert_int_equal(srv_addr_parse("::1", &a), 0);
+	assert_int_equal(srv_addr_port(&a), 53);
+	assert_int_equal(srv_addr_parse("[::]", &a), 0);
+	assert_int_equal(a.len, sizeof(struct sockaddr_in6));
+	assert_int_equal(srv_addr_parse("0.0.0.0:0", &a), 0);
+	srv_addr_set_port(&a, 9);
+	assert_int_equal(srv_addr_port(&a), 9);
+	const char *bad[] = {"",     ":53",    "1.2.3.4:",     "1.2.3.4:65536",  "1.2.3.4:5x",
+	                     "[::1", "[::1]x", "[1.2.3.4]:53", "example.com:53", "1.2.3:53",
+	                     "[]:53"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (srv_addr_parse(bad[i], &a) != SD_EPARSE)
+			fail_msg("'%s' parsed", bad[i]);
+}
+
+static void test_text(void **state)
+{
+	(void)state;
+	srv_text_t t = {0};
+	assert_string_equal(srv_text_str(&t), "");
+	for (int i = 0; i < 1000; i++)
+		srv_text_printf(&t, "%d,", i);
+	assert_false(t.oom);
+	assert_int_equal(strncmp(t.buf, "0,1,2,", 6), 0);
+	assert_int_equal(t.len, strlen(t.buf));
+	srv_text_reset(&t);
+	srv_text_append(&t, "ab", 2);
+	assert_string_equal(srv_text_str(&t), "ab");
+	srv_text_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_full_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_identity_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_error_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_listen_required, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quick_mode, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addr_parse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
