@@ -1,0 +1,86 @@
+/* primary.h — one zone's primary state: serial policy, journal, IXFR history (control thread).
+ *
+ * Every content change becomes exactly one new serial and one journaled change set, in the
+ * order DESIGN.md fixes:
+ *
+ *   reload:  file version ─diff─▶ change set ─ choose serial (zone/serial.h) ─ rewrite SOA(to)
+ *            ─ apply to the served version ─▶ new version ─ journal append + fsync
+ *            ─▶ caller publishes ─▶ xfr_primary_published(): IXFR history
+ *            ─▶ caller sends NOTIFY ─▶ xfr_primary_sync(): zone file written, journal compacted
+ *
+ * The zone file is rewritten (atomically) after each change, as Knot does by default
+ * (zonefile-sync 0), so that what is on disk is what is served, serial included; a restart
+ * then needs no guessing whether the file already contains the journaled changes:
+ *
+ *   start:   file serial F, journal chain S0 ─▶ ... ─▶ L
+ *            F == L                 serve the file
+ *            F starts a journal entry  replay F ─▶ L onto the file (a crash came between the
+ *                                   journal append and the file write), then rewrite the file
+ *            otherwise              the file was changed while we were down: serve it (with a
+ *                                   serial above L unless F already is), restart the journal
+ *            and the IXFR history is rebuilt from whatever the journal holds.
+ *
+ * The journal opens with torn-tail truncation (zone/journal.h). Control thread only, which
+ * must be registered with liburcu (the history publishes with call_rcu).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "contrib/base/compiler.h"
+#include "server/xfr/history.h"
+#include "zone/journal.h"
+#include "zone/serial.h"
+#include "zone/zone.h"
+
+typedef struct xfr_primary_conf {
+	zone_serial_policy_t policy;  /* default increment */
+	zone_journal_limits_t limits; /* journal-max-size / journal-max-depth (0 = none) */
+	size_t history_depth;         /* change sets kept for IXFR (0: limits.max_depth or 100) */
+	bool write_file;              /* rewrite the zone file after each change (default on) */
+} xfr_primary_conf_t;
+
+typedef struct xfr_primary xfr_primary_t;
+
+/* Open the zone's journal (created when missing; a torn tail is truncated and logged).
+ * zone_file and journal_path are copied. */
+int xfr_primary_open(const uint8_t *apex, const char *zone_file, const char *journal_path,
+                     const xfr_primary_conf_t *conf, xfr_primary_t **out)
+    SD_NONNULL(1, 2, 3, 4, 5) SD_WUR;
+/* Close the journal and free the state; the history goes after an RCU grace period (the
+ * caller must make sure no worker still acquires from it: call after synchronize_rcu). */
+void xfr_primary_close(xfr_primary_t *p);
+
+/* The history workers read for IXFR (valid until xfr_primary_close). */
+const xfr_history_t *xfr_primary_history(const xfr_primary_t *p) SD_NONNULL(1);
+
+/* Start-up: file_v is the version just loaded from the zone file (ownership passes in every
+ * case). *out is the version to publish first; the history is rebuilt from the journal.
+ * Then call xfr_primary_sync(p, *out) (a no-op unless the file is behind). */
+int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone_version_t **out)
+    SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* A reloaded file (ownership of file_v passes in every case) against the served version:
+ * *out = NULL when nothing changed; otherwise the new version with the chosen serial,
+ * already journaled (durable), for the caller to publish, then xfr_primary_published(). */
+int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_version_t *file_v,
+                       time_t now, zone_version_t **out) SD_NONNULL(1, 2, 3, 5) SD_WUR;
+
+/* After zone_publish() of the version xfr_primary_reload() returned: add its change set to
+ * the IXFR history. */
+int xfr_primary_published(xfr_primary_t *p) SD_NONNULL(1) SD_WUR;
+
+/* After NOTIFY went out: rewrite the zone file when needed (write_file, or a replay at
+ * start) and compact the journal when over its limits. v is the served version. */
+int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v) SD_NONNULL(1, 2) SD_WUR;
+
+/* Counters for status output. */
+typedef struct xfr_primary_stats {
+	uint32_t journal_depth;
+	uint64_t journal_size;
+	uint64_t changes; /* serials made since start */
+} xfr_primary_stats_t;
+void xfr_primary_stats(const xfr_primary_t *p, xfr_primary_stats_t *out) SD_NONNULL(1, 2);

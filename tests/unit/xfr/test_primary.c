@@ -1,0 +1,248 @@
+/* test_primary.c — reload-driven serials, journal before publish, history, restart replay,
+ * torn journal tail, all on real files in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/err.h"
+#include "server/xfr/out.h"
+#include "server/xfr/primary.h"
+#include "zone/changeset.h"
+
+static char dir[256], zfile[300], jfile[300];
+static uint8_t apex[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+
+static void write_zone(uint32_t serial, const char *extra)
+{
+	FILE *f = fopen(zfile, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "$ORIGIN example.com.\n$TTL 3600\n"
+	        "@ IN SOA ns1 hostmaster %u 7200 900 1209600 300\n"
+	        "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n%s",
+	        serial, extra);
+	fclose(f);
+}
+
+static zone_version_t *load(void)
+{
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file(apex, zfile, &v), 0);
+	return v;
+}
+
+static xfr_primary_t *open_primary(void)
+{
+	xfr_primary_conf_t c = {.policy = ZONE_SERIAL_INCREMENT, .write_file = true};
+	xfr_primary_t *p = NULL;
+	assert_int_equal(xfr_primary_open(apex, zfile, jfile, &c, &p), 0);
+	return p;
+}
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/sd-xfr-primary-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(zfile, sizeof(zfile), "%s/example.com.zone", dir);
+	snprintf(jfile, sizeof(jfile), "%s/example.com.journal", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(zfile);
+	unlink(jfile);
+	rmdir(dir);
+	return 0;
+}
+
+/* Reload: a change journaled, then published and synced; returns the new version or NULL. */
+static zone_version_t *reload(xfr_primary_t *p, zone_version_t *served, bool sync)
+{
+	zone_version_t *nv = NULL;
+	assert_int_equal(xfr_primary_reload(p, served, load(), 1700000000, &nv), 0);
+	if (nv == NULL)
+		return NULL;
+	assert_int_equal(xfr_primary_published(p), 0);
+	if (sync)
+		assert_int_equal(xfr_primary_sync(p, nv), 0);
+	return nv;
+}
+
+static xfr_out_kind_t ixfr_kind(const xfr_primary_t *p, const zone_version_t *v, uint32_t from)
+{
+	xfr_request_t req = {.id = 1, .qtype = ZONE_TYPE_IXFR, .qclass = 1, .has_serial = true};
+	static const uint8_t q[] = {7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
+	                            'c', 'o', 'm', 0,   0,   251, 0,   1};
+	req.question = q;
+	req.question_len = sizeof(q);
+	req.serial = from;
+	xfr_out_params_t prm = {.req = &req, .version = v, .history = xfr_primary_history(p)};
+	xfr_out_t *x = NULL;
+	assert_int_equal(xfr_out_new(&prm, &x), 0);
+	xfr_out_kind_t k = xfr_out_kind(x);
+	xfr_out_free(x);
+	return k;
+}
+
+static void test_reload_serials_and_restart(void **state)
+{
+	write_zone(10, "");
+	xfr_primary_t *p = open_primary();
+	zone_version_t *v = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
+	assert_int_equal(zone_version_serial(v), 10);
+	assert_int_equal(xfr_primary_sync(p, v), 0);
+
+	/* same content: no new serial, nothing journaled */
+	assert_null(reload(p, v, true));
+	xfr_primary_stats_t st;
+	xfr_primary_stats(p, &st);
+	assert_int_equal(st.journal_depth, 0);
+
+	/* an edit without touching the serial: increment policy gives 11 */
+	write_zone(10, "new IN A 192.0.2.7\n");
+	zone_version_t *v2 = reload(p, v, true);
+	assert_non_null(v2);
+	assert_int_equal(zone_version_serial(v2), 11);
+	uint8_t nn[] = {3,   'n', 'e', 'w', 7,   'e', 'x', 'a', 'm',
+	                'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
+	assert_non_null(zone_version_find(v2, nn, sizeof(nn)));
+	xfr_primary_stats(p, &st);
+	assert_int_equal(st.journal_depth, 1);
+	/* the file now holds what is served, serial included */
+	zone_version_t *f = load();
+	assert_int_equal(zone_version_serial(f), 11);
+	zone_version_free(f);
+	assert_int_equal(ixfr_kind(p, v2, 10), XFR_OUT_IXFR);
+
+	/* a serial raised by hand is kept */
+	write_zone(50, "new IN A 192.0.2.8\n");
+	zone_version_t *v3 = reload(p, v2, true);
+	assert_int_equal(zone_version_serial(v3), 50);
+	assert_int_equal(ixfr_kind(p, v3, 10), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(p, v3, 11), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(p, v3, 50), XFR_OUT_IXFR_CURRENT);
+	assert_int_equal(ixfr_kind(p, v3, 9), XFR_OUT_IXFR_AXFR);
+
+	/* restart: the history comes back from the journal */
+	xfr_primary_close(p);
+	p = open_primary();
+	zone_version_t *r = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
+	assert_int_equal(zone_version_serial(r), 50);
+	assert_int_equal(ixfr_kind(p, r, 10), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(p, r, 11), XFR_OUT_IXFR);
+
+	zone_version_free(v);
+	zone_version_free(v2);
+	zone_version_free(v3);
+	zone_version_free(r);
+	xfr_primary_close(p);
+	rcu_barrier_qsbr();
+}
+
+static void test_replay_when_file_behind(void **state)
+{
+	write_zone(20, "");
+	xfr_primary_t *p = open_primary();
+	zone_version_t *v = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
+	write_zone(20, "a IN A 192.0.2.9\n");
+	zone_version_t *v2 = reload(p, v, true);
+	assert_int_equal(zone_version_serial(v2), 21);
+	/* the operator's file is restored to serial 21 content without "a" and then a change
+	 * at 22 is journaled but the process dies before the zone file is written */
+	write_zone(21, "a IN A 192.0.2.9\nb IN A 192.0.2.10\n");
+	zone_version_t *v3 = reload(p, v2, false);
+	assert_int_equal(zone_version_serial(v3), 22);
+	xfr_primary_close(p);
+	write_zone(21, "a IN A 192.0.2.9\n"); /* what the file said at serial 21 */
+	p = open_primary();
+	zone_version_t *r = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
+	assert_int_equal(zone_version_serial(r), 22); /* replayed 21 -> 22 */
+	uint8_t b[] = {1, 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+	assert_non_null(zone_version_find(r, b, sizeof(b)));
+	assert_int_equal(xfr_primary_sync(p, r), 0);
+	zone_version_t *f = load();
+	assert_int_equal(zone_version_serial(f), 22);
+	zone_version_free(f);
+	assert_int_equal(ixfr_kind(p, r, 20), XFR_OUT_IXFR);
+	zone_version_free(v);
+	zone_version_free(v2);
+	zone_version_free(v3);
+	zone_version_free(r);
+	xfr_primary_close(p);
+	rcu_barrier_qsbr();
+}
+
+static void test_torn_tail_and_edit_while_down(void **state)
+{
+	write_zone(30, "");
+	xfr_primary_t *p = open_primary();
+	zone_version_t *v = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
+	write_zone(30, "x IN A 192.0.2.11\n");
+	zone_version_t *v2 = reload(p, v, true);
+	write_zone(31, "x IN A 192.0.2.12\n");
+	zone_version_t *v3 = reload(p, v2, true);
+	assert_int_equal(zone_version_serial(v3), 32);
+	xfr_primary_close(p);
+	/* tear the last entry */
+	struct stat sb;
+	assert_int_equal(stat(jfile, &sb), 0);
+	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
+	p = open_primary();
+	zone_version_t *r = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
+	/* the file (32) is past the journal (31): served as it is, journal restarted */
+	assert_int_equal(zone_version_serial(r), 32);
+	xfr_primary_stats_t st;
+	xfr_primary_stats(p, &st);
+	assert_int_equal(st.journal_depth, 0);
+	/* and the zone keeps working: the next edit is journaled from 32 */
+	write_zone(32, "x IN A 192.0.2.13\n");
+	zone_version_t *r2 = reload(p, r, true);
+	assert_int_equal(zone_version_serial(r2), 33);
+	assert_int_equal(ixfr_kind(p, r2, 32), XFR_OUT_IXFR);
+	xfr_primary_close(p);
+
+	/* an edit while stopped that keeps the serial: served above the journal's last */
+	zone_version_t *r3 = NULL;
+	write_zone(20, "y IN A 192.0.2.15\n");
+	p = open_primary();
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r3), 0);
+	assert_int_equal(zone_version_serial(r3), 34);
+	xfr_primary_close(p);
+	zone_version_free(v);
+	zone_version_free(v2);
+	zone_version_free(v3);
+	zone_version_free(r);
+	zone_version_free(r2);
+	zone_version_free(r3);
+	rcu_barrier_qsbr();
+}
+
+int main(void)
+{
+	rcu_register_thread();
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_reload_serials_and_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_when_file_behind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail_and_edit_while_down, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rcu_barrier_qsbr();
+	rcu_unregister_thread();
+	return rc;
+}
