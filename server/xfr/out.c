@@ -104,6 +104,7 @@ struct xfr_out {
 	xfr_out_kind_t kind;
 	uint16_t id, flags;
 	bool edns, udp, sign;
+	size_t tsig_len; /* room the TSIG RR of each message needs */
 	uint16_t edns_payload;
 	size_t udp_max;
 	uint8_t question[QUEST_MAX];
@@ -295,7 +296,7 @@ static int fill(xfr_out_t *x, xfr_msg_t *m)
 
 static int build(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len)
 {
-	size_t reserve = (x->edns ? OPT_LEN : 0) + (x->sign ? TSIG_RR_MAX : 0);
+	size_t reserve = (x->edns ? OPT_LEN : 0) + (x->sign ? x->tsig_len : 0);
 	if (cap <= reserve + XFR_MSG_HDR)
 		return SD_ESPACE;
 	uint16_t flags = XFR_FLAG_QR | XFR_FLAG_AA | (x->flags & (XFR_FLAG_RD | XFR_FLAG_CD));
@@ -394,6 +395,11 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	if (p->tsig != NULL) {
 		x->tsig = *p->tsig;
 		x->sign = true;
+		/* owner, fixed fields, algorithm, time+fudge+MAC size, MAC, original ID + error +
+		 * other length, other data (6 bytes of server time with BADTIME) */
+		x->tsig_len = dname_len(x->tsig.req_key) + 10 + dname_len(x->tsig.req_alg) + 10 +
+		              (x->tsig.key ? tsig_alg_mac_len(x->tsig.key->alg) : TSIG_MAC_MAX) +
+		              6 + 6;
 	}
 	x->v = zone_version_ref(p->version);
 	x->kind = XFR_OUT_AXFR;

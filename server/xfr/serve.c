@@ -1,0 +1,234 @@
+#include "server/xfr/serve.h"
+
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/err.h"
+#include "server/xfr/msg.h"
+
+enum {
+	RCODE_FORMERR = 1,
+	RCODE_SERVFAIL = 2,
+	RCODE_NOTIMP = 4,
+	RCODE_REFUSED = 5,
+	RCODE_NOTAUTH = 9,
+};
+
+#define CLASS_IN  1
+#define CLASS_ANY 255
+
+static xfr_env_t *current_env; /* never written through: const in the API */
+
+const xfr_env_t *xfr_env_publish(const xfr_env_t *env)
+{
+	const xfr_env_t *old = current_env;
+	rcu_assign_pointer(current_env, (xfr_env_t *)(uintptr_t)env);
+	return old;
+}
+
+const xfr_env_t *xfr_env_current(void)
+{
+	return rcu_dereference(current_env);
+}
+
+/* Skip one (possibly compressed) name; false when malformed. */
+static bool skip_name(const uint8_t *m, size_t len, size_t *pos)
+{
+	size_t p = *pos;
+	while (p < len) {
+		uint8_t c = m[p];
+		if ((c & 0xc0) == 0xc0) {
+			*pos = p + 2;
+			return p + 2 <= len;
+		}
+		if (c & 0xc0)
+			return false;
+		p += 1u + c;
+		if (c == 0) {
+			*pos = p;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Cheap look at a request: its qtype, and whether its last record is a TSIG. */
+static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
+{
+	*has_tsig = false;
+	if (len < XFR_MSG_HDR || xfr_get16(m + 4) != 1)
+		return false;
+	size_t pos = XFR_MSG_HDR;
+	if (!skip_name(m, len, &pos) || len - pos < 4)
+		return false;
+	*qtype = xfr_get16(m + pos);
+	pos += 4;
+	unsigned rrs = (unsigned)xfr_get16(m + 6) + xfr_get16(m + 8) + xfr_get16(m + 10);
+	uint16_t type = 0;
+	for (unsigned i = 0; i < rrs; i++) {
+		if (!skip_name(m, len, &pos) || len - pos < 10)
+			return false;
+		type = xfr_get16(m + pos);
+		size_t rdlen = xfr_get16(m + pos + 8);
+		if (len - pos - 10 < rdlen)
+			return false;
+		pos += 10 + rdlen;
+	}
+	*has_tsig = xfr_get16(m + 10) > 0 && type == ZONE_TYPE_TSIG;
+	return true;
+}
+
+/* Header + question (when it parses) + TSIG when the request had one we can sign with. */
+static size_t error_reply(const uint8_t *req, size_t len, unsigned rcode, tsig_ctx_t *tsig,
+                          time_t now, uint8_t *resp, size_t cap)
+{
+	if (len < XFR_MSG_HDR || cap < 512)
+		return 0;
+	uint16_t fl = xfr_get16(req + 2);
+	uint16_t flags = (uint16_t)(XFR_FLAG_QR | (fl & 0x7800) | (fl & XFR_FLAG_RD) | rcode);
+	memset(resp, 0, XFR_MSG_HDR);
+	xfr_put16(resp, xfr_get16(req));
+	xfr_put16(resp + 2, flags);
+	size_t out = XFR_MSG_HDR, pos = XFR_MSG_HDR;
+	uint8_t name[DNAME_MAX];
+	if (xfr_get16(req + 4) == 1 && dname_parse(req, len, &pos, name) >= 0 && len - pos >= 4 &&
+	    pos - XFR_MSG_HDR + 4 <= DNAME_MAX + 4 && pos == XFR_MSG_HDR + dname_len(name)) {
+		memcpy(resp + out, req + XFR_MSG_HDR, pos + 4 - XFR_MSG_HDR);
+		out = pos + 4;
+		xfr_put16(resp + 4, 1);
+	}
+	if (tsig != NULL && tsig_sign(tsig, resp, &out, cap, now) != 0)
+		return 0;
+	return out;
+}
+
+static const xfr_zone_info_t *zone_info(const xfr_env_t *env, const uint8_t *apex)
+{
+	for (size_t i = 0; env != NULL && i < env->nzones; i++)
+		if (dname_equal(env->zones[i].apex, apex))
+			return &env->zones[i];
+	return NULL;
+}
+
+static size_t udp_limit(const xfr_env_t *env, const xfr_request_t *r)
+{
+	size_t ours = env != NULL && env->udp_payload ? env->udp_payload : 1232;
+	if (!r->edns)
+		return 512;
+	size_t theirs = r->edns_payload < 512 ? 512 : r->edns_payload;
+	return theirs < ours ? theirs : ours;
+}
+
+/* AXFR/IXFR: zone, ACL, transport, then the transfer itself. */
+static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const uint8_t *req,
+                            size_t len, const srv_peer_t *peer, tsig_ctx_t *tsig, time_t now,
+                            uint8_t *resp, size_t cap, size_t *resp_len, xfr_out_t **xfr,
+                            xfr_serve_stats_t *st)
+{
+	xfr_request_t r;
+	unsigned rcode = 0;
+	const zone_t *z = NULL;
+	const zone_version_t *v = NULL;
+	if (xfr_request_parse(req, len, &r) != 0)
+		rcode = RCODE_FORMERR;
+	else if (r.qclass != CLASS_IN && r.qclass != CLASS_ANY)
+		rcode = RCODE_REFUSED;
+	else if (zones == NULL || (z = zone_set_get(zones, r.qname)) == NULL)
+		rcode = RCODE_NOTAUTH; /* RFC 5936 2.2.1: not authoritative for the zone */
+	else if ((v = zone_current(z)) == NULL)
+		rcode = RCODE_SERVFAIL;
+	if (rcode == 0) {
+		const xfr_zone_info_t *zi = zone_info(env, r.qname);
+		if (zi == NULL ||
+		    !xfr_acl_allows(zi->acl, zi->acl_count, peer->addr, tsig ? tsig->key : NULL)) {
+			st->refused++;
+			rcode = RCODE_REFUSED;
+		} else if (r.qtype == ZONE_TYPE_AXFR && !peer->tcp) {
+			rcode = RCODE_NOTIMP;
+		} else {
+			xfr_out_params_t p = {.req = &r,
+			                      .version = v,
+			                      .history = zi->history,
+			                      .tsig = tsig,
+			                      .udp = !peer->tcp,
+			                      .udp_max = udp_limit(env, &r),
+			                      .edns_payload = env ? env->udp_payload : 1232};
+			if (xfr_out_new(&p, xfr) != 0)
+				rcode = RCODE_SERVFAIL;
+		}
+	}
+	if (rcode != 0) {
+		*resp_len = error_reply(req, len, rcode, tsig, now, resp, cap);
+		return XFR_SERVE_REPLY;
+	}
+	switch (xfr_out_kind(*xfr)) {
+	case XFR_OUT_AXFR:
+		st->axfr++;
+		break;
+	case XFR_OUT_IXFR:
+		st->ixfr++;
+		break;
+	case XFR_OUT_IXFR_AXFR:
+		st->ixfr_full++;
+		break;
+	default:
+		st->ixfr_current++;
+		break;
+	}
+	if (peer->tcp)
+		return XFR_SERVE_TRANSFER;
+	/* IXFR over UDP: a single datagram, the SOA alone when the reply would not fit */
+	if (xfr_out_next(*xfr, resp, cap, now, resp_len) != 0)
+		*resp_len = 0;
+	if (xfr_out_kind(*xfr) == XFR_OUT_IXFR_UDP_SOA)
+		st->ixfr_udp++;
+	xfr_out_free(*xfr);
+	*xfr = NULL;
+	return XFR_SERVE_REPLY;
+}
+
+xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_set_t *zones,
+                      const uint8_t *req, size_t len, const srv_peer_t *peer, time_t now,
+                      uint8_t *resp, size_t cap, size_t *resp_len, xfr_out_t **xfr,
+                      xfr_serve_stats_t *st)
+{
+	uint16_t qtype = 0;
+	bool has_tsig = false;
+	*resp_len = 0;
+	*xfr = NULL;
+	if (!peek(req, len, &qtype, &has_tsig) || (xfr_get16(req + 2) & XFR_FLAG_QR))
+		return XFR_SERVE_PASS; /* the engine answers FORMERR or drops */
+	unsigned opcode = (xfr_get16(req + 2) >> 11) & 0xf;
+	bool is_xfr =
+	    opcode == XFR_OPCODE_QUERY && (qtype == ZONE_TYPE_AXFR || qtype == ZONE_TYPE_IXFR);
+	if (!has_tsig && !is_xfr)
+		return XFR_SERVE_PASS;
+	tsig_ctx_t tsig, *signer = NULL;
+	if (has_tsig) {
+		int rc = tsig_verify_request(&tsig, env ? env->keys : NULL, env ? env->nkeys : 0,
+		                             req, len, now);
+		if (rc == SD_ETSIG) {
+			/* RFC 8945 5.2: NOTAUTH with the TSIG error; tsig_sign applies the MAC rule
+			 * of that error (unsigned for BADKEY/BADSIG, signed for BADTIME) */
+			st->tsig_bad++;
+			*resp_len = error_reply(req, len, RCODE_NOTAUTH, &tsig, now, resp, cap);
+			return XFR_SERVE_REPLY;
+		}
+		if (rc != 0) {
+			st->tsig_bad++;
+			*resp_len = error_reply(req, len, RCODE_FORMERR, NULL, now, resp, cap);
+			return XFR_SERVE_REPLY;
+		}
+		st->tsig_ok++;
+		signer = &tsig;
+	}
+	if (is_xfr)
+		return transfer(env, zones, req, len, peer, signer, now, resp, cap, resp_len, xfr,
+		                st);
+	/* a signed ordinary query (SOA checks of secondaries): answer, then sign */
+	size_t n = srv_answer(actx, zones, req, len, resp, peer);
+	if (n > 0 && tsig_sign(&tsig, resp, &n, cap, now) != 0)
+		n = 0;
+	*resp_len = n;
+	return XFR_SERVE_REPLY;
+}
