@@ -306,6 +306,11 @@ int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v)
 	return rc;
 }
 
+void xfr_primary_set_policy(xfr_primary_t *p, zone_serial_policy_t policy)
+{
+	p->conf.policy = policy;
+}
+
 void xfr_primary_stats(const xfr_primary_t *p, xfr_primary_stats_t *out)
 {
 	out->journal_depth = (uint32_t)zone_journal_depth(p->journal);

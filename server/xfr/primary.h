@@ -77,6 +77,9 @@ int xfr_primary_published(xfr_primary_t *p) SD_NONNULL(1) SD_WUR;
  * start) and compact the journal when over its limits. v is the served version. */
 int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v) SD_NONNULL(1, 2) SD_WUR;
 
+/* Change the serial policy (config reload). */
+void xfr_primary_set_policy(xfr_primary_t *p, zone_serial_policy_t policy) SD_NONNULL(1);
+
 /* Counters for status output. */
 typedef struct xfr_primary_stats {
 	uint32_t journal_depth;

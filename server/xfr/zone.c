@@ -1,0 +1,212 @@
+#include "server/xfr/zone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "server/xfr/primary.h"
+#include "server/xfr/serve.h"
+
+struct xfr_zone {
+	uint8_t apex[DNAME_MAX];
+	char *name;
+	xfr_zone_conf_t conf;
+	xfr_primary_t *primary;
+	bool started;
+};
+
+static xfr_notifier_t *notifier;
+
+void xfr_set_notifier(xfr_notifier_t *n)
+{
+	notifier = n;
+}
+
+xfr_notifier_t *xfr_get_notifier(void)
+{
+	return notifier;
+}
+
+int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
+		 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
+{
+	xfr_zone_t *xz = calloc(1, sizeof(*xz));
+	char path[4096];
+	if (xz == NULL)
+		return -ENOMEM;
+	memcpy(xz->apex, apex, dname_len(apex));
+	xz->name = strdup(name);
+	int rc = xz->name ? xfr_zone_conf_copy(conf, &xz->conf) : -ENOMEM;
+	/* "example.com." -> "<state>/example.com.journal"; the root zone -> "root.journal" */
+	size_t nl = strlen(name);
+	bool root = strcmp(name, ".") == 0;
+	bool dot = nl > 0 && name[nl - 1] == '.';
+	snprintf(path, sizeof(path), "%s/%s%sjournal", state_dir, root ? "root" : name,
+		 root || dot ? (root ? "." : "") : ".");
+	xfr_primary_conf_t pc = {.policy = conf->policy, .limits = conf->limits, .write_file = true};
+	if (rc == 0)
+		rc = xfr_primary_open(apex, zone_file, path, &pc, &xz->primary);
+	if (rc != 0) {
+		xfr_zone_free(xz);
+		return rc;
+	}
+	*out = xz;
+	return 0;
+}
+
+int xfr_zone_configure(xfr_zone_t *xz, const xfr_zone_conf_t *conf)
+{
+	xfr_zone_conf_t copy;
+	int rc = xfr_zone_conf_copy(conf, &copy);
+	if (rc != 0)
+		return rc;
+	xfr_zone_conf_free(&xz->conf);
+	xz->conf = copy;
+	xfr_primary_set_policy(xz->primary, conf->policy);
+	return 0;
+}
+
+void xfr_zone_free(xfr_zone_t *xz)
+{
+	if (xz == NULL)
+		return;
+	xfr_primary_close(xz->primary);
+	xfr_zone_conf_free(&xz->conf);
+	free(xz->name);
+	free(xz);
+}
+
+int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_t *file_v,
+		     zone_version_t **out)
+{
+	*out = NULL;
+	if (!xz->started || served == NULL) {
+		int rc = xfr_primary_start(xz->primary, file_v, time(NULL), out);
+		xz->started = rc == 0;
+		return rc;
+	}
+	return xfr_primary_reload(xz->primary, served, file_v, time(NULL), out);
+}
+
+void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v)
+{
+	int rc = xfr_primary_published(xz->primary);
+	if (rc != 0)
+		log_error("zone %s: IXFR history not updated: %s", xz->name, sd_strerror(rc));
+	if (notifier != NULL && xz->conf.notify_count > 0) {
+		const zone_rrset_t *soa = zone_version_soa(v);
+		uint16_t rdlen = (uint16_t)((soa->rdata[0] << 8) | soa->rdata[1]);
+		rc = xfr_notify_zone(notifier, xz->apex, soa->ttl, soa->rdata + 2, rdlen,
+				     xz->conf.notify, xz->conf.notify_count);
+		if (rc != 0)
+			log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
+	}
+	rc = xfr_primary_sync(xz->primary, v);
+	(void)rc; /* logged by the primary; the zone keeps serving from memory and journal */
+}
+
+int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
+{
+	xfr_primary_stats_t st;
+	xfr_primary_stats(xz->primary, &st);
+	xfr_hist_snap_t *s = xfr_history_acquire(xfr_primary_history(xz->primary));
+	size_t depth = xfr_hist_snap_count(s);
+	uint32_t oldest = depth ? xfr_hist_snap_diff(s, 0)->from : 0;
+	xfr_hist_snap_release(s);
+	return snprintf(buf, size,
+			"journal %u entries %llu bytes, ixfr history %zu (from serial %u), "
+			"changes %llu, notify targets %zu, acl rules %zu",
+			st.journal_depth, (unsigned long long)st.journal_size, depth, oldest,
+			(unsigned long long)st.changes, xz->conf.notify_count, xz->conf.acl_count);
+}
+
+/* ---------------------------------------------------------------- worker environment */
+
+/* One allocation holding the env, its key copies, key pointers, zone infos and ACLs. */
+typedef struct env_block {
+	xfr_env_t env;
+	tsig_key_t *keys;
+	const tsig_key_t **key_ptrs;
+	xfr_zone_info_t *zones;
+	xfr_acl_rule_t *rules;
+} env_block_t;
+
+static env_block_t *env_current;
+
+static void env_free(env_block_t *b)
+{
+	if (b == NULL)
+		return;
+	if (b->keys != NULL)
+		memset(b->keys, 0, b->env.nkeys * sizeof(*b->keys));
+	free(b->keys);
+	free(b->key_ptrs);
+	free(b->zones);
+	free(b->rules);
+	free(b);
+}
+
+static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
+		     uint16_t udp_payload, env_block_t **out)
+{
+	size_t nk = keys ? keys->count : 0, nr = 0;
+	for (size_t i = 0; i < n; i++)
+		nr += zones[i]->conf.acl_count;
+	env_block_t *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return -ENOMEM;
+	b->keys = calloc(nk + 1, sizeof(*b->keys));
+	b->key_ptrs = calloc(nk + 1, sizeof(*b->key_ptrs));
+	b->zones = calloc(n + 1, sizeof(*b->zones));
+	b->rules = calloc(nr + 1, sizeof(*b->rules));
+	if (!b->keys || !b->key_ptrs || !b->zones || !b->rules) {
+		env_free(b);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nk; i++) {
+		b->keys[i] = keys->keys[i];
+		b->key_ptrs[i] = &b->keys[i];
+	}
+	xfr_acl_rule_t *r = b->rules;
+	for (size_t i = 0; i < n; i++) {
+		const xfr_zone_t *z = zones[i];
+		xfr_zone_info_t *zi = &b->zones[i];
+		memcpy(zi->apex, z->apex, dname_len(z->apex));
+		zi->acl = r;
+		zi->acl_count = z->conf.acl_count;
+		if (z->conf.acl_count)
+			memcpy(r, z->conf.acl, z->conf.acl_count * sizeof(*r));
+		r += z->conf.acl_count;
+		zi->history = xfr_primary_history(z->primary);
+	}
+	b->env = (xfr_env_t){.keys = b->key_ptrs, .nkeys = nk, .zones = b->zones, .nzones = n,
+			     .udp_payload = udp_payload};
+	*out = b;
+	return 0;
+}
+
+int xfr_env_update(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
+		   uint16_t udp_payload)
+{
+	env_block_t *b = NULL;
+	int rc = env_build(keys, zones, n, udp_payload, &b);
+	if (rc != 0)
+		return rc;
+	xfr_env_publish(&b->env);
+	synchronize_rcu(); /* no worker reads the previous environment any more */
+	env_free(env_current);
+	env_current = b;
+	return 0;
+}
+
+void xfr_env_clear(void)
+{
+	xfr_env_publish(NULL);
+	synchronize_rcu();
+	env_free(env_current);
+	env_current = NULL;
+}
