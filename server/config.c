@@ -22,6 +22,7 @@ typedef int (*section_fn)(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t
 
 static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+static int parse_keys(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 
 /* The top-level dispatch table: one line per section. */
 static const struct {
@@ -29,6 +30,7 @@ static const struct {
 	section_fn parse;
 } sections[] = {
     {"server", parse_server},
+    {"keys", parse_keys}, /* before zones: zones refer to keys by name */
     {"zones", parse_zones},
 };
 
@@ -275,7 +277,9 @@ static const srv_zone_conf_t *zone_dup(const srv_config_t *cfg, const uint8_t *a
 
 static int zone_entry(conf_ctx_t *ctx, const conf_node_t *item, srv_config_t *cfg)
 {
-	static const char *const keys[] = {"name", "file", NULL};
+	const char *keys[3 + 8] = {"name", "file"}; /* + the transfer keys (server/xfr/conf.h) */
+	for (size_t i = 0; xfr_zone_conf_keys[i] && i < 8; i++)
+		keys[2 + i] = xfr_zone_conf_keys[i];
 	if (!conf_expect_map(ctx, item, keys))
 		return 0;
 	const conf_node_t *name = conf_get(item, "name");
@@ -301,7 +305,14 @@ static int zone_entry(conf_ctx_t *ctx, const conf_node_t *item, srv_config_t *cf
 	z->file = path_join(cfg->dir, file_s);
 	z->where = where_of(item);
 	cfg->zone_count++; /* counted before the check so srv_config_free releases it */
-	return z->name && z->file && z->where ? 0 : -ENOMEM;
+	if (!z->name || !z->file || !z->where)
+		return -ENOMEM;
+	return xfr_conf_zone(ctx, item, &cfg->keys, &z->xfr);
+}
+
+static int parse_keys(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
+{
+	return xfr_conf_keys(ctx, node, cfg->dir, &cfg->keys);
 }
 
 static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
@@ -546,7 +557,9 @@ void srv_config_free(srv_config_t *cfg)
 		free(cfg->zones[i].name);
 		free(cfg->zones[i].file);
 		free(cfg->zones[i].where);
+		xfr_zone_conf_free(&cfg->zones[i].xfr);
 	}
+	xfr_keys_free(&cfg->keys);
 	free(cfg->listen);
 	free(cfg->zones);
 	free(cfg->identity);

@@ -21,6 +21,7 @@
 #include "contrib/base/compiler.h"
 #include "contrib/base/log.h"
 #include "server/sock.h"
+#include "server/xfr/conf.h"
 #include "zone/name.h"
 
 #define SRV_WORKERS_MAX 256
@@ -36,6 +37,7 @@ typedef struct srv_zone_conf {
 	uint8_t apex[DNAME_MAX]; /* lowercased wire form */
 	char *file;              /* resolved against the config file's directory */
 	char *where;             /* "file:line" of the entry, or "command line" */
+	xfr_zone_conf_t xfr;     /* serial policy, journal limits, notify, transfer-acl */
 } srv_zone_conf_t;
 
 typedef struct srv_config {
@@ -56,6 +58,8 @@ typedef struct srv_config {
 
 	srv_zone_conf_t *zones;
 	size_t zone_count;
+
+	xfr_keys_t keys; /* the `keys:` section: TSIG keys (server/xfr/conf.h) */
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override
