@@ -215,7 +215,6 @@ static void put_additional(srv_answer_ctx_t *ctx)
  * other in-zone targets follow when they fit (RFC 9471 3.2). */
 static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 {
-	ctx->aa = false;
 	const zone_rrset_t *ns = zone_node_rrset(cut, ZONE_TYPE_NS);
 	if (ns == NULL)
 		return 0;
@@ -343,9 +342,9 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 }
 
 /* The lookup of RFC 1034 4.3.2 steps 3a-3c as a state machine over CNAME/DNAME hops. A chain
- * is followed only inside the same zone version, as Knot and NSD do: a target elsewhere (or
- * below a zone cut) ends the answer with the records so far and the resolver continues. It
- * stops at a loop or after CHAIN_MAX hops. */
+ * is followed only inside the same zone version, as Knot and NSD do: a target in another zone
+ * ends the answer with the records so far, and a target below a zone cut ends it with that
+ * referral; the resolver continues from there. It stops at a loop or after CHAIN_MAX hops. */
 static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
 {
 	for (unsigned hop = 0;; hop++) {
@@ -360,7 +359,14 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
 			/* DS lives on the parent side of the cut (RFC 4035 3.1.4.1). */
 			if (qtype == ZONE_TYPE_DS && exact && node == top)
 				return put_answer(ctx, node, owner, qtype);
-			return hop == 0 ? put_referral(ctx, top) : 0;
+			/* A chain that enters a delegation ends in its referral: RFC 1034
+			 * 4.3.2 step 3a restarts at step 1, and step 3b then copies the NS
+			 * RRset to authority and the glue to additional (Knot does the same). AA
+			 * stays set after a CNAME: it speaks of the name in the question (RFC 1035
+			 * 4.1.1), for which we are authoritative. */
+			if (hop == 0)
+				ctx->aa = false;
+			return put_referral(ctx, top);
 		}
 		if (top != NULL)
 			ret = put_dname(ctx, top, owner, hop, &next);

@@ -294,7 +294,7 @@ ALLOWED = [
     ("Extended DNS Error option", {"edns"}, allow_ede,
      'RFC 8914 3: "The Extended DNS Error (EDE) option can be included in any response"; it is '
      'optional (Knot adds EDE 20 "Not Authoritative" to REFUSED).'),
-    ("NSEC/RRSIG at a CNAME", {"answer", "authority", "rcode"}, allow_dnssec_type_at_cname,
+    ("NSEC/RRSIG at a CNAME", {"answer", "authority", "additional", "rcode"}, allow_dnssec_type_at_cname,
      'RFC 1034 4.3.2 step 3a: "If the data at the node is a CNAME, and QTYPE doesn\'t match '
      'CNAME, copy the CNAME RR into the answer section ... and go back to step 1" (steerdns); '
      'RFC 4035 2.5 lets NSEC and RRSIG live beside a CNAME, so a DNSSEC server may answer them '

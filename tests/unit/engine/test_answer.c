@@ -280,7 +280,10 @@ static const tcase_t cases[] = {
 	/* CNAME out of the zone: just the CNAME */
 	{"out.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tCNAME\twww.example.net."}},
 	/* CNAME below a zone cut: the chain ends with the CNAME */
-	{"tosub.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"IN\tCNAME\thost.sub.example.com."}},
+	/* a chain into a delegation ends in its referral; AA stays (RFC 1034 4.3.2 3a then 3b) */
+	{"tosub.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 1, 2, 3,
+	 {"IN\tCNAME\thost.sub.example.com.", ";; AUTHORITY SECTION:\nsub.example.com.\t3600\tIN\tNS\tns.",
+	  "ns.sub.example.com.\t3600\tIN\tA\t192.0.2.201", "ns.sub.example.com.\t3600\tIN\tAAAA\t2001:db8::201"}},
 	/* DNAME: DNAME, synthesized CNAME (TTL of the DNAME), then the target */
 	{"host.dn.example.com", 1, IN, NO_EDNS, UDP, 0, 1, 0, 3, 0, 0,
 	 {"dn.example.com.\t3600\tIN\tDNAME\ttarget.example.com.",
