@@ -24,7 +24,7 @@ size_t dname_len(const uint8_t *name) SD_NONNULL(1);
  * bytes and reserved label types. On success advances *pos past the name as it appears in
  * the packet and returns the name's length; returns SD_EPARSE on malformed input. */
 int dname_parse(const uint8_t *pkt, size_t len, size_t *pos, uint8_t out[DNAME_MAX])
-	SD_NONNULL(1, 3, 4) SD_WUR;
+    SD_NONNULL(1, 3, 4) SD_WUR;
 
 /* Lowercase A-Z in place. */
 void dname_lower(uint8_t *name) SD_NONNULL(1);
@@ -58,7 +58,7 @@ char *dname_to_str(const uint8_t *name, char *buf, size_t size) SD_NONNULL(1, 2)
 /* Parse presentation form (absolute or relative to origin, which may be NULL) into out,
  * lowercased. Returns the length or SD_EPARSE. Control path only. */
 int dname_from_str(const char *text, const uint8_t *origin, uint8_t out[DNAME_MAX])
-	SD_NONNULL(1, 3) SD_WUR;
+    SD_NONNULL(1, 3) SD_WUR;
 
 /* 32-bit hash of a lowercased name (for hash tables). */
 uint32_t dname_hash(const uint8_t *name, size_t len) SD_NONNULL(1);

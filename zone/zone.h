@@ -65,7 +65,7 @@ typedef struct zone_rrset {
 	uint16_t count;
 	uint32_t ttl;
 	uint32_t rdata_len;
-	uint16_t policy;       /* steering policy id; 0 = plain RRset (assigned by the server) */
+	uint16_t policy; /* steering policy id; 0 = plain RRset (assigned by the server) */
 	const uint8_t *rdata;
 	/* For NS, MX and SRV: `count` entries, the in-zone node named by each record's target
 	 * (NULL when the target is outside the zone or does not exist); NULL for other types.
@@ -74,16 +74,16 @@ typedef struct zone_rrset {
 } zone_rrset_t;
 
 struct zone_node {
-	const uint8_t *owner;       /* lowercased wire name */
+	const uint8_t *owner; /* lowercased wire name */
 	uint8_t owner_len;
-	uint8_t labels;             /* dname_labels(owner) */
-	uint16_t flags;             /* ZONE_NODE_* */
-	uint16_t rrset_count;       /* 0 for an empty non-terminal */
-	const zone_rrset_t *rrsets; /* sorted by type */
-	const zone_node_t *parent;  /* NULL at the apex */
+	uint8_t labels;              /* dname_labels(owner) */
+	uint16_t flags;              /* ZONE_NODE_* */
+	uint16_t rrset_count;        /* 0 for an empty non-terminal */
+	const zone_rrset_t *rrsets;  /* sorted by type */
+	const zone_node_t *parent;   /* NULL at the apex */
 	const zone_node_t *wildcard; /* the child "*.<owner>" when it exists */
-	const zone_node_t *cut;     /* highest ancestor-or-self zone cut (not the apex) or NULL */
-	const zone_node_t *dname;   /* highest proper ancestor owning a DNAME, or NULL */
+	const zone_node_t *cut;      /* highest ancestor-or-self zone cut (not the apex) or NULL */
+	const zone_node_t *dname;    /* highest proper ancestor owning a DNAME, or NULL */
 };
 
 typedef struct zone_version zone_version_t;
@@ -102,13 +102,13 @@ size_t zone_version_rr_count(const zone_version_t *v) SD_NONNULL(1);
 /* Exact lookup of a lowercased name (len = dname_len(name)); NULL when absent. Empty
  * non-terminals are found. */
 const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
-	SD_NONNULL(1, 2);
+    SD_NONNULL(1, 2);
 
 /* Deepest existing node at or above a lowercased name that lies in the zone: the exact match
  * when it exists (then *exact is true), otherwise the closest encloser (RFC 4592). NULL when
  * the name is not in the zone. */
-const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name,
-					bool *exact) SD_NONNULL(1, 2, 3);
+const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
+    SD_NONNULL(1, 2, 3);
 
 /* RRset of a type at a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type) SD_NONNULL(1);
@@ -125,8 +125,8 @@ int zone_builder_new(const uint8_t *apex, zone_builder_t **out) SD_NONNULL(1, 2)
 /* Add one record; owner is any-case wire form; rdata is wire form with names uncompressed.
  * where ("file:line") is kept for error messages and may be NULL. */
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
-		     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
-	SD_NONNULL(1, 2) SD_WUR;
+                     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+    SD_NONNULL(1, 2) SD_WUR;
 /* Check the semantic rules (one SOA at apex, NS at apex, CNAME and other data, out-of-zone
  * data, missing glue) logging "file:line: message" for each violation, then build the
  * version. Consumes the builder in every case. Returns SD_ESEMANTIC when a rule failed. */
@@ -151,7 +151,7 @@ const char *zone_type_to_str(uint16_t type, char buf[16]) SD_NONNULL(2);
  * and returns how many; 0 for other types; SD_EPARSE when the rdata is malformed for its type
  * (a name runs past rdlen or the fixed fields do not fit). Pure; any thread. */
 int zone_rdata_names(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uint16_t offs[2])
-	SD_NONNULL(2, 4) SD_WUR;
+    SD_NONNULL(2, 4) SD_WUR;
 
 /* --- zones and publication --- */
 
@@ -178,4 +178,4 @@ void zone_publish(zone_t *z, zone_version_t *v) SD_NONNULL(1, 2);
  * and build a version. Every syntax or semantic problem is logged as "file:line: message".
  * Returns 0, or SD_EPARSE / SD_ESEMANTIC / a negated errno with nothing built. */
 int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
-	SD_NONNULL(1, 2, 3) SD_WUR;
+    SD_NONNULL(1, 2, 3) SD_WUR;

@@ -109,20 +109,20 @@ typedef struct {
 } reader_t;
 
 static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char *key,
-		     conf_node_t **out);
+                     conf_node_t **out);
 
 static int next_event(reader_t *r, yaml_event_t *ev)
 {
 	if (yaml_parser_parse(&r->parser, ev))
 		return 0;
-	log_error("%s:%zu:%zu: YAML syntax error: %s", r->name,
-		  r->parser.problem_mark.line + 1, r->parser.problem_mark.column + 1,
-		  r->parser.problem ? r->parser.problem : "unknown");
+	log_error("%s:%zu:%zu: YAML syntax error: %s", r->name, r->parser.problem_mark.line + 1,
+	          r->parser.problem_mark.column + 1,
+	          r->parser.problem ? r->parser.problem : "unknown");
 	return SD_EPARSE;
 }
 
 static conf_node_t *new_node(reader_t *r, conf_kind_t kind, const yaml_event_t *ev,
-			     const char *path, const char *key)
+                             const char *path, const char *key)
 {
 	conf_node_t *n = doc_alloc(r->doc, sizeof(*n));
 	if (!n)
@@ -187,12 +187,12 @@ static int read_map(reader_t *r, conf_node_t *n)
 		}
 		if (ev.type != YAML_SCALAR_EVENT) {
 			log_error("%s:%zu: %s: map keys must be plain strings", r->name,
-				  ev.start_mark.line + 1, n->path);
+			          ev.start_mark.line + 1, n->path);
 			yaml_event_delete(&ev);
 			goto fail;
 		}
-		const char *key = doc_strdup(r->doc, (const char *)ev.data.scalar.value,
-					     ev.data.scalar.length);
+		const char *key =
+		    doc_strdup(r->doc, (const char *)ev.data.scalar.value, ev.data.scalar.length);
 		yaml_event_delete(&ev);
 		const char *path = n->path[0] ? doc_printf(r->doc, "%s.%s", n->path, key) : key;
 		if (next_event(r, &ev) < 0)
@@ -209,7 +209,7 @@ fail:
 }
 
 static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char *key,
-		     conf_node_t **out)
+                     conf_node_t **out)
 {
 	conf_node_t *n;
 	switch (ev->type) {
@@ -217,10 +217,10 @@ static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char
 		n = new_node(r, CONF_SCALAR, ev, path, key);
 		if (!n)
 			return -ENOMEM;
-		n->value = doc_strdup(r->doc, (const char *)ev->data.scalar.value,
-				      ev->data.scalar.length);
+		n->value =
+		    doc_strdup(r->doc, (const char *)ev->data.scalar.value, ev->data.scalar.length);
 		n->quoted = ev->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
-			    ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+		            ev->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 		*out = n;
 		return n->value ? 0 : -ENOMEM;
 	case YAML_SEQUENCE_START_EVENT:
@@ -233,11 +233,11 @@ static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char
 		return n ? read_map(r, n) : -ENOMEM;
 	case YAML_ALIAS_EVENT:
 		log_error("%s:%zu: %s: YAML aliases are not supported", r->name,
-			  ev->start_mark.line + 1, path);
+		          ev->start_mark.line + 1, path);
 		return SD_EPARSE;
 	default:
 		log_error("%s:%zu: %s: unexpected YAML event", r->name, ev->start_mark.line + 1,
-			  path);
+		          path);
 		return SD_EPARSE;
 	}
 }
@@ -331,7 +331,7 @@ void conf_error(conf_ctx_t *ctx, const conf_node_t *node, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_error("%s:%u: %s: %s", node->file, node->line, node->path[0] ? node->path : "(top)",
-		  msg);
+	          msg);
 	ctx->errors++;
 }
 
@@ -423,7 +423,7 @@ bool conf_u32(conf_ctx_t *ctx, const conf_node_t *node, uint32_t min, uint32_t m
 }
 
 bool conf_duration_ms(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_ms, uint64_t max_ms,
-		      uint64_t *out)
+                      uint64_t *out)
 {
 	const char *s = node->kind == CONF_SCALAR ? node->value : NULL;
 	char *end = NULL;
@@ -442,9 +442,9 @@ bool conf_duration_ms(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_ms,
 	}
 	if (mult == 0 || v > max_ms / mult || v * mult < min_ms || v * mult > max_ms) {
 		conf_error(ctx, node,
-			   "expected a duration from %" PRIu64 "ms to %" PRIu64
-			   "ms (e.g. 500ms, 5s, 2m)",
-			   min_ms, max_ms);
+		           "expected a duration from %" PRIu64 "ms to %" PRIu64
+		           "ms (e.g. 500ms, 5s, 2m)",
+		           min_ms, max_ms);
 		return false;
 	}
 	*out = v * mult;
@@ -452,7 +452,7 @@ bool conf_duration_ms(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_ms,
 }
 
 bool conf_str_list(conf_ctx_t *ctx, const conf_node_t *node, const char **out, size_t max,
-		   size_t *count)
+                   size_t *count)
 {
 	if (node->kind == CONF_SCALAR) {
 		out[0] = node->value;

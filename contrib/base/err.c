@@ -3,19 +3,19 @@
 #include <string.h>
 
 static const char *const own_errors[] = {
-	[SD_EPARSE - SD_EBASE] = "malformed input",
-	[SD_ESEMANTIC - SD_EBASE] = "semantic error",
-	[SD_ENOTFOUND - SD_EBASE] = "not found",
-	[SD_EEXIST - SD_EBASE] = "already exists",
-	[SD_ELIMIT - SD_EBASE] = "limit reached",
-	[SD_ESPACE - SD_EBASE] = "no space in buffer",
-	[SD_ECONFIG - SD_EBASE] = "invalid configuration",
-	[SD_ECHECKSUM - SD_EBASE] = "checksum mismatch",
-	[SD_ETSIG - SD_EBASE] = "TSIG verification failed",
-	[SD_EREFUSED - SD_EBASE] = "refused",
-	[SD_EPROTO - SD_EBASE] = "protocol error",
-	[SD_ETIMEOUT - SD_EBASE] = "timed out",
-	[SD_ETLS - SD_EBASE] = "TLS error",
+    [SD_EPARSE - SD_EBASE] = "malformed input",
+    [SD_ESEMANTIC - SD_EBASE] = "semantic error",
+    [SD_ENOTFOUND - SD_EBASE] = "not found",
+    [SD_EEXIST - SD_EBASE] = "already exists",
+    [SD_ELIMIT - SD_EBASE] = "limit reached",
+    [SD_ESPACE - SD_EBASE] = "no space in buffer",
+    [SD_ECONFIG - SD_EBASE] = "invalid configuration",
+    [SD_ECHECKSUM - SD_EBASE] = "checksum mismatch",
+    [SD_ETSIG - SD_EBASE] = "TSIG verification failed",
+    [SD_EREFUSED - SD_EBASE] = "refused",
+    [SD_EPROTO - SD_EBASE] = "protocol error",
+    [SD_ETIMEOUT - SD_EBASE] = "timed out",
+    [SD_ETLS - SD_EBASE] = "TLS error",
 };
 
 const char *sd_strerror(int code)

@@ -11,20 +11,20 @@
 enum {
 	SD_OK = 0,
 	SD_EBASE = -10000,
-	SD_EPARSE = SD_EBASE,  /* malformed input (text or wire) */
-	SD_ESEMANTIC,          /* well-formed but violates a rule (zone or config) */
-	SD_ENOTFOUND,          /* a looked-up object does not exist */
-	SD_EEXIST,             /* an object that must be unique exists already */
-	SD_ELIMIT,             /* a configured or protocol limit was reached */
-	SD_ESPACE,             /* the output does not fit the buffer */
-	SD_ECONFIG,            /* the configuration is invalid */
-	SD_ECHECKSUM,          /* stored data failed its checksum */
-	SD_ETSIG,              /* TSIG verification failed */
-	SD_EREFUSED,           /* an operation was refused by policy */
-	SD_EPROTO,             /* a peer broke the protocol */
-	SD_ETIMEOUT,           /* an operation timed out */
-	SD_ETLS,               /* TLS handshake or verification failed */
-	SD_EEND_,              /* not a code: end marker */
+	SD_EPARSE = SD_EBASE, /* malformed input (text or wire) */
+	SD_ESEMANTIC,         /* well-formed but violates a rule (zone or config) */
+	SD_ENOTFOUND,         /* a looked-up object does not exist */
+	SD_EEXIST,            /* an object that must be unique exists already */
+	SD_ELIMIT,            /* a configured or protocol limit was reached */
+	SD_ESPACE,            /* the output does not fit the buffer */
+	SD_ECONFIG,           /* the configuration is invalid */
+	SD_ECHECKSUM,         /* stored data failed its checksum */
+	SD_ETSIG,             /* TSIG verification failed */
+	SD_EREFUSED,          /* an operation was refused by policy */
+	SD_EPROTO,            /* a peer broke the protocol */
+	SD_ETIMEOUT,          /* an operation timed out */
+	SD_ETLS,              /* TLS handshake or verification failed */
+	SD_EEND_,             /* not a code: end marker */
 };
 
 /* Return a static, human-readable text for any code this convention produces.

@@ -21,18 +21,18 @@
 
 /* Settings the answer path reads; fixed for the life of a worker generation. */
 typedef struct srv_answer_conf {
-	const char *identity;      /* answer CH TXT id.server/hostname.bind; NULL = REFUSED */
-	uint16_t udp_max_payload;  /* our EDNS UDP payload size (RFC 6891 6.2.5), e.g. 1232 */
+	const char *identity;     /* answer CH TXT id.server/hostname.bind; NULL = REFUSED */
+	uint16_t udp_max_payload; /* our EDNS UDP payload size (RFC 6891 6.2.5), e.g. 1232 */
 } srv_answer_conf_t;
 
 /* Per-worker counters; only the owning worker writes them (readers tolerate tearing). */
 typedef struct srv_stats {
 	uint64_t queries;
 	uint64_t udp, tcp;
-	uint64_t rcode[16];  /* responses by RCODE (low 4 bits) */
+	uint64_t rcode[16]; /* responses by RCODE (low 4 bits) */
 	uint64_t badvers;
-	uint64_t dropped;    /* no response at all: unparseable header, QR=1 */
-	uint64_t truncated;  /* TC set */
+	uint64_t dropped;   /* no response at all: unparseable header, QR=1 */
+	uint64_t truncated; /* TC set */
 	uint64_t edns;
 } srv_stats_t;
 
@@ -48,7 +48,8 @@ typedef struct srv_peer {
 typedef struct srv_answer_ctx srv_answer_ctx_t;
 
 /* Create a context for one worker; conf must outlive it. Control thread or worker start. */
-int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out) SD_NONNULL(1, 2) SD_WUR;
+int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
+    SD_NONNULL(1, 2) SD_WUR;
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx);
 srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
 
@@ -57,4 +58,4 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
  * sent (no parseable header, or a response message). zones may be NULL (no zones: REFUSED).
  * Only the worker owning ctx may call it. */
 size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,
-		  size_t req_len, uint8_t *resp, const srv_peer_t *peer) SD_NONNULL(1, 3, 5, 6);
+                  size_t req_len, uint8_t *resp, const srv_peer_t *peer) SD_NONNULL(1, 3, 5, 6);

@@ -16,9 +16,9 @@ static void test_tree_and_readers(void **state)
 	(void)state;
 	conf_doc_t *doc = NULL;
 	assert_int_equal(conf_load_string("server:\n  workers: 4\n  timeout: 250ms\n  flag: yes\n"
-					  "zones:\n  - name: a.\n  - name: b.\n",
-					  "t.yaml", &doc),
-			 0);
+	                                  "zones:\n  - name: a.\n  - name: b.\n",
+	                                  "t.yaml", &doc),
+	                 0);
 	conf_ctx_t ctx = {0};
 	const conf_node_t *root = conf_root(doc);
 	assert_true(conf_expect_map(&ctx, root, top_keys));
@@ -47,8 +47,8 @@ static void test_errors_are_counted(void **state)
 	(void)state;
 	conf_doc_t *doc = NULL;
 	assert_int_equal(conf_load_string("server:\n  workers: many\n  bogus: 1\n  workers: 2\n",
-					  "t.yaml", &doc),
-			 0);
+	                                  "t.yaml", &doc),
+	                 0);
 	conf_ctx_t ctx = {0};
 	const conf_node_t *srv = conf_get(conf_root(doc), "server");
 	conf_expect_map(&ctx, srv, server_keys); /* unknown 'bogus', duplicate 'workers' */
@@ -71,9 +71,9 @@ static void test_syntax_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tree_and_readers),
-		cmocka_unit_test(test_errors_are_counted),
-		cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_tree_and_readers),
+	    cmocka_unit_test(test_errors_are_counted),
+	    cmocka_unit_test(test_syntax_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
