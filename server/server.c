@@ -5,6 +5,7 @@
 #include "server/control.h"
 #include "server/engine/answer.h"
 #include "server/worker.h"
+#include "server/xfr/zone.h"
 #include "server/zones.h"
 #include "steerdns_version.h"
 
@@ -128,12 +129,24 @@ out:
 
 /* --- signals and the control loop --- */
 
+/* NOTIFY out runs on the control loop: 5 tries, 1-2-4-8-16 s apart (RFC 1996 3.6) */
+static int start_notify(srv_server_t *s)
+{
+	xfr_notifier_t *n = NULL;
+	int ret = xfr_notifier_new(&s->loop, 1000, 5, &n);
+	if (ret == 0)
+		xfr_set_notifier(n);
+	return ret;
+}
+
 static void stop_all(srv_server_t *s)
 {
 	if (s->stopping)
 		return;
 	s->stopping = true;
 	srv_control_close(s->control);
+	xfr_notifier_close(xfr_get_notifier()); /* pending NOTIFYs are dropped */
+	xfr_set_notifier(NULL);
 	if (s->nsignals >= 1)
 		uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	if (s->nsignals >= 2)
@@ -199,6 +212,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0)
 		ret = uv_loop_init(&s->loop);
 	s->loop_ready = ret == 0 && s->zones;
+	if (ret == 0)
+		ret = start_notify(s);
 	if (ret == 0)
 		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
 	if (ret == 0)

@@ -2,6 +2,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "server/xfr/serve.h"
 #include "server/zones.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
 #include <uv.h>
@@ -70,6 +72,7 @@ typedef struct tcp_conn {
 	bool blocked; /* a complete query waits for room in the output */
 	bool eof;     /* the peer closed its side (or we stop): finish writing, then close */
 	bool closing;
+	xfr_out_t *xfr; /* an AXFR/IXFR being written, one message per free output buffer */
 } tcp_conn_t;
 
 struct srv_worker {
@@ -81,6 +84,7 @@ struct srv_worker {
 	bool loop_ready, async_ready, started, stopping;
 	srv_answer_ctx_t *actx;
 	srv_io_stats_t io;
+	xfr_serve_stats_t xfr; /* transfers and TSIG (server/xfr/serve.h) */
 
 	udp_sock_t *udp;
 	tcp_listener_t *tcp;
@@ -157,8 +161,14 @@ static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsig
 		struct msghdr *rh = &w->rmsg[i].msg_hdr;
 		srv_peer_t peer = {.addr = (const struct sockaddr *)&w->rname[i], .tcp = false};
 		uint8_t *resp = w->arena + off;
-		size_t len = srv_answer(w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len,
-		                        resp, &peer);
+		size_t len = 0;
+		xfr_out_t *x = NULL;
+		/* TSIG-signed queries and IXFR over UDP are answered there; AXFR gets NOTIMP */
+		if (xfr_serve(xfr_env_current(), w->actx, zones, w->riov[i].iov_base,
+		              w->rmsg[i].msg_len, &peer, time(NULL), resp, SRV_RESPONSE_MAX, &len,
+		              &x, &w->xfr) == XFR_SERVE_PASS)
+			len = srv_answer(w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len,
+			                 resp, &peer);
 		if (len == 0)
 			continue;
 		if (len > w->conf.udp_payload) {
@@ -234,6 +244,11 @@ static void tcp_on_closed(uv_handle_t *h)
 {
 	tcp_conn_t *c = h->data;
 	srv_worker_t *w = c->w;
+	if (c->xfr) { /* the peer went away or we stop in the middle of a transfer */
+		xfr_out_log_done(c->xfr, (const struct sockaddr *)&c->peer, SD_EPROTO);
+		xfr_out_free(c->xfr);
+		c->xfr = NULL;
+	}
 	c->active = false;
 	c->next_free = w->free_conns;
 	w->free_conns = c;
@@ -314,15 +329,46 @@ static void tcp_on_write(uv_write_t *req, int status)
 	tcp_maybe_finish(c);
 }
 
+/* Write the connection's transfer, one message into each output buffer that has room for a
+ * maximal one; true while the transfer still has messages (the next queries wait). */
+static bool tcp_xfr_pump(tcp_conn_t *c)
+{
+	while (c->xfr && !c->closing) {
+		if (TCP_OUT_CAP - c->out_len[c->fill] < TCP_FRAME) {
+			c->blocked = true; /* resumed by tcp_on_write */
+			return true;
+		}
+		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
+		size_t len = 0;
+		int ret = xfr_out_next(c->xfr, o + 2, SRV_RESPONSE_MAX, time(NULL), &len);
+		if (ret == 0) {
+			o[0] = (uint8_t)(len >> 8);
+			o[1] = (uint8_t)len;
+			c->out_len[c->fill] += 2 + len;
+		}
+		if (ret != 0 || xfr_out_done(c->xfr)) {
+			xfr_out_log_done(c->xfr, (const struct sockaddr *)&c->peer, ret);
+			xfr_out_free(c->xfr);
+			c->xfr = NULL;
+			if (ret != 0)
+				tcp_close(c);
+		}
+	}
+	return c->xfr != NULL;
+}
+
 /* Answer every complete message in the input, in order, while the output has room for a
- * maximal answer (RFC 7766 6.2.1.1: pipelined queries; we answer them in order). Must be
- * called QSBR-online. */
+ * maximal answer (RFC 7766 6.2.1.1: pipelined queries; we answer them in order). A transfer
+ * request makes the connection write that transfer before it answers the next query. Must
+ * be called QSBR-online. */
 static void tcp_process(tcp_conn_t *c)
 {
 	srv_worker_t *w = c->w;
 	const zone_set_t *zones = srv_zones_current();
 	srv_peer_t peer = {.addr = (const struct sockaddr *)&c->peer, .tcp = true};
 	size_t pos = 0;
+	if (tcp_xfr_pump(c))
+		return;
 	while (!c->closing && c->in_len - pos >= 2) {
 		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
 		if (mlen < 12) { /* not even a header: the framing is broken, give up */
@@ -337,13 +383,20 @@ static void tcp_process(tcp_conn_t *c)
 			break;
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-		size_t len = srv_answer(w->actx, zones, c->in + pos + 2, mlen, o + 2, &peer);
+		size_t len = 0;
+		xfr_serve_t r = xfr_serve(xfr_env_current(), w->actx, zones, c->in + pos + 2, mlen,
+		                          &peer, time(NULL), o + 2, SRV_RESPONSE_MAX, &len, &c->xfr,
+		                          &w->xfr);
+		if (r == XFR_SERVE_PASS)
+			len = srv_answer(w->actx, zones, c->in + pos + 2, mlen, o + 2, &peer);
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);
 			o[1] = (uint8_t)len;
 			c->out_len[c->fill] += 2 + len;
 		}
 		pos += 2 + mlen;
+		if (r == XFR_SERVE_TRANSFER && tcp_xfr_pump(c))
+			break;
 	}
 	if (pos) {
 		memmove(c->in, c->in + pos, c->in_len - pos);

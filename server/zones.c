@@ -2,6 +2,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "server/xfr/zone.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ typedef struct zentry {
 	file_id_t id;     /* of the file at the last successful load */
 	time_t loaded_at; /* 0 = never loaded */
 	srv_text_t error; /* lines of the last failed load; empty after a success */
+	xfr_zone_t *xfr;  /* primary state: serials, journal, IXFR history, NOTIFY */
 } zentry_t;
 
 struct srv_zones {
@@ -71,13 +73,14 @@ static void entry_free(zentry_t *e)
 	if (!e)
 		return;
 	zone_free(e->zone);
+	xfr_zone_free(e->xfr);
 	free(e->name);
 	free(e->file);
 	srv_text_free(&e->error);
 	free(e);
 }
 
-static int entry_new(const srv_zone_conf_t *zc, zentry_t **out)
+static int entry_new(const srv_zone_conf_t *zc, const char *state_dir, zentry_t **out)
 {
 	zentry_t *e = calloc(1, sizeof(*e));
 	int ret = -ENOMEM;
@@ -89,6 +92,8 @@ static int entry_new(const srv_zone_conf_t *zc, zentry_t **out)
 	if (!e->name || !e->file)
 		goto out;
 	ret = zone_new(e->apex, e->file, &e->zone);
+	if (ret == 0)
+		ret = xfr_zone_new(e->apex, e->name, e->file, state_dir, &zc->xfr, &e->xfr);
 out:
 	if (ret < 0) {
 		entry_free(e);
@@ -134,13 +139,32 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
 			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
 		return ret;
 	}
-	rcu_thread_online(); /* zone_publish retires the old version with call_rcu */
-	zone_publish(e->zone, v);
-	rcu_thread_offline();
+	/* the primary turns the file into the version to serve: a new serial and a journaled
+	 * change set for an edit, nothing for an unchanged file (server/xfr/primary.h) */
+	zone_version_t *pv = NULL;
+	ret = xfr_zone_prepare(e->xfr, zone_current(e->zone), v, &pv);
+	if (ret < 0) {
+		srv_text_printf(&e->error, "%s: not applied: %s\n", e->file, sd_strerror(ret));
+		if (errors)
+			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
+		return ret;
+	}
 	e->id = id;
 	e->loaded_at = time(NULL);
-	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, zone_version_serial(v),
-	         zone_version_rr_count(v), e->file);
+	if (!pv) {
+		log_info("zone %s: %s unchanged, serial %u stays", e->name, e->file,
+		         zone_version_serial(zone_current(e->zone)));
+		return 0;
+	}
+	rcu_thread_online(); /* zone_publish retires the old version with call_rcu */
+	zone_publish(e->zone, pv);
+	xfr_zone_published(e->xfr, pv); /* IXFR history, NOTIFY, zone file and journal upkeep */
+	rcu_thread_offline();
+	struct stat st;
+	if (stat(e->file, &st) == 0) /* the primary may have rewritten it */
+		file_id_of(&st, &e->id);
+	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, zone_version_serial(pv),
+	         zone_version_rr_count(pv), e->file);
 	return 0;
 }
 
@@ -202,15 +226,19 @@ static int publish_set(srv_zones_t *zs, zentry_t **next, size_t count)
 /* The entry that serves zc after this reload: the current one (reloaded when its file
  * changed), or a new one when the zone is new or its file path changed and loads; NULL when
  * a new zone fails to load. */
-static int apply_one(srv_zones_t *zs, const srv_zone_conf_t *zc, bool force, srv_text_t *errors,
-                     zentry_t **out)
+static int apply_one(srv_zones_t *zs, const srv_config_t *cfg, const srv_zone_conf_t *zc,
+                     bool force, srv_text_t *errors, zentry_t **out)
 {
 	zentry_t *cur = find_entry(zs->entries, zs->count, zc->apex);
 	*out = cur;
-	if (cur && strcmp(cur->file, zc->file) == 0)
+	if (cur && strcmp(cur->file, zc->file) == 0) {
+		int ret = xfr_zone_configure(cur->xfr, &zc->xfr);
+		if (ret < 0)
+			return ret;
 		return force || entry_changed(cur) ? entry_load(cur, errors) : 0;
+	}
 	zentry_t *e = NULL;
-	int ret = entry_new(zc, &e);
+	int ret = entry_new(zc, cfg->state_dir, &e);
 	if (ret == 0)
 		ret = entry_load(e, errors);
 	if (ret < 0) {
@@ -226,6 +254,19 @@ static int apply_one(srv_zones_t *zs, const srv_zone_conf_t *zc, bool force, srv
 	return 0;
 }
 
+/* Give the workers the keys, transfer ACLs and IXFR histories of entries[0..count). */
+static int update_env(const srv_config_t *cfg, zentry_t *const *entries, size_t count)
+{
+	xfr_zone_t **xz = calloc(count ? count : 1, sizeof(*xz));
+	if (!xz)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		xz[i] = entries[i]->xfr;
+	int ret = xfr_env_update(&cfg->keys, xz, count, cfg->udp_payload);
+	free(xz);
+	return ret;
+}
+
 int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
 {
 	zentry_t **next = calloc(cfg->zone_count ? cfg->zone_count : 1, sizeof(*next));
@@ -235,12 +276,15 @@ int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_te
 	int first = 0;
 	for (size_t i = 0; i < cfg->zone_count; i++) {
 		zentry_t *e = NULL;
-		int ret = apply_one(zs, &cfg->zones[i], force, errors, &e);
+		int ret = apply_one(zs, cfg, &cfg->zones[i], force, errors, &e);
 		if (ret < 0 && first == 0)
 			first = ret;
 		if (e)
 			next[count++] = e;
 	}
+	int xret = update_env(cfg, next, count); /* before any entry it replaces is freed */
+	if (xret < 0 && first == 0)
+		first = xret;
 	bool same = count == zs->count;
 	for (size_t i = 0; same && i < count; i++)
 		same = next[i] == zs->entries[i];
@@ -250,6 +294,7 @@ int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_te
 	}
 	int ret = publish_set(zs, next, count);
 	if (ret < 0) {
+		(void)update_env(cfg, zs->entries, zs->count);
 		/* Nothing was published: free the entries made for this reload. */
 		for (size_t i = 0; i < count; i++)
 			if (find_entry(zs->entries, zs->count, next[i]->apex) != next[i])
@@ -271,7 +316,7 @@ void srv_zones_free(srv_zones_t *zs)
 	if (!zs)
 		return;
 	rcu_assign_pointer(srv_published, NULL);
-	synchronize_rcu();
+	xfr_env_clear(); /* waits for the readers of both */
 	zone_set_free(zs->set);
 	for (size_t i = 0; i < zs->count; i++)
 		entry_free(zs->entries[i]);
@@ -291,6 +336,9 @@ static void status_one(const zentry_t *e, srv_text_t *out)
 		                zone_version_serial(v), zone_version_rr_count(v), when, e->file);
 	else
 		srv_text_printf(out, "zone %s not loaded file %s\n", e->name, e->file);
+	char line[256];
+	if (xfr_zone_status(e->xfr, line, sizeof(line)) > 0)
+		srv_text_printf(out, "  %s\n", line);
 	if (e->error.len) {
 		/* Indent each error line under its zone. */
 		const char *s = e->error.buf;

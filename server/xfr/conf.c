@@ -9,13 +9,13 @@
 #define SECRET_FILE_MAX 4096
 
 const char *const xfr_zone_conf_keys[] = {
-	"serial-policy", "notify", "transfer-acl", "journal-max-size", "journal-max-depth", NULL,
+    "serial-policy", "notify", "transfer-acl", "journal-max-size", "journal-max-depth", NULL,
 };
 
 /* ---------------------------------------------------------------- keys */
 
 static bool read_secret_file(conf_ctx_t *ctx, const conf_node_t *n, const char *dir,
-			     const char *path, char *buf)
+                             const char *path, char *buf)
 {
 	char full[4096];
 	if (path[0] == '/' || strcmp(dir, ".") == 0)
@@ -58,9 +58,10 @@ static void key_entry(conf_ctx_t *ctx, const conf_node_t *item, const char *dir,
 	}
 	tsig_alg_t a;
 	if (tsig_alg_parse(alg_s, &a) != 0) {
-		conf_error(ctx, alg ? alg : item, "unknown algorithm '%s' (hmac-sha1, hmac-sha224, "
-						  "hmac-sha256, hmac-sha384, hmac-sha512)",
-			   alg_s);
+		conf_error(ctx, alg ? alg : item,
+		           "unknown algorithm '%s' (hmac-sha1, hmac-sha224, "
+		           "hmac-sha256, hmac-sha384, hmac-sha512)",
+		           alg_s);
 		return;
 	}
 	tsig_key_t *k = &out->keys[out->count];
@@ -123,7 +124,7 @@ static const tsig_key_t *key_ref(conf_ctx_t *ctx, const conf_node_t *n, const xf
 }
 
 static void notify_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_keys_t *keys,
-			 xfr_zone_conf_t *out)
+                         xfr_zone_conf_t *out)
 {
 	static const char *const allowed[] = {"address", "key", NULL};
 	const conf_node_t *addr = item, *key = NULL;
@@ -156,7 +157,7 @@ static void notify_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_key
 }
 
 static void acl_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_keys_t *keys,
-		      xfr_zone_conf_t *out)
+                      xfr_zone_conf_t *out)
 {
 	static const char *const allowed[] = {"address", "key", NULL};
 	if (!conf_expect_map(ctx, item, allowed))
@@ -173,8 +174,8 @@ static void acl_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_keys_t
 		if (!conf_str(ctx, addr, &s))
 			return;
 		if (xfr_acl_rule_set_addr(r, s) != 0) {
-			conf_error(ctx, addr, "'%s' is not an address or prefix (host bits must be 0)",
-				   s);
+			conf_error(ctx, addr,
+			           "'%s' is not an address or prefix (host bits must be 0)", s);
 			return;
 		}
 	}
@@ -189,7 +190,7 @@ static void acl_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_keys_t
 
 /* A sequence (or, for notify, a single entry) of n items; arrays sized to the count. */
 static int zone_lists(conf_ctx_t *ctx, const conf_node_t *zone, const xfr_keys_t *keys,
-		      xfr_zone_conf_t *out)
+                      xfr_zone_conf_t *out)
 {
 	const conf_node_t *n = conf_get(zone, "notify");
 	if (n != NULL && conf_expect_seq(ctx, n)) {
@@ -212,7 +213,7 @@ static int zone_lists(conf_ctx_t *ctx, const conf_node_t *zone, const xfr_keys_t
 }
 
 int xfr_conf_zone(conf_ctx_t *ctx, const conf_node_t *zone, const xfr_keys_t *keys,
-		  xfr_zone_conf_t *out)
+                  xfr_zone_conf_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	const conf_node_t *n = conf_get(zone, "serial-policy");

@@ -48,13 +48,13 @@ extern const char *const xfr_zone_conf_keys[];
 /* Parse the top-level "keys" sequence; dir resolves relative secret-file paths. Returns 0 or
  * -ENOMEM (errors are counted in ctx). */
 int xfr_conf_keys(conf_ctx_t *ctx, const conf_node_t *node, const char *dir, xfr_keys_t *out)
-	SD_NONNULL(1, 2, 3, 4) SD_WUR;
+    SD_NONNULL(1, 2, 3, 4) SD_WUR;
 void xfr_keys_free(xfr_keys_t *keys);
 const tsig_key_t *xfr_keys_find(const xfr_keys_t *keys, const uint8_t *name) SD_NONNULL(1, 2);
 
 /* Parse the transfer keys of one zone entry (a map; absent keys keep the defaults). */
 int xfr_conf_zone(conf_ctx_t *ctx, const conf_node_t *zone, const xfr_keys_t *keys,
-		  xfr_zone_conf_t *out) SD_NONNULL(1, 2, 3, 4) SD_WUR;
+                  xfr_zone_conf_t *out) SD_NONNULL(1, 2, 3, 4) SD_WUR;
 /* Deep copy (for state that outlives the config). */
 int xfr_zone_conf_copy(const xfr_zone_conf_t *from, xfr_zone_conf_t *to) SD_NONNULL(1, 2) SD_WUR;
 void xfr_zone_conf_free(xfr_zone_conf_t *c);

@@ -427,6 +427,11 @@ uint32_t xfr_out_serial(const xfr_out_t *x)
 	return zone_version_serial(x->v);
 }
 
+const uint8_t *xfr_out_apex(const xfr_out_t *x)
+{
+	return zone_version_apex(x->v)->owner;
+}
+
 unsigned xfr_out_messages(const xfr_out_t *x)
 {
 	return x->messages;

@@ -88,6 +88,8 @@ bool xfr_out_done(const xfr_out_t *x) SD_NONNULL(1);
 xfr_out_kind_t xfr_out_kind(const xfr_out_t *x) SD_NONNULL(1);
 /* Serial being transferred (the version's) and, for IXFR, the client's. */
 uint32_t xfr_out_serial(const xfr_out_t *x) SD_NONNULL(1);
+/* Apex of the zone being transferred (lowercased wire). */
+const uint8_t *xfr_out_apex(const xfr_out_t *x) SD_NONNULL(1);
 /* Messages and RRs written so far. */
 unsigned xfr_out_messages(const xfr_out_t *x) SD_NONNULL(1);
 uint64_t xfr_out_rrs(const xfr_out_t *x) SD_NONNULL(1);

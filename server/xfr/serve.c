@@ -1,9 +1,13 @@
 #include "server/xfr/serve.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <urcu-qsbr.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/log.h"
 #include "server/xfr/msg.h"
 
 enum {
@@ -231,4 +235,29 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
 		n = 0;
 	*resp_len = n;
 	return XFR_SERVE_REPLY;
+}
+
+void xfr_out_log_done(const xfr_out_t *x, const struct sockaddr *peer, int rc)
+{
+	char zone[DNAME_MAX * 4 + 1], addr[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	dname_to_str(xfr_out_apex(x), zone, sizeof(zone));
+	if (peer != NULL && peer->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)peer;
+		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
+		port = ntohs(s4->sin_port);
+	} else if (peer != NULL && peer->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)peer;
+		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
+		port = ntohs(s6->sin6_port);
+	}
+	if (rc != 0) {
+		log_warning("xfr: %s %s serial %u to %s#%u failed after %u messages: %s", zone,
+		            xfr_out_kind_name(xfr_out_kind(x)), xfr_out_serial(x), addr, port,
+		            xfr_out_messages(x), sd_strerror(rc));
+		return;
+	}
+	log_info("xfr: %s %s serial %u to %s#%u: %u messages, %llu records", zone,
+	         xfr_out_kind_name(xfr_out_kind(x)), xfr_out_serial(x), addr, port,
+	         xfr_out_messages(x), (unsigned long long)xfr_out_rrs(x));
 }

@@ -66,6 +66,11 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
                       uint8_t *resp, size_t cap, size_t *resp_len, xfr_out_t **xfr,
                       xfr_serve_stats_t *stats) SD_NONNULL(2, 4, 6, 8, 10, 11, 12);
 
+/* One log line (info; warning when rc != 0) for a finished or abandoned transfer: zone, kind,
+ * serial, peer, messages, records. Transfers are rare and operators want each one logged
+ * (Knot and NSD do the same); this is never called per ordinary query. */
+void xfr_out_log_done(const xfr_out_t *x, const struct sockaddr *peer, int rc) SD_NONNULL(1);
+
 /* Control thread: make env current (it must stay alive until replaced and a grace period
  * has passed: the previous one is returned for the caller to free after synchronize_rcu). */
 const xfr_env_t *xfr_env_publish(const xfr_env_t *env);

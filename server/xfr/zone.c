@@ -32,7 +32,7 @@ xfr_notifier_t *xfr_get_notifier(void)
 }
 
 int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
-		 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
+                 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
 {
 	xfr_zone_t *xz = calloc(1, sizeof(*xz));
 	char path[4096];
@@ -46,8 +46,9 @@ int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
 	bool root = strcmp(name, ".") == 0;
 	bool dot = nl > 0 && name[nl - 1] == '.';
 	snprintf(path, sizeof(path), "%s/%s%sjournal", state_dir, root ? "root" : name,
-		 root || dot ? (root ? "." : "") : ".");
-	xfr_primary_conf_t pc = {.policy = conf->policy, .limits = conf->limits, .write_file = true};
+	         root || dot ? (root ? "." : "") : ".");
+	xfr_primary_conf_t pc = {
+	    .policy = conf->policy, .limits = conf->limits, .write_file = true};
 	if (rc == 0)
 		rc = xfr_primary_open(apex, zone_file, path, &pc, &xz->primary);
 	if (rc != 0) {
@@ -81,7 +82,7 @@ void xfr_zone_free(xfr_zone_t *xz)
 }
 
 int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_t *file_v,
-		     zone_version_t **out)
+                     zone_version_t **out)
 {
 	*out = NULL;
 	if (!xz->started || served == NULL) {
@@ -101,7 +102,7 @@ void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v)
 		const zone_rrset_t *soa = zone_version_soa(v);
 		uint16_t rdlen = (uint16_t)((soa->rdata[0] << 8) | soa->rdata[1]);
 		rc = xfr_notify_zone(notifier, xz->apex, soa->ttl, soa->rdata + 2, rdlen,
-				     xz->conf.notify, xz->conf.notify_count);
+		                     xz->conf.notify, xz->conf.notify_count);
 		if (rc != 0)
 			log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
 	}
@@ -118,10 +119,10 @@ int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
 	uint32_t oldest = depth ? xfr_hist_snap_diff(s, 0)->from : 0;
 	xfr_hist_snap_release(s);
 	return snprintf(buf, size,
-			"journal %u entries %llu bytes, ixfr history %zu (from serial %u), "
-			"changes %llu, notify targets %zu, acl rules %zu",
-			st.journal_depth, (unsigned long long)st.journal_size, depth, oldest,
-			(unsigned long long)st.changes, xz->conf.notify_count, xz->conf.acl_count);
+	                "journal %u entries %llu bytes, ixfr history %zu (from serial %u), "
+	                "changes %llu, notify targets %zu, acl rules %zu",
+	                st.journal_depth, (unsigned long long)st.journal_size, depth, oldest,
+	                (unsigned long long)st.changes, xz->conf.notify_count, xz->conf.acl_count);
 }
 
 /* ---------------------------------------------------------------- worker environment */
@@ -151,7 +152,7 @@ static void env_free(env_block_t *b)
 }
 
 static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
-		     uint16_t udp_payload, env_block_t **out)
+                     uint16_t udp_payload, env_block_t **out)
 {
 	size_t nk = keys ? keys->count : 0, nr = 0;
 	for (size_t i = 0; i < n; i++)
@@ -183,14 +184,16 @@ static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
 		r += z->conf.acl_count;
 		zi->history = xfr_primary_history(z->primary);
 	}
-	b->env = (xfr_env_t){.keys = b->key_ptrs, .nkeys = nk, .zones = b->zones, .nzones = n,
-			     .udp_payload = udp_payload};
+	b->env = (xfr_env_t){.keys = b->key_ptrs,
+	                     .nkeys = nk,
+	                     .zones = b->zones,
+	                     .nzones = n,
+	                     .udp_payload = udp_payload};
 	*out = b;
 	return 0;
 }
 
-int xfr_env_update(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
-		   uint16_t udp_payload)
+int xfr_env_update(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n, uint16_t udp_payload)
 {
 	env_block_t *b = NULL;
 	int rc = env_build(keys, zones, n, udp_payload, &b);

@@ -25,8 +25,8 @@ typedef struct xfr_zone xfr_zone_t;
 /* name is for log lines; the journal is <state_dir>/<name>journal (name ends with '.').
  * conf is copied. The journal is opened here (a torn tail truncated and logged). */
 int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
-		 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
-	SD_NONNULL(1, 2, 3, 4, 5, 6) SD_WUR;
+                 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
+    SD_NONNULL(1, 2, 3, 4, 5, 6) SD_WUR;
 /* Replace the settings (config reload); the serial policy and ACL apply from now on. */
 int xfr_zone_configure(xfr_zone_t *xz, const xfr_zone_conf_t *conf) SD_NONNULL(1, 2) SD_WUR;
 void xfr_zone_free(xfr_zone_t *xz);
@@ -35,7 +35,7 @@ void xfr_zone_free(xfr_zone_t *xz);
  * version being served or NULL at the first load. *out: the version to publish, or NULL when
  * the content did not change. */
 int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_t *file_v,
-		     zone_version_t **out) SD_NONNULL(1, 3, 4) SD_WUR;
+                     zone_version_t **out) SD_NONNULL(1, 3, 4) SD_WUR;
 /* After zone_publish(v) of what xfr_zone_prepare returned: IXFR history, NOTIFY to the
  * zone's targets (when a notifier is set), zone file and journal upkeep. */
 void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v) SD_NONNULL(1, 2);
@@ -51,6 +51,6 @@ xfr_notifier_t *xfr_get_notifier(void);
  * is freed after a grace period (this calls synchronize_rcu: the control thread must be
  * QSBR-offline). NULL keys/zero zones are fine. */
 int xfr_env_update(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
-		   uint16_t udp_payload);
+                   uint16_t udp_payload);
 /* Unpublish and free the environment (shutdown). */
 void xfr_env_clear(void);
