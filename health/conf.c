@@ -157,6 +157,14 @@ int health_conf_empty(health_conf_t **out)
 	return 0;
 }
 
+int health_conf_default_state_file(health_conf_t *conf, const char *path)
+{
+	if (conf->state_file)
+		return 0;
+	conf->state_file = strdup(path);
+	return conf->state_file ? 0 : -ENOMEM;
+}
+
 /* ---- scalar helpers ---- */
 
 static char *path_join(const char *base_dir, const char *p)
@@ -348,6 +356,7 @@ static void tpl_http(conf_ctx_t *ctx, const conf_node_t *m, health_tpl_t *t)
 static void tpl_tls(conf_ctx_t *ctx, const conf_node_t *m, health_tpl_t *t, const char *base_dir)
 {
 	const conf_node_t *n;
+	unsigned before = ctx->errors; /* ctx counts the whole file's errors, not only ours */
 	if ((n = conf_get(m, "insecure")))
 		conf_bool(ctx, n, &t->insecure);
 	if ((n = conf_get(m, "ca-file"))) {
@@ -365,7 +374,7 @@ static void tpl_tls(conf_ctx_t *ctx, const conf_node_t *m, health_tpl_t *t, cons
 			return;
 		}
 	}
-	if (ctx->errors)
+	if (ctx->errors != before)
 		return;
 	char err[256];
 	if (health_tls_ctx_new(t->ca_file, t->insecure, &t->ssl_ctx, err, sizeof(err)) < 0)

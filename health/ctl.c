@@ -34,8 +34,14 @@ int health_ctl(health_t *h, const char *args, char **out, size_t *len)
 {
 	char verb[32] = "", name[300] = "", extra[2] = "";
 	int n = sscanf(args, "%31s %299s %1s", verb, name, extra);
-	if (n <= 0 || (n == 1 && strcmp(verb, "--json") == 0))
-		return health_report(h, n == 1, out, len);
+	if (n <= 0 || (n == 1 && strcmp(verb, "--json") == 0)) {
+		int ret = health_report(h, n == 1, out, len);
+		if (ret == 0 && *len == 0) { /* text without targets: say so */
+			free(*out);
+			return answer(0, out, len, "no health targets\n");
+		}
+		return ret;
+	}
 	for (size_t i = 0; i < SD_ARRAY_LEN(verbs); i++) {
 		if (strcmp(verb, verbs[i].verb) != 0)
 			continue;

@@ -45,33 +45,24 @@ static inline bool health_state_is_down(uint32_t word)
 
 typedef struct health_conf health_conf_t;
 
-/* Validate a top-level `health:` map and build an immutable configuration:
- *
- *   health:
- *     state-file: health.state   # overrides survive restarts; relative to base_dir
- *     templates:                 # name, type (tcp|http|https) required
- *       - {name: web, type: https, port: 443, path: /healthz, host: www.example.com,
- *          expect-status: [200-299], expect-body: ok, body-limit: 4096, interval: 1s,
- *          jitter: 10%, timeout: 2s, rise: 2, fall: 3, initial: up, ca-file: ca.pem,
- *          insecure: false}
- *     targets:                   # name, address, template required
- *       - {name: web1, address: 192.0.2.10, probe-address: 127.0.0.1, port: 8443,
- *          template: web, pool: eu-west}
- *
- * Defaults: http port 80, https 443 (tcp needs a port); path "/"; Host/SNI/certificate name
- * = host, else the target's address (checked as an IP SAN); expect-status 200-299 and 304
- * (other 3xx are redirects, not followed); interval 1s, jitter 10% (each delay is
- * interval * (1 +- jitter/2)), timeout 2s (connect + TLS + response), rise 2, fall 3,
- * initial up, the system CA store. Every problem is reported through conf_error (file:line: path)
- * and counted in ctx; on any error returns SD_ECONFIG and *out is untouched. Relative paths
- * (state-file, ca-file) are resolved against base_dir. HTTPS templates get their SSL_CTX
- * here, so an unreadable CA file fails the load. Caller owns *out (health_conf_free). Any
- * thread. */
+/* Validate a top-level `health:` map (state-file, templates, targets) and build an immutable
+ * configuration. Every key, its default and its meaning are documented once, in the example
+ * configuration contrib/examples/steerdns.yaml (section `health:`); keep that file and this
+ * parser in step. Every problem is reported through conf_error (file:line: path) and
+ * counted in ctx; on any error returns SD_ECONFIG and *out is untouched. Relative paths
+ * (state-file, ca-file) are resolved against base_dir (the daemon passes the directory of
+ * its configuration file). HTTPS templates get their SSL_CTX here, so an unreadable CA file
+ * fails the load. Caller owns *out (health_conf_free). Any thread. */
 int health_conf_parse(conf_ctx_t *ctx, const conf_node_t *section, const char *base_dir,
                       health_conf_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
 
 /* An empty configuration (no templates, no targets, no state file). */
 int health_conf_empty(health_conf_t **out) SD_NONNULL(1) SD_WUR;
+
+/* Use path as the state file when the configuration names none (the daemon passes
+ * <server.state-dir>/health.state, so overrides survive a restart without any key). Call
+ * before the configuration is handed to a prober. Returns 0 or -ENOMEM. Any thread. */
+int health_conf_default_state_file(health_conf_t *conf, const char *path) SD_NONNULL(1, 2) SD_WUR;
 
 void health_conf_free(health_conf_t *conf);
 

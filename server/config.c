@@ -23,6 +23,7 @@ typedef int (*section_fn)(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t
 static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_keys(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+static int parse_health(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 
 /* The top-level dispatch table: one line per section. */
 static const struct {
@@ -32,6 +33,7 @@ static const struct {
     {"server", parse_server},
     {"keys", parse_keys}, /* before zones: zones refer to keys by name */
     {"zones", parse_zones},
+    {"health", parse_health},
 };
 
 static char *path_join(const char *dir, const char *path)
@@ -330,6 +332,32 @@ static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *c
 	return 0;
 }
 
+/* --- health --- */
+
+/* Relative paths in the section (state-file, ca-file) are relative to the config file. */
+static int parse_health(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
+{
+	int ret = health_conf_parse(ctx, node, cfg->dir, &cfg->health);
+	return ret == SD_ECONFIG ? 0 : ret; /* reported through ctx, counted in ctx.errors */
+}
+
+/* Without `health:` the prober runs with no targets; without health.state-file the
+ * overrides go to <state-dir>/health.state so a forced target stays forced after a restart. */
+static int finish_health(srv_config_t *cfg)
+{
+	if (!cfg->health) {
+		int ret = health_conf_empty(&cfg->health);
+		if (ret < 0)
+			return ret;
+	}
+	char *path = path_join(cfg->state_dir, "health.state");
+	if (!path)
+		return -ENOMEM;
+	int ret = health_conf_default_state_file(cfg->health, path);
+	free(path);
+	return ret;
+}
+
 /* --- whole documents --- */
 
 static int finish(srv_config_t *cfg)
@@ -341,7 +369,9 @@ static int finish(srv_config_t *cfg)
 	}
 	if (!cfg->state_dir)
 		cfg->state_dir = strdup(cfg->dir);
-	return cfg->control_socket && cfg->state_dir ? 0 : -ENOMEM;
+	if (!cfg->control_socket || !cfg->state_dir)
+		return -ENOMEM;
+	return finish_health(cfg);
 }
 
 static int parse_doc(const conf_doc_t *doc, srv_config_t *cfg)
@@ -562,6 +592,7 @@ void srv_config_free(srv_config_t *cfg)
 	xfr_keys_free(&cfg->keys);
 	free(cfg->listen);
 	free(cfg->zones);
+	health_conf_free(cfg->health);
 	free(cfg->identity);
 	free(cfg->control_socket);
 	free(cfg->state_dir);

@@ -8,6 +8,7 @@
  *
  *   srv_config_t ── listen[]  (server.listen or --listen)
  *                ├─ zones[]   (zones or --zone; file paths resolved against the config dir)
+ *                ├─ health    (health: templates and targets, health/health.h)
  *                └─ scalars   (workers, identity, udp-payload, tcp-*, control-socket, ...)
  *
  * Everything in a srv_config_t is owned by it and freed by srv_config_free(). Control thread.
@@ -20,8 +21,9 @@
 
 #include "contrib/base/compiler.h"
 #include "contrib/base/log.h"
-#include "server/sock.h"
+#include "health/health.h"
 #include "server/xfr/conf.h"
+#include "server/sock.h"
 #include "zone/name.h"
 
 #define SRV_WORKERS_MAX 256
@@ -58,6 +60,10 @@ typedef struct srv_config {
 
 	srv_zone_conf_t *zones;
 	size_t zone_count;
+
+	/* The `health:` section (relative paths against dir; the state file defaults to
+	 * <state-dir>/health.state). Never NULL once loaded: empty without the section. */
+	health_conf_t *health;
 
 	xfr_keys_t keys; /* the `keys:` section: TSIG keys (server/xfr/conf.h) */
 } srv_config_t;

@@ -44,6 +44,7 @@ typedef int (*ctl_fn)(srv_control_t *c, int argc, char **argv, srv_text_t *out);
 
 static int cmd_status(srv_control_t *c, int argc, char **argv, srv_text_t *out);
 static int cmd_reload(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+static int cmd_health(srv_control_t *c, int argc, char **argv, srv_text_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, srv_text_t *out);
 
 /* The command table: one line per command. */
@@ -56,6 +57,10 @@ static const struct {
     {"status", "", "version, uptime, workers, zones and query counters", cmd_status},
     {"reload", "[ZONE]",
      "re-read the configuration and every changed zone file, or reload ZONE's file", cmd_reload},
+    {"health", "[--json] | force-down|force-up|unforce TARGET|pool:NAME",
+     "the prober's targets (state, forced, last result, reason, latency, last change), or set "
+     "or remove an operator override (kept across restarts)",
+     cmd_health},
     {"help", "", "list the commands", cmd_help},
 };
 
@@ -76,6 +81,22 @@ static int cmd_reload(srv_control_t *c, int argc, char **argv, srv_text_t *out)
 		return SD_EPARSE;
 	}
 	return srv_server_reload(c->srv, argc == 2 ? argv[1] : NULL, out);
+}
+
+/* The grammar after the word "health" is health/ctl.c's: pass the words on as one line. */
+static int cmd_health(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+{
+	char args[SRV_CTL_LINE_MAX + 1];
+	size_t len = 0;
+	args[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		/* The words came from one request line, so they fit into one again. */
+		int n = snprintf(args + len, sizeof(args) - len, "%s%s", i > 1 ? " " : "", argv[i]);
+		if (n < 0 || (size_t)n >= sizeof(args) - len)
+			return SD_ELIMIT;
+		len += (size_t)n;
+	}
+	return srv_server_health_ctl(c->srv, args, out);
 }
 
 static int cmd_help(srv_control_t *c, int argc, char **argv, srv_text_t *out)

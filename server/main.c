@@ -38,7 +38,8 @@ static void usage(FILE *f)
 	    "  -h, --help            print this help and exit\n"
 	    "\n"
 	    "Signals: SIGHUP reloads the configuration and changed zone files; SIGTERM and\n"
-	    "SIGINT stop. steerctl talks to the control socket (status, reload [ZONE]).\n");
+	    "SIGINT stop. steerctl talks to the control socket (status, reload [ZONE],\n"
+	    "health [--json], health force-down|force-up|unforce TARGET|pool:NAME).\n");
 }
 
 enum {

@@ -2,6 +2,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "health/ctl.h"
 #include "server/control.h"
 #include "server/engine/answer.h"
 #include "server/worker.h"
@@ -27,6 +28,7 @@ struct srv_server {
 	srv_control_t *control;
 	srv_answer_conf_t answer_conf;
 	srv_zones_t *zones;
+	health_t *health; /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
 	struct timespec started;
@@ -191,6 +193,38 @@ static int start_signals(srv_server_t *s)
 	return 0;
 }
 
+/* --- health --- */
+
+/* Probing starts before the workers answer: the first verdicts come within one interval
+ * of start-up, not of the first query (issue 4). */
+static int start_health(srv_server_t *s)
+{
+	int ret = health_new(s->cfg->health, &s->health);
+	if (ret == 0)
+		ret = health_start(s->health);
+	if (ret < 0) {
+		log_error("health prober: cannot start: %s", sd_strerror(ret));
+		return ret;
+	}
+	health_stats_t st;
+	health_stats(s->health, &st);
+	log_info("health prober started: %u target%s", st.targets, st.targets == 1 ? "" : "s");
+	return 0;
+}
+
+int srv_server_health_ctl(srv_server_t *s, const char *args, srv_text_t *out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret = health_ctl(s->health, args, &text, &len);
+	if (text)
+		srv_text_append(out, text, len);
+	else
+		srv_text_printf(out, "%s\n", sd_strerror(ret));
+	free(text);
+	return ret;
+}
+
 int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 {
 	srv_server_t *s = calloc(1, sizeof(*s));
@@ -209,6 +243,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	int ret = srv_zones_new(&s->zones);
 	if (ret == 0)
 		ret = srv_zones_apply(s->zones, cfg, true, NULL);
+	if (ret == 0)
+		ret = start_health(s);
 	if (ret == 0)
 		ret = uv_loop_init(&s->loop);
 	s->loop_ready = ret == 0 && s->zones;
@@ -251,6 +287,7 @@ void srv_server_free(srv_server_t *s)
 	for (unsigned k = 0; s->workers && k < s->nworkers; k++)
 		srv_worker_free(s->workers[k]);
 	free(s->workers);
+	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
 	srv_zones_free(s->zones);
 	rcu_barrier(); /* run the zone versions' pending frees */
@@ -327,8 +364,14 @@ static int reload_config(srv_server_t *s, srv_text_t *out)
 	}
 	note_restart(s->cfg, cfg, out);
 	ret = srv_zones_apply(s->zones, cfg, false, out); /* it copies what it keeps */
+	/* The health section was validated with the rest: apply it even when a zone file
+	 * failed (that zone keeps its old version; the targets are independent of it). */
+	int hret = health_apply(s->health, cfg->health); /* it takes what it keeps */
+	if (hret < 0)
+		srv_text_printf(out, "health: applying the configuration failed: %s\n",
+		                sd_strerror(hret));
 	srv_config_free(cfg);
-	return ret;
+	return ret < 0 ? ret : hret;
 }
 
 int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out)

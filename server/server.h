@@ -1,9 +1,10 @@
 /* server.h — the composition root: one running steerdns (control thread).
  *
- *   main ── srv_server_new(cfg) ── zones loaded ── sockets bound (every worker, every
- *     listen address, UDP + TCP) ── control socket ── workers started ── signals
+ *   main ── srv_server_new(cfg) ── zones loaded ── health prober started ── sockets bound
+ *     (every worker, every listen address, UDP + TCP) ── control socket ── workers started
+ *     ── signals
  *   srv_server_run: the control loop (SIGHUP: reload; SIGTERM/SIGINT: stop; steerctl)
- *   srv_server_free: workers joined, zones freed after the last grace period
+ *   srv_server_free: workers joined, prober stopped, zones freed after the last grace period
  *
  * All functions run on the thread that called srv_server_new (the control thread), which
  * registers with liburcu-qsbr there and stays offline except while publishing.
@@ -32,6 +33,11 @@ void srv_server_free(srv_server_t *s);
  * the running one; a failing zone keeps its previous version. Human-readable result (and
  * every error line) is appended to out. Returns 0 or the first error. */
 int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out) SD_NONNULL(1, 3);
+
+/* Run a `health ...` control command (args: what follows the word, health/ctl.h) and
+ * append its answer to out. Returns 0 or the command's negative code. */
+int srv_server_health_ctl(srv_server_t *s, const char *args, srv_text_t *out)
+    SD_NONNULL(1, 2, 3) SD_WUR;
 
 /* Version, uptime, workers, zones and counters summed over workers, appended to out. */
 void srv_server_status(srv_server_t *s, srv_text_t *out) SD_NONNULL(1, 2);

@@ -1,14 +1,21 @@
 """Fixtures for the health prober system tests.
 
-- prober: start tests/unit/health/health_driver (from STEERDNS_BUILD) on a YAML config written
-  into tmp_path; it runs the real prober thread and answers line commands (report, force,
-  reload, add, remove). At teardown: "quit", wait (<= 10 s, then SIGKILL by PID), assert exit
-  code 0 and a log free of sanitizer reports.
-- http_server / tcp_listener / pki: the local endpoints of servers.py, closed at teardown.
+- prober_factory: start the real steerdns (from STEERDNS_BUILD) with a config written into the
+  test's directory: a server section on a free loopback port, the example.com zone of
+  tests/system/data and the `health:` text the test gives. The tests see the prober the way an
+  operator does: `steerctl health [--json]`, `steerctl health force-down|force-up|unforce`,
+  `steerctl reload`, and the daemon's log (one line per transition). At teardown: SIGTERM by
+  PID (<= 10 s, then SIGKILL of that PID), assert exit code 0 and a log free of sanitizer
+  reports (so the prober's shutdown is leak-checked under ASan).
+- driver_factory: tests/unit/health/health_driver, kept for what the daemon cannot do yet:
+  creating and removing run-time targets (health_target_add/remove), which the steering issue
+  will drive from the records at steered names. It has no control command on purpose.
+- endpoints / pki: the local endpoints and certificates of servers.py, closed at teardown.
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -20,17 +27,111 @@ sys.path.insert(0, os.path.dirname(HERE))
 import sdlib  # noqa: E402
 import servers  # noqa: E402
 
+ZONE = os.path.join(sdlib.DATA, "basic.zone")
+
+
+def transitions_in(log, name):
+    """Logged transitions of a target: [(state, count, reason)], in order."""
+    out = []
+    marker = "health: %s (" % name
+    for line in log.splitlines():
+        if marker not in line or ") is " not in line:
+            continue
+        rest = line.split(") is ", 1)[1]
+        state, _, rest = rest.partition(" after ")
+        count, _, rest = rest.partition(" ")
+        reason = rest.split(": ", 1)[1] if ": " in rest else ""
+        out.append((state, int(count), reason))
+    return out
+
+
+class Daemon(sdlib.ServerProcess):
+    """steerdns with a `health:` section; config, zone, control socket and log in workdir."""
+
+    def __init__(self, workdir, health_text, log_name):
+        self.workdir = str(workdir)
+        self.conf = os.path.join(self.workdir, "steerdns.yaml")
+        self.control = os.path.join(self.workdir, "ctl.sock")
+        zone = os.path.join(self.workdir, "example.com.zone")
+        if not os.path.exists(zone):
+            shutil.copyfile(ZONE, zone)
+        port = sdlib.free_port()
+        self.head = sdlib.to_yaml({
+            "server": {"listen": ["127.0.0.1:%d" % port], "workers": 1,
+                       "control-socket": self.control, "state-dir": self.workdir},
+            "zones": [{"name": "example.com", "file": zone}],
+        }) + "\n"
+        self.write_config(health_text)
+        super().__init__([sdlib.binary("steerdns"), "-c", self.conf],
+                         os.path.join(self.workdir, log_name), port, cwd=self.workdir)
+        self.wait_ready("example.com")
+
+    def write_config(self, health_text):
+        with open(self.conf, "w") as f:
+            f.write(self.head + health_text)
+
+    def steerctl(self, *args):
+        return subprocess.run([sdlib.binary("steerctl"), "-s", self.control] + list(args),
+                              capture_output=True, text=True, timeout=10)
+
+    def health(self, *args):
+        """`steerctl health ARGS`: (exit code, stdout + stderr)."""
+        r = self.steerctl("health", *args)
+        return r.returncode, r.stdout + r.stderr
+
+    def report(self):
+        r = self.steerctl("health", "--json")
+        assert r.returncode == 0, r.stderr + self.log()[-2000:]
+        return {t["name"]: t for t in json.loads(r.stdout)["targets"]}
+
+    def text(self):
+        return self.health()[1]
+
+    def target(self, name):
+        return self.report().get(name)
+
+    def transitions(self, name):
+        return transitions_in(self.log(), name)
+
+
+@pytest.fixture
+def prober_factory(tmp_path):
+    """start(health_text, workdir=None) -> Daemon; a second start in the same workdir is a
+    restart (same config, state file and control socket path; a log file of its own)."""
+    for name in ("steerdns", "steerctl"):
+        if not os.access(sdlib.binary(name), os.X_OK):
+            pytest.fail("%s not built (STEERDNS_BUILD=%s)" % (sdlib.binary(name),
+                                                              sdlib.build_dir()))
+    started = []
+
+    def start(health_text, workdir=None):
+        d = Daemon(workdir or tmp_path, health_text, "steerdns%d.log" % len(started))
+        started.append(d)
+        return d
+
+    yield start
+    failures = []
+    for d in started:
+        rc = d.stop()
+        log = d.log()
+        if sdlib.SANITIZER_RE.search(log) or rc != 0:
+            failures.append("steerdns rc=%r\n%s" % (rc, log[-4000:]))
+    assert not failures, "\n".join(failures)
+
+
+# --- the test driver (run-time targets only) -----------------------------------------------
+
 
 def driver_path():
     return os.path.join(sdlib.build_dir(), "tests", "unit", "health", "health_driver")
 
 
-class Prober:
-    def __init__(self, workdir, config_text, name="health.yaml"):
+class Driver:
+    def __init__(self, workdir, config_text):
         self.workdir = str(workdir)
-        self.conf = os.path.join(self.workdir, name)
+        self.conf = os.path.join(self.workdir, "health.yaml")
         self.write_config(config_text)
-        self.log_path = os.path.join(self.workdir, "prober.log")
+        self.log_path = os.path.join(self.workdir, "driver.log")
         self.log_file = open(self.log_path, "a")
         self.proc = subprocess.Popen([driver_path(), self.conf], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log_file, text=True,
@@ -51,39 +152,20 @@ class Prober:
         self.proc.stdin.flush()
         return self.proc.stdout.readline().strip()
 
-    def _multi(self, line):
-        self.proc.stdin.write(line + "\n")
+    def report(self):
+        self.proc.stdin.write("json\n")
         self.proc.stdin.flush()
         out = []
         while True:
             s = self.proc.stdout.readline()
             assert s, "driver exited:\n" + self.log()[-3000:]
             if s == ".\n":
-                return "".join(out)
+                break
             out.append(s)
-
-    def report(self):
-        return {t["name"]: t for t in json.loads(self._multi("json"))["targets"]}
-
-    def text(self):
-        return self._multi("text")
+        return {t["name"]: t for t in json.loads("".join(out))["targets"]}
 
     def target(self, name):
         return self.report().get(name)
-
-    def transitions(self, name):
-        """Logged transitions of a target: [(state, count, reason)]."""
-        out = []
-        for line in self.log().splitlines():
-            marker = "health: %s (" % name
-            if marker not in line or ") is " not in line:
-                continue
-            rest = line.split(") is ", 1)[1]
-            state, _, rest = rest.partition(" after ")
-            count, _, rest = rest.partition(" ")
-            reason = rest.split(": ", 1)[1] if ": " in rest else ""
-            out.append((state, int(count), reason))
-        return out
 
     def stop(self):
         if self.proc.poll() is None:
@@ -102,24 +184,22 @@ class Prober:
 
 
 @pytest.fixture
-def prober_factory(tmp_path):
+def driver_factory(tmp_path):
     if not os.access(driver_path(), os.X_OK):
         pytest.fail("%s not built (STEERDNS_BUILD=%s)" % (driver_path(), sdlib.build_dir()))
     started = []
 
-    def start(config_text, workdir=None):
-        wd = workdir or tmp_path
-        p = Prober(wd, config_text)
-        started.append(p)
-        return p
+    def start(config_text):
+        d = Driver(tmp_path, config_text)
+        started.append(d)
+        return d
 
     yield start
     failures = []
-    for p in started:
-        rc = p.stop()
-        log = p.log()
-        bad = sdlib.SANITIZER_RE.search(log)
-        if bad or rc != 0:
+    for d in started:
+        rc = d.stop()
+        log = d.log()
+        if sdlib.SANITIZER_RE.search(log) or rc != 0:
             failures.append("driver rc=%r\n%s" % (rc, log[-4000:]))
     assert not failures, "\n".join(failures)
 

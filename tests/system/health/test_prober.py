@@ -1,12 +1,15 @@
-"""System tests of the health prober against real local endpoints (issue 4).
+"""System tests of the health prober against real local endpoints (issue 4), run inside the
+real daemon and seen through `steerctl health [--json]` and the daemon's log.
 
 Each transition must come after exactly `fall` failures or `rise` successes (the count is in
 the one log line per transition), within the time those checks take at the configured
 interval, and with the right reason in the report.
 """
 
+import signal
 import time
 
+import pytest
 from servers import HttpServer, Pki, TcpListener, wait_for
 
 INTERVAL = 0.2  # seconds, jitter 0% so the bounds below are tight
@@ -187,35 +190,47 @@ def test_hanging_endpoint_does_not_delay_others(prober_factory, endpoints):
                       t0 - 2.0, 16)
 
 
-def test_force_survives_restart(prober_factory, endpoints, tmp_path):
+@pytest.mark.parametrize("state_file", ["overrides.state", None])
+def test_force_survives_restart(prober_factory, endpoints, tmp_path, state_file):
+    """Overrides through steerctl, kept in health.state-file (relative to the config file) or,
+    without that key, in <server.state-dir>/health.state, and restored by a new daemon."""
     srv = HttpServer()
     endpoints.append(srv)
     tpl = template("web", "http", timeout="500ms", rise=1, fall=1)
     conf = config([tpl], [target("a", "web", srv.port, pool="p1"),
                           target("b", "web", srv.port, pool="p1")],
-                  state_file="health.state")
+                  state_file=state_file)
+    path = tmp_path / (state_file or "health.state")
     p = prober_factory(conf)
     assert wait_checks(p, "a", 1) and wait_checks(p, "b", 1)
-    assert p.cmd("force a down") == "ok"
-    assert p.cmd("force pool:p1 up") == "ok"
-    assert p.cmd("force nope down").startswith("error")
+    assert p.health("force-down", "a") == (0, "ok\n")
+    assert p.health("force-up", "pool:p1") == (0, "ok\n")
+    assert p.health("force-down", "nope") == (1, "unknown target or pool 'nope'\n")
+    assert p.health("force-down", "pool:nope") == (1, "unknown target or pool 'pool:nope'\n")
+    rc, out = p.health("force-down")
+    assert rc == 1 and out.startswith("usage: health force-down TARGET|pool:NAME"), out
+    rc, out = p.health("drain", "a")
+    assert rc == 1 and out.startswith("usage: health [--json]"), out
     rep = p.report()
     assert rep["a"]["state"] == "down" and rep["a"]["forced"] and rep["a"]["checked"] == "up"
     assert rep["b"]["state"] == "up" and rep["b"]["force"] == "up"
-    state = (tmp_path / "health.state").read_text()
+    text = p.text()
+    line_a = [line for line in text.splitlines() if line.split()[0] == "a"]
+    assert len(line_a) == 1 and " DOWN (forced) " in line_a[0], text
+    state = path.read_text()
     assert "target a down" in state and "pool p1 up" in state
     assert p.stop() == 0
 
     p2 = prober_factory(conf, workdir=tmp_path)
-    rep = p2.report()  # before any check has run
+    rep = p2.report()  # the overrides hold from the start, whatever the checks say
     assert rep["a"]["state"] == "down" and rep["a"]["force"] == "down", rep
     assert rep["b"]["force"] == "up"
-    assert "2 operator override(s) restored" in p2.log()
-    assert p2.cmd("force a none") == "ok"
+    assert "2 operator override(s) restored from %s" % path in p2.log()
+    assert p2.health("unforce", "a") == (0, "ok\n")
     assert p2.target("a")["force"] == "up"  # the pool's override applies again
-    assert p2.cmd("force pool:p1 none") == "ok"
+    assert p2.health("unforce", "pool:p1") == (0, "ok\n")
     assert p2.target("a")["forced"] is False
-    assert "target" not in (tmp_path / "health.state").read_text().split("\n", 1)[1]
+    assert "target" not in path.read_text().split("\n", 1)[1]
 
 
 def test_reload_keeps_unchanged_schedules(prober_factory, endpoints):
@@ -228,21 +243,40 @@ def test_reload_keeps_unchanged_schedules(prober_factory, endpoints):
     before = p.report()
     p.write_config(config([tpl], [target("keep", "web", srv.port),
                                   target("new", "web", srv.port)]))
-    assert p.cmd("reload") == "ok"
+    r = p.steerctl("reload")
+    assert r.returncode == 0 and "reloaded" in r.stdout, r.stdout + r.stderr
     rep = p.report()
     assert set(rep) == {"keep", "new"}
     assert rep["keep"]["id"] == before["keep"]["id"]
     assert rep["keep"]["checks"] >= before["keep"]["checks"]  # history kept, not restarted
     assert wait_checks(p, "new", 1)
-    # run-time targets (as the steering issue will create them) and their removal
+    # the same through SIGHUP
+    p.write_config(config([tpl], [target("keep", "web", srv.port)]))
+    p.signal(signal.SIGHUP)
+    assert wait_for(lambda: set(p.report()) == {"keep"}, 5), p.text()
+    assert p.target("keep")["id"] == before["keep"]["id"]
+    # a bad reload keeps the running config
+    p.write_config(config([tpl], [target("keep", "nope", srv.port)]))
+    r = p.steerctl("reload")
+    assert r.returncode == 1, r.stdout
+    assert "health.targets[0].template: no template named 'nope'" in r.stdout + r.stderr
+    assert "configuration not applied, the running one stays" in r.stdout + r.stderr
+    assert set(p.report()) == {"keep"}
+    assert "health.targets[0].template: no template named 'nope'" in p.log()
+
+
+def test_runtime_targets_survive_reload(driver_factory, endpoints):
+    """Run-time targets (health_target_add/remove; the steering issue will create them from the
+    records at steered names) have no control command, so this one runs in the test driver."""
+    srv = HttpServer()
+    endpoints.append(srv)
+    tpl = template("web", "http", timeout="500ms", rise=1, fall=1)
+    p = driver_factory(config([tpl], [target("keep", "web", srv.port)]))
+    assert wait_checks(p, "keep", 1)
     assert p.cmd("add rt1 127.0.0.1 %d web" % srv.port).startswith("ok ")
     assert wait_checks(p, "rt1", 1)
     assert p.cmd("reload") == "ok"
     assert "rt1" in p.report()  # a reload leaves run-time targets alone
     assert p.cmd("remove rt1") == "ok"
     assert "rt1" not in p.report()
-    # a bad reload keeps the running config
-    p.write_config(config([tpl], [target("keep", "nope", srv.port)]))
-    assert p.cmd("reload").startswith("error")
-    assert set(p.report()) == {"keep", "new"}
-    assert "health.targets[0].template: no template named 'nope'" in p.log()
+    assert set(p.report()) == {"keep"}
