@@ -93,7 +93,7 @@ static int entry_new(const srv_zone_conf_t *zc, const char *state_dir, zentry_t 
 		goto out;
 	ret = zone_new(e->apex, e->file, &e->zone);
 	if (ret == 0)
-		ret = xfr_zone_new(e->apex, e->name, e->file, state_dir, &zc->xfr, &e->xfr);
+		ret = xfr_zone_new(e->apex, e->name, state_dir, &zc->xfr, &e->xfr);
 out:
 	if (ret < 0) {
 		entry_free(e);

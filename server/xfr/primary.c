@@ -17,12 +17,12 @@
 struct xfr_primary {
 	uint8_t apex[DNAME_MAX];
 	char name[DNAME_MAX * 4 + 1]; /* for log lines */
-	char *zone_file, *journal_path;
+	char *snapshot, *journal_path;
 	xfr_primary_conf_t conf;
 	zone_journal_t *journal;
 	xfr_history_t *history;
 	zone_changeset_t *pending; /* journaled, not yet in the history */
-	bool file_behind;          /* the zone file does not hold the served version */
+	bool file_behind;          /* the snapshot does not hold the served version */
 	uint64_t changes;
 };
 
@@ -47,25 +47,6 @@ static void soa_with_serial(zone_rr_t *rr, uint32_t serial, uint8_t buf[SOA_RDMA
 	rr->rdata = buf;
 }
 
-/* A version equal to v but for the SOA serial. Consumes v. */
-static int reserial(zone_version_t *v, uint32_t serial, zone_version_t **out)
-{
-	zone_rr_t from, to;
-	uint8_t buf[SOA_RDMAX];
-	soa_of(v, &from);
-	to = from;
-	soa_with_serial(&to, serial, buf);
-	zone_changeset_t *cs = NULL;
-	int rc = zone_changeset_new(&cs);
-	if (rc == 0)
-		rc = zone_changeset_set_soa(cs, &from, &to);
-	if (rc == 0)
-		rc = zone_changeset_apply(v, cs, out);
-	zone_changeset_free(cs);
-	zone_version_free(v);
-	return rc;
-}
-
 static int journal_open(xfr_primary_t *p)
 {
 	int rc = zone_journal_open(p->journal_path, p->apex, &p->conf.limits, &p->journal);
@@ -74,7 +55,7 @@ static int journal_open(xfr_primary_t *p)
 	return rc;
 }
 
-int xfr_primary_open(const uint8_t *apex, const char *zone_file, const char *journal_path,
+int xfr_primary_open(const uint8_t *apex, const char *snapshot, const char *journal_path,
                      const xfr_primary_conf_t *conf, xfr_primary_t **out)
 {
 	xfr_primary_t *p = calloc(1, sizeof(*p));
@@ -86,9 +67,9 @@ int xfr_primary_open(const uint8_t *apex, const char *zone_file, const char *jou
 	if (p->conf.history_depth == 0)
 		p->conf.history_depth =
 		    conf->limits.max_depth ? conf->limits.max_depth : HIST_DEPTH;
-	p->zone_file = strdup(zone_file);
+	p->snapshot = strdup(snapshot);
 	p->journal_path = strdup(journal_path);
-	int rc = p->zone_file && p->journal_path ? 0 : -ENOMEM;
+	int rc = p->snapshot && p->journal_path ? 0 : -ENOMEM;
 	if (rc == 0)
 		rc = xfr_history_new(p->conf.history_depth, conf->limits.max_size, &p->history);
 	if (rc == 0)
@@ -108,7 +89,7 @@ void xfr_primary_close(xfr_primary_t *p)
 	zone_journal_close(p->journal);
 	xfr_history_free(p->history);
 	zone_changeset_free(p->pending);
-	free(p->zone_file);
+	free(p->snapshot);
 	free(p->journal_path);
 	free(p);
 }
@@ -158,52 +139,51 @@ static int replay(zone_version_t **v, zone_changeset_t **list, size_t n)
 	return rc;
 }
 
-/* The file is not on the journal's chain (edited while we were down): serve it with a serial
- * above everything journaled, and start a new journal. */
-static int restart_journal(xfr_primary_t *p, zone_version_t **v, uint32_t last, time_t now)
+/* Forget the journal (it does not lead to the snapshot): start an empty one. */
+static int restart_journal(xfr_primary_t *p, const char *why)
 {
-	uint32_t fs = zone_version_serial(*v);
-	log_notice("%s: zone file serial %u is not in the journal (last %u): the file changed "
-	           "while stopped; starting a new journal",
-	           p->name, fs, last);
-	int rc = 0;
-	if (!zone_serial_gt(fs, last)) {
-		zone_version_t *nv = NULL;
-		rc = reserial(*v, zone_serial_next(last, p->conf.policy, now), &nv);
-		*v = nv;
-		p->file_behind = true;
-	}
+	log_notice("%s: %s; starting a new journal (IXFR from older serials becomes AXFR)", p->name,
+	           why);
 	zone_journal_close(p->journal);
 	p->journal = NULL;
 	if (unlink(p->journal_path) != 0 && errno != ENOENT)
-		rc = rc ? rc : sd_errno();
-	return rc ? rc : journal_open(p);
+		return sd_errno();
+	return journal_open(p);
 }
 
-int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone_version_t **out)
+/* The version served before the stop: the snapshot, brought up to the journal's last serial
+ * (a crash between the journal append and the snapshot write leaves it behind). NULL in *out
+ * when there is no snapshot (first start). Any journal that does not continue the snapshot
+ * is restarted. */
+static int served_before(xfr_primary_t *p, zone_version_t **out)
 {
-	zone_version_t *v = file_v;
-	uint32_t fs = zone_version_serial(v), last;
-	int rc = 0;
-	if (zone_journal_last_serial(p->journal, &last) == 0 && last != fs) {
+	*out = NULL;
+	uint32_t last;
+	bool have_journal = zone_journal_last_serial(p->journal, &last) == 0;
+	if (access(p->snapshot, F_OK) != 0)
+		return have_journal ? restart_journal(p, "no snapshot beside the journal") : 0;
+	zone_version_t *v = NULL;
+	int rc = zone_load_file(p->apex, p->snapshot, &v);
+	if (rc != 0) {
+		log_error("%s: snapshot %s not loaded: %s", p->name, p->snapshot, sd_strerror(rc));
+		return restart_journal(p, "the snapshot is unreadable");
+	}
+	uint32_t ss = zone_version_serial(v);
+	if (have_journal && last != ss) {
 		zone_changeset_t **list = NULL;
 		size_t n = 0;
-		if (zone_journal_read(p->journal, fs, &list, &n) == 0) {
+		rc = zone_journal_read(p->journal, ss, &list, &n);
+		if (rc == 0)
 			rc = replay(&v, list, n);
-			if (rc == 0) {
-				log_info("%s: replayed %zu journal entries, serial %u -> %u",
-				         p->name, n, fs, last);
-				p->file_behind = true;
-			}
-		} else {
-			rc = SD_ENOTFOUND;
-		}
 		zone_journal_free_list(list, n);
-		if (rc != 0)
-			rc = restart_journal(p, &v, last, now);
+		if (rc == 0) {
+			log_info("%s: replayed %zu journal entries, serial %u -> %u", p->name, n,
+			         ss, last);
+			p->file_behind = true;
+		} else {
+			rc = restart_journal(p, "the journal does not continue the snapshot");
+		}
 	}
-	if (rc == 0)
-		rc = history_from_journal(p);
 	if (rc != 0) {
 		zone_version_free(v);
 		return rc;
@@ -212,10 +192,46 @@ int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone
 	return 0;
 }
 
-static bool same_soa(const zone_rr_t *a, const zone_rr_t *b)
+int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone_version_t **out)
 {
-	return a->ttl == b->ttl && a->rdlen == b->rdlen &&
-	       memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+	zone_version_t *base = NULL;
+	*out = NULL;
+	int rc = served_before(p, &base);
+	if (rc == 0)
+		rc = history_from_journal(p);
+	if (rc != 0) {
+		zone_version_free(base);
+		zone_version_free(file_v);
+		return rc;
+	}
+	if (base == NULL) { /* first start: the file as it is */
+		p->file_behind = true;
+		*out = file_v;
+		return 0;
+	}
+	/* the file against what was served: edits made while stopped become a new serial,
+	 * exactly as a reload would make them */
+	zone_version_t *nv = NULL;
+	rc = xfr_primary_reload(p, base, file_v, now, &nv);
+	if (rc != 0 || nv != NULL) {
+		zone_version_free(base);
+		*out = nv;
+		return rc;
+	}
+	*out = base;
+	return 0;
+}
+
+/* The file's SOA says nothing new: same TTL and fields but for the serial, and a serial that
+ * was not raised by hand (the served serial is usually ours, above the file's). */
+static bool same_soa(const zone_rr_t *served, const zone_rr_t *file)
+{
+	if (served->ttl != file->ttl || served->rdlen != file->rdlen || served->rdlen < 20)
+		return false;
+	size_t pre = served->rdlen - 20u; /* names, then serial, refresh, retry, expire, minimum */
+	return memcmp(served->rdata, file->rdata, pre) == 0 &&
+	       memcmp(served->rdata + pre + 4, file->rdata + pre + 4, 16) == 0 &&
+	       !zone_serial_gt(xfr_get32(file->rdata + pre), xfr_get32(served->rdata + pre));
 }
 
 /* Choose the new serial and make it SOA(to) of cs (RFC 1982 via zone_serial_choose). */
@@ -289,10 +305,10 @@ int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v)
 {
 	bool over = zone_journal_over_limit(p->journal);
 	int rc = 0;
-	if (p->file_behind && (p->conf.write_file || over)) {
-		rc = zone_write_file(v, p->zone_file);
+	if (p->file_behind) {
+		rc = zone_write_file(v, p->snapshot);
 		if (rc != 0) {
-			log_error("%s: writing %s: %s", p->name, p->zone_file, sd_strerror(rc));
+			log_error("%s: writing %s: %s", p->name, p->snapshot, sd_strerror(rc));
 			return rc;
 		}
 		p->file_behind = false;

@@ -6,19 +6,19 @@
  *   reload:  file version ─diff─▶ change set ─ choose serial (zone/serial.h) ─ rewrite SOA(to)
  *            ─ apply to the served version ─▶ new version ─ journal append + fsync
  *            ─▶ caller publishes ─▶ xfr_primary_published(): IXFR history
- *            ─▶ caller sends NOTIFY ─▶ xfr_primary_sync(): zone file written, journal compacted
+ *            ─▶ caller sends NOTIFY ─▶ xfr_primary_sync(): snapshot written, journal compacted
  *
- * The zone file is rewritten (atomically) after each change, as Knot does by default
- * (zonefile-sync 0), so that what is on disk is what is served, serial included; a restart
- * then needs no guessing whether the file already contains the journaled changes:
+ * The operator's zone file is never written: what is served is kept in a snapshot file in
+ * the state directory (zone_write_file, atomic), rewritten after each change, so that the
+ * journal always continues a known version:
  *
- *   start:   file serial F, journal chain S0 ─▶ ... ─▶ L
- *            F == L                 serve the file
- *            F starts a journal entry  replay F ─▶ L onto the file (a crash came between the
- *                                   journal append and the file write), then rewrite the file
- *            otherwise              the file was changed while we were down: serve it (with a
- *                                   serial above L unless F already is), restart the journal
- *            and the IXFR history is rebuilt from whatever the journal holds.
+ *   start:   snapshot serial S, journal chain ... ─▶ L
+ *            S == L, or S starts a journal entry (replayed up to L: a crash came between the
+ *            journal append and the snapshot write)      ─▶ served version before the stop
+ *            no snapshot, or a journal that does not continue it ─▶ the journal restarts
+ *            then the zone file is compared with that version exactly as a reload would:
+ *            edits made while stopped become one new serial; an unchanged file serves the
+ *            old version with its serial, so secondaries keep IXFR across restarts.
  *
  * The journal opens with torn-tail truncation (zone/journal.h). Control thread only, which
  * must be registered with liburcu (the history publishes with call_rcu).
@@ -40,14 +40,13 @@ typedef struct xfr_primary_conf {
 	zone_serial_policy_t policy;  /* default increment */
 	zone_journal_limits_t limits; /* journal-max-size / journal-max-depth (0 = none) */
 	size_t history_depth;         /* change sets kept for IXFR (0: limits.max_depth or 100) */
-	bool write_file;              /* rewrite the zone file after each change (default on) */
 } xfr_primary_conf_t;
 
 typedef struct xfr_primary xfr_primary_t;
 
 /* Open the zone's journal (created when missing; a torn tail is truncated and logged).
- * zone_file and journal_path are copied. */
-int xfr_primary_open(const uint8_t *apex, const char *zone_file, const char *journal_path,
+ * snapshot (where the served version is kept) and journal_path are copied. */
+int xfr_primary_open(const uint8_t *apex, const char *snapshot, const char *journal_path,
                      const xfr_primary_conf_t *conf, xfr_primary_t **out)
     SD_NONNULL(1, 2, 3, 4, 5) SD_WUR;
 /* Close the journal and free the state; the history goes after an RCU grace period (the
@@ -58,8 +57,9 @@ void xfr_primary_close(xfr_primary_t *p);
 const xfr_history_t *xfr_primary_history(const xfr_primary_t *p) SD_NONNULL(1);
 
 /* Start-up: file_v is the version just loaded from the zone file (ownership passes in every
- * case). *out is the version to publish first; the history is rebuilt from the journal.
- * Then call xfr_primary_sync(p, *out) (a no-op unless the file is behind). */
+ * case). *out is the version to publish first (a new serial when the file changed while
+ * stopped: then call xfr_primary_published after publishing); the history is rebuilt from
+ * the journal. Then call xfr_primary_sync(p, *out). */
 int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone_version_t **out)
     SD_NONNULL(1, 2, 4) SD_WUR;
 
@@ -73,8 +73,8 @@ int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_vers
  * the IXFR history. */
 int xfr_primary_published(xfr_primary_t *p) SD_NONNULL(1) SD_WUR;
 
-/* After NOTIFY went out: rewrite the zone file when needed (write_file, or a replay at
- * start) and compact the journal when over its limits. v is the served version. */
+/* After NOTIFY went out: write the snapshot when it is behind v (the served version) and
+ * compact the journal when over its limits (the snapshot is then at the last serial). */
 int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v) SD_NONNULL(1, 2) SD_WUR;
 
 /* Change the serial policy (config reload). */

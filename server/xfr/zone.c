@@ -31,8 +31,8 @@ xfr_notifier_t *xfr_get_notifier(void)
 	return notifier;
 }
 
-int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
-                 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
+int xfr_zone_new(const uint8_t *apex, const char *name, const char *state_dir,
+                 const xfr_zone_conf_t *conf, xfr_zone_t **out)
 {
 	xfr_zone_t *xz = calloc(1, sizeof(*xz));
 	char path[4096];
@@ -41,16 +41,16 @@ int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
 	memcpy(xz->apex, apex, dname_len(apex));
 	xz->name = strdup(name);
 	int rc = xz->name ? xfr_zone_conf_copy(conf, &xz->conf) : -ENOMEM;
-	/* "example.com." -> "<state>/example.com.journal"; the root zone -> "root.journal" */
+	/* "example.com." -> "<state>/example.com.journal" and ".snapshot"; the root -> "root." */
+	char snap[4096];
 	size_t nl = strlen(name);
 	bool root = strcmp(name, ".") == 0;
-	bool dot = nl > 0 && name[nl - 1] == '.';
-	snprintf(path, sizeof(path), "%s/%s%sjournal", state_dir, root ? "root" : name,
-	         root || dot ? (root ? "." : "") : ".");
-	xfr_primary_conf_t pc = {
-	    .policy = conf->policy, .limits = conf->limits, .write_file = true};
+	const char *sep = root || (nl > 0 && name[nl - 1] == '.') ? "" : ".";
+	snprintf(path, sizeof(path), "%s/%s%sjournal", state_dir, root ? "root." : name, sep);
+	snprintf(snap, sizeof(snap), "%s/%s%ssnapshot", state_dir, root ? "root." : name, sep);
+	xfr_primary_conf_t pc = {.policy = conf->policy, .limits = conf->limits};
 	if (rc == 0)
-		rc = xfr_primary_open(apex, zone_file, path, &pc, &xz->primary);
+		rc = xfr_primary_open(apex, snap, path, &pc, &xz->primary);
 	if (rc != 0) {
 		xfr_zone_free(xz);
 		return rc;

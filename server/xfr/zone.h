@@ -22,11 +22,11 @@
 
 typedef struct xfr_zone xfr_zone_t;
 
-/* name is for log lines; the journal is <state_dir>/<name>journal (name ends with '.').
- * conf is copied. The journal is opened here (a torn tail truncated and logged). */
-int xfr_zone_new(const uint8_t *apex, const char *name, const char *zone_file,
-                 const char *state_dir, const xfr_zone_conf_t *conf, xfr_zone_t **out)
-    SD_NONNULL(1, 2, 3, 4, 5, 6) SD_WUR;
+/* name is for log lines; the journal and the snapshot of the served version are
+ * <state_dir>/<name>.journal and .snapshot. conf is copied. The journal is opened here (a
+ * torn tail truncated and logged). */
+int xfr_zone_new(const uint8_t *apex, const char *name, const char *state_dir,
+                 const xfr_zone_conf_t *conf, xfr_zone_t **out) SD_NONNULL(1, 2, 3, 4, 5) SD_WUR;
 /* Replace the settings (config reload); the serial policy and ACL apply from now on. */
 int xfr_zone_configure(xfr_zone_t *xz, const xfr_zone_conf_t *conf) SD_NONNULL(1, 2) SD_WUR;
 void xfr_zone_free(xfr_zone_t *xz);

@@ -365,7 +365,7 @@ def test_torn_journal_tail_truncated_at_start(tmp_path):
         f.truncate(size - 7)  # the last entry loses its tail: a crash mid-append
     sd = start_steerdns(d, port, [])
     try:
-        assert serial(port) == 2024010103  # the zone file holds what was served
+        assert serial(port) == 2024010103  # the snapshot in state-dir holds what was served
         assert "trunc" in sd.log().lower()
         # the chain that survived still serves IXFR
         msgs = list(dns.query.xfr("127.0.0.1", "example.com.", port=port, keyring=KEY,

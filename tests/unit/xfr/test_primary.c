@@ -18,7 +18,7 @@
 #include "server/xfr/primary.h"
 #include "zone/changeset.h"
 
-static char dir[256], zfile[300], jfile[300];
+static char dir[256], zfile[300], jfile[300], sfile[300];
 static uint8_t apex[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
 
 static void write_zone(uint32_t serial, const char *extra)
@@ -42,9 +42,9 @@ static zone_version_t *load(void)
 
 static xfr_primary_t *open_primary(void)
 {
-	xfr_primary_conf_t c = {.policy = ZONE_SERIAL_INCREMENT, .write_file = true};
+	xfr_primary_conf_t c = {.policy = ZONE_SERIAL_INCREMENT};
 	xfr_primary_t *p = NULL;
-	assert_int_equal(xfr_primary_open(apex, zfile, jfile, &c, &p), 0);
+	assert_int_equal(xfr_primary_open(apex, sfile, jfile, &c, &p), 0);
 	return p;
 }
 
@@ -54,6 +54,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(zfile, sizeof(zfile), "%s/example.com.zone", dir);
 	snprintf(jfile, sizeof(jfile), "%s/example.com.journal", dir);
+	snprintf(sfile, sizeof(sfile), "%s/example.com.snapshot", dir);
 	return 0;
 }
 
@@ -61,6 +62,7 @@ static int teardown(void **state)
 {
 	unlink(zfile);
 	unlink(jfile);
+	unlink(sfile);
 	rmdir(dir);
 	return 0;
 }
@@ -94,6 +96,34 @@ static xfr_out_kind_t ixfr_kind(const xfr_primary_t *p, const zone_version_t *v,
 	return k;
 }
 
+static uint32_t snapshot_serial(void)
+{
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file(apex, sfile, &v), 0);
+	uint32_t s = zone_version_serial(v);
+	zone_version_free(v);
+	return s;
+}
+
+static uint32_t file_serial(void)
+{
+	zone_version_t *v = load();
+	uint32_t s = zone_version_serial(v);
+	zone_version_free(v);
+	return s;
+}
+
+static zone_version_t *restart(xfr_primary_t **p)
+{
+	xfr_primary_close(*p);
+	*p = open_primary();
+	zone_version_t *v = NULL;
+	assert_int_equal(xfr_primary_start(*p, load(), 1700000000, &v), 0);
+	assert_int_equal(xfr_primary_published(*p), 0);
+	assert_int_equal(xfr_primary_sync(*p, v), 0);
+	return v;
+}
+
 static void test_reload_serials_and_restart(void **state)
 {
 	write_zone(10, "");
@@ -102,6 +132,7 @@ static void test_reload_serials_and_restart(void **state)
 	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
 	assert_int_equal(zone_version_serial(v), 10);
 	assert_int_equal(xfr_primary_sync(p, v), 0);
+	assert_int_equal(snapshot_serial(), 10);
 
 	/* same content: no new serial, nothing journaled */
 	assert_null(reload(p, v, true));
@@ -119,11 +150,12 @@ static void test_reload_serials_and_restart(void **state)
 	assert_non_null(zone_version_find(v2, nn, sizeof(nn)));
 	xfr_primary_stats(p, &st);
 	assert_int_equal(st.journal_depth, 1);
-	/* the file now holds what is served, serial included */
-	zone_version_t *f = load();
-	assert_int_equal(zone_version_serial(f), 11);
-	zone_version_free(f);
+	/* the operator's file is left alone; the snapshot holds what is served */
+	assert_int_equal(file_serial(), 10);
+	assert_int_equal(snapshot_serial(), 11);
 	assert_int_equal(ixfr_kind(p, v2, 10), XFR_OUT_IXFR);
+	/* reloading that same file again (its serial 10 below the served 11) changes nothing */
+	assert_null(reload(p, v2, true));
 
 	/* a serial raised by hand is kept */
 	write_zone(50, "new IN A 192.0.2.8\n");
@@ -134,49 +166,50 @@ static void test_reload_serials_and_restart(void **state)
 	assert_int_equal(ixfr_kind(p, v3, 50), XFR_OUT_IXFR_CURRENT);
 	assert_int_equal(ixfr_kind(p, v3, 9), XFR_OUT_IXFR_AXFR);
 
-	/* restart: the history comes back from the journal */
-	xfr_primary_close(p);
-	p = open_primary();
-	zone_version_t *r = NULL;
-	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
+	/* restart with the file unchanged: same serial, the history comes back */
+	zone_version_t *r = restart(&p);
 	assert_int_equal(zone_version_serial(r), 50);
 	assert_int_equal(ixfr_kind(p, r, 10), XFR_OUT_IXFR);
 	assert_int_equal(ixfr_kind(p, r, 11), XFR_OUT_IXFR);
+
+	/* an edit while stopped that forgets the serial: one new serial at start */
+	write_zone(50, "new IN A 192.0.2.9\n");
+	zone_version_t *r2 = restart(&p);
+	assert_int_equal(zone_version_serial(r2), 51);
+	assert_int_equal(ixfr_kind(p, r2, 50), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(p, r2, 10), XFR_OUT_IXFR);
+	xfr_primary_stats(p, &st);
+	assert_int_equal(st.journal_depth, 3);
 
 	zone_version_free(v);
 	zone_version_free(v2);
 	zone_version_free(v3);
 	zone_version_free(r);
+	zone_version_free(r2);
 	xfr_primary_close(p);
 	rcu_barrier_qsbr();
 }
 
-static void test_replay_when_file_behind(void **state)
+static void test_replay_when_snapshot_behind(void **state)
 {
 	write_zone(20, "");
 	xfr_primary_t *p = open_primary();
 	zone_version_t *v = NULL;
 	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
+	assert_int_equal(xfr_primary_sync(p, v), 0);
 	write_zone(20, "a IN A 192.0.2.9\n");
 	zone_version_t *v2 = reload(p, v, true);
 	assert_int_equal(zone_version_serial(v2), 21);
-	/* the operator's file is restored to serial 21 content without "a" and then a change
-	 * at 22 is journaled but the process dies before the zone file is written */
-	write_zone(21, "a IN A 192.0.2.9\nb IN A 192.0.2.10\n");
+	/* a change journaled, then the process dies before the snapshot is written */
+	write_zone(20, "a IN A 192.0.2.9\nb IN A 192.0.2.10\n");
 	zone_version_t *v3 = reload(p, v2, false);
 	assert_int_equal(zone_version_serial(v3), 22);
-	xfr_primary_close(p);
-	write_zone(21, "a IN A 192.0.2.9\n"); /* what the file said at serial 21 */
-	p = open_primary();
-	zone_version_t *r = NULL;
-	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
-	assert_int_equal(zone_version_serial(r), 22); /* replayed 21 -> 22 */
+	assert_int_equal(snapshot_serial(), 21);
+	zone_version_t *r = restart(&p);
+	assert_int_equal(zone_version_serial(r), 22); /* snapshot 21 + journal 21 -> 22 */
 	uint8_t b[] = {1, 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
 	assert_non_null(zone_version_find(r, b, sizeof(b)));
-	assert_int_equal(xfr_primary_sync(p, r), 0);
-	zone_version_t *f = load();
-	assert_int_equal(zone_version_serial(f), 22);
-	zone_version_free(f);
+	assert_int_equal(snapshot_serial(), 22);
 	assert_int_equal(ixfr_kind(p, r, 20), XFR_OUT_IXFR);
 	zone_version_free(v);
 	zone_version_free(v2);
@@ -186,43 +219,41 @@ static void test_replay_when_file_behind(void **state)
 	rcu_barrier_qsbr();
 }
 
-static void test_torn_tail_and_edit_while_down(void **state)
+static void test_torn_tail_and_lost_snapshot(void **state)
 {
 	write_zone(30, "");
 	xfr_primary_t *p = open_primary();
 	zone_version_t *v = NULL;
 	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
+	assert_int_equal(xfr_primary_sync(p, v), 0);
 	write_zone(30, "x IN A 192.0.2.11\n");
 	zone_version_t *v2 = reload(p, v, true);
-	write_zone(31, "x IN A 192.0.2.12\n");
+	write_zone(30, "x IN A 192.0.2.12\n");
 	zone_version_t *v3 = reload(p, v2, true);
 	assert_int_equal(zone_version_serial(v3), 32);
 	xfr_primary_close(p);
-	/* tear the last entry */
+	/* tear the last entry: the journal ends at 31, the snapshot is at 32 */
 	struct stat sb;
 	assert_int_equal(stat(jfile, &sb), 0);
 	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
 	p = open_primary();
 	zone_version_t *r = NULL;
 	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
-	/* the file (32) is past the journal (31): served as it is, journal restarted */
-	assert_int_equal(zone_version_serial(r), 32);
+	assert_int_equal(zone_version_serial(r), 32); /* served as before, journal restarted */
 	xfr_primary_stats_t st;
 	xfr_primary_stats(p, &st);
 	assert_int_equal(st.journal_depth, 0);
 	/* and the zone keeps working: the next edit is journaled from 32 */
-	write_zone(32, "x IN A 192.0.2.13\n");
+	write_zone(30, "x IN A 192.0.2.13\n");
 	zone_version_t *r2 = reload(p, r, true);
 	assert_int_equal(zone_version_serial(r2), 33);
 	assert_int_equal(ixfr_kind(p, r2, 32), XFR_OUT_IXFR);
-	xfr_primary_close(p);
-
-	/* an edit while stopped that keeps the serial: served above the journal's last */
-	zone_version_t *r3 = NULL;
-	write_zone(20, "y IN A 192.0.2.15\n");
-	p = open_primary();
-	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r3), 0);
-	assert_int_equal(zone_version_serial(r3), 34);
+	/* a lost snapshot: the journal cannot be trusted, the file is served as it is */
+	assert_int_equal(unlink(sfile), 0);
+	zone_version_t *r3 = restart(&p);
+	assert_int_equal(zone_version_serial(r3), 30);
+	xfr_primary_stats(p, &st);
+	assert_int_equal(st.journal_depth, 0);
 	xfr_primary_close(p);
 	zone_version_free(v);
 	zone_version_free(v2);
@@ -238,8 +269,8 @@ int main(void)
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reload_serials_and_restart, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_replay_when_file_behind, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_torn_tail_and_edit_while_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_when_snapshot_behind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail_and_lost_snapshot, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();
