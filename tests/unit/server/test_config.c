@@ -13,6 +13,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "health/conf.h" /* to look inside the parsed health section */
 #include "server/config.h"
 #include "server/sock.h"
 #include "server/text.h"
@@ -119,6 +120,58 @@ static void test_defaults(void **state)
 	assert_false(cfg->log_syslog);
 	assert_int_equal(cfg->zone_count, 0);
 	assert_int_equal(count_lines(), 0);
+	srv_config_free(cfg);
+}
+
+/* The `health:` section: parsed by health/ with the config file's directory, its errors
+ * reported with the rest, the state file defaulting to <state-dir>/health.state. */
+static void test_health_section(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1:53\n", "conf/t.yaml", &cfg), 0);
+	assert_non_null(cfg->health); /* no section: an empty prober, overrides still kept */
+	assert_int_equal(cfg->health->ntargets, 0);
+	assert_string_equal(cfg->health->state_file, "conf/health.state");
+	srv_config_free(cfg);
+
+	const char *good = "server:\n"
+	                   "  listen: 127.0.0.1:53\n"
+	                   "health:\n"
+	                   "  state-file: run/ovr.state\n"
+	                   "  templates:\n"
+	                   "    - {name: t, type: tcp, port: 9}\n"
+	                   "  targets:\n"
+	                   "    - {name: a, address: 127.0.0.1, template: t, pool: p}\n";
+	assert_int_equal(srv_config_load_string(good, "conf/t.yaml", &cfg), 0);
+	assert_int_equal(cfg->health->ntargets, 1);
+	assert_string_equal(cfg->health->targets[0].name, "a");
+	assert_string_equal(cfg->health->state_file, "conf/run/ovr.state");
+	srv_config_free(cfg);
+
+	const char *bad = "server:\n"                                          /* 1 */
+	                  "  workers: many\n"                                  /* 2 */
+	                  "  listen: 127.0.0.1:53\n"                           /* 3 */
+	                  "health:\n"                                          /* 4 */
+	                  "  templates:\n"                                     /* 5 */
+	                  "    - {name: t, type: ftp}\n"                       /* 6 */
+	                  "  targets:\n"                                       /* 7 */
+	                  "    - {name: a, address: 127.0.0.1, template: x}\n" /* 8 */
+	                  "  colour: red\n";                                   /* 9 */
+	assert_int_equal(srv_config_load_string(bad, "t.yaml", &cfg), SD_ECONFIG);
+	const char *expect[] = {
+	    "t.yaml:2: server.workers:",
+	    "t.yaml:6: health.templates[0].type: unknown check type 'ftp'",
+	    "t.yaml:8: health.targets[0].template: no template named 'x'",
+	    "t.yaml:9: health.colour: unknown key",
+	};
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+		if (!strstr(srv_text_str(&lines), expect[i]))
+			fail_msg("missing error '%s' in:\n%s", expect[i], srv_text_str(&lines));
+	assert_int_equal(count_lines(), sizeof(expect) / sizeof(expect[0]));
+	assert_non_null(cfg->health); /* --check goes on with an empty prober config */
+	assert_int_equal(cfg->health->ntargets, 0);
 	srv_config_free(cfg);
 }
 
@@ -281,6 +334,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_full_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_health_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_error_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listen_required, setup, teardown),
