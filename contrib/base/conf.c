@@ -102,10 +102,15 @@ static int kids_push(kids_t *k, conf_node_t *n)
 	return 0;
 }
 
+/* Deepest nesting of sequences and maps accepted: the reader recurses once per level, so an
+ * unbounded depth ("[[[[...") overflows the stack (found by tests/fuzz/fuzz_conf). */
+#define CONF_DEPTH_MAX 64
+
 typedef struct {
 	conf_doc_t *doc;
 	yaml_parser_t parser;
 	const char *name;
+	unsigned depth; /* sequences and maps being read */
 } reader_t;
 
 static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char *key,
@@ -212,6 +217,13 @@ static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char
                      conf_node_t **out)
 {
 	conf_node_t *n;
+	int ret;
+	if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) &&
+	    r->depth >= CONF_DEPTH_MAX) {
+		log_error("%s:%zu: %s: nested deeper than %d levels", r->name,
+		          ev->start_mark.line + 1, path, CONF_DEPTH_MAX);
+		return SD_EPARSE;
+	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		n = new_node(r, CONF_SCALAR, ev, path, key);
@@ -226,11 +238,21 @@ static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char
 	case YAML_SEQUENCE_START_EVENT:
 		n = new_node(r, CONF_SEQ, ev, path, key);
 		*out = n;
-		return n ? read_seq(r, n) : -ENOMEM;
+		if (!n)
+			return -ENOMEM;
+		r->depth++;
+		ret = read_seq(r, n);
+		r->depth--;
+		return ret;
 	case YAML_MAPPING_START_EVENT:
 		n = new_node(r, CONF_MAP, ev, path, key);
 		*out = n;
-		return n ? read_map(r, n) : -ENOMEM;
+		if (!n)
+			return -ENOMEM;
+		r->depth++;
+		ret = read_map(r, n);
+		r->depth--;
+		return ret;
 	case YAML_ALIAS_EVENT:
 		log_error("%s:%zu: %s: YAML aliases are not supported", r->name,
 		          ev->start_mark.line + 1, path);
