@@ -1,5 +1,6 @@
 /* changeset.c — change sets: building, diff of two versions, apply, condense, serialization. */
 #include "zone/changeset.h"
+#include "contrib/base/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,54 +30,17 @@ struct zone_changeset {
 
 /* --- wire helpers --- */
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)rd16(p) << 16 | rd16(p + 2);
-}
-
-static uint8_t *wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *wr32(uint8_t *p, uint32_t v)
-{
-	return wr16(wr16(p, (uint16_t)(v >> 16)), (uint16_t)v);
-}
-
-/* Length of an uncompressed name within max bytes, or 0 when malformed. */
-static size_t name_len_bounded(const uint8_t *p, size_t max)
-{
-	size_t n = 0;
-	while (n < max && n < DNAME_MAX) {
-		uint8_t l = p[n];
-		if (l > 63)
-			return 0;
-		n += 1u + l;
-		if (l == 0)
-			return n <= max ? n : 0;
-	}
-	return 0;
-}
-
 /* Read one RR at p[0..max); returns the bytes it takes or 0 when malformed. */
 static size_t rr_read(const uint8_t *p, size_t max, zone_rr_t *rr)
 {
-	size_t n = name_len_bounded(p, max);
+	size_t n = dname_len_bounded(p, max);
 	if (n == 0 || n + RR_FIXED > max)
 		return 0;
 	rr->owner = p;
-	rr->type = rd16(p + n);
-	rr->rclass = rd16(p + n + 2);
-	rr->ttl = rd32(p + n + 4);
-	rr->rdlen = rd16(p + n + 8);
+	rr->type = be16_get(p + n);
+	rr->rclass = be16_get(p + n + 2);
+	rr->ttl = be32_get(p + n + 4);
+	rr->rdlen = be16_get(p + n + 8);
 	rr->rdata = p + n + RR_FIXED;
 	n += RR_FIXED + rr->rdlen;
 	return n <= max ? n : 0;
@@ -86,11 +50,11 @@ static int soa_serial(const zone_rr_t *rr, uint32_t *serial)
 {
 	if (rr->type != ZONE_TYPE_SOA)
 		return SD_EPARSE;
-	size_t m = name_len_bounded(rr->rdata, rr->rdlen);
-	size_t r = m ? name_len_bounded(rr->rdata + m, rr->rdlen - m) : 0;
+	size_t m = dname_len_bounded(rr->rdata, rr->rdlen);
+	size_t r = m ? dname_len_bounded(rr->rdata + m, rr->rdlen - m) : 0;
 	if (r == 0 || m + r + SOA_FIXED != rr->rdlen)
 		return SD_EPARSE;
-	*serial = rd32(rr->rdata + m + r);
+	*serial = be32_get(rr->rdata + m + r);
 	return 0;
 }
 
@@ -138,7 +102,7 @@ static int rrbuf_put(rrbuf_t *b, const zone_rr_t *rr)
 	uint8_t *p = b->data + b->len;
 	memcpy(p, rr->owner, on);
 	dname_lower(p);
-	p = wr16(wr32(wr16(wr16(p + on, rr->type), rr->rclass), rr->ttl), rr->rdlen);
+	p = be16_put(be32_put(be16_put(be16_put(p + on, rr->type), rr->rclass), rr->ttl), rr->rdlen);
 	if (rr->rdlen)
 		memcpy(p, rr->rdata, rr->rdlen);
 	b->len += on + RR_FIXED + rr->rdlen;
@@ -312,7 +276,7 @@ static bool rs_walk_next(rs_walk_t *w, zone_rr_t *rr)
 	rr->type = w->rs->type;
 	rr->rclass = CLASS_IN;
 	rr->ttl = w->rs->ttl;
-	rr->rdlen = rd16(w->pos);
+	rr->rdlen = be16_get(w->pos);
 	rr->rdata = w->pos + 2;
 	w->pos += 2u + rr->rdlen;
 	w->left--;
@@ -418,7 +382,7 @@ static void soa_rr(const zone_version_t *v, zone_rr_t *rr)
 	rr->type = ZONE_TYPE_SOA;
 	rr->rclass = CLASS_IN;
 	rr->ttl = soa->ttl;
-	rr->rdlen = rd16(soa->rdata);
+	rr->rdlen = be16_get(soa->rdata);
 	rr->rdata = soa->rdata + 2;
 }
 
@@ -697,8 +661,8 @@ out:
 static uint8_t *put_section(uint8_t *p, const rrbuf_t *b, bool with_count)
 {
 	if (with_count)
-		p = wr32(p, (uint32_t)b->count);
-	p = wr32(p, (uint32_t)b->len);
+		p = be32_put(p, (uint32_t)b->count);
+	p = be32_put(p, (uint32_t)b->len);
 	if (b->len)
 		memcpy(p, b->data, b->len);
 	return p + b->len;
@@ -751,8 +715,8 @@ static int read_section(const uint8_t *buf, size_t len, size_t *pos, rrbuf_t *b,
 	size_t need = soa ? 4 : 8;
 	if (len - *pos < need)
 		return SD_EPARSE;
-	size_t count = soa ? 2 : rd32(buf + *pos);
-	size_t n = rd32(buf + *pos + need - 4);
+	size_t count = soa ? 2 : be32_get(buf + *pos);
+	size_t n = be32_get(buf + *pos + need - 4);
 	*pos += need;
 	if (len - *pos < n)
 		return SD_EPARSE;

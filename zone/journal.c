@@ -1,5 +1,6 @@
 /* journal.c — append-only change set journal with checksums and torn-tail recovery. */
 #include "zone/journal.h"
+#include "contrib/base/bytes.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -69,20 +70,6 @@ uint32_t zone_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* --- helpers --- */
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint8_t *wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-	return p + 4;
-}
-
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
@@ -131,11 +118,11 @@ static size_t header_build(const uint8_t *apex, uint8_t *buf)
 {
 	size_t al = dname_len(apex);
 	memcpy(buf, MAGIC, MAGIC_LEN);
-	uint8_t *p = wr32(buf + MAGIC_LEN, VERSION);
+	uint8_t *p = be32_put(buf + MAGIC_LEN, VERSION);
 	*p++ = (uint8_t)al;
 	memcpy(p, apex, al);
 	p += al;
-	p = wr32(p, zone_crc32c(0, buf, (size_t)(p - buf)));
+	p = be32_put(p, zone_crc32c(0, buf, (size_t)(p - buf)));
 	return (size_t)(p - buf);
 }
 
@@ -171,7 +158,7 @@ static int header_check(zone_journal_t *j, uint64_t size)
 	int rc = pread_full(j->fd, got, len, 0);
 	if (rc < 0)
 		return rc;
-	if (memcmp(got, MAGIC, MAGIC_LEN) != 0 || rd32(got + MAGIC_LEN) != VERSION)
+	if (memcmp(got, MAGIC, MAGIC_LEN) != 0 || be32_get(got + MAGIC_LEN) != VERSION)
 		return SD_ECHECKSUM;
 	if (memcmp(got, want, len) != 0) {
 		/* Well-formed but for another apex, or a damaged header. */
@@ -180,7 +167,7 @@ static int header_check(zone_journal_t *j, uint64_t size)
 			size_t hl = MAGIC_LEN + 4 + 1 + al;
 			uint8_t other[sizeof(want)];
 			if (pread_full(j->fd, other, hl + 4, 0) == 0 &&
-			    zone_crc32c(0, other, hl) == rd32(other + hl))
+			    zone_crc32c(0, other, hl) == be32_get(other + hl))
 				return SD_ESEMANTIC;
 		}
 		return SD_ECHECKSUM;
@@ -198,12 +185,12 @@ static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *
 	if (size - off < ENTRY_HDR || pread_full(j->fd, hdr, ENTRY_HDR, off) < 0)
 		return SD_EPARSE;
 	*why = "bad entry magic";
-	if (rd32(hdr) != ENTRY_MAGIC)
+	if (be32_get(hdr) != ENTRY_MAGIC)
 		return SD_EPARSE;
 	e->off = off;
-	e->len = rd32(hdr + 4);
-	e->from = rd32(hdr + 8);
-	e->to = rd32(hdr + 12);
+	e->len = be32_get(hdr + 4);
+	e->from = be32_get(hdr + 8);
+	e->to = be32_get(hdr + 12);
 	*why = "truncated entry";
 	if (e->len > PAYLOAD_LIMIT || size - off - ENTRY_HDR < (uint64_t)e->len + ENTRY_CRC)
 		return SD_EPARSE;
@@ -213,7 +200,7 @@ static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *
 	int rc = pread_full(j->fd, buf, e->len + ENTRY_CRC, off + ENTRY_HDR);
 	uint32_t crc = zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), buf, e->len);
 	*why = "checksum mismatch";
-	if (rc == 0 && crc != rd32(buf + e->len))
+	if (rc == 0 && crc != be32_get(buf + e->len))
 		rc = SD_ECHECKSUM;
 	if (rc == 0 && payload)
 		*payload = buf;
@@ -337,8 +324,8 @@ int zone_journal_append(zone_journal_t *j, const zone_changeset_t *cs)
 	              .from = zone_changeset_from(cs),
 	              .to = zone_changeset_to(cs)};
 	uint8_t hdr[ENTRY_HDR], crc[ENTRY_CRC];
-	wr32(wr32(wr32(wr32(hdr, ENTRY_MAGIC), e.len), e.from), e.to);
-	wr32(crc, zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), payload, len));
+	be32_put(be32_put(be32_put(be32_put(hdr, ENTRY_MAGIC), e.len), e.from), e.to);
+	be32_put(crc, zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), payload, len));
 	rc = pwrite_full(j->fd, hdr, ENTRY_HDR, e.off);
 	if (rc == 0)
 		rc = pwrite_full(j->fd, payload, len, e.off + ENTRY_HDR);

@@ -22,6 +22,20 @@ size_t dname_len(const uint8_t *name)
 	return p + 1;
 }
 
+size_t dname_len_bounded(const uint8_t *p, size_t max)
+{
+	size_t i = 0;
+	while (i < max) {
+		uint8_t l = p[i];
+		if (l == 0)
+			return i + 1 <= DNAME_MAX ? i + 1 : 0;
+		if (l & 0xc0)
+			return 0;
+		i += 1u + l;
+	}
+	return 0;
+}
+
 /* RFC 1035 4.1.4: a pointer is 0b11 followed by a 14-bit offset; 0b01 and 0b10 are reserved
  * (RFC 6891 retired the 0x40 extended label type). We accept only pointers to an offset
  * strictly before the place where the current run of labels started, which makes every hop

@@ -19,6 +19,11 @@
 /* Length in bytes of a well-formed uncompressed name (including the root label). */
 size_t dname_len(const uint8_t *name) SD_NONNULL(1);
 
+/* Length of the uncompressed name at p when it ends within max bytes and is at most
+ * DNAME_MAX long; 0 when it runs past max, is too long or holds a compression pointer or a
+ * reserved label type. For wire data whose names are known to be uncompressed. */
+size_t dname_len_bounded(const uint8_t *p, size_t max) SD_NONNULL(1);
+
 /* Read a possibly compressed name at *pos in pkt[0..len) into out (uncompressed, case kept).
  * Follows compression pointers only backwards, bounds every step, rejects names over 255
  * bytes and reserved label types. On success advances *pos past the name as it appears in

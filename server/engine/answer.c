@@ -93,7 +93,7 @@ static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const
 	srv_wire_mark_t m = srv_wire_mark(&ctx->w);
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
-		uint16_t rdlen = srv_wire_get16(rs->rdata + off);
+		uint16_t rdlen = be16_get(rs->rdata + off);
 		int ret = srv_wire_rr(&ctx->w, owner, rs->type, CLASS_IN, ttl, rs->rdata + off + 2,
 		                      rdlen);
 		if (ret < 0) {
@@ -113,8 +113,8 @@ static int put_soa(srv_answer_ctx_t *ctx)
 	const zone_rrset_t *soa = zone_version_soa(ctx->v);
 	if (soa == NULL || soa->count == 0)
 		return 0;
-	uint16_t rdlen = srv_wire_get16(soa->rdata);
-	uint32_t minimum = rdlen >= 4 ? srv_wire_get32(soa->rdata + 2 + rdlen - 4) : 0;
+	uint16_t rdlen = be16_get(soa->rdata);
+	uint32_t minimum = rdlen >= 4 ? be32_get(soa->rdata + 2 + rdlen - 4) : 0;
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
 	return put_rrset(ctx, SEC_NS, zone_version_apex(ctx->v)->owner, soa, ttl);
 }
@@ -267,10 +267,10 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	int ret = put_rrset(ctx, SEC_AN, top->owner, d, d->ttl);
 	if (ret < 0)
 		return ret;
-	size_t olen = srv_wire_name_len(owner, DNAME_MAX);
+	size_t olen = dname_len_bounded(owner, DNAME_MAX);
 	size_t plen = olen - top->owner_len; /* the labels above the DNAME owner */
 	const uint8_t *target = d->rdata + 2;
-	size_t tlen = srv_wire_name_len(target, srv_wire_get16(d->rdata));
+	size_t tlen = dname_len_bounded(target, be16_get(d->rdata));
 	if (tlen == 0)
 		return 0;
 	if (plen + tlen > DNAME_MAX) {
@@ -305,7 +305,7 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 static bool chain_next(srv_answer_ctx_t *ctx, unsigned hop, const uint8_t *next)
 {
 	uint8_t *n = ctx->names[hop];
-	size_t len = srv_wire_name_len(next, DNAME_MAX);
+	size_t len = dname_len_bounded(next, DNAME_MAX);
 	if (len == 0)
 		return false;
 	memcpy(n, next, len);
@@ -582,12 +582,12 @@ static size_t finish(srv_answer_ctx_t *ctx)
 	if (ctx->tc)
 		flags |= SRV_FLAG_TC;
 	uint8_t *h = ctx->w.buf;
-	srv_wire_set16(h, q->id);
-	srv_wire_set16(h + 2, flags);
-	srv_wire_set16(h + 4, q->has_question ? 1 : 0);
-	srv_wire_set16(h + 6, ctx->count[SEC_AN]);
-	srv_wire_set16(h + 8, ctx->count[SEC_NS]);
-	srv_wire_set16(h + 10, ctx->count[SEC_AR]);
+	be16_put(h, q->id);
+	be16_put(h + 2, flags);
+	be16_put(h + 4, q->has_question ? 1 : 0);
+	be16_put(h + 6, ctx->count[SEC_AN]);
+	be16_put(h + 8, ctx->count[SEC_NS]);
+	be16_put(h + 10, ctx->count[SEC_AR]);
 	ctx->stats.rcode[ctx->rcode & 0xf]++;
 	return ctx->w.pos;
 }

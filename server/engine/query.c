@@ -33,13 +33,13 @@ static size_t skip_name(const uint8_t *p, size_t max, bool *root)
  * except the header, and it is echoed byte for byte. */
 static int parse_question(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
 {
-	size_t nl = srv_wire_name_len(req + *pos, len - *pos);
+	size_t nl = dname_len_bounded(req + *pos, len - *pos);
 	if (nl == 0 || len - *pos - nl < 4)
 		return SD_EPARSE;
 	memcpy(q->qname, req + *pos, nl);
 	q->qname_len = (uint8_t)nl;
-	q->qtype = srv_wire_get16(req + *pos + nl);
-	q->qclass = srv_wire_get16(req + *pos + nl + 2);
+	q->qtype = be16_get(req + *pos + nl);
+	q->qclass = be16_get(req + *pos + nl + 2);
 	q->question_len = nl + 4;
 	q->has_question = true;
 	*pos += nl + 4;
@@ -54,7 +54,7 @@ static bool opt_options_valid(const uint8_t *rdata, size_t rdlen)
 	while (i < rdlen) {
 		if (rdlen - i < 4)
 			return false;
-		size_t olen = srv_wire_get16(rdata + i + 2);
+		size_t olen = be16_get(rdata + i + 2);
 		if (rdlen - i - 4 < olen)
 			return false;
 		i += 4 + olen;
@@ -73,9 +73,9 @@ static void parse_opt(const uint8_t *rr, bool root, const uint8_t *rdata, size_t
 		q->malformed = true;
 		return;
 	}
-	uint32_t ttl = srv_wire_get32(rr + 4);
+	uint32_t ttl = be32_get(rr + 4);
 	q->has_opt = true;
-	q->opt_payload = srv_wire_get16(rr + 2);
+	q->opt_payload = be16_get(rr + 2);
 	q->opt_version = (uint8_t)(ttl >> 16);
 	q->opt_do = (ttl & 0x8000) != 0;
 }
@@ -88,13 +88,13 @@ static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional
 	if (nl == 0 || len - *pos - nl < 10)
 		return SD_EPARSE;
 	const uint8_t *rr = req + *pos + nl; /* type, class, ttl, rdlength */
-	size_t rdlen = srv_wire_get16(rr + 8);
+	size_t rdlen = be16_get(rr + 8);
 	if (len - *pos - nl - 10 < rdlen)
 		return SD_EPARSE;
 	*pos += nl + 10 + rdlen;
 	if (!additional)
 		return 0;
-	uint16_t type = srv_wire_get16(rr);
+	uint16_t type = be16_get(rr);
 	if (type == ZONE_TYPE_OPT)
 		parse_opt(rr, root, rr + 10, rdlen, q);
 	else if (type != ZONE_TYPE_TSIG) /* TSIG: verified by a later issue, ignored here */
@@ -107,13 +107,13 @@ int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 	if (len < SRV_HEADER_LEN)
 		return SD_EPARSE;
 	memset(q, 0, sizeof(*q));
-	q->id = srv_wire_get16(req);
-	q->flags = srv_wire_get16(req + 2);
+	q->id = be16_get(req);
+	q->flags = be16_get(req + 2);
 	q->opcode = (uint8_t)((q->flags >> 11) & 0xf);
-	q->qdcount = srv_wire_get16(req + 4);
-	q->ancount = srv_wire_get16(req + 6);
-	q->nscount = srv_wire_get16(req + 8);
-	q->arcount = srv_wire_get16(req + 10);
+	q->qdcount = be16_get(req + 4);
+	q->ancount = be16_get(req + 6);
+	q->nscount = be16_get(req + 8);
+	q->arcount = be16_get(req + 10);
 
 	size_t pos = SRV_HEADER_LEN;
 	if (q->qdcount != 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */

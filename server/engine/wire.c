@@ -37,20 +37,6 @@ int srv_wire_u32(srv_wire_t *w, uint32_t v)
 	return srv_wire_put(w, b, sizeof(b));
 }
 
-size_t srv_wire_name_len(const uint8_t *p, size_t max)
-{
-	size_t i = 0;
-	while (i < max) {
-		uint8_t l = p[i];
-		if (l == 0)
-			return i + 1 <= 255 ? i + 1 : 0;
-		if (l & 0xc0)
-			return 0;
-		i += 1u + l;
-	}
-	return 0;
-}
-
 static uint8_t ascii_lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
@@ -90,14 +76,14 @@ static void comp_register(srv_wire_t *w, const uint8_t *name, size_t len, size_t
 
 void srv_wire_comp_add(srv_wire_t *w, const uint8_t *name, size_t off)
 {
-	size_t len = srv_wire_name_len(name, 255);
+	size_t len = dname_len_bounded(name, 255);
 	if (len > 1)
 		comp_register(w, name, len, off, len - 1);
 }
 
 int srv_wire_name(srv_wire_t *w, const uint8_t *name, bool compress)
 {
-	size_t len = srv_wire_name_len(name, 255);
+	size_t len = dname_len_bounded(name, 255);
 	if (len == 0)
 		return SD_EPARSE;
 	/* Longest known suffix first: walk the label starts from the full name down. */
@@ -117,7 +103,7 @@ int srv_wire_name(srv_wire_t *w, const uint8_t *name, bool compress)
 	memcpy(w->buf + w->pos, name, ptr >= 0 ? cut : len);
 	w->pos += ptr >= 0 ? cut : len;
 	if (ptr >= 0) {
-		srv_wire_set16(w->buf + w->pos, (uint16_t)(0xc000 | ptr));
+		be16_put(w->buf + w->pos, (uint16_t)(0xc000 | ptr));
 		w->pos += 2;
 	}
 	comp_register(w, name, len, start, cut);
@@ -127,7 +113,7 @@ int srv_wire_name(srv_wire_t *w, const uint8_t *name, bool compress)
 /* Write the uncompressed name at rdata[*i] (within rdlen), compressed, and advance *i. */
 static int rdata_name(srv_wire_t *w, const uint8_t *rdata, uint16_t rdlen, size_t *i)
 {
-	size_t nl = srv_wire_name_len(rdata + *i, rdlen - *i);
+	size_t nl = dname_len_bounded(rdata + *i, rdlen - *i);
 	if (nl == 0)
 		return SD_EPARSE;
 	int ret = srv_wire_name(w, rdata + *i, true);
@@ -189,6 +175,6 @@ int srv_wire_rr(srv_wire_t *w, const uint8_t *owner, uint16_t type, uint16_t rcl
 		ret = put_rdata(w, type, rdata, rdlen);
 	if (ret < 0)
 		return ret;
-	srv_wire_set16(w->buf + rdlen_at, (uint16_t)(w->pos - rdlen_at - 2));
+	be16_put(w->buf + rdlen_at, (uint16_t)(w->pos - rdlen_at - 2));
 	return 0;
 }

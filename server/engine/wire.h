@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
+#include "zone/name.h"
 
 /* Table size: enough for the question, a few RRset owners and their RDATA names; when it is
  * full further names are written uncompressed (correct, just larger). */
@@ -84,22 +86,4 @@ int srv_wire_name(srv_wire_t *w, const uint8_t *name, bool compress) SD_NONNULL(
 int srv_wire_rr(srv_wire_t *w, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
                 const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
 
-/* Length of the uncompressed name at p within at most max bytes, or 0 when it does not end
- * in bounds (or uses a compression pointer). */
-size_t srv_wire_name_len(const uint8_t *p, size_t max) SD_NONNULL(1);
 
-static inline uint16_t srv_wire_get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t srv_wire_get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void srv_wire_set16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}

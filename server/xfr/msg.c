@@ -39,21 +39,6 @@ static uint32_t suffix_hash(const uint8_t *name)
 	return h ? h : 1;
 }
 
-/* Length of a well-formed uncompressed name at p within avail bytes, or 0 when malformed. */
-static size_t name_len(const uint8_t *p, size_t avail)
-{
-	size_t i = 0;
-	while (i < avail) {
-		uint8_t l = p[i];
-		if (l == 0)
-			return i + 1 <= NAME_MAX_LEN ? i + 1 : 0;
-		if (l > 63)
-			return 0;
-		i += (size_t)l + 1;
-	}
-	return 0;
-}
-
 /* Does the (possibly compressed) name at off in the message equal the uncompressed name s?
  * Byte-exact, case included: a transfer must reproduce the zone's names as they are stored,
  * and pointing "mail.Example.com" at the client's "EXAMPLE.com" would change them. */
@@ -135,14 +120,14 @@ static int put_name(xfr_msg_t *m, const uint8_t *name, bool compress, pending_t 
 			break;
 		}
 	}
-	size_t head = cut < n ? offs[cut] : name_len(name, NAME_MAX_LEN);
+	size_t head = cut < n ? offs[cut] : dname_len_bounded(name, NAME_MAX_LEN);
 	if (!room(m, head + (cut < n ? 2 : 0)))
 		return SD_ESPACE;
 	size_t start = m->len;
 	memcpy(m->buf + start, name, head);
 	m->len += head;
 	if (cut < n) {
-		xfr_put16(m->buf + m->len, (uint16_t)(0xc000 | ptr));
+		be16_put(m->buf + m->len, (uint16_t)(0xc000 | ptr));
 		m->len += 2;
 	}
 	for (unsigned i = 0; i < cut && pend->n < PENDING_MAX; i++) {
@@ -187,7 +172,7 @@ static int put_rdata(xfr_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rd
 	int rc = put_bytes(m, rd, pre);
 	size_t pos = pre;
 	for (size_t i = 0; rc == 0 && i < names; i++) {
-		size_t l = name_len(rd + pos, rdlen - pos);
+		size_t l = dname_len_bounded(rd + pos, rdlen - pos);
 		if (l == 0)
 			return SD_EPARSE;
 		rc = put_name(m, rd + pos, true, pend);
@@ -203,12 +188,12 @@ static int put_rdata(xfr_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rd
 static void count_add(xfr_msg_t *m, unsigned section)
 {
 	uint8_t *p = m->buf + 4 + 2 * section;
-	xfr_put16(p, (uint16_t)(xfr_get16(p) + 1));
+	be16_put(p, (uint16_t)(be16_get(p) + 1));
 }
 
 uint16_t xfr_msg_count(const xfr_msg_t *m, unsigned section)
 {
-	return xfr_get16(m->buf + 4 + 2 * section);
+	return be16_get(m->buf + 4 + 2 * section);
 }
 
 int xfr_msg_init(xfr_msg_t *m, uint8_t *buf, size_t limit, uint16_t id, uint16_t flags)
@@ -220,15 +205,15 @@ int xfr_msg_init(xfr_msg_t *m, uint8_t *buf, size_t limit, uint16_t id, uint16_t
 	m->buf = buf;
 	m->limit = limit;
 	memset(buf, 0, XFR_MSG_HDR);
-	xfr_put16(buf, id);
-	xfr_put16(buf + 2, flags);
+	be16_put(buf, id);
+	be16_put(buf + 2, flags);
 	m->len = XFR_MSG_HDR;
 	return 0;
 }
 
 int xfr_msg_put_question(xfr_msg_t *m, const uint8_t *q, size_t qlen)
 {
-	size_t nl = name_len(q, qlen);
+	size_t nl = dname_len_bounded(q, qlen);
 	if (nl == 0 || qlen != nl + 4)
 		return SD_EPARSE;
 	size_t start = m->len;
@@ -237,7 +222,7 @@ int xfr_msg_put_question(xfr_msg_t *m, const uint8_t *q, size_t qlen)
 		return rc;
 	for (size_t i = 0; q[i] != 0 && start + i <= PTR_MAX; i += q[i] + 1u)
 		table_add(m, suffix_hash(q + i), (uint16_t)(start + i));
-	xfr_put16(m->buf + 4, 1);
+	be16_put(m->buf + 4, 1);
 	return 0;
 }
 
@@ -247,7 +232,7 @@ int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t r
 	pending_t pend;
 	pend.n = 0;
 	size_t start = m->len;
-	if (name_len(owner, NAME_MAX_LEN) == 0 || (rdlen > 0 && rdata == NULL))
+	if (dname_len_bounded(owner, NAME_MAX_LEN) == 0 || (rdlen > 0 && rdata == NULL))
 		return SD_EPARSE;
 	int rc = put_name(m, owner, true, &pend);
 	size_t fixed = m->len; /* type, class, ttl, rdlength follow the owner */
@@ -255,9 +240,9 @@ int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t r
 		rc = SD_ESPACE;
 	if (rc == 0) {
 		uint8_t *f = m->buf + fixed;
-		xfr_put16(f, type);
-		xfr_put16(f + 2, rclass);
-		xfr_put32(f + 4, ttl);
+		be16_put(f, type);
+		be16_put(f + 2, rclass);
+		be32_put(f + 4, ttl);
 		m->len += 10;
 		rc = put_rdata(m, type, rdata, rdlen, &pend);
 	}
@@ -267,7 +252,7 @@ int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t r
 		m->len = start;
 		return rc;
 	}
-	xfr_put16(m->buf + fixed + 8, (uint16_t)(m->len - fixed - 10));
+	be16_put(m->buf + fixed + 8, (uint16_t)(m->len - fixed - 10));
 	for (unsigned i = 0; i < pend.n; i++)
 		table_add(m, pend.hash[i], pend.off[i]);
 	count_add(m, XFR_SEC_AN);
@@ -280,10 +265,10 @@ int xfr_msg_put_opt(xfr_msg_t *m, size_t cap, uint16_t payload)
 		return SD_ESPACE;
 	uint8_t *p = m->buf + m->len;
 	p[0] = 0;
-	xfr_put16(p + 1, TYPE_OPT);
-	xfr_put16(p + 3, payload);
-	xfr_put32(p + 5, 0);
-	xfr_put16(p + 9, 0);
+	be16_put(p + 1, TYPE_OPT);
+	be16_put(p + 3, payload);
+	be32_put(p + 5, 0);
+	be16_put(p + 9, 0);
 	m->len += 11;
 	count_add(m, XFR_SEC_AR);
 	return 0;

@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
+#include "zone/name.h"
 
 #define XFR_MSG_HASH_SLOTS 2048 /* power of two */
 #define XFR_MSG_HDR        12
@@ -55,30 +57,6 @@ int xfr_msg_put_opt(xfr_msg_t *m, size_t cap, uint16_t payload) SD_NONNULL(1) SD
 /* Section counters (read from the header). */
 uint16_t xfr_msg_count(const xfr_msg_t *m, unsigned section) SD_NONNULL(1);
 
-/* Big-endian helpers shared by server/xfr. */
-static inline uint16_t xfr_get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t xfr_get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void xfr_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void xfr_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* Header flag bits (second header word). */
 enum {

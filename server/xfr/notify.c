@@ -259,8 +259,8 @@ static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t s
 	uint8_t q[DNAME_MAX + 4];
 	size_t al = dname_len(p->apex);
 	memcpy(q, p->apex, al);
-	xfr_put16(q + al, TYPE_SOA);
-	xfr_put16(q + al + 2, CLASS_IN);
+	be16_put(q + al, TYPE_SOA);
+	be16_put(q + al + 2, CLASS_IN);
 	static xfr_msg_t m; /* control thread only; its table is too large for the stack */
 	uint16_t flags = (uint16_t)(XFR_OPCODE_NOTIFY << 11) | XFR_FLAG_AA;
 	int rc = xfr_msg_init(&m, p->body, sizeof(p->body), p->id, flags);
@@ -299,7 +299,7 @@ static int notify_one(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, cons
 		n->head = p;
 		n->npending++;
 	}
-	p->serial = xfr_get32(soa + soa_len - 20);
+	p->serial = be32_get(soa + soa_len - 20);
 	p->target.key = t->key;
 	p->id = random_id();
 	p->sent = 0;
@@ -331,7 +331,7 @@ static bool response_matches(const pending_t *p, const uint8_t *m, size_t len)
 {
 	uint8_t qname[DNAME_MAX];
 	size_t pos = XFR_MSG_HDR;
-	if (xfr_get16(m + 4) != 1 || dname_parse(m, len, &pos, qname) < 0)
+	if (be16_get(m + 4) != 1 || dname_parse(m, len, &pos, qname) < 0)
 		return false;
 	dname_lower(qname);
 	return dname_equal(qname, p->apex);
@@ -345,11 +345,11 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	if (nread < XFR_MSG_HDR || from == NULL)
 		return;
 	size_t len = (size_t)nread;
-	uint16_t fl = xfr_get16(m + 2);
+	uint16_t fl = be16_get(m + 2);
 	if (!(fl & XFR_FLAG_QR) || ((fl >> 11) & 0xf) != XFR_OPCODE_NOTIFY)
 		return;
 	pending_t *p = n->head;
-	while (p != NULL && !(p->id == xfr_get16(m) && same_addr(from, &p->target.addr)))
+	while (p != NULL && !(p->id == be16_get(m) && same_addr(from, &p->target.addr)))
 		p = p->next;
 	if (p == NULL || !response_matches(p, m, len))
 		return;

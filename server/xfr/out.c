@@ -28,9 +28,9 @@ static int parse_rr(const uint8_t *m, size_t len, size_t *pos, wire_rr_t *rr)
 		return SD_EPARSE;
 	if (len - *pos < 10)
 		return SD_EPARSE;
-	rr->type = xfr_get16(m + *pos);
-	rr->rclass = xfr_get16(m + *pos + 2);
-	rr->rdlen = xfr_get16(m + *pos + 8);
+	rr->type = be16_get(m + *pos);
+	rr->rclass = be16_get(m + *pos + 2);
+	rr->rdlen = be16_get(m + *pos + 8);
 	rr->rdata = *pos + 10;
 	if (len - rr->rdata < rr->rdlen)
 		return SD_EPARSE;
@@ -46,7 +46,7 @@ static int parse_ixfr_soa(const uint8_t *m, size_t len, size_t *pos, xfr_request
 	wire_rr_t rr;
 	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != ZONE_TYPE_SOA || rr.rdlen < 22)
 		return SD_EPARSE;
-	out->serial = xfr_get32(m + rr.rdata + rr.rdlen - 20);
+	out->serial = be32_get(m + rr.rdata + rr.rdlen - 20);
 	out->has_serial = true;
 	return 0;
 }
@@ -56,10 +56,10 @@ int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
 	memset(out, 0, sizeof(*out));
 	if (len < XFR_MSG_HDR)
 		return SD_EPARSE;
-	out->id = xfr_get16(m);
-	out->flags = xfr_get16(m + 2);
-	uint16_t qd = xfr_get16(m + 4), an = xfr_get16(m + 6), ns = xfr_get16(m + 8);
-	uint16_t ar = xfr_get16(m + 10);
+	out->id = be16_get(m);
+	out->flags = be16_get(m + 2);
+	uint16_t qd = be16_get(m + 4), an = be16_get(m + 6), ns = be16_get(m + 8);
+	uint16_t ar = be16_get(m + 10);
 	if ((out->flags & XFR_FLAG_QR) || qd != 1 || an != 0)
 		return SD_EPARSE;
 	size_t pos = XFR_MSG_HDR;
@@ -67,8 +67,8 @@ int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
 	if (rc < 0 || len - pos < 4)
 		return SD_EPARSE;
 	dname_lower(out->qname);
-	out->qtype = xfr_get16(m + pos);
-	out->qclass = xfr_get16(m + pos + 2);
+	out->qtype = be16_get(m + pos);
+	out->qclass = be16_get(m + pos + 2);
 	pos += 4;
 	out->question = m + XFR_MSG_HDR;
 	out->question_len = pos - XFR_MSG_HDR;
@@ -147,7 +147,7 @@ static void soa_rr(const xfr_out_t *x, zone_rr_t *rr)
 	    .type = ZONE_TYPE_SOA,
 	    .rclass = CLASS_IN,
 	    .ttl = soa->ttl,
-	    .rdlen = xfr_get16(soa->rdata),
+	    .rdlen = be16_get(soa->rdata),
 	    .rdata = soa->rdata + 2,
 	};
 }
@@ -178,7 +178,7 @@ static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 		    .type = rs->type,
 		    .rclass = CLASS_IN,
 		    .ttl = rs->ttl,
-		    .rdlen = xfr_get16(rs->rdata + x->rdoff),
+		    .rdlen = be16_get(rs->rdata + x->rdoff),
 		    .rdata = rs->rdata + x->rdoff + 2,
 		};
 		return true;

@@ -34,7 +34,7 @@ static void soa_of(const zone_version_t *v, zone_rr_t *rr)
 	    .type = ZONE_TYPE_SOA,
 	    .rclass = CLASS_IN,
 	    .ttl = soa->ttl,
-	    .rdlen = xfr_get16(soa->rdata),
+	    .rdlen = be16_get(soa->rdata),
 	    .rdata = soa->rdata + 2,
 	};
 }
@@ -43,7 +43,7 @@ static void soa_of(const zone_version_t *v, zone_rr_t *rr)
 static void soa_with_serial(zone_rr_t *rr, uint32_t serial, uint8_t buf[SOA_RDMAX])
 {
 	memcpy(buf, rr->rdata, rr->rdlen);
-	xfr_put32(buf + rr->rdlen - 20, serial);
+	be32_put(buf + rr->rdlen - 20, serial);
 	rr->rdata = buf;
 }
 
@@ -231,7 +231,7 @@ static bool same_soa(const zone_rr_t *served, const zone_rr_t *file)
 	size_t pre = served->rdlen - 20u; /* names, then serial, refresh, retry, expire, minimum */
 	return memcmp(served->rdata, file->rdata, pre) == 0 &&
 	       memcmp(served->rdata + pre + 4, file->rdata + pre + 4, 16) == 0 &&
-	       !zone_serial_gt(xfr_get32(file->rdata + pre), xfr_get32(served->rdata + pre));
+	       !zone_serial_gt(be32_get(file->rdata + pre), be32_get(served->rdata + pre));
 }
 
 /* Choose the new serial and make it SOA(to) of cs (RFC 1982 via zone_serial_choose). */

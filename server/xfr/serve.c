@@ -60,25 +60,25 @@ static bool skip_name(const uint8_t *m, size_t len, size_t *pos)
 static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
 {
 	*has_tsig = false;
-	if (len < XFR_MSG_HDR || xfr_get16(m + 4) != 1)
+	if (len < XFR_MSG_HDR || be16_get(m + 4) != 1)
 		return false;
 	size_t pos = XFR_MSG_HDR;
 	if (!skip_name(m, len, &pos) || len - pos < 4)
 		return false;
-	*qtype = xfr_get16(m + pos);
+	*qtype = be16_get(m + pos);
 	pos += 4;
-	unsigned rrs = (unsigned)xfr_get16(m + 6) + xfr_get16(m + 8) + xfr_get16(m + 10);
+	unsigned rrs = (unsigned)be16_get(m + 6) + be16_get(m + 8) + be16_get(m + 10);
 	uint16_t type = 0;
 	for (unsigned i = 0; i < rrs; i++) {
 		if (!skip_name(m, len, &pos) || len - pos < 10)
 			return false;
-		type = xfr_get16(m + pos);
-		size_t rdlen = xfr_get16(m + pos + 8);
+		type = be16_get(m + pos);
+		size_t rdlen = be16_get(m + pos + 8);
 		if (len - pos - 10 < rdlen)
 			return false;
 		pos += 10 + rdlen;
 	}
-	*has_tsig = xfr_get16(m + 10) > 0 && type == ZONE_TYPE_TSIG;
+	*has_tsig = be16_get(m + 10) > 0 && type == ZONE_TYPE_TSIG;
 	return true;
 }
 
@@ -88,18 +88,18 @@ static size_t error_reply(const uint8_t *req, size_t len, unsigned rcode, tsig_c
 {
 	if (len < XFR_MSG_HDR || cap < 512)
 		return 0;
-	uint16_t fl = xfr_get16(req + 2);
+	uint16_t fl = be16_get(req + 2);
 	uint16_t flags = (uint16_t)(XFR_FLAG_QR | (fl & 0x7800) | (fl & XFR_FLAG_RD) | rcode);
 	memset(resp, 0, XFR_MSG_HDR);
-	xfr_put16(resp, xfr_get16(req));
-	xfr_put16(resp + 2, flags);
+	be16_put(resp, be16_get(req));
+	be16_put(resp + 2, flags);
 	size_t out = XFR_MSG_HDR, pos = XFR_MSG_HDR;
 	uint8_t name[DNAME_MAX];
-	if (xfr_get16(req + 4) == 1 && dname_parse(req, len, &pos, name) >= 0 && len - pos >= 4 &&
+	if (be16_get(req + 4) == 1 && dname_parse(req, len, &pos, name) >= 0 && len - pos >= 4 &&
 	    pos - XFR_MSG_HDR + 4 <= DNAME_MAX + 4 && pos == XFR_MSG_HDR + dname_len(name)) {
 		memcpy(resp + out, req + XFR_MSG_HDR, pos + 4 - XFR_MSG_HDR);
 		out = pos + 4;
-		xfr_put16(resp + 4, 1);
+		be16_put(resp + 4, 1);
 	}
 	if (tsig != NULL && tsig_sign(tsig, resp, &out, cap, now) != 0)
 		return 0;
@@ -200,9 +200,9 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
 	bool has_tsig = false;
 	*resp_len = 0;
 	*xfr = NULL;
-	if (!peek(req, len, &qtype, &has_tsig) || (xfr_get16(req + 2) & XFR_FLAG_QR))
+	if (!peek(req, len, &qtype, &has_tsig) || (be16_get(req + 2) & XFR_FLAG_QR))
 		return XFR_SERVE_PASS; /* the engine answers FORMERR or drops */
-	unsigned opcode = (xfr_get16(req + 2) >> 11) & 0xf;
+	unsigned opcode = (be16_get(req + 2) >> 11) & 0xf;
 	bool is_xfr =
 	    opcode == XFR_OPCODE_QUERY && (qtype == ZONE_TYPE_AXFR || qtype == ZONE_TYPE_IXFR);
 	if (!has_tsig && !is_xfr)

@@ -1,5 +1,6 @@
 /* tsig.c — RFC 8945 TSIG over raw wire bytes, HMAC by OpenSSL 3 EVP_MAC. */
 #include "server/xfr/tsig.h"
+#include "contrib/base/bytes.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -57,31 +58,14 @@ typedef struct tsig_rr {
 
 /* --- small wire helpers --- */
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint8_t *wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *wr32(uint8_t *p, uint32_t v)
-{
-	return wr16(wr16(p, (uint16_t)(v >> 16)), (uint16_t)v);
-}
-
 static uint8_t *wr48(uint8_t *p, uint64_t v)
 {
-	return wr32(wr16(p, (uint16_t)(v >> 32)), (uint32_t)v);
+	return be32_put(be16_put(p, (uint16_t)(v >> 32)), (uint32_t)v);
 }
 
 static uint64_t rd48(const uint8_t *p)
 {
-	return (uint64_t)rd16(p) << 32 | (uint64_t)rd16(p + 2) << 16 | rd16(p + 4);
+	return (uint64_t)be16_get(p) << 32 | (uint64_t)be16_get(p + 2) << 16 | be16_get(p + 4);
 }
 
 /* Skip a possibly compressed name at *pos; bounds-checked, no decompression needed. */
@@ -113,8 +97,8 @@ static int skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type)
 {
 	if (skip_name(msg, len, pos) < 0 || *pos + 10 > len)
 		return SD_EPARSE;
-	*type = rd16(msg + *pos);
-	size_t end = *pos + 10 + rd16(msg + *pos + 8);
+	*type = be16_get(msg + *pos);
+	size_t end = *pos + 10 + be16_get(msg + *pos + 8);
 	if (end > len)
 		return SD_EPARSE;
 	*pos = end;
@@ -130,16 +114,16 @@ static int parse_tsig_rdata(const uint8_t *msg, size_t len, size_t pos, size_t e
 	if (pos + 10 > end)
 		return SD_EPARSE;
 	rr->time_signed = rd48(msg + pos);
-	rr->fudge = rd16(msg + pos + 6);
-	rr->mac_size = rd16(msg + pos + 8);
+	rr->fudge = be16_get(msg + pos + 6);
+	rr->mac_size = be16_get(msg + pos + 8);
 	pos += 10;
 	if (pos + rr->mac_size + 6 > end)
 		return SD_EPARSE;
 	rr->mac = msg + pos;
 	pos += rr->mac_size;
-	rr->orig_id = rd16(msg + pos);
-	rr->error = rd16(msg + pos + 2);
-	rr->other_len = rd16(msg + pos + 4);
+	rr->orig_id = be16_get(msg + pos);
+	rr->error = be16_get(msg + pos + 2);
+	rr->other_len = be16_get(msg + pos + 4);
 	pos += 6;
 	rr->other = msg + pos;
 	if (pos + rr->other_len != end)
@@ -155,7 +139,7 @@ static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 	if (len < HDR_LEN)
 		return SD_EPARSE;
 	size_t pos = HDR_LEN;
-	unsigned qd = rd16(msg + 4), an = rd16(msg + 6), ns = rd16(msg + 8), ar = rd16(msg + 10);
+	unsigned qd = be16_get(msg + 4), an = be16_get(msg + 6), ns = be16_get(msg + 8), ar = be16_get(msg + 10);
 	for (unsigned i = 0; i < qd; i++) {
 		if (skip_name(msg, len, &pos) < 0 || pos + 4 > len)
 			return SD_EPARSE;
@@ -178,13 +162,13 @@ static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 	if (dname_parse(msg, len, &p, rr->owner) < 0 || p + 10 > len)
 		return SD_EPARSE;
 	dname_lower(rr->owner);
-	if (rd16(msg + p) != TYPE_TSIG) {
+	if (be16_get(msg + p) != TYPE_TSIG) {
 		size_t q = pos;
 		return skip_rr(msg, len, &q, &type) < 0 ? SD_EPARSE : SD_ENOTFOUND;
 	}
-	if (rd16(msg + p + 2) != CLASS_ANY)
+	if (be16_get(msg + p + 2) != CLASS_ANY)
 		return SD_EPARSE;
-	size_t end = p + 10 + rd16(msg + p + 8);
+	size_t end = p + 10 + be16_get(msg + p + 8);
 	if (end != len)
 		return SD_EPARSE;
 	return parse_tsig_rdata(msg, len, p + 10, end, rr);
@@ -230,7 +214,7 @@ static void hmac_put(EVP_MAC_CTX *c, const void *data, size_t len)
 static void hmac_put_mac(EVP_MAC_CTX *c, const uint8_t *mac, uint16_t mac_len)
 {
 	uint8_t l[2];
-	wr16(l, mac_len);
+	be16_put(l, mac_len);
 	hmac_put(c, l, 2);
 	hmac_put(c, mac, mac_len);
 }
@@ -241,8 +225,8 @@ static void hmac_put_msg(EVP_MAC_CTX *c, const uint8_t *msg, size_t body_end, ui
 {
 	uint8_t hdr[HDR_LEN];
 	memcpy(hdr, msg, HDR_LEN);
-	wr16(hdr, id);
-	wr16(hdr + 10, arcount);
+	be16_put(hdr, id);
+	be16_put(hdr + 10, arcount);
 	hmac_put(c, hdr, HDR_LEN);
 	hmac_put(c, msg + HDR_LEN, body_end - HDR_LEN);
 }
@@ -266,13 +250,13 @@ static void hmac_put_vars(EVP_MAC_CTX *c, const digest_in_t *in)
 	uint8_t buf[16], *p;
 	if (in->full) {
 		hmac_put(c, in->key_name, dname_len(in->key_name));
-		p = wr32(wr16(buf, CLASS_ANY), 0);
+		p = be32_put(be16_put(buf, CLASS_ANY), 0);
 		hmac_put(c, buf, (size_t)(p - buf));
 		hmac_put(c, in->alg_name, dname_len(in->alg_name));
 	}
-	p = wr16(wr48(buf, in->time_signed), in->fudge);
+	p = be16_put(wr48(buf, in->time_signed), in->fudge);
 	if (in->full)
-		p = wr16(wr16(p, in->error), in->other_len);
+		p = be16_put(be16_put(p, in->error), in->other_len);
 	hmac_put(c, buf, (size_t)(p - buf));
 	if (in->full && in->other_len)
 		hmac_put(c, in->other, in->other_len);
@@ -427,7 +411,7 @@ static int check_mac(const tsig_key_t *key, digest_in_t *in, const uint8_t *msg,
 	in->other = rr->other;
 	uint8_t mac[TSIG_MAC_MAX];
 	int rc =
-	    compute_mac(key, in, msg, rr->off, rr->orig_id, (uint16_t)(rd16(msg + 10) - 1), mac);
+	    compute_mac(key, in, msg, rr->off, rr->orig_id, (uint16_t)(be16_get(msg + 10) - 1), mac);
 	if (rc < 0)
 		return rc;
 	/* A truncated MAC (allowed sizes only) is compared on its length (RFC 8945 5.2.2.1). */
@@ -518,22 +502,22 @@ static int put_rr(uint8_t *msg, size_t *len, size_t cap, const digest_in_t *in, 
 {
 	size_t owner = dname_len(in->key_name), alg = dname_len(in->alg_name);
 	size_t rdlen = alg + 10 + mac_len + 6 + in->other_len;
-	if (*len + owner + 10 + rdlen > cap || rd16(msg + 10) == UINT16_MAX)
+	if (*len + owner + 10 + rdlen > cap || be16_get(msg + 10) == UINT16_MAX)
 		return SD_ESPACE;
 	uint8_t *p = msg + *len;
 	memcpy(p, in->key_name, owner);
-	p = wr32(wr16(wr16(p + owner, TYPE_TSIG), CLASS_ANY), 0);
-	p = wr16(p, (uint16_t)rdlen);
+	p = be32_put(be16_put(be16_put(p + owner, TYPE_TSIG), CLASS_ANY), 0);
+	p = be16_put(p, (uint16_t)rdlen);
 	memcpy(p, in->alg_name, alg);
-	p = wr16(wr16(wr48(p + alg, in->time_signed), in->fudge), mac_len);
+	p = be16_put(be16_put(wr48(p + alg, in->time_signed), in->fudge), mac_len);
 	if (mac_len)
 		memcpy(p, mac, mac_len);
-	p = wr16(wr16(wr16(p + mac_len, rd16(msg)), in->error), in->other_len);
+	p = be16_put(be16_put(be16_put(p + mac_len, be16_get(msg)), in->error), in->other_len);
 	if (in->other_len)
 		memcpy(p, in->other, in->other_len);
 	p += in->other_len;
 	*len = (size_t)(p - msg);
-	wr16(msg + 10, (uint16_t)(rd16(msg + 10) + 1));
+	be16_put(msg + 10, (uint16_t)(be16_get(msg + 10) + 1));
 	return 0;
 }
 
@@ -545,7 +529,7 @@ static int sign_common(tsig_ctx_t *ctx, digest_in_t *in, uint8_t *msg, size_t *l
 	if (!with_mac)
 		return put_rr(msg, len, cap, in, NULL, 0);
 	uint8_t mac[TSIG_MAC_MAX];
-	int rc = compute_mac(ctx->key, in, msg, *len, rd16(msg), rd16(msg + 10), mac);
+	int rc = compute_mac(ctx->key, in, msg, *len, be16_get(msg), be16_get(msg + 10), mac);
 	if (rc < 0)
 		return rc;
 	uint16_t mac_len = algs[ctx->key->alg].mac_len;

@@ -42,7 +42,7 @@ static void hook(log_level_t level, const char *line, void *data)
 /* Version i: the base records plus host<k> for k < i, at serial 100 + i. */
 static zone_version_t *version(int i)
 {
-	static char serial[16], addr[CHAIN][16];
+	static char serial[16], addr[CHAIN][24];
 	trr_t rrs[3 + CHAIN];
 	snprintf(serial, sizeof(serial), "%d", 100 + i);
 	rrs[0] = (trr_t){"@", ZONE_TYPE_SOA, 3600, serial};

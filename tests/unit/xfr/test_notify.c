@@ -39,7 +39,7 @@ static void make_soa(uint32_t serial)
 	soa_len = sizeof(names);
 	uint32_t v[5] = {serial, 7200, 900, 1209600, 300};
 	for (int i = 0; i < 5; i++, soa_len += 4)
-		xfr_put32(soa + soa_len, v[i]);
+		be32_put(soa + soa_len, v[i]);
 }
 
 static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *buf)
@@ -86,12 +86,12 @@ static void on_secondary_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 	qend += 5;
 	memcpy(r, m, qend);
 	uint16_t fl = (uint16_t)((XFR_OPCODE_NOTIFY << 11) | XFR_FLAG_QR | XFR_FLAG_AA | s->rcode);
-	xfr_put16(r + 2, fl);
-	xfr_put16(r + 6, 0);
-	xfr_put16(r + 8, 0);
-	xfr_put16(r + 10, 0);
+	be16_put(r + 2, fl);
+	be16_put(r + 6, 0);
+	be16_put(r + 8, 0);
+	be16_put(r + 10, 0);
 	if (s->bad_id_first && s->received == s->ignore_first + 1)
-		xfr_put16(r, (uint16_t)(xfr_get16(r) + 1));
+		be16_put(r, (uint16_t)(be16_get(r) + 1));
 	size_t len = qend;
 	if (s->key != NULL)
 		assert_int_equal(tsig_sign(&ctx, r, &len, sizeof(r), time(NULL)), 0);

@@ -644,8 +644,8 @@ static zone_changeset_t *soa_only_cs(uint32_t from, uint32_t to)
 	               .rdata = rd};
 	uint8_t rd2[256];
 	memcpy(rd2, rd, l + 20);
-	xfr_put32(rd + l, from);
-	xfr_put32(rd2 + l, to);
+	be32_put(rd + l, from);
+	be32_put(rd2 + l, to);
 	zone_rr_t b = a;
 	b.rdata = rd2;
 	zone_changeset_t *cs = NULL;
