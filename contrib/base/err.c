@@ -22,7 +22,7 @@ const char *sd_strerror(int code)
 {
 	if (code == 0)
 		return "success";
-	if (code > SD_EBASE && code < 0)
+	if (code > -4096 && code < 0) /* negated errno (err.h); our codes start at SD_EBASE */
 		return strerrordesc_np(-code) ? strerrordesc_np(-code) : "unknown system error";
 	if (code >= SD_EBASE && code < SD_EEND_ && own_errors[code - SD_EBASE])
 		return own_errors[code - SD_EBASE];
