@@ -64,8 +64,8 @@ bool health_tpl_equal(const health_tpl_t *a, const health_tpl_t *b)
 
 const health_tpl_t *health_conf_tpl(const health_conf_t *c, const char *name)
 {
-	for (size_t i = 0; i < c->ntpl; i++)
-		if (strcmp(c->tpls[i]->name, name) == 0)
+	for (size_t i = 0; i < c->ntpl; i++) /* an erroneous template may have no name */
+		if (c->tpls[i]->name && strcmp(c->tpls[i]->name, name) == 0)
 			return c->tpls[i];
 	return NULL;
 }
