@@ -52,6 +52,10 @@ SEEDS = {
     # Reproducer: 100,000 nested sequences overflowed the stack of the recursive reader in
     # contrib/base/conf.c before it had a depth limit.
     'deep_nesting': '[' * 100000 + ']' * 100000 + '\n',
+    # Reproducer: a template without a name followed by another template crashed the
+    # duplicate-name check (strcmp on NULL in health_conf_tpl, health/conf.c).
+    'template_without_name': MIN + 'health:\n  templates:\n    - {type: tcp, port: 80}\n'
+                                   '    - {name: h, type: tcp, port: 80}\n',
     'multi_doc': MIN + '---\n' + MIN,
     'non_ascii': MIN + '  identity: "\\u00e9\\u0000x"\n',
 }
