@@ -199,17 +199,23 @@ static int key_control(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 	return 0;
 }
 
+/* The directory need not exist yet: the daemon creates it at start (server.c), --check
+ * creates nothing. Something else at that path is an error now. */
 static int key_state_dir(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 {
 	const char *s;
 	if (!conf_str(ctx, n, &s))
 		return 0;
+	if (s[0] == '\0') {
+		conf_error(ctx, n, "expected a directory path");
+		return 0;
+	}
 	char *path = path_join(cfg->dir, s);
 	if (!path)
 		return -ENOMEM;
 	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		conf_error(ctx, n, "'%s' is not a directory", path);
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		conf_error(ctx, n, "'%s' exists and is not a directory", path);
 		free(path);
 		return 0;
 	}
@@ -360,21 +366,28 @@ static int finish_health(srv_config_t *cfg)
 
 /* --- whole documents --- */
 
-static int finish(srv_config_t *cfg)
+/* state_dir: --state-dir (NULL: none), relative to the working directory; it overrides
+ * server.state-dir. The default is the config file's directory, SRV_STATE_DIR_QUICK without
+ * a file. */
+static int finish(srv_config_t *cfg, const char *state_dir)
 {
 	if (!cfg->control_socket) {
 		char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
 		srv_ctl_default_path(buf, sizeof(buf));
 		cfg->control_socket = strdup(buf);
 	}
-	if (!cfg->state_dir)
-		cfg->state_dir = strdup(cfg->dir);
+	if (state_dir) {
+		free(cfg->state_dir);
+		cfg->state_dir = strdup(state_dir);
+	} else if (!cfg->state_dir) {
+		cfg->state_dir = strdup(cfg->file ? cfg->dir : SRV_STATE_DIR_QUICK);
+	}
 	if (!cfg->control_socket || !cfg->state_dir)
 		return -ENOMEM;
 	return finish_health(cfg);
 }
 
-static int parse_doc(const conf_doc_t *doc, srv_config_t *cfg)
+static int parse_doc(const conf_doc_t *doc, const char *state_dir, srv_config_t *cfg)
 {
 	conf_ctx_t ctx = {0};
 	const conf_node_t *root = conf_root(doc);
@@ -393,13 +406,13 @@ static int parse_doc(const conf_doc_t *doc, srv_config_t *cfg)
 		const conf_node_t *at = conf_get(root, "server") ? conf_get(root, "server") : root;
 		conf_error(&ctx, at, "server.listen is required (at least one address)");
 	}
-	int ret = finish(cfg);
+	int ret = finish(cfg, state_dir);
 	if (ret < 0)
 		return ret;
 	return ctx.errors ? SD_ECONFIG : 0;
 }
 
-static int load_doc(conf_doc_t *doc, const char *name, srv_config_t **out)
+static int load_doc(conf_doc_t *doc, const char *name, const char *state_dir, srv_config_t **out)
 {
 	srv_config_t *cfg = calloc(1, sizeof(*cfg));
 	int ret = -ENOMEM;
@@ -410,7 +423,7 @@ static int load_doc(conf_doc_t *doc, const char *name, srv_config_t **out)
 	cfg->dir = dir_of(name);
 	if (!cfg->file || !cfg->dir)
 		goto out;
-	ret = parse_doc(doc, cfg);
+	ret = parse_doc(doc, state_dir, cfg);
 out:
 	if (ret < 0 && ret != SD_ECONFIG) { /* an invalid config is returned for --check */
 		srv_config_free(cfg);
@@ -427,7 +440,7 @@ int srv_config_load_string(const char *text, const char *name, srv_config_t **ou
 	int ret = conf_load_string(text, name, &doc);
 	if (ret < 0)
 		return ret;
-	ret = load_doc(doc, name, out);
+	ret = load_doc(doc, name, NULL, out);
 	conf_free(doc);
 	return ret;
 }
@@ -522,7 +535,7 @@ static int load_cli(const srv_cli_t *cli, srv_config_t *cfg)
 	if (ret == 0)
 		ret = cli_scalars(cli, cfg, &errors);
 	if (ret == 0)
-		ret = finish(cfg);
+		ret = finish(cfg, cli->state_dir);
 	if (ret < 0)
 		return ret;
 	return errors ? SD_ECONFIG : 0;
@@ -556,7 +569,7 @@ int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 		int ret = conf_load(cli->config_file, &doc);
 		if (ret < 0)
 			return ret;
-		ret = load_doc(doc, cli->config_file, out);
+		ret = load_doc(doc, cli->config_file, cli->state_dir, out);
 		conf_free(doc);
 		int ret2 = *out ? cli_overrides(cli, *out) : 0;
 		return ret < 0 ? ret : ret2;

@@ -28,6 +28,10 @@
 
 #define SRV_WORKERS_MAX 256
 
+/* State directory without a config file (quick mode) and without --state-dir: relative to
+ * the working directory, so journals do not land beside the zone files. */
+#define SRV_STATE_DIR_QUICK "steerdns-state"
+
 typedef struct srv_listen_conf {
 	srv_addr_t addr;
 	char *text;  /* as written, for messages */
@@ -54,7 +58,7 @@ typedef struct srv_config {
 	uint64_t tcp_idle_ms;   /* default 10 s */
 	uint32_t tcp_max_conns; /* over all workers, default 1024 */
 	char *control_socket;   /* resolved path */
-	char *state_dir;        /* resolved path */
+	char *state_dir;        /* resolved path; created by the daemon at start (0700) */
 	log_level_t log_level;
 	bool log_syslog;
 
@@ -78,6 +82,7 @@ typedef struct srv_cli {
 	size_t zone_count;
 	const char *workers;
 	const char *control;
+	const char *state_dir; /* --state-dir: both modes (overrides server.state-dir) */
 	const char *log_level;
 	bool syslog;
 } srv_cli_t;

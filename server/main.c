@@ -16,9 +16,10 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: steerdns -c FILE [--check] [--log-level L] [--syslog]\n"
+	    "usage: steerdns -c FILE [--state-dir DIR] [--check] [--log-level L] [--syslog]\n"
 	    "       steerdns --listen ADDR:PORT... [--zone NAME=PATH...] [--workers N]\n"
-	    "                [--control PATH] [--check] [--log-level L] [--syslog]\n"
+	    "                [--control PATH] [--state-dir DIR] [--check] [--log-level L]\n"
+	    "                [--syslog]\n"
 	    "       steerdns --version | --help\n"
 	    "\n"
 	    "An authoritative DNS server. Runs in the foreground and logs to stderr.\n"
@@ -32,6 +33,11 @@ static void usage(FILE *f)
 	    "      --workers N       worker threads, 0 = one per CPU (default 0)\n"
 	    "      --control PATH    control socket for steerctl (default $XDG_RUNTIME_DIR/\n"
 	    "                        steerdns.sock, or /tmp/steerdns-UID.sock)\n"
+	    "      --state-dir DIR   where zone journals, snapshots and health overrides are\n"
+	    "                        kept; created (mode 0700) at start when missing. With -c\n"
+	    "                        it overrides server.state-dir (default: the config file's\n"
+	    "                        directory); without -c the default is ./" SRV_STATE_DIR_QUICK
+	    "\n"
 	    "      --log-level L     error, warning, notice, info (default) or debug\n"
 	    "      --syslog          log to syslog instead of stderr\n"
 	    "  -V, --version         print the version and exit\n"
@@ -48,6 +54,7 @@ enum {
 	OPT_ZONE,
 	OPT_WORKERS,
 	OPT_CONTROL,
+	OPT_STATE_DIR,
 	OPT_LOG_LEVEL,
 	OPT_SYSLOG,
 };
@@ -59,6 +66,7 @@ static const struct option options[] = {
     {"zone", required_argument, NULL, OPT_ZONE},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"control", required_argument, NULL, OPT_CONTROL},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"version", no_argument, NULL, 'V'},
@@ -90,6 +98,13 @@ static int parse_args(int argc, char **argv, srv_cli_t *cli, bool *check)
 			break;
 		case OPT_CONTROL:
 			cli->control = optarg;
+			break;
+		case OPT_STATE_DIR:
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "steerdns: --state-dir: empty path\n");
+				return SD_EPARSE;
+			}
+			cli->state_dir = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			cli->log_level = optarg;

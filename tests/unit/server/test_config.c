@@ -9,7 +9,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
@@ -72,10 +74,10 @@ static void test_full_config(void **state)
 	                   "    file: zones/example.com.zone\n"
 	                   "  - name: example.org.\n"
 	                   "    file: /abs/example.org.zone\n";
-	assert_int_equal(srv_config_load_string(text, "conf/t.yaml", &cfg), SD_ECONFIG);
-	/* state-dir "." is resolved against conf/, which does not exist here. */
-	assert_non_null(strstr(srv_text_str(&lines), "conf/t.yaml:9: server.state-dir:"));
-	assert_int_equal(count_lines(), 1);
+	/* state-dir need not exist: the daemon creates it at start */
+	assert_int_equal(srv_config_load_string(text, "conf/t.yaml", &cfg), 0);
+	assert_string_equal(cfg->state_dir, "conf/.");
+	assert_int_equal(count_lines(), 0);
 	assert_int_equal(cfg->listen_count, 3);
 	assert_int_equal(cfg->listen[0].addr.ss.ss_family, AF_INET);
 	assert_int_equal(srv_addr_port(&cfg->listen[0].addr), 5353);
@@ -238,6 +240,44 @@ static void test_every_error_reported(void **state)
 	srv_config_free(cfg);
 }
 
+/* state-dir: something other than a directory is an error with file:line; --state-dir
+ * overrides the file (and the health state file follows it). */
+static void test_state_dir(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	char dir[] = "/tmp/sd-cfg-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char file[64], yaml[64];
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	snprintf(yaml, sizeof(yaml), "%s/t.yaml", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(srv_config_load_string("server:\n  listen: 127.0.0.1:53\n"
+	                                        "  state-dir: plain\n",
+	                                        yaml, &cfg),
+	                 SD_ECONFIG);
+	assert_non_null(strstr(srv_text_str(&lines), "t.yaml:3: server.state-dir:"));
+	assert_non_null(strstr(srv_text_str(&lines), "is not a directory"));
+	srv_config_free(cfg);
+	f = fopen(yaml, "w");
+	assert_non_null(f);
+	fputs("server:\n  listen: 127.0.0.1:53\n  state-dir: missing/state\n", f);
+	fclose(f);
+	srv_cli_t cli = {.config_file = yaml};
+	assert_int_equal(srv_config_load(&cli, &cfg), 0);
+	assert_true(strstr(cfg->state_dir, "/missing/state") != NULL);
+	srv_config_free(cfg);
+	cli.state_dir = "elsewhere";
+	assert_int_equal(srv_config_load(&cli, &cfg), 0);
+	assert_string_equal(cfg->state_dir, "elsewhere");
+	srv_config_free(cfg);
+	unlink(yaml);
+	unlink(file);
+	rmdir(dir);
+}
+
 static void test_listen_required(void **state)
 {
 	(void)state;
@@ -270,6 +310,11 @@ static void test_quick_mode(void **state)
 	assert_int_equal(cfg->workers, 2);
 	assert_string_equal(cfg->control_socket, "/tmp/x.sock");
 	assert_int_equal(cfg->log_level, LOG_LEVEL_WARNING);
+	assert_string_equal(cfg->state_dir, SRV_STATE_DIR_QUICK); /* not the working directory */
+	srv_config_free(cfg);
+	cli.state_dir = "/var/tmp/sd-state";
+	assert_int_equal(srv_config_load(&cli, &cfg), 0);
+	assert_string_equal(cfg->state_dir, "/var/tmp/sd-state");
 	srv_config_free(cfg);
 
 	const char *bad_zones[] = {"example.com", "x=y", "x=z"};
@@ -337,6 +382,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_health_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_error_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listen_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quick_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_addr_parse, setup, teardown),
