@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -80,6 +81,46 @@ static int bind_address(const srv_config_t *cfg, size_t i, unsigned nworkers, si
 	return 0;
 }
 
+/* --- state directory --- */
+
+/* mkdir -p: missing parents get 0755 (less the umask), the directory itself 0700 (journals
+ * and snapshots are the served zone; health overrides are operator state). An existing
+ * directory is left as it is (systemd's StateDirectory= makes it with its own mode). */
+static int make_dir(const char *path)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(buf, 0755);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return sd_errno();
+	}
+	if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+		return sd_errno();
+	struct stat st;
+	if (stat(buf, &st) != 0)
+		return sd_errno();
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+static int state_dir_ready(const srv_config_t *cfg)
+{
+	int ret = make_dir(cfg->state_dir);
+	if (ret < 0)
+		log_error("%s: server.state-dir: cannot create '%s': %s",
+		          cfg->file ? cfg->file : "command line", cfg->state_dir, sd_strerror(ret));
+	return ret;
+}
+
 /* --- workers --- */
 
 static int start_workers(srv_server_t *s)
@@ -136,9 +177,10 @@ static int start_notify(srv_server_t *s)
 {
 	xfr_notifier_t *n = NULL;
 	int ret = xfr_notifier_new(&s->loop, 1000, 5, &n);
-	if (ret == 0)
-		xfr_set_notifier(n);
-	return ret;
+	if (ret < 0)
+		return ret;
+	xfr_set_notifier(n);
+	return 0;
 }
 
 static void stop_all(srv_server_t *s)
@@ -240,7 +282,9 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	rcu_register_thread();
 	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
-	int ret = srv_zones_new(&s->zones);
+	int ret = state_dir_ready(cfg);
+	if (ret == 0)
+		ret = srv_zones_new(&s->zones);
 	if (ret == 0)
 		ret = srv_zones_apply(s->zones, cfg, true, NULL);
 	if (ret == 0)
@@ -260,6 +304,9 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		srv_server_free(s);
 		return ret;
 	}
+	/* The zones were loaded before the notifier existed: announce what we serve now that
+	 * the workers answer the secondaries' SOA queries, as Knot and BIND do at start. */
+	srv_zones_notify_all(s->zones);
 	log_notice("steerdns %s started: %u worker%s, %zu zone%s", STEERDNS_VERSION, s->nworkers,
 	           s->nworkers == 1 ? "" : "s", cfg->zone_count, cfg->zone_count == 1 ? "" : "s");
 	*out = s;

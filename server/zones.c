@@ -311,6 +311,15 @@ int srv_zones_reload(srv_zones_t *zs, const uint8_t *apex, srv_text_t *errors)
 	return e ? entry_load(e, errors) : SD_ENOTFOUND;
 }
 
+void srv_zones_notify_all(srv_zones_t *zs)
+{
+	for (size_t i = 0; i < zs->count; i++) {
+		const zone_version_t *v = zone_current(zs->entries[i]->zone);
+		if (v)
+			xfr_zone_notify(zs->entries[i]->xfr, v);
+	}
+}
+
 void srv_zones_free(srv_zones_t *zs)
 {
 	if (!zs)
@@ -322,6 +331,18 @@ void srv_zones_free(srv_zones_t *zs)
 		entry_free(zs->entries[i]);
 	free(zs->entries);
 	free(zs);
+}
+
+/* Each line of text, indented under its zone with prefix. */
+static void indent_lines(srv_text_t *out, const char *prefix, const char *text)
+{
+	const char *s = text;
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		srv_text_printf(out, "  %s%.*s\n", prefix, (int)n, s);
+		s += n + (nl ? 1 : 0);
+	}
 }
 
 static void status_one(const zentry_t *e, srv_text_t *out)
@@ -336,19 +357,13 @@ static void status_one(const zentry_t *e, srv_text_t *out)
 		                zone_version_serial(v), zone_version_rr_count(v), when, e->file);
 	else
 		srv_text_printf(out, "zone %s not loaded file %s\n", e->name, e->file);
-	char line[256];
+	char line[512];
 	if (xfr_zone_status(e->xfr, line, sizeof(line)) > 0)
+		indent_lines(out, "", line);
+	for (size_t i = 0; xfr_zone_notify_status(e->xfr, i, line, sizeof(line)) > 0; i++)
 		srv_text_printf(out, "  %s\n", line);
-	if (e->error.len) {
-		/* Indent each error line under its zone. */
-		const char *s = e->error.buf;
-		while (*s) {
-			const char *nl = strchr(s, '\n');
-			size_t n = nl ? (size_t)(nl - s) : strlen(s);
-			srv_text_printf(out, "  last error: %.*s\n", (int)n, s);
-			s += n + (nl ? 1 : 0);
-		}
-	}
+	if (e->error.len)
+		indent_lines(out, "last error: ", e->error.buf);
 }
 
 void srv_zones_status(const srv_zones_t *zs, srv_text_t *out)

@@ -34,6 +34,10 @@ int srv_zones_new(srv_zones_t **out) SD_NONNULL(1) SD_WUR;
  * about to stop reading. */
 void srv_zones_free(srv_zones_t *zs);
 
+/* NOTIFY every loaded zone's current serial to its targets (once at start, after the
+ * notifier exists: secondaries that missed a change while we were down catch up). */
+void srv_zones_notify_all(srv_zones_t *zs) SD_NONNULL(1);
+
 /* Make the served zones match cfg: load added zones, reload zones whose file changed (or all
  * of them with force), drop removed zones. Errors are logged and appended to errors (may
  * be NULL). Returns 0 when every zone of cfg is served from its current file, or the first

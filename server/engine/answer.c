@@ -52,6 +52,7 @@ struct srv_answer_ctx {
 	uint16_t count[SEC_COUNT];
 	unsigned rcode; /* extended, 12 bits */
 	bool aa, tc, tcp;
+	size_t reserve;                 /* kept back for the caller (srv_peer_t.reserve) */
 	size_t limit;                   /* size limit of the response, OPT included */
 	srv_wire_mark_t after_question; /* where TC cuts back to */
 	const zone_version_t *v;
@@ -509,14 +510,22 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 
 static size_t response_limit(const srv_answer_ctx_t *ctx)
 {
-	if (ctx->tcp)
-		return SRV_RESPONSE_MAX;
-	if (!ctx->q.has_opt)
-		return UDP_MIN;
-	size_t ours = ctx->conf->udp_max_payload;
-	size_t theirs = ctx->q.opt_payload;
-	size_t lim = theirs < ours ? theirs : ours;
-	return lim < UDP_MIN ? UDP_MIN : lim;
+	size_t lim;
+	if (ctx->tcp) {
+		lim = SRV_RESPONSE_MAX;
+	} else if (!ctx->q.has_opt) {
+		lim = UDP_MIN;
+	} else {
+		size_t ours = ctx->conf->udp_max_payload;
+		size_t theirs = ctx->q.opt_payload;
+		lim = theirs < ours ? theirs : ours;
+		lim = lim < UDP_MIN ? UDP_MIN : lim;
+	}
+	/* room for what the caller appends (a TSIG RR); header, question and OPT always fit
+	 * (with a giant key name the signed message may then be too large, and is dropped) */
+	size_t floor = SRV_HEADER_LEN + (ctx->q.has_question ? ctx->q.question_len : 0) +
+	               (ctx->q.has_opt ? OPT_RR_LEN : 0);
+	return lim > floor + ctx->reserve ? lim - ctx->reserve : floor;
 }
 
 /* Reset the per-query state and write the header placeholder and the echoed question. */
@@ -608,6 +617,7 @@ size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t 
 	if (ctx->q.has_opt)
 		st->edns++;
 	ctx->tcp = peer->tcp;
+	ctx->reserve = peer->reserve;
 	begin(ctx, req, resp);
 	dispatch(ctx, zones);
 	return finish(ctx);

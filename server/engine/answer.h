@@ -40,6 +40,10 @@ typedef struct srv_stats {
 typedef struct srv_peer {
 	const struct sockaddr *addr; /* may be NULL in tests */
 	bool tcp;
+	/* Bytes the caller appends after the answer (the TSIG RR of a signed request): the
+	 * size limit (512, the EDNS size or 65535) is lowered by this much so that the signed
+	 * message still fits, with TC set when the answer does not (RFC 8945 5.3). 0: none. */
+	uint16_t reserve;
 } srv_peer_t;
 
 /* Response buffers must hold at least this many bytes. */

@@ -17,6 +17,9 @@
 #define TYPE_SOA 6
 #define CLASS_IN 1
 
+/* One per (zone, target) ever notified: pending while it sends and waits, then kept with its
+ * outcome (acknowledged, rejected, gave up) for steerctl status until the notifier closes.
+ * Bounded by the configured zone x target pairs; the timer runs only while pending. */
 typedef struct pending pending_t;
 struct pending {
 	pending_t *next;
@@ -24,7 +27,12 @@ struct pending {
 	uv_timer_t timer;
 	uint8_t apex[DNAME_MAX];
 	uint32_t serial;
-	xfr_notify_target_t target;
+	xfr_notify_target_t target; /* .key points to key below while pending, else NULL */
+	tsig_key_t key;             /* a copy: a reload may free the configuration's */
+	xfr_notify_state_t state;
+	uint8_t rcode;         /* of a rejection */
+	bool has_acked;        /* acked_serial is valid */
+	uint32_t acked_serial; /* the latest serial this target acknowledged */
 	uint16_t id;
 	unsigned sent;
 	tsig_ctx_t tsig; /* of the latest send: a response must verify against its MAC */
@@ -37,8 +45,8 @@ struct xfr_notifier {
 	unsigned base_ms, tries;
 	uv_udp_t sock[2]; /* [0] IPv4, [1] IPv6 */
 	bool sock_open[2];
-	pending_t *head;
-	size_t npending;
+	pending_t *head;  /* every record, pending or finished */
+	size_t npending;  /* records in XFR_NOTIFY_PENDING */
 	unsigned handles; /* open handles; the struct goes with the last close */
 	bool closing;
 	xfr_notify_stats_t stats;
@@ -108,7 +116,7 @@ static bool same_addr(const struct sockaddr *a, const struct sockaddr_storage *b
 	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
 }
 
-static void target_str(const xfr_notify_target_t *t, char *buf, size_t size)
+void xfr_notify_target_str(const xfr_notify_target_t *t, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -140,18 +148,31 @@ static void pending_closed(uv_handle_t *h)
 	notifier_handle_closed(n);
 }
 
+/* Unlink and free a record (notifier closing). */
 static void pending_remove(pending_t *p)
 {
 	xfr_notifier_t *n = p->n;
 	for (pending_t **pp = &n->head; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == p) {
 			*pp = p->next;
-			n->npending--;
 			break;
 		}
 	}
+	if (p->state == XFR_NOTIFY_PENDING)
+		n->npending--;
 	uv_timer_stop(&p->timer);
 	uv_close((uv_handle_t *)&p->timer, pending_closed);
+}
+
+/* A pending record got its outcome: no more sends, kept for status. */
+static void pending_finish(pending_t *p, xfr_notify_state_t state)
+{
+	if (p->state == XFR_NOTIFY_PENDING)
+		p->n->npending--;
+	p->state = state;
+	p->target.key = NULL;
+	memset(&p->key, 0, sizeof(p->key)); /* no secret kept longer than needed */
+	uv_timer_stop(&p->timer);
 }
 
 static pending_t *pending_find(xfr_notifier_t *n, const uint8_t *apex, const xfr_notify_target_t *t)
@@ -219,7 +240,7 @@ static void pending_send(pending_t *p)
 	}
 	if (rc != 0) {
 		char t[INET6_ADDRSTRLEN + 10];
-		target_str(&p->target, t, sizeof(t));
+		xfr_notify_target_str(&p->target, t, sizeof(t));
 		log_debug("notify: send to %s failed: %s", t,
 		          rc < -4096 ? sd_strerror(rc) : uv_strerror(rc));
 	}
@@ -247,11 +268,11 @@ static void on_timer(uv_timer_t *t)
 	}
 	char zone[DNAME_MAX * 4 + 1], tgt[INET6_ADDRSTRLEN + 10];
 	dname_to_str(p->apex, zone, sizeof(zone));
-	target_str(&p->target, tgt, sizeof(tgt));
+	xfr_notify_target_str(&p->target, tgt, sizeof(tgt));
 	log_warning("notify: %s serial %u to %s: no response after %u tries, giving up", zone,
 	            p->serial, tgt, p->sent);
 	n->stats.failed++;
-	pending_remove(p);
+	pending_finish(p, XFR_NOTIFY_FAILED);
 }
 
 static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t soa_len)
@@ -297,10 +318,16 @@ static int notify_one(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, cons
 		n->handles++;
 		p->next = n->head;
 		n->head = p;
-		n->npending++;
 	}
+	if (p->state != XFR_NOTIFY_PENDING)
+		n->npending++;
+	p->state = XFR_NOTIFY_PENDING;
 	p->serial = be32_get(soa + soa_len - 20);
-	p->target.key = t->key;
+	p->target.key = NULL;
+	if (t->key != NULL) {
+		p->key = *t->key;
+		p->target.key = &p->key;
+	}
 	p->id = random_id();
 	p->sent = 0;
 	int rc = build_body(p, ttl, soa, soa_len);
@@ -349,7 +376,8 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	if (!(fl & XFR_FLAG_QR) || ((fl >> 11) & 0xf) != XFR_OPCODE_NOTIFY)
 		return;
 	pending_t *p = n->head;
-	while (p != NULL && !(p->id == be16_get(m) && same_addr(from, &p->target.addr)))
+	while (p != NULL && !(p->state == XFR_NOTIFY_PENDING && p->id == be16_get(m) &&
+	                      same_addr(from, &p->target.addr)))
 		p = p->next;
 	if (p == NULL || !response_matches(p, m, len))
 		return;
@@ -359,17 +387,20 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	}
 	char zone[DNAME_MAX * 4 + 1], tgt[INET6_ADDRSTRLEN + 10];
 	dname_to_str(p->apex, zone, sizeof(zone));
-	target_str(&p->target, tgt, sizeof(tgt));
+	xfr_notify_target_str(&p->target, tgt, sizeof(tgt));
 	unsigned rcode = fl & 0xf;
 	if (rcode == 0) {
 		n->stats.acked++;
+		p->has_acked = true;
+		p->acked_serial = p->serial;
 		log_info("notify: %s serial %u acknowledged by %s", zone, p->serial, tgt);
 	} else {
 		n->stats.rejected++;
+		p->rcode = (uint8_t)rcode;
 		log_warning("notify: %s serial %u: %s answered RCODE %u", zone, p->serial, tgt,
 		            rcode);
 	}
-	pending_remove(p);
+	pending_finish(p, rcode == 0 ? XFR_NOTIFY_ACKED : XFR_NOTIFY_REJECTED);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -384,6 +415,39 @@ int xfr_notifier_new(uv_loop_t *loop, unsigned base_ms, unsigned tries, xfr_noti
 	n->tries = tries ? tries : 5;
 	*out = n;
 	return 0;
+}
+
+int xfr_notifier_target_status(const xfr_notifier_t *n, const uint8_t *apex,
+                               const xfr_notify_target_t *t, xfr_notify_status_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	const pending_t *p = pending_find((xfr_notifier_t *)(uintptr_t)n, apex, t);
+	if (p == NULL)
+		return SD_ENOTFOUND;
+	out->state = p->state;
+	out->serial = p->serial;
+	out->has_acked = p->has_acked;
+	out->acked_serial = p->acked_serial;
+	out->rcode = p->rcode;
+	out->sends_left =
+	    p->state == XFR_NOTIFY_PENDING && p->sent < n->tries ? n->tries - p->sent : 0;
+	return 0;
+}
+
+const char *xfr_notify_state_name(xfr_notify_state_t state)
+{
+	switch (state) {
+	case XFR_NOTIFY_PENDING:
+		return "pending";
+	case XFR_NOTIFY_ACKED:
+		return "acknowledged";
+	case XFR_NOTIFY_REJECTED:
+		return "rejected";
+	case XFR_NOTIFY_FAILED:
+		return "gave up";
+	default:
+		return "none";
+	}
 }
 
 size_t xfr_notifier_pending(const xfr_notifier_t *n)

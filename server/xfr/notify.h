@@ -5,7 +5,8 @@
  * (RFC 1996 3.7), TSIG-signed when the target has a key. It is resent with exponential
  * backoff (base, 2*base, 4*base, ... for `tries` sends in all) until a response with the same
  * ID, opcode and question arrives from the target's address (and, with a key, verifies).
- * A newer serial for the same zone and target replaces the pending one.
+ * A newer serial for the same zone and target replaces the pending one. The outcome per
+ * (zone, target) is kept (xfr_notifier_target_status) until the notifier closes.
  *
  *   xfr_notify_zone(apex, soa, targets) ─▶ pending[] ─send─▶ target ─response─▶ done
  *                                              └─ timer: resend after base << n, give up
@@ -26,7 +27,7 @@
 typedef struct xfr_notify_target {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	const tsig_key_t *key; /* NULL: unsigned; the key must outlive pending NOTIFYs */
+	const tsig_key_t *key; /* NULL: unsigned; xfr_notify_zone copies it */
 } xfr_notify_target_t;
 
 /* Parse "ADDR", "ADDR:PORT" or "[V6]:PORT" (port default 53) into target (key left NULL).
@@ -42,6 +43,29 @@ typedef struct xfr_notify_stats {
 
 typedef struct xfr_notifier xfr_notifier_t;
 
+/* "127.0.0.1:53" or "[::1]:53". */
+void xfr_notify_target_str(const xfr_notify_target_t *t, char *buf, size_t size) SD_NONNULL(1, 2);
+
+/* Where the NOTIFY of one zone to one target stands (steerctl status). */
+typedef enum {
+	XFR_NOTIFY_NONE = 0, /* never notified */
+	XFR_NOTIFY_PENDING,  /* sent, waiting for the response; resent on the backoff timer */
+	XFR_NOTIFY_ACKED,    /* the latest serial was acknowledged (RCODE NOERROR) */
+	XFR_NOTIFY_REJECTED, /* answered with another RCODE: not retried */
+	XFR_NOTIFY_FAILED,   /* no response after the last try: gave up */
+} xfr_notify_state_t;
+
+typedef struct xfr_notify_status {
+	xfr_notify_state_t state;
+	uint32_t serial;       /* of the latest NOTIFY sent */
+	bool has_acked;        /* acked_serial is valid */
+	uint32_t acked_serial; /* the latest serial acknowledged (may be older than serial) */
+	unsigned sends_left;   /* pending: sends still to come after the ones made */
+	uint8_t rcode;         /* rejected: the RCODE */
+} xfr_notify_status_t;
+
+const char *xfr_notify_state_name(xfr_notify_state_t state);
+
 /* Create a notifier on loop with the backoff base (ms) and the number of sends per target
  * (e.g. 1000 ms and 5: 1-2-4-8-16 s). Opens one UDP socket per address family on first use. */
 int xfr_notifier_new(uv_loop_t *loop, unsigned base_ms, unsigned tries, xfr_notifier_t **out)
@@ -53,6 +77,12 @@ int xfr_notifier_new(uv_loop_t *loop, unsigned base_ms, unsigned tries, xfr_noti
 int xfr_notify_zone(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const uint8_t *soa_rdata,
                     uint16_t soa_rdlen, const xfr_notify_target_t *targets, size_t count)
     SD_NONNULL(1, 2, 4);
+
+/* The state of apex's NOTIFY to t (matched by address and port): 0, or SD_ENOTFOUND when
+ * none was ever started (out is then zeroed, state NONE). Loop thread. */
+int xfr_notifier_target_status(const xfr_notifier_t *n, const uint8_t *apex,
+                               const xfr_notify_target_t *t, xfr_notify_status_t *out)
+    SD_NONNULL(1, 2, 3, 4) SD_WUR;
 
 /* Number of NOTIFYs still waiting for a response. */
 size_t xfr_notifier_pending(const xfr_notifier_t *n) SD_NONNULL(1);

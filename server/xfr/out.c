@@ -395,11 +395,7 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	if (p->tsig != NULL) {
 		x->tsig = *p->tsig;
 		x->sign = true;
-		/* owner, fixed fields, algorithm, time+fudge+MAC size, MAC, original ID + error +
-		 * other length, other data (6 bytes of server time with BADTIME) */
-		x->tsig_len = dname_len(x->tsig.req_key) + 10 + dname_len(x->tsig.req_alg) + 10 +
-		              (x->tsig.key ? tsig_alg_mac_len(x->tsig.key->alg) : TSIG_MAC_MAX) +
-		              6 + 6;
+		x->tsig_len = tsig_rr_len(&x->tsig);
 	}
 	x->v = zone_version_ref(p->version);
 	x->kind = XFR_OUT_AXFR;

@@ -123,6 +123,13 @@ static size_t udp_limit(const xfr_env_t *env, const xfr_request_t *r)
 	return theirs < ours ? theirs : ours;
 }
 
+/* One more in a zone's counter (relaxed: a statistic, read tolerantly). */
+#define COUNT(zi, field)                                                                           \
+	do {                                                                                       \
+		if ((zi) != NULL && (zi)->counters != NULL)                                        \
+			__atomic_add_fetch(&(zi)->counters->field, 1, __ATOMIC_RELAXED);           \
+	} while (0)
+
 /* AXFR/IXFR: zone, ACL, transport, then the transfer itself. */
 static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const uint8_t *req,
                             size_t len, const srv_peer_t *peer, tsig_ctx_t *tsig, time_t now,
@@ -133,6 +140,7 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	unsigned rcode = 0;
 	const zone_t *z = NULL;
 	const zone_version_t *v = NULL;
+	const xfr_zone_info_t *zi = NULL;
 	if (xfr_request_parse(req, len, &r) != 0)
 		rcode = RCODE_FORMERR;
 	else if (r.qclass != CLASS_IN && r.qclass != CLASS_ANY)
@@ -142,10 +150,11 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	else if ((v = zone_current(z)) == NULL)
 		rcode = RCODE_SERVFAIL;
 	if (rcode == 0) {
-		const xfr_zone_info_t *zi = zone_info(env, r.qname);
+		zi = zone_info(env, r.qname);
 		if (zi == NULL ||
 		    !xfr_acl_allows(zi->acl, zi->acl_count, peer->addr, tsig ? tsig->key : NULL)) {
 			st->refused++;
+			COUNT(zi, refused);
 			rcode = RCODE_REFUSED;
 		} else if (r.qtype == ZONE_TYPE_AXFR && !peer->tcp) {
 			rcode = RCODE_NOTIMP;
@@ -168,15 +177,19 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	switch (xfr_out_kind(*xfr)) {
 	case XFR_OUT_AXFR:
 		st->axfr++;
+		COUNT(zi, axfr);
 		break;
 	case XFR_OUT_IXFR:
 		st->ixfr++;
+		COUNT(zi, ixfr);
 		break;
 	case XFR_OUT_IXFR_AXFR:
 		st->ixfr_full++;
+		COUNT(zi, ixfr_full);
 		break;
 	default:
 		st->ixfr_current++;
+		COUNT(zi, ixfr);
 		break;
 	}
 	if (peer->tcp)
@@ -229,8 +242,12 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
 	if (is_xfr)
 		return transfer(env, zones, req, len, peer, signer, now, resp, cap, resp_len, xfr,
 		                st);
-	/* a signed ordinary query (SOA checks of secondaries): answer, then sign */
-	size_t n = srv_answer(actx, zones, req, len, resp, peer);
+	/* a signed ordinary query (SOA checks of secondaries): answer within the size limit
+	 * less the TSIG RR (TC when it does not fit), then sign (RFC 8945 5.3, RFC 6891 7) */
+	srv_peer_t signed_peer = *peer;
+	size_t reserve = tsig_rr_len(&tsig);
+	signed_peer.reserve = (uint16_t)(reserve < UINT16_MAX ? reserve : UINT16_MAX);
+	size_t n = srv_answer(actx, zones, req, len, resp, &signed_peer);
 	if (n > 0 && tsig_sign(&tsig, resp, &n, cap, now) != 0)
 		n = 0;
 	*resp_len = n;

@@ -30,11 +30,22 @@
 #include "server/xfr/tsig.h"
 #include "zone/zoneset.h"
 
+/* Per-zone transfer counters. Any worker adds to them with relaxed atomics (transfers are
+ * rare: the shared cache line costs nothing), steerctl status reads them the same way; they
+ * belong to the zone's xfr_zone_t and survive reloads. */
+typedef struct xfr_zone_counters {
+	uint64_t axfr;      /* AXFR out */
+	uint64_t ixfr;      /* IXFR out answered incrementally (or with the single SOA) */
+	uint64_t ixfr_full; /* IXFR out answered with the whole zone (serial not in history) */
+	uint64_t refused;   /* AXFR/IXFR denied by transfer-acl */
+} xfr_zone_counters_t;
+
 typedef struct xfr_zone_info {
 	uint8_t apex[DNAME_MAX];   /* lowercased wire */
 	const xfr_acl_rule_t *acl; /* transfer-acl; count 0 = every transfer refused */
 	size_t acl_count;
-	const xfr_history_t *history; /* NULL: IXFR answered with the full zone */
+	const xfr_history_t *history;  /* NULL: IXFR answered with the full zone */
+	xfr_zone_counters_t *counters; /* NULL: not counted (tests) */
 } xfr_zone_info_t;
 
 typedef struct xfr_env {

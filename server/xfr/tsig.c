@@ -139,7 +139,8 @@ static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 	if (len < HDR_LEN)
 		return SD_EPARSE;
 	size_t pos = HDR_LEN;
-	unsigned qd = be16_get(msg + 4), an = be16_get(msg + 6), ns = be16_get(msg + 8), ar = be16_get(msg + 10);
+	unsigned qd = be16_get(msg + 4), an = be16_get(msg + 6), ns = be16_get(msg + 8),
+	         ar = be16_get(msg + 10);
 	for (unsigned i = 0; i < qd; i++) {
 		if (skip_name(msg, len, &pos) < 0 || pos + 4 > len)
 			return SD_EPARSE;
@@ -410,8 +411,8 @@ static int check_mac(const tsig_key_t *key, digest_in_t *in, const uint8_t *msg,
 	in->other_len = rr->other_len;
 	in->other = rr->other;
 	uint8_t mac[TSIG_MAC_MAX];
-	int rc =
-	    compute_mac(key, in, msg, rr->off, rr->orig_id, (uint16_t)(be16_get(msg + 10) - 1), mac);
+	int rc = compute_mac(key, in, msg, rr->off, rr->orig_id, (uint16_t)(be16_get(msg + 10) - 1),
+	                     mac);
 	if (rc < 0)
 		return rc;
 	/* A truncated MAC (allowed sizes only) is compared on its length (RFC 8945 5.2.2.1). */
@@ -588,4 +589,10 @@ int tsig_sign_request(tsig_ctx_t *ctx, uint8_t *msg, size_t *len, size_t cap, ti
 	if (rc == 0)
 		ctx->messages = 0; /* the responses start counting */
 	return rc;
+}
+
+size_t tsig_rr_len(const tsig_ctx_t *ctx)
+{
+	size_t mac = ctx->key ? tsig_alg_mac_len(ctx->key->alg) : TSIG_MAC_MAX;
+	return dname_len(ctx->req_key) + 10 + dname_len(ctx->req_alg) + 10 + mac + 6 + 6;
 }

@@ -99,6 +99,12 @@ int tsig_key_init(tsig_key_t *key, const char *name, const char *alg, const char
 /* Start a client transaction with key (no MAC yet). */
 void tsig_ctx_init(tsig_ctx_t *ctx, const tsig_key_t *key) SD_NONNULL(1, 2);
 
+/* Upper bound of the TSIG RR tsig_sign() appends for ctx (after tsig_verify_request): owner,
+ * fixed fields, algorithm, time/fudge/MAC size, the full MAC, original ID, error, other
+ * length and 6 bytes of other data (BADTIME). A response limited to 512 or the EDNS size
+ * must keep this much back (RFC 8945 5.3; RFC 6891 7: the TSIG RR counts in the size). */
+size_t tsig_rr_len(const tsig_ctx_t *ctx) SD_NONNULL(1);
+
 /* Server: find and check the TSIG of a request msg[0..len) against keys[0..nkeys).
  * Returns
  *   0             signed and valid; ctx is ready for tsig_sign() of the response;

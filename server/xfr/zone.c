@@ -1,5 +1,6 @@
 #include "server/xfr/zone.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct xfr_zone {
 	xfr_zone_conf_t conf;
 	xfr_primary_t *primary;
 	bool started;
+	xfr_zone_counters_t counters; /* written by workers (relaxed atomics) */
 };
 
 static xfr_notifier_t *notifier;
@@ -93,21 +95,31 @@ int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_
 	return xfr_primary_reload(xz->primary, served, file_v, time(NULL), out);
 }
 
+void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v)
+{
+	if (notifier == NULL || xz->conf.notify_count == 0)
+		return;
+	const zone_rrset_t *soa = zone_version_soa(v);
+	uint16_t rdlen = (uint16_t)((soa->rdata[0] << 8) | soa->rdata[1]);
+	int rc = xfr_notify_zone(notifier, xz->apex, soa->ttl, soa->rdata + 2, rdlen,
+	                         xz->conf.notify, xz->conf.notify_count);
+	if (rc != 0)
+		log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
+}
+
 void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v)
 {
 	int rc = xfr_primary_published(xz->primary);
 	if (rc != 0)
 		log_error("zone %s: IXFR history not updated: %s", xz->name, sd_strerror(rc));
-	if (notifier != NULL && xz->conf.notify_count > 0) {
-		const zone_rrset_t *soa = zone_version_soa(v);
-		uint16_t rdlen = (uint16_t)((soa->rdata[0] << 8) | soa->rdata[1]);
-		rc = xfr_notify_zone(notifier, xz->apex, soa->ttl, soa->rdata + 2, rdlen,
-		                     xz->conf.notify, xz->conf.notify_count);
-		if (rc != 0)
-			log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
-	}
+	xfr_zone_notify(xz, v);
 	rc = xfr_primary_sync(xz->primary, v);
 	(void)rc; /* logged by the primary; the zone keeps serving from memory and journal */
+}
+
+static uint64_t load_counter(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
@@ -118,11 +130,45 @@ int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
 	size_t depth = xfr_hist_snap_count(s);
 	uint32_t oldest = depth ? xfr_hist_snap_diff(s, 0)->from : 0;
 	xfr_hist_snap_release(s);
+	const xfr_zone_counters_t *c = &xz->counters;
 	return snprintf(buf, size,
 	                "journal %u entries %llu bytes, ixfr history %zu (from serial %u), "
-	                "changes %llu, notify targets %zu, acl rules %zu",
+	                "changes %llu, notify targets %zu, acl rules %zu\n"
+	                "transfers: axfr-out %llu ixfr-out %llu ixfr-full-zone %llu refused %llu",
 	                st.journal_depth, (unsigned long long)st.journal_size, depth, oldest,
-	                (unsigned long long)st.changes, xz->conf.notify_count, xz->conf.acl_count);
+	                (unsigned long long)st.changes, xz->conf.notify_count, xz->conf.acl_count,
+	                (unsigned long long)load_counter(&c->axfr),
+	                (unsigned long long)load_counter(&c->ixfr),
+	                (unsigned long long)load_counter(&c->ixfr_full),
+	                (unsigned long long)load_counter(&c->refused));
+}
+
+int xfr_zone_notify_status(const xfr_zone_t *xz, size_t i, char *buf, size_t size)
+{
+	if (i >= xz->conf.notify_count)
+		return 0;
+	const xfr_notify_target_t *t = &xz->conf.notify[i];
+	char tgt[INET6_ADDRSTRLEN + 10];
+	xfr_notify_target_str(t, tgt, sizeof(tgt));
+	xfr_notify_status_t ns = {0};
+	if (notifier == NULL || xfr_notifier_target_status(notifier, xz->apex, t, &ns) != 0)
+		return snprintf(buf, size, "notify %s: not notified", tgt);
+	char acked[48] = "";
+	if (ns.has_acked && (ns.state != XFR_NOTIFY_ACKED || ns.acked_serial != ns.serial))
+		snprintf(acked, sizeof(acked), " (acknowledged serial %u)", ns.acked_serial);
+	switch (ns.state) {
+	case XFR_NOTIFY_ACKED:
+		return snprintf(buf, size, "notify %s: acknowledged serial %u", tgt, ns.serial);
+	case XFR_NOTIFY_PENDING:
+		return snprintf(buf, size, "notify %s: pending serial %u, %u retr%s left%s", tgt,
+		                ns.serial, ns.sends_left, ns.sends_left == 1 ? "y" : "ies", acked);
+	case XFR_NOTIFY_REJECTED:
+		return snprintf(buf, size, "notify %s: serial %u rejected with RCODE %u%s", tgt,
+		                ns.serial, ns.rcode, acked);
+	default:
+		return snprintf(buf, size, "notify %s: gave up on serial %u (no response)%s", tgt,
+		                ns.serial, acked);
+	}
 }
 
 /* ---------------------------------------------------------------- worker environment */
@@ -174,7 +220,7 @@ static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
 	}
 	xfr_acl_rule_t *r = b->rules;
 	for (size_t i = 0; i < n; i++) {
-		const xfr_zone_t *z = zones[i];
+		xfr_zone_t *z = zones[i];
 		xfr_zone_info_t *zi = &b->zones[i];
 		memcpy(zi->apex, z->apex, dname_len(z->apex));
 		zi->acl = r;
@@ -183,6 +229,7 @@ static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
 			memcpy(r, z->conf.acl, z->conf.acl_count * sizeof(*r));
 		r += z->conf.acl_count;
 		zi->history = xfr_primary_history(z->primary);
+		zi->counters = &z->counters;
 	}
 	b->env = (xfr_env_t){.keys = b->key_ptrs,
 	                     .nkeys = nk,

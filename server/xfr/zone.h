@@ -40,8 +40,18 @@ int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_
  * zone's targets (when a notifier is set), zone file and journal upkeep. */
 void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v) SD_NONNULL(1, 2);
 
-/* One line for steerctl status: journal depth/size, history, NOTIFY counters. */
+/* NOTIFY v's SOA to the zone's targets now (when a notifier is set): xfr_zone_published does
+ * it for a new serial; the daemon also calls it once per zone at start (RFC 1996 has no
+ * rule for it; Knot and BIND do it so secondaries catch up on changes made while we were
+ * down). */
+void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v) SD_NONNULL(1, 2);
+
+/* Two lines for steerctl status (no final newline): journal depth/size, history, settings;
+ * transfer counters of this zone (summed over workers). Returns what snprintf returns. */
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size) SD_NONNULL(1, 2);
+/* One line for NOTIFY target i: acknowledged serial, pending with retries left, rejected or
+ * gave up. Returns 0 when i is past the last target, else what snprintf returns. */
+int xfr_zone_notify_status(const xfr_zone_t *xz, size_t i, char *buf, size_t size) SD_NONNULL(1, 3);
 
 /* The NOTIFY sender on the control loop (set once the loop exists; NULL: none). */
 void xfr_set_notifier(xfr_notifier_t *n);

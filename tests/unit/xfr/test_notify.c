@@ -167,6 +167,15 @@ static void test_notify_acked(void **state)
 	assert_false(e.sec.last_signed);
 	assert_int_equal(xfr_notifier_stats(e.n)->acked, 1);
 	assert_int_equal(xfr_notifier_stats(e.n)->sent, 1);
+	xfr_notify_status_t st;
+	assert_int_equal(xfr_notifier_target_status(e.n, apex, &e.target, &st), 0);
+	assert_int_equal(st.state, XFR_NOTIFY_ACKED);
+	assert_true(st.has_acked);
+	assert_int_equal(st.acked_serial, 2024060101);
+	/* another zone was never notified */
+	static const uint8_t other[] = {3, 'o', 'r', 'g', 0};
+	assert_int_equal(xfr_notifier_target_status(e.n, other, &e.target, &st), SD_ENOTFOUND);
+	assert_int_equal(st.state, XFR_NOTIFY_NONE);
 	env_done(&e);
 }
 
@@ -179,9 +188,11 @@ static void test_notify_tsig(void **state)
 	env_t e;
 	env_init(&e, 1000, 5);
 	e.sec.key = &key;
-	e.target.key = &key;
+	tsig_key_t cfg_key = key; /* the configuration's copy, freed by a reload */
+	e.target.key = &cfg_key;
 	make_soa(7);
 	assert_int_equal(xfr_notify_zone(e.n, apex, 3600, soa, soa_len, &e.target, 1), 0);
+	memset(&cfg_key, 0, sizeof(cfg_key)); /* a pending NOTIFY keeps its own copy */
 	env_run(&e, 3000);
 	assert_true(e.sec.last_signed);
 	assert_int_equal(xfr_notifier_stats(e.n)->acked, 1);
@@ -197,6 +208,12 @@ static void test_notify_retries_then_ack(void **state)
 	make_soa(9);
 	uint64_t t0 = uv_now(&e.loop);
 	assert_int_equal(xfr_notify_zone(e.n, apex, 3600, soa, soa_len, &e.target, 1), 0);
+	xfr_notify_status_t st;
+	assert_int_equal(xfr_notifier_target_status(e.n, apex, &e.target, &st), 0);
+	assert_int_equal(st.state, XFR_NOTIFY_PENDING);
+	assert_int_equal(st.serial, 9);
+	assert_int_equal(st.sends_left, 4); /* one of five sent */
+	assert_false(st.has_acked);
 	env_run(&e, 3000);
 	assert_int_equal(xfr_notifier_pending(e.n), 0);
 	assert_int_equal(e.sec.received, 4);
@@ -219,6 +236,19 @@ static void test_notify_gives_up(void **state)
 	assert_int_equal(e.sec.received, 3);
 	assert_int_equal(xfr_notifier_stats(e.n)->failed, 1);
 	assert_int_equal(xfr_notifier_stats(e.n)->acked, 0);
+	xfr_notify_status_t st;
+	assert_int_equal(xfr_notifier_target_status(e.n, apex, &e.target, &st), 0);
+	assert_int_equal(st.state, XFR_NOTIFY_FAILED);
+	assert_int_equal(st.sends_left, 0);
+	/* a new serial restarts the finished record */
+	e.sec.ignore_first = 0;
+	make_soa(13);
+	assert_int_equal(xfr_notify_zone(e.n, apex, 3600, soa, soa_len, &e.target, 1), 0);
+	assert_int_equal(xfr_notifier_pending(e.n), 1);
+	env_run(&e, 3000);
+	assert_int_equal(xfr_notifier_target_status(e.n, apex, &e.target, &st), 0);
+	assert_int_equal(st.state, XFR_NOTIFY_ACKED);
+	assert_int_equal(st.acked_serial, 13);
 	env_done(&e);
 }
 
@@ -236,6 +266,11 @@ static void test_notify_replaced_and_rejected(void **state)
 	assert_int_equal(xfr_notifier_pending(e.n), 0);
 	assert_int_equal(e.sec.last_serial, 12);
 	assert_int_equal(xfr_notifier_stats(e.n)->rejected, 1);
+	xfr_notify_status_t st;
+	assert_int_equal(xfr_notifier_target_status(e.n, apex, &e.target, &st), 0);
+	assert_int_equal(st.state, XFR_NOTIFY_REJECTED);
+	assert_int_equal(st.rcode, 5);
+	assert_int_equal(st.serial, 12);
 	env_done(&e);
 }
 

@@ -36,14 +36,14 @@ typedef struct fx {
 	xfr_serve_stats_t st;
 } fx_t;
 
-static zone_version_t *build(void)
+static zone_version_t *build_from(const char *const *rrs, size_t count)
 {
 	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
 	zone_builder_t *b = NULL;
 	assert_int_equal(zone_builder_new(ldns_rdf_data(a), &b), 0);
-	for (size_t i = 0; i < sizeof(zone_rrs) / sizeof(zone_rrs[0]); i++) {
+	for (size_t i = 0; i < count; i++) {
 		ldns_rr *rr = NULL;
-		assert_int_equal(ldns_rr_new_frm_str(&rr, zone_rrs[i], 0, NULL, NULL), 0);
+		assert_int_equal(ldns_rr_new_frm_str(&rr, rrs[i], 0, NULL, NULL), 0);
 		uint8_t rd[512];
 		size_t n = 0;
 		for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
@@ -61,6 +61,11 @@ static zone_version_t *build(void)
 	assert_int_equal(zone_builder_finish(b, &v), 0);
 	ldns_rdf_deep_free(a);
 	return v;
+}
+
+static zone_version_t *build(void)
+{
+	return build_from(zone_rrs, sizeof(zone_rrs) / sizeof(zone_rrs[0]));
 }
 
 static int setup(void **state)
@@ -285,6 +290,72 @@ static void test_signed_soa_and_udp_ixfr(void **state)
 	ldns_pkt_free(p);
 }
 
+/* TXT RDATA of two character-strings of n bytes each: RDLENGTH 2 * (n + 1). */
+static void txt_rr(char *buf, size_t size, const char *owner, size_t n)
+{
+	char str[256];
+	memset(str, 'x', n);
+	str[n] = '\0';
+	snprintf(buf, size, "%s 3600 IN TXT \"%s\" \"%s\"", owner, str, str);
+}
+
+static ldns_pkt *answer_of(const uint8_t *q, size_t ql, const zone_set_t *set, fx_t *f, size_t *rl)
+{
+	struct sockaddr_storage ss = peer_addr("192.0.2.9");
+	srv_peer_t peer = {.addr = (const struct sockaddr *)&ss, .tcp = false};
+	xfr_out_t *x = NULL;
+	xfr_serve_t r = xfr_serve(&f->env, f->actx, set, q, ql, &peer, time(NULL), resp,
+	                          sizeof(resp), rl, &x, &f->st);
+	if (r == XFR_SERVE_PASS) /* unsigned: the engine alone, as the worker does */
+		*rl = srv_answer(f->actx, set, q, ql, resp, &peer);
+	return parse(*rl);
+}
+
+/* A signed answer must fit the UDP limit with its TSIG RR (RFC 8945 5.3, RFC 6891 7): an
+ * answer that fits 512 bytes unsigned but not signed comes back with TC, signed and within
+ * 512 bytes (before, the TSIG went past the limit and the worker dropped it as oversize). */
+static void test_signed_answer_keeps_room_for_tsig(void **state)
+{
+	fx_t *f = *state;
+	char big[700], mid[700];
+	txt_rr(big, sizeof(big), "big.example.com.", 219); /* RDLENGTH 440: ~485 bytes */
+	txt_rr(mid, sizeof(mid), "mid.example.com.", 149); /* RDLENGTH 300: ~345 bytes */
+	const char *rrs[] = {zone_rrs[0], zone_rrs[1], zone_rrs[2], big, mid};
+	zone_t *z = NULL;
+	zone_set_t *set = NULL;
+	assert_int_equal(zone_new(zone_apex(f->zone), NULL, &z), 0);
+	zone_publish(z, build_from(rrs, 5));
+	assert_int_equal(zone_set_new(&z, 1, &set), 0);
+	uint8_t q[1024];
+	tsig_ctx_t client;
+	size_t rl = 0;
+	/* unsigned: fits 512 bytes without TC */
+	size_t ql = query(q, "big.example.com.", LDNS_RR_TYPE_TXT, 0, NULL, NULL);
+	ldns_pkt *p = answer_of(q, ql, set, f, &rl);
+	assert_true(rl <= 512 && rl > 512 - 82);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	/* signed: no room for the TXT beside the TSIG: TC, signed, within 512 bytes */
+	ql = query(q, "big.example.com.", LDNS_RR_TYPE_TXT, 0, &f->key, &client);
+	p = answer_of(q, ql, set, f, &rl);
+	assert_true(rl <= 512);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(tsig_verify_response(&client, resp, rl, time(NULL)), 0);
+	ldns_pkt_free(p);
+	/* signed and small enough: the whole answer and the TSIG */
+	ql = query(q, "mid.example.com.", LDNS_RR_TYPE_TXT, 0, &f->key, &client);
+	p = answer_of(q, ql, set, f, &rl);
+	assert_true(rl <= 512);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(tsig_verify_response(&client, resp, rl, time(NULL)), 0);
+	ldns_pkt_free(p);
+	zone_set_free(set);
+	zone_free(z);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -293,6 +364,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_acl_and_transport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsig_transfer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_soa_and_udp_ixfr, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signed_answer_keeps_room_for_tsig, setup,
+	                                    teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();
