@@ -229,7 +229,8 @@ static void filter_sort_dedupe(zone_builder_t *b)
 			r->dropped = 1;
 		}
 	}
-	qsort_r(b->recs, b->n, sizeof(brec_t), cmp_rec, b);
+	if (b->n > 1) /* recs is NULL for an empty file: qsort_r(NULL, 0) is undefined */
+		qsort_r(b->recs, b->n, sizeof(brec_t), cmp_rec, b);
 	size_t k = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->recs[i].dropped)
