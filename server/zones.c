@@ -3,20 +3,29 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/xfr/zone.h"
+#include "zone/journal.h" /* zone_crc32c */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <urcu-qsbr.h>
 
-/* What identifies the bytes of a zone file: a change of any field means "reload it". */
+/* What identifies the bytes of a zone file: a change of any field means "reload it". The
+ * stat fields alone can miss an edit (an in-place rewrite of the same size within one
+ * timestamp tick: file timestamps are taken from a coarse clock), so the content is hashed
+ * too (FNV-1a 64 and CRC-32C over every byte). Files pulled in with $INCLUDE are not covered:
+ * touch the main file or `steerctl reload ZONE` after editing one. */
 typedef struct file_id {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
+	uint64_t fnv;
+	uint32_t crc;
 } file_id_t;
 
 typedef struct zentry {
@@ -53,10 +62,42 @@ static void file_id_of(const struct stat *st, file_id_t *id)
 	id->mtime = st->st_mtim;
 }
 
+/* Stat and hash the file at path. Returns 0 or a negative errno. */
+static int file_id_read(const char *path, file_id_t *id)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sd_errno();
+	struct stat st;
+	int ret = fstat(fd, &st) == 0 ? 0 : sd_errno();
+	if (ret == 0)
+		file_id_of(&st, id);
+	uint64_t fnv = 0xcbf29ce484222325ull;
+	uint32_t crc = 0;
+	uint8_t buf[16384];
+	for (ssize_t n = 1; ret == 0 && n > 0;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = sd_errno();
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			fnv = (fnv ^ buf[i]) * 0x100000001b3ull;
+		crc = zone_crc32c(crc, buf, (size_t)n);
+	}
+	close(fd);
+	id->fnv = fnv;
+	id->crc = crc;
+	return ret;
+}
+
 static bool file_id_equal(const file_id_t *a, const file_id_t *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->fnv == b->fnv && a->crc == b->crc;
 }
 
 /* Collects the warning and error lines the loader logs on this thread. */
@@ -103,30 +144,50 @@ out:
 	return ret;
 }
 
-/* Parse the entry's file into a new version; the error lines land in e->error. */
+static int build_error(zentry_t *e, int ret, const char *what)
+{
+	log_error("%s: zone %s: %s: %s", e->file, e->name, what, sd_strerror(ret));
+	srv_text_printf(&e->error, "%s: %s: %s\n", e->file, what, sd_strerror(ret));
+	return ret;
+}
+
+/* Tries of a load whose file keeps changing under it (an editor writing in place). */
+#define LOAD_TRIES 3
+
+/* Parse the entry's file into a new version; the error lines land in e->error. *id is the
+ * file's identity (stat and content hash) taken before the read and checked again after it:
+ * a load that saw the file change under it is repeated, so what is served is never a mix of
+ * two edits, and the identity kept is always one of the content that was loaded (an edit
+ * made after it shows at the next reload). */
 static int entry_build(zentry_t *e, file_id_t *id, zone_version_t **v)
 {
-	struct stat st;
 	srv_text_reset(&e->error);
-	if (stat(e->file, &st) != 0) {
-		int ret = sd_errno();
-		log_error("%s: zone %s: cannot read the file: %s", e->file, e->name,
-		          sd_strerror(ret));
-		srv_text_printf(&e->error, "%s: cannot read the file: %s\n", e->file,
-		                sd_strerror(ret));
-		return ret;
+	for (unsigned attempt = 1;; attempt++) {
+		int ret = file_id_read(e->file, id);
+		if (ret < 0)
+			return build_error(e, ret, "cannot read the file");
+		srv_text_reset(&e->error);
+		log_set_thread_tee(capture_line, &e->error);
+		ret = zone_load_file(e->apex, e->file, v);
+		log_set_thread_tee(NULL, NULL);
+		if (ret < 0) {
+			log_error(
+			    "zone %s: %s not loaded (%s)%s", e->name, e->file, sd_strerror(ret),
+			    e->zone && zone_current(e->zone) ? "; the previous version stays" : "");
+			if (e->error.len == 0)
+				srv_text_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
+			return ret;
+		}
+		file_id_t after;
+		if (file_id_read(e->file, &after) == 0 && file_id_equal(id, &after))
+			return 0;
+		zone_version_free(*v);
+		*v = NULL;
+		if (attempt == LOAD_TRIES)
+			return build_error(e, -EAGAIN, "the file kept changing while being read");
+		log_notice("zone %s: %s changed while being read; reading it again", e->name,
+		           e->file);
 	}
-	file_id_of(&st, id); /* taken before reading: an edit during the load shows next time */
-	log_set_thread_tee(capture_line, &e->error);
-	int ret = zone_load_file(e->apex, e->file, v);
-	log_set_thread_tee(NULL, NULL);
-	if (ret < 0) {
-		log_error("zone %s: %s not loaded (%s)%s", e->name, e->file, sd_strerror(ret),
-		          e->zone && zone_current(e->zone) ? "; the previous version stays" : "");
-		if (e->error.len == 0)
-			srv_text_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
-	}
-	return ret;
 }
 
 static int entry_load(zentry_t *e, srv_text_t *errors)
@@ -158,11 +219,10 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
 	}
 	rcu_thread_online(); /* zone_publish retires the old version with call_rcu */
 	zone_publish(e->zone, pv);
-	xfr_zone_published(e->xfr, pv); /* IXFR history, NOTIFY, zone file and journal upkeep */
+	xfr_zone_published(e->xfr, pv); /* IXFR history, NOTIFY, snapshot and journal upkeep */
 	rcu_thread_offline();
-	struct stat st;
-	if (stat(e->file, &st) == 0) /* the primary may have rewritten it */
-		file_id_of(&st, &e->id);
+	/* e->id stays the one taken before the read: the zone file is never written by us,
+	 * and an edit made during this load must show as a change at the next reload */
 	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, zone_version_serial(pv),
 	         zone_version_rr_count(pv), e->file);
 	return 0;
@@ -170,11 +230,9 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
 
 static bool entry_changed(const zentry_t *e)
 {
-	struct stat st;
 	file_id_t id;
-	if (stat(e->file, &st) != 0)
+	if (file_id_read(e->file, &id) != 0)
 		return true; /* let the load report why */
-	file_id_of(&st, &id);
 	return !file_id_equal(&id, &e->id);
 }
 

@@ -12,9 +12,12 @@ here is stopped by its own PID.
 import os
 import re
 import shutil
+import subprocess
 import time
 
+import dns.flags
 import dns.message
+import dns.name
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -374,3 +377,171 @@ def test_torn_journal_tail_truncated_at_start(tmp_path):
         assert msgs
     finally:
         assert sd.stop() == 0
+
+
+# --------------------------------------------------------------------------- follow-ups (h10)
+
+def test_notify_at_start_and_status(tmp_path):
+    """An edit made while steerdns was down reaches a secondary with a long refresh (3600 s)
+    within seconds of the restart: steerdns NOTIFYs every zone once at start. steerctl
+    status shows the zone's transfer counters and the NOTIFY target's state."""
+    if shutil.which("knotd") is None:
+        pytest.fail("knotd is not installed")
+    sd_dir, k_dir = str(tmp_path / "sd"), str(tmp_path / "knotd")
+    os.makedirs(sd_dir)
+    os.makedirs(k_dir)
+    port, kport = sdlib.free_port(), sdlib.free_port()
+    sd = start_steerdns(sd_dir, port, [kport])
+    knot = knot_secondary(k_dir, kport, port)
+    try:
+        first = serial(port)
+        assert wait(lambda: safe_serial(kport) == first, 20), knot.log()[-3000:]
+        assert sd.stop() == 0
+        edit_zone({"dir": sd_dir}, "while-down IN A 192.0.2.55\n")
+        t0 = time.monotonic()
+        sd = start_steerdns(sd_dir, port, [kport])
+        assert serial(port) == first + 1  # the edit made while stopped: one new serial
+        assert wait(lambda: safe_serial(kport) == first + 1, 5), (
+            sd.log()[-3000:] + knot.log()[-3000:])
+        print("\nrestart -> knotd at the new serial: %.3f s" % (time.monotonic() - t0))
+        # a transfer without the key: refused, and counted
+        q = dns.message.make_query("example.com.", "AXFR")
+        assert dns.query.tcp(q, "127.0.0.1", port=port, timeout=3).rcode() == dns.rcode.REFUSED
+        target = "notify 127.0.0.1:%d: acknowledged serial %d" % (kport, first + 1)
+
+        def status():
+            st = sd.steerctl("status")
+            assert st.returncode == 0, st.stdout + st.stderr
+            return st.stdout
+
+        assert wait(lambda: target in status(), 5), status()
+        out = status()
+        m = re.search(r"transfers: axfr-out (\d+) ixfr-out (\d+) ixfr-full-zone (\d+) "
+                      r"refused (\d+)", out)
+        assert m, out
+        axfr, ixfr, full, refused = map(int, m.groups())
+        assert ixfr >= 1 and refused == 1 and axfr == 0 and full == 0, out
+    finally:
+        knot.stop()
+        assert sd.stop() == 0
+
+
+def test_notify_status_pending_then_gave_up(tmp_path):
+    """A target that never answers: pending with retries left, then 'gave up'."""
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    port, dead = sdlib.free_port(), sdlib.free_port()  # nothing listens on `dead`
+    sd = start_steerdns(d, port, [dead])
+    try:
+        st = sd.steerctl("status").stdout
+        assert re.search(r"notify 127\.0\.0\.1:%d: pending serial 2024010101, [1-4] "
+                         r"retr(y|ies) left" % dead, st), st
+    finally:
+        assert sd.stop() == 0
+
+
+def test_reload_sees_same_size_same_mtime_edit(tmp_path):
+    """An in-place rewrite of the same size with the same mtime (an editor within one
+    timestamp tick) is still a change: the reload compares the content, not only stat."""
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    port = sdlib.free_port()
+    sd = start_steerdns(d, port, [])
+    try:
+        path = os.path.join(d, "example.com.zone")
+        st = os.stat(path)
+        text = open(path).read()
+        new = text.replace("192.0.2.80", "192.0.2.81")
+        assert len(new) == len(text) and new != text
+        with open(path, "r+") as f:  # same inode, same size
+            f.write(new)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime
+        after = os.stat(path)
+        assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+            st.st_ino, st.st_size, st.st_mtime_ns)
+        r = sd.steerctl("reload")  # not forced: only files that changed
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert serial(port) == 2024010102, sd.log()[-2000:]
+        q = dns.message.make_query("www.example.com.", "A")
+        ans = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+        assert ans.answer[0][0].address == "192.0.2.81"
+    finally:
+        assert sd.stop() == 0
+
+
+def test_signed_udp_answer_near_512_has_tc_not_dropped(tmp_path):
+    """A TSIG-signed UDP query whose answer fits 512 bytes unsigned but not with the TSIG
+    RR: the answer comes back with TC and a valid TSIG (RFC 8945 5.3), not dropped."""
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    with open(os.path.join(d, "example.com.zone"), "w") as f:
+        f.write(ZONE + 'big IN TXT "%s" "%s"\n' % ("x" * 219, "x" * 219))
+    port = sdlib.free_port()
+    sd = start_steerdns(d, port, [])
+    try:
+        q = dns.message.make_query("big.example.com.", "TXT")  # no EDNS: 512 bytes
+        r = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+        assert not (r.flags & dns.flags.TC) and len(r.to_wire()) <= 512
+        q = dns.message.make_query("big.example.com.", "TXT")
+        q.use_tsig(KEY)
+        wire = sdlib.udp_exchange(q.to_wire(), port, timeout=2)
+        assert wire is not None, "signed answer dropped:\n" + sd.log()[-2000:]
+        assert len(wire) <= 512
+        r = dns.message.from_wire(wire, keyring={dns.name.from_text(KEY_NAME): KEY},
+                                  request_mac=q.mac)  # raises unless the TSIG verifies
+        assert r.flags & dns.flags.TC and not r.answer
+    finally:
+        assert sd.stop() == 0
+
+
+def test_example_config_writes_only_its_state_dir(tmp_path):
+    """contrib/examples/steerdns.yaml as the README runs it (ports changed): the state
+    directory is created (0700) and nothing else is written beside the config."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    conf_dir = tmp_path / "examples"
+    os.makedirs(conf_dir)
+    port = sdlib.free_port(v6=True)
+    text = open(os.path.join(root, "contrib", "examples", "steerdns.yaml")).read()
+    (conf_dir / "steerdns.yaml").write_text(text.replace("5353", str(port)))
+    shutil.copyfile(os.path.join(root, "contrib", "examples", "example.com.zone"),
+                    conf_dir / "example.com.zone")
+    before = sorted(os.listdir(conf_dir))
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))  # the default control socket
+    sd = sdlib.ServerProcess([sdlib.binary("steerdns"), "-c", str(conf_dir / "steerdns.yaml")],
+                             str(tmp_path / "steerdns.log"), port, env=env, cwd=str(tmp_path))
+    try:
+        sd.wait_ready("example.com")
+        state = conf_dir / "state"
+        assert wait(lambda: (state / "example.com.snapshot").exists(), 5), sd.log()
+        assert (os.stat(state).st_mode & 0o777) == 0o700
+        assert sorted(os.listdir(conf_dir)) == sorted(before + ["state"])
+        st = subprocess.run([sdlib.binary("steerctl"), "status"], env=env,
+                            capture_output=True, text=True, timeout=10)
+        assert st.returncode == 0 and "example.com" in st.stdout, st.stdout + st.stderr
+    finally:
+        assert sd.stop() == 0, sd.log()[-3000:]
+    assert sorted(os.listdir(conf_dir)) == sorted(before + ["state"])
+
+
+def test_state_dir_created_or_clear_error(tmp_path):
+    """--state-dir makes missing parents; a path that cannot be a directory stops the start
+    with a message naming server.state-dir."""
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(ZONE)
+    port = sdlib.free_port()
+    deep = tmp_path / "a" / "b" / "state"
+    argv = [sdlib.binary("steerdns"), "--listen", "127.0.0.1:%d" % port,
+            "--zone", "example.com=%s" % zone, "--control", str(tmp_path / "ctl.sock"),
+            "--workers", "1"]
+    sd = sdlib.ServerProcess(argv + ["--state-dir", str(deep)], str(tmp_path / "sd.log"), port)
+    try:
+        sd.wait_ready("example.com")
+        assert (deep / "example.com.journal").exists()
+    finally:
+        assert sd.stop() == 0
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = subprocess.run(argv + ["--state-dir", str(blocker / "state")], capture_output=True,
+                       text=True, timeout=10)
+    assert r.returncode != 0
+    assert "server.state-dir: cannot create" in r.stderr, r.stderr
