@@ -61,7 +61,8 @@ static void add_name(zone_builder_t *b, const char *owner, uint16_t type, const 
                      size_t npre, const char *target)
 {
 	uint8_t rd[DNAME_MAX + 8];
-	memcpy(rd, pre, npre);
+	if (npre > 0)
+		memcpy(rd, pre, npre);
 	int n = dname_from_str(target, g_apex, rd + npre);
 	FUZZ_CHECK(n > 0);
 	add(b, owner, type, rd, npre + (size_t)n);
