@@ -426,8 +426,8 @@ def test_notify_at_start_and_status(tmp_path):
         assert sd.stop() == 0
 
 
-def test_notify_status_pending_then_gave_up(tmp_path):
-    """A target that never answers: pending with retries left, then 'gave up'."""
+def test_notify_status_pending(tmp_path):
+    """A target that never answers: pending, with the retries left (1-2-4-8-16 s apart)."""
     d = str(tmp_path / "sd")
     os.makedirs(d)
     port, dead = sdlib.free_port(), sdlib.free_port()  # nothing listens on `dead`
