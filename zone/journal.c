@@ -395,19 +395,21 @@ static int read_one(zone_journal_t *j, const jentry_t *want, zone_changeset_t **
 	uint8_t *payload = NULL;
 	const char *why = NULL;
 	int rc = entry_read(j, want->off, j->end, &e, &payload, &why);
-	if (rc == 0 && (e.from != want->from || e.to != want->to))
-		rc = SD_ECHECKSUM;
-	if (rc == 0)
-		rc = zone_changeset_parse(payload, e.len, out);
+	if (rc == 0 && (e.from != want->from || e.to != want->to)) {
+		rc = SD_EPARSE;
+		why = "its serials differ from the index";
+	}
+	if (rc == 0 && (rc = zone_changeset_parse(payload, e.len, out)) < 0)
+		why = "its change set is malformed";
 	if (rc == 0 && (zone_changeset_from(*out) != e.from || zone_changeset_to(*out) != e.to)) {
 		zone_changeset_free(*out);
 		*out = NULL;
-		rc = SD_ECHECKSUM;
+		rc = SD_EPARSE;
+		why = "its change set's serials differ from the entry's";
 	}
 	if (rc < 0)
 		log_error("journal %s: entry at offset %llu unreadable: %s", j->path,
-		          (unsigned long long)want->off,
-		          why && rc != SD_ECHECKSUM ? why : sd_strerror(rc));
+		          (unsigned long long)want->off, why ? why : sd_strerror(rc));
 	free(payload);
 	return rc;
 }

@@ -26,8 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define LOAD_INCLUDE_DEPTH 8
+#define LOAD_INCLUDE_MAX   1024 /* $INCLUDEs per zone: fan-out is bounded, not only depth */
 #define LOAD_DEFAULT_TTL   3600
 #define LOAD_TTL_MAX       0x7FFFFFFFu
 
@@ -35,6 +37,12 @@ typedef struct load_ctx {
 	zone_builder_t *b;
 	ldns_buffer *wire;
 	unsigned errors;
+	unsigned includes; /* $INCLUDEs followed so far */
+	/* the files being read, outermost first: a file met again is an $INCLUDE loop */
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} open[LOAD_INCLUDE_DEPTH + 1];
 } load_ctx_t;
 
 /* Parser state of one file; an $INCLUDE starts a copy (RFC 1035 5.1). */
@@ -334,6 +342,10 @@ static void directive_include(load_ctx_t *c, const text_t *t, size_t line, const
 		load_error(c, t, line, "$INCLUDE nested deeper than %d", LOAD_INCLUDE_DEPTH);
 		goto out;
 	}
+	if (++c->includes > LOAD_INCLUDE_MAX) {
+		load_error(c, t, line, "more than %d $INCLUDEs in one zone", LOAD_INCLUDE_MAX);
+		goto out;
+	}
 	const char *slash = strrchr(t->path, '/');
 	int n = (file[0] == '/' || !slash)
 	            ? asprintf(&path, "%s", file)
@@ -404,16 +416,39 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 	return 0;
 }
 
+/* Only regular files are read (a FIFO or device would block or never end), and a file that
+ * is already open further out is an $INCLUDE loop. Records the file at depth. */
+static int check_file(load_ctx_t *c, const char *path, unsigned depth)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return sd_errno();
+	if (!S_ISREG(sb.st_mode))
+		return -EINVAL;
+	for (unsigned i = 0; i < depth; i++)
+		if (c->open[i].dev == sb.st_dev && c->open[i].ino == sb.st_ino)
+			return -ELOOP;
+	c->open[depth].dev = sb.st_dev;
+	c->open[depth].ino = sb.st_ino;
+	return 0;
+}
+
 static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned depth,
                      const text_t *from, size_t from_line)
 {
 	text_t t = {0};
-	int ret = read_all(path, &t);
+	int ret = check_file(c, path, depth);
+	if (ret == 0)
+		ret = read_all(path, &t);
 	if (ret < 0) {
-		if (from)
-			load_error(c, from, from_line, "$INCLUDE %s: %s", path, sd_strerror(ret));
+		const char *why = ret == -EINVAL ? "not a regular file" : sd_strerror(ret);
+		if (from && ret == -ELOOP)
+			load_error(c, from, from_line, "$INCLUDE loop: %s is already being read",
+			           path);
+		else if (from)
+			load_error(c, from, from_line, "$INCLUDE %s: %s", path, why);
 		else
-			log_error("%s: cannot read: %s", path, sd_strerror(ret));
+			log_error("%s: cannot read: %s", path, why);
 		c->errors += !from;
 		return ret;
 	}

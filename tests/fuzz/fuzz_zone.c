@@ -8,8 +8,8 @@
  * canonical order (RFC 4034 6.1) and inside the zone, each found again by exact and
  * closest-encloser lookups, the serial that of the apex SOA, and a diff against itself empty.
  * Inputs whose $INCLUDE names a path with a '/' are skipped: the target must not read
- * /dev/zero or /dev/stdin, which would hang it rather than find a bug; so are inputs with
- * more than two $INCLUDEs (see includes_path).
+ * files outside its directory (the loader refuses devices and FIFOs, but /etc is no place
+ * for a fuzzer to wander).
  */
 #include <ctype.h>
 #include <string.h>
@@ -36,20 +36,16 @@ static void build(void)
 	fuzz_write_file(p, (const uint8_t *)inc, sizeof(inc) - 1);
 }
 
-/* True when an $INCLUDE (any case) is followed by a file name containing '/', or when there
- * are more than two: the loader bounds the include depth (8) but not the fan-out, so a file
- * that includes itself k times is read k^8 times (tests/fuzz/repro/zone_include_fanout; a
- * known problem left to the zone work). Two give at most 2^8 reads of a small file. */
+/* True when an $INCLUDE (any case) is followed by a file name containing '/'. (The loader
+ * refuses $INCLUDE loops and bounds the fan-out; corpus/zone/include_fanout was a file
+ * including itself four times, once read 4^8 times.) */
 static bool includes_path(const uint8_t *data, size_t size)
 {
 	static const char word[] = "$include";
 	const size_t wl = sizeof(word) - 1;
-	unsigned includes = 0;
 	for (size_t i = 0; i + wl <= size; i++) {
 		if (strncasecmp((const char *)data + i, word, wl) != 0)
 			continue;
-		if (++includes > 2)
-			return true;
 		size_t p = i + wl;
 		while (p < size && (data[p] == ' ' || data[p] == '\t' || data[p] == '('))
 			p++;
