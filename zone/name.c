@@ -22,6 +22,28 @@ size_t dname_len(const uint8_t *name)
 	return p + 1;
 }
 
+int dname_skip(const uint8_t *pkt, size_t len, size_t *pos)
+{
+	size_t p = *pos;
+	while (p < len && p - *pos < DNAME_MAX) {
+		uint8_t l = pkt[p];
+		if ((l & 0xc0) == 0xc0) {
+			if (len - p < 2)
+				return SD_EPARSE;
+			*pos = p + 2;
+			return 0;
+		}
+		if (l & 0xc0)
+			return SD_EPARSE;
+		p += 1u + l;
+		if (l == 0) {
+			*pos = p;
+			return 0;
+		}
+	}
+	return SD_EPARSE;
+}
+
 size_t dname_len_bounded(const uint8_t *p, size_t max)
 {
 	size_t i = 0;

@@ -31,6 +31,11 @@ size_t dname_len_bounded(const uint8_t *p, size_t max) SD_NONNULL(1);
 int dname_parse(const uint8_t *pkt, size_t len, size_t *pos, uint8_t out[DNAME_MAX])
     SD_NONNULL(1, 3, 4) SD_WUR;
 
+/* Step over the possibly compressed name at *pos in pkt[0..len) without following pointers:
+ * advances *pos past the name's bytes in the message. Returns 0, or SD_EPARSE when the name
+ * runs past len, uses a reserved label type (0x40/0x80) or is longer than DNAME_MAX. */
+int dname_skip(const uint8_t *pkt, size_t len, size_t *pos) SD_NONNULL(1, 3) SD_WUR;
+
 /* Lowercase A-Z in place. */
 void dname_lower(uint8_t *name) SD_NONNULL(1);
 

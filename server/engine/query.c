@@ -7,28 +7,6 @@
 #include "server/engine/wire.h"
 #include "zone/zone.h"
 
-/* Skip a possibly compressed name in place; returns its in-message length or 0. Pointers are
- * not followed (only the bytes here matter for skipping); reserved label types 0x40/0x80 are
- * malformed (RFC 6891 removed extended label types). Sets *root when the name is ".". */
-static size_t skip_name(const uint8_t *p, size_t max, bool *root)
-{
-	size_t i = 0;
-	*root = max > 0 && p[0] == 0;
-	while (i < max) {
-		uint8_t l = p[i];
-		if (l == 0)
-			return i + 1;
-		if ((l & 0xc0) == 0xc0)
-			return i + 2 <= max ? i + 2 : 0;
-		if (l & 0xc0)
-			return 0;
-		i += 1u + l;
-		if (i > 255)
-			return 0;
-	}
-	return 0;
-}
-
 /* The question name must be uncompressed: nothing precedes it that a pointer could name
  * except the header, and it is echoed byte for byte. */
 static int parse_question(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
@@ -83,10 +61,11 @@ static void parse_opt(const uint8_t *rr, bool root, const uint8_t *rdata, size_t
 /* Walk one RR at *pos; in the additional section hand OPT to parse_opt. */
 static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional, srv_query_t *q)
 {
-	bool root;
-	size_t nl = skip_name(req + *pos, len - *pos, &root);
-	if (nl == 0 || len - *pos - nl < 10)
+	bool root = *pos < len && req[*pos] == 0;
+	size_t end = *pos;
+	if (dname_skip(req, len, &end) < 0 || len - end < 10)
 		return SD_EPARSE;
+	size_t nl = end - *pos;
 	const uint8_t *rr = req + *pos + nl; /* type, class, ttl, rdlength */
 	size_t rdlen = be16_get(rr + 8);
 	if (len - *pos - nl - 10 < rdlen)
@@ -97,7 +76,7 @@ static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional
 	uint16_t type = be16_get(rr);
 	if (type == ZONE_TYPE_OPT)
 		parse_opt(rr, root, rr + 10, rdlen, q);
-	else if (type != ZONE_TYPE_TSIG) /* TSIG: verified by a later issue, ignored here */
+	else if (type != ZONE_TYPE_TSIG) /* TSIG: verified before us, in server/xfr/serve.c */
 		q->malformed = true;
 	return 0;
 }

@@ -35,27 +35,6 @@ const xfr_env_t *xfr_env_current(void)
 	return rcu_dereference(current_env);
 }
 
-/* Skip one (possibly compressed) name; false when malformed. */
-static bool skip_name(const uint8_t *m, size_t len, size_t *pos)
-{
-	size_t p = *pos;
-	while (p < len) {
-		uint8_t c = m[p];
-		if ((c & 0xc0) == 0xc0) {
-			*pos = p + 2;
-			return p + 2 <= len;
-		}
-		if (c & 0xc0)
-			return false;
-		p += 1u + c;
-		if (c == 0) {
-			*pos = p;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Cheap look at a request: its qtype, and whether its last record is a TSIG. */
 static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
 {
@@ -63,14 +42,14 @@ static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
 	if (len < XFR_MSG_HDR || be16_get(m + 4) != 1)
 		return false;
 	size_t pos = XFR_MSG_HDR;
-	if (!skip_name(m, len, &pos) || len - pos < 4)
+	if (dname_skip(m, len, &pos) < 0 || len - pos < 4)
 		return false;
 	*qtype = be16_get(m + pos);
 	pos += 4;
 	unsigned rrs = (unsigned)be16_get(m + 6) + be16_get(m + 8) + be16_get(m + 10);
 	uint16_t type = 0;
 	for (unsigned i = 0; i < rrs; i++) {
-		if (!skip_name(m, len, &pos) || len - pos < 10)
+		if (dname_skip(m, len, &pos) < 0 || len - pos < 10)
 			return false;
 		type = be16_get(m + pos);
 		size_t rdlen = be16_get(m + pos + 8);

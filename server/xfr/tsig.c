@@ -68,34 +68,10 @@ static uint64_t rd48(const uint8_t *p)
 	return (uint64_t)be16_get(p) << 32 | (uint64_t)be16_get(p + 2) << 16 | be16_get(p + 4);
 }
 
-/* Skip a possibly compressed name at *pos; bounds-checked, no decompression needed. */
-static int skip_name(const uint8_t *msg, size_t len, size_t *pos)
-{
-	size_t p = *pos;
-	for (;;) {
-		if (p >= len)
-			return SD_EPARSE;
-		uint8_t l = msg[p];
-		if ((l & 0xc0) == 0xc0) {
-			if (p + 2 > len)
-				return SD_EPARSE;
-			*pos = p + 2;
-			return 0;
-		}
-		if (l & 0xc0)
-			return SD_EPARSE;
-		p += 1u + l;
-		if (l == 0) {
-			*pos = p;
-			return 0;
-		}
-	}
-}
-
 /* Skip one RR at *pos; returns its type in *type. */
 static int skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type)
 {
-	if (skip_name(msg, len, pos) < 0 || *pos + 10 > len)
+	if (dname_skip(msg, len, pos) < 0 || *pos + 10 > len)
 		return SD_EPARSE;
 	*type = be16_get(msg + *pos);
 	size_t end = *pos + 10 + be16_get(msg + *pos + 8);
@@ -142,7 +118,7 @@ static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 	unsigned qd = be16_get(msg + 4), an = be16_get(msg + 6), ns = be16_get(msg + 8),
 	         ar = be16_get(msg + 10);
 	for (unsigned i = 0; i < qd; i++) {
-		if (skip_name(msg, len, &pos) < 0 || pos + 4 > len)
+		if (dname_skip(msg, len, &pos) < 0 || pos + 4 > len)
 			return SD_EPARSE;
 		pos += 4;
 	}
