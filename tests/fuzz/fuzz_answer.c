@@ -1,27 +1,18 @@
-/* fuzz_answer.c — libFuzzer target for srv_answer(), with a corpus-replay main.
- *
- * Built with -fsanitize=fuzzer (meson -Dfuzz=true, clang) it is a libFuzzer target; built
- * plainly it is a program that answers every file named on its command line (directories
- * are walked one level) so that the seed corpus runs in the unit suite under gcc too.
+/* fuzz_answer.c — libFuzzer target for srv_answer() (replay main: tests/fuzz/replay.c).
  *
  * Each input is answered over UDP and over TCP against a small zone built once, and the
  * responses are checked for the invariants every response must keep: no response to a
  * message without a header or with QR set, otherwise the ID copied, QR set, the UDP size
  * limit respected, and section counts that walk exactly to the end of the message.
  */
-#include <dirent.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "server/engine/answer.h"
+#include "tests/fuzz/replay.h"
 #include "zone/name.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static srv_answer_ctx_t *g_ctx;
 static zone_set_t *g_set;
@@ -29,21 +20,13 @@ static zone_t *g_zone;
 static const srv_answer_conf_t g_conf = {.identity = "fuzz", .udp_max_payload = 1232};
 static uint8_t g_resp[SRV_RESPONSE_MAX];
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 static void add(zone_builder_t *b, const char *owner, uint16_t type, const uint8_t *rdata,
                 size_t rdlen)
 {
 	static const uint8_t origin[] = "\x07\x65xample\x03\x63om";
 	uint8_t name[DNAME_MAX];
-	CHECK(dname_from_str(owner, origin, name) > 0);
-	CHECK(zone_builder_add(b, name, type, 1, 300, rdata, (uint16_t)rdlen, "fuzz") == 0);
+	FUZZ_CHECK(dname_from_str(owner, origin, name) > 0);
+	FUZZ_CHECK(zone_builder_add(b, name, type, 1, 300, rdata, (uint16_t)rdlen, "fuzz") == 0);
 }
 
 /* Record whose RDATA is [prefix bytes][one name][suffix bytes]. */
@@ -54,7 +37,7 @@ static void add_name(zone_builder_t *b, const char *owner, uint16_t type, const 
 	uint8_t rd[512];
 	memcpy(rd, pre, npre);
 	int n = dname_from_str(target, origin, rd + npre);
-	CHECK(n > 0);
+	FUZZ_CHECK(n > 0);
 	memcpy(rd + npre + (size_t)n, post, npost);
 	add(b, owner, type, rd, npre + (size_t)n + npost);
 }
@@ -70,10 +53,10 @@ static void build_zone(void)
 	static const uint8_t txt[] = "\x05hello";
 	uint8_t soa[DNAME_MAX * 2 + 20];
 	zone_builder_t *b = NULL;
-	CHECK(zone_builder_new(apex, &b) == 0);
+	FUZZ_CHECK(zone_builder_new(apex, &b) == 0);
 	int n1 = dname_from_str("ns1.example.com.", NULL, soa);
 	int n2 = dname_from_str("hostmaster.example.com.", NULL, soa + n1);
-	CHECK(n1 > 0 && n2 > 0);
+	FUZZ_CHECK(n1 > 0 && n2 > 0);
 	memcpy(soa + n1 + n2, soa_tail, sizeof(soa_tail));
 	add(b, "@", 6, soa, (size_t)(n1 + n2) + sizeof(soa_tail));
 	add_name(b, "@", 2, "ns1", NULL, 0, NULL, 0);
@@ -93,11 +76,11 @@ static void build_zone(void)
 	add(b, "ns.sub", 1, a2, 4);
 	add_name(b, "_s._tcp", 33, "mail", srv, sizeof(srv), NULL, 0);
 	zone_version_t *v = NULL;
-	CHECK(zone_builder_finish(b, &v) == 0);
-	CHECK(zone_new(apex, NULL, &g_zone) == 0);
+	FUZZ_CHECK(zone_builder_finish(b, &v) == 0);
+	FUZZ_CHECK(zone_new(apex, NULL, &g_zone) == 0);
 	zone_publish(g_zone, v);
-	CHECK(zone_set_new(&g_zone, 1, &g_set) == 0);
-	CHECK(srv_answer_ctx_new(&g_conf, &g_ctx) == 0);
+	FUZZ_CHECK(zone_set_new(&g_zone, 1, &g_set) == 0);
+	FUZZ_CHECK(srv_answer_ctx_new(&g_conf, &g_ctx) == 0);
 }
 
 static uint16_t get16(const uint8_t *p)
@@ -124,27 +107,27 @@ static size_t skip_name(const uint8_t *m, size_t len, size_t pos)
 static void check_response(const uint8_t *req, size_t len, size_t rlen, bool tcp)
 {
 	if (len < 12 || (req[2] & 0x80)) {
-		CHECK(rlen == 0);
+		FUZZ_CHECK(rlen == 0);
 		return;
 	}
-	CHECK(rlen >= 12);
-	CHECK(tcp || rlen <= 1232);
-	CHECK(get16(g_resp) == get16(req));
-	CHECK(g_resp[2] & 0x80);
+	FUZZ_CHECK(rlen >= 12);
+	FUZZ_CHECK(tcp || rlen <= 1232);
+	FUZZ_CHECK(get16(g_resp) == get16(req));
+	FUZZ_CHECK(g_resp[2] & 0x80);
 	size_t pos = 12;
 	for (unsigned i = 0; i < get16(g_resp + 4); i++) {
 		pos = skip_name(g_resp, rlen, pos);
-		CHECK(pos != 0 && pos + 4 <= rlen);
+		FUZZ_CHECK(pos != 0 && pos + 4 <= rlen);
 		pos += 4;
 	}
 	unsigned rrs = get16(g_resp + 6) + get16(g_resp + 8) + get16(g_resp + 10);
 	for (unsigned i = 0; i < rrs; i++) {
 		pos = skip_name(g_resp, rlen, pos);
-		CHECK(pos != 0 && pos + 10 <= rlen);
+		FUZZ_CHECK(pos != 0 && pos + 10 <= rlen);
 		pos += 10 + get16(g_resp + pos + 8);
-		CHECK(pos <= rlen);
+		FUZZ_CHECK(pos <= rlen);
 	}
-	CHECK(pos == rlen);
+	FUZZ_CHECK(pos == rlen);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -159,63 +142,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef STEERDNS_LIBFUZZER
-static int replay_file(const char *path)
+void fuzz_teardown(void)
 {
-	static uint8_t buf[SRV_RESPONSE_MAX + 1];
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL) {
-		perror(path);
-		return 1;
-	}
-	size_t n = fread(buf, 1, sizeof(buf), fp);
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, n);
-	return 0;
-}
-
-static int replay(const char *path, unsigned *count)
-{
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		perror(path);
-		return 1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		(*count)++;
-		return replay_file(path);
-	}
-	DIR *d = opendir(path);
-	if (d == NULL) {
-		perror(path);
-		return 1;
-	}
-	int ret = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		char sub[4096];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		(*count)++;
-		ret |= replay_file(sub);
-	}
-	closedir(d);
-	return ret;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned count = 0;
-	int ret = 0;
-	for (int i = 1; i < argc; i++)
-		ret |= replay(argv[i], &count);
-	printf("replayed %u inputs\n", count);
-	if (count == 0)
-		return 1;
 	srv_answer_ctx_free(g_ctx);
 	zone_set_free(g_set);
 	zone_free(g_zone);
-	return ret;
 }
-#endif
