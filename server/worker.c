@@ -384,9 +384,9 @@ static void tcp_process(tcp_conn_t *c)
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
 		size_t len = 0;
-		xfr_serve_t r = xfr_serve(xfr_env_current(), w->actx, zones, c->in + pos + 2, mlen,
-		                          &peer, time(NULL), o + 2, SRV_RESPONSE_MAX, &len, &c->xfr,
-		                          &w->xfr);
+		xfr_serve_t r =
+		    xfr_serve(xfr_env_current(), w->actx, zones, c->in + pos + 2, mlen, &peer,
+		              time(NULL), o + 2, SRV_RESPONSE_MAX, &len, &c->xfr, &w->xfr);
 		if (r == XFR_SERVE_PASS)
 			len = srv_answer(w->actx, zones, c->in + pos + 2, mlen, o + 2, &peer);
 		if (len) {

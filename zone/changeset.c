@@ -102,7 +102,8 @@ static int rrbuf_put(rrbuf_t *b, const zone_rr_t *rr)
 	uint8_t *p = b->data + b->len;
 	memcpy(p, rr->owner, on);
 	dname_lower(p);
-	p = be16_put(be32_put(be16_put(be16_put(p + on, rr->type), rr->rclass), rr->ttl), rr->rdlen);
+	p = be16_put(be32_put(be16_put(be16_put(p + on, rr->type), rr->rclass), rr->ttl),
+	             rr->rdlen);
 	if (rr->rdlen)
 		memcpy(p, rr->rdata, rr->rdlen);
 	b->len += on + RR_FIXED + rr->rdlen;

@@ -85,5 +85,3 @@ int srv_wire_name(srv_wire_t *w, const uint8_t *name, bool compress) SD_NONNULL(
  * 0 or SD_ESPACE; on failure the caller rolls back to its RRset mark. */
 int srv_wire_rr(srv_wire_t *w, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
                 const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
-
-

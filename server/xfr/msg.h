@@ -57,7 +57,6 @@ int xfr_msg_put_opt(xfr_msg_t *m, size_t cap, uint16_t payload) SD_NONNULL(1) SD
 /* Section counters (read from the header). */
 uint16_t xfr_msg_count(const xfr_msg_t *m, unsigned section) SD_NONNULL(1);
 
-
 /* Header flag bits (second header word). */
 enum {
 	XFR_FLAG_QR = 0x8000,
