@@ -157,6 +157,8 @@ static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsig
 {
 	size_t off = 0;
 	unsigned out = 0;
+	const xfr_env_t *env = xfr_env_current(); /* once per batch, like the zone set */
+	time_t now = time(NULL);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rh = &w->rmsg[i].msg_hdr;
 		srv_peer_t peer = {.addr = (const struct sockaddr *)&w->rname[i], .tcp = false};
@@ -164,9 +166,8 @@ static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsig
 		size_t len = 0;
 		xfr_out_t *x = NULL;
 		/* TSIG-signed queries and IXFR over UDP are answered there; AXFR gets NOTIMP */
-		if (xfr_serve(xfr_env_current(), w->actx, zones, w->riov[i].iov_base,
-		              w->rmsg[i].msg_len, &peer, time(NULL), resp, SRV_RESPONSE_MAX, &len,
-		              &x, &w->xfr) == XFR_SERVE_PASS)
+		if (xfr_serve(env, w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len, &peer,
+		              now, resp, SRV_RESPONSE_MAX, &len, &x, &w->xfr) == XFR_SERVE_PASS)
 			len = srv_answer(w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len,
 			                 resp, &peer);
 		if (len == 0)
