@@ -152,6 +152,26 @@ static socklen_t udp_reply_pktinfo(struct msghdr *rh, cmsg_space_t *out)
 	return 0;
 }
 
+/* One request through the query path. The engine answers it unless it carries a TSIG RR or
+ * asks for a transfer; those go to server/xfr (serve.c), so the common query is parsed once.
+ * *r tells the caller whether a transfer started (*xfr then set). */
+static size_t worker_answer(srv_worker_t *w, const zone_set_t *zones, const xfr_env_t *env,
+                            time_t now, const uint8_t *req, size_t len, srv_peer_t *peer,
+                            uint8_t *resp, xfr_out_t **xfr, xfr_serve_t *r)
+{
+	peer->defer_xfr = true;
+	size_t n = srv_answer(w->actx, zones, req, len, resp, peer);
+	*r = XFR_SERVE_PASS;
+	if (n > 0 || !srv_answer_deferred(w->actx))
+		return n;
+	peer->defer_xfr = false;
+	*r = xfr_serve(env, w->actx, zones, req, len, peer, now, resp, SRV_RESPONSE_MAX, &n, xfr,
+	               &w->xfr);
+	if (*r == XFR_SERVE_PASS)
+		n = srv_answer(w->actx, zones, req, len, resp, peer);
+	return n;
+}
+
 /* Answer received datagrams [0..n) into the arena; returns how many replies are queued. */
 static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsigned n)
 {
@@ -163,13 +183,10 @@ static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsig
 		struct msghdr *rh = &w->rmsg[i].msg_hdr;
 		srv_peer_t peer = {.addr = (const struct sockaddr *)&w->rname[i], .tcp = false};
 		uint8_t *resp = w->arena + off;
-		size_t len = 0;
-		xfr_out_t *x = NULL;
-		/* TSIG-signed queries and IXFR over UDP are answered there; AXFR gets NOTIMP */
-		if (xfr_serve(env, w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len, &peer,
-		              now, resp, SRV_RESPONSE_MAX, &len, &x, &w->xfr) == XFR_SERVE_PASS)
-			len = srv_answer(w->actx, zones, w->riov[i].iov_base, w->rmsg[i].msg_len,
-			                 resp, &peer);
+		xfr_out_t *x = NULL; /* stays NULL: over UDP IXFR is one message, AXFR NOTIMP */
+		xfr_serve_t r;
+		size_t len = worker_answer(w, zones, env, now, w->riov[i].iov_base,
+		                           w->rmsg[i].msg_len, &peer, resp, &x, &r);
 		if (len == 0)
 			continue;
 		if (len > w->conf.udp_payload) {
@@ -384,12 +401,9 @@ static void tcp_process(tcp_conn_t *c)
 			break;
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-		size_t len = 0;
-		xfr_serve_t r =
-		    xfr_serve(xfr_env_current(), w->actx, zones, c->in + pos + 2, mlen, &peer,
-		              time(NULL), o + 2, SRV_RESPONSE_MAX, &len, &c->xfr, &w->xfr);
-		if (r == XFR_SERVE_PASS)
-			len = srv_answer(w->actx, zones, c->in + pos + 2, mlen, o + 2, &peer);
+		xfr_serve_t r;
+		size_t len = worker_answer(w, zones, xfr_env_current(), time(NULL), c->in + pos + 2,
+		                           mlen, &peer, o + 2, &c->xfr, &r);
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);
 			o[1] = (uint8_t)len;

@@ -53,6 +53,7 @@ struct srv_answer_ctx {
 	unsigned rcode; /* extended, 12 bits */
 	bool aa, tc, tcp;
 	size_t reserve;                 /* kept back for the caller (srv_peer_t.reserve) */
+	bool deferred;                  /* see srv_answer_deferred() */
 	size_t limit;                   /* size limit of the response, OPT included */
 	srv_wire_mark_t after_question; /* where TC cuts back to */
 	const zone_version_t *v;
@@ -601,16 +602,34 @@ static size_t finish(srv_answer_ctx_t *ctx)
 	return ctx->w.pos;
 }
 
+/* Requests that server/xfr/serve.c takes: signed ones (any opcode) and transfers. */
+static bool for_xfr_path(const srv_query_t *q)
+{
+	if (q->flags & SRV_FLAG_QR)
+		return false;
+	return q->has_tsig || (q->opcode == 0 && q->has_question &&
+	                       (q->qtype == ZONE_TYPE_AXFR || q->qtype == ZONE_TYPE_IXFR));
+}
+
+bool srv_answer_deferred(const srv_answer_ctx_t *ctx)
+{
+	return ctx->deferred;
+}
+
 size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,
                   size_t req_len, uint8_t *resp, const srv_peer_t *peer)
 {
 	srv_stats_t *st = &ctx->stats;
+	int parsed = srv_query_parse(req, req_len, &ctx->q);
+	ctx->deferred = parsed == 0 && peer->defer_xfr && for_xfr_path(&ctx->q);
+	if (ctx->deferred)
+		return 0; /* counted when the transfer/TSIG path answers through us */
 	st->queries++;
 	if (peer->tcp)
 		st->tcp++;
 	else
 		st->udp++;
-	if (srv_query_parse(req, req_len, &ctx->q) < 0 || (ctx->q.flags & SRV_FLAG_QR)) {
+	if (parsed < 0 || (ctx->q.flags & SRV_FLAG_QR)) {
 		st->dropped++;
 		return 0;
 	}

@@ -44,6 +44,12 @@ typedef struct srv_peer {
 	 * size limit (512, the EDNS size or 65535) is lowered by this much so that the signed
 	 * message still fits, with TC set when the answer does not (RFC 8945 5.3). 0: none. */
 	uint16_t reserve;
+	/* Set by a caller that verifies TSIG and serves transfers itself (server/xfr/serve.c):
+	 * a request carrying a TSIG RR, or an AXFR/IXFR query, is then not answered here:
+	 * srv_answer() returns 0 and srv_answer_deferred() is true. The common query is parsed
+	 * once; unset, such requests are answered as plain queries (TSIG ignored, transfers
+	 * REFUSED), as the unit tests and fuzzer use it. */
+	bool defer_xfr;
 } srv_peer_t;
 
 /* Response buffers must hold at least this many bytes. */
@@ -56,6 +62,10 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
     SD_NONNULL(1, 2) SD_WUR;
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx);
 srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
+
+/* True when the last srv_answer() call left its request to the transfer/TSIG path
+ * (srv_peer_t.defer_xfr). */
+bool srv_answer_deferred(const srv_answer_ctx_t *ctx) SD_NONNULL(1);
 
 /* Answer one DNS message. req is the message (for TCP without the length prefix); resp has
  * room for SRV_RESPONSE_MAX bytes. Returns the response length, or 0 when nothing must be

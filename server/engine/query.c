@@ -76,7 +76,9 @@ static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional
 	uint16_t type = be16_get(rr);
 	if (type == ZONE_TYPE_OPT)
 		parse_opt(rr, root, rr + 10, rdlen, q);
-	else if (type != ZONE_TYPE_TSIG) /* TSIG: verified before us, in server/xfr/serve.c */
+	else if (type == ZONE_TYPE_TSIG)
+		q->has_tsig = true;
+	else
 		q->malformed = true;
 	return 0;
 }

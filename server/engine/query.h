@@ -50,6 +50,9 @@ typedef struct srv_query {
 	uint8_t opt_version;
 	bool opt_do;
 
+	/* A TSIG RR in the additional section (verified by server/xfr/serve.c, RFC 8945). */
+	bool has_tsig;
+
 	/* Anything that makes the message a FORMERR: a malformed or truncated section, a second
 	 * OPT, an OPT not owned by the root, additional records other than OPT/TSIG, trailing
 	 * bytes. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode decides). */
