@@ -169,7 +169,7 @@ run_steerdns() {
 	local port
 	port="$(free_port)"
 	taskset -c 0 "$BUILD/server/steerdns" --listen "127.0.0.1:$port" \
-		--zone "$ZONE=$TMP/$ZONE.zone" --workers 1 --control "$TMP/steerdns.sock" \
+		--zone "$ZONE=$TMP/$ZONE.zone" --workers 1 --control "$TMP/steerdns.sock" --state-dir "$TMP/state" \
 		>"$TMP/steerdns.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
