@@ -7,8 +7,9 @@
 #
 # Each server runs alone, pinned to core 0 with one worker; dnsperf runs pinned to core 1
 # (dnsperf saturates near 200k QPS on such machines, so the figure that tells servers apart is
-# the server's CPU time per query, read from /proc/PID/stat utime+stime of the server and its
-# child processes before and after the run). Everything lives in a temporary directory;
+# the server's CPU time per query, split into user and kernel time, read from /proc/PID/stat
+# utime and stime of the server and its child processes before and after the run; the
+# kernel's loopback UDP path is most of it). Everything lives in a temporary directory;
 # servers are started with their own config there and stopped by PID.
 #
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
@@ -94,7 +95,7 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# utime+stime in clock ticks of a process and all its live descendants (NSD forks a server
+# "utime stime" in clock ticks of a process and all its live descendants (NSD forks a server
 # child; Knot's threads are already inside its own /proc/PID/stat)
 cpu_ticks() {
 	"$PY" - "$1" <<'EOF'
@@ -109,14 +110,14 @@ for p in os.listdir("/proc"):
     except OSError:
         continue
     f = st[st.rindex(")") + 2:].split()
-    procs[int(p)] = (int(f[1]), int(f[11]) + int(f[12]))  # ppid, utime + stime
+    procs[int(p)] = (int(f[1]), int(f[11]), int(f[12]))  # ppid, utime, stime
 want, total, changed = {root}, 0, True
 while changed:
     changed = False
-    for pid, (ppid, _) in procs.items():
+    for pid, (ppid, _, _) in procs.items():
         if ppid in want and pid not in want:
             want.add(pid); changed = True
-print(sum(procs[p][1] for p in want if p in procs))
+print(sum(procs[p][1] for p in want if p in procs), sum(procs[p][2] for p in want if p in procs))
 EOF
 }
 
@@ -152,7 +153,14 @@ measure() { # name pid port
 	lost="$(echo "$out" | awk '/Queries lost:/ {print $3}')"
 	done_="$(echo "$out" | awk '/Queries completed:/ {print $3}')"
 	local us
-	us="$("$PY" -c "print('%.2f' % ((($after - $before) / $HZ) * 1e6 / max(1, $done_)))")"
+	# total, user and kernel CPU microseconds per completed query
+	us="$("$PY" - "$before" "$after" "$HZ" "$done_" <<'EOF'
+import sys
+b, a, hz, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3]), max(1, int(sys.argv[4]))
+u, k = (int(a[0]) - int(b[0])) / hz * 1e6 / n, (int(a[1]) - int(b[1])) / hz * 1e6 / n
+print("%.2f %.2f %.2f" % (u + k, u, k))
+EOF
+)"
 	RESULTS+=("$name $qps $lost $us")
 }
 
@@ -253,10 +261,10 @@ done
 "$PY" - "${RESULTS[@]}" <<'EOF'
 import sys
 rows = [r.split() for r in sys.argv[1:]]
-print("%-10s %12s %10s %18s" % ("server", "QPS", "lost", "CPU us/query"))
+print("%-10s %12s %10s %14s %10s %10s" % ("server", "QPS", "lost", "CPU us/query", "user", "kernel"))
 cpu = {}
-for name, qps, lost, us in rows:
-    print("%-10s %12s %10s %18s" % (name, qps, lost, us))
+for name, qps, lost, us, user, kern in rows:
+    print("%-10s %12s %10s %14s %10s %10s" % (name, qps, lost, us, user, kern))
     cpu[name] = float(us)
 if "steerdns" in cpu:
     for other in ("nsd", "knot"):
