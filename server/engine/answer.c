@@ -32,7 +32,7 @@ enum {
 	RCODE_BADVERS = 16, /* extended: header 0, OPT extended-rcode 1 (RFC 6891 6.1.3) */
 };
 
-enum { CLASS_IN = 1, CLASS_CH = 3 };
+enum { CLASS_IN = 1, CLASS_CH = 3, CLASS_ANY = 255 };
 
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 
@@ -499,7 +499,9 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 	}
 	memcpy(ctx->names[0], q->qname, q->qname_len);
 	dname_lower(ctx->names[0]);
-	if (q->qclass == CLASS_IN)
+	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
+	 * from IN with IN records, as Knot does. */
+	if (q->qclass == CLASS_IN || q->qclass == CLASS_ANY)
 		answer_internet(ctx, zones);
 	else if (q->qclass == CLASS_CH)
 		answer_chaos(ctx);

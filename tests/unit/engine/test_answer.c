@@ -333,7 +333,8 @@ static const tcase_t cases[] = {
 	/* out of our zones, other classes, transfers, meta types */
 	{"example.org", 1, IN, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
 	{"www.example.com", 1, 4, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
-	{"www.example.com", 1, 255, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
+	/* QCLASS * is answered from IN (RFC 1035 3.2.5) */
+	{"www.example.com", 1, 255, NO_EDNS, UDP, 0, 1, 0, 1, 0, 0, {"www.example.com.\t3600\tIN\tA\t192.0.2.80"}},
 	{"example.com", 252, IN, NO_EDNS, TCP, 5, 0, 0, 0, 0, 0, {0}},
 	{"example.com", 251, IN, NO_EDNS, UDP, 5, 0, 0, 0, 0, 0, {0}},
 	{"example.com", 0, IN, NO_EDNS, UDP, 4, 0, 0, 0, 0, 0, {0}},
