@@ -3,37 +3,23 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/xfr/zone.h"
-#include "zone/journal.h" /* zone_crc32c */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include <urcu-qsbr.h>
-
-/* What identifies the bytes of a zone file: a change of any field means "reload it". The
- * stat fields alone can miss an edit (an in-place rewrite of the same size within one
- * timestamp tick: file timestamps are taken from a coarse clock), so the content is hashed
- * too (FNV-1a 64 and CRC-32C over every byte). Files pulled in with $INCLUDE are not covered:
- * touch the main file or `steerctl reload ZONE` after editing one. */
-typedef struct file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	uint64_t fnv;
-	uint32_t crc;
-} file_id_t;
 
 typedef struct zentry {
 	zone_t *zone;
 	uint8_t apex[DNAME_MAX];
 	char *name;
 	char *file;
-	file_id_t id;     /* of the file at the last successful load */
+	/* the files the last successful load read (the main file and every $INCLUDEd one),
+	 * each with its identity and content hash (zone/zone.h zone_file_id_t): a reload
+	 * reloads the zone when any of them changed */
+	zone_load_info_t files;
 	time_t loaded_at; /* 0 = never loaded */
 	srv_text_t error; /* lines of the last failed load; empty after a success */
 	xfr_zone_t *xfr;  /* primary state: serials, journal, IXFR history, NOTIFY */
@@ -53,53 +39,6 @@ const zone_set_t *srv_zones_current(void)
 	return rcu_dereference(srv_published);
 }
 
-static void file_id_of(const struct stat *st, file_id_t *id)
-{
-	memset(id, 0, sizeof(*id));
-	id->dev = st->st_dev;
-	id->ino = st->st_ino;
-	id->size = st->st_size;
-	id->mtime = st->st_mtim;
-}
-
-/* Stat and hash the file at path. Returns 0 or a negative errno. */
-static int file_id_read(const char *path, file_id_t *id)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sd_errno();
-	struct stat st;
-	int ret = fstat(fd, &st) == 0 ? 0 : sd_errno();
-	if (ret == 0)
-		file_id_of(&st, id);
-	uint64_t fnv = 0xcbf29ce484222325ull;
-	uint32_t crc = 0;
-	uint8_t buf[16384];
-	for (ssize_t n = 1; ret == 0 && n > 0;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = sd_errno();
-			break;
-		}
-		for (ssize_t i = 0; i < n; i++)
-			fnv = (fnv ^ buf[i]) * 0x100000001b3ull;
-		crc = zone_crc32c(crc, buf, (size_t)n);
-	}
-	close(fd);
-	id->fnv = fnv;
-	id->crc = crc;
-	return ret;
-}
-
-static bool file_id_equal(const file_id_t *a, const file_id_t *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       a->fnv == b->fnv && a->crc == b->crc;
-}
-
 /* Collects the warning and error lines the loader logs on this thread. */
 static void capture_line(log_level_t level, const char *line, void *data)
 {
@@ -117,6 +56,7 @@ static void entry_free(zentry_t *e)
 	xfr_zone_free(e->xfr);
 	free(e->name);
 	free(e->file);
+	zone_load_info_free(&e->files);
 	srv_text_free(&e->error);
 	free(e);
 }
@@ -154,21 +94,32 @@ static int build_error(zentry_t *e, int ret, const char *what)
 /* Tries of a load whose file keeps changing under it (an editor writing in place). */
 #define LOAD_TRIES 3
 
-/* Parse the entry's file into a new version; the error lines land in e->error. *id is the
- * file's identity (stat and content hash) taken before the read and checked again after it:
- * a load that saw the file change under it is repeated, so what is served is never a mix of
- * two edits, and the identity kept is always one of the content that was loaded (an edit
- * made after it shows at the next reload). */
-static int entry_build(zentry_t *e, file_id_t *id, zone_version_t **v)
+/* Whether any file of a load's list differs now from what the load read (changed, replaced,
+ * removed or unreadable). Reads every file once more. */
+static bool files_changed(const zone_load_info_t *files)
 {
-	srv_text_reset(&e->error);
+	for (size_t i = 0; i < files->count; i++) {
+		zone_file_id_t now;
+		if (zone_file_id_read(files->files[i].path, &now) != 0 ||
+		    !zone_file_id_equal(&now, &files->files[i].id))
+			return true;
+	}
+	return false;
+}
+
+/* Parse the entry's file (and the files it includes) into a new version; the error lines
+ * land in e->error. *files lists every file read, with its identity and content hash as the
+ * loader read it; after the load each is read again and compared: a load that saw a file
+ * change under it (or change after it was read) is repeated, so what is served is never a mix
+ * of two edits, and the ids kept are always those of the content that was loaded (an edit
+ * made after the check shows at the next reload). A file added or removed by an edit shows
+ * as a change of the file whose $INCLUDE line changed. */
+static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
+{
 	for (unsigned attempt = 1;; attempt++) {
-		int ret = file_id_read(e->file, id);
-		if (ret < 0)
-			return build_error(e, ret, "cannot read the file");
 		srv_text_reset(&e->error);
 		log_set_thread_tee(capture_line, &e->error);
-		ret = zone_load_file(e->apex, e->file, v);
+		int ret = zone_load_file_ex(e->apex, e->file, files, v);
 		log_set_thread_tee(NULL, NULL);
 		if (ret < 0) {
 			log_error(
@@ -178,23 +129,24 @@ static int entry_build(zentry_t *e, file_id_t *id, zone_version_t **v)
 				srv_text_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
 			return ret;
 		}
-		file_id_t after;
-		if (file_id_read(e->file, &after) == 0 && file_id_equal(id, &after))
+		if (!files_changed(files))
 			return 0;
 		zone_version_free(*v);
 		*v = NULL;
+		zone_load_info_free(files);
 		if (attempt == LOAD_TRIES)
 			return build_error(e, -EAGAIN, "the file kept changing while being read");
-		log_notice("zone %s: %s changed while being read; reading it again", e->name,
-		           e->file);
+		log_notice("zone %s: %s or a file it includes changed while being read; reading "
+		           "it again",
+		           e->name, e->file);
 	}
 }
 
 static int entry_load(zentry_t *e, srv_text_t *errors)
 {
-	file_id_t id;
+	zone_load_info_t files = {0};
 	zone_version_t *v = NULL;
-	int ret = entry_build(e, &id, &v);
+	int ret = entry_build(e, &files, &v);
 	if (ret < 0) {
 		if (errors)
 			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
@@ -206,11 +158,13 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
 	ret = xfr_zone_prepare(e->xfr, zone_current(e->zone), v, &pv);
 	if (ret < 0) {
 		srv_text_printf(&e->error, "%s: not applied: %s\n", e->file, sd_strerror(ret));
+		zone_load_info_free(&files);
 		if (errors)
 			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
 		return ret;
 	}
-	e->id = id;
+	zone_load_info_free(&e->files);
+	e->files = files;
 	e->loaded_at = time(NULL);
 	if (!pv) {
 		log_info("zone %s: %s unchanged, serial %u stays", e->name, e->file,
@@ -221,19 +175,19 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
 	zone_publish(e->zone, pv);
 	xfr_zone_published(e->xfr, pv); /* IXFR history, NOTIFY, snapshot and journal upkeep */
 	rcu_thread_offline();
-	/* e->id stays the one taken before the read: the zone file is never written by us,
-	 * and an edit made during this load must show as a change at the next reload */
+	/* e->files are the ids of what was read, never re-taken after publishing: the zone
+	 * files are never written by us, and an edit made after the load's check must show
+	 * as a change at the next reload */
 	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, zone_version_serial(pv),
 	         zone_version_rr_count(pv), e->file);
 	return 0;
 }
 
+/* The main file or any file it included at the last successful load changed (a zone that
+ * never loaded always counts as changed). */
 static bool entry_changed(const zentry_t *e)
 {
-	file_id_t id;
-	if (file_id_read(e->file, &id) != 0)
-		return true; /* let the load report why */
-	return !file_id_equal(&id, &e->id);
+	return e->files.count == 0 || files_changed(&e->files);
 }
 
 int srv_zones_new(srv_zones_t **out)

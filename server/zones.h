@@ -1,7 +1,8 @@
 /* zones.h — the served zones: loading, reloading and publishing them (control thread).
  *
- * The daemon keeps one entry per configured zone (its zone_t, file, the file's identity at
- * the last successful load, when it was loaded, the last error). The set of zones the
+ * The daemon keeps one entry per configured zone (its zone_t, file, the identity and content
+ * hash of every file the last successful load read — the main file and each file pulled in
+ * with $INCLUDE —, when it was loaded, the last error). The set of zones the
  * workers see is a zone_set_t published with rcu_assign_pointer; workers read it once per
  * I/O callback with srv_zones_current() while QSBR-online.
  *
@@ -38,10 +39,10 @@ void srv_zones_free(srv_zones_t *zs);
  * notifier exists: secondaries that missed a change while we were down catch up). */
 void srv_zones_notify_all(srv_zones_t *zs) SD_NONNULL(1);
 
-/* Make the served zones match cfg: load added zones, reload zones whose file changed (or all
- * of them with force), drop removed zones. Errors are logged and appended to errors (may
- * be NULL). Returns 0 when every zone of cfg is served from its current file, or the first
- * error code (the other zones are applied nevertheless). */
+/* Make the served zones match cfg: load added zones, reload zones whose main file or any file
+ * it included changed (content or identity; or all of them with force), drop removed zones. Errors
+ * are logged and appended to errors (may be NULL). Returns 0 when every zone of cfg is served from
+ * its current file, or the first error code (the other zones are applied nevertheless). */
 int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
 

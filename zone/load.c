@@ -16,17 +16,25 @@
  *     last explicit TTL applies, as in RFC 1035 5.1).
  * Every error is logged as "path:line: message" and parsing goes on to report more; nothing
  * is built when any error was seen.
+ *
+ * Every file read is noted with its identity at open (fstat of the descriptor read) and the
+ * SHA-256 of the bytes read, so that a reload can tell whether the main file or any included
+ * file changed without reading the files before the load as well (zone_load_file_ex()).
  */
 #include "zone/zone.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ldns/ldns.h>
+#include <ldns/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define LOAD_INCLUDE_DEPTH 8
 #define LOAD_INCLUDE_MAX   1024 /* $INCLUDEs per zone: fan-out is bounded, not only depth */
@@ -37,7 +45,8 @@ typedef struct load_ctx {
 	zone_builder_t *b;
 	ldns_buffer *wire;
 	unsigned errors;
-	unsigned includes; /* $INCLUDEs followed so far */
+	unsigned includes;      /* $INCLUDEs followed so far */
+	zone_load_info_t *info; /* the files read */
 	/* the files being read, outermost first: a file met again is an $INCLUDE loop */
 	struct {
 		dev_t dev;
@@ -59,41 +68,120 @@ typedef struct text {
 	size_t len;
 } text_t;
 
-static int read_all(const char *path, text_t *t)
+/* Read fd to its end into a NUL-terminated buffer (*data, when data is not NULL; otherwise
+ * the bytes are only hashed), hashing what was read with SHA-256 (ldns's own
+ * implementation). hint is the expected size. Returns 0 or a negated errno. */
+static int read_fd(int fd, size_t hint, char **data, size_t *len, uint8_t sha[32])
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return sd_errno();
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap + 1);
-	int ret = -ENOMEM;
-	while (buf) {
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (len < cap)
+	ldns_sha256_CTX ctx;
+	uint8_t chunk[16384];
+	size_t cap = data ? hint + 1 : sizeof(chunk), n = 0;
+	char *buf = data ? malloc(cap + 1) : NULL;
+	int ret = data && !buf ? -ENOMEM : 0;
+	ldns_sha256_init(&ctx);
+	while (ret == 0) {
+		if (data && n == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb) {
+				ret = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		uint8_t *dst = data ? (uint8_t *)buf + n : chunk;
+		ssize_t r = read(fd, dst, data ? cap - n : sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			ret = sd_errno();
+		if (r <= 0)
 			break;
-		char *nb = realloc(buf, cap * 2 + 1);
-		if (!nb)
-			goto out;
-		buf = nb;
-		cap *= 2;
+		ldns_sha256_update(&ctx, dst, (size_t)r);
+		n += data ? (size_t)r : 0;
 	}
-	if (!buf)
-		goto out;
-	if (ferror(f)) {
-		ret = -EIO;
-		goto out;
+	ldns_sha256_final(sha, &ctx);
+	if (ret == 0 && data) {
+		buf[n] = '\0';
+		*data = buf;
+		*len = n;
+		buf = NULL;
 	}
-	buf[len] = '\0';
-	t->path = path;
-	t->data = buf;
-	t->len = len;
-	buf = NULL;
-	ret = 0;
-out:
 	free(buf);
-	fclose(f);
 	return ret;
+}
+
+/* Open path for reading without blocking on a FIFO, and stat what was opened: only regular
+ * files are read (a FIFO or device would block or never end). Returns the fd or a negated
+ * errno. */
+static int open_regular(const char *path, struct stat *sb)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return sd_errno();
+	int ret = fstat(fd, sb) == 0 ? 0 : sd_errno();
+	if (ret == 0 && !S_ISREG(sb->st_mode))
+		ret = -EINVAL;
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static void id_of(const struct stat *sb, zone_file_id_t *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->dev = sb->st_dev;
+	id->ino = sb->st_ino;
+	id->size = sb->st_size;
+	id->mtime = sb->st_mtim;
+}
+
+int zone_file_id_read(const char *path, zone_file_id_t *id)
+{
+	struct stat sb;
+	int fd = open_regular(path, &sb);
+	if (fd < 0)
+		return fd;
+	id_of(&sb, id);
+	int ret = read_fd(fd, 0, NULL, NULL, id->sha256);
+	close(fd);
+	return ret;
+}
+
+bool zone_file_id_equal(const zone_file_id_t *a, const zone_file_id_t *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       memcmp(a->sha256, b->sha256, sizeof(a->sha256)) == 0;
+}
+
+void zone_load_info_free(zone_load_info_t *info)
+{
+	for (size_t i = 0; i < info->count; i++)
+		free(info->files[i].path);
+	free(info->files);
+	info->files = NULL;
+	info->count = 0;
+}
+
+/* Note a file read (unless the same path with the same id is listed already). */
+static int info_add(zone_load_info_t *info, const char *path, const zone_file_id_t *id)
+{
+	for (size_t i = 0; i < info->count; i++)
+		if (strcmp(info->files[i].path, path) == 0 &&
+		    zone_file_id_equal(&info->files[i].id, id))
+			return 0;
+	zone_load_source_t *f = realloc(info->files, (info->count + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	info->files = f;
+	f[info->count].path = strdup(path);
+	if (!f[info->count].path)
+		return -ENOMEM;
+	f[info->count++].id = *id;
+	return 0;
 }
 
 /* --- small text helpers over [p, end) --- */
@@ -416,30 +504,39 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 	return 0;
 }
 
-/* Only regular files are read (a FIFO or device would block or never end), and a file that
- * is already open further out is an $INCLUDE loop. Records the file at depth. */
-static int check_file(load_ctx_t *c, const char *path, unsigned depth)
+/* Open, check and read the file at path (depth: how deeply included) into t, and note it in
+ * the list of files read. Only regular files are read, and a file that is already open
+ * further out is an $INCLUDE loop (compared by the identity of what was opened, so a rename
+ * between a check and the open cannot slip past). */
+static int read_source(load_ctx_t *c, const char *path, unsigned depth, text_t *t)
 {
 	struct stat sb;
-	if (stat(path, &sb) != 0)
-		return sd_errno();
-	if (!S_ISREG(sb.st_mode))
-		return -EINVAL;
+	zone_file_id_t id;
+	int fd = open_regular(path, &sb);
+	if (fd < 0)
+		return fd;
+	int ret = 0;
 	for (unsigned i = 0; i < depth; i++)
 		if (c->open[i].dev == sb.st_dev && c->open[i].ino == sb.st_ino)
-			return -ELOOP;
+			ret = -ELOOP;
 	c->open[depth].dev = sb.st_dev;
 	c->open[depth].ino = sb.st_ino;
-	return 0;
+	id_of(&sb, &id);
+	if (ret == 0)
+		ret = read_fd(fd, sb.st_size > 0 ? (size_t)sb.st_size : 0, &t->data, &t->len,
+		              id.sha256);
+	close(fd);
+	if (ret == 0)
+		ret = info_add(c->info, path, &id);
+	t->path = path;
+	return ret;
 }
 
 static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned depth,
                      const text_t *from, size_t from_line)
 {
 	text_t t = {0};
-	int ret = check_file(c, path, depth);
-	if (ret == 0)
-		ret = read_all(path, &t);
+	int ret = read_source(c, path, depth, &t);
 	if (ret < 0) {
 		const char *why = ret == -EINVAL ? "not a regular file" : sd_strerror(ret);
 		if (from && ret == -ELOOP)
@@ -450,6 +547,7 @@ static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned
 		else
 			log_error("%s: cannot read: %s", path, why);
 		c->errors += !from;
+		free(t.data);
 		return ret;
 	}
 	if (t.len > 0)
@@ -460,10 +558,12 @@ static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned
 	return ret;
 }
 
-int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
+int zone_load_file_ex(const uint8_t *apex, const char *path, zone_load_info_t *info,
+                      zone_version_t **out)
 {
-	load_ctx_t c = {0};
+	load_ctx_t c = {.info = info};
 	load_state_t st = {.ttl = LOAD_DEFAULT_TTL};
+	*info = (zone_load_info_t){0};
 	int ret = zone_builder_new(apex, &c.b);
 	if (ret < 0)
 		return ret;
@@ -483,9 +583,19 @@ int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
 	ret = zone_builder_finish(c.b, out);
 	c.b = NULL;
 out:
+	if (ret < 0)
+		zone_load_info_free(info);
 	zone_builder_free(c.b);
 	ldns_rdf_deep_free(st.origin);
 	if (c.wire)
 		ldns_buffer_free(c.wire);
+	return ret;
+}
+
+int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
+{
+	zone_load_info_t info;
+	int ret = zone_load_file_ex(apex, path, &info, out);
+	zone_load_info_free(&info);
 	return ret;
 }
