@@ -178,7 +178,6 @@ int main(int argc, char **argv)
 {
 	srv_cli_t cli = {0};
 	bool check = false;
-	/* Each repeatable option takes at least two argv slots: argc bounds both lists. */
 #ifdef M_TOP_PAD
 	/* ldns mallocs and frees scratch buffers of tens of KB for every RR it parses; with
 	 * glibc's default 128 KB trim threshold each free at the top of the heap went back to the
@@ -187,6 +186,7 @@ int main(int argc, char **argv)
 	 * (tests/system/test_large.py; ASan's allocator ignores this.) */
 	(void)mallopt(M_TOP_PAD, 1 << 20);
 #endif
+	/* Each repeatable option takes at least two argv slots: argc bounds both lists. */
 	const char **listen = calloc((size_t)argc, sizeof(*listen));
 	const char **zones = calloc((size_t)argc, sizeof(*zones));
 	int rc = 2;
