@@ -119,22 +119,22 @@ static int history_from_journal(xfr_primary_t *p)
 	return rc;
 }
 
-/* Apply the journal's entries from the file's serial onward. On success *v (the file's
- * version) is replaced by the result; on failure it is left as it was. */
+/* Apply the journal's entries from the snapshot's serial onward, condensed into one change
+ * set (RFC 1995 5 rules) so that the zone is rebuilt once, not once per entry. On success *v
+ * is replaced by the result; on failure it is left as it was. */
 static int replay(zone_version_t **v, zone_changeset_t **list, size_t n)
 {
-	zone_version_t *cur = *v;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		zone_version_t *next = NULL;
-		rc = zone_changeset_apply(cur, list[i], &next);
-		if (cur != *v)
-			zone_version_free(cur);
-		cur = rc == 0 ? next : NULL;
-	}
-	if (rc == 0 && cur != *v) {
+	if (n == 0)
+		return 0;
+	zone_changeset_t *all = NULL;
+	int rc = zone_changeset_condense((const zone_changeset_t *const *)list, n, &all);
+	zone_version_t *next = NULL;
+	if (rc == 0)
+		rc = zone_changeset_apply(*v, all, &next);
+	zone_changeset_free(all);
+	if (rc == 0) {
 		zone_version_free(*v);
-		*v = cur;
+		*v = next;
 	}
 	return rc;
 }
@@ -303,7 +303,12 @@ int xfr_primary_published(xfr_primary_t *p)
 
 int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v)
 {
+	/* The journal holds every change since the snapshot (start-up replays it), so a change
+	 * costs one journal append: the snapshot is written only when there is none yet (first
+	 * start) or when the journal passed its limits and is to be trimmed. */
 	bool over = zone_journal_over_limit(p->journal);
+	if (!over && access(p->snapshot, F_OK) == 0)
+		return 0;
 	int rc = 0;
 	if (p->file_behind) {
 		rc = zone_write_file(v, p->snapshot);

@@ -6,15 +6,17 @@
  *   reload:  file version ─diff─▶ change set ─ choose serial (zone/serial.h) ─ rewrite SOA(to)
  *            ─ apply to the served version ─▶ new version ─ journal append + fsync
  *            ─▶ caller publishes ─▶ xfr_primary_published(): IXFR history
- *            ─▶ caller sends NOTIFY ─▶ xfr_primary_sync(): snapshot written, journal compacted
+ *            ─▶ caller sends NOTIFY ─▶ xfr_primary_sync(): when the journal is over its limits,
+ *               snapshot written and journal compacted
  *
- * The operator's zone file is never written: what is served is kept in a snapshot file in
- * the state directory (zone_write_file, atomic), rewritten after each change, so that the
- * journal always continues a known version:
+ * The operator's zone file is never written: what is served is a snapshot file in the state
+ * directory (zone_write_file, atomic) plus the journal entries after it. The snapshot is
+ * written at the first start and whenever the journal passes its limits (then the journal is
+ * trimmed), so a change costs one journal append, not a rewrite of the zone:
  *
  *   start:   snapshot serial S, journal chain ... ─▶ L
- *            S == L, or S starts a journal entry (replayed up to L: a crash came between the
- *            journal append and the snapshot write)      ─▶ served version before the stop
+ *            S == L, or S starts a journal entry (the entries from S to L are condensed and
+ *            applied once)                               ─▶ served version before the stop
  *            no snapshot, or a journal that does not continue it ─▶ the journal restarts
  *            then the zone file is compared with that version exactly as a reload would:
  *            edits made while stopped become one new serial; an unchanged file serves the
@@ -73,8 +75,8 @@ int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_vers
  * the IXFR history. */
 int xfr_primary_published(xfr_primary_t *p) SD_NONNULL(1) SD_WUR;
 
-/* After NOTIFY went out: write the snapshot when it is behind v (the served version) and
- * compact the journal when over its limits (the snapshot is then at the last serial). */
+/* After NOTIFY went out: when the journal is over its limits (or no snapshot exists yet),
+ * write the snapshot of v (the served version) and compact the journal. */
 int xfr_primary_sync(xfr_primary_t *p, const zone_version_t *v) SD_NONNULL(1, 2) SD_WUR;
 
 /* Change the serial policy (config reload). */

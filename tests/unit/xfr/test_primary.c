@@ -40,12 +40,18 @@ static zone_version_t *load(void)
 	return v;
 }
 
-static xfr_primary_t *open_primary(void)
+static xfr_primary_t *open_primary_limited(size_t max_depth)
 {
 	xfr_primary_conf_t c = {.policy = ZONE_SERIAL_INCREMENT};
+	c.limits.max_depth = (uint32_t)max_depth;
 	xfr_primary_t *p = NULL;
 	assert_int_equal(xfr_primary_open(apex, sfile, jfile, &c, &p), 0);
 	return p;
+}
+
+static xfr_primary_t *open_primary(void)
+{
+	return open_primary_limited(0);
 }
 
 static int setup(void **state)
@@ -150,9 +156,10 @@ static void test_reload_serials_and_restart(void **state)
 	assert_non_null(zone_version_find(v2, nn, sizeof(nn)));
 	xfr_primary_stats(p, &st);
 	assert_int_equal(st.journal_depth, 1);
-	/* the operator's file is left alone; the snapshot holds what is served */
+	/* the operator's file is left alone; the journal, not a rewritten snapshot, carries
+	 * the change */
 	assert_int_equal(file_serial(), 10);
-	assert_int_equal(snapshot_serial(), 11);
+	assert_int_equal(snapshot_serial(), 10);
 	assert_int_equal(ixfr_kind(p, v2, 10), XFR_OUT_IXFR);
 	/* reloading that same file again (its serial 10 below the served 11) changes nothing */
 	assert_null(reload(p, v2, true));
@@ -200,20 +207,55 @@ static void test_replay_when_snapshot_behind(void **state)
 	write_zone(20, "a IN A 192.0.2.9\n");
 	zone_version_t *v2 = reload(p, v, true);
 	assert_int_equal(zone_version_serial(v2), 21);
-	/* a change journaled, then the process dies before the snapshot is written */
+	/* a second change journaled; the snapshot stays at the first start's serial */
 	write_zone(20, "a IN A 192.0.2.9\nb IN A 192.0.2.10\n");
 	zone_version_t *v3 = reload(p, v2, false);
 	assert_int_equal(zone_version_serial(v3), 22);
-	assert_int_equal(snapshot_serial(), 21);
+	assert_int_equal(snapshot_serial(), 20);
 	zone_version_t *r = restart(&p);
-	assert_int_equal(zone_version_serial(r), 22); /* snapshot 21 + journal 21 -> 22 */
+	assert_int_equal(zone_version_serial(r), 22); /* snapshot 20 + journal 20 -> 21 -> 22 */
 	uint8_t b[] = {1, 'b', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
 	assert_non_null(zone_version_find(r, b, sizeof(b)));
-	assert_int_equal(snapshot_serial(), 22);
+	assert_int_equal(snapshot_serial(), 20);
 	assert_int_equal(ixfr_kind(p, r, 20), XFR_OUT_IXFR);
 	zone_version_free(v);
 	zone_version_free(v2);
 	zone_version_free(v3);
+	zone_version_free(r);
+	xfr_primary_close(p);
+	rcu_barrier_qsbr();
+}
+
+/* Past journal-max-depth the served version is written as the snapshot and the journal is
+ * trimmed to half the limit; a restart then still comes back to the same serial. */
+static void test_limit_writes_snapshot(void **state)
+{
+	write_zone(40, "");
+	xfr_primary_t *p = open_primary_limited(4);
+	zone_version_t *v = NULL;
+	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &v), 0);
+	assert_int_equal(xfr_primary_sync(p, v), 0);
+	assert_int_equal(snapshot_serial(), 40); /* the first start writes one */
+	zone_version_t *cur = v;
+	for (unsigned i = 1; i <= 5; i++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "n IN A 192.0.2.%u\n", i);
+		write_zone(40, extra);
+		zone_version_t *next = reload(p, cur, true);
+		assert_non_null(next);
+		if (cur != v)
+			zone_version_free(cur);
+		cur = next;
+		/* below the limit the snapshot stays; at 5 entries (> 4) it catches up */
+		assert_int_equal(snapshot_serial(), i < 5 ? 40 : 45);
+	}
+	xfr_primary_stats_t st;
+	xfr_primary_stats(p, &st);
+	assert_true(st.journal_depth <= 2);
+	zone_version_t *r = restart(&p);
+	assert_int_equal(zone_version_serial(r), 45);
+	zone_version_free(v);
+	zone_version_free(cur);
 	zone_version_free(r);
 	xfr_primary_close(p);
 	rcu_barrier_qsbr();
@@ -232,17 +274,22 @@ static void test_torn_tail_and_lost_snapshot(void **state)
 	zone_version_t *v3 = reload(p, v2, true);
 	assert_int_equal(zone_version_serial(v3), 32);
 	xfr_primary_close(p);
-	/* tear the last entry: the journal ends at 31, the snapshot is at 32 */
+	/* tear the last entry, as a crash during its append would (the change 31 -> 32 was then
+	 * never published: the journal is written first): the journal ends at 31 */
 	struct stat sb;
 	assert_int_equal(stat(jfile, &sb), 0);
 	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
 	p = open_primary();
 	zone_version_t *r = NULL;
 	assert_int_equal(xfr_primary_start(p, load(), 1700000000, &r), 0);
-	assert_int_equal(zone_version_serial(r), 32); /* served as before, journal restarted */
+	/* snapshot 30 + journal -> 31; the file differs from 31, so it becomes 32 again */
+	assert_int_equal(zone_version_serial(r), 32);
+	uint8_t x[] = {1, 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+	const zone_rrset_t *xa = zone_node_rrset(zone_version_find(r, x, sizeof(x)), ZONE_TYPE_A);
+	assert_int_equal(xa->rdata[2 + 3], 12);
 	xfr_primary_stats_t st;
 	xfr_primary_stats(p, &st);
-	assert_int_equal(st.journal_depth, 0);
+	assert_int_equal(st.journal_depth, 2);
 	/* and the zone keeps working: the next edit is journaled from 32 */
 	write_zone(30, "x IN A 192.0.2.13\n");
 	zone_version_t *r2 = reload(p, r, true);
@@ -268,6 +315,7 @@ int main(void)
 {
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_limit_writes_snapshot, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_serials_and_restart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_replay_when_snapshot_behind, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_torn_tail_and_lost_snapshot, setup, teardown),
