@@ -265,6 +265,10 @@ int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_vers
 	    same_soa(&a, &b))
 		goto out; /* nothing changed: no new serial */
 	rc = set_serial(p, cs, served, file_v, now, &serial);
+	/* the change set holds copies: drop the file's version before building the new one, so
+	 * a reload peaks at two versions of the zone, not three */
+	zone_version_free(file_v);
+	file_v = NULL;
 	if (rc == 0)
 		rc = zone_changeset_apply(served, cs, &nv);
 	/* journal before publish (DESIGN.md): durable once this returns */
