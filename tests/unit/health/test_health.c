@@ -14,6 +14,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "tests/unit/logcap.h"
 #include "health/conf.h"
 #include "health/ctl.h"
 #include "health/health.h"
@@ -22,29 +23,19 @@
 
 /* ---- captured error lines ---- */
 
-static char logged[8192];
-
-static void hook(log_level_t level, const char *line, void *data)
-{
-	(void)data;
-	if (level <= LOG_LEVEL_ERROR && strlen(logged) + strlen(line) + 2 < sizeof(logged)) {
-		strcat(logged, line);
-		strcat(logged, "\n");
-	}
-}
+static logcap_t cap;
 
 static int setup(void **state)
 {
 	(void)state;
-	logged[0] = '\0';
-	log_set_hook(hook, NULL);
+	logcap_start(&cap);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	log_set_hook(NULL, NULL);
+	logcap_stop();
 	return 0;
 }
 
@@ -155,11 +146,11 @@ static void expect_error(const char *text, const char *needle, unsigned count)
 {
 	health_conf_t *c = (health_conf_t *)0x1;
 	unsigned errors = 0;
-	logged[0] = '\0';
+	logcap_clear(&cap);
 	assert_int_equal(parse(text, &c, &errors), SD_ECONFIG);
 	assert_ptr_equal(c, (health_conf_t *)0x1);
-	if (!strstr(logged, needle))
-		fail_msg("expected '%s' in:\n%s", needle, logged);
+	if (!strstr(cap.all, needle))
+		fail_msg("expected '%s' in:\n%s", needle, cap.all);
 	assert_int_equal(errors, count);
 }
 
@@ -329,7 +320,7 @@ static void test_statefile_round_trip(void **state)
 	fputs("# c\ntarget a down\ntarget b sideways\n", f);
 	fclose(f);
 	assert_int_equal(health_overrides_load(path, &out, &n), SD_EPARSE);
-	assert_non_null(strstr(logged, "/bad:3:"));
+	assert_non_null(strstr(cap.all, "/bad:3:"));
 }
 
 /* ---- registry and overrides without the thread ---- */

@@ -18,18 +18,11 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "tests/unit/logcap.h"
 #include "zone/zone.h"
 
 static char dir[64];
-static char logbuf[16384];
-
-static void hook(log_level_t level, const char *line, void *data)
-{
-	(void)level;
-	(void)data;
-	size_t l = strlen(logbuf);
-	snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", line);
-}
+static logcap_t cap;
 
 static void rm_tree(const char *root)
 {
@@ -46,15 +39,14 @@ static int setup(void **state)
 		return -1;
 	char sub[128];
 	snprintf(sub, sizeof(sub), "%s/sub", dir);
-	logbuf[0] = '\0';
-	log_set_hook(hook, NULL);
+	logcap_start(&cap);
 	return mkdir(sub, 0700);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	log_set_hook(NULL, NULL);
+	logcap_stop();
 	rm_tree(dir);
 	return 0;
 }
@@ -130,7 +122,7 @@ static void test_nested_list(void **state)
 	zone_version_t *v = NULL;
 	int ret = zone_load_file_ex(apex(), P("main.zone"), &info, &v);
 	if (ret != 0)
-		print_error("%s", logbuf);
+		print_error("%s", cap.all);
 	assert_int_equal(ret, 0);
 	assert_true(has_a(v, "a.example."));
 	assert_true(has_a(v, "b.inner.example."));
@@ -217,7 +209,7 @@ static void test_failed_load_lists_nothing(void **state)
 	assert_null(v);
 	assert_int_equal(info.count, 0);
 	assert_null(info.files);
-	assert_non_null(strstr(logbuf, "sub/missing.zone"));
+	assert_non_null(strstr(cap.all, "sub/missing.zone"));
 	assert_int_equal(zone_load_file_ex(apex(), P("nope.zone"), &info, &v), -ENOENT);
 	assert_int_equal(info.count, 0);
 	assert_null(info.files);
@@ -261,7 +253,7 @@ static void test_fifo_refused(void **state)
 	zone_version_t *v = NULL;
 	assert_int_equal(zone_load_file_ex(apex(), P("main.zone"), &info, &v), SD_EPARSE);
 	assert_int_equal(info.count, 0);
-	assert_non_null(strstr(logbuf, "not a regular file"));
+	assert_non_null(strstr(cap.all, "not a regular file"));
 }
 
 int main(void)

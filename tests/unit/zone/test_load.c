@@ -13,33 +13,20 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "tests/unit/logcap.h"
 #include "zone/zone.h"
 
-typedef struct capture {
-	unsigned errors;
-	char all[65536];
-} capture_t;
-
-static capture_t cap;
-
-static void hook(log_level_t level, const char *line, void *data)
-{
-	capture_t *c = data;
-	c->errors += (level == LOG_LEVEL_ERROR);
-	size_t l = strlen(c->all);
-	snprintf(c->all + l, sizeof(c->all) - l, "%s\n", line);
-}
+static logcap_t cap;
 
 static int setup(void **state)
 {
-	memset(&cap, 0, sizeof(cap));
-	log_set_hook(hook, &cap);
+	logcap_start(&cap);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	log_set_hook(NULL, NULL);
+	logcap_stop();
 	return 0;
 }
 
@@ -146,8 +133,7 @@ static void test_bad_files(void **state)
 		char path[512], expect[512];
 		snprintf(path, sizeof(path), "data/bad/%s", e->d_name);
 		read_expect(path, expect, sizeof(expect));
-		cap.all[0] = '\0';
-		cap.errors = 0;
+		logcap_clear(&cap);
 		zone_version_t *v = NULL;
 		int ret = zone_load_file(N("example."), path, &v);
 		if (ret == 0 || !strstr(cap.all, expect) || cap.errors == 0)

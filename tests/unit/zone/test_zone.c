@@ -14,41 +14,23 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "tests/unit/logcap.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
 
+static logcap_t cap;
+
 /* --- log capture --- */
-
-typedef struct capture {
-	unsigned errors, warnings;
-	char last[2048];
-	char all[16384];
-} capture_t;
-
-static capture_t cap;
-
-static void hook(log_level_t level, const char *line, void *data)
-{
-	capture_t *c = data;
-	if (level == LOG_LEVEL_ERROR)
-		c->errors++;
-	if (level == LOG_LEVEL_WARNING)
-		c->warnings++;
-	snprintf(c->last, sizeof(c->last), "%s", line);
-	size_t l = strlen(c->all);
-	snprintf(c->all + l, sizeof(c->all) - l, "%s\n", line);
-}
 
 static int setup(void **state)
 {
-	memset(&cap, 0, sizeof(cap));
-	log_set_hook(hook, &cap);
+	logcap_start(&cap);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	log_set_hook(NULL, NULL);
+	logcap_stop();
 	return 0;
 }
 
