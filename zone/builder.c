@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLASS_IN    1
 #define NO_WHERE    UINT32_MAX
 #define ARENA_ALIGN 16
 
@@ -221,7 +220,7 @@ static void filter_sort_dedupe(zone_builder_t *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		brec_t *r = &b->recs[i];
-		if (r->rclass != CLASS_IN) {
+		if (r->rclass != ZONE_CLASS_IN) {
 			rec_error(b, r, "class %u is not IN", (unsigned)r->rclass);
 			r->dropped = 1;
 		} else if (!dname_is_subdomain(rec_owner(b, r), b->apex)) {

@@ -8,7 +8,6 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 
-#define CLASS_IN  1
 #define RR_FIXED  10 /* type, class, ttl, rdlength */
 #define SOA_FIXED 20 /* serial, refresh, retry, expire, minimum */
 
@@ -275,7 +274,7 @@ static bool rs_walk_next(rs_walk_t *w, zone_rr_t *rr)
 		return false;
 	rr->owner = w->node->owner;
 	rr->type = w->rs->type;
-	rr->rclass = CLASS_IN;
+	rr->rclass = ZONE_CLASS_IN;
 	rr->ttl = w->rs->ttl;
 	rr->rdlen = be16_get(w->pos);
 	rr->rdata = w->pos + 2;
@@ -381,7 +380,7 @@ static void soa_rr(const zone_version_t *v, zone_rr_t *rr)
 	const zone_rrset_t *soa = zone_version_soa(v);
 	rr->owner = zone_version_apex(v)->owner;
 	rr->type = ZONE_TYPE_SOA;
-	rr->rclass = CLASS_IN;
+	rr->rclass = ZONE_CLASS_IN;
 	rr->ttl = soa->ttl;
 	rr->rdlen = be16_get(soa->rdata);
 	rr->rdata = soa->rdata + 2;

@@ -14,8 +14,6 @@
 #include "contrib/base/log.h"
 #include "zone/journal.h"
 
-#define CLASS_IN 1
-
 /* Print one record: rebuild it as a wire RR and let ldns format it. */
 static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const uint8_t *rd,
                   uint16_t rdlen)
@@ -25,7 +23,7 @@ static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const u
 	memcpy(wire, owner, on);
 	uint8_t *p = wire + on;
 	p[0] = (uint8_t)(rs->type >> 8), p[1] = (uint8_t)rs->type;
-	p[2] = 0, p[3] = CLASS_IN;
+	p[2] = 0, p[3] = ZONE_CLASS_IN;
 	p[4] = (uint8_t)(rs->ttl >> 24), p[5] = (uint8_t)(rs->ttl >> 16);
 	p[6] = (uint8_t)(rs->ttl >> 8), p[7] = (uint8_t)rs->ttl;
 	p[8] = (uint8_t)(rdlen >> 8), p[9] = (uint8_t)rdlen;

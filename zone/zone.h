@@ -48,6 +48,13 @@ enum {
 	ZONE_TYPE_ANY = 255,
 };
 
+/* Classes (RFC 1035 3.2.4, 3.2.5). Zones hold IN data only. */
+enum {
+	ZONE_CLASS_IN = 1,
+	ZONE_CLASS_CH = 3,
+	ZONE_CLASS_ANY = 255,
+};
+
 /* zone_node_t.flags */
 enum {
 	ZONE_NODE_APEX = 1u << 0,    /* the zone apex */

@@ -21,19 +21,6 @@
 #include "zone/name.h"
 #include "zone/zone.h"
 
-enum {
-	RCODE_NOERROR = 0,
-	RCODE_FORMERR = 1,
-	RCODE_SERVFAIL = 2,
-	RCODE_NXDOMAIN = 3,
-	RCODE_NOTIMP = 4,
-	RCODE_REFUSED = 5,
-	RCODE_YXDOMAIN = 6,
-	RCODE_BADVERS = 16, /* extended: header 0, OPT extended-rcode 1 (RFC 6891 6.1.3) */
-};
-
-enum { CLASS_IN = 1, CLASS_CH = 3, CLASS_ANY = 255 };
-
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 
 #define CHAIN_MAX       16  /* CNAME/DNAME hops after the first lookup */
@@ -96,8 +83,8 @@ static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
 		uint16_t rdlen = be16_get(rs->rdata + off);
-		int ret = srv_wire_rr(&ctx->w, owner, rs->type, CLASS_IN, ttl, rs->rdata + off + 2,
-		                      rdlen);
+		int ret = srv_wire_rr(&ctx->w, owner, rs->type, ZONE_CLASS_IN, ttl,
+		                      rs->rdata + off + 2, rdlen);
 		if (ret < 0) {
 			srv_wire_rollback(&ctx->w, m);
 			return SD_ESPACE;
@@ -276,7 +263,7 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	if (tlen == 0)
 		return 0;
 	if (plen + tlen > DNAME_MAX) {
-		ctx->rcode = RCODE_YXDOMAIN;
+		ctx->rcode = SRV_RCODE_YXDOMAIN;
 		return 0;
 	}
 	uint8_t *s = ctx->synth[hop];
@@ -287,7 +274,7 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	if (ret == 0)
 		ret = srv_wire_u16(&ctx->w, ZONE_TYPE_CNAME);
 	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, CLASS_IN);
+		ret = srv_wire_u16(&ctx->w, ZONE_CLASS_IN);
 	if (ret == 0)
 		ret = srv_wire_u32(&ctx->w, d->ttl);
 	if (ret == 0)
@@ -328,10 +315,10 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 	*next = NULL;
 	const zone_node_t *src = exact ? node : node->wildcard;
 	if (src == NULL) {
-		ctx->rcode = RCODE_NXDOMAIN;
+		ctx->rcode = SRV_RCODE_NXDOMAIN;
 		return put_soa(ctx);
 	}
-	ctx->rcode = RCODE_NOERROR; /* RFC 6604: the last lookup's rcode */
+	ctx->rcode = SRV_RCODE_NOERROR; /* RFC 6604: the last lookup's rcode */
 	const zone_rrset_t *cname = NULL;
 	if ((src->flags & ZONE_NODE_CNAME) && qtype != ZONE_TYPE_CNAME && qtype != ZONE_TYPE_ANY)
 		cname = zone_node_rrset(src, ZONE_TYPE_CNAME);
@@ -397,7 +384,7 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	     !memcmp(name, hostname_bind, sizeof(hostname_bind)));
 	const char *id = ctx->conf->identity;
 	if (!known || id == NULL || (q->qtype != ZONE_TYPE_TXT && q->qtype != ZONE_TYPE_ANY)) {
-		ctx->rcode = RCODE_REFUSED;
+		ctx->rcode = SRV_RCODE_REFUSED;
 		return;
 	}
 	ctx->aa = true;
@@ -410,7 +397,7 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	if (ret == 0)
 		ret = srv_wire_u16(w, ZONE_TYPE_TXT);
 	if (ret == 0)
-		ret = srv_wire_u16(w, CLASS_CH);
+		ret = srv_wire_u16(w, ZONE_CLASS_CH);
 	if (ret == 0)
 		ret = srv_wire_u32(w, 0);
 	if (ret == 0)
@@ -456,21 +443,22 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
 	uint16_t qtype = ctx->q.qtype;
 	if (qtype == ZONE_TYPE_AXFR || qtype == ZONE_TYPE_IXFR) {
-		ctx->rcode = RCODE_REFUSED; /* transfers: deny by default until they exist */
+		ctx->rcode =
+		    SRV_RCODE_REFUSED; /* served by server/xfr; reached only without defer_xfr */
 		return;
 	}
 	if (reserved_qtype(qtype)) {
-		ctx->rcode = RCODE_NOTIMP;
+		ctx->rcode = SRV_RCODE_NOTIMP;
 		return;
 	}
 	const zone_t *z = zones != NULL ? find_zone(zones, ctx->names[0], qtype) : NULL;
 	if (z == NULL) {
-		ctx->rcode = RCODE_REFUSED;
+		ctx->rcode = SRV_RCODE_REFUSED;
 		return;
 	}
 	ctx->v = zone_current(z);
 	if (ctx->v == NULL) { /* configured but never loaded */
-		ctx->rcode = RCODE_SERVFAIL;
+		ctx->rcode = SRV_RCODE_SERVFAIL;
 		return;
 	}
 	ctx->aa = true;
@@ -485,15 +473,15 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
 	const srv_query_t *q = &ctx->q;
 	if (q->opcode != 0) {
-		ctx->rcode = RCODE_NOTIMP;
+		ctx->rcode = SRV_RCODE_NOTIMP;
 		return;
 	}
 	if (q->malformed || q->ancount != 0 || q->nscount != 0) {
-		ctx->rcode = RCODE_FORMERR;
+		ctx->rcode = SRV_RCODE_FORMERR;
 		return;
 	}
 	if (q->has_opt && q->opt_version > 0) {
-		ctx->rcode = RCODE_BADVERS;
+		ctx->rcode = SRV_RCODE_BADVERS;
 		ctx->stats.badvers++;
 		return;
 	}
@@ -501,12 +489,12 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 	dname_lower(ctx->names[0]);
 	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
 	 * from IN with IN records, as Knot does. */
-	if (q->qclass == CLASS_IN || q->qclass == CLASS_ANY)
+	if (q->qclass == ZONE_CLASS_IN || q->qclass == ZONE_CLASS_ANY)
 		answer_internet(ctx, zones);
-	else if (q->qclass == CLASS_CH)
+	else if (q->qclass == ZONE_CLASS_CH)
 		answer_chaos(ctx);
 	else
-		ctx->rcode = RCODE_REFUSED;
+		ctx->rcode = SRV_RCODE_REFUSED;
 }
 
 /* --- the message --- */
@@ -535,7 +523,7 @@ static size_t response_limit(const srv_answer_ctx_t *ctx)
 static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 {
 	memset(ctx->count, 0, sizeof(ctx->count));
-	ctx->rcode = RCODE_NOERROR;
+	ctx->rcode = SRV_RCODE_NOERROR;
 	ctx->aa = ctx->tc = false;
 	ctx->v = NULL;
 	ctx->answer_node = NULL;

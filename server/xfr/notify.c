@@ -11,11 +11,11 @@
 #include "contrib/base/log.h"
 #include "server/xfr/msg.h"
 #include "zone/name.h"
+#include "zone/zone.h"
 
 #define BODY_MAX 1024
 #define SEND_MAX (BODY_MAX + TSIG_RR_MAX)
 #define TYPE_SOA 6
-#define CLASS_IN 1
 
 /* One per (zone, target) ever notified: pending while it sends and waits, then kept with its
  * outcome (acknowledged, rejected, gave up) for steerctl status until the notifier closes.
@@ -281,7 +281,7 @@ static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t s
 	size_t al = dname_len(p->apex);
 	memcpy(q, p->apex, al);
 	be16_put(q + al, TYPE_SOA);
-	be16_put(q + al + 2, CLASS_IN);
+	be16_put(q + al + 2, ZONE_CLASS_IN);
 	static xfr_msg_t m; /* control thread only; its table is too large for the stack */
 	uint16_t flags = (uint16_t)(XFR_OPCODE_NOTIFY << 11) | XFR_FLAG_AA;
 	int rc = xfr_msg_init(&m, p->body, sizeof(p->body), p->id, flags);
@@ -289,7 +289,7 @@ static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t s
 		rc = xfr_msg_put_question(&m, q, al + 4);
 	/* RFC 1996 3.7: the answer section may carry the new SOA as a hint */
 	if (rc == 0)
-		rc = xfr_msg_put_rr(&m, p->apex, TYPE_SOA, CLASS_IN, ttl, soa, soa_len);
+		rc = xfr_msg_put_rr(&m, p->apex, TYPE_SOA, ZONE_CLASS_IN, ttl, soa, soa_len);
 	p->body_len = m.len;
 	return rc;
 }

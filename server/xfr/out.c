@@ -7,7 +7,6 @@
 #include "server/xfr/msg.h"
 #include "zone/serial.h"
 
-#define CLASS_IN  1
 #define MSG_MAX   65535
 #define OPT_LEN   11
 #define QUEST_MAX (DNAME_MAX + 4)
@@ -145,7 +144,7 @@ static void soa_rr(const xfr_out_t *x, zone_rr_t *rr)
 	*rr = (zone_rr_t){
 	    .owner = zone_version_apex(x->v)->owner,
 	    .type = ZONE_TYPE_SOA,
-	    .rclass = CLASS_IN,
+	    .rclass = ZONE_CLASS_IN,
 	    .ttl = soa->ttl,
 	    .rdlen = be16_get(soa->rdata),
 	    .rdata = soa->rdata + 2,
@@ -176,7 +175,7 @@ static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 		*rr = (zone_rr_t){
 		    .owner = n->owner,
 		    .type = rs->type,
-		    .rclass = CLASS_IN,
+		    .rclass = ZONE_CLASS_IN,
 		    .ttl = rs->ttl,
 		    .rdlen = be16_get(rs->rdata + x->rdoff),
 		    .rdata = rs->rdata + x->rdoff + 2,

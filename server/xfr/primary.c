@@ -10,7 +10,6 @@
 #include "zone/changeset.h"
 #include "zone/dump.h"
 
-#define CLASS_IN   1
 #define SOA_RDMAX  (2 * DNAME_MAX + 20)
 #define HIST_DEPTH 100
 
@@ -32,7 +31,7 @@ static void soa_of(const zone_version_t *v, zone_rr_t *rr)
 	*rr = (zone_rr_t){
 	    .owner = zone_version_apex(v)->owner,
 	    .type = ZONE_TYPE_SOA,
-	    .rclass = CLASS_IN,
+	    .rclass = ZONE_CLASS_IN,
 	    .ttl = soa->ttl,
 	    .rdlen = be16_get(soa->rdata),
 	    .rdata = soa->rdata + 2,

@@ -10,17 +10,6 @@
 #include "contrib/base/log.h"
 #include "server/xfr/msg.h"
 
-enum {
-	RCODE_FORMERR = 1,
-	RCODE_SERVFAIL = 2,
-	RCODE_NOTIMP = 4,
-	RCODE_REFUSED = 5,
-	RCODE_NOTAUTH = 9,
-};
-
-#define CLASS_IN  1
-#define CLASS_ANY 255
-
 static xfr_env_t *current_env; /* never written through: const in the API */
 
 const xfr_env_t *xfr_env_publish(const xfr_env_t *env)
@@ -121,22 +110,22 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	const zone_version_t *v = NULL;
 	const xfr_zone_info_t *zi = NULL;
 	if (xfr_request_parse(req, len, &r) != 0)
-		rcode = RCODE_FORMERR;
-	else if (r.qclass != CLASS_IN && r.qclass != CLASS_ANY)
-		rcode = RCODE_REFUSED;
+		rcode = SRV_RCODE_FORMERR;
+	else if (r.qclass != ZONE_CLASS_IN && r.qclass != ZONE_CLASS_ANY)
+		rcode = SRV_RCODE_REFUSED;
 	else if (zones == NULL || (z = zone_set_get(zones, r.qname)) == NULL)
-		rcode = RCODE_NOTAUTH; /* RFC 5936 2.2.1: not authoritative for the zone */
+		rcode = SRV_RCODE_NOTAUTH; /* RFC 5936 2.2.1: not authoritative for the zone */
 	else if ((v = zone_current(z)) == NULL)
-		rcode = RCODE_SERVFAIL;
+		rcode = SRV_RCODE_SERVFAIL;
 	if (rcode == 0) {
 		zi = zone_info(env, r.qname);
 		if (zi == NULL ||
 		    !xfr_acl_allows(zi->acl, zi->acl_count, peer->addr, tsig ? tsig->key : NULL)) {
 			st->refused++;
 			COUNT(zi, refused);
-			rcode = RCODE_REFUSED;
+			rcode = SRV_RCODE_REFUSED;
 		} else if (r.qtype == ZONE_TYPE_AXFR && !peer->tcp) {
-			rcode = RCODE_NOTIMP;
+			rcode = SRV_RCODE_NOTIMP;
 		} else {
 			xfr_out_params_t p = {.req = &r,
 			                      .version = v,
@@ -146,7 +135,7 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 			                      .udp_max = udp_limit(env, &r),
 			                      .edns_payload = env ? env->udp_payload : 1232};
 			if (xfr_out_new(&p, xfr) != 0)
-				rcode = RCODE_SERVFAIL;
+				rcode = SRV_RCODE_SERVFAIL;
 		}
 	}
 	if (rcode != 0) {
@@ -207,12 +196,12 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
 			/* RFC 8945 5.2: NOTAUTH with the TSIG error; tsig_sign applies the MAC rule
 			 * of that error (unsigned for BADKEY/BADSIG, signed for BADTIME) */
 			st->tsig_bad++;
-			*resp_len = error_reply(req, len, RCODE_NOTAUTH, &tsig, now, resp, cap);
+			*resp_len = error_reply(req, len, SRV_RCODE_NOTAUTH, &tsig, now, resp, cap);
 			return XFR_SERVE_REPLY;
 		}
 		if (rc != 0) {
 			st->tsig_bad++;
-			*resp_len = error_reply(req, len, RCODE_FORMERR, NULL, now, resp, cap);
+			*resp_len = error_reply(req, len, SRV_RCODE_FORMERR, NULL, now, resp, cap);
 			return XFR_SERVE_REPLY;
 		}
 		st->tsig_ok++;
