@@ -35,10 +35,12 @@ static void add_name(zone_builder_t *b, const char *owner, uint16_t type, const 
 {
 	static const uint8_t origin[] = "\x07\x65xample\x03\x63om";
 	uint8_t rd[512];
-	memcpy(rd, pre, npre);
+	if (npre > 0)
+		memcpy(rd, pre, npre);
 	int n = dname_from_str(target, origin, rd + npre);
 	FUZZ_CHECK(n > 0);
-	memcpy(rd + npre + (size_t)n, post, npost);
+	if (npost > 0)
+		memcpy(rd + npre + (size_t)n, post, npost);
 	add(b, owner, type, rd, npre + (size_t)n + npost);
 }
 
