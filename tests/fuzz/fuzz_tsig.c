@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "server/xfr/tsig.h"
 #include "tests/fuzz/replay.h"
@@ -35,17 +36,6 @@ static bool g_ready;
 /* Outcomes, printed by the replay: the seeds must reach the valid paths. */
 static unsigned g_req_ok, g_req_err, g_resp0_ok, g_resp1_ok;
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* The server's reply to a request msg whose TSIG starts at tsig_off: the request without its
  * TSIG, QR set, ARCOUNT one lower, RCODE NOTAUTH on a TSIG error. Returns its length. */
 static size_t reply_body(const uint8_t *msg, size_t tsig_off, bool tsig_error)
@@ -54,7 +44,7 @@ static size_t reply_body(const uint8_t *msg, size_t tsig_off, bool tsig_error)
 	g_resp[2] |= 0x80;
 	if (tsig_error)
 		g_resp[3] = (uint8_t)((g_resp[3] & 0xf0) | TSIG_RCODE_NOTAUTH);
-	put16(g_resp + 10, (uint16_t)(get16(g_resp + 10) - 1));
+	be16_put(g_resp + 10, (uint16_t)(be16_get(g_resp + 10) - 1));
 	return tsig_off;
 }
 
@@ -129,7 +119,7 @@ static void as_request(const uint8_t *data, size_t size)
 	if (rc != 0 && rc != SD_ETSIG)
 		return;
 	FUZZ_CHECK(srv.tsig_off >= 12 && srv.tsig_off < size);
-	FUZZ_CHECK(get16(data + 10) >= 1);
+	FUZZ_CHECK(be16_get(data + 10) >= 1);
 	if (rc == 0) {
 		FUZZ_CHECK(srv.key == &g_k1 || srv.key == &g_k2);
 		FUZZ_CHECK(srv.error == TSIG_ERR_NONE);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "server/xfr/serve.h"
 #include "tests/fuzz/replay.h"
@@ -43,11 +44,6 @@ static xfr_env_t g_env;
 static xfr_serve_stats_t g_stats;
 static uint8_t g_resp[FUZZ_RESP_MAX];
 static unsigned g_transfers, g_messages;
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
 
 static void add(zone_builder_t *b, const char *owner, uint16_t type, const uint8_t *rd,
                 size_t rdlen)
@@ -155,56 +151,27 @@ static void build(void)
 	    .keys = g_keys, .nkeys = 1, .zones = &g_zi, .nzones = 1, .udp_payload = 1232};
 }
 
-/* Skip a name in a message we wrote (pointers end it and point backwards); 0 if malformed. */
-static size_t skip_name(const uint8_t *m, size_t len, size_t pos)
-{
-	while (pos < len) {
-		uint8_t l = m[pos];
-		if ((l & 0xc0) == 0xc0)
-			return pos + 2 <= len && (size_t)(((l & 0x3f) << 8) | m[pos + 1]) < pos
-			           ? pos + 2
-			           : 0;
-		if (l & 0xc0)
-			return 0;
-		if (l == 0)
-			return pos + 1;
-		pos += 1u + l;
-	}
-	return 0;
-}
-
 typedef struct walk {
 	unsigned answers;
 	uint16_t first_type, last_type; /* of the answer section */
 } walk_t;
 
+static void note_answer(uint16_t type, void *arg)
+{
+	walk_t *w = arg;
+	if (w->answers == 0)
+		w->first_type = type;
+	w->last_type = type;
+	w->answers++;
+}
+
 /* A message must parse exactly to its end; collects the answer section's types. */
 static void check_message(const uint8_t *req, const uint8_t *m, size_t len, walk_t *w)
 {
 	FUZZ_CHECK(len >= 12 && len <= FUZZ_RESP_MAX);
-	FUZZ_CHECK(get16(m) == get16(req));
+	FUZZ_CHECK(be16_get(m) == be16_get(req));
 	FUZZ_CHECK(m[2] & 0x80);
-	size_t pos = 12;
-	for (unsigned i = 0; i < get16(m + 4); i++) {
-		pos = skip_name(m, len, pos);
-		FUZZ_CHECK(pos != 0 && pos + 4 <= len);
-		pos += 4;
-	}
-	unsigned an = get16(m + 6), rrs = an + get16(m + 8) + get16(m + 10);
-	for (unsigned i = 0; i < rrs; i++) {
-		pos = skip_name(m, len, pos);
-		FUZZ_CHECK(pos != 0 && pos + 10 <= len);
-		uint16_t type = get16(m + pos);
-		if (i < an && w != NULL) {
-			if (w->answers == 0)
-				w->first_type = type;
-			w->last_type = type;
-			w->answers++;
-		}
-		pos += 10 + get16(m + pos + 8);
-		FUZZ_CHECK(pos <= len);
-	}
-	FUZZ_CHECK(pos == len);
+	fuzz_check_message(m, len, w != NULL ? note_answer : NULL, w);
 }
 
 static void drain(const uint8_t *req, xfr_out_t *x)

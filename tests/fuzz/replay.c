@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/log.h"
 
 #define REPLAY_INPUT_MAX (1u << 20)
@@ -135,3 +136,44 @@ int main(int argc, char **argv)
 	return count == 0 ? 1 : ret;
 }
 #endif
+
+/* Step over a name in a message we wrote; 0 when it runs out, uses a reserved label type or
+ * points forwards. */
+static size_t skip_name(const uint8_t *m, size_t len, size_t pos)
+{
+	while (pos < len) {
+		uint8_t l = m[pos];
+		if ((l & 0xc0) == 0xc0)
+			return pos + 2 <= len && (size_t)(((l & 0x3f) << 8) | m[pos + 1]) < pos
+			           ? pos + 2
+			           : 0;
+		if (l & 0xc0)
+			return 0;
+		if (l == 0)
+			return pos + 1;
+		pos += 1u + l;
+	}
+	return 0;
+}
+
+void fuzz_check_message(const uint8_t *m, size_t len, void (*on_answer)(uint16_t type, void *arg),
+                        void *arg)
+{
+	FUZZ_CHECK(len >= 12);
+	size_t pos = 12;
+	for (unsigned i = 0; i < be16_get(m + 4); i++) {
+		pos = skip_name(m, len, pos);
+		FUZZ_CHECK(pos != 0 && pos + 4 <= len);
+		pos += 4;
+	}
+	unsigned an = be16_get(m + 6), rrs = an + be16_get(m + 8) + be16_get(m + 10);
+	for (unsigned i = 0; i < rrs; i++) {
+		pos = skip_name(m, len, pos);
+		FUZZ_CHECK(pos != 0 && pos + 10 <= len);
+		if (i < an && on_answer != NULL)
+			on_answer(be16_get(m + pos), arg);
+		pos += 10 + be16_get(m + pos + 8);
+		FUZZ_CHECK(pos <= len);
+	}
+	FUZZ_CHECK(pos == len);
+}

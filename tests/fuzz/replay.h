@@ -30,6 +30,13 @@ const char *fuzz_tmpdir(void);
 /* Write data[0..size) to path (replacing it). Aborts on error. */
 void fuzz_write_file(const char *path, const uint8_t *data, size_t size);
 
+/* Check a DNS message a target produced: a 12-byte header, then every question and record
+ * of the four sections walked exactly to len, every compression pointer pointing backwards,
+ * no reserved label type. For each answer-section record, on_answer (may be NULL) gets its
+ * type. Aborts through FUZZ_CHECK on any violation. */
+void fuzz_check_message(const uint8_t *m, size_t len, void (*on_answer)(uint16_t type, void *arg),
+                        void *arg);
+
 #define FUZZ_CHECK(cond)                                                                           \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
