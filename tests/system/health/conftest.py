@@ -94,6 +94,17 @@ class Daemon(sdlib.ServerProcess):
         return transitions_in(self.log(), name)
 
 
+def stop_all(started, what):
+    """Stop every process a fixture started (by PID); each must exit 0 with a clean log."""
+    failures = []
+    for d in started:
+        rc = d.stop()
+        log = d.log()
+        if sdlib.SANITIZER_RE.search(log) or rc != 0:
+            failures.append("%s rc=%r\n%s" % (what, rc, log[-4000:]))
+    assert not failures, "\n".join(failures)
+
+
 @pytest.fixture
 def prober_factory(tmp_path):
     """start(health_text, workdir=None) -> Daemon; a second start in the same workdir is a
@@ -110,13 +121,7 @@ def prober_factory(tmp_path):
         return d
 
     yield start
-    failures = []
-    for d in started:
-        rc = d.stop()
-        log = d.log()
-        if sdlib.SANITIZER_RE.search(log) or rc != 0:
-            failures.append("steerdns rc=%r\n%s" % (rc, log[-4000:]))
-    assert not failures, "\n".join(failures)
+    stop_all(started, "steerdns")
 
 
 # --- the test driver (run-time targets only) -----------------------------------------------
@@ -195,13 +200,7 @@ def driver_factory(tmp_path):
         return d
 
     yield start
-    failures = []
-    for d in started:
-        rc = d.stop()
-        log = d.log()
-        if sdlib.SANITIZER_RE.search(log) or rc != 0:
-            failures.append("driver rc=%r\n%s" % (rc, log[-4000:]))
-    assert not failures, "\n".join(failures)
+    stop_all(started, "driver")
 
 
 @pytest.fixture
