@@ -383,6 +383,8 @@ static void tcp_process(tcp_conn_t *c)
 {
 	srv_worker_t *w = c->w;
 	const zone_set_t *zones = srv_zones_current();
+	const xfr_env_t *env = xfr_env_current(); /* once per read, like the zone set */
+	time_t now = time(NULL);
 	srv_peer_t peer = {.addr = (const struct sockaddr *)&c->peer, .tcp = true};
 	size_t pos = 0;
 	if (tcp_xfr_pump(c))
@@ -402,8 +404,8 @@ static void tcp_process(tcp_conn_t *c)
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
 		xfr_serve_t r;
-		size_t len = worker_answer(w, zones, xfr_env_current(), time(NULL), c->in + pos + 2,
-		                           mlen, &peer, o + 2, &c->xfr, &r);
+		size_t len = worker_answer(w, zones, env, now, c->in + pos + 2, mlen, &peer, o + 2,
+		                           &c->xfr, &r);
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);
 			o[1] = (uint8_t)len;
