@@ -21,7 +21,7 @@
 
 #include "health/conf.h"
 #include "health/health.h"
-#include "health/thr.h"
+#include "health/threshold.h"
 
 typedef enum {
 	HEALTH_RES_NONE = 0, /* no check finished yet */

@@ -24,7 +24,7 @@
 #include "health/health.h"
 #include "server/xfr/conf.h"
 #include "server/sock.h"
-#include "zone/name.h"
+#include "dns/name.h"
 
 #define SRV_WORKERS_MAX 256
 

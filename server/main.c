@@ -3,7 +3,7 @@
 #include "contrib/base/log.h"
 #include "server/config.h"
 #include "server/server.h"
-#include "server/zones.h"
+#include "server/zonedb.h"
 #include "steerdns_version.h"
 
 #include <getopt.h>
@@ -140,7 +140,7 @@ static int run_check(const srv_cli_t *cli)
 {
 	srv_config_t *cfg = NULL;
 	int ret = srv_config_load(cli, &cfg);
-	int zret = cfg ? srv_zones_check(cfg) : 0;
+	int zret = cfg ? srv_zonedb_check(cfg) : 0;
 	srv_config_free(cfg);
 	if (ret < 0 || zret < 0) {
 		log_error("check failed");

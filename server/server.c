@@ -7,7 +7,7 @@
 #include "server/engine/answer.h"
 #include "server/worker.h"
 #include "server/xfr/zone.h"
-#include "server/zones.h"
+#include "server/zonedb.h"
 #include "steerdns_version.h"
 
 #include <errno.h>
@@ -28,7 +28,7 @@ struct srv_server {
 	unsigned nsignals;
 	srv_control_t *control;
 	srv_answer_conf_t answer_conf;
-	srv_zones_t *zones;
+	srv_zonedb_t *zones;
 	health_t *health; /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
@@ -284,9 +284,9 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
 	int ret = state_dir_ready(cfg);
 	if (ret == 0)
-		ret = srv_zones_new(&s->zones);
+		ret = srv_zonedb_new(&s->zones);
 	if (ret == 0)
-		ret = srv_zones_apply(s->zones, cfg, true, NULL);
+		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
 	if (ret == 0)
 		ret = start_health(s);
 	if (ret == 0)
@@ -306,7 +306,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	}
 	/* The zones were loaded before the notifier existed: announce what we serve now that
 	 * the workers answer the secondaries' SOA queries, as Knot and BIND do at start. */
-	srv_zones_notify_all(s->zones);
+	srv_zonedb_notify_all(s->zones);
 	log_notice("steerdns %s started: %u worker%s, %zu zone%s", STEERDNS_VERSION, s->nworkers,
 	           s->nworkers == 1 ? "" : "s", cfg->zone_count, cfg->zone_count == 1 ? "" : "s");
 	*out = s;
@@ -336,7 +336,7 @@ void srv_server_free(srv_server_t *s)
 	free(s->workers);
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
-	srv_zones_free(s->zones);
+	srv_zonedb_free(s->zones);
 	rcu_barrier(); /* run the zone versions' pending frees */
 	rcu_unregister_thread();
 	srv_config_free(s->cfg);
@@ -398,7 +398,7 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, srv_t
 static int reload_config(srv_server_t *s, srv_text_t *out)
 {
 	if (!s->cli.config_file) /* quick mode: the command line does not change */
-		return srv_zones_apply(s->zones, s->cfg, false, out);
+		return srv_zonedb_apply(s->zones, s->cfg, false, out);
 	srv_config_t *cfg = NULL;
 	log_set_thread_tee(capture, out);
 	int ret = srv_config_load(&s->cli, &cfg);
@@ -410,7 +410,7 @@ static int reload_config(srv_server_t *s, srv_text_t *out)
 		return ret;
 	}
 	note_restart(s->cfg, cfg, out);
-	ret = srv_zones_apply(s->zones, cfg, false, out); /* it copies what it keeps */
+	ret = srv_zonedb_apply(s->zones, cfg, false, out); /* it copies what it keeps */
 	/* The health section was validated with the rest: apply it even when a zone file
 	 * failed (that zone keeps its old version; the targets are independent of it). */
 	int hret = health_apply(s->health, cfg->health); /* it takes what it keeps */
@@ -433,7 +433,7 @@ int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out)
 		srv_text_printf(out, "'%s' is not a domain name\n", zone);
 		return SD_EPARSE;
 	}
-	int ret = srv_zones_reload(s->zones, apex, out);
+	int ret = srv_zonedb_reload(s->zones, apex, out);
 	if (ret == SD_ENOTFOUND)
 		srv_text_printf(out, "zone %s is not served\n", zone);
 	else if (ret == 0)
@@ -493,6 +493,6 @@ void srv_server_status(srv_server_t *s, srv_text_t *out)
 	srv_text_printf(out, "version: steerdns %s\n", STEERDNS_VERSION);
 	srv_text_printf(out, "uptime: %llds\n", (long long)(now.tv_sec - s->started.tv_sec));
 	srv_text_printf(out, "workers: %u\n", s->nworkers);
-	srv_zones_status(s->zones, out);
+	srv_zonedb_status(s->zones, out);
 	status_counters(s, out);
 }

@@ -3,7 +3,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/xfr/serve.h"
-#include "server/zones.h"
+#include "server/zonedb.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -237,7 +237,7 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 	if (status < 0 || !(events & UV_READABLE))
 		return;
 	rcu_thread_online();
-	const zone_set_t *zones = srv_zones_current();
+	const zone_set_t *zones = srv_zonedb_current();
 	for (unsigned round = 0; round < UDP_ROUNDS; round++) {
 		udp_prepare_recv(w);
 		int n = recvmmsg(u->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
@@ -382,7 +382,7 @@ static bool tcp_xfr_pump(tcp_conn_t *c)
 static void tcp_process(tcp_conn_t *c)
 {
 	srv_worker_t *w = c->w;
-	const zone_set_t *zones = srv_zones_current();
+	const zone_set_t *zones = srv_zonedb_current();
 	const xfr_env_t *env = xfr_env_current(); /* once per read, like the zone set */
 	time_t now = time(NULL);
 	srv_peer_t peer = {.addr = (const struct sockaddr *)&c->peer, .tcp = true};

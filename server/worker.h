@@ -6,7 +6,7 @@
  *                                                 UDP  uv_poll ─ recvmmsg(64) ─ srv_answer ─
  * sendmmsg (reply source = IP(V6)_PKTINFO destination) TCP  uv_listen ─ slot from a fixed pool ─
  * framing ─ srv_answer ─ uv_write (RFC 7766) each callback: rcu_thread_online() ...
- *                                                 srv_zones_current() ... rcu_thread_offline()
+ *                                                 srv_zonedb_current() ... rcu_thread_offline()
  *   srv_worker_stop ── uv_async_send ──▶        close listeners, finish in-flight TCP, exit loop
  *                   ◀── pthread_join ──
  *

@@ -6,7 +6,7 @@
  * arena (see internal.h); the builder is freed in every case.
  */
 #include "zone/internal.h"
-#include "zone/zone.h"
+#include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 
@@ -220,7 +220,7 @@ static void filter_sort_dedupe(zone_builder_t *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		brec_t *r = &b->recs[i];
-		if (r->rclass != ZONE_CLASS_IN) {
+		if (r->rclass != DNS_CLASS_IN) {
 			rec_error(b, r, "class %u is not IN", (unsigned)r->rclass);
 			r->dropped = 1;
 		} else if (!dname_is_subdomain(rec_owner(b, r), b->apex)) {
@@ -354,9 +354,9 @@ static size_t first_added(const zone_builder_t *b, const group_t *g)
 
 static void check_node(zone_builder_t *b, const bnode_t *n, const group_t *g, bool apex)
 {
-	const group_t *cname = find_group(n, g, ZONE_TYPE_CNAME, b);
-	const group_t *dname = find_group(n, g, ZONE_TYPE_DNAME, b);
-	const group_t *soa = find_group(n, g, ZONE_TYPE_SOA, b);
+	const group_t *cname = find_group(n, g, DNS_TYPE_CNAME, b);
+	const group_t *dname = find_group(n, g, DNS_TYPE_DNAME, b);
+	const group_t *soa = find_group(n, g, DNS_TYPE_SOA, b);
 	if (soa && !apex)
 		for (uint32_t i = 0; i < soa->count; i++)
 			rec_error(b, &b->recs[soa->first + i], "SOA record not at the zone apex");
@@ -381,8 +381,8 @@ static void check_node(zone_builder_t *b, const bnode_t *n, const group_t *g, bo
 	 * the DNSSEC records RRSIG and NSEC */
 	for (size_t i = 0; i < n->group_count; i++) {
 		uint16_t t = b->recs[g[n->group_first + i].first].type;
-		if (t == ZONE_TYPE_CNAME || t == ZONE_TYPE_RRSIG || t == ZONE_TYPE_NSEC ||
-		    t == ZONE_TYPE_DNAME)
+		if (t == DNS_TYPE_CNAME || t == DNS_TYPE_RRSIG || t == DNS_TYPE_NSEC ||
+		    t == DNS_TYPE_DNAME)
 			continue;
 		char tn[16];
 		rec_error(b, c0, "CNAME beside other data (%s) at the same name",
@@ -392,11 +392,11 @@ static void check_node(zone_builder_t *b, const bnode_t *n, const group_t *g, bo
 
 static void check_apex(zone_builder_t *b, const bnode_t *apex, const group_t *g)
 {
-	if (!find_group(apex, g, ZONE_TYPE_SOA, b)) {
+	if (!find_group(apex, g, DNS_TYPE_SOA, b)) {
 		log_error("%s: no SOA record at the zone apex", b->apex_str);
 		b->errors++;
 	}
-	if (!find_group(apex, g, ZONE_TYPE_NS, b)) {
+	if (!find_group(apex, g, DNS_TYPE_NS, b)) {
 		log_error("%s: no NS records at the zone apex", b->apex_str);
 		b->errors++;
 	}
@@ -416,7 +416,7 @@ static size_t align_up(size_t x)
 
 static bool has_targets(uint16_t type)
 {
-	return type == ZONE_TYPE_NS || type == ZONE_TYPE_MX || type == ZONE_TYPE_SRV;
+	return type == DNS_TYPE_NS || type == DNS_TYPE_MX || type == DNS_TYPE_SRV;
 }
 
 static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const bnode_t *nodes,
@@ -454,7 +454,7 @@ static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const
 static const zone_node_t *rr_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
 {
 	size_t off = zone_rrset_rr_offset(rs, i);
-	size_t skip = rs->type == ZONE_TYPE_MX ? 2 : rs->type == ZONE_TYPE_SRV ? 6 : 0;
+	size_t skip = rs->type == DNS_TYPE_MX ? 2 : rs->type == DNS_TYPE_SRV ? 6 : 0;
 	uint8_t name[DNAME_MAX];
 	const uint8_t *src = rs->rdata + off + 2 + skip;
 	size_t len = dname_len(src);
@@ -519,11 +519,11 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 				rs->targets = targets;
 				targets += gr->count;
 			}
-			if (rs->type == ZONE_TYPE_NS && i > 0)
+			if (rs->type == DNS_TYPE_NS && i > 0)
 				n->flags |= ZONE_NODE_DELEG;
-			if (rs->type == ZONE_TYPE_CNAME)
+			if (rs->type == DNS_TYPE_CNAME)
 				n->flags |= ZONE_NODE_CNAME;
-			if (rs->type == ZONE_TYPE_DNAME)
+			if (rs->type == DNS_TYPE_DNAME)
 				n->flags |= ZONE_NODE_DNAME;
 		}
 		hash_insert(v, hash, i);
@@ -564,7 +564,7 @@ static void link_nodes(zone_version_t *v)
 				t[r] = rr_target(v, rs, r);
 		}
 	}
-	v->soa = zone_node_rrset(&nodes[0], ZONE_TYPE_SOA);
+	v->soa = zone_node_rrset(&nodes[0], DNS_TYPE_SOA);
 	if (v->soa && v->soa->count >= 1) {
 		/* serial follows the two names (RFC 1035 3.3.13) */
 		const uint8_t *p = v->soa->rdata + 2;
@@ -583,13 +583,13 @@ static void check_tree(zone_builder_t *b, const zone_version_t *v, const group_t
 		const zone_node_t *n = &v->nodes[i];
 		if ((n->flags & ZONE_NODE_DNAME) && i + 1 < v->node_count &&
 		    v->nodes[i + 1].parent && dname_is_subdomain(v->nodes[i + 1].owner, n->owner)) {
-			const zone_rrset_t *rs = zone_node_rrset(n, ZONE_TYPE_DNAME);
+			const zone_rrset_t *rs = zone_node_rrset(n, DNS_TYPE_DNAME);
 			rec_log(b, LOG_LEVEL_WARNING, &b->recs[g[rs - v->nodes[0].rrsets].first],
 			        "DNAME has descendants, which it makes unreachable (RFC 6672 2.4)");
 		}
 		if (!(n->flags & ZONE_NODE_DELEG) || (n->flags & ZONE_NODE_NONAUTH))
 			continue;
-		const zone_rrset_t *ns = zone_node_rrset(n, ZONE_TYPE_NS);
+		const zone_rrset_t *ns = zone_node_rrset(n, DNS_TYPE_NS);
 		const group_t *gr = &g[ns - v->nodes[0].rrsets];
 		for (uint16_t r = 0; r < ns->count; r++) {
 			const uint8_t *target = ns->rdata + zone_rrset_rr_offset(ns, r) + 2;
@@ -600,7 +600,7 @@ static void check_tree(zone_builder_t *b, const zone_version_t *v, const group_t
 				continue;
 			const zone_node_t *t = ns->targets[r];
 			if (t &&
-			    (zone_node_rrset(t, ZONE_TYPE_A) || zone_node_rrset(t, ZONE_TYPE_AAAA)))
+			    (zone_node_rrset(t, DNS_TYPE_A) || zone_node_rrset(t, DNS_TYPE_AAAA)))
 				continue;
 			char tn[1024];
 			rec_error(b, &b->recs[gr->first + r],
@@ -655,7 +655,7 @@ int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
 	v = NULL;
 	ret = 0;
 out:
-	zone_version_free(v);
+	zone_version_unref(v);
 	free(bn);
 	free(g);
 	zone_builder_free(b);

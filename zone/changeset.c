@@ -1,5 +1,6 @@
 /* changeset.c — change sets: building, diff of two versions, apply, condense, serialization. */
 #include "zone/changeset.h"
+#include "zone/builder.h"
 #include "contrib/base/bytes.h"
 
 #include <stdlib.h>
@@ -47,7 +48,7 @@ static size_t rr_read(const uint8_t *p, size_t max, zone_rr_t *rr)
 
 static int soa_serial(const zone_rr_t *rr, uint32_t *serial)
 {
-	if (rr->type != ZONE_TYPE_SOA)
+	if (rr->type != DNS_TYPE_SOA)
 		return SD_EPARSE;
 	size_t m = dname_len_bounded(rr->rdata, rr->rdlen);
 	size_t r = m ? dname_len_bounded(rr->rdata + m, rr->rdlen - m) : 0;
@@ -157,12 +158,12 @@ int zone_changeset_set_soa(zone_changeset_t *cs, const zone_rr_t *from, const zo
 
 int zone_changeset_remove(zone_changeset_t *cs, const zone_rr_t *rr)
 {
-	return rr->type == ZONE_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->removed, rr);
+	return rr->type == DNS_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->removed, rr);
 }
 
 int zone_changeset_add(zone_changeset_t *cs, const zone_rr_t *rr)
 {
-	return rr->type == ZONE_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->added, rr);
+	return rr->type == DNS_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->added, rr);
 }
 
 uint32_t zone_changeset_from(const zone_changeset_t *cs)
@@ -274,7 +275,7 @@ static bool rs_walk_next(rs_walk_t *w, zone_rr_t *rr)
 		return false;
 	rr->owner = w->node->owner;
 	rr->type = w->rs->type;
-	rr->rclass = ZONE_CLASS_IN;
+	rr->rclass = DNS_CLASS_IN;
 	rr->ttl = w->rs->ttl;
 	rr->rdlen = be16_get(w->pos);
 	rr->rdata = w->pos + 2;
@@ -301,7 +302,7 @@ static int put_rrset(rrbuf_t *b, const zone_node_t *node, const zone_rrset_t *rs
 static int put_node(rrbuf_t *b, const zone_node_t *node)
 {
 	for (uint16_t i = 0; i < node->rrset_count; i++) {
-		if (node->rrsets[i].type == ZONE_TYPE_SOA)
+		if (node->rrsets[i].type == DNS_TYPE_SOA)
 			continue;
 		int rc = put_rrset(b, node, &node->rrsets[i]);
 		if (rc < 0)
@@ -362,13 +363,13 @@ static int diff_node(zone_changeset_t *cs, const zone_node_t *a, const zone_node
 		const zone_rrset_t *rb = j < b->rrset_count ? &b->rrsets[j] : NULL;
 		int c = !ra ? 1 : !rb ? -1 : (ra->type > rb->type) - (ra->type < rb->type);
 		if (c < 0) {
-			rc = ra->type == ZONE_TYPE_SOA ? 0 : put_rrset(&cs->removed, a, ra);
+			rc = ra->type == DNS_TYPE_SOA ? 0 : put_rrset(&cs->removed, a, ra);
 			i++;
 		} else if (c > 0) {
-			rc = rb->type == ZONE_TYPE_SOA ? 0 : put_rrset(&cs->added, b, rb);
+			rc = rb->type == DNS_TYPE_SOA ? 0 : put_rrset(&cs->added, b, rb);
 			j++;
 		} else {
-			rc = ra->type == ZONE_TYPE_SOA ? 0 : diff_rrset(cs, a, ra, b, rb);
+			rc = ra->type == DNS_TYPE_SOA ? 0 : diff_rrset(cs, a, ra, b, rb);
 			i++, j++;
 		}
 	}
@@ -379,8 +380,8 @@ static void soa_rr(const zone_version_t *v, zone_rr_t *rr)
 {
 	const zone_rrset_t *soa = zone_version_soa(v);
 	rr->owner = zone_version_apex(v)->owner;
-	rr->type = ZONE_TYPE_SOA;
-	rr->rclass = ZONE_CLASS_IN;
+	rr->type = DNS_TYPE_SOA;
+	rr->rclass = DNS_CLASS_IN;
 	rr->ttl = soa->ttl;
 	rr->rdlen = be16_get(soa->rdata);
 	rr->rdata = soa->rdata + 2;
@@ -479,7 +480,7 @@ static int apply_walk(apply_state_t *st, const zone_version_t *old)
 	for (size_t i = 0; i < zone_version_node_count(old); i++) {
 		const zone_node_t *n = zone_version_node(old, i);
 		for (uint16_t k = 0; k < n->rrset_count; k++) {
-			if (n->rrsets[k].type == ZONE_TYPE_SOA)
+			if (n->rrsets[k].type == DNS_TYPE_SOA)
 				continue;
 			rs_walk_t w;
 			zone_rr_t rr;
@@ -693,7 +694,7 @@ static int take_section(rrbuf_t *b, const uint8_t *data, size_t len, size_t coun
 	zone_rr_t rr;
 	while (pos < len) {
 		size_t n = rr_read(data + pos, len - pos, &rr);
-		if (n == 0 || (rr.type == ZONE_TYPE_SOA) != soa)
+		if (n == 0 || (rr.type == DNS_TYPE_SOA) != soa)
 			return SD_EPARSE;
 		pos += n;
 		seen++;

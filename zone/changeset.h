@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
-#include "zone/zone.h"
+#include "zone/version.h"
 
 /* One RR; pointers into a change set's or a version's memory. */
 typedef struct zone_rr {

@@ -1,5 +1,6 @@
 /* dump.c — a zone version to an RFC 1035 master file, written atomically (ldns prints). */
 #include "zone/dump.h"
+#include "contrib/base/fsutil.h"
 
 #include <ldns/ldns.h>
 #include <limits.h>
@@ -23,7 +24,7 @@ static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const u
 	memcpy(wire, owner, on);
 	uint8_t *p = wire + on;
 	p[0] = (uint8_t)(rs->type >> 8), p[1] = (uint8_t)rs->type;
-	p[2] = 0, p[3] = ZONE_CLASS_IN;
+	p[2] = 0, p[3] = DNS_CLASS_IN;
 	p[4] = (uint8_t)(rs->ttl >> 24), p[5] = (uint8_t)(rs->ttl >> 16);
 	p[6] = (uint8_t)(rs->ttl >> 8), p[7] = (uint8_t)rs->ttl;
 	p[8] = (uint8_t)(rdlen >> 8), p[9] = (uint8_t)rdlen;
@@ -64,7 +65,7 @@ static int put_zone(FILE *f, const zone_version_t *v)
 	for (size_t i = 0; rc == 0 && i < zone_version_node_count(v); i++) {
 		const zone_node_t *n = zone_version_node(v, i);
 		for (uint16_t k = 0; rc == 0 && k < n->rrset_count; k++) {
-			if (n->rrsets[k].type != ZONE_TYPE_SOA || i != 0)
+			if (n->rrsets[k].type != DNS_TYPE_SOA || i != 0)
 				rc = put_rrset(f, n, &n->rrsets[k]);
 		}
 	}
@@ -102,5 +103,5 @@ int zone_write_file(const zone_version_t *v, const char *path)
 		unlink(tmp);
 		return rc;
 	}
-	return zone_fsync_dir(path);
+	return sd_fsync_dir(path);
 }

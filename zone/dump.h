@@ -3,7 +3,7 @@
 #pragma once
 
 #include "contrib/base/compiler.h"
-#include "zone/zone.h"
+#include "zone/version.h"
 
 /* Write v to path in presentation format, atomically: a temporary file in the same directory,
  * fsync, rename over path, fsync the directory. Names are absolute; the SOA comes first, then

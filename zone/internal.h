@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <urcu-qsbr.h>
 
-#include "zone/zone.h"
+#include "zone/version.h"
 
 struct zone_version {
 	struct rcu_head rcu; /* for call_rcu in zone_publish */

@@ -1,6 +1,8 @@
 /* journal.c — append-only change set journal with checksums and torn-tail recovery. */
 #include "zone/journal.h"
 #include "contrib/base/bytes.h"
+#include "contrib/base/crc32c.h"
+#include "contrib/base/fsutil.h"
 
 #include <fcntl.h>
 #include <libgen.h>
@@ -43,31 +45,6 @@ struct zone_journal {
 	size_t cap;
 };
 
-/* --- CRC32C, reflected polynomial 0x82F63B78 --- */
-
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-		crc_table[i] = c;
-	}
-}
-
-uint32_t zone_crc32c(uint32_t crc, const void *data, size_t len)
-{
-	pthread_once(&crc_once, crc_init);
-	const uint8_t *p = data;
-	crc = ~crc;
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
 /* --- helpers --- */
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
@@ -100,20 +77,6 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* fsync the directory holding path, so a created or renamed entry survives a crash. */
-int zone_fsync_dir(const char *path)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	int dfd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return sd_errno();
-	int rc = fsync(dfd) < 0 ? sd_errno() : 0;
-	close(dfd);
-	return rc;
-}
-
 static size_t header_build(const uint8_t *apex, uint8_t *buf)
 {
 	size_t al = dname_len(apex);
@@ -122,7 +85,7 @@ static size_t header_build(const uint8_t *apex, uint8_t *buf)
 	*p++ = (uint8_t)al;
 	memcpy(p, apex, al);
 	p += al;
-	p = be32_put(p, zone_crc32c(0, buf, (size_t)(p - buf)));
+	p = be32_put(p, sd_crc32c(0, buf, (size_t)(p - buf)));
 	return (size_t)(p - buf);
 }
 
@@ -167,7 +130,7 @@ static int header_check(zone_journal_t *j, uint64_t size)
 			size_t hl = MAGIC_LEN + 4 + 1 + al;
 			uint8_t other[sizeof(want)];
 			if (pread_full(j->fd, other, hl + 4, 0) == 0 &&
-			    zone_crc32c(0, other, hl) == be32_get(other + hl))
+			    sd_crc32c(0, other, hl) == be32_get(other + hl))
 				return SD_ESEMANTIC;
 		}
 		return SD_ECHECKSUM;
@@ -198,7 +161,7 @@ static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *
 	if (!buf)
 		return -ENOMEM;
 	int rc = pread_full(j->fd, buf, e->len + ENTRY_CRC, off + ENTRY_HDR);
-	uint32_t crc = zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), buf, e->len);
+	uint32_t crc = sd_crc32c(sd_crc32c(0, hdr, ENTRY_HDR), buf, e->len);
 	*why = "checksum mismatch";
 	if (rc == 0 && crc != be32_get(buf + e->len))
 		rc = SD_ECHECKSUM;
@@ -246,7 +209,7 @@ static int create_header(zone_journal_t *j)
 	if (rc == 0 && fsync(j->fd) < 0)
 		rc = sd_errno();
 	if (rc == 0)
-		rc = zone_fsync_dir(j->path);
+		rc = sd_fsync_dir(j->path);
 	j->header_len = len;
 	j->end = len;
 	return rc;
@@ -325,7 +288,7 @@ int zone_journal_append(zone_journal_t *j, const zone_changeset_t *cs)
 	              .to = zone_changeset_to(cs)};
 	uint8_t hdr[ENTRY_HDR], crc[ENTRY_CRC];
 	be32_put(be32_put(be32_put(be32_put(hdr, ENTRY_MAGIC), e.len), e.from), e.to);
-	be32_put(crc, zone_crc32c(zone_crc32c(0, hdr, ENTRY_HDR), payload, len));
+	be32_put(crc, sd_crc32c(sd_crc32c(0, hdr, ENTRY_HDR), payload, len));
 	rc = pwrite_full(j->fd, hdr, ENTRY_HDR, e.off);
 	if (rc == 0)
 		rc = pwrite_full(j->fd, payload, len, e.off + ENTRY_HDR);
@@ -498,7 +461,7 @@ int zone_journal_compact(zone_journal_t *j, uint32_t file_serial)
 		unlink(tmp);
 		return rc;
 	}
-	rc = zone_fsync_dir(j->path);
+	rc = sd_fsync_dir(j->path);
 	close(j->fd);
 	j->fd = fd;
 	uint64_t shift = start - j->header_len;

@@ -65,10 +65,3 @@ void zone_journal_free_list(zone_changeset_t **list, size_t n);
  * SD_ESEMANTIC: dropping entries the file does not contain would lose them), keep only the
  * newest entries within half the limits and rewrite the journal atomically. */
 int zone_journal_compact(zone_journal_t *j, uint32_t file_serial) SD_NONNULL(1) SD_WUR;
-
-/* CRC32C (Castagnoli) of data, continuing from crc (start with 0). Pure. */
-uint32_t zone_crc32c(uint32_t crc, const void *data, size_t len);
-
-/* fsync the directory that holds path, so that a file created or renamed there survives a
- * crash. Returns 0 or a negated errno. */
-int zone_fsync_dir(const char *path) SD_NONNULL(1) SD_WUR;

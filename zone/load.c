@@ -19,9 +19,10 @@
  *
  * Every file read is noted with its identity at open (fstat of the descriptor read) and the
  * SHA-256 of the bytes read, so that a reload can tell whether the main file or any included
- * file changed without reading the files before the load as well (zone_load_file_ex()).
+ * file changed without reading the files before the load as well (zone_load_file()).
  */
-#include "zone/zone.h"
+#include "zone/builder.h"
+#include "zone/load.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 
@@ -558,8 +559,8 @@ static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned
 	return ret;
 }
 
-int zone_load_file_ex(const uint8_t *apex, const char *path, zone_load_info_t *info,
-                      zone_version_t **out)
+static int load_zone(const uint8_t *apex, const char *path, zone_load_info_t *info,
+                     zone_version_t **out)
 {
 	load_ctx_t c = {.info = info};
 	load_state_t st = {.ttl = LOAD_DEFAULT_TTL};
@@ -592,10 +593,13 @@ out:
 	return ret;
 }
 
-int zone_load_file(const uint8_t *apex, const char *path, zone_version_t **out)
+int zone_load_file(const uint8_t *apex, const char *path, zone_load_info_t *info,
+                   zone_version_t **out)
 {
-	zone_load_info_t info;
-	int ret = zone_load_file_ex(apex, path, &info, out);
-	zone_load_info_free(&info);
+	if (info != NULL)
+		return load_zone(apex, path, info, out);
+	zone_load_info_t scratch;
+	int ret = load_zone(apex, path, &scratch, out);
+	zone_load_info_free(&scratch);
 	return ret;
 }

@@ -18,7 +18,7 @@
 #include "contrib/base/err.h"
 #include "server/engine/query.h"
 #include "server/engine/wire.h"
-#include "zone/name.h"
+#include "dns/name.h"
 #include "zone/zone.h"
 
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
@@ -83,7 +83,7 @@ static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
 		uint16_t rdlen = be16_get(rs->rdata + off);
-		int ret = srv_wire_rr(&ctx->w, owner, rs->type, ZONE_CLASS_IN, ttl,
+		int ret = srv_wire_rr(&ctx->w, owner, rs->type, DNS_CLASS_IN, ttl,
 		                      rs->rdata + off + 2, rdlen);
 		if (ret < 0) {
 			srv_wire_rollback(&ctx->w, m);
@@ -121,7 +121,7 @@ static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8
                       uint16_t qtype)
 {
 	ctx->answer_node = src;
-	if (qtype == ZONE_TYPE_ANY) {
+	if (qtype == DNS_TYPE_ANY) {
 		if (src->rrset_count == 0)
 			return put_soa(ctx);
 		uint16_t n = ctx->tcp ? src->rrset_count : 1;
@@ -166,7 +166,7 @@ static bool in_answer(const srv_answer_ctx_t *ctx, const zone_node_t *n, uint16_
 	if (n != ctx->answer_node)
 		return false;
 	uint16_t qtype = ctx->q.qtype;
-	if (qtype == ZONE_TYPE_ANY)
+	if (qtype == DNS_TYPE_ANY)
 		return ctx->tcp || (n->rrset_count > 0 && n->rrsets[0].type == type);
 	return qtype == type;
 }
@@ -175,7 +175,7 @@ static bool in_answer(const srv_answer_ctx_t *ctx, const zone_node_t *n, uint16_
  * the answer (TC); optional data is left out when it does not fit. */
 static int put_addresses(srv_answer_ctx_t *ctx, const zone_node_t *n, bool required)
 {
-	static const uint16_t types[] = {ZONE_TYPE_A, ZONE_TYPE_AAAA};
+	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 	for (size_t i = 0; i < SD_ARRAY_LEN(types); i++) {
 		const zone_rrset_t *rs = zone_node_rrset(n, types[i]);
 		if (rs == NULL || in_answer(ctx, n, types[i]))
@@ -204,7 +204,7 @@ static void put_additional(srv_answer_ctx_t *ctx)
  * other in-zone targets follow when they fit (RFC 9471 3.2). */
 static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 {
-	const zone_rrset_t *ns = zone_node_rrset(cut, ZONE_TYPE_NS);
+	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (ns == NULL)
 		return 0;
 	int ret = put_rrset(ctx, SEC_NS, cut->owner, ns, ns->ttl);
@@ -249,7 +249,7 @@ static const zone_node_t *redirect_of(const zone_node_t *node, bool exact)
 static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_t *owner,
                      unsigned hop, const uint8_t **next)
 {
-	const zone_rrset_t *d = zone_node_rrset(top, ZONE_TYPE_DNAME);
+	const zone_rrset_t *d = zone_node_rrset(top, DNS_TYPE_DNAME);
 	*next = NULL;
 	if (d == NULL || d->count == 0)
 		return 0;
@@ -263,7 +263,7 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	if (tlen == 0)
 		return 0;
 	if (plen + tlen > DNAME_MAX) {
-		ctx->rcode = SRV_RCODE_YXDOMAIN;
+		ctx->rcode = DNS_RCODE_YXDOMAIN;
 		return 0;
 	}
 	uint8_t *s = ctx->synth[hop];
@@ -272,9 +272,9 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	srv_wire_mark_t m = srv_wire_mark(&ctx->w);
 	ret = srv_wire_name(&ctx->w, owner, true);
 	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, ZONE_TYPE_CNAME);
+		ret = srv_wire_u16(&ctx->w, DNS_TYPE_CNAME);
 	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, ZONE_CLASS_IN);
+		ret = srv_wire_u16(&ctx->w, DNS_CLASS_IN);
 	if (ret == 0)
 		ret = srv_wire_u32(&ctx->w, d->ttl);
 	if (ret == 0)
@@ -315,13 +315,13 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 	*next = NULL;
 	const zone_node_t *src = exact ? node : node->wildcard;
 	if (src == NULL) {
-		ctx->rcode = SRV_RCODE_NXDOMAIN;
+		ctx->rcode = DNS_RCODE_NXDOMAIN;
 		return put_soa(ctx);
 	}
-	ctx->rcode = SRV_RCODE_NOERROR; /* RFC 6604: the last lookup's rcode */
+	ctx->rcode = DNS_RCODE_NOERROR; /* RFC 6604: the last lookup's rcode */
 	const zone_rrset_t *cname = NULL;
-	if ((src->flags & ZONE_NODE_CNAME) && qtype != ZONE_TYPE_CNAME && qtype != ZONE_TYPE_ANY)
-		cname = zone_node_rrset(src, ZONE_TYPE_CNAME);
+	if ((src->flags & ZONE_NODE_CNAME) && qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY)
+		cname = zone_node_rrset(src, DNS_TYPE_CNAME);
 	if (cname == NULL || cname->count == 0)
 		return put_answer(ctx, src, owner, qtype);
 	int ret = put_rrset(ctx, SEC_AN, owner, cname, cname->ttl);
@@ -346,7 +346,7 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
 		int ret;
 		if (top != NULL && (top->flags & ZONE_NODE_DELEG)) {
 			/* DS lives on the parent side of the cut (RFC 4035 3.1.4.1). */
-			if (qtype == ZONE_TYPE_DS && exact && node == top)
+			if (qtype == DNS_TYPE_DS && exact && node == top)
 				return put_answer(ctx, node, owner, qtype);
 			/* A chain that enters a delegation ends in its referral: RFC 1034
 			 * 4.3.2 step 3a restarts at step 1, and step 3b then copies the NS
@@ -383,8 +383,8 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	    (q->qname_len == sizeof(hostname_bind) &&
 	     !memcmp(name, hostname_bind, sizeof(hostname_bind)));
 	const char *id = ctx->conf->identity;
-	if (!known || id == NULL || (q->qtype != ZONE_TYPE_TXT && q->qtype != ZONE_TYPE_ANY)) {
-		ctx->rcode = SRV_RCODE_REFUSED;
+	if (!known || id == NULL || (q->qtype != DNS_TYPE_TXT && q->qtype != DNS_TYPE_ANY)) {
+		ctx->rcode = DNS_RCODE_REFUSED;
 		return;
 	}
 	ctx->aa = true;
@@ -395,9 +395,9 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	if (ret == 0)
 		ret = srv_wire_name(w, q->qname, true);
 	if (ret == 0)
-		ret = srv_wire_u16(w, ZONE_TYPE_TXT);
+		ret = srv_wire_u16(w, DNS_TYPE_TXT);
 	if (ret == 0)
-		ret = srv_wire_u16(w, ZONE_CLASS_CH);
+		ret = srv_wire_u16(w, DNS_CLASS_CH);
 	if (ret == 0)
 		ret = srv_wire_u32(w, 0);
 	if (ret == 0)
@@ -433,7 +433,7 @@ static bool reserved_qtype(uint16_t qtype)
 static const zone_t *find_zone(const zone_set_t *zones, const uint8_t *name, uint16_t qtype)
 {
 	const zone_t *z = zone_set_find(zones, name);
-	if (z == NULL || qtype != ZONE_TYPE_DS || name[0] == 0 || !dname_equal(zone_apex(z), name))
+	if (z == NULL || qtype != DNS_TYPE_DS || name[0] == 0 || !dname_equal(zone_apex(z), name))
 		return z;
 	const zone_t *parent = zone_set_find(zones, name + 1 + name[0]);
 	return parent != NULL ? parent : z;
@@ -442,23 +442,23 @@ static const zone_t *find_zone(const zone_set_t *zones, const uint8_t *name, uin
 static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
 	uint16_t qtype = ctx->q.qtype;
-	if (qtype == ZONE_TYPE_AXFR || qtype == ZONE_TYPE_IXFR) {
+	if (qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR) {
 		ctx->rcode =
-		    SRV_RCODE_REFUSED; /* served by server/xfr; reached only without defer_xfr */
+		    DNS_RCODE_REFUSED; /* served by server/xfr; reached only without defer_xfr */
 		return;
 	}
 	if (reserved_qtype(qtype)) {
-		ctx->rcode = SRV_RCODE_NOTIMP;
+		ctx->rcode = DNS_RCODE_NOTIMP;
 		return;
 	}
 	const zone_t *z = zones != NULL ? find_zone(zones, ctx->names[0], qtype) : NULL;
 	if (z == NULL) {
-		ctx->rcode = SRV_RCODE_REFUSED;
+		ctx->rcode = DNS_RCODE_REFUSED;
 		return;
 	}
 	ctx->v = zone_current(z);
 	if (ctx->v == NULL) { /* configured but never loaded */
-		ctx->rcode = SRV_RCODE_SERVFAIL;
+		ctx->rcode = DNS_RCODE_SERVFAIL;
 		return;
 	}
 	ctx->aa = true;
@@ -473,15 +473,15 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
 	const srv_query_t *q = &ctx->q;
 	if (q->opcode != 0) {
-		ctx->rcode = SRV_RCODE_NOTIMP;
+		ctx->rcode = DNS_RCODE_NOTIMP;
 		return;
 	}
 	if (q->malformed || q->ancount != 0 || q->nscount != 0) {
-		ctx->rcode = SRV_RCODE_FORMERR;
+		ctx->rcode = DNS_RCODE_FORMERR;
 		return;
 	}
 	if (q->has_opt && q->opt_version > 0) {
-		ctx->rcode = SRV_RCODE_BADVERS;
+		ctx->rcode = DNS_RCODE_BADVERS;
 		ctx->stats.badvers++;
 		return;
 	}
@@ -489,12 +489,12 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 	dname_lower(ctx->names[0]);
 	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
 	 * from IN with IN records, as Knot does. */
-	if (q->qclass == ZONE_CLASS_IN || q->qclass == ZONE_CLASS_ANY)
+	if (q->qclass == DNS_CLASS_IN || q->qclass == DNS_CLASS_ANY)
 		answer_internet(ctx, zones);
-	else if (q->qclass == ZONE_CLASS_CH)
+	else if (q->qclass == DNS_CLASS_CH)
 		answer_chaos(ctx);
 	else
-		ctx->rcode = SRV_RCODE_REFUSED;
+		ctx->rcode = DNS_RCODE_REFUSED;
 }
 
 /* --- the message --- */
@@ -514,7 +514,7 @@ static size_t response_limit(const srv_answer_ctx_t *ctx)
 	}
 	/* room for what the caller appends (a TSIG RR); header, question and OPT always fit
 	 * (with a giant key name the signed message may then be too large, and is dropped) */
-	size_t floor = SRV_HEADER_LEN + (ctx->q.has_question ? ctx->q.question_len : 0) +
+	size_t floor = DNS_HEADER_LEN + (ctx->q.has_question ? ctx->q.question_len : 0) +
 	               (ctx->q.has_opt ? OPT_RR_LEN : 0);
 	return lim > floor + ctx->reserve ? lim - ctx->reserve : floor;
 }
@@ -523,7 +523,7 @@ static size_t response_limit(const srv_answer_ctx_t *ctx)
 static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 {
 	memset(ctx->count, 0, sizeof(ctx->count));
-	ctx->rcode = SRV_RCODE_NOERROR;
+	ctx->rcode = DNS_RCODE_NOERROR;
 	ctx->aa = ctx->tc = false;
 	ctx->v = NULL;
 	ctx->answer_node = NULL;
@@ -531,12 +531,12 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	ctx->limit = response_limit(ctx);
 	/* Room for our OPT is kept back so that it always fits. */
 	srv_wire_init(&ctx->w, resp, ctx->limit - (ctx->q.has_opt ? OPT_RR_LEN : 0));
-	memset(resp, 0, SRV_HEADER_LEN);
-	ctx->w.pos = SRV_HEADER_LEN;
+	memset(resp, 0, DNS_HEADER_LEN);
+	ctx->w.pos = DNS_HEADER_LEN;
 	if (ctx->q.has_question) {
-		memcpy(resp + SRV_HEADER_LEN, req + SRV_HEADER_LEN, ctx->q.question_len);
+		memcpy(resp + DNS_HEADER_LEN, req + DNS_HEADER_LEN, ctx->q.question_len);
 		ctx->w.pos += ctx->q.question_len;
-		srv_wire_comp_add(&ctx->w, ctx->q.qname, SRV_HEADER_LEN);
+		srv_wire_comp_add(&ctx->w, ctx->q.qname, DNS_HEADER_LEN);
 	}
 	ctx->after_question = srv_wire_mark(&ctx->w);
 }
@@ -557,7 +557,7 @@ static void put_opt(srv_answer_ctx_t *ctx)
 	uint8_t root = 0;
 	int ret = srv_wire_put(&ctx->w, &root, 1);
 	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, ZONE_TYPE_OPT);
+		ret = srv_wire_u16(&ctx->w, DNS_TYPE_OPT);
 	if (ret == 0)
 		ret = srv_wire_u16(&ctx->w, ctx->conf->udp_max_payload);
 	if (ret == 0)
@@ -575,12 +575,12 @@ static size_t finish(srv_answer_ctx_t *ctx)
 		truncate_answer(ctx);
 	if (q->has_opt)
 		put_opt(ctx);
-	uint16_t flags = SRV_FLAG_QR | (uint16_t)(q->opcode << 11) | (q->flags & SRV_FLAG_RD) |
-	                 (q->flags & SRV_FLAG_CD) | (ctx->rcode & 0xf);
+	uint16_t flags = DNS_FLAG_QR | (uint16_t)(q->opcode << 11) | (q->flags & DNS_FLAG_RD) |
+	                 (q->flags & DNS_FLAG_CD) | (ctx->rcode & 0xf);
 	if (ctx->aa)
-		flags |= SRV_FLAG_AA;
+		flags |= DNS_FLAG_AA;
 	if (ctx->tc)
-		flags |= SRV_FLAG_TC;
+		flags |= DNS_FLAG_TC;
 	uint8_t *h = ctx->w.buf;
 	be16_put(h, q->id);
 	be16_put(h + 2, flags);
@@ -595,10 +595,10 @@ static size_t finish(srv_answer_ctx_t *ctx)
 /* Requests that server/xfr/serve.c takes: signed ones (any opcode) and transfers. */
 static bool for_xfr_path(const srv_query_t *q)
 {
-	if (q->flags & SRV_FLAG_QR)
+	if (q->flags & DNS_FLAG_QR)
 		return false;
 	return q->has_tsig || (q->opcode == 0 && q->has_question &&
-	                       (q->qtype == ZONE_TYPE_AXFR || q->qtype == ZONE_TYPE_IXFR));
+	                       (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR));
 }
 
 bool srv_answer_deferred(const srv_answer_ctx_t *ctx)
@@ -619,7 +619,7 @@ size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t 
 		st->tcp++;
 	else
 		st->udp++;
-	if (parsed < 0 || (ctx->q.flags & SRV_FLAG_QR)) {
+	if (parsed < 0 || (ctx->q.flags & DNS_FLAG_QR)) {
 		st->dropped++;
 		return 0;
 	}

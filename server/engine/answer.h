@@ -17,21 +17,8 @@
 #include <sys/socket.h>
 
 #include "contrib/base/compiler.h"
+#include "dns/proto.h"
 #include "zone/zoneset.h"
-
-/* Response codes (RFC 1035 4.1.1, RFC 6672 for YXDOMAIN, RFC 8945 for NOTAUTH with TSIG);
- * BADVERS is an extended code: header RCODE 0, OPT extended-rcode 1 (RFC 6891 6.1.3). */
-enum {
-	SRV_RCODE_NOERROR = 0,
-	SRV_RCODE_FORMERR = 1,
-	SRV_RCODE_SERVFAIL = 2,
-	SRV_RCODE_NXDOMAIN = 3,
-	SRV_RCODE_NOTIMP = 4,
-	SRV_RCODE_REFUSED = 5,
-	SRV_RCODE_YXDOMAIN = 6,
-	SRV_RCODE_NOTAUTH = 9,
-	SRV_RCODE_BADVERS = 16,
-};
 
 /* Settings the answer path reads; fixed for the life of a worker generation. */
 typedef struct srv_answer_conf {

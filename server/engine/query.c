@@ -5,7 +5,7 @@
 
 #include "contrib/base/err.h"
 #include "server/engine/wire.h"
-#include "zone/zone.h"
+#include "zone/version.h"
 
 /* The question name must be uncompressed: nothing precedes it that a pointer could name
  * except the header, and it is echoed byte for byte. */
@@ -74,9 +74,9 @@ static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional
 	if (!additional)
 		return 0;
 	uint16_t type = be16_get(rr);
-	if (type == ZONE_TYPE_OPT)
+	if (type == DNS_TYPE_OPT)
 		parse_opt(rr, root, rr + 10, rdlen, q);
-	else if (type == ZONE_TYPE_TSIG)
+	else if (type == DNS_TYPE_TSIG)
 		q->has_tsig = true;
 	else
 		q->malformed = true;
@@ -85,7 +85,7 @@ static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional
 
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 {
-	if (len < SRV_HEADER_LEN)
+	if (len < DNS_HEADER_LEN)
 		return SD_EPARSE;
 	memset(q, 0, sizeof(*q));
 	q->id = be16_get(req);
@@ -96,7 +96,7 @@ int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 	q->nscount = be16_get(req + 8);
 	q->arcount = be16_get(req + 10);
 
-	size_t pos = SRV_HEADER_LEN;
+	size_t pos = DNS_HEADER_LEN;
 	if (q->qdcount != 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
 		q->malformed = true;
 		return 0;

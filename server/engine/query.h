@@ -16,20 +16,8 @@
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
-#include "zone/name.h"
-
-/* Header flag bits (RFC 1035 4.1.1, RFC 4035 for AD/CD) in the 16-bit flags word. */
-enum {
-	SRV_FLAG_QR = 0x8000,
-	SRV_FLAG_AA = 0x0400,
-	SRV_FLAG_TC = 0x0200,
-	SRV_FLAG_RD = 0x0100,
-	SRV_FLAG_RA = 0x0080,
-	SRV_FLAG_AD = 0x0020,
-	SRV_FLAG_CD = 0x0010,
-};
-
-#define SRV_HEADER_LEN 12
+#include "dns/name.h"
+#include "dns/proto.h"
 
 typedef struct srv_query {
 	uint16_t id;

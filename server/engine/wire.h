@@ -24,7 +24,7 @@
 
 #include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
-#include "zone/name.h"
+#include "dns/name.h"
 
 /* Table size: enough for the question, a few RRset owners and their RDATA names; when it is
  * full further names are written uncompressed (correct, just larger). */

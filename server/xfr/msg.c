@@ -4,20 +4,9 @@
 
 #include "contrib/base/err.h"
 
-#define NAME_MAX_LEN 255
-#define LABELS_MAX   128
-#define PTR_MAX      0x3fff
-#define HOPS_MAX     64
-#define PENDING_MAX  (3 * LABELS_MAX)
-
-enum {
-	TYPE_NS = 2,
-	TYPE_CNAME = 5,
-	TYPE_SOA = 6,
-	TYPE_PTR = 12,
-	TYPE_MX = 15,
-	TYPE_OPT = 41,
-};
+#define PTR_MAX     0x3fff
+#define HOPS_MAX    64
+#define PENDING_MAX (3 * DNAME_LABELS_MAX)
 
 /* Compression targets found while writing one RR; entered into the table only once the RR
  * is complete, so a rolled-back RR leaves no dangling offsets behind. */
@@ -104,10 +93,10 @@ static bool room(const xfr_msg_t *m, size_t n)
  * occurrence of its longest possible suffix when compress is set. */
 static int put_name(xfr_msg_t *m, const uint8_t *name, bool compress, pending_t *pend)
 {
-	uint8_t offs[LABELS_MAX];
-	uint32_t hash[LABELS_MAX];
+	uint8_t offs[DNAME_LABELS_MAX];
+	uint32_t hash[DNAME_LABELS_MAX];
 	unsigned n = 0;
-	for (size_t i = 0; name[i] != 0 && n < LABELS_MAX; i += name[i] + 1u) {
+	for (size_t i = 0; name[i] != 0 && n < DNAME_LABELS_MAX; i += name[i] + 1u) {
 		offs[n] = (uint8_t)i;
 		hash[n++] = suffix_hash(name + i);
 	}
@@ -120,7 +109,7 @@ static int put_name(xfr_msg_t *m, const uint8_t *name, bool compress, pending_t 
 			break;
 		}
 	}
-	size_t head = cut < n ? offs[cut] : dname_len_bounded(name, NAME_MAX_LEN);
+	size_t head = cut < n ? offs[cut] : dname_len_bounded(name, DNAME_MAX);
 	if (!room(m, head + (cut < n ? 2 : 0)))
 		return SD_ESPACE;
 	size_t start = m->len;
@@ -154,14 +143,14 @@ static int put_rdata(xfr_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rd
 {
 	size_t pre = 0, names = 1;
 	switch (type) {
-	case TYPE_NS:
-	case TYPE_CNAME:
-	case TYPE_PTR:
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
+	case DNS_TYPE_PTR:
 		break;
-	case TYPE_MX:
+	case DNS_TYPE_MX:
 		pre = 2;
 		break;
-	case TYPE_SOA:
+	case DNS_TYPE_SOA:
 		names = 2;
 		break;
 	default:
@@ -178,9 +167,9 @@ static int put_rdata(xfr_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rd
 		rc = put_name(m, rd + pos, true, pend);
 		pos += l;
 	}
-	if (rc == 0 && type == TYPE_SOA && rdlen - pos != 20)
+	if (rc == 0 && type == DNS_TYPE_SOA && rdlen - pos != 20)
 		return SD_EPARSE;
-	if (rc == 0 && type != TYPE_SOA && pos != rdlen)
+	if (rc == 0 && type != DNS_TYPE_SOA && pos != rdlen)
 		return SD_EPARSE;
 	return rc == 0 ? put_bytes(m, rd + pos, rdlen - pos) : rc;
 }
@@ -198,16 +187,16 @@ uint16_t xfr_msg_count(const xfr_msg_t *m, unsigned section)
 
 int xfr_msg_init(xfr_msg_t *m, uint8_t *buf, size_t limit, uint16_t id, uint16_t flags)
 {
-	if (limit < XFR_MSG_HDR)
+	if (limit < DNS_HEADER_LEN)
 		return SD_ESPACE;
 	memset(m->slot, 0, sizeof(m->slot));
 	m->used = 0;
 	m->buf = buf;
 	m->limit = limit;
-	memset(buf, 0, XFR_MSG_HDR);
+	memset(buf, 0, DNS_HEADER_LEN);
 	be16_put(buf, id);
 	be16_put(buf + 2, flags);
-	m->len = XFR_MSG_HDR;
+	m->len = DNS_HEADER_LEN;
 	return 0;
 }
 
@@ -232,7 +221,7 @@ int xfr_msg_put_rr(xfr_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t r
 	pending_t pend;
 	pend.n = 0;
 	size_t start = m->len;
-	if (dname_len_bounded(owner, NAME_MAX_LEN) == 0 || (rdlen > 0 && rdata == NULL))
+	if (dname_len_bounded(owner, DNAME_MAX) == 0 || (rdlen > 0 && rdata == NULL))
 		return SD_EPARSE;
 	int rc = put_name(m, owner, true, &pend);
 	size_t fixed = m->len; /* type, class, ttl, rdlength follow the owner */
@@ -265,7 +254,7 @@ int xfr_msg_put_opt(xfr_msg_t *m, size_t cap, uint16_t payload)
 		return SD_ESPACE;
 	uint8_t *p = m->buf + m->len;
 	p[0] = 0;
-	be16_put(p + 1, TYPE_OPT);
+	be16_put(p + 1, DNS_TYPE_OPT);
 	be16_put(p + 3, payload);
 	be32_put(p + 5, 0);
 	be16_put(p + 9, 0);

@@ -21,10 +21,10 @@
 
 #include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
-#include "zone/name.h"
+#include "dns/name.h"
+#include "dns/proto.h"
 
 #define XFR_MSG_HASH_SLOTS 2048 /* power of two */
-#define XFR_MSG_HDR        12
 
 typedef struct xfr_msg {
 	uint8_t *buf;
@@ -56,17 +56,6 @@ int xfr_msg_put_opt(xfr_msg_t *m, size_t cap, uint16_t payload) SD_NONNULL(1) SD
 
 /* Section counters (read from the header). */
 uint16_t xfr_msg_count(const xfr_msg_t *m, unsigned section) SD_NONNULL(1);
-
-/* Header flag bits (second header word). */
-enum {
-	XFR_FLAG_QR = 0x8000,
-	XFR_FLAG_AA = 0x0400,
-	XFR_FLAG_TC = 0x0200,
-	XFR_FLAG_RD = 0x0100,
-	XFR_FLAG_CD = 0x0010,
-	XFR_OPCODE_QUERY = 0,
-	XFR_OPCODE_NOTIFY = 4,
-};
 
 /* Section indexes for xfr_msg_count and the header count words. */
 enum { XFR_SEC_QD = 0, XFR_SEC_AN = 1, XFR_SEC_NS = 2, XFR_SEC_AR = 3 };

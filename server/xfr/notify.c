@@ -10,8 +10,8 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/xfr/msg.h"
-#include "zone/name.h"
-#include "zone/zone.h"
+#include "dns/name.h"
+#include "zone/version.h"
 
 #define BODY_MAX 1024
 #define SEND_MAX (BODY_MAX + TSIG_RR_MAX)
@@ -281,15 +281,15 @@ static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t s
 	size_t al = dname_len(p->apex);
 	memcpy(q, p->apex, al);
 	be16_put(q + al, TYPE_SOA);
-	be16_put(q + al + 2, ZONE_CLASS_IN);
+	be16_put(q + al + 2, DNS_CLASS_IN);
 	static xfr_msg_t m; /* control thread only; its table is too large for the stack */
-	uint16_t flags = (uint16_t)(XFR_OPCODE_NOTIFY << 11) | XFR_FLAG_AA;
+	uint16_t flags = (uint16_t)(DNS_OPCODE_NOTIFY << 11) | DNS_FLAG_AA;
 	int rc = xfr_msg_init(&m, p->body, sizeof(p->body), p->id, flags);
 	if (rc == 0)
 		rc = xfr_msg_put_question(&m, q, al + 4);
 	/* RFC 1996 3.7: the answer section may carry the new SOA as a hint */
 	if (rc == 0)
-		rc = xfr_msg_put_rr(&m, p->apex, TYPE_SOA, ZONE_CLASS_IN, ttl, soa, soa_len);
+		rc = xfr_msg_put_rr(&m, p->apex, TYPE_SOA, DNS_CLASS_IN, ttl, soa, soa_len);
 	p->body_len = m.len;
 	return rc;
 }
@@ -357,7 +357,7 @@ int xfr_notify_zone(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const 
 static bool response_matches(const pending_t *p, const uint8_t *m, size_t len)
 {
 	uint8_t qname[DNAME_MAX];
-	size_t pos = XFR_MSG_HDR;
+	size_t pos = DNS_HEADER_LEN;
 	if (be16_get(m + 4) != 1 || dname_parse(m, len, &pos, qname) < 0)
 		return false;
 	dname_lower(qname);
@@ -369,11 +369,11 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 {
 	xfr_notifier_t *n = h->data;
 	const uint8_t *m = (const uint8_t *)buf->base;
-	if (nread < XFR_MSG_HDR || from == NULL)
+	if (nread < DNS_HEADER_LEN || from == NULL)
 		return;
 	size_t len = (size_t)nread;
 	uint16_t fl = be16_get(m + 2);
-	if (!(fl & XFR_FLAG_QR) || ((fl >> 11) & 0xf) != XFR_OPCODE_NOTIFY)
+	if (!(fl & DNS_FLAG_QR) || ((fl >> 11) & 0xf) != DNS_OPCODE_NOTIFY)
 		return;
 	pending_t *p = n->head;
 	while (p != NULL && !(p->state == XFR_NOTIFY_PENDING && p->id == be16_get(m) &&

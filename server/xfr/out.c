@@ -43,7 +43,7 @@ static int parse_rr(const uint8_t *m, size_t len, size_t *pos, wire_rr_t *rr)
 static int parse_ixfr_soa(const uint8_t *m, size_t len, size_t *pos, xfr_request_t *out)
 {
 	wire_rr_t rr;
-	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != ZONE_TYPE_SOA || rr.rdlen < 22)
+	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != DNS_TYPE_SOA || rr.rdlen < 22)
 		return SD_EPARSE;
 	out->serial = be32_get(m + rr.rdata + rr.rdlen - 20);
 	out->has_serial = true;
@@ -53,15 +53,15 @@ static int parse_ixfr_soa(const uint8_t *m, size_t len, size_t *pos, xfr_request
 int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (len < XFR_MSG_HDR)
+	if (len < DNS_HEADER_LEN)
 		return SD_EPARSE;
 	out->id = be16_get(m);
 	out->flags = be16_get(m + 2);
 	uint16_t qd = be16_get(m + 4), an = be16_get(m + 6), ns = be16_get(m + 8);
 	uint16_t ar = be16_get(m + 10);
-	if ((out->flags & XFR_FLAG_QR) || qd != 1 || an != 0)
+	if ((out->flags & DNS_FLAG_QR) || qd != 1 || an != 0)
 		return SD_EPARSE;
-	size_t pos = XFR_MSG_HDR;
+	size_t pos = DNS_HEADER_LEN;
 	int rc = dname_parse(m, len, &pos, out->qname);
 	if (rc < 0 || len - pos < 4)
 		return SD_EPARSE;
@@ -69,16 +69,16 @@ int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
 	out->qtype = be16_get(m + pos);
 	out->qclass = be16_get(m + pos + 2);
 	pos += 4;
-	out->question = m + XFR_MSG_HDR;
-	out->question_len = pos - XFR_MSG_HDR;
+	out->question = m + DNS_HEADER_LEN;
+	out->question_len = pos - DNS_HEADER_LEN;
 	if (out->question_len > QUEST_MAX)
 		return SD_EPARSE; /* a compressed question name: not echoable as is */
-	if (out->qtype == ZONE_TYPE_IXFR && ns != 1)
+	if (out->qtype == DNS_TYPE_IXFR && ns != 1)
 		return SD_EPARSE;
 	for (unsigned i = 0; i < ns; i++) {
-		rc = out->qtype == ZONE_TYPE_IXFR ? parse_ixfr_soa(m, len, &pos, out) : 0;
+		rc = out->qtype == DNS_TYPE_IXFR ? parse_ixfr_soa(m, len, &pos, out) : 0;
 		wire_rr_t rr;
-		if (rc == 0 && out->qtype != ZONE_TYPE_IXFR)
+		if (rc == 0 && out->qtype != DNS_TYPE_IXFR)
 			rc = parse_rr(m, len, &pos, &rr);
 		if (rc != 0)
 			return rc;
@@ -87,7 +87,7 @@ int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
 		wire_rr_t rr;
 		if (parse_rr(m, len, &pos, &rr) != 0)
 			return SD_EPARSE;
-		if (rr.type == ZONE_TYPE_OPT) {
+		if (rr.type == DNS_TYPE_OPT) {
 			out->edns = true;
 			out->edns_payload = rr.rclass;
 		}
@@ -143,8 +143,8 @@ static void soa_rr(const xfr_out_t *x, zone_rr_t *rr)
 	const zone_rrset_t *soa = zone_version_soa(x->v);
 	*rr = (zone_rr_t){
 	    .owner = zone_version_apex(x->v)->owner,
-	    .type = ZONE_TYPE_SOA,
-	    .rclass = ZONE_CLASS_IN,
+	    .type = DNS_TYPE_SOA,
+	    .rclass = DNS_CLASS_IN,
 	    .ttl = soa->ttl,
 	    .rdlen = be16_get(soa->rdata),
 	    .rdata = soa->rdata + 2,
@@ -166,7 +166,7 @@ static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 			continue;
 		}
 		const zone_rrset_t *rs = &n->rrsets[x->rrset];
-		if (x->rr >= rs->count || (x->node == 0 && rs->type == ZONE_TYPE_SOA)) {
+		if (x->rr >= rs->count || (x->node == 0 && rs->type == DNS_TYPE_SOA)) {
 			x->rrset++;
 			x->rr = 0;
 			x->rdoff = 0;
@@ -175,7 +175,7 @@ static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 		*rr = (zone_rr_t){
 		    .owner = n->owner,
 		    .type = rs->type,
-		    .rclass = ZONE_CLASS_IN,
+		    .rclass = DNS_CLASS_IN,
 		    .ttl = rs->ttl,
 		    .rdlen = be16_get(rs->rdata + x->rdoff),
 		    .rdata = rs->rdata + x->rdoff + 2,
@@ -296,9 +296,9 @@ static int fill(xfr_out_t *x, xfr_msg_t *m)
 static int build(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len)
 {
 	size_t reserve = (x->edns ? OPT_LEN : 0) + (x->sign ? x->tsig_len : 0);
-	if (cap <= reserve + XFR_MSG_HDR)
+	if (cap <= reserve + DNS_HEADER_LEN)
 		return SD_ESPACE;
-	uint16_t flags = XFR_FLAG_QR | XFR_FLAG_AA | (x->flags & (XFR_FLAG_RD | XFR_FLAG_CD));
+	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_AA | (x->flags & (DNS_FLAG_RD | DNS_FLAG_CD));
 	xfr_msg_t m;
 	int rc = xfr_msg_init(&m, buf, cap - reserve, x->id, flags);
 	/* RFC 5936 2.2.1: the question goes in the first message; later ones may omit it */
@@ -371,11 +371,11 @@ out:
 int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 {
 	const xfr_request_t *req = p->req;
-	if (req->qtype != ZONE_TYPE_AXFR && req->qtype != ZONE_TYPE_IXFR)
+	if (req->qtype != DNS_TYPE_AXFR && req->qtype != DNS_TYPE_IXFR)
 		return SD_EPARSE;
-	if (req->qtype == ZONE_TYPE_AXFR && p->udp)
+	if (req->qtype == DNS_TYPE_AXFR && p->udp)
 		return SD_EREFUSED; /* RFC 5936 4.2: AXFR is TCP only */
-	if (req->qtype == ZONE_TYPE_IXFR && !req->has_serial)
+	if (req->qtype == DNS_TYPE_IXFR && !req->has_serial)
 		return SD_EPARSE;
 	if (req->question_len > QUEST_MAX)
 		return SD_EPARSE;
@@ -387,7 +387,7 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	x->edns = req->edns;
 	x->edns_payload = p->edns_payload;
 	x->udp = p->udp;
-	x->udp_max = p->udp_max < XFR_MSG_HDR ? 512 : p->udp_max;
+	x->udp_max = p->udp_max < DNS_HEADER_LEN ? 512 : p->udp_max;
 	memcpy(x->question, req->question, req->question_len);
 	x->question_len = req->question_len;
 	x->client_serial = req->serial;
@@ -398,7 +398,7 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	}
 	x->v = zone_version_ref(p->version);
 	x->kind = XFR_OUT_AXFR;
-	int rc = req->qtype == ZONE_TYPE_IXFR ? ixfr_plan(x, p->history) : 0;
+	int rc = req->qtype == DNS_TYPE_IXFR ? ixfr_plan(x, p->history) : 0;
 	if (rc != 0) {
 		xfr_out_free(x);
 		return rc;

@@ -28,8 +28,8 @@
 #include "contrib/base/compiler.h"
 #include "server/xfr/history.h"
 #include "server/xfr/tsig.h"
-#include "zone/name.h"
-#include "zone/zone.h"
+#include "dns/name.h"
+#include "zone/version.h"
 
 /* A parsed transfer (or any) query, pointing into the request bytes. */
 typedef struct xfr_request {

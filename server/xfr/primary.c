@@ -1,4 +1,5 @@
 #include "server/xfr/primary.h"
+#include "zone/load.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,8 @@ static void soa_of(const zone_version_t *v, zone_rr_t *rr)
 	const zone_rrset_t *soa = zone_version_soa(v);
 	*rr = (zone_rr_t){
 	    .owner = zone_version_apex(v)->owner,
-	    .type = ZONE_TYPE_SOA,
-	    .rclass = ZONE_CLASS_IN,
+	    .type = DNS_TYPE_SOA,
+	    .rclass = DNS_CLASS_IN,
 	    .ttl = soa->ttl,
 	    .rdlen = be16_get(soa->rdata),
 	    .rdata = soa->rdata + 2,
@@ -132,7 +133,7 @@ static int replay(zone_version_t **v, zone_changeset_t **list, size_t n)
 		rc = zone_changeset_apply(*v, all, &next);
 	zone_changeset_free(all);
 	if (rc == 0) {
-		zone_version_free(*v);
+		zone_version_unref(*v);
 		*v = next;
 	}
 	return rc;
@@ -162,7 +163,7 @@ static int served_before(xfr_primary_t *p, zone_version_t **out)
 	if (access(p->snapshot, F_OK) != 0)
 		return have_journal ? restart_journal(p, "no snapshot beside the journal") : 0;
 	zone_version_t *v = NULL;
-	int rc = zone_load_file(p->apex, p->snapshot, &v);
+	int rc = zone_load_file(p->apex, p->snapshot, NULL, &v);
 	if (rc != 0) {
 		log_error("%s: snapshot %s not loaded: %s", p->name, p->snapshot, sd_strerror(rc));
 		return restart_journal(p, "the snapshot is unreadable");
@@ -184,7 +185,7 @@ static int served_before(xfr_primary_t *p, zone_version_t **out)
 		}
 	}
 	if (rc != 0) {
-		zone_version_free(v);
+		zone_version_unref(v);
 		return rc;
 	}
 	*out = v;
@@ -199,8 +200,8 @@ int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone
 	if (rc == 0)
 		rc = history_from_journal(p);
 	if (rc != 0) {
-		zone_version_free(base);
-		zone_version_free(file_v);
+		zone_version_unref(base);
+		zone_version_unref(file_v);
 		return rc;
 	}
 	if (base == NULL) { /* first start: the file as it is */
@@ -213,7 +214,7 @@ int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone
 	zone_version_t *nv = NULL;
 	rc = xfr_primary_reload(p, base, file_v, now, &nv);
 	if (rc != 0 || nv != NULL) {
-		zone_version_free(base);
+		zone_version_unref(base);
 		*out = nv;
 		return rc;
 	}
@@ -266,7 +267,7 @@ int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_vers
 	rc = set_serial(p, cs, served, file_v, now, &serial);
 	/* the change set holds copies: drop the file's version before building the new one, so
 	 * a reload peaks at two versions of the zone, not three */
-	zone_version_free(file_v);
+	zone_version_unref(file_v);
 	file_v = NULL;
 	if (rc == 0)
 		rc = zone_changeset_apply(served, cs, &nv);
@@ -276,7 +277,7 @@ int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_vers
 	if (rc != 0) {
 		log_error("%s: change to serial %u not applied: %s", p->name, serial,
 		          sd_strerror(rc));
-		zone_version_free(nv);
+		zone_version_unref(nv);
 		goto out;
 	}
 	log_info("%s: serial %u -> %u (%zu removed, %zu added), journaled", p->name,
@@ -290,7 +291,7 @@ int xfr_primary_reload(xfr_primary_t *p, const zone_version_t *served, zone_vers
 	*out = nv;
 out:
 	zone_changeset_free(cs);
-	zone_version_free(file_v);
+	zone_version_unref(file_v);
 	return rc;
 }
 

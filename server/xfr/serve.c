@@ -28,9 +28,9 @@ const xfr_env_t *xfr_env_current(void)
 static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
 {
 	*has_tsig = false;
-	if (len < XFR_MSG_HDR || be16_get(m + 4) != 1)
+	if (len < DNS_HEADER_LEN || be16_get(m + 4) != 1)
 		return false;
-	size_t pos = XFR_MSG_HDR;
+	size_t pos = DNS_HEADER_LEN;
 	if (dname_skip(m, len, &pos) < 0 || len - pos < 4)
 		return false;
 	*qtype = be16_get(m + pos);
@@ -46,7 +46,7 @@ static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
 			return false;
 		pos += 10 + rdlen;
 	}
-	*has_tsig = be16_get(m + 10) > 0 && type == ZONE_TYPE_TSIG;
+	*has_tsig = be16_get(m + 10) > 0 && type == DNS_TYPE_TSIG;
 	return true;
 }
 
@@ -54,18 +54,18 @@ static bool peek(const uint8_t *m, size_t len, uint16_t *qtype, bool *has_tsig)
 static size_t error_reply(const uint8_t *req, size_t len, unsigned rcode, tsig_ctx_t *tsig,
                           time_t now, uint8_t *resp, size_t cap)
 {
-	if (len < XFR_MSG_HDR || cap < 512)
+	if (len < DNS_HEADER_LEN || cap < 512)
 		return 0;
 	uint16_t fl = be16_get(req + 2);
-	uint16_t flags = (uint16_t)(XFR_FLAG_QR | (fl & 0x7800) | (fl & XFR_FLAG_RD) | rcode);
-	memset(resp, 0, XFR_MSG_HDR);
+	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (fl & 0x7800) | (fl & DNS_FLAG_RD) | rcode);
+	memset(resp, 0, DNS_HEADER_LEN);
 	be16_put(resp, be16_get(req));
 	be16_put(resp + 2, flags);
-	size_t out = XFR_MSG_HDR, pos = XFR_MSG_HDR;
+	size_t out = DNS_HEADER_LEN, pos = DNS_HEADER_LEN;
 	uint8_t name[DNAME_MAX];
 	if (be16_get(req + 4) == 1 && dname_parse(req, len, &pos, name) >= 0 && len - pos >= 4 &&
-	    pos - XFR_MSG_HDR + 4 <= DNAME_MAX + 4 && pos == XFR_MSG_HDR + dname_len(name)) {
-		memcpy(resp + out, req + XFR_MSG_HDR, pos + 4 - XFR_MSG_HDR);
+	    pos - DNS_HEADER_LEN + 4 <= DNAME_MAX + 4 && pos == DNS_HEADER_LEN + dname_len(name)) {
+		memcpy(resp + out, req + DNS_HEADER_LEN, pos + 4 - DNS_HEADER_LEN);
 		out = pos + 4;
 		be16_put(resp + 4, 1);
 	}
@@ -110,22 +110,22 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	const zone_version_t *v = NULL;
 	const xfr_zone_info_t *zi = NULL;
 	if (xfr_request_parse(req, len, &r) != 0)
-		rcode = SRV_RCODE_FORMERR;
-	else if (r.qclass != ZONE_CLASS_IN && r.qclass != ZONE_CLASS_ANY)
-		rcode = SRV_RCODE_REFUSED;
+		rcode = DNS_RCODE_FORMERR;
+	else if (r.qclass != DNS_CLASS_IN && r.qclass != DNS_CLASS_ANY)
+		rcode = DNS_RCODE_REFUSED;
 	else if (zones == NULL || (z = zone_set_get(zones, r.qname)) == NULL)
-		rcode = SRV_RCODE_NOTAUTH; /* RFC 5936 2.2.1: not authoritative for the zone */
+		rcode = DNS_RCODE_NOTAUTH; /* RFC 5936 2.2.1: not authoritative for the zone */
 	else if ((v = zone_current(z)) == NULL)
-		rcode = SRV_RCODE_SERVFAIL;
+		rcode = DNS_RCODE_SERVFAIL;
 	if (rcode == 0) {
 		zi = zone_info(env, r.qname);
 		if (zi == NULL ||
 		    !xfr_acl_allows(zi->acl, zi->acl_count, peer->addr, tsig ? tsig->key : NULL)) {
 			st->refused++;
 			COUNT(zi, refused);
-			rcode = SRV_RCODE_REFUSED;
-		} else if (r.qtype == ZONE_TYPE_AXFR && !peer->tcp) {
-			rcode = SRV_RCODE_NOTIMP;
+			rcode = DNS_RCODE_REFUSED;
+		} else if (r.qtype == DNS_TYPE_AXFR && !peer->tcp) {
+			rcode = DNS_RCODE_NOTIMP;
 		} else {
 			xfr_out_params_t p = {.req = &r,
 			                      .version = v,
@@ -135,7 +135,7 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 			                      .udp_max = udp_limit(env, &r),
 			                      .edns_payload = env ? env->udp_payload : 1232};
 			if (xfr_out_new(&p, xfr) != 0)
-				rcode = SRV_RCODE_SERVFAIL;
+				rcode = DNS_RCODE_SERVFAIL;
 		}
 	}
 	if (rcode != 0) {
@@ -181,11 +181,11 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
 	bool has_tsig = false;
 	*resp_len = 0;
 	*xfr = NULL;
-	if (!peek(req, len, &qtype, &has_tsig) || (be16_get(req + 2) & XFR_FLAG_QR))
+	if (!peek(req, len, &qtype, &has_tsig) || (be16_get(req + 2) & DNS_FLAG_QR))
 		return XFR_SERVE_PASS; /* the engine answers FORMERR or drops */
 	unsigned opcode = (be16_get(req + 2) >> 11) & 0xf;
 	bool is_xfr =
-	    opcode == XFR_OPCODE_QUERY && (qtype == ZONE_TYPE_AXFR || qtype == ZONE_TYPE_IXFR);
+	    opcode == DNS_OPCODE_QUERY && (qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR);
 	if (!has_tsig && !is_xfr)
 		return XFR_SERVE_PASS;
 	tsig_ctx_t tsig, *signer = NULL;
@@ -196,12 +196,12 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_s
 			/* RFC 8945 5.2: NOTAUTH with the TSIG error; tsig_sign applies the MAC rule
 			 * of that error (unsigned for BADKEY/BADSIG, signed for BADTIME) */
 			st->tsig_bad++;
-			*resp_len = error_reply(req, len, SRV_RCODE_NOTAUTH, &tsig, now, resp, cap);
+			*resp_len = error_reply(req, len, DNS_RCODE_NOTAUTH, &tsig, now, resp, cap);
 			return XFR_SERVE_REPLY;
 		}
 		if (rc != 0) {
 			st->tsig_bad++;
-			*resp_len = error_reply(req, len, SRV_RCODE_FORMERR, NULL, now, resp, cap);
+			*resp_len = error_reply(req, len, DNS_RCODE_FORMERR, NULL, now, resp, cap);
 			return XFR_SERVE_REPLY;
 		}
 		st->tsig_ok++;

@@ -12,9 +12,6 @@
 
 #include "contrib/base/err.h"
 
-#define HDR_LEN      12
-#define TYPE_TSIG    250
-#define CLASS_ANY    255
 #define OTHER_TIME   6 /* BADTIME other data: 48-bit server time */
 #define MAC_MIN_OCTS 10
 
@@ -112,9 +109,9 @@ static int parse_tsig_rdata(const uint8_t *msg, size_t len, size_t pos, size_t e
  * (RFC 8945 5.1), and end the message. SD_ENOTFOUND when the message carries none. */
 static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 {
-	if (len < HDR_LEN)
+	if (len < DNS_HEADER_LEN)
 		return SD_EPARSE;
-	size_t pos = HDR_LEN;
+	size_t pos = DNS_HEADER_LEN;
 	unsigned qd = be16_get(msg + 4), an = be16_get(msg + 6), ns = be16_get(msg + 8),
 	         ar = be16_get(msg + 10);
 	for (unsigned i = 0; i < qd; i++) {
@@ -129,7 +126,7 @@ static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 	for (unsigned i = 0; i + 1 < before_last; i++) {
 		if (skip_rr(msg, len, &pos, &type) < 0)
 			return SD_EPARSE;
-		if (type == TYPE_TSIG)
+		if (type == DNS_TYPE_TSIG)
 			return SD_EPARSE; /* a TSIG that is not last */
 	}
 	if (ar == 0)
@@ -139,11 +136,11 @@ static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 	if (dname_parse(msg, len, &p, rr->owner) < 0 || p + 10 > len)
 		return SD_EPARSE;
 	dname_lower(rr->owner);
-	if (be16_get(msg + p) != TYPE_TSIG) {
+	if (be16_get(msg + p) != DNS_TYPE_TSIG) {
 		size_t q = pos;
 		return skip_rr(msg, len, &q, &type) < 0 ? SD_EPARSE : SD_ENOTFOUND;
 	}
-	if (be16_get(msg + p + 2) != CLASS_ANY)
+	if (be16_get(msg + p + 2) != DNS_CLASS_ANY)
 		return SD_EPARSE;
 	size_t end = p + 10 + be16_get(msg + p + 8);
 	if (end != len)
@@ -200,12 +197,12 @@ static void hmac_put_mac(EVP_MAC_CTX *c, const uint8_t *mac, uint16_t mac_len)
 static void hmac_put_msg(EVP_MAC_CTX *c, const uint8_t *msg, size_t body_end, uint16_t id,
                          uint16_t arcount)
 {
-	uint8_t hdr[HDR_LEN];
-	memcpy(hdr, msg, HDR_LEN);
+	uint8_t hdr[DNS_HEADER_LEN];
+	memcpy(hdr, msg, DNS_HEADER_LEN);
 	be16_put(hdr, id);
 	be16_put(hdr + 10, arcount);
-	hmac_put(c, hdr, HDR_LEN);
-	hmac_put(c, msg + HDR_LEN, body_end - HDR_LEN);
+	hmac_put(c, hdr, DNS_HEADER_LEN);
+	hmac_put(c, msg + DNS_HEADER_LEN, body_end - DNS_HEADER_LEN);
 }
 
 /* What goes into one digest besides the message. */
@@ -227,7 +224,7 @@ static void hmac_put_vars(EVP_MAC_CTX *c, const digest_in_t *in)
 	uint8_t buf[16], *p;
 	if (in->full) {
 		hmac_put(c, in->key_name, dname_len(in->key_name));
-		p = be32_put(be16_put(buf, CLASS_ANY), 0);
+		p = be32_put(be16_put(buf, DNS_CLASS_ANY), 0);
 		hmac_put(c, buf, (size_t)(p - buf));
 		hmac_put(c, in->alg_name, dname_len(in->alg_name));
 	}
@@ -483,7 +480,7 @@ static int put_rr(uint8_t *msg, size_t *len, size_t cap, const digest_in_t *in, 
 		return SD_ESPACE;
 	uint8_t *p = msg + *len;
 	memcpy(p, in->key_name, owner);
-	p = be32_put(be16_put(be16_put(p + owner, TYPE_TSIG), CLASS_ANY), 0);
+	p = be32_put(be16_put(be16_put(p + owner, DNS_TYPE_TSIG), DNS_CLASS_ANY), 0);
 	p = be16_put(p, (uint16_t)rdlen);
 	memcpy(p, in->alg_name, alg);
 	p = be16_put(be16_put(wr48(p + alg, in->time_signed), in->fudge), mac_len);
@@ -501,7 +498,7 @@ static int put_rr(uint8_t *msg, size_t *len, size_t cap, const digest_in_t *in, 
 static int sign_common(tsig_ctx_t *ctx, digest_in_t *in, uint8_t *msg, size_t *len, size_t cap,
                        bool with_mac)
 {
-	if (*len < HDR_LEN)
+	if (*len < DNS_HEADER_LEN)
 		return SD_EPARSE;
 	if (!with_mac)
 		return put_rr(msg, len, cap, in, NULL, 0);

@@ -33,7 +33,8 @@
 #include <time.h>
 
 #include "contrib/base/compiler.h"
-#include "zone/name.h"
+#include "dns/name.h"
+#include "dns/proto.h"
 
 #define TSIG_MAC_MAX       64  /* HMAC-SHA512 */
 #define TSIG_SECRET_MAX    512 /* bytes of decoded secret */
@@ -58,8 +59,6 @@ enum {
 	TSIG_ERR_BADTIME = 18,
 	TSIG_ERR_BADTRUNC = 22,
 };
-
-#define TSIG_RCODE_NOTAUTH 9 /* header RCODE of a TSIG error response */
 
 typedef struct tsig_key {
 	uint8_t name[DNAME_MAX]; /* lowercased wire form */

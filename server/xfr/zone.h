@@ -1,6 +1,6 @@
 /* zone.h — the daemon's side of a served zone as a primary (control thread).
  *
- * An xfr_zone_t sits beside each served zone (server/zones.c): it owns the zone's primary
+ * An xfr_zone_t sits beside each served zone (server/zonedb.c): it owns the zone's primary
  * state (journal, serial policy, IXFR history) and a copy of its transfer settings (ACL,
  * NOTIFY targets). The daemon's load path becomes:
  *
@@ -18,6 +18,7 @@
 #include "contrib/base/compiler.h"
 #include "server/xfr/conf.h"
 #include "server/xfr/notify.h"
+#include "zone/load.h"
 #include "zone/zone.h"
 
 typedef struct xfr_zone xfr_zone_t;

@@ -11,7 +11,8 @@
 #include "contrib/base/bytes.h"
 #include "server/engine/answer.h"
 #include "tests/fuzz/replay.h"
-#include "zone/name.h"
+#include "dns/name.h"
+#include "zone/builder.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
 

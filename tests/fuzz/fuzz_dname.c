@@ -14,7 +14,7 @@
 
 #include "contrib/base/err.h"
 #include "tests/fuzz/replay.h"
-#include "zone/name.h"
+#include "dns/name.h"
 
 #define OFFSETS_MAX 64
 #define TEXT_MAX    (DNAME_MAX * 4 + 2) /* every byte as \DDD, plus the dots and NUL */

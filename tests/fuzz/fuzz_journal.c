@@ -19,6 +19,7 @@
 #include "tests/fuzz/replay.h"
 #include "zone/changeset.h"
 #include "zone/journal.h"
+#include "contrib/base/crc32c.h"
 
 #define MAGIC     "SDJRNL\r\n"
 #define MAGIC_LEN 8
@@ -180,7 +181,7 @@ static size_t fix_up(const uint8_t *data, size_t size)
 	g_fixed[MAGIC_LEN + 4] = (uint8_t)al;
 	memcpy(g_fixed + MAGIC_LEN + 5, g_apex, al);
 	size_t hl = MAGIC_LEN + 5 + al;
-	wr32(g_fixed + hl, zone_crc32c(0, g_fixed, hl));
+	wr32(g_fixed + hl, sd_crc32c(0, g_fixed, hl));
 	hl += 4;
 	if (size > MAGIC_LEN + 4 && memcmp(data, MAGIC, MAGIC_LEN) == 0)
 		skip = MAGIC_LEN + 5 + (size_t)data[MAGIC_LEN + 4] + 4;
@@ -193,7 +194,7 @@ static size_t fix_up(const uint8_t *data, size_t size)
 		if (plen > len - off - ENTRY_HDR || len - off - ENTRY_HDR - plen < 4)
 			break;
 		wr32(g_fixed + off + ENTRY_HDR + plen,
-		     zone_crc32c(0, g_fixed + off, ENTRY_HDR + plen));
+		     sd_crc32c(0, g_fixed + off, ENTRY_HDR + plen));
 		off += ENTRY_HDR + plen + 4;
 	}
 	return len;

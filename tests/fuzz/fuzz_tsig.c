@@ -43,7 +43,7 @@ static size_t reply_body(const uint8_t *msg, size_t tsig_off, bool tsig_error)
 	memcpy(g_resp, msg, tsig_off);
 	g_resp[2] |= 0x80;
 	if (tsig_error)
-		g_resp[3] = (uint8_t)((g_resp[3] & 0xf0) | TSIG_RCODE_NOTAUTH);
+		g_resp[3] = (uint8_t)((g_resp[3] & 0xf0) | DNS_RCODE_NOTAUTH);
 	be16_put(g_resp + 10, (uint16_t)(be16_get(g_resp + 10) - 1));
 	return tsig_off;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "zone/builder.h"
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "server/xfr/serve.h"
@@ -85,18 +86,18 @@ static zone_version_t *version(uint32_t serial)
 	}
 	zone_builder_t *b = NULL;
 	FUZZ_CHECK(zone_builder_new(g_apex, &b) == 0);
-	add(b, "@", ZONE_TYPE_SOA, soa, nl + 20);
-	add_name(b, "@", ZONE_TYPE_NS, NULL, 0, "ns1");
-	add_name(b, "@", ZONE_TYPE_NS, NULL, 0, "ns2.example.net.");
+	add(b, "@", DNS_TYPE_SOA, soa, nl + 20);
+	add_name(b, "@", DNS_TYPE_NS, NULL, 0, "ns1");
+	add_name(b, "@", DNS_TYPE_NS, NULL, 0, "ns2.example.net.");
 	const uint8_t a1[4] = {192, 0, 2, 1}, aw[4] = {192, 0, 2, (uint8_t)(80 + serial)};
-	add(b, "ns1", ZONE_TYPE_A, a1, 4);
-	add(b, "www", ZONE_TYPE_A, aw, 4);
+	add(b, "ns1", DNS_TYPE_A, a1, 4);
+	add(b, "www", DNS_TYPE_A, aw, 4);
 	const uint8_t pref[2] = {0, (uint8_t)(10 * serial)};
-	add_name(b, "@", ZONE_TYPE_MX, pref, 2, "mail");
-	add(b, "mail", ZONE_TYPE_A, a1, 4);
-	add_name(b, "c", ZONE_TYPE_CNAME, NULL, 0, "www");
+	add_name(b, "@", DNS_TYPE_MX, pref, 2, "mail");
+	add(b, "mail", DNS_TYPE_A, a1, 4);
+	add_name(b, "c", DNS_TYPE_CNAME, NULL, 0, "www");
 	const uint8_t srv[6] = {0, 0, 0, 5, 0, 80};
-	add_name(b, "_s._tcp", ZONE_TYPE_SRV, srv, 6, "www");
+	add_name(b, "_s._tcp", DNS_TYPE_SRV, srv, 6, "www");
 	/* 30 TXT records of 10 x 255 bytes: about 78 KB, two or more TCP messages. */
 	uint8_t txt[2560];
 	for (int r = 0; r < 30; r++) {
@@ -107,7 +108,7 @@ static zone_version_t *version(uint32_t serial)
 		}
 		char owner[16];
 		snprintf(owner, sizeof(owner), "big%d", r);
-		add(b, owner, ZONE_TYPE_TXT, txt, sizeof(txt));
+		add(b, owner, DNS_TYPE_TXT, txt, sizeof(txt));
 	}
 	zone_version_t *v = NULL;
 	FUZZ_CHECK(zone_builder_finish(b, &v) == 0);
@@ -131,8 +132,8 @@ static void build(void)
 		FUZZ_CHECK(xfr_diff_new(cs, &d) == 0);
 		FUZZ_CHECK(xfr_history_add(g_hist, d) == 0);
 	}
-	zone_version_free(v[0]);
-	zone_version_free(v[1]);
+	zone_version_unref(v[0]);
+	zone_version_unref(v[1]);
 	FUZZ_CHECK(zone_new(g_apex, NULL, &g_zone) == 0);
 	zone_publish(g_zone, v[2]);
 	FUZZ_CHECK(zone_set_new(&g_zone, 1, &g_set) == 0);
@@ -193,7 +194,7 @@ static void drain(const uint8_t *req, xfr_out_t *x)
 	FUZZ_CHECK(msgs == xfr_out_messages(x));
 	FUZZ_CHECK(w.answers == xfr_out_rrs(x));
 	if (rc == 0) {
-		FUZZ_CHECK(w.first_type == ZONE_TYPE_SOA && w.last_type == ZONE_TYPE_SOA);
+		FUZZ_CHECK(w.first_type == DNS_TYPE_SOA && w.last_type == DNS_TYPE_SOA);
 		if (xfr_out_kind(x) == XFR_OUT_IXFR_CURRENT)
 			FUZZ_CHECK(w.answers == 1);
 		else if (xfr_out_kind(x) != XFR_OUT_IXFR_UDP_SOA)

@@ -18,7 +18,7 @@
 #include "contrib/base/err.h"
 #include "tests/fuzz/replay.h"
 #include "zone/changeset.h"
-#include "zone/zone.h"
+#include "zone/load.h"
 
 static const uint8_t g_apex[] = "\x07"
                                 "example\x03"
@@ -66,7 +66,7 @@ static void check_version(const zone_version_t *v)
 	FUZZ_CHECK(apex == zone_version_apex(v));
 	FUZZ_CHECK(dname_equal(apex->owner, g_apex) && (apex->flags & ZONE_NODE_APEX));
 	const zone_rrset_t *soa = zone_version_soa(v);
-	FUZZ_CHECK(soa != NULL && soa->count == 1 && soa == zone_node_rrset(apex, ZONE_TYPE_SOA));
+	FUZZ_CHECK(soa != NULL && soa->count == 1 && soa == zone_node_rrset(apex, DNS_TYPE_SOA));
 	for (size_t i = 0; i < nodes; i++) {
 		const zone_node_t *n = zone_version_node(v, i);
 		FUZZ_CHECK(n->owner_len == dname_len(n->owner));
@@ -98,12 +98,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_write_file(g_path, data, size);
 	zone_version_t *v = NULL;
-	int rc = zone_load_file(g_apex, g_path, &v);
+	int rc = zone_load_file(g_apex, g_path, NULL, &v);
 	FUZZ_CHECK((rc == 0) == (v != NULL));
 	FUZZ_CHECK(rc == 0 || rc == SD_EPARSE || rc == SD_ESEMANTIC || (rc < 0 && rc > -4096));
 	if (v != NULL) {
 		check_version(v);
-		zone_version_free(v);
+		zone_version_unref(v);
 	}
 	return 0;
 }

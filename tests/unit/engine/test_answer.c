@@ -20,7 +20,8 @@
 
 #include "contrib/base/err.h"
 #include "server/engine/answer.h"
-#include "zone/name.h"
+#include "dns/name.h"
+#include "zone/load.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
 
@@ -43,7 +44,7 @@ static zone_t *load(const char *apex_text, const char *path)
 	zone_t *z = NULL;
 	zone_version_t *v = NULL;
 	assert_true(dname_from_str(apex_text, NULL, apex) > 0);
-	assert_int_equal(zone_load_file(apex, path, &v), 0);
+	assert_int_equal(zone_load_file(apex, path, NULL, &v), 0);
 	assert_int_equal(zone_new(apex, path, &z), 0);
 	zone_publish(z, v);
 	return z;

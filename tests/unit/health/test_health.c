@@ -19,7 +19,7 @@
 #include "health/ctl.h"
 #include "health/health.h"
 #include "health/internal.h"
-#include "health/thr.h"
+#include "health/threshold.h"
 
 /* ---- captured error lines ---- */
 

@@ -85,7 +85,7 @@ static void on_secondary_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
 		qend += m[qend] + 1u;
 	qend += 5;
 	memcpy(r, m, qend);
-	uint16_t fl = (uint16_t)((XFR_OPCODE_NOTIFY << 11) | XFR_FLAG_QR | XFR_FLAG_AA | s->rcode);
+	uint16_t fl = (uint16_t)((DNS_OPCODE_NOTIFY << 11) | DNS_FLAG_QR | DNS_FLAG_AA | s->rcode);
 	be16_put(r + 2, fl);
 	be16_put(r + 6, 0);
 	be16_put(r + 8, 0);

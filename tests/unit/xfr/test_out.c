@@ -17,6 +17,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "server/xfr/acl.h"
 #include "server/xfr/history.h"
@@ -279,7 +280,7 @@ static void test_msg_compression(void **state)
 	q[ql++] = 6;
 	q[ql++] = 0;
 	q[ql++] = 1;
-	assert_int_equal(xfr_msg_init(&m, buf, sizeof(buf), 7, XFR_FLAG_QR), 0);
+	assert_int_equal(xfr_msg_init(&m, buf, sizeof(buf), 7, DNS_FLAG_QR), 0);
 	assert_int_equal(xfr_msg_put_question(&m, q, ql), 0);
 	wire_name("www.example.com.", owner);
 	wire_name("web.example.com.", rd);
@@ -341,7 +342,7 @@ static void test_axfr_multi_message(void **state)
 	size_t ql = mkquery(q, LDNS_RR_TYPE_AXFR, 0, false);
 	xfr_out_t *x = start(q, ql, v, NULL, false, 0, NULL);
 	assert_int_equal(xfr_out_kind(x), XFR_OUT_AXFR);
-	zone_version_free(v); /* the transfer holds its own reference */
+	zone_version_unref(v); /* the transfer holds its own reference */
 	run_t r;
 	run_xfr(x, 65535, &r, NULL);
 	assert_true(r.messages >= 2);
@@ -372,7 +373,7 @@ static void test_axfr_small_buffers_and_edns(void **state)
 	assert_int_equal(r.with_opt, r.messages); /* RFC 6891 7: OPT in every response */
 	check_axfr(&r, &expect, 7);
 	xfr_out_free(x);
-	zone_version_free(v);
+	zone_version_unref(v);
 	set_free(&r.rrs);
 	set_free(&expect);
 }
@@ -384,11 +385,11 @@ static void test_axfr_udp_refused(void **state)
 	size_t ql = mkquery(q, LDNS_RR_TYPE_AXFR, 0, false);
 	xfr_request_t req;
 	assert_int_equal(xfr_request_parse(q, ql, &req), 0);
-	assert_int_equal(req.qtype, ZONE_TYPE_AXFR);
+	assert_int_equal(req.qtype, DNS_TYPE_AXFR);
 	xfr_out_params_t p = {.req = &req, .version = v, .udp = true, .udp_max = 512};
 	xfr_out_t *x = NULL;
 	assert_int_equal(xfr_out_new(&p, &x), SD_EREFUSED);
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_axfr_tsig_every_message(void **state)
@@ -412,7 +413,7 @@ static void test_axfr_tsig_every_message(void **state)
 	assert_true(r.messages >= 2);
 	check_axfr(&r, &expect, 99);
 	xfr_out_free(x);
-	zone_version_free(v);
+	zone_version_unref(v);
 	set_free(&r.rrs);
 	set_free(&expect);
 }
@@ -450,9 +451,9 @@ static int ixfr_setup(void **state)
 static int ixfr_teardown(void **state)
 {
 	ixfr_fixture_t *f = *state;
-	zone_version_free(f->v1);
-	zone_version_free(f->v2);
-	zone_version_free(f->v3);
+	zone_version_unref(f->v1);
+	zone_version_unref(f->v2);
+	zone_version_unref(f->v3);
 	set_free(&f->e1);
 	set_free(&f->e2);
 	set_free(&f->e3);
@@ -605,7 +606,7 @@ static void test_ixfr_udp(void **state)
 	xfr_out_free(x);
 	set_free(&r.rrs);
 	set_free(&e4);
-	zone_version_free(v4);
+	zone_version_unref(v4);
 	xfr_history_free(h);
 }
 
@@ -715,7 +716,7 @@ static void test_request_parse(void **state)
 	xfr_request_t r;
 	size_t ql = mkquery(q, LDNS_RR_TYPE_IXFR, 12345, true);
 	assert_int_equal(xfr_request_parse(q, ql, &r), 0);
-	assert_int_equal(r.qtype, ZONE_TYPE_IXFR);
+	assert_int_equal(r.qtype, DNS_TYPE_IXFR);
 	assert_true(r.has_serial);
 	assert_int_equal(r.serial, 12345);
 	assert_true(r.edns);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
+#include "zone/load.h"
 #include "contrib/base/err.h"
 #include "server/xfr/out.h"
 #include "server/xfr/primary.h"
@@ -36,7 +37,7 @@ static void write_zone(uint32_t serial, const char *extra)
 static zone_version_t *load(void)
 {
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file(apex, zfile, &v), 0);
+	assert_int_equal(zone_load_file(apex, zfile, NULL, &v), 0);
 	return v;
 }
 
@@ -88,7 +89,7 @@ static zone_version_t *reload(xfr_primary_t *p, zone_version_t *served, bool syn
 
 static xfr_out_kind_t ixfr_kind(const xfr_primary_t *p, const zone_version_t *v, uint32_t from)
 {
-	xfr_request_t req = {.id = 1, .qtype = ZONE_TYPE_IXFR, .qclass = 1, .has_serial = true};
+	xfr_request_t req = {.id = 1, .qtype = DNS_TYPE_IXFR, .qclass = 1, .has_serial = true};
 	static const uint8_t q[] = {7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
 	                            'c', 'o', 'm', 0,   0,   251, 0,   1};
 	req.question = q;
@@ -105,9 +106,9 @@ static xfr_out_kind_t ixfr_kind(const xfr_primary_t *p, const zone_version_t *v,
 static uint32_t snapshot_serial(void)
 {
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file(apex, sfile, &v), 0);
+	assert_int_equal(zone_load_file(apex, sfile, NULL, &v), 0);
 	uint32_t s = zone_version_serial(v);
-	zone_version_free(v);
+	zone_version_unref(v);
 	return s;
 }
 
@@ -115,7 +116,7 @@ static uint32_t file_serial(void)
 {
 	zone_version_t *v = load();
 	uint32_t s = zone_version_serial(v);
-	zone_version_free(v);
+	zone_version_unref(v);
 	return s;
 }
 
@@ -188,11 +189,11 @@ static void test_reload_serials_and_restart(void **state)
 	xfr_primary_stats(p, &st);
 	assert_int_equal(st.journal_depth, 3);
 
-	zone_version_free(v);
-	zone_version_free(v2);
-	zone_version_free(v3);
-	zone_version_free(r);
-	zone_version_free(r2);
+	zone_version_unref(v);
+	zone_version_unref(v2);
+	zone_version_unref(v3);
+	zone_version_unref(r);
+	zone_version_unref(r2);
 	xfr_primary_close(p);
 	rcu_barrier_qsbr();
 }
@@ -218,10 +219,10 @@ static void test_replay_when_snapshot_behind(void **state)
 	assert_non_null(zone_version_find(r, b, sizeof(b)));
 	assert_int_equal(snapshot_serial(), 20);
 	assert_int_equal(ixfr_kind(p, r, 20), XFR_OUT_IXFR);
-	zone_version_free(v);
-	zone_version_free(v2);
-	zone_version_free(v3);
-	zone_version_free(r);
+	zone_version_unref(v);
+	zone_version_unref(v2);
+	zone_version_unref(v3);
+	zone_version_unref(r);
 	xfr_primary_close(p);
 	rcu_barrier_qsbr();
 }
@@ -244,7 +245,7 @@ static void test_limit_writes_snapshot(void **state)
 		zone_version_t *next = reload(p, cur, true);
 		assert_non_null(next);
 		if (cur != v)
-			zone_version_free(cur);
+			zone_version_unref(cur);
 		cur = next;
 		/* below the limit the snapshot stays; at 5 entries (> 4) it catches up */
 		assert_int_equal(snapshot_serial(), i < 5 ? 40 : 45);
@@ -254,9 +255,9 @@ static void test_limit_writes_snapshot(void **state)
 	assert_true(st.journal_depth <= 2);
 	zone_version_t *r = restart(&p);
 	assert_int_equal(zone_version_serial(r), 45);
-	zone_version_free(v);
-	zone_version_free(cur);
-	zone_version_free(r);
+	zone_version_unref(v);
+	zone_version_unref(cur);
+	zone_version_unref(r);
 	xfr_primary_close(p);
 	rcu_barrier_qsbr();
 }
@@ -285,7 +286,7 @@ static void test_torn_tail_and_lost_snapshot(void **state)
 	/* snapshot 30 + journal -> 31; the file differs from 31, so it becomes 32 again */
 	assert_int_equal(zone_version_serial(r), 32);
 	uint8_t x[] = {1, 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
-	const zone_rrset_t *xa = zone_node_rrset(zone_version_find(r, x, sizeof(x)), ZONE_TYPE_A);
+	const zone_rrset_t *xa = zone_node_rrset(zone_version_find(r, x, sizeof(x)), DNS_TYPE_A);
 	assert_int_equal(xa->rdata[2 + 3], 12);
 	xfr_primary_stats_t st;
 	xfr_primary_stats(p, &st);
@@ -302,12 +303,12 @@ static void test_torn_tail_and_lost_snapshot(void **state)
 	xfr_primary_stats(p, &st);
 	assert_int_equal(st.journal_depth, 0);
 	xfr_primary_close(p);
-	zone_version_free(v);
-	zone_version_free(v2);
-	zone_version_free(v3);
-	zone_version_free(r);
-	zone_version_free(r2);
-	zone_version_free(r3);
+	zone_version_unref(v);
+	zone_version_unref(v2);
+	zone_version_unref(v3);
+	zone_version_unref(r);
+	zone_version_unref(r2);
+	zone_version_unref(r3);
 	rcu_barrier_qsbr();
 }
 

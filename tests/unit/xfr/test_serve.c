@@ -13,6 +13,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "server/xfr/serve.h"
 

@@ -1,4 +1,4 @@
-/* test_include.c — the files a load read (zone_load_file_ex): the main file and nested
+/* test_include.c — the files a load read (zone_load_file with info): the main file and nested
  * $INCLUDEs with paths joined as the loader opened them, ids equal to what
  * zone_file_id_read() sees, a same-size same-mtime edit changing the id, duplicates listed
  * once, nothing listed for a failed load, FIFOs refused without blocking. Every file lives in
@@ -19,7 +19,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "tests/unit/logcap.h"
-#include "zone/zone.h"
+#include "zone/load.h"
 
 static char dir[64];
 static logcap_t cap;
@@ -111,7 +111,7 @@ static bool has_a(const zone_version_t *v, const char *owner)
 	uint8_t n[DNAME_MAX];
 	assert_true(dname_from_str(owner, NULL, n) > 0);
 	const zone_node_t *node = zone_version_find(v, n, dname_len(n));
-	return node && zone_node_rrset(node, ZONE_TYPE_A);
+	return node && zone_node_rrset(node, DNS_TYPE_A);
 }
 
 static void test_nested_list(void **state)
@@ -120,7 +120,7 @@ static void test_nested_list(void **state)
 	write_nested();
 	zone_load_info_t info;
 	zone_version_t *v = NULL;
-	int ret = zone_load_file_ex(apex(), P("main.zone"), &info, &v);
+	int ret = zone_load_file(apex(), P("main.zone"), &info, &v);
 	if (ret != 0)
 		print_error("%s", cap.all);
 	assert_int_equal(ret, 0);
@@ -140,7 +140,7 @@ static void test_nested_list(void **state)
 	assert_int_equal(info.count, 0);
 	assert_null(info.files);
 	zone_load_info_free(&info); /* again: harmless */
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_same_path_listed_once(void **state)
@@ -152,7 +152,7 @@ static void test_same_path_listed_once(void **state)
 	put("part.zone", "x A 192.0.2.5\n");
 	zone_load_info_t info;
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file_ex(apex(), P("main.zone"), &info, &v), 0);
+	assert_int_equal(zone_load_file(apex(), P("main.zone"), &info, &v), 0);
 	assert_true(has_a(v, "x.one.example."));
 	assert_true(has_a(v, "x.two.example."));
 	assert_true(has_a(v, "x.example."));
@@ -160,7 +160,7 @@ static void test_same_path_listed_once(void **state)
 	assert_listed(&info, 0, P("main.zone"));
 	assert_listed(&info, 1, P("part.zone"));
 	zone_load_info_free(&info);
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 /* An in-place rewrite of an included file with the same size and the same mtime changes its
@@ -171,8 +171,8 @@ static void test_same_size_same_mtime_edit(void **state)
 	write_nested();
 	zone_load_info_t info;
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file_ex(apex(), P("main.zone"), &info, &v), 0);
-	zone_version_free(v);
+	assert_int_equal(zone_load_file(apex(), P("main.zone"), &info, &v), 0);
+	zone_version_unref(v);
 	struct stat before;
 	assert_int_equal(stat(P("sub/b.zone"), &before), 0);
 	int fd = open(P("sub/b.zone"), O_WRONLY);
@@ -205,12 +205,12 @@ static void test_failed_load_lists_nothing(void **state)
 	put("sub/a.zone", "$INCLUDE missing.zone\n");
 	zone_load_info_t info = {.files = (void *)&info, .count = 99}; /* overwritten */
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file_ex(apex(), P("main.zone"), &info, &v), SD_EPARSE);
+	assert_int_equal(zone_load_file(apex(), P("main.zone"), &info, &v), SD_EPARSE);
 	assert_null(v);
 	assert_int_equal(info.count, 0);
 	assert_null(info.files);
 	assert_non_null(strstr(cap.all, "sub/missing.zone"));
-	assert_int_equal(zone_load_file_ex(apex(), P("nope.zone"), &info, &v), -ENOENT);
+	assert_int_equal(zone_load_file(apex(), P("nope.zone"), &info, &v), -ENOENT);
 	assert_int_equal(info.count, 0);
 	assert_null(info.files);
 }
@@ -251,7 +251,7 @@ static void test_fifo_refused(void **state)
 	                 "$INCLUDE fifo\n");
 	zone_load_info_t info;
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file_ex(apex(), P("main.zone"), &info, &v), SD_EPARSE);
+	assert_int_equal(zone_load_file(apex(), P("main.zone"), &info, &v), SD_EPARSE);
 	assert_int_equal(info.count, 0);
 	assert_non_null(strstr(cap.all, "not a regular file"));
 }

@@ -14,7 +14,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "tests/unit/logcap.h"
-#include "zone/zone.h"
+#include "zone/load.h"
 
 static logcap_t cap;
 
@@ -51,7 +51,7 @@ static const zone_rrset_t *RS(const zone_version_t *v, const char *owner, uint16
 static void test_good(void **state)
 {
 	zone_version_t *v = NULL;
-	int ret = zone_load_file(N("example."), "data/good/example.zone", &v);
+	int ret = zone_load_file(N("example."), "data/good/example.zone", NULL, &v);
 	if (ret != 0)
 		print_error("%s", cap.all);
 	assert_int_equal(ret, 0);
@@ -61,48 +61,48 @@ static void test_good(void **state)
 	assert_int_equal(soa->ttl, 300);
 	/* SOA names made absolute from the origin */
 	assert_memory_equal(soa->rdata + 2, "\3ns1\7example\0\12hostmaster\7example\0", 25);
-	assert_int_equal(RS(v, "example.", ZONE_TYPE_NS)->count, 2);
-	assert_int_equal(RS(v, "www.example.", ZONE_TYPE_A)->ttl, 600);
-	assert_int_equal(RS(v, "www.example.", ZONE_TYPE_AAAA)->ttl, 600); /* blank owner */
-	const zone_rrset_t *mx = RS(v, "mail.example.", ZONE_TYPE_MX);
+	assert_int_equal(RS(v, "example.", DNS_TYPE_NS)->count, 2);
+	assert_int_equal(RS(v, "www.example.", DNS_TYPE_A)->ttl, 600);
+	assert_int_equal(RS(v, "www.example.", DNS_TYPE_AAAA)->ttl, 600); /* blank owner */
+	const zone_rrset_t *mx = RS(v, "mail.example.", DNS_TYPE_MX);
 	assert_memory_equal(mx->rdata, "\0\20\0\12\4Mail\7Example\0", 18); /* case kept */
 	assert_int_equal(mx->ttl, 300);
 	const zone_rrset_t *unk = RS(v, "unk.example.", 65000);
 	assert_non_null(unk);
 	assert_int_equal(unk->rdata_len, 5);
 	assert_memory_equal(unk->rdata, "\0\3\xab\xcd\xef", 5);
-	const zone_rrset_t *txt = RS(v, "long.example.", ZONE_TYPE_TXT);
+	const zone_rrset_t *txt = RS(v, "long.example.", DNS_TYPE_TXT);
 	assert_int_equal(txt->rdata_len, 2 + 1 + 255 + 1 + 4);
 	assert_int_equal(txt->rdata[2], 255);
 	assert_int_equal(txt->rdata[2 + 256], 4);
 	/* relative $ORIGIN is relative to the previous origin */
-	assert_non_null(RS(v, "host.sub.example.", ZONE_TYPE_A));
-	assert_null(RS(v, "host.sub.", ZONE_TYPE_A));
+	assert_non_null(RS(v, "host.sub.example.", DNS_TYPE_A));
+	assert_null(RS(v, "host.sub.", DNS_TYPE_A));
 	/* $INCLUDE with an origin; its $TTL stays inside */
-	assert_int_equal(RS(v, "x.part.example.", ZONE_TYPE_A)->ttl, 120);
-	assert_non_null(RS(v, "part.example.", ZONE_TYPE_TXT));
-	assert_int_equal(RS(v, "after.example.", ZONE_TYPE_A)->ttl, 300);
+	assert_int_equal(RS(v, "x.part.example.", DNS_TYPE_A)->ttl, 120);
+	assert_non_null(RS(v, "part.example.", DNS_TYPE_TXT));
+	assert_int_equal(RS(v, "after.example.", DNS_TYPE_A)->ttl, 300);
 	assert_int_equal(zone_version_rr_count(v), 13);
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_default_ttl(void **state)
 {
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file(N("example."), "data/good/nottl.zone", &v), 0);
+	assert_int_equal(zone_load_file(N("example."), "data/good/nottl.zone", NULL, &v), 0);
 	assert_int_equal(zone_version_soa(v)->ttl, 3600);
-	assert_int_equal(RS(v, "example.", ZONE_TYPE_NS)->ttl, 3600);
-	assert_int_equal(RS(v, "ns1.example.", ZONE_TYPE_A)->ttl, 7200);
-	assert_int_equal(RS(v, "a.example.", ZONE_TYPE_A)->ttl, 7200);
-	assert_int_equal(RS(v, "b.example.", ZONE_TYPE_A)->ttl, 60);
-	assert_int_equal(RS(v, "c.example.", ZONE_TYPE_A)->ttl, 60);
-	zone_version_free(v);
+	assert_int_equal(RS(v, "example.", DNS_TYPE_NS)->ttl, 3600);
+	assert_int_equal(RS(v, "ns1.example.", DNS_TYPE_A)->ttl, 7200);
+	assert_int_equal(RS(v, "a.example.", DNS_TYPE_A)->ttl, 7200);
+	assert_int_equal(RS(v, "b.example.", DNS_TYPE_A)->ttl, 60);
+	assert_int_equal(RS(v, "c.example.", DNS_TYPE_A)->ttl, 60);
+	zone_version_unref(v);
 }
 
 static void test_missing_file(void **state)
 {
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_load_file(N("example."), "data/good/nope.zone", &v), -ENOENT);
+	assert_int_equal(zone_load_file(N("example."), "data/good/nope.zone", NULL, &v), -ENOENT);
 	assert_null(v);
 	assert_non_null(strstr(cap.all, "data/good/nope.zone: cannot read"));
 }
@@ -135,7 +135,7 @@ static void test_bad_files(void **state)
 		read_expect(path, expect, sizeof(expect));
 		logcap_clear(&cap);
 		zone_version_t *v = NULL;
-		int ret = zone_load_file(N("example."), path, &v);
+		int ret = zone_load_file(N("example."), path, NULL, &v);
 		if (ret == 0 || !strstr(cap.all, expect) || cap.errors == 0)
 			print_error("%s: ret %d, expected '%s' in:\n%s", path, ret, expect,
 			            cap.all);

@@ -15,6 +15,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "tests/unit/logcap.h"
+#include "zone/builder.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
 
@@ -128,10 +129,10 @@ static zone_builder_t *base_zone(void)
 {
 	zone_builder_t *b;
 	assert_int_equal(zone_builder_new(N("example."), &b), 0);
-	add(b, "example.", ZONE_TYPE_SOA, rd_soa(2024010101), "t:1");
-	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:2");
-	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns2.elsewhere."), "t:3");
-	add(b, "ns1.example.", ZONE_TYPE_A, rd_a("192.0.2.53"), "t:4");
+	add(b, "example.", DNS_TYPE_SOA, rd_soa(2024010101), "t:1");
+	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:2");
+	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns2.elsewhere."), "t:3");
+	add(b, "ns1.example.", DNS_TYPE_A, rd_a("192.0.2.53"), "t:4");
 	return b;
 }
 
@@ -163,9 +164,9 @@ static const zone_node_t *F(const zone_version_t *v, const char *name)
 static void test_basic(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add(b, "www.example.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:10");
-	add(b, "www.example.", ZONE_TYPE_A, rd_a("192.0.2.2"), "t:11");
-	add(b, "WWW.Example.", ZONE_TYPE_AAAA, rd_aaaa("2001:db8::1"), "t:12");
+	add(b, "www.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:10");
+	add(b, "www.example.", DNS_TYPE_A, rd_a("192.0.2.2"), "t:11");
+	add(b, "WWW.Example.", DNS_TYPE_AAAA, rd_aaaa("2001:db8::1"), "t:12");
 	zone_version_t *v = finish_ok(b);
 	assert_int_equal(zone_version_serial(v), 2024010101);
 	assert_int_equal(zone_version_node_count(v), 3);
@@ -174,35 +175,35 @@ static void test_basic(void **state)
 	assert_true(apex->flags & ZONE_NODE_APEX);
 	assert_null(apex->parent);
 	assert_ptr_equal(zone_version_node(v, 0), apex);
-	assert_ptr_equal(zone_version_soa(v), zone_node_rrset(apex, ZONE_TYPE_SOA));
+	assert_ptr_equal(zone_version_soa(v), zone_node_rrset(apex, DNS_TYPE_SOA));
 	const zone_node_t *www = F(v, "www.example.");
 	assert_non_null(www);
 	assert_ptr_equal(www->parent, apex);
 	assert_int_equal(www->labels, 2);
 	assert_int_equal(www->rrset_count, 2);
-	assert_int_equal(www->rrsets[0].type, ZONE_TYPE_A);
-	assert_int_equal(www->rrsets[1].type, ZONE_TYPE_AAAA);
-	const zone_rrset_t *a = zone_node_rrset(www, ZONE_TYPE_A);
+	assert_int_equal(www->rrsets[0].type, DNS_TYPE_A);
+	assert_int_equal(www->rrsets[1].type, DNS_TYPE_AAAA);
+	const zone_rrset_t *a = zone_node_rrset(www, DNS_TYPE_A);
 	assert_int_equal(a->count, 2);
 	assert_int_equal(a->rdata_len, 12);
 	assert_int_equal(zone_rrset_rr_offset(a, 1), 6);
 	assert_memory_equal(a->rdata, "\0\4\300\0\2\1\0\4\300\0\2\2", 12);
 	assert_null(a->targets);
-	assert_null(zone_node_rrset(www, ZONE_TYPE_MX));
+	assert_null(zone_node_rrset(www, DNS_TYPE_MX));
 	assert_null(F(v, "nope.example."));
 	/* canonical order of the node array */
 	for (size_t i = 1; i < zone_version_node_count(v); i++)
 		assert_true(dname_cmp_canonical(zone_version_node(v, i - 1)->owner,
 		                                zone_version_node(v, i)->owner) < 0);
 	assert_null(zone_version_node(v, 3));
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_ent_and_closest(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add(b, "a.b.c.example.", ZONE_TYPE_A, rd_a("192.0.2.7"), "t:10");
-	add(b, "x.c.example.", ZONE_TYPE_TXT, (rd_t){.b = {2, 'h', 'i'}, .len = 3}, "t:11");
+	add(b, "a.b.c.example.", DNS_TYPE_A, rd_a("192.0.2.7"), "t:10");
+	add(b, "x.c.example.", DNS_TYPE_TXT, (rd_t){.b = {2, 'h', 'i'}, .len = 3}, "t:11");
 	zone_version_t *v = finish_ok(b);
 	/* example, a.b.c, b.c, c, ns1, x.c */
 	assert_int_equal(zone_version_node_count(v), 6);
@@ -236,16 +237,16 @@ static void test_ent_and_closest(void **state)
 	assert_null(zone_version_closest(v, N("example.com."), &exact));
 	assert_null(zone_version_closest(v, N("."), &exact));
 	assert_null(zone_version_closest(v, N("xexample."), &exact));
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_wildcard_dname(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add(b, "*.example.", ZONE_TYPE_A, rd_a("192.0.2.9"), "t:10");
-	add(b, "*.sub.example.", ZONE_TYPE_A, rd_a("192.0.2.10"), "t:11");
-	add(b, "d.example.", ZONE_TYPE_DNAME, rd_name(UINT16_MAX, "other.test."), "t:12");
-	add(b, "x.d.example.", ZONE_TYPE_A, rd_a("192.0.2.11"), "t:13");
+	add(b, "*.example.", DNS_TYPE_A, rd_a("192.0.2.9"), "t:10");
+	add(b, "*.sub.example.", DNS_TYPE_A, rd_a("192.0.2.10"), "t:11");
+	add(b, "d.example.", DNS_TYPE_DNAME, rd_name(UINT16_MAX, "other.test."), "t:12");
+	add(b, "x.d.example.", DNS_TYPE_A, rd_a("192.0.2.11"), "t:13");
 	zone_version_t *v = finish_ok(b);
 	assert_int_equal(cap.warnings, 1); /* DNAME with a descendant */
 	assert_non_null(strstr(cap.last, "t:12: d.example. DNAME:"));
@@ -261,21 +262,21 @@ static void test_wildcard_dname(void **state)
 	assert_null(d->dname); /* a proper ancestor only */
 	assert_ptr_equal(xd->dname, d);
 	assert_null(sub->dname);
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_cuts_and_glue(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:10");
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:11");
-	add(b, "ns.sub.example.", ZONE_TYPE_A, rd_a("192.0.2.20"), "t:12");
-	add(b, "deep.sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:13");
-	add(b, "x.deep.sub.example.", ZONE_TYPE_A, rd_a("192.0.2.21"), "t:14");
-	add(b, "mx.example.", ZONE_TYPE_MX, rd_name(10, "Mail.Example."), "t:15");
-	add(b, "mx.example.", ZONE_TYPE_MX, rd_name(20, "mail.elsewhere."), "t:16");
-	add(b, "mail.example.", ZONE_TYPE_A, rd_a("192.0.2.25"), "t:17");
-	add(b, "_sip._tcp.example.", ZONE_TYPE_SRV, rd_srv(1, 2, 5060, "mail.example."), "t:18");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:10");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:11");
+	add(b, "ns.sub.example.", DNS_TYPE_A, rd_a("192.0.2.20"), "t:12");
+	add(b, "deep.sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:13");
+	add(b, "x.deep.sub.example.", DNS_TYPE_A, rd_a("192.0.2.21"), "t:14");
+	add(b, "mx.example.", DNS_TYPE_MX, rd_name(10, "Mail.Example."), "t:15");
+	add(b, "mx.example.", DNS_TYPE_MX, rd_name(20, "mail.elsewhere."), "t:16");
+	add(b, "mail.example.", DNS_TYPE_A, rd_a("192.0.2.25"), "t:17");
+	add(b, "_sip._tcp.example.", DNS_TYPE_SRV, rd_srv(1, 2, 5060, "mail.example."), "t:18");
 	zone_version_t *v = finish_ok(b);
 	const zone_node_t *apex = zone_version_apex(v);
 	const zone_node_t *sub = F(v, "sub.example."), *deep = F(v, "deep.sub.example.");
@@ -296,11 +297,11 @@ static void test_cuts_and_glue(void **state)
 	assert_false(F(v, "mail.example.")->flags & ZONE_NODE_NONAUTH);
 	/* targets follow the canonical RDATA order (RFC 4034 6.3, wire bytes): \2ns\3sub...
 	 * sorts before \3ns1\7example */
-	const zone_rrset_t *ns = zone_node_rrset(sub, ZONE_TYPE_NS);
+	const zone_rrset_t *ns = zone_node_rrset(sub, DNS_TYPE_NS);
 	assert_non_null(ns->targets);
 	assert_ptr_equal(ns->targets[0], glue);
 	assert_ptr_equal(ns->targets[1], F(v, "ns1.example."));
-	const zone_rrset_t *apex_ns = zone_node_rrset(apex, ZONE_TYPE_NS);
+	const zone_rrset_t *apex_ns = zone_node_rrset(apex, DNS_TYPE_NS);
 	for (uint16_t i = 0; i < apex_ns->count; i++) {
 		const uint8_t *t = apex_ns->rdata + zone_rrset_rr_offset(apex_ns, i) + 2;
 		if (t[1] == 'n' && t[3] == '1')
@@ -308,53 +309,52 @@ static void test_cuts_and_glue(void **state)
 		else
 			assert_null(apex_ns->targets[i]);
 	}
-	const zone_rrset_t *mx = zone_node_rrset(F(v, "mx.example."), ZONE_TYPE_MX);
+	const zone_rrset_t *mx = zone_node_rrset(F(v, "mx.example."), DNS_TYPE_MX);
 	assert_int_equal(mx->count, 2);
 	assert_ptr_equal(mx->targets[0], F(v, "mail.example.")); /* case-insensitive target */
 	assert_null(mx->targets[1]);
 	/* the target keeps its case in RDATA */
 	assert_memory_equal(mx->rdata + 4, "\4Mail\7Example\0", 14);
-	const zone_rrset_t *srv = zone_node_rrset(F(v, "_sip._tcp.example."), ZONE_TYPE_SRV);
+	const zone_rrset_t *srv = zone_node_rrset(F(v, "_sip._tcp.example."), DNS_TYPE_SRV);
 	assert_ptr_equal(srv->targets[0], F(v, "mail.example."));
 	assert_non_null(F(v, "_tcp.example."));
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_dedupe_ttl_order(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add_c(b, "www.example.", ZONE_TYPE_A, 1, 300, rd_a("192.0.2.3"), "t:10");
-	add_c(b, "www.example.", ZONE_TYPE_A, 1, 300, rd_a("192.0.2.1"), "t:11");
-	add_c(b, "www.example.", ZONE_TYPE_A, 1, 600, rd_a("192.0.2.3"), "t:12"); /* duplicate */
-	add_c(b, "www.example.", ZONE_TYPE_A, 1, 900, rd_a("192.0.2.2"), "t:13");
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "WWW.example."), "t:14");
+	add_c(b, "www.example.", DNS_TYPE_A, 1, 300, rd_a("192.0.2.3"), "t:10");
+	add_c(b, "www.example.", DNS_TYPE_A, 1, 300, rd_a("192.0.2.1"), "t:11");
+	add_c(b, "www.example.", DNS_TYPE_A, 1, 600, rd_a("192.0.2.3"), "t:12"); /* duplicate */
+	add_c(b, "www.example.", DNS_TYPE_A, 1, 900, rd_a("192.0.2.2"), "t:13");
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "WWW.example."), "t:14");
 	/* same NS target in another case: the same record (RFC 4034 6.2 canonical form) */
-	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "NS1.example."), "t:15");
+	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "NS1.example."), "t:15");
 	zone_version_t *v = finish_ok(b);
 	assert_int_equal(cap.warnings, 1);
 	assert_non_null(strstr(cap.last, "t:13: www.example. A: TTL 900 differs"));
-	const zone_rrset_t *a = zone_node_rrset(F(v, "www.example."), ZONE_TYPE_A);
+	const zone_rrset_t *a = zone_node_rrset(F(v, "www.example."), DNS_TYPE_A);
 	assert_int_equal(a->count, 3);
 	assert_int_equal(a->ttl, 300);
 	assert_memory_equal(a->rdata, "\0\4\300\0\2\1\0\4\300\0\2\2\0\4\300\0\2\3", 18);
-	assert_int_equal(zone_node_rrset(zone_version_apex(v), ZONE_TYPE_NS)->count, 2);
+	assert_int_equal(zone_node_rrset(zone_version_apex(v), DNS_TYPE_NS)->count, 2);
 	assert_true(F(v, "c.example.")->flags & ZONE_NODE_CNAME);
 	assert_int_equal(zone_version_rr_count(v), 4 + 3 + 1);
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 static void test_rdata_checked(void **state)
 {
 	zone_builder_t *b = base_zone();
 	uint8_t bad_ns[] = {3, 'n', 's'}; /* runs past rdlen */
-	assert_int_equal(zone_builder_add(b, N("x.example."), ZONE_TYPE_NS, 1, 60, bad_ns, 3, NULL),
+	assert_int_equal(zone_builder_add(b, N("x.example."), DNS_TYPE_NS, 1, 60, bad_ns, 3, NULL),
 	                 SD_EPARSE);
 	uint8_t short_mx[] = {0};
 	assert_int_equal(
-	    zone_builder_add(b, N("x.example."), ZONE_TYPE_MX, 1, 60, short_mx, 1, NULL),
-	    SD_EPARSE);
+	    zone_builder_add(b, N("x.example."), DNS_TYPE_MX, 1, 60, short_mx, 1, NULL), SD_EPARSE);
 	rd_t soa = rd_soa(1);
-	assert_int_equal(zone_builder_add(b, N("example."), ZONE_TYPE_SOA, 1, 60, soa.b,
+	assert_int_equal(zone_builder_add(b, N("example."), DNS_TYPE_SOA, 1, 60, soa.b,
 	                                  (uint16_t)(soa.len - 1), NULL),
 	                 SD_EPARSE);
 	/* unknown types are opaque, empty rdata is fine */
@@ -363,7 +363,7 @@ static void test_rdata_checked(void **state)
 	const zone_rrset_t *rs = zone_node_rrset(F(v, "x.example."), 65000);
 	assert_non_null(rs);
 	assert_int_equal(rs->rdata_len, 2);
-	zone_version_free(v);
+	zone_version_unref(v);
 }
 
 /* --- semantic errors: each counted --- */
@@ -373,13 +373,13 @@ static void test_err_soa(void **state)
 	zone_builder_t *b;
 	/* missing SOA */
 	assert_int_equal(zone_builder_new(N("example."), &b), 0);
-	add(b, "example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.elsewhere."), "t:1");
+	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.elsewhere."), "t:1");
 	assert_int_equal(finish_errors(b), 1);
 	assert_string_equal(cap.last, "example.: no SOA record at the zone apex");
 	/* two SOAs, and SOA below the apex */
 	b = base_zone();
-	add(b, "example.", ZONE_TYPE_SOA, rd_soa(7), "t:20");
-	add(b, "www.example.", ZONE_TYPE_SOA, rd_soa(8), "t:21");
+	add(b, "example.", DNS_TYPE_SOA, rd_soa(7), "t:20");
+	add(b, "www.example.", DNS_TYPE_SOA, rd_soa(8), "t:21");
 	assert_int_equal(finish_errors(b), 2);
 	assert_non_null(strstr(cap.all, "t:20: example. SOA: more than one SOA"));
 	assert_non_null(strstr(cap.all, "t:21: www.example. SOA: SOA record not at the zone apex"));
@@ -389,11 +389,11 @@ static void test_err_ns_class_outside(void **state)
 {
 	zone_builder_t *b;
 	assert_int_equal(zone_builder_new(N("example."), &b), 0);
-	add(b, "example.", ZONE_TYPE_SOA, rd_soa(1), "t:1");
-	add_c(b, "www.example.", ZONE_TYPE_A, 3, 60, rd_a("192.0.2.1"), "t:2"); /* CH */
-	add(b, "www.example.com.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:3");
-	add(b, "example.", ZONE_TYPE_A, rd_a("192.0.2.1"), NULL);
-	add(b, "com.", ZONE_TYPE_A, rd_a("192.0.2.1"), NULL);
+	add(b, "example.", DNS_TYPE_SOA, rd_soa(1), "t:1");
+	add_c(b, "www.example.", DNS_TYPE_A, 3, 60, rd_a("192.0.2.1"), "t:2"); /* CH */
+	add(b, "www.example.com.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:3");
+	add(b, "example.", DNS_TYPE_A, rd_a("192.0.2.1"), NULL);
+	add(b, "com.", DNS_TYPE_A, rd_a("192.0.2.1"), NULL);
 	assert_int_equal(finish_errors(b), 4);
 	assert_non_null(strstr(cap.all, "t:2: www.example. A: class 3 is not IN\n"));
 	assert_non_null(strstr(cap.all, "t:3: www.example.com. A: out of zone"));
@@ -404,50 +404,50 @@ static void test_err_ns_class_outside(void **state)
 static void test_err_cname(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "www.example."), "t:10");
-	add(b, "c.example.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:11");
-	add(b, "c.example.", ZONE_TYPE_MX, rd_name(5, "www.example."), "t:12");
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "www.example."), "t:10");
+	add(b, "c.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:11");
+	add(b, "c.example.", DNS_TYPE_MX, rd_name(5, "www.example."), "t:12");
 	assert_int_equal(finish_errors(b), 2); /* one per type beside the CNAME */
 	assert_non_null(strstr(cap.all, "t:10: c.example. CNAME: CNAME beside other data (A)"));
 	assert_non_null(strstr(cap.all, "t:10: c.example. CNAME: CNAME beside other data (MX)"));
 
 	b = base_zone();
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
 	assert_int_equal(finish_errors(b), 1);
 	assert_non_null(strstr(cap.last, "t:11: c.example. CNAME: more than one CNAME"));
 
 	b = base_zone();
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
-	add(b, "c.example.", ZONE_TYPE_DNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
+	add(b, "c.example.", DNS_TYPE_DNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
 	assert_int_equal(finish_errors(b), 1);
 	assert_non_null(strstr(cap.last, "t:11: c.example. DNAME: DNAME beside a CNAME"));
 
 	b = base_zone();
-	add(b, "example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.test."), "t:10");
+	add(b, "example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.test."), "t:10");
 	assert_int_equal(finish_errors(b), 3); /* at the apex, beside SOA, beside NS */
 	assert_non_null(strstr(cap.all, "t:10: example. CNAME: CNAME at the zone apex"));
 
 	/* RRSIG and NSEC are allowed beside a CNAME (RFC 4035 2.5) */
 	b = base_zone();
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
-	add(b, "c.example.", ZONE_TYPE_NSEC, rd_name(UINT16_MAX, "d.example."), "t:11");
-	add(b, "c.example.", ZONE_TYPE_RRSIG, rd_a("1.2.3.4"), "t:12");
-	zone_version_free(finish_ok(b));
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
+	add(b, "c.example.", DNS_TYPE_NSEC, rd_name(UINT16_MAX, "d.example."), "t:11");
+	add(b, "c.example.", DNS_TYPE_RRSIG, rd_a("1.2.3.4"), "t:12");
+	zone_version_unref(finish_ok(b));
 }
 
 static void test_err_glue(void **state)
 {
 	zone_builder_t *b = base_zone();
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:10");
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns2.sub.example."), "t:11");
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns3.sub.example."), "t:12");
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.other.test."), "t:13");
-	add(b, "sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "www.example."), "t:14");
-	add(b, "ns2.sub.example.", ZONE_TYPE_AAAA, rd_aaaa("2001:db8::53"), "t:15");
-	add(b, "ns3.sub.example.", ZONE_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:16");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.sub.example."), "t:10");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns2.sub.example."), "t:11");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns3.sub.example."), "t:12");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.other.test."), "t:13");
+	add(b, "sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "www.example."), "t:14");
+	add(b, "ns2.sub.example.", DNS_TYPE_AAAA, rd_aaaa("2001:db8::53"), "t:15");
+	add(b, "ns3.sub.example.", DNS_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:16");
 	/* a nested delegation below the cut is occluded: no glue check */
-	add(b, "in.sub.example.", ZONE_TYPE_NS, rd_name(UINT16_MAX, "ns.in.sub.example."), "t:17");
+	add(b, "in.sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.in.sub.example."), "t:17");
 	assert_int_equal(finish_errors(b), 2);
 	assert_non_null(strstr(cap.all, "t:10: sub.example. NS: missing glue: no A or AAAA record "
 	                                "for ns.sub.example."));
@@ -458,10 +458,10 @@ static void test_all_reported(void **state)
 {
 	zone_builder_t *b;
 	assert_int_equal(zone_builder_new(N("example."), &b), 0);
-	add(b, "a.example.", ZONE_TYPE_SOA, rd_soa(1), "t:1");
-	add(b, "c.example.", ZONE_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:2");
-	add(b, "c.example.", ZONE_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:3");
-	add(b, "other.", ZONE_TYPE_A, rd_a("192.0.2.1"), "t:4");
+	add(b, "a.example.", DNS_TYPE_SOA, rd_soa(1), "t:1");
+	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:2");
+	add(b, "c.example.", DNS_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:3");
+	add(b, "other.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:4");
 	/* SOA not at apex, CNAME+TXT, out of zone, no SOA, no NS */
 	assert_int_equal(finish_errors(b), 5);
 }
@@ -483,7 +483,7 @@ static void test_publish(void **state)
 	/* a long reader keeps v1 alive across the next publish */
 	zone_version_t *held = zone_version_ref(v1);
 	zone_builder_t *b = base_zone();
-	add(b, "new.example.", ZONE_TYPE_A, rd_a("192.0.2.1"), NULL);
+	add(b, "new.example.", DNS_TYPE_A, rd_a("192.0.2.1"), NULL);
 	zone_version_t *v2 = finish_ok(b);
 	zone_publish(z, v2);
 	rcu_read_lock();

@@ -1,13 +1,14 @@
-/* zones.h — the served zones: loading, reloading and publishing them (control thread).
+/* zonedb.h — the daemon's registry of served zones: loading, reloading, publishing
+ * them (control thread).
  *
  * The daemon keeps one entry per configured zone (its zone_t, file, the identity and content
  * hash of every file the last successful load read — the main file and each file pulled in
  * with $INCLUDE —, when it was loaded, the last error). The set of zones the
  * workers see is a zone_set_t published with rcu_assign_pointer; workers read it once per
- * I/O callback with srv_zones_current() while QSBR-online.
+ * I/O callback with srv_zonedb_current() while QSBR-online.
  *
  *   control thread                                 workers (QSBR readers)
- *   srv_zones_apply(cfg) ─ load changed files      srv_zones_current() ─▶ zone_set_t
+ *   srv_zonedb_apply(cfg) ─ load changed files      srv_zonedb_current() ─▶ zone_set_t
  *        │  zone_publish(z, v)  (old version retired by the zone store after a grace period)
  *        └─ membership changed: new zone_set_t ─ rcu_assign_pointer ─ synchronize_rcu
  *                                 ─ free the old set and the removed zone_t
@@ -27,37 +28,37 @@
 #include "server/text.h"
 #include "zone/zoneset.h"
 
-typedef struct srv_zones srv_zones_t;
+typedef struct srv_zonedb srv_zonedb_t;
 
-int srv_zones_new(srv_zones_t **out) SD_NONNULL(1) SD_WUR;
+int srv_zonedb_new(srv_zonedb_t **out) SD_NONNULL(1) SD_WUR;
 
 /* Unpublish everything, wait for readers and free all zones. Workers must be stopped or
  * about to stop reading. */
-void srv_zones_free(srv_zones_t *zs);
+void srv_zonedb_free(srv_zonedb_t *zs);
 
 /* NOTIFY every loaded zone's current serial to its targets (once at start, after the
  * notifier exists: secondaries that missed a change while we were down catch up). */
-void srv_zones_notify_all(srv_zones_t *zs) SD_NONNULL(1);
+void srv_zonedb_notify_all(srv_zonedb_t *zs) SD_NONNULL(1);
 
 /* Make the served zones match cfg: load added zones, reload zones whose main file or any file
  * it included changed (content or identity; or all of them with force), drop removed zones. Errors
  * are logged and appended to errors (may be NULL). Returns 0 when every zone of cfg is served from
  * its current file, or the first error code (the other zones are applied nevertheless). */
-int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
+int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
 
 /* Reload one zone's file even when it looks unchanged. SD_ENOTFOUND when apex is not served. */
-int srv_zones_reload(srv_zones_t *zs, const uint8_t *apex, srv_text_t *errors)
+int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, srv_text_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
 
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
-void srv_zones_status(const srv_zones_t *zs, srv_text_t *out) SD_NONNULL(1, 2);
+void srv_zonedb_status(const srv_zonedb_t *zs, srv_text_t *out) SD_NONNULL(1, 2);
 
 /* Load every zone of cfg without publishing anything (steerdns --check). Returns 0 or the
  * first error; each problem is logged. */
-int srv_zones_check(const srv_config_t *cfg) SD_NONNULL(1) SD_WUR;
+int srv_zonedb_check(const srv_config_t *cfg) SD_NONNULL(1) SD_WUR;
 
 /* Workers: the published zone set (NULL when no zone is served). Only inside an RCU
  * read-side section (a QSBR-online registered thread); valid until the thread's next
  * quiescent state. */
-const zone_set_t *srv_zones_current(void);
+const zone_set_t *srv_zonedb_current(void);

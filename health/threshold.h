@@ -1,4 +1,4 @@
-/* thr.h — the rise/fall threshold state machine and state-word packing, as pure functions.
+/* threshold.h — the rise/fall threshold state machine and state-word packing, as pure functions.
  *
  * A target goes down after `fall` consecutive failed checks and up after `rise` consecutive
  * successes; a single lost probe between successes resets the failure run (the gdnsd monitor

@@ -33,7 +33,7 @@ static int hexval(char c)
 /* Read the dnspython vectors (data/gen_tsig_vectors.py). */
 static size_t load_vectors(vector_t *v, size_t max)
 {
-	FILE *f = fopen(PRIMARY_DATA_DIR "/tsig_vectors.txt", "r");
+	FILE *f = fopen(TSIG_DATA_DIR "/tsig_vectors.txt", "r");
 	assert_non_null(f);
 	char hex[2 * BUF + 1];
 	long long t;
@@ -137,7 +137,7 @@ static void test_badkey(void **state)
 	uint8_t resp[BUF];
 	memcpy(resp, v[2].wire, ctx.tsig_off);
 	resp[2] |= 0x80;
-	resp[3] = TSIG_RCODE_NOTAUTH;
+	resp[3] = DNS_RCODE_NOTAUTH;
 	resp[11] = 0;
 	size_t len = ctx.tsig_off;
 	assert_int_equal(tsig_sign(&ctx, resp, &len, sizeof(resp), v[2].time), 0);
@@ -236,7 +236,7 @@ static void test_transfer_roundtrip(void **state)
 	char dir[] = "/tmp/tsigtestXXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char paths[NMSG + 1][64];
-	char *argv[16] = {PYTHON,         PRIMARY_SRC_DIR "/tsig_check.py",
+	char *argv[16] = {PYTHON,         TSIG_SRC_DIR "/tsig_check.py",
 	                  "xfr.example.", "hmac-sha384",
 	                  (char *)secret, "transfer"};
 	snprintf(paths[0], sizeof(paths[0]), "%s/q", dir);
@@ -283,7 +283,7 @@ static void test_badtime_response(void **state)
 	memcpy(r, q, server.tsig_off);
 	rlen = server.tsig_off;
 	r[2] |= 0x80;
-	r[3] = TSIG_RCODE_NOTAUTH;
+	r[3] = DNS_RCODE_NOTAUTH;
 	r[11] = 0;
 	assert_int_equal(tsig_sign(&server, r, &rlen, sizeof(r), now + 600), 0);
 	/* Our client sees the peer's BADTIME. */
@@ -297,7 +297,7 @@ static void test_badtime_response(void **state)
 	write_file(qp, q, qlen);
 	write_file(rp, r, rlen);
 	char *argv[] = {PYTHON,
-	                PRIMARY_SRC_DIR "/tsig_check.py",
+	                TSIG_SRC_DIR "/tsig_check.py",
 	                "t.",
 	                "hmac-sha256",
 	                (char *)secret,

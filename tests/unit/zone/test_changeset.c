@@ -12,12 +12,12 @@
 #include "helpers.h"
 #include "zone/changeset.h"
 
-#define A    ZONE_TYPE_A
-#define AAAA ZONE_TYPE_AAAA
-#define NS   ZONE_TYPE_NS
-#define MX   ZONE_TYPE_MX
-#define TXT  ZONE_TYPE_TXT
-#define SOA  ZONE_TYPE_SOA
+#define A    DNS_TYPE_A
+#define AAAA DNS_TYPE_AAAA
+#define NS   DNS_TYPE_NS
+#define MX   DNS_TYPE_MX
+#define TXT  DNS_TYPE_TXT
+#define SOA  DNS_TYPE_SOA
 
 static const trr_t zone_a[] = {
     {"@", SOA, 3600, "1"},
@@ -115,9 +115,9 @@ static void test_diff(void **state)
 	assert_int_equal(zone_changeset_removed_count(cs), 0);
 	assert_int_equal(zone_changeset_added_count(cs), 0);
 	zone_changeset_free(cs);
-	zone_version_free(a2);
-	zone_version_free(a);
-	zone_version_free(b);
+	zone_version_unref(a2);
+	zone_version_unref(a);
+	zone_version_unref(b);
 }
 
 static void test_apply_roundtrip(void **state)
@@ -131,15 +131,15 @@ static void test_apply_roundtrip(void **state)
 		assert_int_equal(zone_changeset_diff(pairs[i][0], pairs[i][1], &cs), 0);
 		assert_int_equal(zone_changeset_apply(pairs[i][0], cs, &got), 0);
 		t_assert_versions_equal(got, pairs[i][1]);
-		zone_version_free(got);
+		zone_version_unref(got);
 		/* Applied to the wrong version: refused (serial mismatch). */
 		assert_int_equal(zone_changeset_apply(pairs[i][1], cs, &got), SD_ESEMANTIC);
 		assert_null(got);
 		zone_changeset_free(cs);
 	}
-	zone_version_free(a);
-	zone_version_free(b);
-	zone_version_free(c);
+	zone_version_unref(a);
+	zone_version_unref(b);
+	zone_version_unref(c);
 }
 
 static void test_apply_rejects(void **state)
@@ -165,8 +165,8 @@ static void test_apply_rejects(void **state)
 	assert_true(zone_changeset_soa_to(cs, &soa));
 	assert_int_equal(zone_changeset_add(cs, &soa), SD_ESEMANTIC);
 	zone_changeset_free(cs);
-	zone_version_free(a);
-	zone_version_free(b);
+	zone_version_unref(a);
+	zone_version_unref(b);
 }
 
 static void test_condense(void **state)
@@ -193,7 +193,7 @@ static void test_condense(void **state)
 	assert_int_equal(count_rr(cond, true, "new", TXT), 1);
 	assert_int_equal(zone_changeset_apply(a, cond, &got), 0);
 	t_assert_versions_equal(got, c);
-	zone_version_free(got);
+	zone_version_unref(got);
 	zone_changeset_free(cond);
 	/* A chain with a gap is refused; one change set condenses to itself. */
 	const zone_changeset_t *gap[] = {ab, ac};
@@ -207,9 +207,9 @@ static void test_condense(void **state)
 	zone_changeset_free(ab);
 	zone_changeset_free(bc);
 	zone_changeset_free(ac);
-	zone_version_free(a);
-	zone_version_free(b);
-	zone_version_free(c);
+	zone_version_unref(a);
+	zone_version_unref(b);
+	zone_version_unref(c);
 }
 
 static void test_condense_ttl(void **state)
@@ -239,13 +239,13 @@ static void test_condense_ttl(void **state)
 	assert_false(zone_rr_iter_next(&it, &rr));
 	assert_int_equal(zone_changeset_apply(v1, cond, &got), 0);
 	t_assert_versions_equal(got, v3);
-	zone_version_free(got);
+	zone_version_unref(got);
 	zone_changeset_free(cond);
 	zone_changeset_free(c12);
 	zone_changeset_free(c23);
-	zone_version_free(v1);
-	zone_version_free(v2);
-	zone_version_free(v3);
+	zone_version_unref(v1);
+	zone_version_unref(v2);
+	zone_version_unref(v3);
 }
 
 static void test_serialize(void **state)
@@ -276,8 +276,8 @@ static void test_serialize(void **state)
 	free(buf);
 	free(buf2);
 	zone_changeset_free(cs);
-	zone_version_free(a);
-	zone_version_free(b);
+	zone_version_unref(a);
+	zone_version_unref(b);
 }
 
 int main(void)

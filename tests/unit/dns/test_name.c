@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
-#include "zone/name.h"
+#include "dns/name.h"
 
 /* Wire form from presentation form, asserting success. */
 static size_t W(const char *text, uint8_t out[DNAME_MAX])

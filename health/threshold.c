@@ -1,4 +1,5 @@
-#include "health/thr.h"
+/* threshold.c — the rise/fall state machine (see threshold.h). */
+#include "health/threshold.h"
 
 health_thr_t health_thr_init(bool down)
 {

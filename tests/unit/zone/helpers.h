@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zone/zone.h"
+#include "zone/version.h"
 
 /* One test record: owner relative to the apex ("@" for the apex), type, TTL and data:
  *   A / AAAA "address", NS / CNAME "name", MX "pref name", TXT "text" (one string),

@@ -1,5 +1,5 @@
 /* name.c — domain names in wire form (see name.h). Nothing here allocates. */
-#include "zone/name.h"
+#include "dns/name.h"
 #include "contrib/base/err.h"
 
 #include <string.h>

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "zone/builder.h"
 
 const uint8_t *t_apex(void)
 {
@@ -36,26 +37,26 @@ static size_t encode(const trr_t *r, uint8_t *rd)
 {
 	size_t n = 0;
 	switch (r->type) {
-	case ZONE_TYPE_A:
+	case DNS_TYPE_A:
 		assert_int_equal(inet_pton(AF_INET, r->data, rd), 1);
 		return 4;
-	case ZONE_TYPE_AAAA:
+	case DNS_TYPE_AAAA:
 		assert_int_equal(inet_pton(AF_INET6, r->data, rd), 1);
 		return 16;
-	case ZONE_TYPE_NS:
-	case ZONE_TYPE_CNAME:
+	case DNS_TYPE_NS:
+	case DNS_TYPE_CNAME:
 		return put_name(rd, r->data);
-	case ZONE_TYPE_MX: {
+	case DNS_TYPE_MX: {
 		char *end = NULL;
 		unsigned long pref = strtoul(r->data, &end, 10);
 		rd[0] = (uint8_t)(pref >> 8), rd[1] = (uint8_t)pref;
 		return 2 + put_name(rd + 2, end + 1);
 	}
-	case ZONE_TYPE_TXT:
+	case DNS_TYPE_TXT:
 		rd[0] = (uint8_t)strlen(r->data);
 		memcpy(rd + 1, r->data, rd[0]);
 		return 1u + rd[0];
-	case ZONE_TYPE_SOA:
+	case DNS_TYPE_SOA:
 		n = put_name(rd, "ns1");
 		n += put_name(rd + n, "hostmaster");
 		n += put32(rd + n, (uint32_t)strtoul(r->data, NULL, 10));

@@ -1,4 +1,5 @@
-#include "server/zones.h"
+/* zonedb.c — the daemon's registry of served zones (see zonedb.h). */
+#include "server/zonedb.h"
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
@@ -25,7 +26,7 @@ typedef struct zentry {
 	xfr_zone_t *xfr;  /* primary state: serials, journal, IXFR history, NOTIFY */
 } zentry_t;
 
-struct srv_zones {
+struct srv_zonedb {
 	zentry_t **entries;
 	size_t count;
 	zone_set_t *set; /* what srv_published points to */
@@ -34,7 +35,7 @@ struct srv_zones {
 /* The set the workers read. Written only by the control thread. */
 static zone_set_t *srv_published;
 
-const zone_set_t *srv_zones_current(void)
+const zone_set_t *srv_zonedb_current(void)
 {
 	return rcu_dereference(srv_published);
 }
@@ -119,7 +120,7 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 	for (unsigned attempt = 1;; attempt++) {
 		srv_text_reset(&e->error);
 		log_set_thread_tee(capture_line, &e->error);
-		int ret = zone_load_file_ex(e->apex, e->file, files, v);
+		int ret = zone_load_file(e->apex, e->file, files, v);
 		log_set_thread_tee(NULL, NULL);
 		if (ret < 0) {
 			log_error(
@@ -131,7 +132,7 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 		}
 		if (!files_changed(files))
 			return 0;
-		zone_version_free(*v);
+		zone_version_unref(*v);
 		*v = NULL;
 		zone_load_info_free(files);
 		if (attempt == LOAD_TRIES)
@@ -190,7 +191,7 @@ static bool entry_changed(const zentry_t *e)
 	return e->files.count == 0 || files_changed(&e->files);
 }
 
-int srv_zones_new(srv_zones_t **out)
+int srv_zonedb_new(srv_zonedb_t **out)
 {
 	*out = calloc(1, sizeof(**out));
 	return *out ? 0 : -ENOMEM;
@@ -205,7 +206,7 @@ static zentry_t *find_entry(zentry_t *const *entries, size_t count, const uint8_
 }
 
 /* Publish the set of next[0..count) and free what only the old set could reach. */
-static int publish_set(srv_zones_t *zs, zentry_t **next, size_t count)
+static int publish_set(srv_zonedb_t *zs, zentry_t **next, size_t count)
 {
 	zone_t **zones = calloc(count ? count : 1, sizeof(*zones));
 	zone_set_t *set = NULL;
@@ -238,7 +239,7 @@ static int publish_set(srv_zones_t *zs, zentry_t **next, size_t count)
 /* The entry that serves zc after this reload: the current one (reloaded when its file
  * changed), or a new one when the zone is new or its file path changed and loads; NULL when
  * a new zone fails to load. */
-static int apply_one(srv_zones_t *zs, const srv_config_t *cfg, const srv_zone_conf_t *zc,
+static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_conf_t *zc,
                      bool force, srv_text_t *errors, zentry_t **out)
 {
 	zentry_t *cur = find_entry(zs->entries, zs->count, zc->apex);
@@ -279,7 +280,7 @@ static int update_env(const srv_config_t *cfg, zentry_t *const *entries, size_t 
 	return ret;
 }
 
-int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
+int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
 {
 	zentry_t **next = calloc(cfg->zone_count ? cfg->zone_count : 1, sizeof(*next));
 	if (!next)
@@ -317,13 +318,13 @@ int srv_zones_apply(srv_zones_t *zs, const srv_config_t *cfg, bool force, srv_te
 	return first;
 }
 
-int srv_zones_reload(srv_zones_t *zs, const uint8_t *apex, srv_text_t *errors)
+int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, srv_text_t *errors)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
 	return e ? entry_load(e, errors) : SD_ENOTFOUND;
 }
 
-void srv_zones_notify_all(srv_zones_t *zs)
+void srv_zonedb_notify_all(srv_zonedb_t *zs)
 {
 	for (size_t i = 0; i < zs->count; i++) {
 		const zone_version_t *v = zone_current(zs->entries[i]->zone);
@@ -332,7 +333,7 @@ void srv_zones_notify_all(srv_zones_t *zs)
 	}
 }
 
-void srv_zones_free(srv_zones_t *zs)
+void srv_zonedb_free(srv_zonedb_t *zs)
 {
 	if (!zs)
 		return;
@@ -378,20 +379,20 @@ static void status_one(const zentry_t *e, srv_text_t *out)
 		indent_lines(out, "last error: ", e->error.buf);
 }
 
-void srv_zones_status(const srv_zones_t *zs, srv_text_t *out)
+void srv_zonedb_status(const srv_zonedb_t *zs, srv_text_t *out)
 {
 	srv_text_printf(out, "zones: %zu\n", zs->count);
 	for (size_t i = 0; i < zs->count; i++)
 		status_one(zs->entries[i], out);
 }
 
-int srv_zones_check(const srv_config_t *cfg)
+int srv_zonedb_check(const srv_config_t *cfg)
 {
 	int first = 0;
 	for (size_t i = 0; i < cfg->zone_count; i++) {
 		const srv_zone_conf_t *zc = &cfg->zones[i];
 		zone_version_t *v = NULL;
-		int ret = zone_load_file(zc->apex, zc->file, &v);
+		int ret = zone_load_file(zc->apex, zc->file, NULL, &v);
 		if (ret < 0) {
 			log_error("zone %s: %s: %s", zc->name, zc->file, sd_strerror(ret));
 			if (first == 0)
@@ -400,7 +401,7 @@ int srv_zones_check(const srv_config_t *cfg)
 		}
 		log_info("zone %s: serial %u, %zu records: ok", zc->name, zone_version_serial(v),
 		         zone_version_rr_count(v));
-		zone_version_free(v);
+		zone_version_unref(v);
 	}
 	return first;
 }

@@ -1,0 +1,27 @@
+/* builder.h — building a zone version from records (control thread).
+ *
+ * The loader, change-set application and journal replay all build versions here: records go
+ * in one by one in any order; finish sorts them into canonical order, checks the semantic
+ * rules of a zone and lays the version out in one arena (zone/version.h).
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "zone/version.h"
+
+typedef struct zone_builder zone_builder_t;
+
+/* Start a version for the zone at apex (lowercased wire). */
+int zone_builder_new(const uint8_t *apex, zone_builder_t **out) SD_NONNULL(1, 2) SD_WUR;
+/* Add one record; owner is any-case wire form; rdata is wire form with names uncompressed.
+ * where ("file:line") is kept for error messages and may be NULL. */
+int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+    SD_NONNULL(1, 2) SD_WUR;
+/* Check the semantic rules (one SOA at apex, NS at apex, CNAME and other data, out-of-zone
+ * data, missing glue) logging "file:line: message" for each violation, then build the
+ * version. Consumes the builder in every case. Returns SD_ESEMANTIC when a rule failed. */
+int zone_builder_finish(zone_builder_t *b, zone_version_t **out) SD_NONNULL(1, 2) SD_WUR;
+void zone_builder_free(zone_builder_t *b);

@@ -1,0 +1,60 @@
+/* load.h — loading zones from RFC 1035 master files (control thread; uses ldns), and the
+ * identity of the files a load read (to notice edits, including $INCLUDEd files).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "contrib/base/compiler.h"
+#include "zone/version.h"
+
+/* What identifies the bytes of one file: its identity (device, inode), size and mtime when it
+ * was opened, and the SHA-256 of the bytes read. Stat alone can miss an edit (an in-place
+ * rewrite of the same size within one timestamp tick: file timestamps come from a coarse
+ * clock), hence the content hash. Two ids are equal when every field is. */
+typedef struct zone_file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	uint8_t sha256[32];
+} zone_file_id_t;
+
+/* One file a load read. path is the path it was opened by: the main path as given, an
+ * $INCLUDE path joined to the including file's directory (relative paths stay relative to
+ * the process's working directory, as the loader resolved them). */
+typedef struct zone_load_source {
+	char *path;
+	zone_file_id_t id;
+} zone_load_source_t;
+
+/* The files a successful load read, the main file first, then each $INCLUDEd file in the
+ * order it was first opened (a file included again with the same content is listed once). */
+typedef struct zone_load_info {
+	zone_load_source_t *files;
+	size_t count;
+} zone_load_info_t;
+
+/* Parse a zone file ($ORIGIN, $TTL, $INCLUDE, RFC 3597 generic types) for the zone at apex
+ * and build a version. Every syntax or semantic problem is logged as "file:line: message".
+ * Returns 0, or SD_EPARSE / SD_ESEMANTIC / a negated errno with nothing built. When info is
+ * not NULL, every file read is returned in *info (owned by the caller, released with
+ * zone_load_info_free()), with its id computed from the bytes the loader read (no file is
+ * read twice); *info is overwritten and empty when the load fails. */
+int zone_load_file(const uint8_t *apex, const char *path, zone_load_info_t *info,
+                   zone_version_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* Free the list and leave *info empty. Safe on an empty (zeroed) info. */
+void zone_load_info_free(zone_load_info_t *info) SD_NONNULL(1);
+
+/* The id of the file at path now: fstat and SHA-256 of its bytes, as a load would compute
+ * it (a change check compares this with a load's zone_load_source_t.id). Only regular files
+ * (-EINVAL otherwise, without blocking on a FIFO). Returns 0 or a negated errno. Any thread;
+ * no ldns state. */
+int zone_file_id_read(const char *path, zone_file_id_t *id) SD_NONNULL(1, 2) SD_WUR;
+
+bool zone_file_id_equal(const zone_file_id_t *a, const zone_file_id_t *b) SD_NONNULL(1, 2);

@@ -1,0 +1,113 @@
+/* version.h — immutable zone versions: nodes, RRsets and the lookups the answer path makes.
+ *
+ * A zone_t is a served zone's identity (apex, source file); its contents are a
+ * zone_version_t, immutable once published. Workers read the current version with one
+ * atomic load (RCU, liburcu QSBR flavour) and never lock; the control thread builds a new
+ * version and publishes it; the old one is freed after a grace period.
+ *
+ *   zone_t ──current──▶ zone_version_t
+ *                         ├─ nodes[]  in canonical DNS order (RFC 4034 6.1), apex first,
+ *                         │           empty non-terminals materialised as nodes with no RRsets
+ *                         ├─ hash     owner name ─▶ node (exact lookups)
+ *                         └─ each node ─▶ rrsets[] sorted by type, RDATA pre-encoded in wire form
+ *
+ * Nodes and RRsets are plain structs so that the answer path reads them directly; they live in
+ * the version's memory and are valid as long as the version is (an RCU read-side section on a
+ * worker, or a reference taken with zone_version_ref()).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "dns/name.h"
+#include "dns/proto.h"
+
+/* zone_node_t.flags */
+enum {
+	ZONE_NODE_APEX = 1u << 0,    /* the zone apex */
+	ZONE_NODE_DELEG = 1u << 1,   /* owns NS and is not the apex: a zone cut */
+	ZONE_NODE_NONAUTH = 1u << 2, /* strictly below a zone cut (glue or occluded data) */
+	ZONE_NODE_CNAME = 1u << 3,   /* owns a CNAME RRset */
+	ZONE_NODE_DNAME = 1u << 4,   /* owns a DNAME RRset */
+};
+
+typedef struct zone_node zone_node_t;
+
+/* One RRset. RDATA is a run of `count` records, each [u16 rdlength, big endian][rdata], with
+ * embedded names uncompressed and in the case they were loaded with, sorted in canonical RDATA
+ * order with duplicates removed. */
+typedef struct zone_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint32_t rdata_len;
+	uint16_t policy; /* steering policy id; 0 = plain RRset (assigned by the server) */
+	const uint8_t *rdata;
+	/* For NS, MX and SRV: `count` entries, the in-zone node named by each record's target
+	 * (NULL when the target is outside the zone or does not exist); NULL for other types.
+	 * Used for additional-section processing and glue. */
+	const zone_node_t *const *targets;
+} zone_rrset_t;
+
+struct zone_node {
+	const uint8_t *owner; /* lowercased wire name */
+	uint8_t owner_len;
+	uint8_t labels;              /* dname_labels(owner) */
+	uint16_t flags;              /* ZONE_NODE_* */
+	uint16_t rrset_count;        /* 0 for an empty non-terminal */
+	const zone_rrset_t *rrsets;  /* sorted by type */
+	const zone_node_t *parent;   /* NULL at the apex */
+	const zone_node_t *wildcard; /* the child "*.<owner>" when it exists */
+	const zone_node_t *cut;      /* highest ancestor-or-self zone cut (not the apex) or NULL */
+	const zone_node_t *dname;    /* highest proper ancestor owning a DNAME, or NULL */
+};
+
+typedef struct zone_version zone_version_t;
+
+/* --- reading a version (any thread holding RCU read side or a reference) --- */
+
+const zone_node_t *zone_version_apex(const zone_version_t *v) SD_NONNULL(1);
+uint32_t zone_version_serial(const zone_version_t *v) SD_NONNULL(1);
+const zone_rrset_t *zone_version_soa(const zone_version_t *v) SD_NONNULL(1);
+size_t zone_version_node_count(const zone_version_t *v) SD_NONNULL(1);
+/* Node i in canonical order (0 is the apex). */
+const zone_node_t *zone_version_node(const zone_version_t *v, size_t i) SD_NONNULL(1);
+size_t zone_version_rr_count(const zone_version_t *v) SD_NONNULL(1);
+
+/* Exact lookup of a lowercased name (len = dname_len(name)); NULL when absent. Empty
+ * non-terminals are found. */
+const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
+    SD_NONNULL(1, 2);
+
+/* Deepest existing node at or above a lowercased name that lies in the zone: the exact match
+ * when it exists (then *exact is true), otherwise the closest encloser (RFC 4592). NULL when
+ * the name is not in the zone. */
+const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
+    SD_NONNULL(1, 2, 3);
+
+/* RRset of a type at a node, or NULL. */
+const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type) SD_NONNULL(1);
+
+/* Offset in rrset->rdata of record i's rdlength field, walking from the start. */
+size_t zone_rrset_rr_offset(const zone_rrset_t *rs, uint16_t i) SD_NONNULL(1);
+
+/* --- references --- */
+
+/* Take a reference that keeps v alive outside an RCU read-side section (long transfers).
+ * Any thread that can already see v (RCU read side or another reference). Returns v. */
+zone_version_t *zone_version_ref(const zone_version_t *v) SD_NONNULL(1);
+/* Drop a reference; the last one frees the version. Any thread. */
+void zone_version_unref(zone_version_t *v);
+
+/* Presentation mnemonic of an RR type ("A", "TYPE65000") into buf; returns buf. */
+const char *zone_type_to_str(uint16_t type, char buf[16]) SD_NONNULL(2);
+
+/* Offsets in rdata of the domain names embedded in a record of this type, for the types whose
+ * names are known (RFC 1035 types, RP, AFSDB, RT, PX, KX, SRV, DNAME). Fills offs (up to 2)
+ * and returns how many; 0 for other types; SD_EPARSE when the rdata is malformed for its type
+ * (a name runs past rdlen or the fixed fields do not fit). Pure; any thread. */
+int zone_rdata_names(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uint16_t offs[2])
+    SD_NONNULL(2, 4) SD_WUR;
