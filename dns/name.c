@@ -9,11 +9,6 @@
  * than any legal name can use (each hop adds at least one label of two bytes or more). */
 #define DNAME_MAX_HOPS 127
 
-static inline uint8_t lower_byte(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
 size_t dname_len(const uint8_t *name)
 {
 	size_t p = 0;
@@ -110,7 +105,7 @@ void dname_lower(uint8_t *name)
 	while (name[p] != 0) {
 		size_t n = name[p];
 		for (size_t i = 1; i <= n; i++)
-			name[p + i] = lower_byte(name[p + i]);
+			name[p + i] = dname_fold(name[p + i]);
 		p += n + 1;
 	}
 }
@@ -143,17 +138,20 @@ bool dname_equal(const uint8_t *a, const uint8_t *b)
 	return la == dname_len(b) && memcmp(a, b, la) == 0;
 }
 
-bool dname_equal_ci(const uint8_t *a, const uint8_t *b)
+bool dname_label_equal_ci(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	size_t la = dname_len(a);
-	if (la != dname_len(b))
-		return false;
-	for (size_t i = 0; i < la; i++) {
-		/* length bytes are < 64 and never letters, so lowering them is harmless */
-		if (lower_byte(a[i]) != lower_byte(b[i]))
+	for (size_t i = 0; i < len; i++) {
+		if (dname_fold(a[i]) != dname_fold(b[i]))
 			return false;
 	}
 	return true;
+}
+
+bool dname_equal_ci(const uint8_t *a, const uint8_t *b)
+{
+	size_t la = dname_len(a);
+	/* length bytes are < 64 and never letters, so folding them with the rest is harmless */
+	return la == dname_len(b) && dname_label_equal_ci(a, b, la);
 }
 
 bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent)
@@ -183,7 +181,7 @@ int dname_cmp_canonical(const uint8_t *a, const uint8_t *b)
 		const uint8_t *lb = b + ob[--nb];
 		unsigned min = la[0] < lb[0] ? la[0] : lb[0];
 		for (unsigned i = 1; i <= min; i++) {
-			uint8_t ca = lower_byte(la[i]), cb = lower_byte(lb[i]);
+			uint8_t ca = dname_fold(la[i]), cb = dname_fold(lb[i]);
 			if (ca != cb)
 				return ca < cb ? -1 : 1;
 		}
@@ -304,7 +302,7 @@ int dname_from_str(const char *text, const uint8_t *origin, uint8_t out[DNAME_MA
 			int c = read_char(text, &i);
 			if (c < 0 || n == 63 || olen + 2 > DNAME_MAX)
 				return SD_EPARSE;
-			out[olen++] = lower_byte((uint8_t)c);
+			out[olen++] = dname_fold((uint8_t)c);
 			n++;
 		}
 		if (n == 0)

@@ -52,6 +52,16 @@ bool dname_equal(const uint8_t *a, const uint8_t *b) SD_NONNULL(1, 2);
 /* Case-insensitive equality. */
 bool dname_equal_ci(const uint8_t *a, const uint8_t *b) SD_NONNULL(1, 2);
 
+/* ASCII case folding of one byte: only A-Z change (RFC 4343 3). */
+static inline uint8_t dname_fold(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+/* Case-insensitive equality of len bytes of label data (the one such compare: names,
+ * and the message writer matching compression targets). */
+bool dname_label_equal_ci(const uint8_t *a, const uint8_t *b, size_t len) SD_NONNULL(1, 2);
+
 /* True when name equals parent or lies below it (both lowercased). */
 bool dname_is_subdomain(const uint8_t *name, const uint8_t *parent) SD_NONNULL(1, 2);
 

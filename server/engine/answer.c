@@ -12,13 +12,15 @@
  */
 #include "server/engine/answer.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "contrib/base/err.h"
-#include "server/engine/query.h"
-#include "server/engine/wire.h"
+#include "dns/msg.h"
 #include "dns/name.h"
+#include "dns/soa.h"
+#include "server/engine/query.h"
 #include "zone/zone.h"
 
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
@@ -28,6 +30,9 @@ enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 #define ADDL_NODES_MAX  64  /* target nodes already handled (no duplicates) */
 #define OPT_RR_LEN      11  /* root owner, type, class, ttl, rdlength 0 */
 #define UDP_MIN         512 /* RFC 1035 4.2.1; RFC 6891 6.2.5 for smaller EDNS sizes */
+/* Compression targets per response: the question, a few RRset owners and their RDATA
+ * names; past that names are written uncompressed (correct, just larger). */
+#define COMP_ENTRIES 64
 
 struct srv_answer_ctx {
 	const srv_answer_conf_t *conf;
@@ -35,14 +40,15 @@ struct srv_answer_ctx {
 
 	/* Per-query state, reset by begin(). */
 	srv_query_t q;
-	srv_wire_t w;
+	dns_msg_t w;
+	dns_comp_t comp;
 	uint16_t count[SEC_COUNT];
 	unsigned rcode; /* extended, 12 bits */
 	bool aa, tc, tcp;
 	size_t reserve;                 /* kept back for the caller (srv_peer_t.reserve) */
 	bool deferred;                  /* see srv_answer_deferred() */
 	size_t limit;                   /* size limit of the response, OPT included */
-	srv_wire_mark_t after_question; /* where TC cuts back to */
+	dns_msg_mark_t after_question;  /* where TC cuts back to */
 	const zone_version_t *v;
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
 	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
@@ -58,6 +64,11 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
 	srv_answer_ctx_t *ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
 		return -ENOMEM;
+	int ret = dns_comp_init(&ctx->comp, COMP_ENTRIES);
+	if (ret < 0) {
+		free(ctx);
+		return ret;
+	}
 	ctx->conf = conf;
 	*out = ctx;
 	return 0;
@@ -65,6 +76,8 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
 
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
 {
+	if (ctx != NULL)
+		dns_comp_fini(&ctx->comp);
 	free(ctx);
 }
 
@@ -79,14 +92,14 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx)
 static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs,
                      uint32_t ttl)
 {
-	srv_wire_mark_t m = srv_wire_mark(&ctx->w);
+	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
 		uint16_t rdlen = be16_get(rs->rdata + off);
-		int ret = srv_wire_rr(&ctx->w, owner, rs->type, DNS_CLASS_IN, ttl,
-		                      rs->rdata + off + 2, rdlen);
+		int ret = dns_msg_rr(&ctx->w, owner, rs->type, DNS_CLASS_IN, ttl,
+		                     rs->rdata + off + 2, rdlen);
 		if (ret < 0) {
-			srv_wire_rollback(&ctx->w, m);
+			dns_msg_rollback(&ctx->w, m);
 			return SD_ESPACE;
 		}
 		off += 2u + rdlen;
@@ -102,8 +115,7 @@ static int put_soa(srv_answer_ctx_t *ctx)
 	const zone_rrset_t *soa = zone_version_soa(ctx->v);
 	if (soa == NULL || soa->count == 0)
 		return 0;
-	uint16_t rdlen = be16_get(soa->rdata);
-	uint32_t minimum = rdlen >= 4 ? be32_get(soa->rdata + 2 + rdlen - 4) : 0;
+	uint32_t minimum = dns_soa_minimum(soa->rdata + 2, be16_get(soa->rdata));
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
 	return put_rrset(ctx, SEC_NS, zone_version_apex(ctx->v)->owner, soa, ttl);
 }
@@ -269,20 +281,13 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	uint8_t *s = ctx->synth[hop];
 	memcpy(s, owner, plen);
 	memcpy(s + plen, target, tlen);
-	srv_wire_mark_t m = srv_wire_mark(&ctx->w);
-	ret = srv_wire_name(&ctx->w, owner, true);
+	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
+	ret = dns_msg_rr_header(&ctx->w, owner, DNS_TYPE_CNAME, DNS_CLASS_IN, d->ttl,
+	                        (uint16_t)(plen + tlen));
 	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, DNS_TYPE_CNAME);
-	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, DNS_CLASS_IN);
-	if (ret == 0)
-		ret = srv_wire_u32(&ctx->w, d->ttl);
-	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, (uint16_t)(plen + tlen));
-	if (ret == 0)
-		ret = srv_wire_name(&ctx->w, s, false);
+		ret = dns_msg_name(&ctx->w, s, false);
 	if (ret < 0) {
-		srv_wire_rollback(&ctx->w, m);
+		dns_msg_rollback(&ctx->w, m);
 		return SD_ESPACE;
 	}
 	ctx->count[SEC_AN]++;
@@ -390,26 +395,18 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	ctx->aa = true;
 	size_t len = strlen(id);
 	size_t rdlen = len + (len + 254) / 255 + (len == 0);
-	srv_wire_t *w = &ctx->w;
+	dns_msg_t *w = &ctx->w;
 	int ret = rdlen <= UINT16_MAX ? 0 : SD_ESPACE;
 	if (ret == 0)
-		ret = srv_wire_name(w, q->qname, true);
-	if (ret == 0)
-		ret = srv_wire_u16(w, DNS_TYPE_TXT);
-	if (ret == 0)
-		ret = srv_wire_u16(w, DNS_CLASS_CH);
-	if (ret == 0)
-		ret = srv_wire_u32(w, 0);
-	if (ret == 0)
-		ret = srv_wire_u16(w, (uint16_t)rdlen);
+		ret = dns_msg_rr_header(w, q->qname, DNS_TYPE_TXT, DNS_CLASS_CH, 0, (uint16_t)rdlen);
 	size_t i = 0;
 	do { /* character-strings of at most 255 bytes (RFC 1035 3.3.14) */
 		size_t chunk = len - i > 255 ? 255 : len - i;
 		uint8_t l = (uint8_t)chunk;
 		if (ret == 0)
-			ret = srv_wire_put(w, &l, 1);
+			ret = dns_msg_put(w, &l, 1);
 		if (ret == 0)
-			ret = srv_wire_put(w, id + i, chunk);
+			ret = dns_msg_put(w, id + i, chunk);
 		i += chunk;
 	} while (ret == 0 && i < len);
 	if (ret < 0) {
@@ -530,21 +527,20 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	ctx->naddl = ctx->ndone = 0;
 	ctx->limit = response_limit(ctx);
 	/* Room for our OPT is kept back so that it always fits. */
-	srv_wire_init(&ctx->w, resp, ctx->limit - (ctx->q.has_opt ? OPT_RR_LEN : 0));
-	memset(resp, 0, DNS_HEADER_LEN);
-	ctx->w.pos = DNS_HEADER_LEN;
-	if (ctx->q.has_question) {
-		memcpy(resp + DNS_HEADER_LEN, req + DNS_HEADER_LEN, ctx->q.question_len);
-		ctx->w.pos += ctx->q.question_len;
-		srv_wire_comp_add(&ctx->w, ctx->q.qname, DNS_HEADER_LEN);
-	}
-	ctx->after_question = srv_wire_mark(&ctx->w);
+	dns_msg_init(&ctx->w, resp, ctx->limit - (ctx->q.has_opt ? OPT_RR_LEN : 0), &ctx->comp, 0);
+	/* the limit always holds the header and the question (response_limit), and the
+	 * parser accepted the question as one uncompressed name, type and class */
+	int ret SD_UNUSED = dns_msg_header(&ctx->w, 0, 0);
+	if (ret == 0 && ctx->q.has_question)
+		ret = dns_msg_question(&ctx->w, req + DNS_HEADER_LEN, ctx->q.question_len);
+	assert(ret == 0);
+	ctx->after_question = dns_msg_mark(&ctx->w);
 }
 
 /* TC (RFC 2181 9): header, question and OPT only; never part of an RRset. */
 static void truncate_answer(srv_answer_ctx_t *ctx)
 {
-	srv_wire_rollback(&ctx->w, ctx->after_question);
+	dns_msg_rollback(&ctx->w, ctx->after_question);
 	memset(ctx->count, 0, sizeof(ctx->count));
 	ctx->stats.truncated++;
 }
@@ -554,16 +550,8 @@ static void put_opt(srv_answer_ctx_t *ctx)
 {
 	ctx->w.lim = ctx->limit;
 	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q.opt_do ? 0x8000u : 0);
-	uint8_t root = 0;
-	int ret = srv_wire_put(&ctx->w, &root, 1);
-	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, DNS_TYPE_OPT);
-	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, ctx->conf->udp_max_payload);
-	if (ret == 0)
-		ret = srv_wire_u32(&ctx->w, ttl);
-	if (ret == 0)
-		ret = srv_wire_u16(&ctx->w, 0);
+	static const uint8_t root = 0;
+	int ret = dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl, 0);
 	if (ret == 0)
 		ctx->count[SEC_AR]++;
 }

@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
-#include "server/engine/wire.h"
+#include "contrib/base/bytes.h"
+#include "dns/name.h"
 #include "zone/version.h"
 
 /* The question name must be uncompressed: nothing precedes it that a pointer could name

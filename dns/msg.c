@@ -1,0 +1,295 @@
+/* msg.c — the DNS message writer (see msg.h). */
+#include "dns/msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contrib/base/err.h"
+#include "dns/proto.h"
+#include "dns/rdata.h"
+
+#define PTR_MAX  0x3fff /* compression pointers carry 14 bits of offset (RFC 1035 4.1.4) */
+#define HOPS_MAX 64     /* pointers followed while matching; ours never chain that far */
+#define COMP_MAX 16384  /* the most entries a table may have (every offset fits 14 bits) */
+#define RR_FIXED 10     /* type, class, TTL, RDLENGTH */
+
+/* --- the compression table --- */
+
+int dns_comp_init(dns_comp_t *c, unsigned cap)
+{
+	memset(c, 0, sizeof(*c));
+	if (cap == 0 || cap > COMP_MAX)
+		return -EINVAL;
+	unsigned slots = 4;
+	while (slots / 4 * 3 < cap)
+		slots *= 2;
+	c->slot = calloc(slots, sizeof(*c->slot));
+	c->log = calloc(cap, sizeof(*c->log));
+	if (c->slot == NULL || c->log == NULL) {
+		dns_comp_fini(c);
+		return -ENOMEM;
+	}
+	c->mask = slots - 1;
+	c->cap = cap;
+	return 0;
+}
+
+void dns_comp_fini(dns_comp_t *c)
+{
+	if (c == NULL)
+		return;
+	free(c->slot);
+	free(c->log);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Remove the entries added after the first n, newest first. */
+static void comp_truncate(dns_comp_t *c, unsigned n)
+{
+	while (c->n > n)
+		c->slot[c->log[--c->n]] = 0;
+}
+
+static void comp_add(dns_comp_t *c, uint32_t hash, size_t off)
+{
+	unsigned i = hash & c->mask;
+	while (c->slot[i] != 0)
+		i = (i + 1) & c->mask;
+	c->slot[i] = (uint16_t)off;
+	c->log[c->n++] = (uint16_t)i;
+}
+
+/* --- names --- */
+
+/* Label offsets of a well-formed name and the case-folded FNV-1a hash of each suffix, built
+ * from the root up so that the whole name costs one pass. Returns the label count. */
+static unsigned suffixes(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX],
+                         uint32_t hash[DNAME_LABELS_MAX])
+{
+	unsigned n = 0;
+	for (size_t i = 0; name[i] != 0; i += 1u + name[i])
+		offs[n++] = (uint8_t)i;
+	uint32_t h = 2166136261u;
+	for (unsigned k = n; k-- > 0;) {
+		const uint8_t *l = name + offs[k];
+		for (unsigned j = 0; j <= l[0]; j++)
+			h = (h ^ dname_fold(l[j])) * 16777619u;
+		hash[k] = h;
+	}
+	return n;
+}
+
+/* Does the name written at off (possibly ending in pointers) equal the uncompressed s? Every
+ * registered offset lies inside the message and starts a name this writer wrote or checked. */
+static bool match_at(const dns_msg_t *m, size_t off, const uint8_t *s)
+{
+	for (unsigned hops = 0;;) {
+		uint8_t c = m->buf[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (++hops > HOPS_MAX)
+				return false;
+			off = ((size_t)(c & 0x3f) << 8) | m->buf[off + 1];
+			continue;
+		}
+		if (c != *s)
+			return false;
+		if (c == 0)
+			return true;
+		const uint8_t *a = m->buf + off + 1, *b = s + 1;
+		if (m->exact ? memcmp(a, b, c) != 0 : !dname_label_equal_ci(a, b, c))
+			return false;
+		off += 1u + c;
+		s += 1u + c;
+	}
+}
+
+/* Offset of the earliest registered suffix equal to s, or 0. */
+static size_t comp_find(const dns_msg_t *m, uint32_t hash, const uint8_t *s)
+{
+	const dns_comp_t *c = m->comp;
+	for (unsigned i = hash & c->mask;; i = (i + 1) & c->mask) {
+		uint16_t off = c->slot[i];
+		if (off == 0 || match_at(m, off, s))
+			return off;
+	}
+}
+
+/* Register the labels written at start, up to (not including) label `cut`. */
+static void comp_register(dns_msg_t *m, const uint8_t *offs, const uint32_t *hash, unsigned cut,
+                          size_t start)
+{
+	dns_comp_t *c = m->comp;
+	for (unsigned k = 0; k < cut; k++) {
+		size_t off = start + offs[k];
+		if (c->n == c->cap || off > PTR_MAX)
+			return;
+		if (off != 0) /* 0 marks an empty slot; no message has a name there */
+			comp_add(c, hash[k], off);
+	}
+}
+
+/* Write the well-formed name (len bytes uncompressed); see dns_msg_name(). */
+static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
+{
+	uint8_t offs[DNAME_LABELS_MAX];
+	uint32_t hash[DNAME_LABELS_MAX];
+	unsigned n = m->comp != NULL ? suffixes(name, offs, hash) : 0;
+	unsigned cut = n; /* labels written in full; a pointer replaces the rest */
+	size_t ptr = 0;
+	for (unsigned k = 0; compress && k < n && ptr == 0; k++) {
+		ptr = comp_find(m, hash[k], name + offs[k]);
+		cut = k;
+	}
+	if (ptr == 0)
+		cut = n;
+	size_t head = cut < n ? offs[cut] : len;
+	if (head + (ptr != 0 ? 2 : 0) > m->lim - m->pos)
+		return SD_ESPACE;
+	size_t start = m->pos;
+	memcpy(m->buf + start, name, head);
+	m->pos += head;
+	if (ptr != 0) {
+		be16_put(m->buf + m->pos, (uint16_t)(0xc000 | ptr));
+		m->pos += 2;
+	}
+	if (m->comp != NULL)
+		comp_register(m, offs, hash, cut, start);
+	return 0;
+}
+
+int dns_msg_name(dns_msg_t *m, const uint8_t *name, bool compress)
+{
+	size_t len = dname_len_bounded(name, DNAME_MAX);
+	return len != 0 ? put_name(m, name, len, compress) : SD_EPARSE;
+}
+
+/* --- the message --- */
+
+void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsigned flags)
+{
+	m->buf = buf;
+	m->pos = 0;
+	m->lim = lim;
+	m->comp = comp;
+	m->exact = (flags & DNS_MSG_EXACT) != 0;
+	if (comp != NULL)
+		comp_truncate(comp, 0);
+}
+
+void dns_msg_resume(dns_msg_t *m, uint8_t *buf, size_t len, size_t lim)
+{
+	dns_msg_init(m, buf, lim, NULL, 0);
+	m->pos = len < lim ? len : lim;
+}
+
+dns_msg_mark_t dns_msg_mark(const dns_msg_t *m)
+{
+	return (dns_msg_mark_t){.pos = m->pos, .ncomp = m->comp != NULL ? m->comp->n : 0};
+}
+
+void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk)
+{
+	m->pos = mk.pos;
+	if (m->comp != NULL)
+		comp_truncate(m->comp, mk.ncomp);
+}
+
+int dns_msg_put(dns_msg_t *m, const void *data, size_t len)
+{
+	if (len > m->lim - m->pos)
+		return SD_ESPACE;
+	if (len > 0)
+		memcpy(m->buf + m->pos, data, len);
+	m->pos += len;
+	return 0;
+}
+
+int dns_msg_header(dns_msg_t *m, uint16_t id, uint16_t flags)
+{
+	if (m->pos != 0 || m->lim < DNS_HEADER_LEN)
+		return SD_ESPACE;
+	memset(m->buf, 0, DNS_HEADER_LEN);
+	be16_put(m->buf, id);
+	be16_put(m->buf + 2, flags);
+	m->pos = DNS_HEADER_LEN;
+	return 0;
+}
+
+int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen)
+{
+	size_t nl = dname_len_bounded(q, qlen);
+	if (nl == 0 || qlen != nl + 4 || m->pos < DNS_HEADER_LEN)
+		return SD_EPARSE;
+	size_t start = m->pos;
+	int ret = dns_msg_put(m, q, qlen);
+	if (ret < 0)
+		return ret;
+	if (m->comp != NULL) {
+		uint8_t offs[DNAME_LABELS_MAX];
+		uint32_t hash[DNAME_LABELS_MAX];
+		unsigned n = suffixes(q, offs, hash);
+		comp_register(m, offs, hash, n, start);
+	}
+	be16_put(m->buf + 4, 1);
+	return 0;
+}
+
+int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                      uint32_t ttl, uint16_t rdlen)
+{
+	dns_msg_mark_t mk = dns_msg_mark(m);
+	int ret = dns_msg_name(m, owner, true);
+	if (ret == 0 && m->lim - m->pos < RR_FIXED)
+		ret = SD_ESPACE;
+	if (ret < 0) {
+		dns_msg_rollback(m, mk);
+		return ret;
+	}
+	uint8_t *p = m->buf + m->pos;
+	be16_put(be32_put(be16_put(be16_put(p, type), rclass), ttl), rdlen);
+	m->pos += RR_FIXED;
+	return 0;
+}
+
+/* RDATA as the descriptor lays it out: [pre][names, compressed][tail]; other types as is. */
+static int put_rdata(dns_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rdlen)
+{
+	const dns_rdata_desc_t *d = dns_rdata_desc(type);
+	if (!(d->flags & DNS_RDATA_COMPRESS))
+		return dns_msg_put(m, rd, rdlen);
+	size_t p = d->pre;
+	if (p > rdlen)
+		return SD_EPARSE;
+	int ret = dns_msg_put(m, rd, p);
+	for (unsigned i = 0; ret == 0 && i < d->names; i++) {
+		size_t l = dname_len_bounded(rd + p, rdlen - p);
+		if (l == 0)
+			return SD_EPARSE;
+		ret = put_name(m, rd + p, l, true);
+		p += l;
+	}
+	if (ret == 0 && p + d->tail != rdlen)
+		return SD_EPARSE;
+	return ret == 0 ? dns_msg_put(m, rd + p, d->tail) : ret;
+}
+
+int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+               const uint8_t *rdata, uint16_t rdlen)
+{
+	static const uint8_t empty = 0;
+	if (rdlen > 0 && rdata == NULL)
+		return SD_EPARSE;
+	dns_msg_mark_t mk = dns_msg_mark(m);
+	int ret = dns_msg_rr_header(m, owner, type, rclass, ttl, 0);
+	size_t rdlen_at = m->pos - 2;
+	if (ret == 0)
+		ret = put_rdata(m, type, rdata != NULL ? rdata : &empty, rdlen);
+	if (ret < 0) {
+		dns_msg_rollback(m, mk);
+		return ret;
+	}
+	/* compression only shrinks RDATA, so the length still fits 16 bits */
+	be16_put(m->buf + rdlen_at, (uint16_t)(m->pos - rdlen_at - 2));
+	return 0;
+}

@@ -1,0 +1,136 @@
+/* msg.h — the DNS message writer: bounded appends, name compression, rollback marks.
+ *
+ * Every message the server sends is written with this: answers (server/engine), transfer
+ * messages and NOTIFY (server/xfr), the TSIG RR appended to a signed message. The writer
+ * appends to a caller-owned buffer and never writes past `lim`, the active size limit (the
+ * UDP payload size, 65535 over TCP, less what the caller keeps back for OPT or TSIG). An
+ * append either completes or fails with SD_ESPACE having kept nothing; callers take a mark
+ * before an RRset and roll back to it, so an RRset is never split.
+ *
+ *   buf: [header 12][question][answer ...][authority ...][additional ...]
+ *         ^ pos 0      ^ off 12 = qname, the first compression target
+ *
+ * Compression (RFC 1035 4.1.4): every label sequence written is registered in a table of
+ * offsets, an open-addressing hash of the (ASCII case-folded) suffix; a later name whose
+ * longest registered suffix matches is written as its leading labels plus a pointer. Matches
+ * are checked against the bytes in the message itself, so the table holds no pointers to
+ * caller memory. Two matching rules:
+ *   - case-insensitive (answers): a pointer may reproduce the case of the first occurrence,
+ *     which is how an owner equal to the question keeps the case the client sent;
+ *   - exact (DNS_MSG_EXACT, transfers): only byte-identical suffixes match, so the zone's
+ *     names are reproduced as stored even when the client asked in other case.
+ * When two registered suffixes match, the earlier one wins. The table's size is chosen by
+ * its owner once (dns_comp_init): a few dozen entries on the answer path, thousands for
+ * transfers; when it is full, later labels are simply not registered (correct, larger).
+ * A rollback removes the entries added since the mark, in reverse order, which leaves the
+ * table exactly as it was (LIFO removal is safe for linear probing).
+ *
+ * Nothing here allocates except dns_comp_init. Not thread-safe: one writer per message and
+ * one table per thread (a worker's answer context, a transfer, the NOTIFY sender).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "contrib/base/bytes.h"
+#include "contrib/base/compiler.h"
+#include "dns/name.h"
+
+/* A compression table. Owned by whoever calls dns_comp_init; reused message after message. */
+typedef struct dns_comp {
+	uint16_t *slot; /* mask + 1 message offsets of registered suffixes; 0 = empty */
+	uint16_t *log;  /* slot index of each entry, in the order they were added */
+	unsigned mask;  /* slots - 1 (a power of two minus one) */
+	unsigned cap;   /* entries at most (at most 3/4 of the slots) */
+	unsigned n;     /* entries now */
+} dns_comp_t;
+
+/* Allocate a table for up to cap entries (1 .. 16384). Control path or worker start.
+ * 0, -EINVAL or -ENOMEM. */
+int dns_comp_init(dns_comp_t *c, unsigned cap) SD_NONNULL(1) SD_WUR;
+/* Free what dns_comp_init allocated; c may be zeroed or already finished. */
+void dns_comp_fini(dns_comp_t *c);
+
+enum {
+	DNS_MSG_EXACT = 1u << 0, /* compression matches byte for byte (case included) */
+};
+
+/* Section indexes, as the header's count words are ordered (RFC 1035 4.1.1). */
+typedef enum dns_section {
+	DNS_SEC_QD = 0,
+	DNS_SEC_AN = 1,
+	DNS_SEC_NS = 2,
+	DNS_SEC_AR = 3,
+} dns_section_t;
+
+typedef struct dns_msg {
+	uint8_t *buf;
+	size_t pos;       /* bytes written */
+	size_t lim;       /* active size limit; pos <= lim always; callers may move it */
+	dns_comp_t *comp; /* NULL: names are written uncompressed and not registered */
+	bool exact;       /* DNS_MSG_EXACT */
+} dns_msg_t;
+
+/* A rollback point: the position and the size of the compression table at that time. */
+typedef struct dns_msg_mark {
+	size_t pos;
+	unsigned ncomp;
+} dns_msg_mark_t;
+
+/* Start a message in buf (lim bytes at most) at position 0. comp (may be NULL) is emptied and
+ * used for this message only until the next dns_msg_init on it. flags: DNS_MSG_*. */
+void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsigned flags)
+    SD_NONNULL(1, 2);
+
+/* Continue a message of len bytes already in buf, without compression (appending the TSIG
+ * RR to a finished message). */
+void dns_msg_resume(dns_msg_t *m, uint8_t *buf, size_t len, size_t lim) SD_NONNULL(1, 2);
+
+dns_msg_mark_t dns_msg_mark(const dns_msg_t *m) SD_NONNULL(1);
+
+/* Forget everything written since mk, including the compression entries added since. */
+void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk) SD_NONNULL(1);
+
+/* The 12-byte header at position 0 with id, flags (the second 16-bit word) and all counts
+ * zero; m must be empty. 0 or SD_ESPACE. */
+int dns_msg_header(dns_msg_t *m, uint16_t id, uint16_t flags) SD_NONNULL(1) SD_WUR;
+
+/* Header count of a section, and adding n to it (the header must be written). */
+static inline uint16_t dns_msg_count(const dns_msg_t *m, dns_section_t sec)
+{
+	return be16_get(m->buf + 4 + 2 * (unsigned)sec);
+}
+
+static inline void dns_msg_count_add(dns_msg_t *m, dns_section_t sec, uint16_t n)
+{
+	uint8_t *p = m->buf + 4 + 2 * (unsigned)sec;
+	be16_put(p, (uint16_t)(be16_get(p) + n));
+}
+
+/* Append a question: q is an uncompressed name then type and class (qlen bytes, as echoed
+ * from a request). Its name becomes a compression target; QDCOUNT is set to 1.
+ * 0, SD_ESPACE, or SD_EPARSE when q is not such a question. */
+int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen) SD_NONNULL(1, 2) SD_WUR;
+
+/* Append raw bytes. 0 or SD_ESPACE. */
+int dns_msg_put(dns_msg_t *m, const void *data, size_t len) SD_NONNULL(1) SD_WUR;
+
+/* Append a well-formed uncompressed name; with compress, its longest registered suffix
+ * becomes a pointer. The labels written are registered either way. 0, SD_ESPACE, or
+ * SD_EPARSE when name is not a well-formed name. */
+int dns_msg_name(dns_msg_t *m, const uint8_t *name, bool compress) SD_NONNULL(1, 2) SD_WUR;
+
+/* Append an RR's owner (compressed), type, class, TTL and the given RDLENGTH; the caller
+ * writes exactly rdlen bytes of RDATA next. Nothing kept on failure (0, SD_ESPACE,
+ * SD_EPARSE). */
+int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                      uint32_t ttl, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
+
+/* Append one whole RR. rdata is wire form with uncompressed names; the names of the types
+ * dns/rdata.h marks compressible are compressed, any other RDATA is copied as is (RFC 3597
+ * 4). Nothing kept on failure: SD_ESPACE when it does not fit, SD_EPARSE when owner is not a
+ * name or the RDATA of a compressible type is malformed. */
+int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+               const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
