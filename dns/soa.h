@@ -20,8 +20,9 @@
 #include "dns/proto.h"
 #include "dns/rdata.h"
 
-#define DNS_SOA_FIXED   20 /* serial, refresh, retry, expire, minimum */
+#define DNS_SOA_FIXED   20                  /* serial, refresh, retry, expire, minimum */
 #define DNS_SOA_MIN_LEN (2 + DNS_SOA_FIXED) /* two root names at the least */
+#define DNS_SOA_MAX_LEN (2 * DNAME_MAX + DNS_SOA_FIXED)
 
 /* Stored SOA RDATA: two uncompressed names, then exactly the five fields. */
 static inline bool dns_soa_valid(const uint8_t *rdata, uint16_t rdlen)

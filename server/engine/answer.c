@@ -45,10 +45,10 @@ struct srv_answer_ctx {
 	uint16_t count[SEC_COUNT];
 	unsigned rcode; /* extended, 12 bits */
 	bool aa, tc, tcp;
-	size_t reserve;                 /* kept back for the caller (srv_peer_t.reserve) */
-	bool deferred;                  /* see srv_answer_deferred() */
-	size_t limit;                   /* size limit of the response, OPT included */
-	dns_msg_mark_t after_question;  /* where TC cuts back to */
+	size_t reserve;                /* kept back for the caller (srv_peer_t.reserve) */
+	bool deferred;                 /* see srv_answer_deferred() */
+	size_t limit;                  /* size limit of the response, OPT included */
+	dns_msg_mark_t after_question; /* where TC cuts back to */
 	const zone_version_t *v;
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
 	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
@@ -398,7 +398,8 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	dns_msg_t *w = &ctx->w;
 	int ret = rdlen <= UINT16_MAX ? 0 : SD_ESPACE;
 	if (ret == 0)
-		ret = dns_msg_rr_header(w, q->qname, DNS_TYPE_TXT, DNS_CLASS_CH, 0, (uint16_t)rdlen);
+		ret =
+		    dns_msg_rr_header(w, q->qname, DNS_TYPE_TXT, DNS_CLASS_CH, 0, (uint16_t)rdlen);
 	size_t i = 0;
 	do { /* character-strings of at most 255 bytes (RFC 1035 3.3.14) */
 		size_t chunk = len - i > 255 ? 255 : len - i;
@@ -551,7 +552,8 @@ static void put_opt(srv_answer_ctx_t *ctx)
 	ctx->w.lim = ctx->limit;
 	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q.opt_do ? 0x8000u : 0);
 	static const uint8_t root = 0;
-	int ret = dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl, 0);
+	int ret =
+	    dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl, 0);
 	if (ret == 0)
 		ctx->count[SEC_AR]++;
 }

@@ -9,13 +9,15 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "server/xfr/msg.h"
+#include "dns/msg.h"
 #include "dns/name.h"
+#include "dns/soa.h"
 #include "zone/version.h"
 
 #define BODY_MAX 1024
 #define SEND_MAX (BODY_MAX + TSIG_RR_MAX)
-#define TYPE_SOA 6
+/* Compression targets of one NOTIFY: the question and the names of the SOA. */
+#define COMP_ENTRIES 16
 
 /* One per (zone, target) ever notified: pending while it sends and waits, then kept with its
  * outcome (acknowledged, rejected, gave up) for steerctl status until the notifier closes.
@@ -50,6 +52,7 @@ struct xfr_notifier {
 	unsigned handles; /* open handles; the struct goes with the last close */
 	bool closing;
 	xfr_notify_stats_t stats;
+	dns_comp_t comp; /* for the message being built */
 	uint8_t rbuf[65536];
 };
 
@@ -136,8 +139,10 @@ void xfr_notify_target_str(const xfr_notify_target_t *t, char *buf, size_t size)
 
 static void notifier_handle_closed(xfr_notifier_t *n)
 {
-	if (--n->handles == 0 && n->closing)
+	if (--n->handles == 0 && n->closing) {
+		dns_comp_fini(&n->comp);
 		free(n);
+	}
 }
 
 static void pending_closed(uv_handle_t *h)
@@ -280,17 +285,20 @@ static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t s
 	uint8_t q[DNAME_MAX + 4];
 	size_t al = dname_len(p->apex);
 	memcpy(q, p->apex, al);
-	be16_put(q + al, TYPE_SOA);
+	be16_put(q + al, DNS_TYPE_SOA);
 	be16_put(q + al + 2, DNS_CLASS_IN);
-	static xfr_msg_t m; /* control thread only; its table is too large for the stack */
+	dns_msg_t m;
 	uint16_t flags = (uint16_t)(DNS_OPCODE_NOTIFY << 11) | DNS_FLAG_AA;
-	int rc = xfr_msg_init(&m, p->body, sizeof(p->body), p->id, flags);
+	dns_msg_init(&m, p->body, sizeof(p->body), &p->n->comp, DNS_MSG_EXACT);
+	int rc = dns_msg_header(&m, p->id, flags);
 	if (rc == 0)
-		rc = xfr_msg_put_question(&m, q, al + 4);
+		rc = dns_msg_question(&m, q, al + 4);
 	/* RFC 1996 3.7: the answer section may carry the new SOA as a hint */
 	if (rc == 0)
-		rc = xfr_msg_put_rr(&m, p->apex, TYPE_SOA, DNS_CLASS_IN, ttl, soa, soa_len);
-	p->body_len = m.len;
+		rc = dns_msg_rr(&m, p->apex, DNS_TYPE_SOA, DNS_CLASS_IN, ttl, soa, soa_len);
+	if (rc == 0)
+		dns_msg_count_add(&m, DNS_SEC_AN, 1);
+	p->body_len = m.pos;
 	return rc;
 }
 
@@ -322,7 +330,7 @@ static int notify_one(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, cons
 	if (p->state != XFR_NOTIFY_PENDING)
 		n->npending++;
 	p->state = XFR_NOTIFY_PENDING;
-	p->serial = be32_get(soa + soa_len - 20);
+	p->serial = dns_soa_serial(soa, soa_len);
 	p->target.key = NULL;
 	if (t->key != NULL) {
 		p->key = *t->key;
@@ -342,7 +350,7 @@ static int notify_one(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, cons
 int xfr_notify_zone(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const uint8_t *soa_rdata,
                     uint16_t soa_rdlen, const xfr_notify_target_t *targets, size_t count)
 {
-	if (soa_rdlen < 22)
+	if (soa_rdlen < DNS_SOA_MIN_LEN)
 		return SD_EPARSE;
 	for (size_t i = 0; i < count; i++) {
 		int rc = notify_one(n, apex, ttl, soa_rdata, soa_rdlen, &targets[i]);
@@ -410,6 +418,11 @@ int xfr_notifier_new(uv_loop_t *loop, unsigned base_ms, unsigned tries, xfr_noti
 	xfr_notifier_t *n = calloc(1, sizeof(*n));
 	if (n == NULL)
 		return -ENOMEM;
+	int rc = dns_comp_init(&n->comp, COMP_ENTRIES);
+	if (rc != 0) {
+		free(n);
+		return rc;
+	}
 	n->loop = loop;
 	n->base_ms = base_ms ? base_ms : 1000;
 	n->tries = tries ? tries : 5;

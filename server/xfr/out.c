@@ -4,12 +4,16 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
-#include "server/xfr/msg.h"
+#include "dns/msg.h"
+#include "dns/soa.h"
 #include "zone/serial.h"
 
 #define MSG_MAX   65535
 #define OPT_LEN   11
 #define QUEST_MAX (DNAME_MAX + 4)
+/* Compression targets per message: a 64 KB message of short records holds a few thousand
+ * names; past this many, names are written uncompressed. */
+#define COMP_ENTRIES 1536
 
 /* ---------------------------------------------------------------- request parsing */
 
@@ -43,9 +47,10 @@ static int parse_rr(const uint8_t *m, size_t len, size_t *pos, wire_rr_t *rr)
 static int parse_ixfr_soa(const uint8_t *m, size_t len, size_t *pos, xfr_request_t *out)
 {
 	wire_rr_t rr;
-	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != DNS_TYPE_SOA || rr.rdlen < 22)
+	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != DNS_TYPE_SOA ||
+	    rr.rdlen < DNS_SOA_MIN_LEN)
 		return SD_EPARSE;
-	out->serial = be32_get(m + rr.rdata + rr.rdlen - 20);
+	out->serial = dns_soa_serial(m + rr.rdata, rr.rdlen);
 	out->has_serial = true;
 	return 0;
 }
@@ -113,6 +118,7 @@ struct xfr_out {
 	zone_version_t *v;
 	xfr_diff_t *diff; /* IXFR: the (condensed) change set */
 	tsig_ctx_t tsig;
+	dns_comp_t comp; /* reused by every message of the transfer */
 
 	int phase;
 	/* AXFR body cursor: node, RRset in node, record in RRset, its offset in rdata */
@@ -278,19 +284,29 @@ static void cursor_reset(xfr_out_t *x)
 }
 
 /* Fill one message with as many records as fit. */
-static int fill(xfr_out_t *x, xfr_msg_t *m)
+static int fill(xfr_out_t *x, dns_msg_t *m)
 {
 	zone_rr_t rr;
 	while (cur(x, &rr)) {
-		int rc =
-		    xfr_msg_put_rr(m, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen);
-		if (rc == SD_ESPACE && xfr_msg_count(m, XFR_SEC_AN) > 0)
+		int rc = dns_msg_rr(m, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen);
+		if (rc == SD_ESPACE && dns_msg_count(m, DNS_SEC_AN) > 0)
 			return 0; /* the message is full; the record goes into the next one */
 		if (rc != 0)
 			return rc;
+		dns_msg_count_add(m, DNS_SEC_AN, 1);
 		advance(x, &rr);
 	}
 	return 0;
+}
+
+/* Our OPT (RFC 6891 6.1.2): payload size, no extended rcode, version 0, no options. */
+static int put_opt(const xfr_out_t *x, dns_msg_t *m)
+{
+	static const uint8_t root = 0;
+	int rc = dns_msg_rr_header(m, &root, DNS_TYPE_OPT, x->edns_payload, 0, 0);
+	if (rc == 0)
+		dns_msg_count_add(m, DNS_SEC_AR, 1);
+	return rc;
 }
 
 static int build(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len)
@@ -299,14 +315,19 @@ static int build(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len)
 	if (cap <= reserve + DNS_HEADER_LEN)
 		return SD_ESPACE;
 	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_AA | (x->flags & (DNS_FLAG_RD | DNS_FLAG_CD));
-	xfr_msg_t m;
-	int rc = xfr_msg_init(&m, buf, cap - reserve, x->id, flags);
+	/* exact matching: the zone's names go out as stored, whatever case the client used */
+	dns_msg_t m;
+	dns_msg_init(&m, buf, cap - reserve, &x->comp, DNS_MSG_EXACT);
+	int rc = dns_msg_header(&m, x->id, flags);
 	/* RFC 5936 2.2.1: the question goes in the first message; later ones may omit it */
 	if (rc == 0 && x->messages == 0)
-		rc = xfr_msg_put_question(&m, x->question, x->question_len);
+		rc = dns_msg_question(&m, x->question, x->question_len);
 	if (rc == 0)
 		rc = fill(x, &m);
-	*len = m.len;
+	m.lim = cap - (x->sign ? x->tsig_len : 0); /* the room kept for OPT */
+	if (rc == 0 && x->edns)
+		rc = put_opt(x, &m);
+	*len = m.pos;
 	return rc;
 }
 
@@ -325,11 +346,6 @@ int xfr_out_next(xfr_out_t *x, uint8_t *buf, size_t cap, time_t now, size_t *len
 		x->kind = XFR_OUT_IXFR_UDP_SOA;
 		cursor_reset(x);
 		rc = build(x, buf, cap, len);
-	}
-	if (rc == 0 && x->edns) {
-		xfr_msg_t m = {.buf = buf, .len = *len};
-		rc = xfr_msg_put_opt(&m, cap, x->edns_payload);
-		*len = m.len;
 	}
 	if (rc == 0 && x->sign)
 		rc = tsig_sign(&x->tsig, buf, len, cap, now);
@@ -382,6 +398,11 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	xfr_out_t *x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return -ENOMEM;
+	int rc = dns_comp_init(&x->comp, COMP_ENTRIES);
+	if (rc != 0) {
+		free(x);
+		return rc;
+	}
 	x->id = req->id;
 	x->flags = req->flags;
 	x->edns = req->edns;
@@ -398,7 +419,7 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	}
 	x->v = zone_version_ref(p->version);
 	x->kind = XFR_OUT_AXFR;
-	int rc = req->qtype == DNS_TYPE_IXFR ? ixfr_plan(x, p->history) : 0;
+	rc = req->qtype == DNS_TYPE_IXFR ? ixfr_plan(x, p->history) : 0;
 	if (rc != 0) {
 		xfr_out_free(x);
 		return rc;
@@ -444,5 +465,6 @@ void xfr_out_free(xfr_out_t *x)
 	xfr_diff_unref(x->diff);
 	if (x->v != NULL)
 		zone_version_unref(x->v);
+	dns_comp_fini(&x->comp);
 	free(x);
 }

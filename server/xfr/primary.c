@@ -7,11 +7,10 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "server/xfr/msg.h"
+#include "dns/soa.h"
 #include "zone/changeset.h"
 #include "zone/dump.h"
 
-#define SOA_RDMAX  (2 * DNAME_MAX + 20)
 #define HIST_DEPTH 100
 
 struct xfr_primary {
@@ -40,10 +39,10 @@ static void soa_of(const zone_version_t *v, zone_rr_t *rr)
 }
 
 /* rr with its serial (the first of the five closing 32-bit fields) replaced, into buf. */
-static void soa_with_serial(zone_rr_t *rr, uint32_t serial, uint8_t buf[SOA_RDMAX])
+static void soa_with_serial(zone_rr_t *rr, uint32_t serial, uint8_t buf[DNS_SOA_MAX_LEN])
 {
 	memcpy(buf, rr->rdata, rr->rdlen);
-	be32_put(buf + rr->rdlen - 20, serial);
+	dns_soa_set_serial(buf, rr->rdlen, serial);
 	rr->rdata = buf;
 }
 
@@ -226,12 +225,14 @@ int xfr_primary_start(xfr_primary_t *p, zone_version_t *file_v, time_t now, zone
  * was not raised by hand (the served serial is usually ours, above the file's). */
 static bool same_soa(const zone_rr_t *served, const zone_rr_t *file)
 {
-	if (served->ttl != file->ttl || served->rdlen != file->rdlen || served->rdlen < 20)
+	uint16_t len = served->rdlen;
+	if (served->ttl != file->ttl || len != file->rdlen || len < DNS_SOA_MIN_LEN)
 		return false;
-	size_t pre = served->rdlen - 20u; /* names, then serial, refresh, retry, expire, minimum */
-	return memcmp(served->rdata, file->rdata, pre) == 0 &&
-	       memcmp(served->rdata + pre + 4, file->rdata + pre + 4, 16) == 0 &&
-	       !zone_serial_gt(be32_get(file->rdata + pre), be32_get(served->rdata + pre));
+	size_t names = len - DNS_SOA_FIXED; /* then serial, refresh, retry, expire, minimum */
+	return memcmp(served->rdata, file->rdata, names) == 0 &&
+	       memcmp(served->rdata + names + 4, file->rdata + names + 4, DNS_SOA_FIXED - 4) == 0 &&
+	       !zone_serial_gt(dns_soa_serial(file->rdata, len),
+	                       dns_soa_serial(served->rdata, len));
 }
 
 /* Choose the new serial and make it SOA(to) of cs (RFC 1982 via zone_serial_choose). */
@@ -239,7 +240,7 @@ static int set_serial(xfr_primary_t *p, zone_changeset_t *cs, const zone_version
                       const zone_version_t *file_v, time_t now, uint32_t *serial)
 {
 	zone_rr_t from, to;
-	uint8_t buf[SOA_RDMAX];
+	uint8_t buf[DNS_SOA_MAX_LEN];
 	soa_of(served, &from);
 	soa_of(file_v, &to);
 	*serial = zone_serial_choose(zone_version_serial(served), zone_version_serial(file_v),

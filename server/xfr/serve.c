@@ -8,7 +8,9 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "server/xfr/msg.h"
+#include "contrib/base/bytes.h"
+#include "dns/name.h"
+#include "dns/proto.h"
 
 static xfr_env_t *current_env; /* never written through: const in the API */
 

@@ -11,6 +11,7 @@
 #include <openssl/params.h>
 
 #include "contrib/base/err.h"
+#include "dns/msg.h"
 
 #define OTHER_TIME   6 /* BADTIME other data: 48-bit server time */
 #define MAC_MIN_OCTS 10
@@ -474,24 +475,33 @@ int tsig_verify_response(tsig_ctx_t *ctx, const uint8_t *msg, size_t len, time_t
 static int put_rr(uint8_t *msg, size_t *len, size_t cap, const digest_in_t *in, const uint8_t *mac,
                   uint16_t mac_len)
 {
-	size_t owner = dname_len(in->key_name), alg = dname_len(in->alg_name);
+	size_t alg = dname_len(in->alg_name);
 	size_t rdlen = alg + 10 + mac_len + 6 + in->other_len;
-	if (*len + owner + 10 + rdlen > cap || be16_get(msg + 10) == UINT16_MAX)
+	if (*len > cap || be16_get(msg + 10) == UINT16_MAX)
 		return SD_ESPACE;
-	uint8_t *p = msg + *len;
-	memcpy(p, in->key_name, owner);
-	p = be32_put(be16_put(be16_put(p + owner, DNS_TYPE_TSIG), DNS_CLASS_ANY), 0);
-	p = be16_put(p, (uint16_t)rdlen);
-	memcpy(p, in->alg_name, alg);
-	p = be16_put(be16_put(wr48(p + alg, in->time_signed), in->fudge), mac_len);
-	if (mac_len)
-		memcpy(p, mac, mac_len);
-	p = be16_put(be16_put(be16_put(p + mac_len, be16_get(msg)), in->error), in->other_len);
-	if (in->other_len)
-		memcpy(p, in->other, in->other_len);
-	p += in->other_len;
-	*len = (size_t)(p - msg);
-	be16_put(msg + 10, (uint16_t)(be16_get(msg + 10) + 1));
+	/* RFC 8945 4.2: nothing in the TSIG RR is compressed (the writer has no table) */
+	dns_msg_t m;
+	dns_msg_resume(&m, msg, *len, cap);
+	uint8_t fixed[10], tail[6];
+	be16_put(wr48(fixed, in->time_signed), in->fudge);
+	be16_put(fixed + 8, mac_len);
+	be16_put(be16_put(be16_put(tail, be16_get(msg)), in->error), in->other_len);
+	int rc =
+	    dns_msg_rr_header(&m, in->key_name, DNS_TYPE_TSIG, DNS_CLASS_ANY, 0, (uint16_t)rdlen);
+	if (rc == 0)
+		rc = dns_msg_put(&m, in->alg_name, alg);
+	if (rc == 0)
+		rc = dns_msg_put(&m, fixed, sizeof(fixed));
+	if (rc == 0)
+		rc = dns_msg_put(&m, mac, mac_len);
+	if (rc == 0)
+		rc = dns_msg_put(&m, tail, sizeof(tail));
+	if (rc == 0)
+		rc = dns_msg_put(&m, in->other, in->other_len);
+	if (rc != 0)
+		return rc;
+	*len = m.pos;
+	dns_msg_count_add(&m, DNS_SEC_AR, 1);
 	return 0;
 }
 

@@ -14,7 +14,9 @@
 #include <uv.h>
 
 #include "contrib/base/err.h"
-#include "server/xfr/msg.h"
+#include "contrib/base/bytes.h"
+#include "dns/name.h"
+#include "dns/proto.h"
 #include "server/xfr/notify.h"
 
 typedef struct secondary {

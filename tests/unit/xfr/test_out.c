@@ -18,10 +18,10 @@
 #include <urcu-qsbr.h>
 
 #include "zone/builder.h"
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "server/xfr/acl.h"
 #include "server/xfr/history.h"
-#include "server/xfr/msg.h"
 #include "server/xfr/out.h"
 #include "zone/changeset.h"
 
@@ -265,52 +265,6 @@ static bool is_soa(const char *s, uint32_t serial)
 	char needle[32];
 	snprintf(needle, sizeof(needle), " %u 7200 ", serial);
 	return strstr(s, "\tSOA\t") != NULL && strstr(s, needle) != NULL;
-}
-
-/* ------------------------------------------------------------------ message writer */
-
-static void test_msg_compression(void **state)
-{
-	static uint8_t buf[512];
-	static xfr_msg_t m;
-	uint8_t q[64], owner[64], rd[64];
-	wire_name("example.com.", q);
-	size_t ql = 13;
-	q[ql++] = 0;
-	q[ql++] = 6;
-	q[ql++] = 0;
-	q[ql++] = 1;
-	assert_int_equal(xfr_msg_init(&m, buf, sizeof(buf), 7, DNS_FLAG_QR), 0);
-	assert_int_equal(xfr_msg_put_question(&m, q, ql), 0);
-	wire_name("www.example.com.", owner);
-	wire_name("web.example.com.", rd);
-	assert_int_equal(xfr_msg_put_rr(&m, owner, 5, 1, 60, rd, 17), 0);
-	size_t after_one = m.len;
-	/* www.example.com -> 3 bytes + pointer; CNAME target web.example.com -> 4 + 2 */
-	assert_int_equal(after_one, 12 + 17 + 6 + 10 + 6);
-	/* the same RR again compresses fully */
-	assert_int_equal(xfr_msg_put_rr(&m, owner, 5, 1, 60, rd, 17), 0);
-	assert_int_equal(m.len - after_one, 2 + 10 + 2);
-	/* TXT RDATA is never compressed */
-	uint8_t txt[20] = {16,  'w', 'w', 'w', '.', 'e', 'x', 'a', 'm',
-	                   'p', 'l', 'e', '.', 'c', 'o', 'm', '.'};
-	assert_int_equal(xfr_msg_put_rr(&m, owner, 16, 1, 60, txt, 17), 0);
-	ldns_pkt *p = NULL;
-	assert_int_equal(ldns_wire2pkt(&p, buf, m.len), LDNS_STATUS_OK);
-	assert_int_equal(ldns_pkt_ancount(p), 3);
-	char *s = rr_str(ldns_rr_list_rr(ldns_pkt_answer(p), 0));
-	assert_string_equal(s, "www.example.com.\t60\tIN\tCNAME\tweb.example.com.");
-	free(s);
-	ldns_pkt_free(p);
-	/* an RR that does not fit is rolled back whole */
-	size_t before = m.len;
-	m.limit = m.len + 10;
-	assert_int_equal(xfr_msg_put_rr(&m, owner, 5, 1, 60, rd, 17), SD_ESPACE);
-	assert_int_equal(m.len, before);
-	assert_int_equal(xfr_msg_count(&m, XFR_SEC_AN), 3);
-	/* malformed SOA RDATA is refused */
-	m.limit = sizeof(buf);
-	assert_int_equal(xfr_msg_put_rr(&m, owner, 6, 1, 60, rd, 17), SD_EPARSE);
 }
 
 /* ------------------------------------------------------------------ AXFR */
@@ -815,7 +769,6 @@ int main(void)
 {
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_msg_compression),
 	    cmocka_unit_test(test_request_parse),
 	    cmocka_unit_test(test_axfr_multi_message),
 	    cmocka_unit_test(test_axfr_small_buffers_and_edns),
