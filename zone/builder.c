@@ -9,6 +9,8 @@
 #include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "dns/rdata.h"
+#include "dns/soa.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,11 +108,11 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
                      uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
 {
 	static const uint8_t empty = 0;
-	uint16_t offs[2];
+	uint16_t offs[DNS_RDATA_NAMES_MAX];
 	const uint8_t *rd = rdata ? rdata : &empty;
 	if (!rdata && rdlen)
 		return SD_EPARSE;
-	int names = zone_rdata_names(type, rd, rdlen, offs);
+	int names = dns_rdata_names(type, rd, rdlen, offs);
 	if (names < 0)
 		return names;
 	if (b->n == b->cap) {
@@ -414,11 +416,6 @@ static size_t align_up(size_t x)
 	return (x + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 }
 
-static bool has_targets(uint16_t type)
-{
-	return type == DNS_TYPE_NS || type == DNS_TYPE_MX || type == DNS_TYPE_SRV;
-}
-
 static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const bnode_t *nodes,
                      size_t nn)
 {
@@ -429,7 +426,7 @@ static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const
 	for (size_t i = 0; i < b->n; i++)
 		rdata += 2 + (size_t)b->recs[i].rdlen;
 	for (size_t i = 0; i < ng; i++)
-		if (has_targets(b->recs[g[i].first].type))
+		if (dns_rdata_has_target(b->recs[g[i].first].type))
 			l.ntargets += g[i].count;
 	l.hash_cap = 16;
 	while (l.hash_cap < nn * 2)
@@ -454,9 +451,8 @@ static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const
 static const zone_node_t *rr_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
 {
 	size_t off = zone_rrset_rr_offset(rs, i);
-	size_t skip = rs->type == DNS_TYPE_MX ? 2 : rs->type == DNS_TYPE_SRV ? 6 : 0;
 	uint8_t name[DNAME_MAX];
-	const uint8_t *src = rs->rdata + off + 2 + skip;
+	const uint8_t *src = dns_rdata_target(rs->type, rs->rdata + off + 2);
 	size_t len = dname_len(src);
 	memcpy(name, src, len);
 	dname_lower(name);
@@ -515,7 +511,7 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 				rdata += 2 + (size_t)br->rdlen;
 			}
 			rs->rdata_len = (uint32_t)(rdata - rs->rdata);
-			if (has_targets(rs->type)) {
+			if (dns_rdata_has_target(rs->type)) {
 				rs->targets = targets;
 				targets += gr->count;
 			}
@@ -566,12 +562,7 @@ static void link_nodes(zone_version_t *v)
 	}
 	v->soa = zone_node_rrset(&nodes[0], DNS_TYPE_SOA);
 	if (v->soa && v->soa->count >= 1) {
-		/* serial follows the two names (RFC 1035 3.3.13) */
-		const uint8_t *p = v->soa->rdata + 2;
-		p += dname_len(p);
-		p += dname_len(p);
-		v->serial =
-		    ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+		v->serial = dns_soa_serial(v->soa->rdata + 2, be16_get(v->soa->rdata));
 	}
 }
 

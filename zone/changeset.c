@@ -8,9 +8,9 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "dns/soa.h"
 
-#define RR_FIXED  10 /* type, class, ttl, rdlength */
-#define SOA_FIXED 20 /* serial, refresh, retry, expire, minimum */
+#define RR_FIXED 10 /* type, class, ttl, rdlength */
 
 typedef struct rrbuf {
 	uint8_t *data;
@@ -48,13 +48,9 @@ static size_t rr_read(const uint8_t *p, size_t max, zone_rr_t *rr)
 
 static int soa_serial(const zone_rr_t *rr, uint32_t *serial)
 {
-	if (rr->type != DNS_TYPE_SOA)
+	if (rr->type != DNS_TYPE_SOA || !dns_soa_valid(rr->rdata, rr->rdlen))
 		return SD_EPARSE;
-	size_t m = dname_len_bounded(rr->rdata, rr->rdlen);
-	size_t r = m ? dname_len_bounded(rr->rdata + m, rr->rdlen - m) : 0;
-	if (r == 0 || m + r + SOA_FIXED != rr->rdlen)
-		return SD_EPARSE;
-	*serial = be32_get(rr->rdata + m + r);
+	*serial = dns_soa_serial(rr->rdata, rr->rdlen);
 	return 0;
 }
 

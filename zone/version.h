@@ -104,10 +104,3 @@ void zone_version_unref(zone_version_t *v);
 
 /* Presentation mnemonic of an RR type ("A", "TYPE65000") into buf; returns buf. */
 const char *zone_type_to_str(uint16_t type, char buf[16]) SD_NONNULL(2);
-
-/* Offsets in rdata of the domain names embedded in a record of this type, for the types whose
- * names are known (RFC 1035 types, RP, AFSDB, RT, PX, KX, SRV, DNAME). Fills offs (up to 2)
- * and returns how many; 0 for other types; SD_EPARSE when the rdata is malformed for its type
- * (a name runs past rdlen or the fixed fields do not fit). Pure; any thread. */
-int zone_rdata_names(uint16_t type, const uint8_t *rdata, uint16_t rdlen, uint16_t offs[2])
-    SD_NONNULL(2, 4) SD_WUR;

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <urcu-qsbr.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/xfr/primary.h"
@@ -100,7 +101,7 @@ void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v)
 	if (notifier == NULL || xz->conf.notify_count == 0)
 		return;
 	const zone_rrset_t *soa = zone_version_soa(v);
-	uint16_t rdlen = (uint16_t)((soa->rdata[0] << 8) | soa->rdata[1]);
+	uint16_t rdlen = be16_get(soa->rdata);
 	int rc = xfr_notify_zone(notifier, xz->apex, soa->ttl, soa->rdata + 2, rdlen,
 	                         xz->conf.notify, xz->conf.notify_count);
 	if (rc != 0)
