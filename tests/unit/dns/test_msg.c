@@ -1,0 +1,353 @@
+/* test_msg.c — the message writer: compression, case rules, rollback, limits, RDATA rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contrib/base/err.h"
+#include "dns/msg.h"
+#include "dns/name.h"
+#include "dns/proto.h"
+
+static uint8_t *W(const char *text, uint8_t out[DNAME_MAX])
+{
+	assert_true(dname_from_str(text, NULL, out) > 0);
+	return out;
+}
+
+/* Wire name keeping the case of text (dname_from_str lowercases). */
+static uint8_t *W_case(const char *text, uint8_t out[DNAME_MAX])
+{
+	size_t n = 0;
+	while (*text) {
+		const char *dot = strchr(text, '.');
+		size_t l = dot ? (size_t)(dot - text) : strlen(text);
+		out[n++] = (uint8_t)l;
+		memcpy(out + n, text, l);
+		n += l;
+		text += l + (dot ? 1 : 0);
+	}
+	out[n] = 0;
+	return out;
+}
+
+/* The name at *pos of the message, decompressed; asserts it parses. */
+static void read_name(const dns_msg_t *m, size_t *pos, uint8_t out[DNAME_MAX])
+{
+	assert_true(dname_parse(m->buf, m->pos, pos, out) > 0);
+}
+
+/* Header, then the question name / A / IN. */
+static void start(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *c, unsigned flags,
+                  const uint8_t *qname)
+{
+	uint8_t q[DNAME_MAX + 4];
+	size_t l = dname_len(qname);
+	memcpy(q, qname, l);
+	memcpy(q + l, "\0\1\0\1", 4);
+	dns_msg_init(m, buf, lim, c, flags);
+	assert_int_equal(dns_msg_header(m, 7, DNS_FLAG_QR), 0);
+	assert_int_equal(dns_msg_question(m, q, l + 4), 0);
+	assert_int_equal(dns_msg_count(m, DNS_SEC_QD), 1);
+}
+
+static void test_compression(void **state)
+{
+	static uint8_t buf[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], owner[DNAME_MAX], rd[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	start(&m, buf, sizeof(buf), &c, 0, W("example.com.", q));
+	W("www.example.com.", owner);
+	W("web.example.com.", rd);
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, rd, 17), 0);
+	size_t one = m.pos;
+	/* www + pointer to the question; CNAME target web + pointer */
+	assert_int_equal(one, 12 + 17 + (4 + 2) + 10 + (4 + 2));
+	assert_memory_equal(buf + 29, "\3www\xc0\x0c", 6);
+	/* the same RR again compresses fully: both names are pointers */
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, rd, 17), 0);
+	assert_int_equal(m.pos - one, 2 + 10 + 2);
+	assert_memory_equal(buf + one, "\xc0\x1d", 2); /* www.example.com at 29 */
+	/* TXT and SRV RDATA are never compressed (RFC 3597 4); the owner still is */
+	size_t before = m.pos;
+	uint8_t srv[6 + DNAME_MAX] = {0, 1, 0, 1, 0, 53};
+	W("web.example.com.", srv + 6);
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_SRV, DNS_CLASS_IN, 60, srv, 6 + 17), 0);
+	assert_int_equal(m.pos - before, 2 + 10 + 6 + 17);
+	assert_memory_equal(buf + m.pos - 17, rd, 17);
+	/* every name decodes to what was written */
+	size_t pos = one + 2 + 10;
+	uint8_t out[DNAME_MAX];
+	read_name(&m, &pos, out);
+	assert_true(dname_equal(out, rd));
+	dns_comp_fini(&c);
+}
+
+/* Answers match case-insensitively (the client's case of the question is reused);
+ * transfers only byte for byte. */
+static void test_case(void **state)
+{
+	static uint8_t buf[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], owner[DNAME_MAX], out[DNAME_MAX];
+	static const uint8_t a[4] = {192, 0, 2, 1};
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	W_case("WwW.ExAmple.COM", q);
+	W("www.example.com.", owner);
+
+	start(&m, buf, sizeof(buf), &c, 0, q);
+	size_t at = m.pos;
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_A, DNS_CLASS_IN, 60, a, 4), 0);
+	assert_memory_equal(buf + at, "\xc0\x0c", 2);
+	read_name(&m, &at, out);
+	assert_true(dname_equal_ci(out, owner));
+
+	start(&m, buf, sizeof(buf), &c, DNS_MSG_EXACT, q);
+	at = m.pos;
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_A, DNS_CLASS_IN, 60, a, 4), 0);
+	assert_int_equal(m.pos - at, 17 + 10 + 4);
+	read_name(&m, &at, out);
+	assert_true(dname_equal(out, owner)); /* as stored, not as asked */
+	/* but an exact repeat still compresses */
+	at = m.pos;
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_A, DNS_CLASS_IN, 60, a, 4), 0);
+	assert_int_equal(m.pos - at, 2 + 10 + 4);
+	dns_comp_fini(&c);
+}
+
+/* What does not fit leaves nothing behind: bytes, counts or compression targets. */
+static void test_space_and_rollback(void **state)
+{
+	static uint8_t buf[512], ref[512];
+	dns_comp_t c;
+	dns_msg_t m, r;
+	uint8_t q[DNAME_MAX], n1[DNAME_MAX], n2[DNAME_MAX], n3[DNAME_MAX];
+	static const uint8_t a[4] = {192, 0, 2, 1};
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	W("example.com.", q);
+	W("a.example.com.", n1);
+	W("b.sub.example.com.", n2);
+	W("c.sub.example.com.", n3);
+
+	start(&m, buf, sizeof(buf), &c, 0, q);
+	assert_int_equal(dns_msg_rr(&m, n1, DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
+	dns_msg_mark_t mk = dns_msg_mark(&m);
+	unsigned entries = c.n;
+	assert_int_equal(dns_msg_rr(&m, n2, DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
+	assert_true(c.n > entries);
+	dns_msg_rollback(&m, mk);
+	assert_int_equal(m.pos, mk.pos);
+	assert_int_equal(c.n, entries);
+	/* sub.example.com must not point into the rolled-back bytes */
+	assert_int_equal(dns_msg_rr(&m, n3, DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
+
+	dns_comp_t rc;
+	assert_int_equal(dns_comp_init(&rc, 64), 0);
+	start(&r, ref, sizeof(ref), &rc, 0, q);
+	assert_int_equal(dns_msg_rr(&r, n1, DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
+	assert_int_equal(dns_msg_rr(&r, n3, DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
+	assert_int_equal(m.pos, r.pos);
+	assert_memory_equal(buf, ref, r.pos);
+
+	/* an RR that does not fit is not written at all */
+	size_t before = m.pos;
+	entries = c.n;
+	m.lim = m.pos + 10;
+	assert_int_equal(dns_msg_rr(&m, n2, DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), SD_ESPACE);
+	assert_int_equal(m.pos, before);
+	assert_int_equal(c.n, entries);
+	assert_int_equal(dns_msg_rr_header(&m, n2, DNS_TYPE_A, DNS_CLASS_IN, 1, 4), SD_ESPACE);
+	assert_int_equal(m.pos, before);
+	assert_int_equal(c.n, entries);
+	assert_int_equal(dns_msg_put(&m, buf, 11), SD_ESPACE);
+	assert_int_equal(dns_msg_put(&m, buf, 10), 0);
+	dns_comp_fini(&c);
+	dns_comp_fini(&rc);
+}
+
+static void test_malformed(void **state)
+{
+	static uint8_t buf[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], owner[DNAME_MAX], rd[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, 8), 0);
+	start(&m, buf, sizeof(buf), &c, 0, W("example.com.", q));
+	size_t before = m.pos;
+	W("web.example.com.", rd);
+	W("www.example.com.", owner);
+	/* a CNAME target is not SOA RDATA */
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_SOA, DNS_CLASS_IN, 60, rd, 17), SD_EPARSE);
+	/* trailing garbage after a compressible name */
+	assert_int_equal(dns_msg_rr(&m, owner, DNS_TYPE_NS, DNS_CLASS_IN, 60, rd, 16), SD_EPARSE);
+	/* an owner holding a pointer */
+	assert_int_equal(
+	    dns_msg_rr(&m, (const uint8_t *)"\xc0\x0c", DNS_TYPE_NS, DNS_CLASS_IN, 60, rd, 17),
+	    SD_EPARSE);
+	assert_int_equal(m.pos, before);
+	/* a question must be one uncompressed name, type and class */
+	dns_msg_init(&m, buf, sizeof(buf), &c, 0);
+	assert_int_equal(dns_msg_header(&m, 1, 0), 0);
+	assert_int_equal(dns_msg_question(&m, rd, 17), SD_EPARSE);
+	assert_int_equal(dns_msg_question(&m, (const uint8_t *)"\xc0\x0c\0\1\0\1", 6), SD_EPARSE);
+	dns_comp_fini(&c);
+}
+
+/* A full table stops registering; an offset past 14 bits is never a target. */
+static void test_limits(void **state)
+{
+	static uint8_t buf[30000];
+	static uint8_t blob[4000];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], n[DNAME_MAX];
+	static const uint8_t a[4] = {192, 0, 2, 1};
+	assert_int_equal(dns_comp_init(&c, 2), 0);
+	start(&m, buf, sizeof(buf), &c, 0, W("a.b.c.", q));
+	assert_int_equal(c.n, 2); /* a.b.c and b.c; c. did not fit */
+	size_t at = m.pos;
+	assert_int_equal(dns_msg_rr(&m, W("x.c.", n), DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
+	assert_int_equal(m.pos - at, 5 + 10 + 4); /* written in full */
+	dns_comp_fini(&c);
+
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	start(&m, buf, sizeof(buf), &c, 0, W("example.", q));
+	while (m.pos <= 0x3fff)
+		assert_int_equal(
+		    dns_msg_rr(&m, q, DNS_TYPE_TXT, DNS_CLASS_IN, 1, blob, sizeof(blob)), 0);
+	W("late.example.", n);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, n, true), 0);
+	assert_int_equal(m.pos - at, 5 + 2);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, n, true), 0);
+	assert_int_equal(m.pos - at, 5 + 2); /* the first copy is past 0x3fff: no target */
+	dns_comp_fini(&c);
+	assert_int_equal(dns_comp_init(&c, 0), -EINVAL);
+	assert_int_equal(dns_comp_init(&c, 16385), -EINVAL);
+}
+
+/* Appending to a finished message without a table: nothing is compressed. */
+static void test_resume(void **state)
+{
+	static uint8_t buf[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, 8), 0);
+	start(&m, buf, sizeof(buf), &c, 0, W("example.com.", q));
+	size_t len = m.pos;
+	dns_msg_resume(&m, buf, len, sizeof(buf));
+	assert_int_equal(dns_msg_rr_header(&m, q, DNS_TYPE_TSIG, DNS_CLASS_ANY, 0, 0), 0);
+	assert_int_equal(m.pos - len, 13 + 10);
+	assert_memory_equal(buf + len, q, 13);
+	dns_msg_count_add(&m, DNS_SEC_AR, 1);
+	assert_int_equal(dns_msg_count(&m, DNS_SEC_AR), 1);
+	dns_comp_fini(&c);
+}
+
+/* --- random sequences against the decoder --- */
+
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/* A random name over a tiny alphabet, so suffixes repeat; random case. */
+static void random_name(uint8_t out[DNAME_MAX])
+{
+	static const char *labels[] = {"a", "b", "com", "example", "x", "www"};
+	unsigned n = rnd() % 5;
+	size_t p = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *l = labels[rnd() % 6];
+		size_t len = strlen(l);
+		out[p++] = (uint8_t)len;
+		for (size_t j = 0; j < len; j++)
+			out[p++] = (uint8_t)((rnd() % 4 == 0) ? l[j] - 32 : l[j]);
+	}
+	out[p] = 0;
+}
+
+typedef struct written {
+	size_t pos;
+	uint8_t name[DNAME_MAX];
+} written_t;
+
+/* Names written with random compression, random rollbacks and a small table: each name still
+ * in the message decodes to what was written (case-insensitively, or exactly with
+ * DNS_MSG_EXACT), and every pointer goes backwards (dname_parse insists). */
+static void run_random(unsigned flags, unsigned cap)
+{
+	static uint8_t buf[4096];
+	static written_t w[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, cap), 0);
+	for (int round = 0; round < 300; round++) {
+		random_name(q);
+		start(&m, buf, sizeof(buf), &c, flags, q);
+		unsigned nw = 0;
+		dns_msg_mark_t mk = dns_msg_mark(&m);
+		for (int i = 0; i < 120; i++) {
+			if (rnd() % 10 == 0)
+				mk = dns_msg_mark(&m);
+			if (rnd() % 17 == 0) {
+				dns_msg_rollback(&m, mk);
+				while (nw > 0 && w[nw - 1].pos >= mk.pos)
+					nw--;
+				continue;
+			}
+			random_name(w[nw].name);
+			w[nw].pos = m.pos;
+			if (dns_msg_name(&m, w[nw].name, rnd() % 4 != 0) == 0)
+				nw++;
+		}
+		for (unsigned i = 0; i < nw; i++) {
+			uint8_t out[DNAME_MAX];
+			size_t pos = w[i].pos;
+			read_name(&m, &pos, out);
+			if (flags & DNS_MSG_EXACT)
+				assert_true(dname_equal(out, w[i].name));
+			else
+				assert_true(dname_equal_ci(out, w[i].name));
+		}
+	}
+	dns_comp_fini(&c);
+}
+
+static void test_random(void **state)
+{
+	run_random(0, 64);
+	run_random(DNS_MSG_EXACT, 64);
+	run_random(0, 3);
+	run_random(DNS_MSG_EXACT, 1536);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_compression),
+	    cmocka_unit_test(test_case),
+	    cmocka_unit_test(test_space_and_rollback),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
