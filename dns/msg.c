@@ -62,8 +62,10 @@ static void comp_add(dns_comp_t *c, uint32_t hash, size_t off)
 
 /* --- names --- */
 
-/* Label offsets of a well-formed name and the case-folded FNV-1a hash of each suffix, built
- * from the root up so that the whole name costs one pass. Returns the label count. */
+/* Label offsets of a well-formed name and an FNV-1a hash of each suffix, built from the root
+ * up so that the whole name costs one pass. Bytes are hashed with bit 0x20 set, which folds
+ * A-Z onto a-z without a branch (other bytes merely collide more, and every match is checked
+ * against the message anyway). Returns the label count. */
 static unsigned suffixes(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX],
                          uint32_t hash[DNAME_LABELS_MAX])
 {
@@ -74,7 +76,7 @@ static unsigned suffixes(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX],
 	for (unsigned k = n; k-- > 0;) {
 		const uint8_t *l = name + offs[k];
 		for (unsigned j = 0; j <= l[0]; j++)
-			h = (h ^ dname_fold(l[j])) * 16777619u;
+			h = (h ^ (uint32_t)(l[j] | 0x20)) * 16777619u;
 		hash[k] = h;
 	}
 	return n;
@@ -97,7 +99,8 @@ static bool match_at(const dns_msg_t *m, size_t off, const uint8_t *s)
 		if (c == 0)
 			return true;
 		const uint8_t *a = m->buf + off + 1, *b = s + 1;
-		if (m->exact ? memcmp(a, b, c) != 0 : !dname_label_equal_ci(a, b, c))
+		/* names usually agree in case too: try the plain compare first */
+		if (memcmp(a, b, c) != 0 && (m->exact || !dname_label_equal_ci(a, b, c)))
 			return false;
 		off += 1u + c;
 		s += 1u + c;
