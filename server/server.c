@@ -6,7 +6,7 @@
 #include "server/control.h"
 #include "server/engine/answer.h"
 #include "server/worker.h"
-#include "server/xfr/zone.h"
+#include "server/xfr/zoneconf.h"
 #include "server/zonedb.h"
 #include "steerdns_version.h"
 

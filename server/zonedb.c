@@ -3,7 +3,8 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "server/xfr/zone.h"
+#include "server/xfr/zoneconf.h"
+#include "zone/update.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,13 +18,11 @@ typedef struct zentry {
 	uint8_t apex[DNAME_MAX];
 	char *name;
 	char *file;
-	/* the files the last successful load read (the main file and every $INCLUDEd one),
-	 * each with its identity and content hash (zone/zone.h zone_file_id_t): a reload
+	/* the files the last successful load read are the zone's (zone_files): a reload
 	 * reloads the zone when any of them changed */
-	zone_load_info_t files;
 	time_t loaded_at; /* 0 = never loaded */
 	srv_text_t error; /* lines of the last failed load; empty after a success */
-	xfr_zone_t *xfr;  /* primary state: serials, journal, IXFR history, NOTIFY */
+	xfr_zone_t *xfr; /* transfer settings and NOTIFY; the zone owns serials, journal, history */
 } zentry_t;
 
 struct srv_zonedb {
@@ -53,11 +52,10 @@ static void entry_free(zentry_t *e)
 {
 	if (!e)
 		return;
-	zone_free(e->zone);
 	xfr_zone_free(e->xfr);
+	zone_free(e->zone);
 	free(e->name);
 	free(e->file);
-	zone_load_info_free(&e->files);
 	srv_text_free(&e->error);
 	free(e);
 }
@@ -74,8 +72,11 @@ static int entry_new(const srv_zone_conf_t *zc, const char *state_dir, zentry_t 
 	if (!e->name || !e->file)
 		goto out;
 	ret = zone_new(e->apex, e->file, &e->zone);
+	zone_conf_t conf = {.policy = zc->xfr.policy, .limits = zc->xfr.limits};
 	if (ret == 0)
-		ret = xfr_zone_new(e->apex, e->name, state_dir, &zc->xfr, &e->xfr);
+		ret = zone_open_state(e->zone, state_dir, &conf);
+	if (ret == 0)
+		ret = xfr_zone_new(e->zone, e->name, &zc->xfr, &e->xfr);
 out:
 	if (ret < 0) {
 		entry_free(e);
@@ -120,7 +121,7 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 	for (unsigned attempt = 1;; attempt++) {
 		srv_text_reset(&e->error);
 		log_set_thread_tee(capture_line, &e->error);
-		int ret = zone_load_file(e->apex, e->file, files, v);
+		int ret = zone_load(e->zone, files, v);
 		log_set_thread_tee(NULL, NULL);
 		if (ret < 0) {
 			log_error(
@@ -143,44 +144,55 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 	}
 }
 
+/* The file's own change through the zone's one write path (zone/update.h): a new serial
+ * and a journal entry for an edit, nothing for an unchanged file. */
+static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files, uint32_t *serial)
+{
+	zone_update_t *u = NULL;
+	int ret = zone_update_begin(e->zone, &u);
+	if (ret < 0) {
+		zone_version_unref(v);
+		zone_load_info_free(files);
+		return ret;
+	}
+	ret = zone_update_from_file(u, v, files);
+	if (ret < 0) {
+		zone_update_abort(u);
+		return ret;
+	}
+	return zone_update_commit(u, time(NULL), serial);
+}
+
 static int entry_load(zentry_t *e, srv_text_t *errors)
 {
 	zone_load_info_t files = {0};
 	zone_version_t *v = NULL;
+	const zone_version_t *cur = zone_current(e->zone);
+	uint32_t before = cur ? zone_version_serial(cur) : 0, serial = 0;
 	int ret = entry_build(e, &files, &v);
+	bool built = ret == 0;
+	if (built)
+		ret = entry_commit(e, v, &files, &serial);
 	if (ret < 0) {
+		if (built) /* loaded, not applied */
+			srv_text_printf(&e->error, "%s: not applied: %s\n", e->file,
+			                sd_strerror(ret));
 		if (errors)
 			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
 		return ret;
 	}
-	/* the primary turns the file into the version to serve: a new serial and a journaled
-	 * change set for an edit, nothing for an unchanged file (server/xfr/primary.h) */
-	zone_version_t *pv = NULL;
-	ret = xfr_zone_prepare(e->xfr, zone_current(e->zone), v, &pv);
-	if (ret < 0) {
-		srv_text_printf(&e->error, "%s: not applied: %s\n", e->file, sd_strerror(ret));
-		zone_load_info_free(&files);
-		if (errors)
-			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
-		return ret;
-	}
-	zone_load_info_free(&e->files);
-	e->files = files;
 	e->loaded_at = time(NULL);
-	if (!pv) {
-		log_info("zone %s: %s unchanged, serial %u stays", e->name, e->file,
-		         zone_version_serial(zone_current(e->zone)));
+	if (cur && serial == before) {
+		log_info("zone %s: %s unchanged, serial %u stays", e->name, e->file, serial);
 		return 0;
 	}
-	rcu_thread_online(); /* zone_publish retires the old version with call_rcu */
-	zone_publish(e->zone, pv);
-	xfr_zone_published(e->xfr, pv); /* IXFR history, NOTIFY, snapshot and journal upkeep */
-	rcu_thread_offline();
-	/* e->files are the ids of what was read, never re-taken after publishing: the zone
-	 * files are never written by us, and an edit made after the load's check must show
-	 * as a change at the next reload */
-	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, zone_version_serial(pv),
-	         zone_version_rr_count(pv), e->file);
+	/* the zone keeps the ids of what was read, never re-taken after publishing: the zone
+	 * files are never written by us, and an edit made after the load's check must show as
+	 * a change at the next reload */
+	cur = zone_current(e->zone);
+	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, serial,
+	         zone_version_rr_count(cur), e->file);
+	xfr_zone_committed(e->xfr); /* NOTIFY, snapshot and journal upkeep */
 	return 0;
 }
 
@@ -188,7 +200,8 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
  * never loaded always counts as changed). */
 static bool entry_changed(const zentry_t *e)
 {
-	return e->files.count == 0 || files_changed(&e->files);
+	const zone_load_info_t *files = zone_files(e->zone);
+	return files->count == 0 || files_changed(files);
 }
 
 int srv_zonedb_new(srv_zonedb_t **out)
@@ -239,15 +252,46 @@ static int publish_set(srv_zonedb_t *zs, zentry_t **next, size_t count)
 /* The entry that serves zc after this reload: the current one (reloaded when its file
  * changed), or a new one when the zone is new or its file path changed and loads; NULL when
  * a new zone fails to load. */
+/* The zone's file path changed: the same zone (one journal, locked) serves the new file,
+ * whose content is diffed against the old file's; when it fails to load the old file stays. */
+static int entry_move(zentry_t *e, const char *file, srv_text_t *errors)
+{
+	char *nf = strdup(file);
+	int ret = nf ? zone_set_file(e->zone, nf) : -ENOMEM;
+	if (ret < 0) {
+		free(nf);
+		return ret;
+	}
+	char *old = e->file;
+	e->file = nf;
+	ret = entry_load(e, errors);
+	if (ret == 0) {
+		free(old);
+		return 0;
+	}
+	if (zone_set_file(e->zone, old) == 0) { /* keep serving the old file */
+		e->file = old;
+		free(nf);
+	} else {
+		free(old);
+	}
+	return ret;
+}
+
+/* The entry that serves zc after this reload: the current one (reloaded when its file
+ * changed or moved), or a new one when the zone is new and loads; NULL when a new zone
+ * fails to load. */
 static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_conf_t *zc,
                      bool force, srv_text_t *errors, zentry_t **out)
 {
 	zentry_t *cur = find_entry(zs->entries, zs->count, zc->apex);
 	*out = cur;
-	if (cur && strcmp(cur->file, zc->file) == 0) {
+	if (cur) {
 		int ret = xfr_zone_configure(cur->xfr, &zc->xfr);
 		if (ret < 0)
 			return ret;
+		if (strcmp(cur->file, zc->file) != 0)
+			return entry_move(cur, zc->file, errors);
 		return force || entry_changed(cur) ? entry_load(cur, errors) : 0;
 	}
 	zentry_t *e = NULL;
@@ -255,11 +299,6 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 	if (ret == 0)
 		ret = entry_load(e, errors);
 	if (ret < 0) {
-		if (cur &&
-		    e) { /* keep serving the old file; remember why the new one is not used */
-			srv_text_reset(&cur->error);
-			srv_text_append(&cur->error, srv_text_str(&e->error), e->error.len);
-		}
 		entry_free(e);
 		return ret;
 	}

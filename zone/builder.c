@@ -43,6 +43,7 @@ struct zone_builder {
 	size_t apex_len;
 	char apex_str[1024]; /* for messages */
 	unsigned errors;
+	zone_bindings_t *bindings; /* reference held for the build; may be NULL */
 };
 
 /* An RRset during the build: records recs[first .. first + count), sorted canonically. */
@@ -60,11 +61,12 @@ typedef struct bnode {
 	size_t group_count;
 } bnode_t;
 
-int zone_builder_new(const uint8_t *apex, zone_builder_t **out)
+int zone_builder_new(const uint8_t *apex, const zone_bindings_t *bindings, zone_builder_t **out)
 {
 	zone_builder_t *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	b->bindings = bindings ? zone_bindings_ref(bindings) : NULL;
 	b->apex_len = dname_len(apex);
 	memcpy(b->apex, apex, b->apex_len);
 	dname_lower(b->apex);
@@ -79,6 +81,7 @@ void zone_builder_free(zone_builder_t *b)
 		return;
 	free(b->recs);
 	free(b->buf);
+	zone_bindings_unref(b->bindings);
 	free(b);
 }
 
@@ -354,6 +357,12 @@ static size_t first_added(const zone_builder_t *b, const group_t *g)
 	return best;
 }
 
+/* The types a steering policy answers for (zone/bindings.h). */
+static bool steerable(uint16_t type)
+{
+	return type == DNS_TYPE_A || type == DNS_TYPE_AAAA || type == DNS_TYPE_CNAME;
+}
+
 static void check_node(zone_builder_t *b, const bnode_t *n, const group_t *g, bool apex)
 {
 	const group_t *cname = find_group(n, g, DNS_TYPE_CNAME, b);
@@ -372,8 +381,11 @@ static void check_node(zone_builder_t *b, const bnode_t *n, const group_t *g, bo
 	const brec_t *c0 = &b->recs[first_added(b, cname)];
 	if (apex)
 		rec_error(b, c0, "CNAME at the zone apex");
-	/* RFC 2181 10.1: one CNAME per name */
-	for (uint32_t i = 0; i < cname->count; i++)
+	/* RFC 2181 10.1: one CNAME per name, except at an owner bound to a steering policy
+	 * whose candidates are CNAME targets (zone/bindings.h) */
+	const zone_binding_t *bd = zone_bindings_find(b->bindings, n->owner);
+	bool many = bd && (bd->flags & ZONE_BINDING_CNAME);
+	for (uint32_t i = 0; i < cname->count && !many; i++)
 		if (cname->first + i != first_added(b, cname))
 			rec_error(b, &b->recs[cname->first + i],
 			          "more than one CNAME at this name");
@@ -495,6 +507,7 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 		owners += bn[i].len;
 		n->rrsets = &rrsets[bn[i].group_first];
 		n->rrset_count = (uint16_t)bn[i].group_count;
+		const zone_binding_t *bd = zone_bindings_find(b->bindings, n->owner);
 		for (size_t k = 0; k < bn[i].group_count; k++) {
 			const group_t *gr = &g[bn[i].group_first + k];
 			zone_rrset_t *rs = &rrsets[bn[i].group_first + k];
@@ -502,6 +515,8 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 			rs->type = b->recs[gr->first].type;
 			rs->count = (uint16_t)gr->count;
 			rs->ttl = gr->ttl;
+			if (bd && steerable(rs->type))
+				rs->policy = bd->policy;
 			rs->rdata = rdata;
 			for (uint32_t r = 0; r < gr->count; r++) {
 				const brec_t *br = &b->recs[gr->first + r];

@@ -9,12 +9,16 @@
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
+#include "zone/bindings.h"
 #include "zone/version.h"
 
 typedef struct zone_builder zone_builder_t;
 
-/* Start a version for the zone at apex (lowercased wire). */
-int zone_builder_new(const uint8_t *apex, zone_builder_t **out) SD_NONNULL(1, 2) SD_WUR;
+/* Start a version for the zone at apex (lowercased wire). bindings (may be NULL: none; a
+ * reference is held until finish/free) stamps each A/AAAA/CNAME RRset at a bound owner with
+ * its policy id and allows several CNAME records at owners bound with ZONE_BINDING_CNAME. */
+int zone_builder_new(const uint8_t *apex, const zone_bindings_t *bindings, zone_builder_t **out)
+    SD_NONNULL(1, 3) SD_WUR;
 /* Add one record; owner is any-case wire form; rdata is wire form with names uncompressed.
  * where ("file:line") is kept for error messages and may be NULL. */
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,

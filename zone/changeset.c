@@ -249,15 +249,7 @@ static int cmp_rr_key_v(const void *a, const void *b)
 	return cmp_rr_key(a, b);
 }
 
-/* Record i of an RRset (walking from the start would be O(n^2): callers step). */
-typedef struct rs_walk {
-	const zone_node_t *node;
-	const zone_rrset_t *rs;
-	const uint8_t *pos;
-	uint16_t left;
-} rs_walk_t;
-
-static void rs_walk_start(rs_walk_t *w, const zone_node_t *node, const zone_rrset_t *rs)
+void zone_rrset_iter_start(zone_rrset_iter_t *w, const zone_node_t *node, const zone_rrset_t *rs)
 {
 	w->node = node;
 	w->rs = rs;
@@ -265,7 +257,7 @@ static void rs_walk_start(rs_walk_t *w, const zone_node_t *node, const zone_rrse
 	w->left = rs->count;
 }
 
-static bool rs_walk_next(rs_walk_t *w, zone_rr_t *rr)
+bool zone_rrset_iter_next(zone_rrset_iter_t *w, zone_rr_t *rr)
 {
 	if (w->left == 0)
 		return false;
@@ -284,10 +276,10 @@ static bool rs_walk_next(rs_walk_t *w, zone_rr_t *rr)
 
 static int put_rrset(rrbuf_t *b, const zone_node_t *node, const zone_rrset_t *rs)
 {
-	rs_walk_t w;
+	zone_rrset_iter_t w;
 	zone_rr_t rr;
-	rs_walk_start(&w, node, rs);
-	while (rs_walk_next(&w, &rr)) {
+	zone_rrset_iter_start(&w, node, rs);
+	while (zone_rrset_iter_next(&w, &rr)) {
 		int rc = rrbuf_put(b, &rr);
 		if (rc < 0)
 			return rc;
@@ -314,9 +306,9 @@ static zone_rr_t *rrset_sorted(const zone_node_t *node, const zone_rrset_t *rs)
 	zone_rr_t *v = malloc(sizeof(*v) * (rs->count ? rs->count : 1));
 	if (!v)
 		return NULL;
-	rs_walk_t w;
-	rs_walk_start(&w, node, rs);
-	for (size_t i = 0; rs_walk_next(&w, &v[i]); i++)
+	zone_rrset_iter_t w;
+	zone_rrset_iter_start(&w, node, rs);
+	for (size_t i = 0; zone_rrset_iter_next(&w, &v[i]); i++)
 		;
 	qsort(v, rs->count, sizeof(*v), cmp_rr_key_v);
 	return v;
@@ -478,10 +470,10 @@ static int apply_walk(apply_state_t *st, const zone_version_t *old)
 		for (uint16_t k = 0; k < n->rrset_count; k++) {
 			if (n->rrsets[k].type == DNS_TYPE_SOA)
 				continue;
-			rs_walk_t w;
+			zone_rrset_iter_t w;
 			zone_rr_t rr;
-			rs_walk_start(&w, n, &n->rrsets[k]);
-			while (rs_walk_next(&w, &rr)) {
+			zone_rrset_iter_start(&w, n, &n->rrsets[k]);
+			while (zone_rrset_iter_next(&w, &rr)) {
 				int rc = apply_keep(st, &rr);
 				if (rc < 0)
 					return rc;
@@ -512,7 +504,7 @@ static int apply_add(zone_builder_t *b, const zone_changeset_t *cs)
 }
 
 int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
-                         zone_version_t **out)
+                         const zone_bindings_t *bindings, zone_version_t **out)
 {
 	*out = NULL;
 	if (!cs->has_soa || zone_version_serial(old) != cs->from) {
@@ -529,7 +521,7 @@ int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
 	if (rc == 0 && !st.matched)
 		rc = -ENOMEM;
 	if (rc == 0)
-		rc = zone_builder_new(zone_version_apex(old)->owner, &st.b);
+		rc = zone_builder_new(zone_version_apex(old)->owner, bindings, &st.b);
 	if (rc < 0)
 		goto out;
 	st.rem = rem;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
+#include "zone/bindings.h"
 #include "zone/version.h"
 
 /* One RR; pointers into a change set's or a version's memory. */
@@ -41,6 +42,20 @@ typedef struct zone_rr_iter {
 } zone_rr_iter_t;
 
 typedef struct zone_changeset zone_changeset_t;
+
+/* Walks the records of one RRset of a version as zone_rr_t (class IN, the RRset's TTL):
+ *   zone_rrset_iter_start(&it, node, rs); while (zone_rrset_iter_next(&it, &rr)) ...
+ * O(1) per step; the records point into the version (valid while it is). Any thread. */
+typedef struct zone_rrset_iter {
+	const zone_node_t *node;
+	const zone_rrset_t *rs;
+	const uint8_t *pos;
+	uint16_t left;
+} zone_rrset_iter_t;
+
+void zone_rrset_iter_start(zone_rrset_iter_t *it, const zone_node_t *node, const zone_rrset_t *rs)
+    SD_NONNULL(1, 2, 3);
+bool zone_rrset_iter_next(zone_rrset_iter_t *it, zone_rr_t *rr) SD_NONNULL(1, 2);
 
 /* Next RR into *rr; false at the end. */
 bool zone_rr_iter_next(zone_rr_iter_t *it, zone_rr_t *rr) SD_NONNULL(1, 2);
@@ -84,9 +99,11 @@ int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
 /* Build the version that cs makes of old: every record of old minus the removed ones plus the
  * added ones, with SOA(to), through zone_builder_*. Fails with SD_ESEMANTIC (logged) when
  * old's serial is not cs's from-serial, a removed record is not in old, or an added record
- * is there already; errors of zone_builder_finish() are passed on. Control thread. */
+ * is there already; errors of zone_builder_finish() are passed on. bindings (may be NULL)
+ * are the zone's policy bindings, stamped as zone_builder_new() says. Control thread. */
 int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
-                         zone_version_t **out) SD_NONNULL(1, 2, 3) SD_WUR;
+                         const zone_bindings_t *bindings, zone_version_t **out)
+    SD_NONNULL(1, 2, 4) SD_WUR;
 
 /* Condense consecutive change sets list[0..n) (list[i].to == list[i+1].from, else
  * SD_ESEMANTIC) into one from list[0].from to list[n-1].to, as RFC 1995 section 5 allows:

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "contrib/base/err.h"
@@ -215,6 +216,18 @@ static int create_header(zone_journal_t *j)
 	return rc;
 }
 
+/* One writer per journal file: two daemons on one state directory (or two handles in one
+ * daemon) would interleave appends. The lock is per open file, so it ends with the fd. */
+static int lock(int fd, const char *path)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	int rc = errno == EWOULDBLOCK ? -EBUSY : sd_errno();
+	log_error("journal %s: %s (is another steerdns using this state directory?)", path,
+	          sd_strerror(rc));
+	return rc;
+}
+
 int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_limits_t *limits,
                       zone_journal_t **out)
 {
@@ -227,7 +240,7 @@ int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_
 		j->limits = *limits;
 	j->path = strdup(path);
 	j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	int rc = !j->path ? -ENOMEM : j->fd < 0 ? sd_errno() : 0;
+	int rc = !j->path ? -ENOMEM : j->fd < 0 ? sd_errno() : lock(j->fd, path);
 	struct stat st;
 	if (rc == 0 && fstat(j->fd, &st) < 0)
 		rc = sd_errno();
@@ -448,6 +461,13 @@ int zone_journal_compact(zone_journal_t *j, uint32_t file_serial)
 	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return sd_errno();
+	/* locked before it takes the journal's name, so no other process gets it unlocked */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = sd_errno();
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
 	uint64_t start = first < j->count ? j->entries[first].off : j->end;
 	int rc = copy_range(j->fd, fd, 0, j->header_len, 0);
 	if (rc == 0)

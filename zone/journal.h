@@ -18,7 +18,9 @@
  * zone_journal_compact(), which keeps the newest entries (half the limits, so compaction is
  * not needed again at the next append) for IXFR and rewrites the file atomically.
  *
- * A journal is used by one thread at a time (the control thread).
+ * A journal is used by one thread at a time (the control thread), and by one open handle
+ * at a time: the file is flock()ed (exclusive, non-blocking) while open, so a second daemon
+ * on the same state directory fails to open it (-EBUSY) instead of interleaving appends.
  */
 #pragma once
 
@@ -38,7 +40,8 @@ typedef struct zone_journal_limits {
 
 /* Open the journal at path for the zone at apex (lowercased wire), creating it when missing.
  * limits may be NULL (no limits). Returns 0, SD_ECHECKSUM (the header is corrupt),
- * SD_ESEMANTIC (the journal belongs to another zone) or a negated errno. */
+ * SD_ESEMANTIC (the journal belongs to another zone), -EBUSY (another handle holds it) or a
+ * negated errno. */
 int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_limits_t *limits,
                       zone_journal_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
 void zone_journal_close(zone_journal_t *j);

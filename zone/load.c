@@ -559,13 +559,13 @@ static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned
 	return ret;
 }
 
-static int load_zone(const uint8_t *apex, const char *path, zone_load_info_t *info,
-                     zone_version_t **out)
+static int load_zone(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
+                     zone_load_info_t *info, zone_version_t **out)
 {
 	load_ctx_t c = {.info = info};
 	load_state_t st = {.ttl = LOAD_DEFAULT_TTL};
 	*info = (zone_load_info_t){0};
-	int ret = zone_builder_new(apex, &c.b);
+	int ret = zone_builder_new(apex, bindings, &c.b);
 	if (ret < 0)
 		return ret;
 	c.wire = ldns_buffer_new(512);
@@ -593,13 +593,19 @@ out:
 	return ret;
 }
 
+int zone_load_file_bound(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
+                         zone_load_info_t *info, zone_version_t **out)
+{
+	if (info != NULL)
+		return load_zone(apex, path, bindings, info, out);
+	zone_load_info_t scratch;
+	int ret = load_zone(apex, path, bindings, &scratch, out);
+	zone_load_info_free(&scratch);
+	return ret;
+}
+
 int zone_load_file(const uint8_t *apex, const char *path, zone_load_info_t *info,
                    zone_version_t **out)
 {
-	if (info != NULL)
-		return load_zone(apex, path, info, out);
-	zone_load_info_t scratch;
-	int ret = load_zone(apex, path, &scratch, out);
-	zone_load_info_free(&scratch);
-	return ret;
+	return zone_load_file_bound(apex, path, NULL, info, out);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "contrib/base/compiler.h"
+#include "zone/bindings.h"
 #include "zone/version.h"
 
 /* What identifies the bytes of one file: its identity (device, inode), size and mtime when it
@@ -47,6 +48,11 @@ typedef struct zone_load_info {
  * read twice); *info is overwritten and empty when the load fails. */
 int zone_load_file(const uint8_t *apex, const char *path, zone_load_info_t *info,
                    zone_version_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* zone_load_file with the zone's policy bindings (zone/builder.h; NULL: none). The zone's
+ * own loads (zone/update.h) go through this one; zone_load_file is it with no bindings. */
+int zone_load_file_bound(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
+                         zone_load_info_t *info, zone_version_t **out) SD_NONNULL(1, 2, 5) SD_WUR;
 
 /* Free the list and leave *info empty. Safe on an empty (zeroed) info. */
 void zone_load_info_free(zone_load_info_t *info) SD_NONNULL(1);

@@ -1,16 +1,22 @@
-/* zone.c — a served zone and the RCU publication of its versions (see zone.h). */
+/* zone.c — a served zone, the RCU publication of its versions and its state files (see
+ * zone.h). The write path itself is update.c. */
 #include "zone/zone.h"
 #include "zone/internal.h"
+#include "zone/zone_state.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-struct zone {
-	zone_version_t *current; /* RCU-published */
-	char *file;
-	uint8_t apex[DNAME_MAX];
-};
+#include "contrib/base/bytes.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "zone/changeset.h"
+#include "zone/dump.h"
+
+#define HIST_DEPTH 100
 
 int zone_new(const uint8_t *apex, const char *file, zone_t **out)
 {
@@ -25,8 +31,48 @@ int zone_new(const uint8_t *apex, const char *file, zone_t **out)
 		}
 	}
 	memcpy(z->apex, apex, dname_len(apex));
+	dname_to_str(z->apex, z->name, sizeof(z->name));
 	*out = z;
 	return 0;
+}
+
+/* "<dir>/example.com.<ext>"; the root zone is "root.<ext>". */
+static char *state_path(const zone_t *z, const char *dir, const char *ext)
+{
+	bool root = z->apex[0] == 0;
+	size_t nl = strlen(z->name);
+	const char *sep = root || (nl > 0 && z->name[nl - 1] == '.') ? "" : ".";
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s%s%s", dir, root ? "root." : z->name, sep, ext) < 0)
+		return NULL;
+	return p;
+}
+
+static int journal_open(zone_t *z)
+{
+	int rc = zone_journal_open(z->journal_path, z->apex, &z->conf.limits, &z->journal);
+	if (rc != 0)
+		log_error("%s: journal %s: %s", z->name, z->journal_path, sd_strerror(rc));
+	return rc;
+}
+
+int zone_open_state(zone_t *z, const char *state_dir, const zone_conf_t *conf)
+{
+	if (z->journal)
+		return SD_EEXIST;
+	z->conf = *conf;
+	if (z->conf.history_depth == 0)
+		z->conf.history_depth =
+		    conf->limits.max_depth ? conf->limits.max_depth : HIST_DEPTH;
+	z->journal_path = state_path(z, state_dir, "journal");
+	z->snapshot_path = state_path(z, state_dir, "snapshot");
+	z->base_path = state_path(z, state_dir, "file");
+	int rc = z->journal_path && z->snapshot_path && z->base_path ? 0 : -ENOMEM;
+	if (rc == 0)
+		rc = zone_history_new(z->conf.history_depth, conf->limits.max_size, &z->history);
+	if (rc == 0)
+		rc = journal_open(z);
+	return rc;
 }
 
 void zone_free(zone_t *z)
@@ -34,6 +80,13 @@ void zone_free(zone_t *z)
 	if (!z)
 		return;
 	zone_version_unref(z->current);
+	zone_journal_close(z->journal);
+	zone_history_free(z->history);
+	zone_bindings_unref(z->bindings);
+	zone_load_info_free(&z->files);
+	free(z->journal_path);
+	free(z->snapshot_path);
+	free(z->base_path);
 	free(z->file);
 	free(z);
 }
@@ -46,6 +99,16 @@ const uint8_t *zone_apex(const zone_t *z)
 const char *zone_file(const zone_t *z)
 {
 	return z->file;
+}
+
+int zone_set_file(zone_t *z, const char *file)
+{
+	char *f = strdup(file);
+	if (!f)
+		return -ENOMEM;
+	free(z->file);
+	z->file = f;
+	return 0;
 }
 
 const zone_version_t *zone_current(const zone_t *z)
@@ -63,4 +126,222 @@ void zone_publish(zone_t *z, zone_version_t *v)
 	zone_version_t *old = rcu_xchg_pointer(&z->current, v);
 	if (old)
 		call_rcu(&old->rcu, version_reclaim);
+}
+
+int zone_load(const zone_t *z, zone_load_info_t *info, zone_version_t **out)
+{
+	if (!z->file)
+		return -EINVAL;
+	return zone_load_file_bound(z->apex, z->file, z->bindings, info, out);
+}
+
+const zone_load_info_t *zone_files(const zone_t *z)
+{
+	return &z->files;
+}
+
+const zone_history_t *zone_history(const zone_t *z)
+{
+	return z->history;
+}
+
+const zone_bindings_t *zone_bindings(const zone_t *z)
+{
+	return z->bindings;
+}
+
+void zone_set_policy(zone_t *z, zone_serial_policy_t policy)
+{
+	z->conf.policy = policy;
+}
+
+/* The served version again, with the zone's current bindings: an empty change set from its
+ * serial to itself through the one build function. */
+static int rebind(zone_t *z, const zone_version_t *cur, zone_version_t **out)
+{
+	zone_changeset_t *cs = NULL;
+	const zone_rrset_t *soa = zone_version_soa(cur);
+	zone_rr_t rr = {.owner = zone_version_apex(cur)->owner,
+	                .type = DNS_TYPE_SOA,
+	                .rclass = DNS_CLASS_IN,
+	                .ttl = soa->ttl,
+	                .rdlen = be16_get(soa->rdata),
+	                .rdata = soa->rdata + 2};
+	int rc = zone_changeset_new(&cs);
+	if (rc == 0)
+		rc = zone_changeset_set_soa(cs, &rr, &rr);
+	if (rc == 0)
+		rc = zone_changeset_apply(cur, cs, z->bindings, out);
+	zone_changeset_free(cs);
+	return rc;
+}
+
+int zone_set_bindings(zone_t *z, const zone_bindings_t *b)
+{
+	if (zone_bindings_equal(z->bindings, b))
+		return 0;
+	zone_bindings_t *old = z->bindings;
+	z->bindings = b ? zone_bindings_ref(b) : NULL;
+	const zone_version_t *cur = zone_current(z);
+	if (!cur) {
+		zone_bindings_unref(old);
+		return 0;
+	}
+	zone_version_t *nv = NULL;
+	int rc = rebind(z, cur, &nv);
+	if (rc != 0) { /* keep the table the served version was built with */
+		log_error("%s: new policy bindings not applied: %s", z->name, sd_strerror(rc));
+		zone_bindings_unref(z->bindings);
+		z->bindings = old;
+		return rc;
+	}
+	zone_bindings_unref(old);
+	rcu_thread_online();
+	zone_publish(z, nv);
+	rcu_thread_offline();
+	return 0;
+}
+
+/* --- state files --- */
+
+static void history_fill(zone_t *z)
+{
+	uint32_t first;
+	if (zone_journal_first_serial(z->journal, &first) != 0)
+		return; /* empty */
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	int rc = zone_journal_read(z->journal, first, &list, &n);
+	rcu_thread_online(); /* the history publishes its snapshots with call_rcu */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		zone_diff_t *d = NULL;
+		rc = zone_diff_new(list[i], &d);
+		list[i] = NULL; /* owned by d now, even on error */
+		if (rc == 0)
+			rc = zone_history_add(z->history, d);
+	}
+	if (rc != 0)
+		zone_history_clear(z->history);
+	rcu_thread_offline();
+	if (rc != 0)
+		log_error("%s: IXFR history not rebuilt: %s", z->name, sd_strerror(rc));
+	zone_journal_free_list(list, n);
+}
+
+/* Apply the journal's entries from the snapshot's serial onward, condensed into one change
+ * set (RFC 1995 5 rules) so that the zone is rebuilt once, not once per entry. On success *v
+ * is replaced by the result; on failure it is left as it was. */
+static int replay(zone_t *z, zone_version_t **v, zone_changeset_t **list, size_t n)
+{
+	if (n == 0)
+		return 0;
+	zone_changeset_t *all = NULL;
+	int rc = zone_changeset_condense((const zone_changeset_t *const *)list, n, &all);
+	zone_version_t *next = NULL;
+	if (rc == 0)
+		rc = zone_changeset_apply(*v, all, z->bindings, &next);
+	zone_changeset_free(all);
+	if (rc == 0) {
+		zone_version_unref(*v);
+		*v = next;
+	}
+	return rc;
+}
+
+/* Forget the journal (it does not lead to the snapshot): start an empty one. */
+static int restart_journal(zone_t *z, const char *why)
+{
+	log_notice("%s: %s; starting a new journal (IXFR from older serials becomes AXFR)", z->name,
+	           why);
+	zone_journal_close(z->journal);
+	z->journal = NULL;
+	if (unlink(z->journal_path) != 0 && errno != ENOENT)
+		return sd_errno();
+	return journal_open(z);
+}
+
+/* The snapshot brought up to the journal's last serial (a crash between the journal append
+ * and the snapshot write leaves it behind). */
+static int served_before(zone_t *z, zone_version_t **out)
+{
+	*out = NULL;
+	uint32_t last;
+	bool have_journal = zone_journal_last_serial(z->journal, &last) == 0;
+	if (access(z->snapshot_path, F_OK) != 0)
+		return have_journal ? restart_journal(z, "no snapshot beside the journal") : 0;
+	zone_version_t *v = NULL;
+	int rc = zone_load_file_bound(z->apex, z->snapshot_path, z->bindings, NULL, &v);
+	if (rc != 0) {
+		log_error("%s: snapshot %s not loaded: %s", z->name, z->snapshot_path,
+		          sd_strerror(rc));
+		return restart_journal(z, "the snapshot is unreadable");
+	}
+	uint32_t ss = zone_version_serial(v);
+	if (have_journal && last != ss) {
+		zone_changeset_t **list = NULL;
+		size_t n = 0;
+		rc = zone_journal_read(z->journal, ss, &list, &n);
+		if (rc == 0)
+			rc = replay(z, &v, list, n);
+		zone_journal_free_list(list, n);
+		if (rc == 0) {
+			log_info("%s: replayed %zu journal entries, serial %u -> %u", z->name, n,
+			         ss, last);
+			z->snapshot_behind = true;
+		} else {
+			rc = restart_journal(z, "the journal does not continue the snapshot");
+		}
+	}
+	if (rc != 0) {
+		zone_version_unref(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+int zone_state_recover(zone_t *z, zone_version_t **out)
+{
+	int rc = served_before(z, out);
+	if (rc == 0)
+		history_fill(z);
+	return rc;
+}
+
+int zone_sync(zone_t *z)
+{
+	/* The journal holds every change since the snapshot (start-up replays it), so a change
+	 * costs one journal append: the snapshot is written only when there is none yet (first
+	 * start) or when the journal passed its limits and is to be trimmed. */
+	const zone_version_t *v = zone_current(z);
+	if (!z->journal || !v)
+		return 0;
+	bool over = zone_journal_over_limit(z->journal);
+	if (!over && access(z->snapshot_path, F_OK) == 0)
+		return 0;
+	int rc = 0;
+	if (z->snapshot_behind) {
+		rc = zone_write_file(v, z->snapshot_path);
+		if (rc != 0) {
+			log_error("%s: writing %s: %s", z->name, z->snapshot_path, sd_strerror(rc));
+			return rc;
+		}
+		z->snapshot_behind = false;
+	}
+	if (over && !z->snapshot_behind) {
+		rc = zone_journal_compact(z->journal, zone_version_serial(v));
+		if (rc != 0)
+			log_error("%s: compacting %s: %s", z->name, z->journal_path,
+			          sd_strerror(rc));
+	}
+	return rc;
+}
+
+void zone_stats(const zone_t *z, zone_stats_t *out)
+{
+	*out = (zone_stats_t){.changes = z->changes};
+	if (z->journal) {
+		out->journal_depth = (uint32_t)zone_journal_depth(z->journal);
+		out->journal_size = zone_journal_size(z->journal);
+	}
 }

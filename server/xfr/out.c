@@ -116,7 +116,7 @@ struct xfr_out {
 	uint32_t client_serial;
 
 	zone_version_t *v;
-	xfr_diff_t *diff; /* IXFR: the (condensed) change set */
+	zone_diff_t *diff; /* IXFR: the (condensed) change set */
 	tsig_ctx_t tsig;
 	dns_comp_t comp; /* reused by every message of the transfer */
 
@@ -355,7 +355,7 @@ int xfr_out_next(xfr_out_t *x, uint8_t *buf, size_t cap, time_t now, size_t *len
 }
 
 /* Choose the IXFR reply for the client's serial (RFC 1995 2 and 4). */
-static int ixfr_plan(xfr_out_t *x, const xfr_history_t *h)
+static int ixfr_plan(xfr_out_t *x, const zone_history_t *h)
 {
 	uint32_t ours = zone_version_serial(x->v);
 	if (x->client_serial == ours || zone_serial_gt(x->client_serial, ours)) {
@@ -365,22 +365,22 @@ static int ixfr_plan(xfr_out_t *x, const xfr_history_t *h)
 	x->kind = XFR_OUT_IXFR_AXFR;
 	if (h == NULL)
 		return 0;
-	xfr_hist_snap_t *s = xfr_history_acquire(h);
-	size_t n = xfr_hist_snap_count(s), first = 0;
+	zone_history_snap_t *s = zone_history_acquire(h);
+	size_t n = zone_history_snap_count(s), first = 0;
 	int rc = 0;
 	/* usable only when the chain from the client's serial ends at the version we serve */
-	if (n == 0 || xfr_hist_snap_diff(s, n - 1)->to != ours ||
-	    xfr_hist_snap_find(s, x->client_serial, &first) != 0)
+	if (n == 0 || zone_history_snap_diff(s, n - 1)->to != ours ||
+	    zone_history_snap_find(s, x->client_serial, &first) != 0)
 		goto out;
 	if (n - first == 1) {
-		x->diff = xfr_diff_ref(xfr_hist_snap_diff(s, first));
+		x->diff = zone_diff_ref(zone_history_snap_diff(s, first));
 	} else {
-		rc = xfr_diff_condense(xfr_hist_snap_diffs(s) + first, n - first, &x->diff);
+		rc = zone_diff_condense(zone_history_snap_diffs(s) + first, n - first, &x->diff);
 	}
 	if (rc == 0)
 		x->kind = XFR_OUT_IXFR;
 out:
-	xfr_hist_snap_release(s);
+	zone_history_snap_release(s);
 	return rc;
 }
 
@@ -462,7 +462,7 @@ void xfr_out_free(xfr_out_t *x)
 {
 	if (x == NULL)
 		return;
-	xfr_diff_unref(x->diff);
+	zone_diff_unref(x->diff);
 	if (x->v != NULL)
 		zone_version_unref(x->v);
 	dns_comp_fini(&x->comp);

@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "contrib/base/compiler.h"
-#include "server/xfr/history.h"
+#include "zone/history.h"
 #include "server/xfr/tsig.h"
 #include "dns/name.h"
 #include "zone/version.h"
@@ -63,7 +63,7 @@ const char *xfr_out_kind_name(xfr_out_kind_t kind);
 typedef struct xfr_out_params {
 	const xfr_request_t *req;      /* qtype AXFR or IXFR; the caller checked the zone/ACL */
 	const zone_version_t *version; /* the served version (caller in RCU read side) */
-	const xfr_history_t *history;  /* NULL: no IXFR history (IXFR answered AXFR-style) */
+	const zone_history_t *history; /* NULL: no IXFR history (IXFR answered AXFR-style) */
 	const tsig_ctx_t *tsig;        /* the verified request's context, or NULL (unsigned) */
 	bool udp;                      /* IXFR over UDP: one message of at most udp_max bytes */
 	size_t udp_max;

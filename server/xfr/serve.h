@@ -25,7 +25,7 @@
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
 #include "server/xfr/acl.h"
-#include "server/xfr/history.h"
+#include "zone/history.h"
 #include "server/xfr/out.h"
 #include "server/xfr/tsig.h"
 #include "zone/zoneset.h"
@@ -44,7 +44,7 @@ typedef struct xfr_zone_info {
 	uint8_t apex[DNAME_MAX];   /* lowercased wire */
 	const xfr_acl_rule_t *acl; /* transfer-acl; count 0 = every transfer refused */
 	size_t acl_count;
-	const xfr_history_t *history;  /* NULL: IXFR answered with the full zone */
+	const zone_history_t *history; /* NULL: IXFR answered with the full zone */
 	xfr_zone_counters_t *counters; /* NULL: not counted (tests) */
 } xfr_zone_info_t;
 

@@ -57,7 +57,7 @@ static void build_zone(void)
 	static const uint8_t txt[] = "\x05hello";
 	uint8_t soa[DNAME_MAX * 2 + 20];
 	zone_builder_t *b = NULL;
-	FUZZ_CHECK(zone_builder_new(apex, &b) == 0);
+	FUZZ_CHECK(zone_builder_new(apex, NULL, &b) == 0);
 	int n1 = dname_from_str("ns1.example.com.", NULL, soa);
 	int n2 = dname_from_str("hostmaster.example.com.", NULL, soa + n1);
 	FUZZ_CHECK(n1 > 0 && n2 > 0);

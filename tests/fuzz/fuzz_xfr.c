@@ -36,7 +36,7 @@ static zone_t *g_zone;
 static zone_set_t *g_set;
 static srv_answer_ctx_t *g_actx;
 static const srv_answer_conf_t g_aconf = {.identity = NULL, .udp_max_payload = 1232};
-static xfr_history_t *g_hist;
+static zone_history_t *g_hist;
 static tsig_key_t g_key;
 static const tsig_key_t *g_keys[1];
 static xfr_acl_rule_t g_acl[2];
@@ -85,7 +85,7 @@ static zone_version_t *version(uint32_t serial)
 		p[3] = (uint8_t)f[i];
 	}
 	zone_builder_t *b = NULL;
-	FUZZ_CHECK(zone_builder_new(g_apex, &b) == 0);
+	FUZZ_CHECK(zone_builder_new(g_apex, NULL, &b) == 0);
 	add(b, "@", DNS_TYPE_SOA, soa, nl + 20);
 	add_name(b, "@", DNS_TYPE_NS, NULL, 0, "ns1");
 	add_name(b, "@", DNS_TYPE_NS, NULL, 0, "ns2.example.net.");
@@ -120,17 +120,17 @@ static void build(void)
 {
 	fuzz_quiet_log();
 	rcu_register_thread();
-	FUZZ_CHECK(xfr_history_new(8, 0, &g_hist) == 0);
+	FUZZ_CHECK(zone_history_new(8, 0, &g_hist) == 0);
 	zone_version_t *v[3];
 	for (uint32_t s = 1; s <= 3; s++)
 		v[s - 1] = version(s);
 	for (int i = 0; i < 2; i++) {
 		zone_changeset_t *cs = NULL;
-		xfr_diff_t *d = NULL;
+		zone_diff_t *d = NULL;
 		FUZZ_CHECK(zone_changeset_diff(v[i], v[i + 1], &cs) == 0);
 		FUZZ_CHECK(zone_changeset_added_count(cs) > 0);
-		FUZZ_CHECK(xfr_diff_new(cs, &d) == 0);
-		FUZZ_CHECK(xfr_history_add(g_hist, d) == 0);
+		FUZZ_CHECK(zone_diff_new(cs, &d) == 0);
+		FUZZ_CHECK(zone_history_add(g_hist, d) == 0);
 	}
 	zone_version_unref(v[0]);
 	zone_version_unref(v[1]);
@@ -259,7 +259,7 @@ void fuzz_teardown(void)
 	srv_answer_ctx_free(g_actx);
 	zone_set_free(g_set);
 	zone_free(g_zone);
-	xfr_history_free(g_hist);
+	zone_history_free(g_hist);
 	rcu_barrier_qsbr();
 	rcu_unregister_thread();
 }

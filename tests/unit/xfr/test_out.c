@@ -21,7 +21,7 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "server/xfr/acl.h"
-#include "server/xfr/history.h"
+#include "zone/history.h"
 #include "server/xfr/out.h"
 #include "zone/changeset.h"
 
@@ -107,7 +107,7 @@ static zone_version_t *mkzone(const char *const *rrs, size_t n, strset_t *expect
 	uint8_t apex[256];
 	wire_name(APEX, apex);
 	zone_builder_t *b = NULL;
-	assert_int_equal(zone_builder_new(apex, &b), 0);
+	assert_int_equal(zone_builder_new(apex, NULL, &b), 0);
 	for (size_t i = 0; i < n; i++) {
 		ldns_rr *rr = NULL;
 		assert_int_equal(ldns_rr_new_frm_str(&rr, rrs[i], 3600, NULL, NULL),
@@ -217,7 +217,7 @@ static void run_xfr(xfr_out_t *x, size_t cap, run_t *r, tsig_ctx_t *client)
 }
 
 static xfr_out_t *start(const uint8_t *q, size_t qlen, const zone_version_t *v,
-                        const xfr_history_t *h, bool udp, size_t udp_max, const tsig_ctx_t *tsig)
+                        const zone_history_t *h, bool udp, size_t udp_max, const tsig_ctx_t *tsig)
 {
 	static xfr_request_t req;
 	assert_int_equal(xfr_request_parse(q, qlen, &req), 0);
@@ -377,16 +377,16 @@ static void test_axfr_tsig_every_message(void **state)
 typedef struct ixfr_fixture {
 	zone_version_t *v1, *v2, *v3;
 	strset_t e1, e2, e3;
-	xfr_history_t *h;
+	zone_history_t *h;
 } ixfr_fixture_t;
 
-static void add_diff(xfr_history_t *h, const zone_version_t *a, const zone_version_t *b)
+static void add_diff(zone_history_t *h, const zone_version_t *a, const zone_version_t *b)
 {
 	zone_changeset_t *cs = NULL;
 	assert_int_equal(zone_changeset_diff(a, b, &cs), 0);
-	xfr_diff_t *d = NULL;
-	assert_int_equal(xfr_diff_new(cs, &d), 0);
-	assert_int_equal(xfr_history_add(h, d), 0);
+	zone_diff_t *d = NULL;
+	assert_int_equal(zone_diff_new(cs, &d), 0);
+	assert_int_equal(zone_history_add(h, d), 0);
 }
 
 static int ixfr_setup(void **state)
@@ -395,7 +395,7 @@ static int ixfr_setup(void **state)
 	f->v1 = big_zone(100, &f->e1, 0);
 	f->v2 = big_zone(101, &f->e2, 1); /* 60 TXT changed */
 	f->v3 = big_zone(102, &f->e3, 2); /* changes of v2 reverted, 30 TTLs changed */
-	assert_int_equal(xfr_history_new(10, 0, &f->h), 0);
+	assert_int_equal(zone_history_new(10, 0, &f->h), 0);
 	add_diff(f->h, f->v1, f->v2);
 	add_diff(f->h, f->v2, f->v3);
 	*state = f;
@@ -411,7 +411,7 @@ static int ixfr_teardown(void **state)
 	set_free(&f->e1);
 	set_free(&f->e2);
 	set_free(&f->e3);
-	xfr_history_free(f->h);
+	zone_history_free(f->h);
 	rcu_barrier_qsbr();
 	free(f);
 	return 0;
@@ -546,8 +546,8 @@ static void test_ixfr_udp(void **state)
 	/* a small difference fits: the whole reply in one datagram */
 	strset_t e4 = {0};
 	zone_version_t *v4 = big_zone(103, &e4, 2);
-	xfr_history_t *h = NULL;
-	assert_int_equal(xfr_history_new(4, 0, &h), 0);
+	zone_history_t *h = NULL;
+	assert_int_equal(zone_history_new(4, 0, &h), 0);
 	add_diff(h, f->v3, v4); /* only the SOA differs */
 	ql = mkquery(q, LDNS_RR_TYPE_IXFR, 102, true);
 	x = start(q, ql, v4, h, true, 1232, NULL);
@@ -561,7 +561,7 @@ static void test_ixfr_udp(void **state)
 	set_free(&r.rrs);
 	set_free(&e4);
 	zone_version_unref(v4);
-	xfr_history_free(h);
+	zone_history_free(h);
 }
 
 static void test_ixfr_survives_history_change(void **state)
@@ -570,7 +570,7 @@ static void test_ixfr_survives_history_change(void **state)
 	uint8_t q[512];
 	size_t ql = mkquery(q, LDNS_RR_TYPE_IXFR, 101, false);
 	xfr_out_t *x = start(q, ql, f->v3, f->h, false, 0, NULL);
-	xfr_history_clear(f->h);
+	zone_history_clear(f->h);
 	rcu_barrier_qsbr(); /* old snapshots released: the transfer holds its own diff */
 	run_t r;
 	run_xfr(x, 65535, &r, NULL);
@@ -609,56 +609,56 @@ static zone_changeset_t *soa_only_cs(uint32_t from, uint32_t to)
 	return cs;
 }
 
-static void push(xfr_history_t *h, uint32_t from, uint32_t to)
+static void push(zone_history_t *h, uint32_t from, uint32_t to)
 {
-	xfr_diff_t *d = NULL;
-	assert_int_equal(xfr_diff_new(soa_only_cs(from, to), &d), 0);
+	zone_diff_t *d = NULL;
+	assert_int_equal(zone_diff_new(soa_only_cs(from, to), &d), 0);
 	assert_int_equal(d->from, from);
 	assert_int_equal(d->to, to);
-	assert_int_equal(xfr_history_add(h, d), 0);
+	assert_int_equal(zone_history_add(h, d), 0);
 }
 
 static void test_history_limits(void **state)
 {
-	xfr_history_t *h = NULL;
-	assert_int_equal(xfr_history_new(3, 0, &h), 0);
+	zone_history_t *h = NULL;
+	assert_int_equal(zone_history_new(3, 0, &h), 0);
 	for (uint32_t s = 1; s <= 5; s++)
 		push(h, s, s + 1);
-	xfr_hist_snap_t *s = xfr_history_acquire(h);
-	assert_int_equal(xfr_hist_snap_count(s), 3); /* depth limit: 3->4, 4->5, 5->6 */
+	zone_history_snap_t *s = zone_history_acquire(h);
+	assert_int_equal(zone_history_snap_count(s), 3); /* depth limit: 3->4, 4->5, 5->6 */
 	size_t idx = 9;
-	assert_int_equal(xfr_hist_snap_find(s, 3, &idx), 0);
+	assert_int_equal(zone_history_snap_find(s, 3, &idx), 0);
 	assert_int_equal(idx, 0);
-	assert_int_equal(xfr_hist_snap_find(s, 2, &idx), SD_ENOTFOUND);
+	assert_int_equal(zone_history_snap_find(s, 2, &idx), SD_ENOTFOUND);
 	/* a discontinuity restarts the chain; the old snapshot stays valid for its holder */
 	push(h, 40, 41);
-	xfr_hist_snap_t *s2 = xfr_history_acquire(h);
-	assert_int_equal(xfr_hist_snap_count(s2), 1);
-	assert_int_equal(xfr_hist_snap_diff(s2, 0)->from, 40);
-	assert_int_equal(xfr_hist_snap_count(s), 3);
-	assert_int_equal(xfr_hist_snap_diff(s, 2)->to, 6);
-	xfr_hist_snap_release(s);
-	xfr_hist_snap_release(s2);
-	xfr_history_free(h);
+	zone_history_snap_t *s2 = zone_history_acquire(h);
+	assert_int_equal(zone_history_snap_count(s2), 1);
+	assert_int_equal(zone_history_snap_diff(s2, 0)->from, 40);
+	assert_int_equal(zone_history_snap_count(s), 3);
+	assert_int_equal(zone_history_snap_diff(s, 2)->to, 6);
+	zone_history_snap_release(s);
+	zone_history_snap_release(s2);
+	zone_history_free(h);
 	/* byte limit: each SOA-only diff is two SOA RRs */
 	zone_changeset_t *probe = soa_only_cs(1, 2);
 	size_t sz = zone_changeset_wire_size(probe);
 	zone_changeset_free(probe);
-	assert_int_equal(xfr_history_new(100, 2 * sz, &h), 0);
+	assert_int_equal(zone_history_new(100, 2 * sz, &h), 0);
 	for (uint32_t i = 1; i <= 5; i++)
 		push(h, i, i + 1);
-	s = xfr_history_acquire(h);
-	assert_int_equal(xfr_hist_snap_count(s), 2);
-	assert_int_equal(xfr_hist_snap_diff(s, 0)->from, 4);
-	xfr_hist_snap_release(s);
-	xfr_history_free(h);
+	s = zone_history_acquire(h);
+	assert_int_equal(zone_history_snap_count(s), 2);
+	assert_int_equal(zone_history_snap_diff(s, 0)->from, 4);
+	zone_history_snap_release(s);
+	zone_history_free(h);
 	/* a diff larger than the byte limit leaves the history empty */
-	assert_int_equal(xfr_history_new(100, sz - 1, &h), 0);
+	assert_int_equal(zone_history_new(100, sz - 1, &h), 0);
 	push(h, 1, 2);
-	s = xfr_history_acquire(h);
-	assert_int_equal(xfr_hist_snap_count(s), 0);
-	xfr_hist_snap_release(s);
-	xfr_history_free(h);
+	s = zone_history_acquire(h);
+	assert_int_equal(zone_history_snap_count(s), 0);
+	zone_history_snap_release(s);
+	zone_history_free(h);
 	rcu_barrier_qsbr();
 }
 

@@ -41,7 +41,7 @@ static zone_version_t *build_from(const char *const *rrs, size_t count)
 {
 	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
 	zone_builder_t *b = NULL;
-	assert_int_equal(zone_builder_new(ldns_rdf_data(a), &b), 0);
+	assert_int_equal(zone_builder_new(ldns_rdf_data(a), NULL, &b), 0);
 	for (size_t i = 0; i < count; i++) {
 		ldns_rr *rr = NULL;
 		assert_int_equal(ldns_rr_new_frm_str(&rr, rrs[i], 0, NULL, NULL), 0);

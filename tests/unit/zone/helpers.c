@@ -74,7 +74,7 @@ static size_t encode(const trr_t *r, uint8_t *rd)
 zone_version_t *t_build(const trr_t *rrs, size_t n)
 {
 	zone_builder_t *b = NULL;
-	assert_int_equal(zone_builder_new(t_apex(), &b), 0);
+	assert_int_equal(zone_builder_new(t_apex(), NULL, &b), 0);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t owner[DNAME_MAX], rd[512];
 		assert_true(dname_from_str(strcmp(rrs[i].owner, "@") ? rrs[i].owner : T_APEX,

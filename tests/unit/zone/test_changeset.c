@@ -129,11 +129,11 @@ static void test_apply_roundtrip(void **state)
 		zone_changeset_t *cs = NULL;
 		zone_version_t *got = NULL;
 		assert_int_equal(zone_changeset_diff(pairs[i][0], pairs[i][1], &cs), 0);
-		assert_int_equal(zone_changeset_apply(pairs[i][0], cs, &got), 0);
+		assert_int_equal(zone_changeset_apply(pairs[i][0], cs, NULL, &got), 0);
 		t_assert_versions_equal(got, pairs[i][1]);
 		zone_version_unref(got);
 		/* Applied to the wrong version: refused (serial mismatch). */
-		assert_int_equal(zone_changeset_apply(pairs[i][1], cs, &got), SD_ESEMANTIC);
+		assert_int_equal(zone_changeset_apply(pairs[i][1], cs, NULL, &got), SD_ESEMANTIC);
 		assert_null(got);
 		zone_changeset_free(cs);
 	}
@@ -152,14 +152,14 @@ static void test_apply_rejects(void **state)
 	assert_true(dname_from_str("nowhere", t_apex(), owner) > 0);
 	zone_rr_t rr = {owner, A, 1, 60, 4, (const uint8_t *)"\x01\x02\x03\x04"};
 	assert_int_equal(zone_changeset_remove(cs, &rr), 0);
-	assert_int_equal(zone_changeset_apply(a, cs, &got), SD_ESEMANTIC);
+	assert_int_equal(zone_changeset_apply(a, cs, NULL, &got), SD_ESEMANTIC);
 	zone_changeset_free(cs);
 	/* Adding a record that is there already. */
 	assert_int_equal(zone_changeset_diff(a, b, &cs), 0);
 	assert_true(dname_from_str("ns1", t_apex(), owner) > 0);
 	zone_rr_t dup = {owner, A, 1, 3600, 4, (const uint8_t *)"\xc0\x00\x02\x35"};
 	assert_int_equal(zone_changeset_add(cs, &dup), 0);
-	assert_int_equal(zone_changeset_apply(a, cs, &got), SD_ESEMANTIC);
+	assert_int_equal(zone_changeset_apply(a, cs, NULL, &got), SD_ESEMANTIC);
 	/* SOA goes through set_soa only. */
 	zone_rr_t soa;
 	assert_true(zone_changeset_soa_to(cs, &soa));
@@ -191,7 +191,7 @@ static void test_condense(void **state)
 	assert_int_equal(count_rr(cond, false, "mail", A), 1);
 	assert_int_equal(count_rr(cond, true, "mail", A), 1);
 	assert_int_equal(count_rr(cond, true, "new", TXT), 1);
-	assert_int_equal(zone_changeset_apply(a, cond, &got), 0);
+	assert_int_equal(zone_changeset_apply(a, cond, NULL, &got), 0);
 	t_assert_versions_equal(got, c);
 	zone_version_unref(got);
 	zone_changeset_free(cond);
@@ -237,7 +237,7 @@ static void test_condense_ttl(void **state)
 	assert_true(zone_rr_iter_next(&it, &rr));
 	assert_int_equal(rr.ttl, 300);
 	assert_false(zone_rr_iter_next(&it, &rr));
-	assert_int_equal(zone_changeset_apply(v1, cond, &got), 0);
+	assert_int_equal(zone_changeset_apply(v1, cond, NULL, &got), 0);
 	t_assert_versions_equal(got, v3);
 	zone_version_unref(got);
 	zone_changeset_free(cond);

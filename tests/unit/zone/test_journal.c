@@ -158,7 +158,7 @@ static void test_roundtrip(void **state)
 	/* Replaying the journal onto v[0] gives v[3]. */
 	zone_version_t *cur = f->v[0], *next = NULL;
 	for (size_t i = 0; i < n; i++) {
-		assert_int_equal(zone_changeset_apply(cur, list[i], &next), 0);
+		assert_int_equal(zone_changeset_apply(cur, list[i], NULL, &next), 0);
 		if (cur != f->v[0])
 			zone_version_unref(cur);
 		cur = next;

@@ -128,7 +128,7 @@ static void add(zone_builder_t *b, const char *owner, uint16_t type, rd_t r, con
 static zone_builder_t *base_zone(void)
 {
 	zone_builder_t *b;
-	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
 	add(b, "example.", DNS_TYPE_SOA, rd_soa(2024010101), "t:1");
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:2");
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns2.elsewhere."), "t:3");
@@ -372,7 +372,7 @@ static void test_err_soa(void **state)
 {
 	zone_builder_t *b;
 	/* missing SOA */
-	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.elsewhere."), "t:1");
 	assert_int_equal(finish_errors(b), 1);
 	assert_string_equal(cap.last, "example.: no SOA record at the zone apex");
@@ -388,7 +388,7 @@ static void test_err_soa(void **state)
 static void test_err_ns_class_outside(void **state)
 {
 	zone_builder_t *b;
-	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
 	add(b, "example.", DNS_TYPE_SOA, rd_soa(1), "t:1");
 	add_c(b, "www.example.", DNS_TYPE_A, 3, 60, rd_a("192.0.2.1"), "t:2"); /* CH */
 	add(b, "www.example.com.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:3");
@@ -457,7 +457,7 @@ static void test_err_glue(void **state)
 static void test_all_reported(void **state)
 {
 	zone_builder_t *b;
-	assert_int_equal(zone_builder_new(N("example."), &b), 0);
+	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
 	add(b, "a.example.", DNS_TYPE_SOA, rd_soa(1), "t:1");
 	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:2");
 	add(b, "c.example.", DNS_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:3");

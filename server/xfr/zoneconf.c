@@ -1,4 +1,5 @@
-#include "server/xfr/zone.h"
+/* zoneconf.c — a zone's transfer settings, NOTIFY state and status (see zoneconf.h). */
+#include "server/xfr/zoneconf.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -10,15 +11,13 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "server/xfr/primary.h"
 #include "server/xfr/serve.h"
 
 struct xfr_zone {
 	uint8_t apex[DNAME_MAX];
 	char *name;
 	xfr_zone_conf_t conf;
-	xfr_primary_t *primary;
-	bool started;
+	zone_t *zone;                 /* borrowed */
 	xfr_zone_counters_t counters; /* written by workers (relaxed atomics) */
 };
 
@@ -34,26 +33,15 @@ xfr_notifier_t *xfr_get_notifier(void)
 	return notifier;
 }
 
-int xfr_zone_new(const uint8_t *apex, const char *name, const char *state_dir,
-                 const xfr_zone_conf_t *conf, xfr_zone_t **out)
+int xfr_zone_new(zone_t *z, const char *name, const xfr_zone_conf_t *conf, xfr_zone_t **out)
 {
 	xfr_zone_t *xz = calloc(1, sizeof(*xz));
-	char path[4096];
 	if (xz == NULL)
 		return -ENOMEM;
-	memcpy(xz->apex, apex, dname_len(apex));
+	memcpy(xz->apex, zone_apex(z), dname_len(zone_apex(z)));
+	xz->zone = z;
 	xz->name = strdup(name);
 	int rc = xz->name ? xfr_zone_conf_copy(conf, &xz->conf) : -ENOMEM;
-	/* "example.com." -> "<state>/example.com.journal" and ".snapshot"; the root -> "root." */
-	char snap[4096];
-	size_t nl = strlen(name);
-	bool root = strcmp(name, ".") == 0;
-	const char *sep = root || (nl > 0 && name[nl - 1] == '.') ? "" : ".";
-	snprintf(path, sizeof(path), "%s/%s%sjournal", state_dir, root ? "root." : name, sep);
-	snprintf(snap, sizeof(snap), "%s/%s%ssnapshot", state_dir, root ? "root." : name, sep);
-	xfr_primary_conf_t pc = {.policy = conf->policy, .limits = conf->limits};
-	if (rc == 0)
-		rc = xfr_primary_open(apex, snap, path, &pc, &xz->primary);
 	if (rc != 0) {
 		xfr_zone_free(xz);
 		return rc;
@@ -70,7 +58,7 @@ int xfr_zone_configure(xfr_zone_t *xz, const xfr_zone_conf_t *conf)
 		return rc;
 	xfr_zone_conf_free(&xz->conf);
 	xz->conf = copy;
-	xfr_primary_set_policy(xz->primary, conf->policy);
+	zone_set_policy(xz->zone, conf->policy);
 	return 0;
 }
 
@@ -78,22 +66,9 @@ void xfr_zone_free(xfr_zone_t *xz)
 {
 	if (xz == NULL)
 		return;
-	xfr_primary_close(xz->primary);
 	xfr_zone_conf_free(&xz->conf);
 	free(xz->name);
 	free(xz);
-}
-
-int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_t *file_v,
-                     zone_version_t **out)
-{
-	*out = NULL;
-	if (!xz->started || served == NULL) {
-		int rc = xfr_primary_start(xz->primary, file_v, time(NULL), out);
-		xz->started = rc == 0;
-		return rc;
-	}
-	return xfr_primary_reload(xz->primary, served, file_v, time(NULL), out);
 }
 
 void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v)
@@ -108,14 +83,13 @@ void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v)
 		log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
 }
 
-void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v)
+void xfr_zone_committed(xfr_zone_t *xz)
 {
-	int rc = xfr_primary_published(xz->primary);
-	if (rc != 0)
-		log_error("zone %s: IXFR history not updated: %s", xz->name, sd_strerror(rc));
-	xfr_zone_notify(xz, v);
-	rc = xfr_primary_sync(xz->primary, v);
-	(void)rc; /* logged by the primary; the zone keeps serving from memory and journal */
+	const zone_version_t *v = zone_current(xz->zone);
+	if (v)
+		xfr_zone_notify(xz, v);
+	if (zone_sync(xz->zone) != 0)
+		return; /* logged by the zone, which keeps serving from memory and journal */
 }
 
 static uint64_t load_counter(const uint64_t *c)
@@ -125,12 +99,12 @@ static uint64_t load_counter(const uint64_t *c)
 
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
 {
-	xfr_primary_stats_t st;
-	xfr_primary_stats(xz->primary, &st);
-	xfr_hist_snap_t *s = xfr_history_acquire(xfr_primary_history(xz->primary));
-	size_t depth = xfr_hist_snap_count(s);
-	uint32_t oldest = depth ? xfr_hist_snap_diff(s, 0)->from : 0;
-	xfr_hist_snap_release(s);
+	zone_stats_t st;
+	zone_stats(xz->zone, &st);
+	zone_history_snap_t *s = zone_history_acquire(zone_history(xz->zone));
+	size_t depth = zone_history_snap_count(s);
+	uint32_t oldest = depth ? zone_history_snap_diff(s, 0)->from : 0;
+	zone_history_snap_release(s);
 	const xfr_zone_counters_t *c = &xz->counters;
 	return snprintf(buf, size,
 	                "journal %u entries %llu bytes, ixfr history %zu (from serial %u), "
@@ -229,7 +203,7 @@ static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
 		if (z->conf.acl_count)
 			memcpy(r, z->conf.acl, z->conf.acl_count * sizeof(*r));
 		r += z->conf.acl_count;
-		zi->history = xfr_primary_history(z->primary);
+		zi->history = zone_history(z->zone);
 		zi->counters = &z->counters;
 	}
 	b->env = (xfr_env_t){.keys = b->key_ptrs,

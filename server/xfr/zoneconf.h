@@ -1,11 +1,13 @@
-/* zone.h — the daemon's side of a served zone as a primary (control thread).
+/* zoneconf.h — the daemon's per-zone transfer side (control thread): a zone's transfer
+ * settings (ACL, NOTIFY targets), its NOTIFY state and status, and the workers' transfer
+ * environment.
  *
- * An xfr_zone_t sits beside each served zone (server/zonedb.c): it owns the zone's primary
- * state (journal, serial policy, IXFR history) and a copy of its transfer settings (ACL,
- * NOTIFY targets). The daemon's load path becomes:
+ * The zone's content, serials, journal and IXFR history are the zone's own (zone/zone.h,
+ * zone/update.h). An xfr_zone_t sits beside each served zone (server/zonedb.c) and does what
+ * follows a commit there:
  *
- *   file ─zone_load_file─▶ v ─xfr_zone_prepare─▶ version to publish (or none: unchanged)
- *        ─zone_publish─▶ xfr_zone_published: history, NOTIFY, zone file sync
+ *   zone_update_commit ─▶ xfr_zone_committed: NOTIFY to the zone's targets, then zone_sync
+ *                         (snapshot and journal compaction when due)
  *
  * and after every change of the zone list or settings xfr_env_update() gives the workers a
  * new environment (keys, ACLs, histories) for server/xfr/serve.h.
@@ -18,31 +20,25 @@
 #include "contrib/base/compiler.h"
 #include "server/xfr/conf.h"
 #include "server/xfr/notify.h"
-#include "zone/load.h"
 #include "zone/zone.h"
 
 typedef struct xfr_zone xfr_zone_t;
 
-/* name is for log lines; the journal and the snapshot of the served version are
- * <state_dir>/<name>.journal and .snapshot. conf is copied. The journal is opened here (a
- * torn tail truncated and logged). */
-int xfr_zone_new(const uint8_t *apex, const char *name, const char *state_dir,
-                 const xfr_zone_conf_t *conf, xfr_zone_t **out) SD_NONNULL(1, 2, 3, 4, 5) SD_WUR;
+/* The transfer side of zone z (borrowed: it must outlive the xfr_zone_t); name is for log
+ * lines; conf is copied. */
+int xfr_zone_new(zone_t *z, const char *name, const xfr_zone_conf_t *conf, xfr_zone_t **out)
+    SD_NONNULL(1, 2, 3, 4) SD_WUR;
 /* Replace the settings (config reload); the serial policy and ACL apply from now on. */
 int xfr_zone_configure(xfr_zone_t *xz, const xfr_zone_conf_t *conf) SD_NONNULL(1, 2) SD_WUR;
 void xfr_zone_free(xfr_zone_t *xz);
 
-/* file_v is a freshly loaded version (ownership passes in every case); served is the
- * version being served or NULL at the first load. *out: the version to publish, or NULL when
- * the content did not change. */
-int xfr_zone_prepare(xfr_zone_t *xz, const zone_version_t *served, zone_version_t *file_v,
-                     zone_version_t **out) SD_NONNULL(1, 3, 4) SD_WUR;
-/* After zone_publish(v) of what xfr_zone_prepare returned: IXFR history, NOTIFY to the
- * zone's targets (when a notifier is set), zone file and journal upkeep. */
-void xfr_zone_published(xfr_zone_t *xz, const zone_version_t *v) SD_NONNULL(1, 2);
+/* After a commit that made a new serial (QSBR-offline): NOTIFY the zone's targets (when a
+ * notifier is set), then the snapshot and journal upkeep (zone_sync; errors are logged, the
+ * zone keeps serving from memory and journal). */
+void xfr_zone_committed(xfr_zone_t *xz) SD_NONNULL(1);
 
-/* NOTIFY v's SOA to the zone's targets now (when a notifier is set): xfr_zone_published does
- * it for a new serial; the daemon also calls it once per zone at start (RFC 1996 has no
+/* NOTIFY v's SOA to the zone's targets now (when a notifier is set): xfr_zone_committed
+ * does it for a new serial; the daemon also calls it once per zone at start (RFC 1996 has no
  * rule for it; Knot and BIND do it so secondaries catch up on changes made while we were
  * down). */
 void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v) SD_NONNULL(1, 2);

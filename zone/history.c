@@ -1,4 +1,4 @@
-#include "server/xfr/history.h"
+#include "zone/history.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +8,9 @@
 
 /* ---------------------------------------------------------------- diffs */
 
-int xfr_diff_new(zone_changeset_t *cs, xfr_diff_t **out)
+int zone_diff_new(zone_changeset_t *cs, zone_diff_t **out)
 {
-	xfr_diff_t *d = malloc(sizeof(*d));
+	zone_diff_t *d = malloc(sizeof(*d));
 	if (d == NULL) {
 		zone_changeset_free(cs);
 		return -ENOMEM;
@@ -24,13 +24,13 @@ int xfr_diff_new(zone_changeset_t *cs, xfr_diff_t **out)
 	return 0;
 }
 
-xfr_diff_t *xfr_diff_ref(xfr_diff_t *d)
+zone_diff_t *zone_diff_ref(zone_diff_t *d)
 {
 	__atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
 	return d;
 }
 
-void xfr_diff_unref(xfr_diff_t *d)
+void zone_diff_unref(zone_diff_t *d)
 {
 	if (d == NULL || __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
@@ -38,7 +38,7 @@ void xfr_diff_unref(xfr_diff_t *d)
 	free(d);
 }
 
-int xfr_diff_condense(xfr_diff_t *const *diffs, size_t n, xfr_diff_t **out)
+int zone_diff_condense(zone_diff_t *const *diffs, size_t n, zone_diff_t **out)
 {
 	if (n == 0)
 		return SD_ENOTFOUND;
@@ -50,48 +50,48 @@ int xfr_diff_condense(xfr_diff_t *const *diffs, size_t n, xfr_diff_t **out)
 	zone_changeset_t *cs = NULL;
 	int rc = zone_changeset_condense(list, n, &cs);
 	free(list);
-	return rc == 0 ? xfr_diff_new(cs, out) : rc;
+	return rc == 0 ? zone_diff_new(cs, out) : rc;
 }
 
 /* ---------------------------------------------------------------- history */
 
-struct xfr_hist_snap {
+struct zone_history_snap {
 	struct rcu_head rcu;
 	uint32_t refs;
 	size_t count, bytes;
-	xfr_diff_t *diffs[];
+	zone_diff_t *diffs[];
 };
 
-struct xfr_history {
-	xfr_hist_snap_t *cur; /* RCU-protected */
+struct zone_history {
+	zone_history_snap_t *cur; /* RCU-protected */
 	size_t max_depth, max_bytes;
 };
 
-static xfr_hist_snap_t *snap_alloc(size_t count)
+static zone_history_snap_t *snap_alloc(size_t count)
 {
-	xfr_hist_snap_t *s = calloc(1, sizeof(*s) + count * sizeof(s->diffs[0]));
+	zone_history_snap_t *s = calloc(1, sizeof(*s) + count * sizeof(s->diffs[0]));
 	if (s != NULL)
 		s->refs = 1;
 	return s;
 }
 
-void xfr_hist_snap_release(xfr_hist_snap_t *s)
+void zone_history_snap_release(zone_history_snap_t *s)
 {
 	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	for (size_t i = 0; i < s->count; i++)
-		xfr_diff_unref(s->diffs[i]);
+		zone_diff_unref(s->diffs[i]);
 	free(s);
 }
 
 static void snap_release_rcu(struct rcu_head *head)
 {
-	xfr_hist_snap_release(caa_container_of(head, xfr_hist_snap_t, rcu));
+	zone_history_snap_release(caa_container_of(head, zone_history_snap_t, rcu));
 }
 
-int xfr_history_new(size_t max_depth, size_t max_bytes, xfr_history_t **out)
+int zone_history_new(size_t max_depth, size_t max_bytes, zone_history_t **out)
 {
-	xfr_history_t *h = calloc(1, sizeof(*h));
+	zone_history_t *h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return -ENOMEM;
 	h->cur = snap_alloc(0);
@@ -105,24 +105,24 @@ int xfr_history_new(size_t max_depth, size_t max_bytes, xfr_history_t **out)
 	return 0;
 }
 
-void xfr_history_free(xfr_history_t *h)
+void zone_history_free(zone_history_t *h)
 {
 	if (h == NULL)
 		return;
-	xfr_hist_snap_release(h->cur);
+	zone_history_snap_release(h->cur);
 	free(h);
 }
 
-static void history_publish(xfr_history_t *h, xfr_hist_snap_t *s)
+static void history_publish(zone_history_t *h, zone_history_snap_t *s)
 {
-	xfr_hist_snap_t *old = h->cur;
+	zone_history_snap_t *old = h->cur;
 	rcu_assign_pointer(h->cur, s);
 	call_rcu(&old->rcu, snap_release_rcu);
 }
 
-int xfr_history_add(xfr_history_t *h, xfr_diff_t *d)
+int zone_history_add(zone_history_t *h, zone_diff_t *d)
 {
-	const xfr_hist_snap_t *old = h->cur;
+	const zone_history_snap_t *old = h->cur;
 	size_t keep = old->count;
 	if (keep > 0 && old->diffs[keep - 1]->to != d->from)
 		keep = 0; /* discontinuity: an older chain can no longer reach the new serial */
@@ -136,54 +136,54 @@ int xfr_history_add(xfr_history_t *h, xfr_diff_t *d)
 		keep--;
 	}
 	bool fits = !h->max_bytes || d->bytes <= h->max_bytes;
-	xfr_hist_snap_t *s = snap_alloc(fits ? keep + 1 : 0);
+	zone_history_snap_t *s = snap_alloc(fits ? keep + 1 : 0);
 	if (s == NULL) {
-		xfr_diff_unref(d);
+		zone_diff_unref(d);
 		return -ENOMEM;
 	}
 	if (fits) {
 		for (size_t i = 0; i < keep; i++)
-			s->diffs[i] = xfr_diff_ref(old->diffs[first + i]);
+			s->diffs[i] = zone_diff_ref(old->diffs[first + i]);
 		s->diffs[keep] = d;
 		s->count = keep + 1;
 		s->bytes = bytes;
 	} else {
-		xfr_diff_unref(d);
+		zone_diff_unref(d);
 	}
 	history_publish(h, s);
 	return 0;
 }
 
-void xfr_history_clear(xfr_history_t *h)
+void zone_history_clear(zone_history_t *h)
 {
-	xfr_hist_snap_t *s = snap_alloc(0);
+	zone_history_snap_t *s = snap_alloc(0);
 	if (s != NULL)
 		history_publish(h, s);
 }
 
-xfr_hist_snap_t *xfr_history_acquire(const xfr_history_t *h)
+zone_history_snap_t *zone_history_acquire(const zone_history_t *h)
 {
-	xfr_hist_snap_t *s = rcu_dereference(h->cur);
+	zone_history_snap_t *s = rcu_dereference(h->cur);
 	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
 	return s;
 }
 
-size_t xfr_hist_snap_count(const xfr_hist_snap_t *s)
+size_t zone_history_snap_count(const zone_history_snap_t *s)
 {
 	return s->count;
 }
 
-xfr_diff_t *xfr_hist_snap_diff(const xfr_hist_snap_t *s, size_t i)
+zone_diff_t *zone_history_snap_diff(const zone_history_snap_t *s, size_t i)
 {
 	return i < s->count ? s->diffs[i] : NULL;
 }
 
-xfr_diff_t *const *xfr_hist_snap_diffs(const xfr_hist_snap_t *s)
+zone_diff_t *const *zone_history_snap_diffs(const zone_history_snap_t *s)
 {
 	return s->diffs;
 }
 
-int xfr_hist_snap_find(const xfr_hist_snap_t *s, uint32_t serial, size_t *index)
+int zone_history_snap_find(const zone_history_snap_t *s, uint32_t serial, size_t *index)
 {
 	for (size_t i = 0; i < s->count; i++) {
 		if (s->diffs[i]->from == serial) {

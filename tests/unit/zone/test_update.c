@@ -1,0 +1,692 @@
+/* test_update.c — the zone's one write path (zone/update.h) on real files in a temporary
+ * directory: transactions (add/remove/apply/abort, no-op, batch, failure), file reloads
+ * (serials, the file's own change, records of other paths kept across reload and restart),
+ * journal before publish, IXFR history, restart replay, torn journal tail, and policy
+ * bindings through load, commit, replay and rebind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/err.h"
+#include "server/xfr/out.h"
+#include "zone/changeset.h"
+#include "zone/load.h"
+#include "zone/update.h"
+#include "zone/zone.h"
+
+#define NOW 1700000000
+
+static char dir[256], zfile[300], jfile[300], sfile[300], bfile[300];
+static uint8_t apex[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
+
+static void write_zone(uint32_t serial, const char *extra)
+{
+	FILE *f = fopen(zfile, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "$ORIGIN example.com.\n$TTL 3600\n"
+	        "@ IN SOA ns1 hostmaster %u 7200 900 1209600 300\n"
+	        "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n%s",
+	        serial, extra);
+	fclose(f);
+}
+
+static zone_t *open_zone_bound(size_t max_depth, const zone_bindings_t *b)
+{
+	zone_conf_t c = {.policy = ZONE_SERIAL_INCREMENT};
+	c.limits.max_depth = (uint32_t)max_depth;
+	zone_t *z = NULL;
+	assert_int_equal(zone_new(apex, zfile, &z), 0);
+	assert_int_equal(zone_set_bindings(z, b), 0);
+	assert_int_equal(zone_open_state(z, dir, &c), 0);
+	return z;
+}
+
+static zone_t *open_zone_limited(size_t max_depth)
+{
+	return open_zone_bound(max_depth, NULL);
+}
+
+static zone_t *open_zone(void)
+{
+	return open_zone_limited(0);
+}
+
+static void close_zone(zone_t *z)
+{
+	rcu_barrier_qsbr(); /* the versions zone_publish retired */
+	zone_free(z);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/sd-zone-update-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(zfile, sizeof(zfile), "%s/example.com.zone", dir);
+	snprintf(jfile, sizeof(jfile), "%s/example.com.journal", dir);
+	snprintf(sfile, sizeof(sfile), "%s/example.com.snapshot", dir);
+	snprintf(bfile, sizeof(bfile), "%s/example.com.file", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(zfile);
+	unlink(jfile);
+	unlink(sfile);
+	unlink(bfile);
+	rmdir(dir);
+	return 0;
+}
+
+/* Load the file and commit it through a transaction; returns the serial served after. */
+static uint32_t reload(zone_t *z, bool sync)
+{
+	zone_version_t *v = NULL;
+	zone_load_info_t info = {0};
+	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_from_file(u, v, &info), 0);
+	uint32_t serial = 0;
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(zone_version_serial(zone_current(z)), serial);
+	if (sync)
+		assert_int_equal(zone_sync(z), 0);
+	return serial;
+}
+
+static zone_t *restart(zone_t *z)
+{
+	close_zone(z);
+	z = open_zone();
+	reload(z, true);
+	return z;
+}
+
+static xfr_out_kind_t ixfr_kind(const zone_t *z, uint32_t from)
+{
+	xfr_request_t req = {.id = 1, .qtype = DNS_TYPE_IXFR, .qclass = 1, .has_serial = true};
+	static const uint8_t q[] = {7,   'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
+	                            'c', 'o', 'm', 0,   0,   251, 0,   1};
+	req.question = q;
+	req.question_len = sizeof(q);
+	req.serial = from;
+	xfr_out_params_t prm = {
+	    .req = &req, .version = zone_current(z), .history = zone_history(z)};
+	xfr_out_t *x = NULL;
+	assert_int_equal(xfr_out_new(&prm, &x), 0);
+	xfr_out_kind_t k = xfr_out_kind(x);
+	xfr_out_free(x);
+	return k;
+}
+
+static const zone_bindings_t *snap_bindings; /* the snapshot of a bound zone needs them */
+
+static uint32_t snapshot_serial(void)
+{
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file_bound(apex, sfile, snap_bindings, NULL, &v), 0);
+	uint32_t s = zone_version_serial(v);
+	zone_version_unref(v);
+	return s;
+}
+
+static uint32_t file_serial(void)
+{
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file(apex, zfile, NULL, &v), 0);
+	uint32_t s = zone_version_serial(v);
+	zone_version_unref(v);
+	return s;
+}
+
+static uint32_t journal_depth(const zone_t *z)
+{
+	zone_stats_t st;
+	zone_stats(z, &st);
+	return st.journal_depth;
+}
+
+/* The RRset of type at "<rel>.example.com." in the served version, or NULL. */
+static const zone_rrset_t *served(const zone_t *z, const char *rel, uint16_t type)
+{
+	uint8_t name[DNAME_MAX];
+	assert_true(dname_from_str(rel, apex, name) > 0);
+	const zone_node_t *n = zone_version_find(zone_current(z), name, dname_len(name));
+	return n ? zone_node_rrset(n, type) : NULL;
+}
+
+/* Last octet of the single A record at rel (0 when none). */
+static int a_last(const zone_t *z, const char *rel)
+{
+	const zone_rrset_t *rs = served(z, rel, DNS_TYPE_A);
+	return rs && rs->count == 1 ? rs->rdata[2 + 3] : 0;
+}
+
+/* An A record rel -> 192.0.2.last; owner and rdata live in the caller's buffers. */
+static zone_rr_t a_rr(const char *rel, uint8_t last, uint32_t ttl, uint8_t owner[DNAME_MAX],
+                      uint8_t rd[4])
+{
+	assert_true(dname_from_str(rel, apex, owner) > 0);
+	rd[0] = 192, rd[1] = 0, rd[2] = 2, rd[3] = last;
+	return (zone_rr_t){.owner = owner,
+	                   .type = DNS_TYPE_A,
+	                   .rclass = DNS_CLASS_IN,
+	                   .ttl = ttl,
+	                   .rdlen = 4,
+	                   .rdata = rd};
+}
+
+/* One transaction: add (add_last != 0) and/or remove (rm_last != 0) A records at rel. */
+static int txn(zone_t *z, const char *rel, uint8_t add_last, uint8_t rm_last, uint32_t *serial)
+{
+	uint8_t o[DNAME_MAX], rd[4], o2[DNAME_MAX], rd2[4];
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	if (rm_last) {
+		zone_rr_t rr = a_rr(rel, rm_last, 3600, o2, rd2);
+		assert_int_equal(zone_update_remove(u, &rr), 0);
+	}
+	if (add_last) {
+		zone_rr_t rr = a_rr(rel, add_last, 3600, o, rd);
+		assert_int_equal(zone_update_add(u, &rr), 0);
+	}
+	return zone_update_commit(u, NOW, serial);
+}
+
+static size_t history_count(const zone_t *z)
+{
+	zone_history_snap_t *s = zone_history_acquire(zone_history(z));
+	size_t n = zone_history_snap_count(s);
+	zone_history_snap_release(s);
+	return n;
+}
+
+/* The whole content of a file (NUL-terminated, malloc()ed; "" when missing). */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 20);
+	assert_non_null(buf);
+	*len = f ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+static void test_reload_serials_and_restart(void **state)
+{
+	(void)state;
+	write_zone(10, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 10);
+	assert_int_equal(snapshot_serial(), 10);
+
+	/* same content: no new serial, nothing journaled */
+	const zone_version_t *v = zone_current(z);
+	assert_int_equal(reload(z, true), 10);
+	assert_ptr_equal(zone_current(z), v);
+	assert_int_equal(journal_depth(z), 0);
+
+	/* an edit without touching the serial: increment policy gives 11 */
+	write_zone(10, "new IN A 192.0.2.7\n");
+	assert_int_equal(reload(z, true), 11);
+	assert_int_equal(a_last(z, "new"), 7);
+	assert_int_equal(journal_depth(z), 1);
+	/* the operator's file is left alone; the journal, not a rewritten snapshot, carries
+	 * the change */
+	assert_int_equal(file_serial(), 10);
+	assert_int_equal(snapshot_serial(), 10);
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+	/* reloading that same file again (its serial 10 below the served 11) changes nothing */
+	assert_int_equal(reload(z, true), 11);
+
+	/* a serial raised by hand is kept */
+	write_zone(50, "new IN A 192.0.2.8\n");
+	assert_int_equal(reload(z, true), 50);
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(z, 11), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(z, 50), XFR_OUT_IXFR_CURRENT);
+	assert_int_equal(ixfr_kind(z, 9), XFR_OUT_IXFR_AXFR);
+
+	/* restart with the file unchanged: same serial, the history comes back */
+	z = restart(z);
+	assert_int_equal(zone_version_serial(zone_current(z)), 50);
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(z, 11), XFR_OUT_IXFR);
+
+	/* an edit while stopped that forgets the serial: one new serial at start */
+	write_zone(50, "new IN A 192.0.2.9\n");
+	z = restart(z);
+	assert_int_equal(zone_version_serial(zone_current(z)), 51);
+	assert_int_equal(ixfr_kind(z, 50), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+	assert_int_equal(journal_depth(z), 3);
+	close_zone(z);
+}
+
+static void test_replay_when_snapshot_behind(void **state)
+{
+	(void)state;
+	write_zone(20, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 20);
+	write_zone(20, "a IN A 192.0.2.9\n");
+	assert_int_equal(reload(z, true), 21);
+	/* a second change journaled; the snapshot stays at the first start's serial */
+	write_zone(20, "a IN A 192.0.2.9\nb IN A 192.0.2.10\n");
+	assert_int_equal(reload(z, false), 22);
+	assert_int_equal(snapshot_serial(), 20);
+	z = restart(z);
+	/* snapshot 20 + journal 20 -> 21 -> 22 */
+	assert_int_equal(zone_version_serial(zone_current(z)), 22);
+	assert_int_equal(a_last(z, "b"), 10);
+	assert_int_equal(snapshot_serial(), 20);
+	assert_int_equal(ixfr_kind(z, 20), XFR_OUT_IXFR);
+	close_zone(z);
+}
+
+/* Past journal-max-depth the served version is written as the snapshot and the journal is
+ * trimmed to half the limit; a restart then still comes back to the same serial. */
+static void test_limit_writes_snapshot(void **state)
+{
+	(void)state;
+	write_zone(40, "");
+	zone_t *z = open_zone_limited(4);
+	assert_int_equal(reload(z, true), 40);
+	assert_int_equal(snapshot_serial(), 40); /* the first start writes one */
+	for (unsigned i = 1; i <= 5; i++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), "n IN A 192.0.2.%u\n", i);
+		write_zone(40, extra);
+		assert_int_equal(reload(z, true), 40 + i);
+		/* below the limit the snapshot stays; at 5 entries (> 4) it catches up */
+		assert_int_equal(snapshot_serial(), i < 5 ? 40 : 45);
+	}
+	assert_true(journal_depth(z) <= 2);
+	close_zone(z);
+	z = open_zone_limited(4);
+	assert_int_equal(reload(z, true), 45);
+	close_zone(z);
+}
+
+static void test_torn_tail_and_lost_snapshot(void **state)
+{
+	(void)state;
+	write_zone(30, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 30);
+	write_zone(30, "x IN A 192.0.2.11\n");
+	assert_int_equal(reload(z, true), 31);
+	size_t blen;
+	char *base31 = slurp(bfile, &blen);
+	write_zone(30, "x IN A 192.0.2.12\n");
+	assert_int_equal(reload(z, true), 32);
+	close_zone(z);
+	/* tear the last entry, as a crash during its append would: the change 31 -> 32 was
+	 * never published (the journal is written first) and the base copy of the file never
+	 * written (it comes after the publish). The journal ends at 31. */
+	struct stat sb;
+	assert_int_equal(stat(jfile, &sb), 0);
+	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
+	FILE *f = fopen(bfile, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(base31, 1, blen, f), blen);
+	fclose(f);
+	free(base31);
+	z = open_zone();
+	/* snapshot 30 + journal -> 31; the file's change since its base (x .11 -> .12)
+	 * becomes 32 again */
+	assert_int_equal(reload(z, true), 32);
+	assert_int_equal(a_last(z, "x"), 12);
+	assert_int_equal(journal_depth(z), 2);
+	/* and the zone keeps working: the next edit is journaled from 32 */
+	write_zone(30, "x IN A 192.0.2.13\n");
+	assert_int_equal(reload(z, true), 33);
+	assert_int_equal(ixfr_kind(z, 32), XFR_OUT_IXFR);
+	/* a lost snapshot: the journal cannot be trusted, the file is served as it is */
+	assert_int_equal(unlink(sfile), 0);
+	z = restart(z);
+	assert_int_equal(zone_version_serial(zone_current(z)), 30);
+	assert_int_equal(journal_depth(z), 0);
+	close_zone(z);
+}
+
+/* add / remove / abort: a commit is one serial, one journal entry, one IXFR step; an abort
+ * leaves the zone, the journal and the history as they were. */
+static void test_transaction(void **state)
+{
+	(void)state;
+	write_zone(10, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 10);
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "www", 81, 80, &serial), 0);
+	assert_int_equal(serial, 11);
+	assert_int_equal(a_last(z, "www"), 81);
+	assert_int_equal(journal_depth(z), 1);
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+
+	/* abort: nothing changes */
+	const zone_version_t *v = zone_current(z);
+	size_t jlen, jlen2;
+	char *j = slurp(jfile, &jlen);
+	uint8_t o[DNAME_MAX], rd[4];
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	zone_update_t *u2 = NULL;
+	assert_int_equal(zone_update_begin(z, &u2), -EBUSY); /* one at a time */
+	zone_rr_t rr = a_rr("aborted", 1, 3600, o, rd);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	zone_update_abort(u);
+	assert_ptr_equal(zone_current(z), v);
+	char *j2 = slurp(jfile, &jlen2);
+	assert_int_equal(jlen, jlen2);
+	assert_memory_equal(j, j2, jlen);
+	free(j);
+	free(j2);
+	assert_int_equal(history_count(z), 1);
+
+	/* a TTL change is remove + add of the record */
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	rr = a_rr("www", 81, 60, o, rd);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(serial, 12);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->ttl, 60);
+	close_zone(z);
+}
+
+/* Edits that cancel out, records that are there already, removals of what is absent: no
+ * serial, no journal entry, no new version. */
+static void test_noop_commit(void **state)
+{
+	(void)state;
+	write_zone(10, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 10);
+	const zone_version_t *v = zone_current(z);
+	uint8_t o[DNAME_MAX], rd[4];
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	zone_rr_t rr = a_rr("www", 80, 3600, o, rd); /* there already */
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	rr = a_rr("absent", 1, 3600, o, rd);
+	assert_int_equal(zone_update_remove(u, &rr), 0);
+	rr = a_rr("fleeting", 2, 3600, o, rd);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	assert_int_equal(zone_update_remove(u, &rr), 0);
+	rr = a_rr("www", 80, 3600, o, rd); /* removed and put back */
+	assert_int_equal(zone_update_remove(u, &rr), 0);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	rr.type = DNS_TYPE_SOA;
+	assert_int_equal(zone_update_add(u, &rr), SD_ESEMANTIC);
+	uint32_t serial = 0;
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(serial, 10);
+	assert_ptr_equal(zone_current(z), v);
+	assert_int_equal(journal_depth(z), 0);
+	assert_int_equal(history_count(z), 0);
+	close_zone(z);
+}
+
+/* A change set that adds rel -> .last (and removes rel -> .rm when rm != 0). */
+static zone_changeset_t *cs_of(const char *rel, uint8_t last, uint8_t rm)
+{
+	uint8_t o[DNAME_MAX], rd[4];
+	zone_changeset_t *cs = NULL;
+	assert_int_equal(zone_changeset_new(&cs), 0);
+	zone_rr_t rr = a_rr(rel, last, 3600, o, rd);
+	assert_int_equal(zone_changeset_add(cs, &rr), 0);
+	if (rm) {
+		rr = a_rr(rel, rm, 3600, o, rd);
+		assert_int_equal(zone_changeset_remove(cs, &rr), 0);
+	}
+	return cs;
+}
+
+/* Several change sets in one transaction: one build, one serial, one journal entry. A
+ * change set that does not fit is refused whole and the transaction goes on. */
+static void test_batch(void **state)
+{
+	(void)state;
+	write_zone(10, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 10);
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	zone_changeset_t *c1 = cs_of("a", 1, 0), *c2 = cs_of("b", 2, 0), *c3 = cs_of("a", 3, 1);
+	zone_changeset_t *bad = cs_of("c", 4, 99); /* removes a record that is not there */
+	zone_changeset_t *dup = cs_of("b", 2, 0);  /* adds one that is */
+	assert_int_equal(zone_update_apply(u, c1), 0);
+	assert_int_equal(zone_update_apply(u, c2), 0);
+	assert_int_equal(zone_update_apply(u, bad), SD_ESEMANTIC);
+	assert_int_equal(zone_update_apply(u, dup), SD_ESEMANTIC);
+	assert_int_equal(zone_update_apply(u, c3), 0);
+	uint32_t serial = 0;
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(serial, 11);
+	assert_int_equal(journal_depth(z), 1);
+	assert_int_equal(a_last(z, "a"), 3);
+	assert_int_equal(a_last(z, "b"), 2);
+	assert_null(served(z, "c", DNS_TYPE_A));
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+	zone_changeset_free(c1);
+	zone_changeset_free(c2);
+	zone_changeset_free(c3);
+	zone_changeset_free(bad);
+	zone_changeset_free(dup);
+	close_zone(z);
+}
+
+/* A commit whose version breaks a zone rule (a CNAME beside an A record) fails and leaves
+ * the served version, the journal and the history as they were. */
+static void test_failure_leaves_nothing(void **state)
+{
+	(void)state;
+	write_zone(10, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 10);
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "ok", 5, 0, &serial), 0);
+	const zone_version_t *v = zone_current(z);
+	size_t jlen, jlen2;
+	char *j = slurp(jfile, &jlen);
+	uint8_t o[DNAME_MAX], rd[DNAME_MAX];
+	assert_true(dname_from_str("www", apex, o) > 0);
+	assert_true(dname_from_str("ns1", apex, rd) > 0);
+	zone_rr_t cname = {.owner = o,
+	                   .type = DNS_TYPE_CNAME,
+	                   .rclass = DNS_CLASS_IN,
+	                   .ttl = 3600,
+	                   .rdlen = (uint16_t)dname_len(rd),
+	                   .rdata = rd};
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_add(u, &cname), 0);
+	assert_int_equal(zone_update_commit(u, NOW, &serial), SD_ESEMANTIC);
+	assert_ptr_equal(zone_current(z), v);
+	char *j2 = slurp(jfile, &jlen2);
+	assert_int_equal(jlen, jlen2);
+	assert_memory_equal(j, j2, jlen);
+	free(j);
+	free(j2);
+	assert_int_equal(history_count(z), 1);
+	/* the zone is free for the next transaction, which goes on from 11 */
+	assert_int_equal(txn(z, "ok", 6, 5, &serial), 0);
+	assert_int_equal(serial, 12);
+	close_zone(z);
+}
+
+/* THE test of issue 7: a change committed through the transaction (not from the file)
+ * survives an edit of the file elsewhere and a reload, and a restart from the state
+ * directory; the IXFR history from before still works. Where both changed one RRset, the
+ * file wins. Applying a file change twice (a crash before the base copy was written)
+ * changes nothing. */
+static void test_reload_keeps_other_changes(void **state)
+{
+	(void)state;
+	write_zone(10, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), 10);
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
+	assert_int_equal(serial, 11);
+	assert_int_equal(txn(z, "www", 81, 80, &serial), 0); /* the file will change www too */
+	assert_int_equal(serial, 12);
+	size_t blen;
+	char *base10 = slurp(bfile, &blen);
+
+	/* the operator edits other names (and www) without touching the serial */
+	write_zone(10, "other IN A 192.0.2.60\n");
+	{
+		FILE *f = fopen(zfile, "a");
+		assert_non_null(f);
+		fputs("www IN A 192.0.2.82\n", f); /* www now has .80 and .82 in the file */
+		fclose(f);
+	}
+	assert_int_equal(reload(z, true), 13);
+	assert_int_equal(a_last(z, "dyn"), 50);   /* the transaction's record stays */
+	assert_int_equal(a_last(z, "other"), 60); /* the file's edit arrives */
+	const zone_rrset_t *www = served(z, "www", DNS_TYPE_A);
+	assert_int_equal(www->count, 2);     /* the file wins for www: .80 and .82, not .81 */
+	assert_int_equal(file_serial(), 10); /* the operator's file is never written */
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+
+	/* restart from the state directory: both still served, serial unchanged, history */
+	z = restart(z);
+	assert_int_equal(zone_version_serial(zone_current(z)), 13);
+	assert_int_equal(a_last(z, "dyn"), 50);
+	assert_int_equal(a_last(z, "other"), 60);
+	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(z, 11), XFR_OUT_IXFR);
+	assert_int_equal(ixfr_kind(z, 12), XFR_OUT_IXFR);
+
+	/* a crash after the commit, before the base copy: the old base comes back, the same
+	 * file change is applied again and changes nothing */
+	close_zone(z);
+	FILE *f = fopen(bfile, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(base10, 1, blen, f), blen);
+	fclose(f);
+	free(base10);
+	z = open_zone();
+	assert_int_equal(reload(z, true), 13);
+	assert_int_equal(a_last(z, "dyn"), 50);
+	assert_int_equal(journal_depth(z), 3);
+
+	/* the file removes what it added: only its own record goes */
+	write_zone(10, "");
+	assert_int_equal(reload(z, true), 14);
+	assert_null(served(z, "other", DNS_TYPE_A));
+	assert_int_equal(a_last(z, "dyn"), 50);
+	assert_int_equal(a_last(z, "www"), 80);
+	close_zone(z);
+}
+
+static const char multi_cname[] = "multi IN CNAME a.example.net.\n"
+                                  "multi IN CNAME b.example.net.\n";
+
+static zone_bindings_t *bindings(uint16_t multi_flags)
+{
+	zone_binding_t list[2] = {{.policy = 7}, {.policy = 9, .flags = multi_flags}};
+	assert_true(dname_from_str("www", apex, list[1].owner) > 0);
+	assert_true(dname_from_str("multi", apex, list[0].owner) > 0);
+	list[0].policy = 9;
+	list[0].flags = multi_flags;
+	list[1].policy = 7;
+	list[1].flags = 0;
+	zone_bindings_t *b = NULL;
+	assert_int_equal(zone_bindings_new(list, 2, &b), 0);
+	return b;
+}
+
+/* Policy ids survive load, commit, replay after a restart and a rebind; several CNAMEs at
+ * one owner only where the bindings say CNAME candidates. */
+static void test_bindings(void **state)
+{
+	(void)state;
+	write_zone(10, multi_cname);
+	zone_version_t *v = NULL;
+	/* unbound, or bound without the CNAME flag: a zone rule error */
+	assert_int_equal(zone_load_file(apex, zfile, NULL, &v), SD_ESEMANTIC);
+	zone_bindings_t *plain = bindings(0), *cn = bindings(ZONE_BINDING_CNAME);
+	assert_int_equal(zone_load_file_bound(apex, zfile, plain, NULL, &v), SD_ESEMANTIC);
+	zone_bindings_unref(plain);
+
+	zone_t *z = open_zone_bound(0, cn);
+	assert_int_equal(reload(z, true), 10);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->policy, 7);
+	assert_int_equal(served(z, "multi", DNS_TYPE_CNAME)->policy, 9);
+	assert_int_equal(served(z, "multi", DNS_TYPE_CNAME)->count, 2);
+	assert_int_equal(served(z, "ns1", DNS_TYPE_A)->policy, 0);
+	assert_int_equal(served(z, "@", DNS_TYPE_NS)->policy, 0);
+	/* a commit (the apply path) keeps them */
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "www", 81, 0, &serial), 0);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->policy, 7);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->count, 2);
+	assert_int_equal(served(z, "multi", DNS_TYPE_CNAME)->policy, 9);
+	/* replay after a restart (snapshot 10 + journal 10 -> 11) keeps them */
+	snap_bindings = cn;
+	assert_int_equal(snapshot_serial(), 10);
+	snap_bindings = NULL;
+	close_zone(z);
+	z = open_zone_bound(0, cn);
+	assert_int_equal(reload(z, false), 11);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->policy, 7);
+	assert_int_equal(served(z, "multi", DNS_TYPE_CNAME)->count, 2);
+
+	/* a new table: same content and serial, new ids, nothing journaled */
+	zone_binding_t one = {.policy = 3, .flags = ZONE_BINDING_CNAME};
+	assert_true(dname_from_str("multi", apex, one.owner) > 0);
+	zone_bindings_t *b3 = NULL;
+	assert_int_equal(zone_bindings_new(&one, 1, &b3), 0);
+	uint32_t depth = journal_depth(z);
+	assert_int_equal(zone_set_bindings(z, b3), 0);
+	assert_int_equal(zone_version_serial(zone_current(z)), 11);
+	assert_int_equal(served(z, "multi", DNS_TYPE_CNAME)->policy, 3);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->policy, 0);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->count, 2);
+	assert_int_equal(journal_depth(z), depth);
+	/* a table that drops the CNAME binding cannot serve this content: refused, kept */
+	assert_int_equal(zone_set_bindings(z, NULL), SD_ESEMANTIC);
+	assert_int_equal(served(z, "multi", DNS_TYPE_CNAME)->policy, 3);
+	zone_bindings_unref(b3);
+	zone_bindings_unref(cn);
+	close_zone(z);
+}
+
+int main(void)
+{
+	rcu_register_thread();
+	rcu_thread_offline(); /* as the daemon's control thread: commits go online to publish */
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_limit_writes_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_serials_and_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replay_when_snapshot_behind, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_torn_tail_and_lost_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_noop_commit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failure_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_keeps_other_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rcu_barrier_qsbr();
+	rcu_unregister_thread();
+	return rc;
+}

@@ -1,0 +1,645 @@
+/* update.c — the one write path of a zone (see update.h). */
+#include "zone/update.h"
+#include "zone/zone_state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/bytes.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+#include "zone/dump.h"
+
+#define SOA_RDMAX (2 * DNAME_MAX + 20)
+
+/* --- a set of records: owned copies, an open-addressing index by identity --- */
+
+typedef struct urr {
+	zone_rr_t rr; /* owner and rdata point into the same allocation */
+	bool dead;    /* dropped; stays in the index so probing goes on past it */
+} urr_t;
+
+typedef struct rrset_list {
+	urr_t *v;
+	size_t n, cap, live;
+	uint32_t *idx; /* index + 1, 0 = empty */
+	size_t idx_cap;
+} rrlist_t;
+
+static uint32_t rr_hash(const zone_rr_t *rr)
+{
+	uint32_t h = dname_hash(rr->owner, dname_len(rr->owner)) ^ (uint32_t)rr->type * 0x9e3779b1u;
+	for (uint16_t i = 0; i < rr->rdlen; i++)
+		h = (h ^ rr->rdata[i]) * 16777619u;
+	return h;
+}
+
+/* Identity of a record (changeset.h): owner, type, class, RDATA; not the TTL. */
+static bool rr_same(const zone_rr_t *a, const zone_rr_t *b)
+{
+	return a->type == b->type && a->rclass == b->rclass && a->rdlen == b->rdlen &&
+	       dname_equal(a->owner, b->owner) && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+}
+
+static urr_t *list_find(const rrlist_t *l, const zone_rr_t *rr)
+{
+	if (l->live == 0)
+		return NULL;
+	size_t mask = l->idx_cap - 1;
+	for (size_t i = rr_hash(rr) & mask; l->idx[i]; i = (i + 1) & mask) {
+		urr_t *e = &l->v[l->idx[i] - 1];
+		if (!e->dead && rr_same(&e->rr, rr))
+			return e;
+	}
+	return NULL;
+}
+
+static void list_index(rrlist_t *l, size_t k)
+{
+	size_t mask = l->idx_cap - 1, i = rr_hash(&l->v[k].rr) & mask;
+	while (l->idx[i])
+		i = (i + 1) & mask;
+	l->idx[i] = (uint32_t)(k + 1);
+}
+
+static int list_grow(rrlist_t *l)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		urr_t *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	if ((l->n + 1) * 2 <= l->idx_cap)
+		return 0;
+	size_t cap = l->idx_cap ? l->idx_cap * 2 : 64;
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+	if (!idx || l->n >= UINT32_MAX - 1) {
+		free(idx);
+		return -ENOMEM;
+	}
+	free(l->idx);
+	l->idx = idx;
+	l->idx_cap = cap;
+	for (size_t k = 0; k < l->n; k++)
+		list_index(l, k);
+	return 0;
+}
+
+static int list_put(rrlist_t *l, const zone_rr_t *rr)
+{
+	size_t ol = dname_len(rr->owner);
+	int rc = list_grow(l);
+	uint8_t *mem = rc == 0 ? malloc(ol + rr->rdlen + 1) : NULL;
+	if (!mem)
+		return -ENOMEM;
+	memcpy(mem, rr->owner, ol);
+	dname_lower(mem);
+	memcpy(mem + ol, rr->rdata, rr->rdlen);
+	urr_t *e = &l->v[l->n];
+	*e = (urr_t){.rr = *rr};
+	e->rr.owner = mem;
+	e->rr.rdata = mem + ol;
+	list_index(l, l->n++);
+	l->live++;
+	return 0;
+}
+
+static void list_drop(rrlist_t *l, urr_t *e)
+{
+	e->dead = true;
+	l->live--;
+}
+
+static void list_free(rrlist_t *l)
+{
+	for (size_t k = 0; k < l->n; k++)
+		free((void *)l->v[k].rr.owner);
+	free(l->v);
+	free(l->idx);
+	*l = (rrlist_t){0};
+}
+
+/* --- the transaction --- */
+
+struct zone_update {
+	zone_t *z;
+	zone_version_t *served; /* what the change applies to; NULL: the zone starts from a file */
+	bool recovered;         /* served comes from the state files and is not published yet */
+	rrlist_t rem;           /* records of served to remove, with their served TTL */
+	rrlist_t add;           /* records to add */
+	/* from the zone file */
+	bool from_file;
+	zone_version_t *file_v;
+	zone_load_info_t info;
+	bool soa_set; /* the file changed the SOA's TTL or fields other than the serial */
+	uint32_t soa_ttl;
+	uint16_t soa_rdlen;
+	uint8_t soa_rdata[SOA_RDMAX];
+	bool hand_serial; /* the file's serial, raised by hand past the served one, is kept */
+	uint32_t file_serial;
+};
+
+int zone_update_begin(zone_t *z, zone_update_t **out)
+{
+	*out = NULL;
+	if (!z->journal)
+		return -EINVAL;
+	if (z->in_update)
+		return -EBUSY;
+	zone_update_t *u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->z = z;
+	int rc = 0;
+	if (z->started) {
+		u->served = zone_version_ref(zone_current(z));
+	} else {
+		rc = zone_state_recover(z, &u->served);
+		u->recovered = u->served != NULL;
+	}
+	if (rc != 0) {
+		free(u);
+		return rc;
+	}
+	z->in_update = true;
+	*out = u;
+	return 0;
+}
+
+void zone_update_abort(zone_update_t *u)
+{
+	if (!u)
+		return;
+	u->z->in_update = false;
+	list_free(&u->rem);
+	list_free(&u->add);
+	zone_version_unref(u->served);
+	zone_version_unref(u->file_v);
+	zone_load_info_free(&u->info);
+	free(u);
+}
+
+/* The RRset of a type at an owner, or NULL. */
+static const zone_rrset_t *rrset_at(const zone_version_t *v, const uint8_t *owner, uint16_t type,
+                                    const zone_node_t **node)
+{
+	const zone_node_t *n = zone_version_find(v, owner, dname_len(owner));
+	*node = n;
+	return n ? zone_node_rrset(n, type) : NULL;
+}
+
+/* rr as served (its TTL into *ttl), or false. */
+static bool served_has(const zone_update_t *u, const zone_rr_t *rr, uint32_t *ttl)
+{
+	const zone_node_t *n;
+	const zone_rrset_t *rs = rrset_at(u->served, rr->owner, rr->type, &n);
+	if (!rs || rr->rclass != DNS_CLASS_IN)
+		return false;
+	zone_rrset_iter_t it;
+	zone_rr_t x;
+	zone_rrset_iter_start(&it, n, rs);
+	while (zone_rrset_iter_next(&it, &x)) {
+		if (x.rdlen == rr->rdlen && memcmp(x.rdata, rr->rdata, x.rdlen) == 0) {
+			*ttl = x.ttl;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether rr is present once the transaction's edits so far are applied. */
+static bool in_view(const zone_update_t *u, const zone_rr_t *rr)
+{
+	uint32_t ttl;
+	return list_find(&u->add, rr) || (served_has(u, rr, &ttl) && !list_find(&u->rem, rr));
+}
+
+int zone_update_add(zone_update_t *u, const zone_rr_t *rr)
+{
+	if (rr->type == DNS_TYPE_SOA)
+		return SD_ESEMANTIC;
+	if (!u->served)
+		return -EINVAL;
+	urr_t *a = list_find(&u->add, rr);
+	if (a) {
+		a->rr.ttl = rr->ttl;
+		return 0;
+	}
+	uint32_t ttl;
+	if (!served_has(u, rr, &ttl))
+		return list_put(&u->add, rr);
+	urr_t *r = list_find(&u->rem, rr);
+	if (ttl == rr->ttl) { /* served as it is: keep it */
+		if (r)
+			list_drop(&u->rem, r);
+		return 0;
+	}
+	/* another TTL: remove the served record, add this one (RFC 1995 has no other way) */
+	zone_rr_t old = *rr;
+	old.ttl = ttl;
+	int rc = r ? 0 : list_put(&u->rem, &old);
+	return rc == 0 ? list_put(&u->add, rr) : rc;
+}
+
+int zone_update_remove(zone_update_t *u, const zone_rr_t *rr)
+{
+	if (rr->type == DNS_TYPE_SOA)
+		return SD_ESEMANTIC;
+	if (!u->served)
+		return -EINVAL;
+	urr_t *a = list_find(&u->add, rr);
+	if (a) /* a served record with another TTL is in rem already */
+		list_drop(&u->add, a);
+	uint32_t ttl;
+	if (a || !served_has(u, rr, &ttl) || list_find(&u->rem, rr))
+		return 0;
+	zone_rr_t old = *rr;
+	old.ttl = ttl;
+	return list_put(&u->rem, &old);
+}
+
+static void log_rr(const zone_t *z, const char *what, const zone_rr_t *rr)
+{
+	char name[DNAME_MAX * 4 + 1], type[16];
+	log_error("%s: change set %s: %s %s", z->name, what,
+	          dname_to_str(rr->owner, name, sizeof(name)), zone_type_to_str(rr->type, type));
+}
+
+static bool cs_removes(const zone_changeset_t *cs, const zone_rr_t *rr)
+{
+	zone_rr_iter_t it;
+	zone_rr_t x;
+	zone_changeset_removed(cs, &it);
+	while (zone_rr_iter_next(&it, &x))
+		if (rr_same(&x, rr))
+			return true;
+	return false;
+}
+
+/* Every removed record present, every added one absent (unless the set removes it too). */
+static int apply_check(const zone_update_t *u, const zone_changeset_t *cs)
+{
+	zone_rr_iter_t it;
+	zone_rr_t rr;
+	zone_changeset_removed(cs, &it);
+	while (zone_rr_iter_next(&it, &rr)) {
+		if (!in_view(u, &rr)) {
+			log_rr(u->z, "removes a missing record", &rr);
+			return SD_ESEMANTIC;
+		}
+	}
+	zone_changeset_added(cs, &it);
+	while (zone_rr_iter_next(&it, &rr)) {
+		if (in_view(u, &rr) && !cs_removes(cs, &rr)) {
+			log_rr(u->z, "adds a record that exists", &rr);
+			return SD_ESEMANTIC;
+		}
+	}
+	return 0;
+}
+
+int zone_update_apply(zone_update_t *u, const zone_changeset_t *cs)
+{
+	if (!u->served)
+		return -EINVAL;
+	int rc = apply_check(u, cs);
+	zone_rr_iter_t it;
+	zone_rr_t rr;
+	zone_changeset_removed(cs, &it);
+	while (rc == 0 && zone_rr_iter_next(&it, &rr))
+		rc = zone_update_remove(u, &rr);
+	zone_changeset_added(cs, &it);
+	while (rc == 0 && zone_rr_iter_next(&it, &rr))
+		rc = zone_update_add(u, &rr);
+	return rc;
+}
+
+/* --- the file's own change --- */
+
+static bool rrset_equal(const zone_rrset_t *a, const zone_rrset_t *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->ttl == b->ttl && a->count == b->count && a->rdata_len == b->rdata_len &&
+	       memcmp(a->rdata, b->rdata, a->rdata_len) == 0;
+}
+
+static bool rrset_has(const zone_rrset_t *rs, const zone_rr_t *rr)
+{
+	if (!rs || rs->ttl != rr->ttl)
+		return false;
+	const uint8_t *p = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++, p += 2u + be16_get(p))
+		if (be16_get(p) == rr->rdlen && memcmp(p + 2, rr->rdata, rr->rdlen) == 0)
+			return true;
+	return false;
+}
+
+/* The served RRset (owner, type) becomes the file's: the idempotent form of the file's
+ * change to it. */
+static int take_rrset(zone_update_t *u, const zone_version_t *base, const zone_version_t *file,
+                      const uint8_t *owner, uint16_t type)
+{
+	const zone_node_t *sn, *fn, *bn;
+	const zone_rrset_t *srs = rrset_at(u->served, owner, type, &sn);
+	const zone_rrset_t *frs = rrset_at(file, owner, type, &fn);
+	const zone_rrset_t *brs = rrset_at(base, owner, type, &bn);
+	if (rrset_equal(srs, frs))
+		return 0; /* served as the file says (applied before a crash, or both agree) */
+	if (!rrset_equal(srs, brs)) {
+		char name[DNAME_MAX * 4 + 1], tn[16];
+		log_notice("%s: %s %s was changed both in the zone file and by another path; the "
+		           "zone file's records win",
+		           u->z->name, dname_to_str(owner, name, sizeof(name)),
+		           zone_type_to_str(type, tn));
+	}
+	zone_rrset_iter_t it;
+	zone_rr_t rr;
+	int rc = 0;
+	if (srs) {
+		zone_rrset_iter_start(&it, sn, srs);
+		while (rc == 0 && zone_rrset_iter_next(&it, &rr))
+			if (!rrset_has(frs, &rr))
+				rc = zone_update_remove(u, &rr);
+	}
+	if (frs) {
+		zone_rrset_iter_start(&it, fn, frs);
+		while (rc == 0 && zone_rrset_iter_next(&it, &rr))
+			rc = zone_update_add(u, &rr);
+	}
+	return rc;
+}
+
+typedef struct rskey {
+	const uint8_t *owner;
+	uint16_t type;
+} rskey_t;
+
+static int rskey_cmp(const void *a, const void *b)
+{
+	const rskey_t *x = a, *y = b;
+	int c = dname_cmp_canonical(x->owner, y->owner);
+	return c ? c : (x->type > y->type) - (x->type < y->type);
+}
+
+/* The (owner, type) of every RRset the change set touches, sorted, each once. */
+static int touched(const zone_changeset_t *cs, rskey_t **out, size_t *n)
+{
+	size_t cap = zone_changeset_removed_count(cs) + zone_changeset_added_count(cs);
+	rskey_t *k = malloc((cap ? cap : 1) * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	size_t m = 0;
+	zone_rr_iter_t it;
+	zone_rr_t rr;
+	zone_changeset_removed(cs, &it);
+	while (zone_rr_iter_next(&it, &rr))
+		k[m++] = (rskey_t){rr.owner, rr.type};
+	zone_changeset_added(cs, &it);
+	while (zone_rr_iter_next(&it, &rr))
+		k[m++] = (rskey_t){rr.owner, rr.type};
+	qsort(k, m, sizeof(*k), rskey_cmp);
+	size_t w = 0;
+	for (size_t i = 0; i < m; i++)
+		if (w == 0 || rskey_cmp(&k[w - 1], &k[i]) != 0)
+			k[w++] = k[i];
+	*out = k;
+	*n = w;
+	return 0;
+}
+
+static void soa_rr(const zone_version_t *v, zone_rr_t *rr)
+{
+	const zone_rrset_t *soa = zone_version_soa(v);
+	*rr = (zone_rr_t){.owner = zone_version_apex(v)->owner,
+	                  .type = DNS_TYPE_SOA,
+	                  .rclass = DNS_CLASS_IN,
+	                  .ttl = soa->ttl,
+	                  .rdlen = be16_get(soa->rdata),
+	                  .rdata = soa->rdata + 2};
+}
+
+/* Same TTL, names and timers (everything but the serial: the first of the five closing
+ * 32-bit fields, RFC 1035 3.3.13). */
+static bool soa_same_but_serial(const zone_rr_t *a, const zone_rr_t *b)
+{
+	if (a->ttl != b->ttl || a->rdlen != b->rdlen || a->rdlen < 20)
+		return false;
+	size_t pre = a->rdlen - 20u;
+	return memcmp(a->rdata, b->rdata, pre) == 0 &&
+	       memcmp(a->rdata + pre + 4, b->rdata + pre + 4, 16) == 0;
+}
+
+/* The file's change to the SOA: its fields when they changed, its serial when raised by
+ * hand past the served one. */
+static void take_soa(zone_update_t *u, const zone_version_t *base, const zone_version_t *file)
+{
+	zone_rr_t b, f;
+	soa_rr(base, &b);
+	soa_rr(file, &f);
+	if (!soa_same_but_serial(&b, &f) && f.rdlen <= SOA_RDMAX) {
+		u->soa_set = true;
+		u->soa_ttl = f.ttl;
+		u->soa_rdlen = f.rdlen;
+		memcpy(u->soa_rdata, f.rdata, f.rdlen);
+	}
+	uint32_t fs = zone_version_serial(file);
+	if (fs != zone_version_serial(base) && zone_serial_gt(fs, zone_version_serial(u->served))) {
+		u->hand_serial = true;
+		u->file_serial = fs;
+	}
+}
+
+/* The zone file as last loaded (the base copy), or the served version when there is none. */
+static int load_base(zone_update_t *u, zone_version_t **out)
+{
+	zone_t *z = u->z;
+	if (access(z->base_path, F_OK) != 0) {
+		log_notice("%s: no copy of the zone file as last loaded (%s); diffing the file "
+		           "against the served zone this once",
+		           z->name, z->base_path);
+		*out = zone_version_ref(u->served);
+		return 0;
+	}
+	int rc = zone_load_file_bound(z->apex, z->base_path, z->bindings, NULL, out);
+	if (rc != 0)
+		log_error("%s: %s not loaded: %s", z->name, z->base_path, sd_strerror(rc));
+	return rc;
+}
+
+static int file_change(zone_update_t *u)
+{
+	zone_version_t *base = NULL;
+	zone_changeset_t *cs = NULL;
+	rskey_t *keys = NULL;
+	size_t n = 0;
+	int rc = load_base(u, &base);
+	if (rc == 0)
+		rc = zone_changeset_diff(base, u->file_v, &cs);
+	if (rc == 0)
+		rc = touched(cs, &keys, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = take_rrset(u, base, u->file_v, keys[i].owner, keys[i].type);
+	if (rc == 0)
+		take_soa(u, base, u->file_v);
+	free(keys);
+	zone_changeset_free(cs);
+	zone_version_unref(base);
+	return rc;
+}
+
+int zone_update_from_file(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info)
+{
+	zone_load_info_t in = *info;
+	*info = (zone_load_info_t){0};
+	if (u->from_file) {
+		zone_version_unref(file_v);
+		zone_load_info_free(&in);
+		return -EINVAL;
+	}
+	u->from_file = true;
+	u->file_v = file_v;
+	u->info = in;
+	return u->served ? file_change(u) : 0;
+}
+
+/* --- commit --- */
+
+/* The change set of the transaction: SOA(from) served, SOA(to) with the new serial. */
+static int make_changeset(zone_update_t *u, uint32_t serial, zone_changeset_t **out)
+{
+	zone_rr_t from, to;
+	uint8_t buf[SOA_RDMAX];
+	soa_rr(u->served, &from);
+	to = from;
+	if (u->soa_set) {
+		to.ttl = u->soa_ttl;
+		to.rdlen = u->soa_rdlen;
+		to.rdata = u->soa_rdata;
+	}
+	memcpy(buf, to.rdata, to.rdlen);
+	be32_put(buf + to.rdlen - 20, serial);
+	to.rdata = buf;
+	zone_changeset_t *cs = NULL;
+	int rc = zone_changeset_new(&cs);
+	if (rc == 0)
+		rc = zone_changeset_set_soa(cs, &from, &to);
+	for (size_t i = 0; rc == 0 && i < u->rem.n; i++)
+		if (!u->rem.v[i].dead)
+			rc = zone_changeset_remove(cs, &u->rem.v[i].rr);
+	for (size_t i = 0; rc == 0 && i < u->add.n; i++)
+		if (!u->add.v[i].dead)
+			rc = zone_changeset_add(cs, &u->add.v[i].rr);
+	if (rc != 0) {
+		zone_changeset_free(cs);
+		cs = NULL;
+	}
+	*out = cs;
+	return rc;
+}
+
+/* The new version: the one build call of the write path (it runs the semantic checks). */
+static int build(const zone_update_t *u, const zone_changeset_t *cs, zone_version_t **out)
+{
+	return zone_changeset_apply(u->served, cs, u->z->bindings, out);
+}
+
+/* Publish v and add d to the IXFR history (d may be NULL): the only RCU-online window. */
+static void publish(zone_t *z, zone_version_t *v, zone_diff_t *d)
+{
+	rcu_thread_online();
+	zone_publish(z, v);
+	int rc = d ? zone_history_add(z->history, d) : 0;
+	if (rc != 0)
+		zone_history_clear(z->history); /* an AXFR beats a wrong IXFR */
+	rcu_thread_offline();
+	if (rc != 0)
+		log_error("%s: IXFR history not updated: %s", z->name, sd_strerror(rc));
+	z->started = true;
+}
+
+/* After a commit that took a file: keep its content as the next reload's base, and its ids.
+ * A failed write is logged and harmless: the next diff starts from the older base and
+ * applying a file change again changes nothing. */
+static void keep_file(zone_update_t *u)
+{
+	zone_t *z = u->z;
+	if (!u->from_file)
+		return;
+	int rc = zone_write_file(u->file_v, z->base_path);
+	if (rc != 0)
+		log_error("%s: writing %s: %s", z->name, z->base_path, sd_strerror(rc));
+	zone_load_info_free(&z->files);
+	z->files = u->info;
+	u->info = (zone_load_info_t){0};
+}
+
+/* A zone with no state: the file is the zone, as it is. */
+static int commit_first(zone_update_t *u, uint32_t *serial)
+{
+	if (!u->file_v)
+		return -EINVAL;
+	*serial = zone_version_serial(u->file_v);
+	publish(u->z, zone_version_ref(u->file_v), NULL);
+	u->z->snapshot_behind = true;
+	keep_file(u);
+	return 0;
+}
+
+static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
+{
+	zone_t *z = u->z;
+	uint32_t old = zone_version_serial(u->served);
+	uint32_t s =
+	    zone_serial_choose(old, u->hand_serial ? u->file_serial : old, z->conf.policy, now);
+	zone_changeset_t *cs = NULL;
+	zone_version_t *nv = NULL;
+	zone_diff_t *d = NULL;
+	int rc = make_changeset(u, s, &cs);
+	if (rc == 0)
+		rc = build(u, cs, &nv);
+	/* journal before publish (DESIGN.md): durable once this returns */
+	if (rc == 0)
+		rc = zone_journal_append(z->journal, cs);
+	if (rc != 0) {
+		log_error("%s: change to serial %u not committed: %s", z->name, s, sd_strerror(rc));
+		zone_changeset_free(cs);
+		zone_version_unref(nv);
+		return rc;
+	}
+	log_info("%s: serial %u -> %u (%zu removed, %zu added), journaled", z->name, old, s,
+	         zone_changeset_removed_count(cs), zone_changeset_added_count(cs));
+	if (zone_diff_new(cs, &d) != 0) { /* takes cs in every case */
+		d = NULL;
+		zone_history_clear(z->history);
+	}
+	publish(z, nv, d);
+	z->snapshot_behind = true;
+	z->changes++;
+	*serial = s;
+	keep_file(u);
+	return 0;
+}
+
+int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial)
+{
+	int rc = 0;
+	if (!u->served) {
+		rc = commit_first(u, serial);
+	} else if (u->rem.live || u->add.live || u->soa_set || u->hand_serial) {
+		rc = commit_change(u, now, serial);
+	} else { /* no effective change: no serial, nothing journaled */
+		if (u->recovered)
+			publish(u->z, zone_version_ref(u->served), NULL);
+		*serial = zone_version_serial(u->served);
+		keep_file(u);
+	}
+	zone_update_abort(u);
+	return rc;
+}
