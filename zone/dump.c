@@ -54,8 +54,10 @@ static int put_rrset(FILE *f, const zone_node_t *n, const zone_rrset_t *rs)
 	return 0;
 }
 
-static int put_zone(FILE *f, const zone_version_t *v)
+static int put_zone(FILE *f, const zone_version_t *v, const char *note)
 {
+	if (note && fprintf(f, "; %s\n", note) < 0)
+		return sd_errno();
 	char apex[DNAME_MAX * 4 + 1];
 	dname_to_str(zone_version_apex(v)->owner, apex, sizeof(apex));
 	if (fprintf(f, "; zone %s serial %u, written by steerdns\n", apex, zone_version_serial(v)) <
@@ -74,6 +76,11 @@ static int put_zone(FILE *f, const zone_version_t *v)
 
 int zone_write_file(const zone_version_t *v, const char *path)
 {
+	return zone_write_file_noted(v, path, NULL);
+}
+
+int zone_write_file_noted(const zone_version_t *v, const char *path, const char *note)
+{
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -87,7 +94,7 @@ int zone_write_file(const zone_version_t *v, const char *path)
 		unlink(tmp);
 		return rc;
 	}
-	int rc = put_zone(f, v);
+	int rc = put_zone(f, v, note);
 	if (rc == 0 && fflush(f) != 0)
 		rc = sd_errno();
 	if (rc == 0 && fsync(fd) < 0)

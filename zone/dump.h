@@ -10,3 +10,7 @@
  * every other RRset in canonical order (RFC 3597 generic form for types ldns does not know).
  * Returns 0 or a negative code (nothing replaced). Control thread. */
 int zone_write_file(const zone_version_t *v, const char *path) SD_NONNULL(1, 2) SD_WUR;
+/* zone_write_file with note (one line, no newline; NULL: none) as the file's first line, a
+ * comment: state the writer reads back (zone/update.c keeps a serial there). */
+int zone_write_file_noted(const zone_version_t *v, const char *path, const char *note)
+    SD_NONNULL(1, 2) SD_WUR;

@@ -3,6 +3,8 @@
 #include "zone/zone_state.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -456,13 +458,31 @@ static void take_soa(zone_update_t *u, const zone_version_t *base, const zone_ve
 	}
 }
 
-/* The zone file as last loaded (the base copy), or the served version when there is none. */
+#define BASE_NOTE "steerdns: the zone file as last loaded, committed at serial"
+
+/* The serial the base copy was committed at (its first line, see keep_file); false when
+ * the copy is missing or has no such line. */
+static bool base_serial(const char *path, uint32_t *serial)
+{
+	FILE *f = fopen(path, "r");
+	char line[128];
+	bool ok = f && fgets(line, sizeof(line), f) &&
+	          sscanf(line, "; " BASE_NOTE " %" SCNu32, serial) == 1;
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* The zone file as last loaded (the base copy), or the served version when there is none
+ * or the served version is older than the commit that wrote it (journal entries were lost:
+ * the file's change since then may not be served). */
 static int load_base(zone_update_t *u, zone_version_t **out)
 {
 	zone_t *z = u->z;
-	if (access(z->base_path, F_OK) != 0) {
-		log_notice("%s: no copy of the zone file as last loaded (%s); diffing the file "
-		           "against the served zone this once",
+	uint32_t bs = 0, ss = zone_version_serial(u->served);
+	if (!base_serial(z->base_path, &bs) || zone_serial_lt(ss, bs)) {
+		log_notice("%s: no usable copy of the zone file as last loaded (%s); diffing the "
+		           "file against the served zone this once",
 		           z->name, z->base_path);
 		*out = zone_version_ref(u->served);
 		return 0;
@@ -564,15 +584,17 @@ static void publish(zone_t *z, zone_version_t *v, zone_diff_t *d)
 	z->started = true;
 }
 
-/* After a commit that took a file: keep its content as the next reload's base, and its ids.
- * A failed write is logged and harmless: the next diff starts from the older base and
- * applying a file change again changes nothing. */
+/* After a commit that took a file: keep its content as the next reload's base, noting the
+ * serial served from then on, and its ids. A failed write is logged and harmless: the next
+ * diff starts from the older base and applying a file change again changes nothing. */
 static void keep_file(zone_update_t *u)
 {
 	zone_t *z = u->z;
 	if (!u->from_file)
 		return;
-	int rc = zone_write_file(u->file_v, z->base_path);
+	char note[sizeof(BASE_NOTE) + 16];
+	snprintf(note, sizeof(note), BASE_NOTE " %" PRIu32, zone_version_serial(zone_current(z)));
+	int rc = zone_write_file_noted(u->file_v, z->base_path, note);
 	if (rc != 0)
 		log_error("%s: writing %s: %s", z->name, z->base_path, sd_strerror(rc));
 	zone_load_info_free(&z->files);

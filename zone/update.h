@@ -39,8 +39,9 @@
  * (a crash between commit and the base write cannot wedge the zone). A start with state
  * recovers the served version (snapshot + journal), then takes the file's change since the
  * base like a reload: one new serial when it changed, none when not. With no state the
- * file is the zone. Without a base copy (a state directory from before it existed) the
- * base is the served version: the old behaviour, once.
+ * file is the zone. The base copy notes the serial it was committed at; without a base copy
+ * (a state directory from before it existed), or when the recovered version is older than
+ * that serial (journal entries lost), the base is the served version: the old diff, once.
  *
  * One transaction per zone at a time. All calls: control thread, registered with liburcu
  * QSBR and offline (commit goes online only around the publish and the history add).
