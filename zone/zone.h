@@ -83,7 +83,8 @@ const zone_bindings_t *zone_bindings(const zone_t *z) SD_NONNULL(1);
 /* Control thread, QSBR-offline: take a new bindings table (a reference is taken; NULL:
  * none). When it differs and a version is served, the zone gets a new version with the same
  * content and serial carrying the new ids, published at once: no journal entry, no serial,
- * no history (secondaries see nothing). */
+ * no history (secondaries see nothing). -EBUSY while a transaction is open; on a build
+ * error (the content breaks a rule under the new table) the old table stays. */
 int zone_set_bindings(zone_t *z, const zone_bindings_t *b) SD_NONNULL(1) SD_WUR;
 
 /* Change the serial policy (config reload). */
