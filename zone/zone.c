@@ -181,7 +181,7 @@ int zone_set_bindings(zone_t *z, const zone_bindings_t *b)
 	if (zone_bindings_equal(z->bindings, b))
 		return 0;
 	if (z->in_update)
-		return -EBUSY; /* the transaction's build takes the table it began with */
+		return -EBUSY; /* its commit would publish over the rebound version */
 	zone_bindings_t *old = z->bindings;
 	z->bindings = b ? zone_bindings_ref(b) : NULL;
 	const zone_version_t *cur = zone_current(z);
