@@ -330,6 +330,23 @@ static void test_limits_compaction(void **state)
 	zone_journal_close(j);
 }
 
+/* One open handle per journal file (flock): a second open fails with -EBUSY, also after a
+ * compaction replaced the file; closing releases it. */
+static void test_lock(void **state)
+{
+	fixture_t *f = *state;
+	zone_journal_limits_t lim = {.max_depth = 2};
+	zone_journal_t *j = open_j(f, &lim), *k = NULL;
+	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &k), -EBUSY);
+	assert_null(k);
+	append_n(j, f, 0, 3);
+	assert_int_equal(zone_journal_compact(j, 103), 0);
+	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &k), -EBUSY);
+	zone_journal_close(j);
+	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &k), 0);
+	zone_journal_close(k);
+}
+
 static void test_crc32c(void **state)
 {
 	(void)state;
@@ -385,6 +402,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_corrupt_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits_compaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test(test_crc32c),
 	    cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
 	};
