@@ -145,6 +145,7 @@ struct zone_update {
 	uint8_t soa_rdata[SOA_RDMAX];
 	bool hand_serial; /* the file's serial, raised by hand past the served one, is kept */
 	uint32_t file_serial;
+	bool base_current; /* the base copy holds this file already: not written again */
 };
 
 int zone_update_begin(zone_t *z, zone_update_t **out)
@@ -476,9 +477,10 @@ static bool base_serial(const char *path, uint32_t *serial)
 /* The zone file as last loaded (the base copy), or the served version when there is none
  * or the served version is older than the commit that wrote it (journal entries were lost:
  * the file's change since then may not be served). */
-static int load_base(zone_update_t *u, zone_version_t **out)
+static int load_base(zone_update_t *u, zone_version_t **out, bool *from_copy)
 {
 	zone_t *z = u->z;
+	*from_copy = false;
 	uint32_t bs = 0, ss = zone_version_serial(u->served);
 	if (!base_serial(z->base_path, &bs) || zone_serial_lt(ss, bs)) {
 		log_notice("%s: no usable copy of the zone file as last loaded (%s); diffing the "
@@ -487,6 +489,7 @@ static int load_base(zone_update_t *u, zone_version_t **out)
 		*out = zone_version_ref(u->served);
 		return 0;
 	}
+	*from_copy = true;
 	int rc = zone_load_file_bound(z->apex, z->base_path, z->bindings, NULL, out);
 	if (rc != 0)
 		log_error("%s: %s not loaded: %s", z->name, z->base_path, sd_strerror(rc));
@@ -499,11 +502,19 @@ static int file_change(zone_update_t *u)
 	zone_changeset_t *cs = NULL;
 	rskey_t *keys = NULL;
 	size_t n = 0;
-	int rc = load_base(u, &base);
+	bool from_copy;
+	int rc = load_base(u, &base, &from_copy);
 	if (rc == 0)
 		rc = zone_changeset_diff(base, u->file_v, &cs);
 	if (rc == 0)
 		rc = touched(cs, &keys, &n);
+	if (rc == 0 && from_copy && n == 0) {
+		zone_rr_t b, f;
+		soa_rr(base, &b);
+		soa_rr(u->file_v, &f);
+		u->base_current =
+		    b.ttl == f.ttl && b.rdlen == f.rdlen && memcmp(b.rdata, f.rdata, b.rdlen) == 0;
+	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = take_rrset(u, base, u->file_v, keys[i].owner, keys[i].type);
 	if (rc == 0)
@@ -592,14 +603,16 @@ static void keep_file(zone_update_t *u)
 	zone_t *z = u->z;
 	if (!u->from_file)
 		return;
+	zone_load_info_free(&z->files);
+	z->files = u->info;
+	u->info = (zone_load_info_t){0};
+	if (u->base_current) /* the file is as it was: its serial note still holds */
+		return;
 	char note[sizeof(BASE_NOTE) + 16];
 	snprintf(note, sizeof(note), BASE_NOTE " %" PRIu32, zone_version_serial(zone_current(z)));
 	int rc = zone_write_file_noted(u->file_v, z->base_path, note);
 	if (rc != 0)
 		log_error("%s: writing %s: %s", z->name, z->base_path, sd_strerror(rc));
-	zone_load_info_free(&z->files);
-	z->files = u->info;
-	u->info = (zone_load_info_t){0};
 }
 
 /* A zone with no state: the file is the zone, as it is. */

@@ -234,11 +234,15 @@ static void test_reload_serials_and_restart(void **state)
 	assert_int_equal(reload(z, true), 10);
 	assert_int_equal(snapshot_serial(), 10);
 
-	/* same content: no new serial, nothing journaled */
+	/* same content: no new serial, nothing journaled, the base copy not rewritten */
 	const zone_version_t *v = zone_current(z);
+	struct stat b1, b2;
+	assert_int_equal(stat(bfile, &b1), 0);
 	assert_int_equal(reload(z, true), 10);
 	assert_ptr_equal(zone_current(z), v);
 	assert_int_equal(journal_depth(z), 0);
+	assert_int_equal(stat(bfile, &b2), 0);
+	assert_int_equal(b1.st_ino, b2.st_ino);
 
 	/* an edit without touching the serial: increment policy gives 11 */
 	write_zone(10, "new IN A 192.0.2.7\n");
