@@ -364,7 +364,7 @@ static int diff_node(zone_changeset_t *cs, const zone_node_t *a, const zone_node
 	return rc;
 }
 
-static void soa_rr(const zone_version_t *v, zone_rr_t *rr)
+void zone_version_soa_rr(const zone_version_t *v, zone_rr_t *rr)
 {
 	const zone_rrset_t *soa = zone_version_soa(v);
 	rr->owner = zone_version_apex(v)->owner;
@@ -386,8 +386,8 @@ int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
 	if (rc < 0)
 		return rc;
 	zone_rr_t from, to;
-	soa_rr(old, &from);
-	soa_rr(new, &to);
+	zone_version_soa_rr(old, &from);
+	zone_version_soa_rr(new, &to);
 	rc = zone_changeset_set_soa(cs, &from, &to);
 	size_t na = zone_version_node_count(old), nb = zone_version_node_count(new);
 	size_t i = 0, j = 0;

@@ -57,6 +57,9 @@ void zone_rrset_iter_start(zone_rrset_iter_t *it, const zone_node_t *node, const
     SD_NONNULL(1, 2, 3);
 bool zone_rrset_iter_next(zone_rrset_iter_t *it, zone_rr_t *rr) SD_NONNULL(1, 2);
 
+/* The apex SOA record of v (pointing into v). Any thread. */
+void zone_version_soa_rr(const zone_version_t *v, zone_rr_t *rr) SD_NONNULL(1, 2);
+
 /* Next RR into *rr; false at the end. */
 bool zone_rr_iter_next(zone_rr_iter_t *it, zone_rr_t *rr) SD_NONNULL(1, 2);
 

@@ -13,9 +13,8 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "dns/soa.h"
 #include "zone/dump.h"
-
-#define SOA_RDMAX (2 * DNAME_MAX + 20)
 
 /* --- a set of records: owned copies, an open-addressing index by identity --- */
 
@@ -142,7 +141,7 @@ struct zone_update {
 	bool soa_set; /* the file changed the SOA's TTL or fields other than the serial */
 	uint32_t soa_ttl;
 	uint16_t soa_rdlen;
-	uint8_t soa_rdata[SOA_RDMAX];
+	uint8_t soa_rdata[DNS_SOA_MAX_LEN];
 	bool hand_serial; /* the file's serial, raised by hand past the served one, is kept */
 	uint32_t file_serial;
 	bool base_current; /* the base copy holds this file already: not written again */
@@ -417,26 +416,15 @@ static int touched(const zone_changeset_t *cs, rskey_t **out, size_t *n)
 	return 0;
 }
 
-static void soa_rr(const zone_version_t *v, zone_rr_t *rr)
-{
-	const zone_rrset_t *soa = zone_version_soa(v);
-	*rr = (zone_rr_t){.owner = zone_version_apex(v)->owner,
-	                  .type = DNS_TYPE_SOA,
-	                  .rclass = DNS_CLASS_IN,
-	                  .ttl = soa->ttl,
-	                  .rdlen = be16_get(soa->rdata),
-	                  .rdata = soa->rdata + 2};
-}
-
 /* Same TTL, names and timers (everything but the serial: the first of the five closing
  * 32-bit fields, RFC 1035 3.3.13). */
 static bool soa_same_but_serial(const zone_rr_t *a, const zone_rr_t *b)
 {
-	if (a->ttl != b->ttl || a->rdlen != b->rdlen || a->rdlen < 20)
+	if (a->ttl != b->ttl || a->rdlen != b->rdlen || a->rdlen < DNS_SOA_MIN_LEN)
 		return false;
-	size_t pre = a->rdlen - 20u;
-	return memcmp(a->rdata, b->rdata, pre) == 0 &&
-	       memcmp(a->rdata + pre + 4, b->rdata + pre + 4, 16) == 0;
+	size_t names = a->rdlen - DNS_SOA_FIXED; /* then serial, refresh, retry, expire, min */
+	return memcmp(a->rdata, b->rdata, names) == 0 &&
+	       memcmp(a->rdata + names + 4, b->rdata + names + 4, DNS_SOA_FIXED - 4) == 0;
 }
 
 /* The file's change to the SOA: its fields when they changed, its serial when raised by
@@ -444,9 +432,9 @@ static bool soa_same_but_serial(const zone_rr_t *a, const zone_rr_t *b)
 static void take_soa(zone_update_t *u, const zone_version_t *base, const zone_version_t *file)
 {
 	zone_rr_t b, f;
-	soa_rr(base, &b);
-	soa_rr(file, &f);
-	if (!soa_same_but_serial(&b, &f) && f.rdlen <= SOA_RDMAX) {
+	zone_version_soa_rr(base, &b);
+	zone_version_soa_rr(file, &f);
+	if (!soa_same_but_serial(&b, &f) && f.rdlen <= DNS_SOA_MAX_LEN) {
 		u->soa_set = true;
 		u->soa_ttl = f.ttl;
 		u->soa_rdlen = f.rdlen;
@@ -510,8 +498,8 @@ static int file_change(zone_update_t *u)
 		rc = touched(cs, &keys, &n);
 	if (rc == 0 && from_copy && n == 0) {
 		zone_rr_t b, f;
-		soa_rr(base, &b);
-		soa_rr(u->file_v, &f);
+		zone_version_soa_rr(base, &b);
+		zone_version_soa_rr(u->file_v, &f);
 		u->base_current =
 		    b.ttl == f.ttl && b.rdlen == f.rdlen && memcmp(b.rdata, f.rdata, b.rdlen) == 0;
 	}
@@ -546,8 +534,8 @@ int zone_update_from_file(zone_update_t *u, zone_version_t *file_v, zone_load_in
 static int make_changeset(zone_update_t *u, uint32_t serial, zone_changeset_t **out)
 {
 	zone_rr_t from, to;
-	uint8_t buf[SOA_RDMAX];
-	soa_rr(u->served, &from);
+	uint8_t buf[DNS_SOA_MAX_LEN];
+	zone_version_soa_rr(u->served, &from);
 	to = from;
 	if (u->soa_set) {
 		to.ttl = u->soa_ttl;
@@ -555,7 +543,7 @@ static int make_changeset(zone_update_t *u, uint32_t serial, zone_changeset_t **
 		to.rdata = u->soa_rdata;
 	}
 	memcpy(buf, to.rdata, to.rdlen);
-	be32_put(buf + to.rdlen - 20, serial);
+	dns_soa_set_serial(buf, to.rdlen, serial);
 	to.rdata = buf;
 	zone_changeset_t *cs = NULL;
 	int rc = zone_changeset_new(&cs);

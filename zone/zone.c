@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "zone/changeset.h"
@@ -160,13 +159,8 @@ void zone_set_policy(zone_t *z, zone_serial_policy_t policy)
 static int rebind(zone_t *z, const zone_version_t *cur, zone_version_t **out)
 {
 	zone_changeset_t *cs = NULL;
-	const zone_rrset_t *soa = zone_version_soa(cur);
-	zone_rr_t rr = {.owner = zone_version_apex(cur)->owner,
-	                .type = DNS_TYPE_SOA,
-	                .rclass = DNS_CLASS_IN,
-	                .ttl = soa->ttl,
-	                .rdlen = be16_get(soa->rdata),
-	                .rdata = soa->rdata + 2};
+	zone_rr_t rr;
+	zone_version_soa_rr(cur, &rr);
 	int rc = zone_changeset_new(&cs);
 	if (rc == 0)
 		rc = zone_changeset_set_soa(cs, &rr, &rr);
