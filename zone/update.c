@@ -10,7 +10,6 @@
 #include <unistd.h>
 #include <urcu-qsbr.h>
 
-#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "dns/soa.h"
@@ -196,11 +195,10 @@ static const zone_rrset_t *rrset_at(const zone_version_t *v, const uint8_t *owne
 	return n ? zone_node_rrset(n, type) : NULL;
 }
 
-/* rr as served (its TTL into *ttl), or false. */
-static bool served_has(const zone_update_t *u, const zone_rr_t *rr, uint32_t *ttl)
+/* Whether rs (at node n; may be NULL) holds rr's RDATA; its TTL into *ttl. */
+static bool rrset_find(const zone_node_t *n, const zone_rrset_t *rs, const zone_rr_t *rr,
+                       uint32_t *ttl)
 {
-	const zone_node_t *n;
-	const zone_rrset_t *rs = rrset_at(u->served, rr->owner, rr->type, &n);
 	if (!rs || rr->rclass != DNS_CLASS_IN)
 		return false;
 	zone_rrset_iter_t it;
@@ -213,6 +211,14 @@ static bool served_has(const zone_update_t *u, const zone_rr_t *rr, uint32_t *tt
 		}
 	}
 	return false;
+}
+
+/* rr as served (its TTL into *ttl), or false. */
+static bool served_has(const zone_update_t *u, const zone_rr_t *rr, uint32_t *ttl)
+{
+	const zone_node_t *n;
+	const zone_rrset_t *rs = rrset_at(u->served, rr->owner, rr->type, &n);
+	return rrset_find(n, rs, rr, ttl);
 }
 
 /* Whether rr is present once the transaction's edits so far are applied. */
@@ -332,15 +338,11 @@ static bool rrset_equal(const zone_rrset_t *a, const zone_rrset_t *b)
 	       memcmp(a->rdata, b->rdata, a->rdata_len) == 0;
 }
 
-static bool rrset_has(const zone_rrset_t *rs, const zone_rr_t *rr)
+/* rr is in rs (at node n) with the same TTL. */
+static bool rrset_has(const zone_node_t *n, const zone_rrset_t *rs, const zone_rr_t *rr)
 {
-	if (!rs || rs->ttl != rr->ttl)
-		return false;
-	const uint8_t *p = rs->rdata;
-	for (uint16_t i = 0; i < rs->count; i++, p += 2u + be16_get(p))
-		if (be16_get(p) == rr->rdlen && memcmp(p + 2, rr->rdata, rr->rdlen) == 0)
-			return true;
-	return false;
+	uint32_t ttl;
+	return rrset_find(n, rs, rr, &ttl) && ttl == rr->ttl;
 }
 
 /* The served RRset (owner, type) becomes the file's: the idempotent form of the file's
@@ -367,7 +369,7 @@ static int take_rrset(zone_update_t *u, const zone_version_t *base, const zone_v
 	if (srs) {
 		zone_rrset_iter_start(&it, sn, srs);
 		while (rc == 0 && zone_rrset_iter_next(&it, &rr))
-			if (!rrset_has(frs, &rr))
+			if (!rrset_has(fn, frs, &rr))
 				rc = zone_update_remove(u, &rr);
 	}
 	if (frs) {
