@@ -484,6 +484,8 @@ static void hash_insert(zone_version_t *v, uint32_t *hash, size_t idx)
 static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const group_t *g,
                  const bnode_t *bn, size_t nn)
 {
+	bool has_apex =
+	    nn > 0 && bn[0].len == b->apex_len && memcmp(bn[0].owner, b->apex, b->apex_len) == 0;
 	uint8_t *a = zone_version_arena(v);
 	zone_node_t *nodes = (zone_node_t *)(a + l->nodes);
 	zone_rrset_t *rrsets = (zone_rrset_t *)(a + l->rrsets);
@@ -493,6 +495,8 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 
 	v->nodes = nodes;
 	v->node_count = nn;
+	v->base_count = nn;
+	v->apex = has_apex ? nodes : NULL;
 	v->rr_count = b->n;
 	v->hash = hash;
 	v->hash_mask = (uint32_t)(l->hash_cap - 1);
@@ -530,7 +534,7 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 				rs->targets = targets;
 				targets += gr->count;
 			}
-			if (rs->type == DNS_TYPE_NS && i > 0)
+			if (rs->type == DNS_TYPE_NS && (i > 0 || !has_apex))
 				n->flags |= ZONE_NODE_DELEG;
 			if (rs->type == DNS_TYPE_CNAME)
 				n->flags |= ZONE_NODE_CNAME;
@@ -539,46 +543,60 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 		}
 		hash_insert(v, hash, i);
 	}
-	nodes[0].flags |= ZONE_NODE_APEX;
+	if (has_apex)
+		nodes[0].flags |= ZONE_NODE_APEX;
 }
 
 /* Parent, wildcard child, cut, DNAME ancestor and NONAUTH. A parent sorts before all its
- * descendants in canonical order, so one forward pass sees every parent finished. */
-static void link_nodes(zone_version_t *v)
+ * descendants in canonical order, so linking in that order sees every parent finished. The
+ * parent's links are read through v (it may be a base node under an overlay). */
+void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
 {
-	zone_node_t *nodes = (zone_node_t *)v->nodes;
-	for (size_t i = 0; i < v->node_count; i++) {
-		zone_node_t *n = &nodes[i];
-		if (i > 0) {
-			const uint8_t *up = n->owner + n->owner[0] + 1;
-			const zone_node_t *p =
-			    zone_version_find(v, up, n->owner_len - n->owner[0] - 1u);
-			n->parent = p;
-			if (p->cut)
-				n->flags |= ZONE_NODE_NONAUTH;
-			n->cut = p->cut ? p->cut : (n->flags & ZONE_NODE_DELEG) ? n : NULL;
-			n->dname = p->dname ? p->dname : (p->flags & ZONE_NODE_DNAME) ? p : NULL;
-		}
-		if (n->owner_len + 2 <= DNAME_MAX) {
-			uint8_t wc[DNAME_MAX];
-			wc[0] = 1;
-			wc[1] = '*';
-			memcpy(wc + 2, n->owner, n->owner_len);
-			n->wildcard = zone_version_find(v, wc, n->owner_len + 2u);
-		}
-		for (uint16_t k = 0; k < n->rrset_count; k++) {
-			zone_rrset_t *rs = (zone_rrset_t *)&n->rrsets[k];
-			if (!rs->targets)
-				continue;
-			const zone_node_t **t = (const zone_node_t **)rs->targets;
-			for (uint16_t r = 0; r < rs->count; r++)
-				t[r] = rr_target(v, rs, r);
-		}
+	n->flags &= (uint16_t)~ZONE_NODE_NONAUTH;
+	n->parent = n->cut = n->dname = NULL;
+	if (!apex) {
+		const uint8_t *up = n->owner + n->owner[0] + 1;
+		const zone_node_t *p = zone_version_find(v, up, n->owner_len - n->owner[0] - 1u);
+		const zone_node_t *pcut = zone_node_cut(v, p), *pdname = zone_node_dname(v, p);
+		n->parent = p;
+		if (pcut)
+			n->flags |= ZONE_NODE_NONAUTH;
+		n->cut = pcut ? pcut : (n->flags & ZONE_NODE_DELEG) ? n : NULL;
+		n->dname = pdname ? pdname : (p->flags & ZONE_NODE_DNAME) ? p : NULL;
 	}
-	v->soa = zone_node_rrset(&nodes[0], DNS_TYPE_SOA);
+	n->wildcard = NULL;
+	if (n->owner_len + 2 <= DNAME_MAX) {
+		uint8_t wc[DNAME_MAX];
+		wc[0] = 1;
+		wc[1] = '*';
+		memcpy(wc + 2, n->owner, n->owner_len);
+		n->wildcard = zone_version_find(v, wc, n->owner_len + 2u);
+	}
+	for (uint16_t k = 0; k < n->rrset_count; k++) {
+		zone_rrset_t *rs = (zone_rrset_t *)&n->rrsets[k];
+		if (!rs->targets)
+			continue;
+		const zone_node_t **t = (const zone_node_t **)rs->targets;
+		for (uint16_t r = 0; r < rs->count; r++)
+			t[r] = rr_target(v, rs, r);
+	}
+}
+
+void zone_version_set_soa(zone_version_t *v)
+{
+	v->soa = zone_node_rrset(v->apex, DNS_TYPE_SOA);
+	v->serial = 0;
 	if (v->soa && v->soa->count >= 1) {
 		v->serial = dns_soa_serial(v->soa->rdata + 2, be16_get(v->soa->rdata));
 	}
+}
+
+static void link_nodes(zone_version_t *v)
+{
+	zone_node_t *nodes = (zone_node_t *)v->nodes;
+	for (size_t i = 0; i < v->node_count; i++)
+		zone_node_link(v, &nodes[i], i == 0);
+	zone_version_set_soa(v);
 }
 
 /* Rules that need the finished tree: glue below delegations (RFC 1034 4.2.1, RFC 9471) and
@@ -616,7 +634,63 @@ static void check_tree(zone_builder_t *b, const zone_version_t *v, const group_t
 	}
 }
 
-int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
+static bool is_apex(const zone_builder_t *b, const bnode_t *n)
+{
+	return n->len == b->apex_len && memcmp(n->owner, b->apex, b->apex_len) == 0;
+}
+
+/* The nodes of a partial build: the owners of the groups and the extra names, sorted and
+ * without duplicates (no empty non-terminals are added). */
+static int make_nodes_part(zone_builder_t *b, const group_t *g, size_t ng, uint8_t *const *extra,
+                           size_t nextra, bnode_t **out, size_t *count)
+{
+	bnode_t *nodes = calloc(ng + nextra + 1, sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < ng; i++) {
+		const uint8_t *o = rec_owner(b, &b->recs[g[i].first]);
+		if (i == 0 || !same_owner(b, &b->recs[g[i - 1].first], &b->recs[g[i].first]))
+			nodes[n++] = (bnode_t){.owner = o, .len = (uint8_t)dname_len(o)};
+	}
+	for (size_t i = 0; i < nextra; i++)
+		nodes[n++] = (bnode_t){.owner = extra[i], .len = (uint8_t)dname_len(extra[i])};
+	qsort(nodes, n, sizeof(*nodes), cmp_bnode);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && nodes[k - 1].len == nodes[i].len &&
+		    memcmp(nodes[k - 1].owner, nodes[i].owner, nodes[i].len) == 0)
+			continue;
+		nodes[k++] = nodes[i];
+	}
+	size_t gi = 0;
+	for (size_t i = 0; i < k; i++) {
+		nodes[i].group_first = gi;
+		while (gi < ng && dname_equal(rec_owner(b, &b->recs[g[gi].first]), nodes[i].owner))
+			gi++;
+		nodes[i].group_count = gi - nodes[i].group_first;
+	}
+	*out = nodes;
+	*count = k;
+	return 0;
+}
+
+/* The per-node rules, then the apex rules when the apex is among the nodes. */
+static void check_nodes(zone_builder_t *b, const bnode_t *bn, size_t nn, const group_t *g)
+{
+	for (size_t i = 0; i < nn; i++) {
+		check_node(b, &bn[i], g, is_apex(b, &bn[i]));
+		if (bn[i].group_count > UINT16_MAX) {
+			log_error("%s: too many RRsets at one name", b->apex_str);
+			b->errors++;
+		}
+	}
+	if (nn > 0 && is_apex(b, &bn[0]))
+		check_apex(b, &bn[0], g);
+}
+
+/* zone_builder_finish (extra == NULL: the whole zone) or zone_builder_finish_part. */
+static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra, zone_version_t **out)
 {
 	group_t *g = NULL;
 	bnode_t *bn = NULL;
@@ -628,18 +702,11 @@ int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
 	ret = make_groups(b, &g, &ng);
 	if (ret < 0)
 		goto out;
-	ret = make_nodes(b, g, ng, &bn, &nn);
+	ret = extra ? make_nodes_part(b, g, ng, extra, nextra, &bn, &nn)
+	            : make_nodes(b, g, ng, &bn, &nn);
 	if (ret < 0)
 		goto out;
-	for (size_t i = 0; i < nn; i++)
-		check_node(b, &bn[i], g, i == 0);
-	check_apex(b, &bn[0], g);
-	for (size_t i = 0; i < nn; i++) {
-		if (bn[i].group_count > UINT16_MAX) {
-			log_error("%s: too many RRsets at one name", b->apex_str);
-			b->errors++;
-		}
-	}
+	check_nodes(b, bn, nn, g);
 	if (b->errors) {
 		ret = SD_ESEMANTIC;
 		goto out;
@@ -651,8 +718,11 @@ int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
 		goto out;
 	}
 	fill(b, v, &l, g, bn, nn);
-	link_nodes(v);
-	check_tree(b, v, g);
+	v->bindings = b->bindings ? zone_bindings_ref(b->bindings) : NULL;
+	if (!extra) {
+		link_nodes(v);
+		check_tree(b, v, g);
+	}
 	if (b->errors) {
 		ret = SD_ESEMANTIC;
 		goto out;
@@ -666,4 +736,16 @@ out:
 	free(g);
 	zone_builder_free(b);
 	return ret;
+}
+
+int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
+{
+	return finish(b, NULL, 0, out);
+}
+
+int zone_builder_finish_part(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
+                             zone_version_t **out)
+{
+	static uint8_t *const none[1] = {NULL};
+	return finish(b, nextra ? extra : none, nextra, out);
 }

@@ -1,6 +1,7 @@
 /* changeset.c — change sets: building, diff of two versions, apply, condense, serialization. */
 #include "zone/changeset.h"
 #include "zone/builder.h"
+#include "zone/overlay.h"
 #include "contrib/base/bytes.h"
 
 #include <stdlib.h>
@@ -249,6 +250,11 @@ static int cmp_rr_key_v(const void *a, const void *b)
 	return cmp_rr_key(a, b);
 }
 
+int zone_rr_cmp(const zone_rr_t *a, const zone_rr_t *b)
+{
+	return cmp_rr_key(a, b);
+}
+
 void zone_rrset_iter_start(zone_rrset_iter_t *w, const zone_node_t *node, const zone_rrset_t *rs)
 {
 	w->node = node;
@@ -389,22 +395,23 @@ int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
 	zone_version_soa_rr(old, &from);
 	zone_version_soa_rr(new, &to);
 	rc = zone_changeset_set_soa(cs, &from, &to);
-	size_t na = zone_version_node_count(old), nb = zone_version_node_count(new);
-	size_t i = 0, j = 0;
-	/* Merge walk: both node arrays are in canonical order. */
-	while (rc == 0 && (i < na || j < nb)) {
-		const zone_node_t *a = i < na ? zone_version_node(old, i) : NULL;
-		const zone_node_t *b = j < nb ? zone_version_node(new, j) : NULL;
+	zone_version_iter_t ia, ib;
+	zone_version_iter_init(old, &ia);
+	zone_version_iter_init(new, &ib);
+	const zone_node_t *a = zone_version_iter_next(&ia), *b = zone_version_iter_next(&ib);
+	/* Merge walk: both iterators are in canonical order. */
+	while (rc == 0 && (a || b)) {
 		int c = !a ? 1 : !b ? -1 : dname_cmp_canonical(a->owner, b->owner);
 		if (c < 0) {
 			rc = put_node(&cs->removed, a);
-			i++;
+			a = zone_version_iter_next(&ia);
 		} else if (c > 0) {
 			rc = put_node(&cs->added, b);
-			j++;
+			b = zone_version_iter_next(&ib);
 		} else {
 			rc = diff_node(cs, a, b);
-			i++, j++;
+			a = zone_version_iter_next(&ia);
+			b = zone_version_iter_next(&ib);
 		}
 	}
 	if (rc < 0) {
@@ -465,8 +472,9 @@ static int apply_keep(apply_state_t *st, const zone_rr_t *rr)
 
 static int apply_walk(apply_state_t *st, const zone_version_t *old)
 {
-	for (size_t i = 0; i < zone_version_node_count(old); i++) {
-		const zone_node_t *n = zone_version_node(old, i);
+	zone_version_iter_t it;
+	zone_version_iter_init(old, &it);
+	for (const zone_node_t *n; (n = zone_version_iter_next(&it)) != NULL;) {
 		for (uint16_t k = 0; k < n->rrset_count; k++) {
 			if (n->rrsets[k].type == DNS_TYPE_SOA)
 				continue;
@@ -503,15 +511,31 @@ static int apply_add(zone_builder_t *b, const zone_changeset_t *cs)
 	return rc;
 }
 
+static bool applies(const zone_version_t *old, const zone_changeset_t *cs)
+{
+	if (cs->has_soa && zone_version_serial(old) == cs->from)
+		return true;
+	log_error("change set %u -> %u does not apply to serial %u", cs->from, cs->to,
+	          zone_version_serial(old));
+	return false;
+}
+
 int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
                          const zone_bindings_t *bindings, zone_version_t **out)
 {
 	*out = NULL;
-	if (!cs->has_soa || zone_version_serial(old) != cs->from) {
-		log_error("change set %u -> %u does not apply to serial %u", cs->from, cs->to,
-		          zone_version_serial(old));
+	if (!applies(old, cs))
 		return SD_ESEMANTIC;
-	}
+	int rc = zone_overlay_apply(old, cs, bindings, out);
+	return rc == SD_ELIMIT ? zone_changeset_apply_full(old, cs, bindings, out) : rc;
+}
+
+int zone_changeset_apply_full(const zone_version_t *old, const zone_changeset_t *cs,
+                              const zone_bindings_t *bindings, zone_version_t **out)
+{
+	*out = NULL;
+	if (!applies(old, cs))
+		return SD_ESEMANTIC;
 	apply_state_t st = {.nrem = cs->removed.count, .nadd = cs->added.count};
 	zone_rr_t *rem = NULL, *add = NULL;
 	int rc = section_sorted(&cs->removed, &rem);

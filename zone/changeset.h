@@ -63,6 +63,9 @@ void zone_version_soa_rr(const zone_version_t *v, zone_rr_t *rr) SD_NONNULL(1, 2
 /* Next RR into *rr; false at the end. */
 bool zone_rr_iter_next(zone_rr_iter_t *it, zone_rr_t *rr) SD_NONNULL(1, 2);
 
+/* Order of record identity: owner (canonical), type, class, RDATA bytes; not the TTL. */
+int zone_rr_cmp(const zone_rr_t *a, const zone_rr_t *b) SD_NONNULL(1, 2);
+
 /* Size in bytes of rr as an uncompressed wire RR. */
 size_t zone_rr_wire_size(const zone_rr_t *rr) SD_NONNULL(1);
 
@@ -100,12 +103,20 @@ int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
                         zone_changeset_t **out) SD_NONNULL(1, 2, 3) SD_WUR;
 
 /* Build the version that cs makes of old: every record of old minus the removed ones plus the
- * added ones, with SOA(to), through zone_builder_*. Fails with SD_ESEMANTIC (logged) when
+ * added ones, with SOA(to). The cost follows the change, not the zone: the new version shares
+ * old's arena and holds only the touched nodes (zone/overlay.h), falling back to a full build
+ * when the change moves zone cuts or DNAMEs, changes the bindings, or the overlay is due for
+ * compaction. Either way the same rules as zone_builder_finish() hold. Fails with SD_ESEMANTIC (logged) when
  * old's serial is not cs's from-serial, a removed record is not in old, or an added record
  * is there already; errors of zone_builder_finish() are passed on. bindings (may be NULL)
  * are the zone's policy bindings, stamped as zone_builder_new() says. Control thread. */
 int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
                          const zone_bindings_t *bindings, zone_version_t **out)
+    SD_NONNULL(1, 2, 4) SD_WUR;
+/* The same, always by a full build through zone_builder_* (O(N log N) in the zone): the
+ * reference the copy-on-write path is tested and measured against. */
+int zone_changeset_apply_full(const zone_version_t *old, const zone_changeset_t *cs,
+                              const zone_bindings_t *bindings, zone_version_t **out)
     SD_NONNULL(1, 2, 4) SD_WUR;
 
 /* Condense consecutive change sets list[0..n) (list[i].to == list[i+1].from, else

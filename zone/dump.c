@@ -64,10 +64,11 @@ static int put_zone(FILE *f, const zone_version_t *v, const char *note)
 	    0)
 		return sd_errno();
 	int rc = put_rrset(f, zone_version_apex(v), zone_version_soa(v));
-	for (size_t i = 0; rc == 0 && i < zone_version_node_count(v); i++) {
-		const zone_node_t *n = zone_version_node(v, i);
+	zone_version_iter_t it;
+	zone_version_iter_init(v, &it);
+	for (const zone_node_t *n; rc == 0 && (n = zone_version_iter_next(&it)) != NULL;) {
 		for (uint16_t k = 0; rc == 0 && k < n->rrset_count; k++) {
-			if (n->rrsets[k].type != DNS_TYPE_SOA || i != 0)
+			if (n->rrsets[k].type != DNS_TYPE_SOA || n != zone_version_apex(v))
 				rc = put_rrset(f, n, &n->rrsets[k]);
 		}
 	}

@@ -1,26 +1,51 @@
 /* internal.h — the layout of a zone version, shared by the zone module's own files only.
  *
- * A version is one allocation (an arena): the struct below, then the node array, the RRset
- * array, the targets array, the hash table, the owner names and the RDATA, so freeing it is a
- * single free(). Not for use outside zone/.
+ * A version is a BASE arena, optionally seen through a small OVERLAY (copy-on-write commits,
+ * zone/overlay.h):
+ *
+ *   full version:     v ── nodes/hash ──▶ its own arena (one allocation: the struct below,
+ *                                          nodes, RRsets, targets, hash, owners, RDATA)
+ *   overlay version:  v ── base ──▶ full version (a reference; nodes/hash copied from it)
+ *                       └─ ov   ──▶ partial version: only the changed nodes, canonical order,
+ *                                   own hash; a removed node is a tombstone (ZONE_NODE_GONE)
+ *
+ * A lookup asks the overlay first when there is one, then the base. Links stored in base nodes
+ * (cut, dname, wildcard, parent, targets) point at base nodes; read through the accessors of
+ * version.h they are re-resolved by owner in the overlay (version.c). Links stored in overlay
+ * nodes are exact. Not for use outside zone/.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <urcu-qsbr.h>
 
+#include "zone/bindings.h"
+#include "zone/builder.h"
 #include "zone/version.h"
+
+/* zone_node_t.flags, overlay only: the node does not exist in the version (removed, or an
+ * empty non-terminal that lost its last descendant). Never seen outside zone/. */
+#define ZONE_NODE_GONE (1u << 15)
 
 struct zone_version {
 	struct rcu_head rcu; /* for call_rcu in zone_publish */
 	unsigned refs;       /* atomic (__atomic builtins); the last unref frees */
 	uint32_t serial;
-	size_t node_count;
+	size_t node_count; /* nodes of the version (base and overlay merged) */
 	size_t rr_count;
-	const zone_node_t *nodes; /* canonical order, apex first */
+	size_t size; /* bytes of this allocation (header and arena) */
+	const zone_node_t *apex;
 	const zone_rrset_t *soa;
+	/* the base arena: this version's own, or copied from `base` */
+	const zone_node_t *nodes; /* canonical order, apex first */
+	size_t base_count;
 	const uint32_t *hash; /* open addressing, linear probing: node index + 1, 0 = empty */
 	uint32_t hash_mask;
+	zone_version_t *base; /* reference to the shared base, or NULL (a full version) */
+	zone_version_t *ov;   /* the overlay (a partial version, owned), or NULL */
+	zone_bindings_t
+	    *bindings; /* reference: the table the version was built with; may be NULL */
 };
 
 /* Allocate a version with room for `extra` bytes of arena after the header (16-aligned);
@@ -28,3 +53,21 @@ struct zone_version {
 zone_version_t *zone_version_alloc(size_t extra);
 /* The arena following the header. */
 uint8_t *zone_version_arena(zone_version_t *v);
+
+/* Exact lookup in one arena (base or overlay) only; tombstones are returned as they are. */
+const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name, size_t len);
+
+/* Set n's parent, cut, dname, NONAUTH, wildcard and targets from what v's lookups return; n
+ * is in v and every node before it in canonical order is linked (builder.c). */
+void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex);
+/* v->soa and v->serial from the apex SOA. */
+void zone_version_set_soa(zone_version_t *v);
+
+/* Build a partial version (an overlay) from the builder's records: one node per owner of a
+ * record and per name in extra[0..nextra) (lowercased wire; a node without records when no
+ * record has that owner), in canonical order, no empty non-terminals added, no links. The
+ * per-node rules of zone_builder_finish apply (CNAME and other data, SOA, out of zone, class,
+ * bindings), and the apex rules when the apex is among the owners; the tree rules (glue) are
+ * the caller's. Consumes b. SD_ESEMANTIC when a rule failed (logged). */
+int zone_builder_finish_part(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
+                             zone_version_t **out);

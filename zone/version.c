@@ -24,6 +24,7 @@ zone_version_t *zone_version_alloc(size_t extra)
 		return NULL;
 	memset(v, 0, sizeof(*v));
 	v->refs = 1;
+	v->size = header_size() + extra;
 	return v;
 }
 
@@ -36,7 +37,7 @@ uint8_t *zone_version_arena(zone_version_t *v)
 
 const zone_node_t *zone_version_apex(const zone_version_t *v)
 {
-	return &v->nodes[0];
+	return v->apex;
 }
 
 uint32_t zone_version_serial(const zone_version_t *v)
@@ -54,35 +55,40 @@ size_t zone_version_node_count(const zone_version_t *v)
 	return v->node_count;
 }
 
-const zone_node_t *zone_version_node(const zone_version_t *v, size_t i)
-{
-	return i < v->node_count ? &v->nodes[i] : NULL;
-}
-
 size_t zone_version_rr_count(const zone_version_t *v)
 {
 	return v->rr_count;
 }
 
-const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
+const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name, size_t len)
 {
-	uint32_t i = dname_hash(name, len) & v->hash_mask;
+	uint32_t i = dname_hash(name, len) & a->hash_mask;
 	for (;;) {
-		uint32_t slot = v->hash[i];
+		uint32_t slot = a->hash[i];
 		if (slot == 0)
 			return NULL;
-		const zone_node_t *n = &v->nodes[slot - 1];
+		const zone_node_t *n = &a->nodes[slot - 1];
 		if (n->owner_len == len && memcmp(n->owner, name, len) == 0)
 			return n;
-		i = (i + 1) & v->hash_mask;
+		i = (i + 1) & a->hash_mask;
 	}
+}
+
+const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
+{
+	if (SD_UNLIKELY(v->ov != NULL)) {
+		const zone_node_t *n = zone_arena_find(v->ov, name, len);
+		if (n)
+			return (n->flags & ZONE_NODE_GONE) ? NULL : n;
+	}
+	return zone_arena_find(v, name, len);
 }
 
 /* Strip labels from the left until a node exists; the apex always does, so the loop ends
  * there at the latest (RFC 4592 2.2.1, closest encloser). */
 const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
 {
-	const zone_node_t *apex = &v->nodes[0];
+	const zone_node_t *apex = v->apex;
 	*exact = false;
 	if (!dname_is_subdomain(name, apex->owner))
 		return NULL;
@@ -98,6 +104,101 @@ const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *
 	}
 	*exact = (labels == apex->labels);
 	return apex;
+}
+
+/* --- links through the overlay --- */
+
+static bool in_overlay(const zone_version_t *v, const void *p)
+{
+	uintptr_t a = (uintptr_t)v->ov, x = (uintptr_t)p;
+	return x >= a && x < a + v->ov->size;
+}
+
+/* A link stored in a base node, as v sees it: the overlay's node of that owner when there is
+ * one (NULL for a tombstone), else the base node itself. */
+static const zone_node_t *relink(const zone_version_t *v, const zone_node_t *from,
+                                 const zone_node_t *p)
+{
+	if (SD_LIKELY(v->ov == NULL) || p == NULL || in_overlay(v, from))
+		return p;
+	const zone_node_t *n = zone_arena_find(v->ov, p->owner, p->owner_len);
+	if (n == NULL)
+		return p;
+	return (n->flags & ZONE_NODE_GONE) ? NULL : n;
+}
+
+const zone_node_t *zone_node_parent(const zone_version_t *v, const zone_node_t *n)
+{
+	return relink(v, n, n->parent);
+}
+
+const zone_node_t *zone_node_cut(const zone_version_t *v, const zone_node_t *n)
+{
+	return relink(v, n, n->cut);
+}
+
+const zone_node_t *zone_node_dname(const zone_version_t *v, const zone_node_t *n)
+{
+	return relink(v, n, n->dname);
+}
+
+/* A wildcard added under a base node puts that node in the overlay too (overlay.c), so a
+ * base node's NULL wildcard stays right. */
+const zone_node_t *zone_node_wildcard(const zone_version_t *v, const zone_node_t *n)
+{
+	return relink(v, n, n->wildcard);
+}
+
+/* A base RRset's NULL target may name a node the overlay added: look its name up there. */
+const zone_node_t *zone_rrset_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
+{
+	const zone_node_t *t = rs->targets[i];
+	if (SD_LIKELY(v->ov == NULL) || in_overlay(v, rs))
+		return t;
+	if (t != NULL)
+		return relink(v, (const zone_node_t *)(const void *)rs, t);
+	size_t off = zone_rrset_rr_offset(rs, i);
+	size_t skip = rs->type == DNS_TYPE_MX ? 2 : rs->type == DNS_TYPE_SRV ? 6 : 0;
+	uint8_t name[DNAME_MAX];
+	const uint8_t *src = rs->rdata + off + 2 + skip;
+	size_t len = dname_len(src);
+	memcpy(name, src, len);
+	dname_lower(name);
+	const zone_node_t *n = zone_arena_find(v->ov, name, len);
+	return n != NULL && !(n->flags & ZONE_NODE_GONE) ? n : NULL;
+}
+
+/* --- canonical order --- */
+
+void zone_version_iter_init(const zone_version_t *v, zone_version_iter_t *it)
+{
+	*it = (zone_version_iter_t){.v = v};
+}
+
+/* The merge of the base nodes the overlay does not replace and the overlay's live nodes. */
+const zone_node_t *zone_version_iter_next(zone_version_iter_t *it)
+{
+	const zone_version_t *v = it->v;
+	const zone_node_t *b = NULL, *o = NULL;
+	for (; it->base < v->base_count; it->base++) {
+		b = &v->nodes[it->base];
+		if (v->ov == NULL || zone_arena_find(v->ov, b->owner, b->owner_len) == NULL)
+			break;
+		b = NULL;
+	}
+	for (; v->ov != NULL && it->ov < v->ov->base_count; it->ov++) {
+		o = &v->ov->nodes[it->ov];
+		if (!(o->flags & ZONE_NODE_GONE))
+			break;
+		o = NULL;
+	}
+	if (b != NULL && (o == NULL || dname_cmp_canonical(b->owner, o->owner) < 0)) {
+		it->base++;
+		return b;
+	}
+	if (o != NULL)
+		it->ov++;
+	return o;
 }
 
 const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type)
@@ -132,8 +233,12 @@ void zone_version_unref(zone_version_t *v)
 {
 	if (!v)
 		return;
-	if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(v);
+	if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	zone_version_unref(v->ov);
+	zone_version_unref(v->base);
+	zone_bindings_unref(v->bindings);
+	free(v);
 }
 
 /* --- RR type helpers --- */

@@ -14,6 +14,15 @@
  * Nodes and RRsets are plain structs so that the answer path reads them directly; they live in
  * the version's memory and are valid as long as the version is (an RCU read-side section on a
  * worker, or a reference taken with zone_version_ref()).
+ *
+ * Versions share structure: a commit that changes a few names builds only those nodes (an
+ * overlay) over the unchanged arena of an older version (the base), see zone/overlay.h. So a
+ * node's links — parent, cut, dname, wildcard, and the targets of NS/MX/SRV — are read through
+ * zone_node_parent() & co. with the version the node came from: without an overlay they are
+ * the stored pointer (one test of a pointer more), with one a base node's link is re-resolved
+ * by owner. Reading the fields directly is only right for a version without an overlay (the
+ * builder's own output, which the unit tests check). Canonical order is walked with an
+ * iterator (the merge of base and overlay), not by index.
  */
 #pragma once
 
@@ -73,9 +82,21 @@ const zone_node_t *zone_version_apex(const zone_version_t *v) SD_NONNULL(1);
 uint32_t zone_version_serial(const zone_version_t *v) SD_NONNULL(1);
 const zone_rrset_t *zone_version_soa(const zone_version_t *v) SD_NONNULL(1);
 size_t zone_version_node_count(const zone_version_t *v) SD_NONNULL(1);
-/* Node i in canonical order (0 is the apex). */
-const zone_node_t *zone_version_node(const zone_version_t *v, size_t i) SD_NONNULL(1);
 size_t zone_version_rr_count(const zone_version_t *v) SD_NONNULL(1);
+
+/* Walks the nodes of a version in canonical order, apex first, empty non-terminals included:
+ *   zone_version_iter_t it; zone_version_iter_init(v, &it);
+ *   for (const zone_node_t *n; (n = zone_version_iter_next(&it)) != NULL;) ...
+ * A plain value (it may be kept between calls, e.g. by an AXFR cursor) valid while v is.
+ * O(1) per node amortised, plus one overlay lookup per base node when v has an overlay. */
+typedef struct zone_version_iter {
+	const zone_version_t *v;
+	size_t base; /* next index in the base arena */
+	size_t ov;   /* next index in the overlay */
+} zone_version_iter_t;
+
+void zone_version_iter_init(const zone_version_t *v, zone_version_iter_t *it) SD_NONNULL(1, 2);
+const zone_node_t *zone_version_iter_next(zone_version_iter_t *it) SD_NONNULL(1);
 
 /* Exact lookup of a lowercased name (len = dname_len(name)); NULL when absent. Empty
  * non-terminals are found. */
@@ -87,6 +108,18 @@ const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *nam
  * the name is not in the zone. */
 const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
     SD_NONNULL(1, 2, 3);
+
+/* The links of node n as version v sees them (n must come from v: a lookup, an iterator or
+ * another link). Allocation-free, lock-free; any thread that may read v. */
+const zone_node_t *zone_node_parent(const zone_version_t *v, const zone_node_t *n) SD_NONNULL(1, 2);
+const zone_node_t *zone_node_cut(const zone_version_t *v, const zone_node_t *n) SD_NONNULL(1, 2);
+const zone_node_t *zone_node_dname(const zone_version_t *v, const zone_node_t *n) SD_NONNULL(1, 2);
+const zone_node_t *zone_node_wildcard(const zone_version_t *v, const zone_node_t *n)
+    SD_NONNULL(1, 2);
+/* The in-zone node named by record i of an NS/MX/SRV RRset rs of v (rs->targets != NULL,
+ * i < rs->count), or NULL. */
+const zone_node_t *zone_rrset_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
+    SD_NONNULL(1, 2);
 
 /* RRset of a type at a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type) SD_NONNULL(1);

@@ -203,7 +203,7 @@ static void put_additional(srv_answer_ctx_t *ctx)
 	for (unsigned i = 0; i < ctx->naddl; i++) {
 		const zone_rrset_t *rs = ctx->addl[i];
 		for (uint16_t j = 0; j < rs->count; j++) {
-			const zone_node_t *t = rs->targets[j];
+			const zone_node_t *t = zone_rrset_target(ctx->v, rs, j);
 			if (t != NULL && !node_done(ctx, t, false))
 				(void)put_addresses(ctx, t, false);
 		}
@@ -224,7 +224,7 @@ static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 		return ret;
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint16_t j = 0; j < ns->count; j++) {
-			const zone_node_t *t = ns->targets[j];
+			const zone_node_t *t = zone_rrset_target(ctx->v, ns, j);
 			if (t == NULL)
 				continue;
 			bool in_domain = dname_is_subdomain(t->owner, cut->owner);
@@ -243,10 +243,10 @@ static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 /* The zone cut or DNAME that redirects a lookup ending at node, whichever is higher: the
  * highest cut at or above node, or a DNAME at a proper ancestor of the name asked (node
  * itself when it owns a DNAME and the name lies below it). NULL when neither applies. */
-static const zone_node_t *redirect_of(const zone_node_t *node, bool exact)
+static const zone_node_t *redirect_of(const zone_version_t *v, const zone_node_t *node, bool exact)
 {
-	const zone_node_t *cut = node->cut;
-	const zone_node_t *dn = node->dname;
+	const zone_node_t *cut = zone_node_cut(v, node);
+	const zone_node_t *dn = zone_node_dname(v, node);
 	if (dn == NULL && !exact && (node->flags & ZONE_NODE_DNAME))
 		dn = node;
 	if (cut != NULL && dn != NULL)
@@ -318,7 +318,7 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
                      const uint8_t *owner, uint16_t qtype, const uint8_t **next)
 {
 	*next = NULL;
-	const zone_node_t *src = exact ? node : node->wildcard;
+	const zone_node_t *src = exact ? node : zone_node_wildcard(ctx->v, node);
 	if (src == NULL) {
 		ctx->rcode = DNS_RCODE_NXDOMAIN;
 		return put_soa(ctx);
@@ -346,7 +346,7 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
 		const zone_node_t *node = zone_version_closest(ctx->v, ctx->names[hop], &exact);
 		if (node == NULL)
 			return 0;
-		const zone_node_t *top = redirect_of(node, exact);
+		const zone_node_t *top = redirect_of(ctx->v, node, exact);
 		const uint8_t *next = NULL;
 		int ret;
 		if (top != NULL && (top->flags & ZONE_NODE_DELEG)) {

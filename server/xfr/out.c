@@ -121,8 +121,12 @@ struct xfr_out {
 	dns_comp_t comp; /* reused by every message of the transfer */
 
 	int phase;
-	/* AXFR body cursor: node, RRset in node, record in RRset, its offset in rdata */
-	size_t node, rrset, rdoff;
+	/* AXFR body cursor: node (from the iterator, once started), RRset in node, record in
+	 * RRset, its offset in rdata */
+	zone_version_iter_t nodes;
+	const zone_node_t *node;
+	bool started;
+	size_t rrset, rdoff;
 	uint16_t rr;
 	/* IXFR body cursor: section (0 SOA(from), 1 removed, 2 SOA(to), 3 added, 4 end) */
 	int sec;
@@ -161,18 +165,23 @@ static void soa_rr(const xfr_out_t *x, zone_rr_t *rr)
  * non-terminals; false at the end of the version. */
 static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 {
-	size_t count = zone_version_node_count(x->v);
-	while (x->node < count) {
-		const zone_node_t *n = zone_version_node(x->v, x->node);
+	if (!x->started) {
+		zone_version_iter_init(x->v, &x->nodes);
+		x->node = zone_version_iter_next(&x->nodes);
+		x->started = true;
+	}
+	while (x->node != NULL) {
+		const zone_node_t *n = x->node;
 		if (x->rrset >= n->rrset_count) {
-			x->node++;
+			x->node = zone_version_iter_next(&x->nodes);
 			x->rrset = 0;
 			x->rr = 0;
 			x->rdoff = 0;
 			continue;
 		}
 		const zone_rrset_t *rs = &n->rrsets[x->rrset];
-		if (x->rr >= rs->count || (x->node == 0 && rs->type == DNS_TYPE_SOA)) {
+		if (x->rr >= rs->count ||
+		    (n == zone_version_apex(x->v) && rs->type == DNS_TYPE_SOA)) {
 			x->rrset++;
 			x->rr = 0;
 			x->rdoff = 0;
@@ -276,7 +285,9 @@ static void advance(xfr_out_t *x, const zone_rr_t *rr)
 static void cursor_reset(xfr_out_t *x)
 {
 	x->phase = PH_SOA1;
-	x->node = x->rrset = x->rdoff = 0;
+	x->started = false;
+	x->node = NULL;
+	x->rrset = x->rdoff = 0;
 	x->sec = 0;
 	memset(&x->it, 0, sizeof(x->it));
 	x->rr = 0;

@@ -62,17 +62,19 @@ static void check_version(const zone_version_t *v)
 {
 	size_t nodes = zone_version_node_count(v), rrs = 0;
 	FUZZ_CHECK(nodes >= 1);
-	const zone_node_t *apex = zone_version_node(v, 0);
+	zone_version_iter_t it;
+	zone_version_iter_init(v, &it);
+	const zone_node_t *apex = zone_version_iter_next(&it), *prev = NULL;
 	FUZZ_CHECK(apex == zone_version_apex(v));
 	FUZZ_CHECK(dname_equal(apex->owner, g_apex) && (apex->flags & ZONE_NODE_APEX));
 	const zone_rrset_t *soa = zone_version_soa(v);
 	FUZZ_CHECK(soa != NULL && soa->count == 1 && soa == zone_node_rrset(apex, DNS_TYPE_SOA));
-	for (size_t i = 0; i < nodes; i++) {
-		const zone_node_t *n = zone_version_node(v, i);
+	zone_version_iter_init(v, &it);
+	size_t i = 0;
+	for (const zone_node_t *n; (n = zone_version_iter_next(&it)) != NULL; prev = n, i++) {
 		FUZZ_CHECK(n->owner_len == dname_len(n->owner));
 		FUZZ_CHECK(dname_is_subdomain(n->owner, g_apex));
-		FUZZ_CHECK(i == 0 ||
-		           dname_cmp_canonical(zone_version_node(v, i - 1)->owner, n->owner) < 0);
+		FUZZ_CHECK(i == 0 || dname_cmp_canonical(prev->owner, n->owner) < 0);
 		FUZZ_CHECK(zone_version_find(v, n->owner, n->owner_len) == n);
 		bool exact = false;
 		FUZZ_CHECK(zone_version_closest(v, n->owner, &exact) == n && exact);
@@ -82,7 +84,7 @@ static void check_version(const zone_version_t *v)
 			rrs += n->rrsets[k].count;
 		}
 	}
-	FUZZ_CHECK(rrs == zone_version_rr_count(v));
+	FUZZ_CHECK(rrs == zone_version_rr_count(v) && i == nodes);
 	zone_changeset_t *cs = NULL;
 	FUZZ_CHECK(zone_changeset_diff(v, v, &cs) == 0);
 	FUZZ_CHECK(zone_changeset_removed_count(cs) == 0 && zone_changeset_added_count(cs) == 0);

@@ -89,22 +89,60 @@ zone_version_t *t_build(const trr_t *rrs, size_t n)
 	return v;
 }
 
+/* Two links are equal when both are absent or name the same owner. */
+static void assert_same_node(const zone_node_t *x, const zone_node_t *y)
+{
+	assert_true((x == NULL) == (y == NULL));
+	if (x != NULL)
+		assert_true(dname_equal(x->owner, y->owner));
+}
+
+static void assert_nodes_equal(const zone_version_t *a, const zone_node_t *x,
+                               const zone_version_t *b, const zone_node_t *y)
+{
+	assert_true(dname_equal(x->owner, y->owner));
+	assert_int_equal(x->labels, y->labels);
+	assert_int_equal(x->flags, y->flags);
+	assert_int_equal(x->rrset_count, y->rrset_count);
+	assert_same_node(zone_node_parent(a, x), zone_node_parent(b, y));
+	assert_same_node(zone_node_cut(a, x), zone_node_cut(b, y));
+	assert_same_node(zone_node_dname(a, x), zone_node_dname(b, y));
+	assert_same_node(zone_node_wildcard(a, x), zone_node_wildcard(b, y));
+	for (uint16_t k = 0; k < x->rrset_count; k++) {
+		const zone_rrset_t *p = &x->rrsets[k], *q = &y->rrsets[k];
+		assert_int_equal(p->type, q->type);
+		assert_int_equal(p->ttl, q->ttl);
+		assert_int_equal(p->count, q->count);
+		assert_int_equal(p->policy, q->policy);
+		assert_int_equal(p->rdata_len, q->rdata_len);
+		assert_memory_equal(p->rdata, q->rdata, p->rdata_len);
+		assert_true((p->targets == NULL) == (q->targets == NULL));
+		for (uint16_t r = 0; p->targets && r < p->count; r++)
+			assert_same_node(zone_rrset_target(a, p, r), zone_rrset_target(b, q, r));
+	}
+}
+
 void t_assert_versions_equal(const zone_version_t *a, const zone_version_t *b)
 {
 	assert_int_equal(zone_version_serial(a), zone_version_serial(b));
 	assert_int_equal(zone_version_node_count(a), zone_version_node_count(b));
 	assert_int_equal(zone_version_rr_count(a), zone_version_rr_count(b));
-	for (size_t i = 0; i < zone_version_node_count(a); i++) {
-		const zone_node_t *x = zone_version_node(a, i), *y = zone_version_node(b, i);
-		assert_true(dname_equal(x->owner, y->owner));
-		assert_int_equal(x->rrset_count, y->rrset_count);
-		for (uint16_t k = 0; k < x->rrset_count; k++) {
-			const zone_rrset_t *p = &x->rrsets[k], *q = &y->rrsets[k];
-			assert_int_equal(p->type, q->type);
-			assert_int_equal(p->ttl, q->ttl);
-			assert_int_equal(p->count, q->count);
-			assert_int_equal(p->rdata_len, q->rdata_len);
-			assert_memory_equal(p->rdata, q->rdata, p->rdata_len);
-		}
+	assert_true(dname_equal(zone_version_apex(a)->owner, zone_version_apex(b)->owner));
+	assert_int_equal(zone_version_soa(a)->rdata_len, zone_version_soa(b)->rdata_len);
+	assert_memory_equal(zone_version_soa(a)->rdata, zone_version_soa(b)->rdata,
+	                    zone_version_soa(a)->rdata_len);
+	zone_version_iter_t ia, ib;
+	zone_version_iter_init(a, &ia);
+	zone_version_iter_init(b, &ib);
+	size_t count = 0;
+	for (const zone_node_t *x; (x = zone_version_iter_next(&ia)) != NULL; count++) {
+		const zone_node_t *y = zone_version_iter_next(&ib);
+		assert_non_null(y);
+		assert_nodes_equal(a, x, b, y);
+		/* every node is found by its owner, as itself */
+		assert_ptr_equal(zone_version_find(a, x->owner, x->owner_len), x);
+		assert_ptr_equal(zone_version_find(b, y->owner, y->owner_len), y);
 	}
+	assert_null(zone_version_iter_next(&ib));
+	assert_int_equal(count, zone_version_node_count(a));
 }

@@ -174,7 +174,9 @@ static void test_basic(void **state)
 	const zone_node_t *apex = zone_version_apex(v);
 	assert_true(apex->flags & ZONE_NODE_APEX);
 	assert_null(apex->parent);
-	assert_ptr_equal(zone_version_node(v, 0), apex);
+	zone_version_iter_t it;
+	zone_version_iter_init(v, &it);
+	assert_ptr_equal(zone_version_iter_next(&it), apex);
 	assert_ptr_equal(zone_version_soa(v), zone_node_rrset(apex, DNS_TYPE_SOA));
 	const zone_node_t *www = F(v, "www.example.");
 	assert_non_null(www);
@@ -191,11 +193,14 @@ static void test_basic(void **state)
 	assert_null(a->targets);
 	assert_null(zone_node_rrset(www, DNS_TYPE_MX));
 	assert_null(F(v, "nope.example."));
-	/* canonical order of the node array */
-	for (size_t i = 1; i < zone_version_node_count(v); i++)
-		assert_true(dname_cmp_canonical(zone_version_node(v, i - 1)->owner,
-		                                zone_version_node(v, i)->owner) < 0);
-	assert_null(zone_version_node(v, 3));
+	/* canonical order of the iteration, every node once */
+	zone_version_iter_init(v, &it);
+	const zone_node_t *prev = zone_version_iter_next(&it), *cur;
+	size_t seen = 1;
+	for (; (cur = zone_version_iter_next(&it)) != NULL; prev = cur, seen++)
+		assert_true(dname_cmp_canonical(prev->owner, cur->owner) < 0);
+	assert_int_equal(seen, 3);
+	assert_null(zone_version_iter_next(&it));
 	zone_version_unref(v);
 }
 

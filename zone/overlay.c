@@ -1,0 +1,455 @@
+/* overlay.c — copy-on-write commits: the overlay over a shared base (see overlay.h).
+ *
+ * Steps of zone_overlay_apply: the names to rebuild (touched, their empty ancestors, wildcard
+ * parents, the old overlay's names); the records at those names in old minus the removed plus
+ * the added, through a partial build; tombstones for names without records or descendants;
+ * links in canonical order; the structural test; glue of the touched delegations; counts.
+ */
+#include "zone/internal.h"
+#include "zone/overlay.h"
+#include "contrib/base/err.h"
+#include "contrib/base/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing list of lowercased names, one DNAME_MAX slot each. */
+typedef struct names {
+	uint8_t (*v)[DNAME_MAX];
+	size_t n, cap;
+} names_t;
+
+typedef struct cow {
+	const zone_version_t *old;
+	const zone_version_t *base; /* old's base arena (old itself when it has no overlay) */
+	const zone_changeset_t *cs;
+	const uint8_t *apex;
+	zone_rr_t *rem, *add; /* the change set's sections sorted by identity */
+	size_t nrem, nadd;
+	names_t names;
+	uint8_t **ptrs; /* names.v as pointers, sorted canonically, no duplicates */
+	size_t nptrs;
+	zone_version_t *nv;
+} cow_t;
+
+size_t zone_overlay_max(size_t base_nodes)
+{
+	size_t r = 0; /* floor(sqrt(base_nodes)) */
+	while ((r + 1) * (r + 1) <= base_nodes)
+		r++;
+	return 8 * r < 1024 ? 1024 : 8 * r;
+}
+
+static int names_add(names_t *s, const uint8_t *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		void *nv = realloc(s->v, cap * sizeof(*s->v));
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = cap;
+	}
+	memcpy(s->v[s->n++], name, dname_len(name));
+	return 0;
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+	return dname_cmp_canonical(*(uint8_t *const *)a, *(uint8_t *const *)b);
+}
+
+static int cmp_rr_v(const void *a, const void *b)
+{
+	return zone_rr_cmp(a, b);
+}
+
+static void log_rr(const char *what, const zone_rr_t *rr)
+{
+	char name[DNAME_MAX * 4 + 1], type[16];
+	log_error("change set %s: %s %s", what, dname_to_str(rr->owner, name, sizeof(name)),
+	          zone_type_to_str(rr->type, type));
+}
+
+/* A section of the change set as an array sorted by identity. */
+static int section(const zone_changeset_t *cs, bool added, zone_rr_t **out, size_t *n)
+{
+	zone_rr_iter_t it;
+	*n = added ? zone_changeset_added_count(cs) : zone_changeset_removed_count(cs);
+	*out = malloc((*n ? *n : 1) * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	if (added)
+		zone_changeset_added(cs, &it);
+	else
+		zone_changeset_removed(cs, &it);
+	for (size_t i = 0; i < *n && zone_rr_iter_next(&it, &(*out)[i]); i++)
+		;
+	qsort(*out, *n, sizeof(**out), cmp_rr_v);
+	return 0;
+}
+
+/* --- which names the overlay holds --- */
+
+/* Whether old has exactly this record (identity: owner, type, class IN, RDATA bytes). */
+static bool old_has(const zone_version_t *old, const zone_rr_t *rr)
+{
+	const zone_node_t *n = zone_version_find(old, rr->owner, dname_len(rr->owner));
+	const zone_rrset_t *rs = n ? zone_node_rrset(n, rr->type) : NULL;
+	if (!rs || rr->rclass != DNS_CLASS_IN)
+		return false;
+	const uint8_t *p = rs->rdata;
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint16_t len = (uint16_t)((p[0] << 8) | p[1]);
+		if (len == rr->rdlen && memcmp(p + 2, rr->rdata, len) == 0)
+			return true;
+		p += 2u + len;
+	}
+	return false;
+}
+
+/* A touched name, the parent of a touched wildcard, and every ancestor that has no records
+ * in old (an empty non-terminal that may vanish, or a name that does not exist yet). */
+static int touch(cow_t *c, const uint8_t *owner)
+{
+	if (!dname_is_subdomain(owner, c->apex))
+		return 0; /* the build rejects the record: out of zone */
+	int rc = names_add(&c->names, owner);
+	const uint8_t *p = owner;
+	bool wild = dname_is_wildcard(owner);
+	while (rc == 0 && !dname_equal(p, c->apex)) {
+		p += p[0] + 1;
+		const zone_node_t *n = zone_version_find(c->old, p, dname_len(p));
+		if (n && n->rrset_count > 0 && !wild)
+			break;
+		wild = false;
+		rc = names_add(&c->names, p);
+	}
+	return rc;
+}
+
+static int collect_names(cow_t *c)
+{
+	int rc = names_add(&c->names, c->apex);
+	const zone_version_t *ov = c->old->ov;
+	for (size_t i = 0; rc == 0 && ov && i < ov->base_count; i++) {
+		const zone_node_t *n = &ov->nodes[i];
+		if (!(n->flags & ZONE_NODE_GONE) ||
+		    zone_arena_find(c->base, n->owner, n->owner_len))
+			rc = names_add(&c->names, n->owner);
+	}
+	for (size_t i = 0; rc == 0 && i < c->nrem; i++)
+		rc = touch(c, c->rem[i].owner);
+	for (size_t i = 0; rc == 0 && i < c->nadd; i++)
+		rc = touch(c, c->add[i].owner);
+	if (rc < 0)
+		return rc;
+	c->ptrs = malloc(c->names.n * sizeof(*c->ptrs));
+	if (!c->ptrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->names.n; i++)
+		c->ptrs[i] = c->names.v[i];
+	qsort(c->ptrs, c->names.n, sizeof(*c->ptrs), cmp_name_ptr);
+	size_t k = 0;
+	for (size_t i = 0; i < c->names.n; i++)
+		if (k == 0 || !dname_equal(c->ptrs[k - 1], c->ptrs[i]))
+			c->ptrs[k++] = c->ptrs[i];
+	c->nptrs = k;
+	return 0;
+}
+
+/* --- the records --- */
+
+static int check_removed(const cow_t *c)
+{
+	for (size_t i = 0; i < c->nrem; i++) {
+		bool dup = i > 0 && zone_rr_cmp(&c->rem[i - 1], &c->rem[i]) == 0;
+		if (dup || !old_has(c->old, &c->rem[i])) {
+			log_rr("removes a missing record", &c->rem[i]);
+			return SD_ESEMANTIC;
+		}
+	}
+	return 0;
+}
+
+/* old's records at one name (but its SOA) less the removed ones, into the builder. */
+static int keep_node(const cow_t *c, zone_builder_t *b, const uint8_t *owner)
+{
+	const zone_node_t *n = zone_version_find(c->old, owner, dname_len(owner));
+	for (uint16_t k = 0; n && k < n->rrset_count; k++) {
+		const zone_rrset_t *rs = &n->rrsets[k];
+		const uint8_t *p = rs->rdata;
+		for (uint16_t i = 0; rs->type != DNS_TYPE_SOA && i < rs->count; i++) {
+			zone_rr_t rr = {.owner = n->owner,
+			                .type = rs->type,
+			                .rclass = DNS_CLASS_IN,
+			                .ttl = rs->ttl,
+			                .rdlen = (uint16_t)((p[0] << 8) | p[1]),
+			                .rdata = p + 2};
+			p += 2u + rr.rdlen;
+			if (bsearch(&rr, c->rem, c->nrem, sizeof(rr), cmp_rr_v))
+				continue;
+			if (bsearch(&rr, c->add, c->nadd, sizeof(rr), cmp_rr_v)) {
+				log_rr("adds a record that exists", &rr);
+				return SD_ESEMANTIC;
+			}
+			int rc = zone_builder_add(b, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata,
+			                          rr.rdlen, NULL);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* The overlay: kept records in canonical order, SOA(to), the added records in change-set
+ * order — the order a full apply adds them in, so TTL and duplicate choices agree. */
+static int build_part(cow_t *c, const zone_bindings_t *bindings, zone_version_t **part)
+{
+	zone_builder_t *b = NULL;
+	int rc = zone_builder_new(c->apex, bindings, &b);
+	for (size_t i = 0; rc == 0 && i < c->nptrs; i++)
+		rc = keep_node(c, b, c->ptrs[i]);
+	zone_rr_t rr;
+	zone_rr_iter_t it;
+	if (rc == 0 && zone_changeset_soa_to(c->cs, &rr))
+		rc = zone_builder_add(b, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen,
+		                      NULL);
+	zone_changeset_added(c->cs, &it);
+	while (rc == 0 && zone_rr_iter_next(&it, &rr))
+		rc = zone_builder_add(b, rr.owner, rr.type, rr.rclass, rr.ttl, rr.rdata, rr.rdlen,
+		                      NULL);
+	if (rc < 0) {
+		zone_builder_free(b);
+		return rc;
+	}
+	return zone_builder_finish_part(b, c->ptrs, c->nptrs, part);
+}
+
+/* --- tombstones and links --- */
+
+/* First base index whose owner sorts after name. */
+static size_t base_after(const zone_version_t *v, const uint8_t *name)
+{
+	size_t lo = 0, hi = v->base_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (dname_cmp_canonical(v->nodes[mid].owner, name) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether overlay node i has a live descendant in nv. Descendants follow a name directly in
+ * canonical order, so the first live node after it on each side decides; later overlay nodes
+ * are decided already (the caller walks backwards). */
+static bool has_descendant(const zone_version_t *nv, size_t i)
+{
+	const zone_version_t *ov = nv->ov;
+	const zone_node_t *x = &ov->nodes[i];
+	size_t j = i + 1;
+	while (j < ov->base_count && (ov->nodes[j].flags & ZONE_NODE_GONE))
+		j++;
+	if (j < ov->base_count && dname_is_subdomain(ov->nodes[j].owner, x->owner))
+		return true;
+	for (size_t k = base_after(nv, x->owner); k < nv->base_count; k++) {
+		const zone_node_t *b = &nv->nodes[k];
+		if (zone_arena_find(ov, b->owner, b->owner_len))
+			continue; /* the overlay's own entry stands for it */
+		return dname_is_subdomain(b->owner, x->owner);
+	}
+	return false;
+}
+
+static void mark_gone(zone_version_t *nv)
+{
+	zone_node_t *nodes = (zone_node_t *)nv->ov->nodes;
+	for (size_t i = nv->ov->base_count; i-- > 1;) {
+		if (nodes[i].rrset_count == 0 && !has_descendant(nv, i))
+			nodes[i].flags |= ZONE_NODE_GONE;
+	}
+}
+
+/* A node that exists before and after and gains or loses a cut or a DNAME. */
+static bool structural(const cow_t *c)
+{
+	const zone_version_t *ov = c->nv->ov;
+	for (size_t i = 0; i < ov->base_count; i++) {
+		const zone_node_t *n = &ov->nodes[i];
+		if (n->flags & ZONE_NODE_GONE)
+			continue;
+		const zone_node_t *o = zone_version_find(c->old, n->owner, n->owner_len);
+		if (o && ((o->flags ^ n->flags) & (ZONE_NODE_DELEG | ZONE_NODE_DNAME)))
+			return true;
+	}
+	return false;
+}
+
+static void link_all(cow_t *c)
+{
+	const zone_version_t *ov = c->nv->ov;
+	zone_node_t *nodes = (zone_node_t *)ov->nodes;
+	for (size_t i = 0; i < ov->base_count; i++)
+		if (!(nodes[i].flags & ZONE_NODE_GONE))
+			zone_node_link(c->nv, &nodes[i], i == 0);
+}
+
+/* --- rules on the tree, counts --- */
+
+/* RFC 1034 4.2.1, RFC 9471: in-domain name servers of a delegation need an address. */
+static int check_glue(const zone_version_t *nv, const zone_node_t *cut)
+{
+	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
+	int rc = 0;
+	for (uint16_t r = 0; ns && r < ns->count; r++) {
+		const uint8_t *target = ns->rdata + zone_rrset_rr_offset(ns, r) + 2;
+		uint8_t low[DNAME_MAX];
+		memcpy(low, target, dname_len(target));
+		dname_lower(low);
+		if (!dname_is_subdomain(low, cut->owner))
+			continue;
+		const zone_node_t *t = zone_rrset_target(nv, ns, r);
+		if (t && (zone_node_rrset(t, DNS_TYPE_A) || zone_node_rrset(t, DNS_TYPE_AAAA)))
+			continue;
+		char an[1024], on[1024], tn[1024];
+		log_error("%s: %s NS: missing glue: no A or AAAA record for %s (RFC 1034 4.2.1)",
+		          dname_to_str(nv->apex->owner, an, sizeof(an)),
+		          dname_to_str(cut->owner, on, sizeof(on)),
+		          dname_to_str(low, tn, sizeof(tn)));
+		rc = SD_ESEMANTIC;
+	}
+	return rc;
+}
+
+/* The delegation that held (or holds) the name, as nv sees it. */
+static const zone_node_t *cut_of(const cow_t *c, const zone_node_t *n)
+{
+	if (!(n->flags & ZONE_NODE_GONE))
+		return n->cut;
+	const zone_node_t *o = zone_version_find(c->old, n->owner, n->owner_len);
+	const zone_node_t *oc = o ? zone_node_cut(c->old, o) : NULL;
+	return oc ? zone_version_find(c->nv, oc->owner, oc->owner_len) : NULL;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (const void *const *)a,
+	          y = (uintptr_t) * (const void *const *)b;
+	return (x > y) - (x < y);
+}
+
+/* Glue of every delegation a touched name is at or below, each once. */
+static int check_cuts(cow_t *c)
+{
+	const zone_version_t *ov = c->nv->ov;
+	const zone_node_t **cuts = malloc((ov->base_count + 1) * sizeof(*cuts));
+	if (!cuts)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < ov->base_count; i++) {
+		const zone_node_t *cut = cut_of(c, &ov->nodes[i]);
+		if (cut)
+			cuts[n++] = cut;
+	}
+	qsort(cuts, n, sizeof(*cuts), cmp_ptr);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((i == 0 || cuts[i] != cuts[i - 1]) && check_glue(c->nv, cuts[i]) < 0)
+			rc = SD_ESEMANTIC;
+	free(cuts);
+	return rc;
+}
+
+static size_t rr_count(const zone_node_t *n)
+{
+	size_t k = 0;
+	for (uint16_t i = 0; n && i < n->rrset_count; i++)
+		k += n->rrsets[i].count;
+	return k;
+}
+
+static void count(cow_t *c)
+{
+	zone_version_t *nv = c->nv;
+	const zone_version_t *ov = nv->ov;
+	nv->node_count = c->old->node_count;
+	nv->rr_count = c->old->rr_count;
+	for (size_t i = 0; i < ov->base_count; i++) {
+		const zone_node_t *n = &ov->nodes[i];
+		const zone_node_t *o = zone_version_find(c->old, n->owner, n->owner_len);
+		bool live = !(n->flags & ZONE_NODE_GONE);
+		nv->node_count = nv->node_count + live - (o != NULL);
+		nv->rr_count = nv->rr_count + (live ? rr_count(n) : 0) - rr_count(o);
+	}
+}
+
+/* --- the commit --- */
+
+static zone_version_t *new_version(const zone_version_t *old, zone_version_t *part)
+{
+	zone_version_t *nv = zone_version_alloc(0);
+	if (!nv)
+		return NULL;
+	zone_version_t *base = old->base ? old->base : (zone_version_t *)old;
+	nv->base = zone_version_ref(base);
+	nv->nodes = base->nodes;
+	nv->base_count = base->base_count;
+	nv->hash = base->hash;
+	nv->hash_mask = base->hash_mask;
+	nv->ov = part;
+	nv->apex = part->apex;
+	nv->bindings = part->bindings ? zone_bindings_ref(part->bindings) : NULL;
+	return nv;
+}
+
+static int overlay(cow_t *c, const zone_bindings_t *bindings)
+{
+	zone_version_t *part = NULL;
+	int rc = check_removed(c);
+	if (rc == 0)
+		rc = collect_names(c);
+	if (rc == 0 && c->nptrs > zone_overlay_max(c->base->base_count))
+		rc = SD_ELIMIT; /* compact */
+	if (rc == 0)
+		rc = build_part(c, bindings, &part);
+	if (rc < 0)
+		return rc;
+	if (part->apex == NULL || !(c->nv = new_version(c->old, part))) {
+		zone_version_unref(part);
+		return -ENOMEM;
+	}
+	mark_gone(c->nv);
+	if (structural(c))
+		return SD_ELIMIT;
+	link_all(c);
+	zone_version_set_soa(c->nv);
+	count(c);
+	return check_cuts(c);
+}
+
+int zone_overlay_apply(const zone_version_t *old, const zone_changeset_t *cs,
+                       const zone_bindings_t *bindings, zone_version_t **out)
+{
+	*out = NULL;
+	if (!zone_bindings_equal(old->bindings, bindings))
+		return SD_ELIMIT;
+	cow_t c = {.old = old, .base = old->base ? old->base : old, .cs = cs};
+	c.apex = zone_version_apex(old)->owner;
+	int rc = section(cs, false, &c.rem, &c.nrem);
+	if (rc == 0)
+		rc = section(cs, true, &c.add, &c.nadd);
+	if (rc == 0)
+		rc = overlay(&c, bindings);
+	if (rc == 0) {
+		*out = c.nv;
+		c.nv = NULL;
+	}
+	zone_version_unref(c.nv);
+	free(c.ptrs);
+	free(c.names.v);
+	free(c.add);
+	free(c.rem);
+	return rc;
+}

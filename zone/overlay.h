@@ -1,0 +1,54 @@
+/* overlay.h — copy-on-write commits: a change costs what it touches, not what the zone holds.
+ *
+ * A full build (zone_builder_finish) sorts every record of the zone and lays out one arena:
+ * O(N log N) and two copies of the zone for a one-record change. Here a new version is the
+ * older version's arena, shared and untouched (the BASE), seen through a small OVERLAY that
+ * holds every node whose content or existence differs from the base (zone/internal.h):
+ *
+ *   version n+1 = base (shared, reference-counted) + overlay(n+1)
+ *   overlay(n+1) = overlay(n)'s names ∪ the names the change touches, rebuilt whole
+ *
+ * The overlay is a partial version laid out by the same builder (same RRset order, TTL rule,
+ * duplicate removal, policy stamping and per-node rules as a full build); a removed name is a
+ * tombstone. It also holds: every empty non-terminal above a touched name that appears or may
+ * vanish, and the parent of a touched wildcard (the parent's wildcard link changes). Links
+ * stored in base nodes keep pointing into the base; readers re-resolve them by owner through
+ * the overlay (version.h accessors), which costs the answer path one pointer test when the
+ * version has no overlay. Only the touched delegations are checked for glue.
+ *
+ * Why this and not a persistent qp-trie/HAMT: the answer path keeps its flat arena, hash
+ * lookup and direct pointers (the static path stays as fast as it is); the code is the
+ * builder already tested plus a merge. The cost: a commit rebuilds the whole overlay, so the
+ * overlay is bounded — past OVERLAY_MAX(N) = max(1024, 8·sqrt(N)) nodes the commit compacts
+ * (a full build that becomes the next base). With c records per commit, commits cost
+ * O(K log K) for an overlay of K nodes plus an amortised full build every ~K/c commits:
+ * for N = 1M, K ≤ 8000, a few milliseconds each, and a compaction (~1-2 s) every few
+ * thousand single-record commits.
+ *
+ * Changes that move zone cuts or DNAMEs — a node that exists before and after the change and
+ * gains or loses an NS (below the apex) or DNAME RRset — change the NONAUTH/cut/dname of
+ * descendants that live in the base; they are rebuilt in full as well (rare: delegations come
+ * and go with their whole subtree, which is not "exists before and after"). So do changes
+ * whose bindings table differs from the one the old version was built with.
+ *
+ * Control thread. The result is immutable; the base gains a reference and is freed when the
+ * last version built on it goes.
+ */
+#pragma once
+
+#include "contrib/base/compiler.h"
+#include "zone/bindings.h"
+#include "zone/changeset.h"
+#include "zone/version.h"
+
+/* The version cs makes of old, built as an overlay over old's base. The caller has checked
+ * the serials. Returns 0; SD_ESEMANTIC (logged) when a rule fails — a removed record is not
+ * in old, an added one is there already, or a full build's rule fails at a touched node;
+ * SD_ELIMIT (nothing logged) when the change must be built in full instead (see above);
+ * -ENOMEM. */
+int zone_overlay_apply(const zone_version_t *old, const zone_changeset_t *cs,
+                       const zone_bindings_t *bindings, zone_version_t **out)
+    SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* The overlay size past which a commit over a base of base_nodes compacts. */
+size_t zone_overlay_max(size_t base_nodes);
