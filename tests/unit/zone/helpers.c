@@ -33,7 +33,7 @@ static size_t put32(uint8_t *p, uint32_t v)
 	return 4;
 }
 
-static size_t encode(const trr_t *r, uint8_t *rd)
+size_t t_encode(const trr_t *r, uint8_t *rd)
 {
 	size_t n = 0;
 	switch (r->type) {
@@ -45,6 +45,7 @@ static size_t encode(const trr_t *r, uint8_t *rd)
 		return 16;
 	case DNS_TYPE_NS:
 	case DNS_TYPE_CNAME:
+	case DNS_TYPE_DNAME:
 		return put_name(rd, r->data);
 	case DNS_TYPE_MX: {
 		char *end = NULL;
@@ -79,7 +80,7 @@ zone_version_t *t_build(const trr_t *rrs, size_t n)
 		uint8_t owner[DNAME_MAX], rd[512];
 		assert_true(dname_from_str(strcmp(rrs[i].owner, "@") ? rrs[i].owner : T_APEX,
 		                           t_apex(), owner) > 0);
-		size_t len = encode(&rrs[i], rd);
+		size_t len = t_encode(&rrs[i], rd);
 		assert_int_equal(zone_builder_add(b, owner, rrs[i].type, 1, rrs[i].ttl, rd,
 		                                  (uint16_t)len, "test"),
 		                 0);
@@ -97,8 +98,8 @@ static void assert_same_node(const zone_node_t *x, const zone_node_t *y)
 		assert_true(dname_equal(x->owner, y->owner));
 }
 
-static void assert_nodes_equal(const zone_version_t *a, const zone_node_t *x,
-                               const zone_version_t *b, const zone_node_t *y)
+void t_assert_nodes_equal(const zone_version_t *a, const zone_node_t *x, const zone_version_t *b,
+                          const zone_node_t *y)
 {
 	assert_true(dname_equal(x->owner, y->owner));
 	assert_int_equal(x->labels, y->labels);
@@ -138,7 +139,7 @@ void t_assert_versions_equal(const zone_version_t *a, const zone_version_t *b)
 	for (const zone_node_t *x; (x = zone_version_iter_next(&ia)) != NULL; count++) {
 		const zone_node_t *y = zone_version_iter_next(&ib);
 		assert_non_null(y);
-		assert_nodes_equal(a, x, b, y);
+		t_assert_nodes_equal(a, x, b, y);
 		/* every node is found by its owner, as itself */
 		assert_ptr_equal(zone_version_find(a, x->owner, x->owner_len), x);
 		assert_ptr_equal(zone_version_find(b, y->owner, y->owner_len), y);
