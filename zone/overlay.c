@@ -37,7 +37,7 @@ size_t zone_overlay_max(size_t base_nodes)
 	size_t r = 0; /* floor(sqrt(base_nodes)) */
 	while ((r + 1) * (r + 1) <= base_nodes)
 		r++;
-	return 8 * r < 1024 ? 1024 : 8 * r;
+	return 4 * r < 1024 ? 1024 : 4 * r;
 }
 
 static int names_add(names_t *s, const uint8_t *name)
