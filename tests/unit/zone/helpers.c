@@ -90,12 +90,17 @@ zone_version_t *t_build(const trr_t *rrs, size_t n)
 	return v;
 }
 
-/* Two links are equal when both are absent or name the same owner. */
-static void assert_same_node(const zone_node_t *x, const zone_node_t *y)
+/* Two links are equal when both are absent or name the same owner; each must be the very
+ * node its version finds by that owner (not a stale copy a newer node replaced). */
+static void assert_same_node(const zone_version_t *a, const zone_node_t *x, const zone_version_t *b,
+                             const zone_node_t *y)
 {
 	assert_true((x == NULL) == (y == NULL));
-	if (x != NULL)
-		assert_true(dname_equal(x->owner, y->owner));
+	if (x == NULL)
+		return;
+	assert_true(dname_equal(x->owner, y->owner));
+	assert_ptr_equal(zone_version_find(a, x->owner, x->owner_len), x);
+	assert_ptr_equal(zone_version_find(b, y->owner, y->owner_len), y);
 }
 
 void t_assert_nodes_equal(const zone_version_t *a, const zone_node_t *x, const zone_version_t *b,
@@ -105,10 +110,10 @@ void t_assert_nodes_equal(const zone_version_t *a, const zone_node_t *x, const z
 	assert_int_equal(x->labels, y->labels);
 	assert_int_equal(x->flags, y->flags);
 	assert_int_equal(x->rrset_count, y->rrset_count);
-	assert_same_node(zone_node_parent(a, x), zone_node_parent(b, y));
-	assert_same_node(zone_node_cut(a, x), zone_node_cut(b, y));
-	assert_same_node(zone_node_dname(a, x), zone_node_dname(b, y));
-	assert_same_node(zone_node_wildcard(a, x), zone_node_wildcard(b, y));
+	assert_same_node(a, zone_node_parent(a, x), b, zone_node_parent(b, y));
+	assert_same_node(a, zone_node_cut(a, x), b, zone_node_cut(b, y));
+	assert_same_node(a, zone_node_dname(a, x), b, zone_node_dname(b, y));
+	assert_same_node(a, zone_node_wildcard(a, x), b, zone_node_wildcard(b, y));
 	for (uint16_t k = 0; k < x->rrset_count; k++) {
 		const zone_rrset_t *p = &x->rrsets[k], *q = &y->rrsets[k];
 		assert_int_equal(p->type, q->type);
@@ -119,7 +124,8 @@ void t_assert_nodes_equal(const zone_version_t *a, const zone_node_t *x, const z
 		assert_memory_equal(p->rdata, q->rdata, p->rdata_len);
 		assert_true((p->targets == NULL) == (q->targets == NULL));
 		for (uint16_t r = 0; p->targets && r < p->count; r++)
-			assert_same_node(zone_rrset_target(a, p, r), zone_rrset_target(b, q, r));
+			assert_same_node(a, zone_rrset_target(a, p, r), b,
+			                 zone_rrset_target(b, q, r));
 	}
 }
 
