@@ -29,6 +29,8 @@
 #define ZONE_NODE_GONE (1u << 15)
 
 struct zone_version {
+	zone_version_head_t
+	    head;            /* first: head.ov, the overlay (a partial version, owned) or NULL */
 	struct rcu_head rcu; /* for call_rcu in zone_publish */
 	unsigned refs;       /* atomic (__atomic builtins); the last unref frees */
 	uint32_t serial;

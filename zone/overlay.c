@@ -131,7 +131,7 @@ static int touch(cow_t *c, const uint8_t *owner)
 static int collect_names(cow_t *c)
 {
 	int rc = names_add(&c->names, c->apex);
-	const zone_version_t *ov = c->old->ov;
+	const zone_version_t *ov = c->old->head.ov;
 	for (size_t i = 0; rc == 0 && ov && i < ov->base_count; i++) {
 		const zone_node_t *n = &ov->nodes[i];
 		if (!(n->flags & ZONE_NODE_GONE) ||
@@ -247,7 +247,7 @@ static size_t base_after(const zone_version_t *v, const uint8_t *name)
  * are decided already (the caller walks backwards). */
 static bool has_descendant(const zone_version_t *nv, size_t i)
 {
-	const zone_version_t *ov = nv->ov;
+	const zone_version_t *ov = nv->head.ov;
 	const zone_node_t *x = &ov->nodes[i];
 	size_t j = i + 1;
 	while (j < ov->base_count && (ov->nodes[j].flags & ZONE_NODE_GONE))
@@ -265,8 +265,8 @@ static bool has_descendant(const zone_version_t *nv, size_t i)
 
 static void mark_gone(zone_version_t *nv)
 {
-	zone_node_t *nodes = (zone_node_t *)nv->ov->nodes;
-	for (size_t i = nv->ov->base_count; i-- > 1;) {
+	zone_node_t *nodes = (zone_node_t *)nv->head.ov->nodes;
+	for (size_t i = nv->head.ov->base_count; i-- > 1;) {
 		if (nodes[i].rrset_count == 0 && !has_descendant(nv, i))
 			nodes[i].flags |= ZONE_NODE_GONE;
 	}
@@ -275,7 +275,7 @@ static void mark_gone(zone_version_t *nv)
 /* A node that exists before and after and gains or loses a cut or a DNAME. */
 static bool structural(const cow_t *c)
 {
-	const zone_version_t *ov = c->nv->ov;
+	const zone_version_t *ov = c->nv->head.ov;
 	for (size_t i = 0; i < ov->base_count; i++) {
 		const zone_node_t *n = &ov->nodes[i];
 		if (n->flags & ZONE_NODE_GONE)
@@ -289,7 +289,7 @@ static bool structural(const cow_t *c)
 
 static void link_all(cow_t *c)
 {
-	const zone_version_t *ov = c->nv->ov;
+	const zone_version_t *ov = c->nv->head.ov;
 	zone_node_t *nodes = (zone_node_t *)ov->nodes;
 	for (size_t i = 0; i < ov->base_count; i++)
 		if (!(nodes[i].flags & ZONE_NODE_GONE))
@@ -343,7 +343,7 @@ static int cmp_ptr(const void *a, const void *b)
 /* Glue of every delegation a touched name is at or below, each once. */
 static int check_cuts(cow_t *c)
 {
-	const zone_version_t *ov = c->nv->ov;
+	const zone_version_t *ov = c->nv->head.ov;
 	const zone_node_t **cuts = malloc((ov->base_count + 1) * sizeof(*cuts));
 	if (!cuts)
 		return -ENOMEM;
@@ -373,7 +373,7 @@ static size_t rr_count(const zone_node_t *n)
 static void count(cow_t *c)
 {
 	zone_version_t *nv = c->nv;
-	const zone_version_t *ov = nv->ov;
+	const zone_version_t *ov = nv->head.ov;
 	nv->node_count = c->old->node_count;
 	nv->rr_count = c->old->rr_count;
 	for (size_t i = 0; i < ov->base_count; i++) {
@@ -398,7 +398,7 @@ static zone_version_t *new_version(const zone_version_t *old, zone_version_t *pa
 	nv->base_count = base->base_count;
 	nv->hash = base->hash;
 	nv->hash_mask = base->hash_mask;
-	nv->ov = part;
+	nv->head.ov = part;
 	nv->apex = part->apex;
 	nv->bindings = part->bindings ? zone_bindings_ref(part->bindings) : NULL;
 	return nv;

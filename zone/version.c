@@ -60,7 +60,8 @@ size_t zone_version_rr_count(const zone_version_t *v)
 	return v->rr_count;
 }
 
-const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name, size_t len)
+static inline const zone_node_t *arena_find(const zone_version_t *a, const uint8_t *name,
+                                            size_t len)
 {
 	uint32_t i = dname_hash(name, len) & a->hash_mask;
 	for (;;) {
@@ -74,14 +75,19 @@ const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name,
 	}
 }
 
+const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name, size_t len)
+{
+	return arena_find(a, name, len);
+}
+
 const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
 {
-	if (SD_UNLIKELY(v->ov != NULL)) {
-		const zone_node_t *n = zone_arena_find(v->ov, name, len);
+	if (SD_UNLIKELY(v->head.ov != NULL)) {
+		const zone_node_t *n = arena_find(v->head.ov, name, len);
 		if (n)
 			return (n->flags & ZONE_NODE_GONE) ? NULL : n;
 	}
-	return zone_arena_find(v, name, len);
+	return arena_find(v, name, len);
 }
 
 /* Strip labels from the left until a node exists; the apex always does, so the loop ends
@@ -110,53 +116,35 @@ const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *
 
 static bool in_overlay(const zone_version_t *v, const void *p)
 {
-	uintptr_t a = (uintptr_t)v->ov, x = (uintptr_t)p;
-	return x >= a && x < a + v->ov->size;
+	uintptr_t a = (uintptr_t)v->head.ov, x = (uintptr_t)p;
+	return x >= a && x < a + v->head.ov->size;
 }
 
 /* A link stored in a base node, as v sees it: the overlay's node of that owner when there is
- * one (NULL for a tombstone), else the base node itself. */
-static const zone_node_t *relink(const zone_version_t *v, const zone_node_t *from,
-                                 const zone_node_t *p)
+ * one (NULL for a tombstone), else the base node itself. A link stored in an overlay node is
+ * exact. */
+const zone_node_t *zone_node_link_slow(const zone_version_t *v, const zone_node_t *from,
+                                       const zone_node_t *p)
 {
-	if (SD_LIKELY(v->ov == NULL) || p == NULL || in_overlay(v, from))
+	if (v->head.ov == NULL || p == NULL || in_overlay(v, from))
 		return p;
-	const zone_node_t *n = zone_arena_find(v->ov, p->owner, p->owner_len);
+	const zone_node_t *n = arena_find(v->head.ov, p->owner, p->owner_len);
 	if (n == NULL)
 		return p;
 	return (n->flags & ZONE_NODE_GONE) ? NULL : n;
 }
 
-const zone_node_t *zone_node_parent(const zone_version_t *v, const zone_node_t *n)
-{
-	return relink(v, n, n->parent);
-}
-
-const zone_node_t *zone_node_cut(const zone_version_t *v, const zone_node_t *n)
-{
-	return relink(v, n, n->cut);
-}
-
-const zone_node_t *zone_node_dname(const zone_version_t *v, const zone_node_t *n)
-{
-	return relink(v, n, n->dname);
-}
-
 /* A wildcard added under a base node puts that node in the overlay too (overlay.c), so a
- * base node's NULL wildcard stays right. */
-const zone_node_t *zone_node_wildcard(const zone_version_t *v, const zone_node_t *n)
-{
-	return relink(v, n, n->wildcard);
-}
-
-/* A base RRset's NULL target may name a node the overlay added: look its name up there. */
-const zone_node_t *zone_rrset_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
+ * base node's NULL wildcard stays right; a base RRset's NULL target may name a node the
+ * overlay added: look its name up there. */
+const zone_node_t *zone_rrset_target_slow(const zone_version_t *v, const zone_rrset_t *rs,
+                                          uint16_t i)
 {
 	const zone_node_t *t = rs->targets[i];
-	if (SD_LIKELY(v->ov == NULL) || in_overlay(v, rs))
+	if (v->head.ov == NULL || in_overlay(v, rs))
 		return t;
 	if (t != NULL)
-		return relink(v, (const zone_node_t *)(const void *)rs, t);
+		return zone_node_link_slow(v, (const zone_node_t *)(const void *)rs, t);
 	size_t off = zone_rrset_rr_offset(rs, i);
 	size_t skip = rs->type == DNS_TYPE_MX ? 2 : rs->type == DNS_TYPE_SRV ? 6 : 0;
 	uint8_t name[DNAME_MAX];
@@ -164,7 +152,7 @@ const zone_node_t *zone_rrset_target(const zone_version_t *v, const zone_rrset_t
 	size_t len = dname_len(src);
 	memcpy(name, src, len);
 	dname_lower(name);
-	const zone_node_t *n = zone_arena_find(v->ov, name, len);
+	const zone_node_t *n = arena_find(v->head.ov, name, len);
 	return n != NULL && !(n->flags & ZONE_NODE_GONE) ? n : NULL;
 }
 
@@ -182,12 +170,13 @@ const zone_node_t *zone_version_iter_next(zone_version_iter_t *it)
 	const zone_node_t *b = NULL, *o = NULL;
 	for (; it->base < v->base_count; it->base++) {
 		b = &v->nodes[it->base];
-		if (v->ov == NULL || zone_arena_find(v->ov, b->owner, b->owner_len) == NULL)
+		if (v->head.ov == NULL ||
+		    zone_arena_find(v->head.ov, b->owner, b->owner_len) == NULL)
 			break;
 		b = NULL;
 	}
-	for (; v->ov != NULL && it->ov < v->ov->base_count; it->ov++) {
-		o = &v->ov->nodes[it->ov];
+	for (; v->head.ov != NULL && it->ov < v->head.ov->base_count; it->ov++) {
+		o = &v->head.ov->nodes[it->ov];
 		if (!(o->flags & ZONE_NODE_GONE))
 			break;
 		o = NULL;
@@ -235,7 +224,7 @@ void zone_version_unref(zone_version_t *v)
 		return;
 	if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	zone_version_unref(v->ov);
+	zone_version_unref((zone_version_t *)v->head.ov);
 	zone_version_unref(v->base);
 	zone_bindings_unref(v->bindings);
 	free(v);

@@ -109,17 +109,53 @@ const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *nam
 const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
     SD_NONNULL(1, 2, 3);
 
+/* The start of every zone_version_t (zone/internal.h), public only so that the link
+ * accessors below inline their common case — a version without an overlay — to one load and
+ * one test before the stored pointer. Not for any other use. */
+typedef struct zone_version_head {
+	const zone_version_t *ov; /* the overlay, or NULL */
+} zone_version_head_t;
+
 /* The links of node n as version v sees them (n must come from v: a lookup, an iterator or
- * another link). Allocation-free, lock-free; any thread that may read v. */
-const zone_node_t *zone_node_parent(const zone_version_t *v, const zone_node_t *n) SD_NONNULL(1, 2);
-const zone_node_t *zone_node_cut(const zone_version_t *v, const zone_node_t *n) SD_NONNULL(1, 2);
-const zone_node_t *zone_node_dname(const zone_version_t *v, const zone_node_t *n) SD_NONNULL(1, 2);
-const zone_node_t *zone_node_wildcard(const zone_version_t *v, const zone_node_t *n)
-    SD_NONNULL(1, 2);
+ * another link). Allocation-free, lock-free; any thread that may read v. The *_slow
+ * functions are their overlay case. */
+const zone_node_t *zone_node_link_slow(const zone_version_t *v, const zone_node_t *from,
+                                       const zone_node_t *p) SD_NONNULL(1, 2);
+const zone_node_t *zone_rrset_target_slow(const zone_version_t *v, const zone_rrset_t *rs,
+                                          uint16_t i) SD_NONNULL(1, 2);
+
+static inline bool zone_version_plain(const zone_version_t *v)
+{
+	return SD_LIKELY(((const zone_version_head_t *)(const void *)v)->ov == NULL);
+}
+
+static inline const zone_node_t *zone_node_parent(const zone_version_t *v, const zone_node_t *n)
+{
+	return zone_version_plain(v) ? n->parent : zone_node_link_slow(v, n, n->parent);
+}
+
+static inline const zone_node_t *zone_node_cut(const zone_version_t *v, const zone_node_t *n)
+{
+	return zone_version_plain(v) ? n->cut : zone_node_link_slow(v, n, n->cut);
+}
+
+static inline const zone_node_t *zone_node_dname(const zone_version_t *v, const zone_node_t *n)
+{
+	return zone_version_plain(v) ? n->dname : zone_node_link_slow(v, n, n->dname);
+}
+
+static inline const zone_node_t *zone_node_wildcard(const zone_version_t *v, const zone_node_t *n)
+{
+	return zone_version_plain(v) ? n->wildcard : zone_node_link_slow(v, n, n->wildcard);
+}
+
 /* The in-zone node named by record i of an NS/MX/SRV RRset rs of v (rs->targets != NULL,
  * i < rs->count), or NULL. */
-const zone_node_t *zone_rrset_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
-    SD_NONNULL(1, 2);
+static inline const zone_node_t *zone_rrset_target(const zone_version_t *v, const zone_rrset_t *rs,
+                                                   uint16_t i)
+{
+	return zone_version_plain(v) ? rs->targets[i] : zone_rrset_target_slow(v, rs, i);
+}
 
 /* RRset of a type at a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type) SD_NONNULL(1);

@@ -208,7 +208,7 @@ static void test_answers_match(void **state)
 		if (zone_changeset_apply_full(orig, down, NULL, &base) == 0) {
 			assert_int_equal(zone_changeset_apply(base, up, NULL, &cow), 0);
 			assert_int_equal(zone_changeset_apply_full(base, up, NULL, &full), 0);
-			assert_non_null(cow->ov);
+			assert_non_null(cow->head.ov);
 			assert_ptr_equal(cow->base, base);
 			zone_version_unref(base);
 			served_t a, b;

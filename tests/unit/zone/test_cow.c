@@ -270,10 +270,10 @@ static void run_chain(uint64_t seed, const zone_bindings_t *bindings, unsigned s
 			failed++;
 			continue;
 		}
-		assert_null(nf->ov);
+		assert_null(nf->head.ov);
 		assert_same(ni, nf);
 		ok++;
-		shared += ni->ov != NULL;
+		shared += ni->head.ov != NULL;
 		/* the old versions go first: the new ones keep what they share alive */
 		zone_version_unref(inc);
 		zone_version_unref(full);
@@ -328,8 +328,8 @@ static void test_shares_base(void **state)
 	zone_version_t *nv = NULL;
 	assert_int_equal(zone_changeset_apply(v, cs, NULL, &nv), 0);
 	assert_ptr_equal(nv->base, v);
-	assert_non_null(nv->ov);
-	assert_int_equal(nv->ov->base_count, 3); /* apex, new (empty non-terminal), q.new */
+	assert_non_null(nv->head.ov);
+	assert_int_equal(nv->head.ov->base_count, 3); /* apex, new (empty non-terminal), q.new */
 	assert_int_equal(zone_version_node_count(nv), zone_version_node_count(v) + 2);
 	assert_int_equal(zone_version_rr_count(nv), zone_version_rr_count(v) + 1);
 	zone_version_t *ref = NULL;
