@@ -104,9 +104,9 @@ int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
 
 /* Build the version that cs makes of old: every record of old minus the removed ones plus the
  * added ones, with SOA(to). The cost follows the change, not the zone: the new version shares
- * old's arena and holds only the touched nodes (zone/overlay.h), falling back to a full build
- * when the change moves zone cuts or DNAMEs, changes the bindings, or the overlay is due for
- * compaction. Either way the same rules as zone_builder_finish() hold. Fails with SD_ESEMANTIC (logged) when
+ * old's arena and holds only the touched nodes (zone/overlay.h); a change that moves zone cuts
+ * or DNAMEs, or an overlay past its bound, compacts into one arena in O(N) without a sort;
+ * different bindings build in full. Either way the same rules as zone_builder_finish() hold. Fails with SD_ESEMANTIC (logged) when
  * old's serial is not cs's from-serial, a removed record is not in old, or an added record
  * is there already; errors of zone_builder_finish() are passed on. bindings (may be NULL)
  * are the zone's policy bindings, stamped as zone_builder_new() says. Control thread. */

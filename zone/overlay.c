@@ -385,6 +385,137 @@ static void count(cow_t *c)
 	}
 }
 
+/* --- compaction ---
+ *
+ * The merged version copied into one new arena in canonical order (the iterator's order, so
+ * nothing is sorted), every node relinked from scratch and every delegation's glue checked:
+ * O(N) and what a full build would make of the same records — the per-node rules were
+ * checked by the partial build already. It also serves changes that move cuts or DNAMEs,
+ * since the links of every node are recomputed.
+ */
+
+typedef struct sizes {
+	size_t nodes, rrsets, targets, owners, rdata, hash_cap;
+	size_t off_rrsets, off_targets, off_hash, off_owners, off_rdata, total;
+} sizes_t;
+
+static size_t align16(size_t x)
+{
+	return (x + 15) & ~(size_t)15;
+}
+
+static bool has_targets(uint16_t type)
+{
+	return type == DNS_TYPE_NS || type == DNS_TYPE_MX || type == DNS_TYPE_SRV;
+}
+
+static sizes_t measure(const zone_version_t *v)
+{
+	sizes_t z = {0};
+	zone_version_iter_t it;
+	zone_version_iter_init(v, &it);
+	for (const zone_node_t *n; (n = zone_version_iter_next(&it)) != NULL;) {
+		z.nodes++;
+		z.owners += n->owner_len;
+		z.rrsets += n->rrset_count;
+		for (uint16_t k = 0; k < n->rrset_count; k++) {
+			z.rdata += n->rrsets[k].rdata_len;
+			if (has_targets(n->rrsets[k].type))
+				z.targets += n->rrsets[k].count;
+		}
+	}
+	z.hash_cap = 16;
+	while (z.hash_cap < z.nodes * 2)
+		z.hash_cap *= 2;
+	z.off_rrsets = align16(z.nodes * sizeof(zone_node_t));
+	z.off_targets = z.off_rrsets + align16(z.rrsets * sizeof(zone_rrset_t));
+	z.off_hash = z.off_targets + align16(z.targets * sizeof(zone_node_t *));
+	z.off_owners = z.off_hash + align16(z.hash_cap * sizeof(uint32_t));
+	z.off_rdata = z.off_owners + align16(z.owners);
+	z.total = z.off_rdata + align16(z.rdata);
+	return z;
+}
+
+/* Node n of the merged version into slot i of the new arena, RRsets and RDATA after the ones
+ * written so far (cursors advanced); links are left for zone_node_link. */
+static void copy_node(zone_version_t *v, size_t i, const zone_node_t *n, zone_rrset_t **rs,
+                      const zone_node_t ***tg, uint8_t **own, uint8_t **rd)
+{
+	zone_node_t *d = (zone_node_t *)&v->nodes[i];
+	uint32_t *hash = (uint32_t *)v->hash;
+	*d = (zone_node_t){.owner = *own,
+	                   .owner_len = n->owner_len,
+	                   .labels = n->labels,
+	                   .flags = n->flags & (uint16_t) ~(ZONE_NODE_NONAUTH | ZONE_NODE_GONE),
+	                   .rrset_count = n->rrset_count,
+	                   .rrsets = *rs};
+	memcpy(*own, n->owner, n->owner_len);
+	*own += n->owner_len;
+	for (uint16_t k = 0; k < n->rrset_count; k++, (*rs)++) {
+		**rs = n->rrsets[k];
+		(*rs)->rdata = *rd;
+		memcpy(*rd, n->rrsets[k].rdata, n->rrsets[k].rdata_len);
+		*rd += n->rrsets[k].rdata_len;
+		(*rs)->targets = NULL;
+		if (has_targets((*rs)->type)) {
+			(*rs)->targets = *tg;
+			*tg += (*rs)->count;
+		}
+	}
+	uint32_t h = dname_hash(d->owner, d->owner_len) & v->hash_mask;
+	while (hash[h] != 0)
+		h = (h + 1) & v->hash_mask;
+	hash[h] = (uint32_t)i + 1;
+}
+
+/* Glue of every delegation that is not itself below a cut (what check_tree does). */
+static int check_all_glue(const zone_version_t *v)
+{
+	int rc = 0;
+	for (size_t i = 0; i < v->base_count; i++) {
+		const zone_node_t *n = &v->nodes[i];
+		if ((n->flags & ZONE_NODE_DELEG) && !(n->flags & ZONE_NODE_NONAUTH) &&
+		    check_glue(v, n) < 0)
+			rc = SD_ESEMANTIC;
+	}
+	return rc;
+}
+
+static int compact(const zone_version_t *from, zone_version_t **out)
+{
+	sizes_t z = measure(from);
+	zone_version_t *v = zone_version_alloc(z.total);
+	if (!v)
+		return -ENOMEM;
+	uint8_t *a = zone_version_arena(v);
+	zone_rrset_t *rs = (zone_rrset_t *)(a + z.off_rrsets);
+	const zone_node_t **tg = (const zone_node_t **)(a + z.off_targets);
+	uint8_t *own = a + z.off_owners, *rd = a + z.off_rdata;
+	v->nodes = (const zone_node_t *)a;
+	v->node_count = v->base_count = z.nodes;
+	v->rr_count = from->rr_count;
+	v->hash = (const uint32_t *)(a + z.off_hash);
+	v->hash_mask = (uint32_t)(z.hash_cap - 1);
+	memset(a + z.off_hash, 0, z.hash_cap * sizeof(uint32_t));
+	zone_version_iter_t it;
+	zone_version_iter_init(from, &it);
+	size_t i = 0;
+	for (const zone_node_t *n; (n = zone_version_iter_next(&it)) != NULL; i++)
+		copy_node(v, i, n, &rs, &tg, &own, &rd);
+	v->apex = v->nodes;
+	v->bindings = from->bindings ? zone_bindings_ref(from->bindings) : NULL;
+	for (i = 0; i < v->base_count; i++)
+		zone_node_link(v, (zone_node_t *)&v->nodes[i], i == 0);
+	zone_version_set_soa(v);
+	int rc = check_all_glue(v);
+	if (rc < 0) {
+		zone_version_unref(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
 /* --- the commit --- */
 
 static zone_version_t *new_version(const zone_version_t *old, zone_version_t *part)
@@ -410,8 +541,6 @@ static int overlay(cow_t *c, const zone_bindings_t *bindings)
 	int rc = check_removed(c);
 	if (rc == 0)
 		rc = collect_names(c);
-	if (rc == 0 && c->nptrs > zone_overlay_max(c->base->base_count))
-		rc = SD_ELIMIT; /* compact */
 	if (rc == 0)
 		rc = build_part(c, bindings, &part);
 	if (rc < 0)
@@ -421,12 +550,20 @@ static int overlay(cow_t *c, const zone_bindings_t *bindings)
 		return -ENOMEM;
 	}
 	mark_gone(c->nv);
-	if (structural(c))
-		return SD_ELIMIT;
-	link_all(c);
+	bool full = structural(c);
+	if (!full)
+		link_all(c);
 	zone_version_set_soa(c->nv);
 	count(c);
-	return check_cuts(c);
+	if (!full && c->nptrs <= zone_overlay_max(c->base->base_count))
+		return check_cuts(c);
+	/* the links of base nodes change (cuts or DNAMEs moved), or the overlay is due for
+	 * compaction: one arena again */
+	zone_version_t *v = NULL;
+	rc = compact(c->nv, &v);
+	zone_version_unref(c->nv);
+	c->nv = v;
+	return rc;
 }
 
 int zone_overlay_apply(const zone_version_t *old, const zone_changeset_t *cs,

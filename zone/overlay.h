@@ -17,20 +17,23 @@
  * version has no overlay. Only the touched delegations are checked for glue.
  *
  * Why this and not a persistent qp-trie/HAMT: the answer path keeps its flat arena, hash
- * lookup and direct pointers (the static path stays as fast as it is); the code is the
- * builder already tested plus a merge. The cost: a commit rebuilds the whole overlay, so the
- * overlay is bounded — past OVERLAY_MAX(N) = max(1024, 4·sqrt(N)) nodes the commit compacts
- * (a full build that becomes the next base). With c records per commit, commits cost
- * O(K log K) for an overlay of K nodes plus an amortised full build every ~K/c commits; the
- * bound balances the two (mean cost ~ K/2 + N log N / K per node work). For N = 1M, K ≤ 4000:
- * 0.03 ms for the first change, a few ms as the overlay fills (contrib/bench/commit_bench.c),
- * and a compaction (a full build, ~1.5 s) every ~4000 single-record commits.
+ * lookup and direct pointers (the static path stays as fast as it is: the link accessors
+ * inline to one more test); the code is the builder already tested plus a merge. The cost: a
+ * commit rebuilds the whole overlay, so the overlay is bounded — past OVERLAY_MAX(N) =
+ * max(1024, 4·sqrt(N)) nodes the commit COMPACTS: the merged version is copied into one new
+ * arena in canonical order (no sort: base and overlay are both ordered), every node relinked,
+ * every delegation's glue checked — O(N), and it becomes the next base. With c records per
+ * commit, commits cost O(K log K) for an overlay of K nodes plus an amortised compaction
+ * every ~K/c commits; the bound balances the two. Measured on 1M records
+ * (contrib/bench/commit_bench.c): 0.03 ms for the first change, a few ms as the overlay
+ * fills, a compaction every ~4000 single-record commits.
  *
  * Changes that move zone cuts or DNAMEs — a node that exists before and after the change and
- * gains or loses an NS (below the apex) or DNAME RRset — change the NONAUTH/cut/dname of
- * descendants that live in the base; they are rebuilt in full as well (rare: delegations come
- * and go with their whole subtree, which is not "exists before and after"). So do changes
- * whose bindings table differs from the one the old version was built with.
+ * gains or loses an NS (below the apex) or DNAME RRset — change the NONAUTH/cut/dname links
+ * of descendants that live in the base, so they compact at once (the per-node rules were
+ * checked by the overlay build, the links are all recomputed). A change whose bindings table
+ * differs from the one the old version was built with is refused here (SD_ELIMIT): the
+ * caller builds it in full, since every bound RRset of the base may change.
  *
  * Control thread. The result is immutable; the base gains a reference and is freed when the
  * last version built on it goes.
@@ -45,7 +48,7 @@
 /* The version cs makes of old, built as an overlay over old's base. The caller has checked
  * the serials. Returns 0; SD_ESEMANTIC (logged) when a rule fails — a removed record is not
  * in old, an added one is there already, or a full build's rule fails at a touched node;
- * SD_ELIMIT (nothing logged) when the change must be built in full instead (see above);
+ * SD_ELIMIT (nothing logged) when the bindings differ and the change must be built in full;
  * -ENOMEM. */
 int zone_overlay_apply(const zone_version_t *old, const zone_changeset_t *cs,
                        const zone_bindings_t *bindings, zone_version_t **out)
