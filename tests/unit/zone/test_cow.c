@@ -346,6 +346,55 @@ static void quiet(log_level_t level, const char *line, void *data)
 	(void)level, (void)line, (void)data;
 }
 
+/* Many new names, a few per commit: the overlay grows to its bound, then the commit compacts
+ * into one arena (no base, no overlay) that equals the full build, and the next commits
+ * start a new overlay over it. */
+static void test_compaction(void **state)
+{
+	(void)state;
+	zone_version_t *inc = build_start(NULL), *full = build_start(NULL);
+	unsigned compactions = 0, step = 0;
+	for (; compactions < 1 || inc->head.ov == NULL; step++) {
+		zone_changeset_t *cs = NULL;
+		assert_int_equal(zone_changeset_new(&cs), 0);
+		wrr_t from, to;
+		soa_rr(inc, &from);
+		soa_rr(inc, &to);
+		uint8_t *serial = to.rdata + to.rr.rdlen - 20;
+		uint32_t s = zone_version_serial(inc) + 1;
+		serial[0] = (uint8_t)(s >> 24), serial[1] = (uint8_t)(s >> 16);
+		serial[2] = (uint8_t)(s >> 8), serial[3] = (uint8_t)s;
+		assert_int_equal(zone_changeset_set_soa(cs, &from.rr, &to.rr), 0);
+		for (unsigned k = 0; k < 4; k++) {
+			char owner[32];
+			wrr_t w;
+			snprintf(owner, sizeof(owner), "n%u.g%u", step * 4 + k, step % 7);
+			wire(&(trr_t){owner, DNS_TYPE_TXT, 0, "x"}, 300, &w);
+			assert_int_equal(zone_changeset_add(cs, &w.rr), 0);
+		}
+		zone_version_t *ni = NULL, *nf = NULL;
+		assert_int_equal(zone_changeset_apply(inc, cs, NULL, &ni), 0);
+		assert_int_equal(zone_changeset_apply_full(full, cs, NULL, &nf), 0);
+		zone_changeset_free(cs);
+		bool compacted = inc->head.ov != NULL && ni->head.ov == NULL;
+		if (compacted) {
+			assert_null(ni->base);
+			compactions++;
+		}
+		if (compacted || step % 64 == 0)
+			assert_same(ni, nf);
+		zone_version_unref(inc);
+		zone_version_unref(full);
+		inc = ni;
+		full = nf;
+		assert_true(step < 1000);
+	}
+	assert_true(step > 200); /* 4 names a commit, a bound of 1024 overlay nodes */
+	assert_same(inc, full);
+	zone_version_unref(inc);
+	zone_version_unref(full);
+}
+
 int main(void)
 {
 	log_set_hook(quiet, NULL); /* the failing steps log their errors */
@@ -353,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_shares_base),
 	    cmocka_unit_test(test_random_plain),
 	    cmocka_unit_test(test_random_bindings),
+	    cmocka_unit_test(test_compaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
