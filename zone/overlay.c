@@ -9,6 +9,7 @@
 #include "zone/overlay.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "dns/rdata.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -404,11 +405,6 @@ static size_t align16(size_t x)
 	return (x + 15) & ~(size_t)15;
 }
 
-static bool has_targets(uint16_t type)
-{
-	return type == DNS_TYPE_NS || type == DNS_TYPE_MX || type == DNS_TYPE_SRV;
-}
-
 static sizes_t measure(const zone_version_t *v)
 {
 	sizes_t z = {0};
@@ -420,7 +416,7 @@ static sizes_t measure(const zone_version_t *v)
 		z.rrsets += n->rrset_count;
 		for (uint16_t k = 0; k < n->rrset_count; k++) {
 			z.rdata += n->rrsets[k].rdata_len;
-			if (has_targets(n->rrsets[k].type))
+			if (dns_rdata_has_target(n->rrsets[k].type))
 				z.targets += n->rrsets[k].count;
 		}
 	}
@@ -457,7 +453,7 @@ static void copy_node(zone_version_t *v, size_t i, const zone_node_t *n, zone_rr
 		memcpy(*rd, n->rrsets[k].rdata, n->rrsets[k].rdata_len);
 		*rd += n->rrsets[k].rdata_len;
 		(*rs)->targets = NULL;
-		if (has_targets((*rs)->type)) {
+		if (dns_rdata_has_target((*rs)->type)) {
 			(*rs)->targets = *tg;
 			*tg += (*rs)->count;
 		}

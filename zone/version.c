@@ -5,6 +5,7 @@
 #include "zone/internal.h"
 #include "zone/version.h"
 #include "contrib/base/err.h"
+#include "dns/rdata.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,9 +147,8 @@ const zone_node_t *zone_rrset_target_slow(const zone_version_t *v, const zone_rr
 	if (t != NULL)
 		return zone_node_link_slow(v, (const zone_node_t *)(const void *)rs, t);
 	size_t off = zone_rrset_rr_offset(rs, i);
-	size_t skip = rs->type == DNS_TYPE_MX ? 2 : rs->type == DNS_TYPE_SRV ? 6 : 0;
 	uint8_t name[DNAME_MAX];
-	const uint8_t *src = rs->rdata + off + 2 + skip;
+	const uint8_t *src = dns_rdata_target(rs->type, rs->rdata + off + 2);
 	size_t len = dname_len(src);
 	memcpy(name, src, len);
 	dname_lower(name);
