@@ -37,6 +37,7 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
 #include "dns/name.h"
+#include "dns/proto.h"
 
 /* A compression table. Owned by whoever calls dns_comp_init; reused message after message. */
 typedef struct dns_comp {
@@ -56,14 +57,6 @@ void dns_comp_fini(dns_comp_t *c);
 enum {
 	DNS_MSG_EXACT = 1u << 0, /* compression matches byte for byte (case included) */
 };
-
-/* Section indexes, as the header's count words are ordered (RFC 1035 4.1.1). */
-typedef enum dns_section {
-	DNS_SEC_QD = 0,
-	DNS_SEC_AN = 1,
-	DNS_SEC_NS = 2,
-	DNS_SEC_AR = 3,
-} dns_section_t;
 
 typedef struct dns_msg {
 	uint8_t *buf;

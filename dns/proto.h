@@ -9,6 +9,16 @@
 /* Size of the fixed message header (RFC 1035 4.1.1). */
 #define DNS_HEADER_LEN 12
 
+/* Section indexes, as the header's count words are ordered (RFC 1035 4.1.1); DNS_SEC_END
+ * is past the last (the section reader, dns/rr.h, has read every counted entry). */
+typedef enum dns_section {
+	DNS_SEC_QD = 0,
+	DNS_SEC_AN = 1,
+	DNS_SEC_NS = 2,
+	DNS_SEC_AR = 3,
+	DNS_SEC_END = 4,
+} dns_section_t;
+
 /* Header flag bits in the 16-bit flags word (RFC 1035 4.1.1, RFC 4035 3.2 for AD/CD). */
 enum {
 	DNS_FLAG_QR = 0x8000,
