@@ -3,118 +3,157 @@
 
 #include <string.h>
 
-#include "contrib/base/err.h"
 #include "contrib/base/bytes.h"
+#include "contrib/base/err.h"
 #include "dns/name.h"
-#include "zone/version.h"
 
 /* The question name must be uncompressed: nothing precedes it that a pointer could name
  * except the header, and it is echoed byte for byte. */
-static int parse_question(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
+static int parse_question(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 {
-	size_t nl = dname_len_bounded(req + *pos, len - *pos);
-	if (nl == 0 || len - *pos - nl < 4)
+	if (dname_len_bounded(req + rr->owner, rr->owner_len) != rr->owner_len)
 		return SD_EPARSE;
-	memcpy(q->qname, req + *pos, nl);
-	q->qname_len = (uint8_t)nl;
-	q->qtype = be16_get(req + *pos + nl);
-	q->qclass = be16_get(req + *pos + nl + 2);
-	q->question_len = nl + 4;
+	memcpy(q->qname, req + rr->owner, rr->owner_len);
+	q->qname_len = (uint8_t)rr->owner_len;
+	q->qtype = rr->type;
+	q->qclass = rr->rclass;
+	q->question_len = rr->owner_len + 4;
 	q->has_question = true;
-	*pos += nl + 4;
+	return 0;
+}
+
+/* ECS (RFC 7871 6): FAMILY 1 or 2, SOURCE PREFIX-LENGTH within the family, exactly
+ * ceil(source / 8) address bytes, no bit set past the prefix. */
+static int parse_ecs(const uint8_t *opt, size_t olen, srv_query_t *q)
+{
+	if (olen < 4)
+		return SD_EPARSE;
+	uint16_t family = be16_get(opt);
+	unsigned source = opt[2], max = family == SRV_ECS_IPV4 ? 32 : 128;
+	if ((family != SRV_ECS_IPV4 && family != SRV_ECS_IPV6) || source > max)
+		return SD_EPARSE;
+	size_t alen = (source + 7) / 8;
+	if (olen - 4 != alen)
+		return SD_EPARSE;
+	if (source % 8 != 0 && (opt[4 + alen - 1] & (0xff >> (source % 8))) != 0)
+		return SD_EPARSE;
+	q->has_ecs = true;
+	q->ecs_family = family;
+	q->ecs_source = (uint8_t)source;
+	q->ecs_scope = opt[3];
+	memset(q->ecs_addr, 0, sizeof(q->ecs_addr));
+	memcpy(q->ecs_addr, opt + 4, alen);
 	return 0;
 }
 
 /* OPT RDATA is a sequence of {code, length, data} that must fill it exactly (RFC 6891 6.1.2).
- * Unknown options are ignored. */
-static bool opt_options_valid(const uint8_t *rdata, size_t rdlen)
+ * Unknown options are ignored; the first ECS option is read (*ecs_bad when it is malformed:
+ * the OPT itself stands, so the FORMERR still carries one). */
+static int parse_opt_options(const uint8_t *rdata, size_t rdlen, srv_query_t *q, bool *ecs_bad)
 {
 	size_t i = 0;
+	bool ecs_seen = false;
 	while (i < rdlen) {
 		if (rdlen - i < 4)
-			return false;
+			return SD_EPARSE;
+		uint16_t code = be16_get(rdata + i);
 		size_t olen = be16_get(rdata + i + 2);
 		if (rdlen - i - 4 < olen)
-			return false;
+			return SD_EPARSE;
+		if (code == DNS_EDNS_ECS && !ecs_seen) {
+			ecs_seen = true;
+			if (parse_ecs(rdata + i + 4, olen, q) < 0)
+				*ecs_bad = true;
+		}
 		i += 4 + olen;
 	}
-	return true;
+	return 0;
 }
 
-static void parse_opt(const uint8_t *rr, bool root, const uint8_t *rdata, size_t rdlen,
-                      srv_query_t *q)
+static void parse_opt(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 {
 	if (q->has_opt) { /* RFC 6891 6.1.1: more than one OPT is a FORMERR */
 		q->malformed = true;
 		return;
 	}
-	if (!root || !opt_options_valid(rdata, rdlen)) {
+	bool ecs_bad = false;
+	if (!dns_rr_owner_is_root(rr) ||
+	    parse_opt_options(req + rr->rdata, rr->rdlength, q, &ecs_bad) < 0) {
+		q->has_ecs = false;
 		q->malformed = true;
 		return;
 	}
-	uint32_t ttl = be32_get(rr + 4);
+	if (ecs_bad) { /* RFC 7871 6: FORMERR */
+		q->has_ecs = false;
+		q->malformed = true;
+	}
 	q->has_opt = true;
-	q->opt_payload = be16_get(rr + 2);
-	q->opt_version = (uint8_t)(ttl >> 16);
-	q->opt_do = (ttl & 0x8000) != 0;
+	q->opt_payload = rr->rclass;
+	q->opt_version = (uint8_t)(rr->ttl >> 16);
+	q->opt_do = (rr->ttl & 0x8000) != 0;
 }
 
-/* Walk one RR at *pos; in the additional section hand OPT to parse_opt. */
-static int parse_rr(const uint8_t *req, size_t len, size_t *pos, bool additional, srv_query_t *q)
+/* RFC 1995 3: the authority section of an IXFR query holds the client's SOA. Its RDATA may
+ * use compression, so the serial is found from the end: it is the first of the 20 bytes of
+ * 32-bit fields that close the RDATA. */
+static void parse_ixfr_soa(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 {
-	bool root = *pos < len && req[*pos] == 0;
-	size_t end = *pos;
-	if (dname_skip(req, len, &end) < 0 || len - end < 10)
-		return SD_EPARSE;
-	size_t nl = end - *pos;
-	const uint8_t *rr = req + *pos + nl; /* type, class, ttl, rdlength */
-	size_t rdlen = be16_get(rr + 8);
-	if (len - *pos - nl - 10 < rdlen)
-		return SD_EPARSE;
-	*pos += nl + 10 + rdlen;
-	if (!additional)
-		return 0;
-	uint16_t type = be16_get(rr);
-	if (type == DNS_TYPE_OPT)
-		parse_opt(rr, root, rr + 10, rdlen, q);
-	else if (type == DNS_TYPE_TSIG)
+	if (q->has_ixfr_serial || rr->type != DNS_TYPE_SOA || rr->rdlength < 22)
+		return;
+	q->ixfr_serial = be32_get(req + dns_rr_end(rr) - 20);
+	q->has_ixfr_serial = true;
+}
+
+/* One record of the answer, authority or additional section. */
+static void parse_rr(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
+{
+	if (q->tsig_at_end) /* RFC 8945 5.1: the TSIG must be the last record */
+		q->tsig_at_end = false;
+	if (rr->section == DNS_SEC_NS && q->qtype == DNS_TYPE_IXFR)
+		parse_ixfr_soa(req, rr, q);
+	if (rr->section != DNS_SEC_AR)
+		return;
+	if (rr->type == DNS_TYPE_OPT) {
+		parse_opt(req, rr, q);
+	} else if (rr->type == DNS_TYPE_TSIG) {
+		q->tsig_at_end = !q->has_tsig;
 		q->has_tsig = true;
-	else
+		q->tsig = *rr;
+	} else {
 		q->malformed = true;
-	return 0;
+	}
 }
 
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 {
-	if (len < DNS_HEADER_LEN)
-		return SD_EPARSE;
 	memset(q, 0, sizeof(*q));
+	dns_rr_iter_t it;
+	if (dns_rr_iter_init(&it, req, len) < 0)
+		return SD_EPARSE;
 	q->id = be16_get(req);
 	q->flags = be16_get(req + 2);
 	q->opcode = (uint8_t)((q->flags >> 11) & 0xf);
-	q->qdcount = be16_get(req + 4);
-	q->ancount = be16_get(req + 6);
-	q->nscount = be16_get(req + 8);
-	q->arcount = be16_get(req + 10);
-
-	size_t pos = DNS_HEADER_LEN;
+	q->qdcount = it.count[DNS_SEC_QD];
+	q->ancount = it.count[DNS_SEC_AN];
+	q->nscount = it.count[DNS_SEC_NS];
+	q->arcount = it.count[DNS_SEC_AR];
 	if (q->qdcount != 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
 		q->malformed = true;
 		return 0;
 	}
-	if (parse_question(req, len, &pos, q) < 0) {
-		q->malformed = true;
-		return 0;
+	dns_rr_t rr;
+	int rc;
+	while ((rc = dns_rr_iter_next(&it, &rr)) == 0) {
+		if (rr.section == DNS_SEC_QD)
+			rc = parse_question(req, &rr, q);
+		else
+			parse_rr(req, &rr, q);
+		if (rc < 0)
+			break;
 	}
-	unsigned total = (unsigned)q->ancount + q->nscount + q->arcount;
-	for (unsigned i = 0; i < total; i++) {
-		bool additional = i >= (unsigned)q->ancount + q->nscount;
-		if (parse_rr(req, len, &pos, additional, q) < 0) {
-			q->malformed = true;
-			return 0;
-		}
-	}
-	if (pos != len) /* trailing garbage */
+	if (rc != SD_ENOTFOUND || dns_rr_iter_pos(&it) != len) /* malformed, or trailing bytes */
 		q->malformed = true;
+	if (q->malformed)
+		q->tsig_at_end = false;
 	return 0;
 }

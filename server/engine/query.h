@@ -1,12 +1,14 @@
-/* query.h — parsing a request message by hand, bounds-checked, without allocation.
+/* query.h — parsing a request message, bounds-checked, without allocation.
  *
  * The parser never fails on a message that has a 12-byte header: it records what it could
- * read (question, OPT) and whether anything was malformed, and the answer path decides the
- * response (FORMERR carries the question when it parsed and an OPT when the query's parsed).
+ * read (question, OPT and its ECS option, the TSIG RR's place, an IXFR query's serial) and
+ * whether anything was malformed, and the answer path decides the response (FORMERR carries
+ * the question when it parsed and an OPT when the query's parsed). Sections are walked with
+ * the one message reader, dns/rr.h.
  *
  *   [header][question (uncompressed name, type, class)][answer RRs][authority RRs][additional]
- *                                                                     └ OPT (one, root owner)
- *                                                                     └ TSIG (ignored for now)
+ *                                                        IXFR: client SOA ┘  OPT (one, root) ┘
+ *                                                                            TSIG (last) ┘
  * Pure; thread-safe.
  */
 #pragma once
@@ -18,6 +20,13 @@
 #include "contrib/base/compiler.h"
 #include "dns/name.h"
 #include "dns/proto.h"
+#include "dns/rr.h"
+
+/* ECS FAMILY values (RFC 7871 6, the IANA address family numbers). */
+enum {
+	SRV_ECS_IPV4 = 1,
+	SRV_ECS_IPV6 = 2,
+};
 
 typedef struct srv_query {
 	uint16_t id;
@@ -38,12 +47,31 @@ typedef struct srv_query {
 	uint8_t opt_version;
 	bool opt_do;
 
-	/* A TSIG RR in the additional section (verified by server/xfr/serve.c, RFC 8945). */
+	/* The OPT's first EDNS Client Subnet option (RFC 7871 6), when it is well formed; a
+	 * malformed one makes the message malformed (RFC 7871 6: a server "SHOULD
+	 * return FORMERR"). Later ECS options in the same OPT are ignored. The address holds
+	 * the source prefix's bits, the rest zero; scope is kept as sent (0 in a proper query). */
+	bool has_ecs;
+	uint16_t ecs_family; /* SRV_ECS_IPV4 or SRV_ECS_IPV6 */
+	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
+	uint8_t ecs_scope;   /* SCOPE PREFIX-LENGTH */
+	uint8_t ecs_addr[16];
+
+	/* A TSIG RR in the additional section (verified by server/xfr, RFC 8945). tsig_at_end:
+	 * it is the only TSIG and the message's last RR, ending the message (RFC 8945 5.1), and
+	 * tsig is where it lies; otherwise the signed request is malformed. */
 	bool has_tsig;
+	bool tsig_at_end;
+	dns_rr_t tsig;
+
+	/* An IXFR query's client serial: the SOA in its authority section (RFC 1995 3). */
+	bool has_ixfr_serial;
+	uint32_t ixfr_serial;
 
 	/* Anything that makes the message a FORMERR: a malformed or truncated section, a second
-	 * OPT, an OPT not owned by the root, additional records other than OPT/TSIG, trailing
-	 * bytes. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode decides). */
+	 * OPT, an OPT not owned by the root, a malformed ECS option, additional records other
+	 * than OPT/TSIG, trailing bytes. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
+	 * decides). */
 	bool malformed;
 } srv_query_t;
 
