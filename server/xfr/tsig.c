@@ -12,6 +12,7 @@
 
 #include "contrib/base/err.h"
 #include "dns/msg.h"
+#include "dns/rr.h"
 
 #define OTHER_TIME   6 /* BADTIME other data: 48-bit server time */
 #define MAC_MIN_OCTS 10
@@ -66,19 +67,6 @@ static uint64_t rd48(const uint8_t *p)
 	return (uint64_t)be16_get(p) << 32 | (uint64_t)be16_get(p + 2) << 16 | be16_get(p + 4);
 }
 
-/* Skip one RR at *pos; returns its type in *type. */
-static int skip_rr(const uint8_t *msg, size_t len, size_t *pos, uint16_t *type)
-{
-	if (dname_skip(msg, len, pos) < 0 || *pos + 10 > len)
-		return SD_EPARSE;
-	*type = be16_get(msg + *pos);
-	size_t end = *pos + 10 + be16_get(msg + *pos + 8);
-	if (end > len)
-		return SD_EPARSE;
-	*pos = end;
-	return 0;
-}
-
 /* Parse the TSIG RDATA in msg[pos..end). */
 static int parse_tsig_rdata(const uint8_t *msg, size_t len, size_t pos, size_t end, tsig_rr_t *rr)
 {
@@ -106,47 +94,43 @@ static int parse_tsig_rdata(const uint8_t *msg, size_t len, size_t pos, size_t e
 	return 0;
 }
 
+/* Decode the TSIG RR framed by at (type TSIG, the message's last record): owner, class ANY,
+ * RDATA that ends the message. */
+static int decode_tsig(const uint8_t *msg, size_t len, const dns_rr_t *at, tsig_rr_t *rr)
+{
+	size_t p = at->owner;
+	if (at->type != DNS_TYPE_TSIG || dname_parse(msg, len, &p, rr->owner) < 0)
+		return SD_EPARSE;
+	dname_lower(rr->owner);
+	if (at->rclass != DNS_CLASS_ANY || dns_rr_end(at) != len)
+		return SD_EPARSE;
+	rr->off = at->owner;
+	return parse_tsig_rdata(msg, len, at->rdata, dns_rr_end(at), rr);
+}
+
 /* Find the TSIG RR: it must be the last RR of the additional section and the only TSIG
  * (RFC 8945 5.1), and end the message. SD_ENOTFOUND when the message carries none. */
 static int find_tsig(const uint8_t *msg, size_t len, tsig_rr_t *rr)
 {
-	if (len < DNS_HEADER_LEN)
+	dns_rr_iter_t it;
+	dns_rr_t cur, last = {.type = 0};
+	if (dns_rr_iter_init(&it, msg, len) < 0)
 		return SD_EPARSE;
-	size_t pos = DNS_HEADER_LEN;
-	unsigned qd = be16_get(msg + 4), an = be16_get(msg + 6), ns = be16_get(msg + 8),
-	         ar = be16_get(msg + 10);
-	for (unsigned i = 0; i < qd; i++) {
-		if (dname_skip(msg, len, &pos) < 0 || pos + 4 > len)
-			return SD_EPARSE;
-		pos += 4;
-	}
-	uint16_t type = 0;
-	unsigned before_last = an + ns + ar;
-	if (ar == 0)
-		before_last++; /* walk every RR, then report "none" */
-	for (unsigned i = 0; i + 1 < before_last; i++) {
-		if (skip_rr(msg, len, &pos, &type) < 0)
-			return SD_EPARSE;
-		if (type == DNS_TYPE_TSIG)
+	int rc;
+	while ((rc = dns_rr_iter_next(&it, &cur)) == 0) {
+		if (cur.section == DNS_SEC_QD)
+			continue;
+		if (last.type == DNS_TYPE_TSIG)
 			return SD_EPARSE; /* a TSIG that is not last */
+		last = cur;
 	}
-	if (ar == 0)
+	if (rc != SD_ENOTFOUND)
+		return SD_EPARSE;
+	if (last.type != DNS_TYPE_TSIG)
 		return SD_ENOTFOUND;
-	rr->off = pos;
-	size_t p = pos;
-	if (dname_parse(msg, len, &p, rr->owner) < 0 || p + 10 > len)
-		return SD_EPARSE;
-	dname_lower(rr->owner);
-	if (be16_get(msg + p) != DNS_TYPE_TSIG) {
-		size_t q = pos;
-		return skip_rr(msg, len, &q, &type) < 0 ? SD_EPARSE : SD_ENOTFOUND;
-	}
-	if (be16_get(msg + p + 2) != DNS_CLASS_ANY)
-		return SD_EPARSE;
-	size_t end = p + 10 + be16_get(msg + p + 8);
-	if (end != len)
-		return SD_EPARSE;
-	return parse_tsig_rdata(msg, len, p + 10, end, rr);
+	if (last.section != DNS_SEC_AR)
+		return SD_EPARSE; /* a TSIG outside the additional section */
+	return decode_tsig(msg, len, &last, rr);
 }
 
 /* --- HMAC --- */
@@ -401,6 +385,9 @@ static void keep_mac(tsig_ctx_t *ctx, const uint8_t *mac, uint16_t len)
 	ctx->mac_len = len;
 }
 
+static int verify_request(tsig_ctx_t *ctx, const tsig_key_t *const *keys, size_t nkeys,
+                          const uint8_t *msg, const tsig_rr_t *rrp, time_t now);
+
 int tsig_verify_request(tsig_ctx_t *ctx, const tsig_key_t *const *keys, size_t nkeys,
                         const uint8_t *msg, size_t len, time_t now)
 {
@@ -409,6 +396,26 @@ int tsig_verify_request(tsig_ctx_t *ctx, const tsig_key_t *const *keys, size_t n
 	int rc = find_tsig(msg, len, &rr);
 	if (rc < 0)
 		return rc;
+	return verify_request(ctx, keys, nkeys, msg, &rr, now);
+}
+
+int tsig_verify_request_at(tsig_ctx_t *ctx, const tsig_key_t *const *keys, size_t nkeys,
+                           const uint8_t *msg, size_t len, const dns_rr_t *at, time_t now)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	tsig_rr_t rr;
+	int rc = decode_tsig(msg, len, at, &rr);
+	if (rc < 0)
+		return rc;
+	return verify_request(ctx, keys, nkeys, msg, &rr, now);
+}
+
+/* RFC 8945 5.2 on a decoded TSIG RR: key, MAC, time. */
+static int verify_request(tsig_ctx_t *ctx, const tsig_key_t *const *keys, size_t nkeys,
+                          const uint8_t *msg, const tsig_rr_t *rrp, time_t now)
+{
+	tsig_rr_t rr = *rrp;
+	int rc;
 	ctx->tsig_off = rr.off;
 	ctx->time_signed = rr.time_signed;
 	ctx->fudge = rr.fudge;
