@@ -85,6 +85,7 @@ struct srv_worker {
 	srv_answer_ctx_t *actx;
 	srv_io_stats_t io;
 	xfr_serve_stats_t xfr; /* transfers and TSIG (server/xfr/serve.h) */
+	srv_query_t q;         /* the request being handled (server/engine/query.h) */
 
 	udp_sock_t *udp;
 	tcp_listener_t *tcp;
@@ -152,24 +153,22 @@ static socklen_t udp_reply_pktinfo(struct msghdr *rh, cmsg_space_t *out)
 	return 0;
 }
 
-/* One request through the query path. The engine answers it unless it carries a TSIG RR or
- * asks for a transfer; those go to server/xfr (serve.c), so the common query is parsed once.
- * *r tells the caller whether a transfer started (*xfr then set). */
+/* One request through the query path: parsed once here, then the one dispatcher
+ * (server/xfr/serve.h) answers it, serves a transfer or verifies and signs. A started TCP
+ * transfer is left in *xfr. */
 static size_t worker_answer(srv_worker_t *w, const zone_set_t *zones, const xfr_env_t *env,
-                            time_t now, const uint8_t *req, size_t len, srv_peer_t *peer,
-                            uint8_t *resp, xfr_out_t **xfr, xfr_serve_t *r)
+                            time_t now, const uint8_t *req, size_t len,
+                            const struct sockaddr *client, bool tcp, uint8_t *resp, xfr_out_t **xfr)
 {
-	peer->defer_xfr = true;
-	size_t n = srv_answer(w->actx, zones, req, len, resp, peer);
-	*r = XFR_SERVE_PASS;
-	if (n > 0 || !srv_answer_deferred(w->actx))
-		return n;
-	peer->defer_xfr = false;
-	*r = xfr_serve(env, w->actx, zones, req, len, peer, now, resp, SRV_RESPONSE_MAX, &n, xfr,
-	               &w->xfr);
-	if (*r == XFR_SERVE_PASS)
-		n = srv_answer(w->actx, zones, req, len, resp, peer);
-	return n;
+	srv_query_t *q = &w->q;
+	if (srv_query_parse(req, len, q) < 0) /* no header: counted and dropped */
+		q->len = len;
+	q->client = client;
+	q->tcp = tcp;
+	xfr_reply_t out = {.buf = resp, .cap = SRV_RESPONSE_MAX};
+	xfr_serve(env, zones, w->actx, q, now, &out, &w->xfr);
+	*xfr = out.xfr;
+	return out.len;
 }
 
 /* Answer received datagrams [0..n) into the arena; returns how many replies are queued. */
@@ -181,12 +180,11 @@ static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsig
 	time_t now = time(NULL);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rh = &w->rmsg[i].msg_hdr;
-		srv_peer_t peer = {.addr = (const struct sockaddr *)&w->rname[i], .tcp = false};
 		uint8_t *resp = w->arena + off;
 		xfr_out_t *x = NULL; /* stays NULL: over UDP IXFR is one message, AXFR NOTIMP */
-		xfr_serve_t r;
-		size_t len = worker_answer(w, zones, env, now, w->riov[i].iov_base,
-		                           w->rmsg[i].msg_len, &peer, resp, &x, &r);
+		size_t len =
+		    worker_answer(w, zones, env, now, w->riov[i].iov_base, w->rmsg[i].msg_len,
+		                  (const struct sockaddr *)&w->rname[i], false, resp, &x);
 		if (len == 0)
 			continue;
 		if (len > w->conf.udp_payload) {
@@ -385,7 +383,6 @@ static void tcp_process(tcp_conn_t *c)
 	const zone_set_t *zones = srv_zonedb_current();
 	const xfr_env_t *env = xfr_env_current(); /* once per read, like the zone set */
 	time_t now = time(NULL);
-	srv_peer_t peer = {.addr = (const struct sockaddr *)&c->peer, .tcp = true};
 	size_t pos = 0;
 	if (tcp_xfr_pump(c))
 		return;
@@ -403,16 +400,15 @@ static void tcp_process(tcp_conn_t *c)
 			break;
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-		xfr_serve_t r;
-		size_t len = worker_answer(w, zones, env, now, c->in + pos + 2, mlen, &peer, o + 2,
-		                           &c->xfr, &r);
+		size_t len = worker_answer(w, zones, env, now, c->in + pos + 2, mlen,
+		                           (const struct sockaddr *)&c->peer, true, o + 2, &c->xfr);
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);
 			o[1] = (uint8_t)len;
 			c->out_len[c->fill] += 2 + len;
 		}
 		pos += 2 + mlen;
-		if (r == XFR_SERVE_TRANSFER && tcp_xfr_pump(c))
+		if (c->xfr != NULL && tcp_xfr_pump(c))
 			break;
 	}
 	if (pos) {

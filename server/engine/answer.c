@@ -39,14 +39,14 @@ struct srv_answer_ctx {
 	srv_stats_t stats;
 
 	/* Per-query state, reset by begin(). */
-	srv_query_t q;
+	const srv_query_t *q; /* the request being answered (own_q for srv_answer()) */
+	srv_query_t own_q;
 	dns_msg_t w;
 	dns_comp_t comp;
 	uint16_t count[SEC_COUNT];
 	unsigned rcode; /* extended, 12 bits */
 	bool aa, tc, tcp;
 	size_t reserve;                /* kept back for the caller (srv_peer_t.reserve) */
-	bool deferred;                 /* see srv_answer_deferred() */
 	size_t limit;                  /* size limit of the response, OPT included */
 	dns_msg_mark_t after_question; /* where TC cuts back to */
 	const zone_version_t *v;
@@ -177,7 +177,7 @@ static bool in_answer(const srv_answer_ctx_t *ctx, const zone_node_t *n, uint16_
 {
 	if (n != ctx->answer_node)
 		return false;
-	uint16_t qtype = ctx->q.qtype;
+	uint16_t qtype = ctx->q->qtype;
 	if (qtype == DNS_TYPE_ANY)
 		return ctx->tcp || (n->rrset_count > 0 && n->rrsets[0].type == type);
 	return qtype == type;
@@ -381,7 +381,7 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 {
 	static const uint8_t id_server[] = "\x02id\x06server";
 	static const uint8_t hostname_bind[] = "\x08hostname\x04\x62ind";
-	const srv_query_t *q = &ctx->q;
+	const srv_query_t *q = ctx->q;
 	const uint8_t *name = ctx->names[0];
 	bool known =
 	    (q->qname_len == sizeof(id_server) && !memcmp(name, id_server, sizeof(id_server))) ||
@@ -439,10 +439,9 @@ static const zone_t *find_zone(const zone_set_t *zones, const uint8_t *name, uin
 
 static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
-	uint16_t qtype = ctx->q.qtype;
+	uint16_t qtype = ctx->q->qtype;
 	if (qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR) {
-		ctx->rcode =
-		    DNS_RCODE_REFUSED; /* served by server/xfr; reached only without defer_xfr */
+		ctx->rcode = DNS_RCODE_REFUSED; /* served by server/xfr (xfr_serve), not here */
 		return;
 	}
 	if (reserved_qtype(qtype)) {
@@ -460,7 +459,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		return;
 	}
 	ctx->aa = true;
-	if (walk(ctx, ctx->q.qname, qtype) < 0) {
+	if (walk(ctx, ctx->q->qname, qtype) < 0) {
 		ctx->tc = true;
 		return;
 	}
@@ -469,7 +468,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 
 static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
-	const srv_query_t *q = &ctx->q;
+	const srv_query_t *q = ctx->q;
 	if (q->opcode != 0) {
 		ctx->rcode = DNS_RCODE_NOTIMP;
 		return;
@@ -502,18 +501,18 @@ static size_t response_limit(const srv_answer_ctx_t *ctx)
 	size_t lim;
 	if (ctx->tcp) {
 		lim = SRV_RESPONSE_MAX;
-	} else if (!ctx->q.has_opt) {
+	} else if (!ctx->q->has_opt) {
 		lim = UDP_MIN;
 	} else {
 		size_t ours = ctx->conf->udp_max_payload;
-		size_t theirs = ctx->q.opt_payload;
+		size_t theirs = ctx->q->opt_payload;
 		lim = theirs < ours ? theirs : ours;
 		lim = lim < UDP_MIN ? UDP_MIN : lim;
 	}
 	/* room for what the caller appends (a TSIG RR); header, question and OPT always fit
 	 * (with a giant key name the signed message may then be too large, and is dropped) */
-	size_t floor = DNS_HEADER_LEN + (ctx->q.has_question ? ctx->q.question_len : 0) +
-	               (ctx->q.has_opt ? OPT_RR_LEN : 0);
+	size_t floor = DNS_HEADER_LEN + (ctx->q->has_question ? ctx->q->question_len : 0) +
+	               (ctx->q->has_opt ? OPT_RR_LEN : 0);
 	return lim > floor + ctx->reserve ? lim - ctx->reserve : floor;
 }
 
@@ -528,12 +527,12 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	ctx->naddl = ctx->ndone = 0;
 	ctx->limit = response_limit(ctx);
 	/* Room for our OPT is kept back so that it always fits. */
-	dns_msg_init(&ctx->w, resp, ctx->limit - (ctx->q.has_opt ? OPT_RR_LEN : 0), &ctx->comp, 0);
+	dns_msg_init(&ctx->w, resp, ctx->limit - (ctx->q->has_opt ? OPT_RR_LEN : 0), &ctx->comp, 0);
 	/* the limit always holds the header and the question (response_limit), and the
 	 * parser accepted the question as one uncompressed name, type and class */
 	int ret SD_UNUSED = dns_msg_header(&ctx->w, 0, 0);
-	if (ret == 0 && ctx->q.has_question)
-		ret = dns_msg_question(&ctx->w, req + DNS_HEADER_LEN, ctx->q.question_len);
+	if (ret == 0 && ctx->q->has_question)
+		ret = dns_msg_question(&ctx->w, req + DNS_HEADER_LEN, ctx->q->question_len);
 	assert(ret == 0);
 	ctx->after_question = dns_msg_mark(&ctx->w);
 }
@@ -550,7 +549,7 @@ static void truncate_answer(srv_answer_ctx_t *ctx)
 static void put_opt(srv_answer_ctx_t *ctx)
 {
 	ctx->w.lim = ctx->limit;
-	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q.opt_do ? 0x8000u : 0);
+	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q->opt_do ? 0x8000u : 0);
 	static const uint8_t root = 0;
 	int ret =
 	    dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl, 0);
@@ -560,7 +559,7 @@ static void put_opt(srv_answer_ctx_t *ctx)
 
 static size_t finish(srv_answer_ctx_t *ctx)
 {
-	const srv_query_t *q = &ctx->q;
+	const srv_query_t *q = ctx->q;
 	if (ctx->tc)
 		truncate_answer(ctx);
 	if (q->has_opt)
@@ -582,42 +581,38 @@ static size_t finish(srv_answer_ctx_t *ctx)
 	return ctx->w.pos;
 }
 
-/* Requests that server/xfr/serve.c takes: signed ones (any opcode) and transfers. */
-static bool for_xfr_path(const srv_query_t *q)
+size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const srv_query_t *q,
+                        uint8_t *resp, size_t reserve)
 {
-	if (q->flags & DNS_FLAG_QR)
-		return false;
-	return q->has_tsig || (q->opcode == 0 && q->has_question &&
-	                       (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR));
-}
-
-bool srv_answer_deferred(const srv_answer_ctx_t *ctx)
-{
-	return ctx->deferred;
+	srv_stats_t *st = &ctx->stats;
+	st->queries++;
+	if (q->tcp)
+		st->tcp++;
+	else
+		st->udp++;
+	if (q->len < DNS_HEADER_LEN || (q->flags & DNS_FLAG_QR)) {
+		st->dropped++;
+		return 0;
+	}
+	if (q->has_opt)
+		st->edns++;
+	ctx->q = q;
+	ctx->tcp = q->tcp;
+	ctx->reserve = reserve;
+	begin(ctx, q->msg, resp);
+	dispatch(ctx, zones);
+	size_t n = finish(ctx);
+	ctx->q = NULL;
+	return n;
 }
 
 size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,
                   size_t req_len, uint8_t *resp, const srv_peer_t *peer)
 {
-	srv_stats_t *st = &ctx->stats;
-	int parsed = srv_query_parse(req, req_len, &ctx->q);
-	ctx->deferred = parsed == 0 && peer->defer_xfr && for_xfr_path(&ctx->q);
-	if (ctx->deferred)
-		return 0; /* counted when the transfer/TSIG path answers through us */
-	st->queries++;
-	if (peer->tcp)
-		st->tcp++;
-	else
-		st->udp++;
-	if (parsed < 0 || (ctx->q.flags & DNS_FLAG_QR)) {
-		st->dropped++;
-		return 0;
-	}
-	if (ctx->q.has_opt)
-		st->edns++;
-	ctx->tcp = peer->tcp;
-	ctx->reserve = peer->reserve;
-	begin(ctx, req, resp);
-	dispatch(ctx, zones);
-	return finish(ctx);
+	srv_query_t *q = &ctx->own_q;
+	if (srv_query_parse(req, req_len, q) < 0)
+		q->len = req_len; /* no header: counted and dropped */
+	q->client = peer->addr;
+	q->tcp = peer->tcp;
+	return srv_answer_query(ctx, zones, q, resp, peer->reserve);
 }

@@ -18,6 +18,7 @@
 
 #include "contrib/base/compiler.h"
 #include "dns/proto.h"
+#include "server/engine/query.h"
 #include "zone/zoneset.h"
 
 /* Settings the answer path reads; fixed for the life of a worker generation. */
@@ -45,12 +46,6 @@ typedef struct srv_peer {
 	 * size limit (512, the EDNS size or 65535) is lowered by this much so that the signed
 	 * message still fits, with TC set when the answer does not (RFC 8945 5.3). 0: none. */
 	uint16_t reserve;
-	/* Set by a caller that verifies TSIG and serves transfers itself (server/xfr/serve.c):
-	 * a request carrying a TSIG RR, or an AXFR/IXFR query, is then not answered here:
-	 * srv_answer() returns 0 and srv_answer_deferred() is true. The common query is parsed
-	 * once; unset, such requests are answered as plain queries (TSIG ignored, transfers
-	 * REFUSED), as the unit tests and fuzzer use it. */
-	bool defer_xfr;
 } srv_peer_t;
 
 /* Response buffers must hold at least this many bytes. */
@@ -64,11 +59,17 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx);
 srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
 
-/* True when the last srv_answer() call left its request to the transfer/TSIG path
- * (srv_peer_t.defer_xfr). */
-bool srv_answer_deferred(const srv_answer_ctx_t *ctx) SD_NONNULL(1);
+/* Answer one parsed request (server/engine/query.h; q->msg is the message, q->tcp and the
+ * size limit it implies are honoured, reserve bytes are kept back for a TSIG RR as
+ * srv_peer_t.reserve). q may have failed to parse (q->len below a header): counted and
+ * dropped. Returns the response length, 0 when nothing must be sent. AXFR/IXFR are REFUSED
+ * here (the transfer path, server/xfr/serve.h, routes them away first); TSIG is not looked
+ * at. This is what the daemon's dispatcher calls, with the request parsed once. */
+size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const srv_query_t *q,
+                        uint8_t *resp, size_t reserve) SD_NONNULL(1, 3, 4);
 
-/* Answer one DNS message. req is the message (for TCP without the length prefix); resp has
+/* Parse req and answer it as srv_answer_query() does (for the unit tests and the fuzzer).
+ * req is the message (for TCP without the length prefix); resp has
  * room for SRV_RESPONSE_MAX bytes. Returns the response length, or 0 when nothing must be
  * sent (no parseable header, or a response message). zones may be NULL (no zones: REFUSED).
  * Only the worker owning ctx may call it. */

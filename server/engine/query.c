@@ -6,6 +6,7 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "dns/name.h"
+#include "dns/soa.h"
 
 /* The question name must be uncompressed: nothing precedes it that a pointer could name
  * except the header, and it is echoed byte for byte. */
@@ -98,9 +99,9 @@ static void parse_opt(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
  * 32-bit fields that close the RDATA. */
 static void parse_ixfr_soa(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 {
-	if (q->has_ixfr_serial || rr->type != DNS_TYPE_SOA || rr->rdlength < 22)
+	if (q->has_ixfr_serial || rr->type != DNS_TYPE_SOA || rr->rdlength < DNS_SOA_MIN_LEN)
 		return;
-	q->ixfr_serial = be32_get(req + dns_rr_end(rr) - 20);
+	q->ixfr_serial = dns_soa_serial(req + rr->rdata, rr->rdlength);
 	q->has_ixfr_serial = true;
 }
 
@@ -127,6 +128,8 @@ static void parse_rr(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 {
 	memset(q, 0, sizeof(*q));
+	q->msg = req;
+	q->len = len;
 	dns_rr_iter_t it;
 	if (dns_rr_iter_init(&it, req, len) < 0)
 		return SD_EPARSE;
@@ -151,9 +154,13 @@ int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 		if (rc < 0)
 			break;
 	}
-	if (rc != SD_ENOTFOUND || dns_rr_iter_pos(&it) != len) /* malformed, or trailing bytes */
+	if (rc != SD_ENOTFOUND) { /* a record that does not parse: nothing after it is known */
 		q->malformed = true;
-	if (q->malformed)
 		q->tsig_at_end = false;
+	}
+	if (dns_rr_iter_pos(&it) != len) /* trailing bytes (a TSIG then fails to verify) */
+		q->malformed = true;
+	if (q->has_tsig && !q->tsig_at_end) /* RFC 8945 5.1: a TSIG elsewhere is a FORMERR */
+		q->malformed = true;
 	return 0;
 }

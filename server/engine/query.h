@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "contrib/base/compiler.h"
 #include "dns/name.h"
@@ -29,6 +30,13 @@ enum {
 };
 
 typedef struct srv_query {
+	/* The message (not copied: it must outlive the parse result) and who sent it; the
+	 * parser sets msg and len, the caller client and tcp. */
+	const uint8_t *msg;
+	size_t len;
+	const struct sockaddr *client; /* may be NULL in tests */
+	bool tcp;
+
 	uint16_t id;
 	uint16_t flags; /* the raw flags word */
 	uint8_t opcode;
@@ -59,7 +67,8 @@ typedef struct srv_query {
 
 	/* A TSIG RR in the additional section (verified by server/xfr, RFC 8945). tsig_at_end:
 	 * it is the only TSIG and the message's last RR, ending the message (RFC 8945 5.1), and
-	 * tsig is where it lies; otherwise the signed request is malformed. */
+	 * tsig is where it lies; otherwise the request is malformed. Trailing bytes after it
+	 * leave tsig_at_end set (and malformed): verification then fails on them. */
 	bool has_tsig;
 	bool tsig_at_end;
 	dns_rr_t tsig;
@@ -70,11 +79,11 @@ typedef struct srv_query {
 
 	/* Anything that makes the message a FORMERR: a malformed or truncated section, a second
 	 * OPT, an OPT not owned by the root, a malformed ECS option, additional records other
-	 * than OPT/TSIG, trailing bytes. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
+	 * than OPT/TSIG, a TSIG that is not the last record, trailing bytes. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
 	 * decides). */
 	bool malformed;
 } srv_query_t;
 
 /* Parse req[0..len). Returns SD_EPARSE when there is no 12-byte header (drop), 0 otherwise
- * with q filled in. */
+ * with q filled in (client and tcp cleared for the caller to set). */
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q) SD_NONNULL(1, 3) SD_WUR;

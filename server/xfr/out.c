@@ -17,87 +17,36 @@
 
 /* ---------------------------------------------------------------- request parsing */
 
-typedef struct wire_rr {
-	uint16_t type, rclass;
-	size_t rdata;
-	uint16_t rdlen;
-} wire_rr_t;
-
-static int parse_rr(const uint8_t *m, size_t len, size_t *pos, wire_rr_t *rr)
+int xfr_request_from_query(const srv_query_t *q, xfr_request_t *out)
 {
-	uint8_t name[DNAME_MAX];
-	int rc = dname_parse(m, len, pos, name);
-	if (rc < 0)
+	memset(out, 0, sizeof(*out));
+	if (q->len < DNS_HEADER_LEN || (q->flags & DNS_FLAG_QR) || q->malformed ||
+	    !q->has_question || q->ancount != 0)
 		return SD_EPARSE;
-	if (len - *pos < 10)
+	/* RFC 1995 3: exactly one SOA, the client's, in the authority section of an IXFR */
+	if (q->qtype == DNS_TYPE_IXFR && (q->nscount != 1 || !q->has_ixfr_serial))
 		return SD_EPARSE;
-	rr->type = be16_get(m + *pos);
-	rr->rclass = be16_get(m + *pos + 2);
-	rr->rdlen = be16_get(m + *pos + 8);
-	rr->rdata = *pos + 10;
-	if (len - rr->rdata < rr->rdlen)
-		return SD_EPARSE;
-	*pos = rr->rdata + rr->rdlen;
-	return 0;
-}
-
-/* RFC 1995 3: the authority section of an IXFR query holds the client's SOA. Its RDATA may
- * use compression, so the serial is found from the end: it is the first of the 20 bytes of
- * 32-bit fields that close the RDATA. */
-static int parse_ixfr_soa(const uint8_t *m, size_t len, size_t *pos, xfr_request_t *out)
-{
-	wire_rr_t rr;
-	if (parse_rr(m, len, pos, &rr) != 0 || rr.type != DNS_TYPE_SOA ||
-	    rr.rdlen < DNS_SOA_MIN_LEN)
-		return SD_EPARSE;
-	out->serial = dns_soa_serial(m + rr.rdata, rr.rdlen);
-	out->has_serial = true;
+	out->id = q->id;
+	out->flags = q->flags;
+	out->qtype = q->qtype;
+	out->qclass = q->qclass;
+	out->question = q->msg + DNS_HEADER_LEN;
+	out->question_len = q->question_len;
+	memcpy(out->qname, q->qname, q->qname_len);
+	dname_lower(out->qname);
+	out->has_serial = q->has_ixfr_serial;
+	out->serial = q->ixfr_serial;
+	out->edns = q->has_opt;
+	out->edns_payload = q->opt_payload;
 	return 0;
 }
 
 int xfr_request_parse(const uint8_t *m, size_t len, xfr_request_t *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (len < DNS_HEADER_LEN)
+	srv_query_t q;
+	if (srv_query_parse(m, len, &q) < 0)
 		return SD_EPARSE;
-	out->id = be16_get(m);
-	out->flags = be16_get(m + 2);
-	uint16_t qd = be16_get(m + 4), an = be16_get(m + 6), ns = be16_get(m + 8);
-	uint16_t ar = be16_get(m + 10);
-	if ((out->flags & DNS_FLAG_QR) || qd != 1 || an != 0)
-		return SD_EPARSE;
-	size_t pos = DNS_HEADER_LEN;
-	int rc = dname_parse(m, len, &pos, out->qname);
-	if (rc < 0 || len - pos < 4)
-		return SD_EPARSE;
-	dname_lower(out->qname);
-	out->qtype = be16_get(m + pos);
-	out->qclass = be16_get(m + pos + 2);
-	pos += 4;
-	out->question = m + DNS_HEADER_LEN;
-	out->question_len = pos - DNS_HEADER_LEN;
-	if (out->question_len > QUEST_MAX)
-		return SD_EPARSE; /* a compressed question name: not echoable as is */
-	if (out->qtype == DNS_TYPE_IXFR && ns != 1)
-		return SD_EPARSE;
-	for (unsigned i = 0; i < ns; i++) {
-		rc = out->qtype == DNS_TYPE_IXFR ? parse_ixfr_soa(m, len, &pos, out) : 0;
-		wire_rr_t rr;
-		if (rc == 0 && out->qtype != DNS_TYPE_IXFR)
-			rc = parse_rr(m, len, &pos, &rr);
-		if (rc != 0)
-			return rc;
-	}
-	for (unsigned i = 0; i < ar; i++) {
-		wire_rr_t rr;
-		if (parse_rr(m, len, &pos, &rr) != 0)
-			return SD_EPARSE;
-		if (rr.type == DNS_TYPE_OPT) {
-			out->edns = true;
-			out->edns_payload = rr.rclass;
-		}
-	}
-	return pos == len ? 0 : SD_EPARSE;
+	return xfr_request_from_query(&q, out);
 }
 
 /* ---------------------------------------------------------------- the iterator */

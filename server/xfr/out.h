@@ -29,6 +29,7 @@
 #include "zone/history.h"
 #include "server/xfr/tsig.h"
 #include "dns/name.h"
+#include "server/engine/query.h"
 #include "zone/version.h"
 
 /* A parsed transfer (or any) query, pointing into the request bytes. */
@@ -45,9 +46,13 @@ typedef struct xfr_request {
 	uint16_t edns_payload;
 } xfr_request_t;
 
-/* Parse the header, the single question, the IXFR authority SOA (RFC 1995 3) and note OPT.
- * Other additional records (TSIG) are skipped, not checked. Returns 0 or SD_EPARSE (not a
- * query, QDCOUNT != 1, malformed records, IXFR without exactly one SOA in authority). */
+/* The transfer view of a parsed request (server/engine/query.h; q->msg must outlive out):
+ * Returns 0 or SD_EPARSE: a response, QDCOUNT != 1, ANCOUNT != 0, a malformed message (as
+ * the parser flags it: bad records, trailing bytes, additional records other than OPT and
+ * TSIG), an IXFR without exactly one SOA in authority (RFC 1995 3). */
+int xfr_request_from_query(const srv_query_t *q, xfr_request_t *out) SD_NONNULL(1, 2) SD_WUR;
+
+/* srv_query_parse() then xfr_request_from_query(), for tests. */
 int xfr_request_parse(const uint8_t *msg, size_t len, xfr_request_t *out) SD_NONNULL(1, 3) SD_WUR;
 
 typedef enum {

@@ -1,15 +1,16 @@
-/* serve.h — the transfer and TSIG side of a worker's query path.
+/* serve.h — the front door of a worker's query path: one request, parsed once, to one reply.
  *
- * A worker calls xfr_serve() for each request before srv_answer(). Unsigned ordinary queries
- * cost a header look and a walk over the records (no allocation) and come back as PASS, for
- * srv_answer() to handle. Everything else is decided here:
+ * A worker parses each request with srv_query_parse() (server/engine/query.h) and hands the
+ * result to xfr_serve(), the one dispatcher. TSIG verification and signing wrap the whole
+ * exchange here, for every opcode:
  *
- *   TSIG present ─ verify (RFC 8945 5.2) ─ bad: NOTAUTH + TSIG error (BADKEY/BADSIG/BADTIME)
- *                                        └ good: remember the key; the reply is signed
+ *   no header, QR set ─ DROP (counted by the engine)
+ *   TSIG (last RR) ─ verify (RFC 8945 5.2) ─ bad: NOTAUTH + TSIG error (BADKEY/BADSIG/BADTIME)
+ *                                         └ good: the reply is signed
  *   AXFR/IXFR ─ zone served? (NOTAUTH) ─ transfer-acl (REFUSED) ─ AXFR over UDP (NOTIMP, as
  *               Knot answers; RFC 5936 4.2) ─ IXFR over UDP: one datagram (REPLY)
- *                                          └ TCP: TRANSFER, an xfr_out_t the caller drains
- *   other signed queries ─ srv_answer() ─ TSIG appended (REPLY)
+ *                                          └ TCP: STREAM, an xfr_out_t the caller drains
+ *   anything else ─ srv_answer_query() (within the size limit less the TSIG RR) ─ REPLY
  *
  * The environment (keys, per-zone ACLs and histories) is immutable and published by the
  * control thread with xfr_env_publish(); workers read it with xfr_env_current() while
@@ -24,6 +25,7 @@
 
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
+#include "server/engine/query.h"
 #include "server/xfr/acl.h"
 #include "zone/history.h"
 #include "server/xfr/out.h"
@@ -57,10 +59,20 @@ typedef struct xfr_env {
 } xfr_env_t;
 
 typedef enum {
-	XFR_SERVE_PASS = 0, /* not ours: call srv_answer() */
-	XFR_SERVE_REPLY,    /* resp[0..*resp_len) is the reply (nothing to send when 0) */
-	XFR_SERVE_TRANSFER, /* TCP transfer started: write xfr_out_next() messages, then free */
+	XFR_SERVE_DROP = 0, /* nothing to send */
+	XFR_SERVE_REPLY,    /* out->buf[0..out->len) is the reply */
+	XFR_SERVE_STREAM,   /* TCP transfer started: write xfr_out_next() messages of out->xfr,
+	                     * then xfr_out_free() it */
 } xfr_serve_t;
+
+/* Where the reply goes: the caller sets buf and cap (at least SRV_RESPONSE_MAX +
+ * TSIG_RR_MAX is plenty); xfr_serve() sets len and, for STREAM, xfr. */
+typedef struct xfr_reply {
+	uint8_t *buf;
+	size_t cap;
+	size_t len;
+	xfr_out_t *xfr;
+} xfr_reply_t;
 
 /* Counters a worker keeps (only its thread writes them). */
 typedef struct xfr_serve_stats {
@@ -69,13 +81,12 @@ typedef struct xfr_serve_stats {
 	uint64_t axfr, ixfr, ixfr_full, ixfr_current, ixfr_udp;
 } xfr_serve_stats_t;
 
-/* Handle one request (see above). env may be NULL (no keys, no ACLs: transfers refused).
- * resp has cap bytes (at least 65535 + TSIG_RR_MAX is plenty). Worker thread, QSBR-online;
- * the started transfer holds its own references. */
-xfr_serve_t xfr_serve(const xfr_env_t *env, srv_answer_ctx_t *actx, const zone_set_t *zones,
-                      const uint8_t *req, size_t len, const srv_peer_t *peer, time_t now,
-                      uint8_t *resp, size_t cap, size_t *resp_len, xfr_out_t **xfr,
-                      xfr_serve_stats_t *stats) SD_NONNULL(2, 4, 6, 8, 10, 11, 12);
+/* Handle one parsed request q (see above; q->msg, q->client and q->tcp set). env may be NULL
+ * (no keys, no ACLs: transfers refused), zones NULL (no zones: REFUSED). Worker thread,
+ * QSBR-online; the started transfer holds its own references. */
+xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_ctx_t *actx,
+                      const srv_query_t *q, time_t now, xfr_reply_t *out, xfr_serve_stats_t *stats)
+    SD_NONNULL(3, 4, 6, 7);
 
 /* One log line (info; warning when rc != 0) for a finished or abandoned transfer: zone, kind,
  * serial, peer, messages, records. Transfers are rare and operators want each one logged

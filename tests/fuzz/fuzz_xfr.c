@@ -215,23 +215,24 @@ static void serve(const uint8_t *data, size_t size, const char *from, bool tcp)
 		s4->sin_family = AF_INET;
 		FUZZ_CHECK(inet_pton(AF_INET, from, &s4->sin_addr) == 1);
 	}
-	srv_peer_t peer = {.addr = (const struct sockaddr *)&ss, .tcp = tcp};
-	size_t rlen = 0;
-	xfr_out_t *x = NULL;
-	xfr_serve_t r = xfr_serve(&g_env, g_actx, g_set, data, size, &peer, FUZZ_NOW, g_resp,
-	                          sizeof(g_resp), &rlen, &x, &g_stats);
+	srv_query_t q;
+	if (srv_query_parse(data, size, &q) < 0) /* no header: counted and dropped */
+		q.len = size;
+	q.client = (const struct sockaddr *)&ss;
+	q.tcp = tcp;
+	xfr_reply_t out = {.buf = g_resp, .cap = sizeof(g_resp)};
+	xfr_serve_t r = xfr_serve(&g_env, g_set, g_actx, &q, FUZZ_NOW, &out, &g_stats);
 	switch (r) {
-	case XFR_SERVE_PASS:
-		FUZZ_CHECK(x == NULL && rlen == 0);
+	case XFR_SERVE_DROP:
+		FUZZ_CHECK(out.xfr == NULL && out.len == 0);
 		break;
 	case XFR_SERVE_REPLY:
-		FUZZ_CHECK(x == NULL);
-		if (rlen > 0)
-			check_message(data, g_resp, rlen, NULL);
+		FUZZ_CHECK(out.xfr == NULL && out.len > 0);
+		check_message(data, g_resp, out.len, NULL);
 		break;
-	case XFR_SERVE_TRANSFER:
-		FUZZ_CHECK(tcp && x != NULL && rlen == 0);
-		drain(data, x);
+	case XFR_SERVE_STREAM:
+		FUZZ_CHECK(tcp && out.xfr != NULL && out.len == 0);
+		drain(data, out.xfr);
 		break;
 	}
 }

@@ -157,9 +157,16 @@ static xfr_serve_t serve(fx_t *f, const uint8_t *q, size_t ql, const char *from,
                          size_t *rl, xfr_out_t **x)
 {
 	struct sockaddr_storage ss = peer_addr(from);
-	srv_peer_t peer = {.addr = (const struct sockaddr *)&ss, .tcp = tcp};
-	return xfr_serve(&f->env, f->actx, f->set, q, ql, &peer, time(NULL), resp, sizeof(resp), rl,
-	                 x, &f->st);
+	srv_query_t rq;
+	if (srv_query_parse(q, ql, &rq) < 0) /* no header: counted and dropped */
+		rq.len = ql;
+	rq.client = (const struct sockaddr *)&ss;
+	rq.tcp = tcp;
+	xfr_reply_t out = {.buf = resp, .cap = sizeof(resp)};
+	xfr_serve_t r = xfr_serve(&f->env, f->set, f->actx, &rq, time(NULL), &out, &f->st);
+	*rl = out.len;
+	*x = out.xfr;
+	return r;
 }
 
 static ldns_pkt *parse(size_t len)
@@ -185,14 +192,24 @@ static void expect_rcode(fx_t *f, const uint8_t *q, size_t ql, const char *from,
 	ldns_pkt_free(p);
 }
 
-static void test_plain_query_passes(void **state)
+/* An unsigned ordinary query is the engine's answer, unchanged. */
+static void test_plain_query_answered(void **state)
 {
 	fx_t *f = *state;
 	uint8_t q[1024];
 	size_t ql = query(q, "www.example.com.", LDNS_RR_TYPE_A, 0, NULL, NULL);
-	size_t rl = 1;
+	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), XFR_SERVE_PASS);
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), XFR_SERVE_REPLY);
+	assert_null(x);
+	static uint8_t direct[70000];
+	srv_peer_t peer = {.addr = NULL, .tcp = false};
+	size_t dl = srv_answer(f->actx, f->set, q, ql, direct, &peer);
+	assert_int_equal(rl, dl);
+	assert_memory_equal(resp, direct, dl);
+	/* a response is dropped */
+	q[2] |= 0x80;
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), XFR_SERVE_DROP);
 	assert_int_equal(rl, 0);
 }
 
@@ -204,7 +221,7 @@ static void test_acl_and_transport(void **state)
 	/* allowed by address, over TCP: a transfer */
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "127.0.0.1", true, &rl, &x), XFR_SERVE_TRANSFER);
+	assert_int_equal(serve(f, q, ql, "127.0.0.1", true, &rl, &x), XFR_SERVE_STREAM);
 	assert_non_null(x);
 	assert_int_equal(xfr_out_kind(x), XFR_OUT_AXFR);
 	unsigned rrs = 0;
@@ -235,7 +252,7 @@ static void test_tsig_transfer(void **state)
 	size_t ql = query(q, "example.com.", LDNS_RR_TYPE_AXFR, 0, &f->key, &client);
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), XFR_SERVE_TRANSFER);
+	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), XFR_SERVE_STREAM);
 	while (!xfr_out_done(x)) {
 		assert_int_equal(xfr_out_next(x, resp, 65535, time(NULL), &rl), 0);
 		assert_int_equal(tsig_verify_response(&client, resp, rl, time(NULL)), 0);
@@ -303,12 +320,13 @@ static void txt_rr(char *buf, size_t size, const char *owner, size_t n)
 static ldns_pkt *answer_of(const uint8_t *q, size_t ql, const zone_set_t *set, fx_t *f, size_t *rl)
 {
 	struct sockaddr_storage ss = peer_addr("192.0.2.9");
-	srv_peer_t peer = {.addr = (const struct sockaddr *)&ss, .tcp = false};
-	xfr_out_t *x = NULL;
-	xfr_serve_t r = xfr_serve(&f->env, f->actx, set, q, ql, &peer, time(NULL), resp,
-	                          sizeof(resp), rl, &x, &f->st);
-	if (r == XFR_SERVE_PASS) /* unsigned: the engine alone, as the worker does */
-		*rl = srv_answer(f->actx, set, q, ql, resp, &peer);
+	srv_query_t rq;
+	if (srv_query_parse(q, ql, &rq) < 0) /* no header: counted and dropped */
+		rq.len = ql;
+	rq.client = (const struct sockaddr *)&ss;
+	xfr_reply_t out = {.buf = resp, .cap = sizeof(resp)};
+	xfr_serve(&f->env, set, f->actx, &rq, time(NULL), &out, &f->st);
+	*rl = out.len;
 	return parse(*rl);
 }
 
@@ -361,7 +379,7 @@ int main(void)
 {
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_plain_query_passes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plain_query_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_acl_and_transport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsig_transfer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_soa_and_udp_ixfr, setup, teardown),
