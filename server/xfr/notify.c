@@ -11,6 +11,7 @@
 #include "contrib/base/log.h"
 #include "dns/msg.h"
 #include "dns/name.h"
+#include "dns/rr.h"
 #include "dns/soa.h"
 #include "zone/version.h"
 
@@ -362,11 +363,17 @@ int xfr_notify_zone(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const 
 
 /* ---------------------------------------------------------------- responses */
 
+/* The response names our zone in its one question (RFC 1996 3.7: it echoes the NOTIFY). */
 static bool response_matches(const pending_t *p, const uint8_t *m, size_t len)
 {
 	uint8_t qname[DNAME_MAX];
-	size_t pos = DNS_HEADER_LEN;
-	if (be16_get(m + 4) != 1 || dname_parse(m, len, &pos, qname) < 0)
+	dns_rr_iter_t it;
+	dns_rr_t q;
+	if (dns_rr_iter_init(&it, m, len) < 0 || it.count[DNS_SEC_QD] != 1 ||
+	    dns_rr_iter_next(&it, &q) < 0)
+		return false;
+	size_t pos = q.owner;
+	if (dname_parse(m, len, &pos, qname) < 0)
 		return false;
 	dname_lower(qname);
 	return dname_equal(qname, p->apex);
