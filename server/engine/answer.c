@@ -28,7 +28,8 @@ enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 #define CHAIN_MAX       16  /* CNAME/DNAME hops after the first lookup */
 #define ADDL_RRSETS_MAX 16  /* answer RRsets whose targets feed the additional section */
 #define ADDL_NODES_MAX  64  /* target nodes already handled (no duplicates) */
-#define OPT_RR_LEN      11  /* root owner, type, class, ttl, rdlength 0 */
+#define OPT_RR_LEN      11  /* root owner, type, class, ttl, rdlength (no options) */
+#define ECS_FIXED       8   /* option code, length, family, source, scope (RFC 7871 6) */
 #define UDP_MIN         512 /* RFC 1035 4.2.1; RFC 6891 6.2.5 for smaller EDNS sizes */
 /* Compression targets per response: the question, a few RRset owners and their RDATA
  * names; past that names are written uncompressed (correct, just larger). */
@@ -496,6 +497,19 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 
 /* --- the message --- */
 
+/* Bytes of the ECS option the reply carries: the query's family, source prefix and address
+ * echoed (RFC 7871 7.2.1), 0 when it had none. */
+static size_t ecs_len(const srv_query_t *q)
+{
+	return q->has_ecs ? ECS_FIXED + (q->ecs_source + 7u) / 8u : 0;
+}
+
+/* Bytes of our OPT RR (0 without one): its size varies with the options it carries. */
+static size_t opt_len(const srv_query_t *q)
+{
+	return q->has_opt ? OPT_RR_LEN + ecs_len(q) : 0;
+}
+
 static size_t response_limit(const srv_answer_ctx_t *ctx)
 {
 	size_t lim;
@@ -511,8 +525,8 @@ static size_t response_limit(const srv_answer_ctx_t *ctx)
 	}
 	/* room for what the caller appends (a TSIG RR); header, question and OPT always fit
 	 * (with a giant key name the signed message may then be too large, and is dropped) */
-	size_t floor = DNS_HEADER_LEN + (ctx->q->has_question ? ctx->q->question_len : 0) +
-	               (ctx->q->has_opt ? OPT_RR_LEN : 0);
+	size_t floor =
+	    DNS_HEADER_LEN + (ctx->q->has_question ? ctx->q->question_len : 0) + opt_len(ctx->q);
 	return lim > floor + ctx->reserve ? lim - ctx->reserve : floor;
 }
 
@@ -527,7 +541,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	ctx->naddl = ctx->ndone = 0;
 	ctx->limit = response_limit(ctx);
 	/* Room for our OPT is kept back so that it always fits. */
-	dns_msg_init(&ctx->w, resp, ctx->limit - (ctx->q->has_opt ? OPT_RR_LEN : 0), &ctx->comp, 0);
+	dns_msg_init(&ctx->w, resp, ctx->limit - opt_len(ctx->q), &ctx->comp, 0);
 	/* the limit always holds the header and the question (response_limit), and the
 	 * parser accepted the question as one uncompressed name, type and class */
 	int ret SD_UNUSED = dns_msg_header(&ctx->w, 0, 0);
@@ -545,14 +559,36 @@ static void truncate_answer(srv_answer_ctx_t *ctx)
 	ctx->stats.truncated++;
 }
 
-/* Our OPT (RFC 6891 6.1.2): payload size, extended rcode, version 0, DO echoed, no options. */
+/* ECS in the reply (RFC 7871 7.2.1): FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as the query
+ * sent them; SCOPE PREFIX-LENGTH 0, "valid for all": answers do not depend on the client's
+ * location yet. */
+static int put_ecs(srv_answer_ctx_t *ctx)
+{
+	const srv_query_t *q = ctx->q;
+	size_t alen = (q->ecs_source + 7u) / 8u;
+	uint8_t fixed[ECS_FIXED];
+	be16_put(fixed, DNS_EDNS_ECS);
+	be16_put(fixed + 2, (uint16_t)(4 + alen));
+	be16_put(fixed + 4, q->ecs_family);
+	fixed[6] = q->ecs_source;
+	fixed[7] = 0;
+	int ret = dns_msg_put(&ctx->w, fixed, sizeof(fixed));
+	if (ret == 0 && alen > 0)
+		ret = dns_msg_put(&ctx->w, q->ecs_addr, alen);
+	return ret;
+}
+
+/* Our OPT (RFC 6891 6.1.2): payload size, extended rcode, version 0, DO echoed, ECS when the
+ * query had a valid one. */
 static void put_opt(srv_answer_ctx_t *ctx)
 {
 	ctx->w.lim = ctx->limit;
 	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q->opt_do ? 0x8000u : 0);
 	static const uint8_t root = 0;
-	int ret =
-	    dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl, 0);
+	int ret = dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl,
+	                            (uint16_t)ecs_len(ctx->q));
+	if (ret == 0 && ctx->q->has_ecs)
+		ret = put_ecs(ctx);
 	if (ret == 0)
 		ctx->count[SEC_AR]++;
 }

@@ -253,6 +253,19 @@ def allow_ede(case, k, s):
     return set(ke[2]) ^ set(se[2]) <= {15}
 
 
+def allow_ecs_echo(case, k, s):
+    """Knot 3.2 without its geoip module ignores ECS; steerdns echoes it with SCOPE 0."""
+    ecs = case.get("ecs")
+    ke, se = k["edns"], s["edns"]
+    if ecs is None or ke is None or se is None or ke[:2] != se[:2]:
+        return False
+    if (set(ke[2]) ^ set(se[2])) - {15} != {dns.edns.ECS}:
+        return False
+    got = [o for o in s["msg"].options if o.otype == dns.edns.ECS]
+    return (len(got) == 1 and got[0].address == ecs.address and
+            got[0].srclen == ecs.srclen and got[0].scopelen == 0)
+
+
 def _owns(name, rdtype):
     apex = zone_for(name)
     node = ZONE_DATA[apex].get_node(name) if apex else None
@@ -291,6 +304,11 @@ ALLOWED = [
     ("CD copied", {"flags"}, allow_cd_copied,
      'RFC 4035 3.1.6: "a security-aware name server MUST copy the CD bit from a query into the '
      'corresponding response" (RFC 6840 5.9 keeps it); Knot 3.2 clears it on unsigned zones.'),
+    ("ECS echoed with SCOPE 0", {"edns"}, allow_ecs_echo,
+     'RFC 7871 7.2.1: "The FAMILY, SOURCE PREFIX-LENGTH, and ADDRESS fields MUST match those in '
+     'the query" and a SCOPE PREFIX-LENGTH of 0 means the answer suits all addresses (steerdns, '
+     'whose answers do not depend on location yet); RFC 7871 7.1.3 lets a server that does not '
+     'implement ECS ignore the option (Knot 3.2 without geoip answers without it).'),
     ("Extended DNS Error option", {"edns"}, allow_ede,
      'RFC 8914 3: "The Extended DNS Error (EDE) option can be included in any response"; it is '
      'optional (Knot adds EDE 20 "Not Authoritative" to REFUSED).'),
@@ -381,7 +399,11 @@ EDNS_VARIANTS = [None, (0, 512, False), (0, 1232, False), (0, 1232, True), (0, 4
                  (0, 4096, True), (0, 512, True)]
 
 
-def build_case(rng, qname, qtype, transport=None, edns="random"):
+ECS_SUBNETS = [("192.0.2.0", 24), ("198.51.100.7", 32), ("2001:db8:1200::", 40), ("::", 0),
+               ("0.0.0.0", 0)]
+
+
+def build_case(rng, qname, qtype, transport=None, edns="random", ecs=None):
     if edns == "random":
         edns = rng.choice(EDNS_VARIANTS) if rng.random() > 0.03 else (1, 1232, False)
     q = sdlib.make_query(mangle_case(rng, qname), qtype,
@@ -390,6 +412,8 @@ def build_case(rng, qname, qtype, transport=None, edns="random"):
                          want_dnssec=bool(edns and edns[2]))
     if edns is not None and rng.random() < 0.1:
         q.use_edns(edns[0], q.ednsflags, edns[1], options=[dns.edns.GenericOption(65001, b"x")])
+    if ecs is not None:
+        q.use_edns(edns[0], q.ednsflags, edns[1], options=[ecs])
     if rng.random() < 0.2:
         q.flags |= dns.flags.RD
     if rng.random() < 0.1:
@@ -397,7 +421,7 @@ def build_case(rng, qname, qtype, transport=None, edns="random"):
     if rng.random() < 0.1:
         q.flags |= dns.flags.AD
     q.id = rng.randrange(65536)
-    return {"qname": qname, "qtype": qtype, "edns": edns,
+    return {"qname": qname, "qtype": qtype, "edns": edns, "ecs": ecs,
             "transport": transport or rng.choice(["udp", "tcp"]), "wire": q.to_wire(),
             "text": "%s %s %s edns=%s" % (q.question[0].name, qtype,
                                           transport, edns)}
@@ -420,6 +444,12 @@ def generate(rng):
     pool = names + extra
     for _ in range(N_RANDOM):
         cases.append(build_case(rng, rng.choice(pool), rng.choice(QTYPES)))
+    # EDNS Client Subnet (RFC 7871), drawn last so the cases above keep their bytes
+    for subnet in ECS_SUBNETS:
+        for _ in range(4):
+            cases.append(build_case(rng, rng.choice(pool), rng.choice(QTYPES),
+                                    edns=(0, 1232, rng.random() < 0.5),
+                                    ecs=dns.edns.ECSOption(*subnet)))
     for c in cases:
         c["text"] = "%s/%s %s %s" % (c["qname"], c["qtype"], c["transport"], c["edns"])
     return cases

@@ -655,6 +655,48 @@ static void test_stats(void **state)
 	assert_int_equal(s->edns - before.edns, 1);
 }
 
+/* A query with EDNS payload 1232 and an ECS option of the given bytes. */
+static size_t mkquery_ecs(const char *qname, const uint8_t *ecs, size_t elen)
+{
+	size_t n = mkquery(g_q, qname, 1, IN, 1232);
+	put16(g_q + n - 2, (uint16_t)(4 + elen)); /* the OPT's RDLENGTH */
+	n += put16(g_q + n, 8);
+	n += put16(g_q + n, (uint16_t)elen);
+	memcpy(g_q + n, ecs, elen);
+	return n + elen;
+}
+
+/* RFC 7871 7.2.1: the reply echoes FAMILY, SOURCE PREFIX-LENGTH and ADDRESS with SCOPE 0;
+ * the OPT grows by the option, and the size limit keeps room for it. A malformed ECS is a
+ * FORMERR (RFC 7871 6) that still carries an OPT, without ECS. */
+static void test_ecs_echo(void **state)
+{
+	(void)state;
+	const uint8_t v4[] = {0, 1, 24, 0, 192, 0, 2};
+	g_qlen = mkquery_ecs("www.example.com", v4, sizeof(v4));
+	size_t n = answer_raw(g_q, g_qlen, false);
+	assert_true(n > 0);
+	expect(0, 1, 0, 1, 0, 1);
+	/* TTL 0, RDLENGTH 11, the option (the payload before them is ours) */
+	const uint8_t opt_tail[] = {0, 0, 0, 0, 0, 11, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
+	assert_true(n > sizeof(opt_tail));
+	assert_memory_equal(g_r + n - sizeof(opt_tail), opt_tail, sizeof(opt_tail));
+	assert_int_equal(get16(g_r + n - sizeof(opt_tail) - 4), 41); /* TYPE OPT */
+
+	const uint8_t v6[] = {0, 2, 0, 0}; /* ::/0 */
+	g_qlen = mkquery_ecs("www.example.com", v6, sizeof(v6));
+	n = answer_raw(g_q, g_qlen, false);
+	const uint8_t tail6[] = {0, 8, 0, 8, 0, 4, 0, 2, 0, 0}; /* RDLENGTH 8, the option */
+	assert_memory_equal(g_r + n - sizeof(tail6), tail6, sizeof(tail6));
+
+	const uint8_t bad[] = {0, 1, 23, 0, 192, 0, 3}; /* a bit past the prefix */
+	g_qlen = mkquery_ecs("www.example.com", bad, sizeof(bad));
+	n = answer_raw(g_q, g_qlen, false);
+	expect(1, 0, 0, 0, 0, 1);
+	assert_int_equal(g_r[n - 2], 0); /* OPT RDLENGTH 0 */
+	assert_int_equal(g_r[n - 1], 0);
+}
+
 /* The engine itself ignores TSIG (server/xfr/serve.c verifies and signs around it) and
  * REFUSEs transfers (the dispatcher routes them away first); a TSIG that is not the last
  * record is a FORMERR (RFC 8945 5.1). */
@@ -691,6 +733,7 @@ int main(void)
 	    cmocka_unit_test(test_formerr_notimp_drop),
 	    cmocka_unit_test(test_stats),
 	    cmocka_unit_test(test_tsig_and_transfers),
+	    cmocka_unit_test(test_ecs_echo),
 	    cmocka_unit_test(test_random_queries),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
