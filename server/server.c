@@ -28,7 +28,9 @@ struct srv_server {
 	unsigned nsignals;
 	srv_control_t *control;
 	srv_answer_conf_t answer_conf;
+	srv_views_t views; /* the one published view (server/view.h): zonedb writes, workers read */
 	srv_zonedb_t *zones;
+	xfr_notifier_t *notifier;
 	health_t *health; /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
@@ -144,6 +146,7 @@ static int start_workers(srv_server_t *s)
 	}
 	srv_worker_conf_t wc = {
 	    .answer = &s->answer_conf,
+	    .views = &s->views,
 	    .udp_payload = s->cfg->udp_payload,
 	    .tcp_idle_ms = s->cfg->tcp_idle_ms,
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
@@ -179,7 +182,8 @@ static int start_notify(srv_server_t *s)
 	int ret = xfr_notifier_new(&s->loop, 1000, 5, &n);
 	if (ret < 0)
 		return ret;
-	xfr_set_notifier(n);
+	s->notifier = n;
+	srv_zonedb_set_notifier(s->zones, n);
 	return 0;
 }
 
@@ -189,8 +193,10 @@ static void stop_all(srv_server_t *s)
 		return;
 	s->stopping = true;
 	srv_control_close(s->control);
-	xfr_notifier_close(xfr_get_notifier()); /* pending NOTIFYs are dropped */
-	xfr_set_notifier(NULL);
+	if (s->zones)
+		srv_zonedb_set_notifier(s->zones, NULL);
+	xfr_notifier_close(s->notifier); /* pending NOTIFYs are dropped */
+	s->notifier = NULL;
 	if (s->nsignals >= 1)
 		uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	if (s->nsignals >= 2)
@@ -284,7 +290,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
 	int ret = state_dir_ready(cfg);
 	if (ret == 0)
-		ret = srv_zonedb_new(&s->zones);
+		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
 	if (ret == 0)
 		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
 	if (ret == 0)

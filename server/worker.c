@@ -156,9 +156,9 @@ static socklen_t udp_reply_pktinfo(struct msghdr *rh, cmsg_space_t *out)
 /* One request through the query path: parsed once here, then the one dispatcher
  * (server/xfr/serve.h) answers it, serves a transfer or verifies and signs. A started TCP
  * transfer is left in *xfr. */
-static size_t worker_answer(srv_worker_t *w, const zone_set_t *zones, const xfr_env_t *env,
-                            time_t now, const uint8_t *req, size_t len,
-                            const struct sockaddr *client, bool tcp, uint8_t *resp, xfr_out_t **xfr)
+static size_t worker_answer(srv_worker_t *w, const srv_view_t *view, time_t now, const uint8_t *req,
+                            size_t len, const struct sockaddr *client, bool tcp, uint8_t *resp,
+                            xfr_out_t **xfr)
 {
 	srv_query_t *q = &w->q;
 	if (srv_query_parse(req, len, q) < 0) /* no header: counted and dropped */
@@ -166,25 +166,24 @@ static size_t worker_answer(srv_worker_t *w, const zone_set_t *zones, const xfr_
 	q->client = client;
 	q->tcp = tcp;
 	xfr_reply_t out = {.buf = resp, .cap = SRV_RESPONSE_MAX};
-	xfr_serve(env, zones, w->actx, q, now, &out, &w->xfr);
+	xfr_serve(view ? view->xfr : NULL, view ? view->zones : NULL, w->actx, q, now, &out,
+	          &w->xfr);
 	*xfr = out.xfr;
 	return out.len;
 }
 
 /* Answer received datagrams [0..n) into the arena; returns how many replies are queued. */
-static unsigned udp_answer_batch(srv_worker_t *w, const zone_set_t *zones, unsigned n)
+static unsigned udp_answer_batch(srv_worker_t *w, const srv_view_t *view, unsigned n)
 {
 	size_t off = 0;
 	unsigned out = 0;
-	const xfr_env_t *env = xfr_env_current(); /* once per batch, like the zone set */
 	time_t now = time(NULL);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rh = &w->rmsg[i].msg_hdr;
 		uint8_t *resp = w->arena + off;
 		xfr_out_t *x = NULL; /* stays NULL: over UDP IXFR is one message, AXFR NOTIMP */
-		size_t len =
-		    worker_answer(w, zones, env, now, w->riov[i].iov_base, w->rmsg[i].msg_len,
-		                  (const struct sockaddr *)&w->rname[i], false, resp, &x);
+		size_t len = worker_answer(w, view, now, w->riov[i].iov_base, w->rmsg[i].msg_len,
+		                           (const struct sockaddr *)&w->rname[i], false, resp, &x);
 		if (len == 0)
 			continue;
 		if (len > w->conf.udp_payload) {
@@ -235,14 +234,14 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 	if (status < 0 || !(events & UV_READABLE))
 		return;
 	rcu_thread_online();
-	const zone_set_t *zones = srv_zonedb_current();
+	const srv_view_t *view = srv_view_current(w->conf.views); /* once per callback */
 	for (unsigned round = 0; round < UDP_ROUNDS; round++) {
 		udp_prepare_recv(w);
 		int n = recvmmsg(u->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
 		w->io.udp_received += (unsigned)n;
-		unsigned out = udp_answer_batch(w, zones, (unsigned)n);
+		unsigned out = udp_answer_batch(w, view, (unsigned)n);
 		udp_send_batch(w, u->fd, out);
 		if (n < UDP_BATCH)
 			break;
@@ -380,8 +379,7 @@ static bool tcp_xfr_pump(tcp_conn_t *c)
 static void tcp_process(tcp_conn_t *c)
 {
 	srv_worker_t *w = c->w;
-	const zone_set_t *zones = srv_zonedb_current();
-	const xfr_env_t *env = xfr_env_current(); /* once per read, like the zone set */
+	const srv_view_t *view = srv_view_current(w->conf.views); /* once per read */
 	time_t now = time(NULL);
 	size_t pos = 0;
 	if (tcp_xfr_pump(c))
@@ -400,7 +398,7 @@ static void tcp_process(tcp_conn_t *c)
 			break;
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-		size_t len = worker_answer(w, zones, env, now, c->in + pos + 2, mlen,
+		size_t len = worker_answer(w, view, now, c->in + pos + 2, mlen,
 		                           (const struct sockaddr *)&c->peer, true, o + 2, &c->xfr);
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);

@@ -6,12 +6,13 @@
  *                                                 UDP  uv_poll ─ recvmmsg(64) ─ srv_answer ─
  * sendmmsg (reply source = IP(V6)_PKTINFO destination) TCP  uv_listen ─ slot from a fixed pool ─
  * framing ─ srv_answer ─ uv_write (RFC 7766) each callback: rcu_thread_online() ...
- *                                                 srv_zonedb_current() ... rcu_thread_offline()
+ *                                                 srv_view_current() ... rcu_thread_offline()
  *   srv_worker_stop ── uv_async_send ──▶        close listeners, finish in-flight TCP, exit loop
  *                   ◀── pthread_join ──
  *
  * Every buffer is allocated by srv_worker_new: nothing is allocated per query or per
- * connection. A worker only reads shared state (the published zone set).
+ * connection. A worker only reads shared state: the published view (server/view.h), loaded
+ * once per I/O callback.
  */
 #pragma once
 
@@ -20,6 +21,7 @@
 
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
+#include "server/view.h"
 
 /* Counters of the I/O layer; only the worker writes them, readers tolerate tearing. */
 typedef struct srv_io_stats {
@@ -36,6 +38,7 @@ typedef struct srv_io_stats {
 
 typedef struct srv_worker_conf {
 	const srv_answer_conf_t *answer; /* must outlive the worker */
+	srv_views_t *views;              /* the published view; must outlive the worker */
 	uint16_t udp_payload;            /* bound of a UDP answer */
 	uint64_t tcp_idle_ms;
 	uint32_t tcp_conns; /* this worker's share of tcp-max-connections */

@@ -28,16 +28,10 @@ typedef struct zentry {
 struct srv_zonedb {
 	zentry_t **entries;
 	size_t count;
-	zone_set_t *set; /* what srv_published points to */
+	srv_views_t *views;              /* where the workers' view is published */
+	const srv_answer_conf_t *answer; /* lent to every view */
+	xfr_notifier_t *notifier;        /* NOTIFY sender; NULL until the control loop has one */
 };
-
-/* The set the workers read. Written only by the control thread. */
-static zone_set_t *srv_published;
-
-const zone_set_t *srv_zonedb_current(void)
-{
-	return rcu_dereference(srv_published);
-}
 
 /* Collects the warning and error lines the loader logs on this thread. */
 static void capture_line(log_level_t level, const char *line, void *data)
@@ -163,7 +157,7 @@ static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
 	return zone_update_commit(u, time(NULL), serial);
 }
 
-static int entry_load(zentry_t *e, srv_text_t *errors)
+static int entry_load(zentry_t *e, xfr_notifier_t *notifier, srv_text_t *errors)
 {
 	zone_load_info_t files = {0};
 	zone_version_t *v = NULL;
@@ -192,7 +186,7 @@ static int entry_load(zentry_t *e, srv_text_t *errors)
 	cur = zone_current(e->zone);
 	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, serial,
 	         zone_version_rr_count(cur), e->file);
-	xfr_zone_committed(e->xfr); /* NOTIFY, snapshot and journal upkeep */
+	xfr_zone_committed(e->xfr, notifier); /* NOTIFY, snapshot and journal upkeep */
 	return 0;
 }
 
@@ -204,10 +198,19 @@ static bool entry_changed(const zentry_t *e)
 	return files->count == 0 || files_changed(files);
 }
 
-int srv_zonedb_new(srv_zonedb_t **out)
+int srv_zonedb_new(srv_views_t *views, const srv_answer_conf_t *answer, srv_zonedb_t **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (*out == NULL)
+		return -ENOMEM;
+	(*out)->views = views;
+	(*out)->answer = answer;
+	return 0;
+}
+
+void srv_zonedb_set_notifier(srv_zonedb_t *zs, xfr_notifier_t *n)
+{
+	zs->notifier = n;
 }
 
 static zentry_t *find_entry(zentry_t *const *entries, size_t count, const uint8_t *apex)
@@ -218,23 +221,41 @@ static zentry_t *find_entry(zentry_t *const *entries, size_t count, const uint8_
 	return NULL;
 }
 
-/* Publish the set of next[0..count) and free what only the old set could reach. */
-static int publish_set(srv_zonedb_t *zs, zentry_t **next, size_t count)
+/* The workers' view of entries[0..count) under cfg: their zone set and transfer environment
+ * (keys, ACLs, histories). */
+static int view_build(const srv_zonedb_t *zs, const srv_config_t *cfg, zentry_t *const *entries,
+                      size_t count, srv_view_t **out)
 {
 	zone_t **zones = calloc(count ? count : 1, sizeof(*zones));
+	xfr_zone_t **xz = calloc(count ? count : 1, sizeof(*xz));
 	zone_set_t *set = NULL;
-	int ret = zones ? 0 : -ENOMEM;
-	for (size_t i = 0; ret == 0 && i < count; i++)
-		zones[i] = next[i]->zone;
+	xfr_env_t *env = NULL;
+	int ret = zones && xz ? 0 : -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		zones[i] = entries[i]->zone;
+		xz[i] = entries[i]->xfr;
+	}
 	if (ret == 0 && count)
 		ret = zone_set_new(zones, count, &set);
+	if (ret == 0)
+		ret = xfr_env_new(&cfg->keys, xz, count, cfg->udp_payload, &env);
 	free(zones);
+	free(xz);
+	if (ret < 0) {
+		zone_set_free(set);
+		return ret;
+	}
+	return srv_view_new(set, env, zs->answer, out);
+}
+
+/* Publish the view of next[0..count) and free the entries only the old view could reach. */
+static int publish(srv_zonedb_t *zs, const srv_config_t *cfg, zentry_t **next, size_t count)
+{
+	srv_view_t *view = NULL;
+	int ret = view_build(zs, cfg, next, count, &view);
 	if (ret < 0)
 		return ret;
-	rcu_assign_pointer(srv_published, set);
-	synchronize_rcu(); /* no worker can see the old set or a removed zone any more */
-	zone_set_free(zs->set);
-	zs->set = set;
+	srv_view_swap(zs->views, view);          /* no worker can see a removed zone any more */
 	for (size_t i = 0; i < zs->count; i++) { /* removed, or replaced by a new file path */
 		zentry_t *e = zs->entries[i];
 		if (find_entry(next, count, e->apex) == e)
@@ -254,7 +275,7 @@ static int publish_set(srv_zonedb_t *zs, zentry_t **next, size_t count)
  * a new zone fails to load. */
 /* The zone's file path changed: the same zone (one journal, locked) serves the new file,
  * whose content is diffed against the old file's; when it fails to load the old file stays. */
-static int entry_move(zentry_t *e, const char *file, srv_text_t *errors)
+static int entry_move(zentry_t *e, const char *file, xfr_notifier_t *notifier, srv_text_t *errors)
 {
 	char *nf = strdup(file);
 	int ret = nf ? zone_set_file(e->zone, nf) : -ENOMEM;
@@ -264,7 +285,7 @@ static int entry_move(zentry_t *e, const char *file, srv_text_t *errors)
 	}
 	char *old = e->file;
 	e->file = nf;
-	ret = entry_load(e, errors);
+	ret = entry_load(e, notifier, errors);
 	if (ret == 0) {
 		free(old);
 		return 0;
@@ -291,32 +312,19 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 		if (ret < 0)
 			return ret;
 		if (strcmp(cur->file, zc->file) != 0)
-			return entry_move(cur, zc->file, errors);
-		return force || entry_changed(cur) ? entry_load(cur, errors) : 0;
+			return entry_move(cur, zc->file, zs->notifier, errors);
+		return force || entry_changed(cur) ? entry_load(cur, zs->notifier, errors) : 0;
 	}
 	zentry_t *e = NULL;
 	int ret = entry_new(zc, cfg->state_dir, &e);
 	if (ret == 0)
-		ret = entry_load(e, errors);
+		ret = entry_load(e, zs->notifier, errors);
 	if (ret < 0) {
 		entry_free(e);
 		return ret;
 	}
 	*out = e;
 	return 0;
-}
-
-/* Give the workers the keys, transfer ACLs and IXFR histories of entries[0..count). */
-static int update_env(const srv_config_t *cfg, zentry_t *const *entries, size_t count)
-{
-	xfr_zone_t **xz = calloc(count ? count : 1, sizeof(*xz));
-	if (!xz)
-		return -ENOMEM;
-	for (size_t i = 0; i < count; i++)
-		xz[i] = entries[i]->xfr;
-	int ret = xfr_env_update(&cfg->keys, xz, count, cfg->udp_payload);
-	free(xz);
-	return ret;
 }
 
 int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
@@ -334,19 +342,9 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_
 		if (e)
 			next[count++] = e;
 	}
-	int xret = update_env(cfg, next, count); /* before any entry it replaces is freed */
-	if (xret < 0 && first == 0)
-		first = xret;
-	bool same = count == zs->count;
-	for (size_t i = 0; same && i < count; i++)
-		same = next[i] == zs->entries[i];
-	if (same) {
-		free(next);
-		return first;
-	}
-	int ret = publish_set(zs, next, count);
+	/* a new view every time: membership, keys or transfer settings may have changed */
+	int ret = publish(zs, cfg, next, count);
 	if (ret < 0) {
-		(void)update_env(cfg, zs->entries, zs->count);
 		/* Nothing was published: free the entries made for this reload. */
 		for (size_t i = 0; i < count; i++)
 			if (find_entry(zs->entries, zs->count, next[i]->apex) != next[i])
@@ -360,7 +358,7 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, srv_text_t *errors)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
-	return e ? entry_load(e, errors) : SD_ENOTFOUND;
+	return e ? entry_load(e, zs->notifier, errors) : SD_ENOTFOUND;
 }
 
 void srv_zonedb_notify_all(srv_zonedb_t *zs)
@@ -368,7 +366,7 @@ void srv_zonedb_notify_all(srv_zonedb_t *zs)
 	for (size_t i = 0; i < zs->count; i++) {
 		const zone_version_t *v = zone_current(zs->entries[i]->zone);
 		if (v)
-			xfr_zone_notify(zs->entries[i]->xfr, v);
+			xfr_zone_notify(zs->entries[i]->xfr, v, zs->notifier);
 	}
 }
 
@@ -376,9 +374,7 @@ void srv_zonedb_free(srv_zonedb_t *zs)
 {
 	if (!zs)
 		return;
-	rcu_assign_pointer(srv_published, NULL);
-	xfr_env_clear(); /* waits for the readers of both */
-	zone_set_free(zs->set);
+	srv_view_swap(zs->views, NULL); /* waits for the readers */
 	for (size_t i = 0; i < zs->count; i++)
 		entry_free(zs->entries[i]);
 	free(zs->entries);
@@ -397,7 +393,7 @@ static void indent_lines(srv_text_t *out, const char *prefix, const char *text)
 	}
 }
 
-static void status_one(const zentry_t *e, srv_text_t *out)
+static void status_one(const zentry_t *e, xfr_notifier_t *notifier, srv_text_t *out)
 {
 	const zone_version_t *v = zone_current(e->zone);
 	char when[32] = "never";
@@ -412,7 +408,7 @@ static void status_one(const zentry_t *e, srv_text_t *out)
 	char line[512];
 	if (xfr_zone_status(e->xfr, line, sizeof(line)) > 0)
 		indent_lines(out, "", line);
-	for (size_t i = 0; xfr_zone_notify_status(e->xfr, i, line, sizeof(line)) > 0; i++)
+	for (size_t i = 0; xfr_zone_notify_status(e->xfr, notifier, i, line, sizeof(line)) > 0; i++)
 		srv_text_printf(out, "  %s\n", line);
 	if (e->error.len)
 		indent_lines(out, "last error: ", e->error.buf);
@@ -422,7 +418,7 @@ void srv_zonedb_status(const srv_zonedb_t *zs, srv_text_t *out)
 {
 	srv_text_printf(out, "zones: %zu\n", zs->count);
 	for (size_t i = 0; i < zs->count; i++)
-		status_one(zs->entries[i], out);
+		status_one(zs->entries[i], zs->notifier, out);
 }
 
 int srv_zonedb_check(const srv_config_t *cfg)

@@ -3,15 +3,13 @@
  *
  * The daemon keeps one entry per configured zone (its zone_t, file, the identity and content
  * hash of every file the last successful load read — the main file and each file pulled in
- * with $INCLUDE —, when it was loaded, the last error). The set of zones the
- * workers see is a zone_set_t published with rcu_assign_pointer; workers read it once per
- * I/O callback with srv_zonedb_current() while QSBR-online.
+ * with $INCLUDE —, when it was loaded, the last error). What the workers see — the zone set
+ * and the transfer environment — is published as one view (server/view.h).
  *
  *   control thread                                 workers (QSBR readers)
- *   srv_zonedb_apply(cfg) ─ load changed files      srv_zonedb_current() ─▶ zone_set_t
+ *   srv_zonedb_apply(cfg) ─ load changed files      srv_view_current() ─▶ view
  *        │  zone_publish(z, v)  (old version retired by the zone store after a grace period)
- *        └─ membership changed: new zone_set_t ─ rcu_assign_pointer ─ synchronize_rcu
- *                                 ─ free the old set and the removed zone_t
+ *        └─ new view (zone set, keys, ACLs) ─ srv_view_swap ─ free the removed zone_t
  *
  * A zone file that fails to load keeps serving its previous version; its error lines
  * ("file:line: message", as logged by the loader) are kept as the entry's last error and
@@ -26,11 +24,19 @@
 #include "contrib/base/compiler.h"
 #include "server/config.h"
 #include "server/text.h"
+#include "server/view.h"
+#include "server/xfr/notify.h"
 #include "zone/zoneset.h"
 
 typedef struct srv_zonedb srv_zonedb_t;
 
-int srv_zonedb_new(srv_zonedb_t **out) SD_NONNULL(1) SD_WUR;
+/* views is where the registry publishes the workers' view (it must outlive the registry);
+ * answer is lent to every view. */
+int srv_zonedb_new(srv_views_t *views, const srv_answer_conf_t *answer, srv_zonedb_t **out)
+    SD_NONNULL(1, 3) SD_WUR;
+
+/* The NOTIFY sender on the control loop (NULL: none; NOTIFYs are then not sent). */
+void srv_zonedb_set_notifier(srv_zonedb_t *zs, xfr_notifier_t *n) SD_NONNULL(1);
 
 /* Unpublish everything, wait for readers and free all zones. Workers must be stopped or
  * about to stop reading. */
@@ -57,8 +63,3 @@ void srv_zonedb_status(const srv_zonedb_t *zs, srv_text_t *out) SD_NONNULL(1, 2)
 /* Load every zone of cfg without publishing anything (steerdns --check). Returns 0 or the
  * first error; each problem is logged. */
 int srv_zonedb_check(const srv_config_t *cfg) SD_NONNULL(1) SD_WUR;
-
-/* Workers: the published zone set (NULL when no zone is served). Only inside an RCU
- * read-side section (a QSBR-online registered thread); valid until the thread's next
- * quiescent state. */
-const zone_set_t *srv_zonedb_current(void);

@@ -4,27 +4,12 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <urcu-qsbr.h>
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "contrib/base/bytes.h"
 #include "dns/name.h"
 #include "dns/proto.h"
-
-static xfr_env_t *current_env; /* never written through: const in the API */
-
-const xfr_env_t *xfr_env_publish(const xfr_env_t *env)
-{
-	const xfr_env_t *old = current_env;
-	rcu_assign_pointer(current_env, (xfr_env_t *)(uintptr_t)env);
-	return old;
-}
-
-const xfr_env_t *xfr_env_current(void)
-{
-	return rcu_dereference(current_env);
-}
 
 /* Header + question (when it parsed) + TSIG when the request had one we can sign with. */
 static size_t error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, time_t now,

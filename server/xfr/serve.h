@@ -12,9 +12,9 @@
  *                                          └ TCP: STREAM, an xfr_out_t the caller drains
  *   anything else ─ srv_answer_query() (within the size limit less the TSIG RR) ─ REPLY
  *
- * The environment (keys, per-zone ACLs and histories) is immutable and published by the
- * control thread with xfr_env_publish(); workers read it with xfr_env_current() while
- * QSBR-online, like the zone set.
+ * The environment (keys, per-zone ACLs and histories) is immutable; the daemon publishes it
+ * with the zone set in one view (server/view.h) and a worker passes both from the view it
+ * loaded for the I/O callback.
  */
 #pragma once
 
@@ -92,9 +92,3 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_
  * serial, peer, messages, records. Transfers are rare and operators want each one logged
  * (Knot and NSD do the same); this is never called per ordinary query. */
 void xfr_out_log_done(const xfr_out_t *x, const struct sockaddr *peer, int rc) SD_NONNULL(1);
-
-/* Control thread: make env current (it must stay alive until replaced and a grace period
- * has passed: the previous one is returned for the caller to free after synchronize_rcu). */
-const xfr_env_t *xfr_env_publish(const xfr_env_t *env);
-/* Workers, QSBR-online: the current environment or NULL. */
-const xfr_env_t *xfr_env_current(void);

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <urcu-qsbr.h>
 
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
@@ -20,18 +19,6 @@ struct xfr_zone {
 	zone_t *zone;                 /* borrowed */
 	xfr_zone_counters_t counters; /* written by workers (relaxed atomics) */
 };
-
-static xfr_notifier_t *notifier;
-
-void xfr_set_notifier(xfr_notifier_t *n)
-{
-	notifier = n;
-}
-
-xfr_notifier_t *xfr_get_notifier(void)
-{
-	return notifier;
-}
 
 int xfr_zone_new(zone_t *z, const char *name, const xfr_zone_conf_t *conf, xfr_zone_t **out)
 {
@@ -71,7 +58,7 @@ void xfr_zone_free(xfr_zone_t *xz)
 	free(xz);
 }
 
-void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v)
+void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v, xfr_notifier_t *notifier)
 {
 	if (notifier == NULL || xz->conf.notify_count == 0)
 		return;
@@ -83,11 +70,11 @@ void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v)
 		log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
 }
 
-void xfr_zone_committed(xfr_zone_t *xz)
+void xfr_zone_committed(xfr_zone_t *xz, xfr_notifier_t *notifier)
 {
 	const zone_version_t *v = zone_current(xz->zone);
 	if (v)
-		xfr_zone_notify(xz, v);
+		xfr_zone_notify(xz, v, notifier);
 	if (zone_sync(xz->zone) != 0)
 		return; /* logged by the zone, which keeps serving from memory and journal */
 }
@@ -118,7 +105,8 @@ int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
 	                (unsigned long long)load_counter(&c->refused));
 }
 
-int xfr_zone_notify_status(const xfr_zone_t *xz, size_t i, char *buf, size_t size)
+int xfr_zone_notify_status(const xfr_zone_t *xz, xfr_notifier_t *notifier, size_t i, char *buf,
+                           size_t size)
 {
 	if (i >= xz->conf.notify_count)
 		return 0;
@@ -156,8 +144,6 @@ typedef struct env_block {
 	xfr_zone_info_t *zones;
 	xfr_acl_rule_t *rules;
 } env_block_t;
-
-static env_block_t *env_current;
 
 static void env_free(env_block_t *b)
 {
@@ -215,23 +201,18 @@ static int env_build(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
 	return 0;
 }
 
-int xfr_env_update(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n, uint16_t udp_payload)
+int xfr_env_new(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n, uint16_t udp_payload,
+                xfr_env_t **out)
 {
 	env_block_t *b = NULL;
+	*out = NULL;
 	int rc = env_build(keys, zones, n, udp_payload, &b);
-	if (rc != 0)
-		return rc;
-	xfr_env_publish(&b->env);
-	synchronize_rcu(); /* no worker reads the previous environment any more */
-	env_free(env_current);
-	env_current = b;
-	return 0;
+	if (rc == 0)
+		*out = &b->env;
+	return rc;
 }
 
-void xfr_env_clear(void)
+void xfr_env_free(xfr_env_t *env)
 {
-	xfr_env_publish(NULL);
-	synchronize_rcu();
-	env_free(env_current);
-	env_current = NULL;
+	env_free((env_block_t *)env); /* env is the block's first member */
 }

@@ -9,8 +9,9 @@
  *   zone_update_commit ─▶ xfr_zone_committed: NOTIFY to the zone's targets, then zone_sync
  *                         (snapshot and journal compaction when due)
  *
- * and after every change of the zone list or settings xfr_env_update() gives the workers a
- * new environment (keys, ACLs, histories) for server/xfr/serve.h.
+ * and after every change of the zone list or settings xfr_env_new() builds the workers' new
+ * transfer environment (keys, ACLs, histories) for server/xfr/serve.h, which the daemon
+ * publishes inside its view (server/view.h). The NOTIFY sender is passed explicitly.
  */
 #pragma once
 
@@ -20,6 +21,7 @@
 #include "contrib/base/compiler.h"
 #include "server/xfr/conf.h"
 #include "server/xfr/notify.h"
+#include "server/xfr/serve.h"
 #include "zone/zone.h"
 
 typedef struct xfr_zone xfr_zone_t;
@@ -32,32 +34,29 @@ int xfr_zone_new(zone_t *z, const char *name, const xfr_zone_conf_t *conf, xfr_z
 int xfr_zone_configure(xfr_zone_t *xz, const xfr_zone_conf_t *conf) SD_NONNULL(1, 2) SD_WUR;
 void xfr_zone_free(xfr_zone_t *xz);
 
-/* After a commit that made a new serial (QSBR-offline): NOTIFY the zone's targets (when a
- * notifier is set), then the snapshot and journal upkeep (zone_sync; errors are logged, the
+/* After a commit that made a new serial (QSBR-offline): NOTIFY the zone's targets (through
+ * notifier, the sender on the control loop; NULL: none yet), then the snapshot and journal upkeep (zone_sync; errors are logged, the
  * zone keeps serving from memory and journal). */
-void xfr_zone_committed(xfr_zone_t *xz) SD_NONNULL(1);
+void xfr_zone_committed(xfr_zone_t *xz, xfr_notifier_t *notifier) SD_NONNULL(1);
 
-/* NOTIFY v's SOA to the zone's targets now (when a notifier is set): xfr_zone_committed
+/* NOTIFY v's SOA to the zone's targets now (when notifier is not NULL): xfr_zone_committed
  * does it for a new serial; the daemon also calls it once per zone at start (RFC 1996 has no
  * rule for it; Knot and BIND do it so secondaries catch up on changes made while we were
  * down). */
-void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v) SD_NONNULL(1, 2);
+void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v, xfr_notifier_t *notifier)
+    SD_NONNULL(1, 2);
 
 /* Two lines for steerctl status (no final newline): journal depth/size, history, settings;
  * transfer counters of this zone (summed over workers). Returns what snprintf returns. */
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size) SD_NONNULL(1, 2);
 /* One line for NOTIFY target i: acknowledged serial, pending with retries left, rejected or
  * gave up. Returns 0 when i is past the last target, else what snprintf returns. */
-int xfr_zone_notify_status(const xfr_zone_t *xz, size_t i, char *buf, size_t size) SD_NONNULL(1, 3);
+int xfr_zone_notify_status(const xfr_zone_t *xz, xfr_notifier_t *notifier, size_t i, char *buf,
+                           size_t size) SD_NONNULL(1, 4);
 
-/* The NOTIFY sender on the control loop (set once the loop exists; NULL: none). */
-void xfr_set_notifier(xfr_notifier_t *n);
-xfr_notifier_t *xfr_get_notifier(void);
-
-/* Build the workers' environment from keys and zones[0..n) and publish it; the previous one
- * is freed after a grace period (this calls synchronize_rcu: the control thread must be
- * QSBR-offline). NULL keys/zero zones are fine. */
-int xfr_env_update(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n,
-                   uint16_t udp_payload);
-/* Unpublish and free the environment (shutdown). */
-void xfr_env_clear(void);
+/* Build the workers' transfer environment from keys and zones[0..n) (copied: keys, ACLs;
+ * borrowed: each zone's IXFR history and counters, alive as long as its xfr_zone_t). NULL
+ * keys/zero zones are fine. Control thread. */
+int xfr_env_new(const xfr_keys_t *keys, xfr_zone_t *const *zones, size_t n, uint16_t udp_payload,
+                xfr_env_t **out) SD_NONNULL(5) SD_WUR;
+void xfr_env_free(xfr_env_t *env);
