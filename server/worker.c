@@ -2,6 +2,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/stat.h"
 #include "server/xfr/serve.h"
 #include "server/zonedb.h"
 
@@ -187,7 +188,7 @@ static unsigned udp_answer_batch(srv_worker_t *w, const srv_view_t *view, unsign
 		if (len == 0)
 			continue;
 		if (len > w->conf.udp_payload) {
-			w->io.udp_oversize++;
+			sd_stat_inc(&w->io.udp_oversize);
 			continue;
 		}
 		struct msghdr *sh = &w->smsg[out].msg_hdr;
@@ -218,13 +219,16 @@ static void udp_send_batch(srv_worker_t *w, int fd, unsigned n)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			w->io.udp_send_dropped += n - sent; /* DNS clients retry; never block */
+			sd_stat_add(&w->io.udp_send_dropped,
+			            n - sent); /* DNS clients retry; never block */
 			break;
 		}
-		w->io.udp_send_errors++; /* this one datagram failed (e.g. unreachable): skip it */
+		sd_stat_inc(
+		    &w->io
+		         .udp_send_errors); /* this one datagram failed (e.g. unreachable): skip it */
 		sent++;
 	}
-	w->io.udp_sent += sent;
+	sd_stat_add(&w->io.udp_sent, sent);
 }
 
 static void udp_on_readable(uv_poll_t *h, int status, int events)
@@ -240,7 +244,7 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 		int n = recvmmsg(u->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		w->io.udp_received += (unsigned)n;
+		sd_stat_add(&w->io.udp_received, (unsigned)n);
 		unsigned out = udp_answer_batch(w, view, (unsigned)n);
 		udp_send_batch(w, u->fd, out);
 		if (n < UDP_BATCH)
@@ -286,7 +290,7 @@ static void tcp_on_timer(uv_timer_t *t)
 {
 	tcp_conn_t *c = t->data;
 	if (!c->w->stopping)
-		c->w->io.tcp_idle_closed++;
+		sd_stat_inc(&c->w->io.tcp_idle_closed);
 	tcp_close(c);
 }
 
@@ -387,7 +391,7 @@ static void tcp_process(tcp_conn_t *c)
 	while (!c->closing && c->in_len - pos >= 2) {
 		size_t mlen = (size_t)c->in[pos] << 8 | c->in[pos + 1];
 		if (mlen < 12) { /* not even a header: the framing is broken, give up */
-			w->io.tcp_malformed++;
+			sd_stat_inc(&w->io.tcp_malformed);
 			tcp_close(c);
 			return;
 		}
@@ -475,7 +479,7 @@ static void tcp_conn_begin(srv_worker_t *w, tcp_listener_t *l)
 		tcp_close(c);
 		return;
 	}
-	w->io.tcp_accepted++;
+	sd_stat_inc(&w->io.tcp_accepted);
 	int len = sizeof(c->peer);
 	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &len) < 0)
 		memset(&c->peer, 0, sizeof(c->peer));
@@ -505,7 +509,7 @@ static bool tcp_reject(srv_worker_t *w, tcp_listener_t *l)
 		r->handle.data = r;
 		(void)uv_accept((uv_stream_t *)&l->handle, (uv_stream_t *)&r->handle);
 		uv_close((uv_handle_t *)&r->handle, tcp_reject_closed);
-		w->io.tcp_refused++;
+		sd_stat_inc(&w->io.tcp_refused);
 		return true;
 	}
 	return false; /* every reject handle is closing: libuv keeps the fd until one is free */
@@ -745,23 +749,23 @@ void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t
 {
 	if (w->actx) {
 		const srv_stats_t *s = srv_answer_stats(w->actx);
-		answer->queries += s->queries;
-		answer->udp += s->udp;
-		answer->tcp += s->tcp;
+		answer->queries += sd_stat_get(&s->queries);
+		answer->udp += sd_stat_get(&s->udp);
+		answer->tcp += sd_stat_get(&s->tcp);
 		for (unsigned i = 0; i < SD_ARRAY_LEN(s->rcode); i++)
-			answer->rcode[i] += s->rcode[i];
-		answer->badvers += s->badvers;
-		answer->dropped += s->dropped;
-		answer->truncated += s->truncated;
-		answer->edns += s->edns;
+			answer->rcode[i] += sd_stat_get(&s->rcode[i]);
+		answer->badvers += sd_stat_get(&s->badvers);
+		answer->dropped += sd_stat_get(&s->dropped);
+		answer->truncated += sd_stat_get(&s->truncated);
+		answer->edns += sd_stat_get(&s->edns);
 	}
-	io->udp_received += w->io.udp_received;
-	io->udp_sent += w->io.udp_sent;
-	io->udp_send_dropped += w->io.udp_send_dropped;
-	io->udp_send_errors += w->io.udp_send_errors;
-	io->udp_oversize += w->io.udp_oversize;
-	io->tcp_accepted += w->io.tcp_accepted;
-	io->tcp_refused += w->io.tcp_refused;
-	io->tcp_idle_closed += w->io.tcp_idle_closed;
-	io->tcp_malformed += w->io.tcp_malformed;
+	io->udp_received += sd_stat_get(&w->io.udp_received);
+	io->udp_sent += sd_stat_get(&w->io.udp_sent);
+	io->udp_send_dropped += sd_stat_get(&w->io.udp_send_dropped);
+	io->udp_send_errors += sd_stat_get(&w->io.udp_send_errors);
+	io->udp_oversize += sd_stat_get(&w->io.udp_oversize);
+	io->tcp_accepted += sd_stat_get(&w->io.tcp_accepted);
+	io->tcp_refused += sd_stat_get(&w->io.tcp_refused);
+	io->tcp_idle_closed += sd_stat_get(&w->io.tcp_idle_closed);
+	io->tcp_malformed += sd_stat_get(&w->io.tcp_malformed);
 }

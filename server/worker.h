@@ -23,7 +23,8 @@
 #include "server/engine/answer.h"
 #include "server/view.h"
 
-/* Counters of the I/O layer; only the worker writes them, readers tolerate tearing. */
+/* Counters of the I/O layer; only the worker writes them, with relaxed atomics, and readers
+ * load them the same way (contrib/base/stat.h). */
 typedef struct srv_io_stats {
 	uint64_t udp_received;
 	uint64_t udp_sent;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/stat.h"
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/soa.h"
@@ -480,7 +481,7 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 	}
 	if (q->has_opt && q->opt_version > 0) {
 		ctx->rcode = DNS_RCODE_BADVERS;
-		ctx->stats.badvers++;
+		sd_stat_inc(&ctx->stats.badvers);
 		return;
 	}
 	memcpy(ctx->names[0], q->qname, q->qname_len);
@@ -556,7 +557,7 @@ static void truncate_answer(srv_answer_ctx_t *ctx)
 {
 	dns_msg_rollback(&ctx->w, ctx->after_question);
 	memset(ctx->count, 0, sizeof(ctx->count));
-	ctx->stats.truncated++;
+	sd_stat_inc(&ctx->stats.truncated);
 }
 
 /* ECS in the reply (RFC 7871 7.2.1): FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as the query
@@ -613,7 +614,7 @@ static size_t finish(srv_answer_ctx_t *ctx)
 	be16_put(h + 6, ctx->count[SEC_AN]);
 	be16_put(h + 8, ctx->count[SEC_NS]);
 	be16_put(h + 10, ctx->count[SEC_AR]);
-	ctx->stats.rcode[ctx->rcode & 0xf]++;
+	sd_stat_inc(&ctx->stats.rcode[ctx->rcode & 0xf]);
 	return ctx->w.pos;
 }
 
@@ -621,17 +622,17 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
                         uint8_t *resp, size_t reserve)
 {
 	srv_stats_t *st = &ctx->stats;
-	st->queries++;
+	sd_stat_inc(&st->queries);
 	if (q->tcp)
-		st->tcp++;
+		sd_stat_inc(&st->tcp);
 	else
-		st->udp++;
+		sd_stat_inc(&st->udp);
 	if (q->len < DNS_HEADER_LEN || (q->flags & DNS_FLAG_QR)) {
-		st->dropped++;
+		sd_stat_inc(&st->dropped);
 		return 0;
 	}
 	if (q->has_opt)
-		st->edns++;
+		sd_stat_inc(&st->edns);
 	ctx->q = q;
 	ctx->tcp = q->tcp;
 	ctx->reserve = reserve;

@@ -27,7 +27,8 @@ typedef struct srv_answer_conf {
 	uint16_t udp_max_payload; /* our EDNS UDP payload size (RFC 6891 6.2.5), e.g. 1232 */
 } srv_answer_conf_t;
 
-/* Per-worker counters; only the owning worker writes them (readers tolerate tearing). */
+/* Per-worker counters; only the owning worker writes them, with relaxed atomics, and readers
+ * load them the same way (contrib/base/stat.h). */
 typedef struct srv_stats {
 	uint64_t queries;
 	uint64_t udp, tcp;

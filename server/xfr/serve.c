@@ -7,6 +7,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/stat.h"
 #include "contrib/base/bytes.h"
 #include "dns/name.h"
 #include "dns/proto.h"
@@ -62,19 +63,19 @@ static void count_transfer(const xfr_zone_info_t *zi, xfr_out_kind_t kind, xfr_s
 {
 	switch (kind) {
 	case XFR_OUT_AXFR:
-		st->axfr++;
+		sd_stat_inc(&st->axfr);
 		COUNT(zi, axfr);
 		break;
 	case XFR_OUT_IXFR:
-		st->ixfr++;
+		sd_stat_inc(&st->ixfr);
 		COUNT(zi, ixfr);
 		break;
 	case XFR_OUT_IXFR_AXFR:
-		st->ixfr_full++;
+		sd_stat_inc(&st->ixfr_full);
 		COUNT(zi, ixfr_full);
 		break;
 	default:
-		st->ixfr_current++;
+		sd_stat_inc(&st->ixfr_current);
 		COUNT(zi, ixfr);
 		break;
 	}
@@ -101,7 +102,7 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 		zi = zone_info(env, r.qname);
 		if (zi == NULL ||
 		    !xfr_acl_allows(zi->acl, zi->acl_count, q->client, tsig ? tsig->key : NULL)) {
-			st->refused++;
+			sd_stat_inc(&st->refused);
 			COUNT(zi, refused);
 			rcode = DNS_RCODE_REFUSED;
 		} else if (r.qtype == DNS_TYPE_AXFR && !q->tcp) {
@@ -129,7 +130,7 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	if (xfr_out_next(out->xfr, out->buf, out->cap, now, &out->len) != 0)
 		out->len = 0;
 	if (xfr_out_kind(out->xfr) == XFR_OUT_IXFR_UDP_SOA)
-		st->ixfr_udp++;
+		sd_stat_inc(&st->ixfr_udp);
 	xfr_out_free(out->xfr);
 	out->xfr = NULL;
 	return out->len ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
@@ -149,10 +150,10 @@ static int verify(const xfr_env_t *env, const srv_query_t *q, time_t now, tsig_c
 	int rc = tsig_verify_request_at(tsig, env ? env->keys : NULL, env ? env->nkeys : 0, q->msg,
 	                                q->len, &q->tsig, now);
 	if (rc == 0) {
-		st->tsig_ok++;
+		sd_stat_inc(&st->tsig_ok);
 		return 0;
 	}
-	st->tsig_bad++;
+	sd_stat_inc(&st->tsig_bad);
 	/* NOTAUTH with the TSIG error; tsig_sign applies the MAC rule of that error (unsigned
 	 * for BADKEY/BADSIG, signed for BADTIME). Anything else is a FORMERR, unsigned. */
 	if (rc == SD_ETSIG)

@@ -74,7 +74,8 @@ typedef struct xfr_reply {
 	xfr_out_t *xfr;
 } xfr_reply_t;
 
-/* Counters a worker keeps (only its thread writes them). */
+/* Counters a worker keeps (only its thread writes them, with relaxed atomics: readers use
+ * sd_stat_get, contrib/base/stat.h). */
 typedef struct xfr_serve_stats {
 	uint64_t tsig_ok, tsig_bad;
 	uint64_t refused; /* transfers denied by the ACL */
