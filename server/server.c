@@ -4,7 +4,9 @@
 #include "contrib/base/log.h"
 #include "health/ctl.h"
 #include "server/control.h"
+#include "contrib/base/stat.h"
 #include "server/engine/answer.h"
+#include "server/handoff.h"
 #include "server/worker.h"
 #include "server/xfr/zoneconf.h"
 #include "server/zonedb.h"
@@ -31,7 +33,8 @@ struct srv_server {
 	srv_views_t views; /* the one published view (server/view.h): zonedb writes, workers read */
 	srv_zonedb_t *zones;
 	xfr_notifier_t *notifier;
-	health_t *health; /* the prober: its own thread, started before the workers */
+	srv_handoff_t *handoff; /* UPDATEs from the workers (server/handoff.h) */
+	health_t *health;       /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
 	struct timespec started;
@@ -147,6 +150,7 @@ static int start_workers(srv_server_t *s)
 	srv_worker_conf_t wc = {
 	    .answer = &s->answer_conf,
 	    .views = &s->views,
+	    .control = s->handoff ? &s->handoff->box : NULL,
 	    .udp_payload = s->cfg->udp_payload,
 	    .tcp_idle_ms = s->cfg->tcp_idle_ms,
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
@@ -301,6 +305,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0)
 		ret = start_notify(s);
 	if (ret == 0)
+		ret = srv_handoff_new(&s->loop, &s->answer_conf, &s->handoff);
+	if (ret == 0)
 		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
 	if (ret == 0)
 		ret = start_workers(s);
@@ -332,14 +338,21 @@ void srv_server_free(srv_server_t *s)
 	if (s->loop_ready) {
 		stop_all(s);
 		uv_run(&s->loop, UV_RUN_DEFAULT); /* let the closed handles finish */
-		if (uv_loop_close(&s->loop) != 0)
-			log_warning("control loop still had handles at exit");
 	}
+	/* The control loop runs no more: no reply goes to a worker while it stops. */
 	for (unsigned k = 0; k < s->nworkers; k++)
 		srv_worker_stop(s->workers[k]);
 	for (unsigned k = 0; s->workers && k < s->nworkers; k++)
 		srv_worker_free(s->workers[k]);
 	free(s->workers);
+	/* No worker pushes any more: close the handoff mailbox, then the loop. */
+	srv_handoff_close(s->handoff);
+	if (s->loop_ready) {
+		uv_run(&s->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&s->loop) != 0)
+			log_warning("control loop still had handles at exit");
+	}
+	srv_handoff_free(s->handoff);
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
 	srv_zonedb_free(s->zones);
@@ -490,6 +503,8 @@ static void status_counters(srv_server_t *s, srv_text_t *out)
 	                (unsigned long long)io.tcp_accepted, (unsigned long long)io.tcp_refused,
 	                (unsigned long long)io.tcp_idle_closed,
 	                (unsigned long long)io.tcp_malformed);
+	srv_text_printf(out, "handoffs: %llu\n",
+	                (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
 }
 
 void srv_server_status(srv_server_t *s, srv_text_t *out)

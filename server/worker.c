@@ -74,6 +74,7 @@ typedef struct tcp_conn {
 	bool eof;     /* the peer closed its side (or we stop): finish writing, then close */
 	bool closing;
 	xfr_out_t *xfr; /* an AXFR/IXFR being written, one message per free output buffer */
+	uint64_t gen;   /* connections this slot has served: a handed-off reply checks it */
 } tcp_conn_t;
 
 struct srv_worker {
@@ -87,6 +88,7 @@ struct srv_worker {
 	srv_io_stats_t io;
 	xfr_serve_stats_t xfr; /* transfers and TSIG (server/xfr/serve.h) */
 	srv_query_t q;         /* the request being handled (server/engine/query.h) */
+	srv_mailbox_t box;     /* replies to handed-off requests (server/handoff.h) */
 
 	udp_sock_t *udp;
 	tcp_listener_t *tcp;
@@ -155,36 +157,93 @@ static socklen_t udp_reply_pktinfo(struct msghdr *rh, cmsg_space_t *out)
 }
 
 /* One request through the query path: parsed once here, then the one dispatcher
- * (server/xfr/serve.h) answers it, serves a transfer or verifies and signs. A started TCP
- * transfer is left in *xfr. */
-static size_t worker_answer(srv_worker_t *w, const srv_view_t *view, time_t now, const uint8_t *req,
-                            size_t len, const struct sockaddr *client, bool tcp, uint8_t *resp,
-                            xfr_out_t **xfr)
+ * (server/xfr/serve.h) answers it, serves a transfer, verifies and signs, or says HANDOFF
+ * (out->signer set; the caller hands the request to the control thread). */
+static xfr_serve_t worker_answer(srv_worker_t *w, const srv_view_t *view, time_t now,
+                                 const uint8_t *req, size_t len, const struct sockaddr *client,
+                                 bool tcp, xfr_reply_t *out)
 {
 	srv_query_t *q = &w->q;
-	if (srv_query_parse(req, len, q) < 0) /* no header: counted and dropped */
+	if (srv_query_parse(req, len, q) < 0) /* no header: the dispatcher counts and drops it */
 		q->len = len;
 	q->client = client;
 	q->tcp = tcp;
-	xfr_reply_t out = {.buf = resp, .cap = SRV_RESPONSE_MAX};
-	xfr_serve(view ? view->xfr : NULL, view ? view->zones : NULL, w->actx, q, now, &out,
-	          &w->xfr);
-	*xfr = out.xfr;
-	return out.len;
+	return xfr_serve(view ? view->xfr : NULL, view ? view->zones : NULL, w->actx, q, now, out,
+	                 &w->xfr);
+}
+
+/* A copy of the request for the control thread, with its TSIG state; the caller adds how
+ * to reach the peer and pushes it. NULL when there is no control mailbox or no memory (the
+ * request is dropped: the client retries). */
+static srv_handoff_item_t *handoff_item(srv_worker_t *w, const uint8_t *req, size_t len,
+                                        const xfr_reply_t *out, bool tcp)
+{
+	srv_handoff_item_t *it = w->conf.control ? srv_handoff_item_new(req, len) : NULL;
+	if (it == NULL)
+		return NULL;
+	it->home = &w->box;
+	it->tcp = tcp;
+	it->signer = out->signer;
+	return it;
+}
+
+/* Hand a datagram's request to the control thread with what it takes to answer from the
+ * same socket and source address later (udp_send_reply). */
+static void udp_handoff(srv_worker_t *w, int fd, struct msghdr *rh, const uint8_t *req, size_t len,
+                        const xfr_reply_t *r)
+{
+	srv_handoff_item_t *it = handoff_item(w, req, len, r, false);
+	if (it == NULL)
+		return;
+	it->fd = fd;
+	memcpy(&it->peer, rh->msg_name, rh->msg_namelen);
+	it->peer_len = rh->msg_namelen;
+	cmsg_space_t cm;
+	it->cmsg_len = udp_reply_pktinfo(rh, &cm);
+	memcpy(it->cmsg.buf, cm.buf, it->cmsg_len);
+	srv_mailbox_push(w->conf.control, it);
+}
+
+/* A handed-off request's reply, sent as udp_answer_batch would have sent it. */
+static void udp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
+{
+	if (it->reply_len > w->conf.udp_payload) {
+		sd_stat_inc(&w->io.udp_oversize);
+		return;
+	}
+	struct iovec iov = {.iov_base = it->reply, .iov_len = it->reply_len};
+	struct msghdr mh = {.msg_name = (void *)&it->peer,
+	                    .msg_namelen = it->peer_len,
+	                    .msg_iov = &iov,
+	                    .msg_iovlen = 1,
+	                    .msg_control = it->cmsg_len ? (void *)it->cmsg.buf : NULL,
+	                    .msg_controllen = it->cmsg_len};
+	if (sendmsg(it->fd, &mh, MSG_DONTWAIT) < 0) {
+		sd_stat_inc(&w->io.udp_send_errors);
+		return;
+	}
+	sd_stat_inc(&w->io.udp_sent);
 }
 
 /* Answer received datagrams [0..n) into the arena; returns how many replies are queued. */
-static unsigned udp_answer_batch(srv_worker_t *w, const srv_view_t *view, unsigned n)
+static unsigned udp_answer_batch(srv_worker_t *w, const srv_view_t *view, int fd, unsigned n)
 {
 	size_t off = 0;
 	unsigned out = 0;
 	time_t now = time(NULL);
 	for (unsigned i = 0; i < n; i++) {
 		struct msghdr *rh = &w->rmsg[i].msg_hdr;
-		uint8_t *resp = w->arena + off;
-		xfr_out_t *x = NULL; /* stays NULL: over UDP IXFR is one message, AXFR NOTIMP */
-		size_t len = worker_answer(w, view, now, w->riov[i].iov_base, w->rmsg[i].msg_len,
-		                           (const struct sockaddr *)&w->rname[i], false, resp, &x);
+		/* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
+		xfr_reply_t r = {.buf = w->arena + off, .cap = SRV_RESPONSE_MAX};
+		const uint8_t *req = w->riov[i].iov_base;
+		size_t rlen = w->rmsg[i].msg_len;
+		if (worker_answer(w, view, now, req, rlen, (const struct sockaddr *)&w->rname[i],
+		                  false, &r) == XFR_SERVE_HANDOFF) {
+			udp_handoff(w, fd, rh, req, rlen, &r);
+			continue;
+		}
+		uint8_t *resp = r.buf;
+		size_t len = r.len;
 		if (len == 0)
 			continue;
 		if (len > w->conf.udp_payload) {
@@ -245,7 +304,7 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 		if (n <= 0)
 			break;
 		sd_stat_add(&w->io.udp_received, (unsigned)n);
-		unsigned out = udp_answer_batch(w, view, (unsigned)n);
+		unsigned out = udp_answer_batch(w, view, u->fd, (unsigned)n);
 		udp_send_batch(w, u->fd, out);
 		if (n < UDP_BATCH)
 			break;
@@ -376,6 +435,37 @@ static bool tcp_xfr_pump(tcp_conn_t *c)
 	return c->xfr != NULL;
 }
 
+/* Hand a request to the control thread; its reply comes back to this slot if the slot still
+ * serves the same connection then (tcp_send_reply). */
+static void tcp_handoff(tcp_conn_t *c, const uint8_t *req, size_t len, const xfr_reply_t *r)
+{
+	srv_handoff_item_t *it = handoff_item(c->w, req, len, r, true);
+	if (it == NULL)
+		return;
+	it->conn = c;
+	it->conn_gen = c->gen;
+	srv_mailbox_push(c->w->conf.control, it);
+}
+
+/* A handed-off request's reply: written on its connection when that is still open, has not
+ * been replaced by a new connection in the same slot and has room; dropped otherwise (the
+ * client retries, RFC 7766 6.2.4). */
+static void tcp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
+{
+	tcp_conn_t *c = it->conn;
+	if (w->stopping || !c->active || c->closing || c->gen != it->conn_gen)
+		return;
+	if (TCP_OUT_CAP - c->out_len[c->fill] < 2 + it->reply_len)
+		return;
+	uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
+	o[0] = (uint8_t)(it->reply_len >> 8);
+	o[1] = (uint8_t)it->reply_len;
+	memcpy(o + 2, it->reply, it->reply_len);
+	c->out_len[c->fill] += 2 + it->reply_len;
+	tcp_touch(c);
+	tcp_flush(c);
+}
+
 /* Answer every complete message in the input, in order, while the output has room for a
  * maximal answer (RFC 7766 6.2.1.1: pipelined queries; we answer them in order). A transfer
  * request makes the connection write that transfer before it answers the next query. Must
@@ -402,8 +492,13 @@ static void tcp_process(tcp_conn_t *c)
 			break;
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-		size_t len = worker_answer(w, view, now, c->in + pos + 2, mlen,
-		                           (const struct sockaddr *)&c->peer, true, o + 2, &c->xfr);
+		xfr_reply_t r = {.buf = o + 2, .cap = SRV_RESPONSE_MAX};
+		xfr_serve_t rc = worker_answer(w, view, now, c->in + pos + 2, mlen,
+		                               (const struct sockaddr *)&c->peer, true, &r);
+		c->xfr = r.xfr;
+		if (rc == XFR_SERVE_HANDOFF)
+			tcp_handoff(c, c->in + pos + 2, mlen, &r);
+		size_t len = r.len;
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);
 			o[1] = (uint8_t)len;
@@ -470,6 +565,7 @@ static void tcp_conn_begin(srv_worker_t *w, tcp_listener_t *l)
 	tcp_conn_t *c = w->free_conns;
 	w->free_conns = c->next_free;
 	c->active = true;
+	c->gen++;
 	c->in_len = c->out_len[0] = c->out_len[1] = 0;
 	c->fill = 0;
 	c->reading = c->writing = c->blocked = c->eof = c->closing = false;
@@ -539,6 +635,21 @@ static void tcp_on_connection(uv_stream_t *s, int status)
 	tcp_take(l->w, l);
 }
 
+/* --- replies to handed-off requests --- */
+
+static void worker_on_reply(srv_mailbox_t *mb, srv_handoff_item_t *it, void *data)
+{
+	srv_worker_t *w = data;
+	(void)mb;
+	if (it->reply_len > 0 && !w->stopping) {
+		if (it->tcp)
+			tcp_send_reply(w, it);
+		else
+			udp_send_reply(w, it);
+	}
+	srv_handoff_item_free(it);
+}
+
 /* --- lifecycle --- */
 
 static void udp_on_closed(uv_handle_t *h)
@@ -554,6 +665,7 @@ static void worker_on_stop(uv_async_t *a)
 	srv_worker_t *w = a->data;
 	w->stopping = true;
 	uv_close((uv_handle_t *)&w->stop_async, NULL);
+	srv_mailbox_close(&w->box); /* the control loop has finished: no reply comes any more */
 	for (size_t i = 0; i < w->nudp; i++)
 		uv_close((uv_handle_t *)&w->udp[i].poll, udp_on_closed);
 	for (size_t i = 0; i < w->ntcp; i++)
@@ -676,6 +788,8 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 	w->async_ready = ret == 0;
 	w->stop_async.data = w;
 	if (ret == 0)
+		ret = srv_mailbox_init(&w->box, &w->loop, worker_on_reply, w);
+	if (ret == 0)
 		ret = alloc_buffers(w);
 	if (ret == 0)
 		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
@@ -735,6 +849,7 @@ void srv_worker_free(srv_worker_t *w)
 		if (uv_loop_close(&w->loop) != 0)
 			log_warning("worker %u: libuv loop still had handles at exit", w->id);
 	}
+	srv_mailbox_drain(&w->box);
 	srv_answer_ctx_free(w->actx);
 	free(w->rbuf);
 	free(w->arena);

@@ -21,6 +21,7 @@
 
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
+#include "server/handoff.h"
 #include "server/view.h"
 
 /* Counters of the I/O layer; only the worker writes them, with relaxed atomics, and readers
@@ -40,6 +41,7 @@ typedef struct srv_io_stats {
 typedef struct srv_worker_conf {
 	const srv_answer_conf_t *answer; /* must outlive the worker */
 	srv_views_t *views;              /* the published view; must outlive the worker */
+	srv_mailbox_t *control;          /* where UPDATEs go (server/handoff.h); NULL: dropped */
 	uint16_t udp_payload;            /* bound of a UDP answer */
 	uint64_t tcp_idle_ms;
 	uint32_t tcp_conns; /* this worker's share of tcp-max-connections */

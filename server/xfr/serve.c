@@ -163,6 +163,18 @@ static int verify(const xfr_env_t *env, const srv_query_t *q, time_t now, tsig_c
 	return rc;
 }
 
+/* Engine answer, then TSIG: within the size limit less the TSIG RR, then signed. */
+static size_t answer_signed(srv_answer_ctx_t *actx, const zone_set_t *zones, const srv_query_t *q,
+                            tsig_ctx_t *signer, time_t now, uint8_t *buf, size_t cap)
+{
+	size_t reserve = signer ? tsig_rr_len(signer) : 0;
+	size_t n =
+	    srv_answer_query(actx, zones, q, buf, reserve < UINT16_MAX ? reserve : UINT16_MAX);
+	if (n > 0 && signer != NULL && tsig_sign(signer, buf, &n, cap, now) != 0)
+		n = 0;
+	return n;
+}
+
 xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_ctx_t *actx,
                       const srv_query_t *q, time_t now, xfr_reply_t *out, xfr_serve_stats_t *st)
 {
@@ -175,18 +187,35 @@ xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_
 			return out->len ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
 		signer = &tsig;
 	}
+	if (framed && q->opcode == DNS_OPCODE_UPDATE) { /* the control thread's business */
+		out->signer.active = signer != NULL;
+		if (signer != NULL) {
+			out->signer.key = *signer->key;
+			out->signer.ctx = *signer;
+			out->signer.ctx.key = &out->signer.key; /* rebased by the receiver */
+		}
+		return XFR_SERVE_HANDOFF;
+	}
 	/* a malformed unsigned transfer request gets the engine's FORMERR (with OPT) */
 	if (framed && is_transfer(q) && (signer != NULL || !q->malformed))
 		return transfer(env, zones, q, signer, now, out, st);
 	/* the engine answers within the size limit less the TSIG RR (TC when it does not fit),
 	 * then the reply is signed (RFC 8945 5.3, RFC 6891 7) */
-	size_t reserve = signer ? tsig_rr_len(signer) : 0;
-	size_t n =
-	    srv_answer_query(actx, zones, q, out->buf, reserve < UINT16_MAX ? reserve : UINT16_MAX);
-	if (n > 0 && signer != NULL && tsig_sign(signer, out->buf, &n, out->cap, now) != 0)
-		n = 0;
+	size_t n = answer_signed(actx, zones, q, signer, now, out->buf, out->cap);
 	out->len = n;
 	return n ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
+}
+
+size_t xfr_serve_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
+                               xfr_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
+{
+	srv_query_t q;
+	if (srv_query_parse(msg, len, &q) < 0)
+		q.len = len; /* not from a worker, which hands off parsed headers only: dropped */
+	q.tcp = tcp;
+	if (signer->active)
+		signer->ctx.key = &signer->key; /* the signer was copied since xfr_serve() */
+	return answer_signed(actx, NULL, &q, signer->active ? &signer->ctx : NULL, now, buf, cap);
 }
 
 void xfr_out_log_done(const xfr_out_t *x, const struct sockaddr *peer, int rc)

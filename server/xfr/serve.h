@@ -10,6 +10,8 @@
  *   AXFR/IXFR ─ zone served? (NOTAUTH) ─ transfer-acl (REFUSED) ─ AXFR over UDP (NOTIMP, as
  *               Knot answers; RFC 5936 4.2) ─ IXFR over UDP: one datagram (REPLY)
  *                                          └ TCP: STREAM, an xfr_out_t the caller drains
+ *   UPDATE (opcode 5) ─ HANDOFF: the control thread replies (server/handoff.h) with
+ *                       xfr_serve_handoff_reply(), signed with the request's TSIG state
  *   anything else ─ srv_answer_query() (within the size limit less the TSIG RR) ─ REPLY
  *
  * The environment (keys, per-zone ACLs and histories) is immutable; the daemon publishes it
@@ -60,18 +62,31 @@ typedef struct xfr_env {
 
 typedef enum {
 	XFR_SERVE_DROP = 0, /* nothing to send */
+	XFR_SERVE_HANDOFF,  /* an UPDATE (RFC 2136): hand the request to the control thread with
+	                     * out->signer; it replies with xfr_serve_handoff_reply() */
 	XFR_SERVE_REPLY,    /* out->buf[0..out->len) is the reply */
 	XFR_SERVE_STREAM,   /* TCP transfer started: write xfr_out_next() messages of out->xfr,
 	                     * then xfr_out_free() it */
 } xfr_serve_t;
 
+/* The TSIG state of a request answered on another thread (HANDOFF): the verified context
+ * with its own copy of the key, so the reply can be signed after the view that held the key
+ * is gone. Plain data: copy it with the request. */
+typedef struct xfr_signer {
+	bool active; /* the request was signed and verified: sign the reply */
+	tsig_key_t key;
+	tsig_ctx_t ctx;
+} xfr_signer_t;
+
 /* Where the reply goes: the caller sets buf and cap (at least SRV_RESPONSE_MAX +
- * TSIG_RR_MAX is plenty); xfr_serve() sets len and, for STREAM, xfr. */
+ * TSIG_RR_MAX is plenty); xfr_serve() sets len, xfr for STREAM, signer for HANDOFF (only
+ * then: it is not touched otherwise). */
 typedef struct xfr_reply {
 	uint8_t *buf;
 	size_t cap;
 	size_t len;
 	xfr_out_t *xfr;
+	xfr_signer_t signer;
 } xfr_reply_t;
 
 /* Counters a worker keeps (only its thread writes them, with relaxed atomics: readers use
@@ -88,6 +103,14 @@ typedef struct xfr_serve_stats {
 xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_ctx_t *actx,
                       const srv_query_t *q, time_t now, xfr_reply_t *out, xfr_serve_stats_t *stats)
     SD_NONNULL(3, 4, 6, 7);
+
+/* The reply to a handed-off request msg[0..len) (tcp: its transport), on the thread that
+ * handles it: until RFC 2136 is implemented (issue 8) the engine's answer, NOTIMP with the
+ * question and OPT echoed; signed (and its size limit lowered for the TSIG RR) when signer
+ * is active. Returns the reply length or 0. Uses actx (that thread's answer context). */
+size_t xfr_serve_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
+                               xfr_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
+    SD_NONNULL(1, 2, 5, 7);
 
 /* One log line (info; warning when rc != 0) for a finished or abandoned transfer: zone, kind,
  * serial, peer, messages, records. Transfers are rare and operators want each one logged

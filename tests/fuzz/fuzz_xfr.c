@@ -230,6 +230,13 @@ static void serve(const uint8_t *data, size_t size, const char *from, bool tcp)
 		FUZZ_CHECK(out.xfr == NULL && out.len > 0);
 		check_message(data, g_resp, out.len, NULL);
 		break;
+	case XFR_SERVE_HANDOFF: /* an UPDATE: what the control thread does, here */
+		FUZZ_CHECK(out.xfr == NULL && out.len == 0);
+		out.len = xfr_serve_handoff_reply(g_actx, data, size, tcp, &out.signer, FUZZ_NOW,
+		                                  g_resp, sizeof(g_resp));
+		if (out.len > 0)
+			check_message(data, g_resp, out.len, NULL);
+		break;
 	case XFR_SERVE_STREAM:
 		FUZZ_CHECK(tcp && out.xfr != NULL && out.len == 0);
 		drain(data, out.xfr);

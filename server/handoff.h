@@ -1,0 +1,100 @@
+/* handoff.h — requests a worker hands to the control thread, and the replies coming back.
+ *
+ * Some requests are not answered on the worker that received them: a DNS UPDATE (RFC 2136)
+ * changes a zone, which only the control thread does. The worker's dispatcher
+ * (server/xfr/serve.h) says HANDOFF; the worker copies the request into an item (the bytes,
+ * the peer, the transport and how to reach it again, the TSIG state) and pushes it to the
+ * control thread's mailbox. The control thread handles it and pushes the item, now holding
+ * the reply, to the mailbox of the worker it came from, which sends it like any reply:
+ *
+ *   worker ─ srv_mailbox_push(control) ─ uv_async ─▶ control: srv_handoff_handle()
+ *   worker ◀─ uv_async ─ srv_mailbox_push(item->home) ─┘   (reply in the item)
+ *     UDP: sendmsg from the same socket and source address (PKTINFO) as a normal reply
+ *     TCP: on the same connection if it is still the one that asked (slot + generation),
+ *          dropped otherwise
+ *
+ * A mailbox is an MPSC queue (liburcu wfcqueue: lock-free enqueue from any thread) plus a
+ * uv_async_t on its owner's loop. Items are malloc'd: handoffs are rare (UPDATE), the query
+ * path never allocates. Until RFC 2136 is implemented (issue 8), the control thread answers
+ * with the engine: NOTIMP with the question echoed and OPT when the query had one — the same
+ * bytes a worker gave before — signed when the request was.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <urcu/wfcqueue.h>
+
+#include "contrib/base/compiler.h"
+#include "server/engine/answer.h"
+#include "server/xfr/serve.h"
+
+typedef struct srv_mailbox srv_mailbox_t;
+
+typedef struct srv_handoff_item {
+	struct cds_wfcq_node node;
+	srv_mailbox_t *home; /* the receiving worker's mailbox: where the reply goes */
+	bool tcp;
+	/* UDP: the socket, the peer and the reply's PKTINFO control message */
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[128];
+	} cmsg;
+	size_t cmsg_len;
+	/* TCP: the connection slot and its generation when the request arrived */
+	void *conn;
+	uint64_t conn_gen;
+	xfr_signer_t signer; /* TSIG state of the request (verified by the worker) */
+	uint8_t *reply;      /* set by the control thread; NULL or reply_len 0: nothing to send */
+	size_t reply_len;
+	size_t len;
+	uint8_t msg[]; /* the request */
+} srv_handoff_item_t;
+
+/* A copy of msg[0..len) with everything else zeroed (fd -1). NULL when out of memory. */
+srv_handoff_item_t *srv_handoff_item_new(const uint8_t *msg, size_t len) SD_NONNULL(1);
+void srv_handoff_item_free(srv_handoff_item_t *it);
+
+typedef void (*srv_mailbox_fn)(srv_mailbox_t *mb, srv_handoff_item_t *it, void *data);
+
+struct srv_mailbox {
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	uv_async_t async;
+	srv_mailbox_fn fn; /* called on the owner's loop for each item, in order */
+	void *data;
+	bool ready; /* async initialised (and not yet closed) */
+};
+
+/* On the owner's loop thread. The async handle is unreferenced: a mailbox never keeps its
+ * loop alive; close it with srv_mailbox_close() once nothing can push any more. */
+int srv_mailbox_init(srv_mailbox_t *mb, uv_loop_t *loop, srv_mailbox_fn fn, void *data)
+    SD_NONNULL(1, 2, 3) SD_WUR;
+/* Any thread, while the owner's loop exists and the mailbox is not closed. */
+void srv_mailbox_push(srv_mailbox_t *mb, srv_handoff_item_t *it) SD_NONNULL(1, 2);
+/* Owner's thread: close the async handle (its loop must run once more to finish it). */
+void srv_mailbox_close(srv_mailbox_t *mb) SD_NONNULL(1);
+/* Free every item still queued (after the loop has finished; nothing pushes any more). */
+void srv_mailbox_drain(srv_mailbox_t *mb) SD_NONNULL(1);
+
+/* The control thread's side: its mailbox, the answer context it replies with, a counter. */
+typedef struct srv_handoff {
+	srv_mailbox_t box;
+	srv_answer_ctx_t *actx;
+	uint64_t handled; /* requests handled (relaxed atomics: steerctl status reads it) */
+} srv_handoff_t;
+
+/* Control thread, on its loop. conf must outlive h. */
+int srv_handoff_new(uv_loop_t *loop, const srv_answer_conf_t *conf, srv_handoff_t **out)
+    SD_NONNULL(1, 2, 3) SD_WUR;
+/* After the workers have stopped (nothing pushes any more): close, drain, free. The loop
+ * must run once more after it to finish the close, before uv_loop_close. */
+void srv_handoff_close(srv_handoff_t *h);
+void srv_handoff_free(srv_handoff_t *h);
