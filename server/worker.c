@@ -73,8 +73,9 @@ typedef struct tcp_conn {
 	bool blocked; /* a complete query waits for room in the output */
 	bool eof;     /* the peer closed its side (or we stop): finish writing, then close */
 	bool closing;
-	xfr_out_t *xfr; /* an AXFR/IXFR being written, one message per free output buffer */
-	uint64_t gen;   /* connections this slot has served: a handed-off reply checks it */
+	xfr_out_t *xfr;   /* an AXFR/IXFR being written, one message per free output buffer */
+	uint64_t gen;     /* connections this slot has served: a handed-off reply checks it */
+	unsigned pending; /* handed-off requests whose reply has not come back: keep it open */
 } tcp_conn_t;
 
 struct srv_worker {
@@ -380,7 +381,7 @@ static void tcp_flush(tcp_conn_t *c)
 /* Close once the peer is done (or we stop) and every answer is written. */
 static void tcp_maybe_finish(tcp_conn_t *c)
 {
-	if (c->eof && !c->writing && !c->blocked && c->out_len[c->fill] == 0)
+	if (c->eof && !c->writing && !c->blocked && c->pending == 0 && c->out_len[c->fill] == 0)
 		tcp_close(c);
 }
 
@@ -444,6 +445,7 @@ static void tcp_handoff(tcp_conn_t *c, const uint8_t *req, size_t len, const xfr
 		return;
 	it->conn = c;
 	it->conn_gen = c->gen;
+	c->pending++;
 	srv_mailbox_push(c->w->conf.control, it);
 }
 
@@ -453,17 +455,20 @@ static void tcp_handoff(tcp_conn_t *c, const uint8_t *req, size_t len, const xfr
 static void tcp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
 {
 	tcp_conn_t *c = it->conn;
-	if (w->stopping || !c->active || c->closing || c->gen != it->conn_gen)
+	if (!c->active || c->closing || c->gen != it->conn_gen)
 		return;
-	if (TCP_OUT_CAP - c->out_len[c->fill] < 2 + it->reply_len)
-		return;
-	uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-	o[0] = (uint8_t)(it->reply_len >> 8);
-	o[1] = (uint8_t)it->reply_len;
-	memcpy(o + 2, it->reply, it->reply_len);
-	c->out_len[c->fill] += 2 + it->reply_len;
-	tcp_touch(c);
-	tcp_flush(c);
+	c->pending--;
+	if (!w->stopping && it->reply_len > 0 &&
+	    TCP_OUT_CAP - c->out_len[c->fill] >= 2 + it->reply_len) {
+		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
+		o[0] = (uint8_t)(it->reply_len >> 8);
+		o[1] = (uint8_t)it->reply_len;
+		memcpy(o + 2, it->reply, it->reply_len);
+		c->out_len[c->fill] += 2 + it->reply_len;
+		tcp_touch(c);
+		tcp_flush(c);
+	}
+	tcp_maybe_finish(c); /* the peer may have finished while the reply was away */
 }
 
 /* Answer every complete message in the input, in order, while the output has room for a
@@ -566,6 +571,7 @@ static void tcp_conn_begin(srv_worker_t *w, tcp_listener_t *l)
 	w->free_conns = c->next_free;
 	c->active = true;
 	c->gen++;
+	c->pending = 0;
 	c->in_len = c->out_len[0] = c->out_len[1] = 0;
 	c->fill = 0;
 	c->reading = c->writing = c->blocked = c->eof = c->closing = false;
@@ -641,12 +647,11 @@ static void worker_on_reply(srv_mailbox_t *mb, srv_handoff_item_t *it, void *dat
 {
 	srv_worker_t *w = data;
 	(void)mb;
-	if (it->reply_len > 0 && !w->stopping) {
-		if (it->tcp)
-			tcp_send_reply(w, it);
-		else
-			udp_send_reply(w, it);
-	}
+	if (it->tcp)
+		tcp_send_reply(w,
+		               it); /* also when there is no reply: the connection waits for it */
+	else if (it->reply_len > 0 && !w->stopping)
+		udp_send_reply(w, it);
 	srv_handoff_item_free(it);
 }
 

@@ -6,6 +6,7 @@ request was."""
 import os
 import re
 import shutil
+import socket
 import struct
 import subprocess
 
@@ -121,6 +122,21 @@ def test_update_pipelined_tcp(steerdns):
         sock.close()
     assert got[u.id].rcode() == dns.rcode.NOTIMP
     assert all(got[q.id].rcode() == dns.rcode.NOERROR for q in qs)
+
+
+def test_update_tcp_half_close(steerdns):
+    """A client that sends its UPDATE and shuts down its side still gets the reply: the
+    connection waits for the control thread before it closes (RFC 7766 6.2.4)."""
+    u = _update()
+    sock = sdlib.tcp_connect(steerdns.port)
+    try:
+        w = u.to_wire()
+        sock.sendall(struct.pack("!H", len(w)) + w)
+        sock.shutdown(socket.SHUT_WR)
+        r = sdlib.tcp_read_msg(sock, 3.0)
+    finally:
+        sock.close()
+    assert r is not None and dns.message.from_wire(r).rcode() == dns.rcode.NOTIMP
 
 
 KEY_NAME = "upd-key."
