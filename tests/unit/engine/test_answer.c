@@ -3,7 +3,10 @@
  * Each case builds a query by hand, answers it, checks the header (rcode, AA, TC, section
  * counts) from the raw bytes, checks that every compression pointer points backwards at a
  * name already written, parses the response back with ldns_wire2pkt and looks for the
- * expected records in ldns's presentation form.
+ * expected records in ldns's presentation form. Every srv_answer() call here goes through
+ * answer_with(), which also checks the invariants every response must keep (ID, flags and
+ * question echoed, section counts, TC only over UDP, size limits) and that the call allocated
+ * nothing: the executable is linked with the allocation counter (tests/unit/alloc_count.h).
  *
  * Run from this folder (meson sets workdir) so data/ is found.
  */
@@ -19,8 +22,9 @@
 #include <ldns/ldns.h>
 
 #include "contrib/base/err.h"
-#include "server/engine/answer.h"
 #include "dns/name.h"
+#include "server/engine/answer.h"
+#include "tests/unit/alloc_count.h"
 #include "zone/load.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
@@ -123,6 +127,10 @@ static uint16_t get16(const uint8_t *p)
 
 /* --- checking responses --- */
 
+#define RCODE(r) ((r)[3] & 0xf)
+#define AA(r)    (((r)[2] >> 2) & 1)
+#define TC(r)    (((r)[2] >> 1) & 1)
+
 /* Walk a name in the response; every pointer must point strictly before the name that uses
  * it (so it names something already written) and the walk must end in bounds. */
 static size_t check_name(const uint8_t *m, size_t len, size_t pos)
@@ -176,13 +184,66 @@ static void check_wire(void)
 	ldns_pkt_free(pkt);
 }
 
+/* The header of a response to q: ID echoed, QR set, opcode, RD and CD echoed, RA, Z and AD
+ * clear; the question echoed byte for byte when there is one (only when the request had one);
+ * the counts agree with the sections ldns finds; TC only over UDP; a UDP response within the
+ * limits (512 without our OPT, our payload size with it). */
+static void check_invariants(const uint8_t *q, size_t qlen, bool tcp)
+{
+	assert_true(g_rlen >= 12);
+	assert_memory_equal(g_r, q, 2);
+	assert_true(g_r[2] & 0x80);
+	assert_int_equal(g_r[2] & 0x79, q[2] & 0x79); /* opcode, RD */
+	assert_int_equal(g_r[3] & 0xf0, q[3] & 0x10); /* RA, Z, AD clear; CD echoed */
+	unsigned qd = get16(g_r + 4);
+	assert_true(qd <= 1);
+	assert_true(qd == 0 || get16(q + 4) >= 1);
+	if (qd == 1) {
+		size_t qend = check_name(g_r, g_rlen, 12) + 4;
+		assert_true(qend <= qlen);
+		assert_memory_equal(g_r + 12, q + 12, qend - 12);
+	}
+	ldns_pkt *pkt = NULL;
+	assert_int_equal(ldns_wire2pkt(&pkt, g_r, g_rlen), LDNS_STATUS_OK);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_question(pkt)), qd);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(pkt)), get16(g_r + 6));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(pkt)), get16(g_r + 8));
+	bool opt = ldns_pkt_edns(pkt);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_additional(pkt)) + (opt ? 1 : 0),
+	                 get16(g_r + 10));
+	ldns_pkt_free(pkt);
+	/* our OPT only answers an OPT */
+	assert_true(!opt || get16(q + 10) >= 1);
+	if (tcp) {
+		assert_int_equal(TC(g_r), 0);
+	} else {
+		assert_true(g_rlen <= (opt ? PAYLOAD_OURS : 512));
+	}
+}
+
+/* Answer q as peer would send it, against set: no allocation, every invariant kept, and a
+ * response exactly when the request has a header and is not itself a response. */
+static size_t answer_with(const zone_set_t *set, const uint8_t *q, size_t qlen,
+                          const srv_peer_t *peer)
+{
+	alloc_count_start();
+	g_rlen = srv_answer(g_ctx, set, q, qlen, g_r, peer);
+	alloc_counts_t n = alloc_count_stop();
+	if (n.allocs || n.frees)
+		fail_msg("srv_answer allocated %zu times and freed %zu times", n.allocs, n.frees);
+	bool drop = qlen < 12 || (q[2] & 0x80);
+	assert_int_equal(g_rlen == 0, drop);
+	if (g_rlen) {
+		check_wire();
+		check_invariants(q, qlen, peer->tcp);
+	}
+	return g_rlen;
+}
+
 static size_t answer_raw(const uint8_t *q, size_t qlen, bool tcp)
 {
 	srv_peer_t peer = {.addr = NULL, .tcp = tcp};
-	g_rlen = srv_answer(g_ctx, g_set, q, qlen, g_r, &peer);
-	if (g_rlen)
-		check_wire();
-	return g_rlen;
+	return answer_with(g_set, q, qlen, &peer);
 }
 
 static size_t ask(const char *qname, uint16_t qtype, uint16_t qclass, int edns, bool tcp)
@@ -202,9 +263,6 @@ static char *response_text(void)
 }
 
 /* Header expectations; ar counts the OPT too. */
-#define RCODE(r) ((r)[3] & 0xf)
-#define AA(r)    (((r)[2] >> 2) & 1)
-#define TC(r)    (((r)[2] >> 1) & 1)
 
 static void expect(int rcode, int aa, int tc, int an, int ns, int ar)
 {
@@ -505,8 +563,8 @@ static void test_formerr_notimp_drop(void **state)
 	srv_peer_t peer = {.tcp = false};
 	/* short header: drop */
 	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
-	assert_int_equal(srv_answer(g_ctx, g_set, g_q, 11, g_r, &peer), 0);
-	assert_int_equal(srv_answer(g_ctx, g_set, g_q, 0, g_r, &peer), 0);
+	assert_int_equal(answer_with(g_set, g_q, 11, &peer), 0);
+	assert_int_equal(answer_with(g_set, g_q, 0, &peer), 0);
 	/* QR=1: drop */
 	g_q[2] |= 0x80;
 	assert_int_equal(answer_raw(g_q, g_qlen, false), 0);
@@ -572,12 +630,12 @@ static void test_formerr_notimp_drop(void **state)
 	}
 	/* no zone set at all: REFUSED */
 	g_qlen = mkquery(g_q, "www.example.com", 1, IN, NO_EDNS);
-	assert_int_equal(srv_answer(g_ctx, NULL, g_q, g_qlen, g_r, &peer), g_qlen);
+	assert_int_equal(answer_with(NULL, g_q, g_qlen, &peer), g_qlen);
 	assert_int_equal(RCODE(g_r), 5);
 	assert_int_equal(AA(g_r), 0);
 }
 
-/* --- robustness and the no-allocation contract --- */
+/* --- robustness --- */
 
 static uint32_t rnd_state = 12345;
 static uint32_t rnd(void)
@@ -589,10 +647,11 @@ static uint32_t rnd(void)
 }
 
 /* 100k random queries through one context made once: names from the zone, random types,
- * classes, EDNS sizes, transports and bit flips. Every response must parse and keep its
- * pointers backwards. srv_answer has no allocation call (grep answer.c, query.c, wire.c:
- * only srv_answer_ctx_new calls calloc); running this under ASan (meson -Db_sanitize=address)
- * checks that every buffer it touches is the context's or the caller's. */
+ * classes, EDNS sizes, transports, bit flips and truncation. Every response keeps the
+ * invariants of answer_with() (no allocation, header and question echoed, counts that parse,
+ * pointers backwards, TC only over UDP, size limits); under ASan every buffer it touches must
+ * be the context's or the caller's. The drop counter must agree with the calls that returned
+ * nothing, and the mix must have reached the main outcomes. */
 static void test_random_queries(void **state)
 {
 	static const char *names[] = {"example.com",
@@ -615,7 +674,8 @@ static void test_random_queries(void **state)
 	                              "ent.example.com",
 	                              "exists.wild.example.com"};
 	static const uint16_t types[] = {1, 2, 5, 6, 15, 16, 28, 33, 39, 43, 255, 252, 0, 41, 99};
-	uint64_t before = srv_answer_stats(g_ctx)->queries;
+	srv_stats_t before = *srv_answer_stats(g_ctx);
+	uint64_t none = 0, tc = 0, rcodes[16] = {0};
 	for (int i = 0; i < 100000; i++) {
 		const char *n = names[rnd() % (sizeof(names) / sizeof(names[0]))];
 		if (strcmp(n, ".") == 0)
@@ -630,9 +690,37 @@ static void test_random_queries(void **state)
 				g_q[rnd() % g_qlen] ^= (uint8_t)(1u << (rnd() % 8));
 		}
 		size_t qlen = (rnd() % 16 == 0) ? rnd() % (g_qlen + 1) : g_qlen;
-		answer_raw(g_q, qlen, rnd() % 2);
+		if (answer_raw(g_q, qlen, rnd() % 2) == 0) {
+			none++;
+			continue;
+		}
+		rcodes[RCODE(g_r)]++;
+		tc += TC(g_r);
 	}
-	assert_int_equal(srv_answer_stats(g_ctx)->queries - before, 100000);
+	const srv_stats_t *after = srv_answer_stats(g_ctx);
+	assert_int_equal(after->dropped - before.dropped, none);
+	assert_int_equal(after->truncated - before.truncated, tc);
+	for (int r = 0; r < 16; r++)
+		assert_int_equal(after->rcode[r] - before.rcode[r], rcodes[r]);
+	assert_true(none > 0 && tc > 0);
+	assert_true(rcodes[0] > 0 && rcodes[1] > 0 && rcodes[3] > 0 && rcodes[4] > 0 &&
+	            rcodes[5] > 0);
+}
+
+/* The counter behind answer_with() sees allocations made inside the engine library (so its
+ * zero there means something): making a context allocates, freeing it frees. */
+static void test_alloc_counter_sees_the_engine(void **state)
+{
+	(void)state;
+	srv_answer_ctx_t *ctx = NULL;
+	alloc_count_start();
+	assert_int_equal(srv_answer_ctx_new(&g_conf, &ctx), 0);
+	alloc_counts_t n = alloc_count_stop();
+	assert_true(n.allocs >= 1);
+	alloc_count_start();
+	srv_answer_ctx_free(ctx);
+	n = alloc_count_stop();
+	assert_true(n.frees >= 1);
 }
 
 static void test_stats(void **state)
@@ -735,6 +823,7 @@ int main(void)
 	    cmocka_unit_test(test_tsig_and_transfers),
 	    cmocka_unit_test(test_ecs_echo),
 	    cmocka_unit_test(test_random_queries),
+	    cmocka_unit_test(test_alloc_counter_sees_the_engine),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
