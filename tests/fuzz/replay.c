@@ -128,12 +128,19 @@ static int replay(const char *path, unsigned *count)
 int main(int argc, char **argv)
 {
 	unsigned count = 0;
-	int ret = 0;
-	for (int i = 1; i < argc; i++)
+	int ret = argc < 2; /* no corpus named: nothing would be tested */
+	for (int i = 1; i < argc; i++) {
+		unsigned before = count;
 		ret |= replay(argv[i], &count);
+		/* an empty (or missing) corpus is a failure, never a silent pass */
+		if (count == before) {
+			fprintf(stderr, "%s: no inputs to replay\n", argv[i]);
+			ret = 1;
+		}
+	}
 	printf("replayed %u inputs\n", count);
 	fuzz_teardown();
-	return count == 0 ? 1 : ret;
+	return ret;
 }
 #endif
 

@@ -60,7 +60,9 @@ def test_udp_reply_source_is_the_asked_address(tmp_path):
         pytest.skip("needs unshare and ip (util-linux, iproute2)")
     probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
     if probe.returncode != 0:
-        pytest.skip("cannot create a network namespace here: %s" % probe.stderr.decode().strip())
+        # a missing privilege (unprivileged user namespaces off, seccomp), not missing data
+        pytest.skip("privilege: cannot create a network namespace here (unshare -n): %s" %
+                    probe.stderr.decode().strip())
     script = tmp_path / "inside.py"
     script.write_text(INSIDE)
     zone = os.path.join(sdlib.DATA, "basic.zone")
