@@ -9,6 +9,7 @@
 #include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/require.h"
 #include "dns/rdata.h"
 #include "dns/soa.h"
 
@@ -557,6 +558,7 @@ void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
 	if (!apex) {
 		const uint8_t *up = n->owner + n->owner[0] + 1;
 		const zone_node_t *p = zone_version_find(v, up, n->owner_len - n->owner[0] - 1u);
+		SD_REQUIRE(p != NULL); /* every ancestor is a node (ENTs are materialised) */
 		const zone_node_t *pcut = zone_node_cut(v, p), *pdname = zone_node_dname(v, p);
 		n->parent = p;
 		if (pcut)
