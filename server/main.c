@@ -180,10 +180,9 @@ int main(int argc, char **argv)
 	bool check = false;
 #ifdef M_TOP_PAD
 	/* ldns mallocs and frees scratch buffers of tens of KB for every RR it parses; with
-	 * glibc's default 128 KB trim threshold each free at the top of the heap went back to the
-	 * kernel (brk) and the next RR took it again: 578,559 brk calls, 2.5 s instead of 0.65 s
-	 * to load a 200,000-record zone (release build). 1 MB kept at the top stops that.
-	 * (tests/system/test_large.py; ASan's allocator ignores this.) */
+	 * glibc's default 128 KB trim threshold each free at the top of the heap goes back to the
+	 * kernel (brk) and the next RR takes it again, which makes loading a large zone several
+	 * times slower. 1 MB kept at the top stops that (ASan's allocator ignores this). */
 	(void)mallopt(M_TOP_PAD, 1 << 20);
 #endif
 	/* Each repeatable option takes at least two argv slots: argc bounds both lists. */

@@ -248,7 +248,7 @@ static int start_signals(srv_server_t *s)
 /* --- health --- */
 
 /* Probing starts before the workers answer: the first verdicts come within one interval
- * of start-up, not of the first query (issue 4). */
+ * of start-up, not of the first query. */
 static int start_health(srv_server_t *s)
 {
 	int ret = health_new(s->cfg->health, &s->health);
