@@ -1,6 +1,7 @@
 /* alloc_count.c — see alloc_count.h. Link with alloc_wrap_args (tests/unit/meson.build). */
 #include "tests/unit/alloc_count.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 static _Thread_local bool counting;
 static _Thread_local alloc_counts_t counts;
+static _Thread_local int fail_after = -1; /* < 0: never fail */
 
 void alloc_count_start(void)
 {
@@ -22,10 +24,24 @@ alloc_counts_t alloc_count_stop(void)
 	return counts;
 }
 
-static void note_alloc(void)
+void alloc_count_fail_after(int n)
+{
+	fail_after = n;
+}
+
+/* Count one allocation call; false when it must fail. */
+static bool note_alloc(void)
 {
 	if (counting)
 		counts.allocs++;
+	if (fail_after < 0)
+		return true;
+	if (fail_after == 0) {
+		errno = ENOMEM;
+		return false;
+	}
+	fail_after--;
+	return true;
 }
 
 /* The real functions, resolved by the linker's --wrap; and our wrappers, which every object
@@ -55,55 +71,64 @@ void __wrap_free(void *p);
 
 void *__wrap_malloc(size_t size)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_malloc(size);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t size)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_realloc(p, size);
 }
 
 void *__wrap_reallocarray(void *p, size_t n, size_t size)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_reallocarray(p, n, size);
 }
 
 int __wrap_posix_memalign(void **out, size_t align, size_t size)
 {
-	note_alloc();
+	if (!note_alloc())
+		return ENOMEM;
 	return __real_posix_memalign(out, align, size);
 }
 
 void *__wrap_aligned_alloc(size_t align, size_t size)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_aligned_alloc(align, size);
 }
 
 char *__wrap_strdup(const char *s)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_strdup(s);
 }
 
 char *__wrap_strndup(const char *s, size_t n)
 {
-	note_alloc();
+	if (!note_alloc())
+		return NULL;
 	return __real_strndup(s, n);
 }
 
 int __wrap_vasprintf(char **out, const char *fmt, va_list ap)
 {
-	note_alloc();
+	if (!note_alloc())
+		return -1;
 	return __real_vasprintf(out, fmt, ap);
 }
 

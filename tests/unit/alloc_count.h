@@ -9,6 +9,7 @@
  * call an allocating library function either, which a review of its calls establishes.
  *
  * Counting is per thread and only between alloc_count_start() and alloc_count_stop().
+ * alloc_count_fail_after() makes the wrapped calls fail, to test out-of-memory paths.
  */
 #pragma once
 
@@ -23,3 +24,8 @@ typedef struct alloc_counts {
 void alloc_count_start(void);
 /* Stop counting on this thread and return what was counted since alloc_count_start(). */
 alloc_counts_t alloc_count_stop(void);
+
+/* From now on on this thread, let n more allocation calls succeed, then make every one fail
+ * as out of memory would (NULL and errno ENOMEM; posix_memalign ENOMEM; vasprintf -1) until
+ * called again; n < 0 turns failing off (the default). Works with or without counting. */
+void alloc_count_fail_after(int n);
