@@ -2,8 +2,8 @@
 #include "health/internal.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/strbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -753,53 +753,20 @@ int health_force(health_t *h, const char *what, health_force_t mode)
 
 /* ---- reports ---- */
 
-typedef struct {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-} sbuf_t;
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) SD_PRINTF(2, 3);
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-	for (int pass = 0; pass < 2 && !b->oom; pass++) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *nb = realloc(b->buf, cap);
-		if (!nb) {
-			b->oom = true;
-			return;
-		}
-		b->buf = nb;
-		b->cap = cap;
-	}
-}
-
 /* Reasons can hold quotes (body mismatch) and OpenSSL text: escape for JSON. */
-static void sb_json_str(sbuf_t *b, const char *s)
+static void sb_json_str(sd_strbuf_t *b, const char *s)
 {
-	sb_printf(b, "\"");
+	sd_strbuf_printf(b, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
+			sd_strbuf_printf(b, "\\%c", c);
 		else if (c < 0x20)
-			sb_printf(b, "\\u%04x", c);
+			sd_strbuf_printf(b, "\\u%04x", c);
 		else
-			sb_printf(b, "%c", c);
+			sd_strbuf_printf(b, "%c", c);
 	}
-	sb_printf(b, "\"");
+	sd_strbuf_printf(b, "\"");
 }
 
 static void fmt_time(uint64_t ms, char *buf, size_t size)
@@ -819,56 +786,58 @@ static const char *force_name(health_force_t f)
 	return f == HEALTH_FORCE_UP ? "up" : f == HEALTH_FORCE_DOWN ? "down" : "none";
 }
 
-static void report_json(sbuf_t *b, const health_target_t *t, bool first)
+static void report_json(sd_strbuf_t *b, const health_target_t *t, bool first)
 {
 	char addr[64], probe[64], when[32];
 	health_sockaddr_str(&t->addr, addr, sizeof(addr));
 	health_sockaddr_str(&t->probe, probe, sizeof(probe));
 	fmt_time(t->last_change_ms, when, sizeof(when));
 	uint32_t w = health_word_pack(t->thr.down, t->force);
-	sb_printf(b, "%s\n{\"id\":%u,\"name\":", first ? "" : ",", t->id);
+	sd_strbuf_printf(b, "%s\n{\"id\":%u,\"name\":", first ? "" : ",", t->id);
 	sb_json_str(b, t->name);
-	sb_printf(b, ",\"address\":\"%s\",\"probe\":\"%s\",\"type\":\"%s\",\"pool\":", addr, probe,
-	          health_check_type_name(t->tpl->type));
+	sd_strbuf_printf(b, ",\"address\":\"%s\",\"probe\":\"%s\",\"type\":\"%s\",\"pool\":", addr,
+	                 probe, health_check_type_name(t->tpl->type));
 	if (t->pool)
 		sb_json_str(b, t->pool);
 	else
-		sb_printf(b, "null");
-	sb_printf(b,
-	          ",\"state\":\"%s\",\"checked\":\"%s\",\"forced\":%s,\"force\":\"%s\","
-	          "\"last_result\":\"%s\",\"reason\":",
-	          health_state_is_down(w) ? "down" : "up", t->thr.down ? "down" : "up",
-	          t->force ? "true" : "false", force_name(t->force), health_res_name(t->last_res));
+		sd_strbuf_printf(b, "null");
+	sd_strbuf_printf(b,
+	                 ",\"state\":\"%s\",\"checked\":\"%s\",\"forced\":%s,\"force\":\"%s\","
+	                 "\"last_result\":\"%s\",\"reason\":",
+	                 health_state_is_down(w) ? "down" : "up", t->thr.down ? "down" : "up",
+	                 t->force ? "true" : "false", force_name(t->force),
+	                 health_res_name(t->last_res));
 	sb_json_str(b, t->reason);
-	sb_printf(b,
-	          ",\"latency_ms\":%u,\"last_change\":\"%s\",\"last_change_ms\":%llu,"
-	          "\"ok_run\":%u,\"fail_run\":%u,\"checks\":%llu}",
-	          t->latency_ms, when, (unsigned long long)t->last_change_ms, t->thr.ok_run,
-	          t->thr.fail_run, (unsigned long long)t->checks);
+	sd_strbuf_printf(b,
+	                 ",\"latency_ms\":%u,\"last_change\":\"%s\",\"last_change_ms\":%llu,"
+	                 "\"ok_run\":%u,\"fail_run\":%u,\"checks\":%llu}",
+	                 t->latency_ms, when, (unsigned long long)t->last_change_ms, t->thr.ok_run,
+	                 t->thr.fail_run, (unsigned long long)t->checks);
 }
 
-static void report_text(sbuf_t *b, const health_target_t *t)
+static void report_text(sd_strbuf_t *b, const health_target_t *t)
 {
 	char addr[64], probe[64], when[32];
 	health_sockaddr_str(&t->addr, addr, sizeof(addr));
 	health_sockaddr_str(&t->probe, probe, sizeof(probe));
 	fmt_time(t->last_change_ms, when, sizeof(when));
 	uint32_t w = health_word_pack(t->thr.down, t->force);
-	sb_printf(b, "%-20s %-22s %-5s %-4s%s %-11s %5ums ok=%u fail=%u since %s", t->name, addr,
-	          health_check_type_name(t->tpl->type), health_state_is_down(w) ? "DOWN" : "up",
-	          t->force ? " (forced)" : "", health_res_name(t->last_res), t->latency_ms,
-	          t->thr.ok_run, t->thr.fail_run, when);
+	sd_strbuf_printf(b, "%-20s %-22s %-5s %-4s%s %-11s %5ums ok=%u fail=%u since %s", t->name,
+	                 addr, health_check_type_name(t->tpl->type),
+	                 health_state_is_down(w) ? "DOWN" : "up", t->force ? " (forced)" : "",
+	                 health_res_name(t->last_res), t->latency_ms, t->thr.ok_run,
+	                 t->thr.fail_run, when);
 	if (strcmp(addr, probe) != 0)
-		sb_printf(b, " probe=%s", probe);
+		sd_strbuf_printf(b, " probe=%s", probe);
 	if (t->pool)
-		sb_printf(b, " pool=%s", t->pool);
-	sb_printf(b, "%s%s\n", t->reason[0] ? " : " : "", t->reason);
+		sd_strbuf_printf(b, " pool=%s", t->pool);
+	sd_strbuf_printf(b, "%s%s\n", t->reason[0] ? " : " : "", t->reason);
 }
 
 int health_report(health_t *h, bool json, char **out, size_t *len)
 {
-	sbuf_t b = {0};
-	sb_printf(&b, "%s", json ? "{\"targets\":[" : "");
+	sd_strbuf_t b = SD_STRBUF_INIT;
+	sd_strbuf_printf(&b, "%s", json ? "{\"targets\":[" : "");
 	pthread_mutex_lock(&h->mu);
 	bool first = true;
 	for (uint32_t i = 0; i < h->id_used; i++) {
@@ -882,14 +851,8 @@ int health_report(health_t *h, bool json, char **out, size_t *len)
 		first = false;
 	}
 	pthread_mutex_unlock(&h->mu);
-	sb_printf(&b, "%s", json ? "\n]}\n" : "");
-	if (b.oom) {
-		free(b.buf);
-		return -ENOMEM;
-	}
-	*out = b.buf;
-	*len = b.len;
-	return 0;
+	sd_strbuf_printf(&b, "%s", json ? "\n]}\n" : "");
+	return sd_strbuf_take(&b, out, len);
 }
 
 void health_stats(health_t *h, health_stats_t *out)

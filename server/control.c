@@ -2,8 +2,8 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/strbuf.h"
 #include "server/ctlproto.h"
-#include "server/text.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -25,7 +25,7 @@ typedef struct ctl_client {
 	char line[SRV_CTL_LINE_MAX + 1];
 	size_t len;
 	bool answered;
-	srv_text_t reply;
+	sd_strbuf_t reply;
 } ctl_client_t;
 
 struct srv_control {
@@ -40,12 +40,12 @@ struct srv_control {
 
 /* A command handler appends its reply text to out and returns 0, or a negative code for an
  * "error" reply. argv[0] is the command name. */
-typedef int (*ctl_fn)(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+typedef int (*ctl_fn)(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
-static int cmd_status(srv_control_t *c, int argc, char **argv, srv_text_t *out);
-static int cmd_reload(srv_control_t *c, int argc, char **argv, srv_text_t *out);
-static int cmd_health(srv_control_t *c, int argc, char **argv, srv_text_t *out);
-static int cmd_help(srv_control_t *c, int argc, char **argv, srv_text_t *out);
+static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 /* The command table: one line per command. */
 static const struct {
@@ -64,27 +64,27 @@ static const struct {
     {"help", "", "list the commands", cmd_help},
 };
 
-static int cmd_status(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
 	if (argc != 1) {
-		srv_text_printf(out, "usage: status\n");
+		sd_strbuf_printf(out, "usage: status\n");
 		return SD_EPARSE;
 	}
 	srv_server_status(c->srv, out);
 	return 0;
 }
 
-static int cmd_reload(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
 	if (argc > 2) {
-		srv_text_printf(out, "usage: reload [ZONE]\n");
+		sd_strbuf_printf(out, "usage: reload [ZONE]\n");
 		return SD_EPARSE;
 	}
 	return srv_server_reload(c->srv, argc == 2 ? argv[1] : NULL, out);
 }
 
 /* The grammar after the word "health" is health/ctl.c's: pass the words on as one line. */
-static int cmd_health(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
 	char args[SRV_CTL_LINE_MAX + 1];
 	size_t len = 0;
@@ -99,35 +99,36 @@ static int cmd_health(srv_control_t *c, int argc, char **argv, srv_text_t *out)
 	return srv_server_health_ctl(c->srv, args, out);
 }
 
-static int cmd_help(srv_control_t *c, int argc, char **argv, srv_text_t *out)
+static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
 	for (size_t i = 0; i < SD_ARRAY_LEN(commands); i++)
-		srv_text_printf(out, "%s%s%s\n    %s\n", commands[i].name,
-		                commands[i].args[0] ? " " : "", commands[i].args, commands[i].help);
+		sd_strbuf_printf(out, "%s%s%s\n    %s\n", commands[i].name,
+		                 commands[i].args[0] ? " " : "", commands[i].args,
+		                 commands[i].help);
 	return 0;
 }
 
 /* Split the request line into words and run its command. */
-static int dispatch(srv_control_t *c, char *line, srv_text_t *out)
+static int dispatch(srv_control_t *c, char *line, sd_strbuf_t *out)
 {
 	char *argv[CTL_ARGS_MAX];
 	int argc = 0;
 	for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w;
 	     w = strtok_r(NULL, " \t\r", &save)) {
 		if (argc == CTL_ARGS_MAX) {
-			srv_text_printf(out, "too many arguments\n");
+			sd_strbuf_printf(out, "too many arguments\n");
 			return SD_ELIMIT;
 		}
 		argv[argc++] = w;
 	}
 	if (argc == 0) {
-		srv_text_printf(out, "empty command; try help\n");
+		sd_strbuf_printf(out, "empty command; try help\n");
 		return SD_EPARSE;
 	}
 	for (size_t i = 0; i < SD_ARRAY_LEN(commands); i++)
 		if (strcmp(commands[i].name, argv[0]) == 0)
 			return commands[i].fn(c, argc, argv, out);
-	srv_text_printf(out, "unknown command '%s'; try help\n", argv[0]);
+	sd_strbuf_printf(out, "unknown command '%s'; try help\n", argv[0]);
 	return SD_ENOTFOUND;
 }
 
@@ -139,7 +140,7 @@ static void client_closed(uv_handle_t *h)
 		if (cl->next)
 			cl->next->pprev = cl->pprev;
 	}
-	srv_text_free(&cl->reply);
+	sd_strbuf_free(&cl->reply);
 	free(cl);
 }
 
@@ -156,15 +157,15 @@ static void client_written(uv_write_t *req, int status)
 
 static void client_answer(ctl_client_t *cl)
 {
-	srv_text_t body = {0};
+	sd_strbuf_t body = {0};
 	cl->answered = true;
 	uv_read_stop((uv_stream_t *)&cl->pipe);
 	cl->line[cl->len] = '\0';
 	log_info("control: %s", cl->line);
 	int ret = dispatch(cl->ctl, cl->line, &body);
-	srv_text_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
-	srv_text_append(&cl->reply, srv_text_str(&body), body.len);
-	srv_text_free(&body);
+	sd_strbuf_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
+	sd_strbuf_append(&cl->reply, sd_strbuf_str(&body), body.len);
+	sd_strbuf_free(&body);
 	if (cl->reply.oom) {
 		client_close(cl);
 		return;
@@ -202,8 +203,8 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	} else if (cl->len == SRV_CTL_LINE_MAX) {
 		cl->len = 0;
 		cl->answered = true;
-		srv_text_printf(&cl->reply, SRV_CTL_ERROR "request longer than %d bytes\n",
-		                SRV_CTL_LINE_MAX);
+		sd_strbuf_printf(&cl->reply, SRV_CTL_ERROR "request longer than %d bytes\n",
+		                 SRV_CTL_LINE_MAX);
 		uv_buf_t out = uv_buf_init(cl->reply.buf, (unsigned)cl->reply.len);
 		cl->wreq.data = cl;
 		if (cl->reply.oom || uv_write(&cl->wreq, s, &out, 1, client_written) < 0)

@@ -216,14 +216,14 @@ static void on_signal(uv_signal_t *h, int signum)
 {
 	srv_server_t *s = h->data;
 	if (signum == SIGHUP) {
-		srv_text_t out = {0};
+		sd_strbuf_t out = {0};
 		log_notice("SIGHUP: reloading");
 		int ret = srv_server_reload(s, NULL, &out);
 		if (ret == 0)
 			log_notice("reload done");
 		else
 			log_error("reload: %s (details above)", sd_strerror(ret));
-		srv_text_free(&out);
+		sd_strbuf_free(&out);
 		return;
 	}
 	log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -264,15 +264,15 @@ static int start_health(srv_server_t *s)
 	return 0;
 }
 
-int srv_server_health_ctl(srv_server_t *s, const char *args, srv_text_t *out)
+int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int ret = health_ctl(s->health, args, &text, &len);
 	if (text)
-		srv_text_append(out, text, len);
+		sd_strbuf_append(out, text, len);
 	else
-		srv_text_printf(out, "%s\n", sd_strerror(ret));
+		sd_strbuf_printf(out, "%s\n", sd_strerror(ret));
 	free(text);
 	return ret;
 }
@@ -367,7 +367,7 @@ void srv_server_free(srv_server_t *s)
 static void capture(log_level_t level, const char *line, void *data)
 {
 	if (level <= LOG_LEVEL_WARNING)
-		srv_text_printf(data, "%s\n", line);
+		sd_strbuf_printf(data, "%s\n", line);
 }
 
 static bool listen_equal(const srv_config_t *a, const srv_config_t *b)
@@ -387,7 +387,7 @@ static bool str_equal(const char *a, const char *b)
 }
 
 /* Settings the running workers were built with: changing them needs a restart. */
-static void note_restart(const srv_config_t *run, const srv_config_t *cfg, srv_text_t *out)
+static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_strbuf_t *out)
 {
 	const struct {
 		const char *key;
@@ -409,12 +409,12 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, srv_t
 			continue;
 		log_warning("%s: server.%s changed: restart steerdns to apply it", cfg->file,
 		            keys[i].key);
-		srv_text_printf(out, "server.%s changed: restart steerdns to apply it\n",
-		                keys[i].key);
+		sd_strbuf_printf(out, "server.%s changed: restart steerdns to apply it\n",
+		                 keys[i].key);
 	}
 }
 
-static int reload_config(srv_server_t *s, srv_text_t *out)
+static int reload_config(srv_server_t *s, sd_strbuf_t *out)
 {
 	if (!s->cli.config_file) /* quick mode: the command line does not change */
 		return srv_zonedb_apply(s->zones, s->cfg, false, out);
@@ -423,8 +423,8 @@ static int reload_config(srv_server_t *s, srv_text_t *out)
 	int ret = srv_config_load(&s->cli, &cfg);
 	log_set_thread_tee(NULL, NULL);
 	if (ret < 0) {
-		srv_text_printf(out, "%s: configuration not applied, the running one stays\n",
-		                s->cli.config_file);
+		sd_strbuf_printf(out, "%s: configuration not applied, the running one stays\n",
+		                 s->cli.config_file);
 		srv_config_free(cfg);
 		return ret;
 	}
@@ -434,29 +434,30 @@ static int reload_config(srv_server_t *s, srv_text_t *out)
 	 * failed (that zone keeps its old version; the targets are independent of it). */
 	int hret = health_apply(s->health, cfg->health); /* it takes what it keeps */
 	if (hret < 0)
-		srv_text_printf(out, "health: applying the configuration failed: %s\n",
-		                sd_strerror(hret));
+		sd_strbuf_printf(out, "health: applying the configuration failed: %s\n",
+		                 sd_strerror(hret));
 	srv_config_free(cfg);
 	return ret < 0 ? ret : hret;
 }
 
-int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out)
+int srv_server_reload(srv_server_t *s, const char *zone, sd_strbuf_t *out)
 {
 	if (!zone) {
 		int ret = reload_config(s, out);
-		srv_text_printf(out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
+		sd_strbuf_printf(out, "%s\n",
+		                 ret == 0 ? "reloaded" : "reload finished with errors");
 		return ret;
 	}
 	uint8_t apex[DNAME_MAX];
 	if (dname_from_str(zone, NULL, apex) < 0) {
-		srv_text_printf(out, "'%s' is not a domain name\n", zone);
+		sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
 		return SD_EPARSE;
 	}
 	int ret = srv_zonedb_reload(s->zones, apex, out);
 	if (ret == SD_ENOTFOUND)
-		srv_text_printf(out, "zone %s is not served\n", zone);
+		sd_strbuf_printf(out, "zone %s is not served\n", zone);
 	else if (ret == 0)
-		srv_text_printf(out, "zone %s reloaded\n", zone);
+		sd_strbuf_printf(out, "zone %s reloaded\n", zone);
 	return ret;
 }
 
@@ -470,50 +471,51 @@ static const char *rcode_name(unsigned rcode)
 	return rcode < SD_ARRAY_LEN(names) ? names[rcode] : NULL;
 }
 
-static void status_counters(srv_server_t *s, srv_text_t *out)
+static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 {
 	srv_stats_t st = {0};
 	srv_io_stats_t io = {0};
 	for (unsigned k = 0; k < s->nworkers; k++)
 		srv_worker_stats(s->workers[k], &st, &io);
-	srv_text_printf(out, "queries: %llu (udp %llu, tcp %llu)\n", (unsigned long long)st.queries,
-	                (unsigned long long)st.udp, (unsigned long long)st.tcp);
-	srv_text_printf(out, "responses:");
+	sd_strbuf_printf(out, "queries: %llu (udp %llu, tcp %llu)\n",
+	                 (unsigned long long)st.queries, (unsigned long long)st.udp,
+	                 (unsigned long long)st.tcp);
+	sd_strbuf_printf(out, "responses:");
 	for (unsigned r = 0; r < SD_ARRAY_LEN(st.rcode); r++) {
 		if (!st.rcode[r] && r != 0)
 			continue;
 		if (rcode_name(r))
-			srv_text_printf(out, " %s=%llu", rcode_name(r),
-			                (unsigned long long)st.rcode[r]);
+			sd_strbuf_printf(out, " %s=%llu", rcode_name(r),
+			                 (unsigned long long)st.rcode[r]);
 		else
-			srv_text_printf(out, " RCODE%u=%llu", r, (unsigned long long)st.rcode[r]);
+			sd_strbuf_printf(out, " RCODE%u=%llu", r, (unsigned long long)st.rcode[r]);
 	}
-	srv_text_printf(out, " BADVERS=%llu\n", (unsigned long long)st.badvers);
-	srv_text_printf(out, "dropped: %llu truncated: %llu edns: %llu\n",
-	                (unsigned long long)st.dropped, (unsigned long long)st.truncated,
-	                (unsigned long long)st.edns);
-	srv_text_printf(out,
-	                "udp: received %llu sent %llu send-dropped %llu send-errors %llu "
-	                "oversize %llu\n",
-	                (unsigned long long)io.udp_received, (unsigned long long)io.udp_sent,
-	                (unsigned long long)io.udp_send_dropped,
-	                (unsigned long long)io.udp_send_errors,
-	                (unsigned long long)io.udp_oversize);
-	srv_text_printf(out, "tcp: accepted %llu refused %llu idle-closed %llu malformed %llu\n",
-	                (unsigned long long)io.tcp_accepted, (unsigned long long)io.tcp_refused,
-	                (unsigned long long)io.tcp_idle_closed,
-	                (unsigned long long)io.tcp_malformed);
-	srv_text_printf(out, "handoffs: %llu\n",
-	                (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
+	sd_strbuf_printf(out, " BADVERS=%llu\n", (unsigned long long)st.badvers);
+	sd_strbuf_printf(out, "dropped: %llu truncated: %llu edns: %llu\n",
+	                 (unsigned long long)st.dropped, (unsigned long long)st.truncated,
+	                 (unsigned long long)st.edns);
+	sd_strbuf_printf(out,
+	                 "udp: received %llu sent %llu send-dropped %llu send-errors %llu "
+	                 "oversize %llu\n",
+	                 (unsigned long long)io.udp_received, (unsigned long long)io.udp_sent,
+	                 (unsigned long long)io.udp_send_dropped,
+	                 (unsigned long long)io.udp_send_errors,
+	                 (unsigned long long)io.udp_oversize);
+	sd_strbuf_printf(out, "tcp: accepted %llu refused %llu idle-closed %llu malformed %llu\n",
+	                 (unsigned long long)io.tcp_accepted, (unsigned long long)io.tcp_refused,
+	                 (unsigned long long)io.tcp_idle_closed,
+	                 (unsigned long long)io.tcp_malformed);
+	sd_strbuf_printf(out, "handoffs: %llu\n",
+	                 (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
 }
 
-void srv_server_status(srv_server_t *s, srv_text_t *out)
+void srv_server_status(srv_server_t *s, sd_strbuf_t *out)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	srv_text_printf(out, "version: steerdns %s\n", STEERDNS_VERSION);
-	srv_text_printf(out, "uptime: %llds\n", (long long)(now.tv_sec - s->started.tv_sec));
-	srv_text_printf(out, "workers: %u\n", s->nworkers);
+	sd_strbuf_printf(out, "version: steerdns %s\n", STEERDNS_VERSION);
+	sd_strbuf_printf(out, "uptime: %llds\n", (long long)(now.tv_sec - s->started.tv_sec));
+	sd_strbuf_printf(out, "workers: %u\n", s->nworkers);
 	srv_zonedb_status(s->zones, out);
 	status_counters(s, out);
 }

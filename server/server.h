@@ -12,8 +12,8 @@
 #pragma once
 
 #include "contrib/base/compiler.h"
+#include "contrib/base/strbuf.h"
 #include "server/config.h"
-#include "server/text.h"
 
 typedef struct srv_server srv_server_t;
 
@@ -32,12 +32,12 @@ void srv_server_free(srv_server_t *s);
  * otherwise that one zone's file, even if it looks unchanged. A failing configuration keeps
  * the running one; a failing zone keeps its previous version. Human-readable result (and
  * every error line) is appended to out. Returns 0 or the first error. */
-int srv_server_reload(srv_server_t *s, const char *zone, srv_text_t *out) SD_NONNULL(1, 3);
+int srv_server_reload(srv_server_t *s, const char *zone, sd_strbuf_t *out) SD_NONNULL(1, 3);
 
 /* Run a `health ...` control command (args: what follows the word, health/ctl.h) and
  * append its answer to out. Returns 0 or the command's negative code. */
-int srv_server_health_ctl(srv_server_t *s, const char *args, srv_text_t *out)
+int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
 /* Version, uptime, workers, zones and counters summed over workers, appended to out. */
-void srv_server_status(srv_server_t *s, srv_text_t *out) SD_NONNULL(1, 2);
+void srv_server_status(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);

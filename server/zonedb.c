@@ -20,8 +20,8 @@ typedef struct zentry {
 	char *file;
 	/* the files the last successful load read are the zone's (zone_files): a reload
 	 * reloads the zone when any of them changed */
-	time_t loaded_at; /* 0 = never loaded */
-	srv_text_t error; /* lines of the last failed load; empty after a success */
+	time_t loaded_at;  /* 0 = never loaded */
+	sd_strbuf_t error; /* lines of the last failed load; empty after a success */
 	xfr_zone_t *xfr; /* transfer settings and NOTIFY; the zone owns serials, journal, history */
 } zentry_t;
 
@@ -37,8 +37,8 @@ struct srv_zonedb {
 static void capture_line(log_level_t level, const char *line, void *data)
 {
 	if (level <= LOG_LEVEL_WARNING) {
-		srv_text_t *t = data;
-		srv_text_printf(t, "%s\n", line);
+		sd_strbuf_t *t = data;
+		sd_strbuf_printf(t, "%s\n", line);
 	}
 }
 
@@ -50,7 +50,7 @@ static void entry_free(zentry_t *e)
 	zone_free(e->zone);
 	free(e->name);
 	free(e->file);
-	srv_text_free(&e->error);
+	sd_strbuf_free(&e->error);
 	free(e);
 }
 
@@ -83,7 +83,7 @@ out:
 static int build_error(zentry_t *e, int ret, const char *what)
 {
 	log_error("%s: zone %s: %s: %s", e->file, e->name, what, sd_strerror(ret));
-	srv_text_printf(&e->error, "%s: %s: %s\n", e->file, what, sd_strerror(ret));
+	sd_strbuf_printf(&e->error, "%s: %s: %s\n", e->file, what, sd_strerror(ret));
 	return ret;
 }
 
@@ -113,7 +113,7 @@ static bool files_changed(const zone_load_info_t *files)
 static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 {
 	for (unsigned attempt = 1;; attempt++) {
-		srv_text_reset(&e->error);
+		sd_strbuf_reset(&e->error);
 		log_set_thread_tee(capture_line, &e->error);
 		int ret = zone_load(e->zone, files, v);
 		log_set_thread_tee(NULL, NULL);
@@ -122,7 +122,7 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 			    "zone %s: %s not loaded (%s)%s", e->name, e->file, sd_strerror(ret),
 			    e->zone && zone_current(e->zone) ? "; the previous version stays" : "");
 			if (e->error.len == 0)
-				srv_text_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
+				sd_strbuf_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
 			return ret;
 		}
 		if (!files_changed(files))
@@ -157,7 +157,7 @@ static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
 	return zone_update_commit(u, time(NULL), serial);
 }
 
-static int entry_load(zentry_t *e, xfr_notifier_t *notifier, srv_text_t *errors)
+static int entry_load(zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t *errors)
 {
 	zone_load_info_t files = {0};
 	zone_version_t *v = NULL;
@@ -169,10 +169,10 @@ static int entry_load(zentry_t *e, xfr_notifier_t *notifier, srv_text_t *errors)
 		ret = entry_commit(e, v, &files, &serial);
 	if (ret < 0) {
 		if (built) /* loaded, not applied */
-			srv_text_printf(&e->error, "%s: not applied: %s\n", e->file,
-			                sd_strerror(ret));
+			sd_strbuf_printf(&e->error, "%s: not applied: %s\n", e->file,
+			                 sd_strerror(ret));
 		if (errors)
-			srv_text_append(errors, srv_text_str(&e->error), e->error.len);
+			sd_strbuf_append(errors, sd_strbuf_str(&e->error), e->error.len);
 		return ret;
 	}
 	e->loaded_at = time(NULL);
@@ -275,7 +275,7 @@ static int publish(srv_zonedb_t *zs, const srv_config_t *cfg, zentry_t **next, s
  * a new zone fails to load. */
 /* The zone's file path changed: the same zone (one journal, locked) serves the new file,
  * whose content is diffed against the old file's; when it fails to load the old file stays. */
-static int entry_move(zentry_t *e, const char *file, xfr_notifier_t *notifier, srv_text_t *errors)
+static int entry_move(zentry_t *e, const char *file, xfr_notifier_t *notifier, sd_strbuf_t *errors)
 {
 	char *nf = strdup(file);
 	int ret = nf ? zone_set_file(e->zone, nf) : -ENOMEM;
@@ -303,7 +303,7 @@ static int entry_move(zentry_t *e, const char *file, xfr_notifier_t *notifier, s
  * changed or moved), or a new one when the zone is new and loads; NULL when a new zone
  * fails to load. */
 static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_conf_t *zc,
-                     bool force, srv_text_t *errors, zentry_t **out)
+                     bool force, sd_strbuf_t *errors, zentry_t **out)
 {
 	zentry_t *cur = find_entry(zs->entries, zs->count, zc->apex);
 	*out = cur;
@@ -327,7 +327,7 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 	return 0;
 }
 
-int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
+int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_strbuf_t *errors)
 {
 	zentry_t **next = calloc(cfg->zone_count ? cfg->zone_count : 1, sizeof(*next));
 	if (!next)
@@ -355,7 +355,7 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_
 	return first;
 }
 
-int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, srv_text_t *errors)
+int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
 	return e ? entry_load(e, zs->notifier, errors) : SD_ENOTFOUND;
@@ -382,18 +382,18 @@ void srv_zonedb_free(srv_zonedb_t *zs)
 }
 
 /* Each line of text, indented under its zone with prefix. */
-static void indent_lines(srv_text_t *out, const char *prefix, const char *text)
+static void indent_lines(sd_strbuf_t *out, const char *prefix, const char *text)
 {
 	const char *s = text;
 	while (*s) {
 		const char *nl = strchr(s, '\n');
 		size_t n = nl ? (size_t)(nl - s) : strlen(s);
-		srv_text_printf(out, "  %s%.*s\n", prefix, (int)n, s);
+		sd_strbuf_printf(out, "  %s%.*s\n", prefix, (int)n, s);
 		s += n + (nl ? 1 : 0);
 	}
 }
 
-static void status_one(const zentry_t *e, xfr_notifier_t *notifier, srv_text_t *out)
+static void status_one(const zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t *out)
 {
 	const zone_version_t *v = zone_current(e->zone);
 	char when[32] = "never";
@@ -401,22 +401,22 @@ static void status_one(const zentry_t *e, xfr_notifier_t *notifier, srv_text_t *
 	if (e->loaded_at && gmtime_r(&e->loaded_at, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (v)
-		srv_text_printf(out, "zone %s serial %u records %zu loaded %s file %s\n", e->name,
-		                zone_version_serial(v), zone_version_rr_count(v), when, e->file);
+		sd_strbuf_printf(out, "zone %s serial %u records %zu loaded %s file %s\n", e->name,
+		                 zone_version_serial(v), zone_version_rr_count(v), when, e->file);
 	else
-		srv_text_printf(out, "zone %s not loaded file %s\n", e->name, e->file);
+		sd_strbuf_printf(out, "zone %s not loaded file %s\n", e->name, e->file);
 	char line[512];
 	if (xfr_zone_status(e->xfr, line, sizeof(line)) > 0)
 		indent_lines(out, "", line);
 	for (size_t i = 0; xfr_zone_notify_status(e->xfr, notifier, i, line, sizeof(line)) > 0; i++)
-		srv_text_printf(out, "  %s\n", line);
+		sd_strbuf_printf(out, "  %s\n", line);
 	if (e->error.len)
 		indent_lines(out, "last error: ", e->error.buf);
 }
 
-void srv_zonedb_status(const srv_zonedb_t *zs, srv_text_t *out)
+void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out)
 {
-	srv_text_printf(out, "zones: %zu\n", zs->count);
+	sd_strbuf_printf(out, "zones: %zu\n", zs->count);
 	for (size_t i = 0; i < zs->count; i++)
 		status_one(zs->entries[i], zs->notifier, out);
 }

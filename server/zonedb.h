@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
+#include "contrib/base/strbuf.h"
 #include "server/config.h"
-#include "server/text.h"
 #include "server/view.h"
 #include "server/xfr/notify.h"
 #include "zone/zoneset.h"
@@ -50,15 +50,15 @@ void srv_zonedb_notify_all(srv_zonedb_t *zs) SD_NONNULL(1);
  * it included changed (content or identity; or all of them with force), drop removed zones. Errors
  * are logged and appended to errors (may be NULL). Returns 0 when every zone of cfg is served from
  * its current file, or the first error code (the other zones are applied nevertheless). */
-int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, srv_text_t *errors)
+int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_strbuf_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
 
 /* Reload one zone's file even when it looks unchanged. SD_ENOTFOUND when apex is not served. */
-int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, srv_text_t *errors)
+int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
 
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
-void srv_zonedb_status(const srv_zonedb_t *zs, srv_text_t *out) SD_NONNULL(1, 2);
+void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);
 
 /* Load every zone of cfg without publishing anything (steerdns --check). Returns 0 or the
  * first error; each problem is logged. */

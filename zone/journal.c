@@ -18,6 +18,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/vec.h"
 
 #define MAGIC         "SDJRNL\r\n"
 #define MAGIC_LEN     8
@@ -92,14 +93,8 @@ static size_t header_build(const uint8_t *apex, uint8_t *buf)
 
 static int index_push(zone_journal_t *j, const jentry_t *e)
 {
-	if (j->count == j->cap) {
-		size_t cap = j->cap ? j->cap * 2 : 16;
-		jentry_t *n = realloc(j->entries, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		j->entries = n;
-		j->cap = cap;
-	}
+	if (j->count == j->cap && sd_vec_grow(&j->entries, &j->cap, j->count + 1) != 0)
+		return -ENOMEM;
 	j->entries[j->count++] = *e;
 	return 0;
 }

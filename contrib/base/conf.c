@@ -1,6 +1,7 @@
 #include "contrib/base/conf.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/vec.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -90,14 +91,8 @@ typedef struct {
 
 static int kids_push(kids_t *k, conf_node_t *n)
 {
-	if (k->count == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 8;
-		conf_node_t **items = realloc(k->items, cap * sizeof(*items));
-		if (!items)
-			return -ENOMEM;
-		k->items = items;
-		k->cap = cap;
-	}
+	if (k->count == k->cap && sd_vec_grow(&k->items, &k->cap, k->count + 1) != 0)
+		return -ENOMEM;
 	k->items[k->count++] = n;
 	return 0;
 }

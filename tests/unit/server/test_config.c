@@ -1,5 +1,5 @@
-/* Unit tests for the daemon's configuration (server/config.c), listen addresses
- * (server/sock.c) and the text buffer (server/text.c). */
+/* Unit tests for the daemon's configuration (server/config.c) and listen addresses
+ * (server/sock.c); the text buffer they collect errors in is contrib/base/strbuf. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,25 +15,25 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/strbuf.h"
 #include "health/conf.h" /* to look inside the parsed health section */
 #include "server/config.h"
 #include "server/sock.h"
-#include "server/text.h"
 
 /* Every error line logged while a test runs. */
-static srv_text_t lines;
+static sd_strbuf_t lines;
 
 static void hook(log_level_t level, const char *line, void *data)
 {
 	(void)data;
 	if (level == LOG_LEVEL_ERROR)
-		srv_text_printf(&lines, "%s\n", line);
+		sd_strbuf_printf(&lines, "%s\n", line);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	srv_text_reset(&lines);
+	sd_strbuf_reset(&lines);
 	log_set_hook(hook, NULL);
 	return 0;
 }
@@ -42,14 +42,14 @@ static int teardown(void **state)
 {
 	(void)state;
 	log_set_hook(NULL, NULL);
-	srv_text_free(&lines);
+	sd_strbuf_free(&lines);
 	return 0;
 }
 
 static unsigned count_lines(void)
 {
 	unsigned n = 0;
-	for (const char *s = srv_text_str(&lines); *s; s++)
+	for (const char *s = sd_strbuf_str(&lines); *s; s++)
 		n += *s == '\n';
 	return n;
 }
@@ -169,8 +169,8 @@ static void test_health_section(void **state)
 	    "t.yaml:9: health.colour: unknown key",
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
-		if (!strstr(srv_text_str(&lines), expect[i]))
-			fail_msg("missing error '%s' in:\n%s", expect[i], srv_text_str(&lines));
+		if (!strstr(sd_strbuf_str(&lines), expect[i]))
+			fail_msg("missing error '%s' in:\n%s", expect[i], sd_strbuf_str(&lines));
 	assert_int_equal(count_lines(), sizeof(expect) / sizeof(expect[0]));
 	assert_non_null(cfg->health); /* --check goes on with an empty prober config */
 	assert_int_equal(cfg->health->ntargets, 0);
@@ -233,8 +233,8 @@ static void test_every_error_reported(void **state)
 	    "t.yaml:18: policies: unknown key",
 	};
 	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
-		if (!strstr(srv_text_str(&lines), expect[i]))
-			fail_msg("missing error '%s' in:\n%s", expect[i], srv_text_str(&lines));
+		if (!strstr(sd_strbuf_str(&lines), expect[i]))
+			fail_msg("missing error '%s' in:\n%s", expect[i], sd_strbuf_str(&lines));
 	assert_int_equal(count_lines(), sizeof(expect) / sizeof(expect[0]));
 	assert_int_equal(cfg->zone_count, 1); /* the valid entry survives for --check */
 	srv_config_free(cfg);
@@ -258,8 +258,8 @@ static void test_state_dir(void **state)
 	                                        "  state-dir: plain\n",
 	                                        yaml, &cfg),
 	                 SD_ECONFIG);
-	assert_non_null(strstr(srv_text_str(&lines), "t.yaml:3: server.state-dir:"));
-	assert_non_null(strstr(srv_text_str(&lines), "is not a directory"));
+	assert_non_null(strstr(sd_strbuf_str(&lines), "t.yaml:3: server.state-dir:"));
+	assert_non_null(strstr(sd_strbuf_str(&lines), "is not a directory"));
 	srv_config_free(cfg);
 	f = fopen(yaml, "w");
 	assert_non_null(f);
@@ -283,7 +283,7 @@ static void test_listen_required(void **state)
 	(void)state;
 	srv_config_t *cfg = NULL;
 	assert_int_equal(srv_config_load_string("zones: []\n", "t.yaml", &cfg), SD_ECONFIG);
-	assert_non_null(strstr(srv_text_str(&lines), "server.listen is required"));
+	assert_non_null(strstr(sd_strbuf_str(&lines), "server.listen is required"));
 	srv_config_free(cfg);
 	assert_int_equal(srv_config_load_string("server: [\n", "t.yaml", &cfg), SD_EPARSE);
 	assert_null(cfg);
@@ -358,22 +358,6 @@ static void test_addr_parse(void **state)
 			fail_msg("'%s' parsed", bad[i]);
 }
 
-static void test_text(void **state)
-{
-	(void)state;
-	srv_text_t t = {0};
-	assert_string_equal(srv_text_str(&t), "");
-	for (int i = 0; i < 1000; i++)
-		srv_text_printf(&t, "%d,", i);
-	assert_false(t.oom);
-	assert_int_equal(strncmp(t.buf, "0,1,2,", 6), 0);
-	assert_int_equal(t.len, strlen(t.buf));
-	srv_text_reset(&t);
-	srv_text_append(&t, "ab", 2);
-	assert_string_equal(srv_text_str(&t), "ab");
-	srv_text_free(&t);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,7 +370,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_listen_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quick_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_addr_parse, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_text, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
