@@ -12,6 +12,8 @@
  * serial as an IPv4 address) all agree. A reader that sees a mix, or garbage, reports it; in
  * the ASan build, a version or set freed without a grace period is a use-after-free the
  * readers trip over (freeing the old version at once in zone_publish makes this test abort).
+ * Now and then a reader also takes a reference online and reads the version offline, as a
+ * transfer does, racing the call_rcu reclamation of the same version.
  *
  * cmocka is not thread-safe: threads count failures in atomics and keep the first message;
  * the main thread asserts. No sleeps: the writer waits for every reader to be running by
@@ -53,6 +55,7 @@ static atomic_int g_running; /* readers that have started */
 static atomic_bool g_stop;
 static atomic_ulong g_failures;
 static atomic_ulong g_lookups;
+static atomic_ulong g_held; /* versions read through a reference, offline */
 static atomic_flag g_msg_taken = ATOMIC_FLAG_INIT;
 static char g_msg[256];
 
@@ -190,6 +193,12 @@ static bool check_set(const zone_set_t *set, unsigned i)
 	return true;
 }
 
+/* The apex a version is for, read from the version itself. */
+static const uint8_t *zone_apex_of(const zone_version_t *v)
+{
+	return zone_version_apex(v)->owner;
+}
+
 static void *reader(void *arg)
 {
 	(void)arg;
@@ -203,7 +212,18 @@ static void *reader(void *arg)
 			const zone_set_t *set = rcu_dereference(g_set);
 			(void)check_set(set, i);
 		}
+		/* now and then a long reader (a transfer): a reference taken online keeps the
+		 * version alive offline, across any number of grace periods */
+		zone_version_t *held = NULL;
+		if (i % 64 == 0)
+			held =
+			    zone_version_ref(zone_current(zone_set_at(rcu_dereference(g_set), 0)));
 		rcu_thread_offline();
+		if (held) {
+			(void)check_version(held, zone_apex_of(held), i);
+			zone_version_unref(held);
+			atomic_fetch_add(&g_held, 1);
+		}
 		atomic_fetch_add(&g_lookups, 1);
 	}
 	rcu_unregister_thread();
@@ -291,8 +311,10 @@ static void test_torture(void **state)
 	assert_true(serial >= 200);
 	assert_true(sets >= 200 / SET_EVERY);
 	assert_true(atomic_load(&g_lookups) >= READERS);
-	print_message("%u versions, %u zone sets, %lu read sections in %ld ms\n", serial, sets,
-	              atomic_load(&g_lookups), ms_since(&t0));
+	assert_true(atomic_load(&g_held) >= 1);
+	print_message("%u versions, %u zone sets, %lu read sections (%lu through a reference) "
+	              "in %ld ms\n",
+	              serial, sets, atomic_load(&g_lookups), atomic_load(&g_held), ms_since(&t0));
 
 	zone_set_free(rcu_xchg_pointer(&g_set, NULL));
 	synchronize_rcu();
