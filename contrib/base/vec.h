@@ -13,6 +13,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +24,22 @@ enum { SD_VEC_MIN_CAP = 8 };
 
 /* Make *cap (in elements of elem_size bytes) at least need, reallocating the array *pptr
  * (pptr is the address of any object pointer, passed as void *) to max(need, 2 * *cap,
- * SD_VEC_MIN_CAP) elements. Returns 0 (nothing done when *cap >= need) or -ENOMEM when the
- * allocation fails or the size in bytes would overflow; then *pptr and *cap are unchanged
+ * SD_VEC_MIN_CAP) elements, or to the most that fits in PTRDIFF_MAX bytes (the largest object
+ * C allows) when doubling would pass it. Returns 0 (nothing done when *cap >= need) or -ENOMEM
+ * when the allocation fails or need elements do not fit; then *pptr and *cap are unchanged
  * and the array stays valid. elem_size must not be 0. */
 static inline SD_WUR int sd_vec_reserve(void *pptr, size_t *cap, size_t need, size_t elem_size)
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap > SIZE_MAX / 2 ? SIZE_MAX : *cap * 2;
+	size_t max = (size_t)PTRDIFF_MAX / elem_size;
+	if (need > max)
+		return -ENOMEM;
+	size_t ncap = *cap > max / 2 ? max : *cap * 2;
 	if (ncap < need)
 		ncap = need;
-	if (ncap < SD_VEC_MIN_CAP)
+	if (ncap < SD_VEC_MIN_CAP && SD_VEC_MIN_CAP <= max)
 		ncap = SD_VEC_MIN_CAP;
-	if (ncap > SIZE_MAX / elem_size) {
-		if (need > SIZE_MAX / elem_size)
-			return -ENOMEM;
-		ncap = SIZE_MAX / elem_size; /* doubling overflows: what fits */
-	}
 	/* the pointer is read and written through memcpy: pptr may point to any T * */
 	void *old;
 	memcpy(&old, pptr, sizeof(old));

@@ -172,8 +172,10 @@ static void test_vec_overflow_and_failure(void **state)
 	(void)state;
 	uint32_t *items = NULL;
 	size_t cap = 0;
-	/* need * sizeof(uint32_t) overflows: refused before any allocation */
+	/* need * sizeof(uint32_t) overflows, or passes the largest object: refused before any
+	 * allocation */
 	assert_int_equal(sd_vec_grow(&items, &cap, SIZE_MAX / 2), -ENOMEM);
+	assert_int_equal(sd_vec_grow(&items, &cap, (size_t)PTRDIFF_MAX / 4 + 1), -ENOMEM);
 	assert_null(items);
 	assert_int_equal(cap, 0);
 	assert_int_equal(sd_vec_reserve(&items, &cap, 2, SIZE_MAX), -ENOMEM);
@@ -188,13 +190,14 @@ static void test_vec_overflow_and_failure(void **state)
 	assert_ptr_equal(items, kept);
 	assert_int_equal(cap, SD_VEC_MIN_CAP);
 	assert_int_equal(items[0], 42);
-	/* a capacity near the limit does not overflow when doubled: what fits is taken (the
-	 * allocation itself then fails, harmlessly) */
-	size_t huge = SIZE_MAX / 2 + 1;
-	alloc_count_fail_after(0); /* (a real realloc of SIZE_MAX bytes would upset ASan) */
+	/* a capacity near the limit does not overflow when doubled: what fits is asked for (the
+	 * allocation itself then fails, harmlessly), and more than fits is refused */
+	size_t huge = (size_t)PTRDIFF_MAX / 2 + 1;
+	alloc_count_fail_after(0); /* (a real realloc of PTRDIFF_MAX bytes would upset ASan) */
 	assert_int_equal(sd_vec_reserve(&items, &huge, huge + 1, 1), -ENOMEM);
 	alloc_count_fail_after(-1);
-	assert_int_equal(huge, SIZE_MAX / 2 + 1);
+	assert_int_equal(huge, (size_t)PTRDIFF_MAX / 2 + 1);
+	assert_int_equal(sd_vec_reserve(&items, &huge, (size_t)PTRDIFF_MAX + 1, 1), -ENOMEM);
 	free(items);
 }
 
