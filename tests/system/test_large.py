@@ -233,6 +233,8 @@ def test_large_zone_reload_never_blocks_answering(steerdns_factory, tmp_path):
     t, wall = time.monotonic(), time.time()
     srv = steerdns_factory(zones={SMALL: small_path, BIG: big_path}, copy=False)
     start_s = time.monotonic() - t
+    # the workers answer (which the factory waits for) a moment before "started" is logged
+    srv.wait_for(lambda: log_times(srv.log(), r"^steerdns .* started"), timeout=10)
     log = srv.log()
     loaded = log_times(log, r"^zone big\.test\.?: serial 1, %d records loaded" % rr_count)
     assert loaded, "the large zone was not loaded with %d records:\n%s" % (rr_count, log[-3000:])
