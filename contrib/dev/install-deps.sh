@@ -9,7 +9,7 @@ build_pkgs=(build-essential pkg-config meson ninja-build clang libclang-rt-14-de
 	libldns-dev libuv1-dev libssl-dev libmaxminddb-dev liburcu-dev libyaml-dev libcmocka-dev
 	libhttp-parser-dev)
 test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf python3-pytest python3-dnspython
-	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux)
+	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux clang-format)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
