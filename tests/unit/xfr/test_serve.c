@@ -1,5 +1,7 @@
 /* test_serve.c — the worker-side decisions: pass-through, ACL, TSIG errors, AXFR over UDP,
- * signed SOA answers, IXFR over UDP; responses parsed back with ldns. */
+ * signed SOA answers, IXFR over UDP; responses parsed back with ldns. Linked with the
+ * allocation counter (tests/unit/alloc_count.h): every xfr_serve() call that is not a
+ * transfer must allocate nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "server/xfr/serve.h"
+#include "tests/unit/alloc_count.h"
 
 static const char *const zone_rrs[] = {
     "example.com. 3600 IN SOA ns1.example.com. hm.example.com. 77 7200 900 1209600 300",
@@ -163,7 +166,14 @@ static xfr_serve_t serve(fx_t *f, const uint8_t *q, size_t ql, const char *from,
 	rq.client = (const struct sockaddr *)&ss;
 	rq.tcp = tcp;
 	xfr_reply_t out = {.buf = resp, .cap = sizeof(resp)};
+	alloc_count_start();
 	xfr_serve_t r = xfr_serve(&f->env, f->set, f->actx, &rq, time(NULL), &out, &f->st);
+	alloc_counts_t n = alloc_count_stop();
+	/* transfers may allocate (an xfr_out_t, IXFR condensing), any other request may not */
+	bool transfer = rq.len >= 12 && (rq.qtype == DNS_TYPE_AXFR || rq.qtype == DNS_TYPE_IXFR);
+	if (!transfer && (n.allocs || n.frees))
+		fail_msg("xfr_serve (result %d) allocated %zu times and freed %zu times", (int)r,
+		         n.allocs, n.frees);
 	*rl = out.len;
 	*x = out.xfr;
 	return r;
@@ -308,6 +318,38 @@ static void test_signed_soa_and_udp_ixfr(void **state)
 	ldns_pkt_free(p);
 }
 
+/* Every request that is not a transfer goes through the dispatcher without allocating (serve()
+ * checks each call): plain queries over UDP and TCP, a NXDOMAIN, signed queries with a known and
+ * an unknown key, an UPDATE handed off, a response and a runt dropped. */
+static void test_dispatch_allocates_nothing(void **state)
+{
+	fx_t *f = *state;
+	uint8_t q[1024];
+	size_t rl = 0, ql;
+	xfr_out_t *x = NULL;
+	tsig_ctx_t client;
+	unsigned seen[4] = {0};
+	for (int tcp = 0; tcp < 2; tcp++) {
+		ql = query(q, "www.example.com.", LDNS_RR_TYPE_A, 0, NULL, NULL);
+		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
+		ql = query(q, "nope.example.com.", LDNS_RR_TYPE_TXT, 0, NULL, NULL);
+		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
+		ql = query(q, "example.com.", LDNS_RR_TYPE_SOA, 0, &f->key, &client);
+		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
+		ql = query(q, "example.com.", LDNS_RR_TYPE_SOA, 0, &f->other, &client);
+		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
+		ql = query(q, "example.com.", LDNS_RR_TYPE_SOA, 0, NULL, NULL);
+		q[2] = (uint8_t)((q[2] & 0x87) | (DNS_OPCODE_UPDATE << 3));
+		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
+		q[2] |= 0x80; /* a response: dropped */
+		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
+		seen[serve(f, q, 5, "192.0.2.9", tcp, &rl, &x)]++;
+	}
+	assert_int_equal(seen[XFR_SERVE_REPLY], 8);
+	assert_int_equal(seen[XFR_SERVE_HANDOFF], 2);
+	assert_int_equal(seen[XFR_SERVE_DROP], 4);
+}
+
 /* TXT RDATA of two character-strings of n bytes each: RDLENGTH 2 * (n + 1). */
 static void txt_rr(char *buf, size_t size, const char *owner, size_t n)
 {
@@ -380,6 +422,7 @@ int main(void)
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_plain_query_answered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dispatch_allocates_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_acl_and_transport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsig_transfer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_soa_and_udp_ixfr, setup, teardown),
