@@ -43,9 +43,11 @@ typedef struct srv_handoff_item {
 	int fd;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	union {
-		struct cmsghdr align;
-		uint8_t buf[128];
+	struct {
+		/* aligned as a cmsghdr without holding one: glibc's struct cmsghdr ends in a
+		 * flexible array, which C does not allow in the middle of a struct (clang's
+		 * -Wgnu-variable-sized-type-not-at-end) */
+		_Alignas(struct cmsghdr) uint8_t buf[128];
 	} cmsg;
 	size_t cmsg_len;
 	/* TCP: the connection slot and its generation when the request arrived */
