@@ -94,9 +94,9 @@ static void handoff_on_item(srv_mailbox_t *mb, srv_handoff_item_t *it, void *dat
 	sd_stat_inc(&h->handled);
 	it->reply = malloc(SRV_RESPONSE_MAX + TSIG_RR_MAX);
 	if (it->reply != NULL)
-		it->reply_len =
-		    xfr_serve_handoff_reply(h->actx, it->msg, it->len, it->tcp, &it->signer,
-		                            time(NULL), it->reply, SRV_RESPONSE_MAX + TSIG_RR_MAX);
+		it->reply_len = srv_process_handoff_reply(h->actx, it->msg, it->len, it->tcp,
+		                                          &it->signer, time(NULL), it->reply,
+		                                          SRV_RESPONSE_MAX + TSIG_RR_MAX);
 	else
 		log_warning("handoff: no memory for a reply; the request is dropped");
 	srv_mailbox_push(it->home, it);

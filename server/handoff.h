@@ -1,8 +1,8 @@
 /* handoff.h — requests a worker hands to the control thread, and the replies coming back.
  *
  * Some requests are not answered on the worker that received them: a DNS UPDATE (RFC 2136)
- * changes a zone, which only the control thread does. The worker's dispatcher
- * (server/xfr/serve.h) says HANDOFF; the worker copies the request into an item (the bytes,
+ * changes a zone, which only the control thread does. The front door (server/front.h)
+ * says HANDOFF; the worker copies the request into an item (the bytes,
  * the peer, the transport and how to reach it again, the TSIG state) and pushes it to the
  * control thread's mailbox. The control thread handles it and pushes the item, now holding
  * the reply, to the mailbox of the worker it came from, which sends it like any reply:
@@ -31,7 +31,7 @@
 
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
-#include "server/xfr/serve.h"
+#include "server/front.h"
 
 typedef struct srv_mailbox srv_mailbox_t;
 
@@ -53,7 +53,7 @@ typedef struct srv_handoff_item {
 	/* TCP: the connection slot and its generation when the request arrived */
 	void *conn;
 	uint64_t conn_gen;
-	xfr_signer_t signer; /* TSIG state of the request (verified by the worker) */
+	srv_signer_t signer; /* TSIG state of the request (verified by the worker) */
 	uint8_t *reply;      /* set by the control thread; NULL or reply_len 0: nothing to send */
 	size_t reply_len;
 	size_t len;

@@ -3,6 +3,8 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "contrib/base/stat.h"
+#include "server/front.h"
+#include "server/udp.h"
 #include "server/xfr/serve.h"
 #include "server/zonedb.h"
 
@@ -19,10 +21,8 @@
 #include <urcu-qsbr.h>
 #include <uv.h>
 
-#define UDP_BATCH    64    /* datagrams per recvmmsg/sendmmsg */
-#define UDP_ROUNDS   4     /* batches per readiness callback before yielding to the loop */
-#define UDP_RECV_MAX 65535 /* the largest UDP payload: no query is ever truncated */
-#define TCP_FRAME    (2 + SRV_RESPONSE_MAX)
+#define UDP_ROUNDS 4 /* batches per readiness callback before yielding to the loop */
+#define TCP_FRAME  (2 + SRV_RESPONSE_MAX)
 /* A connection's input holds a whole message plus room to read ahead; each of its two output
  * buffers takes answers while at least one maximal framed answer still fits, so pipelined
  * small answers leave in batches of up to TCP_SLACK bytes. */
@@ -32,11 +32,6 @@
 #define TCP_BACKLOG   1024
 #define TCP_REJECTS   8 /* handles used to accept-and-close beyond the pool */
 #define STOP_GRACE_MS 1000
-
-typedef union cmsg_space {
-	struct cmsghdr align;
-	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
-} cmsg_space_t;
 
 typedef struct udp_sock {
 	uv_poll_t poll;
@@ -87,9 +82,9 @@ struct srv_worker {
 	bool loop_ready, async_ready, started, stopping;
 	srv_answer_ctx_t *actx;
 	srv_io_stats_t io;
-	xfr_serve_stats_t xfr; /* transfers and TSIG (server/xfr/serve.h) */
-	srv_query_t q;         /* the request being handled (server/engine/query.h) */
-	srv_mailbox_t box;     /* replies to handed-off requests (server/handoff.h) */
+	srv_front_stats_t front; /* TSIG and transfers (server/front.h) */
+	srv_request_t req;       /* the TCP request being handled (server/front.h) */
+	srv_mailbox_t box;       /* replies to handed-off requests (server/handoff.h) */
 
 	udp_sock_t *udp;
 	tcp_listener_t *tcp;
@@ -97,13 +92,7 @@ struct srv_worker {
 	uint32_t ntimers;  /* connection slots whose timer is initialised */
 	size_t nsock;
 
-	/* UDP batch state, allocated once. */
-	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
-	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
-	struct sockaddr_storage rname[UDP_BATCH];
-	cmsg_space_t rcmsg[UDP_BATCH], scmsg[UDP_BATCH];
-	uint8_t *rbuf;  /* UDP_BATCH x UDP_RECV_MAX */
-	uint8_t *arena; /* answers packed back to back: UDP_BATCH x udp_payload + one maximum */
+	srv_udp_batch_t *batch; /* UDP batch state, allocated once (server/udp.h) */
 
 	tcp_conn_t *conns;
 	tcp_conn_t *free_conns;
@@ -113,99 +102,40 @@ struct srv_worker {
 
 /* --- UDP --- */
 
-static void udp_prepare_recv(srv_worker_t *w)
-{
-	for (unsigned i = 0; i < UDP_BATCH; i++) {
-		struct msghdr *h = &w->rmsg[i].msg_hdr;
-		w->riov[i].iov_base = w->rbuf + (size_t)i * UDP_RECV_MAX;
-		w->riov[i].iov_len = UDP_RECV_MAX;
-		h->msg_name = &w->rname[i];
-		h->msg_namelen = sizeof(w->rname[i]);
-		h->msg_iov = &w->riov[i];
-		h->msg_iovlen = 1;
-		h->msg_control = w->rcmsg[i].buf;
-		h->msg_controllen = sizeof(w->rcmsg[i].buf);
-		h->msg_flags = 0;
-	}
-}
-
-/* Build the reply's cmsg from the query's: the answer leaves from the address the query was
- * sent to (and, for IPv6, on its interface, which link-local addresses need). */
-static socklen_t udp_reply_pktinfo(struct msghdr *rh, cmsg_space_t *out)
-{
-	struct msghdr tmp = {.msg_control = out->buf, .msg_controllen = sizeof(out->buf)};
-	struct cmsghdr *o = CMSG_FIRSTHDR(&tmp);
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c; c = CMSG_NXTHDR(rh, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			pi.ipi_ifindex = 0; /* route by the source address ipi_spec_dst */
-			o->cmsg_level = IPPROTO_IP;
-			o->cmsg_type = IP_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
-		}
-		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			o->cmsg_level = IPPROTO_IPV6;
-			o->cmsg_type = IPV6_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-			memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(struct in6_pktinfo));
-			return CMSG_SPACE(sizeof(struct in6_pktinfo));
-		}
-	}
-	return 0;
-}
-
-/* One request through the query path: parsed once here, then the one dispatcher
- * (server/xfr/serve.h) answers it, serves a transfer, verifies and signs, or says HANDOFF
- * (out->signer set; the caller hands the request to the control thread). */
-static xfr_serve_t worker_answer(srv_worker_t *w, const srv_view_t *view, time_t now,
-                                 const uint8_t *req, size_t len, const struct sockaddr *client,
-                                 bool tcp, xfr_reply_t *out)
-{
-	srv_query_t *q = &w->q;
-	if (srv_query_parse(req, len, q) < 0) /* no header: the dispatcher counts and drops it */
-		q->len = len;
-	q->client = client;
-	q->tcp = tcp;
-	return xfr_serve(view ? view->xfr : NULL, view ? view->zones : NULL, w->actx, q, now, out,
-	                 &w->xfr);
-}
-
 /* A copy of the request for the control thread, with its TSIG state; the caller adds how
  * to reach the peer and pushes it. NULL when there is no control mailbox or no memory (the
  * request is dropped: the client retries). */
 static srv_handoff_item_t *handoff_item(srv_worker_t *w, const uint8_t *req, size_t len,
-                                        const xfr_reply_t *out, bool tcp)
+                                        const srv_signer_t *signer, bool tcp)
 {
 	srv_handoff_item_t *it = w->conf.control ? srv_handoff_item_new(req, len) : NULL;
 	if (it == NULL)
 		return NULL;
 	it->home = &w->box;
 	it->tcp = tcp;
-	it->signer = out->signer;
+	it->signer = *signer;
 	return it;
 }
 
 /* Hand a datagram's request to the control thread with what it takes to answer from the
  * same socket and source address later (udp_send_reply). */
-static void udp_handoff(srv_worker_t *w, int fd, struct msghdr *rh, const uint8_t *req, size_t len,
-                        const xfr_reply_t *r)
+static void udp_handoff(srv_worker_t *w, int fd, const srv_udp_handoff_t *h)
 {
-	srv_handoff_item_t *it = handoff_item(w, req, len, r, false);
+	struct msghdr *rh = &w->batch->rmsg[h->i].msg_hdr;
+	srv_handoff_item_t *it = handoff_item(w, w->batch->riov[h->i].iov_base,
+	                                      w->batch->rmsg[h->i].msg_len, &h->signer, false);
 	if (it == NULL)
 		return;
 	it->fd = fd;
 	memcpy(&it->peer, rh->msg_name, rh->msg_namelen);
 	it->peer_len = rh->msg_namelen;
-	cmsg_space_t cm;
-	it->cmsg_len = udp_reply_pktinfo(rh, &cm);
+	srv_udp_cmsg_t cm;
+	it->cmsg_len = srv_udp_reply_pktinfo(rh, &cm);
 	memcpy(it->cmsg.buf, cm.buf, it->cmsg_len);
 	srv_mailbox_push(w->conf.control, it);
 }
 
-/* A handed-off request's reply, sent as udp_answer_batch would have sent it. */
+/* A handed-off request's reply, sent as a batch's reply would have been (server/udp.h). */
 static void udp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
 {
 	if (it->reply_len > w->conf.udp_payload) {
@@ -226,52 +156,11 @@ static void udp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
 	sd_stat_inc(&w->io.udp_sent);
 }
 
-/* Answer received datagrams [0..n) into the arena; returns how many replies are queued. */
-static unsigned udp_answer_batch(srv_worker_t *w, const srv_view_t *view, int fd, unsigned n)
-{
-	size_t off = 0;
-	unsigned out = 0;
-	time_t now = time(NULL);
-	for (unsigned i = 0; i < n; i++) {
-		struct msghdr *rh = &w->rmsg[i].msg_hdr;
-		/* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
-		xfr_reply_t r = {.buf = w->arena + off, .cap = SRV_RESPONSE_MAX};
-		const uint8_t *req = w->riov[i].iov_base;
-		size_t rlen = w->rmsg[i].msg_len;
-		if (worker_answer(w, view, now, req, rlen, (const struct sockaddr *)&w->rname[i],
-		                  false, &r) == XFR_SERVE_HANDOFF) {
-			udp_handoff(w, fd, rh, req, rlen, &r);
-			continue;
-		}
-		uint8_t *resp = r.buf;
-		size_t len = r.len;
-		if (len == 0)
-			continue;
-		if (len > w->conf.udp_payload) {
-			sd_stat_inc(&w->io.udp_oversize);
-			continue;
-		}
-		struct msghdr *sh = &w->smsg[out].msg_hdr;
-		w->siov[out].iov_base = resp;
-		w->siov[out].iov_len = len;
-		sh->msg_name = &w->rname[i];
-		sh->msg_namelen = rh->msg_namelen;
-		sh->msg_iov = &w->siov[out];
-		sh->msg_iovlen = 1;
-		sh->msg_controllen = udp_reply_pktinfo(rh, &w->scmsg[out]);
-		sh->msg_control = sh->msg_controllen ? w->scmsg[out].buf : NULL;
-		sh->msg_flags = 0;
-		off += len;
-		out++;
-	}
-	return out;
-}
-
 static void udp_send_batch(srv_worker_t *w, int fd, unsigned n)
 {
 	unsigned sent = 0;
 	while (sent < n) {
-		int r = sendmmsg(fd, w->smsg + sent, n - sent, MSG_DONTWAIT);
+		int r = sendmmsg(fd, w->batch->smsg + sent, n - sent, MSG_DONTWAIT);
 		if (r > 0) {
 			sent += (unsigned)r;
 			continue;
@@ -300,14 +189,16 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 	rcu_thread_online();
 	const srv_view_t *view = srv_view_current(w->conf.views); /* once per callback */
 	for (unsigned round = 0; round < UDP_ROUNDS; round++) {
-		udp_prepare_recv(w);
-		int n = recvmmsg(u->fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		srv_udp_batch_prepare(w->batch);
+		int n = recvmmsg(u->fd, w->batch->rmsg, SRV_UDP_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
 		sd_stat_add(&w->io.udp_received, (unsigned)n);
-		unsigned out = udp_answer_batch(w, view, u->fd, (unsigned)n);
+		unsigned out = srv_udp_batch_answer(w->batch, view, (unsigned)n, time(NULL));
 		udp_send_batch(w, u->fd, out);
-		if (n < UDP_BATCH)
+		for (unsigned i = 0; i < w->batch->nhandoff; i++)
+			udp_handoff(w, u->fd, &w->batch->handoff[i]);
+		if (n < SRV_UDP_BATCH)
 			break;
 	}
 	rcu_thread_offline();
@@ -438,9 +329,9 @@ static bool tcp_xfr_pump(tcp_conn_t *c)
 
 /* Hand a request to the control thread; its reply comes back to this slot if the slot still
  * serves the same connection then (tcp_send_reply). */
-static void tcp_handoff(tcp_conn_t *c, const uint8_t *req, size_t len, const xfr_reply_t *r)
+static void tcp_handoff(tcp_conn_t *c, const uint8_t *req, size_t len, const srv_signer_t *signer)
 {
-	srv_handoff_item_t *it = handoff_item(c->w, req, len, r, true);
+	srv_handoff_item_t *it = handoff_item(c->w, req, len, signer, true);
 	if (it == NULL)
 		return;
 	it->conn = c;
@@ -497,13 +388,19 @@ static void tcp_process(tcp_conn_t *c)
 			break;
 		}
 		uint8_t *o = c->out[c->fill] + c->out_len[c->fill];
-		xfr_reply_t r = {.buf = o + 2, .cap = SRV_RESPONSE_MAX};
-		xfr_serve_t rc = worker_answer(w, view, now, c->in + pos + 2, mlen,
-		                               (const struct sockaddr *)&c->peer, true, &r);
-		c->xfr = r.xfr;
-		if (rc == XFR_SERVE_HANDOFF)
-			tcp_handoff(c, c->in + pos + 2, mlen, &r);
-		size_t len = r.len;
+		srv_request_t *r = &w->req;
+		r->msg = c->in + pos + 2;
+		r->msg_len = mlen;
+		r->client = (const struct sockaddr *)&c->peer;
+		r->tcp = true;
+		r->now = now;
+		r->buf = o + 2;
+		r->cap = SRV_RESPONSE_MAX;
+		srv_process_t rc = srv_process(view, w->actx, &w->front, r);
+		c->xfr = r->xfr;
+		if (rc == SRV_PROCESS_HANDOFF)
+			tcp_handoff(c, r->msg, mlen, &r->signer);
+		size_t len = r->len;
 		if (len) {
 			o[0] = (uint8_t)(len >> 8);
 			o[1] = (uint8_t)len;
@@ -705,14 +602,12 @@ static void *worker_main(void *arg)
 static int alloc_buffers(srv_worker_t *w)
 {
 	size_t n = w->conf.tcp_conns;
-	w->rbuf = malloc((size_t)UDP_BATCH * UDP_RECV_MAX);
-	w->arena = malloc((size_t)UDP_BATCH * w->conf.udp_payload + SRV_RESPONSE_MAX);
 	w->conns = calloc(n, sizeof(*w->conns));
 	/* Pages of slots never used are never touched: the pool costs address space only. */
 	w->conn_mem = malloc(n * (TCP_IN_CAP + 2 * (size_t)TCP_OUT_CAP));
 	w->udp = calloc(w->nsock, sizeof(*w->udp));
 	w->tcp = calloc(w->nsock, sizeof(*w->tcp));
-	if (!w->rbuf || !w->arena || !w->conns || !w->conn_mem || !w->udp || !w->tcp)
+	if (!w->conns || !w->conn_mem || !w->udp || !w->tcp)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		tcp_conn_t *c = &w->conns[i];
@@ -798,6 +693,8 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 		ret = alloc_buffers(w);
 	if (ret == 0)
 		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
+	if (ret == 0)
+		ret = srv_udp_batch_new(w->conf.udp_payload, w->actx, &w->front, &w->batch);
 	if (ret == 0) {
 		ret = init_handles(w, udp_fds, tcp_fds);
 	} else {
@@ -856,8 +753,7 @@ void srv_worker_free(srv_worker_t *w)
 	}
 	srv_mailbox_drain(&w->box);
 	srv_answer_ctx_free(w->actx);
-	free(w->rbuf);
-	free(w->arena);
+	srv_udp_batch_free(w->batch);
 	free(w->conns);
 	free(w->conn_mem);
 	free(w->udp);
@@ -884,6 +780,8 @@ void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t
 	io->udp_send_dropped += sd_stat_get(&w->io.udp_send_dropped);
 	io->udp_send_errors += sd_stat_get(&w->io.udp_send_errors);
 	io->udp_oversize += sd_stat_get(&w->io.udp_oversize);
+	if (w->batch != NULL)
+		io->udp_oversize += sd_stat_get(&w->batch->oversize);
 	io->tcp_accepted += sd_stat_get(&w->io.tcp_accepted);
 	io->tcp_refused += sd_stat_get(&w->io.tcp_refused);
 	io->tcp_idle_closed += sd_stat_get(&w->io.tcp_idle_closed);

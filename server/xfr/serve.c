@@ -12,25 +12,23 @@
 #include "dns/name.h"
 #include "dns/proto.h"
 
-/* Header + question (when it parsed) + TSIG when the request had one we can sign with. */
-static size_t error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, time_t now,
-                          xfr_reply_t *out)
+size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, time_t now,
+                       uint8_t *buf, size_t cap)
 {
-	if (out->cap < 512)
+	if (cap < 512)
 		return 0;
-	uint8_t *resp = out->buf;
 	uint16_t fl = q->flags;
 	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (fl & 0x7800) | (fl & DNS_FLAG_RD) | rcode);
-	memset(resp, 0, DNS_HEADER_LEN);
-	be16_put(resp, q->id);
-	be16_put(resp + 2, flags);
+	memset(buf, 0, DNS_HEADER_LEN);
+	be16_put(buf, q->id);
+	be16_put(buf + 2, flags);
 	size_t n = DNS_HEADER_LEN;
 	if (q->has_question) {
-		memcpy(resp + n, q->msg + DNS_HEADER_LEN, q->question_len);
+		memcpy(buf + n, q->msg + DNS_HEADER_LEN, q->question_len);
 		n += q->question_len;
-		be16_put(resp + 4, 1);
+		be16_put(buf + 4, 1);
 	}
-	if (tsig != NULL && tsig_sign(tsig, resp, &n, out->cap, now) != 0)
+	if (tsig != NULL && tsig_sign(tsig, buf, &n, cap, now) != 0)
 		return 0;
 	return n;
 }
@@ -59,7 +57,7 @@ static size_t udp_limit(const xfr_env_t *env, const xfr_request_t *r)
 			__atomic_add_fetch(&(zi)->counters->field, 1, __ATOMIC_RELAXED);           \
 	} while (0)
 
-static void count_transfer(const xfr_zone_info_t *zi, xfr_out_kind_t kind, xfr_serve_stats_t *st)
+static void count_transfer(const xfr_zone_info_t *zi, xfr_out_kind_t kind, xfr_stats_t *st)
 {
 	switch (kind) {
 	case XFR_OUT_AXFR:
@@ -82,9 +80,11 @@ static void count_transfer(const xfr_zone_info_t *zi, xfr_out_kind_t kind, xfr_s
 }
 
 /* AXFR/IXFR: zone, ACL, transport, then the transfer itself. */
-static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const srv_query_t *q,
-                            tsig_ctx_t *tsig, time_t now, xfr_reply_t *out, xfr_serve_stats_t *st)
+xfr_transfer_t xfr_transfer(const xfr_env_t *env, const zone_set_t *zones, const srv_query_t *q,
+                            tsig_ctx_t *tsig, time_t now, xfr_reply_t *out, xfr_stats_t *st)
 {
+	out->len = 0;
+	out->xfr = NULL;
 	xfr_request_t r;
 	unsigned rcode = 0;
 	const zone_t *z = NULL;
@@ -120,12 +120,12 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 		}
 	}
 	if (rcode != 0) {
-		out->len = error_reply(q, rcode, tsig, now, out);
-		return out->len ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
+		out->len = xfr_error_reply(q, rcode, tsig, now, out->buf, out->cap);
+		return out->len ? XFR_TRANSFER_REPLY : XFR_TRANSFER_DROP;
 	}
 	count_transfer(zi, xfr_out_kind(out->xfr), st);
 	if (q->tcp)
-		return XFR_SERVE_STREAM;
+		return XFR_TRANSFER_STREAM;
 	/* IXFR over UDP: a single datagram, the SOA alone when the reply would not fit */
 	if (xfr_out_next(out->xfr, out->buf, out->cap, now, &out->len) != 0)
 		out->len = 0;
@@ -133,89 +133,13 @@ static xfr_serve_t transfer(const xfr_env_t *env, const zone_set_t *zones, const
 		sd_stat_inc(&st->ixfr_udp);
 	xfr_out_free(out->xfr);
 	out->xfr = NULL;
-	return out->len ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
+	return out->len ? XFR_TRANSFER_REPLY : XFR_TRANSFER_DROP;
 }
 
-static bool is_transfer(const srv_query_t *q)
+bool xfr_is_transfer(const srv_query_t *q)
 {
 	return q->opcode == DNS_OPCODE_QUERY && q->has_question &&
 	       (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
-}
-
-/* RFC 8945 5.2 on a request whose TSIG the parser framed. Returns 0 (tsig is ready to sign
- * the reply), or answers the error into out and returns it. */
-static int verify(const xfr_env_t *env, const srv_query_t *q, time_t now, tsig_ctx_t *tsig,
-                  xfr_reply_t *out, xfr_serve_stats_t *st)
-{
-	int rc = tsig_verify_request_at(tsig, env ? env->keys : NULL, env ? env->nkeys : 0, q->msg,
-	                                q->len, &q->tsig, now);
-	if (rc == 0) {
-		sd_stat_inc(&st->tsig_ok);
-		return 0;
-	}
-	sd_stat_inc(&st->tsig_bad);
-	/* NOTAUTH with the TSIG error; tsig_sign applies the MAC rule of that error (unsigned
-	 * for BADKEY/BADSIG, signed for BADTIME). Anything else is a FORMERR, unsigned. */
-	if (rc == SD_ETSIG)
-		out->len = error_reply(q, DNS_RCODE_NOTAUTH, tsig, now, out);
-	else
-		out->len = error_reply(q, DNS_RCODE_FORMERR, NULL, now, out);
-	return rc;
-}
-
-/* Engine answer, then TSIG: within the size limit less the TSIG RR, then signed. */
-static size_t answer_signed(srv_answer_ctx_t *actx, const zone_set_t *zones, const srv_query_t *q,
-                            tsig_ctx_t *signer, time_t now, uint8_t *buf, size_t cap)
-{
-	size_t reserve = signer ? tsig_rr_len(signer) : 0;
-	size_t n =
-	    srv_answer_query(actx, zones, q, buf, reserve < UINT16_MAX ? reserve : UINT16_MAX);
-	if (n > 0 && signer != NULL && tsig_sign(signer, buf, &n, cap, now) != 0)
-		n = 0;
-	return n;
-}
-
-xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_ctx_t *actx,
-                      const srv_query_t *q, time_t now, xfr_reply_t *out, xfr_serve_stats_t *st)
-{
-	out->len = 0;
-	out->xfr = NULL;
-	tsig_ctx_t tsig, *signer = NULL;
-	bool framed = q->len >= DNS_HEADER_LEN && !(q->flags & DNS_FLAG_QR);
-	if (framed && q->has_tsig && q->tsig_at_end) {
-		if (verify(env, q, now, &tsig, out, st) != 0)
-			return out->len ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
-		signer = &tsig;
-	}
-	if (framed && q->opcode == DNS_OPCODE_UPDATE) { /* the control thread's business */
-		out->signer.active = signer != NULL;
-		if (signer != NULL) {
-			out->signer.key = *signer->key;
-			out->signer.ctx = *signer;
-			out->signer.ctx.key = &out->signer.key; /* rebased by the receiver */
-		}
-		return XFR_SERVE_HANDOFF;
-	}
-	/* a malformed unsigned transfer request gets the engine's FORMERR (with OPT) */
-	if (framed && is_transfer(q) && (signer != NULL || !q->malformed))
-		return transfer(env, zones, q, signer, now, out, st);
-	/* the engine answers within the size limit less the TSIG RR (TC when it does not fit),
-	 * then the reply is signed (RFC 8945 5.3, RFC 6891 7) */
-	size_t n = answer_signed(actx, zones, q, signer, now, out->buf, out->cap);
-	out->len = n;
-	return n ? XFR_SERVE_REPLY : XFR_SERVE_DROP;
-}
-
-size_t xfr_serve_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
-                               xfr_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
-{
-	srv_query_t q;
-	if (srv_query_parse(msg, len, &q) < 0)
-		q.len = len; /* not from a worker, which hands off parsed headers only: dropped */
-	q.tcp = tcp;
-	if (signer->active)
-		signer->ctx.key = &signer->key; /* the signer was copied since xfr_serve() */
-	return answer_signed(actx, NULL, &q, signer->active ? &signer->ctx : NULL, now, buf, cap);
 }
 
 void xfr_out_log_done(const xfr_out_t *x, const struct sockaddr *peer, int rc)

@@ -1,22 +1,15 @@
-/* serve.h — the front door of a worker's query path: one request, parsed once, to one reply.
+/* serve.h — zone transfers out, as the front door (server/front.h) hands them over: one
+ * parsed AXFR/IXFR request to a refusal, one UDP datagram or a started TCP transfer.
  *
- * A worker parses each request with srv_query_parse() (server/engine/query.h) and hands the
- * result to xfr_serve(), the one dispatcher. TSIG verification and signing wrap the whole
- * exchange here, for every opcode:
+ *   xfr_transfer ─ FORMERR / REFUSED (class) ─ zone served? (NOTAUTH, RFC 5936 2.2.1)
+ *     ─ transfer-acl (REFUSED) ─ AXFR over UDP (NOTIMP, as Knot answers; RFC 5936 4.2)
+ *     ─ IXFR over UDP: one datagram, the SOA alone when the reply does not fit (REPLY)
+ *     └ TCP: STREAM, an xfr_out_t the caller drains (server/xfr/out.h)
  *
- *   no header, QR set ─ DROP (counted by the engine)
- *   TSIG (last RR) ─ verify (RFC 8945 5.2) ─ bad: NOTAUTH + TSIG error (BADKEY/BADSIG/BADTIME)
- *                                         └ good: the reply is signed
- *   AXFR/IXFR ─ zone served? (NOTAUTH) ─ transfer-acl (REFUSED) ─ AXFR over UDP (NOTIMP, as
- *               Knot answers; RFC 5936 4.2) ─ IXFR over UDP: one datagram (REPLY)
- *                                          └ TCP: STREAM, an xfr_out_t the caller drains
- *   UPDATE (opcode 5) ─ HANDOFF: the control thread replies (server/handoff.h) with
- *                       xfr_serve_handoff_reply(), signed with the request's TSIG state
- *   anything else ─ srv_answer_query() (within the size limit less the TSIG RR) ─ REPLY
- *
- * The environment (keys, per-zone ACLs and histories) is immutable; the daemon publishes it
- * with the zone set in one view (server/view.h) and a worker passes both from the view it
- * loaded for the I/O callback.
+ * TSIG is verified (and the signing state set up) by the front door before it calls here;
+ * every reply made here is signed with that state. The environment (keys, per-zone ACLs and
+ * histories) is immutable; the daemon publishes it with the zone set in one view
+ * (server/view.h).
  */
 #pragma once
 
@@ -26,7 +19,6 @@
 #include <time.h>
 
 #include "contrib/base/compiler.h"
-#include "server/engine/answer.h"
 #include "server/engine/query.h"
 #include "server/xfr/acl.h"
 #include "zone/history.h"
@@ -61,56 +53,45 @@ typedef struct xfr_env {
 } xfr_env_t;
 
 typedef enum {
-	XFR_SERVE_DROP = 0, /* nothing to send */
-	XFR_SERVE_HANDOFF,  /* an UPDATE (RFC 2136): hand the request to the control thread with
-	                     * out->signer; it replies with xfr_serve_handoff_reply() */
-	XFR_SERVE_REPLY,    /* out->buf[0..out->len) is the reply */
-	XFR_SERVE_STREAM,   /* TCP transfer started: write xfr_out_next() messages of out->xfr,
-	                     * then xfr_out_free() it */
-} xfr_serve_t;
-
-/* The TSIG state of a request answered on another thread (HANDOFF): the verified context
- * with its own copy of the key, so the reply can be signed after the view that held the key
- * is gone. Plain data: copy it with the request. */
-typedef struct xfr_signer {
-	bool active; /* the request was signed and verified: sign the reply */
-	tsig_key_t key;
-	tsig_ctx_t ctx;
-} xfr_signer_t;
+	XFR_TRANSFER_DROP = 0, /* nothing to send */
+	XFR_TRANSFER_REPLY,    /* out->buf[0..out->len) is the reply */
+	XFR_TRANSFER_STREAM,   /* TCP transfer started: write xfr_out_next() messages of
+	                        * out->xfr, then xfr_out_free() it */
+} xfr_transfer_t;
 
 /* Where the reply goes: the caller sets buf and cap (at least SRV_RESPONSE_MAX +
- * TSIG_RR_MAX is plenty); xfr_serve() sets len, xfr for STREAM, signer for HANDOFF (only
- * then: it is not touched otherwise). */
+ * TSIG_RR_MAX is plenty); xfr_transfer() sets len, and xfr for STREAM. */
 typedef struct xfr_reply {
 	uint8_t *buf;
 	size_t cap;
 	size_t len;
 	xfr_out_t *xfr;
-	xfr_signer_t signer;
 } xfr_reply_t;
 
-/* Counters a worker keeps (only its thread writes them, with relaxed atomics: readers use
- * sd_stat_get, contrib/base/stat.h). */
-typedef struct xfr_serve_stats {
-	uint64_t tsig_ok, tsig_bad;
+/* Transfer counters a worker keeps (only its thread writes them, with relaxed atomics:
+ * readers use sd_stat_get, contrib/base/stat.h). */
+typedef struct xfr_stats {
 	uint64_t refused; /* transfers denied by the ACL */
 	uint64_t axfr, ixfr, ixfr_full, ixfr_current, ixfr_udp;
-} xfr_serve_stats_t;
+} xfr_stats_t;
 
-/* Handle one parsed request q (see above; q->msg, q->client and q->tcp set). env may be NULL
- * (no keys, no ACLs: transfers refused), zones NULL (no zones: REFUSED). Worker thread,
- * QSBR-online; the started transfer holds its own references. */
-xfr_serve_t xfr_serve(const xfr_env_t *env, const zone_set_t *zones, srv_answer_ctx_t *actx,
-                      const srv_query_t *q, time_t now, xfr_reply_t *out, xfr_serve_stats_t *stats)
-    SD_NONNULL(3, 4, 6, 7);
+/* True for a request the front door hands here: a QUERY whose question is AXFR or IXFR. */
+bool xfr_is_transfer(const srv_query_t *q) SD_NONNULL(1);
 
-/* The reply to a handed-off request msg[0..len) (tcp: its transport), on the thread that
- * handles it: until RFC 2136 is implemented (issue 8) the engine's answer, NOTIMP with the
- * question and OPT echoed; signed (and its size limit lowered for the TSIG RR) when signer
- * is active. Returns the reply length or 0. Uses actx (that thread's answer context). */
-size_t xfr_serve_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
-                               xfr_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
-    SD_NONNULL(1, 2, 5, 7);
+/* Serve the transfer request q (framed, not a response; q->client and q->tcp set). tsig: the
+ * verified request's state (NULL: unsigned), every reply is signed with it. env may be NULL
+ * (no keys, no ACLs: refused), zones NULL (NOTAUTH). Worker thread, QSBR-online; a started
+ * transfer holds its own references. Allocates (the xfr_out_t): transfers are rare. */
+xfr_transfer_t xfr_transfer(const xfr_env_t *env, const zone_set_t *zones, const srv_query_t *q,
+                            tsig_ctx_t *tsig, time_t now, xfr_reply_t *out, xfr_stats_t *st)
+    SD_NONNULL(3, 6, 7);
+
+/* The error reply to q: header (ID, opcode and RD copied, QR, rcode), the question when it
+ * parsed, and a TSIG RR signed with tsig (NULL: none; tsig_sign applies the MAC rule of the
+ * TSIG error, RFC 8945 5.3.2). Returns its length in buf, or 0 (cap below 512, or signing
+ * failed). Also the front door's TSIG error reply. No allocation. */
+size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, time_t now,
+                       uint8_t *buf, size_t cap) SD_NONNULL(1, 5);
 
 /* One log line (info; warning when rc != 0) for a finished or abandoned transfer: zone, kind,
  * serial, peer, messages, records. Transfers are rare and operators want each one logged

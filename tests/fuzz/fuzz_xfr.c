@@ -1,6 +1,6 @@
-/* fuzz_xfr.c — libFuzzer target for the transfer side of a worker (xfr_serve, server/xfr/
- * serve.h) and the AXFR/IXFR message generator it starts (xfr_out_next, server/xfr/out.h),
- * with a corpus replay.
+/* fuzz_xfr.c — libFuzzer target for a worker's front door (srv_process, server/front.h) with
+ * transfers configured, and the AXFR/IXFR message generator it starts (xfr_out_next,
+ * server/xfr/out.h), with a corpus replay.
  *
  * Fixtures, built once: example.com. at serial 3 with an IXFR history 1 -> 2 -> 3 (change sets
  * computed by zone_changeset_diff), large enough (big TXT RRsets) that an AXFR needs more than
@@ -21,7 +21,7 @@
 #include "zone/builder.h"
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
-#include "server/xfr/serve.h"
+#include "server/front.h"
 #include "tests/fuzz/replay.h"
 #include "zone/changeset.h"
 
@@ -42,7 +42,8 @@ static const tsig_key_t *g_keys[1];
 static xfr_acl_rule_t g_acl[2];
 static xfr_zone_info_t g_zi;
 static xfr_env_t g_env;
-static xfr_serve_stats_t g_stats;
+static srv_front_stats_t g_stats;
+static srv_request_t g_req;
 static uint8_t g_resp[FUZZ_RESP_MAX];
 static unsigned g_transfers, g_messages;
 
@@ -215,31 +216,34 @@ static void serve(const uint8_t *data, size_t size, const char *from, bool tcp)
 		s4->sin_family = AF_INET;
 		FUZZ_CHECK(inet_pton(AF_INET, from, &s4->sin_addr) == 1);
 	}
-	srv_query_t q;
-	if (srv_query_parse(data, size, &q) < 0) /* no header: counted and dropped */
-		q.len = size;
-	q.client = (const struct sockaddr *)&ss;
-	q.tcp = tcp;
-	xfr_reply_t out = {.buf = g_resp, .cap = sizeof(g_resp)};
-	xfr_serve_t r = xfr_serve(&g_env, g_set, g_actx, &q, FUZZ_NOW, &out, &g_stats);
+	srv_view_t view = {.zones = g_set, .xfr = &g_env, .answer = &g_aconf};
+	srv_request_t *out = &g_req;
+	out->msg = data;
+	out->msg_len = size;
+	out->client = (const struct sockaddr *)&ss;
+	out->tcp = tcp;
+	out->now = FUZZ_NOW;
+	out->buf = g_resp;
+	out->cap = sizeof(g_resp);
+	srv_process_t r = srv_process(&view, g_actx, &g_stats, out);
 	switch (r) {
-	case XFR_SERVE_DROP:
-		FUZZ_CHECK(out.xfr == NULL && out.len == 0);
+	case SRV_PROCESS_DROP:
+		FUZZ_CHECK(out->xfr == NULL && out->len == 0);
 		break;
-	case XFR_SERVE_REPLY:
-		FUZZ_CHECK(out.xfr == NULL && out.len > 0);
-		check_message(data, g_resp, out.len, NULL);
+	case SRV_PROCESS_REPLY:
+		FUZZ_CHECK(out->xfr == NULL && out->len > 0);
+		check_message(data, g_resp, out->len, NULL);
 		break;
-	case XFR_SERVE_HANDOFF: /* an UPDATE: what the control thread does, here */
-		FUZZ_CHECK(out.xfr == NULL && out.len == 0);
-		out.len = xfr_serve_handoff_reply(g_actx, data, size, tcp, &out.signer, FUZZ_NOW,
-		                                  g_resp, sizeof(g_resp));
-		if (out.len > 0)
-			check_message(data, g_resp, out.len, NULL);
+	case SRV_PROCESS_HANDOFF: /* an UPDATE: what the control thread does, here */
+		FUZZ_CHECK(out->xfr == NULL && out->len == 0);
+		out->len = srv_process_handoff_reply(g_actx, data, size, tcp, &out->signer,
+		                                     FUZZ_NOW, g_resp, sizeof(g_resp));
+		if (out->len > 0)
+			check_message(data, g_resp, out->len, NULL);
 		break;
-	case XFR_SERVE_STREAM:
-		FUZZ_CHECK(tcp && out.xfr != NULL && out.len == 0);
-		drain(data, out.xfr);
+	case SRV_PROCESS_STREAM:
+		FUZZ_CHECK(tcp && out->xfr != NULL && out->len == 0);
+		drain(data, out->xfr);
 		break;
 	}
 }
@@ -261,7 +265,7 @@ void fuzz_teardown(void)
 {
 	printf("transfers %u, messages %u, TSIG ok %llu bad %llu, refused %llu\n", g_transfers,
 	       g_messages, (unsigned long long)g_stats.tsig_ok,
-	       (unsigned long long)g_stats.tsig_bad, (unsigned long long)g_stats.refused);
+	       (unsigned long long)g_stats.tsig_bad, (unsigned long long)g_stats.xfr.refused);
 	if (g_set == NULL)
 		return;
 	srv_answer_ctx_free(g_actx);

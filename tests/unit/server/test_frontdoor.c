@@ -12,6 +12,7 @@
 #include <string.h>
 #include <urcu-qsbr.h>
 
+#include "server/front.h"
 #include "server/handoff.h"
 #include "server/view.h"
 
@@ -136,16 +137,14 @@ static void test_handoff_reply_notimp(void **state)
 	for (int edns = 0; edns < 2; edns++) {
 		size_t n = update_msg(m, edns);
 		/* the worker's dispatcher hands it off */
-		srv_query_t q;
-		assert_int_equal(srv_query_parse(m, n, &q), 0);
-		xfr_reply_t out = {.buf = buf, .cap = sizeof(buf)};
-		xfr_serve_stats_t st = {0};
-		assert_int_equal(xfr_serve(NULL, NULL, actx, &q, 0, &out, &st), XFR_SERVE_HANDOFF);
+		srv_request_t out = {.msg = m, .msg_len = n, .buf = buf, .cap = sizeof(buf)};
+		srv_front_stats_t st = {0};
+		assert_int_equal(srv_process(NULL, actx, &st, &out), SRV_PROCESS_HANDOFF);
 		assert_int_equal(out.len, 0);
 		assert_false(out.signer.active);
 		/* the control thread's reply: the engine's NOTIMP, byte for byte */
 		size_t r =
-		    xfr_serve_handoff_reply(actx, m, n, false, &out.signer, 0, buf, sizeof(buf));
+		    srv_process_handoff_reply(actx, m, n, false, &out.signer, 0, buf, sizeof(buf));
 		srv_peer_t peer = {.addr = NULL, .tcp = false};
 		size_t d = srv_answer(actx, NULL, m, n, direct, &peer);
 		assert_int_equal(r, d);
@@ -177,21 +176,22 @@ static void test_handoff_signed(void **state)
 	tsig_ctx_t client;
 	tsig_ctx_init(&client, &key);
 	assert_int_equal(tsig_sign_request(&client, m, &n, sizeof(m), time(NULL)), 0);
-	srv_query_t q;
-	assert_int_equal(srv_query_parse(m, n, &q), 0);
-	assert_true(q.tsig_at_end);
-	xfr_reply_t out = {.buf = buf, .cap = sizeof(buf)};
-	xfr_serve_stats_t st = {0};
-	assert_int_equal(xfr_serve(&env, NULL, actx, &q, time(NULL), &out, &st), XFR_SERVE_HANDOFF);
+	srv_view_t view = {.xfr = &env, .answer = &conf};
+	srv_request_t out = {
+	    .msg = m, .msg_len = n, .now = time(NULL), .buf = buf, .cap = sizeof(buf)};
+	srv_front_stats_t st = {0};
+	assert_int_equal(srv_process(&view, actx, &st, &out), SRV_PROCESS_HANDOFF);
+	assert_true(out.q.tsig_at_end);
 	assert_int_equal(st.tsig_ok, 1);
 	assert_true(out.signer.active);
-	xfr_signer_t moved = out.signer; /* as the item copy does */
+	srv_signer_t moved = out.signer; /* as the item copy does */
 	memset(&out.signer, 0xa5, sizeof(out.signer));
 	memset(&key, 0, sizeof(key)); /* the view's key may be gone by now */
 	assert_int_equal(tsig_key_init(&key, "k.", "hmac-sha256",
 	                               "c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OQ=="),
 	                 0);
-	size_t r = xfr_serve_handoff_reply(actx, m, n, false, &moved, time(NULL), buf, sizeof(buf));
+	size_t r =
+	    srv_process_handoff_reply(actx, m, n, false, &moved, time(NULL), buf, sizeof(buf));
 	assert_true(r > 0);
 	assert_int_equal(buf[3] & 0xf, 4);
 	assert_int_equal(tsig_verify_response(&client, buf, r, time(NULL)), 0);

@@ -1,7 +1,7 @@
-/* test_serve.c — the worker-side decisions: pass-through, ACL, TSIG errors, AXFR over UDP,
- * signed SOA answers, IXFR over UDP; responses parsed back with ldns. Linked with the
- * allocation counter (tests/unit/alloc_count.h): every xfr_serve() call that is not a
- * transfer must allocate nothing. */
+/* test_front.c — the front door (server/front.h): pass-through to the engine, ACL, TSIG
+ * errors, AXFR over UDP, signed SOA answers, IXFR over UDP, UPDATE handoff; responses parsed
+ * back with ldns. Linked with the allocation counter (tests/unit/alloc_count.h): every
+ * srv_process() call that is not a transfer must allocate nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,7 @@
 
 #include "zone/builder.h"
 #include "contrib/base/err.h"
-#include "server/xfr/serve.h"
+#include "server/front.h"
 #include "tests/unit/alloc_count.h"
 
 static const char *const zone_rrs[] = {
@@ -37,7 +37,7 @@ typedef struct fx {
 	xfr_acl_rule_t acl[2];
 	xfr_zone_info_t zi;
 	xfr_env_t env;
-	xfr_serve_stats_t st;
+	srv_front_stats_t st;
 } fx_t;
 
 static zone_version_t *build_from(const char *const *rrs, size_t count)
@@ -156,26 +156,38 @@ static struct sockaddr_storage peer_addr(const char *a)
 
 static uint8_t resp[70000];
 
-static xfr_serve_t serve(fx_t *f, const uint8_t *q, size_t ql, const char *from, bool tcp,
-                         size_t *rl, xfr_out_t **x)
+/* The request context a worker fills (server/front.h). */
+static srv_request_t req;
+
+static srv_process_t process(fx_t *f, const zone_set_t *set, const uint8_t *q, size_t ql,
+                             const struct sockaddr *client, bool tcp)
+{
+	srv_view_t view = {.zones = (zone_set_t *)set, .xfr = &f->env, .answer = &f->conf};
+	req.msg = q;
+	req.msg_len = ql;
+	req.client = client;
+	req.tcp = tcp;
+	req.now = time(NULL);
+	req.buf = resp;
+	req.cap = sizeof(resp);
+	return srv_process(&view, f->actx, &f->st, &req);
+}
+
+static srv_process_t serve(fx_t *f, const uint8_t *q, size_t ql, const char *from, bool tcp,
+                           size_t *rl, xfr_out_t **x)
 {
 	struct sockaddr_storage ss = peer_addr(from);
-	srv_query_t rq;
-	if (srv_query_parse(q, ql, &rq) < 0) /* no header: counted and dropped */
-		rq.len = ql;
-	rq.client = (const struct sockaddr *)&ss;
-	rq.tcp = tcp;
-	xfr_reply_t out = {.buf = resp, .cap = sizeof(resp)};
 	alloc_count_start();
-	xfr_serve_t r = xfr_serve(&f->env, f->set, f->actx, &rq, time(NULL), &out, &f->st);
+	srv_process_t r = process(f, f->set, q, ql, (const struct sockaddr *)&ss, tcp);
 	alloc_counts_t n = alloc_count_stop();
 	/* transfers may allocate (an xfr_out_t, IXFR condensing), any other request may not */
-	bool transfer = rq.len >= 12 && (rq.qtype == DNS_TYPE_AXFR || rq.qtype == DNS_TYPE_IXFR);
+	const srv_query_t *rq = &req.q;
+	bool transfer = rq->len >= 12 && (rq->qtype == DNS_TYPE_AXFR || rq->qtype == DNS_TYPE_IXFR);
 	if (!transfer && (n.allocs || n.frees))
-		fail_msg("xfr_serve (result %d) allocated %zu times and freed %zu times", (int)r,
+		fail_msg("srv_process (result %d) allocated %zu times and freed %zu times", (int)r,
 		         n.allocs, n.frees);
-	*rl = out.len;
-	*x = out.xfr;
+	*rl = req.len;
+	*x = req.xfr;
 	return r;
 }
 
@@ -193,7 +205,7 @@ static void expect_rcode(fx_t *f, const uint8_t *q, size_t ql, const char *from,
 {
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, from, tcp, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, from, tcp, &rl, &x), SRV_PROCESS_REPLY);
 	assert_null(x);
 	ldns_pkt *p = parse(rl);
 	assert_int_equal(ldns_pkt_get_rcode(p), rcode);
@@ -210,7 +222,7 @@ static void test_plain_query_answered(void **state)
 	size_t ql = query(q, "www.example.com.", LDNS_RR_TYPE_A, 0, NULL, NULL);
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
 	assert_null(x);
 	static uint8_t direct[70000];
 	srv_peer_t peer = {.addr = NULL, .tcp = false};
@@ -219,7 +231,7 @@ static void test_plain_query_answered(void **state)
 	assert_memory_equal(resp, direct, dl);
 	/* a response is dropped */
 	q[2] |= 0x80;
-	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), XFR_SERVE_DROP);
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_DROP);
 	assert_int_equal(rl, 0);
 }
 
@@ -231,7 +243,7 @@ static void test_acl_and_transport(void **state)
 	/* allowed by address, over TCP: a transfer */
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "127.0.0.1", true, &rl, &x), XFR_SERVE_STREAM);
+	assert_int_equal(serve(f, q, ql, "127.0.0.1", true, &rl, &x), SRV_PROCESS_STREAM);
 	assert_non_null(x);
 	assert_int_equal(xfr_out_kind(x), XFR_OUT_AXFR);
 	unsigned rrs = 0;
@@ -246,7 +258,7 @@ static void test_acl_and_transport(void **state)
 	/* denied address, and ::1 without the key the rule wants */
 	expect_rcode(f, q, ql, "192.0.2.9", true, LDNS_RCODE_REFUSED);
 	expect_rcode(f, q, ql, "::1", true, LDNS_RCODE_REFUSED);
-	assert_int_equal(f->st.refused, 2);
+	assert_int_equal(f->st.xfr.refused, 2);
 	/* AXFR over UDP: NOTIMP (RFC 5936 4.2, as Knot answers) */
 	expect_rcode(f, q, ql, "127.0.0.1", false, LDNS_RCODE_NOTIMPL);
 	/* a zone we do not serve */
@@ -262,7 +274,7 @@ static void test_tsig_transfer(void **state)
 	size_t ql = query(q, "example.com.", LDNS_RR_TYPE_AXFR, 0, &f->key, &client);
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), XFR_SERVE_STREAM);
+	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), SRV_PROCESS_STREAM);
 	while (!xfr_out_done(x)) {
 		assert_int_equal(xfr_out_next(x, resp, 65535, time(NULL), &rl), 0);
 		assert_int_equal(tsig_verify_response(&client, resp, rl, time(NULL)), 0);
@@ -271,7 +283,7 @@ static void test_tsig_transfer(void **state)
 	assert_int_equal(f->st.tsig_ok, 1);
 	/* unknown key: NOTAUTH, TSIG error BADKEY */
 	ql = query(q, "example.com.", LDNS_RR_TYPE_AXFR, 0, &f->other, &client);
-	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), SRV_PROCESS_REPLY);
 	ldns_pkt *p = parse(rl);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTAUTH);
 	ldns_rr *t = ldns_pkt_tsig(p);
@@ -281,7 +293,7 @@ static void test_tsig_transfer(void **state)
 	/* a flipped MAC byte: BADSIG */
 	ql = query(q, "example.com.", LDNS_RR_TYPE_AXFR, 0, &f->key, &client);
 	q[ql - 10] ^= 0x40; /* inside other data/error? no: the MAC ends 6 + 2 + 2 bytes before */
-	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, "::1", true, &rl, &x), SRV_PROCESS_REPLY);
 	p = parse(rl);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTAUTH);
 	ldns_pkt_free(p);
@@ -296,7 +308,7 @@ static void test_signed_soa_and_udp_ixfr(void **state)
 	size_t ql = query(q, "example.com.", LDNS_RR_TYPE_SOA, 0, &f->key, &client);
 	size_t rl = 0;
 	xfr_out_t *x = NULL;
-	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
 	ldns_pkt *p = parse(rl);
 	assert_int_equal(tsig_verify_response(&client, resp, rl, time(NULL)), 0);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
@@ -304,7 +316,7 @@ static void test_signed_soa_and_udp_ixfr(void **state)
 	ldns_pkt_free(p);
 	/* IXFR over UDP from a current client: the single SOA, signed */
 	ql = query(q, "example.com.", LDNS_RR_TYPE_IXFR, 77, &f->key, &client);
-	assert_int_equal(serve(f, q, ql, "::1", false, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, "::1", false, &rl, &x), SRV_PROCESS_REPLY);
 	assert_int_equal(tsig_verify_response(&client, resp, rl, time(NULL)), 0);
 	p = parse(rl);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
@@ -312,13 +324,13 @@ static void test_signed_soa_and_udp_ixfr(void **state)
 	/* IXFR over UDP from an unknown serial: the full zone does not fit 512 bytes? it does
 	 * here (tiny zone), so the whole AXFR-style reply comes in one datagram */
 	ql = query(q, "example.com.", LDNS_RR_TYPE_IXFR, 5, NULL, NULL);
-	assert_int_equal(serve(f, q, ql, "127.0.0.1", false, &rl, &x), XFR_SERVE_REPLY);
+	assert_int_equal(serve(f, q, ql, "127.0.0.1", false, &rl, &x), SRV_PROCESS_REPLY);
 	p = parse(rl);
 	assert_int_equal(ldns_pkt_ancount(p), 5);
 	ldns_pkt_free(p);
 }
 
-/* Every request that is not a transfer goes through the dispatcher without allocating (serve()
+/* Every request that is not a transfer goes through the front door without allocating (serve()
  * checks each call): plain queries over UDP and TCP, a NXDOMAIN, signed queries with a known and
  * an unknown key, an UPDATE handed off, a response and a runt dropped. */
 static void test_dispatch_allocates_nothing(void **state)
@@ -345,9 +357,9 @@ static void test_dispatch_allocates_nothing(void **state)
 		seen[serve(f, q, ql, "192.0.2.9", tcp, &rl, &x)]++;
 		seen[serve(f, q, 5, "192.0.2.9", tcp, &rl, &x)]++;
 	}
-	assert_int_equal(seen[XFR_SERVE_REPLY], 8);
-	assert_int_equal(seen[XFR_SERVE_HANDOFF], 2);
-	assert_int_equal(seen[XFR_SERVE_DROP], 4);
+	assert_int_equal(seen[SRV_PROCESS_REPLY], 8);
+	assert_int_equal(seen[SRV_PROCESS_HANDOFF], 2);
+	assert_int_equal(seen[SRV_PROCESS_DROP], 4);
 }
 
 /* TXT RDATA of two character-strings of n bytes each: RDLENGTH 2 * (n + 1). */
@@ -362,13 +374,8 @@ static void txt_rr(char *buf, size_t size, const char *owner, size_t n)
 static ldns_pkt *answer_of(const uint8_t *q, size_t ql, const zone_set_t *set, fx_t *f, size_t *rl)
 {
 	struct sockaddr_storage ss = peer_addr("192.0.2.9");
-	srv_query_t rq;
-	if (srv_query_parse(q, ql, &rq) < 0) /* no header: counted and dropped */
-		rq.len = ql;
-	rq.client = (const struct sockaddr *)&ss;
-	xfr_reply_t out = {.buf = resp, .cap = sizeof(resp)};
-	xfr_serve(&f->env, set, f->actx, &rq, time(NULL), &out, &f->st);
-	*rl = out.len;
+	process(f, set, q, ql, (const struct sockaddr *)&ss, false);
+	*rl = req.len;
 	return parse(*rl);
 }
 

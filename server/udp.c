@@ -1,0 +1,129 @@
+#include "server/udp.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "contrib/base/stat.h"
+
+int srv_udp_batch_new(uint16_t udp_payload, srv_answer_ctx_t *actx, srv_front_stats_t *st,
+                      srv_udp_batch_t **out)
+{
+	srv_udp_batch_t *b = calloc(1, sizeof(*b));
+	*out = NULL;
+	if (b == NULL)
+		return -ENOMEM;
+	b->rbuf = malloc((size_t)SRV_UDP_BATCH * SRV_UDP_RECV_MAX);
+	b->arena = malloc((size_t)SRV_UDP_BATCH * udp_payload + SRV_RESPONSE_MAX);
+	if (b->rbuf == NULL || b->arena == NULL) {
+		srv_udp_batch_free(b);
+		return -ENOMEM;
+	}
+	b->actx = actx;
+	b->st = st;
+	b->udp_payload = udp_payload;
+	*out = b;
+	return 0;
+}
+
+void srv_udp_batch_free(srv_udp_batch_t *b)
+{
+	if (b == NULL)
+		return;
+	free(b->rbuf);
+	free(b->arena);
+	free(b);
+}
+
+void srv_udp_batch_prepare(srv_udp_batch_t *b)
+{
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++) {
+		struct msghdr *h = &b->rmsg[i].msg_hdr;
+		b->riov[i].iov_base = b->rbuf + (size_t)i * SRV_UDP_RECV_MAX;
+		b->riov[i].iov_len = SRV_UDP_RECV_MAX;
+		h->msg_name = &b->rname[i];
+		h->msg_namelen = sizeof(b->rname[i]);
+		h->msg_iov = &b->riov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = b->rcmsg[i].buf;
+		h->msg_controllen = sizeof(b->rcmsg[i].buf);
+		h->msg_flags = 0;
+	}
+}
+
+socklen_t srv_udp_reply_pktinfo(struct msghdr *rh, srv_udp_cmsg_t *out)
+{
+	struct msghdr tmp = {.msg_control = out->buf, .msg_controllen = sizeof(out->buf)};
+	struct cmsghdr *o = CMSG_FIRSTHDR(&tmp);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(rh); c; c = CMSG_NXTHDR(rh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_ifindex = 0; /* route by the source address ipi_spec_dst */
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+			return CMSG_SPACE(sizeof(pi));
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+			memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(struct in6_pktinfo));
+			return CMSG_SPACE(sizeof(struct in6_pktinfo));
+		}
+	}
+	return 0;
+}
+
+/* Lay reply i (len bytes at the arena's off) into smsg[out]. */
+static void queue_reply(srv_udp_batch_t *b, unsigned i, unsigned out, uint8_t *reply, size_t len)
+{
+	struct msghdr *rh = &b->rmsg[i].msg_hdr;
+	struct msghdr *sh = &b->smsg[out].msg_hdr;
+	b->siov[out].iov_base = reply;
+	b->siov[out].iov_len = len;
+	sh->msg_name = &b->rname[i];
+	sh->msg_namelen = rh->msg_namelen;
+	sh->msg_iov = &b->siov[out];
+	sh->msg_iovlen = 1;
+	sh->msg_controllen = srv_udp_reply_pktinfo(rh, &b->scmsg[out]);
+	sh->msg_control = sh->msg_controllen ? b->scmsg[out].buf : NULL;
+	sh->msg_flags = 0;
+}
+
+unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
+{
+	size_t off = 0;
+	unsigned out = 0;
+	srv_request_t *req = &b->req;
+	b->nhandoff = 0;
+	for (unsigned i = 0; i < n && i < SRV_UDP_BATCH; i++) {
+		req->msg = b->riov[i].iov_base;
+		req->msg_len = b->rmsg[i].msg_len;
+		req->client = (const struct sockaddr *)&b->rname[i];
+		req->tcp = false;
+		req->now = now;
+		req->buf =
+		    b->arena + off; /* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
+		req->cap = SRV_RESPONSE_MAX;
+		srv_process_t r = srv_process(view, b->actx, b->st, req);
+		if (r == SRV_PROCESS_HANDOFF) {
+			b->handoff[b->nhandoff].i = i;
+			b->handoff[b->nhandoff].signer = req->signer;
+			b->nhandoff++;
+			continue;
+		}
+		if (r != SRV_PROCESS_REPLY || req->len == 0)
+			continue;
+		if (req->len > b->udp_payload) {
+			sd_stat_inc(&b->oversize);
+			continue;
+		}
+		queue_reply(b, i, out, req->buf, req->len);
+		off += req->len;
+		out++;
+	}
+	return out;
+}

@@ -1,0 +1,87 @@
+/* udp.h — a worker's UDP batch: the datagrams one recvmmsg() received, answered into the
+ * arrays one sendmmsg() sends, without touching a socket.
+ *
+ *   worker: srv_udp_batch_prepare ─ recvmmsg(rmsg, SRV_UDP_BATCH)
+ *           srv_udp_batch_answer(n): for each datagram srv_process() (server/front.h), the
+ *             reply laid into the arena and smsg[] with the request's peer and PKTINFO
+ *             (the reply leaves from the address the query was sent to), an UPDATE noted in
+ *             handoff[] with its TSIG state
+ *           sendmmsg(smsg, replies) ; each handoff[] to the control thread (server/handoff.h)
+ *
+ * Everything is allocated once by srv_udp_batch_new(): answering a batch allocates nothing
+ * and takes no lock (tests/unit/server/test_udp.c checks it with the allocation counter).
+ * One worker thread owns a batch.
+ */
+#pragma once
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "contrib/base/compiler.h"
+#include "server/engine/answer.h"
+#include "server/front.h"
+#include "server/view.h"
+
+#define SRV_UDP_BATCH    64    /* datagrams per recvmmsg/sendmmsg */
+#define SRV_UDP_RECV_MAX 65535 /* the largest UDP payload: no query is ever truncated */
+
+/* Room for a received PKTINFO control message (either family) or a reply's. */
+typedef struct srv_udp_cmsg {
+	_Alignas(struct cmsghdr) uint8_t
+	    buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+} srv_udp_cmsg_t;
+
+/* A request the control thread answers: the datagram rmsg[i], and the TSIG state. */
+typedef struct srv_udp_handoff {
+	unsigned i;
+	srv_signer_t signer;
+} srv_udp_handoff_t;
+
+typedef struct srv_udp_batch {
+	/* received: rmsg[i] holds datagram i in rbuf + i * SRV_UDP_RECV_MAX, its peer in
+	 * rname[i] and its control messages in rcmsg[i] (recvmmsg sets msg_len, msg_namelen,
+	 * msg_controllen) */
+	struct mmsghdr rmsg[SRV_UDP_BATCH];
+	struct iovec riov[SRV_UDP_BATCH];
+	struct sockaddr_storage rname[SRV_UDP_BATCH];
+	srv_udp_cmsg_t rcmsg[SRV_UDP_BATCH];
+	uint8_t *rbuf; /* SRV_UDP_BATCH x SRV_UDP_RECV_MAX */
+	/* to send: smsg[0..replies) point into the arena, at rname[] and scmsg[] */
+	struct mmsghdr smsg[SRV_UDP_BATCH];
+	struct iovec siov[SRV_UDP_BATCH];
+	srv_udp_cmsg_t scmsg[SRV_UDP_BATCH];
+	uint8_t *arena; /* replies back to back: SRV_UDP_BATCH x udp_payload + one maximum */
+	/* handed off: handoff[0..nhandoff) */
+	srv_udp_handoff_t handoff[SRV_UDP_BATCH];
+	unsigned nhandoff;
+	/* the worker's: its answer context, counters, UDP bound */
+	srv_answer_ctx_t *actx;
+	srv_front_stats_t *st;
+	uint16_t udp_payload;
+	uint64_t oversize; /* replies longer than udp_payload, dropped (engine bug) */
+	srv_request_t req; /* the request being handled */
+} srv_udp_batch_t;
+
+/* A batch answering with actx, counting into st (both borrowed, must outlive it); replies
+ * longer than udp_payload are dropped. */
+int srv_udp_batch_new(uint16_t udp_payload, srv_answer_ctx_t *actx, srv_front_stats_t *st,
+                      srv_udp_batch_t **out) SD_NONNULL(2, 3, 4) SD_WUR;
+void srv_udp_batch_free(srv_udp_batch_t *b);
+
+/* Reset rmsg[] for the next recvmmsg(). */
+void srv_udp_batch_prepare(srv_udp_batch_t *b) SD_NONNULL(1);
+
+/* Answer datagrams rmsg[0..n) (n <= SRV_UDP_BATCH) from view (NULL: none published) at now:
+ * returns how many replies smsg[] holds; the requests to hand off are in
+ * handoff[0..nhandoff). Worker thread, QSBR-online. No allocation, no lock. */
+unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
+    SD_NONNULL(1);
+
+/* The reply's control message built from the request's rh: the reply leaves from the
+ * address the query was sent to (IP_PKTINFO ipi_spec_dst, interface 0) or, for IPv6, from
+ * that address on its interface (which link-local addresses need). Returns its length in
+ * out (0: the request had none). */
+socklen_t srv_udp_reply_pktinfo(struct msghdr *rh, srv_udp_cmsg_t *out) SD_NONNULL(1, 2);

@@ -1,0 +1,421 @@
+/* test_udp.c — a worker's UDP batch without sockets (server/udp.h): 64 mixed datagrams laid
+ * into the batch as recvmmsg() would (peer, IP_PKTINFO / IPV6_PKTINFO), answered by
+ * srv_udp_batch_answer() with ZERO heap allocations (tests/unit/alloc_count.h). Each reply is
+ * checked against its request: the peer it goes to, the ID, QR, the rcode (or TC, OPT, a
+ * verified TSIG) its kind calls for, and the source address copied from the request's
+ * PKTINFO; runts and responses get no reply, UPDATEs are collected for the control thread. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/bytes.h"
+#include "dns/proto.h"
+#include "server/udp.h"
+#include "tests/unit/alloc_count.h"
+#include "zone/builder.h"
+
+/* The kinds of request the batch mixes, cycled over the 64 datagrams. */
+enum kind {
+	K_HIT,      /* www.example.com A: AA, one answer */
+	K_NXDOMAIN, /* nope.example.com TXT */
+	K_REFERRAL, /* a.sub.example.com A: below a delegation, not authoritative */
+	K_FORMERR,  /* trailing bytes after the question */
+	K_TC,       /* big.example.com TXT without EDNS: more than 512 bytes */
+	K_ECS,      /* www A with EDNS and a Client Subnet option */
+	K_TSIG,     /* example.com SOA signed with the known key */
+	K_RUNT,     /* 5 bytes: no header, dropped */
+	K_RESPONSE, /* QR set: dropped */
+	K_UPDATE,   /* handed off to the control thread */
+	K_REFUSED,  /* a zone not served */
+	K_COUNT
+};
+
+static const char *const zone_rrs[] = {
+    "example.com. 3600 IN SOA ns1.example.com. hm.example.com. 77 7200 900 1209600 300",
+    "example.com. 3600 IN NS ns1.example.com.",
+    "ns1.example.com. 3600 IN A 192.0.2.1",
+    "www.example.com. 3600 IN A 192.0.2.80",
+    "sub.example.com. 3600 IN NS ns.sub.example.com.",
+    "ns.sub.example.com. 3600 IN A 192.0.2.99",
+};
+
+typedef struct fx {
+	zone_t *zone;
+	zone_set_t *set;
+	srv_answer_conf_t conf;
+	srv_answer_ctx_t *actx;
+	tsig_key_t key;
+	const tsig_key_t *keys[1];
+	xfr_env_t env;
+	srv_view_t view;
+	srv_front_stats_t st;
+	srv_udp_batch_t *b;
+	tsig_ctx_t client[SRV_UDP_BATCH]; /* the signing client of each K_TSIG request */
+} fx_t;
+
+static void add_rr(zone_builder_t *b, const char *text)
+{
+	ldns_rr *rr = NULL;
+	assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+	uint8_t rd[2048];
+	size_t n = 0;
+	for (size_t j = 0; j < ldns_rr_rd_count(rr); j++) {
+		memcpy(rd + n, ldns_rdf_data(ldns_rr_rdf(rr, j)),
+		       ldns_rdf_size(ldns_rr_rdf(rr, j)));
+		n += ldns_rdf_size(ldns_rr_rdf(rr, j));
+	}
+	assert_int_equal(zone_builder_add(b, ldns_rdf_data(ldns_rr_owner(rr)), ldns_rr_get_type(rr),
+	                                  1, ldns_rr_ttl(rr), rd, (uint16_t)n, NULL),
+	                 0);
+	ldns_rr_free(rr);
+}
+
+static zone_version_t *build(void)
+{
+	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
+	zone_builder_t *b = NULL;
+	assert_int_equal(zone_builder_new(ldns_rdf_data(a), NULL, &b), 0);
+	for (size_t i = 0; i < sizeof(zone_rrs) / sizeof(zone_rrs[0]); i++)
+		add_rr(b, zone_rrs[i]);
+	/* three TXT RRs of 2 x 200 bytes: about 1.2 KB, more than 512 */
+	char big[600], str[201];
+	memset(str, 'x', 200);
+	str[200] = '\0';
+	for (int i = 0; i < 3; i++) {
+		snprintf(big, sizeof(big), "big.example.com. 3600 IN TXT \"%d%s\" \"%s\"", i, str,
+		         str);
+		add_rr(b, big);
+	}
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_builder_finish(b, &v), 0);
+	ldns_rdf_deep_free(a);
+	return v;
+}
+
+static int setup(void **state)
+{
+	fx_t *f = calloc(1, sizeof(*f));
+	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
+	assert_int_equal(zone_new(ldns_rdf_data(a), NULL, &f->zone), 0);
+	ldns_rdf_deep_free(a);
+	zone_publish(f->zone, build());
+	assert_int_equal(zone_set_new(&f->zone, 1, &f->set), 0);
+	f->conf.udp_max_payload = 1232;
+	assert_int_equal(srv_answer_ctx_new(&f->conf, &f->actx), 0);
+	assert_int_equal(tsig_key_init(&f->key, "udp-key.", "hmac-sha256",
+	                               "c2VjcmV0LWtleS1mb3ItdGVzdHMtMDEyMzQ1Njc4OQ=="),
+	                 0);
+	f->keys[0] = &f->key;
+	f->env = (xfr_env_t){.keys = f->keys, .nkeys = 1, .udp_payload = 1232};
+	f->view = (srv_view_t){.zones = f->set, .xfr = &f->env, .answer = &f->conf};
+	assert_int_equal(srv_udp_batch_new(1232, f->actx, &f->st, &f->b), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_free(f->b);
+	srv_answer_ctx_free(f->actx);
+	zone_set_free(f->set);
+	zone_free(f->zone);
+	rcu_barrier_qsbr();
+	free(f);
+	return 0;
+}
+
+static size_t put_name(uint8_t *p, const char *name)
+{
+	size_t n = 0;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = (size_t)(dot - name);
+		p[n++] = (uint8_t)l;
+		memcpy(p + n, name, l);
+		n += l;
+		name = dot + 1;
+	}
+	p[n++] = 0;
+	return n;
+}
+
+/* A query: header (id, flags, QDCOUNT 1), the question, and an OPT with an ECS option for
+ * 192.0.2.0/24 when ecs. */
+static size_t make_query(uint8_t *m, uint16_t id, uint16_t flags, const char *name, uint16_t qtype,
+                         bool ecs)
+{
+	memset(m, 0, DNS_HEADER_LEN);
+	be16_put(m, id);
+	be16_put(m + 2, flags);
+	be16_put(m + 4, 1);
+	size_t n = DNS_HEADER_LEN + put_name(m + DNS_HEADER_LEN, name);
+	be16_put(m + n, qtype);
+	be16_put(m + n + 2, DNS_CLASS_IN);
+	n += 4;
+	if (ecs) {
+		static const uint8_t opt[] = {0,  0, 41,  0x04, 0xd0, 0, 0, 0, 0, 0, 11, /* OPT */
+		                              0,  8, 0,   7,    0,    1, /* ECS, IPv4 */
+		                              24, 0, 192, 0,    2};      /* /24, scope 0 */
+		memcpy(m + n, opt, sizeof(opt));
+		n += sizeof(opt);
+		be16_put(m + 10, 1);
+	}
+	return n;
+}
+
+static size_t make_request(fx_t *f, unsigned i, uint8_t *m)
+{
+	uint16_t id = (uint16_t)(0x1000 + i);
+	size_t n;
+	switch (i % K_COUNT) {
+	case K_HIT:
+		return make_query(m, id, DNS_FLAG_RD, "www.example.com.", DNS_TYPE_A, false);
+	case K_NXDOMAIN:
+		return make_query(m, id, 0, "nope.example.com.", DNS_TYPE_TXT, false);
+	case K_REFERRAL:
+		return make_query(m, id, 0, "a.sub.example.com.", DNS_TYPE_A, false);
+	case K_FORMERR:
+		n = make_query(m, id, 0, "www.example.com.", DNS_TYPE_A, false);
+		memcpy(m + n, "\x01\x02\x03", 3);
+		return n + 3;
+	case K_TC:
+		return make_query(m, id, 0, "big.example.com.", DNS_TYPE_TXT, false);
+	case K_ECS:
+		return make_query(m, id, 0, "www.example.com.", DNS_TYPE_A, true);
+	case K_TSIG:
+		n = make_query(m, id, 0, "example.com.", DNS_TYPE_SOA, false);
+		tsig_ctx_init(&f->client[i], &f->key);
+		assert_int_equal(tsig_sign_request(&f->client[i], m, &n, 1024, time(NULL)), 0);
+		return n;
+	case K_RUNT:
+		memset(m, 0, 5);
+		return 5;
+	case K_RESPONSE:
+		return make_query(m, id, DNS_FLAG_QR, "www.example.com.", DNS_TYPE_A, false);
+	case K_UPDATE:
+		return make_query(m, id, (uint16_t)(DNS_OPCODE_UPDATE << 11), "example.com.",
+		                  DNS_TYPE_SOA, false);
+	default:
+		return make_query(m, id, 0, "www.example.org.", DNS_TYPE_A, false);
+	}
+}
+
+/* The address the request was sent to: 192.0.2.<i> for even i (IP_PKTINFO, arriving on
+ * interface 3), 2001:db8::<i> on interface <i + 1> for odd i (IPV6_PKTINFO). */
+static void local_addr(unsigned i, struct in_addr *a4, struct in6_addr *a6)
+{
+	a4->s_addr = htonl(0xc0000200u | i);
+	memset(a6, 0, sizeof(*a6));
+	a6->s6_addr[0] = 0x20;
+	a6->s6_addr[1] = 0x01;
+	a6->s6_addr[2] = 0x0d;
+	a6->s6_addr[3] = 0xb8;
+	a6->s6_addr[15] = (uint8_t)i;
+}
+
+/* Datagram i as recvmmsg() leaves it: the bytes, the peer, the PKTINFO control message. */
+static void receive(fx_t *f, unsigned i)
+{
+	srv_udp_batch_t *b = f->b;
+	struct msghdr *h = &b->rmsg[i].msg_hdr;
+	b->rmsg[i].msg_len = (unsigned)make_request(f, i, b->riov[i].iov_base);
+	struct in_addr a4;
+	struct in6_addr a6;
+	local_addr(i, &a4, &a6);
+	struct cmsghdr *c = CMSG_FIRSTHDR(h);
+	if (i % 2 == 0) {
+		struct sockaddr_in *p = (struct sockaddr_in *)&b->rname[i];
+		memset(p, 0, sizeof(*p));
+		p->sin_family = AF_INET;
+		p->sin_port = htons((uint16_t)(2000 + i));
+		p->sin_addr.s_addr = htonl(0xc6336401u); /* 198.51.100.1 */
+		h->msg_namelen = sizeof(*p);
+		struct in_pktinfo pi = {.ipi_ifindex = 3, .ipi_spec_dst = a4, .ipi_addr = a4};
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct sockaddr_in6 *p = (struct sockaddr_in6 *)&b->rname[i];
+		memset(p, 0, sizeof(*p));
+		p->sin6_family = AF_INET6;
+		p->sin6_port = htons((uint16_t)(2000 + i));
+		inet_pton(AF_INET6, "2001:db8:ffff::1", &p->sin6_addr);
+		h->msg_namelen = sizeof(*p);
+		struct in6_pktinfo pi = {.ipi6_addr = a6, .ipi6_ifindex = i + 1};
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		h->msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+}
+
+/* The reply's control message carries request i's local address (and, for IPv6, its
+ * interface; for IPv4 interface 0 so the source address routes it). */
+static void check_pktinfo(struct msghdr *sh, unsigned i)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	local_addr(i, &a4, &a6);
+	assert_non_null(sh->msg_control);
+	struct cmsghdr *c = CMSG_FIRSTHDR(sh);
+	assert_non_null(c);
+	if (i % 2 == 0) {
+		assert_int_equal(c->cmsg_level, IPPROTO_IP);
+		assert_int_equal(c->cmsg_type, IP_PKTINFO);
+		struct in_pktinfo pi;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		assert_int_equal(pi.ipi_spec_dst.s_addr, a4.s_addr);
+		assert_int_equal(pi.ipi_ifindex, 0);
+	} else {
+		assert_int_equal(c->cmsg_level, IPPROTO_IPV6);
+		assert_int_equal(c->cmsg_type, IPV6_PKTINFO);
+		struct in6_pktinfo pi;
+		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+		assert_memory_equal(&pi.ipi6_addr, &a6, sizeof(a6));
+		assert_int_equal(pi.ipi6_ifindex, i + 1);
+	}
+}
+
+/* Reply to request i: what its kind calls for. */
+static void check_reply(fx_t *f, unsigned i, const uint8_t *r, size_t len)
+{
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, r, len), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(p), 0x1000 + i);
+	assert_true(ldns_pkt_qr(p));
+	assert_true(len <= 1232);
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(p);
+	switch (i % K_COUNT) {
+	case K_HIT:
+		assert_int_equal(rc, LDNS_RCODE_NOERROR);
+		assert_true(ldns_pkt_aa(p));
+		assert_true(ldns_pkt_rd(p));
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		break;
+	case K_NXDOMAIN:
+		assert_int_equal(rc, LDNS_RCODE_NXDOMAIN);
+		break;
+	case K_REFERRAL:
+		assert_int_equal(rc, LDNS_RCODE_NOERROR);
+		assert_false(ldns_pkt_aa(p));
+		assert_int_equal(ldns_pkt_ancount(p), 0);
+		assert_true(ldns_pkt_nscount(p) >= 1);
+		break;
+	case K_FORMERR:
+		assert_int_equal(rc, LDNS_RCODE_FORMERR);
+		break;
+	case K_TC:
+		assert_int_equal(rc, LDNS_RCODE_NOERROR);
+		assert_true(ldns_pkt_tc(p));
+		assert_true(len <= 512);
+		break;
+	case K_ECS:
+		assert_int_equal(rc, LDNS_RCODE_NOERROR);
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		assert_true(ldns_pkt_edns(p));
+		break;
+	case K_TSIG:
+		assert_int_equal(rc, LDNS_RCODE_NOERROR);
+		assert_int_equal(ldns_pkt_ancount(p), 1);
+		assert_int_equal(tsig_verify_response(&f->client[i], r, len, time(NULL)), 0);
+		break;
+	case K_REFUSED:
+		assert_int_equal(rc, LDNS_RCODE_REFUSED);
+		break;
+	default:
+		fail_msg("request %u (kind %u) must not be answered", i, i % K_COUNT);
+	}
+	ldns_pkt_free(p);
+}
+
+static bool answered(unsigned i)
+{
+	unsigned k = i % K_COUNT;
+	return k != K_RUNT && k != K_RESPONSE && k != K_UPDATE;
+}
+
+static void test_batch_of_64_allocates_nothing(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_t *b = f->b;
+	srv_udp_batch_prepare(b);
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++)
+		receive(f, i);
+	rcu_quiescent_state();
+	const srv_view_t *view = &f->view;
+	alloc_count_start();
+	unsigned out = srv_udp_batch_answer(b, view, SRV_UDP_BATCH, time(NULL));
+	alloc_counts_t n = alloc_count_stop();
+	if (n.allocs || n.frees)
+		fail_msg("a UDP batch allocated %zu times and freed %zu times", n.allocs, n.frees);
+
+	unsigned expect = 0, updates = 0;
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++) {
+		expect += answered(i);
+		updates += i % K_COUNT == K_UPDATE;
+	}
+	assert_int_equal(out, expect);
+	assert_int_equal(b->nhandoff, updates);
+	for (unsigned h = 0; h < b->nhandoff; h++) {
+		assert_int_equal(b->handoff[h].i % K_COUNT, K_UPDATE);
+		assert_false(b->handoff[h].signer.active);
+	}
+	/* replies in request order, each to its own peer */
+	unsigned j = 0;
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++) {
+		if (!answered(i))
+			continue;
+		struct msghdr *sh = &b->smsg[j].msg_hdr;
+		assert_ptr_equal(sh->msg_name, &b->rname[i]);
+		assert_int_equal(sh->msg_namelen, b->rmsg[i].msg_hdr.msg_namelen);
+		assert_int_equal(sh->msg_iovlen, 1);
+		check_pktinfo(sh, i);
+		check_reply(f, i, sh->msg_iov[0].iov_base, sh->msg_iov[0].iov_len);
+		j++;
+	}
+	assert_int_equal(f->st.tsig_ok,
+	                 SRV_UDP_BATCH / K_COUNT + (K_TSIG < SRV_UDP_BATCH % K_COUNT));
+	assert_int_equal(b->oversize, 0);
+}
+
+/* A datagram received without a control message is answered without one (the socket's
+ * address is the source). */
+static void test_no_pktinfo(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_t *b = f->b;
+	srv_udp_batch_prepare(b);
+	receive(f, 0);
+	b->rmsg[0].msg_hdr.msg_controllen = 0;
+	assert_int_equal(srv_udp_batch_answer(b, &f->view, 1, time(NULL)), 1);
+	assert_null(b->smsg[0].msg_hdr.msg_control);
+	assert_int_equal(b->smsg[0].msg_hdr.msg_controllen, 0);
+	check_reply(f, 0, b->smsg[0].msg_hdr.msg_iov[0].iov_base,
+	            b->smsg[0].msg_hdr.msg_iov[0].iov_len);
+}
+
+int main(void)
+{
+	rcu_register_thread();
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_batch_of_64_allocates_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_pktinfo, setup, teardown),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rcu_barrier_qsbr();
+	rcu_unregister_thread();
+	return rc;
+}
