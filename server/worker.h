@@ -1,18 +1,20 @@
 /* worker.h — one query-serving thread: its own libuv loop, UDP sockets and TCP listeners.
  *
- *   srv_worker_new (control thread)            worker thread
- *     loop, async, sockets, every buffer ──▶    rcu_register_thread, offline
- *   srv_worker_start ── pthread_create ──▶      uv_run:
- *                                                 UDP  uv_poll ─ recvmmsg(64) ─ srv_answer ─
- * sendmmsg (reply source = IP(V6)_PKTINFO destination) TCP  uv_listen ─ slot from a fixed pool ─
- * framing ─ srv_answer ─ uv_write (RFC 7766) each callback: rcu_thread_online() ...
- *                                                 srv_view_current() ... rcu_thread_offline()
- *   srv_worker_stop ── uv_async_send ──▶        close listeners, finish in-flight TCP, exit loop
- *                   ◀── pthread_join ──
+ *   srv_worker_new (control thread)       worker thread
+ *     loop, async, sockets, buffers ──▶    rcu_register_thread, offline
+ *   srv_worker_start ─ pthread_create ──▶ uv_run; each I/O callback: rcu_thread_online(),
+ *                                          view = srv_view_current() once, ... offline
+ *     UDP  uv_poll ─ recvmmsg(64) ─ srv_udp_batch_answer (server/udp.h: srv_process per
+ *          datagram, replies with the request's PKTINFO) ─ sendmmsg ─ handoffs pushed
+ *     TCP  uv_listen ─ slot from a fixed pool ─ framing ─ srv_process (server/front.h)
+ *          ─ uv_write, transfers drained one message per free buffer (RFC 7766)
+ *     mailbox ◀─ replies to handed-off UPDATEs (server/handoff.h), sent like any reply
+ *   srv_worker_stop ─ uv_async_send ──▶   close listeners, finish in-flight TCP, exit loop
+ *                   ◀─ pthread_join ──
  *
  * Every buffer is allocated by srv_worker_new: nothing is allocated per query or per
- * connection. A worker only reads shared state: the published view (server/view.h), loaded
- * once per I/O callback.
+ * connection (a transfer allocates its xfr_out_t; an UPDATE its handoff item). A worker only
+ * reads shared state: the published view (server/view.h), loaded once per I/O callback.
  */
 #pragma once
 

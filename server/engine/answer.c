@@ -443,7 +443,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
 	uint16_t qtype = ctx->q->qtype;
 	if (qtype == DNS_TYPE_AXFR || qtype == DNS_TYPE_IXFR) {
-		ctx->rcode = DNS_RCODE_REFUSED; /* served by server/xfr (xfr_serve), not here */
+		ctx->rcode = DNS_RCODE_REFUSED; /* served by server/xfr (xfr_transfer), not here */
 		return;
 	}
 	if (reserved_qtype(qtype)) {

@@ -1,7 +1,10 @@
-/* answer.h — the query path: one pure function from request bytes to response bytes.
+/* answer.h — the query path: one pure function from a parsed request to response bytes.
  *
- * UDP, TCP, the unit tests and the fuzzer all call srv_answer(). It does no I/O, takes no
- * lock and allocates nothing: every buffer it needs is in srv_answer_ctx_t, which a worker
+ * Who calls: the front door (server/front.h: srv_process, for a worker's UDP batch and its
+ * TCP connections, and srv_process_handoff_reply on the control thread) calls
+ * srv_answer_query() with the request parsed once; the unit tests and fuzz_answer call
+ * srv_answer(), which parses and answers. Neither does I/O, takes a lock or allocates:
+ * every buffer it needs is in srv_answer_ctx_t, which a worker
  * creates once at start. The caller must be inside an RCU read-side section (a QSBR-online
  * worker thread) for as long as it uses the zone set passed in.
  *
@@ -64,8 +67,8 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
  * size limit it implies are honoured, reserve bytes are kept back for a TSIG RR as
  * srv_peer_t.reserve). q may have failed to parse (q->len below a header): counted and
  * dropped. Returns the response length, 0 when nothing must be sent. AXFR/IXFR are REFUSED
- * here (the transfer path, server/xfr/serve.h, routes them away first); TSIG is not looked
- * at. This is what the daemon's dispatcher calls, with the request parsed once. */
+ * here (the front door, server/front.h, routes them to server/xfr first); TSIG is not looked
+ * at. This is what the front door (server/front.h) calls, with the request parsed once. */
 size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const srv_query_t *q,
                         uint8_t *resp, size_t reserve) SD_NONNULL(1, 3, 4);
 

@@ -136,7 +136,7 @@ static void test_handoff_reply_notimp(void **state)
 	uint8_t m[128];
 	for (int edns = 0; edns < 2; edns++) {
 		size_t n = update_msg(m, edns);
-		/* the worker's dispatcher hands it off */
+		/* the front door hands it off */
 		srv_request_t out = {.msg = m, .msg_len = n, .buf = buf, .cap = sizeof(buf)};
 		srv_front_stats_t st = {0};
 		assert_int_equal(srv_process(NULL, actx, &st, &out), SRV_PROCESS_HANDOFF);
@@ -157,7 +157,7 @@ static void test_handoff_reply_notimp(void **state)
 	srv_answer_ctx_free(actx);
 }
 
-/* A signed UPDATE: verified by the dispatcher, the signer travels with a copy of the key,
+/* A signed UPDATE: verified by the front door, the signer travels with a copy of the key,
  * and the reply made elsewhere is signed (the TSIG RR is the reply's last record). */
 static void test_handoff_signed(void **state)
 {
