@@ -86,7 +86,7 @@ typedef struct srv_front_stats {
  * NULL (nothing published: no zone, REFUSED; no keys). Worker thread, QSBR-online, view
  * loaded by this thread since its last quiescent state. */
 srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_front_stats_t *st,
-                          srv_request_t *req) SD_NONNULL(2, 3, 4);
+                          srv_request_t *req) SD_NONNULL(2, 3, 4) SD_WUR;
 
 /* The reply to a handed-off request msg[0..len) (tcp: its transport), on the thread that
  * handles it: until RFC 2136 is implemented (issue 8) the engine's answer, NOTIMP with the
@@ -94,4 +94,4 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
  * is active. Returns the reply length or 0. Uses actx (that thread's answer context). */
 size_t srv_process_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
                                  srv_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
-    SD_NONNULL(1, 2, 5, 7);
+    SD_NONNULL(1, 2, 5, 7) SD_WUR;

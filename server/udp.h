@@ -78,7 +78,7 @@ void srv_udp_batch_prepare(srv_udp_batch_t *b) SD_NONNULL(1);
  * returns how many replies smsg[] holds; the requests to hand off are in
  * handoff[0..nhandoff). Worker thread, QSBR-online. No allocation, no lock. */
 unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
-    SD_NONNULL(1);
+    SD_NONNULL(1) SD_WUR;
 
 /* The reply's control message built from the request's rh: the reply leaves from the
  * address the query was sent to (IP_PKTINFO ipi_spec_dst, interface 0) or, for IPv6, from

@@ -326,6 +326,10 @@ static void check_reply(fx_t *f, unsigned i, const uint8_t *r, size_t len)
 		assert_int_equal(rc, LDNS_RCODE_NOERROR);
 		assert_int_equal(ldns_pkt_ancount(p), 1);
 		assert_true(ldns_pkt_edns(p));
+		/* the OPT ends the reply with the ECS option echoed, scope 0 (RFC 7871 7.2.1) */
+		static const uint8_t ecs[] = {0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2};
+		assert_true(len > sizeof(ecs));
+		assert_memory_equal(r + len - sizeof(ecs), ecs, sizeof(ecs));
 		break;
 	case K_TSIG:
 		assert_int_equal(rc, LDNS_RCODE_NOERROR);
