@@ -65,10 +65,11 @@ typedef struct srv_query {
 	uint8_t ecs_scope;   /* SCOPE PREFIX-LENGTH */
 	uint8_t ecs_addr[16];
 
-	/* A TSIG RR in the additional section (verified by the front door, server/front.h, RFC 8945). tsig_at_end:
-	 * it is the only TSIG and the message's last RR, ending the message (RFC 8945 5.1), and
-	 * tsig is where it lies; otherwise the request is malformed. Trailing bytes after it
-	 * leave tsig_at_end set (and malformed): verification then fails on them. */
+	/* A TSIG RR in the additional section (verified by the front door, server/front.h,
+	 * RFC 8945). tsig_at_end: it is the only TSIG and the message's last RR, ending the
+	 * message (RFC 8945 5.1), and tsig is where it lies; otherwise the request is malformed.
+	 * Trailing bytes after it leave tsig_at_end set (and malformed): verification then fails
+	 * on them. */
 	bool has_tsig;
 	bool tsig_at_end;
 	dns_rr_t tsig;
