@@ -97,19 +97,6 @@ const char *xfr_out_kind_name(xfr_out_kind_t kind)
 	return (unsigned)kind < SD_ARRAY_LEN(names) ? names[kind] : "?";
 }
 
-static void soa_rr(const xfr_out_t *x, zone_rr_t *rr)
-{
-	const zone_rrset_t *soa = zone_version_soa(x->v);
-	*rr = (zone_rr_t){
-	    .owner = zone_version_apex(x->v)->owner,
-	    .type = DNS_TYPE_SOA,
-	    .rclass = DNS_CLASS_IN,
-	    .ttl = soa->ttl,
-	    .rdlen = be16_get(soa->rdata),
-	    .rdata = soa->rdata + 2,
-	};
-}
-
 /* The record under the AXFR cursor, skipping the apex SOA (it frames the transfer) and empty
  * non-terminals; false at the end of the version. */
 static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
@@ -207,13 +194,13 @@ static bool cur(xfr_out_t *x, zone_rr_t *rr)
 	switch (x->phase) {
 	case PH_SOA1:
 	case PH_SOA2:
-		soa_rr(x, rr);
+		zone_version_soa_rr(x->v, rr);
 		return true;
 	case PH_BODY:
 		if (body_cur(x, rr))
 			return true;
 		x->phase = PH_SOA2;
-		soa_rr(x, rr);
+		zone_version_soa_rr(x->v, rr);
 		return true;
 	default:
 		return false;

@@ -69,13 +69,7 @@ static void unserve(served_t *s)
 /* SOA(v) and the same SOA with the serial plus one. */
 static void soa_pair(const zone_version_t *v, zone_rr_t *from, zone_rr_t *to, uint8_t *rd)
 {
-	const zone_rrset_t *soa = zone_version_soa(v);
-	*from = (zone_rr_t){.owner = zone_version_apex(v)->owner,
-	                    .type = DNS_TYPE_SOA,
-	                    .rclass = DNS_CLASS_IN,
-	                    .ttl = soa->ttl,
-	                    .rdlen = (uint16_t)(soa->rdata_len - 2),
-	                    .rdata = soa->rdata + 2};
+	zone_version_soa_rr(v, from);
 	*to = *from;
 	memcpy(rd, from->rdata, from->rdlen);
 	uint32_t s = zone_version_serial(v) + 1;

@@ -161,15 +161,13 @@ static size_t present(const zone_version_t *v, size_t *idx)
 
 static void soa_rr(const zone_version_t *v, wrr_t *w)
 {
-	const zone_rrset_t *soa = zone_version_soa(v);
-	memcpy(w->owner, zone_version_apex(v)->owner, zone_version_apex(v)->owner_len);
-	w->rr = (zone_rr_t){.owner = w->owner,
-	                    .type = DNS_TYPE_SOA,
-	                    .rclass = DNS_CLASS_IN,
-	                    .ttl = soa->ttl,
-	                    .rdlen = (uint16_t)(soa->rdata_len - 2),
-	                    .rdata = w->rdata};
-	memcpy(w->rdata, soa->rdata + 2, w->rr.rdlen);
+	zone_rr_t soa;
+	zone_version_soa_rr(v, &soa);
+	memcpy(w->owner, soa.owner, dname_len(soa.owner));
+	memcpy(w->rdata, soa.rdata, soa.rdlen);
+	w->rr = soa;
+	w->rr.owner = w->owner;
+	w->rr.rdata = w->rdata;
 }
 
 /* A random change set from v's serial to the next one. */
