@@ -9,6 +9,7 @@
 #include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/vec.h"
 #include "contrib/base/require.h"
 #include "dns/rdata.h"
 #include "dns/soa.h"
@@ -91,16 +92,8 @@ static uint32_t store(zone_builder_t *b, const void *data, size_t len)
 {
 	if (b->blen + len >= NO_WHERE)
 		return NO_WHERE;
-	if (b->blen + len > b->bcap) {
-		size_t cap = b->bcap ? b->bcap * 2 : 4096;
-		while (cap < b->blen + len)
-			cap *= 2;
-		uint8_t *nb = realloc(b->buf, cap);
-		if (!nb)
-			return NO_WHERE;
-		b->buf = nb;
-		b->bcap = cap;
-	}
+	if (sd_vec_grow(&b->buf, &b->bcap, b->blen + len) != 0)
+		return NO_WHERE;
 	uint32_t off = (uint32_t)b->blen;
 	if (len)
 		memcpy(b->buf + off, data, len);
@@ -119,14 +112,8 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	int names = dns_rdata_names(type, rd, rdlen, offs);
 	if (names < 0)
 		return names;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		brec_t *nr = realloc(b->recs, cap * sizeof(*nr));
-		if (!nr)
-			return -ENOMEM;
-		b->recs = nr;
-		b->cap = cap;
-	}
+	if (b->n == b->cap && sd_vec_grow(&b->recs, &b->cap, b->n + 1) != 0)
+		return -ENOMEM;
 	brec_t *r = &b->recs[b->n];
 	memset(r, 0, sizeof(*r));
 	size_t olen = dname_len(owner);
@@ -290,6 +277,29 @@ static int cmp_bnode(const void *pa, const void *pb)
 	return dname_cmp_canonical(x->owner, y->owner);
 }
 
+/* Sort the n nodes in canonical order, drop the duplicates and give each node its groups
+ * (g is in canonical owner order too, so one pass attaches them). Returns the new count. */
+static size_t nodes_finish(const zone_builder_t *b, const group_t *g, size_t ng, bnode_t *nodes,
+                           size_t n)
+{
+	qsort(nodes, n, sizeof(*nodes), cmp_bnode);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (k > 0 && nodes[k - 1].len == nodes[i].len &&
+		    memcmp(nodes[k - 1].owner, nodes[i].owner, nodes[i].len) == 0)
+			continue;
+		nodes[k++] = nodes[i];
+	}
+	size_t gi = 0;
+	for (size_t i = 0; i < k; i++) {
+		nodes[i].group_first = gi;
+		while (gi < ng && dname_equal(rec_owner(b, &b->recs[g[gi].first]), nodes[i].owner))
+			gi++;
+		nodes[i].group_count = gi - nodes[i].group_first;
+	}
+	return k;
+}
+
 /* Every owner and every name between it and the apex (empty non-terminals), sorted in
  * canonical order without duplicates, each with its groups. */
 static int make_nodes(zone_builder_t *b, const group_t *g, size_t ng, bnode_t **out, size_t *count)
@@ -314,24 +324,8 @@ static int make_nodes(zone_builder_t *b, const group_t *g, size_t ng, bnode_t **
 			o += o[0] + 1;
 		}
 	}
-	qsort(nodes, n, sizeof(*nodes), cmp_bnode);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k > 0 && nodes[k - 1].len == nodes[i].len &&
-		    memcmp(nodes[k - 1].owner, nodes[i].owner, nodes[i].len) == 0)
-			continue;
-		nodes[k++] = nodes[i];
-	}
-	/* attach groups: both lists are in canonical owner order */
-	size_t gi = 0;
-	for (size_t i = 0; i < k && gi < ng; i++) {
-		nodes[i].group_first = gi;
-		while (gi < ng && dname_equal(rec_owner(b, &b->recs[g[gi].first]), nodes[i].owner))
-			gi++;
-		nodes[i].group_count = gi - nodes[i].group_first;
-	}
 	*out = nodes;
-	*count = k;
+	*count = nodes_finish(b, g, ng, nodes, n);
 	return 0;
 }
 
@@ -460,15 +454,11 @@ static layout_t plan(const zone_builder_t *b, const group_t *g, size_t ng, const
 	return l;
 }
 
-/* Target name of record i of an NS/MX/SRV RRset, lowercased into out. */
+/* The in-zone node named by record i of an NS/MX/SRV RRset, or NULL. */
 static const zone_node_t *rr_target(const zone_version_t *v, const zone_rrset_t *rs, uint16_t i)
 {
-	size_t off = zone_rrset_rr_offset(rs, i);
 	uint8_t name[DNAME_MAX];
-	const uint8_t *src = dns_rdata_target(rs->type, rs->rdata + off + 2);
-	size_t len = dname_len(src);
-	memcpy(name, src, len);
-	dname_lower(name);
+	size_t len = zone_rrset_target_name(rs, i, name);
 	return zone_version_find(v, name, len);
 }
 
@@ -618,10 +608,8 @@ static void check_tree(zone_builder_t *b, const zone_version_t *v, const group_t
 		const zone_rrset_t *ns = zone_node_rrset(n, DNS_TYPE_NS);
 		const group_t *gr = &g[ns - v->nodes[0].rrsets];
 		for (uint16_t r = 0; r < ns->count; r++) {
-			const uint8_t *target = ns->rdata + zone_rrset_rr_offset(ns, r) + 2;
 			uint8_t low[DNAME_MAX];
-			memcpy(low, target, dname_len(target));
-			dname_lower(low);
+			zone_rrset_target_name(ns, r, low);
 			if (!dname_is_subdomain(low, n->owner))
 				continue;
 			const zone_node_t *t = ns->targets[r];
@@ -657,23 +645,8 @@ static int make_nodes_part(zone_builder_t *b, const group_t *g, size_t ng, uint8
 	}
 	for (size_t i = 0; i < nextra; i++)
 		nodes[n++] = (bnode_t){.owner = extra[i], .len = (uint8_t)dname_len(extra[i])};
-	qsort(nodes, n, sizeof(*nodes), cmp_bnode);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (k > 0 && nodes[k - 1].len == nodes[i].len &&
-		    memcmp(nodes[k - 1].owner, nodes[i].owner, nodes[i].len) == 0)
-			continue;
-		nodes[k++] = nodes[i];
-	}
-	size_t gi = 0;
-	for (size_t i = 0; i < k; i++) {
-		nodes[i].group_first = gi;
-		while (gi < ng && dname_equal(rec_owner(b, &b->recs[g[gi].first]), nodes[i].owner))
-			gi++;
-		nodes[i].group_count = gi - nodes[i].group_first;
-	}
 	*out = nodes;
-	*count = k;
+	*count = nodes_finish(b, g, ng, nodes, n);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/vec.h"
 #include "dns/soa.h"
 
 #define RR_FIXED 10 /* type, class, ttl, rdlength */
@@ -75,17 +76,9 @@ bool zone_rr_iter_next(zone_rr_iter_t *it, zone_rr_t *rr)
 
 static int rrbuf_reserve(rrbuf_t *b, size_t more)
 {
-	if (b->len + more <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + more)
-		cap *= 2;
-	uint8_t *d = realloc(b->data, cap);
-	if (!d)
+	if (more > SIZE_MAX - b->len)
 		return -ENOMEM;
-	b->data = d;
-	b->cap = cap;
-	return 0;
+	return sd_vec_grow(&b->data, &b->cap, b->len + more);
 }
 
 static int rrbuf_put(rrbuf_t *b, const zone_rr_t *rr)

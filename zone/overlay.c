@@ -9,6 +9,7 @@
 #include "zone/overlay.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/vec.h"
 #include "dns/rdata.h"
 
 #include <stdlib.h>
@@ -43,14 +44,8 @@ size_t zone_overlay_max(size_t base_nodes)
 
 static int names_add(names_t *s, const uint8_t *name)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		void *nv = realloc(s->v, cap * sizeof(*s->v));
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = cap;
-	}
+	if (s->n == s->cap && sd_vec_grow(&s->v, &s->cap, s->n + 1) != 0)
+		return -ENOMEM;
 	memcpy(s->v[s->n++], name, dname_len(name));
 	return 0;
 }
@@ -305,10 +300,8 @@ static int check_glue(const zone_version_t *nv, const zone_node_t *cut)
 	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	int rc = 0;
 	for (uint16_t r = 0; ns && r < ns->count; r++) {
-		const uint8_t *target = ns->rdata + zone_rrset_rr_offset(ns, r) + 2;
 		uint8_t low[DNAME_MAX];
-		memcpy(low, target, dname_len(target));
-		dname_lower(low);
+		zone_rrset_target_name(ns, r, low);
 		if (!dname_is_subdomain(low, cut->owner))
 			continue;
 		const zone_node_t *t = zone_rrset_target(nv, ns, r);

@@ -12,6 +12,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/vec.h"
 #include "dns/soa.h"
 #include "zone/dump.h"
 
@@ -67,14 +68,8 @@ static void list_index(rrlist_t *l, size_t k)
 
 static int list_grow(rrlist_t *l)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		urr_t *v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	if (l->n == l->cap && sd_vec_grow(&l->v, &l->cap, l->n + 1) != 0)
+		return -ENOMEM;
 	if ((l->n + 1) * 2 <= l->idx_cap)
 		return 0;
 	size_t cap = l->idx_cap ? l->idx_cap * 2 : 64;

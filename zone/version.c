@@ -146,12 +146,8 @@ const zone_node_t *zone_rrset_target_slow(const zone_version_t *v, const zone_rr
 		return t;
 	if (t != NULL)
 		return zone_node_link_slow(v, (const zone_node_t *)(const void *)rs, t);
-	size_t off = zone_rrset_rr_offset(rs, i);
 	uint8_t name[DNAME_MAX];
-	const uint8_t *src = dns_rdata_target(rs->type, rs->rdata + off + 2);
-	size_t len = dname_len(src);
-	memcpy(name, src, len);
-	dname_lower(name);
+	size_t len = zone_rrset_target_name(rs, i, name);
 	const zone_node_t *n = arena_find(v->head.ov, name, len);
 	return n != NULL && !(n->flags & ZONE_NODE_GONE) ? n : NULL;
 }
@@ -207,6 +203,16 @@ size_t zone_rrset_rr_offset(const zone_rrset_t *rs, uint16_t i)
 	for (uint16_t k = 0; k < i; k++)
 		off += 2 + (((size_t)rs->rdata[off] << 8) | rs->rdata[off + 1]);
 	return off;
+}
+
+size_t zone_rrset_target_name(const zone_rrset_t *rs, uint16_t i, uint8_t out[DNAME_MAX])
+{
+	const uint8_t *src =
+	    dns_rdata_target(rs->type, rs->rdata + zone_rrset_rr_offset(rs, i) + 2);
+	size_t len = dname_len(src);
+	memcpy(out, src, len);
+	dname_lower(out);
+	return len;
 }
 
 /* --- references --- */

@@ -163,6 +163,11 @@ const zone_rrset_t *zone_node_rrset(const zone_node_t *n, uint16_t type) SD_NONN
 /* Offset in rrset->rdata of record i's rdlength field, walking from the start. */
 size_t zone_rrset_rr_offset(const zone_rrset_t *rs, uint16_t i) SD_NONNULL(1);
 
+/* The target name of record i of an NS/MX/SRV RRset rs (i < rs->count), lowercased into out
+ * (zone names are looked up lowercased); returns its length. Allocation-free. */
+size_t zone_rrset_target_name(const zone_rrset_t *rs, uint16_t i, uint8_t out[DNAME_MAX])
+    SD_NONNULL(1, 3);
+
 /* --- references --- */
 
 /* Take a reference that keeps v alive outside an RCU read-side section (long transfers).
