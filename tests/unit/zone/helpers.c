@@ -153,3 +153,40 @@ void t_assert_versions_equal(const zone_version_t *a, const zone_version_t *b)
 	assert_null(zone_version_iter_next(&ib));
 	assert_int_equal(count, zone_version_node_count(a));
 }
+
+uint8_t *t_name(const char *text)
+{
+	static uint8_t ring[8][DNAME_MAX];
+	static unsigned next;
+	uint8_t *out = ring[next++ % 8];
+	assert_true(dname_from_str(text, NULL, out) > 0);
+	return out;
+}
+
+const zone_node_t *t_find(const zone_version_t *v, const char *text)
+{
+	const uint8_t *n = t_name(text);
+	return zone_version_find(v, n, dname_len(n));
+}
+
+const zone_rrset_t *t_rrset(const zone_version_t *v, const char *text, uint16_t type)
+{
+	const zone_node_t *node = t_find(v, text);
+	return node ? zone_node_rrset(node, type) : NULL;
+}
+
+logcap_t t_cap;
+
+int t_log_setup(void **state)
+{
+	(void)state;
+	logcap_start(&t_cap);
+	return 0;
+}
+
+int t_log_teardown(void **state)
+{
+	(void)state;
+	logcap_stop();
+	return 0;
+}

@@ -1,9 +1,11 @@
-/* helpers.h — building small zone versions for the primary's unit tests. */
+/* helpers.h — the zone tests' shared scaffolding: building small zone versions, looking
+ * names up in them, and capturing what zone/ logs. Test thread only (static buffers). */
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tests/unit/logcap.h"
 #include "zone/version.h"
 
 /* One test record: owner relative to the apex ("@" for the apex), type, TTL and data:
@@ -35,3 +37,19 @@ size_t t_encode(const trr_t *r, uint8_t *rd);
 
 /* The apex of T_APEX in wire form. */
 const uint8_t *t_apex(void);
+
+/* An absolute name ("www.example.") in wire form, in one of 8 static buffers used in turn
+ * (valid until the eighth call after); fails the test on a bad name. */
+uint8_t *t_name(const char *text);
+
+/* The node of v named by the absolute name text, or NULL. */
+const zone_node_t *t_find(const zone_version_t *v, const char *text);
+
+/* The RRset of a type at the absolute name text in v, or NULL. */
+const zone_rrset_t *t_rrset(const zone_version_t *v, const char *text, uint16_t type);
+
+/* What the code under test logged, for the tests that run with t_log_setup and
+ * t_log_teardown as their cmocka setup and teardown (they start and stop the capture). */
+extern logcap_t t_cap;
+int t_log_setup(void **state);
+int t_log_teardown(void **state);

@@ -18,7 +18,7 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "tests/unit/logcap.h"
+#include "tests/unit/zone/helpers.h"
 #include "zone/load.h"
 
 static char dir[64];
@@ -108,10 +108,7 @@ static void assert_listed(const zone_load_info_t *info, size_t i, const char *pa
 
 static bool has_a(const zone_version_t *v, const char *owner)
 {
-	uint8_t n[DNAME_MAX];
-	assert_true(dname_from_str(owner, NULL, n) > 0);
-	const zone_node_t *node = zone_version_find(v, n, dname_len(n));
-	return node && zone_node_rrset(node, DNS_TYPE_A);
+	return t_rrset(v, owner, DNS_TYPE_A) != NULL;
 }
 
 static void test_nested_list(void **state)

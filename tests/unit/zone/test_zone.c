@@ -14,37 +14,12 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
-#include "tests/unit/logcap.h"
+#include "tests/unit/zone/helpers.h"
 #include "zone/builder.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
 
-static logcap_t cap;
-
-/* --- log capture --- */
-
-static int setup(void **state)
-{
-	logcap_start(&cap);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	logcap_stop();
-	return 0;
-}
-
 /* --- record helpers --- */
-
-static uint8_t *N(const char *text)
-{
-	static uint8_t ring[8][DNAME_MAX];
-	static unsigned next;
-	uint8_t *out = ring[next++ % 8];
-	assert_true(dname_from_str(text, NULL, out) > 0);
-	return out;
-}
 
 typedef struct rd {
 	uint8_t b[512];
@@ -116,7 +91,8 @@ static rd_t rd_srv(uint16_t prio, uint16_t weight, uint16_t port, const char *ta
 static void add_c(zone_builder_t *b, const char *owner, uint16_t type, uint16_t rclass,
                   uint32_t ttl, rd_t r, const char *where)
 {
-	assert_int_equal(zone_builder_add(b, N(owner), type, rclass, ttl, r.b, r.len, where), 0);
+	assert_int_equal(zone_builder_add(b, t_name(owner), type, rclass, ttl, r.b, r.len, where),
+	                 0);
 }
 
 static void add(zone_builder_t *b, const char *owner, uint16_t type, rd_t r, const char *where)
@@ -128,7 +104,7 @@ static void add(zone_builder_t *b, const char *owner, uint16_t type, rd_t r, con
 static zone_builder_t *base_zone(void)
 {
 	zone_builder_t *b;
-	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
+	assert_int_equal(zone_builder_new(t_name("example."), NULL, &b), 0);
 	add(b, "example.", DNS_TYPE_SOA, rd_soa(2024010101), "t:1");
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns1.example."), "t:2");
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns2.elsewhere."), "t:3");
@@ -147,16 +123,10 @@ static zone_version_t *finish_ok(zone_builder_t *b)
 static unsigned finish_errors(zone_builder_t *b)
 {
 	zone_version_t *v = NULL;
-	cap.errors = 0;
+	t_cap.errors = 0;
 	assert_int_equal(zone_builder_finish(b, &v), SD_ESEMANTIC);
 	assert_null(v);
-	return cap.errors;
-}
-
-static const zone_node_t *F(const zone_version_t *v, const char *name)
-{
-	const uint8_t *n = N(name);
-	return zone_version_find(v, n, dname_len(n));
+	return t_cap.errors;
 }
 
 /* --- tests --- */
@@ -178,7 +148,7 @@ static void test_basic(void **state)
 	zone_version_iter_init(v, &it);
 	assert_ptr_equal(zone_version_iter_next(&it), apex);
 	assert_ptr_equal(zone_version_soa(v), zone_node_rrset(apex, DNS_TYPE_SOA));
-	const zone_node_t *www = F(v, "www.example.");
+	const zone_node_t *www = t_find(v, "www.example.");
 	assert_non_null(www);
 	assert_ptr_equal(www->parent, apex);
 	assert_int_equal(www->labels, 2);
@@ -192,7 +162,7 @@ static void test_basic(void **state)
 	assert_memory_equal(a->rdata, "\0\4\300\0\2\1\0\4\300\0\2\2", 12);
 	assert_null(a->targets);
 	assert_null(zone_node_rrset(www, DNS_TYPE_MX));
-	assert_null(F(v, "nope.example."));
+	assert_null(t_find(v, "nope.example."));
 	/* canonical order of the iteration, every node once */
 	zone_version_iter_init(v, &it);
 	const zone_node_t *prev = zone_version_iter_next(&it), *cur;
@@ -212,36 +182,37 @@ static void test_ent_and_closest(void **state)
 	zone_version_t *v = finish_ok(b);
 	/* example, a.b.c, b.c, c, ns1, x.c */
 	assert_int_equal(zone_version_node_count(v), 6);
-	const zone_node_t *c = F(v, "c.example."), *bc = F(v, "b.c.example.");
+	const zone_node_t *c = t_find(v, "c.example."), *bc = t_find(v, "b.c.example.");
 	assert_non_null(c);
 	assert_non_null(bc);
 	assert_int_equal(c->rrset_count, 0);
 	assert_int_equal(bc->rrset_count, 0);
 	assert_ptr_equal(bc->parent, c);
-	assert_ptr_equal(F(v, "a.b.c.example.")->parent, bc);
-	assert_ptr_equal(F(v, "x.c.example.")->parent, c);
+	assert_ptr_equal(t_find(v, "a.b.c.example.")->parent, bc);
+	assert_ptr_equal(t_find(v, "x.c.example.")->parent, c);
 	bool exact;
 	/* existing name */
-	assert_ptr_equal(zone_version_closest(v, N("a.b.c.example."), &exact),
-	                 F(v, "a.b.c.example."));
+	assert_ptr_equal(zone_version_closest(v, t_name("a.b.c.example."), &exact),
+	                 t_find(v, "a.b.c.example."));
 	assert_true(exact);
 	/* ENT found exactly: NODATA, not NXDOMAIN */
-	assert_ptr_equal(zone_version_closest(v, N("b.c.example."), &exact), bc);
+	assert_ptr_equal(zone_version_closest(v, t_name("b.c.example."), &exact), bc);
 	assert_true(exact);
 	/* below the ENT */
-	assert_ptr_equal(zone_version_closest(v, N("q.b.c.example."), &exact), bc);
+	assert_ptr_equal(zone_version_closest(v, t_name("q.b.c.example."), &exact), bc);
 	assert_false(exact);
 	/* the ENT does not stop names beside it from being NXDOMAIN under c */
-	assert_ptr_equal(zone_version_closest(v, N("z.z.c.example."), &exact), c);
+	assert_ptr_equal(zone_version_closest(v, t_name("z.z.c.example."), &exact), c);
 	assert_false(exact);
-	assert_ptr_equal(zone_version_closest(v, N("zzz.example."), &exact), zone_version_apex(v));
+	assert_ptr_equal(zone_version_closest(v, t_name("zzz.example."), &exact),
+	                 zone_version_apex(v));
 	assert_false(exact);
-	assert_ptr_equal(zone_version_closest(v, N("example."), &exact), zone_version_apex(v));
+	assert_ptr_equal(zone_version_closest(v, t_name("example."), &exact), zone_version_apex(v));
 	assert_true(exact);
 	/* out of zone */
-	assert_null(zone_version_closest(v, N("example.com."), &exact));
-	assert_null(zone_version_closest(v, N("."), &exact));
-	assert_null(zone_version_closest(v, N("xexample."), &exact));
+	assert_null(zone_version_closest(v, t_name("example.com."), &exact));
+	assert_null(zone_version_closest(v, t_name("."), &exact));
+	assert_null(zone_version_closest(v, t_name("xexample."), &exact));
 	zone_version_unref(v);
 }
 
@@ -253,16 +224,16 @@ static void test_wildcard_dname(void **state)
 	add(b, "d.example.", DNS_TYPE_DNAME, rd_name(UINT16_MAX, "other.test."), "t:12");
 	add(b, "x.d.example.", DNS_TYPE_A, rd_a("192.0.2.11"), "t:13");
 	zone_version_t *v = finish_ok(b);
-	assert_int_equal(cap.warnings, 1); /* DNAME with a descendant */
-	assert_non_null(strstr(cap.last, "t:12: d.example. DNAME:"));
+	assert_int_equal(t_cap.warnings, 1); /* DNAME with a descendant */
+	assert_non_null(strstr(t_cap.last, "t:12: d.example. DNAME:"));
 	const zone_node_t *apex = zone_version_apex(v);
-	assert_ptr_equal(apex->wildcard, F(v, "*.example."));
-	const zone_node_t *sub = F(v, "sub.example.");
+	assert_ptr_equal(apex->wildcard, t_find(v, "*.example."));
+	const zone_node_t *sub = t_find(v, "sub.example.");
 	assert_non_null(sub); /* ENT above the wildcard */
-	assert_ptr_equal(sub->wildcard, F(v, "*.sub.example."));
-	assert_null(F(v, "www.example."));
-	assert_null(F(v, "*.example.")->wildcard);
-	const zone_node_t *d = F(v, "d.example."), *xd = F(v, "x.d.example.");
+	assert_ptr_equal(sub->wildcard, t_find(v, "*.sub.example."));
+	assert_null(t_find(v, "www.example."));
+	assert_null(t_find(v, "*.example.")->wildcard);
+	const zone_node_t *d = t_find(v, "d.example."), *xd = t_find(v, "x.d.example.");
 	assert_true(d->flags & ZONE_NODE_DNAME);
 	assert_null(d->dname); /* a proper ancestor only */
 	assert_ptr_equal(xd->dname, d);
@@ -284,8 +255,9 @@ static void test_cuts_and_glue(void **state)
 	add(b, "_sip._tcp.example.", DNS_TYPE_SRV, rd_srv(1, 2, 5060, "mail.example."), "t:18");
 	zone_version_t *v = finish_ok(b);
 	const zone_node_t *apex = zone_version_apex(v);
-	const zone_node_t *sub = F(v, "sub.example."), *deep = F(v, "deep.sub.example.");
-	const zone_node_t *glue = F(v, "ns.sub.example."), *x = F(v, "x.deep.sub.example.");
+	const zone_node_t *sub = t_find(v, "sub.example."), *deep = t_find(v, "deep.sub.example.");
+	const zone_node_t *glue = t_find(v, "ns.sub.example."),
+	                  *x = t_find(v, "x.deep.sub.example.");
 	assert_false(apex->flags & ZONE_NODE_DELEG);
 	assert_null(apex->cut);
 	assert_true(sub->flags & ZONE_NODE_DELEG);
@@ -298,31 +270,31 @@ static void test_cuts_and_glue(void **state)
 	assert_ptr_equal(glue->cut, sub);
 	assert_ptr_equal(x->cut, sub);
 	assert_true(x->flags & ZONE_NODE_NONAUTH);
-	assert_null(F(v, "mail.example.")->cut);
-	assert_false(F(v, "mail.example.")->flags & ZONE_NODE_NONAUTH);
+	assert_null(t_find(v, "mail.example.")->cut);
+	assert_false(t_find(v, "mail.example.")->flags & ZONE_NODE_NONAUTH);
 	/* targets follow the canonical RDATA order (RFC 4034 6.3, wire bytes): \2ns\3sub...
 	 * sorts before \3ns1\7example */
 	const zone_rrset_t *ns = zone_node_rrset(sub, DNS_TYPE_NS);
 	assert_non_null(ns->targets);
 	assert_ptr_equal(ns->targets[0], glue);
-	assert_ptr_equal(ns->targets[1], F(v, "ns1.example."));
+	assert_ptr_equal(ns->targets[1], t_find(v, "ns1.example."));
 	const zone_rrset_t *apex_ns = zone_node_rrset(apex, DNS_TYPE_NS);
 	for (uint16_t i = 0; i < apex_ns->count; i++) {
 		const uint8_t *t = apex_ns->rdata + zone_rrset_rr_offset(apex_ns, i) + 2;
 		if (t[1] == 'n' && t[3] == '1')
-			assert_ptr_equal(apex_ns->targets[i], F(v, "ns1.example."));
+			assert_ptr_equal(apex_ns->targets[i], t_find(v, "ns1.example."));
 		else
 			assert_null(apex_ns->targets[i]);
 	}
-	const zone_rrset_t *mx = zone_node_rrset(F(v, "mx.example."), DNS_TYPE_MX);
+	const zone_rrset_t *mx = zone_node_rrset(t_find(v, "mx.example."), DNS_TYPE_MX);
 	assert_int_equal(mx->count, 2);
-	assert_ptr_equal(mx->targets[0], F(v, "mail.example.")); /* case-insensitive target */
+	assert_ptr_equal(mx->targets[0], t_find(v, "mail.example.")); /* case-insensitive target */
 	assert_null(mx->targets[1]);
 	/* the target keeps its case in RDATA */
 	assert_memory_equal(mx->rdata + 4, "\4Mail\7Example\0", 14);
-	const zone_rrset_t *srv = zone_node_rrset(F(v, "_sip._tcp.example."), DNS_TYPE_SRV);
-	assert_ptr_equal(srv->targets[0], F(v, "mail.example."));
-	assert_non_null(F(v, "_tcp.example."));
+	const zone_rrset_t *srv = zone_node_rrset(t_find(v, "_sip._tcp.example."), DNS_TYPE_SRV);
+	assert_ptr_equal(srv->targets[0], t_find(v, "mail.example."));
+	assert_non_null(t_find(v, "_tcp.example."));
 	zone_version_unref(v);
 }
 
@@ -337,14 +309,14 @@ static void test_dedupe_ttl_order(void **state)
 	/* same NS target in another case: the same record (RFC 4034 6.2 canonical form) */
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "NS1.example."), "t:15");
 	zone_version_t *v = finish_ok(b);
-	assert_int_equal(cap.warnings, 1);
-	assert_non_null(strstr(cap.last, "t:13: www.example. A: TTL 900 differs"));
-	const zone_rrset_t *a = zone_node_rrset(F(v, "www.example."), DNS_TYPE_A);
+	assert_int_equal(t_cap.warnings, 1);
+	assert_non_null(strstr(t_cap.last, "t:13: www.example. A: TTL 900 differs"));
+	const zone_rrset_t *a = zone_node_rrset(t_find(v, "www.example."), DNS_TYPE_A);
 	assert_int_equal(a->count, 3);
 	assert_int_equal(a->ttl, 300);
 	assert_memory_equal(a->rdata, "\0\4\300\0\2\1\0\4\300\0\2\2\0\4\300\0\2\3", 18);
 	assert_int_equal(zone_node_rrset(zone_version_apex(v), DNS_TYPE_NS)->count, 2);
-	assert_true(F(v, "c.example.")->flags & ZONE_NODE_CNAME);
+	assert_true(t_find(v, "c.example.")->flags & ZONE_NODE_CNAME);
 	assert_int_equal(zone_version_rr_count(v), 4 + 3 + 1);
 	zone_version_unref(v);
 }
@@ -353,19 +325,21 @@ static void test_rdata_checked(void **state)
 {
 	zone_builder_t *b = base_zone();
 	uint8_t bad_ns[] = {3, 'n', 's'}; /* runs past rdlen */
-	assert_int_equal(zone_builder_add(b, N("x.example."), DNS_TYPE_NS, 1, 60, bad_ns, 3, NULL),
-	                 SD_EPARSE);
+	assert_int_equal(
+	    zone_builder_add(b, t_name("x.example."), DNS_TYPE_NS, 1, 60, bad_ns, 3, NULL),
+	    SD_EPARSE);
 	uint8_t short_mx[] = {0};
 	assert_int_equal(
-	    zone_builder_add(b, N("x.example."), DNS_TYPE_MX, 1, 60, short_mx, 1, NULL), SD_EPARSE);
+	    zone_builder_add(b, t_name("x.example."), DNS_TYPE_MX, 1, 60, short_mx, 1, NULL),
+	    SD_EPARSE);
 	rd_t soa = rd_soa(1);
-	assert_int_equal(zone_builder_add(b, N("example."), DNS_TYPE_SOA, 1, 60, soa.b,
+	assert_int_equal(zone_builder_add(b, t_name("example."), DNS_TYPE_SOA, 1, 60, soa.b,
 	                                  (uint16_t)(soa.len - 1), NULL),
 	                 SD_EPARSE);
 	/* unknown types are opaque, empty rdata is fine */
-	assert_int_equal(zone_builder_add(b, N("x.example."), 65000, 1, 60, NULL, 0, NULL), 0);
+	assert_int_equal(zone_builder_add(b, t_name("x.example."), 65000, 1, 60, NULL, 0, NULL), 0);
 	zone_version_t *v = finish_ok(b);
-	const zone_rrset_t *rs = zone_node_rrset(F(v, "x.example."), 65000);
+	const zone_rrset_t *rs = zone_node_rrset(t_find(v, "x.example."), 65000);
 	assert_non_null(rs);
 	assert_int_equal(rs->rdata_len, 2);
 	zone_version_unref(v);
@@ -377,33 +351,34 @@ static void test_err_soa(void **state)
 {
 	zone_builder_t *b;
 	/* missing SOA */
-	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
+	assert_int_equal(zone_builder_new(t_name("example."), NULL, &b), 0);
 	add(b, "example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.elsewhere."), "t:1");
 	assert_int_equal(finish_errors(b), 1);
-	assert_string_equal(cap.last, "example.: no SOA record at the zone apex");
+	assert_string_equal(t_cap.last, "example.: no SOA record at the zone apex");
 	/* two SOAs, and SOA below the apex */
 	b = base_zone();
 	add(b, "example.", DNS_TYPE_SOA, rd_soa(7), "t:20");
 	add(b, "www.example.", DNS_TYPE_SOA, rd_soa(8), "t:21");
 	assert_int_equal(finish_errors(b), 2);
-	assert_non_null(strstr(cap.all, "t:20: example. SOA: more than one SOA"));
-	assert_non_null(strstr(cap.all, "t:21: www.example. SOA: SOA record not at the zone apex"));
+	assert_non_null(strstr(t_cap.all, "t:20: example. SOA: more than one SOA"));
+	assert_non_null(
+	    strstr(t_cap.all, "t:21: www.example. SOA: SOA record not at the zone apex"));
 }
 
 static void test_err_ns_class_outside(void **state)
 {
 	zone_builder_t *b;
-	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
+	assert_int_equal(zone_builder_new(t_name("example."), NULL, &b), 0);
 	add(b, "example.", DNS_TYPE_SOA, rd_soa(1), "t:1");
 	add_c(b, "www.example.", DNS_TYPE_A, 3, 60, rd_a("192.0.2.1"), "t:2"); /* CH */
 	add(b, "www.example.com.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:3");
 	add(b, "example.", DNS_TYPE_A, rd_a("192.0.2.1"), NULL);
 	add(b, "com.", DNS_TYPE_A, rd_a("192.0.2.1"), NULL);
 	assert_int_equal(finish_errors(b), 4);
-	assert_non_null(strstr(cap.all, "t:2: www.example. A: class 3 is not IN\n"));
-	assert_non_null(strstr(cap.all, "t:3: www.example.com. A: out of zone"));
-	assert_non_null(strstr(cap.all, "example.: com. A: out of zone"));
-	assert_non_null(strstr(cap.all, "example.: no NS records at the zone apex\n"));
+	assert_non_null(strstr(t_cap.all, "t:2: www.example. A: class 3 is not IN\n"));
+	assert_non_null(strstr(t_cap.all, "t:3: www.example.com. A: out of zone"));
+	assert_non_null(strstr(t_cap.all, "example.: com. A: out of zone"));
+	assert_non_null(strstr(t_cap.all, "example.: no NS records at the zone apex\n"));
 }
 
 static void test_err_cname(void **state)
@@ -413,25 +388,25 @@ static void test_err_cname(void **state)
 	add(b, "c.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:11");
 	add(b, "c.example.", DNS_TYPE_MX, rd_name(5, "www.example."), "t:12");
 	assert_int_equal(finish_errors(b), 2); /* one per type beside the CNAME */
-	assert_non_null(strstr(cap.all, "t:10: c.example. CNAME: CNAME beside other data (A)"));
-	assert_non_null(strstr(cap.all, "t:10: c.example. CNAME: CNAME beside other data (MX)"));
+	assert_non_null(strstr(t_cap.all, "t:10: c.example. CNAME: CNAME beside other data (A)"));
+	assert_non_null(strstr(t_cap.all, "t:10: c.example. CNAME: CNAME beside other data (MX)"));
 
 	b = base_zone();
 	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
 	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
 	assert_int_equal(finish_errors(b), 1);
-	assert_non_null(strstr(cap.last, "t:11: c.example. CNAME: more than one CNAME"));
+	assert_non_null(strstr(t_cap.last, "t:11: c.example. CNAME: more than one CNAME"));
 
 	b = base_zone();
 	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:10");
 	add(b, "c.example.", DNS_TYPE_DNAME, rd_name(UINT16_MAX, "b.example."), "t:11");
 	assert_int_equal(finish_errors(b), 1);
-	assert_non_null(strstr(cap.last, "t:11: c.example. DNAME: DNAME beside a CNAME"));
+	assert_non_null(strstr(t_cap.last, "t:11: c.example. DNAME: DNAME beside a CNAME"));
 
 	b = base_zone();
 	add(b, "example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.test."), "t:10");
 	assert_int_equal(finish_errors(b), 3); /* at the apex, beside SOA, beside NS */
-	assert_non_null(strstr(cap.all, "t:10: example. CNAME: CNAME at the zone apex"));
+	assert_non_null(strstr(t_cap.all, "t:10: example. CNAME: CNAME at the zone apex"));
 
 	/* RRSIG and NSEC are allowed beside a CNAME (RFC 4035 2.5) */
 	b = base_zone();
@@ -454,15 +429,16 @@ static void test_err_glue(void **state)
 	/* a nested delegation below the cut is occluded: no glue check */
 	add(b, "in.sub.example.", DNS_TYPE_NS, rd_name(UINT16_MAX, "ns.in.sub.example."), "t:17");
 	assert_int_equal(finish_errors(b), 2);
-	assert_non_null(strstr(cap.all, "t:10: sub.example. NS: missing glue: no A or AAAA record "
-	                                "for ns.sub.example."));
-	assert_non_null(strstr(cap.all, "t:12: sub.example. NS: missing glue"));
+	assert_non_null(strstr(t_cap.all,
+	                       "t:10: sub.example. NS: missing glue: no A or AAAA record "
+	                       "for ns.sub.example."));
+	assert_non_null(strstr(t_cap.all, "t:12: sub.example. NS: missing glue"));
 }
 
 static void test_all_reported(void **state)
 {
 	zone_builder_t *b;
-	assert_int_equal(zone_builder_new(N("example."), NULL, &b), 0);
+	assert_int_equal(zone_builder_new(t_name("example."), NULL, &b), 0);
 	add(b, "a.example.", DNS_TYPE_SOA, rd_soa(1), "t:1");
 	add(b, "c.example.", DNS_TYPE_CNAME, rd_name(UINT16_MAX, "a.example."), "t:2");
 	add(b, "c.example.", DNS_TYPE_TXT, (rd_t){.b = {1, 'x'}, .len = 2}, "t:3");
@@ -477,9 +453,9 @@ static void test_publish(void **state)
 {
 	rcu_register_thread();
 	zone_t *z;
-	assert_int_equal(zone_new(N("example."), "example.zone", &z), 0);
+	assert_int_equal(zone_new(t_name("example."), "example.zone", &z), 0);
 	assert_string_equal(zone_file(z), "example.zone");
-	assert_true(dname_equal(zone_apex(z), N("example.")));
+	assert_true(dname_equal(zone_apex(z), t_name("example.")));
 	rcu_read_lock();
 	assert_null(zone_current(z));
 	rcu_read_unlock();
@@ -497,7 +473,7 @@ static void test_publish(void **state)
 	rcu_quiescent_state();
 	rcu_barrier(); /* v1's RCU callback has run: only our reference remains */
 	assert_int_equal(zone_version_serial(held), 2024010101);
-	assert_null(F(held, "new.example."));
+	assert_null(t_find(held, "new.example."));
 	zone_version_unref(held);
 	zone_free(z);
 	rcu_barrier();
@@ -509,32 +485,32 @@ static void test_zone_set(void **state)
 	zone_t *z[4];
 	const char *apexes[] = {"example.", "sub.example.", "test.", "."};
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(zone_new(N(apexes[i]), NULL, &z[i]), 0);
+		assert_int_equal(zone_new(t_name(apexes[i]), NULL, &z[i]), 0);
 	zone_set_t *set;
 	assert_int_equal(zone_set_new(z, 3, &set), 0);
 	assert_int_equal(zone_set_count(set), 3);
 	assert_ptr_equal(zone_set_at(set, 1), z[1]);
 	assert_null(zone_set_at(set, 3));
-	assert_ptr_equal(zone_set_find(set, N("www.example.")), z[0]);
-	assert_ptr_equal(zone_set_find(set, N("example.")), z[0]);
-	assert_ptr_equal(zone_set_find(set, N("a.b.sub.example.")), z[1]);
-	assert_ptr_equal(zone_set_find(set, N("sub.example.")), z[1]);
-	assert_ptr_equal(zone_set_find(set, N("xsub.example.")), z[0]);
-	assert_null(zone_set_find(set, N("example.com.")));
-	assert_null(zone_set_find(set, N(".")));
-	assert_ptr_equal(zone_set_get(set, N("test.")), z[2]);
-	assert_null(zone_set_get(set, N("a.test.")));
+	assert_ptr_equal(zone_set_find(set, t_name("www.example.")), z[0]);
+	assert_ptr_equal(zone_set_find(set, t_name("example.")), z[0]);
+	assert_ptr_equal(zone_set_find(set, t_name("a.b.sub.example.")), z[1]);
+	assert_ptr_equal(zone_set_find(set, t_name("sub.example.")), z[1]);
+	assert_ptr_equal(zone_set_find(set, t_name("xsub.example.")), z[0]);
+	assert_null(zone_set_find(set, t_name("example.com.")));
+	assert_null(zone_set_find(set, t_name(".")));
+	assert_ptr_equal(zone_set_get(set, t_name("test.")), z[2]);
+	assert_null(zone_set_get(set, t_name("a.test.")));
 	zone_set_free(set);
 	/* the root zone catches everything else */
 	assert_int_equal(zone_set_new(z, 4, &set), 0);
-	assert_ptr_equal(zone_set_find(set, N("example.com.")), z[3]);
-	assert_ptr_equal(zone_set_find(set, N(".")), z[3]);
+	assert_ptr_equal(zone_set_find(set, t_name("example.com.")), z[3]);
+	assert_ptr_equal(zone_set_find(set, t_name(".")), z[3]);
 	zone_set_free(set);
 	/* duplicates */
 	zone_t *dup[2] = {z[0], z[0]};
 	assert_int_equal(zone_set_new(dup, 2, &set), SD_EEXIST);
 	assert_int_equal(zone_set_new(NULL, 0, &set), 0);
-	assert_null(zone_set_find(set, N("example.")));
+	assert_null(zone_set_find(set, t_name("example.")));
 	zone_set_free(set);
 	for (int i = 0; i < 4; i++)
 		zone_free(z[i]);
@@ -543,19 +519,19 @@ static void test_zone_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_basic, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_ent_and_closest, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_wildcard_dname, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cuts_and_glue, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_dedupe_ttl_order, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_rdata_checked, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_err_soa, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_err_ns_class_outside, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_err_cname, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_err_glue, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_all_reported, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_publish, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_zone_set, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_basic, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_ent_and_closest, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_wildcard_dname, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_cuts_and_glue, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_dedupe_ttl_order, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_rdata_checked, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_err_soa, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_err_ns_class_outside, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_err_cname, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_err_glue, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_all_reported, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_publish, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_set, t_log_setup, t_log_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
