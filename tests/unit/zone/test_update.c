@@ -226,12 +226,55 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* A zone whose file (serial, no extra records) is loaded and served. */
+static zone_t *start_zone(uint32_t serial)
+{
+	write_zone(serial, "");
+	zone_t *z = open_zone();
+	assert_int_equal(reload(z, true), serial);
+	return z;
+}
+
+/* The operator edits the file (keeping file_serial) and z reloads it: want is served. */
+static void edit_file(zone_t *z, uint32_t file_serial, const char *extra, uint32_t want)
+{
+	write_zone(file_serial, extra);
+	assert_int_equal(reload(z, true), want);
+}
+
+/* Cut the journal's last entry short, as a crash during its append would. */
+static void tear_journal(void)
+{
+	struct stat sb;
+	assert_int_equal(stat(jfile, &sb), 0);
+	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
+}
+
+/* Put back an earlier base copy of the file (from slurp); frees it. */
+static void restore_base(char *base, size_t len)
+{
+	FILE *f = fopen(bfile, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(base, 1, len, f), len);
+	fclose(f);
+	free(base);
+}
+
+/* Fail unless the journal holds exactly old[0..len) (from slurp); frees old. */
+static void assert_journal_is(char *old, size_t len)
+{
+	size_t now_len;
+	char *now = slurp(jfile, &now_len);
+	assert_int_equal(now_len, len);
+	assert_memory_equal(now, old, len);
+	free(old);
+	free(now);
+}
+
 static void test_reload_serials_and_restart(void **state)
 {
 	(void)state;
-	write_zone(10, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 10);
+	zone_t *z = start_zone(10);
 	assert_int_equal(snapshot_serial(), 10);
 
 	/* same content: no new serial, nothing journaled, the base copy not rewritten */
@@ -245,8 +288,7 @@ static void test_reload_serials_and_restart(void **state)
 	assert_int_equal(b1.st_ino, b2.st_ino);
 
 	/* an edit without touching the serial: increment policy gives 11 */
-	write_zone(10, "new IN A 192.0.2.7\n");
-	assert_int_equal(reload(z, true), 11);
+	edit_file(z, 10, "new IN A 192.0.2.7\n", 11);
 	assert_int_equal(a_last(z, "new"), 7);
 	assert_int_equal(journal_depth(z), 1);
 	/* the operator's file is left alone; the journal, not a rewritten snapshot, carries
@@ -258,8 +300,7 @@ static void test_reload_serials_and_restart(void **state)
 	assert_int_equal(reload(z, true), 11);
 
 	/* a serial raised by hand is kept */
-	write_zone(50, "new IN A 192.0.2.8\n");
-	assert_int_equal(reload(z, true), 50);
+	edit_file(z, 50, "new IN A 192.0.2.8\n", 50);
 	assert_int_equal(ixfr_kind(z, 10), XFR_OUT_IXFR);
 	assert_int_equal(ixfr_kind(z, 11), XFR_OUT_IXFR);
 	assert_int_equal(ixfr_kind(z, 50), XFR_OUT_IXFR_CURRENT);
@@ -284,11 +325,8 @@ static void test_reload_serials_and_restart(void **state)
 static void test_replay_when_snapshot_behind(void **state)
 {
 	(void)state;
-	write_zone(20, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 20);
-	write_zone(20, "a IN A 192.0.2.9\n");
-	assert_int_equal(reload(z, true), 21);
+	zone_t *z = start_zone(20);
+	edit_file(z, 20, "a IN A 192.0.2.9\n", 21);
 	/* a second change journaled; the snapshot stays at the first start's serial */
 	write_zone(20, "a IN A 192.0.2.9\nb IN A 192.0.2.10\n");
 	assert_int_equal(reload(z, false), 22);
@@ -314,8 +352,7 @@ static void test_limit_writes_snapshot(void **state)
 	for (unsigned i = 1; i <= 5; i++) {
 		char extra[64];
 		snprintf(extra, sizeof(extra), "n IN A 192.0.2.%u\n", i);
-		write_zone(40, extra);
-		assert_int_equal(reload(z, true), 40 + i);
+		edit_file(z, 40, extra, 40 + i);
 		/* below the limit the snapshot stays; at 5 entries (> 4) it catches up */
 		assert_int_equal(snapshot_serial(), i < 5 ? 40 : 45);
 	}
@@ -329,27 +366,17 @@ static void test_limit_writes_snapshot(void **state)
 static void test_torn_tail_and_lost_snapshot(void **state)
 {
 	(void)state;
-	write_zone(30, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 30);
-	write_zone(30, "x IN A 192.0.2.11\n");
-	assert_int_equal(reload(z, true), 31);
+	zone_t *z = start_zone(30);
+	edit_file(z, 30, "x IN A 192.0.2.11\n", 31);
 	size_t blen;
 	char *base31 = slurp(bfile, &blen);
-	write_zone(30, "x IN A 192.0.2.12\n");
-	assert_int_equal(reload(z, true), 32);
+	edit_file(z, 30, "x IN A 192.0.2.12\n", 32);
 	close_zone(z);
 	/* tear the last entry, as a crash during its append would: the change 31 -> 32 was
 	 * never published (the journal is written first) and the base copy of the file never
 	 * written (it comes after the publish). The journal ends at 31. */
-	struct stat sb;
-	assert_int_equal(stat(jfile, &sb), 0);
-	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
-	FILE *f = fopen(bfile, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(base31, 1, blen, f), blen);
-	fclose(f);
-	free(base31);
+	tear_journal();
+	restore_base(base31, blen);
 	z = open_zone();
 	/* snapshot 30 + journal -> 31; the file's change since its base (x .11 -> .12)
 	 * becomes 32 again */
@@ -357,8 +384,7 @@ static void test_torn_tail_and_lost_snapshot(void **state)
 	assert_int_equal(a_last(z, "x"), 12);
 	assert_int_equal(journal_depth(z), 2);
 	/* and the zone keeps working: the next edit is journaled from 32 */
-	write_zone(30, "x IN A 192.0.2.13\n");
-	assert_int_equal(reload(z, true), 33);
+	edit_file(z, 30, "x IN A 192.0.2.13\n", 33);
 	assert_int_equal(ixfr_kind(z, 32), XFR_OUT_IXFR);
 	/* a lost snapshot: the journal cannot be trusted, the file is served as it is */
 	assert_int_equal(unlink(sfile), 0);
@@ -375,17 +401,11 @@ static void test_torn_tail_and_lost_snapshot(void **state)
 static void test_journal_lost_after_base(void **state)
 {
 	(void)state;
-	write_zone(30, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 30);
-	write_zone(30, "x IN A 192.0.2.11\n");
-	assert_int_equal(reload(z, true), 31);
-	write_zone(30, "x IN A 192.0.2.12\n");
-	assert_int_equal(reload(z, true), 32);
+	zone_t *z = start_zone(30);
+	edit_file(z, 30, "x IN A 192.0.2.11\n", 31);
+	edit_file(z, 30, "x IN A 192.0.2.12\n", 32);
 	close_zone(z);
-	struct stat sb;
-	assert_int_equal(stat(jfile, &sb), 0);
-	assert_int_equal(truncate(jfile, sb.st_size - 5), 0);
+	tear_journal();
 	z = open_zone();
 	assert_int_equal(reload(z, true), 32);
 	assert_int_equal(a_last(z, "x"), 12);
@@ -397,9 +417,7 @@ static void test_journal_lost_after_base(void **state)
 static void test_transaction(void **state)
 {
 	(void)state;
-	write_zone(10, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 10);
+	zone_t *z = start_zone(10);
 	uint32_t serial = 0;
 	assert_int_equal(txn(z, "www", 81, 80, &serial), 0);
 	assert_int_equal(serial, 11);
@@ -409,7 +427,7 @@ static void test_transaction(void **state)
 
 	/* abort: nothing changes */
 	const zone_version_t *v = zone_current(z);
-	size_t jlen, jlen2;
+	size_t jlen;
 	char *j = slurp(jfile, &jlen);
 	uint8_t o[DNAME_MAX], rd[4];
 	zone_update_t *u = NULL;
@@ -420,11 +438,7 @@ static void test_transaction(void **state)
 	assert_int_equal(zone_update_add(u, &rr), 0);
 	zone_update_abort(u);
 	assert_ptr_equal(zone_current(z), v);
-	char *j2 = slurp(jfile, &jlen2);
-	assert_int_equal(jlen, jlen2);
-	assert_memory_equal(j, j2, jlen);
-	free(j);
-	free(j2);
+	assert_journal_is(j, jlen);
 	assert_int_equal(history_count(z), 1);
 
 	/* a TTL change is remove + add of the record */
@@ -442,9 +456,7 @@ static void test_transaction(void **state)
 static void test_noop_commit(void **state)
 {
 	(void)state;
-	write_zone(10, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 10);
+	zone_t *z = start_zone(10);
 	const zone_version_t *v = zone_current(z);
 	uint8_t o[DNAME_MAX], rd[4];
 	zone_update_t *u = NULL;
@@ -490,9 +502,7 @@ static zone_changeset_t *cs_of(const char *rel, uint8_t last, uint8_t rm)
 static void test_batch(void **state)
 {
 	(void)state;
-	write_zone(10, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 10);
+	zone_t *z = start_zone(10);
 	zone_update_t *u = NULL;
 	assert_int_equal(zone_update_begin(z, &u), 0);
 	zone_changeset_t *c1 = cs_of("a", 1, 0), *c2 = cs_of("b", 2, 0), *c3 = cs_of("a", 3, 1);
@@ -524,13 +534,11 @@ static void test_batch(void **state)
 static void test_failure_leaves_nothing(void **state)
 {
 	(void)state;
-	write_zone(10, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 10);
+	zone_t *z = start_zone(10);
 	uint32_t serial = 0;
 	assert_int_equal(txn(z, "ok", 5, 0, &serial), 0);
 	const zone_version_t *v = zone_current(z);
-	size_t jlen, jlen2;
+	size_t jlen;
 	char *j = slurp(jfile, &jlen);
 	uint8_t o[DNAME_MAX], rd[DNAME_MAX];
 	assert_true(dname_from_str("www", apex, o) > 0);
@@ -546,11 +554,7 @@ static void test_failure_leaves_nothing(void **state)
 	assert_int_equal(zone_update_add(u, &cname), 0);
 	assert_int_equal(zone_update_commit(u, NOW, &serial), SD_ESEMANTIC);
 	assert_ptr_equal(zone_current(z), v);
-	char *j2 = slurp(jfile, &jlen2);
-	assert_int_equal(jlen, jlen2);
-	assert_memory_equal(j, j2, jlen);
-	free(j);
-	free(j2);
+	assert_journal_is(j, jlen);
 	assert_int_equal(history_count(z), 1);
 	/* the zone is free for the next transaction, which goes on from 11 */
 	assert_int_equal(txn(z, "ok", 6, 5, &serial), 0);
@@ -566,9 +570,7 @@ static void test_failure_leaves_nothing(void **state)
 static void test_reload_keeps_other_changes(void **state)
 {
 	(void)state;
-	write_zone(10, "");
-	zone_t *z = open_zone();
-	assert_int_equal(reload(z, true), 10);
+	zone_t *z = start_zone(10);
 	uint32_t serial = 0;
 	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
 	assert_int_equal(serial, 11);
@@ -605,19 +607,14 @@ static void test_reload_keeps_other_changes(void **state)
 	/* a crash after the commit, before the base copy: the old base comes back, the same
 	 * file change is applied again and changes nothing */
 	close_zone(z);
-	FILE *f = fopen(bfile, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(base10, 1, blen, f), blen);
-	fclose(f);
-	free(base10);
+	restore_base(base10, blen);
 	z = open_zone();
 	assert_int_equal(reload(z, true), 13);
 	assert_int_equal(a_last(z, "dyn"), 50);
 	assert_int_equal(journal_depth(z), 3);
 
 	/* the file removes what it added: only its own record goes */
-	write_zone(10, "");
-	assert_int_equal(reload(z, true), 14);
+	edit_file(z, 10, "", 14);
 	assert_null(served(z, "other", DNS_TYPE_A));
 	assert_int_equal(a_last(z, "dyn"), 50);
 	assert_int_equal(a_last(z, "www"), 80);
