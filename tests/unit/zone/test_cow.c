@@ -159,32 +159,34 @@ static size_t present(const zone_version_t *v, size_t *idx)
 	return n;
 }
 
-static void soa_rr(const zone_version_t *v, wrr_t *w)
+/* A new change set that moves v's SOA to the next serial; with vary_ttl, one in eight also
+ * changes the SOA's TTL. The records are the caller's to add. */
+static zone_changeset_t *next_change(const zone_version_t *v, bool vary_ttl)
 {
-	zone_rr_t soa;
-	zone_version_soa_rr(v, &soa);
-	memcpy(w->owner, soa.owner, dname_len(soa.owner));
-	memcpy(w->rdata, soa.rdata, soa.rdlen);
-	w->rr = soa;
-	w->rr.owner = w->owner;
-	w->rr.rdata = w->rdata;
+	zone_changeset_t *cs = NULL;
+	assert_int_equal(zone_changeset_new(&cs), 0);
+	zone_rr_t from;
+	zone_version_soa_rr(v, &from);
+	wrr_t to;
+	memcpy(to.owner, from.owner, dname_len(from.owner));
+	memcpy(to.rdata, from.rdata, from.rdlen);
+	to.rr = from;
+	to.rr.owner = to.owner;
+	to.rr.rdata = to.rdata;
+	uint8_t *serial = to.rdata + to.rr.rdlen - 20;
+	uint32_t s = zone_version_serial(v) + 1;
+	serial[0] = (uint8_t)(s >> 24), serial[1] = (uint8_t)(s >> 16);
+	serial[2] = (uint8_t)(s >> 8), serial[3] = (uint8_t)s;
+	if (vary_ttl && rnd(8) == 0)
+		to.rr.ttl = 7200 - from.ttl % 7200 + 1;
+	assert_int_equal(zone_changeset_set_soa(cs, &from, &to.rr), 0);
+	return cs;
 }
 
 /* A random change set from v's serial to the next one. */
 static zone_changeset_t *random_change(const zone_version_t *v)
 {
-	zone_changeset_t *cs = NULL;
-	assert_int_equal(zone_changeset_new(&cs), 0);
-	wrr_t from, to;
-	soa_rr(v, &from);
-	soa_rr(v, &to);
-	uint8_t *serial = to.rdata + to.rr.rdlen - 20;
-	uint32_t s = zone_version_serial(v) + 1;
-	serial[0] = (uint8_t)(s >> 24), serial[1] = (uint8_t)(s >> 16);
-	serial[2] = (uint8_t)(s >> 8), serial[3] = (uint8_t)s;
-	if (rnd(8) == 0)
-		to.rr.ttl = 7200 - from.rr.ttl % 7200 + 1; /* a SOA TTL change now and then */
-	assert_int_equal(zone_changeset_set_soa(cs, &from.rr, &to.rr), 0);
+	zone_changeset_t *cs = next_change(v, true);
 
 	size_t idx[SD_ARRAY_LEN(universe)];
 	size_t n = present(v, idx);
@@ -314,13 +316,8 @@ static void test_shares_base(void **state)
 	(void)state;
 	zone_version_t *v = build_start(NULL);
 	rng = 42;
-	zone_changeset_t *cs = NULL;
-	assert_int_equal(zone_changeset_new(&cs), 0);
-	wrr_t from, to, add;
-	soa_rr(v, &from);
-	soa_rr(v, &to);
-	to.rdata[to.rr.rdlen - 17] = 2; /* serial 1 -> 2 */
-	assert_int_equal(zone_changeset_set_soa(cs, &from.rr, &to.rr), 0);
+	zone_changeset_t *cs = next_change(v, false); /* serial 1 -> 2 */
+	wrr_t add;
 	wire(&(trr_t){"q.new", DNS_TYPE_A, 0, "192.0.2.7"}, 300, &add);
 	assert_int_equal(zone_changeset_add(cs, &add.rr), 0);
 	zone_version_t *nv = NULL;
@@ -353,16 +350,7 @@ static void test_compaction(void **state)
 	zone_version_t *inc = build_start(NULL), *full = build_start(NULL);
 	unsigned compactions = 0, step = 0;
 	for (; compactions < 1 || inc->head.ov == NULL; step++) {
-		zone_changeset_t *cs = NULL;
-		assert_int_equal(zone_changeset_new(&cs), 0);
-		wrr_t from, to;
-		soa_rr(inc, &from);
-		soa_rr(inc, &to);
-		uint8_t *serial = to.rdata + to.rr.rdlen - 20;
-		uint32_t s = zone_version_serial(inc) + 1;
-		serial[0] = (uint8_t)(s >> 24), serial[1] = (uint8_t)(s >> 16);
-		serial[2] = (uint8_t)(s >> 8), serial[3] = (uint8_t)s;
-		assert_int_equal(zone_changeset_set_soa(cs, &from.rr, &to.rr), 0);
+		zone_changeset_t *cs = next_change(inc, false);
 		for (unsigned k = 0; k < 4; k++) {
 			char owner[32];
 			wrr_t w;
