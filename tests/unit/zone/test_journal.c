@@ -129,6 +129,29 @@ static off_t file_size(const char *path)
 	return st.st_size;
 }
 
+/* A journal of f's entries [0, end), closed again; returns its size after the first mid
+ * entries, and its size at the end in *full unless full is NULL. */
+static uint64_t write_entries(fixture_t *f, int mid, int end, uint64_t *full)
+{
+	zone_journal_t *j = open_j(f, NULL);
+	append_n(j, f, 0, mid);
+	uint64_t at_mid = zone_journal_size(j);
+	append_n(j, f, mid, end);
+	if (full)
+		*full = zone_journal_size(j);
+	zone_journal_close(j);
+	return at_mid;
+}
+
+/* Overwrite len bytes of the file at offset at. */
+static void poke(const char *path, off_t at, const void *bytes, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, bytes, len, at), (ssize_t)len);
+	close(fd);
+}
+
 static void test_roundtrip(void **state)
 {
 	fixture_t *f = *state;
@@ -185,15 +208,11 @@ static void test_roundtrip(void **state)
 static void test_torn_tail(void **state)
 {
 	fixture_t *f = *state;
-	zone_journal_t *j = open_j(f, NULL);
-	append_n(j, f, 0, 2);
-	uint64_t good = zone_journal_size(j);
-	append_n(j, f, 2, 3);
-	uint64_t full = zone_journal_size(j);
-	zone_journal_close(j);
+	uint64_t full;
+	uint64_t good = write_entries(f, 2, 3, &full);
 	/* A crash in the middle of writing the third entry. */
 	assert_int_equal(truncate(f->path, (off_t)(good + (full - good) / 2)), 0);
-	j = open_j(f, NULL);
+	zone_journal_t *j = open_j(f, NULL);
 	assert_int_equal(zone_journal_depth(j), 2);
 	assert_int_equal(file_size(f->path), (off_t)good);
 	assert_int_equal(f->nlines, 1);
@@ -206,9 +225,7 @@ static void test_torn_tail(void **state)
 	assert_int_equal(zone_journal_size(j), full);
 	zone_journal_close(j);
 	/* Only a few bytes of a header: cut as well. */
-	int fd = open(f->path, O_WRONLY | O_APPEND);
-	assert_int_equal(write(fd, "SDJ", 3), 3);
-	close(fd);
+	poke(f->path, file_size(f->path), "SDJ", 3);
 	j = open_j(f, NULL);
 	assert_int_equal(zone_journal_depth(j), 3);
 	assert_int_equal(file_size(f->path), (off_t)full);
@@ -218,20 +235,16 @@ static void test_torn_tail(void **state)
 static void test_corrupt_entry(void **state)
 {
 	fixture_t *f = *state;
-	zone_journal_t *j = open_j(f, NULL);
-	append_n(j, f, 0, 1);
-	uint64_t first_end = zone_journal_size(j);
-	append_n(j, f, 1, 3);
-	zone_journal_close(j);
+	uint64_t first_end = write_entries(f, 1, 3, NULL);
 	/* Flip one byte in the payload of the second entry: it and all after it go. */
-	int fd = open(f->path, O_RDWR);
+	int fd = open(f->path, O_RDONLY);
 	uint8_t b;
 	off_t at = (off_t)first_end + 40;
 	assert_int_equal(pread(fd, &b, 1, at), 1);
-	b ^= 0x20;
-	assert_int_equal(pwrite(fd, &b, 1, at), 1);
 	close(fd);
-	j = open_j(f, NULL);
+	b ^= 0x20;
+	poke(f->path, at, &b, 1);
+	zone_journal_t *j = open_j(f, NULL);
 	assert_int_equal(zone_journal_depth(j), 1);
 	assert_int_equal(zone_journal_size(j), first_end);
 	assert_int_equal(f->nlines, 1);
@@ -243,16 +256,13 @@ static void test_corrupt_entry(void **state)
 static void test_header(void **state)
 {
 	fixture_t *f = *state;
-	zone_journal_t *j = open_j(f, NULL);
-	append_n(j, f, 0, 1);
-	zone_journal_close(j);
+	write_entries(f, 1, 1, NULL);
+	zone_journal_t *j = NULL;
 	uint8_t other[DNAME_MAX];
 	assert_true(dname_from_str("example.org.", NULL, other) > 0);
 	assert_int_equal(zone_journal_open(f->path, other, NULL, &j), SD_ESEMANTIC);
 	assert_null(j);
-	int fd = open(f->path, O_RDWR);
-	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
-	close(fd);
+	poke(f->path, 0, "X", 1);
 	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &j), SD_ECHECKSUM);
 	assert_int_equal(f->nlines, 2);
 	/* A header torn while the file was created: recreated, and usable. */
@@ -306,10 +316,7 @@ static void test_limits_compaction(void **state)
 
 	/* A size limit: about three entries' worth. */
 	unlink(f->path);
-	j = open_j(f, NULL);
-	append_n(j, f, 0, 1);
-	uint64_t one = zone_journal_size(j);
-	zone_journal_close(j);
+	uint64_t one = write_entries(f, 1, 1, NULL);
 	unlink(f->path);
 	zone_journal_limits_t slim = {.max_size = one * 3};
 	j = open_j(f, &slim);
