@@ -2,6 +2,7 @@
 #include "health/conf.h"
 #include "health/tls.h"
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -157,12 +158,20 @@ int health_conf_empty(health_conf_t **out)
 	return 0;
 }
 
+/* Only a special file is an error here: a file that cannot be read yet (permissions, a
+ * directory still to be created) is reported when it is used. */
+int health_conf_state_file_check(const char *path)
+{
+	int rc = sd_regular_or_absent(path);
+	return rc == -EISDIR || rc == SD_EFIFO || rc == SD_EDEVICE || rc == SD_ENOTREG ? rc : 0;
+}
+
 int health_conf_default_state_file(health_conf_t *conf, const char *path)
 {
 	if (conf->state_file)
 		return 0;
 	conf->state_file = strdup(path);
-	return conf->state_file ? 0 : -ENOMEM;
+	return conf->state_file ? health_conf_state_file_check(path) : -ENOMEM;
 }
 
 /* ---- scalar helpers ---- */
@@ -538,6 +547,9 @@ int health_conf_parse(conf_ctx_t *ctx, const conf_node_t *section, const char *b
 		const char *s = NULL;
 		if (conf_str(ctx, n, &s) && !(c->state_file = path_join(base_dir, s)))
 			conf_error(ctx, n, "out of memory");
+		int rc = c->state_file ? health_conf_state_file_check(c->state_file) : 0;
+		if (rc < 0)
+			conf_error(ctx, n, "state-file '%s' %s", c->state_file, sd_strerror(rc));
 	}
 	if ((n = conf_get(section, "templates")))
 		parse_templates(ctx, n, c, base_dir);

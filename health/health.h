@@ -61,8 +61,14 @@ int health_conf_empty(health_conf_t **out) SD_NONNULL(1) SD_WUR;
 
 /* Use path as the state file when the configuration names none (the daemon passes
  * <server.state-dir>/health.state, so overrides survive a restart without any key). Call
- * before the configuration is handed to a prober. Returns 0 or -ENOMEM. Any thread. */
+ * before the configuration is handed to a prober. Returns 0, -ENOMEM, or a code of
+ * health_conf_state_file_check when path is used and names a special file. Any thread. */
 int health_conf_default_state_file(health_conf_t *conf, const char *path) SD_NONNULL(1, 2) SD_WUR;
+
+/* 0 unless path names a FIFO, a device node, a socket or a directory (the state file is
+ * read and replaced by rename: such a file would block, never end or be destroyed); then
+ * SD_EFIFO, SD_EDEVICE, SD_ENOTREG or -EISDIR, whose sd_strerror says why. Any thread. */
+int health_conf_state_file_check(const char *path) SD_NONNULL(1) SD_WUR;
 
 void health_conf_free(health_conf_t *conf);
 

@@ -1,6 +1,7 @@
 /* statefile.c — operator overrides kept across restarts, one per line. */
 #include "health/internal.h"
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 #include "contrib/base/log.h"
 
 #include <fcntl.h>
@@ -44,9 +45,14 @@ int health_overrides_load(const char *path, health_override_t **out, size_t *cou
 {
 	*out = NULL;
 	*count = 0;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return errno == ENOENT ? 0 : sd_errno();
+	int fd = sd_open_regular(path, O_RDONLY, 0); /* never a FIFO or device (fsutil.h) */
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		int ret = fd >= 0 ? sd_errno() : fd;
+		if (fd >= 0)
+			close(fd);
+		return ret == -ENOENT ? 0 : ret;
+	}
 	int ret = 0;
 	health_override_t *v = NULL;
 	size_t n = 0, cap = 0;
@@ -86,21 +92,6 @@ out:
 	return 0;
 }
 
-static int fsync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return -ENOMEM;
-	int ret = 0;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		ret = sd_errno();
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ret;
-}
-
 int health_overrides_save(const char *path, const health_override_t *ovr, size_t count)
 {
 	int ret = 0;
@@ -108,9 +99,21 @@ int health_overrides_save(const char *path, const health_override_t *ovr, size_t
 	FILE *f = NULL;
 	if (asprintf(&tmp, "%s.tmp", path) < 0)
 		return -ENOMEM;
-	f = fopen(tmp, "w");
+	/* Only a regular file (or none) is replaced: the rename below would destroy a FIFO or
+	 * a device node named as the state file. The temporary is created afresh, never
+	 * opened where something else stands. */
+	ret = sd_regular_or_absent(path);
+	if (ret == 0 && unlink(tmp) != 0 && errno != ENOENT)
+		ret = sd_errno();
+	int fd = ret == 0 ? sd_open_regular(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644) : ret;
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	f = fdopen(fd, "w");
 	if (!f) {
 		ret = sd_errno();
+		close(fd);
 		goto out;
 	}
 	fprintf(f, "# steerdns health overrides (written by steerdns; steerctl health force-*)\n");
@@ -125,7 +128,7 @@ int health_overrides_save(const char *path, const health_override_t *ovr, size_t
 	if (ret == 0 && rename(tmp, path) != 0)
 		ret = sd_errno();
 	if (ret == 0)
-		ret = fsync_dir(path);
+		ret = sd_fsync_dir(path);
 out:
 	if (ret < 0) {
 		log_error("health: cannot write state file %s: %s", path, sd_strerror(ret));

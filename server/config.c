@@ -360,6 +360,11 @@ static int finish_health(srv_config_t *cfg)
 	if (!path)
 		return -ENOMEM;
 	int ret = health_conf_default_state_file(cfg->health, path);
+	if (ret < 0 && ret != -ENOMEM) {
+		log_error("%s: health state file '%s' %s", cfg->file ? cfg->file : "command line",
+		          path, sd_strerror(ret));
+		ret = SD_ECONFIG;
+	}
 	free(path);
 	return ret;
 }

@@ -85,6 +85,11 @@ int zone_write_file_noted(const zone_version_t *v, const char *path, const char 
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
+	int rc0 = sd_regular_or_absent(path); /* the rename must not destroy a device node */
+	if (rc0 < 0) {
+		log_error("%s: not replaced: %s", path, sd_strerror(rc0));
+		return rc0;
+	}
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return sd_errno();

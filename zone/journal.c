@@ -234,8 +234,8 @@ int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_
 	if (limits)
 		j->limits = *limits;
 	j->path = strdup(path);
-	j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-	int rc = !j->path ? -ENOMEM : j->fd < 0 ? sd_errno() : lock(j->fd, path);
+	j->fd = sd_open_regular(path, O_RDWR | O_CREAT, 0640); /* never a FIFO (fsutil.h) */
+	int rc = !j->path ? -ENOMEM : j->fd < 0 ? j->fd : lock(j->fd, path);
 	struct stat st;
 	if (rc == 0 && fstat(j->fd, &st) < 0)
 		rc = sd_errno();

@@ -3,6 +3,7 @@
 #include "zone/zone_state.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <urcu-qsbr.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 #include "contrib/base/log.h"
 #include "contrib/base/vec.h"
 #include "dns/soa.h"
@@ -450,7 +452,10 @@ static void take_soa(zone_update_t *u, const zone_version_t *base, const zone_ve
  * the copy is missing or has no such line. */
 static bool base_serial(const char *path, uint32_t *serial)
 {
-	FILE *f = fopen(path, "r");
+	int fd = sd_open_regular(path, O_RDONLY, 0); /* never a FIFO or device (fsutil.h) */
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	char line[128];
 	bool ok = f && fgets(line, sizeof(line), f) &&
 	          sscanf(line, "; " BASE_NOTE " %" SCNu32, serial) == 1;

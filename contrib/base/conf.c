@@ -1,14 +1,17 @@
 #include "contrib/base/conf.h"
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 #include "contrib/base/log.h"
 #include "contrib/base/vec.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 /* All nodes and strings of a document live in one chain of blocks freed together. */
@@ -314,9 +317,12 @@ static int reader_init(reader_t *r, const char *name)
 
 int conf_load(const char *path, conf_doc_t **out)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = sd_open_regular(path, O_RDONLY, 0); /* never a FIFO or device (fsutil.h) */
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
 	if (!f) {
-		int ret = sd_errno();
+		int ret = fd >= 0 ? sd_errno() : fd;
+		if (fd >= 0)
+			close(fd);
 		log_error("%s: cannot open: %s", path, sd_strerror(ret));
 		return ret;
 	}

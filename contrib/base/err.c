@@ -16,6 +16,9 @@ static const char *const own_errors[] = {
     [SD_EPROTO - SD_EBASE] = "protocol error",
     [SD_ETIMEOUT - SD_EBASE] = "timed out",
     [SD_ETLS - SD_EBASE] = "TLS error",
+    [SD_EFIFO - SD_EBASE] = "is a FIFO, not a regular file",
+    [SD_EDEVICE - SD_EBASE] = "is a device node, not a regular file",
+    [SD_ENOTREG - SD_EBASE] = "is not a regular file",
 };
 
 const char *sd_strerror(int code)

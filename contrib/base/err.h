@@ -24,6 +24,9 @@ enum {
 	SD_EPROTO,            /* a peer broke the protocol */
 	SD_ETIMEOUT,          /* an operation timed out */
 	SD_ETLS,              /* TLS handshake or verification failed */
+	SD_EFIFO,             /* a file to read or replace is a FIFO */
+	SD_EDEVICE,           /* a file to read or replace is a device node */
+	SD_ENOTREG,           /* a file to read or replace is a socket or other special file */
 	SD_EEND_,             /* not a code: end marker */
 };
 

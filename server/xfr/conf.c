@@ -1,10 +1,14 @@
 #include "server/xfr/conf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 
 #define SECRET_FILE_MAX 4096
 
@@ -22,13 +26,26 @@ static bool read_secret_file(conf_ctx_t *ctx, const conf_node_t *n, const char *
 		snprintf(full, sizeof(full), "%s", path);
 	else
 		snprintf(full, sizeof(full), "%s/%s", dir, path);
-	FILE *f = fopen(full, "r");
-	if (f == NULL) {
-		conf_error(ctx, n, "cannot read '%s': %s", full, sd_strerror(sd_errno()));
+	int fd = sd_open_regular(full, O_RDONLY, 0); /* never a FIFO or device (fsutil.h) */
+	if (fd < 0) {
+		conf_error(ctx, n, "cannot read '%s': %s", full, sd_strerror(fd));
 		return false;
 	}
-	size_t len = fread(buf, 1, SECRET_FILE_MAX - 1, f);
-	fclose(f);
+	size_t len = 0;
+	while (len < SECRET_FILE_MAX - 1) {
+		ssize_t r = read(fd, buf + len, SECRET_FILE_MAX - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			conf_error(ctx, n, "cannot read '%s': %s", full, sd_strerror(sd_errno()));
+			close(fd);
+			return false;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
 	buf[len] = '\0';
 	return true;
 }
