@@ -4,8 +4,11 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/ctlproto.h"
+#include "server/worker.h"
+#include "zone/zone.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,22 @@ static char *where_of(const conf_node_t *n)
 	char buf[512];
 	snprintf(buf, sizeof(buf), "%s:%u", n->file, n->line);
 	return strdup(buf);
+}
+
+/* The state directory holds files named after the zones (zone_state_name_max, at most
+ * NAME_MAX: checked per zone): a directory path longer than this would make their paths
+ * exceed PATH_MAX, and every write of a journal, snapshot or base copy fail. */
+#define STATE_DIR_MAX (PATH_MAX - 2 - NAME_MAX)
+
+static bool state_dir_fits(const char *path)
+{
+	return strlen(path) <= STATE_DIR_MAX;
+}
+
+static bool zone_name_fits(const uint8_t *apex, size_t *len)
+{
+	*len = zone_state_name_max(apex);
+	return *len <= NAME_MAX;
 }
 
 static void set_defaults(srv_config_t *cfg)
@@ -214,6 +233,14 @@ static int key_state_dir(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cf
 	if (!path)
 		return -ENOMEM;
 	struct stat st;
+	if (!state_dir_fits(path)) {
+		conf_error(ctx, n,
+		           "'%.40s...' is %zu bytes long: at most %d leave room for the "
+		           "zones' file names within PATH_MAX (%d)",
+		           path, strlen(path), STATE_DIR_MAX, PATH_MAX);
+		free(path);
+		return 0;
+	}
 	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		conf_error(ctx, n, "'%s' exists and is not a directory", path);
 		free(path);
@@ -304,6 +331,14 @@ static int zone_entry(conf_ctx_t *ctx, const conf_node_t *item, srv_config_t *cf
 		conf_error(ctx, name, "'%s' is not a domain name", name_s);
 		return 0;
 	}
+	size_t fl;
+	if (!zone_name_fits(z->apex, &fl)) {
+		conf_error(ctx, name,
+		           "zone '%.40s...' is too long for its state files: their names would "
+		           "take %zu bytes, more than NAME_MAX (%d)",
+		           name_s, fl, NAME_MAX);
+		return 0;
+	}
 	const srv_zone_conf_t *other = zone_dup(cfg, z->apex);
 	if (other) {
 		conf_error(ctx, name, "zone '%s' is already defined at %s", name_s, other->where);
@@ -389,7 +424,36 @@ static int finish(srv_config_t *cfg, const char *state_dir)
 	}
 	if (!cfg->control_socket || !cfg->state_dir)
 		return -ENOMEM;
+	if (!state_dir_fits(cfg->state_dir)) { /* server.state-dir was checked where it is */
+		log_error("%s: state directory '%.40s...' is %zu bytes long: at most %d leave room "
+		          "for the zones' file names within PATH_MAX (%d)",
+		          state_dir ? "command line: --state-dir" : cfg->file, cfg->state_dir,
+		          strlen(cfg->state_dir), STATE_DIR_MAX, PATH_MAX);
+		return SD_ECONFIG;
+	}
 	return finish_health(cfg);
+}
+
+/* Every worker reserves its share of tcp-max-connections up front (server/worker.h): a
+ * value the machine cannot reserve is an error here, in --check and before a start, rather
+ * than a worker failing to start. */
+static void check_tcp_pool(conf_ctx_t *ctx, const conf_node_t *root, srv_config_t *cfg)
+{
+	unsigned nw = srv_config_workers(cfg);
+	uint32_t per = cfg->tcp_max_conns / nw ? cfg->tcp_max_conns / nw : 1; /* as server.c */
+	size_t bytes = 0;
+	int rc = srv_worker_pool_try(per, nw, &bytes);
+	if (rc == 0)
+		return;
+	const conf_node_t *server = conf_get(root, "server");
+	const conf_node_t *n = server ? conf_get(server, "tcp-max-connections") : NULL;
+	conf_error(ctx,
+	           n        ? n
+	           : server ? server
+	                    : root,
+	           "%u connections (%u per worker, %u worker%s) reserve %zu MiB of "
+	           "buffers up front, which this machine cannot reserve: %s; lower it",
+	           cfg->tcp_max_conns, per, nw, nw == 1 ? "" : "s", bytes >> 20, sd_strerror(rc));
 }
 
 static int parse_doc(const conf_doc_t *doc, const char *state_dir, srv_config_t *cfg)
@@ -414,6 +478,7 @@ static int parse_doc(const conf_doc_t *doc, const char *state_dir, srv_config_t 
 	int ret = finish(cfg, state_dir);
 	if (ret < 0)
 		return ret;
+	check_tcp_pool(&ctx, root, cfg);
 	return ctx.errors ? SD_ECONFIG : 0;
 }
 
@@ -492,6 +557,14 @@ static int cli_zone(const char *arg, srv_config_t *cfg, unsigned *errors)
 	if (dname_from_str(name, NULL, z->apex) < 0 || srv_config_zone(cfg, z->apex)) {
 		log_error("command line: --zone %s: '%s' is not a domain name, or given twice", arg,
 		          name);
+		(*errors)++;
+		return 0;
+	}
+	size_t fl;
+	if (!zone_name_fits(z->apex, &fl)) {
+		log_error("command line: --zone %.40s...: too long for its state files (%zu bytes, "
+		          "more than NAME_MAX %d)",
+		          arg, fl, NAME_MAX);
 		(*errors)++;
 		return 0;
 	}

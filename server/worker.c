@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -621,6 +622,43 @@ static int alloc_buffers(srv_worker_t *w)
 	}
 	w->free_conns = n ? &w->conns[0] : NULL;
 	return 0;
+}
+
+#define POOL_TRY_MAX 256 /* >= SRV_WORKERS_MAX */
+
+/* What alloc_buffers reserves for n connections: the slots and their buffers, two blocks
+ * that glibc serves from mmap at these sizes (as tried below). */
+static bool pool_sizes(size_t n, size_t size[2])
+{
+	size_t per = TCP_IN_CAP + 2 * (size_t)TCP_OUT_CAP;
+	size[0] = n * sizeof(tcp_conn_t);
+	size[1] = n * per;
+	return size[1] / per == n && size[0] / sizeof(tcp_conn_t) == n;
+}
+
+int srv_worker_pool_try(uint32_t conns, unsigned workers, size_t *bytes)
+{
+	size_t size[2];
+	void *maps[POOL_TRY_MAX][2];
+	size_t made = 0;
+	*bytes = 0;
+	if (workers == 0 || workers > POOL_TRY_MAX || !pool_sizes(conns ? conns : 1, size))
+		return -EOVERFLOW;
+	*bytes = (size[0] + size[1]) * workers;
+	int rc = 0;
+	for (; made < workers && rc == 0; made++) {
+		for (int k = 0; k < 2; k++) {
+			maps[made][k] = mmap(NULL, size[k], PROT_READ | PROT_WRITE,
+			                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (maps[made][k] == MAP_FAILED && rc == 0)
+				rc = sd_errno();
+		}
+	}
+	for (size_t i = 0; i < made; i++)
+		for (int k = 0; k < 2; k++)
+			if (maps[i][k] != MAP_FAILED)
+				munmap(maps[i][k], size[k]);
+	return rc;
 }
 
 static int init_handles(srv_worker_t *w, const int *udp_fds, const int *tcp_fds)

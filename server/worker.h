@@ -56,6 +56,13 @@ typedef struct srv_worker srv_worker_t;
 int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fds,
                    const int *tcp_fds, size_t n, srv_worker_t **out) SD_NONNULL(2, 3, 4, 6) SD_WUR;
 
+/* Would workers workers of conns TCP connections each get their pools (reserved up front
+ * by srv_worker_new, touched only as used)? Reserves the same address space the same way
+ * and gives it back at once, so `--check` reports a tcp-max-connections the machine cannot
+ * start (a value the kernel's overcommit policy refuses) instead of the start failing.
+ * *bytes is the total reservation. Returns 0, -ENOMEM or -EOVERFLOW. Any thread. */
+int srv_worker_pool_try(uint32_t conns, unsigned workers, size_t *bytes) SD_NONNULL(3) SD_WUR;
+
 /* Start the thread (signals are blocked in it). Control thread. */
 int srv_worker_start(srv_worker_t *w) SD_NONNULL(1) SD_WUR;
 

@@ -83,7 +83,7 @@ int zone_write_file(const zone_version_t *v, const char *path)
 int zone_write_file_noted(const zone_version_t *v, const char *path, const char *note)
 {
 	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s" ZONE_DUMP_TMP_SUFFIX, path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	int rc0 = sd_regular_or_absent(path); /* the rename must not destroy a device node */
 	if (rc0 < 0) {

@@ -5,6 +5,10 @@
 #include "contrib/base/compiler.h"
 #include "zone/version.h"
 
+/* The temporary beside path while it is written: path + this, the X's made unique by
+ * mkstemp. A crash can leave one behind (zone_open_state removes a zone's). */
+#define ZONE_DUMP_TMP_SUFFIX ".tmpXXXXXX"
+
 /* Write v to path in presentation format, atomically: a temporary file in the same directory,
  * fsync, rename over path, fsync the directory. Names are absolute; the SOA comes first, then
  * every other RRset in canonical order (RFC 3597 generic form for types ldns does not know).

@@ -4,6 +4,7 @@
 #include "zone/internal.h"
 #include "zone/zone_state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,16 +36,73 @@ int zone_new(const uint8_t *apex, const char *file, zone_t **out)
 	return 0;
 }
 
+/* "example.com." or "root." (the zone's state file names start so). */
+static const char *state_prefix(const char *name, bool root, const char **sep)
+{
+	size_t nl = strlen(name);
+	*sep = root || (nl > 0 && name[nl - 1] == '.') ? "" : ".";
+	return root ? "root." : name;
+}
+
 /* "<dir>/example.com.<ext>"; the root zone is "root.<ext>". */
 static char *state_path(const zone_t *z, const char *dir, const char *ext)
 {
-	bool root = z->apex[0] == 0;
-	size_t nl = strlen(z->name);
-	const char *sep = root || (nl > 0 && z->name[nl - 1] == '.') ? "" : ".";
+	const char *sep;
+	const char *pre = state_prefix(z->name, z->apex[0] == 0, &sep);
 	char *p = NULL;
-	if (asprintf(&p, "%s/%s%s%s", dir, root ? "root." : z->name, sep, ext) < 0)
+	if (asprintf(&p, "%s/%s%s%s", dir, pre, sep, ext) < 0)
 		return NULL;
 	return p;
+}
+
+#define STATE_TMP_LONGEST "snapshot" ZONE_DUMP_TMP_SUFFIX
+
+size_t zone_state_name_max(const uint8_t *apex)
+{
+	char name[DNAME_MAX * 4 + 1];
+	dname_to_str(apex, name, sizeof(name));
+	const char *sep;
+	const char *pre = state_prefix(name, apex[0] == 0, &sep);
+	return strlen(pre) + strlen(sep) + strlen(STATE_TMP_LONGEST);
+}
+
+/* Is entry a temporary of this zone: "<state file>.tmpXXXXXX" of zone/dump.c, or the
+ * journal's "<journal>.compact"? */
+static bool is_orphan(const zone_t *z, const char *entry)
+{
+	const char *files[] = {z->snapshot_path, z->base_path};
+	size_t el = strlen(entry), tl = strlen(ZONE_DUMP_TMP_SUFFIX);
+	for (size_t i = 0; i < SD_ARRAY_LEN(files); i++) {
+		const char *b = strrchr(files[i], '/') + 1;
+		size_t bl = strlen(b);
+		if (el == bl + tl && strncmp(entry, b, bl) == 0 &&
+		    strncmp(entry + bl, ZONE_DUMP_TMP_SUFFIX, tl - 6) == 0)
+			return true;
+	}
+	const char *j = strrchr(z->journal_path, '/') + 1;
+	size_t jl = strlen(j);
+	return el == jl + 8 && strncmp(entry, j, jl) == 0 && strcmp(entry + jl, ".compact") == 0;
+}
+
+/* A crash during a write leaves its temporary behind: nothing reads it, nothing else
+ * would ever remove it. Called with the journal locked (no other writer of the zone). */
+static void remove_orphans(zone_t *z, const char *state_dir)
+{
+	DIR *d = opendir(state_dir);
+	if (!d)
+		return; /* the journal opened in it: a listing that fails only leaves litter */
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!is_orphan(z, e->d_name))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_notice("%s: removed %s/%s, left by an interrupted write", z->name,
+			           state_dir, e->d_name);
+		else
+			log_warning("%s: cannot remove %s/%s: %s", z->name, state_dir, e->d_name,
+			            sd_strerror(sd_errno()));
+	}
+	closedir(d);
 }
 
 static int journal_open(zone_t *z)
@@ -71,6 +129,8 @@ int zone_open_state(zone_t *z, const char *state_dir, const zone_conf_t *conf)
 		rc = zone_history_new(z->conf.history_depth, conf->limits.max_size, &z->history);
 	if (rc == 0)
 		rc = journal_open(z);
+	if (rc == 0)
+		remove_orphans(z, state_dir);
 	return rc;
 }
 

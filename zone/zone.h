@@ -44,8 +44,14 @@ typedef struct zone_conf {
 /* New zone with no version and no state (publish only); apex lowercased wire; file may be
  * NULL. */
 int zone_new(const uint8_t *apex, const char *file, zone_t **out) SD_NONNULL(1, 3) SD_WUR;
+/* The longest file name the zone keeps in its state directory ("<zone>.snapshot" and
+ * "<zone>.file" while written, as "<name>.tmpXXXXXX"): the configuration rejects a zone
+ * whose names exceed NAME_MAX rather than failing at the first write. Any thread. */
+size_t zone_state_name_max(const uint8_t *apex) SD_NONNULL(1) SD_WUR;
 /* Give the zone its state directory (journal opened and locked, a torn tail truncated and
- * logged; history made): needed by zone/update.h. Once, before the first transaction. */
+ * logged; history made): needed by zone/update.h. Once, before the first transaction.
+ * Temporaries of this zone left there by a crash during a write (snapshot, base copy,
+ * journal compaction) are removed once the journal's lock shows no one else writes. */
 int zone_open_state(zone_t *z, const char *state_dir, const zone_conf_t *conf)
     SD_NONNULL(1, 2, 3) SD_WUR;
 /* Free a zone that no reader can see any more (after a grace period), with its version,

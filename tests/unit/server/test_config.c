@@ -278,6 +278,30 @@ static void test_state_dir(void **state)
 	rmdir(dir);
 }
 
+/* A zone whose state file names ("<zone>.snapshot.tmpXXXXXX") would exceed NAME_MAX could
+ * never write its journal or snapshot: rejected at its name, file:line; one that fits is
+ * not. */
+static void test_zone_name_fits_state_files(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	char label[64], name[256], yaml[600];
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	/* 4 labels of 63 + 3 dots = 255 characters: a valid name, 274 with the suffix */
+	snprintf(name, sizeof(name), "%s.%s.%s.%.60s", label, label, label, label);
+	snprintf(yaml, sizeof(yaml),
+	         "server:\n  listen: 127.0.0.1:53\nzones:\n  - name: short.example\n"
+	         "    file: a.zone\n  - name: %s\n    file: b.zone\n",
+	         name);
+	assert_int_equal(srv_config_load_string(yaml, "t.yaml", &cfg), SD_ECONFIG);
+	assert_non_null(strstr(sd_strbuf_str(&lines), "t.yaml:6: zones[1].name: zone '"));
+	assert_non_null(strstr(sd_strbuf_str(&lines), "too long for its state files"));
+	assert_int_equal(count_lines(), 1);
+	assert_int_equal(cfg->zone_count, 1);
+	srv_config_free(cfg);
+}
+
 static void test_listen_required(void **state)
 {
 	(void)state;
@@ -367,6 +391,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_identity_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_error_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zone_name_fits_state_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_listen_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quick_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_addr_parse, setup, teardown),
