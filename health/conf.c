@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,11 +378,14 @@ static void tpl_tls(conf_ctx_t *ctx, const conf_node_t *m, health_tpl_t *t, cons
 			return;
 		}
 		t->ca_file = path_join(base_dir, s);
-		if (t->ca_file && access(t->ca_file, R_OK) != 0) {
-			conf_error(ctx, n, "cannot read '%s': %s", t->ca_file,
-			           sd_strerror(sd_errno()));
+		/* OpenSSL reads it next: a FIFO or device would block or never end there. */
+		int fd = t->ca_file ? sd_open_regular(t->ca_file, O_RDONLY, 0) : 0;
+		if (fd < 0) {
+			conf_error(ctx, n, "cannot read '%s': %s", t->ca_file, sd_strerror(fd));
 			return;
 		}
+		if (t->ca_file)
+			close(fd);
 	}
 	if (ctx->errors != before)
 		return;

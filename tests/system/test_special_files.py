@@ -1,10 +1,11 @@
 """Special files where the daemon reads or replaces a file (issue 11, defect 3).
 
 A FIFO (and, as root, a character device node made with mknod in the test's own directory,
-like /dev/zero) as the config file, a key's secret-file or the health state-file: `--check`,
-the start and a reload each fail at once with the file and the reason ("is a FIFO, not a
-regular file"), nothing blocks in open() (every run here has a bounded timeout), the daemon
-still stops on SIGTERM, and a `force-down` never replaces a special state-file by rename.
+like /dev/zero) as the config file, a key's secret-file, a health ca-file or the health
+state-file: `--check`, the start and a reload each fail at once with the file and the reason
+("is a FIFO, not a regular file"), nothing blocks in open() (every run here has a bounded
+timeout), the daemon still stops on SIGTERM, and a `force-down` never replaces a special
+state-file by rename.
 Every process started here is stopped by its own PID.
 """
 
@@ -186,3 +187,17 @@ def test_force_down_never_replaces_a_special_state_file(tmp_path):
         assert srv.query_udp("example.com", "SOA") is not None
     finally:
         stop_clean(srv)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_special_ca_file_is_refused(tmp_path, kind):
+    """A health template's ca-file is read by OpenSSL at load: never a FIFO or device."""
+    ca = str(tmp_path / "ca.pem")
+    why = make_special(ca, kind)
+    conf = str(tmp_path / "steerdns.yaml")
+    text = health_conf().replace("type: tcp\n", "type: https\n      ca-file: ca.pem\n")
+    write(conf, server_conf(str(tmp_path), sdlib.free_port(), text))
+    for args in (["-c", conf, "--check"], ["-c", conf]):
+        r = run(args, str(tmp_path))
+        assert r.returncode != 0, r.stdout + r.stderr
+        assert "cannot read '%s': %s" % (ca, why) in r.stderr, r.stderr
