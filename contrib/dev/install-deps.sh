@@ -3,16 +3,41 @@
 # Idempotent and quick when everything is present. Debian's DNS server packages are installed
 # with their system services kept stopped (a temporary policy-rc.d that exits 101): the tests
 # start their own instances on loopback.
+#
+# Usage: install-deps.sh [--build-only] [--list]
+#   --build-only  what building and trying the server needs (the README's quick start), not the
+#                 test peers; that includes the tools the README tells a newcomer to run next
+#                 (dig, from bind9-dnsutils)
+#   --list        print the packages that would be ensured, one a line, and install nothing
 set -euo pipefail
+
+build_only=0
+list=0
+for arg in "$@"; do
+	case "$arg" in
+	--build-only) build_only=1 ;;
+	--list) list=1 ;;
+	*)
+		echo "usage: $0 [--build-only] [--list]" >&2
+		exit 2
+		;;
+	esac
+done
 
 build_pkgs=(build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 	libldns-dev libuv1-dev libssl-dev libmaxminddb-dev liburcu-dev libyaml-dev libcmocka-dev
 	libhttp-parser-dev)
+# What the README's quick start tells a newcomer to run once the server is up (`dig`).
+use_pkgs=(bind9-dnsutils)
 test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf python3-pytest python3-dnspython
 	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux clang-format)
 
-want=("${build_pkgs[@]}")
-[ "${1:-}" = "--build-only" ] || want+=("${test_pkgs[@]}")
+want=("${build_pkgs[@]}" "${use_pkgs[@]}")
+[ "$build_only" = 1 ] || want+=("${test_pkgs[@]}")
+if [ "$list" = 1 ]; then
+	printf '%s\n' "${want[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${want[@]}"; do
