@@ -18,14 +18,15 @@ static int verify(const xfr_env_t *env, srv_request_t *req, tsig_ctx_t *tsig, sr
 		return 0;
 	}
 	sd_stat_inc(&st->tsig_bad);
+	uint16_t payload = env ? env->udp_payload : 0;
 	/* NOTAUTH with the TSIG error; tsig_sign applies the MAC rule of that error (unsigned
 	 * for BADKEY/BADSIG, signed for BADTIME). Anything else is a FORMERR, unsigned. */
 	if (rc == SD_ETSIG)
-		req->len =
-		    xfr_error_reply(q, DNS_RCODE_NOTAUTH, tsig, req->now, req->buf, req->cap);
+		req->len = xfr_error_reply(q, DNS_RCODE_NOTAUTH, payload, tsig, req->now, req->buf,
+		                           req->cap);
 	else
-		req->len =
-		    xfr_error_reply(q, DNS_RCODE_FORMERR, NULL, req->now, req->buf, req->cap);
+		req->len = xfr_error_reply(q, DNS_RCODE_FORMERR, payload, NULL, req->now, req->buf,
+		                           req->cap);
 	return rc;
 }
 

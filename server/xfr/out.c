@@ -38,6 +38,7 @@ int xfr_request_from_query(const srv_query_t *q, xfr_request_t *out)
 	out->serial = q->ixfr_serial;
 	out->edns = q->has_opt;
 	out->edns_payload = q->opt_payload;
+	out->edns_do = q->opt_do;
 	return 0;
 }
 
@@ -56,7 +57,7 @@ enum { PH_SOA1 = 0, PH_BODY, PH_SOA2, PH_DONE };
 struct xfr_out {
 	xfr_out_kind_t kind;
 	uint16_t id, flags;
-	bool edns, udp, sign;
+	bool edns, edns_do, udp, sign;
 	size_t tsig_len; /* room the TSIG RR of each message needs */
 	uint16_t edns_payload;
 	size_t udp_max;
@@ -246,11 +247,13 @@ static int fill(xfr_out_t *x, dns_msg_t *m)
 	return 0;
 }
 
-/* Our OPT (RFC 6891 6.1.2): payload size, no extended rcode, version 0, no options. */
+/* Our OPT (RFC 6891 6.1.2): payload size, no extended rcode, version 0, DO echoed (RFC 3225
+ * 3), no options. */
 static int put_opt(const xfr_out_t *x, dns_msg_t *m)
 {
 	static const uint8_t root = 0;
-	int rc = dns_msg_rr_header(m, &root, DNS_TYPE_OPT, x->edns_payload, 0, 0);
+	int rc =
+	    dns_msg_rr_header(m, &root, DNS_TYPE_OPT, x->edns_payload, x->edns_do ? 0x8000u : 0, 0);
 	if (rc == 0)
 		dns_msg_count_add(m, DNS_SEC_AR, 1);
 	return rc;
@@ -353,6 +356,7 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	x->id = req->id;
 	x->flags = req->flags;
 	x->edns = req->edns;
+	x->edns_do = req->edns_do;
 	x->edns_payload = p->edns_payload;
 	x->udp = p->udp;
 	x->udp_max = p->udp_max < DNS_HEADER_LEN ? 512 : p->udp_max;

@@ -44,6 +44,7 @@ typedef struct xfr_request {
 	uint32_t serial;
 	bool edns; /* an OPT RR was present */
 	uint16_t edns_payload;
+	bool edns_do; /* its DO bit, echoed in our OPT (RFC 3225 3) */
 } xfr_request_t;
 
 /* The transfer view of a parsed request (server/engine/query.h; q->msg must outlive out):

@@ -12,13 +12,33 @@
 #include "dns/name.h"
 #include "dns/proto.h"
 
-size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, time_t now,
-                       uint8_t *buf, size_t cap)
+#define OPT_RR_LEN 11 /* root owner, type, class, ttl, rdlength (no options) */
+
+/* Our OPT (RFC 6891 6.1.2, 6.1.3): payload size, the upper 8 bits of the extended rcode,
+ * version 0, DO echoed, no options. Returns the new length or 0 when it does not fit. */
+static size_t put_opt(const srv_query_t *q, unsigned rcode, uint16_t payload, uint8_t *buf,
+                      size_t n, size_t cap)
+{
+	if (cap - n < OPT_RR_LEN)
+		return 0;
+	uint8_t *p = buf + n;
+	p[0] = 0; /* root owner */
+	be16_put(p + 1, DNS_TYPE_OPT);
+	be16_put(p + 3, payload);
+	be32_put(p + 5, ((uint32_t)(rcode >> 4) << 24) | (q->opt_do ? 0x8000u : 0));
+	be16_put(p + 9, 0);
+	be16_put(buf + 10, 1); /* ARCOUNT */
+	return n + OPT_RR_LEN;
+}
+
+size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, uint16_t payload, tsig_ctx_t *tsig,
+                       time_t now, uint8_t *buf, size_t cap)
 {
 	if (cap < 512)
 		return 0;
 	uint16_t fl = q->flags;
-	uint16_t flags = (uint16_t)(DNS_FLAG_QR | (fl & 0x7800) | (fl & DNS_FLAG_RD) | rcode);
+	uint16_t flags =
+	    (uint16_t)(DNS_FLAG_QR | (fl & 0x7800) | (fl & DNS_FLAG_RD) | (rcode & 0xf));
 	memset(buf, 0, DNS_HEADER_LEN);
 	be16_put(buf, q->id);
 	be16_put(buf + 2, flags);
@@ -28,9 +48,18 @@ size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, t
 		n += q->question_len;
 		be16_put(buf + 4, 1);
 	}
-	if (tsig != NULL && tsig_sign(tsig, buf, &n, cap, now) != 0)
+	/* every reply to a request with an OPT carries one (RFC 6891 7), before the TSIG */
+	if (q->has_opt)
+		n = put_opt(q, rcode, payload ? payload : XFR_EDNS_PAYLOAD, buf, n, cap);
+	if (n == 0 || (tsig != NULL && tsig_sign(tsig, buf, &n, cap, now) != 0))
 		return 0;
 	return n;
+}
+
+/* Our EDNS payload size: the configured one, the default without an environment. */
+static uint16_t env_payload(const xfr_env_t *env)
+{
+	return env != NULL && env->udp_payload ? env->udp_payload : XFR_EDNS_PAYLOAD;
 }
 
 static const xfr_zone_info_t *zone_info(const xfr_env_t *env, const uint8_t *apex)
@@ -43,7 +72,7 @@ static const xfr_zone_info_t *zone_info(const xfr_env_t *env, const uint8_t *ape
 
 static size_t udp_limit(const xfr_env_t *env, const xfr_request_t *r)
 {
-	size_t ours = env != NULL && env->udp_payload ? env->udp_payload : 1232;
+	size_t ours = env != NULL && env->udp_payload ? env->udp_payload : XFR_EDNS_PAYLOAD;
 	if (!r->edns)
 		return 512;
 	size_t theirs = r->edns_payload < 512 ? 512 : r->edns_payload;
@@ -92,6 +121,8 @@ xfr_transfer_t xfr_transfer(const xfr_env_t *env, const zone_set_t *zones, const
 	const xfr_zone_info_t *zi = NULL;
 	if (xfr_request_from_query(q, &r) != 0)
 		rcode = DNS_RCODE_FORMERR;
+	else if (q->has_opt && q->opt_version > 0)
+		rcode = DNS_RCODE_BADVERS; /* RFC 6891 6.1.3: we implement version 0 only */
 	else if (r.qclass != DNS_CLASS_IN && r.qclass != DNS_CLASS_ANY)
 		rcode = DNS_RCODE_REFUSED;
 	else if (zones == NULL || (z = zone_set_get(zones, r.qname)) == NULL)
@@ -114,13 +145,14 @@ xfr_transfer_t xfr_transfer(const xfr_env_t *env, const zone_set_t *zones, const
 			                      .tsig = tsig,
 			                      .udp = !q->tcp,
 			                      .udp_max = udp_limit(env, &r),
-			                      .edns_payload = env ? env->udp_payload : 1232};
+			                      .edns_payload = env_payload(env)};
 			if (xfr_out_new(&p, &out->xfr) != 0)
 				rcode = DNS_RCODE_SERVFAIL;
 		}
 	}
 	if (rcode != 0) {
-		out->len = xfr_error_reply(q, rcode, tsig, now, out->buf, out->cap);
+		out->len =
+		    xfr_error_reply(q, rcode, env_payload(env), tsig, now, out->buf, out->cap);
 		return out->len ? XFR_TRANSFER_REPLY : XFR_TRANSFER_DROP;
 	}
 	count_transfer(zi, xfr_out_kind(out->xfr), st);

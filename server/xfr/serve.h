@@ -86,12 +86,17 @@ xfr_transfer_t xfr_transfer(const xfr_env_t *env, const zone_set_t *zones, const
                             tsig_ctx_t *tsig, time_t now, xfr_reply_t *out, xfr_stats_t *st)
     SD_NONNULL(3, 6, 7) SD_WUR;
 
-/* The error reply to q: header (ID, opcode and RD copied, QR, rcode), the question when it
- * parsed, and a TSIG RR signed with tsig (NULL: none; tsig_sign applies the MAC rule of the
- * TSIG error, RFC 8945 5.3.2). Returns its length in buf, or 0 (cap below 512, or signing
- * failed). Also the front door's TSIG error reply. No allocation. */
-size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, tsig_ctx_t *tsig, time_t now,
-                       uint8_t *buf, size_t cap) SD_NONNULL(1, 5) SD_WUR;
+/* Our EDNS UDP payload size when none is configured (DNS flag day 2020). */
+#define XFR_EDNS_PAYLOAD 1232
+
+/* The error reply to q: header (ID, opcode and RD copied, QR, the low 4 bits of rcode), the
+ * question when it parsed, an OPT when q carried one (RFC 6891 7: payload, 0 meaning
+ * XFR_EDNS_PAYLOAD; the upper bits of an extended rcode such as BADVERS; DO echoed), and a
+ * TSIG RR signed with tsig (NULL: none; tsig_sign applies the MAC rule of the TSIG error,
+ * RFC 8945 5.3.2). Returns its length in buf, or 0 (cap below 512, or signing failed). Also
+ * the front door's TSIG error reply. No allocation. */
+size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, uint16_t payload, tsig_ctx_t *tsig,
+                       time_t now, uint8_t *buf, size_t cap) SD_NONNULL(1, 6) SD_WUR;
 
 /* One log line (info; warning when rc != 0) for a finished or abandoned transfer: zone, kind,
  * serial, peer, messages, records. Transfers are rare and operators want each one logged
