@@ -1,6 +1,7 @@
 #include "server/control.h"
 
 #include "contrib/base/err.h"
+#include "contrib/base/escape.h"
 #include "contrib/base/log.h"
 #include "contrib/base/strbuf.h"
 #include "server/ctlproto.h"
@@ -161,10 +162,21 @@ static void client_answer(ctl_client_t *cl)
 	cl->answered = true;
 	uv_read_stop((uv_stream_t *)&cl->pipe);
 	cl->line[cl->len] = '\0';
-	log_info("control: %s", cl->line);
-	int ret = dispatch(cl->ctl, cl->line, &body);
+	int ret;
+	if (memchr(cl->line, '\0', cl->len) != NULL) { /* it would cut the words short */
+		char shown[SRV_CTL_LINE_MAX * SD_ESCAPE_UNIT_MAX + 1];
+		sd_escape(shown, sizeof(shown), cl->line, cl->len, 0);
+		log_info("control: %s (rejected: a NUL byte)", shown);
+		sd_strbuf_printf(&body, "the request contains a NUL byte\n");
+		ret = SD_EPARSE;
+	} else {
+		log_info("control: %s", cl->line); /* the log escapes it */
+		ret = dispatch(cl->ctl, cl->line, &body);
+	}
 	sd_strbuf_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
-	sd_strbuf_append(&cl->reply, sd_strbuf_str(&body), body.len);
+	/* the reply echoes request words, zone-file text and error lines: nothing in it may
+	 * reach steerctl's terminal as a control sequence (contrib/base/escape.h) */
+	sd_strbuf_append_escaped(&cl->reply, sd_strbuf_str(&body), body.len, SD_ESCAPE_KEEP_LF);
 	sd_strbuf_free(&body);
 	if (cl->reply.oom) {
 		client_close(cl);

@@ -470,9 +470,17 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 			endpos = (long)t->len;
 		const char *start = t->data + pos, *end = t->data + endpos;
 		const char *rec = skip_insignificant(start, end);
-		size_t rec_line = line + count_newlines(start, rec);
+		size_t first_line = line, rec_line = line + count_newlines(start, rec);
 		line += count_newlines(start, end);
 		pos = endpos;
+		/* ldns reads text as C strings: a raw NUL byte would vanish from the data (served
+		 * as if never written). Refuse it, pointing at its line; "\000" is the way. */
+		const char *nul = memchr(start, '\0', (size_t)(end - start));
+		if (nul != NULL) {
+			load_error(c, t, first_line + count_newlines(start, nul),
+			           "a raw NUL byte; write it as \\000 inside a quoted string");
+			s = LDNS_STATUS_SYNTAX_EMPTY; /* the record is not added */
+		}
 		switch (s) {
 		case LDNS_STATUS_OK:
 			check_record_ttl(c, t, rec_line, rec, end);

@@ -124,6 +124,17 @@ static int next_event(reader_t *r, yaml_event_t *ev)
 	return SD_EPARSE;
 }
 
+/* A string with a NUL in it ("\0" or "\x00" in a double-quoted scalar) would be cut short
+ * where the C code reads it (a zone name ending early): refuse it, never truncate. */
+static int check_scalar(reader_t *r, const yaml_event_t *ev, const char *path)
+{
+	if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length) == NULL)
+		return 0;
+	log_error("%s:%zu: %s: a NUL character in a string is not allowed", r->name,
+	          ev->start_mark.line + 1, path[0] ? path : "key");
+	return SD_EPARSE;
+}
+
 static conf_node_t *new_node(reader_t *r, conf_kind_t kind, const yaml_event_t *ev,
                              const char *path, const char *key)
 {
@@ -194,6 +205,10 @@ static int read_map(reader_t *r, conf_node_t *n)
 			yaml_event_delete(&ev);
 			goto fail;
 		}
+		if (check_scalar(r, &ev, n->path) < 0) {
+			yaml_event_delete(&ev);
+			goto fail;
+		}
 		const char *key =
 		    doc_strdup(r->doc, (const char *)ev.data.scalar.value, ev.data.scalar.length);
 		yaml_event_delete(&ev);
@@ -224,6 +239,8 @@ static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char
 	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
+		if (check_scalar(r, ev, path) < 0)
+			return SD_EPARSE;
 		n = new_node(r, CONF_SCALAR, ev, path, key);
 		if (!n)
 			return -ENOMEM;
@@ -262,6 +279,29 @@ static int read_node(reader_t *r, yaml_event_t *ev, const char *path, const char
 	}
 }
 
+/* After the root node: the end of its document, then the end of the stream. A second
+ * document ("---" again) is refused rather than ignored: its settings would silently not
+ * apply. */
+static int read_stream_end(reader_t *r)
+{
+	for (;;) {
+		yaml_event_t ev;
+		if (next_event(r, &ev) < 0)
+			return SD_EPARSE;
+		yaml_event_type_t t = ev.type;
+		size_t line = ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			return 0;
+		if (t != YAML_DOCUMENT_END_EVENT) {
+			log_error("%s:%zu: a second YAML document is not supported (one config "
+			          "per file)",
+			          r->name, line);
+			return SD_EPARSE;
+		}
+	}
+}
+
 /* Skip stream/document framing and read the root node; an empty file is an empty map. */
 static int read_document(reader_t *r)
 {
@@ -280,11 +320,13 @@ static int read_document(reader_t *r)
 			if (!r->doc->root)
 				return -ENOMEM;
 			r->doc->root->items = doc_alloc(r->doc, sizeof(conf_node_t *));
-			return 0;
+			if (!r->doc->root->items)
+				return -ENOMEM;
+			return t == YAML_STREAM_END_EVENT ? 0 : read_stream_end(r);
 		}
 		int ret = read_node(r, &ev, "", NULL, &r->doc->root);
 		yaml_event_delete(&ev);
-		return ret;
+		return ret < 0 ? ret : read_stream_end(r);
 	}
 }
 

@@ -42,7 +42,10 @@ typedef struct conf_ctx {
 	unsigned errors;
 } conf_ctx_t;
 
-/* Parse a YAML file. On a syntax error logs "file:line:col: message" and returns SD_EPARSE.
+/* Parse a YAML file: one document (a second "---" document is an error, not ignored); a
+ * string or key containing a NUL character ("\0" in double quotes) is an error, not cut
+ * short. On such an error or a syntax error logs "file:line[:col]: message" and returns
+ * SD_EPARSE.
  * The caller owns *out and frees it with conf_free(). Any thread. */
 int conf_load(const char *path, conf_doc_t **out) SD_NONNULL(1, 2) SD_WUR;
 /* Parse YAML text (tests); name stands for the file in messages. */

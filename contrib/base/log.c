@@ -1,5 +1,6 @@
 #include "contrib/base/log.h"
 #include "contrib/base/err.h"
+#include "contrib/base/escape.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,13 +59,20 @@ void log_msg(log_level_t level, const char *fmt, ...)
 {
 	if (!log_enabled(level))
 		return;
-	char line[2048];
+	char raw[2048], safe[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	int body = vsnprintf(line, sizeof(line), fmt, ap);
+	int body = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	if (body < 0)
 		return;
+	/* one line, nothing a terminal acts on: arguments carry outside text (escape.h) */
+	size_t len = (size_t)body < sizeof(raw) ? (size_t)body : sizeof(raw) - 1;
+	const char *line = raw;
+	if (sd_escape_needed(raw, len, 0)) {
+		sd_escape(safe, sizeof(safe), raw, len, 0);
+		line = safe;
+	}
 	if (log_tee)
 		log_tee(level, line, log_tee_data);
 	if (log_hook) {

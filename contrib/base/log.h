@@ -1,7 +1,9 @@
 /* log.h — process-wide logging to stderr or syslog.
  *
  * Thread-safe (one write(2) per line on stderr; syslog(3) otherwise). Never call above
- * debug level on the query path: count in per-worker counters instead.
+ * debug level on the query path: count in per-worker counters instead. Every formatted line
+ * is escaped (contrib/base/escape.h: control bytes, LF, CR and invalid UTF-8 become "\xNN")
+ * before it reaches the sink, the hook or the tee, so arguments may carry outside text.
  */
 #pragma once
 

@@ -7,6 +7,7 @@
 
 #include "contrib/base/conf.h"
 #include "contrib/base/err.h"
+#include "tests/unit/logcap.h"
 
 static const char *const top_keys[] = {"server", "zones", NULL};
 static const char *const server_keys[] = {"workers", "timeout", "flag", NULL};
@@ -68,12 +69,57 @@ static void test_syntax_error(void **state)
 	assert_null(doc);
 }
 
+/* A second document would be silently ignored: refused, naming its line. */
+static void test_second_document_refused(void **state)
+{
+	(void)state;
+	logcap_t cap;
+	conf_doc_t *doc = NULL;
+	logcap_start(&cap);
+	assert_int_equal(
+	    conf_load_string("server:\n  workers: 1\n---\nzones: []\n", "t.yaml", &doc), SD_EPARSE);
+	logcap_stop();
+	assert_null(doc);
+	assert_int_equal(cap.errors, 1);
+	assert_non_null(strstr(cap.last, "t.yaml:3: a second YAML document"));
+	/* one document with explicit markers, or an empty one, is fine */
+	assert_int_equal(conf_load_string("---\nserver: {}\n...\n", "t.yaml", &doc), 0);
+	conf_free(doc);
+	assert_int_equal(conf_load_string("---\n...\n", "t.yaml", &doc), 0);
+	conf_free(doc);
+	assert_int_equal(conf_load_string("", "t.yaml", &doc), 0);
+	conf_free(doc);
+}
+
+/* "\0" in a double-quoted scalar would cut the C string short: refused, value or key. */
+static void test_nul_in_string_refused(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+	    "zones:\n  - name: \"example.com\\0evil\"\n",
+	    "zones:\n  - name: \"example.com\\x00\"\n",
+	    "zones:\n  - \"na\\0me\": example.com\n",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		logcap_t cap;
+		conf_doc_t *doc = NULL;
+		logcap_start(&cap);
+		assert_int_equal(conf_load_string(texts[i], "t.yaml", &doc), SD_EPARSE);
+		logcap_stop();
+		assert_null(doc);
+		assert_non_null(strstr(cap.last, "t.yaml:2: zones[0]"));
+		assert_non_null(strstr(cap.last, "NUL"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tree_and_readers),
 	    cmocka_unit_test(test_errors_are_counted),
 	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_second_document_refused),
+	    cmocka_unit_test(test_nul_in_string_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
