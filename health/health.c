@@ -1,6 +1,7 @@
 /* health.c — the prober object: registry, overrides, the health thread and reports. */
 #include "health/internal.h"
 #include "contrib/base/err.h"
+#include "contrib/base/escape.h"
 #include "contrib/base/log.h"
 #include "contrib/base/strbuf.h"
 
@@ -753,18 +754,27 @@ int health_force(health_t *h, const char *what, health_force_t mode)
 
 /* ---- reports ---- */
 
-/* Reasons can hold quotes (body mismatch) and OpenSSL text: escape for JSON. */
+/* Reasons can hold quotes (body mismatch), OpenSSL text and a peer's bytes: escape for JSON.
+ * UTF-8 the control reply shows as it is stays; any other byte (controls, DEL, invalid UTF-8)
+ * becomes \u00XX, so that the reply's own escaping (contrib/base/escape.h) leaves the JSON
+ * valid. */
 static void sb_json_str(sd_strbuf_t *b, const char *s)
 {
 	sd_strbuf_printf(b, "\"");
-	for (; *s; s++) {
+	for (size_t len = strlen(s); len > 0;) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
+		size_t n = c >= 0x80 ? sd_utf8_shown_len(s, len) : 0;
+		if (n > 0)
+			sd_strbuf_append(b, s, n);
+		else if (c == '"' || c == '\\')
 			sd_strbuf_printf(b, "\\%c", c);
-		else if (c < 0x20)
+		else if (c < 0x20 || c >= 0x7f)
 			sd_strbuf_printf(b, "\\u%04x", c);
 		else
-			sd_strbuf_printf(b, "%c", c);
+			sd_strbuf_putc(b, (char)c);
+		n = n ? n : 1;
+		s += n;
+		len -= n;
 	}
 	sd_strbuf_printf(b, "\"");
 }

@@ -33,6 +33,11 @@ static size_t utf8_len(const uint8_t *s, size_t len)
 	return n;
 }
 
+size_t sd_utf8_shown_len(const char *s, size_t len)
+{
+	return len > 0 ? utf8_len((const uint8_t *)s, len) : 0;
+}
+
 /* One input unit at s[0..len) (len >= 1): its output in out, returns the output length and
  * sets *used to the input bytes it stands for. */
 static size_t escape_unit(const char *s, size_t len, unsigned flags, char out[SD_ESCAPE_UNIT_MAX],

@@ -35,6 +35,10 @@ size_t sd_escape(char *dst, size_t cap, const char *src, size_t len, unsigned fl
 /* True when sd_escape would change src[0..len) (the common case is a fast "no"). */
 bool sd_escape_needed(const char *src, size_t len, unsigned flags);
 
+/* Length of the UTF-8 sequence at s[0..len) (len >= 1, s[0] >= 0x80) when it is kept as it
+ * is by the rules above, 0 otherwise (for other encoders, e.g. JSON). */
+size_t sd_utf8_shown_len(const char *s, size_t len) SD_NONNULL(1);
+
 /* Append src[0..len) to b, escaped. */
 void sd_strbuf_append_escaped(sd_strbuf_t *b, const char *src, size_t len, unsigned flags)
     SD_NONNULL(1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/escape.h"
 #include "contrib/base/log.h"
 #include "tests/unit/logcap.h"
 #include "health/conf.h"
@@ -398,9 +399,15 @@ static void test_registry_and_force(void **state)
 	free(o);
 	assert_int_equal(health_ctl(h, "frobnicate a", &o, &olen), SD_EPARSE);
 	free(o);
+	/* a peer's bytes in the reason: JSON escapes (\u00XX) for controls, DEL and invalid
+	 * UTF-8, valid UTF-8 kept, so the control reply's escaping leaves nothing to change */
+	health_record(h->by_id[a], false, HEALTH_RES_CONNECT,
+	              "said \"\x1b[2J\xff caf\xc3\xa9\x7f\"", 0);
 	assert_int_equal(health_ctl(h, "--json", &o, &olen), 0);
 	assert_non_null(strstr(o, "{\"targets\":["));
 	assert_int_equal(strlen(o), olen);
+	assert_non_null(strstr(o, "said \\\"\\u001b[2J\\u00ff caf\xc3\xa9\\u007f\\\""));
+	assert_false(sd_escape_needed(o, olen, SD_ESCAPE_KEEP_LF));
 	free(o);
 	assert_int_equal(health_ctl(h, "", &o, &olen), 0);
 	assert_non_null(strstr(o, "a "));
