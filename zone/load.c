@@ -343,6 +343,17 @@ static void record_syntax_error(load_ctx_t *c, const text_t *t, size_t line, con
 		load_error(c, t, line, "%s", msg);
 }
 
+/* A record ldns accepted as TYPE0 (reserved, RFC 6895 3.1): an unknown type name whose data
+ * is empty, e.g. "TXTfoo;..." where the comment swallowed the rest. ldns would build an
+ * empty TYPE0 record; the line is refused instead of served as something never written. */
+static void record_type_zero(load_ctx_t *c, const text_t *t, size_t line, const char *rec,
+                             const char *end)
+{
+	char ttl_tok[64], type_tok[64];
+	record_fields(t, rec, end, ttl_tok, type_tok);
+	load_error(c, t, line, "unknown or reserved RR type '%s' (read as TYPE0)", type_tok);
+}
+
 /* --- records --- */
 
 static void add_record(load_ctx_t *c, const text_t *t, size_t line, ldns_rr *rr)
@@ -483,6 +494,10 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 		}
 		switch (s) {
 		case LDNS_STATUS_OK:
+			if (ldns_rr_get_type(rr) == 0) { /* see record_type_zero */
+				record_type_zero(c, t, rec_line, rec, end);
+				break;
+			}
 			check_record_ttl(c, t, rec_line, rec, end);
 			add_record(c, t, rec_line, rr);
 			if (!st->ttl_set)

@@ -162,3 +162,15 @@ def test_control_request_bytes_escaped(steerdns):
     assert b"control: reload exa\\x00mple.com (rejected: a NUL byte)" in log, log[-2000:]
     # the daemon still answers
     assert steerdns.query_udp("example.com", "SOA").rcode() == dns.rcode.NOERROR
+
+
+def test_unknown_type_cut_by_comment_is_refused(steerdns):
+    # "TXTfoo;..." : the comment swallowed the data and ldns built an empty TYPE0 record,
+    # served as something never written; the line is refused with file:line instead
+    path = zone_path(steerdns)
+    line = append_zone(path, b'odd\tTXTfoo;"y"\n')
+    rl = steerdns.steerctl("reload", "example.com")
+    out = rl.stdout + rl.stderr
+    assert rl.returncode == 1, out
+    assert "%s:%d: unknown or reserved RR type 'TXTfoo'" % (os.path.basename(path), line) in out
+    assert steerdns.query_udp("odd.example.com", "ANY").rcode() == dns.rcode.NXDOMAIN
