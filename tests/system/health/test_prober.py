@@ -13,6 +13,10 @@ import pytest
 from servers import HttpServer, Pki, TcpListener, wait_for
 
 INTERVAL = 0.2  # seconds, jitter 0% so the bounds below are tight
+# Scheduling slack allowed past the last expected check: the lower bounds are exact (a
+# transition never comes early), the upper ones only have to catch a prober that missed its
+# checks, on a CI machine that runs the suite beside other work (issue 11, defect 11).
+SLACK = 3.0
 
 
 def template(name, type_, **keys):
@@ -54,10 +58,10 @@ def wait_checks(p, name, n, timeout=5):
 def expect_transition(p, name, state, count, reason, t0, checks, n_before=None):
     """Wait for the next logged transition of name (after the first n_before; default: those
     logged now) to state; assert count, reason and that it came after `checks` check
-    intervals at most (plus the timeout and scheduling slack)."""
+    intervals at most (plus the timeout and scheduling slack: SLACK, for a busy machine)."""
     if n_before is None:
         n_before = len(p.transitions(name))
-    assert wait_state(p, name, state, timeout=checks * INTERVAL + 4), p.text()
+    assert wait_state(p, name, state, timeout=checks * INTERVAL + SLACK + 3), p.text()
     elapsed = time.monotonic() - t0
     tr = wait_for(lambda: p.transitions(name)[n_before:], 2)
     assert tr, p.log()[-2000:]
@@ -68,7 +72,7 @@ def expect_transition(p, name, state, count, reason, t0, checks, n_before=None):
     assert reason in got_reason, (reason, got_reason)
     # exactly `count` checks: at least count-1 whole intervals, at most count + 1
     assert elapsed >= (count - 1) * INTERVAL - 0.05, elapsed
-    assert elapsed <= checks * INTERVAL + 1.5, elapsed
+    assert elapsed <= checks * INTERVAL + SLACK, elapsed
     rep = p.target(name)
     assert reason in rep["reason"] or state == "up", rep
     return rep
@@ -175,19 +179,26 @@ def test_hanging_endpoint_does_not_delay_others(prober_factory, endpoints):
     hang.mode = "hang"
     endpoints.extend([hang, good])
     tpl = template("web", "http", timeout="3s", rise=1, fall=1)
+    t_start = time.monotonic()
     p = prober_factory(config([tpl], [target("hang", "web", hang.port),
                                       target("good", "web", good.port)]))
     assert wait_checks(p, "good", 1)
-    c0 = p.target("good")["checks"]
+    c0, t0 = p.target("good")["checks"], time.monotonic()
     time.sleep(2.0)
-    rep = p.target("good")
-    # ten intervals pass while the hanging check holds its connection: nearly all run
-    assert rep["checks"] - c0 >= 7, rep
-    assert rep["latency_ms"] < 500 and rep["state"] == "up", rep
-    assert p.target("hang")["checks"] == 0
-    t0 = time.monotonic()
+    rep, window = p.target("good"), time.monotonic() - t0
+    # about ten intervals pass while the hanging check holds its connection and the good
+    # target keeps being checked. Were the hang to block the loop, it would get no check
+    # until the 3 s timeout; half the intervals of the measured window leaves a busy CI
+    # machine (issue 11, 11) its scheduling slack and still tells the two apart.
+    assert rep["checks"] - c0 >= int(window / INTERVAL / 2), (rep, window)
+    assert rep["latency_ms"] < 1500 and rep["state"] == "up", rep
+    # each hanging check holds for its whole 3 s timeout: on a slow start some may have
+    # ended already, never more than the time since the start allows, and each by timeout
+    hang_rep = p.target("hang")
+    assert hang_rep["checks"] <= int((time.monotonic() - t_start) / 3.0), hang_rep
+    # the first hanging check ends by its timeout, 3 s after the start at the earliest
     expect_transition(p, "hang", "down", 1, "timeout after 3000 ms waiting for the response",
-                      t0 - 2.0, 16)
+                      t_start, 16, n_before=0)
 
 
 @pytest.mark.parametrize("state_file", ["overrides.state", None])
