@@ -154,6 +154,12 @@ int zone_history_add(zone_history_t *h, zone_diff_t *d)
 	return 0;
 }
 
+void zone_history_set_limits(zone_history_t *h, size_t max_depth, size_t max_bytes)
+{
+	h->max_depth = max_depth ? max_depth : 1;
+	h->max_bytes = max_bytes;
+}
+
 void zone_history_clear(zone_history_t *h)
 {
 	zone_history_snap_t *s = snap_alloc(0);

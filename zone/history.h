@@ -56,6 +56,8 @@ void zone_history_free(zone_history_t *h);
  * Oldest diffs are dropped to honour the limits; a single diff larger than max_bytes leaves
  * the history empty. Publishes a new snapshot. */
 int zone_history_add(zone_history_t *h, zone_diff_t *d) SD_NONNULL(1, 2) SD_WUR;
+/* Control thread: new limits (as for zone_history_new), honoured from the next add. */
+void zone_history_set_limits(zone_history_t *h, size_t max_depth, size_t max_bytes) SD_NONNULL(1);
 /* Control thread: forget every diff (e.g. after a reload that could not be diffed). */
 void zone_history_clear(zone_history_t *h) SD_NONNULL(1);
 

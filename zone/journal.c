@@ -45,6 +45,7 @@ struct zone_journal {
 	jentry_t *entries;
 	size_t count;
 	size_t cap;
+	bool truncated; /* the open cut a bad tail off */
 };
 
 /* --- helpers --- */
@@ -186,6 +187,7 @@ static int scan(zone_journal_t *j, uint64_t size)
 			            why, (unsigned long long)off, (unsigned long long)(size - off));
 			if (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0)
 				return sd_errno();
+			j->truncated = true;
 			break;
 		}
 		rc = index_push(j, &e);
@@ -349,6 +351,16 @@ bool zone_journal_over_limit(const zone_journal_t *j)
 {
 	return (j->limits.max_depth && j->count > j->limits.max_depth) ||
 	       (j->limits.max_size && j->end > j->limits.max_size);
+}
+
+void zone_journal_set_limits(zone_journal_t *j, const zone_journal_limits_t *limits)
+{
+	j->limits = *limits;
+}
+
+bool zone_journal_was_truncated(const zone_journal_t *j)
+{
+	return j->truncated;
 }
 
 void zone_journal_free_list(zone_changeset_t **list, size_t n)

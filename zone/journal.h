@@ -56,6 +56,11 @@ uint64_t zone_journal_size(const zone_journal_t *j) SD_NONNULL(1);
 int zone_journal_first_serial(const zone_journal_t *j, uint32_t *out) SD_NONNULL(1, 2) SD_WUR;
 int zone_journal_last_serial(const zone_journal_t *j, uint32_t *out) SD_NONNULL(1, 2) SD_WUR;
 bool zone_journal_over_limit(const zone_journal_t *j) SD_NONNULL(1);
+/* Replace the limits (zone/zone.c fits the default ones to the zone's size). */
+void zone_journal_set_limits(zone_journal_t *j, const zone_journal_limits_t *limits)
+    SD_NONNULL(1, 2);
+/* Whether opening cut a torn or corrupt tail off (entries were lost). */
+bool zone_journal_was_truncated(const zone_journal_t *j) SD_NONNULL(1);
 
 /* The change sets that lead from serial `from` to the last serial, in order, re-read and
  * re-verified from the file: *list is malloc()ed, free it with zone_journal_free_list().

@@ -605,14 +605,54 @@ static void keep_file(zone_update_t *u)
 		log_error("%s: writing %s: %s", z->name, z->base_path, sd_strerror(rc));
 }
 
-/* A zone with no state: the file is the zone, as it is. */
-static int commit_first(zone_update_t *u, uint32_t *serial)
+/* The file's version with serial s in its SOA (nothing else changes), through the one build
+ * call: a start whose state was lost must not serve the file's older serial. */
+static int reserial(const zone_update_t *u, uint32_t s, zone_version_t **out)
 {
+	zone_rr_t from, to;
+	uint8_t buf[DNS_SOA_MAX_LEN];
+	zone_version_soa_rr(u->file_v, &from);
+	to = from;
+	memcpy(buf, from.rdata, from.rdlen);
+	dns_soa_set_serial(buf, to.rdlen, s);
+	to.rdata = buf;
+	zone_changeset_t *cs = NULL;
+	int rc = zone_changeset_new(&cs);
+	if (rc == 0)
+		rc = zone_changeset_set_soa(cs, &from, &to);
+	if (rc == 0)
+		rc = zone_changeset_apply(u->file_v, cs, u->z->bindings, out);
+	zone_changeset_free(cs);
+	return rc;
+}
+
+/* A zone with no served state: the file is the zone, as it is, unless a serial at or above
+ * the file's was served before (the state was lost): then above that one. */
+static int commit_first(zone_update_t *u, time_t now, uint32_t *serial)
+{
+	zone_t *z = u->z;
 	if (!u->file_v)
 		return -EINVAL;
-	*serial = zone_version_serial(u->file_v);
-	publish(u->z, zone_version_ref(u->file_v), NULL);
-	u->z->snapshot_behind = true;
+	uint32_t fs = zone_version_serial(u->file_v);
+	uint32_t floor = zone_serial_floor(z, fs);
+	uint32_t s = floor == fs ? fs : zone_serial_next(floor, z->conf.policy, now);
+	zone_version_t *v = NULL;
+	int rc = s == fs ? 0 : reserial(u, s, &v);
+	if (rc == 0)
+		rc = zone_serial_record(z, s);
+	if (rc != 0) {
+		log_error("%s: serial %u not served: %s", z->name, s, sd_strerror(rc));
+		zone_version_unref(v);
+		return rc;
+	}
+	if (s != fs)
+		log_warning("%s: the zone file says serial %u; serving it as %u, above the %u "
+		            "served before",
+		            z->name, fs, s, floor);
+	zone_limits_fit(z, u->file_v);
+	publish(z, v ? v : zone_version_ref(u->file_v), NULL);
+	z->snapshot_behind = true;
+	*serial = s;
 	keep_file(u);
 	return 0;
 }
@@ -621,15 +661,21 @@ static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
 {
 	zone_t *z = u->z;
 	uint32_t old = zone_version_serial(u->served);
+	uint32_t floor = zone_serial_floor(z, old); /* never below a serial served before */
 	uint32_t s =
-	    zone_serial_choose(old, u->hand_serial ? u->file_serial : old, z->conf.policy, now);
+	    zone_serial_choose(floor, u->hand_serial ? u->file_serial : floor, z->conf.policy, now);
 	zone_changeset_t *cs = NULL;
 	zone_version_t *nv = NULL;
 	zone_diff_t *d = NULL;
 	int rc = make_changeset(u, s, &cs);
 	if (rc == 0)
 		rc = build(u, cs, &nv);
-	/* journal before publish (DESIGN.md): durable once this returns */
+	if (rc == 0)
+		zone_limits_fit(z, nv);
+	/* the serial's record, then the journal, before publish (DESIGN.md): durable once
+	 * these return; a record ahead of what is served (a crash in between) only skips */
+	if (rc == 0)
+		rc = zone_serial_record(z, s);
 	if (rc == 0)
 		rc = zone_journal_append(z->journal, cs);
 	if (rc != 0) {
@@ -655,11 +701,16 @@ static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
 int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial)
 {
 	int rc = 0;
+	uint32_t ss = u->served ? zone_version_serial(u->served) : 0;
+	/* state lost since a higher serial was served: a new serial even with no change */
+	bool behind = u->recovered && zone_serial_floor(u->z, ss) != ss;
 	if (!u->served) {
-		rc = commit_first(u, serial);
-	} else if (u->rem.live || u->add.live || u->soa_set || u->hand_serial) {
+		rc = commit_first(u, now, serial);
+	} else if (u->rem.live || u->add.live || u->soa_set || u->hand_serial || behind) {
 		rc = commit_change(u, now, serial);
 	} else { /* no effective change: no serial, nothing journaled */
+		if (u->recovered && zone_serial_record(u->z, ss) != 0)
+			log_warning("%s: serving serial %u unrecorded", u->z->name, ss);
 		if (u->recovered)
 			publish(u->z, zone_version_ref(u->served), NULL);
 		*serial = zone_version_serial(u->served);

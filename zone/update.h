@@ -16,8 +16,18 @@
  *
  *   build the new version (zone_changeset_apply with the zone's bindings: the one build
  *   call, which also runs the semantic checks) ─▶ choose the serial (zone/serial.h, RFC
- *   1982; a serial raised by hand in the file is kept) ─▶ journal append + fdatasync ─▶
- *   RCU-online: zone_publish, IXFR history add ─▶ offline ─▶ the file's base copy
+ *   1982; a serial raised by hand in the file is kept) ─▶ record it (<state>/<zone>.serial,
+ *   atomic + fsync) ─▶ journal append + fdatasync ─▶ RCU-online: zone_publish, IXFR
+ *   history add ─▶ offline ─▶ the file's base copy
+ *
+ * The served serial never goes backwards (a secondary would ignore the zone): the record
+ * holds the highest serial ever served, on its own, so that a lost journal (or a damaged
+ * entry and those after it) or a lost snapshot does not take it along. The serial chosen
+ * is above both the served one and the record; a start that recovered less than the record
+ * (logged as a warning naming what was lost) commits a new serial above it even when
+ * nothing else changed, and a zone whose snapshot was lost serves its file with a serial
+ * above the record. A record ahead of what was served (a crash before the journal append)
+ * only skips serials.
  *
  * and a failure before the publish (or an abort) leaves nothing behind: no journal entry, no
  * new version, no history. A commit with no effective change publishes nothing and keeps the

@@ -6,12 +6,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 #include "contrib/base/log.h"
 #include "zone/changeset.h"
 #include "zone/dump.h"
@@ -70,7 +73,7 @@ size_t zone_state_name_max(const uint8_t *apex)
  * journal's "<journal>.compact"? */
 static bool is_orphan(const zone_t *z, const char *entry)
 {
-	const char *files[] = {z->snapshot_path, z->base_path};
+	const char *files[] = {z->snapshot_path, z->base_path, z->serial_path};
 	size_t el = strlen(entry), tl = strlen(ZONE_DUMP_TMP_SUFFIX);
 	for (size_t i = 0; i < SD_ARRAY_LEN(files); i++) {
 		const char *b = strrchr(files[i], '/') + 1;
@@ -113,24 +116,150 @@ static int journal_open(zone_t *z)
 	return rc;
 }
 
+/* Recovery found something of the state lost (the first such finding is kept). */
+static void lost(zone_t *z, const char *what, const char *file)
+{
+	if (!z->lost) {
+		z->lost = what;
+		z->lost_file = file;
+	}
+}
+
+/* The limits in force: the configured ones, the defaults for what is not set (zone_size:
+ * bytes of the served zone, 0 before there is one). */
+static void limits_default(const zone_t *z, size_t zone_size, zone_journal_limits_t *out)
+{
+	(void)zone_size;
+	*out = z->conf.limits;
+}
+
+static size_t hist_depth(const zone_t *z, const zone_journal_limits_t *lim)
+{
+	if (z->conf.history_depth)
+		return z->conf.history_depth;
+	return lim->max_depth ? lim->max_depth : HIST_DEPTH;
+}
+
+/* Bytes of a version in memory: its arena, its base's and its overlay's (roughly its size
+ * on the wire, which is what a full-zone change costs in the journal). */
+static size_t version_bytes(const zone_version_t *v)
+{
+	return v->size + (v->base ? v->base->size : 0) + (v->ov ? v->ov->size : 0);
+}
+
+void zone_limits_fit(zone_t *z, const zone_version_t *v)
+{
+	zone_journal_limits_t lim;
+	limits_default(z, version_bytes(v), &lim);
+	if (z->journal)
+		zone_journal_set_limits(z->journal, &lim);
+	if (z->history)
+		zone_history_set_limits(z->history, hist_depth(z, &lim), (size_t)lim.max_size);
+}
+
+/* <state>/<zone>.serial: one line, the decimal serial. Unreadable or damaged: logged and
+ * ignored (the recovered state is then all there is to go by). */
+static void serial_read(zone_t *z)
+{
+	int fd = sd_open_regular(z->serial_path, O_RDONLY, 0);
+	if (fd == -ENOENT)
+		return;
+	char buf[32];
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	char *end = NULL;
+	if (n > 0) {
+		buf[n] = '\0';
+		errno = 0;
+		unsigned long long v = strtoull(buf, &end, 10);
+		if (errno == 0 && end != buf && *end == '\n' && end[1] == '\0' && v <= UINT32_MAX) {
+			z->serial_max = (uint32_t)v;
+			z->serial_known = true;
+			return;
+		}
+	}
+	log_warning("%s: %s is unreadable or damaged (%s); the highest serial served before is "
+	            "not known",
+	            z->name, z->serial_path, fd < 0 ? sd_strerror(fd) : "not one serial");
+}
+
+int zone_serial_record(zone_t *z, uint32_t s)
+{
+	if (z->serial_known && z->serial_max == s)
+		return 0;
+	char *tmp = NULL;
+	int fd = -1, rc = 0;
+	if (asprintf(&tmp, "%s" ZONE_DUMP_TMP_SUFFIX, z->serial_path) < 0) {
+		tmp = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		rc = sd_errno();
+		goto out;
+	}
+	char line[16];
+	int len = snprintf(line, sizeof(line), "%" PRIu32 "\n", s);
+	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0)
+		rc = errno ? sd_errno() : -EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = sd_errno();
+	fd = -1;
+	if (rc == 0 && rename(tmp, z->serial_path) != 0)
+		rc = sd_errno();
+	if (rc == 0)
+		rc = sd_fsync_dir(z->serial_path);
+	if (rc == 0) {
+		z->serial_max = s;
+		z->serial_known = true;
+	}
+out:
+	if (rc != 0) {
+		log_error("%s: recording serial %" PRIu32 " in %s: %s", z->name, s, z->serial_path,
+		          sd_strerror(rc));
+		if (tmp)
+			unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+uint32_t zone_serial_floor(const zone_t *z, uint32_t served)
+{
+	if (!z->serial_known || served == z->serial_max || zone_serial_gt(served, z->serial_max))
+		return served;
+	return z->serial_max;
+}
+
 int zone_open_state(zone_t *z, const char *state_dir, const zone_conf_t *conf)
 {
 	if (z->journal)
 		return SD_EEXIST;
 	z->conf = *conf;
-	if (z->conf.history_depth == 0)
-		z->conf.history_depth =
-		    conf->limits.max_depth ? conf->limits.max_depth : HIST_DEPTH;
 	z->journal_path = state_path(z, state_dir, "journal");
 	z->snapshot_path = state_path(z, state_dir, "snapshot");
 	z->base_path = state_path(z, state_dir, "file");
-	int rc = z->journal_path && z->snapshot_path && z->base_path ? 0 : -ENOMEM;
+	z->serial_path = state_path(z, state_dir, "serial");
+	int rc =
+	    z->journal_path && z->snapshot_path && z->base_path && z->serial_path ? 0 : -ENOMEM;
+	zone_journal_limits_t lim;
+	limits_default(z, 0, &lim);
 	if (rc == 0)
-		rc = zone_history_new(z->conf.history_depth, conf->limits.max_size, &z->history);
+		rc = zone_history_new(hist_depth(z, &lim), lim.max_size, &z->history);
+	bool had_journal = access(z->journal_path, F_OK) == 0;
 	if (rc == 0)
 		rc = journal_open(z);
-	if (rc == 0)
+	if (rc == 0) {
+		zone_journal_set_limits(z->journal, &lim);
 		remove_orphans(z, state_dir);
+		serial_read(z);
+		if (!had_journal)
+			lost(z, "it was missing", z->journal_path);
+		else if (zone_journal_was_truncated(z->journal))
+			lost(z, "a damaged entry and those after it were dropped", z->journal_path);
+	}
 	return rc;
 }
 
@@ -146,6 +275,7 @@ void zone_free(zone_t *z)
 	free(z->journal_path);
 	free(z->snapshot_path);
 	free(z->base_path);
+	free(z->serial_path);
 	free(z->file);
 	free(z);
 }
@@ -323,13 +453,16 @@ static int served_before(zone_t *z, zone_version_t **out)
 	*out = NULL;
 	uint32_t last;
 	bool have_journal = zone_journal_last_serial(z->journal, &last) == 0;
-	if (access(z->snapshot_path, F_OK) != 0)
+	if (access(z->snapshot_path, F_OK) != 0) {
+		lost(z, "it was missing", z->snapshot_path);
 		return have_journal ? restart_journal(z, "no snapshot beside the journal") : 0;
+	}
 	zone_version_t *v = NULL;
 	int rc = zone_load_file_bound(z->apex, z->snapshot_path, z->bindings, NULL, &v);
 	if (rc != 0) {
 		log_error("%s: snapshot %s not loaded: %s", z->name, z->snapshot_path,
 		          sd_strerror(rc));
+		lost(z, "it was unreadable", z->snapshot_path);
 		return restart_journal(z, "the snapshot is unreadable");
 	}
 	uint32_t ss = zone_version_serial(v);
@@ -345,6 +478,7 @@ static int served_before(zone_t *z, zone_version_t **out)
 			         ss, last);
 			z->snapshot_behind = true;
 		} else {
+			lost(z, "it does not continue the snapshot", z->journal_path);
 			rc = restart_journal(z, "the journal does not continue the snapshot");
 		}
 	}
@@ -356,11 +490,32 @@ static int served_before(zone_t *z, zone_version_t **out)
 	return 0;
 }
 
+/* The recovered state is behind the highest serial served: say what was lost (RFC 1982:
+ * a secondary ignores a serial that goes back, so the next one must be above). */
+static void warn_lost(const zone_t *z, const zone_version_t *v)
+{
+	if (!z->serial_known ||
+	    (v && zone_serial_floor(z, zone_version_serial(v)) == zone_version_serial(v)))
+		return;
+	char got[32] = "nothing";
+	if (v)
+		snprintf(got, sizeof(got), "serial %" PRIu32, zone_version_serial(v));
+	log_warning("%s: changes were lost from the state directory: %s (%s); recovered %s, "
+	            "but serial %" PRIu32 " was served before (%s): the zone continues above it",
+	            z->name, z->lost_file ? z->lost_file : z->journal_path,
+	            z->lost ? z->lost : "older than what was served", got, z->serial_max,
+	            z->serial_path);
+}
+
 int zone_state_recover(zone_t *z, zone_version_t **out)
 {
 	int rc = served_before(z, out);
-	if (rc == 0)
+	if (rc == 0 && *out)
+		zone_limits_fit(z, *out);
+	if (rc == 0) {
+		warn_lost(z, *out);
 		history_fill(z);
+	}
 	return rc;
 }
 

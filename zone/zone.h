@@ -11,7 +11,9 @@
  *           ├─ bindings (owner ─▶ policy id)   ├─ snapshot <state>/<zone>.snapshot
  *           ├─ serial policy, journal limits   ├─ base     <state>/<zone>.file: the zone file
  *           ├─ IXFR history (RCU snapshots)    │           as last loaded, for the next diff
- *           └─ ids of the files last loaded    └─ (the operator's file is never written)
+ *           └─ ids of the files last loaded    ├─ serial   <state>/<zone>.serial: the
+ *                                              │           highest serial ever served
+ *                                              └─ (the operator's file is never written)
  *
  * The served version is the snapshot plus the journal entries after it. What follows a
  * commit (NOTIFY, when to write the snapshot) is the caller's: zone_sync() writes the

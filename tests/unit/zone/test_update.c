@@ -373,24 +373,35 @@ static void test_torn_tail_and_lost_snapshot(void **state)
 	edit_file(z, 30, "x IN A 192.0.2.12\n", 32);
 	close_zone(z);
 	/* tear the last entry, as a crash during its append would: the change 31 -> 32 was
-	 * never published (the journal is written first) and the base copy of the file never
-	 * written (it comes after the publish). The journal ends at 31. */
+	 * not published (the journal is written first) and the base copy of the file never
+	 * written (it comes after the publish). The journal ends at 31, but serial 32 was
+	 * recorded as served before the append (<zone>.serial): 32 is never used again. */
 	tear_journal();
 	restore_base(base31, blen);
 	z = open_zone();
 	/* snapshot 30 + journal -> 31; the file's change since its base (x .11 -> .12)
-	 * becomes 32 again */
-	assert_int_equal(reload(z, true), 32);
+	 * becomes 33, above the 32 recorded */
+	assert_int_equal(reload(z, true), 33);
 	assert_int_equal(a_last(z, "x"), 12);
 	assert_int_equal(journal_depth(z), 2);
-	/* and the zone keeps working: the next edit is journaled from 32 */
-	edit_file(z, 30, "x IN A 192.0.2.13\n", 33);
-	assert_int_equal(ixfr_kind(z, 32), XFR_OUT_IXFR);
-	/* a lost snapshot: the journal cannot be trusted, the file is served as it is */
+	/* and the zone keeps working: the next edit is journaled from 33 */
+	edit_file(z, 30, "x IN A 192.0.2.13\n", 34);
+	assert_int_equal(ixfr_kind(z, 33), XFR_OUT_IXFR);
+	/* a lost snapshot: the journal cannot be trusted, the file is served as it is but
+	 * above the serial served before (the file says 30) */
 	assert_int_equal(unlink(sfile), 0);
 	z = restart(z);
-	assert_int_equal(zone_version_serial(zone_current(z)), 30);
+	assert_int_equal(zone_version_serial(zone_current(z)), 35);
+	assert_int_equal(a_last(z, "x"), 13);
 	assert_int_equal(journal_depth(z), 0);
+	/* the same file again: nothing changed, the serial stays */
+	assert_int_equal(reload(z, true), 35);
+	close_zone(z);
+	/* even a lost journal and snapshot: the record keeps the serial going up */
+	assert_int_equal(unlink(sfile), 0);
+	assert_int_equal(unlink(jfile), 0);
+	z = open_zone();
+	assert_int_equal(reload(z, true), 36);
 	close_zone(z);
 }
 
@@ -407,7 +418,7 @@ static void test_journal_lost_after_base(void **state)
 	close_zone(z);
 	tear_journal();
 	z = open_zone();
-	assert_int_equal(reload(z, true), 32);
+	assert_int_equal(reload(z, true), 33); /* above the 32 recorded as served */
 	assert_int_equal(a_last(z, "x"), 12);
 	close_zone(z);
 }
