@@ -19,7 +19,14 @@
 #include "zone/changeset.h"
 #include "zone/dump.h"
 
-#define HIST_DEPTH 100
+/* Default bounds when the configuration sets none (issue 11 defect 6): without them every
+ * change grows the journal and the IXFR history for ever. Like Knot's journal-max-depth and
+ * NSD's ixfr-size, they bound the number of steps and the bytes kept; the size follows the
+ * zone, so that a full-zone change of a big zone still fits once, and a small zone keeps
+ * many small steps. Past the journal's bounds it is compacted to half (zone/journal.h). */
+#define DEFAULT_DEPTH    100        /* entries of the journal and diffs of the history */
+#define DEFAULT_MIN_SIZE (1u << 20) /* bytes: the size bound is never below 1 MiB ... */
+#define DEFAULT_ZONE_MUL 2          /* ... nor below twice the zone's size */
 
 int zone_new(const uint8_t *apex, const char *file, zone_t **out)
 {
@@ -129,15 +136,18 @@ static void lost(zone_t *z, const char *what, const char *file)
  * bytes of the served zone, 0 before there is one). */
 static void limits_default(const zone_t *z, size_t zone_size, zone_journal_limits_t *out)
 {
-	(void)zone_size;
 	*out = z->conf.limits;
+	if (out->max_depth == 0)
+		out->max_depth = DEFAULT_DEPTH;
+	if (out->max_size == 0) {
+		uint64_t rel = (uint64_t)zone_size * DEFAULT_ZONE_MUL;
+		out->max_size = rel > DEFAULT_MIN_SIZE ? rel : DEFAULT_MIN_SIZE;
+	}
 }
 
 static size_t hist_depth(const zone_t *z, const zone_journal_limits_t *lim)
 {
-	if (z->conf.history_depth)
-		return z->conf.history_depth;
-	return lim->max_depth ? lim->max_depth : HIST_DEPTH;
+	return z->conf.history_depth ? z->conf.history_depth : lim->max_depth;
 }
 
 /* Bytes of a version in memory: its arena, its base's and its overlay's (roughly its size

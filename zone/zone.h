@@ -39,8 +39,11 @@ typedef struct zone zone_t;
 /* How a zone's changes are numbered and kept. */
 typedef struct zone_conf {
 	zone_serial_policy_t policy;  /* default increment */
-	zone_journal_limits_t limits; /* journal-max-size / journal-max-depth (0 = none) */
-	size_t history_depth;         /* change sets kept for IXFR (0: limits.max_depth or 100) */
+	/* journal-max-size / journal-max-depth; 0: the default, 100 entries and max(1 MiB,
+	 * twice the served zone's size in memory), re-fitted at every commit. The IXFR history
+	 * keeps the same bytes. */
+	zone_journal_limits_t limits;
+	size_t history_depth; /* change sets kept for IXFR (0: the journal's depth) */
 } zone_conf_t;
 
 /* New zone with no version and no state (publish only); apex lowercased wire; file may be
