@@ -38,7 +38,7 @@ typedef struct zone zone_t;
 
 /* How a zone's changes are numbered and kept. */
 typedef struct zone_conf {
-	zone_serial_policy_t policy;  /* default increment */
+	zone_serial_policy_t policy; /* default increment */
 	/* journal-max-size / journal-max-depth; 0: the default, 100 entries and max(1 MiB,
 	 * twice the served zone's size in memory), re-fitted at every commit. The IXFR history
 	 * keeps the same bytes. */
@@ -56,7 +56,7 @@ size_t zone_state_name_max(const uint8_t *apex) SD_NONNULL(1) SD_WUR;
 /* Give the zone its state directory (journal opened and locked, a torn tail truncated and
  * logged; history made): needed by zone/update.h. Once, before the first transaction.
  * Temporaries of this zone left there by a crash during a write (snapshot, base copy,
- * journal compaction) are removed once the journal's lock shows no one else writes. */
+ * serial record, journal compaction) are removed once the journal's lock shows no one else writes. */
 int zone_open_state(zone_t *z, const char *state_dir, const zone_conf_t *conf)
     SD_NONNULL(1, 2, 3) SD_WUR;
 /* Free a zone that no reader can see any more (after a grace period), with its version,

@@ -3,8 +3,8 @@
 - A state-dir so long that the zone's journal, snapshot and base-copy paths would exceed
   PATH_MAX is rejected at config load with file:line (`--check` and the start alike).
 - Temporaries a crash left in the state directory (`<zone>.snapshot.tmpXXXXXX`, the base
-  copy's `<zone>.file.tmpXXXXXX`, `<zone>.journal.compact`) are removed at the start; other
-  files are left alone.
+  copy's `<zone>.file.tmpXXXXXX`, the serial record's `<zone>.serial.tmpXXXXXX`,
+  `<zone>.journal.compact`) are removed at the start; other files are left alone.
 - A tcp-max-connections whose buffers the machine cannot reserve up front is caught by
   `--check` (and before a start) with file:line, instead of a worker failing to start.
 Every process started here is stopped by its own PID; every run has a bounded timeout.
@@ -78,7 +78,7 @@ def test_orphaned_temporaries_are_removed_at_start(tmp_path):
     srv.wait_ready("example.com")
     assert srv.stop() == 0
     orphans = ["example.com.snapshot.tmpAb12Cd", "example.com.file.tmpXy34Zw",
-               "example.com.journal.compact"]
+               "example.com.journal.compact", "example.com.serial.tmpQr56St"]
     keep = ["other.example.snapshot.tmpAb12Cd", "example.com.snapshot.tmpTOOLONG1",
             "example.com.snapshot.bak", "example.com.snapshot.tmp"]
     for name in orphans + keep:
