@@ -17,9 +17,21 @@
 #include <unistd.h>
 
 #define CTL_ARGS_MAX 16
+/* Clients at once: a full table makes room by closing its oldest client that has not sent
+ * its request yet (a client waiting for a reload's end is kept), so idle connections
+ * cannot lock steerctl out. */
+#define CTL_CLIENTS_MAX 32
+/* A client that has not sent its request line within this time is closed. */
+#define CTL_IDLE_MS 5000
+/* A command handler's "the reply comes later" (a reload on the thread pool). */
+#define CTL_PENDING 1
 
 typedef struct ctl_client {
 	uv_pipe_t pipe;
+	uv_timer_t idle;  /* CTL_IDLE_MS to send the request line */
+	unsigned handles; /* open handles: freed when both closed */
+	bool closing;
+	bool waiting; /* for a reload's end (CTL_PENDING) */
 	uv_write_t wreq;
 	srv_control_t *ctl;
 	struct ctl_client *next, **pprev;
@@ -36,6 +48,8 @@ struct srv_control {
 	ino_t ino; /* of the socket file we created: remove only that one */
 	dev_t dev;
 	ctl_client_t *clients;
+	unsigned nclients; /* not closing */
+	ctl_client_t *cur; /* the client whose command runs */
 	bool server_open;
 };
 
@@ -44,6 +58,7 @@ struct srv_control {
 typedef int (*ctl_fn)(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static void reload_done(void *arg, int ret, const sd_strbuf_t *text);
 static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
@@ -81,7 +96,10 @@ static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 		sd_strbuf_printf(out, "usage: reload [ZONE]\n");
 		return SD_EPARSE;
 	}
-	return srv_server_reload(c->srv, argc == 2 ? argv[1] : NULL, out);
+	int ret = srv_server_reload(c->srv, argc == 2 ? argv[1] : NULL, reload_done, c->cur, out);
+	if (ret == CTL_PENDING)
+		c->cur->waiting = true;
+	return ret;
 }
 
 /* The grammar after the word "health" is health/ctl.c's: pass the words on as one line. */
@@ -136,6 +154,8 @@ static int dispatch(srv_control_t *c, char *line, sd_strbuf_t *out)
 static void client_closed(uv_handle_t *h)
 {
 	ctl_client_t *cl = h->data;
+	if (--cl->handles > 0)
+		return;
 	if (cl->pprev) {
 		*cl->pprev = cl->next;
 		if (cl->next)
@@ -147,8 +167,14 @@ static void client_closed(uv_handle_t *h)
 
 static void client_close(ctl_client_t *cl)
 {
-	if (!uv_is_closing((uv_handle_t *)&cl->pipe))
-		uv_close((uv_handle_t *)&cl->pipe, client_closed);
+	if (cl->closing)
+		return;
+	cl->closing = true;
+	cl->ctl->nclients--;
+	if (cl->waiting) /* nobody reads the reload's answer any more */
+		srv_server_reload_forget(cl->ctl->srv, cl);
+	uv_close((uv_handle_t *)&cl->pipe, client_closed);
+	uv_close((uv_handle_t *)&cl->idle, client_closed);
 }
 
 static void client_written(uv_write_t *req, int status)
@@ -156,10 +182,41 @@ static void client_written(uv_write_t *req, int status)
 	client_close(req->data);
 }
 
+static void client_idle(uv_timer_t *t)
+{
+	client_close(t->data);
+}
+
+/* Send the status line and the reply text (escaped), then close. */
+static void client_reply(ctl_client_t *cl, int ret, const sd_strbuf_t *body)
+{
+	sd_strbuf_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
+	/* the reply echoes request words, zone-file text and error lines: nothing in it may
+	 * reach steerctl's terminal as a control sequence (contrib/base/escape.h) */
+	sd_strbuf_append_escaped(&cl->reply, sd_strbuf_str(body), body->len, SD_ESCAPE_KEEP_LF);
+	if (cl->reply.oom) {
+		client_close(cl);
+		return;
+	}
+	uv_buf_t buf = uv_buf_init(cl->reply.buf, (unsigned)cl->reply.len);
+	cl->wreq.data = cl;
+	if (uv_write(&cl->wreq, (uv_stream_t *)&cl->pipe, &buf, 1, client_written) < 0)
+		client_close(cl);
+}
+
+static void reload_done(void *arg, int ret, const sd_strbuf_t *text)
+{
+	ctl_client_t *cl = arg;
+	cl->waiting = false;
+	if (!cl->closing)
+		client_reply(cl, ret, text);
+}
+
 static void client_answer(ctl_client_t *cl)
 {
 	sd_strbuf_t body = {0};
 	cl->answered = true;
+	uv_timer_stop(&cl->idle);
 	uv_read_stop((uv_stream_t *)&cl->pipe);
 	cl->line[cl->len] = '\0';
 	int ret;
@@ -171,21 +228,13 @@ static void client_answer(ctl_client_t *cl)
 		ret = SD_EPARSE;
 	} else {
 		log_info("control: %s", cl->line); /* the log escapes it */
+		cl->ctl->cur = cl;
 		ret = dispatch(cl->ctl, cl->line, &body);
+		cl->ctl->cur = NULL;
 	}
-	sd_strbuf_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
-	/* the reply echoes request words, zone-file text and error lines: nothing in it may
-	 * reach steerctl's terminal as a control sequence (contrib/base/escape.h) */
-	sd_strbuf_append_escaped(&cl->reply, sd_strbuf_str(&body), body.len, SD_ESCAPE_KEEP_LF);
+	if (ret != CTL_PENDING)
+		client_reply(cl, ret, &body);
 	sd_strbuf_free(&body);
-	if (cl->reply.oom) {
-		client_close(cl);
-		return;
-	}
-	uv_buf_t buf = uv_buf_init(cl->reply.buf, (unsigned)cl->reply.len);
-	cl->wreq.data = cl;
-	if (uv_write(&cl->wreq, (uv_stream_t *)&cl->pipe, &buf, 1, client_written) < 0)
-		client_close(cl);
 }
 
 static void client_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
@@ -224,6 +273,16 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
+/* The oldest client still to send its request (the list is newest first), or NULL. */
+static ctl_client_t *oldest_idle(srv_control_t *c)
+{
+	ctl_client_t *found = NULL;
+	for (ctl_client_t *cl = c->clients; cl; cl = cl->next)
+		if (!cl->closing && !cl->answered)
+			found = cl;
+	return found;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	srv_control_t *c = server->data;
@@ -234,13 +293,32 @@ static void on_connection(uv_stream_t *server, int status)
 		return; /* libuv keeps the connection pending; retried on the next one */
 	cl->ctl = c;
 	uv_pipe_init(server->loop, &cl->pipe, 0);
+	uv_timer_init(server->loop, &cl->idle);
 	cl->pipe.data = cl;
+	cl->idle.data = cl;
+	cl->handles = 2;
 	cl->next = c->clients;
 	cl->pprev = &c->clients;
 	if (c->clients)
 		c->clients->pprev = &cl->next;
 	c->clients = cl;
-	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0 ||
+	c->nclients++;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0) {
+		client_close(cl);
+		return;
+	}
+	if (c->nclients > CTL_CLIENTS_MAX) {
+		ctl_client_t *old = oldest_idle(c);
+		if (old && old != cl) {
+			log_notice("control: %u clients: closing the oldest idle one",
+			           c->nclients - 1);
+			client_close(old);
+		} else { /* every other client waits for a reload: this one waits its turn */
+			client_close(cl);
+			return;
+		}
+	}
+	if (uv_timer_start(&cl->idle, client_idle, CTL_IDLE_MS, 0) < 0 ||
 	    uv_read_start((uv_stream_t *)&cl->pipe, client_alloc, client_read) < 0)
 		client_close(cl);
 }

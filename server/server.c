@@ -13,6 +13,7 @@
 #include "steerdns_version.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,6 +40,26 @@ struct srv_server {
 	unsigned nworkers;
 	struct timespec started;
 	bool stopping;
+	atomic_bool cancel;   /* set at stop: a reload's parsing gives up (zone_load) */
+	srv_reload_t *reload; /* the reload in progress, or NULL */
+	sd_strbuf_t
+	    config_error; /* why the last configuration reload failed; empty after one applied */
+	time_t config_error_at;
+};
+
+/* A reload in progress: its files are parsed on libuv's thread pool, then applied here. */
+struct srv_reload {
+	uv_work_t work;
+	srv_server_t *s;
+	bool zone_only;
+	uint8_t apex[DNAME_MAX];
+	char zone[1024];   /* as given, for the reply */
+	srv_config_t *cfg; /* the configuration read (file mode), or NULL */
+	srv_zonedb_prep_t *prep;
+	sd_strbuf_t out;
+	struct timespec started;
+	srv_reload_done_fn done; /* NULL: nobody waits (SIGHUP, or the client went away) */
+	void *arg;
 };
 
 /* --- sockets --- */
@@ -196,6 +217,7 @@ static void stop_all(srv_server_t *s)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	atomic_store(&s->cancel, true); /* a reload's parsing stops within a few records */
 	srv_control_close(s->control);
 	if (s->zones)
 		srv_zonedb_set_notifier(s->zones, NULL);
@@ -212,17 +234,26 @@ static void stop_all(srv_server_t *s)
 		srv_worker_stop(s->workers[k]);
 }
 
+static void sighup_done(void *arg, int ret, const sd_strbuf_t *out)
+{
+	if (ret == 0)
+		log_notice("reload done");
+	else
+		log_error("reload: %s (details above)", sd_strerror(ret));
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	srv_server_t *s = h->data;
 	if (signum == SIGHUP) {
 		sd_strbuf_t out = {0};
 		log_notice("SIGHUP: reloading");
-		int ret = srv_server_reload(s, NULL, &out);
-		if (ret == 0)
-			log_notice("reload done");
-		else
-			log_error("reload: %s (details above)", sd_strerror(ret));
+		int ret = srv_server_reload(s, NULL, sighup_done, s, &out);
+		if (ret == -EBUSY)
+			log_notice(
+			    "SIGHUP: a reload is in progress already; reload again after it");
+		else if (ret != 1)
+			sighup_done(s, ret, &out);
 		sd_strbuf_free(&out);
 		return;
 	}
@@ -356,6 +387,7 @@ void srv_server_free(srv_server_t *s)
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
 	srv_zonedb_free(s->zones);
+	sd_strbuf_free(&s->config_error);
 	rcu_barrier(); /* run the zone versions' pending frees */
 	rcu_unregister_thread();
 	srv_config_free(s->cfg);
@@ -414,51 +446,147 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	}
 }
 
-static int reload_config(srv_server_t *s, sd_strbuf_t *out)
+/* A configuration that failed to load stays visible in status until one applies. */
+static void config_failed(srv_server_t *s, const sd_strbuf_t *out)
 {
-	if (!s->cli.config_file) /* quick mode: the command line does not change */
-		return srv_zonedb_apply(s->zones, s->cfg, false, out);
-	srv_config_t *cfg = NULL;
-	log_set_thread_tee(capture, out);
-	int ret = srv_config_load(&s->cli, &cfg);
-	log_set_thread_tee(NULL, NULL);
-	if (ret < 0) {
-		sd_strbuf_printf(out, "%s: configuration not applied, the running one stays\n",
+	sd_strbuf_reset(&s->config_error);
+	if (out->len)
+		sd_strbuf_append(&s->config_error, sd_strbuf_str(out), out->len);
+	else
+		sd_strbuf_printf(&s->config_error, "%s: configuration not applied\n",
 		                 s->cli.config_file);
-		srv_config_free(cfg);
-		return ret;
-	}
-	note_restart(s->cfg, cfg, out);
-	ret = srv_zonedb_apply(s->zones, cfg, false, out); /* it copies what it keeps */
-	/* The health section was validated with the rest: apply it even when a zone file
-	 * failed (that zone keeps its old version; the targets are independent of it). */
-	int hret = health_apply(s->health, cfg->health); /* it takes what it keeps */
-	if (hret < 0)
-		sd_strbuf_printf(out, "health: applying the configuration failed: %s\n",
-		                 sd_strerror(hret));
-	srv_config_free(cfg);
-	return ret < 0 ? ret : hret;
+	s->config_error_at = time(NULL);
 }
 
-int srv_server_reload(srv_server_t *s, const char *zone, sd_strbuf_t *out)
+/* Read the configuration again (file mode) into r->cfg; NULL in quick mode (the command
+ * line does not change). */
+static int reload_read_config(srv_server_t *s, srv_reload_t *r)
 {
-	if (!zone) {
-		int ret = reload_config(s, out);
-		sd_strbuf_printf(out, "%s\n",
-		                 ret == 0 ? "reloaded" : "reload finished with errors");
+	if (!s->cli.config_file)
+		return 0;
+	log_set_thread_tee(capture, &r->out);
+	int ret = srv_config_load(&s->cli, &r->cfg);
+	log_set_thread_tee(NULL, NULL);
+	if (ret < 0) {
+		sd_strbuf_printf(&r->out, "%s: configuration not applied, the running one stays\n",
+		                 s->cli.config_file);
+		config_failed(s, &r->out);
+		srv_config_free(r->cfg);
+		r->cfg = NULL;
 		return ret;
 	}
-	uint8_t apex[DNAME_MAX];
-	if (dname_from_str(zone, NULL, apex) < 0) {
-		sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
-		return SD_EPARSE;
+	sd_strbuf_reset(&s->config_error);
+	note_restart(s->cfg, r->cfg, &r->out);
+	return 0;
+}
+
+/* The apply, on the control thread, with what the pool parsed. */
+static int reload_apply(srv_server_t *s, srv_reload_t *r)
+{
+	if (r->zone_only) {
+		int ret = srv_zonedb_reload_prepared(s->zones, r->apex, r->prep, &r->out);
+		if (ret == SD_ENOTFOUND)
+			sd_strbuf_printf(&r->out, "zone %s is not served\n", r->zone);
+		else if (ret == 0)
+			sd_strbuf_printf(&r->out, "zone %s reloaded\n", r->zone);
+		return ret;
 	}
-	int ret = srv_zonedb_reload(s->zones, apex, out);
-	if (ret == SD_ENOTFOUND)
-		sd_strbuf_printf(out, "zone %s is not served\n", zone);
-	else if (ret == 0)
-		sd_strbuf_printf(out, "zone %s reloaded\n", zone);
+	const srv_config_t *cfg = r->cfg ? r->cfg : s->cfg;
+	int ret = srv_zonedb_apply_prepared(s->zones, cfg, r->prep, &r->out);
+	if (r->cfg) {
+		/* The health section was validated with the rest: apply it even when a zone
+		 * file failed (that zone keeps its old version; the targets are independent). */
+		int hret = health_apply(s->health, r->cfg->health); /* it takes what it keeps */
+		if (hret < 0)
+			sd_strbuf_printf(&r->out, "health: applying the configuration failed: %s\n",
+			                 sd_strerror(hret));
+		ret = ret < 0 ? ret : hret;
+	}
+	sd_strbuf_printf(&r->out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
 	return ret;
+}
+
+static void reload_free(srv_reload_t *r)
+{
+	srv_zonedb_prep_free(r->prep);
+	srv_config_free(r->cfg);
+	sd_strbuf_free(&r->out);
+	free(r);
+}
+
+/* Pool thread: the parsing, which may take seconds; the cancel flag cuts it short. */
+static void reload_work(uv_work_t *w)
+{
+	srv_reload_t *r = w->data;
+	srv_zonedb_prep_parse(r->prep, &r->s->cancel);
+}
+
+static void reload_after(uv_work_t *w, int status)
+{
+	srv_reload_t *r = w->data;
+	srv_server_t *s = r->s;
+	s->reload = NULL;
+	int ret = -ECANCELED;
+	if (status == 0 && !s->stopping)
+		ret = reload_apply(s, r);
+	else
+		sd_strbuf_printf(&r->out, "reload cancelled: steerdns is stopping\n");
+	if (r->done)
+		r->done(r->arg, ret, &r->out);
+	reload_free(r);
+}
+
+int srv_server_reload(srv_server_t *s, const char *zone, srv_reload_done_fn done, void *arg,
+                      sd_strbuf_t *out)
+{
+	if (s->reload) {
+		sd_strbuf_printf(out, "reload in progress; try again when it is done\n");
+		return -EBUSY;
+	}
+	srv_reload_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->s = s;
+	r->work.data = r;
+	r->zone_only = zone != NULL;
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	int ret = 0;
+	if (zone) {
+		snprintf(r->zone, sizeof(r->zone), "%s", zone);
+		if (dname_from_str(zone, NULL, r->apex) < 0) {
+			sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
+			ret = SD_EPARSE;
+		}
+	} else {
+		ret = reload_read_config(s, r);
+		if (ret < 0)
+			sd_strbuf_printf(&r->out, "reload finished with errors\n");
+	}
+	if (ret == 0)
+		ret = srv_zonedb_prepare(s->zones, r->cfg ? r->cfg : s->cfg, zone ? r->apex : NULL,
+		                         &r->prep);
+	if (ret == SD_ENOTFOUND)
+		sd_strbuf_printf(&r->out, "zone %s is not served\n", zone);
+	if (ret == 0 && srv_zonedb_prep_count(r->prep) > 0) {
+		r->done = done;
+		r->arg = arg;
+		ret = uv_queue_work(&s->loop, &r->work, reload_work, reload_after);
+		if (ret == 0) {
+			s->reload = r;
+			return 1;
+		}
+	}
+	if (ret == 0) /* nothing to parse: apply here and now */
+		ret = reload_apply(s, r);
+	sd_strbuf_append(out, sd_strbuf_str(&r->out), r->out.len);
+	reload_free(r);
+	return ret;
+}
+
+void srv_server_reload_forget(srv_server_t *s, void *arg)
+{
+	if (s->reload && s->reload->arg == arg)
+		s->reload->done = NULL;
 }
 
 /* --- status --- */
@@ -516,6 +644,24 @@ void srv_server_status(srv_server_t *s, sd_strbuf_t *out)
 	sd_strbuf_printf(out, "version: steerdns %s\n", STEERDNS_VERSION);
 	sd_strbuf_printf(out, "uptime: %llds\n", (long long)(now.tv_sec - s->started.tv_sec));
 	sd_strbuf_printf(out, "workers: %u\n", s->nworkers);
+	if (s->reload)
+		sd_strbuf_printf(out, "reload in progress (%llds)\n",
+		                 (long long)(now.tv_sec - s->reload->started.tv_sec));
+	if (s->config_error.len) {
+		char when[32] = "";
+		struct tm tm;
+		if (gmtime_r(&s->config_error_at, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		sd_strbuf_printf(
+		    out, "configuration: last reload failed at %s; the running one stays\n", when);
+		const char *p = sd_strbuf_str(&s->config_error);
+		while (*p) {
+			const char *nl = strchr(p, '\n');
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			sd_strbuf_printf(out, "  last error: %.*s\n", (int)n, p);
+			p += n + (nl ? 1 : 0);
+		}
+	}
 	srv_zonedb_status(s->zones, out);
 	status_counters(s, out);
 }

@@ -30,9 +30,18 @@ void srv_server_free(srv_server_t *s);
 
 /* Reload: zone == NULL re-reads the configuration (file mode) and every changed zone file;
  * otherwise that one zone's file, even if it looks unchanged. A failing configuration keeps
- * the running one; a failing zone keeps its previous version. Human-readable result (and
- * every error line) is appended to out. Returns 0 or the first error. */
-int srv_server_reload(srv_server_t *s, const char *zone, sd_strbuf_t *out) SD_NONNULL(1, 3);
+ * the running one (and shows in status until one applies); a failing zone keeps its previous
+ * version. The files are parsed on libuv's thread pool while the control loop keeps running
+ * (steerctl answers, SIGTERM stops, cancelling the parse): returns 1 when the reload goes on
+ * so, and done(arg, ret, text) is called on the control loop when it ends (unless forgotten
+ * with srv_server_reload_forget(s, arg)); otherwise it finished here and returns 0 or the
+ * first error, its text appended to out. -EBUSY: another reload is in progress. */
+typedef void (*srv_reload_done_fn)(void *arg, int ret, const sd_strbuf_t *text);
+typedef struct srv_reload srv_reload_t;
+int srv_server_reload(srv_server_t *s, const char *zone, srv_reload_done_fn done, void *arg,
+                      sd_strbuf_t *out) SD_NONNULL(1, 5);
+/* Nobody waits for arg's reload any more (its control client went away). */
+void srv_server_reload_forget(srv_server_t *s, void *arg) SD_NONNULL(1);
 
 /* Run a `health ...` control command (args: what follows the word, health/ctl.h) and
  * append its answer to out. Returns 0 or the command's negative code. */

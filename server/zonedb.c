@@ -7,6 +7,7 @@
 #include "zone/update.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,7 +24,25 @@ typedef struct zentry {
 	time_t loaded_at;  /* 0 = never loaded */
 	sd_strbuf_t error; /* lines of the last failed load; empty after a success */
 	xfr_zone_t *xfr; /* transfer settings and NOTIFY; the zone owns serials, journal, history */
+	struct prep_item *pre; /* what a prepared reload parsed for it (apply only), or NULL */
 } zentry_t;
+
+/* One zone file parsed ahead of an apply, off the control thread. */
+typedef struct prep_item {
+	zentry_t *e; /* the entry it is for (read-only while parsing) */
+	uint8_t apex[DNAME_MAX];
+	char *path;                      /* the file to parse (the configured one) */
+	const zone_bindings_t *bindings; /* the zone's, unchanged until the apply */
+	int ret;
+	zone_version_t *v;
+	zone_load_info_t files;
+	sd_strbuf_t error; /* the loader's warning and error lines */
+} prep_item_t;
+
+struct srv_zonedb_prep {
+	prep_item_t *items;
+	size_t count;
+};
 
 struct srv_zonedb {
 	zentry_t **entries;
@@ -112,6 +131,31 @@ static bool files_changed(const zone_load_info_t *files)
  * as a change of the file whose $INCLUDE line changed. */
 static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 {
+	prep_item_t *pre = e->pre;
+	e->pre = NULL;
+	if (pre && strcmp(pre->path, e->file) == 0) {
+		sd_strbuf_reset(&e->error);
+		if (pre->error.len)
+			sd_strbuf_append(&e->error, sd_strbuf_str(&pre->error), pre->error.len);
+		if (pre->ret < 0) {
+			log_error("zone %s: %s not loaded (%s)%s", e->name, e->file,
+			          sd_strerror(pre->ret),
+			          zone_current(e->zone) ? "; the previous version stays" : "");
+			if (e->error.len == 0)
+				sd_strbuf_printf(&e->error, "%s: %s\n", e->file,
+				                 sd_strerror(pre->ret));
+			return pre->ret;
+		}
+		if (!files_changed(&pre->files)) { /* what was parsed is still what is there */
+			*v = pre->v;
+			*files = pre->files;
+			pre->v = NULL;
+			pre->files = (zone_load_info_t){0};
+			return 0;
+		}
+		log_notice("zone %s: %s changed after it was read; reading it again", e->name,
+		           e->file);
+	}
 	for (unsigned attempt = 1;; attempt++) {
 		sd_strbuf_reset(&e->error);
 		log_set_thread_tee(capture_line, &e->error);
@@ -325,6 +369,121 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 	}
 	*out = e;
 	return 0;
+}
+
+/* --- prepared reloads: the parsing off the control thread --- */
+
+static int prep_add(srv_zonedb_prep_t *p, zentry_t *e, const char *path)
+{
+	prep_item_t *it = &p->items[p->count];
+	*it = (prep_item_t){.e = e, .bindings = zone_bindings(e->zone)};
+	memcpy(it->apex, e->apex, dname_len(e->apex));
+	if (!(it->path = strdup(path)))
+		return -ENOMEM;
+	p->count++;
+	return 0;
+}
+
+int srv_zonedb_prepare(const srv_zonedb_t *zs, const srv_config_t *cfg, const uint8_t *apex,
+                       srv_zonedb_prep_t **out)
+{
+	srv_zonedb_prep_t *p = calloc(1, sizeof(*p));
+	size_t n = apex ? 1 : cfg->zone_count;
+	int ret = p && (p->items = calloc(n ? n : 1, sizeof(*p->items))) ? 0 : -ENOMEM;
+	if (ret == 0 && apex) {
+		zentry_t *e = find_entry(zs->entries, zs->count, apex);
+		ret = e ? prep_add(p, e, e->file) : SD_ENOTFOUND;
+	}
+	for (size_t i = 0; ret == 0 && !apex && i < cfg->zone_count; i++) {
+		const srv_zone_conf_t *zc = &cfg->zones[i];
+		zentry_t *e = find_entry(zs->entries, zs->count, zc->apex);
+		/* a new zone loads on the control thread at the apply (it has no bindings yet) */
+		if (e && (strcmp(e->file, zc->file) != 0 || entry_changed(e)))
+			ret = prep_add(p, e, zc->file);
+	}
+	if (ret < 0) {
+		srv_zonedb_prep_free(p);
+		p = NULL;
+	}
+	*out = p;
+	return ret;
+}
+
+size_t srv_zonedb_prep_count(const srv_zonedb_prep_t *p)
+{
+	return p->count;
+}
+
+/* Parse one item (the zone's bindings, the configured path). */
+static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
+{
+	sd_strbuf_reset(&it->error);
+	log_set_thread_tee(capture_line, &it->error);
+	it->ret = zone_load_file_bound(it->apex, it->path, it->bindings, &it->files, &it->v);
+	log_set_thread_tee(NULL, NULL);
+}
+
+void srv_zonedb_prep_parse(srv_zonedb_prep_t *p, const atomic_bool *cancel)
+{
+	zone_load_set_cancel(cancel);
+	for (size_t i = 0; i < p->count; i++) {
+		if (cancel && atomic_load(cancel)) {
+			p->items[i].ret = -ECANCELED;
+			continue;
+		}
+		prep_parse_one(&p->items[i], cancel);
+	}
+	zone_load_set_cancel(NULL);
+}
+
+void srv_zonedb_prep_free(srv_zonedb_prep_t *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->count; i++) {
+		prep_item_t *it = &p->items[i];
+		if (it->e && it->e->pre == it)
+			it->e->pre = NULL;
+		zone_version_unref(it->v);
+		zone_load_info_free(&it->files);
+		sd_strbuf_free(&it->error);
+		free(it->path);
+	}
+	free(p->items);
+	free(p);
+}
+
+/* Hand each prepared item to its entry for entry_build (the entries are those of the
+ * prepare: no apply ran in between). */
+static void prep_attach(srv_zonedb_t *zs, srv_zonedb_prep_t *p)
+{
+	for (size_t i = 0; p && i < p->count; i++)
+		if (find_entry(zs->entries, zs->count, p->items[i].apex) == p->items[i].e)
+			p->items[i].e->pre = &p->items[i];
+}
+
+static void prep_detach(srv_zonedb_t *zs)
+{
+	for (size_t i = 0; i < zs->count; i++)
+		zs->entries[i]->pre = NULL;
+}
+
+int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zonedb_prep_t *p,
+                              sd_strbuf_t *errors)
+{
+	prep_attach(zs, p);
+	int ret = srv_zonedb_apply(zs, cfg, false, errors);
+	prep_detach(zs);
+	return ret;
+}
+
+int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_prep_t *p,
+                               sd_strbuf_t *errors)
+{
+	prep_attach(zs, p);
+	int ret = srv_zonedb_reload(zs, apex, errors);
+	prep_detach(zs);
+	return ret;
 }
 
 int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_strbuf_t *errors)

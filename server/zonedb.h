@@ -18,6 +18,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,6 +57,26 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 /* Reload one zone's file even when it looks unchanged. SD_ENOTFOUND when apex is not served. */
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
+
+/* A reload in two steps, so that the long part runs off the control thread (which keeps
+ * answering steerctl and signals):
+ *   srv_zonedb_prepare (control thread): list the files the reload will parse (the changed
+ *     files of served zones, or the one zone apex when apex is not NULL);
+ *   srv_zonedb_prep_parse (any one thread; touches no entry): parse them, watching *cancel;
+ *   srv_zonedb_apply_prepared / _reload_prepared (control thread, no other apply between the
+ *     prepare and this): srv_zonedb_apply(cfg, force=false) / srv_zonedb_reload(apex) using
+ *     what was parsed when the files are still what was parsed (else they are read again).
+ * New zones are parsed at the apply. The caller frees the preparation after the apply. */
+typedef struct srv_zonedb_prep srv_zonedb_prep_t;
+int srv_zonedb_prepare(const srv_zonedb_t *zs, const srv_config_t *cfg, const uint8_t *apex,
+                       srv_zonedb_prep_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
+size_t srv_zonedb_prep_count(const srv_zonedb_prep_t *p) SD_NONNULL(1);
+void srv_zonedb_prep_parse(srv_zonedb_prep_t *p, const atomic_bool *cancel) SD_NONNULL(1);
+int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zonedb_prep_t *p,
+                              sd_strbuf_t *errors) SD_NONNULL(1, 2) SD_WUR;
+int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_prep_t *p,
+                               sd_strbuf_t *errors) SD_NONNULL(1, 2) SD_WUR;
+void srv_zonedb_prep_free(srv_zonedb_prep_t *p);
 
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);

@@ -27,6 +27,7 @@
 #include "contrib/base/log.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
@@ -41,12 +42,18 @@
 #define LOAD_INCLUDE_MAX   1024 /* $INCLUDEs per zone: fan-out is bounded, not only depth */
 #define LOAD_DEFAULT_TTL   3600
 #define LOAD_TTL_MAX       0x7FFFFFFFu
+#define LOAD_CANCEL_EVERY  256 /* records between two looks at the cancel flag */
+
+/* This thread's cancel flag (zone_load_set_cancel), or NULL. */
+static __thread const atomic_bool *load_cancel;
 
 typedef struct load_ctx {
 	zone_builder_t *b;
 	ldns_buffer *wire;
 	unsigned errors;
 	unsigned includes;      /* $INCLUDEs followed so far */
+	unsigned records;       /* records parsed so far, for the cancel check */
+	bool cancelled;         /* the thread's cancel flag was seen set: nothing is built */
 	zone_load_info_t *info; /* the files read */
 	/* the files being read, outermost first: a file met again is an $INCLUDE loop */
 	struct {
@@ -471,7 +478,12 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 	ldns_rdf *origin = ldns_rdf_clone(st->origin), *prev = ldns_rdf_clone(st->origin);
 	size_t line = 1;
 	long pos = 0;
-	while ((size_t)pos < t->len) {
+	while ((size_t)pos < t->len && !c->cancelled) {
+		if (++c->records % LOAD_CANCEL_EVERY == 0 && load_cancel &&
+		    atomic_load_explicit(load_cancel, memory_order_relaxed)) {
+			c->cancelled = true;
+			break;
+		}
 		ldns_rr *rr = NULL;
 		int ldns_line = 0;
 		uint32_t ttl = st->ttl;
@@ -598,6 +610,10 @@ static int load_zone(const uint8_t *apex, const char *path, const zone_bindings_
 		goto out;
 	}
 	ret = load_file(&c, path, &st, 0, NULL, 0);
+	if (c.cancelled) {
+		ret = -ECANCELED;
+		goto out;
+	}
 	if (ret < 0 && ret != SD_EPARSE)
 		goto out; /* the top file could not be read */
 	if (c.errors > 0) {
@@ -625,6 +641,11 @@ int zone_load_file_bound(const uint8_t *apex, const char *path, const zone_bindi
 	int ret = load_zone(apex, path, bindings, &scratch, out);
 	zone_load_info_free(&scratch);
 	return ret;
+}
+
+void zone_load_set_cancel(const atomic_bool *flag)
+{
+	load_cancel = flag;
 }
 
 int zone_load_file(const uint8_t *apex, const char *path, zone_load_info_t *info,

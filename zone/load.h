@@ -3,6 +3,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,3 +65,8 @@ void zone_load_info_free(zone_load_info_t *info) SD_NONNULL(1);
 int zone_file_id_read(const char *path, zone_file_id_t *id) SD_NONNULL(1, 2) SD_WUR;
 
 bool zone_file_id_equal(const zone_file_id_t *a, const zone_file_id_t *b) SD_NONNULL(1, 2);
+
+/* Make this thread's loads watch *flag (NULL: none): once it is set, a load in progress stops
+ * within a few hundred records and returns -ECANCELED with nothing built (the daemon stops
+ * during a long reload). The flag may be set from any thread. */
+void zone_load_set_cancel(const atomic_bool *flag);
