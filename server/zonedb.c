@@ -122,6 +122,31 @@ static bool files_changed(const zone_load_info_t *files)
 	return false;
 }
 
+static int64_t now_ms(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds until the youngest of the files (path, then those of files, as they are now)
+ * is SRV_ZONEDB_SETTLE_MS old; 0 when all are. An mtime in the future (a skewed clock,
+ * touch -d) does not count as young: waiting for it would never end. */
+static int64_t settle_wait(const char *path, const zone_load_info_t *files)
+{
+	int64_t now = now_ms(CLOCK_REALTIME), wait = 0;
+	for (size_t i = 0; i <= files->count; i++) {
+		struct stat st;
+		if (stat(i == 0 ? path : files->files[i - 1].path, &st) != 0)
+			continue;
+		int64_t age =
+		    now - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
+		if (age >= 0 && age < SRV_ZONEDB_SETTLE_MS && SRV_ZONEDB_SETTLE_MS - age > wait)
+			wait = SRV_ZONEDB_SETTLE_MS - age;
+	}
+	return wait;
+}
+
 /* Parse the entry's file (and the files it includes) into a new version; the error lines
  * land in e->error. *files lists every file read, with its identity and content hash as the
  * loader read it; after the load each is read again and compared: a load that saw a file
@@ -156,6 +181,8 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 		log_notice("zone %s: %s changed after it was read; reading it again", e->name,
 		           e->file);
 	}
+	/* a file that changed after the pool's settle check is still being written, maybe */
+	bool settle = pre != NULL;
 	for (unsigned attempt = 1;; attempt++) {
 		sd_strbuf_reset(&e->error);
 		log_set_thread_tee(capture_line, &e->error);
@@ -169,11 +196,16 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 				sd_strbuf_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
 			return ret;
 		}
-		if (!files_changed(files))
+		bool young = settle && settle_wait(e->file, files) > 0;
+		if (!young && !files_changed(files))
 			return 0;
 		zone_version_unref(*v);
 		*v = NULL;
 		zone_load_info_free(files);
+		if (young)
+			return build_error(
+			    e, -EAGAIN,
+			    "the file is still being written; reload once it is complete");
 		if (attempt == LOAD_TRIES)
 			return build_error(e, -EAGAIN, "the file kept changing while being read");
 		log_notice("zone %s: %s or a file it includes changed while being read; reading "
@@ -414,13 +446,58 @@ size_t srv_zonedb_prep_count(const srv_zonedb_prep_t *p)
 	return p->count;
 }
 
-/* Parse one item (the zone's bindings, the configured path). */
+/* Sleep ms, waking early when *cancel is set. Returns false when cancelled. */
+static bool nap(int64_t ms, const atomic_bool *cancel)
+{
+	for (int64_t left = ms; left > 0; left -= 50) {
+		if (cancel && atomic_load(cancel))
+			return false;
+		struct timespec ts = {0, (left < 50 ? left : 50) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return !(cancel && atomic_load(cancel));
+}
+
+/* Parse one item. A file written in place is read while the writer is half-way (it parses,
+ * truncated, or fails): a file modified less than the settle time ago is waited for and
+ * parsed again, until it has been left alone for that long (at most SRV_ZONEDB_SETTLE_MAX_MS;
+ * then the load fails and the previous version stays). */
 static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
 {
-	sd_strbuf_reset(&it->error);
-	log_set_thread_tee(capture_line, &it->error);
-	it->ret = zone_load_file_bound(it->apex, it->path, it->bindings, &it->files, &it->v);
-	log_set_thread_tee(NULL, NULL);
+	int64_t deadline = now_ms(CLOCK_MONOTONIC) + SRV_ZONEDB_SETTLE_MAX_MS;
+	for (;;) {
+		zone_version_unref(it->v);
+		it->v = NULL;
+		zone_load_info_free(&it->files);
+		sd_strbuf_reset(&it->error);
+		log_set_thread_tee(capture_line, &it->error);
+		it->ret =
+		    zone_load_file_bound(it->apex, it->path, it->bindings, &it->files, &it->v);
+		log_set_thread_tee(NULL, NULL);
+		if (it->ret == -ECANCELED)
+			return;
+		int64_t wait = settle_wait(it->path, &it->files);
+		if (wait == 0)
+			return;
+		if (now_ms(CLOCK_MONOTONIC) + wait > deadline) {
+			zone_version_unref(it->v);
+			it->v = NULL;
+			zone_load_info_free(&it->files);
+			it->ret = -EAGAIN;
+			sd_strbuf_printf(&it->error,
+			                 "%s: the file is still being written (modified less than "
+			                 "%d ms ago for %d s); reload once it is complete\n",
+			                 it->path, SRV_ZONEDB_SETTLE_MS,
+			                 SRV_ZONEDB_SETTLE_MAX_MS / 1000);
+			return;
+		}
+		log_notice("%s: modified %lld ms ago: waiting for the writer to finish", it->path,
+		           (long long)(SRV_ZONEDB_SETTLE_MS - wait));
+		if (!nap(wait, cancel)) {
+			it->ret = -ECANCELED;
+			return;
+		}
+	}
 }
 
 void srv_zonedb_prep_parse(srv_zonedb_prep_t *p, const atomic_bool *cancel)

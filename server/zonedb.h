@@ -63,10 +63,14 @@ int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors
  *   srv_zonedb_prepare (control thread): list the files the reload will parse (the changed
  *     files of served zones, or the one zone apex when apex is not NULL);
  *   srv_zonedb_prep_parse (any one thread; touches no entry): parse them, watching *cancel;
+ *     a file modified less than SRV_ZONEDB_SETTLE_MS ago is waited for and parsed again (a
+ *     writer half-way through rewriting it in place), for at most SRV_ZONEDB_SETTLE_MAX_MS;
  *   srv_zonedb_apply_prepared / _reload_prepared (control thread, no other apply between the
  *     prepare and this): srv_zonedb_apply(cfg, force=false) / srv_zonedb_reload(apex) using
  *     what was parsed when the files are still what was parsed (else they are read again).
  * New zones are parsed at the apply. The caller frees the preparation after the apply. */
+#define SRV_ZONEDB_SETTLE_MS     1000
+#define SRV_ZONEDB_SETTLE_MAX_MS 30000
 typedef struct srv_zonedb_prep srv_zonedb_prep_t;
 int srv_zonedb_prepare(const srv_zonedb_t *zs, const srv_config_t *cfg, const uint8_t *apex,
                        srv_zonedb_prep_t **out) SD_NONNULL(1, 2, 4) SD_WUR;
