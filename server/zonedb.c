@@ -31,8 +31,8 @@ typedef struct zentry {
 typedef struct prep_item {
 	zentry_t *e; /* the entry it is for (read-only while parsing) */
 	uint8_t apex[DNAME_MAX];
-	char *path;                      /* the file to parse (the configured one) */
-	const zone_bindings_t *bindings; /* the zone's, unchanged until the apply */
+	char *path;                /* the file to parse (the configured one) */
+	zone_bindings_t *bindings; /* the zone's at the prepare (a reference), or NULL */
 	int ret;
 	zone_version_t *v;
 	zone_load_info_t files;
@@ -158,7 +158,11 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 {
 	prep_item_t *pre = e->pre;
 	e->pre = NULL;
-	if (pre && strcmp(pre->path, e->file) == 0) {
+	/* what the pool parsed, unless the path or the policy bindings changed since */
+	if (pre && (strcmp(pre->path, e->file) != 0 ||
+	            !zone_bindings_equal(pre->bindings, zone_bindings(e->zone))))
+		pre = NULL;
+	if (pre) {
 		sd_strbuf_reset(&e->error);
 		if (pre->error.len)
 			sd_strbuf_append(&e->error, sd_strbuf_str(&pre->error), pre->error.len);
@@ -408,7 +412,8 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 static int prep_add(srv_zonedb_prep_t *p, zentry_t *e, const char *path)
 {
 	prep_item_t *it = &p->items[p->count];
-	*it = (prep_item_t){.e = e, .bindings = zone_bindings(e->zone)};
+	const zone_bindings_t *b = zone_bindings(e->zone);
+	*it = (prep_item_t){.e = e, .bindings = b ? zone_bindings_ref(b) : NULL};
 	memcpy(it->apex, e->apex, dname_len(e->apex));
 	if (!(it->path = strdup(path)))
 		return -ENOMEM;
@@ -525,6 +530,7 @@ void srv_zonedb_prep_free(srv_zonedb_prep_t *p)
 		zone_load_info_free(&it->files);
 		sd_strbuf_free(&it->error);
 		free(it->path);
+		zone_bindings_unref(it->bindings);
 	}
 	free(p->items);
 	free(p);
