@@ -6,6 +6,23 @@
 
 #include "contrib/base/stat.h"
 
+/* Entry i of rmsg[] as recvmmsg() wants it: its buffer, the room for the peer's address and
+ * for control messages. */
+static void rmsg_init(srv_udp_batch_t *b, unsigned i)
+{
+	struct msghdr *h = &b->rmsg[i].msg_hdr;
+	b->riov[i].iov_base = b->rbuf + (size_t)i * SRV_UDP_RECV_MAX;
+	b->riov[i].iov_len = SRV_UDP_RECV_MAX;
+	h->msg_name = &b->rname[i];
+	h->msg_namelen = sizeof(b->rname[i]);
+	h->msg_iov = &b->riov[i];
+	h->msg_iovlen = 1;
+	h->msg_control = b->rcmsg[i].buf;
+	h->msg_controllen = sizeof(b->rcmsg[i].buf);
+	h->msg_flags = 0;
+	b->rmsg[i].msg_len = 0;
+}
+
 int srv_udp_batch_new(uint16_t udp_payload, srv_answer_ctx_t *actx, srv_front_stats_t *st,
                       srv_udp_batch_t **out)
 {
@@ -22,6 +39,8 @@ int srv_udp_batch_new(uint16_t udp_payload, srv_answer_ctx_t *actx, srv_front_st
 	b->actx = actx;
 	b->st = st;
 	b->udp_payload = udp_payload;
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++)
+		rmsg_init(b, i);
 	*out = b;
 	return 0;
 }
@@ -37,18 +56,9 @@ void srv_udp_batch_free(srv_udp_batch_t *b)
 
 void srv_udp_batch_prepare(srv_udp_batch_t *b)
 {
-	for (unsigned i = 0; i < SRV_UDP_BATCH; i++) {
-		struct msghdr *h = &b->rmsg[i].msg_hdr;
-		b->riov[i].iov_base = b->rbuf + (size_t)i * SRV_UDP_RECV_MAX;
-		b->riov[i].iov_len = SRV_UDP_RECV_MAX;
-		h->msg_name = &b->rname[i];
-		h->msg_namelen = sizeof(b->rname[i]);
-		h->msg_iov = &b->riov[i];
-		h->msg_iovlen = 1;
-		h->msg_control = b->rcmsg[i].buf;
-		h->msg_controllen = sizeof(b->rcmsg[i].buf);
-		h->msg_flags = 0;
-	}
+	for (unsigned i = 0; i < b->rused; i++)
+		rmsg_init(b, i);
+	b->rused = 0;
 }
 
 socklen_t srv_udp_reply_pktinfo(struct msghdr *rh, srv_udp_cmsg_t *out)
@@ -99,6 +109,8 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 	unsigned out = 0;
 	srv_request_t *req = &b->req;
 	b->nhandoff = 0;
+	if (n > b->rused) /* entries the next prepare must reset */
+		b->rused = n < SRV_UDP_BATCH ? n : SRV_UDP_BATCH;
 	for (unsigned i = 0; i < n && i < SRV_UDP_BATCH; i++) {
 		req->msg = b->riov[i].iov_base;
 		req->msg_len = b->rmsg[i].msg_len;

@@ -48,7 +48,9 @@ typedef struct srv_udp_batch {
 	struct iovec riov[SRV_UDP_BATCH];
 	struct sockaddr_storage rname[SRV_UDP_BATCH];
 	srv_udp_cmsg_t rcmsg[SRV_UDP_BATCH];
-	uint8_t *rbuf; /* SRV_UDP_BATCH x SRV_UDP_RECV_MAX */
+	uint8_t *rbuf;  /* SRV_UDP_BATCH x SRV_UDP_RECV_MAX */
+	unsigned rused; /* rmsg[0..rused) were handed to srv_udp_batch_answer since the last
+	                 * prepare: only those can hold what a receive changed */
 	/* to send: smsg[0..replies) point into the arena, at rname[] and scmsg[] */
 	struct mmsghdr smsg[SRV_UDP_BATCH];
 	struct iovec siov[SRV_UDP_BATCH];
@@ -71,7 +73,11 @@ int srv_udp_batch_new(uint16_t udp_payload, srv_answer_ctx_t *actx, srv_front_st
                       srv_udp_batch_t **out) SD_NONNULL(2, 3, 4) SD_WUR;
 void srv_udp_batch_free(srv_udp_batch_t *b);
 
-/* Reset rmsg[] for the next recvmmsg(). */
+/* Reset rmsg[] for the next recvmmsg(). recvmmsg() changes only the entries it fills (their
+ * msg_len, msg_namelen, msg_controllen, msg_flags), and those are the ones the worker then
+ * answers, so only the entries srv_udp_batch_answer() was given since the last prepare are
+ * reset: with one query outstanding that is one entry, not SRV_UDP_BATCH. A caller that
+ * changes rmsg[] otherwise must answer those entries before the next prepare. */
 void srv_udp_batch_prepare(srv_udp_batch_t *b) SD_NONNULL(1);
 
 /* Answer datagrams rmsg[0..n) (n <= SRV_UDP_BATCH) from view (NULL: none published) at now:
