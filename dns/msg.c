@@ -62,24 +62,69 @@ static void comp_add(dns_comp_t *c, uint32_t hash, size_t off)
 
 /* --- names --- */
 
-/* Label offsets of a well-formed name and an FNV-1a hash of each suffix, built from the root
- * up so that the whole name costs one pass. Bytes are hashed with bit 0x20 set, which folds
- * A-Z onto a-z without a branch (other bytes merely collide more, and every match is checked
- * against the message anyway). Returns the label count. */
+#define FOLD  0x2020202020202020ull /* bit 0x20 of every byte: folds A-Z onto a-z */
+#define K_MIX 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio, odd */
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* The last 1 .. 8 of n bytes at p as one word, reading only those bytes: two overlapping
+ * 4-byte loads from 4 bytes up, else the first, middle and last byte (all of them). */
+static inline uint64_t tail_word(const uint8_t *p, size_t n)
+{
+	if (n == 8)
+		return load64(p);
+	if (n >= 4)
+		return (uint64_t)load32(p) << 32 | load32(p + n - 4);
+	return (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+}
+
+/* h extended by the label at l (its length byte included), a word at a time. Bytes are
+ * hashed with bit 0x20 set, which folds A-Z onto a-z without a branch (other bytes merely
+ * collide more, and every match is checked against the message anyway). */
+static inline uint64_t label_hash(uint64_t h, const uint8_t *l)
+{
+	size_t n = 1u + l[0];
+	for (; n > 8; l += 8, n -= 8)
+		h = (h ^ (load64(l) | FOLD)) * K_MIX;
+	return (h ^ (tail_word(l, n) | FOLD)) * K_MIX;
+}
+
+/* Label offsets of a well-formed name and a hash of each suffix, built from the root up so
+ * that the whole name costs one pass. Returns the label count. */
 static unsigned suffixes(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX],
                          uint32_t hash[DNAME_LABELS_MAX])
 {
 	unsigned n = 0;
 	for (size_t i = 0; name[i] != 0; i += 1u + name[i])
 		offs[n++] = (uint8_t)i;
-	uint32_t h = 2166136261u;
+	uint64_t h = K_MIX;
 	for (unsigned k = n; k-- > 0;) {
-		const uint8_t *l = name + offs[k];
-		for (unsigned j = 0; j <= l[0]; j++)
-			h = (h ^ (uint32_t)(l[j] | 0x20)) * 16777619u;
-		hash[k] = h;
+		h = label_hash(h, name + offs[k]);
+		hash[k] = (uint32_t)(h >> 32); /* the product's best-mixed bits */
 	}
 	return n;
+}
+
+/* n bytes at a and b equal, a word at a time (labels are short: no call to memcmp). */
+static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (; n > 8; a += 8, b += 8, n -= 8) {
+		if (load64(a) != load64(b))
+			return false;
+	}
+	return n == 0 || tail_word(a, n) == tail_word(b, n);
 }
 
 /* Does the name written at off (possibly ending in pointers) equal the uncompressed s? Every
@@ -100,7 +145,7 @@ static bool match_at(const dns_msg_t *m, size_t off, const uint8_t *s)
 			return true;
 		const uint8_t *a = m->buf + off + 1, *b = s + 1;
 		/* names usually agree in case too: try the plain compare first */
-		if (memcmp(a, b, c) != 0 && (m->exact || !dname_label_equal_ci(a, b, c)))
+		if (!bytes_equal(a, b, c) && (m->exact || !dname_label_equal_ci(a, b, c)))
 			return false;
 		off += 1u + c;
 		s += 1u + c;
@@ -132,12 +177,47 @@ static void comp_register(dns_msg_t *m, const uint8_t *offs, const uint32_t *has
 	}
 }
 
+/* Register the pending question's suffixes: they become the table's first entries, as if
+ * dns_msg_question() had registered them itself. */
+static void comp_question(dns_msg_t *m)
+{
+	if (!m->q_pending)
+		return;
+	m->q_pending = false;
+	uint8_t offs[DNAME_LABELS_MAX];
+	uint32_t hash[DNAME_LABELS_MAX];
+	unsigned n = suffixes(m->buf + m->q_off, offs, hash);
+	comp_register(m, offs, hash, n, m->q_off);
+}
+
+/* Is name (len bytes) the question name? Then its longest registered suffix is the whole
+ * question (the table's first entry, so the earliest match), and nothing is registered. */
+static bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
+{
+	if (len != m->q_len)
+		return false;
+	const uint8_t *q = m->buf + m->q_off;
+	/* length bytes are < 64 and never letters, so a whole-name fold compares labels */
+	return bytes_equal(q, name, len) || (!m->exact && dname_label_equal_ci(q, name, len));
+}
+
 /* Write the well-formed name (len bytes uncompressed); see dns_msg_name(). */
 static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
 {
+	if (compress && m->q_len != 0 && is_question(m, name, len)) {
+		if (2 > m->lim - m->pos)
+			return SD_ESPACE;
+		be16_put(m->buf + m->pos, (uint16_t)(0xc000 | m->q_off));
+		m->pos += 2;
+		return 0;
+	}
 	uint8_t offs[DNAME_LABELS_MAX];
 	uint32_t hash[DNAME_LABELS_MAX];
-	unsigned n = m->comp != NULL ? suffixes(name, offs, hash) : 0;
+	unsigned n = 0;
+	if (m->comp != NULL) {
+		comp_question(m);
+		n = suffixes(name, offs, hash);
+	}
 	unsigned cut = n; /* labels written in full; a pointer replaces the rest */
 	size_t ptr = 0;
 	for (unsigned k = 0; compress && k < n && ptr == 0; k++) {
@@ -176,6 +256,8 @@ void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsi
 	m->lim = lim;
 	m->comp = comp;
 	m->exact = (flags & DNS_MSG_EXACT) != 0;
+	m->q_off = m->q_len = 0;
+	m->q_pending = false;
 	if (comp != NULL)
 		comp_truncate(comp, 0);
 }
@@ -194,8 +276,16 @@ dns_msg_mark_t dns_msg_mark(const dns_msg_t *m)
 void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk)
 {
 	m->pos = mk.pos;
-	if (m->comp != NULL)
-		comp_truncate(m->comp, mk.ncomp);
+	if (m->q_len != 0 && mk.pos < m->q_off + m->q_len) { /* the question is gone */
+		m->q_len = 0;
+		m->q_pending = false;
+	}
+	if (m->comp == NULL)
+		return;
+	comp_truncate(m->comp, mk.ncomp);
+	/* a mark taken before the question was registered: it is pending again */
+	if (m->q_len != 0 && m->comp->n == 0)
+		m->q_pending = true;
 }
 
 int dns_msg_put(dns_msg_t *m, const void *data, size_t len)
@@ -228,13 +318,22 @@ int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen)
 	int ret = dns_msg_put(m, q, qlen);
 	if (ret < 0)
 		return ret;
-	if (m->comp != NULL) {
-		uint8_t offs[DNAME_LABELS_MAX];
-		uint32_t hash[DNAME_LABELS_MAX];
-		unsigned n = suffixes(q, offs, hash);
-		comp_register(m, offs, hash, n, start);
-	}
 	be16_put(m->buf + 4, 1);
+	if (m->comp == NULL)
+		return 0;
+	comp_question(m); /* an earlier question's entries come first */
+	/* into an empty table (the root has no label to register): registered when first
+	 * needed */
+	if (m->comp->n == 0 && start <= PTR_MAX && nl > 1) {
+		m->q_off = start;
+		m->q_len = nl;
+		m->q_pending = true;
+		return 0;
+	}
+	uint8_t offs[DNAME_LABELS_MAX];
+	uint32_t hash[DNAME_LABELS_MAX];
+	unsigned n = suffixes(q, offs, hash);
+	comp_register(m, offs, hash, n, start);
 	return 0;
 }
 

@@ -24,6 +24,10 @@
  * transfers; when it is full, later labels are simply not registered (correct, larger).
  * A rollback removes the entries added since the mark, in reverse order, which leaves the
  * table exactly as it was (LIFO removal is safe for linear probing).
+ * Two shortcuts keep the answer path cheap without changing a byte of output: the question
+ * (written first, into the empty table) is registered only when a later name first needs the
+ * table, and a name equal to the question is written as its pointer (0xc00c) without
+ * hashing: the question's entries come first, so that is the match the table would give.
  *
  * Nothing here allocates except dns_comp_init. Not thread-safe: one writer per message and
  * one table per thread (a worker's answer context, a transfer, the NOTIFY sender).
@@ -64,6 +68,11 @@ typedef struct dns_msg {
 	size_t lim;       /* active size limit; pos <= lim always; callers may move it */
 	dns_comp_t *comp; /* NULL: names are written uncompressed and not registered */
 	bool exact;       /* DNS_MSG_EXACT */
+	/* The question name written into an empty table (0: none): its suffixes are the table's
+	 * first entries, registered when a name first needs the table (q_pending until then),
+	 * and a name equal to it is its pointer without a look at the table. */
+	size_t q_off, q_len;
+	bool q_pending;
 } dns_msg_t;
 
 /* A rollback point: the position and the size of the compression table at that time. */

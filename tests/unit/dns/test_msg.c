@@ -212,10 +212,10 @@ static void test_limits(void **state)
 	static const uint8_t a[4] = {192, 0, 2, 1};
 	assert_int_equal(dns_comp_init(&c, 2), 0);
 	start(&m, buf, sizeof(buf), &c, 0, W("a.b.c.", q));
-	assert_int_equal(c.n, 2); /* a.b.c and b.c; c. did not fit */
 	size_t at = m.pos;
 	assert_int_equal(dns_msg_rr(&m, W("x.c.", n), DNS_TYPE_A, DNS_CLASS_IN, 1, a, 4), 0);
 	assert_int_equal(m.pos - at, 5 + 10 + 4); /* written in full */
+	assert_int_equal(c.n, 2);                 /* a.b.c and b.c; c. and x.c. did not fit */
 	dns_comp_fini(&c);
 
 	assert_int_equal(dns_comp_init(&c, 64), 0);
@@ -233,6 +233,76 @@ static void test_limits(void **state)
 	dns_comp_fini(&c);
 	assert_int_equal(dns_comp_init(&c, 0), -EINVAL);
 	assert_int_equal(dns_comp_init(&c, 16385), -EINVAL);
+}
+
+/* The question is registered only when a name first needs the table, and a name equal to it
+ * becomes its pointer without the table: neither may change what is written. */
+static void test_question_shortcuts(void **state)
+{
+	static uint8_t buf[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], www[DNAME_MAX], apex[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	W_case("Example.COM", q);
+	W("www.example.com.", www);
+	W("example.com.", apex);
+
+	/* answers: the owner equal to the question (any case) points at it, nothing registered */
+	start(&m, buf, sizeof(buf), &c, 0, q);
+	dns_msg_mark_t after_q = dns_msg_mark(&m);
+	size_t at = m.pos;
+	assert_int_equal(dns_msg_name(&m, apex, true), 0);
+	assert_memory_equal(buf + at, "\xc0\x0c", 2);
+	assert_int_equal(c.n, 0);
+	/* another name registers the question first: www + pointer to it */
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, www, true), 0);
+	assert_memory_equal(buf + at, "\3www\xc0\x0c", 6);
+	assert_int_equal(c.n, 3); /* example.com, com, www.example.com */
+	/* rolled back to before that, the question is unregistered again and still a target */
+	dns_msg_rollback(&m, after_q);
+	assert_int_equal(c.n, 0);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, www, true), 0);
+	assert_memory_equal(buf + at, "\3www\xc0\x0c", 6);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, www, true), 0);
+	assert_memory_equal(buf + at, "\xc0\x1d", 2); /* the www.example.com at 29 */
+	/* uncompressed names are still registered, after the question */
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, q, false), 0);
+	assert_int_equal(m.pos - at, 13);
+
+	/* rolled back past the question: no pointer to where it was */
+	dns_msg_init(&m, buf, sizeof(buf), &c, 0);
+	assert_int_equal(dns_msg_header(&m, 7, 0), 0);
+	dns_msg_mark_t before_q = dns_msg_mark(&m);
+	uint8_t qq[DNAME_MAX + 4];
+	memcpy(qq, q, 13);
+	memcpy(qq + 13, "\0\1\0\1", 4);
+	assert_int_equal(dns_msg_question(&m, qq, 17), 0);
+	dns_msg_rollback(&m, before_q);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, apex, true), 0);
+	assert_int_equal(m.pos - at, 13);
+	assert_memory_equal(buf + at, apex, 13);
+
+	/* transfers: only the exact case points at the question */
+	start(&m, buf, sizeof(buf), &c, DNS_MSG_EXACT, q);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, apex, true), 0);
+	assert_int_equal(m.pos - at, 13);
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, q, true), 0);
+	assert_memory_equal(buf + at, "\xc0\x0c", 2);
+
+	/* the root question is no target: the root name stays one byte */
+	start(&m, buf, sizeof(buf), &c, 0, (const uint8_t *)"");
+	at = m.pos;
+	assert_int_equal(dns_msg_name(&m, (const uint8_t *)"", true), 0);
+	assert_int_equal(m.pos - at, 1);
+	dns_comp_fini(&c);
 }
 
 /* Appending to a finished message without a table: nothing is compressed. */
@@ -346,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(test_space_and_rollback),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_question_shortcuts),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_random),
 	};
