@@ -10,22 +10,22 @@
 
 int dns_rr_read(const uint8_t *msg, size_t len, size_t *pos, bool question, dns_rr_t *rr)
 {
-	memset(rr, 0, sizeof(*rr));
 	size_t p = *pos;
-	if (p > len || dname_skip(msg, len, &p) < 0)
-		return SD_EPARSE;
 	size_t fixed = question ? 4 : 10; /* type, class [, ttl, rdlength] (RFC 1035 4.1.2/4.1.3) */
-	if (len - p < fixed)
+	if (p > len || dname_skip(msg, len, &p) < 0 || len - p < fixed) {
+		memset(rr, 0, sizeof(*rr));
 		return SD_EPARSE;
-	rr->owner = *pos;
-	rr->owner_len = p - *pos;
-	rr->type = be16_get(msg + p);
-	rr->rclass = be16_get(msg + p + 2);
-	if (!question) {
-		rr->ttl = be32_get(msg + p + 4);
-		rr->rdlength = be16_get(msg + p + 8);
 	}
-	rr->rdata = p + fixed;
+	/* every field assigned (no memset: this runs for every record of every query) */
+	*rr = (dns_rr_t){
+	    .owner = *pos,
+	    .owner_len = p - *pos,
+	    .type = be16_get(msg + p),
+	    .rclass = be16_get(msg + p + 2),
+	    .ttl = question ? 0 : be32_get(msg + p + 4),
+	    .rdlength = question ? 0 : be16_get(msg + p + 8),
+	    .rdata = p + fixed,
+	};
 	if (len - rr->rdata < rr->rdlength)
 		return SD_EPARSE;
 	*pos = dns_rr_end(rr);
