@@ -204,6 +204,8 @@ static bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
 /* Write the well-formed name (len bytes uncompressed); see dns_msg_name(). */
 static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
 {
+	if (len == 1) /* the root (an OPT's owner): one byte, never compressed nor registered */
+		return dns_msg_put(m, name, 1);
 	if (compress && m->q_len != 0 && is_question(m, name, len)) {
 		if (2 > m->lim - m->pos)
 			return SD_ESPACE;
