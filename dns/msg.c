@@ -112,7 +112,9 @@ static unsigned suffixes(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX],
 	uint64_t h = K_MIX;
 	for (unsigned k = n; k-- > 0;) {
 		h = label_hash(h, name + offs[k]);
-		hash[k] = (uint32_t)(h >> 32); /* the product's best-mixed bits */
+		/* a product's bit j depends on bits 0..j only: fold the top half down and
+		 * multiply once more, so that the low bits (the slot) depend on every bit */
+		hash[k] = (uint32_t)(((h ^ (h >> 32)) * K_MIX) >> 32);
 	}
 	return n;
 }

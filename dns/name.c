@@ -359,8 +359,10 @@ int dname_from_str(const char *text, const uint8_t *origin, uint8_t out[DNAME_MA
 }
 
 /* Multiply-xor over 8-byte words (a lookup costs one step per word, not per byte), the last
- * 1..7 bytes as two overlapping 4-byte loads or three single bytes; the length seeds it. The
- * top half of the last product is returned: its bits depend on every input bit. */
+ * 1..7 bytes as two overlapping 4-byte loads or three single bytes; the length seeds it. A
+ * product's bit j depends only on bits 0..j of what was multiplied, so the top half is
+ * folded down and multiplied once more: every bit returned then depends on every input bit
+ * (tables index by the low bits). */
 uint32_t dname_hash(const uint8_t *name, size_t len)
 {
 	const uint64_t k = 0x9e3779b97f4a7c15ull; /* 2^64 / golden ratio, odd */
@@ -374,5 +376,6 @@ uint32_t dname_hash(const uint8_t *name, size_t len)
 		h = (h ^ ((uint64_t)load32(p) << 32 | load32(p + n - 4))) * k;
 	else if (n > 0)
 		h = (h ^ ((uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16)) * k;
+	h = (h ^ (h >> 32)) * k;
 	return (uint32_t)(h >> 32);
 }
