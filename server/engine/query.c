@@ -125,40 +125,72 @@ static void parse_rr(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 	}
 }
 
+/* The question: a plain name, type and class is taken as it lies (the usual request); any
+ * other shape goes through the reader, which frames it or fails as the iterator would. */
+static int read_question(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
+{
+	dns_rr_t rr;
+	size_t nl = dname_len_bounded(req + *pos, len - *pos);
+	if (nl != 0 && len - *pos - nl >= 4) {
+		rr = (dns_rr_t){.section = DNS_SEC_QD,
+		                .owner = *pos,
+		                .owner_len = nl,
+		                .type = be16_get(req + *pos + nl),
+		                .rclass = be16_get(req + *pos + nl + 2),
+		                .rdata = *pos + nl + 4};
+		*pos = rr.rdata;
+	} else if (dns_rr_read(req, len, pos, true, &rr) < 0) {
+		return SD_EPARSE;
+	}
+	return parse_question(req, &rr, q);
+}
+
+/* The answer, authority and additional records after the question, in order (dns_rr_read
+ * frames each one; the counts come from the header). */
+static int read_records(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
+{
+	const uint16_t count[] = {
+	    [DNS_SEC_AN] = q->ancount, [DNS_SEC_NS] = q->nscount, [DNS_SEC_AR] = q->arcount};
+	for (dns_section_t sec = DNS_SEC_AN; sec <= DNS_SEC_AR; sec++) {
+		for (unsigned i = 0; i < count[sec]; i++) {
+			dns_rr_t rr;
+			if (dns_rr_read(req, len, pos, false, &rr) < 0)
+				return SD_EPARSE;
+			rr.section = sec;
+			rr.index = i;
+			parse_rr(req, &rr, q);
+		}
+	}
+	return 0;
+}
+
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 {
 	memset(q, 0, sizeof(*q));
 	q->msg = req;
 	q->len = len;
-	dns_rr_iter_t it;
-	if (dns_rr_iter_init(&it, req, len) < 0)
+	if (len < DNS_HEADER_LEN)
 		return SD_EPARSE;
 	q->id = be16_get(req);
 	q->flags = be16_get(req + 2);
 	q->opcode = (uint8_t)((q->flags >> 11) & 0xf);
-	q->qdcount = it.count[DNS_SEC_QD];
-	q->ancount = it.count[DNS_SEC_AN];
-	q->nscount = it.count[DNS_SEC_NS];
-	q->arcount = it.count[DNS_SEC_AR];
+	q->qdcount = be16_get(req + 4);
+	q->ancount = be16_get(req + 6);
+	q->nscount = be16_get(req + 8);
+	q->arcount = be16_get(req + 10);
 	if (q->qdcount != 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
 		q->malformed = true;
 		return 0;
 	}
-	dns_rr_t rr;
-	int rc;
-	while ((rc = dns_rr_iter_next(&it, &rr)) == 0) {
-		if (rr.section == DNS_SEC_QD)
-			rc = parse_question(req, &rr, q);
-		else
-			parse_rr(req, &rr, q);
-		if (rc < 0)
-			break;
-	}
-	if (rc != SD_ENOTFOUND) { /* a record that does not parse: nothing after it is known */
+	size_t pos = DNS_HEADER_LEN;
+	int rc = read_question(req, len, &pos, q);
+	if (rc == 0)
+		rc = read_records(req, len, &pos, q);
+	if (rc < 0) { /* a record that does not parse: nothing after it is known */
 		q->malformed = true;
 		q->tsig_at_end = false;
 	}
-	if (dns_rr_iter_pos(&it) != len) /* trailing bytes (a TSIG then fails to verify) */
+	if (pos != len) /* trailing bytes (a TSIG then fails to verify) */
 		q->malformed = true;
 	if (q->has_tsig && !q->tsig_at_end) /* RFC 8945 5.1: a TSIG elsewhere is a FORMERR */
 		q->malformed = true;
