@@ -87,6 +87,7 @@ static void set_defaults(srv_config_t *cfg)
 {
 	cfg->udp_payload = 1232;
 	cfg->tcp_idle_ms = 10000;
+	cfg->tcp_msg_ms = 5000;
 	cfg->tcp_max_conns = 1024;
 	cfg->log_level = LOG_LEVEL_INFO;
 }
@@ -193,6 +194,12 @@ static int key_tcp_idle(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg
 	return 0;
 }
 
+static int key_tcp_msg(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	(void)conf_duration_ms(ctx, n, 100, 3600000, &cfg->tcp_msg_ms);
+	return 0;
+}
+
 static int key_tcp_max(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 {
 	(void)conf_u32(ctx, n, 1, 1000000, &cfg->tcp_max_conns);
@@ -281,6 +288,7 @@ static const struct {
     {"udp-payload", key_udp_payload},
     {"tcp-idle-timeout", key_tcp_idle},
     {"tcp-max-connections", key_tcp_max},
+    {"tcp-message-timeout", key_tcp_msg},
     {"control-socket", key_control},
     {"state-dir", key_state_dir},
     {"log-level", key_log_level},

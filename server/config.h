@@ -56,6 +56,7 @@ typedef struct srv_config {
 	char *identity;         /* NULL = off */
 	uint16_t udp_payload;   /* 512..4096, default 1232 (DNS flag day 2020) */
 	uint64_t tcp_idle_ms;   /* default 10 s */
+	uint64_t tcp_msg_ms;    /* a whole message in, or a response out; default 5 s */
 	uint32_t tcp_max_conns; /* over all workers, default 1024 */
 	char *control_socket;   /* resolved path */
 	char *state_dir;        /* resolved path; created by the daemon at start (0700) */

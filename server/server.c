@@ -12,10 +12,12 @@
 #include "server/zonedb.h"
 #include "steerdns_version.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,10 +151,71 @@ static int state_dir_ready(const srv_config_t *cfg)
 
 /* --- workers --- */
 
+/* Descriptors kept free for everything but TCP connections after start: reloads (zone,
+ * journal, snapshot, config and key files), control and transfer connections, probes. */
+#define FD_RESERVE     64
+#define FD_PER_WORKER  8 /* a worker's loop: epoll, eventfd, signal pipe, with room */
+#define FD_RAISE_LIMIT (1u << 20)
+
+/* Descriptors open now (/proc/self/fd), or 0 when that cannot be read. */
+static unsigned fds_open(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return 0;
+	for (struct dirent *e = readdir(d); e != NULL; e = readdir(d))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0; /* the directory's own descriptor */
+}
+
+/* Raise the soft descriptor limit to the hard one (an unlimited hard limit is capped:
+ * the kernel refuses more than fs.nr_open) and return the soft limit in force. */
+static rlim_t fds_raise(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return RLIM_INFINITY;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY ? FD_RAISE_LIMIT : rl.rlim_max;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		struct rlimit up = {.rlim_cur = want, .rlim_max = rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl.rlim_cur = want;
+		else
+			log_warning("cannot raise the descriptor limit from %llu to %llu: %s",
+			            (unsigned long long)rl.rlim_cur, (unsigned long long)want,
+			            sd_strerror(sd_errno()));
+	}
+	return rl.rlim_cur;
+}
+
+/* The TCP connections the workers may hold: tcp-max-connections, or fewer when that many
+ * descriptors do not fit under the limit beside the ones open, the workers' sockets and
+ * loops and FD_RESERVE. Never below one per worker: steerdns starts anyway, and accept
+ * failing for want of descriptors only pauses that listener (server/worker.h). */
+static uint32_t fit_tcp_conns(const srv_config_t *cfg, unsigned nw)
+{
+	rlim_t limit = fds_raise();
+	uint64_t used = (uint64_t)fds_open() + FD_RESERVE + cfg->zone_count +
+	                (uint64_t)nw * (2 * cfg->listen_count + FD_PER_WORKER);
+	uint64_t left = limit == RLIM_INFINITY || limit <= used ? 0 : limit - used;
+	if (limit == RLIM_INFINITY || left >= cfg->tcp_max_conns)
+		return cfg->tcp_max_conns;
+	uint32_t fit = left > nw ? (uint32_t)left : nw;
+	log_warning("server.tcp-max-connections %u does not fit in the descriptor limit %llu "
+	            "(%llu needed besides): serving at most %u TCP connections; raise the "
+	            "limit (ulimit -n, LimitNOFILE=) to allow more",
+	            cfg->tcp_max_conns, (unsigned long long)limit, (unsigned long long)used, fit);
+	return fit;
+}
+
 static int start_workers(srv_server_t *s)
 {
 	size_t nl = s->cfg->listen_count;
 	unsigned nw = srv_config_workers(s->cfg);
+	uint32_t conns = fit_tcp_conns(s->cfg, nw);
 	int *udp = malloc(nw * nl * sizeof(int));
 	int *tcp = malloc(nw * nl * sizeof(int));
 	s->workers = calloc(nw, sizeof(*s->workers));
@@ -174,8 +237,9 @@ static int start_workers(srv_server_t *s)
 	    .control = s->handoff ? &s->handoff->box : NULL,
 	    .udp_payload = s->cfg->udp_payload,
 	    .tcp_idle_ms = s->cfg->tcp_idle_ms,
+	    .tcp_msg_ms = s->cfg->tcp_msg_ms,
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
-	    .tcp_conns = s->cfg->tcp_max_conns / nw ? s->cfg->tcp_max_conns / nw : 1,
+	    .tcp_conns = conns / nw ? conns / nw : 1,
 	};
 	for (unsigned k = 0; k < nw; k++) {
 		/* Worker k owns its descriptors even when a previous worker failed. */
@@ -431,6 +495,7 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"udp-payload", run->udp_payload == cfg->udp_payload},
 	    {"tcp-idle-timeout", run->tcp_idle_ms == cfg->tcp_idle_ms},
 	    {"tcp-max-connections", run->tcp_max_conns == cfg->tcp_max_conns},
+	    {"tcp-message-timeout", run->tcp_msg_ms == cfg->tcp_msg_ms},
 	    {"control-socket", str_equal(run->control_socket, cfg->control_socket)},
 	    {"state-dir", str_equal(run->state_dir, cfg->state_dir)},
 	    {"log-level", run->log_level == cfg->log_level},
@@ -633,6 +698,10 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	                 (unsigned long long)io.tcp_accepted, (unsigned long long)io.tcp_refused,
 	                 (unsigned long long)io.tcp_idle_closed,
 	                 (unsigned long long)io.tcp_malformed);
+	sd_strbuf_printf(out, "tcp: reclaimed %llu slow-closed %llu accept-errors %llu\n",
+	                 (unsigned long long)io.tcp_reclaimed,
+	                 (unsigned long long)io.tcp_slow_closed,
+	                 (unsigned long long)io.tcp_accept_errors);
 	sd_strbuf_printf(out, "handoffs: %llu\n",
 	                 (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
 }

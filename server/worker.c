@@ -27,12 +27,13 @@
 /* A connection's input holds a whole message plus room to read ahead; each of its two output
  * buffers takes answers while at least one maximal framed answer still fits, so pipelined
  * small answers leave in batches of up to TCP_SLACK bytes. */
-#define TCP_SLACK     16384
-#define TCP_IN_CAP    (TCP_FRAME + TCP_SLACK)
-#define TCP_OUT_CAP   (TCP_FRAME + TCP_SLACK)
-#define TCP_BACKLOG   1024
-#define TCP_REJECTS   8 /* handles used to accept-and-close beyond the pool */
-#define STOP_GRACE_MS 1000
+#define TCP_SLACK      16384
+#define TCP_IN_CAP     (TCP_FRAME + TCP_SLACK)
+#define TCP_OUT_CAP    (TCP_FRAME + TCP_SLACK)
+#define TCP_ACCEPTS    32    /* connections taken per readiness callback before yielding */
+#define TCP_BACKOFF_MS 250   /* no accepting on a listener after accept failed (EMFILE...) */
+#define ACCEPT_LOG_MS  10000 /* at most one warning about failing accepts this often */
+#define STOP_GRACE_MS  1000
 
 typedef struct udp_sock {
 	uv_poll_t poll;
@@ -40,20 +41,21 @@ typedef struct udp_sock {
 	srv_worker_t *w;
 } udp_sock_t;
 
+/* A listening socket: we accept ourselves (accept4 on readiness) rather than through
+ * uv_listen, whose accept loop retries a failing accept (EMFILE) without end. */
 typedef struct tcp_listener {
-	uv_tcp_t handle;
+	uv_poll_t poll;
+	uv_timer_t backoff; /* runs while accepting is paused after an accept error */
+	int fd;
 	srv_worker_t *w;
-	bool pending; /* libuv holds an accepted fd for us (it stopped listening meanwhile) */
+	bool polling; /* readiness is watched */
+	bool waiting; /* paused until a reclaimed slot is free (tcp_on_closed resumes it) */
 } tcp_listener_t;
-
-typedef struct tcp_reject {
-	uv_tcp_t handle;
-	bool busy;
-} tcp_reject_t;
 
 typedef struct tcp_conn {
 	uv_tcp_t handle;
-	uv_timer_t timer; /* initialised once; idle timeout, then the stop grace period */
+	uv_timer_t timer; /* initialised once; the earliest deadline (tcp_arm), then the stop
+	                   * grace period */
 	uv_write_t wreq;
 	srv_worker_t *w;
 	struct tcp_conn *next_free;
@@ -72,6 +74,11 @@ typedef struct tcp_conn {
 	xfr_out_t *xfr;   /* an AXFR/IXFR being written, one message per free output buffer */
 	uint64_t gen;     /* connections this slot has served: a handed-off reply checks it */
 	unsigned pending; /* handed-off requests whose reply has not come back: keep it open */
+	/* Loop times (uv_now, ms); 0 is "none". */
+	uint64_t last_io;     /* bytes read or a write completed: the idle timeout counts from it */
+	uint64_t msg_since;   /* first byte of the message being received */
+	uint64_t write_since; /* the write in flight began */
+	uint64_t progress;    /* accepted, a message answered or a write done: reclaim the oldest */
 } tcp_conn_t;
 
 struct srv_worker {
@@ -98,7 +105,7 @@ struct srv_worker {
 	tcp_conn_t *conns;
 	tcp_conn_t *free_conns;
 	uint8_t *conn_mem;
-	tcp_reject_t rejects[TCP_REJECTS];
+	uint64_t accept_logged; /* loop time of the last warning about failing accepts */
 };
 
 /* --- UDP --- */
@@ -207,7 +214,7 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 
 /* --- TCP connections (RFC 7766) --- */
 
-static void tcp_accept_pending(srv_worker_t *w);
+static void tcp_listen_resume(tcp_listener_t *l);
 static void tcp_process(tcp_conn_t *c);
 static void tcp_read_resume(tcp_conn_t *c);
 
@@ -223,10 +230,13 @@ static void tcp_on_closed(uv_handle_t *h)
 	c->active = false;
 	c->next_free = w->free_conns;
 	w->free_conns = c;
-	if (w->stopping)
+	if (w->stopping) {
 		uv_close((uv_handle_t *)&c->timer, NULL);
-	else
-		tcp_accept_pending(w);
+		return;
+	}
+	for (size_t i = 0; i < w->ntcp; i++)
+		if (w->tcp[i].waiting)
+			tcp_listen_resume(&w->tcp[i]);
 }
 
 static void tcp_close(tcp_conn_t *c)
@@ -238,18 +248,55 @@ static void tcp_close(tcp_conn_t *c)
 	uv_close((uv_handle_t *)&c->handle, tcp_on_closed); /* cancels an outstanding write */
 }
 
+static bool tcp_expired(uint64_t since, uint64_t limit, uint64_t now)
+{
+	return since != 0 && now - since >= limit;
+}
+
+/* The earliest deadline has come: close on a missed message or response deadline or the
+ * idle timeout, re-arm otherwise. While stopping, the grace period has ended. */
+static void tcp_on_timer(uv_timer_t *t);
+
+/* Arm the timer for the earliest of: the idle timeout (re-armed by every byte), the end of
+ * the message being received (counted from its first byte, whatever trickles in since)
+ * and the end of the response being written (the client must read it). */
+static void tcp_arm(tcp_conn_t *c)
+{
+	srv_worker_t *w = c->w;
+	if (w->stopping || c->closing) /* while stopping the grace timer runs instead */
+		return;
+	uint64_t due = c->last_io + w->conf.tcp_idle_ms;
+	if (c->msg_since && c->msg_since + w->conf.tcp_msg_ms < due)
+		due = c->msg_since + w->conf.tcp_msg_ms;
+	if (c->write_since && c->write_since + w->conf.tcp_msg_ms < due)
+		due = c->write_since + w->conf.tcp_msg_ms;
+	uint64_t now = uv_now(&w->loop);
+	uv_timer_start(&c->timer, tcp_on_timer, due > now ? due - now : 0, 0);
+}
+
 static void tcp_on_timer(uv_timer_t *t)
 {
 	tcp_conn_t *c = t->data;
-	if (!c->w->stopping)
-		sd_stat_inc(&c->w->io.tcp_idle_closed);
-	tcp_close(c);
+	srv_worker_t *w = c->w;
+	uint64_t now = uv_now(&w->loop);
+	if (w->stopping) {
+		tcp_close(c);
+	} else if (tcp_expired(c->msg_since, w->conf.tcp_msg_ms, now) ||
+	           tcp_expired(c->write_since, w->conf.tcp_msg_ms, now)) {
+		sd_stat_inc(&w->io.tcp_slow_closed);
+		tcp_close(c);
+	} else if (tcp_expired(c->last_io, w->conf.tcp_idle_ms, now)) {
+		sd_stat_inc(&w->io.tcp_idle_closed);
+		tcp_close(c);
+	} else {
+		tcp_arm(c);
+	}
 }
 
 static void tcp_touch(tcp_conn_t *c)
 {
-	if (!c->w->stopping) /* while stopping the grace timer runs instead */
-		uv_timer_start(&c->timer, tcp_on_timer, c->w->conf.tcp_idle_ms, 0);
+	c->last_io = uv_now(&c->w->loop);
+	tcp_arm(c);
 }
 
 static void tcp_on_write(uv_write_t *req, int status);
@@ -267,7 +314,10 @@ static void tcp_flush(tcp_conn_t *c)
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->handle, &buf, 1, tcp_on_write) < 0) {
 		c->writing = false;
 		tcp_close(c);
+		return;
 	}
+	c->write_since = uv_now(&c->w->loop);
+	tcp_arm(c);
 }
 
 /* Close once the peer is done (or we stop) and every answer is written. */
@@ -277,10 +327,29 @@ static void tcp_maybe_finish(tcp_conn_t *c)
 		tcp_close(c);
 }
 
+/* Answer what is complete in the input (QSBR-online around it) and restart the message
+ * clock: it runs while part of a message waits in the input and we are not the ones
+ * holding it up (blocked on output or writing a transfer). */
+static void tcp_process_clocked(tcp_conn_t *c)
+{
+	size_t had = c->in_len;
+	rcu_thread_online();
+	tcp_process(c);
+	rcu_thread_offline();
+	uint64_t now = uv_now(&c->w->loop);
+	if (c->in_len < had)
+		c->progress = now;
+	if (c->in_len == 0 || c->blocked || c->xfr)
+		c->msg_since = 0;
+	else if (c->in_len < had || c->msg_since == 0)
+		c->msg_since = now; /* what is left began after the last message answered */
+}
+
 static void tcp_on_write(uv_write_t *req, int status)
 {
 	tcp_conn_t *c = req->data;
 	c->writing = false;
+	c->write_since = 0;
 	c->out_len[c->fill ^ 1u] = 0;
 	if (c->closing)
 		return;
@@ -288,13 +357,12 @@ static void tcp_on_write(uv_write_t *req, int status)
 		tcp_close(c);
 		return;
 	}
-	tcp_touch(c);
+	c->progress = uv_now(&c->w->loop);
 	if (c->blocked) {
 		c->blocked = false;
-		rcu_thread_online();
-		tcp_process(c);
-		rcu_thread_offline();
+		tcp_process_clocked(c);
 	}
+	tcp_touch(c);
 	tcp_flush(c);
 	tcp_read_resume(c);
 	tcp_maybe_finish(c);
@@ -439,15 +507,14 @@ static void tcp_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 		c->eof = true; /* graceful: answer what arrived complete, then close */
 	} else {
 		c->in_len += (size_t)n;
-		tcp_touch(c);
+		c->last_io = uv_now(&c->w->loop);
 	}
-	rcu_thread_online();
-	tcp_process(c);
-	rcu_thread_offline();
+	tcp_process_clocked(c);
 	if (c->blocked && c->reading) {
 		uv_read_stop(s); /* resumed when the write completes */
 		c->reading = false;
 	}
+	tcp_arm(c);
 	tcp_flush(c);
 	tcp_maybe_finish(c);
 }
@@ -463,7 +530,8 @@ static void tcp_read_resume(tcp_conn_t *c)
 	c->reading = true;
 }
 
-static void tcp_conn_begin(srv_worker_t *w, tcp_listener_t *l)
+/* Serve accepted descriptor fd in a free slot (the slot owns fd from now on). */
+static void tcp_conn_begin(srv_worker_t *w, int fd, const struct sockaddr_storage *peer)
 {
 	tcp_conn_t *c = w->free_conns;
 	w->free_conns = c->next_free;
@@ -473,70 +541,119 @@ static void tcp_conn_begin(srv_worker_t *w, tcp_listener_t *l)
 	c->in_len = c->out_len[0] = c->out_len[1] = 0;
 	c->fill = 0;
 	c->reading = c->writing = c->blocked = c->eof = c->closing = false;
+	c->msg_since = c->write_since = 0;
+	c->last_io = c->progress = uv_now(&w->loop);
+	c->peer = *peer;
 	uv_tcp_init(&w->loop, &c->handle);
 	c->handle.data = c;
-	if (uv_accept((uv_stream_t *)&l->handle, (uv_stream_t *)&c->handle) < 0) {
+	if (uv_tcp_open(&c->handle, fd) < 0) {
+		close(fd);
+		sd_stat_inc(&w->io.tcp_refused);
 		tcp_close(c);
 		return;
 	}
 	sd_stat_inc(&w->io.tcp_accepted);
-	int len = sizeof(c->peer);
-	if (uv_tcp_getpeername(&c->handle, (struct sockaddr *)&c->peer, &len) < 0)
-		memset(&c->peer, 0, sizeof(c->peer));
 	uv_tcp_nodelay(&c->handle, 1); /* answers are whole messages: send them at once */
-	tcp_touch(c);
+	tcp_arm(c);
 	tcp_read_resume(c);
 }
 
-static void tcp_reject_closed(uv_handle_t *h)
+/* The pool is full and a client waits: close the connection that has made the least
+ * progress (RFC 7766 6.2.3 lets a server close idle or slow connections), so a slow-drip
+ * or idle client cannot hold a slot a working one needs. Nothing to do when every slot is
+ * already closing: one of them frees soon. */
+static void tcp_reclaim(srv_worker_t *w)
 {
-	tcp_reject_t *r = h->data;
-	r->busy = false;
-	srv_worker_t *w = (srv_worker_t *)r->handle.loop->data;
-	if (!w->stopping)
-		tcp_accept_pending(w);
-}
-
-/* The pool is exhausted: accept and close at once (RFC 7766 6.2.2 lets a server close). */
-static bool tcp_reject(srv_worker_t *w, tcp_listener_t *l)
-{
-	for (unsigned i = 0; i < TCP_REJECTS; i++) {
-		tcp_reject_t *r = &w->rejects[i];
-		if (r->busy)
-			continue;
-		r->busy = true;
-		uv_tcp_init(&w->loop, &r->handle);
-		r->handle.data = r;
-		(void)uv_accept((uv_stream_t *)&l->handle, (uv_stream_t *)&r->handle);
-		uv_close((uv_handle_t *)&r->handle, tcp_reject_closed);
-		sd_stat_inc(&w->io.tcp_refused);
-		return true;
+	tcp_conn_t *victim = NULL;
+	for (uint32_t i = 0; i < w->conf.tcp_conns; i++) {
+		tcp_conn_t *c = &w->conns[i];
+		if (c->active && !c->closing && (victim == NULL || c->progress < victim->progress))
+			victim = c;
 	}
-	return false; /* every reject handle is closing: libuv keeps the fd until one is free */
+	if (victim != NULL) {
+		sd_stat_inc(&w->io.tcp_reclaimed);
+		tcp_close(victim);
+	}
 }
 
-static void tcp_take(srv_worker_t *w, tcp_listener_t *l)
+static void tcp_on_acceptable(uv_poll_t *h, int status, int events);
+
+static void tcp_listen_pause(tcp_listener_t *l)
 {
-	l->pending = false;
-	if (w->free_conns)
-		tcp_conn_begin(w, l);
-	else if (!tcp_reject(w, l))
-		l->pending = true;
+	if (l->polling)
+		uv_poll_stop(&l->poll);
+	l->polling = false;
 }
 
-static void tcp_accept_pending(srv_worker_t *w)
+static void tcp_listen_resume(tcp_listener_t *l)
 {
-	for (size_t i = 0; i < w->ntcp; i++)
-		if (w->tcp[i].pending)
-			tcp_take(w, &w->tcp[i]);
-}
-
-static void tcp_on_connection(uv_stream_t *s, int status)
-{
-	tcp_listener_t *l = s->data;
-	if (status < 0 || l->w->stopping)
+	l->waiting = false;
+	if (l->polling || l->w->stopping || uv_is_active((uv_handle_t *)&l->backoff))
 		return;
-	tcp_take(l->w, l);
+	l->polling = uv_poll_start(&l->poll, UV_READABLE, tcp_on_acceptable) == 0;
+}
+
+static void tcp_on_backoff(uv_timer_t *t)
+{
+	tcp_listen_resume(t->data);
+}
+
+/* accept failed for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) or
+ * otherwise: stop accepting on this listener for a while instead of retrying at once (the
+ * pending connection keeps the socket readable: retrying would spin). UDP and the open
+ * connections are served meanwhile, and closing ones give their descriptors back. */
+static void tcp_listen_backoff(tcp_listener_t *l, int err)
+{
+	srv_worker_t *w = l->w;
+	sd_stat_inc(&w->io.tcp_accept_errors);
+	tcp_listen_pause(l);
+	uv_timer_start(&l->backoff, tcp_on_backoff, TCP_BACKOFF_MS, 0);
+	uint64_t now = uv_now(&w->loop);
+	if (w->accept_logged == 0 || now - w->accept_logged >= ACCEPT_LOG_MS) {
+		w->accept_logged = now;
+		log_warning("worker %u: cannot accept a TCP connection: %s; pausing accepts "
+		            "for %d ms (is the descriptor limit too low?)",
+		            w->id, sd_strerror(-err), TCP_BACKOFF_MS);
+	}
+}
+
+/* Take up to TCP_ACCEPTS connections from the listener into free slots. */
+static void tcp_on_acceptable(uv_poll_t *h, int status, int events)
+{
+	tcp_listener_t *l = h->data;
+	srv_worker_t *w = l->w;
+	if (status < 0) {
+		tcp_listen_backoff(l, -status);
+		return;
+	}
+	if (!(events & UV_READABLE))
+		return;
+	for (unsigned i = 0; i < TCP_ACCEPTS && !w->stopping; i++) {
+		if (w->free_conns == NULL) {
+			if (i > 0)
+				return; /* still readable? then we come back with i == 0 */
+			tcp_reclaim(w); /* readiness just reported: someone is waiting */
+			tcp_listen_pause(l); /* the backlog holds the newcomer meanwhile */
+			l->waiting = true;
+			return;
+		}
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		memset(&peer, 0, sizeof(peer));
+		int fd =
+		    accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			tcp_conn_begin(w, fd, &peer);
+			continue;
+		}
+		int e = errno;
+		if (e == EAGAIN || e == EWOULDBLOCK)
+			return;
+		if (e == EINTR || e == ECONNABORTED || e == EPROTO || e == EPERM)
+			continue; /* this connection failed, not the listener */
+		tcp_listen_backoff(l, e);
+		return;
+	}
 }
 
 /* --- replies to handed-off requests --- */
@@ -562,6 +679,13 @@ static void udp_on_closed(uv_handle_t *h)
 	u->fd = -1;
 }
 
+static void tcp_listener_on_closed(uv_handle_t *h)
+{
+	tcp_listener_t *l = h->data;
+	close(l->fd);
+	l->fd = -1;
+}
+
 /* Stop accepting, close UDP, let each connection write what it has answered. */
 static void worker_on_stop(uv_async_t *a)
 {
@@ -571,8 +695,10 @@ static void worker_on_stop(uv_async_t *a)
 	srv_mailbox_close(&w->box); /* the control loop has finished: no reply comes any more */
 	for (size_t i = 0; i < w->nudp; i++)
 		uv_close((uv_handle_t *)&w->udp[i].poll, udp_on_closed);
-	for (size_t i = 0; i < w->ntcp; i++)
-		uv_close((uv_handle_t *)&w->tcp[i].handle, NULL);
+	for (size_t i = 0; i < w->ntcp; i++) {
+		uv_close((uv_handle_t *)&w->tcp[i].poll, tcp_listener_on_closed);
+		uv_close((uv_handle_t *)&w->tcp[i].backoff, NULL);
+	}
 	for (uint32_t i = 0; i < w->ntimers; i++) {
 		tcp_conn_t *c = &w->conns[i];
 		if (!c->active) {
@@ -678,15 +804,16 @@ static int init_handles(srv_worker_t *w, const int *udp_fds, const int *tcp_fds)
 	for (size_t i = 0; i < w->nsock && ret == 0; i++) {
 		tcp_listener_t *l = &w->tcp[i];
 		l->w = w;
-		uv_tcp_init(&w->loop, &l->handle);
-		l->handle.data = l;
-		w->ntcp++;
-		ret = uv_tcp_open(&l->handle, tcp_fds[i]);
-		if (ret < 0) {
-			close(tcp_fds[i]);
+		l->fd = tcp_fds[i];
+		ret = uv_poll_init(&w->loop, &l->poll, l->fd); /* the socket is listening already */
+		if (ret < 0)
 			break;
-		}
-		ret = uv_listen((uv_stream_t *)&l->handle, TCP_BACKLOG, tcp_on_connection);
+		l->poll.data = l;
+		uv_timer_init(&w->loop, &l->backoff);
+		l->backoff.data = l;
+		w->ntcp++;
+		tcp_listen_resume(l);
+		ret = l->polling ? 0 : -EIO;
 	}
 	/* Descriptors not handed to libuv yet are ours to close. */
 	for (size_t i = w->nudp; i < w->nsock; i++)
@@ -717,6 +844,7 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 	w->id = id;
 	w->conf = *conf;
 	w->conf.tcp_conns = conf->tcp_conns ? conf->tcp_conns : 1;
+	w->conf.tcp_msg_ms = conf->tcp_msg_ms ? conf->tcp_msg_ms : conf->tcp_idle_ms;
 	w->nsock = n;
 	ret = uv_loop_init(&w->loop);
 	w->loop_ready = ret == 0;
@@ -822,6 +950,9 @@ void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t
 		io->udp_oversize += sd_stat_get(&w->batch->oversize);
 	io->tcp_accepted += sd_stat_get(&w->io.tcp_accepted);
 	io->tcp_refused += sd_stat_get(&w->io.tcp_refused);
+	io->tcp_reclaimed += sd_stat_get(&w->io.tcp_reclaimed);
 	io->tcp_idle_closed += sd_stat_get(&w->io.tcp_idle_closed);
+	io->tcp_slow_closed += sd_stat_get(&w->io.tcp_slow_closed);
+	io->tcp_accept_errors += sd_stat_get(&w->io.tcp_accept_errors);
 	io->tcp_malformed += sd_stat_get(&w->io.tcp_malformed);
 }

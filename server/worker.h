@@ -6,8 +6,13 @@
  *                                          view = srv_view_current() once, ... offline
  *     UDP  uv_poll ─ recvmmsg(64) ─ srv_udp_batch_answer (server/udp.h: srv_process per
  *          datagram, replies with the request's PKTINFO) ─ sendmmsg ─ handoffs pushed
- *     TCP  uv_listen ─ slot from a fixed pool ─ framing ─ srv_process (server/front.h)
- *          ─ uv_write, transfers drained one message per free buffer (RFC 7766)
+ *     TCP  uv_poll on the listener ─ accept4 ─ slot from a fixed pool ─ framing ─
+ *          srv_process (server/front.h) ─ uv_write, transfers drained one message per
+ *          free buffer (RFC 7766)
+ *          pool full: the slot with the least progress is closed for the newcomer;
+ *          accept failing (EMFILE): that listener pauses TCP_BACKOFF_MS, never spins;
+ *          deadlines: idle (re-armed by bytes), a whole message from its first byte, a
+ *          response to be read (tcp_msg_ms, not re-armed by trickling bytes)
  *     mailbox ◀─ replies to handed-off UPDATEs (server/handoff.h), sent like any reply
  *   srv_worker_stop ─ uv_async_send ──▶   close listeners, finish in-flight TCP, exit loop
  *                   ◀─ pthread_join ──
@@ -35,9 +40,12 @@ typedef struct srv_io_stats {
 	uint64_t udp_send_errors;
 	uint64_t udp_oversize; /* an answer longer than udp-payload: engine bug, dropped */
 	uint64_t tcp_accepted;
-	uint64_t tcp_refused; /* closed at once: the connection pool was exhausted */
+	uint64_t tcp_refused;   /* accepted but could not be served (closed at once) */
+	uint64_t tcp_reclaimed; /* closed for a newcomer: the pool was full, least progress */
 	uint64_t tcp_idle_closed;
-	uint64_t tcp_malformed; /* framing error or message shorter than a header */
+	uint64_t tcp_slow_closed;   /* a message or a response missed its deadline */
+	uint64_t tcp_accept_errors; /* accept failed (EMFILE...): the listener paused */
+	uint64_t tcp_malformed;     /* framing error or message shorter than a header */
 } srv_io_stats_t;
 
 typedef struct srv_worker_conf {
@@ -46,7 +54,8 @@ typedef struct srv_worker_conf {
 	srv_mailbox_t *control;          /* where UPDATEs go (server/handoff.h); NULL: dropped */
 	uint16_t udp_payload;            /* bound of a UDP answer */
 	uint64_t tcp_idle_ms;
-	uint32_t tcp_conns; /* this worker's share of tcp-max-connections */
+	uint64_t tcp_msg_ms; /* deadline of a whole message in, and of a response out */
+	uint32_t tcp_conns;  /* this worker's share of tcp-max-connections */
 } srv_worker_conf_t;
 
 typedef struct srv_worker srv_worker_t;
