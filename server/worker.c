@@ -631,8 +631,8 @@ static void tcp_on_acceptable(uv_poll_t *h, int status, int events)
 	for (unsigned i = 0; i < TCP_ACCEPTS && !w->stopping; i++) {
 		if (w->free_conns == NULL) {
 			if (i > 0)
-				return; /* still readable? then we come back with i == 0 */
-			tcp_reclaim(w); /* readiness just reported: someone is waiting */
+				return;      /* still readable? then we come back with i == 0 */
+			tcp_reclaim(w);      /* readiness just reported: someone is waiting */
 			tcp_listen_pause(l); /* the backlog holds the newcomer meanwhile */
 			l->waiting = true;
 			return;
