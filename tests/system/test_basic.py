@@ -289,6 +289,8 @@ def test_tcp_idle_timeout(steerdns_factory):
 
 
 def test_tcp_connection_limit(steerdns_factory):
+    """A full pool takes a newcomer by closing the connection that made the least progress
+    (RFC 7766 6.2.3; issue 11 defect 2): here the one answered longest ago."""
     limit = 4
     srv = steerdns_factory(**{"tcp-max-connections": limit})
     conns = []
@@ -298,33 +300,17 @@ def test_tcp_connection_limit(steerdns_factory):
             c.sendall(framed("www.example.com", i))
             assert sdlib.tcp_read_msg(c, 3.0) is not None, "connection %d refused" % i
             conns.append(c)
-        # the connection over the limit is closed at once, without an answer
+            time.sleep(0.05)  # distinct progress times: conns[0] is the oldest
+        # the connection over the limit is served; the oldest one is closed for it
         extra = sdlib.tcp_connect(srv.port)
-        try:
-            extra.sendall(framed("www.example.com", 99))
-        except OSError:
-            pass
-        assert sdlib.wait_closed(extra, 2.0), "connection over the limit left open"
-        extra.close()
-        # the earlier connections are unaffected
-        conns[0].sendall(framed("www.example.com", 50))
-        assert sdlib.tcp_read_msg(conns[0], 3.0) is not None
-        # freeing a slot lets a new connection in
-        conns.pop().close()
-        ok = False
-        for _ in range(20):
-            time.sleep(0.1)
-            c = sdlib.tcp_connect(srv.port)
-            try:
-                c.sendall(framed("www.example.com", 51))
-                ok = sdlib.tcp_read_msg(c, 1.0) is not None
-            except OSError:
-                ok = False
-            if ok:
-                conns.append(c)
-                break
-            c.close()
-        assert ok, "no connection accepted after one was closed"
+        extra.sendall(framed("www.example.com", 99))
+        assert sdlib.tcp_read_msg(extra, 3.0) is not None, "newcomer over the limit refused"
+        assert sdlib.wait_closed(conns[0], 3.0), "least recent connection left open"
+        conns.append(extra)
+        # the other earlier connections are unaffected
+        for k in range(1, limit):
+            conns[k].sendall(framed("www.example.com", 50 + k))
+            assert sdlib.tcp_read_msg(conns[k], 3.0) is not None, "connection %d closed" % k
     finally:
         for c in conns:
             c.close()
