@@ -312,3 +312,41 @@ def test_message_deadline_not_rearmed_by_bytes(tmp_path):
         t.join(timeout=5)
         d.sock.close()
         stop_within(srv, 5)
+
+
+def test_response_deadline_closes_a_client_that_does_not_read(tmp_path):
+    """A client that pipelines queries but never reads its answers holds a write in flight:
+    it is closed by tcp-message-timeout (a response must be read), not kept forever."""
+    srv = start(tmp_path, workers=1, **{"tcp-idle-timeout": "60s",
+                                        "tcp-message-timeout": "2s"})
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window fills fast
+    try:
+        s.settimeout(2)
+        s.connect(("127.0.0.1", srv.port))
+        q = sdlib.make_query("www.example.com", "TXT").to_wire()
+        blob = (struct.pack("!H", len(q)) + q) * 2000
+        s.setblocking(False)
+        sent, t_end = 0, time.monotonic() + 10
+        # send until the server stops reading (its output is stuck behind our window)
+        stalled_since = None
+        while time.monotonic() < t_end:
+            try:
+                sent += s.send(blob)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 0.5:
+                    break
+                time.sleep(0.02)
+            except OSError:
+                break
+        assert sent > 0
+        closed = srv.wait_for(lambda: "slow-closed 1 " in srv.steerctl("status").stdout,
+                              timeout=8, interval=0.2)
+        assert closed, srv.steerctl("status").stdout
+        # the server still answers others
+        assert srv.query_tcp("www.example.com") is not None
+    finally:
+        s.close()
+        stop_within(srv, 5)
