@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "dns/proto.h"
 #include "dns/rdata.h"
@@ -65,28 +66,14 @@ static void comp_add(dns_comp_t *c, uint32_t hash, size_t off)
 #define FOLD  0x2020202020202020ull /* bit 0x20 of every byte: folds A-Z onto a-z */
 #define K_MIX 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio, odd */
 
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-static inline uint32_t load32(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
 /* The last 1 .. 8 of n bytes at p as one word, reading only those bytes: two overlapping
  * 4-byte loads from 4 bytes up, else the first, middle and last byte (all of them). */
 static inline uint64_t tail_word(const uint8_t *p, size_t n)
 {
 	if (n == 8)
-		return load64(p);
+		return ne64_load(p);
 	if (n >= 4)
-		return (uint64_t)load32(p) << 32 | load32(p + n - 4);
+		return (uint64_t)ne32_load(p) << 32 | ne32_load(p + n - 4);
 	return (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
 }
 
@@ -97,7 +84,7 @@ static inline uint64_t label_hash(uint64_t h, const uint8_t *l)
 {
 	size_t n = 1u + l[0];
 	for (; n > 8; l += 8, n -= 8)
-		h = (h ^ (load64(l) | FOLD)) * K_MIX;
+		h = (h ^ (ne64_load(l) | FOLD)) * K_MIX;
 	return (h ^ (tail_word(l, n) | FOLD)) * K_MIX;
 }
 
@@ -123,7 +110,7 @@ static unsigned suffixes(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX],
 static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	for (; n > 8; a += 8, b += 8, n -= 8) {
-		if (load64(a) != load64(b))
+		if (ne64_load(a) != ne64_load(b))
 			return false;
 	}
 	return n == 0 || tail_word(a, n) == tail_word(b, n);

@@ -1,5 +1,6 @@
 /* name.c — domain names in wire form (see name.h). Nothing here allocates. */
 #include "dns/name.h"
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 
 #include <string.h>
@@ -101,20 +102,6 @@ int dname_parse(const uint8_t *pkt, size_t len, size_t *pos, uint8_t out[DNAME_M
 
 #define ONES 0x0101010101010101ull
 
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-static inline uint32_t load32(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
 /* dname_fold() on 8 bytes at once: a byte whose low seven bits lie in 'A'..'Z' and whose top
  * bit is clear gains bit 0x20 (the sums cannot carry from one byte into the next). */
 static inline uint64_t fold64(uint64_t w)
@@ -136,10 +123,10 @@ void dname_lower(uint8_t *name)
 		return;
 	}
 	for (size_t i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = fold64(load64(name + i));
+		uint64_t w = fold64(ne64_load(name + i));
 		memcpy(name + i, &w, sizeof(w));
 	}
-	uint64_t w = fold64(load64(name + len - 8));
+	uint64_t w = fold64(ne64_load(name + len - 8));
 	memcpy(name + len - 8, &w, sizeof(w));
 }
 
@@ -369,11 +356,11 @@ uint32_t dname_hash(const uint8_t *name, size_t len)
 	uint64_t h = k ^ len;
 	size_t i = 0;
 	for (; len - i >= 8; i += 8)
-		h = (h ^ load64(name + i)) * k;
+		h = (h ^ ne64_load(name + i)) * k;
 	size_t n = len - i;
 	const uint8_t *p = name + i;
 	if (n >= 4)
-		h = (h ^ ((uint64_t)load32(p) << 32 | load32(p + n - 4))) * k;
+		h = (h ^ ((uint64_t)ne32_load(p) << 32 | ne32_load(p + n - 4))) * k;
 	else if (n > 0)
 		h = (h ^ ((uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16)) * k;
 	h = (h ^ (h >> 32)) * k;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <string.h>
 
 static inline uint16_t be16_get(const uint8_t *p)
 {
@@ -31,4 +32,20 @@ static inline uint8_t *be32_put(uint8_t *p, uint32_t v)
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
 	return p + 4;
+}
+
+/* Unaligned loads in host byte order, for word-at-a-time scans and hashes whose result does
+ * not depend on byte order (or is only compared with itself). */
+static inline uint64_t ne64_load(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+static inline uint32_t ne32_load(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
 }
