@@ -3,6 +3,7 @@
 #pragma once
 
 #include "contrib/base/compiler.h"
+#include "zone/changeset.h"
 #include "zone/version.h"
 
 /* The temporary beside path while it is written: path + this, the X's made unique by
@@ -18,3 +19,8 @@ int zone_write_file(const zone_version_t *v, const char *path) SD_NONNULL(1, 2) 
  * comment: state the writer reads back (zone/update.c keeps a serial there). */
 int zone_write_file_noted(const zone_version_t *v, const char *path, const char *note)
     SD_NONNULL(1, 2) SD_WUR;
+
+/* One record in presentation format ("owner TTL IN TYPE rdata", no newline; the same form the
+ * master file has) into buf[0..size), NUL-terminated. Returns the length, or SD_EPARSE /
+ * -ENOMEM / -ENOSPC (buf too small: nothing useful in it). Any thread; allocates (ldns). */
+int zone_rr_format(const zone_rr_t *rr, char *buf, size_t size) SD_NONNULL(1, 2) SD_WUR;
