@@ -21,13 +21,13 @@
  *   history add ─▶ offline ─▶ the file's base copy
  *
  * The served serial never goes backwards (a secondary would ignore the zone): the record
- * holds the highest serial ever served, on its own, so that a lost journal (or a damaged
+ * covers the highest serial ever served (reserving serials ahead, zone_state.h), on its own, so that a lost journal (or a damaged
  * entry and those after it) or a lost snapshot does not take it along. The serial chosen
  * is above both the served one and the record; a start that recovered less than the record
  * (logged as a warning naming what was lost) commits a new serial above it even when
  * nothing else changed, and a zone whose snapshot was lost serves its file with a serial
- * above the record. A record ahead of what was served (a crash before the journal append)
- * only skips serials.
+ * above the record. A record ahead of what was served (a reservation at a crash, or a
+ * crash before the journal append) only skips serials.
  *
  * and a failure before the publish (or an abort) leaves nothing behind: no journal entry, no
  * new version, no history. A commit with no effective change publishes nothing and keeps the

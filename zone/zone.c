@@ -167,14 +167,18 @@ void zone_limits_fit(zone_t *z, const zone_version_t *v)
 		zone_history_set_limits(z->history, hist_depth(z, &lim), (size_t)lim.max_size);
 }
 
-/* <state>/<zone>.serial: one line, the decimal serial. Unreadable or damaged: logged and
- * ignored (the recovered state is then all there is to go by). */
+/* <state>/<zone>.serial: one line, the decimal serial, followed by " reserved" when it is a
+ * reservation ahead of what was served (written while running; a clean stop writes the
+ * served serial alone). Unreadable or damaged: logged and ignored (the recovered state is
+ * then all there is to go by). */
+#define SERIAL_RESERVED " reserved"
+
 static void serial_read(zone_t *z)
 {
 	int fd = sd_open_regular(z->serial_path, O_RDONLY, 0);
 	if (fd == -ENOENT)
 		return;
-	char buf[32];
+	char buf[48];
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
 	if (fd >= 0)
 		close(fd);
@@ -183,9 +187,14 @@ static void serial_read(zone_t *z)
 		buf[n] = '\0';
 		errno = 0;
 		unsigned long long v = strtoull(buf, &end, 10);
+		bool reserved =
+		    end != buf && strncmp(end, SERIAL_RESERVED, strlen(SERIAL_RESERVED)) == 0;
+		if (reserved)
+			end += strlen(SERIAL_RESERVED);
 		if (errno == 0 && end != buf && *end == '\n' && end[1] == '\0' && v <= UINT32_MAX) {
-			z->serial_max = (uint32_t)v;
+			z->serial_max = z->serial_floor = (uint32_t)v;
 			z->serial_known = true;
+			z->serial_reserved = reserved;
 			return;
 		}
 	}
@@ -194,10 +203,9 @@ static void serial_read(zone_t *z)
 	            z->name, z->serial_path, fd < 0 ? sd_strerror(fd) : "not one serial");
 }
 
-int zone_serial_record(zone_t *z, uint32_t s)
+/* Replace the record with s (a reservation when reserved): atomic, durable. */
+static int serial_write(zone_t *z, uint32_t s, bool reserved)
 {
-	if (z->serial_known && z->serial_max == s)
-		return 0;
 	char *tmp = NULL;
 	int fd = -1, rc = 0;
 	if (asprintf(&tmp, "%s" ZONE_DUMP_TMP_SUFFIX, z->serial_path) < 0) {
@@ -210,8 +218,9 @@ int zone_serial_record(zone_t *z, uint32_t s)
 		rc = sd_errno();
 		goto out;
 	}
-	char line[16];
-	int len = snprintf(line, sizeof(line), "%" PRIu32 "\n", s);
+	char line[32];
+	int len =
+	    snprintf(line, sizeof(line), "%" PRIu32 "%s\n", s, reserved ? SERIAL_RESERVED : "");
 	if (write(fd, line, (size_t)len) != len || fsync(fd) != 0)
 		rc = errno ? sd_errno() : -EIO;
 	if (close(fd) != 0 && rc == 0)
@@ -224,6 +233,7 @@ int zone_serial_record(zone_t *z, uint32_t s)
 	if (rc == 0) {
 		z->serial_max = s;
 		z->serial_known = true;
+		z->serial_reserved = reserved;
 	}
 out:
 	if (rc != 0) {
@@ -236,11 +246,31 @@ out:
 	return rc;
 }
 
+int zone_serial_record(zone_t *z, uint32_t s)
+{
+	if (z->serial_known && (s == z->serial_max || zone_serial_lt(s, z->serial_max)))
+		return 0; /* covered by the reservation */
+	/* RFC 1982: s + 16 is "greater" than s (far below 2^31); it wraps like serials do */
+	return serial_write(z, s + ZONE_SERIAL_RESERVE, true);
+}
+
+/* A clean stop: the record becomes the served serial itself, so the next start knows
+ * nothing was lost and continues from it without a new serial. */
+static void serial_settle(zone_t *z)
+{
+	if (!z->started || !z->serial_known || !z->serial_reserved || !z->current)
+		return;
+	uint32_t s = zone_version_serial(z->current);
+	if (zone_serial_lt(s, z->serial_max))
+		(void)serial_write(z, s, false); /* logged; the reservation stays then */
+}
+
 uint32_t zone_serial_floor(const zone_t *z, uint32_t served)
 {
-	if (!z->serial_known || served == z->serial_max || zone_serial_gt(served, z->serial_max))
+	if (!z->serial_known || served == z->serial_floor ||
+	    zone_serial_gt(served, z->serial_floor))
 		return served;
-	return z->serial_max;
+	return z->serial_floor;
 }
 
 int zone_open_state(zone_t *z, const char *state_dir, const zone_conf_t *conf)
@@ -277,6 +307,7 @@ void zone_free(zone_t *z)
 {
 	if (!z)
 		return;
+	serial_settle(z);
 	zone_version_unref(z->current);
 	zone_journal_close(z->journal);
 	zone_history_free(z->history);
@@ -510,10 +541,17 @@ static void warn_lost(const zone_t *z, const zone_version_t *v)
 	char got[32] = "nothing";
 	if (v)
 		snprintf(got, sizeof(got), "serial %" PRIu32, zone_version_serial(v));
+	if (!z->lost && z->serial_reserved && v) {
+		/* the usual after a crash or kill -9: serials were reserved ahead, not served */
+		log_notice("%s: serials up to %" PRIu32 " were reserved before an unclean stop "
+		           "(%s); recovered %s: the zone continues above %" PRIu32,
+		           z->name, z->serial_floor, z->serial_path, got, z->serial_floor);
+		return;
+	}
 	log_warning("%s: changes were lost from the state directory: %s (%s); recovered %s, "
 	            "but serial %" PRIu32 " was served before (%s): the zone continues above it",
 	            z->name, z->lost_file ? z->lost_file : z->journal_path,
-	            z->lost ? z->lost : "older than what was served", got, z->serial_max,
+	            z->lost ? z->lost : "older than what was served", got, z->serial_floor,
 	            z->serial_path);
 }
 

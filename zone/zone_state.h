@@ -17,9 +17,11 @@ struct zone {
 	/* primary state (zone_open_state; all NULL before) */
 	zone_conf_t conf;
 	char *journal_path, *snapshot_path, *base_path;
-	char *serial_path;   /* <state>/<zone>.serial: the highest serial ever served */
+	char *serial_path;   /* <state>/<zone>.serial: no serial above it was ever served */
 	uint32_t serial_max; /* its content, when serial_known */
 	bool serial_known;
+	bool serial_reserved;  /* serial_max is a reservation ahead of the served serial */
+	uint32_t serial_floor; /* the record as read at start: what may have been served */
 	const char *lost;      /* what recovery found lost (a static phrase), or NULL */
 	const char *lost_file; /* the state file it was about */
 	zone_journal_t *journal;
@@ -31,11 +33,15 @@ struct zone {
 	uint64_t changes;
 };
 
-/* Record s durably as the highest serial served (atomic replace + fsync of the file and
- * its directory), before s is published; 0 or a negated errno (logged). */
+/* Make the record cover s before s is published: when s is above it, record s +
+ * ZONE_SERIAL_RESERVE durably (atomic replace + fsync of the file and its directory), so
+ * that only one commit in ZONE_SERIAL_RESERVE pays for it; 0 or a negated errno (logged).
+ * zone_free() writes the served serial itself (a clean stop leaves an exact record). */
+#define ZONE_SERIAL_RESERVE 16u
 int zone_serial_record(zone_t *z, uint32_t s) SD_NONNULL(1) SD_WUR;
 /* The serial a new version must be above so that the served serial never goes backwards:
- * the recorded maximum, or `served` when that is ahead (RFC 1982) or nothing is recorded. */
+ * the record as read at start, or `served` when that is ahead (RFC 1982) or nothing was
+ * recorded. (Not the reservation made since: a running zone's served serial is exact.) */
 uint32_t zone_serial_floor(const zone_t *z, uint32_t served) SD_NONNULL(1);
 /* Fit the journal's and the history's limits to v when the configuration set none (see
  * zone_conf_t). */

@@ -9,6 +9,7 @@ what was lost. Every process started here is stopped by its own PID.
 """
 
 import os
+import signal
 
 import dns.message
 import dns.query
@@ -135,3 +136,46 @@ def test_lost_serial_record_is_not_fatal(tmp_path):
         assert sd.stop() == 0
     with open(os.path.join(d, "example.com.serial")) as f:
         assert int(f.read()) == before  # recorded again
+
+
+def test_reserved_serials_after_kill(tmp_path):
+    """While running, the record reserves serials ahead (one durable write per
+    ZONE_SERIAL_RESERVE commits, not one per commit); a clean stop settles it to the served
+    serial, and a SIGKILL leaves the reservation: the next start serves a serial above it
+    (a secondary never sees a serial reused), saying so as a notice, not as lost state."""
+    d = str(tmp_path)
+    port = sdlib.free_port()
+    record = os.path.join(d, "example.com.serial")
+    write_zone(d, 0)
+    sd = start(d, port)
+    try:
+        write_zone(d, 1)
+        assert sd.steerctl("reload").returncode == 0
+        assert serial(port) == BASE + 1
+        with open(record) as f:
+            reserved = f.read()
+        assert reserved.endswith(" reserved\n"), reserved
+        reserved = int(reserved.split()[0])
+        assert reserved > BASE + 1
+        # the next commits are covered by the reservation: the record does not move
+        write_zone(d, 2)
+        assert sd.steerctl("reload").returncode == 0
+        assert serial(port) == BASE + 2
+        with open(record) as f:
+            assert int(f.read().split()[0]) == reserved
+    finally:
+        sd.signal(signal.SIGKILL)  # our own child, by PID
+        sd.stop()
+    sd = start(d, port)
+    try:
+        after = serial(port)
+        assert after > reserved, (reserved, after)
+        log = sd.log()
+        assert "reserved before an unclean stop" in log, log
+        assert "changes were lost" not in log, log
+        q = dns.message.make_query("h2.example.com.", "A")
+        assert dns.query.udp(q, "127.0.0.1", port=port, timeout=2).answer
+    finally:
+        assert sd.stop() == 0
+    with open(record) as f:
+        assert f.read() == "%d\n" % after  # a clean stop: the served serial, exactly
