@@ -30,6 +30,7 @@
 #define TCP_SLACK      16384
 #define TCP_IN_CAP     (TCP_FRAME + TCP_SLACK)
 #define TCP_OUT_CAP    (TCP_FRAME + TCP_SLACK)
+#define SLOT_KEEP      4096  /* bytes of a buffer a slot may keep resident after a close */
 #define TCP_ACCEPTS    32    /* connections taken per readiness callback before yielding */
 #define TCP_BACKOFF_MS 250   /* no accepting on a listener after accept failed (EMFILE...) */
 #define ACCEPT_LOG_MS  10000 /* at most one warning about failing accepts this often */
@@ -71,6 +72,7 @@ typedef struct tcp_conn {
 	bool blocked; /* a complete query waits for room in the output */
 	bool eof;     /* the peer closed its side (or we stop): finish writing, then close */
 	bool closing;
+	bool dirty;       /* more than a page of a buffer was used: given back at close */
 	xfr_out_t *xfr;   /* an AXFR/IXFR being written, one message per free output buffer */
 	uint64_t gen;     /* connections this slot has served: a handed-off reply checks it */
 	unsigned pending; /* handed-off requests whose reply has not come back: keep it open */
@@ -218,10 +220,29 @@ static void tcp_listen_resume(tcp_listener_t *l);
 static void tcp_process(tcp_conn_t *c);
 static void tcp_read_resume(tcp_conn_t *c);
 
+/* Give a closed slot's buffer pages back to the kernel once a connection used more than a
+ * page of them: the pool's memory does not stay resident after a flood of large or
+ * slow-drip messages (issue 11, defect 5). The pages are zero-filled again on next use;
+ * connections with small messages touch a page or two and cost no system call. Only pages
+ * wholly inside the slot's buffers are released (its neighbours may be in use). */
+static void tcp_slot_release(tcp_conn_t *c)
+{
+	if (!c->dirty)
+		return;
+	c->dirty = false;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)c->in, hi = lo + TCP_IN_CAP + 2 * (uintptr_t)TCP_OUT_CAP;
+	lo = (lo + page - 1) & ~(page - 1);
+	hi &= ~(page - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice: failure is harmless */
+}
+
 static void tcp_on_closed(uv_handle_t *h)
 {
 	tcp_conn_t *c = h->data;
 	srv_worker_t *w = c->w;
+	tcp_slot_release(c);
 	if (c->xfr) { /* the peer went away or we stop in the middle of a transfer */
 		xfr_out_log_done(c->xfr, (const struct sockaddr *)&c->peer, SD_EPROTO);
 		xfr_out_free(c->xfr);
@@ -308,6 +329,8 @@ static void tcp_flush(tcp_conn_t *c)
 		return;
 	unsigned idx = c->fill;
 	uv_buf_t buf = uv_buf_init((char *)c->out[idx], (unsigned)c->out_len[idx]);
+	if (c->out_len[idx] > SLOT_KEEP)
+		c->dirty = true;
 	c->fill ^= 1u;
 	c->out_len[c->fill] = 0;
 	c->writing = true;
@@ -508,6 +531,8 @@ static void tcp_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	} else {
 		c->in_len += (size_t)n;
 		c->last_io = uv_now(&c->w->loop);
+		if (c->in_len > SLOT_KEEP)
+			c->dirty = true;
 	}
 	tcp_process_clocked(c);
 	if (c->blocked && c->reading) {

@@ -350,3 +350,49 @@ def test_response_deadline_closes_a_client_that_does_not_read(tmp_path):
     finally:
         s.close()
         stop_within(srv, 5)
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_pool_memory_given_back_after_a_flood(tmp_path):
+    """Issue 11, defect 5: connections that fill their slot's input (a 60 KB partial
+    frame each) make the pool resident; once they are gone, the pages go back to the
+    kernel instead of staying resident until the next start."""
+    n = 240
+    srv = start(tmp_path, workers=2, **{"tcp-max-connections": 1024})
+    try:
+        assert udp_answers(srv)
+        base = rss_kib(srv.pid)
+        socks = []
+        chunk = b"\x00" * 60000
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.sendall(struct.pack("!H", 65000) + chunk)  # a frame that never completes
+            socks.append(s)
+        # every byte is in a slot's input once the server has read it: wait for the peak
+        deadline = time.monotonic() + 30
+        peak = rss_kib(srv.pid)
+        while peak - base < n * 50 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            peak = max(peak, rss_kib(srv.pid))
+        grown = peak - base
+        assert grown >= n * 50, "the flood did not make the pool resident: %d KiB" % grown
+        for s in socks:
+            s.close()
+        # the slots close (peer EOF) and give their pages back: RSS comes down to within
+        # a quarter of the growth (allocator and sanitizer noise stay)
+        deadline = time.monotonic() + 30
+        now = rss_kib(srv.pid)
+        while now > base + grown // 4 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            now = rss_kib(srv.pid)
+        assert now <= base + grown // 4, (base, peak, now)
+        assert udp_answers(srv)
+    finally:
+        stop_within(srv, 10)
