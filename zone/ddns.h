@@ -19,9 +19,38 @@
  *                          the transaction as it was before this request
  *
  * The message is read with the one section reader (dns/rr.h); names in RDATA are
- * decompressed to the stored wire form (dns/rdata.h). A TSIG RR (last in the additional
- * section) and one OPT are skipped; anything else in the additional section is FORMERR.
+ * decompressed to the stored wire form (dns/rdata.h), keeping the case they were sent in;
+ * owners are lowercased. A TSIG RR (last in the additional section) and one OPT are skipped;
+ * anything else in the additional section, and bytes after the last record, are FORMERR.
  * Pure on the message; never allocates on behalf of the caller except res->change.
+ *
+ * Rules where the RFC leaves room (what BIND does unless said otherwise):
+ *   - RDATA: A must be 4 bytes, AAAA 16; a type with names (dns/rdata.h) must have exactly
+ *     its layout; and every added record must survive the master-file form
+ *     (zone_rr_text_safe: snapshots and exports are master files): else FORMERR.
+ *   - RDATA is compared as DNS compares it: the names in it without regard to case. So a
+ *     value-dependent prerequisite, a delete RR and a duplicate add match "WWW.example.com."
+ *     to "www.example.com."; a duplicate add replaces the stored record (its case, its TTL).
+ *   - TTL (RFC 2181 5.2, one TTL per RRset): an added record gives its TTL to the whole
+ *     RRset it joins (the others are removed and added again with it).
+ *   - CNAME (RFC 2136 3.4.2.2, RFC 1034 3.6.2): a CNAME added where other data is, or other
+ *     data added where a CNAME is, is ignored; a CNAME added where a CNAME is replaces it.
+ *     Only RRSIG and NSEC may stand beside a CNAME (RFC 4035 2.5) — what the zone build
+ *     allows; KEY (RFC 2535, withdrawn by RFC 3755) and NSEC3 count as other data.
+ *   - SOA: an added SOA not at the apex is ignored; at the apex it replaces the SOA only
+ *     with a higher serial (RFC 1982) than the view's, and the commit then serves that
+ *     serial (or one above it when the serial record is ahead). A delete RR of the SOA,
+ *     a delete RRset of the apex SOA or NS, and the apex's last NS are ignored (3.4.2.3/4).
+ *   - What the commit's build (zone_changeset_apply) would refuse is refused per request
+ *     (REFUSED, the request rolled back), so one request can never fail the batch's commit:
+ *     a delegation whose in-bailiwick name server would lack an address (missing glue, RFC
+ *     1034 4.2.1: the highest delegation at or above every touched name, and those below a
+ *     delegation the request removed), an RRset of more than 65535 records. The others the
+ *     build checks cannot arise: out-of-zone data is NOTZONE, classes other than IN are
+ *     FORMERR, CNAME rules above, SOA only through zone_update_set_soa, the apex keeps SOA
+ *     and NS. A DNAME with data below it is only a warning in the build and is accepted.
+ *   - The net effect (res->change) is the diff of the view at the touched names before and
+ *     after the request, TTL included (a TTL change is a removal and an addition).
  */
 #pragma once
 
@@ -49,9 +78,13 @@ typedef struct zone_ddns_result {
 	                    * www.example.com. A" or "update: www.example.com. TXT not allowed
 	                    * for this key"; plain printable text (names escaped) */
 	zone_changeset_t *change; /* NOERROR: this request's net effect on the transaction
-	                           * (removed and added records, no SOA, TTLs as served; an
-	                           * SOA replaced by the request appears as removed + added);
-	                           * empty for a no-op. NULL otherwise. The caller frees it. */
+	                           * (removed and added records, never an SOA among them; TTLs
+	                           * as they would be served). An SOA the request replaced is
+	                           * the change set's SOA(from) and SOA(to) (the view's SOA
+	                           * before and after: zone_changeset_soa_from/_to), which a
+	                           * change set holds apart from the lists; neither is set
+	                           * otherwise. Empty for a no-op. NULL unless NOERROR. The
+	                           * caller frees it (zone_ddns_result_clear). */
 } zone_ddns_result_t;
 
 /* Check and apply one UPDATE request msg[0..len) (whose zone section named u's zone, class

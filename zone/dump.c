@@ -11,32 +11,101 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "zone/journal.h"
 
-/* Print one record: rebuild it as a wire RR and let ldns format it. */
-static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const uint8_t *rd,
-                  uint16_t rdlen)
+/* The ldns form of one record: rebuilt as a wire RR and parsed. */
+static int rr_to_ldns(const zone_rr_t *zr, ldns_rr **out)
 {
 	uint8_t wire[DNAME_MAX + 10 + UINT16_MAX];
-	size_t on = dname_len(owner), pos = 0;
-	memcpy(wire, owner, on);
+	size_t on = dname_len(zr->owner), pos = 0;
+	memcpy(wire, zr->owner, on);
 	uint8_t *p = wire + on;
-	p[0] = (uint8_t)(rs->type >> 8), p[1] = (uint8_t)rs->type;
-	p[2] = 0, p[3] = DNS_CLASS_IN;
-	p[4] = (uint8_t)(rs->ttl >> 24), p[5] = (uint8_t)(rs->ttl >> 16);
-	p[6] = (uint8_t)(rs->ttl >> 8), p[7] = (uint8_t)rs->ttl;
-	p[8] = (uint8_t)(rdlen >> 8), p[9] = (uint8_t)rdlen;
-	memcpy(p + 10, rd, rdlen);
-	ldns_rr *rr = NULL;
-	if (ldns_wire2rr(&rr, wire, on + 10 + rdlen, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+	p = be16_put(p, zr->type);
+	p = be16_put(p, zr->rclass);
+	p = be32_put(p, zr->ttl);
+	p = be16_put(p, zr->rdlen);
+	if (zr->rdlen)
+		memcpy(p, zr->rdata, zr->rdlen);
+	*out = NULL;
+	if (ldns_wire2rr(out, wire, on + 10 + zr->rdlen, &pos, LDNS_SECTION_ANSWER) !=
+	    LDNS_STATUS_OK)
 		return SD_EPARSE;
+	return 0;
+}
+
+int zone_rr_format(const zone_rr_t *zr, char *buf, size_t size)
+{
+	ldns_rr *rr = NULL;
+	int rc = rr_to_ldns(zr, &rr);
+	if (rc != 0)
+		return rc;
 	char *text = ldns_rr2str(rr);
 	ldns_rr_free(rr);
 	if (!text)
 		return -ENOMEM;
-	int rc = fputs(text, f) < 0 ? sd_errno() : 0;
+	size_t len = strlen(text);
+	while (len > 0 && text[len - 1] == '\n') /* ldns ends the line; the caller decides */
+		len--;
+	if (len >= size || len > INT_MAX) {
+		free(text);
+		return -ENOSPC;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	free(text);
+	return (int)len;
+}
+
+/* The RDATA of rr in wire form, as the loader takes it (zone/load.c add_record), equals
+ * rd[0..rdlen). */
+static bool rdata_is(const ldns_rr *rr, const uint8_t *rd, uint16_t rdlen)
+{
+	ldns_buffer *b = ldns_buffer_new(rdlen + 16u);
+	if (!b)
+		return false;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
+		(void)ldns_rdf2buffer_wire(b, ldns_rr_rdf(rr, i));
+	bool same = ldns_buffer_status(b) == LDNS_STATUS_OK && ldns_buffer_position(b) == rdlen &&
+	            (rdlen == 0 || memcmp(ldns_buffer_begin(b), rd, rdlen) == 0);
+	ldns_buffer_free(b);
+	return same;
+}
+
+bool zone_rr_text_safe(const zone_rr_t *zr)
+{
+	ldns_rr *rr = NULL, *back = NULL;
+	if (rr_to_ldns(zr, &rr) != 0)
+		return false;
+	char *text = ldns_rr2str(rr);
+	ldns_rr_free(rr);
+	if (!text)
+		return false;
+	ldns_status s = ldns_rr_new_frm_str(&back, text, 0, NULL, NULL);
+	free(text);
+	bool same = s == LDNS_STATUS_OK && ldns_rr_get_type(back) == zr->type &&
+	            dname_equal_ci(ldns_rdf_data(ldns_rr_owner(back)), zr->owner) &&
+	            rdata_is(back, zr->rdata, zr->rdlen);
+	ldns_rr_free(back);
+	return same;
+}
+
+/* Print one record, as zone_rr_format does, and a newline. */
+static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const uint8_t *rd,
+                  uint16_t rdlen)
+{
+	zone_rr_t zr = {owner, rs->type, DNS_CLASS_IN, rs->ttl, rdlen, rd};
+	ldns_rr *rr = NULL;
+	int rc = rr_to_ldns(&zr, &rr);
+	if (rc != 0)
+		return rc;
+	char *text = ldns_rr2str(rr); /* no fixed bound: a record's text can pass 256 KiB */
+	ldns_rr_free(rr);
+	if (!text)
+		return -ENOMEM;
+	rc = fputs(text, f) < 0 ? sd_errno() : 0;
 	free(text);
 	return rc;
 }

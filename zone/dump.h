@@ -2,6 +2,8 @@
  * files that do in zone/). */
 #pragma once
 
+#include <stdbool.h>
+
 #include "contrib/base/compiler.h"
 #include "zone/changeset.h"
 #include "zone/version.h"
@@ -24,3 +26,10 @@ int zone_write_file_noted(const zone_version_t *v, const char *path, const char 
  * master file has) into buf[0..size), NUL-terminated. Returns the length, or SD_EPARSE /
  * -ENOMEM / -ENOSPC (buf too small: nothing useful in it). Any thread; allocates (ldns). */
 int zone_rr_format(const zone_rr_t *rr, char *buf, size_t size) SD_NONNULL(1, 2) SD_WUR;
+
+/* Whether rr survives the master-file form: formatted as zone_rr_format does and read back
+ * by ldns (as the loader reads snapshots and base copies), it is the same record (owner, type,
+ * RDATA bytes). Records that arrive by other paths than a file (RFC 2136 UPDATE) are checked
+ * with this before they are taken, so that the state written from them can be read again.
+ * Any thread; allocates (ldns). */
+bool zone_rr_text_safe(const zone_rr_t *rr) SD_NONNULL(1) SD_WUR;

@@ -16,6 +16,7 @@
 #include "contrib/base/log.h"
 #include "contrib/base/vec.h"
 #include "dns/soa.h"
+#include "zone/serial.h"
 #include "zone/dump.h"
 
 /* --- a set of records: owned copies, an open-addressing index by identity --- */
@@ -28,7 +29,8 @@ typedef struct urr {
 typedef struct rrset_list {
 	urr_t *v;
 	size_t n, cap, live;
-	uint32_t *idx; /* index + 1, 0 = empty */
+	uint32_t *idx;  /* index + 1, 0 = empty; by identity */
+	uint32_t *oidx; /* the same entries by owner (several per owner), same capacity */
 	size_t idx_cap;
 } rrlist_t;
 
@@ -60,12 +62,20 @@ static urr_t *list_find(const rrlist_t *l, const zone_rr_t *rr)
 	return NULL;
 }
 
+static uint32_t owner_hash(const uint8_t *owner)
+{
+	return dname_hash(owner, dname_len(owner));
+}
+
 static void list_index(rrlist_t *l, size_t k)
 {
 	size_t mask = l->idx_cap - 1, i = rr_hash(&l->v[k].rr) & mask;
 	while (l->idx[i])
 		i = (i + 1) & mask;
 	l->idx[i] = (uint32_t)(k + 1);
+	for (i = owner_hash(l->v[k].rr.owner) & mask; l->oidx[i]; i = (i + 1) & mask)
+		;
+	l->oidx[i] = (uint32_t)(k + 1);
 }
 
 static int list_grow(rrlist_t *l)
@@ -75,13 +85,16 @@ static int list_grow(rrlist_t *l)
 	if ((l->n + 1) * 2 <= l->idx_cap)
 		return 0;
 	size_t cap = l->idx_cap ? l->idx_cap * 2 : 64;
-	uint32_t *idx = calloc(cap, sizeof(*idx));
-	if (!idx || l->n >= UINT32_MAX - 1) {
+	uint32_t *idx = calloc(cap, sizeof(*idx)), *oidx = calloc(cap, sizeof(*oidx));
+	if (!idx || !oidx || l->n >= UINT32_MAX - 1) {
 		free(idx);
+		free(oidx);
 		return -ENOMEM;
 	}
 	free(l->idx);
+	free(l->oidx);
 	l->idx = idx;
+	l->oidx = oidx;
 	l->idx_cap = cap;
 	for (size_t k = 0; k < l->n; k++)
 		list_index(l, k);
@@ -119,10 +132,29 @@ static void list_free(rrlist_t *l)
 		free((void *)l->v[k].rr.owner);
 	free(l->v);
 	free(l->idx);
+	free(l->oidx);
 	*l = (rrlist_t){0};
 }
 
 /* --- the transaction --- */
+
+/* One step of the undo log (savepoints): what to do to take an edit back. */
+enum { UNDO_PUT, UNDO_DROP, UNDO_TTL, UNDO_SOA };
+
+typedef struct undo {
+	uint8_t kind; /* UNDO_* */
+	bool add;     /* the entry is in u->add (else u->rem) */
+	uint32_t idx; /* the entry's index; UNDO_SOA: the index in u->soas */
+	uint32_t ttl; /* UNDO_TTL: the TTL before */
+} undo_t;
+
+/* The SOA part of a transaction, saved before zone_update_set_soa changes it. */
+typedef struct soa_saved {
+	bool soa_set, hand_serial;
+	uint32_t soa_ttl, file_serial;
+	uint16_t soa_rdlen;
+	uint8_t soa_rdata[DNS_SOA_MAX_LEN];
+} soa_saved_t;
 
 struct zone_update {
 	zone_t *z;
@@ -141,6 +173,12 @@ struct zone_update {
 	bool hand_serial; /* the file's serial, raised by hand past the served one, is kept */
 	uint32_t file_serial;
 	bool base_current; /* the base copy holds this file already: not written again */
+	/* the undo log, kept from the first zone_update_mark on */
+	bool logging;
+	undo_t *undo;
+	size_t nundo, undo_cap;
+	soa_saved_t *soas;
+	size_t nsoas, soas_cap;
 };
 
 int zone_update_begin(zone_t *z, zone_update_t **out)
@@ -177,6 +215,8 @@ void zone_update_abort(zone_update_t *u)
 	u->z->in_update = false;
 	list_free(&u->rem);
 	list_free(&u->add);
+	free(u->undo);
+	free(u->soas);
 	zone_version_unref(u->served);
 	zone_version_unref(u->file_v);
 	zone_load_info_free(&u->info);
@@ -225,6 +265,83 @@ static bool in_view(const zone_update_t *u, const zone_rr_t *rr)
 	return list_find(&u->add, rr) || (served_has(u, rr, &ttl) && !list_find(&u->rem, rr));
 }
 
+/* --- edits through the undo log --- */
+
+static int undo_reserve(zone_update_t *u)
+{
+	return u->logging ? sd_vec_grow(&u->undo, &u->undo_cap, u->nundo + 1) : 0;
+}
+
+static void undo_push(zone_update_t *u, uint8_t kind, bool add, size_t idx, uint32_t ttl)
+{
+	if (u->logging)
+		u->undo[u->nundo++] = (undo_t){kind, add, (uint32_t)idx, ttl};
+}
+
+static int u_put(zone_update_t *u, rrlist_t *l, const zone_rr_t *rr)
+{
+	int rc = undo_reserve(u);
+	if (rc == 0)
+		rc = list_put(l, rr);
+	if (rc == 0)
+		undo_push(u, UNDO_PUT, l == &u->add, l->n - 1, 0);
+	return rc;
+}
+
+static int u_drop(zone_update_t *u, rrlist_t *l, urr_t *e)
+{
+	int rc = undo_reserve(u);
+	if (rc != 0)
+		return rc;
+	list_drop(l, e);
+	undo_push(u, UNDO_DROP, l == &u->add, (size_t)(e - l->v), 0);
+	return 0;
+}
+
+static int u_ttl(zone_update_t *u, urr_t *e, uint32_t ttl)
+{
+	int rc = undo_reserve(u);
+	if (rc != 0)
+		return rc;
+	undo_push(u, UNDO_TTL, true, (size_t)(e - u->add.v), e->rr.ttl);
+	e->rr.ttl = ttl;
+	return 0;
+}
+
+zone_update_mark_t zone_update_mark(zone_update_t *u)
+{
+	u->logging = true;
+	return u->nundo;
+}
+
+static void undo_one(zone_update_t *u, const undo_t *x)
+{
+	rrlist_t *l = x->add ? &u->add : &u->rem;
+	if (x->kind == UNDO_SOA) {
+		const soa_saved_t *s = &u->soas[x->idx];
+		u->soa_set = s->soa_set;
+		u->hand_serial = s->hand_serial;
+		u->soa_ttl = s->soa_ttl;
+		u->file_serial = s->file_serial;
+		u->soa_rdlen = s->soa_rdlen;
+		memcpy(u->soa_rdata, s->soa_rdata, s->soa_rdlen);
+		u->nsoas = x->idx;
+	} else if (x->kind == UNDO_PUT) {
+		list_drop(l, &l->v[x->idx]); /* stays allocated and indexed, dead */
+	} else if (x->kind == UNDO_DROP) {
+		l->v[x->idx].dead = false;
+		l->live++;
+	} else {
+		l->v[x->idx].rr.ttl = x->ttl;
+	}
+}
+
+void zone_update_rollback(zone_update_t *u, zone_update_mark_t mark)
+{
+	while (u->nundo > mark)
+		undo_one(u, &u->undo[--u->nundo]);
+}
+
 int zone_update_add(zone_update_t *u, const zone_rr_t *rr)
 {
 	if (rr->type == DNS_TYPE_SOA)
@@ -232,24 +349,24 @@ int zone_update_add(zone_update_t *u, const zone_rr_t *rr)
 	if (!u->served)
 		return -EINVAL;
 	urr_t *a = list_find(&u->add, rr);
-	if (a) {
-		a->rr.ttl = rr->ttl;
-		return 0;
-	}
 	uint32_t ttl;
-	if (!served_has(u, rr, &ttl))
-		return list_put(&u->add, rr);
-	urr_t *r = list_find(&u->rem, rr);
-	if (ttl == rr->ttl) { /* served as it is: keep it */
-		if (r)
-			list_drop(&u->rem, r);
-		return 0;
+	bool served = served_has(u, rr, &ttl);
+	urr_t *r = served ? list_find(&u->rem, rr) : NULL;
+	if (served && ttl == rr->ttl) { /* served as it is: keep it, change nothing */
+		int rc = a ? u_drop(u, &u->add, a) : 0;
+		return rc == 0 && r ? u_drop(u, &u->rem, r) : rc;
 	}
-	/* another TTL: remove the served record, add this one (RFC 1995 has no other way) */
-	zone_rr_t old = *rr;
-	old.ttl = ttl;
-	int rc = r ? 0 : list_put(&u->rem, &old);
-	return rc == 0 ? list_put(&u->add, rr) : rc;
+	if (a) /* a served record with another TTL is in rem already */
+		return a->rr.ttl == rr->ttl ? 0 : u_ttl(u, a, rr->ttl);
+	if (served && !r) { /* another TTL: remove the served record, add this one (RFC 1995
+	                     * has no other way) */
+		zone_rr_t old = *rr;
+		old.ttl = ttl;
+		int rc = u_put(u, &u->rem, &old);
+		if (rc != 0)
+			return rc;
+	}
+	return u_put(u, &u->add, rr);
 }
 
 int zone_update_remove(zone_update_t *u, const zone_rr_t *rr)
@@ -259,14 +376,163 @@ int zone_update_remove(zone_update_t *u, const zone_rr_t *rr)
 	if (!u->served)
 		return -EINVAL;
 	urr_t *a = list_find(&u->add, rr);
-	if (a) /* a served record with another TTL is in rem already */
-		list_drop(&u->add, a);
+	if (a) { /* a served record with another TTL is in rem already */
+		int rc = u_drop(u, &u->add, a);
+		if (rc != 0)
+			return rc;
+	}
 	uint32_t ttl;
 	if (a || !served_has(u, rr, &ttl) || list_find(&u->rem, rr))
 		return 0;
 	zone_rr_t old = *rr;
 	old.ttl = ttl;
-	return list_put(&u->rem, &old);
+	return u_put(u, &u->rem, &old);
+}
+
+/* --- the transaction's view --- */
+
+void zone_update_soa(const zone_update_t *u, zone_rr_t *out, uint8_t buf[DNS_SOA_MAX_LEN])
+{
+	zone_version_soa_rr(u->served, out);
+	if (u->soa_set) {
+		out->ttl = u->soa_ttl;
+		out->rdlen = u->soa_rdlen;
+		out->rdata = u->soa_rdata;
+	}
+	memcpy(buf, out->rdata, out->rdlen);
+	dns_soa_set_serial(buf, out->rdlen,
+	                   u->hand_serial ? u->file_serial : zone_version_serial(u->served));
+	out->rdata = buf;
+}
+
+int zone_update_set_soa(zone_update_t *u, const zone_rr_t *soa)
+{
+	if (soa->type != DNS_TYPE_SOA || soa->rdlen > DNS_SOA_MAX_LEN ||
+	    !dns_soa_valid(soa->rdata, soa->rdlen))
+		return SD_EPARSE;
+	if (!u->served)
+		return -EINVAL;
+	if (!dname_equal(soa->owner, zone_version_apex(u->served)->owner))
+		return SD_ESEMANTIC;
+	uint32_t cur = u->hand_serial ? u->file_serial : zone_version_serial(u->served);
+	uint32_t s = dns_soa_serial(soa->rdata, soa->rdlen);
+	if (!zone_serial_gt(s, cur)) /* RFC 2136 3.4.2.2: only a higher serial replaces it */
+		return 0;
+	if (u->logging) {
+		if (sd_vec_grow(&u->soas, &u->soas_cap, u->nsoas + 1) != 0 || undo_reserve(u) != 0)
+			return -ENOMEM;
+		soa_saved_t *sv = &u->soas[u->nsoas];
+		*sv = (soa_saved_t){u->soa_set,     u->hand_serial, u->soa_ttl,
+		                    u->file_serial, u->soa_rdlen,   {0}};
+		memcpy(sv->soa_rdata, u->soa_rdata, u->soa_rdlen);
+		undo_push(u, UNDO_SOA, false, u->nsoas++, 0);
+	}
+	u->soa_set = true;
+	u->soa_ttl = soa->ttl;
+	u->soa_rdlen = soa->rdlen;
+	memcpy(u->soa_rdata, soa->rdata, soa->rdlen);
+	u->hand_serial = true; /* the commit keeps it, or goes above it (zone_serial_choose) */
+	u->file_serial = s;
+	return 1;
+}
+
+/* The records of rs (at node n of the served version) still in the view. */
+static int each_served(const zone_update_t *u, const zone_node_t *n, const zone_rrset_t *rs,
+                       zone_update_each_fn fn, void *arg)
+{
+	zone_rrset_iter_t it;
+	zone_rr_t rr;
+	int rc = 0;
+	if (rs->type == DNS_TYPE_SOA && (n->flags & ZONE_NODE_APEX)) {
+		uint8_t buf[DNS_SOA_MAX_LEN];
+		zone_update_soa(u, &rr, buf);
+		return fn(arg, &rr);
+	}
+	zone_rrset_iter_start(&it, n, rs);
+	while (rc == 0 && zone_rrset_iter_next(&it, &rr))
+		if (!list_find(&u->rem, &rr))
+			rc = fn(arg, &rr);
+	return rc;
+}
+
+int zone_update_each(const zone_update_t *u, const uint8_t *owner, uint16_t type,
+                     zone_update_each_fn fn, void *arg)
+{
+	if (!u->served)
+		return -EINVAL;
+	const zone_node_t *n = zone_version_find(u->served, owner, dname_len(owner));
+	int rc = 0;
+	for (uint16_t k = 0; n && rc == 0 && k < n->rrset_count; k++)
+		if (type == DNS_TYPE_ANY || n->rrsets[k].type == type)
+			rc = each_served(u, n, &n->rrsets[k], fn, arg);
+	const rrlist_t *l = &u->add;
+	if (rc != 0 || l->live == 0)
+		return rc;
+	size_t mask = l->idx_cap - 1;
+	for (size_t i = owner_hash(owner) & mask; rc == 0 && l->oidx[i]; i = (i + 1) & mask) {
+		const urr_t *e = &l->v[l->oidx[i] - 1];
+		if (!e->dead && (type == DNS_TYPE_ANY || e->rr.type == type) &&
+		    dname_equal(e->rr.owner, owner))
+			rc = fn(arg, &e->rr);
+	}
+	return rc;
+}
+
+int zone_update_each_added(const zone_update_t *u, zone_update_each_fn fn, void *arg)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < u->add.n; i++)
+		if (!u->add.v[i].dead)
+			rc = fn(arg, &u->add.v[i].rr);
+	return rc;
+}
+
+const zone_version_t *zone_update_served(const zone_update_t *u)
+{
+	return u->served;
+}
+
+static int stop_at_first(void *arg, const zone_rr_t *rr)
+{
+	(void)arg;
+	(void)rr;
+	return 1;
+}
+
+bool zone_update_name_used(const zone_update_t *u, const uint8_t *owner)
+{
+	return zone_update_each(u, owner, DNS_TYPE_ANY, stop_at_first, NULL) == 1;
+}
+
+typedef struct rr_vec {
+	zone_rr_t *v;
+	size_t n, cap;
+	uint32_t ttl; /* collect records with another TTL than this */
+} rr_vec_t;
+
+static int collect_other_ttl(void *arg, const zone_rr_t *rr)
+{
+	rr_vec_t *c = arg;
+	if (rr->ttl == c->ttl)
+		return 0;
+	if (c->n == c->cap && sd_vec_grow(&c->v, &c->cap, c->n + 1) != 0)
+		return -ENOMEM;
+	c->v[c->n++] = *rr; /* served memory or an add entry's: stable for the transaction */
+	return 0;
+}
+
+int zone_update_rrset_ttl(zone_update_t *u, const uint8_t *owner, uint16_t type, uint32_t ttl)
+{
+	if (type == DNS_TYPE_SOA || type == DNS_TYPE_ANY)
+		return SD_ESEMANTIC;
+	rr_vec_t c = {.ttl = ttl};
+	int rc = zone_update_each(u, owner, type, collect_other_ttl, &c);
+	for (size_t i = 0; rc == 0 && i < c.n; i++) {
+		c.v[i].ttl = ttl;
+		rc = zone_update_add(u, &c.v[i]);
+	}
+	free(c.v);
+	return rc;
 }
 
 static void log_rr(const zone_t *z, const char *what, const zone_rr_t *rr)

@@ -6,8 +6,11 @@
  *
  *   zone_update_begin(z, &u)
  *     zone_update_add / zone_update_remove   (records, idempotent)
+ *     zone_update_set_soa                    (an SOA with a higher serial, RFC 2136 3.4.2.2)
  *     zone_update_apply                      (a change set, strict)
  *     zone_update_from_file                  (the zone file's own change)
+ *     zone_update_mark / zone_update_rollback (savepoints: one request of a batch undone)
+ *     zone_update_each / zone_update_soa     (reading the view: served + the edits so far)
  *   zone_update_commit(u, now, &serial)   or   zone_update_abort(u)
  *
  * The edits of a transaction accumulate as one change against the version served when it
@@ -58,10 +61,13 @@
  */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "contrib/base/compiler.h"
+#include "dns/soa.h"
 #include "zone/changeset.h"
 #include "zone/load.h"
 #include "zone/zone.h"
@@ -79,6 +85,51 @@ int zone_update_begin(zone_t *z, zone_update_t **out) SD_NONNULL(1, 2) SD_WUR;
 int zone_update_add(zone_update_t *u, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
 /* Make rr absent (identity: owner, type, class, RDATA; not TTL). Absent already: a no-op. */
 int zone_update_remove(zone_update_t *u, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+/* Give every record of the RRset (owner, type) in the view the TTL ttl (RFC 2181 5.2: one TTL
+ * per RRset): each record with another TTL is replaced (remove + add). SOA and ANY refused
+ * (SD_ESEMANTIC). */
+int zone_update_rrset_ttl(zone_update_t *u, const uint8_t *owner, uint16_t type, uint32_t ttl)
+    SD_NONNULL(1, 2) SD_WUR;
+/* Replace the SOA by soa (RFC 2136 3.4.2.2) when its serial is higher (RFC 1982) than the
+ * view's (the served one, or one set before in this transaction): its TTL and fields are then
+ * committed, with that serial or, when the serial's record is ahead of it, above it (the
+ * commit still chooses; never lower). Returns 1 when it replaced, 0 when ignored, SD_EPARSE
+ * (malformed RDATA), SD_ESEMANTIC (owner not the apex), -EINVAL (no version yet), -ENOMEM. */
+int zone_update_set_soa(zone_update_t *u, const zone_rr_t *soa) SD_NONNULL(1, 2) SD_WUR;
+
+/* Savepoints. A mark names the transaction's state now; rolling back to it undoes every
+ * add, remove, TTL and SOA edit made since (an undo log, kept from the first mark on: a
+ * transaction that never marks pays nothing). Marks nest: rolling back to an earlier mark
+ * undoes the later ones' edits too; a mark is void once rolled back past. Only memory of the
+ * transaction changes (the served version is immutable); the file's change
+ * (zone_update_from_file) is not undone and must not be taken after a mark. */
+typedef size_t zone_update_mark_t;
+zone_update_mark_t zone_update_mark(zone_update_t *u) SD_NONNULL(1);
+void zone_update_rollback(zone_update_t *u, zone_update_mark_t mark) SD_NONNULL(1);
+
+/* Reading the view: the records as they would be after a commit now (served, minus the
+ * removed, plus the added). fn is called for each record at owner (lowercased wire) of type
+ * (DNS_TYPE_ANY: every type; the records of one type are not necessarily together) and
+ * returns 0 to go on; a non-zero return stops the walk and is returned. The record's memory
+ * stays valid until the transaction ends, except the apex SOA's (the view's SOA, see
+ * zone_update_soa: valid during the call). fn must not edit u. Returns 0, fn's value, or
+ * -EINVAL before the zone has a version. */
+typedef int (*zone_update_each_fn)(void *arg, const zone_rr_t *rr);
+int zone_update_each(const zone_update_t *u, const uint8_t *owner, uint16_t type,
+                     zone_update_each_fn fn, void *arg) SD_NONNULL(1, 2, 4);
+/* fn (as for zone_update_each) for every record the transaction adds now. */
+int zone_update_each_added(const zone_update_t *u, zone_update_each_fn fn, void *arg)
+    SD_NONNULL(1, 2);
+/* The version the transaction's edits apply to (served when it began; NULL before the zone
+ * has one). Valid until the transaction ends. */
+const zone_version_t *zone_update_served(const zone_update_t *u) SD_NONNULL(1);
+/* Whether at least one record is at owner in the view (an empty non-terminal is not). */
+bool zone_update_name_used(const zone_update_t *u, const uint8_t *owner) SD_NONNULL(1, 2) SD_WUR;
+/* The SOA of the view into *out (its RDATA in buf): the served one, or the one
+ * zone_update_set_soa (or the file's change) set, with the serial asked for; the serial
+ * committed may be higher (zone_update_commit chooses). Needs a version. */
+void zone_update_soa(const zone_update_t *u, zone_rr_t *out, uint8_t buf[DNS_SOA_MAX_LEN])
+    SD_NONNULL(1, 2, 3);
 /* Apply cs's removed and added records on top of the transaction: each removed record must
  * be there and each added one absent (SD_ESEMANTIC, logged, the transaction unchanged
  * otherwise). cs's SOA records are ignored: the commit chooses the serial. */
