@@ -266,6 +266,7 @@ static bool rrset_exists(const zone_update_t *u, const uint8_t *owner, uint16_t 
 typedef struct rr_list {
 	zone_rr_t *v;
 	size_t n, cap;
+	uint8_t soa[DNS_SOA_MAX_LEN]; /* the SOA's RDATA (the view's lives only in the call) */
 } rr_list_t;
 
 static int collect(void *arg, const zone_rr_t *rr)
@@ -273,12 +274,17 @@ static int collect(void *arg, const zone_rr_t *rr)
 	rr_list_t *l = arg;
 	if (l->n == l->cap && sd_vec_grow(&l->v, &l->cap, l->n + 1) != 0)
 		return -ENOMEM;
-	l->v[l->n++] = *rr;
+	l->v[l->n] = *rr;
+	if (rr->type == DNS_TYPE_SOA && rr->rdlen <= sizeof(l->soa)) {
+		memcpy(l->soa, rr->rdata, rr->rdlen);
+		l->v[l->n].rdata = l->soa;
+	}
+	l->n++;
 	return 0;
 }
 
 /* The view's records at owner of type (ANY: all). Their memory outlives edits of u (see
- * zone_update_each), except the SOA's: callers never keep that one. */
+ * zone_update_each); the SOA's is l's own. */
 static int view_get(const zone_update_t *u, const uint8_t *owner, uint16_t type, rr_list_t *l)
 {
 	l->n = 0;
@@ -330,36 +336,86 @@ static int cmp_owner_type(const req_t *q, const req_rr_t *a, const req_rr_t *b)
 	return c ? c : (a->type > b->type) - (a->type < b->type);
 }
 
-static const req_t *sort_req; /* qsort has no argument: the control thread's one request */
-
-static int cmp_pre(const void *pa, const void *pb)
+static int cmp_pre(const void *pa, const void *pb, void *arg)
 {
-	return cmp_owner_type(sort_req, *(req_rr_t *const *)pa, *(req_rr_t *const *)pb);
+	return cmp_owner_type(arg, *(req_rr_t *const *)pa, *(req_rr_t *const *)pb);
 }
 
-/* One value-dependent RRset (RFC 2136 2.4.2, 3.2.3): the set of RDATA in g[0..n) equals
- * the view's RRset, TTLs aside. Returns 1 when it does, 0 when not, -ENOMEM. */
+/* RDATA in canonical form (RFC 4034 6.2: the names rdata.h describes lowercased), the key
+ * of a set comparison that matches rdata_equal. */
+typedef struct ckey {
+	const uint8_t *p;
+	uint16_t len;
+} ckey_t;
+
+static int cmp_ckey(const void *pa, const void *pb)
+{
+	const ckey_t *a = pa, *b = pb;
+	size_t min = a->len < b->len ? a->len : b->len;
+	int c = min ? memcmp(a->p, b->p, min) : 0;
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* The sorted distinct canonical keys of v[0..n) (all of one type) into *keys, their bytes
+ * in *mem (both the caller's to free); returns how many, or -ENOMEM. */
+static long canon_set(const zone_rr_t *v, size_t n, ckey_t **keys, uint8_t **mem)
+{
+	size_t total = 1, pos = 0, k = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v[i].rdlen;
+	*mem = malloc(total);
+	*keys = malloc((n + 1) * sizeof(**keys));
+	if (!*mem || !*keys)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *p = *mem + pos;
+		uint16_t offs[DNS_RDATA_NAMES_MAX];
+		if (v[i].rdlen)
+			memcpy(p, v[i].rdata, v[i].rdlen);
+		int names = dns_rdata_names(v[i].type, p, v[i].rdlen, offs);
+		for (int j = 0; j < names; j++)
+			dname_lower(p + offs[j]);
+		(*keys)[i] = (ckey_t){p, v[i].rdlen};
+		pos += v[i].rdlen;
+	}
+	if (n > 1)
+		qsort(*keys, n, sizeof(**keys), cmp_ckey);
+	for (size_t i = 0; i < n; i++) /* a set: a repeated record counts once */
+		if (k == 0 || cmp_ckey(&(*keys)[k - 1], &(*keys)[i]) != 0)
+			(*keys)[k++] = (*keys)[i];
+	return (long)k;
+}
+
+/* One value-dependent RRset (RFC 2136 2.4.2, 3.2.3): the set of RDATA of g[0..n) equals
+ * the view's RRset, TTLs aside. Returns 1 when it does, 0 when not, -ENOMEM. Sorted sets:
+ * O(n log n) however large the message or the RRset. */
 static int rrset_matches(const zone_update_t *u, const req_t *q, req_rr_t *const *g, size_t n,
                          rr_list_t *view)
 {
 	int rc = view_get(u, rr_owner(q, g[0]), g[0]->type, view);
-	if (rc < 0)
-		return rc;
-	size_t distinct = 0;
-	for (size_t i = 0; i < n; i++) {
-		zone_rr_t rr = rr_zone(q, g[i]);
-		bool seen = false;
-		for (size_t k = 0; k < i && !seen; k++) {
-			zone_rr_t o = rr_zone(q, g[k]);
-			seen = rr_equal(&o, &rr);
-		}
-		if (seen)
-			continue; /* a set: a repeated record counts once */
-		distinct++;
-		if (!list_find(view, &rr))
-			return 0;
+	zone_rr_t *want = malloc((n + 1) * sizeof(*want));
+	ckey_t *wk = NULL, *vk = NULL;
+	uint8_t *wm = NULL, *vm = NULL;
+	long nw = -ENOMEM, nv = -ENOMEM;
+	if (rc == 0 && want) {
+		for (size_t i = 0; i < n; i++)
+			want[i] = rr_zone(q, g[i]);
+		nw = canon_set(want, n, &wk, &wm);
+		nv = canon_set(view->v, view->n, &vk, &vm);
 	}
-	return distinct == view->n;
+	if (rc == 0 && (nw < 0 || nv < 0))
+		rc = -ENOMEM;
+	if (rc == 0) {
+		rc = nw == nv;
+		for (long i = 0; rc == 1 && i < nw; i++)
+			rc = cmp_ckey(&wk[i], &vk[i]) == 0;
+	}
+	free(want);
+	free(wk);
+	free(wm);
+	free(vk);
+	free(vm);
+	return rc;
 }
 
 static int value_dependent(const zone_update_t *u, const req_t *q, zone_ddns_result_t *res)
@@ -372,8 +428,8 @@ static int value_dependent(const zone_update_t *u, const req_t *q, zone_ddns_res
 	for (size_t i = 0; i < q->npre; i++)
 		if (q->pre[i].rclass == DNS_CLASS_IN)
 			g[n++] = &q->pre[i];
-	sort_req = q;
-	qsort(g, n, sizeof(*g), cmp_pre);
+	if (n > 1)
+		qsort_r(g, n, sizeof(*g), cmp_pre, (void *)q);
 	int rc = 0;
 	for (size_t i = 0, j; rc == 0 && i < n; i = j) {
 		for (j = i + 1; j < n && cmp_owner_type(q, g[i], g[j]) == 0; j++)

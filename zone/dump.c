@@ -36,18 +36,29 @@ static int rr_to_ldns(const zone_rr_t *zr, ldns_rr **out)
 	return 0;
 }
 
-int zone_rr_format(const zone_rr_t *zr, char *buf, size_t size)
+/* The presentation form of one record, malloc()ed, ending in a newline (ldns prints it);
+ * NULL with *rc set when it has none. */
+static char *rr_text(const zone_rr_t *zr, int *rc)
 {
 	ldns_rr *rr = NULL;
-	int rc = rr_to_ldns(zr, &rr);
-	if (rc != 0)
-		return rc;
-	char *text = ldns_rr2str(rr);
+	*rc = rr_to_ldns(zr, &rr);
+	if (*rc != 0)
+		return NULL;
+	char *text = ldns_rr2str(rr); /* no fixed bound: a record's text can pass 256 KiB */
 	ldns_rr_free(rr);
 	if (!text)
-		return -ENOMEM;
+		*rc = -ENOMEM;
+	return text;
+}
+
+int zone_rr_format(const zone_rr_t *zr, char *buf, size_t size)
+{
+	int rc;
+	char *text = rr_text(zr, &rc);
+	if (!text)
+		return rc;
 	size_t len = strlen(text);
-	while (len > 0 && text[len - 1] == '\n') /* ldns ends the line; the caller decides */
+	while (len > 0 && text[len - 1] == '\n') /* the caller decides about line ends */
 		len--;
 	if (len >= size || len > INT_MAX) {
 		free(text);
@@ -76,11 +87,9 @@ static bool rdata_is(const ldns_rr *rr, const uint8_t *rd, uint16_t rdlen)
 
 bool zone_rr_text_safe(const zone_rr_t *zr)
 {
-	ldns_rr *rr = NULL, *back = NULL;
-	if (rr_to_ldns(zr, &rr) != 0)
-		return false;
-	char *text = ldns_rr2str(rr);
-	ldns_rr_free(rr);
+	ldns_rr *back = NULL;
+	int rc;
+	char *text = rr_text(zr, &rc);
 	if (!text)
 		return false;
 	ldns_status s = ldns_rr_new_frm_str(&back, text, 0, NULL, NULL);
@@ -92,19 +101,15 @@ bool zone_rr_text_safe(const zone_rr_t *zr)
 	return same;
 }
 
-/* Print one record, as zone_rr_format does, and a newline. */
+/* Print one record, as zone_rr_format formats it, and a newline. */
 static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const uint8_t *rd,
                   uint16_t rdlen)
 {
 	zone_rr_t zr = {owner, rs->type, DNS_CLASS_IN, rs->ttl, rdlen, rd};
-	ldns_rr *rr = NULL;
-	int rc = rr_to_ldns(&zr, &rr);
-	if (rc != 0)
-		return rc;
-	char *text = ldns_rr2str(rr); /* no fixed bound: a record's text can pass 256 KiB */
-	ldns_rr_free(rr);
+	int rc;
+	char *text = rr_text(&zr, &rc);
 	if (!text)
-		return -ENOMEM;
+		return rc;
 	rc = fputs(text, f) < 0 ? sd_errno() : 0;
 	free(text);
 	return rc;

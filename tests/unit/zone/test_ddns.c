@@ -443,6 +443,24 @@ static void test_prereq_value(void **state)
 	count(&m, DNS_SEC_AN);
 	apply(&m);
 	assert_string_equal(R.reason, "");
+	/* the SOA is an RRset like the others: the view's, serial included */
+	uint8_t soa[128];
+	size_t sl = 0;
+	const uint8_t *mn = t_name("ns1.example.com."), *rn = t_name("hostmaster.example.com.");
+	memcpy(soa, mn, dname_len(mn));
+	sl += dname_len(mn);
+	memcpy(soa + sl, rn, dname_len(rn));
+	sl += dname_len(rn);
+	const uint32_t f[] = {100, 7200, 900, 1209600, 300};
+	for (int i = 0; i < 5; i++, sl += 4)
+		memcpy(soa + sl, (uint8_t[]){f[i] >> 24, f[i] >> 16, f[i] >> 8, f[i]}, 4);
+	msg_zone(&m);
+	rr_raw(&m, DNS_SEC_AN, "example.com.", DNS_TYPE_SOA, IN, 0, soa, sl);
+	assert_int_equal(apply(&m), 0);
+	soa[sl - 17] = 101; /* the serial's last byte */
+	msg_zone(&m);
+	rr_raw(&m, DNS_SEC_AN, "example.com.", DNS_TYPE_SOA, IN, 0, soa, sl);
+	assert_int_equal(apply(&m), DNS_RCODE_NXRRSET);
 	/* malformed RDATA in a value-dependent prerequisite */
 	uint8_t bad[] = {192, 0, 2};
 	msg_zone(&m);
