@@ -241,9 +241,11 @@ static int req_read(req_t *q, const uint8_t *msg, size_t len, zone_ddns_result_t
 		if (rc < 0)
 			break;
 	}
+	static const char *const names[] = {"zone", "prerequisite", "update", "additional",
+	                                    "trailing bytes"};
 	if (rc != SD_ENOTFOUND || dns_rr_iter_pos(&it) != len) {
-		fail(res, DNS_RCODE_FORMERR, "malformed message (%s section)",
-		     it.section == DNS_SEC_AR ? "additional" : "zone, prerequisite or update");
+		fail(res, DNS_RCODE_FORMERR, "malformed message: %s%s", names[it.section],
+		     it.section == DNS_SEC_END ? "" : " section");
 		return 1;
 	}
 	return 0;

@@ -350,6 +350,15 @@ static void test_zone_section(void **state)
 	put_bytes(&m, opt, sizeof(opt)); /* two are not */
 	count(&m, DNS_SEC_AR);
 	assert_int_equal(apply(&m), DNS_RCODE_FORMERR);
+	/* a TSIG (the server verified it) is skipped when it is the last record, only then */
+	const uint8_t sig[] = {1, 2, 3};
+	msg_zone(&m);
+	UPD(&m, "new.example.com.", DNS_TYPE_A, IN, 300, "192.0.2.5");
+	rr_raw(&m, DNS_SEC_AR, "key.", DNS_TYPE_TSIG, ANY, 0, sig, sizeof(sig));
+	assert_int_equal(apply(&m), DNS_RCODE_NOERROR);
+	put_bytes(&m, opt, sizeof(opt));
+	count(&m, DNS_SEC_AR);
+	assert_int_equal(apply(&m), DNS_RCODE_FORMERR);
 	commit();
 	ASSERT_ZONE("+new.example.com.\t300\tIN\tA\t192.0.2.5");
 }
