@@ -28,6 +28,9 @@
  *   - RDATA: A must be 4 bytes, AAAA 16; a type with names (dns/rdata.h) must have exactly
  *     its layout; and every added record must survive the master-file form
  *     (zone_rr_text_safe: snapshots and exports are master files): else FORMERR.
+ *   - Types: an add of a meta or query type (RFC 6895 3.1: 0, OPT, 128-255) is FORMERR, as
+ *     is a delete RR of one; a delete RRset refuses AXFR, IXFR, MAILA, MAILB (3.4.1.3).
+ *   - A zone section naming another zone or class than u's is NOTAUTH.
  *   - RDATA is compared as DNS compares it: the names in it without regard to case. So a
  *     value-dependent prerequisite, a delete RR and a duplicate add match "WWW.example.com."
  *     to "www.example.com."; a duplicate add replaces the stored record (its case, its TTL).
@@ -51,6 +54,8 @@
  *     and NS. A DNAME with data below it is only a warning in the build and is accepted.
  *   - The net effect (res->change) is the diff of the view at the touched names before and
  *     after the request, TTL included (a TTL change is a removal and an addition).
+ * Cost: O(records at the names a request touches, log of that), plus one walk of the zone
+ * for a request that removes a delegation; a prerequisite set is compared sorted.
  */
 #pragma once
 
