@@ -955,6 +955,28 @@ static void test_savepoints(void **state)
 	ASSERT_ZONE("+p.example.com.\t300\tIN\tA\t192.0.2.1");
 }
 
+/* zone/dump.h: one record's master-file form, and whether a record survives it. */
+static void test_rr_text(void **state)
+{
+	(void)state;
+	char buf[128];
+	const uint8_t a[] = {192, 0, 2, 1}, txt_bad[] = {5, 'a', 'b'}, txt[] = {2, 'a', '"'};
+	zone_rr_t rr = {t_name("www.example.com."), DNS_TYPE_A, IN, 300, 4, a};
+	assert_int_equal(zone_rr_format(&rr, buf, sizeof(buf)), 35);
+	assert_string_equal(buf, "www.example.com.\t300\tIN\tA\t192.0.2.1");
+	assert_int_equal(zone_rr_format(&rr, buf, 35), -ENOSPC);
+	assert_true(zone_rr_text_safe(&rr));
+	rr = (zone_rr_t){t_name("t.example.com."), DNS_TYPE_TXT, IN, 300, 3, txt};
+	assert_true(zone_rr_text_safe(&rr));
+	rr.rdata = txt_bad;
+	assert_false(zone_rr_text_safe(&rr));
+	/* an owner with a dot and a space inside a label survives (escaped) */
+	uint8_t odd[] = {3,   'a', '.', ' ', 7,   'e', 'x', 'a', 'm',
+	                 'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
+	rr = (zone_rr_t){odd, DNS_TYPE_A, IN, 300, 4, a};
+	assert_true(zone_rr_text_safe(&rr));
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -978,6 +1000,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_glue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_batch_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
+	    cmocka_unit_test(test_rr_text),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_thread_online();
