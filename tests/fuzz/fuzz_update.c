@@ -7,7 +7,9 @@
  *     zone section;
  *  2. zone_ddns_apply twice (the second sees the first's effect, as requests of one batch
  *     do): it handles every message (returns 0), answers an RFC 2136 rcode, gives a change
- *     exactly on NOERROR and a printable reason exactly otherwise;
+ *     exactly on NOERROR and a printable reason exactly otherwise; when the first changed
+ *     nothing (refused, or a no-op), the transaction is as it was, so the second answers
+ *     the same;
  *  3. the change sets of both, chained and condensed, must build on the served version, both
  *     ways the commit may build (zone_changeset_apply and the full build): one request can
  *     never make a batch's commit fail. The transaction is then aborted, so every input
@@ -155,18 +157,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zone_version_soa_rr(served, &prev);
 	zone_changeset_t *cs[2];
 	size_t n = 0;
+	zone_ddns_result_t first = {0};
+	bool still = false; /* the first round left the transaction as it was */
 	for (int round = 0; round < 2; round++) {
 		zone_ddns_result_t res;
 		FUZZ_CHECK(zone_ddns_apply(u, data, size, allow_all, NULL, &res) == 0);
 		check_result(&res);
 		if (zr != 0)
 			FUZZ_CHECK(res.rcode == DNS_RCODE_FORMERR);
+		bool changed = res.change && (zone_changeset_removed_count(res.change) +
+		                                      zone_changeset_added_count(res.change) >
+		                                  0 ||
+		                              zone_changeset_soa_to(res.change, &(zone_rr_t){0}));
+		if (round == 1 && still) {
+			FUZZ_CHECK(res.rcode == first.rcode && !changed);
+			FUZZ_CHECK(strcmp(res.reason, first.reason) == 0);
+		}
+		if (round == 0) {
+			first = res;
+			first.change = NULL;
+			still = !changed;
+		}
 		if (res.change) {
 			g_noerror++;
-			if (zone_changeset_removed_count(res.change) +
-			        zone_changeset_added_count(res.change) >
-			    0)
-				g_changed++;
+			g_changed += changed;
 			cs[n] = chain_link(res.change, &prev, bufs[n]);
 			n++;
 		}
