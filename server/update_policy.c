@@ -125,9 +125,9 @@ static const tsig_key_t *key_ref(conf_ctx_t *ctx, const conf_node_t *n, const xf
 static void rule_entry(conf_ctx_t *ctx, const conf_node_t *item, const uint8_t *apex,
                        const xfr_keys_t *keys, srv_upd_policy_t *out)
 {
+	unsigned errors = ctx->errors;
 	if (!conf_expect_map(ctx, item, srv_upd_rule_keys))
 		return;
-	unsigned errors = ctx->errors;
 	srv_upd_rule_t *r = &out->rules[out->count];
 	memset(r, 0, sizeof(*r));
 	r->match = SRV_UPD_MATCH_SUBDOMAIN;

@@ -147,9 +147,9 @@ static void test_parse_errors(void **state)
 	                     "      - key: deploy-key\n"; /* valid */
 	assert_int_equal(load(policy, &cfg), SD_ECONFIG);
 	const char *s = sd_strbuf_str(&lines);
-	assert_non_null(strstr(s, "/etc/steerdns/t.yaml:12: zones[0].update-policy[0].key: key "
+	assert_non_null(strstr(s, "/etc/steerdns/t.yaml:15: zones[0].update-policy[0].key: key "
 	                          "'nosuch-key' is not defined"));
-	assert_non_null(strstr(s, ":13: zones[0].update-policy[1].address: '10.1.2.3/8'"));
+	assert_non_null(strstr(s, ":16: zones[0].update-policy[1].address: '10.1.2.3/8'"));
 	assert_non_null(strstr(s, "'not-an-address' is not an address"));
 	assert_non_null(strstr(s, "'BOGUS' is not an RR type"));
 	assert_non_null(strstr(s, "'ANY' is a meta type"));
