@@ -173,17 +173,26 @@ static void json_client(sd_strbuf_t *b, const struct sockaddr *sa)
 
 /* One record as a JSON string; a record that cannot be formatted is written as what it is
  * (owner and type), so the line still counts it. */
+/* The master-file form separates fields with tabs; the line reads "owner TTL IN TYPE rdata"
+ * with single spaces (a tab inside RDATA text is escaped as \009 by the formatter). */
+static void json_rr_text(sd_strbuf_t *b, char *text)
+{
+	for (char *p = strchr(text, '\t'); p != NULL; p = strchr(p + 1, '\t'))
+		*p = ' ';
+	json_str(b, text);
+}
+
 static void json_rr(sd_strbuf_t *b, const zone_rr_t *rr)
 {
 	char small[RR_TEXT_SMALL];
 	int n = zone_rr_format(rr, small, sizeof(small));
 	if (n >= 0) {
-		json_str(b, small);
+		json_rr_text(b, small);
 		return;
 	}
 	char *big = n == -ENOSPC ? malloc(RR_TEXT_LARGE) : NULL;
 	if (big != NULL && zone_rr_format(rr, big, RR_TEXT_LARGE) >= 0) {
-		json_str(b, big);
+		json_rr_text(b, big);
 		free(big);
 		return;
 	}
