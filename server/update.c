@@ -23,7 +23,8 @@
 typedef struct upd_req {
 	srv_handoff_item_t *it;
 	srv_query_t q;
-	bool zone_ok; /* the zone section named one zone: apex and zclass */
+	bool zone_ok;    /* the zone section named one zone: apex and zclass */
+	bool zone_named; /* apex holds the zone section's first name (for the audit line) */
 	uint8_t apex[DNAME_MAX];
 	uint16_t zclass;
 	bool decided; /* answered before (or without) RFC 2136 processing */
@@ -116,7 +117,12 @@ static void examine(upd_req_t *r)
 		return;
 	}
 	int z = zone_ddns_zone(it->msg, it->len, r->apex, &r->zclass);
-	r->zone_ok = z == 0;
+	r->zone_ok = r->zone_named = z == 0;
+	if (z != 0 && r->q.has_question) { /* FORMERR: still say which zone it named */
+		memcpy(r->apex, r->q.qname, r->q.qname_len);
+		dname_lower(r->apex);
+		r->zone_named = true;
+	}
 	if (r->q.has_opt && r->q.opt_version > 0)
 		decide(r, DNS_RCODE_BADVERS, "EDNS version %u is not supported", r->q.opt_version);
 	else if (z != 0)
@@ -288,7 +294,7 @@ static void finish(srv_update_t *up, upd_req_t *r)
 {
 	srv_handoff_item_t *it = r->it;
 	srv_audit_rec_t rec = {
-	    .zone = r->zone_ok ? r->apex : NULL,
+	    .zone = r->zone_named ? r->apex : NULL,
 	    .client = it->peer_len ? (const struct sockaddr *)&it->peer : NULL,
 	    .key = it->signer.active ? it->signer.key.name : NULL,
 	    .tcp = it->tcp,

@@ -227,3 +227,53 @@ def test_group_commit_from_parallel_clients(srv):
     upd.add("late.nodes.example.com.", 300, "A", "192.0.2.200")
     assert send(srv, upd).rcode() == dns.rcode.NOERROR
     assert audit(srv, 1)[0]["added"][0].startswith("late.nodes.example.com.")
+
+
+def test_reply_format_and_policy_reload(srv):
+    # OPT echoed (RFC 6891 7), the zone section echoed, signed
+    upd = dns.update.UpdateMessage("example.com", keyring={KEY.name: KEY}, keyname=KEY.name)
+    upd.use_edns(0, payload=1400)
+    upd.add("e.nodes.example.com.", 300, "A", "192.0.2.5")
+    r = send(srv, upd)
+    assert r.rcode() == dns.rcode.NOERROR and r.edns == 0 and r.had_tsig
+    assert len(r.zone) == 1 and r.zone[0].name.to_text() == "example.com."
+    assert not r.prerequisite and not r.update
+    # an EDNS version we do not speak: BADVERS, nothing applied
+    upd = dns.update.UpdateMessage("example.com", keyring={KEY.name: KEY}, keyname=KEY.name)
+    upd.use_edns(1)
+    upd.add("v.nodes.example.com.", 300, "A", "192.0.2.6")
+    r = send(srv, upd)
+    assert r.rcode() == dns.rcode.BADVERS
+    assert not srv.query("v.nodes.example.com", "A").answer
+    # the policy follows the configuration: allow the key at www.example.com, reload
+    srv.config["zones"][0]["update-policy"].append(
+        {"key": KEY_NAME, "match": "name", "name": "www.example.com", "types": ["TXT"]})
+    with open(srv.config_path, "w") as f:
+        f.write(sdlib.to_yaml(srv.config) + "\n")
+    p = srv.steerctl("reload")
+    assert p.returncode == 0, p.stderr
+    upd = dns.update.UpdateMessage("example.com", keyring={KEY.name: KEY}, keyname=KEY.name)
+    upd.add("www.example.com.", 300, "TXT", '"now allowed"')
+    assert send(srv, upd).rcode() == dns.rcode.NOERROR
+    lines = audit(srv, 3)
+    assert [line["rcode"] for line in lines] == ["NOERROR", "BADVERS", "NOERROR"]
+
+
+def test_malformed_zone_section(srv):
+    # ZOCOUNT 0: FORMERR, no zone echoed; ZOCOUNT 2: FORMERR; ZTYPE A: FORMERR
+    zone = b"\x07example\x03com\x00"
+    cases = [
+        b"\xab\xcd\x28\x00" + b"\x00\x00" * 4,
+        b"\xab\xcd\x28\x00\x00\x02" + b"\x00\x00" * 3 + (zone + b"\x00\x06\x00\x01") * 2,
+        b"\xab\xcd\x28\x00\x00\x01" + b"\x00\x00" * 3 + zone + b"\x00\x01\x00\x01",
+    ]
+    for wire in cases:
+        reply = sdlib.udp_exchange(wire, srv.port)
+        assert reply is not None
+        assert reply[:2] == b"\xab\xcd" and reply[2] & 0x80 and (reply[2] >> 3) & 0xF == 5
+        assert reply[3] & 0xF == dns.rcode.FORMERR
+        assert reply[6:12] == b"\x00" * 6
+    lines = audit(srv, 3)
+    assert [line["rcode"] for line in lines] == ["FORMERR"] * 3
+    assert lines[0]["zone"] is None and lines[0]["serial_from"] is None
+    assert lines[2]["zone"] == "example.com."
