@@ -62,6 +62,7 @@ int srv_audit_new(const char *path, srv_audit_t **out)
 
 int srv_audit_reopen(srv_audit_t *a, const char *path)
 {
+	/* path may be a->path itself: copied before the old one is freed */
 	char *copy = path != NULL ? strdup(path) : NULL;
 	if (path != NULL && copy == NULL)
 		return -ENOMEM;
@@ -87,6 +88,11 @@ void srv_audit_free(srv_audit_t *a)
 		close(a->fd);
 	free(a->path);
 	free(a);
+}
+
+const char *srv_audit_path(const srv_audit_t *a)
+{
+	return a->path;
 }
 
 void srv_audit_counts(const srv_audit_t *a, uint64_t *lines, uint64_t *failed)

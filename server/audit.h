@@ -56,6 +56,8 @@ int srv_audit_new(const char *path, srv_audit_t **out) SD_NONNULL(2) SD_WUR;
  * logrotate moved it. On failure the previous sink stays and the error is returned. */
 int srv_audit_reopen(srv_audit_t *a, const char *path) SD_NONNULL(1) SD_WUR;
 void srv_audit_free(srv_audit_t *a);
+/* The file written now (NULL: the daemon log); valid until the next reopen. */
+const char *srv_audit_path(const srv_audit_t *a) SD_NONNULL(1);
 
 /* The JSON object of r (no newline) appended to b. Pure (allocates through b and for the
  * record text). */

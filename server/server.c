@@ -557,20 +557,22 @@ static int reload_read_config(srv_server_t *s, srv_reload_t *r)
 	return 0;
 }
 
-/* The audit log is opened again at every reload: logrotate moves it and reloads. A file
- * that cannot be opened keeps the previous one (the error is in the reply). */
+/* The audit log is opened again at every reload: logrotate moves it and reloads. A new
+ * configuration names the file; otherwise (a zone reload, quick mode) it is the file written
+ * now. A file that cannot be opened keeps the previous one (the error is in the reply). */
 static void reload_audit(srv_server_t *s, const srv_config_t *cfg, sd_strbuf_t *out)
 {
-	int ret = srv_audit_reopen(s->audit, cfg->audit_log);
+	const char *path = cfg ? cfg->audit_log : srv_audit_path(s->audit);
+	int ret = srv_audit_reopen(s->audit, path);
 	if (ret < 0)
 		sd_strbuf_printf(out, "audit log %s: cannot open: %s; the previous one stays\n",
-		                 cfg->audit_log, sd_strerror(ret));
+		                 path, sd_strerror(ret));
 }
 
 /* The apply, on the control thread, with what the pool parsed. */
 static int reload_apply(srv_server_t *s, srv_reload_t *r)
 {
-	reload_audit(s, r->cfg ? r->cfg : s->cfg, &r->out);
+	reload_audit(s, r->cfg, &r->out);
 	if (r->zone_only) {
 		int ret = srv_zonedb_reload_prepared(s->zones, r->apex, r->prep, &r->out);
 		if (ret == SD_ENOTFOUND)
