@@ -206,6 +206,7 @@ static void group_run(srv_update_t *up, upd_group_t *g)
 			r->serial_to = r->rcode == DNS_RCODE_NOERROR ? t.serial_to : r->serial_from;
 			continue;
 		}
+		r->stats = t.stats;
 		r->has_serials = true;
 		r->serial_from = r->serial_to = t.serial_from;
 		applied += r->in_txn;
@@ -227,10 +228,13 @@ static void group_run(srv_update_t *up, upd_group_t *g)
 		}
 		return;
 	}
+	/* SERVFAIL for every request the transaction held, or would have (its begin failed);
+	 * a policy refusal did not depend on it and stays */
 	for (size_t i = 0; i < g->count; i++) {
 		upd_req_t *r = g->reqs[i];
-		if (!r->in_txn)
+		if (r->decided && !r->in_txn)
 			continue;
+		r->decided = true;
 		zone_changeset_free(r->change);
 		r->change = NULL;
 		r->rcode = DNS_RCODE_SERVFAIL;
