@@ -132,9 +132,16 @@ static void examine(upd_req_t *r)
 		decide(r, DNS_RCODE_NOTAUTH, "zone class %u: only IN is served", r->zclass);
 }
 
+/* What zone_ddns_apply asks about each update RR (RFC 2136 3.3). */
+typedef struct upd_allow {
+	const srv_upd_policy_t *policy;
+	const srv_upd_rule_t *rule;
+} upd_allow_t;
+
 static bool allow(void *arg, const uint8_t *owner, uint16_t type)
 {
-	return srv_upd_rule_covers(arg, owner, type);
+	const upd_allow_t *a = arg;
+	return srv_upd_policy_allows(a->policy, a->rule, owner, type);
 }
 
 /* One request inside the zone's transaction: the policy, then RFC 2136 3.2-3.4. */
@@ -153,7 +160,8 @@ static void apply_one(upd_req_t *r, srv_zonedb_txn_t *t)
 		return;
 	}
 	zone_ddns_result_t res = {0};
-	int ret = zone_ddns_apply(t->u, it->msg, it->len, allow, (void *)rule, &res);
+	upd_allow_t a = {.policy = t->policy, .rule = rule};
+	int ret = zone_ddns_apply(t->u, it->msg, it->len, allow, &a, &res);
 	r->in_txn = true;
 	if (ret < 0) {
 		zone_ddns_result_clear(&res);

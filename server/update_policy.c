@@ -158,6 +158,7 @@ int srv_upd_policy_parse(conf_ctx_t *ctx, const conf_node_t *node, const uint8_t
                          const xfr_keys_t *keys, srv_upd_policy_t *out)
 {
 	memset(out, 0, sizeof(*out));
+	memcpy(out->apex, apex, dname_len(apex));
 	if (!conf_expect_seq(ctx, node))
 		return 0;
 	out->rules = calloc(node->count ? node->count : 1, sizeof(*out->rules));
@@ -171,6 +172,7 @@ int srv_upd_policy_parse(conf_ctx_t *ctx, const conf_node_t *node, const uint8_t
 int srv_upd_policy_copy(const srv_upd_policy_t *from, srv_upd_policy_t *to)
 {
 	memset(to, 0, sizeof(*to));
+	memcpy(to->apex, from->apex, sizeof(to->apex));
 	if (from->count == 0)
 		return 0;
 	to->rules = malloc(from->count * sizeof(*to->rules));
@@ -222,9 +224,16 @@ bool srv_upd_rule_covers(const srv_upd_rule_t *r, const uint8_t *owner, uint16_t
 	return false;
 }
 
-/* Whether r covers every RR of the update section; false when the message cannot be read
+bool srv_upd_policy_allows(const srv_upd_policy_t *p, const srv_upd_rule_t *r, const uint8_t *owner,
+                           uint16_t type)
+{
+	return !dname_is_subdomain(owner, p->apex) || srv_upd_rule_covers(r, owner, type);
+}
+
+/* Whether r allows every RR of the update section; false when the message cannot be read
  * (the caller's fallback decides). */
-static bool rule_covers_all(const srv_upd_rule_t *r, const uint8_t *msg, size_t len)
+static bool rule_covers_all(const srv_upd_policy_t *p, const srv_upd_rule_t *r, const uint8_t *msg,
+                            size_t len)
 {
 	dns_rr_iter_t it;
 	dns_rr_t rr;
@@ -239,7 +248,7 @@ static bool rule_covers_all(const srv_upd_rule_t *r, const uint8_t *msg, size_t 
 		if (dname_parse(msg, len, &pos, owner) < 0)
 			return false;
 		dname_lower(owner);
-		if (!srv_upd_rule_covers(r, owner, rr.type))
+		if (!srv_upd_policy_allows(p, r, owner, rr.type))
 			return false;
 	}
 	return ret == 0 || ret == SD_ENOTFOUND;
@@ -254,7 +263,7 @@ const srv_upd_rule_t *srv_upd_policy_select(const srv_upd_policy_t *p, const uin
 		const srv_upd_rule_t *r = &p->rules[i];
 		if (!srv_upd_rule_matches(r, peer, key))
 			continue;
-		if (rule_covers_all(r, msg, len))
+		if (rule_covers_all(p, r, msg, len))
 			return r;
 		if (first == NULL)
 			first = r;

@@ -22,7 +22,9 @@
  *      RR named); no requester match at all: REFUSED.
  * Coverage: name — owner equals the rule's name; subdomain — the name or below; wildcard —
  * strictly below. Types: the listed ones, or every type but SOA by default; a delete of all
- * RRsets at a name (type ANY) is covered only by the default types.
+ * RRsets at a name (type ANY) is covered only by the default types. A name outside the zone
+ * is not the policy's business: nothing there can change, and RFC 2136 3.4.1.3 answers
+ * NOTZONE for it (as Knot and BIND do) rather than REFUSED (srv_upd_policy_allows).
  *
  * Rules are immutable after config load; matching is pure, allocation-free, any thread.
  */
@@ -57,6 +59,7 @@ typedef struct srv_upd_rule {
 } srv_upd_rule_t;
 
 typedef struct srv_upd_policy {
+	uint8_t apex[DNAME_MAX]; /* the zone's (lowercased wire) */
 	srv_upd_rule_t *rules;
 	size_t count;
 } srv_upd_policy_t;
@@ -81,6 +84,11 @@ bool srv_upd_rule_matches(const srv_upd_rule_t *r, const struct sockaddr *peer,
 /* Whether rule r covers changing (owner, type); owner lowercased wire. */
 bool srv_upd_rule_covers(const srv_upd_rule_t *r, const uint8_t *owner, uint16_t type)
     SD_NONNULL(1, 2);
+
+/* Whether rule r of p lets the requester change (owner, type): covered by r, or outside the
+ * zone (see above). The permission check of RFC 2136 3.3 (zone_ddns_apply's allow). */
+bool srv_upd_policy_allows(const srv_upd_policy_t *p, const srv_upd_rule_t *r, const uint8_t *owner,
+                           uint16_t type) SD_NONNULL(1, 2, 3);
 
 /* The rule for an UPDATE msg[0..len) from (peer, key) (see above), or NULL: REFUSED. The
  * update section is read with dns/rr.h; a message it cannot read gets the first requester

@@ -220,6 +220,12 @@ static void test_match(void **state)
 	assert_false(srv_upd_rule_covers(r1, name("gw.example.com"), DNS_TYPE_A));
 	assert_true(srv_upd_rule_covers(r2, name("www.example.com"), DNS_TYPE_TXT));
 	assert_false(srv_upd_rule_covers(r2, name("a.www.example.com"), DNS_TYPE_TXT));
+	/* outside the zone: for RFC 2136 3.4.1.3 (NOTZONE), not the policy (REFUSED) */
+	assert_true(dname_equal(p->apex, name("example.com")));
+	assert_true(srv_upd_policy_allows(p, r2, name("www.example.net"), DNS_TYPE_A));
+	assert_true(srv_upd_policy_allows(p, r2, name("com"), DNS_TYPE_A));
+	assert_false(srv_upd_policy_allows(p, r2, name("www.example.com"), DNS_TYPE_A));
+	assert_true(srv_upd_policy_allows(p, r2, name("www.example.com"), DNS_TYPE_TXT));
 	srv_config_free(cfg);
 }
 
