@@ -45,6 +45,9 @@ struct srv_update {
 	size_t count, cap;
 	/* counters for steerctl status (control thread only) */
 	uint64_t batches, requests, largest, not_served, early, commit_failures, retried;
+	/* zones with a new serial in this batch: their upkeep runs after the replies */
+	uint8_t (*settle)[DNAME_MAX];
+	size_t nsettle;
 };
 
 /* The requests of one zone in one transaction. */
@@ -207,6 +210,8 @@ static void group_run(srv_update_t *up, upd_group_t *g)
 			decide(g->reqs[i], DNS_RCODE_NOTAUTH, "not authoritative for %s", zone);
 		return;
 	}
+	if (t.commit == 0 && t.serial_to != t.serial_from && up->settle)
+		memcpy(up->settle[up->nsettle++], g->reqs[0]->apex, dname_len(g->reqs[0]->apex));
 	size_t applied = 0;
 	for (size_t i = 0; i < g->count; i++) {
 		upd_req_t *r = g->reqs[i];
@@ -341,11 +346,14 @@ void srv_update_flush(srv_update_t *up)
 	if (up->count > up->largest)
 		up->largest = up->count;
 	upd_req_t **order = calloc(up->count, sizeof(*order));
+	/* a group retried one request at a time commits up to once per request */
+	up->settle = calloc(up->count, sizeof(*up->settle));
+	up->nsettle = 0;
 	for (size_t i = 0; i < up->count; i++)
 		examine(&up->reqs[i]);
 	/* group by zone in arrival order: one transaction per zone */
 	bool *taken = calloc(up->count, sizeof(*taken));
-	for (size_t i = 0; order && taken && i < up->count; i++) {
+	for (size_t i = 0; order && taken && up->settle && i < up->count; i++) {
 		if (taken[i] || up->reqs[i].decided)
 			continue;
 		upd_group_t g = {.reqs = order};
@@ -358,7 +366,7 @@ void srv_update_flush(srv_update_t *up)
 		}
 		group_run(up, &g);
 	}
-	if (!order || !taken) /* out of memory: SERVFAIL, nothing was applied */
+	if (!order || !taken || !up->settle) /* out of memory: SERVFAIL, nothing was applied */
 		for (size_t i = 0; i < up->count; i++)
 			if (!up->reqs[i].decided)
 				decide(&up->reqs[i], DNS_RCODE_SERVFAIL, "out of memory");
@@ -367,6 +375,18 @@ void srv_update_flush(srv_update_t *up)
 	for (size_t i = 0; i < up->count; i++)
 		finish(up, &up->reqs[i]);
 	up->count = 0;
+	/* the replies are on their way: now NOTIFY, snapshot and journal upkeep, once per zone
+	 * (a retried group may have committed more than once) */
+	for (size_t i = 0; i < up->nsettle; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = dname_equal(up->settle[k], up->settle[i]);
+		if (!dup)
+			srv_zonedb_committed(up->zones, up->settle[i]);
+	}
+	free(up->settle);
+	up->settle = NULL;
+	up->nsettle = 0;
 }
 
 void srv_update_status(const srv_update_t *up, sd_strbuf_t *out)

@@ -655,9 +655,14 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 		t->serial_to = t->serial_from;
 		return 0;
 	}
-	if (t->serial_to != t->serial_from)
-		xfr_zone_committed(e->xfr, zs->notifier); /* NOTIFY, snapshot and journal upkeep */
 	return 0;
+}
+
+void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	if (e)
+		xfr_zone_committed(e->xfr, zs->notifier); /* NOTIFY, snapshot and journal upkeep */
 }
 
 int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)

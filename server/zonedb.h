@@ -109,12 +109,18 @@ typedef struct srv_zonedb_txn {
 typedef int (*srv_zonedb_txn_fn)(void *arg, srv_zonedb_txn_t *t);
 
 /* Run fn in one transaction of the zone apex (zone/update.h) and commit it: one build, one
- * journal entry and fdatasync, at most one new serial; then, when the serial changed, what
- * follows a commit (NOTIFY, snapshot and journal upkeep: xfr_zone_committed). Returns
- * SD_ENOTFOUND when apex is not served (fn not called); otherwise 0 with t filled in, t->commit
- * telling whether the commit held (a failed one changed nothing). Control thread. */
+ * journal entry and fdatasync, at most one new serial. Returns SD_ENOTFOUND when apex is not
+ * served (fn not called); otherwise 0 with t filled in, t->commit telling whether the commit
+ * held (a failed one changed nothing). When the serial changed (t->serial_to !=
+ * t->serial_from) the caller must call srv_zonedb_committed for apex before its loop runs on:
+ * the change is durable and served already, so the replies may go out first. Control
+ * thread. */
 int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn fn, void *arg,
                       srv_zonedb_txn_t *t) SD_NONNULL(1, 2, 3, 5) SD_WUR;
+/* What follows a commit with a new serial: NOTIFY to the secondaries, then the snapshot and
+ * journal upkeep (xfr_zone_committed, which may write the whole zone). Nothing when apex is
+ * not served. */
+void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
 
 /* Write what zone apex serves to path as a master file, atomically (zone_write_file):
  * SD_ENOTFOUND when not served. Control thread. */

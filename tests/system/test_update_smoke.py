@@ -11,10 +11,12 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -31,10 +33,44 @@ KEY = dns.tsig.Key(KEY_NAME, SECRET, "hmac-sha256")
 ZONE = os.path.join(sdlib.DATA, "basic.zone")
 
 
+class NotifySink:
+    """A UDP socket that answers every NOTIFY (so the sender stops retrying) and keeps the
+    serials of the SOAs they carry (RFC 1996 3.7)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.serials = []
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done:
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            m = dns.message.from_wire(wire)
+            if m.opcode() != dns.opcode.NOTIFY:
+                continue
+            self.serials += [rr.serial for rrset in m.answer for rr in rrset]
+            r = dns.message.make_response(m)
+            self.sock.sendto(r.to_wire(), peer)
+
+    def close(self):
+        self.done = True
+        self.thread.join(5)
+        self.sock.close()
+
+
 @pytest.fixture
 def srv(tmp_path):
     workdir = str(tmp_path)
     port = sdlib.free_port()
+    sink = NotifySink()
     zone = os.path.join(workdir, "example.com.zone")
     shutil.copyfile(ZONE, zone)
     config = {
@@ -44,6 +80,7 @@ def srv(tmp_path):
         "keys": [{"name": KEY_NAME, "algorithm": "hmac-sha256", "secret": SECRET}],
         "zones": [{
             "name": "example.com", "file": zone,
+            "notify": ["127.0.0.1:%d" % sink.port],
             "update-policy": [
                 {"key": KEY_NAME, "name": "nodes.example.com", "types": ["A", "TXT"]},
                 {"address": "127.0.0.1", "match": "name", "name": "open.example.com",
@@ -53,9 +90,11 @@ def srv(tmp_path):
     }
     s = sdlib.Steerdns(workdir, config, {"example.com": zone}, port)
     s.audit_path = os.path.join(workdir, "audit.jsonl")
+    s.notified = sink.serials
     s.wait_ready("example.com")
     yield s
     rc = s.stop()
+    sink.close()
     log = s.log()
     assert sdlib.SANITIZER_RE.search(log) is None, log[-6000:]
     assert rc == 0, log[-4000:]
@@ -98,6 +137,8 @@ def test_signed_add_applied_and_audited(srv):
     assert [rd.address for rd in a.answer[0]] == ["192.0.2.10"]
     after = serial(srv)
     assert after == before + 1
+    # the secondaries hear of it (after the reply: NOTIFY is not needed for durability)
+    assert srv.wait_for(lambda: after in srv.notified, timeout=10), srv.notified
     line = audit(srv, 1)[0]
     assert list(line) == ["time", "zone", "client", "port", "key", "transport", "outcome",
                           "rcode", "reason", "serial_from", "serial_to", "removed", "added"]
