@@ -20,7 +20,9 @@
  *     did not foresee) ─ each request is applied again in its own transaction, so that one
  *     bad request cannot fail the others
  *   per request: the audit line (server/audit.h), the counters, the reply, which goes back
- *   to its worker only now, after the commit returned (the change is on disk and served).
+ *   to its worker only now, after the commit returned (the change is on disk and served);
+ *   then per zone with a new serial: NOTIFY, snapshot and journal upkeep
+ *   (srv_zonedb_committed), which need not delay the replies.
  *
  * The reply (RFC 2136 3.8): same ID, QR, opcode UPDATE, the rcode; the zone section echoed
  * (ZOCOUNT 1) when it was one readable zone; an OPT when the request had one (RFC 6891 7);
