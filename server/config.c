@@ -258,6 +258,31 @@ static int key_state_dir(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cf
 	return 0;
 }
 
+/* The UPDATE audit log (server/audit.h): the daemon opens it (O_APPEND, 0640) at start and
+ * at every reload; only its directory must exist. */
+static int key_audit_log(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	if (s[0] == '\0') {
+		conf_error(ctx, n, "expected a file path");
+		return 0;
+	}
+	char *path = path_join(cfg->dir, s);
+	if (!path)
+		return -ENOMEM;
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		conf_error(ctx, n, "'%s' exists and is not a regular file", path);
+		free(path);
+		return 0;
+	}
+	free(cfg->audit_log);
+	cfg->audit_log = path;
+	return 0;
+}
+
 static int key_log_level(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 {
 	const char *s;
@@ -291,6 +316,7 @@ static const struct {
     {"tcp-message-timeout", key_tcp_msg},
     {"control-socket", key_control},
     {"state-dir", key_state_dir},
+    {"audit-log", key_audit_log},
     {"log-level", key_log_level},
     {"log-target", key_log_target},
 };
@@ -320,9 +346,10 @@ static const srv_zone_conf_t *zone_dup(const srv_config_t *cfg, const uint8_t *a
 
 static int zone_entry(conf_ctx_t *ctx, const conf_node_t *item, srv_config_t *cfg)
 {
-	const char *keys[3 + 8] = {"name", "file"}; /* + the transfer keys (server/xfr/conf.h) */
+	/* name, file, update-policy + the transfer keys (server/xfr/conf.h) */
+	const char *keys[4 + 8] = {"name", "file", "update-policy"};
 	for (size_t i = 0; xfr_zone_conf_keys[i] && i < 8; i++)
-		keys[2 + i] = xfr_zone_conf_keys[i];
+		keys[3 + i] = xfr_zone_conf_keys[i];
 	if (!conf_expect_map(ctx, item, keys))
 		return 0;
 	const conf_node_t *name = conf_get(item, "name");
@@ -358,7 +385,11 @@ static int zone_entry(conf_ctx_t *ctx, const conf_node_t *item, srv_config_t *cf
 	cfg->zone_count++; /* counted before the check so srv_config_free releases it */
 	if (!z->name || !z->file || !z->where)
 		return -ENOMEM;
-	return xfr_conf_zone(ctx, item, &cfg->keys, &z->xfr);
+	int ret = xfr_conf_zone(ctx, item, &cfg->keys, &z->xfr);
+	const conf_node_t *up = conf_get(item, "update-policy");
+	if (ret == 0 && up)
+		ret = srv_upd_policy_parse(ctx, up, z->apex, &cfg->keys, &z->update_policy);
+	return ret;
 }
 
 static int parse_keys(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
@@ -687,6 +718,7 @@ void srv_config_free(srv_config_t *cfg)
 		free(cfg->zones[i].file);
 		free(cfg->zones[i].where);
 		xfr_zone_conf_free(&cfg->zones[i].xfr);
+		srv_upd_policy_free(&cfg->zones[i].update_policy);
 	}
 	xfr_keys_free(&cfg->keys);
 	free(cfg->listen);
@@ -695,6 +727,7 @@ void srv_config_free(srv_config_t *cfg)
 	free(cfg->identity);
 	free(cfg->control_socket);
 	free(cfg->state_dir);
+	free(cfg->audit_log);
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg);

@@ -7,7 +7,8 @@
  * its fields here. Unknown top-level keys are errors.
  *
  *   srv_config_t ── listen[]  (server.listen or --listen)
- *                ├─ zones[]   (zones or --zone; file paths resolved against the config dir)
+ *                ├─ zones[]   (zones or --zone; file paths resolved against the config dir;
+ *                │             each with its update-policy, server/update_policy.h)
  *                ├─ health    (health: templates and targets, health/health.h)
  *                └─ scalars   (workers, identity, udp-payload, tcp-*, control-socket, ...)
  *
@@ -22,6 +23,7 @@
 #include "contrib/base/compiler.h"
 #include "contrib/base/log.h"
 #include "health/health.h"
+#include "server/update_policy.h"
 #include "server/xfr/conf.h"
 #include "server/sock.h"
 #include "dns/name.h"
@@ -39,11 +41,13 @@ typedef struct srv_listen_conf {
 } srv_listen_conf_t;
 
 typedef struct srv_zone_conf {
-	char *name;              /* presentation, as written */
-	uint8_t apex[DNAME_MAX]; /* lowercased wire form */
-	char *file;              /* resolved against the config file's directory */
-	char *where;             /* "file:line" of the entry, or "command line" */
-	xfr_zone_conf_t xfr;     /* serial policy, journal limits, notify, transfer-acl */
+	char *name;                     /* presentation, as written */
+	uint8_t apex[DNAME_MAX];        /* lowercased wire form */
+	char *file;                     /* resolved against the config file's directory */
+	char *where;                    /* "file:line" of the entry, or "command line" */
+	xfr_zone_conf_t xfr;            /* serial policy, journal limits, notify, transfer-acl */
+	srv_upd_policy_t update_policy; /* RFC 2136 UPDATE (server/update_policy.h); none:
+	                                 * every UPDATE is REFUSED */
 } srv_zone_conf_t;
 
 typedef struct srv_config {
@@ -60,6 +64,7 @@ typedef struct srv_config {
 	uint32_t tcp_max_conns; /* over all workers, default 1024 */
 	char *control_socket;   /* resolved path */
 	char *state_dir;        /* resolved path; created by the daemon at start (0700) */
+	char *audit_log;        /* resolved path of the UPDATE audit log; NULL: the daemon log */
 	log_level_t log_level;
 	bool log_syslog;
 

@@ -61,6 +61,7 @@ static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 static void reload_done(void *arg, int ret, const sd_strbuf_t *text);
 static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 /* The command table: one line per command. */
@@ -77,6 +78,10 @@ static const struct {
      "the prober's targets (state, forced, last result, reason, latency, last change), or set "
      "or remove an operator override (kept across restarts)",
      cmd_health},
+    {"zone", "export ZONE [FILE]",
+     "what ZONE serves (zone file and dynamic updates) as a master file, SOA first: in the "
+     "reply, or written by the daemon to FILE (an absolute path; replaced atomically)",
+     cmd_zone},
     {"help", "", "list the commands", cmd_help},
 };
 
@@ -116,6 +121,15 @@ static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 		len += (size_t)n;
 	}
 	return srv_server_health_ctl(c->srv, args, out);
+}
+
+static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	if (argc < 3 || argc > 4 || strcmp(argv[1], "export") != 0) {
+		sd_strbuf_printf(out, "usage: zone export ZONE [FILE]\n");
+		return SD_EPARSE;
+	}
+	return srv_server_zone_export(c->srv, argv[2], argc == 4 ? argv[3] : NULL, out);
 }
 
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)

@@ -96,15 +96,23 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
 	return req->len ? SRV_PROCESS_REPLY : SRV_PROCESS_DROP;
 }
 
-size_t srv_process_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
-                                 srv_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
+static tsig_ctx_t *signer_ctx(srv_signer_t *signer)
 {
-	srv_query_t q;
-	if (srv_query_parse(msg, len, &q) < 0)
-		q.len = len; /* not from a worker, which hands off parsed headers only: dropped */
-	q.client = NULL;
-	q.tcp = tcp;
-	if (signer->active)
-		signer->ctx.key = &signer->key; /* the signer was copied since srv_process() */
-	return answer_signed(actx, NULL, &q, signer->active ? &signer->ctx : NULL, now, buf, cap);
+	if (!signer->active)
+		return NULL;
+	signer->ctx.key = &signer->key; /* the signer was copied since srv_process() */
+	return &signer->ctx;
+}
+
+size_t srv_signer_reserve(const srv_signer_t *signer)
+{
+	srv_signer_t copy = *signer;
+	tsig_ctx_t *ctx = signer_ctx(&copy);
+	return ctx ? tsig_rr_len(ctx) : 0;
+}
+
+int srv_signer_sign(srv_signer_t *signer, uint8_t *buf, size_t *len, size_t cap, time_t now)
+{
+	tsig_ctx_t *ctx = signer_ctx(signer);
+	return ctx ? tsig_sign(ctx, buf, len, cap, now) : 0;
 }

@@ -10,8 +10,8 @@
  *   QR set ─ DROP (the engine counts it)
  *   TSIG (last RR) ─ verify (RFC 8945 5.2) ─ bad: NOTAUTH + TSIG error (BADKEY/BADSIG/BADTIME)
  *                                         └ good: the reply is signed
- *   UPDATE (opcode 5) ─ HANDOFF: the control thread replies (server/handoff.h) with
- *                       srv_process_handoff_reply(), signed with req->signer
+ *   UPDATE (opcode 5) ─ HANDOFF: the control thread replies (server/handoff.h,
+ *                       server/update.h), signed with srv_signer_sign(req->signer)
  *   AXFR/IXFR ─ xfr_transfer() (server/xfr/serve.h): REPLY (refusal, IXFR over UDP) or
  *               STREAM (TCP: an xfr_out_t the caller drains)
  *   anything else ─ srv_answer_query() within the size limit less the TSIG RR ─ REPLY
@@ -20,7 +20,7 @@
  * allocation tests in tests/unit/server check it, the UDP batch included).
  *
  * Who calls: server/udp.c (a worker's UDP batch), server/worker.c (TCP), tests and
- * tests/fuzz/fuzz_xfr.c; server/handoff.c calls srv_process_handoff_reply().
+ * tests/fuzz/fuzz_xfr.c; server/update.c calls srv_signer_sign().
  */
 #pragma once
 
@@ -44,7 +44,7 @@ typedef enum {
 	SRV_PROCESS_STREAM,   /* TCP transfer started: write xfr_out_next() messages of
 	                       * req->xfr, then xfr_out_free() it */
 	SRV_PROCESS_HANDOFF,  /* an UPDATE (RFC 2136): hand the request to the control thread
-	                       * with req->signer; it replies with srv_process_handoff_reply() */
+	                       * with req->signer; it signs its reply with srv_signer_sign() */
 } srv_process_t;
 
 /* The TSIG state of a request answered on another thread (HANDOFF): the verified context
@@ -88,10 +88,11 @@ typedef struct srv_front_stats {
 srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_front_stats_t *st,
                           srv_request_t *req) SD_NONNULL(2, 3, 4) SD_WUR;
 
-/* The reply to a handed-off request msg[0..len) (tcp: its transport), on the thread that
- * handles it: until RFC 2136 is implemented (issue 8) the engine's answer, NOTIMP with the
- * question and OPT echoed; signed (and its size limit lowered for the TSIG RR) when signer
- * is active. Returns the reply length or 0. Uses actx (that thread's answer context). */
-size_t srv_process_handoff_reply(srv_answer_ctx_t *actx, const uint8_t *msg, size_t len, bool tcp,
-                                 srv_signer_t *signer, time_t now, uint8_t *buf, size_t cap)
-    SD_NONNULL(1, 2, 5, 7) SD_WUR;
+/* Room a reply signed by signer needs for the TSIG RR (0 when it is not active). */
+size_t srv_signer_reserve(const srv_signer_t *signer) SD_NONNULL(1);
+/* Sign the reply buf[0..*len) to a handed-off request, on the thread that answers it, when
+ * signer is active (RFC 8945 5.3: the request's MAC goes into the reply's); nothing to do
+ * otherwise. The signer was copied since srv_process(): its key pointer is rebased to its
+ * own copy of the key first. Returns 0 or tsig_sign's error (nothing usable in buf). */
+int srv_signer_sign(srv_signer_t *signer, uint8_t *buf, size_t *len, size_t cap, time_t now)
+    SD_NONNULL(1, 2, 3) SD_WUR;

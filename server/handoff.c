@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "contrib/base/log.h"
 #include "contrib/base/stat.h"
+#include "server/update.h"
 
 srv_handoff_item_t *srv_handoff_item_new(const uint8_t *msg, size_t len)
 {
@@ -45,6 +45,13 @@ static void mailbox_on_async(uv_async_t *a)
 		srv_handoff_item_t *it = caa_container_of(node, srv_handoff_item_t, node);
 		mb->fn(mb, it, mb->data);
 	}
+	if (mb->flush != NULL)
+		mb->flush(mb, mb->data);
+}
+
+void srv_mailbox_set_flush(srv_mailbox_t *mb, srv_mailbox_flush_fn flush)
+{
+	mb->flush = flush;
 }
 
 int srv_mailbox_init(srv_mailbox_t *mb, uv_loop_t *loop, srv_mailbox_fn fn, void *data)
@@ -86,36 +93,36 @@ void srv_mailbox_drain(srv_mailbox_t *mb)
 	cds_wfcq_destroy(&mb->head, &mb->tail);
 }
 
-/* The control thread's handler: the reply, then back to the worker that received it. */
+/* The control thread's side: every item goes to the UPDATE processor, which answers the
+ * whole batch at the flush and pushes each item back to its worker. */
 static void handoff_on_item(srv_mailbox_t *mb, srv_handoff_item_t *it, void *data)
 {
 	srv_handoff_t *h = data;
 	(void)mb;
 	sd_stat_inc(&h->handled);
-	it->reply = malloc(SRV_RESPONSE_MAX + TSIG_RR_MAX);
-	if (it->reply != NULL)
-		it->reply_len = srv_process_handoff_reply(h->actx, it->msg, it->len, it->tcp,
-		                                          &it->signer, time(NULL), it->reply,
-		                                          SRV_RESPONSE_MAX + TSIG_RR_MAX);
-	else
-		log_warning("handoff: no memory for a reply; the request is dropped");
-	srv_mailbox_push(it->home, it);
+	srv_update_collect(h->up, it);
 }
 
-int srv_handoff_new(uv_loop_t *loop, const srv_answer_conf_t *conf, srv_handoff_t **out)
+static void handoff_on_flush(srv_mailbox_t *mb, void *data)
+{
+	srv_handoff_t *h = data;
+	(void)mb;
+	srv_update_flush(h->up);
+}
+
+int srv_handoff_new(uv_loop_t *loop, srv_update_t *up, srv_handoff_t **out)
 {
 	srv_handoff_t *h = calloc(1, sizeof(*h));
 	*out = NULL;
 	if (h == NULL)
 		return -ENOMEM;
-	int ret = srv_answer_ctx_new(conf, &h->actx);
-	if (ret == 0)
-		ret = srv_mailbox_init(&h->box, loop, handoff_on_item, h);
+	h->up = up;
+	int ret = srv_mailbox_init(&h->box, loop, handoff_on_item, h);
 	if (ret < 0) {
-		srv_answer_ctx_free(h->actx);
 		free(h);
 		return ret;
 	}
+	srv_mailbox_set_flush(&h->box, handoff_on_flush);
 	*out = h;
 	return 0;
 }
@@ -131,6 +138,5 @@ void srv_handoff_free(srv_handoff_t *h)
 	if (h == NULL)
 		return;
 	srv_mailbox_drain(&h->box);
-	srv_answer_ctx_free(h->actx);
 	free(h);
 }

@@ -7,17 +7,20 @@
  * control thread's mailbox. The control thread handles it and pushes the item, now holding
  * the reply, to the mailbox of the worker it came from, which sends it like any reply:
  *
- *   worker ─ srv_mailbox_push(control) ─ uv_async ─▶ control: srv_handoff_handle()
+ *   worker ─ srv_mailbox_push(control) ─ uv_async ─▶ control: fn(item) for each queued item,
+ *                                                    then flush(): the batch (server/update.h)
  *   worker ◀─ uv_async ─ srv_mailbox_push(item->home) ─┘   (reply in the item)
  *     UDP: sendmsg from the same socket and source address (PKTINFO) as a normal reply
  *     TCP: on the same connection if it is still the one that asked (slot + generation),
  *          dropped otherwise
  *
  * A mailbox is an MPSC queue (liburcu wfcqueue: lock-free enqueue from any thread) plus a
- * uv_async_t on its owner's loop. Items are malloc'd: handoffs are rare (UPDATE), the query
- * path never allocates. Until RFC 2136 is implemented (issue 8), the control thread answers
- * with the engine: NOTIMP with the question echoed and OPT when the query had one — the same
- * bytes a worker gave before — signed when the request was.
+ * uv_async_t on its owner's loop. When the async fires, the owner takes every item queued so
+ * far, calls fn for each in order, then the optional flush once: the control thread's fn
+ * collects the UPDATEs and its flush processes them as one batch (group commit: the requests
+ * that arrived while the previous commit's fsync ran are committed together), replying to
+ * each item after the commit. Items are malloc'd: handoffs are rare (UPDATE), the query path
+ * never allocates.
  */
 #pragma once
 
@@ -30,7 +33,6 @@
 #include <urcu/wfcqueue.h>
 
 #include "contrib/base/compiler.h"
-#include "server/engine/answer.h"
 #include "server/front.h"
 
 typedef struct srv_mailbox srv_mailbox_t;
@@ -65,12 +67,14 @@ srv_handoff_item_t *srv_handoff_item_new(const uint8_t *msg, size_t len) SD_NONN
 void srv_handoff_item_free(srv_handoff_item_t *it);
 
 typedef void (*srv_mailbox_fn)(srv_mailbox_t *mb, srv_handoff_item_t *it, void *data);
+typedef void (*srv_mailbox_flush_fn)(srv_mailbox_t *mb, void *data);
 
 struct srv_mailbox {
 	struct cds_wfcq_head head;
 	struct cds_wfcq_tail tail;
 	uv_async_t async;
-	srv_mailbox_fn fn; /* called on the owner's loop for each item, in order */
+	srv_mailbox_fn fn;          /* called on the owner's loop for each item, in order */
+	srv_mailbox_flush_fn flush; /* NULL, or called once after fn saw every item taken */
 	void *data;
 	bool ready; /* async initialised (and not yet closed) */
 };
@@ -79,6 +83,8 @@ struct srv_mailbox {
  * loop alive; close it with srv_mailbox_close() once nothing can push any more. */
 int srv_mailbox_init(srv_mailbox_t *mb, uv_loop_t *loop, srv_mailbox_fn fn, void *data)
     SD_NONNULL(1, 2, 3) SD_WUR;
+/* Owner's thread, before anything is pushed: the batch hook (see above). */
+void srv_mailbox_set_flush(srv_mailbox_t *mb, srv_mailbox_flush_fn flush) SD_NONNULL(1);
 /* Any thread, while the owner's loop exists and the mailbox is not closed. */
 void srv_mailbox_push(srv_mailbox_t *mb, srv_handoff_item_t *it) SD_NONNULL(1, 2);
 /* Owner's thread: close the async handle (its loop must run once more to finish it). */
@@ -86,15 +92,16 @@ void srv_mailbox_close(srv_mailbox_t *mb) SD_NONNULL(1);
 /* Free every item still queued (after the loop has finished; nothing pushes any more). */
 void srv_mailbox_drain(srv_mailbox_t *mb) SD_NONNULL(1);
 
-/* The control thread's side: its mailbox, the answer context it replies with, a counter. */
+/* The control thread's side: its mailbox feeding the UPDATE processor. */
+typedef struct srv_update srv_update_t;
 typedef struct srv_handoff {
 	srv_mailbox_t box;
-	srv_answer_ctx_t *actx;
+	srv_update_t *up; /* borrowed: handles every item (server/update.h) */
 	uint64_t handled; /* requests handled (relaxed atomics: steerctl status reads it) */
 } srv_handoff_t;
 
-/* Control thread, on its loop. conf must outlive h. */
-int srv_handoff_new(uv_loop_t *loop, const srv_answer_conf_t *conf, srv_handoff_t **out)
+/* Control thread, on its loop. up must outlive h. */
+int srv_handoff_new(uv_loop_t *loop, srv_update_t *up, srv_handoff_t **out)
     SD_NONNULL(1, 2, 3) SD_WUR;
 /* After the workers have stopped (nothing pushes any more): close, drain, free. The loop
  * must run once more after it to finish the close, before uv_loop_close. */

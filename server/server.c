@@ -6,7 +6,9 @@
 #include "server/control.h"
 #include "contrib/base/stat.h"
 #include "server/engine/answer.h"
+#include "server/audit.h"
 #include "server/handoff.h"
+#include "server/update.h"
 #include "server/worker.h"
 #include "server/xfr/zoneconf.h"
 #include "server/zonedb.h"
@@ -15,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -37,6 +40,9 @@ struct srv_server {
 	srv_zonedb_t *zones;
 	xfr_notifier_t *notifier;
 	srv_handoff_t *handoff; /* UPDATEs from the workers (server/handoff.h) */
+	srv_update_t *update;   /* ... answered in batches (server/update.h) */
+	srv_audit_t *audit;     /* one line per UPDATE (server/audit.h) */
+	unsigned exports;       /* steerctl zone export to stdout: temporary file names */
 	health_t *health;       /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
@@ -400,7 +406,11 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0)
 		ret = start_notify(s);
 	if (ret == 0)
-		ret = srv_handoff_new(&s->loop, &s->answer_conf, &s->handoff);
+		ret = srv_audit_new(cfg->audit_log, &s->audit);
+	if (ret == 0)
+		ret = srv_update_new(s->zones, s->audit, cfg->udp_payload, &s->update);
+	if (ret == 0)
+		ret = srv_handoff_new(&s->loop, s->update, &s->handoff);
 	if (ret == 0)
 		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
 	if (ret == 0)
@@ -448,6 +458,8 @@ void srv_server_free(srv_server_t *s)
 			log_warning("control loop still had handles at exit");
 	}
 	srv_handoff_free(s->handoff);
+	srv_update_free(s->update);
+	srv_audit_free(s->audit);
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
 	srv_zonedb_free(s->zones);
@@ -545,9 +557,22 @@ static int reload_read_config(srv_server_t *s, srv_reload_t *r)
 	return 0;
 }
 
+/* The audit log is opened again at every reload: logrotate moves it and reloads. A new
+ * configuration names the file; otherwise (a zone reload, quick mode) it is the file written
+ * now. A file that cannot be opened keeps the previous one (the error is in the reply). */
+static void reload_audit(srv_server_t *s, const srv_config_t *cfg, sd_strbuf_t *out)
+{
+	const char *path = cfg ? cfg->audit_log : srv_audit_path(s->audit);
+	int ret = srv_audit_reopen(s->audit, path);
+	if (ret < 0)
+		sd_strbuf_printf(out, "audit log %s: cannot open: %s; the previous one stays\n",
+		                 path, sd_strerror(ret));
+}
+
 /* The apply, on the control thread, with what the pool parsed. */
 static int reload_apply(srv_server_t *s, srv_reload_t *r)
 {
+	reload_audit(s, r->cfg, &r->out);
 	if (r->zone_only) {
 		int ret = srv_zonedb_reload_prepared(s->zones, r->apex, r->prep, &r->out);
 		if (ret == SD_ENOTFOUND)
@@ -704,6 +729,8 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	                 (unsigned long long)io.tcp_accept_errors);
 	sd_strbuf_printf(out, "handoffs: %llu\n",
 	                 (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
+	if (s->update)
+		srv_update_status(s->update, out);
 }
 
 void srv_server_status(srv_server_t *s, sd_strbuf_t *out)
@@ -733,4 +760,56 @@ void srv_server_status(srv_server_t *s, sd_strbuf_t *out)
 	}
 	srv_zonedb_status(s->zones, out);
 	status_counters(s, out);
+}
+
+/* --- zone export --- */
+
+/* The file's content appended to out. */
+static int append_file(const char *path, sd_strbuf_t *out)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return sd_errno();
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		sd_strbuf_append(out, buf, n);
+	int ret = ferror(f) ? -EIO : out->oom ? -ENOMEM : 0;
+	fclose(f);
+	return ret;
+}
+
+int srv_server_zone_export(srv_server_t *s, const char *zone, const char *path, sd_strbuf_t *out)
+{
+	uint8_t apex[DNAME_MAX];
+	if (dname_from_str(zone, NULL, apex) < 0) {
+		sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
+		return SD_EPARSE;
+	}
+	dname_lower(apex);
+	if (path && path[0] != '/') {
+		sd_strbuf_printf(out, "%s: the daemon writes absolute paths only\n", path);
+		return SD_EPARSE;
+	}
+	/* to the client: through a file of our own in the state directory, read back */
+	char tmp[4096];
+	if (!path) {
+		snprintf(tmp, sizeof(tmp), "%s/.export-%ld-%u.zone", s->cfg->state_dir,
+		         (long)getpid(), s->exports++);
+		unlink(tmp);
+	}
+	int ret = srv_zonedb_export(s->zones, apex, path ? path : tmp);
+	if (ret == SD_ENOTFOUND)
+		sd_strbuf_printf(out, "zone %s is not served\n", zone);
+	else if (ret < 0)
+		sd_strbuf_printf(out, "zone %s: writing %s failed: %s\n", zone, path ? path : tmp,
+		                 sd_strerror(ret));
+	else if (path)
+		sd_strbuf_printf(out, "zone %s written to %s\n", zone, path);
+	else if ((ret = append_file(tmp, out)) < 0)
+		sd_strbuf_printf(out, "zone %s: reading it back failed: %s\n", zone,
+		                 sd_strerror(ret));
+	if (!path)
+		unlink(tmp);
+	return ret;
 }

@@ -48,5 +48,11 @@ void srv_server_reload_forget(srv_server_t *s, void *arg) SD_NONNULL(1);
 int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
+/* `steerctl zone export ZONE [FILE]`: what ZONE serves as a master file (SOA first),
+ * written by the daemon to the absolute path (atomically: temporary + rename), or, without
+ * a path, appended to out. Returns 0 or a negative code (its text in out). */
+int srv_server_zone_export(srv_server_t *s, const char *zone, const char *path, sd_strbuf_t *out)
+    SD_NONNULL(1, 2, 4) SD_WUR;
+
 /* Version, uptime, workers, zones and counters summed over workers, appended to out. */
 void srv_server_status(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);

@@ -20,32 +20,40 @@ static void usage(FILE *f)
 {
 	char def[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	srv_ctl_default_path(def, sizeof(def));
-	fprintf(f,
-	        "usage: steerctl [-s SOCKET] COMMAND [ARGS...]\n"
-	        "\n"
-	        "Commands:\n"
-	        "  status          version, uptime, workers, zones (serial, records, loaded at,\n"
-	        "                  last error) and query counters\n"
-	        "  reload          re-read the configuration and every changed zone file\n"
-	        "  reload ZONE     reload ZONE's file even if it looks unchanged\n"
-	        "  health [--json] the health prober's targets: state, forced, last result and\n"
-	        "                  reason, latency, time of the last transition (--json: one\n"
-	        "                  object {\"targets\":[...]} for scripts)\n"
-	        "  health force-down TARGET|pool:NAME\n"
-	        "                  answer as if the target (or every member of the pool) were\n"
-	        "                  down, whatever its checks say (drain); kept across restarts\n"
-	        "  health force-up TARGET|pool:NAME\n"
-	        "                  answer as if it were up, whatever its checks say\n"
-	        "  health unforce TARGET|pool:NAME\n"
-	        "                  remove the override; the checks decide again (a target's own\n"
-	        "                  override wins over its pool's)\n"
-	        "  help            list the commands the running daemon knows\n"
-	        "\n"
-	        "  -s, --socket SOCKET  the daemon's control socket (default %s)\n"
-	        "  -h, --help           print this help\n"
-	        "\n"
-	        "Exit status: 0 success, 1 the daemon answered with an error, 2 no connection.\n",
-	        def);
+	fprintf(
+	    f,
+	    "usage: steerctl [-s SOCKET] COMMAND [ARGS...]\n"
+	    "\n"
+	    "Commands:\n"
+	    "  status          version, uptime, workers, zones (serial, records, loaded at,\n"
+	    "                  last error) and query counters\n"
+	    "  reload          re-read the configuration and every changed zone file\n"
+	    "  reload ZONE     reload ZONE's file even if it looks unchanged\n"
+	    "  health [--json] the health prober's targets: state, forced, last result and\n"
+	    "                  reason, latency, time of the last transition (--json: one\n"
+	    "                  object {\"targets\":[...]} for scripts)\n"
+	    "  health force-down TARGET|pool:NAME\n"
+	    "                  answer as if the target (or every member of the pool) were\n"
+	    "                  down, whatever its checks say (drain); kept across restarts\n"
+	    "  health force-up TARGET|pool:NAME\n"
+	    "                  answer as if it were up, whatever its checks say\n"
+	    "  health unforce TARGET|pool:NAME\n"
+	    "                  remove the override; the checks decide again (a target's own\n"
+	    "                  override wins over its pool's)\n"
+	    "  zone export ZONE [FILE]\n"
+	    "                  what ZONE serves now (its file plus every dynamic update) as\n"
+	    "                  a master file, SOA first: to stdout, or to FILE, which the\n"
+	    "                  daemon itself writes (a relative FILE is taken from the current\n"
+	    "                  directory; the daemon needs write access to its directory; the\n"
+	    "                  file is replaced atomically). Prefer FILE for large zones: to\n"
+	    "                  stdout the whole text passes through the daemon's memory.\n"
+	    "  help            list the commands the running daemon knows\n"
+	    "\n"
+	    "  -s, --socket SOCKET  the daemon's control socket (default %s)\n"
+	    "  -h, --help           print this help\n"
+	    "\n"
+	    "Exit status: 0 success, 1 the daemon answered with an error, 2 no connection.\n",
+	    def);
 }
 
 /* Join the words into one request line; words may not contain blanks or newlines. */
@@ -69,6 +77,23 @@ static int build_line(int argc, char **argv, char *line, size_t size)
 	}
 	line[len] = '\0';
 	return (int)len;
+}
+
+/* path made absolute against the current directory (malloc'd), or NULL (reported). */
+static char *absolute(const char *path)
+{
+	if (path[0] == '/')
+		return strdup(path);
+	char cwd[4096];
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		fprintf(stderr, "steerctl: the current directory: %s\n", strerror(errno));
+		return NULL;
+	}
+	size_t n = strlen(cwd) + strlen(path) + 2;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s", cwd, path);
+	return out;
 }
 
 static int connect_to(const char *path)
@@ -178,8 +203,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	char *abs = NULL;
+	if (argc - optind == 4 && strcmp(argv[optind], "zone") == 0 &&
+	    strcmp(argv[optind + 1], "export") == 0) {
+		/* the daemon writes FILE: it must not depend on the daemon's working directory */
+		if ((abs = absolute(argv[optind + 3])) == NULL)
+			return 2;
+		argv[optind + 3] = abs;
+	}
 	char line[SRV_CTL_LINE_MAX + 1];
 	int len = build_line(argc - optind, argv + optind, line, sizeof(line));
+	free(abs);
 	if (len < 0)
 		return 2;
 	int fd = connect_to(socket_path);

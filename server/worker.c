@@ -428,6 +428,8 @@ static void tcp_handoff(tcp_conn_t *c, const uint8_t *req, size_t len, const srv
 		return;
 	it->conn = c;
 	it->conn_gen = c->gen;
+	it->peer = c->peer; /* the update policy matches the client's address */
+	it->peer_len = sizeof(c->peer);
 	c->pending++;
 	srv_mailbox_push(c->w->conf.control, it);
 }

@@ -3,7 +3,9 @@
 
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "server/audit.h"
 #include "server/xfr/zoneconf.h"
+#include "zone/dump.h"
 #include "zone/update.h"
 
 #include <errno.h>
@@ -24,7 +26,9 @@ typedef struct zentry {
 	time_t loaded_at;  /* 0 = never loaded */
 	sd_strbuf_t error; /* lines of the last failed load; empty after a success */
 	xfr_zone_t *xfr; /* transfer settings and NOTIFY; the zone owns serials, journal, history */
-	struct prep_item *pre; /* what a prepared reload parsed for it (apply only), or NULL */
+	struct prep_item *pre;    /* what a prepared reload parsed for it (apply only), or NULL */
+	srv_upd_policy_t policy;  /* update-policy, replaced at each config apply */
+	srv_zone_upd_stats_t upd; /* RFC 2136 counters */
 } zentry_t;
 
 /* One zone file parsed ahead of an apply, off the control thread. */
@@ -66,6 +70,7 @@ static void entry_free(zentry_t *e)
 	if (!e)
 		return;
 	xfr_zone_free(e->xfr);
+	srv_upd_policy_free(&e->policy);
 	zone_free(e->zone);
 	free(e->name);
 	free(e->file);
@@ -90,6 +95,8 @@ static int entry_new(const srv_zone_conf_t *zc, const char *state_dir, zentry_t 
 		ret = zone_open_state(e->zone, state_dir, &conf);
 	if (ret == 0)
 		ret = xfr_zone_new(e->zone, e->name, &zc->xfr, &e->xfr);
+	if (ret == 0)
+		ret = srv_upd_policy_copy(&zc->update_policy, &e->policy);
 out:
 	if (ret < 0) {
 		entry_free(e);
@@ -389,8 +396,13 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 	*out = cur;
 	if (cur) {
 		int ret = xfr_zone_configure(cur->xfr, &zc->xfr);
+		srv_upd_policy_t policy;
+		if (ret == 0)
+			ret = srv_upd_policy_copy(&zc->update_policy, &policy);
 		if (ret < 0)
 			return ret;
+		srv_upd_policy_free(&cur->policy);
+		cur->policy = policy; /* from the next UPDATE on */
 		if (strcmp(cur->file, zc->file) != 0)
 			return entry_move(cur, zc->file, zs->notifier, errors);
 		return force || entry_changed(cur) ? entry_load(cur, zs->notifier, errors) : 0;
@@ -603,6 +615,71 @@ int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors
 	return e ? entry_load(e, zs->notifier, errors) : SD_ENOTFOUND;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn fn, void *arg,
+                      srv_zonedb_txn_t *t)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	const zone_version_t *cur = e ? zone_current(e->zone) : NULL;
+	if (cur == NULL)
+		return SD_ENOTFOUND;
+	*t = (srv_zonedb_txn_t){.policy = &e->policy, .stats = &e->upd};
+	t->serial_from = t->serial_to = zone_version_serial(cur);
+	uint64_t start = mono_ns();
+	t->commit = zone_update_begin(e->zone, &t->u);
+	if (t->commit < 0) {
+		log_error("zone %s: update: cannot open a transaction: %s", e->name,
+		          sd_strerror(t->commit));
+		return 0;
+	}
+	int ret = fn(arg, t);
+	if (ret < 0) {
+		zone_update_abort(t->u);
+		t->u = NULL;
+		t->commit = ret;
+		return 0;
+	}
+	t->commit = zone_update_commit(t->u, time(NULL), &t->serial_to);
+	t->u = NULL;
+	e->upd.last_commit_ns = mono_ns() - start;
+	e->upd.commits++;
+	if (t->commit < 0) {
+		log_error("zone %s: update: commit failed, nothing changed: %s", e->name,
+		          sd_strerror(t->commit));
+		t->serial_to = t->serial_from;
+		return 0;
+	}
+	return 0;
+}
+
+void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	if (e)
+		xfr_zone_committed(e->xfr, zs->notifier); /* NOTIFY, snapshot and journal upkeep */
+}
+
+int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	const zone_version_t *v = e ? zone_current(e->zone) : NULL;
+	if (v == NULL)
+		return SD_ENOTFOUND;
+	int ret = zone_write_file(v, path);
+	if (ret < 0)
+		log_error("zone %s: export to %s failed: %s", e->name, path, sd_strerror(ret));
+	else
+		log_info("zone %s: serial %u exported to %s", e->name, zone_version_serial(v),
+		         path);
+	return ret;
+}
+
 void srv_zonedb_notify_all(srv_zonedb_t *zs)
 {
 	for (size_t i = 0; i < zs->count; i++) {
@@ -635,6 +712,29 @@ static void indent_lines(sd_strbuf_t *out, const char *prefix, const char *text)
 	}
 }
 
+/* "updates: applied N, unchanged N, refused N (REFUSED 2, NXRRSET 1), last commit X ms" */
+static void status_updates(const srv_zone_upd_stats_t *u, sd_strbuf_t *out)
+{
+	sd_strbuf_printf(out, "  updates: applied %llu, unchanged %llu, refused %llu",
+	                 (unsigned long long)u->applied, (unsigned long long)u->unchanged,
+	                 (unsigned long long)u->refused);
+	const char *sep = " (";
+	for (unsigned r = 0; r < SD_ARRAY_LEN(u->refused_by); r++) {
+		char name[16];
+		if (u->refused_by[r] == 0)
+			continue;
+		sd_strbuf_printf(out, "%s%s %llu", sep, srv_audit_rcode_name(r, name),
+		                 (unsigned long long)u->refused_by[r]);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		sd_strbuf_printf(out, ")");
+	if (u->commits)
+		sd_strbuf_printf(out, ", last commit %.3f ms\n", (double)u->last_commit_ns / 1e6);
+	else
+		sd_strbuf_printf(out, ", last commit none\n");
+}
+
 static void status_one(const zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t *out)
 {
 	const zone_version_t *v = zone_current(e->zone);
@@ -652,6 +752,7 @@ static void status_one(const zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t 
 		indent_lines(out, "", line);
 	for (size_t i = 0; xfr_zone_notify_status(e->xfr, notifier, i, line, sizeof(line)) > 0; i++)
 		sd_strbuf_printf(out, "  %s\n", line);
+	status_updates(&e->upd, out);
 	if (e->error.len)
 		indent_lines(out, "last error: ", e->error.buf);
 }

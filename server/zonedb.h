@@ -25,8 +25,10 @@
 #include "contrib/base/compiler.h"
 #include "contrib/base/strbuf.h"
 #include "server/config.h"
+#include "server/update_policy.h"
 #include "server/view.h"
 #include "server/xfr/notify.h"
+#include "zone/update.h"
 #include "zone/zoneset.h"
 
 typedef struct srv_zonedb srv_zonedb_t;
@@ -81,6 +83,49 @@ int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zon
 int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_prep_t *p,
                                sd_strbuf_t *errors) SD_NONNULL(1, 2) SD_WUR;
 void srv_zonedb_prep_free(srv_zonedb_prep_t *p);
+
+/* RFC 2136 UPDATE counters of a zone (control thread only: server/update.c counts, status
+ * prints them). */
+typedef struct srv_zone_upd_stats {
+	uint64_t applied, unchanged, refused;
+	uint64_t refused_by[17]; /* by rcode (BADVERS = 16 last) */
+	uint64_t commits;
+	uint64_t last_commit_ns; /* begin to commit returned (build, serial record, journal
+	                          * fsync, publish), without the NOTIFY and snapshot after */
+	uint32_t last_batch;     /* requests in the last transaction */
+} srv_zone_upd_stats_t;
+
+/* One transaction of srv_zonedb_update, as its callback and caller see it. */
+typedef struct srv_zonedb_txn {
+	zone_update_t *u;               /* inside fn: the open transaction */
+	const srv_upd_policy_t *policy; /* the zone's update-policy */
+	srv_zone_upd_stats_t *stats;    /* the zone's counters (valid until the loop runs on) */
+	uint32_t serial_from;           /* served when the transaction began */
+	uint32_t serial_to;             /* after a successful commit */
+	int commit;                     /* 0, or why the begin or commit failed (SD_E*) */
+} srv_zonedb_txn_t;
+
+/* Applies requests within t->u; a negative return aborts the transaction. */
+typedef int (*srv_zonedb_txn_fn)(void *arg, srv_zonedb_txn_t *t);
+
+/* Run fn in one transaction of the zone apex (zone/update.h) and commit it: one build, one
+ * journal entry and fdatasync, at most one new serial. Returns SD_ENOTFOUND when apex is not
+ * served (fn not called); otherwise 0 with t filled in, t->commit telling whether the commit
+ * held (a failed one changed nothing). When the serial changed (t->serial_to !=
+ * t->serial_from) the caller must call srv_zonedb_committed for apex before its loop runs on:
+ * the change is durable and served already, so the replies may go out first. Control
+ * thread. */
+int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn fn, void *arg,
+                      srv_zonedb_txn_t *t) SD_NONNULL(1, 2, 3, 5) SD_WUR;
+/* What follows a commit with a new serial: NOTIFY to the secondaries, then the snapshot and
+ * journal upkeep (xfr_zone_committed, which may write the whole zone). Nothing when apex is
+ * not served. */
+void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
+
+/* Write what zone apex serves to path as a master file, atomically (zone_write_file):
+ * SD_ENOTFOUND when not served. Control thread. */
+int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
+    SD_NONNULL(1, 2, 3) SD_WUR;
 
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);

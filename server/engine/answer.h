@@ -1,7 +1,7 @@
 /* answer.h — the query path: one pure function from a parsed request to response bytes.
  *
  * Who calls: the front door (server/front.h: srv_process, for a worker's UDP batch and its
- * TCP connections, and srv_process_handoff_reply on the control thread) calls
+ * TCP connections) calls
  * srv_answer_query() with the request parsed once; the unit tests and fuzz_answer call
  * srv_answer(), which parses and answers. Neither does I/O, takes a lock or allocates:
  * every buffer it needs is in srv_answer_ctx_t, which a worker

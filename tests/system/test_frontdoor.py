@@ -1,7 +1,7 @@
 """The front door: one parse of each request, ECS (RFC 7871) echoed with SCOPE 0 on UDP and
 TCP, a malformed ECS answered FORMERR; UPDATE handed to the control thread and answered
-(NOTIMP until RFC 2136 is implemented) through the worker that received it, signed when the
-request was."""
+(REFUSED here: these zones have no update-policy, server/update.h) through the worker that
+received it, signed when the request was."""
 
 import os
 import re
@@ -82,10 +82,10 @@ def _handoffs(srv):
     return int(m.group(1))
 
 
-def _check_notimp(q, wire, edns):
+def _check_refused(q, wire, edns):
     r = dns.message.from_wire(wire)
     assert r.id == q.id and r.opcode() == dns.opcode.UPDATE
-    assert r.rcode() == dns.rcode.NOTIMP
+    assert r.rcode() == dns.rcode.REFUSED
     # the zone section (the question) echoed byte for byte; nothing else but OPT
     assert sdlib.question_bytes(wire) == sdlib.question_bytes(q.to_wire())
     assert (r.edns == 0) == edns
@@ -93,11 +93,11 @@ def _check_notimp(q, wire, edns):
 
 
 @pytest.mark.parametrize("edns", [False, True])
-def test_update_notimp_through_control_thread(steerdns, edns):
+def test_update_refused_through_control_thread(steerdns, edns):
     before = _handoffs(steerdns)
     q = _update(edns)
-    _check_notimp(q, sdlib.udp_exchange(q.to_wire(), steerdns.port), edns)
-    _check_notimp(q, sdlib.tcp_exchange(q.to_wire(), steerdns.port), edns)
+    _check_refused(q, sdlib.udp_exchange(q.to_wire(), steerdns.port), edns)
+    _check_refused(q, sdlib.tcp_exchange(q.to_wire(), steerdns.port), edns)
     assert _handoffs(steerdns) == before + 2
     # queries still answered on the workers, not handed off
     assert steerdns.query_udp("www.example.com", "A") is not None
@@ -120,7 +120,7 @@ def test_update_pipelined_tcp(steerdns):
             got[r.id] = r
     finally:
         sock.close()
-    assert got[u.id].rcode() == dns.rcode.NOTIMP
+    assert got[u.id].rcode() == dns.rcode.REFUSED
     assert all(got[q.id].rcode() == dns.rcode.NOERROR for q in qs)
 
 
@@ -136,7 +136,7 @@ def test_update_tcp_half_close(steerdns):
         r = sdlib.tcp_read_msg(sock, 3.0)
     finally:
         sock.close()
-    assert r is not None and dns.message.from_wire(r).rcode() == dns.rcode.NOTIMP
+    assert r is not None and dns.message.from_wire(r).rcode() == dns.rcode.REFUSED
 
 
 KEY_NAME = "upd-key."
@@ -164,7 +164,7 @@ def test_signed_update_reply_is_signed(tmp_path):
         u.use_tsig(key)
         for exchange in (dns.query.udp, dns.query.tcp):
             r = exchange(u, "127.0.0.1", port=port, timeout=3)  # verifies the reply's TSIG
-            assert r.rcode() == dns.rcode.NOTIMP and r.had_tsig
+            assert r.rcode() == dns.rcode.REFUSED and r.had_tsig
         bad = _update()
         bad.use_tsig(dns.tsig.Key(KEY_NAME, "b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldA==",
                                   "hmac-sha256"))
