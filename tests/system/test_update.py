@@ -1,0 +1,865 @@
+"""RFC 2136 dynamic updates, section 3, against steerdns (issue 8).
+
+Every case sends an UPDATE (dnspython, or Debian's nsupdate) and then reads the whole zone back
+by AXFR: a NOERROR update must change exactly the records the RFC says (and bump the serial by
+one, or not at all when nothing changed); any other rcode must leave the zone byte-identical
+(same RRs, same TTLs, same RDATA wire, same serial).
+
+The expectations were validated against reference primaries: run
+    STEERDNS_UPDATE_REFERENCE=knot      (knotd 3.2, Debian)
+    STEERDNS_UPDATE_REFERENCE=named     (BIND 9.18, Debian)
+    STEERDNS_UPDATE_REFERENCE=knot,named
+to run the RFC-semantics cases against those instead of steerdns (tests of steerdns's own
+policy, audit log and steerctl are skipped there). Where Knot and BIND differ the RFC decides;
+the differences are noted at the cases. Validated: BIND 9.18 passes every case; Knot 3.2
+fails four, each a Knot deviation where BIND follows the RFC:
+  - test_added_rr_ttl_joins_rrset: Knot ignores a duplicate RR whose TTL differs (no TTL
+    change); BIND, per 3.4.2.2 ("the Zone RR is replaced by Update RR"), takes the new TTL;
+  - test_bad_rr_rejects_whole_request[update-delete-rrset-ttl]: Knot accepts a class ANY
+    delete with a TTL != 0; 3.4.1.3 says FORMERR (BIND: FORMERR);
+  - test_response_format: Knot answers an UPDATE with OPT without one (RFC 6891 7 wants it);
+  - test_unsigned_update_refused_by_default: Knot answers NOTAUTH where 3.3 says REFUSED.
+"""
+
+import json
+import os
+import re
+import struct
+import time
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+import dns.tsig
+import dns.update
+import pytest
+
+import sdlib
+from sdlib import UPDATE_KEY, UPDATE_KEY2
+
+ZONE = "example.com."
+ZONE_TEXT = """$ORIGIN example.com.
+$TTL 300
+@      IN SOA ns1 hostmaster 2024010101 3600 600 1209600 300
+@      IN NS  ns1
+@      IN NS  ns2
+@      IN MX  10 mail
+ns1    IN A   127.0.0.1
+ns2    IN A   127.0.0.2
+www    IN A   192.0.2.80
+www    IN A   192.0.2.81
+www    IN TXT "v=1"
+mail   IN A   192.0.2.25
+alias  IN CNAME www
+a.b    IN A   192.0.2.9
+"""
+SERIAL0 = 2024010101
+
+# The policy the RFC-semantics cases run under: upd-key may change anything (SOA included,
+# by its own rule: steerdns's default types exclude SOA).
+FULL_POLICY = [{"key": UPDATE_KEY.name.to_text()},
+               {"key": UPDATE_KEY.name.to_text(), "types": ["SOA"]}]
+
+
+def _kinds():
+    ref = os.environ.get("STEERDNS_UPDATE_REFERENCE", "").strip()
+    return [k.strip() for k in ref.split(",") if k.strip()] if ref else ["steerdns"]
+
+
+KINDS = _kinds()
+
+
+class Target:
+    """One updatable primary of example.com (steerdns, knot or named) in its own directory."""
+
+    def __init__(self, kind, workdir, policy=FULL_POLICY, zone_text=ZONE_TEXT, **server):
+        self.kind = kind
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        zone_path = os.path.join(workdir, "example.com.zone")
+        with open(zone_path, "w") as f:
+            f.write(zone_text)
+        self.port = sdlib.free_port()
+        if kind == "steerdns":
+            conf = sdlib.steerdns_update_config(workdir, self.port, "example.com", zone_path,
+                                                policy, **server)
+            self.proc = sdlib.Steerdns(workdir, conf, {"example.com": zone_path}, self.port)
+        elif kind == "knot":
+            self.proc = sdlib.KnotPrimary(workdir, "example.com", zone_path, self.port)
+        elif kind == "named":
+            self.proc = sdlib.NamedPrimary(workdir, "example.com", zone_path, self.port)
+        else:
+            raise ValueError("STEERDNS_UPDATE_REFERENCE: unknown server %r" % kind)
+        self.proc.wait_ready("example.com", timeout=20)
+        sdlib.wait_tcp(self.port, timeout=20)  # named answers UDP before it accepts TCP
+
+    def stop(self):
+        rc = self.proc.stop()
+        if self.kind == "steerdns":
+            bad = sdlib.SANITIZER_RE.search(self.proc.log())
+            assert bad is None, "sanitizer report:\n" + self.proc.log()[-6000:]
+            assert rc == 0, "steerdns exited %r:\n%s" % (rc, self.proc.log()[-4000:])
+        return rc
+
+    # --- operations
+
+    def zone(self):
+        return sdlib.axfr_rrs(self.port, ZONE)
+
+    def serial(self):
+        return sdlib.soa_serial(self.port, ZONE)
+
+    def send(self, msg, tcp=True):
+        return sdlib.send_update(msg, self.port, tcp=tcp)
+
+    def nsupdate(self, lines, **kw):
+        return sdlib.nsupdate(self.port, lines, **kw)
+
+
+@pytest.fixture(params=KINDS)
+def target_factory(request, tmp_path):
+    started = []
+
+    def start(policy=FULL_POLICY, **kw):
+        t = Target(request.param, str(tmp_path / ("%s%d" % (request.param, len(started)))),
+                   policy=policy, **kw)
+        started.append(t)
+        return t
+
+    yield start
+    errors = []
+    for t in started:
+        try:
+            t.stop()
+        except AssertionError as e:
+            errors.append(str(e))
+    assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def t(target_factory):
+    return target_factory()
+
+
+def steerdns_only(t):
+    if t.kind != "steerdns":
+        pytest.skip("steerdns configuration (policy, audit, steerctl): no reference")
+
+
+def upd(build=None):
+    m = sdlib.update_msg(ZONE)
+    if build:
+        build(m)
+    return m
+
+
+def n(name):
+    return dns.name.from_text(name, dns.name.from_text(ZONE))
+
+
+def expect(t, msg, rcode, removed=(), added=(), tcp=True, serial_to=None):
+    """Send msg; the rcode must be `rcode`; the zone must then differ from before by exactly
+    removed/added (text lines "owner ttl TYPE rdata", SOA excluded), with the serial bumped by
+    one when anything changed (serial_to when given) and byte-identical otherwise."""
+    before = t.zone()
+    s0 = t.serial()
+    r = t.send(msg, tcp=tcp)
+    assert r.rcode() == rcode, "rcode %s, expected %s" % (dns.rcode.to_text(r.rcode()),
+                                                        dns.rcode.to_text(rcode))
+    after = t.zone()
+    if rcode != dns.rcode.NOERROR or (not removed and not added and serial_to is None):
+        assert after == before, "zone changed by a %s update: %s" % (
+            dns.rcode.to_text(rcode), sdlib.zone_diff(before, after))
+        assert t.serial() == s0
+        return r
+    got_removed, got_added = sdlib.zone_diff(before, after)
+    assert (got_removed, got_added) == (sorted(removed), sorted(added))
+    assert t.serial() == (serial_to if serial_to is not None else s0 + 1)
+    return r
+
+
+MARK = "marker.example.com. 300 TXT \"m\""
+
+
+def add_marker(m):
+    m.add(n("marker"), 300, "TXT", '"m"')
+
+
+# =========================================================================== prerequisites
+# RFC 2136 2.4 / 3.2. Each case guards the same harmless update (add marker TXT): a prerequisite
+# that holds applies it, one that fails answers its rcode and changes nothing.
+
+PREREQS = [
+    # (id, builder, rcode)
+    ("yxdomain-rrset-owner", lambda m: m.present(n("www")), "NOERROR"),
+    ("yxdomain-cname-owner", lambda m: m.present(n("alias")), "NOERROR"),
+    ("yxdomain-apex", lambda m: m.present(n("@")), "NOERROR"),
+    ("yxdomain-absent", lambda m: m.present(n("nothere")), "NXDOMAIN"),
+    # an empty non-terminal has no RRs: "name is in use" requires one (2.4.4)
+    ("yxdomain-empty-nonterminal", lambda m: m.present(n("b")), "NXDOMAIN"),
+    ("nxdomain-absent", lambda m: m.absent(n("nothere")), "NOERROR"),
+    ("nxdomain-empty-nonterminal", lambda m: m.absent(n("b")), "NOERROR"),
+    ("nxdomain-present", lambda m: m.absent(n("www")), "YXDOMAIN"),
+    ("nxdomain-cname", lambda m: m.absent(n("alias")), "YXDOMAIN"),
+    ("yxrrset-present", lambda m: m.present(n("www"), "A"), "NOERROR"),
+    ("yxrrset-cname", lambda m: m.present(n("alias"), "CNAME"), "NOERROR"),
+    ("yxrrset-other-type", lambda m: m.present(n("www"), "AAAA"), "NXRRSET"),
+    ("yxrrset-absent-name", lambda m: m.present(n("nothere"), "A"), "NXRRSET"),
+    # a CNAME is not followed: alias has no A RRset of its own
+    ("yxrrset-through-cname", lambda m: m.present(n("alias"), "A"), "NXRRSET"),
+    ("yxrrset-value-exact", lambda m: (m.present(n("www"), "A", "192.0.2.80"),
+                                       m.present(n("www"), "A", "192.0.2.81")), "NOERROR"),
+    ("yxrrset-value-other-order", lambda m: (m.present(n("www"), "A", "192.0.2.81"),
+                                             m.present(n("www"), "A", "192.0.2.80")),
+     "NOERROR"),
+    ("yxrrset-value-subset", lambda m: m.present(n("www"), "A", "192.0.2.80"), "NXRRSET"),
+    ("yxrrset-value-superset", lambda m: (m.present(n("www"), "A", "192.0.2.80"),
+                                          m.present(n("www"), "A", "192.0.2.81"),
+                                          m.present(n("www"), "A", "192.0.2.82")), "NXRRSET"),
+    ("yxrrset-value-different", lambda m: (m.present(n("www"), "A", "192.0.2.80"),
+                                           m.present(n("www"), "A", "192.0.2.99")), "NXRRSET"),
+    ("yxrrset-value-absent-name", lambda m: m.present(n("nothere"), "A", "192.0.2.80"),
+     "NXRRSET"),
+    # names inside RDATA compare case-insensitively (RFC 4034 6.2 canonical form)
+    ("yxrrset-value-name-case", lambda m: m.present(n("@"), "MX", "10 MAIL.EXAMPLE.COM."),
+     "NOERROR"),
+    ("yxrrset-value-txt", lambda m: m.present(n("www"), "TXT", '"v=1"'), "NOERROR"),
+    ("yxrrset-value-txt-case", lambda m: m.present(n("www"), "TXT", '"V=1"'), "NXRRSET"),
+    ("nxrrset-absent", lambda m: m.absent(n("www"), "AAAA"), "NOERROR"),
+    ("nxrrset-absent-name", lambda m: m.absent(n("nothere"), "A"), "NOERROR"),
+    ("nxrrset-present", lambda m: m.absent(n("www"), "A"), "YXRRSET"),
+    ("nxrrset-cname", lambda m: m.absent(n("alias"), "CNAME"), "YXRRSET"),
+    # several prerequisites: all must hold; the first failing one names the rcode (3.2.5)
+    ("all-hold", lambda m: (m.present(n("www")), m.absent(n("nothere")),
+                            m.present(n("mail"), "A"), m.absent(n("mail"), "AAAA")), "NOERROR"),
+    ("first-fails-yxdomain", lambda m: (m.absent(n("www")), m.present(n("nothere"))),
+     "YXDOMAIN"),
+    ("first-fails-nxdomain", lambda m: (m.present(n("nothere")), m.absent(n("www"))),
+     "NXDOMAIN"),
+    ("second-fails-nxrrset", lambda m: (m.present(n("www")), m.present(n("www"), "MX")),
+     "NXRRSET"),
+]
+
+
+@pytest.mark.parametrize("build,rcode", [(b, r) for _, b, r in PREREQS],
+                         ids=[i for i, _, _ in PREREQS])
+def test_prerequisite(t, build, rcode):
+    m = upd(build)
+    add_marker(m)
+    rc = dns.rcode.from_text(rcode)
+    if rc == dns.rcode.NOERROR:
+        expect(t, m, rc, added=[MARK])
+    else:
+        expect(t, m, rc)
+
+
+def test_prerequisites_see_earlier_updates_of_no_request(t):
+    """Prerequisites are checked against the zone before the request's updates (3.2 runs
+    before 3.4): a request may not satisfy its own prerequisite."""
+    m = upd(lambda m: m.present(n("marker")))
+    add_marker(m)
+    expect(t, m, dns.rcode.NXDOMAIN)
+    # a second request sees the first one's result
+    expect(t, upd(add_marker), dns.rcode.NOERROR, added=[MARK])
+    expect(t, upd(lambda m: (m.present(n("marker"), "TXT", '"m"'),
+                             m.delete(n("marker")))), dns.rcode.NOERROR, removed=[MARK])
+
+
+# =========================================================================== update forms
+
+def test_add_rr_new_name_and_to_existing_rrset(t):
+    expect(t, upd(lambda m: m.add(n("new"), 600, "A", "192.0.2.1")), dns.rcode.NOERROR,
+           added=["new.example.com. 600 A 192.0.2.1"])
+    expect(t, upd(lambda m: m.add(n("www"), 300, "A", "192.0.2.82")), dns.rcode.NOERROR,
+           added=["www.example.com. 300 A 192.0.2.82"])
+    # several RRs of several types in one request, one new serial
+    expect(t, upd(lambda m: (m.add(n("multi"), 300, "AAAA", "2001:db8::1"),
+                             m.add(n("multi"), 300, "AAAA", "2001:db8::2"),
+                             m.add(n("multi"), 300, "TXT", '"a b"'),
+                             m.add(n("x.y.deep"), 60, "MX", "5 mail.example.com."))),
+           dns.rcode.NOERROR,
+           added=["multi.example.com. 300 AAAA 2001:db8::1",
+                  "multi.example.com. 300 AAAA 2001:db8::2",
+                  'multi.example.com. 300 TXT "a b"',
+                  "x.y.deep.example.com. 60 MX 5 mail.example.com."])
+    # answers reflect the update as soon as the reply came
+    r = sdlib.query_parsed(t.port, "new.example.com.", "A")
+    assert r.rcode() == dns.rcode.NOERROR and r.answer[0][0].address == "192.0.2.1"
+
+
+def test_duplicates_and_noops_change_nothing(t):
+    s0 = t.serial()
+    # an RR already there (3.4.2.2: a duplicate replaces the RR with itself)
+    expect(t, upd(lambda m: m.add(n("www"), 300, "A", "192.0.2.80")), dns.rcode.NOERROR)
+    # the same RR twice in one request: added once
+    expect(t, upd(lambda m: (m.add(n("dup"), 300, "A", "192.0.2.5"),
+                             m.add(n("dup"), 300, "A", "192.0.2.5"))), dns.rcode.NOERROR,
+           added=["dup.example.com. 300 A 192.0.2.5"])
+    # delete RRset / name / RR that do not exist
+    expect(t, upd(lambda m: m.delete(n("www"), "AAAA")), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.delete(n("nothere"))), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.delete(n("www"), "A", "192.0.2.99")), dns.rcode.NOERROR)
+    # add then delete the same RR in one request: net nothing, no serial
+    expect(t, upd(lambda m: (m.add(n("tmp"), 300, "A", "192.0.2.6"),
+                             m.delete(n("tmp"), "A", "192.0.2.6"))), dns.rcode.NOERROR)
+    # delete then re-add the same RR: net nothing
+    expect(t, upd(lambda m: (m.delete(n("mail"), "A"),
+                             m.add(n("mail"), 300, "A", "192.0.2.25"))), dns.rcode.NOERROR)
+    assert t.serial() == s0 + 1  # only the "dup" request changed anything
+
+
+def test_delete_rrset(t):
+    expect(t, upd(lambda m: m.delete(n("www"), "A")), dns.rcode.NOERROR,
+           removed=["www.example.com. 300 A 192.0.2.80", "www.example.com. 300 A 192.0.2.81"])
+    r = sdlib.query_parsed(t.port, "www.example.com.", "TXT")
+    assert r.answer  # the name's other RRsets stay
+
+
+def test_delete_all_rrsets_at_name(t):
+    expect(t, upd(lambda m: m.delete(n("www"))), dns.rcode.NOERROR,
+           removed=["www.example.com. 300 A 192.0.2.80", "www.example.com. 300 A 192.0.2.81",
+                    'www.example.com. 300 TXT "v=1"'])
+    r = sdlib.query_parsed(t.port, "www.example.com.", "A")
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    # the CNAME pointing there is not touched
+    expect(t, upd(lambda m: m.delete(n("alias"))), dns.rcode.NOERROR,
+           removed=["alias.example.com. 300 CNAME www.example.com."])
+
+
+def test_delete_all_rrsets_at_apex_keeps_soa_and_ns(t):
+    """3.4.2.3: at the zone name every RRset but SOA and NS goes."""
+    expect(t, upd(lambda m: m.add(n("@"), 300, "TXT", '"apex"')), dns.rcode.NOERROR,
+           added=['example.com. 300 TXT "apex"'])
+    expect(t, upd(lambda m: m.delete(n("@"))), dns.rcode.NOERROR,
+           removed=["example.com. 300 MX 10 mail.example.com.",
+                    'example.com. 300 TXT "apex"'])
+
+
+def test_delete_rr(t):
+    expect(t, upd(lambda m: m.delete(n("www"), "A", "192.0.2.80")), dns.rcode.NOERROR,
+           removed=["www.example.com. 300 A 192.0.2.80"])
+    # the last RR of an RRset: the RRset goes; the name keeps its TXT
+    expect(t, upd(lambda m: m.delete(n("www"), "A", "192.0.2.81")), dns.rcode.NOERROR,
+           removed=["www.example.com. 300 A 192.0.2.81"])
+    # names in RDATA match case-insensitively
+    expect(t, upd(lambda m: m.delete(n("@"), "MX", "10 MAIL.example.COM.")),
+           dns.rcode.NOERROR, removed=["example.com. 300 MX 10 mail.example.com."])
+
+
+def test_replace_rrset_delete_then_add(t):
+    """A delete RRset followed by adds in one request: the usual "replace" idiom."""
+    expect(t, upd(lambda m: m.replace(n("www"), 120, "A", "192.0.2.90")), dns.rcode.NOERROR,
+           removed=["www.example.com. 300 A 192.0.2.80", "www.example.com. 300 A 192.0.2.81"],
+           added=["www.example.com. 120 A 192.0.2.90"])
+
+
+def test_updates_apply_in_order(t):
+    """3.4.2: update RRs are processed in the order given."""
+    expect(t, upd(lambda m: (m.add(n("ord"), 300, "A", "192.0.2.1"),
+                             m.delete(n("ord")),
+                             m.add(n("ord"), 300, "A", "192.0.2.2"))), dns.rcode.NOERROR,
+           added=["ord.example.com. 300 A 192.0.2.2"])
+
+
+# =========================================================================== SOA and apex NS
+
+def _soa(serial, mname="ns1.example.com.", rname="hostmaster.example.com.", rest="3600 600 1209600 300"):
+    return "%s %s %d %s" % (mname, rname, serial, rest)
+
+
+def test_soa_replaced_only_by_higher_serial(t):
+    # 3.4.2.2: an SOA whose serial is not higher is ignored (silently: NOERROR)
+    expect(t, upd(lambda m: m.add(n("@"), 300, "SOA", _soa(SERIAL0 - 1))), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.add(n("@"), 300, "SOA",
+                                  _soa(SERIAL0, rname="other.example.com."))),
+           dns.rcode.NOERROR)
+    before = t.zone()
+    r = t.send(upd(lambda m: m.add(n("@"), 300, "SOA",
+                                    _soa(SERIAL0 + 100, rname="admin.example.com."))))
+    assert r.rcode() == dns.rcode.NOERROR
+    # 3.6: an explicitly updated SOA keeps its serial (no increment on top)
+    assert t.serial() == SERIAL0 + 100
+    soa = [x for x in t.zone() if x[2] == "SOA"][0]
+    assert soa[4] == _soa(SERIAL0 + 100, rname="admin.example.com."), soa
+    assert sdlib.zone_diff(before, t.zone()) == ([], [])
+    # serial arithmetic (RFC 1982): a serial "lower" by wrap-around is ignored
+    expect(t, upd(lambda m: m.add(n("@"), 300, "SOA",
+                                  _soa((SERIAL0 + 100 + 2**31 + 5) % 2**32))),
+           dns.rcode.NOERROR)
+
+
+def test_soa_and_apex_ns_never_deleted(t):
+    # 3.4.2.3 / 3.4.2.4: delete RRset SOA or NS at the apex, delete RR SOA: ignored
+    expect(t, upd(lambda m: m.delete(n("@"), "SOA")), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.delete(n("@"), "NS")), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.delete(n("@"), "SOA", _soa(SERIAL0))), dns.rcode.NOERROR)
+    # one NS RR of two may go, the last one stays
+    expect(t, upd(lambda m: m.delete(n("@"), "NS", "ns2.example.com.")), dns.rcode.NOERROR,
+           removed=["example.com. 300 NS ns2.example.com."])
+    expect(t, upd(lambda m: m.delete(n("@"), "NS", "ns1.example.com.")), dns.rcode.NOERROR)
+    # replacing the NS set: add the new one first, then delete the old: allowed
+    expect(t, upd(lambda m: (m.add(n("@"), 300, "NS", "ns3.example.net."),
+                             m.delete(n("@"), "NS", "ns1.example.com."))), dns.rcode.NOERROR,
+           removed=["example.com. 300 NS ns1.example.com."],
+           added=["example.com. 300 NS ns3.example.net."])
+    assert [x for x in t.zone() if x[2] == "NS"]
+
+
+def test_ns_below_apex_may_be_deleted(t):
+    """Only the apex NS is protected: a delegation's NS RRset can be removed."""
+    expect(t, upd(lambda m: m.add(n("sub"), 300, "NS", "ns.sub.example.com.")),
+           dns.rcode.NOERROR, added=["sub.example.com. 300 NS ns.sub.example.com."])
+    expect(t, upd(lambda m: m.delete(n("sub"), "NS")), dns.rcode.NOERROR,
+           removed=["sub.example.com. 300 NS ns.sub.example.com."])
+
+
+# =========================================================================== CNAME
+
+def test_cname_conflicts(t):
+    # 3.4.2.2: a CNAME where other data is: ignored
+    expect(t, upd(lambda m: m.add(n("www"), 300, "CNAME", "mail.example.com.")),
+           dns.rcode.NOERROR)
+    # other data where a CNAME is: ignored
+    expect(t, upd(lambda m: m.add(n("alias"), 300, "A", "192.0.2.3")), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.add(n("alias"), 300, "TXT", '"x"')), dns.rcode.NOERROR)
+    # a CNAME where a CNAME is: replaces it
+    expect(t, upd(lambda m: m.add(n("alias"), 300, "CNAME", "mail.example.com.")),
+           dns.rcode.NOERROR, removed=["alias.example.com. 300 CNAME www.example.com."],
+           added=["alias.example.com. 300 CNAME mail.example.com."])
+    # in one request: the CNAME first, then an A at the same new name: the A is ignored
+    expect(t, upd(lambda m: (m.add(n("c2"), 300, "CNAME", "www.example.com."),
+                             m.add(n("c2"), 300, "A", "192.0.2.4"))), dns.rcode.NOERROR,
+           added=["c2.example.com. 300 CNAME www.example.com."])
+    # the A first, then the CNAME: the CNAME is ignored
+    expect(t, upd(lambda m: (m.add(n("c3"), 300, "A", "192.0.2.4"),
+                             m.add(n("c3"), 300, "CNAME", "www.example.com."))),
+           dns.rcode.NOERROR, added=["c3.example.com. 300 A 192.0.2.4"])
+    # swapping A for CNAME in one request: delete the name, then add the CNAME
+    expect(t, upd(lambda m: (m.delete(n("c3")),
+                             m.add(n("c3"), 300, "CNAME", "www.example.com."))),
+           dns.rcode.NOERROR, removed=["c3.example.com. 300 A 192.0.2.4"],
+           added=["c3.example.com. 300 CNAME www.example.com."])
+
+
+# =========================================================================== TTL
+
+def test_added_rr_ttl_joins_rrset(t):
+    """RFC 2181 5.2: the RRs of an RRset have one TTL. An RR added to an existing RRset with
+    another TTL: the RRset ends with that one TTL (the new one: Knot and BIND both set the
+    whole RRset to the TTL of the RR added last, as a duplicate "replaces" the zone RR in
+    3.4.2.2)."""
+    expect(t, upd(lambda m: m.add(n("www"), 60, "A", "192.0.2.82")), dns.rcode.NOERROR,
+           removed=["www.example.com. 300 A 192.0.2.80", "www.example.com. 300 A 192.0.2.81"],
+           added=["www.example.com. 60 A 192.0.2.80", "www.example.com. 60 A 192.0.2.81",
+                  "www.example.com. 60 A 192.0.2.82"])
+    # a duplicate with a new TTL: a TTL change of the RRset
+    expect(t, upd(lambda m: m.add(n("mail"), 900, "A", "192.0.2.25")), dns.rcode.NOERROR,
+           removed=["mail.example.com. 300 A 192.0.2.25"],
+           added=["mail.example.com. 900 A 192.0.2.25"])
+
+
+# =========================================================================== errors, atomicity
+
+def _raw_update(sections, zone=ZONE, zclass=dns.rdataclass.IN, key=UPDATE_KEY, msg_id=0x4242):
+    """Build an UPDATE on the wire by hand: sections = (prereq RRs, update RRs), each RR a
+    tuple (name, type, class, ttl, rdata-bytes). TSIG-signed with key via dnspython."""
+    body = b""
+    pre, up = sections
+
+    def rr(name, rtype, rclass, ttl, rdata):
+        return (dns.name.from_text(name).to_wire() + struct.pack("!HHIH", rtype, rclass, ttl,
+                                                                 len(rdata)) + rdata)
+    for x in pre:
+        body += rr(*x)
+    for x in up:
+        body += rr(*x)
+    hdr = struct.pack("!HHHHHH", msg_id, 0x2800, 1, len(pre), len(up), 0)
+    zsec = dns.name.from_text(zone).to_wire() + struct.pack("!HH", 6, zclass)
+    unsigned = hdr + zsec + body
+    if key is None:
+        return unsigned
+    return sign_wire(unsigned, key)
+
+
+def msg_id_of(wire):
+    return struct.unpack("!H", wire[:2])[0]
+
+
+sign_wire = sdlib.sign_wire
+
+
+def a_rd(ip):
+    return bytes(int(x) for x in ip.split("."))
+
+
+IN, ANY, NONE = 1, 255, 254
+A, TXT, SOA = 1, 16, 6
+
+MALFORMED_UPDATES = [
+    # 3.2.1 / 3.4.1.3 rules, each after a valid add that must not survive
+    ("prereq-ttl-nonzero", ([("www.example.com.", A, ANY, 5, b"")], []), "FORMERR"),
+    ("prereq-any-rdata", ([("www.example.com.", A, ANY, 0, a_rd("192.0.2.80"))], []),
+     "FORMERR"),
+    ("prereq-none-rdata", ([("www.example.com.", A, NONE, 0, a_rd("192.0.2.80"))], []),
+     "FORMERR"),
+    ("prereq-bad-class", ([("www.example.com.", A, 3, 0, b"")], []), "FORMERR"),
+    ("prereq-notzone", ([("www.example.net.", A, ANY, 0, b"")], []), "NOTZONE"),
+    ("update-notzone", ([], [("www.example.net.", A, IN, 300, a_rd("192.0.2.1"))]),
+     "NOTZONE"),
+    ("update-parent-notzone", ([], [("com.", A, IN, 300, a_rd("192.0.2.1"))]), "NOTZONE"),
+    ("update-bad-class", ([], [("x.example.com.", A, 3, 300, a_rd("192.0.2.1"))]),
+     "FORMERR"),
+    ("update-add-meta-type", ([], [("x.example.com.", 255, IN, 300, b"")]), "FORMERR"),
+    ("update-add-axfr-type", ([], [("x.example.com.", 252, IN, 300, b"")]), "FORMERR"),
+    ("update-delete-rrset-ttl", ([], [("www.example.com.", A, ANY, 300, b"")]), "FORMERR"),
+    ("update-delete-rrset-rdata", ([], [("www.example.com.", A, ANY, 0, a_rd("192.0.2.80"))]),
+     "FORMERR"),
+    ("update-delete-rr-ttl", ([], [("www.example.com.", A, NONE, 300, a_rd("192.0.2.80"))]),
+     "FORMERR"),
+    ("update-delete-rr-meta", ([], [("www.example.com.", 255, NONE, 0, b"")]), "FORMERR"),
+]
+
+
+@pytest.mark.parametrize("sections,rcode", [(s, r) for _, s, r in MALFORMED_UPDATES],
+                         ids=[i for i, _, _ in MALFORMED_UPDATES])
+def test_bad_rr_rejects_whole_request(t, sections, rcode):
+    """All or nothing: a request whose later RR is bad applies none of its RRs, and the zone
+    stays byte-identical (by AXFR) with its serial."""
+    pre, up = sections
+    good = ("good.example.com.", A, IN, 300, a_rd("192.0.2.77"))
+    wire = _raw_update((pre, [good] + up))
+    before, s0 = t.zone(), t.serial()
+    resp = sdlib.update_raw(wire, t.port)
+    assert resp is not None, "no answer"
+    assert sdlib.wire_rcode(resp) == dns.rcode.from_text(rcode), dns.rcode.to_text(
+        sdlib.wire_rcode(resp))
+    assert sdlib.wire_opcode(resp) == dns.opcode.UPDATE
+    assert t.zone() == before and t.serial() == s0
+
+
+def test_failed_prerequisite_after_passing_ones_applies_nothing(t):
+    m = upd(lambda m: (m.present(n("www")), m.absent(n("www"), "A")))
+    m.add(n("x1"), 300, "A", "192.0.2.1")
+    m.delete(n("www"))
+    expect(t, m, dns.rcode.YXRRSET)
+
+
+def test_response_format(t):
+    """3.8: same ID, QR, opcode UPDATE, the zone section echoed, no other records; TSIG-signed
+    (dnspython verifies the MAC against the request's); an OPT when the request had one."""
+    m = upd(add_marker)
+    m.id = 0x1234
+    r = t.send(m)
+    assert r.id == 0x1234 and r.flags & dns.flags.QR and r.opcode() == dns.opcode.UPDATE
+    assert r.rcode() == dns.rcode.NOERROR
+    assert len(r.zone) == 1 and r.zone[0].name == dns.name.from_text(ZONE)
+    assert r.zone[0].rdtype == dns.rdatatype.SOA
+    assert not r.prerequisite and not r.update and not r.additional
+    assert r.had_tsig
+    m = upd(lambda m: m.add(n("e"), 300, "A", "192.0.2.1"))
+    m.use_edns(0, payload=1232)
+    r = t.send(m, tcp=False)
+    assert r.rcode() == dns.rcode.NOERROR and r.edns == 0 and r.had_tsig
+
+
+# =========================================================================== nsupdate
+
+def test_nsupdate_udp_and_tcp(t):
+    for tcp in (False, True):
+        suffix = "tcp" if tcp else "udp"
+        rc, out = t.nsupdate(["update add ns-%s.example.com. 300 A 192.0.2.50" % suffix,
+                              "update add ns-%s.example.com. 300 TXT \"via nsupdate\"" % suffix],
+                             tcp=tcp)
+        assert rc == 0, out
+        assert sdlib.nsupdate_rcode(out) == "NOERROR", out
+        text = sdlib.axfr_text(t.port, ZONE)
+        assert "ns-%s.example.com. 300 A 192.0.2.50" % suffix in text
+        assert 'ns-%s.example.com. 300 TXT "via nsupdate"' % suffix in text
+    assert t.serial() == SERIAL0 + 2
+    # prerequisites through nsupdate: the failing one's rcode, nothing applied
+    cases = [("prereq nxdomain www.example.com.", "YXDOMAIN"),
+             ("prereq yxdomain nothere.example.com.", "NXDOMAIN"),
+             ("prereq yxrrset www.example.com. AAAA", "NXRRSET"),
+             ("prereq nxrrset www.example.com. A", "YXRRSET"),
+             ("prereq yxrrset www.example.com. A 192.0.2.80", "NXRRSET")]
+    before = t.zone()
+    for pre, rcode in cases:
+        rc, out = t.nsupdate([pre, "update delete www.example.com."])
+        assert rc != 0 and sdlib.nsupdate_rcode(out) == rcode, (pre, out)
+    assert t.zone() == before
+    rc, out = t.nsupdate(["prereq yxrrset www.example.com. A 192.0.2.80",
+                          "prereq yxrrset www.example.com. A 192.0.2.81",
+                          "update delete www.example.com. A 192.0.2.80"])
+    assert rc == 0, out
+    assert "www.example.com. 300 A 192.0.2.80" not in sdlib.axfr_text(t.port, ZONE)
+
+
+def test_nsupdate_finds_zone_by_soa_query(t):
+    """nsupdate without a `zone` line asks for the SOA of the name first (the usual way a
+    deploy script runs it); the update then goes to that zone."""
+    rc, out = t.nsupdate(["update add auto.example.com. 300 A 192.0.2.51"])
+    assert rc == 0, out
+    assert "auto.example.com. 300 A 192.0.2.51" in sdlib.axfr_text(t.port, ZONE)
+
+
+# =========================================================================== TSIG
+
+def _send_expect_tsig_error(t, wire, error):
+    before, s0 = t.zone(), t.serial()
+    resp = sdlib.update_raw(wire, t.port)
+    assert resp is not None
+    assert sdlib.wire_rcode(resp) == dns.rcode.NOTAUTH, dns.rcode.to_text(
+        sdlib.wire_rcode(resp))
+    assert sdlib.tsig_error(resp) == error
+    assert t.zone() == before and t.serial() == s0
+
+
+def test_unknown_key_is_badkey(t):
+    m = sdlib.update_msg(ZONE, key=dns.tsig.Key("nobody.", UPDATE_KEY.secret, "hmac-sha256"))
+    add_marker(m)
+    _send_expect_tsig_error(t, m.to_wire(), "BADKEY")
+
+
+def test_wrong_secret_is_badsig(t):
+    m = sdlib.update_msg(ZONE, key=dns.tsig.Key(UPDATE_KEY.name, b"wrong" * 7, "hmac-sha256"))
+    add_marker(m)
+    _send_expect_tsig_error(t, m.to_wire(), "BADSIG")
+
+
+def test_bad_time_is_badtime(t):
+    m = sdlib.update_msg(ZONE, key=None)
+    add_marker(m)
+    _send_expect_tsig_error(t, sign_wire(m.to_wire(), UPDATE_KEY, now=int(time.time()) - 3600),
+                            "BADTIME")
+
+
+def test_unsigned_update_refused_by_default(t):
+    m = sdlib.update_msg(ZONE, key=None)
+    add_marker(m)
+    expect(t, m, dns.rcode.REFUSED)
+
+
+def test_tampered_request_is_badsig(t):
+    m = upd(lambda m: m.add(n("x"), 300, "A", "192.0.2.1"))
+    wire = bytearray(m.to_wire())
+    i = wire.find(bytes([192, 0, 2, 1]))
+    wire[i + 3] = 2  # the signed RDATA changed after signing
+    _send_expect_tsig_error(t, bytes(wire), "BADSIG")
+
+
+# =========================================================================== zone section
+
+def test_zone_not_served_is_notauth(t):
+    m = sdlib.update_msg("example.org.")
+    m.add(dns.name.from_text("x.example.org."), 300, "A", "192.0.2.1")
+    before = t.zone()
+    r = t.send(m)
+    assert r.rcode() == dns.rcode.NOTAUTH
+    assert t.zone() == before
+
+
+def test_update_names_below_zone_but_in_child_zone_name_space(t):
+    """A name below a delegation is still inside the zone's name space for 3.4.1.3 (NOTZONE is
+    only for names outside the zone); Knot and BIND both accept it."""
+    expect(t, upd(lambda m: m.add(n("sub"), 300, "NS", "ns.sub.example.com.")),
+           dns.rcode.NOERROR, added=["sub.example.com. 300 NS ns.sub.example.com."])
+    expect(t, upd(lambda m: m.add(n("ns.sub"), 300, "A", "192.0.2.53")), dns.rcode.NOERROR,
+           added=["ns.sub.example.com. 300 A 192.0.2.53"])
+
+
+def test_serial_increments_once_per_applied_request(t):
+    for i in range(5):
+        expect(t, upd(lambda m, i=i: m.add(n("seq%d" % i), 300, "A", "192.0.2.%d" % (i + 1))),
+               dns.rcode.NOERROR, added=["seq%d.example.com. 300 A 192.0.2.%d" % (i, i + 1)])
+    assert t.serial() == SERIAL0 + 5
+
+
+# =========================================================================== steerdns policy
+
+NODES_POLICY = [
+    {"key": UPDATE_KEY2.name.to_text(), "name": "nodes.example.com", "match": "subdomain",
+     "types": ["A", "AAAA"]},
+    {"key": UPDATE_KEY2.name.to_text(), "name": "*.w.example.com", "types": ["TXT"]},
+    {"key": UPDATE_KEY2.name.to_text(), "name": "gw.example.com", "match": "name",
+     "types": ["CNAME"]},
+    {"key": UPDATE_KEY.name.to_text()},
+    {"address": "127.0.0.1/32", "name": "open.example.com", "types": ["TXT"]},
+]
+
+
+@pytest.fixture
+def pol(target_factory, tmp_path):
+    if KINDS != ["steerdns"]:
+        pytest.skip("steerdns update-policy: no reference")
+    return target_factory(policy=NODES_POLICY, **{"audit-log": str(tmp_path / "audit.log")})
+
+
+def _upd2(build, key=UPDATE_KEY2):
+    m = sdlib.update_msg(ZONE, key=key)
+    build(m)
+    return m
+
+
+def test_policy_allows_only_covered_names_and_types(pol):
+    ok = [
+        lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1"),
+        lambda m: m.add(n("nodes"), 300, "AAAA", "2001:db8::1"),  # subdomain includes the name
+        lambda m: m.add(n("x.w"), 300, "TXT", '"w"'),               # wildcard: strictly below
+        lambda m: m.add(n("y.z.w"), 300, "TXT", '"w"'),
+        lambda m: m.add(n("gw"), 300, "CNAME", "www.example.com."),
+        lambda m: m.delete(n("a.nodes"), "A"),
+    ]
+    for b in ok:
+        r = pol.send(_upd2(b))
+        assert r.rcode() == dns.rcode.NOERROR, b
+    refused = [
+        lambda m: m.add(n("a.nodes"), 300, "TXT", '"t"'),          # type not listed
+        lambda m: m.add(n("www"), 300, "A", "192.0.2.1"),          # name outside the rule
+        lambda m: m.add(n("w"), 300, "TXT", '"w"'),                # wildcard excludes the name
+        lambda m: m.add(n("x.gw"), 300, "CNAME", "www.example.com."),  # name: exactly
+        lambda m: m.delete(n("a.nodes")),                          # type ANY: not covered
+        lambda m: m.add(n("@"), 300, "SOA", _soa(SERIAL0 + 9)),    # SOA only when listed
+        # one RR outside the rule refuses the whole request
+        lambda m: (m.add(n("b.nodes"), 300, "A", "192.0.2.2"),
+                   m.add(n("b.nodes"), 300, "TXT", '"t"')),
+        # no single rule covers both (rules are not combined)
+        lambda m: (m.add(n("c.nodes"), 300, "A", "192.0.2.2"),
+                   m.add(n("c.w"), 300, "TXT", '"t"')),
+    ]
+    for b in refused:
+        expect(pol, _upd2(b), dns.rcode.REFUSED)
+    # the full key may do it all, SOA excepted (its rule lists no types)
+    expect(pol, _upd2(lambda m: m.add(n("www"), 300, "AAAA", "2001:db8::80"), UPDATE_KEY),
+           dns.rcode.NOERROR, added=["www.example.com. 300 AAAA 2001:db8::80"])
+    expect(pol, _upd2(lambda m: m.add(n("@"), 300, "SOA", _soa(SERIAL0 + 50)), UPDATE_KEY),
+           dns.rcode.REFUSED)
+
+
+def test_policy_unsigned_only_by_address_rule(pol):
+    expect(pol, _upd2(lambda m: m.add(n("open"), 300, "TXT", '"o"'), None), dns.rcode.NOERROR,
+           added=['open.example.com. 300 TXT "o"'])
+    expect(pol, _upd2(lambda m: m.add(n("open"), 300, "A", "192.0.2.1"), None),
+           dns.rcode.REFUSED)
+    expect(pol, _upd2(lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1"), None),
+           dns.rcode.REFUSED)
+    # from another address of the loopback net: no rule matches
+    m = _upd2(lambda m: m.add(n("open"), 300, "TXT", '"p"'), None)
+    before = pol.zone()
+    r = dns.query.tcp(m, "127.0.0.1", port=pol.port, timeout=10, source="127.0.0.2")
+    assert r.rcode() == dns.rcode.REFUSED
+    assert pol.zone() == before
+
+
+def test_prerequisite_checked_before_permission(pol):
+    """3.2 before 3.3: a failing prerequisite answers its rcode even when the update would be
+    refused by policy."""
+    m = _upd2(lambda m: (m.present(n("nothere")), m.add(n("www"), 300, "A", "192.0.2.1")))
+    expect(pol, m, dns.rcode.NXDOMAIN)
+
+
+def _audit(pol, tmp_path):
+    path = tmp_path / "audit.log"
+    if not path.exists():
+        return []
+    return [json.loads(line, object_pairs_hook=lambda kv: kv)
+            for line in path.read_text().splitlines() if line.strip()]
+
+
+AUDIT_KEYS = ["time", "zone", "client", "port", "key", "transport", "outcome", "rcode",
+              "reason", "serial_from", "serial_to", "removed", "added"]
+
+
+def test_audit_lines(pol, tmp_path):
+    r = pol.send(_upd2(lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1")))
+    assert r.rcode() == dns.rcode.NOERROR
+    r = pol.send(_upd2(lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1")), tcp=False)
+    assert r.rcode() == dns.rcode.NOERROR  # unchanged
+    r = pol.send(_upd2(lambda m: m.add(n("www"), 300, "A", "192.0.2.1")))
+    assert r.rcode() == dns.rcode.REFUSED
+    r = pol.send(_upd2(lambda m: (m.absent(n("www"), "A"), m.delete(n("a.nodes"), "A"))))
+    assert r.rcode() == dns.rcode.YXRRSET
+    r = pol.send(_upd2(lambda m: m.delete(n("a.nodes"), "A", "192.0.2.1")))
+    assert r.rcode() == dns.rcode.NOERROR
+    m = sdlib.update_msg("example.org.", key=UPDATE_KEY2)
+    m.add(dns.name.from_text("x.example.org."), 300, "A", "192.0.2.1")
+    assert pol.send(m).rcode() == dns.rcode.NOTAUTH
+    lines = pol.proc.wait_for(lambda: len(_audit(pol, tmp_path)) >= 6 and
+                              _audit(pol, tmp_path), timeout=10)
+    assert lines and len(lines) == 6, lines
+    for line in lines:
+        assert [k for k, _ in line] == AUDIT_KEYS, line
+    d = [dict(x) for x in lines]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", d[0]["time"]), d[0]
+    k2 = UPDATE_KEY2.name.to_text()
+    a = d[0]
+    assert (a["zone"], a["client"], a["key"], a["transport"], a["outcome"], a["rcode"],
+            a["reason"]) == ("example.com.", "127.0.0.1", k2, "tcp", "applied", "NOERROR", "")
+    assert isinstance(a["port"], int) and a["port"] > 0
+    assert (a["serial_from"], a["serial_to"]) == (SERIAL0, SERIAL0 + 1)
+    assert a["removed"] == [] and a["added"] == ["a.nodes.example.com. 300 IN A 192.0.2.1"]
+    u = d[1]
+    assert (u["transport"], u["outcome"], u["rcode"]) == ("udp", "unchanged", "NOERROR")
+    assert u["serial_from"] == u["serial_to"] == SERIAL0 + 1
+    assert u["removed"] == [] and u["added"] == []
+    f = d[2]
+    assert (f["outcome"], f["rcode"]) == ("refused", "REFUSED") and f["reason"]
+    assert f["serial_from"] == f["serial_to"] == SERIAL0 + 1 and f["added"] == []
+    p = d[3]
+    assert (p["outcome"], p["rcode"]) == ("refused", "YXRRSET")
+    assert p["reason"] == "prerequisite: YXRRSET www.example.com. A", p
+    x = d[4]
+    assert (x["outcome"], x["serial_from"], x["serial_to"]) == ("applied", SERIAL0 + 1,
+                                                                SERIAL0 + 2)
+    assert x["removed"] == ["a.nodes.example.com. 300 IN A 192.0.2.1"] and x["added"] == []
+    z = d[5]
+    assert (z["zone"], z["outcome"], z["rcode"], z["serial_from"], z["serial_to"]) == (
+        "example.org.", "refused", "NOTAUTH", None, None)
+
+
+def test_audit_log_reopened_on_reload(pol, tmp_path):
+    assert pol.send(_upd2(lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1"))).rcode() == 0
+    path = tmp_path / "audit.log"
+    assert pol.proc.wait_for(lambda: path.exists() and path.read_text().count("\n") == 1, 10)
+    os.rename(path, tmp_path / "audit.log.1")  # logrotate
+    r = pol.proc.steerctl("reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert pol.send(_upd2(lambda m: m.add(n("b.nodes"), 300, "A", "192.0.2.2"))).rcode() == 0
+    assert pol.proc.wait_for(lambda: path.exists() and "b.nodes" in path.read_text(), 10)
+    assert "b.nodes" not in (tmp_path / "audit.log.1").read_text()
+    assert (os.stat(path).st_mode & 0o777) == 0o640
+
+
+def test_audit_to_daemon_log_without_path(target_factory):
+    if KINDS != ["steerdns"]:
+        pytest.skip("steerdns audit: no reference")
+    t = target_factory()
+    assert t.send(upd(add_marker)).rcode() == dns.rcode.NOERROR
+    assert t.proc.wait_for(lambda: "audit: {" in t.proc.log(), 10), t.proc.log()[-2000:]
+    line = [x for x in t.proc.log().splitlines() if "audit: {" in x][-1]
+    obj = json.loads(line[line.index("audit: ") + 7:])
+    assert obj["outcome"] == "applied" and obj["added"] == [MARK.replace(" TXT", " IN TXT")]
+
+
+def test_status_counters(pol):
+    pol.send(_upd2(lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1")))
+    pol.send(_upd2(lambda m: m.add(n("a.nodes"), 300, "A", "192.0.2.1")))
+    pol.send(_upd2(lambda m: m.add(n("www"), 300, "A", "192.0.2.1")))
+    pol.send(_upd2(lambda m: m.add(n("www"), 300, "A", "192.0.2.1")))
+    pol.send(_upd2(lambda m: m.present(n("nothere"))))
+    st = pol.proc.steerctl("status")
+    assert st.returncode == 0, st.stdout + st.stderr
+    m = re.search(r"updates: applied (\d+), unchanged (\d+), refused (\d+) \(([^)]*)\), "
+                  r"last commit (\d+\.\d{3}) ms", st.stdout)
+    assert m, st.stdout
+    assert (int(m.group(1)), int(m.group(2)), int(m.group(3))) == (1, 1, 3), st.stdout
+    reasons = m.group(4)
+    assert re.search(r"REFUSED\D*2|2\D*REFUSED|policy\D*2", reasons, re.I), reasons
+    assert re.search(r"NXDOMAIN\D*1|1\D*NXDOMAIN|prerequisite\D*1", reasons, re.I), reasons
+    assert float(m.group(5)) > 0
+    assert re.search(r"updates: batches (\d+)", st.stdout), st.stdout
