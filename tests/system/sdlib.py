@@ -573,7 +573,8 @@ class KnotPrimary(ServerProcess):
     AXFR from 127.0.0.1; journal kept (fsync on: Knot's default robust journal mode).
     extra_zone: more lines appended to the zone entry (notify:, etc.)."""
 
-    def __init__(self, workdir, zone, zone_path, port, keys=(UPDATE_KEY,), extra=""):
+    def __init__(self, workdir, zone, zone_path, port, keys=(UPDATE_KEY,), extra="",
+                 allow_unsigned=False):
         conf = os.path.join(workdir, "knot.conf")
         dst = os.path.join(workdir, zone + ".zone")
         if os.path.abspath(zone_path) != dst:
@@ -599,6 +600,7 @@ class KnotPrimary(ServerProcess):
                 "  - id: upd\n"
                 "    key: [%s]\n"
                 "    action: update\n"
+                "%s"
                 "  - id: xfr\n"
                 "    address: 127.0.0.0/8\n"
                 "    action: transfer\n"
@@ -613,9 +615,12 @@ class KnotPrimary(ServerProcess):
                 "zone:\n"
                 "  - domain: %s\n"
                 "    file: %s\n"
-                "    acl: [upd, xfr]\n%s" % (
+                "    acl: [upd, %sxfr]\n%s" % (
                     port, workdir, workdir, key_lines,
-                    ", ".join(k.name.to_text() for k in keys), workdir, zone, dst, extra))
+                    ", ".join(k.name.to_text() for k in keys),
+                    "  - id: open\n    address: 127.0.0.1\n    action: update\n"
+                    if allow_unsigned else "", workdir, zone, dst,
+                    "open, " if allow_unsigned else "", extra))
         self.kind = "knot"
         super().__init__(["knotd", "-c", conf], os.path.join(workdir, "knotd.log"), port,
                          cwd=workdir)
@@ -626,7 +631,8 @@ class NamedPrimary(ServerProcess):
     type anywhere in the zone to each of keys; AXFR from 127.0.0.1. check-integrity is off
     (it refuses updates the RFC allows, e.g. removing an in-zone NS target's address)."""
 
-    def __init__(self, workdir, zone, zone_path, port, keys=(UPDATE_KEY,), extra=""):
+    def __init__(self, workdir, zone, zone_path, port, keys=(UPDATE_KEY,), extra="",
+                 allow_unsigned=False):
         conf = os.path.join(workdir, "named.conf")
         dst = os.path.join(workdir, zone + ".zone")
         if os.path.abspath(zone_path) != dst:
@@ -634,6 +640,10 @@ class NamedPrimary(ServerProcess):
         key_lines = "".join('key "%s" { algorithm hmac-sha256; secret "%s"; };\n' % (
             k.name.to_text(), base64.b64encode(k.secret).decode()) for k in keys)
         grants = " ".join('grant %s zonesub ANY;' % k.name.to_text() for k in keys)
+        # update-policy cannot name addresses: allow-update (address or key) instead
+        allow = ("allow-update { 127.0.0.1; %s };" % " ".join(
+            'key "%s";' % k.name.to_text() for k in keys) if allow_unsigned
+            else "update-policy { %s };" % grants)
         with open(conf, "w") as f:
             f.write("""options {
     directory "%(w)s";
@@ -653,10 +663,10 @@ controls { };
 zone "%(zone)s" {
     type primary;
     file "%(file)s";
-    update-policy { %(grants)s };
+    %(allow)s
 %(extra)s};
 """ % {"w": workdir, "port": port, "keys": key_lines, "zone": zone, "file": dst,
-                "grants": grants, "extra": extra})
+                "allow": allow, "extra": extra})
         self.kind = "named"
         super().__init__(["named", "-g", "-u", "root", "-c", conf],
                          os.path.join(workdir, "named.log"), port, cwd=workdir)
@@ -689,3 +699,65 @@ def wait_tcp(port, host="127.0.0.1", timeout=20.0):
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.05)
+
+
+def update_reference_kinds():
+    """The servers the update tests run against: ["steerdns"], or what
+    STEERDNS_UPDATE_REFERENCE names ("knot", "named", "knot,named") to re-validate the
+    expectations against reference implementations."""
+    ref = os.environ.get("STEERDNS_UPDATE_REFERENCE", "").strip()
+    return [k.strip() for k in ref.split(",") if k.strip()] if ref else ["steerdns"]
+
+
+class UpdateTarget:
+    """One updatable primary of example.com (steerdns, knot or named) in its own directory.
+    steerdns gets `policy` (its update-policy rules) and **server keys; the references let
+    UPDATE_KEY change anything, and with allow_unsigned also unsigned requests from
+    127.0.0.1 (for steerdns put an address rule in policy)."""
+
+    def __init__(self, kind, workdir, zone_text, policy=None, allow_unsigned=False, **server):
+        self.kind = kind
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        zone_path = os.path.join(workdir, "example.com.zone")
+        with open(zone_path, "w") as f:
+            f.write(zone_text)
+        self.port = free_port()
+        if kind == "steerdns":
+            if allow_unsigned and policy is None:
+                policy = [{"address": "127.0.0.1/32"}, {"key": UPDATE_KEY_NAME}]
+            conf = steerdns_update_config(workdir, self.port, "example.com", zone_path,
+                                           policy, **server)
+            self.proc = Steerdns(workdir, conf, {"example.com": zone_path}, self.port)
+        elif kind == "knot":
+            self.proc = KnotPrimary(workdir, "example.com", zone_path, self.port,
+                                    allow_unsigned=allow_unsigned)
+        elif kind == "named":
+            self.proc = NamedPrimary(workdir, "example.com", zone_path, self.port,
+                                     allow_unsigned=allow_unsigned)
+        else:
+            raise ValueError("STEERDNS_UPDATE_REFERENCE: unknown server %r" % kind)
+        self.proc.wait_ready("example.com", timeout=20)
+        wait_tcp(self.port, timeout=20)  # named answers UDP before it accepts TCP
+
+    def stop(self):
+        rc = self.proc.stop()
+        if self.kind == "steerdns":
+            bad = SANITIZER_RE.search(self.proc.log())
+            assert bad is None, "sanitizer report:\n" + self.proc.log()[-6000:]
+            assert rc == 0, "steerdns exited %r:\n%s" % (rc, self.proc.log()[-4000:])
+        return rc
+
+    # --- operations
+
+    def zone(self):
+        return axfr_rrs(self.port, "example.com.")
+
+    def serial(self):
+        return soa_serial(self.port, "example.com.")
+
+    def send(self, msg, tcp=True):
+        return send_update(msg, self.port, tcp=tcp)
+
+    def nsupdate(self, lines, **kw):
+        return nsupdate(self.port, lines, **kw)

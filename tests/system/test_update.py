@@ -67,59 +67,10 @@ FULL_POLICY = [{"key": UPDATE_KEY.name.to_text()},
                {"key": UPDATE_KEY.name.to_text(), "types": ["SOA"]}]
 
 
-def _kinds():
-    ref = os.environ.get("STEERDNS_UPDATE_REFERENCE", "").strip()
-    return [k.strip() for k in ref.split(",") if k.strip()] if ref else ["steerdns"]
+KINDS = sdlib.update_reference_kinds()
 
 
-KINDS = _kinds()
-
-
-class Target:
-    """One updatable primary of example.com (steerdns, knot or named) in its own directory."""
-
-    def __init__(self, kind, workdir, policy=FULL_POLICY, zone_text=ZONE_TEXT, **server):
-        self.kind = kind
-        self.workdir = workdir
-        os.makedirs(workdir, exist_ok=True)
-        zone_path = os.path.join(workdir, "example.com.zone")
-        with open(zone_path, "w") as f:
-            f.write(zone_text)
-        self.port = sdlib.free_port()
-        if kind == "steerdns":
-            conf = sdlib.steerdns_update_config(workdir, self.port, "example.com", zone_path,
-                                                policy, **server)
-            self.proc = sdlib.Steerdns(workdir, conf, {"example.com": zone_path}, self.port)
-        elif kind == "knot":
-            self.proc = sdlib.KnotPrimary(workdir, "example.com", zone_path, self.port)
-        elif kind == "named":
-            self.proc = sdlib.NamedPrimary(workdir, "example.com", zone_path, self.port)
-        else:
-            raise ValueError("STEERDNS_UPDATE_REFERENCE: unknown server %r" % kind)
-        self.proc.wait_ready("example.com", timeout=20)
-        sdlib.wait_tcp(self.port, timeout=20)  # named answers UDP before it accepts TCP
-
-    def stop(self):
-        rc = self.proc.stop()
-        if self.kind == "steerdns":
-            bad = sdlib.SANITIZER_RE.search(self.proc.log())
-            assert bad is None, "sanitizer report:\n" + self.proc.log()[-6000:]
-            assert rc == 0, "steerdns exited %r:\n%s" % (rc, self.proc.log()[-4000:])
-        return rc
-
-    # --- operations
-
-    def zone(self):
-        return sdlib.axfr_rrs(self.port, ZONE)
-
-    def serial(self):
-        return sdlib.soa_serial(self.port, ZONE)
-
-    def send(self, msg, tcp=True):
-        return sdlib.send_update(msg, self.port, tcp=tcp)
-
-    def nsupdate(self, lines, **kw):
-        return sdlib.nsupdate(self.port, lines, **kw)
+Target = sdlib.UpdateTarget
 
 
 @pytest.fixture(params=KINDS)
@@ -128,7 +79,7 @@ def target_factory(request, tmp_path):
 
     def start(policy=FULL_POLICY, **kw):
         t = Target(request.param, str(tmp_path / ("%s%d" % (request.param, len(started)))),
-                   policy=policy, **kw)
+                   ZONE_TEXT, policy=policy, **kw)
         started.append(t)
         return t
 
