@@ -715,7 +715,8 @@ class UpdateTarget:
     UPDATE_KEY change anything, and with allow_unsigned also unsigned requests from
     127.0.0.1 (for steerdns put an address rule in policy)."""
 
-    def __init__(self, kind, workdir, zone_text, policy=None, allow_unsigned=False, **server):
+    def __init__(self, kind, workdir, zone_text, policy=None, allow_unsigned=False,
+                 zone_extra=None, **server):
         self.kind = kind
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -728,6 +729,7 @@ class UpdateTarget:
                 policy = [{"address": "127.0.0.1/32"}, {"key": UPDATE_KEY_NAME}]
             conf = steerdns_update_config(workdir, self.port, "example.com", zone_path,
                                            policy, **server)
+            conf["zones"][0].update(zone_extra or {})
             self.proc = Steerdns(workdir, conf, {"example.com": zone_path}, self.port)
         elif kind == "knot":
             self.proc = KnotPrimary(workdir, "example.com", zone_path, self.port,
