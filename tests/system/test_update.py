@@ -831,3 +831,109 @@ def test_status_counters(pol):
     assert re.search(r"NXDOMAIN\D*1|1\D*NXDOMAIN|prerequisite\D*1", reasons, re.I), reasons
     assert float(m.group(5)) > 0
     assert re.search(r"updates: batches (\d+)", st.stdout), st.stdout
+
+
+# =========================================================================== more edges
+
+def test_empty_update_changes_nothing(t):
+    expect(t, upd(), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.present(n("www"))), dns.rcode.NOERROR)
+
+
+def test_owner_case_insensitive(t):
+    """Owner names compare case-insensitively: an add in other case is a duplicate, a delete
+    in other case deletes. (BIND 9.18 treats the duplicate as a change: the zone stays the
+    same but it bumps the serial; the issue wants no new serial for a no-op.)"""
+    expect(t, upd(lambda m: m.add(n("WWW"), 300, "A", "192.0.2.80")), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.delete(n("MaIl"), "A")), dns.rcode.NOERROR,
+           removed=["mail.example.com. 300 A 192.0.2.25"])
+    expect(t, upd(lambda m: m.absent(n("WWW"))), dns.rcode.YXDOMAIN)
+
+
+def test_one_ttl_per_rrset_within_one_request(t):
+    """Two RRs of one new RRset with different TTLs in one request: one TTL, the last one
+    added (BIND and Knot agree)."""
+    expect(t, upd(lambda m: (m.add(n("tt"), 300, "A", "192.0.2.1"),
+                             m.add(n("tt"), 60, "A", "192.0.2.2"))), dns.rcode.NOERROR,
+           added=["tt.example.com. 60 A 192.0.2.1", "tt.example.com. 60 A 192.0.2.2"])
+
+
+def test_wildcard_owner(t):
+    expect(t, upd(lambda m: m.add(n("*.wild"), 300, "TXT", '"w"')), dns.rcode.NOERROR,
+           added=['*.wild.example.com. 300 TXT "w"'])
+    r = sdlib.query_parsed(t.port, "any.wild.example.com.", "TXT")
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    expect(t, upd(lambda m: m.delete(n("*.wild"))), dns.rcode.NOERROR,
+           removed=['*.wild.example.com. 300 TXT "w"'])
+
+
+def test_large_request_all_applied_with_one_serial(t):
+    """300 RRs in one request over TCP: all there, one serial; deleting them with a request
+    whose last RR is malformed: FORMERR and nothing deleted; without it: all gone. (Knot
+    3.2 accepts the malformed delete, see the module docstring.)"""
+    def build(m):
+        for i in range(300):
+            m.add(n("bulk%d" % (i % 30)), 300, "A", "198.51.100.%d" % (i // 30 + 1))
+    added = ["bulk%d.example.com. 300 A 198.51.100.%d" % (i % 30, i // 30 + 1)
+             for i in range(300)]
+    expect(t, upd(build), dns.rcode.NOERROR, added=added)
+
+    # 30 deletes of whole names and, last, a malformed delete (TTL != 0): FORMERR, nothing
+    # deleted
+    dels = [("bulk%d.example.com." % i, 255, ANY, 0, b"") for i in range(30)]
+    wire = _raw_update(([], dels + [("www.example.com.", A, ANY, 300, b"")]))
+    before, s0 = t.zone(), t.serial()
+    resp = sdlib.update_raw(wire, t.port)
+    assert resp is not None and sdlib.wire_rcode(resp) == dns.rcode.FORMERR
+    assert t.zone() == before and t.serial() == s0
+    wire = _raw_update(([], dels))
+    resp = sdlib.update_raw(wire, t.port)
+    assert resp is not None and sdlib.wire_rcode(resp) == dns.rcode.NOERROR
+    assert sdlib.zone_diff(before, t.zone()) == (sorted(added), [])
+    assert t.serial() == s0 + 1
+
+
+def test_meta_and_transfer_types_not_added(t):
+    """3.4.1.3: meta-types and query-types cannot be added: FORMERR (OPT 41, TKEY 249, TSIG
+    250, IXFR 251, AXFR 252, MAILB 253, MAILA 254, ANY 255). BIND: FORMERR for all; Knot 3.2
+    adds MAILB (253) with empty RDATA, contrary to 3.4.1.3's list."""
+    for rtype in (41, 249, 250, 251, 252, 253, 254, 255):
+        wire = _raw_update(([], [("m.example.com.", rtype, IN, 300, b"")]))
+        before = t.zone()
+        resp = sdlib.update_raw(wire, t.port)
+        assert resp is not None
+        assert sdlib.wire_rcode(resp) == dns.rcode.FORMERR, (rtype, dns.rcode.to_text(
+            sdlib.wire_rcode(resp)))
+        assert t.zone() == before
+
+
+def test_soa_below_apex_ignored_or_refused(t):
+    """An SOA owned by a name below the apex cannot be added (an SOA is only at a zone cut's
+    top): the zone does not change."""
+    before = t.zone()
+    try:
+        r = t.send(upd(lambda m: m.add(n("low"), 300, "SOA", _soa(SERIAL0 + 1))))
+    except EOFError:
+        assert t.kind == "knot"  # Knot 3.2 closes the connection without an answer
+    else:
+        assert r.rcode() in (dns.rcode.NOERROR, dns.rcode.REFUSED), r.rcode()
+    assert t.zone() == before
+    assert not [x for x in t.zone() if x[2] == "SOA" and x[0] != ZONE]
+
+
+def test_policy_key_without_rule_refused(t):
+    """A valid TSIG whose key no rule names: REFUSED, zone unchanged."""
+    steerdns_only(t)
+    m = sdlib.update_msg(ZONE, key=UPDATE_KEY2)
+    add_marker(m)
+    expect(t, m, dns.rcode.REFUSED)
+
+
+def test_policy_wildcard_written_as_match(target_factory):
+    if KINDS != ["steerdns"]:
+        pytest.skip("steerdns update-policy: no reference")
+    t = target_factory(policy=[{"key": UPDATE_KEY2.name.to_text(), "name": "v.example.com",
+                                "match": "wildcard", "types": ["TXT"]}])
+    expect(t, _upd2(lambda m: m.add(n("x.v"), 300, "TXT", '"v"')), dns.rcode.NOERROR,
+           added=['x.v.example.com. 300 TXT "v"'])
+    expect(t, _upd2(lambda m: m.add(n("v"), 300, "TXT", '"v"')), dns.rcode.REFUSED)
