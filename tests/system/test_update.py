@@ -992,3 +992,35 @@ def test_group_commit_parallel_clients(pol, tmp_path):
     st = pol.proc.steerctl("status").stdout
     m = re.search(r"updates: batches (\d+)", st)
     assert m and 1 <= int(m.group(1)) <= 120, st
+
+
+def test_cname_coexists_with_nsec_and_rrsig(t):
+    """RFC 2136 3.4.2.2 as amended by RFC 4035 2.5/3.2.1 (and RFC 6840 5.3): NSEC and RRSIG
+    may sit beside a CNAME, and a CNAME may join a name that holds only those. steerdns
+    follows the amendment, as issue 8 asks; the references do not apply it to unsigned zones
+    (Knot ignores such adds, BIND refuses them), so steerdns only."""
+    steerdns_only(t)
+    expect(t, upd(lambda m: m.add(n("alias"), 300, "NSEC", "www.example.com. CNAME RRSIG NSEC")),
+           dns.rcode.NOERROR,
+           added=["alias.example.com. 300 NSEC www.example.com. CNAME RRSIG NSEC"])
+    expect(t, upd(lambda m: m.add(n("alias"), 300, "RRSIG", "CNAME 8 3 300 20300101000000 "
+                                  "20200101000000 12345 example.com. AAAA")),
+           dns.rcode.NOERROR,
+           added=["alias.example.com. 300 RRSIG CNAME 8 3 300 20300101000000 20200101000000 "
+                  "12345 example.com. AAAA"])
+    expect(t, upd(lambda m: (m.add(n("nsonly"), 300, "NSEC", "www.example.com. NSEC"),
+                             m.add(n("nsonly"), 300, "CNAME", "www.example.com."))),
+           dns.rcode.NOERROR, added=["nsonly.example.com. 300 CNAME www.example.com.",
+                                     "nsonly.example.com. 300 NSEC www.example.com. NSEC"])
+    # but still no other data beside the CNAME, and no CNAME at the apex
+    expect(t, upd(lambda m: m.add(n("alias"), 300, "TXT", '"t"')), dns.rcode.NOERROR)
+    expect(t, upd(lambda m: m.add(n("@"), 300, "CNAME", "www.example.com.")),
+           dns.rcode.NOERROR)
+
+
+def test_ttl_with_high_bit_is_zero(t):
+    """RFC 2181 8: a TTL with the most significant bit set is taken as 0 (all three agree)."""
+    expect(t, upd(lambda m: (m.add(n("thb"), 2**31, "A", "192.0.2.1"),
+                             m.add(n("tmax"), 2**31 - 1, "A", "192.0.2.2"))),
+           dns.rcode.NOERROR, added=["thb.example.com. 0 A 192.0.2.1",
+                                     "tmax.example.com. 2147483647 A 192.0.2.2"])
