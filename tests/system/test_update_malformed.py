@@ -91,6 +91,9 @@ CASES = [
      struct.pack("!HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, 1]), "FORMERR"),
     ("owner-over-255", hdr(ns=1) + zsec() + (b"\x3f" + b"a" * 63) * 4 + name(ZONE) +
      struct.pack("!HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, 1]), "FORMERR"),
+    # an OPT RR in the update section: its class (the payload size) is no class: FORMERR
+    # (3.4.1.3; Knot and BIND agree)
+    ("opt-in-update-section", hdr(ns=1) + zsec() + OPT, "FORMERR"),
     ("two-opt", hdr(ns=1, ar=2) + zsec() + ADD + OPT + OPT, "FORMERR"),
     ("header-only", hdr(qd=0), "FORMERR"),
     ("short-header", hdr()[:7], None),
@@ -156,3 +159,16 @@ def test_random_mutations_keep_the_daemon_alive(t):
     assert t.proc.alive()
     assert sdlib.soa_serial(t.port, ZONE) is not None
     assert t.zone()
+
+
+def test_additional_section_rrs_ignored(t):
+    """RFC 2136 2.6 lets the additional section carry RRs related to the update (out-of-zone
+    glue for new NS RRs, say); they are not updates. Knot and BIND apply the update and ignore
+    them."""
+    glue = rr("ns1.example.com.", 1, 1, 300, bytes([127, 0, 0, 9]))
+    wire = hdr(ns=1, ar=1) + zsec() + ADD + glue
+    before = t.zone()
+    resp = sdlib.update_raw(wire, t.port, tcp=True)
+    assert resp is not None
+    assert dns.rcode.to_text(sdlib.wire_rcode(resp)) == "NOERROR"
+    assert sdlib.zone_diff(before, t.zone()) == ([], ["x.example.com. 300 A 192.0.2.1"])
