@@ -760,9 +760,11 @@ def test_audit_lines(pol, tmp_path):
     m = sdlib.update_msg("example.org.", key=UPDATE_KEY2)
     m.add(dns.name.from_text("x.example.org."), 300, "A", "192.0.2.1")
     assert pol.send(m).rcode() == dns.rcode.NOTAUTH
-    lines = pol.proc.wait_for(lambda: len(_audit(pol, tmp_path)) >= 6 and
+    m = _upd2(lambda m: m.add(n("open"), 300, "TXT", '"o"'), None)  # unsigned, by address
+    assert pol.send(m).rcode() == dns.rcode.NOERROR
+    lines = pol.proc.wait_for(lambda: len(_audit(pol, tmp_path)) >= 7 and
                               _audit(pol, tmp_path), timeout=10)
-    assert lines and len(lines) == 6, lines
+    assert lines and len(lines) == 7, lines
     for line in lines:
         assert [k for k, _ in line] == AUDIT_KEYS, line
     d = [dict(x) for x in lines]
@@ -791,6 +793,10 @@ def test_audit_lines(pol, tmp_path):
     z = d[5]
     assert (z["zone"], z["outcome"], z["rcode"], z["serial_from"], z["serial_to"]) == (
         "example.org.", "refused", "NOTAUTH", None, None)
+    u = d[6]
+    assert (u["key"], u["outcome"], u["serial_from"], u["serial_to"]) == (
+        None, "applied", SERIAL0 + 2, SERIAL0 + 3)
+    assert u["added"] == ['open.example.com. 300 IN TXT "o"']
 
 
 def test_audit_log_reopened_on_reload(pol, tmp_path):
@@ -804,6 +810,18 @@ def test_audit_log_reopened_on_reload(pol, tmp_path):
     assert pol.proc.wait_for(lambda: path.exists() and "b.nodes" in path.read_text(), 10)
     assert "b.nodes" not in (tmp_path / "audit.log.1").read_text()
     assert (os.stat(path).st_mode & 0o777) == 0o640
+    # SIGHUP does the same; its completion is seen by the next update landing in the new file
+    os.rename(path, tmp_path / "audit.log.2")
+    pol.proc.reload()  # SIGHUP to our own child, by PID
+    i = 0
+
+    def landed():
+        nonlocal i
+        i += 1
+        r = pol.send(_upd2(lambda m: m.add(n("h%d.nodes" % i), 300, "A", "192.0.2.3")))
+        assert r.rcode() == dns.rcode.NOERROR
+        return path.exists() and ("h%d.nodes" % i) in path.read_text()
+    assert pol.proc.wait_for(landed, timeout=15, interval=0.2)
 
 
 def test_audit_to_daemon_log_without_path(target_factory):
