@@ -24,7 +24,6 @@ import os
 import shutil
 import socket
 import statistics
-import struct
 import sys
 import tempfile
 import time
@@ -137,7 +136,6 @@ def propagation(base):
         if shutil.which(b) is None:
             print("propagation: %s not installed, skipped" % b)
             return
-    sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "system"))
     import test_update_xfr as tux
     sd_dir = os.path.join(base, "prop-steerdns")
     os.makedirs(sd_dir)
