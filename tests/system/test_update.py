@@ -1042,3 +1042,28 @@ def test_ttl_with_high_bit_is_zero(t):
                              m.add(n("tmax"), 2**31 - 1, "A", "192.0.2.2"))),
            dns.rcode.NOERROR, added=["thb.example.com. 0 A 192.0.2.1",
                                      "tmax.example.com. 2147483647 A 192.0.2.2"])
+
+
+def test_key_with_other_algorithm_is_badkey(t):
+    """RFC 8945 5.2.1: a known key name with another algorithm is an unknown key: BADKEY."""
+    m = sdlib.update_msg(ZONE, key=dns.tsig.Key(UPDATE_KEY.name, UPDATE_KEY.secret,
+                                                "hmac-sha512"))
+    add_marker(m)
+    _send_expect_tsig_error(t, m.to_wire(), "BADKEY")
+
+
+def test_policy_rule_with_key_and_address_needs_both(target_factory):
+    if KINDS != ["steerdns"]:
+        pytest.skip("steerdns update-policy: no reference")
+    t = target_factory(policy=[{"key": UPDATE_KEY2.name.to_text(), "address": "127.0.0.2/32"}])
+    m = _upd2(lambda m: m.add(n("both"), 300, "A", "192.0.2.1"))
+    expect(t, m, dns.rcode.REFUSED)  # right key, wrong address
+    for key, rcode in ((None, dns.rcode.REFUSED), (UPDATE_KEY, dns.rcode.REFUSED),
+                       (UPDATE_KEY2, dns.rcode.NOERROR)):
+        before = t.zone()
+        m = _upd2(lambda m: m.add(n("both"), 300, "A", "192.0.2.1"), key)
+        r = dns.query.tcp(m, "127.0.0.1", port=t.port, timeout=10, source="127.0.0.2")
+        assert r.rcode() == rcode, (key, dns.rcode.to_text(r.rcode()))
+        if rcode != dns.rcode.NOERROR:
+            assert t.zone() == before
+    assert "both.example.com. 300 A 192.0.2.1" in sdlib.axfr_text(t.port, ZONE)
