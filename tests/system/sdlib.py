@@ -474,11 +474,14 @@ def tsig_error(wire):
 
 
 def nsupdate(port, commands, key=UPDATE_KEY, tcp=False, host="127.0.0.1", zone=None,
-             timeout=30.0):
+             timeout=30.0, keyfile=None):
     """Run Debian's nsupdate with `commands` (a list of lines without "send"); returns
-    (returncode, combined output). -y with the key unless key is None; -v for TCP."""
+    (returncode, combined output). -y with the key unless key is None, or -k keyfile (a
+    BIND key file, see write_key_file); -v for TCP."""
     argv = ["nsupdate"]
-    if key is not None:
+    if keyfile is not None:
+        argv += ["-k", keyfile]
+    elif key is not None:
         argv += ["-y", "%s:%s:%s" % ("hmac-sha256", key.name.to_text(omit_final_dot=True),
                                      base64.b64encode(key.secret).decode())]
     if tcp:
@@ -490,6 +493,15 @@ def nsupdate(port, commands, key=UPDATE_KEY, tcp=False, host="127.0.0.1", zone=N
     p = subprocess.run(argv, input="\n".join(script), capture_output=True, text=True,
                        timeout=timeout)
     return p.returncode, p.stdout + p.stderr
+
+
+def write_key_file(path, key=UPDATE_KEY):
+    """A BIND-format key file (`nsupdate -k`, as a deploy pipeline keeps it) for key."""
+    with open(path, "w") as f:
+        f.write('key "%s" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' % (
+            key.name.to_text(omit_final_dot=True), base64.b64encode(key.secret).decode()))
+    os.chmod(path, 0o600)
+    return path
 
 
 def nsupdate_rcode(output):

@@ -1067,3 +1067,23 @@ def test_policy_rule_with_key_and_address_needs_both(target_factory):
         if rcode != dns.rcode.NOERROR:
             assert t.zone() == before
     assert "both.example.com. 300 A 192.0.2.1" in sdlib.axfr_text(t.port, ZONE)
+
+
+def test_nsupdate_with_key_file(t, tmp_path):
+    """The issue's deploy pipeline: `nsupdate -k key.conf` adds a node, replaces a gateway's
+    CNAME, removes a retired endpoint."""
+    kf = sdlib.write_key_file(str(tmp_path / "key.conf"))
+    rc, out = t.nsupdate(["update add node7.example.com. 300 A 192.0.2.7"], keyfile=kf)
+    assert rc == 0, out
+    rc, out = t.nsupdate(["update delete alias.example.com. CNAME",
+                          "update add alias.example.com. 300 CNAME node7.example.com."],
+                         keyfile=kf)
+    assert rc == 0, out
+    rc, out = t.nsupdate(["update delete mail.example.com. A 192.0.2.25"], keyfile=kf,
+                         tcp=True)
+    assert rc == 0, out
+    text = sdlib.axfr_text(t.port, ZONE)
+    assert "node7.example.com. 300 A 192.0.2.7" in text
+    assert "alias.example.com. 300 CNAME node7.example.com." in text
+    assert not any(x.startswith("mail.example.com. 300 A") for x in text)
+    assert t.serial() == SERIAL0 + 3
