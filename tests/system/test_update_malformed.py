@@ -172,3 +172,15 @@ def test_additional_section_rrs_ignored(t):
     assert resp is not None
     assert dns.rcode.to_text(sdlib.wire_rcode(resp)) == "NOERROR"
     assert sdlib.zone_diff(before, t.zone()) == ([], ["x.example.com. 300 A 192.0.2.1"])
+
+
+def test_tsig_not_last_is_formerr(t):
+    """RFC 8945 5.1: a TSIG RR that is not the last record: FORMERR, nothing applied."""
+    signed = sdlib.sign_wire(hdr(ns=1) + zsec() + ADD, sdlib.UPDATE_KEY)
+    (ar,) = struct.unpack("!H", signed[10:12])
+    wire = signed[:10] + struct.pack("!H", ar + 1) + signed[12:] + OPT
+    before = t.zone()
+    resp = sdlib.update_raw(wire, t.port, tcp=True)
+    assert resp is not None
+    assert dns.rcode.to_text(sdlib.wire_rcode(resp)) == "FORMERR"
+    assert t.zone() == before
