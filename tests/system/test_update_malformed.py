@@ -92,8 +92,11 @@ CASES = [
     ("owner-over-255", hdr(ns=1) + zsec() + (b"\x3f" + b"a" * 63) * 4 + name(ZONE) +
      struct.pack("!HHIH", 1, 1, 300, 4) + bytes([192, 0, 2, 1]), "FORMERR"),
     # an OPT RR in the update section: its class (the payload size) is no class: FORMERR
-    # (3.4.1.3; Knot and BIND agree)
-    ("opt-in-update-section", hdr(ns=1) + zsec() + OPT, "FORMERR"),
+    # (3.4.1.3; Knot and BIND agree). Owned by a name in the zone: the pseudocode checks the
+    # name first, so an OPT owned by "." (outside the zone) may be NOTZONE
+    ("opt-in-update-section", hdr(ns=1) + zsec() + rr("x.example.com.", 41, 1232, 0, b""),
+     "FORMERR"),
+    ("opt-root-in-update-section", hdr(ns=1) + zsec() + OPT, ("FORMERR", "NOTZONE")),
     ("two-opt", hdr(ns=1, ar=2) + zsec() + ADD + OPT + OPT, "FORMERR"),
     ("header-only", hdr(qd=0), "FORMERR"),
     ("short-header", hdr()[:7], None),
@@ -112,7 +115,7 @@ def test_malformed_update(t, wire, rcode, tcp):
     else:
         assert resp is not None, "no answer"
         got = dns.rcode.to_text(sdlib.wire_rcode(resp))
-        assert got == rcode, got
+        assert got in ((rcode,) if isinstance(rcode, str) else rcode), got
         assert resp[:2] == wire[:2], "the ID must be echoed"
         assert resp[2] & 0x80, "QR"
         assert sdlib.wire_opcode(resp) == dns.opcode.UPDATE
