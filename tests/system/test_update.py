@@ -1177,3 +1177,34 @@ def test_random_requests_match_bind(target_factory, tmp_path):
                     sorted(set(b[1]) - set(a[1]))))
     finally:
         bind.stop()
+
+
+def test_concurrent_create_if_absent_has_one_winner(t):
+    """8 clients race to create the same name with an NXDOMAIN prerequisite (a lock): exactly
+    one gets NOERROR, the others YXDOMAIN, and the zone holds the winner's record only. With
+    group commit the requests of one batch see the earlier ones' changes (ddns.h), so this
+    holds however they are batched. 10 rounds, each on its own name."""
+    import threading
+    for rnd in range(10):
+        lock = n("lock%d" % rnd)
+        results = {}
+        barrier = threading.Barrier(8)
+
+        def client(c):
+            m = upd(lambda m: (m.absent(lock), m.add(lock, 300, "TXT", '"owner=%d"' % c)))
+            try:
+                barrier.wait(timeout=30)
+                results[c] = dns.rcode.to_text(t.send(m, tcp=(c % 2 == 0)).rcode())
+            except Exception as e:  # reported below
+                results[c] = repr(e)
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+        winners = [c for c, r in results.items() if r == "NOERROR"]
+        assert len(winners) == 1 and sorted(results.values()) == ["NOERROR"] + ["YXDOMAIN"] * 7, \
+            results
+        text = [x for x in sdlib.axfr_text(t.port, ZONE) if x.startswith(lock.to_text())]
+        assert text == ['%s 300 TXT "owner=%d"' % (lock.to_text(), winners[0])], text
