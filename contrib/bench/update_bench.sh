@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # update_bench.sh — RFC 2136 update throughput (steerdns vs knotd vs named, fsync on) and the
 # time from an update's reply until the NSD, Knot and BIND secondaries serve it (issue 8).
+# (BIND does not fsync its journal: its rate is an upper bound, see update_bench.py.)
 #
 # Not a test: run it by hand on a quiet machine.
 #   contrib/bench/update_bench.sh
