@@ -721,6 +721,25 @@ def update_reference_kinds():
     return [k.strip() for k in ref.split(",") if k.strip()] if ref else ["steerdns"]
 
 
+MISSING_UPDATE = ("RFC 2136 UPDATE in the daemon (server/update.c, update-policy, audit-log; "
+                  "helper upd-server, issue 8) is not in this build yet")
+
+
+def steerdns_start_or_xfail(srv, zone="example.com", timeout=20):
+    """srv.wait_ready(zone); when the build does not know update-policy/audit-log yet (the
+    daemon side of issue 8 not merged), xfail the test with MISSING_UPDATE instead of failing:
+    the only condition under which the update tests are allowed to be skipped."""
+    try:
+        srv.wait_ready(zone, timeout=timeout)
+    except RuntimeError:
+        log = srv.log()
+        if re.search(r"unknown key '(update-policy|audit-log)'", log):
+            import pytest
+            srv.stop()
+            pytest.xfail(MISSING_UPDATE)
+        raise
+
+
 class UpdateTarget:
     """One updatable primary of example.com (steerdns, knot or named) in its own directory.
     steerdns gets `policy` (its update-policy rules) and **server keys; the references let
@@ -743,6 +762,7 @@ class UpdateTarget:
                                            policy, **server)
             conf["zones"][0].update(zone_extra or {})
             self.proc = Steerdns(workdir, conf, {"example.com": zone_path}, self.port)
+            steerdns_start_or_xfail(self.proc)
         elif kind == "knot":
             self.proc = KnotPrimary(workdir, "example.com", zone_path, self.port,
                                     allow_unsigned=allow_unsigned)
