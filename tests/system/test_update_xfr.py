@@ -217,3 +217,59 @@ def test_zone_export(tmp_path):
         assert bad.returncode != 0
     finally:
         assert sd.stop() == 0
+
+
+def test_updates_during_reloads_all_kept(tmp_path):
+    """4 clients stream updates while the operator edits the file (other names) and reloads
+    5 times: every acknowledged update and every edit is served at the end, and again after
+    a restart."""
+    import threading
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    port = sdlib.free_port()
+    sd = start_primary(d, port, [])
+    acked, errors, stop = [], [], threading.Event()
+
+    def client(c):
+        i = 0
+        while not stop.is_set() and i < 400:
+            i += 1
+            name = "u%d-%d.example.com." % (c, i)
+            m = sdlib.update_msg(ZONE)
+            m.add(dns.name.from_text(name), 300, "A", "192.0.2.%d" % (i % 250 + 1))
+            try:
+                r = sdlib.send_update(m, port, tcp=(i % 2 == 0))
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+                return
+            if r.rcode() != dns.rcode.NOERROR:
+                errors.append((name, dns.rcode.to_text(r.rcode())))
+                return
+            acked.append(name)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(4)]
+    try:
+        for th in threads:
+            th.start()
+        for k in range(5):
+            time.sleep(0.2)
+            tp.edit_zone({"dir": d}, "edit%d IN TXT \"reload %d\"\n" % (k, k))
+            r = sd.steerctl("reload")
+            assert r.returncode == 0, r.stdout + r.stderr
+        stop.set()
+        for th in threads:
+            th.join(timeout=60)
+        assert not errors, errors[:5]
+        assert len(acked) >= 20, len(acked)
+        for _ in range(2):
+            text = primary_text({"port": port})
+            owners = {x.split()[0] for x in text}
+            missing = [a for a in acked if a not in owners]
+            assert not missing, "acknowledged updates lost: %s" % missing[:10]
+            for k in range(5):
+                assert 'edit%d.example.com. 300 TXT "reload %d"' % (k, k) in text, k
+            assert sd.stop() == 0
+            sd = start_primary(d, port, [])
+    finally:
+        stop.set()
+        assert sd.stop() == 0
