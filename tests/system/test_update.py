@@ -390,6 +390,16 @@ def test_delegation_without_glue_refused(t):
     steerdns_only(t)
     expect(t, upd(lambda m: m.add(n("sub"), 300, "NS", "ns.sub.example.com.")),
            dns.rcode.REFUSED)
+    # with its glue it is accepted; deleting that last glue later is refused the same way
+    expect(t, upd(lambda m: (m.add(n("sub"), 300, "NS", "ns.sub.example.com."),
+                             m.add(n("ns.sub"), 300, "A", "192.0.2.53"))), dns.rcode.NOERROR,
+           added=["sub.example.com. 300 NS ns.sub.example.com.",
+                  "ns.sub.example.com. 300 A 192.0.2.53"])
+    expect(t, upd(lambda m: m.delete(n("ns.sub"), "A")), dns.rcode.REFUSED)
+    # delegation and glue go together
+    expect(t, upd(lambda m: (m.delete(n("sub"), "NS"), m.delete(n("ns.sub")))),
+           dns.rcode.NOERROR, removed=["sub.example.com. 300 NS ns.sub.example.com.",
+                                       "ns.sub.example.com. 300 A 192.0.2.53"])
 
 
 # =========================================================================== CNAME
