@@ -542,7 +542,7 @@ def axfr_text(port, zone, key=None, host="127.0.0.1"):
             axfr_rrs(port, zone, key, host)]
 
 
-def soa_serial(port, zone, host="127.0.0.1", timeout=2.0):
+def soa_serial(port, zone, host="127.0.0.1", timeout=3.0):
     """The served SOA serial (None when no answer)."""
     r = query_parsed(port, zone, "SOA", host, timeout)
     if r is None:
@@ -553,10 +553,15 @@ def soa_serial(port, zone, host="127.0.0.1", timeout=2.0):
     return None
 
 
-def query_parsed(port, qname, qtype="A", host="127.0.0.1", timeout=2.0):
+def query_parsed(port, qname, qtype="A", host="127.0.0.1", timeout=3.0, tries=3):
+    """A parsed UDP answer, asking again (up to `tries` times) when none came within timeout
+    (a loaded machine, not the server's answer, is what a lost reply means here)."""
     q = make_query(qname, qtype)
-    wire = udp_exchange(q.to_wire(), port, host, timeout)
-    return None if wire is None else parse(wire)
+    for _ in range(tries):
+        wire = udp_exchange(q.to_wire(), port, host, timeout)
+        if wire is not None:
+            return parse(wire)
+    return None
 
 
 def zone_diff(before, after):

@@ -998,7 +998,7 @@ def test_group_commit_parallel_clients(pol, tmp_path):
                     return
                 q = sdlib.query_parsed(pol.port, name, "A")
                 if q is None or not q.answer:
-                    errors.append((name, "not answered right after the reply"))
+                    errors.append((name, "not served right after the reply: %s" % q))
         except Exception as e:  # reported below
             errors.append(repr(e))
 
