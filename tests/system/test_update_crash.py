@@ -146,8 +146,15 @@ def check(zone, states, clients):
 KINDS = sdlib.update_reference_kinds()
 
 
+@pytest.mark.parametrize("journal", ["deep", "small"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_sigkill_during_updates(tmp_path, kind):
+def test_sigkill_during_updates(tmp_path, kind, journal):
+    """journal "deep": the journal keeps every change, IXFR from before each round must be
+    incremental. "small" (steerdns only): journal-max-depth 20, so the snapshot is rewritten
+    and the journal compacted every ~10 commits and many kills land in the middle of that;
+    IXFR from before the round must still answer (incrementally or AXFR-style)."""
+    if journal == "small" and kind != "steerdns":
+        pytest.skip("steerdns journal bounds")
     seed = int(os.environ.get("STEERDNS_CRASH_SEED", str(int(time.time()))))
     print("\nSTEERDNS_CRASH_SEED=%d" % seed)
     rng = random.Random(seed)
@@ -158,7 +165,8 @@ def test_sigkill_during_updates(tmp_path, kind):
         return sdlib.UpdateTarget(kind, workdir, ZONE_TEXT,
                                   policy=[{"key": UPDATE_KEY.name.to_text()}],
                                   zone_extra={"journal-max-depth": 1000000,
-                                              "journal-max-size": 1000000000})
+                                              "journal-max-size": 1000000000}
+                                  if journal == "deep" else {"journal-max-depth": 20})
 
     states = [{"present": set(), "deleted": set(), "ctr": 0} for _ in range(CLIENTS)]
     total_acked = 0
@@ -196,7 +204,7 @@ def test_sigkill_during_updates(tmp_path, kind):
             soas = [rs[0].serial for m in msgs for rs in m.answer
                     if rs.rdtype == dns.rdatatype.SOA]
             assert soas[0] == after and soas[-1] == after, soas[:6]
-            if kind == "steerdns":  # (Knot falls back to an AXFR-style answer here)
+            if kind == "steerdns" and journal == "deep":  # (Knot answers AXFR-style here)
                 assert soas[1] == before, (
                     "IXFR from %d is not incremental: %s" % (before, soas[:6]))
         print("rounds %d, updates acknowledged %d" % (ROUNDS, total_acked))
