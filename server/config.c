@@ -278,6 +278,59 @@ static int key_log_target(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *c
 	return 0;
 }
 
+/* --- server: abuse resistance (issue 14): user, group --- */
+
+static int key_name(conf_ctx_t *ctx, const conf_node_t *n, char **out)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	if (s[0] == '\0') {
+		conf_error(ctx, n, "expected a name");
+		return 0;
+	}
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The names are kept in priv until finish_priv() resolves them (the command line may
+ * override them). */
+static int key_user(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	return key_name(ctx, n, &cfg->priv.user);
+}
+
+static int key_group(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	return key_name(ctx, n, &cfg->priv.group);
+}
+
+/* Resolve the user and group (user/group: the command line's, NULL: the file's) to ids. */
+static int finish_priv(srv_config_t *cfg, const char *user, const char *group)
+{
+	char *u = strdup(user ? user : cfg->priv.user ? cfg->priv.user : "");
+	char *g = group || cfg->priv.group ? strdup(group ? group : cfg->priv.group) : NULL;
+	const char *where = cfg->file ? cfg->file : "command line";
+	int ret = u && (g || !(group || cfg->priv.group)) ? 0 : -ENOMEM;
+	srv_priv_fini(&cfg->priv);
+	if (ret == 0 && u[0] == '\0' && g != NULL) {
+		log_error("%s: server.group %s needs server.user", where, g);
+		ret = SD_ECONFIG;
+	} else if (ret == 0 && u[0] != '\0') {
+		const char *what = NULL;
+		ret = srv_priv_resolve(u, g, &cfg->priv, &what);
+		if (ret == SD_ENOTFOUND) {
+			log_error("%s: server.%s: no %s named '%s' on this system", where,
+			          what == u ? "user" : "group", what == u ? "user" : "group", what);
+			ret = SD_ECONFIG;
+		}
+	}
+	free(u);
+	free(g);
+	return ret;
+}
+
 static const struct {
 	const char *key;
 	key_fn parse;
@@ -293,6 +346,8 @@ static const struct {
     {"state-dir", key_state_dir},
     {"log-level", key_log_level},
     {"log-target", key_log_target},
+    {"user", key_user},
+    {"group", key_group},
 };
 
 static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
@@ -520,7 +575,8 @@ int srv_config_load_string(const char *text, const char *name, srv_config_t **ou
 		return ret;
 	ret = load_doc(doc, name, NULL, out);
 	conf_free(doc);
-	return ret;
+	int ret2 = *out ? finish_priv(*out, NULL, NULL) : 0;
+	return ret < 0 ? ret : ret2;
 }
 
 /* --- quick mode: the command line stands for the file --- */
@@ -640,6 +696,14 @@ static int cli_overrides(const srv_cli_t *cli, srv_config_t *cfg)
 	return 0;
 }
 
+/* The command line's overrides, and the names resolved (both modes). */
+static int finish_cli(const srv_cli_t *cli, srv_config_t *cfg)
+{
+	int ret = cli_overrides(cli, cfg);
+	int ret2 = finish_priv(cfg, cli->user, cli->group);
+	return ret < 0 ? ret : ret2;
+}
+
 int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 {
 	*out = NULL;
@@ -657,7 +721,7 @@ int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 			return ret;
 		ret = load_doc(doc, cli->config_file, cli->state_dir, out);
 		conf_free(doc);
-		int ret2 = *out ? cli_overrides(cli, *out) : 0;
+		int ret2 = *out ? finish_cli(cli, *out) : 0;
 		return ret < 0 ? ret : ret2;
 	}
 	srv_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -669,7 +733,7 @@ int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 		srv_config_free(cfg);
 		return ret;
 	}
-	int ret2 = cli_overrides(cli, cfg);
+	int ret2 = finish_cli(cli, cfg);
 	*out = cfg;
 	return ret < 0 ? ret : ret2;
 }
@@ -689,6 +753,7 @@ void srv_config_free(srv_config_t *cfg)
 		xfr_zone_conf_free(&cfg->zones[i].xfr);
 	}
 	xfr_keys_free(&cfg->keys);
+	srv_priv_fini(&cfg->priv);
 	free(cfg->listen);
 	free(cfg->zones);
 	health_conf_free(cfg->health);

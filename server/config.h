@@ -23,6 +23,7 @@
 #include "contrib/base/log.h"
 #include "health/health.h"
 #include "server/xfr/conf.h"
+#include "server/privdrop.h"
 #include "server/sock.h"
 #include "dns/name.h"
 
@@ -71,6 +72,10 @@ typedef struct srv_config {
 	health_conf_t *health;
 
 	xfr_keys_t keys; /* the `keys:` section: TSIG keys (server/xfr/conf.h) */
+
+	/* Abuse resistance (issue 14): server.user/group (or --user/--group, which override
+	 * them), resolved to ids at load (server/privdrop.h). */
+	srv_priv_t priv;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override
@@ -86,6 +91,8 @@ typedef struct srv_cli {
 	const char *state_dir; /* --state-dir: both modes (overrides server.state-dir) */
 	const char *log_level;
 	bool syslog;
+	const char *user;  /* --user: both modes (overrides server.user) */
+	const char *group; /* --group: both modes (overrides server.group) */
 } srv_cli_t;
 
 /* Build a configuration from a file or from the command line, logging every error.

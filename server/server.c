@@ -140,12 +140,18 @@ static int make_dir(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* With server.user (server/privdrop.h) a directory made now goes to that user and an
+ * existing one must be its already. */
 static int state_dir_ready(const srv_config_t *cfg)
 {
+	struct stat st;
+	bool existed = stat(cfg->state_dir, &st) == 0;
 	int ret = make_dir(cfg->state_dir);
 	if (ret < 0)
 		log_error("%s: server.state-dir: cannot create '%s': %s",
 		          cfg->file ? cfg->file : "command line", cfg->state_dir, sd_strerror(ret));
+	if (ret == 0 && srv_priv_active(&cfg->priv))
+		ret = srv_priv_state_dir(&cfg->priv, cfg->state_dir, !existed);
 	return ret;
 }
 
@@ -387,7 +393,14 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	rcu_register_thread();
 	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
-	int ret = state_dir_ready(cfg);
+	/* server.user: the state and the files are opened with the user's rights, the ports
+	 * and the control socket as root, then root is given up (server/privdrop.h) */
+	bool drop = srv_priv_active(&cfg->priv);
+	int ret = srv_priv_check(&cfg->priv);
+	if (ret == 0)
+		ret = state_dir_ready(cfg);
+	if (ret == 0 && drop)
+		ret = srv_priv_assume(&cfg->priv);
 	if (ret == 0)
 		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
 	if (ret == 0)
@@ -401,10 +414,14 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = start_notify(s);
 	if (ret == 0)
 		ret = srv_handoff_new(&s->loop, &s->answer_conf, &s->handoff);
+	if (ret == 0 && drop)
+		ret = srv_priv_regain();
 	if (ret == 0)
 		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
 	if (ret == 0)
 		ret = start_workers(s);
+	if (ret == 0 && drop)
+		ret = srv_priv_drop(&cfg->priv);
 	if (ret == 0)
 		ret = start_signals(s);
 	if (ret < 0) {
@@ -500,6 +517,8 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"state-dir", str_equal(run->state_dir, cfg->state_dir)},
 	    {"log-level", run->log_level == cfg->log_level},
 	    {"log-target", run->log_syslog == cfg->log_syslog},
+	    {"user", run->priv.set == cfg->priv.set && run->priv.uid == cfg->priv.uid &&
+	                 run->priv.gid == cfg->priv.gid},
 	};
 	for (size_t i = 0; i < SD_ARRAY_LEN(keys); i++) {
 		if (keys[i].same)

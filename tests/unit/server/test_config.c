@@ -194,6 +194,38 @@ static void test_identity_off(void **state)
 	srv_config_free(cfg);
 }
 
+/* server.user/group become ids at load (root always exists, group root too); an unknown
+ * name or a group without a user is an error naming the key. */
+static void test_user_group(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(srv_config_load_string("server:\n  listen: 127.0.0.1\n", "t.yaml", &cfg),
+	                 0);
+	assert_false(cfg->priv.set);
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  user: root\n  group: root\n",
+	                           "t.yaml", &cfg),
+	    0);
+	assert_true(cfg->priv.set);
+	assert_int_equal(cfg->priv.uid, 0);
+	assert_int_equal(cfg->priv.gid, 0);
+	assert_string_equal(cfg->priv.user, "root");
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  user: no-such-user-sd14\n",
+	                           "t.yaml", &cfg),
+	    SD_ECONFIG);
+	assert_non_null(strstr(sd_strbuf_str(&lines), "no user named 'no-such-user-sd14'"));
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  group: root\n", "t.yaml", &cfg),
+	    SD_ECONFIG);
+	assert_non_null(strstr(sd_strbuf_str(&lines), "server.group root needs server.user"));
+	srv_config_free(cfg);
+}
+
 static void test_every_error_reported(void **state)
 {
 	(void)state;
@@ -389,6 +421,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_health_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_group, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_error_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_name_fits_state_files, setup, teardown),
