@@ -83,6 +83,8 @@ static bool zone_name_fits(const uint8_t *apex, size_t *len)
 	return *len <= NAME_MAX;
 }
 
+static void abuse_defaults(srv_config_t *cfg);
+
 static void set_defaults(srv_config_t *cfg)
 {
 	cfg->udp_payload = 1232;
@@ -90,6 +92,7 @@ static void set_defaults(srv_config_t *cfg)
 	cfg->tcp_msg_ms = 5000;
 	cfg->tcp_max_conns = 1024;
 	cfg->log_level = LOG_LEVEL_INFO;
+	abuse_defaults(cfg);
 }
 
 /* --- server: one parser per key --- */
@@ -306,6 +309,65 @@ static int key_group(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 	return key_name(ctx, n, &cfg->priv.group);
 }
 
+static void abuse_defaults(srv_config_t *cfg)
+{
+	cfg->rrl = (srv_rrl_conf_t){
+	    .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = SRV_RRL_TABLE_DEF};
+}
+
+#define RRL_WHITELIST_MAX 256
+
+static int rrl_whitelist(conf_ctx_t *ctx, const conf_node_t *n, srv_rrl_conf_t *r)
+{
+	const char *list[RRL_WHITELIST_MAX];
+	size_t count = 0;
+	if (!conf_str_list(ctx, n, list, RRL_WHITELIST_MAX, &count))
+		return 0;
+	free(r->whitelist);
+	r->nwhitelist = 0;
+	r->whitelist = calloc(count ? count : 1, sizeof(*r->whitelist));
+	if (!r->whitelist)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		xfr_acl_rule_t *rule = &r->whitelist[r->nwhitelist];
+		if (xfr_acl_rule_set_addr(rule, list[i]) == 0)
+			r->nwhitelist++;
+		else
+			conf_error(ctx, n->kind == CONF_SEQ ? n->items[i] : n,
+			           "'%s' is not an address or prefix (\"192.0.2.0/24\", "
+			           "\"2001:db8::/32\"; host bits clear)",
+			           list[i]);
+	}
+	return 0;
+}
+
+/* server.rrl (server/rrl.h): rate 0 (the default) turns it off. */
+static int key_rrl(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	static const char *const keys[] = {"rate",      "slip",     "ipv4-prefix", "ipv6-prefix",
+	                                   "whitelist", "log-only", "table-size",  NULL};
+	srv_rrl_conf_t *r = &cfg->rrl;
+	uint32_t v;
+	if (!conf_expect_map(ctx, n, keys))
+		return 0;
+	const conf_node_t *k;
+	if ((k = conf_get(n, "rate")))
+		(void)conf_u32(ctx, k, 0, 1000000, &r->rate);
+	if ((k = conf_get(n, "slip")))
+		(void)conf_u32(ctx, k, 0, SRV_RRL_SLIP_MAX, &r->slip);
+	if ((k = conf_get(n, "ipv4-prefix")) && conf_u32(ctx, k, 8, 32, &v))
+		r->ipv4_prefix = (uint8_t)v;
+	if ((k = conf_get(n, "ipv6-prefix")) && conf_u32(ctx, k, 16, 128, &v))
+		r->ipv6_prefix = (uint8_t)v;
+	if ((k = conf_get(n, "log-only")))
+		(void)conf_bool(ctx, k, &r->log_only);
+	if ((k = conf_get(n, "table-size")))
+		(void)conf_u32(ctx, k, SRV_RRL_TABLE_MIN, SRV_RRL_TABLE_MAX, &r->table_size);
+	if ((k = conf_get(n, "whitelist")))
+		return rrl_whitelist(ctx, k, r);
+	return 0;
+}
+
 /* Resolve the user and group (user/group: the command line's, NULL: the file's) to ids. */
 static int finish_priv(srv_config_t *cfg, const char *user, const char *group)
 {
@@ -348,6 +410,7 @@ static const struct {
     {"log-target", key_log_target},
     {"user", key_user},
     {"group", key_group},
+    {"rrl", key_rrl},
 };
 
 static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
@@ -754,6 +817,7 @@ void srv_config_free(srv_config_t *cfg)
 	}
 	xfr_keys_free(&cfg->keys);
 	srv_priv_fini(&cfg->priv);
+	free(cfg->rrl.whitelist);
 	free(cfg->listen);
 	free(cfg->zones);
 	health_conf_free(cfg->health);

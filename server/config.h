@@ -24,6 +24,7 @@
 #include "health/health.h"
 #include "server/xfr/conf.h"
 #include "server/privdrop.h"
+#include "server/rrl.h"
 #include "server/sock.h"
 #include "dns/name.h"
 
@@ -76,6 +77,8 @@ typedef struct srv_config {
 	/* Abuse resistance (issue 14): server.user/group (or --user/--group, which override
 	 * them), resolved to ids at load (server/privdrop.h). */
 	srv_priv_t priv;
+	/* server.rrl: response rate limiting (server/rrl.h); rate 0 = off (the default). */
+	srv_rrl_conf_t rrl;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override

@@ -246,6 +246,7 @@ static int start_workers(srv_server_t *s)
 	    .tcp_msg_ms = s->cfg->tcp_msg_ms,
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
 	    .tcp_conns = conns / nw ? conns / nw : 1,
+	    .rrl = &s->cfg->rrl,
 	};
 	for (unsigned k = 0; k < nw; k++) {
 		/* Worker k owns its descriptors even when a previous worker failed. */
@@ -499,6 +500,15 @@ static bool str_equal(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool rrl_equal(const srv_rrl_conf_t *a, const srv_rrl_conf_t *b)
+{
+	return a->rate == b->rate && a->slip == b->slip && a->ipv4_prefix == b->ipv4_prefix &&
+	       a->ipv6_prefix == b->ipv6_prefix && a->log_only == b->log_only &&
+	       a->table_size == b->table_size && a->nwhitelist == b->nwhitelist &&
+	       (a->nwhitelist == 0 ||
+	        memcmp(a->whitelist, b->whitelist, a->nwhitelist * sizeof(*a->whitelist)) == 0);
+}
+
 /* Settings the running workers were built with: changing them needs a restart. */
 static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_strbuf_t *out)
 {
@@ -519,6 +529,7 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"log-target", run->log_syslog == cfg->log_syslog},
 	    {"user", run->priv.set == cfg->priv.set && run->priv.uid == cfg->priv.uid &&
 	                 run->priv.gid == cfg->priv.gid},
+	    {"rrl", rrl_equal(&run->rrl, &cfg->rrl)},
 	};
 	for (size_t i = 0; i < SD_ARRAY_LEN(keys); i++) {
 		if (keys[i].same)
@@ -721,6 +732,16 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	                 (unsigned long long)io.tcp_reclaimed,
 	                 (unsigned long long)io.tcp_slow_closed,
 	                 (unsigned long long)io.tcp_accept_errors);
+	srv_rrl_stats_t rrl = {0};
+	for (unsigned k = 0; k < s->nworkers; k++)
+		srv_worker_abuse_stats(s->workers[k], &rrl);
+	if (s->cfg->rrl.rate > 0)
+		sd_strbuf_printf(out, "rrl: limited %llu slipped %llu dropped %llu exempt %llu%s\n",
+		                 (unsigned long long)rrl.limited, (unsigned long long)rrl.slipped,
+		                 (unsigned long long)rrl.dropped, (unsigned long long)rrl.exempt,
+		                 s->cfg->rrl.log_only ? " (log-only)" : "");
+	else
+		sd_strbuf_printf(out, "rrl: off\n");
 	sd_strbuf_printf(out, "handoffs: %llu\n",
 	                 (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
 }

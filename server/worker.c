@@ -103,6 +103,7 @@ struct srv_worker {
 	size_t nsock;
 
 	srv_udp_batch_t *batch; /* UDP batch state, allocated once (server/udp.h) */
+	srv_rrl_t *rrl;         /* the worker's RRL table (server/rrl.h), NULL: off */
 
 	tcp_conn_t *conns;
 	tcp_conn_t *free_conns;
@@ -886,6 +887,10 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
 	if (ret == 0)
 		ret = srv_udp_batch_new(w->conf.udp_payload, w->actx, &w->front, &w->batch);
+	if (ret == 0 && w->conf.rrl != NULL && w->conf.rrl->rate > 0)
+		ret = srv_rrl_new(w->conf.rrl, &w->rrl);
+	if (ret == 0)
+		w->batch->rrl = w->rrl;
 	if (ret == 0) {
 		ret = init_handles(w, udp_fds, tcp_fds);
 	} else {
@@ -945,11 +950,23 @@ void srv_worker_free(srv_worker_t *w)
 	srv_mailbox_drain(&w->box);
 	srv_answer_ctx_free(w->actx);
 	srv_udp_batch_free(w->batch);
+	srv_rrl_free(w->rrl);
 	free(w->conns);
 	free(w->conn_mem);
 	free(w->udp);
 	free(w->tcp);
 	free(w);
+}
+
+void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl)
+{
+	if (w->rrl != NULL) {
+		const srv_rrl_stats_t *r = srv_rrl_stats(w->rrl);
+		rrl->limited += sd_stat_get(&r->limited);
+		rrl->slipped += sd_stat_get(&r->slipped);
+		rrl->dropped += sd_stat_get(&r->dropped);
+		rrl->exempt += sd_stat_get(&r->exempt);
+	}
 }
 
 void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)

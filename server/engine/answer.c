@@ -52,6 +52,9 @@ struct srv_answer_ctx {
 	size_t limit;                  /* size limit of the response, OPT included */
 	dns_msg_mark_t after_question; /* where TC cuts back to */
 	const zone_version_t *v;
+	const uint8_t *zone_apex;                /* the zone answered from (srv_answer_last) */
+	const zone_node_t *cut;                  /* a referral's delegation (srv_answer_last) */
+	uint64_t seq;                            /* srv_answer_query() calls */
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
 	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
 	uint8_t synth[CHAIN_MAX + 1][DNAME_MAX]; /* DNAME-synthesized targets, as written */
@@ -221,6 +224,7 @@ static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (ns == NULL)
 		return 0;
+	ctx->cut = cut;
 	int ret = put_rrset(ctx, SEC_NS, cut->owner, ns, ns->ttl);
 	if (ret < 0 || ns->targets == NULL)
 		return ret;
@@ -455,6 +459,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		ctx->rcode = DNS_RCODE_REFUSED;
 		return;
 	}
+	ctx->zone_apex = zone_apex(z);
 	ctx->v = zone_current(z);
 	if (ctx->v == NULL) { /* configured but never loaded */
 		ctx->rcode = DNS_RCODE_SERVFAIL;
@@ -538,6 +543,8 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	ctx->rcode = DNS_RCODE_NOERROR;
 	ctx->aa = ctx->tc = false;
 	ctx->v = NULL;
+	ctx->zone_apex = NULL;
+	ctx->cut = NULL;
 	ctx->answer_node = NULL;
 	ctx->naddl = ctx->ndone = 0;
 	ctx->limit = response_limit(ctx);
@@ -623,6 +630,11 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
 {
 	srv_stats_t *st = &ctx->stats;
 	sd_stat_inc(&st->queries);
+	ctx->seq++;
+	ctx->rcode = DNS_RCODE_NOERROR; /* a dropped request leaves no stale info */
+	ctx->zone_apex = NULL;
+	ctx->cut = NULL;
+	memset(ctx->count, 0, sizeof(ctx->count));
 	if (q->tcp)
 		sd_stat_inc(&st->tcp);
 	else
@@ -641,6 +653,15 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
 	size_t n = finish(ctx);
 	ctx->q = NULL;
 	return n;
+}
+
+void srv_answer_last(const srv_answer_ctx_t *ctx, srv_answer_info_t *out)
+{
+	*out = (srv_answer_info_t){.seq = ctx->seq,
+	                           .rcode = ctx->rcode,
+	                           .ancount = ctx->count[SEC_AN],
+	                           .zone = ctx->zone_apex,
+	                           .cut = ctx->cut ? ctx->cut->owner : NULL};
 }
 
 size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,

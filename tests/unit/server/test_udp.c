@@ -411,12 +411,57 @@ static void test_no_pktinfo(void **state)
 	            b->smsg[0].msg_hdr.msg_iov[0].iov_len);
 }
 
+/* With response rate limiting on (server/rrl.h, rate 1, slip 2) the batch still allocates
+ * nothing; every request kind is charged to a bucket (the IPv4 and the IPv6 peer are one
+ * network each): the second round of the same 64 datagrams is limited except what passes,
+ * and the limited replies leave truncated (TC, question only) or not at all. */
+static void test_rate_limited_batch_allocates_nothing(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_t *b = f->b;
+	srv_rrl_conf_t rc = {
+	    .rate = 1, .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = 4096};
+	srv_rrl_t *rrl = NULL;
+	assert_int_equal(srv_rrl_new(&rc, &rrl), 0);
+	b->rrl = rrl;
+	unsigned outs[2];
+	for (int round = 0; round < 2; round++) {
+		srv_udp_batch_prepare(b);
+		for (unsigned i = 0; i < SRV_UDP_BATCH; i++)
+			receive(f, i);
+		rcu_quiescent_state();
+		alloc_count_start();
+		outs[round] = srv_udp_batch_answer(b, &f->view, SRV_UDP_BATCH, time(NULL));
+		alloc_counts_t n = alloc_count_stop();
+		if (n.allocs || n.frees)
+			fail_msg("a rate-limited batch allocated %zu times and freed %zu times",
+			         n.allocs, n.frees);
+		for (unsigned j = 0; j < outs[round]; j++) {
+			const uint8_t *r = b->smsg[j].msg_hdr.msg_iov[0].iov_base;
+			size_t len = b->smsg[j].msg_hdr.msg_iov[0].iov_len;
+			assert_true(len >= 12 && (be16_get(r + 2) & DNS_FLAG_QR));
+			if (be16_get(r + 2) & DNS_FLAG_TC) /* slipped or a real TC: no records */
+				assert_int_equal(be16_get(r + 6) | be16_get(r + 8), 0);
+		}
+	}
+	const srv_rrl_stats_t *st = srv_rrl_stats(rrl);
+	assert_true(st->limited > 0);
+	assert_int_equal(st->limited, st->slipped + st->dropped);
+	/* 64 replies a round are charged to far fewer buckets of one response each */
+	assert_true(outs[0] < SRV_UDP_BATCH && outs[1] <= outs[0]);
+	assert_true(st->slipped > 0 && st->dropped > 0);
+	b->rrl = NULL;
+	srv_rrl_free(rrl);
+}
+
 int main(void)
 {
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_batch_of_64_allocates_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_pktinfo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limited_batch_allocates_nothing, setup,
+	                                    teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();
