@@ -313,6 +313,8 @@ static void abuse_defaults(srv_config_t *cfg)
 {
 	cfg->rrl = (srv_rrl_conf_t){
 	    .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = SRV_RRL_TABLE_DEF};
+	cfg->cookies =
+	    (srv_cookie_conf_t){.mode = SRV_COOKIES_ON, .rotate_ms = SRV_COOKIE_ROTATE_DEF};
 }
 
 #define RRL_WHITELIST_MAX 256
@@ -368,6 +370,43 @@ static int key_rrl(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 	return 0;
 }
 
+/* server.cookies (server/cookie.h). The secret file is checked here, so --check reports a
+ * bad one; it is read again at start and at each rotation. */
+static int key_cookies(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	static const char *const keys[] = {"mode", "rotate-interval", "secret-file", NULL};
+	srv_cookie_conf_t *c = &cfg->cookies;
+	const conf_node_t *k;
+	const char *s;
+	if (!conf_expect_map(ctx, n, keys))
+		return 0;
+	if ((k = conf_get(n, "mode")) && conf_str(ctx, k, &s)) {
+		if (strcmp(s, "off") == 0)
+			c->mode = SRV_COOKIES_OFF;
+		else if (strcmp(s, "on") == 0)
+			c->mode = SRV_COOKIES_ON;
+		else if (strcmp(s, "require") == 0)
+			c->mode = SRV_COOKIES_REQUIRE;
+		else
+			conf_error(ctx, k, "expected off, on or require");
+	}
+	if ((k = conf_get(n, "rotate-interval")))
+		(void)conf_duration_ms(ctx, k, 0, 366ull * 24 * 3600 * 1000, &c->rotate_ms);
+	if (!(k = conf_get(n, "secret-file")) || !conf_str(ctx, k, &s))
+		return 0;
+	free(c->secret_file);
+	c->secret_file = path_join(cfg->dir, s);
+	if (!c->secret_file)
+		return -ENOMEM;
+	uint8_t secret[SRV_COOKIE_SECRET_LEN];
+	int ret = srv_cookie_read_secret(c->secret_file, secret);
+	if (ret < 0)
+		conf_error(ctx, k, "%s: %s", c->secret_file,
+		           ret == SD_EPARSE ? "expected 32 hexadecimal digits (a 128-bit secret)"
+		                            : sd_strerror(ret));
+	return 0;
+}
+
 /* Resolve the user and group (user/group: the command line's, NULL: the file's) to ids. */
 static int finish_priv(srv_config_t *cfg, const char *user, const char *group)
 {
@@ -411,6 +450,7 @@ static const struct {
     {"user", key_user},
     {"group", key_group},
     {"rrl", key_rrl},
+    {"cookies", key_cookies},
 };
 
 static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
@@ -818,6 +858,7 @@ void srv_config_free(srv_config_t *cfg)
 	xfr_keys_free(&cfg->keys);
 	srv_priv_fini(&cfg->priv);
 	free(cfg->rrl.whitelist);
+	free(cfg->cookies.secret_file);
 	free(cfg->listen);
 	free(cfg->zones);
 	health_conf_free(cfg->health);

@@ -23,6 +23,7 @@
 #include "contrib/base/log.h"
 #include "health/health.h"
 #include "server/xfr/conf.h"
+#include "server/cookie.h"
 #include "server/privdrop.h"
 #include "server/rrl.h"
 #include "server/sock.h"
@@ -79,6 +80,8 @@ typedef struct srv_config {
 	srv_priv_t priv;
 	/* server.rrl: response rate limiting (server/rrl.h); rate 0 = off (the default). */
 	srv_rrl_conf_t rrl;
+	/* server.cookies: DNS cookies (server/cookie.h); on by default. */
+	srv_cookie_conf_t cookies;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override

@@ -62,6 +62,7 @@ static void reload_done(void *arg, int ret, const sd_strbuf_t *text);
 static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_cookie_rotate(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 /* The command table: one line per command. */
 static const struct {
@@ -77,8 +78,21 @@ static const struct {
      "the prober's targets (state, forced, last result, reason, latency, last change), or set "
      "or remove an operator override (kept across restarts)",
      cmd_health},
+    {"cookie-rotate", "",
+     "a new DNS cookie secret now (the secret file read again), the current one still "
+     "accepted",
+     cmd_cookie_rotate},
     {"help", "", "list the commands", cmd_help},
 };
+
+static int cmd_cookie_rotate(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	if (argc != 1) {
+		sd_strbuf_printf(out, "usage: cookie-rotate\n");
+		return SD_EPARSE;
+	}
+	return srv_server_cookie_rotate(c->srv, out);
+}
 
 static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {

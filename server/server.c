@@ -40,6 +40,9 @@ struct srv_server {
 	health_t *health;       /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
+	srv_cookies_t cookies;   /* DNS cookie secrets (server/cookie.h) */
+	uv_timer_t cookie_timer; /* their rotation (cookies.rotate-interval) */
+	bool cookie_timer_ready;
 	struct timespec started;
 	bool stopping;
 	atomic_bool cancel;   /* set at stop: a reload's parsing gives up (zone_load) */
@@ -247,6 +250,7 @@ static int start_workers(srv_server_t *s)
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
 	    .tcp_conns = conns / nw ? conns / nw : 1,
 	    .rrl = &s->cfg->rrl,
+	    .cookies = s->cookies.current ? &s->cookies : NULL,
 	};
 	for (unsigned k = 0; k < nw; k++) {
 		/* Worker k owns its descriptors even when a previous worker failed. */
@@ -266,6 +270,42 @@ static int start_workers(srv_server_t *s)
 out:
 	free(udp);
 	free(tcp);
+	return ret;
+}
+
+/* --- DNS cookies (server/cookie.h) --- */
+
+static void on_cookie_timer(uv_timer_t *t)
+{
+	srv_server_t *s = t->data;
+	int ret = srv_cookies_rotate(&s->cookies, &s->cfg->cookies);
+	if (ret < 0) /* the old secrets stay; the next tick tries again */
+		log_warning("cookies: scheduled rotation failed: %s", sd_strerror(ret));
+}
+
+/* The secrets before the workers start; their rotation on a timer of the control loop. */
+static int start_cookies(srv_server_t *s)
+{
+	const srv_cookie_conf_t *c = &s->cfg->cookies;
+	int ret = srv_cookies_init(&s->cookies, c);
+	if (ret < 0 || c->mode == SRV_COOKIES_OFF || c->rotate_ms == 0)
+		return ret;
+	uv_timer_init(&s->loop, &s->cookie_timer);
+	s->cookie_timer.data = s;
+	s->cookie_timer_ready = true;
+	return uv_timer_start(&s->cookie_timer, on_cookie_timer, c->rotate_ms, c->rotate_ms);
+}
+
+int srv_server_cookie_rotate(srv_server_t *s, sd_strbuf_t *out)
+{
+	int ret = srv_cookies_rotate(&s->cookies, &s->cfg->cookies);
+	if (ret == SD_ENOTFOUND)
+		sd_strbuf_printf(out, "cookies are off\n");
+	else if (ret < 0)
+		sd_strbuf_printf(out, "cookie secret not rotated: %s\n", sd_strerror(ret));
+	else
+		sd_strbuf_printf(out, "cookie secret rotated (%llu so far)\n",
+		                 (unsigned long long)s->cookies.rotations);
 	return ret;
 }
 
@@ -294,6 +334,9 @@ static void stop_all(srv_server_t *s)
 		srv_zonedb_set_notifier(s->zones, NULL);
 	xfr_notifier_close(s->notifier); /* pending NOTIFYs are dropped */
 	s->notifier = NULL;
+	if (s->cookie_timer_ready)
+		uv_close((uv_handle_t *)&s->cookie_timer, NULL);
+	s->cookie_timer_ready = false;
 	if (s->nsignals >= 1)
 		uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	if (s->nsignals >= 2)
@@ -415,6 +458,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = start_notify(s);
 	if (ret == 0)
 		ret = srv_handoff_new(&s->loop, &s->answer_conf, &s->handoff);
+	if (ret == 0)
+		ret = start_cookies(s);
 	if (ret == 0 && drop)
 		ret = srv_priv_regain();
 	if (ret == 0)
@@ -468,6 +513,7 @@ void srv_server_free(srv_server_t *s)
 	srv_handoff_free(s->handoff);
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
+	srv_cookies_fini(&s->cookies); /* the workers, its readers, are gone */
 	srv_zonedb_free(s->zones);
 	sd_strbuf_free(&s->config_error);
 	rcu_barrier(); /* run the zone versions' pending frees */
@@ -530,6 +576,9 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"user", run->priv.set == cfg->priv.set && run->priv.uid == cfg->priv.uid &&
 	                 run->priv.gid == cfg->priv.gid},
 	    {"rrl", rrl_equal(&run->rrl, &cfg->rrl)},
+	    {"cookies", run->cookies.mode == cfg->cookies.mode &&
+	                    run->cookies.rotate_ms == cfg->cookies.rotate_ms &&
+	                    str_equal(run->cookies.secret_file, cfg->cookies.secret_file)},
 	};
 	for (size_t i = 0; i < SD_ARRAY_LEN(keys); i++) {
 		if (keys[i].same)
@@ -733,8 +782,17 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	                 (unsigned long long)io.tcp_slow_closed,
 	                 (unsigned long long)io.tcp_accept_errors);
 	srv_rrl_stats_t rrl = {0};
+	srv_cookie_stats_t ck = {0};
 	for (unsigned k = 0; k < s->nworkers; k++)
-		srv_worker_abuse_stats(s->workers[k], &rrl);
+		srv_worker_abuse_stats(s->workers[k], &rrl, &ck);
+	static const char *const modes[] = {"off", "on", "require"};
+	sd_strbuf_printf(out,
+	                 "cookies: %s client-only %llu valid %llu invalid %llu badcookie %llu "
+	                 "rotations %llu\n",
+	                 modes[s->cfg->cookies.mode], (unsigned long long)ck.client_only,
+	                 (unsigned long long)ck.valid, (unsigned long long)ck.invalid,
+	                 (unsigned long long)ck.badcookie,
+	                 (unsigned long long)s->cookies.rotations);
 	if (s->cfg->rrl.rate > 0)
 		sd_strbuf_printf(out, "rrl: limited %llu slipped %llu dropped %llu exempt %llu%s\n",
 		                 (unsigned long long)rrl.limited, (unsigned long long)rrl.slipped,

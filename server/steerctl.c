@@ -39,6 +39,8 @@ static void usage(FILE *f)
 	        "  health unforce TARGET|pool:NAME\n"
 	        "                  remove the override; the checks decide again (a target's own\n"
 	        "                  override wins over its pool's)\n"
+	        "  cookie-rotate   a new DNS cookie secret now (the secret file read again); the\n"
+	        "                  current one is still accepted until the next rotation\n"
 	        "  help            list the commands the running daemon knows\n"
 	        "\n"
 	        "  -s, --socket SOCKET  the daemon's control socket (default %s)\n"

@@ -118,6 +118,10 @@ static size_t rate_limit(srv_udp_batch_t *b, srv_request_t *req, uint64_t seq, u
 {
 	srv_answer_info_t info;
 	srv_rrl_resp_t resp;
+	if (req->q.cookie_valid) { /* the client proved its address (RFC 7873) */
+		srv_rrl_exempt(b->rrl);
+		return req->len;
+	}
 	srv_answer_last(b->actx, &info);
 	srv_rrl_classify(&req->q, &info, seq, req->buf, req->len, &resp);
 	switch (srv_rrl_check(b->rrl, req->client, &resp, now_ms)) {
@@ -133,6 +137,7 @@ static size_t rate_limit(srv_udp_batch_t *b, srv_request_t *req, uint64_t seq, u
 unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
 {
 	uint64_t now_ms = b->rrl ? clock_ms() : 0;
+	const srv_cookie_secrets_t *cookies = b->cookies ? srv_cookies_current(b->cookies) : NULL;
 	size_t off = 0;
 	unsigned out = 0;
 	srv_request_t *req = &b->req;
@@ -148,6 +153,7 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 		req->buf =
 		    b->arena + off; /* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
 		req->cap = SRV_RESPONSE_MAX;
+		req->cookies = cookies;
 		srv_answer_info_t before = {0};
 		if (b->rrl)
 			srv_answer_last(b->actx, &before);

@@ -489,6 +489,7 @@ static void tcp_process(tcp_conn_t *c)
 		r->now = now;
 		r->buf = o + 2;
 		r->cap = SRV_RESPONSE_MAX;
+		r->cookies = w->conf.cookies ? srv_cookies_current(w->conf.cookies) : NULL;
 		srv_process_t rc = srv_process(view, w->actx, &w->front, r);
 		c->xfr = r->xfr;
 		if (rc == SRV_PROCESS_HANDOFF)
@@ -889,8 +890,10 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 		ret = srv_udp_batch_new(w->conf.udp_payload, w->actx, &w->front, &w->batch);
 	if (ret == 0 && w->conf.rrl != NULL && w->conf.rrl->rate > 0)
 		ret = srv_rrl_new(w->conf.rrl, &w->rrl);
-	if (ret == 0)
+	if (ret == 0) {
 		w->batch->rrl = w->rrl;
+		w->batch->cookies = w->conf.cookies;
+	}
 	if (ret == 0) {
 		ret = init_handles(w, udp_fds, tcp_fds);
 	} else {
@@ -958,8 +961,14 @@ void srv_worker_free(srv_worker_t *w)
 	free(w);
 }
 
-void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl)
+void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl,
+                            srv_cookie_stats_t *cookies)
 {
+	const srv_cookie_stats_t *c = &w->front.cookies;
+	cookies->client_only += sd_stat_get(&c->client_only);
+	cookies->valid += sd_stat_get(&c->valid);
+	cookies->invalid += sd_stat_get(&c->invalid);
+	cookies->badcookie += sd_stat_get(&c->badcookie);
 	if (w->rrl != NULL) {
 		const srv_rrl_stats_t *r = srv_rrl_stats(w->rrl);
 		rrl->limited += sd_stat_get(&r->limited);

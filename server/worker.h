@@ -29,6 +29,7 @@
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
 #include "server/handoff.h"
+#include "server/cookie.h"
 #include "server/rrl.h"
 #include "server/view.h"
 
@@ -59,6 +60,8 @@ typedef struct srv_worker_conf {
 	uint32_t tcp_conns;        /* this worker's share of tcp-max-connections */
 	const srv_rrl_conf_t *rrl; /* UDP response rate limiting (server/rrl.h); NULL or rate 0:
 	                            * off. Must outlive the worker. */
+	srv_cookies_t *cookies;    /* DNS cookie secrets (server/cookie.h); NULL: off. Must
+	                            * outlive the worker. */
 } srv_worker_conf_t;
 
 typedef struct srv_worker srv_worker_t;
@@ -86,9 +89,10 @@ void srv_worker_stop(srv_worker_t *w) SD_NONNULL(1);
 /* Free a stopped (or never started) worker. */
 void srv_worker_free(srv_worker_t *w);
 
-/* Add the worker's response rate limiting counters (server/rrl.h) into *rrl. Control
- * thread; torn reads tolerated. */
-void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl) SD_NONNULL(1, 2);
+/* Add the worker's response rate limiting (server/rrl.h) and cookie (server/cookie.h)
+ * counters into *rrl and *cookies. Control thread; torn reads tolerated. */
+void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl,
+                            srv_cookie_stats_t *cookies) SD_NONNULL(1, 2, 3);
 
 /* Add the worker's counters into *answer and *io. Control thread; torn reads tolerated. */
 void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)

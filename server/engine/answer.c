@@ -31,6 +31,7 @@ enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 #define ADDL_NODES_MAX  64  /* target nodes already handled (no duplicates) */
 #define OPT_RR_LEN      11  /* root owner, type, class, ttl, rdlength (no options) */
 #define ECS_FIXED       8   /* option code, length, family, source, scope (RFC 7871 6) */
+#define COOKIE_OPT_LEN  28  /* option code, length, client cookie 8, server cookie 16 */
 #define UDP_MIN         512 /* RFC 1035 4.2.1; RFC 6891 6.2.5 for smaller EDNS sizes */
 /* Compression targets per response: the question, a few RRset owners and their RDATA
  * names; past that names are written uncompressed (correct, just larger). */
@@ -489,6 +490,10 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		sd_stat_inc(&ctx->stats.badvers);
 		return;
 	}
+	if (q->cookie_badcookie) { /* RFC 7873 5.2.3: a server cookie is required */
+		ctx->rcode = DNS_RCODE_BADCOOKIE;
+		return;
+	}
 	memcpy(ctx->names[0], q->qname, q->qname_len);
 	dname_lower(ctx->names[0]);
 	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
@@ -510,10 +515,17 @@ static size_t ecs_len(const srv_query_t *q)
 	return q->has_ecs ? ECS_FIXED + (q->ecs_source + 7u) / 8u : 0;
 }
 
+/* Bytes of the COOKIE option the reply carries (RFC 7873 4): the client cookie and the
+ * server cookie the front door chose (server/cookie.h), 0 when none. */
+static size_t cookie_len(const srv_query_t *q)
+{
+	return q->has_cookie && q->cookie_reply ? COOKIE_OPT_LEN : 0;
+}
+
 /* Bytes of our OPT RR (0 without one): its size varies with the options it carries. */
 static size_t opt_len(const srv_query_t *q)
 {
-	return q->has_opt ? OPT_RR_LEN + ecs_len(q) : 0;
+	return q->has_opt ? OPT_RR_LEN + ecs_len(q) + cookie_len(q) : 0;
 }
 
 static size_t response_limit(const srv_answer_ctx_t *ctx)
@@ -586,17 +598,34 @@ static int put_ecs(srv_answer_ctx_t *ctx)
 	return ret;
 }
 
+/* COOKIE in the reply (RFC 7873 5.2): the client cookie as sent, our server cookie. */
+static int put_cookie(srv_answer_ctx_t *ctx)
+{
+	const srv_query_t *q = ctx->q;
+	uint8_t fixed[4];
+	be16_put(fixed, DNS_EDNS_COOKIE);
+	be16_put(fixed + 2, COOKIE_OPT_LEN - 4);
+	int ret = dns_msg_put(&ctx->w, fixed, sizeof(fixed));
+	if (ret == 0)
+		ret = dns_msg_put(&ctx->w, q->msg + q->cookie_at, 8);
+	if (ret == 0)
+		ret = dns_msg_put(&ctx->w, q->cookie_server, sizeof(q->cookie_server));
+	return ret;
+}
+
 /* Our OPT (RFC 6891 6.1.2): payload size, extended rcode, version 0, DO echoed, ECS when the
- * query had a valid one. */
+ * query had a valid one, COOKIE when the front door set one. */
 static void put_opt(srv_answer_ctx_t *ctx)
 {
 	ctx->w.lim = ctx->limit;
 	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q->opt_do ? 0x8000u : 0);
 	static const uint8_t root = 0;
 	int ret = dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl,
-	                            (uint16_t)ecs_len(ctx->q));
+	                            (uint16_t)(ecs_len(ctx->q) + cookie_len(ctx->q)));
 	if (ret == 0 && ctx->q->has_ecs)
 		ret = put_ecs(ctx);
+	if (ret == 0 && cookie_len(ctx->q))
+		ret = put_cookie(ctx);
 	if (ret == 0)
 		ctx->count[SEC_AR]++;
 }
