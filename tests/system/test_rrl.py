@@ -18,6 +18,7 @@ import select
 import socket
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
@@ -72,10 +73,10 @@ def drain(socks, timeout=0.0):
                 pass
 
 
-def flood(srv, second=None, seconds=FLOOD_S, qps=FLOOD_QPS):
+def flood(srv, second=None, seconds=FLOOD_S, qps=FLOOD_QPS, wire=None):
     """Paced identical queries from 127.0.0.1 (and, every SECOND_EVERY, from second).
     Returns (flood tally, second tally, the flood's duration)."""
-    wire = sdlib.make_query("www.example.com", "A").to_wire()
+    wire = wire or sdlib.make_query("www.example.com", "A").to_wire()
     main = udp_socket("127.0.0.1")
     socks = {main: Tally()}
     other = None
@@ -144,6 +145,31 @@ def test_log_only_limits_nothing(steerdns_factory):
     assert t.tc == 0 and t.full >= 0.9 * t.sent, t.__dict__
     assert c["limited"] > 0 and c["slipped"] == 0 and c["dropped"] == 0, c
     assert "log-only: sent anyway" in srv.log()
+
+
+def cookie_query(cookie):
+    return sdlib.make_query("www.example.com", "A", use_edns=0,
+                            options=[dns.edns.GenericOption(10, cookie)])
+
+
+def test_valid_cookie_exempt(steerdns_factory):
+    """A client that presents a valid server cookie (RFC 7873) has proven its address."""
+    srv = steerdns_factory(rrl={"rate": RATE, "slip": 2})
+    s = udp_socket("127.0.0.1")
+    s.setblocking(True)
+    s.settimeout(2)
+    s.sendto(cookie_query(bytes(range(8))).to_wire(), ("127.0.0.1", srv.port))
+    reply = dns.message.from_wire(s.recv(4096))
+    s.close()
+    full = [o.to_wire() for o in reply.options if o.otype == 10][0]
+    assert len(full) == 24
+    t, _, dur = flood(srv, seconds=1.5, qps=400, wire=cookie_query(full).to_wire())
+    c = rrl_counters(srv)
+    assert t.tc == 0 and t.full >= 0.9 * t.sent, (t.__dict__, c)
+    assert c["limited"] == 0 and c["exempt"] >= t.full, c
+    # the same flood without the cookie is limited
+    t, _, _ = flood(srv, seconds=1.5, qps=400, wire=cookie_query(bytes(range(8))).to_wire())
+    assert t.full <= RATE * 3.5 and rrl_counters(srv)["limited"] > 0, t.__dict__
 
 
 def test_off_by_default(steerdns):
