@@ -198,14 +198,17 @@ int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 	q->ancount = be16_get(req + 6);
 	q->nscount = be16_get(req + 8);
 	q->arcount = be16_get(req + 10);
-	if (q->qdcount != 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
+	if (q->qdcount > 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
 		q->malformed = true;
 		return 0;
 	}
 	size_t pos = DNS_HEADER_LEN;
-	int rc = read_question(req, len, &pos, q);
+	int rc = q->qdcount == 1 ? read_question(req, len, &pos, q) : 0;
 	if (rc == 0)
 		rc = read_records(req, len, &pos, q);
+	/* QDCOUNT 0 is a QUERY for a server cookie alone (RFC 7873 5.4), or malformed */
+	if (q->qdcount == 0 && !(q->opcode == DNS_OPCODE_QUERY && q->has_cookie))
+		q->malformed = true;
 	if (rc < 0) { /* a record that does not parse: nothing after it is known */
 		q->malformed = true;
 		q->tsig_at_end = false;

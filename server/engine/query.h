@@ -94,7 +94,9 @@ typedef struct srv_query {
 	bool has_ixfr_serial;
 	uint32_t ixfr_serial;
 
-	/* Anything that makes the message a FORMERR: a malformed or truncated section, a second
+	/* Anything that makes the message a FORMERR: QDCOUNT other than 1 (except 0 in a QUERY
+	 * with a COOKIE option: a request for a server cookie, RFC 7873 5.4), a malformed or
+	 * truncated section, a second
 	 * OPT, an OPT not owned by the root, a malformed ECS option, additional records other
 	 * than OPT/TSIG, a TSIG that is not the last record, trailing bytes, a malformed COOKIE. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
 	 * decides). */

@@ -146,6 +146,14 @@ def test_rotation_keeps_previous_secret(steerdns_factory):
     assert r.rcode() == dns.rcode.NOERROR
 
 
+def test_server_cookie_query(steerdns):
+    """RFC 7873 5.4: QDCOUNT 0 with a COOKIE asks for a server cookie alone."""
+    out = tool("dig", "@127.0.0.1", "-p", str(steerdns.port), "+tries=1", "+time=3",
+               "+cookie", "+header-only")
+    assert "status: NOERROR" in out and "QUERY: 0" in out and "(good)" in out, out
+    assert len(cookie_in(out)) == 48
+
+
 def test_malformed_cookie_formerr(steerdns):
     for bad in (bytes(7), bytes(12), bytes(41)):
         r, _ = ask(steerdns, bad)

@@ -279,6 +279,52 @@ static void test_front_door(void **state)
 	srv_answer_ctx_free(actx);
 }
 
+/* RFC 7873 5.4: a QUERY with QDCOUNT 0 and a COOKIE asks for a server cookie alone: NOERROR,
+ * no question, the cookie in the OPT; with cookies off, or without a COOKIE, it stays the
+ * FORMERR of RFC 9619. */
+static void test_server_cookie_query(void **state)
+{
+	(void)state;
+	srv_answer_conf_t conf = {.udp_max_payload = 1232};
+	srv_answer_ctx_t *actx = NULL;
+	assert_int_equal(srv_answer_ctx_new(&conf, &actx), 0);
+	srv_cookie_secrets_t s = {0};
+	static uint8_t m[512], buf[SRV_RESPONSE_MAX];
+	static const uint8_t ck[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+	struct sockaddr_storage peer = addr("2001:db8::7");
+	static srv_request_t req;
+	srv_front_stats_t st = {0};
+	for (int c = 0; c < 3; c++) { /* cookies on, off, no COOKIE option */
+		size_t n = query(m, ck, c == 2 ? 0 : 8);
+		if (c == 2) { /* the OPT without options */
+			n -= 4;
+			be16_put(m + n - 2, 0);
+		}
+		/* drop the question: QDCOUNT 0, the OPT right after the header */
+		memmove(m + 12, m + 12 + 21, n - 12 - 21);
+		n -= 21;
+		m[5] = 0;
+		req = (srv_request_t){.msg = m,
+		                      .msg_len = n,
+		                      .client = (const struct sockaddr *)&peer,
+		                      .now = 1000,
+		                      .buf = buf,
+		                      .cap = sizeof(buf),
+		                      .cookies = c == 1 ? NULL : &s};
+		assert_int_equal(srv_process(NULL, actx, &st, &req), SRV_PROCESS_REPLY);
+		assert_int_equal(be16_get(buf + 4), 0); /* no question */
+		if (c != 0) {
+			assert_int_equal(buf[3] & 0xf, DNS_RCODE_FORMERR);
+			continue;
+		}
+		assert_int_equal(buf[3] & 0xf, DNS_RCODE_NOERROR);
+		assert_int_equal(req.len, 12 + 11 + 28);
+		assert_int_equal(be16_get(buf + req.len - 28), DNS_EDNS_COOKIE);
+		assert_memory_equal(buf + req.len - 24, ck, 8);
+	}
+	srv_answer_ctx_free(actx);
+}
+
 /* Rotation: the previous secret stays accepted, the one before is gone; a secret file is
  * read (and read again at each rotation). */
 static void test_rotation(void **state)
@@ -344,7 +390,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rfc9018_vectors), cmocka_unit_test(test_verdicts),
 	    cmocka_unit_test(test_parse_lengths),   cmocka_unit_test(test_front_door),
-	    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_rotation),        cmocka_unit_test(test_server_cookie_query),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
