@@ -55,6 +55,9 @@ def seeds():
     yield 'cookie_twice', q('www.example.com.', 'A', use_edns=0,
                             options=[dns.edns.GenericOption(10, cookie[:8]),
                                      dns.edns.GenericOption(10, cookie[:3])])
+    full = q('www.example.com.', 'A', use_edns=0,
+             options=[dns.edns.GenericOption(10, cookie[:8])])
+    yield 'cookie_qdcount0', full[:4] + b'\x00\x00' + full[6:12] + full[12 + 21:]
     yield 'cookie_ecs', q('www.example.com.', 'A', use_edns=0,
                           options=[dns.edns.GenericOption(8, b'\x00\x01\x18\x00\xc0\x00\x02'),
                                    dns.edns.GenericOption(10, cookie)])
