@@ -494,7 +494,7 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		ctx->rcode = DNS_RCODE_BADCOOKIE;
 		return;
 	}
-	if (!q->has_question) { /* RFC 7873 5.4: only a server cookie asked for (QDCOUNT 0) */
+	if (!q->has_question) {       /* RFC 7873 5.4: only a server cookie asked for (QDCOUNT 0) */
 		if (!q->cookie_reply) /* cookies off: QDCOUNT 0 is malformed (RFC 9619) */
 			ctx->rcode = DNS_RCODE_FORMERR;
 		return;
