@@ -146,6 +146,15 @@ def test_rotation_keeps_previous_secret(steerdns_factory):
     assert r.rcode() == dns.rcode.NOERROR
 
 
+def test_rotation_on_schedule(steerdns_factory):
+    """cookies.rotate-interval drives the rotation on its own (counted in status)."""
+    srv = steerdns_factory(cookies={"mode": "on", "rotate-interval": "1s"})
+    assert srv.wait_for(lambda: counters(srv)["rotations"] >= 2, timeout=30, interval=0.2)
+    assert srv.log().count("cookies: secret rotated") >= 2
+    r, got = ask(srv, CLIENT)
+    assert r.rcode() == dns.rcode.NOERROR and len(got) == 24
+
+
 def test_server_cookie_query(steerdns):
     """RFC 7873 5.4: QDCOUNT 0 with a COOKIE asks for a server cookie alone."""
     out = tool("dig", "@127.0.0.1", "-p", str(steerdns.port), "+tries=1", "+time=3",
