@@ -53,6 +53,7 @@ enum {
 	DNS_RCODE_NOTAUTH = 9,
 	DNS_RCODE_NOTZONE = 10,
 	DNS_RCODE_BADVERS = 16,
+	DNS_RCODE_BADCOOKIE = 23, /* RFC 7873 8: extended, needs an OPT */
 };
 
 /* RR types named in the code. */
@@ -99,5 +100,6 @@ enum {
 
 /* EDNS (RFC 6891) option codes. */
 enum {
-	DNS_EDNS_ECS = 8, /* EDNS Client Subnet, RFC 7871 */
+	DNS_EDNS_ECS = 8,     /* EDNS Client Subnet, RFC 7871 */
+	DNS_EDNS_COOKIE = 10, /* DNS Cookies, RFC 7873 */
 };

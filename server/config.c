@@ -83,6 +83,8 @@ static bool zone_name_fits(const uint8_t *apex, size_t *len)
 	return *len <= NAME_MAX;
 }
 
+static void abuse_defaults(srv_config_t *cfg);
+
 static void set_defaults(srv_config_t *cfg)
 {
 	cfg->udp_payload = 1232;
@@ -90,6 +92,7 @@ static void set_defaults(srv_config_t *cfg)
 	cfg->tcp_msg_ms = 5000;
 	cfg->tcp_max_conns = 1024;
 	cfg->log_level = LOG_LEVEL_INFO;
+	abuse_defaults(cfg);
 }
 
 /* --- server: one parser per key --- */
@@ -303,6 +306,157 @@ static int key_log_target(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *c
 	return 0;
 }
 
+/* --- server: abuse resistance (issue 14): user, group --- */
+
+static int key_name(conf_ctx_t *ctx, const conf_node_t *n, char **out)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	if (s[0] == '\0') {
+		conf_error(ctx, n, "expected a name");
+		return 0;
+	}
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* The names are kept in priv until finish_priv() resolves them (the command line may
+ * override them). */
+static int key_user(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	return key_name(ctx, n, &cfg->priv.user);
+}
+
+static int key_group(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	return key_name(ctx, n, &cfg->priv.group);
+}
+
+static void abuse_defaults(srv_config_t *cfg)
+{
+	cfg->rrl = (srv_rrl_conf_t){
+	    .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = SRV_RRL_TABLE_DEF};
+	cfg->cookies =
+	    (srv_cookie_conf_t){.mode = SRV_COOKIES_ON, .rotate_ms = SRV_COOKIE_ROTATE_DEF};
+}
+
+#define RRL_WHITELIST_MAX 256
+
+static int rrl_whitelist(conf_ctx_t *ctx, const conf_node_t *n, srv_rrl_conf_t *r)
+{
+	const char *list[RRL_WHITELIST_MAX];
+	size_t count = 0;
+	if (!conf_str_list(ctx, n, list, RRL_WHITELIST_MAX, &count))
+		return 0;
+	free(r->whitelist);
+	r->nwhitelist = 0;
+	r->whitelist = calloc(count ? count : 1, sizeof(*r->whitelist));
+	if (!r->whitelist)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		xfr_acl_rule_t *rule = &r->whitelist[r->nwhitelist];
+		if (xfr_acl_rule_set_addr(rule, list[i]) == 0)
+			r->nwhitelist++;
+		else
+			conf_error(ctx, n->kind == CONF_SEQ ? n->items[i] : n,
+			           "'%s' is not an address or prefix (\"192.0.2.0/24\", "
+			           "\"2001:db8::/32\"; host bits clear)",
+			           list[i]);
+	}
+	return 0;
+}
+
+/* server.rrl (server/rrl.h): rate 0 (the default) turns it off. */
+static int key_rrl(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	static const char *const keys[] = {"rate",      "slip",     "ipv4-prefix", "ipv6-prefix",
+	                                   "whitelist", "log-only", "table-size",  NULL};
+	srv_rrl_conf_t *r = &cfg->rrl;
+	uint32_t v;
+	if (!conf_expect_map(ctx, n, keys))
+		return 0;
+	const conf_node_t *k;
+	if ((k = conf_get(n, "rate")))
+		(void)conf_u32(ctx, k, 0, 1000000, &r->rate);
+	if ((k = conf_get(n, "slip")))
+		(void)conf_u32(ctx, k, 0, SRV_RRL_SLIP_MAX, &r->slip);
+	if ((k = conf_get(n, "ipv4-prefix")) && conf_u32(ctx, k, 8, 32, &v))
+		r->ipv4_prefix = (uint8_t)v;
+	if ((k = conf_get(n, "ipv6-prefix")) && conf_u32(ctx, k, 16, 128, &v))
+		r->ipv6_prefix = (uint8_t)v;
+	if ((k = conf_get(n, "log-only")))
+		(void)conf_bool(ctx, k, &r->log_only);
+	if ((k = conf_get(n, "table-size")))
+		(void)conf_u32(ctx, k, SRV_RRL_TABLE_MIN, SRV_RRL_TABLE_MAX, &r->table_size);
+	if ((k = conf_get(n, "whitelist")))
+		return rrl_whitelist(ctx, k, r);
+	return 0;
+}
+
+/* server.cookies (server/cookie.h). The secret file is checked here, so --check reports a
+ * bad one; it is read again at start and at each rotation. */
+static int key_cookies(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	static const char *const keys[] = {"mode", "rotate-interval", "secret-file", NULL};
+	srv_cookie_conf_t *c = &cfg->cookies;
+	const conf_node_t *k;
+	const char *s;
+	if (!conf_expect_map(ctx, n, keys))
+		return 0;
+	if ((k = conf_get(n, "mode")) && conf_str(ctx, k, &s)) {
+		if (strcmp(s, "off") == 0)
+			c->mode = SRV_COOKIES_OFF;
+		else if (strcmp(s, "on") == 0)
+			c->mode = SRV_COOKIES_ON;
+		else if (strcmp(s, "require") == 0)
+			c->mode = SRV_COOKIES_REQUIRE;
+		else
+			conf_error(ctx, k, "expected off, on or require");
+	}
+	if ((k = conf_get(n, "rotate-interval")))
+		(void)conf_duration_ms(ctx, k, 0, 366ull * 24 * 3600 * 1000, &c->rotate_ms);
+	if (!(k = conf_get(n, "secret-file")) || !conf_str(ctx, k, &s))
+		return 0;
+	free(c->secret_file);
+	c->secret_file = path_join(cfg->dir, s);
+	if (!c->secret_file)
+		return -ENOMEM;
+	uint8_t secret[SRV_COOKIE_SECRET_LEN];
+	int ret = srv_cookie_read_secret(c->secret_file, secret);
+	if (ret < 0)
+		conf_error(ctx, k, "%s: %s", c->secret_file,
+		           ret == SD_EPARSE ? "expected 32 hexadecimal digits (a 128-bit secret)"
+		                            : sd_strerror(ret));
+	return 0;
+}
+
+/* Resolve the user and group (user/group: the command line's, NULL: the file's) to ids. */
+static int finish_priv(srv_config_t *cfg, const char *user, const char *group)
+{
+	char *u = strdup(user ? user : cfg->priv.user ? cfg->priv.user : "");
+	char *g = group || cfg->priv.group ? strdup(group ? group : cfg->priv.group) : NULL;
+	const char *where = cfg->file ? cfg->file : "command line";
+	int ret = u && (g || !(group || cfg->priv.group)) ? 0 : -ENOMEM;
+	srv_priv_fini(&cfg->priv);
+	if (ret == 0 && u[0] == '\0' && g != NULL) {
+		log_error("%s: server.group %s needs server.user", where, g);
+		ret = SD_ECONFIG;
+	} else if (ret == 0 && u[0] != '\0') {
+		const char *what = NULL;
+		ret = srv_priv_resolve(u, g, &cfg->priv, &what);
+		if (ret == SD_ENOTFOUND) {
+			log_error("%s: server.%s: no %s named '%s' on this system", where,
+			          what == u ? "user" : "group", what == u ? "user" : "group", what);
+			ret = SD_ECONFIG;
+		}
+	}
+	free(u);
+	free(g);
+	return ret;
+}
+
 static const struct {
 	const char *key;
 	key_fn parse;
@@ -319,6 +473,10 @@ static const struct {
     {"audit-log", key_audit_log},
     {"log-level", key_log_level},
     {"log-target", key_log_target},
+    {"user", key_user},
+    {"group", key_group},
+    {"rrl", key_rrl},
+    {"cookies", key_cookies},
 };
 
 static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
@@ -551,7 +709,8 @@ int srv_config_load_string(const char *text, const char *name, srv_config_t **ou
 		return ret;
 	ret = load_doc(doc, name, NULL, out);
 	conf_free(doc);
-	return ret;
+	int ret2 = *out ? finish_priv(*out, NULL, NULL) : 0;
+	return ret < 0 ? ret : ret2;
 }
 
 /* --- quick mode: the command line stands for the file --- */
@@ -671,6 +830,14 @@ static int cli_overrides(const srv_cli_t *cli, srv_config_t *cfg)
 	return 0;
 }
 
+/* The command line's overrides, and the names resolved (both modes). */
+static int finish_cli(const srv_cli_t *cli, srv_config_t *cfg)
+{
+	int ret = cli_overrides(cli, cfg);
+	int ret2 = finish_priv(cfg, cli->user, cli->group);
+	return ret < 0 ? ret : ret2;
+}
+
 int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 {
 	*out = NULL;
@@ -688,7 +855,7 @@ int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 			return ret;
 		ret = load_doc(doc, cli->config_file, cli->state_dir, out);
 		conf_free(doc);
-		int ret2 = *out ? cli_overrides(cli, *out) : 0;
+		int ret2 = *out ? finish_cli(cli, *out) : 0;
 		return ret < 0 ? ret : ret2;
 	}
 	srv_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -700,7 +867,7 @@ int srv_config_load(const srv_cli_t *cli, srv_config_t **out)
 		srv_config_free(cfg);
 		return ret;
 	}
-	int ret2 = cli_overrides(cli, cfg);
+	int ret2 = finish_cli(cli, cfg);
 	*out = cfg;
 	return ret < 0 ? ret : ret2;
 }
@@ -721,6 +888,9 @@ void srv_config_free(srv_config_t *cfg)
 		srv_upd_policy_free(&cfg->zones[i].update_policy);
 	}
 	xfr_keys_free(&cfg->keys);
+	srv_priv_fini(&cfg->priv);
+	free(cfg->rrl.whitelist);
+	free(cfg->cookies.secret_file);
 	free(cfg->listen);
 	free(cfg->zones);
 	health_conf_free(cfg->health);

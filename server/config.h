@@ -25,6 +25,9 @@
 #include "health/health.h"
 #include "server/update_policy.h"
 #include "server/xfr/conf.h"
+#include "server/cookie.h"
+#include "server/privdrop.h"
+#include "server/rrl.h"
 #include "server/sock.h"
 #include "dns/name.h"
 
@@ -76,6 +79,14 @@ typedef struct srv_config {
 	health_conf_t *health;
 
 	xfr_keys_t keys; /* the `keys:` section: TSIG keys (server/xfr/conf.h) */
+
+	/* Abuse resistance (issue 14): server.user/group (or --user/--group, which override
+	 * them), resolved to ids at load (server/privdrop.h). */
+	srv_priv_t priv;
+	/* server.rrl: response rate limiting (server/rrl.h); rate 0 = off (the default). */
+	srv_rrl_conf_t rrl;
+	/* server.cookies: DNS cookies (server/cookie.h); on by default. */
+	srv_cookie_conf_t cookies;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override
@@ -91,6 +102,8 @@ typedef struct srv_cli {
 	const char *state_dir; /* --state-dir: both modes (overrides server.state-dir) */
 	const char *log_level;
 	bool syslog;
+	const char *user;  /* --user: both modes (overrides server.user) */
+	const char *group; /* --group: both modes (overrides server.group) */
 } srv_cli_t;
 
 /* Build a configuration from a file or from the command line, logging every error.

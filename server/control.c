@@ -63,6 +63,7 @@ static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_cookie_rotate(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 /* The command table: one line per command. */
 static const struct {
@@ -82,8 +83,21 @@ static const struct {
      "what ZONE serves (zone file and dynamic updates) as a master file, SOA first: in the "
      "reply, or written by the daemon to FILE (an absolute path; replaced atomically)",
      cmd_zone},
+    {"cookie-rotate", "",
+     "a new DNS cookie secret now (the secret file read again), the current one still "
+     "accepted",
+     cmd_cookie_rotate},
     {"help", "", "list the commands", cmd_help},
 };
+
+static int cmd_cookie_rotate(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	if (argc != 1) {
+		sd_strbuf_printf(out, "usage: cookie-rotate\n");
+		return SD_EPARSE;
+	}
+	return srv_server_cookie_rotate(c->srv, out);
+}
 
 static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {

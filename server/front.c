@@ -79,6 +79,8 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
 	q->tcp = req->tcp;
 	tsig_ctx_t tsig, *signer = NULL;
 	bool framed = q->len >= DNS_HEADER_LEN && !(q->flags & DNS_FLAG_QR);
+	if (framed && q->has_cookie)
+		srv_cookie_process(req->cookies, q, (uint32_t)req->now, &st->cookies);
 	if (framed && q->has_tsig && q->tsig_at_end) {
 		if (verify(view ? view->xfr : NULL, req, &tsig, st) != 0)
 			return req->len ? SRV_PROCESS_REPLY : SRV_PROCESS_DROP;

@@ -8,6 +8,8 @@
  *
  *   srv_query_parse (server/engine/query.h): no header ─ DROP (counted by the engine)
  *   QR set ─ DROP (the engine counts it)
+ *   COOKIE (RFC 7873, server/cookie.h, when req->cookies) ─ the reply's server cookie
+ *          decided; a valid one marks q->cookie_valid; under require, BADCOOKIE over UDP
  *   TSIG (last RR) ─ verify (RFC 8945 5.2) ─ bad: NOTAUTH + TSIG error (BADKEY/BADSIG/BADTIME)
  *                                         └ good: the reply is signed
  *   UPDATE (opcode 5) ─ HANDOFF: the control thread replies (server/handoff.h,
@@ -31,6 +33,7 @@
 #include <time.h>
 
 #include "contrib/base/compiler.h"
+#include "server/cookie.h"
 #include "server/engine/answer.h"
 #include "server/engine/query.h"
 #include "server/view.h"
@@ -68,6 +71,7 @@ typedef struct srv_request {
 	time_t now;
 	uint8_t *buf; /* the reply; cap at least SRV_RESPONSE_MAX (+ TSIG_RR_MAX for TCP) */
 	size_t cap;
+	const srv_cookie_secrets_t *cookies; /* DNS cookies (server/cookie.h); NULL: off */
 	/* out */
 	srv_query_t q;       /* the parsed request */
 	size_t len;          /* REPLY: the reply's length in buf; 0 otherwise */
@@ -80,6 +84,7 @@ typedef struct srv_request {
 typedef struct srv_front_stats {
 	uint64_t tsig_ok, tsig_bad;
 	xfr_stats_t xfr;
+	srv_cookie_stats_t cookies;
 } srv_front_stats_t;
 
 /* Handle one request (see above) with the worker's answer context and counters. view may be

@@ -18,6 +18,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: steerdns -c FILE [--state-dir DIR] [--check] [--log-level L] [--syslog]\n"
+	    "                [--user USER [--group GROUP]]\n"
 	    "       steerdns --listen ADDR:PORT... [--zone NAME=PATH...] [--workers N]\n"
 	    "                [--control PATH] [--state-dir DIR] [--check] [--log-level L]\n"
 	    "                [--syslog]\n"
@@ -41,6 +42,9 @@ static void usage(FILE *f)
 	    "\n"
 	    "      --log-level L     error, warning, notice, info (default) or debug\n"
 	    "      --syslog          log to syslog instead of stderr\n"
+	    "      --user USER       started as root: bind the ports, open the state directory,\n"
+	    "                        then run as USER (overrides server.user)\n"
+	    "      --group GROUP     with --user: run as GROUP, not USER's primary group\n"
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n"
 	    "\n"
@@ -58,6 +62,8 @@ enum {
 	OPT_STATE_DIR,
 	OPT_LOG_LEVEL,
 	OPT_SYSLOG,
+	OPT_USER,
+	OPT_GROUP,
 };
 
 static const struct option options[] = {
@@ -70,6 +76,8 @@ static const struct option options[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"user", required_argument, NULL, OPT_USER},
+    {"group", required_argument, NULL, OPT_GROUP},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -112,6 +120,12 @@ static int parse_args(int argc, char **argv, srv_cli_t *cli, bool *check)
 			break;
 		case OPT_SYSLOG:
 			cli->syslog = true;
+			break;
+		case OPT_USER:
+			cli->user = optarg;
+			break;
+		case OPT_GROUP:
+			cli->group = optarg;
 			break;
 		case 'V':
 			printf("steerdns %s\n", STEERDNS_VERSION);

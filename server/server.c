@@ -46,6 +46,9 @@ struct srv_server {
 	health_t *health;       /* the prober: its own thread, started before the workers */
 	srv_worker_t **workers;
 	unsigned nworkers;
+	srv_cookies_t cookies;   /* DNS cookie secrets (server/cookie.h) */
+	uv_timer_t cookie_timer; /* their rotation (cookies.rotate-interval) */
+	bool cookie_timer_ready;
 	struct timespec started;
 	bool stopping;
 	atomic_bool cancel;   /* set at stop: a reload's parsing gives up (zone_load) */
@@ -146,12 +149,18 @@ static int make_dir(const char *path)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* With server.user (server/privdrop.h) a directory made now goes to that user and an
+ * existing one must be its already. */
 static int state_dir_ready(const srv_config_t *cfg)
 {
+	struct stat st;
+	bool existed = stat(cfg->state_dir, &st) == 0;
 	int ret = make_dir(cfg->state_dir);
 	if (ret < 0)
 		log_error("%s: server.state-dir: cannot create '%s': %s",
 		          cfg->file ? cfg->file : "command line", cfg->state_dir, sd_strerror(ret));
+	if (ret == 0 && srv_priv_active(&cfg->priv))
+		ret = srv_priv_state_dir(&cfg->priv, cfg->state_dir, !existed);
 	return ret;
 }
 
@@ -246,6 +255,8 @@ static int start_workers(srv_server_t *s)
 	    .tcp_msg_ms = s->cfg->tcp_msg_ms,
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
 	    .tcp_conns = conns / nw ? conns / nw : 1,
+	    .rrl = &s->cfg->rrl,
+	    .cookies = s->cookies.current ? &s->cookies : NULL,
 	};
 	for (unsigned k = 0; k < nw; k++) {
 		/* Worker k owns its descriptors even when a previous worker failed. */
@@ -265,6 +276,42 @@ static int start_workers(srv_server_t *s)
 out:
 	free(udp);
 	free(tcp);
+	return ret;
+}
+
+/* --- DNS cookies (server/cookie.h) --- */
+
+static void on_cookie_timer(uv_timer_t *t)
+{
+	srv_server_t *s = t->data;
+	int ret = srv_cookies_rotate(&s->cookies, &s->cfg->cookies);
+	if (ret < 0) /* the old secrets stay; the next tick tries again */
+		log_warning("cookies: scheduled rotation failed: %s", sd_strerror(ret));
+}
+
+/* The secrets before the workers start; their rotation on a timer of the control loop. */
+static int start_cookies(srv_server_t *s)
+{
+	const srv_cookie_conf_t *c = &s->cfg->cookies;
+	int ret = srv_cookies_init(&s->cookies, c);
+	if (ret < 0 || c->mode == SRV_COOKIES_OFF || c->rotate_ms == 0)
+		return ret;
+	uv_timer_init(&s->loop, &s->cookie_timer);
+	s->cookie_timer.data = s;
+	s->cookie_timer_ready = true;
+	return uv_timer_start(&s->cookie_timer, on_cookie_timer, c->rotate_ms, c->rotate_ms);
+}
+
+int srv_server_cookie_rotate(srv_server_t *s, sd_strbuf_t *out)
+{
+	int ret = srv_cookies_rotate(&s->cookies, &s->cfg->cookies);
+	if (ret == SD_ENOTFOUND)
+		sd_strbuf_printf(out, "cookies are off\n");
+	else if (ret < 0)
+		sd_strbuf_printf(out, "cookie secret not rotated: %s\n", sd_strerror(ret));
+	else
+		sd_strbuf_printf(out, "cookie secret rotated (%llu so far)\n",
+		                 (unsigned long long)s->cookies.rotations);
 	return ret;
 }
 
@@ -293,6 +340,9 @@ static void stop_all(srv_server_t *s)
 		srv_zonedb_set_notifier(s->zones, NULL);
 	xfr_notifier_close(s->notifier); /* pending NOTIFYs are dropped */
 	s->notifier = NULL;
+	if (s->cookie_timer_ready)
+		uv_close((uv_handle_t *)&s->cookie_timer, NULL);
+	s->cookie_timer_ready = false;
 	if (s->nsignals >= 1)
 		uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	if (s->nsignals >= 2)
@@ -393,7 +443,14 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	rcu_register_thread();
 	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
-	int ret = state_dir_ready(cfg);
+	/* server.user: the state and the files are opened with the user's rights, the ports
+	 * and the control socket as root, then root is given up (server/privdrop.h) */
+	bool drop = srv_priv_active(&cfg->priv);
+	int ret = srv_priv_check(&cfg->priv);
+	if (ret == 0)
+		ret = state_dir_ready(cfg);
+	if (ret == 0 && drop)
+		ret = srv_priv_assume(&cfg->priv);
 	if (ret == 0)
 		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
 	if (ret == 0)
@@ -412,9 +469,15 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0)
 		ret = srv_handoff_new(&s->loop, s->update, &s->handoff);
 	if (ret == 0)
+		ret = start_cookies(s);
+	if (ret == 0 && drop)
+		ret = srv_priv_regain();
+	if (ret == 0)
 		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
 	if (ret == 0)
 		ret = start_workers(s);
+	if (ret == 0 && drop)
+		ret = srv_priv_drop(&cfg->priv);
 	if (ret == 0)
 		ret = start_signals(s);
 	if (ret < 0) {
@@ -462,6 +525,7 @@ void srv_server_free(srv_server_t *s)
 	srv_audit_free(s->audit);
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
+	srv_cookies_fini(&s->cookies); /* the workers, its readers, are gone */
 	srv_zonedb_free(s->zones);
 	sd_strbuf_free(&s->config_error);
 	rcu_barrier(); /* run the zone versions' pending frees */
@@ -494,6 +558,15 @@ static bool str_equal(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static bool rrl_equal(const srv_rrl_conf_t *a, const srv_rrl_conf_t *b)
+{
+	return a->rate == b->rate && a->slip == b->slip && a->ipv4_prefix == b->ipv4_prefix &&
+	       a->ipv6_prefix == b->ipv6_prefix && a->log_only == b->log_only &&
+	       a->table_size == b->table_size && a->nwhitelist == b->nwhitelist &&
+	       (a->nwhitelist == 0 ||
+	        memcmp(a->whitelist, b->whitelist, a->nwhitelist * sizeof(*a->whitelist)) == 0);
+}
+
 /* Settings the running workers were built with: changing them needs a restart. */
 static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_strbuf_t *out)
 {
@@ -512,6 +585,12 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"state-dir", str_equal(run->state_dir, cfg->state_dir)},
 	    {"log-level", run->log_level == cfg->log_level},
 	    {"log-target", run->log_syslog == cfg->log_syslog},
+	    {"user", run->priv.set == cfg->priv.set && run->priv.uid == cfg->priv.uid &&
+	                 run->priv.gid == cfg->priv.gid},
+	    {"rrl", rrl_equal(&run->rrl, &cfg->rrl)},
+	    {"cookies", run->cookies.mode == cfg->cookies.mode &&
+	                    run->cookies.rotate_ms == cfg->cookies.rotate_ms &&
+	                    str_equal(run->cookies.secret_file, cfg->cookies.secret_file)},
 	};
 	for (size_t i = 0; i < SD_ARRAY_LEN(keys); i++) {
 		if (keys[i].same)
@@ -727,6 +806,25 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	                 (unsigned long long)io.tcp_reclaimed,
 	                 (unsigned long long)io.tcp_slow_closed,
 	                 (unsigned long long)io.tcp_accept_errors);
+	srv_rrl_stats_t rrl = {0};
+	srv_cookie_stats_t ck = {0};
+	for (unsigned k = 0; k < s->nworkers; k++)
+		srv_worker_abuse_stats(s->workers[k], &rrl, &ck);
+	static const char *const modes[] = {"off", "on", "require"};
+	sd_strbuf_printf(out,
+	                 "cookies: %s client-only %llu valid %llu invalid %llu badcookie %llu "
+	                 "rotations %llu\n",
+	                 modes[s->cfg->cookies.mode], (unsigned long long)ck.client_only,
+	                 (unsigned long long)ck.valid, (unsigned long long)ck.invalid,
+	                 (unsigned long long)ck.badcookie,
+	                 (unsigned long long)s->cookies.rotations);
+	if (s->cfg->rrl.rate > 0)
+		sd_strbuf_printf(out, "rrl: limited %llu slipped %llu dropped %llu exempt %llu%s\n",
+		                 (unsigned long long)rrl.limited, (unsigned long long)rrl.slipped,
+		                 (unsigned long long)rrl.dropped, (unsigned long long)rrl.exempt,
+		                 s->cfg->rrl.log_only ? " (log-only)" : "");
+	else
+		sd_strbuf_printf(out, "rrl: off\n");
 	sd_strbuf_printf(out, "handoffs: %llu\n",
 	                 (unsigned long long)(s->handoff ? sd_stat_get(&s->handoff->handled) : 0));
 	if (s->update)

@@ -54,5 +54,10 @@ int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
 int srv_server_zone_export(srv_server_t *s, const char *zone, const char *path, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 4) SD_WUR;
 
+/* steerctl cookie-rotate: a new DNS cookie secret now (server/cookie.h: the secret file
+ * read again, or a random one), the current one still accepted; the answer appended to out.
+ * Returns 0, SD_ENOTFOUND (cookies are off) or the failure (logged). */
+int srv_server_cookie_rotate(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);
+
 /* Version, uptime, workers, zones and counters summed over workers, appended to out. */
 void srv_server_status(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);

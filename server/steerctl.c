@@ -47,6 +47,8 @@ static void usage(FILE *f)
 	    "                  directory; the daemon needs write access to its directory; the\n"
 	    "                  file is replaced atomically). Prefer FILE for large zones: to\n"
 	    "                  stdout the whole text passes through the daemon's memory.\n"
+	    "  cookie-rotate   a new DNS cookie secret now (the secret file read again); the\n"
+	    "                  current one is still accepted until the next rotation\n"
 	    "  help            list the commands the running daemon knows\n"
 	    "\n"
 	    "  -s, --socket SOCKET  the daemon's control socket (default %s)\n"

@@ -103,8 +103,41 @@ static void queue_reply(srv_udp_batch_t *b, unsigned i, unsigned out, uint8_t *r
 	sh->msg_flags = 0;
 }
 
+/* A monotonic millisecond clock for the rate limiter: the coarse clock (the kernel's tick,
+ * a few ms) is read without a system call and is precise enough for a per-second rate. */
+static uint64_t clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The reply's length after rate limiting (server/rrl.h): unchanged, truncated (slip) or 0
+ * (dropped). seq: the engine's answer count before this request. */
+static size_t rate_limit(srv_udp_batch_t *b, srv_request_t *req, uint64_t seq, uint64_t now_ms)
+{
+	srv_answer_info_t info;
+	srv_rrl_resp_t resp;
+	if (req->q.cookie_valid) { /* the client proved its address (RFC 7873) */
+		srv_rrl_exempt(b->rrl);
+		return req->len;
+	}
+	srv_answer_last(b->actx, &info);
+	srv_rrl_classify(&req->q, &info, seq, req->buf, req->len, &resp);
+	switch (srv_rrl_check(b->rrl, req->client, &resp, now_ms)) {
+	case SRV_RRL_PASS:
+		return req->len;
+	case SRV_RRL_SLIP:
+		return srv_rrl_slip(&req->q, req->buf, req->len);
+	default:
+		return 0;
+	}
+}
+
 unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
 {
+	uint64_t now_ms = b->rrl ? clock_ms() : 0;
+	const srv_cookie_secrets_t *cookies = b->cookies ? srv_cookies_current(b->cookies) : NULL;
 	size_t off = 0;
 	unsigned out = 0;
 	srv_request_t *req = &b->req;
@@ -120,6 +153,10 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 		req->buf =
 		    b->arena + off; /* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
 		req->cap = SRV_RESPONSE_MAX;
+		req->cookies = cookies;
+		srv_answer_info_t before = {0};
+		if (b->rrl)
+			srv_answer_last(b->actx, &before);
 		srv_process_t r = srv_process(view, b->actx, b->st, req);
 		if (r == SRV_PROCESS_HANDOFF) {
 			b->handoff[b->nhandoff].i = i;
@@ -127,6 +164,8 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 			b->nhandoff++;
 			continue;
 		}
+		if (r == SRV_PROCESS_REPLY && req->len > 0 && b->rrl)
+			req->len = rate_limit(b, req, before.seq, now_ms);
 		if (r != SRV_PROCESS_REPLY || req->len == 0)
 			continue;
 		if (req->len > b->udp_payload) {

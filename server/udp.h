@@ -6,6 +6,8 @@
  *             reply laid into the arena and smsg[] with the request's peer and PKTINFO
  *             (the reply leaves from the address the query was sent to), an UPDATE noted in
  *             handoff[] with its TSIG state
+ *             (RRL on: each reply charged to its bucket, server/rrl.h: sent, truncated or
+ *             dropped; a valid server cookie, server/cookie.h, exempts it)
  *           sendmmsg(smsg, replies) ; each handoff[] to the control thread (server/handoff.h)
  *
  * Everything is allocated once by srv_udp_batch_new(): answering a batch allocates nothing
@@ -23,6 +25,7 @@
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
 #include "server/front.h"
+#include "server/rrl.h"
 #include "server/view.h"
 
 #define SRV_UDP_BATCH    64    /* datagrams per recvmmsg/sendmmsg */
@@ -63,8 +66,10 @@ typedef struct srv_udp_batch {
 	srv_answer_ctx_t *actx;
 	srv_front_stats_t *st;
 	uint16_t udp_payload;
-	uint64_t oversize; /* replies longer than udp_payload, dropped (engine bug) */
-	srv_request_t req; /* the request being handled */
+	uint64_t oversize;      /* replies longer than udp_payload, dropped (engine bug) */
+	srv_rrl_t *rrl;         /* response rate limiting (server/rrl.h), borrowed; NULL: off */
+	srv_cookies_t *cookies; /* DNS cookie secrets (server/cookie.h), borrowed; NULL: off */
+	srv_request_t req;      /* the request being handled */
 } srv_udp_batch_t;
 
 /* A batch answering with actx, counting into st (both borrowed, must outlive it); replies

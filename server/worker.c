@@ -103,6 +103,7 @@ struct srv_worker {
 	size_t nsock;
 
 	srv_udp_batch_t *batch; /* UDP batch state, allocated once (server/udp.h) */
+	srv_rrl_t *rrl;         /* the worker's RRL table (server/rrl.h), NULL: off */
 
 	tcp_conn_t *conns;
 	tcp_conn_t *free_conns;
@@ -490,6 +491,7 @@ static void tcp_process(tcp_conn_t *c)
 		r->now = now;
 		r->buf = o + 2;
 		r->cap = SRV_RESPONSE_MAX;
+		r->cookies = w->conf.cookies ? srv_cookies_current(w->conf.cookies) : NULL;
 		srv_process_t rc = srv_process(view, w->actx, &w->front, r);
 		c->xfr = r->xfr;
 		if (rc == SRV_PROCESS_HANDOFF)
@@ -888,6 +890,12 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
 	if (ret == 0)
 		ret = srv_udp_batch_new(w->conf.udp_payload, w->actx, &w->front, &w->batch);
+	if (ret == 0 && w->conf.rrl != NULL && w->conf.rrl->rate > 0)
+		ret = srv_rrl_new(w->conf.rrl, &w->rrl);
+	if (ret == 0) {
+		w->batch->rrl = w->rrl;
+		w->batch->cookies = w->conf.cookies;
+	}
 	if (ret == 0) {
 		ret = init_handles(w, udp_fds, tcp_fds);
 	} else {
@@ -947,11 +955,29 @@ void srv_worker_free(srv_worker_t *w)
 	srv_mailbox_drain(&w->box);
 	srv_answer_ctx_free(w->actx);
 	srv_udp_batch_free(w->batch);
+	srv_rrl_free(w->rrl);
 	free(w->conns);
 	free(w->conn_mem);
 	free(w->udp);
 	free(w->tcp);
 	free(w);
+}
+
+void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl,
+                            srv_cookie_stats_t *cookies)
+{
+	const srv_cookie_stats_t *c = &w->front.cookies;
+	cookies->client_only += sd_stat_get(&c->client_only);
+	cookies->valid += sd_stat_get(&c->valid);
+	cookies->invalid += sd_stat_get(&c->invalid);
+	cookies->badcookie += sd_stat_get(&c->badcookie);
+	if (w->rrl != NULL) {
+		const srv_rrl_stats_t *r = srv_rrl_stats(w->rrl);
+		rrl->limited += sd_stat_get(&r->limited);
+		rrl->slipped += sd_stat_get(&r->slipped);
+		rrl->dropped += sd_stat_get(&r->dropped);
+		rrl->exempt += sd_stat_get(&r->exempt);
+	}
 }
 
 void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)

@@ -29,6 +29,8 @@
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
 #include "server/handoff.h"
+#include "server/cookie.h"
+#include "server/rrl.h"
 #include "server/view.h"
 
 /* Counters of the I/O layer; only the worker writes them, with relaxed atomics, and readers
@@ -54,8 +56,12 @@ typedef struct srv_worker_conf {
 	srv_mailbox_t *control;          /* where UPDATEs go (server/handoff.h); NULL: dropped */
 	uint16_t udp_payload;            /* bound of a UDP answer */
 	uint64_t tcp_idle_ms;
-	uint64_t tcp_msg_ms; /* deadline of a whole message in, and of a response out */
-	uint32_t tcp_conns;  /* this worker's share of tcp-max-connections */
+	uint64_t tcp_msg_ms;       /* deadline of a whole message in, and of a response out */
+	uint32_t tcp_conns;        /* this worker's share of tcp-max-connections */
+	const srv_rrl_conf_t *rrl; /* UDP response rate limiting (server/rrl.h); NULL or rate 0:
+	                            * off. Must outlive the worker. */
+	srv_cookies_t *cookies;    /* DNS cookie secrets (server/cookie.h); NULL: off. Must
+	                            * outlive the worker. */
 } srv_worker_conf_t;
 
 typedef struct srv_worker srv_worker_t;
@@ -82,6 +88,11 @@ void srv_worker_stop(srv_worker_t *w) SD_NONNULL(1);
 
 /* Free a stopped (or never started) worker. */
 void srv_worker_free(srv_worker_t *w);
+
+/* Add the worker's response rate limiting (server/rrl.h) and cookie (server/cookie.h)
+ * counters into *rrl and *cookies. Control thread; torn reads tolerated. */
+void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl,
+                            srv_cookie_stats_t *cookies) SD_NONNULL(1, 2, 3);
 
 /* Add the worker's counters into *answer and *io. Control thread; torn reads tolerated. */
 void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)

@@ -15,6 +15,16 @@
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
 # SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory.
+#
+# Abuse resistance (issue 14): the cost of response rate limiting and DNS cookies per query,
+# one run: ABUSE=1 runs four steerdns variants instead of the servers above (SERVERS still
+# wins when given):
+#   steerdns         rrl off, cookies off (the baseline)
+#   steerdns_rrl     server.rrl on at a rate no bucket reaches (every reply charged, none
+#                    limited: the bookkeeping alone)
+#   steerdns_cookie  cookies on, every query carrying a valid server cookie (dnsperf -E 10:..,
+#                    fetched with dig first): one SipHash to verify, the cookie echoed
+#   steerdns_both    both on, the same cookie queries (exempt from RRL once verified)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -23,6 +33,9 @@ DURATION="${DURATION:-15}"
 RATE="${RATE:-150000}"
 CLIENTS="${CLIENTS:-8}"
 RECORDS="${RECORDS:-100000}"
+if [ "${ABUSE:-0}" = 1 ]; then
+	SERVERS="${SERVERS:-steerdns steerdns_rrl steerdns_cookie steerdns_both}"
+fi
 SERVERS="${SERVERS:-steerdns nsd knot}"
 PY=/usr/bin/python3
 ZONE=example.bench
@@ -132,8 +145,9 @@ wait_ready() { # port
 }
 
 RESULTS=()
-measure() { # name pid port
+measure() { # name pid port [dnsperf options...]
 	local name="$1" pid="$2" port="$3"
+	shift 3
 	if ! wait_ready "$port"; then
 		echo "bench: $name did not answer; log:" >&2
 		tail -20 "$TMP/$name.log" >&2
@@ -141,11 +155,11 @@ measure() { # name pid port
 	fi
 	# warm up (page in the zone, fill caches), then measure
 	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l 2 -c "$CLIENTS" \
-		-Q "$RATE" >/dev/null 2>&1 || true
+		-Q "$RATE" "$@" >/dev/null 2>&1 || true
 	local before after out
 	before="$(cpu_ticks "$pid")"
 	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l "$DURATION" \
-		-c "$CLIENTS" -Q "$RATE" 2>&1)"
+		-c "$CLIENTS" -Q "$RATE" "$@" 2>&1)"
 	after="$(cpu_ticks "$pid")"
 	echo "$out" >"$TMP/$name.dnsperf"
 	local qps lost done_
@@ -173,17 +187,43 @@ stop() { # pid
 	kill -9 "$1" 2>/dev/null || true
 }
 
-run_steerdns() {
-	local port
+# steerdns from a config file: name, rrl rate (0 off), cookies mode (off/on)
+steerdns_variant() {
+	local name="$1" rate="$2" cookies="$3" port
 	port="$(free_port)"
-	taskset -c 0 "$BUILD/server/steerdns" --listen "127.0.0.1:$port" \
-		--zone "$ZONE=$TMP/$ZONE.zone" --workers 1 --control "$TMP/steerdns.sock" --state-dir "$TMP/state" \
-		>"$TMP/steerdns.log" 2>&1 &
+	cat >"$TMP/$name.yaml" <<EOF
+server:
+  listen: ["127.0.0.1:$port"]
+  workers: 1
+  control-socket: $TMP/$name.sock
+  state-dir: $TMP/state-$name
+  rrl: {rate: $rate}
+  cookies: {mode: $cookies}
+zones:
+  - name: $ZONE
+    file: $TMP/$ZONE.zone
+EOF
+	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
-	measure steerdns "$pid" "$port" || true
+	local opts=()
+	if [ "$cookies" != off ] && wait_ready "$port"; then
+		# a valid server cookie for 127.0.0.1, re-used by every dnsperf query (echoed
+		# while younger than half an hour: a run never renews it)
+		local ck
+		ck="$(dig @127.0.0.1 -p "$port" "$ZONE" SOA +cookie=0102030405060708 |
+			awk '/COOKIE:/ {print $3}')"
+		[ -n "$ck" ] || { echo "bench: $name gave no cookie" >&2; stop "$pid"; return 0; }
+		opts=(-E "10:$ck")
+	fi
+	measure "$name" "$pid" "$port" "${opts[@]}" || true
 	stop "$pid"
 }
+
+run_steerdns() { steerdns_variant steerdns 0 off; }
+run_steerdns_rrl() { steerdns_variant steerdns_rrl 1000000 off; }
+run_steerdns_cookie() { steerdns_variant steerdns_cookie 0 on; }
+run_steerdns_both() { steerdns_variant steerdns_both 1000000 on; }
 
 run_nsd() {
 	local port
@@ -261,11 +301,15 @@ done
 "$PY" - "${RESULTS[@]}" <<'EOF'
 import sys
 rows = [r.split() for r in sys.argv[1:]]
-print("%-10s %12s %10s %14s %10s %10s" % ("server", "QPS", "lost", "CPU us/query", "user", "kernel"))
+print("%-16s %12s %10s %14s %10s %10s" % ("server", "QPS", "lost", "CPU us/query", "user", "kernel"))
 cpu = {}
 for name, qps, lost, us, user, kern in rows:
-    print("%-10s %12s %10s %14s %10s %10s" % (name, qps, lost, us, user, kern))
+    print("%-16s %12s %10s %14s %10s %10s" % (name, qps, lost, us, user, kern))
     cpu[name] = float(us)
+for v in ("steerdns_rrl", "steerdns_cookie", "steerdns_both"):
+    if cpu.get(v) and cpu.get("steerdns"):
+        print("%-16s CPU/query vs steerdns %+.2f us (%.2fx)"
+              % (v, cpu[v] - cpu["steerdns"], cpu[v] / cpu["steerdns"]))
 if "steerdns" in cpu:
     for other in ("nsd", "knot"):
         if cpu.get(other):

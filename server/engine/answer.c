@@ -31,6 +31,7 @@ enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
 #define ADDL_NODES_MAX  64  /* target nodes already handled (no duplicates) */
 #define OPT_RR_LEN      11  /* root owner, type, class, ttl, rdlength (no options) */
 #define ECS_FIXED       8   /* option code, length, family, source, scope (RFC 7871 6) */
+#define COOKIE_OPT_LEN  28  /* option code, length, client cookie 8, server cookie 16 */
 #define UDP_MIN         512 /* RFC 1035 4.2.1; RFC 6891 6.2.5 for smaller EDNS sizes */
 /* Compression targets per response: the question, a few RRset owners and their RDATA
  * names; past that names are written uncompressed (correct, just larger). */
@@ -52,6 +53,9 @@ struct srv_answer_ctx {
 	size_t limit;                  /* size limit of the response, OPT included */
 	dns_msg_mark_t after_question; /* where TC cuts back to */
 	const zone_version_t *v;
+	const uint8_t *zone_apex;                /* the zone answered from (srv_answer_last) */
+	const zone_node_t *cut;                  /* a referral's delegation (srv_answer_last) */
+	uint64_t seq;                            /* srv_answer_query() calls */
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
 	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
 	uint8_t synth[CHAIN_MAX + 1][DNAME_MAX]; /* DNAME-synthesized targets, as written */
@@ -221,6 +225,7 @@ static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (ns == NULL)
 		return 0;
+	ctx->cut = cut;
 	int ret = put_rrset(ctx, SEC_NS, cut->owner, ns, ns->ttl);
 	if (ret < 0 || ns->targets == NULL)
 		return ret;
@@ -455,6 +460,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		ctx->rcode = DNS_RCODE_REFUSED;
 		return;
 	}
+	ctx->zone_apex = zone_apex(z);
 	ctx->v = zone_current(z);
 	if (ctx->v == NULL) { /* configured but never loaded */
 		ctx->rcode = DNS_RCODE_SERVFAIL;
@@ -484,6 +490,15 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		sd_stat_inc(&ctx->stats.badvers);
 		return;
 	}
+	if (q->cookie_badcookie) { /* RFC 7873 5.2.3: a server cookie is required */
+		ctx->rcode = DNS_RCODE_BADCOOKIE;
+		return;
+	}
+	if (!q->has_question) {       /* RFC 7873 5.4: only a server cookie asked for (QDCOUNT 0) */
+		if (!q->cookie_reply) /* cookies off: QDCOUNT 0 is malformed (RFC 9619) */
+			ctx->rcode = DNS_RCODE_FORMERR;
+		return;
+	}
 	memcpy(ctx->names[0], q->qname, q->qname_len);
 	dname_lower(ctx->names[0]);
 	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
@@ -505,10 +520,17 @@ static size_t ecs_len(const srv_query_t *q)
 	return q->has_ecs ? ECS_FIXED + (q->ecs_source + 7u) / 8u : 0;
 }
 
+/* Bytes of the COOKIE option the reply carries (RFC 7873 4): the client cookie and the
+ * server cookie the front door chose (server/cookie.h), 0 when none. */
+static size_t cookie_len(const srv_query_t *q)
+{
+	return q->has_cookie && q->cookie_reply ? COOKIE_OPT_LEN : 0;
+}
+
 /* Bytes of our OPT RR (0 without one): its size varies with the options it carries. */
 static size_t opt_len(const srv_query_t *q)
 {
-	return q->has_opt ? OPT_RR_LEN + ecs_len(q) : 0;
+	return q->has_opt ? OPT_RR_LEN + ecs_len(q) + cookie_len(q) : 0;
 }
 
 static size_t response_limit(const srv_answer_ctx_t *ctx)
@@ -538,6 +560,8 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	ctx->rcode = DNS_RCODE_NOERROR;
 	ctx->aa = ctx->tc = false;
 	ctx->v = NULL;
+	ctx->zone_apex = NULL;
+	ctx->cut = NULL;
 	ctx->answer_node = NULL;
 	ctx->naddl = ctx->ndone = 0;
 	ctx->limit = response_limit(ctx);
@@ -579,17 +603,34 @@ static int put_ecs(srv_answer_ctx_t *ctx)
 	return ret;
 }
 
+/* COOKIE in the reply (RFC 7873 5.2): the client cookie as sent, our server cookie. */
+static int put_cookie(srv_answer_ctx_t *ctx)
+{
+	const srv_query_t *q = ctx->q;
+	uint8_t fixed[4];
+	be16_put(fixed, DNS_EDNS_COOKIE);
+	be16_put(fixed + 2, COOKIE_OPT_LEN - 4);
+	int ret = dns_msg_put(&ctx->w, fixed, sizeof(fixed));
+	if (ret == 0)
+		ret = dns_msg_put(&ctx->w, q->msg + q->cookie_at, 8);
+	if (ret == 0)
+		ret = dns_msg_put(&ctx->w, q->cookie_server, sizeof(q->cookie_server));
+	return ret;
+}
+
 /* Our OPT (RFC 6891 6.1.2): payload size, extended rcode, version 0, DO echoed, ECS when the
- * query had a valid one. */
+ * query had a valid one, COOKIE when the front door set one. */
 static void put_opt(srv_answer_ctx_t *ctx)
 {
 	ctx->w.lim = ctx->limit;
 	uint32_t ttl = ((uint32_t)(ctx->rcode >> 4) << 24) | (ctx->q->opt_do ? 0x8000u : 0);
 	static const uint8_t root = 0;
 	int ret = dns_msg_rr_header(&ctx->w, &root, DNS_TYPE_OPT, ctx->conf->udp_max_payload, ttl,
-	                            (uint16_t)ecs_len(ctx->q));
+	                            (uint16_t)(ecs_len(ctx->q) + cookie_len(ctx->q)));
 	if (ret == 0 && ctx->q->has_ecs)
 		ret = put_ecs(ctx);
+	if (ret == 0 && cookie_len(ctx->q))
+		ret = put_cookie(ctx);
 	if (ret == 0)
 		ctx->count[SEC_AR]++;
 }
@@ -623,6 +664,11 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
 {
 	srv_stats_t *st = &ctx->stats;
 	sd_stat_inc(&st->queries);
+	ctx->seq++;
+	ctx->rcode = DNS_RCODE_NOERROR; /* a dropped request leaves no stale info */
+	ctx->zone_apex = NULL;
+	ctx->cut = NULL;
+	memset(ctx->count, 0, sizeof(ctx->count));
 	if (q->tcp)
 		sd_stat_inc(&st->tcp);
 	else
@@ -641,6 +687,15 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
 	size_t n = finish(ctx);
 	ctx->q = NULL;
 	return n;
+}
+
+void srv_answer_last(const srv_answer_ctx_t *ctx, srv_answer_info_t *out)
+{
+	*out = (srv_answer_info_t){.seq = ctx->seq,
+	                           .rcode = ctx->rcode,
+	                           .ancount = ctx->count[SEC_AN],
+	                           .zone = ctx->zone_apex,
+	                           .cut = ctx->cut ? ctx->cut->owner : NULL};
 }
 
 size_t srv_answer(srv_answer_ctx_t *ctx, const zone_set_t *zones, const uint8_t *req,

@@ -72,6 +72,22 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
 size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const srv_query_t *q,
                         uint8_t *resp, size_t reserve) SD_NONNULL(1, 3, 4);
 
+/* What the last srv_answer_query() on a context answered, for the response rate limiter
+ * (server/rrl.h). The pointers point into the zone set that call was given: use them before
+ * the caller's next quiescent state. */
+typedef struct srv_answer_info {
+	uint64_t seq;        /* srv_answer_query() calls on ctx so far: a caller that notes it
+	                      * before srv_process() knows whether this info is the request's */
+	unsigned rcode;      /* extended RCODE */
+	uint16_t ancount;    /* records in the answer section */
+	const uint8_t *zone; /* apex of the zone answered from; NULL: none (REFUSED, CH) */
+	const uint8_t *cut;  /* a referral's delegation point (AA clear, NS in authority); NULL
+	                      * otherwise */
+} srv_answer_info_t;
+
+/* The info of ctx's last answer. Owning worker only. */
+void srv_answer_last(const srv_answer_ctx_t *ctx, srv_answer_info_t *out) SD_NONNULL(1, 2);
+
 /* Parse req and answer it as srv_answer_query() does (for the unit tests and the fuzzer).
  * req is the message (for TCP without the length prefix); resp has
  * room for SRV_RESPONSE_MAX bytes. Returns the response length, or 0 when nothing must be

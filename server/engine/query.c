@@ -47,13 +47,27 @@ static int parse_ecs(const uint8_t *opt, size_t olen, srv_query_t *q)
 	return 0;
 }
 
+/* COOKIE (RFC 7873 4, 5.2.2): a client cookie of 8 bytes, then nothing or a server cookie
+ * of 8 to 32 bytes. at: the option data's offset in the message. */
+static int parse_cookie(size_t at, size_t olen, srv_query_t *q)
+{
+	if (olen != 8 && (olen < 16 || olen > 40))
+		return SD_EPARSE;
+	q->has_cookie = true;
+	q->cookie_len = (uint8_t)olen;
+	q->cookie_at = (uint16_t)at;
+	return 0;
+}
+
 /* OPT RDATA is a sequence of {code, length, data} that must fill it exactly (RFC 6891 6.1.2).
- * Unknown options are ignored; the first ECS option is read (*ecs_bad when it is malformed:
- * the OPT itself stands, so the FORMERR still carries one). */
-static int parse_opt_options(const uint8_t *rdata, size_t rdlen, srv_query_t *q, bool *ecs_bad)
+ * Unknown options are ignored; the first ECS and COOKIE options are read (*opt_bad when one
+ * is malformed: the OPT itself stands, so the FORMERR still carries one). base: the RDATA's
+ * offset in the message. */
+static int parse_opt_options(const uint8_t *rdata, size_t rdlen, size_t base, srv_query_t *q,
+                             bool *opt_bad)
 {
 	size_t i = 0;
-	bool ecs_seen = false;
+	bool ecs_seen = false, cookie_seen = false;
 	while (i < rdlen) {
 		if (rdlen - i < 4)
 			return SD_EPARSE;
@@ -64,7 +78,11 @@ static int parse_opt_options(const uint8_t *rdata, size_t rdlen, srv_query_t *q,
 		if (code == DNS_EDNS_ECS && !ecs_seen) {
 			ecs_seen = true;
 			if (parse_ecs(rdata + i + 4, olen, q) < 0)
-				*ecs_bad = true;
+				*opt_bad = true;
+		} else if (code == DNS_EDNS_COOKIE && !cookie_seen) {
+			cookie_seen = true;
+			if (parse_cookie(base + i + 4, olen, q) < 0)
+				*opt_bad = true;
 		}
 		i += 4 + olen;
 	}
@@ -77,15 +95,17 @@ static void parse_opt(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 		q->malformed = true;
 		return;
 	}
-	bool ecs_bad = false;
+	bool opt_bad = false;
 	if (!dns_rr_owner_is_root(rr) ||
-	    parse_opt_options(req + rr->rdata, rr->rdlength, q, &ecs_bad) < 0) {
+	    parse_opt_options(req + rr->rdata, rr->rdlength, rr->rdata, q, &opt_bad) < 0) {
 		q->has_ecs = false;
+		q->has_cookie = false;
 		q->malformed = true;
 		return;
 	}
-	if (ecs_bad) { /* RFC 7871 6: FORMERR */
+	if (opt_bad) { /* RFC 7871 6, RFC 7873 5.2.2: FORMERR */
 		q->has_ecs = false;
+		q->has_cookie = false;
 		q->malformed = true;
 	}
 	q->has_opt = true;
@@ -178,14 +198,17 @@ int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 	q->ancount = be16_get(req + 6);
 	q->nscount = be16_get(req + 8);
 	q->arcount = be16_get(req + 10);
-	if (q->qdcount != 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
+	if (q->qdcount > 1) { /* RFC 9619: QDCOUNT is 1; nothing after that is worth reading */
 		q->malformed = true;
 		return 0;
 	}
 	size_t pos = DNS_HEADER_LEN;
-	int rc = read_question(req, len, &pos, q);
+	int rc = q->qdcount == 1 ? read_question(req, len, &pos, q) : 0;
 	if (rc == 0)
 		rc = read_records(req, len, &pos, q);
+	/* QDCOUNT 0 is a QUERY for a server cookie alone (RFC 7873 5.4), or malformed */
+	if (q->qdcount == 0 && !(q->opcode == DNS_OPCODE_QUERY && q->has_cookie))
+		q->malformed = true;
 	if (rc < 0) { /* a record that does not parse: nothing after it is known */
 		q->malformed = true;
 		q->tsig_at_end = false;

@@ -65,6 +65,22 @@ typedef struct srv_query {
 	uint8_t ecs_scope;   /* SCOPE PREFIX-LENGTH */
 	uint8_t ecs_addr[16];
 
+	/* The OPT's first COOKIE option (RFC 7873 4), when well formed: the client cookie is at
+	 * msg + cookie_at (8 bytes), a server cookie follows when cookie_len > 8 (8 to 32
+	 * bytes). A malformed one (length not 8 nor 16..40) makes the message malformed: FORMERR
+	 * (RFC 7873 5.2.2). Later COOKIE options are ignored. */
+	bool has_cookie;
+	uint8_t cookie_len;
+	uint16_t cookie_at;
+	/* Set after the parse by the front door (server/cookie.h: srv_cookie_process), read by
+	 * the engine: the reply's OPT carries the client cookie and cookie_server
+	 * (cookie_reply), or the answer is BADCOOKIE (cookie_badcookie); cookie_valid: a valid
+	 * server cookie was presented (the client is exempt from rate limiting). */
+	bool cookie_valid;
+	bool cookie_reply;
+	bool cookie_badcookie;
+	uint8_t cookie_server[16];
+
 	/* A TSIG RR in the additional section (verified by the front door, server/front.h,
 	 * RFC 8945). tsig_at_end: it is the only TSIG and the message's last RR, ending the
 	 * message (RFC 8945 5.1), and tsig is where it lies; otherwise the request is malformed.
@@ -78,9 +94,11 @@ typedef struct srv_query {
 	bool has_ixfr_serial;
 	uint32_t ixfr_serial;
 
-	/* Anything that makes the message a FORMERR: a malformed or truncated section, a second
+	/* Anything that makes the message a FORMERR: QDCOUNT other than 1 (except 0 in a QUERY
+	 * with a COOKIE option: a request for a server cookie, RFC 7873 5.4), a malformed or
+	 * truncated section, a second
 	 * OPT, an OPT not owned by the root, a malformed ECS option, additional records other
-	 * than OPT/TSIG, a TSIG that is not the last record, trailing bytes. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
+	 * than OPT/TSIG, a TSIG that is not the last record, trailing bytes, a malformed COOKIE. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
 	 * decides). */
 	bool malformed;
 } srv_query_t;

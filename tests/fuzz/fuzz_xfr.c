@@ -225,6 +225,12 @@ static void serve(const uint8_t *data, size_t size, const char *from, bool tcp)
 	out->now = FUZZ_NOW;
 	out->buf = g_resp;
 	out->cap = sizeof(g_resp);
+	/* DNS cookies on (server/cookie.h), required for every other input size: the COOKIE
+	 * option's verdict and the BADCOOKIE reply are fuzzed with the rest */
+	static srv_cookie_secrets_t cookies = {
+	    .has_previous = true, .current = {1, 2, 3}, .previous = {4, 5, 6}};
+	cookies.require = size % 2 == 1;
+	out->cookies = &cookies;
 	srv_process_t r = srv_process(&view, g_actx, &g_stats, out);
 	switch (r) {
 	case SRV_PROCESS_DROP:

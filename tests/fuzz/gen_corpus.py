@@ -43,6 +43,24 @@ def seeds():
     yield 'badvers', q('example.com.', 'A', use_edns=1)
     yield 'edns_option', q('example.com.', 'A', use_edns=0,
                             options=[dns.edns.GenericOption(65001, b'abc')])
+    # DNS cookies (RFC 7873): client only, client + server (RFC 9018 A.1), the longest
+    # (8 + 32), malformed lengths (FORMERR), two options (the first counts), beside ECS
+    cookie = bytes.fromhex('2464c4abcf10c957010000005cf79f111f8130c3eee29480')
+    for name, data in (('cookie_client', cookie[:8]), ('cookie_full', cookie),
+                       ('cookie_max', cookie[:8] + bytes(range(32))),
+                       ('cookie_short', cookie[:7]), ('cookie_9', cookie[:9]),
+                       ('cookie_41', cookie + bytes(17))):
+        yield name, q('www.example.com.', 'A', use_edns=0,
+                      options=[dns.edns.GenericOption(10, data)])
+    yield 'cookie_twice', q('www.example.com.', 'A', use_edns=0,
+                            options=[dns.edns.GenericOption(10, cookie[:8]),
+                                     dns.edns.GenericOption(10, cookie[:3])])
+    full = q('www.example.com.', 'A', use_edns=0,
+             options=[dns.edns.GenericOption(10, cookie[:8])])
+    yield 'cookie_qdcount0', full[:4] + b'\x00\x00' + full[6:12] + full[12 + 21:]
+    yield 'cookie_ecs', q('www.example.com.', 'A', use_edns=0,
+                          options=[dns.edns.GenericOption(8, b'\x00\x01\x18\x00\xc0\x00\x02'),
+                                   dns.edns.GenericOption(10, cookie)])
     m = dns.message.make_query('example.com.', 'SOA')
     m.set_opcode(dns.opcode.NOTIFY)
     yield 'notify', m.to_wire()

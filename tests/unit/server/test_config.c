@@ -194,6 +194,76 @@ static void test_identity_off(void **state)
 	srv_config_free(cfg);
 }
 
+/* server.user/group become ids at load (root always exists, group root too); an unknown
+ * name or a group without a user is an error naming the key. */
+static void test_user_group(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(srv_config_load_string("server:\n  listen: 127.0.0.1\n", "t.yaml", &cfg),
+	                 0);
+	assert_false(cfg->priv.set);
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  user: root\n  group: root\n",
+	                           "t.yaml", &cfg),
+	    0);
+	assert_true(cfg->priv.set);
+	assert_int_equal(cfg->priv.uid, 0);
+	assert_int_equal(cfg->priv.gid, 0);
+	assert_string_equal(cfg->priv.user, "root");
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  user: no-such-user-sd14\n",
+	                           "t.yaml", &cfg),
+	    SD_ECONFIG);
+	assert_non_null(strstr(sd_strbuf_str(&lines), "no user named 'no-such-user-sd14'"));
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  group: root\n", "t.yaml", &cfg),
+	    SD_ECONFIG);
+	assert_non_null(strstr(sd_strbuf_str(&lines), "server.group root needs server.user"));
+	srv_config_free(cfg);
+}
+
+/* server.rrl: off by default (rate 0) with the documented defaults; every key read; a
+ * bad whitelist entry or slip is an error. */
+static void test_rrl(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	assert_int_equal(srv_config_load_string("server:\n  listen: 127.0.0.1\n", "t.yaml", &cfg),
+	                 0);
+	assert_int_equal(cfg->rrl.rate, 0);
+	assert_int_equal(cfg->rrl.slip, 2);
+	assert_int_equal(cfg->rrl.ipv4_prefix, 24);
+	assert_int_equal(cfg->rrl.ipv6_prefix, 56);
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string(
+	        "server:\n  listen: 127.0.0.1\n  rrl:\n    rate: 20\n    slip: 3\n"
+	        "    ipv4-prefix: 32\n    ipv6-prefix: 64\n    log-only: true\n"
+	        "    table-size: 1000\n    whitelist: [192.0.2.0/24, \"2001:db8::/32\"]\n",
+	        "t.yaml", &cfg),
+	    0);
+	assert_int_equal(cfg->rrl.rate, 20);
+	assert_int_equal(cfg->rrl.slip, 3);
+	assert_int_equal(cfg->rrl.ipv4_prefix, 32);
+	assert_int_equal(cfg->rrl.ipv6_prefix, 64);
+	assert_true(cfg->rrl.log_only);
+	assert_int_equal(cfg->rrl.table_size, 1000);
+	assert_int_equal(cfg->rrl.nwhitelist, 2);
+	srv_config_free(cfg);
+	assert_int_equal(
+	    srv_config_load_string("server:\n  listen: 127.0.0.1\n  rrl:\n    slip: 11\n"
+	                           "    whitelist: [192.0.2.1/24]\n    burst: 3\n",
+	                           "t.yaml", &cfg),
+	    SD_ECONFIG);
+	assert_int_equal(count_lines(), 3);
+	assert_non_null(strstr(sd_strbuf_str(&lines), "'192.0.2.1/24' is not an address"));
+	srv_config_free(cfg);
+}
+
 static void test_every_error_reported(void **state)
 {
 	(void)state;
@@ -389,6 +459,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_health_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_identity_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_user_group, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rrl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_error_reported, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_zone_name_fits_state_files, setup, teardown),

@@ -411,12 +411,134 @@ static void test_no_pktinfo(void **state)
 	            b->smsg[0].msg_hdr.msg_iov[0].iov_len);
 }
 
+/* With response rate limiting on (server/rrl.h, rate 1, slip 2) the batch still allocates
+ * nothing; every request kind is charged to a bucket (the IPv4 and the IPv6 peer are one
+ * network each): the second round of the same 64 datagrams is limited except what passes,
+ * and the limited replies leave truncated (TC, question only) or not at all. */
+static void test_rate_limited_batch_allocates_nothing(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_t *b = f->b;
+	srv_rrl_conf_t rc = {
+	    .rate = 1, .slip = 2, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = 4096};
+	srv_rrl_t *rrl = NULL;
+	assert_int_equal(srv_rrl_new(&rc, &rrl), 0);
+	b->rrl = rrl;
+	unsigned outs[2];
+	for (int round = 0; round < 2; round++) {
+		srv_udp_batch_prepare(b);
+		for (unsigned i = 0; i < SRV_UDP_BATCH; i++)
+			receive(f, i);
+		rcu_quiescent_state();
+		alloc_count_start();
+		outs[round] = srv_udp_batch_answer(b, &f->view, SRV_UDP_BATCH, time(NULL));
+		alloc_counts_t n = alloc_count_stop();
+		if (n.allocs || n.frees)
+			fail_msg("a rate-limited batch allocated %zu times and freed %zu times",
+			         n.allocs, n.frees);
+		for (unsigned j = 0; j < outs[round]; j++) {
+			const uint8_t *r = b->smsg[j].msg_hdr.msg_iov[0].iov_base;
+			size_t len = b->smsg[j].msg_hdr.msg_iov[0].iov_len;
+			assert_true(len >= 12 && (be16_get(r + 2) & DNS_FLAG_QR));
+			if (be16_get(r + 2) & DNS_FLAG_TC) /* slipped or a real TC: no records */
+				assert_int_equal(be16_get(r + 6) | be16_get(r + 8), 0);
+		}
+	}
+	const srv_rrl_stats_t *st = srv_rrl_stats(rrl);
+	assert_true(st->limited > 0);
+	assert_int_equal(st->limited, st->slipped + st->dropped);
+	/* 64 replies a round are charged to far fewer buckets of one response each */
+	assert_true(outs[0] < SRV_UDP_BATCH && outs[1] <= outs[0]);
+	assert_true(st->slipped > 0 && st->dropped > 0);
+	b->rrl = NULL;
+	srv_rrl_free(rrl);
+}
+
+/* Datagram i replaced by "www.example.com A" with EDNS and a COOKIE: a client cookie only
+ * (i % 3 == 0), a valid server cookie for its peer (1) or a forged one (2). */
+static void cookie_datagram(fx_t *f, const srv_cookie_secrets_t *s, unsigned i, time_t now)
+{
+	srv_udp_batch_t *b = f->b;
+	uint8_t *m = b->riov[i].iov_base;
+	size_t n = make_query(m, (uint16_t)(0x1000 + i), 0, "www.example.com.", DNS_TYPE_A, false);
+	uint8_t ck[24] = {1, 2, 3, 4, 5, 6, 7, (uint8_t)i};
+	size_t clen = i % 3 == 0 ? 8 : 24;
+	srv_cookie_make(s->current, ck, (const struct sockaddr *)&b->rname[i], (uint32_t)now,
+	                ck + 8);
+	if (i % 3 == 2)
+		ck[23] ^= 0x5a;
+	static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0};
+	memcpy(m + n, opt, sizeof(opt));
+	n += sizeof(opt);
+	n = (size_t)(be16_put(m + n, (uint16_t)(4 + clen)) - m);
+	n = (size_t)(be16_put(m + n, DNS_EDNS_COOKIE) - m);
+	n = (size_t)(be16_put(m + n, (uint16_t)clen) - m);
+	memcpy(m + n, ck, clen);
+	be16_put(m + 10, 1);
+	b->rmsg[i].msg_len = (unsigned)(n + clen);
+}
+
+/* Cookies and RRL (rate 1, slip 0: every limited reply dropped) on together: nothing is
+ * allocated; every request with a valid server cookie is answered in full (exempt), each
+ * reply carries the client's cookie, and the other requests share the rate. */
+static void test_cookies_and_rrl_allocate_nothing(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_t *b = f->b;
+	srv_cookie_conf_t cc = {.mode = SRV_COOKIES_ON};
+	srv_cookies_t jar = {0};
+	assert_int_equal(srv_cookies_init(&jar, &cc), 0);
+	srv_rrl_conf_t rc = {
+	    .rate = 1, .slip = 0, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = 4096};
+	srv_rrl_t *rrl = NULL;
+	assert_int_equal(srv_rrl_new(&rc, &rrl), 0);
+	b->rrl = rrl;
+	b->cookies = &jar;
+	time_t now = time(NULL);
+	srv_udp_batch_prepare(b);
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++) {
+		receive(f, i);
+		cookie_datagram(f, jar.current, i, now);
+	}
+	rcu_quiescent_state();
+	alloc_count_start();
+	unsigned out = srv_udp_batch_answer(b, &f->view, SRV_UDP_BATCH, now);
+	alloc_counts_t n = alloc_count_stop();
+	if (n.allocs || n.frees)
+		fail_msg("cookies + RRL: %zu allocations, %zu frees", n.allocs, n.frees);
+	unsigned valid = 0, answered_valid = 0;
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++)
+		valid += i % 3 == 1;
+	for (unsigned j = 0; j < out; j++) {
+		const uint8_t *r = b->smsg[j].msg_hdr.msg_iov[0].iov_base;
+		size_t len = b->smsg[j].msg_hdr.msg_iov[0].iov_len;
+		unsigned i = be16_get(r) - 0x1000u;
+		assert_int_equal(be16_get(r + 6), 1); /* the answer, never slipped (slip 0) */
+		assert_true(len > 28);
+		assert_int_equal(be16_get(r + len - 28), DNS_EDNS_COOKIE);
+		assert_int_equal(r[len - 24 + 7], (uint8_t)i); /* its own client cookie */
+		answered_valid += i % 3 == 1;
+	}
+	assert_int_equal(answered_valid, valid);
+	/* the 43 others: one per network (IPv4, IPv6) passes */
+	assert_int_equal(out, valid + 2);
+	assert_int_equal(srv_rrl_stats(rrl)->exempt, valid);
+	assert_int_equal(f->st.cookies.valid, valid);
+	b->rrl = NULL;
+	b->cookies = NULL;
+	srv_rrl_free(rrl);
+	srv_cookies_fini(&jar);
+}
+
 int main(void)
 {
 	rcu_register_thread();
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_batch_of_64_allocates_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_pktinfo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rate_limited_batch_allocates_nothing, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_cookies_and_rrl_allocate_nothing, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();

@@ -1,0 +1,178 @@
+"""DNS cookies (issue 14, server/cookie.h: RFC 7873 with the RFC 9018 server cookie).
+
+dig and kdig with +cookie get a server cookie (dig checks its client cookie came back:
+"(good)") and re-use it: the server verifies it (the `valid` counter) and echoes it while it
+is young. A forged server cookie is not accepted: a fresh one is issued (`invalid`), and with
+`cookies: {mode: require}` the UDP answer is BADCOOKIE (extended RCODE 23) carrying that
+fresh cookie, which dig then retries with by itself; TCP is answered. A cookie minted before
+a rotation (`steerctl cookie-rotate`, a measured event) stays valid after it and is gone
+after the next. A malformed COOKIE option is a FORMERR. Every process started here is
+stopped by its own PID.
+"""
+
+import re
+import shutil
+import subprocess
+
+import dns.edns
+import dns.message
+import dns.rcode
+import pytest
+
+import sdlib
+
+COOKIE = 10
+CLIENT = bytes.fromhex("0102030405060708")
+
+
+def counters(srv):
+    out = srv.steerctl("status").stdout
+    m = re.search(r"cookies: (\w+) client-only (\d+) valid (\d+) invalid (\d+) badcookie (\d+) "
+                  r"rotations (\d+)", out)
+    assert m, out
+    return {"mode": m.group(1), "client_only": int(m.group(2)), "valid": int(m.group(3)),
+            "invalid": int(m.group(4)), "badcookie": int(m.group(5)),
+            "rotations": int(m.group(6))}
+
+
+def tool(name, *args):
+    if shutil.which(name) is None:
+        pytest.skip("%s not installed" % name)
+    r = subprocess.run([name] + list(args), capture_output=True, text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+def dig(srv, *opts):
+    return tool("dig", "@127.0.0.1", "-p", str(srv.port), "+tries=1", "+time=3",
+                "www.example.com", "A", *opts)
+
+
+def kdig(srv, *opts):
+    return tool("kdig", "@127.0.0.1", "-p", str(srv.port), "+retry=0", "+timeout=3",
+                "www.example.com", "A", *opts)
+
+
+def cookie_in(text):
+    m = re.search(r"COOKIE: ([0-9A-Fa-f]+)", text)
+    assert m, text
+    return m.group(1).lower()
+
+
+def ask(srv, cookie, tcp=False):
+    """A query with a COOKIE option of these bytes; the parsed reply and its cookie bytes."""
+    q = sdlib.make_query("www.example.com", "A", use_edns=0,
+                         options=[dns.edns.GenericOption(COOKIE, cookie)])
+    fn = sdlib.tcp_exchange if tcp else sdlib.udp_exchange
+    wire = fn(q.to_wire(), srv.port)
+    assert wire is not None
+    r = dns.message.from_wire(wire)
+    got = [o.to_wire() for o in r.options if o.otype == COOKIE]
+    return r, got[0] if got else None
+
+
+def test_dig_gets_and_reuses_a_cookie(steerdns):
+    out = dig(steerdns, "+cookie")
+    assert "status: NOERROR" in out and "(good)" in out, out
+    full = cookie_in(out)
+    assert len(full) == 48 and full[16:18] == "01", full  # client 8 + server 16, version 1
+    before = counters(steerdns)
+    out = dig(steerdns, "+cookie=" + full)
+    assert "(good)" in out, out
+    assert cookie_in(out) == full  # valid and young: echoed
+    after = counters(steerdns)
+    assert after["valid"] == before["valid"] + 1, (before, after)
+
+
+def test_kdig_gets_and_reuses_a_cookie(steerdns):
+    out = kdig(steerdns, "+cookie")
+    assert "NOERROR" in out, out
+    full = cookie_in(out)
+    assert len(full) == 48
+    before = counters(steerdns)
+    out = kdig(steerdns, "+cookie=" + full)
+    assert cookie_in(out) == full, out
+    assert counters(steerdns)["valid"] == before["valid"] + 1
+
+
+def test_forged_cookie_not_accepted(steerdns):
+    r, got = ask(steerdns, CLIENT)
+    assert r.rcode() == dns.rcode.NOERROR and got[:8] == CLIENT and len(got) == 24
+    forged = got[:16] + bytes(b ^ 0xff for b in got[16:])
+    before = counters(steerdns)
+    r, fresh = ask(steerdns, forged)
+    assert r.rcode() == dns.rcode.NOERROR and r.answer  # answered, but not trusted
+    assert fresh[:8] == CLIENT and fresh[8:] != forged[8:]
+    after = counters(steerdns)
+    assert after["invalid"] == before["invalid"] + 1 and after["valid"] == before["valid"]
+    r, _ = ask(steerdns, fresh)
+    assert counters(steerdns)["valid"] == after["valid"] + 1
+
+
+def test_require_badcookie(steerdns_factory):
+    srv = steerdns_factory(cookies={"mode": "require"})
+    r, got = ask(srv, CLIENT)  # no server cookie yet: BADCOOKIE with one
+    assert r.rcode() == 23, r  # BADCOOKIE: header 7, extended 1
+    assert not r.answer and got[:8] == CLIENT and len(got) == 24
+    r, again = ask(srv, got)  # retried with it: answered
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    forged = got[:16] + bytes(8)
+    r, _ = ask(srv, forged)
+    assert r.rcode() == 23
+    r, _ = ask(srv, forged, tcp=True)  # TCP proves the address
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    r = srv.query_udp("www.example.com", "A")  # no COOKIE option: answered (RFC 7873 5.2.1)
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    assert counters(srv)["badcookie"] == 2
+    # dig sees BADCOOKIE, retries with the new cookie and gets the answer
+    out = dig(srv, "+cookie=" + (CLIENT + bytes(16)).hex())
+    assert "BADCOOKIE" in out and "status: NOERROR" in out, out
+
+
+def test_rotation_keeps_previous_secret(steerdns_factory):
+    srv = steerdns_factory(cookies={"mode": "require"})
+    _, minted = ask(srv, CLIENT)
+    r, _ = ask(srv, minted)
+    assert r.rcode() == dns.rcode.NOERROR
+    out = srv.steerctl("cookie-rotate")
+    assert out.returncode == 0 and "rotated" in out.stdout, out
+    assert counters(srv)["rotations"] == 1
+    r, renewed = ask(srv, minted)  # made with the previous secret: still valid
+    assert r.rcode() == dns.rcode.NOERROR and r.answer
+    assert renewed[8:] != minted[8:]  # re-issued with the current secret
+    assert srv.steerctl("cookie-rotate").returncode == 0
+    r, _ = ask(srv, minted)  # two rotations old: gone
+    assert r.rcode() == 23
+    r, _ = ask(srv, renewed)  # the renewed one is the previous secret's now: valid
+    assert r.rcode() == dns.rcode.NOERROR
+
+
+def test_rotation_on_schedule(steerdns_factory):
+    """cookies.rotate-interval drives the rotation on its own (counted in status)."""
+    srv = steerdns_factory(cookies={"mode": "on", "rotate-interval": "1s"})
+    assert srv.wait_for(lambda: counters(srv)["rotations"] >= 2, timeout=30, interval=0.2)
+    assert srv.log().count("cookies: secret rotated") >= 2
+    r, got = ask(srv, CLIENT)
+    assert r.rcode() == dns.rcode.NOERROR and len(got) == 24
+
+
+def test_server_cookie_query(steerdns):
+    """RFC 7873 5.4: QDCOUNT 0 with a COOKIE asks for a server cookie alone."""
+    out = tool("dig", "@127.0.0.1", "-p", str(steerdns.port), "+tries=1", "+time=3",
+               "+cookie", "+header-only")
+    assert "status: NOERROR" in out and "QUERY: 0" in out and "(good)" in out, out
+    assert len(cookie_in(out)) == 48
+
+
+def test_malformed_cookie_formerr(steerdns):
+    for bad in (bytes(7), bytes(12), bytes(41)):
+        r, _ = ask(steerdns, bad)
+        assert r.rcode() == dns.rcode.FORMERR, (len(bad), r)
+
+
+def test_cookies_off(steerdns_factory):
+    srv = steerdns_factory(cookies={"mode": "off"})
+    r, got = ask(srv, CLIENT)
+    assert r.rcode() == dns.rcode.NOERROR and got is None
+    assert "cookie-rotate" in srv.steerctl("help").stdout
+    out = srv.steerctl("cookie-rotate")
+    assert out.returncode == 1 and "cookies are off" in out.stdout + out.stderr, out
