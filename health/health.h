@@ -72,6 +72,10 @@ int health_conf_state_file_check(const char *path) SD_NONNULL(1) SD_WUR;
 
 void health_conf_free(health_conf_t *conf);
 
+/* Whether conf has a template of that name (for sections that refer to templates, e.g.
+ * steering policies, to report a dangling name at load). Any thread. */
+bool health_conf_has_template(const health_conf_t *conf, const char *name) SD_NONNULL(1, 2);
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 typedef struct health health_t;
