@@ -9,6 +9,7 @@
  *   srv_config_t ── listen[]  (server.listen or --listen)
  *                ├─ zones[]   (zones or --zone; file paths resolved against the config dir)
  *                ├─ health    (health: templates and targets, health/health.h)
+ *                ├─ steering  (steering: policies bound to names, steering/conf.h)
  *                └─ scalars   (workers, identity, udp-payload, tcp-*, control-socket, ...)
  *
  * Everything in a srv_config_t is owned by it and freed by srv_config_free(). Control thread.
@@ -24,6 +25,7 @@
 #include "health/health.h"
 #include "server/xfr/conf.h"
 #include "server/sock.h"
+#include "steering/policy.h"
 #include "dns/name.h"
 
 #define SRV_WORKERS_MAX 256
@@ -71,6 +73,10 @@ typedef struct srv_config {
 	health_conf_t *health;
 
 	xfr_keys_t keys; /* the `keys:` section: TSIG keys (server/xfr/conf.h) */
+
+	/* The `steering:` section: policies bound to owner names (steering/conf.h); NULL
+	 * without the section. */
+	steer_table_t *steering;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override
