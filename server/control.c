@@ -61,6 +61,7 @@ static int cmd_status(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 static void reload_done(void *arg, int ret, const sd_strbuf_t *text);
 static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 /* The command table: one line per command. */
@@ -77,6 +78,9 @@ static const struct {
      "the prober's targets (state, forced, last result, reason, latency, last change), or set "
      "or remove an operator override (kept across restarts)",
      cmd_health},
+    {"steering", "[NAME] [--json]",
+     "steered names: pools, each member's health and weight, what an answer holds now",
+     cmd_steering},
     {"help", "", "list the commands", cmd_help},
 };
 
@@ -116,6 +120,23 @@ static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 		len += (size_t)n;
 	}
 	return srv_server_health_ctl(c->srv, args, out);
+}
+
+static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	const char *name = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && !json) {
+			json = true;
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			sd_strbuf_printf(out, "usage: steering [NAME] [--json]\n");
+			return SD_EPARSE;
+		}
+	}
+	return srv_server_steering(c->srv, name, json, out);
 }
 
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)

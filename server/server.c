@@ -7,6 +7,7 @@
 #include "contrib/base/stat.h"
 #include "server/engine/answer.h"
 #include "server/handoff.h"
+#include "server/steer.h"
 #include "server/worker.h"
 #include "server/xfr/zoneconf.h"
 #include "server/zonedb.h"
@@ -37,7 +38,8 @@ struct srv_server {
 	srv_zonedb_t *zones;
 	xfr_notifier_t *notifier;
 	srv_handoff_t *handoff; /* UPDATEs from the workers (server/handoff.h) */
-	health_t *health;       /* the prober: its own thread, started before the workers */
+	health_t *health;       /* the prober: its own thread, started before the zones load */
+	srv_steer_t *steer;     /* steering glue: bindings, candidates' targets, the map */
 	srv_worker_t **workers;
 	unsigned nworkers;
 	struct timespec started;
@@ -359,6 +361,11 @@ static int start_health(srv_server_t *s)
 	return 0;
 }
 
+int srv_server_steering(srv_server_t *s, const char *name, bool json, sd_strbuf_t *out)
+{
+	return srv_steer_report(s->steer, name, json, out);
+}
+
 int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
 {
 	char *text = NULL;
@@ -387,13 +394,21 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	rcu_register_thread();
 	rcu_thread_offline(); /* online only while publishing: never blocked in epoll online */
+	/* The prober runs before the zones load: the first steering sync creates a target for
+	 * every candidate, checked from start-up (not from the first query). */
 	int ret = state_dir_ready(cfg);
 	if (ret == 0)
-		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
-	if (ret == 0)
-		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
-	if (ret == 0)
 		ret = start_health(s);
+	if (ret == 0)
+		ret = srv_steer_new(&s->steer);
+	if (ret == 0) {
+		srv_steer_set_health(s->steer, s->health);
+		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
+	}
+	if (ret == 0) {
+		srv_zonedb_set_steer(s->zones, s->steer, s->health);
+		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
+	}
 	if (ret == 0)
 		ret = uv_loop_init(&s->loop);
 	s->loop_ready = ret == 0 && s->zones;
@@ -451,6 +466,7 @@ void srv_server_free(srv_server_t *s)
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
 	srv_zonedb_free(s->zones);
+	srv_steer_free(s->steer); /* after the registry, which borrows it */
 	sd_strbuf_free(&s->config_error);
 	rcu_barrier(); /* run the zone versions' pending frees */
 	rcu_unregister_thread();
@@ -557,16 +573,19 @@ static int reload_apply(srv_server_t *s, srv_reload_t *r)
 		return ret;
 	}
 	const srv_config_t *cfg = r->cfg ? r->cfg : s->cfg;
-	int ret = srv_zonedb_apply_prepared(s->zones, cfg, r->prep, &r->out);
+	int hret = 0;
 	if (r->cfg) {
 		/* The health section was validated with the rest: apply it even when a zone
-		 * file failed (that zone keeps its old version; the targets are independent). */
-		int hret = health_apply(s->health, r->cfg->health); /* it takes what it keeps */
+		 * file fails (that zone keeps its old version; the targets are independent), and
+		 * first, so that the steering sync of the zones' apply finds new templates (the
+		 * steering targets, made at run time, are left alone by it). */
+		hret = health_apply(s->health, r->cfg->health); /* it takes what it keeps */
 		if (hret < 0)
 			sd_strbuf_printf(&r->out, "health: applying the configuration failed: %s\n",
 			                 sd_strerror(hret));
-		ret = ret < 0 ? ret : hret;
 	}
+	int ret = srv_zonedb_apply_prepared(s->zones, cfg, r->prep, &r->out);
+	ret = ret < 0 ? ret : hret;
 	sd_strbuf_printf(&r->out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
 	return ret;
 }

@@ -48,5 +48,9 @@ void srv_server_reload_forget(srv_server_t *s, void *arg) SD_NONNULL(1);
 int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
+/* `steering [NAME] [--json]` (server/steer.h srv_steer_report). */
+int srv_server_steering(srv_server_t *s, const char *name, bool json, sd_strbuf_t *out)
+    SD_NONNULL(1, 4) SD_WUR;
+
 /* Version, uptime, workers, zones and counters summed over workers, appended to out. */
 void srv_server_status(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);

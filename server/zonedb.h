@@ -25,6 +25,7 @@
 #include "contrib/base/compiler.h"
 #include "contrib/base/strbuf.h"
 #include "server/config.h"
+#include "server/steer.h"
 #include "server/view.h"
 #include "server/xfr/notify.h"
 #include "zone/zoneset.h"
@@ -38,6 +39,16 @@ int srv_zonedb_new(srv_views_t *views, const srv_answer_conf_t *answer, srv_zone
 
 /* The NOTIFY sender on the control loop (NULL: none; NOTIFYs are then not sent). */
 void srv_zonedb_set_notifier(srv_zonedb_t *zs, xfr_notifier_t *n) SD_NONNULL(1);
+
+/* The steering glue (borrowed, NULL: none): the registry gives every zone its policy
+ * bindings before it loads, points each view at its publisher and health handle, and calls
+ * srv_steer_sync() after every published version. Set before the first apply. */
+void srv_zonedb_set_steer(srv_zonedb_t *zs, srv_steer_t *st, health_t *health) SD_NONNULL(1);
+
+/* A new version of zone apex was published by a path other than the registry's own loads
+ * (an RFC 2136 commit): refresh what depends on the zone's content (steering candidates and
+ * their probes). Control thread, QSBR-offline. */
+void srv_zonedb_published(srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
 
 /* Unpublish everything, wait for readers and free all zones. Workers must be stopped or
  * about to stop reading. */

@@ -15,6 +15,8 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "contrib/base/err.h"
 #include "contrib/base/stat.h"
@@ -59,6 +61,15 @@ struct srv_answer_ctx {
 	unsigned naddl;
 	const zone_node_t *done[ADDL_NODES_MAX];
 	unsigned ndone;
+
+	/* Steering (server/steer.h): set per request by the front door; the scratch arrays
+	 * and the random source are the worker's own. */
+	const steer_snap_t *snap;
+	const health_t *health;
+	bool servfail; /* a steered answer's all-down mode says SERVFAIL */
+	steer_rng_t rng;
+	steer_cand_t cand[STEER_CAND_MAX];
+	uint8_t pick[STEER_CAND_MAX];
 };
 
 int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
@@ -72,8 +83,19 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
 		return ret;
 	}
 	ctx->conf = conf;
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)ctx;
+	steer_rng_seed(&ctx->rng, seed);
 	*out = ctx;
 	return 0;
+}
+
+void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
+                             const health_t *health)
+{
+	ctx->snap = snap;
+	ctx->health = health;
 }
 
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
@@ -90,10 +112,64 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx)
 
 /* --- writing sections --- */
 
-/* Append a whole RRset to section sec (sections are written in order), or nothing. */
+/* Append n records of an RDATA run ([u16 rdlength][rdata] each) to section sec, or nothing:
+ * the first n in order, or (idx not NULL) records idx[0..n) of a run of fixed-length len. */
+static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, uint16_t type,
+                   const uint8_t *rdata, uint16_t n, const uint8_t *idx, uint8_t len, uint32_t ttl)
+{
+	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
+	size_t off = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (idx != NULL)
+			off = (size_t)idx[i] * (2u + len);
+		uint16_t rdlen = be16_get(rdata + off);
+		if (dns_msg_rr(&ctx->w, owner, type, DNS_CLASS_IN, ttl, rdata + off + 2, rdlen) <
+		    0) {
+			dns_msg_rollback(&ctx->w, m);
+			return SD_ESPACE;
+		}
+		off += 2u + rdlen;
+	}
+	ctx->count[sec] = (uint16_t)(ctx->count[sec] + n);
+	return 0;
+}
+
+/* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
+ * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
+ * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
+ * such policy: a version newer than the snapshot, or more records than a decision takes)
+ * is answered whole. */
+static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
+{
+	const steer_policy_t *p = steer_table_policy(ctx->snap->table, rs->policy);
+	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
+	if (p == NULL || rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len))
+		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, rs->ttl);
+	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+	steer_result_t r;
+	steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
+	if (r.outcome == STEER_SERVFAIL) {
+		ctx->servfail |= sec == SEC_AN;
+		return 0;
+	}
+	if (r.outcome == STEER_FALLBACK) {
+		uint16_t nf = 0;
+		const uint8_t *fb = steer_policy_fallback(p, len, &nf);
+		if (nf > 0)
+			return put_run(ctx, sec, owner, rs->type, fb, nf, NULL, 0, r.ttl);
+		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, r.ttl);
+	}
+	return put_run(ctx, sec, owner, rs->type, rs->rdata, r.n, ctx->pick, len, r.ttl);
+}
+
+/* Append a whole RRset to section sec (sections are written in order), or nothing; a
+ * steered address RRset goes through its policy. */
 static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs,
                      uint32_t ttl)
 {
+	if (rs->policy != 0 && ctx->snap != NULL &&
+	    (rs->type == DNS_TYPE_A || rs->type == DNS_TYPE_AAAA))
+		return put_steered(ctx, sec, owner, rs);
 	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
@@ -461,7 +537,15 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		return;
 	}
 	ctx->aa = true;
-	if (walk(ctx, ctx->q->qname, qtype) < 0) {
+	int ret = walk(ctx, ctx->q->qname, qtype);
+	if (ctx->servfail) { /* a steered name whose policy answers SERVFAIL when all is down */
+		dns_msg_rollback(&ctx->w, ctx->after_question);
+		memset(ctx->count, 0, sizeof(ctx->count));
+		ctx->rcode = DNS_RCODE_SERVFAIL;
+		ctx->aa = false;
+		return;
+	}
+	if (ret < 0) {
 		ctx->tc = true;
 		return;
 	}
@@ -536,7 +620,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 {
 	memset(ctx->count, 0, sizeof(ctx->count));
 	ctx->rcode = DNS_RCODE_NOERROR;
-	ctx->aa = ctx->tc = false;
+	ctx->aa = ctx->tc = ctx->servfail = false;
 	ctx->v = NULL;
 	ctx->answer_node = NULL;
 	ctx->naddl = ctx->ndone = 0;
