@@ -15,6 +15,13 @@
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
 # SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory.
+#
+# Steering: SERVERS="static steered" (or STEERED=1, which adds both to SERVERS) runs steerdns
+# twice on the same zone and the same queries — 100 names w0..w99 with four A records each,
+# asked for A — once as plain names (static) and once with a policy on each (steered: w0..w49
+# weighted, two answers of four; w50..w99 failover primary/backup, one answer), and prints the
+# steered/static ratio of CPU per query. The policies' probes use a 1 h interval so that the
+# prober's own work stays out of the measurement (the targets start up, as configured).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -24,6 +31,9 @@ RATE="${RATE:-150000}"
 CLIENTS="${CLIENTS:-8}"
 RECORDS="${RECORDS:-100000}"
 SERVERS="${SERVERS:-steerdns nsd knot}"
+if [ "${STEERED:-0}" = 1 ]; then
+	SERVERS="$SERVERS static steered"
+fi
 PY=/usr/bin/python3
 ZONE=example.bench
 HZ="$(getconf CLK_TCK)"
@@ -81,6 +91,23 @@ with open("%s/%s.zone" % (tmp, zone), "w") as z:
             z.write("%s CNAME h%d\n" % (name, rng.randrange(i))); t = "CNAME"
         names.append((name, t))
         i += 1
+    # the steering comparison's names (bench: static / steered)
+    for k in range(100):
+        for j in range(4):
+            z.write("w%d A 10.200.%d.%d\n" % (k, k, j + 1))
+with open("%s/squeries" % tmp, "w") as q:
+    for k in range(200000):
+        q.write("w%d.%s A\n" % (rng.randrange(100), zone))
+with open("%s/steering.yaml" % tmp, "w") as c:
+    c.write("health:\n  templates:\n    - {name: t, type: tcp, port: 9, interval: 1h}\n"
+            "steering:\n")
+    for k in range(100):
+        a = ["10.200.%d.%d" % (k, j + 1) for j in range(4)]
+        if k < 50:
+            c.write("  - {name: w%d.%s, health: t, answers: 2}\n" % (k, zone))
+        else:
+            c.write("  - {name: w%d.%s, health: t, pools: [{name: p, members: [%s, %s]},"
+                    " {name: b, members: [%s, %s]}]}\n" % (k, zone, a[0], a[1], a[2], a[3]))
 with open("%s/queries" % tmp, "w") as q:
     for k in range(200000):
         if rng.random() < 0.9:
@@ -132,19 +159,19 @@ wait_ready() { # port
 }
 
 RESULTS=()
-measure() { # name pid port
-	local name="$1" pid="$2" port="$3"
+measure() { # name pid port [query file]
+	local name="$1" pid="$2" port="$3" queries="${4:-$TMP/queries}"
 	if ! wait_ready "$port"; then
 		echo "bench: $name did not answer; log:" >&2
 		tail -20 "$TMP/$name.log" >&2
 		return 1
 	fi
 	# warm up (page in the zone, fill caches), then measure
-	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l 2 -c "$CLIENTS" \
+	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l 2 -c "$CLIENTS" \
 		-Q "$RATE" >/dev/null 2>&1 || true
 	local before after out
 	before="$(cpu_ticks "$pid")"
-	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l "$DURATION" \
+	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
 		-c "$CLIENTS" -Q "$RATE" 2>&1)"
 	after="$(cpu_ticks "$pid")"
 	echo "$out" >"$TMP/$name.dnsperf"
@@ -184,6 +211,30 @@ run_steerdns() {
 	measure steerdns "$pid" "$port" || true
 	stop "$pid"
 }
+
+# steerdns from a config file, on the steering queries; $1: static or steered
+run_steer_mode() {
+	local mode="$1" port
+	port="$(free_port)"
+	mkdir -p "$TMP/$mode"
+	{
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf '  control-socket: %s/%s/ctl.sock\n  state-dir: %s/%s\n' "$TMP" "$mode" "$TMP" "$mode"
+		printf '  log-level: warning\n'
+		printf 'zones:\n  - {name: %s, file: %s/%s.zone}\n' "$ZONE" "$TMP" "$ZONE"
+		if [ "$mode" = steered ]; then
+			cat "$TMP/steering.yaml"
+		fi
+	} >"$TMP/$mode/steerdns.yaml"
+	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$mode/steerdns.yaml" >"$TMP/$mode.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	measure "$mode" "$pid" "$port" "$TMP/squeries" || true
+	stop "$pid"
+}
+
+run_static() { run_steer_mode static; }
+run_steered() { run_steer_mode steered; }
 
 run_nsd() {
 	local port
@@ -270,4 +321,6 @@ if "steerdns" in cpu:
     for other in ("nsd", "knot"):
         if cpu.get(other):
             print("steerdns CPU/query vs %-5s %.2fx" % (other, cpu["steerdns"] / cpu[other]))
+if cpu.get("static") and "steered" in cpu:
+    print("steered CPU/query vs static %.2fx" % (cpu["steered"] / cpu["static"]))
 EOF

@@ -66,7 +66,8 @@ struct srv_answer_ctx {
 	 * and the random source are the worker's own. */
 	const steer_snap_t *snap;
 	const health_t *health;
-	bool servfail; /* a steered answer's all-down mode says SERVFAIL */
+	bool servfail;              /* a steered answer's all-down mode says SERVFAIL */
+	const zone_node_t *rr_node; /* the node whose A/AAAA RRset is being written */
 	steer_rng_t rng;
 	steer_cand_t cand[STEER_CAND_MAX];
 	uint8_t pick[STEER_CAND_MAX];
@@ -139,9 +140,25 @@ static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, uint16_
  * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
  * such policy: a version newer than the snapshot, or more records than a decision takes)
  * is answered whole. */
+/* The policy of a steered RRset at node n: the snapshot's policy of that id, which names n's
+ * owner — except for the moment of a config reload that renumbered the policies (the zone
+ * version already carries the new ids, the snapshot is still the old one): then the policy
+ * naming the owner (a scan, only in that window), or NULL. */
+static const steer_policy_t *steer_policy_of(const steer_snap_t *snap, const zone_node_t *n,
+                                             uint16_t id)
+{
+	const steer_policy_t *p = steer_table_policy(snap->table, id);
+	if (n == NULL || (p != NULL && dname_equal(p->owner, n->owner)))
+		return p;
+	for (size_t i = 0; i < snap->table->count; i++)
+		if (dname_equal(snap->table->policies[i].owner, n->owner))
+			return &snap->table->policies[i];
+	return NULL;
+}
+
 static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
 {
-	const steer_policy_t *p = steer_table_policy(ctx->snap->table, rs->policy);
+	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
 	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
 	if (p == NULL || rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len))
 		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, rs->ttl);
@@ -211,6 +228,7 @@ static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8
                       uint16_t qtype)
 {
 	ctx->answer_node = src;
+	ctx->rr_node = src;
 	if (qtype == DNS_TYPE_ANY) {
 		if (src->rrset_count == 0)
 			return put_soa(ctx);
@@ -268,6 +286,7 @@ static int put_addresses(srv_answer_ctx_t *ctx, const zone_node_t *n, bool requi
 	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 	for (size_t i = 0; i < SD_ARRAY_LEN(types); i++) {
 		const zone_rrset_t *rs = zone_node_rrset(n, types[i]);
+		ctx->rr_node = n;
 		if (rs == NULL || in_answer(ctx, n, types[i]))
 			continue;
 		if (put_rrset(ctx, SEC_AR, n->owner, rs, rs->ttl) < 0 && required)
@@ -621,6 +640,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	memset(ctx->count, 0, sizeof(ctx->count));
 	ctx->rcode = DNS_RCODE_NOERROR;
 	ctx->aa = ctx->tc = ctx->servfail = false;
+	ctx->rr_node = NULL;
 	ctx->v = NULL;
 	ctx->answer_node = NULL;
 	ctx->naddl = ctx->ndone = 0;

@@ -430,3 +430,37 @@ def test_steering_report(steer, backends):
     text = srv.steerctl("steering", "api.example.com").stdout
     assert "pool a" in text and "127.0.0.2" in text and "answer A:" in text
     assert srv.steerctl("steering", "nope.example.com").returncode != 0
+
+
+def test_config_reload_rebinds_and_bad_config_keeps_running(steer, backends):
+    """A reload that drops a policy and renumbers the others: the dropped name answers
+    plainly (every record, the zone's TTL), the other keeps being steered with its new
+    settings, the dropped policy's targets go; a reload with a policy outside every zone
+    fails with file:line and keeps what runs."""
+    port = next(iter(backends.values())).port
+    zone = "a A 127.0.0.2\na A 127.0.0.3\nb A 127.0.0.4\nb A 127.0.0.5\n"
+    srv = steer(zone, [policy("a.example.com"), policy("b.example.com")], port)
+    wait_all_up(srv, "b.example.com")
+    assert len(answer(srv, "a.example.com")[1]) == 1
+    conf = dict(srv.config)
+    conf["steering"] = [policy("b.example.com", answers=2)]
+    with open(srv.config_path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    out = srv.steerctl("reload")
+    assert out.returncode == 0, out.stdout + out.stderr
+    rc, addrs, ttls = answer(srv, "a.example.com")
+    assert sorted(addrs) == ["127.0.0.2", "127.0.0.3"] and ttls == [3600, 3600]
+    rc, addrs, ttls = answer(srv, "b.example.com")
+    assert sorted(addrs) == ["127.0.0.4", "127.0.0.5"] and ttls == [TTL_MAX, TTL_MAX]
+    health = srv.steerctl("health").stdout
+    assert "a.example.com/" not in health and "b.example.com/127.0.0.4" in health, health
+    # a bad config: reported with file:line, nothing changes
+    conf["steering"] = [policy("b.example.org")]
+    with open(srv.config_path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    out = srv.steerctl("reload")
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "steerdns.yaml:" in text and "outside every served zone" in text, text
+    rc, addrs, ttls = answer(srv, "b.example.com")
+    assert sorted(addrs) == ["127.0.0.4", "127.0.0.5"] and ttls == [TTL_MAX, TTL_MAX]
