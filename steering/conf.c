@@ -326,8 +326,10 @@ static int parse_policy(conf_ctx_t *ctx, const conf_node_t *item, const steer_co
 		conf_error(ctx, n, "'%s' is not a domain name", s);
 	else if (s && !(p->name = strdup(s)))
 		return -ENOMEM;
-	if (p->name)
+	if (p->name) {
+		p->owner_len = (uint8_t)dname_len(p->owner);
 		bind_zone(ctx, item, env, p);
+	}
 	parse_scalars(ctx, item, p);
 	parse_all_down(ctx, item, p);
 	int ret = parse_health(ctx, item, env, p);

@@ -214,17 +214,23 @@ static bool cand_up(const steer_cand_t *c)
 	return !health_state_is_down(c->health);
 }
 
-/* Members of pool (with a weight) and how many of them are up. */
-static void pool_count(const steer_cand_t *c, size_t n, uint8_t pool, unsigned *members,
-                       unsigned *up)
+/* Per pool: members with a weight and how many of them are up, in one pass. Returns
+ * whether any weighted member is down. */
+static bool pool_counts(const steer_cand_t *c, size_t n, size_t npools, uint8_t *members,
+                        uint8_t *up)
 {
-	*members = *up = 0;
+	bool degraded = false;
+	memset(members, 0, npools);
+	memset(up, 0, npools);
 	for (size_t i = 0; i < n; i++) {
-		if (c[i].pool != pool || c[i].weight == 0)
+		if (c[i].weight == 0 || c[i].pool >= npools)
 			continue;
-		(*members)++;
-		*up += cand_up(&c[i]);
+		bool u = cand_up(&c[i]);
+		members[c[i].pool]++;
+		up[c[i].pool] += u;
+		degraded |= !u;
 	}
+	return degraded;
 }
 
 static bool pool_qualifies(const steer_pool_t *pl, unsigned members, unsigned up)
@@ -239,15 +245,13 @@ static bool pool_qualifies(const steer_pool_t *pl, unsigned members, unsigned up
 
 /* The failover stage: the first pool meeting its min-healthy; else the first pool with any
  * member up (a degraded pool beats the all-down mode); -1 when nothing is up. */
-static int pick_pool(const steer_policy_t *p, const steer_cand_t *c, size_t n)
+static int pick_pool(const steer_policy_t *p, const uint8_t *members, const uint8_t *up)
 {
 	int any = -1;
 	for (size_t i = 0; i < p->npools; i++) {
-		unsigned members, up;
-		pool_count(c, n, (uint8_t)i, &members, &up);
-		if (pool_qualifies(&p->pools[i], members, up))
+		if (pool_qualifies(&p->pools[i], members[i], up[i]))
 			return (int)i;
-		if (any < 0 && up > 0)
+		if (any < 0 && up[i] > 0)
 			any = (int)i;
 	}
 	return any;
@@ -295,9 +299,9 @@ void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n, uint
 	if (n > STEER_CAND_MAX)
 		n = STEER_CAND_MAX;
 	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff};
-	for (size_t i = 0; i < n; i++)
-		res->degraded |= c[i].weight > 0 && !cand_up(&c[i]);
-	int pool = pick_pool(p, c, n);
+	uint8_t members[STEER_POOLS_MAX + 1], up[STEER_POOLS_MAX + 1];
+	res->degraded = pool_counts(c, n, p->npools, members, up);
+	int pool = pick_pool(p, members, up);
 	if (pool >= 0) {
 		res->pool = (uint8_t)pool;
 		res->n = pick_weighted(p, c, n, (uint8_t)pool, rng, idx);

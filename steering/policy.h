@@ -70,6 +70,7 @@ typedef struct steer_policy {
 	uint16_t id;              /* 1.. (the zone's binding id, zone/bindings.h) */
 	char *name;               /* the owner as written */
 	uint8_t owner[DNAME_MAX]; /* lowercased wire */
+	uint8_t owner_len;        /* dname_len(owner) */
 	uint8_t zone[DNAME_MAX];  /* apex of the zone it is bound in (lowercased wire) */
 	char *where;              /* "file:line" of the entry */
 	char *health;             /* the health template every candidate is probed with */

@@ -27,6 +27,10 @@ static int addr_cmp(const steer_addr_t *a, const uint8_t *bytes, uint8_t len)
 {
 	if (a->len != len)
 		return a->len < len ? -1 : 1;
+	if (len == 4) { /* the common case, without a call */
+		uint32_t x = be32_get(a->bytes), y = be32_get(bytes);
+		return x < y ? -1 : x > y;
+	}
 	return memcmp(a->bytes, bytes, len);
 }
 
@@ -88,16 +92,33 @@ const steer_entry_t *steer_snap_find(const steer_snap_t *s, uint16_t id, const u
 	return NULL;
 }
 
+/* The entry of record rd in cs, advancing *j: records come in canonical RDATA order, which
+ * for fixed-length addresses is the entries' order, so one forward walk finds them all (a
+ * record the walk misses — not in the map, or out of order — is looked up by binary
+ * search). */
+static const steer_entry_t *walk_find(const steer_snap_t *s, uint16_t id, const steer_cands_t *cs,
+                                      size_t *j, const uint8_t *rd, uint8_t len)
+{
+	while (*j < cs->n && addr_cmp(&cs->e[*j].addr, rd, len) < 0)
+		(*j)++;
+	if (*j < cs->n && addr_cmp(&cs->e[*j].addr, rd, len) == 0)
+		return &cs->e[*j];
+	return steer_snap_find(s, id, rd, len);
+}
+
 void steer_snap_cands(const steer_snap_t *s, const steer_policy_t *p, const health_t *h,
                       const uint8_t *rdata, uint16_t count, steer_cand_t *c)
 {
-	size_t off = 0;
+	const steer_cands_t *cs =
+	    p->id >= 1 && p->id <= s->table->count ? &s->cands[p->id - 1] : NULL;
+	size_t off = 0, j = 0;
 	for (uint16_t i = 0; i < count; i++) {
 		uint16_t len = be16_get(rdata + off);
 		const uint8_t *rd = rdata + off + 2;
 		off += 2u + len;
-		const steer_entry_t *e =
-		    len == 4 || len == 16 ? steer_snap_find(s, p->id, rd, (uint8_t)len) : NULL;
+		const steer_entry_t *e = cs && (len == 4 || len == 16)
+		                             ? walk_find(s, p->id, cs, &j, rd, (uint8_t)len)
+		                             : NULL;
 		if (e) {
 			c[i].pool = e->pool;
 			c[i].weight = e->weight;

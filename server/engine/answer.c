@@ -148,7 +148,8 @@ static const steer_policy_t *steer_policy_of(const steer_snap_t *snap, const zon
                                              uint16_t id)
 {
 	const steer_policy_t *p = steer_table_policy(snap->table, id);
-	if (n == NULL || (p != NULL && dname_equal(p->owner, n->owner)))
+	if (n == NULL || (p != NULL && p->owner_len == n->owner_len &&
+	                  memcmp(p->owner, n->owner, n->owner_len) == 0))
 		return p;
 	for (size_t i = 0; i < snap->table->count; i++)
 		if (dname_equal(snap->table->policies[i].owner, n->owner))
