@@ -20,7 +20,8 @@
 typedef struct starget {
 	char *name; /* "OWNER/ADDRESS" */
 	char *tpl;
-	char *pool; /* "OWNER/POOL" */
+	char *pool;        /* "OWNER/POOL" */
+	steer_addr_t addr; /* probed */
 	uint32_t id;
 	bool live; /* named by the sync in progress */
 } starget_t;
@@ -97,6 +98,7 @@ int srv_steer_bindings(const steer_table_t *table, const uint8_t *apex, zone_bin
 		if (!dname_equal(p->zone, apex))
 			continue;
 		memcpy(list[k].owner, p->owner, dname_len(p->owner));
+		list[k].flags = p->cname ? ZONE_BINDING_CNAME : 0;
 		list[k++].policy = p->id;
 	}
 	int ret = zone_bindings_new(list, n, out);
@@ -158,6 +160,7 @@ static int target_make(srv_steer_t *st, const char *name, const steer_addr_t *a,
 		*t = (starget_t){.name = strdup(name),
 		                 .tpl = strdup(tpl),
 		                 .pool = strdup(pool),
+		                 .addr = *a,
 		                 .id = *id,
 		                 .live = true};
 		if (!t->name || !t->tpl || !t->pool) {
@@ -176,22 +179,23 @@ static int target_make(srv_steer_t *st, const char *name, const steer_addr_t *a,
 	return 0;
 }
 
-/* The target of candidate a of policy p: the existing one when its template and pool are
- * unchanged (its schedule and state go on), else a new one. STEER_TARGET_NONE when there is
- * no prober or it cannot be made (logged). */
-static uint32_t target_of(srv_steer_t *st, const steer_policy_t *p, const steer_addr_t *a)
+/* The target of a candidate of policy p, probed at a, named "OWNER/LABEL" (LABEL: the
+ * address, or a CNAME candidate's target), in pool pi: the existing one when its template,
+ * pool and address are unchanged (its schedule and state go on), else a new one.
+ * STEER_TARGET_NONE when there is no prober or it cannot be made (logged). */
+static uint32_t target_of(srv_steer_t *st, const steer_policy_t *p, const steer_addr_t *a,
+                          const char *label, uint8_t pi)
 {
 	if (!st->health)
 		return STEER_TARGET_NONE;
-	char owner[NAME_STR], addr[64], name[NAME_STR + 72], pool[2 * NAME_STR];
-	uint8_t pi;
-	uint32_t w, id = STEER_TARGET_NONE;
+	char owner[NAME_STR], name[2 * NAME_STR], pool[2 * NAME_STR];
+	uint32_t id = STEER_TARGET_NONE;
 	owner_str(p, owner, sizeof(owner));
-	snprintf(name, sizeof(name), "%s/%s", owner, steer_addr_str(a, addr, sizeof(addr)));
-	steer_policy_classify(p, a, &pi, &w);
+	snprintf(name, sizeof(name), "%s/%s", owner, label);
 	snprintf(pool, sizeof(pool), "%s/%s", owner, p->pools[pi].name);
 	starget_t *t = target_find(st, name);
-	if (t && strcmp(t->tpl, p->health) == 0 && strcmp(t->pool, pool) == 0) {
+	if (t && strcmp(t->tpl, p->health) == 0 && strcmp(t->pool, pool) == 0 &&
+	    t->addr.len == a->len && memcmp(t->addr.bytes, a->bytes, a->len) == 0) {
 		t->live = true;
 		return t->id;
 	}
@@ -216,7 +220,41 @@ static const zone_t *zone_of(const steer_policy_t *p, zone_t *const *zones, size
 	return NULL;
 }
 
-/* The candidates of p in the zone's current version (A and AAAA at the owner). */
+/* A CNAME policy's candidates: the CNAME records at the owner whose target a member names
+ * (others have no address to probe: they read down). */
+static int cname_entries(srv_steer_t *st, const steer_policy_t *p, const zone_node_t *node,
+                         steer_entry_t **e, size_t *n, size_t *cap)
+{
+	const zone_rrset_t *rs = node ? zone_node_rrset(node, DNS_TYPE_CNAME) : NULL;
+	size_t off = 0;
+	for (uint16_t i = 0; rs && i < rs->count; i++) {
+		const uint8_t *rd = rs->rdata + off + 2;
+		off += 2u + be16_get(rs->rdata + off);
+		const steer_member_t *m = NULL;
+		uint8_t pool;
+		uint32_t w;
+		steer_policy_classify_name(p, rd, &pool, &w, &m);
+		if (!m)
+			continue;
+		int ret = sd_vec_reserve(e, cap, *n + 1, sizeof(**e));
+		if (ret < 0)
+			return ret;
+		char label[NAME_STR];
+		dname_to_str(m->target, label, sizeof(label));
+		size_t l = strlen(label);
+		if (l > 1 && label[l - 1] == '.')
+			label[l - 1] = '\0';
+		(*e)[(*n)++] = (steer_entry_t){.addr = m->addr,
+		                               .name = m->target,
+		                               .pool = pool,
+		                               .weight = w,
+		                               .target = target_of(st, p, &m->addr, label, pool)};
+	}
+	return 0;
+}
+
+/* The candidates of p in the zone's current version (A and AAAA at the owner, or its
+ * CNAME records). */
 static int policy_entries(srv_steer_t *st, const steer_policy_t *p, zone_t *const *zones,
                           size_t count, steer_entry_t **e, size_t *n, size_t *cap)
 {
@@ -224,6 +262,8 @@ static int policy_entries(srv_steer_t *st, const steer_policy_t *p, zone_t *cons
 	const zone_t *z = zone_of(p, zones, count);
 	const zone_version_t *v = z ? zone_current(z) : NULL;
 	const zone_node_t *node = v ? zone_version_find(v, p->owner, dname_len(p->owner)) : NULL;
+	if (p->cname)
+		return cname_entries(st, p, node, e, n, cap);
 	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 	for (size_t k = 0; node && k < SD_ARRAY_LEN(types); k++) {
 		const zone_rrset_t *rs = zone_node_rrset(node, types[k]);
@@ -241,7 +281,10 @@ static int policy_entries(srv_steer_t *st, const steer_policy_t *p, zone_t *cons
 			*x = (steer_entry_t){.addr.len = (uint8_t)len};
 			memcpy(x->addr.bytes, rd, len);
 			steer_policy_classify(p, &x->addr, &x->pool, &x->weight);
-			x->target = target_of(st, p, &x->addr);
+			char label[64];
+			x->target =
+			    target_of(st, p, &x->addr,
+			              steer_addr_str(&x->addr, label, sizeof(label)), x->pool);
 		}
 	}
 	return 0;
@@ -371,21 +414,69 @@ static void report_answer(srv_steer_t *st, const steer_snap_t *s, const steer_po
 	sd_strbuf_printf(out, "%s", json ? "]}" : "\n");
 }
 
+/* What a CNAME answer holds now: one target (its entries decided as the answer path does). */
+static void report_answer_cname(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
+                                bool json, sd_strbuf_t *out)
+{
+	const steer_cands_t *cs = &s->cands[p->id - 1];
+	steer_cand_t c[STEER_CAND_MAX];
+	uint8_t idx[STEER_CAND_MAX];
+	size_t n = cs->n < STEER_CAND_MAX ? cs->n : STEER_CAND_MAX;
+	for (size_t i = 0; i < n; i++)
+		c[i] =
+		    (steer_cand_t){.pool = cs->e[i].pool,
+		                   .weight = cs->e[i].weight,
+		                   .health = st->health && cs->e[i].target != STEER_TARGET_NONE
+		                                 ? health_target_state(st->health, cs->e[i].target)
+		                                 : HEALTH_STATE_DOWN};
+	steer_result_t r = {.outcome = STEER_ANSWER};
+	if (n > 0)
+		steer_decide(p, c, n, p->ttl_max, &st->rng, idx, &r);
+	char name[NAME_STR] = "";
+	if (n > 0 && r.outcome == STEER_ANSWER)
+		dname_to_str(cs->e[r.pool != 0xff ? idx[0] : 0].name, name, sizeof(name));
+	const char *what = r.outcome == STEER_SERVFAIL ? "servfail"
+	                   : r.pool == 0xff            ? "all-down"
+	                   : r.degraded                ? "degraded"
+	                                               : "healthy";
+	if (!json) {
+		sd_strbuf_printf(out, "%s ttl %u: %s\n", what, n ? r.ttl : 0, name);
+		return;
+	}
+	sd_strbuf_printf(out, "{\"outcome\":\"%s\",\"ttl\":%u,\"records\":[", what, n ? r.ttl : 0);
+	if (name[0])
+		json_str(out, name);
+	sd_strbuf_printf(out, "]}");
+}
+
 static void report_member(srv_steer_t *st, const steer_policy_t *p, const steer_entry_t *e,
                           bool json, bool first, sd_strbuf_t *out)
 {
-	char a[64], owner[NAME_STR], name[NAME_STR + 72];
+	char a[64], owner[NAME_STR], name[2 * NAME_STR], cname[NAME_STR] = "";
 	bool probed = st->health && e->target != STEER_TARGET_NONE;
 	uint32_t word = probed ? health_target_state(st->health, e->target) : HEALTH_STATE_DOWN;
 	owner_str(p, owner, sizeof(owner));
 	steer_addr_str(&e->addr, a, sizeof(a));
-	snprintf(name, sizeof(name), "%s/%s", owner, a);
+	if (e->name) { /* a CNAME candidate: its target, probed at a */
+		dname_to_str(e->name, cname, sizeof(cname));
+		size_t l = strlen(cname);
+		snprintf(name, sizeof(name), "%s/%.*s", owner, (int)(l > 1 ? l - 1 : l), cname);
+	} else {
+		snprintf(name, sizeof(name), "%s/%s", owner, a);
+	}
 	if (!json) {
-		sd_strbuf_printf(out, "    %-39s weight %-7u %-11s target %s\n", a, e->weight,
-		                 state_name(word, probed), name);
+		sd_strbuf_printf(out, "    %s%s%-39s weight %-7u %-11s target %s\n", cname,
+		                 e->name ? " at " : "", a, e->weight, state_name(word, probed),
+		                 name);
 		return;
 	}
-	sd_strbuf_printf(out, "%s{\"address\":", first ? "" : ",");
+	sd_strbuf_printf(out, "%s{", first ? "" : ",");
+	if (e->name) {
+		sd_strbuf_printf(out, "\"cname\":");
+		json_str(out, cname);
+		sd_strbuf_putc(out, ',');
+	}
+	sd_strbuf_printf(out, "\"address\":");
 	json_str(out, a);
 	sd_strbuf_printf(out, ",\"weight\":%u,\"health\":\"%s\",\"target\":", e->weight,
 	                 state_name(word, probed));
@@ -443,10 +534,15 @@ static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_po
 	}
 	for (size_t i = 0; i < p->npools; i++)
 		report_pool(st, s, p, i, json, out);
-	sd_strbuf_printf(out, json ? "],\"answer\":{\"A\":" : "  answer A: ");
-	report_answer(st, s, p, 4, json, out);
-	sd_strbuf_printf(out, json ? ",\"AAAA\":" : "  answer AAAA: ");
-	report_answer(st, s, p, 16, json, out);
+	if (p->cname) {
+		sd_strbuf_printf(out, json ? "],\"answer\":{\"CNAME\":" : "  answer CNAME: ");
+		report_answer_cname(st, s, p, json, out);
+	} else {
+		sd_strbuf_printf(out, json ? "],\"answer\":{\"A\":" : "  answer A: ");
+		report_answer(st, s, p, 4, json, out);
+		sd_strbuf_printf(out, json ? ",\"AAAA\":" : "  answer AAAA: ");
+		report_answer(st, s, p, 16, json, out);
+	}
 	sd_strbuf_printf(out, "%s", json ? "}}" : "");
 }
 

@@ -8,11 +8,12 @@
 
 #include "contrib/base/err.h"
 
-static const char *const policy_keys[] = {"name",     "zone",    "health",  "answers", "all-down",
-                                          "fallback", "ttl-min", "ttl-max", "pools",   NULL};
+static const char *const policy_keys[] = {"name",    "zone",     "health",   "candidates",
+                                          "answers", "all-down", "fallback", "ttl-min",
+                                          "ttl-max", "pools",    NULL};
 static const char *const pool_keys[] = {"name",   "members",     "prefixes",
                                         "weight", "min-healthy", NULL};
-static const char *const member_keys[] = {"address", "weight", NULL};
+static const char *const member_keys[] = {"address", "weight", "target", NULL};
 
 #define TTL_MAX 2147483647u /* RFC 2181 8 */
 
@@ -35,10 +36,27 @@ static void pool_min(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl)
 	pl->min_pct = pct;
 }
 
-static void pool_member(conf_ctx_t *ctx, const conf_node_t *n, steer_member_t *m)
+/* A CNAME candidate: {target: NAME, address: PROBE-ADDRESS[, weight: N]}. */
+static void cname_member(conf_ctx_t *ctx, const conf_node_t *n, steer_member_t *m)
+{
+	const conf_node_t *t = n->kind == CONF_MAP ? conf_get(n, "target") : NULL;
+	const char *s = NULL;
+	if (!t) {
+		conf_error(ctx, n, "a CNAME candidate is {target: NAME, address: ADDRESS probed}");
+		return;
+	}
+	if (conf_str(ctx, t, &s) && dname_from_str(s, NULL, m->target) < 0)
+		conf_error(ctx, t, "'%s' is not a domain name", s);
+}
+
+static void pool_member(conf_ctx_t *ctx, const conf_node_t *n, steer_member_t *m, bool cname)
 {
 	const conf_node_t *a = n;
 	m->weight = STEER_WEIGHT_POOL;
+	if (cname)
+		cname_member(ctx, n, m);
+	else if (n->kind == CONF_MAP && conf_get(n, "target"))
+		conf_error(ctx, conf_get(n, "target"), "'target' needs candidates: cname");
 	if (n->kind == CONF_MAP) {
 		conf_expect_map(ctx, n, member_keys);
 		const conf_node_t *w = conf_get(n, "weight");
@@ -54,7 +72,7 @@ static void pool_member(conf_ctx_t *ctx, const conf_node_t *n, steer_member_t *m
 		conf_error(ctx, a, "'%s' is not an IPv4 or IPv6 address", s);
 }
 
-static int pool_members(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl)
+static int pool_members(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl, bool cname)
 {
 	if (!conf_expect_seq(ctx, n))
 		return 0;
@@ -62,7 +80,7 @@ static int pool_members(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl)
 	if (!pl->members)
 		return -ENOMEM;
 	for (size_t i = 0; i < n->count; i++)
-		pool_member(ctx, n->items[i], &pl->members[pl->nmembers++]);
+		pool_member(ctx, n->items[i], &pl->members[pl->nmembers++], cname);
 	return 0;
 }
 
@@ -87,7 +105,7 @@ static int pool_prefixes(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl
 	return 0;
 }
 
-static int parse_pool(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl)
+static int parse_pool(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl, bool cname)
 {
 	pl->weight = 1;
 	pl->min_healthy = 1;
@@ -107,8 +125,11 @@ static int parse_pool(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl)
 		pool_min(ctx, v, pl);
 	int ret = 0;
 	if ((v = conf_get(n, "members")))
-		ret = pool_members(ctx, v, pl);
-	if (ret == 0 && (v = conf_get(n, "prefixes")))
+		ret = pool_members(ctx, v, pl, cname);
+	if (ret == 0 && (v = conf_get(n, "prefixes")) && cname)
+		conf_error(ctx, v,
+		           "CNAME candidates join pools by target (members), not by prefix");
+	else if (ret == 0 && v)
 		ret = pool_prefixes(ctx, v, pl);
 	if (ret == 0 && !conf_get(n, "members") && !conf_get(n, "prefixes"))
 		conf_error(ctx, n, "pool '%s' has neither members nor prefixes",
@@ -178,7 +199,7 @@ static int parse_pools(conf_ctx_t *ctx, const conf_node_t *n, steer_policy_t *p)
 	if (!p->pools)
 		return -ENOMEM;
 	for (size_t i = 0; i < count; i++) {
-		int ret = parse_pool(ctx, n->items[i], &p->pools[p->npools++]);
+		int ret = parse_pool(ctx, n->items[i], &p->pools[p->npools++], p->cname);
 		if (ret < 0)
 			return ret;
 		for (size_t k = 0; k < i; k++)
@@ -191,7 +212,7 @@ static int parse_pools(conf_ctx_t *ctx, const conf_node_t *n, steer_policy_t *p)
 	*other = (steer_pool_t){.weight = 1, .min_healthy = 1, .implicit = true};
 	if (!(other->name = strdup("other")))
 		return -ENOMEM;
-	if (count > 0)
+	if (count > 0 && !p->cname)
 		check_overlaps(ctx, n, p);
 	return 0;
 }
@@ -274,6 +295,25 @@ static void parse_all_down(conf_ctx_t *ctx, const conf_node_t *item, steer_polic
 		conf_error(ctx, fb, "at least one fallback address");
 }
 
+/* candidates: address (A/AAAA at the name, the default) or cname (one CNAME per target;
+ * an answer holds one, so answers stays 1 and fallback addresses make no sense). */
+static void parse_candidates(conf_ctx_t *ctx, const conf_node_t *item, steer_policy_t *p)
+{
+	const conf_node_t *n = conf_get(item, "candidates");
+	const char *s = NULL;
+	if (!n || !conf_str(ctx, n, &s))
+		return;
+	if (strcmp(s, "cname") == 0)
+		p->cname = true;
+	else if (strcmp(s, "address") != 0)
+		conf_error(ctx, n, "expected address or cname");
+	if (p->cname && p->answers != 1)
+		conf_error(ctx, conf_get(item, "answers"), "a CNAME answer holds one candidate");
+	if (p->cname && p->all_down == STEER_DOWN_FALLBACK)
+		conf_error(ctx, conf_get(item, "all-down"),
+		           "CNAME candidates: all-down is all or servfail");
+}
+
 static void parse_scalars(conf_ctx_t *ctx, const conf_node_t *item, steer_policy_t *p)
 {
 	const conf_node_t *n;
@@ -332,6 +372,7 @@ static int parse_policy(conf_ctx_t *ctx, const conf_node_t *item, const steer_co
 	}
 	parse_scalars(ctx, item, p);
 	parse_all_down(ctx, item, p);
+	parse_candidates(ctx, item, p);
 	int ret = parse_health(ctx, item, env, p);
 	return ret < 0 ? ret : parse_pools(ctx, conf_get(item, "pools"), p);
 }

@@ -161,6 +161,26 @@ void steer_policy_classify(const steer_policy_t *p, const steer_addr_t *a, uint8
 	*weight = p->pools[p->npools - 1].weight;
 }
 
+void steer_policy_classify_name(const steer_policy_t *p, const uint8_t *target, uint8_t *pool,
+                                uint32_t *weight, const steer_member_t **member)
+{
+	for (size_t i = 0; i + 1 < p->npools; i++) {
+		const steer_pool_t *pl = &p->pools[i];
+		for (size_t k = 0; k < pl->nmembers; k++) {
+			const steer_member_t *m = &pl->members[k];
+			if (!dname_equal_ci(m->target, target))
+				continue;
+			*pool = (uint8_t)i;
+			*weight = m->weight == STEER_WEIGHT_POOL ? pl->weight : m->weight;
+			*member = m;
+			return;
+		}
+	}
+	*pool = (uint8_t)(p->npools - 1);
+	*weight = p->pools[p->npools - 1].weight;
+	*member = NULL;
+}
+
 const uint8_t *steer_policy_fallback(const steer_policy_t *p, uint8_t len, uint16_t *count)
 {
 	*count = len == 4 ? p->nfallback4 : p->nfallback6;

@@ -1,7 +1,9 @@
 /* policy.h — steering policies: the immutable policy table and the per-query decision.
  *
  * A policy is bound (in the config, steering/conf.h) to one owner name of a served zone. Its
- * candidates are the A/AAAA records at that name; the policy gives each candidate address a
+ * candidates are the A/AAAA records at that name (or, for a `candidates: cname` policy, the
+ * CNAME records there: one per target the policy lists, each with the address its target
+ * is probed at; an answer then holds one CNAME); the policy gives each candidate address a
  * pool (the first pool whose explicit member list or prefixes match it, else the implicit
  * last pool "other") and a weight (the member's own, else its pool's). Policies compose as a
  * filter chain (DESIGN.md "Steering model"):
@@ -48,8 +50,9 @@ typedef struct steer_prefix {
 } steer_prefix_t;
 
 typedef struct steer_member {
-	steer_addr_t addr;
-	uint32_t weight; /* STEER_WEIGHT_POOL: the pool's */
+	steer_addr_t addr;         /* the candidate; for a CNAME candidate the address probed */
+	uint32_t weight;           /* STEER_WEIGHT_POOL: the pool's */
+	uint8_t target[DNAME_MAX]; /* CNAME candidates: the target (lowercased wire) */
 } steer_member_t;
 
 #define STEER_WEIGHT_POOL UINT32_MAX
@@ -76,6 +79,7 @@ typedef struct steer_policy {
 	char *health;             /* the health template every candidate is probed with */
 	steer_pool_t *pools;      /* configured pools in failover order, then "other" */
 	size_t npools;
+	bool cname;       /* candidates are CNAME targets (members name them) */
 	uint16_t answers; /* records per answer, 1..STEER_ANSWERS_MAX; default 1 */
 	steer_all_down_t all_down;
 	/* fallback addresses as RDATA runs ([u16 rdlength][rdata] each), per family */
@@ -113,6 +117,12 @@ const char *steer_addr_str(const steer_addr_t *a, char *buf, size_t size) SD_NON
 /* The pool (index into p->pools) and weight of a candidate address. Any thread. */
 void steer_policy_classify(const steer_policy_t *p, const steer_addr_t *a, uint8_t *pool,
                            uint32_t *weight) SD_NONNULL(1, 2, 3, 4);
+
+/* The pool, weight and member of a CNAME candidate's target (lowercased or not); *member
+ * is NULL for a target no pool lists (pool "other"). Any thread. */
+void steer_policy_classify_name(const steer_policy_t *p, const uint8_t *target, uint8_t *pool,
+                                uint32_t *weight, const steer_member_t **member)
+    SD_NONNULL(1, 2, 3, 4, 5);
 
 /* ---- the decision --------------------------------------------------------------------- */
 

@@ -34,10 +34,14 @@ static int addr_cmp(const steer_addr_t *a, const uint8_t *bytes, uint8_t len)
 	return memcmp(a->bytes, bytes, len);
 }
 
+/* By address, then (CNAME candidates may share a probe address) by target. */
 static int entry_cmp(const void *x, const void *y)
 {
-	const steer_entry_t *b = y;
-	return addr_cmp(&((const steer_entry_t *)x)->addr, b->addr.bytes, b->addr.len);
+	const steer_entry_t *a = x, *b = y;
+	int r = addr_cmp(&a->addr, b->addr.bytes, b->addr.len);
+	if (r != 0 || a->name == b->name)
+		return r;
+	return (uintptr_t)a->name < (uintptr_t)b->name ? -1 : 1;
 }
 
 int steer_snap_set(steer_snap_t *s, uint16_t id, const steer_entry_t *e, size_t n)
@@ -106,11 +110,46 @@ static const steer_entry_t *walk_find(const steer_snap_t *s, uint16_t id, const 
 	return steer_snap_find(s, id, rd, len);
 }
 
+static uint32_t entry_word(const steer_entry_t *e, const health_t *h)
+{
+	if (!h)
+		return 0;
+	return e->target == STEER_TARGET_NONE ? HEALTH_STATE_DOWN
+	                                      : health_target_state(h, e->target);
+}
+
+/* CNAME candidates: entries by target name (a short linear walk). */
+static void cname_cands(const steer_cands_t *cs, const steer_policy_t *p, const health_t *h,
+                        const uint8_t *rdata, uint16_t count, steer_cand_t *c)
+{
+	size_t off = 0;
+	for (uint16_t i = 0; i < count; i++) {
+		const uint8_t *rd = rdata + off + 2;
+		off += 2u + be16_get(rdata + off);
+		const steer_entry_t *e = NULL;
+		for (size_t k = 0; cs && k < cs->n && !e; k++)
+			if (cs->e[k].name && dname_equal_ci(cs->e[k].name, rd))
+				e = &cs->e[k];
+		if (e) {
+			c[i] = (steer_cand_t){
+			    .pool = e->pool, .weight = e->weight, .health = entry_word(e, h)};
+			continue;
+		}
+		const steer_member_t *m;
+		steer_policy_classify_name(p, rd, &c[i].pool, &c[i].weight, &m);
+		c[i].health = h ? HEALTH_STATE_DOWN : 0;
+	}
+}
+
 void steer_snap_cands(const steer_snap_t *s, const steer_policy_t *p, const health_t *h,
                       const uint8_t *rdata, uint16_t count, steer_cand_t *c)
 {
 	const steer_cands_t *cs =
 	    p->id >= 1 && p->id <= s->table->count ? &s->cands[p->id - 1] : NULL;
+	if (p->cname) {
+		cname_cands(cs, p, h, rdata, count, c);
+		return;
+	}
 	size_t off = 0, j = 0;
 	for (uint16_t i = 0; i < count; i++) {
 		uint16_t len = be16_get(rdata + off);
@@ -122,10 +161,7 @@ void steer_snap_cands(const steer_snap_t *s, const steer_policy_t *p, const heal
 		if (e) {
 			c[i].pool = e->pool;
 			c[i].weight = e->weight;
-			c[i].health = !h ? 0
-			              : e->target == STEER_TARGET_NONE
-			                  ? HEALTH_STATE_DOWN
-			                  : health_target_state(h, e->target);
+			c[i].health = entry_word(e, h);
 			continue;
 		}
 		/* not in the map yet: classified, but down until probed */

@@ -27,8 +27,9 @@
 #define STEER_TARGET_NONE UINT32_MAX
 
 typedef struct steer_entry {
-	steer_addr_t addr;
-	uint32_t target; /* prober target id, STEER_TARGET_NONE: not probed (reads down) */
+	steer_addr_t addr;   /* the candidate; a CNAME candidate's probe address */
+	const uint8_t *name; /* a CNAME candidate's target (in the table's member), else NULL */
+	uint32_t target;     /* prober target id, STEER_TARGET_NONE: not probed (reads down) */
 	uint32_t weight;
 	uint8_t pool;
 } steer_entry_t;
@@ -56,8 +57,9 @@ const steer_entry_t *steer_snap_find(const steer_snap_t *s, uint16_t id, const u
                                      uint8_t len) SD_NONNULL(1, 3);
 
 /* Fill c[i] for each of the count records of an A/AAAA RDATA run ([u16 len][rdata] each,
- * count <= STEER_CAND_MAX) of policy p: pool, weight and the target's state word read from
- * h (NULL: everything up). Any thread; no allocation. */
+ * count <= STEER_CAND_MAX) of policy p — or of a CNAME run for a CNAME policy —: pool,
+ * weight and the target's state word read from h (NULL: everything up). Any thread; no
+ * allocation. */
 void steer_snap_cands(const steer_snap_t *s, const steer_policy_t *p, const health_t *h,
                       const uint8_t *rdata, uint16_t count, steer_cand_t *c) SD_NONNULL(1, 2, 4, 6);
 

@@ -180,14 +180,45 @@ static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, con
 	return put_run(ctx, sec, owner, rs->type, rs->rdata, r.n, ctx->pick, len, r.ttl);
 }
 
+/* A steered CNAME RRset (one record per candidate target, zone/bindings.h): the one record
+ * its policy picks now, with the policy's TTL; *next (when not NULL) its target. All-down
+ * `all` picks one candidate at random; SERVFAIL as put_steered. Without a policy that takes
+ * CNAME candidates, the first record (a name has one CNAME, RFC 2181 10.1). */
+static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner,
+                             const zone_rrset_t *rs, const uint8_t **next)
+{
+	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
+	uint16_t k = 0;
+	uint32_t ttl = rs->ttl;
+	if (p != NULL && p->cname && rs->count <= STEER_CAND_MAX) {
+		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+		steer_result_t r;
+		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
+		if (r.outcome == STEER_SERVFAIL) {
+			ctx->servfail |= sec == SEC_AN;
+			return 0;
+		}
+		k = r.pool != 0xff && r.n > 0 ? ctx->pick[0]
+		                              : (uint16_t)steer_rng_below(&ctx->rng, rs->count);
+		ttl = r.ttl;
+	}
+	size_t off = zone_rrset_rr_offset(rs, k);
+	int ret = put_run(ctx, sec, owner, rs->type, rs->rdata + off, 1, NULL, 0, ttl);
+	if (ret == 0 && next != NULL)
+		*next = rs->rdata + off + 2;
+	return ret;
+}
+
 /* Append a whole RRset to section sec (sections are written in order), or nothing; a
- * steered address RRset goes through its policy. */
+ * steered address or CNAME RRset goes through its policy. */
 static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs,
                      uint32_t ttl)
 {
 	if (rs->policy != 0 && ctx->snap != NULL &&
 	    (rs->type == DNS_TYPE_A || rs->type == DNS_TYPE_AAAA))
 		return put_steered(ctx, sec, owner, rs);
+	if (rs->policy != 0 && ctx->snap != NULL && rs->type == DNS_TYPE_CNAME)
+		return put_steered_cname(ctx, sec, owner, rs, NULL);
 	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
@@ -427,6 +458,10 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 		cname = zone_node_rrset(src, DNS_TYPE_CNAME);
 	if (cname == NULL || cname->count == 0)
 		return put_answer(ctx, src, owner, qtype);
+	if (cname->policy != 0 && ctx->snap != NULL) {
+		ctx->rr_node = src;
+		return put_steered_cname(ctx, SEC_AN, owner, cname, next);
+	}
 	int ret = put_rrset(ctx, SEC_AN, owner, cname, cname->ttl);
 	if (ret == 0)
 		*next = cname->rdata + 2;

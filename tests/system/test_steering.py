@@ -464,3 +464,56 @@ def test_config_reload_rebinds_and_bad_config_keeps_running(steer, backends):
     assert "steerdns.yaml:" in text and "outside every served zone" in text, text
     rc, addrs, ttls = answer(srv, "b.example.com")
     assert sorted(addrs) == ["127.0.0.4", "127.0.0.5"] and ttls == [TTL_MAX, TTL_MAX]
+
+
+def cname_answer(srv, name, qtype="A"):
+    """(rcode, [CNAME targets], [CNAME TTLs], [addresses]) of a query."""
+    r = srv.query(name, qtype)
+    assert r is not None
+    targets, ttls, addrs = [], [], []
+    for rrset in r.answer:
+        for rd in rrset:
+            if rrset.rdtype == dns.rdatatype.CNAME:
+                targets.append(rd.target.to_text())
+                ttls.append(rrset.ttl)
+            elif rrset.rdtype == dns.rdatatype.A:
+                addrs.append(rd.address)
+    return r.rcode(), targets, ttls, addrs
+
+
+def test_cname_candidates_failover(steer, backends):
+    """candidates: cname — one CNAME record per target at the steered name, each target
+    probed at the address the policy gives: an answer holds one CNAME (and the chain into
+    the zone goes on), the backup target once the primary fails, back after recovery."""
+    port = next(iter(backends.values())).port
+    zone = ("www CNAME a.cdn\nwww CNAME b.cdn\n"
+            "a.cdn A 127.0.0.2\nb.cdn A 127.0.0.3\n")
+    pol = policy("www.example.com", candidates="cname", pools=[
+        {"name": "primary", "members": [{"target": "a.cdn.example.com",
+                                         "address": "127.0.0.2"}]},
+        {"name": "backup", "members": [{"target": "b.cdn.example.com",
+                                        "address": "127.0.0.3"}]}])
+    srv = steer(zone, [pol], port)
+    wait_all_up(srv, "www.example.com")
+    for _ in range(20):
+        rc, targets, ttls, addrs = cname_answer(srv, "www.example.com")
+        assert targets == ["a.cdn.example.com."] and ttls == [TTL_MAX], (targets, ttls)
+        assert addrs == ["127.0.0.2"]
+    rc, targets, ttls, addrs = cname_answer(srv, "www.example.com", "CNAME")
+    assert targets == ["a.cdn.example.com."]
+    js = steering_json(srv, "www.example.com")["policies"][0]
+    assert js["answer"]["CNAME"]["records"] == ["a.cdn.example.com."]
+    backends["127.0.0.2"].set_mode("500")
+    t0 = time.monotonic()
+    while True:
+        rc, targets, ttls, addrs = cname_answer(srv, "www.example.com")
+        check_ttls(ttls)
+        if targets == ["b.cdn.example.com."]:
+            break
+        assert time.monotonic() - t0 < FALL * INTERVAL + TIMEOUT + 1 + 3, targets
+        time.sleep(0.02)
+    assert time.monotonic() - t0 >= (FALL - 1) * INTERVAL - 0.05
+    assert addrs == ["127.0.0.3"] and ttls == [TTL_MIN]
+    backends["127.0.0.2"].set_mode("200")
+    assert srv.wait_for(lambda: cname_answer(srv, "www.example.com")[1] ==
+                        ["a.cdn.example.com."], timeout=RISE * INTERVAL + TIMEOUT + 4)

@@ -412,6 +412,63 @@ static void test_conf_errors(void **state)
 	             "above ttl-max");
 }
 
+/* CNAME candidates: members name targets with a probe address; prefixes, several answers
+ * and fallback addresses make no sense there. */
+static void test_conf_cname(void **state)
+{
+	(void)state;
+	steer_table_t *t = NULL;
+	assert_int_equal(parse("  - name: www.example.com\n"
+	                       "    health: web\n"
+	                       "    candidates: cname\n"
+	                       "    pools:\n"
+	                       "      - name: eu\n"
+	                       "        members: [{target: eu.cdn.example.net, address: 192.0.2.7,"
+	                       " weight: 3}]\n",
+	                       &t),
+	                 0);
+	const steer_policy_t *p = steer_table_policy(t, 1);
+	assert_true(p->cname);
+	static const uint8_t eu[] = "\x02"
+	                            "EU\x03"
+	                            "cdn\x07"
+	                            "example\x03"
+	                            "net";
+	static const uint8_t us[] = "\x02"
+	                            "us\x03"
+	                            "cdn\x07"
+	                            "example\x03"
+	                            "net";
+	uint8_t pool;
+	uint32_t w;
+	const steer_member_t *m;
+	steer_policy_classify_name(p, eu, &pool, &w, &m);
+	assert_int_equal(pool, 0);
+	assert_int_equal(w, 3);
+	assert_non_null(m);
+	steer_policy_classify_name(p, us, &pool, &w, &m);
+	assert_int_equal(pool, 1); /* other */
+	assert_null(m);
+	steer_table_unref(t);
+	expect_error("  - name: www.example.com\n"
+	             "    health: web\n"
+	             "    candidates: cname\n"
+	             "    pools: [{name: a, prefixes: [198.51.100.0/24]}]\n",
+	             "not by prefix");
+	expect_error("  - {name: www.example.com, health: web, candidates: cname, answers: 2}\n",
+	             "holds one candidate");
+	expect_error("  - name: www.example.com\n"
+	             "    health: web\n"
+	             "    candidates: cname\n"
+	             "    pools: [{name: a, members: [192.0.2.1]}]\n",
+	             "a CNAME candidate is {target");
+	expect_error(
+	    "  - name: www.example.com\n"
+	    "    health: web\n"
+	    "    pools: [{name: a, members: [{target: x.example.net, address: 192.0.2.1}]}]\n",
+	    "needs candidates: cname");
+}
+
 /* ---- the candidate map ---- */
 
 static void test_snap(void **state)
@@ -458,6 +515,7 @@ int main(void)
 	    cmocka_unit_test(test_prefixes),
 	    cmocka_unit_test(test_conf_valid),
 	    cmocka_unit_test(test_conf_errors),
+	    cmocka_unit_test(test_conf_cname),
 	    cmocka_unit_test(test_snap),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
