@@ -30,7 +30,11 @@ struct srv_steer {
 	steer_pub_t pub;
 	steer_table_t *table;
 	health_t *health;
-	bool synced; /* a sync with the prober ran: targets made from now on start down */
+	/* The table of the last sync with the prober (a reference; NULL before the first): a
+	 * candidate that appears under a policy it had starts down (answered once it passed
+	 * its checks); the candidates of the first sync and of a policy new in the config
+	 * follow the template's initial state, as the name's records were answered before. */
+	steer_table_t *synced;
 	starget_t *targets;
 	size_t ntargets, cap;
 	steer_rng_t rng; /* for the report's "answer now" */
@@ -61,6 +65,7 @@ void srv_steer_free(srv_steer_t *st)
 		target_fini(&st->targets[i]);
 	free(st->targets);
 	steer_table_unref(st->table);
+	steer_table_unref(st->synced);
 	free(st);
 }
 
@@ -134,8 +139,9 @@ static void target_drop(srv_steer_t *st, starget_t *t)
 	*t = st->targets[--st->ntargets];
 }
 
+/* A new prober target for a candidate; down: it starts down whatever its template says. */
 static int target_make(srv_steer_t *st, const char *name, const steer_addr_t *a, const char *tpl,
-                       const char *pool, uint32_t *id)
+                       const char *pool, bool down, uint32_t *id)
 {
 	struct sockaddr_storage ss = {0};
 	if (a->len == 4) {
@@ -147,7 +153,7 @@ static int target_make(srv_steer_t *st, const char *name, const steer_addr_t *a,
 		s6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, a->bytes, 16);
 	}
-	health_add_opts_t opts = {.pool = pool, .initial_down = st->synced};
+	health_add_opts_t opts = {.pool = pool, .initial_down = down};
 	int ret =
 	    health_target_add_opts(st->health, name, (const struct sockaddr *)&ss, tpl, &opts, id);
 	if (ret == SD_EEXIST) /* a target of that name exists (ours from an older run) */
@@ -173,10 +179,19 @@ static int target_make(srv_steer_t *st, const char *name, const steer_addr_t *a,
 		return ret;
 	}
 	st->ntargets++;
-	if (st->synced)
+	if (down)
 		log_info("steering: new candidate %s probed with template %s (answered once up)",
 		         name, tpl);
 	return 0;
+}
+
+/* Whether the last sync had a policy at p's owner (see srv_steer.synced). */
+static bool policy_known(const srv_steer_t *st, const steer_policy_t *p)
+{
+	for (size_t i = 0; st->synced && i < st->synced->count; i++)
+		if (dname_equal(st->synced->policies[i].owner, p->owner))
+			return true;
+	return false;
 }
 
 /* The target of a candidate of policy p, probed at a, named "OWNER/LABEL" (LABEL: the
@@ -201,7 +216,7 @@ static uint32_t target_of(srv_steer_t *st, const steer_policy_t *p, const steer_
 	}
 	if (t)
 		target_drop(st, t);
-	int ret = target_make(st, name, a, p->health, pool, &id);
+	int ret = target_make(st, name, a, p->health, pool, policy_known(st, p), &id);
 	if (ret < 0) {
 		log_warning("steering: %s: cannot probe %s with template %s: %s (it reads down)",
 		            p->where, name, p->health, sd_strerror(ret));
@@ -329,8 +344,11 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 		         st->targets[i].name);
 		target_drop(st, &st->targets[i]);
 	}
-	if (st->health)
-		st->synced = true;
+	if (st->health && st->table) {
+		steer_table_t *t = steer_table_ref(st->table);
+		steer_table_unref(st->synced);
+		st->synced = t;
+	}
 	return 0;
 }
 

@@ -14,8 +14,10 @@
  *        still read their ids, which the prober may reuse)
  *
  * The workers' view (server/view.h) points at the publisher, so a zone commit refreshes the
- * map without rebuilding the view. Targets created once the server runs start down (they must
- * pass their checks before they are answered); those of the first sync follow the template.
+ * map without rebuilding the view. A candidate that appears under a policy already running
+ * (zone reload, RFC 2136) starts down: it is answered once it passed its checks; the
+ * candidates of the first sync and of a policy new in the config follow the template's
+ * `initial` state (the name's records were answered before).
  */
 #pragma once
 

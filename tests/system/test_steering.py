@@ -438,12 +438,14 @@ def test_config_reload_rebinds_and_bad_config_keeps_running(steer, backends):
     settings, the dropped policy's targets go; a reload with a policy outside every zone
     fails with file:line and keeps what runs."""
     port = next(iter(backends.values())).port
-    zone = "a A 127.0.0.2\na A 127.0.0.3\nb A 127.0.0.4\nb A 127.0.0.5\n"
+    zone = ("a A 127.0.0.2\na A 127.0.0.3\nb A 127.0.0.4\nb A 127.0.0.5\n"
+            "c A 127.0.0.6\nc A 127.0.0.7\n")
     srv = steer(zone, [policy("a.example.com"), policy("b.example.com")], port)
     wait_all_up(srv, "b.example.com")
     assert len(answer(srv, "a.example.com")[1]) == 1
     conf = dict(srv.config)
-    conf["steering"] = [policy("b.example.com", answers=2)]
+    conf["steering"] = [policy("b.example.com", answers=2),
+                        policy("c.example.com", **{"all-down": "servfail"})]
     with open(srv.config_path, "w") as f:
         f.write(sdlib.to_yaml(conf) + "\n")
     out = srv.steerctl("reload")
@@ -454,6 +456,10 @@ def test_config_reload_rebinds_and_bad_config_keeps_running(steer, backends):
     assert sorted(addrs) == ["127.0.0.4", "127.0.0.5"] and ttls == [TTL_MAX, TTL_MAX]
     health = srv.steerctl("health").stdout
     assert "a.example.com/" not in health and "b.example.com/127.0.0.4" in health, health
+    # a policy new in the config starts from the template's initial state (up): answered
+    # at once, no SERVFAIL while its first checks run
+    rc, addrs, ttls = answer(srv, "c.example.com")
+    assert rc == dns.rcode.NOERROR and len(addrs) == 1, (rc, addrs)
     # a bad config: reported with file:line, nothing changes
     conf["steering"] = [policy("b.example.org")]
     with open(srv.config_path, "w") as f:
