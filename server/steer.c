@@ -35,8 +35,8 @@ struct srv_steer {
 	 * its checks); the candidates of the first sync and of a policy new in the config
 	 * follow the template's initial state, as the name's records were answered before. */
 	steer_table_t *synced;
-	starget_t *targets;
-	size_t ntargets, cap;
+	starget_t *targets; /* [0, nsorted) sorted by name at the start of a sync, then new ones */
+	size_t ntargets, cap, nsorted;
 	steer_rng_t rng; /* for the report's "answer now" */
 };
 
@@ -122,9 +122,21 @@ static void owner_str(const steer_policy_t *p, char *buf, size_t size)
 		buf[n - 1] = '\0';
 }
 
+static int target_cmp(const void *a, const void *b)
+{
+	return strcmp(((const starget_t *)a)->name, ((const starget_t *)b)->name);
+}
+
+/* By name: a binary search of the sorted part, then the few made in this sync. A target
+ * replaced in this sync (id STEER_TARGET_NONE) is not found. */
 static starget_t *target_find(srv_steer_t *st, const char *name)
 {
-	for (size_t i = 0; i < st->ntargets; i++)
+	starget_t key = {.name = (char *)name};
+	starget_t *t =
+	    st->nsorted ? bsearch(&key, st->targets, st->nsorted, sizeof(key), target_cmp) : NULL;
+	if (t && t->id != STEER_TARGET_NONE)
+		return t;
+	for (size_t i = st->nsorted; i < st->ntargets; i++)
 		if (strcmp(st->targets[i].name, name) == 0)
 			return &st->targets[i];
 	return NULL;
@@ -132,7 +144,7 @@ static starget_t *target_find(srv_steer_t *st, const char *name)
 
 static void target_drop(srv_steer_t *st, starget_t *t)
 {
-	int ret = health_target_remove(st->health, t->id);
+	int ret = t->id == STEER_TARGET_NONE ? 0 : health_target_remove(st->health, t->id);
 	if (ret < 0 && ret != SD_ENOTFOUND)
 		log_warning("steering: removing target %s: %s", t->name, sd_strerror(ret));
 	target_fini(t);
@@ -214,8 +226,13 @@ static uint32_t target_of(srv_steer_t *st, const steer_policy_t *p, const steer_
 		t->live = true;
 		return t->id;
 	}
-	if (t)
-		target_drop(st, t);
+	if (t) { /* replaced: its entry goes at the sweep, its prober target now */
+		int rm = health_target_remove(st->health, t->id);
+		if (rm < 0 && rm != SD_ENOTFOUND)
+			log_warning("steering: removing target %s: %s", t->name, sd_strerror(rm));
+		t->id = STEER_TARGET_NONE;
+		t->live = false;
+	}
 	int ret = target_make(st, name, a, p->health, pool, policy_known(st, p), &id);
 	if (ret < 0) {
 		log_warning("steering: %s: cannot probe %s with template %s: %s (it reads down)",
@@ -326,6 +343,9 @@ static int build_snap(srv_steer_t *st, zone_t *const *zones, size_t count, steer
 
 int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 {
+	if (st->ntargets > 1)
+		qsort(st->targets, st->ntargets, sizeof(*st->targets), target_cmp);
+	st->nsorted = st->ntargets;
 	for (size_t i = 0; i < st->ntargets; i++)
 		st->targets[i].live = false;
 	steer_snap_t *snap = NULL;
@@ -340,8 +360,9 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 	for (size_t i = st->ntargets; i-- > 0;) {
 		if (st->targets[i].live)
 			continue;
-		log_info("steering: %s is no longer a candidate: not probed any more",
-		         st->targets[i].name);
+		if (st->targets[i].id != STEER_TARGET_NONE) /* else replaced in this sync */
+			log_info("steering: %s is no longer a candidate: not probed any more",
+			         st->targets[i].name);
 		target_drop(st, &st->targets[i]);
 	}
 	if (st->health && st->table) {

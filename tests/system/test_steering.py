@@ -460,6 +460,20 @@ def test_config_reload_rebinds_and_bad_config_keeps_running(steer, backends):
     # at once, no SERVFAIL while its first checks run
     rc, addrs, ttls = answer(srv, "c.example.com")
     assert rc == dns.rcode.NOERROR and len(addrs) == 1, (rc, addrs)
+    # another template for b: its targets are made again (a change of what is probed) and
+    # b is steered healthy again once they pass
+    conf["health"] = {"templates": [template(port), template(port, name="web2")]}
+    conf["steering"] = [policy("b.example.com", answers=2, health="web2")]
+    with open(srv.config_path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    out = srv.steerctl("reload")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert steering_json(srv, "b.example.com")["policies"][0]["health"] == "web2"
+    assert srv.wait_for(lambda: answer(srv, "b.example.com")[2] == [TTL_MAX, TTL_MAX],
+                        timeout=RISE * INTERVAL + TIMEOUT + 4)
+    health = srv.steerctl("health").stdout
+    assert health.count("b.example.com/127.0.0.4") == 1 and "c.example.com/" not in health, \
+        health
     # a bad config: reported with file:line, nothing changes
     conf["steering"] = [policy("b.example.org")]
     with open(srv.config_path, "w") as f:
