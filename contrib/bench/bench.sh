@@ -22,6 +22,8 @@
 # weighted, two answers of four; w50..w99 failover primary/backup, one answer), and prints the
 # steered/static ratio of CPU per query. The policies' probes use a 1 h interval so that the
 # prober's own work stays out of the measurement (the targets start up, as configured).
+# The answer engine alone (no sockets), static vs weighted vs failover on the same names:
+# $STEERDNS_BUILD/server/steer_bench [QUERIES] (contrib/bench/steer_bench.c).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
