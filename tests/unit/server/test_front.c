@@ -502,6 +502,23 @@ static void test_steered_answer_allocates_nothing(void **state)
 		assert_int_equal(last[0] + last[1], 21); /* .10 and .11 in either order */
 		assert_int_equal(ttl[0], 60);
 	}
+	/* through a CNAME chain (allocation-free too), and in the additional section of MX */
+	uint8_t q[512];
+	size_t ql = query(q, "alias.example.com.", LDNS_RR_TYPE_A, 0, NULL, NULL), rl = 0;
+	xfr_out_t *x = NULL;
+	zone_set_t *keep = f->set;
+	f->set = s.set;
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
+	ldns_pkt *p = parse(rl);
+	assert_int_equal(ldns_pkt_ancount(p), 3); /* the CNAME and two of the three A */
+	ldns_pkt_free(p);
+	ql = query(q, "example.com.", LDNS_RR_TYPE_MX, 0, NULL, NULL);
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
+	p = parse(rl);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_additional(p)), 2);
+	ldns_pkt_free(p);
+	f->set = keep;
 	assert_int_equal(health_force(s.h, "api/192.0.2.10", HEALTH_FORCE_DOWN), 0);
 	assert_int_equal(health_force(s.h, "api/192.0.2.11", HEALTH_FORCE_DOWN), 0);
 	assert_int_equal(steered(f, &s, last, ttl), 1);
