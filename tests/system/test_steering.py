@@ -537,3 +537,25 @@ def test_cname_candidates_failover(steer, backends):
     backends["127.0.0.2"].set_mode("200")
     assert srv.wait_for(lambda: cname_answer(srv, "www.example.com")[1] ==
                         ["a.cdn.example.com."], timeout=RISE * INTERVAL + TIMEOUT + 4)
+
+
+def test_drain_survives_restart(steer, backends):
+    """A member drained with steerctl stays drained after a restart (the prober's state
+    file keeps the override; the target made again at start picks it up at once)."""
+    port = next(iter(backends.values())).port
+    srv = steer("api A 127.0.0.2\napi A 127.0.0.3\n", [policy("api.example.com", answers=2)],
+                port)
+    wait_all_up(srv, "api.example.com")
+    out = srv.steerctl("health", "force-down", "api.example.com/127.0.0.2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert answer(srv, "api.example.com")[1] == ["127.0.0.3"]
+    assert srv.stop() == 0
+    again = sdlib.Steerdns(srv.workdir, srv.config, srv.zones, srv.port)
+    try:
+        again.wait_ready("example.com")
+        for _ in range(20):
+            assert answer(again, "api.example.com")[1] == ["127.0.0.3"]
+    finally:
+        rc = again.stop()
+        log = again.log()
+        assert rc == 0 and not sdlib.SANITIZER_RE.search(log), log[-4000:]
