@@ -72,6 +72,11 @@ const health_tpl_t *health_conf_tpl(const health_conf_t *c, const char *name)
 	return NULL;
 }
 
+bool health_conf_has_template(const health_conf_t *conf, const char *name)
+{
+	return health_conf_tpl(conf, name) != NULL;
+}
+
 bool health_tpl_status_ok(const health_tpl_t *t, unsigned status)
 {
 	for (size_t i = 0; i < t->nstatus; i++)

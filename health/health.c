@@ -604,6 +604,15 @@ static health_tpl_t *find_tpl(health_t *h, const char *name)
 int health_target_add(health_t *h, const char *name, const struct sockaddr *addr,
                       const char *template_name, uint32_t *id)
 {
+	return health_target_add_opts(h, name, addr, template_name, NULL, id);
+}
+
+int health_target_add_opts(health_t *h, const char *name, const struct sockaddr *addr,
+                           const char *template_name, const health_add_opts_t *opts, uint32_t *id)
+{
+	const char *pool = opts ? opts->pool : NULL;
+	if (pool && !health_name_valid(pool))
+		return SD_EPARSE;
 	struct sockaddr_storage ss = {0};
 	if (!health_name_valid(name))
 		return SD_EPARSE;
@@ -632,7 +641,9 @@ int health_target_add(health_t *h, const char *name, const struct sockaddr *addr
 		ret = SD_EPARSE;
 		goto out;
 	}
-	t = target_new(h, name, NULL, &ss, &ss, tpl);
+	t = target_new(h, name, pool, &ss, &ss, tpl);
+	if (t && opts && opts->initial_down)
+		t->thr = health_thr_init(true);
 	if (!t || (ret = alloc_id(h, &t->id)) < 0) {
 		health_target_free(t);
 		ret = ret < 0 ? ret : -ENOMEM;

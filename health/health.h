@@ -72,6 +72,10 @@ int health_conf_state_file_check(const char *path) SD_NONNULL(1) SD_WUR;
 
 void health_conf_free(health_conf_t *conf);
 
+/* Whether conf has a template of that name (for sections that refer to templates, e.g.
+ * steering policies, to report a dangling name at load). Any thread. */
+bool health_conf_has_template(const health_conf_t *conf, const char *name) SD_NONNULL(1, 2);
+
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 typedef struct health health_t;
@@ -111,6 +115,18 @@ int health_target_id(health_t *h, const char *name, uint32_t *id) SD_NONNULL(1, 
  * template) or SD_EPARSE (bad name or address). Any thread. */
 int health_target_add(health_t *h, const char *name, const struct sockaddr *addr,
                       const char *template_name, uint32_t *id) SD_NONNULL(1, 2, 3, 4, 5) SD_WUR;
+
+/* health_target_add with options (opts may be NULL: the defaults above). */
+typedef struct health_add_opts {
+	const char *pool;  /* a pool label (force "pool:NAME" acts on it); NULL: none */
+	bool initial_down; /* start down whatever the template says: the target must pass
+	                      `rise` checks before it reads up (an endpoint that appears while
+	                      steerdns runs is not answered before it was checked) */
+} health_add_opts_t;
+
+int health_target_add_opts(health_t *h, const char *name, const struct sockaddr *addr,
+                           const char *template_name, const health_add_opts_t *opts, uint32_t *id)
+    SD_NONNULL(1, 2, 3, 4, 6) SD_WUR;
 
 /* Remove a target; its id reads as down and may be reused by a later add. Returns 0 or
  * SD_ENOTFOUND. Any thread. */

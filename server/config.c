@@ -5,6 +5,7 @@
 #include "contrib/base/log.h"
 #include "server/ctlproto.h"
 #include "server/worker.h"
+#include "steering/conf.h"
 #include "zone/zone.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *
 static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_keys(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_health(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+static int parse_steering(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 
 /* The top-level dispatch table: one line per section. */
 static const struct {
@@ -37,6 +39,7 @@ static const struct {
     {"keys", parse_keys}, /* before zones: zones refer to keys by name */
     {"zones", parse_zones},
     {"health", parse_health},
+    {"steering", parse_steering}, /* after zones and health: policies name both */
 };
 
 static char *path_join(const char *dir, const char *path)
@@ -579,6 +582,20 @@ static int parse_health(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *
 	return ret == SD_ECONFIG ? 0 : ret; /* reported through ctx, counted in ctx.errors */
 }
 
+/* Policies are bound to served zones and probed with health templates (steering/conf.h). */
+static int parse_steering(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
+{
+	const uint8_t **apexes = calloc(cfg->zone_count ? cfg->zone_count : 1, sizeof(*apexes));
+	if (!apexes)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->zone_count; i++)
+		apexes[i] = cfg->zones[i].apex;
+	steer_conf_env_t env = {.zones = apexes, .nzones = cfg->zone_count, .health = cfg->health};
+	int ret = steer_conf_parse(ctx, node, &env, &cfg->steering);
+	free(apexes);
+	return ret == SD_ECONFIG ? 0 : ret; /* reported through ctx, counted in ctx.errors */
+}
+
 /* Without `health:` the prober runs with no targets; without health.state-file the
  * overrides go to <state-dir>/health.state so a forced target stays forced after a restart. */
 static int finish_health(srv_config_t *cfg)
@@ -894,6 +911,7 @@ void srv_config_free(srv_config_t *cfg)
 	free(cfg->listen);
 	free(cfg->zones);
 	health_conf_free(cfg->health);
+	steer_table_unref(cfg->steering);
 	free(cfg->identity);
 	free(cfg->control_socket);
 	free(cfg->state_dir);

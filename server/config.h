@@ -10,6 +10,7 @@
  *                ├─ zones[]   (zones or --zone; file paths resolved against the config dir;
  *                │             each with its update-policy, server/update_policy.h)
  *                ├─ health    (health: templates and targets, health/health.h)
+ *                ├─ steering  (steering: policies bound to names, steering/conf.h)
  *                └─ scalars   (workers, identity, udp-payload, tcp-*, control-socket, ...)
  *
  * Everything in a srv_config_t is owned by it and freed by srv_config_free(). Control thread.
@@ -29,6 +30,7 @@
 #include "server/privdrop.h"
 #include "server/rrl.h"
 #include "server/sock.h"
+#include "steering/policy.h"
 #include "dns/name.h"
 
 #define SRV_WORKERS_MAX 256
@@ -87,6 +89,9 @@ typedef struct srv_config {
 	srv_rrl_conf_t rrl;
 	/* server.cookies: DNS cookies (server/cookie.h); on by default. */
 	srv_cookie_conf_t cookies;
+	/* The `steering:` section: policies bound to owner names (steering/conf.h); NULL
+	 * without the section. */
+	steer_table_t *steering;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override

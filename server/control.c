@@ -62,6 +62,7 @@ static void reload_done(void *arg, int ret, const sd_strbuf_t *text);
 static int cmd_reload(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_cookie_rotate(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
@@ -87,6 +88,9 @@ static const struct {
      "a new DNS cookie secret now (the secret file read again), the current one still "
      "accepted",
      cmd_cookie_rotate},
+    {"steering", "[NAME] [--json]",
+     "steered names: pools, each member's health and weight, what an answer holds now",
+     cmd_steering},
     {"help", "", "list the commands", cmd_help},
 };
 
@@ -144,6 +148,23 @@ static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 		return SD_EPARSE;
 	}
 	return srv_server_zone_export(c->srv, argv[2], argc == 4 ? argv[3] : NULL, out);
+}
+
+static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	const char *name = NULL;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && !json) {
+			json = true;
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			sd_strbuf_printf(out, "usage: steering [NAME] [--json]\n");
+			return SD_EPARSE;
+		}
+	}
+	return srv_server_steering(c->srv, name, json, out);
 }
 
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)

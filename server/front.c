@@ -93,6 +93,8 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
 		return transfer(view, req, signer, st);
 	/* the engine answers within the size limit less the TSIG RR (TC when it does not fit),
 	 * then the reply is signed (RFC 8945 5.3, RFC 6891 7) */
+	srv_answer_set_steering(actx, view ? steer_pub_current(view->steering) : NULL,
+	                        view ? view->health : NULL);
 	req->len =
 	    answer_signed(actx, view ? view->zones : NULL, q, signer, req->now, req->buf, req->cap);
 	return req->len ? SRV_PROCESS_REPLY : SRV_PROCESS_DROP;

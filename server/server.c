@@ -9,6 +9,7 @@
 #include "server/audit.h"
 #include "server/handoff.h"
 #include "server/update.h"
+#include "server/steer.h"
 #include "server/worker.h"
 #include "server/xfr/zoneconf.h"
 #include "server/zonedb.h"
@@ -43,7 +44,8 @@ struct srv_server {
 	srv_update_t *update;   /* ... answered in batches (server/update.h) */
 	srv_audit_t *audit;     /* one line per UPDATE (server/audit.h) */
 	unsigned exports;       /* steerctl zone export to stdout: temporary file names */
-	health_t *health;       /* the prober: its own thread, started before the workers */
+	health_t *health;       /* the prober: its own thread, started before the zones load */
+	srv_steer_t *steer;     /* steering glue: bindings, candidates' targets, the map */
 	srv_worker_t **workers;
 	unsigned nworkers;
 	srv_cookies_t cookies;   /* DNS cookie secrets (server/cookie.h) */
@@ -415,6 +417,11 @@ static int start_health(srv_server_t *s)
 	return 0;
 }
 
+int srv_server_steering(srv_server_t *s, const char *name, bool json, sd_strbuf_t *out)
+{
+	return srv_steer_report(s->steer, name, json, out);
+}
+
 int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
 {
 	char *text = NULL;
@@ -451,12 +458,20 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = state_dir_ready(cfg);
 	if (ret == 0 && drop)
 		ret = srv_priv_assume(&cfg->priv);
-	if (ret == 0)
-		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
-	if (ret == 0)
-		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
+	/* The prober runs before the zones load: the first steering sync creates a target for
+	 * every candidate, checked from start-up (not from the first query). */
 	if (ret == 0)
 		ret = start_health(s);
+	if (ret == 0)
+		ret = srv_steer_new(&s->steer);
+	if (ret == 0) {
+		srv_steer_set_health(s->steer, s->health);
+		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
+	}
+	if (ret == 0) {
+		srv_zonedb_set_steer(s->zones, s->steer, s->health);
+		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
+	}
 	if (ret == 0)
 		ret = uv_loop_init(&s->loop);
 	s->loop_ready = ret == 0 && s->zones;
@@ -527,6 +542,7 @@ void srv_server_free(srv_server_t *s)
 	srv_control_free(s->control);
 	srv_cookies_fini(&s->cookies); /* the workers, its readers, are gone */
 	srv_zonedb_free(s->zones);
+	srv_steer_free(s->steer); /* after the registry, which borrows it */
 	sd_strbuf_free(&s->config_error);
 	rcu_barrier(); /* run the zone versions' pending frees */
 	rcu_unregister_thread();
@@ -661,16 +677,19 @@ static int reload_apply(srv_server_t *s, srv_reload_t *r)
 		return ret;
 	}
 	const srv_config_t *cfg = r->cfg ? r->cfg : s->cfg;
-	int ret = srv_zonedb_apply_prepared(s->zones, cfg, r->prep, &r->out);
+	int hret = 0;
 	if (r->cfg) {
 		/* The health section was validated with the rest: apply it even when a zone
-		 * file failed (that zone keeps its old version; the targets are independent). */
-		int hret = health_apply(s->health, r->cfg->health); /* it takes what it keeps */
+		 * file fails (that zone keeps its old version; the targets are independent), and
+		 * first, so that the steering sync of the zones' apply finds new templates (the
+		 * steering targets, made at run time, are left alone by it). */
+		hret = health_apply(s->health, r->cfg->health); /* it takes what it keeps */
 		if (hret < 0)
 			sd_strbuf_printf(&r->out, "health: applying the configuration failed: %s\n",
 			                 sd_strerror(hret));
-		ret = ret < 0 ? ret : hret;
 	}
+	int ret = srv_zonedb_apply_prepared(s->zones, cfg, r->prep, &r->out);
+	ret = ret < 0 ? ret : hret;
 	sd_strbuf_printf(&r->out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
 	return ret;
 }

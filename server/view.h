@@ -17,22 +17,26 @@
  * retired the last view naming it) and its transfer environment (xfr_env_t: keys, per-zone
  * ACLs; the IXFR history pointers and counters in it are borrowed from the registry's
  * xfr_zone_t the same way). It BORROWS the answer settings (identity, UDP payload: fixed
- * while the workers run; changing them needs a restart) and the slots for the steering
- * policy table and the health handle (NULL until those are wired).
+ * while the workers run; changing them needs a restart), the steering publisher (its
+ * snapshot — policies and candidate map — is swapped on its own RCU pointer after every zone
+ * commit, server/steer.h, so a commit does not rebuild the view) and the health handle;
+ * both live as long as the server.
  */
 #pragma once
 
 #include "contrib/base/compiler.h"
 #include "server/engine/answer.h"
 #include "server/xfr/serve.h"
+#include "steering/snap.h"
 #include "zone/zoneset.h"
 
 typedef struct srv_view {
 	zone_set_t *zones;               /* owned; NULL: no zone served (REFUSED) */
 	xfr_env_t *xfr;                  /* owned; NULL: no keys, transfers refused */
 	const srv_answer_conf_t *answer; /* borrowed */
-	const void *steering;            /* borrowed slot: the steering policy table (NULL) */
-	const void *health;              /* borrowed slot: the health handle (NULL) */
+	const steer_pub_t *steering;     /* borrowed: the steering snapshot's publisher (NULL:
+	                                    no steering); server/steer.h */
+	const health_t *health;          /* borrowed: the prober whose state words steer */
 } srv_view_t;
 
 /* The one published pointer; the server owns it and hands it to the zone registry (writer)

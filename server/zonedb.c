@@ -54,7 +54,38 @@ struct srv_zonedb {
 	srv_views_t *views;              /* where the workers' view is published */
 	const srv_answer_conf_t *answer; /* lent to every view */
 	xfr_notifier_t *notifier;        /* NOTIFY sender; NULL until the control loop has one */
+	srv_steer_t *steer;              /* steering glue (borrowed), or NULL */
+	health_t *health;                /* the prober the view lends the workers, or NULL */
+	bool batch;                      /* inside an apply: one steering sync at its end */
 };
+
+/* Refresh the steering candidates from every served zone's current version. */
+static void steer_sync(srv_zonedb_t *zs)
+{
+	zone_t **zones = calloc(zs->count ? zs->count : 1, sizeof(*zones));
+	if (!zones) {
+		log_error("steering: out of memory: candidates not refreshed");
+		return;
+	}
+	for (size_t i = 0; i < zs->count; i++)
+		zones[i] = zs->entries[i]->zone;
+	(void)srv_steer_sync(zs->steer, zones, zs->count); /* errors are logged */
+	free(zones);
+}
+
+/* Give the zone the policy bindings of cfg before it loads (the builder stamps the ids);
+ * a served version is rebuilt with the new ids at once when they changed (zone.h). */
+static int bind_policies(zentry_t *e, const srv_config_t *cfg)
+{
+	zone_bindings_t *b = NULL;
+	int ret = srv_steer_bindings(cfg->steering, e->apex, &b);
+	if (ret == 0)
+		ret = zone_set_bindings(e->zone, b);
+	zone_bindings_unref(b);
+	if (ret < 0)
+		log_error("zone %s: steering policies not applied: %s", e->name, sd_strerror(ret));
+	return ret;
+}
 
 /* Collects the warning and error lines the loader logs on this thread. */
 static void capture_line(log_level_t level, const char *line, void *data)
@@ -244,7 +275,16 @@ static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
 	return zone_update_commit(u, time(NULL), serial);
 }
 
-static int entry_load(zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t *errors)
+/* After a version of e was published: the followers (NOTIFY, snapshot and journal upkeep)
+ * and the steering candidates (once per apply when batched). */
+static void entry_published(srv_zonedb_t *zs, zentry_t *e)
+{
+	xfr_zone_committed(e->xfr, zs->notifier);
+	if (zs->steer && !zs->batch)
+		steer_sync(zs);
+}
+
+static int entry_load(srv_zonedb_t *zs, zentry_t *e, sd_strbuf_t *errors)
 {
 	zone_load_info_t files = {0};
 	zone_version_t *v = NULL;
@@ -273,7 +313,7 @@ static int entry_load(zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t *errors
 	cur = zone_current(e->zone);
 	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, serial,
 	         zone_version_rr_count(cur), e->file);
-	xfr_zone_committed(e->xfr, notifier); /* NOTIFY, snapshot and journal upkeep */
+	entry_published(zs, e);
 	return 0;
 }
 
@@ -298,6 +338,12 @@ int srv_zonedb_new(srv_views_t *views, const srv_answer_conf_t *answer, srv_zone
 void srv_zonedb_set_notifier(srv_zonedb_t *zs, xfr_notifier_t *n)
 {
 	zs->notifier = n;
+}
+
+void srv_zonedb_set_steer(srv_zonedb_t *zs, srv_steer_t *st, health_t *health)
+{
+	zs->steer = st;
+	zs->health = health;
 }
 
 static zentry_t *find_entry(zentry_t *const *entries, size_t count, const uint8_t *apex)
@@ -332,7 +378,12 @@ static int view_build(const srv_zonedb_t *zs, const srv_config_t *cfg, zentry_t 
 		zone_set_free(set);
 		return ret;
 	}
-	return srv_view_new(set, env, zs->answer, out);
+	ret = srv_view_new(set, env, zs->answer, out);
+	if (ret == 0 && zs->steer) {
+		(*out)->steering = srv_steer_pub(zs->steer);
+		(*out)->health = zs->health;
+	}
+	return ret;
 }
 
 /* Publish the view of next[0..count) and free the entries only the old view could reach. */
@@ -357,12 +408,9 @@ static int publish(srv_zonedb_t *zs, const srv_config_t *cfg, zentry_t **next, s
 	return 0;
 }
 
-/* The entry that serves zc after this reload: the current one (reloaded when its file
- * changed), or a new one when the zone is new or its file path changed and loads; NULL when
- * a new zone fails to load. */
 /* The zone's file path changed: the same zone (one journal, locked) serves the new file,
  * whose content is diffed against the old file's; when it fails to load the old file stays. */
-static int entry_move(zentry_t *e, const char *file, xfr_notifier_t *notifier, sd_strbuf_t *errors)
+static int entry_move(srv_zonedb_t *zs, zentry_t *e, const char *file, sd_strbuf_t *errors)
 {
 	char *nf = strdup(file);
 	int ret = nf ? zone_set_file(e->zone, nf) : -ENOMEM;
@@ -372,7 +420,7 @@ static int entry_move(zentry_t *e, const char *file, xfr_notifier_t *notifier, s
 	}
 	char *old = e->file;
 	e->file = nf;
-	ret = entry_load(e, notifier, errors);
+	ret = entry_load(zs, e, errors);
 	if (ret == 0) {
 		free(old);
 		return 0;
@@ -396,21 +444,27 @@ static int apply_one(srv_zonedb_t *zs, const srv_config_t *cfg, const srv_zone_c
 	*out = cur;
 	if (cur) {
 		int ret = xfr_zone_configure(cur->xfr, &zc->xfr);
-		srv_upd_policy_t policy;
+		srv_upd_policy_t policy = {0};
 		if (ret == 0)
 			ret = srv_upd_policy_copy(&zc->update_policy, &policy);
-		if (ret < 0)
+		if (ret == 0)
+			ret = bind_policies(cur, cfg);
+		if (ret < 0) {
+			srv_upd_policy_free(&policy);
 			return ret;
+		}
 		srv_upd_policy_free(&cur->policy);
 		cur->policy = policy; /* from the next UPDATE on */
 		if (strcmp(cur->file, zc->file) != 0)
-			return entry_move(cur, zc->file, zs->notifier, errors);
-		return force || entry_changed(cur) ? entry_load(cur, zs->notifier, errors) : 0;
+			return entry_move(zs, cur, zc->file, errors);
+		return force || entry_changed(cur) ? entry_load(zs, cur, errors) : 0;
 	}
 	zentry_t *e = NULL;
 	int ret = entry_new(zc, cfg->state_dir, &e);
 	if (ret == 0)
-		ret = entry_load(e, zs->notifier, errors);
+		ret = bind_policies(e, cfg);
+	if (ret == 0)
+		ret = entry_load(zs, e, errors);
 	if (ret < 0) {
 		entry_free(e);
 		return ret;
@@ -588,6 +642,9 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 		return -ENOMEM;
 	size_t count = 0;
 	int first = 0;
+	if (zs->steer)
+		srv_steer_configure(zs->steer, cfg->steering);
+	zs->batch = true;
 	for (size_t i = 0; i < cfg->zone_count; i++) {
 		zentry_t *e = NULL;
 		int ret = apply_one(zs, cfg, &cfg->zones[i], force, errors, &e);
@@ -597,7 +654,11 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 			next[count++] = e;
 	}
 	/* a new view every time: membership, keys or transfer settings may have changed */
+	zs->batch = false;
 	int ret = publish(zs, cfg, next, count);
+	if (zs->steer)
+		steer_sync(
+		    zs); /* the candidates of the zones served now (the old map until then) */
 	if (ret < 0) {
 		/* Nothing was published: free the entries made for this reload. */
 		for (size_t i = 0; i < count; i++)
@@ -612,7 +673,7 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
-	return e ? entry_load(e, zs->notifier, errors) : SD_ENOTFOUND;
+	return e ? entry_load(zs, e, errors) : SD_ENOTFOUND;
 }
 
 static uint64_t mono_ns(void)
@@ -661,8 +722,8 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
-	if (e)
-		xfr_zone_committed(e->xfr, zs->notifier); /* NOTIFY, snapshot and journal upkeep */
+	if (e) /* NOTIFY, snapshot and journal upkeep; steering candidates and their probes */
+		entry_published(zs, e);
 }
 
 int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
@@ -770,7 +831,11 @@ int srv_zonedb_check(const srv_config_t *cfg)
 	for (size_t i = 0; i < cfg->zone_count; i++) {
 		const srv_zone_conf_t *zc = &cfg->zones[i];
 		zone_version_t *v = NULL;
-		int ret = zone_load_file(zc->apex, zc->file, NULL, &v);
+		zone_bindings_t *b = NULL;
+		int ret = srv_steer_bindings(cfg->steering, zc->apex, &b);
+		if (ret == 0)
+			ret = zone_load_file_bound(zc->apex, zc->file, b, NULL, &v);
+		zone_bindings_unref(b);
 		if (ret < 0) {
 			log_error("zone %s: %s: %s", zc->name, zc->file, sd_strerror(ret));
 			if (first == 0)

@@ -25,6 +25,7 @@
 #include "contrib/base/compiler.h"
 #include "contrib/base/strbuf.h"
 #include "server/config.h"
+#include "server/steer.h"
 #include "server/update_policy.h"
 #include "server/view.h"
 #include "server/xfr/notify.h"
@@ -40,6 +41,11 @@ int srv_zonedb_new(srv_views_t *views, const srv_answer_conf_t *answer, srv_zone
 
 /* The NOTIFY sender on the control loop (NULL: none; NOTIFYs are then not sent). */
 void srv_zonedb_set_notifier(srv_zonedb_t *zs, xfr_notifier_t *n) SD_NONNULL(1);
+
+/* The steering glue (borrowed, NULL: none): the registry gives every zone its policy
+ * bindings before it loads, points each view at its publisher and health handle, and calls
+ * srv_steer_sync() after every published version. Set before the first apply. */
+void srv_zonedb_set_steer(srv_zonedb_t *zs, srv_steer_t *st, health_t *health) SD_NONNULL(1);
 
 /* Unpublish everything, wait for readers and free all zones. Workers must be stopped or
  * about to stop reading. */
@@ -118,7 +124,9 @@ typedef int (*srv_zonedb_txn_fn)(void *arg, srv_zonedb_txn_t *t);
 int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn fn, void *arg,
                       srv_zonedb_txn_t *t) SD_NONNULL(1, 2, 3, 5) SD_WUR;
 /* What follows a commit with a new serial: NOTIFY to the secondaries, then the snapshot and
- * journal upkeep (xfr_zone_committed, which may write the whole zone). Nothing when apex is
+ * journal upkeep (xfr_zone_committed, which may write the whole zone), then the steering
+ * candidates (srv_steer_sync: an address an update added under a policy gets its probe and
+ * is answered once it passed its checks; one removed loses its probe). Nothing when apex is
  * not served. */
 void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
 

@@ -25,6 +25,14 @@
 #   steerdns_cookie  cookies on, every query carrying a valid server cookie (dnsperf -E 10:..,
 #                    fetched with dig first): one SipHash to verify, the cookie echoed
 #   steerdns_both    both on, the same cookie queries (exempt from RRL once verified)
+# Steering: SERVERS="static steered" (or STEERED=1, which adds both to SERVERS) runs steerdns
+# twice on the same zone and the same queries — 100 names w0..w99 with four A records each,
+# asked for A — once as plain names (static) and once with a policy on each (steered: w0..w49
+# weighted, two answers of four; w50..w99 failover primary/backup, one answer), and prints the
+# steered/static ratio of CPU per query. The policies' probes use a 1 h interval so that the
+# prober's own work stays out of the measurement (the targets start up, as configured).
+# The answer engine alone (no sockets), static vs weighted vs failover on the same names:
+# $STEERDNS_BUILD/server/steer_bench [QUERIES] (contrib/bench/steer_bench.c).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -37,6 +45,9 @@ if [ "${ABUSE:-0}" = 1 ]; then
 	SERVERS="${SERVERS:-steerdns steerdns_rrl steerdns_cookie steerdns_both}"
 fi
 SERVERS="${SERVERS:-steerdns nsd knot}"
+if [ "${STEERED:-0}" = 1 ]; then
+	SERVERS="$SERVERS static steered"
+fi
 PY=/usr/bin/python3
 ZONE=example.bench
 HZ="$(getconf CLK_TCK)"
@@ -94,6 +105,23 @@ with open("%s/%s.zone" % (tmp, zone), "w") as z:
             z.write("%s CNAME h%d\n" % (name, rng.randrange(i))); t = "CNAME"
         names.append((name, t))
         i += 1
+    # the steering comparison's names (bench: static / steered)
+    for k in range(100):
+        for j in range(4):
+            z.write("w%d A 10.200.%d.%d\n" % (k, k, j + 1))
+with open("%s/squeries" % tmp, "w") as q:
+    for k in range(200000):
+        q.write("w%d.%s A\n" % (rng.randrange(100), zone))
+with open("%s/steering.yaml" % tmp, "w") as c:
+    c.write("health:\n  templates:\n    - {name: t, type: tcp, port: 9, interval: 1h}\n"
+            "steering:\n")
+    for k in range(100):
+        a = ["10.200.%d.%d" % (k, j + 1) for j in range(4)]
+        if k < 50:
+            c.write("  - {name: w%d.%s, health: t, answers: 2}\n" % (k, zone))
+        else:
+            c.write("  - {name: w%d.%s, health: t, pools: [{name: p, members: [%s, %s]},"
+                    " {name: b, members: [%s, %s]}]}\n" % (k, zone, a[0], a[1], a[2], a[3]))
 with open("%s/queries" % tmp, "w") as q:
     for k in range(200000):
         if rng.random() < 0.9:
@@ -145,20 +173,20 @@ wait_ready() { # port
 }
 
 RESULTS=()
-measure() { # name pid port [dnsperf options...]
-	local name="$1" pid="$2" port="$3"
-	shift 3
+measure() { # name pid port [query file [dnsperf options...]]
+	local name="$1" pid="$2" port="$3" queries="${4:-$TMP/queries}"
+	shift $(($# < 4 ? $# : 4))
 	if ! wait_ready "$port"; then
 		echo "bench: $name did not answer; log:" >&2
 		tail -20 "$TMP/$name.log" >&2
 		return 1
 	fi
 	# warm up (page in the zone, fill caches), then measure
-	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l 2 -c "$CLIENTS" \
+	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l 2 -c "$CLIENTS" \
 		-Q "$RATE" "$@" >/dev/null 2>&1 || true
 	local before after out
 	before="$(cpu_ticks "$pid")"
-	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/queries" -l "$DURATION" \
+	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
 		-c "$CLIENTS" -Q "$RATE" "$@" 2>&1)"
 	after="$(cpu_ticks "$pid")"
 	echo "$out" >"$TMP/$name.dnsperf"
@@ -216,7 +244,7 @@ EOF
 		[ -n "$ck" ] || { echo "bench: $name gave no cookie" >&2; stop "$pid"; return 0; }
 		opts=(-E "10:$ck")
 	fi
-	measure "$name" "$pid" "$port" "${opts[@]}" || true
+	measure "$name" "$pid" "$port" "$TMP/queries" "${opts[@]}" || true
 	stop "$pid"
 }
 
@@ -224,6 +252,30 @@ run_steerdns() { steerdns_variant steerdns 0 off; }
 run_steerdns_rrl() { steerdns_variant steerdns_rrl 1000000 off; }
 run_steerdns_cookie() { steerdns_variant steerdns_cookie 0 on; }
 run_steerdns_both() { steerdns_variant steerdns_both 1000000 on; }
+
+# steerdns from a config file, on the steering queries; $1: static or steered
+run_steer_mode() {
+	local mode="$1" port
+	port="$(free_port)"
+	mkdir -p "$TMP/$mode"
+	{
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf '  control-socket: %s/%s/ctl.sock\n  state-dir: %s/%s\n' "$TMP" "$mode" "$TMP" "$mode"
+		printf '  log-level: warning\n'
+		printf 'zones:\n  - {name: %s, file: %s/%s.zone}\n' "$ZONE" "$TMP" "$ZONE"
+		if [ "$mode" = steered ]; then
+			cat "$TMP/steering.yaml"
+		fi
+	} >"$TMP/$mode/steerdns.yaml"
+	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$mode/steerdns.yaml" >"$TMP/$mode.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	measure "$mode" "$pid" "$port" "$TMP/squeries" || true
+	stop "$pid"
+}
+
+run_static() { run_steer_mode static; }
+run_steered() { run_steer_mode steered; }
 
 run_nsd() {
 	local port
@@ -314,4 +366,6 @@ if "steerdns" in cpu:
     for other in ("nsd", "knot"):
         if cpu.get(other):
             print("steerdns CPU/query vs %-5s %.2fx" % (other, cpu["steerdns"] / cpu[other]))
+if cpu.get("static") and "steered" in cpu:
+    print("steered CPU/query vs static %.2fx" % (cpu["steered"] / cpu["static"]))
 EOF

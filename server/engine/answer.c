@@ -15,6 +15,8 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "contrib/base/err.h"
 #include "contrib/base/stat.h"
@@ -63,6 +65,16 @@ struct srv_answer_ctx {
 	unsigned naddl;
 	const zone_node_t *done[ADDL_NODES_MAX];
 	unsigned ndone;
+
+	/* Steering (server/steer.h): set per request by the front door; the scratch arrays
+	 * and the random source are the worker's own. */
+	const steer_snap_t *snap;
+	const health_t *health;
+	bool servfail;              /* a steered answer's all-down mode says SERVFAIL */
+	const zone_node_t *rr_node; /* the node whose A/AAAA RRset is being written */
+	steer_rng_t rng;
+	steer_cand_t cand[STEER_CAND_MAX];
+	uint8_t pick[STEER_CAND_MAX];
 };
 
 int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
@@ -76,8 +88,19 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
 		return ret;
 	}
 	ctx->conf = conf;
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)ctx;
+	steer_rng_seed(&ctx->rng, seed);
 	*out = ctx;
 	return 0;
+}
+
+void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
+                             const health_t *health)
+{
+	ctx->snap = snap;
+	ctx->health = health;
 }
 
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
@@ -94,10 +117,112 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx)
 
 /* --- writing sections --- */
 
-/* Append a whole RRset to section sec (sections are written in order), or nothing. */
+/* Append n records of an RDATA run ([u16 rdlength][rdata] each) to section sec, or nothing:
+ * the first n in order, or (idx not NULL) records idx[0..n) of a run of fixed-length len. */
+static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, uint16_t type,
+                   const uint8_t *rdata, uint16_t n, const uint8_t *idx, uint8_t len, uint32_t ttl)
+{
+	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
+	size_t off = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (idx != NULL)
+			off = (size_t)idx[i] * (2u + len);
+		uint16_t rdlen = be16_get(rdata + off);
+		if (dns_msg_rr(&ctx->w, owner, type, DNS_CLASS_IN, ttl, rdata + off + 2, rdlen) <
+		    0) {
+			dns_msg_rollback(&ctx->w, m);
+			return SD_ESPACE;
+		}
+		off += 2u + rdlen;
+	}
+	ctx->count[sec] = (uint16_t)(ctx->count[sec] + n);
+	return 0;
+}
+
+/* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
+ * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
+ * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
+ * such policy: a version newer than the snapshot, or more records than a decision takes)
+ * is answered whole. */
+/* The policy of a steered RRset at node n: the snapshot's policy of that id, which names n's
+ * owner — except for the moment of a config reload that renumbered the policies (the zone
+ * version already carries the new ids, the snapshot is still the old one): then the policy
+ * naming the owner (a scan, only in that window), or NULL. */
+static const steer_policy_t *steer_policy_of(const steer_snap_t *snap, const zone_node_t *n,
+                                             uint16_t id)
+{
+	const steer_policy_t *p = steer_table_policy(snap->table, id);
+	if (n == NULL || (p != NULL && p->owner_len == n->owner_len &&
+	                  memcmp(p->owner, n->owner, n->owner_len) == 0))
+		return p;
+	for (size_t i = 0; i < snap->table->count; i++)
+		if (dname_equal(snap->table->policies[i].owner, n->owner))
+			return &snap->table->policies[i];
+	return NULL;
+}
+
+static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
+{
+	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
+	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
+	if (p == NULL || rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len))
+		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, rs->ttl);
+	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+	steer_result_t r;
+	steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
+	if (r.outcome == STEER_SERVFAIL) {
+		ctx->servfail |= sec == SEC_AN;
+		return 0;
+	}
+	if (r.outcome == STEER_FALLBACK) {
+		uint16_t nf = 0;
+		const uint8_t *fb = steer_policy_fallback(p, len, &nf);
+		if (nf > 0)
+			return put_run(ctx, sec, owner, rs->type, fb, nf, NULL, 0, r.ttl);
+		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, r.ttl);
+	}
+	return put_run(ctx, sec, owner, rs->type, rs->rdata, r.n, ctx->pick, len, r.ttl);
+}
+
+/* A steered CNAME RRset (one record per candidate target, zone/bindings.h): the one record
+ * its policy picks now, with the policy's TTL; *next (when not NULL) its target. All-down
+ * `all` picks one candidate at random; SERVFAIL as put_steered. Without a policy that takes
+ * CNAME candidates, the first record (a name has one CNAME, RFC 2181 10.1). */
+static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner,
+                             const zone_rrset_t *rs, const uint8_t **next)
+{
+	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
+	uint16_t k = 0;
+	uint32_t ttl = rs->ttl;
+	if (p != NULL && p->cname && rs->count <= STEER_CAND_MAX) {
+		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+		steer_result_t r;
+		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
+		if (r.outcome == STEER_SERVFAIL) {
+			ctx->servfail |= sec == SEC_AN;
+			return 0;
+		}
+		k = r.pool != 0xff && r.n > 0 ? ctx->pick[0]
+		                              : (uint16_t)steer_rng_below(&ctx->rng, rs->count);
+		ttl = r.ttl;
+	}
+	size_t off = zone_rrset_rr_offset(rs, k);
+	int ret = put_run(ctx, sec, owner, rs->type, rs->rdata + off, 1, NULL, 0, ttl);
+	if (ret == 0 && next != NULL)
+		*next = rs->rdata + off + 2;
+	return ret;
+}
+
+/* Append a whole RRset to section sec (sections are written in order), or nothing; a
+ * steered address or CNAME RRset goes through its policy. */
 static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs,
                      uint32_t ttl)
 {
+	if (rs->policy != 0 && ctx->snap != NULL &&
+	    (rs->type == DNS_TYPE_A || rs->type == DNS_TYPE_AAAA))
+		return put_steered(ctx, sec, owner, rs);
+	if (rs->policy != 0 && ctx->snap != NULL && rs->type == DNS_TYPE_CNAME)
+		return put_steered_cname(ctx, sec, owner, rs, NULL);
 	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
 	size_t off = 0;
 	for (uint16_t i = 0; i < rs->count; i++) {
@@ -139,6 +264,7 @@ static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8
                       uint16_t qtype)
 {
 	ctx->answer_node = src;
+	ctx->rr_node = src;
 	if (qtype == DNS_TYPE_ANY) {
 		if (src->rrset_count == 0)
 			return put_soa(ctx);
@@ -196,6 +322,7 @@ static int put_addresses(srv_answer_ctx_t *ctx, const zone_node_t *n, bool requi
 	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
 	for (size_t i = 0; i < SD_ARRAY_LEN(types); i++) {
 		const zone_rrset_t *rs = zone_node_rrset(n, types[i]);
+		ctx->rr_node = n;
 		if (rs == NULL || in_answer(ctx, n, types[i]))
 			continue;
 		if (put_rrset(ctx, SEC_AR, n->owner, rs, rs->ttl) < 0 && required)
@@ -336,6 +463,10 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 		cname = zone_node_rrset(src, DNS_TYPE_CNAME);
 	if (cname == NULL || cname->count == 0)
 		return put_answer(ctx, src, owner, qtype);
+	if (cname->policy != 0 && ctx->snap != NULL) {
+		ctx->rr_node = src;
+		return put_steered_cname(ctx, SEC_AN, owner, cname, next);
+	}
 	int ret = put_rrset(ctx, SEC_AN, owner, cname, cname->ttl);
 	if (ret == 0)
 		*next = cname->rdata + 2;
@@ -467,7 +598,15 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		return;
 	}
 	ctx->aa = true;
-	if (walk(ctx, ctx->q->qname, qtype) < 0) {
+	int ret = walk(ctx, ctx->q->qname, qtype);
+	if (ctx->servfail) { /* a steered name whose policy answers SERVFAIL when all is down */
+		dns_msg_rollback(&ctx->w, ctx->after_question);
+		memset(ctx->count, 0, sizeof(ctx->count));
+		ctx->rcode = DNS_RCODE_SERVFAIL;
+		ctx->aa = false;
+		return;
+	}
+	if (ret < 0) {
 		ctx->tc = true;
 		return;
 	}
@@ -558,7 +697,8 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 {
 	memset(ctx->count, 0, sizeof(ctx->count));
 	ctx->rcode = DNS_RCODE_NOERROR;
-	ctx->aa = ctx->tc = false;
+	ctx->aa = ctx->tc = ctx->servfail = false;
+	ctx->rr_node = NULL;
 	ctx->v = NULL;
 	ctx->zone_apex = NULL;
 	ctx->cut = NULL;

@@ -22,6 +22,7 @@
 #include "contrib/base/compiler.h"
 #include "dns/proto.h"
 #include "server/engine/query.h"
+#include "steering/snap.h"
 #include "zone/zoneset.h"
 
 /* Settings the answer path reads; fixed for the life of a worker generation. */
@@ -62,6 +63,13 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
     SD_NONNULL(1, 2) SD_WUR;
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx);
 srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
+
+/* The steering snapshot and prober the next answers use (both may be NULL: steered RRsets
+ * are then answered whole, as written). The front door sets them from the view for each
+ * request; they must stay readable for as long as the answer runs (the caller's RCU
+ * read-side section). Only the worker owning ctx. */
+void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
+                             const health_t *health) SD_NONNULL(1);
 
 /* Answer one parsed request (server/engine/query.h; q->msg is the message, q->tcp and the
  * size limit it implies are honoured, reserve bytes are kept back for a TSIG RR as

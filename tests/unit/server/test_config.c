@@ -177,6 +177,42 @@ static void test_health_section(void **state)
 	srv_config_free(cfg);
 }
 
+/* The steering section: bound to a served zone, with a template of the health section;
+ * errors carry file:line and the key path. */
+static void test_steering_section(void **state)
+{
+	(void)state;
+	srv_config_t *cfg = NULL;
+	const char *good = "server: {listen: 127.0.0.1:53}\n"
+	                   "zones: [{name: example.com, file: example.com.zone}]\n"
+	                   "health: {templates: [{name: t, type: tcp, port: 9}]}\n"
+	                   "steering:\n"
+	                   "  - {name: api.example.com, health: t, answers: 2}\n";
+	assert_int_equal(srv_config_load_string(good, "t.yaml", &cfg), 0);
+	assert_non_null(cfg->steering);
+	assert_int_equal(cfg->steering->count, 1);
+	assert_int_equal(cfg->steering->policies[0].answers, 2);
+	srv_config_free(cfg);
+
+	const char *bad = "server: {listen: 127.0.0.1:53}\n"                       /* 1 */
+	                  "zones: [{name: example.com, file: example.com.zone}]\n" /* 2 */
+	                  "health: {templates: [{name: t, type: tcp, port: 9}]}\n" /* 3 */
+	                  "steering:\n"                                            /* 4 */
+	                  "  - {name: api.example.net, health: t}\n"               /* 5 */
+	                  "  - {name: b.example.com, health: nope}\n"              /* 6 */
+	                  "  - {name: c.example.com, health: t, colour: red}\n";   /* 7 */
+	assert_int_equal(srv_config_load_string(bad, "t.yaml", &cfg), SD_ECONFIG);
+	const char *expect[] = {
+	    "t.yaml:5: steering[0].name: 'api.example.net' is outside every served zone",
+	    "t.yaml:6: steering[1].health: unknown health template 'nope'",
+	    "t.yaml:7: steering[2].colour: unknown key",
+	};
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+		if (!strstr(sd_strbuf_str(&lines), expect[i]))
+			fail_msg("missing error '%s' in:\n%s", expect[i], sd_strbuf_str(&lines));
+	srv_config_free(cfg);
+}
+
 static void test_identity_off(void **state)
 {
 	(void)state;
@@ -467,6 +503,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_listen_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quick_mode, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_addr_parse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_steering_section, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,10 @@
 #include "contrib/base/err.h"
 #include "server/front.h"
 #include "tests/unit/alloc_count.h"
+#include "contrib/base/conf.h"
+#include "health/health.h"
+#include "steering/conf.h"
+#include "steering/snap.h"
 
 static const char *const zone_rrs[] = {
     "example.com. 3600 IN SOA ns1.example.com. hm.example.com. 77 7200 900 1209600 300",
@@ -38,6 +42,8 @@ typedef struct fx {
 	xfr_zone_info_t zi;
 	xfr_env_t env;
 	srv_front_stats_t st;
+	const steer_pub_t *pub; /* steering, for test_steered_answer_allocates_nothing */
+	const health_t *health;
 } fx_t;
 
 static zone_version_t *build_from(const char *const *rrs, size_t count)
@@ -162,7 +168,11 @@ static srv_request_t req;
 static srv_process_t process(fx_t *f, const zone_set_t *set, const uint8_t *q, size_t ql,
                              const struct sockaddr *client, bool tcp)
 {
-	srv_view_t view = {.zones = (zone_set_t *)set, .xfr = &f->env, .answer = &f->conf};
+	srv_view_t view = {.zones = (zone_set_t *)set,
+	                   .xfr = &f->env,
+	                   .answer = &f->conf,
+	                   .steering = f->pub,
+	                   .health = f->health};
 	req.msg = q;
 	req.msg_len = ql;
 	req.client = client;
@@ -362,6 +372,165 @@ static void test_dispatch_allocates_nothing(void **state)
 	assert_int_equal(seen[SRV_PROCESS_DROP], 4);
 }
 
+/* The steering fixture: api.example.com bound to a policy (primary: .10 and .11, backup:
+ * .12; two answers; TTL at most 60) with a prober target per candidate (not started: the
+ * state words follow the template and the overrides). */
+typedef struct steer_fx {
+	health_conf_t *hc;
+	health_t *h;
+	steer_table_t *table;
+	steer_pub_t pub;
+	zone_t *zone;
+	zone_set_t *set;
+} steer_fx_t;
+
+static const char *const steer_yaml = "health: {templates: [{name: web, type: tcp, port: 9}]}\n"
+                                      "steering:\n"
+                                      "  - name: api.example.com\n"
+                                      "    health: web\n"
+                                      "    answers: 2\n"
+                                      "    ttl-max: 60\n"
+                                      "    pools:\n"
+                                      "      - {name: primary, members: [192.0.2.10, 192.0.2.11]}\n"
+                                      "      - {name: backup, members: [192.0.2.12]}\n";
+
+static void steer_fx_targets(steer_fx_t *s, steer_entry_t *e)
+{
+	const steer_policy_t *p = steer_table_policy(s->table, 1);
+	for (int i = 0; i < 3; i++) {
+		char name[64], addr[32];
+		snprintf(addr, sizeof(addr), "192.0.2.%d", 10 + i);
+		snprintf(name, sizeof(name), "api/%s", addr);
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		inet_pton(AF_INET, addr, &sin.sin_addr);
+		e[i] = (steer_entry_t){.addr.len = 4};
+		memcpy(e[i].addr.bytes, &sin.sin_addr, 4);
+		steer_policy_classify(p, &e[i].addr, &e[i].pool, &e[i].weight);
+		assert_int_equal(health_target_add(s->h, name, (const struct sockaddr *)&sin, "web",
+		                                   &e[i].target),
+		                 0);
+	}
+}
+
+static void steer_fx_init(steer_fx_t *s)
+{
+	conf_doc_t *doc = NULL;
+	conf_ctx_t ctx = {0};
+	assert_int_equal(conf_load_string(steer_yaml, "t.yaml", &doc), 0);
+	assert_int_equal(health_conf_parse(&ctx, conf_get(conf_root(doc), "health"), ".", &s->hc),
+	                 0);
+	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
+	const uint8_t *zones[] = {ldns_rdf_data(a)};
+	steer_conf_env_t env = {.zones = zones, .nzones = 1, .health = s->hc};
+	assert_int_equal(
+	    steer_conf_parse(&ctx, conf_get(conf_root(doc), "steering"), &env, &s->table), 0);
+	conf_free(doc);
+	assert_int_equal(health_new(s->hc, &s->h), 0);
+	/* the zone, built with the binding so that api's A RRset carries policy id 1 */
+	zone_binding_t bd = {.policy = 1};
+	ldns_rdf *o = ldns_dname_new_frm_str("api.example.com.");
+	memcpy(bd.owner, ldns_rdf_data(o), ldns_rdf_size(o));
+	zone_bindings_t *b = NULL;
+	assert_int_equal(zone_bindings_new(&bd, 1, &b), 0);
+	assert_int_equal(zone_new(ldns_rdf_data(a), NULL, &s->zone), 0);
+	assert_int_equal(zone_set_bindings(s->zone, b), 0);
+	zone_bindings_unref(b);
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file_bound(ldns_rdf_data(a), "steered.zone",
+	                                      zone_bindings(s->zone), NULL, &v),
+	                 0);
+	zone_publish(s->zone, v);
+	assert_int_equal(zone_set_new(&s->zone, 1, &s->set), 0);
+	ldns_rdf_deep_free(a);
+	ldns_rdf_deep_free(o);
+	steer_entry_t e[3];
+	steer_fx_targets(s, e);
+	steer_snap_t *snap = NULL;
+	assert_int_equal(steer_snap_new(s->table, &snap), 0);
+	assert_int_equal(steer_snap_set(snap, 1, e, 3), 0);
+	s->pub.current = snap;
+}
+
+static void steer_fx_fini(steer_fx_t *s)
+{
+	steer_snap_free(s->pub.current);
+	steer_table_unref(s->table);
+	zone_set_free(s->set);
+	zone_free(s->zone);
+	health_free(s->h);
+	health_conf_free(s->hc);
+}
+
+/* The addresses (last octet) and TTL of a steered answer, served through srv_process with
+ * the allocation counter on. */
+static unsigned steered(fx_t *f, steer_fx_t *s, uint8_t *last, uint32_t *ttl)
+{
+	uint8_t q[512];
+	size_t ql = query(q, "api.example.com.", LDNS_RR_TYPE_A, 0, NULL, NULL);
+	size_t rl = 0;
+	xfr_out_t *x = NULL;
+	zone_set_t *keep = f->set;
+	f->set = s->set;
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
+	f->set = keep;
+	ldns_pkt *p = parse(rl);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	unsigned n = ldns_pkt_ancount(p);
+	for (unsigned i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), i);
+		last[i] = ldns_rdf_data(ldns_rr_rdf(rr, 0))[3];
+		ttl[i] = ldns_rr_ttl(rr);
+	}
+	ldns_pkt_free(p);
+	return n;
+}
+
+/* A steered answer (policy decision, state words, RNG) allocates nothing either, and
+ * follows health: two primary members (TTL clamped to 60) while they are up, the backup
+ * with ttl-min when they are down, every candidate when all are down. */
+static void test_steered_answer_allocates_nothing(void **state)
+{
+	fx_t *f = *state;
+	steer_fx_t s = {0};
+	steer_fx_init(&s);
+	f->pub = &s.pub;
+	f->health = s.h;
+	uint8_t last[8];
+	uint32_t ttl[8];
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(steered(f, &s, last, ttl), 2);
+		assert_int_equal(last[0] + last[1], 21); /* .10 and .11 in either order */
+		assert_int_equal(ttl[0], 60);
+	}
+	/* through a CNAME chain (allocation-free too), and in the additional section of MX */
+	uint8_t q[512];
+	size_t ql = query(q, "alias.example.com.", LDNS_RR_TYPE_A, 0, NULL, NULL), rl = 0;
+	xfr_out_t *x = NULL;
+	zone_set_t *keep = f->set;
+	f->set = s.set;
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
+	ldns_pkt *p = parse(rl);
+	assert_int_equal(ldns_pkt_ancount(p), 3); /* the CNAME and two of the three A */
+	ldns_pkt_free(p);
+	ql = query(q, "example.com.", LDNS_RR_TYPE_MX, 0, NULL, NULL);
+	assert_int_equal(serve(f, q, ql, "192.0.2.9", false, &rl, &x), SRV_PROCESS_REPLY);
+	p = parse(rl);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_additional(p)), 2);
+	ldns_pkt_free(p);
+	f->set = keep;
+	assert_int_equal(health_force(s.h, "api/192.0.2.10", HEALTH_FORCE_DOWN), 0);
+	assert_int_equal(health_force(s.h, "api/192.0.2.11", HEALTH_FORCE_DOWN), 0);
+	assert_int_equal(steered(f, &s, last, ttl), 1);
+	assert_int_equal(last[0], 12);
+	assert_int_equal(ttl[0], 10);
+	assert_int_equal(health_force(s.h, "api/192.0.2.12", HEALTH_FORCE_DOWN), 0);
+	assert_int_equal(steered(f, &s, last, ttl), 3); /* all-down: all */
+	f->pub = NULL;
+	f->health = NULL;
+	steer_fx_fini(&s);
+}
+
 /* TXT RDATA of two character-strings of n bytes each: RDLENGTH 2 * (n + 1). */
 static void txt_rr(char *buf, size_t size, const char *owner, size_t n)
 {
@@ -430,6 +599,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_plain_query_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dispatch_allocates_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_steered_answer_allocates_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_acl_and_transport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsig_transfer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_soa_and_udp_ixfr, setup, teardown),

@@ -1,0 +1,186 @@
+/* snap.c — the published candidate map (see snap.h). */
+#include "steering/snap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <urcu-qsbr.h>
+
+#include "contrib/base/bytes.h"
+
+int steer_snap_new(const steer_table_t *table, steer_snap_t **out)
+{
+	steer_snap_t *s = calloc(1, sizeof(*s));
+	if (s)
+		s->cands = calloc(table->count ? table->count : 1, sizeof(*s->cands));
+	if (!s || !s->cands) {
+		free(s);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	s->table = steer_table_ref(table);
+	*out = s;
+	return 0;
+}
+
+static int addr_cmp(const steer_addr_t *a, const uint8_t *bytes, uint8_t len)
+{
+	if (a->len != len)
+		return a->len < len ? -1 : 1;
+	if (len == 4) { /* the common case, without a call */
+		uint32_t x = be32_get(a->bytes), y = be32_get(bytes);
+		return x < y ? -1 : x > y;
+	}
+	return memcmp(a->bytes, bytes, len);
+}
+
+/* By address, then (CNAME candidates may share a probe address) by target. */
+static int entry_cmp(const void *x, const void *y)
+{
+	const steer_entry_t *a = x, *b = y;
+	int r = addr_cmp(&a->addr, b->addr.bytes, b->addr.len);
+	if (r != 0 || a->name == b->name)
+		return r;
+	return (uintptr_t)a->name < (uintptr_t)b->name ? -1 : 1;
+}
+
+int steer_snap_set(steer_snap_t *s, uint16_t id, const steer_entry_t *e, size_t n)
+{
+	if (id < 1 || id > s->table->count)
+		return -EINVAL;
+	steer_cands_t *c = &s->cands[id - 1];
+	steer_entry_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, e, n * sizeof(*copy));
+	qsort(copy, n, sizeof(*copy), entry_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || entry_cmp(&copy[k - 1], &copy[i]) != 0)
+			copy[k++] = copy[i];
+	free(c->e);
+	c->e = copy;
+	c->n = k;
+	return 0;
+}
+
+void steer_snap_free(steer_snap_t *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->table->count; i++)
+		free(s->cands[i].e);
+	free(s->cands);
+	steer_table_unref(s->table);
+	free(s);
+}
+
+const steer_entry_t *steer_snap_find(const steer_snap_t *s, uint16_t id, const uint8_t *rdata,
+                                     uint8_t len)
+{
+	if (id < 1 || id > s->table->count)
+		return NULL;
+	const steer_cands_t *c = &s->cands[id - 1];
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int r = addr_cmp(&c->e[mid].addr, rdata, len);
+		if (r == 0)
+			return &c->e[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The entry of record rd in cs, advancing *j: records come in canonical RDATA order, which
+ * for fixed-length addresses is the entries' order, so one forward walk finds them all (a
+ * record the walk misses — not in the map, or out of order — is looked up by binary
+ * search). */
+static const steer_entry_t *walk_find(const steer_snap_t *s, uint16_t id, const steer_cands_t *cs,
+                                      size_t *j, const uint8_t *rd, uint8_t len)
+{
+	while (*j < cs->n && addr_cmp(&cs->e[*j].addr, rd, len) < 0)
+		(*j)++;
+	if (*j < cs->n && addr_cmp(&cs->e[*j].addr, rd, len) == 0)
+		return &cs->e[*j];
+	return steer_snap_find(s, id, rd, len);
+}
+
+static uint32_t entry_word(const steer_entry_t *e, const health_t *h)
+{
+	if (!h)
+		return 0;
+	return e->target == STEER_TARGET_NONE ? HEALTH_STATE_DOWN
+	                                      : health_target_state(h, e->target);
+}
+
+/* CNAME candidates: entries by target name (a short linear walk). */
+static void cname_cands(const steer_cands_t *cs, const steer_policy_t *p, const health_t *h,
+                        const uint8_t *rdata, uint16_t count, steer_cand_t *c)
+{
+	size_t off = 0;
+	for (uint16_t i = 0; i < count; i++) {
+		const uint8_t *rd = rdata + off + 2;
+		off += 2u + be16_get(rdata + off);
+		const steer_entry_t *e = NULL;
+		for (size_t k = 0; cs && k < cs->n && !e; k++)
+			if (cs->e[k].name && dname_equal_ci(cs->e[k].name, rd))
+				e = &cs->e[k];
+		if (e) {
+			c[i] = (steer_cand_t){
+			    .pool = e->pool, .weight = e->weight, .health = entry_word(e, h)};
+			continue;
+		}
+		const steer_member_t *m;
+		steer_policy_classify_name(p, rd, &c[i].pool, &c[i].weight, &m);
+		c[i].health = h ? HEALTH_STATE_DOWN : 0;
+	}
+}
+
+void steer_snap_cands(const steer_snap_t *s, const steer_policy_t *p, const health_t *h,
+                      const uint8_t *rdata, uint16_t count, steer_cand_t *c)
+{
+	const steer_cands_t *cs =
+	    p->id >= 1 && p->id <= s->table->count ? &s->cands[p->id - 1] : NULL;
+	if (p->cname) {
+		cname_cands(cs, p, h, rdata, count, c);
+		return;
+	}
+	size_t off = 0, j = 0;
+	for (uint16_t i = 0; i < count; i++) {
+		uint16_t len = be16_get(rdata + off);
+		const uint8_t *rd = rdata + off + 2;
+		off += 2u + len;
+		const steer_entry_t *e = cs && (len == 4 || len == 16)
+		                             ? walk_find(s, p->id, cs, &j, rd, (uint8_t)len)
+		                             : NULL;
+		if (e) {
+			c[i].pool = e->pool;
+			c[i].weight = e->weight;
+			c[i].health = entry_word(e, h);
+			continue;
+		}
+		/* not in the map yet: classified, but down until probed */
+		steer_addr_t a = {.len = (uint8_t)(len == 16 ? 16 : 4)};
+		memcpy(a.bytes, rd, len == 16 ? 16 : (len < 4 ? len : 4));
+		steer_policy_classify(p, &a, &c[i].pool, &c[i].weight);
+		c[i].health = h ? HEALTH_STATE_DOWN : 0;
+	}
+}
+
+const steer_snap_t *steer_pub_current(const steer_pub_t *pub)
+{
+	return pub ? rcu_dereference(pub->current) : NULL;
+}
+
+void steer_pub_swap(steer_pub_t *pub, steer_snap_t *next)
+{
+	steer_snap_t *prev = pub->current;
+	rcu_assign_pointer(pub->current, next);
+	synchronize_rcu();
+	steer_snap_free(prev);
+}
