@@ -187,17 +187,22 @@ int zone_ddns_zone(const uint8_t *msg, size_t len, uint8_t apex[DNAME_MAX], uint
 	return 0;
 }
 
-/* The additional section: at most one OPT (root owner), a TSIG only as the last record
- * (RFC 8945 5.1; the server verified it), nothing else (RFC 2136 2.5 defines no use). */
+/* The additional section: at most one OPT, owned by the root (RFC 6891 6.1.1), a TSIG only
+ * as the last record (RFC 8945 5.1; the server verified it). Other records are read (the
+ * framing must hold) and ignored: RFC 2136 2.6 lets a requestor send RRs related to the
+ * update there (out-of-zone glue for new NS RRs, say), which are not updates; Knot and
+ * BIND ignore them too. */
 static int additional(const dns_rr_iter_t *it, const dns_rr_t *rr, bool *opt)
 {
-	if (rr->type == DNS_TYPE_OPT && !*opt && dns_rr_owner_is_root(rr)) {
+	if (rr->type == DNS_TYPE_OPT) {
+		if (*opt || !dns_rr_owner_is_root(rr))
+			return SD_EPARSE;
 		*opt = true;
 		return 0;
 	}
-	if (rr->type == DNS_TYPE_TSIG && rr->index + 1u == it->count[DNS_SEC_AR])
-		return 0;
-	return SD_EPARSE;
+	if (rr->type == DNS_TYPE_TSIG && rr->index + 1u != it->count[DNS_SEC_AR])
+		return SD_EPARSE;
+	return 0;
 }
 
 /* Frame the whole message and copy its records (RFC 2136 3.1: FORMERR for what cannot be

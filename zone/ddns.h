@@ -20,8 +20,10 @@
  *
  * The message is read with the one section reader (dns/rr.h); names in RDATA are
  * decompressed to the stored wire form (dns/rdata.h), keeping the case they were sent in;
- * owners are lowercased. A TSIG RR (last in the additional section) and one OPT are skipped;
- * anything else in the additional section, and bytes after the last record, are FORMERR.
+ * owners are lowercased. A TSIG RR (last in the additional section) and one OPT are skipped,
+ * and so are other additional RRs (RFC 2136 2.6: related data, not updates); a TSIG that is
+ * not last, a second OPT or one not owned by the root, and bytes after the last record are
+ * FORMERR.
  * Pure on the message; never allocates on behalf of the caller except res->change.
  *
  * Rules where the RFC leaves room (what BIND does unless said otherwise):

@@ -166,15 +166,10 @@ def test_random_mutations_keep_the_daemon_alive(t):
     assert t.zone()
 
 
-def test_additional_section_rrs_ignored(t, request):
+def test_additional_section_rrs_ignored(t):
     """RFC 2136 2.6 lets the additional section carry RRs related to the update (out-of-zone
     glue for new NS RRs, say); they are not updates. Knot and BIND apply the update and ignore
-    them."""
-    if t.kind == "steerdns":
-        # strict: the day zone/ddns.c ignores them this XPASSes and the mark must go
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "missing in zone/ddns.c: RRs in the additional section other than OPT/TSIG are "
-            "answered FORMERR instead of being ignored (RFC 2136 2.6; finding F2 of upd-tests)")))
+    them; so does steerdns."""
     glue = rr("ns1.example.com.", 1, 1, 300, bytes([127, 0, 0, 9]))
     wire = hdr(ns=1, ar=1) + zsec() + ADD + glue
     before = t.zone()
