@@ -9,6 +9,7 @@ fall * interval + timeout + 1 s (the issue's bound). Every wait is a bounded pol
 measured event (an answer changing), never a sleep that assumes a speed.
 """
 
+import base64
 import math
 import os
 import random
@@ -156,10 +157,11 @@ def template(port, **keys):
 
 @pytest.fixture
 def steer(tmp_path):
-    """start(zone_text, policies, port, **template_keys) -> sdlib.Steerdns."""
+    """start(zone_text, policies, port, update_policy=None, **template_keys) ->
+    sdlib.Steerdns; with update_policy, RFC 2136 updates signed with sdlib.UPDATE_KEY."""
     started = []
 
-    def start(zone_text, policies, port, **tkeys):
+    def start(zone_text, policies, port, update_policy=None, **tkeys):
         workdir = str(tmp_path / ("steerdns%d" % len(started)))
         os.makedirs(workdir)
         zfile = os.path.join(workdir, "example.com.zone")
@@ -169,6 +171,11 @@ def steer(tmp_path):
         conf = sdlib.steerdns_config(workdir, dport, {"example.com": zfile})
         conf["health"] = {"templates": [template(port, **tkeys)]}
         conf["steering"] = policies
+        if update_policy is not None:
+            k = sdlib.UPDATE_KEY
+            conf["keys"] = [{"name": k.name.to_text(), "algorithm": "hmac-sha256",
+                             "secret": base64.b64encode(k.secret).decode()}]
+            conf["zones"][0]["update-policy"] = update_policy
         srv = sdlib.Steerdns(workdir, conf, {"example.com": zfile}, dport)
         started.append(srv)
         srv.wait_ready("example.com")
@@ -408,6 +415,44 @@ def test_candidate_added_by_reload_waits_for_checks(steer, backends):
     health = srv.steerctl("health").stdout
     assert "api.example.com/127.0.0.5" not in health, health
     assert "api.example.com/127.0.0.3" in health, health
+
+
+def test_candidate_added_by_update_waits_for_checks(steer, backends):
+    """RFC 2136 meets steering: an address a signed update adds at a steered name is probed
+    from the commit on and answered only after `rise` successful checks (the name keeps
+    answering its healthy members meanwhile); one whose backend refuses is never answered;
+    an address the update deletes loses its probe."""
+    port = next(iter(backends.values())).port
+    backends["127.0.0.4"].set_mode("refuse")
+    srv = steer("api A 127.0.0.2\n", [policy("api.example.com", answers=4)], port,
+                update_policy=[{"key": sdlib.UPDATE_KEY_NAME, "name": "api.example.com",
+                                "types": ["A"]}])
+    wait_all_up(srv, "api.example.com")
+    upd = sdlib.update_msg("example.com")
+    upd.add("api.example.com.", 300, "A", "127.0.0.3")
+    upd.add("api.example.com.", 300, "A", "127.0.0.4")
+    assert sdlib.send_update(upd, srv.port).rcode() == dns.rcode.NOERROR
+    t0 = time.monotonic()
+    seen = []
+    elapsed, addrs = wait_answer(srv, "api.example.com",
+                                 lambda a: seen.append(a) or "127.0.0.3" in a,
+                                 timeout=RISE * INTERVAL + TIMEOUT + 4)
+    assert time.monotonic() - t0 >= (RISE - 1) * INTERVAL - 0.05, seen
+    assert sorted(addrs) == ["127.0.0.2", "127.0.0.3"], addrs
+    assert all(a == ["127.0.0.2"] for a in seen[:-1]), seen
+    health = srv.steerctl("health").stdout
+    assert "api.example.com/127.0.0.3" in health and "api.example.com/127.0.0.4" in health
+    # .4 refuses: after `fall` more intervals it is still not answered
+    time.sleep((FALL + 1) * INTERVAL)
+    assert sorted(answer(srv, "api.example.com")[1]) == ["127.0.0.2", "127.0.0.3"]
+    assert members(srv, "api.example.com")["127.0.0.4"] == "down"
+    upd = sdlib.update_msg("example.com")
+    upd.delete("api.example.com.", "A", "127.0.0.2")
+    assert sdlib.send_update(upd, srv.port).rcode() == dns.rcode.NOERROR
+    assert answer(srv, "api.example.com")[1] == ["127.0.0.3"]  # at once: the reply came after
+    health = srv.steerctl("health").stdout
+    assert "api.example.com/127.0.0.2" not in health, health
+    assert set(members(srv, "api.example.com")) == {"127.0.0.3", "127.0.0.4"}
 
 
 def test_steering_report(steer, backends):
