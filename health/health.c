@@ -765,31 +765,6 @@ int health_force(health_t *h, const char *what, health_force_t mode)
 
 /* ---- reports ---- */
 
-/* Reasons can hold quotes (body mismatch), OpenSSL text and a peer's bytes: escape for JSON.
- * UTF-8 the control reply shows as it is stays; any other byte (controls, DEL, invalid UTF-8)
- * becomes \u00XX, so that the reply's own escaping (contrib/base/escape.h) leaves the JSON
- * valid. */
-static void sb_json_str(sd_strbuf_t *b, const char *s)
-{
-	sd_strbuf_printf(b, "\"");
-	for (size_t len = strlen(s); len > 0;) {
-		unsigned char c = (unsigned char)*s;
-		size_t n = c >= 0x80 ? sd_utf8_shown_len(s, len) : 0;
-		if (n > 0)
-			sd_strbuf_append(b, s, n);
-		else if (c == '"' || c == '\\')
-			sd_strbuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			sd_strbuf_printf(b, "\\u%04x", c);
-		else
-			sd_strbuf_putc(b, (char)c);
-		n = n ? n : 1;
-		s += n;
-		len -= n;
-	}
-	sd_strbuf_printf(b, "\"");
-}
-
 static void fmt_time(uint64_t ms, char *buf, size_t size)
 {
 	if (!ms) {
@@ -815,11 +790,11 @@ static void report_json(sd_strbuf_t *b, const health_target_t *t, bool first)
 	fmt_time(t->last_change_ms, when, sizeof(when));
 	uint32_t w = health_word_pack(t->thr.down, t->force);
 	sd_strbuf_printf(b, "%s\n{\"id\":%u,\"name\":", first ? "" : ",", t->id);
-	sb_json_str(b, t->name);
+	sd_strbuf_json_str(b, t->name);
 	sd_strbuf_printf(b, ",\"address\":\"%s\",\"probe\":\"%s\",\"type\":\"%s\",\"pool\":", addr,
 	                 probe, health_check_type_name(t->tpl->type));
 	if (t->pool)
-		sb_json_str(b, t->pool);
+		sd_strbuf_json_str(b, t->pool);
 	else
 		sd_strbuf_printf(b, "null");
 	sd_strbuf_printf(b,
@@ -828,7 +803,7 @@ static void report_json(sd_strbuf_t *b, const health_target_t *t, bool first)
 	                 health_state_is_down(w) ? "down" : "up", t->thr.down ? "down" : "up",
 	                 t->force ? "true" : "false", force_name(t->force),
 	                 health_res_name(t->last_res));
-	sb_json_str(b, t->reason);
+	sd_strbuf_json_str(b, t->reason);
 	sd_strbuf_printf(b,
 	                 ",\"latency_ms\":%u,\"last_change\":\"%s\",\"last_change_ms\":%llu,"
 	                 "\"ok_run\":%u,\"fail_run\":%u,\"checks\":%llu}",

@@ -114,29 +114,6 @@ const char *srv_audit_rcode_name(unsigned rcode, char buf[16])
 	return buf;
 }
 
-/* A JSON string: UTF-8 the escaper shows as it is stays; quotes and backslashes are escaped;
- * any other byte below 0x20, DEL, or a byte of an invalid or C1 sequence becomes \u00XX. */
-static void json_str(sd_strbuf_t *b, const char *s)
-{
-	sd_strbuf_putc(b, '"');
-	for (size_t len = strlen(s); len > 0;) {
-		unsigned char c = (unsigned char)*s;
-		size_t n = c >= 0x80 ? sd_utf8_shown_len(s, len) : 0;
-		if (n > 0)
-			sd_strbuf_append(b, s, n);
-		else if (c == '"' || c == '\\')
-			sd_strbuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			sd_strbuf_printf(b, "\\u%04x", c);
-		else
-			sd_strbuf_putc(b, (char)c);
-		n = n ? n : 1;
-		s += n;
-		len -= n;
-	}
-	sd_strbuf_putc(b, '"');
-}
-
 static void json_name(sd_strbuf_t *b, const uint8_t *name)
 {
 	char text[DNAME_MAX * 4 + 1];
@@ -145,7 +122,7 @@ static void json_name(sd_strbuf_t *b, const uint8_t *name)
 		return;
 	}
 	dname_to_str(name, text, sizeof(text));
-	json_str(b, text);
+	sd_strbuf_json_str(b, text);
 }
 
 static void json_time(sd_strbuf_t *b, const struct timespec *ts)
@@ -185,7 +162,7 @@ static void json_rr_text(sd_strbuf_t *b, char *text)
 {
 	for (char *p = strchr(text, '\t'); p != NULL; p = strchr(p + 1, '\t'))
 		*p = ' ';
-	json_str(b, text);
+	sd_strbuf_json_str(b, text);
 }
 
 static void json_rr(sd_strbuf_t *b, const zone_rr_t *rr)
@@ -207,7 +184,7 @@ static void json_rr(sd_strbuf_t *b, const zone_rr_t *rr)
 	dname_to_str(rr->owner, owner, sizeof(owner));
 	snprintf(text, sizeof(text), "%s %u IN %s (unprintable: %s)", owner, rr->ttl,
 	         zone_type_to_str(rr->type, type), sd_strerror(n));
-	json_str(b, text);
+	sd_strbuf_json_str(b, text);
 }
 
 static void json_rrs(sd_strbuf_t *b, const zone_changeset_t *cs, bool added)
@@ -249,7 +226,7 @@ void srv_audit_format(const srv_audit_rec_t *r, sd_strbuf_t *b)
 	json_name(b, r->key);
 	sd_strbuf_printf(b, ",\"transport\":\"%s\",\"outcome\":\"%s\",\"rcode\":\"%s\",\"reason\":",
 	                 r->tcp ? "tcp" : "udp", outcome(r), srv_audit_rcode_name(r->rcode, rcode));
-	json_str(b, r->reason ? r->reason : "");
+	sd_strbuf_json_str(b, r->reason ? r->reason : "");
 	if (r->has_serials)
 		sd_strbuf_printf(b, ",\"serial_from\":%u,\"serial_to\":%u", r->serial_from,
 		                 r->serial_to);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contrib/base/escape.h"
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
@@ -375,21 +376,6 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 
 /* ---- report ---- */
 
-static void json_str(sd_strbuf_t *out, const char *s)
-{
-	sd_strbuf_putc(out, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			sd_strbuf_printf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			sd_strbuf_printf(out, "\\u%04x", c);
-		else
-			sd_strbuf_putc(out, (char)c);
-	}
-	sd_strbuf_putc(out, '"');
-}
-
 static const char *state_name(uint32_t word, bool probed)
 {
 	if (!probed)
@@ -445,7 +431,7 @@ static void report_answer(srv_steer_t *st, const steer_snap_t *s, const steer_po
 		       len);
 		if (json) {
 			sd_strbuf_printf(out, "%s", i ? "," : "");
-			json_str(out, steer_addr_str(&x, a, sizeof(a)));
+			sd_strbuf_json_str(out, steer_addr_str(&x, a, sizeof(a)));
 		} else {
 			sd_strbuf_printf(out, " %s", steer_addr_str(&x, a, sizeof(a)));
 		}
@@ -484,7 +470,7 @@ static void report_answer_cname(srv_steer_t *st, const steer_snap_t *s, const st
 	}
 	sd_strbuf_printf(out, "{\"outcome\":\"%s\",\"ttl\":%u,\"records\":[", what, n ? r.ttl : 0);
 	if (name[0])
-		json_str(out, name);
+		sd_strbuf_json_str(out, name);
 	sd_strbuf_printf(out, "]}");
 }
 
@@ -512,14 +498,14 @@ static void report_member(srv_steer_t *st, const steer_policy_t *p, const steer_
 	sd_strbuf_printf(out, "%s{", first ? "" : ",");
 	if (e->name) {
 		sd_strbuf_printf(out, "\"cname\":");
-		json_str(out, cname);
+		sd_strbuf_json_str(out, cname);
 		sd_strbuf_putc(out, ',');
 	}
 	sd_strbuf_printf(out, "\"address\":");
-	json_str(out, a);
+	sd_strbuf_json_str(out, a);
 	sd_strbuf_printf(out, ",\"weight\":%u,\"health\":\"%s\",\"target\":", e->weight,
 	                 state_name(word, probed));
-	json_str(out, name);
+	sd_strbuf_json_str(out, name);
 	sd_strbuf_putc(out, '}');
 }
 
@@ -530,7 +516,7 @@ static void report_pool(srv_steer_t *st, const steer_snap_t *s, const steer_poli
 	const steer_cands_t *cs = &s->cands[p->id - 1];
 	if (json) {
 		sd_strbuf_printf(out, "%s{\"name\":", pi ? "," : "");
-		json_str(out, pl->name);
+		sd_strbuf_json_str(out, pl->name);
 		sd_strbuf_printf(out, ",\"min-healthy\":\"%u%s\",\"weight\":%u,\"members\":[",
 		                 pl->min_healthy, pl->min_pct ? "%" : "", pl->weight);
 	} else {
@@ -556,11 +542,11 @@ static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_po
 	dname_to_str(p->zone, zone, sizeof(zone));
 	if (json) {
 		sd_strbuf_printf(out, "%s{\"name\":", first ? "" : ",");
-		json_str(out, owner);
+		sd_strbuf_json_str(out, owner);
 		sd_strbuf_printf(out, ",\"zone\":");
-		json_str(out, zone);
+		sd_strbuf_json_str(out, zone);
 		sd_strbuf_printf(out, ",\"health\":");
-		json_str(out, p->health);
+		sd_strbuf_json_str(out, p->health);
 		sd_strbuf_printf(
 		    out,
 		    ",\"answers\":%u,\"all-down\":\"%s\",\"ttl-min\":%u,\"ttl-max\":%u,"

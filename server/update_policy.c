@@ -109,18 +109,6 @@ static void rule_name(conf_ctx_t *ctx, const conf_node_t *n, const conf_node_t *
 	memcpy(r->name, name, dname_len(name));
 }
 
-static const tsig_key_t *key_ref(conf_ctx_t *ctx, const conf_node_t *n, const xfr_keys_t *keys)
-{
-	const char *s = NULL;
-	uint8_t name[DNAME_MAX];
-	if (!conf_str(ctx, n, &s))
-		return NULL;
-	const tsig_key_t *k = dname_from_str(s, NULL, name) >= 0 ? xfr_keys_find(keys, name) : NULL;
-	if (k == NULL)
-		conf_error(ctx, n, "key '%s' is not defined under 'keys'", s);
-	return k;
-}
-
 /* One rule; counted only when it is valid. */
 static void rule_entry(conf_ctx_t *ctx, const conf_node_t *item, const uint8_t *apex,
                        const xfr_keys_t *keys, srv_upd_policy_t *out)
@@ -141,7 +129,7 @@ static void rule_entry(conf_ctx_t *ctx, const conf_node_t *item, const uint8_t *
 		conf_error(ctx, item, "an update-policy rule needs 'key', 'address' or both");
 	if (addr != NULL && conf_str(ctx, addr, &s) && xfr_acl_rule_set_addr(&r->who, s) != 0)
 		conf_error(ctx, addr, "'%s' is not an address or prefix (host bits must be 0)", s);
-	const tsig_key_t *k = key != NULL ? key_ref(ctx, key, keys) : NULL;
+	const tsig_key_t *k = key != NULL ? xfr_conf_key_ref(ctx, key, keys) : NULL;
 	if (k != NULL)
 		xfr_acl_rule_set_key(&r->who, k->name);
 	if (match != NULL)

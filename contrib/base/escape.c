@@ -2,6 +2,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Length of the well-formed UTF-8 sequence at s[0..len) that is shown as it is (RFC 3629 4
  * table: no overlong forms, no surrogates, at most U+10FFFF; C1 controls excluded), or 0. */
@@ -107,4 +108,25 @@ void sd_strbuf_append_escaped(sd_strbuf_t *b, const char *src, size_t len, unsig
 		sd_strbuf_append(b, unit, n);
 		i += used;
 	}
+}
+
+void sd_strbuf_json_str(sd_strbuf_t *b, const char *s)
+{
+	sd_strbuf_putc(b, '"');
+	for (size_t len = strlen(s); len > 0;) {
+		unsigned char c = (unsigned char)*s;
+		size_t n = c >= 0x80 ? sd_utf8_shown_len(s, len) : 0;
+		if (n > 0)
+			sd_strbuf_append(b, s, n);
+		else if (c == '"' || c == '\\')
+			sd_strbuf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			sd_strbuf_printf(b, "\\u%04x", c);
+		else
+			sd_strbuf_putc(b, (char)c);
+		n = n ? n : 1;
+		s += n;
+		len -= n;
+	}
+	sd_strbuf_putc(b, '"');
 }

@@ -42,3 +42,9 @@ size_t sd_utf8_shown_len(const char *s, size_t len) SD_NONNULL(1);
 /* Append src[0..len) to b, escaped. */
 void sd_strbuf_append_escaped(sd_strbuf_t *b, const char *src, size_t len, unsigned flags)
     SD_NONNULL(1);
+
+/* Append s (NUL-terminated) as a JSON string (RFC 8259), quotes included: UTF-8 kept as it is
+ * by the rules above stays; '"' and '\\' are escaped; every other byte below 0x20, DEL and
+ * each byte of an invalid or C1 sequence becomes \u00XX. The result is valid JSON whatever
+ * the input, and a control reply's own escaping leaves it unchanged. */
+void sd_strbuf_json_str(sd_strbuf_t *b, const char *s) SD_NONNULL(1, 2);

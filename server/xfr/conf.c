@@ -128,7 +128,7 @@ const tsig_key_t *xfr_keys_find(const xfr_keys_t *keys, const uint8_t *name)
 
 /* ---------------------------------------------------------------- zones */
 
-static const tsig_key_t *key_ref(conf_ctx_t *ctx, const conf_node_t *n, const xfr_keys_t *keys)
+const tsig_key_t *xfr_conf_key_ref(conf_ctx_t *ctx, const conf_node_t *n, const xfr_keys_t *keys)
 {
 	const char *s = NULL;
 	uint8_t name[DNAME_MAX];
@@ -164,7 +164,7 @@ static void notify_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_key
 		return;
 	}
 	if (key != NULL) {
-		const tsig_key_t *k = key_ref(ctx, key, keys);
+		const tsig_key_t *k = xfr_conf_key_ref(ctx, key, keys);
 		if (k == NULL)
 			return;
 		out->notify_keys[out->notify_count] = *k;
@@ -197,7 +197,7 @@ static void acl_entry(conf_ctx_t *ctx, const conf_node_t *item, const xfr_keys_t
 		}
 	}
 	if (key != NULL) {
-		const tsig_key_t *k = key_ref(ctx, key, keys);
+		const tsig_key_t *k = xfr_conf_key_ref(ctx, key, keys);
 		if (k == NULL)
 			return;
 		xfr_acl_rule_set_key(r, k->name);

@@ -51,6 +51,10 @@ int xfr_conf_keys(conf_ctx_t *ctx, const conf_node_t *node, const char *dir, xfr
     SD_NONNULL(1, 2, 3, 4) SD_WUR;
 void xfr_keys_free(xfr_keys_t *keys);
 const tsig_key_t *xfr_keys_find(const xfr_keys_t *keys, const uint8_t *name) SD_NONNULL(1, 2);
+/* The key a config node names (a string, a key defined under `keys`), or NULL with the
+ * error reported at the node (unknown key, not a string). */
+const tsig_key_t *xfr_conf_key_ref(conf_ctx_t *ctx, const conf_node_t *n, const xfr_keys_t *keys)
+    SD_NONNULL(1, 2, 3);
 
 /* Parse the transfer keys of one zone entry (a map; absent keys keep the defaults). */
 int xfr_conf_zone(conf_ctx_t *ctx, const conf_node_t *zone, const xfr_keys_t *keys,

@@ -81,13 +81,23 @@ static void test_log_escapes(void **state)
 	assert_string_equal(cap.last, "z.zone:3: bad token '\\x1b]0;owned\\x07\\x0afake: ok'");
 }
 
+/* JSON strings: quotes and backslashes escaped, shown UTF-8 kept, every other byte \u00XX. */
+static void test_json_str(void **state)
+{
+	(void)state;
+	sd_strbuf_t b = {0};
+	sd_strbuf_json_str(&b, "a\"b\\c\x1b\x7f\xc3\xa9\xc2\x85\xff\n");
+	assert_string_equal(sd_strbuf_str(&b),
+	                    "\"a\\\"b\\\\c\\u001b\\u007f\xc3\xa9\\u00c2\\u0085\\u00ff\\u000a\"");
+	sd_strbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kept),
-	    cmocka_unit_test(test_escaped),
-	    cmocka_unit_test(test_truncation),
-	    cmocka_unit_test(test_log_escapes),
+	    cmocka_unit_test(test_kept),       cmocka_unit_test(test_escaped),
+	    cmocka_unit_test(test_truncation), cmocka_unit_test(test_log_escapes),
+	    cmocka_unit_test(test_json_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
