@@ -1,7 +1,7 @@
 """DNS cookies (issue 14, server/cookie.h: RFC 7873 with the RFC 9018 server cookie).
 
-dig and kdig with +cookie get a server cookie (dig checks its client cookie came back:
-"(good)") and re-use it: the server verifies it (the `valid` counter) and echoes it while it
+dig and kdig with +cookie, and BIND as a resolver forwarding to steerdns, get a server cookie
+(dig checks its client cookie came back: "(good)") and re-use it: the server verifies it (the `valid` counter) and echoes it while it
 is young. A forged server cookie is not accepted: a fresh one is issued (`invalid`), and with
 `cookies: {mode: require}` the UDP answer is BADCOOKIE (extended RCODE 23) carrying that
 fresh cookie, which dig then retries with by itself; TCP is answered. A cookie minted before
@@ -13,6 +13,7 @@ stopped by its own PID.
 import re
 import shutil
 import subprocess
+import time
 
 import dns.edns
 import dns.message
@@ -176,3 +177,77 @@ def test_cookies_off(steerdns_factory):
     assert "cookie-rotate" in srv.steerctl("help").stdout
     out = srv.steerctl("cookie-rotate")
     assert out.returncode == 1 and "cookies are off" in out.stdout + out.stderr, out
+
+
+def _named_forwarder(tmp_path, upstream):
+    """named (BIND 9, Debian) as a resolver on 127.0.0.1 that forwards example.com to steerdns
+    (`forward only`): it sends DNS cookies to the servers it queries (send-cookie, on by
+    default), keeps each server's cookie and retries a BADCOOKIE over UDP with the fresh one
+    (RFC 7873 5.3) — the resolver side of the interoperability the issue asks for."""
+    if shutil.which("named") is None:
+        pytest.skip("named not installed")
+    workdir = tmp_path / "named"
+    workdir.mkdir()
+    port = sdlib.free_port()
+    conf = workdir / "named.conf"
+    conf.write_text("""options {
+    directory "%(w)s";
+    listen-on port %(port)d { 127.0.0.1; };
+    listen-on-v6 { none; };
+    pid-file "%(w)s/named.pid";
+    session-keyfile "%(w)s/session.key";
+    recursion yes;
+    allow-recursion { 127.0.0.1; };
+    allow-query-cache { 127.0.0.1; };
+    dnssec-validation no;
+    send-cookie yes;
+    notify no;
+};
+controls { };
+zone "example.com" {
+    type forward;
+    forward only;
+    forwarders { 127.0.0.1 port %(up)d; };
+};
+""" % {"w": workdir, "port": port, "up": upstream})
+    named = sdlib.ServerProcess(["named", "-g", "-u", "root", "-c", str(conf)],
+                                str(workdir / "named.log"), port, cwd=str(workdir))
+    return named
+
+
+def _named_ask(named, name):
+    """Ask named for name's A records; its answer's addresses (several tries: a loaded box)."""
+    q = sdlib.make_query(name, "A", rd=True)
+    deadline = time.monotonic() + 30  # named's start on a loaded box included
+    while time.monotonic() < deadline:
+        wire = sdlib.udp_exchange(q.to_wire(), named.port, timeout=2.0)
+        if wire is not None:
+            r = dns.message.from_wire(wire)
+            if r.rcode() == dns.rcode.NOERROR and r.answer:
+                return sorted(rd.to_text() for rrset in r.answer for rd in rrset)
+        assert named.alive(), named.log()[-3000:]
+        time.sleep(0.1)
+    pytest.fail("named never resolved %s:\n%s" % (name, named.log()[-3000:]))
+
+
+@pytest.mark.parametrize("mode", ["on", "require"])
+def test_bind_resolver_interop(steerdns_factory, tmp_path, mode):
+    """BIND as a resolver in front of steerdns: it resolves through cookies on and through
+    `require` (taking the BADCOOKIE and retrying with the server cookie), and from its second
+    query on presents a server cookie steerdns verifies (the `valid` counter grows with every
+    further query; none is `invalid`)."""
+    srv = steerdns_factory(cookies={"mode": mode})
+    named = _named_forwarder(tmp_path, srv.port)
+    try:
+        assert _named_ask(named, "www.example.com") == ["192.0.2.80"]
+        first = counters(srv)
+        assert first["client_only"] + first["badcookie"] >= 1, first  # named sent a cookie
+        assert _named_ask(named, "mail.example.com") == ["192.0.2.25"]
+        assert _named_ask(named, "ns1.example.com") == ["192.0.2.1"]
+        after = counters(srv)
+        assert after["valid"] >= first["valid"] + 2, (first, after)
+        assert after["invalid"] == 0, after
+        if mode == "require":
+            assert after["badcookie"] >= 1, after
+    finally:
+        named.stop()
