@@ -40,7 +40,9 @@ typedef struct prep_item {
 	int ret;
 	zone_version_t *v;
 	zone_load_info_t files;
-	sd_strbuf_t error; /* the loader's warning and error lines */
+	zone_t *zone;           /* e's zone: its base copy is read while parsing */
+	zone_file_base_t *base; /* the file's change against the base copy, or NULL */
+	sd_strbuf_t error;      /* the loader's warning and error lines */
 } prep_item_t;
 
 struct srv_zonedb_prep {
@@ -192,7 +194,8 @@ static int64_t settle_wait(const char *path, const zone_load_info_t *files)
  * of two edits, and the ids kept are always those of the content that was loaded (an edit
  * made after the check shows at the next reload). A file added or removed by an edit shows
  * as a change of the file whose $INCLUDE line changed. */
-static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
+static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v,
+                       zone_file_base_t **base)
 {
 	prep_item_t *pre = e->pre;
 	e->pre = NULL;
@@ -216,8 +219,10 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 		if (!files_changed(&pre->files)) { /* what was parsed is still what is there */
 			*v = pre->v;
 			*files = pre->files;
+			*base = pre->base;
 			pre->v = NULL;
 			pre->files = (zone_load_info_t){0};
+			pre->base = NULL;
 			return 0;
 		}
 		log_notice("zone %s: %s changed after it was read; reading it again", e->name,
@@ -258,16 +263,18 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v)
 
 /* The file's own change through the zone's one write path (zone/update.h): a new serial
  * and a journal entry for an edit, nothing for an unchanged file. */
-static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files, uint32_t *serial)
+static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
+                        zone_file_base_t *base, uint32_t *serial)
 {
 	zone_update_t *u = NULL;
 	int ret = zone_update_begin(e->zone, &u);
 	if (ret < 0) {
 		zone_version_unref(v);
 		zone_load_info_free(files);
+		zone_file_base_free(base);
 		return ret;
 	}
-	ret = zone_update_from_file(u, v, files);
+	ret = zone_update_from_file_based(u, v, files, base);
 	if (ret < 0) {
 		zone_update_abort(u);
 		return ret;
@@ -288,12 +295,13 @@ static int entry_load(srv_zonedb_t *zs, zentry_t *e, sd_strbuf_t *errors)
 {
 	zone_load_info_t files = {0};
 	zone_version_t *v = NULL;
+	zone_file_base_t *base = NULL;
 	const zone_version_t *cur = zone_current(e->zone);
 	uint32_t before = cur ? zone_version_serial(cur) : 0, serial = 0;
-	int ret = entry_build(e, &files, &v);
+	int ret = entry_build(e, &files, &v, &base);
 	bool built = ret == 0;
 	if (built)
-		ret = entry_commit(e, v, &files, &serial);
+		ret = entry_commit(e, v, &files, base, &serial);
 	if (ret < 0) {
 		if (built) /* loaded, not applied */
 			sd_strbuf_printf(&e->error, "%s: not applied: %s\n", e->file,
@@ -479,7 +487,7 @@ static int prep_add(srv_zonedb_prep_t *p, zentry_t *e, const char *path)
 {
 	prep_item_t *it = &p->items[p->count];
 	const zone_bindings_t *b = zone_bindings(e->zone);
-	*it = (prep_item_t){.e = e, .bindings = b ? zone_bindings_ref(b) : NULL};
+	*it = (prep_item_t){.e = e, .zone = e->zone, .bindings = b ? zone_bindings_ref(b) : NULL};
 	memcpy(it->apex, e->apex, dname_len(e->apex));
 	if (!(it->path = strdup(path)))
 		return -ENOMEM;
@@ -529,6 +537,23 @@ static bool nap(int64_t ms, const atomic_bool *cancel)
 	return !(cancel && atomic_load(cancel));
 }
 
+/* The O(zone) part of the file's change (the base copy parsed and diffed: zone/update.h),
+ * here rather than on the control thread, whose commit then takes only what changed (a
+ * SIGTERM is served within a second even during a large reload's apply). A failure only
+ * leaves the work to the commit; a cancel fails the item. */
+static void prep_base(prep_item_t *it)
+{
+	zone_file_base_free(it->base);
+	it->base = NULL;
+	int ret = zone_file_base_prepare(it->zone, it->bindings, it->v, &it->base);
+	if (ret == -ECANCELED) {
+		zone_version_unref(it->v);
+		it->v = NULL;
+		zone_load_info_free(&it->files);
+		it->ret = ret;
+	}
+}
+
 /* Parse one item. A file written in place is read while the writer is half-way (it parses,
  * truncated, or fails): a file modified less than the settle time ago is waited for and
  * parsed again, until it has been left alone for that long (at most SRV_ZONEDB_SETTLE_MAX_MS;
@@ -548,6 +573,8 @@ static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
 		if (it->ret == -ECANCELED)
 			return;
 		int64_t wait = settle_wait(it->path, &it->files);
+		if (wait == 0 && it->ret == 0)
+			prep_base(it);
 		if (wait == 0)
 			return;
 		if (now_ms(CLOCK_MONOTONIC) + wait > deadline) {
@@ -594,6 +621,7 @@ void srv_zonedb_prep_free(srv_zonedb_prep_t *p)
 			it->e->pre = NULL;
 		zone_version_unref(it->v);
 		zone_load_info_free(&it->files);
+		zone_file_base_free(it->base);
 		sd_strbuf_free(&it->error);
 		free(it->path);
 		zone_bindings_unref(it->bindings);

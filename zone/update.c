@@ -172,7 +172,8 @@ struct zone_update {
 	uint8_t soa_rdata[DNS_SOA_MAX_LEN];
 	bool hand_serial; /* the file's serial, raised by hand past the served one, is kept */
 	uint32_t file_serial;
-	bool base_current; /* the base copy holds this file already: not written again */
+	bool base_current;     /* the base copy holds this file already: not written again */
+	zone_file_base_t *pre; /* the file's change prepared off the thread (until file_change) */
 	/* the undo log, kept from the first zone_update_mark on */
 	bool logging;
 	undo_t *undo;
@@ -219,6 +220,7 @@ void zone_update_abort(zone_update_t *u)
 	free(u->soas);
 	zone_version_unref(u->served);
 	zone_version_unref(u->file_v);
+	zone_file_base_free(u->pre);
 	zone_load_info_free(&u->info);
 	free(u);
 }
@@ -730,69 +732,136 @@ static bool base_serial(const char *path, uint32_t *serial)
 	return ok;
 }
 
+/* The file's change against a base: the base, the diff and the RRsets it touched (their
+ * owners point into cs). copy: the base is the base copy, noted at serial. */
+struct zone_file_base {
+	zone_version_t *base;
+	zone_changeset_t *cs;
+	rskey_t *keys;
+	size_t n;
+	bool copy;
+	uint32_t serial;
+};
+
+void zone_file_base_free(zone_file_base_t *fb)
+{
+	if (!fb)
+		return;
+	free(fb->keys);
+	zone_changeset_free(fb->cs);
+	zone_version_unref(fb->base);
+	free(fb);
+}
+
+/* fb->base against file_v: the diff and its touched RRsets. */
+static int base_diff(zone_file_base_t *fb, const zone_version_t *file_v)
+{
+	int rc = zone_changeset_diff(fb->base, file_v, &fb->cs);
+	return rc == 0 ? touched(fb->cs, &fb->keys, &fb->n) : rc;
+}
+
+int zone_file_base_prepare(const zone_t *z, const zone_bindings_t *bindings,
+                           const zone_version_t *file_v, zone_file_base_t **out)
+{
+	*out = NULL;
+	zone_file_base_t *fb = calloc(1, sizeof(*fb));
+	if (!fb)
+		return -ENOMEM;
+	int rc = 0;
+	if (z->base_path && base_serial(z->base_path, &fb->serial)) {
+		fb->copy = true;
+		rc = zone_load_file_bound(z->apex, z->base_path, bindings, NULL, &fb->base);
+		if (rc == 0)
+			rc = base_diff(fb, file_v);
+	}
+	if (rc != 0 || !fb->copy) { /* the commit decides again (and logs) */
+		zone_file_base_free(fb);
+		return rc == -ENOMEM || rc == -ECANCELED ? rc : 0;
+	}
+	*out = fb;
+	return 0;
+}
+
 /* The zone file as last loaded (the base copy), or the served version when there is none
  * or the served version is older than the commit that wrote it (journal entries were lost:
- * the file's change since then may not be served). */
-static int load_base(zone_update_t *u, zone_version_t **out, bool *from_copy)
+ * the file's change since then may not be served); with its diff to the file. A base
+ * prepared off the control thread (u->pre) is taken when it still holds. */
+static int load_base(zone_update_t *u, zone_file_base_t **out)
 {
 	zone_t *z = u->z;
-	*from_copy = false;
 	uint32_t bs = 0, ss = zone_version_serial(u->served);
+	zone_file_base_t *pre = u->pre;
+	u->pre = NULL;
+	if (pre && !zone_serial_lt(ss, pre->serial)) {
+		*out = pre;
+		return 0;
+	}
+	zone_file_base_free(pre);
+	zone_file_base_t *fb = calloc(1, sizeof(*fb));
+	if (!fb)
+		return -ENOMEM;
+	int rc = 0;
 	if (!base_serial(z->base_path, &bs) || zone_serial_lt(ss, bs)) {
 		log_notice("%s: no usable copy of the zone file as last loaded (%s); diffing the "
 		           "file against the served zone this once",
 		           z->name, z->base_path);
-		*out = zone_version_ref(u->served);
-		return 0;
+		fb->base = zone_version_ref(u->served);
+	} else {
+		fb->copy = true;
+		fb->serial = bs;
+		rc = zone_load_file_bound(z->apex, z->base_path, z->bindings, NULL, &fb->base);
+		if (rc != 0)
+			log_error("%s: %s not loaded: %s", z->name, z->base_path, sd_strerror(rc));
 	}
-	*from_copy = true;
-	int rc = zone_load_file_bound(z->apex, z->base_path, z->bindings, NULL, out);
-	if (rc != 0)
-		log_error("%s: %s not loaded: %s", z->name, z->base_path, sd_strerror(rc));
+	if (rc == 0)
+		rc = base_diff(fb, u->file_v);
+	if (rc != 0) {
+		zone_file_base_free(fb);
+		fb = NULL;
+	}
+	*out = fb;
 	return rc;
 }
 
 static int file_change(zone_update_t *u)
 {
-	zone_version_t *base = NULL;
-	zone_changeset_t *cs = NULL;
-	rskey_t *keys = NULL;
-	size_t n = 0;
-	bool from_copy;
-	int rc = load_base(u, &base, &from_copy);
-	if (rc == 0)
-		rc = zone_changeset_diff(base, u->file_v, &cs);
-	if (rc == 0)
-		rc = touched(cs, &keys, &n);
-	if (rc == 0 && from_copy && n == 0) {
+	zone_file_base_t *fb = NULL;
+	int rc = load_base(u, &fb);
+	if (rc == 0 && fb->copy && fb->n == 0) {
 		zone_rr_t b, f;
-		zone_version_soa_rr(base, &b);
+		zone_version_soa_rr(fb->base, &b);
 		zone_version_soa_rr(u->file_v, &f);
 		u->base_current =
 		    b.ttl == f.ttl && b.rdlen == f.rdlen && memcmp(b.rdata, f.rdata, b.rdlen) == 0;
 	}
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = take_rrset(u, base, u->file_v, keys[i].owner, keys[i].type);
+	for (size_t i = 0; rc == 0 && i < fb->n; i++)
+		rc = take_rrset(u, fb->base, u->file_v, fb->keys[i].owner, fb->keys[i].type);
 	if (rc == 0)
-		take_soa(u, base, u->file_v);
-	free(keys);
-	zone_changeset_free(cs);
-	zone_version_unref(base);
+		take_soa(u, fb->base, u->file_v);
+	zone_file_base_free(fb);
 	return rc;
 }
 
 int zone_update_from_file(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info)
+{
+	return zone_update_from_file_based(u, file_v, info, NULL);
+}
+
+int zone_update_from_file_based(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info,
+                                zone_file_base_t *base)
 {
 	zone_load_info_t in = *info;
 	*info = (zone_load_info_t){0};
 	if (u->from_file) {
 		zone_version_unref(file_v);
 		zone_load_info_free(&in);
+		zone_file_base_free(base);
 		return -EINVAL;
 	}
 	u->from_file = true;
 	u->file_v = file_v;
 	u->info = in;
+	u->pre = base;
 	return u->served ? file_change(u) : 0;
 }
 

@@ -140,6 +140,24 @@ int zone_update_apply(zone_update_t *u, const zone_changeset_t *cs) SD_NONNULL(1
 int zone_update_from_file(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
+/* The part of the file's change that costs O(zone) — parsing the base copy and diffing it
+ * against the new file — prepared off the control thread (a reload's pool step) so that the
+ * commit only takes the RRsets that changed. Reads z's base copy and its immutable names
+ * (apex, paths): any thread, while no commit that takes a file runs on z (the base copy is
+ * only written then). bindings: those file_v was loaded with. *out: NULL when there is no
+ * usable base copy (the commit then finds its base itself, as without a preparation). Honours
+ * the thread's cancel flag (zone_load_set_cancel: -ECANCELED). Returns 0 or a negative code. */
+typedef struct zone_file_base zone_file_base_t;
+int zone_file_base_prepare(const zone_t *z, const zone_bindings_t *bindings,
+                           const zone_version_t *file_v, zone_file_base_t **out)
+    SD_NONNULL(1, 3, 4) SD_WUR;
+void zone_file_base_free(zone_file_base_t *fb);
+/* zone_update_from_file with a preparation for exactly this file_v (NULL: none), whose
+ * ownership passes in every case. It is used when the served version is not older than the
+ * serial its base copy notes (otherwise the commit finds the base again, as without one). */
+int zone_update_from_file_based(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info,
+                                zone_file_base_t *base) SD_NONNULL(1, 2, 3) SD_WUR;
+
 /* Commit (see above) and free u in every case. *serial: the serial served afterwards. */
 int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial) SD_NONNULL(1, 3) SD_WUR;
 /* Drop the transaction: nothing changes. NULL is fine. */

@@ -90,15 +90,24 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Reloads take the file's change prepared beforehand (zone_file_base_prepare, as the
+ * daemon's pool step does) when set. */
+static bool prepared;
+
 /* Load the file and commit it through a transaction; returns the serial served after. */
 static uint32_t reload(zone_t *z, bool sync)
 {
 	zone_version_t *v = NULL;
 	zone_load_info_t info = {0};
 	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_file_base_t *base = NULL;
+	if (prepared && zone_current(z)) {
+		assert_int_equal(zone_file_base_prepare(z, zone_bindings(z), v, &base), 0);
+		assert_true((base != NULL) == (access(bfile, F_OK) == 0)); /* a copy: prepared */
+	}
 	zone_update_t *u = NULL;
 	assert_int_equal(zone_update_begin(z, &u), 0);
-	assert_int_equal(zone_update_from_file(u, v, &info), 0);
+	assert_int_equal(zone_update_from_file_based(u, v, &info, base), 0);
 	uint32_t serial = 0;
 	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
 	assert_int_equal(zone_version_serial(zone_current(z)), serial);
@@ -632,6 +641,15 @@ static void test_reload_keeps_other_changes(void **state)
 	close_zone(z);
 }
 
+/* The same with the base copy parsed and diffed before the transaction (off the control
+ * thread in the daemon): the same serials, records and history. */
+static void test_reload_keeps_other_changes_prepared(void **state)
+{
+	prepared = true;
+	test_reload_keeps_other_changes(state);
+	prepared = false;
+}
+
 static const char multi_cname[] = "multi IN CNAME a.example.net.\n"
                                   "multi IN CNAME b.example.net.\n";
 
@@ -720,6 +738,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failure_leaves_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_keeps_other_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_keeps_other_changes_prepared, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
