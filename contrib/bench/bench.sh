@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh — steerdns vs NSD vs Knot on one 100k-record zone, one core each.
+# bench.sh — steerdns vs NSD vs Knot (vs gdnsd) on one 100k-record zone, one core each.
 #
 # Not a test: run it by hand on a quiet machine with at least 2 cores.
 #   contrib/bench/bench.sh                  # 15 s per server at 150k QPS offered
@@ -14,7 +14,8 @@
 #
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
-# SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory.
+# SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory, GDNSD_MON
+# (static or tcp, below).
 #
 # Abuse resistance (issue 14): the cost of response rate limiting and DNS cookies per query,
 # one run: ABUSE=1 runs four steerdns variants instead of the servers above (SERVERS still
@@ -33,6 +34,21 @@
 # prober's own work stays out of the measurement (the targets start up, as configured).
 # The answer engine alone (no sockets), static vs weighted vs failover on the same names:
 # $STEERDNS_BUILD/server/steer_bench [QUERIES] (contrib/bench/steer_bench.c).
+#
+# gdnsd (Debian's gdnsd 3.x; skipped with a message when it is not installed), one UDP and one
+# TCP thread pinned to core 0 like the others:
+#   gdnsd          the 100k-record zone and queries (against steerdns, NSD, Knot)
+#   gdnsd_static   the w names as plain A records, the steering queries
+#   gdnsd_steered  the w names as DYNA records: w0..w49 plugin weighted (two groups of two
+#                  equal-weight addresses, multi: one address from each group, two answers),
+#                  w50..w99 plugin metafo over two weighted resources of two addresses (the
+#                  first with an address up answers one of its two)
+# STEERED=1 adds gdnsd_static and gdnsd_steered when gdnsd is installed. The steered addresses
+# are monitored by a static UP service type (no checks: steerdns's 1 h probes do not run within
+# a measurement either); GDNSD_MON=tcp uses tcp_connect port 9 at gdnsd's longest interval
+# (3600 s) instead, which gdnsd only counts up if the targets accept connections: it sets the
+# initial state from one real check before it serves. Records per answer are printed for
+# w0 and w50 with the table (the servers compared must return the same).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -45,8 +61,12 @@ if [ "${ABUSE:-0}" = 1 ]; then
 	SERVERS="${SERVERS:-steerdns steerdns_rrl steerdns_cookie steerdns_both}"
 fi
 SERVERS="${SERVERS:-steerdns nsd knot}"
+GDNSD_MON="${GDNSD_MON:-static}"
 if [ "${STEERED:-0}" = 1 ]; then
 	SERVERS="$SERVERS static steered"
+	if command -v gdnsd >/dev/null; then
+		SERVERS="$SERVERS gdnsd_static gdnsd_steered"
+	fi
 fi
 PY=/usr/bin/python3
 ZONE=example.bench
@@ -79,9 +99,9 @@ cleanup() {
 trap cleanup EXIT
 
 # --- zone and queries ------------------------------------------------------------------------
-"$PY" - "$TMP" "$ZONE" "$RECORDS" <<'EOF'
+"$PY" - "$TMP" "$ZONE" "$RECORDS" "$GDNSD_MON" <<'EOF'
 import random, sys
-tmp, zone, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tmp, zone, n, gmon = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 rng = random.Random(1)
 names = []
 with open("%s/%s.zone" % (tmp, zone), "w") as z:
@@ -122,6 +142,43 @@ with open("%s/steering.yaml" % tmp, "w") as c:
         else:
             c.write("  - {name: w%d.%s, health: t, pools: [{name: p, members: [%s, %s]},"
                     " {name: b, members: [%s, %s]}]}\n" % (k, zone, a[0], a[1], a[2], a[3]))
+# gdnsd's equivalent (bench: gdnsd_steered): the same zone with the w names as DYNA records.
+# w0..w49: plugin weighted, grouped multi with two groups of two equal weights: both groups
+# always chosen (each has the maximum weight), one address drawn from each, so two A of the
+# four per answer. w50..w99: plugin metafo over [p, b], each a weighted resource of two equal
+# addresses with multi false (one drawn per answer), p answered while one of its addresses is
+# up (up_thresh 0.01; steerdns's pool min-healthy is 1).
+with open("%s/%s.zone" % (tmp, zone)) as z, open("%s/gdnsd-steered.zone" % tmp, "w") as g:
+    for line in z:
+        if not line.startswith("w"):
+            g.write(line)
+    for k in range(100):
+        g.write("w%d 300 DYNA %s!w%d\n" % (k, "weighted" if k < 50 else "metafo", k))
+with open("%s/gdnsd-steered.cfg" % tmp, "w") as c:
+    if gmon == "tcp":
+        # steerdns's template: tcp port 9, 1 h, timeout 2 s, rise 2, fall 3. gdnsd decides
+        # the initial state from one real check before it serves (no "initial: up"): the
+        # targets must accept the connection, or they all start DOWN.
+        c.write("service_types => { t => { plugin => tcp_connect, port => 9, interval => 3600,"
+                " timeout => 2, up_thresh => 2, down_thresh => 3 } }\n")
+    else:
+        # a static monitor: every address UP from start-up, no checks at all
+        c.write("service_types => { t => { plugin => static, state => UP } }\n")
+    c.write("plugins => {\n%s  weighted => {\n    service_types => t\n    up_thresh => 0.01\n"
+            % ("" if gmon == "tcp" else "  static => {}\n"))
+    for k in range(100):
+        a = ["10.200.%d.%d" % (k, j + 1) for j in range(4)]
+        if k < 50:
+            c.write("    w%d => { multi => true, g1 => { a1 => [ %s, 1 ], a2 => [ %s, 1 ] },"
+                    " g2 => { a3 => [ %s, 1 ], a4 => [ %s, 1 ] } }\n" % (k, a[0], a[1], a[2], a[3]))
+        else:
+            c.write("    w%dp => { a1 => [ %s, 1 ], a2 => [ %s, 1 ] }\n" % (k, a[0], a[1]))
+            c.write("    w%db => { a3 => [ %s, 1 ], a4 => [ %s, 1 ] }\n" % (k, a[2], a[3]))
+    c.write("  }\n  metafo => {\n    resources => {\n")
+    for k in range(50, 100):
+        c.write("      w%d => { datacenters => [ p, b ], dcmap => { p => %%weighted!w%dp,"
+                " b => %%weighted!w%db } }\n" % (k, k, k))
+    c.write("    }\n  }\n}\n")
 with open("%s/queries" % tmp, "w") as q:
     for k in range(200000):
         if rng.random() < 0.9:
@@ -270,12 +327,88 @@ run_steer_mode() {
 	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$mode/steerdns.yaml" >"$TMP/$mode.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
+	show_answers "$mode" "$port"
 	measure "$mode" "$pid" "$port" "$TMP/squeries" || true
 	stop "$pid"
 }
 
 run_static() { run_steer_mode static; }
 run_steered() { run_steer_mode steered; }
+
+# What a server answers for the steered names: "w0 A: 2/0/0 NNb w50 A: 1/0/0 NNb" (answer/
+# authority/additional records and the size, one query each, no EDNS, as dnsperf asks); printed
+# with the table so that the servers compared are seen to return the same records per answer.
+ANSWERS=()
+show_answers() { # name port
+	local line="" q hdr
+	wait_ready "$2" || return 0
+	for q in w0 w50; do
+		hdr="$(dig @127.0.0.1 -p "$2" "$q.$ZONE" A +noedns +time=2 +tries=1 2>/dev/null)" || true
+		line="$line $q A: $(echo "$hdr" | awk '
+			/;; flags:/ { for (i = 1; i <= NF; i++) { sub(",", "", $(i + 1))
+				if ($i == "ANSWER:") a = $(i + 1); if ($i == "AUTHORITY:") n = $(i + 1)
+				if ($i == "ADDITIONAL:") d = $(i + 1) } }
+			/MSG SIZE/ { b = $NF }
+			END { printf "%s/%s/%s %sb", a, n, d, b }')"
+	done
+	ANSWERS+=("$1$line")
+}
+
+have_gdnsd() { # name
+	command -v gdnsd >/dev/null && return 0
+	echo "bench: gdnsd not installed (apt-get install gdnsd, or contrib/dev/install-deps.sh): $1 skipped" >&2
+	return 1
+}
+
+# gdnsd 3.x in the foreground from a config directory of its own: name, zone file, file with the
+# service_types and plugins stanzas (or ""), query file. One UDP and one TCP thread, one zone
+# loader; gdnsd has no response rate limiting. experimental_no_chain false: in-zone CNAMEs are
+# chased as steerdns, NSD and Knot do (gdnsd's default answers the CNAME alone). One difference
+# stays: gdnsd puts no address of an MX target in the additional section (the others do).
+gdnsd_run() {
+	local name="$1" zonefile="$2" plugins="$3" queries="$4" port dir
+	port="$(free_port)"
+	dir="$TMP/$name"
+	mkdir -p "$dir/zones"
+	cp "$zonefile" "$dir/zones/$ZONE"
+	{
+		printf 'options => {\n  listen => 127.0.0.1:%s\n  udp_threads => 1\n' "$port"
+		printf '  tcp_threads => 1\n  zones_rfc1035_threads => 1\n'
+		printf '  experimental_no_chain => false\n  run_dir => %s/run\n' "$dir"
+		printf '  state_dir => %s/state\n}\n' "$dir"
+		if [ -n "$plugins" ]; then
+			cat "$plugins"
+		fi
+	} >"$dir/config"
+	taskset -c 0 gdnsd -c "$dir" start >"$TMP/$name.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	if wait_ready "$port"; then
+		taskset -a -p 0x1 "$pid" >/dev/null # every thread, whatever it set for itself
+	fi
+	case "$name" in
+	gdnsd_*) show_answers "$name" "$port" ;;
+	esac
+	measure "$name" "$pid" "$port" "$queries" || true
+	stop "$pid"
+}
+
+run_gdnsd() {
+	if have_gdnsd gdnsd; then
+		gdnsd_run gdnsd "$TMP/$ZONE.zone" "" "$TMP/queries"
+	fi
+}
+run_gdnsd_static() {
+	if have_gdnsd gdnsd_static; then
+		gdnsd_run gdnsd_static "$TMP/$ZONE.zone" "" "$TMP/squeries"
+	fi
+}
+run_gdnsd_steered() {
+	if have_gdnsd gdnsd_steered; then
+		gdnsd_run gdnsd_steered "$TMP/gdnsd-steered.zone" "$TMP/gdnsd-steered.cfg" \
+			"$TMP/squeries"
+	fi
+}
 
 run_nsd() {
 	local port
@@ -350,9 +483,11 @@ for s in $SERVERS; do
 	"run_$s"
 done
 
-"$PY" - "${RESULTS[@]}" <<'EOF'
+"$PY" - "${#RESULTS[@]}" "${RESULTS[@]}" "${ANSWERS[@]}" <<'EOF'
 import sys
-rows = [r.split() for r in sys.argv[1:]]
+n = int(sys.argv[1])
+rows = [r.split() for r in sys.argv[2:2 + n]]
+answers = sys.argv[2 + n:]
 print("%-16s %12s %10s %14s %10s %10s" % ("server", "QPS", "lost", "CPU us/query", "user", "kernel"))
 cpu = {}
 for name, qps, lost, us, user, kern in rows:
@@ -363,9 +498,26 @@ for v in ("steerdns_rrl", "steerdns_cookie", "steerdns_both"):
         print("%-16s CPU/query vs steerdns %+.2f us (%.2fx)"
               % (v, cpu[v] - cpu["steerdns"], cpu[v] / cpu["steerdns"]))
 if "steerdns" in cpu:
-    for other in ("nsd", "knot"):
+    for other in ("nsd", "knot", "gdnsd"):
         if cpu.get(other):
             print("steerdns CPU/query vs %-5s %.2fx" % (other, cpu["steerdns"] / cpu[other]))
-if cpu.get("static") and "steered" in cpu:
-    print("steered CPU/query vs static %.2fx" % (cpu["steered"] / cpu["static"]))
+# the steering names (w0..w99): steerdns against itself and against gdnsd
+for a, b, what in (("steered", "static", "steerdns steered vs steerdns static"),
+                   ("static", "gdnsd_static", "steerdns static vs gdnsd static"),
+                   ("steered", "gdnsd_steered", "steerdns steered vs gdnsd steered"),
+                   ("gdnsd_steered", "gdnsd_static", "gdnsd steered vs gdnsd static")):
+    if a in cpu and cpu.get(b):
+        print("%-36s CPU/query %.2fx" % (what, cpu[a] / cpu[b]))
+if answers:
+    print("records per answer (answer/authority/additional, size):")
+    for a in answers:
+        print("  " + a)
+    counts = {}
+    for a in answers:
+        name, rest = a.split(None, 1)
+        counts[name] = [f for f in rest.split() if "/" in f]
+    for x, y in (("static", "gdnsd_static"), ("steered", "gdnsd_steered")):
+        if x in counts and y in counts:
+            print("  %s vs %s: %s" % (x, y, "same record counts" if counts[x] == counts[y]
+                                       else "RECORD COUNTS DIFFER"))
 EOF

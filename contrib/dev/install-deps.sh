@@ -29,7 +29,9 @@ build_pkgs=(build-essential pkg-config meson ninja-build clang libclang-rt-14-de
 	libhttp-parser-dev)
 # What the README's quick start tells a newcomer to run once the server is up (`dig`).
 use_pkgs=(bind9-dnsutils)
-test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf python3-pytest python3-dnspython
+# gdnsd is the benchmark's steering peer (contrib/bench/bench.sh: its weighted and metafo
+# plugins against steerdns's policies); like the other servers its service stays stopped.
+test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf gdnsd python3-pytest python3-dnspython
 	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux clang-format)
 
 want=("${build_pkgs[@]}" "${use_pkgs[@]}")
