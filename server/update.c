@@ -50,6 +50,11 @@ struct srv_update {
 	size_t nsettle;
 };
 
+/* The requests of one zone in one transaction, up to this many bytes of messages: a flood's
+ * batch is committed as several transactions (each its own serial) so that no journal entry
+ * nears the journal's per-entry limit and no commit holds the control thread for long. */
+#define UPD_GROUP_BYTES (8u << 20)
+
 /* The requests of one zone in one transaction. */
 typedef struct upd_group {
 	upd_req_t **reqs;
@@ -351,18 +356,20 @@ void srv_update_flush(srv_update_t *up)
 	up->nsettle = 0;
 	for (size_t i = 0; i < up->count; i++)
 		examine(&up->reqs[i]);
-	/* group by zone in arrival order: one transaction per zone */
+	/* group by zone in arrival order: one transaction per zone (per UPD_GROUP_BYTES) */
 	bool *taken = calloc(up->count, sizeof(*taken));
 	for (size_t i = 0; order && taken && up->settle && i < up->count; i++) {
 		if (taken[i] || up->reqs[i].decided)
 			continue;
 		upd_group_t g = {.reqs = order};
-		for (size_t k = i; k < up->count; k++) {
+		size_t bytes = 0;
+		for (size_t k = i; k < up->count && bytes < UPD_GROUP_BYTES; k++) {
 			if (taken[k] || up->reqs[k].decided ||
 			    !dname_equal(up->reqs[k].apex, up->reqs[i].apex))
 				continue;
 			taken[k] = true;
 			g.reqs[g.count++] = &up->reqs[k];
+			bytes += up->reqs[k].it->len;
 		}
 		group_run(up, &g);
 	}

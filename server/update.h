@@ -8,7 +8,8 @@
  *     header and OPT: EDNS version > 0 ─ BADVERS (RFC 6891 6.1.3)
  *     zone section (zone_ddns_zone, RFC 2136 3.1.1) ─ FORMERR
  *     class IN and a served zone (3.1.2) ─ NOTAUTH
- *   grouped by zone, in arrival order; per zone ONE transaction (srv_zonedb_update):
+ *   grouped by zone, in arrival order; per zone ONE transaction (srv_zonedb_update), or one
+ *   per 8 MiB of messages under a flood (bounded journal entries and commit time):
  *     policy (server/update_policy.h): no rule for the client and key ─ REFUSED, before the
  *       prerequisites are looked at (an unauthorised client learns nothing about the zone)
  *     zone_ddns_apply (3.2 to 3.4, all or nothing per request: a failing request leaves the
