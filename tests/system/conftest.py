@@ -41,7 +41,9 @@ def free_port():
 
 @pytest.fixture
 def steerdns_factory(tmp_path):
-    """start(zones={name: path}, copy=True, listen=None, **server_keys) -> sdlib.Steerdns.
+    """start(zones={name: path}, copy=True, listen=None, ready_timeout=10.0, **server_keys)
+    -> sdlib.Steerdns (ready_timeout: seconds to wait for the first SOA answer; a large zone
+    under ASan on a loaded machine needs more).
 
     Zone files are copied into the test's directory (copy=True) so tests may edit them.
     listen entries may use "{port}" for the port the factory allocated (srv.port); keys with
@@ -50,7 +52,8 @@ def steerdns_factory(tmp_path):
     _require_binaries()
     started = []
 
-    def start(zones=None, copy=True, listen=None, wait_zone=None, host="127.0.0.1", **server):
+    def start(zones=None, copy=True, listen=None, wait_zone=None, host="127.0.0.1",
+              ready_timeout=10.0, **server):
         zones = dict(zones or {"example.com": BASIC_ZONE})
         workdir = str(tmp_path / ("steerdns%d" % len(started)))
         os.makedirs(workdir)
@@ -65,7 +68,7 @@ def steerdns_factory(tmp_path):
         conf = sdlib.steerdns_config(workdir, port, zones, listen=listen, **server)
         srv = sdlib.Steerdns(workdir, conf, zones, port, host=host)
         started.append(srv)
-        srv.wait_ready(wait_zone or next(iter(zones)))
+        srv.wait_ready(wait_zone or next(iter(zones)), timeout=ready_timeout)
         return srv
 
     yield start

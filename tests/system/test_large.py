@@ -238,7 +238,10 @@ def test_large_zone_reload_never_blocks_answering(steerdns_factory, tmp_path):
     gen_s = time.monotonic() - t
 
     t, wall = time.monotonic(), time.time()
-    srv = steerdns_factory(zones={SMALL: small_path, BIG: big_path}, copy=False)
+    # every zone loads before the first answer: 200k records (100k under ASan) on a loaded
+    # 2-core machine take far more than the factory's default 10 s
+    srv = steerdns_factory(zones={SMALL: small_path, BIG: big_path}, copy=False,
+                           ready_timeout=180)
     start_s = time.monotonic() - t
     # the workers answer (which the factory waits for) a moment before "started" is logged
     srv.wait_for(lambda: log_times(srv.log(), r"^steerdns .* started"), timeout=10)
