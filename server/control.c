@@ -31,7 +31,7 @@ typedef struct ctl_client {
 	uv_timer_t idle;  /* CTL_IDLE_MS to send the request line */
 	unsigned handles; /* open handles: freed when both closed */
 	bool closing;
-	bool waiting; /* for a reload's end (CTL_PENDING) */
+	bool waiting; /* for an asynchronous command's end (CTL_PENDING) */
 	uv_write_t wreq;
 	srv_control_t *ctl;
 	struct ctl_client *next, **pprev;
@@ -83,6 +83,10 @@ static const struct {
     {"zone", "export ZONE [FILE]",
      "what ZONE serves (zone file and dynamic updates) as a master file, SOA first: in the "
      "reply, or written by the daemon to FILE (an absolute path; replaced atomically)",
+     cmd_zone},
+    {"zone", "diff ZONE [FILE]",
+     "drift: \"+ RR\" served but not in FILE (default: the zone's file), \"- RR\" in FILE but "
+     "not served, canonical order, SOA serial ignored; reply \"false\" when they differ",
      cmd_zone},
     {"cookie-rotate", "",
      "a new DNS cookie secret now (the secret file read again), the current one still "
@@ -143,8 +147,15 @@ static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 
 static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
+	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "diff") == 0) {
+		int ret = srv_server_zone_diff(c->srv, argv[2], argc == 4 ? argv[3] : NULL,
+		                               reload_done, c->cur, out);
+		if (ret == CTL_PENDING)
+			c->cur->waiting = true;
+		return ret;
+	}
 	if (argc < 3 || argc > 4 || strcmp(argv[1], "export") != 0) {
-		sd_strbuf_printf(out, "usage: zone export ZONE [FILE]\n");
+		sd_strbuf_printf(out, "usage: zone export ZONE [FILE] | zone diff ZONE [FILE]\n");
 		return SD_EPARSE;
 	}
 	return srv_server_zone_export(c->srv, argv[2], argc == 4 ? argv[3] : NULL, out);
@@ -220,8 +231,8 @@ static void client_close(ctl_client_t *cl)
 		return;
 	cl->closing = true;
 	cl->ctl->nclients--;
-	if (cl->waiting) /* nobody reads the reload's answer any more */
-		srv_server_reload_forget(cl->ctl->srv, cl);
+	if (cl->waiting) /* nobody reads the command's answer any more */
+		srv_server_forget(cl->ctl->srv, cl);
 	uv_close((uv_handle_t *)&cl->pipe, client_closed);
 	uv_close((uv_handle_t *)&cl->idle, client_closed);
 }
@@ -239,7 +250,10 @@ static void client_idle(uv_timer_t *t)
 /* Send the status line and the reply text (escaped), then close. */
 static void client_reply(ctl_client_t *cl, int ret, const sd_strbuf_t *body)
 {
-	sd_strbuf_printf(&cl->reply, "%s", ret < 0 ? SRV_CTL_ERROR : SRV_CTL_OK);
+	sd_strbuf_printf(&cl->reply, "%s",
+	                 ret < 0                    ? SRV_CTL_ERROR
+	                 : ret == SRV_CTL_RET_FALSE ? SRV_CTL_FALSE
+	                                            : SRV_CTL_OK);
 	/* the reply echoes request words, zone-file text and error lines: nothing in it may
 	 * reach steerctl's terminal as a control sequence (contrib/base/escape.h) */
 	sd_strbuf_append_escaped(&cl->reply, sd_strbuf_str(body), body->len, SD_ESCAPE_KEEP_LF);
@@ -253,6 +267,7 @@ static void client_reply(ctl_client_t *cl, int ret, const sd_strbuf_t *body)
 		client_close(cl);
 }
 
+/* The end of an asynchronous command (reload, zone diff, wait-sync): its reply. */
 static void reload_done(void *arg, int ret, const sd_strbuf_t *text)
 {
 	ctl_client_t *cl = arg;

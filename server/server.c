@@ -4,6 +4,7 @@
 #include "contrib/base/log.h"
 #include "health/ctl.h"
 #include "server/control.h"
+#include "server/drift.h"
 #include "contrib/base/stat.h"
 #include "server/engine/answer.h"
 #include "server/audit.h"
@@ -55,6 +56,7 @@ struct srv_server {
 	bool stopping;
 	atomic_bool cancel;   /* set at stop: a reload's parsing gives up (zone_load) */
 	srv_reload_t *reload; /* the reload in progress, or NULL */
+	srv_drift_t *drifts;  /* zone diffs in progress (server/drift.h) */
 	sd_strbuf_t
 	    config_error; /* why the last configuration reload failed; empty after one applied */
 	time_t config_error_at;
@@ -775,6 +777,31 @@ void srv_server_reload_forget(srv_server_t *s, void *arg)
 {
 	if (s->reload && s->reload->arg == arg)
 		s->reload->done = NULL;
+}
+
+void srv_server_forget(srv_server_t *s, void *arg)
+{
+	srv_server_reload_forget(s, arg);
+	srv_drift_forget(s->drifts, arg);
+}
+
+/* --- zone diff --- */
+
+int srv_server_zone_diff(srv_server_t *s, const char *zone, const char *path,
+                         srv_reload_done_fn done, void *arg, sd_strbuf_t *out)
+{
+	uint8_t apex[DNAME_MAX];
+	if (dname_from_str(zone, NULL, apex) < 0) {
+		sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
+		return SD_EPARSE;
+	}
+	if (path && path[0] != '/') {
+		sd_strbuf_printf(out, "%s: the daemon reads absolute paths only\n", path);
+		return SD_EPARSE;
+	}
+	int ret =
+	    srv_drift_start(&s->loop, s->zones, apex, path, &s->cancel, &s->drifts, done, arg, out);
+	return ret == 0 ? 1 : ret;
 }
 
 /* --- status --- */

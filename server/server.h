@@ -48,6 +48,19 @@ void srv_server_reload_forget(srv_server_t *s, void *arg) SD_NONNULL(1);
 int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
+/* `steerctl zone diff ZONE [FILE]` (server/drift.h): FILE (an absolute path; NULL: the
+ * zone's configured file) parsed on libuv's pool, then compared with what ZONE serves.
+ * Returns 1 when started: done(arg, ret, text) is called on the control loop when it ends,
+ * ret 0 (equal), SRV_DRIFT_DIFFER or a negative code (unless forgotten with
+ * srv_server_forget(s, arg)); otherwise a negative code, its text appended to out. */
+int srv_server_zone_diff(srv_server_t *s, const char *zone, const char *path,
+                         srv_reload_done_fn done, void *arg, sd_strbuf_t *out)
+    SD_NONNULL(1, 2, 4, 6) SD_WUR;
+
+/* Nobody waits any more for the asynchronous command started with arg (reload, zone diff,
+ * wait-sync): its control client went away. */
+void srv_server_forget(srv_server_t *s, void *arg) SD_NONNULL(1);
+
 /* `steerctl zone export ZONE [FILE]`: what ZONE serves as a master file (SOA first),
  * written by the daemon to the absolute path (atomically: temporary + rename), or, without
  * a path, appended to out. Returns 0 or a negative code (its text in out). */

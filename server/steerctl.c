@@ -1,6 +1,7 @@
 /* steerctl — send one command to a running steerdns over its control socket
  * (protocol: server/ctlproto.h) and print the reply.
- * Exit: 0 ok, 1 error reply (or a malformed one), 2 cannot connect or usage error. */
+ * Exit: 0 ok, 1 error reply (or a malformed one) or a "false" answer (zone diff: they
+ * differ; wait-sync: a secondary lags), 2 cannot connect or usage error. */
 #include "server/ctlproto.h"
 
 #include <errno.h>
@@ -47,6 +48,16 @@ static void usage(FILE *f)
 	    "                  directory; the daemon needs write access to its directory; the\n"
 	    "                  file is replaced atomically). Prefer FILE for large zones: to\n"
 	    "                  stdout the whole text passes through the daemon's memory.\n"
+	    "  zone diff ZONE [FILE]\n"
+	    "                  drift between FILE (default: the zone's configured file, as\n"
+	    "                  kept in git) and what ZONE serves now. One record a line in\n"
+	    "                  master-file form, in canonical order: \"+ RR\" served but not in\n"
+	    "                  the file (e.g. a dynamic update), \"- RR\" in the file but not\n"
+	    "                  served; a TTL change is both. \";\" lines are comments (the\n"
+	    "                  serials, the counts). The SOA serial is not compared. Exit 0\n"
+	    "                  equal, 1 they differ (or FILE does not parse: file:line on\n"
+	    "                  stderr). FILE is read by the daemon (a relative FILE is taken\n"
+	    "                  from the current directory).\n"
 	    "  cookie-rotate   a new DNS cookie secret now (the secret file read again); the\n"
 	    "                  current one is still accepted until the next rotation\n"
 	    "  steering [NAME] [--json]\n"
@@ -57,7 +68,8 @@ static void usage(FILE *f)
 	    "  -s, --socket SOCKET  the daemon's control socket (default %s)\n"
 	    "  -h, --help           print this help\n"
 	    "\n"
-	    "Exit status: 0 success, 1 the daemon answered with an error, 2 no connection.\n",
+	    "Exit status: 0 success, 1 the daemon answered with an error or \"no\" (zone diff:\n"
+	    "they differ), 2 no connection.\n",
 	    def);
 }
 
@@ -169,10 +181,14 @@ static char *read_all(int fd)
 
 static int print_reply(const char *reply)
 {
-	size_t ok = strlen(SRV_CTL_OK), err = strlen(SRV_CTL_ERROR);
+	size_t ok = strlen(SRV_CTL_OK), err = strlen(SRV_CTL_ERROR), no = strlen(SRV_CTL_FALSE);
 	if (strncmp(reply, SRV_CTL_OK, ok) == 0) {
 		fputs(reply + ok, stdout);
 		return 0;
+	}
+	if (strncmp(reply, SRV_CTL_FALSE, no) == 0) { /* an answer, not a failure: stdout */
+		fputs(reply + no, stdout);
+		return 1;
 	}
 	if (strncmp(reply, SRV_CTL_ERROR, err) == 0) {
 		fputs(reply + err, stderr);
@@ -210,8 +226,9 @@ int main(int argc, char **argv)
 	}
 	char *abs = NULL;
 	if (argc - optind == 4 && strcmp(argv[optind], "zone") == 0 &&
-	    strcmp(argv[optind + 1], "export") == 0) {
-		/* the daemon writes FILE: it must not depend on the daemon's working directory */
+	    (strcmp(argv[optind + 1], "export") == 0 || strcmp(argv[optind + 1], "diff") == 0)) {
+		/* the daemon writes (reads) FILE: it must not depend on the daemon's working
+		 * directory */
 		if ((abs = absolute(argv[optind + 3])) == NULL)
 			return 2;
 		argv[optind + 3] = abs;

@@ -769,6 +769,12 @@ int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
 	return ret;
 }
 
+zone_t *srv_zonedb_zone(const srv_zonedb_t *zs, const uint8_t *apex)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	return e ? e->zone : NULL;
+}
+
 void srv_zonedb_notify_all(srv_zonedb_t *zs)
 {
 	for (size_t i = 0; i < zs->count; i++) {

@@ -135,6 +135,11 @@ void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2
 int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
+/* The zone served at apex (lowercased wire), or NULL. The pointer is valid until the next
+ * apply or reload on this thread (one may drop the zone): do not keep it across the loop.
+ * Control thread. */
+zone_t *srv_zonedb_zone(const srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
+
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);
 
