@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
+static int cmd_wait_sync(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 static int cmd_cookie_rotate(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out);
 
 /* The command table: one line per command. */
@@ -95,6 +97,11 @@ static const struct {
     {"steering", "[NAME] [--json]",
      "steered names: pools, each member's health and weight, what an answer holds now",
      cmd_steering},
+    {"wait-sync", "ZONE [SERIAL] [--timeout 10s]",
+     "wait until every known secondary of ZONE (NOTIFY targets, transfer peers) serves SERIAL "
+     "(default: the current one) or newer; reply \"false\" naming the laggards at the "
+     "timeout (ms, s or m; at most 1h)",
+     cmd_wait_sync},
     {"help", "", "list the commands", cmd_help},
 };
 
@@ -176,6 +183,64 @@ static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *ou
 		}
 	}
 	return srv_server_steering(c->srv, name, json, out);
+}
+
+/* A duration: digits and a unit, ms, s (the default) or m; 0 < d <= CTL_WAIT_MAX_MS. */
+#define CTL_WAIT_MAX_MS     3600000ull
+#define CTL_WAIT_DEFAULT_MS 10000ull
+static bool parse_duration_ms(const char *text, uint64_t *ms)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (end == text || errno || text[0] == '-' || v > CTL_WAIT_MAX_MS)
+		return false;
+	uint64_t unit = strcmp(end, "ms") == 0                  ? 1
+	                : strcmp(end, "s") == 0 || *end == '\0' ? 1000
+	                : strcmp(end, "m") == 0                 ? 60000
+	                                                        : 0;
+	*ms = v * unit;
+	return unit && *ms > 0 && *ms <= CTL_WAIT_MAX_MS;
+}
+
+static bool parse_serial(const char *text, uint32_t *serial)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	*serial = (uint32_t)v;
+	return end != text && *end == '\0' && !errno && text[0] != '-' && v <= UINT32_MAX;
+}
+
+static int cmd_wait_sync(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	const char *zone = NULL;
+	bool has_serial = false;
+	uint32_t serial = 0;
+	uint64_t timeout_ms = CTL_WAIT_DEFAULT_MS;
+	bool ok = true;
+	for (int i = 1; i < argc && ok; i++) {
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			ok = parse_duration_ms(argv[++i], &timeout_ms);
+		else if (strncmp(argv[i], "--timeout=", 10) == 0)
+			ok = parse_duration_ms(argv[i] + 10, &timeout_ms);
+		else if (!zone && argv[i][0] != '-')
+			zone = argv[i];
+		else if (!has_serial && argv[i][0] != '-')
+			ok = has_serial = parse_serial(argv[i], &serial);
+		else
+			ok = false;
+	}
+	if (!ok || !zone) {
+		sd_strbuf_printf(out, "usage: wait-sync ZONE [SERIAL] [--timeout DURATION (10s; "
+		                      "ms, s or m, at most 1h)]\n");
+		return SD_EPARSE;
+	}
+	int ret = srv_server_wait_sync(c->srv, zone, has_serial, serial, timeout_ms, reload_done,
+	                               c->cur, out);
+	if (ret == CTL_PENDING)
+		c->cur->waiting = true;
+	return ret;
 }
 
 static int cmd_help(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)

@@ -5,6 +5,7 @@
 #include "health/ctl.h"
 #include "server/control.h"
 #include "server/drift.h"
+#include "server/lag.h"
 #include "contrib/base/stat.h"
 #include "server/engine/answer.h"
 #include "server/audit.h"
@@ -57,6 +58,7 @@ struct srv_server {
 	atomic_bool cancel;   /* set at stop: a reload's parsing gives up (zone_load) */
 	srv_reload_t *reload; /* the reload in progress, or NULL */
 	srv_drift_t *drifts;  /* zone diffs in progress (server/drift.h) */
+	srv_lag_t *lag;       /* the secondaries' serials (server/lag.h) */
 	sd_strbuf_t
 	    config_error; /* why the last configuration reload failed; empty after one applied */
 	time_t config_error_at;
@@ -261,6 +263,7 @@ static int start_workers(srv_server_t *s)
 	    .tcp_conns = conns / nw ? conns / nw : 1,
 	    .rrl = &s->cfg->rrl,
 	    .cookies = s->cookies.current ? &s->cookies : NULL,
+	    .lag = s->lag,
 	};
 	for (unsigned k = 0; k < nw; k++) {
 		/* Worker k owns its descriptors even when a previous worker failed. */
@@ -330,7 +333,10 @@ static int start_notify(srv_server_t *s)
 		return ret;
 	s->notifier = n;
 	srv_zonedb_set_notifier(s->zones, n);
-	return 0;
+	ret = srv_lag_new(&s->loop, s->zones, &s->lag);
+	if (ret == 0)
+		srv_zonedb_set_lag(s->zones, s->lag);
+	return ret;
 }
 
 static void stop_all(srv_server_t *s)
@@ -344,6 +350,9 @@ static void stop_all(srv_server_t *s)
 		srv_zonedb_set_notifier(s->zones, NULL);
 	xfr_notifier_close(s->notifier); /* pending NOTIFYs are dropped */
 	s->notifier = NULL;
+	if (s->zones)
+		srv_zonedb_set_lag(s->zones, NULL);
+	srv_lag_close(s->lag); /* wait-syncs answered: cancelled */
 	if (s->cookie_timer_ready)
 		uv_close((uv_handle_t *)&s->cookie_timer, NULL);
 	s->cookie_timer_ready = false;
@@ -543,6 +552,7 @@ void srv_server_free(srv_server_t *s)
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
 	srv_cookies_fini(&s->cookies); /* the workers, its readers, are gone */
+	srv_lag_free(s->lag);          /* after the workers, which report to it */
 	srv_zonedb_free(s->zones);
 	srv_steer_free(s->steer); /* after the registry, which borrows it */
 	sd_strbuf_free(&s->config_error);
@@ -783,6 +793,24 @@ void srv_server_forget(srv_server_t *s, void *arg)
 {
 	srv_server_reload_forget(s, arg);
 	srv_drift_forget(s->drifts, arg);
+	srv_lag_forget(s->lag, arg);
+}
+
+/* --- wait-sync --- */
+
+int srv_server_wait_sync(srv_server_t *s, const char *zone, bool has_serial, uint32_t serial,
+                         uint64_t timeout_ms, srv_reload_done_fn done, void *arg, sd_strbuf_t *out)
+{
+	uint8_t apex[DNAME_MAX];
+	if (dname_from_str(zone, NULL, apex) < 0) {
+		sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
+		return SD_EPARSE;
+	}
+	if (!s->lag || s->stopping) {
+		sd_strbuf_printf(out, "steerdns is stopping\n");
+		return -ECANCELED;
+	}
+	return srv_lag_wait(s->lag, apex, has_serial, serial, timeout_ms, done, arg, out);
 }
 
 /* --- zone diff --- */

@@ -57,6 +57,14 @@ int srv_server_zone_diff(srv_server_t *s, const char *zone, const char *path,
                          srv_reload_done_fn done, void *arg, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 4, 6) SD_WUR;
 
+/* `steerctl wait-sync ZONE [SERIAL] [--timeout T]` (server/lag.h srv_lag_wait): 1 when the
+ * answer comes later through done (ret 0: every known secondary serves the serial or newer;
+ * SRV_CTL_RET_FALSE: some lag at the deadline), 0 when it is in out already (synced), or a
+ * negative code (text in out). */
+int srv_server_wait_sync(srv_server_t *s, const char *zone, bool has_serial, uint32_t serial,
+                         uint64_t timeout_ms, srv_reload_done_fn done, void *arg, sd_strbuf_t *out)
+    SD_NONNULL(1, 2, 6, 8) SD_WUR;
+
 /* Nobody waits any more for the asynchronous command started with arg (reload, zone diff,
  * wait-sync): its control client went away. */
 void srv_server_forget(srv_server_t *s, void *arg) SD_NONNULL(1);

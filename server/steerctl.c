@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #define REPLY_TIMEOUT_S 120 /* a reload of a very large zone takes a while */
+/* wait-sync answers by its own deadline (at most 1 h, server/control.c), then some */
+#define WAIT_SYNC_REPLY_TIMEOUT_S (3600 + 60)
 
 static void usage(FILE *f)
 {
@@ -58,6 +60,14 @@ static void usage(FILE *f)
 	    "                  equal, 1 they differ (or FILE does not parse: file:line on\n"
 	    "                  stderr). FILE is read by the daemon (a relative FILE is taken\n"
 	    "                  from the current directory).\n"
+	    "  wait-sync ZONE [SERIAL] [--timeout 10s]\n"
+	    "                  a deploy's propagation gate: wait until every known secondary\n"
+	    "                  of ZONE serves SERIAL (default: the serial served now) or a\n"
+	    "                  newer one (RFC 1982). Known secondaries: the zone's NOTIFY\n"
+	    "                  targets, asked for their SOA, and addresses that transferred\n"
+	    "                  the zone (within its SOA expire). Exit 0 when they all do, 1 at\n"
+	    "                  the timeout (ms, s or m; at most 1h) with the ones that lag\n"
+	    "                  on stdout. steerctl status shows each one's serial and lag.\n"
 	    "  cookie-rotate   a new DNS cookie secret now (the secret file read again); the\n"
 	    "                  current one is still accepted until the next rotation\n"
 	    "  steering [NAME] [--json]\n"
@@ -69,7 +79,7 @@ static void usage(FILE *f)
 	    "  -h, --help           print this help\n"
 	    "\n"
 	    "Exit status: 0 success, 1 the daemon answered with an error or \"no\" (zone diff:\n"
-	    "they differ), 2 no connection.\n",
+	    "they differ; wait-sync: a secondary lags at the timeout), 2 no connection.\n",
 	    def);
 }
 
@@ -113,7 +123,7 @@ static char *absolute(const char *path)
 	return out;
 }
 
-static int connect_to(const char *path)
+static int connect_to(const char *path, int timeout_s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -130,7 +140,7 @@ static int connect_to(const char *path)
 			close(fd);
 		return -1;
 	}
-	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = timeout_s};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
 }
@@ -238,7 +248,8 @@ int main(int argc, char **argv)
 	free(abs);
 	if (len < 0)
 		return 2;
-	int fd = connect_to(socket_path);
+	bool wait_sync = strcmp(argv[optind], "wait-sync") == 0;
+	int fd = connect_to(socket_path, wait_sync ? WAIT_SYNC_REPLY_TIMEOUT_S : REPLY_TIMEOUT_S);
 	if (fd < 0)
 		return 2;
 	char *reply = NULL;

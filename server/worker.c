@@ -4,6 +4,7 @@
 #include "contrib/base/log.h"
 #include "contrib/base/stat.h"
 #include "server/front.h"
+#include "server/lag.h"
 #include "server/udp.h"
 #include "server/xfr/serve.h"
 #include "server/zonedb.h"
@@ -246,6 +247,7 @@ static void tcp_on_closed(uv_handle_t *h)
 	tcp_slot_release(c);
 	if (c->xfr) { /* the peer went away or we stop in the middle of a transfer */
 		xfr_out_log_done(c->xfr, (const struct sockaddr *)&c->peer, SD_EPROTO);
+		srv_lag_transfer(w->conf.lag, c->xfr, (const struct sockaddr *)&c->peer, SD_EPROTO);
 		xfr_out_free(c->xfr);
 		c->xfr = NULL;
 	}
@@ -411,6 +413,8 @@ static bool tcp_xfr_pump(tcp_conn_t *c)
 		}
 		if (ret != 0 || xfr_out_done(c->xfr)) {
 			xfr_out_log_done(c->xfr, (const struct sockaddr *)&c->peer, ret);
+			srv_lag_transfer(c->w->conf.lag, c->xfr, (const struct sockaddr *)&c->peer,
+			                 ret);
 			xfr_out_free(c->xfr);
 			c->xfr = NULL;
 			if (ret != 0)

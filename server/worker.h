@@ -62,6 +62,8 @@ typedef struct srv_worker_conf {
 	                            * off. Must outlive the worker. */
 	srv_cookies_t *cookies;    /* DNS cookie secrets (server/cookie.h); NULL: off. Must
 	                            * outlive the worker. */
+	struct srv_lag *lag;       /* told of every TCP transfer's end (server/lag.h); NULL:
+	                            * nobody. Must outlive the worker. */
 } srv_worker_conf_t;
 
 typedef struct srv_worker srv_worker_t;

@@ -4,6 +4,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/audit.h"
+#include "server/lag.h"
 #include "server/xfr/zoneconf.h"
 #include "zone/dump.h"
 #include "zone/update.h"
@@ -59,6 +60,7 @@ struct srv_zonedb {
 	srv_steer_t *steer;              /* steering glue (borrowed), or NULL */
 	health_t *health;                /* the prober the view lends the workers, or NULL */
 	bool batch;                      /* inside an apply: one steering sync at its end */
+	srv_lag_t *lag;                  /* the secondaries' tracker (borrowed), or NULL */
 };
 
 /* Refresh the steering candidates from every served zone's current version. */
@@ -286,6 +288,9 @@ static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
  * and the steering candidates (once per apply when batched). */
 static void entry_published(srv_zonedb_t *zs, zentry_t *e)
 {
+	const zone_version_t *v = zone_current(e->zone);
+	if (zs->lag && v) /* before the NOTIFY: the tracker asks the secondaries after it */
+		srv_lag_published(zs->lag, e->apex, zone_version_serial(v));
 	xfr_zone_committed(e->xfr, zs->notifier);
 	if (zs->steer && !zs->batch)
 		steer_sync(zs);
@@ -775,6 +780,26 @@ zone_t *srv_zonedb_zone(const srv_zonedb_t *zs, const uint8_t *apex)
 	return e ? e->zone : NULL;
 }
 
+void srv_zonedb_notify_targets(const srv_zonedb_t *zs, const uint8_t *apex,
+                               const xfr_notify_target_t **t, size_t *n)
+{
+	zentry_t *e = find_entry(zs->entries, zs->count, apex);
+	*t = NULL;
+	*n = 0;
+	if (e)
+		*t = xfr_zone_notify_targets(e->xfr, n);
+}
+
+void srv_zonedb_set_lag(srv_zonedb_t *zs, srv_lag_t *lag)
+{
+	zs->lag = lag;
+	for (size_t i = 0; lag && i < zs->count; i++) {
+		const zone_version_t *v = zone_current(zs->entries[i]->zone);
+		if (v)
+			srv_lag_published(lag, zs->entries[i]->apex, zone_version_serial(v));
+	}
+}
+
 void srv_zonedb_notify_all(srv_zonedb_t *zs)
 {
 	for (size_t i = 0; i < zs->count; i++) {
@@ -830,7 +855,8 @@ static void status_updates(const srv_zone_upd_stats_t *u, sd_strbuf_t *out)
 		sd_strbuf_printf(out, ", last commit none\n");
 }
 
-static void status_one(const zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t *out)
+static void status_one(const zentry_t *e, xfr_notifier_t *notifier, srv_lag_t *lag,
+                       sd_strbuf_t *out)
 {
 	const zone_version_t *v = zone_current(e->zone);
 	char when[32] = "never";
@@ -847,6 +873,8 @@ static void status_one(const zentry_t *e, xfr_notifier_t *notifier, sd_strbuf_t 
 		indent_lines(out, "", line);
 	for (size_t i = 0; xfr_zone_notify_status(e->xfr, notifier, i, line, sizeof(line)) > 0; i++)
 		sd_strbuf_printf(out, "  %s\n", line);
+	if (lag)
+		srv_lag_status(lag, e->apex, out);
 	status_updates(&e->upd, out);
 	if (e->error.len)
 		indent_lines(out, "last error: ", e->error.buf);
@@ -856,7 +884,7 @@ void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out)
 {
 	sd_strbuf_printf(out, "zones: %zu\n", zs->count);
 	for (size_t i = 0; i < zs->count; i++)
-		status_one(zs->entries[i], zs->notifier, out);
+		status_one(zs->entries[i], zs->notifier, zs->lag, out);
 }
 
 int srv_zonedb_check(const srv_config_t *cfg)

@@ -140,6 +140,16 @@ int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
  * Control thread. */
 zone_t *srv_zonedb_zone(const srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
 
+/* The NOTIFY targets of the zone at apex (*n 0 and *t NULL when it is not served), valid
+ * until the next apply or reload. Control thread. */
+void srv_zonedb_notify_targets(const srv_zonedb_t *zs, const uint8_t *apex,
+                               const xfr_notify_target_t **t, size_t *n) SD_NONNULL(1, 2, 3, 4);
+
+/* The secondaries' tracker (server/lag.h; borrowed, NULL: none): told every served zone's
+ * serial now and each new one published from now on; status shows its lines per zone. */
+typedef struct srv_lag srv_lag_t;
+void srv_zonedb_set_lag(srv_zonedb_t *zs, srv_lag_t *lag) SD_NONNULL(1);
+
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);
 

@@ -389,6 +389,14 @@ xfr_out_kind_t xfr_out_kind(const xfr_out_t *x)
 	return x->kind;
 }
 
+bool xfr_out_client_serial(const xfr_out_t *x, uint32_t *serial)
+{
+	if (x->kind == XFR_OUT_AXFR)
+		return false;
+	*serial = x->client_serial;
+	return true;
+}
+
 uint32_t xfr_out_serial(const xfr_out_t *x)
 {
 	return zone_version_serial(x->v);

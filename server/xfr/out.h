@@ -94,6 +94,9 @@ bool xfr_out_done(const xfr_out_t *x) SD_NONNULL(1);
 xfr_out_kind_t xfr_out_kind(const xfr_out_t *x) SD_NONNULL(1);
 /* Serial being transferred (the version's) and, for IXFR, the client's. */
 uint32_t xfr_out_serial(const xfr_out_t *x) SD_NONNULL(1);
+/* An IXFR's client serial (the SOA of the request's authority section, RFC 1995 3): true and
+ * *serial set, false for an AXFR. */
+bool xfr_out_client_serial(const xfr_out_t *x, uint32_t *serial) SD_NONNULL(1, 2);
 /* Apex of the zone being transferred (lowercased wire). */
 const uint8_t *xfr_out_apex(const xfr_out_t *x) SD_NONNULL(1);
 /* Messages and RRs written so far. */

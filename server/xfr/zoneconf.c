@@ -58,6 +58,12 @@ void xfr_zone_free(xfr_zone_t *xz)
 	free(xz);
 }
 
+const xfr_notify_target_t *xfr_zone_notify_targets(const xfr_zone_t *xz, size_t *count)
+{
+	*count = xz->conf.notify_count;
+	return xz->conf.notify;
+}
+
 void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v, xfr_notifier_t *notifier)
 {
 	if (notifier == NULL || xz->conf.notify_count == 0)

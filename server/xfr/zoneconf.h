@@ -46,6 +46,11 @@ void xfr_zone_committed(xfr_zone_t *xz, xfr_notifier_t *notifier) SD_NONNULL(1);
 void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v, xfr_notifier_t *notifier)
     SD_NONNULL(1, 2);
 
+/* The zone's NOTIFY targets (its configured secondaries), valid until the next
+ * xfr_zone_configure or xfr_zone_free. */
+const xfr_notify_target_t *xfr_zone_notify_targets(const xfr_zone_t *xz, size_t *count)
+    SD_NONNULL(1, 2);
+
 /* Two lines for steerctl status (no final newline): journal depth/size, history, settings;
  * transfer counters of this zone (summed over workers). Returns what snprintf returns. */
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size) SD_NONNULL(1, 2);

@@ -1,0 +1,163 @@
+"""Secondaries' lag and `steerctl wait-sync` (issue 12).
+
+steerdns is the primary of example.com (test_update_xfr.start_primary: NOTIFY with TSIG to
+each secondary, transfers with TSIG, updates with UPDATE_KEY); NSD, Knot and BIND pull it as
+in test_primary.py. steerdns asks each NOTIFY target for its SOA and shows its serial and lag
+in `steerctl status`; `steerctl wait-sync ZONE [SERIAL] [--timeout T]` exits 0 once every
+secondary serves the serial, 1 at the timeout naming the ones that lag. Every process is
+stopped by its own PID. Timeouts are generous (a loaded 2-core machine); the one that must
+expire is short only where expiring is the point.
+"""
+
+import os
+import re
+import shutil
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+import sdlib
+import test_primary as tp
+import test_update_xfr as tux
+
+ZONE = "example.com."
+OK_TIMEOUT = "90s"  # success must come well before; the bound only stops a hung test
+
+
+@pytest.fixture
+def lab(tmp_path):
+    for b in ("knotd", "nsd", "named"):
+        if shutil.which(b) is None:
+            pytest.fail("%s is not installed" % b)
+    sd_dir = str(tmp_path / "steerdns")
+    os.makedirs(sd_dir)
+    port = sdlib.free_port()
+    ports = {k: sdlib.free_port() for k in ("knotd", "nsd", "named")}
+    procs = {"steerdns": tux.start_primary(sd_dir, port, list(ports.values()))}
+    makers = {"knotd": tp.knot_secondary, "nsd": tp.nsd_secondary,
+              "named": tp.named_secondary}
+    dirs = {}
+    for kind, maker in makers.items():
+        dirs[kind] = str(tmp_path / kind)
+        os.makedirs(dirs[kind])
+        procs[kind] = maker(dirs[kind], ports[kind], port)
+    lab = {"dir": sd_dir, "port": port, "ports": ports, "procs": procs, "dirs": dirs,
+           "makers": makers}
+    yield lab
+    failures = []
+    for kind, p in procs.items():
+        rc = p.stop()
+        if kind == "steerdns" and (sdlib.SANITIZER_RE.search(p.log()) or rc != 0):
+            failures.append("steerdns exit %r\n%s" % (rc, p.log()[-3000:]))
+    assert not failures, "\n".join(failures)
+
+
+def steerctl(lab, *args, timeout=150):
+    return lab["procs"]["steerdns"].steerctl(*args, timeout=timeout)
+
+
+def add_record(lab, name, addr):
+    tux.update(lab["port"], lambda m: m.add(tux.n(name), 300, "A", addr))
+    return tp.serial(lab["port"])
+
+
+def answers(port, name):
+    q = dns.message.make_query("%s.%s" % (name, ZONE), "A")
+    r = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
+    return sorted(rd.address for rrset in r.answer for rd in rrset)
+
+
+def sec_line(status, port):
+    """The status line of the secondary at 127.0.0.1:port."""
+    for line in status.splitlines():
+        if line.strip().startswith("127.0.0.1:%d " % port):
+            return line.strip()
+    return None
+
+
+def test_wait_sync_succeeds_once_all_three_serve_the_update(lab):
+    # at start: the secondaries AXFR the zone, steerdns asks them for their SOA
+    p = steerctl(lab, "wait-sync", "example.com", "--timeout", OK_TIMEOUT)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "served by all 3 secondaries" in p.stdout, p.stdout
+    serial = add_record(lab, "gate1", "192.0.2.51")
+    t0 = time.monotonic()
+    p = steerctl(lab, "wait-sync", "example.com", "--timeout", OK_TIMEOUT)
+    took = time.monotonic() - t0
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "serial %d: served by all 3 secondaries" % serial in p.stdout, p.stdout
+    # the gate held: every secondary answers the new record now
+    for kind, port in lab["ports"].items():
+        assert tp.serial(port) == serial, kind
+        assert answers(port, "gate1") == ["192.0.2.51"], kind
+    st = steerctl(lab, "status").stdout
+    assert "secondaries: 3" in st, st
+    for kind, port in lab["ports"].items():
+        line = sec_line(st, port)
+        assert line and "serial %d in sync" % serial in line, (kind, st)
+    print("wait-sync after an update took %.2f s" % took)
+
+
+def test_stopped_secondary_times_out_named_and_lags_in_status(lab):
+    p = steerctl(lab, "wait-sync", "example.com", "--timeout", OK_TIMEOUT)
+    assert p.returncode == 0, p.stdout + p.stderr
+    before = tp.serial(lab["port"])
+    nsd = lab["procs"]["nsd"]
+    nsd_port = lab["ports"]["nsd"]
+    nsd.stop()  # by its PID (sdlib.ServerProcess.stop)
+    serial = add_record(lab, "gate2", "192.0.2.52")
+    t0 = time.monotonic()
+    p = steerctl(lab, "wait-sync", "example.com", "--timeout", "4s")
+    took = time.monotonic() - t0
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert p.stderr == ""
+    assert "not served by every secondary" in p.stdout, p.stdout
+    lagging = [line for line in p.stdout.splitlines() if "LAGS" in line]
+    assert len(lagging) == 1 and "127.0.0.1:%d " % nsd_port in lagging[0], p.stdout
+    assert "serial %d lag %d serials" % (before, serial - before) in lagging[0], p.stdout
+    assert 3.5 <= took < 60, took
+    # the others made it
+    for kind in ("knotd", "named"):
+        line = [x for x in p.stdout.splitlines() if "127.0.0.1:%d " % lab["ports"][kind] in x]
+        assert line and line[0].lstrip().startswith("ok"), (kind, p.stdout)
+    # the serial the stopped one still serves is reached by all: 0 at once
+    p = steerctl(lab, "wait-sync", "example.com", str(before), "--timeout", "4s")
+    assert p.returncode == 0, p.stdout + p.stderr
+    # status: its lag in serials and in seconds (since the primary served a newer serial)
+    time.sleep(1.5)
+    st = steerctl(lab, "status").stdout
+    line = sec_line(st, nsd_port)
+    m = re.search(r"serial (\d+) lag (\d+) serials / (>=)?(\d+) seconds", line or "")
+    assert m, st
+    assert int(m.group(1)) == before and int(m.group(2)) == serial - before
+    assert int(m.group(4)) >= 1, line
+    # restarted, it catches up; the lag clears
+    lab["procs"]["nsd"] = lab["makers"]["nsd"](lab["dirs"]["nsd"], nsd_port, lab["port"])
+    p = steerctl(lab, "wait-sync", "example.com", "--timeout", OK_TIMEOUT)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert answers(nsd_port, "gate2") == ["192.0.2.52"]
+    line = sec_line(steerctl(lab, "status").stdout, nsd_port)
+    assert line and "serial %d in sync" % serial in line, line
+
+
+def test_wait_sync_usage_and_errors(lab):
+    p = steerctl(lab, "wait-sync")
+    assert p.returncode == 1 and "usage: wait-sync" in p.stderr
+    p = steerctl(lab, "wait-sync", "example.com", "--timeout", "2h")
+    assert p.returncode == 1 and "usage: wait-sync" in p.stderr
+    p = steerctl(lab, "wait-sync", "example.com", "notaserial")
+    assert p.returncode == 1 and "usage: wait-sync" in p.stderr
+    p = steerctl(lab, "wait-sync", "example.org")
+    assert p.returncode == 1 and "not served" in p.stderr
+    p = sdlib.subprocess.run([sdlib.binary("steerctl"), "-s", lab["dir"] + "/none.sock",
+                              "wait-sync", "example.com"], capture_output=True, text=True,
+                             timeout=10)
+    assert p.returncode == 2
+    # a serial no one serves yet: waits, then names all three
+    cur = tp.serial(lab["port"])
+    p = steerctl(lab, "wait-sync", "example.com", str(cur + 1000), "--timeout=1500ms")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert len([x for x in p.stdout.splitlines() if "LAGS" in x]) == 3, p.stdout
