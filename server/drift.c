@@ -46,10 +46,8 @@ static int line_cmp(const void *a, const void *b)
 	if (x->rr.type == DNS_TYPE_SOA && y->rr.type == DNS_TYPE_SOA) /* the apex's one pair */
 		return (x->sign == '+') - (y->sign == '+');
 	int c = zone_rr_cmp(&x->rr, &y->rr);
-	if (c == 0 && x->rr.ttl != y->rr.ttl)
-		c = x->rr.ttl < y->rr.ttl ? -1 : 1;
-	if (c == 0)
-		c = (x->sign == '+') - (y->sign == '+'); /* "-" first */
+	if (c == 0) /* one record on both sides (its TTL changed): "-" first */
+		c = (x->sign == '+') - (y->sign == '+');
 	return c;
 }
 

@@ -100,8 +100,8 @@ def test_file_argument_and_ttl_and_soa(srv, tmp_path):
     assert records(p.stdout) == [
         '- added.example.com. 300 IN TXT "only in the file"',
         "+ mail.example.com. 300 IN A 192.0.2.25",
-        "+ www.example.com. 300 IN A 192.0.2.80",
         "- www.example.com. 600 IN A 192.0.2.80",
+        "+ www.example.com. 300 IN A 192.0.2.80",
     ], p.stdout
     assert "file %s serial 99" % other in p.stdout
     # only the serial differs: equal

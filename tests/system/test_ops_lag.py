@@ -161,3 +161,60 @@ def test_wait_sync_usage_and_errors(lab):
     p = steerctl(lab, "wait-sync", "example.com", str(cur + 1000), "--timeout=1500ms")
     assert p.returncode == 1, p.stdout + p.stderr
     assert len([x for x in p.stdout.splitlines() if "LAGS" in x]) == 3, p.stdout
+
+
+@pytest.fixture
+def lone(tmp_path):
+    """steerdns without NOTIFY targets: its secondaries are whoever transfers the zone."""
+    workdir = str(tmp_path)
+    port = sdlib.free_port()
+    zone = os.path.join(workdir, "example.com.zone")
+    with open(zone, "w") as f:
+        f.write(tp.ZONE)
+    conf = sdlib.steerdns_update_config(workdir, port, "example.com", zone,
+                                        [{"key": sdlib.UPDATE_KEY_NAME}])
+    s = sdlib.Steerdns(workdir, conf, {"example.com": zone}, port)
+    s.wait_ready("example.com")
+    yield s
+    rc = s.stop()
+    assert sdlib.SANITIZER_RE.search(s.log()) is None, s.log()[-6000:]
+    assert rc == 0, s.log()[-4000:]
+
+
+def transfer(port, serial=None):
+    """A whole AXFR, or an IXFR from serial, read to its end (a secondary's transfer)."""
+    kw = {} if serial is None else {"rdtype": dns.rdatatype.IXFR, "serial": serial}
+    return sum(len(m.answer) for m in dns.query.xfr("127.0.0.1", ZONE, port=port, lifetime=15,
+                                                    **kw))
+
+
+def test_transfer_peers_are_secondaries(lone):
+    st = lone.steerctl("status").stdout
+    assert "secondaries: 0 known" in st, st
+    p = lone.steerctl("wait-sync", "example.com")
+    assert p.returncode == 0 and "served by all 0 secondaries" in p.stdout, p.stdout
+    s0 = tp.serial(lone.port)
+    assert transfer(lone.port) > 0
+
+    def peer_line():
+        return sec_line_learned(lone.steerctl("status").stdout)
+    line = lone.wait_for(peer_line, timeout=30)
+    assert line and "serial %d in sync (AXFR" % s0 in line, line
+    tux.update(lone.port, lambda m: m.add(tux.n("peer"), 300, "A", "192.0.2.60"))
+    s1 = tp.serial(lone.port)
+    p = lone.steerctl("wait-sync", "example.com", "--timeout", "2s", timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "LAGS 127.0.0.1 (transfers) serial %d lag 1 serials" % s0 in p.stdout, p.stdout
+    # the peer catches up by IXFR: the completed transfer is its new serial
+    assert transfer(lone.port, serial=s0) > 0
+    p = lone.steerctl("wait-sync", "example.com", "--timeout", OK_TIMEOUT, timeout=150)
+    assert p.returncode == 0, p.stdout + p.stderr
+    line = peer_line()
+    assert line and "serial %d in sync (IXFR" % s1 in line, line
+
+
+def sec_line_learned(status):
+    for line in status.splitlines():
+        if line.strip().startswith("127.0.0.1 (transfers)"):
+            return line.strip()
+    return None
