@@ -45,6 +45,7 @@ typedef struct lag_obs {
 typedef struct lag_sec {
 	struct sockaddr_storage addr; /* a learned one: port 0 */
 	bool learned;                 /* from transfers, not a NOTIFY target */
+	bool returned;                /* learned: came back (an IXFR, a second transfer) */
 	bool mark;                    /* reconcile: still a target */
 	bool known;                   /* serial is valid */
 	uint32_t serial;
@@ -223,10 +224,17 @@ static bool learned_is_target(const lag_zone_t *z, const lag_sec_t *s)
 	return false;
 }
 
-/* Whether s counts for status and wait-sync. */
+/* Whether s is shown in status. */
 static bool sec_visible(const lag_zone_t *z, const lag_sec_t *s)
 {
 	return !s->learned || !learned_is_target(z, s);
+}
+
+/* Whether wait-sync waits for s: a learned address only once it came back for the zone (one
+ * AXFR by hand, `dig axfr`, must not hold every deploy's gate until the SOA expire). */
+static bool sec_waited(const lag_zone_t *z, const lag_sec_t *s)
+{
+	return sec_visible(z, s) && (!s->learned || s->returned);
 }
 
 /* Make the targets the zone's NOTIFY targets now (a reload may change them); drop learned
@@ -280,7 +288,10 @@ static void sec_describe(const lag_zone_t *z, const lag_sec_t *s, uint32_t cur, 
 {
 	char addr[INET6_ADDRSTRLEN + 16];
 	sec_str(s, addr, sizeof(addr));
-	sd_strbuf_printf(out, "%s%s", addr, s->learned ? " (transfers)" : "");
+	sd_strbuf_printf(out, "%s%s", addr,
+	                 !s->learned   ? ""
+	                 : s->returned ? " (transfers)"
+	                               : " (transferred once: not waited for)");
 	if (!s->known) {
 		sd_strbuf_printf(out, " serial ? (no answer yet");
 	} else if (serial_ge(s->serial, cur)) {
@@ -334,7 +345,7 @@ static bool lz_synced(const lag_zone_t *z, uint32_t serial)
 {
 	for (size_t i = 0; i < z->n; i++) {
 		const lag_sec_t *s = &z->secs[i];
-		if (sec_visible(z, s) && !(s->known && serial_ge(s->serial, serial)))
+		if (sec_waited(z, s) && !(s->known && serial_ge(s->serial, serial)))
 			return false;
 	}
 	return true;
@@ -358,7 +369,7 @@ static int waiter_outcome(srv_lag_t *l, const lag_waiter_t *w, sd_strbuf_t *out)
 		return 1;
 	size_t n = 0;
 	for (size_t i = 0; i < z->n; i++)
-		n += sec_visible(z, &z->secs[i]);
+		n += sec_waited(z, &z->secs[i]);
 	if (synced)
 		sd_strbuf_printf(out, "zone %s serial %u: served by all %zu secondar%s (%.1f s)\n",
 		                 name, w->serial, n, n == 1 ? "y" : "ies",
@@ -369,7 +380,7 @@ static int waiter_outcome(srv_lag_t *l, const lag_waiter_t *w, sd_strbuf_t *out)
 		                 name, w->serial, (double)(now - w->started_ms) / 1000);
 	for (size_t i = 0; i < z->n; i++) {
 		const lag_sec_t *s = &z->secs[i];
-		if (!sec_visible(z, s))
+		if (!sec_waited(z, s))
 			continue;
 		bool ok = s->known && serial_ge(s->serial, w->serial);
 		sd_strbuf_printf(out, "  %s ", ok ? "ok  " : "LAGS");
@@ -615,10 +626,13 @@ static void obs_apply(srv_lag_t *l, const lag_obs_t *o)
 		if (z->secs[i].learned && same_ip(&z->secs[i].addr, &o->peer))
 			s = &z->secs[i];
 	int64_t now = now_ms(l);
-	if (!s && (s = sec_add(z, &o->peer, true)))
-		s->seen_ms = now; /* expires from now even when it tells no serial */
-	if (!s)
+	if (!o->done && !o->has_client)
+		return; /* an AXFR abandoned: it tells nothing */
+	if (s)
+		s->returned = true;
+	else if (!(s = sec_add(z, &o->peer, true)))
 		return;
+	s->returned = s->returned || o->has_client; /* an IXFR: it had the zone before */
 	if (o->done) {
 		s->known = true;
 		s->serial = o->served;

@@ -8,7 +8,10 @@
  *     from an ephemeral port: it is known by its address); its transfers only make us ask the
  *     targets at that address again at once. Other learned secondaries are kept until the
  *     zone's SOA expire has passed since their last transfer (RFC 1035 3.3.13: a secondary
- *     that has not refreshed for that long stops serving the zone anyway).
+ *     that has not refreshed for that long stops serving the zone anyway). wait-sync waits
+ *     for a learned one only once it came back (an IXFR, which only a holder of the zone
+ *     sends, or a second transfer): a single AXFR by hand is shown, never waited for.
+ *     An abandoned AXFR teaches nothing and is not recorded.
  *
  * Where their serials come from:
  *   - NOTIFY targets: a UDP SOA query from the control loop (unsigned: any authoritative

@@ -198,23 +198,33 @@ def test_transfer_peers_are_secondaries(lone):
 
     def peer_line():
         return sec_line_learned(lone.steerctl("status").stdout)
+    # one AXFR (by hand, say): shown, not waited for
     line = lone.wait_for(peer_line, timeout=30)
-    assert line and "serial %d in sync (AXFR" % s0 in line, line
+    assert line and line.startswith("127.0.0.1 (transferred once: not waited for) serial "
+                                    "%d in sync (AXFR" % s0), line
     tux.update(lone.port, lambda m: m.add(tux.n("peer"), 300, "A", "192.0.2.60"))
     s1 = tp.serial(lone.port)
     p = lone.steerctl("wait-sync", "example.com", "--timeout", "2s", timeout=60)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert "LAGS 127.0.0.1 (transfers) serial %d lag 1 serials" % s0 in p.stdout, p.stdout
-    # the peer catches up by IXFR: the completed transfer is its new serial
+    assert p.returncode == 0 and "served by all 0 secondaries" in p.stdout, p.stdout
+    # it comes back with an IXFR from the serial it holds: a secondary, in sync at s1
     assert transfer(lone.port, serial=s0) > 0
+    line = lone.wait_for(lambda: (peer_line() or "").startswith(
+        "127.0.0.1 (transfers) serial %d in sync (IXFR" % s1) and peer_line(), timeout=30)
+    assert line, peer_line()
+    tux.update(lone.port, lambda m: m.add(tux.n("peer2"), 300, "A", "192.0.2.61"))
+    s2 = tp.serial(lone.port)
+    p = lone.steerctl("wait-sync", "example.com", "--timeout", "2s", timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "LAGS 127.0.0.1 (transfers) serial %d lag 1 serials" % s1 in p.stdout, p.stdout
+    # it catches up by IXFR: the completed transfer is its new serial
+    assert transfer(lone.port, serial=s1) > 0
     p = lone.steerctl("wait-sync", "example.com", "--timeout", OK_TIMEOUT, timeout=150)
     assert p.returncode == 0, p.stdout + p.stderr
-    line = peer_line()
-    assert line and "serial %d in sync (IXFR" % s1 in line, line
+    assert "serial %d: served by all 1 secondary" % s2 in p.stdout, p.stdout
 
 
 def sec_line_learned(status):
     for line in status.splitlines():
-        if line.strip().startswith("127.0.0.1 (transfers)"):
+        if line.strip().startswith("127.0.0.1 ("):
             return line.strip()
     return None
