@@ -324,6 +324,17 @@ int srv_server_cookie_rotate(srv_server_t *s, sd_strbuf_t *out)
 
 /* --- signals and the control loop --- */
 
+/* The secondaries' tracker follows the registry's serials (server/zonedb.h). */
+static void lag_published(void *data, const uint8_t *apex, uint32_t serial)
+{
+	srv_lag_published(data, apex, serial);
+}
+
+static void lag_status(void *data, const uint8_t *apex, sd_strbuf_t *out)
+{
+	srv_lag_status(data, apex, out);
+}
+
 /* NOTIFY out runs on the control loop: 5 tries, 1-2-4-8-16 s apart (RFC 1996 3.6) */
 static int start_notify(srv_server_t *s)
 {
@@ -335,7 +346,11 @@ static int start_notify(srv_server_t *s)
 	srv_zonedb_set_notifier(s->zones, n);
 	ret = srv_lag_new(&s->loop, s->zones, &s->lag);
 	if (ret == 0)
-		srv_zonedb_set_lag(s->zones, s->lag);
+		srv_zonedb_set_follower(s->zones, &(srv_zonedb_follower_t){
+		                                      .published = lag_published,
+		                                      .status = lag_status,
+		                                      .data = s->lag,
+		                                  });
 	return ret;
 }
 
@@ -351,7 +366,7 @@ static void stop_all(srv_server_t *s)
 	xfr_notifier_close(s->notifier); /* pending NOTIFYs are dropped */
 	s->notifier = NULL;
 	if (s->zones)
-		srv_zonedb_set_lag(s->zones, NULL);
+		srv_zonedb_set_follower(s->zones, NULL);
 	srv_lag_close(s->lag); /* wait-syncs answered: cancelled */
 	if (s->cookie_timer_ready)
 		uv_close((uv_handle_t *)&s->cookie_timer, NULL);

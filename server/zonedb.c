@@ -4,7 +4,6 @@
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/audit.h"
-#include "server/lag.h"
 #include "server/xfr/zoneconf.h"
 #include "zone/dump.h"
 #include "zone/update.h"
@@ -60,7 +59,7 @@ struct srv_zonedb {
 	srv_steer_t *steer;              /* steering glue (borrowed), or NULL */
 	health_t *health;                /* the prober the view lends the workers, or NULL */
 	bool batch;                      /* inside an apply: one steering sync at its end */
-	srv_lag_t *lag;                  /* the secondaries' tracker (borrowed), or NULL */
+	srv_zonedb_follower_t follower;  /* the secondaries' tracker (server.c), or all NULL */
 };
 
 /* Refresh the steering candidates from every served zone's current version. */
@@ -289,8 +288,8 @@ static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
 static void entry_published(srv_zonedb_t *zs, zentry_t *e)
 {
 	const zone_version_t *v = zone_current(e->zone);
-	if (zs->lag && v) /* before the NOTIFY: the tracker asks the secondaries after it */
-		srv_lag_published(zs->lag, e->apex, zone_version_serial(v));
+	if (zs->follower.published && v) /* before the NOTIFY: the tracker asks after it */
+		zs->follower.published(zs->follower.data, e->apex, zone_version_serial(v));
 	xfr_zone_committed(e->xfr, zs->notifier);
 	if (zs->steer && !zs->batch)
 		steer_sync(zs);
@@ -790,13 +789,14 @@ void srv_zonedb_notify_targets(const srv_zonedb_t *zs, const uint8_t *apex,
 		*t = xfr_zone_notify_targets(e->xfr, n);
 }
 
-void srv_zonedb_set_lag(srv_zonedb_t *zs, srv_lag_t *lag)
+void srv_zonedb_set_follower(srv_zonedb_t *zs, const srv_zonedb_follower_t *f)
 {
-	zs->lag = lag;
-	for (size_t i = 0; lag && i < zs->count; i++) {
+	zs->follower = f ? *f : (srv_zonedb_follower_t){0};
+	for (size_t i = 0; zs->follower.published && i < zs->count; i++) {
 		const zone_version_t *v = zone_current(zs->entries[i]->zone);
 		if (v)
-			srv_lag_published(lag, zs->entries[i]->apex, zone_version_serial(v));
+			zs->follower.published(zs->follower.data, zs->entries[i]->apex,
+			                       zone_version_serial(v));
 	}
 }
 
@@ -855,8 +855,8 @@ static void status_updates(const srv_zone_upd_stats_t *u, sd_strbuf_t *out)
 		sd_strbuf_printf(out, ", last commit none\n");
 }
 
-static void status_one(const zentry_t *e, xfr_notifier_t *notifier, srv_lag_t *lag,
-                       sd_strbuf_t *out)
+static void status_one(const zentry_t *e, xfr_notifier_t *notifier,
+                       const srv_zonedb_follower_t *follower, sd_strbuf_t *out)
 {
 	const zone_version_t *v = zone_current(e->zone);
 	char when[32] = "never";
@@ -873,8 +873,8 @@ static void status_one(const zentry_t *e, xfr_notifier_t *notifier, srv_lag_t *l
 		indent_lines(out, "", line);
 	for (size_t i = 0; xfr_zone_notify_status(e->xfr, notifier, i, line, sizeof(line)) > 0; i++)
 		sd_strbuf_printf(out, "  %s\n", line);
-	if (lag)
-		srv_lag_status(lag, e->apex, out);
+	if (follower->status)
+		follower->status(follower->data, e->apex, out);
 	status_updates(&e->upd, out);
 	if (e->error.len)
 		indent_lines(out, "last error: ", e->error.buf);
@@ -884,7 +884,7 @@ void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out)
 {
 	sd_strbuf_printf(out, "zones: %zu\n", zs->count);
 	for (size_t i = 0; i < zs->count; i++)
-		status_one(zs->entries[i], zs->notifier, zs->lag, out);
+		status_one(zs->entries[i], zs->notifier, &zs->follower, out);
 }
 
 int srv_zonedb_check(const srv_config_t *cfg)

@@ -145,10 +145,16 @@ zone_t *srv_zonedb_zone(const srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(
 void srv_zonedb_notify_targets(const srv_zonedb_t *zs, const uint8_t *apex,
                                const xfr_notify_target_t **t, size_t *n) SD_NONNULL(1, 2, 3, 4);
 
-/* The secondaries' tracker (server/lag.h; borrowed, NULL: none): told every served zone's
- * serial now and each new one published from now on; status shows its lines per zone. */
-typedef struct srv_lag srv_lag_t;
-void srv_zonedb_set_lag(srv_zonedb_t *zs, srv_lag_t *lag) SD_NONNULL(1);
+/* Who follows the zones' serials (the secondaries' tracker, server/lag.h, set up by
+ * server.c): published is told every served zone's serial at set time and each new one
+ * from then on (before the NOTIFY); status appends its lines to a zone's status. The registry
+ * knows nothing else of it. NULL f: none. */
+typedef struct srv_zonedb_follower {
+	void (*published)(void *data, const uint8_t *apex, uint32_t serial);
+	void (*status)(void *data, const uint8_t *apex, sd_strbuf_t *out);
+	void *data;
+} srv_zonedb_follower_t;
+void srv_zonedb_set_follower(srv_zonedb_t *zs, const srv_zonedb_follower_t *f) SD_NONNULL(1);
 
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);
