@@ -7,7 +7,6 @@
 
 #include "contrib/base/log.h"
 #include "contrib/base/stat.h"
-#include "server/update.h"
 
 srv_handoff_item_t *srv_handoff_item_new(const uint8_t *msg, size_t len)
 {
@@ -93,30 +92,33 @@ void srv_mailbox_drain(srv_mailbox_t *mb)
 	cds_wfcq_destroy(&mb->head, &mb->tail);
 }
 
-/* The control thread's side: every item goes to the UPDATE processor, which answers the
- * whole batch at the flush and pushes each item back to its worker. */
+/* The control thread's side: every item goes to the consumer, which answers the whole
+ * batch at the flush and pushes each item back to its worker. */
 static void handoff_on_item(srv_mailbox_t *mb, srv_handoff_item_t *it, void *data)
 {
 	srv_handoff_t *h = data;
 	(void)mb;
 	sd_stat_inc(&h->handled);
-	srv_update_collect(h->up, it);
+	h->on_item(h->data, it);
 }
 
 static void handoff_on_flush(srv_mailbox_t *mb, void *data)
 {
 	srv_handoff_t *h = data;
 	(void)mb;
-	srv_update_flush(h->up);
+	h->on_flush(h->data);
 }
 
-int srv_handoff_new(uv_loop_t *loop, srv_update_t *up, srv_handoff_t **out)
+int srv_handoff_new(uv_loop_t *loop, srv_handoff_item_fn on_item, srv_handoff_flush_fn on_flush,
+                    void *data, srv_handoff_t **out)
 {
 	srv_handoff_t *h = calloc(1, sizeof(*h));
 	*out = NULL;
 	if (h == NULL)
 		return -ENOMEM;
-	h->up = up;
+	h->on_item = on_item;
+	h->on_flush = on_flush;
+	h->data = data;
 	int ret = srv_mailbox_init(&h->box, loop, handoff_on_item, h);
 	if (ret < 0) {
 		free(h);

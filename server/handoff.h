@@ -92,17 +92,22 @@ void srv_mailbox_close(srv_mailbox_t *mb) SD_NONNULL(1);
 /* Free every item still queued (after the loop has finished; nothing pushes any more). */
 void srv_mailbox_drain(srv_mailbox_t *mb) SD_NONNULL(1);
 
-/* The control thread's side: its mailbox feeding the UPDATE processor. */
-typedef struct srv_update srv_update_t;
+/* The control thread's side: its mailbox, whose items and flushes go to a consumer (the
+ * UPDATE processor, server/update.h, wired by server.c): on_item for each item taken, in
+ * order, then on_flush once; the consumer pushes each item back to its worker. */
+typedef void (*srv_handoff_item_fn)(void *data, srv_handoff_item_t *it);
+typedef void (*srv_handoff_flush_fn)(void *data);
 typedef struct srv_handoff {
 	srv_mailbox_t box;
-	srv_update_t *up; /* borrowed: handles every item (server/update.h) */
+	srv_handoff_item_fn on_item;
+	srv_handoff_flush_fn on_flush;
+	void *data;       /* the consumer (borrowed: it must outlive h) */
 	uint64_t handled; /* requests handled (relaxed atomics: steerctl status reads it) */
 } srv_handoff_t;
 
-/* Control thread, on its loop. up must outlive h. */
-int srv_handoff_new(uv_loop_t *loop, srv_update_t *up, srv_handoff_t **out)
-    SD_NONNULL(1, 2, 3) SD_WUR;
+/* Control thread, on its loop. */
+int srv_handoff_new(uv_loop_t *loop, srv_handoff_item_fn on_item, srv_handoff_flush_fn on_flush,
+                    void *data, srv_handoff_t **out) SD_NONNULL(1, 2, 3, 5) SD_WUR;
 /* After the workers have stopped (nothing pushes any more): close, drain, free. The loop
  * must run once more after it to finish the close, before uv_loop_close. */
 void srv_handoff_close(srv_handoff_t *h);

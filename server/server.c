@@ -324,6 +324,17 @@ int srv_server_cookie_rotate(srv_server_t *s, sd_strbuf_t *out)
 
 /* --- signals and the control loop --- */
 
+/* The control thread's mailbox feeds the UPDATE processor (server/handoff.h). */
+static void update_item(void *data, srv_handoff_item_t *it)
+{
+	srv_update_collect(data, it);
+}
+
+static void update_flush(void *data)
+{
+	srv_update_flush(data);
+}
+
 /* The secondaries' tracker follows the registry's serials (server/zonedb.h). */
 static void lag_published(void *data, const uint8_t *apex, uint32_t serial)
 {
@@ -508,7 +519,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0)
 		ret = srv_update_new(s->zones, s->audit, cfg->udp_payload, &s->update);
 	if (ret == 0)
-		ret = srv_handoff_new(&s->loop, s->update, &s->handoff);
+		ret = srv_handoff_new(&s->loop, update_item, update_flush, s->update, &s->handoff);
 	if (ret == 0)
 		ret = start_cookies(s);
 	if (ret == 0 && drop)
