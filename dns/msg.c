@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
@@ -385,4 +387,12 @@ int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclas
 	/* compression only shrinks RDATA, so the length still fits 16 bits */
 	be16_put(m->buf + rdlen_at, (uint16_t)(m->pos - rdlen_at - 2));
 	return 0;
+}
+
+uint16_t dns_msg_random_id(void)
+{
+	uint16_t id = 0;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint16_t)(rand() ^ (int)time(NULL));
+	return id;
 }

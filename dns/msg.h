@@ -98,6 +98,9 @@ void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk) SD_NONNULL(1);
 /* The 12-byte header at position 0 with id, flags (the second 16-bit word) and all counts
  * zero; m must be empty. 0 or SD_ESPACE. */
 int dns_msg_header(dns_msg_t *m, uint16_t id, uint16_t flags) SD_NONNULL(1) SD_WUR;
+/* A message ID for a query this server sends (NOTIFY, SOA checks): from the kernel's random
+ * source, so that an off-path attacker cannot guess it (RFC 5452 4.3). Any thread. */
+uint16_t dns_msg_random_id(void);
 
 /* Header count of a section, and adding n to it (the header must be written). */
 static inline uint16_t dns_msg_count(const dns_msg_t *m, dns_section_t sec)

@@ -4,6 +4,7 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/proto.h"
 #include "dns/rr.h"
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #define LAG_PUBLISHED        64    /* publish times remembered per zone */
@@ -439,20 +439,12 @@ static int sock_open(srv_lag_t *l, int family)
 	return rc;
 }
 
-static uint16_t random_id(void)
-{
-	uint16_t id = 0;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-		id = (uint16_t)(rand() ^ (int)time(NULL));
-	return id;
-}
-
 /* Ask s for the zone's SOA: header, question <apex> SOA IN, RD clear. */
 static void soa_query(srv_lag_t *l, const lag_zone_t *z, lag_sec_t *s)
 {
 	uint8_t msg[DNS_HEADER_LEN + DNAME_MAX + 4] = {0};
 	size_t nl = dname_len(z->apex);
-	s->id = random_id();
+	s->id = dns_msg_random_id();
 	be16_put(msg, s->id);
 	be16_put(msg + 4, 1); /* QDCOUNT */
 	memcpy(msg + DNS_HEADER_LEN, z->apex, nl);

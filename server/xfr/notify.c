@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "contrib/base/err.h"
@@ -303,14 +302,6 @@ static int build_body(pending_t *p, uint32_t ttl, const uint8_t *soa, uint16_t s
 	return rc;
 }
 
-static uint16_t random_id(void)
-{
-	uint16_t id = 0;
-	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
-		id = (uint16_t)(rand() ^ (int)time(NULL));
-	return id;
-}
-
 static int notify_one(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, const uint8_t *soa,
                       uint16_t soa_len, const xfr_notify_target_t *t)
 {
@@ -337,7 +328,7 @@ static int notify_one(xfr_notifier_t *n, const uint8_t *apex, uint32_t ttl, cons
 		p->key = *t->key;
 		p->target.key = &p->key;
 	}
-	p->id = random_id();
+	p->id = dns_msg_random_id();
 	p->sent = 0;
 	int rc = build_body(p, ttl, soa, soa_len);
 	if (rc != 0) {

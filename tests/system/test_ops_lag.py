@@ -11,7 +11,6 @@ expire is short only where expiring is the point.
 
 import os
 import re
-import shutil
 import time
 
 import dns.message
@@ -27,32 +26,8 @@ ZONE = "example.com."
 OK_TIMEOUT = "90s"  # success must come well before; the bound only stops a hung test
 
 
-@pytest.fixture
-def lab(tmp_path):
-    for b in ("knotd", "nsd", "named"):
-        if shutil.which(b) is None:
-            pytest.fail("%s is not installed" % b)
-    sd_dir = str(tmp_path / "steerdns")
-    os.makedirs(sd_dir)
-    port = sdlib.free_port()
-    ports = {k: sdlib.free_port() for k in ("knotd", "nsd", "named")}
-    procs = {"steerdns": tux.start_primary(sd_dir, port, list(ports.values()))}
-    makers = {"knotd": tp.knot_secondary, "nsd": tp.nsd_secondary,
-              "named": tp.named_secondary}
-    dirs = {}
-    for kind, maker in makers.items():
-        dirs[kind] = str(tmp_path / kind)
-        os.makedirs(dirs[kind])
-        procs[kind] = maker(dirs[kind], ports[kind], port)
-    lab = {"dir": sd_dir, "port": port, "ports": ports, "procs": procs, "dirs": dirs,
-           "makers": makers}
-    yield lab
-    failures = []
-    for kind, p in procs.items():
-        rc = p.stop()
-        if kind == "steerdns" and (sdlib.SANITIZER_RE.search(p.log()) or rc != 0):
-            failures.append("steerdns exit %r\n%s" % (rc, p.log()[-3000:]))
-    assert not failures, "\n".join(failures)
+# the primary with NSD, Knot and BIND secondaries (test_update_xfr.py's fixture)
+lab = tux.lab
 
 
 def steerctl(lab, *args, timeout=150):

@@ -58,11 +58,14 @@ def lab(tmp_path):
     procs = {"steerdns": start_primary(sd_dir, port, list(ports.values()))}
     makers = {"knotd": tp.knot_secondary, "nsd": tp.nsd_secondary,
               "named": tp.named_secondary}
+    dirs = {}
     for kind, maker in makers.items():
-        d = str(tmp_path / kind)
-        os.makedirs(d)
-        procs[kind] = maker(d, ports[kind], port)
-    lab = {"dir": sd_dir, "port": port, "ports": ports, "procs": procs}
+        dirs[kind] = str(tmp_path / kind)
+        os.makedirs(dirs[kind])
+        procs[kind] = maker(dirs[kind], ports[kind], port)
+    # dirs and makers: a test may stop a secondary by its PID and start it again
+    lab = {"dir": sd_dir, "port": port, "ports": ports, "procs": procs, "dirs": dirs,
+           "makers": makers}
     yield lab
     failures = []
     for kind, p in procs.items():
