@@ -29,10 +29,12 @@ build_pkgs=(build-essential pkg-config meson ninja-build clang libclang-rt-14-de
 	libhttp-parser-dev)
 # What the README's quick start tells a newcomer to run once the server is up (`dig`).
 use_pkgs=(bind9-dnsutils)
+# man-db renders the manual pages in tests/system/test_manuals.py (man --warnings -l).
 # gdnsd is the benchmark's steering peer (contrib/bench/bench.sh: its weighted and metafo
 # plugins against steerdns's policies); like the other servers its service stays stopped.
 test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf gdnsd python3-pytest python3-dnspython
-	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux clang-format)
+	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux clang-format
+	man-db)
 
 want=("${build_pkgs[@]}" "${use_pkgs[@]}")
 [ "$build_only" = 1 ] || want+=("${test_pkgs[@]}")
