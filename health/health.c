@@ -398,6 +398,20 @@ int health_apply(health_t *h, const health_conf_t *c)
 
 /* ---- results (health thread) ---- */
 
+const uint32_t health_lat_bounds_ms[HEALTH_LAT_BUCKETS] = {5,   10,   25,   50,   100,  250,
+                                                           500, 1000, 2500, 5000, 10000};
+
+/* One finished check's latency into the histogram; under mu. */
+static void lat_record(health_t *h, uint32_t ms)
+{
+	size_t i = 0;
+	while (i < HEALTH_LAT_BUCKETS && ms > health_lat_bounds_ms[i])
+		i++;
+	h->st_lat[i]++;
+	h->st_lat_count++;
+	h->st_lat_sum_ms += ms;
+}
+
 void health_record(health_target_t *t, bool ok, health_res_t res, const char *reason,
                    uint32_t latency_ms)
 {
@@ -410,8 +424,11 @@ void health_record(health_target_t *t, bool ok, health_res_t res, const char *re
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	t->latency_ms = latency_ms;
 	t->checks++;
-	if (changed)
+	lat_record(h, latency_ms);
+	if (changed) {
 		t->last_change_ms = wall_ms();
+		h->st_transitions++;
+	}
 	if (!t->removed)
 		publish(h, t);
 	pthread_mutex_unlock(&h->mu);
@@ -861,5 +878,22 @@ void health_stats(health_t *h, health_stats_t *out)
 		out->start_hist[i] = atomic_load_explicit(&h->st_hist[i], memory_order_relaxed);
 	pthread_mutex_lock(&h->mu);
 	out->targets = h->ntargets;
+	for (uint32_t i = 0; i < h->id_used; i++) {
+		const health_target_t *t = i < h->id_cap ? h->by_id[i] : NULL;
+		if (!t)
+			continue;
+		if (t->force == HEALTH_FORCE_UP)
+			out->forced_up++;
+		else if (t->force == HEALTH_FORCE_DOWN)
+			out->forced_down++;
+		else if (t->thr.down)
+			out->down++;
+		else
+			out->up++;
+	}
+	out->transitions = h->st_transitions;
+	memcpy(out->lat_hist, h->st_lat, sizeof(out->lat_hist));
+	out->lat_count = h->st_lat_count;
+	out->lat_sum_ms = h->st_lat_sum_ms;
 	pthread_mutex_unlock(&h->mu);
 }

@@ -157,15 +157,29 @@ int health_force(health_t *h, const char *target_or_pool, health_force_t mode)
  * owned by the caller; *len excludes the NUL. Any thread. */
 int health_report(health_t *h, bool json, char **out, size_t *len) SD_NONNULL(1, 3, 4) SD_WUR;
 
+/* Upper bounds (milliseconds) of the check latency histogram's buckets; a last bucket,
+ * +Inf, follows them. */
+#define HEALTH_LAT_BUCKETS 11
+extern const uint32_t health_lat_bounds_ms[HEALTH_LAT_BUCKETS];
+
 /* Counters since start, for metrics and the benchmark. start_hist counts check starts by
  * the tenth of a second (of the loop clock) in which they began: an even histogram means
- * the checks are spread. */
+ * the checks are spread. The targets by state (what readers use: an override when forced,
+ * the checks' verdict otherwise), the transitions of the checks' verdict and the latency
+ * histogram of finished checks (lat_hist[i]: checks of at most health_lat_bounds_ms[i], not
+ * cumulative; the last slot the rest) are one snapshot taken under the registry mutex the
+ * health thread records results under. */
 typedef struct {
 	uint64_t checks_started;
 	uint64_t checks_done;
 	uint64_t checks_failed;
 	uint64_t start_hist[10];
 	uint32_t targets;
+	uint32_t up, down, forced_up, forced_down; /* sum: targets */
+	uint64_t transitions;                      /* verdict changes, up to down or back */
+	uint64_t lat_hist[HEALTH_LAT_BUCKETS + 1];
+	uint64_t lat_count, lat_sum_ms;
 } health_stats_t;
 
+/* Any thread; takes the registry mutex for the time of one pass over the targets. */
 void health_stats(health_t *h, health_stats_t *out) SD_NONNULL(1, 2);

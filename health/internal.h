@@ -142,6 +142,10 @@ struct health {
 	/* statistics, relaxed atomics */
 	_Atomic uint64_t st_started, st_done, st_failed;
 	_Atomic uint64_t st_hist[10];
+	/* results' statistics, under mu (health_record) */
+	uint64_t st_transitions;
+	uint64_t st_lat[HEALTH_LAT_BUCKETS + 1];
+	uint64_t st_lat_count, st_lat_sum_ms;
 };
 
 /* check.c (health thread) */

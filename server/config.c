@@ -289,6 +289,32 @@ static int key_audit_log(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cf
 	return 0;
 }
 
+/* server.metrics-listen: "ADDRESS:PORT" of the Prometheus endpoint (server/metrics.h); the
+ * port is required (there is no conventional one to default to); "off" or absent: none. */
+static int key_metrics_listen(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	const char *s;
+	if (!conf_str(ctx, n, &s))
+		return 0;
+	if (!n->quoted && (strcmp(s, "off") == 0 || strcmp(s, "false") == 0 ||
+	                   strcmp(s, "no") == 0 || strcmp(s, "none") == 0)) {
+		cfg->metrics_set = false;
+		return 0;
+	}
+	const char *port = s[0] == '[' ? strstr(s, "]:") : strchr(s, ':');
+	if (s[0] != '[' && port && strchr(port + 1, ':'))
+		port = NULL; /* a bare IPv6 address: no port */
+	if (!port || srv_addr_parse(s, &cfg->metrics_addr) < 0) {
+		conf_error(ctx, n,
+		           "'%s' is not an address with a port (\"127.0.0.1:9153\", "
+		           "\"[::1]:9153\") or off",
+		           s);
+		return 0;
+	}
+	cfg->metrics_set = true;
+	return 0;
+}
+
 static int key_log_level(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
 {
 	const char *s;
@@ -474,6 +500,7 @@ static const struct {
     {"control-socket", key_control},
     {"state-dir", key_state_dir},
     {"audit-log", key_audit_log},
+    {"metrics-listen", key_metrics_listen},
     {"log-level", key_log_level},
     {"log-target", key_log_target},
     {"user", key_user},

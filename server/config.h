@@ -72,6 +72,9 @@ typedef struct srv_config {
 	char *audit_log;        /* resolved path of the UPDATE audit log; NULL: the daemon log */
 	log_level_t log_level;
 	bool log_syslog;
+	/* server.metrics-listen: the Prometheus endpoint (server/metrics.h); off by default. */
+	bool metrics_set;
+	srv_addr_t metrics_addr;
 
 	srv_zone_conf_t *zones;
 	size_t zone_count;

@@ -330,6 +330,34 @@ void srv_lag_status(srv_lag_t *l, const uint8_t *apex, sd_strbuf_t *out)
 	}
 }
 
+void srv_lag_each(srv_lag_t *l, const uint8_t *apex,
+                  void (*fn)(void *data, const srv_lag_sec_info_t *info), void *data)
+{
+	lag_zone_t *z = lz_find(l, apex);
+	uint32_t cur, expire;
+	if (!z || !lz_served(l, z, &cur, &expire))
+		return;
+	int64_t now = now_ms(l);
+	for (size_t i = 0; i < z->n; i++) {
+		const lag_sec_t *s = &z->secs[i];
+		if (!sec_visible(z, s))
+			continue;
+		srv_lag_sec_info_t info = {
+		    .learned = s->learned,
+		    .known = s->known,
+		    .serial = s->serial,
+		    .misses = s->misses,
+		};
+		sec_str(s, info.addr, sizeof(info.addr));
+		if (s->known && !serial_ge(s->serial, cur)) {
+			bool lower;
+			info.lag_serials = cur - s->serial;
+			info.lag_seconds = lag_seconds(z, s->serial, now, &lower);
+		}
+		fn(data, &info);
+	}
+}
+
 /* ------------------------------------------------------------ waiters */
 
 static bool lz_waited(const srv_lag_t *l, const uint8_t *apex)

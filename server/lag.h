@@ -72,6 +72,23 @@ void srv_lag_transfer(srv_lag_t *l, const xfr_out_t *x, const struct sockaddr *p
  * each (address, serial, lag in serials and seconds, where the serial came from and when). */
 void srv_lag_status(srv_lag_t *l, const uint8_t *apex, sd_strbuf_t *out) SD_NONNULL(1, 2, 3);
 
+/* One secondary as metrics see it (server/metrics.h): what status prints, as numbers. */
+typedef struct srv_lag_sec_info {
+	char addr[64]; /* "1.2.3.4:53" for a NOTIFY target, "1.2.3.4" for a learned one */
+	bool learned;  /* from transfers, not a NOTIFY target */
+	bool known;    /* serial is valid (an answer or a transfer was seen) */
+	uint32_t serial;
+	uint32_t lag_serials; /* RFC 1982 distance to the served serial; 0 in sync */
+	int64_t lag_seconds;  /* since a newer serial was first served; 0 in sync */
+	unsigned misses;      /* SOA queries unanswered or refused in a row */
+} srv_lag_sec_info_t;
+
+/* fn(data, info) for every secondary of apex that status shows (nothing when the zone is not
+ * served). Control thread. */
+void srv_lag_each(srv_lag_t *l, const uint8_t *apex,
+                  void (*fn)(void *data, const srv_lag_sec_info_t *info), void *data)
+    SD_NONNULL(1, 2, 3);
+
 /* steerctl wait-sync ZONE [SERIAL] [--timeout T]: answer done(arg, ret, text) once every known
  * secondary of apex serves serial (has_serial false: the serial served now) or newer (RFC
  * 1982), ret 0; or after timeout_ms with ret SRV_CTL_RET_FALSE and the secondaries that lag.

@@ -6,6 +6,7 @@
 #include "server/control.h"
 #include "server/drift.h"
 #include "server/lag.h"
+#include "server/metrics.h"
 #include "contrib/base/stat.h"
 #include "server/engine/answer.h"
 #include "server/audit.h"
@@ -55,10 +56,11 @@ struct srv_server {
 	bool cookie_timer_ready;
 	struct timespec started;
 	bool stopping;
-	atomic_bool cancel;   /* set at stop: a reload's parsing gives up (zone_load) */
-	srv_reload_t *reload; /* the reload in progress, or NULL */
-	srv_drift_t *drifts;  /* zone diffs in progress (server/drift.h) */
-	srv_lag_t *lag;       /* the secondaries' serials (server/lag.h) */
+	atomic_bool cancel;          /* set at stop: a reload's parsing gives up (zone_load) */
+	srv_reload_t *reload;        /* the reload in progress, or NULL */
+	srv_drift_t *drifts;         /* zone diffs in progress (server/drift.h) */
+	srv_lag_t *lag;              /* the secondaries' serials (server/lag.h) */
+	srv_metrics_http_t *metrics; /* server.metrics-listen (server/metrics.h), or NULL */
 	sd_strbuf_t
 	    config_error; /* why the last configuration reload failed; empty after one applied */
 	time_t config_error_at;
@@ -372,6 +374,7 @@ static void stop_all(srv_server_t *s)
 	s->stopping = true;
 	atomic_store(&s->cancel, true); /* a reload's parsing stops within a few records */
 	srv_control_close(s->control);
+	srv_metrics_http_close(s->metrics);
 	if (s->zones)
 		srv_zonedb_set_notifier(s->zones, NULL);
 	xfr_notifier_close(s->notifier); /* pending NOTIFYs are dropped */
@@ -433,6 +436,29 @@ static int start_signals(srv_server_t *s)
 			return ret;
 	}
 	return 0;
+}
+
+/* --- metrics (server/metrics.h) --- */
+
+/* A scrape: the accessors status uses, gathered for srv_metrics_collect. */
+static void metrics_collect(void *data, sd_strbuf_t *out)
+{
+	srv_server_t *s = data;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	srv_metrics_collect(
+	    &(srv_metrics_src_t){
+	        .workers = s->workers,
+	        .nworkers = s->nworkers,
+	        .zones = s->zones,
+	        .lag = s->lag,
+	        .health = s->health,
+	        .notifier = s->notifier,
+	        .cookie_rotations = s->cookies.rotations,
+	        .handoffs = s->handoff ? sd_stat_get(&s->handoff->handled) : 0,
+	        .uptime_s = now.tv_sec - s->started.tv_sec,
+	    },
+	    out);
 }
 
 /* --- health --- */
@@ -526,6 +552,9 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = srv_priv_regain();
 	if (ret == 0)
 		ret = srv_control_new(&s->loop, cfg->control_socket, s, &s->control);
+	if (ret == 0 && cfg->metrics_set)
+		ret = srv_metrics_http_new(&s->loop, &cfg->metrics_addr, metrics_collect, s,
+		                           &s->metrics);
 	if (ret == 0)
 		ret = start_workers(s);
 	if (ret == 0 && drop)
@@ -577,6 +606,7 @@ void srv_server_free(srv_server_t *s)
 	srv_audit_free(s->audit);
 	health_free(s->health); /* after the workers, the readers of its state words */
 	srv_control_free(s->control);
+	srv_metrics_http_free(s->metrics);
 	srv_cookies_fini(&s->cookies); /* the workers, its readers, are gone */
 	srv_lag_free(s->lag);          /* after the workers, which report to it */
 	srv_zonedb_free(s->zones);
@@ -636,6 +666,11 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"tcp-max-connections", run->tcp_max_conns == cfg->tcp_max_conns},
 	    {"tcp-message-timeout", run->tcp_msg_ms == cfg->tcp_msg_ms},
 	    {"control-socket", str_equal(run->control_socket, cfg->control_socket)},
+	    {"metrics-listen",
+	     run->metrics_set == cfg->metrics_set &&
+	         (!run->metrics_set || (run->metrics_addr.len == cfg->metrics_addr.len &&
+	                                memcmp(&run->metrics_addr.ss, &cfg->metrics_addr.ss,
+	                                       run->metrics_addr.len) == 0))},
 	    {"state-dir", str_equal(run->state_dir, cfg->state_dir)},
 	    {"log-level", run->log_level == cfg->log_level},
 	    {"log-target", run->log_syslog == cfg->log_syslog},

@@ -991,6 +991,8 @@ void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t
 		answer->queries += sd_stat_get(&s->queries);
 		answer->udp += sd_stat_get(&s->udp);
 		answer->tcp += sd_stat_get(&s->tcp);
+		for (unsigned i = 0; i < SD_ARRAY_LEN(s->qtype); i++)
+			answer->qtype[i] += sd_stat_get(&s->qtype[i]);
 		for (unsigned i = 0; i < SD_ARRAY_LEN(s->rcode); i++)
 			answer->rcode[i] += sd_stat_get(&s->rcode[i]);
 		answer->badvers += sd_stat_get(&s->badvers);

@@ -880,6 +880,23 @@ static void status_one(const zentry_t *e, xfr_notifier_t *notifier,
 		indent_lines(out, "last error: ", e->error.buf);
 }
 
+void srv_zonedb_each(const srv_zonedb_t *zs, void (*fn)(void *data, const srv_zone_info_t *info),
+                     void *data)
+{
+	for (size_t i = 0; i < zs->count; i++) {
+		const zentry_t *e = zs->entries[i];
+		const zone_version_t *v = zone_current(e->zone);
+		srv_zone_info_t info = {.name = e->name, .apex = e->apex, .upd = &e->upd};
+		if (v) {
+			info.loaded = true;
+			info.serial = zone_version_serial(v);
+			info.records = zone_version_rr_count(v);
+		}
+		xfr_zone_stats(e->xfr, &info.xfr);
+		fn(data, &info);
+	}
+}
+
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out)
 {
 	sd_strbuf_printf(out, "zones: %zu\n", zs->count);

@@ -29,6 +29,7 @@
 #include "server/update_policy.h"
 #include "server/view.h"
 #include "server/xfr/notify.h"
+#include "server/xfr/zoneconf.h"
 #include "zone/update.h"
 #include "zone/zoneset.h"
 
@@ -155,6 +156,22 @@ typedef struct srv_zonedb_follower {
 	void *data;
 } srv_zonedb_follower_t;
 void srv_zonedb_set_follower(srv_zonedb_t *zs, const srv_zonedb_follower_t *f) SD_NONNULL(1);
+
+/* One zone as metrics see it (server/metrics.h): what status prints, as numbers. The
+ * pointers are valid during the callback only. */
+typedef struct srv_zone_info {
+	const char *name; /* presentation, as configured */
+	const uint8_t *apex;
+	bool loaded; /* serial and records are valid */
+	uint32_t serial;
+	size_t records;
+	xfr_zone_stats_t xfr; /* journal, IXFR history, transfers out */
+	const srv_zone_upd_stats_t *upd;
+} srv_zone_info_t;
+
+/* fn(data, info) for every served zone, in configuration order. Control thread. */
+void srv_zonedb_each(const srv_zonedb_t *zs, void (*fn)(void *data, const srv_zone_info_t *info),
+                     void *data) SD_NONNULL(1, 2);
 
 /* Append one line per zone (name, serial, records, loaded-at, file, last error). */
 void srv_zonedb_status(const srv_zonedb_t *zs, sd_strbuf_t *out) SD_NONNULL(1, 2);

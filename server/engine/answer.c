@@ -799,6 +799,37 @@ static size_t finish(srv_answer_ctx_t *ctx)
 	return ctx->w.pos;
 }
 
+srv_qtype_class_t srv_qtype_class(uint16_t qtype)
+{
+	switch (qtype) {
+	case DNS_TYPE_A:
+		return SRV_QTYPE_A;
+	case DNS_TYPE_AAAA:
+		return SRV_QTYPE_AAAA;
+	case DNS_TYPE_CNAME:
+		return SRV_QTYPE_CNAME;
+	case DNS_TYPE_MX:
+		return SRV_QTYPE_MX;
+	case DNS_TYPE_TXT:
+		return SRV_QTYPE_TXT;
+	case DNS_TYPE_NS:
+		return SRV_QTYPE_NS;
+	case DNS_TYPE_SOA:
+		return SRV_QTYPE_SOA;
+	case DNS_TYPE_ANY:
+		return SRV_QTYPE_ANY;
+	default:
+		return SRV_QTYPE_OTHER;
+	}
+}
+
+const char *srv_qtype_class_name(srv_qtype_class_t c)
+{
+	static const char *const names[SRV_QTYPE_CLASSES] = {"A",  "AAAA", "CNAME", "MX",   "TXT",
+	                                                     "NS", "SOA",  "ANY",   "other"};
+	return c < SRV_QTYPE_CLASSES ? names[c] : "other";
+}
+
 size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const srv_query_t *q,
                         uint8_t *resp, size_t reserve)
 {
@@ -819,6 +850,8 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
 	}
 	if (q->has_opt)
 		sd_stat_inc(&st->edns);
+	if (q->has_question)
+		sd_stat_inc(&st->qtype[srv_qtype_class(q->qtype)]);
 	ctx->q = q;
 	ctx->tcp = q->tcp;
 	ctx->reserve = reserve;

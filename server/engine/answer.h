@@ -31,12 +31,31 @@ typedef struct srv_answer_conf {
 	uint16_t udp_max_payload; /* our EDNS UDP payload size (RFC 6891 6.2.5), e.g. 1232 */
 } srv_answer_conf_t;
 
+/* Query types counted apart (metrics, server/metrics.h); the rest are SRV_QTYPE_OTHER. */
+typedef enum {
+	SRV_QTYPE_A,
+	SRV_QTYPE_AAAA,
+	SRV_QTYPE_CNAME,
+	SRV_QTYPE_MX,
+	SRV_QTYPE_TXT,
+	SRV_QTYPE_NS,
+	SRV_QTYPE_SOA,
+	SRV_QTYPE_ANY,
+	SRV_QTYPE_OTHER,
+	SRV_QTYPE_CLASSES
+} srv_qtype_class_t;
+
+/* The class of qtype, and its name ("A", ..., "other"). Pure. */
+srv_qtype_class_t srv_qtype_class(uint16_t qtype);
+const char *srv_qtype_class_name(srv_qtype_class_t c);
+
 /* Per-worker counters; only the owning worker writes them, with relaxed atomics, and readers
  * load them the same way (contrib/base/stat.h). */
 typedef struct srv_stats {
 	uint64_t queries;
 	uint64_t udp, tcp;
-	uint64_t rcode[16]; /* responses by RCODE (low 4 bits) */
+	uint64_t qtype[SRV_QTYPE_CLASSES]; /* queries with a question, by srv_qtype_class */
+	uint64_t rcode[16];                /* responses by RCODE (low 4 bits) */
 	uint64_t badvers;
 	uint64_t dropped;   /* no response at all: unparseable header, QR=1 */
 	uint64_t truncated; /* TC set */

@@ -90,6 +90,25 @@ static uint64_t load_counter(const uint64_t *c)
 	return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
 
+void xfr_zone_stats(const xfr_zone_t *xz, xfr_zone_stats_t *out)
+{
+	zone_stats_t st;
+	zone_stats(xz->zone, &st);
+	zone_history_snap_t *s = zone_history_acquire(zone_history(xz->zone));
+	const xfr_zone_counters_t *c = &xz->counters;
+	*out = (xfr_zone_stats_t){
+	    .journal_entries = st.journal_depth,
+	    .journal_bytes = st.journal_size,
+	    .history_depth = zone_history_snap_count(s),
+	    .changes = st.changes,
+	    .axfr_out = load_counter(&c->axfr),
+	    .ixfr_out = load_counter(&c->ixfr),
+	    .ixfr_full_zone = load_counter(&c->ixfr_full),
+	    .refused = load_counter(&c->refused),
+	};
+	zone_history_snap_release(s);
+}
+
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
 {
 	zone_stats_t st;
