@@ -127,6 +127,15 @@ static void collect_queries(const srv_metrics_src_t *src, sd_strbuf_t *out)
 	           "Responses sent with TC set", st.truncated);
 	metric_one(out, "steerdns_queries_edns_total", "counter", "Queries with an EDNS OPT record",
 	           st.edns);
+	srv_metric_head(out, "steerdns_steered_answers_total", "counter",
+	                "Steered RRsets answered, by outcome (all_down_*: every candidate down)");
+	for (unsigned o = 0; o < SRV_STEER_OUTCOMES; o++)
+		srv_metric_u64(out, "steerdns_steered_answers_total",
+		               &(srv_metric_label_t){"outcome", srv_steer_outcome_name(o)}, 1,
+		               st.steered[o]);
+	metric_one(out, "steerdns_steered_degraded_total", "counter",
+	           "Steered RRsets answered while some weighted candidate was down",
+	           st.steered_degraded);
 }
 
 /* Per worker: what status shows summed (drops, truncations, the I/O layer's counters). */

@@ -999,6 +999,9 @@ void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t
 		answer->dropped += sd_stat_get(&s->dropped);
 		answer->truncated += sd_stat_get(&s->truncated);
 		answer->edns += sd_stat_get(&s->edns);
+		for (unsigned i = 0; i < SD_ARRAY_LEN(s->steered); i++)
+			answer->steered[i] += sd_stat_get(&s->steered[i]);
+		answer->steered_degraded += sd_stat_get(&s->steered_degraded);
 	}
 	io->udp_received += sd_stat_get(&w->io.udp_received);
 	io->udp_sent += sd_stat_get(&w->io.udp_sent);

@@ -161,6 +161,26 @@ static const steer_policy_t *steer_policy_of(const steer_snap_t *snap, const zon
 	return NULL;
 }
 
+const char *srv_steer_outcome_name(srv_steer_outcome_t o)
+{
+	static const char *const names[SRV_STEER_OUTCOMES] = {
+	    "first_pool", "later_pool", "all_down_all", "all_down_fallback", "all_down_servfail"};
+	return o < SRV_STEER_OUTCOMES ? names[o] : "?";
+}
+
+/* One steered decision into the worker's counters. */
+static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
+{
+	srv_steer_outcome_t o = r->outcome == STEER_SERVFAIL   ? SRV_STEER_ALL_DOWN_SERVFAIL
+	                        : r->outcome == STEER_FALLBACK ? SRV_STEER_ALL_DOWN_FALLBACK
+	                        : r->pool == 0xff              ? SRV_STEER_ALL_DOWN_ALL
+	                        : r->pool == 0                 ? SRV_STEER_FIRST_POOL
+	                                                       : SRV_STEER_LATER_POOL;
+	sd_stat_inc(&ctx->stats.steered[o]);
+	if (r->degraded)
+		sd_stat_inc(&ctx->stats.steered_degraded);
+}
+
 static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
 {
 	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
@@ -170,6 +190,7 @@ static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, con
 	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
 	steer_result_t r;
 	steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
+	steer_count(ctx, &r);
 	if (r.outcome == STEER_SERVFAIL) {
 		ctx->servfail |= sec == SEC_AN;
 		return 0;
@@ -198,6 +219,7 @@ static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owne
 		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
 		steer_result_t r;
 		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
+		steer_count(ctx, &r);
 		if (r.outcome == STEER_SERVFAIL) {
 			ctx->servfail |= sec == SEC_AN;
 			return 0;

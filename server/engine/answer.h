@@ -49,6 +49,19 @@ typedef enum {
 srv_qtype_class_t srv_qtype_class(uint16_t qtype);
 const char *srv_qtype_class_name(srv_qtype_class_t c);
 
+/* What steered answers (server/steer.h) came out as: from the policy's first pool, from a
+ * later one (the first had nothing up), and the all-down modes (every candidate down). */
+typedef enum {
+	SRV_STEER_FIRST_POOL,
+	SRV_STEER_LATER_POOL,
+	SRV_STEER_ALL_DOWN_ALL,
+	SRV_STEER_ALL_DOWN_FALLBACK,
+	SRV_STEER_ALL_DOWN_SERVFAIL,
+	SRV_STEER_OUTCOMES
+} srv_steer_outcome_t;
+
+const char *srv_steer_outcome_name(srv_steer_outcome_t o);
+
 /* Per-worker counters; only the owning worker writes them, with relaxed atomics, and readers
  * load them the same way (contrib/base/stat.h). */
 typedef struct srv_stats {
@@ -60,6 +73,8 @@ typedef struct srv_stats {
 	uint64_t dropped;   /* no response at all: unparseable header, QR=1 */
 	uint64_t truncated; /* TC set */
 	uint64_t edns;
+	uint64_t steered[SRV_STEER_OUTCOMES]; /* steered RRsets answered, by outcome */
+	uint64_t steered_degraded;            /* of those, some weighted candidate was down */
 } srv_stats_t;
 
 /* Who asked. */
