@@ -100,7 +100,9 @@ static void collect_queries(const srv_metrics_src_t *src, sd_strbuf_t *out)
 	for (unsigned k = 0; k < src->nworkers; k++)
 		srv_worker_stats(src->workers[k], &st, &io);
 	srv_metric_head(out, "steerdns_queries_total", "counter",
-	                "DNS messages received, by transport (UPDATEs and transfers included)");
+	                "Queries the engine answered or dropped, by transport (UPDATEs and zone "
+	                "transfers are not queries: see steerdns_update_handoffs_total and "
+	                "steerdns_zone_transfers_out_total)");
 	srv_metric_u64(out, "steerdns_queries_total", &(srv_metric_label_t){"transport", "udp"}, 1,
 	               st.udp);
 	srv_metric_u64(out, "steerdns_queries_total", &(srv_metric_label_t){"transport", "tcp"}, 1,

@@ -1,0 +1,398 @@
+"""Prometheus metrics (issue 12): server.metrics-listen serves GET /metrics.
+
+One steerdns (two workers) serving example.com (tests/system/data/basic.zone, serial 1) with
+an update policy for UPDATE_KEY and one NOTIFY target: a fake secondary in this file that
+answers NOTIFY and answers SOA queries with a serial the test chooses. The test is the
+only client of the DNS port, so the counters' deltas between two scrapes are exact.
+
+Every process is stopped by its own PID; timeouts are generous bounds on measured events.
+"""
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+import pytest
+
+import sdlib
+
+ZONE = "example.com."
+BASIC = os.path.join(sdlib.DATA, "basic.zone")
+
+
+class FakeSecondary:
+    """A UDP socket answering NOTIFY (acknowledged) and SOA queries for example.com with
+    self.serial: what steerdns's lag tracker sees of a secondary."""
+
+    def __init__(self, serial):
+        self.serial = serial
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done:
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            try:
+                m = dns.message.from_wire(wire)
+            except Exception:
+                continue
+            r = dns.message.make_response(m)
+            if m.opcode() == dns.opcode.QUERY and m.question and \
+                    m.question[0].rdtype == dns.rdatatype.SOA:
+                r.flags |= dns.flags.AA
+                r.answer.append(dns.rrset.from_text(
+                    ZONE, 3600, "IN", "SOA",
+                    "ns1.example.com. hostmaster.example.com. %d 3600 900 604800 300"
+                    % self.serial))
+            self.sock.sendto(r.to_wire(), peer)
+
+    def close(self):
+        self.done = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def start(workdir, metrics_port=None, notify_port=None):
+    os.makedirs(workdir, exist_ok=True)
+    port = sdlib.free_port()
+    zone = os.path.join(workdir, "example.com.zone")
+    shutil.copyfile(BASIC, zone)
+    server = {"workers": 2}
+    if metrics_port is not None:
+        server["metrics-listen"] = "127.0.0.1:%d" % metrics_port
+    conf = sdlib.steerdns_update_config(workdir, port, "example.com", zone,
+                                        [{"key": sdlib.UPDATE_KEY.name.to_text()}],
+                                        keys=[sdlib.UPDATE_KEY], **server)
+    if notify_port is not None:
+        conf["zones"][0]["notify"] = [{"address": "127.0.0.1:%d" % notify_port}]
+    srv = sdlib.Steerdns(workdir, conf, {"example.com": zone}, port)
+    srv.wait_ready("example.com", timeout=20)
+    return srv
+
+
+def stop(srv):
+    rc = srv.stop()
+    log = srv.log()
+    assert sdlib.SANITIZER_RE.search(log) is None, log[-6000:]
+    assert rc == 0, log[-4000:]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    sec = FakeSecondary(1)
+    mport = sdlib.free_port()
+    srv = start(str(tmp_path / "sd"), metrics_port=mport, notify_port=sec.port)
+    yield {"srv": srv, "mport": mport, "sec": sec}
+    stop(srv)
+    sec.close()
+
+
+def http(port, path="/metrics", method="GET", timeout=10):
+    """(status, headers, body text) of one request."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+# The text exposition format 0.0.4: metric name, optional labels, value, no timestamp.
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+VALUE = r"(?:[-+]?(?:[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|\.[0-9]+)|[-+]?Inf|NaN)"
+SAMPLE_RE = re.compile(r"^(%s)(?:\{(%s(?:,%s)*)?\})? (%s)$" % (NAME, LABEL, LABEL, VALUE))
+HELP_RE = re.compile(r"^# HELP (%s) (?:[^\\\n]|\\[\\n])*$" % NAME)
+TYPE_RE = re.compile(r"^# TYPE (%s) (counter|gauge|histogram|summary|untyped)$" % NAME)
+PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse(text):
+    """{(name, frozenset(labels)): value}; asserts the grammar, HELP and TYPE of every
+    family (before its samples, once), and histogram consistency."""
+    assert text.endswith("\n")
+    samples, helps, types = {}, set(), {}
+    for line in text.splitlines():
+        m = HELP_RE.match(line)
+        if m:
+            assert m.group(1) not in helps, line
+            helps.add(m.group(1))
+            continue
+        m = TYPE_RE.match(line)
+        if m:
+            assert m.group(1) not in types, line
+            types[m.group(1)] = m.group(2)
+            continue
+        m = SAMPLE_RE.match(line)
+        assert m, "not an exposition line: %r" % line
+        name = m.group(1)
+        family = name
+        if name not in types:
+            family = re.sub(r"_(bucket|sum|count)$", "", name)
+            assert types.get(family) == "histogram", "no TYPE before %r" % line
+        assert family in helps, "no HELP before %r" % line
+        labels = frozenset(PAIR_RE.findall(m.group(2) or ""))
+        key = (name, labels)
+        assert key not in samples, "duplicate sample %r" % line
+        samples[key] = float(m.group(3))
+    assert types and set(types) == helps
+    for fam, t in types.items():
+        if t != "histogram":
+            continue
+        buckets = sorted(((float(dict(lb)["le"]), v) for (n, lb), v in samples.items()
+                          if n == fam + "_bucket"))
+        assert buckets and buckets[-1][0] == float("inf")
+        assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])), buckets
+        assert samples[(fam + "_count", frozenset())] == buckets[-1][1]
+    return samples
+
+
+def get(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())))
+
+
+def total(samples, name):
+    return sum(v for (n, _), v in samples.items() if n == name)
+
+
+def scrape(port):
+    status, headers, body = http(port)
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    return parse(body)
+
+
+def test_deltas_are_exact(lab):
+    srv, mport = lab["srv"], lab["mport"]
+    before = scrape(mport)
+    N_OK, N_NX, M_MX, M_NX = 4, 3, 2, 3
+    for _ in range(N_OK):
+        r = sdlib.query_parsed(srv.port, "www.example.com", "A", tries=1)
+        assert r.rcode() == dns.rcode.NOERROR
+    for i in range(N_NX):
+        r = srv.query("nx%d.example.com" % i, "TXT")
+        assert r is not None and r.rcode() == dns.rcode.NXDOMAIN
+    for _ in range(M_MX):
+        r = srv.query("example.com", "MX", tcp=True)
+        assert r is not None and r.rcode() == dns.rcode.NOERROR
+    for i in range(M_NX):
+        r = srv.query("nx%d.example.com" % i, "AAAA", tcp=True)
+        assert r is not None and r.rcode() == dns.rcode.NXDOMAIN
+    m = sdlib.update_msg(ZONE)
+    m.add(dns.name.from_text("metrics", dns.name.from_text(ZONE)), 300, "A", "192.0.2.77")
+    assert sdlib.send_update(m, srv.port).rcode() == dns.rcode.NOERROR
+    after = scrape(mport)
+
+    def d(name, **labels):
+        return (get(after, name, **labels) or 0) - (get(before, name, **labels) or 0)
+
+    assert d("steerdns_queries_total", transport="udp") == N_OK + N_NX
+    assert d("steerdns_queries_total", transport="tcp") == M_MX + M_NX
+    assert d("steerdns_responses_total", rcode="NOERROR") == N_OK + M_MX
+    assert d("steerdns_responses_total", rcode="NXDOMAIN") == N_NX + M_NX
+    assert d("steerdns_responses_total", rcode="SERVFAIL") == 0
+    assert d("steerdns_queries_by_qtype_total", qtype="A") == N_OK
+    assert d("steerdns_queries_by_qtype_total", qtype="TXT") == N_NX
+    assert d("steerdns_queries_by_qtype_total", qtype="MX") == M_MX
+    assert d("steerdns_queries_by_qtype_total", qtype="AAAA") == M_NX
+    assert d("steerdns_queries_by_qtype_total", qtype="other") == 0
+    # per worker, summed: every UDP query came in and went out once; the UPDATE (TCP) and
+    # the TCP queries each had their own connection
+    assert total(after, "steerdns_worker_udp_received_total") - \
+        total(before, "steerdns_worker_udp_received_total") == N_OK + N_NX
+    assert total(after, "steerdns_worker_udp_sent_total") - \
+        total(before, "steerdns_worker_udp_sent_total") == N_OK + N_NX
+    assert total(after, "steerdns_worker_tcp_accepted_total") - \
+        total(before, "steerdns_worker_tcp_accepted_total") == M_MX + M_NX + 1
+    assert total(after, "steerdns_worker_dropped_total") == 0
+    assert d("steerdns_update_handoffs_total") == 1
+    z = {"zone": "example.com"}
+    assert d("steerdns_zone_updates_total", outcome="applied", **z) == 1
+    assert d("steerdns_zone_updates_total", outcome="refused", **z) == 0
+    assert d("steerdns_zone_update_commits_total", **z) == 1
+    assert get(after, "steerdns_zone_serial", **z) == 2
+    assert d("steerdns_zone_records", **z) == 1
+    assert d("steerdns_zone_changes_total", **z) == 1
+    assert d("steerdns_zone_journal_entries", **z) == 1
+    assert d("steerdns_zone_journal_bytes", **z) > 0
+    assert get(after, "steerdns_zone_update_last_commit_seconds", **z) > 0
+    assert get(before, "steerdns_zone_update_last_commit_seconds", **z) is None
+    assert get(after, "steerdns_workers") == 2
+    # a scrape changes nothing it reports
+    again = scrape(mport)
+    assert get(again, "steerdns_queries_total", transport="udp") == \
+        get(after, "steerdns_queries_total", transport="udp")
+
+
+def test_secondary_lag_appears_and_clears(lab):
+    srv, mport, sec = lab["srv"], lab["mport"], lab["sec"]
+    labels = {"zone": "example.com", "secondary": "127.0.0.1:%d" % sec.port,
+              "source": "notify"}
+    # at start the fake secondary serves serial 1, as steerdns does: in sync
+    s = srv.wait_for(lambda: get(scrape(mport), "steerdns_secondary_serial", **labels) == 1,
+                     timeout=60, interval=0.5)
+    assert s, srv.steerctl("status").stdout
+    m = sdlib.update_msg(ZONE)
+    m.add(dns.name.from_text("lag", dns.name.from_text(ZONE)), 300, "A", "192.0.2.78")
+    assert sdlib.send_update(m, srv.port).rcode() == dns.rcode.NOERROR
+    t0 = time.monotonic()
+
+    def lagging():
+        s = scrape(mport)
+        return get(s, "steerdns_secondary_lag_serials", **labels) == 1 and s
+
+    s = srv.wait_for(lagging, timeout=60, interval=0.5)
+    assert s, srv.steerctl("status").stdout
+    assert get(s, "steerdns_zone_serial", zone="example.com") == 2
+    assert get(s, "steerdns_secondary_serial", **labels) == 1
+    lag_s = get(s, "steerdns_secondary_lag_seconds", **labels)
+    assert 0 <= lag_s <= time.monotonic() - t0 + 1
+    # the status line agrees
+    st = srv.steerctl("status").stdout
+    assert "127.0.0.1:%d serial 1 lag 1 serials" % sec.port in st, st
+    # the secondary catches up: the lag clears
+    sec.serial = 2
+    s = srv.wait_for(lambda: (lambda x: get(x, "steerdns_secondary_lag_serials", **labels) == 0
+                              and x)(scrape(mport)), timeout=90, interval=0.5)
+    assert s, srv.steerctl("status").stdout
+    assert get(s, "steerdns_secondary_serial", **labels) == 2
+    assert get(s, "steerdns_secondary_lag_seconds", **labels) == 0
+    assert get(s, "steerdns_notify_total", outcome="sent") >= 2
+    assert get(s, "steerdns_notify_total", outcome="acked") >= 2
+
+
+def test_http_errors_and_limits(lab):
+    mport = lab["mport"]
+    assert http(mport, "/")[0] == 404
+    assert http(mport, "/metricsx")[0] == 404
+    assert http(mport, "/metrics/")[0] == 404
+    status, headers, _ = http(mport, method="POST")
+    assert status == 405 and headers["Allow"] == "GET, HEAD"
+    assert http(mport, method="DELETE")[0] == 405
+    status, headers, body = http(mport, method="HEAD")
+    assert status == 200 and body == "" and int(headers["Content-Length"]) > 1000
+    assert http(mport, "/metrics?name[]=x")[0] == 200
+
+    def raw(data, timeout=10):
+        with socket.create_connection(("127.0.0.1", mport), timeout=timeout) as s:
+            s.sendall(data)
+            out = b""
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    return out
+                out += b
+
+    assert raw(b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    assert raw(b"GET /metrics SPDY/3\r\n\r\n").startswith(b"HTTP/1.1 400 ")
+    # a request head over the bound (8 KiB) is refused, not buffered
+    big = b"GET /metrics HTTP/1.1\r\nX-Pad: " + b"a" * 9000 + b"\r\n\r\n"
+    assert raw(big).startswith(b"HTTP/1.1 431 ")
+    # connections beyond the bound (16) are closed at once; the others are served. First
+    # the server closes its side of the connections above (it waits for the client's EOF).
+    pid = lab["srv"].pid
+    assert lab["srv"].wait_for(lambda: not tcp_sockets(pid, mport, listening=False),
+                               timeout=30, interval=0.1)
+    held = [socket.create_connection(("127.0.0.1", mport), timeout=10) for _ in range(16)]
+    try:
+        assert lab["srv"].wait_for(lambda: len(tcp_sockets(pid, mport, listening=False)) == 16,
+                                   timeout=30, interval=0.1)
+        got = b""
+        try:  # the reset may even come before connect() returns
+            with socket.create_connection(("127.0.0.1", mport), timeout=10) as extra:
+                extra.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
+                got = extra.recv(100)
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        assert got == b""
+        held[0].sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert held[0].recv(100).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for s in held:
+            s.close()
+    # an idle connection is closed by the server (after 10 s)
+    with socket.create_connection(("127.0.0.1", mport), timeout=60) as s:
+        t0 = time.monotonic()
+        assert s.recv(100) == b""
+        assert time.monotonic() - t0 >= 5
+    # and the endpoint still serves
+    scrape(mport)
+
+
+def listening_inodes(pid):
+    """Local ports of pid's listening TCP sockets."""
+    return sorted(tcp_sockets(pid))
+
+
+def tcp_sockets(pid, port=None, listening=True):
+    """Local ports of pid's TCP sockets: listening ones, or (listening False) the others,
+    with local port port (None: any)."""
+    mine = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if t.startswith("socket:["):
+            mine.add(t[8:-1])
+    ports = []
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(f) as fh:
+            for line in fh.readlines()[1:]:
+                parts = line.split()
+                local = int(parts[1].rsplit(":", 1)[1], 16)
+                if (parts[3] == "0A") == listening and parts[9] in mine and \
+                        (port is None or local == port):
+                    ports.append(local)
+    return ports
+
+
+def test_off_means_nothing_listens(tmp_path):
+    srv = start(str(tmp_path / "off"))
+    try:
+        # only the DNS TCP listeners (one per worker, SO_REUSEPORT)
+        assert listening_inodes(srv.pid) == [srv.port, srv.port]
+        assert "metrics" not in srv.log()
+    finally:
+        stop(srv)
+    mport = sdlib.free_port()
+    srv = start(str(tmp_path / "on"), metrics_port=mport)
+    try:
+        assert sorted(listening_inodes(srv.pid)) == sorted([srv.port, srv.port, mport])
+    finally:
+        stop(srv)
+
+
+def test_bad_metrics_listen_is_a_config_error(tmp_path):
+    workdir = str(tmp_path)
+    port = sdlib.free_port()
+    conf = sdlib.steerdns_config(workdir, port, {"example.com": BASIC},
+                                 **{"metrics-listen": "127.0.0.1"})
+    path = os.path.join(workdir, "steerdns.yaml")
+    with open(path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    import subprocess
+    p = subprocess.run([sdlib.binary("steerdns"), "-c", path, "--check"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode != 0
+    assert "metrics-listen" in p.stderr + p.stdout
