@@ -16,6 +16,12 @@
  * its answer within METRICS_IDLE_MS is closed; beyond METRICS_CONNS_MAX connections a newcomer
  * is closed at once.
  *
+ * Steering is counted by outcome only (steerdns_steered_answers_total: first pool, later
+ * pool, the all-down modes), per worker in srv_stats_t. Per name and per pool counters are
+ * left out: the policies are numbered per configuration, so per-worker arrays of them would
+ * have to be reallocated and handed over at every reload beside the snapshot; that is more
+ * than a counter increment on the query path.
+ *
  * The query path is not involved: the workers' counters are per worker and only summed when
  * a scrape runs, read with relaxed loads (contrib/base/stat.h). Everything here runs on the
  * control thread.
