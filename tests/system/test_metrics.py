@@ -396,3 +396,23 @@ def test_bad_metrics_listen_is_a_config_error(tmp_path):
                        text=True, timeout=60)
     assert p.returncode != 0
     assert "metrics-listen" in p.stderr + p.stdout
+
+
+def test_grafana_dashboard_uses_exported_metrics(lab):
+    """Every steerdns_* name in contrib/grafana/steerdns.json is one a scrape returns."""
+    import json
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "grafana",
+                        "steerdns.json")
+    with open(path) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    exprs += [v["definition"] for v in dash["templating"]["list"] if "definition" in v]
+    used = {n for e in exprs for n in re.findall(r"steerdns_[a-z_]+", e)}
+    assert len(used) >= 15
+    _, _, body = http(lab["mport"])
+    parse(body)
+    exported = set(re.findall(r"^# TYPE (steerdns_[a-z_]+) (\w+)", body, re.M))
+    names = {n for n, _ in exported}
+    names |= {n + s for n, t in exported if t == "histogram" for s in ("_bucket", "_sum",
+                                                                         "_count")}
+    assert used <= names, sorted(used - names)
