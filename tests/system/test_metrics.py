@@ -416,3 +416,70 @@ def test_grafana_dashboard_uses_exported_metrics(lab):
     names |= {n + s for n, t in exported if t == "histogram" for s in ("_bucket", "_sum",
                                                                          "_count")}
     assert used <= names, sorted(used - names)
+
+
+# ---- health and steering (test_steering.py's HTTP backends and templates) ----------------
+
+import test_steering as ts  # noqa: E402
+
+backends = ts.backends
+
+
+def test_health_and_steering_metrics(tmp_path, backends):
+    """Targets by state, transitions, the check latency histogram and forced states from the
+    prober; steered answers by outcome, counted exactly against the queries sent."""
+    port = next(iter(backends.values())).port
+    for h in ("127.0.0.3", "127.0.0.4"):
+        backends[h].set_mode("refuse")
+    workdir = str(tmp_path)
+    zfile = os.path.join(workdir, "example.com.zone")
+    with open(zfile, "w") as f:
+        f.write(ts.ZONE_HEAD + "api A 127.0.0.2\napi A 127.0.0.3\nsf A 127.0.0.4\n")
+    dport, mport = sdlib.free_port(), sdlib.free_port()
+    conf = sdlib.steerdns_config(workdir, dport, {"example.com": zfile},
+                                 **{"metrics-listen": "127.0.0.1:%d" % mport})
+    conf["health"] = {"templates": [ts.template(port)]}
+    conf["steering"] = [
+        ts.policy("api.example.com", pools=[{"name": "primary", "members": ["127.0.0.3"]},
+                                            {"name": "backup", "members": ["127.0.0.2"]}]),
+        ts.policy("sf.example.com", **{"all-down": "servfail"})]
+    srv = sdlib.Steerdns(workdir, conf, {"example.com": zfile}, dport)
+    try:
+        srv.wait_ready("example.com")
+        # three targets (one per candidate): .2 up, .3 and .4 down after `fall` checks
+        s = srv.wait_for(lambda: (lambda x: get(x, "steerdns_health_targets", state="down") == 2
+                                  and get(x, "steerdns_health_targets", state="up") == 1
+                                  and x)(scrape(mport)), timeout=30, interval=0.2)
+        assert s, srv.steerctl("health").stdout
+        assert get(s, "steerdns_health_transitions_total") >= 2
+        n = get(s, "steerdns_health_check_duration_seconds_count")
+        assert n >= 3 * ts.FALL
+        assert get(s, "steerdns_health_checks_total") >= n
+        N, M = 5, 4
+        before = scrape(mport)
+        for _ in range(N):
+            assert ts.answer(srv, "api.example.com")[1] == ["127.0.0.2"]
+        for _ in range(M):
+            assert ts.answer(srv, "sf.example.com")[0] == dns.rcode.SERVFAIL
+        after = scrape(mport)
+
+        def d(outcome):
+            return get(after, "steerdns_steered_answers_total", outcome=outcome) - \
+                get(before, "steerdns_steered_answers_total", outcome=outcome)
+
+        assert d("later_pool") == N
+        assert d("all_down_servfail") == M
+        assert d("first_pool") == 0 and d("all_down_all") == 0
+        assert get(after, "steerdns_steered_degraded_total") - \
+            get(before, "steerdns_steered_degraded_total") == N + M
+        # an operator override shows as forced, at once
+        out = srv.steerctl("health", "force-down", "api.example.com/127.0.0.2")
+        assert out.returncode == 0, out.stdout + out.stderr
+        s = scrape(mport)
+        assert get(s, "steerdns_health_targets", state="forced_down") == 1
+        assert get(s, "steerdns_health_targets", state="up") == 0
+        assert get(s, "steerdns_health_targets", state="down") == 2
+    finally:
+        rc = srv.stop()
+        assert sdlib.SANITIZER_RE.search(srv.log()) is None, srv.log()[-6000:]
+        assert rc == 0, srv.log()[-4000:]
