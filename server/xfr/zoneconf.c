@@ -95,11 +95,13 @@ void xfr_zone_stats(const xfr_zone_t *xz, xfr_zone_stats_t *out)
 	zone_stats_t st;
 	zone_stats(xz->zone, &st);
 	zone_history_snap_t *s = zone_history_acquire(zone_history(xz->zone));
+	size_t depth = zone_history_snap_count(s);
 	const xfr_zone_counters_t *c = &xz->counters;
 	*out = (xfr_zone_stats_t){
 	    .journal_entries = st.journal_depth,
 	    .journal_bytes = st.journal_size,
-	    .history_depth = zone_history_snap_count(s),
+	    .history_depth = depth,
+	    .history_from = depth ? zone_history_snap_diff(s, 0)->from : 0,
 	    .changes = st.changes,
 	    .axfr_out = load_counter(&c->axfr),
 	    .ixfr_out = load_counter(&c->ixfr),
@@ -111,23 +113,17 @@ void xfr_zone_stats(const xfr_zone_t *xz, xfr_zone_stats_t *out)
 
 int xfr_zone_status(const xfr_zone_t *xz, char *buf, size_t size)
 {
-	zone_stats_t st;
-	zone_stats(xz->zone, &st);
-	zone_history_snap_t *s = zone_history_acquire(zone_history(xz->zone));
-	size_t depth = zone_history_snap_count(s);
-	uint32_t oldest = depth ? zone_history_snap_diff(s, 0)->from : 0;
-	zone_history_snap_release(s);
-	const xfr_zone_counters_t *c = &xz->counters;
+	xfr_zone_stats_t st;
+	xfr_zone_stats(xz, &st);
 	return snprintf(buf, size,
 	                "journal %u entries %llu bytes, ixfr history %zu (from serial %u), "
 	                "changes %llu, notify targets %zu, acl rules %zu\n"
 	                "transfers: axfr-out %llu ixfr-out %llu ixfr-full-zone %llu refused %llu",
-	                st.journal_depth, (unsigned long long)st.journal_size, depth, oldest,
-	                (unsigned long long)st.changes, xz->conf.notify_count, xz->conf.acl_count,
-	                (unsigned long long)load_counter(&c->axfr),
-	                (unsigned long long)load_counter(&c->ixfr),
-	                (unsigned long long)load_counter(&c->ixfr_full),
-	                (unsigned long long)load_counter(&c->refused));
+	                st.journal_entries, (unsigned long long)st.journal_bytes, st.history_depth,
+	                st.history_from, (unsigned long long)st.changes, xz->conf.notify_count,
+	                xz->conf.acl_count, (unsigned long long)st.axfr_out,
+	                (unsigned long long)st.ixfr_out, (unsigned long long)st.ixfr_full_zone,
+	                (unsigned long long)st.refused);
 }
 
 int xfr_zone_notify_status(const xfr_zone_t *xz, xfr_notifier_t *notifier, size_t i, char *buf,

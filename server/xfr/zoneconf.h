@@ -51,12 +51,14 @@ void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v, xfr_notifier_t *no
 const xfr_notify_target_t *xfr_zone_notify_targets(const xfr_zone_t *xz, size_t *count)
     SD_NONNULL(1, 2);
 
-/* What xfr_zone_status prints, as numbers (metrics, server/metrics.h). */
+/* What xfr_zone_status prints, as numbers (metrics, server/metrics.h). Control thread (the
+ * transfer counters: relaxed loads of the workers' sums). */
 typedef struct xfr_zone_stats {
 	uint32_t journal_entries;
 	uint64_t journal_bytes;
-	size_t history_depth; /* IXFR history: change sets kept in memory */
-	uint64_t changes;     /* change sets published since start */
+	size_t history_depth;  /* IXFR history: change sets kept in memory */
+	uint32_t history_from; /* the oldest one's start serial (0 when empty) */
+	uint64_t changes;      /* change sets published since start */
 	uint64_t axfr_out, ixfr_out, ixfr_full_zone, refused;
 } xfr_zone_stats_t;
 void xfr_zone_stats(const xfr_zone_t *xz, xfr_zone_stats_t *out) SD_NONNULL(1, 2);
