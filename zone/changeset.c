@@ -1,6 +1,7 @@
 /* changeset.c — change sets: building, diff of two versions, apply, condense, serialization. */
 #include "zone/changeset.h"
 #include "zone/builder.h"
+#include "zone/hidden.h"
 #include "zone/overlay.h"
 #include "contrib/base/bytes.h"
 
@@ -28,6 +29,8 @@ struct zone_changeset {
 	rrbuf_t soa; /* SOA(from) then SOA(to) */
 	rrbuf_t removed;
 	rrbuf_t added;
+	rrbuf_t hide;   /* the transfer view (zone/hidden.h): hidden from `to` on */
+	rrbuf_t unhide; /* shown again, or removed while hidden */
 };
 
 /* --- wire helpers --- */
@@ -122,6 +125,8 @@ void zone_changeset_free(zone_changeset_t *cs)
 	free(cs->soa.data);
 	free(cs->removed.data);
 	free(cs->added.data);
+	free(cs->hide.data);
+	free(cs->unhide.data);
 	free(cs);
 }
 
@@ -154,6 +159,36 @@ int zone_changeset_remove(zone_changeset_t *cs, const zone_rr_t *rr)
 int zone_changeset_add(zone_changeset_t *cs, const zone_rr_t *rr)
 {
 	return rr->type == DNS_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->added, rr);
+}
+
+int zone_changeset_hide(zone_changeset_t *cs, const zone_rr_t *rr)
+{
+	return rr->type == DNS_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->hide, rr);
+}
+
+int zone_changeset_unhide(zone_changeset_t *cs, const zone_rr_t *rr)
+{
+	return rr->type == DNS_TYPE_SOA ? SD_ESEMANTIC : rrbuf_put(&cs->unhide, rr);
+}
+
+size_t zone_changeset_hide_count(const zone_changeset_t *cs)
+{
+	return cs->hide.count;
+}
+
+size_t zone_changeset_unhide_count(const zone_changeset_t *cs)
+{
+	return cs->unhide.count;
+}
+
+void zone_changeset_hidden(const zone_changeset_t *cs, zone_rr_iter_t *it)
+{
+	rrbuf_iter(&cs->hide, it);
+}
+
+void zone_changeset_unhidden(const zone_changeset_t *cs, zone_rr_iter_t *it)
+{
+	rrbuf_iter(&cs->unhide, it);
 }
 
 uint32_t zone_changeset_from(const zone_changeset_t *cs)
@@ -513,6 +548,23 @@ static bool applies(const zone_version_t *old, const zone_changeset_t *cs)
 	return false;
 }
 
+/* The new version *out (rc 0) takes the hidden set cs makes of old's (zone/hidden.h). */
+static int apply_hidden(const zone_version_t *old, const zone_changeset_t *cs, int rc,
+                        zone_version_t **out)
+{
+	zone_hidden_t *h = NULL;
+	if (rc == 0)
+		rc = zone_hidden_next(zone_version_hidden(old), cs, &h);
+	if (rc == 0)
+		zone_version_set_hidden(*out, h);
+	zone_hidden_unref(h);
+	if (rc != 0 && *out) {
+		zone_version_unref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
                          const zone_bindings_t *bindings, zone_version_t **out)
 {
@@ -520,7 +572,9 @@ int zone_changeset_apply(const zone_version_t *old, const zone_changeset_t *cs,
 	if (!applies(old, cs))
 		return SD_ESEMANTIC;
 	int rc = zone_overlay_apply(old, cs, bindings, out);
-	return rc == SD_ELIMIT ? zone_changeset_apply_full(old, cs, bindings, out) : rc;
+	if (rc == SD_ELIMIT)
+		return zone_changeset_apply_full(old, cs, bindings, out);
+	return apply_hidden(old, cs, rc, out);
 }
 
 int zone_changeset_apply_full(const zone_version_t *old, const zone_changeset_t *cs,
@@ -549,6 +603,7 @@ int zone_changeset_apply_full(const zone_version_t *old, const zone_changeset_t 
 	if (rc == 0) {
 		rc = zone_builder_finish(st.b, out);
 		st.b = NULL;
+		rc = apply_hidden(old, cs, rc, out);
 	}
 out:
 	if (st.b)
@@ -647,6 +702,8 @@ int zone_changeset_condense(const zone_changeset_t *const *list, size_t n, zone_
 		rc = condense_group(cs, ops + g, e - g);
 		g = e;
 	}
+	if (rc == 0)
+		rc = zone_hidden_condense(list, n, cs);
 out:
 	free(ops);
 	if (rc < 0) {
@@ -662,7 +719,13 @@ out:
  *   u32 soa_len  | SOA(from) SOA(to)
  *   u32 count | u32 len | removed RRs
  *   u32 count | u32 len | added RRs
+ *   [ u32 "SDHV" | u32 count | u32 len | hide RRs | u32 count | u32 len | unhide RRs ]
+ *
+ * The bracketed tail (the transfer view, zone/hidden.h) is written only when either list is
+ * non-empty, so entries without it read as they always did and older journals load.
  */
+
+#define VIEW_TAG 0x53444856u /* "SDHV" */
 
 static uint8_t *put_section(uint8_t *p, const rrbuf_t *b, bool with_count)
 {
@@ -679,6 +742,9 @@ int zone_changeset_serialize(const zone_changeset_t *cs, uint8_t **buf, size_t *
 	if (!cs->has_soa)
 		return SD_ESEMANTIC;
 	size_t n = 4 + cs->soa.len + 8 + cs->removed.len + 8 + cs->added.len;
+	bool view = cs->hide.count || cs->unhide.count;
+	if (view)
+		n += 4 + 8 + cs->hide.len + 8 + cs->unhide.len;
 	if (n > UINT32_MAX)
 		return SD_ELIMIT;
 	uint8_t *p = malloc(n);
@@ -686,7 +752,11 @@ int zone_changeset_serialize(const zone_changeset_t *cs, uint8_t **buf, size_t *
 		return -ENOMEM;
 	uint8_t *e = put_section(p, &cs->soa, false);
 	e = put_section(e, &cs->removed, true);
-	put_section(e, &cs->added, true);
+	e = put_section(e, &cs->added, true);
+	if (view) {
+		e = put_section(be32_put(e, VIEW_TAG), &cs->hide, true);
+		put_section(e, &cs->unhide, true);
+	}
 	*buf = p;
 	*len = n;
 	return 0;
@@ -744,6 +814,12 @@ int zone_changeset_parse(const uint8_t *buf, size_t len, zone_changeset_t **out)
 		rc = read_section(buf, len, &pos, &cs->removed, false);
 	if (rc == 0)
 		rc = read_section(buf, len, &pos, &cs->added, false);
+	if (rc == 0 && len - pos >= 4 && be32_get(buf + pos) == VIEW_TAG) {
+		pos += 4;
+		rc = read_section(buf, len, &pos, &cs->hide, false);
+		if (rc == 0)
+			rc = read_section(buf, len, &pos, &cs->unhide, false);
+	}
 	if (rc == 0 && pos != len)
 		rc = SD_EPARSE;
 	zone_rr_t from, to;

@@ -82,6 +82,17 @@ int zone_changeset_set_soa(zone_changeset_t *cs, const zone_rr_t *from, const zo
 int zone_changeset_remove(zone_changeset_t *cs, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
 int zone_changeset_add(zone_changeset_t *cs, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
 
+/* The transfer view (zone/hidden.h): append a record hidden from SOA(to) on / one shown again
+ * (or removed from the content while hidden). Copied; SOA refused (SD_ESEMANTIC). Neither
+ * list is part of the content: zone_changeset_apply() builds the same content with or
+ * without them and gives the new version the hidden set zone_hidden_next() says. */
+int zone_changeset_hide(zone_changeset_t *cs, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+int zone_changeset_unhide(zone_changeset_t *cs, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+size_t zone_changeset_hide_count(const zone_changeset_t *cs) SD_NONNULL(1);
+size_t zone_changeset_unhide_count(const zone_changeset_t *cs) SD_NONNULL(1);
+void zone_changeset_hidden(const zone_changeset_t *cs, zone_rr_iter_t *it) SD_NONNULL(1, 2);
+void zone_changeset_unhidden(const zone_changeset_t *cs, zone_rr_iter_t *it) SD_NONNULL(1, 2);
+
 uint32_t zone_changeset_from(const zone_changeset_t *cs) SD_NONNULL(1);
 uint32_t zone_changeset_to(const zone_changeset_t *cs) SD_NONNULL(1);
 /* SOA(from) / SOA(to); false when not set yet. */

@@ -48,6 +48,7 @@ struct zone_version {
 	zone_version_t *ov;   /* the overlay (a partial version, owned), or NULL */
 	zone_bindings_t
 	    *bindings; /* reference: the table the version was built with; may be NULL */
+	struct zone_hidden *hidden; /* reference: records transfers leave out (zone/hidden.h) */
 };
 
 /* Allocate a version with room for `extra` bytes of arena after the header (16-aligned);

@@ -18,6 +18,7 @@
 #include "dns/soa.h"
 #include "zone/serial.h"
 #include "zone/dump.h"
+#include "zone/hidden.h"
 
 /* --- a set of records: owned copies, an open-addressing index by identity --- */
 
@@ -162,6 +163,9 @@ struct zone_update {
 	bool recovered;         /* served comes from the state files and is not published yet */
 	rrlist_t rem;           /* records of served to remove, with their served TTL */
 	rrlist_t add;           /* records to add */
+	/* the transfer view (zone/hidden.h): requests, then at commit the exact deltas */
+	rrlist_t hide_req, unhide_req;
+	rrlist_t vhide, vunhide;
 	/* from the zone file */
 	bool from_file;
 	zone_version_t *file_v;
@@ -216,6 +220,10 @@ void zone_update_abort(zone_update_t *u)
 	u->z->in_update = false;
 	list_free(&u->rem);
 	list_free(&u->add);
+	list_free(&u->hide_req);
+	list_free(&u->unhide_req);
+	list_free(&u->vhide);
+	list_free(&u->vunhide);
 	free(u->undo);
 	free(u->soas);
 	zone_version_unref(u->served);
@@ -865,6 +873,78 @@ int zone_update_from_file_based(zone_update_t *u, zone_version_t *file_v, zone_l
 	return u->served ? file_change(u) : 0;
 }
 
+/* --- the transfer view --- */
+
+/* Move rr into list `to` (once), out of `from`. */
+static int view_request(rrlist_t *to, rrlist_t *from, const zone_rr_t *rr)
+{
+	if (rr->type == DNS_TYPE_SOA)
+		return SD_ESEMANTIC;
+	urr_t *e = list_find(from, rr);
+	if (e)
+		list_drop(from, e);
+	return list_find(to, rr) ? 0 : list_put(to, rr);
+}
+
+int zone_update_hide(zone_update_t *u, const zone_rr_t *rr)
+{
+	return view_request(&u->hide_req, &u->unhide_req, rr);
+}
+
+int zone_update_unhide(zone_update_t *u, const zone_rr_t *rr)
+{
+	return view_request(&u->unhide_req, &u->hide_req, rr);
+}
+
+static int vput(rrlist_t *l, const zone_rr_t *rr)
+{
+	return list_find(l, rr) ? 0 : list_put(l, rr);
+}
+
+/* An added record's view: a TTL change keeps the state (unless asked otherwise), a new
+ * record is hidden when asked or when the hook says so. */
+static int view_added(zone_update_t *u, const zone_hidden_t *h, const zone_rr_t *a)
+{
+	bool was = list_find(&u->rem, a) != NULL, hidden = zone_hidden_has(h, a);
+	bool hide = list_find(&u->hide_req, a) != NULL, show = list_find(&u->unhide_req, a) != NULL;
+	if (!hide && !show && !(was && hidden) && !was && u->z->hide_fn)
+		hide = u->z->hide_fn(u->z->hide_ctx, u->z, a);
+	if (was && hidden && !show)
+		hide = true;
+	return hide ? vput(&u->vhide, a) : 0;
+}
+
+/* The requests and the content edits as exact deltas of the served hidden set (hidden.h):
+ * vhide ∩ (H \ vunhide) = ∅, vunhide ⊆ H, every removed record of H in vunhide. */
+static int view_delta(zone_update_t *u)
+{
+	const zone_hidden_t *h = zone_version_hidden(u->served);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < u->rem.n; i++)
+		if (!u->rem.v[i].dead && zone_hidden_has(h, &u->rem.v[i].rr))
+			rc = vput(&u->vunhide, &u->rem.v[i].rr);
+	for (size_t i = 0; rc == 0 && i < u->add.n; i++)
+		if (!u->add.v[i].dead)
+			rc = view_added(u, h, &u->add.v[i].rr);
+	for (size_t i = 0; rc == 0 && i < u->hide_req.n; i++) {
+		const zone_rr_t *r = &u->hide_req.v[i].rr;
+		zone_rr_t rr = *r;
+		if (u->hide_req.v[i].dead || list_find(&u->add, r) || list_find(&u->rem, r) ||
+		    zone_hidden_has(h, r) || !served_has(u, r, &rr.ttl))
+			continue; /* handled with the edits, hidden already, or not in the view */
+		rc = vput(&u->vhide, &rr);
+	}
+	for (size_t i = 0; rc == 0 && i < u->unhide_req.n; i++) {
+		const zone_rr_t *r = &u->unhide_req.v[i].rr;
+		zone_rr_t rr = *r;
+		if (u->unhide_req.v[i].dead || list_find(&u->add, r) || list_find(&u->rem, r) ||
+		    !zone_hidden_has(h, r) || !served_has(u, r, &rr.ttl))
+			continue;
+		rc = vput(&u->vunhide, &rr);
+	}
+	return rc;
+}
+
 /* --- commit --- */
 
 /* The change set of the transaction: SOA(from) served, SOA(to) with the new serial. */
@@ -892,6 +972,10 @@ static int make_changeset(zone_update_t *u, uint32_t serial, zone_changeset_t **
 	for (size_t i = 0; rc == 0 && i < u->add.n; i++)
 		if (!u->add.v[i].dead)
 			rc = zone_changeset_add(cs, &u->add.v[i].rr);
+	for (size_t i = 0; rc == 0 && i < u->vhide.n; i++)
+		rc = zone_changeset_hide(cs, &u->vhide.v[i].rr);
+	for (size_t i = 0; rc == 0 && i < u->vunhide.n; i++)
+		rc = zone_changeset_unhide(cs, &u->vunhide.v[i].rr);
 	if (rc != 0) {
 		zone_changeset_free(cs);
 		cs = NULL;
@@ -1019,9 +1103,18 @@ static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
 		zone_version_unref(nv);
 		return rc;
 	}
-	log_info("%s: serial %u -> %u (%zu removed, %zu added), journaled", z->name, old, s,
-	         zone_changeset_removed_count(cs), zone_changeset_added_count(cs));
-	if (zone_diff_new(cs, &d) != 0) { /* takes cs in every case */
+	log_info("%s: serial %u -> %u (%zu removed, %zu added, %zu hidden from transfers, %zu "
+	         "shown again), journaled",
+	         z->name, old, s, zone_changeset_removed_count(cs), zone_changeset_added_count(cs),
+	         zone_changeset_hide_count(cs), zone_changeset_unhide_count(cs));
+	/* the IXFR history holds what secondaries see (zone/hidden.h) */
+	zone_changeset_t *vis = cs;
+	if (zone_changeset_hide_count(cs) || zone_changeset_unhide_count(cs)) {
+		if (zone_changeset_visible(cs, &vis) != 0)
+			vis = NULL;
+		zone_changeset_free(cs);
+	}
+	if (!vis || zone_diff_new(vis, &d) != 0) { /* takes vis in every case */
 		d = NULL;
 		zone_history_clear(z->history);
 	}
@@ -1039,9 +1132,16 @@ int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial)
 	uint32_t ss = u->served ? zone_version_serial(u->served) : 0;
 	/* state lost since a higher serial was served: a new serial even with no change */
 	bool behind = u->recovered && zone_serial_floor(u->z, ss) != ss;
+	if (u->served)
+		rc = view_delta(u);
+	if (rc != 0) {
+		zone_update_abort(u);
+		return rc;
+	}
 	if (!u->served) {
 		rc = commit_first(u, now, serial);
-	} else if (u->rem.live || u->add.live || u->soa_set || u->hand_serial || behind) {
+	} else if (u->rem.live || u->add.live || u->soa_set || u->hand_serial || behind ||
+	           u->vhide.live || u->vunhide.live) {
 		rc = commit_change(u, now, serial);
 	} else { /* no effective change: no serial, nothing journaled */
 		if (u->recovered && zone_serial_record(u->z, ss) != 0)

@@ -158,6 +158,18 @@ void zone_file_base_free(zone_file_base_t *fb);
 int zone_update_from_file_based(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info,
                                 zone_file_base_t *base) SD_NONNULL(1, 2, 3) SD_WUR;
 
+/* The transfer view (zone/hidden.h). Ask that rr (identity; a record of the view) be left
+ * out of transfers from this commit on / be sent again. Requests are resolved at commit
+ * against the served hidden set into exact deltas: hiding a hidden record, showing a shown
+ * one, or hiding a record that is not in the view changes nothing; a commit whose only
+ * effect is such a change gets a new serial, one journal entry and one IXFR step in which
+ * secondaries see the records leave or come back. A record the transaction removes leaves
+ * the hidden set; one it adds is hidden when asked, or when the zone's hide hook
+ * (zone_set_hide_hook) says so; one whose TTL it changes keeps its state. Not part of the
+ * undo log (savepoints). */
+int zone_update_hide(zone_update_t *u, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+int zone_update_unhide(zone_update_t *u, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
+
 /* Commit (see above) and free u in every case. *serial: the serial served afterwards. */
 int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial) SD_NONNULL(1, 3) SD_WUR;
 /* Drop the transaction: nothing changes. NULL is fine. */

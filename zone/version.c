@@ -4,6 +4,7 @@
  */
 #include "zone/internal.h"
 #include "zone/version.h"
+#include "zone/hidden.h"
 #include "contrib/base/err.h"
 #include "dns/rdata.h"
 
@@ -233,6 +234,7 @@ void zone_version_unref(zone_version_t *v)
 	zone_version_unref((zone_version_t *)v->head.ov);
 	zone_version_unref(v->base);
 	zone_bindings_unref(v->bindings);
+	zone_hidden_unref(v->hidden);
 	free(v);
 }
 

@@ -3,6 +3,7 @@
 #include "zone/zone.h"
 #include "zone/internal.h"
 #include "zone/zone_state.h"
+#include "zone/hidden.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -380,6 +381,12 @@ const zone_bindings_t *zone_bindings(const zone_t *z)
 	return z->bindings;
 }
 
+void zone_set_hide_hook(zone_t *z, zone_hide_fn fn, void *ctx)
+{
+	z->hide_fn = fn;
+	z->hide_ctx = ctx;
+}
+
 void zone_set_policy(zone_t *z, zone_serial_policy_t policy)
 {
 	z->conf.policy = policy;
@@ -442,8 +449,14 @@ static void history_fill(zone_t *z)
 	rcu_thread_online(); /* the history publishes its snapshots with call_rcu */
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		zone_diff_t *d = NULL;
-		rc = zone_diff_new(list[i], &d);
-		list[i] = NULL; /* owned by d now, even on error */
+		zone_changeset_t *vis = list[i];
+		if (zone_changeset_hide_count(vis) || zone_changeset_unhide_count(vis)) {
+			rc = zone_changeset_visible(list[i], &vis); /* what secondaries saw */
+			zone_changeset_free(list[i]);
+		}
+		list[i] = NULL;
+		if (rc == 0)
+			rc = zone_diff_new(vis, &d); /* owns vis now, even on error */
 		if (rc == 0)
 			rc = zone_history_add(z->history, d);
 	}
@@ -499,13 +512,19 @@ static int served_before(zone_t *z, zone_version_t **out)
 		return have_journal ? restart_journal(z, "no snapshot beside the journal") : 0;
 	}
 	zone_version_t *v = NULL;
+	zone_hidden_t *h = NULL;
 	int rc = zone_load_file_bound(z->apex, z->snapshot_path, z->bindings, NULL, &v);
+	if (rc == 0)
+		rc = zone_hidden_from_file(z->snapshot_path, &h); /* the transfer view */
 	if (rc != 0) {
 		log_error("%s: snapshot %s not loaded: %s", z->name, z->snapshot_path,
 		          sd_strerror(rc));
+		zone_version_unref(v);
 		lost(z, "it was unreadable", z->snapshot_path);
 		return restart_journal(z, "the snapshot is unreadable");
 	}
+	zone_version_set_hidden(v, h);
+	zone_hidden_unref(h);
 	uint32_t ss = zone_version_serial(v);
 	if (have_journal && last != ss) {
 		zone_changeset_t **list = NULL;
@@ -580,7 +599,11 @@ int zone_sync(zone_t *z)
 		return 0;
 	int rc = 0;
 	if (z->snapshot_behind) {
-		rc = zone_write_file(v, z->snapshot_path);
+		char *note = NULL; /* the transfer view rides in the snapshot (zone/hidden.h) */
+		rc = zone_hidden_note(zone_version_hidden(v), &note);
+		if (rc == 0)
+			rc = zone_write_file_noted(v, z->snapshot_path, note);
+		free(note);
 		if (rc != 0) {
 			log_error("%s: writing %s: %s", z->name, z->snapshot_path, sd_strerror(rc));
 			return rc;

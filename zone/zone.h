@@ -98,6 +98,14 @@ const zone_bindings_t *zone_bindings(const zone_t *z) SD_NONNULL(1);
  * error (the content breaks a rule under the new table) the old table stays. */
 int zone_set_bindings(zone_t *z, const zone_bindings_t *b) SD_NONNULL(1) SD_WUR;
 
+/* The hide hook: asked at every commit for each record the commit adds to the content (not
+ * a TTL change of a record already there) that the transaction did not hide or show
+ * explicitly: true leaves it out of transfers (zone/hidden.h). The server uses it so that a
+ * candidate added by a reload or an RFC 2136 update stays out of the transfer view until
+ * its checks pass. fn NULL: none. Control thread. */
+typedef bool (*zone_hide_fn)(void *ctx, const zone_t *z, const zone_rr_t *rr);
+void zone_set_hide_hook(zone_t *z, zone_hide_fn fn, void *ctx) SD_NONNULL(1);
+
 /* Change the serial policy (config reload). */
 void zone_set_policy(zone_t *z, zone_serial_policy_t policy) SD_NONNULL(1);
 

@@ -30,6 +30,8 @@ struct zone {
 	bool started;           /* the state was recovered and a version published */
 	bool snapshot_behind;   /* the snapshot does not hold the served version */
 	bool in_update;         /* a transaction is open */
+	zone_hide_fn hide_fn;   /* zone_set_hide_hook */
+	void *hide_ctx;
 	uint64_t changes;
 };
 

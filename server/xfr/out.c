@@ -6,6 +6,7 @@
 #include "contrib/base/err.h"
 #include "dns/msg.h"
 #include "dns/soa.h"
+#include "zone/hidden.h"
 #include "zone/serial.h"
 
 #define MSG_MAX   65535
@@ -98,8 +99,8 @@ const char *xfr_out_kind_name(xfr_out_kind_t kind)
 	return (unsigned)kind < SD_ARRAY_LEN(names) ? names[kind] : "?";
 }
 
-/* The record under the AXFR cursor, skipping the apex SOA (it frames the transfer) and empty
- * non-terminals; false at the end of the version. */
+/* The record under the AXFR cursor, skipping the apex SOA (it frames the transfer), empty
+ * non-terminals and the records the version hides from transfers (zone/hidden.h); false at the end of the version. */
 static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 {
 	if (!x->started) {
@@ -132,6 +133,11 @@ static bool axfr_cur(xfr_out_t *x, zone_rr_t *rr)
 		    .rdlen = be16_get(rs->rdata + x->rdoff),
 		    .rdata = rs->rdata + x->rdoff + 2,
 		};
+		if (SD_UNLIKELY(zone_version_rr_hidden(x->v, rr))) { /* not in the transfer view */
+			x->rdoff += 2u + rr->rdlen;
+			x->rr++;
+			continue;
+		}
 		return true;
 	}
 	return false;
