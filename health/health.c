@@ -68,7 +68,8 @@ uint32_t health_target_state(const health_t *h, uint32_t id)
 /* Under mu. */
 static void publish(health_t *h, const health_target_t *t)
 {
-	atomic_store_explicit(word_slot(h, t->id), health_word_pack(t->thr.down, t->force),
+	uint32_t w = health_word_pack(t->thr.down, t->force);
+	atomic_store_explicit(word_slot(h, t->id), t->thr.decided ? w : w | HEALTH_STATE_PENDING,
 	                      memory_order_release);
 }
 

@@ -31,6 +31,10 @@
 #define HEALTH_STATE_DOWN        0x1u /* verdict of the checks after thresholds */
 #define HEALTH_STATE_FORCED      0x2u /* an operator override is in force */
 #define HEALTH_STATE_FORCED_DOWN 0x4u /* the override's value (meaningful with FORCED) */
+/* No verdict yet: since the target was made its checks have not reached `rise` successes or
+ * `fall` failures in a row, so DOWN is the template's initial state, not a result (the
+ * steering transfer view waits for verdicts before it changes a serial). Answers ignore it. */
+#define HEALTH_STATE_PENDING 0x8u
 
 /* What a reader should use: the override when forced, the checks' verdict otherwise.
  * Pure; any thread. */

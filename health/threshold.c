@@ -25,6 +25,8 @@ health_thr_t health_thr_next(health_thr_t s, bool ok, uint32_t rise, uint32_t fa
 		if (!n.down && n.fail_run >= fall)
 			n.down = true;
 	}
+	if (n.ok_run >= rise || n.fail_run >= fall)
+		n.decided = true;
 	if (changed)
 		*changed = n.down != s.down;
 	return n;

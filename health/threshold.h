@@ -17,6 +17,7 @@ typedef struct {
 	bool down;
 	uint32_t ok_run;   /* consecutive successes, saturating */
 	uint32_t fail_run; /* consecutive failures, saturating */
+	bool decided;      /* a run reached rise or fall once: the state is a verdict */
 } health_thr_t;
 
 /* Initial thresholds state: up or down with empty runs. */

@@ -54,6 +54,8 @@ struct srv_server {
 	srv_cookies_t cookies;   /* DNS cookie secrets (server/cookie.h) */
 	uv_timer_t cookie_timer; /* their rotation (cookies.rotate-interval) */
 	bool cookie_timer_ready;
+	uv_timer_t steer_timer; /* the steering transfer views (srv_zonedb_steer_views) */
+	bool steer_timer_ready;
 	struct timespec started;
 	bool stopping;
 	atomic_bool cancel;          /* set at stop: a reload's parsing gives up (zone_load) */
@@ -298,6 +300,25 @@ static void on_cookie_timer(uv_timer_t *t)
 		log_warning("cookies: scheduled rotation failed: %s", sd_strerror(ret));
 }
 
+/* The steering transfer views follow health on a timer of the control loop: a view change
+ * is a zone commit, its NOTIFY goes out from here (server/steer.h srv_steer_views). */
+#define STEER_VIEW_TICK_MS 200
+
+static void on_steer_timer(uv_timer_t *t)
+{
+	srv_server_t *s = t->data;
+	srv_zonedb_steer_views(s->zones, uv_now(&s->loop));
+}
+
+static int start_steer_views(srv_server_t *s)
+{
+	uv_timer_init(&s->loop, &s->steer_timer);
+	s->steer_timer.data = s;
+	s->steer_timer_ready = true;
+	return uv_timer_start(&s->steer_timer, on_steer_timer, STEER_VIEW_TICK_MS,
+	                      STEER_VIEW_TICK_MS);
+}
+
 /* The secrets before the workers start; their rotation on a timer of the control loop. */
 static int start_cookies(srv_server_t *s)
 {
@@ -385,6 +406,9 @@ static void stop_all(srv_server_t *s)
 	if (s->cookie_timer_ready)
 		uv_close((uv_handle_t *)&s->cookie_timer, NULL);
 	s->cookie_timer_ready = false;
+	if (s->steer_timer_ready)
+		uv_close((uv_handle_t *)&s->steer_timer, NULL);
+	s->steer_timer_ready = false;
 	if (s->nsignals >= 1)
 		uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	if (s->nsignals >= 2)
@@ -548,6 +572,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = srv_handoff_new(&s->loop, update_item, update_flush, s->update, &s->handoff);
 	if (ret == 0)
 		ret = start_cookies(s);
+	if (ret == 0)
+		ret = start_steer_views(s);
 	if (ret == 0 && drop)
 		ret = srv_priv_regain();
 	if (ret == 0)

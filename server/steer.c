@@ -14,6 +14,8 @@
 #include "contrib/base/log.h"
 #include "contrib/base/vec.h"
 #include "dns/proto.h"
+#include "zone/hidden.h"
+#include "zone/update.h"
 
 #define NAME_STR 1025 /* a name in presentation form, every byte escaped as \\DDD */
 
@@ -27,6 +29,25 @@ typedef struct starget {
 	bool live; /* named by the sync in progress */
 } starget_t;
 
+/* Where a policy's transfer view stands (srv_steer_views). */
+typedef enum {
+	XV_CURRENT = 0, /* the zone's hidden set is the view */
+	XV_WAITING,     /* it differs, but a candidate has no verdict yet */
+	XV_HELD,        /* it differs; the hold-down since the last change runs */
+} xv_state_t;
+
+typedef struct xview {
+	uint8_t owner[DNAME_MAX]; /* the policy's owner, to keep the clock across reloads */
+	uint64_t last_ms;         /* monotonic ms of its last view commit; 0: none since start */
+	xv_state_t state;
+	bool seen; /* the fields below were filled by a pass (steerctl steering shows them) */
+	/* what AXFR carries now at the owner: addresses, or a CNAME policy's target(s) */
+	steer_addr_t vis[2 * STEER_CAND_MAX];
+	uint16_t nvis;
+	uint8_t cname[DNAME_MAX];
+	uint16_t nhidden; /* candidates left out */
+} xview_t;
+
 struct srv_steer {
 	steer_pub_t pub;
 	steer_table_t *table;
@@ -39,6 +60,10 @@ struct srv_steer {
 	starget_t *targets; /* [0, nsorted) sorted by name at the start of a sync, then new ones */
 	size_t ntargets, cap, nsorted;
 	steer_rng_t rng; /* for the report's "answer now" */
+	/* the transfer view, per policy of `table` (by id - 1) */
+	xview_t *xv;
+	size_t nxv;
+	uint64_t now_ms; /* the clock of the last srv_steer_views */
 };
 
 int srv_steer_new(srv_steer_t **out)
@@ -65,6 +90,7 @@ void srv_steer_free(srv_steer_t *st)
 	for (size_t i = 0; i < st->ntargets; i++)
 		target_fini(&st->targets[i]);
 	free(st->targets);
+	free(st->xv);
 	steer_table_unref(st->table);
 	steer_table_unref(st->synced);
 	free(st);
@@ -78,6 +104,22 @@ const steer_pub_t *srv_steer_pub(const srv_steer_t *st)
 void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
 {
 	steer_table_t *t = table ? steer_table_ref(table) : NULL;
+	size_t n = t ? t->count : 0;
+	xview_t *xv = n ? calloc(n, sizeof(*xv)) : NULL;
+	if (n && !xv) { /* keep the old clocks; the views wait until the next configure */
+		log_error("steering: out of memory: transfer views not refreshed");
+		steer_table_unref(t);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) { /* a policy kept keeps its hold-down clock */
+		memcpy(xv[i].owner, t->policies[i].owner, t->policies[i].owner_len);
+		for (size_t k = 0; k < st->nxv; k++)
+			if (dname_equal(st->xv[k].owner, xv[i].owner))
+				xv[i].last_ms = st->xv[k].last_ms;
+	}
+	free(st->xv);
+	st->xv = xv;
+	st->nxv = n;
 	steer_table_unref(st->table);
 	st->table = t;
 }
@@ -245,6 +287,8 @@ static uint32_t target_of(srv_steer_t *st, const steer_policy_t *p, const steer_
 
 /* ---- sync ---- */
 
+static bool hide_new(void *ctx, const zone_t *z, const zone_rr_t *rr);
+
 static const zone_t *zone_of(const steer_policy_t *p, zone_t *const *zones, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
@@ -357,7 +401,9 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 			st->targets[i].live = true;
 		return ret;
 	}
-	steer_pub_swap(&st->pub, snap); /* no worker reads the old map's target ids now */
+	steer_pub_swap(&st->pub, snap);    /* no worker reads the old map's target ids now */
+	for (size_t i = 0; i < count; i++) /* new candidates start out of the transfer view */
+		zone_set_hide_hook(zones[i], hide_new, st);
 	for (size_t i = st->ntargets; i-- > 0;) {
 		if (st->targets[i].live)
 			continue;
@@ -372,6 +418,237 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 		st->synced = t;
 	}
 	return 0;
+}
+
+/* ---- the transfer view ---- */
+
+/* Which of the first n records of rs (at p's owner; n = min(count, STEER_CAND_MAX)) the
+ * transfer view leaves out, into hide[0..n): none with transfer-view: all; the healthy
+ * members (weight > 0) of the pool the failover stage picks; nothing when no pool has an
+ * up member (every candidate: the safe choice for a secondary, whatever all-down says); a
+ * CNAME policy keeps one record (the first of the view: a secondary needs a valid zone).
+ * Returns false while a candidate has no verdict (the prober's initial state is none). */
+static bool view_of(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
+                    const zone_rrset_t *rs, uint16_t n, bool *hide)
+{
+	steer_cand_t c[STEER_CAND_MAX];
+	uint8_t idx[STEER_CAND_MAX];
+	steer_result_t r;
+	memset(hide, 0, n * sizeof(*hide));
+	if (n == 0)
+		return true;
+	steer_snap_cands(s, p, st->health, rs->rdata, n, c);
+	bool decided = true;
+	for (uint16_t i = 0; i < n; i++)
+		if ((c[i].health & HEALTH_STATE_PENDING) && !(c[i].health & HEALTH_STATE_FORCED))
+			decided = false;
+	if (p->xfr_all)
+		return decided;
+	steer_decide(p, c, n, rs->ttl, &st->rng, idx, &r);
+	bool all = r.outcome != STEER_ANSWER || r.pool == 0xff, first = true;
+	for (uint16_t i = 0; i < n; i++) {
+		bool vis = all || (c[i].pool == r.pool && c[i].weight > 0 &&
+		                   !health_state_is_down(c[i].health));
+		if (p->cname) {
+			vis = vis && first;
+			first = first && !vis;
+		}
+		hide[i] = !vis;
+	}
+	return decided;
+}
+
+/* Compare p's transfer view with what v hides: true when they differ; *decided false while
+ * a candidate has no verdict. With u, ask u for the view (hide and unhide requests for every
+ * candidate; the commit keeps only the real changes). */
+static void view_note(xview_t *x, const zone_version_t *v, const zone_rr_t *rr)
+{
+	if (zone_version_rr_hidden(v, rr)) {
+		x->nhidden++;
+	} else if (rr->type == DNS_TYPE_CNAME) {
+		if (x->nvis++ == 0)
+			memcpy(x->cname, rr->rdata, rr->rdlen <= DNAME_MAX ? rr->rdlen : 0);
+	} else if ((rr->rdlen == 4 || rr->rdlen == 16) && x->nvis < SD_ARRAY_LEN(x->vis)) {
+		x->vis[x->nvis].len = (uint8_t)rr->rdlen;
+		memcpy(x->vis[x->nvis++].bytes, rr->rdata, rr->rdlen);
+	}
+}
+
+static bool policy_view(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
+                        const zone_version_t *v, zone_update_t *u, xview_t *x, bool *decided,
+                        int *rc)
+{
+	if (x) {
+		x->seen = true;
+		x->nvis = x->nhidden = 0;
+	}
+	static const uint16_t addr_types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+	static const uint16_t cname_types[] = {DNS_TYPE_CNAME};
+	const uint16_t *types = p->cname ? cname_types : addr_types;
+	size_t ntypes = p->cname ? 1 : 2;
+	const zone_node_t *node = zone_version_find(v, p->owner, p->owner_len);
+	bool differs = false;
+	*decided = true;
+	for (size_t k = 0; node && k < ntypes && *rc == 0; k++) {
+		const zone_rrset_t *rs = zone_node_rrset(node, types[k]);
+		if (!rs)
+			continue;
+		uint16_t n = rs->count < STEER_CAND_MAX ? rs->count : STEER_CAND_MAX;
+		bool hide[STEER_CAND_MAX];
+		*decided &= view_of(st, s, p, rs, n, hide);
+		zone_rrset_iter_t it;
+		zone_rr_t rr;
+		zone_rrset_iter_start(&it, node, rs);
+		for (uint16_t i = 0; *rc == 0 && zone_rrset_iter_next(&it, &rr); i++) {
+			bool h = i < n && hide[i];
+			differs |= zone_version_rr_hidden(v, &rr) != h;
+			if (x)
+				view_note(x, v, &rr);
+			if (u)
+				*rc = h ? zone_update_hide(u, &rr) : zone_update_unhide(u, &rr);
+		}
+	}
+	return differs;
+}
+
+/* The policy of table t bound at (apex, owner) whose candidates are of type, or NULL. */
+static const steer_policy_t *policy_at(const steer_table_t *t, const uint8_t *apex,
+                                       const uint8_t *owner, uint16_t type)
+{
+	for (size_t i = 0; t && i < t->count; i++) {
+		const steer_policy_t *p = &t->policies[i];
+		if (!dname_equal(p->owner, owner) || !dname_equal(p->zone, apex))
+			continue;
+		if (p->cname ? type == DNS_TYPE_CNAME : type == DNS_TYPE_A || type == DNS_TYPE_AAAA)
+			return p;
+	}
+	return NULL;
+}
+
+/* The hide hook of every zone (zone_set_hide_hook): a candidate a reload or an RFC 2136
+ * update adds under a running policy stays out of transfers until its checks pass (its
+ * target starts down, see target_of); the next view change shows it. */
+static bool hide_new(void *ctx, const zone_t *z, const zone_rr_t *rr)
+{
+	srv_steer_t *st = ctx;
+	const steer_policy_t *p = policy_at(st->table, zone_apex(z), rr->owner, rr->type);
+	return p && !p->xfr_all && policy_known(st, p);
+}
+
+/* Records v hides that no policy's view covers any more (a policy removed from the config,
+ * or its owner moved): shown again in u (with u NULL: whether there are any). */
+static bool orphans(srv_steer_t *st, const zone_t *z, const zone_version_t *v, zone_update_t *u,
+                    int *rc)
+{
+	const zone_hidden_t *h = zone_version_hidden(v);
+	bool any = false;
+	for (size_t i = 0; *rc == 0 && i < zone_hidden_count(h); i++) {
+		zone_rr_t rr;
+		zone_hidden_at(h, i, &rr);
+		if (policy_at(st->table, zone_apex(z), rr.owner, rr.type))
+			continue;
+		any = true;
+		if (u)
+			*rc = zone_update_unhide(u, &rr);
+	}
+	return any;
+}
+
+/* Which policies of z have a view change due now (due[id - 1]); true when any (or when
+ * hidden records lost their policy). */
+static bool views_due(srv_steer_t *st, const steer_snap_t *s, const zone_t *z,
+                      const zone_version_t *v, uint64_t now_ms, bool *due)
+{
+	bool any = false;
+	int rc = 0;
+	for (size_t i = 0; i < st->table->count && i < st->nxv; i++) {
+		const steer_policy_t *p = &st->table->policies[i];
+		xview_t *x = &st->xv[i];
+		due[i] = false;
+		if (!dname_equal(p->zone, zone_apex(z)))
+			continue;
+		bool decided;
+		if (!policy_view(st, s, p, v, NULL, x, &decided, &rc))
+			x->state = XV_CURRENT;
+		else if (!decided)
+			x->state =
+			    XV_WAITING; /* keep the journaled view (a restart keeps its serial) */
+		else if (x->last_ms && now_ms - x->last_ms < p->xfr_hold_ms)
+			x->state = XV_HELD; /* the latest state is taken when the hold-down ends */
+		else
+			any = due[i] = true;
+	}
+	return orphans(st, z, v, NULL, &rc) || any;
+}
+
+/* One transaction for z's due views: a new serial when the view really changed. */
+static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const bool *due,
+                        uint64_t now_ms, bool *changed)
+{
+	zone_update_t *u = NULL;
+	int rc = zone_update_begin(z, &u);
+	if (rc < 0)
+		return rc; /* -EBUSY: another transaction; the next tick tries again */
+	const zone_version_t *v = zone_update_served(u);
+	uint32_t before = zone_version_serial(v), after = before;
+	bool decided;
+	for (size_t i = 0; rc == 0 && i < st->table->count && i < st->nxv; i++)
+		if (due[i])
+			policy_view(st, s, &st->table->policies[i], v, u, NULL, &decided, &rc);
+	if (rc == 0)
+		orphans(st, z, v, u, &rc);
+	if (rc < 0) {
+		zone_update_abort(u);
+		return rc;
+	}
+	rc = zone_update_commit(u, time(NULL), &after);
+	*changed = rc == 0 && after != before;
+	for (size_t i = 0; *changed && i < st->table->count && i < st->nxv; i++) {
+		if (!due[i])
+			continue;
+		char owner[NAME_STR];
+		owner_str(&st->table->policies[i], owner, sizeof(owner));
+		log_notice("steering: %s: transfer view changed (source health): serial %u -> %u",
+		           owner, before, after);
+		st->xv[i].last_ms = now_ms ? now_ms : 1;
+		st->xv[i].state = XV_CURRENT;
+		int r2 = 0; /* what AXFR carries from now on, for steerctl */
+		policy_view(st, s, &st->table->policies[i], zone_current(z), NULL, &st->xv[i],
+		            &decided, &r2);
+	}
+	return rc;
+}
+
+int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms,
+                    zone_t **changed, size_t *nchanged)
+{
+	*nchanged = 0;
+	st->now_ms = now_ms;
+	const steer_snap_t *s = st->pub.current; /* we are its only publisher */
+	if (!s || !st->health || !st->table || st->table->count == 0)
+		return 0;
+	bool *due = calloc(st->table->count, sizeof(*due));
+	if (!due)
+		return -ENOMEM;
+	int ret = 0;
+	for (size_t i = 0; i < count; i++) {
+		const zone_version_t *v = zone_current(zones[i]);
+		if (!v || !views_due(st, s, zones[i], v, now_ms, due))
+			continue;
+		bool ch = false;
+		int rc = views_commit(st, s, zones[i], due, now_ms, &ch);
+		if (rc < 0 && rc != -EBUSY) {
+			char zn[NAME_STR];
+			log_error("steering: zone %s: transfer view not committed: %s",
+			          dname_to_str(zone_apex(zones[i]), zn, sizeof(zn)),
+			          sd_strerror(rc));
+			ret = rc;
+		}
+		if (ch)
+			changed[(*nchanged)++] = zones[i];
+	}
+	free(due);
+	return ret;
 }
 
 /* ---- report ---- */
@@ -534,6 +811,64 @@ static void report_pool(srv_steer_t *st, const steer_snap_t *s, const steer_poli
 		sd_strbuf_printf(out, "]}");
 }
 
+static const char *xv_state_name(const srv_steer_t *st, const steer_policy_t *p, const xview_t *x,
+                                 char *buf, size_t size)
+{
+	if (p->xfr_all)
+		return "all candidates (transfer-view: all)";
+	switch (x->state) {
+	case XV_WAITING:
+		return "changing once every candidate has a verdict";
+	case XV_HELD: {
+		uint64_t left = x->last_ms + p->xfr_hold_ms > st->now_ms
+		                    ? x->last_ms + p->xfr_hold_ms - st->now_ms
+		                    : 0;
+		snprintf(buf, size, "held: changing in %llu ms (transfer-hold-down)",
+		         (unsigned long long)left);
+		return buf;
+	}
+	default:
+		return "current";
+	}
+}
+
+/* What AXFR/IXFR carry for the name now, and whether a change is pending. */
+static void report_transfer(srv_steer_t *st, const steer_policy_t *p, bool json, sd_strbuf_t *out)
+{
+	const xview_t *x = p->id - 1u < st->nxv ? &st->xv[p->id - 1] : NULL;
+	char a[NAME_STR], buf[96];
+	if (!x || !x->seen) {
+		sd_strbuf_printf(out,
+		                 json ? ",\"transfer\":null" : "  transfer: not computed yet\n");
+		return;
+	}
+	const char *state = xv_state_name(st, p, x, buf, sizeof(buf));
+	if (json) {
+		sd_strbuf_printf(out, ",\"transfer\":{\"state\":");
+		sd_strbuf_json_str(out, x->state == XV_HELD      ? "held"
+		                        : x->state == XV_WAITING ? "waiting"
+		                                                 : "current");
+		sd_strbuf_printf(out, ",\"detail\":");
+		sd_strbuf_json_str(out, state);
+		sd_strbuf_printf(out, ",\"hidden\":%u,\"records\":[", x->nhidden);
+	} else {
+		sd_strbuf_printf(out, "  transfer (%u hidden, %s):", x->nhidden, state);
+	}
+	for (uint16_t i = 0; i < x->nvis; i++) {
+		const char *t = p->cname ? dname_to_str(x->cname, a, sizeof(a))
+		                         : steer_addr_str(&x->vis[i], a, sizeof(a));
+		if (json) {
+			sd_strbuf_printf(out, "%s", i ? "," : "");
+			sd_strbuf_json_str(out, t);
+		} else {
+			sd_strbuf_printf(out, " %s", t);
+		}
+		if (p->cname)
+			break;
+	}
+	sd_strbuf_printf(out, json ? "]}" : "\n");
+}
+
 static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
                           bool json, bool first, sd_strbuf_t *out)
 {
@@ -568,7 +903,9 @@ static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_po
 		sd_strbuf_printf(out, json ? ",\"AAAA\":" : "  answer AAAA: ");
 		report_answer(st, s, p, 16, json, out);
 	}
-	sd_strbuf_printf(out, "%s", json ? "}}" : "");
+	sd_strbuf_printf(out, json ? "}" : "");
+	report_transfer(st, p, json, out);
+	sd_strbuf_printf(out, "%s", json ? "}" : "");
 }
 
 int srv_steer_report(srv_steer_t *st, const char *name, bool json, sd_strbuf_t *out)

@@ -29,6 +29,7 @@
 #include "health/health.h"
 #include "steering/snap.h"
 #include "zone/bindings.h"
+#include "zone/hidden.h"
 #include "zone/zone.h"
 
 typedef struct srv_steer srv_steer_t;
@@ -54,6 +55,31 @@ int srv_steer_bindings(const steer_table_t *table, const uint8_t *apex, zone_bin
  * publish. Control thread, registered with liburcu, QSBR-offline. Errors are logged; a
  * candidate whose target cannot be made reads as down. */
 int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count) SD_NONNULL(1);
+
+/* The transfer view (issue 9): what AXFR/IXFR carry for a steered name. By default (policy
+ * key transfer-view: healthy) the up members, with a weight, of the pool the failover stage
+ * picks — all of them, not a weighted sample —, every candidate when no pool has an up
+ * member (whatever all-down says: a secondary runs no policy, every candidate is its safest
+ * answer), one CNAME for a CNAME policy; transfer-view: all sends every candidate. The zone
+ * version carries the rest as its hidden set (zone/hidden.h); answers use every candidate.
+ *
+ * Called on a timer of the control loop (now_ms: a monotonic clock), this compares each
+ * policy's view with what its zone hides now and commits the difference as one transaction
+ * per zone (source "health": a new serial, one journal entry, an IXFR step in which the
+ * records leave or come back), subject to:
+ *   - verdicts: while a candidate's target has none yet (HEALTH_STATE_PENDING: a start, a
+ *     new candidate) the journaled view is kept — so a restart with unchanged health makes
+ *     no serial;
+ *   - the policy's transfer-hold-down H: at most one change per H per policy; a change that
+ *     comes sooner waits, and what is committed when H ends is the state then (a flapping
+ *     endpoint makes at most one serial per H);
+ *   - hidden records whose policy is gone are shown again at once.
+ * The zones whose serial changed are put in changed[0..*nchanged) (room for count): the
+ * caller sends their NOTIFY (srv_zonedb_committed). A candidate a commit adds under a
+ * running policy is hidden by the zones' hide hook until its checks pass. Control thread,
+ * QSBR-offline. */
+int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms,
+                    zone_t **changed, size_t *nchanged) SD_NONNULL(1, 6);
 
 /* `steerctl steering [NAME] [--json]`: every policy (or the one named), its pools, each
  * member's address, weight, target and health, and what an A and an AAAA answer hold now.

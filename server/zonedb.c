@@ -751,6 +751,26 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 	return 0;
 }
 
+void srv_zonedb_steer_views(srv_zonedb_t *zs, uint64_t now_ms)
+{
+	if (!zs->steer || zs->count == 0)
+		return;
+	zone_t **zones = calloc(2 * zs->count, sizeof(*zones));
+	if (!zones) {
+		log_error("steering: out of memory: transfer views not refreshed");
+		return;
+	}
+	for (size_t i = 0; i < zs->count; i++)
+		zones[i] = zs->entries[i]->zone;
+	size_t n = 0;
+	(void)srv_steer_views(zs->steer, zones, zs->count, now_ms, zones + zs->count, &n);
+	for (size_t k = 0; k < n; k++) /* NOTIFY, upkeep and the candidate map */
+		for (size_t i = 0; i < zs->count; i++)
+			if (zs->entries[i]->zone == zones[zs->count + k])
+				entry_published(zs, zs->entries[i]);
+	free(zones);
+}
+
 void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);

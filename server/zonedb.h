@@ -131,6 +131,11 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
  * not served. */
 void srv_zonedb_committed(srv_zonedb_t *zs, const uint8_t *apex) SD_NONNULL(1, 2);
 
+/* The steering transfer views of every zone (srv_steer_views, now_ms a monotonic clock),
+ * then srv_zonedb_committed's followers (NOTIFY first) for each zone whose serial changed.
+ * Control thread, on a timer of the control loop. */
+void srv_zonedb_steer_views(srv_zonedb_t *zs, uint64_t now_ms) SD_NONNULL(1);
+
 /* Write what zone apex serves to path as a master file, atomically (zone_write_file):
  * SD_ENOTFOUND when not served. Control thread. */
 int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)

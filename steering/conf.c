@@ -8,9 +8,10 @@
 
 #include "contrib/base/err.h"
 
-static const char *const policy_keys[] = {"name",    "zone",     "health",   "candidates",
-                                          "answers", "all-down", "fallback", "ttl-min",
-                                          "ttl-max", "pools",    NULL};
+static const char *const policy_keys[] = {
+    "name",     "zone",    "health",  "candidates", "answers",       "all-down",
+    "fallback", "ttl-min", "ttl-max", "pools",      "transfer-view", "transfer-hold-down",
+    NULL};
 static const char *const pool_keys[] = {"name",   "members",     "prefixes",
                                         "weight", "min-healthy", NULL};
 static const char *const member_keys[] = {"address", "weight", "target", NULL};
@@ -330,6 +331,18 @@ static void parse_scalars(conf_ctx_t *ctx, const conf_node_t *item, steer_policy
 	if (p->ttl_min > p->ttl_max)
 		conf_error(ctx, n ? n : item, "ttl-min %u is above ttl-max %u", p->ttl_min,
 		           p->ttl_max);
+	const char *s = NULL;
+	p->xfr_all = false;
+	if ((n = conf_get(item, "transfer-view")) && conf_str(ctx, n, &s)) {
+		if (strcmp(s, "all") == 0)
+			p->xfr_all = true;
+		else if (strcmp(s, "healthy") != 0)
+			conf_error(ctx, n, "expected healthy or all");
+	}
+	uint64_t ms = STEER_XFR_HOLD_DEFAULT_MS;
+	if ((n = conf_get(item, "transfer-hold-down")))
+		conf_duration_ms(ctx, n, 0, 86400000, &ms);
+	p->xfr_hold_ms = (uint32_t)ms;
 }
 
 static int parse_health(conf_ctx_t *ctx, const conf_node_t *item, const steer_conf_env_t *env,

@@ -88,7 +88,12 @@ typedef struct steer_policy {
 	uint8_t fallback6[STEER_FALLBACK_MAX * 18];
 	uint16_t nfallback6;
 	uint32_t ttl_min, ttl_max; /* defaults 10 and 300 */
+	/* The transfer view (server/steer.h): what AXFR/IXFR carry for the name. */
+	bool xfr_all;         /* transfer-view: all (every candidate, always); default healthy */
+	uint32_t xfr_hold_ms; /* transfer-hold-down: at most one view change per this long */
 } steer_policy_t;
+
+#define STEER_XFR_HOLD_DEFAULT_MS 30000u
 
 typedef struct steer_table {
 	unsigned refs;            /* atomic (__atomic builtins) */
