@@ -1,0 +1,238 @@
+"""The steering transfer view reaching plain secondaries (issue 9).
+
+steerdns is the primary of example.com, where api.example.com is steered: pool `primary`
+(127.0.0.2) then `backup` (127.0.0.3), real HTTP backends (test_steering.Backend). The NSD,
+Knot and BIND secondaries of test_primary.py pull the zone with TSIG and are NOTIFYed. What
+they are sent for api is the transfer view: the healthy members of the pool the failover
+picks. A health flip is one new serial (journaled, NOTIFYed, fetched by IXFR), after which
+each secondary answers the backup; recovery brings the primary back; a restart with health
+unchanged keeps the serial; a flapping backend changes the serial at most once per
+transfer-hold-down (+1). The AXFR is compared exactly. Every wait is a bounded poll of a
+measured event; every process is stopped by its own PID.
+"""
+
+import json
+import math
+import os
+import re
+import shutil
+import time
+
+import pytest
+
+import sdlib
+import test_primary as tp
+from test_steering import BACKENDS, backends, template  # noqa: F401 (backends: a fixture)
+
+ZONE = "example.com."
+HEAD = """$ORIGIN example.com.
+$TTL 3600
+@       SOA ns1 hostmaster 1 7200 3600 1209600 300
+@       NS  ns1
+ns1     A   127.0.0.1
+www     A   192.0.2.80
+api     A   127.0.0.2
+api     A   127.0.0.3
+"""
+STATIC = [
+    "example.com. 3600 NS ns1.example.com.",
+    "ns1.example.com. 3600 A 127.0.0.1",
+    "www.example.com. 3600 A 192.0.2.80",
+]
+PRIMARY, BACKUP = BACKENDS[0], BACKENDS[1]
+SLACK = 30  # seconds: bound of every wait on a loaded 2-core machine
+
+
+def start_primary(workdir, port, sec_ports, bport, hold, **tkeys):
+    zone_path = os.path.join(workdir, "example.com.zone")
+    if not os.path.exists(zone_path):
+        with open(zone_path, "w") as f:
+            f.write(HEAD)
+    conf = sdlib.steerdns_config(workdir, port, {"example.com": zone_path})
+    conf["keys"] = [{"name": tp.KEY_NAME, "algorithm": "hmac-sha256", "secret": tp.SECRET}]
+    z = conf["zones"][0]
+    z["notify"] = [{"address": "127.0.0.1:%d" % p, "key": tp.KEY_NAME} for p in sec_ports]
+    z["transfer-acl"] = [{"address": "127.0.0.1/32", "key": tp.KEY_NAME}]
+    conf["health"] = {"templates": [template(bport, **tkeys)]}
+    conf["steering"] = [{
+        "name": "api.example.com", "health": "web", "ttl-min": 5, "ttl-max": 30,
+        "transfer-hold-down": hold,
+        "pools": [{"name": "primary", "members": [PRIMARY]},
+                  {"name": "backup", "members": [BACKUP]}]}]
+    srv = sdlib.Steerdns(workdir, conf, {"example.com": zone_path}, port)
+    srv.wait_ready("example.com")
+    return srv
+
+
+def make_lab(tmp_path, backends, hold, **tkeys):  # noqa: F811
+    for b in ("knotd", "nsd", "named"):
+        if shutil.which(b) is None:
+            pytest.fail("%s is not installed" % b)
+    sd_dir = str(tmp_path / "steerdns")
+    os.makedirs(sd_dir)
+    port = sdlib.free_port()
+    ports = {k: sdlib.free_port() for k in ("knotd", "nsd", "named")}
+    bport = next(iter(backends.values())).port
+    lab = {"dir": sd_dir, "port": port, "ports": ports, "bport": bport, "hold": hold,
+           "tkeys": tkeys, "procs": {}}
+    lab["procs"]["steerdns"] = start_primary(sd_dir, port, list(ports.values()), bport, hold,
+                                             **tkeys)
+    makers = {"knotd": tp.knot_secondary, "nsd": tp.nsd_secondary,
+              "named": tp.named_secondary}
+    for kind, maker in makers.items():
+        d = str(tmp_path / kind)
+        os.makedirs(d)
+        lab["procs"][kind] = maker(d, ports[kind], port)
+    return lab
+
+
+def stop_lab(lab):
+    failures = []
+    for kind, p in lab["procs"].items():
+        rc = p.stop()
+        if kind == "steerdns" and (sdlib.SANITIZER_RE.search(p.log()) or rc != 0):
+            failures.append("steerdns exit %r\n%s" % (rc, p.log()[-3000:]))
+    assert not failures, "\n".join(failures)
+
+
+@pytest.fixture
+def xlab(tmp_path, backends):  # noqa: F811
+    labs = []
+
+    def make(hold, **tkeys):
+        labs.append(make_lab(tmp_path, backends, hold, **tkeys))
+        return labs[-1]
+
+    yield make
+    for lab in labs:
+        stop_lab(lab)
+
+
+def primary_axfr(lab):
+    return sdlib.axfr_text(lab["port"], ZONE, key=tp.KEY)
+
+
+def api_lines(addrs):
+    return sorted(STATIC + ["api.example.com. 3600 A %s" % a for a in addrs])
+
+
+def axfr_body(lines):
+    """The AXFR lines without the SOA (its serial moves)."""
+    return sorted(x for x in lines if " SOA " not in x)
+
+
+def view(lab):
+    out = lab["procs"]["steerdns"].steerctl("steering", "api.example.com", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout)["policies"][0]["transfer"]
+
+
+def wait_serial(lab, want):
+    got = tp.wait(lambda: tp.safe_serial(lab["port"]) == want, timeout=SLACK)
+    assert got, "primary never served serial %d (serves %r)\n%s\n%s" % (
+        want, tp.safe_serial(lab["port"]), view(lab), lab["procs"]["steerdns"].log()[-3000:])
+
+
+def secondary_api(port):
+    r = sdlib.query_parsed(port, "api.example.com.", "A")
+    if r is None:
+        return None
+    return sorted(rd.address for rs in r.answer for rd in rs if rs.rdtype == 1)
+
+
+def assert_secondaries(lab, serial, addrs, t0):
+    """Each secondary serves `serial`, answers api with exactly `addrs` and holds exactly
+    the primary's AXFR; returns {kind: seconds from t0}."""
+    took = tp.converge(lab, serial, timeout=SLACK, t0=t0)
+    for kind, s in took.items():
+        assert s is not None, "%s never served serial %d:\n%s" % (
+            kind, serial, lab["procs"][kind].log()[-3000:])
+    expect = primary_axfr(lab)
+    for kind, p in lab["ports"].items():
+        assert secondary_api(p) == sorted(addrs), (kind, secondary_api(p))
+        assert sdlib.axfr_text(p, ZONE) == expect, kind
+    return took
+
+
+def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
+    """The transfer view after start, a flip to the backup and back, and a restart."""
+    lab = xlab("1s")
+    sd = lab["procs"]["steerdns"]
+    # first start: the file (serial 1, both candidates); once both have a verdict the view
+    # (the primary pool only) is one change: serial 2
+    wait_serial(lab, 2)
+    assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+    # the primary's answers: the healthy primary pool
+    assert secondary_api(lab["port"]) == [PRIMARY]
+    assert_secondaries(lab, 2, [PRIMARY], time.monotonic())
+    assert view(lab)["state"] == "current" and view(lab)["hidden"] == 1
+
+    # the primary backend refuses: one new serial, the backup everywhere
+    backends[PRIMARY].set_mode("refuse")
+    t0 = time.monotonic()
+    wait_serial(lab, 3)
+    assert axfr_body(primary_axfr(lab)) == api_lines([BACKUP])
+    took = assert_secondaries(lab, 3, [BACKUP], t0)
+    print("\nflip -> secondaries answer the backup (s): %s" %
+          ", ".join("%s %.3f" % kv for kv in sorted(took.items())))
+    time.sleep(2 * 1.0)  # two hold-downs: nothing else changes
+    assert tp.serial(lab["port"]) == 3
+
+    # recovery
+    backends[PRIMARY].set_mode("200")
+    t0 = time.monotonic()
+    wait_serial(lab, 4)
+    assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+    assert_secondaries(lab, 4, [PRIMARY], t0)
+    log = sd.log()
+    assert len(re.findall(r"transfer view changed \(source health\)", log)) == 3, log[-3000:]
+    # the secondaries followed by IXFR
+    assert len(re.findall(r"xfr: example\.com\. IXFR serial 4 to ", log)) >= 3, log[-4000:]
+
+    # restart, health unchanged: the journaled view is kept, no new serial
+    assert sd.stop() == 0
+    lab["procs"]["steerdns"] = sd = start_primary(
+        lab["dir"], lab["port"], list(lab["ports"].values()), lab["bport"], lab["hold"])
+    assert tp.serial(lab["port"]) == 4
+    assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+    assert tp.wait(lambda: view(lab)["state"] == "current", timeout=SLACK), view(lab)
+    time.sleep(2 * 1.0)
+    assert tp.serial(lab["port"]) == 4, sd.log()[-3000:]
+    # the log file goes on across the restart: still the three changes of before
+    assert len(re.findall(r"transfer view changed", sd.log())) == 3, sd.log()[-3000:]
+
+
+def test_flapping_backend_bounded_by_hold_down(xlab, backends):  # noqa: F811
+    """A backend toggled every 0.3 s for 6 s (rise = fall = 1: every toggle flips its
+    health) with transfer-hold-down 2 s: the serial changes at most ceil(6 / 2) + 1 times,
+    and the view settles on the final state."""
+    hold, duration = 2.0, 6.0
+    lab = xlab("2s", rise=1, fall=1)
+    wait_serial(lab, 2)
+    assert_secondaries(lab, 2, [PRIMARY], time.monotonic())
+    start = tp.serial(lab["port"])
+    t0 = time.monotonic()
+    down = False
+    while time.monotonic() - t0 < duration:
+        down = not down
+        backends[PRIMARY].set_mode("refuse" if down else "200")
+        time.sleep(0.3)
+    backends[PRIMARY].set_mode("200")
+    flapped = time.monotonic() - t0
+    during = tp.serial(lab["port"]) - start
+    # settled: the primary again, and nothing pending
+    assert tp.wait(lambda: view(lab)["state"] == "current" and
+                   view(lab)["records"] == [PRIMARY], timeout=SLACK), view(lab)
+    end = tp.serial(lab["port"])
+    changes = end - start
+    bound = math.ceil(flapped / hold) + 1
+    print("\nflapping %.1f s, hold-down %.0f s: %d serial changes while flapping (bound %d), "
+          "%d with the settling one" % (flapped, hold, during, bound, changes))
+    assert during <= bound, (during, bound)
+    assert changes <= during + 1, (changes, during)  # the final state, once
+    log = lab["procs"]["steerdns"].log()
+    stamps = re.findall(r"^(\S+) notice: steering: api\.example\.com: transfer view changed",
+                        log, re.M)
+    assert len(stamps) == changes + 1, log[-3000:]  # + the first one (serial 2)
+    assert_secondaries(lab, end, [PRIMARY], time.monotonic())
+    assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
