@@ -115,7 +115,7 @@ void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
 		memcpy(xv[i].owner, t->policies[i].owner, t->policies[i].owner_len);
 		for (size_t k = 0; k < st->nxv; k++)
 			if (dname_equal(st->xv[k].owner, xv[i].owner))
-				xv[i].last_ms = st->xv[k].last_ms;
+				xv[i] = st->xv[k];
 	}
 	free(st->xv);
 	st->xv = xv;
@@ -561,7 +561,8 @@ static bool views_due(srv_steer_t *st, const steer_snap_t *s, const zone_t *z,
 {
 	bool any = false;
 	int rc = 0;
-	for (size_t i = 0; i < st->table->count && i < st->nxv; i++) {
+	bool fresh = s && st->health && s->table == st->table; /* the map of this table */
+	for (size_t i = 0; fresh && i < st->nxv; i++) {
 		const steer_policy_t *p = &st->table->policies[i];
 		xview_t *x = &st->xv[i];
 		due[i] = false;
@@ -592,7 +593,7 @@ static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const
 	const zone_version_t *v = zone_update_served(u);
 	uint32_t before = zone_version_serial(v), after = before;
 	bool decided;
-	for (size_t i = 0; rc == 0 && i < st->table->count && i < st->nxv; i++)
+	for (size_t i = 0; rc == 0 && i < st->nxv; i++)
 		if (due[i])
 			policy_view(st, s, &st->table->policies[i], v, u, NULL, &decided, &rc);
 	if (rc == 0)
@@ -603,7 +604,7 @@ static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const
 	}
 	rc = zone_update_commit(u, time(NULL), &after);
 	*changed = rc == 0 && after != before;
-	for (size_t i = 0; *changed && i < st->table->count && i < st->nxv; i++) {
+	for (size_t i = 0; *changed && i < st->nxv; i++) {
 		if (!due[i])
 			continue;
 		char owner[NAME_STR];
@@ -624,10 +625,9 @@ int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_
 {
 	*nchanged = 0;
 	st->now_ms = now_ms;
+	/* without a snapshot or a prober only hidden records whose policy is gone are shown */
 	const steer_snap_t *s = st->pub.current; /* we are its only publisher */
-	if (!s || !st->health || !st->table || st->table->count == 0)
-		return 0;
-	bool *due = calloc(st->table->count, sizeof(*due));
+	bool *due = calloc(st->nxv ? st->nxv : 1, sizeof(*due));
 	if (!due)
 		return -ENOMEM;
 	int ret = 0;
@@ -637,6 +637,9 @@ int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_
 			continue;
 		bool ch = false;
 		int rc = views_commit(st, s, zones[i], due, now_ms, &ch);
+		for (size_t k = 0; rc < 0 && rc != -EBUSY && k < st->nxv; k++)
+			if (due[k]) /* tried again after a hold-down, not at every tick */
+				st->xv[k].last_ms = now_ms ? now_ms : 1;
 		if (rc < 0 && rc != -EBUSY) {
 			char zn[NAME_STR];
 			log_error("steering: zone %s: transfer view not committed: %s",

@@ -43,7 +43,7 @@ PRIMARY, BACKUP = BACKENDS[0], BACKENDS[1]
 SLACK = 30  # seconds: bound of every wait on a loaded 2-core machine
 
 
-def start_primary(workdir, port, sec_ports, bport, hold, **tkeys):
+def start_primary(workdir, port, sec_ports, bport, hold, primary=(PRIMARY,), **tkeys):
     zone_path = os.path.join(workdir, "example.com.zone")
     if not os.path.exists(zone_path):
         with open(zone_path, "w") as f:
@@ -57,7 +57,7 @@ def start_primary(workdir, port, sec_ports, bport, hold, **tkeys):
     conf["steering"] = [{
         "name": "api.example.com", "health": "web", "ttl-min": 5, "ttl-max": 30,
         "transfer-hold-down": hold,
-        "pools": [{"name": "primary", "members": [PRIMARY]},
+        "pools": [{"name": "primary", "members": list(primary)},
                   {"name": "backup", "members": [BACKUP]}]}]
     srv = sdlib.Steerdns(workdir, conf, {"example.com": zone_path}, port)
     srv.wait_ready("example.com")
@@ -124,13 +124,14 @@ def axfr_body(lines):
 def view(lab):
     out = lab["procs"]["steerdns"].steerctl("steering", "api.example.com", "--json")
     assert out.returncode == 0, out.stdout + out.stderr
-    return json.loads(out.stdout)["policies"][0]["transfer"]
+    return json.loads(out.stdout)["policies"][0]["transfer"] or {}  # null: not computed yet
 
 
 def wait_serial(lab, want):
     got = tp.wait(lambda: tp.safe_serial(lab["port"]) == want, timeout=SLACK)
+    sd = lab["procs"]["steerdns"]
     assert got, "primary never served serial %d (serves %r)\n%s\n%s" % (
-        want, tp.safe_serial(lab["port"]), view(lab), lab["procs"]["steerdns"].log()[-3000:])
+        want, tp.safe_serial(lab["port"]), sd.steerctl("steering").stdout, sd.log()[-3000:])
 
 
 def secondary_api(port):
@@ -195,7 +196,7 @@ def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
         lab["dir"], lab["port"], list(lab["ports"].values()), lab["bport"], lab["hold"])
     assert tp.serial(lab["port"]) == 4
     assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
-    assert tp.wait(lambda: view(lab)["state"] == "current", timeout=SLACK), view(lab)
+    assert tp.wait(lambda: view(lab).get("state") == "current", timeout=SLACK), view(lab)
     time.sleep(2 * 1.0)
     assert tp.serial(lab["port"]) == 4, sd.log()[-3000:]
     # the log file goes on across the restart: still the three changes of before
@@ -221,8 +222,8 @@ def test_flapping_backend_bounded_by_hold_down(xlab, backends):  # noqa: F811
     flapped = time.monotonic() - t0
     during = tp.serial(lab["port"]) - start
     # settled: the primary again, and nothing pending
-    assert tp.wait(lambda: view(lab)["state"] == "current" and
-                   view(lab)["records"] == [PRIMARY], timeout=SLACK), view(lab)
+    assert tp.wait(lambda: view(lab).get("state") == "current" and
+                   view(lab).get("records") == [PRIMARY], timeout=SLACK), view(lab)
     end = tp.serial(lab["port"])
     changes = end - start
     bound = math.ceil(flapped / hold) + 1
@@ -236,3 +237,46 @@ def test_flapping_backend_bounded_by_hold_down(xlab, backends):  # noqa: F811
     assert len(stamps) == changes + 1, log[-3000:]  # + the first one (serial 2)
     assert_secondaries(lab, end, [PRIMARY], time.monotonic())
     assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+
+
+def test_added_candidate_sent_once_up_and_unbound_name_shown(tmp_path, backends):  # noqa: F811
+    """A candidate added to the zone file and reloaded is left out of transfers (its own
+    serial shows nothing new) until it passes its checks, then sent; a policy removed from
+    the config gives the secondaries every record of the name again."""
+    third = BACKENDS[2]
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    port = sdlib.free_port()
+    bport = next(iter(backends.values())).port
+    sd = start_primary(d, port, [], bport, "500ms", primary=(PRIMARY, third))
+    lab = {"port": port, "procs": {"steerdns": sd}}
+    try:
+        wait_serial(lab, 2)
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+        backends[third].set_mode("refuse")
+        with open(os.path.join(d, "example.com.zone"), "a") as f:
+            f.write("api A %s\n" % third)
+        r = sd.steerctl("reload")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert tp.serial(port) == 3
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+        # down: its verdict keeps it out; nothing changes over several hold-downs
+        assert tp.wait(lambda: view(lab).get("state") == "current" and view(lab).get("hidden") == 2,
+                       timeout=SLACK), view(lab)
+        time.sleep(2.0)
+        assert tp.serial(port) == 3 and view(lab)["records"] == [PRIMARY]
+        backends[third].set_mode("200")
+        wait_serial(lab, 4)
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY, third])
+        assert sorted(view(lab)["records"]) == sorted([PRIMARY, third])
+        # the policy goes: its hidden record is sent again
+        sd.config["steering"] = []
+        with open(sd.config_path, "w") as f:
+            f.write(sdlib.to_yaml(sd.config) + "\n")
+        r = sd.steerctl("reload")
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_serial(lab, 5)
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY, BACKUP, third])
+    finally:
+        rc = sd.stop()
+        assert rc == 0 and not sdlib.SANITIZER_RE.search(sd.log()), sd.log()[-3000:]

@@ -219,12 +219,16 @@ static void test_thresholds(void **state)
 	(void)state;
 	bool changed = false;
 	health_thr_t s = health_thr_init(false);
-	/* two failures, a success, then exactly `fall` = 3 failures to go down */
+	/* two failures, a success, then exactly `fall` = 3 failures to go down; no verdict
+	 * (decided) before a run reaches rise or fall */
+	assert_false(s.decided);
 	s = health_thr_next(s, false, 2, 3, &changed);
 	s = health_thr_next(s, false, 2, 3, &changed);
 	assert_false(changed);
+	assert_false(s.decided);
 	s = health_thr_next(s, true, 2, 3, &changed);
 	assert_false(s.down);
+	assert_false(s.decided);
 	assert_int_equal(s.fail_run, 0);
 	s = health_thr_next(s, false, 2, 3, &changed);
 	s = health_thr_next(s, false, 2, 3, &changed);
@@ -233,6 +237,7 @@ static void test_thresholds(void **state)
 	s = health_thr_next(s, false, 2, 3, &changed);
 	assert_true(s.down);
 	assert_true(changed);
+	assert_true(s.decided);
 	s = health_thr_next(s, false, 2, 3, &changed);
 	assert_false(changed);
 	/* exactly `rise` = 2 successes to come back */
