@@ -592,18 +592,24 @@ static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const
 		return rc; /* -EBUSY: another transaction; the next tick tries again */
 	const zone_version_t *v = zone_update_served(u);
 	uint32_t before = zone_version_serial(v), after = before;
-	bool decided;
+	bool decided, orphaned = false;
 	for (size_t i = 0; rc == 0 && i < st->nxv; i++)
 		if (due[i])
 			policy_view(st, s, &st->table->policies[i], v, u, NULL, &decided, &rc);
 	if (rc == 0)
-		orphans(st, z, v, u, &rc);
+		orphaned = orphans(st, z, v, u, &rc);
 	if (rc < 0) {
 		zone_update_abort(u);
 		return rc;
 	}
 	rc = zone_update_commit(u, time(NULL), &after);
 	*changed = rc == 0 && after != before;
+	if (*changed && orphaned) {
+		char zn[NAME_STR];
+		log_notice("steering: zone %s: records no policy steers any more are sent to "
+		           "secondaries again: serial %u -> %u",
+		           dname_to_str(zone_apex(z), zn, sizeof(zn)), before, after);
+	}
 	for (size_t i = 0; *changed && i < st->nxv; i++) {
 		if (!due[i])
 			continue;

@@ -171,6 +171,8 @@ def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
     assert secondary_api(lab["port"]) == [PRIMARY]
     assert_secondaries(lab, 2, [PRIMARY], time.monotonic())
     assert view(lab)["state"] == "current" and view(lab)["hidden"] == 1
+    text = sd.steerctl("steering").stdout
+    assert "  transfer (1 hidden, current): %s\n" % PRIMARY in text, text
 
     # the primary backend refuses: one new serial, the backup everywhere
     backends[PRIMARY].set_mode("refuse")
@@ -298,6 +300,7 @@ def test_added_candidate_sent_once_up_and_unbound_name_shown(tmp_path, backends)
         assert r.returncode == 0, r.stdout + r.stderr
         wait_serial(lab, after + 1)
         assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY, BACKUP, third])
+        assert "sent to secondaries again" in sd.log()
     finally:
         sd = lab["procs"]["steerdns"]
         rc = sd.stop()

@@ -335,6 +335,8 @@ static void test_conf_valid(void **state)
 	                       "    fallback: [192.0.2.99, '2001:db8::99']\n"
 	                       "    ttl-min: 5\n"
 	                       "    ttl-max: 60\n"
+	                       "    transfer-view: all\n"
+	                       "    transfer-hold-down: 1500ms\n"
 	                       "    pools:\n"
 	                       "      - name: primary\n"
 	                       "        min-healthy: 50%\n"
@@ -368,6 +370,10 @@ static void test_conf_valid(void **state)
 	steer_policy_classify(p, &a, &pool, &w);
 	assert_int_equal(pool, 2); /* other */
 	assert_int_equal(steer_table_policy(t, 2)->npools, 1);
+	assert_true(p->xfr_all);
+	assert_int_equal(p->xfr_hold_ms, 1500);
+	assert_false(steer_table_policy(t, 2)->xfr_all); /* the defaults */
+	assert_int_equal(steer_table_policy(t, 2)->xfr_hold_ms, STEER_XFR_HOLD_DEFAULT_MS);
 	steer_table_unref(t);
 }
 
@@ -410,6 +416,10 @@ static void test_conf_errors(void **state)
 	             "is not served");
 	expect_error("  - {name: api.example.com, health: web, ttl-min: 100, ttl-max: 50}\n",
 	             "above ttl-max");
+	expect_error("  - {name: api.example.com, health: web, transfer-view: some}\n",
+	             "expected healthy or all");
+	expect_error("  - {name: api.example.com, health: web, transfer-hold-down: 2d}\n",
+	             "transfer-hold-down");
 }
 
 /* CNAME candidates: members name targets with a probe address; prefixes, several answers
