@@ -11,6 +11,7 @@ transfer-hold-down (+1). The AXFR is compared exactly. Every wait is a bounded p
 measured event; every process is stopped by its own PID.
 """
 
+import base64
 import json
 import math
 import os
@@ -45,7 +46,7 @@ SLACK = 30  # seconds: bound of every wait on a loaded 2-core machine
 
 
 def start_primary(workdir, port, sec_ports, bport, hold, primary=(PRIMARY,), head=HEAD,
-                  policies=None, **tkeys):
+                  policies=None, update=False, **tkeys):
     zone_path = os.path.join(workdir, "example.com.zone")
     if not os.path.exists(zone_path):
         with open(zone_path, "w") as f:
@@ -63,6 +64,12 @@ def start_primary(workdir, port, sec_ports, bport, hold, primary=(PRIMARY,), hea
                   {"name": "backup", "members": [BACKUP]}]}]
     if policies is not None:
         conf["steering"] = policies
+    if update:  # RFC 2136 updates of api's A records, signed with sdlib.UPDATE_KEY
+        k = sdlib.UPDATE_KEY
+        conf["keys"].append({"name": k.name.to_text(), "algorithm": "hmac-sha256",
+                             "secret": base64.b64encode(k.secret).decode()})
+        z["update-policy"] = [{"key": sdlib.UPDATE_KEY_NAME, "name": "api.example.com",
+                               "types": ["A"]}]
     srv = sdlib.Steerdns(workdir, conf, {"example.com": zone_path}, port)
     srv.wait_ready("example.com")
     return srv
@@ -339,6 +346,39 @@ def test_cname_policy_sends_one_cname(tmp_path, backends):  # noqa: F811
         # the answers still see both candidates: the backup now
         r = sdlib.query_parsed(port, "web.example.com.", "CNAME")
         assert [rd.target.to_text() for rs in r.answer for rd in rs] == ["b.cdn.example.com."]
+    finally:
+        sd = lab["procs"]["steerdns"]
+        rc = sd.stop()
+        assert rc == 0 and not sdlib.SANITIZER_RE.search(sd.log()), sd.log()[-3000:]
+
+
+def test_candidate_added_by_update_sent_once_up(tmp_path, backends):  # noqa: F811
+    """RFC 2136 meets the transfer view: an address a signed update adds to the primary pool
+    commits a serial of its own in which secondaries see nothing new; once its checks pass
+    the view sends it (one more serial); one whose backend refuses is never sent."""
+    third, fourth = BACKENDS[2], BACKENDS[3]
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    port = sdlib.free_port()
+    bport = next(iter(backends.values())).port
+    lab = {"port": port, "procs": {"steerdns": start_primary(
+        d, port, [], bport, "200ms", primary=(PRIMARY, third, fourth), update=True)}}
+    try:
+        wait_serial(lab, 2)
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+        backends[fourth].set_mode("refuse")
+        upd = sdlib.update_msg(ZONE)
+        upd.add("api.example.com.", 3600, "A", third)
+        upd.add("api.example.com.", 3600, "A", fourth)
+        assert sdlib.send_update(upd, port).rcode() == 0
+        assert tp.serial(port) == 3
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
+        wait_serial(lab, 4)  # the third passed its checks
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY, third])
+        assert tp.wait(lambda: view(lab).get("state") == "current", timeout=SLACK), view(lab)
+        time.sleep(1.0)  # five hold-downs: the refusing one stays out
+        assert tp.serial(port) == 4
+        assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY, third])
     finally:
         sd = lab["procs"]["steerdns"]
         rc = sd.stop()
