@@ -86,14 +86,16 @@ def make_lab(tmp_path, backends, hold, **tkeys):  # noqa: F811
     bport = next(iter(backends.values())).port
     lab = {"dir": sd_dir, "port": port, "ports": ports, "bport": bport, "hold": hold,
            "tkeys": tkeys, "procs": {}}
-    lab["procs"]["steerdns"] = start_primary(sd_dir, port, list(ports.values()), bport, hold,
-                                             **tkeys)
+    # the secondaries bind first: the prober's many outgoing connections take ephemeral
+    # ports on 127.0.0.1, where free_port finds the secondaries' ports too
     makers = {"knotd": tp.knot_secondary, "nsd": tp.nsd_secondary,
               "named": tp.named_secondary}
     for kind, maker in makers.items():
         d = str(tmp_path / kind)
         os.makedirs(d)
         lab["procs"][kind] = maker(d, ports[kind], port)
+    lab["procs"]["steerdns"] = start_primary(sd_dir, port, list(ports.values()), bport, hold,
+                                             **tkeys)
     return lab
 
 
