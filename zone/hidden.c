@@ -20,8 +20,18 @@
 struct zone_hidden {
 	unsigned refs; /* atomic (__atomic builtins) */
 	size_t n;
-	zone_rr_t *rr; /* sorted by zone_rr_cmp, pointing into the same allocation */
+	zone_rr_t *rr;   /* sorted by zone_rr_cmp, pointing into the same allocation */
+	uint64_t sig[4]; /* a bit per sig() of the members: most records miss in two loads */
 };
+
+/* A cheap filter key: the first label's length and first byte (lowercased) and the type. An
+ * AXFR asks for every record, so the common miss must not cost a name comparison. */
+static unsigned sig(const zone_rr_t *rr)
+{
+	uint8_t c = rr->owner[0] ? rr->owner[1] : 0;
+	c = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+	return (rr->owner[0] * 37u + c * 7u + rr->type) & 255u;
+}
 
 static int cmp_v(const void *a, const void *b)
 {
@@ -60,6 +70,11 @@ int zone_hidden_new(const zone_rr_t *list, size_t n, zone_hidden_t **out)
 		if (w == 0 || zone_rr_cmp(&h->rr[w - 1], &h->rr[i]) != 0)
 			h->rr[w++] = h->rr[i];
 	h->n = w;
+	memset(h->sig, 0, sizeof(h->sig));
+	for (size_t i = 0; i < w; i++) {
+		unsigned b = sig(&h->rr[i]);
+		h->sig[b >> 6] |= 1ull << (b & 63);
+	}
 	*out = h;
 	return 0;
 }
@@ -106,7 +121,10 @@ static ssize_t find(const zone_hidden_t *h, const zone_rr_t *rr)
 
 bool zone_hidden_has(const zone_hidden_t *h, const zone_rr_t *rr)
 {
-	return find(h, rr) >= 0;
+	if (!h)
+		return false;
+	unsigned b = sig(rr);
+	return (h->sig[b >> 6] >> (b & 63) & 1) && find(h, rr) >= 0;
 }
 
 /* --- one change set --- */
