@@ -100,6 +100,16 @@ static int bind_address(const srv_config_t *cfg, size_t i, unsigned nworkers, si
 	const srv_listen_conf_t *l = &cfg->listen[i];
 	srv_addr_t addr = l->addr;
 	char text[SRV_ADDR_STRLEN];
+	int probe = srv_addr_port(&addr) ? srv_sock_probe(&addr) : 0;
+	if (probe < 0) {
+		log_error("%s: server.listen: %s: %s%s", l->where,
+		          srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)),
+		          sd_strerror(probe),
+		          probe == -EADDRINUSE ? " (another process serves it: stop it or choose "
+		                                 "another address)"
+		                               : "");
+		return probe;
+	}
 	for (unsigned k = 0; k < nworkers; k++) {
 		int fd = srv_sock_udp(&addr);
 		if (fd >= 0 && srv_addr_port(&addr) == 0) {

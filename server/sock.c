@@ -134,6 +134,28 @@ static int udp_opts(int fd, const srv_addr_t *addr)
 	return ret;
 }
 
+/* Bind a plain socket of type to addr and close it: EADDRINUSE when any socket of that type
+ * is bound there (a TCP socket in TIME_WAIT aside: SO_REUSEADDR). */
+static int probe_one(const srv_addr_t *addr, int type)
+{
+	int fd = socket(addr->ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sd_errno();
+	int ret = type == SOCK_STREAM ? set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) : 0;
+	if (ret == 0 && addr->ss.ss_family == AF_INET6)
+		ret = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	if (ret == 0 && bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0)
+		ret = sd_errno();
+	close(fd);
+	return ret;
+}
+
+int srv_sock_probe(const srv_addr_t *addr)
+{
+	int ret = probe_one(addr, SOCK_DGRAM);
+	return ret == 0 ? probe_one(addr, SOCK_STREAM) : ret;
+}
+
 int srv_sock_udp(const srv_addr_t *addr)
 {
 	int fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

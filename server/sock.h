@@ -34,6 +34,12 @@ char *srv_addr_str(const struct sockaddr *sa, char *buf, size_t size) SD_NONNULL
 uint16_t srv_addr_port(const srv_addr_t *a) SD_NONNULL(1);
 void srv_addr_set_port(srv_addr_t *a, uint16_t port) SD_NONNULL(1);
 
+/* Whether addr (a port other than 0) is free for UDP and TCP: 0, or -EADDRINUSE when another
+ * socket is bound there. The listening sockets use SO_REUSEPORT, with which a second process
+ * of the same user would join the port silently and take a share of its queries (a second
+ * steerdns, or another server, started on the same address): checked before they bind. */
+int srv_sock_probe(const srv_addr_t *addr) SD_NONNULL(1) SD_WUR;
+
 /* New non-blocking, close-on-exec UDP socket bound to addr with SO_REUSEPORT and the
  * PKTINFO option of its family. Returns the fd or a negative code. */
 int srv_sock_udp(const srv_addr_t *addr) SD_NONNULL(1) SD_WUR;

@@ -388,3 +388,25 @@ def test_reload_under_load_loses_nothing(steerdns, tmp_path):
     else:
         assert udp_stats["answered"] == udp_stats["sent"] > 0
     assert steerdns.wait_for(lambda: www_is(steerdns, "192.0.2.114"))
+
+
+def test_second_server_on_the_same_address_refused(steerdns, tmp_path):
+    """The listening sockets use SO_REUSEPORT, with which a second process of the same user
+    could join the port and silently take a share of its queries. A second steerdns on the
+    same address must refuse to start, saying why; the first keeps answering alone."""
+    workdir = str(tmp_path / "second")
+    os.makedirs(workdir)
+    zone = os.path.join(workdir, "example.com.zone")
+    shutil.copyfile(os.path.join(sdlib.DATA, "basic.zone"), zone)
+    conf = sdlib.steerdns_config(workdir, steerdns.port, {"example.com": zone})
+    path = os.path.join(workdir, "steerdns.yaml")
+    with open(path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    r = subprocess.run([sdlib.binary("steerdns"), "-c", path], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert "address already in use" in (r.stdout + r.stderr).lower(), r.stdout + r.stderr
+    assert "another process serves it" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert steerdns.alive()
+    for _ in range(20):  # every answer comes from the first server (SO_REUSEPORT unshared)
+        assert steerdns.query("www.example.com", "A") is not None
