@@ -139,11 +139,6 @@ static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, uint16_
 	return 0;
 }
 
-/* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
- * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
- * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
- * such policy: a version newer than the snapshot, or more records than a decision takes)
- * is answered whole. */
 /* The policy of a steered RRset at node n: the snapshot's policy of that id, which names n's
  * owner — except for the moment of a config reload that renumbered the policies (the zone
  * version already carries the new ids, the snapshot is still the old one): then the policy
@@ -181,6 +176,11 @@ static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
 		sd_stat_inc(&ctx->stats.steered_degraded);
 }
 
+/* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
+ * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
+ * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
+ * such policy: a version newer than the snapshot, or more records than a decision takes)
+ * is answered whole. */
 static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
 {
 	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
@@ -245,20 +245,7 @@ static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const
 		return put_steered(ctx, sec, owner, rs);
 	if (rs->policy != 0 && ctx->snap != NULL && rs->type == DNS_TYPE_CNAME)
 		return put_steered_cname(ctx, sec, owner, rs, NULL);
-	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
-	size_t off = 0;
-	for (uint16_t i = 0; i < rs->count; i++) {
-		uint16_t rdlen = be16_get(rs->rdata + off);
-		int ret = dns_msg_rr(&ctx->w, owner, rs->type, DNS_CLASS_IN, ttl,
-		                     rs->rdata + off + 2, rdlen);
-		if (ret < 0) {
-			dns_msg_rollback(&ctx->w, m);
-			return SD_ESPACE;
-		}
-		off += 2u + rdlen;
-	}
-	ctx->count[sec] = (uint16_t)(ctx->count[sec] + rs->count);
-	return 0;
+	return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, ttl);
 }
 
 /* NODATA and NXDOMAIN: the zone's SOA in authority with TTL min(SOA TTL, MINIMUM), the
@@ -858,16 +845,17 @@ size_t srv_answer_query(srv_answer_ctx_t *ctx, const zone_set_t *zones, const sr
 	srv_stats_t *st = &ctx->stats;
 	sd_stat_inc(&st->queries);
 	ctx->seq++;
-	ctx->rcode = DNS_RCODE_NOERROR; /* a dropped request leaves no stale info */
-	ctx->zone_apex = NULL;
-	ctx->cut = NULL;
-	memset(ctx->count, 0, sizeof(ctx->count));
 	if (q->tcp)
 		sd_stat_inc(&st->tcp);
 	else
 		sd_stat_inc(&st->udp);
 	if (q->len < DNS_HEADER_LEN || (q->flags & DNS_FLAG_QR)) {
 		sd_stat_inc(&st->dropped);
+		/* what srv_answer_last() tells of a dropped request (begin() resets it otherwise) */
+		ctx->rcode = DNS_RCODE_NOERROR;
+		ctx->zone_apex = NULL;
+		ctx->cut = NULL;
+		memset(ctx->count, 0, sizeof(ctx->count));
 		return 0;
 	}
 	if (q->has_opt)
