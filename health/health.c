@@ -2,6 +2,7 @@
 #include "health/internal.h"
 #include "contrib/base/err.h"
 #include "contrib/base/escape.h"
+#include "contrib/base/rand.h"
 #include "contrib/base/log.h"
 #include "contrib/base/strbuf.h"
 
@@ -32,13 +33,8 @@ const char *health_res_name(health_res_t r)
 
 uint64_t health_rand(struct health *h)
 {
-	/* xorshift64*: the health thread's only randomness is schedule spreading. */
-	uint64_t x = h->rng;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	h->rng = x;
-	return x * 0x2545F4914F6CDD1DULL;
+	/* the health thread's only randomness is schedule spreading */
+	return sd_xorshift64s(&h->rng);
 }
 
 static uint64_t wall_ms(void)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/rand.h"
 #include "health/health.h"
 
 int steer_table_new(steer_table_t **out)
@@ -211,20 +212,10 @@ void steer_rng_seed(steer_rng_t *r, uint64_t seed)
 	r->s = z ? z : 0x2545f4914f6cdd1dull;
 }
 
-static uint64_t rng_next(steer_rng_t *r)
-{
-	uint64_t x = r->s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	r->s = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 uint64_t steer_rng_below(steer_rng_t *r, uint64_t bound)
 {
 	/* Lemire's multiply-shift: the bias is below bound / 2^64 */
-	return (uint64_t)(((unsigned __int128)rng_next(r) * bound) >> 64);
+	return (uint64_t)(((unsigned __int128)sd_xorshift64s(&r->s) * bound) >> 64);
 }
 
 /* ---- the decision --------------------------------------------------------------------- */
