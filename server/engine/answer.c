@@ -181,20 +181,29 @@ static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
  * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
  * such policy: a version newer than the snapshot, or more records than a decision takes)
  * is answered whole. */
+/* p's decision over rs's records into *r and ctx->pick, counted; false when it answers
+ * SERVFAIL (noted for the answer section; elsewhere the RRset is left out). */
+static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
+                        const zone_rrset_t *rs, steer_result_t *r)
+{
+	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+	steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, r);
+	steer_count(ctx, r);
+	if (r->outcome != STEER_SERVFAIL)
+		return true;
+	ctx->servfail |= sec == SEC_AN;
+	return false;
+}
+
 static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
 {
 	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
 	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
 	if (p == NULL || rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len))
 		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, rs->ttl);
-	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
 	steer_result_t r;
-	steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
-	steer_count(ctx, &r);
-	if (r.outcome == STEER_SERVFAIL) {
-		ctx->servfail |= sec == SEC_AN;
+	if (!steer_rrset(ctx, p, sec, rs, &r))
 		return 0;
-	}
 	if (r.outcome == STEER_FALLBACK) {
 		uint16_t nf = 0;
 		const uint8_t *fb = steer_policy_fallback(p, len, &nf);
@@ -216,14 +225,9 @@ static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owne
 	uint16_t k = 0;
 	uint32_t ttl = rs->ttl;
 	if (p != NULL && p->cname && rs->count <= STEER_CAND_MAX) {
-		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
 		steer_result_t r;
-		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, &r);
-		steer_count(ctx, &r);
-		if (r.outcome == STEER_SERVFAIL) {
-			ctx->servfail |= sec == SEC_AN;
+		if (!steer_rrset(ctx, p, sec, rs, &r))
 			return 0;
-		}
 		k = r.pool != 0xff && r.n > 0 ? ctx->pick[0]
 		                              : (uint16_t)steer_rng_below(&ctx->rng, rs->count);
 		ttl = r.ttl;
