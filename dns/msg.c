@@ -2,6 +2,7 @@
 #include "dns/msg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -395,4 +396,20 @@ uint16_t dns_msg_random_id(void)
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint16_t)(rand() ^ (int)time(NULL));
 	return id;
+}
+
+const char *dns_rcode_name(unsigned rcode, char buf[DNS_RCODE_NAME_LEN])
+{
+	static const char *const names[] = {
+	    [DNS_RCODE_NOERROR] = "NOERROR",    [DNS_RCODE_FORMERR] = "FORMERR",
+	    [DNS_RCODE_SERVFAIL] = "SERVFAIL",  [DNS_RCODE_NXDOMAIN] = "NXDOMAIN",
+	    [DNS_RCODE_NOTIMP] = "NOTIMP",      [DNS_RCODE_REFUSED] = "REFUSED",
+	    [DNS_RCODE_YXDOMAIN] = "YXDOMAIN",  [DNS_RCODE_YXRRSET] = "YXRRSET",
+	    [DNS_RCODE_NXRRSET] = "NXRRSET",    [DNS_RCODE_NOTAUTH] = "NOTAUTH",
+	    [DNS_RCODE_NOTZONE] = "NOTZONE",    [DNS_RCODE_BADVERS] = "BADVERS",
+	    [DNS_RCODE_BADCOOKIE] = "BADCOOKIE"};
+	if (rcode < sizeof(names) / sizeof(names[0]) && names[rcode] != NULL)
+		return names[rcode];
+	snprintf(buf, DNS_RCODE_NAME_LEN, "RCODE%u", rcode);
+	return buf;
 }

@@ -102,6 +102,12 @@ int dns_msg_header(dns_msg_t *m, uint16_t id, uint16_t flags) SD_NONNULL(1) SD_W
  * source, so that an off-path attacker cannot guess it (RFC 5452 4.3). Any thread. */
 uint16_t dns_msg_random_id(void);
 
+/* The mnemonic of an RCODE (RFC 6895 2.3: "NOERROR", "NXDOMAIN", "BADVERS", "BADCOOKIE"),
+ * or "RCODE<n>" written into buf for one without a name here. For logs, status and
+ * metrics. */
+#define DNS_RCODE_NAME_LEN 16
+const char *dns_rcode_name(unsigned rcode, char buf[DNS_RCODE_NAME_LEN]) SD_NONNULL(2);
+
 /* Header count of a section, and adding n to it (the header must be written). */
 static inline uint16_t dns_msg_count(const dns_msg_t *m, dns_section_t sec)
 {

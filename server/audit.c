@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns/msg.h"
 #include "contrib/base/err.h"
 #include "contrib/base/escape.h"
 #include "contrib/base/log.h"
@@ -99,19 +100,6 @@ void srv_audit_counts(const srv_audit_t *a, uint64_t *lines, uint64_t *failed)
 {
 	*lines = a->lines;
 	*failed = a->failed;
-}
-
-const char *srv_audit_rcode_name(unsigned rcode, char buf[16])
-{
-	static const char *const names[] = {
-	    "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
-	    "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", NULL,
-	    NULL,       NULL,      NULL,       NULL,       "BADVERS"};
-	if (rcode < SD_ARRAY_LEN(names) && names[rcode] != NULL)
-		snprintf(buf, 16, "%s", names[rcode]);
-	else
-		snprintf(buf, 16, "RCODE%u", rcode);
-	return buf;
 }
 
 static void json_name(sd_strbuf_t *b, const uint8_t *name)
@@ -215,7 +203,7 @@ static const char *outcome(const srv_audit_rec_t *r)
 
 void srv_audit_format(const srv_audit_rec_t *r, sd_strbuf_t *b)
 {
-	char rcode[16];
+	char rcode[DNS_RCODE_NAME_LEN];
 	sd_strbuf_printf(b, "{\"time\":");
 	json_time(b, &r->when);
 	sd_strbuf_printf(b, ",\"zone\":");
@@ -225,7 +213,7 @@ void srv_audit_format(const srv_audit_rec_t *r, sd_strbuf_t *b)
 	sd_strbuf_printf(b, ",\"key\":");
 	json_name(b, r->key);
 	sd_strbuf_printf(b, ",\"transport\":\"%s\",\"outcome\":\"%s\",\"rcode\":\"%s\",\"reason\":",
-	                 r->tcp ? "tcp" : "udp", outcome(r), srv_audit_rcode_name(r->rcode, rcode));
+	                 r->tcp ? "tcp" : "udp", outcome(r), dns_rcode_name(r->rcode, rcode));
 	sd_strbuf_json_str(b, r->reason ? r->reason : "");
 	if (r->has_serials)
 		sd_strbuf_printf(b, ",\"serial_from\":%u,\"serial_to\":%u", r->serial_from,

@@ -66,6 +66,3 @@ void srv_audit_format(const srv_audit_rec_t *r, sd_strbuf_t *b) SD_NONNULL(1, 2)
 void srv_audit_write(srv_audit_t *a, const srv_audit_rec_t *r) SD_NONNULL(1, 2);
 /* Lines written, and writes that failed. */
 void srv_audit_counts(const srv_audit_t *a, uint64_t *lines, uint64_t *failed) SD_NONNULL(1, 2, 3);
-/* The rcode's name as the audit line and steerctl status write it ("NOERROR", "BADVERS",
- * "RCODE12"); buf holds at least 16 bytes. */
-const char *srv_audit_rcode_name(unsigned rcode, char buf[16]) SD_NONNULL(2);

@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include "dns/msg.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "health/health.h"
@@ -81,17 +82,6 @@ static void metric_one(sd_strbuf_t *out, const char *name, const char *type, con
 
 /* ------------------------------------------------------------ what a scrape reports */
 
-static const char *rcode_name(unsigned rcode, char *buf, size_t size)
-{
-	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-	                                    "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-	                                    "NXRRSET", "NOTAUTH", "NOTZONE"};
-	if (rcode < SD_ARRAY_LEN(names))
-		return names[rcode];
-	snprintf(buf, size, "RCODE%u", rcode);
-	return buf;
-}
-
 /* The answer counters, summed over the workers; the I/O drops per worker. */
 static void collect_queries(const srv_metrics_src_t *src, sd_strbuf_t *out)
 {
@@ -116,12 +106,11 @@ static void collect_queries(const srv_metrics_src_t *src, sd_strbuf_t *out)
 	srv_metric_head(out, "steerdns_responses_total", "counter",
 	                "Responses by RCODE (the header's 4 bits; BADVERS apart)");
 	for (unsigned r = 0; r < SD_ARRAY_LEN(st.rcode); r++) {
-		char buf[16];
+		char buf[DNS_RCODE_NAME_LEN];
 		if (st.rcode[r] || r <= 5)
-			srv_metric_u64(
-			    out, "steerdns_responses_total",
-			    &(srv_metric_label_t){"rcode", rcode_name(r, buf, sizeof(buf))}, 1,
-			    st.rcode[r]);
+			srv_metric_u64(out, "steerdns_responses_total",
+			               &(srv_metric_label_t){"rcode", dns_rcode_name(r, buf)}, 1,
+			               st.rcode[r]);
 	}
 	srv_metric_u64(out, "steerdns_responses_total", &(srv_metric_label_t){"rcode", "BADVERS"},
 	               1, st.badvers);

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include "dns/msg.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "health/ctl.h"
@@ -931,14 +932,6 @@ int srv_server_zone_diff(srv_server_t *s, const char *zone, const char *path,
 
 /* --- status --- */
 
-static const char *rcode_name(unsigned rcode)
-{
-	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-	                                    "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-	                                    "NXRRSET", "NOTAUTH", "NOTZONE"};
-	return rcode < SD_ARRAY_LEN(names) ? names[rcode] : NULL;
-}
-
 static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 {
 	srv_stats_t st = {0};
@@ -952,11 +945,9 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	for (unsigned r = 0; r < SD_ARRAY_LEN(st.rcode); r++) {
 		if (!st.rcode[r] && r != 0)
 			continue;
-		if (rcode_name(r))
-			sd_strbuf_printf(out, " %s=%llu", rcode_name(r),
-			                 (unsigned long long)st.rcode[r]);
-		else
-			sd_strbuf_printf(out, " RCODE%u=%llu", r, (unsigned long long)st.rcode[r]);
+		char name[DNS_RCODE_NAME_LEN];
+		sd_strbuf_printf(out, " %s=%llu", dns_rcode_name(r, name),
+		                 (unsigned long long)st.rcode[r]);
 	}
 	sd_strbuf_printf(out, " BADVERS=%llu\n", (unsigned long long)st.badvers);
 	sd_strbuf_printf(out, "dropped: %llu truncated: %llu edns: %llu\n",

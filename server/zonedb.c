@@ -1,6 +1,7 @@
 /* zonedb.c — the daemon's registry of served zones (see zonedb.h). */
 #include "server/zonedb.h"
 
+#include "dns/msg.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/audit.h"
@@ -863,7 +864,7 @@ static void status_updates(const srv_zone_upd_stats_t *u, sd_strbuf_t *out)
 		char name[16];
 		if (u->refused_by[r] == 0)
 			continue;
-		sd_strbuf_printf(out, "%s%s %llu", sep, srv_audit_rcode_name(r, name),
+		sd_strbuf_printf(out, "%s%s %llu", sep, dns_rcode_name(r, name),
 		                 (unsigned long long)u->refused_by[r]);
 		sep = ", ";
 	}

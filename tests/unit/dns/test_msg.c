@@ -408,6 +408,19 @@ static void test_random(void **state)
 	run_random(DNS_MSG_EXACT, 1536);
 }
 
+/* RCODE mnemonics, extended ones included; others by number. */
+static void test_rcode_name(void **state)
+{
+	(void)state;
+	char buf[DNS_RCODE_NAME_LEN];
+	assert_string_equal(dns_rcode_name(DNS_RCODE_NOERROR, buf), "NOERROR");
+	assert_string_equal(dns_rcode_name(DNS_RCODE_NOTZONE, buf), "NOTZONE");
+	assert_string_equal(dns_rcode_name(DNS_RCODE_BADVERS, buf), "BADVERS");
+	assert_string_equal(dns_rcode_name(DNS_RCODE_BADCOOKIE, buf), "BADCOOKIE");
+	assert_string_equal(dns_rcode_name(12, buf), "RCODE12");
+	assert_string_equal(dns_rcode_name(4095, buf), "RCODE4095");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_question_shortcuts),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_rcode_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
