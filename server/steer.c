@@ -582,6 +582,28 @@ static bool views_due(srv_steer_t *st, const steer_snap_t *s, const zone_t *z,
 	return orphans(st, z, v, NULL, &rc) || any;
 }
 
+/* The change's source (zone/update.h): health, naming the steered names whose view is due
+ * (the ones that do not fit are counted). */
+static void views_source(const srv_steer_t *st, const bool *due, zone_update_t *u)
+{
+	char text[ZONE_SOURCE_TEXT_MAX + 1] = "", owner[NAME_STR];
+	size_t len = 0, more = 0;
+	for (size_t i = 0; i < st->nxv; i++) {
+		if (!due[i])
+			continue;
+		owner_str(&st->table->policies[i], owner, sizeof(owner));
+		if (len + strlen(owner) + 2 + 16 > ZONE_SOURCE_TEXT_MAX) {
+			more++;
+			continue;
+		}
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", len ? ", " : "",
+		                        owner);
+	}
+	if (more)
+		snprintf(text + len, sizeof(text) - len, " +%zu more", more);
+	zone_update_set_source(u, &(zone_source_t){.kind = ZONE_SOURCE_HEALTH, .text = text});
+}
+
 /* One transaction for z's due views: a new serial when the view really changed. */
 static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const bool *due,
                         uint64_t now_ms, bool *changed)
@@ -602,6 +624,7 @@ static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const
 		zone_update_abort(u);
 		return rc;
 	}
+	views_source(st, due, u);
 	rc = zone_update_commit(u, time(NULL), &after);
 	*changed = rc == 0 && after != before;
 	if (*changed && orphaned) {

@@ -1,6 +1,7 @@
 /* update.c — RFC 2136 UPDATE batches on the control thread (see update.h). */
 #include "server/update.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -183,11 +184,65 @@ static void apply_one(upd_req_t *r, srv_zonedb_txn_t *t)
 	res.change = NULL;
 }
 
+/* Who r is for the change's source: its TSIG key's name, or its client's address when
+ * unsigned. */
+static void req_who(const upd_req_t *r, char *buf, size_t size)
+{
+	const srv_handoff_item_t *it = r->it;
+	if (it->signer.active)
+		dname_to_str(it->signer.key.name, buf, size);
+	else if (it->peer_len && it->peer.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&it->peer)->sin_addr, buf, size);
+	else if (it->peer_len && it->peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&it->peer)->sin6_addr, buf,
+		          size);
+	else
+		snprintf(buf, size, "unknown client");
+}
+
+/* Whether the ", "-separated list holds item. */
+static bool list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; (p = strstr(p, item)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+/* The source of g's change (zone/update.h): the distinct keys / clients of the requests
+ * that changed something, in order, cut with "+N more" when they do not fit. */
+static void group_source(const upd_group_t *g, zone_update_t *u)
+{
+	char text[ZONE_SOURCE_TEXT_MAX + 1] = "", who[DNAME_MAX * 4 + 64];
+	size_t len = 0, more = 0;
+	for (size_t i = 0; i < g->count; i++) {
+		const upd_req_t *r = g->reqs[i];
+		if (!r->in_txn || r->rcode != DNS_RCODE_NOERROR || !r->change ||
+		    !(zone_changeset_removed_count(r->change) ||
+		      zone_changeset_added_count(r->change)))
+			continue;
+		req_who(r, who, sizeof(who));
+		if (list_has(text, who)) /* the same key or client again */
+			continue;
+		if (len + strlen(who) + 2 + 16 > ZONE_SOURCE_TEXT_MAX) {
+			more++;
+			continue;
+		}
+		len +=
+		    (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", len ? ", " : "", who);
+	}
+	if (more)
+		snprintf(text + len, sizeof(text) - len, " +%zu more", more);
+	zone_update_set_source(u, &(zone_source_t){.kind = ZONE_SOURCE_UPDATE, .text = text});
+}
+
 static int group_apply(void *arg, srv_zonedb_txn_t *t)
 {
 	upd_group_t *g = arg;
 	for (size_t i = 0; i < g->count; i++)
 		apply_one(g->reqs[i], t);
+	group_source(g, t->u);
 	return 0;
 }
 

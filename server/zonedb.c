@@ -281,6 +281,7 @@ static int entry_commit(zentry_t *e, zone_version_t *v, zone_load_info_t *files,
 		zone_update_abort(u);
 		return ret;
 	}
+	zone_update_set_source(u, &(zone_source_t){.kind = ZONE_SOURCE_RELOAD, .text = e->file});
 	return zone_update_commit(u, time(NULL), serial);
 }
 

@@ -31,6 +31,9 @@ struct zone_changeset {
 	rrbuf_t added;
 	rrbuf_t hide;   /* the transfer view (zone/hidden.h): hidden from `to` on */
 	rrbuf_t unhide; /* shown again, or removed while hidden */
+	int64_t time;   /* origin: UTC seconds, 0 unknown */
+	zone_source_kind_t src_kind;
+	char src_text[ZONE_SOURCE_TEXT_MAX + 1];
 };
 
 /* --- wire helpers --- */
@@ -108,6 +111,56 @@ static void rrbuf_iter(const rrbuf_t *b, zone_rr_iter_t *it)
 {
 	it->pos = b->data;
 	it->end = b->data ? b->data + b->len : NULL;
+}
+
+/* --- origin --- */
+
+static const char *const source_names[] = {"unknown", "reload", "update", "health", "rollback"};
+
+const char *zone_source_kind_name(zone_source_kind_t kind)
+{
+	return (unsigned)kind <= ZONE_SOURCE_KIND_MAX ? source_names[kind] : source_names[0];
+}
+
+bool zone_source_kind_parse(const char *name, zone_source_kind_t *out)
+{
+	for (unsigned k = 0; k <= ZONE_SOURCE_KIND_MAX; k++) {
+		if (strcmp(name, source_names[k]) == 0) {
+			*out = (zone_source_kind_t)k;
+			return true;
+		}
+	}
+	return false;
+}
+
+void zone_changeset_set_origin(zone_changeset_t *cs, int64_t time, const zone_source_t *src)
+{
+	const char *text = src->text ? src->text : "";
+	size_t n = strlen(text);
+	cs->time = time;
+	cs->src_kind =
+	    (unsigned)src->kind <= ZONE_SOURCE_KIND_MAX ? src->kind : ZONE_SOURCE_UNKNOWN;
+	if (n <= ZONE_SOURCE_TEXT_MAX) {
+		memcpy(cs->src_text, text, n + 1);
+		return;
+	}
+	n = ZONE_SOURCE_TEXT_MAX - 3;
+	memcpy(cs->src_text, text, n);
+	memcpy(cs->src_text + n, "...", 4);
+}
+
+int64_t zone_changeset_origin(const zone_changeset_t *cs, zone_source_t *src)
+{
+	src->kind = cs->src_kind;
+	src->text = cs->src_text;
+	return cs->time;
+}
+
+void zone_changeset_copy_origin(zone_changeset_t *dst, const zone_changeset_t *src)
+{
+	dst->time = src->time;
+	dst->src_kind = src->src_kind;
+	memcpy(dst->src_text, src->src_text, sizeof(dst->src_text));
 }
 
 /* --- building --- */

@@ -43,6 +43,33 @@ typedef struct zone_rr_iter {
 
 typedef struct zone_changeset zone_changeset_t;
 
+/* Where a change set came from (its source), kept with it in the journal (format 2) and the
+ * IXFR history so that an operator can tell who changed what. zone/ knows the kinds only as
+ * names; the text is the caller's: a file name, TSIG key names or client addresses, the
+ * steered names, "to SERIAL by control". */
+typedef enum zone_source_kind {
+	ZONE_SOURCE_UNKNOWN = 0, /* a journal entry of format 1, or a commit that gave none */
+	ZONE_SOURCE_RELOAD,      /* the zone file (text: its name) */
+	ZONE_SOURCE_UPDATE,      /* RFC 2136 (text: the keys, or the clients when unsigned) */
+	ZONE_SOURCE_HEALTH,      /* the steering transfer view (text: the steered names) */
+	ZONE_SOURCE_ROLLBACK,    /* steerctl zone rollback (text: "to SERIAL by ...") */
+	ZONE_SOURCE_KIND_MAX = ZONE_SOURCE_ROLLBACK,
+} zone_source_kind_t;
+
+/* Longest source text kept (bytes); a longer one is cut at a UTF-8-agnostic byte boundary
+ * and ends in "...". */
+#define ZONE_SOURCE_TEXT_MAX 255
+
+typedef struct zone_source {
+	zone_source_kind_t kind;
+	const char *text; /* NUL-terminated, may be NULL or "" */
+} zone_source_t;
+
+/* "unknown", "reload", "update", "health", "rollback"; "unknown" for an out-of-range kind. */
+const char *zone_source_kind_name(zone_source_kind_t kind);
+/* The kind named name; false when none is. */
+bool zone_source_kind_parse(const char *name, zone_source_kind_t *out) SD_NONNULL(1, 2) SD_WUR;
+
 /* Walks the records of one RRset of a version as zone_rr_t (class IN, the RRset's TTL):
  *   zone_rrset_iter_start(&it, node, rs); while (zone_rrset_iter_next(&it, &rr)) ...
  * O(1) per step; the records point into the version (valid while it is). Any thread. */
@@ -92,6 +119,18 @@ size_t zone_changeset_hide_count(const zone_changeset_t *cs) SD_NONNULL(1);
 size_t zone_changeset_unhide_count(const zone_changeset_t *cs) SD_NONNULL(1);
 void zone_changeset_hidden(const zone_changeset_t *cs, zone_rr_iter_t *it) SD_NONNULL(1, 2);
 void zone_changeset_unhidden(const zone_changeset_t *cs, zone_rr_iter_t *it) SD_NONNULL(1, 2);
+
+/* The change set's time (UTC, seconds since the epoch; 0: unknown) and source (text copied,
+ * cut at ZONE_SOURCE_TEXT_MAX). Not part of the content nor of the serialized payload: the
+ * journal stores them in its entry header (zone/journal.h). */
+void zone_changeset_set_origin(zone_changeset_t *cs, int64_t time, const zone_source_t *src)
+    SD_NONNULL(1, 3);
+/* The origin set before (kind UNKNOWN, text "" and time 0 when none was); src->text points
+ * into cs. */
+int64_t zone_changeset_origin(const zone_changeset_t *cs, zone_source_t *src) SD_NONNULL(1, 2);
+/* Give dst src's origin (the visible form of a change set keeps who made it). */
+void zone_changeset_copy_origin(zone_changeset_t *dst, const zone_changeset_t *src)
+    SD_NONNULL(1, 2);
 
 uint32_t zone_changeset_from(const zone_changeset_t *cs) SD_NONNULL(1);
 uint32_t zone_changeset_to(const zone_changeset_t *cs) SD_NONNULL(1);

@@ -262,6 +262,7 @@ int zone_changeset_visible(const zone_changeset_t *cs, zone_changeset_t **out)
 		zone_changeset_free(vis);
 		return rc;
 	}
+	zone_changeset_copy_origin(vis, cs);
 	*out = vis;
 	return 0;
 }

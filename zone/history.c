@@ -20,6 +20,7 @@ int zone_diff_new(zone_changeset_t *cs, zone_diff_t **out)
 	d->to = zone_changeset_to(cs);
 	d->bytes = zone_changeset_wire_size(cs);
 	d->cs = cs;
+	d->time = zone_changeset_origin(cs, &d->source);
 	*out = d;
 	return 0;
 }

@@ -28,6 +28,8 @@ typedef struct zone_diff {
 	uint32_t from, to;    /* SOA serials */
 	size_t bytes;         /* zone_changeset_wire_size(cs), for the history's byte limit */
 	zone_changeset_t *cs; /* immutable once wrapped */
+	int64_t time;         /* the change set's origin (zone_changeset_origin): UTC seconds, */
+	zone_source_t source; /* 0 unknown; who made it (text points into cs) */
 } zone_diff_t;
 
 /* Wrap a finished change set (ownership passes in every case); refs = 1 for the caller. */

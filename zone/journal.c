@@ -22,9 +22,11 @@
 
 #define MAGIC         "SDJRNL\r\n"
 #define MAGIC_LEN     8
-#define VERSION       1
+#define VERSION       2           /* written; 1 is read and upgraded at open */
 #define ENTRY_MAGIC   0x53444a45u /* "SDJE" */
-#define ENTRY_HDR     16
+#define ENTRY_HDR     16          /* magic, length, serials */
+#define ENTRY_META    10          /* version 2: time u64, source kind u8, text length u8 */
+#define ENTRY_HDR_MAX (ENTRY_HDR + ENTRY_META + ZONE_SOURCE_TEXT_MAX)
 #define ENTRY_CRC     4
 #define PAYLOAD_LIMIT (256u << 20) /* an entry larger than this is corrupt */
 
@@ -33,12 +35,26 @@ typedef struct jentry {
 	uint32_t len; /* payload length */
 	uint32_t from;
 	uint32_t to;
+	uint16_t hlen; /* header length: ENTRY_HDR, plus the origin in version 2 */
 } jentry_t;
+
+/* An entry's origin (version 2), as read. */
+typedef struct jmeta {
+	int64_t time;
+	zone_source_kind_t kind;
+	char text[ZONE_SOURCE_TEXT_MAX + 1];
+} jmeta_t;
+
+static uint64_t entry_size(const jentry_t *e)
+{
+	return e->hlen + (uint64_t)e->len + ENTRY_CRC;
+}
 
 struct zone_journal {
 	int fd;
 	char *path;
 	uint8_t apex[DNAME_MAX];
+	uint32_t version; /* of the file: 1 only between the scan and the upgrade at open */
 	zone_journal_limits_t limits;
 	uint64_t header_len;
 	uint64_t end; /* file size = end of the last good entry */
@@ -80,11 +96,11 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static size_t header_build(const uint8_t *apex, uint8_t *buf)
+static size_t header_build(const uint8_t *apex, uint32_t version, uint8_t *buf)
 {
 	size_t al = dname_len(apex);
 	memcpy(buf, MAGIC, MAGIC_LEN);
-	uint8_t *p = be32_put(buf + MAGIC_LEN, VERSION);
+	uint8_t *p = be32_put(buf + MAGIC_LEN, version);
 	*p++ = (uint8_t)al;
 	memcpy(p, apex, al);
 	p += al;
@@ -100,13 +116,28 @@ static int index_push(zone_journal_t *j, const jentry_t *e)
 	return 0;
 }
 
+/* An entry's header in the current format: the serials, then its origin. Returns its length. */
+static size_t entry_header(const jentry_t *e, const jmeta_t *meta, uint8_t *hdr)
+{
+	size_t tl = strlen(meta->text);
+	uint64_t t = (uint64_t)meta->time;
+	uint8_t *p =
+	    be32_put(be32_put(be32_put(be32_put(hdr, ENTRY_MAGIC), e->len), e->from), e->to);
+	p = be32_put(be32_put(p, (uint32_t)(t >> 32)), (uint32_t)t);
+	*p++ = (uint8_t)meta->kind;
+	*p++ = (uint8_t)tl;
+	memcpy(p, meta->text, tl);
+	return (size_t)(p - hdr) + tl;
+}
+
 /* --- open and scan --- */
 
 static int header_check(zone_journal_t *j, uint64_t size)
 {
 	uint8_t want[MAGIC_LEN + 4 + 1 + DNAME_MAX + 4], got[sizeof(want)];
-	size_t len = header_build(j->apex, want);
+	size_t len = header_build(j->apex, VERSION, want);
 	j->header_len = len;
+	j->version = VERSION;
 	if (size < len) {
 		/* A crash while the file was being created leaves a prefix of our header:
 		 * start over (1). Anything else is not ours to overwrite. */
@@ -118,8 +149,11 @@ static int header_check(zone_journal_t *j, uint64_t size)
 	int rc = pread_full(j->fd, got, len, 0);
 	if (rc < 0)
 		return rc;
-	if (memcmp(got, MAGIC, MAGIC_LEN) != 0 || be32_get(got + MAGIC_LEN) != VERSION)
+	uint32_t version = be32_get(got + MAGIC_LEN);
+	if (memcmp(got, MAGIC, MAGIC_LEN) != 0 || (version != 1 && version != VERSION))
 		return SD_ECHECKSUM;
+	j->version = version;
+	header_build(j->apex, version, want); /* same length for both versions */
 	if (memcmp(got, want, len) != 0) {
 		/* Well-formed but for another apex, or a damaged header. */
 		size_t al = got[MAGIC_LEN + 4];
@@ -135,12 +169,36 @@ static int header_check(zone_journal_t *j, uint64_t size)
 	return 0;
 }
 
-/* Read and verify the entry at off; fills e. Returns 0, or SD_EPARSE / SD_ECHECKSUM with
- * *why set for the log. payload (optional) receives the malloc()ed payload. */
-static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *e,
-                      uint8_t **payload, const char **why)
+/* Version 2: the origin after the serials (in hdr[ENTRY_HDR..]): read it, and its text. */
+static int meta_read(zone_journal_t *j, uint64_t off, uint64_t size, uint8_t *hdr, jentry_t *e,
+                     jmeta_t *meta)
 {
-	uint8_t hdr[ENTRY_HDR];
+	if (size - off < ENTRY_HDR + ENTRY_META ||
+	    pread_full(j->fd, hdr + ENTRY_HDR, ENTRY_META, off + ENTRY_HDR) < 0)
+		return SD_EPARSE;
+	const uint8_t *m = hdr + ENTRY_HDR;
+	uint8_t tl = m[9];
+	e->hlen = (uint16_t)(ENTRY_HDR + ENTRY_META + tl);
+	if (size - off < e->hlen ||
+	    pread_full(j->fd, hdr + ENTRY_HDR + ENTRY_META, tl, off + ENTRY_HDR + ENTRY_META) < 0)
+		return SD_EPARSE;
+	if (meta) {
+		meta->time = (int64_t)(((uint64_t)be32_get(m) << 32) | be32_get(m + 4));
+		meta->kind =
+		    m[8] <= ZONE_SOURCE_KIND_MAX ? (zone_source_kind_t)m[8] : ZONE_SOURCE_UNKNOWN;
+		memcpy(meta->text, m + ENTRY_META, tl);
+		meta->text[tl] = '\0';
+	}
+	return 0;
+}
+
+/* Read and verify the entry at off; fills e. Returns 0, or SD_EPARSE / SD_ECHECKSUM with
+ * *why set for the log. payload (optional) receives the malloc()ed payload, meta (optional)
+ * the origin (unknown in a version-1 file). */
+static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *e,
+                      uint8_t **payload, jmeta_t *meta, const char **why)
+{
+	uint8_t hdr[ENTRY_HDR_MAX];
 	*why = "truncated entry header";
 	if (size - off < ENTRY_HDR || pread_full(j->fd, hdr, ENTRY_HDR, off) < 0)
 		return SD_EPARSE;
@@ -151,14 +209,20 @@ static int entry_read(zone_journal_t *j, uint64_t off, uint64_t size, jentry_t *
 	e->len = be32_get(hdr + 4);
 	e->from = be32_get(hdr + 8);
 	e->to = be32_get(hdr + 12);
+	e->hlen = ENTRY_HDR;
+	if (meta)
+		*meta = (jmeta_t){.kind = ZONE_SOURCE_UNKNOWN};
+	*why = "truncated entry header";
+	if (j->version >= 2 && meta_read(j, off, size, hdr, e, meta) < 0)
+		return SD_EPARSE;
 	*why = "truncated entry";
-	if (e->len > PAYLOAD_LIMIT || size - off - ENTRY_HDR < (uint64_t)e->len + ENTRY_CRC)
+	if (e->len > PAYLOAD_LIMIT || size - off - e->hlen < (uint64_t)e->len + ENTRY_CRC)
 		return SD_EPARSE;
 	uint8_t *buf = malloc((size_t)e->len + ENTRY_CRC);
 	if (!buf)
 		return -ENOMEM;
-	int rc = pread_full(j->fd, buf, e->len + ENTRY_CRC, off + ENTRY_HDR);
-	uint32_t crc = sd_crc32c(sd_crc32c(0, hdr, ENTRY_HDR), buf, e->len);
+	int rc = pread_full(j->fd, buf, e->len + ENTRY_CRC, off + e->hlen);
+	uint32_t crc = sd_crc32c(sd_crc32c(0, hdr, e->hlen), buf, e->len);
 	*why = "checksum mismatch";
 	if (rc == 0 && crc != be32_get(buf + e->len))
 		rc = SD_ECHECKSUM;
@@ -175,7 +239,7 @@ static int scan(zone_journal_t *j, uint64_t size)
 	while (off < size) {
 		jentry_t e;
 		const char *why = NULL;
-		int rc = entry_read(j, off, size, &e, NULL, &why);
+		int rc = entry_read(j, off, size, &e, NULL, NULL, &why);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc == 0 && j->count && e.from != j->entries[j->count - 1].to) {
@@ -193,7 +257,7 @@ static int scan(zone_journal_t *j, uint64_t size)
 		rc = index_push(j, &e);
 		if (rc < 0)
 			return rc;
-		off += ENTRY_HDR + (uint64_t)e.len + ENTRY_CRC;
+		off += entry_size(&e);
 	}
 	j->end = off < size ? off : size;
 	return 0;
@@ -202,7 +266,8 @@ static int scan(zone_journal_t *j, uint64_t size)
 static int create_header(zone_journal_t *j)
 {
 	uint8_t hdr[MAGIC_LEN + 4 + 1 + DNAME_MAX + 4];
-	size_t len = header_build(j->apex, hdr);
+	size_t len = header_build(j->apex, VERSION, hdr);
+	j->version = VERSION;
 	int rc = pwrite_full(j->fd, hdr, len, 0);
 	if (rc == 0 && fsync(j->fd) < 0)
 		rc = sd_errno();
@@ -211,6 +276,94 @@ static int create_header(zone_journal_t *j)
 	j->header_len = len;
 	j->end = len;
 	return rc;
+}
+
+/* A new file beside the journal that takes its name once complete (compaction, upgrade):
+ * "<journal>.compact", locked before it takes the journal's name, so no other process gets it
+ * unlocked. Returns the fd or a negative code; tmp receives its path. */
+static int side_open(const zone_journal_t *j, char tmp[PATH_MAX])
+{
+	if (snprintf(tmp, PATH_MAX, "%s.compact", j->path) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return sd_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = sd_errno();
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	return fd;
+}
+
+/* Make the side file the journal (synced, renamed, directory synced) or remove it. */
+static int side_commit(zone_journal_t *j, int fd, const char *tmp, int rc)
+{
+	if (rc == 0 && fsync(fd) < 0)
+		rc = sd_errno();
+	if (rc == 0 && rename(tmp, j->path) < 0)
+		rc = sd_errno();
+	if (rc < 0) {
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	rc = sd_fsync_dir(j->path);
+	close(j->fd);
+	j->fd = fd;
+	return rc;
+}
+
+/* One entry of a version-1 file copied in the current format (origin unknown) at *to. */
+static int upgrade_one(zone_journal_t *j, int fd, jentry_t *e, uint64_t *to)
+{
+	jentry_t old;
+	uint8_t *payload = NULL, hdr[ENTRY_HDR_MAX], crc[ENTRY_CRC];
+	const char *why = NULL;
+	int rc = entry_read(j, e->off, j->end, &old, &payload, NULL, &why);
+	if (rc < 0)
+		return rc;
+	jmeta_t meta = {.kind = ZONE_SOURCE_UNKNOWN};
+	e->hlen = (uint16_t)entry_header(e, &meta, hdr);
+	be32_put(crc, sd_crc32c(sd_crc32c(0, hdr, e->hlen), payload, e->len));
+	rc = pwrite_full(fd, hdr, e->hlen, *to);
+	if (rc == 0)
+		rc = pwrite_full(fd, payload, e->len, *to + e->hlen);
+	if (rc == 0)
+		rc = pwrite_full(fd, crc, ENTRY_CRC, *to + e->hlen + e->len);
+	free(payload);
+	e->off = *to;
+	*to += entry_size(e);
+	return rc;
+}
+
+/* A version-1 journal rewritten in the current format, atomically: its entries keep their
+ * change sets and get the origin "unknown", no time (version 1 did not record them). */
+static int upgrade(zone_journal_t *j)
+{
+	char tmp[PATH_MAX];
+	int fd = side_open(j, tmp);
+	if (fd < 0)
+		return fd;
+	uint8_t hdr[MAGIC_LEN + 4 + 1 + DNAME_MAX + 4];
+	size_t hl = header_build(j->apex, VERSION, hdr);
+	int rc = pwrite_full(fd, hdr, hl, 0);
+	uint64_t to = hl;
+	for (size_t i = 0; rc == 0 && i < j->count; i++)
+		rc = upgrade_one(j, fd, &j->entries[i], &to);
+	rc = side_commit(j, fd, tmp, rc);
+	if (rc < 0) {
+		log_error("journal %s: upgrade to format %d failed: %s", j->path, VERSION,
+		          sd_strerror(rc));
+		return rc;
+	}
+	j->version = VERSION;
+	j->header_len = hl;
+	j->end = to;
+	log_notice("journal %s: upgraded from format 1 to %d (%zu entries, their source unknown)",
+	           j->path, VERSION, j->count);
+	return 0;
 }
 
 /* One writer per journal file: two daemons on one state directory (or two handles in one
@@ -256,6 +409,8 @@ int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_
 			log_error("journal %s: corrupt header", path);
 		if (rc == 0)
 			rc = scan(j, (uint64_t)st.st_size);
+		if (rc == 0 && j->version < VERSION)
+			rc = upgrade(j);
 	}
 out:
 	if (rc < 0) {
@@ -296,14 +451,17 @@ int zone_journal_append(zone_journal_t *j, const zone_changeset_t *cs)
 	              .len = (uint32_t)len,
 	              .from = zone_changeset_from(cs),
 	              .to = zone_changeset_to(cs)};
-	uint8_t hdr[ENTRY_HDR], crc[ENTRY_CRC];
-	be32_put(be32_put(be32_put(be32_put(hdr, ENTRY_MAGIC), e.len), e.from), e.to);
-	be32_put(crc, sd_crc32c(sd_crc32c(0, hdr, ENTRY_HDR), payload, len));
-	rc = pwrite_full(j->fd, hdr, ENTRY_HDR, e.off);
+	zone_source_t src;
+	jmeta_t meta = {.time = zone_changeset_origin(cs, &src), .kind = src.kind};
+	snprintf(meta.text, sizeof(meta.text), "%s", src.text);
+	uint8_t hdr[ENTRY_HDR_MAX], crc[ENTRY_CRC];
+	e.hlen = (uint16_t)entry_header(&e, &meta, hdr);
+	be32_put(crc, sd_crc32c(sd_crc32c(0, hdr, e.hlen), payload, len));
+	rc = pwrite_full(j->fd, hdr, e.hlen, e.off);
 	if (rc == 0)
-		rc = pwrite_full(j->fd, payload, len, e.off + ENTRY_HDR);
+		rc = pwrite_full(j->fd, payload, len, e.off + e.hlen);
 	if (rc == 0)
-		rc = pwrite_full(j->fd, crc, ENTRY_CRC, e.off + ENTRY_HDR + len);
+		rc = pwrite_full(j->fd, crc, ENTRY_CRC, e.off + e.hlen + len);
 	if (rc == 0 && fdatasync(j->fd) < 0)
 		rc = sd_errno();
 	if (rc == 0)
@@ -315,7 +473,7 @@ int zone_journal_append(zone_journal_t *j, const zone_changeset_t *cs)
 			(void)fdatasync(j->fd);
 		return rc;
 	}
-	j->end = e.off + ENTRY_HDR + len + ENTRY_CRC;
+	j->end = e.off + entry_size(&e);
 	return 0;
 }
 
@@ -375,9 +533,10 @@ void zone_journal_free_list(zone_changeset_t **list, size_t n)
 static int read_one(zone_journal_t *j, const jentry_t *want, zone_changeset_t **out)
 {
 	jentry_t e;
+	jmeta_t meta;
 	uint8_t *payload = NULL;
 	const char *why = NULL;
-	int rc = entry_read(j, want->off, j->end, &e, &payload, &why);
+	int rc = entry_read(j, want->off, j->end, &e, &payload, &meta, &why);
 	if (rc == 0 && (e.from != want->from || e.to != want->to)) {
 		rc = SD_EPARSE;
 		why = "its serials differ from the index";
@@ -390,6 +549,9 @@ static int read_one(zone_journal_t *j, const jentry_t *want, zone_changeset_t **
 		rc = SD_EPARSE;
 		why = "its change set's serials differ from the entry's";
 	}
+	if (rc == 0)
+		zone_changeset_set_origin(*out, meta.time,
+		                          &(zone_source_t){.kind = meta.kind, .text = meta.text});
 	if (rc < 0)
 		log_error("journal %s: entry at offset %llu unreadable: %s", j->path,
 		          (unsigned long long)want->off, why ? why : sd_strerror(rc));
@@ -431,7 +593,7 @@ static size_t keep_from(const zone_journal_t *j)
 	size_t max_depth = j->limits.max_depth / 2, i = j->count;
 	while (i > 0) {
 		const jentry_t *e = &j->entries[i - 1];
-		uint64_t es = ENTRY_HDR + (uint64_t)e->len + ENTRY_CRC;
+		uint64_t es = entry_size(e);
 		if ((j->limits.max_depth && j->count - i + 1 > max_depth) ||
 		    (j->limits.max_size && size + es > max_size))
 			break;
@@ -463,34 +625,16 @@ int zone_journal_compact(zone_journal_t *j, uint32_t file_serial)
 		return SD_ESEMANTIC;
 	size_t first = keep_from(j);
 	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.compact", j->path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	int fd = side_open(j, tmp);
 	if (fd < 0)
-		return sd_errno();
-	/* locked before it takes the journal's name, so no other process gets it unlocked */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int rc = sd_errno();
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
+		return fd;
 	uint64_t start = first < j->count ? j->entries[first].off : j->end;
 	int rc = copy_range(j->fd, fd, 0, j->header_len, 0);
 	if (rc == 0)
 		rc = copy_range(j->fd, fd, start, j->end - start, j->header_len);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = sd_errno();
-	if (rc == 0 && rename(tmp, j->path) < 0)
-		rc = sd_errno();
-	if (rc < 0) {
-		close(fd);
-		unlink(tmp);
+	rc = side_commit(j, fd, tmp, rc);
+	if (rc < 0 && j->fd != fd)
 		return rc;
-	}
-	rc = sd_fsync_dir(j->path);
-	close(j->fd);
-	j->fd = fd;
 	uint64_t shift = start - j->header_len;
 	memmove(j->entries, j->entries + first, (j->count - first) * sizeof(*j->entries));
 	j->count -= first;

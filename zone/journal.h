@@ -2,10 +2,17 @@
  *
  * File layout (all integers big endian):
  *
- *   header  "SDJRNL\r\n" | u32 version (1) | u8 apex length | apex (wire) | u32 CRC32C
+ *   header  "SDJRNL\r\n" | u32 version (2) | u8 apex length | apex (wire) | u32 CRC32C
  *   entry   u32 "SDJE" | u32 payload length | u32 serial from | u32 serial to
+ *           | u64 time (UTC seconds, 0 unknown) | u8 source kind | u8 text length | text
  *           | payload (zone_changeset_serialize) | u32 CRC32C of everything before it
  *   entry   ...
+ *
+ * The time and the source (zone_changeset_origin: who made the change, zone/changeset.h)
+ * are the change set's, read back by zone_journal_read. Version 1 had no time nor source
+ * after the serials: a version-1 journal is read, and rewritten atomically in version 2 at
+ * open (logged), its entries' source "unknown" and time 0. A daemon that knows version 1
+ * only refuses a version-2 journal (corrupt header) rather than misreading its entries.
  *
  * Entries form one chain: each entry's from-serial is the previous entry's to-serial. An entry
  * is durable once zone_journal_append() returned (written and fdatasync'ed; the directory is

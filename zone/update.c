@@ -184,6 +184,9 @@ struct zone_update {
 	size_t nundo, undo_cap;
 	soa_saved_t *soas;
 	size_t nsoas, soas_cap;
+	/* who makes the change (zone_update_set_source), recorded with its change set */
+	zone_source_kind_t src_kind;
+	char src_text[ZONE_SOURCE_TEXT_MAX + 1];
 };
 
 int zone_update_begin(zone_t *z, zone_update_t **out)
@@ -945,6 +948,70 @@ static int view_delta(zone_update_t *u)
 	return rc;
 }
 
+/* --- source and rollback --- */
+
+void zone_update_set_source(zone_update_t *u, const zone_source_t *src)
+{
+	u->src_kind = src->kind;
+	snprintf(u->src_text, sizeof(u->src_text), "%s", src->text ? src->text : "");
+}
+
+/* The inverse of cs on top of the transaction: what it added goes, what it removed comes
+ * back with the TTL it had (a TTL change is "remove old, add new": the inverse removes the
+ * new record, identity without TTL, then adds the old one). Idempotent per record, so a
+ * record some later path changed again is simply set to what cs found. */
+static int revert_one(zone_update_t *u, const zone_changeset_t *cs)
+{
+	zone_rr_iter_t it;
+	zone_rr_t rr;
+	int rc = 0;
+	zone_changeset_added(cs, &it);
+	while (rc == 0 && zone_rr_iter_next(&it, &rr))
+		rc = zone_update_remove(u, &rr);
+	zone_changeset_removed(cs, &it);
+	while (rc == 0 && zone_rr_iter_next(&it, &rr))
+		rc = zone_update_add(u, &rr);
+	return rc;
+}
+
+/* The SOA as it was at list[0]'s from-serial when its TTL or fields (not the serial) differ
+ * from the view's: the transaction commits them with a serial of its own choosing. */
+static void revert_soa(zone_update_t *u, const zone_changeset_t *first)
+{
+	zone_rr_t was, now;
+	uint8_t buf[DNS_SOA_MAX_LEN], nbuf[DNS_SOA_MAX_LEN];
+	if (!zone_changeset_soa_from(first, &was) || was.rdlen > DNS_SOA_MAX_LEN)
+		return;
+	zone_update_soa(u, &now, nbuf);
+	memcpy(buf, was.rdata, was.rdlen);
+	dns_soa_set_serial(buf, was.rdlen, dns_soa_serial(now.rdata, now.rdlen));
+	if (was.ttl == now.ttl && was.rdlen == now.rdlen && memcmp(buf, now.rdata, was.rdlen) == 0)
+		return;
+	u->soa_set = true;
+	u->soa_ttl = was.ttl;
+	u->soa_rdlen = was.rdlen;
+	memcpy(u->soa_rdata, was.rdata, was.rdlen);
+}
+
+int zone_update_revert(zone_update_t *u, const zone_changeset_t *const *list, size_t n)
+{
+	if (!u->served || u->from_file || u->logging)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (zone_changeset_to(list[i]) != zone_changeset_from(list[i + 1]))
+			return SD_ESEMANTIC;
+	if (zone_changeset_to(list[n - 1]) != zone_version_serial(u->served))
+		return SD_ESEMANTIC; /* the chain does not lead to what is served */
+	int rc = 0;
+	for (size_t i = n; rc == 0 && i-- > 0;)
+		rc = revert_one(u, list[i]);
+	if (rc == 0)
+		revert_soa(u, list[0]);
+	return rc;
+}
+
 /* --- commit --- */
 
 /* The change set of the transaction: SOA(from) served, SOA(to) with the new serial. */
@@ -1087,6 +1154,9 @@ static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
 	zone_version_t *nv = NULL;
 	zone_diff_t *d = NULL;
 	int rc = make_changeset(u, s, &cs);
+	if (rc == 0)
+		zone_changeset_set_origin(
+		    cs, (int64_t)now, &(zone_source_t){.kind = u->src_kind, .text = u->src_text});
 	if (rc == 0)
 		rc = build(u, cs, &nv);
 	if (rc == 0)

@@ -170,6 +170,25 @@ int zone_update_from_file_based(zone_update_t *u, zone_version_t *file_v, zone_l
 int zone_update_hide(zone_update_t *u, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
 int zone_update_unhide(zone_update_t *u, const zone_rr_t *rr) SD_NONNULL(1, 2) SD_WUR;
 
+/* Who makes this transaction's change (zone/changeset.h: kind and text, copied; the text is
+ * cut at ZONE_SOURCE_TEXT_MAX): the commit records it, with its `now` as the time, in the
+ * change set — so in the journal entry and the IXFR history's diff. Call any time before
+ * the commit; the last call wins. Without one the change's source is "unknown". */
+void zone_update_set_source(zone_update_t *u, const zone_source_t *src) SD_NONNULL(1, 2);
+
+/* Rollback: undo the contiguous change sets list[0..n) (oldest first, as zone_journal_read
+ * gives them), whose last to-serial must be the served serial (else SD_ESEMANTIC, nothing
+ * edited): their inverses are applied newest first — what each added is removed, what each
+ * removed is added back with the TTL it had — and the SOA's TTL and fields (not the serial)
+ * become what they were at list[0]'s from-serial. The commit then publishes the content of
+ * that serial as one new change set with a new, higher serial (the zone's serial policy).
+ * The transfer view is not reverted: hidden records stay as they are, a record the rollback
+ * adds back is hidden when the zone's hide hook says so (zone_update_hide). Not with the
+ * file's change nor after a mark (-EINVAL); -EINVAL before the zone has a version. Cost:
+ * O(records of the change sets), independent of the zone's size. */
+int zone_update_revert(zone_update_t *u, const zone_changeset_t *const *list, size_t n)
+    SD_NONNULL(1) SD_WUR;
+
 /* Commit (see above) and free u in every case. *serial: the serial served afterwards. */
 int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial) SD_NONNULL(1, 3) SD_WUR;
 /* Drop the transaction: nothing changes. NULL is fine. */

@@ -376,6 +376,18 @@ const zone_history_t *zone_history(const zone_t *z)
 	return z->history;
 }
 
+int zone_changes_first(const zone_t *z, uint32_t *first)
+{
+	return z->journal ? zone_journal_first_serial(z->journal, first) : -EINVAL;
+}
+
+int zone_changes_since(zone_t *z, uint32_t from, zone_changeset_t ***list, size_t *n)
+{
+	*list = NULL;
+	*n = 0;
+	return z->journal ? zone_journal_read(z->journal, from, list, n) : -EINVAL;
+}
+
 const zone_bindings_t *zone_bindings(const zone_t *z)
 {
 	return z->bindings;

@@ -89,6 +89,18 @@ const zone_load_info_t *zone_files(const zone_t *z) SD_NONNULL(1);
 /* The IXFR history workers read (valid until zone_free; NULL without state). */
 const zone_history_t *zone_history(const zone_t *z) SD_NONNULL(1);
 
+/* The journal's change history (full form: the transfer view's hide/show lists included,
+ * each with its time and source), for `steerctl zone history` and rollback. Control
+ * thread; -EINVAL without state.
+ *   zone_changes_first: the oldest serial the journal leads from (SD_ENOTFOUND: empty);
+ *   zone_changes_since: the change sets from serial `from` to the newest, oldest first,
+ *     re-read and verified from the file (zone_journal_read: free the list with
+ *     zone_journal_free_list; SD_ENOTFOUND when no entry starts at from and from is not
+ *     the newest serial). */
+int zone_changes_first(const zone_t *z, uint32_t *first) SD_NONNULL(1, 2) SD_WUR;
+int zone_changes_since(zone_t *z, uint32_t from, zone_changeset_t ***list, size_t *n)
+    SD_NONNULL(1, 3, 4) SD_WUR;
+
 /* The policy bindings every build of this zone takes (NULL: none). */
 const zone_bindings_t *zone_bindings(const zone_t *z) SD_NONNULL(1);
 /* Control thread, QSBR-offline: take a new bindings table (a reference is taken; NULL:
