@@ -213,7 +213,10 @@ void srv_audit_format(const srv_audit_rec_t *r, sd_strbuf_t *b)
 	sd_strbuf_printf(b, ",\"key\":");
 	json_name(b, r->key);
 	sd_strbuf_printf(b, ",\"transport\":\"%s\",\"outcome\":\"%s\",\"rcode\":\"%s\",\"reason\":",
-	                 r->tcp ? "tcp" : "udp", outcome(r), dns_rcode_name(r->rcode, rcode));
+	                 r->source ? "control"
+	                 : r->tcp  ? "tcp"
+	                           : "udp",
+	                 outcome(r), dns_rcode_name(r->rcode, rcode));
 	sd_strbuf_json_str(b, r->reason ? r->reason : "");
 	if (r->has_serials)
 		sd_strbuf_printf(b, ",\"serial_from\":%u,\"serial_to\":%u", r->serial_from,
@@ -224,6 +227,10 @@ void srv_audit_format(const srv_audit_rec_t *r, sd_strbuf_t *b)
 	json_rrs(b, r->change, false);
 	sd_strbuf_printf(b, ",\"added\":");
 	json_rrs(b, r->change, true);
+	if (r->source) {
+		sd_strbuf_printf(b, ",\"source\":");
+		sd_strbuf_json_str(b, r->source);
+	}
 	sd_strbuf_putc(b, '}');
 }
 

@@ -9,6 +9,10 @@
  *    "reason":"","serial_from":N|null,"serial_to":N|null,
  *    "removed":["www.example.com. 300 IN A 192.0.2.1",...],"added":[...]}
  *
+ * A change made over the control socket (steerctl zone rollback) leaves one line of the same
+ * shape: client, port and key null, transport "control", reason what was asked ("rollback to
+ * SERIAL"), and one more key at the end, "source":"rollback".
+ *
  * outcome: applied = NOERROR with a change, unchanged = NOERROR without one, refused = any
  * other rcode. zone is null only when the zone section could not be read (FORMERR); the
  * serials are null when the request names no served zone. Records are in presentation form
@@ -48,6 +52,8 @@ typedef struct srv_audit_rec {
 	bool has_serials;   /* false: null serials (no served zone) */
 	uint32_t serial_from, serial_to;
 	const zone_changeset_t *change; /* records removed and added, or NULL */
+	const char *source; /* NULL: an UPDATE request; else a change made over the control
+	                     * socket ("rollback"): transport "control", a last key "source" */
 } srv_audit_rec_t;
 
 /* Open the sink: path (NULL: the daemon log). Returns 0 or a negative errno (logged). */

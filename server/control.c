@@ -90,6 +90,17 @@ static const struct {
      "drift: \"+ RR\" served but not in FILE (default: the zone's file), \"- RR\" in FILE but "
      "not served, canonical order, SOA serial ignored; reply \"false\" when they differ",
      cmd_zone},
+    {"zone", "history ZONE [--json] [--limit N]",
+     "ZONE's change sets, newest first: serial from -> to, time (UTC), source (reload, "
+     "update, health, rollback, unknown) and its detail, records removed and added",
+     cmd_zone},
+    {"zone", "show-change ZONE SERIAL [--json]",
+     "the change set to SERIAL: \"- RR\" removed (the old SOA first), then \"+ RR\" added",
+     cmd_zone},
+    {"zone", "rollback ZONE SERIAL",
+     "serve ZONE's content as it was at SERIAL, as one new change set with a new, higher "
+     "serial (journaled, NOTIFYed, audited); the zone file is not written",
+     cmd_zone},
     {"cookie-rotate", "",
      "a new DNS cookie secret now (the secret file read again), the current one still "
      "accepted",
@@ -152,8 +163,55 @@ static int cmd_health(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 	return srv_server_health_ctl(c->srv, args, out);
 }
 
+static bool parse_serial(const char *text, uint32_t *serial);
+
+#define ZONE_USAGE                                                                                 \
+	"usage: zone export ZONE [FILE] | zone diff ZONE [FILE] | zone history ZONE [--json] "     \
+	"[--limit N] | zone show-change ZONE SERIAL [--json] | zone rollback ZONE SERIAL\n"
+
+/* zone history ZONE [--json] [--limit N] | zone show-change ZONE SERIAL [--json]: the words
+ * after the zone's name. */
+static bool parse_hist_args(int argc, char **argv, bool want_serial, uint32_t *serial, bool *json,
+                            size_t *limit)
+{
+	bool has_serial = false, ok = true;
+	for (int i = 3; i < argc && ok; i++) {
+		uint32_t n;
+		if (strcmp(argv[i], "--json") == 0 && !*json)
+			*json = true;
+		else if (!want_serial && strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
+			ok = parse_serial(argv[++i], &n) && n > 0 && (*limit = n);
+		else if (want_serial && !has_serial && argv[i][0] != '-')
+			ok = has_serial = parse_serial(argv[i], serial);
+		else
+			ok = false;
+	}
+	return ok && has_serial == want_serial;
+}
+
+static int cmd_zone_hist(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
+{
+	bool json = false;
+	size_t limit = 0;
+	uint32_t serial = 0;
+	bool hist = strcmp(argv[1], "history") == 0, rollback = strcmp(argv[1], "rollback") == 0;
+	if (rollback ? argc != 4 || !parse_serial(argv[3], &serial)
+	             : !parse_hist_args(argc, argv, !hist, &serial, &json, &limit)) {
+		sd_strbuf_printf(out, ZONE_USAGE);
+		return SD_EPARSE;
+	}
+	if (hist)
+		return srv_server_zone_history(c->srv, argv[2], limit, json, out);
+	if (rollback)
+		return srv_server_zone_rollback(c->srv, argv[2], serial, out);
+	return srv_server_zone_show_change(c->srv, argv[2], serial, json, out);
+}
+
 static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
+	if (argc >= 3 && (strcmp(argv[1], "history") == 0 || strcmp(argv[1], "show-change") == 0 ||
+	                  strcmp(argv[1], "rollback") == 0))
+		return cmd_zone_hist(c, argc, argv, out);
 	if (argc >= 3 && argc <= 4 && strcmp(argv[1], "diff") == 0) {
 		int ret = srv_server_zone_diff(c->srv, argv[2], argc == 4 ? argv[3] : NULL,
 		                               reload_done, c->cur, out);
@@ -162,7 +220,7 @@ static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 		return ret;
 	}
 	if (argc < 3 || argc > 4 || strcmp(argv[1], "export") != 0) {
-		sd_strbuf_printf(out, "usage: zone export ZONE [FILE] | zone diff ZONE [FILE]\n");
+		sd_strbuf_printf(out, ZONE_USAGE);
 		return SD_EPARSE;
 	}
 	return srv_server_zone_export(c->srv, argv[2], argc == 4 ? argv[3] : NULL, out);

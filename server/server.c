@@ -11,6 +11,7 @@
 #include "contrib/base/stat.h"
 #include "server/engine/answer.h"
 #include "server/audit.h"
+#include "server/zonehist.h"
 #include "server/handoff.h"
 #include "server/update.h"
 #include "server/steer.h"
@@ -928,6 +929,45 @@ int srv_server_zone_diff(srv_server_t *s, const char *zone, const char *path,
 	int ret =
 	    srv_drift_start(&s->loop, s->zones, apex, path, &s->cancel, &s->drifts, done, arg, out);
 	return ret == 0 ? 1 : ret;
+}
+
+/* --- zone history, show-change, rollback --- */
+
+static int zone_apex_arg(const char *zone, uint8_t apex[DNAME_MAX], sd_strbuf_t *out)
+{
+	if (dname_from_str(zone, NULL, apex) < 0) {
+		sd_strbuf_printf(out, "'%s' is not a domain name\n", zone);
+		return SD_EPARSE;
+	}
+	dname_lower(apex);
+	return 0;
+}
+
+int srv_server_zone_history(srv_server_t *s, const char *zone, size_t limit, bool json,
+                            sd_strbuf_t *out)
+{
+	uint8_t apex[DNAME_MAX];
+	int ret = zone_apex_arg(zone, apex, out);
+	return ret < 0 ? ret : srv_zonehist_list(s->zones, apex, limit, json, out);
+}
+
+int srv_server_zone_show_change(srv_server_t *s, const char *zone, uint32_t serial, bool json,
+                                sd_strbuf_t *out)
+{
+	uint8_t apex[DNAME_MAX];
+	int ret = zone_apex_arg(zone, apex, out);
+	return ret < 0 ? ret : srv_zonehist_show(s->zones, apex, serial, json, out);
+}
+
+int srv_server_zone_rollback(srv_server_t *s, const char *zone, uint32_t serial, sd_strbuf_t *out)
+{
+	uint8_t apex[DNAME_MAX];
+	int ret = zone_apex_arg(zone, apex, out);
+	if (ret == 0 && s->stopping) {
+		sd_strbuf_printf(out, "steerdns is stopping\n");
+		ret = -ECANCELED;
+	}
+	return ret < 0 ? ret : srv_zonehist_rollback(s->zones, s->audit, apex, serial, out);
 }
 
 /* --- status --- */

@@ -75,6 +75,16 @@ void srv_server_forget(srv_server_t *s, void *arg) SD_NONNULL(1);
 int srv_server_zone_export(srv_server_t *s, const char *zone, const char *path, sd_strbuf_t *out)
     SD_NONNULL(1, 2, 4) SD_WUR;
 
+/* `steerctl zone history ZONE [--json] [--limit N]`, `zone show-change ZONE SERIAL
+ * [--json]` and `zone rollback ZONE SERIAL` (server/zonehist.h; limit 0: all). Control
+ * thread; 0 or a negative code, the text in out either way. */
+int srv_server_zone_history(srv_server_t *s, const char *zone, size_t limit, bool json,
+                            sd_strbuf_t *out) SD_NONNULL(1, 2, 5) SD_WUR;
+int srv_server_zone_show_change(srv_server_t *s, const char *zone, uint32_t serial, bool json,
+                                sd_strbuf_t *out) SD_NONNULL(1, 2, 5) SD_WUR;
+int srv_server_zone_rollback(srv_server_t *s, const char *zone, uint32_t serial, sd_strbuf_t *out)
+    SD_NONNULL(1, 2, 4) SD_WUR;
+
 /* steerctl cookie-rotate: a new DNS cookie secret now (server/cookie.h: the secret file
  * read again, or a random one), the current one still accepted; the answer appended to out.
  * Returns 0, SD_ENOTFOUND (cookies are off) or the failure (logged). */

@@ -133,20 +133,24 @@ bool zone_source_kind_parse(const char *name, zone_source_kind_t *out)
 	return false;
 }
 
-void zone_changeset_set_origin(zone_changeset_t *cs, int64_t time, const zone_source_t *src)
+void zone_source_text_copy(char dst[ZONE_SOURCE_TEXT_MAX + 1], const char *text)
 {
-	const char *text = src->text ? src->text : "";
-	size_t n = strlen(text);
-	cs->time = time;
-	cs->src_kind =
-	    (unsigned)src->kind <= ZONE_SOURCE_KIND_MAX ? src->kind : ZONE_SOURCE_UNKNOWN;
+	size_t n = text ? strlen(text) : 0;
 	if (n <= ZONE_SOURCE_TEXT_MAX) {
-		memcpy(cs->src_text, text, n + 1);
+		memcpy(dst, text ? text : "", n + 1);
 		return;
 	}
 	n = ZONE_SOURCE_TEXT_MAX - 3;
-	memcpy(cs->src_text, text, n);
-	memcpy(cs->src_text + n, "...", 4);
+	memcpy(dst, text, n);
+	memcpy(dst + n, "...", 4);
+}
+
+void zone_changeset_set_origin(zone_changeset_t *cs, int64_t time, const zone_source_t *src)
+{
+	cs->time = time;
+	cs->src_kind =
+	    (unsigned)src->kind <= ZONE_SOURCE_KIND_MAX ? src->kind : ZONE_SOURCE_UNKNOWN;
+	zone_source_text_copy(cs->src_text, src->text);
 }
 
 int64_t zone_changeset_origin(const zone_changeset_t *cs, zone_source_t *src)

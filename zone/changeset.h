@@ -56,8 +56,8 @@ typedef enum zone_source_kind {
 	ZONE_SOURCE_KIND_MAX = ZONE_SOURCE_ROLLBACK,
 } zone_source_kind_t;
 
-/* Longest source text kept (bytes); a longer one is cut at a UTF-8-agnostic byte boundary
- * and ends in "...". */
+/* Longest source text kept (bytes); a longer one is cut to this length (at a byte, not a
+ * UTF-8 character) and ends in "...". */
 #define ZONE_SOURCE_TEXT_MAX 255
 
 typedef struct zone_source {
@@ -65,6 +65,8 @@ typedef struct zone_source {
 	const char *text; /* NUL-terminated, may be NULL or "" */
 } zone_source_t;
 
+/* text (NULL: "") into dst, cut as said above. */
+void zone_source_text_copy(char dst[ZONE_SOURCE_TEXT_MAX + 1], const char *text) SD_NONNULL(1);
 /* "unknown", "reload", "update", "health", "rollback"; "unknown" for an out-of-range kind. */
 const char *zone_source_kind_name(zone_source_kind_t kind);
 /* The kind named name; false when none is. */

@@ -953,7 +953,7 @@ static int view_delta(zone_update_t *u)
 void zone_update_set_source(zone_update_t *u, const zone_source_t *src)
 {
 	u->src_kind = src->kind;
-	snprintf(u->src_text, sizeof(u->src_text), "%s", src->text ? src->text : "");
+	zone_source_text_copy(u->src_text, src->text);
 }
 
 /* The inverse of cs on top of the transaction: what it added goes, what it removed comes

@@ -1,5 +1,7 @@
 /* Unit tests for zone/journal and zone/dump: round trip, torn and corrupt tails, limits and
- * compaction, header checks, zone_write_file -> zone_load_file. */
+ * compaction, header checks, zone_write_file -> zone_load_file, format 2's time and source
+ * per entry, a format-1 journal (written here byte by byte as the old code did) read and
+ * upgraded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +364,150 @@ static void test_crc32c(void **state)
 	assert_int_equal(sd_crc32c(sd_crc32c(0, "1234", 4), "56789", 5), 0xe3069283u);
 }
 
+/* --- format 2: time and source; format 1 still read --- */
+
+/* The origin of cs in the test's terms. */
+static void assert_origin(const zone_changeset_t *cs, int64_t time, zone_source_kind_t kind,
+                          const char *text)
+{
+	zone_source_t src;
+	assert_int_equal(zone_changeset_origin(cs, &src), time);
+	assert_int_equal(src.kind, kind);
+	assert_string_equal(src.text, text);
+}
+
+static void test_origin(void **state)
+{
+	fixture_t *f = *state;
+	zone_changeset_set_origin(f->cs[0], 1700000000,
+	                          &(zone_source_t){ZONE_SOURCE_RELOAD, "/etc/zones/example.com"});
+	zone_changeset_set_origin(f->cs[1], 1700000060,
+	                          &(zone_source_t){ZONE_SOURCE_UPDATE, "deploy-key., 192.0.2.7"});
+	/* cs[2]: none */
+	uint64_t first_end = write_entries(f, 1, 3, NULL);
+	zone_journal_t *j = open_j(f, NULL);
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_journal_read(j, 100, &list, &n), 0);
+	assert_int_equal(n, 3);
+	assert_origin(list[0], 1700000000, ZONE_SOURCE_RELOAD, "/etc/zones/example.com");
+	assert_origin(list[1], 1700000060, ZONE_SOURCE_UPDATE, "deploy-key., 192.0.2.7");
+	assert_origin(list[2], 0, ZONE_SOURCE_UNKNOWN, "");
+	for (size_t i = 0; i < n; i++)
+		assert_same_cs(list[i], f->cs[i]);
+	zone_journal_free_list(list, n);
+	zone_journal_close(j);
+	/* the origin is inside the checksum: one bit of the second entry's time flipped cuts it
+	 * (and what follows) off; the time sits right after magic, length and serials */
+	int fd = open(f->path, O_RDONLY);
+	uint8_t b;
+	off_t at = (off_t)first_end + 16 + 7;
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	close(fd);
+	b ^= 0x01;
+	poke(f->path, at, &b, 1);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 1);
+	assert_non_null(strstr(f->lines[0], "checksum mismatch"));
+	zone_journal_close(j);
+}
+
+static uint8_t *put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+/* A journal in format 1 as the daemon before format 2 wrote it (journal.h of that time:
+ * header "SDJRNL\r\n" | u32 1 | u8 apex length | apex | CRC; entries "SDJE" | length |
+ * from | to | payload | CRC of everything before), holding f->cs[0..n). */
+static void write_v1(fixture_t *f, int n)
+{
+	FILE *out = fopen(f->path, "wb");
+	assert_non_null(out);
+	uint8_t hdr[64], *p = hdr;
+	const uint8_t *apex = t_apex();
+	size_t al = dname_len(apex);
+	memcpy(p, "SDJRNL\r\n", 8);
+	p = put32(p + 8, 1);
+	*p++ = (uint8_t)al;
+	memcpy(p, apex, al);
+	p += al;
+	p = put32(p, sd_crc32c(0, hdr, (size_t)(p - hdr)));
+	assert_int_equal(fwrite(hdr, 1, (size_t)(p - hdr), out), (size_t)(p - hdr));
+	for (int i = 0; i < n; i++) {
+		uint8_t *payload = NULL, eh[16], crc[4];
+		size_t len = 0;
+		assert_int_equal(zone_changeset_serialize(f->cs[i], &payload, &len), 0);
+		put32(put32(put32(put32(eh, 0x53444a45u), (uint32_t)len),
+		            zone_changeset_from(f->cs[i])),
+		      zone_changeset_to(f->cs[i]));
+		put32(crc, sd_crc32c(sd_crc32c(0, eh, sizeof(eh)), payload, len));
+		assert_int_equal(fwrite(eh, 1, sizeof(eh), out), sizeof(eh));
+		assert_int_equal(fwrite(payload, 1, len, out), len);
+		assert_int_equal(fwrite(crc, 1, sizeof(crc), out), sizeof(crc));
+		free(payload);
+	}
+	fclose(out);
+}
+
+static uint32_t file_version(const char *path)
+{
+	uint8_t b[12];
+	int fd = open(path, O_RDONLY);
+	assert_int_equal(read(fd, b, sizeof(b)), (ssize_t)sizeof(b));
+	close(fd);
+	return (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
+}
+
+static void test_version1(void **state)
+{
+	fixture_t *f = *state;
+	write_v1(f, 3);
+	assert_int_equal(file_version(f->path), 1);
+	/* opened: upgraded to format 2 in place (atomically), every entry kept */
+	zone_journal_t *j = open_j(f, NULL);
+	assert_int_equal(file_version(f->path), 2);
+	assert_int_equal(zone_journal_depth(j), 3);
+	assert_int_equal(zone_journal_size(j), (uint64_t)file_size(f->path));
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_journal_read(j, 100, &list, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_same_cs(list[i], f->cs[i]);
+		assert_origin(list[i], 0, ZONE_SOURCE_UNKNOWN, "");
+	}
+	zone_journal_free_list(list, n);
+	/* the chain goes on in format 2, with origins; a reopen reads both kinds of entry */
+	zone_changeset_set_origin(f->cs[3], 1700000300,
+	                          &(zone_source_t){ZONE_SOURCE_ROLLBACK, "to 101 by control"});
+	append_n(j, f, 3, 4);
+	zone_journal_close(j);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_read(j, 102, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_origin(list[0], 0, ZONE_SOURCE_UNKNOWN, "");
+	assert_origin(list[1], 1700000300, ZONE_SOURCE_ROLLBACK, "to 101 by control");
+	zone_journal_free_list(list, n);
+	zone_journal_close(j);
+	assert_int_equal(f->nlines, 0);
+	/* a format-1 file with a torn tail: cut, then upgraded */
+	write_v1(f, 2);
+	off_t two = file_size(f->path);
+	assert_int_equal(truncate(f->path, two - 7), 0);
+	j = open_j(f, NULL);
+	assert_int_equal(zone_journal_depth(j), 1);
+	assert_int_equal(file_version(f->path), 2);
+	assert_non_null(strstr(f->lines[0], "truncated entry"));
+	zone_journal_close(j);
+	/* an unknown version is refused, not read */
+	uint8_t v9[4] = {0, 0, 0, 9};
+	poke(f->path, 8, v9, 4);
+	assert_int_equal(zone_journal_open(f->path, t_apex(), NULL, &j), SD_ECHECKSUM);
+}
+
 static void test_write_file(void **state)
 {
 	fixture_t *f = *state;
@@ -412,6 +558,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 	    cmocka_unit_test(test_crc32c),
 	    cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_origin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_version1, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

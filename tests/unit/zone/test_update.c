@@ -18,7 +18,10 @@
 
 #include "contrib/base/err.h"
 #include "server/xfr/out.h"
+#include "dns/soa.h"
 #include "zone/changeset.h"
+#include "zone/history.h"
+#include "zone/journal.h"
 #include "zone/load.h"
 #include "zone/update.h"
 #include "zone/zone.h"
@@ -723,6 +726,207 @@ static void test_bindings(void **state)
 	close_zone(z);
 }
 
+/* --- sources and rollback --- */
+
+/* Commit a transaction after marking it with a source; returns the serial. */
+static uint32_t commit_from(zone_update_t *u, zone_source_kind_t kind, const char *text)
+{
+	uint32_t serial = 0;
+	zone_update_set_source(u, &(zone_source_t){.kind = kind, .text = text});
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	return serial;
+}
+
+/* The served SOA's REFRESH (RFC 1035 3.3.13: the second of the five numbers). */
+static uint32_t soa_refresh(const zone_t *z)
+{
+	zone_rr_t soa;
+	zone_version_soa_rr(zone_current(z), &soa);
+	const uint8_t *p = soa.rdata + soa.rdlen - 16;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A new SOA: the served one with serial + 1 and REFRESH refresh. */
+static void set_refresh(zone_t *z, uint32_t refresh)
+{
+	zone_rr_t soa;
+	uint8_t rd[DNS_SOA_MAX_LEN];
+	zone_version_soa_rr(zone_current(z), &soa);
+	memcpy(rd, soa.rdata, soa.rdlen);
+	dns_soa_set_serial(rd, soa.rdlen, zone_version_serial(zone_current(z)) + 1);
+	uint8_t *p = rd + soa.rdlen - 16;
+	p[0] = (uint8_t)(refresh >> 24), p[1] = (uint8_t)(refresh >> 16);
+	p[2] = (uint8_t)(refresh >> 8), p[3] = (uint8_t)refresh;
+	soa.rdata = rd;
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_set_soa(u, &soa), 1);
+	commit_from(u, ZONE_SOURCE_UPDATE, "soa-key.");
+}
+
+/* Roll z back to serial `to` from the journal; returns the new serial. */
+static uint32_t roll_back(zone_t *z, uint32_t to)
+{
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_changes_since(z, to, &list, &n), 0);
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_revert(u, (const zone_changeset_t *const *)list, n), 0);
+	char text[32];
+	snprintf(text, sizeof(text), "to %u by test", to);
+	uint32_t s = commit_from(u, ZONE_SOURCE_ROLLBACK, text);
+	zone_journal_free_list(list, n);
+	return s;
+}
+
+/* The served content equals the zone file written with write_zone(serial, extra), the SOA
+ * serial aside (zone_changeset_diff lists no other SOA difference: REFRESH is checked
+ * apart). */
+static void assert_content_is(const zone_t *z, const char *extra)
+{
+	char path[320];
+	snprintf(path, sizeof(path), "%s/expect.zone", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "$ORIGIN example.com.\n$TTL 3600\n"
+	        "@ IN SOA ns1 hostmaster 1 7200 900 1209600 300\n"
+	        "@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.80\n%s",
+	        extra);
+	fclose(f);
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file(apex, path, NULL, &v), 0);
+	unlink(path);
+	zone_changeset_t *cs = NULL;
+	assert_int_equal(zone_changeset_diff(v, zone_current(z), &cs), 0);
+	assert_int_equal(zone_changeset_removed_count(cs), 0);
+	assert_int_equal(zone_changeset_added_count(cs), 0);
+	zone_changeset_free(cs);
+	zone_version_unref(v);
+}
+
+/* Each change set keeps its time and source in the journal and the IXFR history. */
+static void test_sources(void **state)
+{
+	(void)state;
+	zone_t *z = start_zone(10);
+	uint8_t o[DNAME_MAX], rd[4];
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	zone_rr_t rr = a_rr("new", 7, 300, o, rd);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	assert_int_equal(commit_from(u, ZONE_SOURCE_UPDATE, "key-a., 192.0.2.9"), 11);
+	uint32_t s = 0; /* no source given: unknown */
+	assert_int_equal(txn(z, "other", 8, 0, &s), 0);
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_changes_since(z, 10, &list, &n), 0);
+	assert_int_equal(n, 2);
+	zone_source_t src;
+	assert_int_equal(zone_changeset_origin(list[0], &src), NOW);
+	assert_int_equal(src.kind, ZONE_SOURCE_UPDATE);
+	assert_string_equal(src.text, "key-a., 192.0.2.9");
+	assert_int_equal(zone_changeset_origin(list[1], &src), NOW);
+	assert_int_equal(src.kind, ZONE_SOURCE_UNKNOWN);
+	assert_string_equal(src.text, "");
+	zone_journal_free_list(list, n);
+	/* the history's diffs carry the same, without reading the journal */
+	rcu_thread_online();
+	zone_history_snap_t *snap = zone_history_acquire(zone_history(z));
+	rcu_thread_offline();
+	assert_int_equal(zone_history_snap_count(snap), 2);
+	const zone_diff_t *d = zone_history_snap_diff(snap, 0);
+	assert_int_equal(d->time, NOW);
+	assert_int_equal(d->source.kind, ZONE_SOURCE_UPDATE);
+	assert_string_equal(d->source.text, "key-a., 192.0.2.9");
+	zone_history_snap_release(snap);
+	/* and after a restart (the history rebuilt from the journal) */
+	z = restart(z);
+	rcu_thread_online();
+	snap = zone_history_acquire(zone_history(z));
+	rcu_thread_offline();
+	assert_int_equal(zone_history_snap_diff(snap, 0)->source.kind, ZONE_SOURCE_UPDATE);
+	zone_history_snap_release(snap);
+	/* a long source is cut, marked "..." */
+	char big[600];
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	rr = a_rr("third", 9, 300, o, rd);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	s = commit_from(u, ZONE_SOURCE_HEALTH, big);
+	assert_int_equal(zone_changes_since(z, s - 1, &list, &n), 0);
+	assert_int_equal(n, 1);
+	zone_changeset_origin(list[0], &src);
+	assert_int_equal(src.kind, ZONE_SOURCE_HEALTH);
+	assert_int_equal(strlen(src.text), ZONE_SOURCE_TEXT_MAX);
+	assert_string_equal(src.text + ZONE_SOURCE_TEXT_MAX - 3, "...");
+	zone_journal_free_list(list, n);
+	close_zone(z);
+}
+
+/* Rollback: the inverse of the change sets after a serial, as one new change set. */
+static void test_rollback(void **state)
+{
+	(void)state;
+	zone_t *z = start_zone(10);
+	uint32_t s = 0;
+	assert_int_equal(txn(z, "www", 81, 80, &s), 0); /* 11: www .80 -> .81 */
+	edit_file(z, 10, "extra IN A 192.0.2.5\n", 12); /* 12: the file adds extra */
+	uint8_t o[DNAME_MAX], rd[4];
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0); /* 13: a TTL change */
+	zone_rr_t rr = a_rr("www", 81, 60, o, rd);
+	assert_int_equal(zone_update_add(u, &rr), 0);
+	assert_int_equal(commit_from(u, ZONE_SOURCE_UPDATE, "k."), 13);
+	set_refresh(z, 1234); /* 14: the SOA's REFRESH */
+	assert_int_equal(soa_refresh(z), 1234);
+	size_t depth = journal_depth(z);
+
+	/* to 12: the TTL and the SOA come back, extra and www .81 stay */
+	assert_int_equal(roll_back(z, 12), 15); /* a new, higher serial */
+	assert_int_equal(journal_depth(z), depth + 1);
+	assert_int_equal(served(z, "www", DNS_TYPE_A)->ttl, 3600);
+	assert_int_equal(a_last(z, "www"), 81);
+	assert_int_equal(a_last(z, "extra"), 5);
+	assert_int_equal(soa_refresh(z), 7200);
+	assert_int_equal(ixfr_kind(z, 14), XFR_OUT_IXFR);
+
+	/* to 10, across the rollback itself: the file's content, at serial 16 */
+	assert_int_equal(roll_back(z, 10), 16);
+	assert_content_is(z, "");
+	assert_int_equal(soa_refresh(z), 7200);
+	zone_changeset_t **list = NULL;
+	size_t n = 0;
+	assert_int_equal(zone_changes_since(z, 15, &list, &n), 0);
+	assert_int_equal(n, 1);
+	zone_source_t src;
+	assert_int_equal(zone_changeset_origin(list[0], &src), NOW);
+	assert_int_equal(src.kind, ZONE_SOURCE_ROLLBACK);
+	assert_string_equal(src.text, "to 10 by test");
+	/* www .81 -> .80, extra removed */
+	assert_int_equal(zone_changeset_removed_count(list[0]), 2);
+	assert_int_equal(zone_changeset_added_count(list[0]), 1);
+
+	/* a chain that does not end at the served serial is refused, nothing edited */
+	assert_int_equal(txn(z, "later", 3, 0, &s), 0);
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_revert(u, (const zone_changeset_t *const *)list, n),
+	                 SD_ESEMANTIC);
+	zone_update_abort(u);
+	zone_journal_free_list(list, n);
+	/* a serial the journal does not reach */
+	assert_int_equal(zone_changes_since(z, 9, &list, &n), SD_ENOTFOUND);
+
+	/* the rollback is journaled: a restart serves it */
+	uint32_t before = zone_version_serial(zone_current(z));
+	z = restart(z);
+	assert_int_equal(zone_version_serial(zone_current(z)), before);
+	assert_content_is(z, "later IN A 192.0.2.3\n");
+	close_zone(z);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -741,6 +945,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reload_keeps_other_changes_prepared, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();
