@@ -176,15 +176,17 @@ static bool parse_hist_args(int argc, char **argv, bool want_serial, uint32_t *s
 {
 	bool has_serial = false, ok = true;
 	for (int i = 3; i < argc && ok; i++) {
-		uint32_t n;
-		if (strcmp(argv[i], "--json") == 0 && !*json)
+		uint32_t n = 0;
+		if (strcmp(argv[i], "--json") == 0 && !*json) {
 			*json = true;
-		else if (!want_serial && strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
-			ok = parse_serial(argv[++i], &n) && n > 0 && (*limit = n);
-		else if (want_serial && !has_serial && argv[i][0] != '-')
+		} else if (!want_serial && strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			ok = parse_serial(argv[++i], &n) && n > 0;
+			*limit = n;
+		} else if (want_serial && !has_serial && argv[i][0] != '-') {
 			ok = has_serial = parse_serial(argv[i], serial);
-		else
+		} else {
 			ok = false;
+		}
 	}
 	return ok && has_serial == want_serial;
 }

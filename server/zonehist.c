@@ -92,7 +92,21 @@ static int visible(zone_changeset_t *cs, zone_changeset_t **out)
 	return rc;
 }
 
-/* The journal's change sets the list lacks, newest first, until it holds limit. */
+/* Where the journal's list[0..n) goes on past what the list holds: the entries before the
+ * one that leads to the oldest listed serial (all of them when the list is empty, none
+ * when the journal does not lead there: the history then covers what it has). */
+static size_t journal_end(zone_changeset_t *const *list, size_t n, const hlist_t *l)
+{
+	if (l->n == 0)
+		return n;
+	uint32_t oldest = zone_changeset_from(l->v[l->n - 1].cs);
+	for (size_t i = n; i-- > 0;)
+		if (zone_changeset_to(list[i]) == oldest)
+			return i + 1;
+	return 0;
+}
+
+/* The journal's change sets older than the list's, newest first, until it holds limit. */
 static int from_journal(zone_t *z, size_t limit, hlist_t *l)
 {
 	uint32_t first;
@@ -101,13 +115,10 @@ static int from_journal(zone_t *z, size_t limit, hlist_t *l)
 	zone_changeset_t **list = NULL;
 	size_t n = 0;
 	int rc = zone_changes_since(z, first, &list, &n);
-	for (size_t i = n; rc == 0 && i-- > 0 && l->n < limit;) {
+	for (size_t i = rc == 0 ? journal_end(list, n, l) : 0;
+	     rc == 0 && i-- > 0 && l->n < limit;) {
 		zone_changeset_t *cs = list[i];
 		list[i] = NULL;
-		if (hlist_has_to(l, zone_changeset_to(cs))) {
-			zone_changeset_free(cs);
-			continue;
-		}
 		rc = visible(cs, &cs);
 		if (rc == 0 && (rc = hlist_push(l, &(hent_t){.cs = cs, .own = cs})) != 0)
 			zone_changeset_free(cs);

@@ -7,7 +7,9 @@
  *     the result must give the input back byte for byte (the journal copies bytes);
  *  2. written as the journal file of example.com. and opened: 0 or a clean error;
  *  3. written again with our header and every entry's CRC32C recomputed, so the fuzzer gets
- *     past the checksums to the chain and the payloads. This must open (the header is
+ *     past the checksums to the chain, the origins and the payloads. The header is of
+ *     format 2 (entries with time and source) when the input's is, else of format 1 (which
+ *     the open upgrades). This must open (the header is
  *     ours; a bad tail is truncated). Every entry is re-read and re-parsed; then a new change
  *     set is appended durably, compaction runs when the (small) depth limit says so, and a
  *     reopen must find the appended serial last and the depth the journal reported.
@@ -21,11 +23,12 @@
 #include "zone/journal.h"
 #include "contrib/base/crc32c.h"
 
-#define MAGIC     "SDJRNL\r\n"
-#define MAGIC_LEN 8
-#define ENTRY_HDR 16
-#define ENTRY_TAG 0x53444a45u /* "SDJE" */
-#define INPUT_MAX (1u << 20)
+#define MAGIC      "SDJRNL\r\n"
+#define MAGIC_LEN  8
+#define ENTRY_HDR  16
+#define ENTRY_META 10 /* format 2: time u64, source kind u8, text length u8 (then the text) */
+#define ENTRY_TAG  0x53444a45u /* "SDJE" */
+#define INPUT_MAX  (1u << 20)
 
 static const uint8_t g_apex[] = "\x07"
                                 "example\x03"
@@ -171,13 +174,28 @@ static void raw(const uint8_t *data, size_t size)
 	zone_journal_close(j);
 }
 
+/* The length of the entry header at p (room: left bytes) in format version, or 0. */
+static size_t entry_hdr_len(const uint8_t *p, size_t left, uint32_t version)
+{
+	if (version < 2)
+		return ENTRY_HDR;
+	if (left < ENTRY_HDR + ENTRY_META)
+		return 0;
+	size_t hl = ENTRY_HDR + ENTRY_META + p[ENTRY_HDR + ENTRY_META - 1];
+	return hl <= left ? hl : 0;
+}
+
 /* Our header, then the input's entries (after its own header, if it has one) with their
  * CRCs recomputed. Returns the file's length. */
 static size_t fix_up(const uint8_t *data, size_t size)
 {
 	size_t al = sizeof(g_apex), skip = 0;
+	uint32_t version = 1;
+	if (size >= MAGIC_LEN + 4 && memcmp(data, MAGIC, MAGIC_LEN) == 0 &&
+	    rd32(data + MAGIC_LEN) == 2)
+		version = 2;
 	memcpy(g_fixed, MAGIC, MAGIC_LEN);
-	wr32(g_fixed + MAGIC_LEN, 1);
+	wr32(g_fixed + MAGIC_LEN, version);
 	g_fixed[MAGIC_LEN + 4] = (uint8_t)al;
 	memcpy(g_fixed + MAGIC_LEN + 5, g_apex, al);
 	size_t hl = MAGIC_LEN + 5 + al;
@@ -191,11 +209,11 @@ static size_t fix_up(const uint8_t *data, size_t size)
 	size_t len = hl + size - skip;
 	for (size_t off = hl; off + ENTRY_HDR <= len && rd32(g_fixed + off) == ENTRY_TAG;) {
 		size_t plen = rd32(g_fixed + off + 4);
-		if (plen > len - off - ENTRY_HDR || len - off - ENTRY_HDR - plen < 4)
+		size_t eh = entry_hdr_len(g_fixed + off, len - off, version);
+		if (eh == 0 || plen > len - off - eh || len - off - eh - plen < 4)
 			break;
-		wr32(g_fixed + off + ENTRY_HDR + plen,
-		     sd_crc32c(0, g_fixed + off, ENTRY_HDR + plen));
-		off += ENTRY_HDR + plen + 4;
+		wr32(g_fixed + off + eh + plen, sd_crc32c(0, g_fixed + off, eh + plen));
+		off += eh + plen + 4;
 	}
 	return len;
 }

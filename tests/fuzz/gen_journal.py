@@ -43,20 +43,29 @@ def payload(frm, to, removed=(), added=()):
             struct.pack('!II', len(added), len(a)) + a)
 
 
-def header(apex=APEX):
+def header(apex=APEX, version=1):
     w = dns.name.from_text(apex).to_wire()
-    h = b'SDJRNL\r\n' + struct.pack('!I', 1) + bytes([len(w)]) + w
+    h = b'SDJRNL\r\n' + struct.pack('!I', version) + bytes([len(w)]) + w
     return h + struct.pack('!I', crc32c(h))
 
 
-def entry(frm, to, body=None):
+def entry(frm, to, body=None, origin=None):
+    """An entry of format 1, or of format 2 with origin = (time, kind, text)."""
     p = body if body is not None else payload(
         frm, to, [rr('www.example.com.', 'A', f'192.0.2.{frm % 250}')],
         [rr('www.example.com.', 'A', f'192.0.2.{to % 250}'),
          rr('example.com.', 'MX', f'10 mail{to}.example.com.'),
          rr('_s._tcp.example.com.', 'SRV', '0 0 5 www.example.com.')])
-    e = struct.pack('!IIII', 0x53444A45, len(p), frm, to) + p
+    e = struct.pack('!IIII', 0x53444A45, len(p), frm, to)
+    if origin is not None:
+        t, kind, text = origin
+        e += struct.pack('!QBB', t, kind, len(text)) + text
+    e += p
     return e + struct.pack('!I', crc32c(e))
+
+
+def entry2(frm, to, kind=2, text=b'deploy-key.', t=1764729000, body=None):
+    return entry(frm, to, body, (t, kind, text))
 
 
 def seeds():
@@ -81,6 +90,15 @@ def seeds():
     yield 'payload_soa_only', payload(5, 6)
     yield 'payload_bad_count', payload(1, 2)[:-8] + struct.pack('!II', 3, 0)
     yield 'payload_soa_in_added', payload(1, 2, added=[soa(9)])
+    # format 2: time and source after the serials
+    h2 = header(version=2)
+    yield 'v2_chain', h2 + entry2(1, 2, 1, b'/etc/zones/example.com') + entry2(2, 3) + \
+        entry2(3, 4, 4, b'to 2 by control') + entry2(4, 5, 0, b'', 0)
+    yield 'v2_long_source', h2 + entry2(7, 8, 3, b'api.example.com, ' * 15)
+    yield 'v2_unknown_kind', h2 + entry2(1, 2, 200, b'future')
+    yield 'v2_torn_source', (h2 + entry2(1, 2) + entry2(2, 3))[:-60]
+    yield 'v2_text_past_end', h2 + struct.pack('!IIIIQBB', 0x53444A45, 0, 1, 2, 0, 2, 255)
+    yield 'v3_header', header(version=3) + entry2(1, 2)
 
 
 def main():

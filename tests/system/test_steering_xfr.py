@@ -232,6 +232,12 @@ def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
     assert len(re.findall(r"transfer view changed \(source health\)", log)) == 3, log[-3000:]
     # the secondaries followed by IXFR
     assert len(re.findall(r"xfr: example\.com\. IXFR serial 4 to ", log)) >= 3, log[-4000:]
+    # the zone's history names the source of each view change (issue 12): health, the name
+    hist = sd.steerctl("zone", "history", "example.com.").stdout
+    steps = [re.match(r"^(\d+) -> (\d+) \S+ health \(api\.example\.com\) -\d+ \+\d+$", x)
+             for x in hist.splitlines() if not x.startswith(";")]
+    assert all(steps) and [(int(m[1]), int(m[2])) for m in steps] == [(3, 4), (2, 3), (1, 2)], \
+        hist
 
     # restart, health unchanged: the journaled view is kept, no new serial
     assert sd.stop() == 0

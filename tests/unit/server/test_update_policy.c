@@ -327,6 +327,23 @@ static void test_audit_format(void **state)
 	r.rcode = DNS_RCODE_BADVERS;
 	srv_audit_format(&r, &b);
 	assert_non_null(strstr(sd_strbuf_str(&b), "\"outcome\":\"refused\",\"rcode\":\"BADVERS\""));
+	assert_null(strstr(sd_strbuf_str(&b), "\"source\"")); /* an UPDATE's line has none */
+	sd_strbuf_reset(&b);
+	/* a rollback over the control socket: transport control, source last */
+	r = (srv_audit_rec_t){.zone = name("example.com"),
+	                      .changed = true,
+	                      .reason = "rollback to 7",
+	                      .has_serials = true,
+	                      .serial_from = 9,
+	                      .serial_to = 10,
+	                      .source = "rollback"};
+	srv_audit_format(&r, &b);
+	assert_non_null(
+	    strstr(sd_strbuf_str(&b),
+	           "\"client\":null,\"port\":null,\"key\":null,\"transport\":"
+	           "\"control\",\"outcome\":\"applied\",\"rcode\":\"NOERROR\",\"reason\":"
+	           "\"rollback to 7\",\"serial_from\":9,\"serial_to\":10,\"removed\":[],"
+	           "\"added\":[],\"source\":\"rollback\"}"));
 	sd_strbuf_free(&b);
 }
 
