@@ -583,25 +583,19 @@ static bool views_due(srv_steer_t *st, const steer_snap_t *s, const zone_t *z,
 }
 
 /* The change's source (zone/update.h): health, naming the steered names whose view is due
- * (the ones that do not fit are counted). */
+ * (bounded). */
 static void views_source(const srv_steer_t *st, const bool *due, zone_update_t *u)
 {
-	char text[ZONE_SOURCE_TEXT_MAX + 1] = "", owner[NAME_STR];
-	size_t len = 0, more = 0;
+	zone_source_list_t l = {0};
+	char owner[NAME_STR];
 	for (size_t i = 0; i < st->nxv; i++) {
 		if (!due[i])
 			continue;
 		owner_str(&st->table->policies[i], owner, sizeof(owner));
-		if (len + strlen(owner) + 2 + 16 > ZONE_SOURCE_TEXT_MAX) {
-			more++;
-			continue;
-		}
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", len ? ", " : "",
-		                        owner);
+		zone_source_list_add(&l, owner);
 	}
-	if (more)
-		snprintf(text + len, sizeof(text) - len, " +%zu more", more);
-	zone_update_set_source(u, &(zone_source_t){.kind = ZONE_SOURCE_HEALTH, .text = text});
+	zone_update_set_source(
+	    u, &(zone_source_t){.kind = ZONE_SOURCE_HEALTH, .text = zone_source_list_text(&l)});
 }
 
 /* One transaction for z's due views: a new serial when the view really changed. */

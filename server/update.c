@@ -200,22 +200,12 @@ static void req_who(const upd_req_t *r, char *buf, size_t size)
 		snprintf(buf, size, "unknown client");
 }
 
-/* Whether the ", "-separated list holds item. */
-static bool list_has(const char *list, const char *item)
-{
-	size_t n = strlen(item);
-	for (const char *p = list; (p = strstr(p, item)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
-			return true;
-	return false;
-}
-
 /* The source of g's change (zone/update.h): the distinct keys / clients of the requests
- * that changed something, in order, cut with "+N more" when they do not fit. */
+ * that changed something, in order, bounded. */
 static void group_source(const upd_group_t *g, zone_update_t *u)
 {
-	char text[ZONE_SOURCE_TEXT_MAX + 1] = "", who[DNAME_MAX * 4 + 64];
-	size_t len = 0, more = 0;
+	zone_source_list_t l = {0};
+	char who[DNAME_MAX * 4 + 64];
 	for (size_t i = 0; i < g->count; i++) {
 		const upd_req_t *r = g->reqs[i];
 		if (!r->in_txn || r->rcode != DNS_RCODE_NOERROR || !r->change ||
@@ -223,18 +213,10 @@ static void group_source(const upd_group_t *g, zone_update_t *u)
 		      zone_changeset_added_count(r->change)))
 			continue;
 		req_who(r, who, sizeof(who));
-		if (list_has(text, who)) /* the same key or client again */
-			continue;
-		if (len + strlen(who) + 2 + 16 > ZONE_SOURCE_TEXT_MAX) {
-			more++;
-			continue;
-		}
-		len +=
-		    (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", len ? ", " : "", who);
+		zone_source_list_add(&l, who);
 	}
-	if (more)
-		snprintf(text + len, sizeof(text) - len, " +%zu more", more);
-	zone_update_set_source(u, &(zone_source_t){.kind = ZONE_SOURCE_UPDATE, .text = text});
+	zone_update_set_source(
+	    u, &(zone_source_t){.kind = ZONE_SOURCE_UPDATE, .text = zone_source_list_text(&l)});
 }
 
 static int group_apply(void *arg, srv_zonedb_txn_t *t)

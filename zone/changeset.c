@@ -5,6 +5,7 @@
 #include "zone/overlay.h"
 #include "contrib/base/bytes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,44 @@ void zone_source_text_copy(char dst[ZONE_SOURCE_TEXT_MAX + 1], const char *text)
 	n = ZONE_SOURCE_TEXT_MAX - 3;
 	memcpy(dst, text, n);
 	memcpy(dst + n, "...", 4);
+}
+
+/* Whether the ", "-separated list holds item. */
+static bool source_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+	for (const char *p = list; (p = strstr(p, item)) != NULL; p++)
+		if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+			return true;
+	return false;
+}
+
+/* Room kept for " +N more" (N of up to 20 digits). */
+#define SOURCE_MORE_ROOM 28
+
+void zone_source_list_add(zone_source_list_t *l, const char *item)
+{
+	size_t n = strlen(item);
+	if (source_list_has(l->text, item))
+		return;
+	if (l->len + 2 + n + SOURCE_MORE_ROOM > ZONE_SOURCE_TEXT_MAX) {
+		l->more++;
+		return;
+	}
+	if (l->len) {
+		memcpy(l->text + l->len, ", ", 2);
+		l->len += 2;
+	}
+	memcpy(l->text + l->len, item, n + 1);
+	l->len += n;
+}
+
+const char *zone_source_list_text(zone_source_list_t *l)
+{
+	if (l->more)
+		snprintf(l->text + l->len, sizeof(l->text) - l->len, "%s+%zu more",
+		         l->len ? " " : "", l->more);
+	return l->text;
 }
 
 void zone_changeset_set_origin(zone_changeset_t *cs, int64_t time, const zone_source_t *src)

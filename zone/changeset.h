@@ -67,6 +67,17 @@ typedef struct zone_source {
 
 /* text (NULL: "") into dst, cut as said above. */
 void zone_source_text_copy(char dst[ZONE_SOURCE_TEXT_MAX + 1], const char *text) SD_NONNULL(1);
+/* A source text that lists several items (the keys of a batch of updates, steered names):
+ * "a, b, c", each item once, and " +N more" for the N that did not fit. */
+typedef struct zone_source_list {
+	char text[ZONE_SOURCE_TEXT_MAX + 1];
+	size_t len, more;
+} zone_source_list_t;
+/* Add item (not again when listed already); an item that does not fit is counted. */
+void zone_source_list_add(zone_source_list_t *l, const char *item) SD_NONNULL(1, 2);
+/* The text, with " +N more" appended when items were left out; valid while l is. */
+const char *zone_source_list_text(zone_source_list_t *l) SD_NONNULL(1);
+
 /* "unknown", "reload", "update", "health", "rollback"; "unknown" for an out-of-range kind. */
 const char *zone_source_kind_name(zone_source_kind_t kind);
 /* The kind named name; false when none is. */

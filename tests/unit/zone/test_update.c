@@ -866,6 +866,37 @@ static void test_sources(void **state)
 	close_zone(z);
 }
 
+/* A source listing several keys / clients / names: each once, bounded, the rest counted. */
+static void test_source_list(void **state)
+{
+	(void)state;
+	zone_source_list_t l = {0};
+	assert_string_equal(zone_source_list_text(&l), "");
+	zone_source_list_add(&l, "key-a.");
+	zone_source_list_add(&l, "192.0.2.1");
+	zone_source_list_add(&l, "key-a.");     /* again: once */
+	zone_source_list_add(&l, "192.0.2.10"); /* 192.0.2.1 is listed, not this one */
+	zone_source_list_add(&l, "key");        /* a prefix of a listed item is another item */
+	assert_string_equal(zone_source_list_text(&l), "key-a., 192.0.2.1, 192.0.2.10, key");
+	zone_source_list_t big = {0};
+	char item[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(item, sizeof(item), "key-%03d.example.", i);
+		zone_source_list_add(&big, item);
+	}
+	const char *text = zone_source_list_text(&big);
+	assert_true(strlen(text) <= ZONE_SOURCE_TEXT_MAX);
+	assert_non_null(strstr(text, "key-000.example., key-001.example., "));
+	const char *more = strstr(text, " more");
+	assert_non_null(more);
+	assert_string_equal(more, " more");
+	int listed = 0, rest = 0;
+	for (const char *p = text; (p = strstr(p, "key-")) != NULL; p++)
+		listed++;
+	assert_int_equal(sscanf(strrchr(text, '+'), "+%d more", &rest), 1);
+	assert_int_equal(listed + rest, 100);
+}
+
 /* Rollback: the inverse of the change sets after a serial, as one new change set. */
 static void test_rollback(void **state)
 {
@@ -946,6 +977,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
+	    cmocka_unit_test(test_source_list),
 	    cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
