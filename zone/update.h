@@ -11,6 +11,8 @@
  *     zone_update_from_file                  (the zone file's own change)
  *     zone_update_mark / zone_update_rollback (savepoints: one request of a batch undone)
  *     zone_update_each / zone_update_soa     (reading the view: served + the edits so far)
+ *     zone_update_revert                     (undo journaled change sets: a rollback)
+ *     zone_update_set_source                 (who: kind + text, kept with the change set)
  *   zone_update_commit(u, now, &serial)   or   zone_update_abort(u)
  *
  * The edits of a transaction accumulate as one change against the version served when it
@@ -22,6 +24,9 @@
  *   1982; a serial raised by hand in the file is kept) ─▶ record it (<state>/<zone>.serial,
  *   atomic + fsync) ─▶ journal append + fdatasync ─▶ RCU-online: zone_publish, IXFR
  *   history add ─▶ offline ─▶ the file's base copy
+ *
+ * The change set carries its time (the commit's `now`) and source (zone_update_set_source)
+ * into the journal entry and the IXFR history's diff (zone_changeset_origin).
  *
  * The served serial never goes backwards (a secondary would ignore the zone): the record
  * covers the highest serial ever served (reserving serials ahead, zone_state.h), on its own, so that a lost journal (or a damaged
