@@ -211,3 +211,57 @@ def test_usage_errors_and_unknown_zone(solo):
     assert rc == 1 and "journal, which is empty" in err, out + err
     rc, out, err = ctl(sd, "zone", "rollback", ZONE, str(first))
     assert rc == 0 and "nothing to roll back" in out, out + err
+
+
+def test_update_sources_name_keys_and_unsigned_clients(tmp_path):
+    """An update's source is its TSIG key's name, or the client's address when unsigned; a
+    batch committed together lists each of its keys / clients once. Updates are sent at once
+    from several threads, so some may share a commit: every change set's detail must be a set
+    of the senders, and together they name all three."""
+    import threading
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    zone_path = os.path.join(d, "example.com.zone")
+    with open(zone_path, "w") as f:
+        f.write(tp.ZONE)
+    port = sdlib.free_port()
+    conf = sdlib.steerdns_update_config(
+        d, port, "example.com", zone_path,
+        [{"key": sdlib.UPDATE_KEY.name.to_text()}, {"key": sdlib.UPDATE_KEY2_NAME},
+         {"address": "127.0.0.1/32"}])
+    sd = sdlib.Steerdns(d, conf, {"example.com": zone_path}, port)
+    sdlib.steerdns_start_or_xfail(sd)
+    try:
+        senders = {sdlib.UPDATE_KEY.name.to_text(): sdlib.UPDATE_KEY,
+                   sdlib.UPDATE_KEY2_NAME: sdlib.UPDATE_KEY2, "127.0.0.1": None}
+        errors = []
+
+        def send(i, key):
+            try:
+                m = sdlib.update_msg(ZONE, key=key)
+                m.add(n("b%d" % i), 300, "A", "192.0.2.%d" % (i + 1))
+                r = sdlib.send_update(m, port, tcp=False)
+                assert r.rcode() == 0, r.rcode()
+            except Exception as e:  # reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=send, args=(i, key))
+                   for i, key in enumerate(list(senders.values()) * 4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert not errors, errors
+        doc = json.loads(history(sd, "--json"))
+        assert sum(c["added"] for c in doc["changes"]) == 12, doc
+        named = set()
+        for c in doc["changes"]:
+            assert c["source"] == "update", c
+            who = c["detail"].split(", ")
+            assert len(who) == len(set(who)) and set(who) <= set(senders), c
+            named |= set(who)
+        assert named == set(senders), doc
+        print("\n%d change sets for 12 updates: %s" % (
+            len(doc["changes"]), [c["detail"] for c in doc["changes"]]))
+    finally:
+        assert sd.stop() == 0
