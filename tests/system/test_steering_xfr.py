@@ -238,6 +238,11 @@ def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
              for x in hist.splitlines() if not x.startswith(";")]
     assert all(steps) and [(int(m[1]), int(m[2])) for m in steps] == [(3, 4), (2, 3), (1, 2)], \
         hist
+    # the flip as secondaries saw it: the primary's address left, the backup's came
+    out = sd.steerctl("zone", "show-change", "example.com.", "3").stdout
+    body = [" ".join(x.split()) for x in out.splitlines()]
+    assert "- api.example.com. 3600 IN A %s" % PRIMARY in body, out
+    assert "+ api.example.com. 3600 IN A %s" % BACKUP in body, out
 
     # restart, health unchanged: the journaled view is kept, no new serial
     assert sd.stop() == 0
