@@ -28,6 +28,7 @@ static int parse_server(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *
 static int parse_zones(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_keys(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_health(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
+static int parse_geoip(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 static int parse_steering(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg);
 
 /* The top-level dispatch table: one line per section. */
@@ -39,6 +40,7 @@ static const struct {
     {"keys", parse_keys}, /* before zones: zones refer to keys by name */
     {"zones", parse_zones},
     {"health", parse_health},
+    {"geoip", parse_geoip},       /* before steering: geo policies name databases */
     {"steering", parse_steering}, /* after zones and health: policies name both */
 };
 
@@ -609,6 +611,14 @@ static int parse_health(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *
 	return ret == SD_ECONFIG ? 0 : ret; /* reported through ctx, counted in ctx.errors */
 }
 
+/* MaxMind databases for geo steering, opened now (steering/conf.h): a missing or corrupt
+ * file fails the start, or the reload (which keeps what runs). */
+static int parse_geoip(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
+{
+	int ret = steer_conf_geoip(ctx, node, cfg->dir, &cfg->geoip);
+	return ret == SD_ECONFIG ? 0 : ret; /* reported through ctx, counted in ctx.errors */
+}
+
 /* Policies are bound to served zones and probed with health templates (steering/conf.h). */
 static int parse_steering(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t *cfg)
 {
@@ -617,7 +627,11 @@ static int parse_steering(conf_ctx_t *ctx, const conf_node_t *node, srv_config_t
 		return -ENOMEM;
 	for (size_t i = 0; i < cfg->zone_count; i++)
 		apexes[i] = cfg->zones[i].apex;
-	steer_conf_env_t env = {.zones = apexes, .nzones = cfg->zone_count, .health = cfg->health};
+	steer_conf_env_t env = {.zones = apexes,
+	                        .nzones = cfg->zone_count,
+	                        .health = cfg->health,
+	                        .dbs = cfg->geoip.dbs,
+	                        .ndbs = cfg->geoip.ndbs};
 	int ret = steer_conf_parse(ctx, node, &env, &cfg->steering);
 	free(apexes);
 	return ret == SD_ECONFIG ? 0 : ret; /* reported through ctx, counted in ctx.errors */
@@ -939,6 +953,7 @@ void srv_config_free(srv_config_t *cfg)
 	free(cfg->zones);
 	health_conf_free(cfg->health);
 	steer_table_unref(cfg->steering);
+	steer_conf_geo_fini(&cfg->geoip);
 	free(cfg->identity);
 	free(cfg->control_socket);
 	free(cfg->state_dir);

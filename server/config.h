@@ -30,6 +30,7 @@
 #include "server/privdrop.h"
 #include "server/rrl.h"
 #include "server/sock.h"
+#include "steering/conf.h"
 #include "steering/policy.h"
 #include "dns/name.h"
 
@@ -95,6 +96,8 @@ typedef struct srv_config {
 	/* The `steering:` section: policies bound to owner names (steering/conf.h); NULL
 	 * without the section. */
 	steer_table_t *steering;
+	/* The `geoip:` section: the MaxMind databases, opened at load (steering/conf.h). */
+	steer_conf_geo_t geoip;
 } srv_config_t;
 
 /* What main() read from argv. In file mode (config_file set) log_level and syslog override

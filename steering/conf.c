@@ -7,13 +7,14 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
+#include "steering/geo.h"
 
 static const char *const policy_keys[] = {
     "name",     "zone",    "health",  "candidates", "answers",       "all-down",
     "fallback", "ttl-min", "ttl-max", "pools",      "transfer-view", "transfer-hold-down",
-    NULL};
-static const char *const pool_keys[] = {"name",   "members",     "prefixes",
-                                        "weight", "min-healthy", NULL};
+    "geo",      NULL};
+static const char *const pool_keys[] = {"name",        "members",  "prefixes", "weight",
+                                        "min-healthy", "location", NULL};
 static const char *const member_keys[] = {"address", "weight", "target", NULL};
 
 #define TTL_MAX 2147483647u /* RFC 2181 8 */
@@ -106,6 +107,33 @@ static int pool_prefixes(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl
 	return 0;
 }
 
+/* A number in [min, max] (decimal, as strtod reads it). */
+static bool conf_degrees(conf_ctx_t *ctx, const conf_node_t *n, double min, double max, double *out)
+{
+	const char *s = NULL;
+	if (!conf_str(ctx, n, &s))
+		return false;
+	char *end = NULL;
+	double v = strtod(s, &end);
+	if (end == s || *end || !(v >= min && v <= max)) {
+		conf_error(ctx, n, "expected a number of degrees in [%g, %g]", min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* location: [LATITUDE, LONGITUDE] in degrees (geo distance ordering). */
+static void pool_location(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl)
+{
+	if (n->kind != CONF_SEQ || n->count != 2) {
+		conf_error(ctx, n, "expected [latitude, longitude] in degrees");
+		return;
+	}
+	pl->located = conf_degrees(ctx, n->items[0], -90, 90, &pl->lat) &&
+	              conf_degrees(ctx, n->items[1], -180, 180, &pl->lon);
+}
+
 static int parse_pool(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl, bool cname)
 {
 	pl->weight = 1;
@@ -124,6 +152,8 @@ static int parse_pool(conf_ctx_t *ctx, const conf_node_t *n, steer_pool_t *pl, b
 		conf_u32(ctx, v, 0, STEER_WEIGHT_MAX, &pl->weight);
 	if ((v = conf_get(n, "min-healthy")))
 		pool_min(ctx, v, pl);
+	if ((v = conf_get(n, "location")))
+		pool_location(ctx, v, pl);
 	int ret = 0;
 	if ((v = conf_get(n, "members")))
 		ret = pool_members(ctx, v, pl, cname);
@@ -362,6 +392,182 @@ static int parse_health(conf_ctx_t *ctx, const conf_node_t *item, const steer_co
 	return p->health ? 0 : -ENOMEM;
 }
 
+/* ---- geo: (steering/geo.h) ---- */
+
+static const char *const geo_keys[] = {"database", "ecs", "rules", "default", "distance", NULL};
+static const char *const rule_keys[] = {"continent", "country", "subdivision", "pools", NULL};
+
+static bool is_upper(char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static bool is_alnum_upper(char c)
+{
+	return is_upper(c) || (c >= '0' && c <= '9');
+}
+
+/* Codes as MaxMind writes them: a continent code (AF AN AS EU NA OC SA), an ISO 3166-1
+ * alpha-2 country code, or "CC-XXX" (ISO 3166-2: the country, '-', 1 to 3 characters). */
+static bool geo_code_ok(steer_geo_kind_t kind, const char *s)
+{
+	static const char *const continents[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
+	size_t len = strlen(s);
+	if (kind == STEER_GEO_CONTINENT) {
+		for (size_t i = 0; i < SD_ARRAY_LEN(continents); i++)
+			if (strcmp(s, continents[i]) == 0)
+				return true;
+		return false;
+	}
+	if (len < 2 || !is_upper(s[0]) || !is_upper(s[1]))
+		return false;
+	if (kind == STEER_GEO_COUNTRY)
+		return len == 2;
+	if (len < 4 || len > 6 || s[2] != '-')
+		return false;
+	for (size_t i = 3; i < len; i++)
+		if (!is_alnum_upper(s[i]))
+			return false;
+	return true;
+}
+
+/* A list of pool names into indices (configured pools only; each once). */
+static void geo_pools(conf_ctx_t *ctx, const conf_node_t *n, const steer_policy_t *p,
+                      steer_geo_rule_t *r)
+{
+	const char *names[STEER_POOLS_MAX];
+	size_t count = 0;
+	if (!conf_str_list(ctx, n, names, SD_ARRAY_LEN(names), &count))
+		return;
+	if (count == 0)
+		conf_error(ctx, n, "at least one pool");
+	for (size_t i = 0; i < count; i++) {
+		size_t k = 0;
+		while (k + 1 < p->npools &&
+		       !(p->pools[k].name && strcmp(p->pools[k].name, names[i]) == 0))
+			k++;
+		if (k + 1 >= p->npools) {
+			conf_error(ctx, n, "unknown pool '%s' (see pools:)", names[i]);
+			continue;
+		}
+		for (size_t j = 0; j < r->npools; j++)
+			if (r->pools[j] == k)
+				conf_error(ctx, n, "pool '%s' is listed twice", names[i]);
+		r->pools[r->npools++] = (uint8_t)k;
+	}
+}
+
+static void geo_rule(conf_ctx_t *ctx, const conf_node_t *n, const steer_policy_t *p,
+                     steer_geo_rule_t *r)
+{
+	static const struct {
+		const char *key;
+		steer_geo_kind_t kind;
+	} kinds[] = {{"continent", STEER_GEO_CONTINENT},
+	             {"country", STEER_GEO_COUNTRY},
+	             {"subdivision", STEER_GEO_SUBDIVISION}};
+	const conf_node_t *code = NULL, *v;
+	if (!conf_expect_map(ctx, n, rule_keys))
+		return;
+	for (size_t i = 0; i < SD_ARRAY_LEN(kinds); i++) {
+		if (!(v = conf_get(n, kinds[i].key)))
+			continue;
+		if (code)
+			conf_error(ctx, v, "one of continent, country or subdivision per rule");
+		code = v;
+		r->kind = kinds[i].kind;
+	}
+	const char *s = NULL;
+	if (!code)
+		conf_error(ctx, n, "a rule needs continent, country or subdivision");
+	else if (conf_str(ctx, code, &s) &&
+	         (strlen(s) >= sizeof(r->code) || !geo_code_ok(r->kind, s)))
+		conf_error(ctx, code, "'%s' is not a %s code (%s)", s, steer_geo_kind_name(r->kind),
+		           r->kind == STEER_GEO_CONTINENT ? "AF AN AS EU NA OC SA"
+		           : r->kind == STEER_GEO_COUNTRY ? "ISO 3166-1 alpha-2, e.g. JP"
+		                                          : "ISO 3166-2, e.g. US-CA");
+	else if (s)
+		memcpy(r->code, s, strlen(s) + 1);
+	if (!(v = conf_get(n, "pools")))
+		conf_error(ctx, n, "missing key 'pools'");
+	else
+		geo_pools(ctx, v, p, r);
+}
+
+static int geo_rules(conf_ctx_t *ctx, const conf_node_t *n, const steer_policy_t *p,
+                     steer_geo_conf_t *g)
+{
+	if (!conf_expect_seq(ctx, n))
+		return 0;
+	g->rules = calloc(n->count ? n->count : 1, sizeof(*g->rules));
+	if (!g->rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->count; i++) {
+		steer_geo_rule_t *r = &g->rules[g->nrules++];
+		geo_rule(ctx, n->items[i], p, r);
+		for (size_t k = 0; r->code[0] && k + 1 < g->nrules; k++)
+			if (g->rules[k].kind == r->kind && strcmp(g->rules[k].code, r->code) == 0)
+				conf_error(ctx, n->items[i], "a rule for %s %s exists already",
+				           steer_geo_kind_name(r->kind), r->code);
+	}
+	return 0;
+}
+
+static void geo_database(conf_ctx_t *ctx, const conf_node_t *geo, const steer_conf_env_t *env,
+                         steer_geo_conf_t *g)
+{
+	const conf_node_t *n = conf_get(geo, "database");
+	const char *s = NULL;
+	if (!n) {
+		conf_error(ctx, geo, "missing key 'database' (a name of geoip.databases)");
+		return;
+	}
+	if (!conf_str(ctx, n, &s))
+		return;
+	for (size_t i = 0; i < env->ndbs; i++)
+		if (strcmp(env->dbs[i]->name, s) == 0) {
+			g->db = (uint16_t)i;
+			return;
+		}
+	conf_error(ctx, n, "unknown database '%s' (see geoip.databases)", s);
+}
+
+static void geo_distance(conf_ctx_t *ctx, const conf_node_t *geo, const steer_policy_t *p,
+                         steer_geo_conf_t *g)
+{
+	const conf_node_t *n = conf_get(geo, "distance");
+	if (!n || !conf_bool(ctx, n, &g->distance) || !g->distance)
+		return;
+	for (size_t i = 0; i < p->npools; i++)
+		if (p->pools[i].located)
+			return;
+	conf_error(ctx, n, "distance: true needs a pool with a location: [latitude, longitude]");
+}
+
+static int parse_geo(conf_ctx_t *ctx, const conf_node_t *geo, const steer_conf_env_t *env,
+                     steer_policy_t *p)
+{
+	steer_geo_conf_t *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	p->geo = g;
+	g->ecs = true;
+	g->def.kind = STEER_GEO_DEFAULT;
+	if (!conf_expect_map(ctx, geo, geo_keys))
+		return 0;
+	const conf_node_t *n;
+	geo_database(ctx, geo, env, g);
+	if ((n = conf_get(geo, "ecs")))
+		conf_bool(ctx, n, &g->ecs);
+	geo_distance(ctx, geo, p, g);
+	if (!(n = conf_get(geo, "default")))
+		conf_error(ctx, geo,
+		           "missing key 'default' (the pools of clients no rule matches)");
+	else
+		geo_pools(ctx, n, p, &g->def);
+	return (n = conf_get(geo, "rules")) ? geo_rules(ctx, n, p, g) : 0;
+}
+
 static int parse_policy(conf_ctx_t *ctx, const conf_node_t *item, const steer_conf_env_t *env,
                         steer_policy_t *p)
 {
@@ -387,7 +593,11 @@ static int parse_policy(conf_ctx_t *ctx, const conf_node_t *item, const steer_co
 	parse_all_down(ctx, item, p);
 	parse_candidates(ctx, item, p);
 	int ret = parse_health(ctx, item, env, p);
-	return ret < 0 ? ret : parse_pools(ctx, conf_get(item, "pools"), p);
+	if (ret == 0)
+		ret = parse_pools(ctx, conf_get(item, "pools"), p);
+	if (ret == 0 && conf_get(item, "geo"))
+		ret = parse_geo(ctx, conf_get(item, "geo"), env, p);
+	return ret;
 }
 
 int steer_conf_parse(conf_ctx_t *ctx, const conf_node_t *section, const steer_conf_env_t *env,
@@ -405,7 +615,10 @@ int steer_conf_parse(conf_ctx_t *ctx, const conf_node_t *section, const steer_co
 		count = 0;
 	}
 	t->policies = calloc(count ? count : 1, sizeof(*t->policies));
-	ret = t->policies ? 0 : -ENOMEM;
+	t->dbs = calloc(env->ndbs ? env->ndbs : 1, sizeof(*t->dbs));
+	ret = t->policies && t->dbs ? 0 : -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < env->ndbs; i++)
+		t->dbs[t->ndbs++] = steer_geo_db_ref(env->dbs[i]);
 	for (size_t i = 0; ret == 0 && i < count; i++) {
 		steer_policy_t *p = &t->policies[t->count++];
 		p->id = (uint16_t)(i + 1);
@@ -423,4 +636,81 @@ int steer_conf_parse(conf_ctx_t *ctx, const conf_node_t *section, const steer_co
 	}
 	*out = t;
 	return 0;
+}
+
+/* ---- geoip: ---- */
+
+static const char *const geoip_keys[] = {"databases", NULL};
+static const char *const db_keys[] = {"name", "file", NULL};
+
+static char *geo_path(const char *dir, const char *file)
+{
+	if (file[0] == '/' || !dir || strcmp(dir, ".") == 0)
+		return strdup(file);
+	size_t n = strlen(dir) + strlen(file) + 2;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s", dir, file);
+	return out;
+}
+
+/* One database entry: name unique, the file opened now (its error names the path). */
+static int geoip_db(conf_ctx_t *ctx, const conf_node_t *n, const char *dir, steer_conf_geo_t *out)
+{
+	const conf_node_t *nn = conf_get(n, "name"), *fn = conf_get(n, "file");
+	const char *name = NULL, *file = NULL;
+	if (!conf_expect_map(ctx, n, db_keys))
+		return 0;
+	if (!nn || !fn) {
+		conf_error(ctx, n, "missing key '%s'", nn ? "file" : "name");
+		return 0;
+	}
+	if (!conf_str(ctx, nn, &name) || !conf_str(ctx, fn, &file))
+		return 0;
+	for (size_t i = 0; i < out->ndbs; i++)
+		if (strcmp(out->dbs[i]->name, name) == 0) {
+			conf_error(ctx, nn, "database '%s' appears twice", name);
+			return 0;
+		}
+	char *path = geo_path(dir, file), err[512];
+	if (!path)
+		return -ENOMEM;
+	int ret = steer_geo_db_open(name, path, &out->dbs[out->ndbs], err, sizeof(err));
+	free(path);
+	if (ret == 0)
+		out->ndbs++;
+	else if (ret == -EIO)
+		conf_error(ctx, fn, "cannot open the MaxMind database %s", err);
+	return ret == -EIO ? 0 : ret;
+}
+
+int steer_conf_geoip(conf_ctx_t *ctx, const conf_node_t *section, const char *dir,
+                     steer_conf_geo_t *out)
+{
+	unsigned errors = ctx->errors;
+	const conf_node_t *list = conf_get(section, "databases");
+	memset(out, 0, sizeof(*out));
+	if (!conf_expect_map(ctx, section, geoip_keys) || !list || !conf_expect_seq(ctx, list))
+		return ctx->errors != errors ? SD_ECONFIG : 0;
+	if (list->count > UINT16_MAX) {
+		conf_error(ctx, list, "at most %u databases", UINT16_MAX);
+		return SD_ECONFIG;
+	}
+	out->dbs = calloc(list->count ? list->count : 1, sizeof(*out->dbs));
+	if (!out->dbs)
+		return -ENOMEM;
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < list->count; i++)
+		ret = geoip_db(ctx, list->items[i], dir, out);
+	if (ret == 0 && ctx->errors != errors)
+		ret = SD_ECONFIG;
+	return ret;
+}
+
+void steer_conf_geo_fini(steer_conf_geo_t *g)
+{
+	for (size_t i = 0; i < g->ndbs; i++)
+		steer_geo_db_unref(g->dbs[i]);
+	free(g->dbs);
+	memset(g, 0, sizeof(*g));
 }

@@ -10,6 +10,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/rand.h"
 #include "health/health.h"
+#include "steering/geo.h"
 
 int steer_table_new(steer_table_t **out)
 {
@@ -38,6 +39,7 @@ static void policy_fini(steer_policy_t *p)
 	free(p->name);
 	free(p->where);
 	free(p->health);
+	steer_geo_conf_free(p->geo);
 }
 
 void steer_table_unref(steer_table_t *t)
@@ -46,6 +48,9 @@ void steer_table_unref(steer_table_t *t)
 		return;
 	for (size_t i = 0; i < t->count; i++)
 		policy_fini(&t->policies[i]);
+	for (size_t i = 0; i < t->ndbs; i++)
+		steer_geo_db_unref(t->dbs[i]);
+	free(t->dbs);
 	free(t->policies);
 	free(t);
 }
@@ -255,15 +260,41 @@ static bool pool_qualifies(const steer_pool_t *pl, unsigned members, unsigned up
 }
 
 /* The failover stage: the first pool meeting its min-healthy; else the first pool with any
- * member up (a degraded pool beats the all-down mode); -1 when nothing is up. */
-static int pick_pool(const steer_policy_t *p, const uint8_t *members, const uint8_t *up)
+ * member up (a degraded pool beats the all-down mode); -1 when nothing is up. *rank: the
+ * pool's place in the walk. */
+static int pick_pool(const steer_policy_t *p, const uint8_t *members, const uint8_t *up,
+                     uint8_t *rank)
 {
 	int any = -1;
 	for (size_t i = 0; i < p->npools; i++) {
-		if (pool_qualifies(&p->pools[i], members[i], up[i]))
+		if (pool_qualifies(&p->pools[i], members[i], up[i])) {
+			*rank = (uint8_t)i;
 			return (int)i;
+		}
 		if (any < 0 && up[i] > 0)
 			any = (int)i;
+	}
+	*rank = any < 0 ? 0 : (uint8_t)any;
+	return any;
+}
+
+/* The same over the geo stage's list: only the pools it names, in its order. */
+static int pick_pool_list(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                          const uint8_t *members, const uint8_t *up, uint8_t *rank)
+{
+	int any = -1;
+	for (size_t k = 0; k < norder; k++) {
+		uint8_t i = order[k];
+		if (i >= p->npools)
+			continue;
+		if (pool_qualifies(&p->pools[i], members[i], up[i])) {
+			*rank = (uint8_t)k;
+			return i;
+		}
+		if (any < 0 && up[i] > 0) {
+			any = i;
+			*rank = (uint8_t)k;
+		}
 	}
 	return any;
 }
@@ -307,12 +338,20 @@ static uint32_t clamp_ttl(const steer_policy_t *p, uint32_t ttl)
 void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n, uint32_t rrset_ttl,
                   steer_rng_t *rng, uint8_t *idx, steer_result_t *res)
 {
+	steer_decide_list(p, NULL, 0, c, n, rrset_ttl, rng, idx, res);
+}
+
+void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                       const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_rng_t *rng,
+                       uint8_t *idx, steer_result_t *res)
+{
 	if (n > STEER_CAND_MAX)
 		n = STEER_CAND_MAX;
 	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff};
 	uint8_t members[STEER_POOLS_MAX + 1], up[STEER_POOLS_MAX + 1];
 	res->degraded = pool_counts(c, n, p->npools, members, up);
-	int pool = pick_pool(p, members, up);
+	int pool = order ? pick_pool_list(p, order, norder, members, up, &res->rank)
+	                 : pick_pool(p, members, up, &res->rank);
 	if (pool >= 0) {
 		res->pool = (uint8_t)pool;
 		res->n = pick_weighted(p, c, n, (uint8_t)pool, rng, idx);

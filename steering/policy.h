@@ -67,6 +67,8 @@ typedef struct steer_pool {
 	size_t nmembers;
 	steer_prefix_t *prefixes;
 	size_t nprefixes;
+	bool located; /* `location:` given (geo distance ordering) */
+	double lat, lon;
 } steer_pool_t;
 
 typedef struct steer_policy {
@@ -91,6 +93,8 @@ typedef struct steer_policy {
 	/* The transfer view (server/steer.h): what AXFR/IXFR carry for the name. */
 	bool xfr_all;         /* transfer-view: all (every candidate, always); default healthy */
 	uint32_t xfr_hold_ms; /* transfer-hold-down: at most one view change per this long */
+	/* The geo stage (steering/geo.h), NULL without `geo:`: the pool list failover walks. */
+	struct steer_geo_conf *geo;
 } steer_policy_t;
 
 #define STEER_XFR_HOLD_DEFAULT_MS 30000u
@@ -99,6 +103,10 @@ typedef struct steer_table {
 	unsigned refs;            /* atomic (__atomic builtins) */
 	steer_policy_t *policies; /* policies[i].id == i + 1 */
 	size_t count;
+	/* The `geoip:` databases as opened with this configuration (references; geo policies
+	 * name them by index, steer_geo_conf_t.db). */
+	struct steer_geo_db **dbs;
+	size_t ndbs;
 } steer_table_t;
 
 /* An empty table (refs = 1). */
@@ -158,6 +166,7 @@ typedef struct steer_result {
 	steer_outcome_t outcome;
 	uint16_t n;    /* STEER_ANSWER: records chosen */
 	uint8_t pool;  /* STEER_ANSWER from a pool: its index; 0xff for all-down "all" */
+	uint8_t rank;  /* that pool's place in the order failover walked (0: the first) */
 	bool degraded; /* some candidate with a weight is down (or everything is) */
 	uint32_t ttl;  /* the TTL to answer with */
 } steer_result_t;
@@ -168,6 +177,14 @@ typedef struct steer_result {
  * answer is re-asked soon). Pure apart from rng; no allocation; any thread. */
 void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n, uint32_t rrset_ttl,
                   steer_rng_t *rng, uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 5, 6, 7);
+
+/* The same with the geo stage's pool list order[0..norder) (indices into p->pools): failover
+ * walks only those pools, in that order (each with its min-healthy; else the first of them
+ * with any member up); when none has a member up the all-down mode applies. order NULL:
+ * every pool in the configured order (steer_decide). */
+void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                       const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_rng_t *rng,
+                       uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 7, 8, 9);
 
 /* The fallback RDATA run of the family (rdata length 4 or 16) and its count. */
 const uint8_t *steer_policy_fallback(const steer_policy_t *p, uint8_t len, uint16_t *count)

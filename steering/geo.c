@@ -1,0 +1,440 @@
+/* geo.c — MaxMind databases, compiled geo maps and the geo stage (see geo.h). */
+#include "steering/geo.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "contrib/base/err.h"
+
+const char *steer_geo_kind_name(steer_geo_kind_t k)
+{
+	static const char *const names[] = {"default", "distance", "continent", "country",
+	                                    "subdivision"};
+	return (unsigned)k < SD_ARRAY_LEN(names) ? names[k] : "?";
+}
+
+void steer_geo_conf_free(steer_geo_conf_t *g)
+{
+	if (!g)
+		return;
+	free(g->rules);
+	free(g);
+}
+
+/* ---- databases ------------------------------------------------------------------------ */
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The data offsets every record of the tree points at, sorted and unique: one pass over the
+ * nodes (an IPv6 tree's IPv4 aliases point at nodes already counted). */
+static int db_offsets(steer_geo_db_t *db)
+{
+	uint32_t nodes = db->mmdb.metadata.node_count;
+	size_t cap = 1024, n = 0;
+	uint32_t *v = malloc(cap * sizeof(*v));
+	for (uint32_t i = 0; v && i < nodes; i++) {
+		MMDB_search_node_s node;
+		if (MMDB_read_node(&db->mmdb, i, &node) != MMDB_SUCCESS)
+			continue;
+		if (n + 2 > cap) {
+			uint32_t *w = realloc(v, 2 * cap * sizeof(*v));
+			if (!w)
+				break;
+			v = w;
+			cap *= 2;
+		}
+		if (node.left_record_type == MMDB_RECORD_TYPE_DATA)
+			v[n++] = node.left_record_entry.offset;
+		if (node.right_record_type == MMDB_RECORD_TYPE_DATA)
+			v[n++] = node.right_record_entry.offset;
+	}
+	if (!v || n + 2 > cap) { /* a failed realloc leaves n + 2 > cap */
+		free(v);
+		return -ENOMEM;
+	}
+	qsort(v, n, sizeof(*v), u32_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || v[k - 1] != v[i])
+			v[k++] = v[i];
+	db->offs = v;
+	db->nrecs = k;
+	return 0;
+}
+
+/* An upper-cased string value at path into out (size bytes); "" when absent or too long. */
+static void rec_str(MMDB_entry_s *e, char *out, size_t size, const char *const *path)
+{
+	MMDB_entry_data_s d;
+	out[0] = '\0';
+	if (MMDB_aget_value(e, &d, path) != MMDB_SUCCESS || !d.has_data ||
+	    d.type != MMDB_DATA_TYPE_UTF8_STRING || d.data_size >= size)
+		return;
+	for (uint32_t i = 0; i < d.data_size; i++) {
+		char c = d.utf8_string[i];
+		out[i] = c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+	}
+	out[d.data_size] = '\0';
+}
+
+static bool rec_double(MMDB_entry_s *e, const char *const *path, double *out)
+{
+	MMDB_entry_data_s d;
+	if (MMDB_aget_value(e, &d, path) != MMDB_SUCCESS || !d.has_data)
+		return false;
+	if (d.type == MMDB_DATA_TYPE_DOUBLE)
+		*out = d.double_value;
+	else if (d.type == MMDB_DATA_TYPE_FLOAT)
+		*out = d.float_value;
+	else
+		return false;
+	return true;
+}
+
+/* The fields a rule or the distance stage reads: continent.code, country.iso_code,
+ * subdivisions[0].iso_code, location.{latitude,longitude} (GeoIP2/GeoLite2/DB-IP layout). */
+static void rec_decode(const MMDB_s *mmdb, uint32_t off, steer_geo_rec_t *r)
+{
+	static const char *const cont[] = {"continent", "code", NULL};
+	static const char *const ctry[] = {"country", "iso_code", NULL};
+	static const char *const sub[] = {"subdivisions", "0", "iso_code", NULL};
+	static const char *const lat[] = {"location", "latitude", NULL};
+	static const char *const lon[] = {"location", "longitude", NULL};
+	MMDB_entry_s e = {.mmdb = mmdb, .offset = off};
+	char s[4]; /* ISO 3166-2 subdivision codes: 1 to 3 characters */
+	memset(r, 0, sizeof(*r));
+	rec_str(&e, r->continent, sizeof(r->continent), cont);
+	rec_str(&e, r->country, sizeof(r->country), ctry);
+	rec_str(&e, s, sizeof(s), sub);
+	if (s[0] && r->country[0])
+		snprintf(r->subdiv, sizeof(r->subdiv), "%s-%s", r->country, s);
+	r->located = rec_double(&e, lat, &r->lat) && rec_double(&e, lon, &r->lon);
+}
+
+static void db_stat(steer_geo_db_t *db, const struct stat *st)
+{
+	db->dev = st->st_dev;
+	db->ino = st->st_ino;
+	db->size = st->st_size;
+	db->mtime = st->st_mtim;
+}
+
+static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(db->path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", db->path, strerror(errno));
+		return -EIO;
+	}
+	int status = MMDB_open(db->path, MMDB_MODE_MMAP, &db->mmdb);
+	if (status != MMDB_SUCCESS) {
+		db->mmdb.file_content = NULL; /* MMDB_open cleaned up: nothing to close */
+		snprintf(err, errlen, "%s: %s", db->path,
+		         status == MMDB_IO_ERROR ? strerror(errno) : MMDB_strerror(status));
+		return -EIO;
+	}
+	db_stat(db, &st);
+	int ret = db_offsets(db);
+	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
+		ret = -ENOMEM;
+	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
+		rec_decode(&db->mmdb, db->offs[i], &db->recs[i]);
+	if (ret < 0)
+		snprintf(err, errlen, "%s: out of memory", db->path);
+	return ret;
+}
+
+int steer_geo_db_open(const char *name, const char *path, steer_geo_db_t **out, char *err,
+                      size_t errlen)
+{
+	steer_geo_db_t *db = calloc(1, sizeof(*db));
+	*out = NULL;
+	err[0] = '\0';
+	if (!db || !(db->name = strdup(name)) || !(db->path = strdup(path))) {
+		if (db) {
+			free(db->name);
+			free(db);
+		}
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	db->refs = 1;
+	int ret = db_load(db, err, errlen);
+	if (ret < 0) {
+		steer_geo_db_unref(db);
+		return ret;
+	}
+	*out = db;
+	return 0;
+}
+
+steer_geo_db_t *steer_geo_db_ref(const steer_geo_db_t *db)
+{
+	steer_geo_db_t *w = (steer_geo_db_t *)db;
+	__atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+	return w;
+}
+
+void steer_geo_db_unref(steer_geo_db_t *db)
+{
+	if (!db || __atomic_sub_fetch(&db->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (db->mmdb.file_content)
+		MMDB_close(&db->mmdb);
+	free(db->offs);
+	free(db->recs);
+	free(db->name);
+	free(db->path);
+	free(db);
+}
+
+bool steer_geo_db_changed(const steer_geo_db_t *db)
+{
+	struct stat st;
+	if (stat(db->path, &st) < 0)
+		return false;
+	return st.st_dev != db->dev || st.st_ino != db->ino || st.st_size != db->size ||
+	       st.st_mtim.tv_sec != db->mtime.tv_sec || st.st_mtim.tv_nsec != db->mtime.tv_nsec;
+}
+
+/* ---- rules ---------------------------------------------------------------------------- */
+
+double steer_geo_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+	const double rad = M_PI / 180.0, earth = 6371.0;
+	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+	double a = sin(dlat / 2) * sin(dlat / 2) +
+	           cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+	return 2 * earth * asin(sqrt(a < 1 ? a : 1));
+}
+
+static const steer_geo_rule_t *rule_find(const steer_geo_conf_t *g, steer_geo_kind_t kind,
+                                         const char *code, uint16_t *at)
+{
+	if (!code[0])
+		return NULL;
+	for (size_t i = 0; i < g->nrules; i++)
+		if (g->rules[i].kind == kind && strcmp(g->rules[i].code, code) == 0) {
+			*at = (uint16_t)i;
+			return &g->rules[i];
+		}
+	return NULL;
+}
+
+static void list_of_rule(const steer_geo_rule_t *r, uint16_t at, steer_geo_list_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = r->kind;
+	out->rule = at;
+	out->n = r->npools;
+	memcpy(out->pools, r->pools, r->npools);
+}
+
+/* The located pools of p, nearest to (lat, lon) first; ties keep the configured order. */
+static void list_by_distance(const steer_policy_t *p, double lat, double lon, steer_geo_list_t *out)
+{
+	double d[STEER_POOLS_MAX + 1];
+	memset(out, 0, sizeof(*out));
+	out->kind = STEER_GEO_DISTANCE;
+	for (size_t i = 0; i < p->npools; i++) {
+		if (!p->pools[i].located)
+			continue;
+		double di = steer_geo_distance_km(lat, lon, p->pools[i].lat, p->pools[i].lon);
+		size_t k = out->n;
+		while (k > 0 && d[k - 1] > di) { /* insertion: a handful of pools */
+			d[k] = d[k - 1];
+			out->pools[k] = out->pools[k - 1];
+			k--;
+		}
+		d[k] = di;
+		out->pools[k] = (uint8_t)i;
+		out->n++;
+	}
+}
+
+/* Most specific first: subdivision, country, continent, distance, default. */
+static void list_for(const steer_policy_t *p, const steer_geo_rec_t *r, steer_geo_list_t *out)
+{
+	const steer_geo_conf_t *g = p->geo;
+	const steer_geo_rule_t *rule = NULL;
+	uint16_t at = 0;
+	if (r && !(rule = rule_find(g, STEER_GEO_SUBDIVISION, r->subdiv, &at)) &&
+	    !(rule = rule_find(g, STEER_GEO_COUNTRY, r->country, &at)))
+		rule = rule_find(g, STEER_GEO_CONTINENT, r->continent, &at);
+	if (rule)
+		list_of_rule(rule, at, out);
+	else if (r && g->distance && r->located)
+		list_by_distance(p, r->lat, r->lon, out);
+	else
+		list_of_rule(&g->def, 0, out);
+}
+
+/* ---- maps ----------------------------------------------------------------------------- */
+
+static bool list_equal(const steer_geo_list_t *a, const steer_geo_list_t *b)
+{
+	return a->kind == b->kind && a->rule == b->rule && a->n == b->n &&
+	       memcmp(a->pools, b->pools, a->n) == 0;
+}
+
+/* The index of list l in m (added when new). */
+static int map_intern(steer_geo_map_t *m, const steer_geo_list_t *l, size_t *cap, uint16_t *at)
+{
+	for (size_t i = 0; i < m->nlists; i++)
+		if (list_equal(&m->lists[i], l)) {
+			*at = (uint16_t)i;
+			return 0;
+		}
+	if (m->nlists == UINT16_MAX)
+		return -ENOSPC;
+	if (m->nlists == *cap) {
+		steer_geo_list_t *w = realloc(m->lists, 2 * *cap * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		m->lists = w;
+		*cap *= 2;
+	}
+	m->lists[m->nlists] = *l;
+	*at = (uint16_t)m->nlists++;
+	return 0;
+}
+
+int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_map_t **out)
+{
+	size_t cap = 16;
+	steer_geo_map_t *m = calloc(1, sizeof(*m));
+	*out = NULL;
+	if (!m)
+		return -ENOMEM;
+	m->refs = 1;
+	m->db = steer_geo_db_ref(db);
+	m->lists = malloc(cap * sizeof(*m->lists));
+	m->rec_list = calloc(db->nrecs ? db->nrecs : 1, sizeof(*m->rec_list));
+	int ret = m->lists && m->rec_list ? 0 : -ENOMEM;
+	steer_geo_list_t l;
+	uint16_t at;
+	if (ret == 0) {
+		list_for(p, NULL, &l);
+		ret = map_intern(m, &l, &cap, &at); /* lists[0]: the default */
+	}
+	for (size_t i = 0; ret == 0 && i < db->nrecs; i++) {
+		list_for(p, &db->recs[i], &l);
+		ret = map_intern(m, &l, &cap, &m->rec_list[i]);
+	}
+	if (ret < 0) {
+		steer_geo_map_unref(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+steer_geo_map_t *steer_geo_map_ref(const steer_geo_map_t *m)
+{
+	steer_geo_map_t *w = (steer_geo_map_t *)m;
+	__atomic_add_fetch(&w->refs, 1, __ATOMIC_RELAXED);
+	return w;
+}
+
+void steer_geo_map_unref(steer_geo_map_t *m)
+{
+	if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	steer_geo_db_unref(m->db);
+	free(m->lists);
+	free(m->rec_list);
+	free(m);
+}
+
+/* ---- the query path ------------------------------------------------------------------- */
+
+/* libmaxminddb's walk of the search tree: the record's data offset (found) and the prefix
+ * length of the network or empty node it ends at. */
+static bool geo_walk(const MMDB_s *mmdb, const steer_addr_t *a, MMDB_lookup_result_s *res)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in s4;
+	const struct sockaddr *sa;
+	if (a->len == 4) {
+		memset(&s4, 0, sizeof(s4));
+		s4.sin_family = AF_INET;
+		memcpy(&s4.sin_addr, a->bytes, 4);
+		sa = (const struct sockaddr *)&s4;
+	} else {
+		memset(&s6, 0, sizeof(s6));
+		s6.sin6_family = AF_INET6;
+		memcpy(&s6.sin6_addr, a->bytes, 16);
+		sa = (const struct sockaddr *)&s6;
+	}
+	int err = MMDB_SUCCESS;
+	*res = MMDB_lookup_sockaddr(mmdb, sa, &err);
+	return err == MMDB_SUCCESS;
+}
+
+/* The netmask in the client's family: an IPv4 client in an IPv6 tree sits under ::/96
+ * (MaxMind DB spec, "IPv4 addresses in an IPv6 tree"). */
+static uint8_t geo_scope(const MMDB_s *mmdb, const steer_addr_t *a, uint16_t netmask)
+{
+	if (a->len == 4 && mmdb->metadata.ip_version == 6)
+		return netmask > 96 ? (uint8_t)(netmask - 96) : 0;
+	return (uint8_t)(netmask > a->len * 8u ? a->len * 8u : netmask);
+}
+
+static int32_t rec_index(const steer_geo_db_t *db, uint32_t off)
+{
+	size_t lo = 0, hi = db->nrecs;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (db->offs[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < db->nrecs && db->offs[lo] == off ? (int32_t)lo : -1;
+}
+
+void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo_hit_t *out)
+{
+	MMDB_lookup_result_s res;
+	out->list = &m->lists[0];
+	out->rec = -1;
+	out->netmask = out->scope = 0;
+	if (!geo_walk(&m->db->mmdb, a, &res))
+		return;
+	out->netmask = (uint8_t)res.netmask;
+	out->scope = geo_scope(&m->db->mmdb, a, res.netmask);
+	if (!res.found_entry)
+		return;
+	out->rec = rec_index(m->db, res.entry.offset);
+	if (out->rec >= 0)
+		out->list = &m->lists[m->rec_list[out->rec]];
+}
+
+void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, const steer_addr_t *a,
+                           steer_geo_list_t *scratch, steer_geo_hit_t *out)
+{
+	MMDB_lookup_result_s res;
+	steer_geo_rec_t r;
+	out->list = &m->lists[0];
+	out->rec = -1;
+	out->netmask = out->scope = 0;
+	if (!geo_walk(&m->db->mmdb, a, &res))
+		return;
+	out->netmask = (uint8_t)res.netmask;
+	out->scope = geo_scope(&m->db->mmdb, a, res.netmask);
+	if (!res.found_entry)
+		return;
+	rec_decode(&m->db->mmdb, res.entry.offset, &r);
+	list_for(p, &r, scratch);
+	out->list = scratch;
+}

@@ -1,0 +1,154 @@
+/* geo.h — geo steering: MaxMind databases, a policy's geo rules, and the per-query geo stage.
+ *
+ * A database (the config's `geoip.databases`) is a MaxMind DB file opened with libmaxminddb
+ * (MMDB_MODE_MMAP), reference counted and replaced as a whole (a reload opens a new one; the
+ * old one closes when its last reader lets go). At open, its search tree is walked once
+ * (MMDB_read_node over every node) and each distinct data record the tree points at is
+ * decoded once into a steer_geo_rec_t (continent, country, first subdivision, location),
+ * sorted by data offset.
+ *
+ * A policy's `geo:` key (steer_geo_conf_t) maps codes to ordered pool lists. A map
+ * (steer_geo_map_t) compiles one policy's rules against one database: every record gets the
+ * index of its pool list (most specific rule first: subdivision, country, continent, then
+ * distance when on, then default), so that the query path is
+ *
+ *   client address ─▶ MMDB_lookup_sockaddr (the bit walk of the tree: data offset, netmask)
+ *                  ─▶ binary search of the offset among the records ─▶ the record's list
+ *
+ * with no string compared, no allocation, no lock, no syscall. steer_geo_decide_walk() is the
+ * same decision made the way libmaxminddb is usually used (MMDB_get_value per query, rules by
+ * string): the reference the unit tests compare with and what contrib/bench/steer_bench.c
+ * measures against.
+ *
+ * Maps and databases are immutable once built; the steering snapshot (steering/snap.h)
+ * holds a reference to each policy's map, so a database replaced on the control thread is
+ * swapped with the snapshot (RCU) and closed after the grace period.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <maxminddb.h>
+
+#include "contrib/base/compiler.h"
+#include "steering/policy.h"
+
+#define STEER_GEO_CODE_MAX 8 /* "EU", "JP", "US-CA" (+ NUL) */
+
+typedef enum {
+	STEER_GEO_DEFAULT = 0,
+	STEER_GEO_DISTANCE,
+	STEER_GEO_CONTINENT,
+	STEER_GEO_COUNTRY,
+	STEER_GEO_SUBDIVISION,
+} steer_geo_kind_t;
+
+/* "default", "distance", "continent", "country", "subdivision". */
+const char *steer_geo_kind_name(steer_geo_kind_t k);
+
+/* One rule of a policy's geo: key (or its default). */
+typedef struct steer_geo_rule {
+	steer_geo_kind_t kind;
+	char code[STEER_GEO_CODE_MAX]; /* upper case; empty for the default */
+	uint8_t pools[STEER_POOLS_MAX];
+	uint8_t npools;
+} steer_geo_rule_t;
+
+typedef struct steer_geo_conf {
+	uint16_t db;   /* index into the table's databases (steer_table_t.dbs) */
+	bool ecs;      /* use the EDNS Client Subnet address; default true */
+	bool distance; /* order located pools by distance for clients no rule matches */
+	steer_geo_rule_t *rules;
+	size_t nrules;
+	steer_geo_rule_t def;
+} steer_geo_conf_t;
+
+void steer_geo_conf_free(steer_geo_conf_t *g);
+
+/* ---- databases ------------------------------------------------------------------------ */
+
+typedef struct steer_geo_rec {
+	char continent[3];
+	char country[3];
+	char subdiv[STEER_GEO_CODE_MAX]; /* "US-CA": country, '-', the first subdivision */
+	bool located;
+	double lat, lon;
+} steer_geo_rec_t;
+
+typedef struct steer_geo_db {
+	unsigned refs; /* atomic */
+	char *name;
+	char *path;
+	MMDB_s mmdb;
+	uint32_t *offs;        /* data offsets of the records, ascending */
+	steer_geo_rec_t *recs; /* recs[i] decodes offs[i] */
+	size_t nrecs;
+	/* the file opened, to notice a replacement (steer_geo_db_changed) */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+} steer_geo_db_t;
+
+/* Open path (MMDB_MODE_MMAP), walk and decode it. Returns 0, -ENOMEM or -EIO with a
+ * message naming the path and libmaxminddb's error in err. Any thread (control thread in
+ * the server). Caller owns *out (steer_geo_db_unref). */
+int steer_geo_db_open(const char *name, const char *path, steer_geo_db_t **out, char *err,
+                      size_t errlen) SD_NONNULL(1, 2, 3, 4) SD_WUR;
+steer_geo_db_t *steer_geo_db_ref(const steer_geo_db_t *db) SD_NONNULL(1);
+/* Drop a reference (NULL is fine); the last one closes the file. */
+void steer_geo_db_unref(steer_geo_db_t *db);
+/* Whether the file at db->path is no longer the one db opened (another inode, size or
+ * mtime; a missing file counts as unchanged: there is nothing to open). A stat(2). */
+bool steer_geo_db_changed(const steer_geo_db_t *db) SD_NONNULL(1);
+
+/* ---- the per-policy map and the decision ------------------------------------------------ */
+
+/* An ordered pool list of a policy: what the failover stage walks. */
+typedef struct steer_geo_list {
+	steer_geo_kind_t kind; /* which rule yields it */
+	uint16_t rule;         /* index into the conf's rules (CONTINENT..SUBDIVISION) */
+	uint8_t n;
+	uint8_t pools[STEER_POOLS_MAX];
+} steer_geo_list_t;
+
+typedef struct steer_geo_map {
+	unsigned refs;           /* atomic */
+	steer_geo_db_t *db;      /* a reference */
+	steer_geo_list_t *lists; /* lists[0]: the default */
+	size_t nlists;
+	uint16_t *rec_list; /* [db->nrecs]: index into lists */
+} steer_geo_map_t;
+
+/* Compile policy p's geo rules (p->geo not NULL) against db. Caller owns *out. */
+int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_map_t **out)
+    SD_NONNULL(1, 2, 3) SD_WUR;
+steer_geo_map_t *steer_geo_map_ref(const steer_geo_map_t *m) SD_NONNULL(1);
+void steer_geo_map_unref(steer_geo_map_t *m);
+
+/* What the geo stage decided for one client. */
+typedef struct steer_geo_hit {
+	const steer_geo_list_t *list; /* never NULL */
+	int32_t rec;                  /* index into db->recs; -1: no record (empty node) */
+	uint8_t netmask;              /* prefix of the database network or empty node, in the
+	                               * tree's terms (IPv4 in an IPv6 tree: 96 + n) */
+	uint8_t scope;                /* the same in the client's family (RFC 7871 SCOPE) */
+} steer_geo_hit_t;
+
+/* The list for client address a (4 or 16 bytes). No allocation, lock or syscall; any
+ * thread that holds m. An IPv6 client of an IPv4-only database gets the default, scope 0. */
+void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo_hit_t *out)
+    SD_NONNULL(1, 2, 3);
+
+/* The same decision the uncompiled way: MMDB_get_value by path for the record's codes and
+ * location, rules matched by string, distance computed per call. Tests and benchmark; the
+ * returned list points into scratch (for a distance answer) or into m. */
+void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, const steer_addr_t *a,
+                           steer_geo_list_t *scratch, steer_geo_hit_t *out)
+    SD_NONNULL(1, 2, 3, 4, 5);
+
+/* Great-circle distance in km between two (lat, lon) points in degrees. Pure. */
+double steer_geo_distance_km(double lat1, double lon1, double lat2, double lon2);
