@@ -105,8 +105,9 @@ static const struct {
      "a new DNS cookie secret now (the secret file read again), the current one still "
      "accepted",
      cmd_cookie_rotate},
-    {"steering", "[NAME] [--json]",
-     "steered names: pools, each member's health and weight, what an answer holds now",
+    {"steering", "[NAME] [--client ADDR[/LEN]] [--json]",
+     "steered names: pools, each member's health and weight, what an answer holds now "
+     "(geo: for the client address or ECS subnet, with the rule, network and scope)",
      cmd_steering},
     {"wait-sync", "ZONE [SERIAL] [--timeout 10s]",
      "wait until every known secondary of ZONE (NOTIFY targets, transfer peers) serves SERIAL "
@@ -230,19 +231,22 @@ static int cmd_zone(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 
 static int cmd_steering(srv_control_t *c, int argc, char **argv, sd_strbuf_t *out)
 {
-	const char *name = NULL;
+	const char *name = NULL, *client = NULL;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0 && !json) {
 			json = true;
+		} else if (strcmp(argv[i], "--client") == 0 && !client && i + 1 < argc) {
+			client = argv[++i];
 		} else if (argv[i][0] != '-' && !name) {
 			name = argv[i];
 		} else {
-			sd_strbuf_printf(out, "usage: steering [NAME] [--json]\n");
+			sd_strbuf_printf(out,
+			                 "usage: steering [NAME] [--client ADDR[/LEN]] [--json]\n");
 			return SD_EPARSE;
 		}
 	}
-	return srv_server_steering(c->srv, name, json, out);
+	return srv_server_steering(c->srv, name, client, json, out);
 }
 
 /* A duration: digits and a unit, ms, s (the default) or m; 0 < d <= CTL_WAIT_MAX_MS. */

@@ -516,9 +516,10 @@ static int start_health(srv_server_t *s)
 	return 0;
 }
 
-int srv_server_steering(srv_server_t *s, const char *name, bool json, sd_strbuf_t *out)
+int srv_server_steering(srv_server_t *s, const char *name, const char *client, bool json,
+                        sd_strbuf_t *out)
 {
-	return srv_steer_report(s->steer, name, json, out);
+	return srv_steer_report(s->steer, name, client, json, out);
 }
 
 int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)

@@ -90,9 +90,9 @@ int srv_server_zone_rollback(srv_server_t *s, const char *zone, uint32_t serial,
  * Returns 0, SD_ENOTFOUND (cookies are off) or the failure (logged). */
 int srv_server_cookie_rotate(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);
 
-/* `steering [NAME] [--json]` (server/steer.h srv_steer_report). */
-int srv_server_steering(srv_server_t *s, const char *name, bool json, sd_strbuf_t *out)
-    SD_NONNULL(1, 4) SD_WUR;
+/* `steering [NAME] [--client ADDR[/LEN]] [--json]` (server/steer.h srv_steer_report). */
+int srv_server_steering(srv_server_t *s, const char *name, const char *client, bool json,
+                        sd_strbuf_t *out) SD_NONNULL(1, 5) SD_WUR;
 
 /* Version, uptime, workers, zones and counters summed over workers, appended to out. */
 void srv_server_status(srv_server_t *s, sd_strbuf_t *out) SD_NONNULL(1, 2);

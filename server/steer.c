@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "contrib/base/escape.h"
 #include "contrib/base/bytes.h"
@@ -14,6 +15,7 @@
 #include "contrib/base/log.h"
 #include "contrib/base/vec.h"
 #include "dns/proto.h"
+#include "steering/geo.h"
 #include "zone/hidden.h"
 #include "zone/update.h"
 
@@ -64,7 +66,17 @@ struct srv_steer {
 	xview_t *xv;
 	size_t nxv;
 	uint64_t now_ms; /* the clock of the last srv_steer_views */
+	/* Geo steering: the databases in use (by the table's index; a file replaced since the
+	 * configuration was loaded is reopened here) and each geo policy's compiled map (by
+	 * id - 1), which the next snapshot carries to the workers. */
+	steer_geo_db_t **dbs;
+	size_t ndbs;
+	steer_geo_map_t **maps;
+	size_t nmaps;
+	uint64_t geo_checked_ms; /* last look at the database files */
 };
+
+#define GEO_CHECK_MS 1000 /* how often the database files are stat()ed for a replacement */
 
 int srv_steer_new(srv_steer_t **out)
 {
@@ -82,6 +94,56 @@ static void target_fini(starget_t *t)
 	free(t->pool);
 }
 
+static void geo_drop(srv_steer_t *st)
+{
+	for (size_t i = 0; i < st->nmaps; i++)
+		steer_geo_map_unref(st->maps[i]);
+	for (size_t i = 0; i < st->ndbs; i++)
+		steer_geo_db_unref(st->dbs[i]);
+	free(st->maps);
+	free(st->dbs);
+	st->maps = NULL;
+	st->dbs = NULL;
+	st->nmaps = st->ndbs = 0;
+}
+
+/* (Re)compile the map of every geo policy of the table over database di (all: SIZE_MAX). A
+ * map that cannot be built leaves the policy without its geo stage (logged). */
+static void geo_compile(srv_steer_t *st, size_t di)
+{
+	for (size_t i = 0; st->table && i < st->nmaps; i++) {
+		const steer_policy_t *p = &st->table->policies[i];
+		if (!p->geo || (di != SIZE_MAX && p->geo->db != di) || p->geo->db >= st->ndbs)
+			continue;
+		steer_geo_map_t *m = NULL;
+		int ret = steer_geo_map_build(p, st->dbs[p->geo->db], &m);
+		if (ret < 0)
+			log_error("steering: %s: geo rules not compiled: %s", p->name,
+			          sd_strerror(ret));
+		steer_geo_map_unref(st->maps[i]);
+		st->maps[i] = m;
+	}
+}
+
+/* The databases and maps of table t (configure). */
+static void geo_configure(srv_steer_t *st, const steer_table_t *t)
+{
+	geo_drop(st);
+	if (!t)
+		return;
+	st->dbs = calloc(t->ndbs ? t->ndbs : 1, sizeof(*st->dbs));
+	st->maps = calloc(t->count ? t->count : 1, sizeof(*st->maps));
+	if (!st->dbs || !st->maps) {
+		log_error("steering: out of memory: no geo stage");
+		geo_drop(st);
+		return;
+	}
+	for (size_t i = 0; i < t->ndbs; i++)
+		st->dbs[st->ndbs++] = steer_geo_db_ref(t->dbs[i]);
+	st->nmaps = t->count;
+	geo_compile(st, SIZE_MAX);
+}
+
 void srv_steer_free(srv_steer_t *st)
 {
 	if (!st)
@@ -91,6 +153,7 @@ void srv_steer_free(srv_steer_t *st)
 		target_fini(&st->targets[i]);
 	free(st->targets);
 	free(st->xv);
+	geo_drop(st);
 	steer_table_unref(st->table);
 	steer_table_unref(st->synced);
 	free(st);
@@ -122,6 +185,7 @@ void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
 	st->nxv = n;
 	steer_table_unref(st->table);
 	st->table = t;
+	geo_configure(st, t);
 }
 
 void srv_steer_set_health(srv_steer_t *st, health_t *h)
@@ -377,6 +441,8 @@ static int build_snap(srv_steer_t *st, zone_t *const *zones, size_t count, steer
 		ret = policy_entries(st, p, zones, count, &e, &n, &cap);
 		if (ret == 0)
 			ret = steer_snap_set(*out, p->id, e, n);
+		if (ret == 0 && i < st->nmaps)
+			steer_snap_set_geo(*out, p->id, st->maps[i]);
 	}
 	free(e);
 	if (ret < 0) {
@@ -422,6 +488,22 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 
 /* ---- the transfer view ---- */
 
+/* The decision over c[0..n) as answers make it, with list as the geo stage's pool list; a
+ * geo policy without a list (the transfer view, the report without --client) uses its
+ * default list. */
+static void policy_decide(const steer_snap_t *s, const steer_policy_t *p,
+                          const steer_geo_list_t *list, const steer_cand_t *c, size_t n,
+                          uint32_t ttl, steer_rng_t *rng, uint8_t *idx, steer_result_t *r)
+{
+	const steer_geo_map_t *m = p->geo ? steer_snap_geo(s, p->id) : NULL;
+	if (!list && m)
+		list = &m->lists[0];
+	if (list)
+		steer_decide_list(p, list->pools, list->n, c, n, ttl, rng, idx, r);
+	else
+		steer_decide(p, c, n, ttl, rng, idx, r);
+}
+
 /* Which of the first n records of rs (at p's owner; n = min(count, STEER_CAND_MAX)) the
  * transfer view leaves out, into hide[0..n): none with transfer-view: all; the healthy
  * members (weight > 0) of the pool the failover stage picks; nothing when no pool has an
@@ -444,7 +526,7 @@ static bool view_of(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t
 			decided = false;
 	if (p->xfr_all)
 		return decided;
-	steer_decide(p, c, n, rs->ttl, &st->rng, idx, &r);
+	policy_decide(s, p, NULL, c, n, rs->ttl, &st->rng, idx, &r);
 	bool all = r.outcome != STEER_ANSWER || r.pool == 0xff, first = true;
 	for (uint16_t i = 0; i < n; i++) {
 		bool vis = all || (c[i].pool == r.pool && c[i].weight > 0 &&
@@ -643,11 +725,54 @@ static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const
 	return rc;
 }
 
+/* A database file replaced (renamed over, or rewritten): open it again, recompile the maps
+ * of its policies and publish them with a new snapshot; a file that does not open keeps the
+ * database in use (logged with the path and libmaxminddb's reason, once per change of the
+ * file). A stat(2) per database and GEO_CHECK_MS on the control thread: simpler than an
+ * inotify watch, which would follow the old inode after a rename and need the directory
+ * watched instead, and as prompt as an operator needs. */
+static void geo_check(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms)
+{
+	if (st->ndbs == 0 || now_ms - st->geo_checked_ms < GEO_CHECK_MS)
+		return;
+	st->geo_checked_ms = now_ms;
+	bool swapped = false;
+	for (size_t i = 0; i < st->ndbs; i++) {
+		steer_geo_db_t *old = st->dbs[i], *db = NULL;
+		if (!steer_geo_db_changed(old))
+			continue;
+		char err[512];
+		if (steer_geo_db_open(old->name, old->path, &db, err, sizeof(err)) < 0) {
+			log_error(
+			    "geoip: database %s: the replaced file does not open, keeping the "
+			    "one in use: %s",
+			    old->name, err);
+			struct stat sb; /* not again until the file changes again */
+			if (stat(old->path, &sb) == 0) {
+				old->dev = sb.st_dev;
+				old->ino = sb.st_ino;
+				old->size = sb.st_size;
+				old->mtime = sb.st_mtim;
+			}
+			continue;
+		}
+		log_notice("geoip: database %s reloaded from %s (%zu records)", db->name, db->path,
+		           db->nrecs);
+		st->dbs[i] = db;
+		steer_geo_db_unref(old);
+		geo_compile(st, i);
+		swapped = true;
+	}
+	if (swapped) /* the new maps reach the workers with the snapshot (RCU) */
+		(void)srv_steer_sync(st, zones, count);
+}
+
 int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms,
                     zone_t **changed, size_t *nchanged)
 {
 	*nchanged = 0;
 	st->now_ms = now_ms;
+	geo_check(st, zones, count, now_ms);
 	/* without a snapshot or a prober only hidden records whose policy is gone are shown */
 	const steer_snap_t *s = st->pub.current; /* we are its only publisher */
 	bool *due = calloc(st->nxv ? st->nxv : 1, sizeof(*due));
@@ -689,10 +814,31 @@ static const char *state_name(uint32_t word, bool probed)
 	return down ? "down" : "up";
 }
 
+/* A geo policy's answer says which pool was chosen ("pool NAME " / "pool":"NAME",). */
+static void report_chosen(const steer_policy_t *p, const steer_result_t *r, size_t n, bool json,
+                          sd_strbuf_t *out)
+{
+	if (!p->geo)
+		return;
+	const char *pool = n == 0 || r->outcome != STEER_ANSWER ? NULL
+	                   : r->pool == 0xff                    ? "all-down"
+	                                                        : p->pools[r->pool].name;
+	if (!json) {
+		sd_strbuf_printf(out, "pool %s, ", pool ? pool : "none");
+		return;
+	}
+	sd_strbuf_printf(out, "{\"pool\":");
+	if (pool)
+		sd_strbuf_json_str(out, pool);
+	else
+		sd_strbuf_printf(out, "null");
+	sd_strbuf_printf(out, ",\"answer\":");
+}
+
 /* What an answer of the family (4 or 16) holds now, into out (text: addresses separated by
  * spaces; JSON: an array). */
 static void report_answer(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
-                          uint8_t len, bool json, sd_strbuf_t *out)
+                          const steer_geo_list_t *list, uint8_t len, bool json, sd_strbuf_t *out)
 {
 	const steer_cands_t *cs = &s->cands[p->id - 1];
 	uint8_t rd[STEER_CAND_MAX * 18];
@@ -710,8 +856,9 @@ static void report_answer(srv_steer_t *st, const steer_snap_t *s, const steer_po
 	steer_result_t r = {.outcome = STEER_ANSWER};
 	if (n > 0) {
 		steer_snap_cands(s, p, st->health, rd, n, c);
-		steer_decide(p, c, n, p->ttl_max, &st->rng, idx, &r);
+		policy_decide(s, p, list, c, n, p->ttl_max, &st->rng, idx, &r);
 	}
+	report_chosen(p, &r, n, json, out);
 	char a[64];
 	sd_strbuf_printf(out, json ? "{\"outcome\":\"%s\",\"ttl\":%u,\"records\":[" : "%s ttl %u:",
 	                 r.outcome == STEER_SERVFAIL   ? "servfail"
@@ -739,12 +886,12 @@ static void report_answer(srv_steer_t *st, const steer_snap_t *s, const steer_po
 			sd_strbuf_printf(out, " %s", steer_addr_str(&x, a, sizeof(a)));
 		}
 	}
-	sd_strbuf_printf(out, "%s", json ? "]}" : "\n");
+	sd_strbuf_printf(out, "%s", json ? (p->geo ? "]}}" : "]}") : "\n");
 }
 
 /* What a CNAME answer holds now: one target (its entries decided as the answer path does). */
 static void report_answer_cname(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
-                                bool json, sd_strbuf_t *out)
+                                const steer_geo_list_t *list, bool json, sd_strbuf_t *out)
 {
 	const steer_cands_t *cs = &s->cands[p->id - 1];
 	steer_cand_t c[STEER_CAND_MAX];
@@ -759,7 +906,8 @@ static void report_answer_cname(srv_steer_t *st, const steer_snap_t *s, const st
 		                                 : HEALTH_STATE_DOWN};
 	steer_result_t r = {.outcome = STEER_ANSWER};
 	if (n > 0)
-		steer_decide(p, c, n, p->ttl_max, &st->rng, idx, &r);
+		policy_decide(s, p, list, c, n, p->ttl_max, &st->rng, idx, &r);
+	report_chosen(p, &r, n, json, out);
 	char name[NAME_STR] = "";
 	if (n > 0 && r.outcome == STEER_ANSWER)
 		dname_to_str(cs->e[r.pool != 0xff ? idx[0] : 0].name, name, sizeof(name));
@@ -774,7 +922,7 @@ static void report_answer_cname(srv_steer_t *st, const steer_snap_t *s, const st
 	sd_strbuf_printf(out, "{\"outcome\":\"%s\",\"ttl\":%u,\"records\":[", what, n ? r.ttl : 0);
 	if (name[0])
 		sd_strbuf_json_str(out, name);
-	sd_strbuf_printf(out, "]}");
+	sd_strbuf_printf(out, p->geo ? "]}}" : "]}");
 }
 
 static void report_member(srv_steer_t *st, const steer_policy_t *p, const steer_entry_t *e,
@@ -895,9 +1043,90 @@ static void report_transfer(srv_steer_t *st, const steer_policy_t *p, bool json,
 	sd_strbuf_printf(out, json ? "]}" : "\n");
 }
 
-static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
-                          bool json, bool first, sd_strbuf_t *out)
+/* A client for `--client ADDR[/LEN]`: the address with the bits past LEN cleared (as a
+ * resolver sends an ECS subnet); LEN defaults to the whole address. */
+static int client_parse(const char *text, steer_addr_t *a, uint8_t *bits)
 {
+	char buf[64];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	if (alen >= sizeof(buf))
+		return SD_EPARSE;
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	if (steer_addr_parse(buf, a) < 0)
+		return SD_EPARSE;
+	unsigned long v = a->len * 8u;
+	char *end = NULL;
+	if (slash && (slash[1] < '0' || slash[1] > '9' ||
+	              (v = strtoul(slash + 1, &end, 10), *end) || v > a->len * 8u || v == 0))
+		return SD_EPARSE;
+	*bits = (uint8_t)v;
+	for (unsigned i = *bits; i < a->len * 8u; i++)
+		a->bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	return 0;
+}
+
+/* The geo stage for a client: matched rule, the database network and scope, the pool list;
+ * *list: that list for the answers below. */
+static void report_geo(const steer_snap_t *s, const steer_policy_t *p, const steer_addr_t *a,
+                       uint8_t bits, bool json, sd_strbuf_t *out, const steer_geo_list_t **list)
+{
+	const steer_geo_map_t *m = steer_snap_geo(s, p->id);
+	char ab[64], nb[64];
+	if (!m) {
+		sd_strbuf_printf(out, json ? ",\"geo\":null" : "  geo: no database map\n");
+		return;
+	}
+	steer_geo_hit_t hit;
+	steer_geo_decide(m, a, &hit);
+	*list = hit.list;
+	steer_addr_t net = *a;
+	for (unsigned i = hit.scope; i < a->len * 8u; i++)
+		net.bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	const steer_geo_rec_t *r = hit.rec >= 0 ? &m->db->recs[hit.rec] : NULL;
+	const char *code =
+	    hit.list->kind >= STEER_GEO_CONTINENT ? p->geo->rules[hit.list->rule].code : "";
+	steer_addr_str(a, ab, sizeof(ab));
+	steer_addr_str(&net, nb, sizeof(nb));
+	if (json) {
+		sd_strbuf_printf(out, ",\"geo\":{\"database\":");
+		sd_strbuf_json_str(out, m->db->name);
+		sd_strbuf_printf(out, ",\"client\":\"%s/%u\",\"match\":\"%s\",\"code\":", ab, bits,
+		                 steer_geo_kind_name(hit.list->kind));
+		sd_strbuf_json_str(out, code);
+		sd_strbuf_printf(out, ",\"found\":%s,\"network\":\"%s/%u\",\"scope\":%u",
+		                 r ? "true" : "false", nb, hit.scope, hit.scope);
+		sd_strbuf_printf(out,
+		                 ",\"continent\":\"%s\",\"country\":\"%s\",\"subdivision\":\"%s\","
+		                 "\"pools\":[",
+		                 r ? r->continent : "", r ? r->country : "", r ? r->subdiv : "");
+	} else {
+		sd_strbuf_printf(
+		    out,
+		    "  geo client %s/%u (database %s): %s %s; network %s/%u%s, scope %u; "
+		    "record continent %s country %s subdivision %s; pools:",
+		    ab, bits, m->db->name, steer_geo_kind_name(hit.list->kind), code, nb, hit.scope,
+		    r ? "" : " (not in the database)", hit.scope,
+		    r && r->continent[0] ? r->continent : "-",
+		    r && r->country[0] ? r->country : "-", r && r->subdiv[0] ? r->subdiv : "-");
+	}
+	for (uint8_t i = 0; i < hit.list->n; i++) {
+		const char *name = p->pools[hit.list->pools[i]].name;
+		if (json) {
+			sd_strbuf_printf(out, "%s", i ? "," : "");
+			sd_strbuf_json_str(out, name);
+		} else {
+			sd_strbuf_printf(out, " %s", name);
+		}
+	}
+	sd_strbuf_printf(out, json ? "]}" : "\n");
+}
+
+static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
+                          const char *client, bool json, bool first, sd_strbuf_t *out)
+{
+	const steer_geo_list_t *list = NULL;
 	char owner[NAME_STR], zone[NAME_STR];
 	owner_str(p, owner, sizeof(owner));
 	dname_to_str(p->zone, zone, sizeof(zone));
@@ -920,26 +1149,40 @@ static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_po
 	}
 	for (size_t i = 0; i < p->npools; i++)
 		report_pool(st, s, p, i, json, out);
+	sd_strbuf_printf(out, json ? "]" : "");
+	steer_addr_t a;
+	uint8_t bits = 0;
+	if (client && p->geo && client_parse(client, &a, &bits) == 0)
+		report_geo(s, p, &a, bits, json, out, &list);
 	if (p->cname) {
-		sd_strbuf_printf(out, json ? "],\"answer\":{\"CNAME\":" : "  answer CNAME: ");
-		report_answer_cname(st, s, p, json, out);
+		sd_strbuf_printf(out, json ? ",\"answer\":{\"CNAME\":" : "  answer CNAME: ");
+		report_answer_cname(st, s, p, list, json, out);
 	} else {
-		sd_strbuf_printf(out, json ? "],\"answer\":{\"A\":" : "  answer A: ");
-		report_answer(st, s, p, 4, json, out);
+		sd_strbuf_printf(out, json ? ",\"answer\":{\"A\":" : "  answer A: ");
+		report_answer(st, s, p, list, 4, json, out);
 		sd_strbuf_printf(out, json ? ",\"AAAA\":" : "  answer AAAA: ");
-		report_answer(st, s, p, 16, json, out);
+		report_answer(st, s, p, list, 16, json, out);
 	}
 	sd_strbuf_printf(out, json ? "}" : "");
 	report_transfer(st, p, json, out);
 	sd_strbuf_printf(out, "%s", json ? "}" : "");
 }
 
-int srv_steer_report(srv_steer_t *st, const char *name, bool json, sd_strbuf_t *out)
+int srv_steer_report(srv_steer_t *st, const char *name, const char *client, bool json,
+                     sd_strbuf_t *out)
 {
 	const steer_snap_t *s = st->pub.current; /* we are its only publisher */
 	uint8_t want[DNAME_MAX];
+	steer_addr_t a;
+	uint8_t bits;
 	if (name && dname_from_str(name, NULL, want) < 0) {
 		sd_strbuf_printf(out, "'%s' is not a domain name\n", name);
+		return SD_EPARSE;
+	}
+	if (client && client_parse(client, &a, &bits) < 0) {
+		sd_strbuf_printf(
+		    out, "--client: '%s' is not ADDRESS or ADDRESS/LENGTH (1..32 or 1..128)\n",
+		    client);
 		return SD_EPARSE;
 	}
 	size_t shown = 0;
@@ -949,7 +1192,7 @@ int srv_steer_report(srv_steer_t *st, const char *name, bool json, sd_strbuf_t *
 		const steer_policy_t *p = &s->table->policies[i];
 		if (name && !dname_equal(p->owner, want))
 			continue;
-		report_policy(st, s, p, json, shown == 0, out);
+		report_policy(st, s, p, client, json, shown == 0, out);
 		shown++;
 	}
 	if (json)

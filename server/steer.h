@@ -52,7 +52,7 @@ int srv_steer_bindings(const steer_table_t *table, const uint8_t *apex, zone_bin
     SD_NONNULL(2, 3) SD_WUR;
 
 /* Rebuild the candidate map from the zones' current versions, make and remove targets,
- * publish. Control thread, registered with liburcu, QSBR-offline. Errors are logged; a
+ * publish (with each geo policy's compiled map: steering/geo.h). Control thread, registered with liburcu, QSBR-offline. Errors are logged; a
  * candidate whose target cannot be made reads as down. */
 int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count) SD_NONNULL(1);
 
@@ -63,7 +63,11 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count) SD_NONNU
  * answer), one CNAME for a CNAME policy; transfer-view: all sends every candidate. The zone
  * version carries the rest as its hidden set (zone/hidden.h); answers use every candidate.
  *
- * Called on a timer of the control loop (now_ms: a monotonic clock), this compares each
+ * Called on a timer of the control loop (now_ms: a monotonic clock), this first looks at the
+ * geo databases' files (once a second, a stat(2) each): a replaced file is opened, its
+ * policies' maps recompiled and published with a new snapshot (RCU; the old database closes
+ * after the grace period), a file that does not open keeps the old one (logged with the
+ * path). Then it compares each
  * policy's view with what its zone hides now and commits the difference as one transaction
  * per zone (source "health": a new serial, one journal entry, an IXFR step in which the
  * records leave or come back), subject to:
@@ -81,8 +85,11 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count) SD_NONNU
 int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms,
                     zone_t **changed, size_t *nchanged) SD_NONNULL(1, 6);
 
-/* `steerctl steering [NAME] [--json]`: every policy (or the one named), its pools, each
- * member's address, weight, target and health, and what an A and an AAAA answer hold now.
- * Returns 0 or SD_ENOTFOUND (no policy of that name). Control thread. */
-int srv_steer_report(srv_steer_t *st, const char *name, bool json, sd_strbuf_t *out)
-    SD_NONNULL(1, 4);
+/* `steerctl steering [NAME] [--client ADDR[/LEN]] [--json]`: every policy (or the one
+ * named), its pools, each member's address, weight, target and health, and what an A and an
+ * AAAA answer hold now (a geo policy: for client, as if it came as that ECS subnet, with the
+ * rule it matched, the database network and scope and the pool list; without a client,
+ * the default list). Returns 0, SD_EPARSE (a bad name or client) or SD_ENOTFOUND (no
+ * policy of that name). Control thread. */
+int srv_steer_report(srv_steer_t *st, const char *name, const char *client, bool json,
+                     sd_strbuf_t *out) SD_NONNULL(1, 5);

@@ -7,13 +7,18 @@
 #include <urcu-qsbr.h>
 
 #include "contrib/base/bytes.h"
+#include "steering/geo.h"
 
 int steer_snap_new(const steer_table_t *table, steer_snap_t **out)
 {
 	steer_snap_t *s = calloc(1, sizeof(*s));
 	if (s)
 		s->cands = calloc(table->count ? table->count : 1, sizeof(*s->cands));
-	if (!s || !s->cands) {
+	if (s && s->cands)
+		s->geo = calloc(table->count ? table->count : 1, sizeof(*s->geo));
+	if (!s || !s->cands || !s->geo) {
+		if (s)
+			free(s->cands);
 		free(s);
 		*out = NULL;
 		return -ENOMEM;
@@ -65,13 +70,29 @@ int steer_snap_set(steer_snap_t *s, uint16_t id, const steer_entry_t *e, size_t 
 	return 0;
 }
 
+void steer_snap_set_geo(steer_snap_t *s, uint16_t id, const steer_geo_map_t *m)
+{
+	if (id < 1 || id > s->table->count)
+		return;
+	steer_geo_map_unref(s->geo[id - 1]);
+	s->geo[id - 1] = m ? steer_geo_map_ref(m) : NULL;
+}
+
+const steer_geo_map_t *steer_snap_geo(const steer_snap_t *s, uint16_t id)
+{
+	return id >= 1 && id <= s->table->count ? s->geo[id - 1] : NULL;
+}
+
 void steer_snap_free(steer_snap_t *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->table->count; i++)
+	for (size_t i = 0; i < s->table->count; i++) {
 		free(s->cands[i].e);
+		steer_geo_map_unref(s->geo[i]);
+	}
 	free(s->cands);
+	free(s->geo);
 	steer_table_unref(s->table);
 	free(s);
 }

@@ -7,8 +7,11 @@
  * the candidate map without rebuilding the view. A snapshot is immutable once published.
  *
  *   steer_pub_t ──current──▶ steer_snap_t ─┬─ table (policies, ref)
- *                                          └─ per policy: entries[] sorted by address:
- *                                              { address, pool, weight, target id }
+ *                                          ├─ per policy: entries[] sorted by address:
+ *                                          │   { address, pool, weight, target id }
+ *                                          └─ per geo policy: its compiled map (a reference,
+ *                                              steering/geo.h): a replaced database is
+ *                                              published with the next snapshot
  *
  * The answer path maps each record of a steered RRset to its entry by binary search (no
  * strings, no hash), reads the target's state word (health_target_state) and hands the lot
@@ -40,8 +43,9 @@ typedef struct steer_cands {
 } steer_cands_t;
 
 typedef struct steer_snap {
-	steer_table_t *table; /* a reference */
-	steer_cands_t *cands; /* [table->count], by policy id - 1 */
+	steer_table_t *table;       /* a reference */
+	steer_cands_t *cands;       /* [table->count], by policy id - 1 */
+	struct steer_geo_map **geo; /* [table->count], by policy id - 1; NULL: no geo stage */
 } steer_snap_t;
 
 /* A snapshot over table (a reference is taken) with no candidates. Control thread. */
@@ -49,6 +53,10 @@ int steer_snap_new(const steer_table_t *table, steer_snap_t **out) SD_NONNULL(1,
 /* Set policy id's candidates (copied, sorted, duplicates dropped). Before publishing. */
 int steer_snap_set(steer_snap_t *s, uint16_t id, const steer_entry_t *e, size_t n)
     SD_NONNULL(1) SD_WUR;
+/* Set policy id's geo map (a reference is taken; NULL: none). Before publishing. */
+void steer_snap_set_geo(steer_snap_t *s, uint16_t id, const struct steer_geo_map *m) SD_NONNULL(1);
+/* Policy id's geo map or NULL. Any thread that may read s. */
+const struct steer_geo_map *steer_snap_geo(const steer_snap_t *s, uint16_t id) SD_NONNULL(1);
 void steer_snap_free(steer_snap_t *s);
 
 /* The entry of an address (rdata of length len, 4 or 16) under policy id, or NULL.

@@ -13,6 +13,7 @@
 #include "server/engine/answer.h"
 
 #include <assert.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -24,6 +25,7 @@
 #include "dns/name.h"
 #include "dns/soa.h"
 #include "server/engine/query.h"
+#include "steering/geo.h"
 #include "zone/zone.h"
 
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
@@ -75,6 +77,9 @@ struct srv_answer_ctx {
 	steer_rng_t rng;
 	steer_cand_t cand[STEER_CAND_MAX];
 	uint8_t pick[STEER_CAND_MAX];
+	/* The reply's ECS SCOPE PREFIX-LENGTH: the longest scope of the geo decisions made
+	 * from the query's ECS address (RFC 7871 7.2.1), 0 when none was. Reset by begin(). */
+	uint8_t ecs_scope;
 };
 
 int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
@@ -169,7 +174,7 @@ static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
 	srv_steer_outcome_t o = r->outcome == STEER_SERVFAIL   ? SRV_STEER_ALL_DOWN_SERVFAIL
 	                        : r->outcome == STEER_FALLBACK ? SRV_STEER_ALL_DOWN_FALLBACK
 	                        : r->pool == 0xff              ? SRV_STEER_ALL_DOWN_ALL
-	                        : r->pool == 0                 ? SRV_STEER_FIRST_POOL
+	                        : r->rank == 0                 ? SRV_STEER_FIRST_POOL
 	                                                       : SRV_STEER_LATER_POOL;
 	sd_stat_inc(&ctx->stats.steered[o]);
 	if (r->degraded)
@@ -181,13 +186,64 @@ static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
  * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
  * such policy: a version newer than the snapshot, or more records than a decision takes)
  * is answered whole. */
+/* The address that locates the client (RFC 7871 7.2.1: the ECS option "SHOULD" be used
+ * when present): the query's ECS address when the policy allows it and SOURCE
+ * PREFIX-LENGTH > 0, else the address the query came from (an IPv4-mapped IPv6 peer as
+ * IPv4). A /0 source asks that no client address be used (RFC 7871 7.1.2), so the
+ * resolver's own address locates, and the reply's scope stays 0 (7.2.1: "valid for all").
+ * *ecs: the ECS address was used. false: no address (a test without a peer). */
+static bool geo_client(const srv_answer_ctx_t *ctx, const steer_geo_conf_t *g, steer_addr_t *a,
+                       bool *ecs)
+{
+	const srv_query_t *q = ctx->q;
+	const struct sockaddr *sa = q->client;
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	*ecs = g->ecs && q->has_ecs && q->ecs_source > 0;
+	if (*ecs) {
+		a->len = q->ecs_family == SRV_ECS_IPV4 ? 4 : 16;
+		memcpy(a->bytes, q->ecs_addr, a->len);
+	} else if (sa && sa->sa_family == AF_INET) {
+		a->len = 4;
+		memcpy(a->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		bool v4 = memcmp(b, mapped, sizeof(mapped)) == 0;
+		a->len = v4 ? 4 : 16;
+		memcpy(a->bytes, v4 ? b + 12 : b, a->len);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* The decision of a geo policy (map: its compiled rules, steering/geo.h): the geo stage's
+ * pool list for this client, then failover over that list; the scope is remembered for
+ * the reply's ECS when the ECS address located the client. */
+static void steer_decide_geo(srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                             const steer_geo_map_t *map, const zone_rrset_t *rs, steer_result_t *r)
+{
+	steer_addr_t a;
+	bool ecs = false;
+	steer_geo_hit_t hit = {.list = &map->lists[0]};
+	if (geo_client(ctx, p->geo, &a, &ecs))
+		steer_geo_decide(map, &a, &hit);
+	if (ecs && hit.scope > ctx->ecs_scope)
+		ctx->ecs_scope = hit.scope;
+	steer_decide_list(p, hit.list->pools, hit.list->n, ctx->cand, rs->count, rs->ttl, &ctx->rng,
+	                  ctx->pick, r);
+}
+
 /* p's decision over rs's records into *r and ctx->pick, counted; false when it answers
  * SERVFAIL (noted for the answer section; elsewhere the RRset is left out). */
 static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
                         const zone_rrset_t *rs, steer_result_t *r)
 {
+	const steer_geo_map_t *map = p->geo ? steer_snap_geo(ctx->snap, p->id) : NULL;
 	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
-	steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, r);
+	if (map)
+		steer_decide_geo(ctx, p, map, rs, r);
+	else
+		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, r);
 	steer_count(ctx, r);
 	if (r->outcome != STEER_SERVFAIL)
 		return true;
@@ -711,6 +767,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	memset(ctx->count, 0, sizeof(ctx->count));
 	ctx->rcode = DNS_RCODE_NOERROR;
 	ctx->aa = ctx->tc = ctx->servfail = false;
+	ctx->ecs_scope = 0;
 	ctx->rr_node = NULL;
 	ctx->v = NULL;
 	ctx->zone_apex = NULL;
@@ -738,8 +795,10 @@ static void truncate_answer(srv_answer_ctx_t *ctx)
 }
 
 /* ECS in the reply (RFC 7871 7.2.1): FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as the query
- * sent them; SCOPE PREFIX-LENGTH 0, "valid for all": answers do not depend on the client's
- * location yet. */
+ * sent them; SCOPE PREFIX-LENGTH the longest scope of the geo decisions the ECS address made
+ * (the prefix of the database network that decided, which may be longer than the source,
+ * 7.2.1), else 0, "valid for all": the answer does not depend on the client's address. A
+ * non-zero SCOPE in the query (it "MUST be set to 0", 6) is not an error: it is ignored. */
 static int put_ecs(srv_answer_ctx_t *ctx)
 {
 	const srv_query_t *q = ctx->q;
@@ -749,7 +808,7 @@ static int put_ecs(srv_answer_ctx_t *ctx)
 	be16_put(fixed + 2, (uint16_t)(4 + alen));
 	be16_put(fixed + 4, q->ecs_family);
 	fixed[6] = q->ecs_source;
-	fixed[7] = 0;
+	fixed[7] = ctx->ecs_scope;
 	int ret = dns_msg_put(&ctx->w, fixed, sizeof(fixed));
 	if (ret == 0 && alen > 0)
 		ret = dns_msg_put(&ctx->w, q->ecs_addr, alen);
