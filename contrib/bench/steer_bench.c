@@ -2,18 +2,30 @@
  * names unsteered, without sockets (the kernel's UDP path, most of a server's CPU per query
  * in contrib/bench/bench.sh, is left out so that the policy's own cost shows).
  *
- *   build/contrib/.../steer_bench [QUERIES]      (default 2,000,000 per mode)
+ *   build/contrib/.../steer_bench [QUERIES [GEO.mmdb]]      (default 2,000,000 per mode)
  *
  * One zone of 100 names w0..w99 with four A records each. Modes: static (no policy), weighted
  * (two of four by weight) and failover (primary pair, backup pair; one answer), every member
  * probed (prober targets made, thread not started: the state words are read as workers read
  * them). Prints ns per query and the ratio to static. Not a test.
+ *
+ * With a MaxMind database (contrib/bench/geo_bench_db.pl writes a synthetic City one), also:
+ *   geo-ecs / geo-peer: the failover policies with a geo: stage in front (continent and
+ *     country rules, default), queries with an ECS option from rotating subnets, or
+ *     without one (the peer address);
+ *   the geo stage alone, per lookup: the compiled map (steer_geo_decide: the tree walk and a
+ *     binary search) against the uncompiled one (steer_geo_decide_walk: MMDB_get_value per
+ *     field, rules by string), in ns and user-space instructions (perf_event_open; "n/a"
+ *     where the kernel does not allow it).
  */
+#include <linux/perf_event.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include "contrib/base/conf.h"
@@ -23,6 +35,7 @@
 #include "health/health.h"
 #include "server/engine/answer.h"
 #include "steering/conf.h"
+#include "steering/geo.h"
 #include "steering/snap.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
@@ -30,6 +43,7 @@
 #define NAMES 100
 
 static const char *const apex_str = "bench.example.";
+static steer_geo_db_t *geo_db; /* the geo modes' database */
 
 static void die(const char *what, int ret)
 {
@@ -66,6 +80,15 @@ static char *policies_yaml(const char *kind)
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
 			                      "  - {name: w%d.%s, health: t, answers: 2}\n", k,
 			                      apex_str);
+		else if (strncmp(kind, "geo", 3) == 0)
+			n += (size_t)snprintf(
+			    buf + n, sizeof(buf) - n,
+			    "  - {name: w%d.%s, health: t, pools: [{name: p, members: "
+			    "[10.200.%d.1, 10.200.%d.2]}, {name: b, members: [10.200.%d.3, "
+			    "10.200.%d.4]}], geo: {database: bench, rules: [{continent: EU, pools: "
+			    "[b, p]}, {country: AB, pools: [b]}, {continent: AS, pools: [p]}], "
+			    "default: [p, b]}}\n",
+			    k, apex_str, k, k, k, k);
 		else
 			n += (size_t)snprintf(
 			    buf + n, sizeof(buf) - n,
@@ -124,7 +147,12 @@ static void mode_init(mode_t_ *m, const char *kind, const char *zfile)
 			ret = health_conf_parse(&ctx, conf_get(conf_root(doc), "health"), ".",
 			                        &m->hc);
 		const uint8_t *zones[] = {apex};
+		steer_geo_db_t *dbs[] = {geo_db};
 		steer_conf_env_t env = {.zones = zones, .nzones = 1, .health = m->hc};
+		if (strncmp(kind, "geo", 3) == 0) {
+			env.dbs = dbs;
+			env.ndbs = 1;
+		}
 		if (ret == 0)
 			ret = steer_conf_parse(&ctx, conf_get(conf_root(doc), "steering"), &env,
 			                       &m->table);
@@ -145,6 +173,16 @@ static void mode_init(mode_t_ *m, const char *kind, const char *zfile)
 		if (ret < 0)
 			die("policies", ret);
 		make_targets(m);
+		for (size_t i = 0; i < m->table->count; i++) {
+			const steer_policy_t *p = &m->table->policies[i];
+			steer_geo_map_t *gm = NULL;
+			if (!p->geo)
+				continue;
+			if (steer_geo_map_build(p, geo_db, &gm) < 0)
+				die("geo map", -1);
+			steer_snap_set_geo(m->snap, p->id, gm);
+			steer_geo_map_unref(gm);
+		}
 	}
 	zone_version_t *v = NULL;
 	int ret = zone_new(apex, zfile, &m->zone);
@@ -156,6 +194,28 @@ static void mode_init(mode_t_ *m, const char *kind, const char *zfile)
 	zone_publish(m->zone, v);
 	if (zone_set_new(&m->zone, 1, &m->set) < 0)
 		die("zone set", -1);
+}
+
+/* A client address inside the bench database's ranges (10/8, 100.64/10), by index. */
+static void bench_addr(unsigned i, uint8_t *a)
+{
+	uint32_t x = i * 2654435761u;
+	a[0] = (i & 1) ? 10 : 100;
+	a[1] = (i & 1) ? (uint8_t)(x >> 24) : (uint8_t)(64 + ((x >> 24) & 63));
+	a[2] = (uint8_t)(x >> 16);
+	a[3] = 0;
+}
+
+/* The query's OPT with an ECS option for a /24 (RFC 7871 6), after the question. */
+static size_t put_ecs(uint8_t *buf, size_t n, unsigned i)
+{
+	static const uint8_t opt[] = {0,  0, 41, 4, 0xd0, 0, 0, 0,  0, 0,
+	                              11, 0, 8,  0, 7,    0, 1, 24, 0};
+	memcpy(buf + n, opt, sizeof(opt));
+	n += sizeof(opt);
+	bench_addr(i, buf + n);
+	buf[11] = 1; /* ARCOUNT */
+	return n + 3;
 }
 
 static size_t make_query(uint8_t *buf, int k)
@@ -173,23 +233,29 @@ static size_t make_query(uint8_t *buf, int k)
 	return n;
 }
 
-static double run(mode_t_ *m, long queries)
+#define QUERIES_DISTINCT (NAMES * 41) /* names × ECS subnets, coprime cycles */
+
+static double run(mode_t_ *m, long queries, bool ecs)
 {
-	static uint8_t q[NAMES][300], resp[SRV_RESPONSE_MAX];
-	static size_t ql[NAMES];
+	static uint8_t q[QUERIES_DISTINCT][300], resp[SRV_RESPONSE_MAX];
+	static size_t ql[QUERIES_DISTINCT];
 	srv_answer_conf_t conf = {.udp_max_payload = 1232};
 	srv_answer_ctx_t *ctx = NULL;
 	if (srv_answer_ctx_new(&conf, &ctx) < 0)
 		die("ctx", -1);
-	for (int k = 0; k < NAMES; k++)
-		ql[k] = make_query(q[k], k);
+	for (int k = 0; k < QUERIES_DISTINCT; k++) {
+		ql[k] = make_query(q[k], k % NAMES);
+		if (ecs)
+			ql[k] = put_ecs(q[k], ql[k], (unsigned)k);
+	}
 	srv_answer_set_steering(ctx, m->snap, m->h);
-	srv_peer_t peer = {0};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x0a010203)};
+	srv_peer_t peer = {.addr = (const struct sockaddr *)&sin};
 	size_t bytes = 0;
 	struct timespec a, b;
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
 	for (long i = 0; i < queries; i++) {
-		int k = (int)(i % NAMES);
+		int k = (int)(i % (ecs ? QUERIES_DISTINCT : NAMES));
 		bytes += srv_answer(ctx, m->set, q[k], ql[k], resp, &peer);
 	}
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
@@ -199,19 +265,104 @@ static double run(mode_t_ *m, long queries)
 	return ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)queries;
 }
 
+/* User-space instructions of this thread from now (perf_event_open), or -1. */
+static int instr_open(void)
+{
+	struct perf_event_attr pe = {.type = PERF_TYPE_HARDWARE,
+	                             .size = sizeof(pe),
+	                             .config = PERF_COUNT_HW_INSTRUCTIONS,
+	                             .disabled = 1,
+	                             .exclude_kernel = 1,
+	                             .exclude_hv = 1};
+	int fd = (int)syscall(SYS_perf_event_open, &pe, 0, -1, -1, 0);
+	if (fd >= 0) {
+		ioctl(fd, PERF_EVENT_IOC_RESET, 0);
+		ioctl(fd, PERF_EVENT_IOC_ENABLE, 0);
+	}
+	return fd;
+}
+
+static long long instr_close(int fd)
+{
+	long long n = -1;
+	if (fd < 0)
+		return -1;
+	ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		n = -1;
+	close(fd);
+	return n;
+}
+
+#define GEO_ADDRS 4096
+
+/* The geo stage alone: compiled map against the uncompiled walk. */
+static void geo_lookup_bench(const steer_table_t *t, long n)
+{
+	const steer_policy_t *p = &t->policies[0];
+	steer_geo_map_t *m = NULL;
+	if (steer_geo_map_build(p, geo_db, &m) < 0)
+		die("geo map", -1);
+	static steer_addr_t addrs[GEO_ADDRS];
+	for (unsigned i = 0; i < GEO_ADDRS; i++) {
+		addrs[i] = (steer_addr_t){.len = 4};
+		bench_addr(i, addrs[i].bytes);
+		addrs[i].bytes[3] = (uint8_t)(i * 7);
+	}
+	for (int walk = 0; walk < 2; walk++) {
+		unsigned sum = 0;
+		struct timespec a, b;
+		steer_geo_list_t scratch;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+		int fd = instr_open();
+		for (long i = 0; i < n; i++) {
+			steer_geo_hit_t hit;
+			if (walk)
+				steer_geo_decide_walk(m, p, &addrs[i % GEO_ADDRS], &scratch, &hit);
+			else
+				steer_geo_decide(m, &addrs[i % GEO_ADDRS], &hit);
+			sum += hit.scope + hit.list->n;
+		}
+		long long ins = instr_close(fd);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+		double ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n;
+		char ib[32] = "n/a";
+		if (ins >= 0)
+			snprintf(ib, sizeof(ib), "%.0f", (double)ins / (double)n);
+		printf(
+		    "geo lookup %-8s %7.1f ns  %s instructions  (%zu records, %u nodes, sum %u)\n",
+		    walk ? "walk" : "compiled", ns, ib, geo_db->nrecs,
+		    geo_db->mmdb.metadata.node_count, sum);
+	}
+	steer_geo_map_unref(m);
+}
+
 int main(int argc, char **argv)
 {
 	long queries = argc > 1 ? atol(argv[1]) : 2000000;
 	char *zfile = write_zone();
-	const char *kinds[] = {"static", "weighted", "failover"};
-	double ns[3];
-	for (int i = 0; i < 3; i++) {
-		mode_t_ m = {0};
-		mode_init(&m, kinds[i], zfile);
-		run(&m, queries / 10); /* warm up */
-		ns[i] = run(&m, queries);
-		printf("%-9s %8.1f ns/query  %.2fx static\n", kinds[i], ns[i], ns[i] / ns[0]);
+	const char *kinds[] = {"static", "weighted", "failover", "geo-ecs", "geo-peer"};
+	int nkinds = 3;
+	if (argc > 2) {
+		char err[512];
+		if (steer_geo_db_open("bench", argv[2], &geo_db, err, sizeof(err)) < 0) {
+			fprintf(stderr, "steer_bench: %s\n", err);
+			return 1;
+		}
+		nkinds = 5;
 	}
+	double ns[5];
+	for (int i = 0; i < nkinds; i++) {
+		mode_t_ m = {0};
+		bool ecs = strcmp(kinds[i], "geo-ecs") == 0;
+		mode_init(&m, kinds[i], zfile);
+		run(&m, queries / 10, ecs); /* warm up */
+		ns[i] = run(&m, queries, ecs);
+		printf("%-9s %8.1f ns/query  %.2fx static\n", kinds[i], ns[i], ns[i] / ns[0]);
+		if (i == 3)
+			geo_lookup_bench(m.table, queries);
+	}
+	steer_geo_db_unref(geo_db);
 	unlink(zfile);
 	return 0;
 }
