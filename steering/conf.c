@@ -529,7 +529,8 @@ static void geo_database(conf_ctx_t *ctx, const conf_node_t *geo, const steer_co
 			g->db = (uint16_t)i;
 			return;
 		}
-	conf_error(ctx, n, "unknown database '%s' (see geoip.databases)", s);
+	conf_error(ctx, n,
+	           "unknown database '%s' (not in geoip.databases, or its file did not open)", s);
 }
 
 static void geo_distance(conf_ctx_t *ctx, const conf_node_t *geo, const steer_policy_t *p,

@@ -129,6 +129,50 @@ static void db_stat(steer_geo_db_t *db, const struct stat *st)
 	db->mtime = st->st_mtim;
 }
 
+/* Record bit (0 left, 1 right) of a node (MaxMind DB spec: 24, 28 or 32-bit records, big
+ * endian; a 28-bit record's top nibble sits in the middle byte). node < db->nodes. */
+static uint32_t node_record(const steer_geo_db_t *db, uint32_t node, unsigned bit)
+{
+	const uint8_t *p = db->tree + (size_t)node * db->node_bytes;
+	if (db->record_bits == 28) {
+		uint32_t top = bit ? p[3] & 0x0fu : (uint32_t)(p[3] & 0xf0u) >> 4;
+		p += bit ? 4 : 0;
+		return top << 24 | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+	}
+	if (db->record_bits == 24) {
+		p += bit * 3;
+		return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+	}
+	p += bit * 4;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The tree's shape, and in an IPv6 tree the record 96 zero bits down (IPv4 addresses). */
+static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
+{
+	const MMDB_metadata_s *md = &db->mmdb.metadata;
+	db->tree = db->mmdb.file_content;
+	db->nodes = md->node_count;
+	db->record_bits = md->record_size;
+	db->node_bytes = (uint16_t)(md->record_size * 2 / 8);
+	db->ipv6 = md->ip_version == 6;
+	if ((db->record_bits != 24 && db->record_bits != 28 && db->record_bits != 32) ||
+	    (size_t)db->nodes * db->node_bytes > (size_t)db->mmdb.file_size) {
+		snprintf(err, errlen, "%s: unsupported search tree (record size %u)", db->path,
+		         db->record_bits);
+		return -EIO;
+	}
+	uint32_t rec = 0;
+	unsigned depth = 0;
+	while (db->ipv6 && depth < 96 && rec < db->nodes) {
+		rec = node_record(db, rec, 0);
+		depth++;
+	}
+	db->v4_start = rec;
+	db->v4_depth = (uint8_t)depth;
+	return 0;
+}
+
 static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 {
 	struct stat st;
@@ -144,7 +188,10 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 		return -EIO;
 	}
 	db_stat(db, &st);
-	int ret = db_offsets(db);
+	int ret = db_tree(db, err, errlen);
+	if (ret < 0)
+		return ret;
+	ret = db_offsets(db);
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
@@ -403,19 +450,41 @@ static int32_t rec_index(const steer_geo_db_t *db, uint32_t off)
 	return lo < db->nrecs && db->offs[lo] == off ? (int32_t)lo : -1;
 }
 
+/* The bit walk: the terminal record for a (>= nodes: nodes is "empty", above it data) and
+ * the depth it was found at; false for an IPv6 address in an IPv4 tree. */
+static bool tree_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
+                      unsigned *depth)
+{
+	uint32_t r = 0;
+	unsigned d = 0;
+	if (a->len == 16 && !db->ipv6)
+		return false;
+	if (a->len == 4 && db->ipv6) {
+		r = db->v4_start;
+		d = db->v4_depth;
+	}
+	for (unsigned i = 0, bits = a->len * 8u; r < db->nodes && i < bits; i++, d++)
+		r = node_record(db, r, (a->bytes[i >> 3] >> (7 - (i & 7))) & 1u);
+	*rec = r;
+	*depth = d;
+	return true;
+}
+
 void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo_hit_t *out)
 {
-	MMDB_lookup_result_s res;
+	const steer_geo_db_t *db = m->db;
+	uint32_t rec;
+	unsigned depth;
 	out->list = &m->lists[0];
 	out->rec = -1;
 	out->netmask = out->scope = 0;
-	if (!geo_walk(&m->db->mmdb, a, &res))
+	if (!tree_walk(db, a, &rec, &depth))
 		return;
-	out->netmask = (uint8_t)res.netmask;
-	out->scope = geo_scope(&m->db->mmdb, a, res.netmask);
-	if (!res.found_entry)
+	out->netmask = (uint8_t)depth;
+	out->scope = geo_scope(&db->mmdb, a, (uint16_t)depth);
+	if (rec <= db->nodes) /* empty (or a tree shorter than the address: corrupt) */
 		return;
-	out->rec = rec_index(m->db, res.entry.offset);
+	out->rec = rec_index(db, rec - db->nodes - 16); /* the data section's offset */
 	if (out->rec >= 0)
 		out->list = &m->lists[m->rec_list[out->rec]];
 }

@@ -12,13 +12,14 @@
  * index of its pool list (most specific rule first: subdivision, country, continent, then
  * distance when on, then default), so that the query path is
  *
- *   client address ─▶ MMDB_lookup_sockaddr (the bit walk of the tree: data offset, netmask)
+ *   client address ─▶ the bit walk of the search tree, read in place (data offset, netmask;
+ *                     an IPv4 client starts at the ::/96 node found at open)
  *                  ─▶ binary search of the offset among the records ─▶ the record's list
  *
  * with no string compared, no allocation, no lock, no syscall. steer_geo_decide_walk() is the
- * same decision made the way libmaxminddb is usually used (MMDB_get_value per query, rules by
- * string): the reference the unit tests compare with and what contrib/bench/steer_bench.c
- * measures against.
+ * same decision made the way libmaxminddb is usually used (MMDB_lookup_sockaddr, then
+ * MMDB_get_value per field, rules by string): the reference the unit tests compare with and
+ * what contrib/bench/steer_bench.c measures against.
  *
  * Maps and databases are immutable once built; the steering snapshot (steering/snap.h)
  * holds a reference to each policy's map, so a database replaced on the control thread is
@@ -86,6 +87,14 @@ typedef struct steer_geo_db {
 	uint32_t *offs;        /* data offsets of the records, ascending */
 	steer_geo_rec_t *recs; /* recs[i] decodes offs[i] */
 	size_t nrecs;
+	/* the search tree as steer_geo_decide walks it (MaxMind DB spec, "Search Tree") */
+	const uint8_t *tree;
+	uint32_t nodes;
+	uint16_t record_bits; /* 24, 28 or 32 */
+	uint16_t node_bytes;
+	bool ipv6;
+	uint32_t v4_start; /* IPv6 tree: the record at ::/96 (where IPv4 addresses start) */
+	uint8_t v4_depth;  /* its depth: 96, or less when the tree ends above it */
 	/* the file opened, to notice a replacement (steer_geo_db_changed) */
 	dev_t dev;
 	ino_t ino;

@@ -10,9 +10,11 @@
  * them). Prints ns per query and the ratio to static. Not a test.
  *
  * With a MaxMind database (contrib/bench/geo_bench_db.pl writes a synthetic City one), also:
+ *   static-ecs: static answers to queries with an ECS option from rotating /24s (4,100
+ *     distinct queries: the ECS baseline);
  *   geo-ecs / geo-peer: the failover policies with a geo: stage in front (continent and
- *     country rules, default), queries with an ECS option from rotating subnets, or
- *     without one (the peer address);
+ *     country rules, default), the same ECS queries, or queries without ECS (located by
+ *     the peer address, one address: the tree path stays in cache);
  *   the geo stage alone, per lookup: the compiled map (steer_geo_decide: the tree walk and a
  *     binary search) against the uncompiled one (steer_geo_decide_walk: MMDB_get_value per
  *     field, rules by string), in ns and user-space instructions (perf_event_open; "n/a"
@@ -341,7 +343,8 @@ int main(int argc, char **argv)
 {
 	long queries = argc > 1 ? atol(argv[1]) : 2000000;
 	char *zfile = write_zone();
-	const char *kinds[] = {"static", "weighted", "failover", "geo-ecs", "geo-peer"};
+	const char *kinds[] = {"static",     "weighted", "failover",
+	                       "static-ecs", "geo-ecs",  "geo-peer"};
 	int nkinds = 3;
 	if (argc > 2) {
 		char err[512];
@@ -349,17 +352,17 @@ int main(int argc, char **argv)
 			fprintf(stderr, "steer_bench: %s\n", err);
 			return 1;
 		}
-		nkinds = 5;
+		nkinds = 6;
 	}
-	double ns[5];
+	double ns[6];
 	for (int i = 0; i < nkinds; i++) {
 		mode_t_ m = {0};
-		bool ecs = strcmp(kinds[i], "geo-ecs") == 0;
-		mode_init(&m, kinds[i], zfile);
+		bool ecs = strstr(kinds[i], "-ecs") != NULL;
+		mode_init(&m, strcmp(kinds[i], "static-ecs") == 0 ? "static" : kinds[i], zfile);
 		run(&m, queries / 10, ecs); /* warm up */
 		ns[i] = run(&m, queries, ecs);
 		printf("%-9s %8.1f ns/query  %.2fx static\n", kinds[i], ns[i], ns[i] / ns[0]);
-		if (i == 3)
+		if (i == 4)
 			geo_lookup_bench(m.table, queries);
 	}
 	steer_geo_db_unref(geo_db);

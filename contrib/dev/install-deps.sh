@@ -32,9 +32,12 @@ use_pkgs=(bind9-dnsutils)
 # man-db renders the manual pages in tests/system/test_manuals.py (man --warnings -l).
 # gdnsd is the benchmark's steering peer (contrib/bench/bench.sh: its weighted and metafo
 # plugins against steerdns's policies); like the other servers its service stays stopped.
+# Geo steering's tests write MaxMind databases with libmaxmind-db-writer-perl and read them
+# back with python3-maxminddb (the reference for answers and ECS scopes); knot-module-geoip is
+# the benchmark's geo peer beside gdnsd's geoip plugin.
 test_pkgs=(knot nsd bind9 knot-dnsutils dnsutils dnsperf gdnsd python3-pytest python3-dnspython
-	libmaxmind-db-writer-perl openssl ca-certificates iproute2 procps util-linux clang-format
-	man-db)
+	libmaxmind-db-writer-perl python3-maxminddb knot-module-geoip openssl ca-certificates
+	iproute2 procps util-linux clang-format man-db)
 
 want=("${build_pkgs[@]}" "${use_pkgs[@]}")
 [ "$build_only" = 1 ] || want+=("${test_pkgs[@]}")

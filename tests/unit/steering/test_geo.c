@@ -230,10 +230,9 @@ static void test_distance(void **state)
 
 /* The compiled map answers exactly what the uncompiled walk (MMDB_get_value per query)
  * does, over a sweep of addresses around every network of the database. */
-static void test_compiled_equals_walk(void **state)
+static void compiled_equals_walk(const char *path)
 {
-	(void)state;
-	steer_geo_db_t *db = open_db(CITY);
+	steer_geo_db_t *db = open_db(path);
 	steer_table_t *t = NULL;
 	steer_geo_map_t *m = NULL;
 	const steer_policy_t *p = policy(db,
@@ -271,6 +270,15 @@ static void test_compiled_equals_walk(void **state)
 	steer_geo_map_unref(m);
 	steer_table_unref(t);
 	steer_geo_db_unref(db);
+}
+
+/* ... with 28-bit records in an IPv6 tree and 32-bit ones in an IPv4 tree (24-bit ones:
+ * tests/system/test_geo_smoke.py's database) */
+static void test_compiled_equals_walk(void **state)
+{
+	(void)state;
+	compiled_equals_walk(CITY);
+	compiled_equals_walk(COUNTRY4);
 }
 
 /* Failover walks only the listed pools, in the list's order; none up: all-down. */

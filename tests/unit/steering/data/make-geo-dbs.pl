@@ -7,7 +7,8 @@
 # Writes, into the first directory:
 #   geo-city.mmdb      IPv6 tree with the IPv4 space aliased (GeoIP2-City layout: continent,
 #                      country, subdivisions, location)
-#   geo-country4.mmdb  IPv4-only tree (GeoIP2-Country layout: continent, country)
+#   geo-country4.mmdb  IPv4-only tree (GeoIP2-Country layout: continent, country), 32-bit
+#                      records (geo-city.mmdb has 28-bit ones)
 # and into the second (when given) world.mmdb, a copy of geo-city.mmdb.
 use strict;
 use warnings;
@@ -37,10 +38,10 @@ sub rec {
 }
 
 sub tree {
-    my ($ipv, $type) = @_;
+    my ($ipv, $type, $bits) = @_;
     return MaxMind::DB::Writer::Tree->new(
         ip_version               => $ipv,
-        record_size              => 28,
+        record_size              => $bits,
         database_type            => $type,
         languages                => ['en'],
         description              => { en => 'steerdns geo test database' },
@@ -57,7 +58,7 @@ sub write_tree {
     close $fh or die "$path: $!\n";
 }
 
-my $city = tree(6, 'steerdns-Test-City');
+my $city = tree(6, 'steerdns-Test-City', 28);
 $city->insert_network('10.1.0.0/16',     rec('EU', 'DE', 'HE',  50.1,  8.7));
 $city->insert_network('10.1.2.0/25',     rec('AS', 'JP', '13',  35.7,  139.7));
 $city->insert_network('10.2.0.0/16',     rec('NA', 'US', 'CA',  37.4,  -122.1));
@@ -70,7 +71,7 @@ $city->insert_network('2001:db8:1::/48', rec('EU', 'FR', 'IDF', 48.9,  2.3));
 $city->insert_network('2001:db8:2::/48', rec('AS', 'JP'));
 write_tree($city, "$dir/geo-city.mmdb");
 
-my $country = tree(4, 'steerdns-Test-Country');
+my $country = tree(4, 'steerdns-Test-Country', 32);
 $country->insert_network('10.1.0.0/16', rec('EU', 'DE'));
 $country->insert_network('10.2.0.0/16', rec('NA', 'US'));
 write_tree($country, "$dir/geo-country4.mmdb");
