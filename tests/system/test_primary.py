@@ -508,6 +508,7 @@ def test_example_config_writes_only_its_state_dir(tmp_path):
     (conf_dir / "steerdns.yaml").write_text(text.replace("5353", str(port)))
     shutil.copyfile(os.path.join(root, "contrib", "examples", "example.com.zone"),
                     conf_dir / "example.com.zone")
+    shutil.copytree(os.path.join(root, "contrib", "examples", "geo"), conf_dir / "geo")
     before = sorted(os.listdir(conf_dir))
     env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))  # the default control socket
     sd = sdlib.ServerProcess([sdlib.binary("steerdns"), "-c", str(conf_dir / "steerdns.yaml")],

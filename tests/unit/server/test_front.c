@@ -22,6 +22,7 @@
 #include "contrib/base/conf.h"
 #include "health/health.h"
 #include "steering/conf.h"
+#include "steering/geo.h"
 #include "steering/snap.h"
 
 static const char *const zone_rrs[] = {
@@ -412,19 +413,10 @@ static void steer_fx_targets(steer_fx_t *s, steer_entry_t *e)
 	}
 }
 
-static void steer_fx_init(steer_fx_t *s)
+/* The prober, the zone bound to policy 1 and the snapshot, for the parsed s->table. */
+static void steer_fx_finish(steer_fx_t *s)
 {
-	conf_doc_t *doc = NULL;
-	conf_ctx_t ctx = {0};
-	assert_int_equal(conf_load_string(steer_yaml, "t.yaml", &doc), 0);
-	assert_int_equal(health_conf_parse(&ctx, conf_get(conf_root(doc), "health"), ".", &s->hc),
-	                 0);
 	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
-	const uint8_t *zones[] = {ldns_rdf_data(a)};
-	steer_conf_env_t env = {.zones = zones, .nzones = 1, .health = s->hc};
-	assert_int_equal(
-	    steer_conf_parse(&ctx, conf_get(conf_root(doc), "steering"), &env, &s->table), 0);
-	conf_free(doc);
 	assert_int_equal(health_new(s->hc, &s->h), 0);
 	/* the zone, built with the binding so that api's A RRset carries policy id 1 */
 	zone_binding_t bd = {.policy = 1};
@@ -449,6 +441,23 @@ static void steer_fx_init(steer_fx_t *s)
 	assert_int_equal(steer_snap_new(s->table, &snap), 0);
 	assert_int_equal(steer_snap_set(snap, 1, e, 3), 0);
 	s->pub.current = snap;
+}
+
+static void steer_fx_init(steer_fx_t *s)
+{
+	conf_doc_t *doc = NULL;
+	conf_ctx_t ctx = {0};
+	assert_int_equal(conf_load_string(steer_yaml, "t.yaml", &doc), 0);
+	assert_int_equal(health_conf_parse(&ctx, conf_get(conf_root(doc), "health"), ".", &s->hc),
+	                 0);
+	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
+	const uint8_t *zones[] = {ldns_rdf_data(a)};
+	steer_conf_env_t env = {.zones = zones, .nzones = 1, .health = s->hc};
+	assert_int_equal(
+	    steer_conf_parse(&ctx, conf_get(conf_root(doc), "steering"), &env, &s->table), 0);
+	conf_free(doc);
+	ldns_rdf_deep_free(a);
+	steer_fx_finish(s);
 }
 
 static void steer_fx_fini(steer_fx_t *s)
@@ -531,6 +540,156 @@ static void test_steered_answer_allocates_nothing(void **state)
 	steer_fx_fini(&s);
 }
 
+/* ---- geo steering (steering/geo.h) ---- */
+
+/* api.example.com with a geo stage over tests/unit/steering/data/geo-city.mmdb: EU clients
+ * get .10 (then .12), JP clients .11, the rest .12. */
+static const char *const geo_yaml =
+    "health: {templates: [{name: web, type: tcp, port: 9}]}\n"
+    "geoip: {databases: [{name: world, file: ../steering/data/geo-city.mmdb}]}\n"
+    "steering:\n"
+    "  - name: api.example.com\n"
+    "    health: web\n"
+    "    pools:\n"
+    "      - {name: eu, members: [192.0.2.10]}\n"
+    "      - {name: asia, members: [192.0.2.11]}\n"
+    "      - {name: us, members: [192.0.2.12]}\n"
+    "    geo:\n"
+    "      database: world\n"
+    "      rules: [{continent: EU, pools: [eu, us]}, {country: JP, pools: [asia]}]\n"
+    "      default: [us]\n";
+
+/* The steering fixture with the geo policy: the table from geo_yaml, the map in the
+ * snapshot. */
+static void geo_fx_init(steer_fx_t *s, steer_conf_geo_t *g)
+{
+	conf_doc_t *doc = NULL;
+	conf_ctx_t ctx = {0};
+	assert_int_equal(conf_load_string(geo_yaml, "t.yaml", &doc), 0);
+	assert_int_equal(health_conf_parse(&ctx, conf_get(conf_root(doc), "health"), ".", &s->hc),
+	                 0);
+	assert_int_equal(steer_conf_geoip(&ctx, conf_get(conf_root(doc), "geoip"), ".", g), 0);
+	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
+	const uint8_t *zones[] = {ldns_rdf_data(a)};
+	steer_conf_env_t env = {
+	    .zones = zones, .nzones = 1, .health = s->hc, .dbs = g->dbs, .ndbs = g->ndbs};
+	assert_int_equal(
+	    steer_conf_parse(&ctx, conf_get(conf_root(doc), "steering"), &env, &s->table), 0);
+	conf_free(doc);
+	ldns_rdf_deep_free(a);
+}
+
+/* An A query for name with an ECS option (family 1, source bits, the address's first
+ * bytes) when bits >= 0. */
+static size_t ecs_query(uint8_t *buf, const char *name, const char *ecs, int bits)
+{
+	size_t len = query(buf, name, LDNS_RR_TYPE_A, 0, NULL, NULL);
+	if (bits < 0)
+		return len;
+	uint8_t addr[4] = {0};
+	inet_pton(AF_INET, ecs, addr);
+	size_t alen = ((size_t)bits + 7) / 8;
+	const uint8_t opt[] = {0,
+	                       0,
+	                       41,
+	                       4,
+	                       0xd0,
+	                       0,
+	                       0,
+	                       0,
+	                       0,
+	                       0,
+	                       (uint8_t)(8 + alen),
+	                       0,
+	                       8,
+	                       0,
+	                       (uint8_t)(4 + alen),
+	                       0,
+	                       1,
+	                       (uint8_t)bits,
+	                       0};
+	memcpy(buf + len, opt, sizeof(opt));
+	memcpy(buf + len + sizeof(opt), addr, alen);
+	buf[11] = 1; /* ARCOUNT */
+	return len + sizeof(opt) + alen;
+}
+
+/* The reply's ECS SCOPE PREFIX-LENGTH, -1 without an ECS option. */
+static int reply_scope(const ldns_pkt *p)
+{
+	const ldns_rdf *d = ldns_pkt_edns_data(p);
+	const uint8_t *o = d ? ldns_rdf_data(d) : NULL;
+	size_t n = d ? ldns_rdf_size(d) : 0;
+	for (size_t i = 0; i + 8 <= n; i += 4u + (size_t)(o[i + 2] << 8 | o[i + 3]))
+		if ((o[i] << 8 | o[i + 1]) == 8)
+			return o[i + 7];
+	return -1;
+}
+
+/* One geo answer: the last octet of the (one) A record, and the reply's scope. */
+static void geo_ask(fx_t *f, steer_fx_t *s, const char *name, const char *from, const char *ecs,
+                    int bits, uint8_t want_last, int want_scope)
+{
+	uint8_t q[512];
+	size_t ql = ecs_query(q, name, ecs, bits), rl = 0;
+	xfr_out_t *x = NULL;
+	zone_set_t *keep = f->set;
+	f->set = s->set;
+	assert_int_equal(serve(f, q, ql, from, false, &rl, &x), SRV_PROCESS_REPLY);
+	f->set = keep;
+	ldns_pkt *p = parse(rl);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	uint8_t last = 0;
+	for (size_t i = 0; i < ldns_pkt_ancount(p); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A)
+			last = ldns_rdf_data(ldns_rr_rdf(rr, 0))[3];
+	}
+	if ((want_last && last != want_last) || reply_scope(p) != want_scope)
+		fail_msg("%s from %s ECS %s/%d: .%u scope %d, want .%u scope %d", name, from,
+		         ecs ? ecs : "-", bits, last, reply_scope(p), want_last, want_scope);
+	ldns_pkt_free(p);
+}
+
+/* The geo stage on the answer path: the client by ECS (source > 0) or the peer (IPv4,
+ * IPv4-mapped IPv6), the reply's SCOPE the deciding network's prefix (0 for /0, for names
+ * without a geo policy, and absent without ECS), a CNAME chain into the name, failover
+ * inside the geo list; no allocation. */
+static void test_geo_answers(void **state)
+{
+	fx_t *f = *state;
+	steer_fx_t s = {0};
+	steer_conf_geo_t g = {0};
+	geo_fx_init(&s, &g);
+	steer_fx_finish(&s);
+	steer_geo_map_t *m = NULL;
+	assert_int_equal(steer_geo_map_build(steer_table_policy(s.table, 1), g.dbs[0], &m), 0);
+	steer_snap_set_geo(s.pub.current, 1, m);
+	steer_geo_map_unref(m);
+	f->pub = &s.pub;
+	f->health = s.h;
+	geo_ask(f, &s, "api.example.com.", "10.1.3.1", NULL, -1, 10, -1);  /* DE: EU */
+	geo_ask(f, &s, "api.example.com.", "10.1.2.1", NULL, -1, 11, -1);  /* JP */
+	geo_ask(f, &s, "api.example.com.", "192.0.2.9", NULL, -1, 12, -1); /* not in it */
+	geo_ask(f, &s, "api.example.com.", "::ffff:10.1.2.1", NULL, -1, 11, -1);
+	geo_ask(f, &s, "api.example.com.", "10.1.3.1", "10.1.2.0", 24, 11, 25);
+	geo_ask(f, &s, "api.example.com.", "10.1.2.1", "10.1.3.0", 24, 10, 24);
+	geo_ask(f, &s, "api.example.com.", "10.1.2.1", "10.9.0.0", 16, 12, 13);
+	geo_ask(f, &s, "api.example.com.", "10.1.2.1", "10.1.2.77", 32, 11, 25);
+	geo_ask(f, &s, "api.example.com.", "10.1.2.1", "0.0.0.0", 0, 11, 0); /* /0: the peer */
+	geo_ask(f, &s, "alias.example.com.", "10.1.2.1", "10.1.3.0", 24, 10, 24);
+	geo_ask(f, &s, "ns1.example.com.", "10.1.2.1", "10.1.3.0", 24, 0, 0);
+	/* failover inside the list: EU's eu down gives us; JP's only pool down: all-down */
+	assert_int_equal(health_force(s.h, "api/192.0.2.10", HEALTH_FORCE_DOWN), 0);
+	geo_ask(f, &s, "api.example.com.", "10.1.3.1", "10.1.3.0", 24, 12, 24);
+	assert_int_equal(health_force(s.h, "api/192.0.2.11", HEALTH_FORCE_DOWN), 0);
+	geo_ask(f, &s, "api.example.com.", "10.1.2.1", NULL, -1, 0, -1);
+	f->pub = NULL;
+	f->health = NULL;
+	steer_fx_fini(&s);
+	steer_conf_geo_fini(&g);
+}
+
 /* TXT RDATA of two character-strings of n bytes each: RDLENGTH 2 * (n + 1). */
 static void txt_rr(char *buf, size_t size, const char *owner, size_t n)
 {
@@ -600,6 +759,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plain_query_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dispatch_allocates_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_steered_answer_allocates_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_geo_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_acl_and_transport, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tsig_transfer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_soa_and_udp_ixfr, setup, teardown),
