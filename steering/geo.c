@@ -29,49 +29,6 @@ void steer_geo_conf_free(steer_geo_conf_t *g)
 
 /* ---- databases ------------------------------------------------------------------------ */
 
-static int u32_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The data offsets every record of the tree points at, sorted and unique: one pass over the
- * nodes (an IPv6 tree's IPv4 aliases point at nodes already counted). */
-static int db_offsets(steer_geo_db_t *db)
-{
-	uint32_t nodes = db->mmdb.metadata.node_count;
-	size_t cap = 1024, n = 0;
-	uint32_t *v = malloc(cap * sizeof(*v));
-	for (uint32_t i = 0; v && i < nodes; i++) {
-		MMDB_search_node_s node;
-		if (MMDB_read_node(&db->mmdb, i, &node) != MMDB_SUCCESS)
-			continue;
-		if (n + 2 > cap) {
-			uint32_t *w = realloc(v, 2 * cap * sizeof(*v));
-			if (!w)
-				break;
-			v = w;
-			cap *= 2;
-		}
-		if (node.left_record_type == MMDB_RECORD_TYPE_DATA)
-			v[n++] = node.left_record_entry.offset;
-		if (node.right_record_type == MMDB_RECORD_TYPE_DATA)
-			v[n++] = node.right_record_entry.offset;
-	}
-	if (!v || n + 2 > cap) { /* a failed realloc leaves n + 2 > cap */
-		free(v);
-		return -ENOMEM;
-	}
-	qsort(v, n, sizeof(*v), u32_cmp);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (k == 0 || v[k - 1] != v[i])
-			v[k++] = v[i];
-	db->offs = v;
-	db->nrecs = k;
-	return 0;
-}
-
 /* An upper-cased string value at path into out (size bytes); "" when absent or too long. */
 static void rec_str(MMDB_entry_s *e, char *out, size_t size, const char *const *path)
 {
@@ -129,22 +86,62 @@ static void db_stat(steer_geo_db_t *db, const struct stat *st)
 	db->mtime = st->st_mtim;
 }
 
-/* Record bit (0 left, 1 right) of a node (MaxMind DB spec: 24, 28 or 32-bit records, big
- * endian; a 28-bit record's top nibble sits in the middle byte). node < db->nodes. */
+/* Record bit (0 left, 1 right) of the node at p (MaxMind DB spec, "Search Tree": 24, 28 or
+ * 32-bit records, big endian; a 28-bit record's top nibble sits in the middle byte). */
+static inline uint32_t rec24(const uint8_t *p, unsigned bit)
+{
+	p += bit * 3;
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t rec28(const uint8_t *p, unsigned bit)
+{
+	uint32_t top = bit ? p[3] & 0x0fu : (uint32_t)(p[3] & 0xf0u) >> 4;
+	p += bit ? 4 : 0;
+	return top << 24 | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t rec32(const uint8_t *p, unsigned bit)
+{
+	p += bit * 4;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* node < db->nodes */
 static uint32_t node_record(const steer_geo_db_t *db, uint32_t node, unsigned bit)
 {
 	const uint8_t *p = db->tree + (size_t)node * db->node_bytes;
-	if (db->record_bits == 28) {
-		uint32_t top = bit ? p[3] & 0x0fu : (uint32_t)(p[3] & 0xf0u) >> 4;
-		p += bit ? 4 : 0;
-		return top << 24 | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-	}
-	if (db->record_bits == 24) {
-		p += bit * 3;
-		return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-	}
-	p += bit * 4;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return db->record_bits == 28   ? rec28(p, bit)
+	       : db->record_bits == 24 ? rec24(p, bit)
+	                               : rec32(p, bit);
+}
+
+/* The data offsets the tree's records point at, ascending and unique: one pass over the
+ * nodes marking a bitmap of the data section (an IPv6 tree's IPv4 aliases point at nodes
+ * already counted), then one pass over the bitmap. */
+static int db_offsets(steer_geo_db_t *db)
+{
+	uint32_t dsize = db->mmdb.data_section_size;
+	uint64_t *bm = calloc((size_t)dsize / 64 + 1, sizeof(*bm));
+	size_t n = 0;
+	if (!bm)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < db->nodes; i++)
+		for (unsigned bit = 0; bit < 2; bit++) {
+			uint32_t r = node_record(db, i, bit);
+			uint64_t off = (uint64_t)r - db->nodes - 16; /* MaxMind DB spec */
+			if (r <= db->nodes || off >= dsize || (bm[off / 64] >> (off % 64) & 1))
+				continue;
+			bm[off / 64] |= 1ull << (off % 64);
+			n++;
+		}
+	db->offs = malloc((n ? n : 1) * sizeof(*db->offs));
+	if (db->offs)
+		for (uint32_t w = 0; w <= dsize / 64; w++)
+			for (uint64_t x = bm[w]; x; x &= x - 1)
+				db->offs[db->nrecs++] = w * 64 + (uint32_t)__builtin_ctzll(x);
+	free(bm);
+	return db->offs ? 0 : -ENOMEM;
 }
 
 /* The tree's shape, and in an IPv6 tree the record 96 zero bits down (IPv4 addresses). */
@@ -463,10 +460,25 @@ static bool tree_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t 
 		r = db->v4_start;
 		d = db->v4_depth;
 	}
-	for (unsigned i = 0, bits = a->len * 8u; r < db->nodes && i < bits; i++, d++)
-		r = node_record(db, r, (a->bytes[i >> 3] >> (7 - (i & 7))) & 1u);
+	unsigned i = 0, bits = a->len * 8u, nb = db->node_bytes;
+	const uint8_t *t = db->tree;
+#define GEO_BIT ((a->bytes[i >> 3] >> (7 - (i & 7))) & 1u)
+	switch (db->record_bits) { /* one loop per record size: the per-query hot loop */
+	case 24:
+		for (; r < db->nodes && i < bits; i++)
+			r = rec24(t + (size_t)r * nb, GEO_BIT);
+		break;
+	case 28:
+		for (; r < db->nodes && i < bits; i++)
+			r = rec28(t + (size_t)r * nb, GEO_BIT);
+		break;
+	default:
+		for (; r < db->nodes && i < bits; i++)
+			r = rec32(t + (size_t)r * nb, GEO_BIT);
+	}
+#undef GEO_BIT
 	*rec = r;
-	*depth = d;
+	*depth = d + i;
 	return true;
 }
 
