@@ -193,9 +193,14 @@ KEY_TABLES = [
     ("steering[]", "steering/conf.c", "policy_keys[] = {", r"policy_keys\[\] = \{(.*?)\};", STR),
     ("steering[].pools[]", "steering/conf.c", "pool_keys[] = {", r"pool_keys\[\] = \{(.*?)\};",
      STR),
+    ("steering[].geo", "steering/conf.c", "geo_keys[] = {", r"geo_keys\[\] = \{(.*?)\};", STR),
+    ("geoip", "steering/conf.c", "geoip_keys[] = {", r"geoip_keys\[\] = \{(.*?)\};", STR),
+    ("geoip.databases[]", "steering/conf.c", "db_keys[] = {", r"db_keys\[\] = \{(.*?)\};",
+     STR),
 ]
-# Not checked: steering[].pools[].members entries ({address, weight, target}) are written as
-# flow mappings and described in the text of `members` and `candidates`.
+# Not checked: steering[].pools[].members entries ({address, weight, target}) and
+# steering[].geo.rules entries ({continent|country|subdivision, pools}) are written as flow
+# mappings and described in the text of `members`, `candidates` and `rules`.
 
 
 def parser_keys():
