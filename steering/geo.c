@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/fsutil.h"
 
 const char *steer_geo_kind_name(steer_geo_kind_t k)
 {
@@ -175,6 +176,11 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	struct stat st;
 	if (stat(db->path, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", db->path, strerror(errno));
+		return -EIO;
+	}
+	int reg = sd_mode_regular(st.st_mode); /* a FIFO would block MMDB_open's open() */
+	if (reg < 0) {
+		snprintf(err, errlen, "%s: %s", db->path, sd_strerror(reg));
 		return -EIO;
 	}
 	int status = MMDB_open(db->path, MMDB_MODE_MMAP, &db->mmdb);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "contrib/base/conf.h"
@@ -475,6 +476,9 @@ static void test_geoip_section(void **state)
 	assert_non_null(f);
 	fputs("not a database, not at all, nothing like one", f);
 	fclose(f);
+	char fifo[256];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0); /* no writer: an open() would block */
 	const struct {
 		const char *text;
 		const char *dir;
@@ -491,6 +495,9 @@ static void test_geoip_section(void **state)
 	     GEO_DATA, SD_ECONFIG, "database 'w' appears twice"},
 	    {"geoip: {databases: [{file: geo-city.mmdb}]}\n", GEO_DATA, SD_ECONFIG,
 	     "missing key 'name'"},
+	    {"geoip: {databases: [{name: w, file: /dev/null}]}\n", GEO_DATA, SD_ECONFIG,
+	     "/dev/null: "},
+	    {"geoip: {databases: [{name: w, file: fifo}]}\n", dir, SD_ECONFIG, "fifo: "},
 	};
 	for (size_t i = 0; i < SD_ARRAY_LEN(cases); i++) {
 		conf_doc_t *doc = NULL;
@@ -512,6 +519,7 @@ static void test_geoip_section(void **state)
 		conf_free(doc);
 	}
 	unlink(path);
+	unlink(fifo);
 	rmdir(dir);
 }
 
