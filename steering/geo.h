@@ -95,7 +95,9 @@ typedef struct steer_geo_db {
 	bool ipv6;
 	uint32_t v4_start; /* IPv6 tree: the record at ::/96 (where IPv4 addresses start) */
 	uint8_t v4_depth;  /* its depth: 96, or less when the tree ends above it */
-	/* the file opened, to notice a replacement (steer_geo_db_changed) */
+	/* the file opened, to notice a replacement (steer_geo_db_changed); the control thread
+	 * that watches the file may move them on to a replacement that failed to open, so as
+	 * not to retry it before it changes again (workers never read them) */
 	dev_t dev;
 	ino_t ino;
 	off_t size;
