@@ -145,6 +145,30 @@ static int db_offsets(steer_geo_db_t *db)
 	return db->offs ? 0 : -ENOMEM;
 }
 
+static inline uint32_t slot_hash(uint32_t off)
+{
+	return (off * 0x9e3779b1u) ^ (off >> 15);
+}
+
+/* The offset ─▶ index table (at most half full: a probe sequence is short). */
+static int db_slots(steer_geo_db_t *db)
+{
+	size_t n = 16;
+	while (n < 2 * db->nrecs)
+		n *= 2;
+	if (n > UINT32_MAX || !(db->slots = malloc(n * sizeof(*db->slots))))
+		return -ENOMEM;
+	memset(db->slots, 0xff, n * sizeof(*db->slots));
+	db->slot_mask = (uint32_t)(n - 1);
+	for (size_t i = 0; i < db->nrecs; i++) {
+		uint32_t h = slot_hash(db->offs[i]) & db->slot_mask;
+		while (db->slots[h] != UINT64_MAX)
+			h = (h + 1) & db->slot_mask;
+		db->slots[h] = (uint64_t)db->offs[i] << 32 | i;
+	}
+	return 0;
+}
+
 /* The tree's shape, and in an IPv6 tree the record 96 zero bits down (IPv4 addresses). */
 static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
 {
@@ -195,6 +219,8 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	ret = db_offsets(db);
+	if (ret == 0)
+		ret = db_slots(db);
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
@@ -242,6 +268,7 @@ void steer_geo_db_unref(steer_geo_db_t *db)
 	if (db->mmdb.file_content)
 		MMDB_close(&db->mmdb);
 	free(db->offs);
+	free(db->slots);
 	free(db->recs);
 	free(db->name);
 	free(db->path);
@@ -442,15 +469,13 @@ static uint8_t geo_scope(const MMDB_s *mmdb, const steer_addr_t *a, uint16_t net
 
 static int32_t rec_index(const steer_geo_db_t *db, uint32_t off)
 {
-	size_t lo = 0, hi = db->nrecs;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (db->offs[mid] < off)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (uint32_t h = slot_hash(off) & db->slot_mask;; h = (h + 1) & db->slot_mask) {
+		uint64_t v = db->slots[h];
+		if (v == UINT64_MAX)
+			return -1;
+		if ((uint32_t)(v >> 32) == off)
+			return (int32_t)(uint32_t)v;
 	}
-	return lo < db->nrecs && db->offs[lo] == off ? (int32_t)lo : -1;
 }
 
 /* The bit walk: the terminal record for a (>= nodes: nodes is "empty", above it data) and

@@ -14,7 +14,8 @@
  *
  *   client address ─▶ the bit walk of the search tree, read in place (data offset, netmask;
  *                     an IPv4 client starts at the ::/96 node found at open)
- *                  ─▶ binary search of the offset among the records ─▶ the record's list
+ *                  ─▶ the record's index by the offset (a hash table built at open)
+ *                  ─▶ the record's list
  *
  * with no string compared, no allocation, no lock, no syscall. steer_geo_decide_walk() is the
  * same decision made the way libmaxminddb is usually used (MMDB_lookup_sockaddr, then
@@ -87,6 +88,10 @@ typedef struct steer_geo_db {
 	uint32_t *offs;        /* data offsets of the records, ascending */
 	steer_geo_rec_t *recs; /* recs[i] decodes offs[i] */
 	size_t nrecs;
+	/* offset ─▶ index, open addressing (a power of two of slots, at most half full): the
+	 * query path's one probe instead of a binary search over offs */
+	uint64_t *slots; /* offset << 32 | index; UINT64_MAX: free */
+	uint32_t slot_mask;
 	/* the search tree as steer_geo_decide walks it (MaxMind DB spec, "Search Tree") */
 	const uint8_t *tree;
 	uint32_t nodes;
