@@ -1067,15 +1067,64 @@ static int client_parse(const char *text, steer_addr_t *a, uint8_t *bits)
 	return 0;
 }
 
+/* Pool names of an index list, as text (" a b") or JSON (["a","b"]). */
+static void report_pool_list(const steer_policy_t *p, const uint8_t *pools, uint8_t n, bool json,
+                             sd_strbuf_t *out)
+{
+	sd_strbuf_printf(out, json ? "[" : "");
+	for (uint8_t i = 0; i < n; i++) {
+		if (json) {
+			sd_strbuf_printf(out, "%s", i ? "," : "");
+			sd_strbuf_json_str(out, p->pools[pools[i]].name);
+		} else {
+			sd_strbuf_printf(out, " %s", p->pools[pools[i]].name);
+		}
+	}
+	sd_strbuf_printf(out, json ? "]" : "");
+}
+
+/* A geo policy's configuration: database, ecs, distance, rules, default (JSON: opens the
+ * "geo" object, which report_geo_client adds to and report_policy closes). */
+static void report_geo_conf(const steer_snap_t *s, const steer_policy_t *p, bool json,
+                            sd_strbuf_t *out)
+{
+	const steer_geo_conf_t *g = p->geo;
+	const char *db = g->db < s->table->ndbs ? s->table->dbs[g->db]->name : "?";
+	if (json) {
+		sd_strbuf_printf(out, ",\"geo\":{\"database\":");
+		sd_strbuf_json_str(out, db);
+		sd_strbuf_printf(out, ",\"ecs\":%s,\"distance\":%s,\"rules\":[",
+		                 g->ecs ? "true" : "false", g->distance ? "true" : "false");
+	} else {
+		sd_strbuf_printf(out, "  geo database %s ecs %s distance %s; rules:", db,
+		                 g->ecs ? "on" : "off", g->distance ? "on" : "off");
+	}
+	for (size_t i = 0; i < g->nrules; i++) {
+		const steer_geo_rule_t *r = &g->rules[i];
+		if (json)
+			sd_strbuf_printf(out, "%s{\"%s\":\"%s\",\"pools\":", i ? "," : "",
+			                 steer_geo_kind_name(r->kind), r->code);
+		else
+			sd_strbuf_printf(out, "%s %s %s:", i ? ";" : "",
+			                 steer_geo_kind_name(r->kind), r->code);
+		report_pool_list(p, r->pools, r->npools, json, out);
+		sd_strbuf_printf(out, json ? "}" : "");
+	}
+	sd_strbuf_printf(out, json ? "],\"default\":" : "; default:");
+	report_pool_list(p, g->def.pools, g->def.npools, json, out);
+	sd_strbuf_printf(out, json ? "" : "\n");
+}
+
 /* The geo stage for a client: matched rule, the database network and scope, the pool list;
  * *list: that list for the answers below. */
-static void report_geo(const steer_snap_t *s, const steer_policy_t *p, const steer_addr_t *a,
-                       uint8_t bits, bool json, sd_strbuf_t *out, const steer_geo_list_t **list)
+static void report_geo_client(const steer_snap_t *s, const steer_policy_t *p, const steer_addr_t *a,
+                              uint8_t bits, bool json, sd_strbuf_t *out,
+                              const steer_geo_list_t **list)
 {
 	const steer_geo_map_t *m = steer_snap_geo(s, p->id);
 	char ab[64], nb[64];
 	if (!m) {
-		sd_strbuf_printf(out, json ? ",\"geo\":null" : "  geo: no database map\n");
+		sd_strbuf_printf(out, json ? ",\"client\":null" : "  geo: no compiled map\n");
 		return;
 	}
 	steer_geo_hit_t hit;
@@ -1090,8 +1139,6 @@ static void report_geo(const steer_snap_t *s, const steer_policy_t *p, const ste
 	steer_addr_str(a, ab, sizeof(ab));
 	steer_addr_str(&net, nb, sizeof(nb));
 	if (json) {
-		sd_strbuf_printf(out, ",\"geo\":{\"database\":");
-		sd_strbuf_json_str(out, m->db->name);
 		sd_strbuf_printf(out, ",\"client\":\"%s/%u\",\"match\":\"%s\",\"code\":", ab, bits,
 		                 steer_geo_kind_name(hit.list->kind));
 		sd_strbuf_json_str(out, code);
@@ -1099,28 +1146,20 @@ static void report_geo(const steer_snap_t *s, const steer_policy_t *p, const ste
 		                 r ? "true" : "false", nb, hit.scope, hit.scope);
 		sd_strbuf_printf(out,
 		                 ",\"continent\":\"%s\",\"country\":\"%s\",\"subdivision\":\"%s\","
-		                 "\"pools\":[",
+		                 "\"pools\":",
 		                 r ? r->continent : "", r ? r->country : "", r ? r->subdiv : "");
 	} else {
-		sd_strbuf_printf(
-		    out,
-		    "  geo client %s/%u (database %s): %s %s; network %s/%u%s, scope %u; "
-		    "record continent %s country %s subdivision %s; pools:",
-		    ab, bits, m->db->name, steer_geo_kind_name(hit.list->kind), code, nb, hit.scope,
-		    r ? "" : " (not in the database)", hit.scope,
-		    r && r->continent[0] ? r->continent : "-",
-		    r && r->country[0] ? r->country : "-", r && r->subdiv[0] ? r->subdiv : "-");
+		sd_strbuf_printf(out,
+		                 "  geo client %s/%u: %s%s%s; network %s/%u%s, scope %u; record "
+		                 "continent %s country %s subdivision %s; pools:",
+		                 ab, bits, steer_geo_kind_name(hit.list->kind), code[0] ? " " : "",
+		                 code, nb, hit.scope, r ? "" : " (not in the database)", hit.scope,
+		                 r && r->continent[0] ? r->continent : "-",
+		                 r && r->country[0] ? r->country : "-",
+		                 r && r->subdiv[0] ? r->subdiv : "-");
 	}
-	for (uint8_t i = 0; i < hit.list->n; i++) {
-		const char *name = p->pools[hit.list->pools[i]].name;
-		if (json) {
-			sd_strbuf_printf(out, "%s", i ? "," : "");
-			sd_strbuf_json_str(out, name);
-		} else {
-			sd_strbuf_printf(out, " %s", name);
-		}
-	}
-	sd_strbuf_printf(out, json ? "]}" : "\n");
+	report_pool_list(p, hit.list->pools, hit.list->n, json, out);
+	sd_strbuf_printf(out, json ? "" : "\n");
 }
 
 static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_policy_t *p,
@@ -1152,8 +1191,12 @@ static void report_policy(srv_steer_t *st, const steer_snap_t *s, const steer_po
 	sd_strbuf_printf(out, json ? "]" : "");
 	steer_addr_t a;
 	uint8_t bits = 0;
-	if (client && p->geo && client_parse(client, &a, &bits) == 0)
-		report_geo(s, p, &a, bits, json, out, &list);
+	if (p->geo) {
+		report_geo_conf(s, p, json, out);
+		if (client && client_parse(client, &a, &bits) == 0)
+			report_geo_client(s, p, &a, bits, json, out, &list);
+		sd_strbuf_printf(out, json ? "}" : "");
+	}
 	if (p->cname) {
 		sd_strbuf_printf(out, json ? ",\"answer\":{\"CNAME\":" : "  answer CNAME: ");
 		report_answer_cname(st, s, p, list, json, out);
