@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "contrib/base/err.h"
+#include "contrib/base/log.h"
 #include "steering/geo.h"
 
 static const char *const policy_keys[] = {
@@ -678,9 +679,12 @@ static int geoip_db(conf_ctx_t *ctx, const conf_node_t *n, const char *dir, stee
 		return -ENOMEM;
 	int ret = steer_geo_db_open(name, path, &out->dbs[out->ndbs], err, sizeof(err));
 	free(path);
-	if (ret == 0)
-		out->ndbs++;
-	else if (ret == -EIO)
+	if (ret == 0) {
+		const steer_geo_db_t *db = out->dbs[out->ndbs++];
+		log_info("geoip: database %s: %s (%s, %zu records)", db->name, db->path,
+		         db->mmdb.metadata.database_type ? db->mmdb.metadata.database_type : "?",
+		         db->nrecs);
+	} else if (ret == -EIO)
 		conf_error(ctx, fn, "cannot open the MaxMind database %s", err);
 	return ret == -EIO ? 0 : ret;
 }
