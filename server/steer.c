@@ -107,8 +107,9 @@ static void geo_drop(srv_steer_t *st)
 	st->nmaps = st->ndbs = 0;
 }
 
-/* (Re)compile the map of every geo policy of the table over database di (all: SIZE_MAX). A
- * map that cannot be built leaves the policy without its geo stage (logged). */
+/* (Re)compile the map of every geo policy of the table over database di (all: SIZE_MAX);
+ * policies with the same rules share one map (one per record of a City database is
+ * megabytes). A map that cannot be built leaves the policy without its geo stage (logged). */
 static void geo_compile(srv_steer_t *st, size_t di)
 {
 	for (size_t i = 0; st->table && i < st->nmaps; i++) {
@@ -116,7 +117,12 @@ static void geo_compile(srv_steer_t *st, size_t di)
 		if (!p->geo || (di != SIZE_MAX && p->geo->db != di) || p->geo->db >= st->ndbs)
 			continue;
 		steer_geo_map_t *m = NULL;
-		int ret = steer_geo_map_build(p, st->dbs[p->geo->db], &m);
+		for (size_t k = 0; k < i && !m; k++) /* compiled in this pass already */
+			if (st->maps[k] && st->table->policies[k].geo &&
+			    st->maps[k]->db == st->dbs[p->geo->db] &&
+			    steer_geo_same_map(&st->table->policies[k], p))
+				m = steer_geo_map_ref(st->maps[k]);
+		int ret = m ? 0 : steer_geo_map_build(p, st->dbs[p->geo->db], &m);
 		if (ret < 0)
 			log_error("steering: %s: geo rules not compiled: %s", p->name,
 			          sd_strerror(ret));

@@ -416,6 +416,37 @@ int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_m
 	return 0;
 }
 
+static bool rule_equal(const steer_geo_rule_t *a, const steer_geo_rule_t *b)
+{
+	return a->kind == b->kind && strcmp(a->code, b->code) == 0 && a->npools == b->npools &&
+	       memcmp(a->pools, b->pools, a->npools) == 0;
+}
+
+static bool locations_equal(const steer_policy_t *a, const steer_policy_t *b)
+{
+	if (a->npools != b->npools)
+		return false;
+	for (size_t i = 0; i < a->npools; i++) {
+		const steer_pool_t *x = &a->pools[i], *y = &b->pools[i];
+		if (x->located != y->located ||
+		    (x->located && (x->lat != y->lat || x->lon != y->lon)))
+			return false;
+	}
+	return true;
+}
+
+bool steer_geo_same_map(const steer_policy_t *a, const steer_policy_t *b)
+{
+	const steer_geo_conf_t *x = a->geo, *y = b->geo;
+	if (x->db != y->db || x->distance != y->distance || x->nrules != y->nrules ||
+	    !rule_equal(&x->def, &y->def) || (x->distance && !locations_equal(a, b)))
+		return false;
+	for (size_t i = 0; i < x->nrules; i++)
+		if (!rule_equal(&x->rules[i], &y->rules[i]))
+			return false;
+	return true;
+}
+
 steer_geo_map_t *steer_geo_map_ref(const steer_geo_map_t *m)
 {
 	steer_geo_map_t *w = (steer_geo_map_t *)m;

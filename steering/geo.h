@@ -143,6 +143,10 @@ typedef struct steer_geo_map {
 int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_map_t **out)
     SD_NONNULL(1, 2, 3) SD_WUR;
 steer_geo_map_t *steer_geo_map_ref(const steer_geo_map_t *m) SD_NONNULL(1);
+/* Whether policies a and b (both with geo:) compile to the same map over one database: the
+ * same database, rules, default and distance (and, with distance, the same pool locations),
+ * so that one map may serve both (names steered alike share it). Pure. */
+bool steer_geo_same_map(const steer_policy_t *a, const steer_policy_t *b) SD_NONNULL(1, 2);
 void steer_geo_map_unref(steer_geo_map_t *m);
 
 /* What the geo stage decided for one client. */

@@ -282,6 +282,48 @@ static void test_compiled_equals_walk(void **state)
 	compiled_equals_walk(COUNTRY4);
 }
 
+/* Policies steered alike share a map: same database, rules, default, distance (and pool
+ * locations when distance is on). */
+static void test_same_map(void **state)
+{
+	(void)state;
+	steer_geo_db_t *db = open_db(CITY);
+	steer_table_t *t = NULL;
+	assert_int_equal(parse(db, RULES, &t), 0);
+	const steer_policy_t *p = steer_table_policy(t, 1);
+	steer_policy_t q = *p;
+	steer_geo_conf_t g = *p->geo;
+	steer_geo_rule_t rules[8];
+	steer_pool_t pools[8];
+	memcpy(rules, g.rules, g.nrules * sizeof(*rules));
+	memcpy(pools, p->pools, p->npools * sizeof(*pools));
+	g.rules = rules;
+	q.geo = &g;
+	q.pools = pools;
+	g.ecs = !g.ecs; /* not part of the map */
+	assert_true(steer_geo_same_map(p, &q));
+	rules[1].pools[0] = 0;
+	assert_false(steer_geo_same_map(p, &q));
+	rules[1] = p->geo->rules[1];
+	memcpy(rules[2].code, "AS", 3);
+	assert_false(steer_geo_same_map(p, &q));
+	rules[2] = p->geo->rules[2];
+	g.def.npools--;
+	assert_false(steer_geo_same_map(p, &q));
+	g.def = p->geo->def;
+	g.nrules--;
+	assert_false(steer_geo_same_map(p, &q));
+	g.nrules++;
+	pools[0].lat = 10; /* locations matter only with distance */
+	assert_true(steer_geo_same_map(p, &q));
+	p->geo->distance = g.distance = true;
+	assert_false(steer_geo_same_map(p, &q));
+	pools[0].lat = p->pools[0].lat;
+	assert_true(steer_geo_same_map(p, &q));
+	steer_table_unref(t);
+	steer_geo_db_unref(db);
+}
+
 /* Failover walks only the listed pools, in the list's order; none up: all-down. */
 static void test_failover_in_list(void **state)
 {
@@ -553,6 +595,7 @@ int main(void)
 	    cmocka_unit_test(test_distance),
 	    cmocka_unit_test(test_compiled_equals_walk),
 	    cmocka_unit_test(test_failover_in_list),
+	    cmocka_unit_test(test_same_map),
 	    cmocka_unit_test(test_conf_valid),
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_conf_location_errors),
