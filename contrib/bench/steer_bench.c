@@ -175,16 +175,23 @@ static void mode_init(mode_t_ *m, const char *kind, const char *zfile)
 		if (ret < 0)
 			die("policies", ret);
 		make_targets(m);
+		steer_geo_map_t *gm =
+		    NULL; /* shared by policies steered alike, as the daemon does */
+		const steer_policy_t *first = NULL;
 		for (size_t i = 0; i < m->table->count; i++) {
 			const steer_policy_t *p = &m->table->policies[i];
-			steer_geo_map_t *gm = NULL;
 			if (!p->geo)
 				continue;
-			if (steer_geo_map_build(p, geo_db, &gm) < 0)
-				die("geo map", -1);
+			if (!first || !steer_geo_same_map(first, p)) {
+				steer_geo_map_unref(gm);
+				gm = NULL;
+				if (steer_geo_map_build(p, geo_db, &gm) < 0)
+					die("geo map", -1);
+				first = p;
+			}
 			steer_snap_set_geo(m->snap, p->id, gm);
-			steer_geo_map_unref(gm);
 		}
+		steer_geo_map_unref(gm);
 	}
 	zone_version_t *v = NULL;
 	int ret = zone_new(apex, zfile, &m->zone);
