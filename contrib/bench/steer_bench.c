@@ -16,7 +16,7 @@
  *     country rules, default), the same ECS queries, or queries without ECS (located by
  *     the peer address, one address: the tree path stays in cache);
  *   the geo stage alone, per lookup: the compiled map (steer_geo_decide: the tree walk and a
- *     binary search) against the uncompiled one (steer_geo_decide_walk: MMDB_get_value per
+ *     hash probe) against the uncompiled one (steer_geo_decide_walk: MMDB_get_value per
  *     field, rules by string), in ns and user-space instructions (perf_event_open; "n/a"
  *     where the kernel does not allow it).
  */
