@@ -49,6 +49,24 @@
 # (3600 s) instead, which gdnsd only counts up if the targets accept connections: it sets the
 # initial state from one real check before it serves. Records per answer are printed for
 # w0 and w50 with the table (the servers compared must return the same).
+#
+# Geo steering (issue 10): GEO=1 runs, instead of the servers above (SERVERS still wins when
+# given), three servers on one generated City-layout MaxMind DB and one mapping
+# (contrib/bench/geo_setup.py writes both: 20,000 IPv4 and 2,000 IPv6 networks in 27
+# countries; continent and country rules; 20 names g0..g19, two A records per answer), each
+# static and geo, each on the same two query sets: 200,000 queries without ECS (EDNS on,
+# dnsperf -e; the source 127.0.0.1 is in a network too) and the same names each carrying an
+# ECS option from a random network, 10% from gaps (dnsperf -B, wire messages):
+#   geo_static, geo_static_ecs          steerdns, the gN names as plain A records
+#   geo, geo_ecs                        steerdns, a `geo:` policy on each gN (probes 1 h)
+#   gdnsd_geo_static, gdnsd_geo_static_ecs   gdnsd, plain A records
+#   gdnsd_geo, gdnsd_geo_ecs            gdnsd plugin_geoip: DYNA geoip!gN over one map
+#   knot_geo_static, knot_geo_static_ecs     knotd, plain A records
+#   knot_geo, knot_geo_ecs              knotd mod-geoip (mode geodb, edns-client-subnet on;
+#                                       no failover: the first pool's addresses per view)
+# Before each geo run the server is asked with dig +subnet for one network per rule and a
+# gap, and must answer the mapping's first pool ("geo check" lines; a server that does not is
+# still measured and flagged). The table adds geo/static CPU-per-query ratios per server.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -59,6 +77,11 @@ CLIENTS="${CLIENTS:-8}"
 RECORDS="${RECORDS:-100000}"
 if [ "${ABUSE:-0}" = 1 ]; then
 	SERVERS="${SERVERS:-steerdns steerdns_rrl steerdns_cookie steerdns_both}"
+fi
+if [ "${GEO:-0}" = 1 ] && [ -z "${SERVERS:-}" ]; then
+	SERVERS="geo_static geo_static_ecs geo geo_ecs gdnsd_geo_static gdnsd_geo_static_ecs"
+	SERVERS="$SERVERS gdnsd_geo gdnsd_geo_ecs knot_geo_static knot_geo_static_ecs knot_geo"
+	SERVERS="$SERVERS knot_geo_ecs"
 fi
 SERVERS="${SERVERS:-steerdns nsd knot}"
 GDNSD_MON="${GDNSD_MON:-static}"
@@ -187,6 +210,11 @@ with open("%s/queries" % tmp, "w") as q:
         else:
             q.write("nx%d.%s A\n" % (rng.randrange(10 ** 6), zone))
 EOF
+
+if [[ " $SERVERS " == *" geo"* || " $SERVERS " == *_geo* ]]; then
+	echo "bench: generating the geo database, mapping and queries ..." >&2
+	"$PY" "$ROOT/contrib/bench/geo_setup.py" "$TMP" "$ZONE"
+fi
 
 free_port() {
 	"$PY" -c 'import socket
@@ -367,6 +395,7 @@ have_gdnsd() { # name
 # stays: gdnsd puts no address of an MX target in the additional section (the others do).
 gdnsd_run() {
 	local name="$1" zonefile="$2" plugins="$3" queries="$4" port dir
+	shift 4
 	port="$(free_port)"
 	dir="$TMP/$name"
 	mkdir -p "$dir/zones"
@@ -387,9 +416,10 @@ gdnsd_run() {
 		taskset -a -p 0x1 "$pid" >/dev/null # every thread, whatever it set for itself
 	fi
 	case "$name" in
-	gdnsd_*) show_answers "$name" "$port" ;;
+	gdnsd_static | gdnsd_steered) show_answers "$name" "$port" ;;
+	gdnsd_geo | gdnsd_geo_ecs) geo_check "$name" "$port" ;;
 	esac
-	measure "$name" "$pid" "$port" "$queries" || true
+	measure "$name" "$pid" "$port" "$queries" "$@" || true
 	stop "$pid"
 }
 
@@ -442,39 +472,153 @@ EOF
 	stop "$pid"
 }
 
-run_knot() {
-	local port
+# knotd from a config of its own: name, zone file, mod-geoip views file (or ""), query file,
+# dnsperf options...
+knot_run() {
+	local name="$1" zonefile="$2" geoconf="$3" queries="$4" port dir
+	shift 4
 	port="$(free_port)"
-	mkdir -p "$TMP/knot"
-	cat >"$TMP/knot/knot.conf" <<EOF
+	dir="$TMP/$name"
+	mkdir -p "$dir"
+	{
+		cat <<EOF
 server:
     listen: 127.0.0.1@$port
-    rundir: $TMP/knot
+    rundir: $dir
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
+    edns-client-subnet: on
 database:
-    storage: $TMP/knot
+    storage: $dir
 log:
   - target: stderr
     any: warning
+EOF
+		if [ -n "$geoconf" ]; then
+			cat <<EOF
+mod-geoip:
+  - id: geo
+    config-file: $geoconf
+    ttl: 300
+    mode: geodb
+    geodb-file: $TMP/geo/bench.mmdb
+    geodb-key: [continent/code, country/iso_code]
+EOF
+		fi
+		cat <<EOF
 template:
   - id: default
-    storage: $TMP/knot
+    storage: $dir
     semantic-checks: off
     zonefile-sync: -1
     journal-content: none
 zone:
   - domain: $ZONE
-    file: $TMP/$ZONE.zone
+    file: $zonefile
 EOF
-	taskset -c 0 knotd -c "$TMP/knot/knot.conf" >"$TMP/knot.log" 2>&1 &
+		if [ -n "$geoconf" ]; then
+			echo "    module: mod-geoip/geo"
+		fi
+	} >"$dir/knot.conf"
+	taskset -c 0 knotd -c "$dir/knot.conf" >"$TMP/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	sleep 0.5
 	taskset -a -p 0x1 "$pid" >/dev/null # every thread, including ones started after exec
-	measure knot "$pid" "$port" || true
+	case "$name" in
+	knot_geo | knot_geo_ecs) geo_check "$name" "$port" ;;
+	esac
+	measure "$name" "$pid" "$port" "$queries" "$@" || true
 	stop "$pid"
+}
+
+run_knot() { knot_run knot "$TMP/$ZONE.zone" "" "$TMP/queries"; }
+run_knot_geo_static() { knot_run knot_geo_static "$TMP/geo-static.zone" "" "$TMP/gqueries" -e; }
+run_knot_geo_static_ecs() {
+	knot_run knot_geo_static_ecs "$TMP/geo-static.zone" "" "$TMP/gqueries-ecs.bin" -B
+}
+run_knot_geo() {
+	knot_run knot_geo "$TMP/geo-static.zone" "$TMP/knot-geo.conf" "$TMP/gqueries" -e
+}
+run_knot_geo_ecs() {
+	knot_run knot_geo_ecs "$TMP/geo-static.zone" "$TMP/knot-geo.conf" "$TMP/gqueries-ecs.bin" -B
+}
+
+# --- geo steering (GEO=1) --------------------------------------------------------------------
+# Before a geo run: the server must answer g0 with the mapping's first pool for each ECS
+# subnet of geo-checks (one network per rule, and a gap). GEOCHECK collects "name: ok (N
+# subnets)" or "name: SUBNET got [...] expected [...]; ..." for the table.
+GEOCHECK=()
+geo_check() { # name port
+	local sub want got bad=""
+	if ! wait_ready "$2"; then
+		GEOCHECK+=("$1: FAILED (no answer)")
+		return 0
+	fi
+	while read -r sub want; do
+		got="$(dig @127.0.0.1 -p "$2" "g0.$ZONE" A +subnet="$sub" +short +time=2 +tries=2 |
+			sort | tr '\n' ' ' | sed 's/ $//')" || true
+		if [ "$got" != "$want" ]; then
+			bad="$bad $sub got [$got] expected [$want];"
+		fi
+	done <"$TMP/geo-checks"
+	GEOCHECK+=("$1:${bad:- ok ($(wc -l <"$TMP/geo-checks") subnets)}")
+}
+
+# steerdns on the geo names: name, zone file, geo policies (1) or none (0), query file,
+# dnsperf options...
+geo_run() {
+	local name="$1" zonefile="$2" steer="$3" queries="$4" port dir
+	shift 4
+	port="$(free_port)"
+	dir="$TMP/$name"
+	mkdir -p "$dir"
+	{
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf '  control-socket: %s/ctl.sock\n  state-dir: %s\n' "$dir" "$dir"
+		printf '  log-level: warning\n'
+		printf 'zones:\n  - {name: %s, file: %s}\n' "$ZONE" "$zonefile"
+		if [ "$steer" = 1 ]; then
+			cat "$TMP/steerdns-geo.yaml"
+		fi
+	} >"$dir/steerdns.yaml"
+	taskset -c 0 "$BUILD/server/steerdns" -c "$dir/steerdns.yaml" >"$TMP/$name.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	if [ "$steer" = 1 ]; then
+		geo_check "$name" "$port"
+	fi
+	measure "$name" "$pid" "$port" "$queries" "$@" || true
+	stop "$pid"
+}
+
+run_geo_static() { geo_run geo_static "$TMP/geo-static.zone" 0 "$TMP/gqueries" -e; }
+run_geo_static_ecs() {
+	geo_run geo_static_ecs "$TMP/geo-static.zone" 0 "$TMP/gqueries-ecs.bin" -B
+}
+run_geo() { geo_run geo "$TMP/geo.zone" 1 "$TMP/gqueries" -e; }
+run_geo_ecs() { geo_run geo_ecs "$TMP/geo.zone" 1 "$TMP/gqueries-ecs.bin" -B; }
+run_gdnsd_geo_static() {
+	if have_gdnsd gdnsd_geo_static; then
+		gdnsd_run gdnsd_geo_static "$TMP/geo-static.zone" "" "$TMP/gqueries" -e
+	fi
+}
+run_gdnsd_geo_static_ecs() {
+	if have_gdnsd gdnsd_geo_static_ecs; then
+		gdnsd_run gdnsd_geo_static_ecs "$TMP/geo-static.zone" "" "$TMP/gqueries-ecs.bin" -B
+	fi
+}
+run_gdnsd_geo() {
+	if have_gdnsd gdnsd_geo; then
+		gdnsd_run gdnsd_geo "$TMP/gdnsd-geo.zone" "$TMP/gdnsd-geo.cfg" "$TMP/gqueries" -e
+	fi
+}
+run_gdnsd_geo_ecs() {
+	if have_gdnsd gdnsd_geo_ecs; then
+		gdnsd_run gdnsd_geo_ecs "$TMP/gdnsd-geo.zone" "$TMP/gdnsd-geo.cfg" \
+			"$TMP/gqueries-ecs.bin" -B
+	fi
 }
 
 echo "bench: $RECORDS records, dnsperf -l $DURATION -c $CLIENTS -Q $RATE, server on core 0" >&2
@@ -483,11 +627,13 @@ for s in $SERVERS; do
 	"run_$s"
 done
 
-"$PY" - "${#RESULTS[@]}" "${RESULTS[@]}" "${ANSWERS[@]}" <<'EOF'
+"$PY" - "${#RESULTS[@]}" "${RESULTS[@]}" "${#GEOCHECK[@]}" "${GEOCHECK[@]}" "${ANSWERS[@]}" <<'EOF'
 import sys
 n = int(sys.argv[1])
 rows = [r.split() for r in sys.argv[2:2 + n]]
-answers = sys.argv[2 + n:]
+g = int(sys.argv[2 + n])
+geocheck = sys.argv[3 + n:3 + n + g]
+answers = sys.argv[3 + n + g:]
 print("%-16s %12s %10s %14s %10s %10s" % ("server", "QPS", "lost", "CPU us/query", "user", "kernel"))
 cpu = {}
 for name, qps, lost, us, user, kern in rows:
@@ -508,6 +654,22 @@ for a, b, what in (("steered", "static", "steerdns steered vs steerdns static"),
                    ("gdnsd_steered", "gdnsd_static", "gdnsd steered vs gdnsd static")):
     if a in cpu and cpu.get(b):
         print("%-36s CPU/query %.2fx" % (what, cpu[a] / cpu[b]))
+# geo steering (GEO=1): each server's geo against its own static answers, and across servers
+for p in ("", "gdnsd_", "knot_"):
+    for q in ("", "_ecs"):
+        a, b = "%sgeo%s" % (p, q), "%sgeo_static%s" % (p, q)
+        if a in cpu and cpu.get(b):
+            print("%-36s CPU/query %.2fx (%+.2f us)" % ("%s vs %s" % (a, b), cpu[a] / cpu[b],
+                                                       cpu[a] - cpu[b]))
+for q in ("", "_ecs"):
+    for other in ("gdnsd_", "knot_"):
+        a, b = "geo%s" % q, "%sgeo%s" % (other, q)
+        if a in cpu and cpu.get(b):
+            print("%-36s CPU/query %.2fx" % ("steerdns %s vs %s" % (a, b), cpu[a] / cpu[b]))
+if geocheck:
+    print("geo check (dig +subnet, one network per rule and a gap, before the timed run):")
+    for line in geocheck:
+        print("  " + line)
 if answers:
     print("records per answer (answer/authority/additional, size):")
     for a in answers:
