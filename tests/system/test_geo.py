@@ -37,8 +37,6 @@ import threading
 import time
 
 import dns.edns
-import dns.flags
-import dns.message
 import dns.rcode
 import dns.rdatatype
 import maxminddb
@@ -261,6 +259,7 @@ def geo_policy(name, **geo):
     g = {"database": "world", "rules": RULES, "default": DEFAULT}
     g.update(geo)
     return {"name": name, "health": "web", "answers": 16, "all-down": "fallback",
+            "transfer-hold-down": "0",
             "fallback": [FALLBACK],
             "pools": [{"name": p, "members": m, "location": loc} for p, (m, loc) in
                       POOLS.items()],
@@ -272,6 +271,7 @@ def geo_config(workdir, port, db_file, hport, listen=None):
     with open(zfile, "w") as f:
         f.write(ZONE)
     conf = sdlib.steerdns_config(workdir, port, {"example.com": zfile}, listen=listen)
+    conf["zones"][0]["transfer-acl"] = [{"address": "127.0.0.0/8"}]
     conf["geoip"] = {"databases": [{"name": "world", "file": db_file}]}
     conf["health"] = {"templates": [template(hport)]}
     conf["steering"] = [geo_policy("www.example.com"),
@@ -559,6 +559,15 @@ def test_database_replaced_while_querying(geo):
         assert r.rcode() == dns.rcode.NOERROR and addresses(r) == want, (address, r)
         check_ecs(r, address, srclen, scope)
     assert "world.mmdb" in srv.log()
+    # a good file again and `steerctl reload`: in force when the command returns
+    os.rename(old, srv.db)
+    out = srv.steerctl("reload")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for address, srclen in subnets:
+        want, scope, rule = expected(srv.db, address)
+        r = exchange(srv, ecs_query("www.example.com", address, srclen))
+        assert addresses(r) == want, (address, r)
+        check_ecs(r, address, srclen, scope)
 
 
 def test_steerctl_steering_client(geo):
@@ -604,3 +613,20 @@ def test_missing_or_corrupt_database_refuses_start(tmp_path, backends):
         log = srv.log()
         assert rc != 0 and not sdlib.SANITIZER_RE.search(log), log
         assert "geo/world.mmdb" in log, "%s: the path is not named:\n%s" % (case, log)
+
+
+def test_transfer_view_is_the_default_list(geo, backends):
+    """AXFR sends secondaries the transfer view, computed with the `default` pool list (a
+    secondary runs no geo): the first default pool's members, the next one's when it is
+    down."""
+    srv = geo()
+
+    def view():
+        return sorted(txt for o, t, ty, _, txt, _ in sdlib.axfr_rrs(srv.port, "example.com.")
+                      if o == "www.example.com." and ty == "A")
+
+    first, second = POOLS[DEFAULT[0]][0], POOLS[DEFAULT[1]][0]
+    assert srv.wait_for(lambda: view() == sorted(first), timeout=15), view()
+    for a in first:
+        backends[a].set_mode("refuse")
+    assert srv.wait_for(lambda: view() == sorted(second), timeout=FALL * INTERVAL + 10), view()
