@@ -23,15 +23,16 @@ static int parse_question(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q
 	return 0;
 }
 
-/* ECS (RFC 7871 6): FAMILY 1 or 2, SOURCE PREFIX-LENGTH within the family, exactly
- * ceil(source / 8) address bytes, no bit set past the prefix. */
+/* ECS (RFC 7871 6): FAMILY 1 or 2, SOURCE PREFIX-LENGTH within the family, SCOPE
+ * PREFIX-LENGTH 0 ("In queries, it MUST be set to 0"; 7.2.1: a wrongly formatted option is
+ * a FORMERR), exactly ceil(source / 8) address bytes, no bit set past the prefix. */
 static int parse_ecs(const uint8_t *opt, size_t olen, srv_query_t *q)
 {
 	if (olen < 4)
 		return SD_EPARSE;
 	uint16_t family = be16_get(opt);
 	unsigned source = opt[2], max = family == SRV_ECS_IPV4 ? 32 : 128;
-	if ((family != SRV_ECS_IPV4 && family != SRV_ECS_IPV6) || source > max)
+	if ((family != SRV_ECS_IPV4 && family != SRV_ECS_IPV6) || source > max || opt[3] != 0)
 		return SD_EPARSE;
 	size_t alen = (source + 7) / 8;
 	if (olen - 4 != alen)

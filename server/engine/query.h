@@ -58,7 +58,7 @@ typedef struct srv_query {
 	/* The OPT's first EDNS Client Subnet option (RFC 7871 6), when it is well formed; a
 	 * malformed one makes the message malformed (RFC 7871 6: a server "SHOULD
 	 * return FORMERR"). Later ECS options in the same OPT are ignored. The address holds
-	 * the source prefix's bits, the rest zero; scope is kept as sent (0 in a proper query). */
+	 * the source prefix's bits, the rest zero; a non-zero scope is malformed. */
 	bool has_ecs;
 	uint16_t ecs_family; /* SRV_ECS_IPV4 or SRV_ECS_IPV6 */
 	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */

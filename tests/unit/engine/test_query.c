@@ -107,6 +107,8 @@ static void test_ecs_malformed(void **state)
 	    {{0, 1, 24, 0, 192, 0}, 6},     /* too few address bytes */
 	    {{0, 1, 16, 0, 192, 0, 2}, 7},  /* too many address bytes */
 	    {{0, 1, 23, 0, 192, 0, 3}, 7},  /* a bit set past the prefix */
+	    {{0, 1, 24, 24, 192, 0, 2}, 7}, /* a non-zero SCOPE in a query (RFC 7871 6, 7.2.1) */
+	    {{0, 1, 0, 8}, 4},              /* the same with SOURCE 0 */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		msg_t m;
