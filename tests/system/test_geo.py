@@ -25,6 +25,7 @@ Decisions where the contract is silent (stated in the report too):
 Timing: probes every 200 ms, fall 3, rise 2; every wait is a bounded poll of a measured event.
 """
 
+import copy
 import ipaddress
 import json
 import math
@@ -178,22 +179,28 @@ def ecs_query(qname, address=None, srclen=None, qtype="A", raw_option=None):
 
 
 def exchange(srv, q, source=None, tcp=False, timeout=3.0):
-    """The parsed reply to q, sent from source (a 127.x or ::1 address) when given."""
-    if tcp:
-        wire = sdlib.tcp_exchange(q.to_wire(), srv.port, srv.host, timeout)
-    else:
-        host = "::1" if source and ":" in source else srv.host
-        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            if source:
-                s.bind((source, 0))
-            s.settimeout(timeout)
+    """The parsed reply to q over UDP or TCP, sent from source (a 127.x or ::1 address) when
+    given."""
+    host = "::1" if source and ":" in source else srv.host
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
+                      socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+    wire = None
+    try:
+        if source:
+            s.bind((source, 0))
+        s.settimeout(timeout)
+        if tcp:
+            s.connect((host, srv.port))
+            w = q.to_wire()
+            s.sendall(len(w).to_bytes(2, "big") + w)
+            wire = sdlib.tcp_read_msg(s, timeout)
+        else:
             s.sendto(q.to_wire(), (host, srv.port))
             wire = s.recv(65535)
-        except socket.timeout:
-            wire = None
-        finally:
-            s.close()
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
     assert wire is not None, "no reply to %s from %s" % (q.question[0], source)
     return sdlib.parse(wire)
 
@@ -256,13 +263,13 @@ def backends():
 
 
 def geo_policy(name, **geo):
-    g = {"database": "world", "rules": RULES, "default": DEFAULT}
+    g = {"database": "world", "rules": copy.deepcopy(RULES), "default": list(DEFAULT)}
     g.update(geo)
     return {"name": name, "health": "web", "answers": 16, "all-down": "fallback",
             "transfer-hold-down": "0",
             "fallback": [FALLBACK],
-            "pools": [{"name": p, "members": m, "location": loc} for p, (m, loc) in
-                      POOLS.items()],
+            "pools": [{"name": p, "members": list(m), "location": list(loc)}
+                      for p, (m, loc) in POOLS.items()],
             "geo": g}
 
 
@@ -283,19 +290,22 @@ def geo_config(workdir, port, db_file, hport, listen=None):
 
 @pytest.fixture
 def geo(tmp_path, backends):
-    """start(layout="city", ipv=6, fixture="world", v6=False) -> sdlib.Steerdns with the
-    database at srv.db (geo/world.mmdb, relative to the config); waits until every member
-    is up. v6: listen on ::1 too (same port)."""
+    """start(layout="city", ipv=6, fixture="world", v6=False, edit=None) -> sdlib.Steerdns
+    with the database at srv.db (geo/world.mmdb, relative to the config); waits until every
+    member is up. v6: listen on ::1 too (same port). edit(conf, workdir, zone_file) may
+    change the config and the zone file before the start."""
     started = []
     hport = next(iter(backends.values())).port
 
-    def start(layout="city", ipv=6, fixture="world", v6=False):
+    def start(layout="city", ipv=6, fixture="world", v6=False, edit=None):
         workdir = str(tmp_path / ("steerdns%d" % len(started)))
         os.makedirs(workdir)
         db = mkdb(os.path.join(workdir, "geo", "world.mmdb"), layout, ipv, fixture)
         port = sdlib.free_port(v6=v6)
         listen = ["127.0.0.1:%d" % port, "[::1]:%d" % port] if v6 else None
         conf, zfile = geo_config(workdir, port, "geo/world.mmdb", hport, listen)
+        if edit is not None:
+            edit(conf, workdir, zfile)
         srv = sdlib.Steerdns(workdir, conf, {"example.com": zfile}, port)
         srv.db = db
         started.append(srv)
@@ -393,6 +403,9 @@ def test_geo_by_source_address(geo):
         assert addresses(r) == want, "from %s (%s): got %r, expected %r" % (
             src, rule, addresses(r), want)
         assert reply_ecs(r) is None, r
+        r = exchange(srv, sdlib.make_query("www.example.com", "A"), source=src, tcp=True)
+        assert addresses(r) == want, "from %s over TCP: got %r, expected %r" % (
+            src, addresses(r), want)
         near = expected(srv.db, src, distance=True)[0]
         r = exchange(srv, sdlib.make_query("near.example.com", "A"), source=src)
         assert addresses(r) == near, (src, addresses(r), near)
@@ -574,11 +587,12 @@ def test_steerctl_steering_client(geo):
     """`steerctl steering NAME --client ADDR[/LEN]` names the matched rule, the database
     network and scope, the pool list and the records an answer would carry."""
     srv = geo()
-    for client, net in (("127.0.2.0/25", "127.0.2.0/25"), ("127.0.3.5", "127.0.3.5/32"),
-                        ("10.20.0.0/20", "10.20.0.0/24"), ("10.99.1.0/24", "10.0.0.0/10"),
-                        ("2001:db8:1::/48", "2001:db8:1::/48")):
+    for client in ("127.0.2.0/25", "127.0.3.5", "10.20.0.0/20", "10.99.1.0/24", "127.0.3.0/24",
+                   "2001:db8:1::/48", "2001:db8:5::/48", "2001:db9::/48"):
         address = client.split("/")[0]
         want, scope, rule = expected(srv.db, address)
+        # the database network (or empty node) that holds the address
+        net = str(ipaddress.ip_network("%s/%d" % (address, scope), strict=False))
         out = srv.steerctl("steering", "www.example.com", "--client", client)
         text = out.stdout + out.stderr
         assert out.returncode == 0, text
@@ -630,3 +644,105 @@ def test_transfer_view_is_the_default_list(geo, backends):
     for a in first:
         backends[a].set_mode("refuse")
     assert srv.wait_for(lambda: view() == sorted(second), timeout=FALL * INTERVAL + 10), view()
+
+
+def test_cname_chain_takes_the_longest_scope(geo):
+    """A geo policy over CNAME candidates (database "second": the Country layout, IPv4,
+    where 127.0.3.0/24 is one /24 network) in front of www (City layout, where the same /24
+    is split around a /32): the reply's SCOPE is the longest of the chain's decisions
+    (RFC 7871 7.2.1); a chain into a plain name keeps the first decision's scope."""
+    def edit(conf, workdir, zfile):
+        mkdb(os.path.join(workdir, "geo", "second.mmdb"), "country", 4, "world")
+        conf["geoip"]["databases"].append({"name": "second", "file": "geo/second.mmdb"})
+        conf["steering"].append({
+            "name": "chain.example.com", "health": "web", "candidates": "cname",
+            "pools": [{"name": "a", "members": [{"target": "www.example.com",
+                                                 "address": "127.0.0.11"}]},
+                      {"name": "b", "members": [{"target": "plain.example.com",
+                                                 "address": "127.0.0.21"}]}],
+            "geo": {"database": "second", "default": ["a", "b"],
+                    "rules": [{"continent": "EU", "pools": ["b", "a"]}]}})
+        with open(zfile, "a") as f:
+            f.write("chain CNAME www\nchain CNAME plain\n")
+
+    srv = geo(edit=edit)
+    wait_members(srv, "chain.example.com", lambda m: all(h == "up" for h in m.values()))
+    second = os.path.join(srv.workdir, "geo", "second.mmdb")
+    for address, srclen, what in SUBNETS:
+        rec, first_scope = db_lookup(second, address)
+        to_plain = (rec or {}).get("continent", {}).get("code") == "EU"
+        if to_plain:
+            target, want, scope = "plain.example.com.", ["127.0.0.99"], first_scope
+        else:
+            want, www_scope, _ = expected(srv.db, address)
+            target, scope = "www.example.com.", max(first_scope, www_scope)
+        r = exchange(srv, ecs_query("chain.example.com", address, srclen))
+        cnames = [rd.target.to_text() for rr in r.answer if rr.rdtype == dns.rdatatype.CNAME
+                  for rd in rr]
+        assert cnames == [target] and addresses(r) == want, (address, srclen, what, r)
+        check_ecs(r, address, srclen, scope)
+
+
+BAD_GEO = [
+    ("a rule naming a pool the policy has not", lambda p: p["geo"]["rules"].append(
+        {"country": "FR", "pools": ["nope"]})),
+    ("a code twice", lambda p: p["geo"]["rules"].append({"country": "JP", "pools": ["us"]})),
+    ("no default", lambda p: p["geo"].pop("default")),
+    ("no database", lambda p: p["geo"].pop("database")),
+    ("an unknown database", lambda p: p["geo"].update(database="nope")),
+    ("an unknown continent", lambda p: p["geo"]["rules"].append(
+        {"continent": "XX", "pools": ["us"]})),
+    ("a rule with no code", lambda p: p["geo"]["rules"].append({"pools": ["us"]})),
+    ("distance without a located pool", lambda p: [q.pop("location") for q in p["pools"]]
+     and p["geo"].update(distance=True)),
+]
+
+
+@pytest.mark.parametrize("what,change", BAD_GEO, ids=[b[0] for b in BAD_GEO])
+def test_bad_geo_config_refuses_start(tmp_path, backends, what, change):
+    """A geo: key that breaks the contract stops the start with file:line."""
+    hport = next(iter(backends.values())).port
+    workdir = str(tmp_path / "bad")
+    mkdb(os.path.join(workdir, "geo", "world.mmdb"))
+    port = sdlib.free_port()
+    conf, zfile = geo_config(workdir, port, "geo/world.mmdb", hport)
+    change(conf["steering"][0])
+    srv = sdlib.Steerdns(workdir, conf, {"example.com": zfile}, port)
+    try:
+        rc = srv.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        srv.stop()
+        pytest.fail("%s: the daemon started:\n%s" % (what, srv.log()))
+    srv.stop()
+    log = srv.log()
+    assert rc != 0 and not sdlib.SANITIZER_RE.search(log), log
+    assert "steerdns.yaml:" in log, "%s: no file:line in\n%s" % (what, log)
+
+
+def test_config_reload_with_a_missing_database_keeps_running(geo):
+    """A config reload whose database file is missing fails naming the file and changes
+    nothing; one naming another good file switches to it."""
+    srv = geo()
+    conf = dict(srv.config)
+    conf["geoip"] = {"databases": [{"name": "world", "file": "geo/missing.mmdb"}]}
+    with open(srv.config_path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    out = srv.steerctl("reload")
+    assert out.returncode != 0 and "geo/missing.mmdb" in out.stdout + out.stderr, \
+        out.stdout + out.stderr
+    for address, srclen, _ in SUBNETS:
+        want, scope, _ = expected(srv.db, address)
+        r = exchange(srv, ecs_query("www.example.com", address, srclen))
+        assert addresses(r) == want, (address, r)
+        check_ecs(r, address, srclen, scope)
+    other = mkdb(os.path.join(srv.workdir, "geo", "other.mmdb"), "city", 6, "world2")
+    conf["geoip"] = {"databases": [{"name": "world", "file": "geo/other.mmdb"}]}
+    with open(srv.config_path, "w") as f:
+        f.write(sdlib.to_yaml(conf) + "\n")
+    out = srv.steerctl("reload")
+    assert out.returncode == 0, out.stdout + out.stderr
+    for address, srclen, _ in SUBNETS:
+        want, scope, _ = expected(other, address)
+        r = exchange(srv, ecs_query("www.example.com", address, srclen))
+        assert addresses(r) == want, (address, r)
+        check_ecs(r, address, srclen, scope)
