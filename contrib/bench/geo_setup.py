@@ -162,8 +162,8 @@ with open(os.path.join(out, "gqueries"), "w") as q, \
 
 # what each server must answer before it is measured: one network per rule, and a gap
 checks = []
-for want in [("EU", None), ("EU", "GB"), ("AS", None), ("EU", "RU"), ("NA", "MX"), ("SA", None), ("AF", None),
-             ("OC", None), ("NA", None)]:
+for want in [("EU", None), ("EU", "GB"), ("AS", None), ("EU", "RU"), ("NA", "MX"), ("SA", None),
+             ("AF", None), ("OC", None), ("NA", None)]:
     for n in nets[1:]:
         if n["continent"] == want[0] and (n["country"] == want[1] if want[1] else
                                           n["country"] not in COUNTRY):
