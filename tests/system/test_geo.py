@@ -108,10 +108,16 @@ SOURCES = ["127.0.1.5", "127.0.2.10", "127.0.2.200", "127.0.3.5", "127.0.3.9", "
 
 # ---- databases and the model ----------------------------------------------------------
 
-def mkdb(path, layout="city", ipv=6, fixture="world"):
+def mkdb(path, layout="city", ipv=6, fixture="world", record_size=28):
+    """Write a database with mkdb.pl; fixture: a built-in name, or a list of network dicts
+    (written as JSON beside path)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    p = subprocess.run(["perl", MKDB, path, layout, str(ipv), fixture], capture_output=True,
-                       text=True, timeout=60)
+    if not isinstance(fixture, str):
+        with open(path + ".json", "w") as f:
+            json.dump({"networks": fixture}, f)
+        fixture = path + ".json"
+    p = subprocess.run(["perl", MKDB, path, layout, str(ipv), fixture, str(record_size)],
+                       capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     return path
 
@@ -297,10 +303,11 @@ def geo(tmp_path, backends):
     started = []
     hport = next(iter(backends.values())).port
 
-    def start(layout="city", ipv=6, fixture="world", v6=False, edit=None):
+    def start(layout="city", ipv=6, fixture="world", v6=False, edit=None, record_size=28):
         workdir = str(tmp_path / ("steerdns%d" % len(started)))
         os.makedirs(workdir)
-        db = mkdb(os.path.join(workdir, "geo", "world.mmdb"), layout, ipv, fixture)
+        db = mkdb(os.path.join(workdir, "geo", "world.mmdb"), layout, ipv, fixture,
+                  record_size)
         port = sdlib.free_port(v6=v6)
         listen = ["127.0.0.1:%d" % port, "[::1]:%d" % port] if v6 else None
         conf, zfile = geo_config(workdir, port, "geo/world.mmdb", hport, listen)
@@ -342,15 +349,17 @@ def wait_members(srv, name, pred, timeout=15):
 
 # ---- tests ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout,ipv", [("city", 6), ("country", 4), ("city", 4)])
-def test_answers_and_scope_per_ecs_subnet(geo, layout, ipv):
+@pytest.mark.parametrize("layout,ipv,record_size", [
+    ("city", 6, 28), ("country", 4, 28), ("city", 4, 28), ("city", 6, 24), ("country", 6, 32),
+    ("city", 4, 32)])
+def test_answers_and_scope_per_ecs_subnet(geo, layout, ipv, record_size):
     """For each ECS subnet: the answer is the pool list's first pool the rules give for what
     maxminddb finds at the subnet's address in the same file, and the reply echoes family,
     source and address with SCOPE = that network's (or empty node's) prefix length. Distance
     ordering for clients without a rule (City layout only; a Country record has no
     location, so the default). A CNAME into the geo name carries the same scope. TCP
-    answers the same as UDP."""
-    srv = geo(layout, ipv)
+    answers the same as UDP. Every record size of the MaxMind DB format (24, 28, 32 bits)."""
+    srv = geo(layout, ipv, record_size=record_size)
     for address, srclen, what in SUBNETS:
         for name, distance in (("www.example.com", False), ("near.example.com", True),
                                ("alias.example.com", False)):
@@ -745,4 +754,37 @@ def test_config_reload_with_a_missing_database_keeps_running(geo):
         want, scope, _ = expected(other, address)
         r = exchange(srv, ecs_query("www.example.com", address, srclen))
         assert addresses(r) == want, (address, r)
+        check_ecs(r, address, srclen, scope)
+
+
+def _net(network, continent, country):
+    return {"network": network, "continent": continent, "country": country}
+
+
+IPV4_SUBTREE_CASES = {
+    # no IPv4 network at all: the tree ends above ::/96
+    "IPv6 networks only": [_net("2001:db8::/32", "EU", "DE"), _net("2001:db8:1::/48", "AS", "JP")],
+    # one network holds the whole IPv4 subtree: the same answer for every IPv4 client
+    "a ::/64 network over ::/96": [_net("::/64", "AS", "JP"), _net("2001:db8::/32", "EU", "DE")],
+    # ::/96 itself is a network
+    "::/96 is one network": [_net("::/96", "OC", "AU"), _net("2001:db8::/32", "EU", "DE")],
+    # IPv4 networks at the edges of the address space
+    "0.0.0.0/8 and 255.255.255.255/32": [_net("0.0.0.0/8", "AS", "JP"),
+                                         _net("128.0.0.0/1", "EU", "DE"),
+                                         _net("255.255.255.255/32", "NA", "US")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(IPV4_SUBTREE_CASES))
+def test_ipv4_subtree_edges(geo, case):
+    """IPv4 clients in an IPv6 tree whose ::/96 subtree is missing, inside a shorter network,
+    a network itself, or holds networks at the ends of the IPv4 space: answer and SCOPE as
+    maxminddb says (a network shorter than /96 covers every IPv4 address: SCOPE 0)."""
+    srv = geo(fixture=IPV4_SUBTREE_CASES[case])
+    for address, srclen in (("127.0.1.0", 24), ("0.0.0.0", 8), ("0.1.0.0", 16),
+                            ("255.255.255.255", 32), ("255.255.255.0", 24), ("128.0.0.0", 1),
+                            ("2001:db8:1::", 48), ("2001:db9::", 32), ("::", 64)):
+        want, scope, rule = expected(srv.db, address)
+        r = exchange(srv, ecs_query("www.example.com", address, srclen))
+        assert addresses(r) == want, (case, address, rule, r)
         check_ecs(r, address, srclen, scope)

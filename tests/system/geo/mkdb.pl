@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # mkdb.pl — MaxMind DB test databases for the geo steering tests and the geo benchmark.
 #
-#   mkdb.pl OUTPUT LAYOUT IPVERSION FIXTURE
+#   mkdb.pl OUTPUT LAYOUT IPVERSION FIXTURE [RECORDSIZE]
 #     OUTPUT     the .mmdb file to write (written to OUTPUT.tmp, then renamed over OUTPUT, so
 #                a daemon watching OUTPUT sees one atomic replacement)
 #     LAYOUT     country (GeoIP2-Country: continent.code, country.iso_code) or city
@@ -14,6 +14,7 @@
 #                (subdivision and location optional; networks are inserted in order, a later
 #                one replacing an earlier one where they overlap, so a /32 inside a /24
 #                splits the /24 into the networks around it as a real database does).
+#     RECORDSIZE the search tree's record size in bits: 24, 28 (the default) or 32
 #
 # Uses Debian's MaxMind::DB::Writer::Tree (libmaxmind-db-writer-perl). Reserved networks
 # (127/8, 10/8, 2001:db8::/32 ...) are kept: the tests run on loopback and documentation
@@ -110,7 +111,8 @@ sub record {
 }
 
 sub usage {
-	die "usage: mkdb.pl OUTPUT country|city 4|6 FIXTURE (world, world2 or a JSON file)\n"
+	die "usage: mkdb.pl OUTPUT country|city 4|6 FIXTURE (world, world2 or a JSON file)"
+	  . " [24|28|32]\n"
 	  . "       mkdb.pl --list\n";
 }
 
@@ -118,9 +120,10 @@ if ( @ARGV == 1 && $ARGV[0] eq '--list' ) {
 	print JSON::PP->new->canonical->pretty->encode( \%FIXTURES );
 	exit 0;
 }
-usage() unless @ARGV == 4;
-my ( $out, $layout, $ipv, $fixture ) = @ARGV;
-usage() unless $layout =~ /^(country|city)$/ && $ipv =~ /^[46]$/;
+usage() unless @ARGV == 4 || @ARGV == 5;
+my ( $out, $layout, $ipv, $fixture, $record_size ) = @ARGV;
+$record_size //= 28;
+usage() unless $layout =~ /^(country|city)$/ && $ipv =~ /^[46]$/ && $record_size =~ /^(24|28|32)$/;
 
 my $desc = $FIXTURES{$fixture};
 if ( !$desc ) {
@@ -131,7 +134,7 @@ if ( !$desc ) {
 
 my $tree = MaxMind::DB::Writer::Tree->new(
 	ip_version               => $ipv,
-	record_size              => 28,
+	record_size              => $record_size,
 	database_type            => $layout eq 'city' ? 'GeoIP2-City' : 'GeoIP2-Country',
 	languages                => ['en'],
 	description              => { en => "steerdns test database ($fixture, $layout)" },
