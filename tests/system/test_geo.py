@@ -99,6 +99,10 @@ SUBNETS = [
     ("2001:db8:2::", 48, "an IPv6 /48 US-CA"),
     ("2001:db8:5::", 48, "an IPv6 /48 inside a /32 split by two /48"),
     ("2001:db9::", 48, "an IPv6 subnet in no network: default"),
+    ("::ffff:127.0.1.0", 120, "FAMILY 2 with an IPv4-mapped address: looked up as IPv6"),
+    ("::", 8, "an IPv6 /8 at the tree's start"),
+    ("2002:7f00:100::", 40, "6to4 of 127.0.1.0: the IPv4 network when aliased"),
+    ("2001:0:1234::", 48, "Teredo space: aliased to IPv4 0.0.0.0/..."),
 ]
 
 # client source addresses of the source-address test (no ECS)
@@ -108,15 +112,16 @@ SOURCES = ["127.0.1.5", "127.0.2.10", "127.0.2.200", "127.0.3.5", "127.0.3.9", "
 
 # ---- databases and the model ----------------------------------------------------------
 
-def mkdb(path, layout="city", ipv=6, fixture="world", record_size=28):
+def mkdb(path, layout="city", ipv=6, fixture="world", record_size=28, alias=False):
     """Write a database with mkdb.pl; fixture: a built-in name, or a list of network dicts
-    (written as JSON beside path)."""
+    (written as JSON beside path); alias: IPv4-mapped, Teredo and 6to4 point at IPv4."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if not isinstance(fixture, str):
         with open(path + ".json", "w") as f:
             json.dump({"networks": fixture}, f)
         fixture = path + ".json"
-    p = subprocess.run(["perl", MKDB, path, layout, str(ipv), fixture, str(record_size)],
+    p = subprocess.run(["perl", MKDB, "--record-size", str(record_size)] +
+                       (["--alias"] if alias else []) + [path, layout, str(ipv), fixture],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     return path
@@ -303,11 +308,12 @@ def geo(tmp_path, backends):
     started = []
     hport = next(iter(backends.values())).port
 
-    def start(layout="city", ipv=6, fixture="world", v6=False, edit=None, record_size=28):
+    def start(layout="city", ipv=6, fixture="world", v6=False, edit=None, record_size=28,
+              alias=False):
         workdir = str(tmp_path / ("steerdns%d" % len(started)))
         os.makedirs(workdir)
         db = mkdb(os.path.join(workdir, "geo", "world.mmdb"), layout, ipv, fixture,
-                  record_size)
+                  record_size, alias)
         port = sdlib.free_port(v6=v6)
         listen = ["127.0.0.1:%d" % port, "[::1]:%d" % port] if v6 else None
         conf, zfile = geo_config(workdir, port, "geo/world.mmdb", hport, listen)
@@ -349,17 +355,20 @@ def wait_members(srv, name, pred, timeout=15):
 
 # ---- tests ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("layout,ipv,record_size", [
-    ("city", 6, 28), ("country", 4, 28), ("city", 4, 28), ("city", 6, 24), ("country", 6, 32),
-    ("city", 4, 32)])
-def test_answers_and_scope_per_ecs_subnet(geo, layout, ipv, record_size):
+@pytest.mark.parametrize("layout,ipv,record_size,alias", [
+    ("city", 6, 28, False), ("country", 4, 28, False), ("city", 4, 28, False),
+    ("city", 6, 24, False), ("country", 6, 32, False), ("city", 4, 32, False),
+    ("city", 6, 28, True), ("country", 6, 24, True)])
+def test_answers_and_scope_per_ecs_subnet(geo, layout, ipv, record_size, alias):
     """For each ECS subnet: the answer is the pool list's first pool the rules give for what
     maxminddb finds at the subnet's address in the same file, and the reply echoes family,
     source and address with SCOPE = that network's (or empty node's) prefix length. Distance
     ordering for clients without a rule (City layout only; a Country record has no
     location, so the default). A CNAME into the geo name carries the same scope. TCP
-    answers the same as UDP. Every record size of the MaxMind DB format (24, 28, 32 bits)."""
-    srv = geo(layout, ipv, record_size=record_size)
+    answers the same as UDP. Every record size of the MaxMind DB format (24, 28, 32 bits),
+    and trees whose IPv4-mapped, Teredo and 6to4 ranges alias the IPv4 subtree (as
+    MaxMind's own databases do: the tree is then not a tree but a DAG)."""
+    srv = geo(layout, ipv, record_size=record_size, alias=alias)
     for address, srclen, what in SUBNETS:
         for name, distance in (("www.example.com", False), ("near.example.com", True),
                                ("alias.example.com", False)):

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 # mkdb.pl — MaxMind DB test databases for the geo steering tests and the geo benchmark.
 #
-#   mkdb.pl OUTPUT LAYOUT IPVERSION FIXTURE [RECORDSIZE]
+#   mkdb.pl [--record-size 24|28|32] [--alias] OUTPUT LAYOUT IPVERSION FIXTURE
 #     OUTPUT     the .mmdb file to write (written to OUTPUT.tmp, then renamed over OUTPUT, so
 #                a daemon watching OUTPUT sees one atomic replacement)
 #     LAYOUT     country (GeoIP2-Country: continent.code, country.iso_code) or city
@@ -14,7 +14,9 @@
 #                (subdivision and location optional; networks are inserted in order, a later
 #                one replacing an earlier one where they overlap, so a /32 inside a /24
 #                splits the /24 into the networks around it as a real database does).
-#     RECORDSIZE the search tree's record size in bits: 24, 28 (the default) or 32
+#   --record-size  the search tree's record size in bits: 24, 28 (the default) or 32
+#   --alias        alias_ipv6_to_ipv4 (IPv6 trees): ::ffff:0:0/96, 2001::/32 and 2002::/16
+#                  point at the IPv4 subtree, as in MaxMind's own databases
 #
 # Uses Debian's MaxMind::DB::Writer::Tree (libmaxmind-db-writer-perl). Reserved networks
 # (127/8, 10/8, 2001:db8::/32 ...) are kept: the tests run on loopback and documentation
@@ -22,6 +24,7 @@
 use strict;
 use warnings;
 
+use Getopt::Long qw(GetOptions);
 use JSON::PP qw(decode_json encode_json);
 use MaxMind::DB::Writer::Tree;
 
@@ -111,8 +114,8 @@ sub record {
 }
 
 sub usage {
-	die "usage: mkdb.pl OUTPUT country|city 4|6 FIXTURE (world, world2 or a JSON file)"
-	  . " [24|28|32]\n"
+	die "usage: mkdb.pl [--record-size 24|28|32] [--alias] OUTPUT country|city 4|6 FIXTURE\n"
+	  . "       (FIXTURE: world, world2 or a JSON file)\n"
 	  . "       mkdb.pl --list\n";
 }
 
@@ -120,10 +123,12 @@ if ( @ARGV == 1 && $ARGV[0] eq '--list' ) {
 	print JSON::PP->new->canonical->pretty->encode( \%FIXTURES );
 	exit 0;
 }
-usage() unless @ARGV == 4 || @ARGV == 5;
-my ( $out, $layout, $ipv, $fixture, $record_size ) = @ARGV;
-$record_size //= 28;
+my ( $record_size, $alias ) = ( 28, 0 );
+GetOptions( 'record-size=i' => \$record_size, 'alias' => \$alias ) or usage();
+usage() unless @ARGV == 4;
+my ( $out, $layout, $ipv, $fixture ) = @ARGV;
 usage() unless $layout =~ /^(country|city)$/ && $ipv =~ /^[46]$/ && $record_size =~ /^(24|28|32)$/;
+usage() if $alias && $ipv != 6;
 
 my $desc = $FIXTURES{$fixture};
 if ( !$desc ) {
@@ -139,6 +144,7 @@ my $tree = MaxMind::DB::Writer::Tree->new(
 	languages                => ['en'],
 	description              => { en => "steerdns test database ($fixture, $layout)" },
 	remove_reserved_networks => 0,
+	alias_ipv6_to_ipv4       => $alias,
 	map_key_type_callback    => sub { $TYPES{ $_[0] } // die "mkdb.pl: no type for key $_[0]\n" },
 );
 for my $n ( @{ $desc->{networks} } ) {
