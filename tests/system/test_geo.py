@@ -846,3 +846,56 @@ def test_database_overwritten_in_place(geo):
         t.join(30)
     assert srv.alive(), "the daemon died:\n%s" % srv.log()[-3000:]
     assert not errors, errors[:3]
+
+
+def test_database_swapped_repeatedly_under_load(geo):
+    """Two databases renamed over the served file in turn, ten times, while three client
+    threads query: every reply NOERROR and consistent with one of the two (answer and scope
+    from the same one), no reply lost, and the ASan build sees no use after free of a
+    database a worker still reads (RCU grace period, reference counts)."""
+    srv = geo()
+    staging = os.path.join(srv.workdir, "staging")
+    a = mkdb(os.path.join(staging, "a.mmdb"), "city", 6, "world")
+    b = mkdb(os.path.join(staging, "b.mmdb"), "city", 6, "world2")
+    subnets = [(x, s) for x, s, _ in SUBNETS]
+    ok = {x: [tuple(expected(p, x)[:2]) for p in (a, b)] for x, _ in subnets}
+    errors, stop, counts, seen = [], threading.Event(), [0], set()
+
+    def loop(seed):
+        rng = random.Random(seed)
+        while not stop.is_set() and len(errors) < 5:
+            x, s = rng.choice(subnets)
+            try:
+                r = exchange(srv, ecs_query("www.example.com", x, s), timeout=5)
+            except AssertionError as e:
+                errors.append(str(e))
+                continue
+            e = reply_ecs(r)
+            got = (addresses(r), e[2] if e else None)
+            counts[0] += 1
+            if ok[x][0] != ok[x][1] and got in ok[x]:
+                seen.add(ok[x].index(got))
+            if r.rcode() != dns.rcode.NOERROR or got not in ok[x]:
+                errors.append("%s/%d: %s %r, expected one of %r" % (
+                    x, s, dns.rcode.to_text(r.rcode()), got, ok[x]))
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(10):
+            src = b if i % 2 == 0 else a
+            tmp = os.path.join(staging, "next.mmdb")
+            shutil.copyfile(src, tmp)
+            os.rename(tmp, srv.db)
+            time.sleep(1.3)  # the daemon looks at the file once a second
+            if not srv.alive():
+                break
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert srv.alive(), srv.log()[-3000:]
+    assert not errors, errors
+    assert counts[0] > 100, counts
+    assert seen == {0, 1}, seen  # both mappings were served
