@@ -27,6 +27,7 @@ Timing: probes every 200 ms, fall 3, rise 2; every wait is a bounded poll of a m
 
 import copy
 import ipaddress
+import itertools
 import json
 import math
 import os
@@ -484,20 +485,22 @@ def test_malformed_ecs_is_formerr(geo, what, option):
 def test_region_down_fails_over_along_its_list(geo, backends):
     """The EU pool's backends stop: EU clients get the next pool of their rule (us) while
     the others keep theirs; us stopping too leaves no listed pool for EU (all-down:
-    fallback) while JP still answers asia; recovery brings eu back."""
+    fallback) while JP still answers asia; recovery brings eu back. The distance policy's
+    clients without a rule (BR, ZA) go to the nearest pool that is up."""
     srv = geo()
     clients = [("127.0.1.0", 24), ("127.0.2.128", 25), ("127.0.2.0", 25), ("127.0.3.5", 32),
-               ("10.99.0.0", 16), ("2001:db8:5::", 48)]
+               ("10.99.0.0", 16), ("2001:db8:5::", 48), ("127.1.0.0", 16), ("192.0.2.0", 24)]
 
     def wait_answers(down, timeout):
         deadline = time.monotonic() + timeout
         while True:
             bad = []
-            for address, srclen in clients:
-                want, scope, rule = expected(srv.db, address, down=down)
-                r = exchange(srv, ecs_query("www.example.com", address, srclen))
+            for (address, srclen), (name, dist) in itertools.product(
+                    clients, (("www.example.com", False), ("near.example.com", True))):
+                want, scope, rule = expected(srv.db, address, down=down, distance=dist)
+                r = exchange(srv, ecs_query(name, address, srclen))
                 if addresses(r) != want:
-                    bad.append((address, rule, addresses(r), want))
+                    bad.append((name, address, rule, addresses(r), want))
                 else:
                     check_ecs(r, address, srclen, scope)
             if not bad:
@@ -618,8 +621,28 @@ def test_steerctl_steering_client(geo):
             assert word in text, "%r not in the output for %s:\n%s" % (word, client, text)
         _, pools = pool_list(db_lookup(srv.db, address)[0])
         assert " ".join(pools) in text or ", ".join(pools) in text, (pools, text)
-    out = srv.steerctl("steering", "www.example.com", "--client", "not-an-address")
-    assert out.returncode != 0
+        js = client_json(srv, client)
+        g = js["geo"]
+        assert (g["match"], g["pools"], g["scope"], g["network"]) == \
+            (rule.split()[0], pools, scope, net), (client, g)
+        if rule != "default":
+            assert g["code"] == rule.split()[1], (client, g)
+        assert sorted(js["answer"]["A"]["answer"]["records"]) == want, (client, js["answer"])
+    # the pool chosen now follows health: eu drained, an EU client is shown us
+    out = srv.steerctl("health", "force-down", "pool:www.example.com/eu")
+    assert out.returncode == 0, out.stdout + out.stderr
+    js = client_json(srv, "127.0.1.0/24")
+    assert js["answer"]["A"]["pool"] == "us" and \
+        js["answer"]["A"]["answer"]["records"] == POOLS["us"][0], js["answer"]
+    for bad in ("not-an-address", "127.0.0.1/33", "2001:db8::/129"):
+        out = srv.steerctl("steering", "www.example.com", "--client", bad)
+        assert out.returncode != 0, (bad, out.stdout)
+
+
+def client_json(srv, client):
+    out = srv.steerctl("steering", "www.example.com", "--client", client, "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout)["policies"][0]
 
 
 def test_missing_or_corrupt_database_refuses_start(tmp_path, backends):
