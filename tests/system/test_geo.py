@@ -80,7 +80,7 @@ alias   CNAME www
 www     TXT "not steered"
 nogeo   A   127.0.0.11
 nogeo   A   127.0.0.21
-""" + "".join("%s A %s\n" % (n, a) for n in ("www", "near", "noecs") for a in BACKENDS)
+""" + "".join("%s A %s\n" % (n, a) for n in ("www", "near", "noecs", "*.wild") for a in BACKENDS)
 
 # ECS subnets of the answer test: (address, source prefix, what it exercises)
 SUBNETS = [
@@ -296,6 +296,7 @@ def geo_config(workdir, port, db_file, hport, listen=None):
     conf["steering"] = [geo_policy("www.example.com"),
                         geo_policy("near.example.com", distance=True),
                         geo_policy("noecs.example.com", ecs=False),
+                        geo_policy("*.wild.example.com"),
                         {"name": "nogeo.example.com", "health": "web", "answers": 16}]
     return conf, zfile
 
@@ -365,14 +366,15 @@ def test_answers_and_scope_per_ecs_subnet(geo, layout, ipv, record_size, alias):
     maxminddb finds at the subnet's address in the same file, and the reply echoes family,
     source and address with SCOPE = that network's (or empty node's) prefix length. Distance
     ordering for clients without a rule (City layout only; a Country record has no
-    location, so the default). A CNAME into the geo name carries the same scope. TCP
+    location, so the default). A CNAME into the geo name and a name a geo wildcard policy
+    covers carry the same answer and scope. TCP
     answers the same as UDP. Every record size of the MaxMind DB format (24, 28, 32 bits),
     and trees whose IPv4-mapped, Teredo and 6to4 ranges alias the IPv4 subtree (as
     MaxMind's own databases do: the tree is then not a tree but a DAG)."""
     srv = geo(layout, ipv, record_size=record_size, alias=alias)
     for address, srclen, what in SUBNETS:
         for name, distance in (("www.example.com", False), ("near.example.com", True),
-                               ("alias.example.com", False)):
+                               ("alias.example.com", False), ("a1.wild.example.com", False)):
             want, scope, rule = expected(srv.db, address, distance=distance)
             r = exchange(srv, ecs_query(name, address, srclen))
             assert r.rcode() == dns.rcode.NOERROR, (what, r)
