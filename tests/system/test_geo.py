@@ -924,3 +924,72 @@ def test_database_swapped_repeatedly_under_load(geo):
     assert not errors, errors
     assert counts[0] > 100, counts
     assert seen == {0, 1}, seen  # both mappings were served
+
+
+def _corrupt(path, case):
+    """Rewrite records of the search tree of the 24-bit-record database at path."""
+    with maxminddb.open_database(path) as r:
+        nodes, size = r.metadata().node_count, r.metadata().record_size
+    assert size == 24
+    with open(path, "r+b") as f:
+        data = bytearray(f.read())
+        for node, side, value in case(nodes):
+            off = node * 6 + side * 3
+            data[off:off + 3] = value.to_bytes(3, "big")
+        f.seek(0)
+        f.write(data)
+
+
+CORRUPT_TREES = {
+    # a record pointing far past the data section
+    "pointer past the data": lambda n: [(n // 2, 1, 0xFFFFFF), (n // 3, 0, 0xFFFFF0)],
+    # a record pointing into the 16-byte separator between the tree and the data
+    "pointer into the separator": lambda n: [(n // 2, 0, n + 5), (n - 1, 1, n + 15)],
+    # records pointing back up the tree: cycles
+    "cycles": lambda n: [(0, 0, 0), (n // 2, 1, 1), (n - 1, 0, n // 2)],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPT_TREES))
+def test_corrupt_search_tree_is_refused_or_served_safely(tmp_path, geo, case):
+    """A database whose metadata is fine but whose search tree is corrupt (pointers past the
+    data, into the separator, cycles): the daemon either refuses it naming the file, or
+    serves it with every query answered (NOERROR) and no memory error — at start and when
+    the file is renamed over a good one."""
+    srv = geo(record_size=24)
+    bad = mkdb(str(tmp_path / "bad.mmdb"), "city", 6, "world", 24)
+    _corrupt(bad, CORRUPT_TREES[case])
+    os.rename(bad, srv.db)
+    rng = random.Random(3)
+    probes = [(a, s) for a, s, _ in SUBNETS] + [
+        (str(ipaddress.IPv4Address(rng.getrandbits(32))), 32) for _ in range(200)] + [
+        (str(ipaddress.IPv6Address(rng.getrandbits(128))), 128) for _ in range(200)]
+    deadline = time.monotonic() + 4  # the daemon looks at the file once a second
+    while time.monotonic() < deadline:
+        for address, srclen in probes:
+            r = exchange(srv, ecs_query("www.example.com", address, srclen))
+            assert r.rcode() == dns.rcode.NOERROR and addresses(r), (case, address, r)
+        assert srv.alive(), srv.log()[-3000:]
+    # at start
+    port = sdlib.free_port()
+    workdir = str(tmp_path / "start")
+    os.makedirs(os.path.join(workdir, "geo"))
+    bad = mkdb(os.path.join(workdir, "geo", "world.mmdb"), "city", 6, "world", 24)
+    _corrupt(bad, CORRUPT_TREES[case])
+    conf, zfile = geo_config(workdir, port, "geo/world.mmdb",
+                             srv.config["health"]["templates"][0]["port"])
+    other = sdlib.Steerdns(workdir, conf, {"example.com": zfile}, port)
+    try:
+        try:
+            other.wait_ready("example.com")
+        except RuntimeError:
+            assert "geo/world.mmdb" in other.log(), other.log()
+            return
+        for address, srclen in probes:
+            r = exchange(other, ecs_query("www.example.com", address, srclen))
+            assert r.rcode() == dns.rcode.NOERROR and addresses(r), (case, address, r)
+    finally:
+        rc = other.stop()
+        log = other.log()
+        assert not sdlib.SANITIZER_RE.search(log), log[-6000:]
+        assert rc == 0 or "geo/world.mmdb" in log, (rc, log[-3000:])
