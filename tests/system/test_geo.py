@@ -468,16 +468,18 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize("what,option", MALFORMED, ids=[m[0] for m in MALFORMED])
-def test_malformed_ecs_is_formerr(geo, what, option):
+def test_malformed_ecs_is_formerr(geo):
     """Each malformed ECS option gets FORMERR (RFC 7871 6 and 7.2.1) with an OPT and no ECS,
     over UDP and TCP, at a geo name and a plain one; the daemon answers on afterwards."""
     srv = geo("country", 4)
-    for name in ("www.example.com", "plain.example.com"):
-        for tcp in (False, True):
+    bad = []
+    for what, option in MALFORMED:
+        for name, tcp in itertools.product(("www.example.com", "plain.example.com"),
+                                           (False, True)):
             r = exchange(srv, ecs_query(name, raw_option=option), tcp=tcp)
-            assert r.rcode() == dns.rcode.FORMERR, "%s (%s, tcp=%s): %s" % (what, name, tcp, r)
-            assert r.edns == 0 and reply_ecs(r) is None, r
+            if r.rcode() != dns.rcode.FORMERR or r.edns != 0 or reply_ecs(r) is not None:
+                bad.append("%s (%s, tcp=%s): %s" % (what, name, tcp, r))
+    assert not bad, "\n".join(bad)
     want, scope, _ = expected(srv.db, "127.0.1.0")
     r = exchange(srv, ecs_query("www.example.com", "127.0.1.0", 24))
     assert addresses(r) == want
@@ -874,7 +876,7 @@ def test_database_overwritten_in_place(geo):
 
 
 def test_database_swapped_repeatedly_under_load(geo):
-    """Two databases renamed over the served file in turn, ten times, while three client
+    """Two databases renamed over the served file in turn, six times, while three client
     threads query: every reply NOERROR and consistent with one of the two (answer and scope
     from the same one), no reply lost, and the ASan build sees no use after free of a
     database a worker still reads (RCU grace period, reference counts)."""
@@ -908,7 +910,7 @@ def test_database_swapped_repeatedly_under_load(geo):
     for t in threads:
         t.start()
     try:
-        for i in range(10):
+        for i in range(6):
             src = b if i % 2 == 0 else a
             tmp = os.path.join(staging, "next.mmdb")
             shutil.copyfile(src, tmp)
@@ -964,7 +966,7 @@ def test_corrupt_search_tree_is_refused_or_served_safely(tmp_path, geo, case):
     probes = [(a, s) for a, s, _ in SUBNETS] + [
         (str(ipaddress.IPv4Address(rng.getrandbits(32))), 32) for _ in range(200)] + [
         (str(ipaddress.IPv6Address(rng.getrandbits(128))), 128) for _ in range(200)]
-    deadline = time.monotonic() + 4  # the daemon looks at the file once a second
+    deadline = time.monotonic() + 2.5  # the daemon looks at the file once a second
     while time.monotonic() < deadline:
         for address, srclen in probes:
             r = exchange(srv, ecs_query("www.example.com", address, srclen))
