@@ -995,3 +995,36 @@ def test_corrupt_search_tree_is_refused_or_served_safely(tmp_path, geo, case):
         log = other.log()
         assert not sdlib.SANITIZER_RE.search(log), log[-6000:]
         assert rc == 0 or "geo/world.mmdb" in log, (rc, log[-3000:])
+
+
+def test_policies_alike_do_not_mix_their_pools(geo):
+    """Policies with the same database, rules and default but their pools written in
+    another order, or the pool locations moved, each answer by their own pools (the daemon
+    may share compiled maps between policies steered alike: sharing must not mix them)."""
+    moved = dict(POOLS, us=(POOLS["us"][0], [-10.0, 20.0]))
+
+    def edit(conf, workdir, zfile):
+        rev = geo_policy("rev.example.com")
+        rev["pools"].reverse()
+        far = geo_policy("far.example.com", distance=True)
+        for p in far["pools"]:
+            p["location"] = list(moved[p["name"]][1])
+        conf["steering"] += [rev, far]
+        with open(zfile, "a") as f:
+            f.write("".join("%s A %s\n" % (n, a) for n in ("rev", "far") for a in BACKENDS))
+
+    srv = geo(edit=edit)
+    for address, srclen, what in SUBNETS:
+        want, scope, _ = expected(srv.db, address)
+        r = exchange(srv, ecs_query("rev.example.com", address, srclen))
+        assert addresses(r) == want, ("rev", address, what, r)
+        check_ecs(r, address, srclen, scope)
+        rec, scope = db_lookup(srv.db, address)
+        rule, pools = pool_list(rec)
+        loc = (rec or {}).get("location")
+        if rule == "default" and loc:
+            here = (loc["latitude"], loc["longitude"])
+            pools = sorted(moved, key=lambda p: distance_km(here, moved[p][1]))
+        r = exchange(srv, ecs_query("far.example.com", address, srclen))
+        assert addresses(r) == sorted(POOLS[pools[0]][0]), ("far", address, what, r)
+        check_ecs(r, address, srclen, scope)
