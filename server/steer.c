@@ -748,13 +748,14 @@ static void geo_check(srv_steer_t *st, zone_t *const *zones, size_t count, uint6
 		if (!steer_geo_db_changed(old))
 			continue;
 		char err[512];
+		struct stat sb; /* before the open: a change after it is noticed next time */
+		bool seen = stat(old->path, &sb) == 0;
 		if (steer_geo_db_open(old->name, old->path, &db, err, sizeof(err)) < 0) {
 			log_error(
 			    "geoip: database %s: the replaced file does not open, keeping the "
 			    "one in use: %s",
 			    old->name, err);
-			struct stat sb; /* not again until the file changes again */
-			if (stat(old->path, &sb) == 0) {
+			if (seen) { /* not again until the file changes again */
 				old->dev = sb.st_dev;
 				old->ino = sb.st_ino;
 				old->size = sb.st_size;

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "contrib/base/err.h"
 #include "contrib/base/fsutil.h"
@@ -195,23 +198,77 @@ static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
 	return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int copy_fd(int from, int to)
+{
+	uint8_t buf[65536];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sd_errno();
+		for (ssize_t off = 0, w; off < n; off += w)
+			if ((w = write(to, buf + off, (size_t)(n - off))) < 0)
+				return sd_errno();
+	}
+}
+
+/* Copy the file into an anonymous memory file (memfd) and return it, with the file's stat in
+ * *st. libmaxminddb maps the file it opens, and a worker reads that mapping per query: a
+ * file rewritten in place (`cp new.mmdb world.mmdb` truncates it first) would make those
+ * reads fault (SIGBUS). Reading a private copy makes the database in use independent of
+ * the file: a replaced or rewritten file only ever leads to a new copy. A file that changes
+ * while it is read is refused ("changed while being read"); the caller retries when it
+ * changes again (steer_geo_db_changed). sd_open_regular: a FIFO does not block the open. */
+static int db_copy(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	int fd = sd_open_regular(path, O_RDONLY, 0), mfd = -1, ret = fd < 0 ? fd : 0;
+	struct stat after;
+	if (ret == 0 && fstat(fd, st) < 0)
+		ret = sd_errno();
+	if (ret == 0 && (mfd = memfd_create("steerdns-geoip", MFD_CLOEXEC)) < 0)
+		ret = sd_errno();
+	if (ret == 0)
+		ret = copy_fd(fd, mfd);
+	if (ret == 0 && fstat(fd, &after) < 0)
+		ret = sd_errno();
+	if (ret == 0 && !same_file(st, &after))
+		ret = -EAGAIN;
+	if (ret < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+		         ret == -EAGAIN ? "changed while being read" : sd_strerror(ret));
+		if (mfd >= 0)
+			close(mfd);
+		mfd = ret;
+	}
+	if (fd >= 0)
+		close(fd);
+	return mfd;
+}
+
 static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 {
 	struct stat st;
-	if (stat(db->path, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", db->path, strerror(errno));
+	int mfd = db_copy(db->path, &st, err, errlen);
+	if (mfd < 0)
 		return -EIO;
-	}
-	int reg = sd_mode_regular(st.st_mode); /* a FIFO would block MMDB_open's open() */
-	if (reg < 0) {
-		snprintf(err, errlen, "%s: %s", db->path, sd_strerror(reg));
-		return -EIO;
-	}
-	int status = MMDB_open(db->path, MMDB_MODE_MMAP, &db->mmdb);
+	char copy[64]; /* libmaxminddb opens by path; the mapping outlives the descriptor */
+	snprintf(copy, sizeof(copy), "/proc/self/fd/%d", mfd);
+	int status = MMDB_open(copy, MMDB_MODE_MMAP, &db->mmdb);
+	int saved = errno;
+	close(mfd);
 	if (status != MMDB_SUCCESS) {
 		db->mmdb.file_content = NULL; /* MMDB_open cleaned up: nothing to close */
 		snprintf(err, errlen, "%s: %s", db->path,
-		         status == MMDB_IO_ERROR ? strerror(errno) : MMDB_strerror(status));
+		         status == MMDB_IO_ERROR ? strerror(saved) : MMDB_strerror(status));
 		return -EIO;
 	}
 	db_stat(db, &st);

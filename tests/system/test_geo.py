@@ -826,11 +826,6 @@ def test_ipv4_subtree_edges(geo, case):
         check_ecs(r, address, srclen, scope)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "geo branch: the database is served from its own mmap(2) of the file, so a file "
-    "truncated and rewritten in place (cp over it) takes the pages away from under the "
-    "query path: SIGBUS in steer_geo_decide (found by the geotest helper; the contract "
-    "only promises rename-over replacement)"))
 def test_database_overwritten_in_place(geo):
     """`cp new.mmdb world.mmdb` truncates and rewrites the served file in place: queries
     running meanwhile must keep getting valid answers (the old mapping or the new one),
