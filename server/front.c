@@ -42,15 +42,21 @@ static size_t answer_signed(srv_answer_ctx_t *actx, const zone_set_t *zones, con
 	return n;
 }
 
+/* Keep the TSIG state of a verified request (its MAC, before any reply is signed) in req,
+ * the key copied: for the control thread (an UPDATE) or a slip signed again (server/udp.c). */
+static void keep_signer(srv_request_t *req, const tsig_ctx_t *signer)
+{
+	req->signer.active = true;
+	req->signer.key = *signer->key;
+	req->signer.ctx = *signer;
+	req->signer.ctx.key = &req->signer.key; /* rebased by the receiver */
+}
+
 /* An UPDATE goes to the control thread with the TSIG state it needs to sign the reply. */
 static srv_process_t handoff(srv_request_t *req, const tsig_ctx_t *signer)
 {
-	req->signer.active = signer != NULL;
-	if (signer != NULL) {
-		req->signer.key = *signer->key;
-		req->signer.ctx = *signer;
-		req->signer.ctx.key = &req->signer.key; /* rebased by the receiver */
-	}
+	if (signer != NULL)
+		keep_signer(req, signer);
 	return SRV_PROCESS_HANDOFF;
 }
 
@@ -78,6 +84,7 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
 	q->client = req->client;
 	q->tcp = req->tcp;
 	tsig_ctx_t tsig, *signer = NULL;
+	req->signer.active = false;
 	bool framed = q->len >= DNS_HEADER_LEN && !(q->flags & DNS_FLAG_QR);
 	if (framed && q->has_cookie)
 		srv_cookie_process(req->cookies, q, (uint32_t)req->now, &st->cookies);
@@ -88,6 +95,8 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
 	}
 	if (framed && q->opcode == DNS_OPCODE_UPDATE) /* the control thread's business */
 		return handoff(req, signer);
+	if (signer != NULL && !req->tcp) /* a rate-limited slip is signed again (server/udp.c) */
+		keep_signer(req, signer);
 	/* a malformed unsigned transfer request gets the engine's FORMERR (with OPT) */
 	if (framed && xfr_is_transfer(q) && (signer != NULL || !q->malformed))
 		return transfer(view, req, signer, st);

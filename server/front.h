@@ -73,10 +73,12 @@ typedef struct srv_request {
 	size_t cap;
 	const srv_cookie_secrets_t *cookies; /* DNS cookies (server/cookie.h); NULL: off */
 	/* out */
-	srv_query_t q;       /* the parsed request */
-	size_t len;          /* REPLY: the reply's length in buf; 0 otherwise */
-	xfr_out_t *xfr;      /* STREAM: the started transfer; NULL otherwise */
-	srv_signer_t signer; /* HANDOFF: the TSIG state (only then; not touched otherwise) */
+	srv_query_t q;  /* the parsed request */
+	size_t len;     /* REPLY: the reply's length in buf; 0 otherwise */
+	xfr_out_t *xfr; /* STREAM: the started transfer; NULL otherwise */
+	/* The TSIG state before any reply was signed (active: the request was signed and is
+	 * a HANDOFF, or came over UDP: server/udp.c signs a rate-limited slip again). */
+	srv_signer_t signer;
 } srv_request_t;
 
 /* Counters a worker keeps (only its thread writes them, with relaxed atomics: readers use

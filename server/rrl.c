@@ -14,6 +14,7 @@
 #include "contrib/base/stat.h"
 #include "dns/name.h"
 #include "dns/proto.h"
+#include "dns/rr.h"
 
 #define PROBE 4    /* slots a key may live in: its own and the next three */
 #define MILLI 1000 /* tokens are counted in thousandths of a response */
@@ -224,12 +225,35 @@ srv_rrl_action_t srv_rrl_check(srv_rrl_t *r, const struct sockaddr *client,
 	return a;
 }
 
+/* The reply's OPT RR (RFC 6891 6.1.1: at most one, in the additional section): its offset
+ * and length, or 0 when it has none (or does not parse). */
+static size_t reply_opt(const uint8_t *reply, size_t len, size_t *at)
+{
+	dns_rr_iter_t it;
+	dns_rr_t rr;
+	if (dns_rr_iter_init(&it, reply, len) != 0)
+		return 0;
+	while (dns_rr_iter_next(&it, &rr) == 0) {
+		if (rr.section == DNS_SEC_AR && rr.type == DNS_TYPE_OPT) {
+			*at = rr.owner;
+			return dns_rr_end(&rr) - rr.owner;
+		}
+	}
+	return 0;
+}
+
 size_t srv_rrl_slip(const srv_query_t *q, uint8_t *reply, size_t len)
 {
 	size_t n = DNS_HEADER_LEN + (q->has_question ? q->question_len : 0);
+	size_t at = 0, olen = reply_opt(reply, len, &at);
 	if (len < n)
 		return len; /* not the engine's shape: leave it */
 	reply[2] |= DNS_FLAG_TC >> 8;
-	memset(reply + 6, 0, 6); /* ANCOUNT, NSCOUNT, ARCOUNT */
+	memset(reply + 6, 0, 6);    /* ANCOUNT, NSCOUNT, ARCOUNT */
+	if (olen != 0 && at >= n) { /* RFC 6891 7: an OPT in the request gets one in the reply */
+		memmove(reply + n, reply + at, olen);
+		be16_put(reply + 10, 1);
+		n += olen;
+	}
 	return n;
 }

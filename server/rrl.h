@@ -14,8 +14,9 @@
  * recycled (a new bucket starts full). A bucket holds `rate` responses and refills at `rate`
  * per second (token bucket with a one-second burst, millisecond clock). An empty bucket
  * limits the response: every slip-th limited response of that bucket goes out truncated
- * (TC=1, question only: a real client retries over TCP, which proves its address), the
- * others are dropped; slip 0 drops all, slip 1 truncates all. log-only counts and logs but
+ * (TC=1, the question and the reply's OPT with its COOKIE: a real client retries over TCP,
+ * which proves its address, or with the server cookie, which exempts it), the others are
+ * dropped; slip 0 drops all, slip 1 truncates all. log-only counts and logs but
  * sends every response. Whitelisted prefixes, TCP and clients presenting a valid server
  * cookie (server/cookie.h) are never limited.
  *
@@ -103,8 +104,12 @@ srv_rrl_action_t srv_rrl_check(srv_rrl_t *r, const struct sockaddr *client,
 /* Count a response exempt from limiting (a valid server cookie). */
 void srv_rrl_exempt(srv_rrl_t *r) SD_NONNULL(1);
 
-/* Cut reply[0..len) to its header and question, TC set and no records (the slipped form).
- * Returns the new length. */
+/* Cut reply[0..len) to its header, question and OPT RR (the slipped form): TC set, ANCOUNT
+ * and NSCOUNT 0, the reply's OPT (if any: RFC 6891 7, a request with an OPT gets one back;
+ * it carries the payload size, the extended rcode, ECS and the COOKIE option, RFC 7873 5.2)
+ * moved right after the question and ARCOUNT 1, or 0 without one. Any TSIG is cut off: the
+ * caller signs the slipped form again (RFC 8945 5.3). Returns the new length (len unchanged
+ * when the reply is shorter than header + question). */
 size_t srv_rrl_slip(const srv_query_t *q, uint8_t *reply, size_t len) SD_NONNULL(1, 2);
 
 /* The table's counters. Any thread (torn reads tolerated). */

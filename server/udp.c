@@ -112,6 +112,18 @@ static uint64_t clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* The slipped form of the reply (server/rrl.h). A signed request's is signed again: RFC
+ * 8945 5.3, a truncated reply to a signed request carries the question and a TSIG, TC set
+ * (an unsigned one would be discarded by the client, no better than a drop). */
+static size_t slip(srv_request_t *req)
+{
+	size_t n = srv_rrl_slip(&req->q, req->buf, req->len);
+	if (n < req->len && req->signer.active &&
+	    srv_signer_sign(&req->signer, req->buf, &n, req->cap, req->now) != 0)
+		return 0;
+	return n;
+}
+
 /* The reply's length after rate limiting (server/rrl.h): unchanged, truncated (slip) or 0
  * (dropped). seq: the engine's answer count before this request. */
 static size_t rate_limit(srv_udp_batch_t *b, srv_request_t *req, uint64_t seq, uint64_t now_ms)
@@ -128,7 +140,7 @@ static size_t rate_limit(srv_udp_batch_t *b, srv_request_t *req, uint64_t seq, u
 	case SRV_RRL_PASS:
 		return req->len;
 	case SRV_RRL_SLIP:
-		return srv_rrl_slip(&req->q, req->buf, req->len);
+		return slip(req);
 	default:
 		return 0;
 	}

@@ -10,6 +10,8 @@ truncated (the server's own counters, exact per bucket), and the client receives
 TC with no records. Meanwhile a second source in another /24 (127.0.1.2: all of 127/8 is
 loopback on Linux) asking the same question at a rate below the limit keeps full service,
 TCP is never limited, a whitelisted network is never limited, and log-only limits nothing.
+A slipped reply keeps the query's OPT (RFC 6891 7) with the COOKIE option, whose server
+cookie then exempts the client.
 Every process started here is stopped by its own PID.
 """
 
@@ -49,12 +51,15 @@ def udp_socket(source):
 class Tally:
     def __init__(self):
         self.sent = self.full = self.tc = self.other = 0
+        self.last_tc = None  # the last truncated reply
+
 
     def take(self, wire):
         m = dns.message.from_wire(wire)
         if m.flags & dns.flags.TC:
             assert not m.answer and not m.authority, m
             self.tc += 1
+            self.last_tc = m
         elif m.rcode() == dns.rcode.NOERROR and m.answer:
             self.full += 1
         else:
@@ -170,6 +175,33 @@ def test_valid_cookie_exempt(steerdns_factory):
     # the same flood without the cookie is limited
     t, _, _ = flood(srv, seconds=1.5, qps=400, wire=cookie_query(bytes(range(8))).to_wire())
     assert t.full <= RATE * 3.5 and rrl_counters(srv)["limited"] > 0, t.__dict__
+
+
+def test_slip_keeps_opt_and_cookie(steerdns_factory):
+    """RFC 6891 7: a slipped reply to an EDNS query still carries an OPT (our payload
+    size), and with the COOKIE option (RFC 7873 5.2) when the query had one: the client
+    retries with that server cookie and is answered in full (exempt)."""
+    srv = steerdns_factory(rrl={"rate": RATE, "slip": 1})
+    client = bytes(range(8))
+    t, _, _ = flood(srv, seconds=1.0, qps=300, wire=cookie_query(client).to_wire())
+    assert t.tc > 0, t.__dict__
+    m = t.last_tc
+    assert m.edns == 0 and m.payload == 1232, m
+    assert not m.answer and not m.authority and not m.additional, m
+    cookies = [o.to_wire() for o in m.options if o.otype == 10]
+    assert len(cookies) == 1 and len(cookies[0]) == 24 and cookies[0][:8] == client, m
+    # the bucket is still empty: with the server cookie the answer comes back whole
+    t2, _, _ = flood(srv, seconds=0.5, qps=100, wire=cookie_query(cookies[0]).to_wire())
+    assert t2.tc == 0 and t2.full >= 0.9 * t2.sent, t2.__dict__
+    # an EDNS query without a cookie: the slipped reply has an OPT and no COOKIE
+    t, _, _ = flood(srv, seconds=1.0, qps=300,
+                    wire=sdlib.make_query("www.example.com", "A", use_edns=0).to_wire())
+    assert t.tc > 0, t.__dict__
+    m = t.last_tc
+    assert m.edns == 0 and m.payload == 1232 and not m.options, m
+    # without EDNS: none
+    t, _, _ = flood(srv, seconds=1.0, qps=300)
+    assert t.tc > 0 and t.last_tc.edns == -1, t.__dict__
 
 
 def test_off_by_default(steerdns):

@@ -250,6 +250,69 @@ static void test_classify_and_slip(void **state)
 	assert_memory_equal(reply + 12, www, sizeof(www));
 }
 
+/* A reply in the engine's shape to "www.example.com A" with EDNS + COOKIE, signed: one
+ * answer, one NS, additional = glue, OPT (payload 1232, DO, COOKIE 8 + 16), TSIG. */
+static size_t signed_cookie_reply(uint8_t *m, size_t *opt_at, size_t *opt_len)
+{
+	static const uint8_t head[] = {0xab, 0xcd, 0x84, 0x00, 0, 1, 0, 1, 0, 1, 0, 3};
+	static const uint8_t rrs[] = {
+	    0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192,  0,  2, 1, /* www A */
+	    0xc0, 16, 0, 2, 0, 1, 0, 0, 1, 44, 0, 2, 0xc0, 12,       /* example.com NS www */
+	    0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192,  0,  2, 1, /* glue */
+	};
+	static const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 28, 0, 10, 0, 24, 1,
+	                              2, 3, 4,  5,    6,    7, 8, /* client cookie */
+	                              1, 0, 0,  0,    0x5f, 0, 0, 0,    9, 9, 9,  9, 9,  9, 9,  9};
+	static const uint8_t tsig[] = {3, 'k', 'e', 'y', 0, 0, 250, 0, 255,
+	                               0, 0,   0,   0,   0, 3, 1,   2, 3};
+	size_t n = 0;
+	memcpy(m + n, head, sizeof(head));
+	n += sizeof(head);
+	memcpy(m + n, www, sizeof(www));
+	n += sizeof(www);
+	n = (size_t)(be16_put(be16_put(m + n, 1), 1) - m);
+	memcpy(m + n, rrs, sizeof(rrs));
+	n += sizeof(rrs);
+	*opt_at = n;
+	*opt_len = sizeof(opt);
+	memcpy(m + n, opt, sizeof(opt));
+	n += sizeof(opt);
+	memcpy(m + n, tsig, sizeof(tsig));
+	return n + sizeof(tsig);
+}
+
+/* The slipped form keeps the reply's OPT with its COOKIE (RFC 6891 7, RFC 7873 5.2) right
+ * after the question, ARCOUNT 1; records and the TSIG go (the caller signs again). */
+static void test_slip_keeps_opt(void **state)
+{
+	(void)state;
+	srv_query_t q = {.has_question = true, .question_len = sizeof(www) + 4};
+	uint8_t m[256], orig[256];
+	size_t at, olen, len = signed_cookie_reply(m, &at, &olen);
+	memcpy(orig, m, len);
+	size_t n = srv_rrl_slip(&q, m, len);
+	size_t qend = 12 + q.question_len;
+	assert_int_equal(n, qend + olen);
+	assert_int_equal(be16_get(m + 2), 0x8400 | DNS_FLAG_TC);
+	assert_int_equal(be16_get(m + 4), 1);
+	assert_int_equal(be16_get(m + 6), 0);
+	assert_int_equal(be16_get(m + 8), 0);
+	assert_int_equal(be16_get(m + 10), 1);
+	assert_memory_equal(m + 12, orig + 12, q.question_len);
+	assert_memory_equal(m + qend, orig + at, olen); /* payload, DO, client + server cookie */
+	assert_int_equal(be16_get(m + qend + 3), 1232);
+	assert_int_equal(be16_get(m + qend + 11), DNS_EDNS_COOKIE);
+
+	/* no OPT in the reply (a request without EDNS): header and question only */
+	len = signed_cookie_reply(m, &at, &olen);
+	m[at + 2] = 1; /* the OPT is now an A record */
+	n = srv_rrl_slip(&q, m, len);
+	assert_int_equal(n, qend);
+	assert_int_equal(be16_get(m + 10), 0);
+	/* a reply cut short of its question is left alone */
+	assert_int_equal(srv_rrl_slip(&q, m, 20), 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +322,7 @@ int main(void)
 	    cmocka_unit_test(test_whitelist_and_log_only),
 	    cmocka_unit_test(test_table_full),
 	    cmocka_unit_test(test_classify_and_slip),
+	    cmocka_unit_test(test_slip_keeps_opt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -454,6 +454,54 @@ static void test_rate_limited_batch_allocates_nothing(void **state)
 	srv_rrl_free(rrl);
 }
 
+/* Signed EDNS queries over the rate (RFC 8945 5.3 with RRL): rate 1, slip 1, 64 signed
+ * "www.example.com A" with an OPT from two networks. Each network's first gets the full
+ * signed answer; every other reply is the slipped form signed again: TC, no records, the
+ * OPT (payload 1232) right after the question and a TSIG the client verifies. */
+static void test_signed_slip_is_signed(void **state)
+{
+	fx_t *f = *state;
+	srv_udp_batch_t *b = f->b;
+	srv_rrl_conf_t rc = {
+	    .rate = 1, .slip = 1, .ipv4_prefix = 24, .ipv6_prefix = 56, .table_size = 4096};
+	srv_rrl_t *rrl = NULL;
+	assert_int_equal(srv_rrl_new(&rc, &rrl), 0);
+	b->rrl = rrl;
+	srv_udp_batch_prepare(b);
+	for (unsigned i = 0; i < SRV_UDP_BATCH; i++) {
+		receive(f, i);
+		uint8_t *m = b->riov[i].iov_base;
+		size_t n =
+		    make_query(m, (uint16_t)(0x1000 + i), 0, "www.example.com.", DNS_TYPE_A, true);
+		tsig_ctx_init(&f->client[i], &f->key);
+		assert_int_equal(tsig_sign_request(&f->client[i], m, &n, 1024, time(NULL)), 0);
+		b->rmsg[i].msg_len = (unsigned)n;
+	}
+	rcu_quiescent_state();
+	unsigned out = srv_udp_batch_answer(b, &f->view, SRV_UDP_BATCH, time(NULL));
+	assert_int_equal(out, SRV_UDP_BATCH);
+	size_t qend = DNS_HEADER_LEN + 17 + 4; /* www.example.com A IN */
+	unsigned full = 0;
+	for (unsigned j = 0; j < out; j++) {
+		const uint8_t *r = b->smsg[j].msg_hdr.msg_iov[0].iov_base;
+		size_t len = b->smsg[j].msg_hdr.msg_iov[0].iov_len;
+		assert_int_equal(tsig_verify_response(&f->client[j], r, len, time(NULL)), 0);
+		if (!(be16_get(r + 2) & DNS_FLAG_TC)) {
+			full++;
+			continue;
+		}
+		assert_int_equal(be16_get(r + 6) | be16_get(r + 8), 0);
+		assert_int_equal(be16_get(r + 10), 2); /* OPT, TSIG */
+		assert_int_equal(r[qend], 0);          /* root owner */
+		assert_int_equal(be16_get(r + qend + 1), DNS_TYPE_OPT);
+		assert_int_equal(be16_get(r + qend + 3), 1232);
+	}
+	assert_int_equal(full, 2);
+	assert_int_equal(srv_rrl_stats(rrl)->slipped, SRV_UDP_BATCH - 2);
+	b->rrl = NULL;
+	srv_rrl_free(rrl);
+}
+
 /* Datagram i replaced by "www.example.com A" with EDNS and a COOKIE: a client cookie only
  * (i % 3 == 0), a valid server cookie for its peer (1) or a forged one (2). */
 static void cookie_datagram(fx_t *f, const srv_cookie_secrets_t *s, unsigned i, time_t now)
@@ -539,6 +587,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rate_limited_batch_allocates_nothing, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_cookies_and_rrl_allocate_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_signed_slip_is_signed, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();
