@@ -23,7 +23,6 @@
 
 #define LAG_PUBLISHED        64    /* publish times remembered per zone */
 #define LAG_OBS_MAX          256   /* transfer reports queued between two drains */
-#define LAG_TICK_MS          1000  /* the timer: due polls, expiry, waiters' deadlines */
 #define LAG_FIRST_MS         2000  /* first SOA query after a new serial */
 #define LAG_STEADY_MS        30000 /* a secondary in sync is asked this often */
 #define LAG_WAITED_MS        1000  /* ... and one lagging while a wait-sync waits */
@@ -108,6 +107,9 @@ static int64_t now_ms(const srv_lag_t *l)
 {
 	return (int64_t)uv_now(l->loop);
 }
+
+static void lag_arm(srv_lag_t *l);
+static void on_tick(uv_timer_t *t);
 
 static bool serial_ge(uint32_t a, uint32_t b)
 {
@@ -605,6 +607,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	}
 	sec_schedule(l, z, s, cur);
 	waiters_check(l);
+	lag_arm(l);
 }
 
 /* ------------------------------------------------------------ transfers */
@@ -686,9 +689,52 @@ static void on_async(uv_async_t *h)
 			lz_poll(l, z, cur);
 	}
 	waiters_check(l);
+	lag_arm(l);
 }
 
 /* ------------------------------------------------------------ the timer */
+
+/* When s next needs the timer: a target's SOA query due (or, in flight, its miss); a learned
+ * secondary's expiry. */
+static int64_t sec_due(const lag_sec_t *s, uint32_t expire)
+{
+	if (s->learned)
+		return s->seen_ms + (int64_t)expire * 1000 + 1; /* lz_reconcile drops it then */
+	return s->in_flight ? s->sent_ms + LAG_QUERY_TIMEOUT_MS : s->next_ms;
+}
+
+/* The earliest time the tracker has work: a query due or timing out, a learned secondary to
+ * expire, a waiter's deadline, a zone no longer served to drop; INT64_MAX when none. */
+static int64_t lag_next_due(const srv_lag_t *l)
+{
+	int64_t due = INT64_MAX;
+	for (const lag_waiter_t *w = l->waiters; w; w = w->next)
+		due = w->deadline_ms < due ? w->deadline_ms : due;
+	for (const lag_zone_t *z = l->zones; z; z = z->next) {
+		uint32_t cur, expire;
+		if (!lz_served(l, z, &cur, &expire))
+			return now_ms(l);
+		for (size_t i = 0; i < z->n; i++) {
+			int64_t t = sec_due(&z->secs[i], expire);
+			due = t < due ? t : due;
+		}
+	}
+	return due;
+}
+
+/* Run the timer once, when the next work is due, or stop it when there is none: no
+ * secondary, no waiter, nothing to wake the control loop for. Called after every change. */
+static void lag_arm(srv_lag_t *l)
+{
+	if (l->closing)
+		return;
+	int64_t due = lag_next_due(l), now = now_ms(l);
+	if (due == INT64_MAX) {
+		uv_timer_stop(&l->timer);
+		return;
+	}
+	uv_timer_start(&l->timer, on_tick, due > now ? (uint64_t)(due - now) : 0, 0);
+}
 
 static void on_tick(uv_timer_t *t)
 {
@@ -706,6 +752,13 @@ static void on_tick(uv_timer_t *t)
 		pz = &z->next;
 	}
 	waiters_check(l);
+	lag_arm(l);
+}
+
+void srv_lag_reconfigured(srv_lag_t *l)
+{
+	if (l != NULL && !l->closing)
+		on_tick(&l->timer);
 }
 
 void srv_lag_published(srv_lag_t *l, const uint8_t *apex, uint32_t serial)
@@ -730,6 +783,7 @@ void srv_lag_published(srv_lag_t *l, const uint8_t *apex, uint32_t serial)
 		z->secs[i].backoff = LAG_FIRST_MS;
 		z->secs[i].next_ms = now + LAG_FIRST_MS;
 	}
+	lag_arm(l);
 }
 
 /* ------------------------------------------------------------ wait-sync */
@@ -758,11 +812,13 @@ int srv_lag_wait(srv_lag_t *l, const uint8_t *apex, bool has_serial, uint32_t se
 	int ret = waiter_outcome(l, w, out);
 	if (ret != 1) {
 		free(w);
+		lag_arm(l); /* a target the reconcile added is asked at once */
 		return ret;
 	}
 	w->next = l->waiters;
 	l->waiters = w;
 	lz_poll(l, z, cur); /* the lagging ones are asked within a second from now */
+	lag_arm(l);
 	return 1;
 }
 
@@ -791,9 +847,8 @@ int srv_lag_new(uv_loop_t *loop, srv_zonedb_t *zs, srv_lag_t **out)
 	}
 	l->async.data = l;
 	uv_unref((uv_handle_t *)&l->async);
-	uv_timer_init(loop, &l->timer);
+	uv_timer_init(loop, &l->timer); /* started when there is work (lag_arm) */
 	l->timer.data = l;
-	uv_timer_start(&l->timer, on_tick, LAG_TICK_MS, LAG_TICK_MS);
 	*out = l;
 	return 0;
 }

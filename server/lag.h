@@ -32,8 +32,15 @@
  *
  *   workers ── srv_lag_transfer() ─ mutex ─ uv_async ─▶ control loop: drain
  *   zonedb ── srv_lag_published(apex, serial) ─▶ publish times, polls due in 2 s
- *   1 s timer ─▶ reconcile targets with the configuration, send due SOA queries, expire,
- *                 answer wait-sync waiters (done or past their deadline)
+ *   timer ─▶ reconcile targets with the configuration, send due SOA queries, expire,
+ *            answer wait-sync waiters (done or past their deadline)
+ *   srv_lag_reconfigured (a configuration reload: NOTIFY targets or zones may change) ─▶
+ *            the same at once
+ *
+ * The timer is one-shot, armed after every change for the earliest work due: a target's SOA
+ * query (every 30 s at most while in sync) or its miss, a learned secondary's expiry, a
+ * waiter's deadline. With no secondary and no waiter it stays stopped: an idle server's
+ * control loop is not woken every second.
  *
  * Everything but srv_lag_transfer runs on the control thread and never blocks.
  */
@@ -59,6 +66,10 @@ int srv_lag_new(uv_loop_t *loop, srv_zonedb_t *zs, srv_lag_t **out) SD_NONNULL(1
  * more before srv_lag_free). Transfers reported after this are ignored. */
 void srv_lag_close(srv_lag_t *l);
 void srv_lag_free(srv_lag_t *l);
+
+/* The configuration was reloaded: reconcile every zone's NOTIFY targets (new ones asked at
+ * once, removed ones forgotten), drop zones no longer served, re-arm the timer. */
+void srv_lag_reconfigured(srv_lag_t *l);
 
 /* The zone at apex (lowercased wire) published serial (a load, reload or update commit). */
 void srv_lag_published(srv_lag_t *l, const uint8_t *apex, uint32_t serial) SD_NONNULL(1, 2);

@@ -801,6 +801,7 @@ static int reload_apply(srv_server_t *s, srv_reload_t *r)
 			                 sd_strerror(hret));
 	}
 	int ret = srv_zonedb_apply_prepared(s->zones, cfg, r->prep, &r->out);
+	srv_lag_reconfigured(s->lag); /* NOTIFY targets may have changed with no new serial */
 	ret = ret < 0 ? ret : hret;
 	sd_strbuf_printf(&r->out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
 	return ret;
