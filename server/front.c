@@ -52,11 +52,16 @@ static void keep_signer(srv_request_t *req, const tsig_ctx_t *signer)
 	req->signer.ctx.key = &req->signer.key; /* rebased by the receiver */
 }
 
-/* An UPDATE goes to the control thread with the TSIG state it needs to sign the reply. */
+/* An UPDATE goes to the control thread with the TSIG state it needs to sign the reply and
+ * the cookie it returns. */
 static srv_process_t handoff(srv_request_t *req, const tsig_ctx_t *signer)
 {
+	const srv_query_t *q = &req->q;
 	if (signer != NULL)
 		keep_signer(req, signer);
+	req->signer.cookie = q->has_cookie && q->cookie_reply;
+	req->signer.cookie_bad = q->cookie_badcookie;
+	memcpy(req->signer.cookie_server, q->cookie_server, sizeof(q->cookie_server));
 	return SRV_PROCESS_HANDOFF;
 }
 
@@ -84,7 +89,7 @@ srv_process_t srv_process(const srv_view_t *view, srv_answer_ctx_t *actx, srv_fr
 	q->client = req->client;
 	q->tcp = req->tcp;
 	tsig_ctx_t tsig, *signer = NULL;
-	req->signer.active = false;
+	req->signer.active = req->signer.cookie = req->signer.cookie_bad = false;
 	bool framed = q->len >= DNS_HEADER_LEN && !(q->flags & DNS_FLAG_QR);
 	if (framed && q->has_cookie)
 		srv_cookie_process(req->cookies, q, (uint32_t)req->now, &st->cookies);

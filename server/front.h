@@ -50,13 +50,18 @@ typedef enum {
 	                       * with req->signer; it signs its reply with srv_signer_sign() */
 } srv_process_t;
 
-/* The TSIG state of a request answered on another thread (HANDOFF): the verified context
- * with its own copy of the key, so the reply can be signed after the view that held the key
- * is gone. Plain data: copy it with the request. */
+/* What the reply to a request answered on another thread (HANDOFF) needs from the front
+ * door: the TSIG state (the verified context with its own copy of the key, so the reply can
+ * be signed after the view that held the key is gone) and the DNS cookie decided with the
+ * worker's secrets (server/cookie.h). Plain data: copy it with the request. */
 typedef struct srv_signer {
 	bool active; /* the request was signed and verified: sign the reply */
 	tsig_key_t key;
 	tsig_ctx_t ctx;
+	/* cookie: the reply's COOKIE option carries the request's client cookie and
+	 * cookie_server (RFC 7873 5.2); cookie_bad: answer BADCOOKIE (require, over UDP) */
+	bool cookie, cookie_bad;
+	uint8_t cookie_server[16];
 } srv_signer_t;
 
 /* One request and its outcome. The caller sets the inputs; srv_process() parses msg into q

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "dns/msg.h"
@@ -16,9 +17,10 @@
 #include "server/engine/query.h"
 #include "zone/ddns.h"
 
-/* Room for a reply: header, the echoed zone section, our OPT, the TSIG RR. */
-#define OPT_RR_LEN 11
-#define REPLY_CAP  (DNS_HEADER_LEN + DNAME_MAX + 4 + OPT_RR_LEN + TSIG_RR_MAX)
+/* Room for a reply: header, the echoed zone section, our OPT with a COOKIE, the TSIG RR. */
+#define OPT_RR_LEN     11
+#define COOKIE_OPT_LEN 28 /* option code, length, client cookie 8, server cookie 16 */
+#define REPLY_CAP      (DNS_HEADER_LEN + DNAME_MAX + 4 + OPT_RR_LEN + COOKIE_OPT_LEN + TSIG_RR_MAX)
 
 /* One request of the batch and what became of it. */
 typedef struct upd_req {
@@ -134,6 +136,8 @@ static void examine(upd_req_t *r)
 	}
 	if (r->q.has_opt && r->q.opt_version > 0)
 		decide(r, DNS_RCODE_BADVERS, "EDNS version %u is not supported", r->q.opt_version);
+	else if (it->signer.cookie_bad) /* RFC 7873 5.2.3, server/cookie.h: require */
+		decide(r, DNS_RCODE_BADCOOKIE, "a valid server cookie is required over UDP");
 	else if (z != 0)
 		decide(r, (unsigned)z,
 		       "zone section: not exactly one zone of type SOA, or malformed");
@@ -298,6 +302,31 @@ static void group_run(srv_update_t *up, upd_group_t *g)
 	}
 }
 
+/* Our OPT (RFC 6891 7): payload, extended rcode, version 0, DO echoed; the COOKIE option
+ * (RFC 7873 5.2: the client cookie as sent, the server cookie the worker decided) when the
+ * request had one. Before the TSIG, which covers it. Returns 0 or SD_ELIMIT. */
+static int reply_opt(const srv_update_t *up, const upd_req_t *r, dns_msg_t *m)
+{
+	static const uint8_t root = 0;
+	const srv_query_t *q = &r->q;
+	bool cookie = q->has_cookie && r->it->signer.cookie;
+	uint32_t ttl = ((uint32_t)(r->rcode >> 4) << 24) | (q->opt_do ? 0x8000u : 0);
+	uint8_t opt[COOKIE_OPT_LEN];
+	size_t olen = cookie ? sizeof(opt) : 0;
+	if (cookie) {
+		be16_put(opt, DNS_EDNS_COOKIE);
+		be16_put(opt + 2, COOKIE_OPT_LEN - 4);
+		memcpy(opt + 4, q->msg + q->cookie_at, 8);
+		memcpy(opt + 12, r->it->signer.cookie_server, 16);
+	}
+	int ret = dns_msg_rr_header(m, &root, DNS_TYPE_OPT, up->udp_payload, ttl, (uint16_t)olen);
+	if (ret == 0 && olen)
+		ret = dns_msg_put(m, opt, olen);
+	if (ret == 0)
+		dns_msg_count_add(m, DNS_SEC_AR, 1);
+	return ret;
+}
+
 /* The reply (RFC 2136 3.8), signed when the request was. Returns its length or 0. */
 static size_t reply_build(const srv_update_t *up, upd_req_t *r, uint8_t *buf, size_t cap)
 {
@@ -314,13 +343,8 @@ static size_t reply_build(const srv_update_t *up, upd_req_t *r, uint8_t *buf, si
 		if (dns_msg_question(&m, q->msg + DNS_HEADER_LEN, q->question_len) != 0)
 			dns_msg_rollback(&m, mk);
 	}
-	if (q->has_opt) { /* RFC 6891 7: payload, extended rcode, version 0, DO echoed */
-		static const uint8_t root = 0;
-		uint32_t ttl = ((uint32_t)(r->rcode >> 4) << 24) | (q->opt_do ? 0x8000u : 0);
-		if (dns_msg_rr_header(&m, &root, DNS_TYPE_OPT, up->udp_payload, ttl, 0) != 0)
-			return 0;
-		dns_msg_count_add(&m, DNS_SEC_AR, 1);
-	}
+	if (q->has_opt && reply_opt(up, r, &m) != 0)
+		return 0;
 	size_t n = m.pos;
 	if (srv_signer_sign(&r->it->signer, buf, &n, cap, time(NULL)) != 0)
 		return 0;

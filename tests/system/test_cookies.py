@@ -10,6 +10,7 @@ after the next. A malformed COOKIE option is a FORMERR. Every process started he
 stopped by its own PID.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -251,3 +252,79 @@ def test_bind_resolver_interop(steerdns_factory, tmp_path, mode):
             assert after["badcookie"] >= 1, after
     finally:
         named.stop()
+
+
+def _update_server(tmp_path, **server):
+    """steerdns serving basic.zone as example.com with TXT updates allowed to UPDATE_KEY
+    (and unsigned from 127.0.0.1 at open.example.com)."""
+    workdir = str(tmp_path)
+    port = sdlib.free_port()
+    zone = os.path.join(workdir, "example.com.zone")
+    shutil.copyfile(os.path.join(sdlib.DATA, "basic.zone"), zone)
+    policy = [{"key": sdlib.UPDATE_KEY_NAME, "name": "example.com", "types": ["TXT"]},
+              {"address": "127.0.0.1", "match": "name", "name": "open.example.com",
+               "types": ["TXT"]}]
+    conf = sdlib.steerdns_update_config(workdir, port, "example.com", zone, policy, **server)
+    srv = sdlib.Steerdns(workdir, conf, {"example.com": zone}, port)
+    srv.wait_ready("example.com")
+    return srv
+
+
+def _stop(srv):
+    rc = srv.stop()
+    log = srv.log()
+    assert sdlib.SANITIZER_RE.search(log) is None, log[-6000:]
+    assert rc == 0, log[-4000:]
+
+
+def _update(srv, cookie, name, key=sdlib.UPDATE_KEY, tcp=False):
+    """A TXT add with EDNS and (cookie not None) a COOKIE option; the parsed reply (its
+    TSIG verified by dnspython when signed: the MAC covers the OPT before it) and the
+    reply's cookie bytes."""
+    upd = sdlib.update_msg("example.com", key=key)
+    upd.add(name, 300, "TXT", "cookie")
+    upd.use_edns(0, options=[dns.edns.GenericOption(COOKIE, cookie)] if cookie else [])
+    r = sdlib.send_update(upd, srv.port, tcp=tcp)
+    got = [o.to_wire() for o in r.options if o.otype == COOKIE]
+    return r, got[0] if got else None
+
+
+def test_update_reply_carries_cookie(tmp_path):
+    """RFC 7873 5.2: an UPDATE with a client cookie gets the server cookie back, over UDP and
+    TCP, signed or not (the OPT before the TSIG); one without gets none. A server cookie
+    the UPDATE reply gave is valid for queries (computed as the query path does)."""
+    srv = _update_server(tmp_path)
+    try:
+        for tcp in (False, True):
+            r, got = _update(srv, CLIENT, "c%d.example.com." % tcp, tcp=tcp)
+            assert r.rcode() == dns.rcode.NOERROR and r.had_tsig, r
+            assert got is not None and got[:8] == CLIENT and len(got) == 24, r
+            assert got[8] == 1  # RFC 9018 version 1
+        r, got = _update(srv, CLIENT, "open.example.com.", key=None)
+        assert r.rcode() == dns.rcode.NOERROR and got[:8] == CLIENT and len(got) == 24, r
+        r, got = _update(srv, None, "open.example.com.", key=None)
+        assert r.rcode() == dns.rcode.NOERROR and r.edns == 0 and got is None, r
+        before = counters(srv)
+        r, echoed = ask(srv, _update(srv, CLIENT, "open.example.com.", key=None)[1])
+        assert counters(srv)["valid"] == before["valid"] + 1 and r.answer, r
+    finally:
+        _stop(srv)
+
+
+def test_update_require_badcookie(tmp_path):
+    """cookies: require applies to UPDATE over UDP as to queries (RFC 7873 5.2.3): only a
+    client cookie -> BADCOOKIE (signed, with a fresh cookie), nothing applied; retried with
+    that cookie -> applied; over TCP -> applied."""
+    srv = _update_server(tmp_path, cookies={"mode": "require"})
+    try:
+        r, got = _update(srv, CLIENT, "bad.example.com.")
+        assert r.rcode() == 23 and r.had_tsig and got[:8] == CLIENT and len(got) == 24, r
+        assert not srv.query("bad.example.com", "TXT").answer
+        r, _ = _update(srv, got, "good.example.com.")
+        assert r.rcode() == dns.rcode.NOERROR, r
+        r, _ = _update(srv, CLIENT, "tcp.example.com.", tcp=True)
+        assert r.rcode() == dns.rcode.NOERROR, r
+        assert srv.query("good.example.com", "TXT").answer
+        assert srv.query("tcp.example.com", "TXT").answer
+    finally:
+        _stop(srv)
