@@ -3,15 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "dns/msg.h"
 #include "dns/soa.h"
 #include "zone/hidden.h"
 #include "zone/serial.h"
 
-#define MSG_MAX   65535
-#define OPT_LEN   11
-#define QUEST_MAX (DNAME_MAX + 4)
+#define MSG_MAX    65535
+#define OPT_LEN    11
+#define COOKIE_LEN 28 /* option code, length, client cookie 8, server cookie 16 */
+#define QUEST_MAX  (DNAME_MAX + 4)
 /* Compression targets per message: a 64 KB message of short records holds a few thousand
  * names; past this many, names are written uncompressed. */
 #define COMP_ENTRIES 1536
@@ -40,6 +42,11 @@ int xfr_request_from_query(const srv_query_t *q, xfr_request_t *out)
 	out->edns = q->has_opt;
 	out->edns_payload = q->opt_payload;
 	out->edns_do = q->opt_do;
+	out->has_cookie = q->has_opt && q->has_cookie && q->cookie_reply;
+	if (out->has_cookie) {
+		memcpy(out->cookie, q->msg + q->cookie_at, 8);
+		memcpy(out->cookie + 8, q->cookie_server, 16);
+	}
 	return 0;
 }
 
@@ -58,8 +65,9 @@ enum { PH_SOA1 = 0, PH_BODY, PH_SOA2, PH_DONE };
 struct xfr_out {
 	xfr_out_kind_t kind;
 	uint16_t id, flags;
-	bool edns, edns_do, udp, sign;
-	size_t tsig_len; /* room the TSIG RR of each message needs */
+	bool edns, edns_do, udp, sign, cookie;
+	uint8_t cookie_opt[COOKIE_LEN]; /* the COOKIE option of every OPT, when cookie */
+	size_t tsig_len;                /* room the TSIG RR of each message needs */
 	uint16_t edns_payload;
 	size_t udp_max;
 	uint8_t question[QUEST_MAX];
@@ -253,13 +261,22 @@ static int fill(xfr_out_t *x, dns_msg_t *m)
 	return 0;
 }
 
+/* Bytes of our OPT RR in each message. */
+static size_t opt_len(const xfr_out_t *x)
+{
+	return x->edns ? OPT_LEN + (x->cookie ? COOKIE_LEN : 0) : 0;
+}
+
 /* Our OPT (RFC 6891 6.1.2): payload size, no extended rcode, version 0, DO echoed (RFC 3225
- * 3), no options. */
+ * 3), the COOKIE option when the request had one (RFC 7873 5.2). Before the TSIG. */
 static int put_opt(const xfr_out_t *x, dns_msg_t *m)
 {
 	static const uint8_t root = 0;
-	int rc =
-	    dns_msg_rr_header(m, &root, DNS_TYPE_OPT, x->edns_payload, x->edns_do ? 0x8000u : 0, 0);
+	uint16_t olen = x->cookie ? COOKIE_LEN : 0;
+	int rc = dns_msg_rr_header(m, &root, DNS_TYPE_OPT, x->edns_payload,
+	                           x->edns_do ? 0x8000u : 0, olen);
+	if (rc == 0 && olen)
+		rc = dns_msg_put(m, x->cookie_opt, olen);
 	if (rc == 0)
 		dns_msg_count_add(m, DNS_SEC_AR, 1);
 	return rc;
@@ -267,7 +284,7 @@ static int put_opt(const xfr_out_t *x, dns_msg_t *m)
 
 static int build(xfr_out_t *x, uint8_t *buf, size_t cap, size_t *len)
 {
-	size_t reserve = (x->edns ? OPT_LEN : 0) + (x->sign ? x->tsig_len : 0);
+	size_t reserve = opt_len(x) + (x->sign ? x->tsig_len : 0);
 	if (cap <= reserve + DNS_HEADER_LEN)
 		return SD_ESPACE;
 	uint16_t flags = DNS_FLAG_QR | DNS_FLAG_AA | (x->flags & (DNS_FLAG_RD | DNS_FLAG_CD));
@@ -364,6 +381,12 @@ int xfr_out_new(const xfr_out_params_t *p, xfr_out_t **out)
 	x->edns = req->edns;
 	x->edns_do = req->edns_do;
 	x->edns_payload = p->edns_payload;
+	x->cookie = req->edns && req->has_cookie;
+	if (x->cookie) {
+		be16_put(x->cookie_opt, DNS_EDNS_COOKIE);
+		be16_put(x->cookie_opt + 2, COOKIE_LEN - 4);
+		memcpy(x->cookie_opt + 4, req->cookie, sizeof(req->cookie));
+	}
 	x->udp = p->udp;
 	x->udp_max = p->udp_max < DNS_HEADER_LEN ? 512 : p->udp_max;
 	memcpy(x->question, req->question, req->question_len);

@@ -45,6 +45,11 @@ typedef struct xfr_request {
 	bool edns; /* an OPT RR was present */
 	uint16_t edns_payload;
 	bool edns_do; /* its DO bit, echoed in our OPT (RFC 3225 3) */
+	/* The COOKIE option our OPT carries (RFC 7873 5.2: the request had one and the front
+	 * door decided the server cookie, server/cookie.h): client cookie 8 + server cookie 16,
+	 * the same in every message of the transfer. */
+	bool has_cookie;
+	uint8_t cookie[24];
 } xfr_request_t;
 
 /* The transfer view of a parsed request (server/engine/query.h; q->msg must outlive out):

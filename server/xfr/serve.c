@@ -12,23 +12,33 @@
 #include "dns/name.h"
 #include "dns/proto.h"
 
-#define OPT_RR_LEN 11 /* root owner, type, class, ttl, rdlength (no options) */
+#define OPT_RR_LEN     11 /* root owner, type, class, ttl, rdlength (no options) */
+#define COOKIE_OPT_LEN 28 /* option code, length, client cookie 8, server cookie 16 */
 
 /* Our OPT (RFC 6891 6.1.2, 6.1.3): payload size, the upper 8 bits of the extended rcode,
- * version 0, DO echoed, no options. Returns the new length or 0 when it does not fit. */
+ * version 0, DO echoed; the COOKIE option when the request had one and the front door
+ * decided the server cookie (RFC 7873 5.2, server/cookie.h). Returns the new length or 0
+ * when it does not fit. */
 static size_t put_opt(const srv_query_t *q, unsigned rcode, uint16_t payload, uint8_t *buf,
                       size_t n, size_t cap)
 {
-	if (cap - n < OPT_RR_LEN)
+	size_t olen = q->has_cookie && q->cookie_reply ? COOKIE_OPT_LEN : 0;
+	if (cap - n < OPT_RR_LEN + olen)
 		return 0;
 	uint8_t *p = buf + n;
 	p[0] = 0; /* root owner */
 	be16_put(p + 1, DNS_TYPE_OPT);
 	be16_put(p + 3, payload);
 	be32_put(p + 5, ((uint32_t)(rcode >> 4) << 24) | (q->opt_do ? 0x8000u : 0));
-	be16_put(p + 9, 0);
+	be16_put(p + 9, (uint16_t)olen);
+	if (olen) {
+		be16_put(p + 11, DNS_EDNS_COOKIE);
+		be16_put(p + 13, COOKIE_OPT_LEN - 4);
+		memcpy(p + 15, q->msg + q->cookie_at, 8);
+		memcpy(p + 23, q->cookie_server, 16);
+	}
 	be16_put(buf + 10, 1); /* ARCOUNT */
-	return n + OPT_RR_LEN;
+	return n + OPT_RR_LEN + olen;
 }
 
 size_t xfr_error_reply(const srv_query_t *q, unsigned rcode, uint16_t payload, tsig_ctx_t *tsig,

@@ -14,11 +14,15 @@ import os
 import re
 import shutil
 import subprocess
+import struct
 import time
 
 import dns.edns
 import dns.message
+import dns.query
 import dns.rcode
+import dns.rdatatype
+import dns.zone
 import pytest
 
 import sdlib
@@ -326,5 +330,64 @@ def test_update_require_badcookie(tmp_path):
         assert r.rcode() == dns.rcode.NOERROR, r
         assert srv.query("good.example.com", "TXT").answer
         assert srv.query("tcp.example.com", "TXT").answer
+    finally:
+        _stop(srv)
+
+
+def _axfr_messages(srv, q):
+    """Every message of a TCP transfer answering q (until the closing SOA or an error)."""
+    wire = q.to_wire()
+    s = sdlib.tcp_connect(srv.port, timeout=5)
+    msgs, soas = [], 0
+    try:
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        while soas < 2:
+            m = sdlib.tcp_read_msg(s, timeout=5)
+            assert m is not None, msgs
+            msgs.append(m)
+            r = dns.message.from_wire(m, one_rr_per_rrset=True)
+            if r.rcode() != dns.rcode.NOERROR:
+                break
+            soas += sum(1 for rr in r.answer if rr.rdtype == dns.rdatatype.SOA)
+    finally:
+        s.close()
+    return msgs
+
+
+def _cookie_of(wire):
+    r = dns.message.from_wire(wire, one_rr_per_rrset=True)
+    got = [o.to_wire() for o in r.options if o.otype == COOKIE]
+    return r, got[0] if got else None
+
+
+def test_transfer_messages_carry_cookie(tmp_path):
+    """RFC 7873 5.2 for transfers: every AXFR message's OPT carries the client cookie and
+    the server cookie (the query path's), a refusal's too; a signed AXFR with a cookie
+    verifies end to end (the OPT precedes the TSIG of each message, RFC 8945 5.3.1)."""
+    srv = _update_server(tmp_path)
+    try:
+        opts = [dns.edns.GenericOption(COOKIE, CLIENT)]
+        q = dns.message.make_query("example.com", "AXFR", use_edns=0, options=opts)
+        msgs = _axfr_messages(srv, q)
+        assert msgs
+        cookies = set()
+        for m in msgs:
+            r, got = _cookie_of(m)
+            assert r.rcode() == dns.rcode.NOERROR and r.edns == 0, r
+            assert got is not None and got[:8] == CLIENT and len(got) == 24, r
+            cookies.add(got)
+        assert len(cookies) == 1
+        before = counters(srv)
+        r, _ = ask(srv, cookies.pop())  # the server cookie is valid on the query path
+        assert counters(srv)["valid"] == before["valid"] + 1 and r.answer
+        q = dns.message.make_query("nope.test", "AXFR", use_edns=0, options=opts)
+        r, got = _cookie_of(sdlib.tcp_exchange(q.to_wire(), srv.port))
+        assert r.rcode() == dns.rcode.NOTAUTH and got[:8] == CLIENT and len(got) == 24, r
+        # signed: dnspython checks each message's TSIG, which covers the OPT before it
+        q = dns.message.make_query("example.com", "AXFR", use_edns=0, options=opts)
+        q.use_tsig(sdlib.UPDATE_KEY)
+        zone = dns.zone.Zone("example.com.")
+        dns.query.inbound_xfr("127.0.0.1", zone, query=q, port=srv.port, timeout=10)
+        assert zone.get_rdataset("@", "SOA") is not None
     finally:
         _stop(srv)
