@@ -1,6 +1,10 @@
 /* cookie.h — DNS cookies (RFC 7873) with the interoperable server cookie of RFC 9018.
  *
- * A client cookie (8 bytes) in a request gets a server cookie (16 bytes) in the reply:
+ * A client cookie (8 bytes) in a request gets a server cookie (16 bytes) in the reply's OPT,
+ * whatever the request: a query (server/engine/answer.c), a slipped reply (server/rrl.h), an
+ * UPDATE (server/update.c, the decision carried with the handoff), every message of a
+ * transfer and the front door's refusals (server/xfr/): always before the TSIG, which
+ * covers it:
  *
  *   server cookie = Version 1 | Reserved 0 (3) | Timestamp (4, unix time, serial arithmetic)
  *                   | Hash = SipHash-2-4(client cookie | version | reserved | timestamp
@@ -10,10 +14,10 @@
  * secret and its timestamp is at most one hour old and at most five minutes ahead (RFC 9018
  * 4.3); a valid one younger than half an hour made with the current secret is echoed, any
  * other gets a fresh one. A client with a valid server cookie is exempt from rate limiting
- * (server/rrl.h). With `require`, a UDP request carrying a client cookie but no valid
- * server cookie is answered BADCOOKIE (RFC 7873 5.2.3/5.2.4, extended RCODE 23) with a fresh
- * cookie, so the client retries with it; TCP and requests without a COOKIE option are
- * answered as usual (5.2.1). A malformed COOKIE option is a FORMERR (5.2.2, the parser's).
+ * (server/rrl.h). With `require`, a UDP query or UPDATE carrying a client cookie but no
+ * valid server cookie is answered BADCOOKIE (RFC 7873 5.2.3/5.2.4, extended RCODE 23) with
+ * a fresh cookie, so the client retries with it; TCP and requests without a COOKIE option
+ * are answered as usual (5.2.1). A malformed COOKIE option is a FORMERR (5.2.2, the parser's).
  *
  * Secrets: one immutable srv_cookie_secrets_t published through one RCU pointer
  * (srv_cookies_t), as server/view.h publishes the view: the control thread rotates (a new

@@ -22,7 +22,8 @@
  * allocation tests in tests/unit/server check it, the UDP batch included).
  *
  * Who calls: server/udp.c (a worker's UDP batch), server/worker.c (TCP), tests and
- * tests/fuzz/fuzz_xfr.c; server/update.c calls srv_signer_sign().
+ * tests/fuzz/fuzz_xfr.c; server/update.c and server/udp.c (a rate-limited slip) call
+ * srv_signer_sign().
  */
 #pragma once
 
