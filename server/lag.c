@@ -88,6 +88,7 @@ struct srv_lag {
 	uv_loop_t *loop;
 	srv_zonedb_t *zs;
 	uv_timer_t timer;
+	int64_t due; /* when the timer fires (loop time); INT64_MAX: stopped */
 	uv_async_t async;
 	uv_udp_t sock[2]; /* [0] IPv4, [1] IPv6: SOA queries */
 	bool sock_open[2];
@@ -109,6 +110,7 @@ static int64_t now_ms(const srv_lag_t *l)
 }
 
 static void lag_arm(srv_lag_t *l);
+static void lag_wake(srv_lag_t *l, int64_t at);
 static void on_tick(uv_timer_t *t);
 
 static bool serial_ge(uint32_t a, uint32_t b)
@@ -607,7 +609,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	}
 	sec_schedule(l, z, s, cur);
 	waiters_check(l);
-	lag_arm(l);
+	lag_wake(l, s->next_ms); /* nothing earlier: the miss it was armed for is gone */
 }
 
 /* ------------------------------------------------------------ transfers */
@@ -722,18 +724,29 @@ static int64_t lag_next_due(const srv_lag_t *l)
 	return due;
 }
 
+/* Fire the timer at the latest at `at`: a change that made work due then. Cheap (no walk):
+ * the tick that follows computes the next due time in full. */
+static void lag_wake(srv_lag_t *l, int64_t at)
+{
+	if (l->closing || at >= l->due)
+		return;
+	int64_t now = now_ms(l);
+	l->due = at;
+	uv_timer_start(&l->timer, on_tick, at > now ? (uint64_t)(at - now) : 0, 0);
+}
+
 /* Run the timer once, when the next work is due, or stop it when there is none: no
- * secondary, no waiter, nothing to wake the control loop for. Called after every change. */
+ * secondary, no waiter, nothing to wake the control loop for. After a tick and after the
+ * rarer changes (transfer reports, wait-sync); a walk of every zone. */
 static void lag_arm(srv_lag_t *l)
 {
 	if (l->closing)
 		return;
-	int64_t due = lag_next_due(l), now = now_ms(l);
-	if (due == INT64_MAX) {
-		uv_timer_stop(&l->timer);
-		return;
-	}
-	uv_timer_start(&l->timer, on_tick, due > now ? (uint64_t)(due - now) : 0, 0);
+	int64_t due = lag_next_due(l);
+	uv_timer_stop(&l->timer);
+	l->due = INT64_MAX;
+	if (due != INT64_MAX)
+		lag_wake(l, due);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -783,7 +796,8 @@ void srv_lag_published(srv_lag_t *l, const uint8_t *apex, uint32_t serial)
 		z->secs[i].backoff = LAG_FIRST_MS;
 		z->secs[i].next_ms = now + LAG_FIRST_MS;
 	}
-	lag_arm(l);
+	if (z->n > 0) /* a walk per publish would be quadratic in the zones at start */
+		lag_wake(l, now + LAG_FIRST_MS);
 }
 
 /* ------------------------------------------------------------ wait-sync */
@@ -847,8 +861,9 @@ int srv_lag_new(uv_loop_t *loop, srv_zonedb_t *zs, srv_lag_t **out)
 	}
 	l->async.data = l;
 	uv_unref((uv_handle_t *)&l->async);
-	uv_timer_init(loop, &l->timer); /* started when there is work (lag_arm) */
+	uv_timer_init(loop, &l->timer); /* started when there is work (lag_wake) */
 	l->timer.data = l;
+	l->due = INT64_MAX;
 	*out = l;
 	return 0;
 }

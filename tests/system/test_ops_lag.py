@@ -4,18 +4,24 @@ steerdns is the primary of example.com (test_update_xfr.start_primary: NOTIFY wi
 each secondary, transfers with TSIG, updates with UPDATE_KEY); NSD, Knot and BIND pull it as
 in test_primary.py. steerdns asks each NOTIFY target for its SOA and shows its serial and lag
 in `steerctl status`; `steerctl wait-sync ZONE [SERIAL] [--timeout T]` exits 0 once every
-secondary serves the serial, 1 at the timeout naming the ones that lag. Every process is
+secondary serves the serial, 1 at the timeout naming the ones that lag. A NOTIFY target a
+configuration reload adds is asked at once (the tracker's timer runs only while there is
+work), and one a reload removes is forgotten. Every process is
 stopped by its own PID. Timeouts are generous (a loaded 2-core machine); the one that must
 expire is short only where expiring is the point.
 """
 
 import os
 import re
+import socket
+import threading
 import time
 
+import dns.flags
 import dns.message
 import dns.query
 import dns.rdatatype
+import dns.rrset
 import pytest
 
 import sdlib
@@ -203,3 +209,67 @@ def sec_line_learned(status):
         if line.strip().startswith("127.0.0.1 ("):
             return line.strip()
     return None
+
+
+class SoaSecondary:
+    """A UDP stand-in secondary serving `serial`: answers SOA queries (and NOTIFYs, so the
+    primary stops retrying) and counts the SOA queries it was asked."""
+
+    def __init__(self, serial):
+        self.serial = serial
+        self.asked = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.done:
+            try:
+                wire, peer = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            m = dns.message.from_wire(wire)
+            r = dns.message.make_response(m)
+            if m.question and m.question[0].rdtype == dns.rdatatype.SOA:
+                self.asked += 1
+                r.flags |= dns.flags.AA
+                r.answer.append(dns.rrset.from_text(
+                    ZONE, 3600, "IN", "SOA",
+                    "ns1.%s hostmaster.%s %d 7200 900 1209600 300" % (ZONE, ZONE, self.serial)))
+            self.sock.sendto(r.to_wire(), peer)
+
+    def close(self):
+        self.done = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+def test_reload_adds_and_removes_a_notify_target(lone):
+    """A NOTIFY target a configuration reload adds with no new serial is asked at once
+    (the tracker's timer only runs while there is work: the reload itself wakes it), and
+    one the next reload removes is forgotten."""
+    s0 = tp.serial(lone.port)
+    sec = SoaSecondary(s0)
+    try:
+        def reload_with(notify):
+            lone.config["zones"][0]["notify"] = notify
+            with open(lone.config_path, "w") as f:
+                f.write(sdlib.to_yaml(lone.config) + "\n")
+            n = lone.log().count("reload done")
+            lone.reload()
+            assert lone.wait_for(lambda: lone.log().count("reload done") > n, timeout=30)
+
+        reload_with(["127.0.0.1:%d" % sec.port])
+        line = lone.wait_for(
+            lambda: sec_line(lone.steerctl("status").stdout, sec.port), timeout=30)
+        assert line and "serial %d in sync" % s0 in line, lone.steerctl("status").stdout
+        assert sec.asked >= 1
+        reload_with([])
+        assert lone.wait_for(
+            lambda: sec_line(lone.steerctl("status").stdout, sec.port) is None, timeout=30)
+    finally:
+        sec.close()
