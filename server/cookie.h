@@ -14,7 +14,7 @@
  * secret and its timestamp is at most one hour old and at most five minutes ahead (RFC 9018
  * 4.3); a valid one younger than half an hour made with the current secret is echoed, any
  * other gets a fresh one. A client with a valid server cookie is exempt from rate limiting
- * (server/rrl.h). With `require`, a UDP query or UPDATE carrying a client cookie but no
+ * (server/rrl.h). With `require`, a UDP query, UPDATE or IXFR carrying a client cookie but no
  * valid server cookie is answered BADCOOKIE (RFC 7873 5.2.3/5.2.4, extended RCODE 23) with
  * a fresh cookie, so the client retries with it; TCP and requests without a COOKIE option
  * are answered as usual (5.2.1). A malformed COOKIE option is a FORMERR (5.2.2, the parser's).

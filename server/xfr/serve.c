@@ -133,6 +133,8 @@ xfr_transfer_t xfr_transfer(const xfr_env_t *env, const zone_set_t *zones, const
 		rcode = DNS_RCODE_FORMERR;
 	else if (q->has_opt && q->opt_version > 0)
 		rcode = DNS_RCODE_BADVERS; /* RFC 6891 6.1.3: we implement version 0 only */
+	else if (q->cookie_badcookie)      /* RFC 7873 5.2.3: require, over UDP (server/cookie.h) */
+		rcode = DNS_RCODE_BADCOOKIE;
 	else if (r.qclass != DNS_CLASS_IN && r.qclass != DNS_CLASS_ANY)
 		rcode = DNS_RCODE_REFUSED;
 	else if (zones == NULL || (z = zone_set_get(zones, r.qname)) == NULL)

@@ -22,6 +22,7 @@ import dns.message
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import dns.zone
 import pytest
 
@@ -389,5 +390,27 @@ def test_transfer_messages_carry_cookie(tmp_path):
         zone = dns.zone.Zone("example.com.")
         dns.query.inbound_xfr("127.0.0.1", zone, query=q, port=srv.port, timeout=10)
         assert zone.get_rdataset("@", "SOA") is not None
+    finally:
+        _stop(srv)
+
+
+def test_ixfr_udp_require_badcookie(tmp_path):
+    """cookies: require covers an IXFR over UDP too: only a client cookie -> BADCOOKIE with a
+    fresh cookie; retried with it -> the IXFR answer (carrying the cookie)."""
+    srv = _update_server(tmp_path, cookies={"mode": "require"})
+    try:
+        serial = srv.query("example.com", "SOA").answer[0][0].serial
+
+        def ixfr(cookie):
+            q = dns.message.make_query("example.com", "IXFR", use_edns=0,
+                                       options=[dns.edns.GenericOption(COOKIE, cookie)])
+            q.authority.append(dns.rrset.from_text(
+                "example.com.", 0, "IN", "SOA", ". . %d 0 0 0 0" % serial))
+            return _cookie_of(sdlib.udp_exchange(q.to_wire(), srv.port))
+
+        r, got = ixfr(CLIENT)
+        assert r.rcode() == 23 and not r.answer and got[:8] == CLIENT and len(got) == 24, r
+        r, again = ixfr(got)
+        assert r.rcode() == dns.rcode.NOERROR and r.answer and again[:8] == CLIENT, r
     finally:
         _stop(srv)
