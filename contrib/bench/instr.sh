@@ -1,0 +1,424 @@
+#!/usr/bin/env bash
+# instr.sh — user-space instructions per query, per query class: steerdns, gdnsd, NSD and Knot.
+#
+# Not a test: run it by hand (it is slow: see below).
+#   contrib/bench/instr.sh                       # 100k records, N=1000 per class, 4 servers
+#   N=2000 RECORDS=100000 SERVERS="steerdns gdnsd" contrib/bench/instr.sh
+#
+# Method (the same for every server, knowing none of its functions): the server runs under
+# valgrind --tool=callgrind (all its threads, and --trace-children so that NSD's forked server
+# child and xfrd count too) with instrumentation off while it loads the zone; once it answers
+# the zone's last name, instrumentation is switched on (callgrind_control --instr=on, every
+# process of the server). Then per class: N queries as a warm-up, and two measured runs of N
+# and 2N queries, each between `callgrind_control --zero` and `--dump` of every process of the
+# server, sent by dnsperf with one query outstanding (-c 1 -q 1). The figure is
+#   ((I(2N) - r*t(2N)) - (I(N) - r*t(N))) / (answered(2N) - answered(N))
+# where I is the instructions (Ir) summed over the dumps of the run, t its duration and r the
+# server's idle rate (instructions per second with no query, measured for IDLE seconds before
+# the classes: timers, probes, housekeeping threads). The difference removes what is paid once
+# per run (the dump, the first packet); the idle correction removes work that grows with time,
+# not queries (small: the idle rate is printed). Instruction counts do not depend on the load of
+# the machine; the duration does: the loopback latency under valgrind is ~10-40 ms per query on
+# a loaded 2-core machine, so a class costs about 4N such round trips per server (at N=1000 and
+# 100k records the whole run takes about 25-40 minutes; instrumentation-off loading keeps zone
+# loading to seconds).
+#
+# Correctness: every run's dnsperf response codes must equal what the class asks for (NOERROR /
+# NXDOMAIN counts, q.CLASS.rcodes of zonegen.py) with no query lost, and one kdig query per class
+# must show the right answer (A/AAAA hit with aa; NXDOMAIN with the SOA; a referral without aa,
+# two NS in authority and their two glue addresses; a CNAME then its target's A). A failed check
+# puts "!" after the figure and prints why.
+#
+# Query classes (contrib/bench/zonegen.py writes the zone: bench.sh's RECORDS names plus
+# RECORDS/100 delegations with glue):
+#   a         A hits                     aaaa      AAAA hits
+#   nx        NXDOMAIN                   referral  a name below a delegation (with glue)
+#   cname     an in-zone CNAME to an A name, asked for A (CNAME + A in the answer)
+#   mix       70% hits over the zone's types in its proportions (A 40 : AAAA 20 : TXT 15 :
+#             MX 10, each name asked for its own type), 10% CNAME, 10% NXDOMAIN, 10% referral
+#
+# Configurations: one worker / UDP thread each. steerdns --workers 1; gdnsd udp_threads 1,
+# tcp_threads 1, experimental_no_chain false (in-zone CNAMEs chased, as the others do); NSD
+# server-count 1, rrl-ratelimit 0; Knot udp-workers 1, tcp-workers 1, background-workers 1.
+# Queries carry no EDNS (dnsperf's default), as bench.sh's.
+#
+# Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
+# RECORDS (100000), N (1000), IDLE (seconds, 5), SERVERS ("steerdns gdnsd nsd knot"), CLASSES
+# ("a aaaa nx referral cname mix"), KEEP=1 keeps the temporary directory (zone, dnsperf outputs,
+# callgrind dumps: callgrind_annotate on one shows where a server's instructions go).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${STEERDNS_BUILD:-$ROOT/build-release}"
+RECORDS="${RECORDS:-100000}"
+N="${N:-1000}"
+IDLE="${IDLE:-5}"
+SERVERS="${SERVERS:-steerdns gdnsd nsd knot}"
+CLASSES="${CLASSES:-a aaaa nx referral cname mix}"
+PY=/usr/bin/python3
+ZONE=example.bench
+START="$(date +%s)"
+
+for tool in valgrind callgrind_control dnsperf kdig dig; do
+	command -v "$tool" >/dev/null || { echo "instr: $tool not found" >&2; exit 2; }
+done
+if [ ! -x "$BUILD/server/steerdns" ]; then
+	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+	ninja -C "$BUILD" >/dev/null
+fi
+
+TMP="$(mktemp -d /tmp/steerdns-instr.XXXXXX)"
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "instr: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+"$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$RECORDS" $((2 * N))
+for c in $CLASSES; do
+	# the N run: the first N queries; the 2N run: those and N more of the same class
+	head -n "$N" "$TMP/q.$c" >"$TMP/q.$c.1"
+	head -n "$N" "$TMP/q.$c.rcodes" >"$TMP/q.$c.1.rcodes"
+	cp "$TMP/q.$c" "$TMP/q.$c.2"
+	cp "$TMP/q.$c.rcodes" "$TMP/q.$c.2.rcodes"
+done
+
+free_port() {
+	"$PY" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# the server's process and its descendants (NSD's forks), one PID a line
+tree_pids() { # pid
+	"$PY" - "$1" <<'EOF'
+import os, sys
+ppid = {}
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try:
+            st = open("/proc/%s/stat" % p).read()
+        except OSError:
+            continue
+        ppid[int(p)] = int(st[st.rindex(")") + 2:].split()[1])
+want, changed = {int(sys.argv[1])}, True
+while changed:
+    changed = False
+    for pid, pp in ppid.items():
+        if pp in want and pid not in want:
+            want.add(pid); changed = True
+print("\n".join(str(p) for p in sorted(want) if p in ppid))
+EOF
+}
+
+# the zone's last name answers: the whole zone is loaded
+wait_loaded() { # port pid
+	local i
+	for i in $(seq 1 1200); do
+		kill -0 "$2" 2>/dev/null || return 1
+		if [ "$(dig @127.0.0.1 -p "$1" "zlast.$ZONE" A +short +time=2 +tries=1 2>/dev/null)" \
+			= 192.0.2.200 ]; then
+			return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+
+cg_all() { # pid command...: a callgrind_control command to every process of the server
+	local pid="$1" p
+	shift
+	for p in $(tree_pids "$pid"); do
+		callgrind_control "$@" "$p" >/dev/null 2>&1 || true
+	done
+}
+
+# Ir summed over the dumps in $1 (wait for every process's dump file to be complete)
+cg_sum() { # dir nprocs
+	local i
+	for i in $(seq 1 100); do
+		[ "$(grep -ls '^totals:' "$1"/cg.*.* 2>/dev/null | wc -l)" -ge "$2" ] && break
+		sleep 0.2
+	done
+	cat "$1"/cg.*.* | awk '/^summary:/ { s += $2 } END { printf "%d\n", s }'
+}
+
+# one measured run: zero, dnsperf over the file, dump; prints "Ir seconds completed"
+cg_run() { # pid port queryfile outdir
+	local pid="$1" port="$2" q="$3" out="$4" n t0 t1 ir
+	mkdir -p "$out"
+	n="$(tree_pids "$pid" | wc -l)"
+	cg_all "$pid" --zero
+	t0="$(date +%s.%N)"
+	if [ "$q" = idle ]; then
+		sleep "$IDLE"
+		echo "  Queries completed: 0" >"$out/dnsperf"
+	else
+		dnsperf -s 127.0.0.1 -p "$port" -d "$q" -c 1 -q 1 -n 1 -t 5 >"$out/dnsperf" 2>&1 || true
+	fi
+	t1="$(date +%s.%N)"
+	# the dumps of this run only, moved away from the server's output directory
+	cg_all "$pid" --dump
+	for _ in $(seq 1 100); do
+		[ "$(ls "$TMP/$SRV"/cg.*.* 2>/dev/null | wc -l)" -ge "$n" ] && break
+		sleep 0.2
+	done
+	sleep 0.5
+	mv "$TMP/$SRV"/cg.*.* "$out/" 2>/dev/null || true
+	ir="$(cg_sum "$out" "$n")"
+	echo "$ir $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $(awk '/Queries completed:/ {print $3}' "$out/dnsperf")"
+}
+
+# dnsperf's response codes and losses against the expected codes: "" when right
+check_rcodes() { # dnsperf output, rcodes file
+	"$PY" - "$1" "$2" <<'EOF'
+import collections, re, sys
+out = open(sys.argv[1]).read()
+want = collections.Counter(l.strip() for l in open(sys.argv[2]) if l.strip())
+m = re.search(r"Response codes:\s*(.*)", out)
+got = collections.Counter()
+if m:
+    for code, n in re.findall(r"([A-Z]+) (\d+) \(", m.group(1)):
+        got[code] = int(n)
+lost = re.search(r"Queries lost:\s*(\d+)", out)
+bad = []
+if got != want:
+    bad.append("rcodes %s, expected %s" % (dict(got), dict(want)))
+if lost and int(lost.group(1)):
+    bad.append("%s lost" % lost.group(1))
+print("; ".join(bad))
+EOF
+}
+
+# one kdig query per class, its answer checked: "" when right, else why
+sanity() { # port class
+	local port="$1" c="$2" name qtype
+	read -r name qtype <"$TMP/q.$c"
+	kdig @127.0.0.1 -p "$port" "$name" "$qtype" +norec +timeout=5 +retry=1 \
+		>"$TMP/$SRV/kdig.$c" 2>&1 || true
+	"$PY" - "$TMP/$SRV/kdig.$c" "$c" "$name" "$qtype" "$(head -n 1 "$TMP/q.$c.rcodes")" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+cls, qname, qtype, rcode = sys.argv[2], sys.argv[3].lower().rstrip(".") + ".", sys.argv[4], sys.argv[5]
+st = re.search(r"status: (\w+)", text)
+fl = re.search(r"Flags: ([a-z ]*);", text)
+sec, rrs = None, {"ANSWER": [], "AUTHORITY": [], "ADDITIONAL": []}
+for line in text.splitlines():
+    m = re.match(r";; (\w+) SECTION:", line)
+    if m:
+        sec = m.group(1); continue
+    if sec in rrs and line and not line.startswith(";"):
+        f = line.split()
+        rrs[sec].append((f[0].lower(), f[3], " ".join(f[4:])))
+    elif not line:
+        sec = None
+status, flags = st.group(1) if st else "none", fl.group(1).split() if fl else []
+aa = "aa" in flags
+ans, auth, add = rrs["ANSWER"], rrs["AUTHORITY"], rrs["ADDITIONAL"]
+types = lambda s, t: [r for r in s if r[1] == t]
+bad = []
+if status != rcode:
+    bad.append("status %s, expected %s" % (status, rcode))
+if cls in ("a", "aaaa") and not (aa and [r for r in ans if r[0] == qname and r[1] == qtype]):
+    bad.append("no authoritative %s for %s" % (qtype, qname))
+if cls == "nx" and not (aa and types(auth, "SOA")):
+    bad.append("NXDOMAIN without aa or SOA")
+if cls == "referral":
+    cut = qname.split(".", 1)[1]
+    glue = {r[0] for r in types(add, "A")}
+    if aa or ans or len([r for r in auth if r[0] == cut and r[1] == "NS"]) != 2 \
+            or glue != {"ns1." + cut, "ns2." + cut}:
+        bad.append("not a referral to %s with its 2 glue A" % cut)
+if cls == "cname":
+    cn = [r for r in ans if r[0] == qname and r[1] == "CNAME"]
+    if not (aa and cn and [r for r in ans if r[0] == cn[0][2].lower() and r[1] == "A"]):
+        bad.append("no CNAME then A for %s" % qname)
+if bad:
+    print("%s %s: %s" % (qname, qtype, "; ".join(bad)))
+EOF
+}
+
+RESULTS=()  # "server class irq flag"
+NOTES=()
+measure_server() { # name pid port
+	local srv="$1" pid="$2" port="$3" c idle r1 r2 flag why ir
+	if ! wait_loaded "$port" "$pid"; then
+		echo "instr: $srv did not answer; log:" >&2
+		tail -20 "$TMP/$srv.log" >&2
+		return 1
+	fi
+	echo "instr: $srv loaded in $(($(date +%s) - T0)) s (uninstrumented), $(tree_pids "$pid" |
+		wc -l) process(es)" >&2
+	cg_all "$pid" --instr=on
+	idle="$(cg_run "$pid" "$port" idle "$TMP/$srv/idle")"
+	local rate
+	rate="$(echo "$idle" | awk '{ printf "%.0f", $1 / $2 }')"
+	NOTES+=("$srv idle: $rate instructions/s")
+	for c in $CLASSES; do
+		flag=""
+		why="$(sanity "$port" "$c")"
+		[ -z "$why" ] || { flag="!"; NOTES+=("$srv $c kdig: $why"); }
+		dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.$c.1" -c 1 -q 1 -n 1 -t 5 >/dev/null 2>&1 || true
+		r1="$(cg_run "$pid" "$port" "$TMP/q.$c.1" "$TMP/$srv/$c.1")"
+		r2="$(cg_run "$pid" "$port" "$TMP/q.$c.2" "$TMP/$srv/$c.2")"
+		for k in 1 2; do
+			why="$(check_rcodes "$TMP/$srv/$c.$k/dnsperf" "$TMP/q.$c.$k.rcodes")"
+			[ -z "$why" ] || { flag="!"; NOTES+=("$srv $c run $k: $why"); }
+		done
+		ir="$(echo "$r1 $r2 $rate" | awk '{
+			d = $6 - $3; if (d <= 0) { print "nan"; exit }
+			printf "%.0f", (($4 - $7 * $5) - ($1 - $7 * $2)) / d }')"
+		echo "instr: $srv $c: $ir instructions/query$flag (N run: $r1; 2N run: $r2)" >&2
+		RESULTS+=("$srv $c $ir $flag")
+	done
+	NOTES+=("$srv: $(($(date +%s) - T0)) s in all")
+}
+
+VG=(valgrind --tool=callgrind --trace-children=yes --instr-atstart=no --fair-sched=yes)
+
+stop() { # pid
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -9 "$1" 2>/dev/null || true
+}
+
+start() { # name port command...: the server under callgrind, measured, stopped
+	local srv="$1" port="$2" pid
+	shift 2
+	SRV="$srv"
+	mkdir -p "$TMP/$srv"
+	T0="$(date +%s)"
+	"${VG[@]}" --callgrind-out-file="$TMP/$srv/cg.%p" "$@" >"$TMP/$srv.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	measure_server "$srv" "$pid" "$port" || true
+	stop "$pid"
+}
+
+run_steerdns() {
+	local port
+	port="$(free_port)"
+	start steerdns "$port" "$BUILD/server/steerdns" --listen "127.0.0.1:$port" \
+		--zone "$ZONE=$TMP/$ZONE.zone" --workers 1 --control "$TMP/steerdns/ctl.sock" \
+		--state-dir "$TMP/steerdns/state" --log-level warning
+}
+
+run_gdnsd() {
+	local port dir="$TMP/gdnsd-conf"
+	command -v gdnsd >/dev/null || { echo "instr: gdnsd not installed: skipped" >&2; return 0; }
+	port="$(free_port)"
+	mkdir -p "$dir/zones"
+	cp "$TMP/$ZONE.zone" "$dir/zones/$ZONE"
+	cat >"$dir/config" <<EOF
+options => {
+  listen => 127.0.0.1:$port
+  udp_threads => 1
+  tcp_threads => 1
+  zones_rfc1035_threads => 1
+  experimental_no_chain => false
+  run_dir => $dir/run
+  state_dir => $dir/state
+}
+EOF
+	start gdnsd "$port" gdnsd -c "$dir" start
+}
+
+run_nsd() {
+	local port dir="$TMP/nsd-conf"
+	command -v nsd >/dev/null || { echo "instr: nsd not installed: skipped" >&2; return 0; }
+	port="$(free_port)"
+	mkdir -p "$dir"
+	cat >"$dir/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$port
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "$TMP"
+    database: ""
+    pidfile: "$dir/nsd.pid"
+    xfrdfile: "$dir/xfrd.state"
+    zonelistfile: "$dir/zone.list"
+    xfrdir: "$dir"
+    rrl-ratelimit: 0
+    verbosity: 0
+    hide-version: yes
+remote-control:
+    control-enable: no
+zone:
+    name: $ZONE
+    zonefile: $ZONE.zone
+EOF
+	start nsd "$port" nsd -d -c "$dir/nsd.conf"
+}
+
+run_knot() {
+	local port dir="$TMP/knot-conf"
+	command -v knotd >/dev/null || { echo "instr: knotd not installed: skipped" >&2; return 0; }
+	port="$(free_port)"
+	mkdir -p "$dir"
+	cat >"$dir/knot.conf" <<EOF
+server:
+    listen: 127.0.0.1@$port
+    rundir: $dir
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: $dir
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: $dir
+    semantic-checks: off
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $ZONE
+    file: $TMP/$ZONE.zone
+EOF
+	start knot "$port" knotd -c "$dir/knot.conf"
+}
+
+echo "instr: $RECORDS records, N=$N queries per class (runs of N and 2N), one outstanding" >&2
+for s in $SERVERS; do
+	echo "instr: $s ..." >&2
+	"run_$s"
+done
+
+"$PY" - "$CLASSES" "$SERVERS" "${#RESULTS[@]}" "${RESULTS[@]}" "${NOTES[@]}" <<'EOF'
+import sys
+classes, servers, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3])
+cell, val = {}, {}
+for r in sys.argv[4:4 + n]:
+    f = r.split()
+    cell[f[0], f[1]] = f[2] + (f[3] if len(f) > 3 else "")
+    try:
+        val[f[0], f[1]] = float(f[2])
+    except ValueError:
+        pass
+others = [s for s in servers if s != "steerdns"] if "steerdns" in servers else []
+print("user-space instructions per query (callgrind, one query outstanding)")
+print("%-9s" % "class" + "".join("%10s" % s for s in servers)
+      + "".join("%12s" % ("sd/" + s) for s in others))
+for c in classes:
+    line = "%-9s" % c + "".join("%10s" % cell.get((s, c), "-") for s in servers)
+    for s in others:
+        a, b = val.get(("steerdns", c)), val.get((s, c))
+        line += "%12s" % ("%.2fx" % (a / b) if a and b else "-")
+    print(line)
+for note in sys.argv[4 + n:]:
+    print("  " + note)
+EOF
+echo "instr: $(($(date +%s) - START)) s in all" >&2
