@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# zonesize.sh — memory and load time of steerdns, gdnsd, NSD and Knot on large zones, and the
+# time of a steerdns reload that changes one record under load.
+#
+# Not a test: run it by hand.
+#   contrib/bench/zonesize.sh                          # 100k and 1M records, the 4 servers
+#   RECORDS="100000" SERVERS="steerdns knot" contrib/bench/zonesize.sh
+#
+# For each size the zone is contrib/bench/zonegen.py's (bench.sh's records, plus RECORDS/100
+# delegations with glue, and "zlast A 192.0.2.200" as its last line), written once to ZONEDIR
+# and reused by later runs. Each server (one worker / UDP thread, the configurations of
+# instr.sh, no valgrind) is started alone and measured:
+#   load s   from the server's exec to its first correct answer for zlast (the file's last
+#            name; queried every 10 ms), i.e. parsing, building and starting to serve
+#   RSS MB   VmRSS summed over the server's processes, 2 s after that first answer
+#   HWM MB   VmHWM summed likewise: the peak, which the load reaches
+#   PSS MB   Pss from /proc/PID/smaps_rollup summed: RSS with pages shared between processes
+#            counted once (NSD's forked server child shares the zone with its parent: its
+#            RSS sum counts it twice, its PSS does not)
+# steerdns also: a reload that changes one record while dnsperf offers RELOAD_QPS queries/s of
+# instr.sh's mix: the zone file is rewritten beside (zlast 192.0.2.201, serial 2) and renamed
+# over the old one, then `steerctl reload example.bench` runs; "reload s" is from that command to
+# the first answer with the new address. dnsperf's lost queries and its maximum latency over
+# the whole load (RELOAD_LEN seconds, the reload in its middle) say whether answering stalled.
+#
+# Times are indicative: the machine may be shared (a loaded 2-core machine doubles them);
+# memory figures are not affected. The whole run takes a few minutes at 1M records (zone
+# generation ~15 s the first time, each load a few to 30 s).
+#
+# Environment: STEERDNS_BUILD (default build-release, built if missing), RECORDS ("100000
+# 1000000"), SERVERS ("steerdns gdnsd nsd knot"), ZONEDIR (/tmp/steerdns-zones), RELOAD_QPS
+# (2000), RELOAD_LEN (20), KEEP=1 keeps the temporary directory (logs, dnsperf output).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${STEERDNS_BUILD:-$ROOT/build-release}"
+RECORDS="${RECORDS:-100000 1000000}"
+SERVERS="${SERVERS:-steerdns gdnsd nsd knot}"
+ZONEDIR="${ZONEDIR:-/tmp/steerdns-zones}"
+RELOAD_QPS="${RELOAD_QPS:-2000}"
+RELOAD_LEN="${RELOAD_LEN:-20}"
+PY=/usr/bin/python3
+ZONE=example.bench
+START="$(date +%s)"
+
+for tool in dnsperf dig; do
+	command -v "$tool" >/dev/null || { echo "zonesize: $tool not found" >&2; exit 2; }
+done
+"$PY" -c 'import dns.message' 2>/dev/null || { echo "zonesize: needs python3-dnspython" >&2; exit 2; }
+if [ ! -x "$BUILD/server/steerdns" ]; then
+	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+	ninja -C "$BUILD" >/dev/null
+fi
+
+TMP="$(mktemp -d /tmp/steerdns-zonesize.XXXXXX)"
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "zonesize: kept $TMP" >&2
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+
+free_port() {
+	"$PY" -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# seconds from $3 (epoch, fractional) until zlast answers address $2 on port $1; "timeout" after
+# $4 seconds
+wait_answer() { # port address since limit
+	"$PY" - "$@" "$ZONE" <<'EOF'
+import socket, sys, time
+import dns.message, dns.rdatatype
+port, addr, since, limit, zone = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), \
+    float(sys.argv[4]), sys.argv[5]
+q = dns.message.make_query("zlast.%s." % zone, "A")
+q.flags = 0
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.01)
+wire = q.to_wire()
+while time.time() - since < limit:
+    try:
+        s.sendto(wire, ("127.0.0.1", port))
+        while True:
+            r = dns.message.from_wire(s.recv(4096))
+            if r.id == q.id:
+                break
+        if any(rr.rdtype == dns.rdatatype.A and any(x.address == addr for x in rr)
+               for rr in r.answer):
+            print("%.3f" % (time.time() - since))
+            sys.exit(0)
+    except (socket.timeout, ConnectionRefusedError, dns.exception.DNSException):
+        pass
+    time.sleep(0.01)
+print("timeout")
+EOF
+}
+
+# "rss hwm pss" in MB over the process and its descendants
+mem_mb() { # pid
+	"$PY" - "$1" <<'EOF'
+import os, sys
+ppid = {}
+for p in os.listdir("/proc"):
+    if p.isdigit():
+        try:
+            st = open("/proc/%s/stat" % p).read()
+        except OSError:
+            continue
+        ppid[int(p)] = int(st[st.rindex(")") + 2:].split()[1])
+want, changed = {int(sys.argv[1])}, True
+while changed:
+    changed = False
+    for pid, pp in ppid.items():
+        if pp in want and pid not in want:
+            want.add(pid); changed = True
+tot = {"VmRSS": 0, "VmHWM": 0, "Pss": 0}
+for p in want:
+    try:
+        for f in ("status", "smaps_rollup"):
+            for line in open("/proc/%d/%s" % (p, f)):
+                k = line.split(":")[0]
+                if k in tot:
+                    tot[k] += int(line.split()[1])
+    except OSError:
+        pass
+print("%.1f %.1f %.1f %d" % (tot["VmRSS"] / 1024, tot["VmHWM"] / 1024, tot["Pss"] / 1024, len(want)))
+EOF
+}
+
+stop() { # pid
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 1 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -9 "$1" 2>/dev/null || true
+}
+
+RESULTS=() # "records server load rss hwm pss procs reload lost maxlat"
+# start a server (the command after name and port), measure, run the reload test for steerdns
+measure() { # records name port command...
+	local n="$1" srv="$2" port="$3" t0 pid load mem extra="- - -"
+	shift 3
+	t0="$(date +%s.%N)"
+	"$@" >"$TMP/$srv.$n.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	load="$(wait_answer "$port" 192.0.2.200 "$t0" 600)"
+	if [ "$load" = timeout ]; then
+		echo "zonesize: $srv did not answer zlast; log:" >&2
+		tail -20 "$TMP/$srv.$n.log" >&2
+		stop "$pid"
+		return 0
+	fi
+	sleep 2
+	mem="$(mem_mb "$pid")"
+	if [ "$srv" = steerdns ]; then
+		extra="$(reload_test "$n" "$port")"
+	fi
+	echo "zonesize: $srv $n records: load $load s, rss/hwm/pss/procs $mem, reload/lost/max $extra" >&2
+	RESULTS+=("$n $srv $load $mem $extra")
+	stop "$pid"
+}
+
+# steerdns: change zlast and the serial, steerctl reload under dnsperf load; "reload lost maxlat"
+reload_test() { # records port
+	local n="$1" port="$2" zf="$TMP/zone.$1" t0 r lost maxlat
+	timeout $((RELOAD_LEN + 30)) dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.mix" -l "$RELOAD_LEN" \
+		-c 1 -Q "$RELOAD_QPS" >"$TMP/reload.$n.dnsperf" 2>&1 &
+	local dp=$!
+	sleep $((RELOAD_LEN / 2 - 2))
+	sed -e 's/^@ SOA ns1 hostmaster 1 /@ SOA ns1 hostmaster 2 /' \
+		-e 's/^zlast A 192.0.2.200$/zlast A 192.0.2.201/' "$zf" >"$zf.new"
+	mv "$zf.new" "$zf"
+	t0="$(date +%s.%N)"
+	"$BUILD/server/steerctl" -s "$TMP/steerdns.sock" reload "$ZONE" >"$TMP/reload.$n.out" 2>&1 ||
+		true
+	r="$(wait_answer "$port" 192.0.2.201 "$t0" 120)"
+	wait "$dp" || true
+	lost="$(awk '/Queries lost:/ {print $3}' "$TMP/reload.$n.dnsperf")"
+	maxlat="$(awk '/Average Latency/ { gsub(/[(),]/, ""); print $NF }' "$TMP/reload.$n.dnsperf")"
+	echo "$r ${lost:-?} ${maxlat:-?}"
+}
+
+run_steerdns() { # records port
+	rm -rf "$TMP/steerdns-state"
+	measure "$1" steerdns "$2" "$BUILD/server/steerdns" --listen "127.0.0.1:$2" \
+		--zone "$ZONE=$TMP/zone.$1" --workers 1 --control "$TMP/steerdns.sock" \
+		--state-dir "$TMP/steerdns-state" --log-level warning
+}
+
+run_gdnsd() { # records port
+	local dir="$TMP/gdnsd-$1"
+	command -v gdnsd >/dev/null || { echo "zonesize: gdnsd not installed: skipped" >&2; return 0; }
+	mkdir -p "$dir/zones"
+	cp "$ZONEDIR/$ZONE.$1.zone" "$dir/zones/$ZONE"
+	cat >"$dir/config" <<EOF
+options => {
+  listen => 127.0.0.1:$2
+  udp_threads => 1
+  tcp_threads => 1
+  zones_rfc1035_threads => 1
+  experimental_no_chain => false
+  run_dir => $dir/run
+  state_dir => $dir/state
+}
+EOF
+	measure "$1" gdnsd "$2" gdnsd -c "$dir" start
+}
+
+run_nsd() { # records port
+	local dir="$TMP/nsd-$1"
+	command -v nsd >/dev/null || { echo "zonesize: nsd not installed: skipped" >&2; return 0; }
+	mkdir -p "$dir"
+	cat >"$dir/nsd.conf" <<EOF
+server:
+    ip-address: 127.0.0.1@$2
+    server-count: 1
+    username: ""
+    chroot: ""
+    zonesdir: "$ZONEDIR"
+    database: ""
+    pidfile: "$dir/nsd.pid"
+    xfrdfile: "$dir/xfrd.state"
+    zonelistfile: "$dir/zone.list"
+    xfrdir: "$dir"
+    rrl-ratelimit: 0
+    verbosity: 0
+    hide-version: yes
+remote-control:
+    control-enable: no
+zone:
+    name: $ZONE
+    zonefile: $ZONE.$1.zone
+EOF
+	measure "$1" nsd "$2" nsd -d -c "$dir/nsd.conf"
+}
+
+run_knot() { # records port
+	local dir="$TMP/knot-$1"
+	command -v knotd >/dev/null || { echo "zonesize: knotd not installed: skipped" >&2; return 0; }
+	mkdir -p "$dir"
+	cat >"$dir/knot.conf" <<EOF
+server:
+    listen: 127.0.0.1@$2
+    rundir: $dir
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: $dir
+log:
+  - target: stderr
+    any: warning
+template:
+  - id: default
+    storage: $dir
+    semantic-checks: off
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: $ZONE
+    file: $ZONEDIR/$ZONE.$1.zone
+EOF
+	measure "$1" knot "$2" knotd -c "$dir/knot.conf"
+}
+
+mkdir -p "$ZONEDIR"
+for n in $RECORDS; do
+	if [ ! -s "$ZONEDIR/$ZONE.$n.zone" ]; then
+		echo "zonesize: generating $n records in $ZONEDIR ..." >&2
+		"$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$n" 0
+		mv "$TMP/$ZONE.zone" "$ZONEDIR/$ZONE.$n.zone"
+	fi
+	# steerdns's copy is edited by the reload test
+	cp "$ZONEDIR/$ZONE.$n.zone" "$TMP/zone.$n"
+	[ -s "$TMP/q.mix" ] || "$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" 100000 20000
+	for s in $SERVERS; do
+		echo "zonesize: $s, $n records ..." >&2
+		"run_$s" "$n" "$(free_port)"
+	done
+done
+
+"$PY" - "${RESULTS[@]}" <<'EOF'
+import sys
+print("%-9s %-9s %8s %9s %9s %9s %6s %9s %6s %8s" % ("records", "server", "load s", "RSS MB",
+      "HWM MB", "PSS MB", "procs", "reload s", "lost", "max lat"))
+for r in sys.argv[1:]:
+    print("%-9s %-9s %8s %9s %9s %9s %6s %9s %6s %8s" % tuple(r.split()))
+EOF
+echo "zonesize: $(($(date +%s) - START)) s in all" >&2
