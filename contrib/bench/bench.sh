@@ -15,7 +15,16 @@
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
 # SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory, GDNSD_MON
-# (static or tcp, below).
+# (static or tcp, below), WORKERS (steerdns's worker threads, 1; below).
+#
+# Multi-core (WORKERS=2): steerdns runs with WORKERS workers pinned to cores 0..WORKERS-1 (each
+# worker has its own SO_REUSEPORT socket, the kernel spreads dnsperf's CLIENTS source ports over
+# them); dnsperf gets core WORKERS when the machine has one more core, else it is not pinned and
+# shares the server's cores (then QPS is bounded by the machine, not by steerdns: compare the CPU
+# per query, which should stay flat from 1 to 2 workers when nothing is shared between workers).
+# On a 2-core machine, WORKERS=2 SERVERS=steerdns against WORKERS=1 SERVERS=steerdns is what
+# can be measured: see README's performance section. WORKERS applies to the steerdns, ABUSE
+# and STEERED variants; the geo runs keep one worker.
 #
 # Abuse resistance (issue 14): the cost of response rate limiting and DNS cookies per query,
 # one run: ABUSE=1 runs four steerdns variants instead of the servers above (SERVERS still
@@ -85,6 +94,15 @@ if [ "${GEO:-0}" = 1 ] && [ -z "${SERVERS:-}" ]; then
 fi
 SERVERS="${SERVERS:-steerdns nsd knot}"
 GDNSD_MON="${GDNSD_MON:-static}"
+WORKERS="${WORKERS:-1}"
+SERVER_CPUS=0
+[ "$WORKERS" -le 1 ] || SERVER_CPUS="0-$((WORKERS - 1))"
+if [ "$(nproc)" -gt "$WORKERS" ]; then
+	CLIENT_CPUS="$WORKERS"
+else
+	CLIENT_CPUS="0-$(($(nproc) - 1))"
+	echo "bench: $WORKERS workers on $(nproc) cores: dnsperf not pinned, it shares their cores" >&2
+fi
 if [ "${STEERED:-0}" = 1 ]; then
 	SERVERS="$SERVERS static steered"
 	if command -v gdnsd >/dev/null; then
@@ -267,11 +285,11 @@ measure() { # name pid port [query file [dnsperf options...]]
 		return 1
 	fi
 	# warm up (page in the zone, fill caches), then measure
-	taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l 2 -c "$CLIENTS" \
+	taskset -c "$CLIENT_CPUS" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l 2 -c "$CLIENTS" \
 		-Q "$RATE" "$@" >/dev/null 2>&1 || true
 	local before after out
 	before="$(cpu_ticks "$pid")"
-	out="$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
+	out="$(taskset -c "$CLIENT_CPUS" dnsperf -s 127.0.0.1 -p "$port" -d "$queries" -l "$DURATION" \
 		-c "$CLIENTS" -Q "$RATE" "$@" 2>&1)"
 	after="$(cpu_ticks "$pid")"
 	echo "$out" >"$TMP/$name.dnsperf"
@@ -307,7 +325,7 @@ steerdns_variant() {
 	cat >"$TMP/$name.yaml" <<EOF
 server:
   listen: ["127.0.0.1:$port"]
-  workers: 1
+  workers: $WORKERS
   control-socket: $TMP/$name.sock
   state-dir: $TMP/state-$name
   rrl: {rate: $rate}
@@ -316,7 +334,7 @@ zones:
   - name: $ZONE
     file: $TMP/$ZONE.zone
 EOF
-	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
+	taskset -c "$SERVER_CPUS" "$BUILD/server/steerdns" -c "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	local opts=()
@@ -344,7 +362,7 @@ run_steer_mode() {
 	port="$(free_port)"
 	mkdir -p "$TMP/$mode"
 	{
-		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: %s\n' "$port" "$WORKERS"
 		printf '  control-socket: %s/%s/ctl.sock\n  state-dir: %s/%s\n' "$TMP" "$mode" "$TMP" "$mode"
 		printf '  log-level: warning\n'
 		printf 'zones:\n  - {name: %s, file: %s/%s.zone}\n' "$ZONE" "$TMP" "$ZONE"
@@ -352,7 +370,7 @@ run_steer_mode() {
 			cat "$TMP/steering.yaml"
 		fi
 	} >"$TMP/$mode/steerdns.yaml"
-	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$mode/steerdns.yaml" >"$TMP/$mode.log" 2>&1 &
+	taskset -c "$SERVER_CPUS" "$BUILD/server/steerdns" -c "$TMP/$mode/steerdns.yaml" >"$TMP/$mode.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
 	show_answers "$mode" "$port"
@@ -621,7 +639,8 @@ run_gdnsd_geo_ecs() {
 	fi
 }
 
-echo "bench: $RECORDS records, dnsperf -l $DURATION -c $CLIENTS -Q $RATE, server on core 0" >&2
+echo "bench: $RECORDS records, dnsperf -l $DURATION -c $CLIENTS -Q $RATE on cores $CLIENT_CPUS," \
+	"steerdns ($WORKERS workers) on cores $SERVER_CPUS, the others on core 0" >&2
 for s in $SERVERS; do
 	echo "bench: $s ..." >&2
 	"run_$s"

@@ -21,7 +21,8 @@
 # instr.sh's mix: the zone file is rewritten beside (zlast 192.0.2.201, serial 2) and renamed
 # over the old one, then `steerctl reload example.bench` runs; "reload s" is from that command to
 # the first answer with the new address. dnsperf's lost queries and its maximum latency over
-# the whole load (RELOAD_LEN seconds, the reload in its middle) say whether answering stalled.
+# the whole load (from RELOAD_PAD seconds before the reload to RELOAD_PAD seconds after its new
+# answer) say whether answering stalled.
 #
 # Times are indicative: the machine may be shared (a loaded 2-core machine doubles them);
 # memory figures are not affected. The whole run takes a few minutes at 1M records (zone
@@ -29,7 +30,7 @@
 #
 # Environment: STEERDNS_BUILD (default build-release, built if missing), RECORDS ("100000
 # 1000000"), SERVERS ("steerdns gdnsd nsd knot"), ZONEDIR (/tmp/steerdns-zones), RELOAD_QPS
-# (2000), RELOAD_LEN (20), KEEP=1 keeps the temporary directory (logs, dnsperf output).
+# (2000), RELOAD_PAD (5: seconds of load before the reload and after its new answer), KEEP=1 keeps the temporary directory (logs, dnsperf output).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -38,7 +39,7 @@ RECORDS="${RECORDS:-100000 1000000}"
 SERVERS="${SERVERS:-steerdns gdnsd nsd knot}"
 ZONEDIR="${ZONEDIR:-/tmp/steerdns-zones}"
 RELOAD_QPS="${RELOAD_QPS:-2000}"
-RELOAD_LEN="${RELOAD_LEN:-20}"
+RELOAD_PAD="${RELOAD_PAD:-5}"
 PY=/usr/bin/python3
 ZONE=example.bench
 START="$(date +%s)"
@@ -172,17 +173,21 @@ measure() { # records name port command...
 # steerdns: change zlast and the serial, steerctl reload under dnsperf load; "reload lost maxlat"
 reload_test() { # records port
 	local n="$1" port="$2" zf="$TMP/zone.$1" t0 r lost maxlat
-	timeout $((RELOAD_LEN + 30)) dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.mix" -l "$RELOAD_LEN" \
-		-c 1 -Q "$RELOAD_QPS" >"$TMP/reload.$n.dnsperf" 2>&1 &
+	# runs until interrupted (dnsperf prints its statistics on SIGINT) after the new answer
+	dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.mix" -l 900 -c 1 -Q "$RELOAD_QPS" \
+		>"$TMP/reload.$n.dnsperf" 2>&1 &
 	local dp=$!
-	sleep $((RELOAD_LEN / 2 - 2))
+	PIDS+=("$dp")
 	sed -e 's/^@ SOA ns1 hostmaster 1 /@ SOA ns1 hostmaster 2 /' \
 		-e 's/^zlast A 192.0.2.200$/zlast A 192.0.2.201/' "$zf" >"$zf.new"
+	sleep "$RELOAD_PAD"
 	mv "$zf.new" "$zf"
 	t0="$(date +%s.%N)"
 	"$BUILD/server/steerctl" -s "$TMP/steerdns.sock" reload "$ZONE" >"$TMP/reload.$n.out" 2>&1 ||
 		true
-	r="$(wait_answer "$port" 192.0.2.201 "$t0" 120)"
+	r="$(wait_answer "$port" 192.0.2.201 "$t0" 300)"
+	sleep "$RELOAD_PAD"
+	kill -INT "$dp" 2>/dev/null || true
 	wait "$dp" || true
 	lost="$(awk '/Queries lost:/ {print $3}' "$TMP/reload.$n.dnsperf")"
 	maxlat="$(awk '/Average Latency/ { gsub(/[(),]/, ""); print $NF }' "$TMP/reload.$n.dnsperf")"
