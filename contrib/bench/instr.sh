@@ -119,8 +119,7 @@ EOF
 
 # the zone's last name answers: the whole zone is loaded
 wait_loaded() { # port pid
-	local i
-	for i in $(seq 1 1200); do
+	for _ in $(seq 1 1200); do
 		kill -0 "$2" 2>/dev/null || return 1
 		if [ "$(dig @127.0.0.1 -p "$1" "zlast.$ZONE" A +short +time=2 +tries=1 2>/dev/null)" \
 			= 192.0.2.200 ]; then
@@ -141,8 +140,7 @@ cg_all() { # pid command...: a callgrind_control command to every process of the
 
 # Ir summed over the dumps in $1 (wait for every process's dump file to be complete)
 cg_sum() { # dir nprocs
-	local i
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ "$(grep -ls '^totals:' "$1"/cg.*.* 2>/dev/null | wc -l)" -ge "$2" ] && break
 		sleep 0.2
 	done
