@@ -15,7 +15,8 @@
 #   ((I(2N) - r*t(2N)) - (I(N) - r*t(N))) / (answered(2N) - answered(N))
 # where I is the instructions (Ir) summed over the dumps of the run, t its duration and r the
 # server's idle rate (instructions per second with no query, measured for IDLE seconds before
-# the classes: timers, probes, housekeeping threads). The difference removes what is paid once
+# the classes, again until it is below SETTLE, 100000, at most 12 times: timers, probes,
+# housekeeping threads; start-up work that outlasts the first answer must be over). The difference removes what is paid once
 # per run (the dump, the first packet); the idle correction removes work that grows with time,
 # not queries (small: the idle rate is printed). Instruction counts do not depend on the load of
 # the machine; the duration does: the loopback latency under valgrind is ~10-40 ms per query on
@@ -37,14 +38,21 @@
 #   mix       70% hits over the zone's types in its proportions (A 40 : AAAA 20 : TXT 15 :
 #             MX 10, each name asked for its own type), 10% CNAME, 10% NXDOMAIN, 10% referral
 #
+# Steering (STEERED=1): the zone also gets bench.sh's steering names w0..w99 (four A records
+# each) and class "w" asks them for A; server "steered" is steerdns with bench.sh's policies on
+# them (w0..w49 weighted, two answers of four; w50..w99 failover, one answer of the primary
+# pool; probes every hour: none runs during the measurement) and runs class w only. The table
+# then shows steerdns (the w names static), steered and the others on the same names (plain A
+# records), and the steered/static ratio.
+#
 # Configurations: one worker / UDP thread each. steerdns --workers 1; gdnsd udp_threads 1,
 # tcp_threads 1, experimental_no_chain false (in-zone CNAMEs chased, as the others do); NSD
 # server-count 1, rrl-ratelimit 0; Knot udp-workers 1, tcp-workers 1, background-workers 1.
 # Queries carry no EDNS (dnsperf's default), as bench.sh's.
 #
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
-# RECORDS (100000), N (1000), IDLE (seconds, 5), SERVERS ("steerdns gdnsd nsd knot"), CLASSES
-# ("a aaaa nx referral cname mix"), KEEP=1 keeps the temporary directory (zone, dnsperf outputs,
+# RECORDS (100000), N (1000), IDLE (seconds, 5), SETTLE (above), SERVERS ("steerdns gdnsd nsd knot"), CLASSES
+# ("a aaaa nx referral cname mix"), STEERED=1 (adds class w and server steered, above), KEEP=1 keeps the temporary directory (zone, dnsperf outputs,
 # callgrind dumps: callgrind_annotate on one shows where a server's instructions go).
 set -euo pipefail
 
@@ -53,11 +61,18 @@ BUILD="${STEERDNS_BUILD:-$ROOT/build-release}"
 RECORDS="${RECORDS:-100000}"
 N="${N:-1000}"
 IDLE="${IDLE:-5}"
+SETTLE="${SETTLE:-100000}"
 SERVERS="${SERVERS:-steerdns gdnsd nsd knot}"
 CLASSES="${CLASSES:-a aaaa nx referral cname mix}"
 PY=/usr/bin/python3
 ZONE=example.bench
 START="$(date +%s)"
+GEN_OPTS=()
+if [ "${STEERED:-0}" = 1 ]; then
+	CLASSES="$CLASSES w"
+	SERVERS="$SERVERS steered"
+	GEN_OPTS=(--steering)
+fi
 
 for tool in valgrind callgrind_control dnsperf kdig dig; do
 	command -v "$tool" >/dev/null || { echo "instr: $tool not found" >&2; exit 2; }
@@ -81,7 +96,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$RECORDS" $((2 * N))
+"$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$RECORDS" $((2 * N)) "${GEN_OPTS[@]}"
 for c in $CLASSES; do
 	# the N run: the first N queries; the 2N run: those and N more of the same class
 	head -n "$N" "$TMP/q.$c" >"$TMP/q.$c.1"
@@ -139,12 +154,17 @@ cg_all() { # pid command...: a callgrind_control command to every process of the
 }
 
 # Ir summed over the dumps in $1 (wait for every process's dump file to be complete)
+# and, in $1/threads, "PID-THREAD Ir" per thread (the dumps are cg.PID.DUMP-THREAD)
 cg_sum() { # dir nprocs
 	for _ in $(seq 1 100); do
 		[ "$(grep -ls '^totals:' "$1"/cg.*.* 2>/dev/null | wc -l)" -ge "$2" ] && break
 		sleep 0.2
 	done
-	cat "$1"/cg.*.* | awk '/^summary:/ { s += $2 } END { printf "%d\n", s }'
+	for f in "$1"/cg.*.*; do
+		awk -v f="${f##*/}" '/^summary:/ {
+			n = split(f, p, "."); split(p[n], d, "-"); print p[2] "-" d[2], $2 }' "$f"
+	done >"$1/threads"
+	awk '{ s += $2 } END { printf "%d\n", s }' "$1/threads"
 }
 
 # one measured run: zero, dnsperf over the file, dump; prints "Ir seconds completed"
@@ -223,7 +243,7 @@ types = lambda s, t: [r for r in s if r[1] == t]
 bad = []
 if status != rcode:
     bad.append("status %s, expected %s" % (status, rcode))
-if cls in ("a", "aaaa") and not (aa and [r for r in ans if r[0] == qname and r[1] == qtype]):
+if cls in ("a", "aaaa", "w") and not (aa and [r for r in ans if r[0] == qname and r[1] == qtype]):
     bad.append("no authoritative %s for %s" % (qtype, qname))
 if cls == "nx" and not (aa and types(auth, "SOA")):
     bad.append("NXDOMAIN without aa or SOA")
@@ -254,11 +274,21 @@ measure_server() { # name pid port
 	echo "instr: $srv loaded in $(($(date +%s) - T0)) s (uninstrumented), $(tree_pids "$pid" |
 		wc -l) process(es)" >&2
 	cg_all "$pid" --instr=on
-	idle="$(cg_run "$pid" "$port" idle "$TMP/$srv/idle")"
-	local rate
-	rate="$(echo "$idle" | awk '{ printf "%.0f", $1 / $2 }')"
+	# settle: start-up work that goes on after the first answer (steerdns's first probes and
+	# the snapshots they cause) must be over, else it would count as idle work
+	local rate k
+	for k in $(seq 1 12); do
+		idle="$(cg_run "$pid" "$port" idle "$TMP/$srv/idle.$k")"
+		rate="$(echo "$idle" | awk '{ printf "%.0f", $1 / $2 }')"
+		[ "$rate" -ge "$SETTLE" ] || break
+		echo "instr: $srv not idle yet: $rate instructions/s" >&2
+	done
 	NOTES+=("$srv idle: $rate instructions/s")
-	for c in $CLASSES; do
+	local itime idir="$TMP/$srv/idle.$k"
+	itime="$(echo "$idle" | awk '{ print $2 }')"
+	local classes="$CLASSES"
+	[ "$srv" != steered ] || classes=w
+	for c in $classes; do
 		flag=""
 		why="$(sanity "$port" "$c")"
 		[ -z "$why" ] || { flag="!"; NOTES+=("$srv $c kdig: $why"); }
@@ -272,13 +302,28 @@ measure_server() { # name pid port
 		ir="$(echo "$r1 $r2 $rate" | awk '{
 			d = $6 - $3; if (d <= 0) { print "nan"; exit }
 			printf "%.0f", (($4 - $7 * $5) - ($1 - $7 * $2)) / d }')"
-		echo "instr: $srv $c: $ir instructions/query$flag (N run: $r1; 2N run: $r2)" >&2
-		RESULTS+=("$srv $c $ir $flag")
+		# the thread whose work, its own idle rate subtracted, grew most from the N to the 2N
+		# run: the answering thread
+		local hot
+		hot="$(echo "$r1 $r2" | awk '{ print $2, $5, $6 - $3 }' | {
+			read -r t1 t2 d
+			awk -v it="$itime" -v t1="$t1" -v t2="$t2" -v d="$d" '
+				FNR == 1 { f++ }
+				f == 1 { r[$1] = $2 / it }
+				f == 2 { a[$1] = $2 - r[$1] * t1 }
+				f == 3 { x = $2 - r[$1] * t2 - a[$1]; if (x > m) m = x }
+				END { printf "%.0f", (d > 0 ? m / d : 0) }' "$idir/threads" \
+				"$TMP/$srv/$c.1/threads" "$TMP/$srv/$c.2/threads"
+		})"
+		echo "instr: $srv $c: $ir instructions/query$flag, $hot in the answering thread" \
+			"(N run: $r1; 2N run: $r2)" >&2
+		RESULTS+=("$srv $c $ir $hot $flag")
 	done
 	NOTES+=("$srv: $(($(date +%s) - T0)) s in all")
 }
 
-VG=(valgrind --tool=callgrind --trace-children=yes --instr-atstart=no --fair-sched=yes)
+VG=(valgrind --tool=callgrind --trace-children=yes --instr-atstart=no --fair-sched=yes
+	--separate-threads=yes)
 
 stop() { # pid
 	kill "$1" 2>/dev/null || true
@@ -308,6 +353,21 @@ run_steerdns() {
 	start steerdns "$port" "$BUILD/server/steerdns" --listen "127.0.0.1:$port" \
 		--zone "$ZONE=$TMP/$ZONE.zone" --workers 1 --control "$TMP/steerdns/ctl.sock" \
 		--state-dir "$TMP/steerdns/state" --log-level warning
+}
+
+# steerdns with bench.sh's steering policies on the w names
+run_steered() {
+	local port dir="$TMP/steered-conf"
+	port="$(free_port)"
+	mkdir -p "$dir"
+	{
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf '  control-socket: %s/ctl.sock\n  state-dir: %s/state\n' "$dir" "$dir"
+		printf '  log-level: warning\n'
+		printf 'zones:\n  - {name: %s, file: %s/%s.zone}\n' "$ZONE" "$TMP" "$ZONE"
+		cat "$TMP/steering.yaml"
+	} >"$dir/steerdns.yaml"
+	start steered "$port" "$BUILD/server/steerdns" -c "$dir/steerdns.yaml"
 }
 
 run_gdnsd() {
@@ -401,21 +461,30 @@ classes, servers, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3])
 cell, val = {}, {}
 for r in sys.argv[4:4 + n]:
     f = r.split()
-    cell[f[0], f[1]] = f[2] + (f[3] if len(f) > 3 else "")
-    try:
-        val[f[0], f[1]] = float(f[2])
-    except ValueError:
-        pass
-others = [s for s in servers if s != "steerdns"] if "steerdns" in servers else []
-print("user-space instructions per query (callgrind, one query outstanding)")
-print("%-9s" % "class" + "".join("%10s" % s for s in servers)
-      + "".join("%12s" % ("sd/" + s) for s in others))
-for c in classes:
-    line = "%-9s" % c + "".join("%10s" % cell.get((s, c), "-") for s in servers)
-    for s in others:
-        a, b = val.get(("steerdns", c)), val.get((s, c))
-        line += "%12s" % ("%.2fx" % (a / b) if a and b else "-")
-    print(line)
+    flag = f[4] if len(f) > 4 else ""
+    for col, title in ((2, "all"), (3, "hot")):
+        cell[title, f[0], f[1]] = f[col] + flag
+        try:
+            val[title, f[0], f[1]] = float(f[col])
+        except ValueError:
+            pass
+others = [s for s in servers if s not in ("steerdns", "steered")] if "steerdns" in servers else []
+for t, title in (("all", "user-space instructions per query, all threads and processes, idle "
+                  "work subtracted (callgrind, one query outstanding)"),
+                 ("hot", "the same, counting only the thread whose work grew with the queries "
+                  "(the answering thread)")):
+    print(title)
+    print("%-9s" % "class" + "".join("%10s" % s for s in servers)
+          + "".join("%12s" % ("sd/" + s) for s in others))
+    for c in classes:
+        line = "%-9s" % c + "".join("%10s" % cell.get((t, s, c), "-") for s in servers)
+        for s in others:
+            a, b = val.get((t, "steerdns", c)), val.get((t, s, c))
+            line += "%12s" % ("%.2fx" % (a / b) if a and b else "-")
+        print(line)
+    if (t, "steered", "w") in val and (t, "steerdns", "w") in val:
+        print("steered / static (steerdns, class w): %.2fx"
+              % (val[t, "steered", "w"] / val[t, "steerdns", "w"]))
 for note in sys.argv[4 + n:]:
     print("  " + note)
 EOF

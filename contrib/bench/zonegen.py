@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""zonegen.py DIR ZONE RECORDS [QUERIES]: the benchmark zone and per-class query files.
+"""zonegen.py DIR ZONE RECORDS [QUERIES] [--steering]: the benchmark zone and query files.
 
 The zone is bench.sh's: the same preamble and the same RECORDS names h0..h(RECORDS-1) from the
 same seeded generator (40% A, 20% AAAA, 15% TXT, 10% MX, 15% CNAME to an earlier name), byte
@@ -7,6 +7,10 @@ for byte, followed by what the per-class benchmarks need and bench.sh's zone doe
 
   - max(10, RECORDS / 100) delegations d0..dK, each "dK NS ns1.dK" and "dK NS ns2.dK" with
     glue "ns1.dK A" and "ns2.dK A" (a referral carries two NS and two glue addresses);
+  - with --steering, bench.sh's steering names w0..w99 with four A records each (10.200.K.1-4),
+    DIR/steering.yaml with bench.sh's policies on them (w0..w49 weighted, two answers of four;
+    w50..w99 failover from pool p to pool b, one answer; probes every hour, so none runs in a
+    measurement) and q.w: the w names asked for A;
   - a last record "zlast A 192.0.2.200", the name zonesize.sh asks for to know that the whole
     file is loaded (and changes for its reload).
 
@@ -27,7 +31,24 @@ import random
 import sys
 
 
-def write_zone(path, zone, n, rng):
+def write_steering(tmp, zone, count, rng):
+    with open("%s/steering.yaml" % tmp, "w") as c:
+        c.write("health:\n  templates:\n    - {name: t, type: tcp, port: 9, interval: 1h}\n"
+                "steering:\n")
+        for k in range(100):
+            a = ["10.200.%d.%d" % (k, j + 1) for j in range(4)]
+            if k < 50:
+                c.write("  - {name: w%d.%s, health: t, answers: 2}\n" % (k, zone))
+            else:
+                c.write("  - {name: w%d.%s, health: t, pools: [{name: p, members: [%s, %s]},"
+                        " {name: b, members: [%s, %s]}]}\n" % (k, zone, a[0], a[1], a[2], a[3]))
+    with open("%s/q.w" % tmp, "w") as q, open("%s/q.w.rcodes" % tmp, "w") as e:
+        for _ in range(count):
+            q.write("w%d.%s A\n" % (rng.randrange(100), zone))
+            e.write("NOERROR\n")
+
+
+def write_zone(path, zone, n, rng, steering):
     names = []
     with open(path, "w") as z:
         z.write("$ORIGIN %s.\n$TTL 3600\n" % zone)
@@ -59,6 +80,10 @@ def write_zone(path, zone, n, rng):
             z.write("d%d NS ns1.d%d\nd%d NS ns2.d%d\n" % (k, k, k, k))
             z.write("ns1.d%d A 192.0.2.%d\nns2.d%d A 198.51.100.%d\n"
                     % (k, k % 250 + 1, k, k % 250 + 1))
+        if steering:
+            for k in range(100):
+                for j in range(4):
+                    z.write("w%d A 10.200.%d.%d\n" % (k, k, j + 1))
         z.write("zlast A 192.0.2.200\n")
     return names, dels
 
@@ -95,12 +120,16 @@ def write_queries(tmp, zone, names, dels, count, rng):
 
 
 def main():
-    tmp, zone, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
+    steering = "--steering" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--steering"]
+    tmp, zone, n = args[0], args[1], int(args[2])
+    count = int(args[3]) if len(args) > 3 else 10000
     rng = random.Random(1)
-    names, dels = write_zone("%s/%s.zone" % (tmp, zone), zone, n, rng)
+    names, dels = write_zone("%s/%s.zone" % (tmp, zone), zone, n, rng, steering)
     if count > 0:
         write_queries(tmp, zone, names, dels, count, random.Random(2))
+    if steering:
+        write_steering(tmp, zone, count, random.Random(3))
 
 
 if __name__ == "__main__":
