@@ -262,11 +262,6 @@ void dns_msg_resume(dns_msg_t *m, uint8_t *buf, size_t len, size_t lim)
 	m->pos = len < lim ? len : lim;
 }
 
-dns_msg_mark_t dns_msg_mark(const dns_msg_t *m)
-{
-	return (dns_msg_mark_t){.pos = m->pos, .ncomp = m->comp != NULL ? m->comp->n : 0};
-}
-
 void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk)
 {
 	m->pos = mk.pos;
@@ -306,7 +301,15 @@ int dns_msg_header(dns_msg_t *m, uint16_t id, uint16_t flags)
 int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen)
 {
 	size_t nl = dname_len_bounded(q, qlen);
-	if (nl == 0 || qlen != nl + 4 || m->pos < DNS_HEADER_LEN)
+	if (nl == 0 || qlen != nl + 4)
+		return SD_EPARSE;
+	return dns_msg_question_len(m, q, nl);
+}
+
+int dns_msg_question_len(dns_msg_t *m, const uint8_t *q, size_t nl)
+{
+	size_t qlen = nl + 4;
+	if (m->pos < DNS_HEADER_LEN)
 		return SD_EPARSE;
 	size_t start = m->pos;
 	int ret = dns_msg_put(m, q, qlen);
@@ -331,29 +334,66 @@ int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen)
 	return 0;
 }
 
-int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
-                      uint32_t ttl, uint16_t rdlen)
+/* The owner (olen bytes, well formed), compressed, and type, class, TTL, RDLENGTH; on an error
+ * the caller rolls back (the owner may have registered suffixes). */
+static int rr_head(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
+                   uint32_t ttl, uint16_t rdlen)
 {
-	dns_msg_mark_t mk = dns_msg_mark(m);
-	int ret = dns_msg_name(m, owner, true);
-	if (ret == 0 && m->lim - m->pos < RR_FIXED)
-		ret = SD_ESPACE;
-	if (ret < 0) {
-		dns_msg_rollback(m, mk);
+	int ret = put_name(m, owner, olen, true);
+	if (ret < 0)
 		return ret;
-	}
+	if (m->lim - m->pos < RR_FIXED)
+		return SD_ESPACE;
 	uint8_t *p = m->buf + m->pos;
 	be16_put(be32_put(be16_put(be16_put(p, type), rclass), ttl), rdlen);
 	m->pos += RR_FIXED;
 	return 0;
 }
 
+int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                      uint32_t ttl, uint16_t rdlen)
+{
+	size_t olen = dname_len_bounded(owner, DNAME_MAX);
+	if (olen == 0)
+		return SD_EPARSE;
+	dns_msg_mark_t mk = dns_msg_mark(m);
+	int ret = rr_head(m, owner, olen, type, rclass, ttl, rdlen);
+	if (ret < 0)
+		dns_msg_rollback(m, mk);
+	return ret;
+}
+
+/* n bytes from src to dst: RDATA of addresses and the like is short, and a call to memcpy
+ * costs more than the copy. */
+static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n >= 8 && n <= 16) { /* two overlapping words */
+		uint64_t a = ne64_load(src), b = ne64_load(src + n - 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a = ne32_load(src), b = ne32_load(src + n - 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n > 16) {
+		memcpy(dst, src, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
 /* RDATA as the descriptor lays it out: [pre][names, compressed][tail]; other types as is. */
 static int put_rdata(dns_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rdlen)
 {
 	const dns_rdata_desc_t *d = dns_rdata_desc(type);
-	if (!(d->flags & DNS_RDATA_COMPRESS))
-		return dns_msg_put(m, rd, rdlen);
+	if (!(d->flags & DNS_RDATA_COMPRESS)) {
+		if (rdlen > m->lim - m->pos)
+			return SD_ESPACE;
+		copy_small(m->buf + m->pos, rd, rdlen);
+		m->pos += rdlen;
+		return 0;
+	}
 	size_t p = d->pre;
 	if (p > rdlen)
 		return SD_EPARSE;
@@ -370,14 +410,14 @@ static int put_rdata(dns_msg_t *m, uint16_t type, const uint8_t *rd, uint16_t rd
 	return ret == 0 ? dns_msg_put(m, rd + p, d->tail) : ret;
 }
 
-int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
-               const uint8_t *rdata, uint16_t rdlen)
+int dns_msg_rr_len(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
+                   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
 	static const uint8_t empty = 0;
 	if (rdlen > 0 && rdata == NULL)
 		return SD_EPARSE;
 	dns_msg_mark_t mk = dns_msg_mark(m);
-	int ret = dns_msg_rr_header(m, owner, type, rclass, ttl, 0);
+	int ret = rr_head(m, owner, olen, type, rclass, ttl, 0);
 	size_t rdlen_at = m->pos - 2;
 	if (ret == 0)
 		ret = put_rdata(m, type, rdata != NULL ? rdata : &empty, rdlen);
@@ -388,6 +428,15 @@ int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclas
 	/* compression only shrinks RDATA, so the length still fits 16 bits */
 	be16_put(m->buf + rdlen_at, (uint16_t)(m->pos - rdlen_at - 2));
 	return 0;
+}
+
+int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+               const uint8_t *rdata, uint16_t rdlen)
+{
+	size_t olen = dname_len_bounded(owner, DNAME_MAX);
+	if (olen == 0)
+		return SD_EPARSE;
+	return dns_msg_rr_len(m, owner, olen, type, rclass, ttl, rdata, rdlen);
 }
 
 uint16_t dns_msg_random_id(void)

@@ -90,7 +90,10 @@ void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsi
  * RR to a finished message). */
 void dns_msg_resume(dns_msg_t *m, uint8_t *buf, size_t len, size_t lim) SD_NONNULL(1, 2);
 
-dns_msg_mark_t dns_msg_mark(const dns_msg_t *m) SD_NONNULL(1);
+static inline dns_msg_mark_t dns_msg_mark(const dns_msg_t *m)
+{
+	return (dns_msg_mark_t){.pos = m->pos, .ncomp = m->comp != NULL ? m->comp->n : 0};
+}
 
 /* Forget everything written since mk, including the compression entries added since. */
 void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk) SD_NONNULL(1);
@@ -125,6 +128,10 @@ static inline void dns_msg_count_add(dns_msg_t *m, dns_section_t sec, uint16_t n
  * 0, SD_ESPACE, or SD_EPARSE when q is not such a question. */
 int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen) SD_NONNULL(1, 2) SD_WUR;
 
+/* dns_msg_question() of a question the caller parsed: q is a well-formed uncompressed name
+ * of nl bytes (dname_len) then type and class. */
+int dns_msg_question_len(dns_msg_t *m, const uint8_t *q, size_t nl) SD_NONNULL(1, 2) SD_WUR;
+
 /* Append raw bytes. 0 or SD_ESPACE. */
 int dns_msg_put(dns_msg_t *m, const void *data, size_t len) SD_NONNULL(1) SD_WUR;
 
@@ -145,3 +152,9 @@ int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_
  * name or the RDATA of a compressible type is malformed. */
 int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
                const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
+
+/* dns_msg_rr() with the owner's length known: owner is a well-formed uncompressed name of
+ * olen bytes (dname_len), which the caller vouches for (zone data, a parsed question). The
+ * query path's writer: no name is measured twice. */
+int dns_msg_rr_len(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
+                   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;

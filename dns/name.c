@@ -116,18 +116,23 @@ static inline uint64_t fold64(uint64_t w)
  * a time (the last word overlaps the one before: folding twice changes nothing). */
 void dname_lower(uint8_t *name)
 {
-	size_t len = dname_len(name);
+	dname_copy_lower(name, name, dname_len(name));
+}
+
+void dname_copy_lower(uint8_t *dst, const uint8_t *src, size_t len)
+{
 	if (len < 8) {
 		for (size_t i = 0; i < len; i++)
-			name[i] = dname_fold(name[i]);
+			dst[i] = dname_fold(src[i]);
 		return;
 	}
+	/* the last word first: with dst == src, folding a byte twice changes nothing */
+	uint64_t last = fold64(ne64_load(src + len - 8));
 	for (size_t i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = fold64(ne64_load(name + i));
-		memcpy(name + i, &w, sizeof(w));
+		uint64_t w = fold64(ne64_load(src + i));
+		memcpy(dst + i, &w, sizeof(w));
 	}
-	uint64_t w = fold64(ne64_load(name + len - 8));
-	memcpy(name + len - 8, &w, sizeof(w));
+	memcpy(dst + len - 8, &last, sizeof(last));
 }
 
 unsigned dname_labels(const uint8_t *name)
@@ -149,6 +154,19 @@ unsigned dname_label_offsets(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX]
 		offs[n++] = (uint8_t)p;
 		p += (size_t)name[p] + 1;
 	}
+	return n;
+}
+
+unsigned dname_label_offsets_len(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX], size_t *len)
+{
+	unsigned n = 0;
+	size_t p = 0;
+	while (name[p] != 0) {
+		if (n < DNAME_LABELS_MAX)
+			offs[n++] = (uint8_t)p;
+		p += (size_t)name[p] + 1;
+	}
+	*len = p + 1;
 	return n;
 }
 

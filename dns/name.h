@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
 
 #define DNAME_MAX        255
@@ -39,12 +40,37 @@ int dname_skip(const uint8_t *pkt, size_t len, size_t *pos) SD_NONNULL(1, 3) SD_
 /* Lowercase A-Z in place. */
 void dname_lower(uint8_t *name) SD_NONNULL(1);
 
+/* Copy the well-formed name src of len bytes (its dname_len) to dst lowercased: one pass, a
+ * word at a time (the query path's copy of the question name). dst and src may be equal. */
+void dname_copy_lower(uint8_t *dst, const uint8_t *src, size_t len) SD_NONNULL(1, 2);
+
 /* Number of labels, not counting the root label ("www.example.com." has 3). */
 unsigned dname_labels(const uint8_t *name) SD_NONNULL(1);
 
 /* Fill offs with the offset of each label start (offs[0] = 0, the full name); returns the
  * label count as dname_labels() does. offs needs DNAME_LABELS_MAX entries. */
 unsigned dname_label_offsets(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX]) SD_NONNULL(1, 2);
+
+/* dname_label_offsets() and the name's length (*len) in one pass. */
+unsigned dname_label_offsets_len(const uint8_t *name, uint8_t offs[DNAME_LABELS_MAX], size_t *len)
+    SD_NONNULL(1, 2, 3);
+
+/* n bytes at a and b equal, a word at a time: names and labels are short, and a call to
+ * memcmp costs more than the compare (the query path's lookups). */
+static inline bool dname_bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (; n > 8; a += 8, b += 8, n -= 8) {
+		if (ne64_load(a) != ne64_load(b))
+			return false;
+	}
+	if (n >= 4) /* the last 4..8 bytes as two overlapping words */
+		return ne32_load(a) == ne32_load(b) && ne32_load(a + n - 4) == ne32_load(b + n - 4);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i] != b[i])
+			return false;
+	}
+	return true;
+}
 
 /* Byte equality of two lowercased names. */
 bool dname_equal(const uint8_t *a, const uint8_t *b) SD_NONNULL(1, 2);

@@ -71,7 +71,7 @@ static inline const zone_node_t *arena_find(const zone_version_t *a, const uint8
 		if (slot == 0)
 			return NULL;
 		const zone_node_t *n = &a->nodes[slot - 1];
-		if (n->owner_len == len && memcmp(n->owner, name, len) == 0)
+		if (n->owner_len == len && dname_bytes_equal(n->owner, name, len))
 			return n;
 		i = (i + 1) & a->hash_mask;
 	}
@@ -98,11 +98,17 @@ const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *
 {
 	const zone_node_t *apex = v->apex;
 	*exact = false;
-	if (!dname_is_subdomain(name, apex->owner))
-		return NULL;
 	uint8_t offs[DNAME_LABELS_MAX];
-	unsigned labels = dname_label_offsets(name, offs);
-	size_t len = dname_len(name);
+	size_t len;
+	unsigned labels = dname_label_offsets_len(name, offs, &len);
+	/* below the apex: the apex's label count of labels end the name and equal the apex */
+	if (labels < apex->labels)
+		return NULL;
+	size_t at = labels == apex->labels ? 0
+	            : apex->labels == 0    ? len - 1 /* the root zone */
+	                                   : offs[labels - apex->labels];
+	if (len - at != apex->owner_len || !dname_bytes_equal(name + at, apex->owner, len - at))
+		return NULL;
 	for (unsigned i = 0; i + apex->labels < labels; i++) {
 		const zone_node_t *n = zone_version_find(v, name + offs[i], len - offs[i]);
 		if (n) {

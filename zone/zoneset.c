@@ -8,8 +8,9 @@
 struct zone_set {
 	size_t count;
 	uint32_t mask;
-	zone_t **zones;  /* in the order given */
-	uint32_t *slots; /* index + 1, 0 = empty; mask + 1 entries */
+	unsigned max_labels; /* of the deepest apex: a longer suffix names no zone */
+	zone_t **zones;      /* in the order given */
+	uint32_t *slots;     /* index + 1, 0 = empty; mask + 1 entries */
 };
 
 static uint32_t probe(const zone_set_t *set, const uint8_t *name, size_t len)
@@ -20,7 +21,8 @@ static uint32_t probe(const zone_set_t *set, const uint8_t *name, size_t len)
 		if (s == 0)
 			return 0;
 		const uint8_t *apex = zone_apex(set->zones[s - 1]);
-		if (dname_len(apex) == len && memcmp(apex, name, len) == 0)
+		if (apex[0] == name[0] && dname_len(apex) == len &&
+		    dname_bytes_equal(apex, name, len))
 			return s;
 		i = (i + 1) & set->mask;
 	}
@@ -53,6 +55,9 @@ int zone_set_new(zone_t *const *zones, size_t count, zone_set_t **out)
 			i = (i + 1) & set->mask;
 		set->slots[i] = (uint32_t)k + 1;
 		set->count = k + 1;
+		unsigned labels = dname_labels(apex);
+		if (labels > set->max_labels)
+			set->max_labels = labels;
 	}
 	*out = set;
 	set = NULL;
@@ -74,10 +79,12 @@ void zone_set_free(zone_set_t *set)
 zone_t *zone_set_find(const zone_set_t *set, const uint8_t *name)
 {
 	uint8_t offs[DNAME_LABELS_MAX];
-	unsigned labels = dname_label_offsets(name, offs);
-	size_t len = dname_len(name);
-	/* longest match first: the full name, then one label less, down to the root */
-	for (unsigned i = 0; i <= labels; i++) {
+	size_t len;
+	unsigned labels = dname_label_offsets_len(name, offs, &len);
+	/* longest match first: the full name (or its suffix as deep as the deepest apex), then
+	 * one label less, down to the root */
+	for (unsigned i = labels > set->max_labels ? labels - set->max_labels : 0; i <= labels;
+	     i++) {
 		size_t off = i < labels ? offs[i] : len - 1;
 		uint32_t s = probe(set, name + off, len - off);
 		if (s)

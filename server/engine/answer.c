@@ -62,6 +62,7 @@ struct srv_answer_ctx {
 	uint64_t seq;                            /* srv_answer_query() calls */
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
 	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
+	uint8_t name_len[CHAIN_MAX + 1];         /* their lengths */
 	uint8_t synth[CHAIN_MAX + 1][DNAME_MAX]; /* DNAME-synthesized targets, as written */
 	const zone_rrset_t *addl[ADDL_RRSETS_MAX];
 	unsigned naddl;
@@ -124,7 +125,7 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx)
 
 /* Append n records of an RDATA run ([u16 rdlength][rdata] each) to section sec, or nothing:
  * the first n in order, or (idx not NULL) records idx[0..n) of a run of fixed-length len. */
-static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, uint16_t type,
+static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen, uint16_t type,
                    const uint8_t *rdata, uint16_t n, const uint8_t *idx, uint8_t len, uint32_t ttl)
 {
 	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
@@ -133,8 +134,8 @@ static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, uint16_
 		if (idx != NULL)
 			off = (size_t)idx[i] * (2u + len);
 		uint16_t rdlen = be16_get(rdata + off);
-		if (dns_msg_rr(&ctx->w, owner, type, DNS_CLASS_IN, ttl, rdata + off + 2, rdlen) <
-		    0) {
+		if (dns_msg_rr_len(&ctx->w, owner, olen, type, DNS_CLASS_IN, ttl, rdata + off + 2,
+		                   rdlen) < 0) {
 			dns_msg_rollback(&ctx->w, m);
 			return SD_ESPACE;
 		}
@@ -251,12 +252,14 @@ static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
 	return false;
 }
 
-static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs)
+static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
+                       const zone_rrset_t *rs)
 {
 	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
 	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
 	if (p == NULL || rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len))
-		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, rs->ttl);
+		return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0,
+		               rs->ttl);
 	steer_result_t r;
 	if (!steer_rrset(ctx, p, sec, rs, &r))
 		return 0;
@@ -264,17 +267,18 @@ static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, con
 		uint16_t nf = 0;
 		const uint8_t *fb = steer_policy_fallback(p, len, &nf);
 		if (nf > 0)
-			return put_run(ctx, sec, owner, rs->type, fb, nf, NULL, 0, r.ttl);
-		return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, r.ttl);
+			return put_run(ctx, sec, owner, olen, rs->type, fb, nf, NULL, 0, r.ttl);
+		return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0,
+		               r.ttl);
 	}
-	return put_run(ctx, sec, owner, rs->type, rs->rdata, r.n, ctx->pick, len, r.ttl);
+	return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, r.n, ctx->pick, len, r.ttl);
 }
 
 /* A steered CNAME RRset (one record per candidate target, zone/bindings.h): the one record
  * its policy picks now, with the policy's TTL; *next (when not NULL) its target. All-down
  * `all` picks one candidate at random; SERVFAIL as put_steered. Without a policy that takes
  * CNAME candidates, the first record (a name has one CNAME, RFC 2181 10.1). */
-static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner,
+static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
                              const zone_rrset_t *rs, const uint8_t **next)
 {
 	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
@@ -289,7 +293,7 @@ static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owne
 		ttl = r.ttl;
 	}
 	size_t off = zone_rrset_rr_offset(rs, k);
-	int ret = put_run(ctx, sec, owner, rs->type, rs->rdata + off, 1, NULL, 0, ttl);
+	int ret = put_run(ctx, sec, owner, olen, rs->type, rs->rdata + off, 1, NULL, 0, ttl);
 	if (ret == 0 && next != NULL)
 		*next = rs->rdata + off + 2;
 	return ret;
@@ -297,15 +301,15 @@ static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owne
 
 /* Append a whole RRset to section sec (sections are written in order), or nothing; a
  * steered address or CNAME RRset goes through its policy. */
-static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, const zone_rrset_t *rs,
-                     uint32_t ttl)
+static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
+                     const zone_rrset_t *rs, uint32_t ttl)
 {
 	if (rs->policy != 0 && ctx->snap != NULL &&
 	    (rs->type == DNS_TYPE_A || rs->type == DNS_TYPE_AAAA))
-		return put_steered(ctx, sec, owner, rs);
+		return put_steered(ctx, sec, owner, olen, rs);
 	if (rs->policy != 0 && ctx->snap != NULL && rs->type == DNS_TYPE_CNAME)
-		return put_steered_cname(ctx, sec, owner, rs, NULL);
-	return put_run(ctx, sec, owner, rs->type, rs->rdata, rs->count, NULL, 0, ttl);
+		return put_steered_cname(ctx, sec, owner, olen, rs, NULL);
+	return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0, ttl);
 }
 
 /* NODATA and NXDOMAIN: the zone's SOA in authority with TTL min(SOA TTL, MINIMUM), the
@@ -317,7 +321,8 @@ static int put_soa(srv_answer_ctx_t *ctx)
 		return 0;
 	uint32_t minimum = dns_soa_minimum(soa->rdata + 2, be16_get(soa->rdata));
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
-	return put_rrset(ctx, SEC_NS, zone_version_apex(ctx->v)->owner, soa, ttl);
+	const zone_node_t *apex = zone_version_apex(ctx->v);
+	return put_rrset(ctx, SEC_NS, apex->owner, apex->owner_len, soa, ttl);
 }
 
 static void queue_additional(srv_answer_ctx_t *ctx, const zone_rrset_t *rs)
@@ -330,7 +335,7 @@ static void queue_additional(srv_answer_ctx_t *ctx, const zone_rrset_t *rs)
  * name asked, RFC 4592 4.1). ANY (RFC 8482 4.1): over UDP only the first RRset in type order,
  * over TCP all of them. No data: NODATA with SOA. */
 static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8_t *owner,
-                      uint16_t qtype)
+                      size_t olen, uint16_t qtype)
 {
 	ctx->answer_node = src;
 	ctx->rr_node = src;
@@ -340,7 +345,7 @@ static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8
 		uint16_t n = ctx->tcp ? src->rrset_count : 1;
 		for (uint16_t i = 0; i < n; i++) {
 			const zone_rrset_t *rs = &src->rrsets[i];
-			int ret = put_rrset(ctx, SEC_AN, owner, rs, rs->ttl);
+			int ret = put_rrset(ctx, SEC_AN, owner, olen, rs, rs->ttl);
 			if (ret < 0)
 				return ret;
 			queue_additional(ctx, rs);
@@ -350,7 +355,7 @@ static int put_answer(srv_answer_ctx_t *ctx, const zone_node_t *src, const uint8
 	const zone_rrset_t *rs = zone_node_rrset(src, qtype);
 	if (rs == NULL)
 		return put_soa(ctx);
-	int ret = put_rrset(ctx, SEC_AN, owner, rs, rs->ttl);
+	int ret = put_rrset(ctx, SEC_AN, owner, olen, rs, rs->ttl);
 	if (ret == 0)
 		queue_additional(ctx, rs);
 	return ret;
@@ -394,7 +399,7 @@ static int put_addresses(srv_answer_ctx_t *ctx, const zone_node_t *n, bool requi
 		ctx->rr_node = n;
 		if (rs == NULL || in_answer(ctx, n, types[i]))
 			continue;
-		if (put_rrset(ctx, SEC_AR, n->owner, rs, rs->ttl) < 0 && required)
+		if (put_rrset(ctx, SEC_AR, n->owner, n->owner_len, rs, rs->ttl) < 0 && required)
 			return SD_ESPACE;
 	}
 	return 0;
@@ -422,7 +427,7 @@ static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 	if (ns == NULL)
 		return 0;
 	ctx->cut = cut;
-	int ret = put_rrset(ctx, SEC_NS, cut->owner, ns, ns->ttl);
+	int ret = put_rrset(ctx, SEC_NS, cut->owner, cut->owner_len, ns, ns->ttl);
 	if (ret < 0 || ns->targets == NULL)
 		return ret;
 	for (int pass = 0; pass < 2; pass++) {
@@ -462,16 +467,15 @@ static const zone_node_t *redirect_of(const zone_version_t *v, const zone_node_t
  * (RFC 6672 2.2) with *next NULL. The synthesized RDATA is written uncompressed (only its
  * owner points back), as Knot does. */
 static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_t *owner,
-                     unsigned hop, const uint8_t **next)
+                     size_t olen, unsigned hop, const uint8_t **next)
 {
 	const zone_rrset_t *d = zone_node_rrset(top, DNS_TYPE_DNAME);
 	*next = NULL;
 	if (d == NULL || d->count == 0)
 		return 0;
-	int ret = put_rrset(ctx, SEC_AN, top->owner, d, d->ttl);
+	int ret = put_rrset(ctx, SEC_AN, top->owner, top->owner_len, d, d->ttl);
 	if (ret < 0)
 		return ret;
-	size_t olen = dname_len_bounded(owner, DNAME_MAX);
 	size_t plen = olen - top->owner_len; /* the labels above the DNAME owner */
 	const uint8_t *target = d->rdata + 2;
 	size_t tlen = dname_len_bounded(target, be16_get(d->rdata));
@@ -498,27 +502,27 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	return 0;
 }
 
-/* Lowercase next into the hop's name slot; false when it was asked before (a loop). */
-static bool chain_next(srv_answer_ctx_t *ctx, unsigned hop, const uint8_t *next)
+/* Lowercase next into the hop's name slot: its length, 0 when it was asked before (a loop). */
+static size_t chain_next(srv_answer_ctx_t *ctx, unsigned hop, const uint8_t *next)
 {
 	uint8_t *n = ctx->names[hop];
 	size_t len = dname_len_bounded(next, DNAME_MAX);
 	if (len == 0)
-		return false;
-	memcpy(n, next, len);
-	dname_lower(n);
+		return 0;
+	dname_copy_lower(n, next, len);
+	ctx->name_len[hop] = (uint8_t)len;
 	for (unsigned i = 0; i < hop; i++) {
-		if (dname_equal(ctx->names[i], n))
-			return false;
+		if (ctx->name_len[i] == len && dname_bytes_equal(ctx->names[i], n, len))
+			return 0;
 	}
-	return true;
+	return len;
 }
 
 /* One step of the walk for a name whose lookup did not redirect: the exact node or the
  * wildcard source of synthesis at the closest encloser (RFC 4592 3.3.1), else NXDOMAIN. A
  * CNAME there (asked type neither CNAME nor ANY) is written and *next set to its target. */
 static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
-                     const uint8_t *owner, uint16_t qtype, const uint8_t **next)
+                     const uint8_t *owner, size_t olen, uint16_t qtype, const uint8_t **next)
 {
 	*next = NULL;
 	const zone_node_t *src = exact ? node : zone_node_wildcard(ctx->v, node);
@@ -531,12 +535,12 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 	if ((src->flags & ZONE_NODE_CNAME) && qtype != DNS_TYPE_CNAME && qtype != DNS_TYPE_ANY)
 		cname = zone_node_rrset(src, DNS_TYPE_CNAME);
 	if (cname == NULL || cname->count == 0)
-		return put_answer(ctx, src, owner, qtype);
+		return put_answer(ctx, src, owner, olen, qtype);
 	if (cname->policy != 0 && ctx->snap != NULL) {
 		ctx->rr_node = src;
-		return put_steered_cname(ctx, SEC_AN, owner, cname, next);
+		return put_steered_cname(ctx, SEC_AN, owner, olen, cname, next);
 	}
-	int ret = put_rrset(ctx, SEC_AN, owner, cname, cname->ttl);
+	int ret = put_rrset(ctx, SEC_AN, owner, olen, cname, cname->ttl);
 	if (ret == 0)
 		*next = cname->rdata + 2;
 	return ret;
@@ -546,7 +550,7 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
  * is followed only inside the same zone version, as Knot and NSD do: a target in another zone
  * ends the answer with the records so far, and a target below a zone cut ends it with that
  * referral; the resolver continues from there. It stops at a loop or after CHAIN_MAX hops. */
-static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
+static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, size_t olen, uint16_t qtype)
 {
 	for (unsigned hop = 0;; hop++) {
 		bool exact = false;
@@ -559,7 +563,7 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
 		if (top != NULL && (top->flags & ZONE_NODE_DELEG)) {
 			/* DS lives on the parent side of the cut (RFC 4035 3.1.4.1). */
 			if (qtype == DNS_TYPE_DS && exact && node == top)
-				return put_answer(ctx, node, owner, qtype);
+				return put_answer(ctx, node, owner, olen, qtype);
 			/* A chain that enters a delegation ends in its referral: RFC 1034
 			 * 4.3.2 step 3a restarts at step 1, and step 3b then copies the NS
 			 * RRset to authority and the glue to additional (Knot does the same). AA
@@ -570,12 +574,12 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, uint16_t qtype)
 			return put_referral(ctx, top);
 		}
 		if (top != NULL)
-			ret = put_dname(ctx, top, owner, hop, &next);
+			ret = put_dname(ctx, top, owner, olen, hop, &next);
 		else
-			ret = walk_node(ctx, node, exact, owner, qtype, &next);
+			ret = walk_node(ctx, node, exact, owner, olen, qtype, &next);
 		if (ret < 0 || next == NULL)
 			return ret;
-		if (hop == CHAIN_MAX || !chain_next(ctx, hop + 1, next))
+		if (hop == CHAIN_MAX || (olen = chain_next(ctx, hop + 1, next)) == 0)
 			return 0;
 		owner = next;
 	}
@@ -667,7 +671,7 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		return;
 	}
 	ctx->aa = true;
-	int ret = walk(ctx, ctx->q->qname, qtype);
+	int ret = walk(ctx, ctx->q->qname, ctx->q->qname_len, qtype);
 	if (ctx->servfail) { /* a steered name whose policy answers SERVFAIL when all is down */
 		dns_msg_rollback(&ctx->w, ctx->after_question);
 		memset(ctx->count, 0, sizeof(ctx->count));
@@ -707,8 +711,8 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 			ctx->rcode = DNS_RCODE_FORMERR;
 		return;
 	}
-	memcpy(ctx->names[0], q->qname, q->qname_len);
-	dname_lower(ctx->names[0]);
+	dname_copy_lower(ctx->names[0], q->qname, q->qname_len);
+	ctx->name_len[0] = q->qname_len;
 	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
 	 * from IN with IN records, as Knot does. */
 	if (q->qclass == DNS_CLASS_IN || q->qclass == DNS_CLASS_ANY)
@@ -781,7 +785,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	 * parser accepted the question as one uncompressed name, type and class */
 	int ret SD_UNUSED = dns_msg_header(&ctx->w, 0, 0);
 	if (ret == 0 && ctx->q->has_question)
-		ret = dns_msg_question(&ctx->w, req + DNS_HEADER_LEN, ctx->q->question_len);
+		ret = dns_msg_question_len(&ctx->w, req + DNS_HEADER_LEN, ctx->q->qname_len);
 	assert(ret == 0);
 	ctx->after_question = dns_msg_mark(&ctx->w);
 }

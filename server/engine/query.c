@@ -1,6 +1,7 @@
 /* query.c — request parsing; see query.h. */
 #include "server/engine/query.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "contrib/base/bytes.h"
@@ -8,11 +9,11 @@
 #include "dns/name.h"
 #include "dns/soa.h"
 
-/* The question name must be uncompressed: nothing precedes it that a pointer could name
+/* The question name must be uncompressed (plain: read_question() saw it so): nothing precedes it that a pointer could name
  * except the header, and it is echoed byte for byte. */
-static int parse_question(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
+static int parse_question(const uint8_t *req, const dns_rr_t *rr, bool plain, srv_query_t *q)
 {
-	if (dname_len_bounded(req + rr->owner, rr->owner_len) != rr->owner_len)
+	if (!plain && dname_len_bounded(req + rr->owner, rr->owner_len) != rr->owner_len)
 		return SD_EPARSE;
 	memcpy(q->qname, req + rr->owner, rr->owner_len);
 	q->qname_len = (uint8_t)rr->owner_len;
@@ -160,10 +161,11 @@ static int read_question(const uint8_t *req, size_t len, size_t *pos, srv_query_
 		                .rclass = be16_get(req + *pos + nl + 2),
 		                .rdata = *pos + nl + 4};
 		*pos = rr.rdata;
-	} else if (dns_rr_read(req, len, pos, true, &rr) < 0) {
-		return SD_EPARSE;
+		return parse_question(req, &rr, true, q);
 	}
-	return parse_question(req, &rr, q);
+	if (dns_rr_read(req, len, pos, true, &rr) < 0)
+		return SD_EPARSE;
+	return parse_question(req, &rr, false, q);
 }
 
 /* The answer, authority and additional records after the question, in order (dns_rr_read
@@ -187,7 +189,7 @@ static int read_records(const uint8_t *req, size_t len, size_t *pos, srv_query_t
 
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 {
-	memset(q, 0, sizeof(*q));
+	memset(q, 0, offsetof(srv_query_t, qname)); /* qname is set with has_question */
 	q->msg = req;
 	q->len = len;
 	if (len < DNS_HEADER_LEN)

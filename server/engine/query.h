@@ -44,8 +44,7 @@ typedef struct srv_query {
 
 	/* The question, when QDCOUNT >= 1 and the first question parsed. */
 	bool has_question;
-	size_t question_len;      /* bytes of the question in the request (name + 4) */
-	uint8_t qname[DNAME_MAX]; /* as sent (case kept) */
+	size_t question_len; /* bytes of the question in the request (name + 4) */
 	uint8_t qname_len;
 	uint16_t qtype, qclass;
 
@@ -101,6 +100,10 @@ typedef struct srv_query {
 	 * than OPT/TSIG, a TSIG that is not the last record, trailing bytes, a malformed COOKIE. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
 	 * decides). */
 	bool malformed;
+
+	/* The question name as sent (case kept; has_question). Last: the parser clears the
+	 * fields before it, not these 255 bytes. */
+	uint8_t qname[DNAME_MAX];
 } srv_query_t;
 
 /* Parse req[0..len). Returns SD_EPARSE when there is no 12-byte header (drop), 0 otherwise
