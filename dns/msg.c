@@ -119,6 +119,18 @@ static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
 	return n == 0 || tail_word(a, n) == tail_word(b, n);
 }
 
+/* Could the n bytes at a and b be equal but for case? Bytes equal up to case are equal with
+ * bit 0x20 set, so a difference then rules it out without the byte-wise fold (a hash slot
+ * shared with another name usually fails here). */
+static inline bool maybe_equal_ci(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	for (; n > 8; a += 8, b += 8, n -= 8) {
+		if ((ne64_load(a) | FOLD) != (ne64_load(b) | FOLD))
+			return false;
+	}
+	return n == 0 || (tail_word(a, n) | FOLD) == (tail_word(b, n) | FOLD);
+}
+
 /* Does the name written at off (possibly ending in pointers) equal the uncompressed s? Every
  * registered offset lies inside the message and starts a name this writer wrote or checked. */
 static bool match_at(const dns_msg_t *m, size_t off, const uint8_t *s)
@@ -137,7 +149,8 @@ static bool match_at(const dns_msg_t *m, size_t off, const uint8_t *s)
 			return true;
 		const uint8_t *a = m->buf + off + 1, *b = s + 1;
 		/* names usually agree in case too: try the plain compare first */
-		if (!bytes_equal(a, b, c) && (m->exact || !dname_label_equal_ci(a, b, c)))
+		if (!bytes_equal(a, b, c) &&
+		    (m->exact || !maybe_equal_ci(a, b, c) || !dname_label_equal_ci(a, b, c)))
 			return false;
 		off += 1u + c;
 		s += 1u + c;
@@ -193,6 +206,32 @@ static bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
 	return bytes_equal(q, name, len) || (!m->exact && dname_label_equal_ci(q, name, len));
 }
 
+/* The offset of a name equal to name (len bytes) that the memo holds, or 0. */
+static size_t memo_find(const dns_msg_t *m, const uint8_t *name, size_t len)
+{
+	for (unsigned i = 0; i < DNS_MSG_MEMO; i++) {
+		if (m->memo_len[i] == len && m->memo_off[i] != 0 &&
+		    match_at(m, m->memo_off[i], name))
+			return m->memo_off[i];
+	}
+	return 0;
+}
+
+/* Remember that off holds the earliest registered name equal to the one of len bytes. */
+static void memo_add(dns_msg_t *m, size_t off, size_t len)
+{
+	unsigned i = m->memo_next;
+	m->memo_off[i] = (uint16_t)off;
+	m->memo_len[i] = (uint8_t)len;
+	m->memo_next = (i + 1) % DNS_MSG_MEMO;
+}
+
+static void memo_clear(dns_msg_t *m)
+{
+	memset(m->memo_off, 0, sizeof(m->memo_off));
+	m->memo_next = 0;
+}
+
 /* Write the well-formed name (len bytes uncompressed); see dns_msg_name(). */
 static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
 {
@@ -202,6 +241,14 @@ static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress
 		if (2 > m->lim - m->pos)
 			return SD_ESPACE;
 		be16_put(m->buf + m->pos, (uint16_t)(0xc000 | m->q_off));
+		m->pos += 2;
+		return 0;
+	}
+	size_t memo = compress && m->comp != NULL ? memo_find(m, name, len) : 0;
+	if (memo != 0) {
+		if (2 > m->lim - m->pos)
+			return SD_ESPACE;
+		be16_put(m->buf + m->pos, (uint16_t)(0xc000 | memo));
 		m->pos += 2;
 		return 0;
 	}
@@ -230,8 +277,16 @@ static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress
 		be16_put(m->buf + m->pos, (uint16_t)(0xc000 | ptr));
 		m->pos += 2;
 	}
-	if (m->comp != NULL)
-		comp_register(m, offs, hash, cut, start);
+	if (m->comp == NULL)
+		return 0;
+	unsigned before = m->comp->n;
+	comp_register(m, offs, hash, cut, start);
+	/* the whole name is now a pointer: to the match, or to where it was written when its
+	 * full form was registered (no equal name was: it is the earliest) */
+	if (compress && cut == 0 && ptr != 0)
+		memo_add(m, ptr, len);
+	else if (compress && cut > 0 && m->comp->n > before && start <= PTR_MAX)
+		memo_add(m, start, len);
 	return 0;
 }
 
@@ -252,6 +307,7 @@ void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsi
 	m->exact = (flags & DNS_MSG_EXACT) != 0;
 	m->q_off = m->q_len = 0;
 	m->q_pending = false;
+	memo_clear(m);
 	if (comp != NULL)
 		comp_truncate(comp, 0);
 }
@@ -265,6 +321,7 @@ void dns_msg_resume(dns_msg_t *m, uint8_t *buf, size_t len, size_t lim)
 void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk)
 {
 	m->pos = mk.pos;
+	memo_clear(m);
 	if (m->q_len != 0 && mk.pos < m->q_off + m->q_len) { /* the question is gone */
 		m->q_len = 0;
 		m->q_pending = false;

@@ -62,6 +62,8 @@ enum {
 	DNS_MSG_EXACT = 1u << 0, /* compression matches byte for byte (case included) */
 };
 
+#define DNS_MSG_MEMO 4
+
 typedef struct dns_msg {
 	uint8_t *buf;
 	size_t pos;       /* bytes written */
@@ -73,6 +75,13 @@ typedef struct dns_msg {
 	 * and a name equal to it is its pointer without a look at the table. */
 	size_t q_off, q_len;
 	bool q_pending;
+	/* The last DNS_MSG_MEMO names written with the table, each as the offset of the earliest
+	 * registered name equal to it: that name again (an NS owner, glue for a name in RDATA
+	 * just written, a CNAME target as the next owner) is a pointer there, found by comparing
+	 * it with the message, not by hashing and probing. Emptied by a rollback. */
+	uint16_t memo_off[DNS_MSG_MEMO]; /* 0: unused */
+	uint8_t memo_len[DNS_MSG_MEMO];
+	unsigned memo_next; /* the slot the next name takes */
 } dns_msg_t;
 
 /* A rollback point: the position and the size of the compression table at that time. */

@@ -1,3 +1,6 @@
+/* liburcu's static inlines (rcu_thread_online/offline around each UDP wakeup, which the
+ * library's wrappers cost a call and a TLS lookup each); MIT code is LGPL-compatible. */
+#define _LGPL_SOURCE
 #include "server/worker.h"
 
 #include "contrib/base/err.h"
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -168,11 +172,23 @@ static void udp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
 	sd_stat_inc(&w->io.udp_sent);
 }
 
+/* recvmmsg/sendmmsg without glibc's cancellation bracket (two calls into libpthread per
+ * system call): workers are never cancelled, they stop through their loop. */
+static int udp_recvmmsg(int fd, struct mmsghdr *v, unsigned n)
+{
+	return (int)syscall(SYS_recvmmsg, fd, v, n, MSG_DONTWAIT, NULL);
+}
+
+static int udp_sendmmsg(int fd, struct mmsghdr *v, unsigned n)
+{
+	return (int)syscall(SYS_sendmmsg, fd, v, n, MSG_DONTWAIT);
+}
+
 static void udp_send_batch(srv_worker_t *w, int fd, unsigned n)
 {
 	unsigned sent = 0;
 	while (sent < n) {
-		int r = sendmmsg(fd, w->batch->smsg + sent, n - sent, MSG_DONTWAIT);
+		int r = udp_sendmmsg(fd, w->batch->smsg + sent, n - sent);
 		if (r > 0) {
 			sent += (unsigned)r;
 			continue;
@@ -202,7 +218,7 @@ static void udp_on_readable(uv_poll_t *h, int status, int events)
 	const srv_view_t *view = srv_view_current(w->conf.views); /* once per callback */
 	for (unsigned round = 0; round < UDP_ROUNDS; round++) {
 		srv_udp_batch_prepare(w->batch);
-		int n = recvmmsg(u->fd, w->batch->rmsg, SRV_UDP_BATCH, MSG_DONTWAIT, NULL);
+		int n = udp_recvmmsg(u->fd, w->batch->rmsg, SRV_UDP_BATCH);
 		if (n <= 0)
 			break;
 		sd_stat_add(&w->io.udp_received, (unsigned)n);

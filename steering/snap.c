@@ -1,4 +1,6 @@
 /* snap.c — the published candidate map (see snap.h). */
+/* rcu_dereference() inline on the query path (allowed under any license, liburcu README) */
+#define URCU_INLINE_SMALL_FUNCTIONS
 #include "steering/snap.h"
 
 #include <errno.h>

@@ -96,11 +96,17 @@ const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *nam
  * there at the latest (RFC 4592 2.2.1, closest encloser). */
 const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
 {
-	const zone_node_t *apex = v->apex;
-	*exact = false;
 	uint8_t offs[DNAME_LABELS_MAX];
 	size_t len;
 	unsigned labels = dname_label_offsets_len(name, offs, &len);
+	return zone_version_closest_at(v, name, len, offs, labels, exact);
+}
+
+const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_t *name, size_t len,
+                                           const uint8_t *offs, unsigned labels, bool *exact)
+{
+	const zone_node_t *apex = v->apex;
+	*exact = false;
 	/* below the apex: the apex's label count of labels end the name and equal the apex */
 	if (labels < apex->labels)
 		return NULL;

@@ -109,6 +109,11 @@ const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *nam
 const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
     SD_NONNULL(1, 2, 3);
 
+/* zone_version_closest() of a name the caller measured (see zone_set_find_at()). */
+const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_t *name, size_t len,
+                                           const uint8_t *offs, unsigned labels, bool *exact)
+    SD_NONNULL(1, 2, 4, 6);
+
 /* The start of every zone_version_t (zone/internal.h), public only so that the link
  * accessors below inline their common case — a version without an overlay — to one load and
  * one test before the stored pointer. Not for any other use. */

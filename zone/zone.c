@@ -1,5 +1,7 @@
 /* zone.c — a served zone, the RCU publication of its versions and its state files (see
  * zone.h). The write path itself is update.c. */
+/* rcu_dereference() inline on the query path (allowed under any license, liburcu README) */
+#define URCU_INLINE_SMALL_FUNCTIONS
 #include "zone/zone.h"
 #include "zone/internal.h"
 #include "zone/zone_state.h"

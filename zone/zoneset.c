@@ -81,6 +81,31 @@ zone_t *zone_set_find(const zone_set_t *set, const uint8_t *name)
 	uint8_t offs[DNAME_LABELS_MAX];
 	size_t len;
 	unsigned labels = dname_label_offsets_len(name, offs, &len);
+	return zone_set_find_at(set, name, len, offs, labels);
+}
+
+/* The one zone of a set of one, when the name lies at or below its apex: its suffix of the
+ * apex's label count is the apex (no hash). */
+static zone_t *find_only(const zone_set_t *set, const uint8_t *name, size_t len,
+                         const uint8_t *offs, unsigned labels)
+{
+	const uint8_t *apex = zone_apex(set->zones[0]);
+	unsigned al = set->max_labels;
+	if (labels < al)
+		return NULL;
+	size_t at = labels == al ? 0 : al == 0 ? len - 1 : offs[labels - al];
+	size_t alen = len - at;
+	return apex[0] == name[at] && dname_len(apex) == alen &&
+	               dname_bytes_equal(apex, name + at, alen)
+	           ? set->zones[0]
+	           : NULL;
+}
+
+zone_t *zone_set_find_at(const zone_set_t *set, const uint8_t *name, size_t len,
+                         const uint8_t *offs, unsigned labels)
+{
+	if (set->count == 1)
+		return find_only(set, name, len, offs, labels);
 	/* longest match first: the full name (or its suffix as deep as the deepest apex), then
 	 * one label less, down to the root */
 	for (unsigned i = labels > set->max_labels ? labels - set->max_labels : 0; i <= labels;

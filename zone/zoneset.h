@@ -21,6 +21,12 @@ void zone_set_free(zone_set_t *set);
 /* Zone with the longest apex at or above the lowercased name, or NULL. Lock-free; no
  * allocation. */
 zone_t *zone_set_find(const zone_set_t *set, const uint8_t *name) SD_NONNULL(1, 2);
+
+/* zone_set_find() of a name the caller measured: len bytes, labels labels starting at
+ * offs[] (dname_label_offsets_len). The query path measures its name once for this and
+ * zone_version_closest_at(). */
+zone_t *zone_set_find_at(const zone_set_t *set, const uint8_t *name, size_t len,
+                         const uint8_t *offs, unsigned labels) SD_NONNULL(1, 2, 4);
 /* Zone whose apex equals name exactly, or NULL. */
 zone_t *zone_set_get(const zone_set_t *set, const uint8_t *apex) SD_NONNULL(1, 2);
 size_t zone_set_count(const zone_set_t *set) SD_NONNULL(1);
