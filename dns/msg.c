@@ -64,6 +64,33 @@ static void comp_add(dns_comp_t *c, uint32_t hash, size_t off)
 	c->log[c->n++] = (uint16_t)i;
 }
 
+/* n bytes from src to dst: RDATA of addresses, a question and the like are short, and a call
+ * to memcpy costs more than the copy (overlapping words cover every length up to 32). */
+static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n > 32) {
+		memcpy(dst, src, n);
+	} else if (n > 16) {
+		uint64_t a = ne64_load(src), b = ne64_load(src + 8);
+		uint64_t c = ne64_load(src + n - 16), d = ne64_load(src + n - 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + 8, &b, 8);
+		memcpy(dst + n - 16, &c, 8);
+		memcpy(dst + n - 8, &d, 8);
+	} else if (n >= 8) {
+		uint64_t a = ne64_load(src), b = ne64_load(src + n - 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a = ne32_load(src), b = ne32_load(src + n - 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	}
+}
+
 /* --- names --- */
 
 #define FOLD  0x2020202020202020ull /* bit 0x20 of every byte: folds A-Z onto a-z */
@@ -271,7 +298,7 @@ static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress
 	if (head + (ptr != 0 ? 2 : 0) > m->lim - m->pos)
 		return SD_ESPACE;
 	size_t start = m->pos;
-	memcpy(m->buf + start, name, head);
+	copy_small(m->buf + start, name, head);
 	m->pos += head;
 	if (ptr != 0) {
 		be16_put(m->buf + m->pos, (uint16_t)(0xc000 | ptr));
@@ -338,8 +365,7 @@ int dns_msg_put(dns_msg_t *m, const void *data, size_t len)
 {
 	if (len > m->lim - m->pos)
 		return SD_ESPACE;
-	if (len > 0)
-		memcpy(m->buf + m->pos, data, len);
+	copy_small(m->buf + m->pos, (const uint8_t *)data, len);
 	m->pos += len;
 	return 0;
 }
@@ -418,26 +444,6 @@ int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_
 	if (ret < 0)
 		dns_msg_rollback(m, mk);
 	return ret;
-}
-
-/* n bytes from src to dst: RDATA of addresses and the like is short, and a call to memcpy
- * costs more than the copy. */
-static inline void copy_small(uint8_t *dst, const uint8_t *src, size_t n)
-{
-	if (n >= 8 && n <= 16) { /* two overlapping words */
-		uint64_t a = ne64_load(src), b = ne64_load(src + n - 8);
-		memcpy(dst, &a, 8);
-		memcpy(dst + n - 8, &b, 8);
-	} else if (n >= 4 && n < 8) {
-		uint32_t a = ne32_load(src), b = ne32_load(src + n - 4);
-		memcpy(dst, &a, 4);
-		memcpy(dst + n - 4, &b, 4);
-	} else if (n > 16) {
-		memcpy(dst, src, n);
-	} else {
-		for (size_t i = 0; i < n; i++)
-			dst[i] = src[i];
-	}
 }
 
 /* RDATA as the descriptor lays it out: [pre][names, compressed][tail]; other types as is. */

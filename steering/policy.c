@@ -236,8 +236,8 @@ static bool pool_counts(const steer_cand_t *c, size_t n, size_t npools, uint8_t 
                         uint8_t *up)
 {
 	bool degraded = false;
-	memset(members, 0, npools);
-	memset(up, 0, npools);
+	for (size_t i = 0; i < npools; i++) /* a few pools: no call to memset */
+		members[i] = up[i] = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].weight == 0 || c[i].pool >= npools)
 			continue;

@@ -126,10 +126,13 @@ const steer_entry_t *steer_snap_find(const steer_snap_t *s, uint16_t id, const u
 static const steer_entry_t *walk_find(const steer_snap_t *s, uint16_t id, const steer_cands_t *cs,
                                       size_t *j, const uint8_t *rd, uint8_t len)
 {
-	while (*j < cs->n && addr_cmp(&cs->e[*j].addr, rd, len) < 0)
-		(*j)++;
-	if (*j < cs->n && addr_cmp(&cs->e[*j].addr, rd, len) == 0)
-		return &cs->e[*j];
+	for (; *j < cs->n; (*j)++) { /* one compare per step */
+		int r = addr_cmp(&cs->e[*j].addr, rd, len);
+		if (r == 0)
+			return &cs->e[*j];
+		if (r > 0)
+			break;
+	}
 	return steer_snap_find(s, id, rd, len);
 }
 

@@ -8,18 +8,28 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Loads and stores are one unaligned access and one byte swap (the byte-wise forms are not
+ * always merged by the compiler, and the query path does several per record). */
 static inline uint16_t be16_get(const uint8_t *p)
 {
-	return (uint16_t)((p[0] << 8) | p[1]);
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	return v;
 }
 
 static inline uint32_t be32_get(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	return v;
 }
 
-/* The stores are one byte swap and one unaligned store (the byte-wise form is not merged by
- * the compiler; the message writer stores several per record). */
 static inline uint8_t *be16_put(uint8_t *p, uint16_t v)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__

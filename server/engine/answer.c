@@ -63,7 +63,8 @@ struct srv_answer_ctx {
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
 	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
 	uint8_t name_len[CHAIN_MAX + 1];         /* their lengths */
-	uint8_t offs[DNAME_LABELS_MAX];          /* label offsets of the name of this hop */
+	const uint8_t *offs;                     /* label offsets of the name of this hop: */
+	uint8_t hop_offs[DNAME_LABELS_MAX];      /* the question's (parsed) or these */
 	unsigned labels;                         /* and its label count */
 	uint8_t synth[CHAIN_MAX + 1][DNAME_MAX]; /* DNAME-synthesized targets, as written */
 	const zone_rrset_t *addl[ADDL_RRSETS_MAX];
@@ -557,8 +558,10 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, size_t olen, uint16
 	for (unsigned hop = 0;; hop++) {
 		bool exact = false;
 		size_t len = ctx->name_len[hop];
-		if (hop > 0) /* hop 0 was measured for the zone's lookup */
-			ctx->labels = dname_label_offsets_len(ctx->names[hop], ctx->offs, &len);
+		if (hop > 0) { /* hop 0 was measured by the parser */
+			ctx->labels = dname_label_offsets_len(ctx->names[hop], ctx->hop_offs, &len);
+			ctx->offs = ctx->hop_offs;
+		}
 		const zone_node_t *node = zone_version_closest_at(ctx->v, ctx->names[hop], len,
 		                                                  ctx->offs, ctx->labels, &exact);
 		if (node == NULL)
@@ -644,14 +647,14 @@ static bool reserved_qtype(uint16_t qtype)
 }
 
 /* The zone to answer from: the longest match, except that DS at a zone's apex is answered by
- * the closest served ancestor zone, where the DS lives (RFC 4035 3.1.4.1). Measures names[0]
- * into ctx->offs and ctx->labels, which the walk's first lookup uses too. */
+ * the closest served ancestor zone, where the DS lives (RFC 4035 3.1.4.1). names[0] is
+ * measured by the parser (its labels lie where the question name's do). */
 static const zone_t *find_zone(srv_answer_ctx_t *ctx, const zone_set_t *zones, uint16_t qtype)
 {
 	const uint8_t *name = ctx->names[0];
-	size_t len;
-	ctx->labels = dname_label_offsets_len(name, ctx->offs, &len);
-	const zone_t *z = zone_set_find_at(zones, name, len, ctx->offs, ctx->labels);
+	ctx->offs = ctx->q->qname_offs;
+	ctx->labels = ctx->q->qname_labels;
+	const zone_t *z = zone_set_find_at(zones, name, ctx->name_len[0], ctx->offs, ctx->labels);
 	if (z == NULL || qtype != DNS_TYPE_DS || name[0] == 0 || !dname_equal(zone_apex(z), name))
 		return z;
 	const zone_t *parent = zone_set_find(zones, name + 1 + name[0]);

@@ -149,10 +149,30 @@ static void parse_rr(const uint8_t *req, const dns_rr_t *rr, srv_query_t *q)
 
 /* The question: a plain name, type and class is taken as it lies (the usual request); any
  * other shape goes through the reader, which frames it or fails as the iterator would. */
+/* dname_len_bounded() of the question name, its label offsets noted in q on the way. */
+static size_t question_name(const uint8_t *p, size_t max, srv_query_t *q)
+{
+	size_t i = 0;
+	unsigned n = 0;
+	while (i < max) {
+		uint8_t l = p[i];
+		if (l == 0) {
+			q->qname_labels = (uint8_t)n;
+			return i + 1 <= DNAME_MAX ? i + 1 : 0;
+		}
+		if (l & 0xc0)
+			return 0;
+		if (n < DNAME_LABELS_MAX)
+			q->qname_offs[n++] = (uint8_t)i;
+		i += 1u + l;
+	}
+	return 0;
+}
+
 static int read_question(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
 {
 	dns_rr_t rr;
-	size_t nl = dname_len_bounded(req + *pos, len - *pos);
+	size_t nl = question_name(req + *pos, len - *pos, q);
 	if (nl != 0 && len - *pos - nl >= 4) {
 		rr = (dns_rr_t){.section = DNS_SEC_QD,
 		                .owner = *pos,
@@ -163,15 +183,18 @@ static int read_question(const uint8_t *req, size_t len, size_t *pos, srv_query_
 		*pos = rr.rdata;
 		return parse_question(req, &rr, true, q);
 	}
-	if (dns_rr_read(req, len, pos, true, &rr) < 0)
+	if (dns_rr_read(req, len, pos, true, &rr) < 0 || parse_question(req, &rr, false, q) < 0)
 		return SD_EPARSE;
-	return parse_question(req, &rr, false, q);
+	q->qname_labels = (uint8_t)dname_label_offsets(q->qname, q->qname_offs);
+	return 0;
 }
 
 /* The answer, authority and additional records after the question, in order (dns_rr_read
  * frames each one; the counts come from the header). */
 static int read_records(const uint8_t *req, size_t len, size_t *pos, srv_query_t *q)
 {
+	if ((q->ancount | q->nscount | q->arcount) == 0)
+		return 0;
 	const uint16_t count[] = {
 	    [DNS_SEC_AN] = q->ancount, [DNS_SEC_NS] = q->nscount, [DNS_SEC_AR] = q->arcount};
 	for (dns_section_t sec = DNS_SEC_AN; sec <= DNS_SEC_AR; sec++) {

@@ -104,6 +104,8 @@ typedef struct srv_query {
 	/* The question name as sent (case kept; has_question). Last: the parser clears the
 	 * fields before it, not these 255 bytes. */
 	uint8_t qname[DNAME_MAX];
+	uint8_t qname_offs[DNAME_LABELS_MAX]; /* where its labels start (dname_label_offsets) */
+	uint8_t qname_labels;                 /* how many there are */
 } srv_query_t;
 
 /* Parse req[0..len). Returns SD_EPARSE when there is no 12-byte header (drop), 0 otherwise
