@@ -230,26 +230,28 @@ static bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
 		return false;
 	const uint8_t *q = m->buf + m->q_off;
 	/* length bytes are < 64 and never letters, so a whole-name fold compares labels */
-	return bytes_equal(q, name, len) || (!m->exact && dname_label_equal_ci(q, name, len));
+	return bytes_equal(q, name, len) ||
+	       (!m->exact && maybe_equal_ci(q, name, len) && dname_label_equal_ci(q, name, len));
 }
 
-/* The offset of a name equal to name (len bytes) that the memo holds, or 0. */
+/* The offset the memo holds for name (len bytes, the same bytes), or 0. */
 static size_t memo_find(const dns_msg_t *m, const uint8_t *name, size_t len)
 {
 	for (unsigned i = 0; i < DNS_MSG_MEMO; i++) {
 		if (m->memo_len[i] == len && m->memo_off[i] != 0 &&
-		    match_at(m, m->memo_off[i], name))
+		    dname_bytes_equal(m->memo_name[i], name, len))
 			return m->memo_off[i];
 	}
 	return 0;
 }
 
-/* Remember that off holds the earliest registered name equal to the one of len bytes. */
-static void memo_add(dns_msg_t *m, size_t off, size_t len)
+/* Remember that off holds the earliest registered name equal to name (len bytes). */
+static void memo_add(dns_msg_t *m, size_t off, const uint8_t *name, size_t len)
 {
 	unsigned i = m->memo_next;
 	m->memo_off[i] = (uint16_t)off;
 	m->memo_len[i] = (uint8_t)len;
+	copy_small(m->memo_name[i], name, len);
 	m->memo_next = (i + 1) % DNS_MSG_MEMO;
 }
 
@@ -259,8 +261,10 @@ static void memo_clear(dns_msg_t *m)
 	m->memo_next = 0;
 }
 
+static int put_name_table(dns_msg_t *m, const uint8_t *name, size_t len, bool compress);
+
 /* Write the well-formed name (len bytes uncompressed); see dns_msg_name(). */
-static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
+static inline int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
 {
 	if (len == 1) /* the root (an OPT's owner): one byte, never compressed nor registered */
 		return dns_msg_put(m, name, 1);
@@ -279,6 +283,14 @@ static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress
 		m->pos += 2;
 		return 0;
 	}
+	return put_name_table(m, name, len, compress);
+}
+
+/* put_name() through the table: the suffixes hashed, the longest registered one found, the
+ * rest registered. Apart (its arrays are the frame) so that the question and memo cases
+ * above cost no more than they do. */
+static SD_NOINLINE int put_name_table(dns_msg_t *m, const uint8_t *name, size_t len, bool compress)
+{
 	uint8_t offs[DNAME_LABELS_MAX];
 	uint32_t hash[DNAME_LABELS_MAX];
 	unsigned n = 0;
@@ -311,9 +323,9 @@ static int put_name(dns_msg_t *m, const uint8_t *name, size_t len, bool compress
 	/* the whole name is now a pointer: to the match, or to where it was written when its
 	 * full form was registered (no equal name was: it is the earliest) */
 	if (compress && cut == 0 && ptr != 0)
-		memo_add(m, ptr, len);
+		memo_add(m, ptr, name, len);
 	else if (compress && cut > 0 && m->comp->n > before && start <= PTR_MAX)
-		memo_add(m, start, len);
+		memo_add(m, start, name, len);
 	return 0;
 }
 

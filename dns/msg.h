@@ -76,12 +76,13 @@ typedef struct dns_msg {
 	size_t q_off, q_len;
 	bool q_pending;
 	/* The last DNS_MSG_MEMO names written with the table, each as the offset of the earliest
-	 * registered name equal to it: that name again (an NS owner, glue for a name in RDATA
-	 * just written, a CNAME target as the next owner) is a pointer there, found by comparing
-	 * it with the message, not by hashing and probing. Emptied by a rollback. */
+	 * registered name equal to it: that name again, byte for byte (an NS owner, glue for a
+	 * name in RDATA just written, a CNAME target as the next owner) is a pointer there,
+	 * found by one compare, not by hashing and probing. Emptied by a rollback. */
 	uint16_t memo_off[DNS_MSG_MEMO]; /* 0: unused */
 	uint8_t memo_len[DNS_MSG_MEMO];
-	unsigned memo_next; /* the slot the next name takes */
+	uint8_t memo_name[DNS_MSG_MEMO][DNAME_MAX]; /* each as it was given */
+	unsigned memo_next;                         /* the slot the next name takes */
 } dns_msg_t;
 
 /* A rollback point: the position and the size of the compression table at that time. */

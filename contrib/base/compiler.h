@@ -8,4 +8,5 @@
 #define SD_UNUSED           __attribute__((unused))
 #define SD_LIKELY(x)        __builtin_expect(!!(x), 1)
 #define SD_UNLIKELY(x)      __builtin_expect(!!(x), 0)
+#define SD_NOINLINE         __attribute__((noinline))
 #define SD_ARRAY_LEN(a)     (sizeof(a) / sizeof((a)[0]))
