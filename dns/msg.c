@@ -224,10 +224,12 @@ static void comp_question(dns_msg_t *m)
 
 /* Is name (len bytes) the question name? Then its longest registered suffix is the whole
  * question (the table's first entry, so the earliest match), and nothing is registered. */
-static bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
+static inline bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
 {
 	if (len != m->q_len)
 		return false;
+	if (name == m->q_alias)
+		return true;
 	const uint8_t *q = m->buf + m->q_off;
 	/* length bytes are < 64 and never letters, so a whole-name fold compares labels */
 	return bytes_equal(q, name, len) ||
@@ -346,6 +348,7 @@ void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsi
 	m->exact = (flags & DNS_MSG_EXACT) != 0;
 	m->q_off = m->q_len = 0;
 	m->q_pending = false;
+	m->q_alias = NULL;
 	memo_clear(m);
 	if (comp != NULL)
 		comp_truncate(comp, 0);

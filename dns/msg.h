@@ -75,6 +75,10 @@ typedef struct dns_msg {
 	 * and a name equal to it is its pointer without a look at the table. */
 	size_t q_off, q_len;
 	bool q_pending;
+	/* Optional, set by the caller after the question: bytes the caller keeps that equal the
+	 * question name exactly (its parsed copy), so an owner passed from there is known to be
+	 * the question without a compare. NULL: none. */
+	const uint8_t *q_alias;
 	/* The last DNS_MSG_MEMO names written with the table, each as the offset of the earliest
 	 * registered name equal to it: that name again, byte for byte (an NS owner, glue for a
 	 * name in RDATA just written, a CNAME target as the next owner) is a pointer there,

@@ -800,6 +800,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	if (ret == 0 && ctx->q->has_question)
 		ret = dns_msg_question_len(&ctx->w, req + DNS_HEADER_LEN, ctx->q->qname_len);
 	assert(ret == 0);
+	ctx->w.q_alias = ctx->q->qname; /* the parser's copy of the question name */
 	ctx->after_question = dns_msg_mark(&ctx->w);
 }
 
