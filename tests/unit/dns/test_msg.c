@@ -305,6 +305,82 @@ static void test_question_shortcuts(void **state)
 	dns_comp_fini(&c);
 }
 
+/* The memo of names just written: the same name again is the pointer the table would give
+ * (the earliest equal name), a rollback forgets it, and only the same bytes hit. */
+static void test_memo(void **state)
+{
+	static uint8_t buf[512], ref[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], ns[DNAME_MAX], ns1[DNAME_MAX], ns2[DNAME_MAX], up[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	W("www.d5.example.com.", q);
+	W("d5.example.com.", ns);
+	W("ns1.d5.example.com.", ns1);
+	W("ns2.d5.example.com.", ns2);
+	W_case("NS1.d5.example.com", up);
+	start(&m, buf, sizeof(buf), &c, 0, q);
+	/* a referral's names: owner, target, owner, target, glue owners */
+	const uint8_t *seq[] = {ns, ns1, ns, ns2, ns1, ns2, up};
+	size_t at[7];
+	for (int i = 0; i < 7; i++) {
+		at[i] = m.pos;
+		assert_int_equal(dns_msg_name(&m, seq[i], true), 0);
+	}
+	assert_memory_equal(buf + at[0], "\xc0\x10", 2);        /* d5 inside the question */
+	assert_memory_equal(buf + at[1], "\x03ns1\xc0\x10", 6); /* ns1 + d5 */
+	assert_memory_equal(buf + at[2], "\xc0\x10", 2);        /* the memo: same pointer */
+	assert_memory_equal(buf + at[3], "\x03ns2\xc0\x10", 6);
+	assert_int_equal(be16_get(buf + at[4]), 0xc000 | at[1]); /* where ns1 was written */
+	assert_int_equal(be16_get(buf + at[5]), 0xc000 | at[3]);
+	assert_int_equal(be16_get(buf + at[6]), 0xc000 | at[1]); /* other case: the table's */
+	/* the same names without the memo's help (fresh names each time) give the same bytes */
+	dns_msg_t r;
+	start(&r, ref, sizeof(ref), &c, 0, q);
+	for (int i = 0; i < 7; i++) {
+		uint8_t copy[DNAME_MAX];
+		memcpy(copy, seq[i], dname_len(seq[i]));
+		r.memo_next = 0;
+		memset(r.memo_off, 0, sizeof(r.memo_off));
+		assert_int_equal(dns_msg_name(&r, copy, true), 0);
+	}
+	assert_int_equal(r.pos, m.pos);
+	assert_memory_equal(ref, buf, m.pos);
+	/* rolled back past a name: it is written again, not pointed at where it was */
+	dns_msg_mark_t mk = dns_msg_mark(&m);
+	uint8_t other[DNAME_MAX];
+	W("mail.other.net.", other);
+	size_t o1 = m.pos;
+	assert_int_equal(dns_msg_name(&m, other, true), 0);
+	dns_msg_rollback(&m, mk);
+	assert_int_equal(dns_msg_name(&m, other, true), 0);
+	assert_int_equal(m.pos - o1, dname_len(other));
+	assert_memory_equal(buf + o1, other, dname_len(other));
+	dns_comp_fini(&c);
+}
+
+/* q_alias: an owner passed from the caller's copy of the question name is its pointer. */
+static void test_question_alias(void **state)
+{
+	static uint8_t buf[512];
+	dns_comp_t c;
+	dns_msg_t m;
+	uint8_t q[DNAME_MAX], copy[DNAME_MAX];
+	assert_int_equal(dns_comp_init(&c, 64), 0);
+	W_case("Www.Example.COM", q);
+	memcpy(copy, q, dname_len(q));
+	start(&m, buf, sizeof(buf), &c, DNS_MSG_EXACT, q);
+	m.q_alias = copy;
+	size_t at = m.pos;
+	assert_int_equal(dns_msg_rr_len(&m, copy, dname_len(copy), DNS_TYPE_A, DNS_CLASS_IN, 60,
+	                                (const uint8_t *)"\x01\x02\x03\x04", 4),
+	                 0);
+	assert_memory_equal(buf + at,
+	                    "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00<\x00\x04\x01\x02\x03\x04", 16);
+	assert_int_equal(c.n, 0);
+	dns_comp_fini(&c);
+}
+
 /* Appending to a finished message without a table: nothing is compressed. */
 static void test_resume(void **state)
 {
@@ -430,6 +506,8 @@ int main(void)
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_question_shortcuts),
+	    cmocka_unit_test(test_memo),
+	    cmocka_unit_test(test_question_alias),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_random),
 	    cmocka_unit_test(test_rcode_name),

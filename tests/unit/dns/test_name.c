@@ -31,6 +31,51 @@ static void test_parse_plain(void **state)
 	assert_memory_equal(out, "\3www\7example\0", 13);
 }
 
+/* The query path's one-pass helpers agree with the plain ones, at every length. */
+static void test_copy_lower_offsets(void **state)
+{
+	const char *names[] = {"",
+	                       "A",
+	                       "Ab",
+	                       "WwW.ExAmPlE",
+	                       "h16578.EXAMPLE.bench",
+	                       "a.B.c.D.e.F.g.H.i.J.k",
+	                       "xn--MNCHEN-3YA.de",
+	                       "@.Z[.`a"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint8_t src[DNAME_MAX], dst[DNAME_MAX], ref[DNAME_MAX], offs[DNAME_LABELS_MAX];
+		uint8_t roffs[DNAME_LABELS_MAX];
+		size_t n = 0;
+		for (const char *t = names[i]; *t;) { /* wire form keeping the case */
+			const char *dot = strchr(t, '.');
+			size_t l = dot ? (size_t)(dot - t) : strlen(t);
+			src[n++] = (uint8_t)l;
+			memcpy(src + n, t, l);
+			n += l;
+			t += l + (dot ? 1 : 0);
+		}
+		src[n++] = 0;
+		memcpy(ref, src, n);
+		dname_lower(ref);
+		memset(dst, 0xee, sizeof(dst));
+		dname_copy_lower(dst, src, n);
+		assert_memory_equal(dst, ref, n);
+		assert_int_equal(dst[n], 0xee); /* nothing past the name */
+		dname_copy_lower(src, src, n);  /* in place */
+		assert_memory_equal(src, ref, n);
+		size_t len = 0;
+		unsigned k = dname_label_offsets_len(ref, offs, &len);
+		assert_int_equal(len, dname_len(ref));
+		assert_int_equal(k, dname_label_offsets(ref, roffs));
+		assert_memory_equal(offs, roffs, k);
+		assert_true(dname_bytes_equal(dst, ref, n));
+		if (n > 1) {
+			dst[n - 2] ^= 1;
+			assert_false(dname_bytes_equal(dst, ref, n));
+		}
+	}
+}
+
 static void test_parse_compression(void **state)
 {
 	/* 0: example.com.  13: www + ptr(0)  19: mail + ptr(13) -> mail.www.example.com. */
@@ -321,6 +366,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_plain),
+	    cmocka_unit_test(test_copy_lower_offsets),
 	    cmocka_unit_test(test_parse_compression),
 	    cmocka_unit_test(test_parse_bad_pointers),
 	    cmocka_unit_test(test_parse_reserved_types),

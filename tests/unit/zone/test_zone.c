@@ -506,6 +506,19 @@ static void test_zone_set(void **state)
 	assert_ptr_equal(zone_set_find(set, t_name("example.com.")), z[3]);
 	assert_ptr_equal(zone_set_find(set, t_name(".")), z[3]);
 	zone_set_free(set);
+	/* a set of one zone: found without a hash, by its suffix of the apex's depth */
+	assert_int_equal(zone_set_new(&z[1], 1, &set), 0);
+	assert_ptr_equal(zone_set_find(set, t_name("a.b.sub.example.")), z[1]);
+	assert_ptr_equal(zone_set_find(set, t_name("sub.example.")), z[1]);
+	assert_null(zone_set_find(set, t_name("xsub.example.")));
+	assert_null(zone_set_find(set, t_name("sub.examplf.")));
+	assert_null(zone_set_find(set, t_name("example.")));
+	assert_null(zone_set_find(set, t_name(".")));
+	zone_set_free(set);
+	assert_int_equal(zone_set_new(&z[3], 1, &set), 0); /* the root alone */
+	assert_ptr_equal(zone_set_find(set, t_name("www.example.")), z[3]);
+	assert_ptr_equal(zone_set_find(set, t_name(".")), z[3]);
+	zone_set_free(set);
 	/* duplicates */
 	zone_t *dup[2] = {z[0], z[0]};
 	assert_int_equal(zone_set_new(dup, 2, &set), SD_EEXIST);
