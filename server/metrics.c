@@ -6,6 +6,7 @@
 #include "health/health.h"
 #include "server/engine/answer.h"
 #include "server/lag.h"
+#include "server/steer.h"
 #include "server/worker.h"
 #include "server/xfr/notify.h"
 #include "server/zonedb.h"
@@ -328,6 +329,29 @@ static void zone_field(void *data, const srv_zone_info_t *z)
 	}
 }
 
+/* --- NOTIFY per zone (server/xfr/notify.h) --- */
+
+typedef struct zone_notify_pass {
+	sd_strbuf_t *out;
+	const struct xfr_notifier *notifier;
+} zone_notify_pass_t;
+
+static void zone_notify(void *data, const srv_zone_info_t *z)
+{
+	zone_notify_pass_t *p = data;
+	xfr_notify_stats_t n;
+	xfr_notifier_zone_stats(p->notifier, z->apex, &n);
+	const struct {
+		const char *what;
+		uint64_t v;
+	} t[] = {
+	    {"sent", n.sent}, {"acked", n.acked}, {"rejected", n.rejected}, {"failed", n.failed}};
+	for (size_t i = 0; i < SD_ARRAY_LEN(t); i++)
+		srv_metric_u64(p->out, "steerdns_zone_notify_total",
+		               (srv_metric_label_t[]){{"zone", z->name}, {"outcome", t[i].what}}, 2,
+		               t[i].v);
+}
+
 /* --- the secondaries (server/lag.h) --- */
 
 typedef struct sec_pass {
@@ -404,7 +428,43 @@ static void collect_zones(const srv_metrics_src_t *src, sd_strbuf_t *out)
 		for (size_t i = 0; i < SD_ARRAY_LEN(t); i++)
 			srv_metric_u64(out, "steerdns_notify_total",
 			               &(srv_metric_label_t){"outcome", t[i].what}, 1, t[i].v);
+		srv_metric_head(out, "steerdns_zone_notify_total", "counter",
+		                "NOTIFY messages sent (retries included) and their outcomes, per "
+		                "zone");
+		srv_zonedb_each(src->zones, zone_notify,
+		                &(zone_notify_pass_t){.out = out, .notifier = src->notifier});
 	}
+}
+
+/* --- steering per name and pool (server/steer.h, steering/counts.h) --- */
+
+typedef struct steer_pass {
+	sd_strbuf_t *out;
+	bool all_down; /* this pass writes the all-down samples, else the pools' */
+} steer_pass_t;
+
+static void steer_sample(void *data, const char *name, const char *pool, uint64_t count)
+{
+	steer_pass_t *p = data;
+	if (p->all_down && pool == NULL)
+		srv_metric_u64(p->out, "steerdns_steered_all_down_total",
+		               &(srv_metric_label_t){"name", name}, 1, count);
+	else if (!p->all_down && pool != NULL)
+		srv_metric_u64(p->out, "steerdns_steered_pool_answers_total",
+		               (srv_metric_label_t[]){{"name", name}, {"pool", pool}}, 2, count);
+}
+
+static void collect_steering(const srv_metrics_src_t *src, sd_strbuf_t *out)
+{
+	srv_metric_head(out, "steerdns_steered_pool_answers_total", "counter",
+	                "Steered RRsets answered from a pool, per policy owner name and pool "
+	                "(kept across reloads while the name and pool stay configured)");
+	srv_steer_counts_each(src->steer, steer_sample, &(steer_pass_t){.out = out});
+	srv_metric_head(out, "steerdns_steered_all_down_total", "counter",
+	                "Steered RRsets answered while every candidate was down (the all-down "
+	                "mode), per policy owner name");
+	srv_steer_counts_each(src->steer, steer_sample,
+	                      &(steer_pass_t){.out = out, .all_down = true});
 }
 
 static void collect_health(const srv_metrics_src_t *src, sd_strbuf_t *out)
@@ -460,6 +520,8 @@ void srv_metrics_collect(const srv_metrics_src_t *src, sd_strbuf_t *out)
 	collect_zones(src, out);
 	if (src->health)
 		collect_health(src, out);
+	if (src->steer)
+		collect_steering(src, out);
 }
 
 /* ------------------------------------------------------------ HTTP */

@@ -61,6 +61,7 @@ struct srv_zonedb;
 struct srv_lag;
 struct health;
 struct xfr_notifier;
+struct srv_steer;
 
 typedef struct srv_metrics_src {
 	struct srv_worker *const *workers;
@@ -69,6 +70,7 @@ typedef struct srv_metrics_src {
 	struct srv_lag *lag;           /* NULL: no secondaries' metrics */
 	struct health *health;         /* NULL: no health metrics */
 	struct xfr_notifier *notifier; /* NULL: no NOTIFY metrics */
+	const struct srv_steer *steer; /* NULL: no per-name steering metrics */
 	uint64_t cookie_rotations;
 	uint64_t handoffs;
 	int64_t uptime_s;

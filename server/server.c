@@ -490,6 +490,7 @@ static void metrics_collect(void *data, sd_strbuf_t *out)
 	        .lag = s->lag,
 	        .health = s->health,
 	        .notifier = s->notifier,
+	        .steer = s->steer,
 	        .cookie_rotations = s->cookies.rotations,
 	        .handoffs = s->handoff ? sd_stat_get(&s->handoff->handled) : 0,
 	        .uptime_s = now.tv_sec - s->started.tv_sec,
@@ -566,6 +567,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = srv_steer_new(&s->steer);
 	if (ret == 0) {
 		srv_steer_set_health(s->steer, s->health);
+		srv_steer_set_workers(s->steer, srv_config_workers(cfg));
 		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
 	}
 	if (ret == 0) {

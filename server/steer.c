@@ -74,6 +74,12 @@ struct srv_steer {
 	steer_geo_map_t **maps;
 	size_t nmaps;
 	uint64_t geo_checked_ms; /* last look at the database files */
+	/* the answer counters (steering/counts.h): counts is `table`'s, handed to every
+	 * snapshot built from it; published is the block the current snapshot carries (NULL:
+	 * none), freed after the swap that retires it, once its totals are carried over */
+	unsigned nworkers;
+	steer_counts_t *counts;
+	steer_counts_t *published;
 };
 
 #define GEO_CHECK_MS 1000 /* how often the database files are stat()ed for a replacement */
@@ -160,6 +166,9 @@ void srv_steer_free(srv_steer_t *st)
 	free(st->targets);
 	free(st->xv);
 	geo_drop(st);
+	if (st->published != st->counts)
+		steer_counts_free(st->published);
+	steer_counts_free(st->counts);
 	steer_table_unref(st->table);
 	steer_table_unref(st->synced);
 	free(st);
@@ -168,6 +177,30 @@ void srv_steer_free(srv_steer_t *st)
 const steer_pub_t *srv_steer_pub(const srv_steer_t *st)
 {
 	return &st->pub;
+}
+
+/* A new counter block for table t (NULL: none); the one of the old table stays with the
+ * published snapshot until the next sync swaps it out. A block never published is freed. */
+static void counts_configure(srv_steer_t *st, const steer_table_t *t)
+{
+	if (st->counts != st->published)
+		steer_counts_free(st->counts);
+	st->counts = NULL;
+	if (t && steer_counts_new(t, st->nworkers, &st->counts) < 0)
+		log_error("event=steering-counters reason=\"out of memory\": steered answers "
+		          "are not counted per name and pool");
+}
+
+/* After a swap: no worker writes the block the previous snapshot carried any more; carry
+ * its totals into the current table's block and free it. prev_table: its table. */
+static void counts_retire(srv_steer_t *st, const steer_table_t *prev_table)
+{
+	if (st->published == st->counts)
+		return;
+	if (st->published && st->counts && prev_table && st->table)
+		steer_counts_carry(st->counts, st->table, st->published, prev_table);
+	steer_counts_free(st->published);
+	st->published = st->counts;
 }
 
 void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
@@ -189,9 +222,30 @@ void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
 	free(st->xv);
 	st->xv = xv;
 	st->nxv = n;
+	counts_configure(st, t);
 	steer_table_unref(st->table);
 	st->table = t;
 	geo_configure(st, t);
+}
+
+void srv_steer_set_workers(srv_steer_t *st, unsigned nworkers)
+{
+	st->nworkers = nworkers;
+}
+
+void srv_steer_counts_each(const srv_steer_t *st, srv_steer_count_fn fn, void *data)
+{
+	const steer_snap_t *s = st->pub.current; /* the control thread is its only writer */
+	if (!s || !s->counts)
+		return;
+	for (size_t i = 0; i < s->table->count; i++) {
+		const steer_policy_t *p = &s->table->policies[i];
+		for (size_t k = 0; k < p->npools; k++)
+			fn(data, p->name, p->pools[k].name,
+			   steer_counts_get(s->counts, p->id, (unsigned)k));
+		fn(data, p->name, NULL,
+		   steer_counts_get(s->counts, p->id, steer_counts_all_down(p)));
+	}
 }
 
 void srv_steer_set_health(srv_steer_t *st, health_t *h)
@@ -450,6 +504,8 @@ static int build_snap(srv_steer_t *st, zone_t *const *zones, size_t count, steer
 		if (ret == 0 && i < st->nmaps)
 			steer_snap_set_geo(*out, p->id, st->maps[i]);
 	}
+	if (ret == 0)
+		(*out)->counts = st->counts;
 	free(e);
 	if (ret < 0) {
 		steer_snap_free(*out);
@@ -473,7 +529,11 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 			st->targets[i].live = true;
 		return ret;
 	}
-	steer_pub_swap(&st->pub, snap);    /* no worker reads the old map's target ids now */
+	const steer_snap_t *prev = st->pub.current;
+	steer_table_t *prev_table = prev ? steer_table_ref(prev->table) : NULL;
+	steer_pub_swap(&st->pub, snap); /* no worker reads the old map's target ids now */
+	counts_retire(st, prev_table);
+	steer_table_unref(prev_table);
 	for (size_t i = 0; i < count; i++) /* new candidates start out of the transfer view */
 		zone_set_hide_hook(zones[i], hide_new, st);
 	for (size_t i = st->ntargets; i-- > 0;) {

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "contrib/base/compiler.h"
 #include "contrib/base/strbuf.h"
@@ -43,6 +44,18 @@ const steer_pub_t *srv_steer_pub(const srv_steer_t *st) SD_NONNULL(1);
 
 /* Use table (a reference is taken; NULL: no policies) from the next sync on. */
 void srv_steer_configure(srv_steer_t *st, const steer_table_t *table) SD_NONNULL(1);
+/* The number of worker rows of the answer counters (steering/counts.h); set before the first
+ * configure (0 counts as 1). */
+void srv_steer_set_workers(srv_steer_t *st, unsigned nworkers) SD_NONNULL(1);
+
+/* The steered answer counters of the published snapshot, summed over the workers: fn is
+ * called for each policy's pools (pool: its name) and its all-down events (pool NULL), in
+ * table order; name is the owner as configured. Nothing when no snapshot is published or
+ * the counters could not be allocated. Control thread (a scrape, server/metrics.h). */
+typedef void (*srv_steer_count_fn)(void *data, const char *name, const char *pool, uint64_t count);
+void srv_steer_counts_each(const srv_steer_t *st, srv_steer_count_fn fn, void *data)
+    SD_NONNULL(1, 2);
+
 /* The prober (borrowed; it must outlive st's use of it); until it is set no target is made. */
 void srv_steer_set_health(srv_steer_t *st, health_t *h) SD_NONNULL(1);
 

@@ -909,6 +909,8 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 	if (ret == 0)
 		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
 	if (ret == 0)
+		srv_answer_set_worker(w->actx, w->id);
+	if (ret == 0)
 		ret = srv_udp_batch_new(w->conf.udp_payload, w->actx, &w->front, &w->batch);
 	if (ret == 0 && w->conf.rrl != NULL && w->conf.rrl->rate > 0)
 		ret = srv_rrl_new(w->conf.rrl, &w->rrl);

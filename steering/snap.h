@@ -25,6 +25,7 @@
 
 #include "contrib/base/compiler.h"
 #include "health/health.h"
+#include "steering/counts.h"
 #include "steering/policy.h"
 
 #define STEER_TARGET_NONE UINT32_MAX
@@ -46,6 +47,9 @@ typedef struct steer_snap {
 	steer_table_t *table;       /* a reference */
 	steer_cands_t *cands;       /* [table->count], by policy id - 1 */
 	struct steer_geo_map **geo; /* [table->count], by policy id - 1; NULL: no geo stage */
+	/* the answer counters of table (counts.h), borrowed: the control thread (server/steer.c)
+	 * frees them only after the snapshot is unpublished; NULL: not counted */
+	steer_counts_t *counts;
 } steer_snap_t;
 
 /* A snapshot over table (a reference is taken) with no candidates. Control thread. */

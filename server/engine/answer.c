@@ -76,6 +76,7 @@ struct srv_answer_ctx {
 	 * and the random source are the worker's own. */
 	const steer_snap_t *snap;
 	const health_t *health;
+	unsigned worker;            /* the row of the snapshot's answer counters (counts.h) */
 	bool servfail;              /* a steered answer's all-down mode says SERVFAIL */
 	const zone_node_t *rr_node; /* the node whose A/AAAA RRset is being written */
 	steer_rng_t rng;
@@ -110,6 +111,11 @@ void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
 {
 	ctx->snap = snap;
 	ctx->health = health;
+}
+
+void srv_answer_set_worker(srv_answer_ctx_t *ctx, unsigned worker)
+{
+	ctx->worker = worker;
 }
 
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
@@ -172,8 +178,9 @@ const char *srv_steer_outcome_name(srv_steer_outcome_t o)
 	return o < SRV_STEER_OUTCOMES ? names[o] : "?";
 }
 
-/* One steered decision into the worker's counters. */
-static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
+/* One steered decision into the worker's counters: by outcome, and per policy and pool
+ * (all-down: its own slot) in the snapshot's block. */
+static void steer_count(srv_answer_ctx_t *ctx, const steer_policy_t *p, const steer_result_t *r)
 {
 	srv_steer_outcome_t o = r->outcome == STEER_SERVFAIL   ? SRV_STEER_ALL_DOWN_SERVFAIL
 	                        : r->outcome == STEER_FALLBACK ? SRV_STEER_ALL_DOWN_FALLBACK
@@ -181,6 +188,9 @@ static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r)
 	                        : r->rank == 0                 ? SRV_STEER_FIRST_POOL
 	                                                       : SRV_STEER_LATER_POOL;
 	sd_stat_inc(&ctx->stats.steered[o]);
+	if (ctx->snap->counts)
+		steer_counts_inc(ctx->snap->counts, ctx->worker, p->id,
+		                 o <= SRV_STEER_LATER_POOL ? r->pool : steer_counts_all_down(p));
 	if (r->degraded)
 		sd_stat_inc(&ctx->stats.steered_degraded);
 }
@@ -248,7 +258,7 @@ static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
 		steer_decide_geo(ctx, p, map, rs, r);
 	else
 		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, r);
-	steer_count(ctx, r);
+	steer_count(ctx, p, r);
 	if (r->outcome != STEER_SERVFAIL)
 		return true;
 	ctx->servfail |= sec == SEC_AN;

@@ -105,6 +105,10 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
 void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
                              const health_t *health) SD_NONNULL(1);
 
+/* The worker index ctx counts steered answers under (its row of steering/counts.h); 0 by
+ * default. Before the worker starts. */
+void srv_answer_set_worker(srv_answer_ctx_t *ctx, unsigned worker) SD_NONNULL(1);
+
 /* Answer one parsed request (server/engine/query.h; q->msg is the message, q->tcp and the
  * size limit it implies are honoured, reserve bytes are kept back for a TSIG RR as
  * srv_peer_t.reserve). q may have failed to parse (q->len below a header): counted and

@@ -37,7 +37,8 @@ struct pending {
 	uint32_t acked_serial; /* the latest serial this target acknowledged */
 	uint16_t id;
 	unsigned sent;
-	tsig_ctx_t tsig; /* of the latest send: a response must verify against its MAC */
+	xfr_notify_stats_t stats; /* this (zone, target)'s part of the notifier's */
+	tsig_ctx_t tsig;          /* of the latest send: a response must verify against its MAC */
 	size_t body_len;
 	uint8_t body[BODY_MAX]; /* the unsigned NOTIFY, ID included */
 };
@@ -250,6 +251,7 @@ static void pending_send(pending_t *p)
 		          rc < -4096 ? sd_strerror(rc) : uv_strerror(rc));
 	}
 	p->sent++;
+	p->stats.sent++;
 	n->stats.sent++;
 }
 
@@ -277,6 +279,7 @@ static void on_timer(uv_timer_t *t)
 	log_warning("notify: %s serial %u to %s: no response after %u tries, giving up", zone,
 	            p->serial, tgt, p->sent);
 	n->stats.failed++;
+	p->stats.failed++;
 	pending_finish(p, XFR_NOTIFY_FAILED);
 }
 
@@ -397,11 +400,13 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	unsigned rcode = fl & 0xf;
 	if (rcode == 0) {
 		n->stats.acked++;
+		p->stats.acked++;
 		p->has_acked = true;
 		p->acked_serial = p->serial;
 		log_info("notify: %s serial %u acknowledged by %s", zone, p->serial, tgt);
 	} else {
 		n->stats.rejected++;
+		p->stats.rejected++;
 		p->rcode = (uint8_t)rcode;
 		log_warning("notify: %s serial %u: %s answered RCODE %u", zone, p->serial, tgt,
 		            rcode);
@@ -469,6 +474,19 @@ size_t xfr_notifier_pending(const xfr_notifier_t *n)
 const xfr_notify_stats_t *xfr_notifier_stats(const xfr_notifier_t *n)
 {
 	return &n->stats;
+}
+
+void xfr_notifier_zone_stats(const xfr_notifier_t *n, const uint8_t *apex, xfr_notify_stats_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (const pending_t *p = n->head; p != NULL; p = p->next) {
+		if (!dname_equal(p->apex, apex))
+			continue;
+		out->sent += p->stats.sent;
+		out->acked += p->stats.acked;
+		out->rejected += p->stats.rejected;
+		out->failed += p->stats.failed;
+	}
 }
 
 void xfr_notifier_close(xfr_notifier_t *n)

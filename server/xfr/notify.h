@@ -87,6 +87,11 @@ int xfr_notifier_target_status(const xfr_notifier_t *n, const uint8_t *apex,
 /* Number of NOTIFYs still waiting for a response. */
 size_t xfr_notifier_pending(const xfr_notifier_t *n) SD_NONNULL(1);
 const xfr_notify_stats_t *xfr_notifier_stats(const xfr_notifier_t *n) SD_NONNULL(1);
+/* The part of those counters that went to the zone at apex (lowercased wire), summed over its
+ * targets; a target dropped from the configuration keeps its part until the notifier
+ * closes. Loop thread. */
+void xfr_notifier_zone_stats(const xfr_notifier_t *n, const uint8_t *apex, xfr_notify_stats_t *out)
+    SD_NONNULL(1, 2, 3);
 
 /* Drop pending NOTIFYs and close the handles; the memory goes when the loop has run the close
  * callbacks (run the loop once more before uv_loop_close). */

@@ -167,8 +167,8 @@ def parse(text):
     return samples
 
 
-def get(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())))
+def get(samples, metric, /, **labels):
+    return samples.get((metric, frozenset(labels.items())))
 
 
 def total(samples, name):
@@ -279,6 +279,10 @@ def test_secondary_lag_appears_and_clears(lab):
     assert get(s, "steerdns_secondary_lag_seconds", **labels) == 0
     assert get(s, "steerdns_notify_total", outcome="sent") >= 2
     assert get(s, "steerdns_notify_total", outcome="acked") >= 2
+    # per zone: the one zone has every NOTIFY of the server
+    for outcome in ("sent", "acked", "rejected", "failed"):
+        assert get(s, "steerdns_zone_notify_total", zone="example.com", outcome=outcome) == \
+            get(s, "steerdns_notify_total", outcome=outcome), outcome
 
 
 def test_http_errors_and_limits(lab):
@@ -475,6 +479,37 @@ def test_health_and_steering_metrics(tmp_path, backends):
         assert d("first_pool") == 0 and d("all_down_all") == 0
         assert get(after, "steerdns_steered_degraded_total") - \
             get(before, "steerdns_steered_degraded_total") == N + M
+
+        # per name and pool: every api answer came from backup, every sf one was all-down
+        def dp(name, pool):
+            return get(after, "steerdns_steered_pool_answers_total", name=name, pool=pool) - \
+                (get(before, "steerdns_steered_pool_answers_total", name=name, pool=pool) or 0)
+
+        def dn(name):
+            return get(after, "steerdns_steered_all_down_total", name=name) - \
+                (get(before, "steerdns_steered_all_down_total", name=name) or 0)
+
+        assert dp("api.example.com", "backup") == N
+        assert dp("api.example.com", "primary") == 0
+        api_pools = [v for (n, lab), v in after.items()
+                     if n == "steerdns_steered_pool_answers_total"
+                     and dict(lab).get("name") == "api.example.com"]
+        assert sum(api_pools) - sum(
+            v for (n, lab), v in before.items() if n == "steerdns_steered_pool_answers_total"
+            and dict(lab).get("name") == "api.example.com") == N
+        assert dn("api.example.com") == 0
+        assert dn("sf.example.com") == M
+        # a configuration reload renumbers nothing here but builds a new table: the
+        # counts of the names and pools it keeps go on from where they were
+        out = srv.steerctl("reload")
+        assert out.returncode == 0, out.stdout + out.stderr
+        ts.answer(srv, "api.example.com")
+        s = scrape(mport)
+        assert get(s, "steerdns_steered_pool_answers_total", name="api.example.com",
+                   pool="backup") == get(after, "steerdns_steered_pool_answers_total",
+                                         name="api.example.com", pool="backup") + 1
+        assert get(s, "steerdns_steered_all_down_total", name="sf.example.com") == \
+            get(after, "steerdns_steered_all_down_total", name="sf.example.com")
         # an operator override shows as forced, at once
         out = srv.steerctl("health", "force-down", "api.example.com/127.0.0.2")
         assert out.returncode == 0, out.stdout + out.stderr
