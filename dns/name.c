@@ -290,6 +290,16 @@ out:
 	return buf;
 }
 
+char *dname_to_str_nodot(const uint8_t *name, char *buf, size_t size)
+{
+	dname_to_str(name, buf, size);
+	size_t len = strlen(buf);
+	/* the last label's dot, unless the name was cut (it then ends inside a label) */
+	if (name[0] != 0 && len > 1 && len + 1 < size && buf[len - 1] == '.')
+		buf[len - 1] = '\0';
+	return buf;
+}
+
 /* Read one possibly escaped character of a label at text[*i]; returns it or -1. */
 static int read_char(const char *text, size_t *i)
 {

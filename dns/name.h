@@ -100,6 +100,9 @@ bool dname_is_wildcard(const uint8_t *name) SD_NONNULL(1);
 /* Presentation form ("www.example.com.") with RFC 1035 escapes into buf (always
  * NUL-terminated); returns buf. For logs and the control path. */
 char *dname_to_str(const uint8_t *name, char *buf, size_t size) SD_NONNULL(1, 2);
+/* The same without the final dot ("www.example.com"; the root stays "."): the form of the
+ * zone= and name= fields of event log lines (contrib/base/log.h). */
+char *dname_to_str_nodot(const uint8_t *name, char *buf, size_t size) SD_NONNULL(1, 2);
 
 /* Parse presentation form (absolute or relative to origin, which may be NULL) into out,
  * lowercased. Returns the length or SD_EPARSE. Control path only. */

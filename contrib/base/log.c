@@ -55,6 +55,30 @@ bool log_enabled(log_level_t level)
 	return level <= log_max;
 }
 
+const char *log_quote(char *buf, size_t size, const char *value)
+{
+	const char *v = value ? value : "";
+	if (*v && strpbrk(v, " \t\"=") == NULL)
+		return v;
+	size_t o = 0;
+	buf[o++] = '"';
+	for (const char *p = v; *p; p++) {
+		size_t need = (*p == '"' || *p == '\\') ? 2 : 1;
+		if (o + need + 2 > size) { /* room for the closing quote and the NUL */
+			o = o > size - 5 ? size - 5 : o;
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (need == 2)
+			buf[o++] = '\\';
+		buf[o++] = *p;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
 void log_msg(log_level_t level, const char *fmt, ...)
 {
 	if (!log_enabled(level))

@@ -325,6 +325,8 @@ static void test_str(void **state)
 	assert_int_equal(dname_from_str("a\\.b.c.", NULL, n), 7);
 	assert_memory_equal(n, "\3a.b\1c\0", 7);
 	assert_string_equal(dname_to_str(n, buf, sizeof(buf)), "a\\.b.c.");
+	assert_string_equal(dname_to_str_nodot(n, buf, sizeof(buf)), "a\\.b.c");
+	assert_string_equal(dname_to_str_nodot((const uint8_t *)"", buf, sizeof(buf)), ".");
 	assert_int_equal(dname_from_str("\\000\\255\\032x.", NULL, n), 6);
 	assert_memory_equal(n, "\4\0\377 x\0", 6);
 	assert_string_equal(dname_to_str(n, buf, sizeof(buf)), "\\000\\255\\032x.");
