@@ -21,6 +21,7 @@ typedef struct zentry {
 	zone_t *zone;
 	uint8_t apex[DNAME_MAX];
 	char *name;
+	char *lname; /* zone= of its event log lines (contrib/base/log.h) */
 	char *file;
 	/* the files the last successful load read are the zone's (zone_files): a reload
 	 * reloads the zone when any of them changed */
@@ -68,7 +69,8 @@ static void steer_sync(srv_zonedb_t *zs)
 {
 	zone_t **zones = calloc(zs->count ? zs->count : 1, sizeof(*zones));
 	if (!zones) {
-		log_error("steering: out of memory: candidates not refreshed");
+		log_error("event=steering-sync-failed reason=\"out of memory\" hint=\"the "
+		          "candidates were not refreshed\"");
 		return;
 	}
 	for (size_t i = 0; i < zs->count; i++)
@@ -87,7 +89,8 @@ static int bind_policies(zentry_t *e, const srv_config_t *cfg)
 		ret = zone_set_bindings(e->zone, b);
 	zone_bindings_unref(b);
 	if (ret < 0)
-		log_error("zone %s: steering policies not applied: %s", e->name, sd_strerror(ret));
+		log_error("event=zone-steering-failed zone=%s reason=%s", e->lname,
+		          LOG_Q(sd_strerror(ret)));
 	return ret;
 }
 
@@ -108,6 +111,7 @@ static void entry_free(zentry_t *e)
 	srv_upd_policy_free(&e->policy);
 	zone_free(e->zone);
 	free(e->name);
+	free(e->lname);
 	free(e->file);
 	sd_strbuf_free(&e->error);
 	free(e);
@@ -122,14 +126,16 @@ static int entry_new(const srv_zone_conf_t *zc, const char *state_dir, zentry_t 
 	memcpy(e->apex, zc->apex, dname_len(zc->apex));
 	e->name = strdup(zc->name);
 	e->file = strdup(zc->file);
-	if (!e->name || !e->file)
+	char ln[DNAME_MAX * 4 + 1];
+	e->lname = strdup(dname_to_str_nodot(e->apex, ln, sizeof(ln)));
+	if (!e->name || !e->file || !e->lname)
 		goto out;
 	ret = zone_new(e->apex, e->file, &e->zone);
 	zone_conf_t conf = {.policy = zc->xfr.policy, .limits = zc->xfr.limits};
 	if (ret == 0)
 		ret = zone_open_state(e->zone, state_dir, &conf);
 	if (ret == 0)
-		ret = xfr_zone_new(e->zone, e->name, &zc->xfr, &e->xfr);
+		ret = xfr_zone_new(e->zone, e->lname, &zc->xfr, &e->xfr);
 	if (ret == 0)
 		ret = srv_upd_policy_copy(&zc->update_policy, &e->policy);
 out:
@@ -143,7 +149,10 @@ out:
 
 static int build_error(zentry_t *e, int ret, const char *what)
 {
-	log_error("%s: zone %s: %s: %s", e->file, e->name, what, sd_strerror(ret));
+	char why[256];
+	snprintf(why, sizeof(why), "%s: %s", what, sd_strerror(ret));
+	log_error("event=zone-load-failed zone=%s file=%s reason=%s", e->lname, LOG_Q(e->file),
+	          LOG_Q(why));
 	sd_strbuf_printf(&e->error, "%s: %s: %s\n", e->file, what, sd_strerror(ret));
 	return ret;
 }
@@ -210,9 +219,9 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v,
 		if (pre->error.len)
 			sd_strbuf_append(&e->error, sd_strbuf_str(&pre->error), pre->error.len);
 		if (pre->ret < 0) {
-			log_error("zone %s: %s not loaded (%s)%s", e->name, e->file,
-			          sd_strerror(pre->ret),
-			          zone_current(e->zone) ? "; the previous version stays" : "");
+			log_error("event=zone-load-failed zone=%s file=%s reason=%s served=%s",
+			          e->lname, LOG_Q(e->file), LOG_Q(sd_strerror(pre->ret)),
+			          zone_current(e->zone) ? "previous" : "none");
 			if (e->error.len == 0)
 				sd_strbuf_printf(&e->error, "%s: %s\n", e->file,
 				                 sd_strerror(pre->ret));
@@ -227,8 +236,9 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v,
 			pre->base = NULL;
 			return 0;
 		}
-		log_notice("zone %s: %s changed after it was read; reading it again", e->name,
-		           e->file);
+		log_notice("event=zone-reread zone=%s file=%s reason=\"changed after it was "
+		           "read\"",
+		           e->lname, LOG_Q(e->file));
 	}
 	/* a file that changed after the pool's settle check is still being written, maybe */
 	bool settle = pre != NULL;
@@ -238,9 +248,9 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v,
 		int ret = zone_load(e->zone, files, v);
 		log_set_thread_tee(NULL, NULL);
 		if (ret < 0) {
-			log_error(
-			    "zone %s: %s not loaded (%s)%s", e->name, e->file, sd_strerror(ret),
-			    e->zone && zone_current(e->zone) ? "; the previous version stays" : "");
+			log_error("event=zone-load-failed zone=%s file=%s reason=%s served=%s",
+			          e->lname, LOG_Q(e->file), LOG_Q(sd_strerror(ret)),
+			          e->zone && zone_current(e->zone) ? "previous" : "none");
 			if (e->error.len == 0)
 				sd_strbuf_printf(&e->error, "%s: %s\n", e->file, sd_strerror(ret));
 			return ret;
@@ -257,9 +267,9 @@ static int entry_build(zentry_t *e, zone_load_info_t *files, zone_version_t **v,
 			    "the file is still being written; reload once it is complete");
 		if (attempt == LOAD_TRIES)
 			return build_error(e, -EAGAIN, "the file kept changing while being read");
-		log_notice("zone %s: %s or a file it includes changed while being read; reading "
-		           "it again",
-		           e->name, e->file);
+		log_notice("event=zone-reread zone=%s file=%s reason=\"it or a file it includes "
+		           "changed while being read\"",
+		           e->lname, LOG_Q(e->file));
 	}
 }
 
@@ -304,6 +314,7 @@ static int entry_load(srv_zonedb_t *zs, zentry_t *e, sd_strbuf_t *errors)
 	zone_file_base_t *base = NULL;
 	const zone_version_t *cur = zone_current(e->zone);
 	uint32_t before = cur ? zone_version_serial(cur) : 0, serial = 0;
+	bool reload = cur != NULL;
 	int ret = entry_build(e, &files, &v, &base);
 	bool built = ret == 0;
 	if (built)
@@ -318,15 +329,20 @@ static int entry_load(srv_zonedb_t *zs, zentry_t *e, sd_strbuf_t *errors)
 	}
 	e->loaded_at = time(NULL);
 	if (cur && serial == before) {
-		log_info("zone %s: %s unchanged, serial %u stays", e->name, e->file, serial);
+		log_info("event=zone-unchanged zone=%s serial=%u file=%s", e->lname, serial,
+		         LOG_Q(e->file));
 		return 0;
 	}
 	/* the zone keeps the ids of what was read, never re-taken after publishing: the zone
 	 * files are never written by us, and an edit made after the load's check must show as
 	 * a change at the next reload */
 	cur = zone_current(e->zone);
-	log_info("zone %s: serial %u, %zu records loaded from %s", e->name, serial,
-	         zone_version_rr_count(cur), e->file);
+	if (reload)
+		log_info("event=zone-reloaded zone=%s serial=%u from=%u records=%zu file=%s",
+		         e->lname, serial, before, zone_version_rr_count(cur), LOG_Q(e->file));
+	else
+		log_info("event=zone-loaded zone=%s serial=%u records=%zu file=%s", e->lname,
+		         serial, zone_version_rr_count(cur), LOG_Q(e->file));
 	entry_published(zs, e);
 	return 0;
 }
@@ -413,7 +429,7 @@ static int publish(srv_zonedb_t *zs, const srv_config_t *cfg, zentry_t **next, s
 		if (find_entry(next, count, e->apex) == e)
 			continue;
 		if (!find_entry(next, count, e->apex))
-			log_info("zone %s: no longer served", e->name);
+			log_info("event=zone-removed zone=%s", e->lname);
 		entry_free(e);
 	}
 	free(zs->entries);
@@ -595,8 +611,9 @@ static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
 			                 SRV_ZONEDB_SETTLE_MAX_MS / 1000);
 			return;
 		}
-		log_notice("%s: modified %lld ms ago: waiting for the writer to finish", it->path,
-		           (long long)(SRV_ZONEDB_SETTLE_MS - wait));
+		log_notice("event=zone-file-settling file=%s age_ms=%lld hint=\"waiting for the "
+		           "writer to finish\"",
+		           LOG_Q(it->path), (long long)(SRV_ZONEDB_SETTLE_MS - wait));
 		if (!nap(wait, cancel)) {
 			it->ret = -ECANCELED;
 			return;
@@ -729,8 +746,8 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 	uint64_t start = mono_ns();
 	t->commit = zone_update_begin(e->zone, &t->u);
 	if (t->commit < 0) {
-		log_error("zone %s: update: cannot open a transaction: %s", e->name,
-		          sd_strerror(t->commit));
+		log_error("event=update-failed zone=%s reason=%s", e->lname,
+		          LOG_Q(sd_strerror(t->commit)));
 		return 0;
 	}
 	int ret = fn(arg, t);
@@ -745,8 +762,8 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 	e->upd.last_commit_ns = mono_ns() - start;
 	e->upd.commits++;
 	if (t->commit < 0) {
-		log_error("zone %s: update: commit failed, nothing changed: %s", e->name,
-		          sd_strerror(t->commit));
+		log_error("event=update-commit-failed zone=%s serial=%u reason=%s", e->lname,
+		          t->serial_from, LOG_Q(sd_strerror(t->commit)));
 		t->serial_to = t->serial_from;
 		return 0;
 	}
@@ -759,7 +776,7 @@ void srv_zonedb_steer_views(srv_zonedb_t *zs, uint64_t now_ms)
 		return;
 	zone_t **zones = calloc(2 * zs->count, sizeof(*zones));
 	if (!zones) {
-		log_error("steering: out of memory: transfer views not refreshed");
+		log_error("event=steering-views-failed reason=\"out of memory\"");
 		return;
 	}
 	for (size_t i = 0; i < zs->count; i++)
@@ -788,10 +805,11 @@ int srv_zonedb_export(srv_zonedb_t *zs, const uint8_t *apex, const char *path)
 		return SD_ENOTFOUND;
 	int ret = zone_write_file(v, path);
 	if (ret < 0)
-		log_error("zone %s: export to %s failed: %s", e->name, path, sd_strerror(ret));
+		log_error("event=zone-export-failed zone=%s file=%s reason=%s", e->lname,
+		          LOG_Q(path), LOG_Q(sd_strerror(ret)));
 	else
-		log_info("zone %s: serial %u exported to %s", e->name, zone_version_serial(v),
-		         path);
+		log_info("event=zone-exported zone=%s serial=%u file=%s", e->lname,
+		         zone_version_serial(v), LOG_Q(path));
 	return ret;
 }
 
@@ -937,14 +955,17 @@ int srv_zonedb_check(const srv_config_t *cfg)
 		if (ret == 0)
 			ret = zone_load_file_bound(zc->apex, zc->file, b, NULL, &v);
 		zone_bindings_unref(b);
+		char zn[DNAME_MAX * 4 + 1];
+		dname_to_str_nodot(zc->apex, zn, sizeof(zn));
 		if (ret < 0) {
-			log_error("zone %s: %s: %s", zc->name, zc->file, sd_strerror(ret));
+			log_error("event=zone-check-failed zone=%s file=%s reason=%s", zn,
+			          LOG_Q(zc->file), LOG_Q(sd_strerror(ret)));
 			if (first == 0)
 				first = ret;
 			continue;
 		}
-		log_info("zone %s: serial %u, %zu records: ok", zc->name, zone_version_serial(v),
-		         zone_version_rr_count(v));
+		log_info("event=zone-checked zone=%s serial=%u records=%zu file=%s", zn,
+		         zone_version_serial(v), zone_version_rr_count(v), LOG_Q(zc->file));
 		zone_version_unref(v);
 	}
 	return first;

@@ -1168,14 +1168,19 @@ static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
 	if (rc == 0)
 		rc = zone_journal_append(z->journal, cs);
 	if (rc != 0) {
-		log_error("%s: change to serial %u not committed: %s", z->name, s, sd_strerror(rc));
+		char zn[DNAME_MAX * 4 + 1];
+		log_error("event=zone-commit-failed zone=%s serial=%u from=%u reason=%s",
+		          dname_to_str_nodot(z->apex, zn, sizeof(zn)), s, old,
+		          LOG_Q(sd_strerror(rc)));
 		zone_changeset_free(cs);
 		zone_version_unref(nv);
 		return rc;
 	}
-	log_info("%s: serial %u -> %u (%zu removed, %zu added, %zu hidden from transfers, %zu "
-	         "shown again), journaled",
-	         z->name, old, s, zone_changeset_removed_count(cs), zone_changeset_added_count(cs),
+	char zn[DNAME_MAX * 4 + 1];
+	log_info("event=zone-committed zone=%s serial=%u from=%u removed=%zu added=%zu hidden=%zu "
+	         "unhidden=%zu",
+	         dname_to_str_nodot(z->apex, zn, sizeof(zn)), s, old,
+	         zone_changeset_removed_count(cs), zone_changeset_added_count(cs),
 	         zone_changeset_hide_count(cs), zone_changeset_unhide_count(cs));
 	/* the IXFR history holds what secondaries see (zone/hidden.h) */
 	zone_changeset_t *vis = cs;
