@@ -15,6 +15,7 @@
 #include "dns/msg.h"
 #include "dns/proto.h"
 #include "server/engine/query.h"
+#include "server/sock.h"
 #include "zone/ddns.h"
 
 /* Room for a reply: header, the echoed zone section, our OPT with a COOKIE, the TSIG RR. */
@@ -95,7 +96,7 @@ void srv_update_collect(srv_update_t *up, srv_handoff_item_t *it)
 		size_t cap = up->cap ? 2 * up->cap : 64;
 		upd_req_t *more = realloc(up->reqs, cap * sizeof(*more));
 		if (more == NULL) { /* dropped unanswered: the client retries */
-			log_warning("update: no memory for a request; dropped");
+			log_warning("event=update-dropped reason=\"out of memory\"");
 			srv_mailbox_push(it->home, it);
 			return;
 		}
@@ -274,9 +275,10 @@ static void group_run(srv_update_t *up, upd_group_t *g)
 		return;
 	up->commit_failures++;
 	if (t.commit == SD_ESEMANTIC && applied > 1) {
-		log_warning("update: a batch of %zu failed a semantic check at commit; applying "
-		            "each request on its own",
-		            applied);
+		char zn[DNAME_MAX * 4 + 1];
+		log_warning("event=update-batch-retry zone=%s requests=%zu reason=\"a semantic "
+		            "check failed at commit\" hint=\"applying each request on its own\"",
+		            dname_to_str_nodot(g->reqs[0]->apex, zn, sizeof(zn)), applied);
 		for (size_t i = 0; i < g->count; i++) {
 			if (!g->reqs[i]->in_txn)
 				continue;
@@ -372,7 +374,37 @@ static void count(srv_update_t *up, const upd_req_t *r)
 	}
 }
 
-/* Audit, count, reply, and back to the worker. */
+/* The request's event line: update-applied (a new serial), update-unchanged (NOERROR, no
+ * change) at info, update-failed (SERVFAIL: the commit failed) and update-refused (any
+ * other RCODE) at notice. */
+static void log_request(const upd_req_t *r, const srv_audit_rec_t *rec)
+{
+	char zone[DNAME_MAX * 4 + 1] = "", key[DNAME_MAX * 4 + 1], peer[SRV_ADDR_STRLEN] = "-";
+	char rc[DNS_RCODE_NAME_LEN], keyf[sizeof(key) + 8] = "";
+	if (rec->zone)
+		dname_to_str_nodot(rec->zone, zone, sizeof(zone));
+	if (rec->client)
+		srv_addr_str(rec->client, peer, sizeof(peer));
+	if (rec->key)
+		snprintf(keyf, sizeof(keyf), " key=%s",
+		         dname_to_str_nodot(rec->key, key, sizeof(key)));
+	if (r->rcode != DNS_RCODE_NOERROR) {
+		log_notice("event=update-%s zone=%s peer=%s%s rcode=%s reason=%s",
+		           r->rcode == DNS_RCODE_SERVFAIL ? "failed" : "refused", LOG_Q(zone), peer,
+		           keyf, dns_rcode_name(r->rcode, rc), LOG_Q(r->reason));
+		return;
+	}
+	if (!rec->changed) {
+		log_info("event=update-unchanged zone=%s serial=%u peer=%s%s", LOG_Q(zone),
+		         r->serial_to, peer, keyf);
+		return;
+	}
+	log_info("event=update-applied zone=%s serial=%u from=%u peer=%s%s removed=%zu added=%zu",
+	         LOG_Q(zone), r->serial_to, r->serial_from, peer, keyf,
+	         zone_changeset_removed_count(r->change), zone_changeset_added_count(r->change));
+}
+
+/* Audit, count, log, reply, and back to the worker. */
 static void finish(srv_update_t *up, upd_req_t *r)
 {
 	srv_handoff_item_t *it = r->it;
@@ -394,6 +426,7 @@ static void finish(srv_update_t *up, upd_req_t *r)
 	if (r->q.len >= DNS_HEADER_LEN) {
 		srv_audit_write(up->audit, &rec);
 		count(up, r);
+		log_request(r, &rec);
 		it->reply = malloc(REPLY_CAP);
 		it->reply_len = it->reply ? reply_build(up, r, it->reply, REPLY_CAP) : 0;
 	}

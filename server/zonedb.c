@@ -746,7 +746,7 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 	uint64_t start = mono_ns();
 	t->commit = zone_update_begin(e->zone, &t->u);
 	if (t->commit < 0) {
-		log_error("event=update-failed zone=%s reason=%s", e->lname,
+		log_error("event=update-txn-failed zone=%s reason=%s", e->lname,
 		          LOG_Q(sd_strerror(t->commit)));
 		return 0;
 	}
