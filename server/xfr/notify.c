@@ -250,6 +250,16 @@ static void pending_send(pending_t *p)
 		log_debug("notify: send to %s failed: %s", t,
 		          rc < -4096 ? sd_strerror(rc) : uv_strerror(rc));
 	}
+	if (p->sent == 0 && rc == 0) {
+		char zone[DNAME_MAX * 4 + 1], t[INET6_ADDRSTRLEN + 10], key[DNAME_MAX * 4 + 8] = "";
+		dname_to_str_nodot(p->apex, zone, sizeof(zone));
+		xfr_notify_target_str(&p->target, t, sizeof(t));
+		if (p->target.key) {
+			memcpy(key, " key=", 5);
+			dname_to_str_nodot(p->target.key->name, key + 5, sizeof(key) - 5);
+		}
+		log_info("event=notify-sent zone=%s serial=%u peer=%s%s", zone, p->serial, t, key);
+	}
 	p->sent++;
 	p->stats.sent++;
 	n->stats.sent++;
@@ -274,10 +284,11 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	char zone[DNAME_MAX * 4 + 1], tgt[INET6_ADDRSTRLEN + 10];
-	dname_to_str(p->apex, zone, sizeof(zone));
+	dname_to_str_nodot(p->apex, zone, sizeof(zone));
 	xfr_notify_target_str(&p->target, tgt, sizeof(tgt));
-	log_warning("notify: %s serial %u to %s: no response after %u tries, giving up", zone,
-	            p->serial, tgt, p->sent);
+	log_warning("event=notify-failed zone=%s serial=%u peer=%s tries=%u reason=\"no "
+	            "response\"",
+	            zone, p->serial, tgt, p->sent);
 	n->stats.failed++;
 	p->stats.failed++;
 	pending_finish(p, XFR_NOTIFY_FAILED);
@@ -395,7 +406,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 		return;
 	}
 	char zone[DNAME_MAX * 4 + 1], tgt[INET6_ADDRSTRLEN + 10];
-	dname_to_str(p->apex, zone, sizeof(zone));
+	dname_to_str_nodot(p->apex, zone, sizeof(zone));
 	xfr_notify_target_str(&p->target, tgt, sizeof(tgt));
 	unsigned rcode = fl & 0xf;
 	if (rcode == 0) {
@@ -403,13 +414,15 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 		p->stats.acked++;
 		p->has_acked = true;
 		p->acked_serial = p->serial;
-		log_info("notify: %s serial %u acknowledged by %s", zone, p->serial, tgt);
+		log_info("event=notify-acked zone=%s serial=%u peer=%s tries=%u", zone, p->serial,
+		         tgt, p->sent);
 	} else {
 		n->stats.rejected++;
 		p->stats.rejected++;
 		p->rcode = (uint8_t)rcode;
-		log_warning("notify: %s serial %u: %s answered RCODE %u", zone, p->serial, tgt,
-		            rcode);
+		char rc[DNS_RCODE_NAME_LEN];
+		log_warning("event=notify-rejected zone=%s serial=%u peer=%s rcode=%s", zone,
+		            p->serial, tgt, dns_rcode_name(rcode, rc));
 	}
 	pending_finish(p, rcode == 0 ? XFR_NOTIFY_ACKED : XFR_NOTIFY_REJECTED);
 }

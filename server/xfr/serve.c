@@ -186,27 +186,48 @@ bool xfr_is_transfer(const srv_query_t *q)
 	       (q->qtype == DNS_TYPE_AXFR || q->qtype == DNS_TYPE_IXFR);
 }
 
+/* The kind as one token for the kind= field. */
+static const char *kind_token(xfr_out_kind_t kind)
+{
+	switch (kind) {
+	case XFR_OUT_AXFR:
+		return "AXFR";
+	case XFR_OUT_IXFR:
+		return "IXFR";
+	case XFR_OUT_IXFR_AXFR:
+		return "IXFR-full-zone";
+	case XFR_OUT_IXFR_CURRENT:
+		return "IXFR-up-to-date";
+	case XFR_OUT_IXFR_UDP_SOA:
+		return "IXFR-UDP-SOA";
+	}
+	return "?";
+}
+
 void xfr_out_log_done(const xfr_out_t *x, const struct sockaddr *peer, int rc)
 {
-	char zone[DNAME_MAX * 4 + 1], addr[INET6_ADDRSTRLEN] = "?";
+	char zone[DNAME_MAX * 4 + 1], addr[INET6_ADDRSTRLEN] = "?", who[INET6_ADDRSTRLEN + 10];
 	unsigned port = 0;
-	dname_to_str(xfr_out_apex(x), zone, sizeof(zone));
+	dname_to_str_nodot(xfr_out_apex(x), zone, sizeof(zone));
+	bool v6 = peer != NULL && peer->sa_family == AF_INET6;
 	if (peer != NULL && peer->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const void *)peer;
 		inet_ntop(AF_INET, &s4->sin_addr, addr, sizeof(addr));
 		port = ntohs(s4->sin_port);
-	} else if (peer != NULL && peer->sa_family == AF_INET6) {
+	} else if (v6) {
 		const struct sockaddr_in6 *s6 = (const void *)peer;
 		inet_ntop(AF_INET6, &s6->sin6_addr, addr, sizeof(addr));
 		port = ntohs(s6->sin6_port);
 	}
+	snprintf(who, sizeof(who), v6 ? "[%s]:%u" : "%s:%u", addr, port);
 	if (rc != 0) {
-		log_warning("xfr: %s %s serial %u to %s#%u failed after %u messages: %s", zone,
-		            xfr_out_kind_name(xfr_out_kind(x)), xfr_out_serial(x), addr, port,
-		            xfr_out_messages(x), sd_strerror(rc));
+		log_warning("event=xfr-out-failed zone=%s kind=%s serial=%u peer=%s messages=%u "
+		            "reason=%s",
+		            zone, kind_token(xfr_out_kind(x)), xfr_out_serial(x), who,
+		            xfr_out_messages(x), LOG_Q(sd_strerror(rc)));
 		return;
 	}
-	log_info("xfr: %s %s serial %u to %s#%u: %u messages, %llu records", zone,
-	         xfr_out_kind_name(xfr_out_kind(x)), xfr_out_serial(x), addr, port,
-	         xfr_out_messages(x), (unsigned long long)xfr_out_rrs(x));
+	log_info("event=xfr-out zone=%s kind=%s serial=%u peer=%s messages=%u records=%llu", zone,
+	         kind_token(xfr_out_kind(x)), xfr_out_serial(x), who, xfr_out_messages(x),
+	         (unsigned long long)xfr_out_rrs(x));
 }

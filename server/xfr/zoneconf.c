@@ -73,7 +73,8 @@ void xfr_zone_notify(xfr_zone_t *xz, const zone_version_t *v, xfr_notifier_t *no
 	int rc = xfr_notify_zone(notifier, xz->apex, soa->ttl, soa->rdata + 2, rdlen,
 	                         xz->conf.notify, xz->conf.notify_count);
 	if (rc != 0)
-		log_error("zone %s: NOTIFY not sent: %s", xz->name, sd_strerror(rc));
+		log_error("event=notify-not-sent zone=%s serial=%u reason=%s", xz->name,
+		          zone_version_serial(v), LOG_Q(sd_strerror(rc)));
 }
 
 void xfr_zone_committed(xfr_zone_t *xz, xfr_notifier_t *notifier)

@@ -301,7 +301,8 @@ def test_secondaries_axfr_then_ixfr_after_edit_and_restart(lab):
         assert records(port, keyed=False) == expect, kind
     # every secondary came by IXFR: steerdns logs one incremental transfer per peer
     log = sd.log()
-    ixfr = re.findall(r"xfr: example\.com\. IXFR serial %d to " % (first + 1), log)
+    ixfr = re.findall(r"event=xfr-out zone=example\.com kind=IXFR serial=%d peer="
+                      % (first + 1), log)
     print("notify and transfer log lines for the new serial:\n" +
           "\n".join(l for l in log.splitlines()
                     if "serial %d" % (first + 1) in l and ("xfr:" in l or "notify:" in l)))

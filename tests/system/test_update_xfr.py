@@ -130,7 +130,8 @@ def test_secondaries_converge_after_updates(lab):
     # each secondary fetched the updates incrementally
     log = lab["procs"]["steerdns"].log()
     last = first + len(steps)
-    assert len(re.findall(r"xfr: example\.com\. IXFR serial %d to " % last, log)) >= 3, \
+    assert len(re.findall(r"event=xfr-out zone=example\.com kind=IXFR serial=%d peer="
+                          % last, log)) >= 3, \
         log[-4000:]
     # IXFR from the first serial: the updates as one incremental answer
     msgs = list(dns.query.xfr("127.0.0.1", ZONE, port=port, keyring=tp.KEY,
