@@ -389,7 +389,7 @@ int health_apply(health_t *h, const health_conf_t *c)
 	pthread_mutex_unlock(&h->mu);
 	wake(h);
 	if (ret < 0)
-		log_error("health: applying the configuration failed: %s", sd_strerror(ret));
+		log_error("event=health-config-failed reason=%s", LOG_Q(sd_strerror(ret)));
 	return ret;
 }
 
@@ -432,10 +432,11 @@ void health_record(health_target_t *t, bool ok, health_res_t res, const char *re
 	if (changed && !t->removed) {
 		char addr[64];
 		health_sockaddr_str(&t->probe, addr, sizeof(addr));
-		log_notice("health: %s (%s %s) is %s after %u %s: %s", t->name,
-		           health_check_type_name(tpl->type), addr, t->thr.down ? "DOWN" : "UP",
-		           t->thr.down ? t->thr.fail_run : t->thr.ok_run,
-		           t->thr.down ? "failures" : "successes", reason);
+		log_notice("event=health-%s target=%s%s%s check=%s peer=%s %s=%u reason=%s",
+		           t->thr.down ? "down" : "up", LOG_Q(t->name), t->pool ? " pool=" : "",
+		           t->pool ? LOG_Q(t->pool) : "", health_check_type_name(tpl->type), addr,
+		           t->thr.down ? "failures" : "successes",
+		           t->thr.down ? t->thr.fail_run : t->thr.ok_run, LOG_Q(reason));
 	}
 }
 
@@ -498,13 +499,15 @@ static void load_overrides(health_t *h)
 	size_t n = 0;
 	int ret = health_overrides_load(h->state_file, &v, &n);
 	if (ret < 0) {
-		log_error("health: state file %s ignored: %s", h->state_file, sd_strerror(ret));
+		log_error("event=health-state-file-ignored file=%s reason=%s", LOG_Q(h->state_file),
+		          LOG_Q(sd_strerror(ret)));
 		return;
 	}
 	h->ovr = v;
 	h->novr = n;
 	if (n)
-		log_notice("health: %zu operator override(s) restored from %s", n, h->state_file);
+		log_notice("event=health-overrides-restored count=%zu file=%s", n,
+		           LOG_Q(h->state_file));
 }
 
 int health_new(const health_conf_t *conf, health_t **out)
@@ -764,9 +767,9 @@ int health_force(health_t *h, const char *what, health_force_t mode)
 	}
 	pthread_mutex_unlock(&h->mu);
 	if (ret == 0) {
-		static const char *const what_mode[] = {"removed", "forced up", "forced down"};
-		log_notice("health: %s%s %s by the operator", pool ? "pool " : "", name,
-		           what_mode[mode]);
+		static const char *const what_mode[] = {"none", "forced-up", "forced-down"};
+		log_notice("event=health-override %s=%s state=%s", pool ? "pool" : "target",
+		           LOG_Q(name), what_mode[mode]);
 	}
 	if (ret == 0 && path)
 		ret = snap ? health_overrides_save(path, snap, n) : -ENOMEM;

@@ -74,7 +74,10 @@ int health_overrides_load(const char *path, health_override_t **out, size_t *cou
 		}
 		ret = parse_line(p, &v[n]);
 		if (ret < 0) {
-			log_error("%s:%u: expected 'target|pool NAME up|down'", path, lineno);
+			log_error(
+			    "event=health-state-file-invalid file=%s line=%u reason=\"expected "
+			    "'target|pool NAME up|down'\"",
+			    LOG_Q(path), lineno);
 			goto out;
 		}
 		n++;
@@ -131,7 +134,8 @@ int health_overrides_save(const char *path, const health_override_t *ovr, size_t
 		ret = sd_fsync_dir(path);
 out:
 	if (ret < 0) {
-		log_error("health: cannot write state file %s: %s", path, sd_strerror(ret));
+		log_error("event=health-state-file-failed file=%s reason=%s", LOG_Q(path),
+		          LOG_Q(sd_strerror(ret)));
 		unlink(tmp);
 	}
 	free(tmp);

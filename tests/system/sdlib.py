@@ -33,6 +33,40 @@ SANITIZER_RE = re.compile(
 )
 
 
+# Event lines (contrib/base/log.h): logfmt after the sink's "TIMESTAMP LEVEL: " prefix.
+LOGFMT_PAIR_RE = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ ]*)')
+
+
+def logfmt(line):
+    """The fields of one event line as a dict (quoted values unquoted), or None when the
+    line is not an event line."""
+    at = line.find("event=")
+    if at < 0 or (at > 0 and line[at - 1] != " "):
+        return None
+    out = {}
+    for k, v in LOGFMT_PAIR_RE.findall(line[at:]):
+        if v.startswith('"') and v.endswith('"') and len(v) >= 2:
+            v = re.sub(r'\\(.)', r'\1', v[1:-1])
+        out[k] = v
+    return out
+
+
+def log_events(log, event=None, **fields):
+    """The event lines of a log text, parsed, in order; only those of that event (a name, or
+    a prefix ending in '-') and with those field values when given."""
+    out = []
+    for line in log.splitlines():
+        e = logfmt(line)
+        if e is None:
+            continue
+        if event is not None and not (e.get("event") == event or (
+                event.endswith("-") and e.get("event", "").startswith(event))):
+            continue
+        if all(e.get(k) == str(v) for k, v in fields.items()):
+            out.append(e)
+    return out
+
+
 def build_dir():
     """The meson build directory whose binaries are under test."""
     return os.path.abspath(os.environ.get("STEERDNS_BUILD", os.path.join(ROOT, "build-systest")))

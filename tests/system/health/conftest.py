@@ -31,17 +31,14 @@ ZONE = os.path.join(sdlib.DATA, "basic.zone")
 
 
 def transitions_in(log, name):
-    """Logged transitions of a target: [(state, count, reason)], in order."""
+    """Logged transitions of a target (event=health-up / health-down lines):
+    [(state, count, reason)], in order."""
     out = []
-    marker = "health: %s (" % name
-    for line in log.splitlines():
-        if marker not in line or ") is " not in line:
-            continue
-        rest = line.split(") is ", 1)[1]
-        state, _, rest = rest.partition(" after ")
-        count, _, rest = rest.partition(" ")
-        reason = rest.split(": ", 1)[1] if ": " in rest else ""
-        out.append((state, int(count), reason))
+    for e in sdlib.log_events(log, "health-", target=name):
+        if e["event"] == "health-down":
+            out.append(("DOWN", int(e["failures"]), e.get("reason", "")))
+        elif e["event"] == "health-up":
+            out.append(("UP", int(e["successes"]), e.get("reason", "")))
     return out
 
 

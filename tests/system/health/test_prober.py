@@ -10,6 +10,7 @@ import signal
 import time
 
 import pytest
+import sdlib
 from servers import HttpServer, Pki, TcpListener, wait_for
 
 INTERVAL = 0.2  # seconds, jitter 0% so the bounds below are tight
@@ -236,7 +237,7 @@ def test_force_survives_restart(prober_factory, endpoints, tmp_path, state_file)
     rep = p2.report()  # the overrides hold from the start, whatever the checks say
     assert rep["a"]["state"] == "down" and rep["a"]["force"] == "down", rep
     assert rep["b"]["force"] == "up"
-    assert "2 operator override(s) restored from %s" % path in p2.log()
+    assert sdlib.log_events(p2.log(), "health-overrides-restored", count=2, file=path)
     assert p2.health("unforce", "a") == (0, "ok\n")
     assert p2.target("a")["force"] == "up"  # the pool's override applies again
     assert p2.health("unforce", "pool:p1") == (0, "ok\n")
