@@ -187,8 +187,8 @@ static void counts_configure(srv_steer_t *st, const steer_table_t *t)
 		steer_counts_free(st->counts);
 	st->counts = NULL;
 	if (t && steer_counts_new(t, st->nworkers, &st->counts) < 0)
-		log_error("event=steering-counters reason=\"out of memory\": steered answers "
-		          "are not counted per name and pool");
+		log_error("event=steering-counters-failed reason=\"out of memory\" hint=\"steered "
+		          "answers are not counted per name and pool\"");
 }
 
 /* After a swap: no worker writes the block the previous snapshot carried any more; carry
@@ -209,7 +209,8 @@ void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
 	size_t n = t ? t->count : 0;
 	xview_t *xv = n ? calloc(n, sizeof(*xv)) : NULL;
 	if (n && !xv) { /* keep the old clocks; the views wait until the next configure */
-		log_error("steering: out of memory: transfer views not refreshed");
+		log_error("event=steering-configure-failed reason=\"out of memory\" hint=\"the "
+		          "transfer views were not refreshed\"");
 		steer_table_unref(t);
 		return;
 	}
@@ -283,10 +284,7 @@ int srv_steer_bindings(const steer_table_t *table, const uint8_t *apex, zone_bin
 /* The owner without its final dot, as target and pool names use it. */
 static void owner_str(const steer_policy_t *p, char *buf, size_t size)
 {
-	dname_to_str(p->owner, buf, size);
-	size_t n = strlen(buf);
-	if (n > 1 && buf[n - 1] == '.')
-		buf[n - 1] = '\0';
+	dname_to_str_nodot(p->owner, buf, size);
 }
 
 static int target_cmp(const void *a, const void *b)
@@ -313,7 +311,8 @@ static void target_drop(srv_steer_t *st, starget_t *t)
 {
 	int ret = t->id == STEER_TARGET_NONE ? 0 : health_target_remove(st->health, t->id);
 	if (ret < 0 && ret != SD_ENOTFOUND)
-		log_warning("steering: removing target %s: %s", t->name, sd_strerror(ret));
+		log_warning("event=steering-target-remove-failed target=%s reason=%s",
+		            LOG_Q(t->name), LOG_Q(sd_strerror(ret)));
 	target_fini(t);
 	*t = st->targets[--st->ntargets];
 }
@@ -359,8 +358,9 @@ static int target_make(srv_steer_t *st, const char *name, const steer_addr_t *a,
 	}
 	st->ntargets++;
 	if (down)
-		log_info("steering: new candidate %s probed with template %s (answered once up)",
-		         name, tpl);
+		log_info("event=steering-candidate-added target=%s pool=%s template=%s state=down "
+		         "hint=\"answered once its checks pass\"",
+		         LOG_Q(name), LOG_Q(pool), LOG_Q(tpl));
 	return 0;
 }
 
@@ -396,14 +396,17 @@ static uint32_t target_of(srv_steer_t *st, const steer_policy_t *p, const steer_
 	if (t) { /* replaced: its entry goes at the sweep, its prober target now */
 		int rm = health_target_remove(st->health, t->id);
 		if (rm < 0 && rm != SD_ENOTFOUND)
-			log_warning("steering: removing target %s: %s", t->name, sd_strerror(rm));
+			log_warning("event=steering-target-remove-failed target=%s reason=%s",
+			            LOG_Q(t->name), LOG_Q(sd_strerror(rm)));
 		t->id = STEER_TARGET_NONE;
 		t->live = false;
 	}
 	int ret = target_make(st, name, a, p->health, pool, policy_known(st, p), &id);
 	if (ret < 0) {
-		log_warning("steering: %s: cannot probe %s with template %s: %s (it reads down)",
-		            p->where, name, p->health, sd_strerror(ret));
+		log_warning("event=steering-probe-failed target=%s template=%s where=%s reason=%s "
+		            "state=down",
+		            LOG_Q(name), LOG_Q(p->health), LOG_Q(p->where),
+		            LOG_Q(sd_strerror(ret)));
 		return STEER_TARGET_NONE;
 	}
 	return id;
@@ -524,7 +527,7 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 	steer_snap_t *snap = NULL;
 	int ret = st->table ? build_snap(st, zones, count, &snap) : 0;
 	if (ret < 0) {
-		log_error("steering: cannot build the candidate map: %s", sd_strerror(ret));
+		log_error("event=steering-sync-failed reason=%s", LOG_Q(sd_strerror(ret)));
 		for (size_t i = 0; i < st->ntargets; i++) /* keep every target */
 			st->targets[i].live = true;
 		return ret;
@@ -540,8 +543,8 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 		if (st->targets[i].live)
 			continue;
 		if (st->targets[i].id != STEER_TARGET_NONE) /* else replaced in this sync */
-			log_info("steering: %s is no longer a candidate: not probed any more",
-			         st->targets[i].name);
+			log_info("event=steering-candidate-removed target=%s",
+			         LOG_Q(st->targets[i].name));
 		target_drop(st, &st->targets[i]);
 	}
 	if (st->health && st->table) {
@@ -769,24 +772,26 @@ static int views_commit(srv_steer_t *st, const steer_snap_t *s, zone_t *z, const
 	views_source(st, due, u);
 	rc = zone_update_commit(u, time(NULL), &after);
 	*changed = rc == 0 && after != before;
-	if (*changed && orphaned) {
-		char zn[NAME_STR];
-		log_notice("steering: zone %s: records no policy steers any more are sent to "
-		           "secondaries again: serial %u -> %u",
-		           dname_to_str(zone_apex(z), zn, sizeof(zn)), before, after);
-	}
+	char zn[NAME_STR];
+	dname_to_str_nodot(zone_apex(z), zn, sizeof(zn));
+	if (*changed && orphaned)
+		log_notice("event=steering-orphans-shown zone=%s serial=%u from=%u source=health "
+		           "reason=\"records no policy steers any more are sent to secondaries "
+		           "again\"",
+		           zn, after, before);
 	for (size_t i = 0; *changed && i < st->nxv; i++) {
 		if (!due[i])
 			continue;
 		char owner[NAME_STR];
 		owner_str(&st->table->policies[i], owner, sizeof(owner));
-		log_notice("steering: %s: transfer view changed (source health): serial %u -> %u",
-		           owner, before, after);
 		st->xv[i].last_ms = now_ms ? now_ms : 1;
 		st->xv[i].state = XV_CURRENT;
 		int r2 = 0; /* what AXFR carries from now on, for steerctl */
 		policy_view(st, s, &st->table->policies[i], zone_current(z), NULL, &st->xv[i],
 		            &decided, &r2);
+		log_notice("event=steering-view-changed zone=%s name=%s serial=%u from=%u "
+		           "source=health shown=%u hidden=%u",
+		           zn, owner, after, before, st->xv[i].nvis, st->xv[i].nhidden);
 	}
 	return rc;
 }
@@ -857,9 +862,9 @@ int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_
 				st->xv[k].last_ms = now_ms ? now_ms : 1;
 		if (rc < 0 && rc != -EBUSY) {
 			char zn[NAME_STR];
-			log_error("steering: zone %s: transfer view not committed: %s",
-			          dname_to_str(zone_apex(zones[i]), zn, sizeof(zn)),
-			          sd_strerror(rc));
+			log_error("event=steering-view-failed zone=%s reason=%s",
+			          dname_to_str_nodot(zone_apex(zones[i]), zn, sizeof(zn)),
+			          LOG_Q(sd_strerror(rc)));
 			ret = rc;
 		}
 		if (ch)

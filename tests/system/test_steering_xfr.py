@@ -229,7 +229,7 @@ def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
     assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
     assert_secondaries(lab, 4, [PRIMARY], t0)
     log = sd.log()
-    assert len(re.findall(r"transfer view changed \(source health\)", log)) == 3, log[-3000:]
+    assert len(sdlib.log_events(log, "steering-view-changed", source="health")) == 3, log[-3000:]
     # the secondaries followed by IXFR
     ixfr = re.findall(r"event=xfr-out zone=example\.com kind=IXFR serial=4 peer=", log)
     assert len(ixfr) >= 3, log[-4000:]
@@ -255,7 +255,7 @@ def test_secondaries_follow_failover(xlab, backends):  # noqa: F811
     time.sleep(2 * 1.0)
     assert tp.serial(lab["port"]) == 4, sd.log()[-3000:]
     # the log file goes on across the restart: still the three changes of before
-    assert len(re.findall(r"transfer view changed", sd.log())) == 3, sd.log()[-3000:]
+    assert len(sdlib.log_events(sd.log(), "steering-view-changed")) == 3, sd.log()[-3000:]
 
 
 def test_flapping_backend_bounded_by_hold_down(xlab, backends):  # noqa: F811
@@ -287,8 +287,8 @@ def test_flapping_backend_bounded_by_hold_down(xlab, backends):  # noqa: F811
     assert during <= bound, (during, bound)
     assert changes <= during + 1, (changes, during)  # the final state, once
     log = lab["procs"]["steerdns"].log()
-    stamps = re.findall(r"^(\S+) notice: steering: api\.example\.com: transfer view changed",
-                        log, re.M)
+    stamps = re.findall(r"^(\S+) notice: event=steering-view-changed zone=example\.com "
+                        r"name=api\.example\.com ", log, re.M)
     assert len(stamps) == changes + 1, log[-3000:]  # + the first one (serial 2)
     assert_secondaries(lab, end, [PRIMARY], time.monotonic())
     assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY])
@@ -329,7 +329,7 @@ def test_added_candidate_sent_once_up_and_unbound_name_shown(tmp_path, backends)
         # kill -9: the journal gives back content and view; health unchanged, no view change
         # (the serial moves above the ones reserved before the crash: zone/update.h)
         before = axfr_body(primary_axfr(lab))
-        changes = len(re.findall(r"transfer view changed", sd.log()))
+        changes = len(sdlib.log_events(sd.log(), "steering-view-changed"))
         os.kill(sd.proc.pid, signal.SIGKILL)  # our own child, by PID
         sd.proc.wait(timeout=10)
         sd.stop()
@@ -340,7 +340,7 @@ def test_added_candidate_sent_once_up_and_unbound_name_shown(tmp_path, backends)
         assert tp.wait(lambda: view(lab).get("state") == "current", timeout=SLACK), view(lab)
         time.sleep(2.0)
         assert tp.serial(port) == after and axfr_body(primary_axfr(lab)) == before
-        assert len(re.findall(r"transfer view changed", sd.log())) == changes
+        assert len(sdlib.log_events(sd.log(), "steering-view-changed")) == changes
         # the policy goes: its hidden record is sent again
         sd.config["steering"] = []
         with open(sd.config_path, "w") as f:
@@ -349,7 +349,7 @@ def test_added_candidate_sent_once_up_and_unbound_name_shown(tmp_path, backends)
         assert r.returncode == 0, r.stdout + r.stderr
         wait_serial(lab, after + 1)
         assert axfr_body(primary_axfr(lab)) == api_lines([PRIMARY, BACKUP, third])
-        assert "sent to secondaries again" in sd.log()
+        assert sdlib.log_events(sd.log(), "steering-orphans-shown", zone="example.com")
     finally:
         sd = lab["procs"]["steerdns"]
         rc = sd.stop()
