@@ -28,6 +28,15 @@
 #define LAG_WAITED_MS        1000  /* ... and one lagging while a wait-sync waits */
 #define LAG_QUERY_TIMEOUT_MS 3000  /* an unanswered SOA query is a miss after this */
 #define LAG_NAME_TEXT        (4 * DNAME_MAX + 1)
+#define LAG_MISSES_LOGGED    3 /* misses in a row logged as secondary-unreachable */
+
+/* A secondary's state as its event lines last told it (sec_note). */
+typedef enum {
+	LAG_LOG_NONE = 0,
+	LAG_LOG_SYNCED,
+	LAG_LOG_BEHIND,
+	LAG_LOG_UNREACHABLE,
+} lag_log_t;
 
 /* One transfer as a worker reported it. */
 typedef struct lag_obs {
@@ -56,8 +65,10 @@ typedef struct lag_sec {
 	bool in_flight;
 	uint16_t id;
 	int64_t sent_ms;
-	unsigned misses; /* queries unanswered (or refused) in a row */
-	int rcode;       /* of the last answer: not 0 means it does not serve the zone */
+	unsigned misses;        /* queries unanswered (or refused) in a row */
+	lag_log_t logged;       /* the last state logged */
+	uint32_t logged_serial; /* and the secondary's serial it named */
+	int rcode;              /* of the last answer: not 0 means it does not serve the zone */
 } lag_sec_t;
 
 typedef struct lag_pub {
@@ -498,6 +509,43 @@ static void soa_query(srv_lag_t *l, const lag_zone_t *z, lag_sec_t *s)
 	s->sent_ms = now_ms(l);
 }
 
+/* Log the secondary's state when it changed since the last line: secondary-synced (info)
+ * when it is seen serving the served serial (once per serial), secondary-lagging (notice)
+ * when an observation shows it behind the served serial (once per serial it is seen with),
+ * secondary-unreachable (warning) after LAG_MISSES_LOGGED queries in a row went unanswered
+ * or were refused. A serial published and not yet observed logs nothing: a secondary that
+ * transfers it before the next SOA query only logs secondary-synced. */
+static void sec_note(const srv_lag_t *l, const lag_zone_t *z, lag_sec_t *s, uint32_t cur)
+{
+	lag_log_t st = s->misses >= LAG_MISSES_LOGGED ? LAG_LOG_UNREACHABLE
+	               : !s->known                    ? LAG_LOG_NONE
+	               : serial_ge(s->serial, cur)    ? LAG_LOG_SYNCED
+	                                              : LAG_LOG_BEHIND;
+	if (st == LAG_LOG_NONE ||
+	    (st == s->logged && (st == LAG_LOG_UNREACHABLE || s->serial == s->logged_serial)))
+		return;
+	s->logged = st;
+	s->logged_serial = s->serial;
+	char zone[LAG_NAME_TEXT], who[INET6_ADDRSTRLEN + 16];
+	dname_to_str_nodot(z->apex, zone, sizeof(zone));
+	sec_str(s, who, sizeof(who));
+	const char *source = s->learned ? "transfers" : "notify";
+	if (st == LAG_LOG_UNREACHABLE) {
+		log_warning("event=secondary-unreachable zone=%s peer=%s source=%s misses=%u%s",
+		            zone, who, source, s->misses, s->rcode > 0 ? " reason=refused" : "");
+	} else if (st == LAG_LOG_SYNCED) {
+		log_info("event=secondary-synced zone=%s peer=%s source=%s serial=%u how=%s", zone,
+		         who, source, s->serial, LOG_Q(s->how));
+	} else {
+		bool lower;
+		int64_t secs = lag_seconds(z, s->serial, now_ms(l), &lower);
+		log_notice("event=secondary-lagging zone=%s peer=%s source=%s serial=%u served=%u "
+		           "lag_serials=%u lag_seconds=%lld%s how=%s",
+		           zone, who, source, s->serial, cur, cur - s->serial, (long long)secs,
+		           lower ? " lag_seconds_at_least=yes" : "", LOG_Q(s->how));
+	}
+}
+
 /* The next query of a target after an answer or a miss. */
 static void sec_schedule(srv_lag_t *l, const lag_zone_t *z, lag_sec_t *s, uint32_t cur)
 {
@@ -526,6 +574,7 @@ static void lz_poll(srv_lag_t *l, lag_zone_t *z, uint32_t cur)
 			s->in_flight = false;
 			s->misses++;
 			sec_schedule(l, z, s, cur);
+			sec_note(l, z, s, cur);
 		}
 		bool behind = !s->known || !serial_ge(s->serial, cur);
 		if (waited && behind && s->next_ms > now + LAG_WAITED_MS)
@@ -608,6 +657,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 		s->misses++; /* REFUSED, NOTAUTH, no SOA: it does not serve the zone (yet) */
 	}
 	sec_schedule(l, z, s, cur);
+	sec_note(l, z, s, cur);
 	waiters_check(l);
 	lag_wake(l, s->next_ms); /* nothing earlier: the miss it was armed for is gone */
 }
@@ -669,6 +719,9 @@ static void obs_apply(srv_lag_t *l, const lag_obs_t *o)
 		s->how = "ixfr request";
 		s->seen_ms = now;
 	}
+	uint32_t cur, expire;
+	if (lz_served(l, z, &cur, &expire))
+		sec_note(l, z, s, cur);
 	/* NOTIFY targets at that address: ask them now rather than at their next turn */
 	for (size_t i = 0; i < z->n; i++)
 		if (!z->secs[i].learned && same_ip(&z->secs[i].addr, &o->peer))

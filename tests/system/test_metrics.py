@@ -270,6 +270,13 @@ def test_secondary_lag_appears_and_clears(lab):
     # the status line agrees
     st = srv.steerctl("status").stdout
     assert "127.0.0.1:%d serial 1 lag 1 serials" % sec.port in st, st
+    # the next SOA answer (2 s after the NOTIFY) is logged as a lag
+    peer = "127.0.0.1:%d" % sec.port
+    lagging = srv.wait_for(lambda: sdlib.log_events(
+        srv.log(), "secondary-lagging", zone="example.com", peer=peer, serial=1), timeout=60)
+    assert lagging, srv.log()[-3000:]
+    assert lagging[-1]["served"] == "2" and lagging[-1]["lag_serials"] == "1" and \
+        lagging[-1]["source"] == "notify", lagging
     # the secondary catches up: the lag clears
     sec.serial = 2
     s = srv.wait_for(lambda: (lambda x: get(x, "steerdns_secondary_lag_serials", **labels) == 0
@@ -279,6 +286,10 @@ def test_secondary_lag_appears_and_clears(lab):
     assert get(s, "steerdns_secondary_lag_seconds", **labels) == 0
     assert get(s, "steerdns_notify_total", outcome="sent") >= 2
     assert get(s, "steerdns_notify_total", outcome="acked") >= 2
+    # the log told both changes (contrib/base/log.h event lines)
+    assert srv.wait_for(lambda: sdlib.log_events(srv.log(), "secondary-synced",
+                                                 zone="example.com", peer=peer, serial=2),
+                        timeout=10), srv.log()[-3000:]
     # per zone: the one zone has every NOTIFY of the server
     for outcome in ("sent", "acked", "rejected", "failed"):
         assert get(s, "steerdns_zone_notify_total", zone="example.com", outcome=outcome) == \
