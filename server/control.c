@@ -377,8 +377,25 @@ static void client_idle(uv_timer_t *t)
 }
 
 /* Send the status line and the reply text (escaped), then close. */
+/* A failed command's event line: the command and the first line of its reply. */
+static void log_failed(const ctl_client_t *cl, const sd_strbuf_t *body)
+{
+	if (memchr(cl->line, '\0', cl->len) != NULL) /* logged as rejected already */
+		return;
+	char first[256] = "";
+	if (body->len) {
+		const char *text = sd_strbuf_str(body);
+		const char *nl = memchr(text, '\n', body->len);
+		size_t n = nl ? (size_t)(nl - text) : body->len;
+		snprintf(first, sizeof(first), "%.*s", (int)n, text);
+	}
+	log_notice("event=control-failed command=%s reason=%s", LOG_Q(cl->line), LOG_Q(first));
+}
+
 static void client_reply(ctl_client_t *cl, int ret, const sd_strbuf_t *body)
 {
+	if (ret < 0)
+		log_failed(cl, body);
 	sd_strbuf_printf(&cl->reply, "%s",
 	                 ret < 0                    ? SRV_CTL_ERROR
 	                 : ret == SRV_CTL_RET_FALSE ? SRV_CTL_FALSE
@@ -416,11 +433,12 @@ static void client_answer(ctl_client_t *cl)
 	if (memchr(cl->line, '\0', cl->len) != NULL) { /* it would cut the words short */
 		char shown[SRV_CTL_LINE_MAX * SD_ESCAPE_UNIT_MAX + 1];
 		sd_escape(shown, sizeof(shown), cl->line, cl->len, 0);
-		log_info("control: %s (rejected: a NUL byte)", shown);
+		log_notice("event=control-command command=%s reason=\"rejected: a NUL byte\"",
+		           LOG_Q(shown));
 		sd_strbuf_printf(&body, "the request contains a NUL byte\n");
 		ret = SD_EPARSE;
 	} else {
-		log_info("control: %s", cl->line); /* the log escapes it */
+		log_info("event=control-command command=%s", LOG_Q(cl->line)); /* escaped there */
 		cl->ctl->cur = cl;
 		ret = dispatch(cl->ctl, cl->line, &body);
 		cl->ctl->cur = NULL;
@@ -503,8 +521,10 @@ static void on_connection(uv_stream_t *server, int status)
 	if (c->nclients > CTL_CLIENTS_MAX) {
 		ctl_client_t *old = oldest_idle(c);
 		if (old && old != cl) {
-			log_notice("control: %u clients: closing the oldest idle one",
-			           c->nclients - 1);
+			log_notice(
+			    "event=control-client-closed clients=%u reason=\"too many clients: "
+			    "the oldest idle one is closed\"",
+			    c->nclients - 1);
 			client_close(old);
 		} else { /* every other client waits for a reload: this one waits its turn */
 			client_close(cl);
@@ -523,7 +543,9 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : sd_errno();
 	if (!S_ISSOCK(st.st_mode)) {
-		log_error("control socket %s: the file exists and is not a socket", path);
+		log_error("event=control-socket-failed file=%s reason=\"the file exists and is not "
+		          "a socket\"",
+		          LOG_Q(path));
 		return -EEXIST;
 	}
 	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -533,11 +555,12 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 	close(probe);
 	if (live) {
 		log_error(
-		    "control socket %s: another process is listening on it (another steerdns?)",
-		    path);
+		    "event=control-socket-failed file=%s reason=\"another process is listening "
+		    "on it (another steerdns?)\"",
+		    LOG_Q(path));
 		return -EADDRINUSE;
 	}
-	log_notice("control socket %s: removing a stale socket", path);
+	log_notice("event=control-socket-stale file=%s hint=\"removing it\"", LOG_Q(path));
 	return unlink(path) == 0 ? 0 : sd_errno();
 }
 
@@ -575,7 +598,8 @@ int srv_control_new(uv_loop_t *loop, const char *path, srv_server_t *server, srv
 	c->srv = server;
 	ret = bind_socket(path, &fd);
 	if (ret < 0) {
-		log_error("control socket %s: %s", path, sd_strerror(ret));
+		log_error("event=control-socket-failed file=%s reason=%s", LOG_Q(path),
+		          LOG_Q(sd_strerror(ret)));
 		goto out;
 	}
 	struct stat st;
@@ -593,7 +617,8 @@ int srv_control_new(uv_loop_t *loop, const char *path, srv_server_t *server, srv
 		ret = uv_listen((uv_stream_t *)&c->server, 16, on_connection);
 	}
 	if (ret < 0)
-		log_error("control socket %s: %s", path, uv_strerror(ret));
+		log_error("event=control-socket-failed file=%s reason=%s", LOG_Q(path),
+		          LOG_Q(uv_strerror(ret)));
 out:
 	if (ret < 0 && c && c->server_open) {
 		srv_control_close(c); /* the caller runs the loop once and frees */
@@ -606,7 +631,7 @@ out:
 		free(c);
 		return ret;
 	}
-	log_info("control socket %s", path);
+	log_info("event=control-socket-listening file=%s", LOG_Q(path));
 	*out = c;
 	return 0;
 }

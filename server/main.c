@@ -157,11 +157,11 @@ static int run_check(const srv_cli_t *cli)
 	int zret = cfg ? srv_zonedb_check(cfg) : 0;
 	srv_config_free(cfg);
 	if (ret < 0 || zret < 0) {
-		log_error("check failed");
+		log_error("event=check-failed");
 		return 1;
 	}
-	log_notice("%s: configuration and zones are valid",
-	           cli->config_file ? cli->config_file : "command line");
+	log_notice("event=check-ok file=%s reason=\"configuration and zones are valid\"",
+	           LOG_Q(cli->config_file ? cli->config_file : "command line"));
 	return 0;
 }
 
@@ -171,7 +171,7 @@ static int run_server(const srv_cli_t *cli)
 	int ret = srv_config_load(cli, &cfg);
 	if (ret < 0) {
 		srv_config_free(cfg);
-		log_error("not started: the configuration has errors");
+		log_error("event=start-failed reason=\"the configuration has errors\"");
 		return 1;
 	}
 	log_setup(cfg->log_syslog, cfg->log_level);
@@ -179,12 +179,12 @@ static int run_server(const srv_cli_t *cli)
 	srv_server_t *s = NULL;
 	ret = srv_server_new(cfg, cli, &s);
 	if (ret < 0) {
-		log_error("not started: %s", sd_strerror(ret));
+		log_error("event=start-failed reason=%s", LOG_Q(sd_strerror(ret)));
 		return 1;
 	}
 	ret = srv_server_run(s);
 	srv_server_free(s);
-	log_notice("stopped");
+	log_notice("event=stop exit=%d", ret < 0 ? 1 : 0);
 	return ret < 0 ? 1 : 0;
 }
 

@@ -775,10 +775,11 @@ int srv_metrics_http_new(uv_loop_t *loop, const srv_addr_t *addr, srv_metrics_co
 	if (ret == 0)
 		ret = uv_listen((uv_stream_t *)&m->listener, 64, on_connection);
 	if (ret < 0) {
-		log_error("server.metrics-listen: cannot listen on %s: %s", text, uv_strerror(ret));
+		log_error("event=metrics-listen-failed address=%s reason=%s", text,
+		          LOG_Q(uv_strerror(ret)));
 		return ret;
 	}
-	log_info("metrics on http://%s/metrics", text);
+	log_info("event=metrics-listening address=%s url=http://%s/metrics", text, text);
 	return 0;
 }
 

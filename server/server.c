@@ -104,11 +104,11 @@ static int bind_address(const srv_config_t *cfg, size_t i, unsigned nworkers, si
 	char text[SRV_ADDR_STRLEN];
 	int probe = srv_addr_port(&addr) ? srv_sock_probe(&addr) : 0;
 	if (probe < 0) {
-		log_error("%s: server.listen: %s: %s%s", l->where,
+		log_error("event=listen-failed where=%s address=%s reason=%s%s", LOG_Q(l->where),
 		          srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)),
-		          sd_strerror(probe),
-		          probe == -EADDRINUSE ? " (another process serves it: stop it or choose "
-		                                 "another address)"
+		          LOG_Q(sd_strerror(probe)),
+		          probe == -EADDRINUSE ? " hint=\"another process serves it: stop it or "
+		                                 "choose another address\""
 		                               : "");
 		return probe;
 	}
@@ -127,16 +127,16 @@ static int bind_address(const srv_config_t *cfg, size_t i, unsigned nworkers, si
 		}
 		if (fd < 0) {
 			log_error(
-			    "%s: server.listen: cannot bind %s %s: %s", l->where, proto,
+			    "event=listen-failed where=%s address=%s proto=%s reason=%s",
+			    LOG_Q(l->where),
 			    srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)),
-			    sd_strerror(fd));
+			    proto, LOG_Q(sd_strerror(fd)));
 			return fd;
 		}
 		tcp[k * nlisten + i] = fd;
 	}
-	log_info("listening on %s (UDP and TCP, %u worker%s)",
-	         srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)), nworkers,
-	         nworkers == 1 ? "" : "s");
+	log_info("event=listening address=%s proto=UDP,TCP workers=%u",
+	         srv_addr_str((const struct sockaddr *)&addr.ss, text, sizeof(text)), nworkers);
 	return 0;
 }
 
@@ -179,8 +179,9 @@ static int state_dir_ready(const srv_config_t *cfg)
 	bool existed = stat(cfg->state_dir, &st) == 0;
 	int ret = make_dir(cfg->state_dir);
 	if (ret < 0)
-		log_error("%s: server.state-dir: cannot create '%s': %s",
-		          cfg->file ? cfg->file : "command line", cfg->state_dir, sd_strerror(ret));
+		log_error("event=state-dir-failed where=%s file=%s reason=%s",
+		          LOG_Q(cfg->file ? cfg->file : "command line"), LOG_Q(cfg->state_dir),
+		          LOG_Q(sd_strerror(ret)));
 	if (ret == 0 && srv_priv_active(&cfg->priv))
 		ret = srv_priv_state_dir(&cfg->priv, cfg->state_dir, !existed);
 	return ret;
@@ -221,9 +222,9 @@ static rlim_t fds_raise(void)
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			rl.rlim_cur = want;
 		else
-			log_warning("cannot raise the descriptor limit from %llu to %llu: %s",
+			log_warning("event=fd-limit-not-raised fd_limit=%llu wanted=%llu reason=%s",
 			            (unsigned long long)rl.rlim_cur, (unsigned long long)want,
-			            sd_strerror(sd_errno()));
+			            LOG_Q(sd_strerror(sd_errno())));
 	}
 	return rl.rlim_cur;
 }
@@ -241,9 +242,10 @@ static uint32_t fit_tcp_conns(const srv_config_t *cfg, unsigned nw)
 	if (limit == RLIM_INFINITY || left >= cfg->tcp_max_conns)
 		return cfg->tcp_max_conns;
 	uint32_t fit = left > nw ? (uint32_t)left : nw;
-	log_warning("server.tcp-max-connections %u does not fit in the descriptor limit %llu "
-	            "(%llu needed besides): serving at most %u TCP connections; raise the "
-	            "limit (ulimit -n, LimitNOFILE=) to allow more",
+	log_warning("event=tcp-limit-lowered tcp_max_connections=%u fd_limit=%llu "
+	            "fds_needed_besides=%llu serving=%u reason=\"server.tcp-max-connections "
+	            "does not fit in the descriptor limit\" hint=\"raise the limit (ulimit -n, "
+	            "LimitNOFILE=) to allow more\"",
 	            cfg->tcp_max_conns, (unsigned long long)limit, (unsigned long long)used, fit);
 	return fit;
 }
@@ -294,7 +296,8 @@ static int start_workers(srv_server_t *s)
 			ret = srv_worker_start(s->workers[k]);
 		}
 		if (ret < 0)
-			log_error("worker %u: cannot start: %s", k, sd_strerror(ret));
+			log_error("event=worker-failed worker=%u reason=%s", k,
+			          LOG_Q(sd_strerror(ret)));
 	}
 out:
 	free(udp);
@@ -309,7 +312,7 @@ static void on_cookie_timer(uv_timer_t *t)
 	srv_server_t *s = t->data;
 	int ret = srv_cookies_rotate(&s->cookies, &s->cfg->cookies);
 	if (ret < 0) /* the old secrets stay; the next tick tries again */
-		log_warning("cookies: scheduled rotation failed: %s", sd_strerror(ret));
+		log_warning("event=cookie-rotation-failed reason=%s", LOG_Q(sd_strerror(ret)));
 }
 
 /* The steering transfer views follow health on a timer of the control loop: a view change
@@ -435,9 +438,10 @@ static void stop_all(srv_server_t *s)
 static void sighup_done(void *arg, int ret, const sd_strbuf_t *out)
 {
 	if (ret == 0)
-		log_notice("reload done");
+		log_notice("event=reload-done source=SIGHUP");
 	else
-		log_error("reload: %s (details above)", sd_strerror(ret));
+		log_error("event=reload-failed source=SIGHUP reason=%s hint=\"details above\"",
+		          LOG_Q(sd_strerror(ret)));
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -445,17 +449,18 @@ static void on_signal(uv_signal_t *h, int signum)
 	srv_server_t *s = h->data;
 	if (signum == SIGHUP) {
 		sd_strbuf_t out = {0};
-		log_notice("SIGHUP: reloading");
+		log_notice("event=reload source=SIGHUP");
 		int ret = srv_server_reload(s, NULL, sighup_done, s, &out);
 		if (ret == -EBUSY)
 			log_notice(
-			    "SIGHUP: a reload is in progress already; reload again after it");
+			    "event=reload-busy source=SIGHUP reason=\"a reload is in progress "
+			    "already\" hint=\"reload again after it\"");
 		else if (ret != 1)
 			sighup_done(s, ret, &out);
 		sd_strbuf_free(&out);
 		return;
 	}
-	log_notice("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	log_notice("event=stopping signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	stop_all(s);
 }
 
@@ -508,12 +513,12 @@ static int start_health(srv_server_t *s)
 	if (ret == 0)
 		ret = health_start(s->health);
 	if (ret < 0) {
-		log_error("health prober: cannot start: %s", sd_strerror(ret));
+		log_error("event=health-prober-failed reason=%s", LOG_Q(sd_strerror(ret)));
 		return ret;
 	}
 	health_stats_t st;
 	health_stats(s->health, &st);
-	log_info("health prober started: %u target%s", st.targets, st.targets == 1 ? "" : "s");
+	log_info("event=health-prober-started targets=%u", st.targets);
 	return 0;
 }
 
@@ -609,8 +614,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	/* The zones were loaded before the notifier existed: announce what we serve now that
 	 * the workers answer the secondaries' SOA queries, as Knot and BIND do at start. */
 	srv_zonedb_notify_all(s->zones);
-	log_notice("steerdns %s started: %u worker%s, %zu zone%s", STEERDNS_VERSION, s->nworkers,
-	           s->nworkers == 1 ? "" : "s", cfg->zone_count, cfg->zone_count == 1 ? "" : "s");
+	log_notice("event=start version=%s workers=%u zones=%zu", STEERDNS_VERSION, s->nworkers,
+	           cfg->zone_count);
 	*out = s;
 	return 0;
 }
@@ -640,7 +645,9 @@ void srv_server_free(srv_server_t *s)
 	if (s->loop_ready) {
 		uv_run(&s->loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(&s->loop) != 0)
-			log_warning("control loop still had handles at exit");
+			log_warning(
+			    "event=stop-unclean reason=\"the control loop still had handles at "
+			    "exit\"");
 	}
 	srv_handoff_free(s->handoff);
 	srv_update_free(s->update);
@@ -725,8 +732,9 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	for (size_t i = 0; i < SD_ARRAY_LEN(keys); i++) {
 		if (keys[i].same)
 			continue;
-		log_warning("%s: server.%s changed: restart steerdns to apply it", cfg->file,
-		            keys[i].key);
+		log_warning("event=config-restart-needed file=%s setting=server.%s hint=\"restart "
+		            "steerdns to apply it\"",
+		            LOG_Q(cfg->file), keys[i].key);
 		sd_strbuf_printf(out, "server.%s changed: restart steerdns to apply it\n",
 		                 keys[i].key);
 	}

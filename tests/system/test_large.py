@@ -244,11 +244,11 @@ def test_large_zone_reload_never_blocks_answering(steerdns_factory, tmp_path):
                            ready_timeout=180)
     start_s = time.monotonic() - t
     # the workers answer (which the factory waits for) a moment before "started" is logged
-    srv.wait_for(lambda: log_times(srv.log(), r"^steerdns .* started"), timeout=10)
+    srv.wait_for(lambda: log_times(srv.log(), r"^event=start "), timeout=10)
     log = srv.log()
     loaded = log_times(log, r"^event=zone-loaded zone=big\.test serial=1 records=%d " % rr_count)
     assert loaded, "the large zone was not loaded with %d records:\n%s" % (rr_count, log[-3000:])
-    started = log_times(log, r"^steerdns .* started")
+    started = log_times(log, r"^event=start ")
     assert started, log[-3000:]
     serial0 = soa_serial(srv, BIG)
     rss0, hwm0 = proc_mem(srv.pid)
@@ -333,7 +333,7 @@ def test_large_zone_reload_never_blocks_answering(steerdns_factory, tmp_path):
     time.sleep(0.5)  # the old version is retired after its grace period (call_rcu)
     rss1, hwm1 = proc_mem(srv.pid)
     log = srv.log()
-    ctl = log_times(log, r"^control: reload")
+    ctl = log_times(log, r'^event=control-command command="reload')
     ctl = [t for t in ctl if t >= wall0 - 1.0]
     journaled = log_times(log, r"^event=zone-committed zone=big\.test serial=%d from=%d " % (
         serial0 + 1, serial0))

@@ -147,7 +147,7 @@ def control_request(srv, data):
 
 def test_control_request_bytes_escaped(steerdns):
     # the words come back in the reply ("zone ... is not served", "unknown command") and go
-    # to the log ("control: ...")
+    # to the log ("event=control-command command=...")
     for req in (b"reload evil\x1b[31m.example\r\n", b"\x1b[2Jstatus\xc2\x9b\n",
                 b"reload fake\nline.example\n"):
         reply = control_request(steerdns, req)
@@ -158,8 +158,11 @@ def test_control_request_bytes_escaped(steerdns):
     assert reply == b"error\nthe request contains a NUL byte\n", reply
     log = raw_log(steerdns)
     assert ESC not in log and b"\xc2\x9b" not in log, log[-2000:]
-    assert b"control: reload evil\\x1b[31m.example\\x0d" in log, log[-2000:]
-    assert b"control: reload exa\\x00mple.com (rejected: a NUL byte)" in log, log[-2000:]
+    assert b'event=control-command command="reload evil\\x1b[31m.example\\x0d"' in log, \
+        log[-2000:]
+    # the NUL case logs the request escaped before quoting: its backslash is doubled
+    assert b'event=control-command command="reload exa\\\\x00mple.com" reason="rejected: ' \
+        b'a NUL byte"' in log, log[-2000:]
     # the daemon still answers
     assert steerdns.query_udp("example.com", "SOA").rcode() == dns.rcode.NOERROR
 

@@ -263,7 +263,7 @@ def test_group_commit_from_parallel_clients(srv):
     # SIGHUP reopens the audit log: a moved file is replaced by a new one
     os.rename(srv.audit_path, srv.audit_path + ".1")
     srv.signal(signal.SIGHUP)
-    srv.wait_for(lambda: "reload done" in srv.log() or "reloaded" in srv.log(), timeout=10)
+    srv.wait_for(lambda: sdlib.log_events(srv.log(), "reload-done"), timeout=10)
     upd = dns.update.UpdateMessage("example.com", keyring={KEY.name: KEY}, keyname=KEY.name)
     upd.add("late.nodes.example.com.", 300, "A", "192.0.2.200")
     assert send(srv, upd).rcode() == dns.rcode.NOERROR
