@@ -37,7 +37,8 @@ static int open_sink(const char *path, int *fd)
 	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (*fd < 0) {
 		int ret = sd_errno();
-		log_error("audit log %s: cannot open: %s", path, sd_strerror(ret));
+		log_error("event=audit-log-failed file=%s reason=%s", LOG_Q(path),
+		          LOG_Q(sd_strerror(ret)));
 		return ret;
 	}
 	return 0;
@@ -254,7 +255,8 @@ void srv_audit_write(srv_audit_t *a, const srv_audit_rec_t *r)
 	srv_audit_format(r, &b);
 	if (b.oom) {
 		a->failed++;
-		log_error("audit: no memory for a line; a request went unrecorded");
+		log_error("event=audit-failed reason=\"out of memory\" hint=\"a request went "
+		          "unrecorded\"");
 		sd_strbuf_free(&b);
 		return;
 	}
@@ -272,8 +274,10 @@ void srv_audit_write(srv_audit_t *a, const srv_audit_rec_t *r)
 	} else {
 		a->failed++;
 		if (!a->failing)
-			log_error("audit log %s: write failed: %s (logging here instead)", a->path,
-			          sd_strerror(ret));
+			log_error(
+			    "event=audit-log-failed file=%s reason=%s hint=\"the audit lines go "
+			    "to this log instead\"",
+			    LOG_Q(a->path), LOG_Q(sd_strerror(ret)));
 		a->failing = true;
 		b.buf[b.len - 1] = '\0';
 		log_notice("audit: %s", b.buf);

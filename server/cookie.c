@@ -165,13 +165,15 @@ static int new_secret(const srv_cookie_conf_t *conf, uint8_t out[SRV_COOKIE_SECR
 	if (conf->secret_file != NULL) {
 		int ret = srv_cookie_read_secret(conf->secret_file, out);
 		if (ret < 0)
-			log_error("cookies: secret file %s: %s", conf->secret_file,
-			          ret == SD_EPARSE ? "expected 32 hexadecimal digits (128 bits)"
-			                           : sd_strerror(ret));
+			log_error("event=cookie-secret-failed file=%s reason=%s",
+			          LOG_Q(conf->secret_file),
+			          LOG_Q(ret == SD_EPARSE
+			                    ? "expected 32 hexadecimal digits (128 bits)"
+			                    : sd_strerror(ret)));
 		return ret;
 	}
 	if (getrandom(out, SRV_COOKIE_SECRET_LEN, 0) != SRV_COOKIE_SECRET_LEN) {
-		log_error("cookies: no random secret: %s", sd_strerror(sd_errno()));
+		log_error("event=cookie-secret-failed reason=%s", LOG_Q(sd_strerror(sd_errno())));
 		return -EIO;
 	}
 	return 0;
@@ -222,7 +224,9 @@ int srv_cookies_rotate(srv_cookies_t *c, const srv_cookie_conf_t *conf)
 	}
 	publish(c, s);
 	c->rotations++;
-	log_info("cookies: secret rotated (the previous one is still accepted)");
+	log_info("event=cookie-secret-rotated rotations=%llu hint=\"the previous one is still "
+	         "accepted\"",
+	         (unsigned long long)c->rotations);
 	return 0;
 }
 

@@ -55,13 +55,16 @@ int srv_priv_check(const srv_priv_t *p)
 	uid_t euid = geteuid();
 	if (!p->set) {
 		if (euid == 0)
-			log_warning("running as root: set server.user (or --user) to drop "
-			            "privileges once the ports are bound");
+			log_warning(
+			    "event=running-as-root hint=\"set server.user (or --user) to drop "
+			    "privileges once the ports are bound\"");
 		return 0;
 	}
 	if (euid != 0 && euid != p->uid) {
-		log_error("server.user %s: cannot switch to it: not started as root (uid %u)",
-		          p->user, (unsigned)euid);
+		log_error(
+		    "event=privileges-failed user=%s uid=%u reason=\"cannot switch to it: not "
+		    "started as root\"",
+		    LOG_Q(p->user), (unsigned)euid);
 		return -EPERM;
 	}
 	return 0;
@@ -71,7 +74,8 @@ int srv_priv_assume(const srv_priv_t *p)
 {
 	if (setgroups(1, &p->gid) != 0 || setegid(p->gid) != 0 || seteuid(p->uid) != 0) {
 		int ret = sd_errno();
-		log_error("server.user %s: cannot take its ids: %s", p->user, sd_strerror(ret));
+		log_error("event=privileges-failed user=%s reason=%s", LOG_Q(p->user),
+		          LOG_Q(sd_strerror(ret)));
 		return ret;
 	}
 	return 0;
@@ -81,7 +85,9 @@ int srv_priv_regain(void)
 {
 	if (seteuid(0) != 0 || setegid(0) != 0) {
 		int ret = sd_errno();
-		log_error("cannot get root back to bind the ports: %s", sd_strerror(ret));
+		log_error("event=privileges-failed user=root reason=%s hint=\"root is needed back "
+		          "to bind the ports\"",
+		          LOG_Q(sd_strerror(ret)));
 		return ret;
 	}
 	return 0;
@@ -95,11 +101,12 @@ int srv_priv_drop(const srv_priv_t *p)
 	else if (setuid(0) == 0 || geteuid() == 0) /* the drop must not be reversible */
 		ret = -EPERM;
 	if (ret < 0) {
-		log_error("server.user %s: cannot drop privileges: %s", p->user, sd_strerror(ret));
+		log_error("event=privileges-failed user=%s reason=%s", LOG_Q(p->user),
+		          LOG_Q(sd_strerror(ret)));
 		return ret;
 	}
-	log_notice("running as user %s (uid %u, gid %u)", p->user, (unsigned)p->uid,
-	           (unsigned)p->gid);
+	log_notice("event=privileges-dropped user=%s uid=%u gid=%u", LOG_Q(p->user),
+	           (unsigned)p->uid, (unsigned)p->gid);
 	return 0;
 }
 
@@ -109,8 +116,8 @@ int srv_priv_state_dir(const srv_priv_t *p, const char *dir, bool created)
 		if (chown(dir, p->uid, p->gid) == 0)
 			return 0;
 		int ret = sd_errno();
-		log_error("state directory %s: cannot give it to %s: %s", dir, p->user,
-		          sd_strerror(ret));
+		log_error("event=state-dir-failed file=%s user=%s reason=%s", LOG_Q(dir),
+		          LOG_Q(p->user), LOG_Q(sd_strerror(ret)));
 		return ret;
 	}
 	struct stat st;
@@ -118,8 +125,9 @@ int srv_priv_state_dir(const srv_priv_t *p, const char *dir, bool created)
 		return sd_errno();
 	if (st.st_uid == p->uid)
 		return 0;
-	log_error("state directory %s belongs to uid %u, not to server.user %s (uid %u): "
-	          "chown -R it to that user",
-	          dir, (unsigned)st.st_uid, p->user, (unsigned)p->uid);
+	log_error("event=state-dir-failed file=%s owner_uid=%u user=%s uid=%u reason=\"it "
+	          "belongs to uid %u, not to server.user %s\" hint=\"chown -R it to that user\"",
+	          LOG_Q(dir), (unsigned)st.st_uid, LOG_Q(p->user), (unsigned)p->uid,
+	          (unsigned)st.st_uid, p->user);
 	return -EPERM;
 }

@@ -174,9 +174,9 @@ static void log_limiting(srv_rrl_t *r, uint8_t fam, const uint8_t *addr, int bit
 	char text[INET6_ADDRSTRLEN];
 	if (inet_ntop(fam == 4 ? AF_INET : AF_INET6, addr, text, sizeof(text)) == NULL)
 		text[0] = '\0';
-	log_info("rrl: %s responses to %s/%d over %u/s%s (%llu limited so far)",
+	log_info("event=rrl-limiting class=%s network=%s/%d rate=%u mode=%s limited=%llu",
 	         class_name(resp->cls), text, bits, r->conf->rate,
-	         r->conf->log_only ? ", log-only: sent anyway" : "",
+	         r->conf->log_only ? "log-only" : "limit",
 	         (unsigned long long)sd_stat_get(&r->stats.limited));
 }
 

@@ -179,9 +179,10 @@ static int state_dir_ready(const srv_config_t *cfg)
 	bool existed = stat(cfg->state_dir, &st) == 0;
 	int ret = make_dir(cfg->state_dir);
 	if (ret < 0)
-		log_error("event=state-dir-failed where=%s file=%s reason=%s",
+		log_error("event=state-dir-failed where=%s setting=server.state-dir file=%s "
+		          "reason=\"cannot create: %s\"",
 		          LOG_Q(cfg->file ? cfg->file : "command line"), LOG_Q(cfg->state_dir),
-		          LOG_Q(sd_strerror(ret)));
+		          sd_strerror(ret));
 	if (ret == 0 && srv_priv_active(&cfg->priv))
 		ret = srv_priv_state_dir(&cfg->priv, cfg->state_dir, !existed);
 	return ret;

@@ -660,9 +660,9 @@ static void tcp_listen_backoff(tcp_listener_t *l, int err)
 	uint64_t now = uv_now(&w->loop);
 	if (w->accept_logged == 0 || now - w->accept_logged >= ACCEPT_LOG_MS) {
 		w->accept_logged = now;
-		log_warning("worker %u: cannot accept a TCP connection: %s; pausing accepts "
-		            "for %d ms (is the descriptor limit too low?)",
-		            w->id, sd_strerror(-err), TCP_BACKOFF_MS);
+		log_warning("event=tcp-accept-failed worker=%u reason=%s pause_ms=%d hint=\"is the "
+		            "descriptor limit too low?\"",
+		            w->id, LOG_Q(sd_strerror(-err)), TCP_BACKOFF_MS);
 	}
 }
 
@@ -972,7 +972,9 @@ void srv_worker_free(srv_worker_t *w)
 			close_unstarted(w);
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		if (uv_loop_close(&w->loop) != 0)
-			log_warning("worker %u: libuv loop still had handles at exit", w->id);
+			log_warning("event=stop-unclean worker=%u reason=\"the loop still had "
+			            "handles at exit\"",
+			            w->id);
 	}
 	srv_mailbox_drain(&w->box);
 	srv_answer_ctx_free(w->actx);

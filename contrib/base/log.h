@@ -31,7 +31,8 @@
  *
  * So `grep 'zone=example.com '` finds every event of a zone, `grep event=health-` every
  * health transition; a log shipper's logfmt parser (Loki, Vector) splits the fields. Debug
- * lines are free text.
+ * lines are free text; an RFC 2136 audit record logged here (no audit-log file) is
+ * "audit: " and its JSON object, as in the audit file (server/audit.h).
  */
 #pragma once
 

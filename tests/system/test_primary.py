@@ -549,4 +549,5 @@ def test_state_dir_created_or_clear_error(tmp_path):
     r = subprocess.run(argv + ["--state-dir", str(blocker / "state")], capture_output=True,
                        text=True, timeout=10)
     assert r.returncode != 0
-    assert "server.state-dir: cannot create" in r.stderr, r.stderr
+    failed = sdlib.log_events(r.stderr, "state-dir-failed", setting="server.state-dir")
+    assert failed and failed[0]["reason"].startswith("cannot create: "), r.stderr
