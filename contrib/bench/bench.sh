@@ -41,6 +41,13 @@
 # weighted, two answers of four; w50..w99 failover primary/backup, one answer), and prints the
 # steered/static ratio of CPU per query. The policies' probes use a 1 h interval so that the
 # prober's own work stays out of the measurement (the targets start up, as configured).
+# Metrics (issue 12): METRICS=1 runs two steerdns variants instead of the servers above
+# (SERVERS still wins when given) on the steering names, config and queries of `steered`:
+#   metrics_off  no server.metrics-listen
+#   metrics_on   server.metrics-listen on, scraped every second by curl (on core 1, beside
+#                dnsperf) for the whole run: the scrapes' cost on the control thread counts
+# and prints the on/off ratio of CPU per query and the scrapes made. The per-worker counters
+# (outcomes, per name and pool) are counted in both: metrics-listen only adds the endpoint.
 # The answer engine alone (no sockets), static vs weighted vs failover on the same names:
 # $STEERDNS_BUILD/server/steer_bench [QUERIES] (contrib/bench/steer_bench.c).
 #
@@ -91,6 +98,10 @@ if [ "${GEO:-0}" = 1 ] && [ -z "${SERVERS:-}" ]; then
 	SERVERS="geo_static geo_static_ecs geo geo_ecs gdnsd_geo_static gdnsd_geo_static_ecs"
 	SERVERS="$SERVERS gdnsd_geo gdnsd_geo_ecs knot_geo_static knot_geo_static_ecs knot_geo"
 	SERVERS="$SERVERS knot_geo_ecs"
+fi
+if [ "${METRICS:-0}" = 1 ]; then
+	SERVERS="${SERVERS:-metrics_off metrics_on}"
+	command -v curl >/dev/null || { echo "bench: curl not found" >&2; exit 2; }
 fi
 SERVERS="${SERVERS:-steerdns nsd knot}"
 GDNSD_MON="${GDNSD_MON:-static}"
@@ -378,6 +389,51 @@ run_steer_mode() {
 	stop "$pid"
 }
 
+# steerdns on the steering queries with metrics-listen off or on; $1: metrics_off/metrics_on
+run_metrics_mode() {
+	local mode="$1" port mport="" spid=""
+	port="$(free_port)"
+	mkdir -p "$TMP/$mode"
+	{
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf '  control-socket: %s/%s/ctl.sock\n  state-dir: %s/%s\n' "$TMP" "$mode" "$TMP" "$mode"
+		printf '  log-level: warning\n'
+		if [ "$mode" = metrics_on ]; then
+			mport="$(free_port)"
+			printf '  metrics-listen: 127.0.0.1:%s\n' "$mport"
+		fi
+		printf 'zones:\n  - {name: %s, file: %s/%s.zone}\n' "$ZONE" "$TMP" "$ZONE"
+		cat "$TMP/steering.yaml"
+	} >"$TMP/$mode/steerdns.yaml"
+	taskset -c 0 "$BUILD/server/steerdns" -c "$TMP/$mode/steerdns.yaml" >"$TMP/$mode.log" 2>&1 &
+	local pid=$!
+	PIDS+=("$pid")
+	if [ -n "$mport" ]; then
+		# one scrape a second, each appending its size: the count is printed with the table
+		(while :; do
+			taskset -c 1 curl -s -o /dev/null -w '%{size_download}\n' \
+				"http://127.0.0.1:$mport/metrics" >>"$TMP/$mode.scrapes" || true
+			sleep 1
+		done) &
+		spid=$!
+		PIDS+=("$spid")
+	fi
+	measure "$mode" "$pid" "$port" "$TMP/squeries" || true
+	if [ -n "$spid" ]; then
+		stop "$spid"
+		local n=0 size=0
+		if [ -s "$TMP/$mode.scrapes" ]; then
+			n="$(wc -l <"$TMP/$mode.scrapes")"
+			size="$(tail -1 "$TMP/$mode.scrapes")"
+		fi
+		SCRAPES="$n scrapes of $size bytes"
+	fi
+	stop "$pid"
+}
+
+run_metrics_off() { run_metrics_mode metrics_off; }
+run_metrics_on() { run_metrics_mode metrics_on; }
+
 run_static() { run_steer_mode static; }
 run_steered() { run_steer_mode steered; }
 
@@ -646,8 +702,9 @@ for s in $SERVERS; do
 	"run_$s"
 done
 
-"$PY" - "${#RESULTS[@]}" "${RESULTS[@]}" "${#GEOCHECK[@]}" "${GEOCHECK[@]}" "${ANSWERS[@]}" <<'EOF'
+"$PY" - "${SCRAPES:-}" "${#RESULTS[@]}" "${RESULTS[@]}" "${#GEOCHECK[@]}" "${GEOCHECK[@]}" "${ANSWERS[@]}" <<'EOF'
 import sys
+scrapes = sys.argv.pop(1)
 n = int(sys.argv[1])
 rows = [r.split() for r in sys.argv[2:2 + n]]
 g = int(sys.argv[2 + n])
@@ -658,6 +715,10 @@ cpu = {}
 for name, qps, lost, us, user, kern in rows:
     print("%-16s %12s %10s %14s %10s %10s" % (name, qps, lost, us, user, kern))
     cpu[name] = float(us)
+if cpu.get("metrics_on") and cpu.get("metrics_off"):
+    print("%-16s CPU/query vs metrics_off %+.2f us (%.2fx); %s (warm-up included)"
+          % ("metrics_on", cpu["metrics_on"] - cpu["metrics_off"],
+             cpu["metrics_on"] / cpu["metrics_off"], scrapes or "no scrapes"))
 for v in ("steerdns_rrl", "steerdns_cookie", "steerdns_both"):
     if cpu.get(v) and cpu.get("steerdns"):
         print("%-16s CPU/query vs steerdns %+.2f us (%.2fx)"
