@@ -392,8 +392,10 @@ static void rb_done(srv_zonedb_t *zs, srv_audit_t *audit, zone_t *z, const char 
 		srv_zonedb_committed(zs, zone_apex(z));
 	rb_audit(audit, zone_apex(z), serial, t, c);
 	if (changed) {
-		log_notice("zone %s: rolled back to the content of serial %u: serial %u -> %u",
-		           name, serial, t->serial_from, t->serial_to);
+		char zn[DNAME_MAX * 4 + 1];
+		log_notice("event=zone-rolled-back zone=%s serial=%u from=%u content_of=%u",
+		           dname_to_str_nodot(zone_apex(z), zn, sizeof(zn)), t->serial_to,
+		           t->serial_from, serial);
 		sd_strbuf_printf(out,
 		                 "zone %s: rolled back to the content of serial %u: serial %u -> "
 		                 "%u (%zu removed, %zu added)\n",

@@ -1177,11 +1177,13 @@ static int commit_change(zone_update_t *u, time_t now, uint32_t *serial)
 		return rc;
 	}
 	char zn[DNAME_MAX * 4 + 1];
-	log_info("event=zone-committed zone=%s serial=%u from=%u removed=%zu added=%zu hidden=%zu "
-	         "unhidden=%zu",
+	log_info("event=zone-committed zone=%s serial=%u from=%u source=%s%s%s removed=%zu "
+	         "added=%zu hidden=%zu unhidden=%zu",
 	         dname_to_str_nodot(z->apex, zn, sizeof(zn)), s, old,
-	         zone_changeset_removed_count(cs), zone_changeset_added_count(cs),
-	         zone_changeset_hide_count(cs), zone_changeset_unhide_count(cs));
+	         zone_source_kind_name(u->src_kind), u->src_text[0] ? " by=" : "",
+	         u->src_text[0] ? LOG_Q(u->src_text) : "", zone_changeset_removed_count(cs),
+	         zone_changeset_added_count(cs), zone_changeset_hide_count(cs),
+	         zone_changeset_unhide_count(cs));
 	/* the IXFR history holds what secondaries see (zone/hidden.h) */
 	zone_changeset_t *vis = cs;
 	if (zone_changeset_hide_count(cs) || zone_changeset_unhide_count(cs)) {

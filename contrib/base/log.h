@@ -23,8 +23,9 @@
  *           (the serial the event is about, the new one; from: the previous), peer
  *           (ADDR:PORT or [V6]:PORT), key (TSIG key name, no final dot), file, name (a
  *           steered owner name, as configured), pool, target (a health target), state,
- *           rcode (its name), reason (what failed or why: the error text), hint (what the
- *           operator can do)
+ *           rcode (its name), source (what made a change: reload, update, health,
+ *           rollback ...) and by (its keys, clients or names), reason (what failed or why:
+ *           the error text), hint (what the operator can do)
  *   values  written bare; LOG_Q(v) quotes a value that is empty or holds a space, a tab,
  *           '"' or '=' as "..." with \" and \\ escaped — every value that can hold
  *           such a character (reasons, file names, commands) goes through it.

@@ -138,7 +138,13 @@ def test_history_show_change_and_rollback(lab):
         "%s %.3f" % kv for kv in sorted(took.items())))
     # ... fetched by IXFR, and the file is not rewritten: zone diff shows the drift
     log = sd.log()
-    assert len(re.findall(r"IXFR serial %d to " % (first + 5), log)) >= 1, log[-3000:]
+    assert len(re.findall(r"event=xfr-out zone=example\.com kind=IXFR serial=%d peer="
+                          % (first + 5), log)) >= 1, log[-3000:]
+    # the rollback's event lines: the commit names its source, and the rollback its serials
+    assert sdlib.log_events(log, "zone-committed", zone="example.com", serial=first + 5,
+                            source="rollback"), log[-3000:]
+    assert sdlib.log_events(log, "zone-rolled-back", zone="example.com", serial=first + 5), \
+        log[-3000:]
     with open(zone_path) as f:
         assert "edited" in f.read()
     rc, out, err = ctl(sd, "zone", "diff", ZONE)
