@@ -74,10 +74,8 @@ int health_overrides_load(const char *path, health_override_t **out, size_t *cou
 		}
 		ret = parse_line(p, &v[n]);
 		if (ret < 0) {
-			log_error(
-			    "event=health-state-file-invalid file=%s line=%u reason=\"expected "
-			    "'target|pool NAME up|down'\"",
-			    LOG_Q(path), lineno);
+			/* a diagnostic of the file's text: file:line, as config errors */
+			log_error("%s:%u: expected 'target|pool NAME up|down'", path, lineno);
 			goto out;
 		}
 		n++;
