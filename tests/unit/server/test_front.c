@@ -440,6 +440,7 @@ static void steer_fx_finish(steer_fx_t *s)
 	steer_snap_t *snap = NULL;
 	assert_int_equal(steer_snap_new(s->table, &snap), 0);
 	assert_int_equal(steer_snap_set(snap, 1, e, 3), 0);
+	assert_int_equal(steer_counts_new(s->table, 1, &snap->counts), 0); /* worker 0's row */
 	s->pub.current = snap;
 }
 
@@ -462,6 +463,7 @@ static void steer_fx_init(steer_fx_t *s)
 
 static void steer_fx_fini(steer_fx_t *s)
 {
+	steer_counts_free(s->pub.current->counts);
 	steer_snap_free(s->pub.current);
 	steer_table_unref(s->table);
 	zone_set_free(s->set);
@@ -535,6 +537,16 @@ static void test_steered_answer_allocates_nothing(void **state)
 	assert_int_equal(ttl[0], 10);
 	assert_int_equal(health_force(s.h, "api/192.0.2.12", HEALTH_FORCE_DOWN), 0);
 	assert_int_equal(steered(f, &s, last, ttl), 3); /* all-down: all */
+	/* per policy and pool (steering/counts.h), counted without an allocation either: 50
+	 * answers, the CNAME chain and the MX additional from primary, one from backup, one
+	 * all-down */
+	const steer_counts_t *c = s.pub.current->counts;
+	const steer_policy_t *pol = steer_table_policy(s.table, 1);
+	assert_int_equal(pol->npools, 3); /* primary, backup, other */
+	assert_int_equal(steer_counts_get(c, 1, 0), 52);
+	assert_int_equal(steer_counts_get(c, 1, 1), 1);
+	assert_int_equal(steer_counts_get(c, 1, 2), 0);
+	assert_int_equal(steer_counts_get(c, 1, steer_counts_all_down(pol)), 1);
 	f->pub = NULL;
 	f->health = NULL;
 	steer_fx_fini(&s);
