@@ -244,6 +244,43 @@ def test_deltas_are_exact(lab):
         get(after, "steerdns_queries_total", transport="udp")
 
 
+def test_notify_counters_after_reload(lab):
+    """A reload with a new serial: one NOTIFY to the fake secondary, acknowledged, counted
+    for the zone (steerdns_zone_notify_total) as in all (steerdns_notify_total)."""
+    srv, mport = lab["srv"], lab["mport"]
+    z = {"zone": "example.com"}
+
+    def notify(s, outcome, per_zone=True):
+        if per_zone:
+            return get(s, "steerdns_zone_notify_total", outcome=outcome, **z)
+        return get(s, "steerdns_notify_total", outcome=outcome)
+
+    # the start's NOTIFY (serial 1) is acknowledged first
+    before = srv.wait_for(lambda: (lambda x: notify(x, "acked") == 1 and x)(scrape(mport)),
+                          timeout=30, interval=0.2)
+    assert before, srv.steerctl("status").stdout
+    path = srv.zones["example.com"]
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace("hostmaster 1 ", "hostmaster 5 ") + "reloaded A 192.0.2.55\n")
+    r = srv.steerctl("reload", "example.com")
+    assert r.returncode == 0, r.stdout + r.stderr
+    after = srv.wait_for(lambda: (lambda x: notify(x, "acked") == 2 and x)(scrape(mport)),
+                         timeout=30, interval=0.2)
+    assert after, srv.log()[-3000:]
+    assert get(after, "steerdns_zone_serial", **z) == 5
+    sent = notify(after, "sent") - notify(before, "sent")
+    assert sent >= 1, (before, after)  # a retry under load is a second send
+    assert notify(after, "failed") == 0 and notify(after, "rejected") == 0
+    for outcome in ("sent", "acked", "rejected", "failed"):
+        assert notify(after, outcome) == notify(after, outcome, per_zone=False), outcome
+    # and the log has the reload's event lines (contrib/base/log.h)
+    reloaded = sdlib.log_events(srv.log(), "zone-reloaded", zone="example.com", serial=5)
+    assert reloaded and reloaded[-1]["from"] == "1", srv.log()[-3000:]
+    assert sdlib.log_events(srv.log(), "notify-acked", zone="example.com", serial=5)
+
+
 def test_secondary_lag_appears_and_clears(lab):
     srv, mport, sec = lab["srv"], lab["mport"], lab["sec"]
     labels = {"zone": "example.com", "secondary": "127.0.0.1:%d" % sec.port,
