@@ -161,7 +161,8 @@ int zone_write_file_noted(const zone_version_t *v, const char *path, const char 
 		return -ENAMETOOLONG;
 	int rc0 = sd_regular_or_absent(path); /* the rename must not destroy a device node */
 	if (rc0 < 0) {
-		log_error("%s: not replaced: %s", path, sd_strerror(rc0));
+		log_error("event=zone-file-write-failed file=%s reason=%s", LOG_Q(path),
+		          LOG_Q(sd_strerror(rc0)));
 		return rc0;
 	}
 	int fd = mkstemp(tmp);
@@ -186,7 +187,8 @@ int zone_write_file_noted(const zone_version_t *v, const char *path, const char 
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = sd_errno();
 	if (rc < 0) {
-		log_error("%s: cannot write the zone file: %s", path, sd_strerror(rc));
+		log_error("event=zone-file-write-failed file=%s reason=%s", LOG_Q(path),
+		          LOG_Q(sd_strerror(rc)));
 		unlink(tmp);
 		return rc;
 	}

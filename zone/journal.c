@@ -247,8 +247,10 @@ static int scan(zone_journal_t *j, uint64_t size)
 			why = "serial chain broken";
 		}
 		if (rc < 0) {
-			log_warning("journal %s: %s at offset %llu, truncating %llu bytes", j->path,
-			            why, (unsigned long long)off, (unsigned long long)(size - off));
+			log_warning(
+			    "event=journal-truncated file=%s offset=%llu bytes=%llu reason=%s",
+			    LOG_Q(j->path), (unsigned long long)off,
+			    (unsigned long long)(size - off), LOG_Q(why));
 			if (ftruncate(j->fd, (off_t)off) < 0 || fdatasync(j->fd) < 0)
 				return sd_errno();
 			j->truncated = true;
@@ -354,15 +356,16 @@ static int upgrade(zone_journal_t *j)
 		rc = upgrade_one(j, fd, &j->entries[i], &to);
 	rc = side_commit(j, fd, tmp, rc);
 	if (rc < 0) {
-		log_error("journal %s: upgrade to format %d failed: %s", j->path, VERSION,
-		          sd_strerror(rc));
+		log_error("event=journal-upgrade-failed file=%s format=%d reason=%s",
+		          LOG_Q(j->path), VERSION, LOG_Q(sd_strerror(rc)));
 		return rc;
 	}
 	j->version = VERSION;
 	j->header_len = hl;
 	j->end = to;
-	log_notice("journal %s: upgraded from format 1 to %d (%zu entries, their source unknown)",
-	           j->path, VERSION, j->count);
+	log_notice("event=journal-upgraded file=%s format=%d from=1 entries=%zu hint=\"their "
+	           "source is unknown\"",
+	           LOG_Q(j->path), VERSION, j->count);
 	return 0;
 }
 
@@ -373,8 +376,9 @@ static int lock(int fd, const char *path)
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
 	int rc = errno == EWOULDBLOCK ? -EBUSY : sd_errno();
-	log_error("journal %s: %s (is another steerdns using this state directory?)", path,
-	          sd_strerror(rc));
+	log_error("event=journal-open-failed file=%s reason=%s hint=\"is another steerdns using "
+	          "this state directory?\"",
+	          LOG_Q(path), LOG_Q(sd_strerror(rc)));
 	return rc;
 }
 
@@ -399,14 +403,19 @@ int zone_journal_open(const char *path, const uint8_t *apex, const zone_journal_
 	rc = st.st_size == 0 ? 1 : header_check(j, (uint64_t)st.st_size);
 	if (rc == 1) {
 		if (st.st_size)
-			log_warning("journal %s: torn header of %lld bytes, recreating", path,
-			            (long long)st.st_size);
+			log_warning("event=journal-recreated file=%s bytes=%lld reason=\"torn "
+			            "header\"",
+			            LOG_Q(path), (long long)st.st_size);
 		rc = create_header(j);
 	} else {
 		if (rc == SD_ESEMANTIC)
-			log_error("journal %s: belongs to another zone", path);
+			log_error(
+			    "event=journal-open-failed file=%s reason=\"it belongs to another "
+			    "zone\"",
+			    LOG_Q(path));
 		else if (rc == SD_ECHECKSUM)
-			log_error("journal %s: corrupt header", path);
+			log_error("event=journal-open-failed file=%s reason=\"corrupt header\"",
+			          LOG_Q(path));
 		if (rc == 0)
 			rc = scan(j, (uint64_t)st.st_size);
 		if (rc == 0 && j->version < VERSION)
@@ -553,8 +562,9 @@ static int read_one(zone_journal_t *j, const jentry_t *want, zone_changeset_t **
 		zone_changeset_set_origin(*out, meta.time,
 		                          &(zone_source_t){.kind = meta.kind, .text = meta.text});
 	if (rc < 0)
-		log_error("journal %s: entry at offset %llu unreadable: %s", j->path,
-		          (unsigned long long)want->off, why ? why : sd_strerror(rc));
+		log_error("event=journal-entry-unreadable file=%s offset=%llu reason=%s",
+		          LOG_Q(j->path), (unsigned long long)want->off,
+		          LOG_Q(why ? why : sd_strerror(rc)));
 	free(payload);
 	return rc;
 }
@@ -641,6 +651,7 @@ int zone_journal_compact(zone_journal_t *j, uint32_t file_serial)
 	for (size_t i = 0; i < j->count; i++)
 		j->entries[i].off -= shift;
 	j->end -= shift;
-	log_info("journal %s: compacted, %zu entries dropped, %zu kept", j->path, first, j->count);
+	log_info("event=journal-compacted file=%s dropped=%zu kept=%zu", LOG_Q(j->path), first,
+	         j->count);
 	return rc;
 }

@@ -634,9 +634,10 @@ static int take_rrset(zone_update_t *u, const zone_version_t *base, const zone_v
 		return 0; /* served as the file says (applied before a crash, or both agree) */
 	if (!rrset_equal(srs, brs)) {
 		char name[DNAME_MAX * 4 + 1], tn[16];
-		log_notice("%s: %s %s was changed both in the zone file and by another path; the "
-		           "zone file's records win",
-		           u->z->name, dname_to_str(owner, name, sizeof(name)),
+		log_notice("event=zone-file-wins zone=%s name=%s type=%s reason=\"changed both in "
+		           "the zone file and by another path\" hint=\"the zone file's records "
+		           "win\"",
+		           u->z->lname, dname_to_str_nodot(owner, name, sizeof(name)),
 		           zone_type_to_str(type, tn));
 	}
 	zone_rrset_iter_t it;
@@ -813,16 +814,19 @@ static int load_base(zone_update_t *u, zone_file_base_t **out)
 		return -ENOMEM;
 	int rc = 0;
 	if (!base_serial(z->base_path, &bs) || zone_serial_lt(ss, bs)) {
-		log_notice("%s: no usable copy of the zone file as last loaded (%s); diffing the "
-		           "file against the served zone this once",
-		           z->name, z->base_path);
+		log_notice(
+		    "event=zone-base-missing zone=%s file=%s reason=\"no usable copy of the "
+		    "zone file as last loaded\" hint=\"the file is diffed against the served "
+		    "zone this once\"",
+		    z->lname, LOG_Q(z->base_path));
 		fb->base = zone_version_ref(u->served);
 	} else {
 		fb->copy = true;
 		fb->serial = bs;
 		rc = zone_load_file_bound(z->apex, z->base_path, z->bindings, NULL, &fb->base);
 		if (rc != 0)
-			log_error("%s: %s not loaded: %s", z->name, z->base_path, sd_strerror(rc));
+			log_error("event=zone-base-failed zone=%s file=%s reason=%s", z->lname,
+			          LOG_Q(z->base_path), LOG_Q(sd_strerror(rc)));
 	}
 	if (rc == 0)
 		rc = base_diff(fb, u->file_v);
@@ -1067,7 +1071,8 @@ static void publish(zone_t *z, zone_version_t *v, zone_diff_t *d)
 		zone_history_clear(z->history); /* an AXFR beats a wrong IXFR */
 	rcu_thread_offline();
 	if (rc != 0)
-		log_error("%s: IXFR history not updated: %s", z->name, sd_strerror(rc));
+		log_error("event=ixfr-history-failed zone=%s reason=%s", z->lname,
+		          LOG_Q(sd_strerror(rc)));
 	z->started = true;
 }
 
@@ -1088,7 +1093,8 @@ static void keep_file(zone_update_t *u)
 	snprintf(note, sizeof(note), BASE_NOTE " %" PRIu32, zone_version_serial(zone_current(z)));
 	int rc = zone_write_file_noted(u->file_v, z->base_path, note);
 	if (rc != 0)
-		log_error("%s: writing %s: %s", z->name, z->base_path, sd_strerror(rc));
+		log_error("event=zone-base-write-failed zone=%s file=%s reason=%s", z->lname,
+		          LOG_Q(z->base_path), LOG_Q(sd_strerror(rc)));
 }
 
 /* The file's version with serial s in its SOA (nothing else changes), through the one build
@@ -1127,14 +1133,15 @@ static int commit_first(zone_update_t *u, time_t now, uint32_t *serial)
 	if (rc == 0)
 		rc = zone_serial_record(z, s);
 	if (rc != 0) {
-		log_error("%s: serial %u not served: %s", z->name, s, sd_strerror(rc));
+		log_error("event=zone-serial-failed zone=%s serial=%u reason=%s", z->lname, s,
+		          LOG_Q(sd_strerror(rc)));
 		zone_version_unref(v);
 		return rc;
 	}
 	if (s != fs)
-		log_warning("%s: the zone file says serial %u; serving it as %u, above the %u "
-		            "served before",
-		            z->name, fs, s, floor);
+		log_warning("event=zone-serial-raised zone=%s serial=%u file_serial=%u floor=%u "
+		            "reason=\"the zone file's serial is not above the one served before\"",
+		            z->lname, s, fs, floor);
 	zone_limits_fit(z, u->file_v);
 	publish(z, v ? v : zone_version_ref(u->file_v), NULL);
 	z->snapshot_behind = true;
@@ -1222,7 +1229,7 @@ int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial)
 		rc = commit_change(u, now, serial);
 	} else { /* no effective change: no serial, nothing journaled */
 		if (u->recovered && zone_serial_record(u->z, ss) != 0)
-			log_warning("%s: serving serial %u unrecorded", u->z->name, ss);
+			log_warning("event=serial-unrecorded zone=%s serial=%u", u->z->lname, ss);
 		if (u->recovered)
 			publish(u->z, zone_version_ref(u->served), NULL);
 		*serial = zone_version_serial(u->served);

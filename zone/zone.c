@@ -45,6 +45,7 @@ int zone_new(const uint8_t *apex, const char *file, zone_t **out)
 	}
 	memcpy(z->apex, apex, dname_len(apex));
 	dname_to_str(z->apex, z->name, sizeof(z->name));
+	dname_to_str_nodot(z->apex, z->lname, sizeof(z->lname));
 	*out = z;
 	return 0;
 }
@@ -108,12 +109,15 @@ static void remove_orphans(zone_t *z, const char *state_dir)
 	while ((e = readdir(d)) != NULL) {
 		if (!is_orphan(z, e->d_name))
 			continue;
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", state_dir, e->d_name);
 		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-			log_notice("%s: removed %s/%s, left by an interrupted write", z->name,
-			           state_dir, e->d_name);
+			log_notice("event=state-temp-removed zone=%s file=%s reason=\"left by an "
+			           "interrupted write\"",
+			           z->lname, LOG_Q(path));
 		else
-			log_warning("%s: cannot remove %s/%s: %s", z->name, state_dir, e->d_name,
-			            sd_strerror(sd_errno()));
+			log_warning("event=state-temp-remove-failed zone=%s file=%s reason=%s",
+			            z->lname, LOG_Q(path), LOG_Q(sd_strerror(sd_errno())));
 	}
 	closedir(d);
 }
@@ -122,7 +126,8 @@ static int journal_open(zone_t *z)
 {
 	int rc = zone_journal_open(z->journal_path, z->apex, &z->conf.limits, &z->journal);
 	if (rc != 0)
-		log_error("%s: journal %s: %s", z->name, z->journal_path, sd_strerror(rc));
+		log_error("event=journal-open-failed zone=%s file=%s reason=%s", z->lname,
+		          LOG_Q(z->journal_path), LOG_Q(sd_strerror(rc)));
 	return rc;
 }
 
@@ -201,9 +206,10 @@ static void serial_read(zone_t *z)
 			return;
 		}
 	}
-	log_warning("%s: %s is unreadable or damaged (%s); the highest serial served before is "
-	            "not known",
-	            z->name, z->serial_path, fd < 0 ? sd_strerror(fd) : "not one serial");
+	log_warning("event=serial-file-damaged zone=%s file=%s reason=%s hint=\"the highest "
+	            "serial served before is not known\"",
+	            z->lname, LOG_Q(z->serial_path),
+	            LOG_Q(fd < 0 ? sd_strerror(fd) : "not one serial"));
 }
 
 /* Replace the record with s (a reservation when reserved): atomic, durable. */
@@ -240,8 +246,8 @@ static int serial_write(zone_t *z, uint32_t s, bool reserved)
 	}
 out:
 	if (rc != 0) {
-		log_error("%s: recording serial %" PRIu32 " in %s: %s", z->name, s, z->serial_path,
-		          sd_strerror(rc));
+		log_error("event=serial-record-failed zone=%s serial=%" PRIu32 " file=%s reason=%s",
+		          z->lname, s, LOG_Q(z->serial_path), LOG_Q(sd_strerror(rc)));
 		if (tmp)
 			unlink(tmp);
 	}
@@ -438,7 +444,8 @@ int zone_set_bindings(zone_t *z, const zone_bindings_t *b)
 	zone_version_t *nv = NULL;
 	int rc = rebind(z, cur, &nv);
 	if (rc != 0) { /* keep the table the served version was built with */
-		log_error("%s: new policy bindings not applied: %s", z->name, sd_strerror(rc));
+		log_error("event=zone-steering-failed zone=%s reason=%s", z->lname,
+		          LOG_Q(sd_strerror(rc)));
 		zone_bindings_unref(z->bindings);
 		z->bindings = old;
 		return rc;
@@ -478,7 +485,8 @@ static void history_fill(zone_t *z)
 		zone_history_clear(z->history);
 	rcu_thread_offline();
 	if (rc != 0)
-		log_error("%s: IXFR history not rebuilt: %s", z->name, sd_strerror(rc));
+		log_error("event=ixfr-history-failed zone=%s reason=%s", z->lname,
+		          LOG_Q(sd_strerror(rc)));
 	zone_journal_free_list(list, n);
 }
 
@@ -505,8 +513,9 @@ static int replay(zone_t *z, zone_version_t **v, zone_changeset_t **list, size_t
 /* Forget the journal (it does not lead to the snapshot): start an empty one. */
 static int restart_journal(zone_t *z, const char *why)
 {
-	log_notice("%s: %s; starting a new journal (IXFR from older serials becomes AXFR)", z->name,
-	           why);
+	log_notice("event=journal-restarted zone=%s reason=%s hint=\"IXFR from older serials "
+	           "becomes AXFR\"",
+	           z->lname, LOG_Q(why));
 	zone_journal_close(z->journal);
 	z->journal = NULL;
 	if (unlink(z->journal_path) != 0 && errno != ENOENT)
@@ -531,8 +540,8 @@ static int served_before(zone_t *z, zone_version_t **out)
 	if (rc == 0)
 		rc = zone_hidden_from_file(z->snapshot_path, &h); /* the transfer view */
 	if (rc != 0) {
-		log_error("%s: snapshot %s not loaded: %s", z->name, z->snapshot_path,
-		          sd_strerror(rc));
+		log_error("event=snapshot-load-failed zone=%s file=%s reason=%s", z->lname,
+		          LOG_Q(z->snapshot_path), LOG_Q(sd_strerror(rc)));
 		zone_version_unref(v);
 		lost(z, "it was unreadable", z->snapshot_path);
 		return restart_journal(z, "the snapshot is unreadable");
@@ -548,8 +557,8 @@ static int served_before(zone_t *z, zone_version_t **out)
 			rc = replay(z, &v, list, n);
 		zone_journal_free_list(list, n);
 		if (rc == 0) {
-			log_info("%s: replayed %zu journal entries, serial %u -> %u", z->name, n,
-			         ss, last);
+			log_info("event=journal-replayed zone=%s serial=%u from=%u entries=%zu",
+			         z->lname, last, ss, n);
 			z->snapshot_behind = true;
 		} else {
 			lost(z, "it does not continue the snapshot", z->journal_path);
@@ -576,16 +585,20 @@ static void warn_lost(const zone_t *z, const zone_version_t *v)
 		snprintf(got, sizeof(got), "serial %" PRIu32, zone_version_serial(v));
 	if (!z->lost && z->serial_reserved && v) {
 		/* the usual after a crash or kill -9: serials were reserved ahead, not served */
-		log_notice("%s: serials up to %" PRIu32 " were reserved before an unclean stop "
-		           "(%s); recovered %s: the zone continues above %" PRIu32,
-		           z->name, z->serial_floor, z->serial_path, got, z->serial_floor);
+		log_notice(
+		    "event=serial-recovered zone=%s floor=%" PRIu32 " file=%s recovered=%s "
+		    "reason=\"serials were reserved before an unclean stop\" hint=\"the zone "
+		    "continues above the floor\"",
+		    z->lname, z->serial_floor, LOG_Q(z->serial_path), LOG_Q(got));
 		return;
 	}
-	log_warning("%s: changes were lost from the state directory: %s (%s); recovered %s, "
-	            "but serial %" PRIu32 " was served before (%s): the zone continues above it",
-	            z->name, z->lost_file ? z->lost_file : z->journal_path,
-	            z->lost ? z->lost : "older than what was served", got, z->serial_floor,
-	            z->serial_path);
+	char why[512];
+	snprintf(why, sizeof(why), "changes were lost from the state directory: %s",
+	         z->lost ? z->lost : "older than what was served");
+	log_warning("event=state-lost zone=%s file=%s recovered=%s floor=%" PRIu32 " reason=%s "
+	            "hint=\"the zone continues above the serial served before (%s)\"",
+	            z->lname, LOG_Q(z->lost_file ? z->lost_file : z->journal_path), LOG_Q(got),
+	            z->serial_floor, LOG_Q(why), z->serial_path);
 }
 
 int zone_state_recover(zone_t *z, zone_version_t **out)
@@ -619,7 +632,8 @@ int zone_sync(zone_t *z)
 			rc = zone_write_file_noted(v, z->snapshot_path, note);
 		free(note);
 		if (rc != 0) {
-			log_error("%s: writing %s: %s", z->name, z->snapshot_path, sd_strerror(rc));
+			log_error("event=snapshot-write-failed zone=%s file=%s reason=%s", z->lname,
+			          LOG_Q(z->snapshot_path), LOG_Q(sd_strerror(rc)));
 			return rc;
 		}
 		z->snapshot_behind = false;
@@ -627,8 +641,8 @@ int zone_sync(zone_t *z)
 	if (over && !z->snapshot_behind) {
 		rc = zone_journal_compact(z->journal, zone_version_serial(v));
 		if (rc != 0)
-			log_error("%s: compacting %s: %s", z->name, z->journal_path,
-			          sd_strerror(rc));
+			log_error("event=journal-compact-failed zone=%s file=%s reason=%s",
+			          z->lname, LOG_Q(z->journal_path), LOG_Q(sd_strerror(rc)));
 	}
 	return rc;
 }

@@ -12,8 +12,9 @@ struct zone {
 	zone_version_t *current; /* RCU-published */
 	char *file;
 	uint8_t apex[DNAME_MAX];
-	char name[DNAME_MAX * 4 + 1]; /* for log lines */
-	zone_bindings_t *bindings;    /* NULL: none */
+	char name[DNAME_MAX * 4 + 1];  /* "example.com.": state file names */
+	char lname[DNAME_MAX * 4 + 1]; /* "example.com": zone= of event lines (log.h) */
+	zone_bindings_t *bindings;     /* NULL: none */
 	/* primary state (zone_open_state; all NULL before) */
 	zone_conf_t conf;
 	char *journal_path, *snapshot_path, *base_path;

@@ -33,10 +33,10 @@
  * So `grep 'zone=example.com '` finds every event of a zone, `grep event=health-` every
  * health transition; a log shipper's logfmt parser (Loki, Vector) splits the fields. Debug
  * lines are free text; an RFC 2136 audit record logged here (no audit-log file) is
- * "audit: " and its JSON object, as in the audit file (server/audit.h); configuration and
- * zone file diagnostics are "FILE:LINE: message" as a compiler writes them (steerctl reload
- * shows the same lines). Not yet converted: the state recovery lines of zone/ (zone.c,
- * journal.c: damaged or lost state files at start).
+ * "audit: " and its JSON object, as in the audit file (server/audit.h); diagnostics of
+ * configuration and zone content are "FILE:LINE: message" as a compiler writes them, or
+ * "ZONE: what is wrong" for a zone's records and change sets (zone/load.c, builder.c,
+ * overlay.c, changeset.c): steerctl reload shows the same lines to the operator.
  */
 #pragma once
 

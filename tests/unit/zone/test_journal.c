@@ -219,7 +219,7 @@ static void test_torn_tail(void **state)
 	assert_int_equal(file_size(f->path), (off_t)good);
 	assert_int_equal(f->nlines, 1);
 	char want[256];
-	snprintf(want, sizeof(want), "journal %s: truncated entry at offset %llu", f->path,
+	snprintf(want, sizeof(want), "event=journal-truncated file=%s offset=%llu ", f->path,
 	         (unsigned long long)good);
 	assert_non_null(strstr(f->lines[0], want));
 	/* The chain goes on from what survived. */
