@@ -602,12 +602,14 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0 && cfg->metrics_set)
 		ret = srv_metrics_http_new(&s->loop, &cfg->metrics_addr, metrics_collect, s,
 		                           &s->metrics);
+	/* the handlers before the workers answer: a SIGTERM sent as soon as the port answers
+	 * stops steerdns cleanly (their callbacks run once the loop runs) */
+	if (ret == 0)
+		ret = start_signals(s);
 	if (ret == 0)
 		ret = start_workers(s);
 	if (ret == 0 && drop)
 		ret = srv_priv_drop(&cfg->priv);
-	if (ret == 0)
-		ret = start_signals(s);
 	if (ret < 0) {
 		srv_server_free(s);
 		return ret;
