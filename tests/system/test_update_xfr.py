@@ -188,9 +188,8 @@ def test_file_wins_when_edit_and_update_touch_one_rrset(tmp_path):
         assert "www.example.com. 300 A 192.0.2.99" in served, served
         assert not any("192.0.2.90" in x or "192.0.2.80" in x for x in served), served
         assert "keep.example.com. 300 A 192.0.2.91" in served
-        lines = [x for x in sd.log().splitlines()
-                 if "www.example.com. A" in x and "zone file" in x and "audit:" not in x]
-        assert lines, sd.log()[-3000:]
+        assert sdlib.log_events(sd.log(), "zone-file-wins", zone="example.com",
+                                name="www.example.com", type="A"), sd.log()[-3000:]
     finally:
         assert sd.stop() == 0
 
