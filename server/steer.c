@@ -130,8 +130,8 @@ static void geo_compile(srv_steer_t *st, size_t di)
 				m = steer_geo_map_ref(st->maps[k]);
 		int ret = m ? 0 : steer_geo_map_build(p, st->dbs[p->geo->db], &m);
 		if (ret < 0)
-			log_error("steering: %s: geo rules not compiled: %s", p->name,
-			          sd_strerror(ret));
+			log_error("event=geo-compile-failed name=%s reason=%s", LOG_Q(p->name),
+			          LOG_Q(sd_strerror(ret)));
 		steer_geo_map_unref(st->maps[i]);
 		st->maps[i] = m;
 	}
@@ -146,7 +146,8 @@ static void geo_configure(srv_steer_t *st, const steer_table_t *t)
 	st->dbs = calloc(t->ndbs ? t->ndbs : 1, sizeof(*st->dbs));
 	st->maps = calloc(t->count ? t->count : 1, sizeof(*st->maps));
 	if (!st->dbs || !st->maps) {
-		log_error("steering: out of memory: no geo stage");
+		log_error("event=geo-configure-failed reason=\"out of memory\" hint=\"no geo "
+		          "stage\"");
 		geo_drop(st);
 		return;
 	}
@@ -816,10 +817,9 @@ static void geo_check(srv_steer_t *st, zone_t *const *zones, size_t count, uint6
 		struct stat sb; /* before the open: a change after it is noticed next time */
 		bool seen = stat(old->path, &sb) == 0;
 		if (steer_geo_db_open(old->name, old->path, &db, err, sizeof(err)) < 0) {
-			log_error(
-			    "geoip: database %s: the replaced file does not open, keeping the "
-			    "one in use: %s",
-			    old->name, err);
+			log_error("event=geo-database-failed database=%s file=%s reason=%s "
+			          "hint=\"the replaced file does not open: the one in use stays\"",
+			          LOG_Q(old->name), LOG_Q(old->path), LOG_Q(err));
 			if (seen) { /* not again until the file changes again */
 				old->dev = sb.st_dev;
 				old->ino = sb.st_ino;
@@ -828,8 +828,8 @@ static void geo_check(srv_steer_t *st, zone_t *const *zones, size_t count, uint6
 			}
 			continue;
 		}
-		log_notice("geoip: database %s reloaded from %s (%zu records)", db->name, db->path,
-		           db->nrecs);
+		log_notice("event=geo-database-reloaded database=%s file=%s records=%zu",
+		           LOG_Q(db->name), LOG_Q(db->path), db->nrecs);
 		st->dbs[i] = db;
 		steer_geo_db_unref(old);
 		geo_compile(st, i);

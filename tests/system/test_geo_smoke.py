@@ -216,12 +216,14 @@ def test_database_replaced(geo):
     wait_answer(geo, "10.1.3.0/24", ASIA)
     _, ecs = ask(geo, "10.1.3.0/24")
     assert ecs.scopelen == expected_scope(geo.db_path, "10.1.3.0/24")
-    assert "database world reloaded" in geo.log()
+    assert sdlib.log_events(geo.log(), "geo-database-reloaded", database="world",
+                            file=geo.db_path), geo.log()[-3000:]
     # a corrupt file: the database in use stays, the log names the path
     with open(geo.db_path + ".new", "wb") as f:
         f.write(b"not a MaxMind database" * 10)
     os.rename(geo.db_path + ".new", geo.db_path)
-    assert geo.wait_for(lambda: "does not open" in geo.log(), timeout=10)
+    assert geo.wait_for(lambda: sdlib.log_events(geo.log(), "geo-database-failed",
+                                                 database="world"), timeout=10)
     assert geo.db_path in geo.log()
     assert ask(geo, "10.1.3.0/24")[0] == [ASIA]
     # and a reload fails with the path in its message, keeping what runs
