@@ -259,9 +259,10 @@ def test_reload_adds_and_removes_a_notify_target(lone):
             lone.config["zones"][0]["notify"] = notify
             with open(lone.config_path, "w") as f:
                 f.write(sdlib.to_yaml(lone.config) + "\n")
-            n = lone.log().count("reload done")
+            n = len(sdlib.log_events(lone.log(), "reload-done"))
             lone.reload()
-            assert lone.wait_for(lambda: lone.log().count("reload done") > n, timeout=30)
+            assert lone.wait_for(lambda: len(sdlib.log_events(lone.log(), "reload-done")) > n,
+                                 timeout=30)
 
         reload_with(["127.0.0.1:%d" % sec.port])
         line = lone.wait_for(
