@@ -1119,23 +1119,11 @@ static void report_transfer(srv_steer_t *st, const steer_policy_t *p, bool json,
  * resolver sends an ECS subnet); LEN defaults to the whole address. */
 static int client_parse(const char *text, steer_addr_t *a, uint8_t *bits)
 {
-	char buf[64];
-	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-	if (alen >= sizeof(buf))
+	steer_prefix_t p;
+	if (steer_subnet_parse(text, &p) < 0 || p.bits == 0)
 		return SD_EPARSE;
-	memcpy(buf, text, alen);
-	buf[alen] = '\0';
-	if (steer_addr_parse(buf, a) < 0)
-		return SD_EPARSE;
-	unsigned long v = a->len * 8u;
-	char *end = NULL;
-	if (slash && (slash[1] < '0' || slash[1] > '9' ||
-	              (v = strtoul(slash + 1, &end, 10), *end) || v > a->len * 8u || v == 0))
-		return SD_EPARSE;
-	*bits = (uint8_t)v;
-	for (unsigned i = *bits; i < a->len * 8u; i++)
-		a->bytes[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	*a = p.addr;
+	*bits = p.bits;
 	return 0;
 }
 

@@ -76,7 +76,7 @@ int steer_addr_parse(const char *text, steer_addr_t *out)
 	return SD_EPARSE;
 }
 
-int steer_prefix_parse(const char *text, steer_prefix_t *out)
+static int prefix_parse(const char *text, bool clear_host, steer_prefix_t *out)
 {
 	char buf[64];
 	const char *slash = strchr(text, '/');
@@ -96,10 +96,23 @@ int steer_prefix_parse(const char *text, steer_prefix_t *out)
 		bits = (unsigned)v;
 	}
 	out->bits = (uint8_t)bits;
-	for (unsigned i = bits; i < max; i++) /* host bits must be zero */
-		if (out->addr.bytes[i / 8] & (0x80 >> (i % 8)))
+	for (unsigned i = bits; i < max; i++) { /* host bits must be zero, or are cleared */
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+		if (out->addr.bytes[i / 8] & bit && !clear_host)
 			return SD_EPARSE;
+		out->addr.bytes[i / 8] &= (uint8_t)~bit;
+	}
 	return 0;
+}
+
+int steer_prefix_parse(const char *text, steer_prefix_t *out)
+{
+	return prefix_parse(text, false, out);
+}
+
+int steer_subnet_parse(const char *text, steer_prefix_t *out)
+{
+	return prefix_parse(text, true, out);
 }
 
 /* The first bits of a and b agree. */

@@ -121,6 +121,9 @@ const steer_policy_t *steer_table_policy(const steer_table_t *t, uint16_t id);
 int steer_addr_parse(const char *text, steer_addr_t *out) SD_NONNULL(1, 2) SD_WUR;
 /* Parse "198.51.100.0/24" (a bare address is a host prefix); host bits must be zero. */
 int steer_prefix_parse(const char *text, steer_prefix_t *out) SD_NONNULL(1, 2) SD_WUR;
+/* The same, host bits cleared instead of refused (a client subnet: "192.0.2.77/24" is
+ * 192.0.2.0/24, as a resolver sends it in ECS). */
+int steer_subnet_parse(const char *text, steer_prefix_t *out) SD_NONNULL(1, 2) SD_WUR;
 bool steer_prefix_match(const steer_prefix_t *p, const steer_addr_t *a) SD_NONNULL(1, 2);
 /* Whether two prefixes share any address (one contains the other). */
 bool steer_prefix_overlap(const steer_prefix_t *a, const steer_prefix_t *b) SD_NONNULL(1, 2);
