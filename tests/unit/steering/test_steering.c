@@ -295,6 +295,17 @@ static void test_prefixes(void **state)
 	assert_int_equal(steer_addr_parse("2001:db8::1", &a), 0);
 	assert_true(steer_prefix_match(&q, &a));
 	assert_false(steer_prefix_overlap(&p, &q));
+	/* a client subnet: host bits cleared, not refused */
+	assert_int_equal(steer_subnet_parse("198.51.100.77/25", &q), 0);
+	assert_int_equal(q.bits, 25);
+	assert_int_equal(steer_prefix_parse("198.51.100.0/25", &p), 0);
+	assert_memory_equal(q.addr.bytes, p.addr.bytes, 4);
+	assert_int_equal(steer_subnet_parse("2001:db8:1:ffff::1/48", &q), 0);
+	assert_int_equal(steer_prefix_parse("2001:db8:1::/48", &p), 0);
+	assert_memory_equal(q.addr.bytes, p.addr.bytes, 16);
+	assert_int_equal(steer_subnet_parse("198.51.100.7", &q), 0);
+	assert_int_equal(q.bits, 32);
+	assert_int_equal(steer_subnet_parse("198.51.100.7/33", &q), SD_EPARSE);
 }
 
 /* ---- the config section ---- */
