@@ -195,11 +195,6 @@ static void steer_count(srv_answer_ctx_t *ctx, const steer_policy_t *p, const st
 		sd_stat_inc(&ctx->stats.steered_degraded);
 }
 
-/* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
- * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
- * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
- * such policy: a version newer than the snapshot, or more records than a decision takes)
- * is answered whole. */
 /* The address that locates the client (RFC 7871 7.2.1: the ECS option "SHOULD" be used
  * when present): the query's ECS address when the policy allows it and SOURCE
  * PREFIX-LENGTH > 0, else the address the query came from (an IPv4-mapped IPv6 peer as
@@ -265,6 +260,11 @@ static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
 	return false;
 }
 
+/* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
+ * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
+ * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
+ * such policy: a version newer than the snapshot, or more records than a decision takes)
+ * is answered whole. */
 static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
                        const zone_rrset_t *rs)
 {
