@@ -15,28 +15,10 @@
 #include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/addr.h"
 #include "contrib/base/stat.h"
 
 #define VERSION 1
-
-/* The client's address bytes as the hash takes them (RFC 9018 4.4): 4 for IPv4, 16 for
- * IPv6 (an IPv4-mapped peer is the IPv6 socket's view of an IPv4 client: 4 bytes). */
-static size_t addr_bytes(const struct sockaddr *sa, const uint8_t **out)
-{
-	if (sa == NULL)
-		return 0;
-	if (sa->sa_family == AF_INET) {
-		*out = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		return 4;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		bool mapped = IN6_IS_ADDR_V4MAPPED(a);
-		*out = mapped ? a->s6_addr + 12 : a->s6_addr;
-		return mapped ? 4 : 16;
-	}
-	return 0;
-}
 
 void srv_cookie_make(const uint8_t secret[SRV_COOKIE_SECRET_LEN], const uint8_t client[8],
                      const struct sockaddr *addr, uint32_t now, uint8_t out[16])
@@ -49,7 +31,7 @@ void srv_cookie_make(const uint8_t secret[SRV_COOKIE_SECRET_LEN], const uint8_t 
 	sd_siphash_update(&h, client, 8);
 	sd_siphash_update(&h, out, 8);
 	const uint8_t *ip = NULL;
-	size_t n = addr_bytes(addr, &ip);
+	size_t n = sd_addr_bytes(addr, &ip); /* RFC 9018 4.4: 4 bytes for an IPv4 client */
 	if (n)
 		sd_siphash_update(&h, ip, n);
 	uint64_t hash = sd_siphash_final(&h);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "contrib/base/addr.h"
 #include "contrib/base/bytes.h"
 #include "contrib/base/log.h"
 #include "contrib/base/siphash.h"
@@ -99,21 +100,14 @@ void srv_rrl_classify(const srv_query_t *q, const srv_answer_info_t *info, uint6
 static int client_net(const srv_rrl_conf_t *c, const struct sockaddr *sa, uint8_t *fam,
                       uint8_t addr[16])
 {
-	unsigned bits;
-	memset(addr, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		*fam = 4;
-		bits = c->ipv4_prefix;
-	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		bool mapped = IN6_IS_ADDR_V4MAPPED(a6);
-		memcpy(addr, mapped ? a6->s6_addr + 12 : a6->s6_addr, mapped ? 4 : 16);
-		*fam = mapped ? 4 : 6;
-		bits = mapped ? c->ipv4_prefix : c->ipv6_prefix;
-	} else {
+	const uint8_t *b;
+	size_t len = sd_addr_bytes(sa, &b);
+	if (len == 0)
 		return -1;
-	}
+	memset(addr, 0, 16);
+	memcpy(addr, b, len);
+	*fam = len == 4 ? 4 : 6;
+	unsigned bits = len == 4 ? c->ipv4_prefix : c->ipv6_prefix;
 	for (unsigned i = 0; i < 16; i++) {
 		unsigned keep = bits > i * 8 ? bits - i * 8 : 0;
 		addr[i] &= keep >= 8 ? 0xff : (uint8_t)(0xff00u >> keep);

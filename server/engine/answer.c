@@ -13,7 +13,6 @@
 #include "server/engine/answer.h"
 
 #include <assert.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,6 +21,7 @@
 #include "contrib/base/err.h"
 #include "contrib/base/stat.h"
 #include "dns/msg.h"
+#include "contrib/base/addr.h"
 #include "dns/name.h"
 #include "dns/soa.h"
 #include "server/engine/query.h"
@@ -205,23 +205,13 @@ static bool geo_client(const srv_answer_ctx_t *ctx, const steer_geo_conf_t *g, s
                        bool *ecs)
 {
 	const srv_query_t *q = ctx->q;
-	const struct sockaddr *sa = q->client;
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	*ecs = g->ecs && q->has_ecs && q->ecs_source > 0;
-	if (*ecs) {
-		a->len = q->ecs_family == SRV_ECS_IPV4 ? 4 : 16;
-		memcpy(a->bytes, q->ecs_addr, a->len);
-	} else if (sa && sa->sa_family == AF_INET) {
-		a->len = 4;
-		memcpy(a->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-		bool v4 = memcmp(b, mapped, sizeof(mapped)) == 0;
-		a->len = v4 ? 4 : 16;
-		memcpy(a->bytes, v4 ? b + 12 : b, a->len);
-	} else {
+	const uint8_t *b = q->ecs_addr;
+	size_t len = *ecs ? (q->ecs_family == SRV_ECS_IPV4 ? 4 : 16) : sd_addr_bytes(q->client, &b);
+	if (len == 0)
 		return false;
-	}
+	a->len = (uint8_t)len;
+	memcpy(a->bytes, b, len);
 	return true;
 }
 

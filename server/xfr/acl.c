@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contrib/base/addr.h"
 #include "contrib/base/err.h"
 
 static bool host_bits_zero(const uint8_t *addr, unsigned bytes, unsigned prefix)
@@ -56,19 +57,8 @@ void xfr_acl_rule_set_key(xfr_acl_rule_t *rule, const uint8_t *key_name)
 /* The peer as (family, bytes), IPv4-mapped IPv6 folded to IPv4. */
 static int peer_addr(const struct sockaddr *sa, const uint8_t **bytes)
 {
-	if (sa->sa_family == AF_INET) {
-		*bytes = (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr;
-		return AF_INET;
-	}
-	if (sa->sa_family != AF_INET6)
-		return AF_UNSPEC;
-	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(a6)) {
-		*bytes = a6->s6_addr + 12;
-		return AF_INET;
-	}
-	*bytes = a6->s6_addr;
-	return AF_INET6;
+	size_t len = sd_addr_bytes(sa, bytes);
+	return len == 4 ? AF_INET : len == 16 ? AF_INET6 : AF_UNSPEC;
 }
 
 static bool prefix_match(const uint8_t *a, const uint8_t *net, unsigned prefix)
