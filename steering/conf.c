@@ -681,11 +681,8 @@ static int geoip_db(conf_ctx_t *ctx, const conf_node_t *n, const char *dir, stee
 	free(path);
 	if (ret == 0) {
 		const steer_geo_db_t *db = out->dbs[out->ndbs++];
-		log_info(
-		    "event=geo-database-opened database=%s file=%s type=%s records=%zu",
-		    LOG_Q(db->name), LOG_Q(db->path),
-		    LOG_Q(db->mmdb.metadata.database_type ? db->mmdb.metadata.database_type : "?"),
-		    db->nrecs);
+		log_info("event=geo-database-opened database=%s file=%s type=%s records=%zu",
+		         LOG_Q(db->name), LOG_Q(db->path), LOG_Q(steer_geo_db_type(db)), db->nrecs);
 	} else if (ret == -EIO)
 		conf_error(ctx, fn, "cannot open the MaxMind database %s", err);
 	return ret == -EIO ? 0 : ret;

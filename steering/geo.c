@@ -1,6 +1,8 @@
 /* geo.c — MaxMind databases, compiled geo maps and the geo stage (see geo.h). */
 #include "steering/geo.h"
 
+#include <maxminddb.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -125,7 +127,7 @@ static uint32_t node_record(const steer_geo_db_t *db, uint32_t node, unsigned bi
  * already counted), then one pass over the bitmap. */
 static int db_offsets(steer_geo_db_t *db)
 {
-	uint32_t dsize = db->mmdb.data_section_size;
+	uint32_t dsize = db->mmdb->data_section_size;
 	uint64_t *bm = calloc((size_t)dsize / 64 + 1, sizeof(*bm));
 	size_t n = 0;
 	if (!bm)
@@ -175,14 +177,14 @@ static int db_slots(steer_geo_db_t *db)
 /* The tree's shape, and in an IPv6 tree the record 96 zero bits down (IPv4 addresses). */
 static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
 {
-	const MMDB_metadata_s *md = &db->mmdb.metadata;
-	db->tree = db->mmdb.file_content;
+	const MMDB_metadata_s *md = &db->mmdb->metadata;
+	db->tree = db->mmdb->file_content;
 	db->nodes = md->node_count;
 	db->record_bits = md->record_size;
 	db->node_bytes = (uint16_t)(md->record_size * 2 / 8);
 	db->ipv6 = md->ip_version == 6;
 	if ((db->record_bits != 24 && db->record_bits != 28 && db->record_bits != 32) ||
-	    (size_t)db->nodes * db->node_bytes > (size_t)db->mmdb.file_size) {
+	    (size_t)db->nodes * db->node_bytes > (size_t)db->mmdb->file_size) {
 		snprintf(err, errlen, "%s: unsupported search tree (record size %u)", db->path,
 		         db->record_bits);
 		return -EIO;
@@ -262,11 +264,11 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 		return -EIO;
 	char copy[64]; /* libmaxminddb opens by path; the mapping outlives the descriptor */
 	snprintf(copy, sizeof(copy), "/proc/self/fd/%d", mfd);
-	int status = MMDB_open(copy, MMDB_MODE_MMAP, &db->mmdb);
+	int status = MMDB_open(copy, MMDB_MODE_MMAP, db->mmdb);
 	int saved = errno;
 	close(mfd);
 	if (status != MMDB_SUCCESS) {
-		db->mmdb.file_content = NULL; /* MMDB_open cleaned up: nothing to close */
+		db->mmdb->file_content = NULL; /* MMDB_open cleaned up: nothing to close */
 		snprintf(err, errlen, "%s: %s", db->path,
 		         status == MMDB_IO_ERROR ? strerror(saved) : MMDB_strerror(status));
 		return -EIO;
@@ -281,7 +283,7 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
-		rec_decode(&db->mmdb, db->offs[i], &db->recs[i]);
+		rec_decode(db->mmdb, db->offs[i], &db->recs[i]);
 	if (ret < 0)
 		snprintf(err, errlen, "%s: out of memory", db->path);
 	return ret;
@@ -293,15 +295,14 @@ int steer_geo_db_open(const char *name, const char *path, steer_geo_db_t **out, 
 	steer_geo_db_t *db = calloc(1, sizeof(*db));
 	*out = NULL;
 	err[0] = '\0';
-	if (!db || !(db->name = strdup(name)) || !(db->path = strdup(path))) {
-		if (db) {
-			free(db->name);
-			free(db);
-		}
+	if (db)
+		db->refs = 1;
+	if (!db || !(db->name = strdup(name)) || !(db->path = strdup(path)) ||
+	    !(db->mmdb = calloc(1, sizeof(*db->mmdb)))) {
+		steer_geo_db_unref(db);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	db->refs = 1;
 	int ret = db_load(db, err, errlen);
 	if (ret < 0) {
 		steer_geo_db_unref(db);
@@ -322,14 +323,21 @@ void steer_geo_db_unref(steer_geo_db_t *db)
 {
 	if (!db || __atomic_sub_fetch(&db->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	if (db->mmdb.file_content)
-		MMDB_close(&db->mmdb);
+	if (db->mmdb && db->mmdb->file_content)
+		MMDB_close(db->mmdb);
+	free(db->mmdb);
 	free(db->offs);
 	free(db->slots);
 	free(db->recs);
 	free(db->name);
 	free(db->path);
 	free(db);
+}
+
+const char *steer_geo_db_type(const steer_geo_db_t *db)
+{
+	const char *t = db->mmdb ? db->mmdb->metadata.database_type : NULL;
+	return t ? t : "?";
 }
 
 bool steer_geo_db_changed(const steer_geo_db_t *db)
@@ -612,7 +620,7 @@ void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo
 	if (!tree_walk(db, a, &rec, &depth))
 		return;
 	out->netmask = (uint8_t)depth;
-	out->scope = geo_scope(&db->mmdb, a, (uint16_t)depth);
+	out->scope = geo_scope(db->mmdb, a, (uint16_t)depth);
 	if (rec <= db->nodes) /* empty (or a tree shorter than the address: corrupt) */
 		return;
 	out->rec = rec_index(db, rec - db->nodes - 16); /* the data section's offset */
@@ -628,13 +636,13 @@ void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, co
 	out->list = &m->lists[0];
 	out->rec = -1;
 	out->netmask = out->scope = 0;
-	if (!geo_walk(&m->db->mmdb, a, &res))
+	if (!geo_walk(m->db->mmdb, a, &res))
 		return;
 	out->netmask = (uint8_t)res.netmask;
-	out->scope = geo_scope(&m->db->mmdb, a, res.netmask);
+	out->scope = geo_scope(m->db->mmdb, a, res.netmask);
 	if (!res.found_entry)
 		return;
-	rec_decode(&m->db->mmdb, res.entry.offset, &r);
+	rec_decode(m->db->mmdb, res.entry.offset, &r);
 	list_for(p, &r, scratch);
 	out->list = scratch;
 }

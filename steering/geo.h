@@ -33,8 +33,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <maxminddb.h>
-
 #include "contrib/base/compiler.h"
 #include "steering/policy.h"
 
@@ -84,7 +82,7 @@ typedef struct steer_geo_db {
 	unsigned refs; /* atomic */
 	char *name;
 	char *path;
-	MMDB_s mmdb;
+	struct MMDB_s *mmdb;   /* libmaxminddb's handle (only steering/geo.c includes its header) */
 	uint32_t *offs;        /* data offsets of the records, ascending */
 	steer_geo_rec_t *recs; /* recs[i] decodes offs[i] */
 	size_t nrecs;
@@ -117,6 +115,8 @@ int steer_geo_db_open(const char *name, const char *path, steer_geo_db_t **out, 
 steer_geo_db_t *steer_geo_db_ref(const steer_geo_db_t *db) SD_NONNULL(1);
 /* Drop a reference (NULL is fine); the last one closes the file. */
 void steer_geo_db_unref(steer_geo_db_t *db);
+/* The database_type of its metadata ("GeoIP2-City", ...), "?" when it has none. */
+const char *steer_geo_db_type(const steer_geo_db_t *db) SD_NONNULL(1);
 /* Whether the file at db->path is no longer the one db opened (another inode, size or
  * mtime; a missing file counts as unchanged: there is nothing to open). A stat(2). */
 bool steer_geo_db_changed(const steer_geo_db_t *db) SD_NONNULL(1);

@@ -340,8 +340,7 @@ static void geo_lookup_bench(const steer_table_t *t, long n)
 			snprintf(ib, sizeof(ib), "%.0f", (double)ins / (double)n);
 		printf(
 		    "geo lookup %-8s %7.1f ns  %s instructions  (%zu records, %u nodes, sum %u)\n",
-		    walk ? "walk" : "compiled", ns, ib, geo_db->nrecs,
-		    geo_db->mmdb.metadata.node_count, sum);
+		    walk ? "walk" : "compiled", ns, ib, geo_db->nrecs, geo_db->nodes, sum);
 	}
 	steer_geo_map_unref(m);
 }
