@@ -121,6 +121,7 @@ if [ "${STEERED:-0}" = 1 ]; then
 	fi
 fi
 PY=/usr/bin/python3
+. "$ROOT/contrib/bench/lib.sh"
 ZONE=example.bench
 HZ="$(getconf CLK_TCK)"
 
@@ -131,24 +132,7 @@ if [ "$(nproc)" -lt 2 ]; then
 	echo "bench: needs 2 cores (server on 0, dnsperf on 1)" >&2
 	exit 2
 fi
-if [ ! -x "$BUILD/server/steerdns" ]; then
-	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
-	ninja -C "$BUILD" >/dev/null
-fi
-
-TMP="$(mktemp -d /tmp/steerdns-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "bench: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
+bench_init bench
 
 # --- zone and queries ------------------------------------------------------------------------
 "$PY" - "$TMP" "$ZONE" "$RECORDS" "$GDNSD_MON" <<'EOF'
@@ -245,34 +229,21 @@ if [[ " $SERVERS " == *" geo"* || " $SERVERS " == *_geo* ]]; then
 	"$PY" "$ROOT/contrib/bench/geo_setup.py" "$TMP" "$ZONE"
 fi
 
-free_port() {
-	"$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # "utime stime" in clock ticks of a process and all its live descendants (NSD forks a server
 # child; Knot's threads are already inside its own /proc/PID/stat)
 cpu_ticks() {
-	"$PY" - "$1" <<'EOF'
-import os, sys
-root = int(sys.argv[1])
-procs = {}
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
+	# shellcheck disable=SC2046 # one argument per PID
+	"$PY" - $(tree_pids "$1") <<'EOF'
+import sys
+utime = stime = 0
+for p in sys.argv[1:]:
     try:
         st = open("/proc/%s/stat" % p).read()
     except OSError:
         continue
     f = st[st.rindex(")") + 2:].split()
-    procs[int(p)] = (int(f[1]), int(f[11]), int(f[12]))  # ppid, utime, stime
-want, total, changed = {root}, 0, True
-while changed:
-    changed = False
-    for pid, (ppid, _, _) in procs.items():
-        if ppid in want and pid not in want:
-            want.add(pid); changed = True
-print(sum(procs[p][1] for p in want if p in procs), sum(procs[p][2] for p in want if p in procs))
+    utime += int(f[11]); stime += int(f[12])
+print(utime, stime)
 EOF
 }
 
@@ -318,15 +289,6 @@ print("%.2f %.2f %.2f" % (u + k, u, k))
 EOF
 )"
 	RESULTS+=("$name $qps $lost $us")
-}
-
-stop() { # pid
-	kill "$1" 2>/dev/null || true
-	for _ in $(seq 1 50); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	kill -9 "$1" 2>/dev/null || true
 }
 
 # steerdns from a config file: name, rrl rate (0 off), cookies mode (off/on)

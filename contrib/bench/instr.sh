@@ -73,6 +73,7 @@ SETTLE="${SETTLE:-100000}"
 SERVERS="${SERVERS:-steerdns gdnsd nsd knot}"
 CLASSES="${CLASSES:-a aaaa nx referral cname mix}"
 PY=/usr/bin/python3
+. "$ROOT/contrib/bench/lib.sh"
 ZONE=example.bench
 START="$(date +%s)"
 GEN_OPTS=()
@@ -85,24 +86,7 @@ fi
 for tool in valgrind callgrind_control dnsperf kdig dig; do
 	command -v "$tool" >/dev/null || { echo "instr: $tool not found" >&2; exit 2; }
 done
-if [ ! -x "$BUILD/server/steerdns" ]; then
-	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
-	ninja -C "$BUILD" >/dev/null
-fi
-
-TMP="$(mktemp -d /tmp/steerdns-instr.XXXXXX)"
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "instr: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
+bench_init instr
 
 "$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$RECORDS" $((2 * N)) "${GEN_OPTS[@]}"
 for c in $CLASSES; do
@@ -112,33 +96,6 @@ for c in $CLASSES; do
 	cp "$TMP/q.$c" "$TMP/q.$c.2"
 	cp "$TMP/q.$c.rcodes" "$TMP/q.$c.2.rcodes"
 done
-
-free_port() {
-	"$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# the server's process and its descendants (NSD's forks), one PID a line
-tree_pids() { # pid
-	"$PY" - "$1" <<'EOF'
-import os, sys
-ppid = {}
-for p in os.listdir("/proc"):
-    if p.isdigit():
-        try:
-            st = open("/proc/%s/stat" % p).read()
-        except OSError:
-            continue
-        ppid[int(p)] = int(st[st.rindex(")") + 2:].split()[1])
-want, changed = {int(sys.argv[1])}, True
-while changed:
-    changed = False
-    for pid, pp in ppid.items():
-        if pp in want and pid not in want:
-            want.add(pid); changed = True
-print("\n".join(str(p) for p in sorted(want) if p in ppid))
-EOF
-}
 
 # the zone's last name answers: the whole zone is loaded
 wait_loaded() { # port pid
@@ -332,15 +289,6 @@ measure_server() { # name pid port
 
 VG=(valgrind --tool=callgrind --trace-children=yes --instr-atstart=no --fair-sched=yes
 	--separate-threads=yes)
-
-stop() { # pid
-	kill "$1" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.2
-	done
-	kill -9 "$1" 2>/dev/null || true
-}
 
 start() { # name port command...: the server under callgrind, measured, stopped
 	local srv="$1" port="$2" pid

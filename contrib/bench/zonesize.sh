@@ -41,6 +41,7 @@ ZONEDIR="${ZONEDIR:-/tmp/steerdns-zones}"
 RELOAD_QPS="${RELOAD_QPS:-2000}"
 RELOAD_PAD="${RELOAD_PAD:-5}"
 PY=/usr/bin/python3
+. "$ROOT/contrib/bench/lib.sh"
 ZONE=example.bench
 START="$(date +%s)"
 
@@ -48,29 +49,7 @@ for tool in dnsperf dig; do
 	command -v "$tool" >/dev/null || { echo "zonesize: $tool not found" >&2; exit 2; }
 done
 "$PY" -c 'import dns.message' 2>/dev/null || { echo "zonesize: needs python3-dnspython" >&2; exit 2; }
-if [ ! -x "$BUILD/server/steerdns" ]; then
-	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
-	ninja -C "$BUILD" >/dev/null
-fi
-
-TMP="$(mktemp -d /tmp/steerdns-zonesize.XXXXXX)"
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	if [ "${KEEP:-0}" = 1 ]; then
-		echo "zonesize: kept $TMP" >&2
-	else
-		rm -rf "$TMP"
-	fi
-}
-trap cleanup EXIT
-
-free_port() {
-	"$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+bench_init zonesize
 
 # seconds from $3 (epoch, fractional) until zlast answers address $2 on port $1; "timeout" after
 # $4 seconds
@@ -105,22 +84,10 @@ EOF
 
 # "rss hwm pss" in MB over the process and its descendants
 mem_mb() { # pid
-	"$PY" - "$1" <<'EOF'
-import os, sys
-ppid = {}
-for p in os.listdir("/proc"):
-    if p.isdigit():
-        try:
-            st = open("/proc/%s/stat" % p).read()
-        except OSError:
-            continue
-        ppid[int(p)] = int(st[st.rindex(")") + 2:].split()[1])
-want, changed = {int(sys.argv[1])}, True
-while changed:
-    changed = False
-    for pid, pp in ppid.items():
-        if pp in want and pid not in want:
-            want.add(pid); changed = True
+	# shellcheck disable=SC2046 # one argument per PID
+	"$PY" - $(tree_pids "$1") <<'EOF'
+import sys
+want = [int(p) for p in sys.argv[1:]]
 tot = {"VmRSS": 0, "VmHWM": 0, "Pss": 0}
 for p in want:
     try:
@@ -133,15 +100,6 @@ for p in want:
         pass
 print("%.1f %.1f %.1f %d" % (tot["VmRSS"] / 1024, tot["VmHWM"] / 1024, tot["Pss"] / 1024, len(want)))
 EOF
-}
-
-stop() { # pid
-	kill "$1" 2>/dev/null || true
-	for _ in $(seq 1 100); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.2
-	done
-	kill -9 "$1" 2>/dev/null || true
 }
 
 RESULTS=() # "records server load rss hwm pss procs reload lost maxlat"
