@@ -230,12 +230,6 @@ void steer_rng_seed(steer_rng_t *r, uint64_t seed)
 	r->s = z ? z : 0x2545f4914f6cdd1dull;
 }
 
-uint64_t steer_rng_below(steer_rng_t *r, uint64_t bound)
-{
-	/* Lemire's multiply-shift: the bias is below bound / 2^64 */
-	return (uint64_t)(((unsigned __int128)sd_xorshift64s(&r->s) * bound) >> 64);
-}
-
 /* ---- the decision --------------------------------------------------------------------- */
 
 static bool cand_up(const steer_cand_t *c)
@@ -243,22 +237,24 @@ static bool cand_up(const steer_cand_t *c)
 	return !health_state_is_down(c->health);
 }
 
-/* Per pool: members with a weight and how many of them are up, in one pass. Returns
- * whether any weighted member is down. */
+/* Per pool: members with a weight and how many of them are up, in one pass; *eligible gets
+ * the bit of every such member that is up (n <= 64). Returns whether any weighted member is
+ * down. */
 static bool pool_counts(const steer_cand_t *c, size_t n, size_t npools, uint8_t *members,
-                        uint8_t *up)
+                        uint8_t *up, uint64_t *eligible)
 {
 	bool degraded = false;
-	for (size_t i = 0; i < npools; i++) /* a few pools: no call to memset */
-		members[i] = up[i] = 0;
+	uint64_t el = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].weight == 0 || c[i].pool >= npools)
 			continue;
 		bool u = cand_up(&c[i]);
 		members[c[i].pool]++;
 		up[c[i].pool] += u;
+		el |= (uint64_t)u << i;
 		degraded |= !u;
 	}
+	*eligible = el;
 	return degraded;
 }
 
@@ -312,32 +308,35 @@ static int pick_pool_list(const steer_policy_t *p, const uint8_t *order, size_t 
 	return any;
 }
 
-/* The weighted stage: up to `answers` up members of pool, random by weight without
- * replacement; weight 0 is never drawn. */
-static uint16_t pick_weighted(const steer_policy_t *p, const steer_cand_t *c, size_t n,
+/* The weighted stage: up to `answers` of the members in eligible (up, with a weight) of
+ * pool, random by weight without replacement. */
+static uint16_t pick_weighted(const steer_policy_t *p, const steer_cand_t *c, uint64_t eligible,
                               uint8_t pool, steer_rng_t *rng, uint8_t *idx)
 {
 	uint8_t el[STEER_CAND_MAX];
 	uint64_t total = 0;
 	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (c[i].pool == pool && c[i].weight > 0 && cand_up(&c[i])) {
+	for (; eligible; eligible &= eligible - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(eligible);
+		if (c[i].pool == pool) {
 			el[m++] = (uint8_t)i;
 			total += c[i].weight;
 		}
 	}
 	uint16_t k = 0;
-	while (k < p->answers && m > 0) {
+	for (; k < p->answers && m > 1; k++) {
 		uint64_t r = steer_rng_below(rng, total);
 		size_t j = 0;
 		while (r >= c[el[j]].weight) {
 			r -= c[el[j]].weight;
 			j++;
 		}
-		idx[k++] = el[j];
+		idx[k] = el[j];
 		total -= c[el[j]].weight;
 		el[j] = el[--m];
 	}
+	if (k < p->answers && m == 1) /* the last one left: no draw */
+		idx[k++] = el[0];
 	return k;
 }
 
@@ -361,13 +360,15 @@ void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t nor
 	if (n > STEER_CAND_MAX)
 		n = STEER_CAND_MAX;
 	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff};
-	uint8_t members[STEER_POOLS_MAX + 1], up[STEER_POOLS_MAX + 1];
-	res->degraded = pool_counts(c, n, p->npools, members, up);
+	/* fixed size: a few vector stores, where a loop over npools became a call to memset */
+	uint8_t members[STEER_POOLS_MAX + 1] = {0}, up[STEER_POOLS_MAX + 1] = {0};
+	uint64_t eligible;
+	res->degraded = pool_counts(c, n, p->npools, members, up, &eligible);
 	int pool = order ? pick_pool_list(p, order, norder, members, up, &res->rank)
 	                 : pick_pool(p, members, up, &res->rank);
 	if (pool >= 0) {
 		res->pool = (uint8_t)pool;
-		res->n = pick_weighted(p, c, n, (uint8_t)pool, rng, idx);
+		res->n = pick_weighted(p, c, eligible, (uint8_t)pool, rng, idx);
 	} else if (p->all_down == STEER_DOWN_SERVFAIL) {
 		res->outcome = STEER_SERVFAIL;
 	} else if (p->all_down == STEER_DOWN_FALLBACK) {

@@ -69,6 +69,9 @@ int steer_snap_set(steer_snap_t *s, uint16_t id, const steer_entry_t *e, size_t 
 	free(c->e);
 	c->e = copy;
 	c->n = k;
+	c->n4 = 0;
+	while (c->n4 < k && copy[c->n4].addr.len == 4)
+		c->n4++;
 	return 0;
 }
 
@@ -119,27 +122,46 @@ const steer_entry_t *steer_snap_find(const steer_snap_t *s, uint16_t id, const u
 	return NULL;
 }
 
-/* The entry of record rd in cs, advancing *j: records come in canonical RDATA order, which
- * for fixed-length addresses is the entries' order, so one forward walk finds them all (a
- * record the walk misses — not in the map, or out of order — is looked up by binary
- * search). */
-static const steer_entry_t *walk_find(const steer_snap_t *s, uint16_t id, const steer_cands_t *cs,
-                                      size_t *j, const uint8_t *rd, uint8_t len)
+/* Whether e is the address rd (of length len): no call, no byte swap. */
+static bool entry_is(const steer_entry_t *e, const uint8_t *rd, uint16_t len)
 {
-	for (; *j < cs->n; (*j)++) { /* one compare per step */
-		int r = addr_cmp(&cs->e[*j].addr, rd, len);
-		if (r == 0)
-			return &cs->e[*j];
-		if (r > 0)
-			break;
+	uint64_t a[2] = {0}, b[2] = {0};
+	if (e->addr.len != len)
+		return false;
+	if (len == 4) {
+		memcpy(a, e->addr.bytes, 4);
+		memcpy(b, rd, 4);
+		return a[0] == b[0];
 	}
-	return steer_snap_find(s, id, rd, len);
+	memcpy(a, e->addr.bytes, 16);
+	memcpy(b, rd, 16);
+	return a[0] == b[0] && a[1] == b[1];
+}
+
+/* The entry of record rd in cs; *j is where the walk stands. Records come in canonical
+ * RDATA order, which for fixed-length addresses is the entries' order, and the zone's RRset
+ * is the one the snapshot was built from unless a newer version came: each record is then
+ * the entry at *j, one compare. A record the walk misses (not in the map, or out of order)
+ * is looked up by binary search, and the walk goes on after it. */
+static const steer_entry_t *walk_find(const steer_snap_t *s, uint16_t id, const steer_cands_t *cs,
+                                      size_t *j, const uint8_t *rd, uint16_t len)
+{
+	const steer_entry_t *e = NULL;
+	if (*j < cs->n && entry_is(&cs->e[*j], rd, len))
+		e = &cs->e[*j];
+	else if (len == 4 || len == 16)
+		e = steer_snap_find(s, id, rd, (uint8_t)len);
+	if (e)
+		*j = (size_t)(e - cs->e) + 1;
+	return e;
 }
 
 static uint32_t entry_word(const steer_entry_t *e, const health_t *h)
 {
 	if (!h)
 		return 0;
+	if (e->word)
+		return atomic_load_explicit(e->word, memory_order_acquire);
 	return e->target == STEER_TARGET_NONE ? HEALTH_STATE_DOWN
 	                                      : health_target_state(h, e->target);
 }
@@ -176,14 +198,12 @@ void steer_snap_cands(const steer_snap_t *s, const steer_policy_t *p, const heal
 		cname_cands(cs, p, h, rdata, count, c);
 		return;
 	}
-	size_t off = 0, j = 0;
+	size_t off = 0, j = cs && count > 0 && be16_get(rdata) == 16 ? cs->n4 : 0;
 	for (uint16_t i = 0; i < count; i++) {
 		uint16_t len = be16_get(rdata + off);
 		const uint8_t *rd = rdata + off + 2;
 		off += 2u + len;
-		const steer_entry_t *e = cs && (len == 4 || len == 16)
-		                             ? walk_find(s, p->id, cs, &j, rd, (uint8_t)len)
-		                             : NULL;
+		const steer_entry_t *e = cs ? walk_find(s, p->id, cs, &j, rd, len) : NULL;
 		if (e) {
 			c[i].pool = e->pool;
 			c[i].weight = e->weight;

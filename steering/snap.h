@@ -20,6 +20,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,13 +35,17 @@ typedef struct steer_entry {
 	steer_addr_t addr;   /* the candidate; a CNAME candidate's probe address */
 	const uint8_t *name; /* a CNAME candidate's target (in the table's member), else NULL */
 	uint32_t target;     /* prober target id, STEER_TARGET_NONE: not probed (reads down) */
+	/* the target's state word (health_target_word), resolved when the snapshot is built so
+	 * that a query loads it directly; NULL: read through health_target_state by id */
+	const _Atomic uint32_t *word;
 	uint32_t weight;
 	uint8_t pool;
 } steer_entry_t;
 
 typedef struct steer_cands {
-	steer_entry_t *e; /* sorted by (len, bytes) */
+	steer_entry_t *e; /* sorted by (len, bytes): IPv4 first */
 	size_t n;
+	size_t n4; /* e[0..n4) are IPv4, e[n4..n) IPv6: where an AAAA RRset's walk starts */
 } steer_cands_t;
 
 typedef struct steer_snap {

@@ -523,6 +523,77 @@ static void test_snap(void **state)
 	steer_snap_free(s);
 }
 
+/* The walk over a snapshot's entries: an AAAA RRset starts at the first IPv6 entry, a
+ * record the map lacks is classified and the walk goes on after it, records out of order are
+ * found by search; a resolved state word is read through its address (a change is seen by
+ * the next call), an unprobed entry reads down. */
+static void test_snap_walk(void **state)
+{
+	(void)state;
+	steer_table_t *t = NULL;
+	assert_int_equal(parse("  - name: api.example.com\n"
+	                       "    health: web\n"
+	                       "    pools:\n"
+	                       "      - {name: a, members: [192.0.2.1, 192.0.2.2]}\n",
+	                       &t),
+	                 0);
+	health_conf_t *hc = NULL;
+	health_t *h = NULL;
+	assert_int_equal(health_conf_empty(&hc), 0);
+	assert_int_equal(health_new(hc, &h), 0);
+	steer_snap_t *s = NULL;
+	assert_int_equal(steer_snap_new(t, &s), 0);
+	_Atomic uint32_t words[4] = {0, HEALTH_STATE_DOWN, 0, 0};
+	const char *addrs[] = {"2001:db8::2", "192.0.2.4", "192.0.2.2", "2001:db8::1", "192.0.2.1"};
+	steer_entry_t e[5];
+	for (size_t i = 0; i < 5; i++) {
+		e[i] =
+		    (steer_entry_t){.weight = (uint32_t)(10 + i), .pool = 1, .target = (uint32_t)i};
+		e[i].word = i < 4 ? &words[i] : NULL;
+		assert_int_equal(steer_addr_parse(addrs[i], &e[i].addr), 0);
+	}
+	e[4].target = STEER_TARGET_NONE; /* 192.0.2.1: not probed */
+	assert_int_equal(steer_snap_set(s, 1, e, 5), 0);
+	assert_int_equal(s->cands[0].n4, 3);
+	const steer_policy_t *p = steer_table_policy(t, 1);
+	steer_cand_t c[4];
+	/* .1 .2 .3 .4: .3 is not in the map */
+	const uint8_t a[] = {0, 4, 192, 0, 2, 1, 0, 4, 192, 0, 2, 2,
+	                     0, 4, 192, 0, 2, 3, 0, 4, 192, 0, 2, 4};
+	steer_snap_cands(s, p, h, a, 4, c);
+	assert_int_equal(c[0].weight, 14);
+	assert_int_equal(c[0].health, HEALTH_STATE_DOWN); /* not probed */
+	assert_int_equal(c[1].weight, 12);
+	assert_int_equal(c[1].health, 0);
+	assert_int_equal(c[2].pool, 1); /* not in the map: classified ("other"), down */
+	assert_int_equal(c[2].weight, 1);
+	assert_int_equal(c[2].health, HEALTH_STATE_DOWN);
+	assert_int_equal(c[3].weight, 11);
+	assert_int_equal(c[3].health, HEALTH_STATE_DOWN);
+	/* out of order */
+	const uint8_t b[] = {0, 4, 192, 0, 2, 4, 0, 4, 192, 0, 2, 2};
+	steer_snap_cands(s, p, h, b, 2, c);
+	assert_int_equal(c[0].weight, 11);
+	assert_int_equal(c[1].weight, 12);
+	/* AAAA: ::1 ::2, then a word changes */
+	uint8_t six[36] = {0, 16};
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::1", six + 2), 1);
+	six[19] = 16;
+	assert_int_equal(inet_pton(AF_INET6, "2001:db8::2", six + 20), 1);
+	steer_snap_cands(s, p, h, six, 2, c);
+	assert_int_equal(c[0].weight, 13);
+	assert_int_equal(c[1].weight, 10);
+	assert_int_equal(c[1].health, 0);
+	words[0] = HEALTH_STATE_FORCED | HEALTH_STATE_FORCED_DOWN;
+	steer_snap_cands(s, p, h, six + 18, 1, c);
+	assert_int_equal(c[0].weight, 10);
+	assert_true(health_state_is_down(c[0].health));
+	steer_snap_free(s);
+	steer_table_unref(t);
+	health_free(h);
+	health_conf_free(hc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +609,7 @@ int main(void)
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_conf_cname),
 	    cmocka_unit_test(test_snap),
+	    cmocka_unit_test(test_snap_walk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
