@@ -61,12 +61,34 @@ uint32_t health_target_state(const health_t *h, uint32_t id)
 	return w ? atomic_load_explicit(w, memory_order_acquire) : HEALTH_STATE_DOWN;
 }
 
+const _Atomic uint32_t *health_target_word(const health_t *h, uint32_t id)
+{
+	static _Atomic uint32_t down = HEALTH_STATE_DOWN; /* never written */
+	_Atomic uint32_t *w = word_slot(h, id);
+	return w ? w : &down;
+}
+
+uint64_t health_generation(const health_t *h)
+{
+	return atomic_load_explicit(&((health_t *)h)->gen, memory_order_acquire);
+}
+
+/* Store a state word, then bump the generation: a reader that saw the new generation reads
+ * the new word. Under mu. */
+static void store_word(health_t *h, uint32_t id, uint32_t w)
+{
+	_Atomic uint32_t *slot = word_slot(h, id);
+	if (atomic_load_explicit(slot, memory_order_relaxed) == w)
+		return; /* unchanged (a check that confirmed the verdict): no generation */
+	atomic_store_explicit(slot, w, memory_order_release);
+	atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
+}
+
 /* Under mu. */
 static void publish(health_t *h, const health_target_t *t)
 {
 	uint32_t w = health_word_pack(t->thr.down, t->force);
-	atomic_store_explicit(word_slot(h, t->id), t->thr.decided ? w : w | HEALTH_STATE_PENDING,
-	                      memory_order_release);
+	store_word(h, t->id, t->thr.decided ? w : w | HEALTH_STATE_PENDING);
 }
 
 /* ---- registry (all under mu) ---- */
@@ -274,7 +296,7 @@ static void remove_target(health_t *h, health_target_t *t, bool keep_id)
 	h->ntargets--;
 	t->removed = true;
 	if (!keep_id) {
-		atomic_store_explicit(word_slot(h, t->id), HEALTH_STATE_DOWN, memory_order_release);
+		store_word(h, t->id, HEALTH_STATE_DOWN);
 		(void)release_id(h, t->id);
 	}
 	if (post(h, HEALTH_CMD_STOP, t) < 0 && !t->started)

@@ -18,6 +18,7 @@
  */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,9 +41,11 @@
  * Pure; any thread. */
 static inline bool health_state_is_down(uint32_t word)
 {
-	if (word & HEALTH_STATE_FORCED)
-		return (word & HEALTH_STATE_FORCED_DOWN) != 0;
-	return (word & HEALTH_STATE_DOWN) != 0;
+	/* without a branch (the answer path asks per candidate): forced, the word shifted by
+	 * FORCED (2) brings FORCED_DOWN to the place of DOWN */
+	_Static_assert(HEALTH_STATE_FORCED_DOWN == HEALTH_STATE_DOWN << HEALTH_STATE_FORCED,
+	               "the override's bit is DOWN shifted by FORCED");
+	return (word >> (word & HEALTH_STATE_FORCED)) & HEALTH_STATE_DOWN;
 }
 
 /* ---- configuration ------------------------------------------------------------------- */
@@ -108,6 +111,20 @@ void health_free(health_t *h);
 /* The state word of a target; an unknown or removed id reads as HEALTH_STATE_DOWN.
  * Lock-free, never blocks, any thread. */
 uint32_t health_target_state(const health_t *h, uint32_t id) SD_NONNULL(1);
+
+/* The address of a target's state word, for a reader that loads it per query without the
+ * bounds check and the chunk lookup of health_target_state: stable for the prober's life
+ * (chunks are never moved or freed before health_free). Loading it (memory_order_acquire)
+ * gives what health_target_state(h, id) returns, under the same rule as holding the id: the
+ * id may be reused after health_target_remove. An id that has no word: a word that reads
+ * HEALTH_STATE_DOWN forever. Any thread. */
+const _Atomic uint32_t *health_target_word(const health_t *h, uint32_t id) SD_NONNULL(1);
+
+/* A counter that grows after every change of any state word (a verdict, an override, a
+ * target added or removed): a reader that remembers it knows, with one load, whether any
+ * word may differ since (the steering transfer views are recomputed only then). Read it
+ * before the words it covers. Lock-free, any thread. */
+uint64_t health_generation(const health_t *h) SD_NONNULL(1);
 
 /* Look a target up by name (do it once, at config load). Returns 0 or SD_ENOTFOUND. Any
  * thread (takes the registry mutex). */

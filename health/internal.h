@@ -114,6 +114,8 @@ struct health {
 	pthread_mutex_t mu;
 	/* lock-free state words: chunks are allocated once and never moved or freed early */
 	_Atomic(_Atomic uint32_t *) chunks[HEALTH_CHUNKS];
+	/* bumped after every store to a state word (health_generation) */
+	_Atomic uint64_t gen;
 	/* registry, under mu */
 	health_target_t **by_id;
 	uint32_t id_cap, id_used; /* by_id size; ids handed out so far */

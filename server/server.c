@@ -317,13 +317,18 @@ static void on_cookie_timer(uv_timer_t *t)
 }
 
 /* The steering transfer views follow health on a timer of the control loop: a view change
- * is a zone commit, its NOTIFY goes out from here (server/steer.h srv_steer_views). */
+ * is a zone commit, its NOTIFY goes out from here (server/steer.h srv_steer_views). A tick
+ * passes over the policies only when something they depend on changed (a health state
+ * word, the candidates, a hold-down that ends: srv_steer_views_due); an idle tick is a few
+ * loads. */
 #define STEER_VIEW_TICK_MS 200
 
 static void on_steer_timer(uv_timer_t *t)
 {
 	srv_server_t *s = t->data;
-	srv_zonedb_steer_views(s->zones, uv_now(&s->loop));
+	uint64_t now = uv_now(&s->loop);
+	if (s->steer && srv_steer_views_due(s->steer, now))
+		srv_zonedb_steer_views(s->zones, now);
 }
 
 static int start_steer_views(srv_server_t *s)

@@ -66,6 +66,12 @@ struct srv_steer {
 	xview_t *xv;
 	size_t nxv;
 	uint64_t now_ms; /* the clock of the last srv_steer_views */
+	/* What the views were last computed from (srv_steer_views_due): the prober's generation,
+	 * dirty when the snapshot, the config or the prober changed since (or a commit is to be
+	 * tried again), and the monotonic ms at which a transfer-hold-down ends (0: none). */
+	uint64_t views_gen;
+	bool views_dirty;
+	uint64_t views_wake_ms;
 	/* Geo steering: the databases in use (by the table's index; a file replaced since the
 	 * configuration was loaded is reopened here) and each geo policy's compiled map (by
 	 * id - 1), which the next snapshot carries to the workers. */
@@ -90,6 +96,7 @@ int srv_steer_new(srv_steer_t **out)
 	if (!*out)
 		return -ENOMEM;
 	steer_rng_seed(&(*out)->rng, (uint64_t)(uintptr_t)*out);
+	(*out)->views_dirty = true;
 	return 0;
 }
 
@@ -228,6 +235,7 @@ void srv_steer_configure(srv_steer_t *st, const steer_table_t *table)
 	steer_table_unref(st->table);
 	st->table = t;
 	geo_configure(st, t);
+	st->views_dirty = true;
 }
 
 void srv_steer_set_workers(srv_steer_t *st, unsigned nworkers)
@@ -253,6 +261,7 @@ void srv_steer_counts_each(const srv_steer_t *st, srv_steer_count_fn fn, void *d
 void srv_steer_set_health(srv_steer_t *st, health_t *h)
 {
 	st->health = h;
+	st->views_dirty = true;
 }
 
 int srv_steer_bindings(const steer_table_t *table, const uint8_t *apex, zone_bindings_t **out)
@@ -425,6 +434,14 @@ static const zone_t *zone_of(const steer_policy_t *p, zone_t *const *zones, size
 	return NULL;
 }
 
+/* The state word the answers read for e (steering/snap.h): resolved once per snapshot. */
+static void entry_word_of(const srv_steer_t *st, steer_entry_t *e)
+{
+	e->word = st->health && e->target != STEER_TARGET_NONE
+	              ? health_target_word(st->health, e->target)
+	              : NULL;
+}
+
 /* A CNAME policy's candidates: the CNAME records at the owner whose target a member names
  * (others have no address to probe: they read down). */
 static int cname_entries(srv_steer_t *st, const steer_policy_t *p, const zone_node_t *node,
@@ -454,6 +471,7 @@ static int cname_entries(srv_steer_t *st, const steer_policy_t *p, const zone_no
 		                               .pool = pool,
 		                               .weight = w,
 		                               .target = target_of(st, p, &m->addr, label, pool)};
+		entry_word_of(st, &(*e)[*n - 1]);
 	}
 	return 0;
 }
@@ -490,6 +508,7 @@ static int policy_entries(srv_steer_t *st, const steer_policy_t *p, zone_t *cons
 			x->target =
 			    target_of(st, p, &x->addr,
 			              steer_addr_str(&x->addr, label, sizeof(label)), x->pool);
+			entry_word_of(st, x);
 		}
 	}
 	return 0;
@@ -536,6 +555,7 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count)
 	const steer_snap_t *prev = st->pub.current;
 	steer_table_t *prev_table = prev ? steer_table_ref(prev->table) : NULL;
 	steer_pub_swap(&st->pub, snap); /* no worker reads the old map's target ids now */
+	st->views_dirty = true;         /* the candidates or the zones changed */
 	counts_retire(st, prev_table);
 	steer_table_unref(prev_table);
 	for (size_t i = 0; i < count; i++) /* new candidates start out of the transfer view */
@@ -706,6 +726,13 @@ static bool orphans(srv_steer_t *st, const zone_t *z, const zone_version_t *v, z
 	return any;
 }
 
+/* Look at the views again at monotonic ms t (a transfer-hold-down ends): the earliest. */
+static void views_wake(srv_steer_t *st, uint64_t t)
+{
+	if (st->views_wake_ms == 0 || t < st->views_wake_ms)
+		st->views_wake_ms = t;
+}
+
 /* Which policies of z have a view change due now (due[id - 1]); true when any (or when
  * hidden records lost their policy). */
 static bool views_due(srv_steer_t *st, const steer_snap_t *s, const zone_t *z,
@@ -726,9 +753,10 @@ static bool views_due(srv_steer_t *st, const steer_snap_t *s, const zone_t *z,
 		else if (!decided)
 			x->state =
 			    XV_WAITING; /* keep the journaled view (a restart keeps its serial) */
-		else if (x->last_ms && now_ms - x->last_ms < p->xfr_hold_ms)
+		else if (x->last_ms && now_ms - x->last_ms < p->xfr_hold_ms) {
 			x->state = XV_HELD; /* the latest state is taken when the hold-down ends */
-		else
+			views_wake(st, x->last_ms + p->xfr_hold_ms);
+		} else
 			any = due[i] = true;
 	}
 	return orphans(st, z, v, NULL, &rc) || any;
@@ -839,17 +867,32 @@ static void geo_check(srv_steer_t *st, zone_t *const *zones, size_t count, uint6
 		(void)srv_steer_sync(st, zones, count);
 }
 
+bool srv_steer_views_due(const srv_steer_t *st, uint64_t now_ms)
+{
+	if (st->ndbs > 0 && now_ms - st->geo_checked_ms >= GEO_CHECK_MS)
+		return true;
+	if (st->views_dirty || (st->views_wake_ms != 0 && now_ms >= st->views_wake_ms))
+		return true;
+	return st->health && health_generation(st->health) != st->views_gen;
+}
+
 int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms,
                     zone_t **changed, size_t *nchanged)
 {
 	*nchanged = 0;
 	st->now_ms = now_ms;
 	geo_check(st, zones, count, now_ms);
+	if (!srv_steer_views_due(st, now_ms))
+		return 0;
 	/* without a snapshot or a prober only hidden records whose policy is gone are shown */
 	const steer_snap_t *s = st->pub.current; /* we are its only publisher */
 	bool *due = calloc(st->nxv ? st->nxv : 1, sizeof(*due));
 	if (!due)
-		return -ENOMEM;
+		return -ENOMEM; /* still due: the next tick tries again */
+	/* the generation before the words it covers: a change during the pass makes another */
+	st->views_gen = st->health ? health_generation(st->health) : 0;
+	st->views_dirty = false;
+	st->views_wake_ms = 0;
 	int ret = 0;
 	for (size_t i = 0; i < count; i++) {
 		const zone_version_t *v = zone_current(zones[i]);
@@ -857,9 +900,13 @@ int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_
 			continue;
 		bool ch = false;
 		int rc = views_commit(st, s, zones[i], due, now_ms, &ch);
-		for (size_t k = 0; rc < 0 && rc != -EBUSY && k < st->nxv; k++)
-			if (due[k]) /* tried again after a hold-down, not at every tick */
-				st->xv[k].last_ms = now_ms ? now_ms : 1;
+		st->views_dirty |= rc == -EBUSY; /* another transaction: the next tick */
+		for (size_t k = 0; rc < 0 && rc != -EBUSY && k < st->nxv; k++) {
+			if (!due[k]) /* tried again after a hold-down, not at every tick */
+				continue;
+			st->xv[k].last_ms = now_ms ? now_ms : 1;
+			views_wake(st, st->xv[k].last_ms + st->table->policies[k].xfr_hold_ms);
+		}
 		if (rc < 0 && rc != -EBUSY) {
 			char zn[NAME_STR];
 			log_error("event=steering-view-failed zone=%s reason=%s",

@@ -129,6 +129,7 @@ static void make_targets(mode_t_ *m)
 			                            &e[j].target);
 			if (ret < 0)
 				die("target", ret);
+			e[j].word = health_target_word(m->h, e[j].target); /* as server/steer.c */
 		}
 		if (steer_snap_set(m->snap, id, e, 4) < 0)
 			die("snap", -1);

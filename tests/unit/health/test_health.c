@@ -272,6 +272,12 @@ static void test_words(void **state)
 	assert_false(health_word_checked_down(w));
 	assert_int_equal(health_word_force(w), HEALTH_FORCE_DOWN);
 	assert_int_equal(health_word_pack(false, HEALTH_FORCE_NONE), 0);
+	/* the branch-free reading against the rule, every combination of the bits */
+	for (uint32_t v = 0; v < 16; v++) {
+		bool down = (v & HEALTH_STATE_FORCED) ? (v & HEALTH_STATE_FORCED_DOWN) != 0
+		                                      : (v & HEALTH_STATE_DOWN) != 0;
+		assert_int_equal(health_state_is_down(v), down);
+	}
 }
 
 /* ---- state file ---- */
@@ -436,6 +442,56 @@ static void test_registry_and_force(void **state)
 	health_conf_free(c);
 }
 
+/* The generation moves with every change of a state word (an override, a target removed),
+ * not with a store that changes nothing; the word's address reads what health_target_state
+ * reads. */
+static void test_generation_and_word(void **state)
+{
+	(void)state;
+	char text[1024];
+	snprintf(text, sizeof(text),
+	         "health:\n  state-file: %s/ovr\n  templates:\n    - {name: t, type: tcp, port: 9, "
+	         "initial: down}\n  targets:\n    - {name: a, address: 127.0.0.1, template: t}\n",
+	         tmpdir);
+	health_conf_t *c = NULL;
+	unsigned errors = 0;
+	assert_int_equal(parse(text, &c, &errors), 0);
+	health_t *h = NULL;
+	assert_int_equal(health_new(c, &h), 0);
+	uint32_t a = 99;
+	assert_int_equal(health_target_id(h, "a", &a), 0);
+	const _Atomic uint32_t *w = health_target_word(h, a);
+	assert_int_equal(atomic_load(w), health_target_state(h, a));
+	assert_true(health_state_is_down(atomic_load(w)));
+	uint64_t g = health_generation(h);
+	assert_int_equal(health_force(h, "a", HEALTH_FORCE_UP), 0);
+	assert_true(health_generation(h) > g);
+	assert_false(health_state_is_down(atomic_load(w))); /* at once, through the address */
+	assert_int_equal(atomic_load(w), health_target_state(h, a));
+	g = health_generation(h);
+	assert_int_equal(health_force(h, "a", HEALTH_FORCE_UP), 0); /* the same word */
+	assert_int_equal(health_generation(h), g);
+	assert_int_equal(health_force(h, "a", HEALTH_FORCE_NONE), 0);
+	assert_true(health_generation(h) > g);
+	assert_true(health_state_is_down(atomic_load(w)));
+	/* a run-time target removed reads down through its address too */
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(1234)};
+	inet_pton(AF_INET, "127.0.0.2", &sin.sin_addr);
+	uint32_t r = 99;
+	assert_int_equal(health_target_add(h, "rt", (struct sockaddr *)&sin, "t", &r), 0);
+	const _Atomic uint32_t *rw = health_target_word(h, r);
+	assert_int_equal(health_force(h, "rt", HEALTH_FORCE_UP), 0);
+	assert_false(health_state_is_down(atomic_load(rw)));
+	g = health_generation(h);
+	assert_int_equal(health_target_remove(h, r), 0);
+	assert_true(health_generation(h) > g);
+	assert_int_equal(atomic_load(rw), HEALTH_STATE_DOWN);
+	/* an id with no word */
+	assert_int_equal(atomic_load(health_target_word(h, 1u << 30)), HEALTH_STATE_DOWN);
+	health_free(h);
+	health_conf_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +503,7 @@ int main(void)
 	    cmocka_unit_test(test_words),
 	    cmocka_unit_test_setup_teardown(test_statefile_round_trip, make_tmpdir, rm_tmpdir),
 	    cmocka_unit_test_setup_teardown(test_registry_and_force, make_tmpdir, rm_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_generation_and_word, make_tmpdir, rm_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
