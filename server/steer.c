@@ -65,7 +65,7 @@ struct srv_steer {
 	/* the transfer view, per policy of `table` (by id - 1) */
 	xview_t *xv;
 	size_t nxv;
-	uint64_t now_ms; /* the clock of the last srv_steer_views */
+	uint64_t now_ms; /* the control loop's clock at its last tick (the report's countdown) */
 	/* What the views were last computed from (srv_steer_views_due): the prober's generation,
 	 * dirty when the snapshot, the config or the prober changed since (or a commit is to be
 	 * tried again), and the monotonic ms at which a transfer-hold-down ends (0: none). */
@@ -867,8 +867,9 @@ static void geo_check(srv_steer_t *st, zone_t *const *zones, size_t count, uint6
 		(void)srv_steer_sync(st, zones, count);
 }
 
-bool srv_steer_views_due(const srv_steer_t *st, uint64_t now_ms)
+bool srv_steer_views_due(srv_steer_t *st, uint64_t now_ms)
 {
+	st->now_ms = now_ms;
 	if (st->ndbs > 0 && now_ms - st->geo_checked_ms >= GEO_CHECK_MS)
 		return true;
 	if (st->views_dirty || (st->views_wake_ms != 0 && now_ms >= st->views_wake_ms))

@@ -99,8 +99,9 @@ int srv_steer_sync(srv_steer_t *st, zone_t *const *zones, size_t count) SD_NONNU
 int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_t now_ms,
                     zone_t **changed, size_t *nchanged) SD_NONNULL(1, 6);
 
-/* Whether srv_steer_views has work at now_ms; when it has none, srv_steer_views returns at
- * once. The views are a function of the prober's state words, the published snapshot (the
+/* Whether srv_steer_views has work at now_ms (which is noted as the clock of steerctl's
+ * hold-down countdown: the control loop asks at every tick); when it has none,
+ * srv_steer_views returns at once. The views are a function of the prober's state words, the published snapshot (the
  * zones' versions, the config) and the clock only through the hold-downs, so they are
  * computed again only when one of these changed since the last pass: a state word
  * (health_generation moved: a verdict, an override, a target added or removed), a sync or a
@@ -109,7 +110,7 @@ int srv_steer_views(srv_steer_t *st, zone_t *const *zones, size_t count, uint64_
  * once a second). Otherwise a tick of the control loop costs a few loads, not a pass over
  * every policy (~9,000 instructions per policy and second at 5 ticks a second before).
  * Control thread. */
-bool srv_steer_views_due(const srv_steer_t *st, uint64_t now_ms) SD_NONNULL(1);
+bool srv_steer_views_due(srv_steer_t *st, uint64_t now_ms) SD_NONNULL(1);
 
 /* `steerctl steering [NAME] [--client ADDR[/LEN]] [--json]`: every policy (or the one
  * named), its pools, each member's address, weight, target and health, and what an A and an

@@ -55,11 +55,6 @@ void steer_table_unref(steer_table_t *t)
 	free(t);
 }
 
-const steer_policy_t *steer_table_policy(const steer_table_t *t, uint16_t id)
-{
-	return t && id >= 1 && id <= t->count ? &t->policies[id - 1] : NULL;
-}
-
 /* ---- addresses ------------------------------------------------------------------------ */
 
 int steer_addr_parse(const char *text, steer_addr_t *out)
@@ -345,12 +340,6 @@ static uint32_t clamp_ttl(const steer_policy_t *p, uint32_t ttl)
 	if (ttl < p->ttl_min)
 		return p->ttl_min;
 	return ttl > p->ttl_max ? p->ttl_max : ttl;
-}
-
-void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n, uint32_t rrset_ttl,
-                  steer_rng_t *rng, uint8_t *idx, steer_result_t *res)
-{
-	steer_decide_list(p, NULL, 0, c, n, rrset_ttl, rng, idx, res);
 }
 
 void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,

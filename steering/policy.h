@@ -116,7 +116,10 @@ steer_table_t *steer_table_ref(const steer_table_t *t) SD_NONNULL(1);
 /* Drop a reference; NULL is fine. Any thread. */
 void steer_table_unref(steer_table_t *t);
 /* The policy with that id, or NULL. */
-const steer_policy_t *steer_table_policy(const steer_table_t *t, uint16_t id);
+static inline const steer_policy_t *steer_table_policy(const steer_table_t *t, uint16_t id)
+{
+	return t && id >= 1 && id <= t->count ? &t->policies[id - 1] : NULL;
+}
 
 /* Parse "192.0.2.1" / "2001:db8::1" (0) or SD_EPARSE. */
 int steer_addr_parse(const char *text, steer_addr_t *out) SD_NONNULL(1, 2) SD_WUR;
@@ -182,17 +185,22 @@ typedef struct steer_result {
 /* Decide which of the candidates c[0..n) to answer (n <= STEER_CAND_MAX). idx receives the
  * chosen indices (room for n). rrset_ttl is the zone's TTL. The TTL is rrset_ttl clamped
  * to [ttl_min, ttl_max] when every weighted candidate is up, ttl_min otherwise (a degraded
- * answer is re-asked soon). Pure apart from rng; no allocation; any thread. */
-void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n, uint32_t rrset_ttl,
-                  steer_rng_t *rng, uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 5, 6, 7);
-
-/* The same with the geo stage's pool list order[0..norder) (indices into p->pools): failover
- * walks only those pools, in that order (each with its min-healthy; else the first of them
- * with any member up); when none has a member up the all-down mode applies. order NULL:
- * every pool in the configured order (steer_decide). */
+ * answer is re-asked soon). order[0..norder) is the geo stage's pool list (indices into
+ * p->pools): failover walks only those pools, in that order (each with its min-healthy;
+ * else the first of them with any member up); when none has a member up the all-down mode
+ * applies. order NULL: every pool in the configured order. Pure apart from rng; no
+ * allocation; any thread. */
 void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,
                        const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_rng_t *rng,
                        uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 7, 8, 9);
+
+/* The same without a geo stage: every pool in the configured order. */
+static inline void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n,
+                                uint32_t rrset_ttl, steer_rng_t *rng, uint8_t *idx,
+                                steer_result_t *res)
+{
+	steer_decide_list(p, NULL, 0, c, n, rrset_ttl, rng, idx, res);
+}
 
 /* The fallback RDATA run of the family (rdata length 4 or 16) and its count. */
 const uint8_t *steer_policy_fallback(const steer_policy_t *p, uint8_t len, uint16_t *count)
