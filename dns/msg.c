@@ -17,6 +17,10 @@
 #define HOPS_MAX 64     /* pointers followed while matching; ours never chain that far */
 #define COMP_MAX 16384  /* the most entries a table may have (every offset fits 14 bits) */
 #define RR_FIXED 10     /* type, class, TTL, RDLENGTH */
+/* Tables of at most this many entries are a list searched entry by entry, with no hashing:
+ * an answer registers a handful of suffixes, and hashing every label of every name cost more
+ * than reading them all (see msg.h). Larger tables (transfers) are hashed. */
+#define LIST_MAX 64
 
 /* --- the compression table --- */
 
@@ -25,12 +29,17 @@ int dns_comp_init(dns_comp_t *c, unsigned cap)
 	memset(c, 0, sizeof(*c));
 	if (cap == 0 || cap > COMP_MAX)
 		return -EINVAL;
-	unsigned slots = 4;
-	while (slots / 4 * 3 < cap)
-		slots *= 2;
-	c->slot = calloc(slots, sizeof(*c->slot));
 	c->log = calloc(cap, sizeof(*c->log));
-	if (c->slot == NULL || c->log == NULL) {
+	unsigned slots = 4;
+	if (cap <= LIST_MAX) {
+		c->len = calloc(cap, sizeof(*c->len));
+		c->raw = calloc(cap, sizeof(*c->raw));
+	} else {
+		while (slots / 4 * 3 < cap)
+			slots *= 2;
+		c->slot = calloc(slots, sizeof(*c->slot));
+	}
+	if (c->log == NULL || (c->slot == NULL && (c->len == NULL || c->raw == NULL))) {
 		dns_comp_fini(c);
 		return -ENOMEM;
 	}
@@ -45,12 +54,18 @@ void dns_comp_fini(dns_comp_t *c)
 		return;
 	free(c->slot);
 	free(c->log);
+	free(c->len);
+	free(c->raw);
 	memset(c, 0, sizeof(*c));
 }
 
 /* Remove the entries added after the first n, newest first. */
 static void comp_truncate(dns_comp_t *c, unsigned n)
 {
+	if (c->slot == NULL) {
+		c->n = c->n < n ? c->n : n;
+		return;
+	}
 	while (c->n > n)
 		c->slot[c->log[--c->n]] = 0;
 }
@@ -195,17 +210,97 @@ static size_t comp_find(const dns_msg_t *m, uint32_t hash, const uint8_t *s)
 	}
 }
 
-/* Register the labels written at start, up to (not including) label `cut`. */
+/* Label offsets of a well-formed name and, for a hashed table, the hash of each suffix.
+ * Returns the label count. */
+static unsigned comp_labels(const dns_comp_t *c, const uint8_t *name,
+                            uint8_t offs[DNAME_LABELS_MAX], uint32_t hash[DNAME_LABELS_MAX])
+{
+	if (c->slot != NULL)
+		return suffixes(name, offs, hash);
+	unsigned n = 0;
+	for (size_t i = 0; name[i] != 0; i += 1u + name[i])
+		offs[n++] = (uint8_t)i;
+	return n;
+}
+
+/* Does list entry i equal s, a name as long as the entry? Its raw bytes at once (equal bytes
+ * put the labels at the same places; length bytes are below 64, never letters, so folding
+ * the whole span compares labels), then the name its pointer names, if one ends it. */
+static bool list_match(const dns_msg_t *m, unsigned i, const uint8_t *s)
+{
+	const dns_comp_t *c = m->comp;
+	const uint8_t *a = m->buf + c->log[i];
+	size_t raw = c->raw[i];
+	if (!bytes_equal(a, s, raw) &&
+	    (m->exact || !maybe_equal_ci(a, s, raw) || !dname_label_equal_ci(a, s, raw)))
+		return false;
+	if (raw == c->len[i])
+		return true;
+	return match_at(m, ((size_t)(a[raw] & 0x3f) << 8) | a[raw + 1], s + raw);
+}
+
+/* The earliest registered suffix equal to the longest suffix of name (len bytes, n labels at
+ * offs) that has one, searched in a list table: an entry can only equal the suffix of its
+ * own length, and only when that suffix starts at a label of name. Taking an entry only
+ * when its suffix is longer than the best so far, in the order entries were added, gives
+ * the match the hashed table gives. Returns its offset (0: none) and the labels before it
+ * in *cut (n when none). */
+static size_t list_find(const dns_msg_t *m, const uint8_t *name, size_t len, const uint8_t *offs,
+                        unsigned n, unsigned *cut)
+{
+	const dns_comp_t *c = m->comp;
+	uint64_t starts[4] = {0}; /* bit o: a label of name starts at o (o < 255) */
+	for (unsigned k = 0; k < n; k++)
+		starts[offs[k] >> 6] |= 1ull << (offs[k] & 63);
+	size_t best = len, ptr = 0;
+	for (unsigned i = 0; i < c->n && best != 0; i++) {
+		size_t o = len - c->len[i]; /* wraps past best when the entry is longer */
+		if (o < best && (starts[o >> 6] >> (o & 63) & 1) && list_match(m, i, name + o)) {
+			best = o;
+			ptr = c->log[i];
+		}
+	}
+	unsigned k = 0;
+	while (k < n && offs[k] != best)
+		k++;
+	*cut = k;
+	return ptr;
+}
+
+/* The same from a hashed table: the longest suffix first, each by its hash. */
+static size_t table_find(const dns_msg_t *m, const uint8_t *name, const uint8_t *offs,
+                         const uint32_t *hash, unsigned n, unsigned *cut)
+{
+	for (unsigned k = 0; k < n; k++) {
+		size_t ptr = comp_find(m, hash[k], name + offs[k]);
+		if (ptr != 0) {
+			*cut = k;
+			return ptr;
+		}
+	}
+	*cut = n;
+	return 0;
+}
+
+/* Register the labels written at start, up to (not including) label `cut`, of a name of
+ * len bytes whose first head bytes are written in full (then a pointer, if head < len). */
 static void comp_register(dns_msg_t *m, const uint8_t *offs, const uint32_t *hash, unsigned cut,
-                          size_t start)
+                          size_t start, size_t len, size_t head)
 {
 	dns_comp_t *c = m->comp;
 	for (unsigned k = 0; k < cut; k++) {
 		size_t off = start + offs[k];
 		if (c->n == c->cap || off > PTR_MAX)
 			return;
-		if (off != 0) /* 0 marks an empty slot; no message has a name there */
+		if (off == 0) /* 0 marks an empty slot; no message has a name there */
+			continue;
+		if (c->slot == NULL) {
+			c->log[c->n] = (uint16_t)off;
+			c->len[c->n] = (uint8_t)(len - offs[k]);
+			c->raw[c->n++] = (uint8_t)(head - offs[k]);
+		} else {
 			comp_add(c, hash[k], off);
+		}
 	}
 }
 
@@ -218,8 +313,8 @@ static void comp_question(dns_msg_t *m)
 	m->q_pending = false;
 	uint8_t offs[DNAME_LABELS_MAX];
 	uint32_t hash[DNAME_LABELS_MAX];
-	unsigned n = suffixes(m->buf + m->q_off, offs, hash);
-	comp_register(m, offs, hash, n, m->q_off);
+	unsigned n = comp_labels(m->comp, m->buf + m->q_off, offs, hash);
+	comp_register(m, offs, hash, n, m->q_off, m->q_len, m->q_len);
 }
 
 /* Is name (len bytes) the question name? Then its longest registered suffix is the whole
@@ -298,16 +393,14 @@ static SD_NOINLINE int put_name_table(dns_msg_t *m, const uint8_t *name, size_t 
 	unsigned n = 0;
 	if (m->comp != NULL) {
 		comp_question(m);
-		n = suffixes(name, offs, hash);
+		n = comp_labels(m->comp, name, offs, hash);
 	}
 	unsigned cut = n; /* labels written in full; a pointer replaces the rest */
 	size_t ptr = 0;
-	for (unsigned k = 0; compress && k < n && ptr == 0; k++) {
-		ptr = comp_find(m, hash[k], name + offs[k]);
-		cut = k;
-	}
-	if (ptr == 0)
-		cut = n;
+	if (compress && n > 0 && m->comp->slot == NULL)
+		ptr = list_find(m, name, len, offs, n, &cut);
+	else if (compress && n > 0)
+		ptr = table_find(m, name, offs, hash, n, &cut);
 	size_t head = cut < n ? offs[cut] : len;
 	if (head + (ptr != 0 ? 2 : 0) > m->lim - m->pos)
 		return SD_ESPACE;
@@ -321,12 +414,14 @@ static SD_NOINLINE int put_name_table(dns_msg_t *m, const uint8_t *name, size_t 
 	if (m->comp == NULL)
 		return 0;
 	unsigned before = m->comp->n;
-	comp_register(m, offs, hash, cut, start);
+	comp_register(m, offs, hash, cut, start, len, head);
 	/* the whole name is now a pointer: to the match, or to where it was written when its
 	 * full form was registered (no equal name was: it is the earliest) */
-	if (compress && cut == 0 && ptr != 0)
+	if (!compress)
+		return 0;
+	if (cut == 0 && ptr != 0)
 		memo_add(m, ptr, name, len);
-	else if (compress && cut > 0 && m->comp->n > before && start <= PTR_MAX)
+	else if (cut > 0 && m->comp->n > before && start <= PTR_MAX)
 		memo_add(m, start, name, len);
 	return 0;
 }
@@ -427,8 +522,8 @@ int dns_msg_question_len(dns_msg_t *m, const uint8_t *q, size_t nl)
 	}
 	uint8_t offs[DNAME_LABELS_MAX];
 	uint32_t hash[DNAME_LABELS_MAX];
-	unsigned n = suffixes(q, offs, hash);
-	comp_register(m, offs, hash, n, start);
+	unsigned n = comp_labels(m->comp, q, offs, hash);
+	comp_register(m, offs, hash, n, start, nl, nl);
 	return 0;
 }
 

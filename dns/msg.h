@@ -12,7 +12,10 @@
  *
  * Compression (RFC 1035 4.1.4): every label sequence written is registered in a table of
  * offsets, an open-addressing hash of the (ASCII case-folded) suffix; a later name whose
- * longest registered suffix matches is written as its leading labels plus a pointer. Matches
+ * longest registered suffix matches is written as its leading labels plus a pointer. A small
+ * table (an answer's) is a list of offsets and lengths instead: an entry is compared only
+ * with the suffix of the name of its length when one of the name's labels starts there, so
+ * no name is hashed; the same entry matches as in the hashed table. Matches
  * are checked against the bytes in the message itself, so the table holds no pointers to
  * caller memory. Two matching rules:
  *   - case-insensitive (answers): a pointer may reproduce the case of the first occurrence,
@@ -43,10 +46,16 @@
 #include "dns/name.h"
 #include "dns/proto.h"
 
-/* A compression table. Owned by whoever calls dns_comp_init; reused message after message. */
+/* A compression table. Owned by whoever calls dns_comp_init; reused message after message.
+ * Hashed (more than 64 entries) or a list (64 at most: the answer path's few entries are
+ * cheaper to read one by one than to hash); both find the same match. */
 typedef struct dns_comp {
-	uint16_t *slot; /* mask + 1 message offsets of registered suffixes; 0 = empty */
-	uint16_t *log;  /* slot index of each entry, in the order they were added */
+	uint16_t *slot; /* hashed: mask + 1 message offsets of registered suffixes, 0 = empty;
+	                 * NULL: a list */
+	uint16_t *log;  /* hashed: slot index of each entry, in the order they were added;
+	                 * list: each entry's message offset, in that order */
+	uint8_t *len;   /* list: each entry's length (the suffix's uncompressed bytes) */
+	uint8_t *raw;   /* list: its bytes written in full (a pointer follows when < len) */
 	unsigned mask;  /* slots - 1 (a power of two minus one) */
 	unsigned cap;   /* entries at most (at most 3/4 of the slots) */
 	unsigned n;     /* entries now */
@@ -79,10 +88,11 @@ typedef struct dns_msg {
 	 * question name exactly (its parsed copy), so an owner passed from there is known to be
 	 * the question without a compare. NULL: none. */
 	const uint8_t *q_alias;
-	/* The last DNS_MSG_MEMO names written with the table, each as the offset of the earliest
-	 * registered name equal to it: that name again, byte for byte (an NS owner, glue for a
-	 * name in RDATA just written, a CNAME target as the next owner) is a pointer there,
-	 * found by one compare, not by hashing and probing. Emptied by a rollback. */
+	/* With a hashed table (a list needs none): the last DNS_MSG_MEMO names written with the
+	 * table, each as the offset of the earliest registered name equal to it: that name
+	 * again, byte for byte (an NS owner, glue for a name in RDATA just written, a CNAME
+	 * target as the next owner) is a pointer there, found by one compare, not by hashing
+	 * and probing. Emptied by a rollback. */
 	uint16_t memo_off[DNS_MSG_MEMO]; /* 0: unused */
 	uint8_t memo_len[DNS_MSG_MEMO];
 	uint8_t memo_name[DNS_MSG_MEMO][DNAME_MAX]; /* each as it was given */

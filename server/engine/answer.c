@@ -420,6 +420,20 @@ static void put_additional(srv_answer_ctx_t *ctx)
 	}
 }
 
+/* Is node t's owner at or below node cut's (dname_is_subdomain of two zone owners, whose
+ * lengths and label counts are known): t's leading labels skipped until cut's count is
+ * left, the rest compared. */
+static bool node_at_or_below(const zone_node_t *t, const zone_node_t *cut)
+{
+	if (t->labels < cut->labels || t->owner_len < cut->owner_len)
+		return false;
+	const uint8_t *p = t->owner;
+	for (unsigned i = cut->labels; i < t->labels; i++)
+		p += 1u + *p;
+	size_t rest = t->owner_len - (size_t)(p - t->owner);
+	return rest == cut->owner_len && dname_bytes_equal(p, cut->owner, rest);
+}
+
 /* Referral (RFC 1034 4.3.2 step 3b, RFC 9471): AA=0, the cut's NS RRset in authority, no SOA.
  * Glue for in-domain name servers (at or below the cut) is required: without it the referral
  * is useless, so it sets TC when it does not fit (RFC 9471 3). Sibling glue and addresses of
@@ -438,7 +452,7 @@ static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 			const zone_node_t *t = zone_rrset_target(ctx->v, ns, j);
 			if (t == NULL)
 				continue;
-			bool in_domain = dname_is_subdomain(t->owner, cut->owner);
+			bool in_domain = node_at_or_below(t, cut);
 			if (in_domain != (pass == 0) || node_done(ctx, t, in_domain))
 				continue;
 			ret = put_addresses(ctx, t, in_domain);

@@ -484,6 +484,59 @@ static void test_random(void **state)
 	run_random(DNS_MSG_EXACT, 1536);
 }
 
+/* A list table (64 entries at most) and a hashed one (65) given the same names, marks and
+ * rollbacks write the same bytes, pointer for pointer, until the list is full. */
+static void run_list_vs_hash(unsigned flags)
+{
+	static uint8_t buf_l[4096], buf_h[4096];
+	dns_comp_t cl, ch;
+	dns_msg_t ml, mh;
+	uint8_t q[DNAME_MAX], name[DNAME_MAX];
+	unsigned compared = 0;
+	assert_int_equal(dns_comp_init(&cl, 64), 0);
+	assert_int_equal(dns_comp_init(&ch, 65), 0);
+	assert_null(cl.slot);
+	assert_non_null(ch.slot);
+	for (int round = 0; round < 300; round++) {
+		random_name(q);
+		start(&ml, buf_l, sizeof(buf_l), &cl, flags, q);
+		start(&mh, buf_h, sizeof(buf_h), &ch, flags, q);
+		dns_msg_mark_t kl = dns_msg_mark(&ml), kh = dns_msg_mark(&mh);
+		for (int i = 0; i < 60 && cl.n == ch.n; i++) {
+			unsigned r = rnd() % 20;
+			if (r == 0) {
+				kl = dns_msg_mark(&ml);
+				kh = dns_msg_mark(&mh);
+			} else if (r == 1) {
+				dns_msg_rollback(&ml, kl);
+				dns_msg_rollback(&mh, kh);
+			} else {
+				random_name(name);
+				bool compress = rnd() % 4 != 0;
+				assert_int_equal(dns_msg_name(&ml, name, compress), 0);
+				assert_int_equal(dns_msg_name(&mh, name, compress), 0);
+			}
+			if (cl.n != ch.n) { /* the list is full: the hashed table took one more */
+				assert_int_equal(cl.n, 64);
+				break;
+			}
+			assert_int_equal(ml.pos, mh.pos);
+			assert_memory_equal(buf_l, buf_h, ml.pos);
+			compared++;
+		}
+	}
+	assert_true(compared > 5000);
+	dns_comp_fini(&cl);
+	dns_comp_fini(&ch);
+}
+
+static void test_list_vs_hash(void **state)
+{
+	(void)state;
+	run_list_vs_hash(0);
+	run_list_vs_hash(DNS_MSG_EXACT);
+}
+
 /* RCODE mnemonics, extended ones included; others by number. */
 static void test_rcode_name(void **state)
 {
@@ -510,6 +563,7 @@ int main(void)
 	    cmocka_unit_test(test_question_alias),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_list_vs_hash),
 	    cmocka_unit_test(test_rcode_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
