@@ -331,9 +331,17 @@ static inline bool is_question(const dns_msg_t *m, const uint8_t *name, size_t l
 	       (!m->exact && maybe_equal_ci(q, name, len) && dname_label_equal_ci(q, name, len));
 }
 
-/* The offset the memo holds for name (len bytes, the same bytes), or 0. */
+_Static_assert(DNS_MSG_MEMO == 4, "memo_find reads the memo's lengths as one 32-bit word");
+
+/* The offset the memo holds for name (len bytes, the same bytes), or 0. Most names have the
+ * length of no memo slot: the four lengths are checked at once first (x has a zero byte
+ * exactly where a slot's length is len, and (x - 0x01..) & ~x & 0x80.. is non-zero exactly
+ * when x has a zero byte). */
 static size_t memo_find(const dns_msg_t *m, const uint8_t *name, size_t len)
 {
+	uint32_t x = ne32_load(m->memo_len) ^ (0x01010101u * (uint32_t)len);
+	if (((x - 0x01010101u) & ~x & 0x80808080u) == 0)
+		return 0;
 	for (unsigned i = 0; i < DNS_MSG_MEMO; i++) {
 		if (m->memo_len[i] == len && m->memo_off[i] != 0 &&
 		    dname_bytes_equal(m->memo_name[i], name, len))
@@ -355,6 +363,7 @@ static void memo_add(dns_msg_t *m, size_t off, const uint8_t *name, size_t len)
 static void memo_clear(dns_msg_t *m)
 {
 	memset(m->memo_off, 0, sizeof(m->memo_off));
+	memset(m->memo_len, 0, sizeof(m->memo_len)); /* names are longer: no slot matches */
 	m->memo_next = 0;
 }
 
