@@ -14,6 +14,7 @@
 #include "dns/rdata.h"
 #include "dns/soa.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,10 @@ typedef struct brec {
 	uint32_t owner_off;
 	uint32_t rdata_off; /* as given (names keep their case) */
 	uint32_t canon_off; /* RFC 4034 6.2 canonical form: embedded names lowercased */
-	uint32_t where_off; /* NUL-terminated "file:line", or NO_WHERE */
+	uint32_t where_off; /* NUL-terminated "file:line" or "file" (see line), or NO_WHERE */
+	uint32_t line;      /* line in the file at where_off (zone_builder_add_at), or 0 */
 	uint32_t seq;       /* order of zone_builder_add */
+	uint64_t key;       /* sort prefix of the owner (owner_key), compared first */
 	uint32_t ttl;
 	uint16_t type;
 	uint16_t rclass;
@@ -45,6 +48,9 @@ struct zone_builder {
 	size_t apex_len;
 	char apex_str[1024]; /* for messages */
 	unsigned errors;
+	uint32_t file_off;         /* the last file name zone_builder_add_at stored, or NO_WHERE */
+	bool zero_byte;            /* an owner holds a 0 octet: owner_key is not used (see there) */
+	bool wildcard;             /* an owner starts with a '*' label: nodes look for wildcards */
 	zone_bindings_t *bindings; /* reference held for the build; may be NULL */
 };
 
@@ -73,6 +79,7 @@ int zone_builder_new(const uint8_t *apex, const zone_bindings_t *bindings, zone_
 	memcpy(b->apex, apex, b->apex_len);
 	dname_lower(b->apex);
 	dname_to_str(b->apex, b->apex_str, sizeof(b->apex_str));
+	b->file_off = NO_WHERE;
 	*out = b;
 	return 0;
 }
@@ -101,8 +108,18 @@ static uint32_t store(zone_builder_t *b, const void *data, size_t len)
 	return off;
 }
 
-int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
-                     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+/* The file name of a record's place, stored once for a run of records from one file. */
+static uint32_t store_file(zone_builder_t *b, const char *file)
+{
+	if (b->file_off != NO_WHERE && strcmp((const char *)b->buf + b->file_off, file) == 0)
+		return b->file_off;
+	b->file_off = store(b, file, strlen(file) + 1);
+	return b->file_off;
+}
+
+static int add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+               uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where,
+               const char *file, uint32_t line)
 {
 	static const uint8_t empty = 0;
 	uint16_t offs[DNS_RDATA_NAMES_MAX];
@@ -120,12 +137,13 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	r->owner_off = store(b, owner, olen);
 	r->rdata_off = store(b, rd, rdlen);
 	r->canon_off = store(b, rd, rdlen);
-	r->where_off = where ? store(b, where, strlen(where) + 1) : 0;
+	r->where_off = where ? store(b, where, strlen(where) + 1) : file ? store_file(b, file) : 0;
 	if (r->owner_off == NO_WHERE || r->rdata_off == NO_WHERE || r->canon_off == NO_WHERE ||
 	    r->where_off == NO_WHERE)
 		return -ENOMEM;
-	if (!where)
+	if (!where && !file)
 		r->where_off = NO_WHERE;
+	r->line = file ? line : 0;
 	dname_lower(b->buf + r->owner_off);
 	for (int i = 0; i < names; i++)
 		dname_lower(b->buf + r->canon_off + offs[i]);
@@ -139,6 +157,19 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	return 0;
 }
 
+int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+{
+	return add(b, owner, type, rclass, ttl, rdata, rdlen, where, NULL, 0);
+}
+
+int zone_builder_add_at(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                        uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *file,
+                        uint32_t line)
+{
+	return add(b, owner, type, rclass, ttl, rdata, rdlen, NULL, file, line);
+}
+
 /* --- messages --- */
 
 static const uint8_t *rec_owner(const zone_builder_t *b, const brec_t *r)
@@ -146,22 +177,28 @@ static const uint8_t *rec_owner(const zone_builder_t *b, const brec_t *r)
 	return b->buf + r->owner_off;
 }
 
-static const char *rec_where(const zone_builder_t *b, const brec_t *r)
+static const char *rec_where(const zone_builder_t *b, const brec_t *r, char *buf, size_t size)
 {
-	return r->where_off == NO_WHERE ? b->apex_str : (const char *)b->buf + r->where_off;
+	if (r->where_off == NO_WHERE)
+		return b->apex_str;
+	const char *w = (const char *)b->buf + r->where_off;
+	if (r->line == 0)
+		return w;
+	snprintf(buf, size, "%s:%" PRIu32, w, r->line);
+	return buf;
 }
 
 SD_PRINTF(4, 5)
 static void rec_log(zone_builder_t *b, log_level_t level, const brec_t *r, const char *fmt, ...)
 {
-	char owner[1024], type[16], msg[1024];
+	char owner[1024], type[16], msg[1024], where[4096];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	dname_to_str(rec_owner(b, r), owner, sizeof(owner));
-	log_msg(level, "%s: %s %s: %s", rec_where(b, r), owner, zone_type_to_str(r->type, type),
-	        msg);
+	log_msg(level, "%s: %s %s: %s", rec_where(b, r, where, sizeof(where)), owner,
+	        zone_type_to_str(r->type, type), msg);
 	if (level == LOG_LEVEL_ERROR)
 		b->errors++;
 }
@@ -180,10 +217,39 @@ static int cmp_rdata(const uint8_t *a, size_t la, const uint8_t *b, size_t lb)
 	return la < lb ? -1 : la > lb;
 }
 
+/* The first 8 octets, big-endian, of the owner's labels below the apex from the top down,
+ * each followed by a 0 octet; 0 for an owner outside the zone. For owners in the zone whose
+ * labels hold no 0 octet, a lower key means a lower name in canonical order (RFC 4034 6.1:
+ * labels compared from the top, a label that is a prefix of another sorts first, a name
+ * before its descendants), so the sort compares keys first and whole names only on a tie.
+ * A 0 octet in a label would compare as a label end: *zero is set and keys are not used.
+ * Any key function keeps the order total (key, then name); this one keeps it canonical. */
+static uint64_t owner_key(const zone_builder_t *b, const uint8_t *owner, bool *zero)
+{
+	uint8_t offs[DNAME_LABELS_MAX];
+	unsigned n = dname_label_offsets(owner, offs), apex = dname_labels(b->apex);
+	if (n < apex || !dname_is_subdomain(owner, b->apex))
+		return 0;
+	uint64_t key = 0;
+	unsigned got = 0;
+	for (unsigned l = n - apex; l-- > 0;) {
+		const uint8_t *lab = owner + offs[l];
+		for (unsigned i = 1; i <= lab[0]; i++) {
+			*zero |= lab[i] == 0;
+			if (got < 8)
+				key |= (uint64_t)lab[i] << (8 * (7 - got++));
+		}
+		got += got < 8; /* the label's end */
+	}
+	return key;
+}
+
 static int cmp_rec(const void *pa, const void *pb, void *arg)
 {
 	const zone_builder_t *b = arg;
 	const brec_t *x = pa, *y = pb;
+	if (!b->zero_byte && x->key != y->key)
+		return x->key < y->key ? -1 : 1;
 	int c = dname_cmp_canonical(b->buf + x->owner_off, b->buf + y->owner_off);
 	if (c != 0)
 		return c;
@@ -220,6 +286,7 @@ static void filter_sort_dedupe(zone_builder_t *b)
 			rec_error(b, r, "out of zone (not at or below %s)", b->apex_str);
 			r->dropped = 1;
 		}
+		r->key = owner_key(b, rec_owner(b, r), &b->zero_byte);
 	}
 	if (b->n > 1) /* recs is NULL for an empty file: qsort_r(NULL, 0) is undefined */
 		qsort_r(b->recs, b->n, sizeof(brec_t), cmp_rec, b);
@@ -280,9 +347,10 @@ static int cmp_bnode(const void *pa, const void *pb)
 /* Sort the n nodes in canonical order, drop the duplicates and give each node its groups
  * (g is in canonical owner order too, so one pass attaches them). Returns the new count. */
 static size_t nodes_finish(const zone_builder_t *b, const group_t *g, size_t ng, bnode_t *nodes,
-                           size_t n)
+                           size_t n, bool sorted)
 {
-	qsort(nodes, n, sizeof(*nodes), cmp_bnode);
+	if (!sorted)
+		qsort(nodes, n, sizeof(*nodes), cmp_bnode);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (k > 0 && nodes[k - 1].len == nodes[i].len &&
@@ -300,6 +368,39 @@ static size_t nodes_finish(const zone_builder_t *b, const group_t *g, size_t ng,
 	return k;
 }
 
+/* How many labels a and b (lowercased) share, counted from the root. */
+static unsigned common_labels(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t oa[DNAME_LABELS_MAX], ob[DNAME_LABELS_MAX];
+	unsigned na = dname_label_offsets(a, oa), nb = dname_label_offsets(b, ob), k = 0;
+	while (k < na && k < nb) {
+		const uint8_t *la = a + oa[na - 1 - k], *lb = b + ob[nb - 1 - k];
+		if (la[0] != lb[0] || memcmp(la + 1, lb + 1, la[0]) != 0)
+			break;
+		k++;
+	}
+	return k;
+}
+
+/* Append o and its ancestors below the apex that prev (the owner before o in canonical
+ * order, or the apex) did not bring, the topmost first. In canonical order a name's
+ * descendants follow it as one block, so every ancestor of o that is not one of prev's
+ * (nor the apex) appears here for the first time, and the list stays sorted without
+ * duplicates (no sort needed). Returns the new count. */
+static size_t add_ancestors(bnode_t *nodes, size_t n, const uint8_t *prev, const uint8_t *o,
+                            unsigned apex_labels)
+{
+	unsigned labels = dname_labels(o), common = common_labels(prev, o);
+	unsigned from = common > apex_labels ? common : apex_labels;
+	for (unsigned l = from + 1; l <= labels; l++) {
+		const uint8_t *a = o;
+		for (unsigned skip = labels - l; skip > 0; skip--)
+			a += a[0] + 1;
+		nodes[n++] = (bnode_t){.owner = a, .len = (uint8_t)dname_len(a)};
+	}
+	return n;
+}
+
 /* Every owner and every name between it and the apex (empty non-terminals), sorted in
  * canonical order without duplicates, each with its groups. */
 static int make_nodes(zone_builder_t *b, const group_t *g, size_t ng, bnode_t **out, size_t *count)
@@ -314,18 +415,16 @@ static int make_nodes(zone_builder_t *b, const group_t *g, size_t ng, bnode_t **
 	if (!nodes)
 		return -ENOMEM;
 	nodes[n++] = (bnode_t){.owner = b->apex, .len = (uint8_t)b->apex_len};
+	const uint8_t *prev = b->apex;
 	for (size_t i = 0; i < ng; i++) {
 		if (i > 0 && same_owner(b, &b->recs[g[i - 1].first], &b->recs[g[i].first]))
 			continue;
 		const uint8_t *o = rec_owner(b, &b->recs[g[i].first]);
-		unsigned labels = dname_labels(o);
-		for (unsigned l = labels; l > apex_labels; l--) {
-			nodes[n++] = (bnode_t){.owner = o, .len = (uint8_t)dname_len(o)};
-			o += o[0] + 1;
-		}
+		n = add_ancestors(nodes, n, prev, o, apex_labels);
+		prev = o;
 	}
 	*out = nodes;
-	*count = nodes_finish(b, g, ng, nodes, n);
+	*count = nodes_finish(b, g, ng, nodes, n, true);
 	return 0;
 }
 
@@ -541,13 +640,18 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 /* Parent, wildcard child, cut, DNAME ancestor and NONAUTH. A parent sorts before all its
  * descendants in canonical order, so linking in that order sees every parent finished. The
  * parent's links are read through v (it may be a base node under an overlay). */
-void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
+/* zone_node_link, with the parent when the caller knows it (NULL: looked up) and whether
+ * the version may hold a wildcard at all. */
+static void link_one(const zone_version_t *v, zone_node_t *n, bool apex, const zone_node_t *p,
+                     bool wildcards)
 {
 	n->flags &= (uint16_t)~ZONE_NODE_NONAUTH;
 	n->parent = n->cut = n->dname = NULL;
 	if (!apex) {
 		const uint8_t *up = n->owner + n->owner[0] + 1;
-		const zone_node_t *p = zone_version_find(v, up, n->owner_len - n->owner[0] - 1u);
+		size_t uplen = n->owner_len - n->owner[0] - 1u;
+		if (!p || p->owner_len != uplen || memcmp(p->owner, up, uplen) != 0)
+			p = zone_version_find(v, up, uplen);
 		SD_REQUIRE(p != NULL); /* every ancestor is a node (ENTs are materialised) */
 		const zone_node_t *pcut = zone_node_cut(v, p), *pdname = zone_node_dname(v, p);
 		n->parent = p;
@@ -557,7 +661,7 @@ void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
 		n->dname = pdname ? pdname : (p->flags & ZONE_NODE_DNAME) ? p : NULL;
 	}
 	n->wildcard = NULL;
-	if (n->owner_len + 2 <= DNAME_MAX) {
+	if (wildcards && n->owner_len + 2 <= DNAME_MAX) {
 		uint8_t wc[DNAME_MAX];
 		wc[0] = 1;
 		wc[1] = '*';
@@ -574,6 +678,11 @@ void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
 	}
 }
 
+void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
+{
+	link_one(v, n, apex, NULL, true);
+}
+
 void zone_version_set_soa(zone_version_t *v)
 {
 	v->soa = zone_node_rrset(v->apex, DNS_TYPE_SOA);
@@ -583,11 +692,22 @@ void zone_version_set_soa(zone_version_t *v)
 	}
 }
 
+/* Link a whole version's nodes (canonical order, every ancestor a node). A node's parent is
+ * the last node before it with one label less (its descendants follow it as one block), so
+ * parents come from that table, not from lookups; wildcards are looked up only when some
+ * node is one. */
 static void link_nodes(zone_version_t *v)
 {
 	zone_node_t *nodes = (zone_node_t *)v->nodes;
-	for (size_t i = 0; i < v->node_count; i++)
-		zone_node_link(v, &nodes[i], i == 0);
+	const zone_node_t *last[DNAME_LABELS_MAX + 1] = {0};
+	bool wildcards = false;
+	for (size_t i = 0; i < v->node_count && !wildcards; i++)
+		wildcards = nodes[i].owner[0] == 1 && nodes[i].owner[1] == '*';
+	for (size_t i = 0; i < v->node_count; i++) {
+		zone_node_t *n = &nodes[i];
+		link_one(v, n, i == 0, n->labels > 0 ? last[n->labels - 1] : NULL, wildcards);
+		last[n->labels] = n;
+	}
 	zone_version_set_soa(v);
 }
 
@@ -646,7 +766,7 @@ static int make_nodes_part(zone_builder_t *b, const group_t *g, size_t ng, uint8
 	for (size_t i = 0; i < nextra; i++)
 		nodes[n++] = (bnode_t){.owner = extra[i], .len = (uint8_t)dname_len(extra[i])};
 	*out = nodes;
-	*count = nodes_finish(b, g, ng, nodes, n);
+	*count = nodes_finish(b, g, ng, nodes, n, false);
 	return 0;
 }
 

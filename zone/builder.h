@@ -24,6 +24,11 @@ int zone_builder_new(const uint8_t *apex, const zone_bindings_t *bindings, zone_
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
                      uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
     SD_NONNULL(1, 2) SD_WUR;
+/* zone_builder_add with the place as a file name and a line: messages say "file:line". The
+ * file name is copied (once for a run of records from the same file). */
+int zone_builder_add_at(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                        uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *file,
+                        uint32_t line) SD_NONNULL(1, 2, 8) SD_WUR;
 /* Check the semantic rules (one SOA at apex, NS at apex, CNAME and other data, out-of-zone
  * data, missing glue) logging "file:line: message" for each violation, then build the
  * version. Consumes the builder in every case. Returns SD_ESEMANTIC when a rule failed. */

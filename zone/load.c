@@ -365,7 +365,6 @@ static void record_type_zero(load_ctx_t *c, const text_t *t, size_t line, const 
 
 static void add_record(load_ctx_t *c, const text_t *t, size_t line, ldns_rr *rr)
 {
-	char where[4096];
 	ldns_buffer_clear(c->wire);
 	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++)
 		(void)ldns_rdf2buffer_wire(c->wire, ldns_rr_rdf(rr, i));
@@ -374,11 +373,11 @@ static void add_record(load_ctx_t *c, const text_t *t, size_t line, ldns_rr *rr)
 		load_error(c, t, line, "RDATA longer than 65535 bytes");
 		return;
 	}
-	snprintf(where, sizeof(where), "%s:%zu", t->path, line);
 	const ldns_rdf *owner = ldns_rr_owner(rr);
-	int ret = zone_builder_add(c->b, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
-	                           (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr),
-	                           ldns_buffer_begin(c->wire), (uint16_t)rdlen, where);
+	int ret = zone_builder_add_at(c->b, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
+	                              (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr),
+	                              ldns_buffer_begin(c->wire), (uint16_t)rdlen, t->path,
+	                              (uint32_t)line);
 	if (ret < 0)
 		load_error(c, t, line, "cannot add the record: %s", sd_strerror(ret));
 }
