@@ -1,7 +1,9 @@
-/* dump.c — a zone version to an RFC 1035 master file, written atomically (ldns prints). */
+/* dump.c — a zone version to an RFC 1035 master file, written atomically (the common records
+ * printed here, the others by ldns). */
 #include "zone/dump.h"
 #include "contrib/base/fsutil.h"
 
+#include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <limits.h>
 #include <stdio.h>
@@ -36,10 +38,164 @@ static int rr_to_ldns(const zone_rr_t *zr, ldns_rr **out)
 	return 0;
 }
 
-/* The presentation form of one record, malloc()ed, ending in a newline (ldns prints it);
- * NULL with *rc set when it has none. */
+/* --- the common records without ldns ---
+ *
+ * A snapshot or base copy of a large zone is a million records; ldns formats one in a few
+ * microseconds (a wire round trip, an ldns_rr, a printf per field). The records most zones
+ * are made of are printed here instead, in exactly the text ldns prints for them
+ * (tests/unit/zone/test_dump.c compares the two over edge cases and random records): A,
+ * AAAA, NS, CNAME, PTR, DNAME, MX, SRV and TXT, class IN, with names of letters, digits,
+ * '-', '_' and '*' only, and TXT strings of printable ASCII other than '"' and '\\'.
+ * Anything else (an escape, another type, malformed RDATA) goes to ldns as before. */
+
+#define FAST_MAX (DNAME_MAX * 5 + 64) /* owner, TTL, type and one name's worth of RDATA */
+
+typedef struct out {
+	char *p, *end;
+} out_t;
+
+static bool put_str(out_t *o, const char *s, size_t n)
+{
+	if ((size_t)(o->end - o->p) < n)
+		return false;
+	memcpy(o->p, s, n);
+	o->p += n;
+	return true;
+}
+
+static bool put_u32(out_t *o, uint32_t v)
+{
+	char d[10];
+	size_t n = 0;
+	do {
+		d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put_str(o, d + sizeof(d) - n, n);
+}
+
+static bool plain_label_octet(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '*';
+}
+
+/* The name at rd[0..len) (exactly that long), absolute, when every octet is plain. */
+static bool put_name(out_t *o, const uint8_t *rd, size_t len)
+{
+	if (len == 0 || dname_len_bounded(rd, len) != len)
+		return false;
+	if (rd[0] == 0)
+		return put_str(o, ".", 1);
+	for (size_t i = 0; rd[i] != 0; i += rd[i] + 1u) {
+		for (size_t k = 1; k <= rd[i]; k++)
+			if (!plain_label_octet(rd[i + k]))
+				return false;
+		if (!put_str(o, (const char *)rd + i + 1, rd[i]) || !put_str(o, ".", 1))
+			return false;
+	}
+	return true;
+}
+
+static bool put_a(out_t *o, const uint8_t *rd, uint16_t rdlen)
+{
+	if (rdlen != 4)
+		return false;
+	for (int i = 0; i < 4; i++)
+		if ((i && !put_str(o, ".", 1)) || !put_u32(o, rd[i]))
+			return false;
+	return true;
+}
+
+static bool put_aaaa(out_t *o, const uint8_t *rd, uint16_t rdlen)
+{
+	char text[INET6_ADDRSTRLEN];
+	if (rdlen != 16 || !inet_ntop(AF_INET6, rd, text, sizeof(text)))
+		return false; /* ldns prints with inet_ntop too */
+	return put_str(o, text, strlen(text));
+}
+
+/* Character strings (RFC 1035 3.3.14) filling rd, each quoted, space-separated. */
+static bool put_txt(out_t *o, const uint8_t *rd, uint16_t rdlen)
+{
+	if (rdlen == 0)
+		return false;
+	for (size_t i = 0; i < rdlen; i += rd[i] + 1u) {
+		if (i + rd[i] + 1u > rdlen)
+			return false;
+		for (size_t k = 1; k <= rd[i]; k++)
+			if (rd[i + k] < 0x20 || rd[i + k] > 0x7e || rd[i + k] == '"' ||
+			    rd[i + k] == '\\')
+				return false;
+		if ((i && !put_str(o, " ", 1)) || !put_str(o, "\"", 1) ||
+		    !put_str(o, (const char *)rd + i + 1, rd[i]) || !put_str(o, "\"", 1))
+			return false;
+	}
+	return true;
+}
+
+/* 16-bit numbers (MX preference; SRV priority, weight, port), then a name. */
+static bool put_nums_name(out_t *o, const uint8_t *rd, uint16_t rdlen, unsigned nums)
+{
+	if (rdlen < 2 * nums + 1)
+		return false;
+	for (unsigned i = 0; i < nums; i++)
+		if (!put_u32(o, be16_get(rd + 2 * i)) || !put_str(o, " ", 1))
+			return false;
+	return put_name(o, rd + 2 * nums, rdlen - 2u * nums);
+}
+
+static bool put_rdata(out_t *o, const zone_rr_t *zr)
+{
+	switch (zr->type) {
+	case DNS_TYPE_A:
+		return put_str(o, "A\t", 2) && put_a(o, zr->rdata, zr->rdlen);
+	case DNS_TYPE_AAAA:
+		return put_str(o, "AAAA\t", 5) && put_aaaa(o, zr->rdata, zr->rdlen);
+	case DNS_TYPE_NS:
+		return put_str(o, "NS\t", 3) && put_name(o, zr->rdata, zr->rdlen);
+	case DNS_TYPE_CNAME:
+		return put_str(o, "CNAME\t", 6) && put_name(o, zr->rdata, zr->rdlen);
+	case DNS_TYPE_PTR:
+		return put_str(o, "PTR\t", 4) && put_name(o, zr->rdata, zr->rdlen);
+	case DNS_TYPE_DNAME:
+		return put_str(o, "DNAME\t", 6) && put_name(o, zr->rdata, zr->rdlen);
+	case DNS_TYPE_MX:
+		return put_str(o, "MX\t", 3) && put_nums_name(o, zr->rdata, zr->rdlen, 1);
+	case DNS_TYPE_SRV:
+		return put_str(o, "SRV\t", 4) && put_nums_name(o, zr->rdata, zr->rdlen, 3);
+	case DNS_TYPE_TXT:
+		return put_str(o, "TXT\t", 4) && put_txt(o, zr->rdata, zr->rdlen);
+	default:
+		return false;
+	}
+}
+
+/* The text of zr as ldns prints it, with a newline, into buf[0..size); its length, or 0
+ * when zr is not one of the records printed here (or does not fit). */
+static size_t fast_text(const zone_rr_t *zr, char *buf, size_t size)
+{
+	out_t o = {buf, buf + size};
+	bool ok = zr->rclass == DNS_CLASS_IN && (zr->rdlen == 0 || zr->rdata) &&
+	          put_name(&o, zr->owner, dname_len(zr->owner)) && put_str(&o, "\t", 1) &&
+	          put_u32(&o, zr->ttl) && put_str(&o, "\tIN\t", 4) && put_rdata(&o, zr) &&
+	          put_str(&o, "\n", 1);
+	return ok ? (size_t)(o.p - buf) : 0;
+}
+
+/* The presentation form of one record, malloc()ed, ending in a newline (printed here or by
+ * ldns); NULL with *rc set when it has none. */
 static char *rr_text(const zone_rr_t *zr, int *rc)
 {
+	size_t size = FAST_MAX + 2u * zr->rdlen;
+	char *fast = malloc(size + 1);
+	size_t n = fast ? fast_text(zr, fast, size) : 0;
+	if (n > 0) {
+		fast[n] = '\0';
+		*rc = 0;
+		return fast;
+	}
+	free(fast);
 	ldns_rr *rr = NULL;
 	*rc = rr_to_ldns(zr, &rr);
 	if (*rc != 0)
@@ -106,6 +262,10 @@ static int put_rr(FILE *f, const uint8_t *owner, const zone_rrset_t *rs, const u
                   uint16_t rdlen)
 {
 	zone_rr_t zr = {owner, rs->type, DNS_CLASS_IN, rs->ttl, rdlen, rd};
+	char buf[FAST_MAX + 1024];
+	size_t n = rdlen <= 512 ? fast_text(&zr, buf, sizeof(buf)) : 0;
+	if (n > 0)
+		return fwrite(buf, 1, n, f) == n ? 0 : sd_errno();
 	int rc;
 	char *text = rr_text(&zr, &rc);
 	if (!text)
