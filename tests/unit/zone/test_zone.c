@@ -88,6 +88,14 @@ static rd_t rd_srv(uint16_t prio, uint16_t weight, uint16_t port, const char *ta
 	return r;
 }
 
+static rd_t rd_txt(const char *text)
+{
+	rd_t r = {.len = (uint16_t)(1 + strlen(text))};
+	r.b[0] = (uint8_t)strlen(text);
+	memcpy(r.b + 1, text, strlen(text));
+	return r;
+}
+
 static void add_c(zone_builder_t *b, const char *owner, uint16_t type, uint16_t rclass,
                   uint32_t ttl, rd_t r, const char *where)
 {
@@ -172,6 +180,61 @@ static void test_basic(void **state)
 	assert_int_equal(seen, 3);
 	assert_null(zone_version_iter_next(&it));
 	zone_version_unref(v);
+}
+
+/* The version's nodes in strictly increasing canonical order (RFC 4034 6.1), each linked to
+ * its parent and its wildcard child as a lookup finds them, whatever order the records came
+ * in. The builder sorts by an owner key first: labels that are prefixes of others, octets
+ * around '-' and 0xff, upper case, deep empty non-terminals, a wildcard that is only an
+ * empty non-terminal; with zero_octet, an owner holding a 0 octet (keys not used). */
+static void check_order(bool zero_octet)
+{
+	static const char *owners[] = {
+	    "a.example.",       "a-.example.",        "ab.example.",         "A.b.example.",
+	    "a\\255.example.",  "a\\001.example.",    "\\255.example.",      "z.y.x.w.v.example.",
+	    "x.w.v.example.",   "q.*.example.",       "abcdefghij.example.", "abcdefgh.example.",
+	    "abcdefg.example.", "abcdefghi.example.", "b.abcdefgh.example.", "*.w.v.example.",
+	    "-.example.",       "0.example.",         "zz.a.example.",       "a.zz.example.",
+	};
+	zone_builder_t *b = base_zone();
+	uint32_t s = 12345;
+	size_t n = sizeof(owners) / sizeof(owners[0]);
+	assert_int_equal(n, 20);
+	for (size_t i = 0; i < 3 * n; i++) {
+		s = s * 1103515245u + 12345u;
+		size_t k = i < n ? i * 7 % n : (s >> 8) % n; /* each once (7 is prime to n) */
+		add(b, owners[k], DNS_TYPE_TXT, rd_txt(owners[i % n]), "t:9");
+	}
+	if (zero_octet)
+		add(b, "a\\000.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:10");
+	zone_version_t *v = finish_ok(b);
+	zone_version_iter_t it;
+	zone_version_iter_init(v, &it);
+	const zone_node_t *prev = NULL;
+	for (const zone_node_t *x; (x = zone_version_iter_next(&it)) != NULL; prev = x) {
+		if (prev)
+			assert_true(dname_cmp_canonical(prev->owner, x->owner) < 0);
+		if (x != zone_version_apex(v)) {
+			const uint8_t *up = x->owner + x->owner[0] + 1;
+			assert_ptr_equal(x->parent, zone_version_find(v, up, dname_len(up)));
+		}
+		uint8_t wc[DNAME_MAX] = {1, '*'};
+		memcpy(wc + 2, x->owner, x->owner_len);
+		assert_ptr_equal(x->wildcard, x->owner_len + 2 <= DNAME_MAX
+		                                  ? zone_version_find(v, wc, x->owner_len + 2u)
+		                                  : NULL);
+	}
+	assert_non_null(t_find(v, "*.example.")); /* the empty non-terminal of q.*.example. */
+	assert_ptr_equal(t_find(v, "example.")->wildcard, t_find(v, "*.example."));
+	assert_non_null(t_find(v, "y.x.w.v.example."));
+	zone_version_unref(v);
+}
+
+static void test_canonical_order(void **state)
+{
+	(void)state;
+	check_order(false);
+	check_order(true);
 }
 
 static void test_ent_and_closest(void **state)
@@ -534,6 +597,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_basic, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_ent_and_closest, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_canonical_order, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_wildcard_dname, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_cuts_and_glue, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_dedupe_ttl_order, t_log_setup, t_log_teardown),
