@@ -134,6 +134,8 @@ static int add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t 
 	brec_t *r = &b->recs[b->n];
 	memset(r, 0, sizeof(*r));
 	size_t olen = dname_len(owner);
+	if (olen > DNAME_MAX)
+		return SD_EPARSE;
 	r->owner_off = store(b, owner, olen);
 	r->rdata_off = store(b, rd, rdlen);
 	r->canon_off = store(b, rd, rdlen);

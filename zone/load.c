@@ -23,8 +23,10 @@
  */
 #include "zone/builder.h"
 #include "zone/load.h"
+#include "zone/scan.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "dns/proto.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -46,6 +48,8 @@
 
 /* This thread's cancel flag (zone_load_set_cancel), or NULL. */
 static __thread const atomic_bool *load_cancel;
+/* Plain lines go to the scanner (zone_load_set_scanner). */
+static __thread bool load_fast = true;
 
 typedef struct load_ctx {
 	zone_builder_t *b;
@@ -54,6 +58,7 @@ typedef struct load_ctx {
 	unsigned includes;      /* $INCLUDEs followed so far */
 	unsigned records;       /* records parsed so far, for the cancel check */
 	bool cancelled;         /* the thread's cancel flag was seen set: nothing is built */
+	zone_scan_rr_t scan;    /* the scanner's record (zone/scan.h) */
 	zone_load_info_t *info; /* the files read */
 	/* the files being read, outermost first: a file met again is an $INCLUDE loop */
 	struct {
@@ -374,6 +379,11 @@ static void add_record(load_ctx_t *c, const text_t *t, size_t line, ldns_rr *rr)
 		return;
 	}
 	const ldns_rdf *owner = ldns_rr_owner(rr);
+	if (ldns_rdf_size(owner) > DNAME_MAX) { /* ldns joins a relative name to the origin
+	                                         * without this check */
+		load_error(c, t, line, "owner name longer than 255 octets (RFC 1035 2.3.4)");
+		return;
+	}
 	int ret = zone_builder_add_at(c->b, ldns_rdf_data(owner), (uint16_t)ldns_rr_get_type(rr),
 	                              (uint16_t)ldns_rr_get_class(rr), ldns_rr_ttl(rr),
 	                              ldns_buffer_begin(c->wire), (uint16_t)rdlen, t->path,
@@ -467,26 +477,92 @@ out:
 	ldns_rdf_deep_free(child.origin);
 }
 
-/* Parse one file with ldns, a record or directive per call (a state machine over ldns's
- * statuses). from/from_line name the $INCLUDE line for open errors (NULL at the top). */
+/* The previous owner, as the scanner and ldns see it (RFC 1035 5.1: a blank owner is the
+ * previous one). Whichever path read the last record holds it; the other one is brought up
+ * to date before it reads. */
+typedef struct prev_owner {
+	uint8_t wire[DNAME_MAX];
+	size_t len;
+	bool ldns_stale; /* the scanner read records since ldns's prev was set */
+} prev_owner_t;
+
+/* One plain line read by the scanner (zone/scan.h) and added: true, with *pos and *line
+ * past it; false when the line is not plain (nothing done: ldns reads it). */
+static bool scan_record(load_ctx_t *c, const text_t *t, load_state_t *st, prev_owner_t *prev,
+                        long *pos, size_t *line)
+{
+	zone_scan_rr_t *rr = &c->scan;
+	const zone_scan_ctx_t ctx = {ldns_rdf_data(st->origin), ldns_rdf_size(st->origin),
+	                             prev->wire, prev->len, st->ttl};
+	if (!load_fast || !zone_scan_line(t->data + *pos, t->data + t->len, &ctx, rr))
+		return false;
+	int ret = zone_builder_add_at(c->b, rr->owner, rr->type, DNS_CLASS_IN, rr->ttl, rr->rdata,
+	                              rr->rdlen, t->path, (uint32_t)*line);
+	if (ret < 0)
+		load_error(c, t, *line, "cannot add the record: %s", sd_strerror(ret));
+	if (!st->ttl_set)
+		st->ttl = rr->ttl;
+	memcpy(prev->wire, rr->owner, rr->owner_len);
+	prev->len = rr->owner_len;
+	prev->ldns_stale = true;
+	*line += rr->consumed > 0 && t->data[*pos + (long)rr->consumed - 1] == '\n';
+	*pos += (long)rr->consumed;
+	return true;
+}
+
+/* Before ldns reads again: its stream at pos and its previous owner the scanner's. */
+static int ldns_catch_up(FILE *fp, long pos, prev_owner_t *po, ldns_rdf **prev)
+{
+	if (!po->ldns_stale)
+		return 0;
+	ldns_rdf *p = ldns_dname_new_frm_data((uint16_t)po->len, po->wire);
+	if (!p || fseek(fp, pos, SEEK_SET) != 0) {
+		ldns_rdf_deep_free(p);
+		return -ENOMEM;
+	}
+	ldns_rdf_deep_free(*prev);
+	*prev = p;
+	po->ldns_stale = false;
+	return 0;
+}
+
+/* After ldns read a record: its previous owner is the scanner's too. */
+static void prev_from_ldns(prev_owner_t *po, const ldns_rdf *prev)
+{
+	if (prev && ldns_rdf_size(prev) <= DNAME_MAX) {
+		po->len = ldns_rdf_size(prev);
+		memcpy(po->wire, ldns_rdf_data(prev), po->len);
+	}
+}
+
+/* Parse one file: each plain line by the scanner, every other record or directive by ldns,
+ * one per call (a state machine over ldns's statuses). */
 static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned depth)
 {
 	FILE *fp = fmemopen(t->data, t->len, "r");
 	if (!fp)
 		return sd_errno();
 	ldns_rdf *origin = ldns_rdf_clone(st->origin), *prev = ldns_rdf_clone(st->origin);
+	prev_owner_t po = {.len = 0};
+	prev_from_ldns(&po, prev);
 	size_t line = 1;
 	long pos = 0;
+	int ret = 0;
 	while ((size_t)pos < t->len && !c->cancelled) {
 		if (++c->records % LOAD_CANCEL_EVERY == 0 && load_cancel &&
 		    atomic_load_explicit(load_cancel, memory_order_relaxed)) {
 			c->cancelled = true;
 			break;
 		}
+		if (scan_record(c, t, st, &po, &pos, &line))
+			continue;
+		if ((ret = ldns_catch_up(fp, pos, &po, &prev)) < 0)
+			break;
 		ldns_rr *rr = NULL;
 		int ldns_line = 0;
 		uint32_t ttl = st->ttl;
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &ldns_line);
+		prev_from_ldns(&po, prev);
 		long endpos = ftell(fp);
 		if (endpos < pos)
 			endpos = (long)t->len;
@@ -536,7 +612,7 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 	ldns_rdf_deep_free(origin);
 	ldns_rdf_deep_free(prev);
 	fclose(fp);
-	return 0;
+	return ret;
 }
 
 /* Open, check and read the file at path (depth: how deeply included) into t, and note it in
@@ -645,6 +721,11 @@ int zone_load_file_bound(const uint8_t *apex, const char *path, const zone_bindi
 void zone_load_set_cancel(const atomic_bool *flag)
 {
 	load_cancel = flag;
+}
+
+void zone_load_set_scanner(bool on)
+{
+	load_fast = on;
 }
 
 int zone_load_file(const uint8_t *apex, const char *path, zone_load_info_t *info,

@@ -70,3 +70,7 @@ bool zone_file_id_equal(const zone_file_id_t *a, const zone_file_id_t *b) SD_NON
  * within a few hundred records and returns -ECANCELED with nothing built (the daemon stops
  * during a long reload). The flag may be set from any thread. */
 void zone_load_set_cancel(const atomic_bool *flag);
+
+/* Whether this thread's loads read plain record lines with the scanner (zone/scan.h; the
+ * default) or every line with ldns: the tests and tests/fuzz compare the two. */
+void zone_load_set_scanner(bool on);
