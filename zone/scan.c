@@ -186,6 +186,11 @@ bool zone_scan_line(const char *p, const char *end, const zone_scan_ctx_t *ctx, 
 	size_t n = 0, i = 0;
 	if (le == p || !split(p, le, t, 16, &n) || n < 2)
 		return false;
+	/* ldns reads a line up to "\f\n\r\v" and takes the run of them as its end: a line
+	 * after it that starts with one of these is read from after them (not blank-owned), so
+	 * such a pair of lines is left to ldns */
+	if (nl && nl + 1 < end && (nl[1] == '\r' || nl[1] == '\f' || nl[1] == '\v'))
+		return false;
 	out->consumed = (size_t)(le - p) + (nl != NULL);
 	if (blank(p[0])) { /* RFC 1035 5.1: the previous owner */
 		memcpy(out->owner, ctx->prev, ctx->prev_len);

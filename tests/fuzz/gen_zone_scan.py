@@ -31,6 +31,7 @@ SEEDS = {
                         'w SRV 1 2 3 t\nx TYPE99 \\# 0\ny IN 60 A 10.0.0.1\n'),
     'class_ch': HEAD + 'a CH A 10.0.0.1\n',
     'crlf': HEAD.replace('\n', '\r\n') + 'a A 10.0.0.1\r\n',
+    'line_ends': HEAD + 'w A 10.0.0.1\n\rx TXT "a"\ny A 10.0.0.2\n\f\v A 10.0.0.3\n',
     'blanks': HEAD + 'a\tA\t10.0.0.1  \nb  60   IN   A 10.0.0.2\t\n',
     'rules': HEAD + 'outside.org. A 10.0.0.1\nc CNAME x.\nc A 10.0.0.1\nl 60 A 1.1.1.1\n'
                     'l 61 A 1.1.1.2\n',

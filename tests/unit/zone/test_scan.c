@@ -126,6 +126,8 @@ static const char *corpus[] = {
          "e MX 65536 m\nf A 10.0.0.1 extra\ng..h A 10.0.0.1\nt TXT unquoted\n"
          "u TXT \"a\"\"b\"\nv TXT \"a\\\"b\" \"\\065\"\nw SRV 1 2 3 t\nx TYPE99 \\# 0\n",
     HEAD "a CH A 10.0.0.1\n", HEAD "a A 10.0.0.1\r\nb A 10.0.0.2\r\n",
+    /* ldns takes a run of "\n\r\f\v" as one line end (fuzz_zone_scan found it) */
+    HEAD "w A 10.0.0.1\n\rx TXT \"a\"\ny A 10.0.0.2\n\f\v A 10.0.0.3\n",
     HEAD "a\tA\t10.0.0.1  \nb  60   IN   A 10.0.0.2\t\n", HEAD "outside.org. A 10.0.0.1\n",
     HEAD "c CNAME x.\nc A 10.0.0.1\n", HEAD "l 60 A 10.0.0.1\nl 61 A 10.0.0.2\n",
     HEAD "x "
