@@ -563,13 +563,28 @@ static const zone_node_t *rr_target(const zone_version_t *v, const zone_rrset_t 
 	return zone_version_find(v, name, len);
 }
 
-static void hash_insert(zone_version_t *v, uint32_t *hash, size_t idx)
+/* The hash index of every node (linear probing, in node order). The slots are spread over
+ * megabytes, so each insert is a cache miss: the slot of the node HASH_AHEAD places on is
+ * computed and prefetched first, which overlaps the misses. */
+#define HASH_AHEAD 16
+static void hash_fill(zone_version_t *v, uint32_t *hash)
 {
-	const zone_node_t *n = &v->nodes[idx];
-	uint32_t i = dname_hash(n->owner, n->owner_len) & v->hash_mask;
-	while (hash[i] != 0)
-		i = (i + 1) & v->hash_mask;
-	hash[i] = (uint32_t)idx + 1;
+	uint32_t slot[HASH_AHEAD];
+	size_t n = v->node_count;
+	for (size_t i = 0; i < n + HASH_AHEAD; i++) {
+		if (i >= HASH_AHEAD) { /* node k's slot, then node i's in the same ring entry */
+			size_t k = i - HASH_AHEAD;
+			uint32_t j = slot[k % HASH_AHEAD];
+			while (hash[j] != 0)
+				j = (j + 1) & v->hash_mask;
+			hash[j] = (uint32_t)k + 1;
+		}
+		if (i < n) {
+			const zone_node_t *x = &v->nodes[i];
+			slot[i % HASH_AHEAD] = dname_hash(x->owner, x->owner_len) & v->hash_mask;
+			__builtin_prefetch(&hash[slot[i % HASH_AHEAD]], 1);
+		}
+	}
 }
 
 /* Write nodes, RRsets, RDATA and the hash into the arena; then the links that need lookups. */
@@ -633,8 +648,8 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 			if (rs->type == DNS_TYPE_DNAME)
 				n->flags |= ZONE_NODE_DNAME;
 		}
-		hash_insert(v, hash, i);
 	}
+	hash_fill(v, hash);
 	if (has_apex)
 		nodes[0].flags |= ZONE_NODE_APEX;
 }
