@@ -328,14 +328,18 @@ static void record_fields(const text_t *t, const char *rec, const char *end, cha
 	}
 }
 
-/* A record ldns accepted: its TTL checked strictly (ldns wraps or truncates bad ones). */
-static void check_record_ttl(load_ctx_t *c, const text_t *t, size_t line, const char *rec,
-                             const char *end)
+/* A record ldns accepted: its TTL checked strictly (ldns wraps or truncates bad ones), or,
+ * when the line gives none, the default dflt: ldns takes a default of 0 as none and gives
+ * 3600, where "$TTL 0" (RFC 2308 4) or a last explicit TTL of 0 (RFC 1035 5.1) is 0. */
+static void record_ttl(load_ctx_t *c, const text_t *t, size_t line, const char *rec,
+                       const char *end, ldns_rr *rr, uint32_t dflt)
 {
 	char ttl_tok[64], type_tok[64];
 	uint32_t ttl;
 	record_fields(t, rec, end, ttl_tok, type_tok);
-	if (ttl_tok[0] && parse_ttl(ttl_tok, &ttl) < 0)
+	if (!ttl_tok[0])
+		ldns_rr_set_ttl(rr, dflt);
+	else if (parse_ttl(ttl_tok, &ttl) < 0)
 		load_error(c, t, line, "bad TTL '%s' (0 to 2147483647, RFC 2181 8)", ttl_tok);
 }
 
@@ -585,7 +589,7 @@ static int parse_text(load_ctx_t *c, const text_t *t, load_state_t *st, unsigned
 				record_type_zero(c, t, rec_line, rec, end);
 				break;
 			}
-			check_record_ttl(c, t, rec_line, rec, end);
+			record_ttl(c, t, rec_line, rec, end, rr, st->ttl);
 			add_record(c, t, rec_line, rr);
 			if (!st->ttl_set)
 				st->ttl = ldns_rr_ttl(rr);

@@ -39,6 +39,7 @@ SEEDS = {
     LONG[:-2] + ' A 10.0.0.1\n',
     'no_newline': HEAD + 'a A 10.0.0.1',
     'first_blank': ' A 10.0.0.1\n' + HEAD,
+    'ttl_zero': HEAD.replace('$TTL 300', '$TTL 0') + 'a A 10.0.0.1\n@ TXT "x"\n',
 }
 
 os.makedirs(OUT, exist_ok=True)

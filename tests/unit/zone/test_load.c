@@ -67,6 +67,18 @@ static void test_default_ttl(void **state)
 	zone_version_unref(v);
 }
 
+/* ldns gives 3600 to a record without a TTL when the default is 0; the loader gives 0 */
+static void test_ttl_zero(void **state)
+{
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_load_file(t_name("example."), "data/good/ttl0.zone", NULL, &v), 0);
+	assert_int_equal(zone_version_soa(v)->ttl, 0);
+	assert_int_equal(t_rrset(v, "example.", DNS_TYPE_NS)->ttl, 0);
+	assert_int_equal(t_rrset(v, "ns1.example.", DNS_TYPE_A)->ttl, 0);
+	assert_int_equal(t_rrset(v, "a.example.", DNS_TYPE_A)->ttl, 0);
+	zone_version_unref(v);
+}
+
 static void test_missing_file(void **state)
 {
 	zone_version_t *v = NULL;
@@ -123,6 +135,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_good, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_default_ttl, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_ttl_zero, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_files, t_log_setup, t_log_teardown),
 	};

@@ -126,6 +126,10 @@ static const char *corpus[] = {
          "e MX 65536 m\nf A 10.0.0.1 extra\ng..h A 10.0.0.1\nt TXT unquoted\n"
          "u TXT \"a\"\"b\"\nv TXT \"a\\\"b\" \"\\065\"\nw SRV 1 2 3 t\nx TYPE99 \\# 0\n",
     HEAD "a CH A 10.0.0.1\n", HEAD "a A 10.0.0.1\r\nb A 10.0.0.2\r\n",
+    /* a default TTL of 0 (ldns alone would give 3600) */
+    "$TTL 0\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\na A 10.0.0.1\n@ TXT \"x\"\n",
+    "@ 0 SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\ni TXT \"a\"\n@ TXT \"b\"\n"
+    "i TXT \"c\n",
     /* ldns takes a run of "\n\r\f\v" as one line end (fuzz_zone_scan found it) */
     HEAD "w A 10.0.0.1\n\rx TXT \"a\"\ny A 10.0.0.2\n\f\v A 10.0.0.3\n",
     HEAD "a\tA\t10.0.0.1  \nb  60   IN   A 10.0.0.2\t\n", HEAD "outside.org. A 10.0.0.1\n",
