@@ -1,5 +1,6 @@
-/* dump.h — writing a zone version as an RFC 1035 master file. Uses ldns (with load.c, the only
- * files that do in zone/). */
+/* dump.h — writing a zone version as an RFC 1035 master file: the common records printed
+ * directly, the others by ldns (with load.c, the only files in zone/ that use it), the text
+ * being ldns's in both cases. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,7 +1,11 @@
 /* load.c — RFC 1035 master files into a zone version, with ldns doing the record syntax.
  *
- * Each file is read into memory and parsed through fmemopen() with ldns_rr_new_frm_fp_l,
- * one record or directive per call. Because the loader sees the bytes ldns consumed, it
+ * Each file is read into memory. A plain one-line record (zone/scan.h: most lines of a large
+ * zone) is read by the scanner; every other line — directives, comments, multi-line records,
+ * escapes, rare types — is parsed through fmemopen() with ldns_rr_new_frm_fp_l, one record
+ * or directive per call, with the same origin, default TTL and previous owner, so results
+ * are ldns's except where noted below (tests/unit/zone/test_scan.c, tests/fuzz/
+ * fuzz_zone_scan.c compare the two readers). Because the loader sees the bytes ldns consumed, it
  * counts lines itself (ldns's counter points past multi-line records and past the
  * comments it skipped) and reads directive arguments itself where ldns is lax or silent:
  *   - the line of a record is the line of its first significant character;
@@ -13,7 +17,9 @@
  *   - TTLs (in records and $TTL) are checked strictly: decimal or BIND units, at most 2^31-1
  *     (RFC 2181 8), where ldns would accept "1x" or wrap 99999999999;
  *   - the default TTL is 3600 until $TTL or a record gives one (RFC 2308 4; before $TTL the
- *     last explicit TTL applies, as in RFC 1035 5.1).
+ *     last explicit TTL applies, as in RFC 1035 5.1), and a default of 0 is 0 (ldns gives
+ *     3600 then);
+ *   - an owner name longer than 255 octets is refused (ldns joins relative names unchecked).
  * Every error is logged as "path:line: message" and parsing goes on to report more; nothing
  * is built when any error was seen.
  *
