@@ -536,13 +536,13 @@ static int ldns_catch_up(FILE *fp, long pos, prev_owner_t *po, ldns_rdf **prev)
 	return 0;
 }
 
-/* After ldns read a record: its previous owner is the scanner's too. */
+/* After ldns read a line: its previous owner is the scanner's too; one longer than a name
+ * can be (refused, see add_record) leaves none, so that blank owners go to ldns. */
 static void prev_from_ldns(prev_owner_t *po, const ldns_rdf *prev)
 {
-	if (prev && ldns_rdf_size(prev) <= DNAME_MAX) {
-		po->len = ldns_rdf_size(prev);
+	po->len = prev && ldns_rdf_size(prev) <= DNAME_MAX ? ldns_rdf_size(prev) : 0;
+	if (po->len)
 		memcpy(po->wire, ldns_rdf_data(prev), po->len);
-	}
 }
 
 /* Parse one file: each plain line by the scanner, every other record or directive by ldns,

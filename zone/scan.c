@@ -192,7 +192,9 @@ bool zone_scan_line(const char *p, const char *end, const zone_scan_ctx_t *ctx, 
 	if (nl && nl + 1 < end && (nl[1] == '\r' || nl[1] == '\f' || nl[1] == '\v'))
 		return false;
 	out->consumed = (size_t)(le - p) + (nl != NULL);
-	if (blank(p[0])) { /* RFC 1035 5.1: the previous owner */
+	if (blank(p[0])) { /* RFC 1035 5.1: the previous owner (none: ldns's to read) */
+		if (ctx->prev_len == 0)
+			return false;
 		memcpy(out->owner, ctx->prev, ctx->prev_len);
 		out->owner_len = ctx->prev_len;
 	} else if ((out->owner_len = name(t[i++], ctx, out->owner)) == 0) {

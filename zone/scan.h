@@ -20,7 +20,8 @@
 #include "contrib/base/compiler.h"
 #include "dns/name.h"
 
-/* What the line before left: the origin and the previous owner (wire, any case). */
+/* What the line before left: the origin and the previous owner (wire, any case; prev_len 0:
+ * none the scanner may use, and a line with a blank owner is declined). */
 typedef struct zone_scan_ctx {
 	const uint8_t *origin;
 	size_t origin_len;

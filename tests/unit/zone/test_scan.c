@@ -140,6 +140,11 @@ static const char *corpus[] = {
          "q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f."
          "g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v "
          "A 10.0.0.1\n",
+    /* a blank owner after a refused long owner is that owner again (fuzz_zone_scan) */
+    HEAD "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p."
+         "q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f."
+         "g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v "
+         "A 10.0.0.1\n MX 10 mail\n",
     HEAD "a A 10.0.0.1",  /* no final newline */
     HEAD " A 10.0.0.1\n", /* blank owner first: the origin */
 };
