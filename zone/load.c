@@ -4,9 +4,9 @@
  * zone) is read by the scanner; every other line — directives, comments, multi-line records,
  * escapes, rare types — is parsed through fmemopen() with ldns_rr_new_frm_fp_l, one record
  * or directive per call, with the same origin, default TTL and previous owner, so results
- * are ldns's except where noted below (tests/unit/zone/test_scan.c, tests/fuzz/
- * fuzz_zone_scan.c compare the two readers). Because the loader sees the bytes ldns consumed, it
- * counts lines itself (ldns's counter points past multi-line records and past the
+ * are ldns's except where noted below (tests/unit/zone/test_scan.c and
+ * tests/fuzz/fuzz_zone_scan.c compare the two readers). Because the loader sees the bytes ldns
+ * consumed, it counts lines itself (ldns's counter points past multi-line records and past the
  * comments it skipped) and reads directive arguments itself where ldns is lax or silent:
  *   - the line of a record is the line of its first significant character;
  *   - $INCLUDE file [origin]: handled here (ldns only reports it), relative to the including

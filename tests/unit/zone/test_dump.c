@@ -87,8 +87,8 @@ static void test_corpus(void **state)
 	                     "\3a$b\0",
 	                     "\2\xc3\xa9\0",
 	                     "\3a\0b\0",
-	                     "\3a\x7f"
-	                     "b\0"};
+	                     ("\3a\x7f"
+	                      "b\0")};
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
 		check(own[i], DNS_TYPE_A, W("\xc0\x00\x02\x01"));
 		check(own[i], DNS_TYPE_NS, own[i], dname_len((const uint8_t *)own[i]));
