@@ -504,7 +504,10 @@ static bool scan_record(load_ctx_t *c, const text_t *t, load_state_t *st, prev_o
 	zone_scan_rr_t *rr = &c->scan;
 	const zone_scan_ctx_t ctx = {ldns_rdf_data(st->origin), ldns_rdf_size(st->origin),
 	                             prev->wire, prev->len, st->ttl};
-	if (!load_fast || !zone_scan_line(t->data + *pos, t->data + t->len, &ctx, rr))
+	/* whole lines only: ldns can stop inside one (after a stray ')'), and the rest is its */
+	bool line_start = *pos == 0 || t->data[*pos - 1] == '\n';
+	if (!load_fast || !line_start ||
+	    !zone_scan_line(t->data + *pos, t->data + t->len, &ctx, rr))
 		return false;
 	int ret = zone_builder_add_at(c->b, rr->owner, rr->type, DNS_CLASS_IN, rr->ttl, rr->rdata,
 	                              rr->rdlen, t->path, (uint32_t)*line);

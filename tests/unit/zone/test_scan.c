@@ -140,6 +140,8 @@ static const char *corpus[] = {
          "q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f."
          "g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v "
          "A 10.0.0.1\n",
+    /* ldns stops inside a line after a stray ')': the rest is ldns's (fuzz_zone_scan) */
+    HEAD "e ( PTR a )\nf DNAM ) 10.0.0ail AAAA 2001:db8::2\n",
     /* a blank owner after a refused long owner is that owner again (fuzz_zone_scan) */
     HEAD "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p."
          "q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f."
