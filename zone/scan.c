@@ -186,11 +186,12 @@ bool zone_scan_line(const char *p, const char *end, const zone_scan_ctx_t *ctx, 
 	size_t n = 0, i = 0;
 	if (le == p || !split(p, le, t, 16, &n) || n < 2)
 		return false;
-	/* ldns reads a line up to "\f\n\r\v" and takes the run of them as its end: a line
-	 * after it that starts with one of these is read from after them (not blank-owned), so
-	 * such a pair of lines is left to ldns */
-	if (nl && nl + 1 < end && (nl[1] == '\r' || nl[1] == '\f' || nl[1] == '\v'))
-		return false;
+	/* ldns ends a line at a run of "\f\n\r\v" and skips the whole run: a line after one
+	 * that holds \f, \r or \v (even after empty lines) is read from past it (not
+	 * blank-owned, \r as a blank), so this line is left to ldns */
+	for (const char *q = nl ? nl + 1 : end; q < end && strchr("\f\n\r\v", *q) && *q; q++)
+		if (*q != '\n')
+			return false;
 	out->consumed = (size_t)(le - p) + (nl != NULL);
 	if (blank(p[0])) { /* RFC 1035 5.1: the previous owner (none: ldns's to read) */
 		if (ctx->prev_len == 0)

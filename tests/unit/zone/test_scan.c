@@ -132,8 +132,9 @@ static const char *corpus[] = {
     "i TXT \"c\n",
     /* ldns takes a run of "\n\r\f\v" as one line end (fuzz_zone_scan found it) */
     HEAD "w A 10.0.0.1\n\rx TXT \"a\"\ny A 10.0.0.2\n\f\v A 10.0.0.3\n",
-    HEAD "a\tA\t10.0.0.1  \nb  60   IN   A 10.0.0.2\t\n", HEAD "outside.org. A 10.0.0.1\n",
-    HEAD "c CNAME x.\nc A 10.0.0.1\n", HEAD "l 60 A 10.0.0.1\nl 61 A 10.0.0.2\n",
+    HEAD "w A 10.0.0.1\n\n\rx 92.0\n", HEAD "a\tA\t10.0.0.1  \nb  60   IN   A 10.0.0.2\t\n",
+    HEAD "outside.org. A 10.0.0.1\n", HEAD "c CNAME x.\nc A 10.0.0.1\n",
+    HEAD "l 60 A 10.0.0.1\nl 61 A 10.0.0.2\n",
     HEAD "x "
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa A 10.0.0.1\n",
     HEAD "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p."
