@@ -578,7 +578,8 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 		ret = srv_steer_new(&s->steer);
 	if (ret == 0) {
 		srv_steer_set_health(s->steer, s->health);
-		srv_steer_set_workers(s->steer, srv_config_workers(cfg));
+		srv_steer_set_workers(s->steer,
+		                      srv_config_workers(cfg) * srv_worker_rows(cfg->listen_count));
 		ret = srv_zonedb_new(&s->views, &s->answer_conf, &s->zones);
 	}
 	if (ret == 0) {

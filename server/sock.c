@@ -115,18 +115,31 @@ static int common_opts(int fd, const srv_addr_t *addr)
 	return ret;
 }
 
+bool srv_addr_wildcard(const srv_addr_t *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
 static int udp_opts(int fd, const srv_addr_t *addr)
 {
 	int ret = common_opts(fd, addr);
 	if (ret < 0)
 		return ret;
+	/* Only a wildcard socket needs each query's destination to answer from it: a socket
+	 * bound to one address replies from that address, without a control message per
+	 * datagram either way. */
+	bool pktinfo = srv_addr_wildcard(addr);
 	if (addr->ss.ss_family == AF_INET6) {
-		ret = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+		if (pktinfo)
+			ret = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
 		/* Send at most the interface MTU and let the client retry over TCP rather than
 		 * fragment (fragments are spoofable); best effort. */
 		(void)set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IP_PMTUDISC_OMIT);
 	} else {
-		ret = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
+		if (pktinfo)
+			ret = set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
 		(void)set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_OMIT);
 	}
 	/* A larger receive queue absorbs bursts; the kernel caps it at rmem_max. */
@@ -158,7 +171,7 @@ int srv_sock_probe(const srv_addr_t *addr)
 
 int srv_sock_udp(const srv_addr_t *addr)
 {
-	int fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return sd_errno();
 	int ret = udp_opts(fd, addr);

@@ -3,13 +3,16 @@
  * Every worker owns one UDP socket and one TCP listener per listen address, all bound to the
  * same address with SO_REUSEPORT so the kernel spreads queries over the workers. libuv's own
  * bind does not set SO_REUSEPORT, so sockets are made here by hand and handed to libuv (TCP)
- * or watched with uv_poll (UDP). UDP sockets ask for the destination address of each query
- * (IP_PKTINFO / IPV6_RECVPKTINFO) so that an answer leaves from the address it was sent to.
+ * or served by a thread of their own (UDP, server/worker.h). UDP sockets bound to a wildcard
+ * address ask for the destination address of each query (IP_PKTINFO / IPV6_RECVPKTINFO) so
+ * that an answer leaves from the address it was sent to; one bound to a single address
+ * answers from it without.
  *
  * All functions run on the control thread at start-up; none of them is on the query path.
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,8 +43,12 @@ void srv_addr_set_port(srv_addr_t *a, uint16_t port) SD_NONNULL(1);
  * steerdns, or another server, started on the same address): checked before they bind. */
 int srv_sock_probe(const srv_addr_t *addr) SD_NONNULL(1) SD_WUR;
 
-/* New non-blocking, close-on-exec UDP socket bound to addr with SO_REUSEPORT and the
- * PKTINFO option of its family. Returns the fd or a negative code. */
+/* Is addr the wildcard address of its family (0.0.0.0, ::)? */
+bool srv_addr_wildcard(const srv_addr_t *a) SD_NONNULL(1);
+
+/* New blocking (its thread sleeps in recvmmsg; sends use MSG_DONTWAIT), close-on-exec UDP
+ * socket bound to addr with SO_REUSEPORT and, on a wildcard addr, the PKTINFO option of its
+ * family. Returns the fd or a negative code. */
 int srv_sock_udp(const srv_addr_t *addr) SD_NONNULL(1) SD_WUR;
 
 /* New non-blocking, close-on-exec TCP socket bound to addr with SO_REUSEADDR and

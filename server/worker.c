@@ -27,8 +27,7 @@
 #include <urcu-qsbr.h>
 #include <uv.h>
 
-#define UDP_ROUNDS 4 /* batches per readiness callback before yielding to the loop */
-#define TCP_FRAME  (2 + SRV_RESPONSE_MAX)
+#define TCP_FRAME (2 + SRV_RESPONSE_MAX)
 /* A connection's input holds a whole message plus room to read ahead; each of its two output
  * buffers takes answers while at least one maximal framed answer still fits, so pipelined
  * small answers leave in batches of up to TCP_SLACK bytes. */
@@ -41,10 +40,19 @@
 #define ACCEPT_LOG_MS  10000 /* at most one warning about failing accepts this often */
 #define STOP_GRACE_MS  1000
 
+/* One UDP socket and the thread that serves it, with everything its answers touch: its own
+ * answer context, batch, RRL table and counters, so nothing on the answer path is shared with
+ * the worker's loop thread (TCP) or another socket's thread. */
 typedef struct udp_sock {
-	uv_poll_t poll;
 	int fd;
 	srv_worker_t *w;
+	pthread_t thread;
+	bool started;
+	srv_answer_ctx_t *actx;
+	srv_udp_batch_t *batch;  /* server/udp.h */
+	srv_rrl_t *rrl;          /* response rate limiting (server/rrl.h), NULL: off */
+	srv_front_stats_t front; /* cookies (server/front.h) */
+	srv_io_stats_t io;       /* its udp_* counters */
 } udp_sock_t;
 
 /* A listening socket: we accept ourselves (accept4 on readiness) rather than through
@@ -95,20 +103,18 @@ struct srv_worker {
 	uv_async_t stop_async;
 	pthread_t thread;
 	bool loop_ready, async_ready, started, stopping;
-	srv_answer_ctx_t *actx;
+	bool udp_stop;          /* the UDP threads must return (srv_worker_stop) */
+	srv_answer_ctx_t *actx; /* the loop thread's (TCP) */
 	srv_io_stats_t io;
-	srv_front_stats_t front; /* TSIG and transfers (server/front.h) */
+	srv_front_stats_t front; /* TSIG and transfers over TCP (server/front.h) */
 	srv_request_t req;       /* the TCP request being handled (server/front.h) */
 	srv_mailbox_t box;       /* replies to handed-off requests (server/handoff.h) */
 
 	udp_sock_t *udp;
 	tcp_listener_t *tcp;
-	size_t nudp, ntcp; /* initialised handles */
-	uint32_t ntimers;  /* connection slots whose timer is initialised */
+	size_t ntcp;      /* initialised handles */
+	uint32_t ntimers; /* connection slots whose timer is initialised */
 	size_t nsock;
-
-	srv_udp_batch_t *batch; /* UDP batch state, allocated once (server/udp.h) */
-	srv_rrl_t *rrl;         /* the worker's RRL table (server/rrl.h), NULL: off */
 
 	tcp_conn_t *conns;
 	tcp_conn_t *free_conns;
@@ -133,22 +139,22 @@ static srv_handoff_item_t *handoff_item(srv_worker_t *w, const uint8_t *req, siz
 	return it;
 }
 
-/* Hand a datagram's request to the control thread with what it takes to answer from the
- * same socket and source address later (udp_send_reply). */
-static void udp_handoff(srv_worker_t *w, int fd, const srv_udp_handoff_t *h)
+/* Hand datagram h of u's batch to the control thread with what it takes to answer from the
+ * same socket and source address later (udp_send_reply, on the loop thread). */
+static void udp_handoff(udp_sock_t *u, const srv_udp_handoff_t *h)
 {
-	struct msghdr *rh = &w->batch->rmsg[h->i].msg_hdr;
-	srv_handoff_item_t *it = handoff_item(w, w->batch->riov[h->i].iov_base,
-	                                      w->batch->rmsg[h->i].msg_len, &h->signer, false);
+	struct msghdr *rh = &u->batch->rmsg[h->i].msg_hdr;
+	srv_handoff_item_t *it = handoff_item(u->w, u->batch->riov[h->i].iov_base,
+	                                      u->batch->rmsg[h->i].msg_len, &h->signer, false);
 	if (it == NULL)
 		return;
-	it->fd = fd;
+	it->fd = u->fd;
 	memcpy(&it->peer, rh->msg_name, rh->msg_namelen);
 	it->peer_len = rh->msg_namelen;
 	srv_udp_cmsg_t cm;
 	it->cmsg_len = srv_udp_reply_pktinfo(rh, &cm);
 	memcpy(it->cmsg.buf, cm.buf, it->cmsg_len);
-	srv_mailbox_push(w->conf.control, it);
+	srv_mailbox_push(u->w->conf.control, it);
 }
 
 /* A handed-off request's reply, sent as a batch's reply would have been (server/udp.h). */
@@ -173,10 +179,12 @@ static void udp_send_reply(srv_worker_t *w, const srv_handoff_item_t *it)
 }
 
 /* recvmmsg/sendmmsg without glibc's cancellation bracket (two calls into libpthread per
- * system call): workers are never cancelled, they stop through their loop. */
+ * system call): UDP threads are never cancelled, srv_worker_stop wakes them. The socket is
+ * blocking (server/sock.h): MSG_WAITFORONE sleeps until a datagram comes, then takes what
+ * else is queued without waiting. */
 static int udp_recvmmsg(int fd, struct mmsghdr *v, unsigned n)
 {
-	return (int)syscall(SYS_recvmmsg, fd, v, n, MSG_DONTWAIT, NULL);
+	return (int)syscall(SYS_recvmmsg, fd, v, n, MSG_WAITFORONE, NULL);
 }
 
 static int udp_sendmmsg(int fd, struct mmsghdr *v, unsigned n)
@@ -184,11 +192,11 @@ static int udp_sendmmsg(int fd, struct mmsghdr *v, unsigned n)
 	return (int)syscall(SYS_sendmmsg, fd, v, n, MSG_DONTWAIT);
 }
 
-static void udp_send_batch(srv_worker_t *w, int fd, unsigned n)
+static void udp_send_batch(udp_sock_t *u, unsigned n)
 {
 	unsigned sent = 0;
 	while (sent < n) {
-		int r = udp_sendmmsg(fd, w->batch->smsg + sent, n - sent);
+		int r = udp_sendmmsg(u->fd, u->batch->smsg + sent, n - sent);
 		if (r > 0) {
 			sent += (unsigned)r;
 			continue;
@@ -196,40 +204,47 @@ static void udp_send_batch(srv_worker_t *w, int fd, unsigned n)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			sd_stat_add(&w->io.udp_send_dropped,
-			            n - sent); /* DNS clients retry; never block */
+			/* DNS clients retry; never block */
+			sd_stat_add(&u->io.udp_send_dropped, n - sent);
 			break;
 		}
-		sd_stat_inc(
-		    &w->io
-		         .udp_send_errors); /* this one datagram failed (e.g. unreachable): skip it */
+		/* this one datagram failed (e.g. unreachable): skip it */
+		sd_stat_inc(&u->io.udp_send_errors);
 		sent++;
 	}
-	sd_stat_add(&w->io.udp_sent, sent);
+	sd_stat_add(&u->io.udp_sent, sent);
 }
 
-static void udp_on_readable(uv_poll_t *h, int status, int events)
+/* One wakeup: wait for datagrams QSBR-offline (a grace period never waits for an idle
+ * socket), answer them online from the view loaded once, send the replies with one
+ * sendmmsg, hand off the UPDATEs. 2 system calls with one query outstanding. */
+static void udp_serve(udp_sock_t *u)
 {
-	udp_sock_t *u = h->data;
-	srv_worker_t *w = u->w;
-	if (status < 0 || !(events & UV_READABLE))
+	srv_udp_batch_prepare(u->batch);
+	int n = udp_recvmmsg(u->fd, u->batch->rmsg, SRV_UDP_BATCH);
+	if (n <= 0) /* 0: shut down (srv_worker_stop); < 0: EINTR or a transient error */
 		return;
+	sd_stat_add(&u->io.udp_received, (unsigned)n);
 	rcu_thread_online();
-	const srv_view_t *view = srv_view_current(w->conf.views); /* once per callback */
-	for (unsigned round = 0; round < UDP_ROUNDS; round++) {
-		srv_udp_batch_prepare(w->batch);
-		int n = udp_recvmmsg(u->fd, w->batch->rmsg, SRV_UDP_BATCH);
-		if (n <= 0)
-			break;
-		sd_stat_add(&w->io.udp_received, (unsigned)n);
-		unsigned out = srv_udp_batch_answer(w->batch, view, (unsigned)n, time(NULL));
-		udp_send_batch(w, u->fd, out);
-		for (unsigned i = 0; i < w->batch->nhandoff; i++)
-			udp_handoff(w, u->fd, &w->batch->handoff[i]);
-		if (n < SRV_UDP_BATCH)
-			break;
-	}
+	const srv_view_t *view = srv_view_current(u->w->conf.views);
+	unsigned out = srv_udp_batch_answer(u->batch, view, (unsigned)n, time(NULL));
+	rcu_thread_offline(); /* the replies and handoffs are copies: the view is left */
+	udp_send_batch(u, out);
+	for (unsigned i = 0; i < u->batch->nhandoff; i++)
+		udp_handoff(u, &u->batch->handoff[i]);
+}
+
+/* A UDP socket's thread: serves until srv_worker_stop sets udp_stop and shuts the socket's
+ * receiving side down, which wakes a blocked recvmmsg (it returns 0 from then on). */
+static void *udp_main(void *arg)
+{
+	udp_sock_t *u = arg;
+	rcu_register_thread();
 	rcu_thread_offline();
+	while (!__atomic_load_n(&u->w->udp_stop, __ATOMIC_ACQUIRE))
+		udp_serve(u);
+	rcu_unregister_thread();
+	return NULL;
 }
 
 /* --- TCP connections (RFC 7766) --- */
@@ -721,13 +736,6 @@ static void worker_on_reply(srv_mailbox_t *mb, srv_handoff_item_t *it, void *dat
 
 /* --- lifecycle --- */
 
-static void udp_on_closed(uv_handle_t *h)
-{
-	udp_sock_t *u = h->data;
-	close(u->fd);
-	u->fd = -1;
-}
-
 static void tcp_listener_on_closed(uv_handle_t *h)
 {
 	tcp_listener_t *l = h->data;
@@ -735,15 +743,14 @@ static void tcp_listener_on_closed(uv_handle_t *h)
 	l->fd = -1;
 }
 
-/* Stop accepting, close UDP, let each connection write what it has answered. */
+/* Stop accepting, let each connection write what it has answered (the UDP threads have
+ * returned already: srv_worker_stop). */
 static void worker_on_stop(uv_async_t *a)
 {
 	srv_worker_t *w = a->data;
 	w->stopping = true;
 	uv_close((uv_handle_t *)&w->stop_async, NULL);
 	srv_mailbox_close(&w->box); /* the control loop has finished: no reply comes any more */
-	for (size_t i = 0; i < w->nudp; i++)
-		uv_close((uv_handle_t *)&w->udp[i].poll, udp_on_closed);
 	for (size_t i = 0; i < w->ntcp; i++) {
 		uv_close((uv_handle_t *)&w->tcp[i].poll, tcp_listener_on_closed);
 		uv_close((uv_handle_t *)&w->tcp[i].backoff, NULL);
@@ -781,9 +788,8 @@ static int alloc_buffers(srv_worker_t *w)
 	w->conns = calloc(n, sizeof(*w->conns));
 	/* Pages of slots never used are never touched: the pool costs address space only. */
 	w->conn_mem = malloc(n * (TCP_IN_CAP + 2 * (size_t)TCP_OUT_CAP));
-	w->udp = calloc(w->nsock, sizeof(*w->udp));
 	w->tcp = calloc(w->nsock, sizeof(*w->tcp));
-	if (!w->conns || !w->conn_mem || !w->udp || !w->tcp)
+	if (!w->conns || !w->conn_mem || !w->tcp)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		tcp_conn_t *c = &w->conns[i];
@@ -836,20 +842,9 @@ int srv_worker_pool_try(uint32_t conns, unsigned workers, size_t *bytes)
 	return rc;
 }
 
-static int init_handles(srv_worker_t *w, const int *udp_fds, const int *tcp_fds)
+static int init_handles(srv_worker_t *w, const int *tcp_fds)
 {
 	int ret = 0;
-	for (size_t i = 0; i < w->nsock && ret == 0; i++) {
-		udp_sock_t *u = &w->udp[i];
-		u->fd = udp_fds[i];
-		u->w = w;
-		ret = uv_poll_init(&w->loop, &u->poll, u->fd);
-		if (ret < 0)
-			break;
-		u->poll.data = u;
-		w->nudp++;
-		ret = uv_poll_start(&u->poll, UV_READABLE, udp_on_readable);
-	}
 	for (size_t i = 0; i < w->nsock && ret == 0; i++) {
 		tcp_listener_t *l = &w->tcp[i];
 		l->w = w;
@@ -865,8 +860,6 @@ static int init_handles(srv_worker_t *w, const int *udp_fds, const int *tcp_fds)
 		ret = l->polling ? 0 : -EIO;
 	}
 	/* Descriptors not handed to libuv yet are ours to close. */
-	for (size_t i = w->nudp; i < w->nsock; i++)
-		close(udp_fds[i]);
 	for (size_t i = w->ntcp; i < w->nsock; i++)
 		close(tcp_fds[i]);
 	for (uint32_t i = 0; i < w->conf.tcp_conns && ret == 0; i++) {
@@ -877,25 +870,29 @@ static int init_handles(srv_worker_t *w, const int *udp_fds, const int *tcp_fds)
 	return ret < 0 ? ret : 0;
 }
 
-int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fds,
-                   const int *tcp_fds, size_t n, srv_worker_t **out)
+/* Give UDP socket i its thread's state: an answer context writing its own row of the
+ * steered answer counters, a batch, an RRL table. */
+static int udp_sock_init(srv_worker_t *w, size_t i)
 {
-	srv_worker_t *w = calloc(1, sizeof(*w));
-	int ret = -ENOMEM;
-	*out = NULL;
-	if (!w) {
-		for (size_t i = 0; i < n; i++) {
-			close(udp_fds[i]);
-			close(tcp_fds[i]);
-		}
-		return ret;
+	udp_sock_t *u = &w->udp[i];
+	int ret = srv_answer_ctx_new(w->conf.answer, &u->actx);
+	if (ret == 0) {
+		srv_answer_set_worker(u->actx, w->id * srv_worker_rows(w->nsock) + (unsigned)i);
+		ret = srv_udp_batch_new(w->conf.udp_payload, u->actx, &u->front, &u->batch);
 	}
-	w->id = id;
-	w->conf = *conf;
-	w->conf.tcp_conns = conf->tcp_conns ? conf->tcp_conns : 1;
-	w->conf.tcp_msg_ms = conf->tcp_msg_ms ? conf->tcp_msg_ms : conf->tcp_idle_ms;
-	w->nsock = n;
-	ret = uv_loop_init(&w->loop);
+	if (ret == 0 && w->conf.rrl != NULL && w->conf.rrl->rate > 0)
+		ret = srv_rrl_new(w->conf.rrl, &u->rrl);
+	if (ret == 0) {
+		u->batch->rrl = u->rrl;
+		u->batch->cookies = w->conf.cookies;
+	}
+	return ret;
+}
+
+/* The loop (TCP, replies to handoffs, stop) and the UDP sockets' state. */
+static int worker_init(srv_worker_t *w)
+{
+	int ret = uv_loop_init(&w->loop);
 	w->loop_ready = ret == 0;
 	w->loop.data = w;
 	if (ret == 0)
@@ -908,23 +905,44 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 		ret = alloc_buffers(w);
 	if (ret == 0)
 		ret = srv_answer_ctx_new(w->conf.answer, &w->actx);
-	if (ret == 0)
-		srv_answer_set_worker(w->actx, w->id);
-	if (ret == 0)
-		ret = srv_udp_batch_new(w->conf.udp_payload, w->actx, &w->front, &w->batch);
-	if (ret == 0 && w->conf.rrl != NULL && w->conf.rrl->rate > 0)
-		ret = srv_rrl_new(w->conf.rrl, &w->rrl);
-	if (ret == 0) {
-		w->batch->rrl = w->rrl;
-		w->batch->cookies = w->conf.cookies;
-	}
-	if (ret == 0) {
-		ret = init_handles(w, udp_fds, tcp_fds);
-	} else {
+	if (ret == 0) /* the loop's row follows its UDP threads' */
+		srv_answer_set_worker(w->actx, (w->id + 1) * srv_worker_rows(w->nsock) - 1);
+	for (size_t i = 0; i < w->nsock && ret == 0; i++)
+		ret = udp_sock_init(w, i);
+	return ret;
+}
+
+int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fds,
+                   const int *tcp_fds, size_t n, srv_worker_t **out)
+{
+	srv_worker_t *w = calloc(1, sizeof(*w));
+	udp_sock_t *udp = calloc(n ? n : 1, sizeof(*udp));
+	*out = NULL;
+	if (!w || !udp) {
+		free(w);
+		free(udp);
 		for (size_t i = 0; i < n; i++) {
 			close(udp_fds[i]);
 			close(tcp_fds[i]);
 		}
+		return -ENOMEM;
+	}
+	w->id = id;
+	w->conf = *conf;
+	w->conf.tcp_conns = conf->tcp_conns ? conf->tcp_conns : 1;
+	w->conf.tcp_msg_ms = conf->tcp_msg_ms ? conf->tcp_msg_ms : conf->tcp_idle_ms;
+	w->nsock = n;
+	w->udp = udp;
+	for (size_t i = 0; i < n; i++) { /* closed by srv_worker_free from now on */
+		udp[i].fd = udp_fds[i];
+		udp[i].w = w;
+	}
+	int ret = worker_init(w);
+	if (ret == 0) {
+		ret = init_handles(w, tcp_fds);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			close(tcp_fds[i]);
 	}
 	if (ret < 0) {
 		srv_worker_free(w);
@@ -934,14 +952,39 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 	return 0;
 }
 
+/* Wake the UDP threads (a shut down socket's recvmmsg returns 0 at once, also one called
+ * after this) and join them. shutdown() on an unconnected UDP socket fails with ENOTCONN
+ * but marks its receiving side shut and wakes its sleepers all the same (Linux
+ * inet_shutdown); sending still works, for the loop's replies to handoffs. */
+static void udp_threads_stop(srv_worker_t *w)
+{
+	__atomic_store_n(&w->udp_stop, true, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < w->nsock; i++)
+		if (w->udp[i].started)
+			(void)shutdown(w->udp[i].fd, SHUT_RD);
+	for (size_t i = 0; i < w->nsock; i++) {
+		if (w->udp[i].started)
+			pthread_join(w->udp[i].thread, NULL);
+		w->udp[i].started = false;
+	}
+}
+
 int srv_worker_start(srv_worker_t *w)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old); /* signals belong to the control thread */
-	int ret = -pthread_create(&w->thread, NULL, worker_main, w);
+	int ret = 0;
+	for (size_t i = 0; i < w->nsock && ret == 0; i++) {
+		ret = -pthread_create(&w->udp[i].thread, NULL, udp_main, &w->udp[i]);
+		w->udp[i].started = ret == 0;
+	}
+	if (ret == 0)
+		ret = -pthread_create(&w->thread, NULL, worker_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	w->started = ret == 0;
+	if (ret < 0)
+		udp_threads_stop(w);
 	return ret;
 }
 
@@ -949,6 +992,7 @@ void srv_worker_stop(srv_worker_t *w)
 {
 	if (!w->started)
 		return;
+	udp_threads_stop(w);
 	uv_async_send(&w->stop_async);
 	pthread_join(w->thread, NULL);
 	w->started = false;
@@ -978,8 +1022,13 @@ void srv_worker_free(srv_worker_t *w)
 	}
 	srv_mailbox_drain(&w->box);
 	srv_answer_ctx_free(w->actx);
-	srv_udp_batch_free(w->batch);
-	srv_rrl_free(w->rrl);
+	for (size_t i = 0; i < w->nsock; i++) {
+		udp_sock_t *u = &w->udp[i];
+		close(u->fd);
+		srv_answer_ctx_free(u->actx);
+		srv_udp_batch_free(u->batch);
+		srv_rrl_free(u->rrl);
+	}
 	free(w->conns);
 	free(w->conn_mem);
 	free(w->udp);
@@ -987,49 +1036,79 @@ void srv_worker_free(srv_worker_t *w)
 	free(w);
 }
 
+/* Add the rate limiter's counters of rl (NULL: off) into *out. */
+static void rrl_stats_add(const srv_rrl_t *rl, srv_rrl_stats_t *out)
+{
+	if (rl == NULL)
+		return;
+	const srv_rrl_stats_t *r = srv_rrl_stats(rl);
+	out->limited += sd_stat_get(&r->limited);
+	out->slipped += sd_stat_get(&r->slipped);
+	out->dropped += sd_stat_get(&r->dropped);
+	out->exempt += sd_stat_get(&r->exempt);
+}
+
+static void cookie_stats_add(const srv_cookie_stats_t *c, srv_cookie_stats_t *out)
+{
+	out->client_only += sd_stat_get(&c->client_only);
+	out->valid += sd_stat_get(&c->valid);
+	out->invalid += sd_stat_get(&c->invalid);
+	out->badcookie += sd_stat_get(&c->badcookie);
+}
+
 void srv_worker_abuse_stats(const srv_worker_t *w, srv_rrl_stats_t *rrl,
                             srv_cookie_stats_t *cookies)
 {
-	const srv_cookie_stats_t *c = &w->front.cookies;
-	cookies->client_only += sd_stat_get(&c->client_only);
-	cookies->valid += sd_stat_get(&c->valid);
-	cookies->invalid += sd_stat_get(&c->invalid);
-	cookies->badcookie += sd_stat_get(&c->badcookie);
-	if (w->rrl != NULL) {
-		const srv_rrl_stats_t *r = srv_rrl_stats(w->rrl);
-		rrl->limited += sd_stat_get(&r->limited);
-		rrl->slipped += sd_stat_get(&r->slipped);
-		rrl->dropped += sd_stat_get(&r->dropped);
-		rrl->exempt += sd_stat_get(&r->exempt);
+	cookie_stats_add(&w->front.cookies, cookies);
+	for (size_t i = 0; i < w->nsock; i++) {
+		cookie_stats_add(&w->udp[i].front.cookies, cookies);
+		rrl_stats_add(w->udp[i].rrl, rrl);
 	}
+}
+
+/* Add an answer context's counters (NULL: none) into *answer. */
+static void answer_stats_add(srv_answer_ctx_t *actx, srv_stats_t *answer)
+{
+	if (actx == NULL)
+		return;
+	const srv_stats_t *s = srv_answer_stats(actx);
+	answer->queries += sd_stat_get(&s->queries);
+	answer->udp += sd_stat_get(&s->udp);
+	answer->tcp += sd_stat_get(&s->tcp);
+	for (unsigned i = 0; i < SD_ARRAY_LEN(s->qtype); i++)
+		answer->qtype[i] += sd_stat_get(&s->qtype[i]);
+	for (unsigned i = 0; i < SD_ARRAY_LEN(s->rcode); i++)
+		answer->rcode[i] += sd_stat_get(&s->rcode[i]);
+	answer->badvers += sd_stat_get(&s->badvers);
+	answer->dropped += sd_stat_get(&s->dropped);
+	answer->truncated += sd_stat_get(&s->truncated);
+	answer->edns += sd_stat_get(&s->edns);
+	for (unsigned i = 0; i < SD_ARRAY_LEN(s->steered); i++)
+		answer->steered[i] += sd_stat_get(&s->steered[i]);
+	answer->steered_degraded += sd_stat_get(&s->steered_degraded);
+}
+
+/* Add the UDP counters of s into *io. */
+static void udp_stats_add(const srv_io_stats_t *s, srv_io_stats_t *io)
+{
+	io->udp_received += sd_stat_get(&s->udp_received);
+	io->udp_sent += sd_stat_get(&s->udp_sent);
+	io->udp_send_dropped += sd_stat_get(&s->udp_send_dropped);
+	io->udp_send_errors += sd_stat_get(&s->udp_send_errors);
+	io->udp_oversize += sd_stat_get(&s->udp_oversize);
 }
 
 void srv_worker_stats(const srv_worker_t *w, srv_stats_t *answer, srv_io_stats_t *io)
 {
-	if (w->actx) {
-		const srv_stats_t *s = srv_answer_stats(w->actx);
-		answer->queries += sd_stat_get(&s->queries);
-		answer->udp += sd_stat_get(&s->udp);
-		answer->tcp += sd_stat_get(&s->tcp);
-		for (unsigned i = 0; i < SD_ARRAY_LEN(s->qtype); i++)
-			answer->qtype[i] += sd_stat_get(&s->qtype[i]);
-		for (unsigned i = 0; i < SD_ARRAY_LEN(s->rcode); i++)
-			answer->rcode[i] += sd_stat_get(&s->rcode[i]);
-		answer->badvers += sd_stat_get(&s->badvers);
-		answer->dropped += sd_stat_get(&s->dropped);
-		answer->truncated += sd_stat_get(&s->truncated);
-		answer->edns += sd_stat_get(&s->edns);
-		for (unsigned i = 0; i < SD_ARRAY_LEN(s->steered); i++)
-			answer->steered[i] += sd_stat_get(&s->steered[i]);
-		answer->steered_degraded += sd_stat_get(&s->steered_degraded);
+	answer_stats_add(w->actx, answer);
+	udp_stats_add(&w->io, io); /* the loop's replies to handoffs */
+	for (size_t i = 0; i < w->nsock; i++) {
+		const udp_sock_t *u = &w->udp[i];
+		answer_stats_add(u->actx, answer);
+		udp_stats_add(&u->io, io);
+		if (u->batch != NULL)
+			io->udp_oversize += sd_stat_get(&u->batch->oversize);
 	}
-	io->udp_received += sd_stat_get(&w->io.udp_received);
-	io->udp_sent += sd_stat_get(&w->io.udp_sent);
-	io->udp_send_dropped += sd_stat_get(&w->io.udp_send_dropped);
-	io->udp_send_errors += sd_stat_get(&w->io.udp_send_errors);
-	io->udp_oversize += sd_stat_get(&w->io.udp_oversize);
-	if (w->batch != NULL)
-		io->udp_oversize += sd_stat_get(&w->batch->oversize);
 	io->tcp_accepted += sd_stat_get(&w->io.tcp_accepted);
 	io->tcp_refused += sd_stat_get(&w->io.tcp_refused);
 	io->tcp_reclaimed += sd_stat_get(&w->io.tcp_reclaimed);

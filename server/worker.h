@@ -1,11 +1,14 @@
-/* worker.h — one query-serving thread: its own libuv loop, UDP sockets and TCP listeners.
+/* worker.h — one query-serving worker: a thread per UDP socket and a libuv loop for TCP.
  *
- *   srv_worker_new (control thread)       worker thread
- *     loop, async, sockets, buffers ──▶    rcu_register_thread, offline
- *   srv_worker_start ─ pthread_create ──▶ uv_run; each I/O callback: rcu_thread_online(),
- *                                          view = srv_view_current() once, ... offline
- *     UDP  uv_poll ─ recvmmsg(64) ─ srv_udp_batch_answer (server/udp.h: srv_process per
- *          datagram, replies with the request's PKTINFO) ─ sendmmsg ─ handoffs pushed
+ *   srv_worker_new (control thread)       sockets, buffers, an answer context per thread
+ *   srv_worker_start ─ pthread_create ──▶ per UDP socket, its own thread (gdnsd's model):
+ *                                          rcu_register_thread, then per wakeup:
+ *     UDP  QSBR offline ─ recvmmsg(64, MSG_WAITFORONE: blocks for the first datagram) ─
+ *          online, view = srv_view_current() once ─ srv_udp_batch_answer (server/udp.h:
+ *          srv_process per datagram, replies with the request's PKTINFO on a wildcard
+ *          socket) ─ offline ─ sendmmsg ─ handoffs pushed
+ *                   ─ pthread_create ──▶ the loop thread: rcu_register_thread, offline,
+ *                                          uv_run; each I/O callback online ... offline
  *     TCP  uv_poll on the listener ─ accept4 ─ slot from a fixed pool ─ framing ─
  *          srv_process (server/front.h) ─ uv_write, transfers drained one message per
  *          free buffer (RFC 7766)
@@ -13,13 +16,27 @@
  *          accept failing (EMFILE): that listener pauses TCP_BACKOFF_MS, never spins;
  *          deadlines: idle (re-armed by bytes), a whole message from its first byte, a
  *          response to be read (tcp_msg_ms, not re-armed by trickling bytes)
- *     mailbox ◀─ replies to handed-off UPDATEs (server/handoff.h), sent like any reply
- *   srv_worker_stop ─ uv_async_send ──▶   close listeners, finish in-flight TCP, exit loop
+ *     mailbox ◀─ replies to handed-off UPDATEs (server/handoff.h), sent like any reply (a
+ *          UDP one with sendmsg on its socket, from the loop thread)
+ *   srv_worker_stop ─ shutdown(SHUT_RD) ▶ each UDP thread's recvmmsg returns 0: it returns
+ *                   ◀─ pthread_join ──
+ *                   ─ uv_async_send ──▶   close listeners, finish in-flight TCP, exit loop
  *                   ◀─ pthread_join ──
  *
+ * UDP is not watched by uv_poll as DESIGN.md describes: a readiness callback cost an
+ * epoll_wait besides recvmmsg and sendmmsg per wakeup (3 system calls where gdnsd makes 2)
+ * and libuv's loop iteration (timers, idle/prepare/check, dispatch) around it, some 770
+ * user instructions per query with one outstanding (issues 9 and 13). A blocking
+ * recvmmsg on a thread of its own makes 2 system calls and nothing else per wakeup.
+ *
+ * Nothing on a thread's answer path is shared with another thread: each UDP thread and the
+ * loop have their own answer context (and row of the steered answer counters,
+ * srv_worker_rows), front-door and I/O counters; each UDP thread its batch and RRL table
+ * (server/rrl.h: a source's queries to one listen address reach one socket, SO_REUSEPORT
+ * hashes its address and port; with several listen addresses each keeps its own buckets).
  * Every buffer is allocated by srv_worker_new: nothing is allocated per query or per
  * connection (a transfer allocates its xfr_out_t; an UPDATE its handoff item). A worker only
- * reads shared state: the published view (server/view.h), loaded once per I/O callback.
+ * reads shared state: the published view (server/view.h), loaded once per wakeup.
  */
 #pragma once
 
@@ -33,8 +50,8 @@
 #include "server/rrl.h"
 #include "server/view.h"
 
-/* Counters of the I/O layer; only the worker writes them, with relaxed atomics, and readers
- * load them the same way (contrib/base/stat.h). */
+/* Counters of the I/O layer; each thread of a worker writes its own set, with relaxed
+ * atomics, and readers load them the same way (contrib/base/stat.h). */
 typedef struct srv_io_stats {
 	uint64_t udp_received;
 	uint64_t udp_sent;
@@ -68,6 +85,14 @@ typedef struct srv_worker_conf {
 
 typedef struct srv_worker srv_worker_t;
 
+/* Rows of the steered answer counters (steering/counts.h) a worker serving n listen
+ * addresses writes, one per answering thread: its n UDP threads, then its loop. Worker id
+ * writes rows [id * rows, (id + 1) * rows): srv_steer_set_workers wants workers * rows. */
+static inline unsigned srv_worker_rows(size_t n)
+{
+	return (unsigned)n + 1;
+}
+
 /* Prepare worker id serving on udp_fds[0..n) and tcp_fds[0..n) (bound and listening; the
  * worker owns them from now on, also on failure). Control thread. */
 int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fds,
@@ -80,12 +105,14 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
  * *bytes is the total reservation. Returns 0, -ENOMEM or -EOVERFLOW. Any thread. */
 int srv_worker_pool_try(uint32_t conns, unsigned workers, size_t *bytes) SD_NONNULL(3) SD_WUR;
 
-/* Start the thread (signals are blocked in it). Control thread. */
+/* Start the threads: one per UDP socket, then the loop (signals are blocked in them). On
+ * failure the threads started are stopped again. Control thread. */
 int srv_worker_start(srv_worker_t *w) SD_NONNULL(1) SD_WUR;
 
-/* Ask the worker to stop: it closes its sockets, lets TCP connections finish writing what
- * they have answered (at most one second) and leaves its loop; then join it. Control
- * thread; no-op for a worker that never started. */
+/* Stop the worker: its UDP threads return (their sockets shut for receiving) and are
+ * joined; then its loop closes the listeners, lets TCP connections finish writing what they
+ * have answered (at most one second) and returns, and is joined. The UDP sockets are closed
+ * by srv_worker_free. Control thread; no-op for a worker that never started. */
 void srv_worker_stop(srv_worker_t *w) SD_NONNULL(1);
 
 /* Free a stopped (or never started) worker. */
