@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -239,6 +240,9 @@ static void udp_serve(udp_sock_t *u)
 static void *udp_main(void *arg)
 {
 	udp_sock_t *u = arg;
+	char name[16]; /* the kernel's limit, with the NUL */
+	snprintf(name, sizeof(name), "sd-udp%u.%zu", u->w->id, (size_t)(u - u->w->udp));
+	pthread_setname_np(pthread_self(), name); /* for top -H, perf, the tests */
 	rcu_register_thread();
 	rcu_thread_offline();
 	while (!__atomic_load_n(&u->w->udp_stop, __ATOMIC_ACQUIRE))
@@ -775,6 +779,9 @@ static void worker_on_stop(uv_async_t *a)
 static void *worker_main(void *arg)
 {
 	srv_worker_t *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "sd-worker%u", w->id);
+	pthread_setname_np(pthread_self(), name);
 	rcu_register_thread();
 	rcu_thread_offline(); /* online only inside I/O callbacks: never blocked in epoll */
 	uv_run(&w->loop, UV_RUN_DEFAULT);

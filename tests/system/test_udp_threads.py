@@ -1,0 +1,82 @@
+"""UDP off the event loop (server/worker.h): each worker serves each of its UDP sockets with a
+thread of its own, which sleeps in a blocking recvmmsg and is woken at stop by shutting the
+socket's receiving side. Every socket answers; the counters of all the threads are summed in
+`steerctl status`; a stop never waits on a thread blocked in recvmmsg, many times over."""
+
+import os
+import re
+import socket
+import time
+
+import sdlib
+
+WWW = "192.0.2.80"
+
+
+def thread_names(pid):
+    names = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            names.append(f.read().strip())
+    return sorted(names)
+
+
+def ask(port, host, n):
+    """n UDP queries for www, each from a new source port (SO_REUSEPORT spreads them over
+    the workers); returns (right answers, queries sent)."""
+    q = sdlib.make_query("www.example.com", "A").to_wire()
+    ok = sent = 0
+    for _ in range(n):
+        for _ in range(3):  # a reply lost on a loaded machine: ask again (and count it)
+            sent += 1
+            wire = sdlib.udp_exchange(q, port, host, timeout=3.0)
+            if wire is not None:
+                break
+        r = sdlib.parse(wire) if wire is not None else None
+        if r is not None and [rd.address for rrset in r.answer for rd in rrset] == [WWW]:
+            ok += 1
+    return ok, sent
+
+
+def status_field(srv, pattern):
+    out = srv.steerctl("status").stdout
+    m = re.search(pattern, out)
+    assert m, out
+    return int(m.group(1))
+
+
+def test_a_thread_per_udp_socket_counted_together(steerdns_factory):
+    srv = steerdns_factory(listen=["127.0.0.1:{port}", "127.0.0.2:{port}"], workers=2)
+    names = thread_names(srv.pid)
+    assert [n for n in names if n.startswith("sd-udp")] == \
+        ["sd-udp0.0", "sd-udp0.1", "sd-udp1.0", "sd-udp1.1"], names
+    assert [n for n in names if n.startswith("sd-worker")] == ["sd-worker0", "sd-worker1"]
+    received = status_field(srv, r"udp: received (\d+)")
+    sent = status_field(srv, r"udp: received \d+ sent (\d+)")
+    ok1, sent1 = ask(srv.port, "127.0.0.1", 20)
+    ok2, sent2 = ask(srv.port, "127.0.0.2", 20)
+    assert (ok1, ok2) == (20, 20)
+    r = srv.query_tcp("www.example.com", "A")
+    assert r is not None and [rd.address for rrset in r.answer for rd in rrset] == [WWW]
+    # every UDP thread's counters, and the loop's (TCP), are in the sums
+    assert status_field(srv, r"udp: received (\d+)") - received == sent1 + sent2
+    assert status_field(srv, r"udp: received \d+ sent (\d+)") - sent == sent1 + sent2
+    assert status_field(srv, r"queries: \d+ \(udp \d+, tcp (\d+)\)") == 1
+
+
+def test_stop_wakes_blocked_udp_threads(steerdns_factory):
+    """Idle UDP threads sleep in recvmmsg: a stop must wake and join them at once, with
+    queries in flight or none, every time."""
+    for i in range(8):
+        srv = steerdns_factory(listen=["127.0.0.1:{port}", "127.0.0.2:{port}"], workers=2)
+        if i % 2:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            q = sdlib.make_query("www.example.com", "A").to_wire()
+            for _ in range(50):  # unanswered replies left in our socket: no matter
+                s.sendto(q, ("127.0.0.1", srv.port))
+            s.close()
+        t = time.monotonic()
+        rc = srv.stop()
+        assert rc == 0, srv.log()[-3000:]
+        assert time.monotonic() - t < 2.0, "stop took %.1fs" % (time.monotonic() - t)
+        assert not sdlib.SANITIZER_RE.search(srv.log()), srv.log()
