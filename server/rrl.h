@@ -1,7 +1,8 @@
 /* rrl.h — response rate limiting (RRL) in the spirit of BIND's and Knot's: a spoofed-source
  * flood cannot turn steerdns into an amplifier, and real resolvers keep an answer path.
  *
- * Each worker owns one table of token buckets, allocated at start (table-size entries,
+ * Each UDP thread (one per worker and listen address, server/worker.h) owns one table of
+ * token buckets, allocated at start (table-size entries,
  * rounded up to a power of two): the query path takes no lock and allocates nothing. A UDP
  * response is charged to the bucket of
  *
@@ -20,11 +21,12 @@
  * sends every response. Whitelisted prefixes, TCP and clients presenting a valid server
  * cookie (server/cookie.h) are never limited.
  *
- * Each worker limits on its own: the kernel's SO_REUSEPORT hash sends one source
- * (address + port) to one worker, so one client socket sees `rate`; a network whose queries
- * come from many ports may see up to `rate` x workers.
+ * Each UDP thread limits on its own: the kernel's SO_REUSEPORT hash sends one source
+ * (address + port) asking one listen address to one worker's socket, so one client socket
+ * sees `rate`; a network whose queries come from many ports may see up to `rate` x workers
+ * per listen address it asks.
  *
- * One worker thread owns a table (srv_rrl_check); any thread may read its counters.
+ * One UDP thread owns a table (srv_rrl_check); any thread may read its counters.
  */
 #pragma once
 

@@ -223,8 +223,15 @@ static void udp_serve(udp_sock_t *u)
 {
 	srv_udp_batch_prepare(u->batch);
 	int n = udp_recvmmsg(u->fd, u->batch->rmsg, SRV_UDP_BATCH);
-	if (n <= 0) /* 0: shut down (srv_worker_stop); < 0: EINTR or a transient error */
+	if (n == 0) /* shut down (srv_worker_stop) */
 		return;
+	if (n < 0) {
+		/* EINTR, or a transient error (ENOMEM...): a pause, so that an error that repeats
+		 * cannot turn the thread into a busy loop */
+		if (errno != EINTR)
+			(void)nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+		return;
+	}
 	sd_stat_add(&u->io.udp_received, (unsigned)n);
 	rcu_thread_online();
 	const srv_view_t *view = srv_view_current(u->w->conf.views);
