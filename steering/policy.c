@@ -232,6 +232,8 @@ static bool cand_up(const steer_cand_t *c)
 	return !health_state_is_down(c->health);
 }
 
+_Static_assert(STEER_CAND_MAX <= 64, "a decision's eligible members are a 64-bit mask");
+
 /* Per pool: members with a weight and how many of them are up, in one pass; *eligible gets
  * the bit of every such member that is up (n <= 64). Returns whether any weighted member is
  * down. */
