@@ -424,27 +424,16 @@ have_gdnsd() { # name
 	return 1
 }
 
-# gdnsd 3.x in the foreground from a config directory of its own: name, zone file, file with the
-# service_types and plugins stanzas (or ""), query file. One UDP and one TCP thread, one zone
-# loader; gdnsd has no response rate limiting. experimental_no_chain false: in-zone CNAMEs are
-# chased as steerdns, NSD and Knot do (gdnsd's default answers the CNAME alone). One difference
-# stays: gdnsd puts no address of an MX target in the additional section (the others do).
+# gdnsd 3.x in the foreground from a config directory of its own (lib.sh gdnsd_conf): name, zone
+# file, file with the service_types and plugins stanzas (or ""), query file. gdnsd has no
+# response rate limiting. One difference stays: gdnsd puts no address of an MX target in the
+# additional section (the others do).
 gdnsd_run() {
 	local name="$1" zonefile="$2" plugins="$3" queries="$4" port dir
 	shift 4
 	port="$(free_port)"
 	dir="$TMP/$name"
-	mkdir -p "$dir/zones"
-	cp "$zonefile" "$dir/zones/$ZONE"
-	{
-		printf 'options => {\n  listen => 127.0.0.1:%s\n  udp_threads => 1\n' "$port"
-		printf '  tcp_threads => 1\n  zones_rfc1035_threads => 1\n'
-		printf '  experimental_no_chain => false\n  run_dir => %s/run\n' "$dir"
-		printf '  state_dir => %s/state\n}\n' "$dir"
-		if [ -n "$plugins" ]; then
-			cat "$plugins"
-		fi
-	} >"$dir/config"
+	gdnsd_conf "$dir" "$port" "$zonefile" "$plugins"
 	taskset -c 0 gdnsd -c "$dir" start >"$TMP/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
@@ -479,28 +468,7 @@ run_gdnsd_steered() {
 run_nsd() {
 	local port
 	port="$(free_port)"
-	mkdir -p "$TMP/nsd"
-	cat >"$TMP/nsd/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1@$port
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "$TMP"
-    database: ""
-    pidfile: "$TMP/nsd/nsd.pid"
-    xfrdfile: "$TMP/nsd/xfrd.state"
-    zonelistfile: "$TMP/nsd/zone.list"
-    xfrdir: "$TMP/nsd"
-    rrl-ratelimit: 0
-    verbosity: 0
-    hide-version: yes
-remote-control:
-    control-enable: no
-zone:
-    name: $ZONE
-    zonefile: $ZONE.zone
-EOF
+	nsd_conf "$TMP/nsd" "$port" "$TMP" "$ZONE.zone"
 	taskset -c 0 nsd -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")
@@ -515,48 +483,7 @@ knot_run() {
 	shift 4
 	port="$(free_port)"
 	dir="$TMP/$name"
-	mkdir -p "$dir"
-	{
-		cat <<EOF
-server:
-    listen: 127.0.0.1@$port
-    rundir: $dir
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-    edns-client-subnet: on
-database:
-    storage: $dir
-log:
-  - target: stderr
-    any: warning
-EOF
-		if [ -n "$geoconf" ]; then
-			cat <<EOF
-mod-geoip:
-  - id: geo
-    config-file: $geoconf
-    ttl: 300
-    mode: geodb
-    geodb-file: $TMP/geo/bench.mmdb
-    geodb-key: [continent/code, country/iso_code]
-EOF
-		fi
-		cat <<EOF
-template:
-  - id: default
-    storage: $dir
-    semantic-checks: off
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: $ZONE
-    file: $zonefile
-EOF
-		if [ -n "$geoconf" ]; then
-			echo "    module: mod-geoip/geo"
-		fi
-	} >"$dir/knot.conf"
+	knot_conf "$dir" "$port" "$zonefile" on "$geoconf"
 	taskset -c 0 knotd -c "$dir/knot.conf" >"$TMP/$name.log" 2>&1 &
 	local pid=$!
 	PIDS+=("$pid")

@@ -330,19 +330,7 @@ run_gdnsd() {
 	local port dir="$TMP/gdnsd-conf"
 	command -v gdnsd >/dev/null || { echo "instr: gdnsd not installed: skipped" >&2; return 0; }
 	port="$(free_port)"
-	mkdir -p "$dir/zones"
-	cp "$TMP/$ZONE.zone" "$dir/zones/$ZONE"
-	cat >"$dir/config" <<EOF
-options => {
-  listen => 127.0.0.1:$port
-  udp_threads => 1
-  tcp_threads => 1
-  zones_rfc1035_threads => 1
-  experimental_no_chain => false
-  run_dir => $dir/run
-  state_dir => $dir/state
-}
-EOF
+	gdnsd_conf "$dir" "$port" "$TMP/$ZONE.zone"
 	start gdnsd "$port" gdnsd -c "$dir" start
 }
 
@@ -350,28 +338,7 @@ run_nsd() {
 	local port dir="$TMP/nsd-conf"
 	command -v nsd >/dev/null || { echo "instr: nsd not installed: skipped" >&2; return 0; }
 	port="$(free_port)"
-	mkdir -p "$dir"
-	cat >"$dir/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1@$port
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "$TMP"
-    database: ""
-    pidfile: "$dir/nsd.pid"
-    xfrdfile: "$dir/xfrd.state"
-    zonelistfile: "$dir/zone.list"
-    xfrdir: "$dir"
-    rrl-ratelimit: 0
-    verbosity: 0
-    hide-version: yes
-remote-control:
-    control-enable: no
-zone:
-    name: $ZONE
-    zonefile: $ZONE.zone
-EOF
+	nsd_conf "$dir" "$port" "$TMP" "$ZONE.zone"
 	start nsd "$port" nsd -d -c "$dir/nsd.conf"
 }
 
@@ -379,29 +346,7 @@ run_knot() {
 	local port dir="$TMP/knot-conf"
 	command -v knotd >/dev/null || { echo "instr: knotd not installed: skipped" >&2; return 0; }
 	port="$(free_port)"
-	mkdir -p "$dir"
-	cat >"$dir/knot.conf" <<EOF
-server:
-    listen: 127.0.0.1@$port
-    rundir: $dir
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: $dir
-log:
-  - target: stderr
-    any: warning
-template:
-  - id: default
-    storage: $dir
-    semantic-checks: off
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: $ZONE
-    file: $TMP/$ZONE.zone
-EOF
+	knot_conf "$dir" "$port" "$TMP/$ZONE.zone"
 	start knot "$port" knotd -c "$dir/knot.conf"
 }
 

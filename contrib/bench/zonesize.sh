@@ -162,76 +162,21 @@ run_steerdns() { # records port
 run_gdnsd() { # records port
 	local dir="$TMP/gdnsd-$1"
 	command -v gdnsd >/dev/null || { echo "zonesize: gdnsd not installed: skipped" >&2; return 0; }
-	mkdir -p "$dir/zones"
-	cp "$ZONEDIR/$ZONE.$1.zone" "$dir/zones/$ZONE"
-	cat >"$dir/config" <<EOF
-options => {
-  listen => 127.0.0.1:$2
-  udp_threads => 1
-  tcp_threads => 1
-  zones_rfc1035_threads => 1
-  experimental_no_chain => false
-  run_dir => $dir/run
-  state_dir => $dir/state
-}
-EOF
+	gdnsd_conf "$dir" "$2" "$ZONEDIR/$ZONE.$1.zone"
 	measure "$1" gdnsd "$2" gdnsd -c "$dir" start
 }
 
 run_nsd() { # records port
 	local dir="$TMP/nsd-$1"
 	command -v nsd >/dev/null || { echo "zonesize: nsd not installed: skipped" >&2; return 0; }
-	mkdir -p "$dir"
-	cat >"$dir/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1@$2
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "$ZONEDIR"
-    database: ""
-    pidfile: "$dir/nsd.pid"
-    xfrdfile: "$dir/xfrd.state"
-    zonelistfile: "$dir/zone.list"
-    xfrdir: "$dir"
-    rrl-ratelimit: 0
-    verbosity: 0
-    hide-version: yes
-remote-control:
-    control-enable: no
-zone:
-    name: $ZONE
-    zonefile: $ZONE.$1.zone
-EOF
+	nsd_conf "$dir" "$2" "$ZONEDIR" "$ZONE.$1.zone"
 	measure "$1" nsd "$2" nsd -d -c "$dir/nsd.conf"
 }
 
 run_knot() { # records port
 	local dir="$TMP/knot-$1"
 	command -v knotd >/dev/null || { echo "zonesize: knotd not installed: skipped" >&2; return 0; }
-	mkdir -p "$dir"
-	cat >"$dir/knot.conf" <<EOF
-server:
-    listen: 127.0.0.1@$2
-    rundir: $dir
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: $dir
-log:
-  - target: stderr
-    any: warning
-template:
-  - id: default
-    storage: $dir
-    semantic-checks: off
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: $ZONE
-    file: $ZONEDIR/$ZONE.$1.zone
-EOF
+	knot_conf "$dir" "$2" "$ZONEDIR/$ZONE.$1.zone"
 	measure "$1" knot "$2" knotd -c "$dir/knot.conf"
 }
 
