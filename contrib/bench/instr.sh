@@ -53,6 +53,14 @@
 # steered one two (weighted) or one (failover): as in bench.sh, the ratio compares what each
 # mode answers, not equal-sized messages.
 #
+# Geo steering (GEO=1): instead of the zone above, bench.sh's geo inputs (geo_setup.py: one
+# City-layout MaxMind DB, the names g0..g19, one mapping) and two classes: g (gN A with EDNS, no
+# ECS: the client is located by its source address, 127.0.0.1) and gecs (the same names, each with
+# an ECS option from a random network, 10% from gaps: dnsperf -B). Servers geo_static (steerdns,
+# the gN names as plain A records, two each) and geo (steerdns, a geo: policy on each gN over ten
+# candidates, two answers: one pool); the table adds geo / static per class. Both answer two
+# records, so this ratio compares equal-sized answers. SERVERS may narrow it (e.g. SERVERS=geo).
+#
 # Configurations: one worker / UDP thread each. steerdns --workers 1; gdnsd udp_threads 1,
 # tcp_threads 1, experimental_no_chain false (in-zone CNAMEs chased, as the others do); NSD
 # server-count 1, rrl-ratelimit 0; Knot udp-workers 1, tcp-workers 1, background-workers 1.
@@ -60,7 +68,7 @@
 #
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # RECORDS (100000), N (1000), IDLE (seconds, 5), SETTLE (above), SERVERS ("steerdns gdnsd nsd knot"), CLASSES
-# ("a aaaa nx referral cname mix"), STEERED=1 (adds class w and server steered, above), KEEP=1 keeps the temporary directory (zone, dnsperf outputs,
+# ("a aaaa nx referral cname mix"), STEERED=1 (adds class w and server steered, above), GEO=1 (above), KEEP=1 keeps the temporary directory (zone, dnsperf outputs,
 # callgrind dumps: callgrind_annotate on one shows where a server's instructions go).
 set -euo pipefail
 
@@ -70,6 +78,7 @@ RECORDS="${RECORDS:-100000}"
 N="${N:-1000}"
 IDLE="${IDLE:-5}"
 SETTLE="${SETTLE:-100000}"
+SERVERS_SET="${SERVERS:-}"
 SERVERS="${SERVERS:-steerdns gdnsd nsd knot}"
 CLASSES="${CLASSES:-a aaaa nx referral cname mix}"
 PY=/usr/bin/python3
@@ -82,27 +91,67 @@ if [ "${STEERED:-0}" = 1 ]; then
 	SERVERS="$SERVERS steered"
 	GEN_OPTS=(--steering)
 fi
+if [ "${GEO:-0}" = 1 ]; then
+	CLASSES=g
+	CLASSES="$CLASSES gecs"
+	[ -n "${SERVERS_SET:-}" ] || SERVERS="geo_static geo"
+fi
 
 for tool in valgrind callgrind_control dnsperf kdig dig; do
 	command -v "$tool" >/dev/null || { echo "instr: $tool not found" >&2; exit 2; }
 done
 bench_init instr
 
-"$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$RECORDS" $((2 * N)) "${GEN_OPTS[@]}"
+if [ "${GEO:-0}" = 1 ]; then
+	"$PY" "$ROOT/contrib/bench/geo_setup.py" "$TMP" "$ZONE"
+	# the classes' query files, 2N queries each, and their response codes (all NOERROR)
+	"$PY" - "$TMP" $((2 * N)) <<'EOF'
+import struct, sys
+tmp, n = sys.argv[1], int(sys.argv[2])
+with open(tmp + "/gqueries") as f:
+    lines = f.readlines()[:n]
+open(tmp + "/q.g", "w").writelines(lines)
+data, out, pos = open(tmp + "/gqueries-ecs.bin", "rb").read(), [], 0
+while len(out) < n and pos < len(data):
+    ln = struct.unpack("!H", data[pos:pos + 2])[0]
+    out.append(data[pos:pos + 2 + ln])
+    pos += 2 + ln
+open(tmp + "/q.gecs", "wb").write(b"".join(out))
+for c, k in (("g", len(lines)), ("gecs", len(out))):
+    open("%s/q.%s.rcodes" % (tmp, c), "w").write("NOERROR\n" * k)
+EOF
+else
+	"$PY" "$ROOT/contrib/bench/zonegen.py" "$TMP" "$ZONE" "$RECORDS" $((2 * N)) "${GEN_OPTS[@]}"
+fi
 for c in $CLASSES; do
 	# the N run: the first N queries; the 2N run: those and N more of the same class
-	head -n "$N" "$TMP/q.$c" >"$TMP/q.$c.1"
+	if [ "$c" = gecs ]; then # length-prefixed wire messages: the first N
+		"$PY" - "$TMP/q.$c" "$N" "$TMP/q.$c.1" <<'EOF'
+import struct, sys
+data, n, out, pos = open(sys.argv[1], "rb").read(), int(sys.argv[2]), [], 0
+while len(out) < n:
+    ln = struct.unpack("!H", data[pos:pos + 2])[0]
+    out.append(data[pos:pos + 2 + ln])
+    pos += 2 + ln
+open(sys.argv[3], "wb").write(b"".join(out))
+EOF
+	else
+		head -n "$N" "$TMP/q.$c" >"$TMP/q.$c.1"
+	fi
 	head -n "$N" "$TMP/q.$c.rcodes" >"$TMP/q.$c.1.rcodes"
 	cp "$TMP/q.$c" "$TMP/q.$c.2"
 	cp "$TMP/q.$c.rcodes" "$TMP/q.$c.2.rcodes"
 done
 
-# the zone's last name answers: the whole zone is loaded
+# the zone's last name answers: the whole zone is loaded (geo: g19 answers from a pool)
+LAST=zlast LAST_A=192.0.2.200
+[ "${GEO:-0}" != 1 ] || LAST=g19 LAST_A="10.250.*"
 wait_loaded() { # port pid
 	for _ in $(seq 1 1200); do
 		kill -0 "$2" 2>/dev/null || return 1
-		if [ "$(dig @127.0.0.1 -p "$1" "zlast.$ZONE" A +short +time=2 +tries=1 2>/dev/null)" \
-			= 192.0.2.200 ]; then
+		# shellcheck disable=SC2053 # LAST_A is a pattern
+		if [[ "$(dig @127.0.0.1 -p "$1" "$LAST.$ZONE" A +short +time=2 +tries=1 2>/dev/null |
+			head -n 1)" == $LAST_A ]]; then
 			return 0
 		fi
 		sleep 0.5
@@ -143,7 +192,8 @@ cg_run() { # pid port queryfile outdir
 		sleep "$IDLE"
 		echo "  Queries completed: 0" >"$out/dnsperf"
 	else
-		dnsperf -s 127.0.0.1 -p "$port" -d "$q" -c 1 -q 1 -n 1 -t 5 >"$out/dnsperf" 2>&1 || true
+		dnsperf -s 127.0.0.1 -p "$port" -d "$q" -c 1 -q 1 -n 1 -t 5 "${DP_OPTS[@]}" \
+			>"$out/dnsperf" 2>&1 || true
 	fi
 	t1="$(date +%s.%N)"
 	# the dumps of this run only, moved away from the server's output directory
@@ -182,8 +232,14 @@ EOF
 # one kdig query per class, its answer checked: "" when right, else why
 sanity() { # port class
 	local port="$1" c="$2" name qtype
-	read -r name qtype <"$TMP/q.$c"
-	kdig @127.0.0.1 -p "$port" "$name" "$qtype" +norec +timeout=5 +retry=1 \
+	local opt=()
+	case "$c" in
+	g | gecs) # the first geo check's subnet for gecs (its expected pool is checked by bench.sh)
+		name="g0.$ZONE" qtype=A
+		[ "$c" = g ] || opt=("+subnet=$(awk 'NR == 1 { print $1 }' "$TMP/geo-checks")") ;;
+	*) read -r name qtype <"$TMP/q.$c" ;;
+	esac
+	kdig @127.0.0.1 -p "$port" "$name" "$qtype" +norec +timeout=5 +retry=1 "${opt[@]}" \
 		>"$TMP/$SRV/kdig.$c" 2>&1 || true
 	"$PY" - "$TMP/$SRV/kdig.$c" "$c" "$name" "$qtype" "$(head -n 1 "$TMP/q.$c.rcodes")" <<'EOF'
 import re, sys
@@ -210,6 +266,8 @@ if status != rcode:
     bad.append("status %s, expected %s" % (status, rcode))
 if cls in ("a", "aaaa", "w") and not (aa and [r for r in ans if r[0] == qname and r[1] == qtype]):
     bad.append("no authoritative %s for %s" % (qtype, qname))
+if cls in ("g", "gecs") and not (aa and len([r for r in ans if r[0] == qname and r[1] == "A"]) == 2):
+    bad.append("not two authoritative A for %s" % qname)
 if cls == "nx" and not (aa and types(auth, "SOA")):
     bad.append("NXDOMAIN without aa or SOA")
 if cls == "referral":
@@ -228,6 +286,7 @@ EOF
 }
 
 RESULTS=()  # "server class irq flag"
+DP_OPTS=()  # dnsperf options of the class being measured
 NOTES=()
 measure_server() { # name pid port
 	local srv="$1" pid="$2" port="$3" c idle r1 r2 flag why ir
@@ -257,7 +316,13 @@ measure_server() { # name pid port
 		flag=""
 		why="$(sanity "$port" "$c")"
 		[ -z "$why" ] || { flag="!"; NOTES+=("$srv $c kdig: $why"); }
-		dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.$c.1" -c 1 -q 1 -n 1 -t 5 >/dev/null 2>&1 || true
+		DP_OPTS=()
+		case "$c" in
+		g) DP_OPTS=(-e) ;;
+		gecs) DP_OPTS=(-B) ;;
+		esac
+		dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.$c.1" -c 1 -q 1 -n 1 -t 5 "${DP_OPTS[@]}" \
+			>/dev/null 2>&1 || true
 		r1="$(cg_run "$pid" "$port" "$TMP/q.$c.1" "$TMP/$srv/$c.1")"
 		r2="$(cg_run "$pid" "$port" "$TMP/q.$c.2" "$TMP/$srv/$c.2")"
 		for k in 1 2; do
@@ -326,6 +391,23 @@ run_steered() {
 	start steered "$port" "$BUILD/server/steerdns" -c "$dir/steerdns.yaml"
 }
 
+# steerdns on bench.sh's geo names: name, zone file, the geo policies (1) or none (0)
+geo_start() {
+	local port dir="$TMP/$1-conf"
+	port="$(free_port)"
+	mkdir -p "$dir"
+	{
+		printf 'server:\n  listen: ["127.0.0.1:%s"]\n  workers: 1\n' "$port"
+		printf '  control-socket: %s/ctl.sock\n  state-dir: %s/state\n' "$dir" "$dir"
+		printf '  log-level: warning\n'
+		printf 'zones:\n  - {name: %s, file: %s}\n' "$ZONE" "$2"
+		[ "$3" = 0 ] || cat "$TMP/steerdns-geo.yaml"
+	} >"$dir/steerdns.yaml"
+	start "$1" "$port" "$BUILD/server/steerdns" -c "$dir/steerdns.yaml"
+}
+run_geo_static() { geo_start geo_static "$TMP/geo-static.zone" 0; }
+run_geo() { geo_start geo "$TMP/geo.zone" 1; }
+
 run_gdnsd() {
 	local port dir="$TMP/gdnsd-conf"
 	command -v gdnsd >/dev/null || { echo "instr: gdnsd not installed: skipped" >&2; return 0; }
@@ -383,6 +465,10 @@ for t, title in (("all", "user-space instructions per query, all threads and pro
             a, b = val.get((t, "steerdns", c)), val.get((t, s, c))
             line += "%12s" % ("%.2fx" % (a / b) if a and b else "-")
         print(line)
+    for c in ("g", "gecs"):
+        if (t, "geo", c) in val and (t, "geo_static", c) in val:
+            print("geo / static (steerdns, class %s): %.2fx"
+                  % (c, val[t, "geo", c] / val[t, "geo_static", c]))
     if (t, "steered", "w") in val and (t, "steerdns", "w") in val:
         print("steered / static (steerdns, class w): %.2fx"
               % (val[t, "steered", "w"] / val[t, "steerdns", "w"]))
