@@ -18,6 +18,10 @@
 #include "contrib/base/err.h"
 #include "contrib/base/fsutil.h"
 
+/* The bits of an address the jump table takes at once (steer_geo_db_t.jump_rec): 2^16
+ * entries per family, and most networks of a country database are /16 or longer. */
+#define GEO_JUMP_BITS 16
+
 const char *steer_geo_kind_name(steer_geo_kind_t k)
 {
 	static const char *const names[] = {"default", "distance", "continent", "country",
@@ -200,6 +204,37 @@ static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
 	return 0;
 }
 
+/* The jump table's entries [lo, hi) for the subtree at record r, depth d (bits below the
+ * family's start): the terminal record where the tree ends above GEO_JUMP_BITS, else the
+ * node reached there. Recursion depth <= GEO_JUMP_BITS. */
+static void jump_fill(const steer_geo_db_t *db, unsigned fam, uint32_t r, unsigned d, uint32_t lo)
+{
+	uint32_t span = 1u << (GEO_JUMP_BITS - d);
+	if (r >= db->nodes || d == GEO_JUMP_BITS) {
+		for (uint32_t i = lo; i < lo + span; i++) {
+			db->jump_rec[fam][i] = r;
+			db->jump_bits[fam][i] = (uint8_t)d;
+		}
+		return;
+	}
+	jump_fill(db, fam, node_record(db, r, 0), d + 1, lo);
+	jump_fill(db, fam, node_record(db, r, 1), d + 1, lo + span / 2);
+}
+
+/* The jump tables of the families the tree holds (~320 KiB each). */
+static int db_jumps(steer_geo_db_t *db)
+{
+	for (unsigned fam = 0; fam < (db->ipv6 ? 2u : 1u); fam++) {
+		size_t n = (size_t)1 << GEO_JUMP_BITS;
+		db->jump_rec[fam] = malloc(n * sizeof(uint32_t));
+		db->jump_bits[fam] = malloc(n);
+		if (!db->jump_rec[fam] || !db->jump_bits[fam])
+			return -ENOMEM;
+		jump_fill(db, fam, fam == 0 && db->ipv6 ? db->v4_start : 0, 0, 0);
+	}
+	return 0;
+}
+
 static bool same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -280,6 +315,8 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	ret = db_offsets(db);
 	if (ret == 0)
 		ret = db_slots(db);
+	if (ret == 0)
+		ret = db_jumps(db);
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
@@ -329,6 +366,10 @@ void steer_geo_db_unref(steer_geo_db_t *db)
 	free(db->offs);
 	free(db->slots);
 	free(db->recs);
+	for (unsigned fam = 0; fam < 2; fam++) {
+		free(db->jump_rec[fam]);
+		free(db->jump_bits[fam]);
+	}
 	free(db->name);
 	free(db->path);
 	free(db);
@@ -575,19 +616,21 @@ static int32_t rec_index(const steer_geo_db_t *db, uint32_t off)
 }
 
 /* The bit walk: the terminal record for a (>= nodes: nodes is "empty", above it data) and
- * the depth it was found at; false for an IPv6 address in an IPv4 tree. */
+ * the depth it was found at; false for an IPv6 address in an IPv4 tree. The jump table
+ * takes the first bits; the loop walks the rest. */
 static bool tree_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
                       unsigned *depth)
 {
-	uint32_t r = 0;
-	unsigned d = 0;
-	if (a->len == 16 && !db->ipv6)
+	unsigned d = 0, fam = a->len == 16;
+	if (fam && !db->ipv6)
 		return false;
-	if (a->len == 4 && db->ipv6) {
-		r = db->v4_start;
+	if (!fam && db->ipv6)
 		d = db->v4_depth;
-	}
-	unsigned i = 0, bits = a->len * 8u, nb = db->node_bytes;
+	/* the first bits by the jump table: GEO_JUMP_BITS is a multiple of 8 */
+	_Static_assert(GEO_JUMP_BITS == 16, "the jump index is the address's first two bytes");
+	uint32_t x = (uint32_t)a->bytes[0] << 8 | a->bytes[1];
+	uint32_t r = db->jump_rec[fam][x];
+	unsigned i = db->jump_bits[fam][x], bits = a->len * 8u, nb = db->node_bytes;
 	const uint8_t *t = db->tree;
 #define GEO_BIT ((a->bytes[i >> 3] >> (7 - (i & 7))) & 1u)
 	switch (db->record_bits) { /* one loop per record size: the per-query hot loop */

@@ -98,6 +98,12 @@ typedef struct steer_geo_db {
 	bool ipv6;
 	uint32_t v4_start; /* IPv6 tree: the record at ::/96 (where IPv4 addresses start) */
 	uint8_t v4_depth;  /* its depth: 96, or less when the tree ends above it */
+	/* The first GEO_JUMP_BITS bits of the walk, done once per value at load: for each value
+	 * of an address's first bits, the record the walk reaches after them (or the terminal
+	 * record it met before) and the bits it took. [0]: IPv4 (from v4_start in an IPv6 tree),
+	 * [1]: IPv6 (NULL in an IPv4 tree). A query walks on from there, bit by bit. */
+	uint32_t *jump_rec[2];
+	uint8_t *jump_bits[2];
 	/* the file opened, to notice a replacement (steer_geo_db_changed); the control thread
 	 * that watches the file may move them on to a replacement that failed to open, so as
 	 * not to retry it before it changes again (workers never read them) */

@@ -268,6 +268,31 @@ static void compiled_equals_walk(const char *path)
 				checked++;
 			}
 	assert_true(checked > 3000);
+	/* and anywhere: random addresses of both families (the jump table's first 16 bits
+	 * and the empty parts of the tree), the network's prefix length too */
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (unsigned k = 0; k < 20000; k++) {
+		steer_addr_t a = {.len = k % 3 == 2 ? 16 : 4};
+		for (unsigned j = 0; j < a.len; j++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			a.bytes[j] = (uint8_t)x;
+		}
+		if (k % 5 == 0) /* near the networks: 10.0-7.x.x, 2001:db8:0-3:: */
+			memcpy(a.bytes,
+			       a.len == 4 ? (const uint8_t[]){10, (uint8_t)(k % 8)}
+			                  : (const uint8_t[]){0x20, 0x01},
+			       2);
+		if (k % 5 == 0 && a.len == 16)
+			memcpy(a.bytes + 2, (const uint8_t[]){0x0d, 0xb8, 0, (uint8_t)(k % 4)}, 4);
+		steer_geo_hit_t c, w;
+		steer_geo_list_t scratch;
+		steer_geo_decide(m, &a, &c);
+		steer_geo_decide_walk(m, p, &a, &scratch, &w);
+		assert_int_equal(c.netmask, w.netmask);
+		assert_int_equal(c.scope, w.scope);
+		assert_int_equal(c.list->n, w.list->n);
+		assert_memory_equal(c.list->pools, w.list->pools, c.list->n);
+	}
 	steer_geo_map_unref(m);
 	steer_table_unref(t);
 	steer_geo_db_unref(db);
