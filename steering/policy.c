@@ -305,32 +305,51 @@ static int pick_pool_list(const steer_policy_t *p, const uint8_t *order, size_t 
 	return any;
 }
 
-/* The weighted stage: up to `answers` of the members in eligible (up, with a weight) of
- * pool, random by weight without replacement. */
-static uint16_t pick_weighted(const steer_policy_t *p, const steer_cand_t *c, uint64_t eligible,
-                              uint8_t pool, steer_rng_t *rng, uint8_t *idx)
+/* The members of pool in eligible (up, with a weight), in index order, with their weights:
+ * what the weighted stage draws from. */
+static void plan_members(const steer_cand_t *c, uint64_t eligible, uint8_t pool, steer_plan_t *pl)
 {
-	uint8_t el[STEER_CAND_MAX];
+	uint8_t m = 0;
 	uint64_t total = 0;
-	size_t m = 0;
 	for (; eligible; eligible &= eligible - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(eligible);
 		if (c[i].pool == pool) {
-			el[m++] = (uint8_t)i;
+			pl->el[m] = (uint8_t)i;
+			pl->w[m++] = c[i].weight;
 			total += c[i].weight;
 		}
 	}
+	pl->m = m;
+	pl->total = total;
+}
+
+/* The weighted stage: up to `answers` of the plan's members, random by weight without
+ * replacement. */
+static uint16_t pick_weighted(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
+                              uint8_t *idx)
+{
+	uint8_t el[STEER_CAND_MAX];
+	uint32_t w[STEER_CAND_MAX];
+	size_t m = pl->m;
+	uint64_t total = pl->total;
 	uint16_t k = 0;
+	if (m == 1 && p->answers > 0) { /* the one member: no draw */
+		idx[0] = pl->el[0];
+		return 1;
+	}
+	memcpy(el, pl->el, m);
+	memcpy(w, pl->w, m * sizeof(*w));
 	for (; k < p->answers && m > 1; k++) {
 		uint64_t r = steer_rng_below(rng, total);
 		size_t j = 0;
-		while (r >= c[el[j]].weight) {
-			r -= c[el[j]].weight;
+		while (r >= w[j]) {
+			r -= w[j];
 			j++;
 		}
 		idx[k] = el[j];
-		total -= c[el[j]].weight;
+		total -= w[j];
 		el[j] = el[--m];
+		w[j] = w[m];
 	}
 	if (k < p->answers && m == 1) /* the last one left: no draw */
 		idx[k++] = el[0];
@@ -344,13 +363,14 @@ static uint32_t clamp_ttl(const steer_policy_t *p, uint32_t ttl)
 	return ttl > p->ttl_max ? p->ttl_max : ttl;
 }
 
-void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,
-                       const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_rng_t *rng,
-                       uint8_t *idx, steer_result_t *res)
+void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                     const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_plan_t *pl)
 {
 	if (n > STEER_CAND_MAX)
 		n = STEER_CAND_MAX;
+	steer_result_t *res = &pl->res;
 	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff};
+	pl->m = 0;
 	/* fixed size: a few vector stores, where a loop over npools became a call to memset */
 	uint8_t members[STEER_POOLS_MAX + 1] = {0}, up[STEER_POOLS_MAX + 1] = {0};
 	uint64_t eligible;
@@ -359,16 +379,37 @@ void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t nor
 	                 : pick_pool(p, members, up, &res->rank);
 	if (pool >= 0) {
 		res->pool = (uint8_t)pool;
-		res->n = pick_weighted(p, c, eligible, (uint8_t)pool, rng, idx);
+		plan_members(c, eligible, (uint8_t)pool, pl);
 	} else if (p->all_down == STEER_DOWN_SERVFAIL) {
 		res->outcome = STEER_SERVFAIL;
 	} else if (p->all_down == STEER_DOWN_FALLBACK) {
 		res->outcome = STEER_FALLBACK;
 	} else {
-		for (size_t i = 0; i < n; i++)
-			idx[i] = (uint8_t)i;
 		res->n = (uint16_t)n;
 	}
 	res->degraded |= pool < 0;
 	res->ttl = res->degraded ? p->ttl_min : clamp_ttl(p, rrset_ttl);
+}
+
+void steer_plan_draw(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
+                     uint8_t *idx, steer_result_t *res)
+{
+	*res = pl->res;
+	if (res->outcome != STEER_ANSWER)
+		return;
+	if (res->pool != 0xff) {
+		res->n = pick_weighted(p, pl, rng, idx);
+		return;
+	}
+	for (uint16_t i = 0; i < res->n; i++) /* all-down "all": every record */
+		idx[i] = (uint8_t)i;
+}
+
+void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                       const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_rng_t *rng,
+                       uint8_t *idx, steer_result_t *res)
+{
+	steer_plan_t pl;
+	steer_plan_make(p, order, norder, c, n, rrset_ttl, &pl);
+	steer_plan_draw(p, &pl, rng, idx, res);
 }

@@ -194,6 +194,26 @@ void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t nor
                        const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_rng_t *rng,
                        uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 7, 8, 9);
 
+/* A decision without its random draws: all that steer_decide_list settles from the
+ * candidates, the health words and the pool order. The same inputs always give the same
+ * plan, so a caller may keep one (steering/memo.h) and draw from it query after query. */
+typedef struct steer_plan {
+	steer_result_t res; /* outcome, pool, rank, degraded, ttl; n for all-down "all" */
+	uint8_t m;          /* the chosen pool's members up with a weight: el[0..m), weights w */
+	uint64_t total;     /* their weights' sum */
+	uint8_t el[STEER_CAND_MAX];
+	uint32_t w[STEER_CAND_MAX];
+} steer_plan_t;
+
+/* The plan of steer_decide_list's decision over c[0..n) (same arguments). Pure. */
+void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                     const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_plan_t *pl)
+    SD_NONNULL(1, 7);
+/* The decision from a plan: the weighted draws (rng), idx and *res as steer_decide_list
+ * gives them; the same rng state gives the same records. */
+void steer_plan_draw(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
+                     uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 2, 3, 4, 5);
+
 /* The same without a geo stage: every pool in the configured order. */
 static inline void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n,
                                 uint32_t rrset_ttl, steer_rng_t *rng, uint8_t *idx,

@@ -4,6 +4,7 @@
 #include "steering/snap.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <urcu-qsbr.h>
@@ -25,6 +26,8 @@ int steer_snap_new(const steer_table_t *table, steer_snap_t **out)
 		*out = NULL;
 		return -ENOMEM;
 	}
+	static _Atomic uint64_t seq;
+	s->seq = atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed) + 1;
 	s->table = steer_table_ref(table);
 	*out = s;
 	return 0;

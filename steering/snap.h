@@ -49,6 +49,7 @@ typedef struct steer_cands {
 } steer_cands_t;
 
 typedef struct steer_snap {
+	uint64_t seq;               /* this snapshot's number: never reused (steering/memo.h) */
 	steer_table_t *table;       /* a reference */
 	steer_cands_t *cands;       /* [table->count], by policy id - 1 */
 	struct steer_geo_map **geo; /* [table->count], by policy id - 1; NULL: no geo stage */

@@ -33,6 +33,7 @@ struct zone_version {
 	    head;            /* first: head.ov, the overlay (a partial version, owned) or NULL */
 	struct rcu_head rcu; /* for call_rcu in zone_publish */
 	unsigned refs;       /* atomic (__atomic builtins); the last unref frees */
+	uint64_t id;         /* zone_version_id */
 	uint32_t serial;
 	size_t node_count; /* nodes of the version (base and overlay merged) */
 	size_t rr_count;

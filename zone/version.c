@@ -24,8 +24,10 @@ zone_version_t *zone_version_alloc(size_t extra)
 	zone_version_t *v = aligned_alloc(ARENA_ALIGN, header_size() + extra);
 	if (!v)
 		return NULL;
+	static uint64_t ids; /* __atomic builtins */
 	memset(v, 0, sizeof(*v));
 	v->refs = 1;
+	v->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
 	v->size = header_size() + extra;
 	return v;
 }
@@ -40,6 +42,11 @@ uint8_t *zone_version_arena(zone_version_t *v)
 const zone_node_t *zone_version_apex(const zone_version_t *v)
 {
 	return v->apex;
+}
+
+uint64_t zone_version_id(const zone_version_t *v)
+{
+	return v->id;
 }
 
 uint32_t zone_version_serial(const zone_version_t *v)

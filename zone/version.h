@@ -79,6 +79,10 @@ typedef struct zone_version zone_version_t;
 /* --- reading a version (any thread holding RCU read side or a reference) --- */
 
 const zone_node_t *zone_version_apex(const zone_version_t *v) SD_NONNULL(1);
+/* A number no other version of any zone has had or will have in this process (a counter
+ * taken at allocation): with an address inside the version, it names data that cannot be
+ * another version's, even after this one is freed and its memory reused. Any thread. */
+uint64_t zone_version_id(const zone_version_t *v) SD_NONNULL(1);
 uint32_t zone_version_serial(const zone_version_t *v) SD_NONNULL(1);
 const zone_rrset_t *zone_version_soa(const zone_version_t *v) SD_NONNULL(1);
 size_t zone_version_node_count(const zone_version_t *v) SD_NONNULL(1);

@@ -24,8 +24,10 @@
 #include "contrib/base/addr.h"
 #include "dns/name.h"
 #include "dns/soa.h"
+#include "health/health.h"
 #include "server/engine/query.h"
 #include "steering/geo.h"
+#include "steering/memo.h"
 #include "zone/zone.h"
 
 enum { SEC_AN, SEC_NS, SEC_AR, SEC_COUNT };
@@ -80,6 +82,7 @@ struct srv_answer_ctx {
 	bool servfail;              /* a steered answer's all-down mode says SERVFAIL */
 	const zone_node_t *rr_node; /* the node whose A/AAAA RRset is being written */
 	steer_rng_t rng;
+	steer_memo_t *memo; /* the plans made (steering/memo.h): a decision per query draws */
 	steer_cand_t cand[STEER_CAND_MAX];
 	uint8_t pick[STEER_CAND_MAX];
 	/* The reply's ECS SCOPE PREFIX-LENGTH: the longest scope of the geo decisions made
@@ -93,7 +96,10 @@ int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
 	if (ctx == NULL)
 		return -ENOMEM;
 	int ret = dns_comp_init(&ctx->comp, COMP_ENTRIES);
+	if (ret == 0)
+		ret = steer_memo_new(&ctx->memo);
 	if (ret < 0) {
+		dns_comp_fini(&ctx->comp);
 		free(ctx);
 		return ret;
 	}
@@ -120,8 +126,10 @@ void srv_answer_set_worker(srv_answer_ctx_t *ctx, unsigned worker)
 
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
 {
-	if (ctx != NULL)
+	if (ctx != NULL) {
 		dns_comp_fini(&ctx->comp);
+		steer_memo_free(ctx->memo);
+	}
 	free(ctx);
 }
 
@@ -215,11 +223,11 @@ static bool geo_client(const srv_answer_ctx_t *ctx, const steer_geo_conf_t *g, s
 	return true;
 }
 
-/* The decision of a geo policy (map: its compiled rules, steering/geo.h): the geo stage's
- * pool list for this client, then failover over that list; the scope is remembered for
- * the reply's ECS when the ECS address located the client. */
-static void steer_decide_geo(srv_answer_ctx_t *ctx, const steer_policy_t *p,
-                             const steer_geo_map_t *map, const zone_rrset_t *rs, steer_result_t *r)
+/* The geo stage of a policy (map: its compiled rules, steering/geo.h): the pool list for
+ * this client, which failover then walks; the scope is remembered for the reply's ECS when
+ * the ECS address located the client. */
+static const steer_geo_list_t *steer_geo_list(srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                                              const steer_geo_map_t *map)
 {
 	steer_addr_t a;
 	bool ecs = false;
@@ -228,21 +236,33 @@ static void steer_decide_geo(srv_answer_ctx_t *ctx, const steer_policy_t *p,
 		steer_geo_decide(map, &a, &hit);
 	if (ecs && hit.scope > ctx->ecs_scope)
 		ctx->ecs_scope = hit.scope;
-	steer_decide_list(p, hit.list->pools, hit.list->n, ctx->cand, rs->count, rs->ttl, &ctx->rng,
-	                  ctx->pick, r);
+	return hit.list;
 }
 
 /* p's decision over rs's records into *r and ctx->pick, counted; false when it answers
- * SERVFAIL (noted for the answer section; elsewhere the RRset is left out). */
+ * SERVFAIL (noted for the answer section; elsewhere the RRset is left out). The plan comes
+ * from the memo when nothing it depends on changed since it was made (steering/memo.h: rs
+ * is read from ctx->v), else it is made and kept; only the weighted draws are per query. */
 static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
                         const zone_rrset_t *rs, steer_result_t *r)
 {
 	const steer_geo_map_t *map = p->geo ? steer_snap_geo(ctx->snap, p->id) : NULL;
-	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
-	if (map)
-		steer_decide_geo(ctx, p, map, rs, r);
-	else
-		steer_decide(p, ctx->cand, rs->count, rs->ttl, &ctx->rng, ctx->pick, r);
+	const steer_geo_list_t *list = map ? steer_geo_list(ctx, p, map) : NULL;
+	steer_memo_key_t k = {.snap = ctx->snap->seq,
+	                      .version = zone_version_id(ctx->v),
+	                      .health = ctx->health ? health_generation(ctx->health) : 0,
+	                      .rdata = rs->rdata,
+	                      .order = list ? list->pools : NULL,
+	                      .policy = p->id};
+	const steer_plan_t *plan = steer_memo_get(ctx->memo, &k);
+	if (plan == NULL) {
+		steer_plan_t *made = steer_memo_put(ctx->memo, &k);
+		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+		steer_plan_make(p, k.order, list ? list->n : 0, ctx->cand, rs->count, rs->ttl,
+		                made);
+		plan = made;
+	}
+	steer_plan_draw(p, plan, &ctx->rng, ctx->pick, r);
 	steer_count(ctx, p, r);
 	if (r->outcome != STEER_SERVFAIL)
 		return true;

@@ -1,0 +1,46 @@
+/* memo.h — a worker's memory of steering plans, so that a steered answer draws from a plan
+ * made once instead of classifying every candidate per query.
+ *
+ * A plan (steering/policy.h) depends on the policy, the candidates (the zone's RRset and the
+ * snapshot's candidate map), the pool order of the geo stage and the health words. The key
+ * names each by an identity that is never reused while a plan may be read:
+ *   - the snapshot by its sequence number (steer_snap_t.seq: never reused), which also
+ *     fixes the policy (by id) and the geo lists (order points into the snapshot's map);
+ *   - the RRset by its zone version's id (zone_version_id: never reused) and its RDATA's
+ *     address, which is stable for as long as that version lives: the caller passes the
+ *     version the RRset was read from;
+ *   - the health words by health_generation(), read before the words are (it grows after
+ *     every change of any word: a plan made from older words is never taken after one).
+ * So a plan found under its key is the plan the inputs would make now. Entries are a
+ * direct-mapped table (a collision overwrites: a miss costs one plan, never a wrong one).
+ *
+ * One memo per answering thread; no locks; nothing allocated after steer_memo_new.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "contrib/base/compiler.h"
+#include "steering/policy.h"
+
+typedef struct steer_memo_key {
+	uint64_t snap;        /* steer_snap_t.seq */
+	uint64_t version;     /* zone_version_id() of the version the RRset is read from */
+	uint64_t health;      /* health_generation(), read before the words (0: no prober) */
+	const uint8_t *rdata; /* the RRset's RDATA run */
+	const uint8_t *order; /* the geo stage's pool list, or NULL */
+	uint16_t policy;      /* the policy's id */
+} steer_memo_key_t;
+
+typedef struct steer_memo steer_memo_t;
+
+/* Allocate an empty memo. 0 or -ENOMEM. Worker start. */
+int steer_memo_new(steer_memo_t **out) SD_NONNULL(1) SD_WUR;
+void steer_memo_free(steer_memo_t *m);
+
+/* The plan kept under k, or NULL. */
+const steer_plan_t *steer_memo_get(const steer_memo_t *m, const steer_memo_key_t *k)
+    SD_NONNULL(1, 2);
+/* The slot of k, keyed k from now on, for the caller to fill with the plan before its next
+ * steer_memo_get (what the slot held is forgotten). */
+steer_plan_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);
