@@ -18,6 +18,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
@@ -32,15 +33,39 @@ typedef struct steer_memo_key {
 	uint16_t policy;      /* the policy's id */
 } steer_memo_key_t;
 
-typedef struct steer_memo steer_memo_t;
+/* Slots: a power of two. 256 keeps every policy × geo list of a few dozen steered names
+ * (~100 KiB per answering thread). */
+#define STEER_MEMO_SLOTS 256
+
+typedef struct steer_memo_entry {
+	steer_memo_key_t key; /* key.rdata NULL: empty */
+	steer_plan_t plan;
+} steer_memo_entry_t;
+
+typedef struct steer_memo {
+	steer_memo_entry_t e[STEER_MEMO_SLOTS];
+} steer_memo_t;
 
 /* Allocate an empty memo. 0 or -ENOMEM. Worker start. */
 int steer_memo_new(steer_memo_t **out) SD_NONNULL(1) SD_WUR;
 void steer_memo_free(steer_memo_t *m);
 
-/* The plan kept under k, or NULL. */
-const steer_plan_t *steer_memo_get(const steer_memo_t *m, const steer_memo_key_t *k)
-    SD_NONNULL(1, 2);
+static inline unsigned steer_memo_slot(const steer_memo_key_t *k)
+{
+	uint64_t x = (uintptr_t)k->rdata ^ (uintptr_t)k->order * 31u ^ k->policy;
+	x *= 0x9e3779b97f4a7c15u;
+	return (unsigned)(x >> 56) & (STEER_MEMO_SLOTS - 1);
+}
+
+/* The plan kept under k, or NULL. Inline: once per steered RRset. */
+static inline const steer_plan_t *steer_memo_get(const steer_memo_t *m, const steer_memo_key_t *k)
+{
+	const steer_memo_entry_t *e = &m->e[steer_memo_slot(k)];
+	const steer_memo_key_t *x = &e->key;
+	bool hit = x->rdata == k->rdata && x->order == k->order && x->policy == k->policy &&
+	           x->snap == k->snap && x->version == k->version && x->health == k->health;
+	return hit && x->rdata != NULL ? &e->plan : NULL;
+}
 /* The slot of k, keyed k from now on, for the caller to fill with the plan before its next
  * steer_memo_get (what the slot held is forgotten). */
 steer_plan_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);

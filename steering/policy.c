@@ -324,35 +324,30 @@ static void plan_members(const steer_cand_t *c, uint64_t eligible, uint8_t pool,
 }
 
 /* The weighted stage: up to `answers` of the plan's members, random by weight without
- * replacement. */
+ * replacement. Members taken are marked in a mask (m <= 64): each draw walks the rest in
+ * index order, so the plan is read, never copied. */
 static uint16_t pick_weighted(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
                               uint8_t *idx)
 {
-	uint8_t el[STEER_CAND_MAX];
-	uint32_t w[STEER_CAND_MAX];
-	size_t m = pl->m;
-	uint64_t total = pl->total;
+	uint64_t total = pl->total, taken = 0;
+	unsigned left = pl->m;
 	uint16_t k = 0;
-	if (m == 1 && p->answers > 0) { /* the one member: no draw */
-		idx[0] = pl->el[0];
-		return 1;
-	}
-	memcpy(el, pl->el, m);
-	memcpy(w, pl->w, m * sizeof(*w));
-	for (; k < p->answers && m > 1; k++) {
+	for (; k < p->answers && left > 1; k++, left--) {
 		uint64_t r = steer_rng_below(rng, total);
-		size_t j = 0;
-		while (r >= w[j]) {
-			r -= w[j];
-			j++;
+		unsigned j = 0;
+		for (;; j++) { /* every weight is > 0 and r < total: a member is found */
+			if (taken >> j & 1)
+				continue;
+			if (r < pl->w[j])
+				break;
+			r -= pl->w[j];
 		}
-		idx[k] = el[j];
-		total -= w[j];
-		el[j] = el[--m];
-		w[j] = w[m];
+		idx[k] = pl->el[j];
+		taken |= 1ull << j;
+		total -= pl->w[j];
 	}
-	if (k < p->answers && m == 1) /* the last one left: no draw */
-		idx[k++] = el[0];
+	if (k < p->answers && left == 1) /* the last one left: no draw */
+		idx[k++] = pl->el[__builtin_ctzll(~taken)];
 	return k;
 }
 

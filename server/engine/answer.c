@@ -171,7 +171,7 @@ static const steer_policy_t *steer_policy_of(const steer_snap_t *snap, const zon
 {
 	const steer_policy_t *p = steer_table_policy(snap->table, id);
 	if (n == NULL || (p != NULL && p->owner_len == n->owner_len &&
-	                  memcmp(p->owner, n->owner, n->owner_len) == 0))
+	                  dname_bytes_equal(p->owner, n->owner, n->owner_len)))
 		return p;
 	for (size_t i = 0; i < snap->table->count; i++)
 		if (dname_equal(snap->table->policies[i].owner, n->owner))
@@ -219,7 +219,10 @@ static bool geo_client(const srv_answer_ctx_t *ctx, const steer_geo_conf_t *g, s
 	if (len == 0)
 		return false;
 	a->len = (uint8_t)len;
-	memcpy(a->bytes, b, len);
+	if (len == 4) /* constant sizes: two moves, not a call */
+		memcpy(a->bytes, b, 4);
+	else
+		memcpy(a->bytes, b, 16);
 	return true;
 }
 
