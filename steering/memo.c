@@ -21,3 +21,23 @@ steer_plan_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k)
 	e->key = *k;
 	return &e->plan;
 }
+
+static unsigned tally_slot(const steer_memo_key_t *k)
+{
+	uint64_t x = ((uintptr_t)k->rdata ^ k->policy) * 0x9e3779b97f4a7c15u;
+	return (unsigned)(x >> 58) & (STEER_MEMO_TALLIES - 1);
+}
+
+const steer_tally_t *steer_memo_tally(const steer_memo_t *m, const steer_memo_key_t *k)
+{
+	const steer_memo_tally_t *e = &m->t[tally_slot(k)];
+	return steer_memo_key_equal(&e->key, k, false) ? &e->tally : NULL;
+}
+
+steer_tally_t *steer_memo_put_tally(steer_memo_t *m, const steer_memo_key_t *k)
+{
+	steer_memo_tally_t *e = &m->t[tally_slot(k)];
+	e->key = *k;
+	e->key.order = NULL;
+	return &e->tally;
+}

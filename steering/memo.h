@@ -1,6 +1,11 @@
 /* memo.h — a worker's memory of steering plans, so that a steered answer draws from a plan
  * made once instead of classifying every candidate per query.
  *
+ * Two levels: the tally of an RRset's candidates (policy.h: what the health words say of
+ * them, the same for every geo order) and the plan of each (tally, geo order). A client from
+ * a network whose geo list was not seen yet costs a plan from the kept tally (a walk over the
+ * list's pools), not a new look at every candidate.
+ *
  * A plan (steering/policy.h) depends on the policy, the candidates (the zone's RRset and the
  * snapshot's candidate map), the pool order of the geo stage and the health words. The key
  * names each by an identity that is never reused while a plan may be read:
@@ -33,17 +38,24 @@ typedef struct steer_memo_key {
 	uint16_t policy;      /* the policy's id */
 } steer_memo_key_t;
 
-/* Slots: a power of two. 256 keeps every policy × geo list of a few dozen steered names
- * (~100 KiB per answering thread). */
-#define STEER_MEMO_SLOTS 256
+/* Slots: powers of two. 256 plans keep every policy × geo list of a few dozen steered names
+ * and 64 tallies their RRsets (~150 KiB per answering thread). */
+#define STEER_MEMO_SLOTS   256
+#define STEER_MEMO_TALLIES 64
 
 typedef struct steer_memo_entry {
 	steer_memo_key_t key; /* key.rdata NULL: empty */
 	steer_plan_t plan;
 } steer_memo_entry_t;
 
+typedef struct steer_memo_tally {
+	steer_memo_key_t key; /* key.order unused (NULL); key.rdata NULL: empty */
+	steer_tally_t tally;
+} steer_memo_tally_t;
+
 typedef struct steer_memo {
 	steer_memo_entry_t e[STEER_MEMO_SLOTS];
+	steer_memo_tally_t t[STEER_MEMO_TALLIES];
 } steer_memo_t;
 
 /* Allocate an empty memo. 0 or -ENOMEM. Worker start. */
@@ -57,15 +69,27 @@ static inline unsigned steer_memo_slot(const steer_memo_key_t *k)
 	return (unsigned)(x >> 56) & (STEER_MEMO_SLOTS - 1);
 }
 
+/* Does x, a kept key, equal k (the order too when `order`)? */
+static inline bool steer_memo_key_equal(const steer_memo_key_t *x, const steer_memo_key_t *k,
+                                        bool order)
+{
+	return x->rdata == k->rdata && (!order || x->order == k->order) && x->policy == k->policy &&
+	       x->snap == k->snap && x->version == k->version && x->health == k->health &&
+	       x->rdata != NULL;
+}
+
 /* The plan kept under k, or NULL. Inline: once per steered RRset. */
 static inline const steer_plan_t *steer_memo_get(const steer_memo_t *m, const steer_memo_key_t *k)
 {
 	const steer_memo_entry_t *e = &m->e[steer_memo_slot(k)];
-	const steer_memo_key_t *x = &e->key;
-	bool hit = x->rdata == k->rdata && x->order == k->order && x->policy == k->policy &&
-	           x->snap == k->snap && x->version == k->version && x->health == k->health;
-	return hit && x->rdata != NULL ? &e->plan : NULL;
+	return steer_memo_key_equal(&e->key, k, true) ? &e->plan : NULL;
 }
+
+/* The tally kept under k (its order ignored), or NULL. */
+const steer_tally_t *steer_memo_tally(const steer_memo_t *m, const steer_memo_key_t *k)
+    SD_NONNULL(1, 2);
+/* The tally slot of k, keyed k from now on (as steer_memo_put). */
+steer_tally_t *steer_memo_put_tally(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);
 /* The slot of k, keyed k from now on, for the caller to fill with the plan before its next
  * steer_memo_get (what the slot held is forgotten). */
 steer_plan_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);

@@ -234,25 +234,29 @@ static bool cand_up(const steer_cand_t *c)
 
 _Static_assert(STEER_CAND_MAX <= 64, "a decision's eligible members are a 64-bit mask");
 
-/* Per pool: members with a weight and how many of them are up, in one pass; *eligible gets
- * the bit of every such member that is up (n <= 64). Returns whether any weighted member is
- * down. */
-static bool pool_counts(const steer_cand_t *c, size_t n, size_t npools, uint8_t *members,
-                        uint8_t *up, uint64_t *eligible)
+void steer_tally(const steer_policy_t *p, const steer_cand_t *c, size_t n, steer_tally_t *t)
 {
+	if (n > STEER_CAND_MAX)
+		n = STEER_CAND_MAX;
+	/* fixed size: a few vector stores, where a loop over npools became a call to memset */
+	memset(t->members, 0, sizeof(t->members));
+	memset(t->up, 0, sizeof(t->up));
 	bool degraded = false;
 	uint64_t el = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (c[i].weight == 0 || c[i].pool >= npools)
+		t->pool[i] = c[i].pool;
+		t->weight[i] = c[i].weight;
+		if (c[i].weight == 0 || c[i].pool >= p->npools)
 			continue;
 		bool u = cand_up(&c[i]);
-		members[c[i].pool]++;
-		up[c[i].pool] += u;
+		t->members[c[i].pool]++;
+		t->up[c[i].pool] += u;
 		el |= (uint64_t)u << i;
 		degraded |= !u;
 	}
-	*eligible = el;
-	return degraded;
+	t->eligible = el;
+	t->degraded = degraded;
+	t->n = (uint16_t)n;
 }
 
 static bool pool_qualifies(const steer_pool_t *pl, unsigned members, unsigned up)
@@ -307,16 +311,16 @@ static int pick_pool_list(const steer_policy_t *p, const uint8_t *order, size_t 
 
 /* The members of pool in eligible (up, with a weight), in index order, with their weights:
  * what the weighted stage draws from. */
-static void plan_members(const steer_cand_t *c, uint64_t eligible, uint8_t pool, steer_plan_t *pl)
+static void plan_members(const steer_tally_t *t, uint8_t pool, steer_plan_t *pl)
 {
 	uint8_t m = 0;
 	uint64_t total = 0;
-	for (; eligible; eligible &= eligible - 1) {
+	for (uint64_t eligible = t->eligible; eligible; eligible &= eligible - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(eligible);
-		if (c[i].pool == pool) {
+		if (t->pool[i] == pool) {
 			pl->el[m] = (uint8_t)i;
-			pl->w[m++] = c[i].weight;
-			total += c[i].weight;
+			pl->w[m++] = t->weight[i];
+			total += t->weight[i];
 		}
 	}
 	pl->m = m;
@@ -358,32 +362,34 @@ static uint32_t clamp_ttl(const steer_policy_t *p, uint32_t ttl)
 	return ttl > p->ttl_max ? p->ttl_max : ttl;
 }
 
-void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norder,
-                     const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_plan_t *pl)
+void steer_plan_of_tally(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                         const steer_tally_t *t, uint32_t rrset_ttl, steer_plan_t *pl)
 {
-	if (n > STEER_CAND_MAX)
-		n = STEER_CAND_MAX;
 	steer_result_t *res = &pl->res;
-	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff};
+	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff, .degraded = t->degraded};
 	pl->m = 0;
-	/* fixed size: a few vector stores, where a loop over npools became a call to memset */
-	uint8_t members[STEER_POOLS_MAX + 1] = {0}, up[STEER_POOLS_MAX + 1] = {0};
-	uint64_t eligible;
-	res->degraded = pool_counts(c, n, p->npools, members, up, &eligible);
-	int pool = order ? pick_pool_list(p, order, norder, members, up, &res->rank)
-	                 : pick_pool(p, members, up, &res->rank);
+	int pool = order ? pick_pool_list(p, order, norder, t->members, t->up, &res->rank)
+	                 : pick_pool(p, t->members, t->up, &res->rank);
 	if (pool >= 0) {
 		res->pool = (uint8_t)pool;
-		plan_members(c, eligible, (uint8_t)pool, pl);
+		plan_members(t, (uint8_t)pool, pl);
 	} else if (p->all_down == STEER_DOWN_SERVFAIL) {
 		res->outcome = STEER_SERVFAIL;
 	} else if (p->all_down == STEER_DOWN_FALLBACK) {
 		res->outcome = STEER_FALLBACK;
 	} else {
-		res->n = (uint16_t)n;
+		res->n = t->n;
 	}
 	res->degraded |= pool < 0;
 	res->ttl = res->degraded ? p->ttl_min : clamp_ttl(p, rrset_ttl);
+}
+
+void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                     const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_plan_t *pl)
+{
+	steer_tally_t t;
+	steer_tally(p, c, n, &t);
+	steer_plan_of_tally(p, order, norder, &t, rrset_ttl, pl);
 }
 
 void steer_plan_draw(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,

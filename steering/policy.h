@@ -205,7 +205,28 @@ typedef struct steer_plan {
 	uint32_t w[STEER_CAND_MAX];
 } steer_plan_t;
 
-/* The plan of steer_decide_list's decision over c[0..n) (same arguments). Pure. */
+/* A decision's candidates summed up: per pool, the members with a weight and how many of
+ * them are up; the members up with a weight (eligible: bit i for c[i]); whether one with a
+ * weight is down; each candidate's pool and weight. It depends on the candidates and the
+ * health words, not on a geo stage's order: one tally serves every order (steering/memo.h). */
+typedef struct steer_tally {
+	uint8_t members[STEER_POOLS_MAX + 1], up[STEER_POOLS_MAX + 1];
+	uint64_t eligible;
+	uint16_t n; /* candidates, at most STEER_CAND_MAX */
+	bool degraded;
+	uint8_t pool[STEER_CAND_MAX];
+	uint32_t weight[STEER_CAND_MAX];
+} steer_tally_t;
+
+/* The tally of c[0..n) under p (n is cut to STEER_CAND_MAX). Pure. */
+void steer_tally(const steer_policy_t *p, const steer_cand_t *c, size_t n, steer_tally_t *t)
+    SD_NONNULL(1, 2, 4);
+/* The plan from a tally (order, norder, rrset_ttl as steer_decide_list's). Pure. */
+void steer_plan_of_tally(const steer_policy_t *p, const uint8_t *order, size_t norder,
+                         const steer_tally_t *t, uint32_t rrset_ttl, steer_plan_t *pl)
+    SD_NONNULL(1, 4, 6);
+/* The plan of steer_decide_list's decision over c[0..n) (same arguments): its tally, then
+ * the plan of that. Pure. */
 void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norder,
                      const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_plan_t *pl)
     SD_NONNULL(1, 7);

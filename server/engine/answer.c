@@ -245,7 +245,8 @@ static const steer_geo_list_t *steer_geo_list(srv_answer_ctx_t *ctx, const steer
 /* p's decision over rs's records into *r and ctx->pick, counted; false when it answers
  * SERVFAIL (noted for the answer section; elsewhere the RRset is left out). The plan comes
  * from the memo when nothing it depends on changed since it was made (steering/memo.h: rs
- * is read from ctx->v), else it is made and kept; only the weighted draws are per query. */
+ * is read from ctx->v), else it is made from the kept tally of rs's candidates (or a new
+ * one) and kept; only the weighted draws are per query. */
 static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
                         const zone_rrset_t *rs, steer_result_t *r)
 {
@@ -259,10 +260,16 @@ static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
 	                      .policy = p->id};
 	const steer_plan_t *plan = steer_memo_get(ctx->memo, &k);
 	if (plan == NULL) {
+		const steer_tally_t *t = steer_memo_tally(ctx->memo, &k);
+		if (t == NULL) {
+			steer_tally_t *nt = steer_memo_put_tally(ctx->memo, &k);
+			steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count,
+			                 ctx->cand);
+			steer_tally(p, ctx->cand, rs->count, nt);
+			t = nt;
+		}
 		steer_plan_t *made = steer_memo_put(ctx->memo, &k);
-		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
-		steer_plan_make(p, k.order, list ? list->n : 0, ctx->cand, rs->count, rs->ttl,
-		                made);
+		steer_plan_of_tally(p, k.order, list ? list->n : 0, t, rs->ttl, made);
 		plan = made;
 	}
 	steer_plan_draw(p, plan, &ctx->rng, ctx->pick, r);

@@ -1,6 +1,6 @@
-/* Unit tests for steering/memo.h and the plan/draw split of the decision (policy.h): a plan
- * kept and drawn from again gives what a fresh decision gives with the same random state,
- * and a key that differs in any part finds nothing. */
+/* Unit tests for steering/memo.h and the tally/plan/draw split of the decision (policy.h): a
+ * plan kept and drawn from again gives what a fresh decision gives with the same random
+ * state, a key that differs in any part finds nothing, and a tally serves every order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,11 +104,35 @@ static void test_memo_keys(void **state)
 	steer_memo_free(m);
 }
 
+/* A tally serves every geo order: found under a key that differs only in its order, not
+ * under one whose health generation (or any other part) differs. */
+static void test_memo_tally_keys(void **state)
+{
+	(void)state;
+	steer_memo_t *m = NULL;
+	assert_int_equal(steer_memo_new(&m), 0);
+	static const uint8_t rd[8], order[2];
+	const steer_memo_key_t k = {
+	    .snap = 3, .version = 9, .health = 17, .rdata = rd, .order = order, .policy = 5};
+	assert_null(steer_memo_tally(m, &k));
+	steer_memo_put_tally(m, &k)->n = 4;
+	steer_memo_key_t o = k;
+	o.order = NULL;
+	assert_non_null(steer_memo_tally(m, &o));
+	assert_int_equal(steer_memo_tally(m, &o)->n, 4);
+	assert_null(steer_memo_get(m, &k)); /* a tally is not a plan */
+	steer_memo_key_t h = k;
+	h.health++;
+	assert_null(steer_memo_tally(m, &h));
+	steer_memo_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plan_draw_equals_decide),
 	    cmocka_unit_test(test_memo_keys),
+	    cmocka_unit_test(test_memo_tally_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
