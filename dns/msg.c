@@ -621,6 +621,83 @@ int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclas
 	return dns_msg_rr_len(m, owner, olen, type, rclass, ttl, rdata, rdlen);
 }
 
+/* --- relocatable images --- */
+
+#define IMG_REL 0x4000 /* a slot's tag: a pointer into the image (else into the anchor) */
+
+int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp,
+                        const uint8_t *anchor, size_t alen)
+{
+	static const uint8_t type_class[4] = {0, 0, 0, DNS_CLASS_IN};
+	dns_msg_init(m, buf, cap, comp, 0);
+	int ret = dns_msg_header(m, 0, 0);
+	if (ret == 0 && DNS_HEADER_LEN + alen + 4 > cap)
+		ret = SD_ESPACE;
+	if (ret < 0)
+		return ret;
+	memcpy(buf + DNS_HEADER_LEN, anchor, alen);
+	memcpy(buf + DNS_HEADER_LEN + alen, type_class, 4);
+	return dns_msg_question_len(m, buf + DNS_HEADER_LEN, alen);
+}
+
+/* The end of the name at p, its pointer (if one ends it) tagged and noted. */
+static size_t image_name(dns_msg_t *m, size_t p, size_t start, uint16_t *slot, unsigned max,
+                         unsigned *n)
+{
+	uint8_t *b = m->buf;
+	while (b[p] != 0 && (b[p] & 0xc0) != 0xc0)
+		p += 1u + b[p];
+	if (b[p] == 0)
+		return p + 1;
+	size_t to = ((size_t)(b[p] & 0x3f) << 8) | b[p + 1];
+	size_t q_end = start - 4; /* the anchor's end */
+	be16_put(b + p, (uint16_t)(to >= start ? IMG_REL | (to - start) : q_end - to));
+	if (*n < max)
+		slot[*n] = (uint16_t)(p - start);
+	(*n)++;
+	return p + 2;
+}
+
+int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned max, dns_msg_image_info_t *info)
+{
+	size_t start = DNS_HEADER_LEN + dname_len(m->buf + DNS_HEADER_LEN) + 4;
+	unsigned n = 0;
+	for (size_t p = start; p < m->pos;) {
+		p = image_name(m, p, start, slot, max, &n);
+		uint16_t type = be16_get(m->buf + p);
+		size_t rdlen = be16_get(m->buf + p + 8), end = p + RR_FIXED + rdlen;
+		const dns_rdata_desc_t *d = dns_rdata_desc(type);
+		p += RR_FIXED;
+		if (d->flags & DNS_RDATA_COMPRESS) {
+			p += d->pre;
+			for (unsigned i = 0; i < d->names; i++)
+				p = image_name(m, p, start, slot, max, &n);
+		}
+		p = end;
+	}
+	*info = (dns_msg_image_info_t){.start = start, .len = m->pos - start, .nslot = n};
+	return n <= max ? 0 : SD_ELIMIT;
+}
+
+int dns_msg_image(dns_msg_t *m, const uint8_t *wire, size_t len, const uint16_t *slot, unsigned n)
+{
+	size_t base = m->pos, q_end = m->q_off + m->q_len;
+	if (len > m->lim - base || base + len > PTR_MAX + 1)
+		return SD_ESPACE;
+	uint8_t *out = m->buf + base;
+	memcpy(out, wire, len);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *s = out + slot[i];
+		unsigned tag = be16_get(s);
+		if (!(tag & IMG_REL) && m->q_len == 0)
+			return SD_ESPACE; /* no question to point into; nothing was kept */
+		size_t to = (tag & IMG_REL) ? base + (tag & (IMG_REL - 1)) : q_end - tag;
+		be16_put(s, (uint16_t)(0xc000 | to));
+	}
+	m->pos = base + len;
+	return 0;
+}
+
 uint16_t dns_msg_random_id(void)
 {
 	uint16_t id = 0;

@@ -182,3 +182,48 @@ int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclas
  * query path's writer: no name is measured twice. */
 int dns_msg_rr_len(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
                    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
+
+/* --- relocatable images ---
+ *
+ * An image is RRs written once (at zone build, zone/image.h) as this writer writes them right
+ * after a question whose name is `anchor`, a name every question the image will follow ends
+ * with, then copied into messages as they are, which costs a copy and a few stores instead of
+ * a compression search per name. Its pointers are tagged, not final: each is a slot that
+ * dns_msg_image() relocates, a pointer into the image by the image's offset in the message,
+ * a pointer into the anchor by the end of the question name (the anchor's suffixes are the
+ * question name's last labels).
+ *
+ *   built:   [header][anchor, type, class][RR RR RR ...]      written with dns_msg_rr_len()
+ *                                          `---- image ----'  pointers: into the anchor or
+ *   copied:  [header][question            ][RR RR RR ...]     into the image, tagged
+ *
+ * The copy is what writing the RRs one by one after the question would give (same bytes) when
+ * the question is the only name written before it and no name of the image has the question
+ * name's label below the anchor as its label below the anchor (a longer match into the question
+ * the image could not know): the caller checks both. The image's names are not registered: the
+ * caller writes no compressible name after one (an OPT or TSIG RR carries none).
+ */
+
+/* The image's place in the scratch message once ended: wire = buf + start. */
+typedef struct dns_msg_image_info {
+	size_t start, len;
+	unsigned nslot;
+} dns_msg_image_info_t;
+
+/* Start an image in a scratch message: m over buf (cap bytes), comp a table as the answer path
+ * has (its cap), the question anchor (a well-formed name of alen bytes). The caller then
+ * appends the RRs with dns_msg_rr_len() (or dns_msg_rr()). 0 or SD_ESPACE. Control path. */
+int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp,
+                        const uint8_t *anchor, size_t alen) SD_NONNULL(1, 2, 4, 5) SD_WUR;
+
+/* Tag the pointers of the RRs written since dns_msg_image_begin() and note their offsets in
+ * slot (room for max): *info tells where the image is. 0, or SD_ELIMIT (more than max pointers). */
+int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned max, dns_msg_image_info_t *info)
+    SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* Append an image (len bytes, its pointers at slot[0..n)) after the question, relocated (see
+ * above; the caller has checked the conditions there). Nothing is registered. 0, or SD_ESPACE
+ * when it does not fit or when a pointer would need more than 14 bits (write its RRs one by one
+ * instead); nothing kept then. Allocation-free. */
+int dns_msg_image(dns_msg_t *m, const uint8_t *wire, size_t len, const uint16_t *slot, unsigned n)
+    SD_NONNULL(1, 2) SD_WUR;

@@ -50,6 +50,7 @@ struct zone_version {
 	zone_bindings_t
 	    *bindings; /* reference: the table the version was built with; may be NULL */
 	struct zone_hidden *hidden; /* reference: records transfers leave out (zone/hidden.h) */
+	struct zone_images *images; /* owned: the pre-encoded answers (image.c), or NULL */
 };
 
 /* Allocate a version with room for `extra` bytes of arena after the header (16-aligned);
@@ -64,7 +65,7 @@ const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name,
 /* Set n's parent, cut, dname, NONAUTH, wildcard and targets from what v's lookups return; n
  * is in v and every node before it in canonical order is linked (builder.c). */
 void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex);
-/* v->soa and v->serial from the apex SOA. */
+/* v->soa and v->serial from the apex SOA, and the pre-encoded answers (zone_images_build). */
 void zone_version_set_soa(zone_version_t *v);
 
 /* Build a partial version (an overlay) from the builder's records: one node per owner of a
@@ -75,3 +76,9 @@ void zone_version_set_soa(zone_version_t *v);
  * the caller's. Consumes b. SD_ESEMANTIC when a rule failed (logged). */
 int zone_builder_finish_part(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
                              zone_version_t **out);
+
+/* The pre-encoded answers of v (version.h: zone_image_t): the SOA image, and the referral
+ * images when v has no overlay. v is linked. NULL when none could be built (no SOA, no memory:
+ * the answer path then writes every RR itself). Control thread, before v is published. */
+struct zone_images *zone_images_build(const zone_version_t *v);
+void zone_images_free(struct zone_images *im);

@@ -254,6 +254,7 @@ void zone_version_unref(zone_version_t *v)
 	zone_version_unref(v->base);
 	zone_bindings_unref(v->bindings);
 	zone_hidden_unref(v->hidden);
+	zone_images_free(v->images);
 	free(v);
 }
 

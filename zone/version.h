@@ -177,6 +177,30 @@ size_t zone_rrset_rr_offset(const zone_rrset_t *rs, uint16_t i) SD_NONNULL(1);
 size_t zone_rrset_target_name(const zone_rrset_t *rs, uint16_t i, uint8_t out[DNAME_MAX])
     SD_NONNULL(1, 3);
 
+/* --- pre-encoded answers (zone/image.c) ---
+ *
+ * The RRs of the answers that cost most to compress, encoded once per version as dns/msg.h
+ * relocatable images: the apex SOA of a negative answer (anchor: the apex, which every name
+ * answered from the zone ends with) and, in a version without an overlay, each delegation's
+ * referral (anchor: the cut; the NS RRset, then the glue in the order the answer path writes
+ * it). clash lists the labels just below the anchor in the image's names (lowercased, back
+ * to back): a question name with one of them there would compress better than the image, so
+ * the answer path writes the RRs one by one then. */
+typedef struct zone_image {
+	const uint8_t *wire;  /* len bytes, pointers tagged (dns_msg_image) */
+	const uint16_t *slot; /* nslot offsets in wire of its pointers */
+	const uint8_t *clash; /* clash_len bytes */
+	uint16_t len, nslot, clash_len;
+	uint16_t ns, ar; /* records in authority and additional */
+} zone_image_t;
+
+/* The negative answer's SOA (TTL: RFC 2308 3), or NULL (none was built). */
+const zone_image_t *zone_version_soa_image(const zone_version_t *v) SD_NONNULL(1);
+/* The referral to cut (a node of v owning NS below the apex), or NULL: none built (a version
+ * with an overlay, steered glue, an image too large). */
+const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
+    SD_NONNULL(1, 2);
+
 /* --- references --- */
 
 /* Take a reference that keeps v alive outside an RCU read-side section (long transfers).

@@ -88,6 +88,7 @@ struct srv_answer_ctx {
 	/* The reply's ECS SCOPE PREFIX-LENGTH: the longest scope of the geo decisions made
 	 * from the query's ECS address (RFC 7871 7.2.1), 0 when none was. Reset by begin(). */
 	uint8_t ecs_scope;
+	bool no_images; /* tests: every RR written one by one (srv_answer_set_images) */
 };
 
 int srv_answer_ctx_new(const srv_answer_conf_t *conf, srv_answer_ctx_t **out)
@@ -122,6 +123,11 @@ void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
 void srv_answer_set_worker(srv_answer_ctx_t *ctx, unsigned worker)
 {
 	ctx->worker = worker;
+}
+
+void srv_answer_set_images(srv_answer_ctx_t *ctx, bool on)
+{
+	ctx->no_images = !on;
 }
 
 void srv_answer_ctx_free(srv_answer_ctx_t *ctx)
@@ -345,16 +351,51 @@ static int put_rrset(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_
 	return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0, ttl);
 }
 
+/* Does a name of img have the question name's label just below the anchor (a node of
+ * anchor_labels labels the question name ends with) as its own? Then the question would give it
+ * a longer compression match than the image has (zone/version.h: zone_image_t). */
+static bool image_clash(const srv_answer_ctx_t *ctx, const zone_image_t *img,
+                        unsigned anchor_labels)
+{
+	unsigned labels = ctx->q->qname_labels;
+	if (labels <= anchor_labels || img->clash_len == 0)
+		return false;
+	const uint8_t *l = ctx->names[0] + ctx->q->qname_offs[labels - anchor_labels - 1];
+	for (const uint8_t *p = img->clash, *end = p + img->clash_len; p < end; p += 1u + *p) {
+		if (*p == *l && memcmp(p + 1, l + 1, *l) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Write a pre-encoded image (zone/version.h) in place of its RRs when it is what they would
+ * give: nothing but the question written yet (so the question's name, which ends with the
+ * anchor, is the only compression target, dns/msg.h) and no clash; it fits. After it only the
+ * OPT RR follows (a negative answer or a referral at the first hop queues no additional
+ * data), which names nothing to compress. false: write the RRs one by one. */
+static bool put_image(srv_answer_ctx_t *ctx, const zone_image_t *img, unsigned anchor_labels)
+{
+	if (img == NULL || ctx->no_images || ctx->w.pos != ctx->after_question.pos ||
+	    image_clash(ctx, img, anchor_labels) ||
+	    dns_msg_image(&ctx->w, img->wire, img->len, img->slot, img->nslot) < 0)
+		return false;
+	ctx->count[SEC_NS] = (uint16_t)(ctx->count[SEC_NS] + img->ns);
+	ctx->count[SEC_AR] = (uint16_t)(ctx->count[SEC_AR] + img->ar);
+	return true;
+}
+
 /* NODATA and NXDOMAIN: the zone's SOA in authority with TTL min(SOA TTL, MINIMUM), the
  * negative caching TTL of RFC 2308 section 3. */
 static int put_soa(srv_answer_ctx_t *ctx)
 {
+	const zone_node_t *apex = zone_version_apex(ctx->v);
+	if (put_image(ctx, zone_version_soa_image(ctx->v), apex->labels))
+		return 0;
 	const zone_rrset_t *soa = zone_version_soa(ctx->v);
 	if (soa == NULL || soa->count == 0)
 		return 0;
 	uint32_t minimum = dns_soa_minimum(soa->rdata + 2, be16_get(soa->rdata));
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
-	const zone_node_t *apex = zone_version_apex(ctx->v);
 	return put_rrset(ctx, SEC_NS, apex->owner, apex->owner_len, soa, ttl);
 }
 
@@ -470,6 +511,10 @@ static bool node_at_or_below(const zone_node_t *t, const zone_node_t *cut)
  * other in-zone targets follow when they fit (RFC 9471 3.2). */
 static int put_referral(srv_answer_ctx_t *ctx, const zone_node_t *cut)
 {
+	if (put_image(ctx, zone_version_referral_image(ctx->v, cut), cut->labels)) {
+		ctx->cut = cut;
+		return 0;
+	}
 	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (ns == NULL)
 		return 0;

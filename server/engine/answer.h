@@ -105,6 +105,11 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx) SD_NONNULL(1);
 void srv_answer_set_steering(srv_answer_ctx_t *ctx, const steer_snap_t *snap,
                              const health_t *health) SD_NONNULL(1);
 
+/* Whether ctx writes the pre-encoded negative and referral answers of a version (zone/version.h:
+ * zone_image_t) when they apply; on by default. Off, every RR is written one by one: for the
+ * tests that compare the two. Before the worker starts. */
+void srv_answer_set_images(srv_answer_ctx_t *ctx, bool on) SD_NONNULL(1);
+
 /* The worker index ctx counts steered answers under (its row of steering/counts.h); 0 by
  * default. Before the worker starts. */
 void srv_answer_set_worker(srv_answer_ctx_t *ctx, unsigned worker) SD_NONNULL(1);

@@ -1,0 +1,285 @@
+/* image.c — the pre-encoded answers of a version (version.h: zone_image_t; dns/msg.h images).
+ *
+ * Built when a version is finished (zone_version_set_soa), with the answer path's writer and
+ * in the answer path's order (server/engine/answer.c: put_soa, put_referral), so an image is
+ * byte for byte what that path writes after a question that ends with the image's anchor, in
+ * the cases dns/msg.h states (the answer path checks them and otherwise writes the RRs itself):
+ *
+ *   NXDOMAIN/NODATA  anchor apex  [SOA, TTL min(TTL, MINIMUM) (RFC 2308 3)]
+ *   referral         anchor cut   [NS RRset][A, AAAA of in-domain targets][of the others]
+ *                                  required glue first (RFC 9471 3), then the optional
+ *
+ * What the referrals cost: one allocation of tens to a few hundred bytes per delegation, and
+ * its encoding once per full build or compaction (a version with an overlay has none: its
+ * referrals are written RR by RR, as they were before images). Steered glue has no image (it
+ * is chosen per query), nor has a referral larger than IMAGE_MAX.
+ */
+#include "zone/internal.h"
+
+#include "contrib/base/err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/msg.h"
+#include "dns/rdata.h"
+#include "dns/soa.h"
+
+#define IMAGE_MAX    4096 /* bytes: a larger referral is written RR by RR (it needs TCP) */
+#define SLOT_MAX     256  /* pointers in one image */
+#define TARGETS_MAX  64   /* glue nodes: answer.c ADDL_NODES_MAX, past which it stops */
+#define COMP_ENTRIES 64   /* the answer path's compression table (answer.c) */
+
+typedef struct deleg {
+	const zone_node_t *cut;
+	zone_image_t *img;
+} deleg_t;
+
+struct zone_images {
+	zone_image_t *soa;
+	deleg_t *deleg; /* open addressing by the cut's index in the arena; NULL: none */
+	size_t mask;
+	unsigned shift;
+};
+
+/* One image being written: the scratch message and what the answer path checks. */
+typedef struct scratch {
+	dns_msg_t m;
+	dns_comp_t comp;
+	const uint8_t *anchor; /* lowercased */
+	unsigned alabels;
+	uint16_t ns, ar;
+	size_t clash_len;
+	uint16_t slot[SLOT_MAX];
+	uint8_t clash[IMAGE_MAX];
+	uint8_t buf[DNS_HEADER_LEN + DNAME_MAX + 4 + IMAGE_MAX];
+} scratch_t;
+
+static int begin(scratch_t *s, const zone_node_t *anchor)
+{
+	s->anchor = anchor->owner;
+	s->alabels = anchor->labels;
+	s->ns = s->ar = 0;
+	s->clash_len = 0;
+	return dns_msg_image_begin(&s->m, s->buf, sizeof(s->buf), &s->comp, anchor->owner,
+	                           anchor->owner_len);
+}
+
+/* Note the label of name just below the anchor, when name lies below it. */
+static void note_clash(scratch_t *s, const uint8_t *name, size_t len)
+{
+	uint8_t low[DNAME_MAX], offs[DNAME_LABELS_MAX];
+	dname_copy_lower(low, name, len);
+	unsigned n = dname_label_offsets(low, offs);
+	if (n <= s->alabels || !dname_is_subdomain(low, s->anchor))
+		return;
+	const uint8_t *l = low + offs[n - s->alabels - 1];
+	for (size_t p = 0; p < s->clash_len; p += 1u + s->clash[p]) {
+		if (s->clash[p] == l[0] && memcmp(s->clash + p + 1, l + 1, l[0]) == 0)
+			return;
+	}
+	if (s->clash_len + 1u + l[0] <= sizeof(s->clash)) {
+		memcpy(s->clash + s->clash_len, l, 1u + l[0]);
+		s->clash_len += 1u + l[0];
+	}
+}
+
+/* The records of rs as answer.c put_run writes them; their names noted. 0 or an error. */
+static int put_rrset(scratch_t *s, const uint8_t *owner, size_t olen, const zone_rrset_t *rs,
+                     uint32_t ttl, uint16_t *count)
+{
+	note_clash(s, owner, olen);
+	size_t off = 0;
+	for (uint16_t i = 0; i < rs->count; i++) {
+		uint16_t rdlen = be16_get(rs->rdata + off);
+		const uint8_t *rd = rs->rdata + off + 2;
+		uint16_t offs[DNS_RDATA_NAMES_MAX];
+		int n = dns_rdata_names(rs->type, rd, rdlen, offs);
+		for (int k = 0; dns_rdata_compressible(rs->type) && k < n; k++)
+			note_clash(s, rd + offs[k], dname_len(rd + offs[k]));
+		int ret =
+		    dns_msg_rr_len(&s->m, owner, olen, rs->type, DNS_CLASS_IN, ttl, rd, rdlen);
+		if (n < 0 || ret < 0)
+			return n < 0 ? n : ret;
+		off += 2u + rdlen;
+	}
+	*count = (uint16_t)(*count + rs->count);
+	return 0;
+}
+
+/* The image of what was written since begin(), in one allocation; NULL on failure. */
+static zone_image_t *image_of(scratch_t *s)
+{
+	dns_msg_image_info_t in;
+	if (dns_msg_image_end(&s->m, s->slot, SLOT_MAX, &in) < 0)
+		return NULL;
+	size_t slots = in.nslot * sizeof(uint16_t);
+	zone_image_t *img = malloc(sizeof(*img) + slots + s->clash_len + in.len);
+	if (img == NULL)
+		return NULL;
+	uint8_t *p = (uint8_t *)(img + 1);
+	memcpy(p, s->slot, slots);
+	memcpy(p + slots, s->clash, s->clash_len);
+	memcpy(p + slots + s->clash_len, s->m.buf + in.start, in.len);
+	*img = (zone_image_t){.slot = (const uint16_t *)p,
+	                      .clash = p + slots,
+	                      .wire = p + slots + s->clash_len,
+	                      .len = (uint16_t)in.len,
+	                      .nslot = (uint16_t)in.nslot,
+	                      .clash_len = (uint16_t)s->clash_len,
+	                      .ns = s->ns,
+	                      .ar = s->ar};
+	return img;
+}
+
+static zone_image_t *soa_image(scratch_t *s, const zone_version_t *v)
+{
+	const zone_rrset_t *soa = v->soa;
+	if (soa == NULL || soa->count == 0 || begin(s, v->apex) < 0)
+		return NULL;
+	uint32_t minimum = dns_soa_minimum(soa->rdata + 2, be16_get(soa->rdata));
+	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	if (put_rrset(s, v->apex->owner, v->apex->owner_len, soa, ttl, &s->ns) < 0)
+		return NULL;
+	return image_of(s);
+}
+
+/* A and AAAA of glue node t (none steered). */
+static int put_glue(scratch_t *s, const zone_node_t *t)
+{
+	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA};
+	for (size_t i = 0; i < SD_ARRAY_LEN(types); i++) {
+		const zone_rrset_t *rs = zone_node_rrset(t, types[i]);
+		if (rs == NULL)
+			continue;
+		if (rs->policy != 0)
+			return SD_ELIMIT;
+		int ret = put_rrset(s, t->owner, t->owner_len, rs, rs->ttl, &s->ar);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The glue of ns's targets: in-domain (at or below cut) first, then the others, each node
+ * once, in record order (answer.c put_referral). */
+static int put_glues(scratch_t *s, const zone_node_t *cut, const zone_rrset_t *ns)
+{
+	const zone_node_t *done[TARGETS_MAX];
+	unsigned ndone = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint16_t j = 0; j < ns->count; j++) {
+			const zone_node_t *t = ns->targets[j];
+			if (t == NULL || dname_is_subdomain(t->owner, cut->owner) != (pass == 0))
+				continue;
+			unsigned k = 0;
+			while (k < ndone && done[k] != t)
+				k++;
+			if (k < ndone)
+				continue;
+			done[ndone++] = t;
+			int ret = put_glue(s, t);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static zone_image_t *referral_image(scratch_t *s, const zone_node_t *cut)
+{
+	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
+	if (ns == NULL || ns->count > TARGETS_MAX || begin(s, cut) < 0 ||
+	    put_rrset(s, cut->owner, cut->owner_len, ns, ns->ttl, &s->ns) < 0)
+		return NULL;
+	if (ns->targets != NULL && put_glues(s, cut, ns) < 0)
+		return NULL;
+	return image_of(s);
+}
+
+static bool is_referral(const zone_node_t *n)
+{
+	return (n->flags & ZONE_NODE_DELEG) && !(n->flags & ZONE_NODE_NONAUTH);
+}
+
+static size_t slot_of(const struct zone_images *im, const zone_version_t *v, const zone_node_t *n)
+{
+	return (size_t)(((uint64_t)(n - v->nodes) * 0x9e3779b97f4a7c15ull) >> im->shift) & im->mask;
+}
+
+/* The referral images of a version without an overlay (its nodes are its arena). */
+static int build_referrals(struct zone_images *im, scratch_t *s, const zone_version_t *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->base_count; i++)
+		n += is_referral(&v->nodes[i]);
+	if (n == 0)
+		return 0;
+	unsigned bits = 1;
+	while (((size_t)1 << bits) < 2 * n)
+		bits++;
+	im->mask = ((size_t)1 << bits) - 1;
+	im->shift = 64 - bits;
+	im->deleg = calloc(im->mask + 1, sizeof(*im->deleg));
+	if (im->deleg == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < v->base_count; i++) {
+		const zone_node_t *c = &v->nodes[i];
+		if (!is_referral(c))
+			continue;
+		size_t k = slot_of(im, v, c);
+		while (im->deleg[k].cut != NULL)
+			k = (k + 1) & im->mask;
+		im->deleg[k] = (deleg_t){.cut = c, .img = referral_image(s, c)};
+	}
+	return 0;
+}
+
+struct zone_images *zone_images_build(const zone_version_t *v)
+{
+	struct zone_images *im = calloc(1, sizeof(*im));
+	scratch_t *s = malloc(sizeof(*s));
+	if (im == NULL || s == NULL || v->apex == NULL ||
+	    dns_comp_init(&s->comp, COMP_ENTRIES) < 0) {
+		free(s);
+		free(im);
+		return NULL;
+	}
+	im->soa = soa_image(s, v);
+	if (v->head.ov == NULL && build_referrals(im, s, v) < 0) {
+		zone_images_free(im);
+		im = NULL;
+	}
+	dns_comp_fini(&s->comp);
+	free(s);
+	return im;
+}
+
+void zone_images_free(struct zone_images *im)
+{
+	if (im == NULL)
+		return;
+	free(im->soa);
+	for (size_t i = 0; im->deleg != NULL && i <= im->mask; i++)
+		free(im->deleg[i].img);
+	free(im->deleg);
+	free(im);
+}
+
+const zone_image_t *zone_version_soa_image(const zone_version_t *v)
+{
+	return v->images != NULL ? v->images->soa : NULL;
+}
+
+const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
+{
+	const struct zone_images *im = v->images;
+	if (im == NULL || im->deleg == NULL)
+		return NULL;
+	for (size_t k = slot_of(im, v, cut);; k = (k + 1) & im->mask) {
+		const deleg_t *d = &im->deleg[k];
+		if (d->cut == cut || d->cut == NULL)
+			return d->cut == cut ? d->img : NULL;
+	}
+}
