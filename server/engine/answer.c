@@ -381,6 +381,7 @@ static bool put_image(srv_answer_ctx_t *ctx, const zone_image_t *img, unsigned a
 		return false;
 	ctx->count[SEC_NS] = (uint16_t)(ctx->count[SEC_NS] + img->ns);
 	ctx->count[SEC_AR] = (uint16_t)(ctx->count[SEC_AR] + img->ar);
+	sd_stat_inc(&ctx->stats.images);
 	return true;
 }
 

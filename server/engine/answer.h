@@ -75,6 +75,7 @@ typedef struct srv_stats {
 	uint64_t edns;
 	uint64_t steered[SRV_STEER_OUTCOMES]; /* steered RRsets answered, by outcome */
 	uint64_t steered_degraded;            /* of those, some weighted candidate was down */
+	uint64_t images; /* negative and referral answers copied pre-encoded (zone_image_t) */
 } srv_stats_t;
 
 /* Who asked. */

@@ -1,0 +1,259 @@
+/* test_answer_image.c — pre-encoded negative and referral answers (zone/image.c) against the
+ * same answers written RR by RR.
+ *
+ * A generated zone has delegations of every glue kind (in-domain, sibling, out of zone, the
+ * cut itself as its name server, name servers in upper case, glue with many records, a
+ * referral larger than 512 bytes) beside plain names. Random queries over it — names that do
+ * not exist, that exist without the type asked, at and below the cuts, the name servers'
+ * own names (whose labels clash with the images'), in random case; over UDP without EDNS,
+ * with small and large EDNS sizes, and over TCP — are answered by two contexts, one writing
+ * images and one not (srv_answer_set_images), and the responses must be equal byte for byte:
+ * the images claim the exact compression of the RR-by-RR path, not just an equivalent one.
+ * Every response is also checked (pointers backwards to earlier labels, ldns parses it), and
+ * the images must have answered a good share of them.
+ *
+ * Run from this folder (meson sets workdir).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <ldns/ldns.h>
+
+#include "dns/name.h"
+#include "server/engine/answer.h"
+#include "zone/load.h"
+#include "zone/zone.h"
+#include "zone/zoneset.h"
+
+#define DELEGS  60
+#define QUERIES 20000
+
+static const srv_answer_conf_t g_conf = {.identity = NULL, .udp_max_payload = 1232};
+
+static uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned rnd(unsigned n)
+{
+	g_rng ^= g_rng << 13;
+	g_rng ^= g_rng >> 7;
+	g_rng ^= g_rng << 17;
+	return (unsigned)(g_rng % n);
+}
+
+/* --- the zone --- */
+
+/* Delegation i's records; its kind is i % 7. */
+static void write_deleg(FILE *f, unsigned i)
+{
+	switch (i % 7) {
+	case 0: /* in-domain glue, two name servers */
+		fprintf(f, "d%u NS ns1.d%u\nd%u NS ns2.d%u\n", i, i, i, i);
+		fprintf(f, "ns1.d%u A 192.0.2.%u\nns1.d%u AAAA 2001:db8::%u\n", i, i, i, i);
+		fprintf(f, "ns2.d%u A 198.51.100.%u\n", i, i);
+		break;
+	case 1: /* sibling glue and in-domain glue */
+		fprintf(f, "d%u NS ns.sib%u\nd%u NS ns1.d%u\n", i, i, i, i);
+		fprintf(f, "ns.sib%u A 192.0.2.%u\nns1.d%u A 203.0.113.%u\n", i, i, i, i);
+		break;
+	case 2: /* out of zone only */
+		fprintf(f, "d%u NS ns1.example.net.\nd%u NS ns2.example.net.\n", i, i);
+		break;
+	case 3: /* upper-case name servers, glue of many records (small payloads truncate) */
+		fprintf(f, "D%u NS NS1.D%u.IMG.TEST.\nd%u NS Ns2.D%u\n", i, i, i, i);
+		for (unsigned k = 1; k <= 12; k++)
+			fprintf(f, "ns1.d%u A 10.%u.0.%u\n", i, i, k);
+		fprintf(f, "ns2.d%u AAAA 2001:db8:1::%u\n", i, i);
+		break;
+	case 4: /* the cut is its own name server; a deep one; one without glue out of zone */
+		fprintf(f, "d%u NS d%u\nd%u NS ns.a.b.d%u\nd%u NS ns.img.test.example.\n", i, i, i,
+		        i, i);
+		fprintf(f, "d%u A 192.0.2.%u\nns.a.b.d%u A 192.0.2.%u\n", i, i, i, i);
+		break;
+	case 5: /* larger than 512 bytes: 13 name servers with A and AAAA */
+		for (unsigned k = 0; k < 13; k++)
+			fprintf(f,
+			        "d%u NS %c.ns.d%u\n%c.ns.d%u A 192.0.2.%u\n%c.ns.d%u AAAA "
+			        "2001:db8::%u\n",
+			        i, 'a' + k, i, 'a' + k, i, k, 'a' + k, i, k);
+		break;
+	default: /* a name server in the parent zone (sibling at the apex) and a shared one */
+		fprintf(f, "d%u NS ns1.img.test.\nd%u NS ns.sib%u\n", i, i, i - 5);
+		break;
+	}
+}
+
+static const char *write_zone(char *path, size_t size)
+{
+	snprintf(path, size, "/tmp/test_answer_image.%d.zone", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN img.test.\n$TTL 3600\n");
+	fprintf(f, "@ SOA ns1.img.test. HostMaster.img.test. 1 7200 900 1209600 300\n");
+	fprintf(f, "@ NS ns1\n@ NS ns2.example.org.\nns1 A 192.0.2.1\n");
+	fprintf(f, "www A 192.0.2.10\nwww TXT \"hello\"\nmail MX 10 www\nsub.deep A 192.0.2.11\n");
+	for (unsigned i = 0; i < DELEGS; i++)
+		write_deleg(f, i);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* --- queries --- */
+
+static const char *const g_under[] = {"",      "www.", "ns1.",    "ns2.", "ns.",
+                                      "a.ns.", "x.y.", "ns.a.b.", "Ns1.", "zz."};
+static const char *const g_plain[] = {"",          "www.",   "mail.",   "ns1.", "deep.",
+                                      "sub.deep.", "nx.",    "nx.www.", "ns.",  "hostmaster.",
+                                      "NS1.",      "x.y.z.", "d9x."};
+
+/* A random question name under img.test. */
+static void random_name(char *out, size_t size)
+{
+	if (rnd(2) == 0) {
+		snprintf(out, size, "%sd%u.img.test", g_under[rnd(SD_ARRAY_LEN(g_under))],
+		         rnd(DELEGS + 3));
+	} else {
+		snprintf(out, size, "%simg.test", g_plain[rnd(SD_ARRAY_LEN(g_plain))]);
+	}
+	for (char *p = out; *p; p++) { /* random case (RFC 1035 2.3.3, 0x20) */
+		if (rnd(4) == 0 && *p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 32);
+	}
+}
+
+static size_t put_name(uint8_t *p, const char *text)
+{
+	size_t n = 0;
+	while (*text) {
+		const char *dot = strchr(text, '.');
+		size_t l = dot ? (size_t)(dot - text) : strlen(text);
+		p[n++] = (uint8_t)l;
+		memcpy(p + n, text, l);
+		n += l;
+		text += l + (dot ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}
+
+/* A query for name; edns < 0: no OPT. */
+static size_t make_query(uint8_t *p, const char *name, uint16_t qtype, int edns)
+{
+	memset(p, 0, 12);
+	p[0] = 0x12, p[1] = 0x34, p[5] = 1;
+	size_t n = 12 + put_name(p + 12, name);
+	p[n++] = (uint8_t)(qtype >> 8);
+	p[n++] = (uint8_t)qtype;
+	p[n++] = 0;
+	p[n++] = 1;
+	if (edns >= 0) {
+		static const uint8_t opt[11] = {0, 0, 41};
+		p[11] = 1;
+		memcpy(p + n, opt, sizeof(opt));
+		p[n + 3] = (uint8_t)(edns >> 8);
+		p[n + 4] = (uint8_t)edns;
+		n += sizeof(opt);
+	}
+	return n;
+}
+
+/* Every name's pointers point before the name, at 12 or later; ldns parses the message. */
+static size_t check_name(const uint8_t *m, size_t len, size_t pos)
+{
+	size_t start = pos, out = 0;
+	for (unsigned hops = 0;; hops++) {
+		assert_true(pos < len && hops < 64);
+		if ((m[pos] & 0xc0) == 0xc0) {
+			size_t to = ((size_t)(m[pos] & 0x3f) << 8) | m[pos + 1];
+			assert_true(to < start && to >= 12);
+			out = out ? out : pos + 2;
+			start = pos = to;
+			continue;
+		}
+		if (m[pos] == 0)
+			return out ? out : pos + 1;
+		pos += 1u + m[pos];
+	}
+}
+
+static void check_wire(const uint8_t *r, size_t len)
+{
+	size_t pos = check_name(r, len, 12) + 4;
+	unsigned rrs = (r[6] << 8 | r[7]) + (r[8] << 8 | r[9]) + (r[10] << 8 | r[11]);
+	for (unsigned i = 0; i < rrs; i++) {
+		size_t rr = check_name(r, len, pos);
+		assert_true(rr + 10 <= len);
+		unsigned type = r[rr] << 8 | r[rr + 1], rdlen = r[rr + 8] << 8 | r[rr + 9];
+		if (type == 2 || type == 6)
+			check_name(r, len, rr + 10);
+		pos = rr + 10 + rdlen;
+	}
+	assert_int_equal(pos, len);
+	ldns_pkt *pkt = NULL;
+	assert_int_equal(ldns_wire2pkt(&pkt, r, len), LDNS_STATUS_OK);
+	ldns_pkt_free(pkt);
+}
+
+static void test_images_equal_rr_by_rr(void **state)
+{
+	(void)state;
+	char path[64];
+	uint8_t apex[DNAME_MAX];
+	zone_t *z = NULL;
+	zone_version_t *v = NULL;
+	zone_set_t *set = NULL;
+	srv_answer_ctx_t *on = NULL, *off = NULL;
+	assert_true(dname_from_str("img.test.", NULL, apex) > 0);
+	assert_int_equal(zone_load_file(apex, write_zone(path, sizeof(path)), NULL, &v), 0);
+	assert_int_equal(zone_new(apex, path, &z), 0);
+	zone_publish(z, v);
+	assert_int_equal(zone_set_new(&z, 1, &set), 0);
+	assert_int_equal(srv_answer_ctx_new(&g_conf, &on), 0);
+	assert_int_equal(srv_answer_ctx_new(&g_conf, &off), 0);
+	srv_answer_set_images(off, false);
+
+	static const uint16_t qtypes[] = {1, 28, 16, 2, 15, 43, 255, 6, 5};
+	static const int edns[] = {-1, 512, 700, 1232, 4096};
+	static uint8_t q[512], r1[SRV_RESPONSE_MAX], r2[SRV_RESPONSE_MAX];
+	unsigned tc = 0;
+	for (unsigned i = 0; i < QUERIES; i++) {
+		char name[128];
+		random_name(name, sizeof(name));
+		srv_peer_t peer = {.tcp = rnd(6) == 0};
+		uint16_t qtype = qtypes[rnd(SD_ARRAY_LEN(qtypes))];
+		size_t qlen = make_query(q, name, qtype, edns[rnd(SD_ARRAY_LEN(edns))]);
+		size_t n1 = srv_answer(on, set, q, qlen, r1, &peer);
+		size_t n2 = srv_answer(off, set, q, qlen, r2, &peer);
+		if (n1 != n2 || memcmp(r1, r2, n1) != 0)
+			fail_msg("%s type %u tcp %d: %zu bytes with images, %zu without", name,
+			         qtype, peer.tcp, n1, n2);
+		check_wire(r1, n1);
+		tc += (r1[2] >> 1) & 1;
+	}
+	uint64_t used = srv_answer_stats(on)->images;
+	printf("# %u queries, %llu answered from images, %u truncated\n", QUERIES,
+	       (unsigned long long)used, tc);
+	assert_true(used > QUERIES / 4);
+	assert_int_equal(srv_answer_stats(off)->images, 0);
+	assert_true(tc > 0);
+
+	srv_answer_ctx_free(on);
+	srv_answer_ctx_free(off);
+	zone_set_free(set);
+	zone_free(z);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_images_equal_rr_by_rr),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
