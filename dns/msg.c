@@ -640,6 +640,13 @@ int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp
 	return dns_msg_question_len(m, buf + DNS_HEADER_LEN, alen);
 }
 
+/* A pointer target in the scratch message as an image tags it: into the image (start) or
+ * into the anchor (ending at start - 4). */
+static uint16_t image_tag(size_t to, size_t start)
+{
+	return (uint16_t)(to >= start ? IMG_REL | (to - start) : start - 4 - to);
+}
+
 /* The end of the name at p, its pointer (if one ends it) tagged and noted. */
 static size_t image_name(dns_msg_t *m, size_t p, size_t start, uint16_t *slot, unsigned max,
                          unsigned *n)
@@ -649,21 +656,50 @@ static size_t image_name(dns_msg_t *m, size_t p, size_t start, uint16_t *slot, u
 		p += 1u + b[p];
 	if (b[p] == 0)
 		return p + 1;
-	size_t to = ((size_t)(b[p] & 0x3f) << 8) | b[p + 1];
-	size_t q_end = start - 4; /* the anchor's end */
-	be16_put(b + p, (uint16_t)(to >= start ? IMG_REL | (to - start) : q_end - to));
+	be16_put(b + p, image_tag(((size_t)(b[p] & 0x3f) << 8) | b[p + 1], start));
 	if (*n < max)
 		slot[*n] = (uint16_t)(p - start);
 	(*n)++;
 	return p + 2;
 }
 
-int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned max, dns_msg_image_info_t *info)
+/* The table's entries past the anchor's into entry (list tables); the count, or -1. */
+static int image_entries(const dns_msg_t *m, size_t start, dns_msg_image_entry_t *entry,
+                         unsigned emax)
+{
+	const dns_comp_t *c = m->comp;
+	if (c->slot != NULL || c->n == c->cap)
+		return -1;
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->log[i] < start)
+			continue;
+		if (n == emax)
+			return -1;
+		entry[n++] = (dns_msg_image_entry_t){
+		    .off = (uint16_t)(c->log[i] - start), .len = c->len[i], .raw = c->raw[i]};
+	}
+	return (int)n;
+}
+
+/* The last name the memo took (the one a following equal name is found by). */
+static void image_memo(const dns_msg_t *m, size_t start, dns_msg_image_t *img)
+{
+	unsigned i = (m->memo_next + DNS_MSG_MEMO - 1) % DNS_MSG_MEMO;
+	if (m->memo_off[i] == 0)
+		return;
+	img->memo = image_tag(m->memo_off[i], start);
+	img->memo_len = m->memo_len[i];
+	img->memo_name = m->memo_name[i];
+}
+
+int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned smax, dns_msg_image_entry_t *entry,
+                      unsigned emax, dns_msg_image_t *img)
 {
 	size_t start = DNS_HEADER_LEN + dname_len(m->buf + DNS_HEADER_LEN) + 4;
 	unsigned n = 0;
 	for (size_t p = start; p < m->pos;) {
-		p = image_name(m, p, start, slot, max, &n);
+		p = image_name(m, p, start, slot, smax, &n);
 		uint16_t type = be16_get(m->buf + p);
 		size_t rdlen = be16_get(m->buf + p + 8), end = p + RR_FIXED + rdlen;
 		const dns_rdata_desc_t *d = dns_rdata_desc(type);
@@ -671,23 +707,48 @@ int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned max, dns_msg_image_
 		if (d->flags & DNS_RDATA_COMPRESS) {
 			p += d->pre;
 			for (unsigned i = 0; i < d->names; i++)
-				p = image_name(m, p, start, slot, max, &n);
+				p = image_name(m, p, start, slot, smax, &n);
 		}
 		p = end;
 	}
-	*info = (dns_msg_image_info_t){.start = start, .len = m->pos - start, .nslot = n};
-	return n <= max ? 0 : SD_ELIMIT;
+	*img = (dns_msg_image_t){.wire = m->buf + start,
+	                         .slot = slot,
+	                         .len = (uint16_t)(m->pos - start),
+	                         .nslot = (uint16_t)n};
+	if (entry != NULL) {
+		int ne = image_entries(m, start, entry, emax);
+		if (ne < 0)
+			return SD_ELIMIT;
+		img->entry = entry;
+		img->nentry = (uint16_t)ne;
+		image_memo(m, start, img);
+	}
+	return n <= smax ? 0 : SD_ELIMIT;
 }
 
-int dns_msg_image(dns_msg_t *m, const uint8_t *wire, size_t len, const uint16_t *slot, unsigned n)
+/* Register img's entries, relocated to base, after the question's. */
+static void image_register(dns_msg_t *m, const dns_msg_image_t *img, size_t base)
 {
-	size_t base = m->pos, q_end = m->q_off + m->q_len;
-	if (len > m->lim - base || base + len > PTR_MAX + 1)
+	comp_question(m);
+	dns_comp_t *c = m->comp;
+	for (unsigned i = 0; i < img->nentry && c->n < c->cap; i++) {
+		const dns_msg_image_entry_t *e = &img->entry[i];
+		c->log[c->n] = (uint16_t)(base + e->off);
+		c->len[c->n] = e->len;
+		c->raw[c->n++] = e->raw;
+	}
+}
+
+int dns_msg_image(dns_msg_t *m, const dns_msg_image_t *img)
+{
+	size_t base = m->pos, len = img->len, q_end = m->q_off + m->q_len;
+	if (len > m->lim - base || base + len > PTR_MAX + 1 ||
+	    (img->nentry > 0 && (m->comp == NULL || m->comp->slot != NULL)))
 		return SD_ESPACE;
 	uint8_t *out = m->buf + base;
-	memcpy(out, wire, len);
-	for (unsigned i = 0; i < n; i++) {
-		uint8_t *s = out + slot[i];
+	memcpy(out, img->wire, len);
+	for (unsigned i = 0; i < img->nslot; i++) {
+		uint8_t *s = out + img->slot[i];
 		unsigned tag = be16_get(s);
 		if (!(tag & IMG_REL) && m->q_len == 0)
 			return SD_ESPACE; /* no question to point into; nothing was kept */
@@ -695,6 +756,13 @@ int dns_msg_image(dns_msg_t *m, const uint8_t *wire, size_t len, const uint16_t 
 		be16_put(s, (uint16_t)(0xc000 | to));
 	}
 	m->pos = base + len;
+	if (img->nentry > 0)
+		image_register(m, img, base);
+	if (img->memo_len > 0) {
+		unsigned t = img->memo;
+		memo_add(m, (t & IMG_REL) ? base + (t & (IMG_REL - 1)) : q_end - t, img->memo_name,
+		         img->memo_len);
+	}
 	return 0;
 }
 

@@ -204,26 +204,40 @@ int dns_msg_rr_len(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t typ
  * caller writes no compressible name after one (an OPT or TSIG RR carries none).
  */
 
-/* The image's place in the scratch message once ended: wire = buf + start. */
-typedef struct dns_msg_image_info {
-	size_t start, len;
-	unsigned nslot;
-} dns_msg_image_info_t;
+/* A compression entry an image registers when copied (a list table's: dns_comp_t). */
+typedef struct dns_msg_image_entry {
+	uint16_t off;     /* in the image */
+	uint8_t len, raw; /* the suffix's length, and its bytes written in full */
+} dns_msg_image_entry_t;
+
+/* An image as dns_msg_image() copies it. */
+typedef struct dns_msg_image {
+	const uint8_t *wire;                /* len bytes, pointers tagged */
+	const uint16_t *slot;               /* nslot offsets in wire of its pointers */
+	const dns_msg_image_entry_t *entry; /* nentry: registered after the question's */
+	const uint8_t *memo_name;           /* memo_len bytes: the name the memo keeps */
+	uint16_t len, nslot, nentry, memo;  /* memo: tagged as a pointer is (memo_len > 0) */
+	uint8_t memo_len;
+} dns_msg_image_t;
 
 /* Start an image in a scratch message: m over buf (cap bytes), comp a table as the answer path
- * has (its cap), the question anchor (a well-formed name of alen bytes). The caller then
- * appends the RRs with dns_msg_rr_len() (or dns_msg_rr()). 0 or SD_ESPACE. Control path. */
+ * has (a list: at most 64 entries), the question anchor (a well-formed name of alen bytes). The
+ * caller then appends the RRs with dns_msg_rr_len() (or dns_msg_rr()). 0 or SD_ESPACE.
+ * Control path. */
 int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp,
                         const uint8_t *anchor, size_t alen) SD_NONNULL(1, 2, 4, 5) SD_WUR;
 
-/* Tag the pointers of the RRs written since dns_msg_image_begin() and note their offsets in
- * slot (room for max): *info tells where the image is. 0, or SD_ELIMIT (more than max pointers). */
-int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned max, dns_msg_image_info_t *info)
-    SD_NONNULL(1, 2, 4) SD_WUR;
+/* End the image written since dns_msg_image_begin(): its pointers tagged in place, and *img
+ * filled with pointers into m's buffer and into slot (room for smax offsets) and entry (room
+ * for emax; NULL: the image registers nothing when copied, and no memo: names written after it
+ * are then not compressed against it). The caller copies what it keeps. 0, or SD_ELIMIT (more
+ * pointers or entries than there is room for, or the table filled up). */
+int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned smax, dns_msg_image_entry_t *entry,
+                      unsigned emax, dns_msg_image_t *img) SD_NONNULL(1, 2, 6) SD_WUR;
 
-/* Append an image (len bytes, its pointers at slot[0..n)) after the question, relocated (see
- * above; the caller has checked the conditions there). Nothing is registered. 0, or SD_ESPACE
- * when it does not fit or when a pointer would need more than 14 bits (write its RRs one by one
- * instead); nothing kept then. Allocation-free. */
-int dns_msg_image(dns_msg_t *m, const uint8_t *wire, size_t len, const uint16_t *slot, unsigned n)
-    SD_NONNULL(1, 2) SD_WUR;
+/* Append an image after the question, relocated (see above; the caller has checked the
+ * conditions there); its entries (after the question's, as the RR-by-RR path registers them) and
+ * its memo kept. 0, or SD_ESPACE when it does not fit, when a pointer would need more than 14
+ * bits or when it has entries and m's table is not a list (write its RRs one by one instead);
+ * nothing kept then. Allocation-free. */
+int dns_msg_image(dns_msg_t *m, const dns_msg_image_t *img) SD_NONNULL(1, 2) SD_WUR;

@@ -8,6 +8,8 @@
  *   NXDOMAIN/NODATA  anchor apex  [SOA, TTL min(TTL, MINIMUM) (RFC 2308 3)]
  *   referral         anchor cut   [NS RRset][A, AAAA of in-domain targets][of the others]
  *                                  required glue first (RFC 9471 3), then the optional
+ *   CNAME            anchor owner [CNAME] (its compression entries kept: the target's
+ *                                  records follow, their owner a pointer to the target)
  *
  * What the referrals cost: one allocation of tens to a few hundred bytes per delegation, and
  * its encoding once per full build or compaction (a version with an overlay has none: its
@@ -32,13 +34,13 @@
 #define COMP_ENTRIES 64   /* the answer path's compression table (answer.c) */
 
 typedef struct deleg {
-	const zone_node_t *cut;
+	const zone_node_t *cut; /* a delegation or a CNAME owner */
 	zone_image_t *img;
 } deleg_t;
 
 struct zone_images {
 	zone_image_t *soa;
-	deleg_t *deleg; /* open addressing by the cut's index in the arena; NULL: none */
+	deleg_t *deleg; /* open addressing by the node's index in the arena; NULL: none */
 	size_t mask;
 	unsigned shift;
 };
@@ -49,9 +51,10 @@ typedef struct scratch {
 	dns_comp_t comp;
 	const uint8_t *anchor; /* lowercased */
 	unsigned alabels;
-	uint16_t ns, ar;
+	uint16_t an, ns, ar;
 	size_t clash_len;
 	uint16_t slot[SLOT_MAX];
+	dns_msg_image_entry_t entry[COMP_ENTRIES];
 	uint8_t clash[IMAGE_MAX];
 	uint8_t buf[DNS_HEADER_LEN + DNAME_MAX + 4 + IMAGE_MAX];
 } scratch_t;
@@ -60,7 +63,7 @@ static int begin(scratch_t *s, const zone_node_t *anchor)
 {
 	s->anchor = anchor->owner;
 	s->alabels = anchor->labels;
-	s->ns = s->ar = 0;
+	s->an = s->ns = s->ar = 0;
 	s->clash_len = 0;
 	return dns_msg_image_begin(&s->m, s->buf, sizeof(s->buf), &s->comp, anchor->owner,
 	                           anchor->owner_len);
@@ -108,28 +111,39 @@ static int put_rrset(scratch_t *s, const uint8_t *owner, size_t olen, const zone
 	return 0;
 }
 
-/* The image of what was written since begin(), in one allocation; NULL on failure. */
-static zone_image_t *image_of(scratch_t *s)
+/* n bytes of src copied to *p, which moves past them; where they are (NULL: none). */
+static void *take(uint8_t **p, const void *src, size_t n)
 {
-	dns_msg_image_info_t in;
-	if (dns_msg_image_end(&s->m, s->slot, SLOT_MAX, &in) < 0)
+	if (n == 0)
 		return NULL;
-	size_t slots = in.nslot * sizeof(uint16_t);
-	zone_image_t *img = malloc(sizeof(*img) + slots + s->clash_len + in.len);
+	void *at = memcpy(*p, src, n);
+	*p += n;
+	return at;
+}
+
+/* The image of what was written since begin(), in one allocation; NULL on failure. follow:
+ * names may be written after it (its entries and memo are kept). */
+static zone_image_t *image_of(scratch_t *s, bool follow)
+{
+	dns_msg_image_t mi;
+	if (dns_msg_image_end(&s->m, s->slot, SLOT_MAX, follow ? s->entry : NULL, COMP_ENTRIES,
+	                      &mi) < 0)
+		return NULL;
+	size_t slots = mi.nslot * sizeof(*mi.slot), entries = mi.nentry * sizeof(*mi.entry);
+	zone_image_t *img =
+	    malloc(sizeof(*img) + entries + slots + s->clash_len + mi.memo_len + mi.len);
 	if (img == NULL)
 		return NULL;
-	uint8_t *p = (uint8_t *)(img + 1);
-	memcpy(p, s->slot, slots);
-	memcpy(p + slots, s->clash, s->clash_len);
-	memcpy(p + slots + s->clash_len, s->m.buf + in.start, in.len);
-	*img = (zone_image_t){.slot = (const uint16_t *)p,
-	                      .clash = p + slots,
-	                      .wire = p + slots + s->clash_len,
-	                      .len = (uint16_t)in.len,
-	                      .nslot = (uint16_t)in.nslot,
-	                      .clash_len = (uint16_t)s->clash_len,
-	                      .ns = s->ns,
-	                      .ar = s->ar};
+	uint8_t *p = (uint8_t *)(img + 1); /* entries first: they are the most aligned */
+	*img = (zone_image_t){.msg = mi, .clash_len = (uint16_t)s->clash_len};
+	img->msg.entry = take(&p, mi.entry, entries);
+	img->msg.slot = take(&p, mi.slot, slots);
+	img->clash = take(&p, s->clash, s->clash_len);
+	img->msg.memo_name = take(&p, mi.memo_name, mi.memo_len);
+	img->msg.wire = take(&p, mi.wire, mi.len);
+	img->an = s->an;
+	img->ns = s->ns;
+	img->ar = s->ar;
 	return img;
 }
 
@@ -142,7 +156,7 @@ static zone_image_t *soa_image(scratch_t *s, const zone_version_t *v)
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
 	if (put_rrset(s, v->apex->owner, v->apex->owner_len, soa, ttl, &s->ns) < 0)
 		return NULL;
-	return image_of(s);
+	return image_of(s, false);
 }
 
 /* A and AAAA of glue node t (none steered). */
@@ -195,7 +209,17 @@ static zone_image_t *referral_image(scratch_t *s, const zone_node_t *cut)
 		return NULL;
 	if (ns->targets != NULL && put_glues(s, cut, ns) < 0)
 		return NULL;
-	return image_of(s);
+	return image_of(s, false);
+}
+
+/* The CNAME of n asked for by its name (answer.c walk_node; the chase follows). */
+static zone_image_t *cname_image(scratch_t *s, const zone_node_t *n)
+{
+	const zone_rrset_t *cn = zone_node_rrset(n, DNS_TYPE_CNAME);
+	if (cn == NULL || cn->count != 1 || cn->policy != 0 || begin(s, n) < 0 ||
+	    put_rrset(s, n->owner, n->owner_len, cn, cn->ttl, &s->an) < 0)
+		return NULL;
+	return image_of(s, true);
 }
 
 static bool is_referral(const zone_node_t *n)
@@ -203,17 +227,25 @@ static bool is_referral(const zone_node_t *n)
 	return (n->flags & ZONE_NODE_DELEG) && !(n->flags & ZONE_NODE_NONAUTH);
 }
 
+/* Nodes with an image: delegations the answer path refers to, and CNAME owners (never both:
+ * CNAME and other data, RFC 2181 10.1). Occluded ones (below a cut) are never answered. */
+static bool has_image(const zone_node_t *n)
+{
+	return is_referral(n) || ((n->flags & ZONE_NODE_CNAME) &&
+	                          !(n->flags & (ZONE_NODE_NONAUTH | ZONE_NODE_DELEG)));
+}
+
 static size_t slot_of(const struct zone_images *im, const zone_version_t *v, const zone_node_t *n)
 {
 	return (size_t)(((uint64_t)(n - v->nodes) * 0x9e3779b97f4a7c15ull) >> im->shift) & im->mask;
 }
 
-/* The referral images of a version without an overlay (its nodes are its arena). */
-static int build_referrals(struct zone_images *im, scratch_t *s, const zone_version_t *v)
+/* The referral and CNAME images of a version without an overlay (its nodes are its arena). */
+static int build_nodes(struct zone_images *im, scratch_t *s, const zone_version_t *v)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < v->base_count; i++)
-		n += is_referral(&v->nodes[i]);
+		n += has_image(&v->nodes[i]);
 	if (n == 0)
 		return 0;
 	unsigned bits = 1;
@@ -226,12 +258,13 @@ static int build_referrals(struct zone_images *im, scratch_t *s, const zone_vers
 		return -ENOMEM;
 	for (size_t i = 0; i < v->base_count; i++) {
 		const zone_node_t *c = &v->nodes[i];
-		if (!is_referral(c))
+		if (!has_image(c))
 			continue;
 		size_t k = slot_of(im, v, c);
 		while (im->deleg[k].cut != NULL)
 			k = (k + 1) & im->mask;
-		im->deleg[k] = (deleg_t){.cut = c, .img = referral_image(s, c)};
+		im->deleg[k] = (deleg_t){
+		    .cut = c, .img = is_referral(c) ? referral_image(s, c) : cname_image(s, c)};
 	}
 	return 0;
 }
@@ -247,7 +280,7 @@ struct zone_images *zone_images_build(const zone_version_t *v)
 		return NULL;
 	}
 	im->soa = soa_image(s, v);
-	if (v->head.ov == NULL && build_referrals(im, s, v) < 0) {
+	if (v->head.ov == NULL && build_nodes(im, s, v) < 0) {
 		zone_images_free(im);
 		im = NULL;
 	}
@@ -272,14 +305,24 @@ const zone_image_t *zone_version_soa_image(const zone_version_t *v)
 	return v->images != NULL ? v->images->soa : NULL;
 }
 
-const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
+static const zone_image_t *node_image(const zone_version_t *v, const zone_node_t *n)
 {
 	const struct zone_images *im = v->images;
 	if (im == NULL || im->deleg == NULL)
 		return NULL;
-	for (size_t k = slot_of(im, v, cut);; k = (k + 1) & im->mask) {
+	for (size_t k = slot_of(im, v, n);; k = (k + 1) & im->mask) {
 		const deleg_t *d = &im->deleg[k];
-		if (d->cut == cut || d->cut == NULL)
-			return d->cut == cut ? d->img : NULL;
+		if (d->cut == n || d->cut == NULL)
+			return d->cut == n ? d->img : NULL;
 	}
+}
+
+const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
+{
+	return node_image(v, cut);
+}
+
+const zone_image_t *zone_version_cname_image(const zone_version_t *v, const zone_node_t *n)
+{
+	return node_image(v, n);
 }

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "contrib/base/compiler.h"
+#include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/proto.h"
 
@@ -183,22 +184,27 @@ size_t zone_rrset_target_name(const zone_rrset_t *rs, uint16_t i, uint8_t out[DN
  * relocatable images: the apex SOA of a negative answer (anchor: the apex, which every name
  * answered from the zone ends with) and, in a version without an overlay, each delegation's
  * referral (anchor: the cut; the NS RRset, then the glue in the order the answer path writes
- * it). clash lists the labels just below the anchor in the image's names (lowercased, back
- * to back): a question name with one of them there would compress better than the image, so
- * the answer path writes the RRs one by one then. */
+ * it) and each CNAME RRset of one record (anchor: its owner, asked for by name). clash lists
+ * the labels just below the anchor in the image's names (lowercased, back to back): a question
+ * name with one of them there would compress better than the image, so the answer path writes
+ * the RRs one by one then. */
 typedef struct zone_image {
-	const uint8_t *wire;  /* len bytes, pointers tagged (dns_msg_image) */
-	const uint16_t *slot; /* nslot offsets in wire of its pointers */
+	dns_msg_image_t msg;
 	const uint8_t *clash; /* clash_len bytes */
-	uint16_t len, nslot, clash_len;
-	uint16_t ns, ar; /* records in authority and additional */
+	uint16_t clash_len;
+	uint16_t an, ns, ar; /* records in answer, authority and additional */
 } zone_image_t;
 
 /* The negative answer's SOA (TTL: RFC 2308 3), or NULL (none was built). */
 const zone_image_t *zone_version_soa_image(const zone_version_t *v) SD_NONNULL(1);
 /* The referral to cut (a node of v owning NS below the apex), or NULL: none built (a version
- * with an overlay, steered glue, an image too large). */
+ * with an overlay, steered glue, an image too large). Its names are not registered for
+ * compression (nothing named follows a referral). */
 const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
+    SD_NONNULL(1, 2);
+/* The CNAME RR of node n (which owns one, not steered) written with owner n, its compression
+ * entries and its target's memo kept for the target's own records; or NULL. */
+const zone_image_t *zone_version_cname_image(const zone_version_t *v, const zone_node_t *n)
     SD_NONNULL(1, 2);
 
 /* --- references --- */

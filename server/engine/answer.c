@@ -370,15 +370,16 @@ static bool image_clash(const srv_answer_ctx_t *ctx, const zone_image_t *img,
 
 /* Write a pre-encoded image (zone/version.h) in place of its RRs when it is what they would
  * give: nothing but the question written yet (so the question's name, which ends with the
- * anchor, is the only compression target, dns/msg.h) and no clash; it fits. After it only the
- * OPT RR follows (a negative answer or a referral at the first hop queues no additional
- * data), which names nothing to compress. false: write the RRs one by one. */
+ * anchor, is the only compression target, dns/msg.h) and no clash; it fits. What follows a
+ * negative answer or a referral at the first hop is the OPT RR only (no additional data is
+ * queued), which names nothing to compress; a CNAME image keeps its compression entries for
+ * the chase. false: write the RRs one by one. */
 static bool put_image(srv_answer_ctx_t *ctx, const zone_image_t *img, unsigned anchor_labels)
 {
 	if (img == NULL || ctx->no_images || ctx->w.pos != ctx->after_question.pos ||
-	    image_clash(ctx, img, anchor_labels) ||
-	    dns_msg_image(&ctx->w, img->wire, img->len, img->slot, img->nslot) < 0)
+	    image_clash(ctx, img, anchor_labels) || dns_msg_image(&ctx->w, &img->msg) < 0)
 		return false;
+	ctx->count[SEC_AN] = (uint16_t)(ctx->count[SEC_AN] + img->an);
 	ctx->count[SEC_NS] = (uint16_t)(ctx->count[SEC_NS] + img->ns);
 	ctx->count[SEC_AR] = (uint16_t)(ctx->count[SEC_AR] + img->ar);
 	sd_stat_inc(&ctx->stats.images);
@@ -633,7 +634,10 @@ static int walk_node(srv_answer_ctx_t *ctx, const zone_node_t *node, bool exact,
 		ctx->rr_node = src;
 		return put_steered_cname(ctx, SEC_AN, owner, olen, cname, next);
 	}
-	int ret = put_rrset(ctx, SEC_AN, owner, olen, cname, cname->ttl);
+	/* the name asked is the owner: no label of it lies below the image's anchor */
+	int ret = exact && put_image(ctx, zone_version_cname_image(ctx->v, src), src->labels)
+	              ? 0
+	              : put_rrset(ctx, SEC_AN, owner, olen, cname, cname->ttl);
 	if (ret == 0)
 		*next = cname->rdata + 2;
 	return ret;

@@ -3,7 +3,7 @@
  *
  * A generated zone has delegations of every glue kind (in-domain, sibling, out of zone, the
  * cut itself as its name server, name servers in upper case, glue with many records, a
- * referral larger than 512 bytes) beside plain names. Random queries over it — names that do
+ * referral larger than 512 bytes) and CNAMEs of every target kind beside plain names. Random queries over it — names that do
  * not exist, that exist without the type asked, at and below the cuts, the name servers'
  * own names (whose labels clash with the images'), in random case; over UDP without EDNS,
  * with small and large EDNS sizes, and over TCP — are answered by two contexts, one writing
@@ -98,6 +98,13 @@ static const char *write_zone(char *path, size_t size)
 	fprintf(f, "@ SOA ns1.img.test. HostMaster.img.test. 1 7200 900 1209600 300\n");
 	fprintf(f, "@ NS ns1\n@ NS ns2.example.org.\nns1 A 192.0.2.1\n");
 	fprintf(f, "www A 192.0.2.10\nwww TXT \"hello\"\nmail MX 10 www\nsub.deep A 192.0.2.11\n");
+	/* CNAMEs: in-zone targets (upper case, the apex, a chain, below the owner, one with MX
+	 * whose additional data compresses against the CNAME), out of zone, below a cut, to
+	 * nothing, and a wildcard one */
+	fprintf(f, "c1 CNAME www\nC2 CNAME WWW.IMG.TEST.\nc3 CNAME @\nc4 CNAME c1\n");
+	fprintf(f, "x.c5 A 192.0.2.5\nc5 CNAME x.c5\nc6 CNAME target.example.net.\n");
+	fprintf(f, "c7 CNAME ns1.d0\nc8 CNAME nothere\nmx CNAME mail\n*.wild CNAME www\n");
+	fprintf(f, "c9.sub.deep CNAME sub.deep\n");
 	for (unsigned i = 0; i < DELEGS; i++)
 		write_deleg(f, i);
 	assert_int_equal(fclose(f), 0);
@@ -108,9 +115,11 @@ static const char *write_zone(char *path, size_t size)
 
 static const char *const g_under[] = {"",      "www.", "ns1.",    "ns2.", "ns.",
                                       "a.ns.", "x.y.", "ns.a.b.", "Ns1.", "zz."};
-static const char *const g_plain[] = {"",          "www.",   "mail.",   "ns1.", "deep.",
-                                      "sub.deep.", "nx.",    "nx.www.", "ns.",  "hostmaster.",
-                                      "NS1.",      "x.y.z.", "d9x."};
+static const char *const g_plain[] = {
+    "",        "www.", "mail.",       "ns1.",         "deep.",  "sub.deep.", "nx.",
+    "nx.www.", "ns.",  "hostmaster.", "NS1.",         "x.y.z.", "d9x.",      "c1.",
+    "c2.",     "c3.",  "c4.",         "c5.",          "x.c5.",  "c6.",       "c7.",
+    "c8.",     "mx.",  "a.wild.",     "c9.sub.deep.", "www.c1."};
 
 /* A random question name under img.test. */
 static void random_name(char *out, size_t size)
