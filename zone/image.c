@@ -38,7 +38,18 @@ typedef struct deleg {
 	zone_image_t *img;
 } deleg_t;
 
+/* Images are laid out back to back in chunks (one allocation per CHUNK bytes, not one per
+ * image: a zone may have a CNAME at one name in ten). */
+#define CHUNK 65536
+
+typedef struct chunk {
+	struct chunk *next;
+	size_t used, cap;
+	_Alignas(8) uint8_t data[];
+} chunk_t;
+
 struct zone_images {
+	chunk_t *chunks; /* the newest first */
 	zone_image_t *soa;
 	deleg_t *deleg; /* open addressing by the node's index in the arena; NULL: none */
 	size_t mask;
@@ -52,6 +63,8 @@ typedef struct scratch {
 	const uint8_t *anchor; /* lowercased */
 	unsigned alabels;
 	uint16_t an, ns, ar;
+	const uint8_t *last; /* the last name written (zone data), last_len bytes */
+	size_t last_len;
 	size_t clash_len;
 	uint16_t slot[SLOT_MAX];
 	dns_msg_image_entry_t entry[COMP_ENTRIES];
@@ -64,6 +77,8 @@ static int begin(scratch_t *s, const zone_node_t *anchor)
 	s->anchor = anchor->owner;
 	s->alabels = anchor->labels;
 	s->an = s->ns = s->ar = 0;
+	s->last = NULL;
+	s->last_len = 0;
 	s->clash_len = 0;
 	return dns_msg_image_begin(&s->m, s->buf, sizeof(s->buf), &s->comp, anchor->owner,
 	                           anchor->owner_len);
@@ -99,8 +114,13 @@ static int put_rrset(scratch_t *s, const uint8_t *owner, size_t olen, const zone
 		const uint8_t *rd = rs->rdata + off + 2;
 		uint16_t offs[DNS_RDATA_NAMES_MAX];
 		int n = dns_rdata_names(rs->type, rd, rdlen, offs);
-		for (int k = 0; dns_rdata_compressible(rs->type) && k < n; k++)
-			note_clash(s, rd + offs[k], dname_len(rd + offs[k]));
+		s->last = owner;
+		s->last_len = olen;
+		for (int k = 0; dns_rdata_compressible(rs->type) && k < n; k++) {
+			s->last = rd + offs[k];
+			s->last_len = dname_len(s->last);
+			note_clash(s, s->last, s->last_len);
+		}
 		int ret =
 		    dns_msg_rr_len(&s->m, owner, olen, rs->type, DNS_CLASS_IN, ttl, rd, rdlen);
 		if (n < 0 || ret < 0)
@@ -109,6 +129,23 @@ static int put_rrset(scratch_t *s, const uint8_t *owner, size_t olen, const zone
 	}
 	*count = (uint16_t)(*count + rs->count);
 	return 0;
+}
+
+/* n bytes (8-aligned) in im's chunks, or NULL. */
+static void *chunk_alloc(struct zone_images *im, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;
+	chunk_t *c = im->chunks;
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > CHUNK ? n : CHUNK;
+		if ((c = malloc(sizeof(*c) + cap)) == NULL)
+			return NULL;
+		*c = (chunk_t){.next = im->chunks, .cap = cap};
+		im->chunks = c;
+	}
+	void *p = c->data + c->used;
+	c->used += n;
+	return p;
 }
 
 /* n bytes of src copied to *p, which moves past them; where they are (NULL: none). */
@@ -123,15 +160,21 @@ static void *take(uint8_t **p, const void *src, size_t n)
 
 /* The image of what was written since begin(), in one allocation; NULL on failure. follow:
  * names may be written after it (its entries and memo are kept). */
-static zone_image_t *image_of(scratch_t *s, bool follow)
+static zone_image_t *image_of(struct zone_images *im, scratch_t *s, bool follow)
 {
 	dns_msg_image_t mi;
 	if (dns_msg_image_end(&s->m, s->slot, SLOT_MAX, follow ? s->entry : NULL, COMP_ENTRIES,
 	                      &mi) < 0)
 		return NULL;
+	/* the memo's name is the last name written, which is zone data the image may point to
+	 * (it lives as long as the version) rather than copy */
+	size_t mlen = mi.memo_len;
+	bool in_zone =
+	    mlen > 0 && s->last_len == mlen && dname_bytes_equal(s->last, mi.memo_name, mlen);
+	size_t own = in_zone ? 0 : mlen;
 	size_t slots = mi.nslot * sizeof(*mi.slot), entries = mi.nentry * sizeof(*mi.entry);
 	zone_image_t *img =
-	    malloc(sizeof(*img) + entries + slots + s->clash_len + mi.memo_len + mi.len);
+	    chunk_alloc(im, sizeof(*img) + entries + slots + s->clash_len + own + mi.len);
 	if (img == NULL)
 		return NULL;
 	uint8_t *p = (uint8_t *)(img + 1); /* entries first: they are the most aligned */
@@ -139,7 +182,7 @@ static zone_image_t *image_of(scratch_t *s, bool follow)
 	img->msg.entry = take(&p, mi.entry, entries);
 	img->msg.slot = take(&p, mi.slot, slots);
 	img->clash = take(&p, s->clash, s->clash_len);
-	img->msg.memo_name = take(&p, mi.memo_name, mi.memo_len);
+	img->msg.memo_name = in_zone ? s->last : take(&p, mi.memo_name, own);
 	img->msg.wire = take(&p, mi.wire, mi.len);
 	img->an = s->an;
 	img->ns = s->ns;
@@ -147,7 +190,7 @@ static zone_image_t *image_of(scratch_t *s, bool follow)
 	return img;
 }
 
-static zone_image_t *soa_image(scratch_t *s, const zone_version_t *v)
+static zone_image_t *soa_image(struct zone_images *im, scratch_t *s, const zone_version_t *v)
 {
 	const zone_rrset_t *soa = v->soa;
 	if (soa == NULL || soa->count == 0 || begin(s, v->apex) < 0)
@@ -156,7 +199,7 @@ static zone_image_t *soa_image(scratch_t *s, const zone_version_t *v)
 	uint32_t ttl = soa->ttl < minimum ? soa->ttl : minimum;
 	if (put_rrset(s, v->apex->owner, v->apex->owner_len, soa, ttl, &s->ns) < 0)
 		return NULL;
-	return image_of(s, false);
+	return image_of(im, s, false);
 }
 
 /* A and AAAA of glue node t (none steered). */
@@ -201,7 +244,7 @@ static int put_glues(scratch_t *s, const zone_node_t *cut, const zone_rrset_t *n
 	return 0;
 }
 
-static zone_image_t *referral_image(scratch_t *s, const zone_node_t *cut)
+static zone_image_t *referral_image(struct zone_images *im, scratch_t *s, const zone_node_t *cut)
 {
 	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (ns == NULL || ns->count > TARGETS_MAX || begin(s, cut) < 0 ||
@@ -209,17 +252,17 @@ static zone_image_t *referral_image(scratch_t *s, const zone_node_t *cut)
 		return NULL;
 	if (ns->targets != NULL && put_glues(s, cut, ns) < 0)
 		return NULL;
-	return image_of(s, false);
+	return image_of(im, s, false);
 }
 
 /* The CNAME of n asked for by its name (answer.c walk_node; the chase follows). */
-static zone_image_t *cname_image(scratch_t *s, const zone_node_t *n)
+static zone_image_t *cname_image(struct zone_images *im, scratch_t *s, const zone_node_t *n)
 {
 	const zone_rrset_t *cn = zone_node_rrset(n, DNS_TYPE_CNAME);
 	if (cn == NULL || cn->count != 1 || cn->policy != 0 || begin(s, n) < 0 ||
 	    put_rrset(s, n->owner, n->owner_len, cn, cn->ttl, &s->an) < 0)
 		return NULL;
-	return image_of(s, true);
+	return image_of(im, s, true);
 }
 
 static bool is_referral(const zone_node_t *n)
@@ -263,8 +306,9 @@ static int build_nodes(struct zone_images *im, scratch_t *s, const zone_version_
 		size_t k = slot_of(im, v, c);
 		while (im->deleg[k].cut != NULL)
 			k = (k + 1) & im->mask;
-		im->deleg[k] = (deleg_t){
-		    .cut = c, .img = is_referral(c) ? referral_image(s, c) : cname_image(s, c)};
+		im->deleg[k] = (deleg_t){.cut = c,
+		                         .img = is_referral(c) ? referral_image(im, s, c)
+		                                               : cname_image(im, s, c)};
 	}
 	return 0;
 }
@@ -279,7 +323,7 @@ struct zone_images *zone_images_build(const zone_version_t *v)
 		free(im);
 		return NULL;
 	}
-	im->soa = soa_image(s, v);
+	im->soa = soa_image(im, s, v);
 	if (v->head.ov == NULL && build_nodes(im, s, v) < 0) {
 		zone_images_free(im);
 		im = NULL;
@@ -293,9 +337,10 @@ void zone_images_free(struct zone_images *im)
 {
 	if (im == NULL)
 		return;
-	free(im->soa);
-	for (size_t i = 0; im->deleg != NULL && i <= im->mask; i++)
-		free(im->deleg[i].img);
+	for (chunk_t *c = im->chunks, *next; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
 	free(im->deleg);
 	free(im);
 }
