@@ -623,7 +623,8 @@ int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclas
 
 /* --- relocatable images --- */
 
-#define IMG_REL 0x4000 /* a slot's tag: a pointer into the image (else into the anchor) */
+#define IMG_REL   0x4000 /* a slot's tag: a pointer into the image (else into the anchor) */
+#define IMG_SLOTS 512    /* pointers in one image at most */
 
 int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp,
                         const uint8_t *anchor, size_t alen)
@@ -647,7 +648,8 @@ static uint16_t image_tag(size_t to, size_t start)
 	return (uint16_t)(to >= start ? IMG_REL | (to - start) : start - 4 - to);
 }
 
-/* The end of the name at p, its pointer (if one ends it) tagged and noted. */
+/* The end of the name at p, its pointer (if one ends it) tagged and its offset noted in slot
+ * (room for max; *n counts them all). */
 static size_t image_name(dns_msg_t *m, size_t p, size_t start, uint16_t *slot, unsigned max,
                          unsigned *n)
 {
@@ -663,9 +665,26 @@ static size_t image_name(dns_msg_t *m, size_t p, size_t start, uint16_t *slot, u
 	return p + 2;
 }
 
-/* The table's entries past the anchor's into entry (list tables); the count, or -1. */
-static int image_entries(const dns_msg_t *m, size_t start, dns_msg_image_entry_t *entry,
-                         unsigned emax)
+/* Tag the pointers of the RRs in [start, m->pos), their offsets into slot (room for max);
+ * returns how many there are. */
+static unsigned image_walk(dns_msg_t *m, size_t start, uint16_t *slot, unsigned max)
+{
+	unsigned n = 0;
+	for (size_t p = start; p < m->pos;) {
+		p = image_name(m, p, start, slot, max, &n);
+		size_t end = p + RR_FIXED + be16_get(m->buf + p + 8);
+		const dns_rdata_desc_t *d = dns_rdata_desc(be16_get(m->buf + p));
+		p += RR_FIXED + d->pre;
+		for (unsigned i = 0; (d->flags & DNS_RDATA_COMPRESS) && i < d->names; i++)
+			p = image_name(m, p, start, slot, max, &n);
+		p = end;
+	}
+	return n;
+}
+
+/* The table's entries past the anchor's (list tables), into entry when not NULL; the count,
+ * or -1 when the table filled up (an entry may be missing). */
+static int image_entries(const dns_msg_t *m, size_t start, dns_msg_image_entry_t *entry)
 {
 	const dns_comp_t *c = m->comp;
 	if (c->slot != NULL || c->n == c->cap)
@@ -674,56 +693,43 @@ static int image_entries(const dns_msg_t *m, size_t start, dns_msg_image_entry_t
 	for (unsigned i = 0; i < c->n; i++) {
 		if (c->log[i] < start)
 			continue;
-		if (n == emax)
-			return -1;
-		entry[n++] = (dns_msg_image_entry_t){
-		    .off = (uint16_t)(c->log[i] - start), .len = c->len[i], .raw = c->raw[i]};
+		if (entry != NULL)
+			entry[n] = (dns_msg_image_entry_t){.off = (uint16_t)(c->log[i] - start),
+			                                   .len = c->len[i],
+			                                   .raw = c->raw[i]};
+		n++;
 	}
 	return (int)n;
 }
 
-/* The last name the memo took (the one a following equal name is found by). */
-static void image_memo(const dns_msg_t *m, size_t start, dns_msg_image_t *img)
-{
-	unsigned i = (m->memo_next + DNS_MSG_MEMO - 1) % DNS_MSG_MEMO;
-	if (m->memo_off[i] == 0)
-		return;
-	img->memo = image_tag(m->memo_off[i], start);
-	img->memo_len = m->memo_len[i];
-	img->memo_name = m->memo_name[i];
-}
-
-int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned smax, dns_msg_image_entry_t *entry,
-                      unsigned emax, dns_msg_image_t *img)
+int dns_msg_image_end(dns_msg_t *m, bool follow, void *out, size_t cap)
 {
 	size_t start = DNS_HEADER_LEN + dname_len(m->buf + DNS_HEADER_LEN) + 4;
-	unsigned n = 0;
-	for (size_t p = start; p < m->pos;) {
-		p = image_name(m, p, start, slot, smax, &n);
-		uint16_t type = be16_get(m->buf + p);
-		size_t rdlen = be16_get(m->buf + p + 8), end = p + RR_FIXED + rdlen;
-		const dns_rdata_desc_t *d = dns_rdata_desc(type);
-		p += RR_FIXED;
-		if (d->flags & DNS_RDATA_COMPRESS) {
-			p += d->pre;
-			for (unsigned i = 0; i < d->names; i++)
-				p = image_name(m, p, start, slot, smax, &n);
-		}
-		p = end;
+	int ne = follow ? image_entries(m, start, NULL) : 0;
+	if (ne < 0)
+		return SD_ELIMIT;
+	unsigned i = (m->memo_next + DNS_MSG_MEMO - 1) % DNS_MSG_MEMO;
+	size_t memo_len = follow && m->memo_off[i] != 0 ? m->memo_len[i] : 0;
+	dns_msg_image_t h = {.len = (uint16_t)(m->pos - start), .nentry = (uint16_t)ne};
+	uint16_t slot[IMG_SLOTS];
+	unsigned ns = image_walk(m, start, slot, IMG_SLOTS);
+	if (ns > IMG_SLOTS)
+		return SD_ELIMIT;
+	h.nslot = (uint16_t)ns;
+	size_t size = sizeof(h) + (size_t)ne * sizeof(dns_msg_image_entry_t) + ns * 2u + h.len;
+	if (size + memo_len > cap)
+		return SD_ELIMIT;
+	dns_msg_image_t *img = out;
+	*img = h;
+	image_entries(m, start, (dns_msg_image_entry_t *)(void *)(img + 1));
+	memcpy((uint8_t *)(void *)dns_msg_image_slots(img), slot, ns * 2u);
+	memcpy((uint8_t *)dns_msg_image_wire(img), m->buf + start, h.len);
+	if (memo_len > 0) {
+		img->memo = image_tag(m->memo_off[i], start);
+		img->memo_len = (uint8_t)memo_len;
+		img->memo_name = memcpy((uint8_t *)out + size, m->memo_name[i], memo_len);
 	}
-	*img = (dns_msg_image_t){.wire = m->buf + start,
-	                         .slot = slot,
-	                         .len = (uint16_t)(m->pos - start),
-	                         .nslot = (uint16_t)n};
-	if (entry != NULL) {
-		int ne = image_entries(m, start, entry, emax);
-		if (ne < 0)
-			return SD_ELIMIT;
-		img->entry = entry;
-		img->nentry = (uint16_t)ne;
-		image_memo(m, start, img);
-	}
-	return n <= smax ? 0 : SD_ELIMIT;
+	return 0;
 }
 
 /* Register img's entries, relocated to base, after the question's. */
@@ -731,8 +737,9 @@ static void image_register(dns_msg_t *m, const dns_msg_image_t *img, size_t base
 {
 	comp_question(m);
 	dns_comp_t *c = m->comp;
+	const dns_msg_image_entry_t *entry = dns_msg_image_entries(img);
 	for (unsigned i = 0; i < img->nentry && c->n < c->cap; i++) {
-		const dns_msg_image_entry_t *e = &img->entry[i];
+		const dns_msg_image_entry_t *e = &entry[i];
 		c->log[c->n] = (uint16_t)(base + e->off);
 		c->len[c->n] = e->len;
 		c->raw[c->n++] = e->raw;
@@ -746,9 +753,10 @@ int dns_msg_image(dns_msg_t *m, const dns_msg_image_t *img)
 	    (img->nentry > 0 && (m->comp == NULL || m->comp->slot != NULL)))
 		return SD_ESPACE;
 	uint8_t *out = m->buf + base;
-	memcpy(out, img->wire, len);
+	memcpy(out, dns_msg_image_wire(img), len);
+	const uint16_t *slot = dns_msg_image_slots(img);
 	for (unsigned i = 0; i < img->nslot; i++) {
-		uint8_t *s = out + img->slot[i];
+		uint8_t *s = out + slot[i];
 		unsigned tag = be16_get(s);
 		if (!(tag & IMG_REL) && m->q_len == 0)
 			return SD_ESPACE; /* no question to point into; nothing was kept */

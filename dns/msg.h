@@ -210,15 +210,35 @@ typedef struct dns_msg_image_entry {
 	uint8_t len, raw; /* the suffix's length, and its bytes written in full */
 } dns_msg_image_entry_t;
 
-/* An image as dns_msg_image() copies it. */
+/* An image as dns_msg_image() copies it: this header, then (dns_msg_image_data(), 4-aligned)
+ * its nentry entries, its nslot pointer offsets (u16) and its len bytes, back to back; the memo
+ * name may lie anywhere (it is zone data or a copy kept with the image). */
 typedef struct dns_msg_image {
-	const uint8_t *wire;                /* len bytes, pointers tagged */
-	const uint16_t *slot;               /* nslot offsets in wire of its pointers */
-	const dns_msg_image_entry_t *entry; /* nentry: registered after the question's */
-	const uint8_t *memo_name;           /* memo_len bytes: the name the memo keeps */
-	uint16_t len, nslot, nentry, memo;  /* memo: tagged as a pointer is (memo_len > 0) */
+	const uint8_t *memo_name;          /* memo_len bytes: the name the memo keeps */
+	uint16_t len, nslot, nentry, memo; /* memo: tagged as a pointer is (memo_len > 0) */
 	uint8_t memo_len;
 } dns_msg_image_t;
+
+static inline const dns_msg_image_entry_t *dns_msg_image_entries(const dns_msg_image_t *img)
+{
+	return (const dns_msg_image_entry_t *)(const void *)(img + 1);
+}
+
+static inline const uint16_t *dns_msg_image_slots(const dns_msg_image_t *img)
+{
+	return (const uint16_t *)(const void *)(dns_msg_image_entries(img) + img->nentry);
+}
+
+static inline const uint8_t *dns_msg_image_wire(const dns_msg_image_t *img)
+{
+	return (const uint8_t *)(dns_msg_image_slots(img) + img->nslot);
+}
+
+/* Bytes of an image from its header to the end of its wire. */
+static inline size_t dns_msg_image_size(const dns_msg_image_t *img)
+{
+	return (size_t)(dns_msg_image_wire(img) + img->len - (const uint8_t *)img);
+}
 
 /* Start an image in a scratch message: m over buf (cap bytes), comp a table as the answer path
  * has (a list: at most 64 entries), the question anchor (a well-formed name of alen bytes). The
@@ -227,13 +247,12 @@ typedef struct dns_msg_image {
 int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp,
                         const uint8_t *anchor, size_t alen) SD_NONNULL(1, 2, 4, 5) SD_WUR;
 
-/* End the image written since dns_msg_image_begin(): its pointers tagged in place, and *img
- * filled with pointers into m's buffer and into slot (room for smax offsets) and entry (room
- * for emax; NULL: the image registers nothing when copied, and no memo: names written after it
- * are then not compressed against it). The caller copies what it keeps. 0, or SD_ELIMIT (more
- * pointers or entries than there is room for, or the table filled up). */
-int dns_msg_image_end(dns_msg_t *m, uint16_t *slot, unsigned smax, dns_msg_image_entry_t *entry,
-                      unsigned emax, dns_msg_image_t *img) SD_NONNULL(1, 2, 6) SD_WUR;
+/* End the image written since dns_msg_image_begin(): its pointers tagged, the image laid out
+ * in out (cap bytes, 8-aligned) as dns_msg_image_t says. follow: names may be written after it,
+ * so its compression entries are kept and its memo (the name pointing there, copied right after
+ * the wire); else it registers nothing when copied. The image's size is dns_msg_image_size().
+ * 0, or SD_ELIMIT (out too small, or the table filled up: some entry would be missing). */
+int dns_msg_image_end(dns_msg_t *m, bool follow, void *out, size_t cap) SD_NONNULL(1, 3) SD_WUR;
 
 /* Append an image after the question, relocated (see above; the caller has checked the
  * conditions there); its entries (after the question's, as the RR-by-RR path registers them) and

@@ -29,7 +29,6 @@
 #include "dns/soa.h"
 
 #define IMAGE_MAX    4096 /* bytes: a larger referral is written RR by RR (it needs TCP) */
-#define SLOT_MAX     256  /* pointers in one image */
 #define TARGETS_MAX  64   /* glue nodes: answer.c ADDL_NODES_MAX, past which it stops */
 #define COMP_ENTRIES 64   /* the answer path's compression table (answer.c) */
 
@@ -66,8 +65,8 @@ typedef struct scratch {
 	const uint8_t *last; /* the last name written (zone data), last_len bytes */
 	size_t last_len;
 	size_t clash_len;
-	uint16_t slot[SLOT_MAX];
-	dns_msg_image_entry_t entry[COMP_ENTRIES];
+	_Alignas(8) uint8_t out[IMAGE_MAX + 4096]; /* the image laid out: header, entries,
+	                                             * pointers, wire, memo name */
 	uint8_t clash[IMAGE_MAX];
 	uint8_t buf[DNS_HEADER_LEN + DNAME_MAX + 4 + IMAGE_MAX];
 } scratch_t;
@@ -148,45 +147,31 @@ static void *chunk_alloc(struct zone_images *im, size_t n)
 	return p;
 }
 
-/* n bytes of src copied to *p, which moves past them; where they are (NULL: none). */
-static void *take(uint8_t **p, const void *src, size_t n)
-{
-	if (n == 0)
-		return NULL;
-	void *at = memcpy(*p, src, n);
-	*p += n;
-	return at;
-}
-
-/* The image of what was written since begin(), in one allocation; NULL on failure. follow:
+/* The image of what was written since begin(), in im's chunks; NULL on failure. follow:
  * names may be written after it (its entries and memo are kept). */
 static zone_image_t *image_of(struct zone_images *im, scratch_t *s, bool follow)
 {
-	dns_msg_image_t mi;
-	if (dns_msg_image_end(&s->m, s->slot, SLOT_MAX, follow ? s->entry : NULL, COMP_ENTRIES,
-	                      &mi) < 0)
+	const dns_msg_image_t *mi = (const dns_msg_image_t *)(const void *)s->out;
+	if (dns_msg_image_end(&s->m, follow, s->out, sizeof(s->out)) < 0)
 		return NULL;
 	/* the memo's name is the last name written, which is zone data the image may point to
 	 * (it lives as long as the version) rather than copy */
-	size_t mlen = mi.memo_len;
+	size_t size = dns_msg_image_size(mi), mlen = mi->memo_len;
 	bool in_zone =
-	    mlen > 0 && s->last_len == mlen && dname_bytes_equal(s->last, mi.memo_name, mlen);
+	    mlen > 0 && s->last_len == mlen && dname_bytes_equal(s->last, mi->memo_name, mlen);
 	size_t own = in_zone ? 0 : mlen;
-	size_t slots = mi.nslot * sizeof(*mi.slot), entries = mi.nentry * sizeof(*mi.entry);
 	zone_image_t *img =
-	    chunk_alloc(im, sizeof(*img) + entries + slots + s->clash_len + own + mi.len);
+	    chunk_alloc(im, offsetof(zone_image_t, msg) + size + s->clash_len + own);
 	if (img == NULL)
 		return NULL;
-	uint8_t *p = (uint8_t *)(img + 1); /* entries first: they are the most aligned */
-	*img = (zone_image_t){.msg = mi, .clash_len = (uint16_t)s->clash_len};
-	img->msg.entry = take(&p, mi.entry, entries);
-	img->msg.slot = take(&p, mi.slot, slots);
-	img->clash = take(&p, s->clash, s->clash_len);
-	img->msg.memo_name = in_zone ? s->last : take(&p, mi.memo_name, own);
-	img->msg.wire = take(&p, mi.wire, mi.len);
-	img->an = s->an;
-	img->ns = s->ns;
-	img->ar = s->ar;
+	*img = (zone_image_t){
+	    .an = s->an, .ns = s->ns, .ar = s->ar, .clash_len = (uint16_t)s->clash_len};
+	memcpy(&img->msg, mi, size);
+	uint8_t *p = (uint8_t *)&img->msg + size;
+	memcpy(p, s->clash, s->clash_len);
+	if (mlen > 0)
+		img->msg.memo_name =
+		    in_zone ? s->last : memcpy(p + s->clash_len, mi->memo_name, own);
 	return img;
 }
 
@@ -292,7 +277,7 @@ static int build_nodes(struct zone_images *im, scratch_t *s, const zone_version_
 	if (n == 0)
 		return 0;
 	unsigned bits = 1;
-	while (((size_t)1 << bits) < 2 * n)
+	while (((size_t)1 << bits) < n + n / 3 + 1) /* a load of 3/4 at most */
 		bits++;
 	im->mask = ((size_t)1 << bits) - 1;
 	im->shift = 64 - bits;

@@ -189,11 +189,18 @@ size_t zone_rrset_target_name(const zone_rrset_t *rs, uint16_t i, uint8_t out[DN
  * name with one of them there would compress better than the image, so the answer path writes
  * the RRs one by one then. */
 typedef struct zone_image {
-	dns_msg_image_t msg;
-	const uint8_t *clash; /* clash_len bytes */
-	uint16_t clash_len;
 	uint16_t an, ns, ar; /* records in answer, authority and additional */
+	uint16_t clash_len;  /* clash bytes, right after the image's wire (zone_image_clash) */
+	dns_msg_image_t msg; /* last: its data follows it (dns/msg.h) */
 } zone_image_t;
+
+_Static_assert(offsetof(zone_image_t, msg) + sizeof(dns_msg_image_t) == sizeof(zone_image_t),
+               "an image's data follows its header");
+
+static inline const uint8_t *zone_image_clash(const zone_image_t *img)
+{
+	return dns_msg_image_wire(&img->msg) + img->msg.len;
+}
 
 /* The negative answer's SOA (TTL: RFC 2308 3), or NULL (none was built). */
 const zone_image_t *zone_version_soa_image(const zone_version_t *v) SD_NONNULL(1);

@@ -361,7 +361,8 @@ static bool image_clash(const srv_answer_ctx_t *ctx, const zone_image_t *img,
 	if (labels <= anchor_labels || img->clash_len == 0)
 		return false;
 	const uint8_t *l = ctx->names[0] + ctx->q->qname_offs[labels - anchor_labels - 1];
-	for (const uint8_t *p = img->clash, *end = p + img->clash_len; p < end; p += 1u + *p) {
+	const uint8_t *p = zone_image_clash(img), *end = p + img->clash_len;
+	for (; p < end; p += 1u + *p) {
 		if (*p == *l && memcmp(p + 1, l + 1, *l) == 0)
 			return true;
 	}
