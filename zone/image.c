@@ -21,6 +21,7 @@
 #include "contrib/base/err.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,10 @@ typedef struct chunk {
 struct zone_images {
 	chunk_t *chunks; /* the newest first */
 	zone_image_t *soa;
+	/* a version with an overlay: the base's cuts with a node of the overlay at or below
+	 * them, sorted by address (their base images may be stale) */
+	const zone_node_t **stale;
+	size_t nstale;
 	deleg_t *deleg; /* open addressing by the node's index in the arena; NULL: none */
 	size_t mask;
 	unsigned shift;
@@ -164,8 +169,10 @@ static zone_image_t *image_of(struct zone_images *im, scratch_t *s, bool follow)
 	    chunk_alloc(im, offsetof(zone_image_t, msg) + size + s->clash_len + own);
 	if (img == NULL)
 		return NULL;
-	*img = (zone_image_t){
-	    .an = s->an, .ns = s->ns, .ar = s->ar, .clash_len = (uint16_t)s->clash_len};
+	*img = (zone_image_t){.an = (uint8_t)s->an,
+	                      .ns = (uint8_t)s->ns,
+	                      .ar = s->ar,
+	                      .clash_len = (uint16_t)s->clash_len};
 	memcpy(&img->msg, mi, size);
 	uint8_t *p = (uint8_t *)&img->msg + size;
 	memcpy(p, s->clash, s->clash_len);
@@ -229,7 +236,20 @@ static int put_glues(scratch_t *s, const zone_node_t *cut, const zone_rrset_t *n
 	return 0;
 }
 
-static zone_image_t *referral_image(struct zone_images *im, scratch_t *s, const zone_node_t *cut)
+/* Does every name server of ns that lies in the zone (apex) lie at or below cut? */
+static bool own_glue(const zone_rrset_t *ns, const uint8_t *apex, const uint8_t *cut)
+{
+	for (uint16_t j = 0; j < ns->count; j++) {
+		uint8_t low[DNAME_MAX];
+		zone_rrset_target_name(ns, j, low);
+		if (dname_is_subdomain(low, apex) && !dname_is_subdomain(low, cut))
+			return false;
+	}
+	return true;
+}
+
+static zone_image_t *referral_image(struct zone_images *im, scratch_t *s, const zone_version_t *v,
+                                    const zone_node_t *cut)
 {
 	const zone_rrset_t *ns = zone_node_rrset(cut, DNS_TYPE_NS);
 	if (ns == NULL || ns->count > TARGETS_MAX || begin(s, cut) < 0 ||
@@ -237,7 +257,10 @@ static zone_image_t *referral_image(struct zone_images *im, scratch_t *s, const 
 		return NULL;
 	if (ns->targets != NULL && put_glues(s, cut, ns) < 0)
 		return NULL;
-	return image_of(im, s, false);
+	zone_image_t *img = image_of(im, s, false);
+	if (img != NULL)
+		img->own_glue = own_glue(ns, v->apex->owner, cut->owner);
+	return img;
 }
 
 /* The CNAME of n asked for by its name (answer.c walk_node; the chase follows). */
@@ -292,10 +315,54 @@ static int build_nodes(struct zone_images *im, scratch_t *s, const zone_version_
 		while (im->deleg[k].cut != NULL)
 			k = (k + 1) & im->mask;
 		im->deleg[k] = (deleg_t){.cut = c,
-		                         .img = is_referral(c) ? referral_image(im, s, c)
+		                         .img = is_referral(c) ? referral_image(im, s, v, c)
 		                                               : cname_image(im, s, c)};
 	}
 	return 0;
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (const zone_node_t *const *)a;
+	uintptr_t y = (uintptr_t) * (const zone_node_t *const *)b;
+	return (x > y) - (x < y);
+}
+
+/* The base's cut at or above name (the highest: a referral node), or NULL. */
+static const zone_node_t *base_cut(const zone_version_t *b, const uint8_t *name)
+{
+	const zone_node_t *cut = NULL;
+	size_t len = dname_len(name);
+	for (size_t p = 0; len - p > b->apex->owner_len; p += 1u + name[p]) {
+		const zone_node_t *n = zone_arena_find(b, name + p, len - p);
+		if (n != NULL && is_referral(n))
+			cut = n;
+	}
+	return cut;
+}
+
+/* The stale cuts of a version with an overlay (struct zone_images). */
+static int build_stale(struct zone_images *im, const zone_version_t *v)
+{
+	const zone_version_t *ov = v->head.ov, *b = v->base;
+	if (b == NULL || b->images == NULL || b->images->deleg == NULL || ov->node_count == 0)
+		return 0;
+	im->stale = malloc(ov->node_count * sizeof(*im->stale));
+	if (im->stale == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < ov->node_count; i++) {
+		const zone_node_t *c = base_cut(b, ov->nodes[i].owner);
+		if (c != NULL)
+			im->stale[im->nstale++] = c;
+	}
+	qsort(im->stale, im->nstale, sizeof(*im->stale), cmp_node);
+	return 0;
+}
+
+static bool is_stale(const struct zone_images *im, const zone_node_t *cut)
+{
+	return im == NULL || (im->nstale > 0 && bsearch(&cut, im->stale, im->nstale,
+	                                                sizeof(*im->stale), cmp_node) != NULL);
 }
 
 struct zone_images *zone_images_build(const zone_version_t *v)
@@ -309,7 +376,7 @@ struct zone_images *zone_images_build(const zone_version_t *v)
 		return NULL;
 	}
 	im->soa = soa_image(im, s, v);
-	if (v->head.ov == NULL && build_nodes(im, s, v) < 0) {
+	if ((v->head.ov == NULL ? build_nodes(im, s, v) : build_stale(im, v)) < 0) {
 		zone_images_free(im);
 		im = NULL;
 	}
@@ -327,6 +394,7 @@ void zone_images_free(struct zone_images *im)
 		free(c);
 	}
 	free(im->deleg);
+	free(im->stale);
 	free(im);
 }
 
@@ -335,12 +403,17 @@ const zone_image_t *zone_version_soa_image(const zone_version_t *v)
 	return v->images != NULL ? v->images->soa : NULL;
 }
 
+/* The image of node n of v: the version's own, or its base's when n is a base node (which
+ * a lookup in v returns only when the overlay leaves its owner as it is). */
 static const zone_image_t *node_image(const zone_version_t *v, const zone_node_t *n)
 {
-	const struct zone_images *im = v->images;
-	if (im == NULL || im->deleg == NULL)
+	const zone_version_t *b = v->base != NULL ? v->base : v;
+	const struct zone_images *im = b->images;
+	uintptr_t at = (uintptr_t)n, lo = (uintptr_t)b->nodes;
+	if (im == NULL || im->deleg == NULL || at < lo ||
+	    at >= (uintptr_t)(b->nodes + b->base_count))
 		return NULL;
-	for (size_t k = slot_of(im, v, n);; k = (k + 1) & im->mask) {
+	for (size_t k = slot_of(im, b, n);; k = (k + 1) & im->mask) {
 		const deleg_t *d = &im->deleg[k];
 		if (d->cut == n || d->cut == NULL)
 			return d->cut == n ? d->img : NULL;
@@ -349,7 +422,10 @@ static const zone_image_t *node_image(const zone_version_t *v, const zone_node_t
 
 const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
 {
-	return node_image(v, cut);
+	const zone_image_t *img = node_image(v, cut);
+	if (img != NULL && v->base != NULL && (!img->own_glue || is_stale(v->images, cut)))
+		return NULL;
+	return img;
 }
 
 const zone_image_t *zone_version_cname_image(const zone_version_t *v, const zone_node_t *n)

@@ -182,15 +182,20 @@ size_t zone_rrset_target_name(const zone_rrset_t *rs, uint16_t i, uint8_t out[DN
  *
  * The RRs of the answers that cost most to compress, encoded once per version as dns/msg.h
  * relocatable images: the apex SOA of a negative answer (anchor: the apex, which every name
- * answered from the zone ends with) and, in a version without an overlay, each delegation's
- * referral (anchor: the cut; the NS RRset, then the glue in the order the answer path writes
- * it) and each CNAME RRset of one record (anchor: its owner, asked for by name). clash lists
+ * answered from the zone ends with), each delegation's referral (anchor: the cut; the NS
+ * RRset, then the glue in the order the answer path writes it) and each CNAME RRset of one
+ * record (anchor: its owner, asked for by name). The last two are built with a full version
+ * (a build or a compaction); a version with an overlay uses its base's for the nodes the
+ * overlay leaves as they are: a CNAME owner, or a cut with nothing changed at or below it
+ * and no name server elsewhere in the zone (whose glue the overlay could have changed). clash lists
  * the labels just below the anchor in the image's names (lowercased, back to back): a question
  * name with one of them there would compress better than the image, so the answer path writes
  * the RRs one by one then. */
 typedef struct zone_image {
-	uint16_t an, ns, ar; /* records in answer, authority and additional */
+	uint8_t an, ns;      /* records in answer and authority */
+	uint16_t ar;         /* and in additional */
 	uint16_t clash_len;  /* clash bytes, right after the image's wire (zone_image_clash) */
+	bool own_glue;       /* a referral whose in-zone name servers all lie at or below its cut */
 	dns_msg_image_t msg; /* last: its data follows it (dns/msg.h) */
 } zone_image_t;
 
@@ -204,8 +209,8 @@ static inline const uint8_t *zone_image_clash(const zone_image_t *img)
 
 /* The negative answer's SOA (TTL: RFC 2308 3), or NULL (none was built). */
 const zone_image_t *zone_version_soa_image(const zone_version_t *v) SD_NONNULL(1);
-/* The referral to cut (a node of v owning NS below the apex), or NULL: none built (a version
- * with an overlay, steered glue, an image too large). Its names are not registered for
+/* The referral to cut (a node of v owning NS below the apex), or NULL: none built (steered
+ * glue, an image too large) or none that holds in v (above). Its names are not registered for
  * compression (nothing named follows a referral). */
 const zone_image_t *zone_version_referral_image(const zone_version_t *v, const zone_node_t *cut)
     SD_NONNULL(1, 2);

@@ -28,6 +28,7 @@
 
 #include "dns/name.h"
 #include "server/engine/answer.h"
+#include "zone/changeset.h"
 #include "zone/load.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
@@ -209,6 +210,38 @@ static void check_wire(const uint8_t *r, size_t len)
 	ldns_pkt_free(pkt);
 }
 
+/* n random queries answered by on (images) and off (none): the same bytes, every response
+ * well formed; at least min_used answered from images, and some truncated when want_tc. */
+static void compare(const zone_set_t *set, srv_answer_ctx_t *on, srv_answer_ctx_t *off, unsigned n,
+                    uint64_t min_used, bool want_tc)
+{
+	static const uint16_t qtypes[] = {1, 28, 16, 2, 15, 43, 255, 6, 5};
+	static const int edns[] = {-1, 512, 700, 1232, 4096};
+	static uint8_t q[512], r1[SRV_RESPONSE_MAX], r2[SRV_RESPONSE_MAX];
+	uint64_t used0 = srv_answer_stats(on)->images;
+	unsigned tc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		char name[128];
+		random_name(name, sizeof(name));
+		srv_peer_t peer = {.tcp = rnd(6) == 0};
+		uint16_t qtype = qtypes[rnd(SD_ARRAY_LEN(qtypes))];
+		size_t qlen = make_query(q, name, qtype, edns[rnd(SD_ARRAY_LEN(edns))]);
+		size_t n1 = srv_answer(on, set, q, qlen, r1, &peer);
+		size_t n2 = srv_answer(off, set, q, qlen, r2, &peer);
+		if (n1 != n2 || memcmp(r1, r2, n1) != 0)
+			fail_msg("%s type %u tcp %d: %zu bytes with images, %zu without", name,
+			         qtype, peer.tcp, n1, n2);
+		check_wire(r1, n1);
+		tc += (r1[2] >> 1) & 1;
+	}
+	uint64_t used = srv_answer_stats(on)->images - used0;
+	printf("# %u queries, %llu answered from images, %u truncated\n", n,
+	       (unsigned long long)used, tc);
+	assert_true(used >= min_used);
+	assert_int_equal(srv_answer_stats(off)->images, 0);
+	assert_true(!want_tc || tc > 0);
+}
+
 static void test_images_equal_rr_by_rr(void **state)
 {
 	(void)state;
@@ -227,30 +260,7 @@ static void test_images_equal_rr_by_rr(void **state)
 	assert_int_equal(srv_answer_ctx_new(&g_conf, &off), 0);
 	srv_answer_set_images(off, false);
 
-	static const uint16_t qtypes[] = {1, 28, 16, 2, 15, 43, 255, 6, 5};
-	static const int edns[] = {-1, 512, 700, 1232, 4096};
-	static uint8_t q[512], r1[SRV_RESPONSE_MAX], r2[SRV_RESPONSE_MAX];
-	unsigned tc = 0;
-	for (unsigned i = 0; i < QUERIES; i++) {
-		char name[128];
-		random_name(name, sizeof(name));
-		srv_peer_t peer = {.tcp = rnd(6) == 0};
-		uint16_t qtype = qtypes[rnd(SD_ARRAY_LEN(qtypes))];
-		size_t qlen = make_query(q, name, qtype, edns[rnd(SD_ARRAY_LEN(edns))]);
-		size_t n1 = srv_answer(on, set, q, qlen, r1, &peer);
-		size_t n2 = srv_answer(off, set, q, qlen, r2, &peer);
-		if (n1 != n2 || memcmp(r1, r2, n1) != 0)
-			fail_msg("%s type %u tcp %d: %zu bytes with images, %zu without", name,
-			         qtype, peer.tcp, n1, n2);
-		check_wire(r1, n1);
-		tc += (r1[2] >> 1) & 1;
-	}
-	uint64_t used = srv_answer_stats(on)->images;
-	printf("# %u queries, %llu answered from images, %u truncated\n", QUERIES,
-	       (unsigned long long)used, tc);
-	assert_true(used > QUERIES / 4);
-	assert_int_equal(srv_answer_stats(off)->images, 0);
-	assert_true(tc > 0);
+	compare(set, on, off, QUERIES, QUERIES / 4, true);
 
 	srv_answer_ctx_free(on);
 	srv_answer_ctx_free(off);
@@ -259,10 +269,96 @@ static void test_images_equal_rr_by_rr(void **state)
 	unlink(path);
 }
 
+/* --- versions with an overlay --- */
+
+/* A change set on v: its serial plus one, and a few A records added at names whose change
+ * matters to images: in-domain glue (existing or new name servers' names), sibling glue, the
+ * apex's name server (the parent-side name server of some delegations), a CNAME's target. */
+static zone_changeset_t *changes(const zone_version_t *v, unsigned round, uint8_t *rd)
+{
+	/* a name: a prefix, then a delegation's (or sibling's, CNAME's) number unless "" */
+	static const char *const kinds[][2] = {
+	    {"ns1.d", ""},    {"ns2.d", ""},  {"ns.sib", ""}, {"ns1", "-"}, {"www", "-"},
+	    {"ns.a.b.d", ""}, {"x.ns.d", ""}, {"new.d", ""},  {"ns.d", ""}, {"c", ""}};
+	zone_changeset_t *cs = NULL;
+	zone_rr_t from, to;
+	assert_int_equal(zone_changeset_new(&cs), 0);
+	zone_version_soa_rr(v, &from);
+	to = from;
+	memcpy(rd, from.rdata, from.rdlen);
+	uint8_t *p = rd + from.rdlen - 20;
+	uint32_t serial = zone_version_serial(v) + 1;
+	p[0] = (uint8_t)(serial >> 24), p[1] = (uint8_t)(serial >> 16);
+	p[2] = (uint8_t)(serial >> 8), p[3] = (uint8_t)serial;
+	to.rdata = rd;
+	assert_int_equal(zone_changeset_set_soa(cs, &from, &to), 0);
+	for (unsigned k = 0; k < 3; k++) {
+		static uint8_t owners[3][DNAME_MAX], addr[3][4];
+		char text[64], name[80];
+		const char *const *kind = kinds[rnd(SD_ARRAY_LEN(kinds))];
+		if (kind[1][0] == '-')
+			snprintf(text, sizeof(text), "%s", kind[0]);
+		else
+			snprintf(text, sizeof(text), "%s%u", kind[0], rnd(DELEGS));
+		snprintf(name, sizeof(name), "%s.img.test.", text);
+		assert_true(dname_from_str(name, NULL, owners[k]) > 0);
+		addr[k][0] = 100, addr[k][1] = (uint8_t)round, addr[k][2] = (uint8_t)k;
+		addr[k][3] = (uint8_t)rnd(256);
+		zone_rr_t rr = {.owner = owners[k],
+		                .type = DNS_TYPE_A,
+		                .rclass = DNS_CLASS_IN,
+		                .ttl = 600,
+		                .rdlen = 4,
+		                .rdata = addr[k]};
+		assert_int_equal(zone_changeset_add(cs, &rr), 0);
+	}
+	return cs;
+}
+
+/* Round after round of changes applied copy-on-write (versions with an overlay over the
+ * loaded base), each answered with and without images: the base's referral and CNAME images
+ * a version uses must still be what writing RR by RR gives through the overlay. */
+static void test_overlay_images(void **state)
+{
+	(void)state;
+	char path[64];
+	uint8_t apex[DNAME_MAX], rd[512];
+	zone_version_t *cur = NULL;
+	srv_answer_ctx_t *on = NULL, *off = NULL;
+	assert_true(dname_from_str("img.test.", NULL, apex) > 0);
+	assert_int_equal(zone_load_file(apex, write_zone(path, sizeof(path)), NULL, &cur), 0);
+	assert_int_equal(srv_answer_ctx_new(&g_conf, &on), 0);
+	assert_int_equal(srv_answer_ctx_new(&g_conf, &off), 0);
+	srv_answer_set_images(off, false);
+	for (unsigned round = 0; round < 40; round++) {
+		zone_changeset_t *cs = changes(cur, round, rd);
+		zone_version_t *next = NULL;
+		int ret = zone_changeset_apply(cur, cs, NULL, &next);
+		zone_changeset_free(cs);
+		if (ret < 0) /* a record added twice: skip the round */
+			continue;
+		zone_version_unref(cur);
+		cur = next;
+		zone_t *z = NULL;
+		zone_set_t *set = NULL;
+		assert_int_equal(zone_new(apex, path, &z), 0);
+		zone_publish(z, zone_version_ref(cur));
+		assert_int_equal(zone_set_new(&z, 1, &set), 0);
+		compare(set, on, off, QUERIES / 20, QUERIES / 200, false);
+		zone_set_free(set);
+		zone_free(z);
+	}
+	zone_version_unref(cur);
+	srv_answer_ctx_free(on);
+	srv_answer_ctx_free(off);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_images_equal_rr_by_rr),
+	    cmocka_unit_test(test_overlay_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
