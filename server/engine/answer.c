@@ -9,6 +9,11 @@
  *        child apex goes to the parent) ─▶ walk (cut/DNAME, exact/wildcard, CNAME hops)
  *     ─▶ additional section (optional data, only if it fits) ─▶ TC if required data did not
  *        fit (UDP) ─▶ OPT ─▶ header counts and flags
+ *
+ * The negative answer's SOA, a referral's NS RRset and glue and a CNAME asked for by its
+ * owner's name are copied pre-encoded (zone/version.h: zone_image_t) when nothing but the
+ * question precedes them; they are the same bytes as writing their RRs one by one (put_image),
+ * which is what happens in every other case.
  */
 #include "server/engine/answer.h"
 
