@@ -32,6 +32,7 @@
 #include "zone/scan.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/siphash.h"
 #include "dns/proto.h"
 
 #include <ctype.h>
@@ -39,7 +40,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
-#include <ldns/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +87,20 @@ typedef struct text {
 	size_t len;
 } text_t;
 
+/* The key of the files' content hash (load.h: change detection, not a secret). */
+static const uint8_t id_key[SIPHASH_KEY_LEN] = "steerdns-file-id";
+
 /* Read fd to its end into a NUL-terminated buffer (*data, when data is not NULL; otherwise
- * the bytes are only hashed), hashing what was read with SHA-256 (ldns's own
- * implementation). hint is the expected size. Returns 0 or a negated errno. */
-static int read_fd(int fd, size_t hint, char **data, size_t *len, uint8_t sha[32])
+ * the bytes are only hashed), hashing what was read (load.h). hint is the expected size.
+ * Returns 0 or a negated errno. */
+static int read_fd(int fd, size_t hint, char **data, size_t *len, uint64_t *hash)
 {
-	ldns_sha256_CTX ctx;
+	sd_siphash_t ctx;
 	uint8_t chunk[16384];
 	size_t cap = data ? hint + 1 : sizeof(chunk), n = 0;
 	char *buf = data ? malloc(cap + 1) : NULL;
 	int ret = data && !buf ? -ENOMEM : 0;
-	ldns_sha256_init(&ctx);
+	sd_siphash_init(&ctx, id_key);
 	while (ret == 0) {
 		if (data && n == cap) {
 			char *nb = realloc(buf, cap * 2 + 1);
@@ -116,10 +119,10 @@ static int read_fd(int fd, size_t hint, char **data, size_t *len, uint8_t sha[32
 			ret = sd_errno();
 		if (r <= 0)
 			break;
-		ldns_sha256_update(&ctx, dst, (size_t)r);
+		sd_siphash_update(&ctx, dst, (size_t)r);
 		n += data ? (size_t)r : 0;
 	}
-	ldns_sha256_final(sha, &ctx);
+	*hash = sd_siphash_final(&ctx);
 	if (ret == 0 && data) {
 		buf[n] = '\0';
 		*data = buf;
@@ -164,7 +167,7 @@ int zone_file_id_read(const char *path, zone_file_id_t *id)
 	if (fd < 0)
 		return fd;
 	id_of(&sb, id);
-	int ret = read_fd(fd, 0, NULL, NULL, id->sha256);
+	int ret = read_fd(fd, 0, NULL, NULL, &id->hash);
 	close(fd);
 	return ret;
 }
@@ -173,7 +176,7 @@ bool zone_file_id_equal(const zone_file_id_t *a, const zone_file_id_t *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       memcmp(a->sha256, b->sha256, sizeof(a->sha256)) == 0;
+	       a->hash == b->hash;
 }
 
 void zone_load_info_free(zone_load_info_t *info)
@@ -648,7 +651,7 @@ static int read_source(load_ctx_t *c, const char *path, unsigned depth, text_t *
 	id_of(&sb, &id);
 	if (ret == 0)
 		ret = read_fd(fd, sb.st_size > 0 ? (size_t)sb.st_size : 0, &t->data, &t->len,
-		              id.sha256);
+		              &id.hash);
 	close(fd);
 	if (ret == 0)
 		ret = info_add(c->info, path, &id);

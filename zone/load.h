@@ -15,15 +15,20 @@
 #include "zone/version.h"
 
 /* What identifies the bytes of one file: its identity (device, inode), size and mtime when it
- * was opened, and the SHA-256 of the bytes read. Stat alone can miss an edit (an in-place
- * rewrite of the same size within one timestamp tick: file timestamps come from a coarse
- * clock), hence the content hash. Two ids are equal when every field is. */
+ * was opened, and a 64-bit hash of the bytes read (SipHash-2-4, contrib/base/siphash.h, under
+ * a fixed key). Stat alone can miss an edit (an in-place rewrite of the same size within one
+ * timestamp tick: file timestamps come from a coarse clock), hence the content hash; an edit
+ * that keeps every other field escapes it with odds of 2^-64. Not a cryptographic digest, and
+ * none is needed: whoever can write the file decides the zone anyway; it is three times as
+ * fast as SHA-256 was (0.045 s against 0.13 s for a 25 MB file), and every reload hashes its
+ * files twice (the load, then the check that they are still what was loaded). Two ids are
+ * equal when every field is. */
 typedef struct zone_file_id {
 	dev_t dev;
 	ino_t ino;
 	off_t size;
 	struct timespec mtime;
-	uint8_t sha256[32];
+	uint64_t hash;
 } zone_file_id_t;
 
 /* One file a load read. path is the path it was opened by: the main path as given, an
