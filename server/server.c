@@ -853,6 +853,7 @@ static void reload_after(uv_work_t *w, int status)
 		sd_strbuf_printf(&r->out, "reload cancelled: steerdns is stopping\n");
 	if (r->done)
 		r->done(r->arg, ret, &r->out);
+	srv_zonedb_keep_bases(s->zones); /* after the reply: a full zone file per reloaded zone */
 	reload_free(r);
 }
 
@@ -896,8 +897,10 @@ int srv_server_reload(srv_server_t *s, const char *zone, srv_reload_done_fn done
 			return 1;
 		}
 	}
-	if (ret == 0) /* nothing to parse: apply here and now */
+	if (ret == 0) { /* nothing to parse: apply here and now */
 		ret = reload_apply(s, r);
+		srv_zonedb_keep_bases(s->zones);
+	}
 	sd_strbuf_append(out, sd_strbuf_str(&r->out), r->out.len);
 	reload_free(r);
 	return ret;

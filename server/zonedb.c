@@ -43,6 +43,7 @@ typedef struct prep_item {
 	zone_version_t *v;
 	zone_load_info_t files;
 	zone_t *zone;           /* e's zone: its base copy is read while parsing */
+	zone_version_t *served; /* e's version at the prepare (a reference), or NULL */
 	zone_file_base_t *base; /* the file's change against the base copy, or NULL */
 	sd_strbuf_t error;      /* the loader's warning and error lines */
 } prep_item_t;
@@ -61,7 +62,8 @@ struct srv_zonedb {
 	srv_steer_t *steer;              /* steering glue (borrowed), or NULL */
 	health_t *health;                /* the prober the view lends the workers, or NULL */
 	bool batch;                      /* inside an apply: one steering sync at its end */
-	srv_zonedb_follower_t follower;  /* the secondaries' tracker (server.c), or all NULL */
+	bool defer_base; /* a prepared apply: base copies wait for srv_zonedb_keep_bases */
+	srv_zonedb_follower_t follower; /* the secondaries' tracker (server.c), or all NULL */
 };
 
 /* Refresh the steering candidates from every served zone's current version. */
@@ -509,7 +511,12 @@ static int prep_add(srv_zonedb_prep_t *p, zentry_t *e, const char *path)
 {
 	prep_item_t *it = &p->items[p->count];
 	const zone_bindings_t *b = zone_bindings(e->zone);
-	*it = (prep_item_t){.e = e, .zone = e->zone, .bindings = b ? zone_bindings_ref(b) : NULL};
+	const zone_version_t *v = zone_current(e->zone);
+	*it = (prep_item_t){.e = e,
+	                    .zone = e->zone,
+	                    .bindings = b ? zone_bindings_ref(b) : NULL,
+	                    .served = v ? zone_version_ref(v) : NULL};
+	(void)zone_keep_base(e->zone); /* the pool reads the base copy: written first (logged) */
 	memcpy(it->apex, e->apex, dname_len(e->apex));
 	if (!(it->path = strdup(path)))
 		return -ENOMEM;
@@ -567,7 +574,7 @@ static void prep_base(prep_item_t *it)
 {
 	zone_file_base_free(it->base);
 	it->base = NULL;
-	int ret = zone_file_base_prepare(it->zone, it->bindings, it->v, &it->base);
+	int ret = zone_file_base_prepare(it->zone, it->bindings, it->served, it->v, &it->base);
 	if (ret == -ECANCELED) {
 		zone_version_unref(it->v);
 		it->v = NULL;
@@ -645,6 +652,7 @@ void srv_zonedb_prep_free(srv_zonedb_prep_t *p)
 		zone_version_unref(it->v);
 		zone_load_info_free(&it->files);
 		zone_file_base_free(it->base);
+		zone_version_unref(it->served);
 		sd_strbuf_free(&it->error);
 		free(it->path);
 		zone_bindings_unref(it->bindings);
@@ -672,7 +680,9 @@ int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zon
                               sd_strbuf_t *errors)
 {
 	prep_attach(zs, p);
+	zs->defer_base = true;
 	int ret = srv_zonedb_apply(zs, cfg, false, errors);
+	zs->defer_base = false;
 	prep_detach(zs);
 	return ret;
 }
@@ -681,7 +691,9 @@ int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb
                                sd_strbuf_t *errors)
 {
 	prep_attach(zs, p);
+	zs->defer_base = true;
 	int ret = srv_zonedb_reload(zs, apex, errors);
+	zs->defer_base = false;
 	prep_detach(zs);
 	return ret;
 }
@@ -710,6 +722,8 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 	if (zs->steer)
 		steer_sync(
 		    zs); /* the candidates of the zones served now (the old map until then) */
+	if (!zs->defer_base)
+		srv_zonedb_keep_bases(zs);
 	if (ret < 0) {
 		/* Nothing was published: free the entries made for this reload. */
 		for (size_t i = 0; i < count; i++)
@@ -724,7 +738,16 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
-	return e ? entry_load(zs, e, errors) : SD_ENOTFOUND;
+	int ret = e ? entry_load(zs, e, errors) : SD_ENOTFOUND;
+	if (!zs->defer_base)
+		srv_zonedb_keep_bases(zs);
+	return ret;
+}
+
+void srv_zonedb_keep_bases(srv_zonedb_t *zs)
+{
+	for (size_t i = 0; i < zs->count; i++)
+		(void)zone_keep_base(zs->entries[i]->zone); /* logged; harmless (zone/update.h) */
 }
 
 static uint64_t mono_ns(void)

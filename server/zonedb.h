@@ -76,8 +76,14 @@ int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors
  *     writer half-way through rewriting it in place), for at most SRV_ZONEDB_SETTLE_MAX_MS;
  *   srv_zonedb_apply_prepared / _reload_prepared (control thread, no other apply between the
  *     prepare and this): srv_zonedb_apply(cfg, force=false) / srv_zonedb_reload(apex) using
- *     what was parsed when the files are still what was parsed (else they are read again).
- * New zones are parsed at the apply. The caller frees the preparation after the apply. */
+ *     what was parsed when the files are still what was parsed (else they are read again);
+ *     they leave the zones' base copies (zone/update.h: a full zone file each) unwritten:
+ *   srv_zonedb_keep_bases (control thread) writes them, once the caller has replied.
+ * The prepare writes the base copies still pending of the zones it lists, and takes a
+ * reference to each one's served version (released by srv_zonedb_prep_free): the base of the
+ * file's change, without parsing the base copy, when the copy says that version served the
+ * file as loaded. New zones are parsed at the apply. The caller frees the preparation after
+ * the apply. srv_zonedb_apply and srv_zonedb_reload write the base copies themselves. */
 #define SRV_ZONEDB_SETTLE_MS     1000
 #define SRV_ZONEDB_SETTLE_MAX_MS 30000
 typedef struct srv_zonedb_prep srv_zonedb_prep_t;
@@ -90,6 +96,7 @@ int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zon
 int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_prep_t *p,
                                sd_strbuf_t *errors) SD_NONNULL(1, 2) SD_WUR;
 void srv_zonedb_prep_free(srv_zonedb_prep_t *p);
+void srv_zonedb_keep_bases(srv_zonedb_t *zs) SD_NONNULL(1);
 
 /* RFC 2136 UPDATE counters of a zone (control thread only: server/update.c counts, status
  * prints them). */

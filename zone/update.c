@@ -178,6 +178,10 @@ struct zone_update {
 	uint32_t file_serial;
 	bool base_current;     /* the base copy holds this file already: not written again */
 	zone_file_base_t *pre; /* the file's change prepared off the thread (until file_change) */
+	/* the commit serves the file as loaded (its change was taken against the served
+	 * version itself, and nothing else was edited): the base copy's note says so */
+	bool as_is;
+	size_t edits, file_edits; /* zone_update_add/remove/set_soa calls; those of the file */
 	/* the undo log, kept from the first zone_update_mark on */
 	bool logging;
 	undo_t *undo;
@@ -196,6 +200,7 @@ int zone_update_begin(zone_t *z, zone_update_t **out)
 		return -EINVAL;
 	if (z->in_update)
 		return -EBUSY;
+	(void)zone_keep_base(z); /* left pending by the last commit: this one may read it */
 	zone_update_t *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -361,6 +366,7 @@ int zone_update_add(zone_update_t *u, const zone_rr_t *rr)
 		return SD_ESEMANTIC;
 	if (!u->served)
 		return -EINVAL;
+	u->edits++;
 	urr_t *a = list_find(&u->add, rr);
 	uint32_t ttl;
 	bool served = served_has(u, rr, &ttl);
@@ -388,6 +394,7 @@ int zone_update_remove(zone_update_t *u, const zone_rr_t *rr)
 		return SD_ESEMANTIC;
 	if (!u->served)
 		return -EINVAL;
+	u->edits++;
 	urr_t *a = list_find(&u->add, rr);
 	if (a) { /* a served record with another TTL is in rem already */
 		int rc = u_drop(u, &u->add, a);
@@ -429,6 +436,7 @@ int zone_update_set_soa(zone_update_t *u, const zone_rr_t *soa)
 		return SD_ESEMANTIC;
 	uint32_t cur = u->hand_serial ? u->file_serial : zone_version_serial(u->served);
 	uint32_t s = dns_soa_serial(soa->rdata, soa->rdlen);
+	u->edits++;
 	if (!zone_serial_gt(s, cur)) /* RFC 2136 3.4.2.2: only a higher serial replaces it */
 		return 0;
 	if (u->logging) {
@@ -706,12 +714,32 @@ static bool soa_same_but_serial(const zone_rr_t *a, const zone_rr_t *b)
 	       memcmp(a->rdata + names + 4, b->rdata + names + 4, DNS_SOA_FIXED - 4) == 0;
 }
 
+/* The file's change against a base: the base, the SOA serial the file had in it, the diff and
+ * the RRsets it touched (their owners point into cs). The base is what the base copy holds —
+ * the copy parsed, or, when its note says the version committed at its serial served the
+ * file as loaded, that version itself (its records are the file's, its SOA the file's but
+ * for the serial: no parse) — or, without a usable copy, the served version. copy: the base
+ * is the base copy's content, noted at serial. */
+struct zone_file_base {
+	zone_version_t *base;
+	uint32_t file_serial;
+	zone_changeset_t *cs;
+	rskey_t *keys;
+	size_t n;
+	bool copy;
+	const char *kind; /* for the log: "copy" (parsed), "version" (no parse), "served" */
+	uint32_t serial;
+	/* a parsed copy: the change makes `served` (a reference) the file as loaded */
+	zone_version_t *served;
+	bool becomes;
+};
+
 /* The file's change to the SOA: its fields when they changed, its serial when raised by
  * hand past the served one. */
-static void take_soa(zone_update_t *u, const zone_version_t *base, const zone_version_t *file)
+static void take_soa(zone_update_t *u, const zone_file_base_t *fb, const zone_version_t *file)
 {
 	zone_rr_t b, f;
-	zone_version_soa_rr(base, &b);
+	zone_version_soa_rr(fb->base, &b);
 	zone_version_soa_rr(file, &f);
 	if (!soa_same_but_serial(&b, &f) && f.rdlen <= DNS_SOA_MAX_LEN) {
 		u->soa_set = true;
@@ -720,40 +748,43 @@ static void take_soa(zone_update_t *u, const zone_version_t *base, const zone_ve
 		memcpy(u->soa_rdata, f.rdata, f.rdlen);
 	}
 	uint32_t fs = zone_version_serial(file);
-	if (fs != zone_version_serial(base) && zone_serial_gt(fs, zone_version_serial(u->served))) {
+	if (fs != fb->file_serial && zone_serial_gt(fs, zone_version_serial(u->served))) {
 		u->hand_serial = true;
 		u->file_serial = fs;
 	}
 }
 
-#define BASE_NOTE "steerdns: the zone file as last loaded, committed at serial"
+/* The base copy's first line (see keep_file): the serial served once it was committed and,
+ * when that version served the file as loaded (its records are the file's; its SOA too, but
+ * for the serial), the file's own SOA serial. Older notes end after the first serial. */
+#define BASE_NOTE  "steerdns: the zone file as last loaded, committed at serial"
+#define BASE_AS_IS "served as loaded, file serial"
 
-/* The serial the base copy was committed at (its first line, see keep_file); false when
- * the copy is missing or has no such line. */
-static bool base_serial(const char *path, uint32_t *serial)
+typedef struct base_note {
+	uint32_t serial;
+	bool as_is;
+	uint32_t file_serial; /* when as_is */
+} base_note_t;
+
+/* The base copy's note; false when the copy is missing or has no such line. */
+static bool base_note_read(const char *path, base_note_t *note)
 {
 	int fd = sd_open_regular(path, O_RDONLY, 0); /* never a FIFO or device (fsutil.h) */
 	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (fd >= 0 && !f)
 		close(fd);
-	char line[128];
+	char line[160];
+	int end = 0;
+	*note = (base_note_t){0};
 	bool ok = f && fgets(line, sizeof(line), f) &&
-	          sscanf(line, "; " BASE_NOTE " %" SCNu32, serial) == 1;
+	          sscanf(line, "; " BASE_NOTE " %" SCNu32 "%n", &note->serial, &end) == 1;
+	if (ok)
+		note->as_is =
+		    sscanf(line + end, ", " BASE_AS_IS " %" SCNu32, &note->file_serial) == 1;
 	if (f)
 		fclose(f);
 	return ok;
 }
-
-/* The file's change against a base: the base, the diff and the RRsets it touched (their
- * owners point into cs). copy: the base is the base copy, noted at serial. */
-struct zone_file_base {
-	zone_version_t *base;
-	zone_changeset_t *cs;
-	rskey_t *keys;
-	size_t n;
-	bool copy;
-	uint32_t serial;
-};
 
 void zone_file_base_free(zone_file_base_t *fb)
 {
@@ -762,31 +793,91 @@ void zone_file_base_free(zone_file_base_t *fb)
 	free(fb->keys);
 	zone_changeset_free(fb->cs);
 	zone_version_unref(fb->base);
+	zone_version_unref(fb->served);
 	free(fb);
 }
 
-/* fb->base against file_v: the diff and its touched RRsets. */
-static int base_diff(zone_file_base_t *fb, const zone_version_t *file_v)
+/* Whether the file's change (fb, against a base that is not served) makes served the file
+ * as loaded: every RRset where served differs from the file is one the change takes, and the
+ * SOA's fields are the file's or become them. One more diff, O(zone), on the path that parsed
+ * the copy anyway: a zone whose other changes were undone, or taken into the file, goes back
+ * to the reloads that parse no copy. */
+static int becomes_file(zone_file_base_t *fb, const zone_version_t *served,
+                        const zone_version_t *file_v)
+{
+	zone_rr_t b, f, s;
+	zone_version_soa_rr(fb->base, &b);
+	zone_version_soa_rr(file_v, &f);
+	zone_version_soa_rr(served, &s);
+	if (soa_same_but_serial(&b, &f) && !soa_same_but_serial(&s, &f))
+		return 0; /* the served SOA's own fields stay */
+	zone_changeset_t *cs = NULL;
+	rskey_t *k = NULL;
+	size_t n = 0;
+	int rc = zone_changeset_diff(served, file_v, &cs);
+	if (rc == 0)
+		rc = touched(cs, &k, &n);
+	bool all = rc == 0;
+	for (size_t i = 0; all && i < n; i++)
+		all = bsearch(&k[i], fb->keys, fb->n, sizeof(*k), rskey_cmp) != NULL;
+	free(k);
+	zone_changeset_free(cs);
+	if (all) {
+		fb->served = zone_version_ref(served);
+		fb->becomes = true;
+	}
+	return rc;
+}
+
+/* fb->base against file_v: the diff and its touched RRsets; for a parsed copy, whether the
+ * change makes served (NULL: unknown) the file as loaded. */
+static int base_diff(zone_file_base_t *fb, const zone_version_t *served,
+                     const zone_version_t *file_v)
 {
 	int rc = zone_changeset_diff(fb->base, file_v, &fb->cs);
-	return rc == 0 ? touched(fb->cs, &fb->keys, &fb->n) : rc;
+	if (rc == 0)
+		rc = touched(fb->cs, &fb->keys, &fb->n);
+	if (rc == 0 && served && fb->base != served)
+		rc = becomes_file(fb, served, file_v);
+	return rc;
+}
+
+/* The base copy's content into fb (noted by note): the version committed at its serial when
+ * that is served (a reference) and served the file as loaded, else the copy parsed. */
+static int base_copy(const zone_t *z, const zone_bindings_t *bindings, const zone_version_t *served,
+                     const base_note_t *note, zone_file_base_t *fb)
+{
+	fb->copy = true;
+	fb->serial = note->serial;
+	if (note->as_is && served && zone_version_serial(served) == note->serial) {
+		fb->base = zone_version_ref(served);
+		fb->file_serial = note->file_serial;
+		fb->kind = "version";
+		return 0;
+	}
+	fb->kind = "copy";
+	int rc = zone_load_file_bound(z->apex, z->base_path, bindings, NULL, &fb->base);
+	if (rc == 0)
+		fb->file_serial = zone_version_serial(fb->base);
+	return rc;
 }
 
 int zone_file_base_prepare(const zone_t *z, const zone_bindings_t *bindings,
-                           const zone_version_t *file_v, zone_file_base_t **out)
+                           const zone_version_t *served, const zone_version_t *file_v,
+                           zone_file_base_t **out)
 {
 	*out = NULL;
+	base_note_t note;
+	/* a copy still to be written (zone_keep_base) would be read as it was: not here */
+	if (!z->base_path || z->base_pending || !base_note_read(z->base_path, &note))
+		return 0; /* the commit decides (and logs) */
 	zone_file_base_t *fb = calloc(1, sizeof(*fb));
 	if (!fb)
 		return -ENOMEM;
-	int rc = 0;
-	if (z->base_path && base_serial(z->base_path, &fb->serial)) {
-		fb->copy = true;
-		rc = zone_load_file_bound(z->apex, z->base_path, bindings, NULL, &fb->base);
-		if (rc == 0)
-			rc = base_diff(fb, file_v);
-	}
-	if (rc != 0 || !fb->copy) { /* the commit decides again (and logs) */
+	int rc = base_copy(z, bindings, served, &note, fb);
+	if (rc == 0)
+		rc = base_diff(fb, served, file_v);
+	if (rc != 0) { /* the commit decides again (and logs) */
 		zone_file_base_free(fb);
 		return rc == -ENOMEM || rc == -ECANCELED ? rc : 0;
 	}
@@ -801,7 +892,7 @@ int zone_file_base_prepare(const zone_t *z, const zone_bindings_t *bindings,
 static int load_base(zone_update_t *u, zone_file_base_t **out)
 {
 	zone_t *z = u->z;
-	uint32_t bs = 0, ss = zone_version_serial(u->served);
+	uint32_t ss = zone_version_serial(u->served);
 	zone_file_base_t *pre = u->pre;
 	u->pre = NULL;
 	if (pre && !zone_serial_lt(ss, pre->serial)) {
@@ -813,23 +904,24 @@ static int load_base(zone_update_t *u, zone_file_base_t **out)
 	if (!fb)
 		return -ENOMEM;
 	int rc = 0;
-	if (!base_serial(z->base_path, &bs) || zone_serial_lt(ss, bs)) {
+	base_note_t note;
+	if (!base_note_read(z->base_path, &note) || zone_serial_lt(ss, note.serial)) {
 		log_notice(
 		    "event=zone-base-missing zone=%s file=%s reason=\"no usable copy of the "
 		    "zone file as last loaded\" hint=\"the file is diffed against the served "
 		    "zone this once\"",
 		    z->lname, LOG_Q(z->base_path));
 		fb->base = zone_version_ref(u->served);
+		fb->file_serial = ss;
+		fb->kind = "served";
 	} else {
-		fb->copy = true;
-		fb->serial = bs;
-		rc = zone_load_file_bound(z->apex, z->base_path, z->bindings, NULL, &fb->base);
+		rc = base_copy(z, z->bindings, u->served, &note, fb);
 		if (rc != 0)
 			log_error("event=zone-base-failed zone=%s file=%s reason=%s", z->lname,
 			          LOG_Q(z->base_path), LOG_Q(sd_strerror(rc)));
 	}
 	if (rc == 0)
-		rc = base_diff(fb, u->file_v);
+		rc = base_diff(fb, u->served, u->file_v);
 	if (rc != 0) {
 		zone_file_base_free(fb);
 		fb = NULL;
@@ -838,21 +930,34 @@ static int load_base(zone_update_t *u, zone_file_base_t **out)
 	return rc;
 }
 
+/* The base copy holds file_v already (same records, same SOA, serial included). */
+static bool base_holds(const zone_file_base_t *fb, const zone_version_t *file_v)
+{
+	zone_rr_t b, f;
+	zone_version_soa_rr(fb->base, &b);
+	zone_version_soa_rr(file_v, &f);
+	return fb->copy && fb->n == 0 && soa_same_but_serial(&b, &f) &&
+	       fb->file_serial == zone_version_serial(file_v);
+}
+
 static int file_change(zone_update_t *u)
 {
 	zone_file_base_t *fb = NULL;
+	bool untouched = u->edits == 0 && !u->soa_set && !u->hand_serial;
 	int rc = load_base(u, &fb);
-	if (rc == 0 && fb->copy && fb->n == 0) {
-		zone_rr_t b, f;
-		zone_version_soa_rr(fb->base, &b);
-		zone_version_soa_rr(u->file_v, &f);
-		u->base_current =
-		    b.ttl == f.ttl && b.rdlen == f.rdlen && memcmp(b.rdata, f.rdata, b.rdlen) == 0;
-	}
+	if (rc != 0)
+		return rc;
+	u->base_current = base_holds(fb, u->file_v);
+	/* against the served version itself, the file's change makes it the file as loaded */
+	u->as_is = untouched && (fb->base == u->served || (fb->becomes && fb->served == u->served));
 	for (size_t i = 0; rc == 0 && i < fb->n; i++)
 		rc = take_rrset(u, fb->base, u->file_v, fb->keys[i].owner, fb->keys[i].type);
 	if (rc == 0)
-		take_soa(u, fb->base, u->file_v);
+		take_soa(u, fb, u->file_v);
+	u->file_edits = u->edits;
+	/* base=version is the fast path: no copy parsed */
+	log_info("event=zone-file-change zone=%s base=%s base_serial=%" PRIu32 " rrsets=%zu",
+	         u->z->lname, fb->kind, fb->serial, fb->n);
 	zone_file_base_free(fb);
 	return rc;
 }
@@ -1077,8 +1182,8 @@ static void publish(zone_t *z, zone_version_t *v, zone_diff_t *d)
 }
 
 /* After a commit that took a file: keep its content as the next reload's base, noting the
- * serial served from then on, and its ids. A failed write is logged and harmless: the next
- * diff starts from the older base and applying a file change again changes nothing. */
+ * serial served from then on — and, when that version serves the file as loaded, the file's
+ * own serial — and its ids. The copy is written by zone_keep_base, after the caller's reply. */
 static void keep_file(zone_update_t *u)
 {
 	zone_t *z = u->z;
@@ -1089,12 +1194,30 @@ static void keep_file(zone_update_t *u)
 	u->info = (zone_load_info_t){0};
 	if (u->base_current) /* the file is as it was: its serial note still holds */
 		return;
-	char note[sizeof(BASE_NOTE) + 16];
-	snprintf(note, sizeof(note), BASE_NOTE " %" PRIu32, zone_version_serial(zone_current(z)));
-	int rc = zone_write_file_noted(u->file_v, z->base_path, note);
+	uint32_t s = zone_version_serial(zone_current(z));
+	if (u->as_is && u->edits == u->file_edits)
+		snprintf(z->base_note, sizeof(z->base_note),
+		         BASE_NOTE " %" PRIu32 ", " BASE_AS_IS " %" PRIu32, s,
+		         zone_version_serial(u->file_v));
+	else
+		snprintf(z->base_note, sizeof(z->base_note), BASE_NOTE " %" PRIu32, s);
+	zone_version_unref(z->base_pending);
+	z->base_pending = u->file_v;
+	u->file_v = NULL;
+}
+
+int zone_keep_base(zone_t *z)
+{
+	zone_version_t *v = z->base_pending;
+	if (!v)
+		return 0;
+	z->base_pending = NULL;
+	int rc = zone_write_file_noted(v, z->base_path, z->base_note);
 	if (rc != 0)
 		log_error("event=zone-base-write-failed zone=%s file=%s reason=%s", z->lname,
 		          LOG_Q(z->base_path), LOG_Q(sd_strerror(rc)));
+	zone_version_unref(v);
+	return rc;
 }
 
 /* The file's version with serial s in its SOA (nothing else changes), through the one build
@@ -1146,6 +1269,7 @@ static int commit_first(zone_update_t *u, time_t now, uint32_t *serial)
 	publish(z, v ? v : zone_version_ref(u->file_v), NULL);
 	z->snapshot_behind = true;
 	*serial = s;
+	u->as_is = true; /* the file is the zone */
 	keep_file(u);
 	return 0;
 }

@@ -23,7 +23,7 @@
  *   call, which also runs the semantic checks) ─▶ choose the serial (zone/serial.h, RFC
  *   1982; a serial raised by hand in the file is kept) ─▶ record it (<state>/<zone>.serial,
  *   atomic + fsync) ─▶ journal append + fdatasync ─▶ RCU-online: zone_publish, IXFR
- *   history add ─▶ offline ─▶ the file's base copy
+ *   history add ─▶ offline ─▶ the file's base copy, left for zone_keep_base
  *
  * The change set carries its time (the commit's `now`) and source (zone_update_set_source)
  * into the journal entry and the IXFR history's diff (zone_changeset_origin).
@@ -60,6 +60,24 @@
  * file is the zone. The base copy notes the serial it was committed at; without a base copy
  * (a state directory from before it existed), or when the recovered version is older than
  * that serial (journal entries lost), the base is the served version: the old diff, once.
+ *
+ * Most reloads parse the base copy not at all. The commit that took a file knows when the
+ * version it publishes serves the file as loaded — the change was taken against the served
+ * version itself (no copy, or the copy's note said so of the served serial) and nothing else
+ * was edited, or the file started the zone — and the copy's note then says so, with the
+ * file's own SOA serial: that version's records ARE the copy's (its SOA too, but for the
+ * serial). While that version is at hand — it is still served, or a preparation holds it
+ * since before an UPDATE came — it is the base; the copy is parsed only when another change
+ * came between (an UPDATE, a rollback, the transfer view: every commit takes a higher serial)
+ * and that version is gone, or when the version served the file and other records at once.
+ * The log's event=zone-file-change says which: base=version (no parse), base=copy (parsed),
+ * base=served (no usable copy).
+ *
+ * The copy (a full zone file) is written after the commit returns, by zone_keep_base: the
+ * caller replies first. Until then it is pending: zone_update_begin writes it before the
+ * next transaction, zone_free at a stop, and zone_file_base_prepare leaves such a zone to
+ * the commit. A crash before it is written leaves the older copy, noted at its older serial:
+ * the next diff starts from there, which applying again makes right (see above).
  *
  * One transaction per zone at a time. All calls: control thread, registered with liburcu
  * QSBR and offline (commit goes online only around the publish and the history add).
@@ -145,17 +163,20 @@ int zone_update_apply(zone_update_t *u, const zone_changeset_t *cs) SD_NONNULL(1
 int zone_update_from_file(zone_update_t *u, zone_version_t *file_v, zone_load_info_t *info)
     SD_NONNULL(1, 2, 3) SD_WUR;
 
-/* The part of the file's change that costs O(zone) — parsing the base copy and diffing it
- * against the new file — prepared off the control thread (a reload's pool step) so that the
- * commit only takes the RRsets that changed. Reads z's base copy and its immutable names
- * (apex, paths): any thread, while no commit that takes a file runs on z (the base copy is
- * only written then). bindings: those file_v was loaded with. *out: NULL when there is no
- * usable base copy (the commit then finds its base itself, as without a preparation). Honours
- * the thread's cancel flag (zone_load_set_cancel: -ECANCELED). Returns 0 or a negative code. */
+/* The part of the file's change that costs O(zone) — the base (the copy parsed, or served,
+ * the version its note names: see above) diffed against the new file — prepared off the
+ * control thread (a reload's pool step) so that the commit only takes the RRsets that
+ * changed. served: the version served when the preparation is asked for (NULL: the copy is
+ * parsed; the preparation keeps a reference when it is the base). Reads z's base copy and its
+ * immutable names (apex, paths): any thread, while no commit that takes a file runs on z and
+ * no zone_keep_base (the base copy is only written then). bindings: those file_v was loaded
+ * with. *out: NULL when there is no usable base copy or it is pending (the commit then finds
+ * its base itself, as without a preparation). Honours the thread's cancel flag
+ * (zone_load_set_cancel: -ECANCELED). Returns 0 or a negative code. */
 typedef struct zone_file_base zone_file_base_t;
 int zone_file_base_prepare(const zone_t *z, const zone_bindings_t *bindings,
-                           const zone_version_t *file_v, zone_file_base_t **out)
-    SD_NONNULL(1, 3, 4) SD_WUR;
+                           const zone_version_t *served, const zone_version_t *file_v,
+                           zone_file_base_t **out) SD_NONNULL(1, 4, 5) SD_WUR;
 void zone_file_base_free(zone_file_base_t *fb);
 /* zone_update_from_file with a preparation for exactly this file_v (NULL: none), whose
  * ownership passes in every case. It is used when the served version is not older than the
@@ -193,6 +214,11 @@ void zone_update_set_source(zone_update_t *u, const zone_source_t *src) SD_NONNU
  * O(records of the change sets), independent of the zone's size. */
 int zone_update_revert(zone_update_t *u, const zone_changeset_t *const *list, size_t n)
     SD_NONNULL(1) SD_WUR;
+
+/* Write the base copy the last commit that took a file left pending (atomic + fsync; see
+ * above): the caller calls it once its reply is out. 0 when nothing is pending; a failure is
+ * logged and harmless (the older copy stays, noted at its serial). */
+int zone_keep_base(zone_t *z) SD_NONNULL(1);
 
 /* Commit (see above) and free u in every case. *serial: the serial served afterwards. */
 int zone_update_commit(zone_update_t *u, time_t now, uint32_t *serial) SD_NONNULL(1, 3) SD_WUR;

@@ -6,6 +6,7 @@
 #include "zone/internal.h"
 #include "zone/zone_state.h"
 #include "zone/hidden.h"
+#include "zone/update.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -317,6 +318,7 @@ void zone_free(zone_t *z)
 	if (!z)
 		return;
 	serial_settle(z);
+	(void)zone_keep_base(z); /* logged; the next start diffs against the older copy */
 	zone_version_unref(z->current);
 	zone_journal_close(z->journal);
 	zone_history_free(z->history);

@@ -34,6 +34,9 @@ struct zone {
 	zone_hide_fn hide_fn;   /* zone_set_hide_hook */
 	void *hide_ctx;
 	uint64_t changes;
+	/* the base copy to write (zone_keep_base): the file's version and the note line */
+	zone_version_t *base_pending;
+	char base_note[160];
 };
 
 /* Make the record cover s before s is published: when s is above it, record s +

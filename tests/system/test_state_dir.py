@@ -138,3 +138,58 @@ def test_restart_takes_the_files_change_once(tmp_path):
         assert ixfr_is_incremental(port, 2024010101)
     finally:
         assert sd.stop() == 0
+
+
+def file_changes(sd):
+    """The event=zone-file-change lines logged so far: which base each reload diffed against."""
+    return [e["base"] for e in sdlib.log_events(sd.log(), "zone-file-change", zone="example.com")]
+
+
+def test_reload_parses_the_base_copy_only_after_another_change(tmp_path):
+    """A reload diffs the new file against the version served when that version is the file as
+    last loaded (no copy parsed: base=version); after an UPDATE the copy is parsed
+    (base=copy), the UPDATE's record stays, and it stays so while the zone serves it; a
+    restart on the state of a plain reload takes the fast path again."""
+    d = str(tmp_path / "sd")
+    os.makedirs(d)
+    zone = os.path.join(d, "example.com.zone")
+    write(zone, ZONE)
+    port = sdlib.free_port()
+    cfg = sdlib.steerdns_update_config(d, port, "example.com", zone,
+                                       [{"key": sdlib.UPDATE_KEY.name.to_text()}])
+    sd = sdlib.Steerdns(d, cfg, {"example.com": zone}, port)
+    sd.wait_ready("example.com")
+    try:
+        write(zone, ZONE + "a IN A 192.0.2.1\n")
+        assert sd.steerctl("reload", "example.com").returncode == 0
+        assert answer(port, "a.example.com.") == ["192.0.2.1"]
+        assert file_changes(sd) == ["version"]
+        assert sdlib.nsupdate_rcode(sdlib.nsupdate(port, [
+            "update add dyn.example.com. 300 A 192.0.2.50"])[1]) == "NOERROR"
+        write(zone, ZONE + "a IN A 192.0.2.2\n")
+        assert sd.steerctl("reload", "example.com").returncode == 0
+        assert answer(port, "a.example.com.") == ["192.0.2.2"]
+        assert answer(port, "dyn.example.com.") == ["192.0.2.50"]
+        assert file_changes(sd) == ["version", "copy"]
+        write(zone, ZONE + "a IN A 192.0.2.3\n")
+        assert sd.steerctl("reload", "example.com").returncode == 0
+        assert answer(port, "dyn.example.com.") == ["192.0.2.50"]
+        assert file_changes(sd) == ["version", "copy", "copy"]
+        # the file takes dyn too: from then on the zone serves the file as loaded
+        write(zone, ZONE + "a IN A 192.0.2.3\ndyn IN A 192.0.2.50\n")
+        assert sd.steerctl("reload", "example.com").returncode == 0
+        write(zone, ZONE + "a IN A 192.0.2.4\ndyn IN A 192.0.2.50\n")
+        assert sd.steerctl("reload", "example.com").returncode == 0
+        assert answer(port, "a.example.com.") == ["192.0.2.4"]
+        assert file_changes(sd) == ["version", "copy", "copy", "copy", "version"]
+        assert "error" not in sd.log()
+    finally:
+        assert sd.stop() == 0
+    write(zone, ZONE + "a IN A 192.0.2.5\ndyn IN A 192.0.2.50\n")  # edited while stopped
+    sd = sdlib.Steerdns(d, cfg, {"example.com": zone}, port)
+    sd.wait_ready("example.com")
+    try:
+        assert answer(port, "a.example.com.") == ["192.0.2.5"]
+        assert file_changes(sd)[-1] == "version"
+    finally:
+        assert sd.stop() == 0

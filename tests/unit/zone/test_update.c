@@ -17,6 +17,7 @@
 #include <urcu-qsbr.h>
 
 #include "contrib/base/err.h"
+#include "tests/unit/logcap.h"
 #include "server/xfr/out.h"
 #include "dns/soa.h"
 #include "zone/changeset.h"
@@ -105,7 +106,8 @@ static uint32_t reload(zone_t *z, bool sync)
 	assert_int_equal(zone_load(z, &info, &v), 0);
 	zone_file_base_t *base = NULL;
 	if (prepared && zone_current(z)) {
-		assert_int_equal(zone_file_base_prepare(z, zone_bindings(z), v, &base), 0);
+		assert_int_equal(
+		    zone_file_base_prepare(z, zone_bindings(z), zone_current(z), v, &base), 0);
 		assert_true((base != NULL) == (access(bfile, F_OK) == 0)); /* a copy: prepared */
 	}
 	zone_update_t *u = NULL;
@@ -114,6 +116,7 @@ static uint32_t reload(zone_t *z, bool sync)
 	uint32_t serial = 0;
 	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
 	assert_int_equal(zone_version_serial(zone_current(z)), serial);
+	assert_int_equal(zone_keep_base(z), 0); /* as the daemon does once it has replied */
 	if (sync)
 		assert_int_equal(zone_sync(z), 0);
 	return serial;
@@ -653,6 +656,165 @@ static void test_reload_keeps_other_changes_prepared(void **state)
 	prepared = false;
 }
 
+/* Replace the base copy's records by text that is no zone file, keeping its note (first
+ * line): a parse of the copy would fail. */
+static void spoil_base(void)
+{
+	size_t len;
+	char *b = slurp(bfile, &len);
+	char *nl = strchr(b, '\n');
+	assert_non_null(nl);
+	strcpy(nl + 1, "this is not a zone file\n");
+	restore_base(b, strlen(b));
+}
+
+/* Whether the base copy's note (its first line) is exactly note. */
+static bool base_note_is(const char *note)
+{
+	size_t len;
+	char *b = slurp(bfile, &len);
+	char *nl = strchr(b, '\n');
+	bool ok = nl && (size_t)(nl - b) == strlen(note) && memcmp(b, note, strlen(note)) == 0;
+	free(b);
+	return ok;
+}
+
+#define NOTE "; steerdns: the zone file as last loaded, committed at serial "
+
+/* While the served version is the one the last file commit made and it serves the file as
+ * loaded (the base copy's note says so), a reload takes the file's change against it and
+ * parses no copy (here the copy's records are spoiled), at a restart too; once a
+ * transaction came between, the copy is parsed, and keeps being parsed while the zone
+ * serves records that are not the file's — until the file has them too. */
+static void test_reload_fast_path(void **state)
+{
+	(void)state;
+	static logcap_t cap;
+	zone_t *z = start_zone(10);
+	assert_true(base_note_is(NOTE "10, served as loaded, file serial 10"));
+	spoil_base();
+	logcap_start(&cap);
+	edit_file(z, 10, "other IN A 192.0.2.60\n", 11);
+	assert_non_null(strstr(cap.all, "event=zone-file-change zone=example.com base=version "
+	                                "base_serial=10 rrsets=1\n"));
+	assert_int_equal(a_last(z, "other"), 60);
+	assert_true(base_note_is(NOTE "11, served as loaded, file serial 10"));
+
+	/* a restart recovers serial 11 from the state: the same */
+	spoil_base();
+	logcap_clear(&cap);
+	z = restart(z);
+	assert_int_equal(zone_version_serial(zone_current(z)), 11);
+	assert_non_null(strstr(cap.all, "base=version base_serial=11 rrsets=0\n"));
+	assert_int_equal(cap.errors, 0);
+	edit_file(z, 12, "other IN A 192.0.2.61\n", 12); /* the serial raised by hand */
+	assert_int_equal(a_last(z, "other"), 61);
+	assert_true(base_note_is(NOTE "12, served as loaded, file serial 12"));
+
+	/* a transaction in between: the copy is parsed; the zone then serves dyn, which the
+	 * file does not have, and the next reload parses the copy again */
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
+	assert_int_equal(serial, 13);
+	logcap_clear(&cap);
+	edit_file(z, 12, "other IN A 192.0.2.62\n", 14);
+	assert_non_null(strstr(cap.all, "base=copy base_serial=12 rrsets=1\n"));
+	assert_true(base_note_is(NOTE "14"));
+	logcap_clear(&cap);
+	edit_file(z, 12, "other IN A 192.0.2.63\n", 15);
+	assert_non_null(strstr(cap.all, "base=copy base_serial=14 rrsets=1\n"));
+	assert_int_equal(a_last(z, "dyn"), 50);
+	assert_int_equal(a_last(z, "other"), 63);
+
+	/* the file takes dyn in: nothing changes, but the zone serves the file as loaded again */
+	edit_file(z, 12, "other IN A 192.0.2.63\ndyn IN A 192.0.2.50\n", 15);
+	assert_true(base_note_is(NOTE "15, served as loaded, file serial 12"));
+	logcap_clear(&cap);
+	edit_file(z, 12, "other IN A 192.0.2.64\ndyn IN A 192.0.2.50\n", 16);
+	assert_non_null(strstr(cap.all, "base=version base_serial=15 rrsets=1\n"));
+	assert_int_equal(a_last(z, "other"), 64);
+	assert_int_equal(cap.errors, 0);
+	logcap_stop();
+	close_zone(z);
+}
+
+static void test_reload_fast_path_prepared(void **state)
+{
+	prepared = true;
+	test_reload_fast_path(state);
+	prepared = false;
+}
+
+/* A base prepared from the served version (no parse) while a transaction commits before the
+ * file's change: the prepared version is still the file as last loaded, the transaction's
+ * record stays, and the copy's note no longer says the zone serves the file as loaded. */
+static void test_prepared_then_update(void **state)
+{
+	(void)state;
+	zone_t *z = start_zone(10);
+	spoil_base();
+	write_zone(10, "other IN A 192.0.2.60\n");
+	zone_version_t *v = NULL;
+	zone_load_info_t info = {0};
+	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_file_base_t *base = NULL;
+	assert_int_equal(zone_file_base_prepare(z, zone_bindings(z), zone_current(z), v, &base), 0);
+	assert_non_null(base);
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
+	assert_int_equal(serial, 11);
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_from_file_based(u, v, &info, base), 0);
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(serial, 12);
+	assert_int_equal(a_last(z, "dyn"), 50);
+	assert_int_equal(a_last(z, "other"), 60);
+	assert_int_equal(zone_keep_base(z), 0);
+	assert_true(base_note_is(NOTE "12"));
+	close_zone(z);
+}
+
+/* The base copy of a commit is written by zone_keep_base, or else before the next
+ * transaction and at zone_free; a preparation meanwhile leaves the base to the commit. */
+static void test_base_pending(void **state)
+{
+	(void)state;
+	zone_t *z = start_zone(10);
+	write_zone(10, "other IN A 192.0.2.60\n");
+	zone_version_t *v = NULL;
+	zone_load_info_t info = {0};
+	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_update_t *u = NULL;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_from_file(u, v, &info), 0);
+	uint32_t serial = 0;
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(serial, 11);
+	assert_true(base_note_is(NOTE "10, served as loaded, file serial 10")); /* pending */
+
+	write_zone(10, "other IN A 192.0.2.61\n");
+	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_file_base_t *base = NULL;
+	assert_int_equal(zone_file_base_prepare(z, zone_bindings(z), zone_current(z), v, &base), 0);
+	assert_null(base); /* the copy on disk is not the base: left to the commit */
+	zone_version_unref(v);
+	zone_load_info_free(&info);
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_true(base_note_is(NOTE "11, served as loaded, file serial 10"));
+	zone_update_abort(u);
+
+	edit_file(z, 10, "other IN A 192.0.2.61\n", 12);
+	write_zone(10, "other IN A 192.0.2.62\n");
+	assert_int_equal(zone_load(z, &info, &v), 0);
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_from_file(u, v, &info), 0);
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	assert_int_equal(serial, 13);
+	close_zone(z); /* writes it */
+	assert_true(base_note_is(NOTE "13, served as loaded, file serial 10"));
+}
+
 static const char multi_cname[] = "multi IN CNAME a.example.net.\n"
                                   "multi IN CNAME b.example.net.\n";
 
@@ -975,6 +1137,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reload_keeps_other_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_keeps_other_changes_prepared, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_fast_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_fast_path_prepared, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prepared_then_update, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_base_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
 	    cmocka_unit_test(test_source_list),
