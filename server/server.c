@@ -58,6 +58,8 @@ struct srv_server {
 	bool cookie_timer_ready;
 	uv_timer_t steer_timer; /* the steering transfer views (srv_zonedb_steer_views) */
 	bool steer_timer_ready;
+	uv_idle_t keep_idle; /* the zones' base copies, once a reload's reply is out */
+	bool keep_idle_ready;
 	struct timespec started;
 	bool stopping;
 	atomic_bool cancel;          /* set at stop: a reload's parsing gives up (zone_load) */
@@ -430,6 +432,9 @@ static void stop_all(srv_server_t *s)
 	if (s->steer_timer_ready)
 		uv_close((uv_handle_t *)&s->steer_timer, NULL);
 	s->steer_timer_ready = false;
+	if (s->keep_idle_ready) /* a base copy still pending is written as its zone is freed */
+		uv_close((uv_handle_t *)&s->keep_idle, NULL);
+	s->keep_idle_ready = false;
 	if (s->nsignals >= 1)
 		uv_close((uv_handle_t *)&s->sig_hup, NULL);
 	if (s->nsignals >= 2)
@@ -826,6 +831,30 @@ static int reload_apply(srv_server_t *s, srv_reload_t *r)
 	return ret;
 }
 
+/* The zones' base copies (zone/update.h: a full zone file each, 0.2-0.3 s at 1M records),
+ * which nothing a reload's reply promises waits for: after the reply has gone and its
+ * connection is closed (steerctl reads to EOF). The reply's write callback, which closes it,
+ * runs in the next loop iteration's pending phase; idle handles run after that phase. */
+static void on_keep_idle(uv_idle_t *h)
+{
+	srv_server_t *s = h->data;
+	uv_idle_stop(h);
+	srv_zonedb_keep_bases(s->zones);
+}
+
+static void keep_bases_later(srv_server_t *s)
+{
+	if (s->stopping)
+		return; /* the zones write them as they are freed */
+	if (!s->keep_idle_ready) {
+		uv_idle_init(&s->loop, &s->keep_idle);
+		s->keep_idle.data = s;
+		s->keep_idle_ready = true;
+	}
+	if (uv_idle_start(&s->keep_idle, on_keep_idle) < 0)
+		srv_zonedb_keep_bases(s->zones);
+}
+
 static void reload_free(srv_reload_t *r)
 {
 	srv_zonedb_prep_free(r->prep);
@@ -853,7 +882,7 @@ static void reload_after(uv_work_t *w, int status)
 		sd_strbuf_printf(&r->out, "reload cancelled: steerdns is stopping\n");
 	if (r->done)
 		r->done(r->arg, ret, &r->out);
-	srv_zonedb_keep_bases(s->zones); /* after the reply: a full zone file per reloaded zone */
+	keep_bases_later(s);
 	reload_free(r);
 }
 
@@ -899,7 +928,7 @@ int srv_server_reload(srv_server_t *s, const char *zone, srv_reload_done_fn done
 	}
 	if (ret == 0) { /* nothing to parse: apply here and now */
 		ret = reload_apply(s, r);
-		srv_zonedb_keep_bases(s->zones);
+		keep_bases_later(s);
 	}
 	sd_strbuf_append(out, sd_strbuf_str(&r->out), r->out.len);
 	reload_free(r);

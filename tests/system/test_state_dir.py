@@ -140,6 +140,12 @@ def test_restart_takes_the_files_change_once(tmp_path):
         assert sd.stop() == 0
 
 
+def base_note(state_dir):
+    """The first line of the zone's base copy (<state>/<zone>.file)."""
+    with open(os.path.join(state_dir, "example.com.file")) as f:
+        return f.readline().rstrip("\n")
+
+
 def file_changes(sd):
     """The event=zone-file-change lines logged so far: which base each reload diffed against."""
     return [e["base"] for e in sdlib.log_events(sd.log(), "zone-file-change", zone="example.com")]
@@ -164,6 +170,10 @@ def test_reload_parses_the_base_copy_only_after_another_change(tmp_path):
         assert sd.steerctl("reload", "example.com").returncode == 0
         assert answer(port, "a.example.com.") == ["192.0.2.1"]
         assert file_changes(sd) == ["version"]
+        # the base copy is written once the reply is out, noting what the next reload needs
+        assert sd.wait_for(lambda: base_note(d) == "; steerdns: the zone file as last loaded, "
+                           "committed at serial 2024010102, served as loaded, file serial "
+                           "2024010101")
         assert sdlib.nsupdate_rcode(sdlib.nsupdate(port, [
             "update add dyn.example.com. 300 A 192.0.2.50"])[1]) == "NOERROR"
         write(zone, ZONE + "a IN A 192.0.2.2\n")
