@@ -708,7 +708,8 @@ void zone_version_set_soa(zone_version_t *v)
 		v->serial = dns_soa_serial(v->soa->rdata + 2, be16_get(v->soa->rdata));
 	}
 	zone_images_free(v->images);
-	v->images = zone_images_build(v);
+	v->images = NULL;
+	v->images_done = false;
 }
 
 /* Link a whole version's nodes (canonical order, every ancestor a node). A node's parent is

@@ -1,6 +1,7 @@
 /* image.c — the pre-encoded answers of a version (version.h: zone_image_t; dns/msg.h images).
  *
- * Built when a version is finished (zone_version_set_soa), with the answer path's writer and
+ * Built when a version is published (zone/zone.h: zone_version_prepare; a version only parsed
+ * to be diffed, a reload's file, never builds them), with the answer path's writer and
  * in the answer path's order (server/engine/answer.c: put_soa, put_referral), so an image is
  * byte for byte what that path writes after a question that ends with the image's anchor, in
  * the cases dns/msg.h states (the answer path checks them and otherwise writes the RRs itself):
@@ -12,8 +13,9 @@
  *                                  records follow, their owner a pointer to the target)
  *
  * What the referrals cost: one allocation of tens to a few hundred bytes per delegation, and
- * its encoding once per full build or compaction (a version with an overlay has none: its
- * referrals are written RR by RR, as they were before images). Steered glue has no image (it
+ * its encoding once per published full build or compaction (a version with an overlay uses
+ * its base's where the overlay changed nothing that they depend on, version.h; the others are
+ * written RR by RR, as they were before images). Steered glue has no image (it
  * is chosen per query), nor has a referral larger than IMAGE_MAX.
  */
 #include "zone/internal.h"

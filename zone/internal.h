@@ -51,6 +51,7 @@ struct zone_version {
 	    *bindings; /* reference: the table the version was built with; may be NULL */
 	struct zone_hidden *hidden; /* reference: records transfers leave out (zone/hidden.h) */
 	struct zone_images *images; /* owned: the pre-encoded answers (image.c), or NULL */
+	bool images_done;           /* images built (zone_version_prepare), NULL or not */
 };
 
 /* Allocate a version with room for `extra` bytes of arena after the header (16-aligned);
@@ -65,7 +66,8 @@ const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name,
 /* Set n's parent, cut, dname, NONAUTH, wildcard and targets from what v's lookups return; n
  * is in v and every node before it in canonical order is linked (builder.c). */
 void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex);
-/* v->soa and v->serial from the apex SOA, and the pre-encoded answers (zone_images_build). */
+/* v->soa and v->serial from the apex SOA; the pre-encoded answers are dropped, to be built
+ * when v is published (zone_version_prepare). */
 void zone_version_set_soa(zone_version_t *v);
 
 /* Build a partial version (an overlay) from the builder's records: one node per owner of a

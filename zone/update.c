@@ -1169,6 +1169,7 @@ static int build(const zone_update_t *u, const zone_changeset_t *cs, zone_versio
 /* Publish v and add d to the IXFR history (d may be NULL): the only RCU-online window. */
 static void publish(zone_t *z, zone_version_t *v, zone_diff_t *d)
 {
+	zone_version_prepare(v); /* offline: the images take ~50 ms at 1M records */
 	rcu_thread_online();
 	zone_publish(z, v);
 	int rc = d ? zone_history_add(z->history, d) : 0;

@@ -79,6 +79,11 @@ const zone_version_t *zone_current(const zone_t *z) SD_NONNULL(1);
  * registered with liburcu-qsbr and online (call_rcu's rule). Call rcu_barrier() before exit to
  * run pending frees. zone/update.h commits go through here. */
 void zone_publish(zone_t *z, zone_version_t *v) SD_NONNULL(1, 2);
+/* Build what the answer path reads of v besides its records (the pre-encoded answers,
+ * zone/version.h), once: zone_publish does it when not done yet; a caller that publishes
+ * RCU-online does it before, offline. A version that is never published (a reload's parsed
+ * file) never pays for it. Control thread, before v is published. */
+void zone_version_prepare(zone_version_t *v) SD_NONNULL(1);
 
 /* Load the zone's file with its bindings (zone_load_file_bound; info as there). */
 int zone_load(const zone_t *z, zone_load_info_t *info, zone_version_t **out)

@@ -354,11 +354,45 @@ static void test_overlay_images(void **state)
 	unlink(path);
 }
 
+/* Images are built when a version is published (zone_version_prepare), not when it is
+ * parsed: a reload's parsed file, diffed and freed, never pays for them. An overlay's base
+ * that was never published itself (a journal replayed at start) gets its images with the
+ * overlay's publish, so the overlay's cuts still answer from them. */
+static void test_images_built_at_publish(void **state)
+{
+	(void)state;
+	char path[64];
+	uint8_t apex[DNAME_MAX], cut[DNAME_MAX], rd[512];
+	zone_version_t *base = NULL, *next = NULL;
+	zone_t *z = NULL;
+	assert_true(dname_from_str("img.test.", NULL, apex) > 0);
+	assert_true(dname_from_str("d0.img.test.", NULL, cut) > 0);
+	assert_int_equal(zone_load_file(apex, write_zone(path, sizeof(path)), NULL, &base), 0);
+	const zone_node_t *d0 = zone_version_find(base, cut, dname_len(cut));
+	assert_non_null(d0);
+	assert_null(zone_version_soa_image(base));
+	assert_null(zone_version_referral_image(base, d0));
+	zone_changeset_t *cs = changes(base, 0, rd);
+	assert_int_equal(zone_changeset_apply(base, cs, NULL, &next), 0);
+	zone_changeset_free(cs);
+	assert_null(zone_version_soa_image(next));
+	assert_int_equal(zone_new(apex, path, &z), 0);
+	zone_publish(z, zone_version_ref(next));
+	assert_non_null(zone_version_soa_image(next));
+	assert_non_null(zone_version_soa_image(base));
+	assert_non_null(zone_version_referral_image(base, d0));
+	zone_free(z);
+	zone_version_unref(next);
+	zone_version_unref(base);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_images_equal_rr_by_rr),
 	    cmocka_unit_test(test_overlay_images),
+	    cmocka_unit_test(test_images_built_at_publish),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
