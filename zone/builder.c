@@ -662,29 +662,24 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 static void link_one(const zone_version_t *v, zone_node_t *n, bool apex, const zone_node_t *p,
                      bool wildcards)
 {
-	n->flags &= (uint16_t)~ZONE_NODE_NONAUTH;
-	n->parent = n->cut = n->dname = NULL;
+	n->flags &= (uint16_t) ~(ZONE_NODE_NONAUTH | ZONE_NODE_WILDCARD | ZONE_NODE_UNDER_DNAME);
+	n->parent = n->cut = NULL;
 	if (!apex) {
 		const uint8_t *up = n->owner + n->owner[0] + 1;
 		size_t uplen = n->owner_len - n->owner[0] - 1u;
 		if (!p || p->owner_len != uplen || memcmp(p->owner, up, uplen) != 0)
 			p = zone_version_find(v, up, uplen);
 		SD_REQUIRE(p != NULL); /* every ancestor is a node (ENTs are materialised) */
-		const zone_node_t *pcut = zone_node_cut(v, p), *pdname = zone_node_dname(v, p);
+		const zone_node_t *pcut = zone_node_cut(v, p);
 		n->parent = p;
 		if (pcut)
 			n->flags |= ZONE_NODE_NONAUTH;
 		n->cut = pcut ? pcut : (n->flags & ZONE_NODE_DELEG) ? n : NULL;
-		n->dname = pdname ? pdname : (p->flags & ZONE_NODE_DNAME) ? p : NULL;
+		if (p->flags & (ZONE_NODE_UNDER_DNAME | ZONE_NODE_DNAME))
+			n->flags |= ZONE_NODE_UNDER_DNAME;
 	}
-	n->wildcard = NULL;
-	if (wildcards && n->owner_len + 2 <= DNAME_MAX) {
-		uint8_t wc[DNAME_MAX];
-		wc[0] = 1;
-		wc[1] = '*';
-		memcpy(wc + 2, n->owner, n->owner_len);
-		n->wildcard = zone_version_find(v, wc, n->owner_len + 2u);
-	}
+	if (wildcards && zone_node_wildcard_slow(v, n) != NULL)
+		n->flags |= ZONE_NODE_WILDCARD;
 	for (uint16_t k = 0; k < n->rrset_count; k++) {
 		zone_rrset_t *rs = (zone_rrset_t *)&n->rrsets[k];
 		if (!rs->targets)

@@ -141,6 +141,27 @@ static bool in_overlay(const zone_version_t *v, const void *p)
 	return x >= a && x < a + v->head.ov->size;
 }
 
+const zone_node_t *zone_node_wildcard_slow(const zone_version_t *v, const zone_node_t *n)
+{
+	if (n->owner_len + 2u > DNAME_MAX)
+		return NULL;
+	uint8_t wc[DNAME_MAX];
+	wc[0] = 1;
+	wc[1] = '*';
+	memcpy(wc + 2, n->owner, n->owner_len);
+	return zone_version_find(v, wc, n->owner_len + 2u);
+}
+
+const zone_node_t *zone_node_dname_slow(const zone_version_t *v, const zone_node_t *n)
+{
+	const zone_node_t *top = NULL;
+	for (const zone_node_t *p = zone_node_parent(v, n); p != NULL; p = zone_node_parent(v, p)) {
+		if (p->flags & ZONE_NODE_DNAME)
+			top = p;
+	}
+	return top;
+}
+
 /* A link stored in a base node, as v sees it: the overlay's node of that owner when there is
  * one (NULL for a tombstone), else the base node itself. A link stored in an overlay node is
  * exact. */

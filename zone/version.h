@@ -42,6 +42,10 @@ enum {
 	ZONE_NODE_NONAUTH = 1u << 2, /* strictly below a zone cut (glue or occluded data) */
 	ZONE_NODE_CNAME = 1u << 3,   /* owns a CNAME RRset */
 	ZONE_NODE_DNAME = 1u << 4,   /* owns a DNAME RRset */
+	/* Links that are rarely there, kept as flags (a pointer each would cost 8 bytes on every
+	 * node: 14 MB at 1M records) and found by lookup when set: */
+	ZONE_NODE_WILDCARD = 1u << 5,    /* the child "*.<owner>" exists (zone_node_wildcard) */
+	ZONE_NODE_UNDER_DNAME = 1u << 6, /* a proper ancestor owns a DNAME (zone_node_dname) */
 };
 
 typedef struct zone_node zone_node_t;
@@ -65,14 +69,12 @@ typedef struct zone_rrset {
 struct zone_node {
 	const uint8_t *owner; /* lowercased wire name */
 	uint8_t owner_len;
-	uint8_t labels;              /* dname_labels(owner) */
-	uint16_t flags;              /* ZONE_NODE_* */
-	uint16_t rrset_count;        /* 0 for an empty non-terminal */
-	const zone_rrset_t *rrsets;  /* sorted by type */
-	const zone_node_t *parent;   /* NULL at the apex */
-	const zone_node_t *wildcard; /* the child "*.<owner>" when it exists */
-	const zone_node_t *cut;      /* highest ancestor-or-self zone cut (not the apex) or NULL */
-	const zone_node_t *dname;    /* highest proper ancestor owning a DNAME, or NULL */
+	uint8_t labels;             /* dname_labels(owner) */
+	uint16_t flags;             /* ZONE_NODE_* */
+	uint16_t rrset_count;       /* 0 for an empty non-terminal */
+	const zone_rrset_t *rrsets; /* sorted by type */
+	const zone_node_t *parent;  /* NULL at the apex */
+	const zone_node_t *cut;     /* highest ancestor-or-self zone cut (not the apex) or NULL */
 };
 
 typedef struct zone_version zone_version_t;
@@ -149,14 +151,22 @@ static inline const zone_node_t *zone_node_cut(const zone_version_t *v, const zo
 	return zone_version_plain(v) ? n->cut : zone_node_link_slow(v, n, n->cut);
 }
 
+/* The highest proper ancestor of n owning a DNAME, or NULL (a walk up the parents, only when
+ * ZONE_NODE_UNDER_DNAME says there is one). */
+const zone_node_t *zone_node_dname_slow(const zone_version_t *v, const zone_node_t *n)
+    SD_NONNULL(1, 2);
 static inline const zone_node_t *zone_node_dname(const zone_version_t *v, const zone_node_t *n)
 {
-	return zone_version_plain(v) ? n->dname : zone_node_link_slow(v, n, n->dname);
+	return (n->flags & ZONE_NODE_UNDER_DNAME) ? zone_node_dname_slow(v, n) : NULL;
 }
 
+/* The child "*.<owner>" of n, or NULL (a lookup, only when ZONE_NODE_WILDCARD says it is
+ * there). */
+const zone_node_t *zone_node_wildcard_slow(const zone_version_t *v, const zone_node_t *n)
+    SD_NONNULL(1, 2);
 static inline const zone_node_t *zone_node_wildcard(const zone_version_t *v, const zone_node_t *n)
 {
-	return zone_version_plain(v) ? n->wildcard : zone_node_link_slow(v, n, n->wildcard);
+	return (n->flags & ZONE_NODE_WILDCARD) ? zone_node_wildcard_slow(v, n) : NULL;
 }
 
 /* The in-zone node named by record i of an NS/MX/SRV RRset rs of v (rs->targets != NULL,

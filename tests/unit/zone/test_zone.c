@@ -220,12 +220,13 @@ static void check_order(bool zero_octet)
 		}
 		uint8_t wc[DNAME_MAX] = {1, '*'};
 		memcpy(wc + 2, x->owner, x->owner_len);
-		assert_ptr_equal(x->wildcard, x->owner_len + 2 <= DNAME_MAX
-		                                  ? zone_version_find(v, wc, x->owner_len + 2u)
-		                                  : NULL);
+		assert_ptr_equal(zone_node_wildcard(v, x),
+		                 x->owner_len + 2 <= DNAME_MAX
+		                     ? zone_version_find(v, wc, x->owner_len + 2u)
+		                     : NULL);
 	}
 	assert_non_null(t_find(v, "*.example.")); /* the empty non-terminal of q.*.example. */
-	assert_ptr_equal(t_find(v, "example.")->wildcard, t_find(v, "*.example."));
+	assert_ptr_equal(zone_node_wildcard(v, t_find(v, "example.")), t_find(v, "*.example."));
 	assert_non_null(t_find(v, "y.x.w.v.example."));
 	zone_version_unref(v);
 }
@@ -290,17 +291,17 @@ static void test_wildcard_dname(void **state)
 	assert_int_equal(t_cap.warnings, 1); /* DNAME with a descendant */
 	assert_non_null(strstr(t_cap.last, "t:12: d.example. DNAME:"));
 	const zone_node_t *apex = zone_version_apex(v);
-	assert_ptr_equal(apex->wildcard, t_find(v, "*.example."));
+	assert_ptr_equal(zone_node_wildcard(v, apex), t_find(v, "*.example."));
 	const zone_node_t *sub = t_find(v, "sub.example.");
 	assert_non_null(sub); /* ENT above the wildcard */
-	assert_ptr_equal(sub->wildcard, t_find(v, "*.sub.example."));
+	assert_ptr_equal(zone_node_wildcard(v, sub), t_find(v, "*.sub.example."));
 	assert_null(t_find(v, "www.example."));
-	assert_null(t_find(v, "*.example.")->wildcard);
+	assert_null(zone_node_wildcard(v, t_find(v, "*.example.")));
 	const zone_node_t *d = t_find(v, "d.example."), *xd = t_find(v, "x.d.example.");
 	assert_true(d->flags & ZONE_NODE_DNAME);
-	assert_null(d->dname); /* a proper ancestor only */
-	assert_ptr_equal(xd->dname, d);
-	assert_null(sub->dname);
+	assert_null(zone_node_dname(v, d)); /* a proper ancestor only */
+	assert_ptr_equal(zone_node_dname(v, xd), d);
+	assert_null(zone_node_dname(v, sub));
 	zone_version_unref(v);
 }
 
