@@ -24,8 +24,7 @@ steer_plan_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k)
 
 static unsigned tally_slot(const steer_memo_key_t *k)
 {
-	uint64_t x = ((uintptr_t)k->rdata ^ k->policy) * 0x9e3779b97f4a7c15u;
-	return (unsigned)(x >> 58) & (STEER_MEMO_TALLIES - 1);
+	return (unsigned)(steer_memo_hash(k, NULL) >> 58);
 }
 
 const steer_tally_t *steer_memo_tally(const steer_memo_t *m, const steer_memo_key_t *k)

@@ -62,11 +62,19 @@ typedef struct steer_memo {
 int steer_memo_new(steer_memo_t **out) SD_NONNULL(1) SD_WUR;
 void steer_memo_free(steer_memo_t *m);
 
+/* The slot hash of k's RRset, policy and order (NULL for a tally, which every order shares):
+ * a table of 2^b slots takes its top b bits. */
+static inline uint64_t steer_memo_hash(const steer_memo_key_t *k, const uint8_t *order)
+{
+	return ((uintptr_t)k->rdata ^ (uintptr_t)order * 31u ^ k->policy) * 0x9e3779b97f4a7c15u;
+}
+
+_Static_assert(STEER_MEMO_SLOTS == 1 << 8 && STEER_MEMO_TALLIES == 1 << 6,
+               "the slots take the hash's top 8 and 6 bits");
+
 static inline unsigned steer_memo_slot(const steer_memo_key_t *k)
 {
-	uint64_t x = (uintptr_t)k->rdata ^ (uintptr_t)k->order * 31u ^ k->policy;
-	x *= 0x9e3779b97f4a7c15u;
-	return (unsigned)(x >> 56) & (STEER_MEMO_SLOTS - 1);
+	return (unsigned)(steer_memo_hash(k, k->order) >> 56);
 }
 
 /* Does x, a kept key, equal k (the order too when `order`)? */

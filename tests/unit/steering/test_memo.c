@@ -70,60 +70,68 @@ static void test_plan_draw_equals_decide(void **state)
 	}
 }
 
+/* A key, and in d[i] the same key with part i changed: snapshot, version, health
+ * generation (a health word changed), RDATA, geo order, policy. */
+static const uint8_t g_rd[8], g_order[2];
+static const steer_memo_key_t g_key = {
+    .snap = 3, .version = 9, .health = 17, .rdata = g_rd, .order = g_order, .policy = 5};
+enum { KEY_PARTS = 6, KEY_ORDER = 4 };
+
+static void key_variants(steer_memo_key_t d[KEY_PARTS])
+{
+	for (size_t i = 0; i < KEY_PARTS; i++)
+		d[i] = g_key;
+	d[0].snap++;
+	d[1].version++;
+	d[2].health++;
+	d[3].rdata = g_rd + 2;
+	d[KEY_ORDER].order = NULL;
+	d[5].policy++;
+}
+
 /* A kept plan is found under its key only: any part of the key that differs misses. */
 static void test_memo_keys(void **state)
 {
 	(void)state;
 	steer_memo_t *m = NULL;
 	assert_int_equal(steer_memo_new(&m), 0);
-	static const uint8_t rd[8], order[2];
-	const steer_memo_key_t k = {
-	    .snap = 3, .version = 9, .health = 17, .rdata = rd, .order = order, .policy = 5};
-	assert_null(steer_memo_get(m, &k));
-	steer_plan_t *pl = steer_memo_put(m, &k);
-	pl->res.ttl = 1234;
-	const steer_plan_t *got = steer_memo_get(m, &k);
+	assert_null(steer_memo_get(m, &g_key));
+	steer_memo_put(m, &g_key)->res.ttl = 1234;
+	const steer_plan_t *got = steer_memo_get(m, &g_key);
 	assert_non_null(got);
 	assert_int_equal(got->res.ttl, 1234);
-	steer_memo_key_t d[6];
-	for (size_t i = 0; i < 6; i++)
-		d[i] = k;
-	d[0].snap++;
-	d[1].version++;
-	d[2].health++; /* a health word changed */
-	d[3].rdata = rd + 2;
-	d[4].order = NULL;
-	d[5].policy++;
-	for (size_t i = 0; i < 6; i++)
+	steer_memo_key_t d[KEY_PARTS];
+	key_variants(d);
+	for (size_t i = 0; i < KEY_PARTS; i++)
 		assert_null(steer_memo_get(m, &d[i]));
 	/* the slot taken by another key forgets the first */
-	steer_plan_t *other = steer_memo_put(m, &d[2]);
-	other->res.ttl = 1;
-	assert_null(steer_memo_get(m, &k));
+	steer_memo_put(m, &d[2])->res.ttl = 1;
+	assert_null(steer_memo_get(m, &g_key));
 	assert_int_equal(steer_memo_get(m, &d[2])->res.ttl, 1);
 	steer_memo_free(m);
 }
 
 /* A tally serves every geo order: found under a key that differs only in its order, not
- * under one whose health generation (or any other part) differs. */
+ * under one that differs in any other part; and it is not a plan. */
 static void test_memo_tally_keys(void **state)
 {
 	(void)state;
 	steer_memo_t *m = NULL;
 	assert_int_equal(steer_memo_new(&m), 0);
-	static const uint8_t rd[8], order[2];
-	const steer_memo_key_t k = {
-	    .snap = 3, .version = 9, .health = 17, .rdata = rd, .order = order, .policy = 5};
-	assert_null(steer_memo_tally(m, &k));
-	steer_memo_put_tally(m, &k)->n = 4;
-	steer_memo_key_t o = k;
-	o.order = NULL;
-	assert_non_null(steer_memo_tally(m, &o));
-	assert_int_equal(steer_memo_tally(m, &o)->n, 4);
-	assert_null(steer_memo_get(m, &k)); /* a tally is not a plan */
-	steer_memo_key_t h = k;
-	h.health++;
-	assert_null(steer_memo_tally(m, &h));
+	assert_null(steer_memo_tally(m, &g_key));
+	steer_memo_put_tally(m, &g_key)->n = 4;
+	steer_memo_key_t d[KEY_PARTS];
+	key_variants(d);
+	for (size_t i = 0; i < KEY_PARTS; i++) {
+		const steer_tally_t *t = steer_memo_tally(m, &d[i]);
+		if (i == KEY_ORDER) {
+			assert_non_null(t);
+			assert_int_equal(t->n, 4);
+		} else {
+			assert_null(t);
+		}
+	}
+	assert_null(steer_memo_get(m, &g_key)); /* a tally is not a plan */
 	steer_memo_free(m);
 }
 
