@@ -122,6 +122,13 @@ const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_
 	                                   : offs[labels - apex->labels];
 	if (len - at != apex->owner_len || !dname_bytes_equal(name + at, apex->owner, len - at))
 		return NULL;
+	return zone_version_closest_in(v, name, len, offs, labels, exact);
+}
+
+const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_t *name, size_t len,
+                                           const uint8_t *offs, unsigned labels, bool *exact)
+{
+	const zone_node_t *apex = v->apex;
 	for (unsigned i = 0; i + apex->labels < labels; i++) {
 		const zone_node_t *n = zone_version_find(v, name + offs[i], len - offs[i]);
 		if (n) {

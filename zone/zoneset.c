@@ -10,6 +10,7 @@ struct zone_set {
 	uint32_t mask;
 	unsigned max_labels; /* of the deepest apex: a longer suffix names no zone */
 	zone_t **zones;      /* in the order given */
+	uint8_t *apex_lens;  /* dname_len() of each zone's apex, measured once */
 	uint32_t *slots;     /* index + 1, 0 = empty; mask + 1 entries */
 };
 
@@ -21,7 +22,7 @@ static uint32_t probe(const zone_set_t *set, const uint8_t *name, size_t len)
 		if (s == 0)
 			return 0;
 		const uint8_t *apex = zone_apex(set->zones[s - 1]);
-		if (apex[0] == name[0] && dname_len(apex) == len &&
+		if (apex[0] == name[0] && set->apex_lens[s - 1] == len &&
 		    dname_bytes_equal(apex, name, len))
 			return s;
 		i = (i + 1) & set->mask;
@@ -39,8 +40,9 @@ int zone_set_new(zone_t *const *zones, size_t count, zone_set_t **out)
 		goto out;
 	set->mask = (uint32_t)(cap - 1);
 	set->zones = calloc(count ? count : 1, sizeof(*set->zones));
+	set->apex_lens = calloc(count ? count : 1, sizeof(*set->apex_lens));
 	set->slots = calloc(cap, sizeof(*set->slots));
-	if (!set->zones || !set->slots)
+	if (!set->zones || !set->apex_lens || !set->slots)
 		goto out;
 	for (size_t k = 0; k < count; k++) {
 		const uint8_t *apex = zone_apex(zones[k]);
@@ -50,6 +52,7 @@ int zone_set_new(zone_t *const *zones, size_t count, zone_set_t **out)
 			goto out;
 		}
 		set->zones[k] = zones[k];
+		set->apex_lens[k] = (uint8_t)len;
 		uint32_t i = dname_hash(apex, len) & set->mask;
 		while (set->slots[i] != 0)
 			i = (i + 1) & set->mask;
@@ -72,6 +75,7 @@ void zone_set_free(zone_set_t *set)
 	if (!set)
 		return;
 	free(set->slots);
+	free(set->apex_lens);
 	free(set->zones);
 	free(set);
 }
@@ -95,7 +99,7 @@ static zone_t *find_only(const zone_set_t *set, const uint8_t *name, size_t len,
 		return NULL;
 	size_t at = labels == al ? 0 : al == 0 ? len - 1 : offs[labels - al];
 	size_t alen = len - at;
-	return apex[0] == name[at] && dname_len(apex) == alen &&
+	return apex[0] == name[at] && set->apex_lens[0] == alen &&
 	               dname_bytes_equal(apex, name + at, alen)
 	           ? set->zones[0]
 	           : NULL;

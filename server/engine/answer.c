@@ -68,7 +68,8 @@ struct srv_answer_ctx {
 	const zone_node_t *cut;                  /* a referral's delegation (srv_answer_last) */
 	uint64_t seq;                            /* srv_answer_query() calls */
 	const zone_node_t *answer_node;          /* node whose data answered the (last) question */
-	uint8_t names[CHAIN_MAX + 1][DNAME_MAX]; /* lowercased name looked up at each hop */
+	const uint8_t *names[CHAIN_MAX + 1];     /* lowercased name looked up at each hop: */
+	uint8_t hop_names[CHAIN_MAX][DNAME_MAX]; /* the parser's qname (hop 0), then these */
 	uint8_t name_len[CHAIN_MAX + 1];         /* their lengths */
 	const uint8_t *offs;                     /* label offsets of the name of this hop: */
 	uint8_t hop_offs[DNAME_LABELS_MAX];      /* the question's (parsed) or these */
@@ -605,11 +606,12 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 /* Lowercase next into the hop's name slot: its length, 0 when it was asked before (a loop). */
 static size_t chain_next(srv_answer_ctx_t *ctx, unsigned hop, const uint8_t *next)
 {
-	uint8_t *n = ctx->names[hop];
+	uint8_t *n = ctx->hop_names[hop - 1];
 	size_t len = dname_len_bounded(next, DNAME_MAX);
 	if (len == 0)
 		return 0;
 	dname_copy_lower(n, next, len);
+	ctx->names[hop] = n;
 	ctx->name_len[hop] = (uint8_t)len;
 	for (unsigned i = 0; i < hop; i++) {
 		if (ctx->name_len[i] == len && dname_bytes_equal(ctx->names[i], n, len))
@@ -662,8 +664,12 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, size_t olen, uint16
 			ctx->labels = dname_label_offsets_len(ctx->names[hop], ctx->hop_offs, &len);
 			ctx->offs = ctx->hop_offs;
 		}
-		const zone_node_t *node = zone_version_closest_at(ctx->v, ctx->names[hop], len,
-		                                                  ctx->offs, ctx->labels, &exact);
+		/* hop 0's name found the zone: it lies at or below the apex (find_zone) */
+		const zone_node_t *node =
+		    hop == 0 ? zone_version_closest_in(ctx->v, ctx->names[0], len, ctx->offs,
+		                                       ctx->labels, &exact)
+		             : zone_version_closest_at(ctx->v, ctx->names[hop], len, ctx->offs,
+		                                       ctx->labels, &exact);
 		if (node == NULL)
 			return 0;
 		const zone_node_t *top = redirect_of(ctx->v, node, exact);
@@ -718,8 +724,8 @@ static void answer_chaos(srv_answer_ctx_t *ctx)
 	dns_msg_t *w = &ctx->w;
 	int ret = rdlen <= UINT16_MAX ? 0 : SD_ESPACE;
 	if (ret == 0)
-		ret =
-		    dns_msg_rr_header(w, q->qname, DNS_TYPE_TXT, DNS_CLASS_CH, 0, (uint16_t)rdlen);
+		ret = dns_msg_rr_header(w, q->msg + DNS_HEADER_LEN, DNS_TYPE_TXT, DNS_CLASS_CH, 0,
+		                        (uint16_t)rdlen);
 	size_t i = 0;
 	do { /* character-strings of at most 255 bytes (RFC 1035 3.3.14) */
 		size_t chunk = len - i > 255 ? 255 : len - i;
@@ -784,7 +790,8 @@ static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 		return;
 	}
 	ctx->aa = true;
-	int ret = walk(ctx, ctx->q->qname, ctx->q->qname_len, qtype);
+	/* the owner written at hop 0 is the question as sent (case kept): the request's bytes */
+	int ret = walk(ctx, ctx->q->msg + DNS_HEADER_LEN, ctx->q->qname_len, qtype);
 	if (ctx->servfail) { /* a steered name whose policy answers SERVFAIL when all is down */
 		dns_msg_rollback(&ctx->w, ctx->after_question);
 		memset(ctx->count, 0, sizeof(ctx->count));
@@ -824,7 +831,7 @@ static void dispatch(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 			ctx->rcode = DNS_RCODE_FORMERR;
 		return;
 	}
-	dname_copy_lower(ctx->names[0], q->qname, q->qname_len);
+	ctx->names[0] = q->qname; /* lowercased by the parser */
 	ctx->name_len[0] = q->qname_len;
 	/* QCLASS * (RFC 1035 3.2.5) matches any class; we hold only IN data, so it is answered
 	 * from IN with IN records, as Knot does. */
@@ -900,7 +907,7 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	if (ret == 0 && ctx->q->has_question)
 		ret = dns_msg_question_len(&ctx->w, req + DNS_HEADER_LEN, ctx->q->qname_len);
 	assert(ret == 0);
-	ctx->w.q_alias = ctx->q->qname; /* the parser's copy of the question name */
+	ctx->w.q_alias = req + DNS_HEADER_LEN; /* the question name where the request holds it */
 	ctx->after_question = dns_msg_mark(&ctx->w);
 }
 

@@ -10,12 +10,13 @@
 #include "dns/soa.h"
 
 /* The question name must be uncompressed (plain: read_question() saw it so): nothing precedes it that a pointer could name
- * except the header, and it is echoed byte for byte. */
+ * except the header, and it is echoed byte for byte. It is kept lowercased, as every lookup
+ * wants it: the fold is done here, once, instead of a copy. */
 static int parse_question(const uint8_t *req, const dns_rr_t *rr, bool plain, srv_query_t *q)
 {
 	if (!plain && dname_len_bounded(req + rr->owner, rr->owner_len) != rr->owner_len)
 		return SD_EPARSE;
-	memcpy(q->qname, req + rr->owner, rr->owner_len);
+	dname_copy_lower(q->qname, req + rr->owner, rr->owner_len);
 	q->qname_len = (uint8_t)rr->owner_len;
 	q->qtype = rr->type;
 	q->qclass = rr->rclass;

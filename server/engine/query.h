@@ -101,8 +101,9 @@ typedef struct srv_query {
 	 * decides). */
 	bool malformed;
 
-	/* The question name as sent (case kept; has_question). Last: the parser clears the
-	 * fields before it, not these 255 bytes. */
+	/* The question name, lowercased (RFC 4343: the lookup folds case; the reply echoes the
+	 * question from msg, case kept); has_question. Last: the parser clears the fields before
+	 * it, not these 255 bytes. */
 	uint8_t qname[DNAME_MAX];
 	uint8_t qname_offs[DNAME_LABELS_MAX]; /* where its labels start (dname_label_offsets) */
 	uint8_t qname_labels;                 /* how many there are */
