@@ -538,6 +538,21 @@ int dns_msg_question_len(dns_msg_t *m, const uint8_t *q, size_t nl)
 
 /* The owner (olen bytes, well formed), compressed, and type, class, TTL, RDLENGTH; on an error
  * the caller rolls back (the owner may have registered suffixes). */
+int dns_msg_reply_question(dns_msg_t *m, const uint8_t *req, size_t nl)
+{
+	size_t len = DNS_HEADER_LEN + nl + 4;
+	if (m->pos != 0 || len > m->lim)
+		return SD_ESPACE;
+	copy_small(m->buf, req, len);
+	m->pos = len;
+	if (m->comp != NULL && nl > 1) { /* registered when first needed (dns_msg_question_len) */
+		m->q_off = DNS_HEADER_LEN;
+		m->q_len = nl;
+		m->q_pending = true;
+	}
+	return 0;
+}
+
 static int rr_head(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t type, uint16_t rclass,
                    uint32_t ttl, uint16_t rdlen)
 {

@@ -156,6 +156,12 @@ int dns_msg_question(dns_msg_t *m, const uint8_t *q, size_t qlen) SD_NONNULL(1, 
  * of nl bytes (dname_len) then type and class. */
 int dns_msg_question_len(dns_msg_t *m, const uint8_t *q, size_t nl) SD_NONNULL(1, 2) SD_WUR;
 
+/* dns_msg_header() then dns_msg_question_len() of a reply to req, in one copy: req's header
+ * (the caller rewrites all 12 bytes of it before sending) and its question, which starts
+ * right after the header and is a well-formed uncompressed name of nl bytes (dname_len) then
+ * type and class. QDCOUNT stays as req has it. 0, or SD_ESPACE with nothing written. */
+int dns_msg_reply_question(dns_msg_t *m, const uint8_t *req, size_t nl) SD_NONNULL(1, 2) SD_WUR;
+
 /* Append raw bytes. 0 or SD_ESPACE. */
 int dns_msg_put(dns_msg_t *m, const void *data, size_t len) SD_NONNULL(1) SD_WUR;
 

@@ -903,9 +903,9 @@ static void begin(srv_answer_ctx_t *ctx, const uint8_t *req, uint8_t *resp)
 	dns_msg_init(&ctx->w, resp, ctx->limit - opt_len(ctx->q), &ctx->comp, 0);
 	/* the limit always holds the header and the question (response_limit), and the
 	 * parser accepted the question as one uncompressed name, type and class */
-	int ret SD_UNUSED = dns_msg_header(&ctx->w, 0, 0);
-	if (ret == 0 && ctx->q->has_question)
-		ret = dns_msg_question_len(&ctx->w, req + DNS_HEADER_LEN, ctx->q->qname_len);
+	int ret SD_UNUSED = ctx->q->has_question
+	                        ? dns_msg_reply_question(&ctx->w, req, ctx->q->qname_len)
+	                        : dns_msg_header(&ctx->w, 0, 0);
 	assert(ret == 0);
 	ctx->w.q_alias = req + DNS_HEADER_LEN; /* the question name where the request holds it */
 	ctx->after_question = dns_msg_mark(&ctx->w);

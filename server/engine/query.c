@@ -213,7 +213,8 @@ static int read_records(const uint8_t *req, size_t len, size_t *pos, srv_query_t
 
 int srv_query_parse(const uint8_t *req, size_t len, srv_query_t *q)
 {
-	memset(q, 0, offsetof(srv_query_t, qname)); /* qname is set with has_question */
+	/* qname is set with has_question, the fields from ecs_addr with their flags */
+	memset(q, 0, offsetof(srv_query_t, ecs_addr));
 	q->msg = req;
 	q->len = len;
 	if (len < DNS_HEADER_LEN)

@@ -62,7 +62,6 @@ typedef struct srv_query {
 	uint16_t ecs_family; /* SRV_ECS_IPV4 or SRV_ECS_IPV6 */
 	uint8_t ecs_source;  /* SOURCE PREFIX-LENGTH */
 	uint8_t ecs_scope;   /* SCOPE PREFIX-LENGTH */
-	uint8_t ecs_addr[16];
 
 	/* The OPT's first COOKIE option (RFC 7873 4), when well formed: the client cookie is at
 	 * msg + cookie_at (8 bytes), a server cookie follows when cookie_len > 8 (8 to 32
@@ -87,11 +86,9 @@ typedef struct srv_query {
 	 * on them. */
 	bool has_tsig;
 	bool tsig_at_end;
-	dns_rr_t tsig;
 
 	/* An IXFR query's client serial: the SOA in its authority section (RFC 1995 3). */
 	bool has_ixfr_serial;
-	uint32_t ixfr_serial;
 
 	/* Anything that makes the message a FORMERR: QDCOUNT other than 1 (except 0 in a QUERY
 	 * with a COOKIE option: a request for a server cookie, RFC 7873 5.4), a malformed or
@@ -100,6 +97,12 @@ typedef struct srv_query {
 	 * than OPT/TSIG, a TSIG that is not the last record, trailing bytes, a malformed COOKIE. ANCOUNT/NSCOUNT != 0 are not flagged here (the opcode
 	 * decides). */
 	bool malformed;
+
+	/* Set only with their flag above (has_ecs, has_tsig, has_ixfr_serial): the parser does
+	 * not clear them. */
+	uint8_t ecs_addr[16]; /* the ECS address */
+	dns_rr_t tsig;        /* where the TSIG lies */
+	uint32_t ixfr_serial; /* the IXFR query's client serial */
 
 	/* The question name, lowercased (RFC 4343: the lookup folds case; the reply echoes the
 	 * question from msg, case kept); has_question. Last: the parser clears the fields before

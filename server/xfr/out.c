@@ -38,7 +38,7 @@ int xfr_request_from_query(const srv_query_t *q, xfr_request_t *out)
 	memcpy(out->qname, q->qname, q->qname_len);
 	dname_lower(out->qname);
 	out->has_serial = q->has_ixfr_serial;
-	out->serial = q->ixfr_serial;
+	out->serial = q->has_ixfr_serial ? q->ixfr_serial : 0;
 	out->edns = q->has_opt;
 	out->edns_payload = q->opt_payload;
 	out->edns_do = q->opt_do;
