@@ -1,6 +1,7 @@
 /* msg.c — the DNS message writer (see msg.h). */
 #include "dns/msg.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -624,6 +625,30 @@ int dns_msg_rr_len(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t typ
 	}
 	/* compression only shrinks RDATA, so the length still fits 16 bits */
 	be16_put(m->buf + rdlen_at, (uint16_t)(m->pos - rdlen_at - 2));
+	return 0;
+}
+
+int dns_msg_rrs_of_question(dns_msg_t *m, uint16_t type, uint16_t rclass, uint32_t ttl,
+                            const uint8_t *run, uint16_t n)
+{
+	assert(m->q_len != 0);
+	const size_t head = 2 + 8; /* the owner (a pointer), type, class, TTL */
+	size_t start = m->pos, off = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		size_t rd =
+		    2u + be16_get(run + off); /* RDLENGTH and RDATA, as the run holds them */
+		if (head + rd > m->lim - m->pos) {
+			m->pos = start;
+			return SD_ESPACE;
+		}
+		uint8_t *p = m->buf + m->pos;
+		be32_put(
+		    be16_put(be16_put(be16_put(p, (uint16_t)(0xc000 | m->q_off)), type), rclass),
+		    ttl);
+		copy_small(p + head, run + off, rd);
+		m->pos += head + rd;
+		off += rd;
+	}
 	return 0;
 }
 

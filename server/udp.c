@@ -166,9 +166,13 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 		    b->arena + off; /* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
 		req->cap = SRV_RESPONSE_MAX;
 		req->cookies = cookies;
-		srv_answer_info_t before = {0};
-		if (b->rrl)
+		uint64_t seq =
+		    0; /* the answers before this one: rate_limit() tells if it answered */
+		if (b->rrl) {
+			srv_answer_info_t before;
 			srv_answer_last(b->actx, &before);
+			seq = before.seq;
+		}
 		srv_process_t r = srv_process(view, b->actx, b->st, req);
 		if (r == SRV_PROCESS_HANDOFF) {
 			b->handoff[b->nhandoff].i = i;
@@ -177,7 +181,7 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 			continue;
 		}
 		if (r == SRV_PROCESS_REPLY && req->len > 0 && b->rrl)
-			req->len = rate_limit(b, req, before.seq, now_ms);
+			req->len = rate_limit(b, req, seq, now_ms);
 		if (r != SRV_PROCESS_REPLY || req->len == 0)
 			continue;
 		if (req->len > b->udp_payload) {

@@ -12,7 +12,7 @@ TARGETS="${2:-10000}"
 SECONDS_="${3:-10}"
 TYPE="${4:-http}"
 if [ ! -d "$BUILD" ]; then
-	meson setup "$BUILD" -Dbuildtype=release >/dev/null
+	meson setup "$BUILD" -Dbuildtype=release -Db_lto=true >/dev/null
 fi
 ninja -C "$BUILD" health/health_bench >/dev/null
 # one socket per in-flight check, plus the in-process server's side

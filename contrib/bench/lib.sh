@@ -8,7 +8,7 @@
 bench_init() { # tag
 	BENCH_TAG="$1"
 	if [ ! -x "$BUILD/server/steerdns" ]; then
-		[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+		[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release -Db_lto=true >/dev/null
 		ninja -C "$BUILD" >/dev/null
 	fi
 	TMP="$(mktemp -d "/tmp/steerdns-$BENCH_TAG.XXXXXX")"

@@ -16,7 +16,7 @@ for tool in knotd named nsd; do
 	command -v "$tool" >/dev/null || { echo "update_bench: $tool not found" >&2; exit 2; }
 done
 if [ ! -x "$BUILD/server/steerdns" ]; then
-	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+	[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release -Db_lto=true >/dev/null
 	ninja -C "$BUILD" >/dev/null
 fi
 export STEERDNS_BUILD="$BUILD"

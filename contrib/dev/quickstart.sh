@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 contrib/dev/install-deps.sh --build-only
-[ -d build ] || meson setup build --buildtype=release
+[ -d build ] || meson setup build --buildtype=release -Db_lto=true
 ninja -C build
 echo "quickstart: serving contrib/examples/example.com.zone on 127.0.0.1:5353;" \
 	"try: dig @127.0.0.1 -p 5353 www.example.com" >&2

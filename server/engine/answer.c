@@ -28,6 +28,7 @@
 #include "dns/msg.h"
 #include "contrib/base/addr.h"
 #include "dns/name.h"
+#include "dns/rdata.h"
 #include "dns/soa.h"
 #include "health/health.h"
 #include "server/engine/query.h"
@@ -157,6 +158,14 @@ srv_stats_t *srv_answer_stats(srv_answer_ctx_t *ctx)
 static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen, uint16_t type,
                    const uint8_t *rdata, uint16_t n, const uint8_t *idx, uint8_t len, uint32_t ttl)
 {
+	/* the usual answer: the question's own records, nothing in them to compress */
+	if (idx == NULL && owner == ctx->w.q_alias && ctx->w.q_len != 0 &&
+	    !dns_rdata_compressible(type)) {
+		if (dns_msg_rrs_of_question(&ctx->w, type, DNS_CLASS_IN, ttl, rdata, n) < 0)
+			return SD_ESPACE;
+		ctx->count[sec] = (uint16_t)(ctx->count[sec] + n);
+		return 0;
+	}
 	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
 	size_t off = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -998,26 +1007,15 @@ static size_t finish(srv_answer_ctx_t *ctx)
 
 srv_qtype_class_t srv_qtype_class(uint16_t qtype)
 {
-	switch (qtype) {
-	case DNS_TYPE_A:
-		return SRV_QTYPE_A;
-	case DNS_TYPE_AAAA:
-		return SRV_QTYPE_AAAA;
-	case DNS_TYPE_CNAME:
-		return SRV_QTYPE_CNAME;
-	case DNS_TYPE_MX:
-		return SRV_QTYPE_MX;
-	case DNS_TYPE_TXT:
-		return SRV_QTYPE_TXT;
-	case DNS_TYPE_NS:
-		return SRV_QTYPE_NS;
-	case DNS_TYPE_SOA:
-		return SRV_QTYPE_SOA;
-	case DNS_TYPE_ANY:
-		return SRV_QTYPE_ANY;
-	default:
-		return SRV_QTYPE_OTHER;
-	}
+	/* class + 1 by type (a table: a load, where the switch was a chain of compares); 0 is
+	 * every other type */
+	static const uint8_t by_type[256] = {
+	    [DNS_TYPE_A] = SRV_QTYPE_A + 1,         [DNS_TYPE_AAAA] = SRV_QTYPE_AAAA + 1,
+	    [DNS_TYPE_CNAME] = SRV_QTYPE_CNAME + 1, [DNS_TYPE_MX] = SRV_QTYPE_MX + 1,
+	    [DNS_TYPE_TXT] = SRV_QTYPE_TXT + 1,     [DNS_TYPE_NS] = SRV_QTYPE_NS + 1,
+	    [DNS_TYPE_SOA] = SRV_QTYPE_SOA + 1,     [DNS_TYPE_ANY] = SRV_QTYPE_ANY + 1};
+	unsigned c = qtype < 256 ? by_type[qtype] : 0;
+	return c != 0 ? (srv_qtype_class_t)(c - 1) : SRV_QTYPE_OTHER;
 }
 
 const char *srv_qtype_class_name(srv_qtype_class_t c)

@@ -381,6 +381,86 @@ static void test_question_alias(void **state)
 	dns_comp_fini(&c);
 }
 
+/* dns_msg_reply_question() then dns_msg_rrs_of_question() against dns_msg_header(),
+ * dns_msg_question_len() and one dns_msg_rr_len() per record: the same bytes after the
+ * header, the same failure (all or nothing) at every size limit, and the same compression
+ * state after (a name sharing the question's suffix written to both). */
+static void test_question_records(void **state)
+{
+	static uint8_t fast[1024], slow[1024];
+	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_TXT};
+	uint8_t req[DNS_HEADER_LEN + DNAME_MAX + 4], run[1024], other[DNAME_MAX];
+	dns_comp_t cf, cs;
+	assert_int_equal(dns_comp_init(&cf, 64), 0);
+	assert_int_equal(dns_comp_init(&cs, 64), 0);
+	srandom(13);
+	for (int round = 0; round < 3000; round++) {
+		/* a request: header, a name of random labels and letter case, type, class */
+		size_t nl = 0;
+		uint8_t *name = req + DNS_HEADER_LEN;
+		for (int l = random() % 4; l >= 0; l--) {
+			unsigned len = 1 + (unsigned)(random() % 9);
+			name[nl++] = (uint8_t)len;
+			for (unsigned i = 0; i < len; i++)
+				name[nl++] = (uint8_t)("aBcDeFgH"[random() % 8]);
+		}
+		name[nl++] = 0;
+		memcpy(name + nl, "\0\1\0\1", 4);
+		memset(req, 0xa5, DNS_HEADER_LEN);
+		/* a run of RDATA: [u16 rdlength][rdata] each */
+		uint16_t type = types[random() % 3], n = (uint16_t)(1 + random() % 6);
+		uint32_t ttl = (uint32_t)random();
+		size_t off = 0;
+		for (uint16_t i = 0; i < n; i++) {
+			size_t rdlen = type == DNS_TYPE_A      ? 4
+			               : type == DNS_TYPE_AAAA ? 16
+			                                       : 1 + (size_t)(random() % 80);
+			run[off] = (uint8_t)(rdlen >> 8);
+			run[off + 1] = (uint8_t)rdlen;
+			for (size_t k = 0; k < rdlen; k++)
+				run[off + 2 + k] = (uint8_t)random();
+			off += 2 + rdlen;
+		}
+		size_t lim = DNS_HEADER_LEN + nl + 4 + (size_t)(random() % 400);
+		dns_msg_t f, w;
+		dns_msg_init(&f, fast, lim, &cf, 0);
+		dns_msg_init(&w, slow, lim, &cs, 0);
+		assert_int_equal(dns_msg_reply_question(&f, req, nl), 0);
+		assert_int_equal(dns_msg_header(&w, 0, 0), 0);
+		assert_int_equal(dns_msg_question_len(&w, name, nl), 0);
+		f.q_alias = w.q_alias = name;
+		int rf = dns_msg_rrs_of_question(&f, type, DNS_CLASS_IN, ttl, run, n);
+		dns_msg_mark_t mk = dns_msg_mark(&w);
+		int rs = 0;
+		off = 0;
+		for (uint16_t i = 0; i < n && rs == 0; i++) {
+			uint16_t rdlen = (uint16_t)(run[off] << 8 | run[off + 1]);
+			rs = dns_msg_rr_len(&w, name, nl, type, DNS_CLASS_IN, ttl, run + off + 2,
+			                    rdlen);
+			off += 2u + rdlen;
+		}
+		if (rs < 0)
+			dns_msg_rollback(&w, mk);
+		assert_int_equal(rf, rs);
+		assert_int_equal(f.pos, w.pos);
+		assert_memory_equal(fast + DNS_HEADER_LEN, slow + DNS_HEADER_LEN,
+		                    f.pos - DNS_HEADER_LEN);
+		/* the question's suffix is found the same way in both */
+		other[0] = 3;
+		memcpy(other + 1, "xyz", 3);
+		memcpy(other + 4, name + 1 + name[0], nl - 1u - name[0]);
+		f.lim = w.lim = sizeof(fast);
+		assert_int_equal(dns_msg_name(&f, other, true), 0);
+		assert_int_equal(dns_msg_name(&w, other, true), 0);
+		assert_int_equal(f.pos, w.pos);
+		assert_memory_equal(fast + DNS_HEADER_LEN, slow + DNS_HEADER_LEN,
+		                    f.pos - DNS_HEADER_LEN);
+	}
+	dns_comp_fini(&cf);
+	dns_comp_fini(&cs);
+	(void)state;
+}
+
 /* Appending to a finished message without a table: nothing is compressed. */
 static void test_resume(void **state)
 {
@@ -561,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_question_shortcuts),
 	    cmocka_unit_test(test_memo),
 	    cmocka_unit_test(test_question_alias),
+	    cmocka_unit_test(test_question_records),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_random),
 	    cmocka_unit_test(test_list_vs_hash),

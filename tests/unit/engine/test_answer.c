@@ -811,6 +811,25 @@ static void test_tsig_and_transfers(void **state)
 	expect(5, 0, 0, 0, 0, 0);
 }
 
+/* The metrics' type classes: the eight named types, every other type "other". */
+static void test_qtype_class(void **state)
+{
+	for (unsigned t = 0; t <= UINT16_MAX; t++) {
+		srv_qtype_class_t want = t == DNS_TYPE_A       ? SRV_QTYPE_A
+		                         : t == DNS_TYPE_AAAA  ? SRV_QTYPE_AAAA
+		                         : t == DNS_TYPE_CNAME ? SRV_QTYPE_CNAME
+		                         : t == DNS_TYPE_MX    ? SRV_QTYPE_MX
+		                         : t == DNS_TYPE_TXT   ? SRV_QTYPE_TXT
+		                         : t == DNS_TYPE_NS    ? SRV_QTYPE_NS
+		                         : t == DNS_TYPE_SOA   ? SRV_QTYPE_SOA
+		                         : t == DNS_TYPE_ANY   ? SRV_QTYPE_ANY
+		                                               : SRV_QTYPE_OTHER;
+		assert_int_equal(srv_qtype_class((uint16_t)t), want);
+	}
+	assert_string_equal(srv_qtype_class_name(srv_qtype_class(DNS_TYPE_MX)), "MX");
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -820,6 +839,7 @@ int main(void)
 	    cmocka_unit_test(test_edns),
 	    cmocka_unit_test(test_formerr_notimp_drop),
 	    cmocka_unit_test(test_stats),
+	    cmocka_unit_test(test_qtype_class),
 	    cmocka_unit_test(test_tsig_and_transfers),
 	    cmocka_unit_test(test_ecs_echo),
 	    cmocka_unit_test(test_random_queries),
