@@ -373,24 +373,61 @@ int dname_from_str(const char *text, const uint8_t *origin, uint8_t out[DNAME_MA
 	return (int)(olen + l);
 }
 
-/* Multiply-xor over 8-byte words (a lookup costs one step per word, not per byte), the last
- * 1..7 bytes as two overlapping 4-byte loads or three single bytes; the length seeds it. A
- * product's bit j depends only on bits 0..j of what was multiplied, so the top half is
- * folded down and multiplied once more: every bit returned then depends on every input bit
- * (tables index by the low bits). */
+/* Multiply-xor over 8-byte words (a lookup costs one step per word, not per byte): the whole
+ * words from the start, then, when bytes are left, the last 8 bytes (overlapping the word
+ * before: the words are the ones dname_copy_lower() folds, so dname_copy_lower_hash() hashes
+ * as it copies); a name under 8 bytes as two overlapping 4-byte loads or three single bytes;
+ * the length seeds it. A product's bit j depends only on bits 0..j of what was multiplied,
+ * so the top half is folded down and multiplied once more: every bit returned then depends
+ * on every input bit (tables index by the low bits). */
+#define HASH_K 0x9e3779b97f4a7c15ull /* 2^64 / golden ratio, odd */
+
+static inline uint32_t hash_final(uint64_t h)
+{
+	h = (h ^ (h >> 32)) * HASH_K;
+	return (uint32_t)(h >> 32);
+}
+
+static uint32_t hash_short(const uint8_t *p, size_t n)
+{
+	uint64_t h = HASH_K ^ n;
+	if (n >= 4)
+		h = (h ^ ((uint64_t)ne32_load(p) << 32 | ne32_load(p + n - 4))) * HASH_K;
+	else if (n > 0)
+		h = (h ^ ((uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16)) *
+		    HASH_K;
+	return hash_final(h);
+}
+
 uint32_t dname_hash(const uint8_t *name, size_t len)
 {
-	const uint64_t k = 0x9e3779b97f4a7c15ull; /* 2^64 / golden ratio, odd */
-	uint64_t h = k ^ len;
+	if (len < 8)
+		return hash_short(name, len);
+	uint64_t h = HASH_K ^ len;
 	size_t i = 0;
 	for (; len - i >= 8; i += 8)
-		h = (h ^ ne64_load(name + i)) * k;
-	size_t n = len - i;
-	const uint8_t *p = name + i;
-	if (n >= 4)
-		h = (h ^ ((uint64_t)ne32_load(p) << 32 | ne32_load(p + n - 4))) * k;
-	else if (n > 0)
-		h = (h ^ ((uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16)) * k;
-	h = (h ^ (h >> 32)) * k;
-	return (uint32_t)(h >> 32);
+		h = (h ^ ne64_load(name + i)) * HASH_K;
+	if (i < len)
+		h = (h ^ ne64_load(name + len - 8)) * HASH_K;
+	return hash_final(h);
+}
+
+uint32_t dname_copy_lower_hash(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	if (len < 8) {
+		dname_copy_lower(dst, src, len);
+		return hash_short(dst, len);
+	}
+	uint64_t last = fold64(ne64_load(src + len - 8));
+	uint64_t h = HASH_K ^ len;
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w = fold64(ne64_load(src + i));
+		memcpy(dst + i, &w, sizeof(w));
+		h = (h ^ w) * HASH_K;
+	}
+	memcpy(dst + len - 8, &last, sizeof(last));
+	if (i < len)
+		h = (h ^ last) * HASH_K;
+	return hash_final(h);
 }

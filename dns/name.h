@@ -111,3 +111,8 @@ int dname_from_str(const char *text, const uint8_t *origin, uint8_t out[DNAME_MA
 
 /* 32-bit hash of a lowercased name (for hash tables). */
 uint32_t dname_hash(const uint8_t *name, size_t len) SD_NONNULL(1);
+
+/* dname_copy_lower() (dst and src may be the same), returning dname_hash() of the
+ * lowercased name: the words it folds are the ones the hash takes (the query path's
+ * question, hashed once). */
+uint32_t dname_copy_lower_hash(uint8_t *dst, const uint8_t *src, size_t len) SD_NONNULL(1, 2);

@@ -69,10 +69,10 @@ size_t zone_version_rr_count(const zone_version_t *v)
 	return v->rr_count;
 }
 
-static inline const zone_node_t *arena_find(const zone_version_t *a, const uint8_t *name,
-                                            size_t len)
+static inline const zone_node_t *arena_find_hashed(const zone_version_t *a, const uint8_t *name,
+                                                   size_t len, uint32_t hash)
 {
-	uint32_t i = dname_hash(name, len) & a->hash_mask;
+	uint32_t i = hash & a->hash_mask;
 	for (;;) {
 		uint32_t slot = a->hash[i];
 		if (slot == 0)
@@ -84,19 +84,31 @@ static inline const zone_node_t *arena_find(const zone_version_t *a, const uint8
 	}
 }
 
+static inline const zone_node_t *arena_find(const zone_version_t *a, const uint8_t *name,
+                                            size_t len)
+{
+	return arena_find_hashed(a, name, len, dname_hash(name, len));
+}
+
 const zone_node_t *zone_arena_find(const zone_version_t *a, const uint8_t *name, size_t len)
 {
 	return arena_find(a, name, len);
 }
 
-const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
+static const zone_node_t *find_hashed(const zone_version_t *v, const uint8_t *name, size_t len,
+                                      uint32_t hash)
 {
 	if (SD_UNLIKELY(v->head.ov != NULL)) {
-		const zone_node_t *n = arena_find(v->head.ov, name, len);
+		const zone_node_t *n = arena_find_hashed(v->head.ov, name, len, hash);
 		if (n)
 			return (n->flags & ZONE_NODE_GONE) ? NULL : n;
 	}
-	return arena_find(v, name, len);
+	return arena_find_hashed(v, name, len, hash);
+}
+
+const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *name, size_t len)
+{
+	return find_hashed(v, name, len, dname_hash(name, len));
 }
 
 /* Strip labels from the left until a node exists; the apex always does, so the loop ends
@@ -122,15 +134,17 @@ const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_
 	                                   : offs[labels - apex->labels];
 	if (len - at != apex->owner_len || !dname_bytes_equal(name + at, apex->owner, len - at))
 		return NULL;
-	return zone_version_closest_in(v, name, len, offs, labels, exact);
+	return zone_version_closest_in(v, name, len, offs, labels, dname_hash(name, len), exact);
 }
 
 const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_t *name, size_t len,
-                                           const uint8_t *offs, unsigned labels, bool *exact)
+                                           const uint8_t *offs, unsigned labels, uint32_t hash,
+                                           bool *exact)
 {
 	const zone_node_t *apex = v->apex;
 	for (unsigned i = 0; i + apex->labels < labels; i++) {
-		const zone_node_t *n = zone_version_find(v, name + offs[i], len - offs[i]);
+		const zone_node_t *n = i == 0 ? find_hashed(v, name, len, hash)
+		                              : zone_version_find(v, name + offs[i], len - offs[i]);
 		if (n) {
 			*exact = (i == 0);
 			return n;

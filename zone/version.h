@@ -122,10 +122,11 @@ const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_
     SD_NONNULL(1, 2, 4, 6);
 
 /* zone_version_closest_at() of a name the caller knows to lie at or below v's apex (it found
- * the zone by that name: zone_set_find_at()): the apex's suffix is not compared again. */
+ * the zone by that name: zone_set_find_at()), hash its dname_hash(): the apex's suffix is not
+ * compared again, nor the whole name hashed again. */
 const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_t *name, size_t len,
-                                           const uint8_t *offs, unsigned labels, bool *exact)
-    SD_NONNULL(1, 2, 4, 6);
+                                           const uint8_t *offs, unsigned labels, uint32_t hash,
+                                           bool *exact) SD_NONNULL(1, 2, 4, 7);
 
 /* The start of every zone_version_t (zone/internal.h), public only so that the link
  * accessors below inline their common case — a version without an overlay — to one load and

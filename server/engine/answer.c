@@ -676,7 +676,7 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, size_t olen, uint16
 		/* hop 0's name found the zone: it lies at or below the apex (find_zone) */
 		const zone_node_t *node =
 		    hop == 0 ? zone_version_closest_in(ctx->v, ctx->names[0], len, ctx->offs,
-		                                       ctx->labels, &exact)
+		                                       ctx->labels, ctx->q->qname_hash, &exact)
 		             : zone_version_closest_at(ctx->v, ctx->names[hop], len, ctx->offs,
 		                                       ctx->labels, &exact);
 		if (node == NULL)

@@ -16,7 +16,7 @@ static int parse_question(const uint8_t *req, const dns_rr_t *rr, bool plain, sr
 {
 	if (!plain && dname_len_bounded(req + rr->owner, rr->owner_len) != rr->owner_len)
 		return SD_EPARSE;
-	dname_copy_lower(q->qname, req + rr->owner, rr->owner_len);
+	q->qname_hash = dname_copy_lower_hash(q->qname, req + rr->owner, rr->owner_len);
 	q->qname_len = (uint8_t)rr->owner_len;
 	q->qtype = rr->type;
 	q->qclass = rr->rclass;

@@ -110,6 +110,7 @@ typedef struct srv_query {
 	uint8_t qname[DNAME_MAX];
 	uint8_t qname_offs[DNAME_LABELS_MAX]; /* where its labels start (dname_label_offsets) */
 	uint8_t qname_labels;                 /* how many there are */
+	uint32_t qname_hash;                  /* dname_hash() of qname */
 } srv_query_t;
 
 /* Parse req[0..len). Returns SD_EPARSE when there is no 12-byte header (drop), 0 otherwise

@@ -52,6 +52,9 @@ static void round_trip(const uint8_t *name, size_t len)
 	FUZZ_CHECK(dname_cmp_canonical(lower, back) == 0);
 	FUZZ_CHECK(dname_is_subdomain(lower, (const uint8_t *)""));
 	FUZZ_CHECK(dname_hash(lower, len) == dname_hash(back, len));
+	uint8_t folded[DNAME_MAX];
+	FUZZ_CHECK(dname_copy_lower_hash(folded, name, len) == dname_hash(lower, len));
+	FUZZ_CHECK(memcmp(folded, lower, len) == 0);
 	uint8_t offs[DNAME_LABELS_MAX];
 	unsigned labels = dname_labels(lower);
 	FUZZ_CHECK(labels < DNAME_LABELS_MAX);

@@ -313,6 +313,33 @@ static void test_subdomain_equal(void **state)
 	assert_int_not_equal(dname_hash(a, dname_len(a)), dname_hash(b, dname_len(b)));
 }
 
+/* dname_copy_lower_hash(): the bytes of dname_copy_lower() and the hash of dname_hash() on
+ * them, for every length (short names, whole words, a last partial word), copied or in
+ * place; and the hash sees every byte (no length it ignores a byte of). */
+static void test_copy_lower_hash(void **state)
+{
+	uint8_t src[DNAME_MAX], want[DNAME_MAX], got[DNAME_MAX];
+	srandom(5);
+	for (int round = 0; round < 20000; round++) {
+		size_t len = 1 + (size_t)(random() % DNAME_MAX);
+		for (size_t i = 0; i < len; i++)
+			src[i] = (uint8_t)random();
+		dname_copy_lower(want, src, len);
+		uint32_t h = dname_copy_lower_hash(got, src, len);
+		assert_memory_equal(got, want, len);
+		assert_int_equal(h, dname_hash(want, len));
+		memcpy(got, src, len);
+		assert_int_equal(dname_copy_lower_hash(got, got, len), h);
+		assert_memory_equal(got, want, len);
+		size_t at =
+		    (size_t)random() % len; /* a changed byte changes the hash (almost surely) */
+		want[at] ^= (uint8_t)(1u << (random() % 8));
+		if (dname_hash(want, len) == h)
+			fail_msg("len %zu: byte %zu not hashed", len, at);
+	}
+	(void)state;
+}
+
 static void test_str(void **state)
 {
 	uint8_t n[DNAME_MAX], origin[DNAME_MAX];
@@ -378,6 +405,7 @@ int main(void)
 	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_canonical_order),
 	    cmocka_unit_test(test_subdomain_equal),
+	    cmocka_unit_test(test_copy_lower_hash),
 	    cmocka_unit_test(test_str),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
