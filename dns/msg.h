@@ -186,10 +186,12 @@ int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclas
 /* n records owned by the question name (dns_msg_reply_question(), or a dns_msg_question*()
  * that registered it: m->q_len != 0) from a run of RDATA ([u16 rdlength][rdata] each, as
  * the zone stores them) of a type whose RDATA holds no name to compress
- * (!dns_rdata_compressible(type)): the bytes dns_msg_rr_len() writes for each, the owner a
- * pointer to the question. All n or nothing: 0, SD_ESPACE. */
+ * (!dns_rdata_compressible(type)): the first n records in order, or (idx not NULL) records
+ * idx[0..n) of a run whose RDATA are all len bytes long. The bytes dns_msg_rr_len() writes
+ * for each, the owner a pointer to the question. All n or nothing: 0, SD_ESPACE. */
 int dns_msg_rrs_of_question(dns_msg_t *m, uint16_t type, uint16_t rclass, uint32_t ttl,
-                            const uint8_t *run, uint16_t n) SD_NONNULL(1, 5) SD_WUR;
+                            const uint8_t *run, uint16_t n, const uint8_t *idx, uint8_t len)
+    SD_NONNULL(1, 5) SD_WUR;
 
 /* dns_msg_rr() with the owner's length known: owner is a well-formed uncompressed name of
  * olen bytes (dname_len), which the caller vouches for (zone data, a parsed question). The

@@ -159,9 +159,9 @@ static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t 
                    const uint8_t *rdata, uint16_t n, const uint8_t *idx, uint8_t len, uint32_t ttl)
 {
 	/* the usual answer: the question's own records, nothing in them to compress */
-	if (idx == NULL && owner == ctx->w.q_alias && ctx->w.q_len != 0 &&
-	    !dns_rdata_compressible(type)) {
-		if (dns_msg_rrs_of_question(&ctx->w, type, DNS_CLASS_IN, ttl, rdata, n) < 0)
+	if (owner == ctx->w.q_alias && ctx->w.q_len != 0 && !dns_rdata_compressible(type)) {
+		if (dns_msg_rrs_of_question(&ctx->w, type, DNS_CLASS_IN, ttl, rdata, n, idx, len) <
+		    0)
 			return SD_ESPACE;
 		ctx->count[sec] = (uint16_t)(ctx->count[sec] + n);
 		return 0;

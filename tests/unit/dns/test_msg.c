@@ -429,11 +429,24 @@ static void test_question_records(void **state)
 		assert_int_equal(dns_msg_header(&w, 0, 0), 0);
 		assert_int_equal(dns_msg_question_len(&w, name, nl), 0);
 		f.q_alias = w.q_alias = name;
-		int rf = dns_msg_rrs_of_question(&f, type, DNS_CLASS_IN, ttl, run, n);
+		/* fixed-length records: half the time a random choice of them, in random order
+		 * (a steered answer's picks) */
+		uint8_t idx[8], len = type == DNS_TYPE_A ? 4 : 16;
+		uint16_t m = n;
+		bool picked = type != DNS_TYPE_TXT && random() % 2;
+		if (picked) {
+			m = (uint16_t)(1 + random() % n);
+			for (uint16_t i = 0; i < m; i++)
+				idx[i] = (uint8_t)(random() % n);
+		}
+		int rf = dns_msg_rrs_of_question(&f, type, DNS_CLASS_IN, ttl, run, m,
+		                                 picked ? idx : NULL, picked ? len : 0);
 		dns_msg_mark_t mk = dns_msg_mark(&w);
 		int rs = 0;
 		off = 0;
-		for (uint16_t i = 0; i < n && rs == 0; i++) {
+		for (uint16_t i = 0; i < m && rs == 0; i++) {
+			if (picked)
+				off = (size_t)idx[i] * (2u + len);
 			uint16_t rdlen = (uint16_t)(run[off] << 8 | run[off + 1]);
 			rs = dns_msg_rr_len(&w, name, nl, type, DNS_CLASS_IN, ttl, run + off + 2,
 			                    rdlen);
