@@ -265,8 +265,11 @@ def test_reload_adds_and_removes_a_notify_target(lone):
                                  timeout=30)
 
         reload_with(["127.0.0.1:%d" % sec.port])
+        # the line shows up before the secondary's SOA answer ("serial ? (no answer yet)"):
+        # wait for the answer, not the line
         line = lone.wait_for(
-            lambda: sec_line(lone.steerctl("status").stdout, sec.port), timeout=30)
+            lambda: (lambda l: l if l and "in sync" in l else None)(
+                sec_line(lone.steerctl("status").stdout, sec.port)), timeout=30)
         assert line and "serial %d in sync" % s0 in line, lone.steerctl("status").stdout
         assert sec.asked >= 1
         reload_with([])
