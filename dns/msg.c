@@ -318,6 +318,19 @@ static void comp_question(dns_msg_t *m)
 	comp_register(m, offs, hash, n, m->q_off, m->q_len, m->q_len);
 }
 
+static void image_register(dns_msg_t *m, const struct dns_msg_image *img, size_t base);
+
+/* Register what waits, in the order it was written: the question's suffixes, then the
+ * pending image's names. The table is then as if each had registered itself at once. */
+static void comp_flush(dns_msg_t *m)
+{
+	comp_question(m);
+	if (m->img_pending != NULL) {
+		image_register(m, m->img_pending, m->img_base);
+		m->img_pending = NULL;
+	}
+}
+
 /* Is name (len bytes) the question name? Then its longest registered suffix is the whole
  * question (the table's first entry, so the earliest match), and nothing is registered. */
 static inline bool is_question(const dns_msg_t *m, const uint8_t *name, size_t len)
@@ -402,7 +415,7 @@ static SD_NOINLINE int put_name_table(dns_msg_t *m, const uint8_t *name, size_t 
 	uint32_t hash[DNAME_LABELS_MAX];
 	unsigned n = 0;
 	if (m->comp != NULL) {
-		comp_question(m);
+		comp_flush(m);
 		n = comp_labels(m->comp, name, offs, hash);
 	}
 	unsigned cut = n; /* labels written in full; a pointer replaces the rest */
@@ -453,6 +466,7 @@ void dns_msg_init(dns_msg_t *m, uint8_t *buf, size_t lim, dns_comp_t *comp, unsi
 	m->exact = (flags & DNS_MSG_EXACT) != 0;
 	m->q_off = m->q_len = 0;
 	m->q_pending = false;
+	m->img_pending = NULL;
 	m->q_alias = NULL;
 	memo_clear(m);
 	if (comp != NULL)
@@ -476,9 +490,12 @@ void dns_msg_rollback(dns_msg_t *m, dns_msg_mark_t mk)
 	if (m->comp == NULL)
 		return;
 	comp_truncate(m->comp, mk.ncomp);
-	/* a mark taken before the question was registered: it is pending again */
+	/* a mark taken before the question was registered: it is pending again; so is an image
+	 * that was waiting then (its bytes lie before the mark), and one written after is gone */
 	if (m->q_len != 0 && m->comp->n == 0)
 		m->q_pending = true;
+	m->img_pending = mk.img_pending;
+	m->img_base = mk.img_base;
 }
 
 int dns_msg_put(dns_msg_t *m, const void *data, size_t len)
@@ -521,7 +538,7 @@ int dns_msg_question_len(dns_msg_t *m, const uint8_t *q, size_t nl)
 	be16_put(m->buf + 4, 1);
 	if (m->comp == NULL)
 		return 0;
-	comp_question(m); /* an earlier question's entries come first */
+	comp_flush(m); /* an earlier question's (and image's) entries come first */
 	/* into an empty table (the root has no label to register): registered when first
 	 * needed */
 	if (m->comp->n == 0 && start <= PTR_MAX && nl > 1) {
@@ -774,10 +791,9 @@ int dns_msg_image_end(dns_msg_t *m, bool follow, void *out, size_t cap)
 	return 0;
 }
 
-/* Register img's entries, relocated to base, after the question's. */
+/* Register img's entries, relocated to base (comp_flush(): after the question's). */
 static void image_register(dns_msg_t *m, const dns_msg_image_t *img, size_t base)
 {
-	comp_question(m);
 	dns_comp_t *c = m->comp;
 	const dns_msg_image_entry_t *entry = dns_msg_image_entries(img);
 	for (unsigned i = 0; i < img->nentry && c->n < c->cap; i++) {
@@ -806,8 +822,12 @@ int dns_msg_image(dns_msg_t *m, const dns_msg_image_t *img)
 		be16_put(s, (uint16_t)(0xc000 | to));
 	}
 	m->pos = base + len;
-	if (img->nentry > 0)
-		image_register(m, img, base);
+	if (img->nentry > 0) { /* registered when a name first needs the table */
+		if (m->img_pending != NULL)
+			comp_flush(m); /* an earlier image's names come first */
+		m->img_pending = img;
+		m->img_base = base;
+	}
 	if (img->memo_len > 0) {
 		unsigned t = img->memo;
 		memo_add(m, (t & IMG_REL) ? base + (t & (IMG_REL - 1)) : q_end - t, img->memo_name,

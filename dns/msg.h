@@ -73,6 +73,8 @@ enum {
 
 #define DNS_MSG_MEMO 4
 
+struct dns_msg_image;
+
 typedef struct dns_msg {
 	uint8_t *buf;
 	size_t pos;       /* bytes written */
@@ -84,6 +86,10 @@ typedef struct dns_msg {
 	 * and a name equal to it is its pointer without a look at the table. */
 	size_t q_off, q_len;
 	bool q_pending;
+	/* An image's names (dns_msg_image()) wait the same way, after the question's: most
+	 * answers that copy one never look a name up in the table (NULL: none waits). */
+	const struct dns_msg_image *img_pending;
+	size_t img_base; /* where that image lies */
 	/* Optional, set by the caller after the question: bytes the caller keeps that equal the
 	 * question name exactly (its parsed copy), so an owner passed from there is known to be
 	 * the question without a compare. NULL: none. */
@@ -99,10 +105,13 @@ typedef struct dns_msg {
 	unsigned memo_next;                         /* the slot the next name takes */
 } dns_msg_t;
 
-/* A rollback point: the position and the size of the compression table at that time. */
+/* A rollback point: the position, the size of the compression table and the image whose
+ * names were waiting at that time. */
 typedef struct dns_msg_mark {
 	size_t pos;
 	unsigned ncomp;
+	const struct dns_msg_image *img_pending;
+	size_t img_base;
 } dns_msg_mark_t;
 
 /* Start a message in buf (lim bytes at most) at position 0. comp (may be NULL) is emptied and
@@ -116,7 +125,10 @@ void dns_msg_resume(dns_msg_t *m, uint8_t *buf, size_t len, size_t lim) SD_NONNU
 
 static inline dns_msg_mark_t dns_msg_mark(const dns_msg_t *m)
 {
-	return (dns_msg_mark_t){.pos = m->pos, .ncomp = m->comp != NULL ? m->comp->n : 0};
+	return (dns_msg_mark_t){.pos = m->pos,
+	                        .ncomp = m->comp != NULL ? m->comp->n : 0,
+	                        .img_pending = m->img_pending,
+	                        .img_base = m->img_base};
 }
 
 /* Forget everything written since mk, including the compression entries added since. */
@@ -271,8 +283,9 @@ int dns_msg_image_begin(dns_msg_t *m, uint8_t *buf, size_t cap, dns_comp_t *comp
 int dns_msg_image_end(dns_msg_t *m, bool follow, void *out, size_t cap) SD_NONNULL(1, 3) SD_WUR;
 
 /* Append an image after the question, relocated (see above; the caller has checked the
- * conditions there); its entries (after the question's, as the RR-by-RR path registers them) and
- * its memo kept. 0, or SD_ESPACE when it does not fit, when a pointer would need more than 14
+ * conditions there); its entries (after the question's, as the RR-by-RR path registers them;
+ * both when a name first needs the table, which after most answers never happens) and its memo
+ * kept. 0, or SD_ESPACE when it does not fit, when a pointer would need more than 14
  * bits or when it has entries and m's table is not a list (write its RRs one by one instead);
  * nothing kept then. Allocation-free. */
 int dns_msg_image(dns_msg_t *m, const dns_msg_image_t *img) SD_NONNULL(1, 2) SD_WUR;

@@ -474,6 +474,55 @@ static void test_question_records(void **state)
 	(void)state;
 }
 
+/* An image's names wait until a name needs the table (dns_msg_image()): a CNAME copied as an
+ * image then names written after it compress as they do after the CNAME written RR by RR,
+ * also after a rollback to a mark taken while the names waited (the rollback must leave them
+ * waiting: the table was truncated below them). */
+static void test_image_names_wait(void **state)
+{
+	static uint8_t ibuf[512], img_mem[1024], a[512], b[512];
+	static const uint8_t target[] = "\004mail\007example\003com";
+	uint8_t q[DNAME_MAX], x[DNAME_MAX], y[DNAME_MAX];
+	dns_comp_t ic, ca, cb;
+	dns_msg_t im, ma, mb;
+	assert_int_equal(dns_comp_init(&ic, 64), 0);
+	assert_int_equal(dns_comp_init(&ca, 64), 0);
+	assert_int_equal(dns_comp_init(&cb, 64), 0);
+	W("www.example.com", q);
+	W("x.mail.example.com", x);
+	W("y.www.example.com", y);
+	size_t ql = dname_len(q);
+	assert_int_equal(dns_msg_image_begin(&im, ibuf, sizeof(ibuf), &ic, q, ql), 0);
+	assert_int_equal(
+	    dns_msg_rr(&im, q, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, target, sizeof(target)), 0);
+	assert_int_equal(dns_msg_image_end(&im, true, img_mem, sizeof(img_mem)), 0);
+	const dns_msg_image_t *img = (const dns_msg_image_t *)(const void *)img_mem;
+	for (int rollback = 0; rollback < 2; rollback++) {
+		start(&ma, a, sizeof(a), &ca, 0, q);
+		start(&mb, b, sizeof(b), &cb, 0, q);
+		assert_int_equal(dns_msg_image(&ma, img), 0);
+		assert_int_equal(
+		    dns_msg_rr(&mb, q, DNS_TYPE_CNAME, DNS_CLASS_IN, 60, target, sizeof(target)),
+		    0);
+		dns_msg_mark_t ka = dns_msg_mark(&ma), kb = dns_msg_mark(&mb);
+		assert_int_equal(dns_msg_name(&ma, y, true), 0); /* the table is needed now */
+		assert_int_equal(dns_msg_name(&mb, y, true), 0);
+		if (rollback) {
+			dns_msg_rollback(&ma, ka);
+			dns_msg_rollback(&mb, kb);
+		}
+		assert_int_equal(dns_msg_name(&ma, x, true), 0); /* a match in the CNAME's target */
+		assert_int_equal(dns_msg_name(&mb, x, true), 0);
+		assert_int_equal(ma.pos, mb.pos);
+		assert_memory_equal(a, b, ma.pos);
+		assert_int_equal(ma.pos, mb.pos);
+	}
+	dns_comp_fini(&ic);
+	dns_comp_fini(&ca);
+	dns_comp_fini(&cb);
+	(void)state;
+}
+
 /* Appending to a finished message without a table: nothing is compressed. */
 static void test_resume(void **state)
 {
@@ -655,6 +704,7 @@ int main(void)
 	    cmocka_unit_test(test_memo),
 	    cmocka_unit_test(test_question_alias),
 	    cmocka_unit_test(test_question_records),
+	    cmocka_unit_test(test_image_names_wait),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_random),
 	    cmocka_unit_test(test_list_vs_hash),
