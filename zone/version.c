@@ -118,11 +118,12 @@ const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *
 	uint8_t offs[DNAME_LABELS_MAX];
 	size_t len;
 	unsigned labels = dname_label_offsets_len(name, offs, &len);
-	return zone_version_closest_at(v, name, len, offs, labels, exact);
+	return zone_version_closest_at(v, name, len, offs, labels, dname_hash(name, len), exact);
 }
 
 const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_t *name, size_t len,
-                                           const uint8_t *offs, unsigned labels, bool *exact)
+                                           const uint8_t *offs, unsigned labels, uint32_t hash,
+                                           bool *exact)
 {
 	const zone_node_t *apex = v->apex;
 	*exact = false;
@@ -134,7 +135,7 @@ const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_
 	                                   : offs[labels - apex->labels];
 	if (len - at != apex->owner_len || !dname_bytes_equal(name + at, apex->owner, len - at))
 		return NULL;
-	return zone_version_closest_in(v, name, len, offs, labels, dname_hash(name, len), exact);
+	return zone_version_closest_in(v, name, len, offs, labels, hash, exact);
 }
 
 const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_t *name, size_t len,

@@ -116,14 +116,14 @@ const zone_node_t *zone_version_find(const zone_version_t *v, const uint8_t *nam
 const zone_node_t *zone_version_closest(const zone_version_t *v, const uint8_t *name, bool *exact)
     SD_NONNULL(1, 2, 3);
 
-/* zone_version_closest() of a name the caller measured (see zone_set_find_at()). */
+/* zone_version_closest() of a name the caller measured (see zone_set_find_at()) and hashed
+ * (hash: its dname_hash()). */
 const zone_node_t *zone_version_closest_at(const zone_version_t *v, const uint8_t *name, size_t len,
-                                           const uint8_t *offs, unsigned labels, bool *exact)
-    SD_NONNULL(1, 2, 4, 6);
+                                           const uint8_t *offs, unsigned labels, uint32_t hash,
+                                           bool *exact) SD_NONNULL(1, 2, 4, 7);
 
 /* zone_version_closest_at() of a name the caller knows to lie at or below v's apex (it found
- * the zone by that name: zone_set_find_at()), hash its dname_hash(): the apex's suffix is not
- * compared again, nor the whole name hashed again. */
+ * the zone by that name: zone_set_find_at()): the apex's suffix is not compared again. */
 const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_t *name, size_t len,
                                            const uint8_t *offs, unsigned labels, uint32_t hash,
                                            bool *exact) SD_NONNULL(1, 2, 4, 7);

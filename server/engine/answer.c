@@ -72,6 +72,7 @@ struct srv_answer_ctx {
 	const uint8_t *names[CHAIN_MAX + 1];     /* lowercased name looked up at each hop: */
 	uint8_t hop_names[CHAIN_MAX][DNAME_MAX]; /* the parser's qname (hop 0), then these */
 	uint8_t name_len[CHAIN_MAX + 1];         /* their lengths */
+	uint32_t hop_hash;                       /* dname_hash() of the current hop's name */
 	const uint8_t *offs;                     /* label offsets of the name of this hop: */
 	uint8_t hop_offs[DNAME_LABELS_MAX];      /* the question's (parsed) or these */
 	unsigned labels;                         /* and its label count */
@@ -612,14 +613,15 @@ static int put_dname(srv_answer_ctx_t *ctx, const zone_node_t *top, const uint8_
 	return 0;
 }
 
-/* Lowercase next into the hop's name slot: its length, 0 when it was asked before (a loop). */
+/* Lowercase next into the hop's name slot, hashed (hop_hash): its length, 0 when it was asked
+ * before (a loop). */
 static size_t chain_next(srv_answer_ctx_t *ctx, unsigned hop, const uint8_t *next)
 {
 	uint8_t *n = ctx->hop_names[hop - 1];
 	size_t len = dname_len_bounded(next, DNAME_MAX);
 	if (len == 0)
 		return 0;
-	dname_copy_lower(n, next, len);
+	ctx->hop_hash = dname_copy_lower_hash(n, next, len);
 	ctx->names[hop] = n;
 	ctx->name_len[hop] = (uint8_t)len;
 	for (unsigned i = 0; i < hop; i++) {
@@ -678,7 +680,7 @@ static int walk(srv_answer_ctx_t *ctx, const uint8_t *owner, size_t olen, uint16
 		    hop == 0 ? zone_version_closest_in(ctx->v, ctx->names[0], len, ctx->offs,
 		                                       ctx->labels, ctx->q->qname_hash, &exact)
 		             : zone_version_closest_at(ctx->v, ctx->names[hop], len, ctx->offs,
-		                                       ctx->labels, &exact);
+		                                       ctx->labels, ctx->hop_hash, &exact);
 		if (node == NULL)
 			return 0;
 		const zone_node_t *top = redirect_of(ctx->v, node, exact);
