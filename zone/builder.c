@@ -64,8 +64,8 @@ typedef struct group {
 typedef struct bnode {
 	const uint8_t *owner;
 	uint8_t len;
-	size_t group_first;
-	size_t group_count;
+	uint32_t group_first;
+	uint32_t group_count;
 } bnode_t;
 
 int zone_builder_new(const uint8_t *apex, const zone_bindings_t *bindings, zone_builder_t **out)
@@ -305,15 +305,17 @@ static int cmp_rkey(const void *pa, const void *pb, void *arg)
  * radix-sorted with the records' indices, each run of equal keys (one owner's records, or
  * owners that share their first 8 octets) is sorted by cmp_rec, then the records are
  * gathered in that order into a new array (independent loads, prefetched; a permutation in
- * place would wait for one cache miss after the other). At 1M records qsort_r took ~0.19 s
- * (20M comparisons through a pointer, then glibc's merge sort moving the records
- * one cycle at a time); this ~0.05 s. Without usable keys (a 0 octet in a label) or memory
- * for the index arrays and the new array: qsort_r. */
+ * place would wait for one cache miss after the other), whose memory was the radix sort's
+ * second buffer (fresh pages cost: each is a fault and a clearing). At 1M records qsort_r
+ * took ~0.19 s (20M comparisons through a pointer, then glibc's merge sort moving the
+ * records one cycle at a time); this ~0.05 s. Without usable keys (a 0 octet in a label) or
+ * memory for the index array and the new array: qsort_r. */
 #define GATHER_AHEAD 16
 static void sort_recs(zone_builder_t *b)
 {
 	size_t n = b->n;
-	rkey_t *a = malloc(2 * n * sizeof(*a));
+	_Static_assert(sizeof(brec_t) >= sizeof(rkey_t), "the gather buffer holds the keys");
+	rkey_t *a = malloc(n * sizeof(*a));
 	brec_t *sorted = a ? malloc(n * sizeof(*sorted)) : NULL;
 	for (size_t i = 0; sorted && i < n; i++)
 		a[i] =
@@ -324,17 +326,19 @@ static void sort_recs(zone_builder_t *b)
 		qsort_r(b->recs, n, sizeof(brec_t), cmp_rec, b);
 		return;
 	}
-	rkey_t *o = radix_sort(a, a + n, n);
+	rkey_t *o = radix_sort(a, (rkey_t *)(void *)sorted, n);
+	if (o != a)
+		memcpy(a, o, n * sizeof(*a)); /* sorted is written next */
 	for (size_t i = 0, j; i < n; i = j) {
-		for (j = i + 1; j < n && o[j].key == o[i].key;)
+		for (j = i + 1; j < n && a[j].key == a[i].key;)
 			j++;
 		if (j - i > 1)
-			qsort_r(o + i, j - i, sizeof(*o), cmp_rkey, b);
+			qsort_r(a + i, j - i, sizeof(*a), cmp_rkey, b);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (i + GATHER_AHEAD < n)
-			__builtin_prefetch(&b->recs[o[i + GATHER_AHEAD].idx]);
-		sorted[i] = b->recs[o[i].idx];
+			__builtin_prefetch(&b->recs[a[i + GATHER_AHEAD].idx]);
+		sorted[i] = b->recs[a[i].idx];
 	}
 	free(a);
 	free(b->recs);
@@ -438,7 +442,7 @@ static size_t nodes_finish(const zone_builder_t *b, const group_t *g, size_t ng,
 			continue;
 		nodes[k++] = nodes[i];
 	}
-	size_t gi = 0;
+	uint32_t gi = 0;
 	for (size_t i = 0; i < k; i++) {
 		nodes[i].group_first = gi;
 		while (gi < ng && dname_equal(rec_owner(b, &b->recs[g[gi].first]), nodes[i].owner))
@@ -738,7 +742,7 @@ static void fill(zone_builder_t *b, zone_version_t *v, const layout_t *l, const 
 /* zone_node_link, with the parent when the caller knows it (NULL: looked up) and whether
  * the version may hold a wildcard at all. */
 static void link_one(const zone_version_t *v, zone_node_t *n, bool apex, const zone_node_t *p,
-                     bool wildcards)
+                     bool wildcards, bool targets)
 {
 	n->flags &= (uint16_t) ~(ZONE_NODE_NONAUTH | ZONE_NODE_WILDCARD | ZONE_NODE_UNDER_DNAME);
 	n->parent = n->cut = NULL;
@@ -758,7 +762,7 @@ static void link_one(const zone_version_t *v, zone_node_t *n, bool apex, const z
 	}
 	if (wildcards && zone_node_wildcard_slow(v, n) != NULL)
 		n->flags |= ZONE_NODE_WILDCARD;
-	for (uint16_t k = 0; k < n->rrset_count; k++) {
+	for (uint16_t k = 0; targets && k < n->rrset_count; k++) {
 		zone_rrset_t *rs = (zone_rrset_t *)&n->rrsets[k];
 		if (!rs->targets)
 			continue;
@@ -770,7 +774,7 @@ static void link_one(const zone_version_t *v, zone_node_t *n, bool apex, const z
 
 void zone_node_link(const zone_version_t *v, zone_node_t *n, bool apex)
 {
-	link_one(v, n, apex, NULL, true);
+	link_one(v, n, apex, NULL, true, true);
 }
 
 void zone_version_set_soa(zone_version_t *v)
@@ -785,10 +789,69 @@ void zone_version_set_soa(zone_version_t *v)
 	v->images_done = false;
 }
 
+/* The next record (*r) of an RRset with targets (NS/MX/SRV) in a whole version, in node
+ * order; NULL after the last. */
+typedef struct target_iter {
+	const zone_version_t *v;
+	size_t node;
+	uint16_t set, rec;
+} target_iter_t;
+
+static zone_rrset_t *target_next(target_iter_t *t, uint16_t *r)
+{
+	for (; t->node < t->v->node_count; t->node++, t->set = 0) {
+		const zone_node_t *n = &t->v->nodes[t->node];
+		for (; t->set < n->rrset_count; t->set++, t->rec = 0) {
+			zone_rrset_t *rs = (zone_rrset_t *)&n->rrsets[t->set];
+			if (rs->targets && t->rec < rs->count) {
+				*r = t->rec++;
+				return rs;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* The targets of a whole version's NS/MX/SRV records (rr_target for each): a lookup each, and
+ * a lookup's hash slot is a cache miss somewhere in megabytes. Each target's name is read
+ * and its slot prefetched TARGET_AHEAD targets before its lookup, so the misses overlap (as
+ * in hash_fill). */
+#define TARGET_AHEAD 16
+typedef struct target_q {
+	zone_rrset_t *rs;
+	uint16_t r;
+	size_t len;
+	uint8_t name[DNAME_MAX];
+} target_q_t;
+
+static void link_targets(const zone_version_t *v)
+{
+	target_q_t ring[TARGET_AHEAD];
+	target_iter_t it = {.v = v};
+	size_t head = 0, tail = 0;
+	bool more = true;
+	while (more || tail < head) {
+		if (more && head - tail < TARGET_AHEAD) {
+			target_q_t *q = &ring[head % TARGET_AHEAD];
+			if (!(q->rs = target_next(&it, &q->r))) {
+				more = false;
+				continue;
+			}
+			q->len = zone_rrset_target_name(q->rs, q->r, q->name);
+			__builtin_prefetch(&v->hash[dname_hash(q->name, q->len) & v->hash_mask]);
+			head++;
+			continue;
+		}
+		target_q_t *q = &ring[tail++ % TARGET_AHEAD];
+		((const zone_node_t **)q->rs->targets)[q->r] =
+		    zone_version_find(v, q->name, q->len);
+	}
+}
+
 /* Link a whole version's nodes (canonical order, every ancestor a node). A node's parent is
  * the last node before it with one label less (its descendants follow it as one block), so
  * parents come from that table, not from lookups; wildcards are looked up only when some
- * node is one. */
+ * node is one; targets in one pass after (link_targets). */
 static void link_nodes(zone_version_t *v)
 {
 	zone_node_t *nodes = (zone_node_t *)v->nodes;
@@ -798,9 +861,11 @@ static void link_nodes(zone_version_t *v)
 		wildcards = nodes[i].owner[0] == 1 && nodes[i].owner[1] == '*';
 	for (size_t i = 0; i < v->node_count; i++) {
 		zone_node_t *n = &nodes[i];
-		link_one(v, n, i == 0, n->labels > 0 ? last[n->labels - 1] : NULL, wildcards);
+		link_one(v, n, i == 0, n->labels > 0 ? last[n->labels - 1] : NULL, wildcards,
+		         false);
 		last[n->labels] = n;
 	}
+	link_targets(v);
 	zone_version_set_soa(v);
 }
 
