@@ -505,6 +505,15 @@ void zone_version_soa_rr(const zone_version_t *v, zone_rr_t *rr)
 	rr->rdata = soa->rdata + 2;
 }
 
+/* Canonical order of two nodes' owners. Owners are lowercased: equal bytes are equal names,
+ * the common case of a diff, tested before the label-by-label comparison. */
+static int node_cmp(const zone_node_t *a, const zone_node_t *b)
+{
+	if (a->owner_len == b->owner_len && memcmp(a->owner, b->owner, a->owner_len) == 0)
+		return 0;
+	return dname_cmp_canonical(a->owner, b->owner);
+}
+
 int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
                         zone_changeset_t **out)
 {
@@ -525,7 +534,7 @@ int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
 	const zone_node_t *a = zone_version_iter_next(&ia), *b = zone_version_iter_next(&ib);
 	/* Merge walk: both iterators are in canonical order. */
 	while (rc == 0 && (a || b)) {
-		int c = !a ? 1 : !b ? -1 : dname_cmp_canonical(a->owner, b->owner);
+		int c = !a ? 1 : !b ? -1 : node_cmp(a, b);
 		if (c < 0) {
 			rc = put_node(&cs->removed, a);
 			a = zone_version_iter_next(&ia);
