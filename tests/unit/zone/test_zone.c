@@ -277,7 +277,8 @@ static void test_sort_paths_agree(void **state)
 		random_owner(&s, owner, sizeof(owner));
 		s = s * 1103515245u + 12345u;
 		unsigned pick = (s >> 8) % 4, ttl = (s >> 12) % 2 ? 300 : 600, x = (s >> 16) % 5;
-		snprintf(target, sizeof(target), "%s%u.elsewhere.", (s >> 20) % 2 ? "MX" : "mx", x);
+		snprintf(target, sizeof(target), "%s%u.%s.", (s >> 20) % 2 ? "MX" : "mx", x,
+		         (s >> 21) % 2 ? "elsewhere" : "example");
 		char addr[32], text[8];
 		snprintf(addr, sizeof(addr), "192.0.2.%u", x);
 		snprintf(text, sizeof(text), "t%u", x);
@@ -286,6 +287,13 @@ static void test_sort_paths_agree(void **state)
 		for (int k = 0; k < 2; k++)
 			add_c(b[k], owner, type, 1, ttl, r, "t:9");
 	}
+	for (int k = 0; k < 2; k++)
+		for (int x = 0; x < 5;
+		     x += 2) { /* targets in the zone, some of them with an address */
+			char mx[32];
+			snprintf(mx, sizeof(mx), "mx%d.example.", x);
+			add(b[k], mx, DNS_TYPE_A, rd_a("192.0.2.25"), "t:10");
+		}
 	add(b[1], "a0\\000.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:10");
 	zone_version_t *v[2] = {finish_ok(b[0]), finish_ok(b[1])};
 	const zone_node_t *zero = t_find(v[1], "a0\\000.example.");
@@ -293,6 +301,7 @@ static void test_sort_paths_agree(void **state)
 	assert_int_equal(zone_version_node_count(v[0]) + 1, zone_version_node_count(v[1]));
 	assert_true(zone_version_node_count(v[0]) > 2000);
 	zone_version_iter_t it[2];
+	size_t targets = 0;
 	zone_version_iter_init(v[0], &it[0]);
 	zone_version_iter_init(v[1], &it[1]);
 	for (const zone_node_t *x; (x = zone_version_iter_next(&it[0])) != NULL;) {
@@ -301,7 +310,16 @@ static void test_sort_paths_agree(void **state)
 			y = zone_version_iter_next(&it[1]);
 		assert_non_null(y);
 		t_assert_nodes_equal(v[0], x, v[1], y);
+		for (uint16_t k = 0; k < x->rrset_count; k++) /* each target is its name's node */
+			for (uint16_t r = 0; x->rrsets[k].targets && r < x->rrsets[k].count; r++) {
+				uint8_t name[DNAME_MAX];
+				size_t len = zone_rrset_target_name(&x->rrsets[k], r, name);
+				assert_ptr_equal(x->rrsets[k].targets[r],
+				                 zone_version_find(v[0], name, len));
+				targets += x->rrsets[k].targets[r] != NULL;
+			}
 	}
+	assert_true(targets > 100);
 	zone_version_unref(v[0]);
 	zone_version_unref(v[1]);
 }
