@@ -30,7 +30,12 @@
 #
 # Environment: STEERDNS_BUILD (default build-release, built if missing), RECORDS ("100000
 # 1000000"), SERVERS ("steerdns gdnsd nsd knot"), ZONEDIR (/tmp/steerdns-zones), RELOAD_QPS
-# (2000), RELOAD_PAD (5: seconds of load before the reload and after its new answer), KEEP=1 keeps the temporary directory (logs, dnsperf output).
+# (2000), RELOAD_PAD (5: seconds of load before the reload and after its new answer), KEEP=1
+# keeps the temporary directory (logs, dnsperf output), PERF_STAT=1 also counts the daemon's
+# CPU time, page faults and instructions over the reload (perf stat -p: all its threads, the
+# worker's answers to the RELOAD_QPS load included, from 0.2 s before the steerctl reload to
+# the new answer; a "zonesize: reload perf stat" line each): unlike the reload's wall time,
+# hardly moved by a busy machine.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -121,7 +126,7 @@ measure() { # records name port command...
 	sleep 2
 	mem="$(mem_mb "$pid")"
 	if [ "$srv" = steerdns ]; then
-		extra="$(reload_test "$n" "$port")"
+		extra="$(reload_test "$n" "$port" "$pid")"
 	fi
 	echo "zonesize: $srv $n records: load $load s, rss/hwm/pss/procs $mem, reload/lost/max $extra" >&2
 	RESULTS+=("$n $srv $load $mem $extra")
@@ -129,8 +134,8 @@ measure() { # records name port command...
 }
 
 # steerdns: change zlast and the serial, steerctl reload under dnsperf load; "reload lost maxlat"
-reload_test() { # records port
-	local n="$1" port="$2" zf="$TMP/zone.$1" t0 r lost maxlat
+reload_test() { # records port pid
+	local n="$1" port="$2" pid="$3" zf="$TMP/zone.$1" t0 r lost maxlat ps=""
 	# runs until interrupted (dnsperf prints its statistics on SIGINT) after the new answer
 	dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.mix" -l 900 -c 1 -Q "$RELOAD_QPS" \
 		>"$TMP/reload.$n.dnsperf" 2>&1 &
@@ -140,10 +145,23 @@ reload_test() { # records port
 		-e 's/^zlast A 192.0.2.200$/zlast A 192.0.2.201/' "$zf" >"$zf.new"
 	sleep "$RELOAD_PAD"
 	mv "$zf.new" "$zf"
+	if [ -n "${PERF_STAT:-}" ]; then
+		perf stat -e task-clock,page-faults,instructions -p "$pid" -o "$TMP/reload.$n.perf" &
+		ps=$!
+		sleep 0.2 # perf attached
+	fi
 	t0="$(date +%s.%N)"
 	"$BUILD/server/steerctl" -s "$TMP/steerdns.sock" reload "$ZONE" >"$TMP/reload.$n.out" 2>&1 ||
 		true
 	r="$(wait_answer "$port" 192.0.2.201 "$t0" 300)"
+	if [ -n "$ps" ]; then
+		kill -INT "$ps" 2>/dev/null || true
+		wait "$ps" || true
+		awk -v n="$n" '/task-clock|page-faults|instructions/ && $1 !~ /^</ {
+			e = $2 == "msec" ? $3 " ms" : $2
+			printf "zonesize: reload perf stat %s records: %s %s\n", n, e, $1 }' \
+			"$TMP/reload.$n.perf" >&2
+	fi
 	sleep "$RELOAD_PAD"
 	kill -INT "$dp" 2>/dev/null || true
 	wait "$dp" || true
