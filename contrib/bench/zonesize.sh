@@ -35,7 +35,8 @@
 # The reload test also prints the daemon's CPU time (user + system) and minor page faults from
 # the steerctl reload to the new answer ("zonesize: reload cpu"; /proc/PID/stat: all its
 # threads, those that ended too, the worker's answers to the RELOAD_QPS load included):
-# unlike the reload's wall time, hardly moved by a busy machine.
+# unlike the reload's wall time, hardly moved by a busy machine; and the memory figures again
+# RELOAD_PAD seconds after the new answer ("zonesize: after the reload").
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -161,6 +162,7 @@ reload_test() { # records port pid
 	echo "zonesize: reload cpu $n records: $((($3 - $1) * 1000 / $(getconf CLK_TCK))) ms" \
 		"(user+system, all threads), $(($4 - $2)) minor faults" >&2
 	sleep "$RELOAD_PAD"
+	echo "zonesize: after the reload, $n records: rss/hwm/pss/procs $(mem_mb "$pid")" >&2
 	kill -INT "$dp" 2>/dev/null || true
 	wait "$dp" || true
 	lost="$(awk '/Queries lost:/ {print $3}' "$TMP/reload.$n.dnsperf")"
