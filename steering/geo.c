@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/fsutil.h"
 
@@ -117,17 +118,31 @@ static inline uint32_t rec32(const uint8_t *p, unsigned bit)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* node < db->nodes */
-static uint32_t node_record(const steer_geo_db_t *db, uint32_t node, unsigned bit)
+/* Record bit of node (< nodes) in the file's tree t (MaxMind DB spec: nodes of two records
+ * of record_bits bits, record_bits / 4 bytes). */
+static uint32_t file_record(const uint8_t *t, uint16_t record_bits, uint32_t node, unsigned bit)
 {
-	const uint8_t *p = db->tree + (size_t)node * db->node_bytes;
-	return db->record_bits == 28   ? rec28(p, bit)
-	       : db->record_bits == 24 ? rec24(p, bit)
-	                               : rec32(p, bit);
+	const uint8_t *p = t + (size_t)node * (record_bits / 4u);
+	return record_bits == 28   ? rec28(p, bit)
+	       : record_bits == 24 ? rec24(p, bit)
+	                           : rec32(p, bit);
+}
+
+/* node < db->nodes */
+static inline uint32_t node_record(const steer_geo_db_t *db, uint32_t node, unsigned bit)
+{
+	return db->node_recs[(size_t)node * 2 + bit];
+}
+
+/* The data offset a record (> nodes) of the file points at (MaxMind DB spec); at or past
+ * the data section's size when it points nowhere. */
+static uint64_t data_offset(const steer_geo_db_t *db, uint32_t r)
+{
+	return (uint64_t)r - db->nodes - 16;
 }
 
 /* The data offsets the tree's records point at, ascending and unique: one pass over the
- * nodes marking a bitmap of the data section (an IPv6 tree's IPv4 aliases point at nodes
+ * records marking a bitmap of the data section (an IPv6 tree's IPv4 aliases point at nodes
  * already counted), then one pass over the bitmap. */
 static int db_offsets(steer_geo_db_t *db)
 {
@@ -136,15 +151,14 @@ static int db_offsets(steer_geo_db_t *db)
 	size_t n = 0;
 	if (!bm)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < db->nodes; i++)
-		for (unsigned bit = 0; bit < 2; bit++) {
-			uint32_t r = node_record(db, i, bit);
-			uint64_t off = (uint64_t)r - db->nodes - 16; /* MaxMind DB spec */
-			if (r <= db->nodes || off >= dsize || (bm[off / 64] >> (off % 64) & 1))
-				continue;
-			bm[off / 64] |= 1ull << (off % 64);
-			n++;
-		}
+	for (size_t i = 0; i < (size_t)db->nodes * 2; i++) {
+		uint32_t r = db->node_recs[i];
+		uint64_t off = data_offset(db, r);
+		if (r <= db->nodes || off >= dsize || (bm[off / 64] >> (off % 64) & 1))
+			continue;
+		bm[off / 64] |= 1ull << (off % 64);
+		n++;
+	}
 	db->offs = malloc((n ? n : 1) * sizeof(*db->offs));
 	if (db->offs)
 		for (uint32_t w = 0; w <= dsize / 64; w++)
@@ -154,45 +168,65 @@ static int db_offsets(steer_geo_db_t *db)
 	return db->offs ? 0 : -ENOMEM;
 }
 
-static inline uint32_t slot_hash(uint32_t off)
+/* The index of data offset off in db->offs, or -1. */
+static int64_t offset_index(const steer_geo_db_t *db, uint64_t off)
 {
-	return (off * 0x9e3779b1u) ^ (off >> 15);
-}
-
-/* The offset ─▶ index table (at most half full: a probe sequence is short). */
-static int db_slots(steer_geo_db_t *db)
-{
-	size_t n = 16;
-	while (n < 2 * db->nrecs)
-		n *= 2;
-	if (n > UINT32_MAX || !(db->slots = malloc(n * sizeof(*db->slots))))
-		return -ENOMEM;
-	memset(db->slots, 0xff, n * sizeof(*db->slots));
-	db->slot_mask = (uint32_t)(n - 1);
-	for (size_t i = 0; i < db->nrecs; i++) {
-		uint32_t h = slot_hash(db->offs[i]) & db->slot_mask;
-		while (db->slots[h] != UINT64_MAX)
-			h = (h + 1) & db->slot_mask;
-		db->slots[h] = (uint64_t)db->offs[i] << 32 | i;
+	size_t lo = 0, hi = db->nrecs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (db->offs[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return 0;
+	return lo < db->nrecs && db->offs[lo] == off ? (int64_t)lo : -1;
 }
 
-/* The tree's shape, and in an IPv6 tree the record 96 zero bits down (IPv4 addresses). */
+/* Each data record of the decoded tree becomes nodes + 1 + its index (geo.h: node_recs),
+ * one that points outside the data section the empty record. */
+static void db_index_records(steer_geo_db_t *db)
+{
+	for (size_t i = 0; i < (size_t)db->nodes * 2; i++) {
+		uint32_t r = db->node_recs[i];
+		if (r <= db->nodes)
+			continue;
+		int64_t k = offset_index(db, data_offset(db, r));
+		db->node_recs[i] = k < 0 ? db->nodes : db->nodes + 1 + (uint32_t)k;
+	}
+}
+
+/* The tree's shape and records (geo.h: node_recs, as the file has them until
+ * db_index_records). */
 static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
 {
 	const MMDB_metadata_s *md = &db->mmdb->metadata;
-	db->tree = db->mmdb->file_content;
+	const uint8_t *t = db->mmdb->file_content;
 	db->nodes = md->node_count;
 	db->record_bits = md->record_size;
-	db->node_bytes = (uint16_t)(md->record_size * 2 / 8);
 	db->ipv6 = md->ip_version == 6;
+	/* a data record becomes nodes + 1 + an index below 2 * nodes: 3 * nodes fits 32 bits */
 	if ((db->record_bits != 24 && db->record_bits != 28 && db->record_bits != 32) ||
-	    (size_t)db->nodes * db->node_bytes > (size_t)db->mmdb->file_size) {
+	    (size_t)db->nodes * (db->record_bits / 4u) > (size_t)db->mmdb->file_size ||
+	    (uint64_t)db->nodes * 3 + 1 > UINT32_MAX) {
 		snprintf(err, errlen, "%s: unsupported search tree (record size %u)", db->path,
 		         db->record_bits);
 		return -EIO;
 	}
+	db->node_recs = malloc(((size_t)db->nodes * 2 + 1) * sizeof(*db->node_recs));
+	if (!db->node_recs) {
+		snprintf(err, errlen, "%s: out of memory", db->path);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < db->nodes; i++)
+		for (unsigned bit = 0; bit < 2; bit++)
+			db->node_recs[(size_t)i * 2 + bit] =
+			    file_record(t, db->record_bits, i, bit);
+	return 0;
+}
+
+/* In an IPv6 tree, the record 96 zero bits down (IPv4 addresses), after db_index_records. */
+static void db_v4_start(steer_geo_db_t *db)
+{
 	uint32_t rec = 0;
 	unsigned depth = 0;
 	while (db->ipv6 && depth < 96 && rec < db->nodes) {
@@ -201,7 +235,6 @@ static int db_tree(steer_geo_db_t *db, char *err, size_t errlen)
 	}
 	db->v4_start = rec;
 	db->v4_depth = (uint8_t)depth;
-	return 0;
 }
 
 /* The jump table's entries [lo, hi) for the subtree at record r, depth d (bits below the
@@ -313,10 +346,11 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	ret = db_offsets(db);
-	if (ret == 0)
-		ret = db_slots(db);
-	if (ret == 0)
+	if (ret == 0) {
+		db_index_records(db);
+		db_v4_start(db);
 		ret = db_jumps(db);
+	}
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
@@ -364,7 +398,7 @@ void steer_geo_db_unref(steer_geo_db_t *db)
 		MMDB_close(db->mmdb);
 	free(db->mmdb);
 	free(db->offs);
-	free(db->slots);
+	free(db->node_recs);
 	free(db->recs);
 	for (unsigned fam = 0; fam < 2; fam++) {
 		free(db->jump_rec[fam]);
@@ -597,58 +631,56 @@ static bool geo_walk(const MMDB_s *mmdb, const steer_addr_t *a, MMDB_lookup_resu
 
 /* The netmask in the client's family: an IPv4 client in an IPv6 tree sits under ::/96
  * (MaxMind DB spec, "IPv4 addresses in an IPv6 tree"). */
-static uint8_t geo_scope(const MMDB_s *mmdb, const steer_addr_t *a, uint16_t netmask)
+static inline uint8_t geo_scope(bool ipv6_tree, const steer_addr_t *a, unsigned netmask)
 {
-	if (a->len == 4 && mmdb->metadata.ip_version == 6)
+	if (a->len == 4 && ipv6_tree)
 		return netmask > 96 ? (uint8_t)(netmask - 96) : 0;
 	return (uint8_t)(netmask > a->len * 8u ? a->len * 8u : netmask);
 }
 
-static int32_t rec_index(const steer_geo_db_t *db, uint32_t off)
+/* The walk from record r over the address bits *i.. end - 1, w holding them from its top
+ * bit down: one load a bit (geo.h: node_recs). Stops at a terminal record (>= nodes). */
+static inline uint32_t walk_bits(const uint32_t *t, uint32_t nodes, uint32_t r, uint64_t w,
+                                 unsigned *i, unsigned end)
 {
-	for (uint32_t h = slot_hash(off) & db->slot_mask;; h = (h + 1) & db->slot_mask) {
-		uint64_t v = db->slots[h];
-		if (v == UINT64_MAX)
-			return -1;
-		if ((uint32_t)(v >> 32) == off)
-			return (int32_t)(uint32_t)v;
-	}
+	unsigned k = *i;
+	for (; r < nodes && k < end; k++, w <<= 1)
+		r = t[(size_t)r * 2 + (w >> 63)];
+	*i = k;
+	return r;
+}
+
+static inline uint64_t be64_of(const uint8_t *p)
+{
+	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
 }
 
 /* The bit walk: the terminal record for a (>= nodes: nodes is "empty", above it data) and
  * the depth it was found at; false for an IPv6 address in an IPv4 tree. The jump table
- * takes the first bits; the loop walks the rest. */
-static bool tree_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
-                      unsigned *depth)
+ * takes the first bits (at most GEO_JUMP_BITS: the shifts below stay under 64); the loops
+ * walk the rest, an IPv6 address one 64-bit half at a time. */
+static inline bool tree_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
+                             unsigned *depth)
 {
-	unsigned d = 0, fam = a->len == 16;
+	unsigned fam = a->len == 16;
 	if (fam && !db->ipv6)
 		return false;
-	if (!fam && db->ipv6)
-		d = db->v4_depth;
 	/* the first bits by the jump table: GEO_JUMP_BITS is a multiple of 8 */
 	_Static_assert(GEO_JUMP_BITS == 16, "the jump index is the address's first two bytes");
 	uint32_t x = (uint32_t)a->bytes[0] << 8 | a->bytes[1];
-	uint32_t r = db->jump_rec[fam][x];
-	unsigned i = db->jump_bits[fam][x], bits = a->len * 8u, nb = db->node_bytes;
-	const uint8_t *t = db->tree;
-#define GEO_BIT ((a->bytes[i >> 3] >> (7 - (i & 7))) & 1u)
-	switch (db->record_bits) { /* one loop per record size: the per-query hot loop */
-	case 24:
-		for (; r < db->nodes && i < bits; i++)
-			r = rec24(t + (size_t)r * nb, GEO_BIT);
-		break;
-	case 28:
-		for (; r < db->nodes && i < bits; i++)
-			r = rec28(t + (size_t)r * nb, GEO_BIT);
-		break;
-	default:
-		for (; r < db->nodes && i < bits; i++)
-			r = rec32(t + (size_t)r * nb, GEO_BIT);
+	uint32_t r = db->jump_rec[fam][x], nodes = db->nodes;
+	unsigned i = db->jump_bits[fam][x];
+	const uint32_t *t = db->node_recs;
+	if (!fam) {
+		r = walk_bits(t, nodes, r, (uint64_t)be32_get(a->bytes) << 32 << i, &i, 32);
+		*depth = (db->ipv6 ? db->v4_depth : 0) + i;
+	} else {
+		r = walk_bits(t, nodes, r, be64_of(a->bytes) << i, &i, 64);
+		if (i == 64)
+			r = walk_bits(t, nodes, r, be64_of(a->bytes + 8), &i, 128);
+		*depth = i;
 	}
-#undef GEO_BIT
 	*rec = r;
-	*depth = d + i;
 	return true;
 }
 
@@ -663,12 +695,11 @@ void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo
 	if (!tree_walk(db, a, &rec, &depth))
 		return;
 	out->netmask = (uint8_t)depth;
-	out->scope = geo_scope(db->mmdb, a, (uint16_t)depth);
+	out->scope = geo_scope(db->ipv6, a, depth);
 	if (rec <= db->nodes) /* empty (or a tree shorter than the address: corrupt) */
 		return;
-	out->rec = rec_index(db, rec - db->nodes - 16); /* the data section's offset */
-	if (out->rec >= 0)
-		out->list = &m->lists[m->rec_list[out->rec]];
+	out->rec = (int32_t)(rec - db->nodes - 1); /* geo.h: node_recs */
+	out->list = &m->lists[m->rec_list[out->rec]];
 }
 
 void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, const steer_addr_t *a,
@@ -682,7 +713,7 @@ void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, co
 	if (!geo_walk(m->db->mmdb, a, &res))
 		return;
 	out->netmask = (uint8_t)res.netmask;
-	out->scope = geo_scope(m->db->mmdb, a, res.netmask);
+	out->scope = geo_scope(m->db->ipv6, a, res.netmask);
 	if (!res.found_entry)
 		return;
 	rec_decode(m->db->mmdb, res.entry.offset, &r);

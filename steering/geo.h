@@ -86,15 +86,16 @@ typedef struct steer_geo_db {
 	uint32_t *offs;        /* data offsets of the records, ascending */
 	steer_geo_rec_t *recs; /* recs[i] decodes offs[i] */
 	size_t nrecs;
-	/* offset ─▶ index, open addressing (a power of two of slots, at most half full): the
-	 * query path's one probe instead of a binary search over offs */
-	uint64_t *slots; /* offset << 32 | index; UINT64_MAX: free */
-	uint32_t slot_mask;
-	/* the search tree as steer_geo_decide walks it (MaxMind DB spec, "Search Tree") */
-	const uint8_t *tree;
+	/* The search tree (MaxMind DB spec, "Search Tree"), decoded once at open from its 24,
+	 * 28 or 32-bit records into plain 32-bit ones, 8 bytes a node (the file's nodes are 6,
+	 * 7 or 8): node n's left record at [2n], its right at [2n + 1]. A record < nodes is a
+	 * node; nodes is "empty"; a data record is stored as nodes + 1 + the index of its
+	 * decoded record in recs (one the file points outside its data section reads as
+	 * empty). So a query's walk is one load a bit, with no record-size decoding and no
+	 * look-up of the data offset at its end. */
+	uint32_t *node_recs;
 	uint32_t nodes;
-	uint16_t record_bits; /* 24, 28 or 32 */
-	uint16_t node_bytes;
+	uint16_t record_bits; /* 24, 28 or 32, as in the file */
 	bool ipv6;
 	uint32_t v4_start; /* IPv6 tree: the record at ::/96 (where IPv4 addresses start) */
 	uint8_t v4_depth;  /* its depth: 96, or less when the tree ends above it */
