@@ -43,16 +43,26 @@ static inline unsigned steer_counts_all_down(const steer_policy_t *p)
 	return (unsigned)p->npools;
 }
 
+/* The counter of policy id's slot (a pool index, or steer_counts_all_down) on worker's row,
+ * or NULL for out-of-range arguments: what steer_counts_inc counts, for a caller that
+ * counts the same slot query after query (a kept plan, steering/memo.h). Pure. */
+static inline uint64_t *steer_counts_at(steer_counts_t *c, unsigned worker, uint16_t id,
+                                        unsigned slot)
+{
+	if (worker >= c->nworkers || id < 1 || id > c->npolicies)
+		return NULL;
+	size_t i = c->off[id - 1] + slot;
+	size_t end = id < c->npolicies ? c->off[id] : c->nslots;
+	return i < end ? &c->c[worker * c->stride + i] : NULL;
+}
+
 /* Count one answer of policy id in slot (a pool index, or steer_counts_all_down) on worker's
  * row. The owning worker only; out-of-range arguments count nothing. */
 static inline void steer_counts_inc(steer_counts_t *c, unsigned worker, uint16_t id, unsigned slot)
 {
-	if (worker >= c->nworkers || id < 1 || id > c->npolicies)
-		return;
-	size_t i = c->off[id - 1] + slot;
-	size_t end = id < c->npolicies ? c->off[id] : c->nslots;
-	if (i < end)
-		sd_stat_inc(&c->c[worker * c->stride + i]);
+	uint64_t *n = steer_counts_at(c, worker, id, slot);
+	if (n != NULL)
+		sd_stat_inc(n);
 }
 
 /* base + every worker's count of (id, slot); 0 out of range. Any thread (relaxed loads). */

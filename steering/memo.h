@@ -38,14 +38,21 @@ typedef struct steer_memo_key {
 	uint16_t policy;      /* the policy's id */
 } steer_memo_key_t;
 
-/* Slots: powers of two. 256 plans keep every policy × geo list of a few dozen steered names
- * and 64 tallies their RRsets (~150 KiB per answering thread). */
+/* Sets: powers of two, of two ways each (STEER_MEMO_WAYS): a key lives in either way of
+ * its set, so two keys whose hashes meet both stay (a direct-mapped table lost ~a third of
+ * 180 plans to such meetings at 256 slots: each a plan made again per query). 2 × 256
+ * plans keep every policy × geo list of a few dozen steered names and 2 × 64 tallies their
+ * RRsets (~270 KiB per answering thread). */
 #define STEER_MEMO_SLOTS   256
 #define STEER_MEMO_TALLIES 64
+#define STEER_MEMO_WAYS    2
 
 typedef struct steer_memo_entry {
 	steer_memo_key_t key; /* key.rdata NULL: empty */
 	steer_plan_t plan;
+	/* the caller's own use: the server keeps the answer counter the plan's answers count in
+	 * (steering/counts.h: steer_counts_at of the snapshot key.snap names, NULL: none) */
+	uint64_t *count;
 } steer_memo_entry_t;
 
 typedef struct steer_memo_tally {
@@ -54,8 +61,10 @@ typedef struct steer_memo_tally {
 } steer_memo_tally_t;
 
 typedef struct steer_memo {
-	steer_memo_entry_t e[STEER_MEMO_SLOTS];
-	steer_memo_tally_t t[STEER_MEMO_TALLIES];
+	steer_memo_entry_t e[STEER_MEMO_SLOTS][STEER_MEMO_WAYS];
+	steer_memo_tally_t t[STEER_MEMO_TALLIES][STEER_MEMO_WAYS];
+	uint8_t e_last[STEER_MEMO_SLOTS]; /* the way of each set written last */
+	uint8_t t_last[STEER_MEMO_TALLIES];
 } steer_memo_t;
 
 /* Allocate an empty memo. 0 or -ENOMEM. Worker start. */
@@ -86,11 +95,15 @@ static inline bool steer_memo_key_equal(const steer_memo_key_t *x, const steer_m
 	       x->rdata != NULL;
 }
 
-/* The plan kept under k, or NULL. Inline: once per steered RRset. */
-static inline const steer_plan_t *steer_memo_get(const steer_memo_t *m, const steer_memo_key_t *k)
+/* The entry (its plan) kept under k, or NULL. Inline: once per steered RRset. */
+static inline const steer_memo_entry_t *steer_memo_get(const steer_memo_t *m,
+                                                       const steer_memo_key_t *k)
 {
-	const steer_memo_entry_t *e = &m->e[steer_memo_slot(k)];
-	return steer_memo_key_equal(&e->key, k, true) ? &e->plan : NULL;
+	const steer_memo_entry_t *e = m->e[steer_memo_slot(k)];
+	_Static_assert(STEER_MEMO_WAYS == 2, "two ways looked at");
+	if (steer_memo_key_equal(&e[0].key, k, true))
+		return &e[0];
+	return steer_memo_key_equal(&e[1].key, k, true) ? &e[1] : NULL;
 }
 
 /* The tally kept under k (its order ignored), or NULL. */
@@ -98,6 +111,8 @@ const steer_tally_t *steer_memo_tally(const steer_memo_t *m, const steer_memo_ke
     SD_NONNULL(1, 2);
 /* The tally slot of k, keyed k from now on (as steer_memo_put). */
 steer_tally_t *steer_memo_put_tally(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);
-/* The slot of k, keyed k from now on, for the caller to fill with the plan before its next
- * steer_memo_get (what the slot held is forgotten). */
-steer_plan_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);
+/* The entry of k, keyed k from now on, for the caller to fill (the plan, count) before its
+ * next steer_memo_get: a way of k's set that is empty or holds a key of another snapshot, zone
+ * version or health generation (which no query asks for any more), else the way not
+ * written last (what it held is forgotten). */
+steer_memo_entry_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);

@@ -86,11 +86,6 @@ void steer_snap_set_geo(steer_snap_t *s, uint16_t id, const steer_geo_map_t *m)
 	s->geo[id - 1] = m ? steer_geo_map_ref(m) : NULL;
 }
 
-const steer_geo_map_t *steer_snap_geo(const steer_snap_t *s, uint16_t id)
-{
-	return id >= 1 && id <= s->table->count ? s->geo[id - 1] : NULL;
-}
-
 void steer_snap_free(steer_snap_t *s)
 {
 	if (!s)

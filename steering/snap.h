@@ -65,8 +65,11 @@ int steer_snap_set(steer_snap_t *s, uint16_t id, const steer_entry_t *e, size_t 
     SD_NONNULL(1) SD_WUR;
 /* Set policy id's geo map (a reference is taken; NULL: none). Before publishing. */
 void steer_snap_set_geo(steer_snap_t *s, uint16_t id, const struct steer_geo_map *m) SD_NONNULL(1);
-/* Policy id's geo map or NULL. Any thread that may read s. */
-const struct steer_geo_map *steer_snap_geo(const steer_snap_t *s, uint16_t id) SD_NONNULL(1);
+/* Policy id's geo map or NULL. Any thread that may read s. Inline: once per geo answer. */
+static inline const struct steer_geo_map *steer_snap_geo(const steer_snap_t *s, uint16_t id)
+{
+	return id >= 1 && id <= s->table->count ? s->geo[id - 1] : NULL;
+}
 void steer_snap_free(steer_snap_t *s);
 
 /* The entry of an address (rdata of length len, 4 or 16) under policy id, or NULL.

@@ -208,19 +208,36 @@ const char *srv_steer_outcome_name(srv_steer_outcome_t o)
 	return o < SRV_STEER_OUTCOMES ? names[o] : "?";
 }
 
-/* One steered decision into the worker's counters: by outcome, and per policy and pool
- * (all-down: its own slot) in the snapshot's block. */
-static void steer_count(srv_answer_ctx_t *ctx, const steer_policy_t *p, const steer_result_t *r)
+/* The outcome a steered decision is counted as (srv_steer_outcome_t). */
+static srv_steer_outcome_t steer_outcome(const steer_result_t *r)
 {
-	srv_steer_outcome_t o = r->outcome == STEER_SERVFAIL   ? SRV_STEER_ALL_DOWN_SERVFAIL
-	                        : r->outcome == STEER_FALLBACK ? SRV_STEER_ALL_DOWN_FALLBACK
-	                        : r->pool == 0xff              ? SRV_STEER_ALL_DOWN_ALL
-	                        : r->rank == 0                 ? SRV_STEER_FIRST_POOL
-	                                                       : SRV_STEER_LATER_POOL;
-	sd_stat_inc(&ctx->stats.steered[o]);
-	if (ctx->snap->counts)
-		steer_counts_inc(ctx->snap->counts, ctx->worker, p->id,
-		                 o <= SRV_STEER_LATER_POOL ? r->pool : steer_counts_all_down(p));
+	return r->outcome == STEER_SERVFAIL   ? SRV_STEER_ALL_DOWN_SERVFAIL
+	       : r->outcome == STEER_FALLBACK ? SRV_STEER_ALL_DOWN_FALLBACK
+	       : r->pool == 0xff              ? SRV_STEER_ALL_DOWN_ALL
+	       : r->rank == 0                 ? SRV_STEER_FIRST_POOL
+	                                      : SRV_STEER_LATER_POOL;
+}
+
+/* The counter in the snapshot's block that a plan's decisions count in: per policy and pool
+ * (all-down: its own slot); NULL: not counted. The outcome, pool and rank of a decision are
+ * its plan's (steering/policy.h: only the draws are per query), so the plan keeps it. */
+static uint64_t *steer_counter(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                               const steer_plan_t *plan)
+{
+	srv_steer_outcome_t o = steer_outcome(&plan->res);
+	if (ctx->snap->counts == NULL)
+		return NULL;
+	return steer_counts_at(ctx->snap->counts, ctx->worker, p->id,
+	                       o <= SRV_STEER_LATER_POOL ? plan->res.pool
+	                                                 : steer_counts_all_down(p));
+}
+
+/* One steered decision into the worker's counters: by outcome, and in the plan's counter. */
+static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r, uint64_t *counter)
+{
+	sd_stat_inc(&ctx->stats.steered[steer_outcome(r)]);
+	if (counter != NULL)
+		sd_stat_inc(counter);
 	if (r->degraded)
 		sd_stat_inc(&ctx->stats.steered_degraded);
 }
@@ -248,58 +265,128 @@ static bool geo_client(const srv_answer_ctx_t *ctx, const steer_geo_conf_t *g, s
 	return true;
 }
 
-/* The geo stage of a policy (map: its compiled rules, steering/geo.h): the pool list for
- * this client, which failover then walks; the scope is remembered for the reply's ECS when
- * the ECS address located the client. */
-static const steer_geo_list_t *steer_geo_list(srv_answer_ctx_t *ctx, const steer_policy_t *p,
-                                              const steer_geo_map_t *map)
+/* The geo stage of policy p (map: its compiled rules, steering/geo.h): the pool list for
+ * this client, which failover then walks; *scope: the scope of the decision when the ECS
+ * address located the client, else 0 (RFC 7871 7.2.1: for the reply's ECS). */
+static const steer_geo_list_t *steer_geo_list(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                                              const steer_geo_map_t *map, uint8_t *scope)
 {
 	steer_addr_t a;
 	bool ecs = false;
 	steer_geo_hit_t hit = {.list = &map->lists[0]};
 	if (geo_client(ctx, p->geo, &a, &ecs))
 		steer_geo_decide(map, &a, &hit);
-	if (ecs && hit.scope > ctx->ecs_scope)
-		ctx->ecs_scope = hit.scope;
+	*scope = ecs ? hit.scope : 0;
 	return hit.list;
 }
 
-/* p's decision over rs's records into *r and ctx->pick, counted; false when it answers
- * SERVFAIL (noted for the answer section; elsewhere the RRset is left out). The plan comes
- * from the memo when nothing it depends on changed since it was made (steering/memo.h: rs
- * is read from ctx->v), else it is made from the kept tally of rs's candidates (or a new
- * one) and kept; only the weighted draws are per query. */
-static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
-                        const zone_rrset_t *rs, steer_result_t *r)
+/* The memo key of policy p's decision over rs for this client (steering/memo.h: rs is read
+ * from ctx->v), the geo stage's order included; *list: that stage's list (NULL: none) and
+ * *scope its ECS scope (steer_geo_list; 0 without one). */
+static inline void steer_key(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                             const zone_rrset_t *rs, steer_memo_key_t *k,
+                             const steer_geo_list_t **list, uint8_t *scope)
 {
 	const steer_geo_map_t *map = p->geo ? steer_snap_geo(ctx->snap, p->id) : NULL;
-	const steer_geo_list_t *list = map ? steer_geo_list(ctx, p, map) : NULL;
-	steer_memo_key_t k = {.snap = ctx->snap->seq,
-	                      .version = zone_version_id(ctx->v),
-	                      .health = ctx->health ? health_generation(ctx->health) : 0,
-	                      .rdata = rs->rdata,
-	                      .order = list ? list->pools : NULL,
-	                      .policy = p->id};
-	const steer_plan_t *plan = steer_memo_get(ctx->memo, &k);
-	if (plan == NULL) {
-		const steer_tally_t *t = steer_memo_tally(ctx->memo, &k);
-		if (t == NULL) {
-			steer_tally_t *nt = steer_memo_put_tally(ctx->memo, &k);
-			steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count,
-			                 ctx->cand);
-			steer_tally(p, ctx->cand, rs->count, nt);
-			t = nt;
-		}
-		steer_plan_t *made = steer_memo_put(ctx->memo, &k);
-		steer_plan_of_tally(p, k.order, list ? list->n : 0, t, rs->ttl, made);
-		plan = made;
+	*scope = 0;
+	*list = map ? steer_geo_list(ctx, p, map, scope) : NULL;
+	*k = (steer_memo_key_t){.snap = ctx->snap->seq,
+	                        .version = zone_version_id(ctx->v),
+	                        .health = ctx->health ? health_generation(ctx->health) : 0,
+	                        .rdata = rs->rdata,
+	                        .order = *list ? (*list)->pools : NULL,
+	                        .policy = p->id};
+}
+
+/* The plan of p over rs under key k (list: its geo stage's), made from the kept tally of
+ * rs's candidates (or a new one) and kept, with its counter. */
+static const steer_memo_entry_t *steer_plan_new(srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                                                const zone_rrset_t *rs, const steer_memo_key_t *k,
+                                                const steer_geo_list_t *list)
+{
+	const steer_tally_t *t = steer_memo_tally(ctx->memo, k);
+	if (t == NULL) {
+		steer_tally_t *nt = steer_memo_put_tally(ctx->memo, k);
+		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+		steer_tally(p, ctx->cand, rs->count, nt);
+		t = nt;
 	}
-	steer_plan_draw(p, plan, &ctx->rng, ctx->pick, r);
-	steer_count(ctx, p, r);
+	steer_memo_entry_t *made = steer_memo_put(ctx->memo, k);
+	steer_plan_of_tally(p, k->order, list ? list->n : 0, t, rs->ttl, &made->plan);
+	made->count = steer_counter(ctx, p, &made->plan);
+	return made;
+}
+
+/* steer_plan_for when the memo has no plan under the policy id's key (k, *list and *scope
+ * made with *pp, the policy of that id, when not NULL): the policy that names the owner
+ * (steer_policy_of), keyed by its own id when it is another (a reload renumbered them),
+ * and its plan, kept or made now. NULL: no policy (cname: none that takes CNAMEs). */
+static SD_NOINLINE const steer_memo_entry_t *
+steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname,
+                const steer_policy_t **pp, steer_memo_key_t *k, const steer_geo_list_t **list,
+                uint8_t *scope)
+{
+	const steer_policy_t *named = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
+	if (named == NULL || (cname && !named->cname))
+		return NULL;
+	if (named != *pp) {
+		*pp = named;
+		steer_key(ctx, named, rs, k, list, scope);
+		const steer_memo_entry_t *e = steer_memo_get(ctx->memo, k);
+		if (e != NULL)
+			return e;
+	}
+	return steer_plan_new(ctx, named, rs, k, *list);
+}
+
+/* The policy that steers rs at ctx->rr_node (*pp) and the memo's entry of its plan for this
+ * query. The memo keeps plans under the RRset's policy id, and only those of a policy that
+ * names the RRset's owner (steer_policy_of), so a plan found under that id is the plan of
+ * the policy of that id: the name check is paid when a plan is made, not per query. NULL:
+ * no policy steers rs (or, cname, none that takes CNAME candidates). */
+static inline const steer_memo_entry_t *
+steer_plan_for(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname, const steer_policy_t **pp)
+{
+	const steer_policy_t *p = steer_table_policy(ctx->snap->table, rs->policy);
+	const steer_memo_entry_t *e = NULL;
+	const steer_geo_list_t *list = NULL;
+	steer_memo_key_t k;
+	uint8_t scope = 0;
+	if (p != NULL && (!cname || p->cname)) {
+		steer_key(ctx, p, rs, &k, &list, &scope);
+		e = steer_memo_get(ctx->memo, &k);
+	} else {
+		p = NULL;
+	}
+	*pp = p;
+	if (e == NULL && (e = steer_plan_miss(ctx, rs, cname, pp, &k, &list, &scope)) == NULL)
+		return NULL;
+	if (scope > ctx->ecs_scope)
+		ctx->ecs_scope = scope;
+	return e;
+}
+
+/* What steering did with an RRset. */
+typedef enum {
+	STEERED_NONE,     /* no policy steers it: answer it whole */
+	STEERED_PICKED,   /* *r and ctx->pick say what to answer */
+	STEERED_LEFT_OUT, /* SERVFAIL (noted for the answer section; elsewhere left out) */
+} steered_t;
+
+/* The decision over rs's records into *r and ctx->pick, counted, drawn from the plan
+ * (steer_plan_for); only the weighted draws are per query. *pp: the policy. */
+static steered_t steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t *rs, bool cname,
+                             const steer_policy_t **pp, steer_result_t *r)
+{
+	const steer_memo_entry_t *e = steer_plan_for(ctx, rs, cname, pp);
+	if (e == NULL)
+		return STEERED_NONE;
+	steer_plan_draw(*pp, &e->plan, &ctx->rng, ctx->pick, r);
+	steer_count(ctx, r, e->count);
 	if (r->outcome != STEER_SERVFAIL)
-		return true;
+		return STEERED_PICKED;
 	ctx->servfail |= sec == SEC_AN;
-	return false;
+	return STEERED_LEFT_OUT;
 }
 
 /* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
@@ -310,13 +397,16 @@ static bool steer_rrset(srv_answer_ctx_t *ctx, const steer_policy_t *p, int sec,
 static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
                        const zone_rrset_t *rs)
 {
-	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
 	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
-	if (p == NULL || rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len))
+	const steer_policy_t *p = NULL;
+	steer_result_t r;
+	steered_t s = rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len)
+	                  ? STEERED_NONE
+	                  : steer_rrset(ctx, sec, rs, false, &p, &r);
+	if (s == STEERED_NONE)
 		return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0,
 		               rs->ttl);
-	steer_result_t r;
-	if (!steer_rrset(ctx, p, sec, rs, &r))
+	if (s == STEERED_LEFT_OUT)
 		return 0;
 	if (r.outcome == STEER_FALLBACK) {
 		uint16_t nf = 0;
@@ -336,13 +426,15 @@ static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, siz
 static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
                              const zone_rrset_t *rs, const uint8_t **next)
 {
-	const steer_policy_t *p = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
+	const steer_policy_t *p = NULL;
 	uint16_t k = 0;
 	uint32_t ttl = rs->ttl;
-	if (p != NULL && p->cname && rs->count <= STEER_CAND_MAX) {
-		steer_result_t r;
-		if (!steer_rrset(ctx, p, sec, rs, &r))
-			return 0;
+	steer_result_t r;
+	steered_t s =
+	    rs->count <= STEER_CAND_MAX ? steer_rrset(ctx, sec, rs, true, &p, &r) : STEERED_NONE;
+	if (s == STEERED_LEFT_OUT)
+		return 0;
+	if (s == STEERED_PICKED) {
 		k = r.pool != 0xff && r.n > 0 ? ctx->pick[0]
 		                              : (uint16_t)steer_rng_below(&ctx->rng, rs->count);
 		ttl = r.ttl;

@@ -96,18 +96,65 @@ static void test_memo_keys(void **state)
 	steer_memo_t *m = NULL;
 	assert_int_equal(steer_memo_new(&m), 0);
 	assert_null(steer_memo_get(m, &g_key));
-	steer_memo_put(m, &g_key)->res.ttl = 1234;
-	const steer_plan_t *got = steer_memo_get(m, &g_key);
+	steer_memo_put(m, &g_key)->plan.res.ttl = 1234;
+	const steer_memo_entry_t *got = steer_memo_get(m, &g_key);
 	assert_non_null(got);
-	assert_int_equal(got->res.ttl, 1234);
+	assert_int_equal(got->plan.res.ttl, 1234);
 	steer_memo_key_t d[KEY_PARTS];
 	key_variants(d);
 	for (size_t i = 0; i < KEY_PARTS; i++)
 		assert_null(steer_memo_get(m, &d[i]));
-	/* the slot taken by another key forgets the first */
-	steer_memo_put(m, &d[2])->res.ttl = 1;
+	/* the slot taken by a key of another health generation forgets the first (no query
+	 * asks for it any more: steer_memo_put takes its way first) */
+	steer_memo_put(m, &d[2])->plan.res.ttl = 1;
 	assert_null(steer_memo_get(m, &g_key));
-	assert_int_equal(steer_memo_get(m, &d[2])->res.ttl, 1);
+	assert_int_equal(steer_memo_get(m, &d[2])->plan.res.ttl, 1);
+	steer_memo_free(m);
+}
+
+/* Keys of one generation whose hashes meet in one set (plans and tallies): two stay, a third
+ * forgets the one written earlier. */
+static uint8_t g_many[4096];
+
+static void same_set(steer_memo_key_t k[3], bool tally)
+{
+	unsigned n = 0, want = 0;
+	for (size_t i = 0; i < sizeof(g_many) && n < 3; i++) {
+		k[n] = g_key;
+		k[n].rdata = g_many + i;
+		unsigned s = (unsigned)(steer_memo_hash(&k[n], tally ? NULL : k[n].order) >> 56);
+		if (tally)
+			s >>= 2; /* a tally set: the hash's top 6 bits */
+		if (n == 0)
+			want = s;
+		if (s == want)
+			n++;
+	}
+	assert_int_equal(n, 3);
+}
+
+static void test_memo_two_ways(void **state)
+{
+	(void)state;
+	steer_memo_t *m = NULL;
+	steer_memo_key_t k[3];
+	assert_int_equal(steer_memo_new(&m), 0);
+	same_set(k, false);
+	for (unsigned i = 0; i < 3; i++)
+		steer_memo_put(m, &k[i])->plan.res.ttl = i + 1;
+	assert_null(steer_memo_get(m, &k[0]));
+	for (unsigned i = 1; i < 3; i++) {
+		assert_non_null(steer_memo_get(m, &k[i]));
+		assert_int_equal(steer_memo_get(m, &k[i])->plan.res.ttl, i + 1);
+	}
+	same_set(k, true);
+	for (unsigned i = 0; i < 3; i++)
+		steer_memo_put_tally(m, &k[i])->n = (uint16_t)(i + 1);
+	assert_null(steer_memo_tally(m, &k[0]));
+	for (unsigned i = 1; i < 3; i++) {
+		assert_non_null(steer_memo_tally(m, &k[i]));
+		assert_int_equal(steer_memo_tally(m, &k[i])->n, i + 1);
+	}
 	steer_memo_free(m);
 }
 
@@ -141,6 +188,7 @@ int main(void)
 	    cmocka_unit_test(test_plan_draw_equals_decide),
 	    cmocka_unit_test(test_memo_keys),
 	    cmocka_unit_test(test_memo_tally_keys),
+	    cmocka_unit_test(test_memo_two_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
