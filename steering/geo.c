@@ -716,6 +716,7 @@ void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, co
 	out->scope = geo_scope(m->db->ipv6, a, res.netmask);
 	if (!res.found_entry)
 		return;
+	out->rec = (int32_t)offset_index(m->db, res.entry.offset);
 	rec_decode(m->db->mmdb, res.entry.offset, &r);
 	list_for(p, &r, scratch);
 	out->list = scratch;

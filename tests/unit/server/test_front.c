@@ -383,6 +383,7 @@ typedef struct steer_fx {
 	steer_pub_t pub;
 	zone_t *zone;
 	zone_set_t *set;
+	uint16_t id; /* api's policy in table (0: 1); the zone binds api to policy 1 */
 } steer_fx_t;
 
 static const char *const steer_yaml = "health: {templates: [{name: web, type: tcp, port: 9}]}\n"
@@ -397,7 +398,7 @@ static const char *const steer_yaml = "health: {templates: [{name: web, type: tc
 
 static void steer_fx_targets(steer_fx_t *s, steer_entry_t *e)
 {
-	const steer_policy_t *p = steer_table_policy(s->table, 1);
+	const steer_policy_t *p = steer_table_policy(s->table, s->id ? s->id : 1);
 	for (int i = 0; i < 3; i++) {
 		char name[64], addr[32];
 		snprintf(addr, sizeof(addr), "192.0.2.%d", 10 + i);
@@ -439,16 +440,16 @@ static void steer_fx_finish(steer_fx_t *s)
 	steer_fx_targets(s, e);
 	steer_snap_t *snap = NULL;
 	assert_int_equal(steer_snap_new(s->table, &snap), 0);
-	assert_int_equal(steer_snap_set(snap, 1, e, 3), 0);
+	assert_int_equal(steer_snap_set(snap, s->id ? s->id : 1, e, 3), 0);
 	assert_int_equal(steer_counts_new(s->table, 1, &snap->counts), 0); /* worker 0's row */
 	s->pub.current = snap;
 }
 
-static void steer_fx_init(steer_fx_t *s)
+static void steer_fx_init_with(steer_fx_t *s, const char *yaml)
 {
 	conf_doc_t *doc = NULL;
 	conf_ctx_t ctx = {0};
-	assert_int_equal(conf_load_string(steer_yaml, "t.yaml", &doc), 0);
+	assert_int_equal(conf_load_string(yaml, "t.yaml", &doc), 0);
 	assert_int_equal(health_conf_parse(&ctx, conf_get(conf_root(doc), "health"), ".", &s->hc),
 	                 0);
 	ldns_rdf *a = ldns_dname_new_frm_str("example.com.");
@@ -459,6 +460,11 @@ static void steer_fx_init(steer_fx_t *s)
 	conf_free(doc);
 	ldns_rdf_deep_free(a);
 	steer_fx_finish(s);
+}
+
+static void steer_fx_init(steer_fx_t *s)
+{
+	steer_fx_init_with(s, steer_yaml);
 }
 
 static void steer_fx_fini(steer_fx_t *s)
@@ -547,6 +553,49 @@ static void test_steered_answer_allocates_nothing(void **state)
 	assert_int_equal(steer_counts_get(c, 1, 1), 1);
 	assert_int_equal(steer_counts_get(c, 1, 2), 0);
 	assert_int_equal(steer_counts_get(c, 1, steer_counts_all_down(pol)), 1);
+	f->pub = NULL;
+	f->health = NULL;
+	steer_fx_fini(&s);
+}
+
+/* A config reload that renumbered the policies, in the moment when the zone version still
+ * carries the old ids (server/engine/answer.c: steer_policy_of): api's RRset says policy 1,
+ * the snapshot's policy 1 is www's (one answer, TTL at most 30) and api's is 2. Every answer
+ * is api's policy's, two of primary with TTL 60, counted under policy 2: the first and those
+ * after it, which find the plan kept for it (the memo keeps a plan only under the id of a
+ * policy that names the owner, so the id the RRset carries never finds api's plan made as
+ * www's, nor www's). */
+static void test_steered_answer_renumbered_policies(void **state)
+{
+	fx_t *f = *state;
+	static const char *const yaml =
+	    "health: {templates: [{name: web, type: tcp, port: 9}]}\n"
+	    "steering:\n"
+	    "  - name: www.example.com\n"
+	    "    health: web\n"
+	    "    ttl-max: 30\n"
+	    "    pools: [{name: p, members: [192.0.2.10, 192.0.2.11]}]\n"
+	    "  - name: api.example.com\n"
+	    "    health: web\n"
+	    "    answers: 2\n"
+	    "    ttl-max: 60\n"
+	    "    pools:\n"
+	    "      - {name: primary, members: [192.0.2.10, 192.0.2.11]}\n"
+	    "      - {name: backup, members: [192.0.2.12]}\n";
+	steer_fx_t s = {.id = 2};
+	steer_fx_init_with(&s, yaml);
+	assert_string_equal(steer_table_policy(s.table, 1)->name, "www.example.com");
+	f->pub = &s.pub;
+	f->health = s.h;
+	uint8_t last[8];
+	uint32_t ttl[8];
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(steered(f, &s, last, ttl), 2);
+		assert_int_equal(last[0] + last[1], 21);
+		assert_int_equal(ttl[0], 60);
+	}
+	assert_int_equal(steer_counts_get(s.pub.current->counts, 2, 0), 20);
+	assert_int_equal(steer_counts_get(s.pub.current->counts, 1, 0), 0);
 	f->pub = NULL;
 	f->health = NULL;
 	steer_fx_fini(&s);
@@ -770,6 +819,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_plain_query_answered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dispatch_allocates_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_steered_answer_renumbered_policies, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_steered_answer_allocates_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_geo_answers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_acl_and_transport, setup, teardown),

@@ -261,6 +261,7 @@ static void compiled_equals_walk(const char *path)
 				steer_geo_list_t scratch;
 				steer_geo_decide(m, &a, &c);
 				steer_geo_decide_walk(m, p, &a, &scratch, &w);
+				assert_int_equal(c.rec, w.rec);
 				assert_int_equal(c.scope, w.scope);
 				assert_int_equal(c.list->kind, w.list->kind);
 				assert_int_equal(c.list->n, w.list->n);
@@ -288,6 +289,7 @@ static void compiled_equals_walk(const char *path)
 		steer_geo_list_t scratch;
 		steer_geo_decide(m, &a, &c);
 		steer_geo_decide_walk(m, p, &a, &scratch, &w);
+		assert_int_equal(c.rec, w.rec); /* the record libmaxminddb's walk found */
 		assert_int_equal(c.netmask, w.netmask);
 		assert_int_equal(c.scope, w.scope);
 		assert_int_equal(c.list->n, w.list->n);
