@@ -19,10 +19,6 @@
 #include "contrib/base/err.h"
 #include "contrib/base/fsutil.h"
 
-/* The bits of an address the jump table takes at once (steer_geo_db_t.jump_rec): 2^16
- * entries per family, and most networks of a country database are /16 or longer. */
-#define GEO_JUMP_BITS 16
-
 const char *steer_geo_kind_name(steer_geo_kind_t k)
 {
 	static const char *const names[] = {"default", "distance", "continent", "country",
@@ -237,13 +233,53 @@ static void db_v4_start(steer_geo_db_t *db)
 	db->v4_depth = (uint8_t)depth;
 }
 
+/* The longest path from record r down to a terminal record (0 for a terminal one), or more
+ * than limit when there is one longer than limit (or a cycle): h[node] caches a node's, plus
+ * one (0: not known; a height cut short at the limit is only ever cached on the way to a
+ * refusal). Recursion depth <= limit + 1. */
+static unsigned tree_height(const steer_geo_db_t *db, uint32_t r, unsigned limit, uint8_t *h)
+{
+	if (r >= db->nodes)
+		return 0;
+	if (h[r])
+		return h[r] - 1u;
+	if (limit == 0)
+		return 1;
+	unsigned l = tree_height(db, node_record(db, r, 0), limit - 1, h);
+	unsigned x = tree_height(db, node_record(db, r, 1), limit - 1, h);
+	x = 1 + (l > x ? l : x);
+	h[r] = (uint8_t)(x + 1);
+	return x;
+}
+
+/* No path of the tree may be longer than its addresses (128 bits, 32 in an IPv4 tree): the
+ * query's walk (geo.h: steer_geo_walk) counts on it to stop within the address.
+ * libmaxminddb stops at the address's last bit instead; a tree deeper than that is corrupt
+ * (its verifier says so), and refused. */
+static int db_heights(steer_geo_db_t *db, char *err, size_t errlen)
+{
+	unsigned limit = db->ipv6 ? 128 : 32;
+	uint8_t *h = calloc(db->nodes ? db->nodes : 1, 1);
+	if (!h) {
+		snprintf(err, errlen, "%s: out of memory", db->path);
+		return -ENOMEM;
+	}
+	unsigned height = tree_height(db, 0, limit, h);
+	free(h);
+	if (height <= limit)
+		return 0;
+	snprintf(err, errlen, "%s: corrupt search tree (a path longer than %u bits)", db->path,
+	         limit);
+	return -EIO;
+}
+
 /* The jump table's entries [lo, hi) for the subtree at record r, depth d (bits below the
- * family's start): the terminal record where the tree ends above GEO_JUMP_BITS, else the
- * node reached there. Recursion depth <= GEO_JUMP_BITS. */
+ * family's start): the terminal record where the tree ends above STEER_GEO_JUMP_BITS, else the
+ * node reached there. Recursion depth <= STEER_GEO_JUMP_BITS. */
 static void jump_fill(const steer_geo_db_t *db, unsigned fam, uint32_t r, unsigned d, uint32_t lo)
 {
-	uint32_t span = 1u << (GEO_JUMP_BITS - d);
-	if (r >= db->nodes || d == GEO_JUMP_BITS) {
+	uint32_t span = 1u << (STEER_GEO_JUMP_BITS - d);
+	if (r >= db->nodes || d == STEER_GEO_JUMP_BITS) {
 		for (uint32_t i = lo; i < lo + span; i++) {
 			db->jump_rec[fam][i] = r;
 			db->jump_bits[fam][i] = (uint8_t)d;
@@ -258,7 +294,7 @@ static void jump_fill(const steer_geo_db_t *db, unsigned fam, uint32_t r, unsign
 static int db_jumps(steer_geo_db_t *db)
 {
 	for (unsigned fam = 0; fam < (db->ipv6 ? 2u : 1u); fam++) {
-		size_t n = (size_t)1 << GEO_JUMP_BITS;
+		size_t n = (size_t)1 << STEER_GEO_JUMP_BITS;
 		db->jump_rec[fam] = malloc(n * sizeof(uint32_t));
 		db->jump_bits[fam] = malloc(n);
 		if (!db->jump_rec[fam] || !db->jump_bits[fam])
@@ -349,13 +385,15 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	if (ret == 0) {
 		db_index_records(db);
 		db_v4_start(db);
-		ret = db_jumps(db);
+		ret = db_heights(db, err, errlen);
 	}
+	if (ret == 0)
+		ret = db_jumps(db);
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
 		rec_decode(db->mmdb, db->offs[i], &db->recs[i]);
-	if (ret < 0)
+	if (ret < 0 && err[0] == '\0')
 		snprintf(err, errlen, "%s: out of memory", db->path);
 	return ret;
 }
@@ -629,77 +667,10 @@ static bool geo_walk(const MMDB_s *mmdb, const steer_addr_t *a, MMDB_lookup_resu
 	return err == MMDB_SUCCESS;
 }
 
-/* The netmask in the client's family: an IPv4 client in an IPv6 tree sits under ::/96
- * (MaxMind DB spec, "IPv4 addresses in an IPv6 tree"). */
-static inline uint8_t geo_scope(bool ipv6_tree, const steer_addr_t *a, unsigned netmask)
+/* The netmask in the client's family (geo.h: steer_geo_scope_of). */
+static uint8_t geo_scope(bool ipv6_tree, const steer_addr_t *a, unsigned netmask)
 {
-	if (a->len == 4 && ipv6_tree)
-		return netmask > 96 ? (uint8_t)(netmask - 96) : 0;
-	return (uint8_t)(netmask > a->len * 8u ? a->len * 8u : netmask);
-}
-
-/* The walk from record r over the address bits *i.. end - 1, w holding them from its top
- * bit down: one load a bit (geo.h: node_recs). Stops at a terminal record (>= nodes). */
-static inline uint32_t walk_bits(const uint32_t *t, uint32_t nodes, uint32_t r, uint64_t w,
-                                 unsigned *i, unsigned end)
-{
-	unsigned k = *i;
-	for (; r < nodes && k < end; k++, w <<= 1)
-		r = t[(size_t)r * 2 + (w >> 63)];
-	*i = k;
-	return r;
-}
-
-static inline uint64_t be64_of(const uint8_t *p)
-{
-	return (uint64_t)be32_get(p) << 32 | be32_get(p + 4);
-}
-
-/* The bit walk: the terminal record for a (>= nodes: nodes is "empty", above it data) and
- * the depth it was found at; false for an IPv6 address in an IPv4 tree. The jump table
- * takes the first bits (at most GEO_JUMP_BITS: the shifts below stay under 64); the loops
- * walk the rest, an IPv6 address one 64-bit half at a time. */
-static inline bool tree_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
-                             unsigned *depth)
-{
-	unsigned fam = a->len == 16;
-	if (fam && !db->ipv6)
-		return false;
-	/* the first bits by the jump table: GEO_JUMP_BITS is a multiple of 8 */
-	_Static_assert(GEO_JUMP_BITS == 16, "the jump index is the address's first two bytes");
-	uint32_t x = (uint32_t)a->bytes[0] << 8 | a->bytes[1];
-	uint32_t r = db->jump_rec[fam][x], nodes = db->nodes;
-	unsigned i = db->jump_bits[fam][x];
-	const uint32_t *t = db->node_recs;
-	if (!fam) {
-		r = walk_bits(t, nodes, r, (uint64_t)be32_get(a->bytes) << 32 << i, &i, 32);
-		*depth = (db->ipv6 ? db->v4_depth : 0) + i;
-	} else {
-		r = walk_bits(t, nodes, r, be64_of(a->bytes) << i, &i, 64);
-		if (i == 64)
-			r = walk_bits(t, nodes, r, be64_of(a->bytes + 8), &i, 128);
-		*depth = i;
-	}
-	*rec = r;
-	return true;
-}
-
-void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo_hit_t *out)
-{
-	const steer_geo_db_t *db = m->db;
-	uint32_t rec;
-	unsigned depth;
-	out->list = &m->lists[0];
-	out->rec = -1;
-	out->netmask = out->scope = 0;
-	if (!tree_walk(db, a, &rec, &depth))
-		return;
-	out->netmask = (uint8_t)depth;
-	out->scope = geo_scope(db->ipv6, a, depth);
-	if (rec <= db->nodes) /* empty (or a tree shorter than the address: corrupt) */
-		return;
-	out->rec = (int32_t)(rec - db->nodes - 1); /* geo.h: node_recs */
-	out->list = &m->lists[m->rec_list[out->rec]];
+	return steer_geo_scope_of(ipv6_tree, a, netmask);
 }
 
 void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, const steer_addr_t *a,

@@ -33,10 +33,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/compiler.h"
 #include "steering/policy.h"
 
 #define STEER_GEO_CODE_MAX 8 /* "EU", "JP", "US-CA" (+ NUL) */
+
+/* The bits of an address the jump table takes at once (steer_geo_db_t.jump_rec): 2^16
+ * entries per family, and most networks of a country database are /16 or longer. */
+#define STEER_GEO_JUMP_BITS 16
 
 typedef enum {
 	STEER_GEO_DEFAULT = 0,
@@ -99,7 +104,7 @@ typedef struct steer_geo_db {
 	bool ipv6;
 	uint32_t v4_start; /* IPv6 tree: the record at ::/96 (where IPv4 addresses start) */
 	uint8_t v4_depth;  /* its depth: 96, or less when the tree ends above it */
-	/* The first GEO_JUMP_BITS bits of the walk, done once per value at load: for each value
+	/* The first STEER_GEO_JUMP_BITS bits of the walk, done once per value at load: for each value
 	 * of an address's first bits, the record the walk reaches after them (or the terminal
 	 * record it met before) and the bits it took. [0]: IPv4 (from v4_start in an IPv6 tree),
 	 * [1]: IPv6 (NULL in an IPv4 tree). A query walks on from there, bit by bit. */
@@ -165,10 +170,73 @@ typedef struct steer_geo_hit {
 	uint8_t scope;                /* the same in the client's family (RFC 7871 SCOPE) */
 } steer_geo_hit_t;
 
+/* The netmask in the client's family: an IPv4 client in an IPv6 tree sits under ::/96
+ * (MaxMind DB spec, "IPv4 addresses in an IPv6 tree"). Pure. */
+static inline uint8_t steer_geo_scope_of(bool ipv6_tree, const steer_addr_t *a, unsigned netmask)
+{
+	if (a->len == 4 && ipv6_tree)
+		return netmask > 96 ? (uint8_t)(netmask - 96) : 0;
+	return (uint8_t)(netmask > a->len * 8u ? a->len * 8u : netmask);
+}
+
+/* The bit walk of steer_geo_decide: the terminal record for a (>= nodes: nodes is "empty",
+ * above it a data index, node_recs) and the depth it was found at; false for an IPv6
+ * address in an IPv4 tree. The jump table takes the first bits (at most
+ * STEER_GEO_JUMP_BITS: the shifts below stay under the width); the loop walks the rest, one
+ * load a bit, with w holding the address's next bits from its top bit down. It needs no
+ * count of the address's bits: no path of the tree is longer than its addresses (checked
+ * when the database was opened). Inline, as the rest of the query path's geo stage: it is
+ * the per-query hot loop. */
+static inline bool steer_geo_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
+                                  unsigned *depth)
+{
+	unsigned fam = a->len == 16;
+	if (fam && !db->ipv6)
+		return false;
+	_Static_assert(STEER_GEO_JUMP_BITS == 16,
+	               "the jump index is the address's first two bytes");
+	uint32_t x = (uint32_t)a->bytes[0] << 8 | a->bytes[1];
+	uint32_t r = db->jump_rec[fam][x], nodes = db->nodes;
+	unsigned i = db->jump_bits[fam][x];
+	const uint32_t *t = db->node_recs;
+	if (!fam) {
+		uint64_t w = (uint64_t)be32_get(a->bytes) << 32 << i;
+		for (; r < nodes; i++, w <<= 1)
+			r = t[(size_t)r * 2 + (w >> 63)];
+		*depth = (db->ipv6 ? db->v4_depth : 0) + i;
+	} else {
+		unsigned __int128 w =
+		    (unsigned __int128)((uint64_t)be32_get(a->bytes) << 32 | be32_get(a->bytes + 4))
+		        << 64 |
+		    ((uint64_t)be32_get(a->bytes + 8) << 32 | be32_get(a->bytes + 12));
+		for (w <<= i; r < nodes; i++, w <<= 1)
+			r = t[(size_t)r * 2 + (uint64_t)(w >> 127)];
+		*depth = i;
+	}
+	*rec = r;
+	return true;
+}
+
 /* The list for client address a (4 or 16 bytes). No allocation, lock or syscall; any
  * thread that holds m. An IPv6 client of an IPv4-only database gets the default, scope 0. */
-void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a, steer_geo_hit_t *out)
-    SD_NONNULL(1, 2, 3);
+static inline void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t *a,
+                                    steer_geo_hit_t *out)
+{
+	const steer_geo_db_t *db = m->db;
+	uint32_t rec;
+	unsigned depth;
+	out->list = &m->lists[0];
+	out->rec = -1;
+	out->netmask = out->scope = 0;
+	if (!steer_geo_walk(db, a, &rec, &depth))
+		return;
+	out->netmask = (uint8_t)depth;
+	out->scope = steer_geo_scope_of(db->ipv6, a, depth);
+	if (rec <= db->nodes) /* empty (or a tree shorter than the address: corrupt) */
+		return;
+	out->rec = (int32_t)(rec - db->nodes - 1); /* node_recs: nodes + 1 + the index */
+	out->list = &m->lists[m->rec_list[out->rec]];
+}
 
 /* The same decision the uncompiled way: MMDB_lookup_sockaddr, then MMDB_get_value by path
  * for the record's codes and location, rules matched by string, distance computed per call

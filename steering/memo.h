@@ -50,9 +50,11 @@ typedef struct steer_memo_key {
 typedef struct steer_memo_entry {
 	steer_memo_key_t key; /* key.rdata NULL: empty */
 	steer_plan_t plan;
-	/* the caller's own use: the server keeps the answer counter the plan's answers count in
-	 * (steering/counts.h: steer_counts_at of the snapshot key.snap names, NULL: none) */
+	/* the caller's own use: the server keeps how the plan's answers are counted, their
+	 * outcome and the answer counter (steering/counts.h: steer_counts_at of the snapshot
+	 * key.snap names, NULL: none) */
 	uint64_t *count;
+	unsigned outcome;
 } steer_memo_entry_t;
 
 typedef struct steer_memo_tally {

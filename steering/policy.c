@@ -241,6 +241,7 @@ void steer_tally(const steer_policy_t *p, const steer_cand_t *c, size_t n, steer
 	/* fixed size: a few vector stores, where a loop over npools became a call to memset */
 	memset(t->members, 0, sizeof(t->members));
 	memset(t->up, 0, sizeof(t->up));
+	memset(t->in_pool, 0, sizeof(t->in_pool));
 	bool degraded = false;
 	uint64_t el = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -251,6 +252,7 @@ void steer_tally(const steer_policy_t *p, const steer_cand_t *c, size_t n, steer
 		bool u = cand_up(&c[i]);
 		t->members[c[i].pool]++;
 		t->up[c[i].pool] += u;
+		t->in_pool[c[i].pool] |= (uint64_t)u << i;
 		el |= (uint64_t)u << i;
 		degraded |= !u;
 	}
@@ -310,49 +312,23 @@ static int pick_pool_list(const steer_policy_t *p, const uint8_t *order, size_t 
 }
 
 /* The members of pool in eligible (up, with a weight), in index order, with their weights:
- * what the weighted stage draws from. */
-static void plan_members(const steer_tally_t *t, uint8_t pool, steer_plan_t *pl)
+ * what the weighted stage draws from, and how: up to `answers` of them, the last one left
+ * without a draw (steer_plan_draw). */
+static void plan_members(const steer_policy_t *p, const steer_tally_t *t, uint8_t pool,
+                         steer_plan_t *pl)
 {
 	uint8_t m = 0;
 	uint64_t total = 0;
-	for (uint64_t eligible = t->eligible; eligible; eligible &= eligible - 1) {
-		unsigned i = (unsigned)__builtin_ctzll(eligible);
-		if (t->pool[i] == pool) {
-			pl->el[m] = (uint8_t)i;
-			pl->w[m++] = t->weight[i];
-			total += t->weight[i];
-		}
+	for (uint64_t in = t->in_pool[pool]; in; in &= in - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(in);
+		pl->el[m] = (uint8_t)i;
+		pl->w[m++] = t->weight[i];
+		total += t->weight[i];
 	}
 	pl->m = m;
 	pl->total = total;
-}
-
-/* The weighted stage: up to `answers` of the plan's members, random by weight without
- * replacement. Members taken are marked in a mask (m <= 64): each draw walks the rest in
- * index order, so the plan is read, never copied. */
-static uint16_t pick_weighted(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
-                              uint8_t *idx)
-{
-	uint64_t total = pl->total, taken = 0;
-	unsigned left = pl->m;
-	uint16_t k = 0;
-	for (; k < p->answers && left > 1; k++, left--) {
-		uint64_t r = steer_rng_below(rng, total);
-		unsigned j = 0;
-		for (;; j++) { /* every weight is > 0 and r < total: a member is found */
-			if (taken >> j & 1)
-				continue;
-			if (r < pl->w[j])
-				break;
-			r -= pl->w[j];
-		}
-		idx[k] = pl->el[j];
-		taken |= 1ull << j;
-		total -= pl->w[j];
-	}
-	if (k < p->answers && left == 1) /* the last one left: no draw */
-		idx[k++] = pl->el[__builtin_ctzll(~taken)];
-	return k;
+	pl->res.n = m < p->answers ? m : p->answers;
+	pl->draws = (uint8_t)(m > p->answers ? p->answers : m ? m - 1 : 0);
 }
 
 static uint32_t clamp_ttl(const steer_policy_t *p, uint32_t ttl)
@@ -367,12 +343,12 @@ void steer_plan_of_tally(const steer_policy_t *p, const uint8_t *order, size_t n
 {
 	steer_result_t *res = &pl->res;
 	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff, .degraded = t->degraded};
-	pl->m = 0;
+	pl->m = pl->draws = 0;
 	int pool = order ? pick_pool_list(p, order, norder, t->members, t->up, &res->rank)
 	                 : pick_pool(p, t->members, t->up, &res->rank);
 	if (pool >= 0) {
 		res->pool = (uint8_t)pool;
-		plan_members(t, (uint8_t)pool, pl);
+		plan_members(p, t, (uint8_t)pool, pl);
 	} else if (p->all_down == STEER_DOWN_SERVFAIL) {
 		res->outcome = STEER_SERVFAIL;
 	} else if (p->all_down == STEER_DOWN_FALLBACK) {
@@ -390,20 +366,6 @@ void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norde
 	steer_tally_t t;
 	steer_tally(p, c, n, &t);
 	steer_plan_of_tally(p, order, norder, &t, rrset_ttl, pl);
-}
-
-void steer_plan_draw(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
-                     uint8_t *idx, steer_result_t *res)
-{
-	*res = pl->res;
-	if (res->outcome != STEER_ANSWER)
-		return;
-	if (res->pool != 0xff) {
-		res->n = pick_weighted(p, pl, rng, idx);
-		return;
-	}
-	for (uint16_t i = 0; i < res->n; i++) /* all-down "all": every record */
-		idx[i] = (uint8_t)i;
 }
 
 void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t norder,

@@ -198,8 +198,9 @@ void steer_decide_list(const steer_policy_t *p, const uint8_t *order, size_t nor
  * candidates, the health words and the pool order. The same inputs always give the same
  * plan, so a caller may keep one (steering/memo.h) and draw from it query after query. */
 typedef struct steer_plan {
-	steer_result_t res; /* outcome, pool, rank, degraded, ttl; n for all-down "all" */
+	steer_result_t res; /* outcome, pool, rank, degraded, ttl; n: the records answered */
 	uint8_t m;          /* the chosen pool's members up with a weight: el[0..m), weights w */
+	uint8_t draws;      /* the weighted draws among them (the last one left needs none) */
 	uint64_t total;     /* their weights' sum */
 	uint8_t el[STEER_CAND_MAX];
 	uint32_t w[STEER_CAND_MAX];
@@ -212,7 +213,8 @@ typedef struct steer_plan {
 typedef struct steer_tally {
 	uint8_t members[STEER_POOLS_MAX + 1], up[STEER_POOLS_MAX + 1];
 	uint64_t eligible;
-	uint16_t n; /* candidates, at most STEER_CAND_MAX */
+	uint64_t in_pool[STEER_POOLS_MAX + 1]; /* eligible, per pool */
+	uint16_t n;                            /* candidates, at most STEER_CAND_MAX */
 	bool degraded;
 	uint8_t pool[STEER_CAND_MAX];
 	uint32_t weight[STEER_CAND_MAX];
@@ -230,10 +232,47 @@ void steer_plan_of_tally(const steer_policy_t *p, const uint8_t *order, size_t n
 void steer_plan_make(const steer_policy_t *p, const uint8_t *order, size_t norder,
                      const steer_cand_t *c, size_t n, uint32_t rrset_ttl, steer_plan_t *pl)
     SD_NONNULL(1, 7);
+/* The weighted stage of a plan: its res.n members, random by weight without replacement: a
+ * draw each but the last one left. Members taken are marked in a mask (m <= 64): each draw
+ * walks the rest in index order, so the plan is read, never copied. */
+static inline void steer_plan_pick(const steer_plan_t *pl, steer_rng_t *rng, uint8_t *idx)
+{
+	uint64_t total = pl->total, taken = 0;
+	unsigned k = 0;
+	for (; k < pl->draws; k++) {
+		uint64_t r = steer_rng_below(rng, total);
+		unsigned j;
+		/* every weight is > 0 and r < total: a member is found */
+		for (uint64_t left = ~taken;; left &= left - 1) {
+			j = (unsigned)__builtin_ctzll(left);
+			if (r < pl->w[j])
+				break;
+			r -= pl->w[j];
+		}
+		idx[k] = pl->el[j];
+		taken |= 1ull << j;
+		total -= pl->w[j];
+	}
+	if (k < pl->res.n) /* the last one left: no draw */
+		idx[k] = pl->el[__builtin_ctzll(~taken)];
+}
+
 /* The decision from a plan: the weighted draws (rng), idx and *res as steer_decide_list
- * gives them; the same rng state gives the same records. */
-void steer_plan_draw(const steer_policy_t *p, const steer_plan_t *pl, steer_rng_t *rng,
-                     uint8_t *idx, steer_result_t *res) SD_NONNULL(1, 2, 3, 4, 5);
+ * gives them; the same rng state gives the same records. Inline: once per steered answer. */
+static inline void steer_plan_draw(const steer_policy_t *p, const steer_plan_t *pl,
+                                   steer_rng_t *rng, uint8_t *idx, steer_result_t *res)
+{
+	(void)p;
+	*res = pl->res;
+	if (res->outcome != STEER_ANSWER)
+		return;
+	if (res->pool != 0xff) {
+		steer_plan_pick(pl, rng, idx);
+		return;
+	}
+	for (uint16_t i = 0; i < res->n; i++) /* all-down "all": every record */
+		idx[i] = (uint8_t)i;
+}
 
 /* The same without a geo stage: every pool in the configured order. */
 static inline void steer_decide(const steer_policy_t *p, const steer_cand_t *c, size_t n,

@@ -218,27 +218,30 @@ static srv_steer_outcome_t steer_outcome(const steer_result_t *r)
 	                                      : SRV_STEER_LATER_POOL;
 }
 
-/* The counter in the snapshot's block that a plan's decisions count in: per policy and pool
- * (all-down: its own slot); NULL: not counted. The outcome, pool and rank of a decision are
- * its plan's (steering/policy.h: only the draws are per query), so the plan keeps it. */
-static uint64_t *steer_counter(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
-                               const steer_plan_t *plan)
+/* How the decisions drawn from plan e->plan are counted (in e: steering/memo.h), the
+ * outcome and the counter of the snapshot's block (per policy and pool, all-down its own
+ * slot; NULL: not counted): the outcome, pool, rank and degradation of a decision are its
+ * plan's (steering/policy.h: only the draws are per query), so they are settled once. */
+static void steer_count_of(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                           steer_memo_entry_t *e)
 {
-	srv_steer_outcome_t o = steer_outcome(&plan->res);
-	if (ctx->snap->counts == NULL)
-		return NULL;
-	return steer_counts_at(ctx->snap->counts, ctx->worker, p->id,
-	                       o <= SRV_STEER_LATER_POOL ? plan->res.pool
-	                                                 : steer_counts_all_down(p));
+	const steer_result_t *r = &e->plan.res;
+	srv_steer_outcome_t o = steer_outcome(r);
+	e->outcome = o;
+	e->count =
+	    ctx->snap->counts == NULL
+	        ? NULL
+	        : steer_counts_at(ctx->snap->counts, ctx->worker, p->id,
+	                          o <= SRV_STEER_LATER_POOL ? r->pool : steer_counts_all_down(p));
 }
 
-/* One steered decision into the worker's counters: by outcome, and in the plan's counter. */
-static void steer_count(srv_answer_ctx_t *ctx, const steer_result_t *r, uint64_t *counter)
+/* One steered decision, drawn from e's plan, into the worker's counters (steer_count_of). */
+static void steer_count(srv_answer_ctx_t *ctx, const steer_memo_entry_t *e)
 {
-	sd_stat_inc(&ctx->stats.steered[steer_outcome(r)]);
-	if (counter != NULL)
-		sd_stat_inc(counter);
-	if (r->degraded)
+	sd_stat_inc(&ctx->stats.steered[e->outcome]);
+	if (e->count != NULL)
+		sd_stat_inc(e->count);
+	if (e->plan.res.degraded)
 		sd_stat_inc(&ctx->stats.steered_degraded);
 }
 
@@ -268,8 +271,9 @@ static bool geo_client(const srv_answer_ctx_t *ctx, const steer_geo_conf_t *g, s
 /* The geo stage of policy p (map: its compiled rules, steering/geo.h): the pool list for
  * this client, which failover then walks; *scope: the scope of the decision when the ECS
  * address located the client, else 0 (RFC 7871 7.2.1: for the reply's ECS). */
-static const steer_geo_list_t *steer_geo_list(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
-                                              const steer_geo_map_t *map, uint8_t *scope)
+static inline const steer_geo_list_t *steer_geo_list(const srv_answer_ctx_t *ctx,
+                                                     const steer_policy_t *p,
+                                                     const steer_geo_map_t *map, uint8_t *scope)
 {
 	steer_addr_t a;
 	bool ecs = false;
@@ -298,34 +302,43 @@ static inline void steer_key(const srv_answer_ctx_t *ctx, const steer_policy_t *
 	                        .policy = p->id};
 }
 
-/* The plan of p over rs under key k (list: its geo stage's), made from the kept tally of
- * rs's candidates (or a new one) and kept, with its counter. */
-static const steer_memo_entry_t *steer_plan_new(srv_answer_ctx_t *ctx, const steer_policy_t *p,
-                                                const zone_rrset_t *rs, const steer_memo_key_t *k,
-                                                const steer_geo_list_t *list)
+/* The tally of p's candidates in rs, made now and kept under k. */
+static const steer_tally_t *steer_tally_new(srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                                            const zone_rrset_t *rs, const steer_memo_key_t *k)
 {
-	const steer_tally_t *t = steer_memo_tally(ctx->memo, k);
-	if (t == NULL) {
-		steer_tally_t *nt = steer_memo_put_tally(ctx->memo, k);
-		steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
-		steer_tally(p, ctx->cand, rs->count, nt);
-		t = nt;
-	}
+	steer_tally_t *t = steer_memo_put_tally(ctx->memo, k);
+	steer_snap_cands(ctx->snap, p, ctx->health, rs->rdata, rs->count, ctx->cand);
+	steer_tally(p, ctx->cand, rs->count, t);
+	return t;
+}
+
+/* The plan of p over rs under key k (list: its geo stage's) from tally t, kept with its
+ * counter. */
+static const steer_memo_entry_t *steer_plan_keep(srv_answer_ctx_t *ctx, const steer_policy_t *p,
+                                                 const zone_rrset_t *rs, const steer_memo_key_t *k,
+                                                 const steer_geo_list_t *list,
+                                                 const steer_tally_t *t)
+{
 	steer_memo_entry_t *made = steer_memo_put(ctx->memo, k);
 	steer_plan_of_tally(p, k->order, list ? list->n : 0, t, rs->ttl, &made->plan);
-	made->count = steer_counter(ctx, p, &made->plan);
+	steer_count_of(ctx, p, made);
 	return made;
 }
 
 /* steer_plan_for when the memo has no plan under the policy id's key (k, *list and *scope
- * made with *pp, the policy of that id, when not NULL): the policy that names the owner
- * (steer_policy_of), keyed by its own id when it is another (a reload renumbered them),
- * and its plan, kept or made now. NULL: no policy (cname: none that takes CNAMEs). */
+ * made with *pp, the policy of that id, when not NULL). A tally kept under that key says
+ * that the policy names the owner (tallies are kept as plans are: steer_plan_for), so the
+ * plan is made from it; else the policy that names the owner (steer_policy_of), keyed by
+ * its own id when it is another (a reload renumbered them), and its plan, kept or made
+ * now. NULL: no policy (cname: none that takes CNAMEs). */
 static SD_NOINLINE const steer_memo_entry_t *
 steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname,
                 const steer_policy_t **pp, steer_memo_key_t *k, const steer_geo_list_t **list,
                 uint8_t *scope)
 {
+	const steer_tally_t *t = *pp != NULL ? steer_memo_tally(ctx->memo, k) : NULL;
+	if (t != NULL)
+		return steer_plan_keep(ctx, *pp, rs, k, *list, t);
 	const steer_policy_t *named = steer_policy_of(ctx->snap, ctx->rr_node, rs->policy);
 	if (named == NULL || (cname && !named->cname))
 		return NULL;
@@ -335,14 +348,18 @@ steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname,
 		const steer_memo_entry_t *e = steer_memo_get(ctx->memo, k);
 		if (e != NULL)
 			return e;
+		t = steer_memo_tally(ctx->memo, k);
 	}
-	return steer_plan_new(ctx, named, rs, k, *list);
+	if (t == NULL)
+		t = steer_tally_new(ctx, named, rs, k);
+	return steer_plan_keep(ctx, named, rs, k, *list, t);
 }
 
 /* The policy that steers rs at ctx->rr_node (*pp) and the memo's entry of its plan for this
- * query. The memo keeps plans under the RRset's policy id, and only those of a policy that
- * names the RRset's owner (steer_policy_of), so a plan found under that id is the plan of
- * the policy of that id: the name check is paid when a plan is made, not per query. NULL:
+ * query. The memo keeps plans and tallies under the RRset's policy id, and only those of a
+ * policy that names the RRset's owner (steer_policy_of), so a plan found under that id is
+ * the plan of the policy of that id: the name check is paid when a tally is made, not per
+ * query. NULL:
  * no policy steers rs (or, cname, none that takes CNAME candidates). */
 static inline const steer_memo_entry_t *
 steer_plan_for(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname, const steer_policy_t **pp)
@@ -382,7 +399,7 @@ static steered_t steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t 
 	if (e == NULL)
 		return STEERED_NONE;
 	steer_plan_draw(*pp, &e->plan, &ctx->rng, ctx->pick, r);
-	steer_count(ctx, r, e->count);
+	steer_count(ctx, e);
 	if (r->outcome != STEER_SERVFAIL)
 		return STEERED_PICKED;
 	ctx->servfail |= sec == SEC_AN;
