@@ -392,8 +392,8 @@ typedef enum {
 
 /* The decision over rs's records into *r and ctx->pick, counted, drawn from the plan
  * (steer_plan_for); only the weighted draws are per query. *pp: the policy. */
-static steered_t steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t *rs, bool cname,
-                             const steer_policy_t **pp, steer_result_t *r)
+static inline steered_t steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t *rs,
+                                    bool cname, const steer_policy_t **pp, steer_result_t *r)
 {
 	const steer_memo_entry_t *e = steer_plan_for(ctx, rs, cname, pp);
 	if (e == NULL)
