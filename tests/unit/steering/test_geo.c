@@ -592,6 +592,36 @@ static void test_geoip_section(void **state)
 	rmdir(dir);
 }
 
+/* A search tree with a path longer than its addresses is refused when opened (the walk of
+ * the query path counts on none: geo.h, steer_geo_walk): geo-country4.mmdb (an IPv4 tree
+ * of 32-bit records) with its root's left record pointing back at the root, a cycle. The
+ * file as written opens. */
+static void test_db_deeper_than_addresses(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/steer-geo-deep-XXXXXX", err[512];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *in = fopen(COUNTRY4, "rb");
+	assert_non_null(in);
+	static uint8_t buf[1 << 20];
+	size_t n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	assert_true(n > 8 && n < sizeof(buf));
+	steer_geo_db_t *db = NULL;
+	assert_int_equal(write(fd, buf, n), (ssize_t)n);
+	assert_int_equal(steer_geo_db_open("world", path, &db, err, sizeof(err)), 0);
+	steer_geo_db_unref(db);
+	db = NULL;
+	memset(buf, 0, 4); /* node 0, left record (32 bits, big endian): node 0 */
+	assert_int_equal(pwrite(fd, buf, n, 0), (ssize_t)n);
+	close(fd);
+	assert_int_equal(steer_geo_db_open("world", path, &db, err, sizeof(err)), -EIO);
+	assert_null(db);
+	assert_non_null(strstr(err, "corrupt search tree (a path longer than 32 bits)"));
+	unlink(path);
+}
+
 /* A replaced file is noticed (another inode); a missing one is not a change. */
 static void test_db_changed(void **state)
 {
@@ -628,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_conf_location_errors),
 	    cmocka_unit_test(test_geoip_section),
 	    cmocka_unit_test(test_db_changed),
+	    cmocka_unit_test(test_db_deeper_than_addresses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -70,6 +70,82 @@ static void test_plan_draw_equals_decide(void **state)
 	}
 }
 
+/* The weighted stage written plainly, as the decision first drew it: `answers` of the
+ * members el[0..m) (weights w), each drawn by weight among those not taken yet, the last one
+ * left taken without a draw. */
+static unsigned ref_weighted(const uint8_t *el, const uint32_t *w, unsigned m, unsigned answers,
+                             steer_rng_t *rng, uint8_t *idx)
+{
+	uint64_t total = 0;
+	bool taken[STEER_CAND_MAX] = {false};
+	for (unsigned i = 0; i < m; i++)
+		total += w[i];
+	unsigned k = 0, left = m;
+	for (; k < answers && left > 1; k++, left--) {
+		uint64_t r = steer_rng_below(rng, total);
+		unsigned j = 0;
+		for (;; j++) {
+			if (taken[j])
+				continue;
+			if (r < w[j])
+				break;
+			r -= w[j];
+		}
+		idx[k] = el[j];
+		taken[j] = true;
+		total -= w[j];
+	}
+	for (unsigned j = 0; k < answers && left == 1 && j < m; j++)
+		if (!taken[j])
+			idx[k++] = el[j];
+	return k;
+}
+
+/* A plan's draws (how many, the last one without a draw, which member each takes) are the
+ * plain weighted draw's, record for record and with the same random numbers used: one pool
+ * of up to 40 candidates, random weights (0: not eligible) and health, 1 to 5 answers. */
+static void test_draw_equals_plain_weighted(void **state)
+{
+	(void)state;
+	uint64_t x = 0x13198a2e03707344u;
+	unsigned drawn = 0;
+	for (unsigned round = 0; round < 3000; round++) {
+		steer_policy_t p = make_policy(2, (uint16_t)(1 + round % 5));
+		steer_cand_t c[STEER_CAND_MAX];
+		uint8_t el[STEER_CAND_MAX];
+		uint32_t w[STEER_CAND_MAX];
+		unsigned n = 1 + round % 40, m = 0;
+		for (unsigned i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			c[i] = (steer_cand_t){.pool = 0,
+			                      .weight = (uint32_t)(x >> 8) % 5 * (1 + round % 3),
+			                      .health = (x >> 20) % 4 == 0 ? HEALTH_STATE_DOWN : 0};
+			if (c[i].weight > 0 && c[i].health == 0) {
+				el[m] = (uint8_t)i;
+				w[m++] = c[i].weight;
+			}
+		}
+		steer_rng_t a, b;
+		steer_rng_seed(&a, round + 7);
+		steer_rng_seed(&b, round + 7);
+		uint8_t ia[STEER_CAND_MAX], ib[STEER_CAND_MAX];
+		steer_result_t ra;
+		steer_decide(&p, c, n, 60, &a, ia, &ra);
+		if (m == 0) {
+			assert_int_equal(ra.pool, 0xff); /* nothing up with a weight: all-down */
+			continue;
+		}
+		assert_int_equal(ra.outcome, STEER_ANSWER);
+		assert_int_equal(ra.pool, 0);
+		unsigned k = ref_weighted(el, w, m, p.answers, &b, ib);
+		assert_int_equal(ra.n, k);
+		assert_memory_equal(ia, ib, k);
+		assert_int_equal(a.s, b.s); /* as many random numbers */
+		drawn += k;
+	}
+	assert_true(drawn > 3000);
+}
+
 /* A key, and in d[i] the same key with part i changed: snapshot, version, health
  * generation (a health word changed), RDATA, geo order, policy. */
 static const uint8_t g_rd[8], g_order[2];
@@ -186,6 +262,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plan_draw_equals_decide),
+	    cmocka_unit_test(test_draw_equals_plain_weighted),
 	    cmocka_unit_test(test_memo_keys),
 	    cmocka_unit_test(test_memo_tally_keys),
 	    cmocka_unit_test(test_memo_two_ways),
