@@ -2,20 +2,21 @@
  *
  * A database (the config's `geoip.databases`) is a MaxMind DB file opened with libmaxminddb
  * (MMDB_MODE_MMAP), reference counted and replaced as a whole (a reload opens a new one; the
- * old one closes when its last reader lets go). At open, its search tree is walked once
- * (MMDB_read_node over every node) and each distinct data record the tree points at is
- * decoded once into a steer_geo_rec_t (continent, country, first subdivision, location),
- * sorted by data offset.
+ * old one closes when its last reader lets go). At open, its search tree is decoded once into
+ * 32-bit records (steer_geo_db_t.node_recs: 8 bytes a node, as many nodes as the file's
+ * tree), checked to have no path longer than its addresses, and each distinct data record
+ * the tree points at is decoded once into a steer_geo_rec_t (continent, country, first
+ * subdivision, location), sorted by data offset.
  *
  * A policy's `geo:` key (steer_geo_conf_t) maps codes to ordered pool lists. A map
  * (steer_geo_map_t) compiles one policy's rules against one database: every record gets the
  * index of its pool list (most specific rule first: subdivision, country, continent, then
  * distance when on, then default), so that the query path is
  *
- *   client address ─▶ the bit walk of the search tree, read in place (data offset, netmask;
- *                     an IPv4 client starts at the ::/96 node found at open)
- *                  ─▶ the record's index by the offset (a hash table built at open)
- *                  ─▶ the record's list
+ *   client address ─▶ the jump table for its first 16 bits, then the bit walk of the
+ *                     decoded tree, one load a bit (an IPv4 client starts at the ::/96 node
+ *                     found at open) ─▶ the record's index (in the decoded record) and the
+ *                     netmask ─▶ the record's list
  *
  * with no string compared, no allocation, no lock, no syscall. steer_geo_decide_walk() is the
  * same decision made the way libmaxminddb is usually used (MMDB_lookup_sockaddr, then

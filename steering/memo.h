@@ -16,8 +16,11 @@
  *     version the RRset was read from;
  *   - the health words by health_generation(), read before the words are (it grows after
  *     every change of any word: a plan made from older words is never taken after one).
- * So a plan found under its key is the plan the inputs would make now. Entries are a
- * direct-mapped table (a collision overwrites: a miss costs one plan, never a wrong one).
+ * So a plan found under its key is the plan the inputs would make now. The server keys an
+ * RRset's plans and tallies by the policy id the RRset carries and keeps them only for a
+ * policy that names the RRset's owner (server/engine/answer.c: steer_plan_for), so finding
+ * one also says that the policy of that id is the RRset's. Entries are sets of two ways (a
+ * third key of a set overwrites one: a miss costs one plan, never a wrong one).
  *
  * One memo per answering thread; no locks; nothing allocated after steer_memo_new.
  */

@@ -15,8 +15,8 @@
  *   geo-ecs / geo-peer: the failover policies with a geo: stage in front (continent and
  *     country rules, default), the same ECS queries, or queries without ECS (located by
  *     the peer address, one address: the tree path stays in cache);
- *   the geo stage alone, per lookup: the compiled map (steer_geo_decide: the tree walk and a
- *     hash probe) against the uncompiled one (steer_geo_decide_walk: MMDB_get_value per
+ *   the geo stage alone, per lookup: the compiled map (steer_geo_decide: the walk of the
+ *     tree decoded at open) against the uncompiled one (steer_geo_decide_walk: MMDB_get_value per
  *     field, rules by string), in ns and user-space instructions (perf_event_open; "n/a"
  *     where the kernel does not allow it).
  */
