@@ -290,7 +290,7 @@ static void jump_fill(const steer_geo_db_t *db, unsigned fam, uint32_t r, unsign
 	jump_fill(db, fam, node_record(db, r, 1), d + 1, lo + span / 2);
 }
 
-/* The jump tables of the families the tree holds (~320 KiB each). */
+/* The jump tables of the families the tree holds (5 bytes an entry, 5 MiB each). */
 static int db_jumps(steer_geo_db_t *db)
 {
 	for (unsigned fam = 0; fam < (db->ipv6 ? 2u : 1u); fam++) {

@@ -13,7 +13,7 @@
  * index of its pool list (most specific rule first: subdivision, country, continent, then
  * distance when on, then default), so that the query path is
  *
- *   client address ─▶ the jump table for its first 16 bits, then the bit walk of the
+ *   client address ─▶ the jump table for its first 20 bits, then the bit walk of the
  *                     decoded tree, one load a bit (an IPv4 client starts at the ::/96 node
  *                     found at open) ─▶ the record's index (in the decoded record) and the
  *                     netmask ─▶ the record's list
@@ -40,9 +40,10 @@
 
 #define STEER_GEO_CODE_MAX 8 /* "EU", "JP", "US-CA" (+ NUL) */
 
-/* The bits of an address the jump table takes at once (steer_geo_db_t.jump_rec): 2^16
- * entries per family, and most networks of a country database are /16 or longer. */
-#define STEER_GEO_JUMP_BITS 16
+/* The bits of an address the jump table takes at once (steer_geo_db_t.jump_rec): 2^20
+ * entries per family (5 MiB), and most networks of a City or Country database are /20 or
+ * longer: a walk starts there, 4 bits (4 loads) short of a /24. */
+#define STEER_GEO_JUMP_BITS 20
 
 typedef enum {
 	STEER_GEO_DEFAULT = 0,
@@ -194,17 +195,21 @@ static inline bool steer_geo_walk(const steer_geo_db_t *db, const steer_addr_t *
 	unsigned fam = a->len == 16;
 	if (fam && !db->ipv6)
 		return false;
-	_Static_assert(STEER_GEO_JUMP_BITS == 16,
-	               "the jump index is the address's first two bytes");
-	uint32_t x = (uint32_t)a->bytes[0] << 8 | a->bytes[1];
+	_Static_assert(STEER_GEO_JUMP_BITS <= 24, "the jump index is in the first 32 bits, the "
+	                                          "shifts below stay under 64");
+	uint32_t x = be32_get(a->bytes) >> (32 - STEER_GEO_JUMP_BITS);
 	uint32_t r = db->jump_rec[fam][x], nodes = db->nodes;
 	unsigned i = db->jump_bits[fam][x];
 	const uint32_t *t = db->node_recs;
 	if (!fam) {
-		uint64_t w = (uint64_t)be32_get(a->bytes) << 32 << i;
-		for (; r < nodes; i++, w <<= 1)
+		/* a 1 just below the address's bits: once it has moved up by the bits walked, it
+		 * is w's lowest 1 at bit 31 + the bits taken (at most 32: it stays in w) */
+		uint64_t w = ((uint64_t)be32_get(a->bytes) << 32 | 1u << 31) << i;
+		while (r < nodes) {
 			r = t[(size_t)r * 2 + (w >> 63)];
-		*depth = (db->ipv6 ? db->v4_depth : 0) + i;
+			w <<= 1;
+		}
+		*depth = (db->ipv6 ? db->v4_depth : 0) + (unsigned)__builtin_ctzll(w) - 31;
 	} else {
 		unsigned __int128 w =
 		    (unsigned __int128)((uint64_t)be32_get(a->bytes) << 32 | be32_get(a->bytes + 4))

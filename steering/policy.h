@@ -118,7 +118,7 @@ void steer_table_unref(steer_table_t *t);
 /* The policy with that id, or NULL. */
 static inline const steer_policy_t *steer_table_policy(const steer_table_t *t, uint16_t id)
 {
-	return t && id >= 1 && id <= t->count ? &t->policies[id - 1] : NULL;
+	return t && (unsigned)id - 1u < t->count ? &t->policies[id - 1] : NULL; /* id 0 wraps */
 }
 
 /* Parse "192.0.2.1" / "2001:db8::1" (0) or SD_EPARSE. */
