@@ -406,27 +406,6 @@ static inline steered_t steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_r
 	return STEERED_LEFT_OUT;
 }
 
-/* Records ctx->pick[0..n) of rs's run of fixed-length (len) RDATA, with ttl, to section sec,
- * or nothing: a steered answer's picks. Owned by the question name (a type whose RDATA has
- * no name to compress: A and AAAA), each is written as put_run writes the question's own
- * records (dns_msg_rrs_of_question: the owner a pointer to the question), else by put_run. */
-static int put_picked(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t olen,
-                      const zone_rrset_t *rs, uint16_t n, uint8_t len, uint32_t ttl)
-{
-	if (owner != ctx->w.q_alias || ctx->w.q_len == 0 || dns_rdata_compressible(rs->type))
-		return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, n, ctx->pick, len, ttl);
-	dns_msg_mark_t m = dns_msg_mark(&ctx->w);
-	for (uint16_t i = 0; i < n; i++) {
-		const uint8_t *rd = rs->rdata + (size_t)ctx->pick[i] * (2u + len);
-		if (dns_msg_rrs_of_question(&ctx->w, rs->type, DNS_CLASS_IN, ttl, rd, 1) < 0) {
-			dns_msg_rollback(&ctx->w, m);
-			return SD_ESPACE;
-		}
-	}
-	ctx->count[sec] = (uint16_t)(ctx->count[sec] + n);
-	return 0;
-}
-
 /* A steered A/AAAA RRset: the records its policy picks now (steering/policy.h), with the
  * policy's TTL; the all-down mode may answer the fallback addresses or SERVFAIL (in the
  * answer section; elsewhere the RRset is left out). An RRset the snapshot cannot steer (no
@@ -454,7 +433,7 @@ static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, siz
 		return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0,
 		               r.ttl);
 	}
-	return put_picked(ctx, sec, owner, olen, rs, r.n, len, r.ttl);
+	return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, r.n, ctx->pick, len, r.ttl);
 }
 
 /* A steered CNAME RRset (one record per candidate target, zone/bindings.h): the one record
