@@ -648,7 +648,7 @@ int dns_msg_rr_len(dns_msg_t *m, const uint8_t *owner, size_t olen, uint16_t typ
 int dns_msg_rrs_of_question(dns_msg_t *m, uint16_t type, uint16_t rclass, uint32_t ttl,
                             const uint8_t *run, uint16_t n, const uint8_t *idx, uint8_t len)
 {
-	assert(m->q_len != 0);
+	assert(m->q_len != 0 && !dns_rdata_compressible(type));
 	const size_t head = 2 + 8; /* the owner (a pointer), type, class, TTL */
 	size_t start = m->pos, off = 0;
 	for (uint16_t i = 0; i < n; i++) {

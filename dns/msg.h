@@ -195,12 +195,20 @@ int dns_msg_rr_header(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_
 int dns_msg_rr(dns_msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
                const uint8_t *rdata, uint16_t rdlen) SD_NONNULL(1, 2) SD_WUR;
 
-/* n records owned by the question name (dns_msg_reply_question(), or a dns_msg_question*()
- * that registered it: m->q_len != 0) from a run of RDATA ([u16 rdlength][rdata] each, as
- * the zone stores them) of a type whose RDATA holds no name to compress
- * (!dns_rdata_compressible(type)): the first n records in order, or (idx not NULL) records
- * idx[0..n) of a run whose RDATA are all len bytes long. The bytes dns_msg_rr_len() writes
- * for each, the owner a pointer to the question. All n or nothing: 0, SD_ESPACE. */
+/* Is owner the question name, known by its address (m->q_alias) in a message whose question
+ * is a compression target (m->q_len != 0)? Then dns_msg_rrs_of_question() may write its
+ * records. */
+static inline bool dns_msg_owner_is_question(const dns_msg_t *m, const uint8_t *owner)
+{
+	return owner == m->q_alias && m->q_len != 0;
+}
+
+/* n records owned by the question name (the caller knows: dns_msg_owner_is_question()) from
+ * a run of RDATA ([u16 rdlength][rdata] each, as the zone stores them) of a type whose RDATA
+ * holds no name to compress (!dns_rdata_compressible(type)): the first n records in order, or
+ * (idx not NULL) records idx[0..n) of a run whose RDATA are all len bytes long. The bytes
+ * dns_msg_rr_len() writes for each, the owner a pointer to the question. All n or nothing:
+ * 0, SD_ESPACE. */
 int dns_msg_rrs_of_question(dns_msg_t *m, uint16_t type, uint16_t rclass, uint32_t ttl,
                             const uint8_t *run, uint16_t n, const uint8_t *idx, uint8_t len)
     SD_NONNULL(1, 5) SD_WUR;

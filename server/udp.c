@@ -166,8 +166,8 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 		    b->arena + off; /* no STREAM over UDP: IXFR is one message, AXFR NOTIMP */
 		req->cap = SRV_RESPONSE_MAX;
 		req->cookies = cookies;
-		uint64_t seq =
-		    0; /* the answers before this one: rate_limit() tells if it answered */
+		/* the answers before this one: rate_limit() tells if it answered */
+		uint64_t seq = 0;
 		if (b->rrl) {
 			srv_answer_info_t before;
 			srv_answer_last(b->actx, &before);

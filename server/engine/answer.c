@@ -160,7 +160,7 @@ static int put_run(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, size_t 
                    const uint8_t *rdata, uint16_t n, const uint8_t *idx, uint8_t len, uint32_t ttl)
 {
 	/* the usual answer: the question's own records, nothing in them to compress */
-	if (owner == ctx->w.q_alias && ctx->w.q_len != 0 && !dns_rdata_compressible(type)) {
+	if (dns_msg_owner_is_question(&ctx->w, owner) && !dns_rdata_compressible(type)) {
 		if (dns_msg_rrs_of_question(&ctx->w, type, DNS_CLASS_IN, ttl, rdata, n, idx, len) <
 		    0)
 			return SD_ESPACE;
