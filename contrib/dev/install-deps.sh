@@ -65,7 +65,9 @@ if [ ! -e "$policy" ]; then
 	$SUDO chmod 755 "$policy"
 	created_policy=1
 fi
-cleanup() { [ "$created_policy" = 1 ] && $SUDO rm -f "$policy"; }
+# An EXIT trap's last status becomes the script's: a test that is false (policy-rc.d was there
+# before us) must not turn a good install into exit 1.
+cleanup() { if [ "$created_policy" = 1 ]; then $SUDO rm -f "$policy"; fi; }
 trap cleanup EXIT
 
 $SUDO apt-get update -q
