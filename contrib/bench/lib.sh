@@ -1,13 +1,14 @@
 # shellcheck shell=bash
 # lib.sh — what the benchmark scripts (bench.sh, instr.sh, zonesize.sh) share; sourced, not run.
 #
-# bench_init TAG: builds $BUILD when its steerdns is missing, makes the temporary directory
+# bench_init TAG: builds $BUILD when its steerdns or steerctl is missing (a build dir that made
+# only the daemon has no steerctl, and zonesize's reload would never be sent), makes the temporary directory
 # $TMP (/tmp/steerdns-TAG.XXXXXX) and installs the EXIT trap that kills every PID in PIDS
 # and removes $TMP (KEEP=1 keeps it). Needs ROOT, BUILD and PY set by the caller.
 
 bench_init() { # tag
 	BENCH_TAG="$1"
-	if [ ! -x "$BUILD/server/steerdns" ]; then
+	if [ ! -x "$BUILD/server/steerdns" ] || [ ! -x "$BUILD/server/steerctl" ]; then
 		[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release -Db_lto=true >/dev/null
 		ninja -C "$BUILD" >/dev/null
 	fi
