@@ -146,6 +146,24 @@ static size_t rate_limit(srv_udp_batch_t *b, srv_request_t *req, uint64_t seq, u
 	}
 }
 
+/* Datagrams [i, end) of a batch, before they are answered: their zone lookups' chains of
+ * cache misses (zone/version.h: zone_prefetch_t) walked side by side, one step each per round,
+ * so that the misses overlap. WINDOW keeps what was fetched small enough to be in cache when
+ * its query is answered. With one query outstanding (a window of one) nothing is done. */
+#define PREFETCH_WINDOW 8
+static void prefetch_window(const srv_udp_batch_t *b, const zone_set_t *zones, unsigned i,
+                            unsigned end)
+{
+	zone_prefetch_t pf[PREFETCH_WINDOW];
+	unsigned k = 0;
+	for (; i < end; i++)
+		if (srv_answer_prefetch(zones, b->riov[i].iov_base, b->rmsg[i].msg_len, &pf[k]))
+			k++;
+	for (unsigned step = 0; step < 3; step++)
+		for (unsigned j = 0; j < k; j++)
+			zone_prefetch_step(&pf[j]);
+}
+
 unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
 {
 	uint64_t now_ms = b->rrl ? clock_ms() : 0;
@@ -156,7 +174,12 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 	b->nhandoff = 0;
 	if (n > b->rused) /* entries the next prepare must reset */
 		b->rused = n < SRV_UDP_BATCH ? n : SRV_UDP_BATCH;
-	for (unsigned i = 0; i < n && i < SRV_UDP_BATCH; i++) {
+	if (n > SRV_UDP_BATCH)
+		n = SRV_UDP_BATCH;
+	for (unsigned i = 0; i < n; i++) {
+		if (i % PREFETCH_WINDOW == 0 && n - i >= 2 && view != NULL && view->zones != NULL)
+			prefetch_window(b, view->zones, i,
+			                n - i > PREFETCH_WINDOW ? i + PREFETCH_WINDOW : n);
 		req->msg = b->riov[i].iov_base;
 		req->msg_len = b->rmsg[i].msg_len;
 		req->client = (const struct sockaddr *)&b->rname[i];

@@ -155,6 +155,58 @@ const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_
 	return apex;
 }
 
+/* --- prefetching a batch (version.h) --- */
+
+void zone_prefetch_start(zone_prefetch_t *p, const zone_version_t *v, size_t len, uint32_t hash,
+                         uint16_t qtype)
+{
+	p->v = v;
+	p->at = &v->hash[hash & v->hash_mask];
+	p->step = 0;
+	p->qtype = qtype;
+	p->len = (uint8_t)len;
+	__builtin_prefetch(p->at);
+}
+
+void zone_prefetch_step(zone_prefetch_t *p)
+{
+	if (p->at == NULL)
+		return;
+	switch (p->step++) {
+	case 0: { /* the slot is here: fetch its node */
+		uint32_t slot = *(const uint32_t *)p->at;
+		p->at = slot != 0 ? &p->v->nodes[slot - 1] : NULL;
+		break;
+	}
+	case 1: { /* the node: its owner (compared first) and its RRsets */
+		const zone_node_t *n = p->at;
+		p->at = n->owner_len == p->len && n->rrset_count > 0 ? n->rrsets : NULL;
+		p->count = n->rrset_count;
+		if (p->at != NULL) {
+			__builtin_prefetch(n->owner);
+			__builtin_prefetch(n->rrsets + n->rrset_count - 1); /* a second line */
+		}
+		break;
+	}
+	case 2: { /* the RRsets: the RDATA of qtype's (a CNAME's when there is one) */
+		const zone_rrset_t *rs = p->at;
+		p->at = NULL;
+		for (uint16_t k = 0; k < p->count; k++) {
+			if (rs[k].type == p->qtype || rs[k].type == DNS_TYPE_CNAME) {
+				p->at = rs[k].rdata;
+				break;
+			}
+		}
+		break;
+	}
+	default:
+		p->at = NULL;
+		return;
+	}
+	if (p->at != NULL)
+		__builtin_prefetch(p->at);
+}
+
 /* --- links through the overlay --- */
 
 static bool in_overlay(const zone_version_t *v, const void *p)

@@ -128,6 +128,30 @@ const zone_node_t *zone_version_closest_in(const zone_version_t *v, const uint8_
                                            const uint8_t *offs, unsigned labels, uint32_t hash,
                                            bool *exact) SD_NONNULL(1, 2, 4, 7);
 
+/* Prefetching a batch's lookups (server/udp.c). An exact lookup is a chain of reads, each of
+ * which needs the one before: the hash slot, the node, its owner and RRsets, the RDATA. On a
+ * zone of 100k names each is a cache miss (dnsperf against a 1k-name and a 100k-name zone:
+ * 0.85 against 1.6 us of user time per query). Taking several queries' chains one step at a
+ * time lets their misses overlap instead of following one another. A step only prefetches
+ * and reads what the step before fetched: nothing is decided from it, so a slot taken by
+ * another name, an overlay or a name that is not there costs a useless prefetch, never an
+ * answer. */
+typedef struct zone_prefetch {
+	const zone_version_t *v;
+	const void *at; /* what the next step reads; NULL: nothing left to fetch */
+	uint8_t step;
+	uint8_t len; /* the name's length, to tell its node from a slot's other name */
+	uint16_t qtype;
+	uint16_t count; /* the node's RRsets, at step 2 */
+} zone_prefetch_t;
+
+/* Begin the chain of the exact lookup of a lowercased name of len bytes and dname_hash()
+ * hash, for qtype's RRset: prefetch its hash slot. */
+void zone_prefetch_start(zone_prefetch_t *p, const zone_version_t *v, size_t len, uint32_t hash,
+                         uint16_t qtype) SD_NONNULL(1, 2);
+/* The next link: the slot's node, then its owner and RRsets, then qtype's RDATA. */
+void zone_prefetch_step(zone_prefetch_t *p) SD_NONNULL(1);
+
 /* The start of every zone_version_t (zone/internal.h), public only so that the link
  * accessors below inline their common case — a version without an overlay — to one load and
  * one test before the stored pointer. Not for any other use. */

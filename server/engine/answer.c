@@ -890,6 +890,26 @@ static const zone_t *find_zone(srv_answer_ctx_t *ctx, const zone_set_t *zones, u
 	return parent != NULL ? parent : z;
 }
 
+bool srv_answer_prefetch(const zone_set_t *zones, const uint8_t *msg, size_t len,
+                         zone_prefetch_t *p)
+{
+	/* QR 0, OPCODE 0 (QUERY), QDCOUNT 1: what find_zone and walk will look up */
+	if (len < DNS_HEADER_LEN + 5 || (msg[2] & 0xf8) != 0 || be16_get(msg + 4) != 1)
+		return false;
+	size_t qlen = dname_len_bounded(msg + DNS_HEADER_LEN, len - DNS_HEADER_LEN - 4);
+	if (qlen == 0)
+		return false;
+	uint8_t name[DNAME_MAX], offs[DNAME_LABELS_MAX];
+	uint32_t hash = dname_copy_lower_hash(name, msg + DNS_HEADER_LEN, qlen);
+	unsigned labels = dname_label_offsets(name, offs);
+	const zone_t *z = zone_set_find_at(zones, name, qlen, offs, labels);
+	const zone_version_t *v = z != NULL ? zone_current(z) : NULL;
+	if (v == NULL)
+		return false;
+	zone_prefetch_start(p, v, qlen, hash, be16_get(msg + DNS_HEADER_LEN + qlen));
+	return true;
+}
+
 static void answer_internet(srv_answer_ctx_t *ctx, const zone_set_t *zones)
 {
 	uint16_t qtype = ctx->q->qtype;

@@ -23,6 +23,7 @@
 #include "dns/proto.h"
 #include "server/engine/query.h"
 #include "steering/snap.h"
+#include "zone/version.h"
 #include "zone/zoneset.h"
 
 /* Settings the answer path reads; fixed for the life of a worker generation. */
@@ -114,6 +115,15 @@ void srv_answer_set_images(srv_answer_ctx_t *ctx, bool on) SD_NONNULL(1);
 /* The worker index ctx counts steered answers under (its row of steering/counts.h); 0 by
  * default. Before the worker starts. */
 void srv_answer_set_worker(srv_answer_ctx_t *ctx, unsigned worker) SD_NONNULL(1);
+
+/* Start prefetching what answering the query in msg (len bytes, as received) will read: the
+ * zone lookup of its question name (zone/version.h: zone_prefetch_t, steps taken by the
+ * caller). False, with nothing fetched, when the message is not a plain QUERY with one
+ * question whose name is uncompressed and lies in a zone of zones. A light parse of its own:
+ * whatever it accepts or refuses, the query is then parsed and answered as always. Workers,
+ * QSBR-online; allocation-free. */
+bool srv_answer_prefetch(const zone_set_t *zones, const uint8_t *msg, size_t len,
+                         zone_prefetch_t *p) SD_NONNULL(1, 2, 4);
 
 /* Answer one parsed request (server/engine/query.h; q->msg is the message, q->tcp and the
  * size limit it implies are honoured, reserve bytes are kept back for a TSIG RR as

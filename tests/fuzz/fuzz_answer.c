@@ -3,7 +3,9 @@
  * Each input is answered over UDP and over TCP against a small zone built once, and the
  * responses are checked for the invariants every response must keep: no response to a
  * message without a header or with QR set, otherwise the ID copied, QR set, the UDP size
- * limit respected, and section counts that walk exactly to the end of the message.
+ * limit respected, and section counts that walk exactly to the end of the message. The
+ * batch prefetch's light parse (srv_answer_prefetch) reads each input first, and its chain
+ * must end within its steps.
  */
 #include <stdint.h>
 #include <string.h>
@@ -104,6 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (g_ctx == NULL)
 		build_zone();
+	zone_prefetch_t pf;
+	if (srv_answer_prefetch(g_set, data, size, &pf)) {
+		for (int k = 0; k < 4; k++)
+			zone_prefetch_step(&pf);
+		FUZZ_CHECK(pf.at == NULL);
+	}
 	for (int tcp = 0; tcp < 2; tcp++) {
 		srv_peer_t peer = {.addr = NULL, .tcp = tcp};
 		size_t rlen = srv_answer(g_ctx, g_set, data, size, g_resp, &peer);

@@ -812,6 +812,64 @@ static void test_tsig_and_transfers(void **state)
 }
 
 /* The metrics' type classes: the eight named types, every other type "other". */
+/* srv_answer_prefetch starts the chain of the lookup the answer will make: the zone the name
+ * lies in (the child zone below its cut), the slot of the lowercased name's hash, the type
+ * asked. Anything that is not a plain one-question QUERY with an uncompressed name that
+ * ends within the message starts nothing. */
+static void test_prefetch_question(void **state)
+{
+	static const struct {
+		const char *qname, *lower;
+		int zone; /* g_zones index, -1: none */
+	} cases[] = {
+	    {"WwW.ExAmple.COM", "www.example.com", 0},
+	    {"nothere.example.com", "nothere.example.com", 0},
+	    {"example.com", "example.com", 0},
+	    {"a.b.Child.example.com", "a.b.child.example.com", 1},
+	    {"example.org", NULL, -1},
+	};
+	uint8_t q[512];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = mkquery(q, cases[i].qname, DNS_TYPE_AAAA, DNS_CLASS_IN, 1232);
+		zone_prefetch_t p = {0};
+		bool ok = srv_answer_prefetch(g_set, q, len, &p);
+		assert_int_equal(ok, cases[i].zone >= 0);
+		if (!ok)
+			continue;
+		const zone_version_t *v = zone_current(g_zones[cases[i].zone]);
+		uint8_t lower[DNAME_MAX];
+		size_t llen = put_name(lower, cases[i].lower);
+		zone_prefetch_t want;
+		zone_prefetch_start(&want, v, llen, dname_hash(lower, llen), DNS_TYPE_AAAA);
+		assert_ptr_equal(p.v, v);
+		assert_ptr_equal(p.at, want.at);
+		assert_int_equal(p.qtype, DNS_TYPE_AAAA);
+		assert_int_equal(p.len, llen);
+		for (int k = 0; k < 4; k++)
+			zone_prefetch_step(&p);
+		assert_null(p.at);
+	}
+	size_t len = mkquery(q, "www.example.com", DNS_TYPE_A, DNS_CLASS_IN, NO_EDNS);
+	zone_prefetch_t p;
+	for (size_t cut = 0; cut < len; cut++) /* the question must end within the message */
+		assert_false(srv_answer_prefetch(g_set, q, cut, &p));
+	assert_true(srv_answer_prefetch(g_set, q, len, &p));
+	q[2] |= 0x80; /* a response */
+	assert_false(srv_answer_prefetch(g_set, q, len, &p));
+	q[2] = (uint8_t)(4 << 3); /* NOTIFY */
+	assert_false(srv_answer_prefetch(g_set, q, len, &p));
+	q[2] = 0;
+	for (uint16_t qd = 0; qd <= 2; qd += 2) {
+		put16(q + 4, qd);
+		assert_false(srv_answer_prefetch(g_set, q, len, &p));
+	}
+	put16(q + 4, 1);
+	q[12] = 0xc0; /* a compression pointer where the name starts */
+	q[13] = 12;
+	assert_false(srv_answer_prefetch(g_set, q, len, &p));
+	(void)state;
+}
+
 static void test_qtype_class(void **state)
 {
 	for (unsigned t = 0; t <= UINT16_MAX; t++) {
@@ -840,6 +898,7 @@ int main(void)
 	    cmocka_unit_test(test_formerr_notimp_drop),
 	    cmocka_unit_test(test_stats),
 	    cmocka_unit_test(test_qtype_class),
+	    cmocka_unit_test(test_prefetch_question),
 	    cmocka_unit_test(test_tsig_and_transfers),
 	    cmocka_unit_test(test_ecs_echo),
 	    cmocka_unit_test(test_random_queries),

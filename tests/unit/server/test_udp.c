@@ -1,6 +1,7 @@
 /* test_udp.c — a worker's UDP batch without sockets (server/udp.h): 64 mixed datagrams laid
  * into the batch as recvmmsg() would (peer, IP_PKTINFO / IPV6_PKTINFO), answered by
- * srv_udp_batch_answer() with ZERO heap allocations (tests/unit/alloc_count.h). Each reply is
+ * srv_udp_batch_answer() with ZERO heap allocations (tests/unit/alloc_count.h), its lookups
+ * prefetched a window at a time first (runts and responses among them). Each reply is
  * checked against its request: the peer it goes to, the ID, QR, the rcode (or TC, OPT, a
  * verified TSIG) its kind calls for, and the source address copied from the request's
  * PKTINFO; runts and responses get no reply, UPDATEs are collected for the control thread. */

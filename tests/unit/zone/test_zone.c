@@ -16,6 +16,7 @@
 #include "contrib/base/log.h"
 #include "tests/unit/zone/helpers.h"
 #include "zone/builder.h"
+#include "zone/internal.h"
 #include "zone/zone.h"
 #include "zone/zoneset.h"
 
@@ -322,6 +323,81 @@ static void test_sort_paths_agree(void **state)
 	assert_true(targets > 100);
 	zone_version_unref(v[0]);
 	zone_version_unref(v[1]);
+}
+
+/* zone_prefetch (version.h) fetches the lookup's own chain: for every name whose hash slot is
+ * the first one probed (most of them), the steps go slot -> that node -> its RRsets -> the
+ * RDATA of the type asked (the CNAME's at a CNAME). Other names, and names that are not in
+ * the zone, end early, at a node of the version or at nothing; no chain outlives its three
+ * steps. */
+static void test_prefetch_chain(void **state)
+{
+	(void)state;
+	zone_builder_t *b = base_zone();
+	uint32_t s = 777;
+	for (int i = 0; i < 3000; i++) {
+		char owner[256];
+		random_owner(&s, owner, sizeof(owner));
+		s = s * 1103515245u + 12345u;
+		unsigned pick = (s >> 8) % 3;
+		if (pick == 2) { /* a label of its own: no other data at a CNAME's owner */
+			char c[300];
+			snprintf(c, sizeof(c), "cname.%s", owner);
+			add(b, c, DNS_TYPE_CNAME, rd_name(UINT16_MAX, "www.example."), "t:1");
+		} else
+			add(b, owner, pick == 0 ? DNS_TYPE_A : DNS_TYPE_TXT,
+			    pick == 0 ? rd_a("192.0.2.9") : rd_txt("x"), "t:1");
+	}
+	zone_version_t *v = finish_ok(b);
+	size_t n = v->node_count, first = 0, full = 0;
+	for (size_t i = 0; i < n; i++) {
+		const zone_node_t *x = &v->nodes[i];
+		uint16_t qtype = x->rrset_count ? x->rrsets[x->rrset_count - 1].type : DNS_TYPE_A;
+		uint32_t h = dname_hash(x->owner, x->owner_len);
+		zone_prefetch_t p;
+		zone_prefetch_start(&p, v, x->owner_len, h,
+		                    qtype == DNS_TYPE_CNAME ? DNS_TYPE_A : qtype);
+		assert_ptr_equal(p.at, &v->hash[h & v->hash_mask]);
+		zone_prefetch_step(&p);
+		if (v->hash[h & v->hash_mask] != (uint32_t)i + 1) { /* its slot holds another */
+			assert_true((const zone_node_t *)p.at >= v->nodes &&
+			            (const zone_node_t *)p.at < v->nodes + n);
+			for (int k = 0; k < 3; k++)
+				zone_prefetch_step(&p);
+			assert_null(p.at);
+			continue;
+		}
+		assert_ptr_equal(p.at, x);
+		first++;
+		zone_prefetch_step(&p);
+		if (x->rrset_count == 0) { /* an empty non-terminal */
+			assert_null(p.at);
+			continue;
+		}
+		assert_ptr_equal(p.at, x->rrsets);
+		zone_prefetch_step(&p);
+		assert_ptr_equal(p.at, zone_node_rrset(x, qtype)->rdata);
+		zone_prefetch_step(&p);
+		assert_null(p.at);
+		full++;
+	}
+	assert_true(first > n * 3 / 4 && full > 2000); /* the rest: empty non-terminals */
+	for (int i = 0; i < 2000; i++) {               /* names that are not there */
+		uint8_t name[DNAME_MAX];
+		char text[300];
+		random_owner(&s, text, sizeof(text));
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s", "absent.");
+		size_t len = (size_t)dname_from_str(text, NULL, name);
+		zone_prefetch_t p;
+		zone_prefetch_start(&p, v, len, dname_hash(name, len), DNS_TYPE_A);
+		zone_prefetch_step(&p);
+		assert_true(p.at == NULL || ((const zone_node_t *)p.at >= v->nodes &&
+		                             (const zone_node_t *)p.at < v->nodes + n));
+		for (int k = 0; k < 3; k++)
+			zone_prefetch_step(&p);
+		assert_null(p.at);
+	}
+	zone_version_unref(v);
 }
 
 static void test_ent_and_closest(void **state)
@@ -686,6 +762,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ent_and_closest, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_canonical_order, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_sort_paths_agree, t_log_setup, t_log_teardown),
+	    cmocka_unit_test_setup_teardown(test_prefetch_chain, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_wildcard_dname, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_cuts_and_glue, t_log_setup, t_log_teardown),
 	    cmocka_unit_test_setup_teardown(test_dedupe_ttl_order, t_log_setup, t_log_teardown),
