@@ -689,8 +689,10 @@ static void hash_fill(zone_version_t *v, uint32_t *hash)
 			hash[j] = (uint32_t)k + 1;
 		}
 		if (i < n) {
-			const zone_node_t *x = &v->nodes[i];
-			slot[i % HASH_AHEAD] = dname_hash(x->owner, x->owner_len) & v->hash_mask;
+			zone_node_t *x = (zone_node_t *)&v->nodes[i]; /* fill's: being written */
+			uint32_t h = dname_hash(x->owner, x->owner_len);
+			x->tag = zone_hash_tag(h);
+			slot[i % HASH_AHEAD] = h & v->hash_mask;
 			__builtin_prefetch(&hash[slot[i % HASH_AHEAD]], 1);
 		}
 	}

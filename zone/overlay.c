@@ -451,7 +451,9 @@ static void copy_node(zone_version_t *v, size_t i, const zone_node_t *n, zone_rr
 			*tg += (*rs)->count;
 		}
 	}
-	uint32_t h = dname_hash(d->owner, d->owner_len) & v->hash_mask;
+	uint32_t h = dname_hash(d->owner, d->owner_len);
+	d->tag = zone_hash_tag(h);
+	h &= v->hash_mask;
 	while (hash[h] != 0)
 		h = (h + 1) & v->hash_mask;
 	hash[h] = (uint32_t)i + 1;

@@ -78,7 +78,8 @@ static inline const zone_node_t *arena_find_hashed(const zone_version_t *a, cons
 		if (slot == 0)
 			return NULL;
 		const zone_node_t *n = &a->nodes[slot - 1];
-		if (n->owner_len == len && dname_bytes_equal(n->owner, name, len))
+		if (n->tag == zone_hash_tag(hash) && n->owner_len == len &&
+		    dname_bytes_equal(n->owner, name, len))
 			return n;
 		i = (i + 1) & a->hash_mask;
 	}
@@ -161,10 +162,13 @@ void zone_prefetch_start(zone_prefetch_t *p, const zone_version_t *v, size_t len
                          uint16_t qtype)
 {
 	p->v = v;
-	p->at = &v->hash[hash & v->hash_mask];
+	p->slot = hash & v->hash_mask;
+	p->at = &v->hash[p->slot];
 	p->step = 0;
+	p->probes = 0;
 	p->qtype = qtype;
 	p->len = (uint8_t)len;
+	p->tag = zone_hash_tag(hash);
 	__builtin_prefetch(p->at);
 }
 
@@ -178,9 +182,19 @@ void zone_prefetch_step(zone_prefetch_t *p)
 		p->at = slot != 0 ? &p->v->nodes[slot - 1] : NULL;
 		break;
 	}
-	case 1: { /* the node: its owner (compared first) and its RRsets */
+	case 1: { /* the node: another name's (its tag or length differ) sends the chain on to
+		         * the next slot, as the lookup's probe goes (a few times at most); the
+		         * name's: its owner (compared by the lookup) and its RRsets */
 		const zone_node_t *n = p->at;
-		p->at = n->owner_len == p->len && n->rrset_count > 0 ? n->rrsets : NULL;
+		if (n->tag != p->tag || n->owner_len != p->len) {
+			uint32_t slot = p->v->hash[p->slot = (p->slot + 1) & p->v->hash_mask];
+			p->at = slot != 0 && ++p->probes < ZONE_PREFETCH_PROBES
+			            ? &p->v->nodes[slot - 1]
+			            : NULL;
+			p->step = 1; /* again */
+			break;
+		}
+		p->at = n->rrset_count > 0 ? n->rrsets : NULL;
 		p->count = n->rrset_count;
 		if (p->at != NULL) {
 			__builtin_prefetch(n->owner);

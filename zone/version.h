@@ -72,12 +72,22 @@ struct zone_node {
 	uint8_t labels;             /* dname_labels(owner) */
 	uint16_t flags;             /* ZONE_NODE_* */
 	uint16_t rrset_count;       /* 0 for an empty non-terminal */
+	uint16_t tag;               /* zone_hash_tag(dname_hash(owner)): a lookup's first test */
 	const zone_rrset_t *rrsets; /* sorted by type */
 	const zone_node_t *parent;  /* NULL at the apex */
 	const zone_node_t *cut;     /* highest ancestor-or-self zone cut (not the apex) or NULL */
 };
 
 typedef struct zone_version zone_version_t;
+
+/* The bits of a name's hash that its node keeps (tag): the hash's high half, which the slot
+ * index (the low bits) does not use at up to 65,536 slots and uses only partly beyond. A
+ * lookup compares it, with the length, before the owner: most other names that a probe meets
+ * fail there, on the node's own cache line, and their owner bytes are never read. */
+static inline uint16_t zone_hash_tag(uint32_t hash)
+{
+	return (uint16_t)(hash >> 16);
+}
 
 /* --- reading a version (any thread holding RCU read side or a reference) --- */
 
@@ -140,16 +150,23 @@ typedef struct zone_prefetch {
 	const zone_version_t *v;
 	const void *at; /* what the next step reads; NULL: nothing left to fetch */
 	uint8_t step;
-	uint8_t len; /* the name's length, to tell its node from a slot's other name */
+	uint8_t probes; /* nodes of other names met */
+	uint8_t len;    /* the name's length and tag: its node, or a slot's other name? */
+	uint16_t tag;
 	uint16_t qtype;
 	uint16_t count; /* the node's RRsets, at step 2 */
+	uint32_t slot;  /* the hash slot read last */
 } zone_prefetch_t;
 
 /* Begin the chain of the exact lookup of a lowercased name of len bytes and dname_hash()
  * hash, for qtype's RRset: prefetch its hash slot. */
 void zone_prefetch_start(zone_prefetch_t *p, const zone_version_t *v, size_t len, uint32_t hash,
                          uint16_t qtype) SD_NONNULL(1, 2);
-/* The next link: the slot's node, then its owner and RRsets, then qtype's RDATA. */
+/* The next link: the slot's node (the next slot's, as the lookup probes, when it is another
+ * name's: at most ZONE_PREFETCH_PROBES nodes in all), then its owner and RRsets, then qtype's
+ * RDATA. After ZONE_PREFETCH_STEPS steps p->at is NULL: nothing is left to fetch. */
+#define ZONE_PREFETCH_PROBES 3
+#define ZONE_PREFETCH_STEPS  (ZONE_PREFETCH_PROBES + 3)
 void zone_prefetch_step(zone_prefetch_t *p) SD_NONNULL(1);
 
 /* The start of every zone_version_t (zone/internal.h), public only so that the link

@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		build_zone();
 	zone_prefetch_t pf;
 	if (srv_answer_prefetch(g_set, data, size, &pf)) {
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < ZONE_PREFETCH_STEPS; k++)
 			zone_prefetch_step(&pf);
 		FUZZ_CHECK(pf.at == NULL);
 	}

@@ -821,7 +821,7 @@ static void test_prefetch_question(void **state)
 	static const struct {
 		const char *qname, *lower;
 		int zone; /* g_zones index, -1: none */
-	} cases[] = {
+	} qs[] = {
 	    {"WwW.ExAmple.COM", "www.example.com", 0},
 	    {"nothere.example.com", "nothere.example.com", 0},
 	    {"example.com", "example.com", 0},
@@ -829,23 +829,23 @@ static void test_prefetch_question(void **state)
 	    {"example.org", NULL, -1},
 	};
 	uint8_t q[512];
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		size_t len = mkquery(q, cases[i].qname, DNS_TYPE_AAAA, DNS_CLASS_IN, 1232);
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		size_t len = mkquery(q, qs[i].qname, DNS_TYPE_AAAA, DNS_CLASS_IN, 1232);
 		zone_prefetch_t p = {0};
 		bool ok = srv_answer_prefetch(g_set, q, len, &p);
-		assert_int_equal(ok, cases[i].zone >= 0);
+		assert_int_equal(ok, qs[i].zone >= 0);
 		if (!ok)
 			continue;
-		const zone_version_t *v = zone_current(g_zones[cases[i].zone]);
+		const zone_version_t *v = zone_current(g_zones[qs[i].zone]);
 		uint8_t lower[DNAME_MAX];
-		size_t llen = put_name(lower, cases[i].lower);
+		size_t llen = put_name(lower, qs[i].lower);
 		zone_prefetch_t want;
 		zone_prefetch_start(&want, v, llen, dname_hash(lower, llen), DNS_TYPE_AAAA);
 		assert_ptr_equal(p.v, v);
 		assert_ptr_equal(p.at, want.at);
 		assert_int_equal(p.qtype, DNS_TYPE_AAAA);
 		assert_int_equal(p.len, llen);
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < ZONE_PREFETCH_STEPS; k++)
 			zone_prefetch_step(&p);
 		assert_null(p.at);
 	}
