@@ -143,6 +143,10 @@ typedef struct steer_geo_list {
 	uint16_t rule;         /* index into the conf's rules (CONTINENT..SUBDIVISION) */
 	uint8_t n;
 	uint8_t pools[STEER_POOLS_MAX];
+	/* the pools of the map's first list with this list's pools (n and order): lists of
+	 * different rules that order the same pools (GB -> [us, eu] and NA -> [us, eu]) make
+	 * the same plan, and the memo keys plans by this (steering/memo.h: key.order) */
+	const uint8_t *order;
 } steer_geo_list_t;
 
 typedef struct steer_geo_map {

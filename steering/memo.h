@@ -37,7 +37,8 @@ typedef struct steer_memo_key {
 	uint64_t version;     /* zone_version_id() of the version the RRset is read from */
 	uint64_t health;      /* health_generation(), read before the words (0: no prober) */
 	const uint8_t *rdata; /* the RRset's RDATA run */
-	const uint8_t *order; /* the geo stage's pool list, or NULL */
+	const uint8_t *order; /* the geo stage's pool list (steer_geo_list_t.order: lists of
+	                       * one map that order the same pools share it), or NULL */
 	uint16_t policy;      /* the policy's id */
 } steer_memo_key_t;
 

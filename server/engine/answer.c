@@ -298,7 +298,7 @@ static inline void steer_key(const srv_answer_ctx_t *ctx, const steer_policy_t *
 	                        .version = zone_version_id(ctx->v),
 	                        .health = ctx->health ? health_generation(ctx->health) : 0,
 	                        .rdata = rs->rdata,
-	                        .order = *list ? (*list)->pools : NULL,
+	                        .order = *list ? (*list)->order : NULL,
 	                        .policy = p->id};
 }
 

@@ -351,6 +351,44 @@ static void test_same_map(void **state)
 	steer_geo_db_unref(db);
 }
 
+/* Lists of different rules that order the same pools share one order (steering/memo.h keys
+ * plans by it); lists that differ in a pool, its place or their length do not. */
+static void test_shared_order(void **state)
+{
+	(void)state;
+	steer_geo_db_t *db = open_db(CITY);
+	steer_table_t *t = NULL;
+	steer_geo_map_t *m = NULL;
+	const steer_policy_t *p = policy(db,
+	                                 "    geo:\n"
+	                                 "      database: world\n"
+	                                 "      rules:\n"
+	                                 "        - {country: US, pools: [us, eu]}\n"
+	                                 "        - {country: GB, pools: [eu, us]}\n"
+	                                 "        - {continent: EU, pools: [eu, us]}\n"
+	                                 "        - {continent: AS, pools: [us, eu, asia]}\n"
+	                                 "      default: [us, eu]\n",
+	                                 &t, &m);
+	(void)p;
+	unsigned shared = 0;
+	for (size_t i = 0; i < m->nlists; i++) {
+		const steer_geo_list_t *a = &m->lists[i];
+		assert_non_null(a->order);
+		assert_memory_equal(a->order, a->pools, a->n);
+		for (size_t j = 0; j < m->nlists; j++) {
+			const steer_geo_list_t *b = &m->lists[j];
+			bool same = a->n == b->n && memcmp(a->pools, b->pools, a->n) == 0;
+			assert_int_equal(same, a->order == b->order);
+			shared += same && i != j;
+		}
+	}
+	assert_true(m->nlists >= 4);
+	assert_true(shared >= 2); /* default and US; EU and GB, when the database has them */
+	steer_geo_map_unref(m);
+	steer_table_unref(t);
+	steer_geo_db_unref(db);
+}
+
 /* Failover walks only the listed pools, in the list's order; none up: all-down. */
 static void test_failover_in_list(void **state)
 {
@@ -653,6 +691,7 @@ int main(void)
 	    cmocka_unit_test(test_compiled_equals_walk),
 	    cmocka_unit_test(test_failover_in_list),
 	    cmocka_unit_test(test_same_map),
+	    cmocka_unit_test(test_shared_order),
 	    cmocka_unit_test(test_conf_valid),
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_conf_location_errors),
