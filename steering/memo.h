@@ -19,8 +19,8 @@
  * So a plan found under its key is the plan the inputs would make now. The server keys an
  * RRset's plans and tallies by the policy id the RRset carries and keeps them only for a
  * policy that names the RRset's owner (server/engine/answer.c: steer_plan_for), so finding
- * one also says that the policy of that id is the RRset's. Entries are sets of two ways (a
- * third key of a set overwrites one: a miss costs one plan, never a wrong one).
+ * one also says that the policy of that id is the RRset's. Entries are sets of four ways (a
+ * fifth key of a set overwrites one: a miss costs one plan, never a wrong one).
  *
  * One memo per answering thread; no locks; nothing allocated after steer_memo_new.
  */
@@ -42,14 +42,18 @@ typedef struct steer_memo_key {
 	uint16_t policy;      /* the policy's id */
 } steer_memo_key_t;
 
-/* Sets: powers of two, of two ways each (STEER_MEMO_WAYS): a key lives in either way of
- * its set, so two keys whose hashes meet both stay (a direct-mapped table lost ~a third of
- * 180 plans to such meetings at 256 slots: each a plan made again per query). 2 × 256
- * plans keep every policy × geo list of a few dozen steered names and 2 × 64 tallies their
- * RRsets (~270 KiB per answering thread). */
-#define STEER_MEMO_SLOTS   256
-#define STEER_MEMO_TALLIES 64
-#define STEER_MEMO_WAYS    2
+/* Sets: powers of two, of four ways each (STEER_MEMO_WAYS): a key lives in any way of its
+ * set, so up to four keys whose hashes meet all stay. A direct-mapped table lost ~a third
+ * of 180 plans to such meetings at 256 slots; two ways of 256 sets still lost one query in
+ * fourteen of the geo benchmark (~145 plans: 20 names × 8 pool orders) to sets that three
+ * keys share, each a plan made again (~280 instructions); four ways of 128 sets keep them
+ * in as much memory. 4 × 128 plans keep every policy × geo list of a few dozen steered
+ * names and 4 × 32 tallies their RRsets (~270 KiB per answering thread). */
+#define STEER_MEMO_SET_BITS   7
+#define STEER_MEMO_TALLY_BITS 5
+#define STEER_MEMO_SLOTS      (1 << STEER_MEMO_SET_BITS)
+#define STEER_MEMO_TALLIES    (1 << STEER_MEMO_TALLY_BITS)
+#define STEER_MEMO_WAYS       4
 
 typedef struct steer_memo_entry {
 	steer_memo_key_t key; /* key.rdata NULL: empty */
@@ -69,7 +73,7 @@ typedef struct steer_memo_tally {
 typedef struct steer_memo {
 	steer_memo_entry_t e[STEER_MEMO_SLOTS][STEER_MEMO_WAYS];
 	steer_memo_tally_t t[STEER_MEMO_TALLIES][STEER_MEMO_WAYS];
-	uint8_t e_last[STEER_MEMO_SLOTS]; /* the way of each set written last */
+	uint8_t e_last[STEER_MEMO_SLOTS]; /* the way of each set written last (of a full set) */
 	uint8_t t_last[STEER_MEMO_TALLIES];
 } steer_memo_t;
 
@@ -84,12 +88,10 @@ static inline uint64_t steer_memo_hash(const steer_memo_key_t *k, const uint8_t 
 	return ((uintptr_t)k->rdata ^ (uintptr_t)order * 31u ^ k->policy) * 0x9e3779b97f4a7c15u;
 }
 
-_Static_assert(STEER_MEMO_SLOTS == 1 << 8 && STEER_MEMO_TALLIES == 1 << 6,
-               "the slots take the hash's top 8 and 6 bits");
-
+/* The set of k's plan: the hash's top STEER_MEMO_SET_BITS bits. */
 static inline unsigned steer_memo_slot(const steer_memo_key_t *k)
 {
-	return (unsigned)(steer_memo_hash(k, k->order) >> 56);
+	return (unsigned)(steer_memo_hash(k, k->order) >> (64 - STEER_MEMO_SET_BITS));
 }
 
 /* Does x, a kept key, equal k (the order too when `order`)? */
@@ -106,10 +108,10 @@ static inline const steer_memo_entry_t *steer_memo_get(const steer_memo_t *m,
                                                        const steer_memo_key_t *k)
 {
 	const steer_memo_entry_t *e = m->e[steer_memo_slot(k)];
-	_Static_assert(STEER_MEMO_WAYS == 2, "two ways looked at");
-	if (steer_memo_key_equal(&e[0].key, k, true))
-		return &e[0];
-	return steer_memo_key_equal(&e[1].key, k, true) ? &e[1] : NULL;
+	for (unsigned w = 0; w < STEER_MEMO_WAYS; w++)
+		if (steer_memo_key_equal(&e[w].key, k, true))
+			return &e[w];
+	return NULL;
 }
 
 /* The tally kept under k (its order ignored), or NULL. */
@@ -118,7 +120,7 @@ const steer_tally_t *steer_memo_tally(const steer_memo_t *m, const steer_memo_ke
 /* The tally slot of k, keyed k from now on (as steer_memo_put). */
 steer_tally_t *steer_memo_put_tally(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);
 /* The entry of k, keyed k from now on, for the caller to fill (the plan, count) before its
- * next steer_memo_get: a way of k's set that is empty or holds a key of another snapshot, zone
- * version or health generation (which no query asks for any more), else the way not
- * written last (what it held is forgotten). */
+ * next steer_memo_get: the first way of k's set that is empty or holds a key of another
+ * snapshot, zone version or health generation (which no query asks for any more), else the
+ * way after the one written last, round the set (what it held is forgotten). */
 steer_memo_entry_t *steer_memo_put(steer_memo_t *m, const steer_memo_key_t *k) SD_NONNULL(1, 2);

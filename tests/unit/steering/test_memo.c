@@ -188,46 +188,49 @@ static void test_memo_keys(void **state)
 	steer_memo_free(m);
 }
 
-/* Keys of one generation whose hashes meet in one set (plans and tallies): two stay, a third
- * forgets the one written earlier. */
-static uint8_t g_many[4096];
+/* Keys of one generation whose hashes meet in one set (plans and tallies): STEER_MEMO_WAYS
+ * stay, one more forgets the one written first; the next, the one written second. */
+enum { SAME = STEER_MEMO_WAYS + 2 };
+static uint8_t g_many[1 << 16];
 
-static void same_set(steer_memo_key_t k[3], bool tally)
+static void same_set(steer_memo_key_t k[SAME], bool tally)
 {
 	unsigned n = 0, want = 0;
-	for (size_t i = 0; i < sizeof(g_many) && n < 3; i++) {
+	unsigned bits = tally ? STEER_MEMO_TALLY_BITS : STEER_MEMO_SET_BITS;
+	for (size_t i = 0; i < sizeof(g_many) && n < SAME; i++) {
 		k[n] = g_key;
 		k[n].rdata = g_many + i;
-		unsigned s = (unsigned)(steer_memo_hash(&k[n], tally ? NULL : k[n].order) >> 56);
-		if (tally)
-			s >>= 2; /* a tally set: the hash's top 6 bits */
+		unsigned s =
+		    (unsigned)(steer_memo_hash(&k[n], tally ? NULL : k[n].order) >> (64 - bits));
 		if (n == 0)
 			want = s;
 		if (s == want)
 			n++;
 	}
-	assert_int_equal(n, 3);
+	assert_int_equal(n, SAME);
 }
 
-static void test_memo_two_ways(void **state)
+static void test_memo_ways(void **state)
 {
 	(void)state;
 	steer_memo_t *m = NULL;
-	steer_memo_key_t k[3];
+	steer_memo_key_t k[SAME];
 	assert_int_equal(steer_memo_new(&m), 0);
 	same_set(k, false);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < SAME; i++)
 		steer_memo_put(m, &k[i])->plan.res.ttl = i + 1;
 	assert_null(steer_memo_get(m, &k[0]));
-	for (unsigned i = 1; i < 3; i++) {
+	assert_null(steer_memo_get(m, &k[1]));
+	for (unsigned i = 2; i < SAME; i++) {
 		assert_non_null(steer_memo_get(m, &k[i]));
 		assert_int_equal(steer_memo_get(m, &k[i])->plan.res.ttl, i + 1);
 	}
 	same_set(k, true);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < SAME; i++)
 		steer_memo_put_tally(m, &k[i])->n = (uint16_t)(i + 1);
 	assert_null(steer_memo_tally(m, &k[0]));
-	for (unsigned i = 1; i < 3; i++) {
+	assert_null(steer_memo_tally(m, &k[1]));
+	for (unsigned i = 2; i < SAME; i++) {
 		assert_non_null(steer_memo_tally(m, &k[i]));
 		assert_int_equal(steer_memo_tally(m, &k[i])->n, i + 1);
 	}
@@ -265,7 +268,7 @@ int main(void)
 	    cmocka_unit_test(test_draw_equals_plain_weighted),
 	    cmocka_unit_test(test_memo_keys),
 	    cmocka_unit_test(test_memo_tally_keys),
-	    cmocka_unit_test(test_memo_two_ways),
+	    cmocka_unit_test(test_memo_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
