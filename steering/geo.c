@@ -255,17 +255,17 @@ static unsigned tree_height(const steer_geo_db_t *db, uint32_t r, unsigned limit
 /* No path of the tree may be longer than its addresses (128 bits, 32 in an IPv4 tree): the
  * query's walk (geo.h: steer_geo_walk) counts on it to stop within the address.
  * libmaxminddb stops at the address's last bit instead; a tree deeper than that is corrupt
- * (its verifier says so), and refused. */
-static int db_heights(steer_geo_db_t *db, char *err, size_t errlen)
+ * (its verifier says so), and refused. *h: every node's height plus one (tree_height), for
+ * the jump tables; the caller frees it. */
+static int db_heights(steer_geo_db_t *db, uint8_t **h, char *err, size_t errlen)
 {
 	unsigned limit = db->ipv6 ? 128 : 32;
-	uint8_t *h = calloc(db->nodes ? db->nodes : 1, 1);
-	if (!h) {
+	*h = calloc(db->nodes ? db->nodes : 1, 1);
+	if (!*h) {
 		snprintf(err, errlen, "%s: out of memory", db->path);
 		return -ENOMEM;
 	}
-	unsigned height = tree_height(db, 0, limit, h);
-	free(h);
+	unsigned height = tree_height(db, 0, limit, *h);
 	if (height <= limit)
 		return 0;
 	snprintf(err, errlen, "%s: corrupt search tree (a path longer than %u bits)", db->path,
@@ -273,33 +273,45 @@ static int db_heights(steer_geo_db_t *db, char *err, size_t errlen)
 	return -EIO;
 }
 
+/* Whether a walk from node r, d bits into an IPv6 address, may read past its 63rd bit (h:
+ * db_heights'; a tree that passed it has every reachable node's height). */
+static bool jump_deep(const steer_geo_db_t *db, uint32_t r, unsigned d, const uint8_t *h)
+{
+	return r < db->nodes && (h[r] == 0 || d + h[r] - 1u > 63);
+}
+
 /* The jump table's entries [lo, hi) for the subtree at record r, depth d (bits below the
  * family's start): the terminal record where the tree ends above STEER_GEO_JUMP_BITS, else the
- * node reached there. Recursion depth <= STEER_GEO_JUMP_BITS. */
-static void jump_fill(const steer_geo_db_t *db, unsigned fam, uint32_t r, unsigned d, uint32_t lo)
+ * node reached there (IPv6, fam 1: with STEER_GEO_JUMP_DEEP when a path below it is longer
+ * than 63 bits). Recursion depth <= STEER_GEO_JUMP_BITS. */
+static void jump_fill(const steer_geo_db_t *db, unsigned fam, uint32_t r, unsigned d, uint32_t lo,
+                      const uint8_t *h)
 {
 	uint32_t span = 1u << (STEER_GEO_JUMP_BITS - d);
 	if (r >= db->nodes || d == STEER_GEO_JUMP_BITS) {
+		uint8_t bits =
+		    (uint8_t)(d | (fam && jump_deep(db, r, d, h) ? STEER_GEO_JUMP_DEEP : 0));
 		for (uint32_t i = lo; i < lo + span; i++) {
 			db->jump_rec[fam][i] = r;
-			db->jump_bits[fam][i] = (uint8_t)d;
+			db->jump_bits[fam][i] = bits;
 		}
 		return;
 	}
-	jump_fill(db, fam, node_record(db, r, 0), d + 1, lo);
-	jump_fill(db, fam, node_record(db, r, 1), d + 1, lo + span / 2);
+	jump_fill(db, fam, node_record(db, r, 0), d + 1, lo, h);
+	jump_fill(db, fam, node_record(db, r, 1), d + 1, lo + span / 2, h);
 }
 
 /* The jump tables of the families the tree holds (5 bytes an entry, 5 MiB each). */
-static int db_jumps(steer_geo_db_t *db)
+static int db_jumps(steer_geo_db_t *db, const uint8_t *h)
 {
+	_Static_assert(STEER_GEO_JUMP_BITS < STEER_GEO_JUMP_DEEP, "the flag is above the bits");
 	for (unsigned fam = 0; fam < (db->ipv6 ? 2u : 1u); fam++) {
 		size_t n = (size_t)1 << STEER_GEO_JUMP_BITS;
 		db->jump_rec[fam] = malloc(n * sizeof(uint32_t));
 		db->jump_bits[fam] = malloc(n);
 		if (!db->jump_rec[fam] || !db->jump_bits[fam])
 			return -ENOMEM;
-		jump_fill(db, fam, fam == 0 && db->ipv6 ? db->v4_start : 0, 0, 0);
+		jump_fill(db, fam, fam == 0 && db->ipv6 ? db->v4_start : 0, 0, 0, h);
 	}
 	return 0;
 }
@@ -382,13 +394,15 @@ static int db_load(steer_geo_db_t *db, char *err, size_t errlen)
 	if (ret < 0)
 		return ret;
 	ret = db_offsets(db);
+	uint8_t *h = NULL;
 	if (ret == 0) {
 		db_index_records(db);
 		db_v4_start(db);
-		ret = db_heights(db, err, errlen);
+		ret = db_heights(db, &h, err, errlen);
 	}
 	if (ret == 0)
-		ret = db_jumps(db);
+		ret = db_jumps(db, h);
+	free(h);
 	if (ret == 0 && !(db->recs = calloc(db->nrecs ? db->nrecs : 1, sizeof(*db->recs))))
 		ret = -ENOMEM;
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++)
@@ -585,7 +599,7 @@ int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_m
 	m->refs = 1;
 	m->db = steer_geo_db_ref(db);
 	m->lists = malloc(cap * sizeof(*m->lists));
-	m->rec_list = calloc(db->nrecs ? db->nrecs : 1, sizeof(*m->rec_list));
+	m->rec_list = calloc(1 + db->nrecs, sizeof(*m->rec_list)); /* [0]: the default */
 	uint16_t *same = malloc(cap * sizeof(*same));
 	int ret = m->lists && m->rec_list && same ? 0 : -ENOMEM;
 	steer_geo_list_t l;
@@ -596,7 +610,7 @@ int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_m
 	}
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++) {
 		list_for(p, &db->recs[i], &l);
-		ret = map_intern(m, &l, &cap, &m->rec_list[i], &same);
+		ret = map_intern(m, &l, &cap, &m->rec_list[1 + i], &same);
 	}
 	for (size_t i = 0; ret == 0 && i < m->nlists; i++)
 		m->lists[i].order = m->lists[same[i]].pools;
@@ -658,6 +672,21 @@ void steer_geo_map_unref(steer_geo_map_t *m)
 }
 
 /* ---- the query path ------------------------------------------------------------------- */
+
+unsigned steer_geo_walk_deep(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t r,
+                             unsigned i, uint32_t *rec)
+{
+	const uint32_t *t = db->node_recs;
+	uint64_t hi = (uint64_t)be32_get(a->bytes) << 32 | be32_get(a->bytes + 4);
+	uint64_t lo = (uint64_t)be32_get(a->bytes + 8) << 32 | be32_get(a->bytes + 12);
+	/* i < 64: the first word, then the second (no path is longer than 128 bits) */
+	for (hi <<= i; r < db->nodes && i < 64; i++, hi <<= 1)
+		r = t[(size_t)r * 2 + (hi >> 63)];
+	for (; r < db->nodes; i++, lo <<= 1)
+		r = t[(size_t)r * 2 + (lo >> 63)];
+	*rec = r;
+	return i;
+}
 
 /* libmaxminddb's walk of the search tree: the record's data offset (found) and the prefix
  * length of the network or empty node it ends at. */

@@ -44,6 +44,8 @@
  * entries per family (5 MiB), and most networks of a City or Country database are /20 or
  * longer: a walk starts there, 4 bits (4 loads) short of a /24. */
 #define STEER_GEO_JUMP_BITS 20
+/* An IPv6 jump entry with a path below it longer than 63 bits (steer_geo_walk). */
+#define STEER_GEO_JUMP_DEEP 0x80
 
 typedef enum {
 	STEER_GEO_DEFAULT = 0,
@@ -111,7 +113,7 @@ typedef struct steer_geo_db {
 	 * record it met before) and the bits it took. [0]: IPv4 (from v4_start in an IPv6 tree),
 	 * [1]: IPv6 (NULL in an IPv4 tree). A query walks on from there, bit by bit. */
 	uint32_t *jump_rec[2];
-	uint8_t *jump_bits[2];
+	uint8_t *jump_bits[2]; /* | STEER_GEO_JUMP_DEEP: see steer_geo_walk */
 	/* the file opened, to notice a replacement (steer_geo_db_changed); the control thread
 	 * that watches the file may move them on to a replacement that failed to open, so as
 	 * not to retry it before it changes again (workers never read them) */
@@ -154,7 +156,8 @@ typedef struct steer_geo_map {
 	steer_geo_db_t *db;      /* a reference */
 	steer_geo_list_t *lists; /* lists[0]: the default */
 	size_t nlists;
-	uint16_t *rec_list; /* [db->nrecs]: index into lists */
+	uint16_t *rec_list; /* [1 + db->nrecs]: index into lists, by terminal record - nodes:
+	                     * [0] (empty) the default, [1 + i] record i's */
 } steer_geo_map_t;
 
 /* Compile policy p's geo rules (p->geo not NULL) against db. Caller owns *out. */
@@ -185,44 +188,48 @@ static inline uint8_t steer_geo_scope_of(bool ipv6_tree, const steer_addr_t *a, 
 	return (uint8_t)(netmask > a->len * 8u ? a->len * 8u : netmask);
 }
 
+/* The walk below for an IPv6 address whose jump entry has STEER_GEO_JUMP_DEEP: from record r,
+ * i bits taken, over all 128 bits (the terminal record in *rec); returns the depth. */
+unsigned steer_geo_walk_deep(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t r,
+                             unsigned i, uint32_t *rec) SD_NONNULL(1, 2, 5);
+
 /* The bit walk of steer_geo_decide: the terminal record for a (>= nodes: nodes is "empty",
- * above it a data index, node_recs) and the depth it was found at; false for an IPv6
- * address in an IPv4 tree. The jump table takes the first bits (at most
- * STEER_GEO_JUMP_BITS: the shifts below stay under the width); the loop walks the rest, one
- * load a bit, with w holding the address's next bits from its top bit down. It needs no
- * count of the address's bits: no path of the tree is longer than its addresses (checked
- * when the database was opened). Inline, as the rest of the query path's geo stage: it is
- * the per-query hot loop. */
+ * above it nodes + 1 + a data index, node_recs) and the bits taken in a's family (the
+ * network's prefix length: an IPv4 address of an IPv6 tree starts at v4_start); false for
+ * an IPv6 address in an IPv4 tree. The jump table takes the first bits; the loop walks the
+ * rest, one load a bit, with w holding the address's next bits from its top bit down and a
+ * marker, a 1 just below the last bit the walk may read: once it has moved up by the bits
+ * walked it is w's lowest 1, so no count is kept. An IPv4 address has 32 bits (the marker
+ * at bit 31 of w); the tree's paths are no longer than the address's bits (checked when
+ * the database was opened). An IPv6 walk stays within the address's first 64 bits unless
+ * its jump entry says otherwise (STEER_GEO_JUMP_DEEP, found at open: some path below it is
+ * longer than 63 bits), so the marker takes the place of bit 63 and a 64-bit word carries
+ * it; a deep entry walks all 128 bits (steer_geo_walk_deep). Inline, as the rest of the
+ * query path's geo stage: it is the per-query hot loop. */
 static inline bool steer_geo_walk(const steer_geo_db_t *db, const steer_addr_t *a, uint32_t *rec,
-                                  unsigned *depth)
+                                  unsigned *bits)
 {
 	unsigned fam = a->len == 16;
 	if (fam && !db->ipv6)
 		return false;
 	_Static_assert(STEER_GEO_JUMP_BITS <= 24, "the jump index is in the first 32 bits, the "
 	                                          "shifts below stay under 64");
-	uint32_t x = be32_get(a->bytes) >> (32 - STEER_GEO_JUMP_BITS);
+	uint32_t hi = be32_get(a->bytes), x = hi >> (32 - STEER_GEO_JUMP_BITS);
 	uint32_t r = db->jump_rec[fam][x], nodes = db->nodes;
-	unsigned i = db->jump_bits[fam][x];
+	unsigned i = db->jump_bits[fam][x], mark = 31;
 	const uint32_t *t = db->node_recs;
-	if (!fam) {
-		/* a 1 just below the address's bits: once it has moved up by the bits walked, it
-		 * is w's lowest 1 at bit 31 + the bits taken (at most 32: it stays in w) */
-		uint64_t w = ((uint64_t)be32_get(a->bytes) << 32 | 1u << 31) << i;
-		while (r < nodes) {
-			r = t[(size_t)r * 2 + (w >> 63)];
-			w <<= 1;
+	uint64_t w = (uint64_t)hi << 32 | 1u << 31;
+	if (fam) {
+		if (SD_UNLIKELY(i & STEER_GEO_JUMP_DEEP)) {
+			*bits = steer_geo_walk_deep(db, a, r, i & ~STEER_GEO_JUMP_DEEP, rec);
+			return true;
 		}
-		*depth = (db->ipv6 ? db->v4_depth : 0) + (unsigned)__builtin_ctzll(w) - 31;
-	} else {
-		unsigned __int128 w =
-		    (unsigned __int128)((uint64_t)be32_get(a->bytes) << 32 | be32_get(a->bytes + 4))
-		        << 64 |
-		    ((uint64_t)be32_get(a->bytes + 8) << 32 | be32_get(a->bytes + 12));
-		for (w <<= i; r < nodes; i++, w <<= 1)
-			r = t[(size_t)r * 2 + (uint64_t)(w >> 127)];
-		*depth = i;
+		w = (uint64_t)hi << 32 | be32_get(a->bytes + 4) | 1u;
+		mark = 0;
 	}
+	for (w <<= i; r < nodes; w <<= 1)
+		r = t[(size_t)r * 2 + (w >> 63)];
+	*bits = (unsigned)__builtin_ctzll(w) - mark;
 	*rec = r;
 	return true;
 }
@@ -234,18 +241,18 @@ static inline void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t
 {
 	const steer_geo_db_t *db = m->db;
 	uint32_t rec;
-	unsigned depth;
+	unsigned bits;
 	out->list = &m->lists[0];
 	out->rec = -1;
 	out->netmask = out->scope = 0;
-	if (!steer_geo_walk(db, a, &rec, &depth))
+	if (!steer_geo_walk(db, a, &rec, &bits))
 		return;
-	out->netmask = (uint8_t)depth;
-	out->scope = steer_geo_scope_of(db->ipv6, a, depth);
-	if (rec <= db->nodes) /* empty (or a tree shorter than the address: corrupt) */
-		return;
-	out->rec = (int32_t)(rec - db->nodes - 1); /* node_recs: nodes + 1 + the index */
-	out->list = &m->lists[m->rec_list[out->rec]];
+	/* an IPv4 address of an IPv6 tree: its bits start at v4_depth (an IPv4 tree's is 0) */
+	out->netmask = (uint8_t)((a->len == 4 ? db->v4_depth : 0) + bits);
+	out->scope = (uint8_t)bits;
+	/* rec >= nodes: nodes is "empty" (the default list), nodes + 1 + i record i's */
+	out->rec = (int32_t)(rec - db->nodes) - 1;
+	out->list = &m->lists[m->rec_list[rec - db->nodes]];
 }
 
 /* The same decision the uncompiled way: MMDB_lookup_sockaddr, then MMDB_get_value by path

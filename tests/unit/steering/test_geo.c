@@ -11,12 +11,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "contrib/base/bytes.h"
 #include "contrib/base/conf.h"
 #include "contrib/base/err.h"
 #include "health/health.h"
@@ -30,6 +32,7 @@
 #endif
 #define CITY     GEO_DATA "/geo-city.mmdb"
 #define COUNTRY4 GEO_DATA "/geo-country4.mmdb"
+#define DEEP6    GEO_DATA "/geo-deep6.mmdb"
 
 static logcap_t cap;
 
@@ -347,6 +350,98 @@ static void test_same_map(void **state)
 	assert_false(steer_geo_same_map(p, &q));
 	pools[0].lat = p->pools[0].lat;
 	assert_true(steer_geo_same_map(p, &q));
+	steer_table_unref(t);
+	steer_geo_db_unref(db);
+}
+
+/* The jump entry of an IPv6 address (its first STEER_GEO_JUMP_BITS bits) has
+ * STEER_GEO_JUMP_DEEP. */
+static bool jump_deep6(const steer_geo_db_t *db, const char *text)
+{
+	steer_addr_t a = addr(text);
+	uint32_t x = be32_get(a.bytes) >> (32 - STEER_GEO_JUMP_BITS);
+	return (db->jump_bits[1][x] & STEER_GEO_JUMP_DEEP) != 0;
+}
+
+/* The IPv6 walk in one 64-bit word (no path below the jump entry longer than 63 bits) and in
+ * two (STEER_GEO_JUMP_DEEP) find what libmaxminddb's walk finds: the record, the prefix
+ * length and the scope, for addresses around networks that end on both sides of the 64th
+ * bit (geo-deep6.mmdb), the gaps beside them and the IPv4 space aliased into the IPv6 tree
+ * (::ffff:0:0/96, 2001::/32, 2002::/16), each cut to a random prefix as an ECS address is. */
+static void test_walk_deep6(void **state)
+{
+	(void)state;
+	steer_geo_db_t *db = open_db(DEEP6);
+	steer_table_t *t = NULL;
+	steer_geo_map_t *m = NULL;
+	const steer_policy_t *p = policy(db, RULES, &t, &m);
+	/* the flag where a path goes past the 63rd bit (a /64 or longer below), not elsewhere */
+	assert_true(jump_deep6(db, "2001:db8:1::"));
+	assert_true(jump_deep6(db, "2a02::"));
+	assert_true(jump_deep6(db, "2a03::"));
+	assert_true(jump_deep6(db, "::ffff:10.1.0.0")); /* 96 bits, then IPv4's */
+	assert_true(jump_deep6(db, "2001::"));  /* Teredo, aliased to IPv4: 2001:db8's entry */
+	assert_false(jump_deep6(db, "2a01::")); /* a /63 and a /61 */
+	assert_false(jump_deep6(db, "2002::")); /* 6to4: 16 bits, then IPv4's (25) */
+	assert_false(jump_deep6(db, "fe80::"));
+	static const char *const near[] = {"2001:db8:1::",
+	                                   "2001:db8:1:2::",
+	                                   "2001:db8:1:2:8000::",
+	                                   "2001:db8:1:2:3:4::",
+	                                   "2001:db8:1:2:3:4:5:6",
+	                                   "2001:db8:1:4::",
+	                                   "2a01:0:0:2::",
+	                                   "2a01:0:0:8::",
+	                                   "2a02:0:0:1::",
+	                                   "2a03:0:0:1:2:3:4:6",
+	                                   "2a03:0:0:1:2:3:4:0",
+	                                   "fe80::",
+	                                   "::ffff:10.1.2.128",
+	                                   "2001:0:a01:280::",
+	                                   "2002:a01:280::",
+	                                   "10.1.2.128",
+	                                   "10.1.0.0",
+	                                   "2001:db8:2::"};
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	unsigned deep = 0, shallow = 0;
+	for (unsigned k = 0; k < 200000; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		steer_addr_t a = addr(near[x % SD_ARRAY_LEN(near)]);
+		unsigned nbits = a.len * 8u, from = (unsigned)(x >> 8) % (nbits + 1);
+		unsigned keep = (unsigned)(x >> 16) % (nbits + 1); /* the ECS source prefix */
+		uint64_t y = x * 0x2545f4914f6cdd1du;
+		for (unsigned b = from; b < nbits; b++) { /* random bits from `from` on */
+			uint8_t bit = (uint8_t)(0x80 >> (b % 8));
+			a.bytes[b / 8] =
+			    (uint8_t)((a.bytes[b / 8] & ~bit) | ((y >> (b % 61)) & 1 ? bit : 0));
+			if (b % 61 == 60)
+				y = y * 0x2545f4914f6cdd1du + 1;
+		}
+		for (unsigned b = keep; b < nbits && k % 2; b++) /* half of them cut */
+			a.bytes[b / 8] &= (uint8_t) ~(0x80 >> (b % 8));
+		steer_geo_hit_t c, w;
+		steer_geo_list_t scratch;
+		steer_geo_decide(m, &a, &c);
+		steer_geo_decide_walk(m, p, &a, &scratch, &w);
+		if (c.rec != w.rec || c.netmask != w.netmask || c.scope != w.scope ||
+		    c.list->n != w.list->n ||
+		    memcmp(c.list->pools, w.list->pools, c.list->n) != 0) {
+			char buf[INET6_ADDRSTRLEN];
+			fail_msg("%s: rec %d /%u scope %u, libmaxminddb rec %d /%u scope %u",
+			         steer_addr_str(&a, buf, sizeof(buf)), c.rec, c.netmask, c.scope,
+			         w.rec, w.netmask, w.scope);
+		}
+		if (a.len == 16) {
+			uint32_t j = be32_get(a.bytes) >> (32 - STEER_GEO_JUMP_BITS);
+			if (db->jump_bits[1][j] & STEER_GEO_JUMP_DEEP)
+				deep += w.netmask > 63;
+			else
+				shallow += w.netmask > 40;
+		}
+	}
+	assert_true(deep > 1000);    /* found past the 63rd bit, by the deep walk */
+	assert_true(shallow > 1000); /* and below the jump, by the one-word walk */
+	steer_geo_map_unref(m);
 	steer_table_unref(t);
 	steer_geo_db_unref(db);
 }
@@ -689,6 +784,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv4_tree),
 	    cmocka_unit_test(test_distance),
 	    cmocka_unit_test(test_compiled_equals_walk),
+	    cmocka_unit_test(test_walk_deep6),
 	    cmocka_unit_test(test_failover_in_list),
 	    cmocka_unit_test(test_same_map),
 	    cmocka_unit_test(test_shared_order),

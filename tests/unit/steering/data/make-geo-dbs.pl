@@ -9,6 +9,10 @@
 #                      country, subdivisions, location)
 #   geo-country4.mmdb  IPv4-only tree (GeoIP2-Country layout: continent, country), 32-bit
 #                      records (geo-city.mmdb has 28-bit ones)
+#   geo-deep6.mmdb     IPv6 tree (City layout, 24-bit records) with IPv6 networks ending on
+#                      both sides of the address's 64th bit (/63, /64, /65, /96, /127, /128)
+#                      and gaps beside them: the query walk's two IPv6 paths (geo.h,
+#                      steer_geo_walk: STEER_GEO_JUMP_DEEP)
 # and into the second (when given) world.mmdb, a copy of geo-city.mmdb.
 use strict;
 use warnings;
@@ -75,5 +79,22 @@ my $country = tree(4, 'steerdns-Test-Country', 32);
 $country->insert_network('10.1.0.0/16', rec('EU', 'DE'));
 $country->insert_network('10.2.0.0/16', rec('NA', 'US'));
 write_tree($country, "$dir/geo-country4.mmdb");
+
+my $deep = tree(6, 'steerdns-Test-Deep', 24);
+$deep->insert_network('10.1.0.0/16',                   rec('EU', 'DE', 'HE', 50.1, 8.7));
+$deep->insert_network('10.1.2.128/25',                 rec('AS', 'JP'));
+$deep->insert_network('2001:db8:1::/48',               rec('EU', 'FR', 'IDF', 48.9, 2.3));
+$deep->insert_network('2001:db8:1:2::/64',             rec('AS', 'JP'));
+$deep->insert_network('2001:db8:1:2:8000::/65',        rec('NA', 'US', 'CA', 37.4, -122.1));
+$deep->insert_network('2001:db8:1:2:3:4::/96',         rec('SA', 'BR'));
+$deep->insert_network('2001:db8:1:2:3:4:5:6/128',      rec('OC', 'AU'));
+$deep->insert_network('2001:db8:1:4::/63',             rec('EU', 'GB', 'ENG', 51.5, -0.1));
+$deep->insert_network('2a01:0:0:2::/63',               rec('NA', 'US', 'NY', 40.7, -74.0));
+$deep->insert_network('2a01:0:0:8::/61',               rec('AS', 'JP'));
+$deep->insert_network('2a02:0:0:1::/64',               rec('EU', 'DE'));
+$deep->insert_network('2a03:0:0:1:2:3:4:6/127',        rec('AF', 'ZA'));
+$deep->insert_network('2a03:0:0:1:2:3:4:0/126',        rec('EU', 'FR'));
+$deep->insert_network('fe80::/10',                     rec('EU', 'DE'));
+write_tree($deep, "$dir/geo-deep6.mmdb");
 
 copy("$dir/geo-city.mmdb", "$example/world.mmdb") or die "$example/world.mmdb: $!\n" if $example;
