@@ -325,17 +325,30 @@ static const steer_memo_entry_t *steer_plan_keep(srv_answer_ctx_t *ctx, const st
 	return made;
 }
 
+/* Whether a decision can take rs: at most STEER_CAND_MAX records and, for an address RRset
+ * (len: its records' length, 4 or 16; 0 for CNAME candidates), every record of that length,
+ * as the writer's picks assume. */
+static bool steerable(const zone_rrset_t *rs, uint8_t len)
+{
+	return rs->count <= STEER_CAND_MAX && (len == 0 || rs->rdata_len == rs->count * (2u + len));
+}
+
 /* steer_plan_for when the memo has no plan under the policy id's key (k, *list and *scope
- * made with *pp, the policy of that id, when not NULL). A tally kept under that key says
+ * made with *pp, the policy of that id, when not NULL). An RRset no decision can take
+ * (steerable) gets none, so a plan found under its key says that it can. A tally kept under
+ * that key says
  * that the policy names the owner (tallies are kept as plans are: steer_plan_for), so the
  * plan is made from it; else the policy that names the owner (steer_policy_of), keyed by
  * its own id when it is another (a reload renumbered them), and its plan, kept or made
  * now. NULL: no policy (cname: none that takes CNAMEs). */
 static SD_NOINLINE const steer_memo_entry_t *
-steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname,
+steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, uint8_t len,
                 const steer_policy_t **pp, steer_memo_key_t *k, const steer_geo_list_t **list,
                 uint8_t *scope)
 {
+	bool cname = len == 0;
+	if (!steerable(rs, len))
+		return NULL;
 	const steer_tally_t *t = *pp != NULL ? steer_memo_tally(ctx->memo, k) : NULL;
 	if (t != NULL)
 		return steer_plan_keep(ctx, *pp, rs, k, *list, t);
@@ -359,12 +372,15 @@ steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname,
  * query. The memo keeps plans and tallies under the RRset's policy id, and only those of a
  * policy that names the RRset's owner (steer_policy_of), so a plan found under that id is
  * the plan of the policy of that id: the name check is paid when a tally is made, not per
- * query. NULL:
- * no policy steers rs (or, cname, none that takes CNAME candidates). Always inline (into
- * steer_rrset): LTO may leave it out of line, which costs ~30 instructions a steered answer. */
+ * query (len as steerable's: 0 for CNAME candidates). NULL: no policy steers rs (or, for
+ * CNAME candidates, none that takes them), or no decision can take it (steerable, checked
+ * when a plan is made). Always inline (into steer_rrset): LTO may leave it out of line,
+ * which costs ~30 instructions a steered answer. */
 static inline __attribute__((always_inline)) const steer_memo_entry_t *
-steer_plan_for(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname, const steer_policy_t **pp)
+steer_plan_for(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, uint8_t len,
+               const steer_policy_t **pp)
 {
+	bool cname = len == 0;
 	const steer_policy_t *p = steer_table_policy(ctx->snap->table, rs->policy);
 	const steer_memo_entry_t *e = NULL;
 	const steer_geo_list_t *list = NULL;
@@ -377,7 +393,7 @@ steer_plan_for(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, bool cname, const 
 		p = NULL;
 	}
 	*pp = p;
-	if (e == NULL && (e = steer_plan_miss(ctx, rs, cname, pp, &k, &list, &scope)) == NULL)
+	if (e == NULL && (e = steer_plan_miss(ctx, rs, len, pp, &k, &list, &scope)) == NULL)
 		return NULL;
 	if (scope > ctx->ecs_scope)
 		ctx->ecs_scope = scope;
@@ -392,14 +408,15 @@ typedef enum {
 } steered_t;
 
 /* The decision over rs's records into *r and ctx->pick, counted, drawn from the plan
- * (steer_plan_for); only the weighted draws are per query. *pp: the policy. Always inline
+ * (steer_plan_for: len as there); only the weighted draws are per query. *pp: the
+ * policy. Always inline
  * (put_steered's and put_steered_cname's): out of line (as LTO may leave it), its frame and
  * the result passed back through memory cost ~30 instructions a steered answer. */
 static inline __attribute__((always_inline)) steered_t
-steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t *rs, bool cname,
+steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t *rs, uint8_t len,
             const steer_policy_t **pp, steer_result_t *r)
 {
-	const steer_memo_entry_t *e = steer_plan_for(ctx, rs, cname, pp);
+	const steer_memo_entry_t *e = steer_plan_for(ctx, rs, len, pp);
 	if (e == NULL)
 		return STEERED_NONE;
 	steer_plan_draw(*pp, &e->plan, &ctx->rng, ctx->pick, r);
@@ -421,9 +438,7 @@ static int put_steered(srv_answer_ctx_t *ctx, int sec, const uint8_t *owner, siz
 	uint8_t len = rs->type == DNS_TYPE_A ? 4 : 16;
 	const steer_policy_t *p = NULL;
 	steer_result_t r;
-	steered_t s = rs->count > STEER_CAND_MAX || rs->rdata_len != rs->count * (2u + len)
-	                  ? STEERED_NONE
-	                  : steer_rrset(ctx, sec, rs, false, &p, &r);
+	steered_t s = steer_rrset(ctx, sec, rs, len, &p, &r);
 	if (s == STEERED_NONE)
 		return put_run(ctx, sec, owner, olen, rs->type, rs->rdata, rs->count, NULL, 0,
 		               rs->ttl);
@@ -451,8 +466,7 @@ static int put_steered_cname(srv_answer_ctx_t *ctx, int sec, const uint8_t *owne
 	uint16_t k = 0;
 	uint32_t ttl = rs->ttl;
 	steer_result_t r;
-	steered_t s =
-	    rs->count <= STEER_CAND_MAX ? steer_rrset(ctx, sec, rs, true, &p, &r) : STEERED_NONE;
+	steered_t s = steer_rrset(ctx, sec, rs, 0, &p, &r);
 	if (s == STEERED_LEFT_OUT)
 		return 0;
 	if (s == STEERED_PICKED) {
