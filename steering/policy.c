@@ -319,14 +319,17 @@ static void plan_members(const steer_policy_t *p, const steer_tally_t *t, uint8_
 {
 	uint8_t m = 0;
 	uint64_t total = 0;
+	bool uniform = true;
 	for (uint64_t in = t->in_pool[pool]; in; in &= in - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(in);
 		pl->el[m] = (uint8_t)i;
 		pl->w[m++] = t->weight[i];
 		total += t->weight[i];
+		uniform &= t->weight[i] == pl->w[0];
 	}
 	pl->m = m;
 	pl->total = total;
+	pl->uniform = uniform;
 	pl->res.n = m < p->answers ? m : p->answers;
 	pl->draws = (uint8_t)(m > p->answers ? p->answers : m ? m - 1 : 0);
 }
@@ -344,6 +347,7 @@ void steer_plan_of_tally(const steer_policy_t *p, const uint8_t *order, size_t n
 	steer_result_t *res = &pl->res;
 	*res = (steer_result_t){.outcome = STEER_ANSWER, .pool = 0xff, .degraded = t->degraded};
 	pl->m = pl->draws = 0;
+	pl->uniform = false;
 	int pool = order ? pick_pool_list(p, order, norder, t->members, t->up, &res->rank)
 	                 : pick_pool(p, t->members, t->up, &res->rank);
 	if (pool >= 0) {

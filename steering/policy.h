@@ -201,6 +201,7 @@ typedef struct steer_plan {
 	steer_result_t res; /* outcome, pool, rank, degraded, ttl; n: the records answered */
 	uint8_t m;          /* the chosen pool's members up with a weight: el[0..m), weights w */
 	uint8_t draws;      /* the weighted draws among them (the last one left needs none) */
+	bool uniform;       /* every one of w[0..m) is the same: steer_plan_pick */
 	uint64_t total;     /* their weights' sum */
 	uint8_t el[STEER_CAND_MAX];
 	uint32_t w[STEER_CAND_MAX];
@@ -239,6 +240,15 @@ static inline void steer_plan_pick(const steer_plan_t *pl, steer_rng_t *rng, uin
 {
 	uint64_t total = pl->total, taken = 0;
 	unsigned k = 0;
+	if (pl->uniform && pl->draws > 0) {
+		/* the first draw among m equal weights w: the search below finds member
+		 * floor(floor(x * m * w / 2^64) / w) = floor(x * m / 2^64) for the same x from
+		 * rng, so that is taken without the search */
+		unsigned j = (unsigned)steer_rng_below(rng, pl->m);
+		idx[k++] = pl->el[j];
+		taken = 1ull << j;
+		total -= pl->w[j];
+	}
 	for (; k < pl->draws; k++) {
 		uint64_t r = steer_rng_below(rng, total);
 		unsigned j;

@@ -103,7 +103,9 @@ static unsigned ref_weighted(const uint8_t *el, const uint32_t *w, unsigned m, u
 
 /* A plan's draws (how many, the last one without a draw, which member each takes) are the
  * plain weighted draw's, record for record and with the same random numbers used: one pool
- * of up to 40 candidates, random weights (0: not eligible) and health, 1 to 5 answers. */
+ * of up to 40 candidates, random weights (0: not eligible) and health, 1 to 5 answers; in
+ * every other round all the weights are equal (1, or up to STEER_WEIGHT_MAX: the plan's
+ * uniform draw). */
 static void test_draw_equals_plain_weighted(void **state)
 {
 	(void)state;
@@ -117,9 +119,11 @@ static void test_draw_equals_plain_weighted(void **state)
 		unsigned n = 1 + round % 40, m = 0;
 		for (unsigned i = 0; i < n; i++) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			c[i] = (steer_cand_t){.pool = 0,
-			                      .weight = (uint32_t)(x >> 8) % 5 * (1 + round % 3),
-			                      .health = (x >> 20) % 4 == 0 ? HEALTH_STATE_DOWN : 0};
+			uint32_t same = round % 6 == 1 ? 1 : STEER_WEIGHT_MAX - round % 1000;
+			c[i] = (steer_cand_t){
+			    .pool = 0,
+			    .weight = round % 2 ? same : (uint32_t)(x >> 8) % 5 * (1 + round % 3),
+			    .health = (x >> 20) % 4 == 0 ? HEALTH_STATE_DOWN : 0};
 			if (c[i].weight > 0 && c[i].health == 0) {
 				el[m] = (uint8_t)i;
 				w[m++] = c[i].weight;
