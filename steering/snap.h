@@ -70,6 +70,13 @@ static inline const struct steer_geo_map *steer_snap_geo(const steer_snap_t *s, 
 {
 	return id >= 1 && id <= s->table->count ? s->geo[id - 1] : NULL;
 }
+/* The geo map of p, a policy of s's table (so its id needs no check), or NULL. Any thread
+ * that may read s. Inline: once per geo answer. */
+static inline const struct steer_geo_map *steer_snap_geo_of(const steer_snap_t *s,
+                                                            const steer_policy_t *p)
+{
+	return s->geo[p->id - 1];
+}
 void steer_snap_free(steer_snap_t *s);
 
 /* The entry of an address (rdata of length len, 4 or 16) under policy id, or NULL.

@@ -284,14 +284,14 @@ static inline const steer_geo_list_t *steer_geo_list(const srv_answer_ctx_t *ctx
 	return hit.list;
 }
 
-/* The memo key of policy p's decision over rs for this client (steering/memo.h: rs is read
- * from ctx->v), the geo stage's order included; *list: that stage's list (NULL: none) and
+/* The memo key of policy p's decision (p: a policy of the snapshot's table) over rs for this
+ * client (steering/memo.h: rs is read from ctx->v), the geo stage's order included; *list: that stage's list (NULL: none) and
  * *scope its ECS scope (steer_geo_list; 0 without one). */
 static inline void steer_key(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
                              const zone_rrset_t *rs, steer_memo_key_t *k,
                              const steer_geo_list_t **list, uint8_t *scope)
 {
-	const steer_geo_map_t *map = p->geo ? steer_snap_geo(ctx->snap, p->id) : NULL;
+	const steer_geo_map_t *map = p->geo ? steer_snap_geo_of(ctx->snap, p) : NULL;
 	*scope = 0;
 	*list = map ? steer_geo_list(ctx, p, map, scope) : NULL;
 	*k = (steer_memo_key_t){.snap = ctx->snap->seq,
