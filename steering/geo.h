@@ -257,8 +257,8 @@ static inline void steer_geo_decide(const steer_geo_map_t *m, const steer_addr_t
 
 /* The same decision the uncompiled way: MMDB_lookup_sockaddr, then MMDB_get_value by path
  * for the record's codes and location, rules matched by string, distance computed per call
- * (rec: the index of the offset libmaxminddb found, by a search of db->offs). Tests and benchmark; the
- * returned list points into scratch (for a distance answer) or into m. */
+ * (rec: the index of the offset libmaxminddb found, by a search of db->offs). Tests and
+ * benchmark; the returned list points into scratch (for a distance answer) or into m. */
 void steer_geo_decide_walk(const steer_geo_map_t *m, const steer_policy_t *p, const steer_addr_t *a,
                            steer_geo_list_t *scratch, steer_geo_hit_t *out)
     SD_NONNULL(1, 2, 3, 4, 5);

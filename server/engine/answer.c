@@ -285,8 +285,8 @@ static inline const steer_geo_list_t *steer_geo_list(const srv_answer_ctx_t *ctx
 }
 
 /* The memo key of policy p's decision (p: a policy of the snapshot's table) over rs for this
- * client (steering/memo.h: rs is read from ctx->v), the geo stage's order included; *list: that stage's list (NULL: none) and
- * *scope its ECS scope (steer_geo_list; 0 without one). */
+ * client (steering/memo.h: rs is read from ctx->v), the geo stage's order included; *list:
+ * that stage's list (NULL: none) and *scope its ECS scope (steer_geo_list; 0 without one). */
 static inline void steer_key(const srv_answer_ctx_t *ctx, const steer_policy_t *p,
                              const zone_rrset_t *rs, steer_memo_key_t *k,
                              const steer_geo_list_t **list, uint8_t *scope)
@@ -336,11 +336,10 @@ static bool steerable(const zone_rrset_t *rs, uint8_t len)
 /* steer_plan_for when the memo has no plan under the policy id's key (k, *list and *scope
  * made with *pp, the policy of that id, when not NULL). An RRset no decision can take
  * (steerable) gets none, so a plan found under its key says that it can. A tally kept under
- * that key says
- * that the policy names the owner (tallies are kept as plans are: steer_plan_for), so the
- * plan is made from it; else the policy that names the owner (steer_policy_of), keyed by
- * its own id when it is another (a reload renumbered them), and its plan, kept or made
- * now. NULL: no policy (cname: none that takes CNAMEs). */
+ * that key says that the policy names the owner (tallies are kept as plans are:
+ * steer_plan_for), so the plan is made from it; else the policy that names the owner
+ * (steer_policy_of), keyed by its own id when it is another (a reload renumbered them), and
+ * its plan, kept or made now. NULL: no policy (cname: none that takes CNAMEs). */
 static SD_NOINLINE const steer_memo_entry_t *
 steer_plan_miss(srv_answer_ctx_t *ctx, const zone_rrset_t *rs, uint8_t len,
                 const steer_policy_t **pp, steer_memo_key_t *k, const steer_geo_list_t **list,
@@ -409,9 +408,9 @@ typedef enum {
 
 /* The decision over rs's records into *r and ctx->pick, counted, drawn from the plan
  * (steer_plan_for: len as there); only the weighted draws are per query. *pp: the
- * policy. Always inline
- * (put_steered's and put_steered_cname's): out of line (as LTO may leave it), its frame and
- * the result passed back through memory cost ~30 instructions a steered answer. */
+ * policy. Always inline (put_steered's and put_steered_cname's): out of line (as LTO may
+ * leave it), its frame and the result passed back through memory cost ~30 instructions a
+ * steered answer. */
 static inline __attribute__((always_inline)) steered_t
 steer_rrset(srv_answer_ctx_t *ctx, int sec, const zone_rrset_t *rs, uint8_t len,
             const steer_policy_t **pp, steer_result_t *r)
