@@ -174,10 +174,10 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 	unsigned out = 0;
 	srv_request_t *req = &b->req;
 	b->nhandoff = 0;
-	if (n > b->rused) /* entries the next prepare must reset */
-		b->rused = n < SRV_UDP_BATCH ? n : SRV_UDP_BATCH;
 	if (n > SRV_UDP_BATCH)
 		n = SRV_UDP_BATCH;
+	if (n > b->rused) /* entries the next prepare must reset */
+		b->rused = n;
 	if (n >= 2 && view != NULL && view->zones != NULL) /* at most 64 x 5 lines: in cache */
 		for (unsigned i = 0; i < n; i += PREFETCH_WINDOW)
 			prefetch_window(b, view->zones, i,

@@ -550,43 +550,48 @@ static void list_for(const steer_policy_t *p, const steer_geo_rec_t *r, steer_ge
 
 /* ---- maps ----------------------------------------------------------------------------- */
 
-static bool list_equal(const steer_geo_list_t *a, const steer_geo_list_t *b)
+static bool pools_equal(const steer_geo_list_t *a, const steer_geo_list_t *b)
 {
-	return a->kind == b->kind && a->rule == b->rule && a->n == b->n &&
-	       memcmp(a->pools, b->pools, a->n) == 0;
+	return a->n == b->n && memcmp(a->pools, b->pools, a->n) == 0;
 }
 
-/* The index of list l in m (added when new); same[] notes, per list, the first list with
- * its pools (the order of steer_geo_list_t, set when the lists no longer move). */
-static int map_intern(steer_geo_map_t *m, const steer_geo_list_t *l, size_t *cap, uint16_t *at,
-                      uint16_t **same)
+static bool list_equal(const steer_geo_list_t *a, const steer_geo_list_t *b)
 {
-	size_t first = m->nlists;
-	for (size_t i = 0; i < m->nlists; i++) {
+	return a->kind == b->kind && a->rule == b->rule && pools_equal(a, b);
+}
+
+/* The index of list l in m (added when new). */
+static int map_intern(steer_geo_map_t *m, const steer_geo_list_t *l, size_t *cap, uint16_t *at)
+{
+	for (size_t i = 0; i < m->nlists; i++)
 		if (list_equal(&m->lists[i], l)) {
 			*at = (uint16_t)i;
 			return 0;
 		}
-		if (first == m->nlists && l->n == m->lists[i].n &&
-		    memcmp(l->pools, m->lists[i].pools, l->n) == 0)
-			first = i;
-	}
 	if (m->nlists == UINT16_MAX)
 		return -ENOSPC;
 	if (m->nlists == *cap) {
 		steer_geo_list_t *w = realloc(m->lists, 2 * *cap * sizeof(*w));
-		uint16_t *s = w ? realloc(*same, 2 * *cap * sizeof(*s)) : NULL;
-		if (w)
-			m->lists = w;
-		if (!s)
+		if (!w)
 			return -ENOMEM;
-		*same = s;
+		m->lists = w;
 		*cap *= 2;
 	}
 	m->lists[m->nlists] = *l;
-	(*same)[m->nlists] = (uint16_t)first;
 	*at = (uint16_t)m->nlists++;
 	return 0;
+}
+
+/* Each list's order (steer_geo_list_t): the pools of the first list that has the same ones,
+ * once the lists no longer move. */
+static void map_orders(steer_geo_map_t *m)
+{
+	for (size_t i = 0; i < m->nlists; i++) {
+		size_t j = 0;
+		while (!pools_equal(&m->lists[j], &m->lists[i]))
+			j++; /* ends at i at the latest */
+		m->lists[i].order = m->lists[j].pools;
+	}
 }
 
 int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_map_t **out)
@@ -600,21 +605,19 @@ int steer_geo_map_build(const steer_policy_t *p, steer_geo_db_t *db, steer_geo_m
 	m->db = steer_geo_db_ref(db);
 	m->lists = malloc(cap * sizeof(*m->lists));
 	m->rec_list = calloc(1 + db->nrecs, sizeof(*m->rec_list)); /* [0]: the default */
-	uint16_t *same = malloc(cap * sizeof(*same));
-	int ret = m->lists && m->rec_list && same ? 0 : -ENOMEM;
+	int ret = m->lists && m->rec_list ? 0 : -ENOMEM;
 	steer_geo_list_t l;
 	uint16_t at;
 	if (ret == 0) {
 		list_for(p, NULL, &l);
-		ret = map_intern(m, &l, &cap, &at, &same); /* lists[0]: the default */
+		ret = map_intern(m, &l, &cap, &at); /* lists[0]: the default */
 	}
 	for (size_t i = 0; ret == 0 && i < db->nrecs; i++) {
 		list_for(p, &db->recs[i], &l);
-		ret = map_intern(m, &l, &cap, &m->rec_list[1 + i], &same);
+		ret = map_intern(m, &l, &cap, &m->rec_list[1 + i]);
 	}
-	for (size_t i = 0; ret == 0 && i < m->nlists; i++)
-		m->lists[i].order = m->lists[same[i]].pools;
-	free(same);
+	if (ret == 0)
+		map_orders(m);
 	if (ret < 0) {
 		steer_geo_map_unref(m);
 		return ret;
