@@ -56,12 +56,12 @@ def wait_checks(p, name, n, timeout=5):
     return wait_for(lambda: (p.target(name) or {}).get("checks", 0) >= n, timeout)
 
 
-def expect_transition(p, name, state, count, reason, t0, checks, n_before=None):
-    """Wait for the next logged transition of name (after the first n_before; default: those
-    logged now) to state; assert count, reason and that it came after `checks` check
-    intervals at most (plus the timeout and scheduling slack: SLACK, for a busy machine)."""
-    if n_before is None:
-        n_before = len(p.transitions(name))
+def expect_transition(p, name, state, count, reason, t0, checks, n_before):
+    """Wait for the next logged transition of name (after the first n_before) to state; assert
+    count, reason and that it came after `checks` check intervals at most (plus the timeout
+    and scheduling slack: SLACK, for a busy machine). n_before is counted before the change
+    that causes the transition: counted after it, a check with rise=1 can log the transition
+    first and the wait would look past it."""
     assert wait_state(p, name, state, timeout=checks * INTERVAL + SLACK + 3), p.text()
     elapsed = time.monotonic() - t0
     tr = wait_for(lambda: p.transitions(name)[n_before:], 2)
@@ -107,13 +107,16 @@ def test_http_transitions_and_reasons(prober_factory, endpoints):
     for mode, reason in cases:
         # the prober sees each mode from a fresh check; the bound counts whole checks
         per_check = 0.6 if mode == "hang" else 0
+        n = len(p.transitions("web1"))
         srv.mode = mode
         t0 = time.monotonic()
-        rep = expect_transition(p, "web1", "down", 3, reason, t0, 3 + 3 * per_check / INTERVAL)
+        rep = expect_transition(p, "web1", "down", 3, reason, t0, 3 + 3 * per_check / INTERVAL, n)
         assert rep["fail_run"] >= 3 and rep["last_change"] != "never"
+        n = len(p.transitions("web1"))
         srv.mode = "200"
         t0 = time.monotonic()
-        rep = expect_transition(p, "web1", "up", 2, "HTTP status 200", t0, 2 + per_check / INTERVAL)
+        rep = expect_transition(p, "web1", "up", 2, "HTTP status 200", t0,
+                                2 + per_check / INTERVAL, n)
         assert rep["ok_run"] >= 2
 
 
@@ -127,13 +130,15 @@ def test_tcp_open_close_ipv4_and_ipv6(prober_factory, endpoints):
     assert p.target("t6")["address"] == "[::1]:%d" % l6.port
     for lst, name in ((l4, "t4"), (l6, "t6")):
         assert p.target(name)["state"] == "up", p.text()
+        n = len(p.transitions(name))
         lst.close()
         t0 = time.monotonic()
-        expect_transition(p, name, "down", 2, "connection refused", t0, 2)
+        expect_transition(p, name, "down", 2, "connection refused", t0, 2, n)
         assert p.target(name)["last_result"] == "refused"
+        n = len(p.transitions(name))
         lst.open()
         t0 = time.monotonic()
-        expect_transition(p, name, "up", 1, "connected", t0, 1)
+        expect_transition(p, name, "up", 1, "connected", t0, 1, n)
 
 
 def test_https_certificates(prober_factory, endpoints, pki):
@@ -171,10 +176,12 @@ def test_https_certificates(prober_factory, endpoints, pki):
         assert rep["state"] == "up" and rep["last_result"] == "ok", rep
         assert p.transitions(name) == []
     # the certificate is checked on every check (no session resumption): swap it
+    n = len(p.transitions("valid"))
     servers_["valid"].set_tls(Pki.server_context(pki.expired))
-    expect_transition(p, "valid", "down", 2, "certificate has expired", time.monotonic(), 2)
+    expect_transition(p, "valid", "down", 2, "certificate has expired", time.monotonic(), 2, n)
+    n = len(p.transitions("valid"))
     servers_["valid"].set_tls(Pki.server_context(pki.valid))
-    expect_transition(p, "valid", "up", 1, "HTTP status 200", time.monotonic(), 1)
+    expect_transition(p, "valid", "up", 1, "HTTP status 200", time.monotonic(), 1, n)
 
 
 def test_hanging_endpoint_does_not_delay_others(prober_factory, endpoints):
