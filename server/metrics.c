@@ -547,7 +547,7 @@ struct srv_metrics_http {
 	bool listener_open;
 	bool closing;
 	mconn_t *conns;
-	unsigned nconns;
+	unsigned nconns; /* connections not closing: METRICS_CONNS_MAX bounds these */
 	srv_metrics_collect_fn collect;
 	void *data;
 	uint64_t served;
@@ -564,16 +564,19 @@ static void conn_handle_closed(uv_handle_t *h)
 			*p = c->next;
 			break;
 		}
-	m->nconns--;
 	sd_strbuf_free(&c->resp);
 	free(c);
 }
 
+/* The slot is free at once: uv_close closes the socket now, and libuv may accept the next
+ * connection in the same loop iteration, before the handles' close callbacks run (seen under
+ * load: a client that saw our side closed was refused as the 17th). */
 static void conn_close(mconn_t *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
+	c->m->nconns--;
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 	uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
 }
