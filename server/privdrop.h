@@ -10,7 +10,8 @@
  *   │                  its rights, exactly as every later reload reads them
  *   srv_priv_regain ── effective root again: bind the DNS ports, create the control socket
  *   srv_priv_drop   ── setgroups/setgid/setuid for good: real, effective and saved ids are the
- *                      user's, no capability is left; checked by trying to get root back
+ *                      user's, no capability is left; checked by trying to get root back.
+ *                      Before the workers start: no query is ever answered as root
  *
  * glibc applies set*id to every thread of the process, so threads already running (the
  * health prober) change with the control thread. Started as a user already, nothing changes

@@ -253,7 +253,10 @@ static uint32_t fit_tcp_conns(const srv_config_t *cfg, unsigned nw)
 	return fit;
 }
 
-static int start_workers(srv_server_t *s)
+/* Bind the DNS ports, give up root for good when drop (server/privdrop.h: after the last
+ * thing root is needed for, before the first query is answered: nothing is ever answered as
+ * root), then start the workers on them. */
+static int start_workers(srv_server_t *s, bool drop)
 {
 	size_t nl = s->cfg->listen_count;
 	unsigned nw = srv_config_workers(s->cfg);
@@ -266,6 +269,8 @@ static int start_workers(srv_server_t *s)
 		udp[i] = tcp[i] = -1;
 	for (size_t i = 0; ret == 0 && i < nl; i++)
 		ret = bind_address(s->cfg, i, nw, nl, udp, tcp);
+	if (ret == 0 && drop)
+		ret = srv_priv_drop(&s->cfg->priv);
 	if (ret < 0) {
 		if (udp && tcp) {
 			close_fds(udp, nw * nl);
@@ -618,9 +623,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	if (ret == 0)
 		ret = start_signals(s);
 	if (ret == 0)
-		ret = start_workers(s);
-	if (ret == 0 && drop)
-		ret = srv_priv_drop(&cfg->priv);
+		ret = start_workers(s, drop);
 	if (ret < 0) {
 		srv_server_free(s);
 		return ret;
