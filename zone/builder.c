@@ -9,6 +9,7 @@
 #include "zone/builder.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/mem.h"
 #include "contrib/base/vec.h"
 #include "contrib/base/require.h"
 #include "dns/rdata.h"
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #define NO_WHERE    UINT32_MAX
 #define ARENA_ALIGN 16
@@ -70,25 +69,16 @@ typedef struct bnode {
 	uint32_t group_count;
 } bnode_t;
 
-/* Fault in [p, p + len), memory the caller writes in full next: one madvise
- * (MADV_POPULATE_WRITE, Linux 5.14) instead of one page fault per page. A build's arrays and
- * arena are fresh memory (large allocations are mappings of their own), and in a VM a fault
- * costs 3-5 us a page: 256 MB took 0.20-0.33 s touched page by page, 0.13 s populated. The
- * pages already there stay as they are; without the call (an older kernel: EINVAL) nothing
- * changes but the time. Small areas are left to the faults. */
-#define PREFAULT_MIN (1u << 20)
+/* Make [p, p + len), memory the caller writes in full next, resident at once and in huge
+ * pages where it can be (contrib/base/mem.h). A build's arrays and arena are fresh memory
+ * (large allocations are mappings of their own). In a VM a fault costs 3-5 us a page: 256 MB
+ * took 0.20-0.33 s touched page by page, 0.13 s populated. With huge pages here, for the
+ * text (load.c) and for the store (zone_builder_expect), a 1M-record load takes about 4,000
+ * faults instead of 79,000 and 0.3 s of user time instead of 0.8. */
 static void prefault(void *p, size_t len)
 {
-#ifdef MADV_POPULATE_WRITE
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uintptr_t lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
-	uintptr_t hi = ((uintptr_t)p + len) & ~(uintptr_t)(page - 1);
-	if (len >= PREFAULT_MIN && hi > lo)
-		(void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* advice */
-#else
-	(void)p;
-	(void)len;
-#endif
+	sd_mem_huge(p, len);
+	sd_mem_prefault(p, len);
 }
 
 int zone_builder_new(const uint8_t *apex, const zone_bindings_t *bindings, zone_builder_t **out)
@@ -114,6 +104,24 @@ void zone_builder_free(zone_builder_t *b)
 	free(b->buf);
 	zone_bindings_unref(b->bindings);
 	free(b);
+}
+
+/* zone_builder_expect's guesses: bytes of zone text per record at the least ("a A 1.2.3.4"
+ * and its newline are 12), and octets stored per byte of text (owner and RDATA in wire form,
+ * names in RDATA twice: about 1.6 for a zone of relative names and addresses). Generous on
+ * purpose: what is reserved and never written costs address space only, and a guess too
+ * small only means growing as before. */
+#define EXPECT_TEXT_PER_REC   12
+#define EXPECT_STORE_PER_TEXT 3
+
+void zone_builder_expect(zone_builder_t *b, size_t text_len)
+{
+	size_t recs = b->n + text_len / EXPECT_TEXT_PER_REC + 1,
+	       bytes = b->blen + EXPECT_STORE_PER_TEXT * text_len + 1;
+	if (sd_vec_reserve(&b->recs, &b->cap, recs, sizeof(*b->recs)) == 0)
+		sd_mem_huge(b->recs, b->cap * sizeof(*b->recs));
+	if (sd_vec_reserve(&b->buf, &b->bcap, bytes, 1) == 0)
+		sd_mem_huge(b->buf, b->bcap);
 }
 
 /* Append len bytes to the store; returns the offset or NO_WHERE on failure. */
@@ -525,6 +533,7 @@ static int make_nodes(zone_builder_t *b, const group_t *g, size_t ng, bnode_t **
 	bnode_t *nodes = calloc(cap, sizeof(*nodes));
 	if (!nodes)
 		return -ENOMEM;
+	sd_mem_huge(nodes, cap * sizeof(*nodes)); /* cap is an upper bound: not populated */
 	nodes[n++] = (bnode_t){.owner = b->apex, .len = (uint8_t)b->apex_len};
 	const uint8_t *prev = b->apex;
 	for (size_t i = 0; i < ng; i++) {

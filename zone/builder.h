@@ -14,6 +14,12 @@
 
 typedef struct zone_builder zone_builder_t;
 
+/* A hint: text_len more bytes of zone text are to be added. Reserves generously for the records
+ * such a text holds (address space: only what is written becomes resident) and asks for huge
+ * pages for it (contrib/base/mem.h), so that adding neither moves the arrays nor takes a fault
+ * per 4 KiB page. Failure or a guess too small is harmless: the arrays grow as they fill. */
+void zone_builder_expect(zone_builder_t *b, size_t text_len) SD_NONNULL(1);
+
 /* Start a version for the zone at apex (lowercased wire). bindings (may be NULL: none; a
  * reference is held until finish/free) stamps each A/AAAA/CNAME RRset at a bound owner with
  * its policy id and allows several CNAME records at owners bound with ZONE_BINDING_CNAME. */

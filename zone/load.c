@@ -32,6 +32,7 @@
 #include "zone/scan.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
+#include "contrib/base/mem.h"
 #include "contrib/base/siphash.h"
 #include "dns/proto.h"
 
@@ -100,6 +101,8 @@ static int read_fd(int fd, size_t hint, char **data, size_t *len, uint64_t *hash
 	size_t cap = data ? hint + 1 : sizeof(chunk), n = 0;
 	char *buf = data ? malloc(cap + 1) : NULL;
 	int ret = data && !buf ? -ENOMEM : 0;
+	if (buf)
+		sd_mem_huge(buf, cap + 1); /* read in full next (contrib/base/mem.h) */
 	sd_siphash_init(&ctx, id_key);
 	while (ret == 0) {
 		if (data && n == cap) {
@@ -109,6 +112,7 @@ static int read_fd(int fd, size_t hint, char **data, size_t *len, uint64_t *hash
 				break;
 			}
 			buf = nb;
+			sd_mem_huge(buf + cap, cap + 1);
 			cap *= 2;
 		}
 		uint8_t *dst = data ? (uint8_t *)buf + n : chunk;
@@ -677,8 +681,10 @@ static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned
 		free(t.data);
 		return ret;
 	}
-	if (t.len > 0)
+	if (t.len > 0) {
+		zone_builder_expect(c->b, t.len);
 		ret = parse_text(c, &t, st, depth);
+	}
 	if (ret < 0)
 		load_error(c, &t, 1, "cannot parse: %s", sd_strerror(ret));
 	free(t.data);

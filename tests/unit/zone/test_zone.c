@@ -267,13 +267,18 @@ static void random_owner(uint32_t *s, char *out, size_t size)
  * holds a 0 octet (keys not used): both must build the same version. 3000 random records
  * (duplicates, RRsets spread over the input, TTLs that differ within an RRset, names in
  * RDATA in other cases) are built once, and once more with a record at a0\000.example.: but
- * for that node, the two versions are equal, node by node in order. */
+ * for that node, the two versions are equal, node by node in order. A third build of the same
+ * records is told to expect text (zone_builder_expect) too short for them, then, half-way,
+ * 8 MB more: reserving ahead and growing past a reservation must not change the version. */
 static void test_sort_paths_agree(void **state)
 {
 	(void)state;
-	zone_builder_t *b[2] = {base_zone(), base_zone()};
+	zone_builder_t *b[3] = {base_zone(), base_zone(), base_zone()};
+	zone_builder_expect(b[2], 64);
 	uint32_t s = 4242;
 	for (int i = 0; i < 3000; i++) {
+		if (i == 1500)
+			zone_builder_expect(b[2], (size_t)8 << 20);
 		char owner[256], target[64];
 		random_owner(&s, owner, sizeof(owner));
 		s = s * 1103515245u + 12345u;
@@ -285,10 +290,10 @@ static void test_sort_paths_agree(void **state)
 		snprintf(text, sizeof(text), "t%u", x);
 		rd_t r = pick == 0 ? rd_a(addr) : pick == 1 ? rd_txt(text) : rd_name(x, target);
 		uint16_t type = pick == 0 ? DNS_TYPE_A : pick == 1 ? DNS_TYPE_TXT : DNS_TYPE_MX;
-		for (int k = 0; k < 2; k++)
+		for (int k = 0; k < 3; k++)
 			add_c(b[k], owner, type, 1, ttl, r, "t:9");
 	}
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 3; k++)
 		for (int x = 0; x < 5;
 		     x += 2) { /* targets in the zone, some of them with an address */
 			char mx[32];
@@ -296,21 +301,25 @@ static void test_sort_paths_agree(void **state)
 			add(b[k], mx, DNS_TYPE_A, rd_a("192.0.2.25"), "t:10");
 		}
 	add(b[1], "a0\\000.example.", DNS_TYPE_A, rd_a("192.0.2.1"), "t:10");
-	zone_version_t *v[2] = {finish_ok(b[0]), finish_ok(b[1])};
+	zone_version_t *v[3] = {finish_ok(b[0]), finish_ok(b[1]), finish_ok(b[2])};
 	const zone_node_t *zero = t_find(v[1], "a0\\000.example.");
 	assert_non_null(zero);
 	assert_int_equal(zone_version_node_count(v[0]) + 1, zone_version_node_count(v[1]));
 	assert_true(zone_version_node_count(v[0]) > 2000);
-	zone_version_iter_t it[2];
+	assert_int_equal(zone_version_node_count(v[0]), zone_version_node_count(v[2]));
+	zone_version_iter_t it[3];
 	size_t targets = 0;
-	zone_version_iter_init(v[0], &it[0]);
-	zone_version_iter_init(v[1], &it[1]);
+	for (int k = 0; k < 3; k++)
+		zone_version_iter_init(v[k], &it[k]);
 	for (const zone_node_t *x; (x = zone_version_iter_next(&it[0])) != NULL;) {
 		const zone_node_t *y = zone_version_iter_next(&it[1]);
 		if (y == zero)
 			y = zone_version_iter_next(&it[1]);
 		assert_non_null(y);
 		t_assert_nodes_equal(v[0], x, v[1], y);
+		const zone_node_t *z = zone_version_iter_next(&it[2]);
+		assert_non_null(z);
+		t_assert_nodes_equal(v[0], x, v[2], z);
 		for (uint16_t k = 0; k < x->rrset_count; k++) /* each target is its name's node */
 			for (uint16_t r = 0; x->rrsets[k].targets && r < x->rrsets[k].count; r++) {
 				uint8_t name[DNAME_MAX];
@@ -321,8 +330,8 @@ static void test_sort_paths_agree(void **state)
 			}
 	}
 	assert_true(targets > 100);
-	zone_version_unref(v[0]);
-	zone_version_unref(v[1]);
+	for (int k = 0; k < 3; k++)
+		zone_version_unref(v[k]);
 }
 
 /* The node zone_prefetch must reach for a name: the lookup's probe from its home slot, past
