@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 /* Ask for transparent huge pages (MADV_HUGEPAGE) on the 2 MiB-aligned ranges wholly inside
- * [p, p + len), when there is at least one. Debian's THP mode is "madvise": memory gets huge
- * pages only when asked. A block written in full right after gains: one fault per 2 MiB
+ * [p, p + len), when there is at least one. In the THP mode "madvise" (this machine's) memory
+ * gets huge pages only when asked. A block written in full right after gains: one fault per 2 MiB
  * instead of 512 (in a VM each fault costs microseconds), and fewer TLB misses while it is
  * written and read. The memory is the same: a block written in full is resident either way,
  * and only whole aligned 2 MiB inside it are asked for. Call it before the first write. */

@@ -246,6 +246,20 @@ def question_bytes(wire):
     return wire[12:off + 4]
 
 
+def tcp_table():
+    """The kernel's TCP sockets (/proc/net/tcp and tcp6), one dict each: local port, state (hex,
+    "01" established, "0A" listening), rx_queue (bytes received and not yet read) and inode."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                out.append({"port": int(fields[1].rsplit(":", 1)[1], 16), "state": fields[3],
+                            "rx_queue": int(fields[4].split(":")[1], 16), "inode": fields[9]})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # processes
 

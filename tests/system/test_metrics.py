@@ -410,16 +410,9 @@ def tcp_sockets(pid, port=None, listening=True):
             continue
         if t.startswith("socket:["):
             mine.add(t[8:-1])
-    ports = []
-    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(f) as fh:
-            for line in fh.readlines()[1:]:
-                parts = line.split()
-                local = int(parts[1].rsplit(":", 1)[1], 16)
-                if (parts[3] == "0A") == listening and parts[9] in mine and \
-                        (port is None or local == port):
-                    ports.append(local)
-    return ports
+    return [t["port"] for t in sdlib.tcp_table()
+            if (t["state"] == "0A") == listening and t["inode"] in mine and
+            (port is None or t["port"] == port)]
 
 
 def test_off_means_nothing_listens(tmp_path):

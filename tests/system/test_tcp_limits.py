@@ -365,18 +365,9 @@ def rss_kib(pid):
 def unread_by_server(port):
     """(connections, bytes): the established TCP sockets on local port `port` (the server's
     side, accepted or still in the accept queue) and the bytes the kernel holds for them that
-    the server has not read yet (rx_queue in /proc/net/tcp and tcp6)."""
-    conns = unread = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with open(table) as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                local, state, queues = fields[1], fields[3], fields[4]
-                if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
-                    conns += 1
-                    unread += int(queues.split(":")[1], 16)
-    return conns, unread
+    the server has not read yet (rx_queue: sdlib.tcp_table)."""
+    mine = [t for t in sdlib.tcp_table() if t["state"] == "01" and t["port"] == port]
+    return len(mine), sum(t["rx_queue"] for t in mine)
 
 
 def test_pool_memory_given_back_after_a_flood(tmp_path):
