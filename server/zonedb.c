@@ -596,8 +596,8 @@ static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
 		zone_load_info_free(&it->files);
 		sd_strbuf_reset(&it->error);
 		log_set_thread_tee(capture_line, &it->error);
-		it->ret =
-		    zone_load_file_bound(it->apex, it->path, it->bindings, &it->files, &it->v);
+		it->ret = zone_load_file_over(it->apex, it->path, it->bindings, it->served,
+		                              &it->files, &it->v);
 		log_set_thread_tee(NULL, NULL);
 		if (it->ret == -ECANCELED)
 			return;

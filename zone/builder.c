@@ -3,10 +3,15 @@
  * The builder keeps every record in a growing array plus one byte store (owners, RDATA, a
  * canonical copy of the RDATA, the "file:line" text), referenced by offsets so the store can
  * grow. zone_builder_finish sorts, merges, checks and then writes the whole version into one
- * arena (see internal.h); the builder is freed in every case.
+ * arena (see internal.h); zone_builder_finish_over checks the same way and, when the records
+ * differ little from a reference version, builds them as an overlay of it instead (the
+ * difference found by one merge walk, zone/overlay.h applies it). The builder is freed in
+ * every case.
  */
 #include "zone/internal.h"
 #include "zone/builder.h"
+#include "zone/changeset.h"
+#include "zone/overlay.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "contrib/base/mem.h"
@@ -924,39 +929,6 @@ static void link_nodes(zone_version_t *v)
 	zone_version_set_soa(v);
 }
 
-/* Rules that need the finished tree: glue below delegations (RFC 1034 4.2.1, RFC 9471) and
- * DNAME with descendants (RFC 6672 2.4 makes them unreachable: a warning). */
-static void check_tree(zone_builder_t *b, const zone_version_t *v, const group_t *g)
-{
-	for (size_t i = 0; i < v->node_count; i++) {
-		const zone_node_t *n = &v->nodes[i];
-		if ((n->flags & ZONE_NODE_DNAME) && i + 1 < v->node_count &&
-		    v->nodes[i + 1].parent && dname_is_subdomain(v->nodes[i + 1].owner, n->owner)) {
-			const zone_rrset_t *rs = zone_node_rrset(n, DNS_TYPE_DNAME);
-			rec_log(b, LOG_LEVEL_WARNING, &b->recs[g[rs - v->nodes[0].rrsets].first],
-			        "DNAME has descendants, which it makes unreachable (RFC 6672 2.4)");
-		}
-		if (!(n->flags & ZONE_NODE_DELEG) || (n->flags & ZONE_NODE_NONAUTH))
-			continue;
-		const zone_rrset_t *ns = zone_node_rrset(n, DNS_TYPE_NS);
-		const group_t *gr = &g[ns - v->nodes[0].rrsets];
-		for (uint16_t r = 0; r < ns->count; r++) {
-			uint8_t low[DNAME_MAX];
-			zone_rrset_target_name(ns, r, low);
-			if (!dname_is_subdomain(low, n->owner))
-				continue;
-			const zone_node_t *t = ns->targets[r];
-			if (t &&
-			    (zone_node_rrset(t, DNS_TYPE_A) || zone_node_rrset(t, DNS_TYPE_AAAA)))
-				continue;
-			char tn[1024];
-			rec_error(b, &b->recs[gr->first + r],
-			          "missing glue: no A or AAAA record for %s (RFC 1034 4.2.1)",
-			          dname_to_str(low, tn, sizeof(tn)));
-		}
-	}
-}
-
 static bool is_apex(const zone_builder_t *b, const bnode_t *n)
 {
 	return n->len == b->apex_len && memcmp(n->owner, b->apex, b->apex_len) == 0;
@@ -997,8 +969,187 @@ static void check_nodes(zone_builder_t *b, const bnode_t *bn, size_t nn, const g
 		check_apex(b, &bn[0], g);
 }
 
-/* zone_builder_finish (extra == NULL: the whole zone) or zone_builder_finish_part. */
-static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra, zone_version_t **out)
+/* The node of bn[0..nn) (canonical order) named low (lowercased wire), or NULL. */
+static const bnode_t *bnode_find(const bnode_t *bn, size_t nn, const uint8_t *low)
+{
+	bnode_t key = {.owner = low, .len = (uint8_t)dname_len(low)};
+	return bsearch(&key, bn, nn, sizeof(*bn), cmp_bnode);
+}
+
+/* Rules that need the whole tree: glue below delegations (RFC 1034 4.2.1, RFC 9471) and
+ * DNAME with descendants (RFC 6672 2.4 makes them unreachable: a warning). On the nodes of a
+ * whole zone (every ancestor a node) in canonical order, where a node's descendants follow
+ * it as one block: a delegation below another one is not authoritative data (no glue rule),
+ * and a name's node (a delegation's name server) is found by a binary search. Before the
+ * layout, so that a full build and a build over a reference (finish_over) check alike. */
+static void check_tree(zone_builder_t *b, const bnode_t *bn, size_t nn, const group_t *g)
+{
+	const uint8_t *cut = NULL;
+	for (size_t i = 0; i < nn; i++) {
+		const bnode_t *n = &bn[i];
+		const group_t *dn = find_group(n, g, DNS_TYPE_DNAME, b);
+		if (dn && i + 1 < nn && dname_is_subdomain(bn[i + 1].owner, n->owner))
+			rec_log(b, LOG_LEVEL_WARNING, &b->recs[dn->first],
+			        "DNAME has descendants, which it makes unreachable (RFC 6672 2.4)");
+		if (cut && dname_is_subdomain(n->owner, cut))
+			continue; /* below a zone cut */
+		cut = NULL;
+		const group_t *ns = is_apex(b, n) ? NULL : find_group(n, g, DNS_TYPE_NS, b);
+		if (!ns)
+			continue;
+		cut = n->owner;
+		for (uint32_t r = 0; r < ns->count; r++) {
+			const brec_t *rec = &b->recs[ns->first + r];
+			const uint8_t *low = b->buf + rec->canon_off; /* the NS name, lowercased */
+			if (!dname_is_subdomain(low, n->owner))
+				continue;
+			const bnode_t *t = bnode_find(bn, nn, low);
+			if (t &&
+			    (find_group(t, g, DNS_TYPE_A, b) || find_group(t, g, DNS_TYPE_AAAA, b)))
+				continue;
+			char tn[1024];
+			rec_error(b, rec,
+			          "missing glue: no A or AAAA record for %s (RFC 1034 4.2.1)",
+			          dname_to_str(low, tn, sizeof(tn)));
+		}
+	}
+}
+
+/* --- a version over a reference (zone_builder_finish_over) --- */
+
+/* Whether group gr holds exactly rs's records in rs's order, with its TTL: a version built
+ * from the same records lays them out in this order, so an unchanged RRset is one pass. */
+static bool group_same(const zone_builder_t *b, const group_t *gr, const zone_rrset_t *rs)
+{
+	if (gr->count != rs->count || gr->ttl != rs->ttl)
+		return false;
+	const uint8_t *p = rs->rdata;
+	for (uint32_t r = 0; r < gr->count; r++) {
+		const brec_t *br = &b->recs[gr->first + r];
+		if (be16_get(p) != br->rdlen || memcmp(p + 2, b->buf + br->rdata_off, br->rdlen))
+			return false;
+		p += 2 + (size_t)br->rdlen;
+	}
+	return true;
+}
+
+/* The change of one RRset: rs at node x of the reference (NULL: none) to group gr (NULL:
+ * none), appended to cs. */
+static int over_rrset(const zone_builder_t *b, const zone_node_t *x, const zone_rrset_t *rs,
+                      const group_t *gr, zone_changeset_t *cs)
+{
+	size_t na = rs ? rs->count : 0, nb = gr ? gr->count : 0;
+	zone_rr_t *va = malloc((na + nb + 1) * sizeof(*va)), *vb = va + na;
+	if (!va)
+		return -ENOMEM;
+	zone_rrset_iter_t w;
+	if (rs)
+		zone_rrset_iter_start(&w, x, rs);
+	for (size_t i = 0; rs && zone_rrset_iter_next(&w, &va[i]); i++)
+		;
+	for (size_t j = 0; j < nb; j++) {
+		const brec_t *br = &b->recs[gr->first + j];
+		vb[j] = (zone_rr_t){.owner = b->buf + br->owner_off,
+		                    .type = br->type,
+		                    .rclass = DNS_CLASS_IN,
+		                    .ttl = gr->ttl,
+		                    .rdlen = br->rdlen,
+		                    .rdata = b->buf + br->rdata_off};
+	}
+	int rc = zone_changeset_diff_rrs(cs, va, na, vb, nb);
+	free(va);
+	return rc;
+}
+
+/* The change at one name: node x of the reference (NULL: none) to node n (NULL: none), RRset
+ * by RRset in type order, the SOA left to the caller. */
+static int over_node(const zone_builder_t *b, const group_t *g, const zone_node_t *x,
+                     const bnode_t *n, zone_changeset_t *cs)
+{
+	size_t nx = x ? x->rrset_count : 0, nb = n ? n->group_count : 0;
+	size_t i = 0, j = 0;
+	int rc = 0;
+	while (rc == 0 && (i < nx || j < nb)) {
+		const zone_rrset_t *rs = i < nx ? &x->rrsets[i] : NULL;
+		const group_t *gr = j < nb ? &g[n->group_first + j] : NULL;
+		uint16_t ta = rs ? rs->type : 0, tb = gr ? b->recs[gr->first].type : 0;
+		int c = !rs ? 1 : !gr ? -1 : (ta > tb) - (ta < tb);
+		bool soa = (c <= 0 ? ta : tb) == DNS_TYPE_SOA;
+		if (!soa && !(c == 0 && group_same(b, gr, rs)))
+			rc = over_rrset(b, x, c <= 0 ? rs : NULL, c >= 0 ? gr : NULL, cs);
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return rc;
+}
+
+/* SOA(from) the reference's, SOA(to) the builder's (the apex's first added). */
+static int over_soa(const zone_builder_t *b, const group_t *g, const bnode_t *apex,
+                    const zone_version_t *ref, zone_changeset_t *cs)
+{
+	const group_t *gr = find_group(apex, g, DNS_TYPE_SOA, b);
+	if (!gr)
+		return SD_ELIMIT;
+	const brec_t *br = &b->recs[first_added(b, gr)];
+	zone_rr_t from, to = {.owner = b->apex,
+	                      .type = DNS_TYPE_SOA,
+	                      .rclass = DNS_CLASS_IN,
+	                      .ttl = gr->ttl,
+	                      .rdlen = br->rdlen,
+	                      .rdata = b->buf + br->rdata_off};
+	zone_version_soa_rr(ref, &from);
+	return zone_changeset_set_soa(cs, &from, &to);
+}
+
+static int over_cmp(const zone_node_t *x, const bnode_t *n)
+{
+	if (x->owner_len == n->len && memcmp(x->owner, n->owner, n->len) == 0)
+		return 0;
+	return dname_cmp_canonical(x->owner, n->owner);
+}
+
+/* The checked records (nodes bn[0..nn) of a whole zone) as the change that makes ref hold
+ * them, applied over ref's arena (zone/overlay.h): the version a reload makes of a file that
+ * changed a few records then costs what the change touches, where laying it out in full
+ * costs a second copy of the zone in fresh memory. One merge walk of ref and the nodes in
+ * canonical order, each RRset compared in one pass (the common case: unchanged). SD_ELIMIT
+ * when it does not pay or cannot be done — the change holds more records than an overlay
+ * holds nodes (zone_overlay_max), other bindings, any failure of the overlay (whose rules
+ * are the full build's, checked already: the full build then says where) — and the caller
+ * lays the version out in full. */
+static int over(const zone_builder_t *b, const group_t *g, const bnode_t *bn, size_t nn,
+                const zone_version_t *ref, zone_version_t **out)
+{
+	if (nn == 0 || !is_apex(b, &bn[0]) || !dname_equal(zone_version_apex(ref)->owner, b->apex))
+		return SD_ELIMIT;
+	size_t limit = zone_overlay_max(zone_version_node_count(ref));
+	zone_changeset_t *cs = NULL;
+	int rc = zone_changeset_new(&cs);
+	if (rc == 0)
+		rc = over_soa(b, g, &bn[0], ref, cs);
+	zone_version_iter_t it;
+	zone_version_iter_init(ref, &it);
+	const zone_node_t *x = zone_version_iter_next(&it);
+	for (size_t i = 0; rc == 0 && (x || i < nn);) {
+		int c = !x ? 1 : i == nn ? -1 : over_cmp(x, &bn[i]);
+		rc = over_node(b, g, c <= 0 ? x : NULL, c >= 0 ? &bn[i] : NULL, cs);
+		if (c <= 0)
+			x = zone_version_iter_next(&it);
+		i += c >= 0;
+		if (rc == 0 &&
+		    zone_changeset_removed_count(cs) + zone_changeset_added_count(cs) > limit)
+			rc = SD_ELIMIT;
+	}
+	if (rc == 0)
+		rc = zone_overlay_apply(ref, cs, b->bindings, out);
+	zone_changeset_free(cs);
+	return rc == 0 || rc == -ENOMEM ? rc : SD_ELIMIT;
+}
+
+/* zone_builder_finish (extra == NULL: the whole zone; ref: zone_builder_finish_over) or
+ * zone_builder_finish_part. */
+static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
+                  const zone_version_t *ref, zone_version_t **out)
 {
 	group_t *g = NULL;
 	bnode_t *bn = NULL;
@@ -1015,9 +1166,16 @@ static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra, zone_
 	if (ret < 0)
 		goto out;
 	check_nodes(b, bn, nn, g);
+	if (!extra && !b->errors)
+		check_tree(b, bn, nn, g);
 	if (b->errors) {
 		ret = SD_ESEMANTIC;
 		goto out;
+	}
+	if (ref) {
+		ret = over(b, g, bn, nn, ref, out);
+		if (ret != SD_ELIMIT)
+			goto out;
 	}
 	layout_t l = plan(b, g, ng, bn, nn);
 	v = zone_version_alloc(l.total);
@@ -1028,14 +1186,8 @@ static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra, zone_
 	prefault(zone_version_arena(v), l.total); /* fill writes every byte */
 	fill(b, v, &l, g, bn, nn);
 	v->bindings = b->bindings ? zone_bindings_ref(b->bindings) : NULL;
-	if (!extra) {
+	if (!extra)
 		link_nodes(v);
-		check_tree(b, v, g);
-	}
-	if (b->errors) {
-		ret = SD_ESEMANTIC;
-		goto out;
-	}
 	*out = v;
 	v = NULL;
 	ret = 0;
@@ -1049,12 +1201,17 @@ out:
 
 int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
 {
-	return finish(b, NULL, 0, out);
+	return finish(b, NULL, 0, NULL, out);
+}
+
+int zone_builder_finish_over(zone_builder_t *b, const zone_version_t *ref, zone_version_t **out)
+{
+	return finish(b, NULL, 0, ref, out);
 }
 
 int zone_builder_finish_part(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
                              zone_version_t **out)
 {
 	static uint8_t *const none[1] = {NULL};
-	return finish(b, nextra ? extra : none, nextra, out);
+	return finish(b, nextra ? extra : none, nextra, NULL, out);
 }

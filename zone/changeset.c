@@ -429,9 +429,8 @@ static int put_node(rrbuf_t *b, const zone_node_t *node)
 	return 0;
 }
 
-/* The records of an RRset sorted by RDATA bytes (the builder's canonical order lowercases
- * embedded names; here identity is byte equality, so sort by bytes). */
-static zone_rr_t *rrset_sorted(const zone_node_t *node, const zone_rrset_t *rs)
+/* The records of an RRset, in the version's order. */
+static zone_rr_t *rrset_rrs(const zone_node_t *node, const zone_rrset_t *rs)
 {
 	zone_rr_t *v = malloc(sizeof(*v) * (rs->count ? rs->count : 1));
 	if (!v)
@@ -440,8 +439,34 @@ static zone_rr_t *rrset_sorted(const zone_node_t *node, const zone_rrset_t *rs)
 	zone_rrset_iter_start(&w, node, rs);
 	for (size_t i = 0; zone_rrset_iter_next(&w, &v[i]); i++)
 		;
-	qsort(v, rs->count, sizeof(*v), cmp_rr_key_v);
 	return v;
+}
+
+int zone_changeset_diff_rrs(zone_changeset_t *cs, zone_rr_t *a, size_t na, zone_rr_t *b, size_t nb)
+{
+	int rc = 0;
+	if (na && nb && a[0].ttl != b[0].ttl) {
+		/* A TTL change is remove + add of the whole RRset (RFC 2181 5.2: one TTL). */
+		for (size_t i = 0; rc == 0 && i < na; i++)
+			rc = rrbuf_put(&cs->removed, &a[i]);
+		for (size_t j = 0; rc == 0 && j < nb; j++)
+			rc = rrbuf_put(&cs->added, &b[j]);
+		return rc;
+	}
+	/* identity is byte equality (the builder's order lowercases embedded names) */
+	qsort(a, na, sizeof(*a), cmp_rr_key_v);
+	qsort(b, nb, sizeof(*b), cmp_rr_key_v);
+	size_t i = 0, j = 0;
+	while (rc == 0 && (i < na || j < nb)) {
+		int c = i == na ? 1 : j == nb ? -1 : cmp_rr_key(&a[i], &b[j]);
+		if (c < 0)
+			rc = rrbuf_put(&cs->removed, &a[i++]);
+		else if (c > 0)
+			rc = rrbuf_put(&cs->added, &b[j++]);
+		else
+			i++, j++;
+	}
+	return rc;
 }
 
 static int diff_rrset(zone_changeset_t *cs, const zone_node_t *na, const zone_rrset_t *a,
@@ -450,23 +475,8 @@ static int diff_rrset(zone_changeset_t *cs, const zone_node_t *na, const zone_rr
 	if (a->ttl == b->ttl && a->rdata_len == b->rdata_len &&
 	    memcmp(a->rdata, b->rdata, a->rdata_len) == 0)
 		return 0; /* unchanged, the common case */
-	if (a->ttl != b->ttl) {
-		/* A TTL change is remove + add of the whole RRset (RFC 2181 5.2: one TTL). */
-		int rc = put_rrset(&cs->removed, na, a);
-		return rc < 0 ? rc : put_rrset(&cs->added, nb, b);
-	}
-	zone_rr_t *va = rrset_sorted(na, a), *vb = rrset_sorted(nb, b);
-	int rc = va && vb ? 0 : -ENOMEM;
-	size_t i = 0, j = 0;
-	while (rc == 0 && (i < a->count || j < b->count)) {
-		int c = i == a->count ? 1 : j == b->count ? -1 : cmp_rr_key(&va[i], &vb[j]);
-		if (c < 0)
-			rc = rrbuf_put(&cs->removed, &va[i++]);
-		else if (c > 0)
-			rc = rrbuf_put(&cs->added, &vb[j++]);
-		else
-			i++, j++;
-	}
+	zone_rr_t *va = rrset_rrs(na, a), *vb = rrset_rrs(nb, b);
+	int rc = va && vb ? zone_changeset_diff_rrs(cs, va, a->count, vb, b->count) : -ENOMEM;
 	free(va);
 	free(vb);
 	return rc;

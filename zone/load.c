@@ -692,7 +692,7 @@ static int load_file(load_ctx_t *c, const char *path, load_state_t *st, unsigned
 }
 
 static int load_zone(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
-                     zone_load_info_t *info, zone_version_t **out)
+                     const zone_version_t *ref, zone_load_info_t *info, zone_version_t **out)
 {
 	load_ctx_t c = {.info = info};
 	load_state_t st = {.ttl = LOAD_DEFAULT_TTL};
@@ -717,7 +717,7 @@ static int load_zone(const uint8_t *apex, const char *path, const zone_bindings_
 		ret = SD_EPARSE;
 		goto out;
 	}
-	ret = zone_builder_finish(c.b, out);
+	ret = ref ? zone_builder_finish_over(c.b, ref, out) : zone_builder_finish(c.b, out);
 	c.b = NULL;
 out:
 	if (ret < 0)
@@ -729,15 +729,21 @@ out:
 	return ret;
 }
 
+int zone_load_file_over(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
+                        const zone_version_t *ref, zone_load_info_t *info, zone_version_t **out)
+{
+	if (info != NULL)
+		return load_zone(apex, path, bindings, ref, info, out);
+	zone_load_info_t scratch;
+	int ret = load_zone(apex, path, bindings, ref, &scratch, out);
+	zone_load_info_free(&scratch);
+	return ret;
+}
+
 int zone_load_file_bound(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
                          zone_load_info_t *info, zone_version_t **out)
 {
-	if (info != NULL)
-		return load_zone(apex, path, bindings, info, out);
-	zone_load_info_t scratch;
-	int ret = load_zone(apex, path, bindings, &scratch, out);
-	zone_load_info_free(&scratch);
-	return ret;
+	return zone_load_file_over(apex, path, bindings, NULL, info, out);
 }
 
 void zone_load_set_cancel(const atomic_bool *flag)

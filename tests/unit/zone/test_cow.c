@@ -7,6 +7,11 @@
  * zone_changeset_apply_full. After every step both must agree on success or failure and, on
  * success, on every node in canonical order with its links, every lookup (exact and closest,
  * names that exist and names below them), and their diff must be empty.
+ *
+ * A reload builds the file's version over the served one (zone_builder_finish_over): at
+ * every step the records the change set leaves — as a file would hold them, in a random
+ * order — are built in full and over the chain's overlay version, and both must agree on
+ * success or failure (and on its messages) and on the version.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -252,17 +257,136 @@ static void assert_same(const zone_version_t *a, const zone_version_t *b)
 	zone_changeset_free(d);
 }
 
+static void quiet(log_level_t level, const char *line, void *data)
+{
+	(void)level, (void)line, (void)data;
+}
+
+/* A record of a file being made: its own storage. */
+typedef struct frec {
+	zone_rr_t rr;
+	uint8_t owner[DNAME_MAX];
+	uint8_t rdata[512];
+} frec_t;
+
+static void frec_set(frec_t *f, const zone_rr_t *rr)
+{
+	memcpy(f->owner, rr->owner, dname_len(rr->owner));
+	memcpy(f->rdata, rr->rdata, rr->rdlen);
+	f->rr = *rr;
+	f->rr.owner = f->owner;
+	f->rr.rdata = f->rdata;
+}
+
+/* Whether the section it holds rr (identity: not the TTL). */
+static bool listed(zone_rr_iter_t it, const zone_rr_t *rr)
+{
+	zone_rr_t x;
+	while (zone_rr_iter_next(&it, &x))
+		if (zone_rr_cmp(&x, rr) == 0)
+			return true;
+	return false;
+}
+
+/* The records of the zone file that cs makes of v: v's records but the removed ones, the
+ * added ones, the SOA(to); in a random order. Returns the count; *out is the caller's. */
+static size_t file_of(const zone_version_t *v, const zone_changeset_t *cs, frec_t **out)
+{
+	size_t n = 0, cap = zone_version_rr_count(v) + zone_changeset_added_count(cs) + 1;
+	frec_t *f = calloc(cap, sizeof(*f));
+	assert_non_null(f);
+	zone_rr_iter_t rem, add;
+	zone_changeset_removed(cs, &rem);
+	zone_changeset_added(cs, &add);
+	zone_version_iter_t it;
+	zone_version_iter_init(v, &it);
+	for (const zone_node_t *x; (x = zone_version_iter_next(&it)) != NULL;)
+		for (uint16_t k = 0; k < x->rrset_count; k++) {
+			zone_rrset_iter_t w;
+			zone_rr_t rr;
+			zone_rrset_iter_start(&w, x, &x->rrsets[k]);
+			while (x->rrsets[k].type != DNS_TYPE_SOA && zone_rrset_iter_next(&w, &rr))
+				if (!listed(rem, &rr))
+					frec_set(&f[n++], &rr);
+		}
+	for (zone_rr_t rr; zone_rr_iter_next(&add, &rr);)
+		frec_set(&f[n++], &rr);
+	zone_rr_t soa;
+	assert_true(zone_changeset_soa_to(cs, &soa));
+	frec_set(&f[n++], &soa);
+	for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+		size_t j = rnd((uint32_t)i);
+		frec_t t = f[i - 1];
+		f[i - 1] = f[j];
+		f[j] = t;
+	}
+	for (size_t i = 0; i < n; i++) { /* the copies moved: point into them again */
+		f[i].rr.owner = f[i].owner;
+		f[i].rr.rdata = f[i].rdata;
+	}
+	*out = f;
+	return n;
+}
+
+static zone_builder_t *file_builder(const frec_t *f, size_t n, const zone_bindings_t *bindings)
+{
+	zone_builder_t *b = NULL;
+	assert_int_equal(zone_builder_new(t_apex(), bindings, &b), 0);
+	for (size_t i = 0; i < n; i++) {
+		char where[32];
+		snprintf(where, sizeof(where), "f:%zu", i + 1);
+		assert_int_equal(zone_builder_add(b, f[i].rr.owner, f[i].rr.type, f[i].rr.rclass,
+		                                  f[i].rr.ttl, f[i].rr.rdata, f[i].rr.rdlen, where),
+		                 0);
+	}
+	return b;
+}
+
+/* The file cs makes of full, built in full and over ref: the same outcome, the same
+ * messages, the same version. Returns 0 when both failed (a rule), 1 when both built and
+ * the version over ref was laid out in full, 2 when it shares ref's arena. */
+static unsigned check_file_over(const zone_version_t *full, const zone_changeset_t *cs,
+                                const zone_version_t *ref, const zone_bindings_t *bindings)
+{
+	frec_t *f = NULL;
+	size_t n = file_of(full, cs, &f);
+	zone_version_t *vf = NULL, *vo = NULL;
+	logcap_start(&t_cap);
+	int rf = zone_builder_finish(file_builder(f, n, bindings), &vf);
+	char *said = strdup(t_cap.all);
+	logcap_clear(&t_cap);
+	int ro = zone_builder_finish_over(file_builder(f, n, bindings), ref, &vo);
+	assert_int_equal(rf, ro);
+	assert_string_equal(said, t_cap.all);
+	log_set_hook(quiet, NULL);
+	free(said);
+	free(f);
+	unsigned shared = 0;
+	if (rf != 0)
+		assert_int_equal(rf, SD_ESEMANTIC);
+	if (rf == 0) {
+		assert_same(vo, vf);
+		assert_int_equal(zone_version_rr_count(vo), zone_version_rr_count(vf));
+		assert_int_equal(zone_version_node_count(vo), zone_version_node_count(vf));
+		shared = 1 + (vo->base != NULL);
+	}
+	zone_version_unref(vf);
+	zone_version_unref(vo);
+	return shared;
+}
+
 static void run_chain(uint64_t seed, const zone_bindings_t *bindings, unsigned steps)
 {
 	rng = seed;
 	zone_version_t *inc = build_start(bindings), *full = build_start(bindings);
-	unsigned ok = 0, shared = 0, failed = 0;
+	unsigned ok = 0, shared = 0, failed = 0, files[3] = {0};
 	for (unsigned step = 0; step < steps; step++) {
 		zone_changeset_t *cs = random_change(full);
 		zone_version_t *ni = NULL, *nf = NULL;
 		int ri = zone_changeset_apply(inc, cs, bindings, &ni);
 		int rf = zone_changeset_apply_full(full, cs, bindings, &nf);
 		assert_int_equal(ri, rf);
+		files[check_file_over(full, cs, inc, bindings)]++;
 		zone_changeset_free(cs);
 		if (ri != 0) {
 			assert_null(ni);
@@ -284,6 +408,9 @@ static void run_chain(uint64_t seed, const zone_bindings_t *bindings, unsigned s
 	assert_true(ok >= steps / 4);
 	assert_true(failed > 0);
 	assert_true(shared * 2 >= ok);
+	/* files broke rules too, and most were built over the served version */
+	assert_true(files[0] > 0);
+	assert_true(files[2] > 4 * files[1]);
 	zone_version_unref(inc);
 	zone_version_unref(full);
 }
@@ -336,11 +463,6 @@ static void test_shares_base(void **state)
 	zone_version_unref(nv);
 }
 
-static void quiet(log_level_t level, const char *line, void *data)
-{
-	(void)level, (void)line, (void)data;
-}
-
 /* Many new names, a few per commit: the overlay grows to its bound, then the commit compacts
  * into one arena (no base, no overlay) that equals the full build, and the next commits
  * start a new overlay over it. */
@@ -381,14 +503,53 @@ static void test_compaction(void **state)
 	zone_version_unref(full);
 }
 
+/* A file that adds `add` names to the start's zone, built over it. */
+static zone_version_t *over_added(const zone_version_t *ref, unsigned add)
+{
+	zone_changeset_t *cs = next_change(ref, false);
+	for (unsigned k = 0; k < add; k++) {
+		char owner[32];
+		wrr_t w;
+		snprintf(owner, sizeof(owner), "n%u.g%u", k, k % 7);
+		wire(&(trr_t){owner, DNS_TYPE_TXT, 0, "x"}, 300, &w);
+		assert_int_equal(zone_changeset_add(cs, &w.rr), 0);
+	}
+	frec_t *f = NULL;
+	size_t n = file_of(ref, cs, &f);
+	zone_version_t *v = NULL;
+	assert_int_equal(zone_builder_finish_over(file_builder(f, n, NULL), ref, &v), 0);
+	zone_version_t *full = NULL;
+	assert_int_equal(zone_builder_finish(file_builder(f, n, NULL), &full), 0);
+	assert_same(v, full);
+	zone_version_unref(full);
+	zone_changeset_free(cs);
+	free(f);
+	return v;
+}
+
+/* A file built over the served version shares its arena while the change is within what an
+ * overlay holds (zone_overlay_max: 1024 nodes for a small zone), and is laid out in full
+ * past it: then an overlay would be compacted at once. */
+static void test_file_over_bound(void **state)
+{
+	(void)state;
+	zone_version_t *ref = build_start(NULL);
+	zone_version_t *small = over_added(ref, 100), *large = over_added(ref, 1100);
+	assert_ptr_equal(small->base, ref);
+	assert_null(large->base);
+	assert_null(large->head.ov);
+	zone_version_unref(small);
+	zone_version_unref(large);
+	zone_version_unref(ref);
+}
+
 int main(void)
 {
 	log_set_hook(quiet, NULL); /* the failing steps log their errors */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shares_base),
-	    cmocka_unit_test(test_random_plain),
-	    cmocka_unit_test(test_random_bindings),
-	    cmocka_unit_test(test_compaction),
+	    cmocka_unit_test(test_shares_base),     cmocka_unit_test(test_random_plain),
+	    cmocka_unit_test(test_random_bindings), cmocka_unit_test(test_compaction),
+	    cmocka_unit_test(test_file_over_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
