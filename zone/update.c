@@ -856,7 +856,9 @@ static int base_copy(const zone_t *z, const zone_bindings_t *bindings, const zon
 		return 0;
 	}
 	fb->kind = "copy";
-	int rc = zone_load_file_bound(z->apex, z->base_path, bindings, NULL, &fb->base);
+	/* served holds the copy's records but for the changes made another way since: built
+	 * over it (zone/load.h), the copy costs no second layout of the zone */
+	int rc = zone_load_file_over(z->apex, z->base_path, bindings, served, NULL, &fb->base);
 	if (rc == 0)
 		fb->file_serial = zone_version_serial(fb->base);
 	return rc;
