@@ -314,6 +314,8 @@ int zone_write_file(const zone_version_t *v, const char *path)
 	return zone_write_file_noted(v, path, NULL);
 }
 
+#define DUMP_IOBUF ((size_t)1 << 20)
+
 int zone_write_file_noted(const zone_version_t *v, const char *path, const char *note)
 {
 	char tmp[PATH_MAX];
@@ -335,6 +337,11 @@ int zone_write_file_noted(const zone_version_t *v, const char *path, const char 
 		unlink(tmp);
 		return rc;
 	}
+	/* a zone's text is megabytes: written in 1 MiB steps, not stdio's 4 KiB (glibc takes a
+	 * size only with a buffer); without the memory, the default buffer works as well */
+	char *iobuf = malloc(DUMP_IOBUF);
+	if (iobuf)
+		(void)setvbuf(f, iobuf, _IOFBF, DUMP_IOBUF);
 	int rc = put_zone(f, v, note);
 	if (rc == 0 && fflush(f) != 0)
 		rc = sd_errno();
@@ -342,6 +349,7 @@ int zone_write_file_noted(const zone_version_t *v, const char *path, const char 
 		rc = sd_errno();
 	if (fclose(f) != 0 && rc == 0)
 		rc = sd_errno();
+	free(iobuf);
 	if (rc == 0 && fchmodat(AT_FDCWD, tmp, 0644, 0) < 0)
 		rc = sd_errno();
 	if (rc == 0 && rename(tmp, path) < 0)
