@@ -3,15 +3,12 @@
  * The builder keeps every record in a growing array plus one byte store (owners, RDATA, a
  * canonical copy of the RDATA, the "file:line" text), referenced by offsets so the store can
  * grow. zone_builder_finish sorts, merges, checks and then writes the whole version into one
- * arena (see internal.h); zone_builder_finish_over checks the same way and, when the records
- * differ little from a reference version, builds them as an overlay of it instead (the
- * difference found by one merge walk, zone/overlay.h applies it). The builder is freed in
- * every case.
+ * arena (see internal.h); the builder is freed in every case. The checks can run first on
+ * their own (zone_builder_check), for a caller that walks the sorted RRsets before deciding
+ * to lay them out (zone_overlay_build).
  */
 #include "zone/internal.h"
 #include "zone/builder.h"
-#include "zone/changeset.h"
-#include "zone/overlay.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "contrib/base/mem.h"
@@ -57,6 +54,13 @@ struct zone_builder {
 	bool zero_byte;            /* an owner holds a 0 octet: owner_key is not used (see there) */
 	bool wildcard;             /* an owner starts with a '*' label: nodes look for wildcards */
 	zone_bindings_t *bindings; /* reference held for the build; may be NULL */
+	/* after the checks (check(), zone_builder_check): the RRsets and nodes, and the result */
+	struct group *g;
+	size_t ng;
+	struct bnode *bn;
+	size_t nn;
+	bool checked;
+	int check_rc;
 };
 
 /* An RRset during the build: records recs[first .. first + count), sorted canonically. */
@@ -107,6 +111,8 @@ void zone_builder_free(zone_builder_t *b)
 		return;
 	free(b->recs);
 	free(b->buf);
+	free(b->g);
+	free(b->bn);
 	zone_bindings_unref(b->bindings);
 	free(b);
 }
@@ -981,7 +987,7 @@ static const bnode_t *bnode_find(const bnode_t *bn, size_t nn, const uint8_t *lo
  * whole zone (every ancestor a node) in canonical order, where a node's descendants follow
  * it as one block: a delegation below another one is not authoritative data (no glue rule),
  * and a name's node (a delegation's name server) is found by a binary search. Before the
- * layout, so that a full build and a build over a reference (finish_over) check alike. */
+ * layout, so that a full build and a build over a reference (zone_overlay_build) check alike. */
 static void check_tree(zone_builder_t *b, const bnode_t *bn, size_t nn, const group_t *g)
 {
 	const uint8_t *cut = NULL;
@@ -1015,203 +1021,100 @@ static void check_tree(zone_builder_t *b, const bnode_t *bn, size_t nn, const gr
 	}
 }
 
-/* --- a version over a reference (zone_builder_finish_over) --- */
-
-/* Whether group gr holds exactly rs's records in rs's order, with its TTL: a version built
- * from the same records lays them out in this order, so an unchanged RRset is one pass. */
-static bool group_same(const zone_builder_t *b, const group_t *gr, const zone_rrset_t *rs)
+/* Sort, merge and check the records once: the RRsets and nodes are kept in b for the layout
+ * (or a caller's walk, zone_builder_rrset), and so is the result, returned again. extra ==
+ * NULL: the whole zone (empty non-terminals added, the tree rules checked); else a partial
+ * build's nodes (zone_builder_finish_part). */
+static int check(zone_builder_t *b, uint8_t *const *extra, size_t nextra)
 {
-	if (gr->count != rs->count || gr->ttl != rs->ttl)
-		return false;
-	const uint8_t *p = rs->rdata;
-	for (uint32_t r = 0; r < gr->count; r++) {
-		const brec_t *br = &b->recs[gr->first + r];
-		if (be16_get(p) != br->rdlen || memcmp(p + 2, b->buf + br->rdata_off, br->rdlen))
-			return false;
-		p += 2 + (size_t)br->rdlen;
-	}
-	return true;
-}
-
-/* The change of one RRset: rs at node x of the reference (NULL: none) to group gr (NULL:
- * none), appended to cs. */
-static int over_rrset(const zone_builder_t *b, const zone_node_t *x, const zone_rrset_t *rs,
-                      const group_t *gr, zone_changeset_t *cs)
-{
-	size_t na = rs ? rs->count : 0, nb = gr ? gr->count : 0;
-	zone_rr_t *va = malloc((na + nb + 1) * sizeof(*va)), *vb = va + na;
-	if (!va)
-		return -ENOMEM;
-	zone_rrset_iter_t w;
-	if (rs)
-		zone_rrset_iter_start(&w, x, rs);
-	for (size_t i = 0; rs && zone_rrset_iter_next(&w, &va[i]); i++)
-		;
-	for (size_t j = 0; j < nb; j++) {
-		const brec_t *br = &b->recs[gr->first + j];
-		vb[j] = (zone_rr_t){.owner = b->buf + br->owner_off,
-		                    .type = br->type,
-		                    .rclass = DNS_CLASS_IN,
-		                    .ttl = gr->ttl,
-		                    .rdlen = br->rdlen,
-		                    .rdata = b->buf + br->rdata_off};
-	}
-	int rc = zone_changeset_diff_rrs(cs, va, na, vb, nb);
-	free(va);
-	return rc;
-}
-
-/* The change at one name: node x of the reference (NULL: none) to node n (NULL: none), RRset
- * by RRset in type order, the SOA left to the caller. */
-static int over_node(const zone_builder_t *b, const group_t *g, const zone_node_t *x,
-                     const bnode_t *n, zone_changeset_t *cs)
-{
-	size_t nx = x ? x->rrset_count : 0, nb = n ? n->group_count : 0;
-	size_t i = 0, j = 0;
-	int rc = 0;
-	while (rc == 0 && (i < nx || j < nb)) {
-		const zone_rrset_t *rs = i < nx ? &x->rrsets[i] : NULL;
-		const group_t *gr = j < nb ? &g[n->group_first + j] : NULL;
-		uint16_t ta = rs ? rs->type : 0, tb = gr ? b->recs[gr->first].type : 0;
-		int c = !rs ? 1 : !gr ? -1 : (ta > tb) - (ta < tb);
-		bool soa = (c <= 0 ? ta : tb) == DNS_TYPE_SOA;
-		if (!soa && !(c == 0 && group_same(b, gr, rs)))
-			rc = over_rrset(b, x, c <= 0 ? rs : NULL, c >= 0 ? gr : NULL, cs);
-		i += c <= 0;
-		j += c >= 0;
-	}
-	return rc;
-}
-
-/* SOA(from) the reference's, SOA(to) the builder's (the apex's first added). */
-static int over_soa(const zone_builder_t *b, const group_t *g, const bnode_t *apex,
-                    const zone_version_t *ref, zone_changeset_t *cs)
-{
-	const group_t *gr = find_group(apex, g, DNS_TYPE_SOA, b);
-	if (!gr)
-		return SD_ELIMIT;
-	const brec_t *br = &b->recs[first_added(b, gr)];
-	zone_rr_t from, to = {.owner = b->apex,
-	                      .type = DNS_TYPE_SOA,
-	                      .rclass = DNS_CLASS_IN,
-	                      .ttl = gr->ttl,
-	                      .rdlen = br->rdlen,
-	                      .rdata = b->buf + br->rdata_off};
-	zone_version_soa_rr(ref, &from);
-	return zone_changeset_set_soa(cs, &from, &to);
-}
-
-static int over_cmp(const zone_node_t *x, const bnode_t *n)
-{
-	if (x->owner_len == n->len && memcmp(x->owner, n->owner, n->len) == 0)
-		return 0;
-	return dname_cmp_canonical(x->owner, n->owner);
-}
-
-/* The checked records (nodes bn[0..nn) of a whole zone) as the change that makes ref hold
- * them, applied over ref's arena (zone/overlay.h): the version a reload makes of a file that
- * changed a few records then costs what the change touches, where laying it out in full
- * costs a second copy of the zone in fresh memory. One merge walk of ref and the nodes in
- * canonical order, each RRset compared in one pass (the common case: unchanged). SD_ELIMIT
- * when it does not pay or cannot be done — the change holds more records than an overlay
- * holds nodes (zone_overlay_max), other bindings, any failure of the overlay (whose rules
- * are the full build's, checked already: the full build then says where) — and the caller
- * lays the version out in full. */
-static int over(const zone_builder_t *b, const group_t *g, const bnode_t *bn, size_t nn,
-                const zone_version_t *ref, zone_version_t **out)
-{
-	if (nn == 0 || !is_apex(b, &bn[0]) || !dname_equal(zone_version_apex(ref)->owner, b->apex))
-		return SD_ELIMIT;
-	size_t limit = zone_overlay_max(zone_version_node_count(ref));
-	zone_changeset_t *cs = NULL;
-	int rc = zone_changeset_new(&cs);
-	if (rc == 0)
-		rc = over_soa(b, g, &bn[0], ref, cs);
-	zone_version_iter_t it;
-	zone_version_iter_init(ref, &it);
-	const zone_node_t *x = zone_version_iter_next(&it);
-	for (size_t i = 0; rc == 0 && (x || i < nn);) {
-		int c = !x ? 1 : i == nn ? -1 : over_cmp(x, &bn[i]);
-		rc = over_node(b, g, c <= 0 ? x : NULL, c >= 0 ? &bn[i] : NULL, cs);
-		if (c <= 0)
-			x = zone_version_iter_next(&it);
-		i += c >= 0;
-		if (rc == 0 &&
-		    zone_changeset_removed_count(cs) + zone_changeset_added_count(cs) > limit)
-			rc = SD_ELIMIT;
-	}
-	if (rc == 0)
-		rc = zone_overlay_apply(ref, cs, b->bindings, out);
-	zone_changeset_free(cs);
-	return rc == 0 || rc == -ENOMEM ? rc : SD_ELIMIT;
-}
-
-/* zone_builder_finish (extra == NULL: the whole zone; ref: zone_builder_finish_over) or
- * zone_builder_finish_part. */
-static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
-                  const zone_version_t *ref, zone_version_t **out)
-{
-	group_t *g = NULL;
-	bnode_t *bn = NULL;
-	zone_version_t *v = NULL;
-	size_t ng = 0, nn = 0;
-	int ret;
-
+	if (b->checked)
+		return b->check_rc;
+	b->checked = true;
 	filter_sort_dedupe(b);
-	ret = make_groups(b, &g, &ng);
-	if (ret < 0)
-		goto out;
-	ret = extra ? make_nodes_part(b, g, ng, extra, nextra, &bn, &nn)
-	            : make_nodes(b, g, ng, &bn, &nn);
-	if (ret < 0)
-		goto out;
-	check_nodes(b, bn, nn, g);
-	if (!extra && !b->errors)
-		check_tree(b, bn, nn, g);
-	if (b->errors) {
-		ret = SD_ESEMANTIC;
-		goto out;
+	int ret = make_groups(b, &b->g, &b->ng);
+	if (ret == 0)
+		ret = extra ? make_nodes_part(b, b->g, b->ng, extra, nextra, &b->bn, &b->nn)
+		            : make_nodes(b, b->g, b->ng, &b->bn, &b->nn);
+	if (ret == 0) {
+		check_nodes(b, b->bn, b->nn, b->g);
+		if (!extra && !b->errors)
+			check_tree(b, b->bn, b->nn, b->g);
+		ret = b->errors ? SD_ESEMANTIC : 0;
 	}
-	if (ref) {
-		ret = over(b, g, bn, nn, ref, out);
-		if (ret != SD_ELIMIT)
-			goto out;
-	}
-	layout_t l = plan(b, g, ng, bn, nn);
+	b->check_rc = ret;
+	return ret;
+}
+
+int zone_builder_check(zone_builder_t *b)
+{
+	return check(b, NULL, 0);
+}
+
+const zone_bindings_t *zone_builder_bindings(const zone_builder_t *b)
+{
+	return b->bindings;
+}
+
+size_t zone_builder_rrset_count(const zone_builder_t *b)
+{
+	return b->ng;
+}
+
+void zone_builder_rrset(const zone_builder_t *b, size_t i, zone_brrset_t *out)
+{
+	const group_t *gr = &b->g[i];
+	const brec_t *r = &b->recs[gr->first];
+	*out = (zone_brrset_t){.owner = rec_owner(b, r),
+	                       .owner_len = r->owner_len,
+	                       .type = r->type,
+	                       .ttl = gr->ttl,
+	                       .count = gr->count,
+	                       .first = gr->first};
+}
+
+const uint8_t *zone_builder_rrset_rr(const zone_builder_t *b, const zone_brrset_t *s, uint32_t r,
+                                     uint16_t *rdlen)
+{
+	const brec_t *br = &b->recs[s->first + r];
+	*rdlen = br->rdlen;
+	return b->buf + br->rdata_off;
+}
+
+/* zone_builder_finish (extra == NULL: the whole zone) or zone_builder_finish_part: the
+ * checks (unless done), then the layout. */
+static int finish(zone_builder_t *b, uint8_t *const *extra, size_t nextra, zone_version_t **out)
+{
+	zone_version_t *v = NULL;
+	int ret = check(b, extra, nextra);
+	if (ret != 0)
+		goto out;
+	layout_t l = plan(b, b->g, b->ng, b->bn, b->nn);
 	v = zone_version_alloc(l.total);
 	if (!v) {
 		ret = -ENOMEM;
 		goto out;
 	}
 	prefault(zone_version_arena(v), l.total); /* fill writes every byte */
-	fill(b, v, &l, g, bn, nn);
+	fill(b, v, &l, b->g, b->bn, b->nn);
 	v->bindings = b->bindings ? zone_bindings_ref(b->bindings) : NULL;
 	if (!extra)
 		link_nodes(v);
 	*out = v;
 	v = NULL;
-	ret = 0;
 out:
 	zone_version_unref(v);
-	free(bn);
-	free(g);
 	zone_builder_free(b);
 	return ret;
 }
 
 int zone_builder_finish(zone_builder_t *b, zone_version_t **out)
 {
-	return finish(b, NULL, 0, NULL, out);
-}
-
-int zone_builder_finish_over(zone_builder_t *b, const zone_version_t *ref, zone_version_t **out)
-{
-	return finish(b, NULL, 0, ref, out);
+	return finish(b, NULL, 0, out);
 }
 
 int zone_builder_finish_part(zone_builder_t *b, uint8_t *const *extra, size_t nextra,
                              zone_version_t **out)
 {
 	static uint8_t *const none[1] = {NULL};
-	return finish(b, nextra ? extra : none, nextra, NULL, out);
+	return finish(b, nextra ? extra : none, nextra, out);
 }

@@ -39,10 +39,4 @@ int zone_builder_add_at(zone_builder_t *b, const uint8_t *owner, uint16_t type, 
  * data, missing glue) logging "file:line: message" for each violation, then build the
  * version. Consumes the builder in every case. Returns SD_ESEMANTIC when a rule failed. */
 int zone_builder_finish(zone_builder_t *b, zone_version_t **out) SD_NONNULL(1, 2) SD_WUR;
-/* zone_builder_finish for records expected to differ little from ref, a version of the same
- * zone (the one served before a reload): the same rules, checked the same way, and a
- * version with the same content; it shares ref's arena (an overlay, zone/overlay.h) when
- * the difference is small, and is laid out in full as zone_builder_finish does otherwise. */
-int zone_builder_finish_over(zone_builder_t *b, const zone_version_t *ref, zone_version_t **out)
-    SD_NONNULL(1, 2, 3) SD_WUR;
 void zone_builder_free(zone_builder_t *b);

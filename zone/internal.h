@@ -84,3 +84,27 @@ int zone_builder_finish_part(zone_builder_t *b, uint8_t *const *extra, size_t ne
  * the answer path then writes every RR itself). Control thread, before v is published. */
 struct zone_images *zone_images_build(const zone_version_t *v);
 void zone_images_free(struct zone_images *im);
+
+/* The checks of zone_builder_finish on the whole zone, on their own: the records sorted,
+ * merged and checked (messages logged) and kept for a finish, which then only lays them out
+ * (or returns this result again). Returns 0, SD_ESEMANTIC, -ENOMEM. Does not consume b. */
+int zone_builder_check(zone_builder_t *b);
+
+/* RRset i (< zone_builder_rrset_count) of a checked builder, in canonical order (owner, then
+ * type): owner lowercased, the RRset's TTL (RFC 2181 5.2, as the layout gives it), records
+ * [first, first + count) in the layout's order, each read by zone_builder_rrset_rr (RDATA
+ * as given, valid while b is). */
+typedef struct zone_brrset {
+	const uint8_t *owner;
+	uint8_t owner_len;
+	uint16_t type;
+	uint32_t ttl;
+	uint32_t count;
+	uint32_t first;
+} zone_brrset_t;
+size_t zone_builder_rrset_count(const zone_builder_t *b);
+/* The bindings b stamps with (NULL: none). */
+const zone_bindings_t *zone_builder_bindings(const zone_builder_t *b);
+void zone_builder_rrset(const zone_builder_t *b, size_t i, zone_brrset_t *out);
+const uint8_t *zone_builder_rrset_rr(const zone_builder_t *b, const zone_brrset_t *s, uint32_t r,
+                                     uint16_t *rdlen);

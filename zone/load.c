@@ -29,6 +29,7 @@
  */
 #include "zone/builder.h"
 #include "zone/load.h"
+#include "zone/overlay.h"
 #include "zone/scan.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
@@ -717,7 +718,7 @@ static int load_zone(const uint8_t *apex, const char *path, const zone_bindings_
 		ret = SD_EPARSE;
 		goto out;
 	}
-	ret = ref ? zone_builder_finish_over(c.b, ref, out) : zone_builder_finish(c.b, out);
+	ret = ref ? zone_overlay_build(c.b, ref, out) : zone_builder_finish(c.b, out);
 	c.b = NULL;
 out:
 	if (ret < 0)

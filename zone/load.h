@@ -62,7 +62,7 @@ int zone_load_file_bound(const uint8_t *apex, const char *path, const zone_bindi
 
 /* zone_load_file_bound for a file expected to differ little from ref (may be NULL), a
  * version of the same zone — the one served, at a reload: the same checks and the same
- * content, built over ref's arena when the difference is small (zone_builder_finish_over),
+ * content, built over ref's arena when the difference is small (zone_overlay_build),
  * so that a reload that changes a few records does not lay out a second copy of the zone. */
 int zone_load_file_over(const uint8_t *apex, const char *path, const zone_bindings_t *bindings,
                         const zone_version_t *ref, zone_load_info_t *info, zone_version_t **out)

@@ -7,6 +7,7 @@
  */
 #include "zone/internal.h"
 #include "zone/overlay.h"
+#include "contrib/base/bytes.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "contrib/base/vec.h"
@@ -580,4 +581,136 @@ int zone_overlay_apply(const zone_version_t *old, const zone_changeset_t *cs,
 	free(c.add);
 	free(c.rem);
 	return rc;
+}
+
+/* --- a zone file's version over a reference (zone_overlay_build) --- */
+
+/* Whether s holds exactly rs's records in rs's order, with its TTL: a version built from the
+ * same records lays them out in this order, so an unchanged RRset is one pass. */
+static bool brrset_same(const zone_builder_t *b, const zone_brrset_t *s, const zone_rrset_t *rs)
+{
+	if (s->count != rs->count || s->ttl != rs->ttl)
+		return false;
+	const uint8_t *p = rs->rdata;
+	for (uint32_t r = 0; r < s->count; r++) {
+		uint16_t len;
+		const uint8_t *rd = zone_builder_rrset_rr(b, s, r, &len);
+		if (be16_get(p) != len || memcmp(p + 2, rd, len) != 0)
+			return false;
+		p += 2 + (size_t)len;
+	}
+	return true;
+}
+
+/* The change of one RRset: rs at node x of the reference (NULL: none) to the builder's s
+ * (NULL: none), appended to cs. */
+static int brrset_diff(const zone_builder_t *b, const zone_node_t *x, const zone_rrset_t *rs,
+                       const zone_brrset_t *s, zone_changeset_t *cs)
+{
+	size_t na = rs ? rs->count : 0, nb = s ? s->count : 0;
+	zone_rr_t *va = malloc((na + nb + 1) * sizeof(*va)), *vb = va + na;
+	if (!va)
+		return -ENOMEM;
+	zone_rrset_iter_t w;
+	if (rs)
+		zone_rrset_iter_start(&w, x, rs);
+	for (size_t i = 0; rs && zone_rrset_iter_next(&w, &va[i]); i++)
+		;
+	for (uint32_t j = 0; j < nb; j++) {
+		vb[j] = (zone_rr_t){
+		    .owner = s->owner, .type = s->type, .rclass = DNS_CLASS_IN, .ttl = s->ttl};
+		vb[j].rdata = zone_builder_rrset_rr(b, s, j, &vb[j].rdlen);
+	}
+	int rc = zone_changeset_diff_rrs(cs, va, na, vb, nb);
+	free(va);
+	return rc;
+}
+
+/* Order of an RRset of the reference (node x, type t) and one of the builder: owner in
+ * canonical order (equal bytes first: the common case), then type. */
+static int brrset_cmp(const zone_node_t *x, uint16_t t, const zone_brrset_t *s)
+{
+	int c = x->owner_len == s->owner_len && memcmp(x->owner, s->owner, s->owner_len) == 0
+	            ? 0
+	            : dname_cmp_canonical(x->owner, s->owner);
+	return c != 0 ? c : (t > s->type) - (t < s->type);
+}
+
+/* The reference's RRsets one by one, in canonical order (a node's in type order). */
+typedef struct ref_walk {
+	zone_version_iter_t it;
+	const zone_node_t *x;
+	uint16_t k;
+} ref_walk_t;
+
+static const zone_rrset_t *ref_next(ref_walk_t *w)
+{
+	while (w->x && w->k >= w->x->rrset_count) {
+		w->x = zone_version_iter_next(&w->it);
+		w->k = 0;
+	}
+	return w->x ? &w->x->rrsets[w->k++] : NULL;
+}
+
+/* The change that makes ref hold the checked builder's records: one merge walk of both in
+ * canonical RRset order, each RRset compared in one pass. SOA(from) is ref's, SOA(to) the
+ * builder's. SD_ELIMIT once the change holds more records than an overlay holds nodes. */
+static int brrsets_diff(const zone_builder_t *b, const zone_version_t *ref, size_t limit,
+                        zone_changeset_t *cs)
+{
+	ref_walk_t w = {.k = 0};
+	zone_version_iter_init(ref, &w.it);
+	w.x = zone_version_iter_next(&w.it);
+	const zone_rrset_t *rs = ref_next(&w);
+	const zone_node_t *x = w.x;
+	size_t n = zone_builder_rrset_count(b), i = 0;
+	zone_brrset_t s, soa = {.count = 0};
+	int rc = 0;
+	while (rc == 0 && (rs || i < n)) {
+		if (i < n)
+			zone_builder_rrset(b, i, &s);
+		int c = !rs ? 1 : i == n ? -1 : brrset_cmp(x, rs->type, &s);
+		uint16_t type = c <= 0 ? rs->type : s.type;
+		if (c >= 0 && type == DNS_TYPE_SOA)
+			soa = s; /* at the apex: the node rules hold */
+		if (type != DNS_TYPE_SOA && !(c == 0 && brrset_same(b, &s, rs)))
+			rc = brrset_diff(b, x, c <= 0 ? rs : NULL, c >= 0 ? &s : NULL, cs);
+		if (c <= 0) {
+			rs = ref_next(&w);
+			x = w.x;
+		}
+		i += c >= 0;
+		if (rc == 0 &&
+		    zone_changeset_removed_count(cs) + zone_changeset_added_count(cs) > limit)
+			rc = SD_ELIMIT;
+	}
+	if (rc != 0 || soa.count != 1)
+		return rc != 0 ? rc : SD_ELIMIT;
+	zone_rr_t from,
+	    to = {.owner = soa.owner, .type = DNS_TYPE_SOA, .rclass = DNS_CLASS_IN, .ttl = soa.ttl};
+	to.rdata = zone_builder_rrset_rr(b, &soa, 0, &to.rdlen);
+	zone_version_soa_rr(ref, &from);
+	return zone_changeset_set_soa(cs, &from, &to);
+}
+
+int zone_overlay_build(zone_builder_t *b, const zone_version_t *ref, zone_version_t **out)
+{
+	*out = NULL;
+	int rc = zone_builder_check(b);
+	if (rc == 0) {
+		zone_changeset_t *cs = NULL;
+		rc = zone_changeset_new(&cs);
+		if (rc == 0)
+			rc = brrsets_diff(b, ref, zone_overlay_max(zone_version_node_count(ref)),
+			                  cs);
+		/* the rules held, so the overlay's hold too; it refuses other bindings */
+		if (rc == 0)
+			rc = zone_overlay_apply(ref, cs, zone_builder_bindings(b), out);
+		zone_changeset_free(cs);
+		if (rc == 0 || rc == -ENOMEM) {
+			zone_builder_free(b);
+			return rc;
+		}
+	}
+	return zone_builder_finish(b, out); /* laid out in full, or the checks' failure again */
 }

@@ -42,6 +42,7 @@
 
 #include "contrib/base/compiler.h"
 #include "zone/bindings.h"
+#include "zone/builder.h"
 #include "zone/changeset.h"
 #include "zone/version.h"
 
@@ -53,6 +54,17 @@
 int zone_overlay_apply(const zone_version_t *old, const zone_changeset_t *cs,
                        const zone_bindings_t *bindings, zone_version_t **out)
     SD_NONNULL(1, 2, 4) SD_WUR;
+
+/* zone_builder_finish for records expected to differ little from ref, a version of the same
+ * zone (the one served, at a reload): the same rules, checked the same way and logged with
+ * the records' places, and a version with the same content. Once checked, the records are
+ * diffed against ref by one merge walk (O(zone), no layout) and, when the change is within
+ * what an overlay holds (zone_overlay_max), applied over ref's arena: a reload that changes a
+ * few records then lays out no second copy of the zone. Otherwise, or when the overlay
+ * refuses it (other bindings), laid out in full as zone_builder_finish does. Consumes b.
+ * Returns as zone_builder_finish. */
+int zone_overlay_build(zone_builder_t *b, const zone_version_t *ref, zone_version_t **out)
+    SD_NONNULL(1, 2, 3) SD_WUR;
 
 /* The overlay size past which a commit over a base of base_nodes compacts. */
 size_t zone_overlay_max(size_t base_nodes);

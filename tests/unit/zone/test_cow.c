@@ -8,7 +8,7 @@
  * success, on every node in canonical order with its links, every lookup (exact and closest,
  * names that exist and names below them), and their diff must be empty.
  *
- * A reload builds the file's version over the served one (zone_builder_finish_over): at
+ * A reload builds the file's version over the served one (zone_overlay_build): at
  * every step the records the change set leaves — as a file would hold them, in a random
  * order — are built in full and over the chain's overlay version, and both must agree on
  * success or failure (and on its messages) and on the version.
@@ -29,6 +29,7 @@
 #include "zone/builder.h"
 #include "zone/changeset.h"
 #include "zone/internal.h"
+#include "zone/overlay.h"
 
 /* Every record a step may add; owners relative to example.com. */
 static const trr_t universe[] = {
@@ -355,7 +356,7 @@ static unsigned check_file_over(const zone_version_t *full, const zone_changeset
 	int rf = zone_builder_finish(file_builder(f, n, bindings), &vf);
 	char *said = strdup(t_cap.all);
 	logcap_clear(&t_cap);
-	int ro = zone_builder_finish_over(file_builder(f, n, bindings), ref, &vo);
+	int ro = zone_overlay_build(file_builder(f, n, bindings), ref, &vo);
 	assert_int_equal(rf, ro);
 	assert_string_equal(said, t_cap.all);
 	log_set_hook(quiet, NULL);
@@ -517,7 +518,7 @@ static zone_version_t *over_added(const zone_version_t *ref, unsigned add)
 	frec_t *f = NULL;
 	size_t n = file_of(ref, cs, &f);
 	zone_version_t *v = NULL;
-	assert_int_equal(zone_builder_finish_over(file_builder(f, n, NULL), ref, &v), 0);
+	assert_int_equal(zone_overlay_build(file_builder(f, n, NULL), ref, &v), 0);
 	zone_version_t *full = NULL;
 	assert_int_equal(zone_builder_finish(file_builder(f, n, NULL), &full), 0);
 	assert_same(v, full);
