@@ -664,7 +664,7 @@ static int brrsets_diff(const zone_builder_t *b, const zone_version_t *ref, size
 	const zone_rrset_t *rs = ref_next(&w);
 	const zone_node_t *x = w.x;
 	size_t n = zone_builder_rrset_count(b), i = 0;
-	zone_brrset_t s, soa = {.count = 0};
+	zone_brrset_t s = {.count = 0}, soa = {.count = 0};
 	int rc = 0;
 	while (rc == 0 && (rs || i < n)) {
 		if (i < n)
