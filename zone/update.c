@@ -957,9 +957,12 @@ static int file_change(zone_update_t *u)
 	if (rc == 0)
 		take_soa(u, fb, u->file_v);
 	u->file_edits = u->edits;
-	/* base=version is the fast path: no copy parsed */
-	log_info("event=zone-file-change zone=%s base=%s base_serial=%" PRIu32 " rrsets=%zu",
-	         u->z->lname, fb->kind, fb->serial, fb->n);
+	/* base=version is the fast path: no copy parsed; build=overlay: the file's version was
+	 * built over the served one (zone_overlay_build), full: laid out whole */
+	log_info("event=zone-file-change zone=%s base=%s base_serial=%" PRIu32
+	         " rrsets=%zu build=%s",
+	         u->z->lname, fb->kind, fb->serial, fb->n,
+	         zone_version_plain(u->file_v) ? "full" : "overlay");
 	zone_file_base_free(fb);
 	return rc;
 }

@@ -389,7 +389,8 @@ int zone_load(const zone_t *z, zone_load_info_t *info, zone_version_t **out)
 {
 	if (!z->file)
 		return -EINVAL;
-	return zone_load_file_bound(z->apex, z->file, z->bindings, info, out);
+	/* over the served version, when there is one: a reload lays out no second copy */
+	return zone_load_file_over(z->apex, z->file, z->bindings, zone_current(z), info, out);
 }
 
 const zone_load_info_t *zone_files(const zone_t *z)

@@ -85,7 +85,8 @@ void zone_publish(zone_t *z, zone_version_t *v) SD_NONNULL(1, 2);
  * file) never pays for it. Control thread, before v is published. */
 void zone_version_prepare(zone_version_t *v) SD_NONNULL(1);
 
-/* Load the zone's file with its bindings (zone_load_file_bound; info as there). */
+/* Load the zone's file with its bindings, built over the version served now when there is
+ * one (zone_load_file_over; info as there). Control thread. */
 int zone_load(const zone_t *z, zone_load_info_t *info, zone_version_t **out)
     SD_NONNULL(1, 3) SD_WUR;
 /* The files the last committed zone_update_from_file() read, with their ids (empty before). */
