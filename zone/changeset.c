@@ -442,8 +442,13 @@ static zone_rr_t *rrset_rrs(const zone_node_t *node, const zone_rrset_t *rs)
 	return v;
 }
 
-int zone_changeset_diff_rrs(zone_changeset_t *cs, zone_rr_t *a, size_t na, zone_rr_t *b, size_t nb)
+int zone_changeset_diff_rrset(zone_changeset_t *cs, const zone_node_t *x, const zone_rrset_t *rs,
+                              zone_rr_t *b, size_t nb)
 {
+	size_t na = rs ? rs->count : 0;
+	zone_rr_t *a = rs ? rrset_rrs(x, rs) : NULL;
+	if (rs && !a)
+		return -ENOMEM;
 	int rc = 0;
 	if (na && nb && a[0].ttl != b[0].ttl) {
 		/* A TTL change is remove + add of the whole RRset (RFC 2181 5.2: one TTL). */
@@ -451,11 +456,14 @@ int zone_changeset_diff_rrs(zone_changeset_t *cs, zone_rr_t *a, size_t na, zone_
 			rc = rrbuf_put(&cs->removed, &a[i]);
 		for (size_t j = 0; rc == 0 && j < nb; j++)
 			rc = rrbuf_put(&cs->added, &b[j]);
+		free(a);
 		return rc;
 	}
 	/* identity is byte equality (the builder's order lowercases embedded names) */
-	qsort(a, na, sizeof(*a), cmp_rr_key_v);
-	qsort(b, nb, sizeof(*b), cmp_rr_key_v);
+	if (na)
+		qsort(a, na, sizeof(*a), cmp_rr_key_v);
+	if (nb)
+		qsort(b, nb, sizeof(*b), cmp_rr_key_v);
 	size_t i = 0, j = 0;
 	while (rc == 0 && (i < na || j < nb)) {
 		int c = i == na ? 1 : j == nb ? -1 : cmp_rr_key(&a[i], &b[j]);
@@ -466,6 +474,7 @@ int zone_changeset_diff_rrs(zone_changeset_t *cs, zone_rr_t *a, size_t na, zone_
 		else
 			i++, j++;
 	}
+	free(a);
 	return rc;
 }
 
@@ -475,9 +484,8 @@ static int diff_rrset(zone_changeset_t *cs, const zone_node_t *na, const zone_rr
 	if (a->ttl == b->ttl && a->rdata_len == b->rdata_len &&
 	    memcmp(a->rdata, b->rdata, a->rdata_len) == 0)
 		return 0; /* unchanged, the common case */
-	zone_rr_t *va = rrset_rrs(na, a), *vb = rrset_rrs(nb, b);
-	int rc = va && vb ? zone_changeset_diff_rrs(cs, va, a->count, vb, b->count) : -ENOMEM;
-	free(va);
+	zone_rr_t *vb = rrset_rrs(nb, b);
+	int rc = vb ? zone_changeset_diff_rrset(cs, na, a, vb, b->count) : -ENOMEM;
 	free(vb);
 	return rc;
 }

@@ -165,12 +165,12 @@ size_t zone_changeset_wire_size(const zone_changeset_t *cs) SD_NONNULL(1);
 int zone_changeset_diff(const zone_version_t *old, const zone_version_t *new,
                         zone_changeset_t **out) SD_NONNULL(1, 2, 3) SD_WUR;
 
-/* The change of one RRset (same owner and type on both sides; each record carrying the
- * RRset's TTL) from the records a[0..na) to b[0..nb), appended to cs as zone_changeset_diff
- * lists it: the records only in a removed and those only in b added, or, when the TTL
- * changed, all of a removed and all of b added. Sorts both arrays. */
-int zone_changeset_diff_rrs(zone_changeset_t *cs, zone_rr_t *a, size_t na, zone_rr_t *b, size_t nb)
-    SD_NONNULL(1) SD_WUR;
+/* The change of one RRset, from rs at node x of a version (NULL: none) to the records
+ * b[0..nb) (same owner and type, each carrying the new RRset's TTL), appended to cs as
+ * zone_changeset_diff lists it: the records only in rs removed and those only in b added, or,
+ * when the TTL changed, all of rs removed and all of b added. Sorts b. */
+int zone_changeset_diff_rrset(zone_changeset_t *cs, const zone_node_t *x, const zone_rrset_t *rs,
+                              zone_rr_t *b, size_t nb) SD_NONNULL(1) SD_WUR;
 
 /* Build the version that cs makes of old: every record of old minus the removed ones plus the
  * added ones, with SOA(to). The cost follows the change, not the zone: the new version shares

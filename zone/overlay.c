@@ -607,22 +607,17 @@ static bool brrset_same(const zone_builder_t *b, const zone_brrset_t *s, const z
 static int brrset_diff(const zone_builder_t *b, const zone_node_t *x, const zone_rrset_t *rs,
                        const zone_brrset_t *s, zone_changeset_t *cs)
 {
-	size_t na = rs ? rs->count : 0, nb = s ? s->count : 0;
-	zone_rr_t *va = malloc((na + nb + 1) * sizeof(*va)), *vb = va + na;
-	if (!va)
+	size_t nb = s ? s->count : 0;
+	zone_rr_t *vb = malloc((nb ? nb : 1) * sizeof(*vb));
+	if (!vb)
 		return -ENOMEM;
-	zone_rrset_iter_t w;
-	if (rs)
-		zone_rrset_iter_start(&w, x, rs);
-	for (size_t i = 0; rs && zone_rrset_iter_next(&w, &va[i]); i++)
-		;
 	for (uint32_t j = 0; j < nb; j++) {
 		vb[j] = (zone_rr_t){
 		    .owner = s->owner, .type = s->type, .rclass = DNS_CLASS_IN, .ttl = s->ttl};
 		vb[j].rdata = zone_builder_rrset_rr(b, s, j, &vb[j].rdlen);
 	}
-	int rc = zone_changeset_diff_rrs(cs, va, na, vb, nb);
-	free(va);
+	int rc = zone_changeset_diff_rrset(cs, x, rs, vb, nb);
+	free(vb);
 	return rc;
 }
 
