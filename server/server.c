@@ -557,6 +557,68 @@ int srv_server_health_ctl(srv_server_t *s, const char *args, sd_strbuf_t *out)
 	return ret;
 }
 
+/* A zone's base copy written on the loop's thread pool (zone/update.h: the job). */
+typedef struct base_work {
+	uv_work_t req;
+	zone_base_job_t *job;
+} base_work_t;
+
+static void base_work(uv_work_t *w)
+{
+	base_work_t *b = w->data;
+	zone_base_job_write(b->job);
+}
+
+static void base_work_after(uv_work_t *w, int status)
+{
+	base_work_t *b = w->data;
+	if (status < 0) /* cancelled before it ran (nothing cancels it): written here */
+		zone_base_job_write(b->job);
+	zone_base_job_done(b->job);
+	free(b);
+}
+
+static int base_queue(void *arg, zone_base_job_t *j)
+{
+	srv_server_t *s = arg;
+	base_work_t *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->req.data = b;
+	b->job = j;
+	int ret = uv_queue_work(&s->loop, &b->req, base_work, base_work_after);
+	if (ret < 0)
+		free(b);
+	return ret;
+}
+
+/* The zones' base copies (zone/update.h: a full zone file each, 0.2-0.3 s at 1M records),
+ * which nothing a reload's reply promises waits for: after the reply has gone and its
+ * connection is closed (steerctl reads to EOF). The reply's write callback, which closes it,
+ * runs in the next loop iteration's pending phase; idle handles run after that phase. They
+ * are written on the thread pool: an UPDATE, a health change or a steerctl command that comes
+ * meanwhile does not wait for them (the next reload of the zone does). A stop's last loop
+ * run waits for the writes (a queued work keeps the loop alive). */
+static void on_keep_idle(uv_idle_t *h)
+{
+	srv_server_t *s = h->data;
+	uv_idle_stop(h);
+	srv_zonedb_keep_bases_off(s->zones, base_queue, s);
+}
+
+static void keep_bases_later(srv_server_t *s)
+{
+	if (s->stopping)
+		return; /* the zones write them as they are freed */
+	if (!s->keep_idle_ready) {
+		uv_idle_init(&s->loop, &s->keep_idle);
+		s->keep_idle.data = s;
+		s->keep_idle_ready = true;
+	}
+	if (uv_idle_start(&s->keep_idle, on_keep_idle) < 0)
+		srv_zonedb_keep_bases(s->zones);
+}
+
 int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 {
 	srv_server_t *s = calloc(1, sizeof(*s));
@@ -594,7 +656,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	}
 	if (ret == 0) {
 		srv_zonedb_set_steer(s->zones, s->steer, s->health);
-		ret = srv_zonedb_apply(s->zones, cfg, true, NULL);
+		ret = srv_zonedb_start(s->zones, cfg);
 	}
 	if (ret == 0)
 		ret = uv_loop_init(&s->loop);
@@ -631,6 +693,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	/* The zones were loaded before the notifier existed: announce what we serve now that
 	 * the workers answer the secondaries' SOA queries, as Knot and BIND do at start. */
 	srv_zonedb_notify_all(s->zones);
+	keep_bases_later(s); /* written off the loop once it runs */
 	log_notice("event=start version=%s workers=%u zones=%zu", STEERDNS_VERSION, s->nworkers,
 	           cfg->zone_count);
 	*out = s;
@@ -832,30 +895,6 @@ static int reload_apply(srv_server_t *s, srv_reload_t *r)
 	ret = ret < 0 ? ret : hret;
 	sd_strbuf_printf(&r->out, "%s\n", ret == 0 ? "reloaded" : "reload finished with errors");
 	return ret;
-}
-
-/* The zones' base copies (zone/update.h: a full zone file each, 0.2-0.3 s at 1M records),
- * which nothing a reload's reply promises waits for: after the reply has gone and its
- * connection is closed (steerctl reads to EOF). The reply's write callback, which closes it,
- * runs in the next loop iteration's pending phase; idle handles run after that phase. */
-static void on_keep_idle(uv_idle_t *h)
-{
-	srv_server_t *s = h->data;
-	uv_idle_stop(h);
-	srv_zonedb_keep_bases(s->zones);
-}
-
-static void keep_bases_later(srv_server_t *s)
-{
-	if (s->stopping)
-		return; /* the zones write them as they are freed */
-	if (!s->keep_idle_ready) {
-		uv_idle_init(&s->loop, &s->keep_idle);
-		s->keep_idle.data = s;
-		s->keep_idle_ready = true;
-	}
-	if (uv_idle_start(&s->keep_idle, on_keep_idle) < 0)
-		srv_zonedb_keep_bases(s->zones);
 }
 
 static void reload_free(srv_reload_t *r)

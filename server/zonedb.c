@@ -676,6 +676,14 @@ static void prep_detach(srv_zonedb_t *zs)
 		zs->entries[i]->pre = NULL;
 }
 
+int srv_zonedb_start(srv_zonedb_t *zs, const srv_config_t *cfg)
+{
+	zs->defer_base = true;
+	int ret = srv_zonedb_apply(zs, cfg, true, NULL);
+	zs->defer_base = false;
+	return ret;
+}
+
 int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zonedb_prep_t *p,
                               sd_strbuf_t *errors)
 {
@@ -748,6 +756,19 @@ void srv_zonedb_keep_bases(srv_zonedb_t *zs)
 {
 	for (size_t i = 0; i < zs->count; i++)
 		(void)zone_keep_base(zs->entries[i]->zone); /* logged; harmless (zone/update.h) */
+}
+
+void srv_zonedb_keep_bases_off(srv_zonedb_t *zs, srv_zonedb_base_queue_fn queue, void *arg)
+{
+	for (size_t i = 0; i < zs->count; i++) {
+		zone_base_job_t *j = NULL;
+		if (zone_base_job_take(zs->entries[i]->zone, &j) != 0) {
+			(void)zone_keep_base(zs->entries[i]->zone); /* logged, as above */
+		} else if (j && queue(arg, j) < 0) {
+			zone_base_job_write(j);
+			zone_base_job_done(j);
+		}
+	}
 }
 
 static uint64_t mono_ns(void)

@@ -62,6 +62,9 @@ void srv_zonedb_notify_all(srv_zonedb_t *zs) SD_NONNULL(1);
  * its current file, or the first error code (the other zones are applied nevertheless). */
 int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_strbuf_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
+/* A start's srv_zonedb_apply (force): the zones' base copies are left to
+ * srv_zonedb_keep_bases(_off), so that the workers answer before they are written. */
+int srv_zonedb_start(srv_zonedb_t *zs, const srv_config_t *cfg) SD_NONNULL(1, 2) SD_WUR;
 
 /* Reload one zone's file even when it looks unchanged. SD_ENOTFOUND when apex is not served. */
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
@@ -78,7 +81,8 @@ int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors
  *     prepare and this): srv_zonedb_apply(cfg, force=false) / srv_zonedb_reload(apex) using
  *     what was parsed when the files are still what was parsed (else they are read again);
  *     they leave the zones' base copies (zone/update.h: a full zone file each) unwritten:
- *   srv_zonedb_keep_bases (control thread) writes them, once the caller has replied.
+ *   srv_zonedb_keep_bases (control thread) writes them, once the caller has replied, or
+ *   srv_zonedb_keep_bases_off has them written on other threads.
  * The prepare writes the base copies still pending of the zones it lists, and takes a
  * reference to each one's served version (released by srv_zonedb_prep_free): the base of the
  * file's change, without parsing the base copy, when the copy says that version served the
@@ -97,6 +101,12 @@ int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb
                                sd_strbuf_t *errors) SD_NONNULL(1, 2) SD_WUR;
 void srv_zonedb_prep_free(srv_zonedb_prep_t *p);
 void srv_zonedb_keep_bases(srv_zonedb_t *zs) SD_NONNULL(1);
+/* The same copies handed to queue, each to be written on another thread and finished on this
+ * one (zone/update.h: zone_base_job_write, then zone_base_job_done); one that queue refuses
+ * (a negative return) or that cannot be taken is written here. Control thread. */
+typedef int (*srv_zonedb_base_queue_fn)(void *arg, zone_base_job_t *j);
+void srv_zonedb_keep_bases_off(srv_zonedb_t *zs, srv_zonedb_base_queue_fn queue, void *arg)
+    SD_NONNULL(1, 2);
 
 /* RFC 2136 UPDATE counters of a zone (control thread only: server/update.c counts, status
  * prints them). */

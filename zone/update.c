@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +201,6 @@ int zone_update_begin(zone_t *z, zone_update_t **out)
 		return -EINVAL;
 	if (z->in_update)
 		return -EBUSY;
-	(void)zone_keep_base(z); /* left pending by the last commit: this one may read it */
 	zone_update_t *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -983,6 +983,7 @@ int zone_update_from_file_based(zone_update_t *u, zone_version_t *file_v, zone_l
 		zone_file_base_free(base);
 		return -EINVAL;
 	}
+	(void)zone_keep_base(u->z); /* left pending by the last file commit: this one reads it */
 	u->from_file = true;
 	u->file_v = file_v;
 	u->info = in;
@@ -1212,16 +1213,98 @@ static void keep_file(zone_update_t *u)
 	u->file_v = NULL;
 }
 
+static void base_written(const zone_t *z, int rc)
+{
+	if (rc != 0)
+		log_error("event=zone-base-write-failed zone=%s file=%s reason=%s", z->lname,
+		          LOG_Q(z->base_path), LOG_Q(sd_strerror(rc)));
+}
+
+/* A base copy written on another thread (update.h). The writer reads v, path and note, then
+ * sets rc and written under mu; z, and v once written, are the control thread's. */
+struct zone_base_job {
+	zone_t *z; /* NULL once settled */
+	zone_version_t *v;
+	char *path;
+	char note[sizeof(((zone_t *)0)->base_note)];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool written;
+	int rc;
+};
+
+/* Control thread: wait until the job's copy is on disk (or failed), then detach it. */
+static int job_settle(zone_base_job_t *j)
+{
+	pthread_mutex_lock(&j->mu);
+	while (!j->written)
+		pthread_cond_wait(&j->cv, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	if (j->z) {
+		base_written(j->z, j->rc);
+		j->z->base_job = NULL;
+		j->z = NULL;
+		zone_version_unref(j->v);
+		j->v = NULL;
+	}
+	return j->rc;
+}
+
+static int base_wait(zone_t *z)
+{
+	return z->base_job ? job_settle(z->base_job) : 0;
+}
+
+int zone_base_job_take(zone_t *z, zone_base_job_t **out)
+{
+	*out = NULL;
+	if (!z->base_pending)
+		return 0;
+	(void)base_wait(z); /* one writer of the copy at a time */
+	zone_base_job_t *j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(z->base_path))) {
+		free(j);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	j->z = z;
+	j->v = z->base_pending;
+	z->base_pending = NULL;
+	memcpy(j->note, z->base_note, sizeof(j->note));
+	z->base_job = j;
+	*out = j;
+	return 0;
+}
+
+void zone_base_job_write(zone_base_job_t *j)
+{
+	int rc = zone_write_file_noted(j->v, j->path, j->note);
+	pthread_mutex_lock(&j->mu);
+	j->rc = rc;
+	j->written = true;
+	pthread_cond_signal(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+void zone_base_job_done(zone_base_job_t *j)
+{
+	(void)job_settle(j);
+	pthread_cond_destroy(&j->cv);
+	pthread_mutex_destroy(&j->mu);
+	free(j->path);
+	free(j);
+}
+
 int zone_keep_base(zone_t *z)
 {
+	(void)base_wait(z); /* logged by the job */
 	zone_version_t *v = z->base_pending;
 	if (!v)
 		return 0;
 	z->base_pending = NULL;
 	int rc = zone_write_file_noted(v, z->base_path, z->base_note);
-	if (rc != 0)
-		log_error("event=zone-base-write-failed zone=%s file=%s reason=%s", z->lname,
-		          LOG_Q(z->base_path), LOG_Q(sd_strerror(rc)));
+	base_written(z, rc);
 	zone_version_unref(v);
 	return rc;
 }

@@ -37,6 +37,7 @@ struct zone {
 	/* the base copy to write (zone_keep_base): the file's version and the note line */
 	zone_version_t *base_pending;
 	char base_note[160];
+	struct zone_base_job *base_job; /* being written on another thread (zone_base_job_take) */
 };
 
 /* Make the record cover s before s is published: when s is above it, record s +

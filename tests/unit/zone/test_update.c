@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -776,44 +777,97 @@ static void test_prepared_then_update(void **state)
 	close_zone(z);
 }
 
-/* The base copy of a commit is written by zone_keep_base, or else before the next
- * transaction and at zone_free; a preparation meanwhile leaves the base to the commit. */
+/* One commit of the file as written (begin, from_file, commit): no zone_keep_base after. */
+static uint32_t commit_file(zone_t *z, zone_file_base_t *base)
+{
+	zone_version_t *v = NULL;
+	zone_load_info_t info = {0};
+	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_update_t *u = NULL;
+	uint32_t serial = 0;
+	assert_int_equal(zone_update_begin(z, &u), 0);
+	assert_int_equal(zone_update_from_file_based(u, v, &info, base), 0);
+	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
+	return serial;
+}
+
+/* The base copy of a commit is written by zone_keep_base, or else by the next commit that
+ * takes a file and at zone_free; an UPDATE meanwhile neither writes nor reads it, and a
+ * preparation leaves the base to the commit. */
 static void test_base_pending(void **state)
 {
 	(void)state;
 	zone_t *z = start_zone(10);
 	write_zone(10, "other IN A 192.0.2.60\n");
-	zone_version_t *v = NULL;
-	zone_load_info_t info = {0};
-	assert_int_equal(zone_load(z, &info, &v), 0);
-	zone_update_t *u = NULL;
-	assert_int_equal(zone_update_begin(z, &u), 0);
-	assert_int_equal(zone_update_from_file(u, v, &info), 0);
-	uint32_t serial = 0;
-	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
-	assert_int_equal(serial, 11);
+	assert_int_equal(commit_file(z, NULL), 11);
 	assert_true(base_note_is(NOTE "10, served as loaded, file serial 10")); /* pending */
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
+	assert_int_equal(serial, 12);
+	assert_true(base_note_is(NOTE "10, served as loaded, file serial 10")); /* still */
 
 	write_zone(10, "other IN A 192.0.2.61\n");
+	zone_version_t *v = NULL;
+	zone_load_info_t info = {0};
 	assert_int_equal(zone_load(z, &info, &v), 0);
 	zone_file_base_t *base = NULL;
 	assert_int_equal(zone_file_base_prepare(z, zone_bindings(z), zone_current(z), v, &base), 0);
 	assert_null(base); /* the copy on disk is not the base: left to the commit */
-	zone_version_unref(v);
-	zone_load_info_free(&info);
-	assert_int_equal(zone_update_begin(z, &u), 0);
-	assert_true(base_note_is(NOTE "11, served as loaded, file serial 10"));
-	zone_update_abort(u);
-
-	edit_file(z, 10, "other IN A 192.0.2.61\n", 12);
-	write_zone(10, "other IN A 192.0.2.62\n");
-	assert_int_equal(zone_load(z, &info, &v), 0);
+	zone_update_t *u = NULL;
 	assert_int_equal(zone_update_begin(z, &u), 0);
 	assert_int_equal(zone_update_from_file(u, v, &info), 0);
-	assert_int_equal(zone_update_commit(u, NOW, &serial), 0);
-	assert_int_equal(serial, 13);
+	assert_true(base_note_is(NOTE "11, served as loaded, file serial 10")); /* written first */
+	zone_update_abort(u);
+
+	edit_file(z, 10, "other IN A 192.0.2.61\n", 13);
+	write_zone(10, "other IN A 192.0.2.62\n");
+	assert_int_equal(commit_file(z, NULL), 14);
+	assert_int_equal(a_last(z, "dyn"), 50);
 	close_zone(z); /* writes it */
-	assert_true(base_note_is(NOTE "13, served as loaded, file serial 10"));
+	assert_true(base_note_is(NOTE "14"));
+}
+
+static void *job_writer(void *j)
+{
+	zone_base_job_write(j);
+	return NULL;
+}
+
+/* A base copy written on another thread (zone_base_job_take): an UPDATE meanwhile does not
+ * wait for it (it would hang here: nothing writes it yet), the next file commit does and
+ * reads it whole, and done may come after the zone has settled the job, or been freed. */
+static void test_base_job(void **state)
+{
+	(void)state;
+	zone_t *z = start_zone(10);
+	write_zone(10, "other IN A 192.0.2.60\n");
+	assert_int_equal(commit_file(z, NULL), 11);
+	zone_base_job_t *j = NULL, *none = NULL;
+	assert_int_equal(zone_base_job_take(z, &j), 0);
+	assert_non_null(j);
+	assert_int_equal(zone_base_job_take(z, &none), 0);
+	assert_null(none); /* nothing pending: it is the job's */
+	uint32_t serial = 0;
+	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
+	assert_int_equal(serial, 12);
+	assert_true(base_note_is(NOTE "10, served as loaded, file serial 10"));
+
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, job_writer, j), 0);
+	write_zone(10, "other IN A 192.0.2.61\n");
+	assert_int_equal(commit_file(z, NULL), 13); /* waits for the writer, reads its copy */
+	assert_int_equal(a_last(z, "dyn"), 50);
+	assert_int_equal(a_last(z, "other"), 61);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	zone_base_job_done(j); /* settled by the wait already */
+
+	assert_int_equal(zone_base_job_take(z, &j), 0);
+	assert_non_null(j);
+	assert_int_equal(pthread_create(&t, NULL, job_writer, j), 0);
+	close_zone(z); /* waits for it */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(base_note_is(NOTE "13"));
+	zone_base_job_done(j); /* after the zone is gone */
 }
 
 static const char multi_cname[] = "multi IN CNAME a.example.net.\n"
@@ -1142,6 +1196,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reload_fast_path_prepared, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prepared_then_update, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_base_pending, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_base_job, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bindings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sources, setup, teardown),
 	    cmocka_unit_test(test_source_list),
