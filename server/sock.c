@@ -134,8 +134,10 @@ static int udp_opts(int fd, const srv_addr_t *addr)
 	if (addr->ss.ss_family == AF_INET6) {
 		if (pktinfo)
 			ret = set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-		/* Send at most the interface MTU and let the client retry over TCP rather than
-		 * fragment (fragments are spoofable); best effort. */
+		/* Ignore path MTU information: an ICMP "too big" is easily spoofed to make us
+		 * fragment (or fail) answers. The kernel fragments only past the interface MTU,
+		 * which answers reach only with a udp-payload above it (the default, 1232, never
+		 * does); best effort. */
 		(void)set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IP_PMTUDISC_OMIT);
 	} else {
 		if (pktinfo)

@@ -791,15 +791,22 @@ static uint32_t commit_file(zone_t *z, zone_file_base_t *base)
 	return serial;
 }
 
+/* A zone whose file commit (serial 11) left its base copy pending. */
+static zone_t *start_pending(void)
+{
+	zone_t *z = start_zone(10);
+	write_zone(10, "other IN A 192.0.2.60\n");
+	assert_int_equal(commit_file(z, NULL), 11);
+	return z;
+}
+
 /* The base copy of a commit is written by zone_keep_base, or else by the next commit that
  * takes a file and at zone_free; an UPDATE meanwhile neither writes nor reads it, and a
  * preparation leaves the base to the commit. */
 static void test_base_pending(void **state)
 {
 	(void)state;
-	zone_t *z = start_zone(10);
-	write_zone(10, "other IN A 192.0.2.60\n");
-	assert_int_equal(commit_file(z, NULL), 11);
+	zone_t *z = start_pending();
 	assert_true(base_note_is(NOTE "10, served as loaded, file serial 10")); /* pending */
 	uint32_t serial = 0;
 	assert_int_equal(txn(z, "dyn", 50, 0, &serial), 0);
@@ -839,9 +846,7 @@ static void *job_writer(void *j)
 static void test_base_job(void **state)
 {
 	(void)state;
-	zone_t *z = start_zone(10);
-	write_zone(10, "other IN A 192.0.2.60\n");
-	assert_int_equal(commit_file(z, NULL), 11);
+	zone_t *z = start_pending();
 	zone_base_job_t *j = NULL, *none = NULL;
 	assert_int_equal(zone_base_job_take(z, &j), 0);
 	assert_non_null(j);
