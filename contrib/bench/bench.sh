@@ -14,6 +14,9 @@
 #
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
+# ROUNDS (1: how many times each server is measured, in turn, every other round in reverse
+# order; with more than one, every run is listed and the ratios compare the servers' medians,
+# which a busy or drifting host moves less than one run),
 # SERVERS (default "steerdns nsd knot"), KEEP=1 keeps the temporary directory, GDNSD_MON
 # (static or tcp, below), WORKERS (steerdns's worker threads, 1; below).
 #
@@ -91,6 +94,8 @@ DURATION="${DURATION:-15}"
 RATE="${RATE:-150000}"
 CLIENTS="${CLIENTS:-8}"
 RECORDS="${RECORDS:-100000}"
+ROUNDS="${ROUNDS:-1}"
+ROUND=1
 if [ "${ABUSE:-0}" = 1 ]; then
 	SERVERS="${SERVERS:-steerdns steerdns_rrl steerdns_cookie steerdns_both}"
 fi
@@ -288,7 +293,7 @@ u, k = (int(a[0]) - int(b[0])) / hz * 1e6 / n, (int(a[1]) - int(b[1])) / hz * 1e
 print("%.2f %.2f %.2f" % (u + k, u, k))
 EOF
 )"
-	RESULTS+=("$name $qps $lost $us")
+	RESULTS+=("$name $qps $lost $us $ROUND")
 }
 
 # steerdns from a config file: name, rrl rate (0 off), cookies mode (off/on)
@@ -405,6 +410,7 @@ run_steered() { run_steer_mode steered; }
 ANSWERS=()
 show_answers() { # name port
 	local line="" q hdr
+	[ "$ROUND" = 1 ] || return 0
 	wait_ready "$2" || return 0
 	for q in w0 w50; do
 		hdr="$(dig @127.0.0.1 -p "$2" "$q.$ZONE" A +noedns +time=2 +tries=1 2>/dev/null)" || true
@@ -515,6 +521,7 @@ run_knot_geo_ecs() {
 GEOCHECK=()
 geo_check() { # name port
 	local sub want got bad=""
+	[ "$ROUND" = 1 ] || return 0
 	if ! wait_ready "$2"; then
 		GEOCHECK+=("$1: FAILED (no answer)")
 		return 0
@@ -585,10 +592,16 @@ run_gdnsd_geo_ecs() {
 }
 
 echo "bench: $RECORDS records, dnsperf -l $DURATION -c $CLIENTS -Q $RATE on cores $CLIENT_CPUS," \
-	"steerdns ($WORKERS workers) on cores $SERVER_CPUS, the others on core 0" >&2
-for s in $SERVERS; do
-	echo "bench: $s ..." >&2
-	"run_$s"
+	"steerdns ($WORKERS workers) on cores $SERVER_CPUS, the others on core 0, $ROUNDS round(s)" >&2
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+	order="$SERVERS"
+	if ((ROUND % 2 == 0)); then # every other round backwards: a drift of the host falls on each
+		order="$(echo "$SERVERS" | tr ' ' '\n' | tac | tr '\n' ' ')"
+	fi
+	for s in $order; do
+		echo "bench: $s (round $ROUND of $ROUNDS) ..." >&2
+		"run_$s"
+	done
 done
 
 "$PY" - "${SCRAPES:-}" "${#RESULTS[@]}" "${RESULTS[@]}" "${#GEOCHECK[@]}" "${GEOCHECK[@]}" "${ANSWERS[@]}" <<'EOF'
@@ -599,11 +612,23 @@ rows = [r.split() for r in sys.argv[2:2 + n]]
 g = int(sys.argv[2 + n])
 geocheck = sys.argv[3 + n:3 + n + g]
 answers = sys.argv[3 + n + g:]
-print("%-16s %12s %10s %14s %10s %10s" % ("server", "QPS", "lost", "CPU us/query", "user", "kernel"))
-cpu = {}
-for name, qps, lost, us, user, kern in rows:
-    print("%-16s %12s %10s %14s %10s %10s" % (name, qps, lost, us, user, kern))
-    cpu[name] = float(us)
+import statistics
+rounds = max(int(r[6]) for r in rows) if rows else 1
+print("%-16s %12s %10s %14s %10s %10s%s" % ("server", "QPS", "lost", "CPU us/query", "user",
+                                           "kernel", "  round" if rounds > 1 else ""))
+cpu, by_round = {}, {}
+for name, qps, lost, us, user, kern, rnd in rows:
+    print("%-16s %12s %10s %14s %10s %10s%s" % (name, qps, lost, us, user, kern,
+                                               "  %5s" % rnd if rounds > 1 else ""))
+    by_round.setdefault(name, {})[rnd] = (float(us), float(user), float(kern))
+for name, per in by_round.items():
+    cpu[name] = statistics.median(v[0] for v in per.values())
+if rounds > 1:  # the medians, which the ratios below compare
+    print("median of %d rounds:" % rounds)
+    for name, per in by_round.items():
+        print("%-16s %12s %10s %14.2f %10.2f %10.2f" % (
+            name, "", "", cpu[name], statistics.median(v[1] for v in per.values()),
+            statistics.median(v[2] for v in per.values())))
 if cpu.get("metrics_on") and cpu.get("metrics_off"):
     print("%-16s CPU/query vs metrics_off %+.2f us (%.2fx); %s (warm-up included)"
           % ("metrics_on", cpu["metrics_on"] - cpu["metrics_off"],
@@ -615,7 +640,12 @@ for v in ("steerdns_rrl", "steerdns_cookie", "steerdns_both"):
 if "steerdns" in cpu:
     for other in ("nsd", "knot", "gdnsd"):
         if cpu.get(other):
-            print("steerdns CPU/query vs %-5s %.2fx" % (other, cpu["steerdns"] / cpu[other]))
+            # with rounds: each round's own ratio too (the servers ran minutes apart)
+            each = [by_round["steerdns"][r][0] / by_round[other][r][0]
+                    for r in sorted(by_round["steerdns"], key=int) if r in by_round[other]]
+            print("steerdns CPU/query vs %-5s %.2fx%s" % (
+                other, cpu["steerdns"] / cpu[other], "" if rounds == 1 else
+                " (medians; by round %s)" % " ".join("%.2f" % x for x in each)))
 # the steering names (w0..w99): steerdns against itself and against gdnsd
 for a, b, what in (("steered", "static", "steerdns steered vs steerdns static"),
                    ("static", "gdnsd_static", "steerdns static vs gdnsd static"),
