@@ -1234,7 +1234,7 @@ struct zone_base_job {
 };
 
 /* Control thread: wait until the job's copy is on disk (or failed), then detach it. */
-static int job_settle(zone_base_job_t *j)
+static void job_settle(zone_base_job_t *j)
 {
 	pthread_mutex_lock(&j->mu);
 	while (!j->written)
@@ -1247,12 +1247,12 @@ static int job_settle(zone_base_job_t *j)
 		zone_version_unref(j->v);
 		j->v = NULL;
 	}
-	return j->rc;
 }
 
-static int base_wait(zone_t *z)
+static void base_wait(zone_t *z)
 {
-	return z->base_job ? job_settle(z->base_job) : 0;
+	if (z->base_job)
+		job_settle(z->base_job);
 }
 
 int zone_base_job_take(zone_t *z, zone_base_job_t **out)
@@ -1260,7 +1260,7 @@ int zone_base_job_take(zone_t *z, zone_base_job_t **out)
 	*out = NULL;
 	if (!z->base_pending)
 		return 0;
-	(void)base_wait(z); /* one writer of the copy at a time */
+	base_wait(z); /* one writer of the copy at a time */
 	zone_base_job_t *j = calloc(1, sizeof(*j));
 	if (!j || !(j->path = strdup(z->base_path))) {
 		free(j);
@@ -1289,7 +1289,7 @@ void zone_base_job_write(zone_base_job_t *j)
 
 void zone_base_job_done(zone_base_job_t *j)
 {
-	(void)job_settle(j);
+	job_settle(j);
 	pthread_cond_destroy(&j->cv);
 	pthread_mutex_destroy(&j->mu);
 	free(j->path);
@@ -1298,7 +1298,7 @@ void zone_base_job_done(zone_base_job_t *j)
 
 int zone_keep_base(zone_t *z)
 {
-	(void)base_wait(z); /* logged by the job */
+	base_wait(z); /* logged by the job */
 	zone_version_t *v = z->base_pending;
 	if (!v)
 		return 0;

@@ -77,8 +77,9 @@
  * another thread (zone_base_job_take): the caller replies first. Until then it is pending:
  * the next commit that takes a file writes it first (zone_update_from_file), zone_free at a
  * stop, and zone_file_base_prepare leaves such a zone to the commit. An UPDATE in between
- * neither reads nor changes it. A crash before it is written leaves the older copy, noted at its older serial:
- * the next diff starts from there, which applying again makes right (see above).
+ * neither reads nor changes it. A crash before it is written leaves the older copy, noted at
+ * its older serial: the next diff starts from there, which applying again makes right (see
+ * above).
  *
  * One transaction per zone at a time. All calls: control thread, registered with liburcu
  * QSBR and offline (commit goes online only around the publish and the history add).
