@@ -32,6 +32,11 @@
 # 1000000"), SERVERS ("steerdns gdnsd nsd knot"), ZONEDIR (/tmp/steerdns-zones), RELOAD_QPS
 # (2000), RELOAD_PAD (5: seconds of load before the reload and after its new answer), KEEP=1
 # keeps the temporary directory (logs, dnsperf output).
+# The moment `steerctl reload` returns, the reload test sends one RFC 2136 UPDATE (from a
+# sender started before the reload) and prints how long it took to be acknowledged
+# ("zonesize: an UPDATE sent as the reload returned"), then one more a second later: an
+# UPDATE must not wait for what the reload does once it has answered (the base copy of the
+# file, written on the thread pool).
 # The reload test also prints the daemon's CPU time (user + system) and minor page faults from
 # the steerctl reload to the new answer ("zonesize: reload cpu"; /proc/PID/stat: all its
 # threads, those that ended too, the worker's answers to the RELOAD_QPS load included):
@@ -140,6 +145,23 @@ cpu_faults() { # pid
 	sed -e 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13, $8 }'
 }
 
+# The reload test's UPDATE sender, started (dnspython imported) before the reload: for each
+# line read, one RFC 2136 UPDATE of upd over TCP to 127.0.0.1 port $1, and a line with the
+# milliseconds until it was acknowledged.
+# shellcheck disable=SC2016 # Python, not shell
+UPDATE_PY='
+import sys, time
+import dns.query, dns.rcode, dns.update
+port, zone = int(sys.argv[1]), sys.argv[2]
+for k, _ in enumerate(sys.stdin):
+    u = dns.update.UpdateMessage(zone)
+    u.replace("upd", 300, "A", "192.0.2.%d" % (k % 250 + 1))
+    t = time.monotonic()
+    r = dns.query.tcp(u, "127.0.0.1", port=port, timeout=60)
+    ms = (time.monotonic() - t) * 1000
+    print("%.1f" % ms if r.rcode() == 0 else "failed", flush=True)
+'
+
 # steerdns: change zlast and the serial, steerctl reload under dnsperf load; "reload lost maxlat"
 reload_test() { # records port pid
 	local n="$1" port="$2" pid="$3" zf="$TMP/zone.$1" t0 r lost maxlat s0
@@ -148,6 +170,11 @@ reload_test() { # records port pid
 		>"$TMP/reload.$n.dnsperf" 2>&1 &
 	local dp=$!
 	PIDS+=("$dp")
+	local after rest
+	coproc UPD { "$PY" -u -c "$UPDATE_PY" "$port" "$ZONE"; }
+	# shellcheck disable=SC2153 # UPD_PID: set by coproc
+	local upd_in="${UPD[1]}" upd_out="${UPD[0]}" upd_pid="$UPD_PID"
+	PIDS+=("$upd_pid")
 	sed -e 's/^@ SOA ns1 hostmaster 1 /@ SOA ns1 hostmaster 2 /' \
 		-e 's/^zlast A 192.0.2.200$/zlast A 192.0.2.201/' "$zf" >"$zf.new"
 	sleep "$RELOAD_PAD"
@@ -155,7 +182,14 @@ reload_test() { # records port pid
 	s0="$(cpu_faults "$pid")"
 	t0="$(date +%s.%N)"
 	if "$BUILD/server/steerctl" -s "$TMP/steerdns.sock" reload "$ZONE" >"$TMP/reload.$n.out" 2>&1; then
+		echo now >&"$upd_in" # while wait_answer starts: does not delay the new answer
 		r="$(wait_answer "$port" 192.0.2.201 "$t0" 300)"
+		read -r after <&"$upd_out"
+		sleep 1
+		echo now >&"$upd_in"
+		read -r rest <&"$upd_out"
+		echo "zonesize: an UPDATE sent as the reload returned, $n records: $after ms" \
+			"(one 1 s later: $rest ms)" >&2
 	else # say so, rather than wait 300 s for an answer that no reload will bring
 		echo "zonesize: steerctl reload failed: $(head -c 300 "$TMP/reload.$n.out")" >&2
 		r=failed
@@ -164,6 +198,8 @@ reload_test() { # records port pid
 	set -- $s0 $(cpu_faults "$pid")
 	echo "zonesize: reload cpu $n records: $((($3 - $1) * 1000 / $(getconf CLK_TCK))) ms" \
 		"(user+system, all threads), $(($4 - $2)) minor faults" >&2
+	exec {upd_in}>&- # the sender reads EOF and ends
+	wait "$upd_pid" 2>/dev/null || true
 	sleep "$RELOAD_PAD"
 	echo "zonesize: after the reload, $n records: rss/hwm/pss/procs $(mem_mb "$pid")" >&2
 	kill -INT "$dp" 2>/dev/null || true
@@ -175,9 +211,21 @@ reload_test() { # records port pid
 
 run_steerdns() { # records port
 	rm -rf "$TMP/steerdns-state"
-	measure "$1" steerdns "$2" "$BUILD/server/steerdns" --listen "127.0.0.1:$2" \
-		--zone "$ZONE=$TMP/zone.$1" --workers 1 --control "$TMP/steerdns.sock" \
-		--state-dir "$TMP/steerdns-state" --log-level warning
+	# unsigned updates of upd.$ZONE from loopback, for the reload test's UPDATE
+	cat >"$TMP/steerdns.$1.yaml" <<EOF
+server:
+  listen: ["127.0.0.1:$2"]
+  workers: 1
+  control-socket: $TMP/steerdns.sock
+  state-dir: $TMP/steerdns-state
+zones:
+  - name: $ZONE
+    file: $TMP/zone.$1
+    update-policy:
+      - {address: 127.0.0.1, match: name, name: upd.$ZONE, types: [A]}
+EOF
+	measure "$1" steerdns "$2" "$BUILD/server/steerdns" -c "$TMP/steerdns.$1.yaml" \
+		--log-level warning
 }
 
 run_gdnsd() { # records port
