@@ -164,7 +164,7 @@ for k, _ in enumerate(sys.stdin):
 
 # steerdns: change zlast and the serial, steerctl reload under dnsperf load; "reload lost maxlat"
 reload_test() { # records port pid
-	local n="$1" port="$2" pid="$3" zf="$TMP/zone.$1" t0 r lost maxlat s0
+	local n="$1" port="$2" pid="$3" zf="$TMP/zone.$1" t0 r lost maxlat s0 s1=""
 	# runs until interrupted (dnsperf prints its statistics on SIGINT) after the new answer
 	dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/q.mix" -l 900 -c 1 -Q "$RELOAD_QPS" \
 		>"$TMP/reload.$n.dnsperf" 2>&1 &
@@ -184,6 +184,7 @@ reload_test() { # records port pid
 	if "$BUILD/server/steerctl" -s "$TMP/steerdns.sock" reload "$ZONE" >"$TMP/reload.$n.out" 2>&1; then
 		echo now >&"$upd_in" # while wait_answer starts: does not delay the new answer
 		r="$(wait_answer "$port" 192.0.2.201 "$t0" 300)"
+		s1="$(cpu_faults "$pid")"
 		read -r after <&"$upd_out"
 		sleep 1
 		echo now >&"$upd_in"
@@ -194,8 +195,8 @@ reload_test() { # records port pid
 		echo "zonesize: steerctl reload failed: $(head -c 300 "$TMP/reload.$n.out")" >&2
 		r=failed
 	fi
-	# shellcheck disable=SC2046,SC2086 # two numbers each
-	set -- $s0 $(cpu_faults "$pid")
+	# shellcheck disable=SC2086 # two numbers each
+	set -- $s0 ${s1:-$(cpu_faults "$pid")}
 	echo "zonesize: reload cpu $n records: $((($3 - $1) * 1000 / $(getconf CLK_TCK))) ms" \
 		"(user+system, all threads), $(($4 - $2)) minor faults" >&2
 	exec {upd_in}>&- # the sender reads EOF and ends
