@@ -117,15 +117,15 @@ static void make_targets(mode_t_ *m)
 		steer_entry_t e[4];
 		for (int j = 0; j < 4; j++) {
 			char name[64];
-			struct sockaddr_in sin = {.sin_family = AF_INET};
-			uint8_t *a = (uint8_t *)&sin.sin_addr;
+			struct sockaddr_storage ss = {.ss_family = AF_INET}; /* as server/steer.c */
+			uint8_t *a = (uint8_t *)&((struct sockaddr_in *)&ss)->sin_addr;
 			a[0] = 10, a[1] = 200, a[2] = (uint8_t)(id - 1), a[3] = (uint8_t)(j + 1);
 			e[j] = (steer_entry_t){.addr.len = 4};
 			memcpy(e[j].addr.bytes, a, 4);
 			steer_policy_classify(steer_table_policy(m->table, id), &e[j].addr,
 			                      &e[j].pool, &e[j].weight);
 			snprintf(name, sizeof(name), "w%u/%d", id, j);
-			int ret = health_target_add(m->h, name, (struct sockaddr *)&sin, "t",
+			int ret = health_target_add(m->h, name, (struct sockaddr *)&ss, "t",
 			                            &e[j].target);
 			if (ret < 0)
 				die("target", ret);

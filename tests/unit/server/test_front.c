@@ -403,12 +403,15 @@ static void steer_fx_targets(steer_fx_t *s, steer_entry_t *e)
 		char name[64], addr[32];
 		snprintf(addr, sizeof(addr), "192.0.2.%d", 10 + i);
 		snprintf(name, sizeof(name), "api/%s", addr);
-		struct sockaddr_in sin = {.sin_family = AF_INET};
-		inet_pton(AF_INET, addr, &sin.sin_addr);
+		/* as server/steer.c passes it: storage room for either family (with a plain
+		 * sockaddr_in, gcc's LTO cannot rule out the IPv6 copy and warns) */
+		struct sockaddr_storage ss = {.ss_family = AF_INET};
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_pton(AF_INET, addr, &sin->sin_addr);
 		e[i] = (steer_entry_t){.addr.len = 4};
-		memcpy(e[i].addr.bytes, &sin.sin_addr, 4);
+		memcpy(e[i].addr.bytes, &sin->sin_addr, 4);
 		steer_policy_classify(p, &e[i].addr, &e[i].pool, &e[i].weight);
-		assert_int_equal(health_target_add(s->h, name, (const struct sockaddr *)&sin, "web",
+		assert_int_equal(health_target_add(s->h, name, (const struct sockaddr *)&ss, "web",
 		                                   &e[i].target),
 		                 0);
 	}
