@@ -656,7 +656,7 @@ int srv_server_new(srv_config_t *cfg, const srv_cli_t *cli, srv_server_t **out)
 	}
 	if (ret == 0) {
 		srv_zonedb_set_steer(s->zones, s->steer, s->health);
-		ret = srv_zonedb_start(s->zones, cfg);
+		ret = srv_zonedb_apply(s->zones, cfg, true, NULL); /* base copies: below */
 	}
 	if (ret == 0)
 		ret = uv_loop_init(&s->loop);

@@ -62,8 +62,7 @@ struct srv_zonedb {
 	srv_steer_t *steer;              /* steering glue (borrowed), or NULL */
 	health_t *health;                /* the prober the view lends the workers, or NULL */
 	bool batch;                      /* inside an apply: one steering sync at its end */
-	bool defer_base; /* a prepared apply: base copies wait for srv_zonedb_keep_bases */
-	srv_zonedb_follower_t follower; /* the secondaries' tracker (server.c), or all NULL */
+	srv_zonedb_follower_t follower;  /* the secondaries' tracker (server.c), or all NULL */
 };
 
 /* Refresh the steering candidates from every served zone's current version. */
@@ -676,21 +675,11 @@ static void prep_detach(srv_zonedb_t *zs)
 		zs->entries[i]->pre = NULL;
 }
 
-int srv_zonedb_start(srv_zonedb_t *zs, const srv_config_t *cfg)
-{
-	zs->defer_base = true;
-	int ret = srv_zonedb_apply(zs, cfg, true, NULL);
-	zs->defer_base = false;
-	return ret;
-}
-
 int srv_zonedb_apply_prepared(srv_zonedb_t *zs, const srv_config_t *cfg, srv_zonedb_prep_t *p,
                               sd_strbuf_t *errors)
 {
 	prep_attach(zs, p);
-	zs->defer_base = true;
 	int ret = srv_zonedb_apply(zs, cfg, false, errors);
-	zs->defer_base = false;
 	prep_detach(zs);
 	return ret;
 }
@@ -699,9 +688,7 @@ int srv_zonedb_reload_prepared(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb
                                sd_strbuf_t *errors)
 {
 	prep_attach(zs, p);
-	zs->defer_base = true;
 	int ret = srv_zonedb_reload(zs, apex, errors);
-	zs->defer_base = false;
 	prep_detach(zs);
 	return ret;
 }
@@ -730,8 +717,6 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 	if (zs->steer)
 		steer_sync(
 		    zs); /* the candidates of the zones served now (the old map until then) */
-	if (!zs->defer_base)
-		srv_zonedb_keep_bases(zs);
 	if (ret < 0) {
 		/* Nothing was published: free the entries made for this reload. */
 		for (size_t i = 0; i < count; i++)
@@ -746,10 +731,7 @@ int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_s
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
 {
 	zentry_t *e = find_entry(zs->entries, zs->count, apex);
-	int ret = e ? entry_load(zs, e, errors) : SD_ENOTFOUND;
-	if (!zs->defer_base)
-		srv_zonedb_keep_bases(zs);
-	return ret;
+	return e ? entry_load(zs, e, errors) : SD_ENOTFOUND;
 }
 
 void srv_zonedb_keep_bases(srv_zonedb_t *zs)

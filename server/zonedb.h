@@ -59,12 +59,12 @@ void srv_zonedb_notify_all(srv_zonedb_t *zs) SD_NONNULL(1);
 /* Make the served zones match cfg: load added zones, reload zones whose main file or any file
  * it included changed (content or identity; or all of them with force), drop removed zones. Errors
  * are logged and appended to errors (may be NULL). Returns 0 when every zone of cfg is served from
- * its current file, or the first error code (the other zones are applied nevertheless). */
+ * its current file, or the first error code (the other zones are applied nevertheless). The
+ * zones' base copies (zone/update.h: a full zone file each) are left to the caller, here and in
+ * srv_zonedb_reload: srv_zonedb_keep_bases(_off) once it has answered (a start: once the
+ * workers answer). */
 int srv_zonedb_apply(srv_zonedb_t *zs, const srv_config_t *cfg, bool force, sd_strbuf_t *errors)
     SD_NONNULL(1, 2) SD_WUR;
-/* A start's srv_zonedb_apply (force): the zones' base copies are left to
- * srv_zonedb_keep_bases(_off), so that the workers answer before they are written. */
-int srv_zonedb_start(srv_zonedb_t *zs, const srv_config_t *cfg) SD_NONNULL(1, 2) SD_WUR;
 
 /* Reload one zone's file even when it looks unchanged. SD_ENOTFOUND when apex is not served. */
 int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors)
@@ -80,14 +80,14 @@ int srv_zonedb_reload(srv_zonedb_t *zs, const uint8_t *apex, sd_strbuf_t *errors
  *   srv_zonedb_apply_prepared / _reload_prepared (control thread, no other apply between the
  *     prepare and this): srv_zonedb_apply(cfg, force=false) / srv_zonedb_reload(apex) using
  *     what was parsed when the files are still what was parsed (else they are read again);
- *     they leave the zones' base copies (zone/update.h: a full zone file each) unwritten:
+ *     they leave the zones' base copies unwritten, as those two do:
  *   srv_zonedb_keep_bases (control thread) writes them, once the caller has replied, or
  *   srv_zonedb_keep_bases_off has them written on other threads.
  * The prepare writes the base copies still pending of the zones it lists, and takes a
  * reference to each one's served version (released by srv_zonedb_prep_free): the base of the
  * file's change, without parsing the base copy, when the copy says that version served the
  * file as loaded. New zones are parsed at the apply. The caller frees the preparation after
- * the apply. srv_zonedb_apply and srv_zonedb_reload write the base copies themselves. */
+ * the apply. */
 #define SRV_ZONEDB_SETTLE_MS     1000
 #define SRV_ZONEDB_SETTLE_MAX_MS 30000
 typedef struct srv_zonedb_prep srv_zonedb_prep_t;
