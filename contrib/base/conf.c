@@ -487,32 +487,62 @@ bool conf_u32(conf_ctx_t *ctx, const conf_node_t *node, uint32_t min, uint32_t m
 	return true;
 }
 
+/* A duration in microseconds: digits and a unit, "us", "ms", "s", "m", "h" or none (seconds).
+ * False on anything else or past UINT64_MAX. */
+static bool duration_us(const conf_node_t *node, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t us;
+	} units[] = {{"us", 1},     {"ms", 1000},           {"s", 1000000},
+	             {"", 1000000}, {"m", 60ull * 1000000}, {"h", 3600ull * 1000000}};
+	const char *s = node->kind == CONF_SCALAR ? node->value : NULL;
+	if (!s || !isdigit((unsigned char)s[0]))
+		return false;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (v > UINT64_MAX / units[i].us)
+			return false;
+		*out = v * units[i].us;
+		return true;
+	}
+	return false;
+}
+
 bool conf_duration_ms(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_ms, uint64_t max_ms,
                       uint64_t *out)
 {
-	const char *s = node->kind == CONF_SCALAR ? node->value : NULL;
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = s && isdigit((unsigned char)s[0]) ? strtoull(s, &end, 10) : 0;
-	uint64_t mult = 0;
-	if (s && end && errno == 0) {
-		if (strcmp(end, "ms") == 0)
-			mult = 1;
-		else if (strcmp(end, "s") == 0 || *end == '\0')
-			mult = 1000;
-		else if (strcmp(end, "m") == 0)
-			mult = 60000;
-		else if (strcmp(end, "h") == 0)
-			mult = 3600000;
-	}
-	if (mult == 0 || v > max_ms / mult || v * mult < min_ms || v * mult > max_ms) {
+	uint64_t us = 0;
+	/* whole milliseconds only: a key in milliseconds has no use for less */
+	if (!duration_us(node, &us) || us % 1000 != 0 || us / 1000 < min_ms || us / 1000 > max_ms) {
 		conf_error(ctx, node,
 		           "expected a duration from %" PRIu64 "ms to %" PRIu64
 		           "ms (e.g. 500ms, 5s, 2m)",
 		           min_ms, max_ms);
 		return false;
 	}
-	*out = v * mult;
+	*out = us / 1000;
+	return true;
+}
+
+bool conf_duration_us(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_us, uint64_t max_us,
+                      uint64_t *out)
+{
+	uint64_t us = 0;
+	if (!duration_us(node, &us) || us < min_us || us > max_us) {
+		conf_error(ctx, node,
+		           "expected a duration from %" PRIu64 "us to %" PRIu64
+		           "us (e.g. 50us, 1ms)",
+		           min_us, max_us);
+		return false;
+	}
+	*out = us;
 	return true;
 }
 

@@ -76,6 +76,9 @@ bool conf_u32(conf_ctx_t *ctx, const conf_node_t *node, uint32_t min, uint32_t m
 /* Durations: "250ms", "5s", "2m", "1h" or a bare number of seconds; result in milliseconds. */
 bool conf_duration_ms(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_ms, uint64_t max_ms,
                       uint64_t *out) SD_NONNULL(1, 2, 5);
+/* The same with "us" too (microseconds), result in microseconds. */
+bool conf_duration_us(conf_ctx_t *ctx, const conf_node_t *node, uint64_t min_us, uint64_t max_us,
+                      uint64_t *out) SD_NONNULL(1, 2, 5);
 /* A sequence of strings, or a single string meaning a one-element list. *out points into an
  * array of at most max entries owned by the caller; *count receives the number. */
 bool conf_str_list(conf_ctx_t *ctx, const conf_node_t *node, const char **out, size_t max,

@@ -1,8 +1,11 @@
 /* Unit tests for contrib/base/conf: YAML tree, typed readers and error reporting. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "contrib/base/conf.h"
@@ -61,6 +64,57 @@ static void test_errors_are_counted(void **state)
 	conf_free(doc);
 }
 
+/* Durations: every unit, the bounds, and what each reader refuses (leaving *out alone). */
+static void test_durations(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		bool ms_ok;
+		uint64_t ms;
+		bool us_ok;
+		uint64_t us;
+	} cases[] = {
+	    {"250ms", true, 250, true, 250000},
+	    {"5s", true, 5000, true, 5000000},
+	    {"5", true, 5000, true, 5000000},
+	    {"2m", true, 120000, true, 120000000},
+	    {"1h", true, 3600000, false, 0},
+	    {"50us", false, 0, true, 50},
+	    {"2000us", true, 2, true, 2000},
+	    {"0", false, 0, true, 0},
+	    {"1500us", false, 0, true, 1500},
+	    {"5 s", false, 0, false, 0},
+	    {"-1s", false, 0, false, 0},
+	    {"1d", false, 0, false, 0},
+	    {"ms", false, 0, false, 0},
+	    {"99999999999999999999s", false, 0, false, 0},
+	    {"18446744073709551615h", false, 0, false, 0},
+	};
+	logcap_t cap;
+	logcap_start(&cap);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[80];
+		snprintf(text, sizeof(text), "d: %s\n", cases[i].text);
+		conf_doc_t *doc = NULL;
+		assert_int_equal(conf_load_string(text, "t.yaml", &doc), 0);
+		const conf_node_t *d = conf_get(conf_root(doc), "d");
+		conf_ctx_t ctx = {0};
+		uint64_t ms = 7, us = 7;
+		/* ms: 1ms..2h; us: 0..1h */
+		assert_int_equal(conf_duration_ms(&ctx, d, 1, 7200000, &ms), cases[i].ms_ok);
+		assert_int_equal(ms, cases[i].ms_ok ? cases[i].ms : 7);
+		assert_int_equal(conf_duration_us(&ctx, d, 0, 3600000000 - 1, &us), cases[i].us_ok);
+		assert_int_equal(us, cases[i].us_ok ? cases[i].us : 7);
+		assert_int_equal(ctx.errors, !cases[i].ms_ok + !cases[i].us_ok);
+		conf_free(doc);
+	}
+	logcap_stop();
+	assert_non_null(strstr(cap.all, "t.yaml:1"));
+	assert_non_null(strstr(cap.all, "expected a duration from 0us to 3599999999us"));
+	assert_non_null(strstr(cap.all, "expected a duration from 1ms to 7200000ms"));
+}
+
 static void test_syntax_error(void **state)
 {
 	(void)state;
@@ -117,6 +171,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tree_and_readers),
 	    cmocka_unit_test(test_errors_are_counted),
+	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_syntax_error),
 	    cmocka_unit_test(test_second_document_refused),
 	    cmocka_unit_test(test_nul_in_string_refused),
