@@ -93,6 +93,7 @@ static void abuse_defaults(srv_config_t *cfg);
 static void set_defaults(srv_config_t *cfg)
 {
 	cfg->udp_payload = 1232;
+	cfg->udp_wait_us = 100;
 	cfg->tcp_idle_ms = 10000;
 	cfg->tcp_msg_ms = 5000;
 	cfg->tcp_max_conns = 1024;
@@ -193,6 +194,12 @@ static int key_udp_payload(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *
 	/* RFC 6891 6.2.5: values below 512 are treated as 512. */
 	if (conf_u32(ctx, n, 512, 4096, &v))
 		cfg->udp_payload = (uint16_t)v;
+	return 0;
+}
+
+static int key_udp_wait(conf_ctx_t *ctx, const conf_node_t *n, srv_config_t *cfg)
+{
+	(void)conf_duration_us(ctx, n, 0, 1000, &cfg->udp_wait_us);
 	return 0;
 }
 
@@ -496,6 +503,7 @@ static const struct {
     {"workers", key_workers},
     {"identity", key_identity},
     {"udp-payload", key_udp_payload},
+    {"udp-batch-wait", key_udp_wait},
     {"tcp-idle-timeout", key_tcp_idle},
     {"tcp-max-connections", key_tcp_max},
     {"tcp-message-timeout", key_tcp_msg},

@@ -65,6 +65,7 @@ typedef struct srv_config {
 	unsigned workers;       /* 0 = one per CPU (see srv_config_workers) */
 	char *identity;         /* NULL = off */
 	uint16_t udp_payload;   /* 512..4096, default 1232 (DNS flag day 2020) */
+	uint64_t udp_wait_us;   /* server.udp-batch-wait (server/udp.h), 0..1000, default 100 */
 	uint64_t tcp_idle_ms;   /* default 10 s */
 	uint64_t tcp_msg_ms;    /* a whole message in, or a response out; default 5 s */
 	uint32_t tcp_max_conns; /* over all workers, default 1024 */

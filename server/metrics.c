@@ -147,6 +147,7 @@ static void collect_workers(const srv_metrics_src_t *src, sd_strbuf_t *out)
 	    ST(truncated, "Responses sent with TC set"),
 	    IO(udp_received, "UDP datagrams received"),
 	    IO(udp_sent, "UDP responses sent"),
+	    IO(udp_batch_waits, "UDP waits under load for a batch to gather (udp-batch-wait)"),
 	    IO(udp_send_dropped, "UDP responses dropped: the socket buffer was full"),
 	    IO(udp_send_errors, "UDP responses that failed to send"),
 	    IO(udp_oversize, "UDP answers over udp-payload (dropped)"),

@@ -283,6 +283,7 @@ static int start_workers(srv_server_t *s, bool drop)
 	    .views = &s->views,
 	    .control = s->handoff ? &s->handoff->box : NULL,
 	    .udp_payload = s->cfg->udp_payload,
+	    .udp_wait_ns = s->cfg->udp_wait_us * 1000,
 	    .tcp_idle_ms = s->cfg->tcp_idle_ms,
 	    .tcp_msg_ms = s->cfg->tcp_msg_ms,
 	    /* SO_REUSEPORT spreads connections by hash: the limit holds per worker. */
@@ -790,6 +791,7 @@ static void note_restart(const srv_config_t *run, const srv_config_t *cfg, sd_st
 	    {"workers", run->workers == cfg->workers},
 	    {"identity", str_equal(run->identity, cfg->identity)},
 	    {"udp-payload", run->udp_payload == cfg->udp_payload},
+	    {"udp-batch-wait", run->udp_wait_us == cfg->udp_wait_us},
 	    {"tcp-idle-timeout", run->tcp_idle_ms == cfg->tcp_idle_ms},
 	    {"tcp-max-connections", run->tcp_max_conns == cfg->tcp_max_conns},
 	    {"tcp-message-timeout", run->tcp_msg_ms == cfg->tcp_msg_ms},
@@ -1088,13 +1090,13 @@ static void status_counters(srv_server_t *s, sd_strbuf_t *out)
 	sd_strbuf_printf(out, "dropped: %llu truncated: %llu edns: %llu\n",
 	                 (unsigned long long)st.dropped, (unsigned long long)st.truncated,
 	                 (unsigned long long)st.edns);
-	sd_strbuf_printf(out,
-	                 "udp: received %llu sent %llu send-dropped %llu send-errors %llu "
-	                 "oversize %llu\n",
-	                 (unsigned long long)io.udp_received, (unsigned long long)io.udp_sent,
-	                 (unsigned long long)io.udp_send_dropped,
-	                 (unsigned long long)io.udp_send_errors,
-	                 (unsigned long long)io.udp_oversize);
+	sd_strbuf_printf(
+	    out,
+	    "udp: received %llu sent %llu send-dropped %llu send-errors %llu "
+	    "oversize %llu batch-waits %llu\n",
+	    (unsigned long long)io.udp_received, (unsigned long long)io.udp_sent,
+	    (unsigned long long)io.udp_send_dropped, (unsigned long long)io.udp_send_errors,
+	    (unsigned long long)io.udp_oversize, (unsigned long long)io.udp_batch_waits);
 	sd_strbuf_printf(out, "tcp: accepted %llu refused %llu idle-closed %llu malformed %llu\n",
 	                 (unsigned long long)io.tcp_accepted, (unsigned long long)io.tcp_refused,
 	                 (unsigned long long)io.tcp_idle_closed,

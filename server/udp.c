@@ -220,3 +220,18 @@ unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsign
 	}
 	return out;
 }
+
+void srv_udp_pace_window(srv_udp_pace_t *p, uint64_t now, uint64_t cpu)
+{
+	uint64_t span = now - p->start;
+	uint64_t wait = p->count ? span / p->count * SRV_UDP_GATHER : UINT64_MAX;
+	uint64_t busy = (cpu - p->cpu) * 100 / (span ? span : 1); /* percent */
+	if (wait > p->max_ns || busy < SRV_UDP_PACE_OFF)
+		p->wait_ns = 0;
+	else if (p->wait_ns != 0 || busy >= SRV_UDP_PACE_ON)
+		p->wait_ns = wait;
+	p->start = now;
+	p->cpu = cpu;
+	p->count = 0;
+	p->next = SRV_UDP_GATHER;
+}

@@ -1,7 +1,7 @@
 /* udp.h — a worker's UDP batch: the datagrams one recvmmsg() received, answered into the
  * arrays one sendmmsg() sends, without touching a socket.
  *
- *   worker: srv_udp_batch_prepare ─ recvmmsg(rmsg, SRV_UDP_BATCH)
+ *   worker: srv_udp_batch_prepare ─ (busy: sleep, below) ─ recvmmsg(rmsg, SRV_UDP_BATCH)
  *           srv_udp_batch_answer(n): for each datagram srv_process() (server/front.h), the
  *             reply laid into the arena and smsg[] with the request's peer and PKTINFO
  *             (the reply leaves from the address the query was sent to), an UPDATE noted in
@@ -17,6 +17,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -30,6 +31,54 @@
 
 #define SRV_UDP_BATCH    64    /* datagrams per recvmmsg/sendmmsg */
 #define SRV_UDP_RECV_MAX 65535 /* the largest UDP payload: no query is ever truncated */
+
+/* Batch pacing (server.udp-batch-wait). Each recvmmsg/sendmmsg pair costs two system calls,
+ * and each sendmmsg wakes the clients waiting for its replies, however many datagrams share
+ * them; when a thread takes each datagram the moment it comes, those fixed costs are most of
+ * its CPU under load. So a UDP thread measures, over windows of SRV_UDP_PACE_WINDOW_NS, how
+ * fast its datagrams arrive and how busy it is. Once it is busy (SRV_UDP_PACE_ON percent of
+ * the window on the CPU) and SRV_UDP_GATHER datagrams come within max_ns, it sleeps for the
+ * time SRV_UDP_GATHER take before each receive: a batch gathers, as a network card's
+ * interrupt coalescing gathers packets. It stops when they no longer come that fast or it
+ * is under SRV_UDP_PACE_OFF percent busy (waiting makes it less busy: hence two bounds). A
+ * thread with CPU to spare answers each query at once, as it would without pacing: the
+ * wait's latency is only spent where its CPU is wanted. */
+#define SRV_UDP_GATHER         8       /* datagrams a wait is meant to gather */
+#define SRV_UDP_PACE_WINDOW_NS 1000000 /* the measurement's window: 1 ms */
+#define SRV_UDP_PACE_ON        60      /* busy percent from which a thread starts waiting */
+#define SRV_UDP_PACE_OFF       40      /* and under which it stops */
+
+typedef struct srv_udp_pace {
+	uint64_t max_ns;  /* server.udp-batch-wait; 0: never wait */
+	uint64_t wait_ns; /* the sleep before the next receive; 0: none */
+	uint64_t start;   /* the window's start, CLOCK_MONOTONIC ns */
+	uint64_t cpu;     /* the thread's CPU time then, ns */
+	uint64_t count;   /* datagrams received since */
+	uint64_t next;    /* the count at which to read the clock again */
+} srv_udp_pace_t;
+
+/* Count n > 0 datagrams received. True every SRV_UDP_GATHER datagrams or so: then the caller
+ * reads the clock for srv_udp_pace_due (not for every datagram of a thread answering one
+ * query at a time). */
+static inline bool srv_udp_pace_note(srv_udp_pace_t *p, unsigned n)
+{
+	p->count += n;
+	return p->count >= p->next;
+}
+
+/* Whether the window is over at now (CLOCK_MONOTONIC ns): then the caller reads its CPU
+ * time for srv_udp_pace_window (one system call a window). */
+static inline bool srv_udp_pace_due(srv_udp_pace_t *p, uint64_t now)
+{
+	if (now - p->start >= SRV_UDP_PACE_WINDOW_NS)
+		return true;
+	p->next = p->count + SRV_UDP_GATHER;
+	return false;
+}
+
+/* End the window at now, the thread's CPU time being cpu (CLOCK_THREAD_CPUTIME_ID ns): set
+ * wait_ns for the next one. */
+void srv_udp_pace_window(srv_udp_pace_t *p, uint64_t now, uint64_t cpu) SD_NONNULL(1);
 
 /* Room for a received PKTINFO control message (either family) or a reply's. */
 typedef struct srv_udp_cmsg {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -40,6 +41,7 @@
 #define TCP_BACKOFF_MS 250   /* no accepting on a listener after accept failed (EMFILE...) */
 #define ACCEPT_LOG_MS  10000 /* at most one warning about failing accepts this often */
 #define STOP_GRACE_MS  1000
+#define UDP_SLACK_NS   1000 /* a UDP thread's timer slack under batch pacing */
 
 /* One UDP socket and the thread that serves it, with everything its answers touch: its own
  * answer context, batch, RRL table and counters, so nothing on the answer path is shared with
@@ -51,6 +53,7 @@ typedef struct udp_sock {
 	bool started;
 	srv_answer_ctx_t *actx;
 	srv_udp_batch_t *batch;  /* server/udp.h */
+	srv_udp_pace_t pace;     /* server/udp.h */
 	srv_rrl_t *rrl;          /* response rate limiting (server/rrl.h), NULL: off */
 	srv_front_stats_t front; /* cookies (server/front.h) */
 	srv_io_stats_t io;       /* its udp_* counters */
@@ -216,12 +219,25 @@ static void udp_send_batch(udp_sock_t *u, unsigned n)
 	sd_stat_add(&u->io.udp_sent, sent);
 }
 
+/* CLOCK_MONOTONIC is read in the vDSO (no system call); CLOCK_THREAD_CPUTIME_ID is a call. */
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* One wakeup: wait for datagrams QSBR-offline (a grace period never waits for an idle
  * socket), answer them online from the view loaded once, send the replies with one
- * sendmmsg, hand off the UPDATEs. 2 system calls with one query outstanding. */
+ * sendmmsg, hand off the UPDATEs. 2 system calls with one query outstanding; under load, a
+ * third, the sleep that lets the next batch gather (server/udp.h). */
 static void udp_serve(udp_sock_t *u)
 {
 	srv_udp_batch_prepare(u->batch);
+	if (u->pace.wait_ns) {
+		(void)nanosleep(&(struct timespec){.tv_nsec = (long)u->pace.wait_ns}, NULL);
+		sd_stat_inc(&u->io.udp_batch_waits);
+	}
 	int n = udp_recvmmsg(u->fd, u->batch->rmsg, SRV_UDP_BATCH);
 	if (n == 0) /* shut down (srv_worker_stop) */
 		return;
@@ -233,6 +249,11 @@ static void udp_serve(udp_sock_t *u)
 		return;
 	}
 	sd_stat_add(&u->io.udp_received, (unsigned)n);
+	if (u->pace.max_ns && srv_udp_pace_note(&u->pace, (unsigned)n)) {
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		if (srv_udp_pace_due(&u->pace, now))
+			srv_udp_pace_window(&u->pace, now, clock_ns(CLOCK_THREAD_CPUTIME_ID));
+	}
 	rcu_thread_online();
 	const srv_view_t *view = srv_view_current(u->w->conf.views);
 	unsigned out = srv_udp_batch_answer(u->batch, view, (unsigned)n, time(NULL));
@@ -250,6 +271,10 @@ static void *udp_main(void *arg)
 	char name[16]; /* the kernel's limit, with the NUL */
 	snprintf(name, sizeof(name), "sd-udp%u.%zu", u->w->id, (size_t)(u - u->w->udp));
 	pthread_setname_np(pthread_self(), name); /* for top -H, perf, the tests */
+	/* A batch's wait is tens of microseconds: the default timer slack (50 us) would double
+	 * it, and nothing else this thread sleeps on wants slack. */
+	if (u->pace.max_ns)
+		(void)prctl(PR_SET_TIMERSLACK, UDP_SLACK_NS, 0, 0, 0);
 	rcu_register_thread();
 	rcu_thread_offline();
 	while (!__atomic_load_n(&u->w->udp_stop, __ATOMIC_ACQUIRE))
@@ -950,6 +975,7 @@ int srv_worker_new(unsigned id, const srv_worker_conf_t *conf, const int *udp_fd
 	for (size_t i = 0; i < n; i++) { /* closed by srv_worker_free from now on */
 		udp[i].fd = udp_fds[i];
 		udp[i].w = w;
+		udp[i].pace.max_ns = conf->udp_wait_ns;
 	}
 	int ret = worker_init(w);
 	if (ret == 0) {
@@ -1107,6 +1133,7 @@ static void udp_stats_add(const srv_io_stats_t *s, srv_io_stats_t *io)
 {
 	io->udp_received += sd_stat_get(&s->udp_received);
 	io->udp_sent += sd_stat_get(&s->udp_sent);
+	io->udp_batch_waits += sd_stat_get(&s->udp_batch_waits);
 	io->udp_send_dropped += sd_stat_get(&s->udp_send_dropped);
 	io->udp_send_errors += sd_stat_get(&s->udp_send_errors);
 	io->udp_oversize += sd_stat_get(&s->udp_oversize);

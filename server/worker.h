@@ -55,6 +55,7 @@
 typedef struct srv_io_stats {
 	uint64_t udp_received;
 	uint64_t udp_sent;
+	uint64_t udp_batch_waits;  /* sleeps before a receive for a batch to gather (udp.h) */
 	uint64_t udp_send_dropped; /* the socket buffer was full (EAGAIN): dropped, not retried */
 	uint64_t udp_send_errors;
 	uint64_t udp_oversize; /* an answer longer than udp-payload: engine bug, dropped */
@@ -72,6 +73,7 @@ typedef struct srv_worker_conf {
 	srv_views_t *views;              /* the published view; must outlive the worker */
 	srv_mailbox_t *control;          /* where UPDATEs go (server/handoff.h); NULL: dropped */
 	uint16_t udp_payload;            /* bound of a UDP answer */
+	uint64_t udp_wait_ns;            /* server.udp-batch-wait (server/udp.h); 0: off */
 	uint64_t tcp_idle_ms;
 	uint64_t tcp_msg_ms;       /* deadline of a whole message in, and of a response out */
 	uint32_t tcp_conns;        /* this worker's share of tcp-max-connections */

@@ -579,6 +579,73 @@ static void test_cookies_and_rrl_allocate_nothing(void **state)
 	srv_cookies_fini(&jar);
 }
 
+/* One pacing window (server/udp.h): n datagrams (a multiple of 8) from the window's start
+ * to end, one at a time, the last at end, the thread on the CPU busy percent of it. */
+static void pace_window(srv_udp_pace_t *p, uint64_t end, unsigned n, unsigned busy)
+{
+	uint64_t span = end - p->start;
+	assert_true(n % SRV_UDP_GATHER == 0);
+	for (unsigned i = 1; i < n; i++) {
+		/* the clock is read every 8th datagram; within the window, it does not end */
+		bool read = srv_udp_pace_note(p, 1);
+		assert_int_equal(read, i % SRV_UDP_GATHER == 0);
+		assert_false(read && srv_udp_pace_due(p, p->start + span / 2));
+	}
+	assert_true(srv_udp_pace_note(p, 1));
+	assert_true(srv_udp_pace_due(p, end));
+	srv_udp_pace_window(p, end, p->cpu + span * busy / 100);
+	assert_int_equal(p->count, 0);
+	assert_int_equal(p->start, end);
+}
+
+/* Batch pacing: the wait is the time 8 datagrams take, set only for a busy thread and only
+ * up to max_ns; a window ends after 1 ms, not before. */
+static void test_pace(void **state)
+{
+	(void)state;
+	const uint64_t ms = 1000000, max = 100000; /* the default, 100 us */
+	srv_udp_pace_t p = {.max_ns = max};
+	/* the first datagram ends the first window, a long idle one from 0 */
+	assert_true(srv_udp_pace_note(&p, 1));
+	assert_true(srv_udp_pace_due(&p, 10 * ms));
+	srv_udp_pace_window(&p, 10 * ms, 0);
+	assert_int_equal(p.wait_ns, 0);
+	/* 200 in 1 ms (one per 5 us), 50% busy: fast enough, but not busy enough to start */
+	pace_window(&p, 11 * ms, 200, 50);
+	assert_int_equal(p.wait_ns, 0);
+	/* 60% busy: it starts, 8 x 5 us */
+	pace_window(&p, 12 * ms, 200, 60);
+	assert_int_equal(p.wait_ns, 40000);
+	/* waiting, 45% busy: above the bound where it stops; 80 in 1 ms take exactly max */
+	pace_window(&p, 13 * ms, 80, 45);
+	assert_int_equal(p.wait_ns, max);
+	/* 72 in 1 ms: 8 take longer than max, it stops though busy */
+	pace_window(&p, 14 * ms, 72, 100);
+	assert_int_equal(p.wait_ns, 0);
+	pace_window(&p, 15 * ms, 160, 100);
+	assert_int_equal(p.wait_ns, 50000);
+	/* under 40% busy: it stops */
+	pace_window(&p, 16 * ms, 160, 39);
+	assert_int_equal(p.wait_ns, 0);
+	/* busy again, then a quiet second: the 8th datagram after it ends the window, no wait */
+	pace_window(&p, 17 * ms, 200, 100);
+	assert_int_equal(p.wait_ns, 40000);
+	pace_window(&p, 1017 * ms, 8, 100); /* busy or not, 8 in a second is slow */
+	assert_int_equal(p.wait_ns, 0);
+	/* a batch of many counts at once */
+	assert_false(srv_udp_pace_note(&p, 7));
+	assert_true(srv_udp_pace_note(&p, 64));
+	assert_false(srv_udp_pace_due(&p, 1017 * ms + 1)); /* read again 8 later */
+	assert_false(srv_udp_pace_note(&p, 7));
+	assert_true(srv_udp_pace_note(&p, 1));
+	/* off: never a wait */
+	srv_udp_pace_t off = {.max_ns = 0};
+	assert_true(srv_udp_pace_note(&off, 1));
+	srv_udp_pace_window(&off, 10 * ms, 0);
+	pace_window(&off, 11 * ms, 64, 100);
+	assert_int_equal(off.wait_ns, 0);
+}
+
 int main(void)
 {
 	rcu_register_thread();
@@ -589,6 +656,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_cookies_and_rrl_allocate_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_signed_slip_is_signed, setup, teardown),
+	    cmocka_unit_test(test_pace),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	rcu_barrier_qsbr();
