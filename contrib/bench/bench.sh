@@ -11,6 +11,9 @@
 # utime and stime of the server and its child processes before and after the run; the
 # kernel's loopback UDP path is most of it). Everything lives in a temporary directory;
 # servers are started with their own config there and stopped by PID.
+# "lat us" is dnsperf's average latency. steerdns_nowait is steerdns with udp-batch-wait: 0
+# (no batch pacing, server/udp.h): SERVERS="steerdns steerdns_nowait" shows what pacing saves
+# in CPU per query and what it adds to latency, at RATE.
 #
 # Environment: STEERDNS_BUILD (meson build dir, default build-release, built if missing),
 # DURATION (seconds, 15), RATE (dnsperf -Q, 150000), CLIENTS (dnsperf -c, 8), RECORDS (100000),
@@ -280,8 +283,9 @@ measure() { # name pid port [query file [dnsperf options...]]
 		-c "$CLIENTS" -Q "$RATE" "$@" 2>&1)"
 	after="$(cpu_ticks "$pid")"
 	echo "$out" >"$TMP/$name.dnsperf"
-	local qps lost done_
+	local qps lost done_ lat
 	qps="$(echo "$out" | awk '/Queries per second:/ {print $4}')"
+	lat="$(echo "$out" | awk '/Average Latency/ {print $4}')"
 	lost="$(echo "$out" | awk '/Queries lost:/ {print $3}')"
 	done_="$(echo "$out" | awk '/Queries completed:/ {print $3}')"
 	local us
@@ -293,12 +297,13 @@ u, k = (int(a[0]) - int(b[0])) / hz * 1e6 / n, (int(a[1]) - int(b[1])) / hz * 1e
 print("%.2f %.2f %.2f" % (u + k, u, k))
 EOF
 )"
-	RESULTS+=("$name $qps $lost $us $ROUND")
+	RESULTS+=("$name $qps $lost $us $ROUND ${lat:-0}")
 }
 
-# steerdns from a config file: name, rrl rate (0 off), cookies mode (off/on)
+# steerdns from a config file: name, rrl rate (0 off), cookies mode (off/on), udp-batch-wait
+# (the default when not given)
 steerdns_variant() {
-	local name="$1" rate="$2" cookies="$3" port
+	local name="$1" rate="$2" cookies="$3" wait="${4:-}" port
 	port="$(free_port)"
 	cat >"$TMP/$name.yaml" <<EOF
 server:
@@ -308,6 +313,7 @@ server:
   state-dir: $TMP/state-$name
   rrl: {rate: $rate}
   cookies: {mode: $cookies}
+${wait:+  udp-batch-wait: $wait}
 zones:
   - name: $ZONE
     file: $TMP/$ZONE.zone
@@ -330,6 +336,7 @@ EOF
 }
 
 run_steerdns() { steerdns_variant steerdns 0 off; }
+run_steerdns_nowait() { steerdns_variant steerdns_nowait 0 off 0; }
 run_steerdns_rrl() { steerdns_variant steerdns_rrl 1000000 off; }
 run_steerdns_cookie() { steerdns_variant steerdns_cookie 0 on; }
 run_steerdns_both() { steerdns_variant steerdns_both 1000000 on; }
@@ -608,18 +615,20 @@ done
 import sys
 scrapes = sys.argv.pop(1)
 n = int(sys.argv[1])
-rows = [r.split() for r in sys.argv[2:2 + n]]
+rows = [r.split() for r in sys.argv[2:2 + n]]  # name qps lost us user kernel round latency
 g = int(sys.argv[2 + n])
 geocheck = sys.argv[3 + n:3 + n + g]
 answers = sys.argv[3 + n + g:]
 import statistics
 rounds = max(int(r[6]) for r in rows) if rows else 1
-print("%-16s %12s %10s %14s %10s %10s%s" % ("server", "QPS", "lost", "CPU us/query", "user",
-                                           "kernel", "  round" if rounds > 1 else ""))
+print("%-16s %12s %10s %14s %10s %10s %9s%s" % (
+    "server", "QPS", "lost", "CPU us/query", "user", "kernel", "lat us", "  round" if rounds > 1
+    else ""))
 cpu, by_round = {}, {}
-for name, qps, lost, us, user, kern, rnd in rows:
-    print("%-16s %12s %10s %14s %10s %10s%s" % (name, qps, lost, us, user, kern,
-                                               "  %5s" % rnd if rounds > 1 else ""))
+for name, qps, lost, us, user, kern, rnd, lat in rows:
+    print("%-16s %12s %10s %14s %10s %10s %9.0f%s" % (name, qps, lost, us, user, kern,
+                                                     float(lat) * 1e6,
+                                                     "  %5s" % rnd if rounds > 1 else ""))
     by_round.setdefault(name, {})[rnd] = (float(us), float(user), float(kern))
 for name, per in by_round.items():
     cpu[name] = statistics.median(v[0] for v in per.values())
@@ -633,7 +642,7 @@ if cpu.get("metrics_on") and cpu.get("metrics_off"):
     print("%-16s CPU/query vs metrics_off %+.2f us (%.2fx); %s (warm-up included)"
           % ("metrics_on", cpu["metrics_on"] - cpu["metrics_off"],
              cpu["metrics_on"] / cpu["metrics_off"], scrapes or "no scrapes"))
-for v in ("steerdns_rrl", "steerdns_cookie", "steerdns_both"):
+for v in ("steerdns_rrl", "steerdns_cookie", "steerdns_both", "steerdns_nowait"):
     if cpu.get(v) and cpu.get("steerdns"):
         print("%-16s CPU/query vs steerdns %+.2f us (%.2fx)"
               % (v, cpu[v] - cpu["steerdns"], cpu[v] / cpu["steerdns"]))
