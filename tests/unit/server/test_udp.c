@@ -603,35 +603,38 @@ static void pace_window(srv_udp_pace_t *p, uint64_t end, unsigned n, unsigned bu
 static void test_pace(void **state)
 {
 	(void)state;
-	const uint64_t ms = 1000000, max = 100000; /* the default, 100 us */
-	srv_udp_pace_t p = {.max_ns = max};
+	const uint64_t ms = 1000000;
+	srv_udp_pace_t p = {.max_ns = 100000}; /* the default, 100 us */
 	/* the first datagram ends the first window, a long idle one from 0 */
 	assert_true(srv_udp_pace_note(&p, 1));
 	assert_true(srv_udp_pace_due(&p, 10 * ms));
 	srv_udp_pace_window(&p, 10 * ms, 0);
 	assert_int_equal(p.wait_ns, 0);
-	/* 200 in 1 ms (one per 5 us), 50% busy: fast enough, but not busy enough to start */
-	pace_window(&p, 11 * ms, 200, 50);
-	assert_int_equal(p.wait_ns, 0);
-	/* 60% busy: it starts, 8 x 5 us */
-	pace_window(&p, 12 * ms, 200, 60);
-	assert_int_equal(p.wait_ns, 40000);
-	/* waiting, 45% busy: above the bound where it stops; 80 in 1 ms take exactly max */
-	pace_window(&p, 13 * ms, 80, 45);
-	assert_int_equal(p.wait_ns, max);
-	/* 72 in 1 ms: 8 take longer than max, it stops though busy */
-	pace_window(&p, 14 * ms, 72, 100);
-	assert_int_equal(p.wait_ns, 0);
-	pace_window(&p, 15 * ms, 160, 100);
-	assert_int_equal(p.wait_ns, 50000);
-	/* under 40% busy: it stops */
-	pace_window(&p, 16 * ms, 160, 39);
-	assert_int_equal(p.wait_ns, 0);
-	/* busy again, then a quiet second: the 8th datagram after it ends the window, no wait */
-	pace_window(&p, 17 * ms, 200, 100);
-	assert_int_equal(p.wait_ns, 40000);
-	pace_window(&p, 1017 * ms, 8, 100); /* busy or not, 8 in a second is slow */
-	assert_int_equal(p.wait_ns, 0);
+	static const struct {
+		uint64_t end_ms; /* the window's end */
+		unsigned n;      /* datagrams in it */
+		unsigned busy;   /* percent */
+		uint64_t wait;   /* the wait it sets */
+	} steps[] = {
+	    /* 200 in 1 ms (one per 5 us), 50% busy: fast enough, not busy enough to start */
+	    {11, 200, 50, 0},
+	    /* 60% busy: it starts, 8 x 5 us */
+	    {12, 200, 60, 40000},
+	    /* waiting, 45% busy: above the bound where it stops; 80 in 1 ms take exactly max */
+	    {13, 80, 45, 100000},
+	    /* 72 in 1 ms: 8 take longer than max, it stops though busy */
+	    {14, 72, 100, 0},
+	    {15, 160, 100, 50000},
+	    /* under 40% busy: it stops */
+	    {16, 160, 39, 0},
+	    /* busy again, then a quiet second: 8 in a second is slow, busy or not */
+	    {17, 200, 100, 40000},
+	    {1017, 8, 100, 0},
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		pace_window(&p, steps[i].end_ms * ms, steps[i].n, steps[i].busy);
+		assert_int_equal(p.wait_ns, steps[i].wait);
+	}
 	/* a batch of many counts at once */
 	assert_false(srv_udp_pace_note(&p, 7));
 	assert_true(srv_udp_pace_note(&p, 64));
