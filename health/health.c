@@ -1,5 +1,6 @@
 /* health.c — the prober object: registry, overrides, the health thread and reports. */
 #include "health/internal.h"
+#include "contrib/base/clock.h"
 #include "contrib/base/err.h"
 #include "contrib/base/escape.h"
 #include "contrib/base/rand.h"
@@ -35,13 +36,6 @@ uint64_t health_rand(struct health *h)
 {
 	/* the health thread's only randomness is schedule spreading */
 	return sd_xorshift64s(&h->rng);
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- state words ---- */
@@ -445,7 +439,7 @@ void health_record(health_target_t *t, bool ok, health_res_t res, const char *re
 	t->checks++;
 	lat_record(h, latency_ms);
 	if (changed) {
-		t->last_change_ms = wall_ms();
+		t->last_change_ms = sd_clock_ms(CLOCK_REALTIME);
 		h->st_transitions++;
 	}
 	if (!t->removed)
@@ -540,7 +534,7 @@ int health_new(const health_conf_t *conf, health_t **out)
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->file_mu, NULL);
 	h->cmd_tail = &h->cmd_head;
-	h->rng = (wall_ms() << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)h;
+	h->rng = (sd_clock_ms(CLOCK_REALTIME) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)h;
 	if (!h->rng)
 		h->rng = 1;
 	int ret = uv_loop_init(&h->loop);

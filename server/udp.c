@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contrib/base/clock.h"
 #include "contrib/base/stat.h"
 
 /* Entry i of rmsg[] as recvmmsg() wants it: its buffer, the room for the peer's address and
@@ -103,15 +104,6 @@ static void queue_reply(srv_udp_batch_t *b, unsigned i, unsigned out, uint8_t *r
 	sh->msg_flags = 0;
 }
 
-/* A monotonic millisecond clock for the rate limiter: the coarse clock (the kernel's tick,
- * a few ms) is read without a system call and is precise enough for a per-second rate. */
-static uint64_t clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The slipped form of the reply (server/rrl.h). A signed request's is signed again: RFC
  * 8945 5.3, a truncated reply to a signed request carries the question and a TSIG, TC set
  * (an unsigned one would be discarded by the client, no better than a drop). */
@@ -168,7 +160,9 @@ static void prefetch_window(const srv_udp_batch_t *b, const zone_set_t *zones, u
 
 unsigned srv_udp_batch_answer(srv_udp_batch_t *b, const srv_view_t *view, unsigned n, time_t now)
 {
-	uint64_t now_ms = b->rrl ? clock_ms() : 0;
+	/* the rate limiter's clock: the coarse one (the kernel's tick, a few ms) is precise
+	 * enough for a per-second rate */
+	uint64_t now_ms = b->rrl ? sd_clock_ms(CLOCK_MONOTONIC_COARSE) : 0;
 	const srv_cookie_secrets_t *cookies = b->cookies ? srv_cookies_current(b->cookies) : NULL;
 	size_t off = 0;
 	unsigned out = 0;

@@ -3,6 +3,7 @@
 #define _LGPL_SOURCE
 #include "server/worker.h"
 
+#include "contrib/base/clock.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "contrib/base/stat.h"
@@ -219,14 +220,6 @@ static void udp_send_batch(udp_sock_t *u, unsigned n)
 	sd_stat_add(&u->io.udp_sent, sent);
 }
 
-/* CLOCK_MONOTONIC is read in the vDSO (no system call); CLOCK_THREAD_CPUTIME_ID is a call. */
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* One wakeup: wait for datagrams QSBR-offline (a grace period never waits for an idle
  * socket), answer them online from the view loaded once, send the replies with one
  * sendmmsg, hand off the UPDATEs. 2 system calls with one query outstanding; under load, a
@@ -250,9 +243,9 @@ static void udp_serve(udp_sock_t *u)
 	}
 	sd_stat_add(&u->io.udp_received, (unsigned)n);
 	if (u->pace.max_ns && srv_udp_pace_note(&u->pace, (unsigned)n)) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
+		uint64_t now = sd_clock_ns(CLOCK_MONOTONIC);
 		if (srv_udp_pace_due(&u->pace, now))
-			srv_udp_pace_window(&u->pace, now, clock_ns(CLOCK_THREAD_CPUTIME_ID));
+			srv_udp_pace_window(&u->pace, now, sd_clock_ns(CLOCK_THREAD_CPUTIME_ID));
 	}
 	rcu_thread_online();
 	const srv_view_t *view = srv_view_current(u->w->conf.views);

@@ -2,6 +2,7 @@
 #include "server/zonedb.h"
 
 #include "dns/msg.h"
+#include "contrib/base/clock.h"
 #include "contrib/base/err.h"
 #include "contrib/base/log.h"
 #include "server/audit.h"
@@ -174,19 +175,12 @@ static bool files_changed(const zone_load_info_t *files)
 	return false;
 }
 
-static int64_t now_ms(clockid_t clock)
-{
-	struct timespec ts;
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds until the youngest of the files (path, then those of files, as they are now)
  * is SRV_ZONEDB_SETTLE_MS old; 0 when all are. An mtime in the future (a skewed clock,
  * touch -d) does not count as young: waiting for it would never end. */
 static int64_t settle_wait(const char *path, const zone_load_info_t *files)
 {
-	int64_t now = now_ms(CLOCK_REALTIME), wait = 0;
+	int64_t now = (int64_t)sd_clock_ms(CLOCK_REALTIME), wait = 0;
 	for (size_t i = 0; i <= files->count; i++) {
 		struct stat st;
 		if (stat(i == 0 ? path : files->files[i - 1].path, &st) != 0)
@@ -588,7 +582,7 @@ static void prep_base(prep_item_t *it)
  * then the load fails and the previous version stays). */
 static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
 {
-	int64_t deadline = now_ms(CLOCK_MONOTONIC) + SRV_ZONEDB_SETTLE_MAX_MS;
+	int64_t deadline = (int64_t)sd_clock_ms(CLOCK_MONOTONIC) + SRV_ZONEDB_SETTLE_MAX_MS;
 	for (;;) {
 		zone_version_unref(it->v);
 		it->v = NULL;
@@ -605,7 +599,7 @@ static void prep_parse_one(prep_item_t *it, const atomic_bool *cancel)
 			prep_base(it);
 		if (wait == 0)
 			return;
-		if (now_ms(CLOCK_MONOTONIC) + wait > deadline) {
+		if ((int64_t)sd_clock_ms(CLOCK_MONOTONIC) + wait > deadline) {
 			zone_version_unref(it->v);
 			it->v = NULL;
 			zone_load_info_free(&it->files);
@@ -753,13 +747,6 @@ void srv_zonedb_keep_bases_off(srv_zonedb_t *zs, srv_zonedb_base_queue_fn queue,
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn fn, void *arg,
                       srv_zonedb_txn_t *t)
 {
@@ -769,7 +756,7 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 		return SD_ENOTFOUND;
 	*t = (srv_zonedb_txn_t){.policy = &e->policy, .stats = &e->upd};
 	t->serial_from = t->serial_to = zone_version_serial(cur);
-	uint64_t start = mono_ns();
+	uint64_t start = sd_clock_ns(CLOCK_MONOTONIC);
 	t->commit = zone_update_begin(e->zone, &t->u);
 	if (t->commit < 0) {
 		log_error("event=update-txn-failed zone=%s reason=%s", e->lname,
@@ -785,7 +772,7 @@ int srv_zonedb_update(srv_zonedb_t *zs, const uint8_t *apex, srv_zonedb_txn_fn f
 	}
 	t->commit = zone_update_commit(t->u, time(NULL), &t->serial_to);
 	t->u = NULL;
-	e->upd.last_commit_ns = mono_ns() - start;
+	e->upd.last_commit_ns = sd_clock_ns(CLOCK_MONOTONIC) - start;
 	e->upd.commits++;
 	if (t->commit < 0) {
 		log_error("event=update-commit-failed zone=%s serial=%u reason=%s", e->lname,
