@@ -218,6 +218,14 @@ def wait_closed(sock, timeout):
             return True
 
 
+def dnsperf_counts(out):
+    """(sent, completed, lost) from dnsperf's report out; fails the test, showing out, when
+    the report lacks one."""
+    got = [re.search(r"Queries %s:\s+(\d+)" % w, out) for w in ("sent", "completed", "lost")]
+    assert all(got), out
+    return tuple(int(m.group(1)) for m in got)
+
+
 def parse(wire):
     """Parse a response keeping every RR separate and tolerating TC."""
     return dns.message.from_wire(wire, one_rr_per_rrset=True, raise_on_truncation=False)

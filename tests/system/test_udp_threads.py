@@ -95,10 +95,7 @@ def dnsperf_run(port, tmp_path, seconds):
     r = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(qfile),
                         "-l", str(seconds), "-q", "32", "-c", "2", "-t", "5"],
                        capture_output=True, text=True, timeout=seconds + 30)
-    out = r.stdout + r.stderr
-    got = [re.search(r"Queries %s:\s+(\d+)" % w, out) for w in ("sent", "completed", "lost")]
-    assert all(got), out
-    return tuple(int(m.group(1)) for m in got)
+    return sdlib.dnsperf_counts(r.stdout + r.stderr)
 
 
 def test_batch_wait_when_busy_only(steerdns_factory, tmp_path):
