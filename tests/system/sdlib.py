@@ -5,6 +5,7 @@ query helpers built on dnspython: parsed queries over UDP/TCP and raw byte excha
 malformed input. Everything talks to 127.0.0.1 / ::1 only, and every wait is bounded.
 """
 
+import fcntl
 import os
 import re
 import select
@@ -13,6 +14,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 
 import dns.flags
@@ -80,7 +82,45 @@ def binary(name):
 # ---------------------------------------------------------------------------------------------
 # ports
 
+# Ports are handed out below the kernel's ephemeral range. A port the kernel picked by bind(0)
+# is in that range, and between the check and the daemon's own bind, any outgoing socket on the
+# machine (a NOTIFY, a transfer, a health probe, dig) may be given the same number: the daemon
+# then exits with "address already in use". Below the range only explicit binds can collide, and
+# those of concurrent test processes are kept apart by leasing blocks of ports with flock(2).
+PORT_FLOOR = 20000
+PORT_BLOCK = 256
+PORT_LEASES = os.path.join(tempfile.gettempdir(), "steerdns-test-ports")
+
 _issued = set()
+_leases = []  # [first port, next port, end, fd holding the lease's flock] for this process
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _lease_block():
+    """Lease a block of ports no other test process on this machine holds; None when every
+    block is taken (or the range below the ephemeral ports is too small for one)."""
+    os.makedirs(PORT_LEASES, exist_ok=True)
+    for first in range(PORT_FLOOR, _ephemeral_low() - PORT_BLOCK + 1, PORT_BLOCK):
+        if any(lease[0] == first for lease in _leases):
+            continue
+        fd = os.open(os.path.join(PORT_LEASES, "%d.lock" % first), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            # held until this process exits; the fd is not inherited by the daemons it starts
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        lease = [first, first, first + PORT_BLOCK, fd]
+        _leases.append(lease)
+        return lease
+    return None
 
 
 def _try_bind(family, host, port):
@@ -99,24 +139,36 @@ def _try_bind(family, host, port):
         t.close()
 
 
-def free_port(v6=False):
-    """A port free for both UDP and TCP on loopback, never handed out twice by this process.
+def _usable(port, v6):
+    """Free for UDP and TCP on the family asked for, and on the other one too when the host
+    has IPv6, since some tests listen on both."""
+    if _try_bind(socket.AF_INET6 if v6 else socket.AF_INET, "::1" if v6 else "127.0.0.1",
+                 port) is None:
+        return False
+    other = (socket.AF_INET, "127.0.0.1") if v6 else (socket.AF_INET6, "::1")
+    return not has_ipv6() or _try_bind(other[0], other[1], port) is not None
 
-    The kernel picks the port (bind to 0), so concurrent test processes get distinct ports
-    without any coordination; the set below stops one process from reusing a port that a
-    server it started has not bound yet.
-    """
-    family, host = (socket.AF_INET6, "::1") if v6 else (socket.AF_INET, "127.0.0.1")
+
+def free_port(v6=False):
+    """A loopback port free for both UDP and TCP, never handed out twice on this machine while
+    this process runs: it comes from a block leased by this process, below the ephemeral range
+    (see PORT_FLOOR). A port something else is bound to is skipped."""
+    while True:
+        lease = next((x for x in _leases if x[1] < x[2]), None) or _lease_block()
+        if lease is None:
+            break
+        while lease[1] < lease[2]:
+            port = lease[1]
+            lease[1] += 1
+            if port not in _issued and _usable(port, v6):
+                _issued.add(port)
+                return port
+    # no block left: let the kernel pick, as a last resort
     for _ in range(200):
-        port = _try_bind(family, host, 0)
-        if port is None or port in _issued:
-            continue
-        # the same port must be free on the other family too when a test listens on both
-        if _try_bind(socket.AF_INET if v6 else socket.AF_INET6,
-                     "127.0.0.1" if v6 else "::1", port) is None and has_ipv6():
-            continue
-        _issued.add(port)
-        return port
+        port = _try_bind(socket.AF_INET6 if v6 else socket.AF_INET, "::1" if v6 else "127.0.0.1", 0)
+        if port is not None and port not in _issued and _usable(port, v6):
+            _issued.add(port)
+            return port
     raise RuntimeError("no free port found")
 
 

@@ -15,11 +15,9 @@ import base64
 import json
 import math
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import time
 
 import pytest
@@ -77,42 +75,14 @@ def start_primary(workdir, port, sec_ports, bport, hold, primary=(PRIMARY,), hea
     return srv
 
 
-_quiet = set()
-
-
-def quiet_port():
-    """A port free for TCP and UDP on 127.0.0.1 below the ephemeral range: the prober's
-    outgoing checks take ephemeral ports on 127.0.0.1 all the time, and a secondary that
-    finds its port so taken exits ("address already in use")."""
-    low, _high = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
-    for _ in range(500):
-        port = random.randint(10000, max(10001, low - 1))
-        if port in _quiet:
-            continue
-        socks = []
-        try:
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                x = socket.socket(socket.AF_INET, kind)
-                socks.append(x)
-                x.bind(("127.0.0.1", port))
-            _quiet.add(port)
-            return port
-        except OSError:
-            continue
-        finally:
-            for x in socks:
-                x.close()
-    pytest.fail("no quiet port below the ephemeral range")
-
-
 def make_lab(tmp_path, backends, hold, **tkeys):  # noqa: F811
     for b in ("knotd", "nsd", "named"):
         if shutil.which(b) is None:
             pytest.fail("%s is not installed" % b)
     sd_dir = str(tmp_path / "steerdns")
     os.makedirs(sd_dir)
-    port = quiet_port()
-    ports = {k: quiet_port() for k in ("knotd", "nsd", "named")}
+    port = sdlib.free_port()
+    ports = {k: sdlib.free_port() for k in ("knotd", "nsd", "named")}
     bport = next(iter(backends.values())).port
     lab = {"dir": sd_dir, "port": port, "ports": ports, "bport": bport, "hold": hold,
            "tkeys": tkeys, "procs": {}}
