@@ -28,10 +28,22 @@ bench_cleanup() {
 	fi
 }
 
-# A TCP port free on 127.0.0.1 now.
+# A port free for UDP and TCP on 127.0.0.1 now, below the kernel's ephemeral range, so that no
+# client socket (dnsperf opens many) can be given it before the server binds it.
 free_port() {
-	"$PY" -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PY" -c 'import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port = random.randint(min(20000, low - 1000), low - 1)
+    try:
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            socket.socket(socket.AF_INET, kind).bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+else:
+    raise SystemExit("no free port below %d" % low)'
 }
 
 # The process and its descendants (NSD's forks), one PID a line.
