@@ -147,9 +147,6 @@ static void finish(health_target_t *t, bool ok, health_res_t res, const char *fm
 	va_end(ap);
 	uv_timer_stop(&t->timer);
 	uint64_t ns = uv_hrtime() - t->start_ns;
-	atomic_fetch_add_explicit(&t->h->st_done, 1, memory_order_relaxed);
-	if (!ok)
-		atomic_fetch_add_explicit(&t->h->st_failed, 1, memory_order_relaxed);
 	health_record(t, ok, res, reason, (uint32_t)(ns / 1000000));
 	free_tls(t);
 	close_tcp(t);
@@ -491,8 +488,6 @@ static void check_start(health_target_t *t)
 		/* No socket (EMFILE...): a failed check, retried at the next interval. */
 		t->phase = HEALTH_PH_CONNECT;
 		uv_timer_stop(&t->timer);
-		atomic_fetch_add_explicit(&h->st_done, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&h->st_failed, 1, memory_order_relaxed);
 		char reason[128];
 		snprintf(reason, sizeof(reason), "cannot create a socket: %s", uv_strerror(ret));
 		health_record(t, false, HEALTH_RES_CONNECT, reason, 0);

@@ -437,6 +437,8 @@ void health_record(health_target_t *t, bool ok, health_res_t res, const char *re
 	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 	t->latency_ms = latency_ms;
 	t->checks++;
+	h->st_done++;
+	h->st_failed += !ok;
 	lat_record(h, latency_ms);
 	if (changed) {
 		t->last_change_ms = sd_clock_ms(CLOCK_REALTIME);
@@ -887,11 +889,6 @@ int health_report(health_t *h, bool json, char **out, size_t *len)
 void health_stats(health_t *h, health_stats_t *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->checks_started = atomic_load_explicit(&h->st_started, memory_order_relaxed);
-	out->checks_done = atomic_load_explicit(&h->st_done, memory_order_relaxed);
-	out->checks_failed = atomic_load_explicit(&h->st_failed, memory_order_relaxed);
-	for (size_t i = 0; i < 10; i++)
-		out->start_hist[i] = atomic_load_explicit(&h->st_hist[i], memory_order_relaxed);
 	pthread_mutex_lock(&h->mu);
 	out->targets = h->ntargets;
 	for (uint32_t i = 0; i < h->id_used; i++) {
@@ -907,9 +904,16 @@ void health_stats(health_t *h, health_stats_t *out)
 		else
 			out->up++;
 	}
+	out->checks_done = h->st_done;
+	out->checks_failed = h->st_failed;
 	out->transitions = h->st_transitions;
 	memcpy(out->lat_hist, h->st_lat, sizeof(out->lat_hist));
 	out->lat_count = h->st_lat_count;
 	out->lat_sum_ms = h->st_lat_sum_ms;
 	pthread_mutex_unlock(&h->mu);
+	/* Read after the lock: a check counted done was started before its result took the
+	 * lock, so a scrape never shows more checks done than started. */
+	out->checks_started = atomic_load_explicit(&h->st_started, memory_order_relaxed);
+	for (size_t i = 0; i < 10; i++)
+		out->start_hist[i] = atomic_load_explicit(&h->st_hist[i], memory_order_relaxed);
 }

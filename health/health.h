@@ -188,8 +188,9 @@ extern const uint32_t health_lat_bounds_ms[HEALTH_LAT_BUCKETS];
  * the checks are spread. The targets by state (what readers use: an override when forced,
  * the checks' verdict otherwise), the transitions of the checks' verdict and the latency
  * histogram of finished checks (lat_hist[i]: checks of at most health_lat_bounds_ms[i], not
- * cumulative; the last slot the rest) are one snapshot taken under the registry mutex the
- * health thread records results under. */
+ * cumulative; the last slot the rest) and the counts of checks done and failed are one
+ * snapshot, taken under the registry mutex the health thread records results under; the
+ * starts are read after it, so checks_started >= checks_done == lat_count. */
 typedef struct {
 	uint64_t checks_started;
 	uint64_t checks_done;

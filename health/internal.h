@@ -141,11 +141,12 @@ struct health {
 	char rbuf[65536]; /* socket reads; consumed before the read callback returns */
 	char pbuf[16384]; /* TLS plaintext */
 
-	/* statistics, relaxed atomics */
-	_Atomic uint64_t st_started, st_done, st_failed;
+	/* statistics of check starts, relaxed atomics */
+	_Atomic uint64_t st_started;
 	_Atomic uint64_t st_hist[10];
-	/* results' statistics, under mu (health_record) */
-	uint64_t st_transitions;
+	/* results' statistics, under mu (health_record), so that one health_stats sees a check
+	 * counted done, failed and in the latency histogram all together or not at all */
+	uint64_t st_done, st_failed, st_transitions;
 	uint64_t st_lat[HEALTH_LAT_BUCKETS + 1];
 	uint64_t st_lat_count, st_lat_sum_ms;
 };

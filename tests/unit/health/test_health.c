@@ -414,6 +414,13 @@ static void test_registry_and_force(void **state)
 	 * UTF-8, valid UTF-8 kept, so the control reply's escaping leaves nothing to change */
 	health_record(h->by_id[a], false, HEALTH_RES_CONNECT,
 	              "said \"\x1b[2J\xff caf\xc3\xa9\x7f\"", 0);
+	/* a result is counted done, failed and in the latency histogram in one snapshot */
+	health_stats_t st;
+	health_stats(h, &st);
+	assert_int_equal(st.checks_done, 1);
+	assert_int_equal(st.checks_failed, 1);
+	assert_int_equal(st.lat_count, 1);
+	assert_int_equal(st.lat_hist[0], 1);
 	assert_int_equal(health_ctl(h, "--json", &o, &olen), 0);
 	assert_non_null(strstr(o, "{\"targets\":["));
 	assert_int_equal(strlen(o), olen);
