@@ -500,9 +500,13 @@ def test_health_and_steering_metrics(tmp_path, backends):
                                   and x)(scrape(mport)), timeout=30, interval=0.2)
         assert s, srv.steerctl("health").stdout
         assert get(s, "steerdns_health_transitions_total") >= 2
+        # .3 and .4 went down after `fall` failed checks each; .2 counts as up from the start
+        # (up is the template's initial state), so how many of its checks have finished by now
+        # depends on the scheduling and is not asserted
+        assert get(s, "steerdns_health_checks_failed_total") >= 2 * ts.FALL
         n = get(s, "steerdns_health_check_duration_seconds_count")
-        assert n >= 3 * ts.FALL
-        assert get(s, "steerdns_health_checks_total") >= n
+        assert n >= 2 * ts.FALL
+        assert get(s, "steerdns_health_checks_total") == n  # one snapshot: each check in both
         N, M = 5, 4
         before = scrape(mport)
         for _ in range(N):

@@ -17,12 +17,23 @@ import sdlib
 WWW = "192.0.2.80"
 
 
-def thread_names(pid):
-    names = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            names.append(f.read().strip())
-    return sorted(names)
+def thread_names(pid, want):
+    """The process's thread names, sorted, once `want` worker and UDP threads are among them:
+    each names itself as it starts, and the answer to the readiness query says only that one
+    UDP thread runs. Bounded: at the bound, the names as they are."""
+    deadline = time.monotonic() + 10
+    while True:
+        names = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    names.append(f.read().strip())
+            except FileNotFoundError:  # a thread that has just ended
+                pass
+        ours = sum(n.startswith(("sd-udp", "sd-worker")) for n in names)
+        if ours >= want or time.monotonic() > deadline:
+            return sorted(names)
+        time.sleep(0.05)
 
 
 def ask(port, host, n):
@@ -51,7 +62,7 @@ def status_field(srv, pattern):
 
 def test_a_thread_per_udp_socket_counted_together(steerdns_factory):
     srv = steerdns_factory(listen=["127.0.0.1:{port}", "127.0.0.2:{port}"], workers=2)
-    names = thread_names(srv.pid)
+    names = thread_names(srv.pid, want=6)
     assert [n for n in names if n.startswith("sd-udp")] == \
         ["sd-udp0.0", "sd-udp0.1", "sd-udp1.0", "sd-udp1.1"], names
     assert [n for n in names if n.startswith("sd-worker")] == ["sd-worker0", "sd-worker1"]
