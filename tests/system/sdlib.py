@@ -333,6 +333,7 @@ class ServerProcess:
         self.port = port
         self.host = host
         self._log = open(log_path, "ab")
+        self.log_offset = self._log.tell()  # where this process's lines begin (restarts append)
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env, cwd=cwd)
         self.pid = self.proc.pid
@@ -446,6 +447,24 @@ class Steerdns(ServerProcess):
         env = dict(os.environ)
         super().__init__([binary("steerdns"), "-c", self.config_path],
                          os.path.join(workdir, "steerdns.log"), port, host, env=env, cwd=workdir)
+
+    def wait_ready(self, zone, timeout=10.0, host=None):
+        """Until a SOA query answers and the daemon has logged its `event=start` line (bounded).
+        One worker's UDP thread answers before the others have started and before the line;
+        a test that counts threads or descriptors, or reads the start line, needs them all."""
+        deadline = time.monotonic() + timeout
+        super().wait_ready(zone, timeout, host)
+
+        def started():
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_offset)
+                return re.search(rb"^\S+ \w+: event=start ", f.read(), re.M) is not None
+
+        while not started():
+            if not self.alive() or time.monotonic() >= deadline:
+                raise RuntimeError("steerdns answered but did not log event=start within "
+                                   "%.0fs:\n%s" % (timeout, self.log()))
+            time.sleep(0.02)
 
     def steerctl(self, *args, timeout=10.0):
         """Run steerctl against this daemon; returns CompletedProcess (text)."""

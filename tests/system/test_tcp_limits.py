@@ -41,6 +41,17 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def fd_list(pid):
+    """What each open descriptor is, for a failure's message."""
+    out = []
+    for fd in sorted(os.listdir("/proc/%d/fd" % pid), key=int):
+        try:
+            out.append("%s -> %s" % (fd, os.readlink("/proc/%d/fd/%s" % (pid, fd))))
+        except OSError:
+            pass
+    return "\n".join(out)
+
+
 def cpu_over(pid, window):
     """CPU seconds the process used during `window` seconds of wall time."""
     before = cpu_seconds(pid)
@@ -168,7 +179,8 @@ def check_flood(srv, base_fds, attackers, tcp_during=True):
     # The descriptors come back once the attackers leave, and TCP answers again.
     assert tcp_answer_within(srv, 10), srv.log()[-3000:]
     back = srv.wait_for(lambda: fd_count(srv.pid) <= base_fds + 2, timeout=15)
-    assert back, "descriptors: %d open, %d before the flood" % (fd_count(srv.pid), base_fds)
+    assert back, "descriptors: %d open, %d before the flood:\n%s\n%s" % (
+        fd_count(srv.pid), base_fds, fd_list(srv.pid), srv.steerctl("status").stdout)
     assert udp_answers(srv) == 5
 
 
