@@ -91,8 +91,8 @@ PORT_FLOOR = 20000
 PORT_BLOCK = 256
 PORT_LEASES = os.path.join(tempfile.gettempdir(), "steerdns-test-ports")
 
-_issued = set()
-_leases = []  # [first port, next port, end, fd holding the lease's flock] for this process
+_issued = set()  # ports the kernel picked (the last resort below), never handed out twice
+_lease_fds = []  # each holds the flock of a block this process leases, until it exits
 
 
 def _ephemeral_low():
@@ -103,24 +103,27 @@ def _ephemeral_low():
         return 32768
 
 
-def _lease_block():
-    """Lease a block of ports no other test process on this machine holds; None when every
-    block is taken (or the range below the ephemeral ports is too small for one)."""
+def _leased_ports():
+    """The ports of each block no other test process on this machine holds, block after block,
+    leased as they are reached."""
     os.makedirs(PORT_LEASES, exist_ok=True)
     for first in range(PORT_FLOOR, _ephemeral_low() - PORT_BLOCK + 1, PORT_BLOCK):
-        if any(lease[0] == first for lease in _leases):
-            continue
         fd = os.open(os.path.join(PORT_LEASES, "%d.lock" % first), os.O_CREAT | os.O_RDWR, 0o666)
         try:
-            # held until this process exits; the fd is not inherited by the daemons it starts
+            # the fd is not inherited by the daemons this process starts
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             continue
-        lease = [first, first, first + PORT_BLOCK, fd]
-        _leases.append(lease)
-        return lease
-    return None
+        _lease_fds.append(fd)
+        yield from range(first, first + PORT_BLOCK)
+
+
+_ports = _leased_ports()
+
+
+def _loopback(v6):
+    return (socket.AF_INET6, "::1") if v6 else (socket.AF_INET, "127.0.0.1")
 
 
 def _try_bind(family, host, port):
@@ -142,30 +145,20 @@ def _try_bind(family, host, port):
 def _usable(port, v6):
     """Free for UDP and TCP on the family asked for, and on the other one too when the host
     has IPv6, since some tests listen on both."""
-    if _try_bind(socket.AF_INET6 if v6 else socket.AF_INET, "::1" if v6 else "127.0.0.1",
-                 port) is None:
-        return False
-    other = (socket.AF_INET, "127.0.0.1") if v6 else (socket.AF_INET6, "::1")
-    return not has_ipv6() or _try_bind(other[0], other[1], port) is not None
+    return _try_bind(*_loopback(v6), port) is not None and (
+        not has_ipv6() or _try_bind(*_loopback(not v6), port) is not None)
 
 
 def free_port(v6=False):
     """A loopback port free for both UDP and TCP, never handed out twice on this machine while
     this process runs: it comes from a block leased by this process, below the ephemeral range
     (see PORT_FLOOR). A port something else is bound to is skipped."""
-    while True:
-        lease = next((x for x in _leases if x[1] < x[2]), None) or _lease_block()
-        if lease is None:
-            break
-        while lease[1] < lease[2]:
-            port = lease[1]
-            lease[1] += 1
-            if port not in _issued and _usable(port, v6):
-                _issued.add(port)
-                return port
-    # no block left: let the kernel pick, as a last resort
+    for port in _ports:
+        if _usable(port, v6):
+            return port
+    # every block taken: let the kernel pick, as a last resort
     for _ in range(200):
-        port = _try_bind(socket.AF_INET6 if v6 else socket.AF_INET, "::1" if v6 else "127.0.0.1", 0)
+        port = _try_bind(*_loopback(v6), 0)
         if port is not None and port not in _issued and _usable(port, v6):
             _issued.add(port)
             return port
